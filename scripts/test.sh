@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm test`: install what is missing, build, lint, and run every test file explicitly
+# (Node 20's runner finds no .ts files by itself). Fails when zero tests ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+npx tsc -p tsconfig.json
+npx biome lint src tests bench scripts >/tmp/tsvirt-biome.log 2>&1 || { cat /tmp/tsvirt-biome.log; exit 1; }
+
+if [ $# -gt 0 ]; then files=("$@"); else
+  mapfile -t files < <(find src tests -name '*.test.ts' | sort)
+fi
+[ ${#files[@]} -gt 0 ] || { echo "test: no test files found" >&2; exit 1; }
+out=/tmp/tsvirt-test-$$.log
+set +e
+node --import tsx --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$out" "${files[@]}"
+rc=$?
+set -e
+pass=$(grep -E '^# pass ' "$out" | awk '{print $3}')
+fail=$(grep -E '^# fail ' "$out" | awk '{print $3}')
+skip=$(grep -E '^# skipped ' "$out" | awk '{print $3}')
+echo "# pass ${pass:-0}"
+echo "# fail ${fail:-0}"
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+[ "${pass:-0}" -gt 0 ] || { echo "test: zero tests ran" >&2; exit 1; }
+exit $rc

@@ -1,0 +1,32 @@
+// ImageError: the image layer's own error (kind + path + offset + cause). The storage driver
+// wraps it into a VirError at its boundary; tsvirt-img prints it qemu-img style.
+
+export type ImageErrorKind =
+  | "io" // the underlying file failed
+  | "format" // the bytes are not a valid image of the claimed format (bad magic, header field)
+  | "corrupt" // metadata is inconsistent (tables past EOF, overlapping clusters)
+  | "unsupported" // valid, but a feature we do not implement (e.g. zstd compression)
+  | "invalid-argument" // caller asked for something impossible (bad size, bad option)
+  | "not-found" // file, snapshot or backing file missing
+  | "read-only" // write attempted on a read-only image
+  | "encrypted"; // a key is needed or was wrong
+
+export class ImageError extends Error {
+  readonly kind: ImageErrorKind;
+  readonly path?: string;
+  readonly offset?: number;
+  override readonly cause?: unknown;
+
+  constructor(kind: ImageErrorKind, message: string, ctx: { path?: string; offset?: number; cause?: unknown } = {}) {
+    super(message);
+    this.name = "ImageError";
+    this.kind = kind;
+    this.path = ctx.path;
+    this.offset = ctx.offset;
+    this.cause = ctx.cause;
+  }
+}
+
+export function isImageError(e: unknown): e is ImageError {
+  return e instanceof ImageError;
+}

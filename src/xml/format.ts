@@ -1,0 +1,47 @@
+// Renders an XmlElement tree the way libvirt's virBuffer-based formatters do: two-space indent,
+// attributes in single quotes, `<x/>` for empty elements, text-only elements on one line,
+// and libvirt's escaping (virBufferEscapeString: < > & ' " ).
+
+import type { XmlElement, XmlNode } from "./tree.js";
+
+const ESC: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" };
+
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => ESC[c]!);
+}
+
+/** Escaping for text nodes: libxml2's own serializer (used for verbatim metadata) leaves quotes alone. */
+export function escapeText(s: string): string {
+  return s.replace(/[<>&]/g, (c) => ESC[c]!);
+}
+
+function formatAttrs(e: XmlElement): string {
+  let s = "";
+  for (const [k, v] of e.attrs) s += ` ${k}='${escapeXml(v)}'`;
+  return s;
+}
+
+function hasElementChild(e: XmlElement): boolean {
+  return e.children.some((c) => c.kind === "element" || c.kind === "comment");
+}
+
+/** Formats one element at the given indent depth; the result ends with a newline. */
+export function formatElement(e: XmlElement, indent = 0): string {
+  const pad = "  ".repeat(indent);
+  const open = `${pad}<${e.name}${formatAttrs(e)}`;
+  if (e.children.length === 0) return `${open}/>\n`;
+  if (!hasElementChild(e)) {
+    const text = e.children.map((c) => (c.kind === "text" ? escapeXml(c.text) : "")).join("");
+    return `${open}>${text}</${e.name}>\n`;
+  }
+  let s = `${open}>\n`;
+  for (const c of e.children) s += formatNode(c, indent + 1);
+  return `${s}${pad}</${e.name}>\n`;
+}
+
+function formatNode(n: XmlNode, indent: number): string {
+  if (n.kind === "element") return formatElement(n, indent);
+  if (n.kind === "comment") return `${"  ".repeat(indent)}<!--${n.text}-->\n`;
+  // Whitespace-only text between elements is layout, which the formatter re-creates.
+  return n.text.trim() === "" ? "" : `${"  ".repeat(indent)}${escapeXml(n.text.trim())}\n`;
+}
