@@ -17,7 +17,11 @@ export class ImageError extends Error {
   readonly offset?: number;
   override readonly cause?: unknown;
 
-  constructor(kind: ImageErrorKind, message: string, ctx: { path?: string; offset?: number; cause?: unknown } = {}) {
+  constructor(
+    kind: ImageErrorKind,
+    message: string,
+    ctx: { path?: string; offset?: number; cause?: unknown } = {},
+  ) {
     super(message);
     this.name = "ImageError";
     this.kind = kind;

@@ -13,6 +13,8 @@ export interface MapExtent {
   data: boolean;
   /** True when the range reads as zeros. */
   zero: boolean;
+  /** True when some layer of the chain defines the range (qemu-img map "present"). */
+  present?: boolean;
   /** Depth in the backing chain where the data lives (0 = this image). */
   depth: number;
   /** Host offset in the file holding it, when it is stored uncompressed at a fixed place. */

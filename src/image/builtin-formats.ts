@@ -1,0 +1,4 @@
+// Registers the formats built into the image layer. Importing this module (openImage does) is
+// what makes them available by name.
+
+import "./formats/raw/index.js";

@@ -1,0 +1,27 @@
+// The raw format's registry entry: open, and create with preallocation off/falloc/full.
+
+import { ImageError } from "../../errors.js";
+import { registerFormat } from "../../registry.js";
+import { RawImage } from "./raw-image.js";
+
+export { RawImage } from "./raw-image.js";
+
+registerFormat({
+  name: "raw",
+  open: (io, opts) => RawImage.open(io, opts.readOnly),
+  async create(io, size, options) {
+    if (size === undefined) throw new ImageError("invalid-argument", "Image creation needs a size parameter");
+    const prealloc = options.preallocation ?? "off";
+    if (!["off", "falloc", "full"].includes(prealloc)) {
+      throw new ImageError("invalid-argument", `Invalid parameter '${prealloc}'`);
+    }
+    await io.truncate(size);
+    if (prealloc !== "off" && size > 0) {
+      // Without fallocate(), both preallocation modes write zeros so blocks are really allocated.
+      const chunk = new Uint8Array(Math.min(size, 1 << 20));
+      for (let pos = 0; pos < size; pos += chunk.length) {
+        await io.write(pos, chunk.subarray(0, Math.min(chunk.length, size - pos)));
+      }
+    }
+  },
+});

@@ -1,0 +1,184 @@
+// FileIO: BlockIO over a host file through a fs.promises FileHandle (positional reads/writes).
+// Node has neither fallocate(PUNCH_HOLE) nor SEEK_DATA, so discard zeroes only non-zero bytes
+// (and really deallocates a range reaching EOF by truncating), and dataRanges is derived soundly
+// from st_blocks only in the two cases it decides: fully allocated or fully sparse.
+
+import { constants, type FileHandle, open } from "node:fs/promises";
+import type { BlockIO } from "../block-io.js";
+import { ImageError } from "../errors.js";
+
+/** Largest single read/write chunk; larger requests are split so Node's 2 GiB limit never bites. */
+const MAX_IO = 1 << 30;
+/** Buffer used when scanning a range for non-zero bytes in discard. */
+const SCAN_CHUNK = 1 << 20;
+
+function ioError(path: string, op: string, offset: number | undefined, cause: unknown): ImageError {
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  return new ImageError("io", `${op} failed on '${path}': ${msg}`, { path, offset, cause });
+}
+
+export interface FileIOOptions {
+  readOnly?: boolean;
+  /** Create the file (exclusive unless `truncate`). */
+  create?: boolean;
+  /** With create: replace an existing file. */
+  truncate?: boolean;
+}
+
+export class FileIO implements BlockIO {
+  readonly readOnly: boolean;
+  readonly path: string;
+  private fh: FileHandle | undefined;
+
+  private constructor(path: string, fh: FileHandle, readOnly: boolean) {
+    this.path = path;
+    this.fh = fh;
+    this.readOnly = readOnly;
+  }
+
+  static async open(path: string, opts: FileIOOptions = {}): Promise<FileIO> {
+    const readOnly = opts.readOnly ?? false;
+    let flags: number;
+    if (opts.create) {
+      flags = constants.O_RDWR | constants.O_CREAT | (opts.truncate ? constants.O_TRUNC : constants.O_EXCL);
+    } else flags = readOnly ? constants.O_RDONLY : constants.O_RDWR;
+    try {
+      const fh = await open(path, flags, 0o644);
+      return new FileIO(path, fh, readOnly && !opts.create);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") {
+        throw new ImageError("not-found", `Could not open '${path}': No such file or directory`, {
+          path,
+          cause: e,
+        });
+      }
+      if (code === "EEXIST") {
+        throw new ImageError("invalid-argument", `Could not create '${path}': File exists`, {
+          path,
+          cause: e,
+        });
+      }
+      throw ioError(path, "open", undefined, e);
+    }
+  }
+
+  private handle(): FileHandle {
+    if (!this.fh) throw new ImageError("io", `'${this.path}' is closed`, { path: this.path });
+    return this.fh;
+  }
+
+  private checkWritable(): void {
+    if (this.readOnly)
+      throw new ImageError("read-only", `'${this.path}' is opened read-only`, { path: this.path });
+  }
+
+  async read(offset: number, buf: Uint8Array): Promise<void> {
+    const fh = this.handle();
+    let done = 0;
+    try {
+      while (done < buf.length) {
+        const n = Math.min(buf.length - done, MAX_IO);
+        const { bytesRead } = await fh.read(buf, done, n, offset + done);
+        if (bytesRead === 0) {
+          buf.fill(0, done); // past EOF reads as zeros
+          return;
+        }
+        done += bytesRead;
+      }
+    } catch (e) {
+      throw ioError(this.path, "read", offset + done, e);
+    }
+  }
+
+  async write(offset: number, buf: Uint8Array): Promise<void> {
+    this.checkWritable();
+    const fh = this.handle();
+    let done = 0;
+    try {
+      while (done < buf.length) {
+        const n = Math.min(buf.length - done, MAX_IO);
+        const { bytesWritten } = await fh.write(buf, done, n, offset + done);
+        done += bytesWritten;
+      }
+    } catch (e) {
+      throw ioError(this.path, "write", offset + done, e);
+    }
+  }
+
+  async size(): Promise<number> {
+    try {
+      return (await this.handle().stat()).size;
+    } catch (e) {
+      throw ioError(this.path, "stat", undefined, e);
+    }
+  }
+
+  async truncate(length: number): Promise<void> {
+    this.checkWritable();
+    try {
+      await this.handle().truncate(length);
+    } catch (e) {
+      throw ioError(this.path, "truncate", length, e);
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.readOnly) return;
+    try {
+      await this.handle().sync();
+    } catch (e) {
+      throw ioError(this.path, "fsync", undefined, e);
+    }
+  }
+
+  async discard(offset: number, length: number): Promise<void> {
+    this.checkWritable();
+    const size = await this.size();
+    if (offset >= size || length <= 0) return;
+    if (offset + length >= size) {
+      // A tail range can really be deallocated: shrink then grow back leaves a hole.
+      await this.truncate(offset);
+      await this.truncate(size);
+      return;
+    }
+    const buf = new Uint8Array(Math.min(SCAN_CHUNK, length));
+    const end = offset + length;
+    for (let pos = offset; pos < end; pos += buf.length) {
+      const n = Math.min(buf.length, end - pos);
+      const view = buf.subarray(0, n);
+      await this.read(pos, view);
+      let first = -1;
+      let last = -1;
+      for (let i = 0; i < n; i++) {
+        if (view[i] !== 0) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      }
+      if (first >= 0) await this.write(pos + first, new Uint8Array(last - first + 1));
+    }
+  }
+
+  /**
+   * Sound only when st_blocks decides it: a file with no blocks has no data; a file whose
+   * blocks cover its size has no holes. Otherwise the whole range counts as data.
+   */
+  async dataRanges(offset: number, length: number): Promise<{ offset: number; length: number }[]> {
+    const st = await this.handle().stat();
+    const end = Math.min(offset + length, st.size);
+    if (end <= offset || st.blocks === 0) return [];
+    return [{ offset, length: end - offset }];
+  }
+
+  async allocatedBytes(): Promise<number> {
+    const st = await this.handle().stat();
+    return st.blocks * 512;
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    if (fh) await fh.close();
+  }
+}

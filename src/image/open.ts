@@ -1,0 +1,109 @@
+// openImage()/createImage(): the one factory for disk images. Opens the file, probes or checks
+// the format, and gives formats a way to open backing and auxiliary files relative to the image.
+
+import { dirname, isAbsolute, resolve } from "node:path";
+import type { BlockIO } from "./block-io.js";
+import { ImageError } from "./errors.js";
+import type { Image } from "./image.js";
+import { FileIO } from "./io/file-io.js";
+import { PROBE_BYTES, probeFormat } from "./probe.js";
+import {
+  type FormatCreateContext,
+  type FormatOpenOptions,
+  getFormat,
+  listFormats,
+  type SecretMap,
+} from "./registry.js";
+import "./builtin-formats.js";
+
+export interface OpenImageOptions {
+  /** Format name; probed from the header when absent. */
+  format?: string;
+  readOnly?: boolean;
+  /** Open the backing chain (default true). */
+  backingChain?: boolean;
+  secrets?: SecretMap;
+  /** Internal: depth guard against backing loops. */
+  depth?: number;
+}
+
+/** Backing chains deeper than this are refused (guards against loops through symlinks). */
+export const MAX_BACKING_DEPTH = 256;
+
+/** Resolves a backing/auxiliary file name the way qemu does: relative to the image's directory. */
+export function resolveRelative(base: string | undefined, name: string): string {
+  if (isAbsolute(name) || !base) return name;
+  return resolve(dirname(base), name);
+}
+
+/** Reads the probe header and names the format. */
+export async function detectFormat(io: BlockIO): Promise<string> {
+  const size = await io.size();
+  const head = new Uint8Array(Math.min(PROBE_BYTES, size));
+  await io.read(0, head);
+  for (const f of listFormats()) if (f.probe?.(head)) return f.name;
+  return probeFormat(head);
+}
+
+export async function openImage(pathOrIO: string | BlockIO, opts: OpenImageOptions = {}): Promise<Image> {
+  const readOnly = opts.readOnly ?? false;
+  const depth = opts.depth ?? 0;
+  if (depth > MAX_BACKING_DEPTH) {
+    throw new ImageError("invalid-argument", `Backing chain deeper than ${MAX_BACKING_DEPTH} (a loop?)`);
+  }
+  const io = typeof pathOrIO === "string" ? await FileIO.open(pathOrIO, { readOnly }) : pathOrIO;
+  try {
+    const name = opts.format ?? (await detectFormat(io));
+    const format = getFormat(name);
+    const base = io.path;
+    const fopts: FormatOpenOptions = {
+      readOnly,
+      backingChain: opts.backingChain ?? true,
+      secrets: opts.secrets,
+      openBacking: (file, fmt) =>
+        openImage(resolveRelative(base, file), {
+          format: fmt,
+          readOnly: true,
+          backingChain: true,
+          secrets: opts.secrets,
+          depth: depth + 1,
+        }),
+      openFile: (file, o) => FileIO.open(resolveRelative(base, file), o),
+    };
+    return await format.open(io, fopts);
+  } catch (e) {
+    if (typeof pathOrIO === "string") await io.close().catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Creates (or replaces) `path` as an empty image. Options are qemu-img's `-o` keys; `size` may
+ * be undefined when a backing file supplies it.
+ */
+export async function createImage(
+  path: string | BlockIO,
+  format: string,
+  size: number | undefined,
+  options: Record<string, string> = {},
+  extra: { secrets?: SecretMap } = {},
+): Promise<void> {
+  const f = getFormat(format);
+  if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
+    throw new ImageError("invalid-argument", "Image size must be a non-negative integer");
+  }
+  const io = typeof path === "string" ? await FileIO.open(path, { create: true, truncate: true }) : path;
+  const base = io.path;
+  const ctx: FormatCreateContext = {
+    secrets: extra.secrets,
+    openImage: (name, fmt) =>
+      openImage(resolveRelative(base, name), { format: fmt, readOnly: true, secrets: extra.secrets }),
+    openFile: (name, o) => FileIO.open(resolveRelative(base, name), o),
+  };
+  try {
+    await f.create(io, size, options, ctx);
+    await io.flush();
+  } finally {
+    if (typeof path === "string") await io.close();
+  }
+}

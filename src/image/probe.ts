@@ -1,0 +1,62 @@
+// Format probe: recognises an image format from the first bytes of the file, as qemu-img does
+// without -f. Pure function over a header buffer; anything unrecognised is raw.
+
+import type { FormatName } from "./image.js";
+
+/** Bytes a probe needs from the start of the file. */
+export const PROBE_BYTES = 2048;
+
+function be32(b: Uint8Array, off: number): number {
+  if (b.length < off + 4) return -1;
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+}
+
+function le32(b: Uint8Array, off: number): number {
+  if (b.length < off + 4) return -1;
+  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
+}
+
+function ascii(b: Uint8Array, off: number, len: number): string {
+  let s = "";
+  for (let i = off; i < Math.min(b.length, off + len); i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+interface ProbeEntry {
+  format: FormatName;
+  test(head: Uint8Array): boolean;
+}
+
+/**
+ * Magic numbers: qcow2/qcow 'QFI\xfb' + version (qcow2 spec "Header"; v1 is qcow), UML cow
+ * 0x4f4f4f4d version 2 (qemu block/cow.c), VMDK sparse extent 'KDMV' and ESX 'COWD' (VMDK spec
+ * 5.0 "Hosted Sparse Extent Header"), VMDK text descriptors, VDI signature 0xbeda107f at 0x40.
+ */
+const TABLE: ProbeEntry[] = [
+  { format: "qcow2", test: (h) => be32(h, 0) === 0x514649fb && (be32(h, 4) === 2 || be32(h, 4) === 3) },
+  { format: "qcow", test: (h) => be32(h, 0) === 0x514649fb && be32(h, 4) === 1 },
+  { format: "cow", test: (h) => be32(h, 0) === 0x4f4f4f4d && be32(h, 4) === 2 },
+  { format: "vmdk", test: (h) => ascii(h, 0, 4) === "KDMV" || ascii(h, 0, 4) === "COWD" },
+  { format: "vmdk", test: isVmdkDescriptor },
+  { format: "vdi", test: (h) => le32(h, 0x40) === 0xbeda107f },
+];
+
+/** A text VMDK descriptor: qemu looks for the header comment or a createType line. */
+function isVmdkDescriptor(h: Uint8Array): boolean {
+  const text = ascii(h, 0, Math.min(h.length, 1024));
+  if (text.startsWith("# Disk DescriptorFile")) return true;
+  // Only a printable text file with a createType line counts (binary data may contain the words).
+  if (!/^\s*(#|version=|CID=)/m.test(text)) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) break;
+    if (c < 9 || (c > 13 && c < 32)) return false;
+  }
+  return /^createType\s*=/m.test(text);
+}
+
+/** The format a header belongs to; 'raw' when nothing matches. */
+export function probeFormat(head: Uint8Array): FormatName {
+  for (const e of TABLE) if (e.test(head)) return e.format;
+  return "raw";
+}
