@@ -1,0 +1,156 @@
+// The hypervisor driver table (libvirt's virHypervisorDriver, src/driver-hypervisor.h): every
+// slot optional and named as libvirt's, in camelCase; absent means VIR_ERR_NO_SUPPORT.
+// Arguments and results are wire-shaped plain data so the RPC dispatcher can map them 1:1.
+
+import type { DomainEvent } from "./events.js";
+import type { DomainRef, DomainSnapshotRef } from "./refs.js";
+import type {
+  DomainBlockInfo,
+  DomainBlockStats,
+  DomainControlInfo,
+  DomainInfo,
+  DomainInterfaceStats,
+  DomainMemoryStat,
+  DomainStateInfo,
+  DomainVcpus,
+  NodeInfo,
+  TypedParam,
+} from "./types.js";
+
+type P<T> = Promise<T>;
+
+export interface HypervisorDriver {
+  /** Driver name as virConnectGetType reports it ("TEST", "QEMU"). */
+  readonly name: string;
+
+  connectClose?(): P<void>;
+  connectGetType?(): P<string>;
+  connectGetVersion?(): P<number>;
+  connectGetLibVersion?(): P<number>;
+  connectGetHostname?(): P<string>;
+  connectGetURI?(): P<string>;
+  connectGetSysinfo?(flags: number): P<string>;
+  connectGetMaxVcpus?(type: string | null): P<number>;
+  connectGetCapabilities?(): P<string>;
+  connectGetDomainCapabilities?(
+    emulatorbin: string | null,
+    arch: string | null,
+    machine: string | null,
+    virttype: string | null,
+    flags: number,
+  ): P<string>;
+  connectIsAlive?(): P<boolean>;
+  connectIsSecure?(): P<boolean>;
+  connectIsEncrypted?(): P<boolean>;
+  nodeGetInfo?(): P<NodeInfo>;
+  nodeGetFreeMemory?(): P<number>;
+  nodeGetCellsFreeMemory?(startCell: number, maxCells: number): P<number[]>;
+
+  connectNumOfDomains?(): P<number>;
+  connectListDomains?(maxids: number): P<number[]>;
+  connectNumOfDefinedDomains?(): P<number>;
+  connectListDefinedDomains?(maxnames: number): P<string[]>;
+  connectListAllDomains?(flags: number): P<DomainRef[]>;
+
+  domainLookupByID?(id: number): P<DomainRef>;
+  domainLookupByName?(name: string): P<DomainRef>;
+  domainLookupByUUID?(uuid: string): P<DomainRef>;
+  domainCreateXML?(xml: string, flags: number): P<DomainRef>;
+  domainDefineXMLFlags?(xml: string, flags: number): P<DomainRef>;
+  domainUndefineFlags?(dom: DomainRef, flags: number): P<void>;
+  domainCreateWithFlags?(dom: DomainRef, flags: number): P<DomainRef>;
+  domainShutdownFlags?(dom: DomainRef, flags: number): P<void>;
+  domainRebootFlags?(dom: DomainRef, flags: number): P<void>;
+  domainReset?(dom: DomainRef, flags: number): P<void>;
+  domainDestroyFlags?(dom: DomainRef, flags: number): P<void>;
+  domainSuspend?(dom: DomainRef): P<void>;
+  domainResume?(dom: DomainRef): P<void>;
+  domainPMSuspendForDuration?(dom: DomainRef, target: number, duration: number, flags: number): P<void>;
+  domainPMWakeup?(dom: DomainRef, flags: number): P<void>;
+  domainRename?(dom: DomainRef, newName: string, flags: number): P<void>;
+
+  domainGetInfo?(dom: DomainRef): P<DomainInfo>;
+  domainGetState?(dom: DomainRef, flags: number): P<DomainStateInfo>;
+  domainGetControlInfo?(dom: DomainRef, flags: number): P<DomainControlInfo>;
+  domainGetXMLDesc?(dom: DomainRef, flags: number): P<string>;
+  domainGetOSType?(dom: DomainRef): P<string>;
+  domainGetHostname?(dom: DomainRef, flags: number): P<string>;
+  domainIsActive?(dom: DomainRef): P<boolean>;
+  domainIsPersistent?(dom: DomainRef): P<boolean>;
+  domainIsUpdated?(dom: DomainRef): P<boolean>;
+  domainGetAutostart?(dom: DomainRef): P<boolean>;
+  domainSetAutostart?(dom: DomainRef, autostart: boolean): P<void>;
+
+  domainGetMaxMemory?(dom: DomainRef): P<number>;
+  domainSetMemoryFlags?(dom: DomainRef, memory: number, flags: number): P<void>;
+  domainSetMaxMemory?(dom: DomainRef, memory: number): P<void>;
+  domainMemoryStats?(dom: DomainRef, maxStats: number, flags: number): P<DomainMemoryStat[]>;
+  domainSetVcpusFlags?(dom: DomainRef, nvcpus: number, flags: number): P<void>;
+  domainGetVcpusFlags?(dom: DomainRef, flags: number): P<number>;
+  domainGetMaxVcpus?(dom: DomainRef): P<number>;
+  domainGetVcpus?(dom: DomainRef, maxinfo: number, maplen: number): P<DomainVcpus>;
+  domainPinVcpuFlags?(dom: DomainRef, vcpu: number, cpumap: Uint8Array, flags: number): P<void>;
+  domainGetVcpuPinInfo?(dom: DomainRef, ncpumaps: number, maplen: number, flags: number): P<Uint8Array[]>;
+  domainGetSchedulerType?(dom: DomainRef): P<{ type: string; nparams: number }>;
+  domainGetSchedulerParametersFlags?(dom: DomainRef, flags: number): P<TypedParam[]>;
+  domainSetSchedulerParametersFlags?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
+
+  domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): P<string>;
+  domainSetMetadata?(
+    dom: DomainRef,
+    type: number,
+    metadata: string | null,
+    key: string | null,
+    uri: string | null,
+    flags: number,
+  ): P<void>;
+
+  domainGetBlockInfo?(dom: DomainRef, path: string, flags: number): P<DomainBlockInfo>;
+  domainBlockStats?(dom: DomainRef, path: string): P<DomainBlockStats>;
+  domainInterfaceStats?(dom: DomainRef, device: string): P<DomainInterfaceStats>;
+  domainAttachDeviceFlags?(dom: DomainRef, xml: string, flags: number): P<void>;
+  domainDetachDeviceFlags?(dom: DomainRef, xml: string, flags: number): P<void>;
+  domainUpdateDeviceFlags?(dom: DomainRef, xml: string, flags: number): P<void>;
+
+  domainSave?(dom: DomainRef, to: string, dxml: string | null, flags: number): P<void>;
+  domainRestore?(from: string, dxml: string | null, flags: number): P<void>;
+  domainSaveImageGetXMLDesc?(file: string, flags: number): P<string>;
+  domainCoreDump?(dom: DomainRef, to: string, flags: number): P<void>;
+  domainManagedSave?(dom: DomainRef, flags: number): P<void>;
+  domainHasManagedSaveImage?(dom: DomainRef, flags: number): P<boolean>;
+  domainManagedSaveRemove?(dom: DomainRef, flags: number): P<void>;
+  domainManagedSaveGetXMLDesc?(dom: DomainRef, flags: number): P<string>;
+  domainSendKey?(
+    dom: DomainRef,
+    codeset: number,
+    holdtime: number,
+    keycodes: number[],
+    flags: number,
+  ): P<void>;
+  domainScreenshot?(dom: DomainRef, screen: number, flags: number): P<{ mime: string; data: Uint8Array }>;
+
+  domainSnapshotCreateXML?(dom: DomainRef, xml: string, flags: number): P<DomainSnapshotRef>;
+  domainSnapshotGetXMLDesc?(snap: DomainSnapshotRef, flags: number): P<string>;
+  domainSnapshotNum?(dom: DomainRef, flags: number): P<number>;
+  domainSnapshotListNames?(dom: DomainRef, maxnames: number, flags: number): P<string[]>;
+  domainListAllSnapshots?(dom: DomainRef, flags: number): P<DomainSnapshotRef[]>;
+  domainSnapshotNumChildren?(snap: DomainSnapshotRef, flags: number): P<number>;
+  domainSnapshotListChildrenNames?(snap: DomainSnapshotRef, maxnames: number, flags: number): P<string[]>;
+  domainSnapshotListAllChildren?(snap: DomainSnapshotRef, flags: number): P<DomainSnapshotRef[]>;
+  domainSnapshotLookupByName?(dom: DomainRef, name: string, flags: number): P<DomainSnapshotRef>;
+  domainHasCurrentSnapshot?(dom: DomainRef, flags: number): P<boolean>;
+  domainSnapshotGetParent?(snap: DomainSnapshotRef, flags: number): P<DomainSnapshotRef>;
+  domainSnapshotCurrent?(dom: DomainRef, flags: number): P<DomainSnapshotRef>;
+  domainSnapshotIsCurrent?(snap: DomainSnapshotRef, flags: number): P<boolean>;
+  domainSnapshotHasMetadata?(snap: DomainSnapshotRef, flags: number): P<boolean>;
+  domainRevertToSnapshot?(snap: DomainSnapshotRef, flags: number): P<void>;
+  domainSnapshotDelete?(snap: DomainSnapshotRef, flags: number): P<void>;
+
+  /** Returns a callback id; `dom` null means every domain. */
+  connectDomainEventRegisterAny?(
+    dom: DomainRef | null,
+    eventId: number,
+    cb: (ev: DomainEvent) => void,
+  ): P<number>;
+  connectDomainEventDeregisterAny?(callbackId: number): P<void>;
+}
