@@ -1,0 +1,229 @@
+// Probes what an installed QEMU system binary offers (version, machines, CPU models, devices,
+// KVM) over QMP, and caches the answer as JSON keyed by the binary's identity.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { promisify } from "node:util";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { killPid } from "../../host/kill.js";
+import { spawnProcess, waitForSocket } from "../../host/spawn.js";
+import { type KvmProbeOptions, type KvmState, probeKvm } from "./kvm-probe.js";
+import { QmpClient } from "./monitor/qmp-client.js";
+
+const execFileP = promisify(execFile);
+
+export interface QemuMachine {
+  name: string;
+  alias?: string;
+  isDefault: boolean;
+  cpuMax: number;
+  deprecated: boolean;
+}
+
+export interface QemuCpuModel {
+  name: string;
+  typename?: string;
+  deprecated: boolean;
+}
+
+export interface QemuCaps {
+  binary: string;
+  /** Guest architecture from the binary name (qemu-system-ARCH). */
+  arch: string;
+  version: { major: number; minor: number; micro: number };
+  /** libvirt's encoding: major * 1_000_000 + minor * 1_000 + micro. */
+  versionNumber: number;
+  package: string;
+  machines: QemuMachine[];
+  cpuModels: QemuCpuModel[];
+  /** Non-abstract QOM types implementing "device", sorted. */
+  devices: string[];
+  /** QMP command names, sorted. */
+  commands: string[];
+  /** `-sandbox` is compiled in (seccomp). */
+  sandbox: boolean;
+  kvm: KvmState;
+}
+
+export interface ProbeOptions {
+  timeoutMs?: number;
+  /** Skip the (slower) functional KVM test; kvm is then reported unusable with a reason. */
+  skipKvm?: boolean;
+  kvm?: KvmProbeOptions;
+}
+
+/** Lists qemu-system-* binaries in the given directories (default /usr/bin, /usr/local/bin). */
+export function findQemuBinaries(dirs = ["/usr/bin", "/usr/local/bin"]): string[] {
+  const out: string[] = [];
+  for (const d of dirs) {
+    try {
+      for (const n of readdirSync(d).sort()) if (/^qemu-system-[a-z0-9_]+$/.test(n)) out.push(join(d, n));
+    } catch {}
+  }
+  return out;
+}
+
+export function archOfBinary(binary: string): string {
+  const m = /^qemu-system-(.+)$/.exec(basename(binary));
+  return m ? m[1]! : "unknown";
+}
+
+/** Runs the binary under `-machine none` and asks it everything we need. */
+export async function probeQemu(binary: string, o: ProbeOptions = {}): Promise<QemuCaps> {
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  const dir = mkdtempSync(join(tmpdir(), "tsvirt-caps-"));
+  const sock = join(dir, "qmp.sock");
+  const log = join(dir, "qemu.log");
+  try {
+    const p = await spawnProcess(
+      [
+        binary,
+        "-machine",
+        "none,accel=tcg",
+        "-nodefaults",
+        "-no-user-config",
+        "-nographic",
+        "-S",
+        "-qmp",
+        `unix:${sock},server=on,wait=off`,
+      ],
+      { logPath: log },
+    ).catch((e: Error) => {
+      throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `failed to run ${binary}: ${e.message}`);
+    });
+    let c: QmpClient | undefined;
+    try {
+      await waitForSocket(sock, { timeoutMs, alive: p.running });
+      c = await QmpClient.connect(sock, { timeoutMs, connectTimeoutMs: timeoutMs });
+      const caps = await queryAll(c, binary);
+      const kvm: KvmState = o.skipKvm
+        ? { present: false, usable: false, reason: "KVM was not probed" }
+        : await probeKvm(binary, { timeoutMs: 2500, ...o.kvm });
+      return { ...caps, kvm };
+    } catch (e) {
+      let text = "";
+      try {
+        text = readFileSync(log, "utf8").trim();
+      } catch {}
+      const msg = e instanceof Error ? e.message : String(e);
+      throw virError(
+        ErrorCode.INTERNAL_ERROR,
+        ErrorDomain.QEMU,
+        `Failed to probe capabilities for ${binary}: ${text || msg}`,
+      );
+    } finally {
+      c?.close();
+      await killPid(p.pid, { graceMs: 1000, exited: p.exited });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function queryAll(c: QmpClient, binary: string): Promise<Omit<QemuCaps, "kvm">> {
+  const version = await c.execute<{ qemu: QemuCaps["version"]; package: string }>("query-version");
+  const machines = await c.execute<Record<string, unknown>[]>("query-machines");
+  const cpus = await c.execute<Record<string, unknown>[]>("query-cpu-definitions").catch(() => []);
+  const commands = await c.execute<{ name: string }[]>("query-commands");
+  const types = await c.execute<{ name: string }[]>("qom-list-types", {
+    implements: "device",
+    abstract: false,
+  });
+  const sandbox = await c
+    .execute<unknown[]>("query-command-line-options", { option: "sandbox" })
+    .then((r) => r.length > 0)
+    .catch(() => false);
+  const v = version.qemu;
+  return {
+    binary,
+    arch: archOfBinary(binary),
+    version: { major: v.major, minor: v.minor, micro: v.micro },
+    versionNumber: v.major * 1_000_000 + v.minor * 1_000 + v.micro,
+    package: version.package,
+    machines: machines
+      .map((m) => ({
+        name: String(m.name),
+        ...(typeof m.alias === "string" ? { alias: m.alias } : {}),
+        isDefault: m["is-default"] === true,
+        cpuMax: Number(m["cpu-max"] ?? 1),
+        deprecated: m.deprecated === true,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    cpuModels: cpus
+      .map((m) => ({
+        name: String(m.name),
+        ...(typeof m.typename === "string" ? { typename: m.typename } : {}),
+        deprecated: m.deprecated === true,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    devices: types.map((t) => t.name).sort(),
+    commands: commands.map((x) => x.name).sort(),
+    sandbox,
+  };
+}
+
+/** Identity of a binary: changes when it is upgraded or replaced (and KVM device presence). */
+export async function binaryIdentity(binary: string): Promise<string> {
+  const st = statSync(binary);
+  const { stdout } = await execFileP(binary, ["--version"], { timeout: 10_000 });
+  let kvm = "none";
+  try {
+    const k = statSync("/dev/kvm");
+    kvm = `${k.rdev}:${k.mtimeMs}`;
+  } catch {}
+  return JSON.stringify([binary, st.size, st.mtimeMs, stdout.split("\n")[0]!.trim(), kvm]);
+}
+
+/** Caches probe results under `cacheDir` (one JSON file per binary path). */
+export class QemuCapsCache {
+  private readonly mem = new Map<string, QemuCaps>();
+
+  constructor(
+    private readonly cacheDir: string,
+    private readonly opts: ProbeOptions = {},
+  ) {}
+
+  async get(binary: string): Promise<QemuCaps> {
+    const identity = await binaryIdentity(binary);
+    const memo = this.mem.get(identity);
+    if (memo) return memo;
+    const file = join(
+      this.cacheDir,
+      `${createHash("sha256").update(binary).digest("hex").slice(0, 16)}.json`,
+    );
+    try {
+      const saved = JSON.parse(readFileSync(file, "utf8")) as { identity: string; caps: QemuCaps };
+      if (saved.identity === identity) {
+        this.mem.set(identity, saved.caps);
+        return saved.caps;
+      }
+    } catch {}
+    const caps = await probeQemu(binary, this.opts);
+    mkdirSync(this.cacheDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify({ identity, caps })}\n`);
+    renameSync(tmp, file);
+    this.mem.set(identity, caps);
+    return caps;
+  }
+}
+
+/** Picks the machine type a name or alias refers to ("q35" → "pc-q35-7.2"). */
+export function resolveMachine(caps: QemuCaps, name: string): QemuMachine | undefined {
+  return caps.machines.find((m) => m.name === name) ?? caps.machines.find((m) => m.alias === name);
+}
+
+export function defaultMachine(caps: QemuCaps): QemuMachine | undefined {
+  return caps.machines.find((m) => m.isDefault);
+}

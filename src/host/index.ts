@@ -1,0 +1,3 @@
+// Public face of src/host: process spawning, waiting and killing.
+export * from "./kill.js";
+export * from "./spawn.js";

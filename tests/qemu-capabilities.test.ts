@@ -1,0 +1,45 @@
+// Capability probe against the real qemu-system-x86_64, including the KVM functional check and the cache.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { findQemuBinaries, QemuCapsCache, resolveMachine } from "../src/drivers/qemu/capabilities.js";
+
+const QEMU = "/usr/bin/qemu-system-x86_64";
+const have = existsSync(QEMU);
+const dir = mkdtempSync(join(tmpdir(), "caps-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("probe qemu-system-x86_64: version, machines, cpus, devices, kvm; cache hit", async (t) => {
+  if (!have) return t.skip("qemu-system-x86_64 not installed");
+  assert.ok(findQemuBinaries().includes(QEMU));
+  const cache = new QemuCapsCache(dir);
+  const t0 = Date.now();
+  const caps = await cache.get(QEMU);
+  const probeMs = Date.now() - t0;
+  const verLine = execFileSync(QEMU, ["--version"], { encoding: "utf8" }).split("\n")[0]!;
+  assert.ok(
+    verLine.includes(`version ${caps.version.major}.${caps.version.minor}.${caps.version.micro}`),
+    verLine,
+  );
+  assert.equal(caps.arch, "x86_64");
+  assert.equal(caps.versionNumber, caps.version.major * 1e6 + caps.version.minor * 1e3 + caps.version.micro);
+  const q35 = resolveMachine(caps, "q35");
+  assert.ok(q35?.name.startsWith("pc-q35-"), "q35 alias resolves");
+  assert.ok(resolveMachine(caps, "pc")?.name.startsWith("pc-i440fx-"));
+  assert.ok(caps.cpuModels.some((m) => m.name === "qemu64"));
+  for (const d of ["virtio-blk-pci", "virtio-net-pci", "isa-serial", "pcie-root-port"])
+    assert.ok(caps.devices.includes(d), d);
+  assert.ok(caps.commands.includes("query-kvm"));
+  // KVM: either usable, or not with a reason (this CI host has a /dev/kvm whose guests hang).
+  if (!caps.kvm.usable) assert.ok(caps.kvm.reason && caps.kvm.reason.length > 0);
+  if (existsSync("/dev/kvm") && !caps.kvm.usable)
+    assert.ok(probeMs < 15_000, `probe bounded (${probeMs} ms)`);
+  assert.equal(readdirSync(dir).length, 1, "one cache file");
+  const t1 = Date.now();
+  const again = await new QemuCapsCache(dir).get(QEMU);
+  assert.deepEqual(again, caps);
+  assert.ok(Date.now() - t1 < 2000, "cache hit is fast");
+});
