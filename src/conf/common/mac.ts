@@ -1,0 +1,27 @@
+// MAC addresses as libvirt reads and writes them (virMacAddrParse / virMacAddrFormat):
+// six hex octets separated by ':' (one or two digits each), printed lowercase two-digit.
+
+import { randomBytes } from "node:crypto";
+
+/** Canonical "xx:xx:xx:xx:xx:xx", or undefined when libvirt would reject it. */
+export function parseMac(s: string): string | undefined {
+  const parts = s.split(":");
+  if (parts.length !== 6) return undefined;
+  const out: string[] = [];
+  for (const p of parts) {
+    if (!/^[0-9a-fA-F]{1,2}$/.test(p)) return undefined;
+    out.push(p.toLowerCase().padStart(2, "0"));
+  }
+  return out.join(":");
+}
+
+/** True for a multicast address (lowest bit of the first octet), which libvirt refuses for NICs. */
+export function isMulticastMac(mac: string): boolean {
+  return (Number.parseInt(mac.slice(0, 2), 16) & 1) === 1;
+}
+
+/** A random address under `prefix` (libvirt's QEMU/test prefix is 52:54:00). */
+export function generateMac(prefix = "52:54:00"): string {
+  const b = randomBytes(3);
+  return `${prefix}:${[...b].map((x) => x.toString(16).padStart(2, "0")).join(":")}`;
+}

@@ -1,0 +1,144 @@
+// Per-device common info (virDomainDeviceInfo): `<boot>`, `<alias>`, `<acpi>` and `<address>`.
+// Parse reads them from a device element; format emits them in libvirt's order.
+
+import { attr, el, elements, type XmlElement } from "../../xml/index.js";
+import { invalidAttr, xmlErr } from "./errors.js";
+import type { DeviceAddress, DeviceCommon } from "./types.js";
+import { cloneElement } from "./xml-util.js";
+
+const ADDRESS_TYPES = [
+  "pci",
+  "drive",
+  "virtio-serial",
+  "ccid",
+  "usb",
+  "spapr-vio",
+  "virtio-s390",
+  "ccw",
+  "virtio-mmio",
+  "isa",
+  "dimm",
+  "unassigned",
+];
+
+/** Attribute order and numeric rendering per address type (virDomainDeviceInfoFormat). */
+const ADDRESS_FIELDS: Record<string, [string, ((n: number) => string) | null][]> = {
+  pci: [
+    ["domain", (n) => `0x${n.toString(16).padStart(4, "0")}`],
+    ["bus", (n) => `0x${n.toString(16).padStart(2, "0")}`],
+    ["slot", (n) => `0x${n.toString(16).padStart(2, "0")}`],
+    ["function", (n) => `0x${n.toString(16)}`],
+    ["multifunction", null],
+  ],
+  drive: [
+    ["controller", String],
+    ["bus", String],
+    ["target", String],
+    ["unit", String],
+  ],
+  "virtio-serial": [
+    ["controller", String],
+    ["bus", String],
+    ["port", String],
+  ],
+  ccid: [
+    ["controller", String],
+    ["slot", String],
+  ],
+  usb: [
+    ["bus", String],
+    ["port", null],
+  ],
+  "spapr-vio": [["reg", (n) => `0x${n.toString(16).padStart(8, "0")}`]],
+  ccw: [
+    ["cssid", (n) => `0x${n.toString(16)}`],
+    ["ssid", (n) => `0x${n.toString(16)}`],
+    ["devno", (n) => `0x${n.toString(16).padStart(4, "0")}`],
+  ],
+  isa: [
+    ["iobase", (n) => `0x${n.toString(16)}`],
+    ["irq", (n) => `0x${n.toString(16)}`],
+  ],
+  dimm: [
+    ["slot", String],
+    ["base", (n) => `0x${n.toString(16)}`],
+  ],
+};
+
+/** Parses an integer as strtol with base 0 would (0x.. hex, 0.. octal, decimal). */
+export function parseIntBase0(s: string): number | undefined {
+  const t = s.trim();
+  if (/^0[xX][0-9a-fA-F]+$/.test(t)) return Number.parseInt(t.slice(2), 16);
+  if (/^0[0-7]+$/.test(t)) return Number.parseInt(t.slice(1), 8);
+  if (/^[0-9]+$/.test(t)) return Number.parseInt(t, 10);
+  return undefined;
+}
+
+export function parseAddress(a: XmlElement): DeviceAddress {
+  const type = attr(a, "type");
+  if (type === undefined) throw xmlErr("No type specified for device address");
+  if (!ADDRESS_TYPES.includes(type)) throw unknownAddress(type);
+  const fields = ADDRESS_FIELDS[type];
+  const out: [string, string][] = [];
+  if (fields) {
+    for (const [name, fmt] of fields) {
+      const v = attr(a, name);
+      if (v === undefined) continue;
+      if (fmt === null) {
+        out.push([name, v]);
+        continue;
+      }
+      const n = parseIntBase0(v);
+      if (n === undefined) throw invalidAttr(name, "address", v);
+      out.push([name, fmt(n)]);
+    }
+  } else {
+    for (const [k, v] of a.attrs) if (k !== "type") out.push([k, v]);
+  }
+  const kids = elements(a).map(cloneElement);
+  return kids.length ? { type, attrs: out, children: kids } : { type, attrs: out };
+}
+
+function unknownAddress(type: string) {
+  return xmlErr(`unknown address type '${type}'`);
+}
+
+export function formatAddress(a: DeviceAddress): XmlElement {
+  return el("address", [["type", a.type], ...a.attrs], ...(a.children ?? []));
+}
+
+/** Reads boot/alias/acpi/address children of a device element into `info`. */
+export function parseDeviceInfo(e: XmlElement, info: DeviceCommon, allowBoot = true): void {
+  for (const c of elements(e)) {
+    if (c.name === "alias") {
+      const n = attr(c, "name");
+      if (n !== undefined) info.alias = n;
+    } else if (c.name === "boot" && allowBoot) {
+      const o = attr(c, "order");
+      if (o === undefined) throw xmlErr("missing boot order attribute");
+      const n = /^[0-9]+$/.test(o) ? Number(o) : Number.NaN;
+      if (!Number.isFinite(n) || n <= 0)
+        throw xmlErr(`incorrect boot order '${o}', expecting positive integer`);
+      info.boot = { order: n };
+      const lp = attr(c, "loadparm");
+      if (lp !== undefined) info.boot.loadparm = lp.toUpperCase();
+    } else if (c.name === "address") {
+      info.address = parseAddress(c);
+    } else if (c.name === "acpi") {
+      const i = attr(c, "index");
+      if (i !== undefined) info.acpiIndex = Number(i);
+    }
+  }
+}
+
+/** Formats boot, alias, acpi, address in libvirt's order. */
+export function formatDeviceInfo(info: DeviceCommon): XmlElement[] {
+  const out: XmlElement[] = [];
+  if (info.boot) out.push(el("boot", { order: info.boot.order, loadparm: info.boot.loadparm }));
+  if (info.alias !== undefined) out.push(el("alias", { name: info.alias }));
+  if (info.acpiIndex !== undefined) out.push(el("acpi", { index: info.acpiIndex }));
+  if (info.address && info.address.type !== "none") out.push(formatAddress(info.address));
+  return out;
+}
+
+export const DEVICE_INFO_CHILDREN = ["alias", "boot", "address", "acpi"];

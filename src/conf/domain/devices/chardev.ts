@@ -1,0 +1,114 @@
+// Character devices: `<serial>`, `<parallel>`, `<console>`, `<channel>` (virDomainChrDef).
+// Sources are kept as elements in libvirt's attribute order; targets are typed per family.
+
+import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
+import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
+import { xmlErr } from "../errors.js";
+import type { ChrDef } from "../types.js";
+import { cloneElement, enumAttr, orderAttrs } from "../xml-util.js";
+
+export const CHR_TYPES = [
+  "null",
+  "vc",
+  "pty",
+  "dev",
+  "file",
+  "pipe",
+  "stdio",
+  "udp",
+  "tcp",
+  "unix",
+  "spicevmc",
+  "spiceport",
+  "nmdm",
+  "qemu-vdagent",
+  "dbus",
+];
+const SOURCE_ORDER = ["mode", "host", "service", "path", "tls", "append", "channel", "master", "slave"];
+const TARGET_TYPES: Record<string, string[]> = {
+  serial: [
+    "isa-serial",
+    "usb-serial",
+    "pci-serial",
+    "spapr-vio-serial",
+    "system-serial",
+    "sclp-serial",
+    "isa-debug",
+  ],
+  console: ["serial", "xen", "uml", "virtio", "lxc", "openvz", "sclp", "sclplm"],
+  channel: ["guestfwd", "virtio", "xen"],
+  parallel: [],
+};
+const TARGET_ORDER = ["type", "address", "port", "name", "state"];
+
+export function parseChr(e: XmlElement): ChrDef {
+  const type = enumAttr(e, "type", CHR_TYPES) ?? "null";
+  const d: ChrDef = { type, attrs: [], children: [] };
+  const sources = elements(e, "source");
+  for (const s of sources) {
+    const c = cloneElement(s);
+    if (type === "tcp" || type === "unix") {
+      const mode = enumAttr(s, "mode", ["bind", "connect"]);
+      if (mode === undefined) c.attrs.unshift(["mode", "connect"]);
+    }
+    c.attrs = orderAttrs(c.attrs, SOURCE_ORDER);
+    if (c.attrs.length || c.children.length) d.children.push(c);
+  }
+  const proto = elements(e, "protocol")[0];
+  if (proto) d.children.push(cloneElement(proto));
+  else if (type === "tcp") d.children.push(el("protocol", { type: "raw" }));
+  const log = elements(e, "log")[0];
+  if (log) d.children.push(cloneElement(log));
+  const t = elements(e, "target")[0];
+  if (t) {
+    const allowed = TARGET_TYPES[e.name] ?? [];
+    const tt = attr(t, "type");
+    if (tt !== undefined && !allowed.includes(tt)) {
+      throw xmlErr(`unknown target type '${tt}' specified for character device`);
+    }
+    d.target = {
+      attrs: orderAttrs(
+        t.attrs.map(([k, v]) => [k, v] as [string, string]),
+        TARGET_ORDER,
+      ),
+      children: elements(t).map(cloneElement),
+    };
+  }
+  if (e.name === "channel") {
+    const tt = d.target ? d.target.attrs.find(([k]) => k === "type")?.[1] : undefined;
+    if (tt === undefined) throw xmlErr("unknown target type '' specified for character device");
+  }
+  for (const k of elements(e)) {
+    if (["source", "protocol", "log", "target", ...DEVICE_INFO_CHILDREN].includes(k.name)) continue;
+    d.children.push(cloneElement(k));
+  }
+  parseDeviceInfo(e, d, false);
+  return d;
+}
+
+export function targetAttr(d: ChrDef, k: string): string | undefined {
+  return d.target?.attrs.find(([a]) => a === k)?.[1];
+}
+
+export function setTargetAttr(d: ChrDef, k: string, v: string): void {
+  if (!d.target) d.target = { attrs: [], children: [] };
+  const i = d.target.attrs.findIndex(([a]) => a === k);
+  if (i >= 0) d.target.attrs[i] = [k, v];
+  else d.target.attrs.push([k, v]);
+  d.target.attrs = orderAttrs(d.target.attrs, TARGET_ORDER);
+}
+
+export function formatChr(kind: string, d: ChrDef): XmlElement {
+  return el(
+    kind,
+    [["type", d.type], ...d.attrs],
+    d.children,
+    d.target && el("target", d.target.attrs, ...d.target.children),
+    formatDeviceInfo(d),
+  );
+}
+
+/** Deep copy used when a console mirrors a serial port. */
+export function cloneChr(d: ChrDef): ChrDef {
+  return structuredClone(d);
+}

@@ -1,0 +1,83 @@
+// `<controller>`: parse, format, and libvirt's insertion order (same-type controllers sorted by
+// index, others appended: virDomainControllerInsertPreAlloced).
+
+import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
+import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
+import { xmlErr } from "../errors.js";
+import type { ControllerDef } from "../types.js";
+import { cloneElement, enumAttr } from "../xml-util.js";
+
+export const CONTROLLER_TYPES = [
+  "ide",
+  "fdc",
+  "scsi",
+  "sata",
+  "virtio-serial",
+  "ccid",
+  "usb",
+  "pci",
+  "xenbus",
+  "isa",
+];
+const ATTR_ORDER = ["ports", "vectors", "maxGrantFrames", "maxEventChannels"];
+const CHILD_ORDER = ["model", "target", "driver", "pcihole64", "master"];
+
+export function parseController(e: XmlElement): ControllerDef {
+  const type = enumAttr(e, "type", CONTROLLER_TYPES) ?? "ide";
+  const idx = attr(e, "index");
+  let index = -1;
+  if (idx !== undefined) {
+    if (!/^[0-9]+$/.test(idx)) throw xmlErr(`Cannot parse controller index ${idx}`);
+    index = Number(idx);
+  }
+  const c: ControllerDef = { type, index, attrs: [], children: [] };
+  const model = attr(e, "model");
+  if (model !== undefined) c.model = model;
+  for (const k of ATTR_ORDER) {
+    const v = attr(e, k);
+    if (v !== undefined) c.attrs.push([k, v]);
+  }
+  const kids = elements(e).filter((k) => !DEVICE_INFO_CHILDREN.includes(k.name));
+  for (const n of CHILD_ORDER) for (const k of kids) if (k.name === n) c.children.push(cloneElement(k));
+  for (const k of kids) if (!CHILD_ORDER.includes(k.name)) c.children.push(cloneElement(k));
+  parseDeviceInfo(e, c, false);
+  return c;
+}
+
+/** Inserts `c` as libvirt does: before a same-type controller with a higher index, else at the end. */
+export function insertController(list: ControllerDef[], c: ControllerDef): void {
+  let at = -1;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const cur = list[i]!;
+    if (cur.type !== c.type) continue;
+    if (c.index === -1) break;
+    if (cur.index > c.index) at = i;
+    else if (cur.index < c.index) break;
+  }
+  if (at < 0) list.push(c);
+  else list.splice(at, 0, c);
+}
+
+/** Gives controllers without an index the first free one of their type. */
+export function assignControllerIndexes(list: ControllerDef[]): void {
+  for (const c of list) {
+    if (c.index !== -1) continue;
+    let n = 0;
+    while (list.some((o) => o !== c && o.type === c.type && o.index === n)) n++;
+    c.index = n;
+  }
+}
+
+export function formatController(c: ControllerDef): XmlElement {
+  return el(
+    "controller",
+    [
+      ["type", c.type],
+      ["index", String(c.index)],
+      ...(c.model !== undefined ? ([["model", c.model]] as [string, string][]) : []),
+      ...c.attrs,
+    ],
+    c.children,
+    formatDeviceInfo(c),
+  );
+}

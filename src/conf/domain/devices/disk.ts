@@ -1,0 +1,268 @@
+// `<disk>`: parse, drive-address assignment and format (virDomainDiskDef). Source, driver and
+// the rarer children are kept as elements with attributes in libvirt's canonical order.
+
+import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
+import { attr, child, el, elements, textContent, type XmlElement } from "../../../xml/index.js";
+import { formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
+import { missingAttr, xmlErr } from "../errors.js";
+import type { DiskDef } from "../types.js";
+import { cloneElement, enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
+
+const DISK_TYPES = ["file", "block", "dir", "network", "volume", "nvme", "vhostuser"];
+const DISK_DEVICES = ["floppy", "disk", "cdrom", "lun"];
+const DISK_BUSES = ["ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd"];
+
+const DRIVER_ORDER = [
+  "name",
+  "type",
+  "cache",
+  "error_policy",
+  "rerror_policy",
+  "io",
+  "ioeventfd",
+  "event_idx",
+  "copy_on_read",
+  "discard",
+  "iothread",
+  "detect_zeroes",
+  "queues",
+  "queue_size",
+];
+const SOURCE_ORDER = [
+  "protocol",
+  "name",
+  "tls",
+  "tlsHostname",
+  "query",
+  "file",
+  "dev",
+  "dir",
+  "pool",
+  "volume",
+  "mode",
+  "type",
+  "managed",
+  "namespace",
+  "path",
+  "startupPolicy",
+  "index",
+];
+const SOURCE_CHILD_ORDER = [
+  "host",
+  "snapshot",
+  "config",
+  "auth",
+  "encryption",
+  "reservations",
+  "initiator",
+  "address",
+  "slices",
+  "ssl",
+  "cookies",
+  "readahead",
+  "timeout",
+  "seclabel",
+];
+
+/** Children of `<disk>` formatted in this order (after driver/source/backingStore). */
+const EXTRA_BEFORE_TARGET = ["backenddomain", "geometry", "blockio", "mirror"];
+const EXTRA_AFTER_TARGET = ["iotune"];
+const EXTRA_TAIL = ["encryption", "auth"];
+
+/** virDiskNameToIndex: "vdb" → 1, "sdaa" → 26; undefined when not a disk name. */
+export function diskNameToIndex(name: string): number | undefined {
+  const m = /^(fd|hd|vd|sd|xvd|ubd|ub)([a-z]+)([0-9]*)$/.exec(name);
+  if (!m) return undefined;
+  let v = -1;
+  for (const ch of m[2]!) v = (v + 1) * 26 + (ch.charCodeAt(0) - 97);
+  return v;
+}
+
+function defaultBus(dev: string, device: string): string {
+  if (device === "floppy") return "fdc";
+  if (dev.startsWith("hd")) return "ide";
+  if (dev.startsWith("sd")) return "scsi";
+  if (dev.startsWith("vd")) return "virtio";
+  if (dev.startsWith("xvd")) return "xen";
+  if (dev.startsWith("ubd")) return "uml";
+  if (dev.startsWith("ub")) return "usb";
+  if (dev.startsWith("fd")) return "fdc";
+  return "ide";
+}
+
+/** A canonical copy of `<source>`: attributes and children in libvirt's order. */
+function canonSource(s: XmlElement): XmlElement {
+  const c = cloneElement(s);
+  c.attrs = orderAttrs(c.attrs, SOURCE_ORDER);
+  const kids = elements(c);
+  const rank = (n: string) => {
+    const i = SOURCE_CHILD_ORDER.indexOf(n);
+    return i < 0 ? SOURCE_CHILD_ORDER.length : i;
+  };
+  c.children = kids
+    .map((k, i) => [k, i] as const)
+    .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
+    .map((x) => x[0]);
+  return c;
+}
+
+/** Path-ish description of the source for messages ("/a", "pool/img"). */
+export function diskSourceName(d: DiskDef): string | undefined {
+  const s = d.source;
+  if (!s) return undefined;
+  return attr(s, "file") ?? attr(s, "dev") ?? attr(s, "dir") ?? attr(s, "name") ?? attr(s, "volume");
+}
+
+export function parseDisk(e: XmlElement): DiskDef {
+  const type = enumAttr(e, "type", DISK_TYPES) ?? "file";
+  const device = enumAttr(e, "device", DISK_DEVICES) ?? "disk";
+  const attrs: [string, string][] = [];
+  const model = enumAttr(e, "model", ["virtio", "virtio-transitional", "virtio-non-transitional"]);
+  if (model) attrs.push(["model", model]);
+  const rawio = enumAttr(e, "rawio", ["yes", "no"]);
+  if (rawio) attrs.push(["rawio", rawio]);
+  const sgio = enumAttr(e, "sgio", ["filtered", "unfiltered"]);
+  if (sgio) attrs.push(["sgio", sgio]);
+  const snap = enumAttr(e, "snapshot", ["no", "internal", "external", "manual"]);
+  if (snap) attrs.push(["snapshot", snap]);
+
+  const d: DiskDef = {
+    type,
+    device,
+    attrs,
+    target: { dev: "", bus: "" },
+    readonly: false,
+    shareable: false,
+    extra: {},
+  };
+  const src = child(e, "source");
+  if (src) d.source = canonSource(src);
+  const drv = child(e, "driver");
+  if (drv) {
+    enumAttr(drv, "cache", ["default", "none", "writethrough", "writeback", "directsync", "unsafe"]);
+    enumAttr(drv, "io", ["default", "native", "threads", "io_uring"]);
+    enumAttr(drv, "discard", ["default", "unmap", "ignore"]);
+    enumAttr(drv, "error_policy", ["default", "stop", "report", "ignore", "enospace"]);
+    enumAttr(drv, "detect_zeroes", ["default", "off", "on", "unmap"]);
+    const c = cloneElement(drv);
+    c.attrs = orderAttrs(c.attrs, DRIVER_ORDER);
+    if (c.attrs.length || c.children.length) d.driver = c;
+  }
+  const bs = child(e, "backingStore");
+  if (bs) d.backingStore = cloneElement(bs);
+  const tgt = child(e, "target");
+  const dev = tgt ? attr(tgt, "dev") : undefined;
+  if (!tgt || dev === undefined) {
+    const name = d.source ? diskSourceName(d) : undefined;
+    throw virError(ErrorCode.NO_TARGET, ErrorDomain.DOMAIN, name ?? dev ?? "");
+  }
+  const bus = enumAttr(tgt, "bus", DISK_BUSES);
+  d.target = { dev, bus: bus ?? defaultBus(dev, device) };
+  const tray = enumAttr(tgt, "tray", ["closed", "open"]);
+  if (tray) d.target.tray = tray;
+  const rem = enumAttr(tgt, "removable", ["on", "off"]);
+  if (rem) d.target.removable = rem;
+  const rr = attr(tgt, "rotation_rate");
+  if (rr !== undefined) d.target.rotationRate = rr;
+  if (child(e, "readonly")) d.readonly = true;
+  if (child(e, "shareable")) d.shareable = true;
+  const tr = child(e, "transient");
+  if (tr) d.transient = cloneElement(tr);
+  for (const n of ["serial", "wwn", "vendor", "product"] as const) {
+    const c = child(e, n);
+    if (c) d[n] = textContent(c);
+  }
+  for (const c of elements(e)) {
+    if ([...EXTRA_BEFORE_TARGET, ...EXTRA_AFTER_TARGET, ...EXTRA_TAIL].includes(c.name)) {
+      pushExtra(d.extra, c.name, cloneElement(c));
+    }
+  }
+  if (d.type === "network" && d.source && attr(d.source, "protocol") === undefined) {
+    throw missingAttr("protocol", "source");
+  }
+  parseDeviceInfo(e, d);
+  return d;
+}
+
+/** virDomainDiskDefAssignAddress: drive addresses for ide/fdc/scsi/sata disks without one. */
+export function assignDiskAddress(d: DiskDef): void {
+  if (d.address) return;
+  const idx = diskNameToIndex(d.target.dev);
+  if (idx === undefined) return;
+  let ctrl: number;
+  let bus = 0;
+  let unit: number;
+  switch (d.target.bus) {
+    case "ide":
+      ctrl = Math.floor(idx / 4);
+      bus = Math.floor((idx % 4) / 2);
+      unit = idx % 2;
+      break;
+    case "fdc":
+      ctrl = Math.floor(idx / 2);
+      unit = idx % 2;
+      break;
+    case "scsi":
+      ctrl = Math.floor(idx / 7);
+      unit = idx % 7;
+      break;
+    case "sata":
+      ctrl = Math.floor(idx / 6);
+      unit = idx % 6;
+      break;
+    default:
+      return;
+  }
+  d.address = {
+    type: "drive",
+    attrs: [
+      ["controller", String(ctrl)],
+      ["bus", String(bus)],
+      ["target", "0"],
+      ["unit", String(unit)],
+    ],
+  };
+}
+
+export function formatDisk(d: DiskDef): XmlElement {
+  const ex = (n: string) => d.extra[n] ?? [];
+  // snapshot='no' is implied for read-only disks and then not printed.
+  const attrs = d.readonly ? d.attrs.filter(([k, v]) => !(k === "snapshot" && v === "no")) : d.attrs;
+  return el(
+    "disk",
+    [["type", d.type], ["device", d.device], ...attrs],
+    d.driver,
+    d.source,
+    d.backingStore,
+    EXTRA_BEFORE_TARGET.flatMap(ex),
+    el("target", {
+      dev: d.target.dev,
+      bus: d.target.bus,
+      tray: d.target.tray,
+      removable: d.target.removable,
+      rotation_rate: d.target.rotationRate,
+    }),
+    EXTRA_AFTER_TARGET.flatMap(ex),
+    d.readonly && el("readonly"),
+    d.shareable && el("shareable"),
+    d.transient,
+    d.serial !== undefined && el("serial", {}, d.serial),
+    d.wwn !== undefined && el("wwn", {}, d.wwn),
+    d.vendor !== undefined && el("vendor", {}, d.vendor),
+    d.product !== undefined && el("product", {}, d.product),
+    EXTRA_TAIL.flatMap(ex),
+    formatDeviceInfo(d),
+  );
+}
+
+export function checkDuplicateTargets(disks: DiskDef[]): void {
+  for (let i = 0; i < disks.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (disks[i]!.target.dev === disks[j]!.target.dev) {
+        const a = diskSourceName(disks[j]!) ?? "";
+        const b = diskSourceName(disks[i]!) ?? "";
+        throw xmlErr(`target '${disks[i]!.target.dev}' duplicated for disk sources '${a}' and '${b}'`);
+      }
+    }
+  }
+}

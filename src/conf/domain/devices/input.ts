@@ -1,0 +1,59 @@
+// `<input>` and `<memballoon>`: small devices with a type/model and optional children.
+
+import { el, elements, type XmlElement } from "../../../xml/index.js";
+import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
+import { missingAttr } from "../errors.js";
+import type { InputDef, MemballoonDef } from "../types.js";
+import { cloneElement, enumAttr } from "../xml-util.js";
+
+const INPUT_TYPES = ["mouse", "tablet", "keyboard", "passthrough", "evdev"];
+const INPUT_BUSES = ["ps2", "usb", "xen", "parallels", "virtio", "none"];
+
+export function parseInput(e: XmlElement, osType: string): InputDef {
+  const type = enumAttr(e, "type", INPUT_TYPES);
+  if (type === undefined) throw missingAttr("type", "input");
+  let bus = enumAttr(e, "bus", INPUT_BUSES);
+  if (bus === undefined && osType === "hvm") {
+    if (type === "mouse" || type === "keyboard") bus = "ps2";
+    else if (type === "tablet") bus = "usb";
+    else if (type === "passthrough") bus = "virtio";
+  }
+  const d: InputDef = { type, attrs: [], children: [] };
+  if (bus !== undefined) d.bus = bus;
+  for (const [k, v] of e.attrs) if (k !== "type" && k !== "bus") d.attrs.push([k, v]);
+  for (const c of elements(e)) if (!DEVICE_INFO_CHILDREN.includes(c.name)) d.children.push(cloneElement(c));
+  parseDeviceInfo(e, d, false);
+  return d;
+}
+
+export function formatInput(d: InputDef): XmlElement {
+  return el(
+    "input",
+    [["type", d.type], ...(d.bus ? ([["bus", d.bus]] as [string, string][]) : []), ...d.attrs],
+    d.children,
+    formatDeviceInfo(d),
+  );
+}
+
+export function parseMemballoon(e: XmlElement): MemballoonDef {
+  const model = enumAttr(e, "model", [
+    "virtio",
+    "xen",
+    "none",
+    "virtio-transitional",
+    "virtio-non-transitional",
+  ]);
+  if (model === undefined) throw missingAttr("model", "memballoon");
+  const d: MemballoonDef = { model, attrs: [], children: [] };
+  for (const k of ["autodeflate", "freePageReporting"]) {
+    const v = enumAttr(e, k, ["on", "off"]);
+    if (v !== undefined) d.attrs.push([k, v]);
+  }
+  for (const c of elements(e)) if (!DEVICE_INFO_CHILDREN.includes(c.name)) d.children.push(cloneElement(c));
+  parseDeviceInfo(e, d, false);
+  return d;
+}
+
+export function formatMemballoon(d: MemballoonDef): XmlElement {
+  return el("memballoon", [["model", d.model], ...d.attrs], d.children, formatDeviceInfo(d));
+}

@@ -1,0 +1,132 @@
+// `<interface>`: parse, MAC generation hook and format (virDomainNetDef). Source and the rarer
+// children are kept as elements and emitted in libvirt's order.
+
+import { attr, child, el, elements, type XmlElement } from "../../../xml/index.js";
+import { isMulticastMac, parseMac } from "../../common/index.js";
+import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
+import { xmlErr } from "../errors.js";
+import type { InterfaceDef } from "../types.js";
+import { cloneElement, enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
+
+export const NET_TYPES = [
+  "user",
+  "ethernet",
+  "vhostuser",
+  "server",
+  "client",
+  "mcast",
+  "network",
+  "bridge",
+  "internal",
+  "direct",
+  "hostdev",
+  "udp",
+  "vdpa",
+  "null",
+  "vds",
+];
+const BEFORE_TARGET = [
+  "vlan",
+  "virtualport",
+  "bandwidth",
+  "port",
+  "ip",
+  "route",
+  "script",
+  "downscript",
+  "backenddomain",
+];
+const AFTER_TARGET = ["guest"];
+const AFTER_MODEL = ["driver", "backend", "filterref", "tune", "teaming", "link", "mtu", "coalesce"];
+const AFTER_INFO = ["rom"];
+const SOURCE_ORDER = [
+  "network",
+  "portgroup",
+  "portid",
+  "bridge",
+  "dev",
+  "mode",
+  "type",
+  "path",
+  "address",
+  "port",
+  "managed",
+];
+
+export function parseInterface(e: XmlElement): InterfaceDef {
+  const type = enumAttr(e, "type", NET_TYPES) ?? "user";
+  const n: InterfaceDef = { type, attrs: [], mac: "", extra: {} };
+  const managed = enumAttr(e, "managed", ["yes", "no"]);
+  if (managed) n.attrs.push(["managed", managed]);
+  const trust = enumAttr(e, "trustGuestRxFilters", ["yes", "no"]);
+  if (trust) n.attrs.push(["trustGuestRxFilters", trust]);
+  const m = child(e, "mac");
+  const addr = m ? attr(m, "address") : undefined;
+  if (m && addr !== undefined) {
+    const mac = parseMac(addr);
+    if (mac === undefined) throw xmlErr(`unable to parse mac address '${addr}'`);
+    if (isMulticastMac(mac)) throw xmlErr(`expected unicast mac address, found multicast '${addr}'`);
+    n.mac = mac;
+    const t = enumAttr(m, "type", ["generated", "static"]);
+    if (t) n.macType = t;
+    const ck = enumAttr(m, "check", ["yes", "no"]);
+    if (ck) n.macCheck = ck;
+  }
+  const src = child(e, "source");
+  if (src) {
+    const s = cloneElement(src);
+    s.attrs = orderAttrs(s.attrs, SOURCE_ORDER);
+    n.source = s;
+  }
+  if (type === "network" && (!src || attr(src, "network") === undefined)) {
+    throw xmlErr(`No <source> 'network' attribute specified with <interface type='network'/>`);
+  }
+  if (type === "bridge" && (!src || attr(src, "bridge") === undefined)) {
+    throw xmlErr(`No <source> 'bridge' attribute specified with <interface type='bridge'/>`);
+  }
+  const tgt = child(e, "target");
+  if (tgt) {
+    const dev = attr(tgt, "dev");
+    if (
+      dev !== undefined &&
+      !(dev.startsWith("vnet") || dev.startsWith("macvtap") || dev.startsWith("macvlan"))
+    ) {
+      n.target = dev;
+    }
+    const man = enumAttr(tgt, "managed", ["yes", "no"]);
+    if (man) n.targetManaged = man;
+  }
+  const model = child(e, "model");
+  if (model) {
+    const t = attr(model, "type");
+    if (t !== undefined) n.model = t;
+  }
+  for (const c of elements(e)) {
+    if (["mac", "source", "target", "model", ...DEVICE_INFO_CHILDREN].includes(c.name)) continue;
+    pushExtra(n.extra, c.name, cloneElement(c));
+  }
+  parseDeviceInfo(e, n);
+  return n;
+}
+
+export function formatInterface(n: InterfaceDef): XmlElement {
+  const ex = (k: string) => n.extra[k] ?? [];
+  return el(
+    "interface",
+    [["type", n.type], ...n.attrs],
+    el("mac", { address: n.mac, type: n.macType, check: n.macCheck }),
+    n.source,
+    BEFORE_TARGET.flatMap(ex),
+    (n.target !== undefined || n.targetManaged !== undefined) &&
+      el("target", { dev: n.target, managed: n.targetManaged }),
+    AFTER_TARGET.flatMap(ex),
+    n.model !== undefined && el("model", { type: n.model }),
+    AFTER_MODEL.flatMap(ex),
+    formatDeviceInfo(n).filter((x) => x.name !== "address"),
+    AFTER_INFO.flatMap(ex),
+    formatDeviceInfo(n).filter((x) => x.name === "address"),
+    Object.keys(n.extra)
+      .filter((k) => ![...BEFORE_TARGET, ...AFTER_TARGET, ...AFTER_MODEL, ...AFTER_INFO].includes(k))
+      .flatMap(ex),
+  );
+}

@@ -1,0 +1,97 @@
+// Renders a DomainDef as libvirt's test driver returns it from XMLDesc
+// (virDomainDefFormatInternal): fixed element order, canonical attributes, defaults included.
+
+import { el, escapeXml, formatElement, formatLibxml, type XmlElement } from "../../xml/index.js";
+import { formatDevices } from "./devices.js";
+import type { DomainDef } from "./types.js";
+
+export interface FormatOptions {
+  /** Domain id for a running domain (`<domain type='test' id='1'>`). */
+  id?: number;
+  /** VIR_DOMAIN_XML_INACTIVE: the persistent form (no id, no runtime state). */
+  inactive?: boolean;
+  /** VIR_DOMAIN_XML_SECURE: include passwords. */
+  securityInfo?: boolean;
+  /** VIR_DOMAIN_XML_MIGRATABLE. */
+  migratable?: boolean;
+}
+
+const OS_TAIL = ["bootmenu", "smbios", "bios"];
+
+function line(depth: number, e: XmlElement): string {
+  return formatElement(e, depth);
+}
+
+function formatOs(def: DomainDef): string {
+  const o = def.os;
+  const ex = (n: string) => o.extra[n] ?? [];
+  const kids = [
+    el("type", { arch: o.arch || undefined, machine: o.machine }, o.type),
+    ex("firmware"),
+    o.init !== undefined && el("init", {}, o.init),
+    o.initargs.map((a) => el("initarg", {}, a)),
+    ex("initenv"),
+    ex("initdir"),
+    ex("inituser"),
+    ex("initgroup"),
+    o.loader,
+    o.nvram,
+    o.kernel !== undefined && el("kernel", {}, o.kernel),
+    o.initrd !== undefined && el("initrd", {}, o.initrd),
+    o.cmdline !== undefined && el("cmdline", {}, o.cmdline),
+    o.dtb !== undefined && el("dtb", {}, o.dtb),
+    ex("root"),
+    ex("acpi"),
+    o.bootDevs.map((d) => el("boot", { dev: d })),
+    OS_TAIL.flatMap(ex),
+  ];
+  return line(1, el("os", { firmware: o.firmware }, ...kids));
+}
+
+export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): string {
+  const ex = (n: string) => (def.extra[n] ?? []).map((e) => line(1, e)).join("");
+  const rootAttrs: [string, string][] = [["type", def.type]];
+  if (opts.id !== undefined && !opts.inactive) rootAttrs.push(["id", String(opts.id)]);
+  rootAttrs.push(...def.rootAttrs);
+  let s = `<domain${rootAttrs.map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join("")}>\n`;
+  s += `  <name>${escapeXml(def.name)}</name>\n`;
+  s += `  <uuid>${def.uuid}</uuid>\n`;
+  if (def.genid !== undefined) s += `  <genid>${escapeXml(def.genid)}</genid>\n`;
+  if (def.title !== undefined) s += `  <title>${escapeXml(def.title)}</title>\n`;
+  if (def.description !== undefined) s += `  <description>${escapeXml(def.description)}</description>\n`;
+  if (def.metadata) s += `  ${formatLibxml(def.metadata, 1)}\n`;
+  if (def.maxMemory) {
+    s += line(1, el("maxMemory", { slots: def.maxMemory.slots, unit: "KiB" }, String(def.maxMemory.kib)));
+  }
+  s += line(1, el("memory", { unit: "KiB", dumpCore: def.memoryDumpCore }, String(def.memory)));
+  s += `  <currentMemory unit='KiB'>${def.currentMemory}</currentMemory>\n`;
+  s += ex("blkiotune") + ex("memtune") + ex("memoryBacking");
+  const v = def.vcpu;
+  s += line(
+    1,
+    el(
+      "vcpu",
+      {
+        placement: v.placement,
+        cpuset: v.cpuset,
+        current: v.current !== undefined && v.current !== v.max ? v.current : undefined,
+      },
+      String(v.max),
+    ),
+  );
+  s += ex("vcpus") + ex("iothreads") + ex("iothreadids") + ex("cputune") + ex("numatune") + ex("resource");
+  s += ex("sysinfo") + ex("bootloader") + ex("bootloader_args");
+  s += formatOs(def);
+  s += ex("idmap");
+  if (def.features) s += line(1, def.features);
+  if (def.cpu) s += line(1, def.cpu);
+  s += line(1, el("clock", [["offset", def.clock.offset], ...def.clock.attrs], ...def.clock.children));
+  s += `  <on_poweroff>${def.onPoweroff}</on_poweroff>\n`;
+  s += `  <on_reboot>${def.onReboot}</on_reboot>\n`;
+  s += `  <on_crash>${def.onCrash}</on_crash>\n`;
+  if (def.onLockfailure !== undefined) s += `  <on_lockfailure>${def.onLockfailure}</on_lockfailure>\n`;
+  s += ex("pm") + ex("perf");
+  s += formatDevices(def.devices, opts.securityInfo === true);
+  s += ex("seclabel") + ex("keywrap") + ex("launchSecurity") + ex("ns");
+  return `${s}</domain>\n`;
+}

@@ -1,0 +1,31 @@
+// Public face of the domain definition model: parse → post-parse → validate, format, clone.
+// Other modules (drivers, snapshot conf, QEMU argv builder) import only from here.
+
+import { parseDomainTree, parseDomainXMLTree } from "./parse.js";
+import { type PostParseOptions, postParseDomain } from "./post-parse.js";
+import type { DomainDef } from "./types.js";
+import { validateDomain } from "./validate.js";
+
+export type { FormatOptions } from "./format.js";
+export { formatDomainXML } from "./format.js";
+export type * from "./types.js";
+export { diskNameToIndex } from "./devices/disk.js";
+
+export interface ParseDomainOptions extends PostParseOptions {
+  /** VIR_DOMAIN_DEFINE_* / parse flags (reserved; validation always runs). */
+  flags?: number;
+}
+
+/** Parses, fills defaults and validates domain XML. Throws VirError as libvirt would. */
+export function parseDomainXML(xml: string, opts: ParseDomainOptions = {}): DomainDef {
+  const root = parseDomainXMLTree(xml);
+  const def = parseDomainTree(root);
+  postParseDomain(def, opts);
+  validateDomain(def);
+  return def;
+}
+
+/** Deep copy, so a driver can keep separate live and persistent definitions. */
+export function cloneDomainDef(def: DomainDef): DomainDef {
+  return structuredClone(def);
+}

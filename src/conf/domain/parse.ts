@@ -1,0 +1,304 @@
+// Turns domain XML into a DomainDef (virDomainDefParseXML): reads and checks every field it
+// models, keeps the rest verbatim, and reports the first error as libvirt does.
+
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
+import { attr, child, elements, parseXml, textContent, type XmlElement } from "../../xml/index.js";
+import { parseMemoryKiB } from "../common/units.js";
+import { parseUuid } from "../common/uuid.js";
+import { parseDevices } from "./devices.js";
+import { internalErr, unsupported, xmlErr, xmlPropErr } from "./errors.js";
+import { canonGeneric } from "./generic.js";
+import type { DomainDef, OsDef } from "./types.js";
+import { cloneElement, enumAttr, orderAttrs, pushExtra } from "./xml-util.js";
+
+export const VIRT_TYPES = [
+  "none",
+  "qemu",
+  "kqemu",
+  "kvm",
+  "xen",
+  "lxc",
+  "uml",
+  "openvz",
+  "test",
+  "vmware",
+  "hyperv",
+  "vbox",
+  "phyp",
+  "parallels",
+  "bhyve",
+  "vz",
+];
+export const OS_TYPES = ["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
+export const ARCHES = [
+  "none",
+  "alpha",
+  "armv6l",
+  "armv7l",
+  "armv7b",
+  "aarch64",
+  "cris",
+  "i686",
+  "ia64",
+  "lm32",
+  "loongarch64",
+  "m68k",
+  "microblaze",
+  "microblazeel",
+  "mips",
+  "mipsel",
+  "mips64",
+  "mips64el",
+  "openrisc",
+  "parisc",
+  "parisc64",
+  "ppc",
+  "ppcle",
+  "ppc64",
+  "ppc64le",
+  "ppcemb",
+  "riscv32",
+  "riscv64",
+  "s390",
+  "s390x",
+  "sh4",
+  "sh4eb",
+  "sparc",
+  "sparc64",
+  "unicore32",
+  "x86_64",
+  "xtensa",
+  "xtensaeb",
+];
+const LIFECYCLE = ["destroy", "restart", "rename-restart", "preserve"];
+const CRASH = [...LIFECYCLE, "coredump-destroy", "coredump-restart"];
+const CLOCK_OFFSETS = ["utc", "localtime", "variable", "timezone", "absolute"];
+const BOOT_DEVS = ["fd", "cdrom", "hd", "network"];
+
+/** Top-level elements libvirt knows but tsvirt keeps verbatim. */
+export const TOP_GENERIC = [
+  "blkiotune",
+  "memtune",
+  "memoryBacking",
+  "vcpus",
+  "iothreads",
+  "iothreadids",
+  "cputune",
+  "numatune",
+  "resource",
+  "sysinfo",
+  "bootloader",
+  "bootloader_args",
+  "idmap",
+  "pm",
+  "perf",
+  "seclabel",
+  "keywrap",
+  "launchSecurity",
+];
+const OS_EXTRA = [
+  "bootmenu",
+  "smbios",
+  "bios",
+  "acpi",
+  "root",
+  "initenv",
+  "initdir",
+  "inituser",
+  "initgroup",
+  "firmware",
+];
+
+export function parseDomainXMLTree(text: string): XmlElement {
+  const root = parseXml(text, { context: "(domain_definition)", domain: ErrorDomain.DOMAIN });
+  if (root.name !== "domain") throw xmlPropErr(`expecting root element of 'domain', not '${root.name}'`);
+  return root;
+}
+
+function parseOs(root: XmlElement, virtType: string): OsDef {
+  const os = child(root, "os");
+  const typeEl = os ? child(os, "type") : undefined;
+  if (!typeEl) throw xmlErr("an os <type> must be specified");
+  const type = textContent(typeEl).trim();
+  if (!OS_TYPES.includes(type)) throw unsupported(`unknown OS type '${type}'`);
+  const arch = attr(typeEl, "arch");
+  if (arch !== undefined && !ARCHES.includes(arch)) throw unsupported(`Unknown architecture ${arch}`);
+  const o: OsDef = { type, arch: arch ?? "", bootDevs: [], initargs: [], extra: {} };
+  void virtType;
+  const machine = attr(typeEl, "machine");
+  if (machine !== undefined) o.machine = machine;
+  const fw = os ? attr(os, "firmware") : undefined;
+  if (fw !== undefined) {
+    if (!["bios", "efi"].includes(fw))
+      throw xmlPropErr(`Invalid value for attribute 'firmware' in element 'os': '${fw}'.`);
+    o.firmware = fw;
+  }
+  if (!os) return o;
+  for (const c of elements(os)) {
+    switch (c.name) {
+      case "kernel":
+      case "initrd":
+      case "cmdline":
+      case "dtb":
+      case "init":
+        o[c.name] = textContent(c);
+        break;
+      case "initarg":
+        o.initargs.push(textContent(c));
+        break;
+      case "loader":
+        o.loader = cloneElement(c);
+        o.loader.attrs = orderAttrs(o.loader.attrs, ["readonly", "secure", "type", "stateless", "format"]);
+        break;
+      case "nvram":
+        o.nvram = cloneElement(c);
+        break;
+      case "boot":
+        if (o.bootDevs.length < 4) {
+          const dev = enumAttr(c, "dev", BOOT_DEVS);
+          if (dev === undefined) throw xmlErr("missing boot device");
+          o.bootDevs.push(dev);
+        }
+        break;
+      default:
+        if (OS_EXTRA.includes(c.name)) pushExtra(o.extra, c.name, canonGeneric(c));
+    }
+  }
+  return o;
+}
+
+function parseMemory(root: XmlElement, name: string): number | undefined {
+  const m = child(root, name);
+  if (!m) return undefined;
+  try {
+    return parseMemoryKiB(textContent(m), attr(m, "unit"), `./${name}[1]`, ErrorDomain.DOMAIN);
+  } catch (e) {
+    if (e instanceof VirError && e.code === ErrorCode.XML_ERROR) {
+      throw xmlPropErr(`Invalid value '${textContent(m)}' for element or attribute './${name}[1]'`);
+    }
+    throw e;
+  }
+}
+
+function parseVcpu(root: XmlElement): DomainDef["vcpu"] {
+  const v = child(root, "vcpu");
+  if (!v) return { max: 1, placement: "static" };
+  const text = textContent(v).trim();
+  if (!/^[0-9]+$/.test(text)) throw xmlErr("maximum vcpus count must be an integer");
+  const max = Number(text);
+  const out: DomainDef["vcpu"] = { max, placement: "static" };
+  const cur = attr(v, "current");
+  if (cur !== undefined) {
+    if (!/^[0-9]+$/.test(cur)) throw xmlErr("current vcpus count must be an integer");
+    out.current = Number(cur);
+  }
+  const pl = enumAttr(v, "placement", ["static", "auto"]);
+  if (pl) out.placement = pl;
+  const cs = attr(v, "cpuset");
+  if (cs !== undefined) out.cpuset = cs;
+  return out;
+}
+
+function lifecycle(root: XmlElement, name: string, values: string[], dflt: string): string {
+  const e = child(root, name);
+  if (!e) return dflt;
+  const v = textContent(e).trim();
+  if (!values.includes(v)) throw unsupported(`unknown ${name} action: ${v}`);
+  return v;
+}
+
+export function parseDomainTree(root: XmlElement): DomainDef {
+  const type = attr(root, "type");
+  if (type === undefined) throw internalErr("missing domain type attribute");
+  if (!VIRT_TYPES.includes(type)) throw unsupported(`invalid domain type ${type}`);
+  const nameEl = child(root, "name");
+  const name = nameEl ? textContent(nameEl) : "";
+  if (name === "") throw virError(ErrorCode.NO_NAME, ErrorDomain.DOMAIN);
+  if (name.includes("/")) throw xmlErr(`name ${name} cannot contain '/'`);
+  let uuid = "";
+  const uuidEl = child(root, "uuid");
+  if (uuidEl) {
+    const u = parseUuid(textContent(uuidEl));
+    if (u === undefined) throw internalErr("malformed uuid element");
+    uuid = u;
+  }
+  const def: DomainDef = {
+    type,
+    rootAttrs: root.attrs.filter(([k]) => k !== "type" && k !== "id"),
+    name,
+    uuid,
+    memory: 0,
+    currentMemory: 0,
+    vcpu: { max: 1, placement: "static" },
+    os: { type: "hvm", arch: "", bootDevs: [], initargs: [], extra: {} },
+    clock: { offset: "utc", attrs: [], children: [] },
+    onPoweroff: "destroy",
+    onReboot: "restart",
+    onCrash: "destroy",
+    devices: parseDevices(undefined, "hvm"),
+    extra: {},
+  };
+  const genid = child(root, "genid");
+  if (genid) def.genid = textContent(genid);
+  const title = child(root, "title");
+  if (title) {
+    const t = textContent(title);
+    if (t.includes("\n")) throw xmlErr("Domain title can't contain newlines");
+    if (t !== "") def.title = t;
+  }
+  const desc = child(root, "description");
+  if (desc && textContent(desc) !== "") def.description = textContent(desc);
+  const md = child(root, "metadata");
+  if (md) def.metadata = cloneMetadata(md);
+
+  def.memory = parseMemory(root, "memory") ?? 0;
+  def.currentMemory = parseMemory(root, "currentMemory") ?? 0;
+  const mx = child(root, "maxMemory");
+  if (mx) {
+    const kib = parseMemory(root, "maxMemory")!;
+    const slots = attr(mx, "slots");
+    def.maxMemory = slots !== undefined ? { kib, slots: Number(slots) } : { kib };
+  }
+  const memEl = child(root, "memory");
+  const dc = memEl ? enumAttr(memEl, "dumpCore", ["on", "off"]) : undefined;
+  if (dc) def.memoryDumpCore = dc;
+  def.vcpu = parseVcpu(root);
+
+  def.os = parseOs(root, type);
+  const feats = child(root, "features");
+  if (feats) def.features = canonGeneric(feats);
+  const cpu = child(root, "cpu");
+  if (cpu) def.cpu = canonGeneric(cpu);
+  const clock = child(root, "clock");
+  if (clock) {
+    const off = attr(clock, "offset") ?? "utc";
+    if (!CLOCK_OFFSETS.includes(off)) throw unsupported(`unknown clock offset '${off}'`);
+    def.clock = {
+      offset: off,
+      attrs: clock.attrs.filter(([k]) => k !== "offset"),
+      children: elements(clock).map(canonGeneric),
+    };
+  }
+  def.onPoweroff = lifecycle(root, "on_poweroff", LIFECYCLE, "destroy");
+  def.onReboot = lifecycle(root, "on_reboot", LIFECYCLE, "restart");
+  def.onCrash = lifecycle(root, "on_crash", CRASH, "destroy");
+  const lf = child(root, "on_lockfailure");
+  if (lf) def.onLockfailure = textContent(lf).trim();
+  for (const c of elements(root)) {
+    if (TOP_GENERIC.includes(c.name)) pushExtra(def.extra, c.name, canonGeneric(c));
+    else if (c.name.includes(":")) pushExtra(def.extra, "ns", cloneElement(c));
+  }
+  def.devices = parseDevices(child(root, "devices"), def.os.type);
+  return def;
+}
+
+/** Metadata keeps only namespaced children, verbatim (libvirt drops the others). */
+function cloneMetadata(md: XmlElement): XmlElement {
+  const c = cloneElement(md);
+  c.children = c.children.filter(
+    (k) => k.kind === "element" && (k.name.includes(":") || k.attrs.some(([a]) => a === "xmlns")),
+  );
+  return c;
+}
+
+export { orderAttrs };

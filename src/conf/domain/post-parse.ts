@@ -1,0 +1,137 @@
+// Fills the defaults libvirt's generic post-parse and the test driver add (virDomainDefPostParse,
+// testDomainDefPostParse, testDomainGenerateIfnames): UUID, memory, arch, boot order, console
+// compatibility, chardev ports, drive addresses, implicit controllers, default video, MACs.
+
+import { generateMac, generateUuid } from "../common/index.js";
+import { cloneChr, setTargetAttr, targetAttr } from "./devices/chardev.js";
+import { assignControllerIndexes, insertController } from "./devices/controller.js";
+import { assignDiskAddress } from "./devices/disk.js";
+import { fillVideoDefaults } from "./devices/video.js";
+import { xmlErr } from "./errors.js";
+import type { ChrDef, ControllerDef, DomainDef } from "./types.js";
+
+/** Architecture the test driver's capabilities default to for an OS type. */
+function defaultArch(def: DomainDef): string {
+  return def.os.type === "hvm" || def.os.type === "xen" ? "i686" : "i686";
+}
+
+function addController(def: DomainDef, type: string, index: number): void {
+  const list = def.devices.controllers;
+  if (list.some((c) => c.type === type && c.index === index)) return;
+  const c: ControllerDef = { type, index, attrs: [], children: [] };
+  insertController(list, c);
+}
+
+function implicitControllers(def: DomainDef): void {
+  const d = def.devices;
+  for (const type of ["scsi", "fdc", "ide", "sata"]) {
+    let max = -1;
+    for (const disk of d.disks) {
+      if (disk.target.bus !== type || disk.address?.type !== "drive") continue;
+      const c = Number(disk.address.attrs.find(([k]) => k === "controller")?.[1] ?? 0);
+      if (c > max) max = c;
+    }
+    for (let i = 0; i <= max; i++) addController(def, type, i);
+  }
+  const virtioChr = [...d.channels, ...d.consoles].some((c) => targetAttr(c, "type") === "virtio");
+  if (virtioChr) addController(def, "virtio-serial", 0);
+  if (d.other.some((o) => o.kind === "smartcard")) addController(def, "ccid", 0);
+}
+
+function chrPorts(list: ChrDef[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (targetAttr(c, "port") !== undefined) continue;
+    let max = -1;
+    for (let j = 0; j < i; j++) max = Math.max(max, Number(targetAttr(list[j]!, "port") ?? -1));
+    setTargetAttr(c, "port", String(max + 1));
+  }
+}
+
+/** virDomainDefAddConsoleCompat: the first console of an HVM guest mirrors the first serial. */
+function consoleCompat(def: DomainDef): void {
+  const d = def.devices;
+  if (def.os.type !== "hvm") return;
+  const first = d.consoles[0];
+  const firstIsSerial = first !== undefined && ["serial", undefined].includes(targetAttr(first, "type"));
+  if (first && firstIsSerial) {
+    if (d.serials.length === 0) {
+      const s = cloneChr(first);
+      s.target = { attrs: [], children: [] };
+      const port = targetAttr(first, "port");
+      if (port !== undefined) setTargetAttr(s, "port", port);
+      delete s.alias;
+      d.serials.push(s);
+    }
+    const ser = d.serials[0]!;
+    const con = cloneChr(ser);
+    con.target = { attrs: [], children: [] };
+    d.consoles[0] = con;
+    return;
+  }
+  if (d.serials.length > 0) {
+    const con = cloneChr(d.serials[0]!);
+    con.target = { attrs: [], children: [] };
+    d.consoles.unshift(con);
+  }
+}
+
+function fixConsoleTargets(def: DomainDef): void {
+  const d = def.devices;
+  d.consoles.forEach((c, i) => {
+    if (i === 0 && def.os.type === "hvm" && d.serials.length > 0 && c.target?.attrs.length === 0) {
+      setTargetAttr(c, "type", "serial");
+      setTargetAttr(c, "port", targetAttr(d.serials[0]!, "port") ?? "0");
+      return;
+    }
+    if (targetAttr(c, "type") === undefined)
+      setTargetAttr(c, "type", def.os.type === "hvm" ? "serial" : "xen");
+  });
+}
+
+export interface PostParseOptions {
+  /** Skip the test driver's testnetN interface names (for drivers that name taps themselves). */
+  noIfnames?: boolean;
+}
+
+export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): void {
+  // Console ports are their document index, given before the serial mirror is inserted.
+  def.devices.consoles.forEach((c, i) => {
+    if (targetAttr(c, "port") === undefined && targetAttr(c, "type") !== undefined)
+      setTargetAttr(c, "port", String(i));
+  });
+  if (def.uuid === "") def.uuid = generateUuid();
+  if (def.memory === 0)
+    throw xmlErr("Memory size must be specified via <memory> or in the <numa> configuration");
+  if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
+  if (def.os.arch === "") def.os.arch = defaultArch(def);
+  const d = def.devices;
+  const anyBootOrder = [...d.disks, ...d.interfaces].some((x) => x.boot !== undefined);
+  if (def.os.type === "hvm" && def.os.bootDevs.length === 0 && !anyBootOrder) def.os.bootDevs.push("hd");
+
+  for (const disk of d.disks) {
+    if (disk.device === "cdrom") disk.readonly = true;
+    assignDiskAddress(disk);
+  }
+  chrPorts(d.serials);
+  chrPorts(d.parallels);
+  consoleCompat(def);
+  fixConsoleTargets(def);
+  implicitControllers(def);
+  assignControllerIndexes(d.controllers);
+  if (d.graphics.length > 0 && d.videos.length === 0) {
+    d.videos.push({ model: { type: "default", attrs: [], children: [] } });
+  }
+  d.videos.forEach((v, i) => {
+    fillVideoDefaults(v, "cirrus", i === 0);
+  });
+  for (const n of d.interfaces) if (n.mac === "") n.mac = generateMac();
+  if (!opts.noIfnames) {
+    for (const n of d.interfaces) {
+      if (n.target !== undefined) continue;
+      let i = 0;
+      while (d.interfaces.some((o) => o.target === `testnet${i}`)) i++;
+      n.target = `testnet${i}`;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// Small helpers the domain parsers and formatters share: enum-checked attributes, attribute
+// reordering into libvirt's output order, and verbatim element copies.
+
+import { attr, type XmlElement } from "../../xml/index.js";
+import { invalidAttr, missingAttr } from "./errors.js";
+
+/** Reads an attribute that must be one of `values`; undefined when absent. */
+export function enumAttr(e: XmlElement, name: string, values: readonly string[]): string | undefined {
+  const v = attr(e, name);
+  if (v === undefined) return undefined;
+  if (!values.includes(v)) throw invalidAttr(name, e.name, v);
+  return v;
+}
+
+/** Like enumAttr but the attribute is mandatory. */
+export function requiredEnumAttr(e: XmlElement, name: string, values: readonly string[]): string {
+  const v = enumAttr(e, name, values);
+  if (v === undefined) throw missingAttr(name, e.name);
+  return v;
+}
+
+/** Reads an on/off (or yes/no) attribute checking the value. */
+export function switchAttr(e: XmlElement, name: string, values = ["on", "off"]): string | undefined {
+  return enumAttr(e, name, values);
+}
+
+/** Returns `attrs` sorted by `order`; names not in `order` keep their relative order at the end. */
+export function orderAttrs(attrs: [string, string][], order: readonly string[]): [string, string][] {
+  const rank = (k: string) => {
+    const i = order.indexOf(k);
+    return i < 0 ? order.length : i;
+  };
+  return attrs
+    .map((a, i) => [a, i] as const)
+    .sort((x, y) => rank(x[0][0]) - rank(y[0][0]) || x[1] - y[1])
+    .map((x) => x[0]);
+}
+
+/** Attributes of `e` except those named. */
+export function attrsExcept(e: XmlElement, ...names: string[]): [string, string][] {
+  return e.attrs.filter(([k]) => !names.includes(k));
+}
+
+/** Deep copy of an element (children included) with whitespace-only text dropped. */
+export function cloneElement(e: XmlElement): XmlElement {
+  const children = [];
+  for (const c of e.children) {
+    if (c.kind === "element") children.push(cloneElement(c));
+    else if (c.kind === "text") {
+      if (c.text.trim() !== "" || !e.children.some((x) => x.kind === "element")) children.push({ ...c });
+    }
+  }
+  return {
+    kind: "element",
+    name: e.name,
+    attrs: e.attrs.map(([k, v]) => [k, v] as [string, string]),
+    children,
+    line: e.line,
+  };
+}
+
+/** Pushes `e` onto `rec[key]`. */
+export function pushExtra(rec: Record<string, XmlElement[]>, key: string, e: XmlElement): void {
+  const list = rec[key];
+  if (list) list.push(e);
+  else rec[key] = [e];
+}
