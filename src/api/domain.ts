@@ -1,0 +1,335 @@
+// Domain: a handle on one guest (virDomain*). Holds the wire ref; every call checks arguments
+// and read-only access as src/libvirt-domain.c does, then dispatches to the hypervisor slot.
+
+import type {
+  DomainBlockInfo,
+  DomainBlockStats,
+  DomainControlInfo,
+  DomainInfo,
+  DomainInterfaceStats,
+  DomainMemoryStat,
+  DomainRef,
+  DomainStateInfo,
+  DomainVcpus,
+  TypedParam,
+} from "../driver/index.js";
+import { VIR_DOMAIN_METADATA, VIR_DOMAIN_VCPU, VIR_DOMAIN_XML } from "../driver/index.js";
+import { ErrorCode, ErrorDomain, VirError } from "../errors/index.js";
+import { checkNonNull, checkNonZero, invalidArg } from "./check.js";
+import type { Connection } from "./connection.js";
+import { DomainSnapshot } from "./domain-snapshot.js";
+
+const D = ErrorDomain.DOMAIN;
+
+export class Domain {
+  constructor(
+    readonly conn: Connection,
+    public ref: DomainRef,
+  ) {}
+
+  get name(): string {
+    return this.ref.name;
+  }
+  get uuid(): string {
+    return this.ref.uuid;
+  }
+  /** Running id, -1 when inactive (as of the last call that reported it). */
+  get id(): number {
+    return this.ref.id;
+  }
+
+  private hv<K extends Parameters<Connection["hv"]>[0]>(key: K, fn: string) {
+    return this.conn.hv(key, fn);
+  }
+  private rw(fn: string): void {
+    this.conn.checkWritable(D, fn);
+  }
+
+  // ---- lifecycle ----
+  async create(flags = 0): Promise<void> {
+    this.rw("virDomainCreate");
+    const ref = await this.hv("domainCreateWithFlags", "virDomainCreateWithFlags")(this.ref, flags);
+    if (ref) this.ref = ref;
+  }
+  shutdown(flags = 0): Promise<void> {
+    this.rw("virDomainShutdown");
+    return this.hv("domainShutdownFlags", "virDomainShutdownFlags")(this.ref, flags);
+  }
+  reboot(flags = 0): Promise<void> {
+    this.rw("virDomainReboot");
+    return this.hv("domainRebootFlags", "virDomainReboot")(this.ref, flags);
+  }
+  reset(flags = 0): Promise<void> {
+    this.rw("virDomainReset");
+    return this.hv("domainReset", "virDomainReset")(this.ref, flags);
+  }
+  async destroy(flags = 0): Promise<void> {
+    this.rw("virDomainDestroy");
+    await this.hv("domainDestroyFlags", "virDomainDestroyFlags")(this.ref, flags);
+    this.ref = { ...this.ref, id: -1 };
+  }
+  suspend(): Promise<void> {
+    this.rw("virDomainSuspend");
+    return this.hv("domainSuspend", "virDomainSuspend")(this.ref);
+  }
+  resume(): Promise<void> {
+    this.rw("virDomainResume");
+    return this.hv("domainResume", "virDomainResume")(this.ref);
+  }
+  pmSuspendForDuration(target: number, duration: number, flags = 0): Promise<void> {
+    this.rw("virDomainPMSuspendForDuration");
+    return this.hv("domainPMSuspendForDuration", "virDomainPMSuspendForDuration")(
+      this.ref,
+      target,
+      duration,
+      flags,
+    );
+  }
+  pmWakeup(flags = 0): Promise<void> {
+    this.rw("virDomainPMWakeup");
+    return this.hv("domainPMWakeup", "virDomainPMWakeup")(this.ref, flags);
+  }
+  undefine(flags = 0): Promise<void> {
+    this.rw("virDomainUndefine");
+    return this.hv("domainUndefineFlags", "virDomainUndefineFlags")(this.ref, flags);
+  }
+  async rename(newName: string, flags = 0): Promise<void> {
+    this.rw("virDomainRename");
+    checkNonNull(newName, "new_name", D, "virDomainRename");
+    await this.hv("domainRename", "virDomainRename")(this.ref, newName, flags);
+    this.ref = { ...this.ref, name: newName };
+  }
+
+  // ---- information ----
+  getInfo(): Promise<DomainInfo> {
+    return this.hv("domainGetInfo", "virDomainGetInfo")(this.ref);
+  }
+  getState(flags = 0): Promise<DomainStateInfo> {
+    return this.hv("domainGetState", "virDomainGetState")(this.ref, flags);
+  }
+  getControlInfo(flags = 0): Promise<DomainControlInfo> {
+    return this.hv("domainGetControlInfo", "virDomainGetControlInfo")(this.ref, flags);
+  }
+  getXMLDesc(flags = 0): Promise<string> {
+    if (this.conn.readOnly && flags & VIR_DOMAIN_XML.SECURE) {
+      throw new VirError({
+        code: ErrorCode.OPERATION_DENIED,
+        domain: D,
+        message: "operation forbidden: virDomainGetXMLDesc with secure flag",
+      });
+    }
+    return this.hv("domainGetXMLDesc", "virDomainGetXMLDesc")(this.ref, flags);
+  }
+  getOSType(): Promise<string> {
+    return this.hv("domainGetOSType", "virDomainGetOSType")(this.ref);
+  }
+  getHostname(flags = 0): Promise<string> {
+    return this.hv("domainGetHostname", "virDomainGetHostname")(this.ref, flags);
+  }
+  isActive(): Promise<boolean> {
+    return this.hv("domainIsActive", "virDomainIsActive")(this.ref);
+  }
+  isPersistent(): Promise<boolean> {
+    return this.hv("domainIsPersistent", "virDomainIsPersistent")(this.ref);
+  }
+  isUpdated(): Promise<boolean> {
+    return this.hv("domainIsUpdated", "virDomainIsUpdated")(this.ref);
+  }
+  getAutostart(): Promise<boolean> {
+    return this.hv("domainGetAutostart", "virDomainGetAutostart")(this.ref);
+  }
+  setAutostart(autostart: boolean): Promise<void> {
+    this.rw("virDomainSetAutostart");
+    return this.hv("domainSetAutostart", "virDomainSetAutostart")(this.ref, autostart);
+  }
+
+  // ---- memory and vCPUs ----
+  getMaxMemory(): Promise<number> {
+    return this.hv("domainGetMaxMemory", "virDomainGetMaxMemory")(this.ref);
+  }
+  setMemory(memory: number, flags = 0): Promise<void> {
+    this.rw("virDomainSetMemoryFlags");
+    checkNonZero(memory, "memory", D, "virDomainSetMemoryFlags");
+    return this.hv("domainSetMemoryFlags", "virDomainSetMemoryFlags")(this.ref, memory, flags);
+  }
+  setMaxMemory(memory: number): Promise<void> {
+    this.rw("virDomainSetMaxMemory");
+    checkNonZero(memory, "memory", D, "virDomainSetMaxMemory");
+    return this.hv("domainSetMaxMemory", "virDomainSetMaxMemory")(this.ref, memory);
+  }
+  memoryStats(maxStats = 13, flags = 0): Promise<DomainMemoryStat[]> {
+    return this.hv("domainMemoryStats", "virDomainMemoryStats")(this.ref, maxStats, flags);
+  }
+  setVcpus(nvcpus: number, flags = 0): Promise<void> {
+    this.rw("virDomainSetVcpusFlags");
+    checkNonZero(nvcpus, "nvcpus", D, "virDomainSetVcpusFlags");
+    if (nvcpus > 0xffff) {
+      throw new VirError({ code: ErrorCode.OVERFLOW, domain: D, message: `input too large: ${nvcpus}` });
+    }
+    return this.hv("domainSetVcpusFlags", "virDomainSetVcpusFlags")(this.ref, nvcpus, flags);
+  }
+  /** virDomainGetVcpusFlags: the vCPU count selected by flags. */
+  getVcpusFlags(flags = 0): Promise<number> {
+    if (flags & VIR_DOMAIN_VCPU.GUEST) this.rw("virDomainGetVcpusFlags");
+    return this.hv("domainGetVcpusFlags", "virDomainGetVcpusFlags")(this.ref, flags);
+  }
+  getMaxVcpus(): Promise<number> {
+    return this.hv("domainGetMaxVcpus", "virDomainGetMaxVcpus")(this.ref);
+  }
+  /** virDomainGetVcpus: per-vCPU info and affinity maps. */
+  getVcpus(maxinfo: number, maplen: number): Promise<DomainVcpus> {
+    return this.hv("domainGetVcpus", "virDomainGetVcpus")(this.ref, maxinfo, maplen);
+  }
+  pinVcpu(vcpu: number, cpumap: Uint8Array, flags = 0): Promise<void> {
+    this.rw("virDomainPinVcpuFlags");
+    return this.hv("domainPinVcpuFlags", "virDomainPinVcpuFlags")(this.ref, vcpu, cpumap, flags);
+  }
+  getVcpuPinInfo(ncpumaps: number, maplen: number, flags = 0): Promise<Uint8Array[]> {
+    return this.hv("domainGetVcpuPinInfo", "virDomainGetVcpuPinInfo")(this.ref, ncpumaps, maplen, flags);
+  }
+  getSchedulerType(): Promise<{ type: string; nparams: number }> {
+    return this.hv("domainGetSchedulerType", "virDomainGetSchedulerType")(this.ref);
+  }
+  getSchedulerParameters(flags = 0): Promise<TypedParam[]> {
+    const f = this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParametersFlags");
+    return f(this.ref, flags);
+  }
+  setSchedulerParameters(params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetSchedulerParametersFlags");
+    const f = this.hv("domainSetSchedulerParametersFlags", "virDomainSetSchedulerParametersFlags");
+    return f(this.ref, params, flags);
+  }
+
+  // ---- metadata ----
+  getMetadata(type: number, uri: string | null = null, flags = 0): Promise<string> {
+    if (type === VIR_DOMAIN_METADATA.ELEMENT) checkNonNull(uri, "uri", D, "virDomainGetMetadata");
+    else if (uri !== null) throw invalidArg(D, "uri in virDomainGetMetadata must be NULL");
+    return this.hv("domainGetMetadata", "virDomainGetMetadata")(this.ref, type, uri, flags);
+  }
+  setMetadata(
+    type: number,
+    metadata: string | null,
+    key: string | null = null,
+    uri: string | null = null,
+    flags = 0,
+  ): Promise<void> {
+    this.rw("virDomainSetMetadata");
+    if (type === VIR_DOMAIN_METADATA.TITLE && metadata && metadata.includes("\n")) {
+      throw invalidArg(D, "metadata title can't contain newlines");
+    }
+    if (type === VIR_DOMAIN_METADATA.ELEMENT) {
+      checkNonNull(uri, "uri", D, "virDomainSetMetadata");
+      if (metadata) checkNonNull(key, "key", D, "virDomainSetMetadata");
+    } else {
+      if (key !== null) throw invalidArg(D, "key in virDomainSetMetadata must be NULL");
+      if (uri !== null) throw invalidArg(D, "uri in virDomainSetMetadata must be NULL");
+    }
+    return this.hv("domainSetMetadata", "virDomainSetMetadata")(this.ref, type, metadata, key, uri, flags);
+  }
+
+  // ---- devices ----
+  getBlockInfo(path: string, flags = 0): Promise<DomainBlockInfo> {
+    checkNonNull(path, "disk", D, "virDomainGetBlockInfo");
+    return this.hv("domainGetBlockInfo", "virDomainGetBlockInfo")(this.ref, path, flags);
+  }
+  blockStats(path: string): Promise<DomainBlockStats> {
+    return this.hv("domainBlockStats", "virDomainBlockStats")(this.ref, path);
+  }
+  interfaceStats(device: string): Promise<DomainInterfaceStats> {
+    return this.hv("domainInterfaceStats", "virDomainInterfaceStats")(this.ref, device);
+  }
+  attachDevice(xml: string, flags = 0): Promise<void> {
+    this.rw("virDomainAttachDeviceFlags");
+    return this.hv("domainAttachDeviceFlags", "virDomainAttachDeviceFlags")(this.ref, xml, flags);
+  }
+  detachDevice(xml: string, flags = 0): Promise<void> {
+    this.rw("virDomainDetachDeviceFlags");
+    return this.hv("domainDetachDeviceFlags", "virDomainDetachDeviceFlags")(this.ref, xml, flags);
+  }
+  updateDevice(xml: string, flags = 0): Promise<void> {
+    this.rw("virDomainUpdateDeviceFlags");
+    return this.hv("domainUpdateDeviceFlags", "virDomainUpdateDeviceFlags")(this.ref, xml, flags);
+  }
+  sendKey(codeset: number, holdtime: number, keycodes: number[], flags = 0): Promise<void> {
+    this.rw("virDomainSendKey");
+    return this.hv("domainSendKey", "virDomainSendKey")(this.ref, codeset, holdtime, keycodes, flags);
+  }
+
+  // ---- save / managed save ----
+  save(to: string, dxml: string | null = null, flags = 0): Promise<void> {
+    this.rw("virDomainSave");
+    return this.hv("domainSave", "virDomainSaveFlags")(this.ref, to, dxml, flags);
+  }
+  coreDump(to: string, flags = 0): Promise<void> {
+    this.rw("virDomainCoreDump");
+    return this.hv("domainCoreDump", "virDomainCoreDump")(this.ref, to, flags);
+  }
+  managedSave(flags = 0): Promise<void> {
+    this.rw("virDomainManagedSave");
+    return this.hv("domainManagedSave", "virDomainManagedSave")(this.ref, flags);
+  }
+  hasManagedSaveImage(flags = 0): Promise<boolean> {
+    return this.hv("domainHasManagedSaveImage", "virDomainHasManagedSaveImage")(this.ref, flags);
+  }
+  managedSaveRemove(flags = 0): Promise<void> {
+    this.rw("virDomainManagedSaveRemove");
+    return this.hv("domainManagedSaveRemove", "virDomainManagedSaveRemove")(this.ref, flags);
+  }
+  managedSaveGetXMLDesc(flags = 0): Promise<string> {
+    return this.hv("domainManagedSaveGetXMLDesc", "virDomainManagedSaveGetXMLDesc")(this.ref, flags);
+  }
+
+  // ---- snapshots ----
+  async snapshotCreateXML(xml: string, flags = 0): Promise<DomainSnapshot> {
+    this.conn.checkWritable(ErrorDomain.DOMAIN_SNAPSHOT, "virDomainSnapshotCreateXML");
+    const f = this.conn.hv(
+      "domainSnapshotCreateXML",
+      "virDomainSnapshotCreateXML",
+      ErrorDomain.DOMAIN_SNAPSHOT,
+    );
+    return new DomainSnapshot(this, await f(this.ref, xml, flags));
+  }
+  snapshotNum(flags = 0): Promise<number> {
+    return this.conn.hv(
+      "domainSnapshotNum",
+      "virDomainSnapshotNum",
+      ErrorDomain.DOMAIN_SNAPSHOT,
+    )(this.ref, flags);
+  }
+  snapshotListNames(maxnames = 65536, flags = 0): Promise<string[]> {
+    const f = this.conn.hv(
+      "domainSnapshotListNames",
+      "virDomainSnapshotListNames",
+      ErrorDomain.DOMAIN_SNAPSHOT,
+    );
+    return f(this.ref, maxnames, flags);
+  }
+  async listAllSnapshots(flags = 0): Promise<DomainSnapshot[]> {
+    const f = this.conn.hv(
+      "domainListAllSnapshots",
+      "virDomainListAllSnapshots",
+      ErrorDomain.DOMAIN_SNAPSHOT,
+    );
+    return (await f(this.ref, flags)).map((r) => new DomainSnapshot(this, r));
+  }
+  async snapshotLookupByName(name: string, flags = 0): Promise<DomainSnapshot> {
+    const f = this.conn.hv(
+      "domainSnapshotLookupByName",
+      "virDomainSnapshotLookupByName",
+      ErrorDomain.DOMAIN_SNAPSHOT,
+    );
+    return new DomainSnapshot(this, await f(this.ref, name, flags));
+  }
+  hasCurrentSnapshot(flags = 0): Promise<boolean> {
+    const f = this.conn.hv(
+      "domainHasCurrentSnapshot",
+      "virDomainHasCurrentSnapshot",
+      ErrorDomain.DOMAIN_SNAPSHOT,
+    );
+    return f(this.ref, flags);
+  }
+  async snapshotCurrent(flags = 0): Promise<DomainSnapshot> {
+    const f = this.conn.hv("domainSnapshotCurrent", "virDomainSnapshotCurrent", ErrorDomain.DOMAIN_SNAPSHOT);
+    return new DomainSnapshot(this, await f(this.ref, flags));
+  }
+}

@@ -1,0 +1,71 @@
+// Network: a handle on one virtual network (virNetwork*), checks as src/libvirt-network.c.
+
+import type { NetworkDHCPLease, NetworkRef } from "../driver/index.js";
+import { ErrorDomain } from "../errors/index.js";
+import type { Connection } from "./connection.js";
+
+const D = ErrorDomain.NETWORK;
+
+export class Network {
+  constructor(
+    readonly conn: Connection,
+    readonly ref: NetworkRef,
+  ) {}
+
+  get name(): string {
+    return this.ref.name;
+  }
+  get uuid(): string {
+    return this.ref.uuid;
+  }
+
+  private rw(fn: string): void {
+    this.conn.checkWritable(D, fn);
+  }
+
+  create(): Promise<void> {
+    this.rw("virNetworkCreate");
+    return this.conn.net("networkCreate", "virNetworkCreate")(this.ref);
+  }
+  destroy(): Promise<void> {
+    this.rw("virNetworkDestroy");
+    return this.conn.net("networkDestroy", "virNetworkDestroy")(this.ref);
+  }
+  undefine(): Promise<void> {
+    this.rw("virNetworkUndefine");
+    return this.conn.net("networkUndefine", "virNetworkUndefine")(this.ref);
+  }
+  update(command: number, section: number, parentIndex: number, xml: string, flags = 0): Promise<void> {
+    this.rw("virNetworkUpdate");
+    return this.conn.net("networkUpdate", "virNetworkUpdate")(
+      this.ref,
+      command,
+      section,
+      parentIndex,
+      xml,
+      flags,
+    );
+  }
+  getXMLDesc(flags = 0): Promise<string> {
+    return this.conn.net("networkGetXMLDesc", "virNetworkGetXMLDesc")(this.ref, flags);
+  }
+  getBridgeName(): Promise<string> {
+    return this.conn.net("networkGetBridgeName", "virNetworkGetBridgeName")(this.ref);
+  }
+  getAutostart(): Promise<boolean> {
+    return this.conn.net("networkGetAutostart", "virNetworkGetAutostart")(this.ref);
+  }
+  setAutostart(autostart: boolean): Promise<void> {
+    this.rw("virNetworkSetAutostart");
+    return this.conn.net("networkSetAutostart", "virNetworkSetAutostart")(this.ref, autostart);
+  }
+  isActive(): Promise<boolean> {
+    return this.conn.net("networkIsActive", "virNetworkIsActive")(this.ref);
+  }
+  isPersistent(): Promise<boolean> {
+    return this.conn.net("networkIsPersistent", "virNetworkIsPersistent")(this.ref);
+  }
+  getDHCPLeases(mac: string | null = null, flags = 0): Promise<NetworkDHCPLease[]> {
+    return this.conn.net("networkGetDHCPLeases", "virNetworkGetDHCPLeases")(this.ref, mac, flags);
+  }
+}

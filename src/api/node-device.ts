@@ -1,0 +1,56 @@
+// NodeDevice: a handle on one host device (virNodeDevice*), checks as src/libvirt-nodedev.c.
+
+import type { NodeDeviceRef } from "../driver/index.js";
+import { ErrorDomain } from "../errors/index.js";
+import type { Connection } from "./connection.js";
+
+const D = ErrorDomain.NODEDEV;
+
+export class NodeDevice {
+  constructor(
+    readonly conn: Connection,
+    readonly ref: NodeDeviceRef,
+  ) {}
+
+  get name(): string {
+    return this.ref.name;
+  }
+
+  getXMLDesc(flags = 0): Promise<string> {
+    return this.conn.nodedevDrv("nodeDeviceGetXMLDesc", "virNodeDeviceGetXMLDesc")(this.ref, flags);
+  }
+  getParent(): Promise<string | null> {
+    return this.conn.nodedevDrv("nodeDeviceGetParent", "virNodeDeviceGetParent")(this.ref);
+  }
+  numOfCaps(): Promise<number> {
+    return this.conn.nodedevDrv("nodeDeviceNumOfCaps", "virNodeDeviceNumOfCaps")(this.ref);
+  }
+  listCaps(maxnames = 65536): Promise<string[]> {
+    return this.conn.nodedevDrv("nodeDeviceListCaps", "virNodeDeviceListCaps")(this.ref, maxnames);
+  }
+  destroy(): Promise<void> {
+    this.conn.checkWritable(D, "virNodeDeviceDestroy");
+    return this.conn.nodedevDrv("nodeDeviceDestroy", "virNodeDeviceDestroy")(this.ref);
+  }
+  undefine(flags = 0): Promise<void> {
+    this.conn.checkWritable(D, "virNodeDeviceUndefine");
+    return this.conn.nodedevDrv("nodeDeviceUndefine", "virNodeDeviceUndefine")(this.ref, flags);
+  }
+  create(flags = 0): Promise<void> {
+    this.conn.checkWritable(D, "virNodeDeviceCreate");
+    return this.conn.nodedevDrv("nodeDeviceCreate", "virNodeDeviceCreate")(this.ref, flags);
+  }
+  isActive(): Promise<boolean> {
+    return this.conn.nodedevDrv("nodeDeviceIsActive", "virNodeDeviceIsActive")(this.ref);
+  }
+  isPersistent(): Promise<boolean> {
+    return this.conn.nodedevDrv("nodeDeviceIsPersistent", "virNodeDeviceIsPersistent")(this.ref);
+  }
+  getAutostart(): Promise<boolean> {
+    return this.conn.nodedevDrv("nodeDeviceGetAutostart", "virNodeDeviceGetAutostart")(this.ref);
+  }
+  setAutostart(autostart: boolean): Promise<void> {
+    this.conn.checkWritable(D, "virNodeDeviceSetAutostart");
+    return this.conn.nodedevDrv("nodeDeviceSetAutostart", "virNodeDeviceSetAutostart")(this.ref, autostart);
+  }
+}

@@ -1,0 +1,63 @@
+// StorageVol: a handle on one storage volume (virStorageVol*), checks as src/libvirt-storage.c.
+
+import type { StorageVolInfo, StorageVolRef } from "../driver/index.js";
+import { ErrorDomain } from "../errors/index.js";
+import { checkNonZero } from "./check.js";
+import type { Connection } from "./connection.js";
+import { StoragePool } from "./storage-pool.js";
+
+const D = ErrorDomain.STORAGE;
+
+export class StorageVol {
+  constructor(
+    readonly conn: Connection,
+    readonly ref: StorageVolRef,
+  ) {}
+
+  get name(): string {
+    return this.ref.name;
+  }
+  get key(): string {
+    return this.ref.key;
+  }
+  get poolName(): string {
+    return this.ref.pool;
+  }
+
+  private rw(fn: string): void {
+    this.conn.checkWritable(D, fn);
+  }
+
+  async lookupPool(): Promise<StoragePool> {
+    const f = this.conn.storage("storagePoolLookupByVolume", "virStoragePoolLookupByVolume");
+    return new StoragePool(this.conn, await f(this.ref));
+  }
+  delete(flags = 0): Promise<void> {
+    this.rw("virStorageVolDelete");
+    return this.conn.storage("storageVolDelete", "virStorageVolDelete")(this.ref, flags);
+  }
+  wipe(flags = 0): Promise<void> {
+    this.rw("virStorageVolWipe");
+    return this.conn.storage("storageVolWipe", "virStorageVolWipe")(this.ref, flags);
+  }
+  wipePattern(algorithm: number, flags = 0): Promise<void> {
+    this.rw("virStorageVolWipePattern");
+    return this.conn.storage("storageVolWipePattern", "virStorageVolWipePattern")(this.ref, algorithm, flags);
+  }
+  async getInfo(flags = 0): Promise<StorageVolInfo> {
+    const drv = this.conn.drivers.storage;
+    if (flags === 0 && drv?.storageVolGetInfo) return drv.storageVolGetInfo(this.ref);
+    return this.conn.storage("storageVolGetInfoFlags", "virStorageVolGetInfoFlags")(this.ref, flags);
+  }
+  getXMLDesc(flags = 0): Promise<string> {
+    return this.conn.storage("storageVolGetXMLDesc", "virStorageVolGetXMLDesc")(this.ref, flags);
+  }
+  getPath(): Promise<string> {
+    return this.conn.storage("storageVolGetPath", "virStorageVolGetPath")(this.ref);
+  }
+  resize(capacity: number, flags = 0): Promise<void> {
+    this.rw("virStorageVolResize");
+    checkNonZero(capacity, "capacity", D, "virStorageVolResize");
+    return this.conn.storage("storageVolResize", "virStorageVolResize")(this.ref, capacity, flags);
+  }
+}
