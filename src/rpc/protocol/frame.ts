@@ -1,0 +1,92 @@
+// Message framing (virnetprotocol.x "RPC wire format"): a 4-byte big-endian length that counts
+// itself, then header + payload. FrameDecoder reassembles frames from any split of the stream and
+// validates the length word before buffering anything for the frame.
+import { XdrReader, XdrWriter, xdrError } from "../xdr/index.js";
+import { VIR_NET_MESSAGE_HEADER_MAX, VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX } from "./constants.js";
+import { decodeHeader, encodeHeader, type MessageHeader } from "./header.js";
+
+export interface Frame {
+  header: MessageHeader;
+  /** The payload (bytes after the header). */
+  body: Buffer;
+}
+
+/** Encodes header + payload into one length-prefixed frame. */
+export function encodeFrame(header: MessageHeader, payload?: (w: XdrWriter) => void): Buffer {
+  const w = new XdrWriter(VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX);
+  w.uint(0);
+  encodeHeader(w, header);
+  payload?.(w);
+  w.patchUint(0, w.length);
+  return w.toBuffer();
+}
+
+/** Decodes one complete frame (length word included). */
+export function decodeFrame(buf: Buffer): Frame {
+  const len = checkLength(buf.readUInt32BE(0));
+  if (buf.length !== len) throw xdrError(`frame length ${len} does not match ${buf.length} bytes`);
+  const r = new XdrReader(buf, VIR_NET_MESSAGE_LEN_MAX);
+  const header = decodeHeader(r);
+  return { header, body: buf.subarray(r.offset) };
+}
+
+/** libvirt virNetMessageDecodeLength: the length counts itself and may not exceed MAX + 4. */
+function checkLength(len: number): number {
+  if (len < VIR_NET_MESSAGE_LEN_MAX + VIR_NET_MESSAGE_HEADER_MAX) {
+    throw xdrError(`packet ${len} bytes received from client too small`);
+  }
+  if (len - VIR_NET_MESSAGE_LEN_MAX > VIR_NET_MESSAGE_MAX) {
+    throw xdrError(`packet ${len} bytes received from client too large, want ${VIR_NET_MESSAGE_MAX}`);
+  }
+  return len;
+}
+
+/** Incremental reassembly: push() any chunk, get back every frame it completes. */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private want = -1;
+
+  /** Bytes received but not yet part of a completed frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer): Buffer[] {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.want < 0) {
+        if (this.buffered < VIR_NET_MESSAGE_LEN_MAX) break;
+        this.want = checkLength(this.peekLength());
+      }
+      if (this.buffered < this.want) break;
+      out.push(this.take(this.want));
+      this.want = -1;
+    }
+    return out;
+  }
+
+  private peekLength(): number {
+    const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks).subarray(0, 4);
+    return head.readUInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    const frame = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const use = Math.min(c.length, n - filled);
+      c.copy(frame, filled, 0, use);
+      filled += use;
+      if (use === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(use);
+    }
+    this.buffered -= n;
+    return frame;
+  }
+}

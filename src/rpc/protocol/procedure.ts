@@ -1,0 +1,152 @@
+// The shape of one procedure-table entry and the helpers the per-area tables are written with.
+// An entry is data: number, name, codecs, the driver slot it calls, whether a read-only
+// connection may use it. The dispatcher (rpc/server) is generic over these entries.
+import { type Codec, fixedArray, int, mapped, struct, uint, xvoid } from "../xdr/index.js";
+
+export type DriverFn = (...args: any[]) => Promise<any> | any;
+
+export interface ProcedureDef {
+  /** remote_procedure number (remote_protocol.x). */
+  num: number;
+  /** Name without the REMOTE_PROC_ prefix, e.g. "DOMAIN_LOOKUP_BY_NAME". */
+  name: string;
+  args: Codec<any>;
+  ret: Codec<any>;
+  /** Driver slot (libvirt's name in camelCase); null when the server itself answers. */
+  slot: string | null;
+  /** Allowed on a read-only connection (libvirt: the public API has no virCheckReadOnly). */
+  readonly: boolean;
+  /** @priority: high in remote_protocol.x: never blocks on a hypervisor. */
+  high: boolean;
+  /** @readstream / @writestream: the call opens a data stream. */
+  stream?: "read" | "write";
+  /** Maps decoded args to a driver call and its result to the ret struct. */
+  invoke: (fn: DriverFn, args: any) => Promise<any>;
+}
+
+export interface ProcOptions {
+  ro?: boolean;
+  high?: boolean;
+  slot?: string | null;
+  stream?: "read" | "write";
+  invoke?: (fn: DriverFn, args: any) => Promise<any>;
+}
+
+const ACRONYMS: Record<string, string> = {
+  XML: "XML",
+  UUID: "UUID",
+  URI: "URI",
+  OS: "OS",
+  ID: "ID",
+  CPU: "CPU",
+  MAC: "MAC",
+  DHCP: "DHCP",
+};
+
+/** DOMAIN_GET_XML_DESC → domainGetXMLDesc, as libvirt names driver slots. */
+export function slotName(name: string): string {
+  return name
+    .split("_")
+    .map((w, i) => {
+      if (i > 0 && ACRONYMS[w]) return ACRONYMS[w];
+      const lower = w.toLowerCase();
+      return i === 0 ? lower : lower[0]!.toUpperCase() + lower.slice(1);
+    })
+    .join("");
+}
+
+type Fields = Record<string, Codec<any>>;
+
+/** Default mapping: pass args fields in declaration order; wrap a bare result into a 1-field ret. */
+function defaultInvoke(ret: Codec<any> & { fields?: Fields }) {
+  const names = ret.fields ? Object.keys(ret.fields) : [];
+  return async (fn: DriverFn, args: any) => {
+    const positional = args && typeof args === "object" ? Object.values(args) : [];
+    const r = await fn(...positional);
+    if (!ret.fields) return undefined;
+    return names.length === 1 ? { [names[0]!]: r } : r;
+  };
+}
+
+function toCodec(name: string, suffix: string, f: Fields | Codec<any> | null): Codec<any> {
+  if (f === null) return xvoid;
+  if (typeof (f as Codec<any>).encode === "function") return f as Codec<any>;
+  return struct(`remote_${name.toLowerCase()}_${suffix}`, f as Fields);
+}
+
+export function proc(
+  num: number,
+  name: string,
+  args: Fields | Codec<any> | null,
+  ret: Fields | Codec<any> | null,
+  o: ProcOptions = {},
+): ProcedureDef {
+  const retCodec = toCodec(name, "ret", ret);
+  return {
+    num,
+    name,
+    args: toCodec(name, "args", args),
+    ret: retCodec,
+    slot: o.slot === undefined ? slotName(name) : o.slot,
+    readonly: o.ro ?? false,
+    high: o.high ?? false,
+    stream: o.stream,
+    invoke: o.invoke ?? defaultInvoke(retCodec as Codec<any> & { fields?: Fields }),
+  };
+}
+
+/**
+ * The list-all family (need_results + flags → objects + count): the driver slot takes the
+ * leading args (if any) and flags and returns the array.
+ */
+export function listAll(field: string) {
+  return async (fn: DriverFn, args: any) => {
+    const { need_results, flags, ...lead } = args;
+    const list: unknown[] = (await fn(...Object.values(lead), flags)) ?? [];
+    return { [field]: need_results ? list : [], ret: list.length };
+  };
+}
+
+/** rpcgen `char x[n]`: n chars, each widened to a 4-byte int; carried as a NUL-trimmed string. */
+export function charArray(n: number): Codec<string> {
+  return mapped(
+    fixedArray(int, n),
+    `char[${n}]`,
+    (codes) => {
+      const end = codes.indexOf(0);
+      return Buffer.from((end < 0 ? codes : codes.slice(0, end)).map((c) => c & 0xff)).toString("latin1");
+    },
+    (s) => {
+      const bytes = Buffer.from(s, "latin1").subarray(0, n);
+      const out = new Array<number>(n).fill(0);
+      bytes.forEach((b, i) => {
+        out[i] = b > 127 ? b - 256 : b;
+      });
+      return out;
+    },
+  );
+}
+
+/** rpcgen `char x<max>` as libvirt fills it: the C string including its NUL, one int per char. */
+export function charVarArray(max: number): Codec<string> {
+  return {
+    kind: `char<${max}>`,
+    minSize: 4,
+    encode(w, s) {
+      const bytes = Buffer.from(s, "utf8");
+      if (bytes.length + 1 > max) throw new Error(`string too long for char<${max}>`);
+      w.uint(bytes.length + 1);
+      for (const b of bytes) w.int(b > 127 ? b - 256 : b);
+      w.int(0);
+    },
+    decode(r) {
+      const n = r.length(max, "char array", 4);
+      const bytes: number[] = [];
+      for (let i = 0; i < n; i++) bytes.push(r.int() & 0xff);
+      const end = bytes.indexOf(0);
+      return Buffer.from(end < 0 ? bytes : bytes.slice(0, end)).toString("utf8");
+    },
+  };
+}
+
+export { int, uint };

@@ -1,0 +1,46 @@
+// The remote program (0x20008086 v1) as one table: every procedure entry by number, plus lookup
+// helpers. Pure data; the dispatcher in rpc/server is generic over it.
+import type { ProcedureDef } from "./procedure.js";
+import { connectProcedures } from "./procs-connect.js";
+import { domainProcedures } from "./procs-domain.js";
+import { eventProcedures } from "./procs-events.js";
+import {
+  interfaceProcedures,
+  nodeDeviceProcedures,
+  nwfilterProcedures,
+  secretProcedures,
+} from "./procs-host-objects.js";
+import { networkProcedures, snapshotProcedures } from "./procs-snapshot-network.js";
+import { storageProcedures } from "./procs-storage.js";
+
+function index(groups: ProcedureDef[][]): Map<number, ProcedureDef> {
+  const m = new Map<number, ProcedureDef>();
+  for (const g of groups) {
+    for (const p of g) {
+      if (m.has(p.num)) throw new Error(`duplicate procedure number ${p.num} (${p.name})`);
+      m.set(p.num, p);
+    }
+  }
+  return m;
+}
+
+export const remoteProcedures: ReadonlyMap<number, ProcedureDef> = index([
+  connectProcedures,
+  domainProcedures,
+  snapshotProcedures,
+  networkProcedures,
+  storageProcedures,
+  interfaceProcedures,
+  nodeDeviceProcedures,
+  secretProcedures,
+  nwfilterProcedures,
+  eventProcedures,
+]);
+
+const byName = new Map([...remoteProcedures.values()].map((p) => [p.name, p]));
+
+export function procedureByName(name: string): ProcedureDef {
+  const p = byName.get(name);
+  if (!p) throw new Error(`no procedure REMOTE_PROC_${name}`);
+  return p;
+}

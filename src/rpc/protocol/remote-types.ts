@@ -1,0 +1,101 @@
+// Shared remote_protocol.x data types: strings, uuid, the object references every procedure passes
+// (remote_nonnull_domain, _network, _storage_pool, _storage_vol, ...) and typed parameters.
+// Refs use tsvirt's wire-shaped driver refs: uuid as a canonical lowercase string.
+import {
+  array,
+  type Codec,
+  double,
+  fixedOpaque,
+  hyper,
+  type Infer,
+  int,
+  mapped,
+  optional,
+  string,
+  struct,
+  uhyper,
+  uint,
+  union,
+  xdrError,
+} from "../xdr/index.js";
+import { REMOTE_STRING_MAX, VIR_UUID_BUFLEN } from "./constants.js";
+
+/** remote_nonnull_string. */
+export const nstr = string(REMOTE_STRING_MAX);
+/** remote_string (optional string; null when absent). */
+export const ostr = optional(nstr);
+
+/** Formats 16 uuid bytes the way libvirt's virUUIDFormat does. */
+export function uuidToString(b: Uint8Array): string {
+  const h = Buffer.from(b).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export function uuidToBytes(s: string): Buffer {
+  const hex = s.replace(/-/g, "");
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw xdrError(`XDR: malformed uuid '${s}'`);
+  return Buffer.from(hex, "hex");
+}
+
+/** remote_uuid: opaque[VIR_UUID_BUFLEN], carried as a lowercase string in memory. */
+export const uuid: Codec<string> = mapped(
+  fixedOpaque(VIR_UUID_BUFLEN),
+  "remote_uuid",
+  uuidToString,
+  uuidToBytes,
+);
+
+/** Wire int that the driver sees as a JS number: hypers become numbers when exact. */
+export function toNumber(v: bigint): number | bigint {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** unsigned hyper that decodes to a number when it fits (memory sizes, times). */
+export const u64: Codec<number | bigint> = mapped(uhyper, "unsigned hyper", toNumber, (v) => BigInt(v));
+export const i64: Codec<number | bigint> = mapped(hyper, "hyper", toNumber, (v) => BigInt(v));
+
+export const domainRef = struct("remote_nonnull_domain", { name: nstr, uuid, id: int });
+export const networkRef = struct("remote_nonnull_network", { name: nstr, uuid });
+export const nwfilterRef = struct("remote_nonnull_nwfilter", { name: nstr, uuid });
+export const interfaceRef = struct("remote_nonnull_interface", { name: nstr, mac: nstr });
+export const poolRef = struct("remote_nonnull_storage_pool", { name: nstr, uuid });
+export const volRef = struct("remote_nonnull_storage_vol", { pool: nstr, name: nstr, key: nstr });
+export const nodeDeviceRef = struct("remote_nonnull_node_device", { name: nstr });
+export const secretRef = struct("remote_nonnull_secret", { uuid, usageType: int, usageID: nstr });
+export const snapshotRef = struct("remote_nonnull_domain_snapshot", { name: nstr, dom: domainRef });
+
+export type DomainRef = Infer<typeof domainRef>;
+export type NetworkRef = Infer<typeof networkRef>;
+export type PoolRef = Infer<typeof poolRef>;
+export type VolRef = Infer<typeof volRef>;
+export type SnapshotRef = Infer<typeof snapshotRef>;
+
+/** libvirt-common.h virTypedParameterType values, as used by remote_typed_param_value. */
+export const TypedParamType = {
+  INT: 1,
+  UINT: 2,
+  LLONG: 3,
+  ULLONG: 4,
+  DOUBLE: 5,
+  BOOLEAN: 6,
+  STRING: 7,
+} as const;
+
+/** remote_typed_param_value: union switch (int type). */
+export const typedParamValue = union("remote_typed_param_value", {
+  [TypedParamType.INT]: int,
+  [TypedParamType.UINT]: uint,
+  [TypedParamType.LLONG]: i64,
+  [TypedParamType.ULLONG]: u64,
+  [TypedParamType.DOUBLE]: double,
+  [TypedParamType.BOOLEAN]: int,
+  [TypedParamType.STRING]: nstr,
+});
+
+/** remote_typed_param. */
+export const typedParam = struct("remote_typed_param", { field: nstr, value: typedParamValue });
+export type TypedParam = Infer<typeof typedParam>;
+
+export function typedParams(max: number) {
+  return array(typedParam, max);
+}
