@@ -31,7 +31,8 @@ export function attr(e: XmlElement, name: string): string | undefined {
 /** Child elements, optionally only those named `name`. */
 export function elements(e: XmlElement, name?: string): XmlElement[] {
   const out: XmlElement[] = [];
-  for (const c of e.children) if (c.kind === "element" && (name === undefined || c.name === name)) out.push(c);
+  for (const c of e.children)
+    if (c.kind === "element" && (name === undefined || c.name === name)) out.push(c);
   return out;
 }
 

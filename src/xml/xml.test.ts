@@ -4,7 +4,9 @@ import { ErrorCode, VirError } from "../errors/index.js";
 import { attr, child, el, formatElement, parseXml, textContent } from "./index.js";
 
 test("parse then format keeps structure in libvirt style", () => {
-  const root = parseXml("<domain type='test'>\n  <name>a&amp;b</name>\n  <devices><disk/></devices>\n</domain>");
+  const root = parseXml(
+    "<domain type='test'>\n  <name>a&amp;b</name>\n  <devices><disk/></devices>\n</domain>",
+  );
   assert.equal(root.name, "domain");
   assert.equal(attr(root, "type"), "test");
   assert.equal(textContent(child(root, "name")!), "a&b");
@@ -22,11 +24,14 @@ test("el() skips undefined attributes and children", () => {
 
 test("malformed XML is a VirError with XML_DETAIL", () => {
   for (const bad of ["", "garbage", "<a><b></a>", "<a>"]) {
-    assert.throws(() => parseXml(bad, { context: "(domain_definition)" }), (e: unknown) => {
-      assert.ok(e instanceof VirError);
-      assert.equal(e.code, ErrorCode.XML_DETAIL);
-      assert.match(e.message, /^\(domain_definition\):\d+: /);
-      return true;
-    });
+    assert.throws(
+      () => parseXml(bad, { context: "(domain_definition)" }),
+      (e: unknown) => {
+        assert.ok(e instanceof VirError);
+        assert.equal(e.code, ErrorCode.XML_DETAIL);
+        assert.match(e.message, /^\(domain_definition\):\d+: /);
+        return true;
+      },
+    );
   }
 });

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+# Writes the domain differential corpus: every case from domain_cases_*.py becomes
+# tests/data/domain-xml2xml/<case>.xml (valid) or tests/data/domain-invalid/<case>.xml, and REAL
+# libvirt 9.0's test driver (test:///default via python-libvirt) supplies the goldens:
+# <case>.out.xml = XMLDesc(0) after defineXML, <case>.secure.out.xml = XMLDesc(SECURE) when the
+# input holds a password, <case>.err = {"code","domain","message"} when libvirt refuses it.
+# Run: /usr/bin/python3 scripts/oracle/domain-corpus.py
+import glob
+import json
+import os
+import runpy
+import sys
+
+import libvirt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load(name):
+    """Runs scripts/oracle/<name>.py (dash-named, so not importable) and returns its globals."""
+    return runpy.run_path(os.path.join(HERE, name + ".py"))
+
+
+BASIC = load("domain-cases-basic")["CASES"]
+DEVICES = load("domain-cases-devices")["CASES"]
+INVALID = load("domain-cases-invalid")["CASES"]
+build = load("domain-cases-util")["build"]
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data")
+libvirt.registerErrorHandler(lambda *a: None, None)
+
+
+def run(conn, xml):
+    """Returns (out, secure_out) or raises libvirtError."""
+    dom = conn.defineXML(xml)
+    try:
+        out = dom.XMLDesc(0)
+        sec = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE) if "passwd" in xml else None
+        return out, sec
+    finally:
+        dom.undefine()
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    conn = libvirt.open("test:///default")
+    counts = {"ok": 0, "err": 0}
+    for sub, cases in (("domain-xml2xml", BASIC + DEVICES), ("domain-invalid", INVALID)):
+        d = os.path.join(ROOT, sub)
+        os.makedirs(d, exist_ok=True)
+        for old in glob.glob(os.path.join(d, "*")):
+            os.unlink(old)
+        for name, doc in cases:
+            xml = build(name, doc) if isinstance(doc, dict) else doc
+            stem = os.path.join(d, name)
+            write(stem + ".xml", xml)
+            try:
+                out, sec = run(conn, xml)
+            except libvirt.libvirtError as e:
+                err = {"code": e.get_error_code(), "domain": e.get_error_domain(), "message": e.get_error_message()}
+                write(stem + ".err", json.dumps(err, indent=2) + "\n")
+                counts["err"] += 1
+                if sub == "domain-xml2xml":
+                    print(f"warning: valid case {name} refused: {err['message']}", file=sys.stderr)
+                continue
+            if sub == "domain-invalid":
+                print(f"warning: invalid case {name} accepted", file=sys.stderr)
+            write(stem + ".out.xml", out)
+            if sec is not None and sec != out:
+                write(stem + ".secure.out.xml", sec)
+            counts["ok"] += 1
+    print(counts)
+
+
+if __name__ == "__main__":
+    main()
