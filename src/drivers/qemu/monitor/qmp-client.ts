@@ -55,7 +55,11 @@ export class QmpClient extends EventEmitter {
     super();
     this.decoder = new LineDecoder(opts.maxLine ?? DEFAULT_MAX_LINE);
     sock.on("data", (chunk: Buffer) => this.onData(chunk));
-    sock.on("error", (e) => this.shutdown(monitorProtocolError(`QEMU monitor socket error: ${e.message}`)));
+    sock.on("error", (e: NodeJS.ErrnoException) => {
+      // A peer that vanished (QEMU exited or was killed) is end-of-file, not a protocol fault.
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") this.shutdown(monitorEofError());
+      else this.shutdown(monitorProtocolError(`QEMU monitor socket error: ${e.message}`));
+    });
     sock.on("close", () => this.shutdown(monitorEofError()));
   }
 
