@@ -95,15 +95,22 @@ function validate(h: VdiHeader, path?: string): void {
       { path },
     );
   }
-  if (h.offsetBmap % 512 !== 0) throw bad(`unsupported VDI image (unaligned block map offset 0x${h.offsetBmap.toString(16)})`);
-  if (h.offsetData % 512 !== 0) throw bad(`unsupported VDI image (unaligned data offset 0x${h.offsetData.toString(16)})`);
+  if (h.offsetBmap % 512 !== 0)
+    throw bad(`unsupported VDI image (unaligned block map offset 0x${h.offsetBmap.toString(16)})`);
+  if (h.offsetData % 512 !== 0)
+    throw bad(`unsupported VDI image (unaligned data offset 0x${h.offsetData.toString(16)})`);
   if (h.sectorSize !== 512) throw bad(`unsupported VDI image (sector size ${h.sectorSize} is not 512)`);
-  if (h.blockSize !== VDI_BLOCK_SIZE) throw bad(`unsupported VDI image (block size ${h.blockSize} is not 1048576)`);
+  if (h.blockSize !== VDI_BLOCK_SIZE)
+    throw bad(`unsupported VDI image (block size ${h.blockSize} is not 1048576)`);
   if (h.blockExtra !== 0) throw bad("unsupported VDI image (block extra)");
-  if (h.blocksInImage > VDI_BLOCKS_MAX) throw bad(`unsupported VDI image (too many blocks ${h.blocksInImage})`);
-  if (h.diskSize > h.blocksInImage * h.blockSize) throw bad("unsupported VDI image (disk size is larger than the block map)");
-  if (h.blocksAllocated > h.blocksInImage) throw bad("unsupported VDI image (more allocated blocks than blocks)");
-  if (h.offsetBmap < 512 || h.offsetData < h.offsetBmap + h.blocksInImage * 4) throw bad("unsupported VDI image (block map overlaps data)");
+  if (h.blocksInImage > VDI_BLOCKS_MAX)
+    throw bad(`unsupported VDI image (too many blocks ${h.blocksInImage})`);
+  if (h.diskSize > h.blocksInImage * h.blockSize)
+    throw bad("unsupported VDI image (disk size is larger than the block map)");
+  if (h.blocksAllocated > h.blocksInImage)
+    throw bad("unsupported VDI image (more allocated blocks than blocks)");
+  if (h.offsetBmap < 512 || h.offsetData < h.offsetBmap + h.blocksInImage * 4)
+    throw bad("unsupported VDI image (block map overlaps data)");
 }
 
 export function encodeVdiHeader(h: VdiHeader): Buffer {

@@ -1,0 +1,41 @@
+// The qcow (v1) format's registry entry: probe, open, create with backing_file / encryption.
+
+import { ImageError } from "../../errors.js";
+import { registerFormat } from "../../registry.js";
+import { isQcow } from "./header.js";
+import { QcowImage } from "./qcow-image.js";
+
+export { QcowImage } from "./qcow-image.js";
+
+const OPTIONS = new Set([
+  "size",
+  "backing_file",
+  "backing_fmt",
+  "encryption",
+  "encrypt.format",
+  "encrypt.key-secret",
+]);
+
+registerFormat({
+  name: "qcow",
+  probe: isQcow,
+  open: (io, opts) => QcowImage.open(io, opts),
+  async create(io, size, options, ctx) {
+    for (const k of Object.keys(options)) {
+      if (!OPTIONS.has(k)) throw new ImageError("invalid-argument", `Invalid parameter '${k}'`);
+    }
+    const backing = options.backing_file;
+    if (size === undefined) {
+      if (!backing) throw new ImageError("invalid-argument", "Image creation needs a size parameter");
+      const b = await ctx.openImage(backing, options.backing_fmt);
+      size = b.virtualSize;
+      await b.close();
+    }
+    const encrypt = options.encryption === "on" || options["encrypt.format"] === "aes";
+    if (encrypt) {
+      // Writing AES qcow images is deliberately unsupported (qemu itself refuses to use them).
+      throw new ImageError("unsupported", "Creating encrypted qcow images is not supported");
+    }
+    await QcowImage.create(io, size, backing, false);
+  },
+});

@@ -1,0 +1,371 @@
+// A hosted sparse VMDK extent: grain directory -> grain tables -> grains (VMware "Virtual Disk
+// Format 1.1" section 5), including stream-optimized extents whose grains are deflate-compressed
+// behind grain markers (section 6). New grains are appended at the end of the file, as qemu does.
+
+import { promisify } from "node:util";
+import { deflate, deflateSync, inflateSync } from "node:zlib";
+import type { BlockIO } from "../../block-io.js";
+import { ImageError } from "../../errors.js";
+import type { MapExtent } from "../../image.js";
+import type { Extent, Fill } from "./extent.js";
+import {
+  decodeSparseHeader,
+  FLAG_COMPRESS,
+  FLAG_MARKER,
+  FLAG_RGD,
+  FLAG_ZERO_GRAIN,
+  GD_AT_END,
+  type SparseHeader,
+} from "./sparse-header.js";
+
+const deflateAsync = promisify(deflate);
+const GTE_ZEROED = 1;
+
+function isZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+export class SparseExtent implements Extent {
+  readonly type: string;
+  readonly compressed: boolean;
+  readonly clusterSize: number;
+  readonly size: number;
+  private readonly gd: Uint32Array;
+  private readonly rgd?: Uint32Array;
+  private readonly gts = new Map<number, Uint32Array>();
+  private readonly dirtyGts = new Set<number>();
+  private nextSector: number;
+  private readonly gtBytes: number;
+
+  private constructor(
+    readonly io: BlockIO,
+    readonly header: SparseHeader,
+    gd: Uint32Array,
+    rgd: Uint32Array | undefined,
+    fileSize: number,
+    type: string,
+    readonly fileName: string,
+    readonly readOnly: boolean,
+  ) {
+    this.gd = gd;
+    this.rgd = rgd;
+    this.type = type;
+    this.compressed = (header.flags & FLAG_COMPRESS) !== 0;
+    this.clusterSize = header.grainSize * 512;
+    this.size = header.capacity * 512;
+    this.gtBytes = header.numGTEsPerGT * 4;
+    this.nextSector = Math.max(header.overHead, Math.ceil(fileSize / 512));
+  }
+
+  static async open(
+    io: BlockIO,
+    opts: { type: string; fileName: string; readOnly: boolean; header?: SparseHeader },
+  ): Promise<SparseExtent> {
+    let h = opts.header;
+    if (!h) {
+      const hb = new Uint8Array(512);
+      await io.read(0, hb);
+      h = decodeSparseHeader(hb, opts.fileName);
+    }
+    const fileSize = await io.size();
+    if (h.gdOffset === GD_AT_END) {
+      // Stream-optimized images written in one pass keep the real header in the footer:
+      // footer marker, footer (a header copy), end-of-stream marker in the last 3 sectors.
+      const fb = new Uint8Array(512);
+      await io.read(fileSize - 1024, fb);
+      const footer = decodeSparseHeader(fb, opts.fileName);
+      if (footer.gdOffset === GD_AT_END)
+        throw new ImageError("corrupt", "Invalid footer", { path: opts.fileName });
+      h = { ...h, gdOffset: footer.gdOffset, rgdOffset: footer.rgdOffset };
+    }
+    const gtCount = Math.ceil(h.capacity / h.grainSize / h.numGTEsPerGT);
+    const readDir = async (sector: number) => {
+      const raw = new Uint8Array(gtCount * 4);
+      await io.read(sector * 512, raw);
+      const dv = new DataView(raw.buffer);
+      const t = new Uint32Array(gtCount);
+      for (let i = 0; i < gtCount; i++) t[i] = dv.getUint32(i * 4, true);
+      return t;
+    };
+    const gdOffset = Number(h.gdOffset);
+    if (gdOffset * 512 > fileSize)
+      throw new ImageError("corrupt", "Grain directory past the end of the file", { path: opts.fileName });
+    const gd = await readDir(gdOffset);
+    const rgd = h.flags & FLAG_RGD && h.rgdOffset > 0 ? await readDir(h.rgdOffset) : undefined;
+    return new SparseExtent(io, h, gd, rgd, fileSize, opts.type, opts.fileName, opts.readOnly);
+  }
+
+  private async gt(gdIndex: number): Promise<Uint32Array | undefined> {
+    const sector = this.gd[gdIndex] ?? 0;
+    if (sector === 0) return undefined;
+    let t = this.gts.get(gdIndex);
+    if (t) return t;
+    const raw = new Uint8Array(this.gtBytes);
+    await this.io.read(sector * 512, raw);
+    const dv = new DataView(raw.buffer);
+    t = new Uint32Array(this.header.numGTEsPerGT);
+    for (let i = 0; i < t.length; i++) t[i] = dv.getUint32(i * 4, true);
+    this.gts.set(gdIndex, t);
+    return t;
+  }
+
+  /** The grain table entry for the grain holding `offset`: 0 unallocated, 1 zeroed, else a sector. */
+  private async gte(offset: number): Promise<number> {
+    const grain = Math.floor(offset / this.clusterSize);
+    const t = await this.gt(Math.floor(grain / this.header.numGTEsPerGT));
+    return t ? t[grain % this.header.numGTEsPerGT]! : 0;
+  }
+
+  private hasZeroGrain(): boolean {
+    return (this.header.flags & FLAG_ZERO_GRAIN) !== 0;
+  }
+
+  private async readCompressedGrain(sector: number): Promise<Uint8Array> {
+    let data: Uint8Array;
+    if (this.header.flags & FLAG_MARKER) {
+      const m = new Uint8Array(12);
+      await this.io.read(sector * 512, m);
+      const size = new DataView(m.buffer).getUint32(8, true);
+      if (size === 0 || size > this.clusterSize * 2 + 1024) {
+        throw new ImageError("corrupt", `Invalid compressed grain size ${size}`, { path: this.fileName });
+      }
+      data = new Uint8Array(size);
+      await this.io.read(sector * 512 + 12, data);
+    } else {
+      data = new Uint8Array(this.clusterSize * 2);
+      await this.io.read(sector * 512, data);
+    }
+    const out = new Uint8Array(this.clusterSize);
+    try {
+      const d = inflateSync(data, { maxOutputLength: this.clusterSize * 2 } as never);
+      out.set(d.subarray(0, this.clusterSize));
+    } catch (cause) {
+      throw new ImageError("corrupt", "Could not decompress grain", { path: this.fileName, cause });
+    }
+    return out;
+  }
+
+  async read(offset: number, buf: Uint8Array, fill: Fill): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const pos = offset + done;
+      const within = pos % this.clusterSize;
+      let n = Math.min(buf.length - done, this.clusterSize - within);
+      const e = await this.gte(pos);
+      const dst = buf.subarray(done, done + n);
+      if (e === 0) await fill(pos, dst);
+      else if (e === GTE_ZEROED && this.hasZeroGrain()) dst.fill(0);
+      else if (this.compressed) dst.set((await this.readCompressedGrain(e)).subarray(within, within + n));
+      else {
+        while (done + n < buf.length) {
+          const ne = await this.gte(pos + n);
+          if (ne !== e + (within + n) / 512) break;
+          n = Math.min(buf.length - done, n + this.clusterSize);
+        }
+        await this.io.read(e * 512 + within, buf.subarray(done, done + n));
+      }
+      done += n;
+    }
+  }
+
+  private async setGte(offset: number, value: number): Promise<void> {
+    const grain = Math.floor(offset / this.clusterSize);
+    const gdi = Math.floor(grain / this.header.numGTEsPerGT);
+    let t = await this.gt(gdi);
+    if (!t) {
+      // No grain table yet (images from other tools may omit empty ones): append one.
+      const sector = this.allocate(this.gtBytes);
+      await this.io.write(sector * 512, new Uint8Array(Math.ceil(this.gtBytes / 512) * 512));
+      this.gd[gdi] = sector;
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(sector);
+      await this.io.write(Number(this.header.gdOffset) * 512 + gdi * 4, b);
+      if (this.rgd) {
+        // The redundant directory points at its own copy of the table.
+        const rs = this.allocate(this.gtBytes);
+        await this.io.write(rs * 512, new Uint8Array(Math.ceil(this.gtBytes / 512) * 512));
+        this.rgd[gdi] = rs;
+        b.writeUInt32LE(rs);
+        await this.io.write(this.header.rgdOffset * 512 + gdi * 4, b);
+      }
+      t = new Uint32Array(this.header.numGTEsPerGT);
+      this.gts.set(gdi, t);
+    }
+    t[grain % this.header.numGTEsPerGT] = value;
+    this.dirtyGts.add(gdi);
+  }
+
+  private allocate(bytes: number): number {
+    const s = this.nextSector;
+    this.nextSector += Math.ceil(bytes / 512);
+    return s;
+  }
+
+  private writable(): void {
+    if (this.readOnly) throw new ImageError("read-only", "Image is read-only", { path: this.fileName });
+  }
+
+  async write(offset: number, buf: Uint8Array, fill: Fill): Promise<void> {
+    this.writable();
+    let done = 0;
+    while (done < buf.length) {
+      const pos = offset + done;
+      const within = pos % this.clusterSize;
+      const n = Math.min(buf.length - done, this.clusterSize - within);
+      const part = buf.subarray(done, done + n);
+      const e = await this.gte(pos);
+      const allocated = e !== 0 && !(e === GTE_ZEROED && this.hasZeroGrain());
+      if (allocated && !this.compressed) {
+        await this.io.write(e * 512 + within, part);
+      } else if (allocated) {
+        throw new ImageError("unsupported", "Could not write to allocated cluster for streamOptimized", {
+          path: this.fileName,
+        });
+      } else {
+        let grain = part;
+        if (n < this.clusterSize) {
+          grain = new Uint8Array(this.clusterSize);
+          if (e === 0) await fill(pos - within, grain);
+          grain.set(part, within);
+        } else if (e === 0 && isZero(part)) {
+          // Whole grain of zeros over nothing: reading it already gives zeros only when there is no
+          // backing data; fill() tells us what lies beneath.
+          const under = new Uint8Array(this.clusterSize);
+          await fill(pos, under);
+          if (isZero(under)) {
+            done += n;
+            continue;
+          }
+        }
+        if (this.compressed) await this.appendCompressed(pos - within, deflateSync(grain));
+        else {
+          const sector = this.allocate(this.clusterSize);
+          await this.io.write(sector * 512, grain);
+          await this.setGte(pos, sector);
+        }
+      }
+      done += n;
+    }
+  }
+
+  /** Zeroes whole grains through the zeroed-grain GTE when the extent has the feature. */
+  async writeZeroes(offset: number, length: number, fill: Fill, hasBacking: boolean): Promise<boolean> {
+    if (offset % this.clusterSize !== 0 || length % this.clusterSize !== 0) return false;
+    if (!this.hasZeroGrain() && hasBacking) return false;
+    for (let pos = offset; pos < offset + length; pos += this.clusterSize) {
+      const e = await this.gte(pos);
+      if (this.hasZeroGrain()) await this.setGte(pos, GTE_ZEROED);
+      else if (e !== 0) {
+        if (this.compressed) return false;
+        await this.io.write(e * 512, new Uint8Array(this.clusterSize));
+      }
+    }
+    void fill;
+    return true;
+  }
+
+  /** Compresses a grain off the main thread; the result goes to writeCompressedGrain. */
+  compressGrain(raw: Uint8Array): Promise<Uint8Array> {
+    return deflateAsync(raw);
+  }
+
+  /** Appends a compressed grain with its marker (LBA in sectors, byte size), sector aligned. */
+  async appendCompressed(grainOffset: number, compressed: Uint8Array): Promise<void> {
+    this.writable();
+    if (await this.gte(grainOffset)) {
+      throw new ImageError("unsupported", "Could not write to allocated cluster for streamOptimized", {
+        path: this.fileName,
+      });
+    }
+    const total = Math.ceil((12 + compressed.length) / 512) * 512;
+    const rec = new Uint8Array(total);
+    const dv = new DataView(rec.buffer);
+    dv.setBigUint64(0, BigInt(grainOffset / 512), true);
+    dv.setUint32(8, compressed.length, true);
+    rec.set(compressed, 12);
+    const sector = this.allocate(total);
+    await this.io.write(sector * 512, rec);
+    await this.setGte(grainOffset, sector);
+  }
+
+  async status(offset: number, length: number, hasBacking: boolean): Promise<MapExtent[]> {
+    const out: MapExtent[] = [];
+    let pos = offset;
+    const end = offset + length;
+    while (pos < end) {
+      const within = pos % this.clusterSize;
+      const n = Math.min(end - pos, this.clusterSize - within);
+      const e = await this.gte(pos);
+      let x: MapExtent;
+      if (e === 0) x = { start: pos, length: n, data: false, zero: !hasBacking, present: false, depth: 0 };
+      else if (e === GTE_ZEROED && this.hasZeroGrain())
+        x = { start: pos, length: n, data: false, zero: true, present: true, depth: 0 };
+      else if (this.compressed)
+        x = { start: pos, length: n, data: true, zero: false, present: true, depth: 0, compressed: true };
+      else
+        x = {
+          start: pos,
+          length: n,
+          data: true,
+          zero: false,
+          present: true,
+          depth: 0,
+          offset: e * 512 + within,
+          filename: this.fileName,
+        };
+      out.push(x);
+      pos += n;
+    }
+    return out;
+  }
+
+  private async writeTables(): Promise<void> {
+    for (const gdi of [...this.dirtyGts].sort((a, b) => a - b)) {
+      const t = this.gts.get(gdi)!;
+      const b = Buffer.alloc(this.gtBytes);
+      for (let i = 0; i < t.length; i++) b.writeUInt32LE(t[i]!, i * 4);
+      await this.io.write(this.gd[gdi]! * 512, b);
+      if (this.rgd?.[gdi]) await this.io.write(this.rgd[gdi]! * 512, b);
+    }
+    this.dirtyGts.clear();
+  }
+
+  async flush(): Promise<void> {
+    if (this.readOnly) return;
+    await this.writeTables();
+    await this.io.flush();
+  }
+
+  async close(): Promise<void> {
+    if (!this.readOnly) {
+      await this.writeTables();
+      // qemu aligns the end of a stream-optimized file to a sector.
+      const size = await this.io.size();
+      if (size % 512 !== 0) await this.io.truncate(Math.ceil(size / 512) * 512);
+    }
+    await this.io.close();
+  }
+
+  /** Grain-level consistency: every table and grain must lie inside the file (qemu's vmdk_check). */
+  async check(): Promise<string[]> {
+    const errs: string[] = [];
+    const fileSize = await this.io.size();
+    for (let gdi = 0; gdi < this.gd.length; gdi++) {
+      const t = await this.gt(gdi);
+      if (!t) continue;
+      for (let i = 0; i < t.length; i++) {
+        const e = t[i]!;
+        if (e === 0 || (e === GTE_ZEROED && this.hasZeroGrain())) continue;
+        const end = e * 512 + (this.compressed ? 512 : this.clusterSize);
+        if (end > fileSize) {
+          const grainOffset = (gdi * this.header.numGTEsPerGT + i) * this.clusterSize;
+          errs.push(
+            `ERROR: cluster ${grainOffset / this.clusterSize}: Cluster offset 0x${(e * 512).toString(16)} points after image end 0x${fileSize.toString(16)}`,
+          );
+        }
+      }
+    }
+    return errs;
+  }
+}

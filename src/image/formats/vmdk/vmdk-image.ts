@@ -1,0 +1,348 @@
+// A VMDK image: the descriptor (embedded in a sparse extent or a separate text file) plus its
+// extents laid end to end in guest space, and an optional parent (parentFileNameHint) as backing.
+
+import { randomInt } from "node:crypto";
+import { dirname, isAbsolute } from "node:path";
+import type { BlockIO } from "../../block-io.js";
+import { ImageError } from "../../errors.js";
+import type { BackingChain, CheckResult, Checkable, Image, ImageInfo, MapExtent } from "../../image.js";
+import type { FormatOpenOptions } from "../../registry.js";
+import { MAX_DESCRIPTOR, parseDescriptor, type VmdkDescriptor } from "./descriptor.js";
+import { type Extent, type Fill, FlatExtent, ZeroExtent } from "./extent.js";
+import { SparseExtent } from "./sparse-extent.js";
+import { decodeSparseHeader, isVmdkSparse } from "./sparse-header.js";
+
+/** qemu's path_combine: a relative extent name is taken relative to the descriptor's directory. */
+export function combinePath(base: string | undefined, name: string): string {
+  if (isAbsolute(name) || !base || !base.includes("/")) return name;
+  return `${dirname(base)}/${name}`;
+}
+
+interface Placed {
+  start: number;
+  extent: Extent;
+}
+
+export class VmdkImage implements Image, Checkable, BackingChain {
+  readonly format = "vmdk" as const;
+  readonly readOnly: boolean;
+  readonly virtualSize: number;
+  readonly checker: Checkable = this;
+  readonly backing?: BackingChain;
+  backingImage?: Image;
+  readonly backingFormat?: string;
+  private cidUpdated = false;
+
+  private constructor(
+    readonly io: BlockIO,
+    readonly desc: VmdkDescriptor,
+    private readonly descText: string,
+    /** Where the descriptor lives: embedded (byte offset, capacity) or the whole file. */
+    private readonly descPlace: { offset: number; capacity: number } | "file",
+    private readonly extents: Placed[],
+    readOnly: boolean,
+  ) {
+    this.readOnly = readOnly;
+    this.virtualSize = extents.reduce((s, p) => s + p.extent.size, 0);
+    if (desc.parentFileNameHint !== undefined) {
+      this.backing = this;
+      this.backingFormat = "vmdk";
+    }
+  }
+
+  get backingFile(): string | undefined {
+    return this.desc.parentFileNameHint;
+  }
+
+  static async open(io: BlockIO, opts: FormatOpenOptions): Promise<VmdkImage> {
+    const readOnly = opts.readOnly || io.readOnly;
+    const fileSize = await io.size();
+    const head = new Uint8Array(Math.min(512, fileSize));
+    await io.read(0, head);
+    let img: VmdkImage;
+    if (isVmdkSparse(head)) {
+      const h = decodeSparseHeader(head, io.path);
+      let text = "";
+      let desc: VmdkDescriptor;
+      if (h.descriptorOffset > 0 && h.descriptorSize > 0) {
+        const n = Math.min(h.descriptorSize * 512, MAX_DESCRIPTOR);
+        const b = new Uint8Array(n);
+        await io.read(h.descriptorOffset * 512, b);
+        text = Buffer.from(b)
+          .toString("latin1")
+          .replace(/\0[\s\S]*$/, "");
+      }
+      if (/createType\s*=/.test(text)) desc = parseDescriptor(text, io.path);
+      else {
+        // A bare sparse extent (e.g. one piece of a twoGbMaxExtentSparse disk).
+        desc = {
+          version: 1,
+          cid: 0xffffffff,
+          parentCid: 0xffffffff,
+          createType: "monolithicSparse",
+          extents: [],
+          ddb: [],
+        };
+      }
+      const ext = await SparseExtent.open(io, { type: "", fileName: io.path ?? "", readOnly, header: h });
+      img = new VmdkImage(
+        io,
+        desc,
+        text,
+        { offset: h.descriptorOffset * 512, capacity: h.descriptorSize * 512 },
+        [{ start: 0, extent: ext }],
+        readOnly,
+      );
+    } else {
+      if (fileSize > MAX_DESCRIPTOR)
+        throw new ImageError("format", "invalid VMDK image descriptor", { path: io.path });
+      if (head.length >= 4 && Buffer.from(head.subarray(0, 4)).toString("latin1") === "COWD") {
+        throw new ImageError("unsupported", "VMware ESX sparse (COWD) extents are not supported", {
+          path: io.path,
+        });
+      }
+      const b = new Uint8Array(fileSize);
+      await io.read(0, b);
+      const text = Buffer.from(b).toString("latin1");
+      const desc = parseDescriptor(text, io.path);
+      if (desc.extents.length === 0)
+        throw new ImageError("format", "Not enough extents in descriptor", { path: io.path });
+      const placed: Placed[] = [];
+      let start = 0;
+      try {
+        for (const e of desc.extents) {
+          const eRO = readOnly || e.access !== "RW";
+          const name = combinePath(io.path, e.file);
+          let ext: Extent;
+          if (e.type === "ZERO") ext = new ZeroExtent(e.sectors * 512);
+          else {
+            const eio = await opts.openFile(e.file, { readOnly: eRO });
+            if (e.type === "FLAT" || e.type === "VMFS")
+              ext = new FlatExtent(eio, e.sectors * 512, e.offset * 512, e.type, name, eRO);
+            else if (e.type === "SPARSE")
+              ext = await SparseExtent.open(eio, { type: e.type, fileName: name, readOnly: eRO });
+            else {
+              await eio.close();
+              throw new ImageError("unsupported", `Unsupported extent type '${e.type}'`, { path: io.path });
+            }
+          }
+          placed.push({ start, extent: ext });
+          start += ext.size;
+        }
+      } catch (err) {
+        for (const p of placed) await p.extent.close().catch(() => {});
+        throw err;
+      }
+      img = new VmdkImage(io, desc, text, "file", placed, readOnly);
+    }
+    if (img.desc.parentFileNameHint !== undefined && opts.backingChain) {
+      img.backingImage = await opts.openBacking(img.desc.parentFileNameHint, undefined);
+    }
+    return img;
+  }
+
+  private bounds(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > this.virtualSize) {
+      throw new ImageError("invalid-argument", `Access ${offset}+${length} is past the image end`, {
+        path: this.io.path,
+        offset,
+      });
+    }
+  }
+
+  private fillFor(start: number): Fill {
+    return async (off, dst) => {
+      const b = this.backingImage;
+      const pos = start + off;
+      const avail = b ? Math.max(0, Math.min(dst.length, b.virtualSize - pos)) : 0;
+      if (avail > 0) await b!.read(pos, dst.subarray(0, avail));
+      dst.fill(0, avail);
+    };
+  }
+
+  /** Calls fn for each extent piece of [offset, offset+length). */
+  private async each(
+    offset: number,
+    length: number,
+    fn: (p: Placed, off: number, len: number, done: number) => Promise<void>,
+  ): Promise<void> {
+    let done = 0;
+    for (const p of this.extents) {
+      if (done >= length) break;
+      const pos = offset + done;
+      if (pos >= p.start + p.extent.size) continue;
+      const len = Math.min(length - done, p.start + p.extent.size - pos);
+      await fn(p, pos - p.start, len, done);
+      done += len;
+    }
+  }
+
+  async read(offset: number, buf: Uint8Array): Promise<void> {
+    this.bounds(offset, buf.length);
+    await this.each(offset, buf.length, (p, off, len, done) =>
+      p.extent.read(off, buf.subarray(done, done + len), this.fillFor(p.start)),
+    );
+  }
+
+  private async touch(): Promise<void> {
+    if (this.readOnly) throw new ImageError("read-only", "Image is read-only", { path: this.io.path });
+    if (this.cidUpdated) return;
+    // qemu gives the image a new CID on its first write so children can detect the change.
+    this.cidUpdated = true;
+    if (!this.descText) return;
+    this.desc.cid = randomInt(0, 0xffffffff);
+    const text = this.descText.replace(/^CID=.*$/m, `CID=${this.desc.cid.toString(16)}`);
+    const bytes = Buffer.from(text, "latin1");
+    if (this.descPlace === "file") {
+      await this.io.truncate(0);
+      await this.io.write(0, bytes);
+    } else if (bytes.length <= this.descPlace.capacity) {
+      const b = new Uint8Array(this.descPlace.capacity);
+      b.set(bytes);
+      await this.io.write(this.descPlace.offset, b);
+    }
+  }
+
+  async write(offset: number, buf: Uint8Array): Promise<void> {
+    this.bounds(offset, buf.length);
+    await this.touch();
+    await this.each(offset, buf.length, (p, off, len, done) =>
+      p.extent.write(off, buf.subarray(done, done + len), this.fillFor(p.start)),
+    );
+  }
+
+  async writeZeroes(offset: number, length: number): Promise<void> {
+    this.bounds(offset, length);
+    await this.touch();
+    await this.each(offset, length, async (p, off, len) => {
+      if (
+        p.extent.writeZeroes &&
+        (await p.extent.writeZeroes(off, len, this.fillFor(p.start), !!this.backingImage))
+      )
+        return;
+      for (let o = 0; o < len; o += 1 << 20) {
+        const n = Math.min(1 << 20, len - o);
+        await p.extent.write(off + o, new Uint8Array(n), this.fillFor(p.start));
+      }
+    });
+  }
+
+  async blockStatus(offset: number, length: number): Promise<MapExtent[]> {
+    this.bounds(offset, length);
+    const out: MapExtent[] = [];
+    const hasBacking = this.desc.parentFileNameHint !== undefined;
+    await this.each(offset, length, async (p, off, len) => {
+      for (const x of await p.extent.status(off, len, hasBacking)) {
+        x.start += p.start;
+        const last = out[out.length - 1];
+        if (
+          last &&
+          last.data === x.data &&
+          last.zero === x.zero &&
+          last.present === x.present &&
+          !!last.compressed === !!x.compressed &&
+          last.filename === x.filename &&
+          (last.offset === undefined) === (x.offset === undefined) &&
+          (last.offset === undefined || last.offset + last.length === x.offset)
+        ) {
+          last.length += x.length;
+        } else out.push(x);
+      }
+    });
+    return out;
+  }
+
+  /** The single compressed (stream-optimized) extent, when the image has one. */
+  private streamExtent(): SparseExtent | undefined {
+    const e = this.extents.length === 1 ? this.extents[0]!.extent : undefined;
+    return e instanceof SparseExtent && e.compressed ? e : undefined;
+  }
+
+  get compressedClusterSize(): number | undefined {
+    return this.streamExtent()?.clusterSize;
+  }
+
+  async compressCluster(raw: Uint8Array): Promise<Uint8Array | undefined> {
+    const e = this.streamExtent();
+    if (!e)
+      throw new ImageError("unsupported", "Compression is only supported for streamOptimized VMDK images");
+    return e.compressGrain(raw);
+  }
+
+  async writeCompressedCluster(
+    offset: number,
+    compressed: Uint8Array | undefined,
+    raw: Uint8Array,
+  ): Promise<void> {
+    const e = this.streamExtent();
+    if (!e)
+      throw new ImageError("unsupported", "Compression is only supported for streamOptimized VMDK images");
+    await this.touch();
+    if (!compressed || raw.length !== e.clusterSize) await this.write(offset, raw);
+    else await e.appendCompressed(offset, compressed);
+  }
+
+  async setBacking(): Promise<void> {
+    throw new ImageError("unsupported", "Operation not supported");
+  }
+
+  async flush(): Promise<void> {
+    for (const p of this.extents) await p.extent.flush();
+    if (!this.readOnly && !this.extents.some((p) => p.extent.io === this.io)) await this.io.flush();
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.extents) await p.extent.close();
+    if (!this.extents.some((p) => p.extent.io === this.io)) await this.io.close();
+    await this.backingImage?.close();
+  }
+
+  async info(): Promise<ImageInfo> {
+    const first = this.extents[0]?.extent;
+    const extents = this.extents
+      .filter((p) => !(p.extent instanceof ZeroExtent))
+      .map((p) => {
+        const x: Record<string, unknown> = {};
+        if (p.extent.compressed) x.compressed = true;
+        x["virtual-size"] = p.extent.size;
+        x.filename = p.extent.fileName;
+        if (p.extent.clusterSize) x["cluster-size"] = p.extent.clusterSize;
+        x.format = p.extent.type;
+        return x;
+      });
+    return {
+      virtualSize: this.virtualSize,
+      clusterSize: first?.clusterSize,
+      backingFilename: this.desc.parentFileNameHint,
+      backingFilenameFormat: this.desc.parentFileNameHint !== undefined ? "vmdk" : undefined,
+      formatSpecific: {
+        type: "vmdk",
+        data: {
+          cid: this.desc.cid,
+          "parent-cid": this.desc.parentCid,
+          "create-type": this.desc.createType,
+          extents,
+        },
+      },
+    };
+  }
+
+  async check(): Promise<CheckResult> {
+    const res: CheckResult = {
+      corruptions: 0,
+      leaks: 0,
+      checkErrors: 0,
+      corruptionsFixed: 0,
+      leaksFixed: 0,
+      messages: [],
+    };
+    for (const p of this.extents) {
+      if (p.extent instanceof SparseExtent) {
+        const errs = await p.extent.check();
+        res.messages.push(...errs);
+        res.corruptions += errs.length;
+      }
+    }
+    return res;
+  }
+}
