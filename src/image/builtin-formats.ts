@@ -2,3 +2,4 @@
 // what makes them available by name.
 
 import "./formats/raw/index.js";
+import "./formats/qcow2/index.js";

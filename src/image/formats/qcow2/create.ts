@@ -1,0 +1,233 @@
+// Creates a qcow2 image with qemu-img's `-o` options (compat, cluster_size, refcount_bits,
+// extended_l2, lazy_refcounts, backing_file/backing_fmt, data_file, compression_type,
+// preallocation, encrypt.*). Writes a minimal skeleton, then preallocates through the allocator.
+
+import type { BlockIO } from "../../block-io.js";
+import { alignUp, putBe64 } from "../../bytes.js";
+import { ImageError } from "../../errors.js";
+import type { FormatCreateContext } from "../../registry.js";
+import {
+  AUTOCLEAR_DATA_FILE_RAW,
+  COMPAT_LAZY_REFCOUNTS,
+  CRYPT_LUKS,
+  EXT_FEATURE_TABLE,
+  encodeHeader,
+  INCOMPAT_COMPRESSION,
+  INCOMPAT_DATA_FILE,
+  INCOMPAT_EXTL2,
+  MAX_L1_BYTES,
+  type Qcow2Header,
+  featureNameTable,
+} from "./header.js";
+
+function bad(msg: string): ImageError {
+  return new ImageError("invalid-argument", msg);
+}
+
+function bool(v: string | undefined, key: string): boolean {
+  if (v === undefined || v === "off" || v === "false" || v === "no") return false;
+  if (v === "on" || v === "true" || v === "yes") return true;
+  throw bad(`Parameter '${key}' expects 'on' or 'off'`);
+}
+
+/** Parses qemu-style sizes: 512, 64k, 2M (binary suffixes). */
+export function parseSize(v: string, key: string): number {
+  const m = /^(\d+(?:\.\d+)?)([bkKmMgGtTpPeE]?)$/.exec(v.trim());
+  if (!m) throw bad(`Parameter '${key}' expects a non-negative number below 2^64`);
+  const mult: Record<string, number> = {
+    "": 1,
+    b: 1,
+    k: 2 ** 10,
+    m: 2 ** 20,
+    g: 2 ** 30,
+    t: 2 ** 40,
+    p: 2 ** 50,
+    e: 2 ** 60,
+  };
+  return Math.floor(Number(m[1]) * mult[m[2]!.toLowerCase()]!);
+}
+
+export interface Qcow2CreatePlan {
+  header: Qcow2Header;
+  preallocation: "off" | "metadata" | "falloc" | "full";
+  encryptFormat?: "luks";
+  dataFileRaw: boolean;
+}
+
+export async function createQcow2(
+  io: BlockIO,
+  sizeArg: number | undefined,
+  o: Record<string, string>,
+  ctx: FormatCreateContext,
+): Promise<void> {
+  const known = new Set([
+    "size",
+    "compat",
+    "cluster_size",
+    "backing_file",
+    "backing_fmt",
+    "preallocation",
+    "lazy_refcounts",
+    "refcount_bits",
+    "extended_l2",
+    "compression_type",
+    "data_file",
+    "data_file_raw",
+    "encryption",
+    "encrypt.format",
+    "encrypt.key-secret",
+    "encrypt.cipher-alg",
+    "encrypt.cipher-mode",
+    "encrypt.ivgen-alg",
+    "encrypt.ivgen-hash-alg",
+    "encrypt.hash-alg",
+    "encrypt.iter-time",
+  ]);
+  for (const k of Object.keys(o)) if (!known.has(k)) throw bad(`Invalid parameter '${k}'`);
+  let size = sizeArg ?? (o.size !== undefined ? parseSize(o.size, "size") : undefined);
+  const compat = o.compat ?? "1.1";
+  let version: 2 | 3;
+  if (compat === "0.10" || compat === "v2") version = 2;
+  else if (compat === "1.1" || compat === "v3") version = 3;
+  else throw bad(`Invalid compatibility level: '${compat}'`);
+  const cs = o.cluster_size !== undefined ? parseSize(o.cluster_size, "cluster_size") : 65536;
+  if (cs < 512 || cs > 2 * 1024 * 1024 || (cs & (cs - 1)) !== 0) {
+    throw bad("Cluster size must be a power of two between 512 and 2048k");
+  }
+  const clusterBits = Math.log2(cs);
+  const refBits = o.refcount_bits !== undefined ? Number(o.refcount_bits) : 16;
+  if (!Number.isInteger(refBits) || refBits < 1 || refBits > 64 || (refBits & (refBits - 1)) !== 0) {
+    throw bad("Refcount width must be a power of two and may not exceed 64 bits");
+  }
+  if (version === 2 && refBits !== 16) {
+    throw bad(
+      "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
+    );
+  }
+  const lazy = bool(o.lazy_refcounts, "lazy_refcounts");
+  if (lazy && version === 2) {
+    throw bad(
+      "Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
+    );
+  }
+  const extL2 = bool(o.extended_l2, "extended_l2");
+  if (extL2 && version === 2)
+    throw bad(
+      "Extended L2 entries are only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
+    );
+  if (extL2 && cs < 16384)
+    throw bad("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
+  const ctype = o.compression_type ?? "zlib";
+  if (ctype !== "zlib" && ctype !== "zstd") throw bad(`Invalid parameter '${ctype}'`);
+  if (ctype === "zstd" && version === 2)
+    throw bad(
+      "Compression type selection is only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
+    );
+  const prealloc = o.preallocation ?? "off";
+  if (!["off", "metadata", "falloc", "full"].includes(prealloc)) throw bad(`Invalid parameter '${prealloc}'`);
+  const dataFileRaw = bool(o.data_file_raw, "data_file_raw");
+  if (o.data_file !== undefined && version === 2)
+    throw bad(
+      "External data files are only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
+    );
+  if (dataFileRaw && o.data_file === undefined) throw bad("data-file-raw requires data-file");
+  if (o.data_file !== undefined && o.backing_file !== undefined)
+    throw bad("Backing file and data-file-raw cannot be used at the same time");
+  if (bool(o.encryption, "encryption"))
+    throw new ImageError(
+      "unsupported",
+      "Use of AES-CBC encrypted qcow2 images is no longer supported; use encrypt.format=luks",
+    );
+  const encFormat = o["encrypt.format"];
+  if (encFormat !== undefined && encFormat !== "luks") {
+    throw new ImageError("unsupported", `Unsupported encryption format '${encFormat}'`);
+  }
+  let backingFormat = o.backing_fmt;
+  if (o.backing_file !== undefined) {
+    const b = await ctx.openImage(o.backing_file, backingFormat);
+    try {
+      backingFormat ??= b.format;
+      size ??= b.virtualSize;
+    } finally {
+      await b.close();
+    }
+  }
+  if (size === undefined) throw bad("Image creation needs a size parameter");
+  if (size % 512 !== 0) size = alignUp(size, 512);
+  const l2Entries = cs / (extL2 ? 16 : 8);
+  const l1Size = Math.ceil(size / (cs * l2Entries));
+  if (l1Size * 8 > MAX_L1_BYTES) throw bad("Image size is too large for this cluster size");
+
+  // Skeleton: header | refcount table | refcount blocks | L1 (qemu places them the same way).
+  const perBlock = (cs * 8) / refBits;
+  const l1Clusters = Math.max(1, Math.ceil((l1Size * 8) / cs));
+  let rb = 1;
+  let rt = 1;
+  for (let i = 0; i < 10; i++) {
+    const total = 1 + rt + rb + l1Clusters;
+    rb = Math.ceil(total / perBlock);
+    rt = Math.ceil((rb * 8) / cs);
+  }
+  const total = 1 + rt + rb + l1Clusters;
+  const h: Qcow2Header = {
+    version,
+    backingFileOffset: 0,
+    backingFileSize: 0,
+    clusterBits,
+    size,
+    cryptMethod: 0,
+    l1Size,
+    l1TableOffset: (1 + rt + rb) * cs,
+    refcountTableOffset: cs,
+    refcountTableClusters: rt,
+    nbSnapshots: 0,
+    snapshotsOffset: 0,
+    incompatible: (extL2 ? INCOMPAT_EXTL2 : 0) | (ctype === "zstd" ? INCOMPAT_COMPRESSION : 0),
+    compatible: lazy ? COMPAT_LAZY_REFCOUNTS : 0,
+    autoclear: dataFileRaw ? AUTOCLEAR_DATA_FILE_RAW : 0,
+    refcountOrder: Math.log2(refBits),
+    headerLength: version === 3 ? 112 : 72,
+    compressionType: ctype === "zstd" ? 1 : 0,
+    backingFile: o.backing_file,
+    backingFormat: o.backing_file !== undefined ? backingFormat : undefined,
+    otherExtensions: [{ type: EXT_FEATURE_TABLE, data: featureNameTable() }],
+  };
+  if (o.data_file !== undefined) {
+    h.incompatible |= INCOMPAT_DATA_FILE;
+    h.dataFile = o.data_file;
+    const df = await ctx.openFile(o.data_file, { readOnly: false, create: true });
+    try {
+      await df.truncate(0);
+      if (dataFileRaw) await df.truncate(size);
+    } finally {
+      await df.close();
+    }
+  }
+  if (encFormat === "luks") h.cryptMethod = CRYPT_LUKS;
+  const refTable = new Uint8Array(rt * cs);
+  for (let i = 0; i < rb; i++) putBe64(refTable, i * 8, (1 + rt + i) * cs);
+  const blocks = new Uint8Array(rb * cs);
+  // Refcount 1 for every skeleton cluster; entries packed as the width requires.
+  for (let c = 0; c < total; c++) setPacked(blocks, c, refBits);
+  await io.truncate(0);
+  await io.write(0, encodeHeader(h, cs));
+  await io.write(cs, refTable);
+  await io.write((1 + rt) * cs, blocks);
+  await io.write(h.l1TableOffset, new Uint8Array(l1Clusters * cs));
+  if (encFormat === "luks" || prealloc !== "off") {
+    const { finishCreate } = await import("./create-finish.js");
+    await finishCreate(io, h, {
+      prealloc: prealloc as Qcow2CreatePlan["preallocation"],
+      luks: encFormat === "luks",
+      options: o,
+      ctx,
+    });
+  }
+}
+
+/** Sets refcount entry `c` to 1 in packed refcount blocks of width `bits`. */
+function setPacked(blocks: Uint8Array, c: number, bits: number): void {
+  const bit = c * bits;
+  if (bits < 8) blocks[bit >> 3] = blocks[bit >> 3]! | (1 << (bit & 7));
+  else blocks[(bit + bits) / 8 - 1] = 1; // big-endian: the value 1 is the entry's last byte
+}

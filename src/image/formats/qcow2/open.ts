@@ -1,0 +1,102 @@
+// Opens a qcow2 image: reads and validates the header, loads L1 and refcount tables, opens the
+// external data file, the encryption layer and the backing chain.
+
+import type { BlockIO } from "../../block-io.js";
+import { ImageError } from "../../errors.js";
+import type { FormatOpenOptions } from "../../registry.js";
+import {
+  CRYPT_AES,
+  CRYPT_LUKS,
+  encodeHeader,
+  INCOMPAT_CORRUPT,
+  INCOMPAT_DATA_FILE,
+  INCOMPAT_DIRTY,
+  INCOMPAT_EXTL2,
+  MAX_L1_BYTES,
+  parseHeader,
+  V3_HEADER_LEN,
+} from "./header.js";
+import { openCrypto } from "./crypto.js";
+import { type Qcow2Crypto, Qcow2Image } from "./qcow2-image.js";
+import { Refcounts } from "./refcounts.js";
+import { SizedIO } from "./sized-io.js";
+import { ClusterTables, decodeL1 } from "./tables.js";
+
+export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promise<Qcow2Image> {
+  const readOnly = opts.readOnly || inner.readOnly;
+  const fileSize = await inner.size();
+  const first = new Uint8Array(Math.min(fileSize, V3_HEADER_LEN));
+  await inner.read(0, first);
+  if (first.length < 72) throw new ImageError("format", "Image is not in qcow2 format", { path: inner.path });
+  const bits = (first[20]! << 24) | (first[21]! << 16) | (first[22]! << 8) | first[23]!;
+  const cs = bits >= 9 && bits <= 21 ? 2 ** bits : 4096;
+  const head = new Uint8Array(Math.min(fileSize, cs));
+  await inner.read(0, head);
+  let h: ReturnType<typeof parseHeader>;
+  try {
+    h = parseHeader(head, fileSize);
+  } catch (e) {
+    if (e instanceof ImageError && !e.path)
+      throw new ImageError(e.kind, e.message, { path: inner.path, offset: e.offset, cause: e });
+    throw e;
+  }
+  if (h.incompatible & INCOMPAT_CORRUPT && !readOnly) {
+    throw new ImageError("corrupt", "qcow2: Image is corrupt; cannot be opened read/write", {
+      path: inner.path,
+    });
+  }
+  const io = new SizedIO(inner, fileSize);
+  if (h.l1Size * 8 > MAX_L1_BYTES) throw new ImageError("format", "Active L1 table too large");
+  const l1raw = new Uint8Array(h.l1Size * 8);
+  await io.read(h.l1TableOffset, l1raw);
+  const l1 = decodeL1(l1raw, h.l1Size);
+  let img: Qcow2Image | undefined;
+  const refs = await Refcounts.load(
+    io,
+    h.clusterBits,
+    h.refcountOrder,
+    h.refcountTableOffset,
+    h.refcountTableClusters,
+    async (off, n) => {
+      h.refcountTableOffset = off;
+      h.refcountTableClusters = n;
+      await io.write(0, encodeHeader(h, cs));
+    },
+  );
+  const tables = new ClusterTables(
+    io,
+    h.clusterBits,
+    (h.incompatible & INCOMPAT_EXTL2) !== 0,
+    l1,
+    h.l1TableOffset,
+    () => refs,
+    () => io.length,
+  );
+  let dataIO: BlockIO | undefined;
+  let crypto: Qcow2Crypto | undefined;
+  try {
+    if (h.incompatible & INCOMPAT_DATA_FILE) dataIO = await opts.openFile(h.dataFile!, { readOnly });
+    if (h.cryptMethod === CRYPT_LUKS || h.cryptMethod === CRYPT_AES) {
+      crypto = await openCrypto(io, h, opts);
+      if (h.cryptMethod === CRYPT_AES && !readOnly) {
+        throw new ImageError("unsupported", "AES-CBC encrypted qcow2 images are supported read-only");
+      }
+    }
+    img = new Qcow2Image(io, h, tables, refs, dataIO, readOnly, crypto);
+    if (h.backingFile !== undefined && opts.backingChain) {
+      img.backingImage = await opts.openBacking(h.backingFile, h.backingFormat);
+    }
+    if (h.incompatible & INCOMPAT_DIRTY && !readOnly) {
+      // Lazy refcounts left the image dirty: rebuild refcounts as qemu does on open.
+      const { checkQcow2 } = await import("./check.js");
+      await checkQcow2(img, { repair: "all" });
+      h.incompatible &= ~INCOMPAT_DIRTY;
+      await img.writeHeader();
+    }
+    return img;
+  } catch (e) {
+    if (img?.backingImage) await img.backingImage.close().catch(() => {});
+    if (dataIO) await dataIO.close().catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,287 @@
+// qcow2 reference counts (spec "Host cluster management"): a two-level table of refcount blocks
+// with entries of refcount_bits = 1..64. Cached, written through; also the cluster allocator.
+
+import { be16, be32, be64, putBe16, putBe32, putBe64 } from "../../bytes.js";
+import type { BlockIO } from "../../block-io.js";
+import { ImageError } from "../../errors.js";
+import { MAX_REFTABLE_BYTES } from "./header.js";
+
+/** Refcount block cache budget; blocks are written through, so eviction is free. */
+const CACHE_BYTES = 32 << 20;
+/** Entries of the refcount table / L1 / L2 keep the offset in bits 9..55 (spec). */
+const OFFSET_MASK_HI = 0x00ffffff;
+
+export function entryOffset(b: Uint8Array, off: number): number {
+  const hi = be32(b, off) & OFFSET_MASK_HI;
+  const lo = be32(b, off + 4) & ~0x1ff;
+  return hi * 0x100000000 + (lo >>> 0);
+}
+
+export class Refcounts {
+  readonly clusterSize: number;
+  readonly bits: number;
+  /** Refcount entries per block. */
+  readonly perBlock: number;
+  readonly max: number;
+  table: number[];
+  tableOffset: number;
+  tableClusters: number;
+  private cache = new Map<number, Uint8Array>();
+  private freeIndex = 0;
+  private reserved: [number, number][] = [];
+  private growing = false;
+
+  constructor(
+    private readonly io: BlockIO,
+    clusterBits: number,
+    refcountOrder: number,
+    table: number[],
+    tableOffset: number,
+    tableClusters: number,
+    /** Persists a moved refcount table in the header. */
+    private readonly onTableMoved: (offset: number, clusters: number) => Promise<void>,
+  ) {
+    this.clusterSize = 2 ** clusterBits;
+    this.bits = 2 ** refcountOrder;
+    this.perBlock = (this.clusterSize * 8) / this.bits;
+    this.max = this.bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** this.bits - 1;
+    this.table = table;
+    this.tableOffset = tableOffset;
+    this.tableClusters = tableClusters;
+  }
+
+  /** Loads the refcount table (size already capped by the header check). */
+  static async load(
+    io: BlockIO,
+    clusterBits: number,
+    refcountOrder: number,
+    tableOffset: number,
+    tableClusters: number,
+    onTableMoved: (offset: number, clusters: number) => Promise<void>,
+  ): Promise<Refcounts> {
+    const bytes = tableClusters * 2 ** clusterBits;
+    if (bytes > MAX_REFTABLE_BYTES) throw new ImageError("format", "Reference count table too large");
+    const raw = new Uint8Array(bytes);
+    await io.read(tableOffset, raw);
+    const table: number[] = new Array(bytes / 8);
+    for (let i = 0; i < table.length; i++) table[i] = entryOffset(raw, i * 8);
+    return new Refcounts(io, clusterBits, refcountOrder, table, tableOffset, tableClusters, onTableMoved);
+  }
+
+  private getEntry(block: Uint8Array, i: number): number {
+    switch (this.bits) {
+      case 8:
+        return block[i]!;
+      case 16:
+        return be16(block, i * 2);
+      case 32:
+        return be32(block, i * 4);
+      case 64:
+        return be64(block, i * 8, "refcount");
+      default: {
+        // Sub-byte widths pack from the least significant bit of each byte (qemu refcount.c).
+        const bit = i * this.bits;
+        return (block[bit >> 3]! >> (bit & 7)) & this.max;
+      }
+    }
+  }
+
+  private setEntry(block: Uint8Array, i: number, v: number): void {
+    switch (this.bits) {
+      case 8:
+        block[i] = v;
+        return;
+      case 16:
+        putBe16(block, i * 2, v);
+        return;
+      case 32:
+        putBe32(block, i * 4, v);
+        return;
+      case 64:
+        putBe64(block, i * 8, v);
+        return;
+      default: {
+        const bit = i * this.bits;
+        const sh = bit & 7;
+        block[bit >> 3] = (block[bit >> 3]! & ~(this.max << sh)) | (v << sh);
+      }
+    }
+  }
+
+  /** Byte span [start, end) in a block holding entries [i0, i1). */
+  private span(i0: number, i1: number): [number, number] {
+    return [Math.floor((i0 * this.bits) / 8), Math.ceil((i1 * this.bits) / 8)];
+  }
+
+  private async loadBlock(rti: number): Promise<Uint8Array | undefined> {
+    const off = this.table[rti];
+    if (!off) return undefined;
+    let b = this.cache.get(rti);
+    if (b) return b;
+    b = new Uint8Array(this.clusterSize);
+    await this.io.read(off, b);
+    if (this.cache.size * this.clusterSize >= CACHE_BYTES) {
+      const first = this.cache.keys().next().value;
+      if (first !== undefined) this.cache.delete(first);
+    }
+    this.cache.set(rti, b);
+    return b;
+  }
+
+  /** Refcount of cluster index `ci` (0 where no block exists). */
+  async get(ci: number): Promise<number> {
+    const rti = Math.floor(ci / this.perBlock);
+    if (rti >= this.table.length) return 0;
+    const b = await this.loadBlock(rti);
+    return b ? this.getEntry(b, ci % this.perBlock) : 0;
+  }
+
+  private isReserved(ci: number): boolean {
+    for (const [s, e] of this.reserved) if (ci >= s && ci < e) return true;
+    return false;
+  }
+
+  /** Finds `n` contiguous free clusters (not yet referenced). */
+  private async findFree(n: number): Promise<number> {
+    let start = this.freeIndex;
+    for (;;) {
+      let ok = true;
+      for (let i = 0; i < n; i++) {
+        const ci = start + i;
+        if (this.isReserved(ci) || (await this.get(ci)) !== 0) {
+          start = ci + 1;
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return start;
+    }
+  }
+
+  /** Allocates `n` contiguous clusters with refcount 1; returns the host byte offset. */
+  async alloc(n: number): Promise<number> {
+    const start = await this.findFree(n);
+    const r: [number, number] = [start, start + n];
+    this.reserved.push(r);
+    try {
+      await this.update(start, n, 1);
+    } finally {
+      this.reserved.splice(this.reserved.indexOf(r), 1);
+    }
+    if (start === this.freeIndex) this.freeIndex = start + n;
+    return start * this.clusterSize;
+  }
+
+  /** Adds `delta` to the refcount of clusters [ci, ci+n). */
+  async update(ci: number, n: number, delta: number): Promise<void> {
+    await this.modify(ci, n, (old, at) => {
+      const v = old + delta;
+      if (v < 0) throw new ImageError("corrupt", `Refcount of cluster ${at} would drop below zero`);
+      if (v > this.max) throw new ImageError("corrupt", `Refcount of cluster ${at} would overflow`);
+      return v;
+    });
+  }
+
+  /** Sets the refcount of clusters [ci, ci+n) to `value` (check/repair). */
+  async set(ci: number, n: number, value: number): Promise<void> {
+    if (value > this.max) throw new ImageError("corrupt", `Refcount ${value} exceeds the width`);
+    await this.modify(ci, n, () => value);
+  }
+
+  private async modify(ci: number, n: number, f: (old: number, at: number) => number): Promise<void> {
+    let pos = ci;
+    const end = ci + n;
+    while (pos < end) {
+      const rti = Math.floor(pos / this.perBlock);
+      const i0 = pos % this.perBlock;
+      const i1 = Math.min(this.perBlock, i0 + (end - pos));
+      const block = await this.ensureBlock(rti);
+      let zeroed = false;
+      for (let i = i0; i < i1; i++) {
+        const v = f(this.getEntry(block, i), rti * this.perBlock + i);
+        if (v === 0) zeroed = true;
+        this.setEntry(block, i, v);
+      }
+      const [s, e] = this.span(i0, i1);
+      await this.io.write(this.table[rti]! + s, block.subarray(s, e));
+      if (zeroed) this.freeIndex = Math.min(this.freeIndex, pos);
+      pos += i1 - i0;
+    }
+  }
+
+  /** Returns refcount block `rti`, creating it (and growing the table) when missing. */
+  private async ensureBlock(rti: number): Promise<Uint8Array> {
+    if (rti >= this.table.length) {
+      if (this.growing) throw new ImageError("corrupt", "Refcount table growth did not converge");
+      await this.growTable(rti + 1);
+    }
+    const have = await this.loadBlock(rti);
+    if (have) return have;
+    const b = await this.findFree(1);
+    const block = new Uint8Array(this.clusterSize);
+    const selfCovered = Math.floor(b / this.perBlock) === rti;
+    if (selfCovered) this.setEntry(block, b % this.perBlock, 1);
+    const off = b * this.clusterSize;
+    await this.io.write(off, block);
+    this.table[rti] = off;
+    this.cache.set(rti, block);
+    if (!selfCovered) {
+      this.reserved.push([b, b + 1]);
+      try {
+        await this.update(b, 1, 1);
+      } finally {
+        this.reserved.pop();
+      }
+    }
+    if (!this.growing) {
+      const e = new Uint8Array(8);
+      putBe64(e, 0, off);
+      await this.io.write(this.tableOffset + rti * 8, e);
+    }
+    return block;
+  }
+
+  private async growTable(needLen: number): Promise<void> {
+    const per = this.clusterSize / 8;
+    const newLen = Math.ceil((Math.max(needLen, Math.ceil(this.table.length * 1.5)) + 2) / per) * per;
+    if (newLen * 8 > MAX_REFTABLE_BYTES)
+      throw new ImageError("invalid-argument", "Reference count table too large");
+    const oldOffset = this.tableOffset;
+    const oldClusters = this.tableClusters;
+    const k = newLen / per;
+    this.table = this.table.concat(new Array(newLen - this.table.length).fill(0));
+    this.growing = true;
+    let start: number;
+    try {
+      start = await this.findFree(k);
+      this.reserved.push([start, start + k]);
+      await this.update(start, k, 1);
+      this.reserved.pop();
+      const raw = new Uint8Array(k * this.clusterSize);
+      for (let i = 0; i < this.table.length; i++) putBe64(raw, i * 8, this.table[i]!);
+      await this.io.write(start * this.clusterSize, raw);
+      await this.onTableMoved(start * this.clusterSize, k);
+    } finally {
+      this.growing = false;
+    }
+    this.tableOffset = start * this.clusterSize;
+    this.tableClusters = k;
+    await this.update(oldOffset / this.clusterSize, oldClusters, -1);
+  }
+
+  /** Writes the whole table and forgets cached blocks (after check rebuilt refcounts). */
+  async rewriteTable(): Promise<void> {
+    const raw = new Uint8Array(this.tableClusters * this.clusterSize);
+    for (let i = 0; i < this.table.length; i++) putBe64(raw, i * 8, this.table[i]!);
+    await this.io.write(this.tableOffset, raw);
+  }
+
+  clearCache(): void {
+    this.cache.clear();
+    this.freeIndex = 0;
+  }
+
+  resetFreeIndex(): void {
+    this.freeIndex = 0;
+  }
+}
