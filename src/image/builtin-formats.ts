@@ -3,3 +3,7 @@
 
 import "./formats/raw/index.js";
 import "./formats/qcow2/index.js";
+import "./formats/qcow/index.js";
+import "./formats/cow/index.js";
+import "./formats/vmdk/index.js";
+import "./formats/vdi/index.js";
