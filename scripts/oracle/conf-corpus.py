@@ -67,7 +67,7 @@ def volume(conn, xml):
 
 
 def snapshot_for(conn):
-    # "run-*" cases snapshot the running built-in domain 'test'; "off-*" (and bad-*) a shut-off
+    # "run-*" (and "redef-*") cases snapshot the running built-in domain 'test'; "off-*" (and bad-*) a shut-off
     # domain defined from domain-snapdom.xml whose live XML is saved beside it.
     d = conn.defineXML(open(os.path.join(ROOT, "snapshot-xml2xml", "domain-snapdom.xml")).read())
     with open(os.path.join(ROOT, "snapshot-xml2xml", "domain-snapdom.out.xml"), "w") as f:
@@ -76,8 +76,11 @@ def snapshot_for(conn):
         f.write(conn.lookupByName("test").XMLDesc(0))
 
     def snap(stem, xml):
-        dom = conn.lookupByName("test" if os.path.basename(stem).startswith("run-") else "snapdom")
-        s = dom.snapshotCreateXML(xml, 0)
+        base = os.path.basename(stem)
+        dom = conn.lookupByName("test" if base.startswith(("run-", "redef-")) else "snapdom")
+        # "redef-*" cases carry their own creationTime and domain: VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE.
+        flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE if base.startswith("redef-") else 0
+        s = dom.snapshotCreateXML(xml, flags)
         try:
             out = s.getXMLDesc(0)
         finally:
