@@ -89,7 +89,7 @@ CASES = [
     ("interface-mac-short", dev("<interface type='user'><mac address='2:4:6:8:a:c'/></interface>")),
     ("interface-filterref", dev(f"<interface type='network'>{M}<source network='default'/><filterref filter='clean-traffic'><parameter name='IP' value='10.0.0.1'/></filterref></interface>")),
     ("interface-bandwidth", dev(f"<interface type='network'>{M}<source network='default'/><bandwidth><inbound average='1000' peak='5000' burst='1024'/><outbound average='128' peak='256' burst='256'/></bandwidth></interface>")),
-    ("interface-vlan", dev(f"<interface type='bridge'>{M}<source bridge='ovsbr0'/><vlan trunk='yes'><tag id='42'/><tag id='47' nativeMode='untagged'/></vlan><virtualport type='openvswitch'/></interface>")),
+    ("interface-vlan", dev(f"<interface type='bridge'>{M}<source bridge='ovsbr0'/><vlan trunk='yes'><tag id='42'/><tag id='47' nativeMode='untagged'/></vlan><virtualport type='openvswitch'><parameters interfaceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f'/></virtualport></interface>")),
     ("interface-driver", dev(f"<interface type='network'>{M}<source network='default'/><model type='virtio'/><driver name='vhost' txmode='iothread' ioeventfd='on' event_idx='off' queues='5' rx_queue_size='256' tx_queue_size='256'/></interface>")),
     ("interface-link-mtu", dev(f"<interface type='network'>{M}<source network='default'/><link state='down'/><mtu size='9000'/></interface>")),
     ("interface-boot-address", dev(f"<interface type='network'>{M}<source network='default'/><boot order='1'/><address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/></interface>")),

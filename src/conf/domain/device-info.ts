@@ -2,7 +2,7 @@
 // Parse reads them from a device element; format emits them in libvirt's order.
 
 import { attr, el, elements, type XmlElement } from "../../xml/index.js";
-import { invalidAttr, xmlErr } from "./errors.js";
+import { invalidAttr, unsupported, xmlErr, xmlPropErr } from "./errors.js";
 import type { DeviceAddress, DeviceCommon } from "./types.js";
 import { cloneElement } from "./xml-util.js";
 
@@ -100,7 +100,7 @@ export function parseAddress(a: XmlElement): DeviceAddress {
 }
 
 function unknownAddress(type: string) {
-  return xmlErr(`unknown address type '${type}'`);
+  return unsupported(`unknown address type '${type}'`);
 }
 
 export function formatAddress(a: DeviceAddress): XmlElement {
@@ -116,9 +116,14 @@ export function parseDeviceInfo(e: XmlElement, info: DeviceCommon, allowBoot = t
     } else if (c.name === "boot" && allowBoot) {
       const o = attr(c, "order");
       if (o === undefined) throw xmlErr("missing boot order attribute");
-      const n = /^[0-9]+$/.test(o) ? Number(o) : Number.NaN;
-      if (!Number.isFinite(n) || n <= 0)
-        throw xmlErr(`incorrect boot order '${o}', expecting positive integer`);
+      const n = /^[0-9]+$/.test(o.trim()) ? Number(o) : Number.NaN;
+      if (n === 0)
+        throw xmlPropErr("Invalid value for attribute 'order' in element 'boot': Zero is not permitted");
+      if (!Number.isFinite(n)) {
+        throw xmlPropErr(
+          `Invalid value for attribute 'order' in element 'boot': '${o}'. Expected non-negative integer value`,
+        );
+      }
       info.boot = { order: n };
       const lp = attr(c, "loadparm");
       if (lp !== undefined) info.boot.loadparm = lp.toUpperCase();

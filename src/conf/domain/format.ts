@@ -3,6 +3,7 @@
 
 import { el, escapeXml, formatElement, formatLibxml, type XmlElement } from "../../xml/index.js";
 import { formatDevices } from "./devices.js";
+import { autoNumatune } from "./normalize.js";
 import type { DomainDef } from "./types.js";
 
 export interface FormatOptions {
@@ -63,7 +64,7 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   if (def.maxMemory) {
     s += line(1, el("maxMemory", { slots: def.maxMemory.slots, unit: "KiB" }, String(def.maxMemory.kib)));
   }
-  s += line(1, el("memory", { unit: "KiB", dumpCore: def.memoryDumpCore }, String(def.memory)));
+  s += line(1, el("memory", { dumpCore: def.memoryDumpCore, unit: "KiB" }, String(def.memory)));
   s += `  <currentMemory unit='KiB'>${def.currentMemory}</currentMemory>\n`;
   s += ex("blkiotune") + ex("memtune") + ex("memoryBacking");
   const v = def.vcpu;
@@ -79,7 +80,9 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
       String(v.max),
     ),
   );
-  s += ex("vcpus") + ex("iothreads") + ex("iothreadids") + ex("cputune") + ex("numatune") + ex("resource");
+  s += ex("vcpus") + ex("iothreads") + ex("iothreadids") + ex("cputune");
+  s += def.vcpu.placement === "auto" && !def.extra["numatune"] ? line(1, autoNumatune()) : ex("numatune");
+  s += ex("resource");
   s += ex("sysinfo") + ex("bootloader") + ex("bootloader_args");
   s += formatOs(def);
   s += ex("idmap");
@@ -93,5 +96,7 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   s += ex("pm") + ex("perf");
   s += formatDevices(def.devices, opts.securityInfo === true);
   s += ex("seclabel") + ex("keywrap") + ex("launchSecurity") + ex("ns");
+  // libvirt writes these elements with separate open and close tags even when empty.
+  s = s.replace(/^( *)<(hyperv|redirdev)( [^>]*)?\/>$/gm, "$1<$2$3>\n$1</$2>");
   return `${s}</domain>\n`;
 }

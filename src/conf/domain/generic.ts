@@ -2,6 +2,7 @@
 // in libvirt's output order where we know it, so held elements format back as libvirt would.
 
 import type { XmlElement } from "../../xml/index.js";
+import { formatAddress, parseAddress, parseIntBase0 } from "./device-info.js";
 import { cloneElement, orderAttrs } from "./xml-util.js";
 
 /** Attribute order per element name (libvirt's formatters), applied recursively. */
@@ -10,7 +11,7 @@ const ATTR_ORDER: Record<string, string[]> = {
   timer: ["name", "present", "tickpolicy", "track", "frequency", "mode"],
   rng: ["model"],
   backend: ["model", "type", "version"],
-  rate: ["period", "bytes"],
+  rate: ["bytes", "period"],
   watchdog: ["model", "action"],
   sound: ["model"],
   tpm: ["model"],
@@ -49,29 +50,66 @@ export function fillGenericDefaults(e: XmlElement): void {
   if (
     e.name === "hostdev" &&
     attrOf(e, "mode") !== "capabilities" &&
-    ["pci", "usb", "scsi_host"].includes(attrOf(e, "type") ?? "")
+    ["pci", "usb", "scsi", "mdev"].includes(attrOf(e, "type") ?? "")
   ) {
-    if (!has("managed") && attrOf(e, "type") !== "scsi_host") e.attrs.push(["managed", "no"]);
+    if (!has("managed")) e.attrs.push(["managed", "no"]);
     if (!has("mode")) e.attrs.unshift(["mode", "subsystem"]);
     e.attrs = orderAttrs(e.attrs, ATTR_ORDER.hostdev!);
   }
   if (e.name === "watchdog" && !has("action")) e.attrs.push(["action", "reset"]);
-  canonAddresses(e);
+  if ((e.name === "redirdev" || e.name === "smartcard") && attrOf(e, "type") === "tcp") {
+    const kids = e.children.filter((c) => c.kind === "element");
+    if (!kids.some((c) => c.name === "protocol")) {
+      const at = e.children.findIndex((c) => c.kind === "element" && c.name === "source");
+      e.children.splice(at + 1, 0, {
+        kind: "element",
+        name: "protocol",
+        attrs: [["type", "raw"]],
+        children: [],
+        line: 0,
+      });
+    }
+  }
+  if (e.name === "redirfilter") {
+    for (const u of e.children) {
+      if (u.kind !== "element" || u.name !== "usbdev") continue;
+      u.attrs = u.attrs.map(([k, v]) => {
+        const n = parseIntBase0(v);
+        if (n === undefined || !["class", "vendor", "product"].includes(k)) return [k, v];
+        return [
+          k,
+          `0x${n
+            .toString(16)
+            .toUpperCase()
+            .padStart(k === "class" ? 2 : 4, "0")}`,
+        ];
+      });
+    }
+  }
+  const pciHost =
+    (e.name === "hostdev" && attrOf(e, "type") === "pci") ||
+    (e.name === "interface" && attrOf(e, "type") === "hostdev");
+  canonAddresses(e, pciHost);
 }
 
 function attrOf(e: XmlElement, k: string): string | undefined {
   return e.attrs.find(([a]) => a === k)?.[1];
 }
 
-/** Rewrites every `<address>` below `e` in libvirt's canonical numeric form. */
-function canonAddresses(e: XmlElement): void {
+/** Rewrites every `<address>` below `e` in libvirt's canonical form; `pciSource` marks a PCI hostdev. */
+function canonAddresses(e: XmlElement, pciSource = false): void {
   for (let i = 0; i < e.children.length; i++) {
     const k = e.children[i]!;
     if (k.kind !== "element") continue;
     if (k.name === "address") {
-      const fixed = canonAddress(k, e.name === "source" ? (attrOf(k, "type") ?? "pci") : attrOf(k, "type"));
-      if (fixed) e.children[i] = fixed;
-    } else canonAddresses(k);
+      if (attrOf(k, "type") !== undefined) {
+        try {
+          e.children[i] = formatAddress(parseAddress(k));
+        } catch {
+          // Leave an address we cannot read as written; validation reports it elsewhere.
+        }
+      } else if (pciSource && e.name === "source") e.children[i] = canonPciSource(k);
+    } else canonAddresses(k, pciSource);
   }
 }
 
@@ -83,17 +121,15 @@ const PCI: [string, (n: number) => string][] = [
   ["function", HEX(0)],
 ];
 
-function canonAddress(a: XmlElement, type: string | undefined): XmlElement | undefined {
-  if (type !== "pci" || (attrOf(a, "type") === undefined && attrOf(a, "bus") === undefined)) return undefined;
+/** A PCI host address inside `<source>` (no type attribute), in libvirt's hex form. */
+function canonPciSource(a: XmlElement): XmlElement {
   const out: [string, string][] = [];
-  if (attrOf(a, "type") !== undefined) out.push(["type", "pci"]);
   for (const [k, f] of PCI) {
     const v = attrOf(a, k);
     if (v === undefined) continue;
-    const n =
-      v.startsWith("0x") || v.startsWith("0X") ? Number.parseInt(v.slice(2), 16) : Number.parseInt(v, 10);
-    out.push([k, Number.isNaN(n) ? v : f(n)]);
+    const n = parseIntBase0(v);
+    out.push([k, n === undefined ? v : f(n)]);
   }
-  for (const [k, v] of a.attrs) if (!["type", ...PCI.map((p) => p[0])].includes(k)) out.push([k, v]);
+  for (const [k, v] of a.attrs) if (!PCI.some((p) => p[0] === k)) out.push([k, v]);
   return { ...a, attrs: out };
 }

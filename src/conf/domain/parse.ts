@@ -8,6 +8,7 @@ import { parseUuid } from "../common/uuid.js";
 import { parseDevices } from "./devices.js";
 import { internalErr, unsupported, xmlErr, xmlPropErr } from "./errors.js";
 import { canonGeneric } from "./generic.js";
+import { formatCpuSet, normalizeCpu, normalizeCputune, normalizeFeatures, parseCpuSet } from "./normalize.js";
 import type { DomainDef, OsDef } from "./types.js";
 import { cloneElement, enumAttr, orderAttrs, pushExtra } from "./xml-util.js";
 
@@ -195,7 +196,11 @@ function parseVcpu(root: XmlElement): DomainDef["vcpu"] {
   const pl = enumAttr(v, "placement", ["static", "auto"]);
   if (pl) out.placement = pl;
   const cs = attr(v, "cpuset");
-  if (cs !== undefined) out.cpuset = cs;
+  if (cs !== undefined) {
+    const ids = parseCpuSet(cs);
+    if (ids === undefined) throw xmlErr(`Failed to parse bitmap '${cs}'`);
+    out.cpuset = formatCpuSet(ids);
+  }
   return out;
 }
 
@@ -266,9 +271,15 @@ export function parseDomainTree(root: XmlElement): DomainDef {
 
   def.os = parseOs(root, type);
   const feats = child(root, "features");
-  if (feats) def.features = canonGeneric(feats);
+  if (feats) {
+    def.features = canonGeneric(feats);
+    normalizeFeatures(def.features);
+  }
   const cpu = child(root, "cpu");
-  if (cpu) def.cpu = canonGeneric(cpu);
+  if (cpu) {
+    def.cpu = canonGeneric(cpu);
+    normalizeCpu(def.cpu);
+  }
   const clock = child(root, "clock");
   if (clock) {
     const off = attr(clock, "offset") ?? "utc";
@@ -285,8 +296,11 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   const lf = child(root, "on_lockfailure");
   if (lf) def.onLockfailure = textContent(lf).trim();
   for (const c of elements(root)) {
-    if (TOP_GENERIC.includes(c.name)) pushExtra(def.extra, c.name, canonGeneric(c));
-    else if (c.name.includes(":")) pushExtra(def.extra, "ns", cloneElement(c));
+    if (TOP_GENERIC.includes(c.name)) {
+      const g = canonGeneric(c);
+      if (c.name === "cputune") normalizeCputune(g);
+      pushExtra(def.extra, c.name, g);
+    } else if (c.name.includes(":")) pushExtra(def.extra, "ns", cloneElement(c));
   }
   def.devices = parseDevices(child(root, "devices"), def.os.type);
   return def;

@@ -2,6 +2,7 @@
 // testDomainDefPostParse, testDomainGenerateIfnames): UUID, memory, arch, boot order, console
 // compatibility, chardev ports, drive addresses, implicit controllers, default video, MACs.
 
+import { el } from "../../xml/index.js";
 import { generateMac, generateUuid } from "../common/index.js";
 import { cloneChr, setTargetAttr, targetAttr } from "./devices/chardev.js";
 import { assignControllerIndexes, insertController } from "./devices/controller.js";
@@ -89,6 +90,18 @@ function fixConsoleTargets(def: DomainDef): void {
   });
 }
 
+/** Smartcards sit on CCID controller 0, one slot each (virDomainDefAssignAddresses for ccid). */
+function smartcardAddresses(def: DomainDef): void {
+  let slot = 0;
+  for (const o of def.devices.other) {
+    if (o.kind !== "smartcard") continue;
+    if (!o.xml.children.some((c) => c.kind === "element" && c.name === "address")) {
+      o.xml.children.push(el("address", { type: "ccid", controller: 0, slot }));
+    }
+    slot++;
+  }
+}
+
 export interface PostParseOptions {
   /** Skip the test driver's testnetN interface names (for drivers that name taps themselves). */
   noIfnames?: boolean;
@@ -116,9 +129,11 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
   chrPorts(d.serials);
   chrPorts(d.parallels);
   consoleCompat(def);
+  chrPorts(d.serials);
   fixConsoleTargets(def);
-  implicitControllers(def);
   assignControllerIndexes(d.controllers);
+  implicitControllers(def);
+  smartcardAddresses(def);
   if (d.graphics.length > 0 && d.videos.length === 0) {
     d.videos.push({ model: { type: "default", attrs: [], children: [] } });
   }

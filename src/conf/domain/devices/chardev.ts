@@ -3,7 +3,7 @@
 
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
-import { xmlErr } from "../errors.js";
+import { unsupported, xmlErr } from "../errors.js";
 import type { ChrDef } from "../types.js";
 import { cloneElement, enumAttr, orderAttrs } from "../xml-util.js";
 
@@ -42,7 +42,11 @@ const TARGET_TYPES: Record<string, string[]> = {
 const TARGET_ORDER = ["type", "address", "port", "name", "state"];
 
 export function parseChr(e: XmlElement): ChrDef {
-  const type = enumAttr(e, "type", CHR_TYPES) ?? "null";
+  const ta = attr(e, "type");
+  if (ta !== undefined && !CHR_TYPES.includes(ta)) {
+    throw unsupported(`unknown type presented to host for character device: ${ta}`);
+  }
+  const type = ta ?? "null";
   const d: ChrDef = { type, attrs: [], children: [] };
   const sources = elements(e, "source");
   for (const s of sources) {
@@ -76,7 +80,7 @@ export function parseChr(e: XmlElement): ChrDef {
   }
   if (e.name === "channel") {
     const tt = d.target ? d.target.attrs.find(([k]) => k === "type")?.[1] : undefined;
-    if (tt === undefined) throw xmlErr("unknown target type '' specified for character device");
+    if (tt === undefined) throw xmlErr("target type must be specified for channel device");
   }
   for (const k of elements(e)) {
     if (["source", "protocol", "log", "target", ...DEVICE_INFO_CHILDREN].includes(k.name)) continue;

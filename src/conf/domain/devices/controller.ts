@@ -78,6 +78,7 @@ export function formatController(c: ControllerDef): XmlElement {
       ...c.attrs,
     ],
     c.children,
-    formatDeviceInfo(c),
+    // A USB controller of model none is not a device: libvirt prints no alias or address for it.
+    !(c.type === "usb" && c.model === "none") && formatDeviceInfo(c),
   );
 }

@@ -4,7 +4,7 @@
 import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import { attr, child, el, elements, textContent, type XmlElement } from "../../../xml/index.js";
 import { formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
-import { missingAttr, xmlErr } from "../errors.js";
+import { missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { DiskDef } from "../types.js";
 import { cloneElement, enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
 
@@ -94,6 +94,9 @@ function defaultBus(dev: string, device: string): string {
 function canonSource(s: XmlElement): XmlElement {
   const c = cloneElement(s);
   c.attrs = orderAttrs(c.attrs, SOURCE_ORDER);
+  // transport='tcp' is the default for network disk hosts and libvirt leaves it out.
+  for (const h of elements(c, "host"))
+    h.attrs = h.attrs.filter(([k, v]) => !(k === "transport" && v === "tcp"));
   const kids = elements(c);
   const rank = (n: string) => {
     const i = SOURCE_CHILD_ORDER.indexOf(n);
@@ -122,6 +125,7 @@ export function parseDisk(e: XmlElement): DiskDef {
   const rawio = enumAttr(e, "rawio", ["yes", "no"]);
   if (rawio) attrs.push(["rawio", rawio]);
   const sgio = enumAttr(e, "sgio", ["filtered", "unfiltered"]);
+  if (sgio === "unfiltered") throw unsupported("unfiltered sgio is no longer supported");
   if (sgio) attrs.push(["sgio", sgio]);
   const snap = enumAttr(e, "snapshot", ["no", "internal", "external", "manual"]);
   if (snap) attrs.push(["snapshot", snap]);

@@ -84,6 +84,13 @@ function fillListenDefaults(g: GraphicsDef): void {
     return;
   }
   const first = listens[0]!;
+  if (
+    attr(first, "type") === "socket" &&
+    getA(g, "socket") === undefined &&
+    attr(first, "socket") !== undefined
+  ) {
+    setA(g, "socket", attr(first, "socket")!);
+  }
   if (attr(first, "type") === "address" && la === undefined) {
     const a = attr(first, "address");
     if (a !== undefined) setA(g, "listen", a);
@@ -97,6 +104,7 @@ function fillPortDefaults(g: GraphicsDef): void {
   const port = getA(g, "port");
   const auto = getA(g, "autoport");
   if (getA(g, "socket") !== undefined) return;
+  if (g.children.some((c) => c.name === "listen" && attr(c, "type") === "socket")) return;
   if (port === undefined || port === "-1" || auto === "yes") {
     setA(g, "port", "-1");
     setA(g, "autoport", "yes");

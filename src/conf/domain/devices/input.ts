@@ -1,8 +1,8 @@
 // `<input>` and `<memballoon>`: small devices with a type/model and optional children.
 
-import { el, elements, type XmlElement } from "../../../xml/index.js";
+import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
-import { missingAttr } from "../errors.js";
+import { missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { InputDef, MemballoonDef } from "../types.js";
 import { cloneElement, enumAttr } from "../xml-util.js";
 
@@ -10,9 +10,11 @@ const INPUT_TYPES = ["mouse", "tablet", "keyboard", "passthrough", "evdev"];
 const INPUT_BUSES = ["ps2", "usb", "xen", "parallels", "virtio", "none"];
 
 export function parseInput(e: XmlElement, osType: string): InputDef {
-  const type = enumAttr(e, "type", INPUT_TYPES);
-  if (type === undefined) throw missingAttr("type", "input");
-  let bus = enumAttr(e, "bus", INPUT_BUSES);
+  const type = attr(e, "type");
+  if (type === undefined) throw xmlErr("missing input device type");
+  if (!INPUT_TYPES.includes(type)) throw unsupported(`unknown input device type '${type}'`);
+  let bus = attr(e, "bus");
+  if (bus !== undefined && !INPUT_BUSES.includes(bus)) throw unsupported(`unknown input bus type '${bus}'`);
   if (bus === undefined && osType === "hvm") {
     if (type === "mouse" || type === "keyboard") bus = "ps2";
     else if (type === "tablet") bus = "usb";

@@ -4,7 +4,7 @@
 import { attr, child, el, elements, type XmlElement } from "../../../xml/index.js";
 import { isMulticastMac, parseMac } from "../../common/index.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
-import { xmlErr } from "../errors.js";
+import { missingAttr, xmlErr } from "../errors.js";
 import type { InterfaceDef } from "../types.js";
 import { cloneElement, enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
 
@@ -45,9 +45,9 @@ const SOURCE_ORDER = [
   "portid",
   "bridge",
   "dev",
-  "mode",
   "type",
   "path",
+  "mode",
   "address",
   "port",
   "managed",
@@ -78,11 +78,14 @@ export function parseInterface(e: XmlElement): InterfaceDef {
     s.attrs = orderAttrs(s.attrs, SOURCE_ORDER);
     n.source = s;
   }
-  if (type === "network" && (!src || attr(src, "network") === undefined)) {
-    throw xmlErr(`No <source> 'network' attribute specified with <interface type='network'/>`);
-  }
-  if (type === "bridge" && (!src || attr(src, "bridge") === undefined)) {
-    throw xmlErr(`No <source> 'bridge' attribute specified with <interface type='bridge'/>`);
+  for (const [t, a] of [
+    ["network", "network"],
+    ["bridge", "bridge"],
+    ["direct", "dev"],
+  ] as const) {
+    if (type !== t) continue;
+    if (!src) throw xmlErr(`interface type='${t}' requires a 'source' element`);
+    if (attr(src, a) === undefined) throw missingAttr(a, "source");
   }
   const tgt = child(e, "target");
   if (tgt) {

@@ -3,7 +3,8 @@
 import { attr, child, el, elements, type XmlElement } from "../../../xml/index.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import type { VideoDef } from "../types.js";
-import { cloneElement, enumAttr, orderAttrs } from "../xml-util.js";
+import { unsupported } from "../errors.js";
+import { cloneElement, orderAttrs } from "../xml-util.js";
 
 export const VIDEO_TYPES = [
   "default",
@@ -47,7 +48,9 @@ export function parseVideo(e: XmlElement): VideoDef {
   const attrs: [string, string][] = [];
   let children: XmlElement[] = [];
   if (m) {
-    type = enumAttr(m, "type", VIDEO_TYPES) ?? "default";
+    const t = attr(m, "type");
+    if (t !== undefined && !VIDEO_TYPES.includes(t)) throw unsupported(`unknown video model '${t}'`);
+    type = t ?? "default";
     for (const [k, v] of m.attrs) if (k !== "type") attrs.push([k, v]);
     children = elements(m).map(cloneElement);
   }
@@ -69,10 +72,7 @@ export function fillVideoDefaults(v: VideoDef, defaultType: string, primary: boo
   if (v.model.type !== "none") {
     const vram = defaultVram(v.model.type);
     if (vram !== undefined) set("vram", String(vram));
-    if (v.model.type === "qxl") {
-      set("ram", "65536");
-      set("vgamem", "16384");
-    }
+    if (v.model.type === "qxl") set("ram", "65536");
     set("heads", "1");
     if (primary) set("primary", "yes");
   }

@@ -1,0 +1,178 @@
+// libvirt's canonical forms for top-level parts tsvirt keeps as elements: <cpu> defaults and
+// child order, <features> in enum order with switch states, <cputune> child order, and CPU
+// set strings (virBitmapFormat).
+
+import { attr, child, el, elements, type XmlElement } from "../../xml/index.js";
+import { orderAttrs } from "./xml-util.js";
+
+/** virDomainFeature enum order (libvirt 9.0). */
+const FEATURE_ORDER = [
+  "acpi",
+  "apic",
+  "pae",
+  "hap",
+  "viridian",
+  "privnet",
+  "hyperv",
+  "kvm",
+  "pvspinlock",
+  "capabilities",
+  "pmu",
+  "vmport",
+  "gic",
+  "smm",
+  "ioapic",
+  "hpt",
+  "vmcoreinfo",
+  "htm",
+  "nested-hv",
+  "msrs",
+  "ccf-assist",
+  "xen",
+  "cfpc",
+  "sbbc",
+  "ibs",
+  "tcg",
+  "async-teardown",
+];
+/** Features printed as `<name state='on|off'/>` (an empty element means on). */
+const SWITCH_FEATURES = [
+  "hap",
+  "pmu",
+  "vmport",
+  "pvspinlock",
+  "smm",
+  "vmcoreinfo",
+  "htm",
+  "nested-hv",
+  "ccf-assist",
+];
+const HYPERV_ORDER = [
+  "relaxed",
+  "vapic",
+  "spinlocks",
+  "vpindex",
+  "runtime",
+  "synic",
+  "stimer",
+  "reset",
+  "vendor_id",
+  "frequencies",
+  "reenlightenment",
+  "tlbflush",
+  "ipi",
+  "evmcs",
+  "avic",
+];
+const KVM_ORDER = ["hidden", "hint-dedicated", "poll-control", "pv-ipi", "dirty-ring"];
+const CPU_CHILD_ORDER = ["model", "vendor", "topology", "cache", "maxphysaddr", "feature", "numa"];
+const CPUTUNE_ORDER = [
+  "shares",
+  "period",
+  "quota",
+  "global_period",
+  "global_quota",
+  "emulator_period",
+  "emulator_quota",
+  "iothread_period",
+  "iothread_quota",
+  "vcpupin",
+  "emulatorpin",
+  "iothreadpin",
+  "vcpusched",
+  "iothreadsched",
+  "emulatorsched",
+  "cachetune",
+  "memorytune",
+];
+
+/** Stable sort of element children by a name order (unknown names last, document order kept). */
+export function sortChildren(e: XmlElement, order: readonly string[]): void {
+  const rank = (n: string) => {
+    const i = order.indexOf(n);
+    return i < 0 ? order.length : i;
+  };
+  const kids = elements(e);
+  e.children = kids
+    .map((k, i) => [k, i] as const)
+    .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
+    .map((x) => x[0]);
+}
+
+export function normalizeFeatures(f: XmlElement): void {
+  sortChildren(f, FEATURE_ORDER);
+  for (const c of elements(f)) {
+    if (SWITCH_FEATURES.includes(c.name) && attr(c, "state") === undefined) c.attrs.unshift(["state", "on"]);
+    if (c.name === "hyperv") sortChildren(c, HYPERV_ORDER);
+    if (c.name === "kvm") sortChildren(c, KVM_ORDER);
+  }
+}
+
+export function normalizeCpu(cpu: XmlElement): void {
+  const mode = attr(cpu, "mode");
+  const model = child(cpu, "model");
+  const hasModelName =
+    model !== undefined && model.children.some((c) => c.kind === "text" && c.text.trim() !== "");
+  if (
+    model &&
+    !hasModelName &&
+    (mode === "host-model" || mode === "host-passthrough" || mode === "maximum")
+  ) {
+    cpu.children = cpu.children.filter((c) => c !== model);
+  }
+  if (hasModelName && (mode === undefined || mode === "custom")) {
+    if (mode === undefined) cpu.attrs.push(["mode", "custom"]);
+    if (attr(cpu, "match") === undefined) cpu.attrs.push(["match", "exact"]);
+    if (attr(model!, "fallback") === undefined) model!.attrs.push(["fallback", "allow"]);
+    model!.attrs = orderAttrs(model!.attrs, ["fallback", "vendor_id"]);
+  }
+  cpu.attrs = orderAttrs(cpu.attrs, ["mode", "match", "check", "migratable"]);
+  const topo = child(cpu, "topology");
+  if (topo && attr(topo, "dies") === undefined) {
+    topo.attrs.push(["dies", "1"]);
+    topo.attrs = orderAttrs(topo.attrs, ["sockets", "dies", "clusters", "cores", "threads"]);
+  }
+  sortChildren(cpu, CPU_CHILD_ORDER);
+}
+
+export function normalizeCputune(ct: XmlElement): void {
+  sortChildren(ct, CPUTUNE_ORDER);
+}
+
+/** Parses a libvirt CPU/node set ("0-3,^2,8") into sorted ids; undefined when malformed. */
+export function parseCpuSet(s: string): number[] | undefined {
+  const set = new Set<number>();
+  for (const raw of s.split(",")) {
+    const part = raw.trim();
+    if (part === "") return undefined;
+    const neg = part.startsWith("^");
+    const body = neg ? part.slice(1) : part;
+    const m = /^(\d+)(?:-(\d+))?$/.exec(body);
+    if (!m) return undefined;
+    const a = Number(m[1]);
+    const b = m[2] !== undefined ? Number(m[2]) : a;
+    if (b < a || b > 65535) return undefined;
+    for (let i = a; i <= b; i++) {
+      if (neg) set.delete(i);
+      else set.add(i);
+    }
+  }
+  return [...set].sort((x, y) => x - y);
+}
+
+/** virBitmapFormat: consecutive runs as "a-b", joined by commas. */
+export function formatCpuSet(ids: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; ) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    out.push(i === j ? String(ids[i]) : `${ids[i]}-${ids[j]}`);
+    i = j + 1;
+  }
+  return out.join(",");
+}
+
+/** The `<numatune>` libvirt adds when vcpu placement is auto and none was given. */
+export function autoNumatune(): XmlElement {
+  return el("numatune", {}, el("memory", { mode: "strict", placement: "auto" }));
+}

@@ -1,0 +1,430 @@
+// A small strict XML 1.0 parser for untrusted documents. It stops at the first well-formedness
+// error and reports it as libxml2 does (same message text and cursor position), because libvirt
+// hands libxml2's text to the user. Namespaces are kept as plain prefixed names; an internal
+// DTD subset may declare simple text entities; nothing is fetched from outside.
+
+import type { XmlElement, XmlNode } from "./tree.js";
+
+/** Where the parser stopped and why (libxml2's message without the trailing newline). */
+export class XmlSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly pos: number,
+  ) {
+    super(message);
+  }
+}
+
+/** libxml2's default nesting limit without XML_PARSE_HUGE. */
+const MAX_DEPTH = 256;
+
+const PREDEFINED: Record<string, string> = { lt: "<", gt: ">", amp: "&", apos: "'", quot: '"' };
+
+function isBlank(c: string | undefined): boolean {
+  return c === " " || c === "\t" || c === "\n" || c === "\r";
+}
+
+function isNameStart(c: string): boolean {
+  const n = c.charCodeAt(0);
+  return (
+    (n >= 0x61 && n <= 0x7a) ||
+    (n >= 0x41 && n <= 0x5a) ||
+    c === "_" ||
+    c === ":" ||
+    (n >= 0xc0 && n !== 0xd7 && n !== 0xf7 && n <= 0x2ff) ||
+    (n >= 0x370 && n !== 0x37e && n <= 0x1fff) ||
+    n === 0x200c ||
+    n === 0x200d ||
+    (n >= 0x2070 && n <= 0x218f) ||
+    (n >= 0x2c00 && n <= 0x2fef) ||
+    (n >= 0x3001 && n <= 0xd7ff) ||
+    (n >= 0xd800 && n <= 0xdbff) ||
+    (n >= 0xf900 && n <= 0xfdcf) ||
+    (n >= 0xfdf0 && n <= 0xfffd)
+  );
+}
+
+function isNameChar(c: string): boolean {
+  if (isNameStart(c)) return true;
+  const n = c.charCodeAt(0);
+  return (
+    (n >= 0x30 && n <= 0x39) ||
+    c === "-" ||
+    c === "." ||
+    n === 0xb7 ||
+    (n >= 0xdc00 && n <= 0xdfff) ||
+    (n >= 0x300 && n <= 0x36f) ||
+    n === 0x203f ||
+    n === 0x2040
+  );
+}
+
+/** XML Char production: tab, LF, CR, and everything from space up except surrogates/FFFE/FFFF. */
+function isXmlCharCode(n: number): boolean {
+  return (
+    n === 0x9 ||
+    n === 0xa ||
+    n === 0xd ||
+    (n >= 0x20 && n <= 0xd7ff) ||
+    (n >= 0xe000 && n <= 0xfffd) ||
+    (n >= 0x10000 && n <= 0x10ffff)
+  );
+}
+
+interface Open {
+  el: XmlElement;
+}
+
+export class Scanner {
+  private pos = 0;
+  private readonly entities: Record<string, string> = {};
+
+  constructor(private readonly s: string) {}
+
+  private fail(msg: string, at = this.pos): never {
+    throw new XmlSyntaxError(msg, Math.min(at, this.s.length));
+  }
+
+  private linePos = 0;
+  private lineNo = 1;
+
+  /** 1-based line of offset `p`; offsets asked for only grow, so this stays linear overall. */
+  private lineAt(p: number): number {
+    if (p < this.linePos) {
+      this.linePos = 0;
+      this.lineNo = 1;
+    }
+    for (; this.linePos < p && this.linePos < this.s.length; this.linePos++) {
+      if (this.s.charCodeAt(this.linePos) === 10) this.lineNo++;
+    }
+    return this.lineNo;
+  }
+
+  private skipBlanks(): number {
+    const start = this.pos;
+    while (isBlank(this.s[this.pos])) this.pos++;
+    return this.pos - start;
+  }
+
+  private startsWith(t: string): boolean {
+    return this.s.startsWith(t, this.pos);
+  }
+
+  private name(): string | undefined {
+    const start = this.pos;
+    const c = this.s[this.pos];
+    if (c === undefined || !isNameStart(c)) return undefined;
+    this.pos++;
+    while (this.pos < this.s.length && isNameChar(this.s[this.pos]!)) this.pos++;
+    return this.s.slice(start, this.pos);
+  }
+
+  /** Parses the whole document and returns the root element. */
+  parseDocument(): XmlElement {
+    if (this.s.length === 0) this.fail("Document is empty");
+    if (this.startsWith("<?xml") && isBlank(this.s[5])) this.xmlDecl();
+    this.misc(true);
+    if (this.pos >= this.s.length || this.s[this.pos] !== "<") {
+      this.fail("Start tag expected, '<' not found");
+    }
+    const root = this.element();
+    this.misc(false);
+    if (this.pos < this.s.length) this.fail("Extra content at the end of the document");
+    return root;
+  }
+
+  private xmlDecl(): void {
+    const end = this.s.indexOf("?>", this.pos);
+    if (end < 0) {
+      this.pos = this.s.length;
+      this.fail("parsing XML declaration: '?>' expected");
+    }
+    this.pos = end + 2;
+  }
+
+  /** Comments, PIs and blanks (and, before the root, one DOCTYPE). */
+  private misc(prolog: boolean): void {
+    for (;;) {
+      this.skipBlanks();
+      if (this.startsWith("<!--")) this.comment();
+      else if (this.startsWith("<?")) this.pi();
+      else if (prolog && this.startsWith("<!DOCTYPE")) this.doctype();
+      else return;
+    }
+  }
+
+  private comment(): string {
+    const start = this.pos;
+    this.pos += 4;
+    const body = this.pos;
+    for (;;) {
+      if (this.pos >= this.s.length) this.fail("Comment not terminated", this.s.length);
+      if (this.startsWith("--")) {
+        if (this.s[this.pos + 2] === ">") {
+          const text = this.s.slice(body, this.pos);
+          this.pos += 3;
+          return text;
+        }
+        this.fail(`Double hyphen within comment: ${this.s.slice(start, this.pos)}`);
+      }
+      this.pos++;
+    }
+  }
+
+  private pi(): void {
+    this.pos += 2;
+    const target = this.name();
+    if (target === undefined) this.fail("xmlParsePI : no target name");
+    if (target.toLowerCase() === "xml")
+      this.fail("XML declaration allowed only at the start of the document");
+    const end = this.s.indexOf("?>", this.pos);
+    if (end < 0) {
+      this.pos = this.s.length;
+      this.fail(`ParsePI: PI ${target} never end ...`);
+    }
+    this.pos = end + 2;
+  }
+
+  private doctype(): void {
+    this.pos += 9;
+    this.skipBlanks();
+    if (this.name() === undefined) this.fail("xmlParseDocTypeDecl : no DOCTYPE name !");
+    for (;;) {
+      this.skipBlanks();
+      const c = this.s[this.pos];
+      if (c === undefined) this.fail("DOCTYPE improperly terminated");
+      if (c === ">") {
+        this.pos++;
+        return;
+      }
+      if (c === "[") {
+        this.pos++;
+        this.internalSubset();
+        continue;
+      }
+      if (c === "'" || c === '"') {
+        const end = this.s.indexOf(c, this.pos + 1);
+        if (end < 0) this.fail("SystemLiteral \" or ' expected");
+        this.pos = end + 1;
+        continue;
+      }
+      if (this.name() === undefined) this.fail("DOCTYPE improperly terminated");
+    }
+  }
+
+  /** Reads `<!ENTITY name 'value'>` declarations and skips every other markup declaration. */
+  private internalSubset(): void {
+    for (;;) {
+      this.skipBlanks();
+      if (this.pos >= this.s.length)
+        this.fail("xmlParseInternalSubset: error detected in Markup declaration");
+      if (this.s[this.pos] === "]") {
+        this.pos++;
+        return;
+      }
+      if (this.startsWith("<!--")) {
+        this.comment();
+        continue;
+      }
+      if (this.startsWith("<!ENTITY")) {
+        this.pos += 8;
+        this.skipBlanks();
+        const name = this.name();
+        this.skipBlanks();
+        const q = this.s[this.pos];
+        if (name !== undefined && (q === "'" || q === '"')) {
+          const end = this.s.indexOf(q, this.pos + 1);
+          if (end < 0) this.fail("EntityValue: \" or ' expected");
+          if (!(name in this.entities)) this.entities[name] = this.s.slice(this.pos + 1, end);
+          this.pos = end + 1;
+        }
+      }
+      const gt = this.s.indexOf(">", this.pos);
+      if (gt < 0) this.fail("xmlParseInternalSubset: error detected in Markup declaration", this.s.length);
+      this.pos = gt + 1;
+    }
+  }
+
+  /** Parses a reference after '&' has been consumed; returns its replacement text. */
+  private reference(): string {
+    if (this.s[this.pos] === "#") {
+      this.pos++;
+      let val = 0;
+      let hex = false;
+      if (this.s[this.pos] === "x") {
+        hex = true;
+        this.pos++;
+      }
+      let ok = true;
+      while (this.pos < this.s.length && this.s[this.pos] !== ";") {
+        const c = this.s[this.pos]!;
+        const d = hex ? Number.parseInt(c, 16) : /[0-9]/.test(c) ? Number(c) : Number.NaN;
+        if (Number.isNaN(d)) {
+          ok = false;
+          break;
+        }
+        val = Math.min(val * (hex ? 16 : 10) + d, 0x110000);
+        this.pos++;
+      }
+      if (!ok || this.s[this.pos] !== ";") this.fail("xmlParseCharRef: invalid xmlChar value 0");
+      this.pos++;
+      if (val >= 0x110000) this.fail("xmlParseCharRef: character reference out of bounds");
+      if (!isXmlCharCode(val)) this.fail(`xmlParseCharRef: invalid xmlChar value ${val}`);
+      return String.fromCodePoint(val);
+    }
+    const name = this.name();
+    if (name === undefined) this.fail("xmlParseEntityRef: no name");
+    if (this.s[this.pos] !== ";") this.fail("EntityRef: expecting ';'");
+    this.pos++;
+    const v = PREDEFINED[name] ?? this.entities[name];
+    if (v === undefined) this.fail(`Entity '${name}' not defined`);
+    return v;
+  }
+
+  private attrValue(): string {
+    const q = this.s[this.pos];
+    if (q !== "'" && q !== '"') this.fail(`AttValue: " or ' expected`);
+    this.pos++;
+    let out = "";
+    for (;;) {
+      const c = this.s[this.pos];
+      if (c === undefined) this.fail(`AttValue: ' expected`);
+      if (c === q) {
+        this.pos++;
+        return out;
+      }
+      if (c === "<") this.fail("Unescaped '<' not allowed in attributes values");
+      if (c === "&") {
+        this.pos++;
+        out += this.reference();
+        continue;
+      }
+      const n = c.charCodeAt(0);
+      if (n < 0x20 && n !== 9 && n !== 10 && n !== 13) this.fail("invalid character in attribute value");
+      // Attribute-value normalisation (XML 1.0 §3.3.3): literal whitespace becomes a space.
+      out += n === 9 || n === 10 || n === 13 ? " " : c;
+      this.pos++;
+    }
+  }
+
+  /** Parses `<name attrs>` … `</name>` iteratively (no recursion on untrusted depth). */
+  private element(): XmlElement {
+    const stack: Open[] = [];
+    let root: XmlElement | undefined;
+    for (;;) {
+      // At '<' of a start tag.
+      const tagStart = this.pos;
+      this.pos++;
+      const name = this.name();
+      if (name === undefined) this.fail("StartTag: invalid element name");
+      const el: XmlElement = { kind: "element", name, attrs: [], children: [], line: this.lineAt(tagStart) };
+      this.attributes(el);
+      if (stack.length) stack[stack.length - 1]!.el.children.push(el);
+      else root = el;
+      if (this.startsWith("/>")) {
+        this.pos += 2;
+      } else if (this.s[this.pos] === ">") {
+        this.pos++;
+        if (stack.length >= MAX_DEPTH) {
+          this.fail(`Excessive depth in document: ${MAX_DEPTH} use XML_PARSE_HUGE option`);
+        }
+        stack.push({ el });
+      } else {
+        this.fail(`Couldn't find end of Start Tag ${name} line ${el.line}`);
+      }
+      // Content until the next start tag (or the end of the root).
+      for (;;) {
+        if (stack.length === 0) return root!;
+        const top = stack[stack.length - 1]!.el;
+        if (this.pos >= this.s.length) this.fail(`Premature end of data in tag ${top.name} line ${top.line}`);
+        if (this.s[this.pos] !== "<") {
+          this.text(top);
+          continue;
+        }
+        if (this.startsWith("</")) {
+          this.endTag(top);
+          stack.pop();
+          continue;
+        }
+        if (this.startsWith("<!--")) {
+          top.children.push({ kind: "comment", text: this.comment() });
+          continue;
+        }
+        if (this.startsWith("<![CDATA[")) {
+          this.cdata(top);
+          continue;
+        }
+        if (this.startsWith("<?")) {
+          this.pi();
+          continue;
+        }
+        break;
+      }
+    }
+  }
+
+  private attributes(el: XmlElement): void {
+    this.skipBlanks();
+    for (;;) {
+      const c = this.s[this.pos];
+      if (c === ">" || (c === "/" && this.s[this.pos + 1] === ">")) return;
+      if (c === undefined) return;
+      const an = this.name();
+      if (an === undefined) this.fail("error parsing attribute name");
+      this.skipBlanks();
+      if (this.s[this.pos] !== "=") this.fail(`Specification mandates value for attribute ${an}`);
+      this.pos++;
+      this.skipBlanks();
+      const v = this.attrValue();
+      if (el.attrs.some(([k]) => k === an)) this.fail(`Attribute ${an} redefined`);
+      el.attrs.push([an, v]);
+      const n = this.s[this.pos];
+      if (n === ">" || (n === "/" && this.s[this.pos + 1] === ">")) return;
+      if (this.skipBlanks() === 0) this.fail("attributes construct error");
+    }
+  }
+
+  private endTag(top: XmlElement): void {
+    this.pos += 2;
+    const name = this.name() ?? "";
+    this.skipBlanks();
+    if (this.s[this.pos] !== ">") this.fail("expected '>'");
+    this.pos++;
+    if (name !== top.name) {
+      this.fail(`Opening and ending tag mismatch: ${top.name} line ${top.line} and ${name}`);
+    }
+  }
+
+  private text(top: XmlElement): void {
+    const start = this.pos;
+    let out = "";
+    while (this.pos < this.s.length && this.s[this.pos] !== "<") {
+      const c = this.s[this.pos]!;
+      if (c === "&") {
+        this.pos++;
+        out += this.reference();
+        continue;
+      }
+      if (c === "]" && this.startsWith("]]>")) this.fail("Sequence ']]>' not allowed in content", start);
+      const n = c.charCodeAt(0);
+      if (n < 0x20 && n !== 9 && n !== 10 && n !== 13) this.fail(`PCDATA invalid Char value ${n}`);
+      if (n === 0xfffe || n === 0xffff) this.fail(`PCDATA invalid Char value ${n}`);
+      out += c;
+      this.pos++;
+    }
+    const last = top.children[top.children.length - 1];
+    if (last && last.kind === "text" && !last.cdata) last.text += out;
+    else top.children.push({ kind: "text", text: out } as XmlNode);
+  }
+
+  private cdata(top: XmlElement): void {
+    this.pos += 9;
+    const end = this.s.indexOf("]]>", this.pos);
+    if (end < 0) {
+      this.pos = this.s.length;
+      this.fail("CData section not finished");
+    }
+    top.children.push({ kind: "text", text: this.s.slice(this.pos, end), cdata: true });
+    this.pos = end + 3;
+  }
+}
