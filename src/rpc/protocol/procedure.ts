@@ -5,6 +5,9 @@ import { type Codec, fixedArray, int, mapped, struct, uint, xvoid } from "../xdr
 
 export type DriverFn = (...args: any[]) => Promise<any> | any;
 
+/** Which driver table of a connection serves the procedure (tsvirt's DriverSet members). */
+export type DriverTable = "hypervisor" | "network" | "storage" | "secret" | "iface" | "nodedev" | "nwfilter";
+
 export interface ProcedureDef {
   /** remote_procedure number (remote_protocol.x). */
   num: number;
@@ -14,6 +17,8 @@ export interface ProcedureDef {
   ret: Codec<any>;
   /** Driver slot (libvirt's name in camelCase); null when the server itself answers. */
   slot: string | null;
+  /** The driver table the slot lives in (set per group by program.ts). */
+  table: DriverTable;
   /** Allowed on a read-only connection (libvirt: the public API has no virCheckReadOnly). */
   readonly: boolean;
   /** @priority: high in remote_protocol.x: never blocks on a hypervisor. */
@@ -29,6 +34,8 @@ export interface ProcOptions {
   high?: boolean;
   slot?: string | null;
   stream?: "read" | "write";
+  /** Positional driver arguments built from the decoded args (default: every field in order). */
+  pass?: (args: any) => unknown[];
   invoke?: (fn: DriverFn, args: any) => Promise<any>;
 }
 
@@ -58,10 +65,10 @@ export function slotName(name: string): string {
 type Fields = Record<string, Codec<any>>;
 
 /** Default mapping: pass args fields in declaration order; wrap a bare result into a 1-field ret. */
-function defaultInvoke(ret: Codec<any> & { fields?: Fields }) {
+function defaultInvoke(ret: Codec<any> & { fields?: Fields }, pass?: (args: any) => unknown[]) {
   const names = ret.fields ? Object.keys(ret.fields) : [];
   return async (fn: DriverFn, args: any) => {
-    const positional = args && typeof args === "object" ? Object.values(args) : [];
+    const positional = pass ? pass(args) : args && typeof args === "object" ? Object.values(args) : [];
     const r = await fn(...positional);
     if (!ret.fields) return undefined;
     return names.length === 1 ? { [names[0]!]: r } : r;
@@ -88,10 +95,11 @@ export function proc(
     args: toCodec(name, "args", args),
     ret: retCodec,
     slot: o.slot === undefined ? slotName(name) : o.slot,
+    table: "hypervisor",
     readonly: o.ro ?? false,
     high: o.high ?? false,
     stream: o.stream,
-    invoke: o.invoke ?? defaultInvoke(retCodec as Codec<any> & { fields?: Fields }),
+    invoke: o.invoke ?? defaultInvoke(retCodec as Codec<any> & { fields?: Fields }, o.pass),
   };
 }
 

@@ -11,7 +11,7 @@ import {
   VIR_SECURITY_MODEL_BUFLEN,
 } from "./constants.js";
 import { charArray, charVarArray, type ProcedureDef, proc } from "./procedure.js";
-import { nstr, ostr, typedParams, u64 } from "./remote-types.js";
+import { flag, nstr, ostr, typedParams, u64 } from "./remote-types.js";
 import { varOpaque } from "../xdr/index.js";
 import { struct } from "../xdr/index.js";
 
@@ -64,7 +64,7 @@ export const connectProcedures: ProcedureDef[] = [
     { ro: true, high: true },
   ),
   proc(102, "NODE_GET_FREE_MEMORY", null, { freeMem: u64 }, { ro: true, high: true }),
-  proc(110, "CONNECT_GET_URI", null, { uri: nstr }, { ro: true, high: true, slot: null }),
+  proc(110, "CONNECT_GET_URI", null, { uri: nstr }, { ro: true, high: true }),
   proc(
     122,
     "NODE_GET_SECURITY_MODEL",
@@ -92,8 +92,8 @@ export const connectProcedures: ProcedureDef[] = [
       nativeConfig: nstr,
     },
   ),
-  proc(149, "CONNECT_IS_SECURE", null, { secure: int }, { ro: true, high: true, slot: null }),
-  proc(157, "CONNECT_GET_LIB_VERSION", null, { lib_ver: u64 }, { ro: true, high: true, slot: null }),
+  proc(149, "CONNECT_IS_SECURE", null, { secure: flag }, { ro: true, high: true, slot: null }),
+  proc(157, "CONNECT_GET_LIB_VERSION", null, { lib_ver: u64 }, { ro: true, high: true }),
   proc(158, "CONNECT_COMPARE_CPU", { xml: nstr, flags: uint }, { result: int }, { ro: true }),
   proc(162, "CONNECT_BASELINE_CPU", { xmlCPUs: array(nstr, 256), flags: uint }, { cpu: nstr }, { ro: true }),
   proc(203, "CONNECT_GET_SYSINFO", { flags: uint }, { sysinfo: nstr }, { ro: true }),

@@ -16,7 +16,10 @@ import {
   VIR_SECURITY_LABEL_BUFLEN,
 } from "./constants.js";
 import { charVarArray, listAll, type ProcedureDef, proc } from "./procedure.js";
-import { domainRef as D, i64, nstr, ostr, typedParams, u64, uuid } from "./remote-types.js";
+import { domainRef as D, flag, i64, nstr, ostr, typedParams, u64, uuid } from "./remote-types.js";
+
+/** virDomainModificationImpact VIR_DOMAIN_AFFECT_LIVE: what the flag-less legacy calls mean. */
+const LIVE = 1;
 
 const dom = { dom: D };
 const domFlags = { dom: D, flags: uint };
@@ -37,14 +40,26 @@ const roHigh = { ro: true, high: true };
 const high = { high: true };
 
 export const domainProcedures: ProcedureDef[] = [
-  proc(8, "DOMAIN_ATTACH_DEVICE", { dom: D, xml: nstr }, null),
-  proc(9, "DOMAIN_CREATE", dom, null),
+  proc(8, "DOMAIN_ATTACH_DEVICE", { dom: D, xml: nstr }, null, {
+    slot: "domainAttachDeviceFlags",
+    pass: (a) => [a.dom, a.xml, LIVE],
+  }),
+  proc(9, "DOMAIN_CREATE", dom, null, { slot: "domainCreateWithFlags", pass: (a) => [a.dom, 0] }),
   proc(10, "DOMAIN_CREATE_XML", { xml_desc: nstr, flags: uint }, { dom: D }),
-  proc(11, "DOMAIN_DEFINE_XML", { xml: nstr }, { dom: D }, high),
-  proc(12, "DOMAIN_DESTROY", dom, null, high),
-  proc(13, "DOMAIN_DETACH_DEVICE", { dom: D, xml: nstr }, null),
+  proc(
+    11,
+    "DOMAIN_DEFINE_XML",
+    { xml: nstr },
+    { dom: D },
+    { high: true, slot: "domainDefineXMLFlags", pass: (a) => [a.xml, 0] },
+  ),
+  proc(12, "DOMAIN_DESTROY", dom, null, { high: true, slot: "domainDestroyFlags", pass: (a) => [a.dom, 0] }),
+  proc(13, "DOMAIN_DETACH_DEVICE", { dom: D, xml: nstr }, null, {
+    slot: "domainDetachDeviceFlags",
+    pass: (a) => [a.dom, a.xml, LIVE],
+  }),
   proc(14, "DOMAIN_GET_XML_DESC", domFlags, { xml: nstr }, ro),
-  proc(15, "DOMAIN_GET_AUTOSTART", dom, { autostart: int }, roHigh),
+  proc(15, "DOMAIN_GET_AUTOSTART", dom, { autostart: flag }, roHigh),
   proc(
     16,
     "DOMAIN_GET_INFO",
@@ -60,7 +75,22 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_GET_VCPUS",
     { dom: D, maxinfo: int, maplen: int },
     { info: array(vcpuInfo, REMOTE_VCPUINFO_MAX), cpumaps: varOpaque(REMOTE_CPUMAPS_MAX) },
-    roHigh,
+    {
+      ro: true,
+      high: true,
+      invoke: async (fn, a) => {
+        const r = await fn(a.dom, a.maxinfo, a.maplen);
+        return {
+          info: r.info.map((i: any) => ({
+            number: i.number,
+            state: i.state,
+            cpu_time: i.cpuTime,
+            cpu: i.cpu,
+          })),
+          cpumaps: Buffer.concat(r.cpumaps ?? []),
+        };
+      },
+    },
   ),
   proc(
     21,
@@ -73,33 +103,49 @@ export const domainProcedures: ProcedureDef[] = [
   proc(23, "DOMAIN_LOOKUP_BY_NAME", { name: nstr }, { dom: D }, roHigh),
   proc(24, "DOMAIN_LOOKUP_BY_UUID", { uuid }, { dom: D }, roHigh),
   proc(25, "CONNECT_NUM_OF_DEFINED_DOMAINS", null, { num: int }, roHigh),
-  proc(26, "DOMAIN_PIN_VCPU", { dom: D, vcpu: uint, cpumap: varOpaque(REMOTE_CPUMAP_MAX) }, null),
-  proc(27, "DOMAIN_REBOOT", domFlags, null),
+  proc(26, "DOMAIN_PIN_VCPU", { dom: D, vcpu: uint, cpumap: varOpaque(REMOTE_CPUMAP_MAX) }, null, {
+    slot: "domainPinVcpuFlags",
+    pass: (a) => [a.dom, a.vcpu, a.cpumap, LIVE],
+  }),
+  proc(27, "DOMAIN_REBOOT", domFlags, null, { slot: "domainRebootFlags" }),
   proc(28, "DOMAIN_RESUME", dom, null),
-  proc(29, "DOMAIN_SET_AUTOSTART", { dom: D, autostart: int }, null, high),
+  proc(29, "DOMAIN_SET_AUTOSTART", { dom: D, autostart: flag }, null, high),
   proc(30, "DOMAIN_SET_MAX_MEMORY", { dom: D, memory: u64 }, null, high),
-  proc(31, "DOMAIN_SET_MEMORY", { dom: D, memory: u64 }, null),
-  proc(32, "DOMAIN_SET_VCPUS", { dom: D, nvcpus: uint }, null),
-  proc(33, "DOMAIN_SHUTDOWN", dom, null),
+  proc(31, "DOMAIN_SET_MEMORY", { dom: D, memory: u64 }, null, {
+    slot: "domainSetMemoryFlags",
+    pass: (a) => [a.dom, a.memory, LIVE],
+  }),
+  proc(32, "DOMAIN_SET_VCPUS", { dom: D, nvcpus: uint }, null, {
+    slot: "domainSetVcpusFlags",
+    pass: (a) => [a.dom, a.nvcpus, LIVE],
+  }),
+  proc(33, "DOMAIN_SHUTDOWN", dom, null, { slot: "domainShutdownFlags", pass: (a) => [a.dom, 0] }),
   proc(34, "DOMAIN_SUSPEND", dom, null),
-  proc(35, "DOMAIN_UNDEFINE", dom, null, high),
+  proc(35, "DOMAIN_UNDEFINE", dom, null, {
+    high: true,
+    slot: "domainUndefineFlags",
+    pass: (a) => [a.dom, 0],
+  }),
   proc(37, "CONNECT_LIST_DOMAINS", { maxids: int }, { ids: array(int, REMOTE_DOMAIN_LIST_MAX) }, roHigh),
   proc(51, "CONNECT_NUM_OF_DOMAINS", null, { num: int }, roHigh),
   proc(53, "DOMAIN_CORE_DUMP", { dom: D, to: nstr, flags: uint }, null),
-  proc(54, "DOMAIN_RESTORE", { from: nstr }, null),
-  proc(55, "DOMAIN_SAVE", { dom: D, to: nstr }, null),
+  proc(54, "DOMAIN_RESTORE", { from: nstr }, null, { pass: (a) => [a.from, null, 0] }),
+  proc(55, "DOMAIN_SAVE", { dom: D, to: nstr }, null, { pass: (a) => [a.dom, a.to, null, 0] }),
   proc(56, "DOMAIN_GET_SCHEDULER_TYPE", dom, { type: nstr, nparams: int }, ro),
   proc(
     57,
     "DOMAIN_GET_SCHEDULER_PARAMETERS",
     { dom: D, nparams: int },
     { params: typedParams(REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX) },
-    ro,
+    { ro: true, slot: "domainGetSchedulerParametersFlags", pass: (a) => [a.dom, 0] },
   ),
-  proc(58, "DOMAIN_SET_SCHEDULER_PARAMETERS", { dom: D, params: typedParams(16) }, null),
+  proc(58, "DOMAIN_SET_SCHEDULER_PARAMETERS", { dom: D, params: typedParams(16) }, null, {
+    slot: "domainSetSchedulerParametersFlags",
+    pass: (a) => [a.dom, a.params, 0],
+  }),
   proc(121, "DOMAIN_GET_SECURITY_LABEL", dom, secLabel, ro),
-  proc(150, "DOMAIN_IS_ACTIVE", dom, { active: int }, roHigh),
-  proc(151, "DOMAIN_IS_PERSISTENT", dom, { persistent: int }, roHigh),
+  proc(150, "DOMAIN_IS_ACTIVE", dom, { active: flag }, roHigh),
+  proc(151, "DOMAIN_IS_PERSISTENT", dom, { persistent: flag }, roHigh),
   proc(
     159,
     "DOMAIN_MEMORY_STATS",
@@ -132,7 +178,7 @@ export const domainProcedures: ProcedureDef[] = [
   proc(164, "DOMAIN_ABORT_JOB", dom, null),
   proc(174, "DOMAIN_UPDATE_DEVICE_FLAGS", { dom: D, xml: nstr, flags: uint }, null),
   proc(182, "DOMAIN_MANAGED_SAVE", domFlags, null),
-  proc(183, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", domFlags, { result: int }, ro),
+  proc(183, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", domFlags, { result: flag }, ro),
   proc(184, "DOMAIN_MANAGED_SAVE_REMOVE", domFlags, null),
   proc(196, "DOMAIN_CREATE_WITH_FLAGS", domFlags, { dom: D }),
   proc(
@@ -151,7 +197,7 @@ export const domainProcedures: ProcedureDef[] = [
   proc(199, "DOMAIN_SET_VCPUS_FLAGS", { dom: D, nvcpus: uint, flags: uint }, null),
   proc(200, "DOMAIN_GET_VCPUS_FLAGS", domFlags, { num: int }, ro),
   proc(201, "DOMAIN_OPEN_CONSOLE", { dom: D, dev_name: ostr, flags: uint }, null, { stream: "read" }),
-  proc(202, "DOMAIN_IS_UPDATED", dom, { updated: int }, roHigh),
+  proc(202, "DOMAIN_IS_UPDATED", dom, { updated: flag }, roHigh),
   proc(204, "DOMAIN_SET_MEMORY_FLAGS", { dom: D, memory: u64, flags: uint }, null),
   proc(
     205,
@@ -169,13 +215,15 @@ export const domainProcedures: ProcedureDef[] = [
   proc(210, "DOMAIN_INJECT_NMI", domFlags, null),
   proc(211, "DOMAIN_SCREENSHOT", { dom: D, screen: uint, flags: uint }, { mime: ostr }, { stream: "read" }),
   proc(212, "DOMAIN_GET_STATE", domFlags, { state: int, reason: int }, roHigh),
-  proc(219, "DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS", { dom: D, params: typedParams(16), flags: uint }, null),
+  proc(219, "DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS", { dom: D, params: typedParams(16), flags: uint }, null, {
+    slot: "domainSetSchedulerParametersFlags",
+  }),
   proc(
     223,
     "DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS",
     { dom: D, nparams: int, flags: uint },
     { params: typedParams(REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX) },
-    ro,
+    { ro: true, pass: (a) => [a.dom, a.flags] },
   ),
   proc(
     225,
@@ -195,11 +243,17 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_GET_VCPU_PIN_INFO",
     { dom: D, ncpumaps: int, maplen: int, flags: uint },
     { cpumaps: varOpaque(REMOTE_CPUMAPS_MAX), num: int },
-    ro,
+    {
+      ro: true,
+      invoke: async (fn, a) => {
+        const maps: Uint8Array[] = await fn(a.dom, a.ncpumaps, a.maplen, a.flags);
+        return { cpumaps: Buffer.concat(maps), num: maps.length };
+      },
+    },
   ),
   proc(231, "DOMAIN_UNDEFINE_FLAGS", domFlags, null, high),
-  proc(232, "DOMAIN_SAVE_FLAGS", { dom: D, to: nstr, dxml: ostr, flags: uint }, null),
-  proc(233, "DOMAIN_RESTORE_FLAGS", { from: nstr, dxml: ostr, flags: uint }, null),
+  proc(232, "DOMAIN_SAVE_FLAGS", { dom: D, to: nstr, dxml: ostr, flags: uint }, null, { slot: "domainSave" }),
+  proc(233, "DOMAIN_RESTORE_FLAGS", { from: nstr, dxml: ostr, flags: uint }, null, { slot: "domainRestore" }),
   proc(234, "DOMAIN_DESTROY_FLAGS", domFlags, null, high),
   proc(235, "DOMAIN_SAVE_IMAGE_GET_XML_DESC", { file: nstr, flags: uint }, { xml: nstr }, ro),
   proc(236, "DOMAIN_SAVE_IMAGE_DEFINE_XML", { file: nstr, dxml: nstr, flags: uint }, null),
@@ -260,7 +314,18 @@ export const domainProcedures: ProcedureDef[] = [
     { dom: D, source: uint, flags: uint },
     { ifaces: array(domIface, REMOTE_DOMAIN_INTERFACE_MAX) },
   ),
-  proc(358, "DOMAIN_RENAME", { dom: D, new_name: ostr, flags: uint }, { retcode: int }),
+  proc(
+    358,
+    "DOMAIN_RENAME",
+    { dom: D, new_name: ostr, flags: uint },
+    { retcode: int },
+    {
+      invoke: async (fn, a) => {
+        await fn(a.dom, a.new_name, a.flags);
+        return { retcode: 0 };
+      },
+    },
+  ),
   proc(384, "DOMAIN_SET_VCPU", { dom: D, cpumap: nstr, state: int, flags: uint }, null),
   proc(388, "DOMAIN_MANAGED_SAVE_GET_XML_DESC", domFlags, { xml: nstr }, ro),
   proc(389, "DOMAIN_MANAGED_SAVE_DEFINE_XML", { dom: D, dxml: ostr, flags: uint }, null),

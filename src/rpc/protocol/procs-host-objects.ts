@@ -11,6 +11,7 @@ import {
 } from "./constants.js";
 import { listAll, type ProcedureDef, proc } from "./procedure.js";
 import {
+  flag,
   interfaceRef as I,
   nodeDeviceRef as ND,
   nstr,
@@ -37,7 +38,7 @@ export const interfaceProcedures: ProcedureDef[] = [
   proc(134, "INTERFACE_DESTROY", { iface: I, flags: uint }, null),
   proc(137, "CONNECT_NUM_OF_DEFINED_INTERFACES", null, { num: int }, roHigh),
   proc(138, "CONNECT_LIST_DEFINED_INTERFACES", { maxnames: int }, names(REMOTE_INTERFACE_LIST_MAX), roHigh),
-  proc(156, "INTERFACE_IS_ACTIVE", { iface: I }, { active: int }, roHigh),
+  proc(156, "INTERFACE_IS_ACTIVE", { iface: I }, { active: flag }, roHigh),
   proc(220, "INTERFACE_CHANGE_BEGIN", flags, null),
   proc(221, "INTERFACE_CHANGE_COMMIT", flags, null),
   proc(222, "INTERFACE_CHANGE_ROLLBACK", flags, null),
@@ -93,10 +94,10 @@ export const nodeDeviceProcedures: ProcedureDef[] = [
   proc(428, "NODE_DEVICE_DEFINE_XML", { xml_desc: nstr, flags: uint }, { dev: ND }),
   proc(429, "NODE_DEVICE_UNDEFINE", { name: nstr, flags: uint }, null),
   proc(430, "NODE_DEVICE_CREATE", { name: nstr, flags: uint }, null),
-  proc(433, "NODE_DEVICE_GET_AUTOSTART", { name: nstr }, { autostart: int }, roHigh),
-  proc(434, "NODE_DEVICE_SET_AUTOSTART", { name: nstr, autostart: int }, null),
-  proc(435, "NODE_DEVICE_IS_PERSISTENT", { name: nstr }, { persistent: int }, roHigh),
-  proc(436, "NODE_DEVICE_IS_ACTIVE", { name: nstr }, { active: int }, roHigh),
+  proc(433, "NODE_DEVICE_GET_AUTOSTART", { name: nstr }, { autostart: flag }, roHigh),
+  proc(434, "NODE_DEVICE_SET_AUTOSTART", { name: nstr, autostart: flag }, null),
+  proc(435, "NODE_DEVICE_IS_PERSISTENT", { name: nstr }, { persistent: flag }, roHigh),
+  proc(436, "NODE_DEVICE_IS_ACTIVE", { name: nstr }, { active: flag }, roHigh),
 ];
 
 export const secretProcedures: ProcedureDef[] = [

@@ -7,7 +7,16 @@ import {
   REMOTE_NETWORK_LIST_MAX,
 } from "./constants.js";
 import { listAll, type ProcedureDef, proc } from "./procedure.js";
-import { domainRef as D, i64, networkRef as N, nstr, ostr, snapshotRef as S, uuid } from "./remote-types.js";
+import {
+  domainRef as D,
+  flag,
+  i64,
+  networkRef as N,
+  nstr,
+  ostr,
+  snapshotRef as S,
+  uuid,
+} from "./remote-types.js";
 
 const ro = { ro: true };
 const roHigh = { ro: true, high: true };
@@ -39,7 +48,7 @@ export const snapshotProcedures: ProcedureDef[] = [
     ro,
   ),
   proc(189, "DOMAIN_SNAPSHOT_LOOKUP_BY_NAME", { dom: D, name: nstr, flags: uint }, { snap: S }, ro),
-  proc(190, "DOMAIN_HAS_CURRENT_SNAPSHOT", { dom: D, flags: uint }, { result: int }, ro),
+  proc(190, "DOMAIN_HAS_CURRENT_SNAPSHOT", { dom: D, flags: uint }, { result: flag }, ro),
   proc(191, "DOMAIN_SNAPSHOT_CURRENT", { dom: D, flags: uint }, { snap: S }, ro),
   proc(192, "DOMAIN_REVERT_TO_SNAPSHOT", snapFlags, null),
   proc(193, "DOMAIN_SNAPSHOT_DELETE", snapFlags, null),
@@ -52,8 +61,8 @@ export const snapshotProcedures: ProcedureDef[] = [
     { names: array(nstr, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX) },
     ro,
   ),
-  proc(271, "DOMAIN_SNAPSHOT_IS_CURRENT", snapFlags, { current: int }, ro),
-  proc(272, "DOMAIN_SNAPSHOT_HAS_METADATA", snapFlags, { metadata: int }, ro),
+  proc(271, "DOMAIN_SNAPSHOT_IS_CURRENT", snapFlags, { current: flag }, ro),
+  proc(272, "DOMAIN_SNAPSHOT_HAS_METADATA", snapFlags, { metadata: flag }, ro),
   proc(
     274,
     "DOMAIN_LIST_ALL_SNAPSHOTS",
@@ -86,20 +95,32 @@ export const networkProcedures: ProcedureDef[] = [
     roHigh,
   ),
   proc(39, "NETWORK_CREATE", netArg, null),
-  proc(40, "NETWORK_CREATE_XML", { xml: nstr }, { net: N }),
-  proc(41, "NETWORK_DEFINE_XML", { xml: nstr }, { net: N }, high),
+  proc(
+    40,
+    "NETWORK_CREATE_XML",
+    { xml: nstr },
+    { net: N },
+    { slot: "networkCreateXMLFlags", pass: (a) => [a.xml, 0] },
+  ),
+  proc(
+    41,
+    "NETWORK_DEFINE_XML",
+    { xml: nstr },
+    { net: N },
+    { high: true, slot: "networkDefineXMLFlags", pass: (a) => [a.xml, 0] },
+  ),
   proc(42, "NETWORK_DESTROY", netArg, null, high),
   proc(43, "NETWORK_GET_XML_DESC", { net: N, flags: uint }, { xml: nstr }, roHigh),
-  proc(44, "NETWORK_GET_AUTOSTART", netArg, { autostart: int }, roHigh),
+  proc(44, "NETWORK_GET_AUTOSTART", netArg, { autostart: flag }, roHigh),
   proc(45, "NETWORK_GET_BRIDGE_NAME", netArg, { name: nstr }, roHigh),
   proc(46, "NETWORK_LOOKUP_BY_NAME", { name: nstr }, { net: N }, roHigh),
   proc(47, "NETWORK_LOOKUP_BY_UUID", { uuid }, { net: N }, roHigh),
-  proc(48, "NETWORK_SET_AUTOSTART", { net: N, autostart: int }, null, high),
+  proc(48, "NETWORK_SET_AUTOSTART", { net: N, autostart: flag }, null, high),
   proc(49, "NETWORK_UNDEFINE", netArg, null, high),
   proc(50, "CONNECT_NUM_OF_DEFINED_NETWORKS", null, { num: int }, roHigh),
   proc(52, "CONNECT_NUM_OF_NETWORKS", null, { num: int }, roHigh),
-  proc(152, "NETWORK_IS_ACTIVE", netArg, { active: int }, roHigh),
-  proc(153, "NETWORK_IS_PERSISTENT", netArg, { persistent: int }, roHigh),
+  proc(152, "NETWORK_IS_ACTIVE", netArg, { active: flag }, roHigh),
+  proc(153, "NETWORK_IS_PERSISTENT", netArg, { persistent: flag }, roHigh),
   proc(
     283,
     "CONNECT_LIST_ALL_NETWORKS",

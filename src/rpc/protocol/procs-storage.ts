@@ -3,7 +3,7 @@
 import { array, int, uint } from "../xdr/index.js";
 import { REMOTE_STORAGE_POOL_LIST_MAX, REMOTE_STORAGE_VOL_LIST_MAX } from "./constants.js";
 import { listAll, type ProcedureDef, proc } from "./procedure.js";
-import { nstr, ostr, poolRef as P, u64, uuid, volRef as V } from "./remote-types.js";
+import { flag, nstr, ostr, poolRef as P, u64, uuid, volRef as V } from "./remote-types.js";
 
 const roHigh = { ro: true, high: true };
 const high = { high: true };
@@ -49,8 +49,8 @@ export const storageProcedures: ProcedureDef[] = [
     roHigh,
   ),
   proc(88, "STORAGE_POOL_GET_XML_DESC", poolFlags, { xml: nstr }, roHigh),
-  proc(89, "STORAGE_POOL_GET_AUTOSTART", pool, { autostart: int }, roHigh),
-  proc(90, "STORAGE_POOL_SET_AUTOSTART", { pool: P, autostart: int }, null, high),
+  proc(89, "STORAGE_POOL_GET_AUTOSTART", pool, { autostart: flag }, roHigh),
+  proc(90, "STORAGE_POOL_SET_AUTOSTART", { pool: P, autostart: flag }, null, high),
   proc(91, "STORAGE_POOL_NUM_OF_VOLUMES", pool, { num: int }, roHigh),
   proc(
     92,
@@ -68,8 +68,8 @@ export const storageProcedures: ProcedureDef[] = [
   proc(99, "STORAGE_VOL_GET_XML_DESC", volFlags, { xml: nstr }, roHigh),
   proc(100, "STORAGE_VOL_GET_PATH", { vol: V }, { name: nstr }, roHigh),
   proc(125, "STORAGE_VOL_CREATE_XML_FROM", { pool: P, xml: nstr, clonevol: V, flags: uint }, { vol: V }),
-  proc(154, "STORAGE_POOL_IS_ACTIVE", pool, { active: int }, roHigh),
-  proc(155, "STORAGE_POOL_IS_PERSISTENT", pool, { persistent: int }, roHigh),
+  proc(154, "STORAGE_POOL_IS_ACTIVE", pool, { active: flag }, roHigh),
+  proc(155, "STORAGE_POOL_IS_PERSISTENT", pool, { persistent: flag }, roHigh),
   proc(165, "STORAGE_VOL_WIPE", volFlags, null),
   proc(208, "STORAGE_VOL_UPLOAD", { vol: V, offset: u64, length: u64, flags: uint }, null, {
     stream: "write",

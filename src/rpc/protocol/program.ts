@@ -1,6 +1,6 @@
 // The remote program (0x20008086 v1) as one table: every procedure entry by number, plus lookup
 // helpers. Pure data; the dispatcher in rpc/server is generic over it.
-import type { ProcedureDef } from "./procedure.js";
+import type { DriverTable, ProcedureDef } from "./procedure.js";
 import { connectProcedures } from "./procs-connect.js";
 import { domainProcedures } from "./procs-domain.js";
 import { eventProcedures } from "./procs-events.js";
@@ -13,10 +13,11 @@ import {
 import { networkProcedures, snapshotProcedures } from "./procs-snapshot-network.js";
 import { storageProcedures } from "./procs-storage.js";
 
-function index(groups: ProcedureDef[][]): Map<number, ProcedureDef> {
+function index(groups: [DriverTable, ProcedureDef[]][]): Map<number, ProcedureDef> {
   const m = new Map<number, ProcedureDef>();
-  for (const g of groups) {
+  for (const [table, g] of groups) {
     for (const p of g) {
+      p.table = table;
       if (m.has(p.num)) throw new Error(`duplicate procedure number ${p.num} (${p.name})`);
       m.set(p.num, p);
     }
@@ -25,16 +26,16 @@ function index(groups: ProcedureDef[][]): Map<number, ProcedureDef> {
 }
 
 export const remoteProcedures: ReadonlyMap<number, ProcedureDef> = index([
-  connectProcedures,
-  domainProcedures,
-  snapshotProcedures,
-  networkProcedures,
-  storageProcedures,
-  interfaceProcedures,
-  nodeDeviceProcedures,
-  secretProcedures,
-  nwfilterProcedures,
-  eventProcedures,
+  ["hypervisor", connectProcedures],
+  ["hypervisor", domainProcedures],
+  ["hypervisor", snapshotProcedures],
+  ["network", networkProcedures],
+  ["storage", storageProcedures],
+  ["iface", interfaceProcedures],
+  ["nodedev", nodeDeviceProcedures],
+  ["secret", secretProcedures],
+  ["nwfilter", nwfilterProcedures],
+  ["hypervisor", eventProcedures],
 ]);
 
 const byName = new Map([...remoteProcedures.values()].map((p) => [p.name, p]));

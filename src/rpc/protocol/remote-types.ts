@@ -62,9 +62,25 @@ export const poolRef = struct("remote_nonnull_storage_pool", { name: nstr, uuid 
 export const volRef = struct("remote_nonnull_storage_vol", { pool: nstr, name: nstr, key: nstr });
 export const nodeDeviceRef = struct("remote_nonnull_node_device", { name: nstr });
 export const secretRef = struct("remote_nonnull_secret", { uuid, usageType: int, usageID: nstr });
-export const snapshotRef = struct("remote_nonnull_domain_snapshot", { name: nstr, dom: domainRef });
+const snapshotWire = struct("remote_nonnull_domain_snapshot", { name: nstr, dom: domainRef });
+/** remote_nonnull_domain_snapshot; in memory the parent is `domain` (tsvirt's DomainSnapshotRef). */
+export const snapshotRef = mapped(
+  snapshotWire,
+  "remote_nonnull_domain_snapshot",
+  (w) => ({ name: w.name, domain: w.dom }),
+  (v: { name: string; domain: DomainRef }) => ({ name: v.name, dom: v.domain }),
+);
+
+/** An int the driver sees as a boolean (autostart, is-active, has-image ...). */
+export const flag: Codec<boolean> = mapped(
+  int,
+  "int (boolean)",
+  (v) => v !== 0,
+  (b) => (b ? 1 : 0),
+);
 
 export type DomainRef = Infer<typeof domainRef>;
+export type NodeDeviceRef = Infer<typeof nodeDeviceRef>;
 export type NetworkRef = Infer<typeof networkRef>;
 export type PoolRef = Infer<typeof poolRef>;
 export type VolRef = Infer<typeof volRef>;
@@ -92,9 +108,30 @@ export const typedParamValue = union("remote_typed_param_value", {
   [TypedParamType.STRING]: nstr,
 });
 
-/** remote_typed_param. */
-export const typedParam = struct("remote_typed_param", { field: nstr, value: typedParamValue });
-export type TypedParam = Infer<typeof typedParam>;
+const typedParamWire = struct("remote_typed_param", { field: nstr, value: typedParamValue });
+
+/** A virTypedParameter in memory: { field, type, value }; booleans travel as int 0/1. */
+export interface TypedParam {
+  field: string;
+  type: number;
+  value: number | bigint | string | boolean;
+}
+
+/** remote_typed_param, flattened to tsvirt's TypedParam shape. */
+export const typedParam: Codec<TypedParam> = mapped(
+  typedParamWire,
+  "remote_typed_param",
+  (w) => ({
+    field: w.field,
+    type: w.value.type,
+    value:
+      w.value.type === TypedParamType.BOOLEAN ? w.value.value !== 0 : (w.value.value as TypedParam["value"]),
+  }),
+  (t) => ({
+    field: t.field,
+    value: { type: t.type, value: typeof t.value === "boolean" ? (t.value ? 1 : 0) : t.value },
+  }),
+);
 
 export function typedParams(max: number) {
   return array(typedParam, max);

@@ -1,0 +1,87 @@
+// tsvirtd wiring: directories, config, logging, the RPC listeners, and an orderly stop that lets
+// calls in flight finish. Concrete drivers are registered by the composition root (src/bin).
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Logger, pino } from "pino";
+import { RpcServer } from "../rpc/server/server.js";
+import type { DaemonArgs } from "./args.js";
+import { type DaemonConfig, parseDaemonConfig } from "./config.js";
+import { createOpener } from "./opener.js";
+import { type DaemonPaths, daemonPaths } from "./paths.js";
+
+export interface RunningDaemon {
+  paths: DaemonPaths;
+  server: RpcServer;
+  logger: Logger;
+  tcpPort?: number;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  /** Defaults to pino on stderr. */
+  logger?: Logger;
+}
+
+export async function startDaemon(args: DaemonArgs, o: StartOptions = {}): Promise<RunningDaemon> {
+  const env = o.env ?? process.env;
+  const paths = daemonPaths(args.root, env, o.uid ?? process.getuid?.() ?? 1000);
+  for (const d of [paths.etc, paths.lib, paths.run]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  let config: DaemonConfig = {};
+  const configFile = args.config ?? (args.root ? join(paths.etc, "tsvirtd.conf") : undefined);
+  let unknownKeys: string[] = [];
+  if (configFile) {
+    let text: string | null = null;
+    try {
+      text = readFileSync(configFile, "utf8");
+    } catch (e) {
+      if (args.config) throw new Error(`cannot read config file ${configFile}: ${(e as Error).message}`);
+    }
+    if (text !== null) ({ config, unknown: unknownKeys } = parseDaemonConfig(text, configFile));
+  }
+  const level = args.verbose
+    ? "debug"
+    : (["", "debug", "info", "warn", "error"][config.log_level ?? 2] ?? "info");
+  const logger = o.logger ?? pino({ name: "tsvirtd", level }, pino.destination({ fd: 2, sync: false }));
+  if (unknownKeys.length) logger.warn({ keys: unknownKeys }, "ignoring unknown config keys");
+
+  const opener = createOpener(paths.system ? "qemu:///system" : "qemu:///session");
+  const server = new RpcServer({
+    opener,
+    logger,
+    keepaliveInterval: config.keepalive_interval,
+    keepaliveCount: config.keepalive_count,
+    maxRequests: config.max_client_requests,
+    maxClients: config.max_clients,
+  });
+  await server.listenUnix(paths.sock, false);
+  await server.listenUnix(paths.sockRo, true);
+  let tcpPort: number | undefined;
+  const tcp =
+    args.listenTcp ??
+    (config.listen_tcp
+      ? { host: config.listen_addr ?? "0.0.0.0", port: Number(config.tcp_port ?? 16509) }
+      : undefined);
+  if (tcp) tcpPort = await server.listenTcp(tcp.host, tcp.port);
+  if (args.listenTls) logger.warn("--listen-tls is not available yet; ignoring");
+  const http = args.http ?? config.http;
+  if (http && http !== "off") logger.warn({ http }, "the REST API is not part of this build yet");
+
+  let stopped: Promise<void> | null = null;
+  return {
+    paths,
+    server,
+    logger,
+    tcpPort,
+    stop(graceMs = 10000) {
+      stopped ??= (async () => {
+        logger.info("shutting down");
+        await server.close(graceMs);
+        await opener.closeAll();
+        logger.flush();
+      })();
+      return stopped;
+    },
+  };
+}

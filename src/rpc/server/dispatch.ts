@@ -1,0 +1,153 @@
+// The generic dispatcher: one decoded CALL in, the ret value out (or a thrown VirError). It
+// checks the procedure table entry (known? connection open? allowed read-only?), answers the
+// procedures the server owns (open, auth, features, events) and calls every other driver slot.
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
+import { RemoteAuthType } from "../protocol/constants.js";
+import { type ProcedureDef, slotName } from "../protocol/procedure.js";
+import type { EventFamily } from "../protocol/procs-events.js";
+import { remoteProcedures } from "../protocol/program.js";
+import { XdrReader } from "../xdr/index.js";
+import type { OpenedConnection } from "./connection-opener.js";
+import type { EventRegistry } from "./events.js";
+import { DrvFeature, serverSupportsFeature } from "./features.js";
+
+/** What the dispatcher needs from a client session. */
+export interface DispatchContext {
+  readonly transport: "unix" | "tcp";
+  /** The socket is the read-only one. */
+  readonly socketReadOnly: boolean;
+  conn: OpenedConnection | null;
+  connReadOnly: boolean;
+  readonly events: EventRegistry;
+  open(uri: string | null, readOnly: boolean): Promise<OpenedConnection>;
+  startKeepalive(): void;
+  /** For @readstream/@writestream procedures: hands the driver's stream to the session. */
+  attachStream(
+    def: ProcedureDef,
+    serial: number,
+    run: (source: AsyncIterable<Uint8Array>) => Promise<unknown>,
+  ): void;
+}
+
+/** virConnectOpen flag VIR_CONNECT_RO. */
+const VIR_CONNECT_RO = 1;
+
+/** libvirt's public name for a procedure: DOMAIN_GET_XML_DESC → virDomainGetXMLDesc. */
+export function publicName(p: ProcedureDef): string {
+  const s = slotName(p.name);
+  return `vir${s[0]!.toUpperCase()}${s.slice(1)}`;
+}
+
+/** Decodes the args of `p`; trailing bytes are tolerated as libvirt's xdrmem decoding does. */
+export function decodeArgs(p: ProcedureDef, body: Buffer): unknown {
+  try {
+    return p.args.decode(new XdrReader(body));
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    throw new VirError({
+      code: ErrorCode.RPC,
+      domain: ErrorDomain.RPC,
+      message: `Unable to decode message payload: ${detail}`,
+    });
+  }
+}
+
+const FAMILY_BY_REG: Record<number, [EventFamily, string]> = {
+  313: ["network", "net"],
+  316: ["domain", "dom"],
+  368: ["storagePool", "pool"],
+  374: ["nodeDevice", "dev"],
+  380: ["secret", "secret"],
+};
+const FAMILY_BY_DEREG: Record<number, EventFamily> = {
+  314: "network",
+  317: "domain",
+  369: "storagePool",
+  375: "nodeDevice",
+  381: "secret",
+};
+
+async function serverProcedure(ctx: DispatchContext, p: ProcedureDef, args: any): Promise<unknown> {
+  switch (p.num) {
+    case 1: {
+      if (ctx.conn) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection already open");
+      const ro = ctx.socketReadOnly || (args.flags & VIR_CONNECT_RO) !== 0;
+      ctx.conn = await ctx.open(args.name, ro);
+      ctx.connReadOnly = ro;
+      return undefined;
+    }
+    case 2: {
+      const c = ctx.conn;
+      ctx.conn = null;
+      await ctx.events.clear();
+      await c?.release();
+      return undefined;
+    }
+    case 60: {
+      if (args.feature === DrvFeature.PROGRAM_KEEPALIVE) ctx.startKeepalive();
+      return { supported: serverSupportsFeature(args.feature) ? 1 : 0 };
+    }
+    case 66:
+      return { types: [RemoteAuthType.NONE] };
+    case 70:
+      return { complete: 1 };
+    case 149:
+      return { secure: ctx.transport === "unix" };
+    case 360:
+    case 361:
+      return undefined;
+    case 105:
+      await ctx.events.registerLegacy();
+      return { cb_registered: 1 };
+    case 106:
+      await ctx.events.deregisterLegacy();
+      return { cb_registered: 0 };
+    case 167:
+    case 168:
+      // Pre-callback registrations: only lifecycle is delivered (as proc 107).
+      if (args.eventID === 0)
+        await (p.num === 167 ? ctx.events.registerLegacy() : ctx.events.deregisterLegacy());
+      return undefined;
+  }
+  const reg = FAMILY_BY_REG[p.num];
+  if (reg) return { callbackID: await ctx.events.register(reg[0], args.eventID, args[reg[1]]) };
+  const dereg = FAMILY_BY_DEREG[p.num];
+  if (dereg) {
+    await ctx.events.deregister(dereg, args.callbackID);
+    return undefined;
+  }
+  throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, publicName(p));
+}
+
+/** Procedures a client may call before CONNECT_OPEN (libvirt: auth and open itself). */
+const BEFORE_OPEN = new Set([1, 60, 66, 67, 68, 69, 70]);
+
+export async function dispatchCall(ctx: DispatchContext, proc: number, serial: number, body: Buffer) {
+  const p = remoteProcedures.get(proc);
+  if (!p) throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, `unknown procedure: ${proc}`);
+  const args: any = decodeArgs(p, body);
+  if (!ctx.conn && !BEFORE_OPEN.has(p.num)) {
+    throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection not open");
+  }
+  if (ctx.connReadOnly && !p.readonly) {
+    throw new VirError({
+      code: ErrorCode.OPERATION_DENIED,
+      domain: ErrorDomain.NONE,
+      message: `operation forbidden: read only access prevents ${publicName(p)}`,
+    });
+  }
+  if (p.slot === null) return { def: p, ret: await serverProcedure(ctx, p, args) };
+  const drivers = ctx.conn!.drivers as unknown as Record<string, Record<string, any> | undefined>;
+  const table = drivers[p.table];
+  const fn = table?.[p.slot];
+  if (typeof fn !== "function") throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, publicName(p));
+  const bound = fn.bind(table);
+  if (p.stream) {
+    const positional = Object.values(args as object);
+    ctx.attachStream(p, serial, (source) =>
+      p.stream === "write" ? bound(...positional, source) : bound(...positional),
+    );
+    return { def: p, ret: undefined };
+  }
+  return { def: p, ret: await p.invoke(bound, args) };
+}

@@ -1,0 +1,102 @@
+// RpcServer: the listeners (unix sockets read-write / read-only, TCP) that hand each accepted
+// connection to a ClientSession, and an orderly shutdown that lets calls in flight finish.
+import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "pino";
+import type { ConnectionOpener } from "./connection-opener.js";
+import { ClientSession, type SessionOptions } from "./session.js";
+
+export interface RpcServerOptions {
+  opener: ConnectionOpener;
+  logger: Logger;
+  keepaliveInterval?: number;
+  keepaliveCount?: number;
+  maxRequests?: number;
+  /** Refuse clients beyond this many (libvirtd max_clients: 5000). */
+  maxClients?: number;
+}
+
+export class RpcServer {
+  private readonly listeners: { server: Server; path?: string }[] = [];
+  private readonly sessions = new Set<ClientSession>();
+
+  constructor(private readonly opts: RpcServerOptions) {}
+
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  private accept(socket: Socket, transport: "unix" | "tcp", readOnly: boolean): void {
+    if (this.sessions.size >= (this.opts.maxClients ?? 5000)) {
+      this.opts.logger.warn("too many clients, refusing connection");
+      socket.destroy();
+      return;
+    }
+    const o: SessionOptions = {
+      transport,
+      readOnly,
+      opener: this.opts.opener,
+      logger: this.opts.logger,
+      keepaliveInterval: this.opts.keepaliveInterval ?? 5,
+      keepaliveCount: this.opts.keepaliveCount ?? 5,
+      maxRequests: this.opts.maxRequests ?? 16,
+    };
+    const s = new ClientSession(socket, o);
+    this.sessions.add(s);
+    socket.on("close", () => this.sessions.delete(s));
+  }
+
+  /** Listens on a unix socket (a stale socket file is replaced), mode 0666 rw or 0777 ro as libvirtd. */
+  async listenUnix(path: string, readOnly: boolean): Promise<void> {
+    if (existsSync(path)) unlinkSync(path);
+    const server = createServer((sock) => this.accept(sock, "unix", readOnly));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(path, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    chmodSync(path, readOnly ? 0o777 : 0o700);
+    this.listeners.push({ server, path });
+    this.opts.logger.info({ path, readOnly }, "listening on unix socket");
+  }
+
+  /** Listens on TCP (no TLS, auth none: loopback and tests only). Returns the bound port. */
+  async listenTcp(host: string, port: number): Promise<number> {
+    const server = createServer((sock) => this.accept(sock, "tcp", false));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    const bound = typeof addr === "object" && addr ? addr.port : port;
+    this.listeners.push({ server });
+    this.opts.logger.info({ host, port: bound }, "listening on tcp");
+    return bound;
+  }
+
+  /** Stops listening, lets every call in flight finish (up to `graceMs`), then closes clients. */
+  async close(graceMs = 10000): Promise<void> {
+    for (const l of this.listeners) l.server.close();
+    const sessions = [...this.sessions];
+    const drained = Promise.all(sessions.map((s) => s.drain()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    if (timer) clearTimeout(timer);
+    for (const s of sessions) s.close();
+    for (const l of this.listeners) {
+      if (l.path && existsSync(l.path)) {
+        try {
+          unlinkSync(l.path);
+        } catch {
+          // already gone
+        }
+      }
+    }
+    this.listeners.length = 0;
+  }
+}

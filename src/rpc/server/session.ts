@@ -1,0 +1,337 @@
+// One client connection of the RPC server: reassembles frames, runs several calls at once,
+// writes replies, event messages and stream packets, answers and sends keepalive pings, and
+// drops the client on framing garbage or silence. Hostile input never throws out of here.
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import { ErrorCode, ErrorDomain, toVirError, VirError, virError } from "../../errors/index.js";
+import {
+  KEEPALIVE_PROGRAM,
+  KeepaliveProc,
+  MessageStatus,
+  MessageType,
+  REMOTE_PROGRAM,
+  REMOTE_PROTOCOL_VERSION,
+} from "../protocol/constants.js";
+import { decodeFrame, encodeFrame, FrameDecoder } from "../protocol/frame.js";
+import type { MessageHeader } from "../protocol/header.js";
+import type { ProcedureDef } from "../protocol/procedure.js";
+import { remoteError, virErrorToWire } from "../protocol/remote-error.js";
+import type { Codec } from "../xdr/index.js";
+import type { ConnectionOpener, OpenedConnection } from "./connection-opener.js";
+import { type DispatchContext, dispatchCall } from "./dispatch.js";
+import { EventRegistry } from "./events.js";
+import { StreamQueue } from "./stream-queue.js";
+
+export interface SessionOptions {
+  transport: "unix" | "tcp";
+  readOnly: boolean;
+  opener: ConnectionOpener;
+  logger: Logger;
+  /** Seconds between server pings once the client asked for keepalive (libvirtd: 5). */
+  keepaliveInterval: number;
+  /** Unanswered intervals before the client is dropped (libvirtd: 5). */
+  keepaliveCount: number;
+  /** Calls in flight before the session stops reading (libvirtd max_client_requests: 5). */
+  maxRequests: number;
+}
+
+/** libvirt splits stream data into packets of at most this many bytes (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX). */
+const STREAM_CHUNK = 262120;
+
+let nextSessionId = 1;
+
+export class ClientSession implements DispatchContext {
+  readonly id = nextSessionId++;
+  readonly transport: "unix" | "tcp";
+  readonly socketReadOnly: boolean;
+  conn: OpenedConnection | null = null;
+  connReadOnly = false;
+  readonly events: EventRegistry;
+  private readonly decoder = new FrameDecoder();
+  private readonly log: Logger;
+  private inflight = 0;
+  private closed = false;
+  private draining = false;
+  private lastRx = Date.now();
+  private kaTimer: NodeJS.Timeout | null = null;
+  private readonly pendingStreams = new Map<number, () => void>();
+  private readonly uploads = new Map<number, StreamQueue>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: SessionOptions,
+  ) {
+    this.transport = opts.transport;
+    this.socketReadOnly = opts.readOnly;
+    this.log = opts.logger.child({ client: this.id });
+    this.events = new EventRegistry(
+      () => {
+        if (!this.conn) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection not open");
+        return this.conn.drivers;
+      },
+      { send: (proc, codec, payload) => this.sendMessage(proc, codec, payload) },
+    );
+    socket.on("data", (chunk) => this.onData(chunk));
+    socket.on("error", (e) => this.log.debug({ err: e.message }, "socket error"));
+    socket.on("close", () => void this.cleanup());
+    this.log.info({ transport: opts.transport, readOnly: opts.readOnly }, "client connected");
+  }
+
+  open(uri: string | null, readOnly: boolean): Promise<OpenedConnection> {
+    return this.opts.opener(uri, readOnly);
+  }
+
+  /** Called when the client asks for VIR_DRV_FEATURE_PROGRAM_KEEPALIVE (as libvirtd does). */
+  startKeepalive(): void {
+    if (this.kaTimer || this.opts.keepaliveInterval <= 0) return;
+    const ms = this.opts.keepaliveInterval * 1000;
+    this.kaTimer = setInterval(() => {
+      const silent = Date.now() - this.lastRx;
+      if (silent >= ms * this.opts.keepaliveCount) {
+        this.log.warn({ silentMs: silent }, "keepalive timeout, dropping client");
+        this.close();
+      } else if (silent >= ms) {
+        this.write(this.keepalive(KeepaliveProc.PING));
+      }
+    }, ms);
+    this.kaTimer.unref();
+  }
+
+  private keepalive(proc: number): Buffer {
+    return encodeFrame({
+      prog: KEEPALIVE_PROGRAM,
+      vers: 1,
+      proc,
+      type: MessageType.MESSAGE,
+      serial: 0,
+      status: MessageStatus.OK,
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRx = Date.now();
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "bad frame, dropping client");
+      this.close();
+      return;
+    }
+    for (const f of frames) {
+      if (this.closed) return;
+      this.onFrame(f);
+    }
+  }
+
+  private onFrame(buf: Buffer): void {
+    let header: MessageHeader;
+    let body: Buffer;
+    try {
+      ({ header, body } = decodeFrame(buf));
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "bad header, dropping client");
+      this.close();
+      return;
+    }
+    if (header.prog === KEEPALIVE_PROGRAM) {
+      if (header.proc === KeepaliveProc.PING) this.write(this.keepalive(KeepaliveProc.PONG));
+      return;
+    }
+    if (header.type === MessageType.STREAM) {
+      this.onStreamPacket(header, body);
+      return;
+    }
+    if (header.type !== MessageType.CALL && header.type !== MessageType.CALL_WITH_FDS) {
+      this.log.debug({ type: header.type }, "ignoring unexpected message type");
+      return;
+    }
+    if (header.prog !== REMOTE_PROGRAM || header.vers !== REMOTE_PROTOCOL_VERSION) {
+      const e = virError(
+        ErrorCode.RPC,
+        ErrorDomain.RPC,
+        `cannot find program ${header.prog} version ${header.vers}`,
+      );
+      this.sendError(header, e);
+      return;
+    }
+    if (header.type === MessageType.CALL_WITH_FDS) {
+      this.sendError(header, virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, "file descriptor passing"));
+      return;
+    }
+    if (this.draining) {
+      this.sendError(
+        header,
+        virError(ErrorCode.OPERATION_INVALID, ErrorDomain.RPC, "daemon is shutting down"),
+      );
+      return;
+    }
+    void this.runCall(header, body);
+  }
+
+  private async runCall(h: MessageHeader, body: Buffer): Promise<void> {
+    this.inflight++;
+    if (this.inflight >= this.opts.maxRequests) this.socket.pause();
+    const started = Date.now();
+    try {
+      const { def, ret } = await dispatchCall(this, h.proc, h.serial, body);
+      this.sendReply(h, def, ret);
+      this.log.debug({ proc: def.name, serial: h.serial, ms: Date.now() - started }, "call");
+      const stream = this.pendingStreams.get(h.serial);
+      if (stream) {
+        this.pendingStreams.delete(h.serial);
+        stream();
+      }
+      if (def.num === 2) setImmediate(() => this.close());
+    } catch (e) {
+      const err = toVirError(e, ErrorDomain.RPC);
+      if (!(e instanceof VirError))
+        this.log.error({ err: String(e), proc: h.proc }, "driver threw a non-VirError");
+      this.log.debug({ proc: h.proc, serial: h.serial, code: err.code, msg: err.message }, "call failed");
+      this.pendingStreams.delete(h.serial);
+      this.sendError(h, err);
+    } finally {
+      this.inflight--;
+      if (this.inflight < this.opts.maxRequests && !this.closed) this.socket.resume();
+      if (this.inflight === 0) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const f of w) f();
+      }
+    }
+  }
+
+  private replyHeader(h: MessageHeader, status: number, type: number = MessageType.REPLY): MessageHeader {
+    return { prog: h.prog, vers: h.vers, proc: h.proc, type, serial: h.serial, status };
+  }
+
+  private sendReply(h: MessageHeader, def: ProcedureDef, ret: unknown): void {
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(this.replyHeader(h, MessageStatus.OK), (w) => def.ret.encode(w, ret));
+    } catch (e) {
+      this.log.error({ proc: def.name, err: (e as Error).message }, "cannot encode reply");
+      this.sendError(
+        h,
+        virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `cannot encode reply: ${(e as Error).message}`),
+      );
+      return;
+    }
+    this.write(frame);
+  }
+
+  private sendError(h: MessageHeader, e: VirError, type: number = MessageType.REPLY): void {
+    this.write(
+      encodeFrame(this.replyHeader(h, MessageStatus.ERROR, type), (w) =>
+        remoteError.encode(w, virErrorToWire(e)),
+      ),
+    );
+  }
+
+  private sendMessage(proc: number, codec: Codec<any>, payload: unknown): void {
+    if (this.closed) return;
+    try {
+      const h = { prog: REMOTE_PROGRAM, vers: 1, proc, type: MessageType.MESSAGE, serial: 0, status: 0 };
+      this.write(encodeFrame(h, (w) => codec.encode(w, payload)));
+    } catch (e) {
+      this.log.error({ proc, err: (e as Error).message }, "cannot encode event");
+    }
+  }
+
+  attachStream(
+    def: ProcedureDef,
+    serial: number,
+    run: (source: AsyncIterable<Uint8Array>) => Promise<unknown>,
+  ): void {
+    const h: MessageHeader = {
+      prog: REMOTE_PROGRAM,
+      vers: 1,
+      proc: def.num,
+      type: MessageType.STREAM,
+      serial,
+      status: MessageStatus.CONTINUE,
+    };
+    if (def.stream === "write") {
+      const q = new StreamQueue();
+      this.uploads.set(serial, q);
+      this.pendingStreams.set(serial, () => {
+        run(q).then(
+          () => this.write(encodeFrame({ ...h, status: MessageStatus.OK })),
+          (e) => this.sendError(h, toVirError(e), MessageType.STREAM),
+        );
+      });
+      return;
+    }
+    this.pendingStreams.set(serial, () => {
+      void (async () => {
+        try {
+          const src = (await run(undefined as never)) as AsyncIterable<Uint8Array> | null;
+          for await (const chunk of src ?? []) {
+            for (let off = 0; off < chunk.length && !this.closed; off += STREAM_CHUNK) {
+              const part = chunk.subarray(off, off + STREAM_CHUNK);
+              this.write(encodeFrame(h, (w) => w.raw(part)));
+            }
+          }
+          this.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+        } catch (e) {
+          this.sendError(h, toVirError(e), MessageType.STREAM);
+        }
+      })();
+    });
+  }
+
+  private onStreamPacket(h: MessageHeader, body: Buffer): void {
+    const q = this.uploads.get(h.serial);
+    if (h.status === MessageStatus.CONTINUE) {
+      q?.push(Buffer.from(body));
+      return;
+    }
+    if (q) {
+      this.uploads.delete(h.serial);
+      if (h.status === MessageStatus.OK) q.end();
+      else q.fail(virError(ErrorCode.OPERATION_ABORTED, ErrorDomain.STREAMS, "stream aborted by client"));
+      return;
+    }
+    // Client finishing a read stream: confirm with an empty OK packet, as libvirtd does.
+    if (h.status === MessageStatus.OK) {
+      this.write(encodeFrame({ ...this.replyHeader(h, MessageStatus.OK, MessageType.STREAM) }));
+    }
+  }
+
+  private write(frame: Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.socket.write(frame);
+  }
+
+  /** Stops taking new calls and resolves once the calls in flight have been answered. */
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    void this.cleanup();
+  }
+
+  private async cleanup(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.kaTimer) clearInterval(this.kaTimer);
+    for (const q of this.uploads.values()) q.fail(new Error("client disconnected"));
+    this.uploads.clear();
+    const c = this.conn;
+    this.conn = null;
+    try {
+      await this.events.clear();
+      await c?.release();
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "error releasing connection");
+    }
+    this.log.info("client disconnected");
+  }
+}
