@@ -57,7 +57,7 @@ test("round trips of composite codecs", () => {
   const dom = { name: "test", uuid: "6695eb01-f6a4-8304-79aa-97f2502e193f", id: 1 };
   assert.deepEqual(decode(domainRef, encode(domainRef, dom)), dom);
   assert.equal(encode(uuid, dom.uuid).length, 16);
-  const tp = { field: "cpu_shares", value: { type: 4, value: 1024 } };
+  const tp = { field: "cpu_shares", type: 4, value: 1024 };
   assert.deepEqual(decode(typedParam, encode(typedParam, tp)), tp);
   assert.deepEqual(decode(charArray(32), encode(charArray(32), "i686")), "i686");
   assert.equal(encode(charArray(32), "i686").length, 128);
