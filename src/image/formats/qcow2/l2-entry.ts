@@ -31,7 +31,17 @@ export function offsetOf(hi: number, lo: number): number {
   return (hi & 0x00ffffff) * 0x100000000 + ((lo & ~0x1ff) >>> 0);
 }
 
-export function decodeL2(table: Uint8Array, index: number, extL2: boolean, clusterBits: number): L2Mapping {
+/**
+ * `dataFile`: with an external data file, offset 0 is a valid host offset; an entry is then
+ * allocated when its COPIED flag is set (qemu's disambiguation).
+ */
+export function decodeL2(
+  table: Uint8Array,
+  index: number,
+  extL2: boolean,
+  clusterBits: number,
+  dataFile = false,
+): L2Mapping {
   const off = index * (extL2 ? 16 : 8);
   const hi = be32(table, off);
   const lo = be32(table, off + 4);
@@ -61,10 +71,11 @@ export function decodeL2(table: Uint8Array, index: number, extL2: boolean, clust
     return m;
   }
   m.host = offsetOf(hi, lo);
+  const allocated = m.host !== 0 || (dataFile && copied);
   if (extL2) {
-    m.kind = m.host === 0 ? "unallocated" : "normal";
+    m.kind = allocated ? "normal" : "unallocated";
   } else if (lo & OFLAG_ZERO_LO) m.kind = "zero";
-  else m.kind = m.host === 0 ? "unallocated" : "normal";
+  else m.kind = allocated ? "normal" : "unallocated";
   return m;
 }
 

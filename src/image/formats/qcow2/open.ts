@@ -67,9 +67,10 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
     io,
     h.clusterBits,
     (h.incompatible & INCOMPAT_EXTL2) !== 0,
+    (h.incompatible & INCOMPAT_DATA_FILE) !== 0,
     l1,
     h.l1TableOffset,
-    () => refs,
+    () => img?.refs ?? refs,
     () => io.length,
   );
   let dataIO: BlockIO | undefined;
@@ -83,6 +84,8 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
       }
     }
     img = new Qcow2Image(io, h, tables, refs, dataIO, readOnly, crypto);
+    img.watchFrees();
+    await img.loadSnapshots();
     if (h.backingFile !== undefined && opts.backingChain) {
       img.backingImage = await opts.openBacking(h.backingFile, h.backingFormat);
     }

@@ -4,7 +4,18 @@
 
 import type { BlockIO } from "../../block-io.js";
 import { ImageError } from "../../errors.js";
-import type { BackingChain, Image, ImageInfo, MapExtent } from "../../image.js";
+import type {
+  BackingChain,
+  Checkable,
+  Image,
+  ImageInfo,
+  InternalSnapshots,
+  MapExtent,
+  Resizable,
+} from "../../image.js";
+import { checkQcow2 } from "./check.js";
+import { resizeQcow2 } from "./resize.js";
+import { Qcow2Snapshots } from "./snapshots.js";
 import { decompressCluster } from "./compress.js";
 import {
   AUTOCLEAR_BITMAPS,
@@ -15,6 +26,7 @@ import {
 } from "./header.js";
 import { encodeL2, type L2Mapping, SUBCLUSTERS, subclusterKind } from "./l2-entry.js";
 import type { Refcounts } from "./refcounts.js";
+import { readSnapshotTable, type SnapshotEntry } from "./snapshot-table.js";
 import type { SizedIO } from "./sized-io.js";
 import type { ClusterTables } from "./tables.js";
 
@@ -62,6 +74,34 @@ export class Qcow2Image implements Image, BackingChain {
     this.cs = 2 ** header.clusterBits;
     this.extL2 = (header.incompatible & INCOMPAT_EXTL2) !== 0;
     this.virtualSize = header.size;
+  }
+
+  /** Snapshot table entries (loaded at open). */
+  snapshotList: SnapshotEntry[] = [];
+
+  async loadSnapshots(): Promise<void> {
+    this.snapshotList = await readSnapshotTable(this.io, this.header);
+  }
+
+  /** Forget cached tables/compressed data of clusters whose refcount reached zero. */
+  watchFrees(): void {
+    this.refs.onFreed = (ci) => {
+      this.tables.forget(ci * this.cs);
+      if (this.compressedCache && Math.floor(this.compressedCache.host / this.cs) === ci)
+        this.compressedCache = undefined;
+    };
+  }
+
+  get snapshots(): InternalSnapshots {
+    return new Qcow2Snapshots(this);
+  }
+
+  get checker(): Checkable {
+    return { check: (opts) => checkQcow2(this, opts) };
+  }
+
+  get resizable(): Resizable {
+    return { resize: (n, opts) => resizeQcow2(this, n, opts) };
   }
 
   get backing(): BackingChain {

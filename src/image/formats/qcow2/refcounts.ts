@@ -30,6 +30,8 @@ export class Refcounts {
   private freeIndex = 0;
   private reserved: [number, number][] = [];
   private growing = false;
+  /** Called for each cluster whose refcount drops to zero (so caches can forget it). */
+  onFreed?: (ci: number) => void;
 
   constructor(
     private readonly io: BlockIO,
@@ -39,7 +41,7 @@ export class Refcounts {
     tableOffset: number,
     tableClusters: number,
     /** Persists a moved refcount table in the header. */
-    private readonly onTableMoved: (offset: number, clusters: number) => Promise<void>,
+    readonly onMoved: (offset: number, clusters: number) => Promise<void>,
   ) {
     this.clusterSize = 2 ** clusterBits;
     this.bits = 2 ** refcountOrder;
@@ -68,7 +70,7 @@ export class Refcounts {
     return new Refcounts(io, clusterBits, refcountOrder, table, tableOffset, tableClusters, onTableMoved);
   }
 
-  private getEntry(block: Uint8Array, i: number): number {
+  getEntry(block: Uint8Array, i: number): number {
     switch (this.bits) {
       case 8:
         return block[i]!;
@@ -86,7 +88,7 @@ export class Refcounts {
     }
   }
 
-  private setEntry(block: Uint8Array, i: number, v: number): void {
+  setEntry(block: Uint8Array, i: number, v: number): void {
     switch (this.bits) {
       case 8:
         block[i] = v;
@@ -199,7 +201,10 @@ export class Refcounts {
       let zeroed = false;
       for (let i = i0; i < i1; i++) {
         const v = f(this.getEntry(block, i), rti * this.perBlock + i);
-        if (v === 0) zeroed = true;
+        if (v === 0) {
+          zeroed = true;
+          this.onFreed?.(rti * this.perBlock + i);
+        }
         this.setEntry(block, i, v);
       }
       const [s, e] = this.span(i0, i1);
@@ -260,7 +265,7 @@ export class Refcounts {
       const raw = new Uint8Array(k * this.clusterSize);
       for (let i = 0; i < this.table.length; i++) putBe64(raw, i * 8, this.table[i]!);
       await this.io.write(start * this.clusterSize, raw);
-      await this.onTableMoved(start * this.clusterSize, k);
+      await this.onMoved(start * this.clusterSize, k);
     } finally {
       this.growing = false;
     }

@@ -44,6 +44,7 @@ export class ClusterTables {
     private readonly io: BlockIO,
     readonly clusterBits: number,
     readonly extL2: boolean,
+    readonly dataFile: boolean,
     public l1: L1Entry[],
     public l1Offset: number,
     private readonly refs: () => Refcounts,
@@ -89,7 +90,7 @@ export class ClusterTables {
     const e = this.l1[l1i];
     if (!e || e.offset === 0) return unallocated();
     const t = await this.l2(e.offset);
-    return decodeL2(t, gci % this.l2Entries, this.extL2, this.clusterBits);
+    return decodeL2(t, gci % this.l2Entries, this.extL2, this.clusterBits, this.dataFile);
   }
 
   /**
@@ -134,8 +135,8 @@ export class ClusterTables {
   async fixCopiedFlags(t: Uint8Array): Promise<void> {
     const refs = this.refs();
     for (let i = 0; i < this.l2Entries; i++) {
-      const m = decodeL2(t, i, this.extL2, this.clusterBits);
-      if (m.kind === "compressed" || m.host === 0) continue;
+      const m = decodeL2(t, i, this.extL2, this.clusterBits, this.dataFile);
+      if (m.kind === "compressed" || m.host === 0 || this.dataFile) continue;
       const one = (await refs.get(m.host / this.cs)) === 1;
       const o = i * this.entryBytes;
       t[o] = one ? t[o]! | 0x80 : t[o]! & 0x7f;

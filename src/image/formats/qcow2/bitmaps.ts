@@ -1,0 +1,44 @@
+// Persistent dirty bitmaps (spec "Bitmaps extension"): we do not interpret bitmaps, but check
+// must count the clusters they own (directory, bitmap tables, data clusters) as qemu does.
+
+import { be32, be64 } from "../../bytes.js";
+import { ImageError } from "../../errors.js";
+import { AUTOCLEAR_BITMAPS, EXT_BITMAPS } from "./header.js";
+import { offsetOf } from "./l2-entry.js";
+import type { Qcow2Image } from "./qcow2-image.js";
+
+/** Caps on what a bitmap directory may make us read (qemu: 64 KiB entries, 1 GiB tables). */
+const MAX_DIRECTORY_BYTES = 64 << 20;
+const MAX_TABLE_BYTES = 64 << 20;
+
+/** [offset, length] of every host range the bitmaps own; empty when the autoclear bit is off. */
+export async function readBitmapClusters(img: Qcow2Image): Promise<[number, number][]> {
+  const h = img.header;
+  if (!(h.autoclear & AUTOCLEAR_BITMAPS)) return [];
+  const ext = h.otherExtensions.find((e) => e.type === EXT_BITMAPS);
+  if (!ext || ext.data.length < 24) return [];
+  const nb = be32(ext.data, 0);
+  const dirSize = be64(ext.data, 8, "bitmap directory size");
+  const dirOffset = be64(ext.data, 16, "bitmap directory offset");
+  if (dirSize > MAX_DIRECTORY_BYTES) throw new ImageError("format", "Bitmap directory is too large");
+  const out: [number, number][] = [[dirOffset, dirSize]];
+  const dir = new Uint8Array(dirSize);
+  await img.io.read(dirOffset, dir);
+  let p = 0;
+  for (let i = 0; i < nb && p + 24 <= dir.length; i++) {
+    const tableOffset = be64(dir, p, "bitmap table offset");
+    const tableSize = be32(dir, p + 8);
+    const nameSize = (dir[p + 18]! << 8) | dir[p + 19]!;
+    const extra = be32(dir, p + 20);
+    if (tableSize * 8 > MAX_TABLE_BYTES) throw new ImageError("format", "Bitmap table is too large");
+    out.push([tableOffset, tableSize * 8]);
+    const table = new Uint8Array(tableSize * 8);
+    await img.io.read(tableOffset, table);
+    for (let j = 0; j < tableSize; j++) {
+      const off = offsetOf(be32(table, j * 8), be32(table, j * 8 + 4));
+      if (off) out.push([off, img.cs]);
+    }
+    p += Math.ceil((24 + extra + nameSize) / 8) * 8;
+  }
+  return out;
+}

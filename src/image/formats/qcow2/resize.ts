@@ -1,0 +1,115 @@
+// qcow2 resize (qemu-img resize): growth extends the L1 table when needed (new table, header,
+// free the old one) and can preallocate; shrink drops the clusters past the new end, frees
+// their L2 tables and trims the file.
+
+import { putBe32, putBe64 } from "../../bytes.js";
+import { ImageError } from "../../errors.js";
+import { MAX_L1_BYTES } from "./header.js";
+import { preallocate } from "./preallocate.js";
+import type { Qcow2Image } from "./qcow2-image.js";
+import { encodeL1 } from "./tables.js";
+
+async function growL1(img: Qcow2Image, need: number): Promise<void> {
+  const t = img.tables;
+  if (need <= t.l1.length) return;
+  if (need * 8 > MAX_L1_BYTES)
+    throw new ImageError("invalid-argument", "Image size is too large for this cluster size");
+  const cs = img.cs;
+  const l1 = [...t.l1];
+  while (l1.length < need) l1.push({ offset: 0, copied: false });
+  const oldOffset = t.l1Offset;
+  const oldClusters = Math.ceil((t.l1.length * 8) / cs);
+  const clusters = Math.ceil((need * 8) / cs);
+  const off = await img.refs.alloc(clusters);
+  const raw = new Uint8Array(clusters * cs);
+  raw.set(encodeL1(l1, need * 8));
+  await img.io.write(off, raw);
+  await img.io.flush();
+  const hdr = new Uint8Array(12);
+  putBe32(hdr, 0, need);
+  putBe64(hdr, 4, off);
+  await img.io.write(36, hdr);
+  await img.io.flush();
+  img.header.l1Size = need;
+  img.header.l1TableOffset = off;
+  t.l1 = l1;
+  t.l1Offset = off;
+  if (oldClusters > 0 && oldOffset) await img.refs.update(oldOffset / cs, oldClusters, -1);
+}
+
+export async function resizeQcow2(
+  img: Qcow2Image,
+  newSize: number,
+  opts: { shrink?: boolean; preallocation?: string } = {},
+): Promise<void> {
+  img.writable();
+  if (!Number.isSafeInteger(newSize) || newSize < 0)
+    throw new ImageError("invalid-argument", "Invalid image size specified");
+  if (newSize % 512 !== 0) throw new ImageError("invalid-argument", "The new size must be a multiple of 512");
+  if (img.snapshotList.length && img.header.version < 3) {
+    throw new ImageError("unsupported", "Can't resize a v2 image which has snapshots");
+  }
+  const old = img.virtualSize;
+  const prealloc = opts.preallocation ?? "off";
+  if (!["off", "metadata", "falloc", "full"].includes(prealloc)) {
+    throw new ImageError("invalid-argument", `Invalid preallocation mode: '${prealloc}'`);
+  }
+  if (newSize < old) {
+    if (!opts.shrink)
+      throw new ImageError("invalid-argument", "Use the --shrink option to perform a shrink operation.");
+    if (prealloc !== "off")
+      throw new ImageError("unsupported", "Preallocation can't be used for shrinking an image");
+    await shrink(img, newSize);
+  } else if (newSize > old) {
+    const t = img.tables;
+    await growL1(img, Math.ceil(newSize / (img.cs * t.l2Entries)));
+    img.virtualSize = newSize;
+    img.header.size = newSize;
+    await img.writeHeader();
+    // Do not let the backing file's data beyond the old end show through (qemu ≥ 5.1 does the same).
+    const b = img.backingImage;
+    if (b && b.virtualSize > old) await img.writeZeroes(old, Math.min(newSize, b.virtualSize) - old);
+    if (prealloc !== "off") await preallocate(img, prealloc as "metadata", old);
+  }
+  await img.flush();
+}
+
+async function shrink(img: Qcow2Image, newSize: number): Promise<void> {
+  const cs = img.cs;
+  const t = img.tables;
+  const firstDead = Math.ceil(newSize / cs);
+  const total = Math.ceil(img.virtualSize / cs);
+  const per = t.l2Entries;
+  img.virtualSize = newSize;
+  img.header.size = newSize;
+  await img.writeHeader();
+  for (let l1i = Math.floor(firstDead / per); l1i * per < total; l1i++) {
+    const e = t.l1[l1i];
+    if (!e || e.offset === 0) continue;
+    const from = Math.max(firstDead, l1i * per);
+    if (from === l1i * per) {
+      // The whole L2 table is past the end: unmap it, then drop its and its clusters' refs.
+      const old = { ...e };
+      t.l1[l1i] = { offset: 0, copied: false };
+      await t.writeL1Entry(l1i);
+      const { updateTreeRefcounts } = await import("./snapshot-refcount.js");
+      await updateTreeRefcounts(img, [old], undefined, -1);
+    } else {
+      const entries = [];
+      const olds = [];
+      for (let c = from; c < Math.min(total, (l1i + 1) * per); c++) {
+        const m = await t.lookup(c);
+        if (m.kind === "unallocated" && m.host === 0 && m.zeroBits === 0) continue;
+        entries.push({ gci: c, host: 0, allocBits: 0, zeroBits: 0 });
+        olds.push(m);
+      }
+      await img.setEntries(entries);
+      for (const m of olds) await img.release(m);
+    }
+  }
+  // Trim the file after the last cluster still in use.
+  const fileClusters = Math.ceil(img.io.length / cs);
+  let last = fileClusters - 1;
+  while (last > 0 && (await img.refs.get(last)) === 0) last--;
+  if ((last + 1) * cs < img.io.length) await img.io.truncate((last + 1) * cs);
+}

@@ -1,0 +1,148 @@
+// Internal snapshots (spec "Snapshots"): create copies the active L1 and takes a reference on
+// every cluster; apply swaps L1 contents; delete drops the references and the L1 copy.
+
+import { putBe32, putBe64 } from "../../bytes.js";
+import { ImageError } from "../../errors.js";
+import type { InternalSnapshots, SnapshotInfo } from "../../image.js";
+import { MAX_SNAPSHOTS } from "./header.js";
+import type { Qcow2Image } from "./qcow2-image.js";
+import { readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
+import { encodeSnapshotTable, type SnapshotEntry, snapshotTableSize } from "./snapshot-table.js";
+import { encodeL1 } from "./tables.js";
+
+export class Qcow2Snapshots implements InternalSnapshots {
+  constructor(private readonly img: Qcow2Image) {}
+
+  async list(): Promise<SnapshotInfo[]> {
+    return this.img.snapshotList.map((e) => ({
+      id: e.id,
+      name: e.name,
+      vmStateSize: e.vmStateSize,
+      dateSec: e.dateSec,
+      dateNsec: e.dateNsec,
+      vmClockNsec: e.vmClockNsec,
+      icount: e.icount !== undefined && e.icount >= 0 ? e.icount : undefined,
+    }));
+  }
+
+  private find(nameOrId: string): number {
+    const list = this.img.snapshotList;
+    let i = list.findIndex((e) => e.id === nameOrId);
+    if (i < 0) i = list.findIndex((e) => e.name === nameOrId);
+    if (i < 0) throw new ImageError("not-found", `Can't find the snapshot '${nameOrId}'`);
+    return i;
+  }
+
+  private check(): void {
+    this.img.writable();
+    if (this.img.hasDataFile)
+      throw new ImageError("unsupported", "Snapshots are not supported with an external data file");
+  }
+
+  /** Writes the table at a new place, points the header at it, frees the old table. */
+  private async writeTable(list: SnapshotEntry[]): Promise<void> {
+    const img = this.img;
+    const h = img.header;
+    const raw = encodeSnapshotTable(list, h.version);
+    const oldOffset = h.snapshotsOffset;
+    const oldBytes = snapshotTableSize(img.snapshotList);
+    let off = 0;
+    if (raw.length > 0) {
+      off = await img.refs.alloc(Math.ceil(raw.length / img.cs));
+      await img.io.write(off, raw);
+      await img.io.flush();
+    }
+    const hdr = new Uint8Array(12);
+    putBe32(hdr, 0, list.length);
+    putBe64(hdr, 4, off);
+    await img.io.write(60, hdr);
+    await img.io.flush();
+    h.nbSnapshots = list.length;
+    h.snapshotsOffset = off;
+    if (oldBytes > 0) {
+      const first = Math.floor(oldOffset / img.cs);
+      const last = Math.floor((oldOffset + oldBytes - 1) / img.cs);
+      await img.refs.update(first, last - first + 1, -1);
+    }
+    // Entries now on disk carry their encoded length.
+    for (const e of list) e.entryBytes = encodeSnapshotTable([e], h.version).length;
+    img.snapshotList = list;
+  }
+
+  async create(name: string): Promise<void> {
+    this.check();
+    const img = this.img;
+    if (img.snapshotList.length >= MAX_SNAPSHOTS)
+      throw new ImageError("invalid-argument", "Too many snapshots");
+    const maxId = img.snapshotList.reduce((m, e) => Math.max(m, Number.parseInt(e.id, 10) || 0), 0);
+    const now = Date.now();
+    const l1 = img.tables.l1;
+    const l1Bytes = l1.length * 8;
+    const l1Off = l1.length ? await img.refs.alloc(Math.ceil(l1Bytes / img.cs)) : 0;
+    if (l1.length) await img.io.write(l1Off, encodeL1(l1, l1Bytes));
+    await updateTreeRefcounts(img, l1, img.tables.l1Offset, 1);
+    const entry: SnapshotEntry = {
+      l1Offset: l1Off,
+      l1Size: l1.length,
+      id: String(maxId + 1),
+      name,
+      dateSec: Math.floor(now / 1000),
+      dateNsec: (now % 1000) * 1e6,
+      vmClockNsec: 0,
+      vmStateSize: 0,
+      diskSize: img.virtualSize,
+      icount: 0,
+      extraRest: new Uint8Array(0),
+      entryBytes: 0,
+    };
+    await this.writeTable([...img.snapshotList, entry]);
+    await img.io.flush();
+  }
+
+  async apply(nameOrId: string): Promise<void> {
+    this.check();
+    const img = this.img;
+    const sn = img.snapshotList[this.find(nameOrId)]!;
+    const t = img.tables;
+    if (sn.l1Size > t.l1.length)
+      throw new ImageError("unsupported", "Snapshot L1 table is larger than the active one");
+    const snL1 = await readL1(img, sn.l1Offset, sn.l1Size);
+    // Take references for the snapshot's tree before the active L1 points at it.
+    await updateTreeRefcounts(img, snL1, sn.l1Offset, 1);
+    const newL1 = [...snL1];
+    while (newL1.length < t.l1.length) newL1.push({ offset: 0, copied: false });
+    await img.io.write(t.l1Offset, encodeL1(newL1, newL1.length * 8));
+    await img.io.flush();
+    const old = t.l1;
+    t.l1 = newL1;
+    // Drop the old active tree's references (old entries only in memory now).
+    await updateTreeRefcounts(img, old, undefined, -1);
+    await updateTreeRefcounts(img, t.l1, t.l1Offset, 0);
+    if (
+      sn.diskSize !== undefined &&
+      sn.diskSize !== img.virtualSize &&
+      sn.diskSize <= t.l1.length * t.l2Entries * img.cs
+    ) {
+      img.virtualSize = sn.diskSize;
+      img.header.size = sn.diskSize;
+      await img.writeHeader();
+    }
+    await img.io.flush();
+  }
+
+  async delete(nameOrId: string): Promise<void> {
+    this.check();
+    const img = this.img;
+    const idx = this.find(nameOrId);
+    const sn = img.snapshotList[idx]!;
+    const list = img.snapshotList.filter((_, i) => i !== idx);
+    await this.writeTable(list);
+    const snL1 = await readL1(img, sn.l1Offset, sn.l1Size);
+    await updateTreeRefcounts(img, snL1, sn.l1Offset, -1);
+    if (sn.l1Size > 0) {
+      await img.refs.update(sn.l1Offset / img.cs, Math.ceil((sn.l1Size * 8) / img.cs), -1);
+    }
+    await updateTreeRefcounts(img, img.tables.l1, img.tables.l1Offset, 0);
+    await img.io.flush();
+  }
+}
