@@ -66,6 +66,14 @@ def volume(conn, xml):
         v.delete(0)
 
 
+def interface(conn, xml):
+    i = conn.interfaceDefineXML(xml)
+    try:
+        return i.XMLDesc(0)
+    finally:
+        i.undefine()
+
+
 def snapshot_for(conn):
     # "run-*" (and "redef-*") cases snapshot the running built-in domain 'test'; "off-*" (and bad-*) a shut-off
     # domain defined from domain-snapdom.xml whose live XML is saved beside it.
@@ -95,9 +103,9 @@ def snapshot_for(conn):
 
 
 def main():
-    kinds = sys.argv[1:] or ["network", "pool", "volume", "snapshot"]
+    kinds = sys.argv[1:] or ["network", "pool", "volume", "snapshot", "interface"]
     conn = libvirt.open("test:///default")
-    ops = {"network": network, "pool": pool, "volume": volume}
+    ops = {"network": network, "pool": pool, "volume": volume, "interface": interface}
     for kind in kinds:
         if kind == "snapshot":
             snap = snapshot_for(conn)

@@ -1,0 +1,2 @@
+// Public face of conf/interface: host interface definitions (ethernet, bridge, bond, vlan).
+export * from "./interface.js";
