@@ -1,0 +1,270 @@
+// Controllers, network interfaces, graphics, video, input, balloon and RNG → QEMU options
+// (libvirt's qemu_command.c device builders, reduced to the models tsvirt supports).
+import type { ControllerDef, GenericDevice } from "../../conf/domain/index.js";
+import {
+  attr,
+  type BuildContext,
+  add,
+  addDevice,
+  child,
+  pciProps,
+  textContent,
+  unsupported,
+} from "./command-util.js";
+
+export interface DeviceRuntime {
+  /** Host tap name per interface (by index) for network/bridge/ethernet interfaces. */
+  tapNames?: (string | undefined)[];
+  /** TCP port chosen for autoport VNC displays. */
+  vncPort?: number;
+}
+
+function ctrlChildAttr(c: ControllerDef, el: string, k: string): string | undefined {
+  const e = c.children.find((x) => x.name === el);
+  return e ? attr(e, k) : undefined;
+}
+
+export function buildControllers(ctx: BuildContext): void {
+  for (const c of ctx.def.devices.controllers) {
+    switch (c.type) {
+      case "pci":
+        buildPciController(ctx, c);
+        break;
+      case "usb": {
+        const model = c.model ?? (ctx.q35 ? "qemu-xhci" : "piix3-uhci");
+        if (model === "none") break;
+        const driver = {
+          "qemu-xhci": "qemu-xhci",
+          "nec-xhci": "nec-usb-xhci",
+          "piix3-uhci": "piix3-usb-uhci",
+          "ich9-ehci1": "ich9-usb-ehci1",
+        }[model];
+        if (!driver)
+          throw unsupported(`USB controller model '${model}' is not supported by the QEMU driver yet`);
+        if (c.index !== 0) throw unsupported("only one USB controller is supported");
+        addDevice(ctx, { driver, id: "usb", ...pciProps(ctx, c.address) });
+        ctx.buses.add("usb");
+        break;
+      }
+      case "sata":
+        if (!ctx.q35) throw unsupported("SATA is not supported with this QEMU binary or machine type");
+        if (c.index === 0)
+          ctx.buses.add("ide"); // the q35 built-in AHCI is "ide"
+        else {
+          addDevice(ctx, { driver: "ich9-ahci", id: `sata${c.index}`, ...pciProps(ctx, c.address) });
+          ctx.buses.add(`sata${c.index}`);
+        }
+        break;
+      case "ide":
+        if (ctx.q35)
+          throw unsupported("IDE controllers are unsupported for this QEMU binary or machine type");
+        if (c.index !== 0) throw unsupported("only one IDE controller is supported");
+        ctx.buses.add("ide"); // built into PIIX3
+        break;
+      case "virtio-serial":
+        addDevice(ctx, {
+          driver: "virtio-serial-pci",
+          id: `virtio-serial${c.index}`,
+          ...pciProps(ctx, c.address),
+        });
+        ctx.buses.add(`virtio-serial${c.index}`);
+        break;
+      case "scsi": {
+        const model = c.model ?? "virtio-scsi";
+        const driver = { "virtio-scsi": "virtio-scsi-pci", lsilogic: "lsi" }[model];
+        if (!driver)
+          throw unsupported(`SCSI controller model '${model}' is not supported by the QEMU driver yet`);
+        addDevice(ctx, { driver, id: `scsi${c.index}`, ...pciProps(ctx, c.address) });
+        ctx.buses.add(`scsi${c.index}`);
+        break;
+      }
+      default:
+        throw unsupported(`controller type '${c.type}' is not supported by the QEMU driver yet`);
+    }
+  }
+}
+
+function buildPciController(ctx: BuildContext, c: ControllerDef): void {
+  const model = c.model ?? (c.index === 0 ? (ctx.q35 ? "pcie-root" : "pci-root") : undefined);
+  if (c.index === 0) {
+    if (model !== (ctx.q35 ? "pcie-root" : "pci-root")) {
+      throw unsupported(
+        `PCI controller 0 must be '${ctx.q35 ? "pcie-root" : "pci-root"}' on this machine type`,
+      );
+    }
+    return; // built into the machine
+  }
+  const id = `pci.${c.index}`;
+  const addr = pciProps(ctx, c.address);
+  switch (model) {
+    case "pcie-root-port": {
+      if (!ctx.q35) throw unsupported("pcie-root-port needs a PCIe machine type");
+      const port = Number(ctrlChildAttr(c, "target", "port") ?? 0x10 + c.index - 1);
+      const chassis = Number(ctrlChildAttr(c, "target", "chassis") ?? c.index);
+      addDevice(ctx, { driver: "pcie-root-port", port, chassis, id, ...addr });
+      break;
+    }
+    case "pci-bridge": {
+      const chassis = Number(ctrlChildAttr(c, "target", "chassisNr") ?? c.index);
+      addDevice(ctx, { driver: "pci-bridge", chassis_nr: chassis, id, ...addr });
+      break;
+    }
+    case "pcie-to-pci-bridge":
+      addDevice(ctx, { driver: "pcie-pci-bridge", id, ...addr });
+      break;
+    case "dmi-to-pci-bridge":
+      addDevice(ctx, { driver: "i82801b11-bridge", id, ...addr });
+      break;
+    default:
+      throw unsupported(`PCI controller model '${model}' is not supported by the QEMU driver yet`);
+  }
+}
+
+const NIC_MODELS: Record<string, string> = {
+  virtio: "virtio-net-pci",
+  e1000: "e1000",
+  e1000e: "e1000e",
+  rtl8139: "rtl8139",
+  vmxnet3: "vmxnet3",
+  ne2k_pci: "ne2k_pci",
+  pcnet: "pcnet",
+};
+
+export function buildInterfaces(ctx: BuildContext, rt: DeviceRuntime): void {
+  ctx.def.devices.interfaces.forEach((n, i) => {
+    const netdev: Record<string, unknown> = { type: "user", id: `hostnet${i}` };
+    switch (n.type) {
+      case "user":
+        break;
+      case "network":
+      case "bridge":
+      case "ethernet": {
+        const ifname = rt.tapNames?.[i] ?? (n.type === "ethernet" ? n.target : undefined);
+        if (!ifname)
+          throw unsupported(`interface type '${n.type}' needs a host tap device, and none was prepared`);
+        Object.assign(netdev, { type: "tap", ifname, script: "no", downscript: "no" });
+        break;
+      }
+      default:
+        throw unsupported(`interface type '${n.type}' is not supported by the QEMU driver yet`);
+    }
+    const model = n.model ?? "rtl8139";
+    const driver = NIC_MODELS[model];
+    if (!driver) throw unsupported(`interface model '${model}' is not supported by the QEMU driver yet`);
+    add(ctx, "-netdev", JSON.stringify(netdev));
+    const props: Record<string, unknown> = { driver, netdev: `hostnet${i}`, id: `net${i}`, mac: n.mac };
+    Object.assign(props, pciProps(ctx, n.address));
+    const boot = ctx.bootIndex.get(`net:${i}`);
+    if (boot !== undefined) props.bootindex = boot;
+    addDevice(ctx, props);
+  });
+}
+
+export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
+  const gs = ctx.def.devices.graphics;
+  if (gs.length === 0) {
+    add(ctx, "-display", "none");
+    return;
+  }
+  if (gs.length > 1) throw unsupported("only one graphics device is supported by the QEMU driver yet");
+  const g = gs[0]!;
+  if (g.type !== "vnc")
+    throw unsupported(`graphics type '${g.type}' is not supported by the QEMU driver yet`);
+  const ga = (k: string) => g.attrs.find(([n]) => n === k)?.[1];
+  if (ga("passwd") !== undefined) throw unsupported("VNC passwords are not supported by the QEMU driver yet");
+  const listenEl = g.children.find((e) => e.name === "listen");
+  const socket = listenEl && attr(listenEl, "type") === "socket" ? attr(listenEl, "socket") : undefined;
+  let value: string;
+  if (socket) value = `unix:${socket}`;
+  else {
+    const listen = (listenEl && attr(listenEl, "address")) ?? ga("listen") ?? "127.0.0.1";
+    const autoport = ga("autoport") === "yes" || ga("port") === "-1" || ga("port") === undefined;
+    const port = autoport ? rt.vncPort : Number(ga("port"));
+    if (port === undefined) throw unsupported("VNC autoport needs a port chosen by the driver");
+    if (port < 5900) throw unsupported(`VNC port ${port} is below 5900`);
+    value = `${listen.includes(":") ? `[${listen}]` : listen}:${port - 5900}`;
+  }
+  const ws = ga("websocket");
+  if (ws !== undefined && ws !== "-1") value += `,websocket=${ws}`;
+  add(ctx, "-vnc", value);
+}
+
+const VIDEO: Record<string, [string, string?]> = {
+  vga: ["VGA"],
+  cirrus: ["cirrus-vga"],
+  virtio: ["virtio-vga", "virtio-gpu-pci"],
+  bochs: ["bochs-display"],
+  qxl: ["qxl-vga", "qxl"],
+  ramfb: ["ramfb"],
+};
+
+export function buildVideo(ctx: BuildContext): void {
+  ctx.def.devices.videos.forEach((v, i) => {
+    const type = v.model.type === "default" ? "vga" : v.model.type;
+    if (type === "none") return;
+    const pair = VIDEO[type];
+    if (!pair) throw unsupported(`video type '${type}' is not supported by the QEMU driver yet`);
+    const primary = i === 0;
+    const driver = primary ? pair[0] : pair[1];
+    if (!driver) throw unsupported(`video type '${type}' can only be the primary video device`);
+    const props: Record<string, unknown> = { driver, id: `video${i}` };
+    const vram = v.model.attrs.find(([k]) => k === "vram")?.[1];
+    if (driver === "VGA" && vram) props.vgamem_mb = Math.max(1, Math.floor(Number(vram) / 1024));
+    if (driver !== "ramfb") Object.assign(props, pciProps(ctx, v.address));
+    addDevice(ctx, props);
+  });
+}
+
+export function buildInputs(ctx: BuildContext): void {
+  ctx.def.devices.inputs.forEach((inp, i) => {
+    const bus = inp.bus ?? (inp.type === "tablet" ? "usb" : "ps2");
+    if (bus === "ps2") {
+      if (inp.type === "tablet") throw unsupported("ps2 bus does not support tablet input devices");
+      return; // i8042 is built into pc and q35
+    }
+    let driver: string | undefined;
+    if (bus === "usb") {
+      if (!ctx.buses.has("usb")) throw unsupported("USB input devices need a USB controller");
+      driver = { tablet: "usb-tablet", mouse: "usb-mouse", keyboard: "usb-kbd" }[inp.type];
+    } else if (bus === "virtio") {
+      driver = { tablet: "virtio-tablet-pci", mouse: "virtio-mouse-pci", keyboard: "virtio-keyboard-pci" }[
+        inp.type
+      ];
+    }
+    if (!driver)
+      throw unsupported(`input '${inp.type}' on bus '${bus}' is not supported by the QEMU driver yet`);
+    const props: Record<string, unknown> = { driver, id: `input${i}` };
+    if (bus === "usb") props.bus = "usb.0";
+    else Object.assign(props, pciProps(ctx, inp.address));
+    addDevice(ctx, props);
+  });
+}
+
+export function buildMemballoon(ctx: BuildContext): void {
+  const b = ctx.def.devices.memballoon;
+  if (!b || b.model === "none") return;
+  if (b.model !== "virtio")
+    throw unsupported(`memballoon model '${b.model}' is not supported by the QEMU driver yet`);
+  addDevice(ctx, { driver: "virtio-balloon-pci", id: "balloon0", ...pciProps(ctx, b.address) });
+}
+
+/** Devices kept verbatim by the parser; only RNG is turned into argv so far. */
+export function buildOtherDevices(ctx: BuildContext): void {
+  let rng = 0;
+  for (const o of ctx.def.devices.other) {
+    if (o.kind === "rng") buildRng(ctx, o, rng++);
+    else throw unsupported(`device '${o.kind}' is not supported by the QEMU driver yet`);
+  }
+}
+
+function buildRng(ctx: BuildContext, o: GenericDevice, i: number): void {
+  const model = attr(o.xml, "model");
+  if (model !== "virtio") throw unsupported(`RNG model '${model}' is not supported by the QEMU driver yet`);
+  const backend = child(o.xml, "backend");
+  if (!backend || attr(backend, "model") !== "random") {
+    throw unsupported("only the 'random' RNG backend is supported by the QEMU driver yet");
+  }
+  const file = textContent(backend).trim() || "/dev/urandom";
+  add(ctx, "-object", JSON.stringify({ "qom-type": "rng-random", id: `objrng${i}`, filename: file }));
+  addDevice(ctx, { driver: "virtio-rng-pci", rng: `objrng${i}`, id: `rng${i}` });
+}

@@ -1,0 +1,146 @@
+// Disks → `-blockdev` (protocol node + format node, JSON) and `-device` front-ends, as libvirt
+// does for QEMU ≥ 4.2 (qemu_block.c / qemu_command.c), with its node-name and id conventions.
+import { type DiskDef, diskNameToIndex } from "../../conf/domain/index.js";
+import { type BuildContext, add, addDevice, attr, pciProps, unsupported } from "./command-util.js";
+
+const FORMATS = new Set(["raw", "qcow2", "qcow", "vmdk", "vdi", "vpc", "vhdx", "qed"]);
+
+/** cache= → (direct, no-flush, write-cache), libvirt's qemuDomainDiskCacheModeToQemu table. */
+const CACHE: Record<string, [boolean, boolean, boolean]> = {
+  none: [true, false, true],
+  writeback: [false, false, true],
+  writethrough: [false, false, false],
+  directsync: [true, false, false],
+  unsafe: [false, true, true],
+};
+
+function driveAddr(d: DiskDef): { controller: number; bus: number; target: number; unit: number } {
+  const get = (k: string) => Number(d.address?.attrs.find(([n]) => n === k)?.[1] ?? 0);
+  if (d.address && d.address.type !== "drive")
+    throw unsupported(`disk '${d.target.dev}' needs a drive address`);
+  return { controller: get("controller"), bus: get("bus"), target: get("target"), unit: get("unit") };
+}
+
+export function buildDisks(ctx: BuildContext): void {
+  const disks = ctx.def.devices.disks;
+  disks.forEach((d, i) => {
+    const n = disks.length - i;
+    buildDisk(ctx, d, n);
+  });
+}
+
+function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
+  const dev = d.target.dev;
+  if (d.device !== "disk" && d.device !== "cdrom") {
+    throw unsupported(`disk device '${d.device}' is not supported by the QEMU driver yet`);
+  }
+  if (d.type !== "file" && d.type !== "block") {
+    throw unsupported(`disk type '${d.type}' is not supported by the QEMU driver yet`);
+  }
+  const path = d.source ? attr(d.source, d.type === "file" ? "file" : "dev") : undefined;
+  if (!path && d.device === "disk") throw unsupported(`disk '${dev}' has no source`);
+  const driverName = d.driver ? attr(d.driver, "name") : undefined;
+  if (driverName !== undefined && driverName !== "qemu") {
+    throw unsupported(`unsupported driver name '${driverName}' for disk '${dev}'`);
+  }
+  const format = (d.driver && attr(d.driver, "type")) ?? "raw";
+  if (!FORMATS.has(format)) throw unsupported(`unsupported disk format '${format}' for disk '${dev}'`);
+  const cacheMode = d.driver ? attr(d.driver, "cache") : undefined;
+  if (cacheMode !== undefined && cacheMode !== "default" && !CACHE[cacheMode]) {
+    throw unsupported(`unsupported cache mode '${cacheMode}' for disk '${dev}'`);
+  }
+  const cache = cacheMode && cacheMode !== "default" ? CACHE[cacheMode] : undefined;
+  const discard = d.driver ? attr(d.driver, "discard") : undefined;
+  const cacheJson = cache ? { cache: { direct: cache[0], "no-flush": cache[1] } } : {};
+
+  let drive: string | undefined;
+  if (path) {
+    const storage = `libvirt-${n}-storage`;
+    drive = `libvirt-${n}-format`;
+    add(
+      ctx,
+      "-blockdev",
+      JSON.stringify({
+        driver: d.type === "file" ? "file" : "host_device",
+        filename: path,
+        "node-name": storage,
+        "auto-read-only": true,
+        discard: "unmap",
+        ...cacheJson,
+      }),
+    );
+    add(
+      ctx,
+      "-blockdev",
+      JSON.stringify({
+        "node-name": drive,
+        "read-only": d.readonly,
+        ...(discard === "unmap" ? { discard: "unmap" } : {}),
+        ...cacheJson,
+        driver: format,
+        file: storage,
+      }),
+    );
+  }
+  const props = frontEnd(ctx, d);
+  if (drive) props.drive = drive;
+  const boot = ctx.bootIndex.get(`disk:${ctx.def.devices.disks.indexOf(d)}`);
+  if (boot !== undefined) props.bootindex = boot;
+  if (cache) props["write-cache"] = cache[2] ? "on" : "off";
+  if (d.serial !== undefined) props.serial = d.serial;
+  if (d.shareable) props["share-rw"] = true;
+  addDevice(ctx, props);
+}
+
+function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
+  const idx = diskNameToIndex(d.target.dev);
+  const cd = d.device === "cdrom";
+  switch (d.target.bus) {
+    case "virtio":
+      if (cd) throw unsupported("disk device 'cdrom' is not supported on bus 'virtio'");
+      return { driver: "virtio-blk-pci", ...pciProps(ctx, d.address), id: `virtio-disk${idx}` };
+    case "sata": {
+      if (!ctx.q35) throw unsupported("SATA is not supported with this QEMU binary or machine type");
+      const a = driveAddr(d);
+      const bus = a.controller === 0 ? `ide.${a.unit}` : `sata${a.controller}.${a.unit}`;
+      return { driver: cd ? "ide-cd" : "ide-hd", bus, id: `sata${a.controller}-${a.bus}-${a.unit}` };
+    }
+    case "ide": {
+      if (ctx.q35) throw unsupported("IDE controllers are unsupported for this QEMU binary or machine type");
+      const a = driveAddr(d);
+      if (a.controller !== 0) throw unsupported("only one IDE controller is supported");
+      return {
+        driver: cd ? "ide-cd" : "ide-hd",
+        bus: `ide.${a.bus}`,
+        unit: a.unit,
+        id: `ide${a.controller}-${a.bus}-${a.unit}`,
+      };
+    }
+    case "scsi": {
+      const a = driveAddr(d);
+      if (!ctx.buses.has(`scsi${a.controller}`)) {
+        throw unsupported(`disk '${d.target.dev}' needs SCSI controller ${a.controller}`);
+      }
+      const id = `scsi${a.controller}-${a.bus}-${a.target}-${a.unit}`;
+      return {
+        driver: cd ? "scsi-cd" : "scsi-hd",
+        bus: `scsi${a.controller}.0`,
+        channel: a.bus,
+        "scsi-id": a.target,
+        lun: a.unit,
+        device_id: `drive-${id}`,
+        id,
+      };
+    }
+    case "usb":
+      if (!ctx.buses.has("usb")) throw unsupported(`disk '${d.target.dev}' needs a USB controller`);
+      return {
+        driver: "usb-storage",
+        bus: "usb.0",
+        id: `usb-disk${idx}`,
+        ...(cd ? { removable: true } : {}),
+      };
+    default:
+      throw unsupported(`disk bus '${d.target.bus}' is not supported by the QEMU driver yet`);
+  }
+}

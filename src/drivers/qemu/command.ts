@@ -1,0 +1,292 @@
+// Pure: a domain definition plus the binary's capabilities → QEMU argv in the modern style
+// (-nodefaults, -blockdev, JSON -device, QMP on a unix socket). No I/O, no defaults from the host.
+import type { DomainDef } from "../../conf/domain/index.js";
+import type { XmlElement } from "../../xml/index.js";
+import { type QemuCaps, resolveMachine } from "./capabilities.js";
+import { buildChardevs, type ChardevRuntime } from "./command-chardev.js";
+import {
+  buildControllers,
+  buildGraphics,
+  buildInputs,
+  buildInterfaces,
+  buildMemballoon,
+  buildOtherDevices,
+  buildVideo,
+  type DeviceRuntime,
+} from "./command-devices.js";
+import { buildDisks } from "./command-disk.js";
+import {
+  attr,
+  type BuildContext,
+  add,
+  child,
+  elementChildren,
+  qemuEscape,
+  textContent,
+  unsupported,
+} from "./command-util.js";
+
+export interface CommandRuntime extends ChardevRuntime, DeviceRuntime {
+  /** QMP monitor socket path. */
+  monitorPath: string;
+  pidfile?: string;
+}
+
+/** Top-level elements that do not change the command line (tuning applied through cgroups, etc.). */
+const IGNORABLE_EXTRA = new Set([
+  "blkiotune",
+  "memtune",
+  "cputune",
+  "resource",
+  "seclabel",
+  "perf",
+  "keywrap",
+  "sysinfo",
+]);
+
+/** libvirt's text (qemu_validate.c) for a KVM domain on a host without working KVM. */
+const KVM_MISSING =
+  "Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.";
+
+export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRuntime): string[] {
+  if (caps.versionNumber < 6_002_000) throw unsupported("QEMU versions older than 6.2 are not supported");
+  if (def.type !== "qemu" && def.type !== "kvm") {
+    throw unsupported(`Emulator '${caps.binary}' does not support virt type '${def.type}'`);
+  }
+  if (def.type === "kvm" && !caps.kvm.usable) {
+    throw unsupported(caps.kvm.reason ? `${KVM_MISSING} (${caps.kvm.reason})` : KVM_MISSING);
+  }
+  if (def.os.type !== "hvm")
+    throw unsupported(`OS type '${def.os.type}' is not supported by the QEMU driver`);
+  if (def.os.arch !== caps.arch) {
+    throw unsupported(
+      `No emulator for architecture '${def.os.arch}' (binary ${caps.binary} is ${caps.arch})`,
+    );
+  }
+  if (def.devices.emulator !== undefined && def.devices.emulator !== caps.binary) {
+    throw unsupported(`emulator '${def.devices.emulator}' does not match the probed binary '${caps.binary}'`);
+  }
+  for (const k of Object.keys(def.extra)) {
+    if (def.extra[k]!.length > 0 && !IGNORABLE_EXTRA.has(k)) {
+      throw unsupported(`<${k}> is not supported by the QEMU driver yet`);
+    }
+  }
+  const machine = resolveMachine(caps, def.os.machine ?? "pc");
+  if (!machine)
+    throw unsupported(`Emulator '${caps.binary}' does not support machine type '${def.os.machine}'`);
+  const q35 = machine.name.startsWith("pc-q35") || machine.name === "q35";
+  if (!q35 && !machine.name.startsWith("pc-i440fx") && machine.name !== "pc") {
+    throw unsupported(`machine type '${machine.name}' is not supported by the QEMU driver yet`);
+  }
+  const ctx: BuildContext = { def, caps, argv: [caps.binary], q35, bootIndex: new Map(), buses: new Set() };
+
+  add(ctx, "-name", `guest=${qemuEscape(def.name)},debug-threads=on`, "-S");
+  add(ctx, "-machine", machineOption(ctx, machine.name));
+  buildCpu(ctx);
+  add(ctx, "-m", `size=${def.memory}k`);
+  add(ctx, "-overcommit", "mem-lock=off");
+  add(ctx, "-smp", smpOption(def));
+  add(ctx, "-uuid", def.uuid);
+  buildSmbios(ctx);
+  add(ctx, "-no-user-config", "-nodefaults");
+  add(ctx, "-chardev", `socket,id=charmonitor,path=${qemuEscape(rt.monitorPath)},server=on,wait=off`);
+  add(ctx, "-mon", "chardev=charmonitor,id=monitor,mode=control");
+  if (rt.pidfile !== undefined) add(ctx, "-pidfile", rt.pidfile);
+  add(ctx, "-rtc", rtcOption(def));
+  if (def.onReboot === "destroy") add(ctx, "-no-reboot");
+  if (def.onPoweroff !== "destroy") add(ctx, "-no-shutdown");
+  buildOs(ctx);
+  assignBootIndexes(ctx);
+  buildControllers(ctx);
+  buildDisks(ctx);
+  buildInterfaces(ctx, rt);
+  buildChardevs(ctx, rt);
+  buildInputs(ctx);
+  buildGraphics(ctx, rt);
+  buildVideo(ctx);
+  buildMemballoon(ctx);
+  buildOtherDevices(ctx);
+  if (caps.sandbox) {
+    add(ctx, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+  }
+  add(ctx, "-msg", "timestamp=on");
+  return ctx.argv;
+}
+
+function featureNames(def: DomainDef): Map<string, XmlElement> {
+  const m = new Map<string, XmlElement>();
+  for (const f of elementChildren(def.features)) m.set(f.name, f);
+  return m;
+}
+
+function machineOption(ctx: BuildContext, name: string): string {
+  const f = featureNames(ctx.def);
+  for (const k of f.keys()) {
+    if (!["acpi", "apic", "pae", "vmport", "smm"].includes(k)) {
+      throw unsupported(`feature '${k}' is not supported by the QEMU driver yet`);
+    }
+  }
+  const parts = [name, "usb=off", "dump-guest-core=off"];
+  const onOff = (k: string) => {
+    const e = f.get(k);
+    if (!e) return undefined;
+    return attr(e, "state") === "off" ? "off" : "on";
+  };
+  const vmport = onOff("vmport");
+  if (vmport) parts.push(`vmport=${vmport}`);
+  const smm = onOff("smm");
+  if (smm) parts.push(`smm=${smm}`);
+  if (!f.has("acpi")) parts.push("acpi=off");
+  parts.push(`accel=${ctx.def.type === "kvm" ? "kvm" : "tcg"}`);
+  return parts.join(",");
+}
+
+function buildCpu(ctx: BuildContext): void {
+  const cpu = ctx.def.cpu;
+  if (!cpu) return;
+  const mode = attr(cpu, "mode") ?? "custom";
+  const kvm = ctx.def.type === "kvm";
+  let model: string;
+  if (mode === "host-passthrough") {
+    if (!kvm)
+      throw unsupported(
+        "CPU mode 'host-passthrough' for x86_64 qemu domain on x86_64 host is not supported by hypervisor",
+      );
+    model = "host";
+  } else if (mode === "host-model") {
+    model = kvm ? "host" : "max";
+  } else if (mode === "maximum") {
+    model = "max";
+  } else if (mode === "custom") {
+    const m = child(cpu, "model");
+    if (!m) return; // topology only
+    model = textContent(m).trim();
+    if (!ctx.caps.cpuModels.some((c) => c.name === model)) {
+      throw unsupported(`CPU model '${model}' is not supported by hypervisor`);
+    }
+  } else throw unsupported(`CPU mode '${mode}' is not supported by the QEMU driver yet`);
+  const feats: string[] = [];
+  for (const f of elementChildren(cpu).filter((e) => e.name === "feature")) {
+    const policy = attr(f, "policy") ?? "require";
+    const name = attr(f, "name");
+    if (!name) continue;
+    if (policy === "require" || policy === "force") feats.push(`${name}=on`);
+    else if (policy === "disable" || policy === "forbid") feats.push(`${name}=off`);
+  }
+  add(ctx, "-cpu", [model, ...feats].join(","));
+}
+
+function smpOption(def: DomainDef): string {
+  const max = def.vcpu.max;
+  const cur = def.vcpu.current ?? max;
+  const topo = def.cpu ? child(def.cpu, "topology") : undefined;
+  const n = (k: string) => (topo && attr(topo, k) !== undefined ? Number(attr(topo, k)) : undefined);
+  const sockets = n("sockets") ?? max;
+  const dies = n("dies");
+  const cores = n("cores") ?? 1;
+  const threads = n("threads") ?? 1;
+  if (sockets * (dies ?? 1) * cores * threads !== max) {
+    throw unsupported(`CPU topology doesn't match maximum vcpu count`);
+  }
+  const parts = [String(cur)];
+  if (cur !== max) parts.push(`maxcpus=${max}`);
+  parts.push(`sockets=${sockets}`);
+  if (dies !== undefined) parts.push(`dies=${dies}`);
+  parts.push(`cores=${cores}`, `threads=${threads}`);
+  return parts.join(",");
+}
+
+function rtcOption(def: DomainDef): string {
+  const { offset } = def.clock;
+  if (offset !== "utc" && offset !== "localtime") {
+    throw unsupported(`clock offset '${offset}' is not supported by the QEMU driver yet`);
+  }
+  let v = `base=${offset}`;
+  for (const t of def.clock.children.filter((c) => c.name === "timer")) {
+    const name = attr(t, "name");
+    if (name === "rtc" && attr(t, "tickpolicy") === "catchup") v += ",driftfix=slew";
+    else if (name === "rtc" || name === "pit" || name === "hpet" || name === "kvmclock" || name === "tsc")
+      continue;
+    else throw unsupported(`timer '${name}' is not supported by the QEMU driver yet`);
+  }
+  return v;
+}
+
+function buildSmbios(ctx: BuildContext): void {
+  const sm = ctx.def.os.extra.smbios?.[0];
+  if (!sm) return;
+  const mode = attr(sm, "mode");
+  if (mode !== "sysinfo") throw unsupported(`smbios mode '${mode}' is not supported by the QEMU driver yet`);
+  const si = (ctx.def.extra.sysinfo ?? []).find((e) => attr(e, "type") === "smbios");
+  if (!si) throw unsupported("Domain requests SMBIOS 'sysinfo' but none is defined");
+  for (const [section, type] of [
+    ["bios", 0],
+    ["system", 1],
+  ] as const) {
+    const s = child(si, section);
+    if (!s) continue;
+    const entries = elementChildren(s)
+      .filter((e) => e.name === "entry")
+      .map((e) => `${attr(e, "name")}=${qemuEscape(textContent(e).trim())}`);
+    if (entries.length > 0) add(ctx, "-smbios", [`type=${type}`, ...entries].join(","));
+  }
+}
+
+function buildOs(ctx: BuildContext): void {
+  const os = ctx.def.os;
+  if (os.firmware !== undefined)
+    throw unsupported(`firmware autoselection ('${os.firmware}') is not supported yet`);
+  if (os.nvram) throw unsupported("<nvram> is not supported by the QEMU driver yet");
+  if (os.loader) {
+    const type = attr(os.loader, "type") ?? "rom";
+    if (type !== "rom") throw unsupported(`loader type '${type}' is not supported by the QEMU driver yet`);
+    add(ctx, "-bios", textContent(os.loader).trim());
+  }
+  if (os.kernel !== undefined) add(ctx, "-kernel", os.kernel);
+  if (os.initrd !== undefined) add(ctx, "-initrd", os.initrd);
+  if (os.cmdline !== undefined) add(ctx, "-append", os.cmdline);
+  if (os.dtb !== undefined) add(ctx, "-dtb", os.dtb);
+  for (const k of Object.keys(os.extra)) {
+    if (!["bootmenu", "smbios", "acpi"].includes(k))
+      throw unsupported(`<os><${k}> is not supported by the QEMU driver yet`);
+  }
+  const bm = os.extra.bootmenu?.[0];
+  const menu = bm && attr(bm, "enable") === "yes" ? "menu=on," : "";
+  add(ctx, "-boot", `${menu}strict=on`);
+}
+
+/** `<os><boot dev>` order or per-device `<boot order>` → bootindex on devices (libvirt does the same). */
+function assignBootIndexes(ctx: BuildContext): void {
+  const d = ctx.def.devices;
+  const perDevice = [...d.disks, ...d.interfaces].some((x) => x.boot !== undefined);
+  if (perDevice) {
+    d.disks.forEach((x, i) => {
+      if (x.boot) ctx.bootIndex.set(`disk:${i}`, x.boot.order);
+    });
+    d.interfaces.forEach((x, i) => {
+      if (x.boot) ctx.bootIndex.set(`net:${i}`, x.boot.order);
+    });
+    return;
+  }
+  let next = 1;
+  for (const dev of ctx.def.os.bootDevs) {
+    let key: string | undefined;
+    if (dev === "hd")
+      key = idx(
+        "disk",
+        d.disks.findIndex((x) => x.device === "disk"),
+      );
+    else if (dev === "cdrom")
+      key = idx(
+        "disk",
+        d.disks.findIndex((x) => x.device === "cdrom"),
+      );
+    else if (dev === "network") key = idx("net", d.interfaces.length > 0 ? 0 : -1);
+    else if (dev === "fd") key = undefined;
+    if (key && !ctx.bootIndex.has(key)) ctx.bootIndex.set(key, next++);
+  }
+}
+
+function idx(kind: string, i: number): string | undefined {
+  return i >= 0 ? `${kind}:${i}` : undefined;
+}
