@@ -27,6 +27,8 @@ export interface CheckState {
   fix: number;
   rebuild: boolean;
   fileClusters: number;
+  /** File length in bytes (references a cluster or more past it are corruptions). */
+  fileLen: number;
   nextContig: number;
 }
 
@@ -51,6 +53,13 @@ export function newResult(): CheckResult {
 export function incRefs(img: Qcow2Image, st: CheckState, offset: number, size: number): void {
   if (size <= 0) return;
   const cs = img.cs;
+  if (offset + size - st.fileLen >= cs) {
+    st.res.messages.push(
+      `ERROR: counting reference for region exceeding the end of the file by one cluster or more: offset 0x${offset.toString(16)} size 0x${size.toString(16)}`,
+    );
+    st.res.corruptions++;
+    return;
+  }
   const first = Math.floor(offset / cs);
   const last = Math.floor((offset + size - 1) / cs);
   for (let k = first; k <= last; k++) {
@@ -237,6 +246,7 @@ async function checkRefblocks(img: Qcow2Image, st: CheckState): Promise<void> {
       if (repair && cluster < st.fileClusters + MAX_CLUSTERS_PAST_EOF) {
         await img.io.truncate(offset + cs);
         st.fileClusters = cluster + 1;
+        st.fileLen = offset + cs;
         st.nb = Math.max(st.nb, cluster + 1);
         st.res.corruptionsFixed++;
         incRefs(img, st, offset, cs);
@@ -387,8 +397,18 @@ async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: number):
   }
 }
 
-function freshState(_img: Qcow2Image, fix: number, fileClusters: number, res: CheckResult): CheckState {
-  return { res, imrt: new Map(), nb: fileClusters, fix, rebuild: false, fileClusters, nextContig: 0 };
+function freshState(fix: number, fileLen: number, cs: number, res: CheckResult): CheckState {
+  const fileClusters = Math.ceil(fileLen / cs);
+  return {
+    res,
+    imrt: new Map(),
+    nb: fileClusters,
+    fix,
+    rebuild: false,
+    fileClusters,
+    fileLen,
+    nextContig: 0,
+  };
 }
 
 export async function checkQcow2(
@@ -398,9 +418,8 @@ export async function checkQcow2(
   const fix = opts.repair === "all" ? FIX_LEAKS | FIX_ERRORS : opts.repair === "leaks" ? FIX_LEAKS : 0;
   if (fix) img.writable();
   let res = newResult();
-  const fileClusters = Math.ceil((await img.io.size()) / img.cs);
   res.totalClusters = Math.ceil(img.virtualSize / img.cs);
-  let st = freshState(img, fix, fileClusters, res);
+  let st = freshState(fix, await img.io.size(), img.cs, res);
   try {
     await calculateRefcounts(img, st);
     const pre: CheckResult = { ...res, messages: [...res.messages] };
@@ -412,7 +431,7 @@ export async function checkQcow2(
       res.corruptions = 0;
       res.leaks = 0;
       const messages = res.messages;
-      st = freshState(img, 0, Math.ceil((await img.io.size()) / img.cs), res);
+      st = freshState(0, await img.io.size(), img.cs, res);
       await calculateRefcounts(img, st);
       let fresh = 0;
       const saved = { ...res };
