@@ -86,6 +86,8 @@ CASES = [
     ("disk-sgio-unfiltered", devs("<disk type='block' device='lun' sgio='unfiltered'><source dev='/dev/sdc'/><target dev='sda' bus='scsi'/></disk>")),
     ("redirdev-without-usb", devs("<redirdev bus='usb' type='spicevmc'/>")),
     ("iommu-intremap-no-ioapic", devs("<iommu model='intel'><driver intremap='on'/></iommu>")),
+    ("maxmemory-no-slots", dom(B + "<maxMemory unit='GiB'>4</maxMemory>")),
+    ("feature-htm-no-state", dom(B + "<features><htm/></features>")),
     ("address-bad-type", devs("<disk type='file'><source file='/a'/><target dev='vda'/><address type='warp'/></disk>")),
     ("memballoon-bad-model", devs("<memballoon model='balloon9000'/>")),
 ]

@@ -22,7 +22,7 @@ def load(name):
 
 
 BASIC = load("domain-cases-basic")["CASES"]
-DEVICES = load("domain-cases-devices")["CASES"]
+DEVICES = load("domain-cases-devices")["CASES"] + load("domain-cases-more")["CASES"]
 INVALID = load("domain-cases-invalid")["CASES"]
 build = load("domain-cases-util")["build"]
 

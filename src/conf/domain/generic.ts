@@ -3,12 +3,16 @@
 
 import type { XmlElement } from "../../xml/index.js";
 import { formatAddress, parseAddress, parseIntBase0 } from "./device-info.js";
+import { scaledToKiB } from "./normalize.js";
 import { cloneElement, orderAttrs } from "./xml-util.js";
 
 /** Attribute order per element name (libvirt's formatters), applied recursively. */
 const ATTR_ORDER: Record<string, string[]> = {
   hostdev: ["mode", "type", "managed", "model", "display", "ramfb"],
   timer: ["name", "present", "tickpolicy", "track", "frequency", "mode"],
+  bootmenu: ["enable", "timeout"],
+  bios: ["useserial", "rebootTimeout"],
+  ip: ["address", "family", "prefix", "peer"],
   rng: ["model"],
   backend: ["model", "type", "version"],
   rate: ["bytes", "period"],
@@ -57,7 +61,33 @@ export function fillGenericDefaults(e: XmlElement): void {
     e.attrs = orderAttrs(e.attrs, ATTR_ORDER.hostdev!);
   }
   if (e.name === "watchdog" && !has("action")) e.attrs.push(["action", "reset"]);
-  if ((e.name === "redirdev" || e.name === "smartcard") && attrOf(e, "type") === "tcp") {
+  for (const b of e.children) if (b.kind === "element" && b.name === "backend") fillGenericDefaults(b);
+  if (e.name === "filesystem") {
+    if (
+      !has("accessmode") &&
+      ["mount", "ram", "bind", "file", "block"].includes(attrOf(e, "type") ?? "mount")
+    ) {
+      e.attrs.push(["accessmode", "passthrough"]);
+      e.attrs = orderAttrs(e.attrs, ATTR_ORDER.filesystem!);
+    }
+    if (attrOf(e, "type") === "ram") {
+      for (const s of e.children)
+        if (s.kind === "element" && s.name === "source") scaledToKiB(s, "units", "usage");
+    }
+  }
+  if (e.name === "hostdev" && attrOf(e, "type") === "usb") {
+    for (const s of e.children) {
+      if (s.kind !== "element" || s.name !== "source") continue;
+      for (const v of s.children) {
+        if (v.kind !== "element" || (v.name !== "vendor" && v.name !== "product")) continue;
+        v.attrs = v.attrs.map(([k, x]) => {
+          const n = k === "id" ? parseIntBase0(x) : undefined;
+          return n === undefined ? [k, x] : [k, `0x${n.toString(16).padStart(4, "0")}`];
+        });
+      }
+    }
+  }
+  if (["redirdev", "smartcard", "backend"].includes(e.name) && attrOf(e, "type") === "tcp") {
     const kids = e.children.filter((c) => c.kind === "element");
     if (!kids.some((c) => c.name === "protocol")) {
       const at = e.children.findIndex((c) => c.kind === "element" && c.name === "source");
@@ -97,7 +127,7 @@ function attrOf(e: XmlElement, k: string): string | undefined {
 }
 
 /** Rewrites every `<address>` below `e` in libvirt's canonical form; `pciSource` marks a PCI hostdev. */
-function canonAddresses(e: XmlElement, pciSource = false): void {
+export function canonAddresses(e: XmlElement, pciSource = false): void {
   for (let i = 0; i < e.children.length; i++) {
     const k = e.children[i]!;
     if (k.kind !== "element") continue;

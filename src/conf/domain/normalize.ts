@@ -3,7 +3,29 @@
 // set strings (virBitmapFormat).
 
 import { attr, child, el, elements, type XmlElement } from "../../xml/index.js";
+import { unitScale } from "../common/units.js";
+import { missingAttr } from "./errors.js";
 import { orderAttrs } from "./xml-util.js";
+
+/**
+ * Rewrites a scaled size held in an element (`<x unit='MiB'>4</x>`, or `unitAttr` on a sibling
+ * attribute when `valueAttr` is given) to KiB, as libvirt stores and prints it.
+ */
+export function scaledToKiB(e: XmlElement, unitAttr: string, valueAttr?: string): void {
+  const unit = attr(e, unitAttr);
+  const raw = valueAttr
+    ? attr(e, valueAttr)
+    : e.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
+  if (raw === undefined || !/^\s*[0-9]+\s*$/.test(raw)) return;
+  const scale = unitScale(unit, 1024);
+  if (scale === undefined) return;
+  const kib = (BigInt(raw.trim()) * BigInt(scale) + 1023n) / 1024n;
+  e.attrs = e.attrs.map(([k, v]) =>
+    k === unitAttr ? [k, "KiB"] : valueAttr && k === valueAttr ? [k, String(kib)] : [k, v],
+  );
+  if (!e.attrs.some(([k]) => k === unitAttr)) e.attrs.push([unitAttr, "KiB"]);
+  if (!valueAttr) e.children = [{ kind: "text", text: String(kib) }];
+}
 
 /** virDomainFeature enum order (libvirt 9.0). */
 const FEATURE_ORDER = [
@@ -47,6 +69,8 @@ const SWITCH_FEATURES = [
   "nested-hv",
   "ccf-assist",
 ];
+/** Features whose state attribute is mandatory (virXMLPropTristateSwitch with REQUIRED). */
+const STATE_REQUIRED = ["htm", "nested-hv", "ccf-assist"];
 const HYPERV_ORDER = [
   "relaxed",
   "vapic",
@@ -102,7 +126,9 @@ export function sortChildren(e: XmlElement, order: readonly string[]): void {
 export function normalizeFeatures(f: XmlElement): void {
   sortChildren(f, FEATURE_ORDER);
   for (const c of elements(f)) {
+    if (STATE_REQUIRED.includes(c.name) && attr(c, "state") === undefined) throw missingAttr("state", c.name);
     if (SWITCH_FEATURES.includes(c.name) && attr(c, "state") === undefined) c.attrs.unshift(["state", "on"]);
+    if (c.name === "tcg") for (const t of elements(c, "tb-cache")) scaledToKiB(t, "unit");
     if (c.name === "hyperv") sortChildren(c, HYPERV_ORDER);
     if (c.name === "kvm") sortChildren(c, KVM_ORDER);
   }
@@ -111,8 +137,7 @@ export function normalizeFeatures(f: XmlElement): void {
 export function normalizeCpu(cpu: XmlElement): void {
   const mode = attr(cpu, "mode");
   const model = child(cpu, "model");
-  const hasModelName =
-    model !== undefined && model.children.some((c) => c.kind === "text" && c.text.trim() !== "");
+  const hasModelName = model?.children.some((c) => c.kind === "text" && c.text.trim() !== "");
   if (
     model &&
     !hasModelName &&

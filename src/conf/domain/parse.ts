@@ -8,7 +8,14 @@ import { parseUuid } from "../common/uuid.js";
 import { parseDevices } from "./devices.js";
 import { internalErr, unsupported, xmlErr, xmlPropErr } from "./errors.js";
 import { canonGeneric } from "./generic.js";
-import { formatCpuSet, normalizeCpu, normalizeCputune, normalizeFeatures, parseCpuSet } from "./normalize.js";
+import {
+  formatCpuSet,
+  normalizeCpu,
+  normalizeCputune,
+  normalizeFeatures,
+  parseCpuSet,
+  scaledToKiB,
+} from "./normalize.js";
 import type { DomainDef, OsDef } from "./types.js";
 import { cloneElement, enumAttr, orderAttrs, pushExtra } from "./xml-util.js";
 
@@ -262,6 +269,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   if (mx) {
     const kib = parseMemory(root, "maxMemory")!;
     const slots = attr(mx, "slots");
+    if (slots === undefined) throw xmlErr("both maximum memory size and memory slot count must be specified");
     def.maxMemory = slots !== undefined ? { kib, slots: Number(slots) } : { kib };
   }
   const memEl = child(root, "memory");
@@ -299,6 +307,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     if (TOP_GENERIC.includes(c.name)) {
       const g = canonGeneric(c);
       if (c.name === "cputune") normalizeCputune(g);
+      if (c.name === "memtune") for (const k of elements(g)) scaledToKiB(k, "unit");
       pushExtra(def.extra, c.name, g);
     } else if (c.name.includes(":")) pushExtra(def.extra, "ns", cloneElement(c));
   }

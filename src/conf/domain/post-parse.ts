@@ -23,6 +23,30 @@ function addController(def: DomainDef, type: string, index: number): void {
   insertController(list, c);
 }
 
+/** SCSI hostdevs without an address take the first free unit on controller 0 (virDomainHostdevAssignAddress). */
+function scsiHostdevAddresses(def: DomainDef): void {
+  const used = new Set<string>();
+  const key = (a: [string, string][]) => a.map(([k, v]) => `${k}=${v}`).join(",");
+  for (const disk of def.devices.disks) {
+    if (disk.target.bus === "scsi" && disk.address?.type === "drive") used.add(key(disk.address.attrs));
+  }
+  for (const o of def.devices.other) {
+    if (o.kind !== "hostdev" || o.xml.attrs.find(([k]) => k === "type")?.[1] !== "scsi") continue;
+    if (o.xml.children.some((c) => c.kind === "element" && c.name === "address")) continue;
+    let unit = 0;
+    const attrs = (u: number): [string, string][] => [
+      ["controller", "0"],
+      ["bus", "0"],
+      ["target", "0"],
+      ["unit", String(u)],
+    ];
+    while (used.has(key(attrs(unit)))) unit++;
+    used.add(key(attrs(unit)));
+    o.xml.children.push(el("address", [["type", "drive"], ...attrs(unit)]));
+    addController(def, "scsi", 0);
+  }
+}
+
 function implicitControllers(def: DomainDef): void {
   const d = def.devices;
   for (const type of ["scsi", "fdc", "ide", "sata"]) {
@@ -119,7 +143,9 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
   if (def.os.arch === "") def.os.arch = defaultArch(def);
   const d = def.devices;
-  const anyBootOrder = [...d.disks, ...d.interfaces].some((x) => x.boot !== undefined);
+  const anyBootOrder =
+    [...d.disks, ...d.interfaces].some((x) => x.boot !== undefined) ||
+    d.other.some((o) => o.xml.children.some((c) => c.kind === "element" && c.name === "boot"));
   if (def.os.type === "hvm" && def.os.bootDevs.length === 0 && !anyBootOrder) def.os.bootDevs.push("hd");
 
   for (const disk of d.disks) {
@@ -132,6 +158,7 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
   chrPorts(d.serials);
   fixConsoleTargets(def);
   assignControllerIndexes(d.controllers);
+  scsiHostdevAddresses(def);
   implicitControllers(def);
   smartcardAddresses(def);
   if (d.graphics.length > 0 && d.videos.length === 0) {

@@ -67,7 +67,7 @@ const SOURCE_CHILD_ORDER = [
 /** Children of `<disk>` formatted in this order (after driver/source/backingStore). */
 const EXTRA_BEFORE_TARGET = ["backenddomain", "geometry", "blockio", "mirror"];
 const EXTRA_AFTER_TARGET = ["iotune"];
-const EXTRA_TAIL = ["encryption", "auth"];
+const EXTRA_TAIL = ["encryption"];
 
 /** virDiskNameToIndex: "vdb" → 1, "sdaa" → 26; undefined when not a disk name. */
 export function diskNameToIndex(name: string): number | undefined {
@@ -93,7 +93,11 @@ function defaultBus(dev: string, device: string): string {
 /** A canonical copy of `<source>`: attributes and children in libvirt's order. */
 function canonSource(s: XmlElement): XmlElement {
   const c = cloneElement(s);
-  c.attrs = orderAttrs(c.attrs, SOURCE_ORDER);
+  // index= numbers the backing chain of a running domain; the persistent XML leaves it out.
+  c.attrs = orderAttrs(
+    c.attrs.filter(([k]) => k !== "index"),
+    SOURCE_ORDER,
+  );
   // transport='tcp' is the default for network disk hosts and libvirt leaves it out.
   for (const h of elements(c, "host"))
     h.attrs = h.attrs.filter(([k, v]) => !(k === "transport" && v === "tcp"));
@@ -177,7 +181,7 @@ export function parseDisk(e: XmlElement): DiskDef {
     if (c) d[n] = textContent(c);
   }
   for (const c of elements(e)) {
-    if ([...EXTRA_BEFORE_TARGET, ...EXTRA_AFTER_TARGET, ...EXTRA_TAIL].includes(c.name)) {
+    if (["auth", ...EXTRA_BEFORE_TARGET, ...EXTRA_AFTER_TARGET, ...EXTRA_TAIL].includes(c.name)) {
       pushExtra(d.extra, c.name, cloneElement(c));
     }
   }
@@ -236,6 +240,8 @@ export function formatDisk(d: DiskDef): XmlElement {
     "disk",
     [["type", d.type], ["device", d.device], ...attrs],
     d.driver,
+    // Old-style <auth> directly under <disk> stays where it was written: before <source>.
+    ex("auth"),
     d.source,
     d.backingStore,
     EXTRA_BEFORE_TARGET.flatMap(ex),

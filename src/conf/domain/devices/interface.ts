@@ -3,6 +3,7 @@
 
 import { attr, child, el, elements, type XmlElement } from "../../../xml/index.js";
 import { isMulticastMac, parseMac } from "../../common/index.js";
+import { canonAddresses, canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { missingAttr, xmlErr } from "../errors.js";
 import type { InterfaceDef } from "../types.js";
@@ -76,6 +77,7 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   if (src) {
     const s = cloneElement(src);
     s.attrs = orderAttrs(s.attrs, SOURCE_ORDER);
+    canonAddresses(s, type === "hostdev");
     n.source = s;
   }
   for (const [t, a] of [
@@ -106,7 +108,14 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   }
   for (const c of elements(e)) {
     if (["mac", "source", "target", "model", ...DEVICE_INFO_CHILDREN].includes(c.name)) continue;
-    pushExtra(n.extra, c.name, cloneElement(c));
+    const x = canonGeneric(c);
+    if (x.name === "ip" && !x.attrs.some(([k]) => k === "family")) {
+      x.attrs = orderAttrs(
+        [...x.attrs, ["family", (attr(x, "address") ?? "").includes(":") ? "ipv6" : "ipv4"]],
+        ["address", "family", "prefix", "peer"],
+      );
+    }
+    pushExtra(n.extra, c.name, x);
   }
   parseDeviceInfo(e, n);
   return n;

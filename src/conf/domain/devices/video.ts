@@ -30,7 +30,7 @@ function defaultVram(type: string): number | undefined {
     case "cirrus":
     case "vmvga":
     case "bochs":
-      return type === "vmvga" ? 4096 : 16384;
+      return 16384;
     case "xen":
       return 4096;
     case "qxl":

@@ -1,0 +1,103 @@
+# Domain corpus, second batch: inputs written the way tools and people really write them
+# (attributes out of order, decimal where libvirt prints hex, defaults left out), so the
+# canonicalisation of every part is exercised. Each case: (name, build() dict).
+
+M = "<mac address='52:54:00:6b:3c:61'/>"
+
+
+def dev(body, **kw):
+    d = {"devices": body}
+    d.update(kw)
+    return d
+
+
+CASES = [
+    # identity and memory
+    ("name-xml-special", {"name": "a&amp;b&lt;c&gt;"}),
+    ("uuid-spaces", {"uuid": False, "head": "<uuid>  0b9c1a6e-7c55-4c5c-9c3e-2f4a2b1c9d08  </uuid>"}),
+    ("uuid-odd-dashes", {"uuid": False, "head": "<uuid>0b9c-1a6e-7c55-4c5c-9c3e-2f4a-2b1c-9d09</uuid>"}),
+    ("memory-kb-rounding", {"memory": False, "head": "<memory unit='KB'>1000001</memory>"}),
+    ("memory-tib", {"memory": False, "head": "<memory unit='TiB'>1</memory>"}),
+    ("memory-backing-pages", {"memory": False, "head": "<memory unit='KiB'>1048576</memory>", "top": "<memoryBacking><hugepages><page size='2048' unit='KiB' nodeset='0'/></hugepages></memoryBacking><cpu><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/></numa></cpu>"}),
+    ("memtune-units", {"top": "<memtune><hard_limit unit='MiB'>1024</hard_limit></memtune>"}),
+    ("blkiotune-device", {"top": "<blkiotune><weight>500</weight><device><path>/dev/sda</path><weight>300</weight><read_bytes_sec>10000</read_bytes_sec></device></blkiotune>"}),
+    ("vcpus-element", {"top": "<vcpu current='2'>4</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/><vcpu id='1' enabled='yes' hotpluggable='yes' order='2'/><vcpu id='2' enabled='no' hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>"}),
+    ("iothreadids", {"top": "<iothreads>2</iothreads><iothreadids><iothread id='1'/><iothread id='2'/></iothreadids>"}),
+    ("numatune-memnode", {"memory": False, "head": "<memory unit='KiB'>2097152</memory>", "top": "<vcpu>2</vcpu><numatune><memory mode='interleave' nodeset='0-1'/><memnode cellid='0' mode='strict' nodeset='0'/></numatune><cpu><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/><cell id='1' cpus='1' memory='1048576' unit='KiB'/></numa></cpu>"}),
+    ("cputune-sched", {"top": "<vcpu>2</vcpu><cputune><vcpusched vcpus='0' scheduler='fifo' priority='1'/><emulatorpin cpuset='1'/><vcpupin cpuset='0' vcpu='1'/></cputune>"}),
+    ("sysinfo-fwcfg", {"top": "<sysinfo type='fwcfg'><entry name='opt/com.example/name'>example value</entry></sysinfo>"}),
+    ("sysinfo-smbios-full", {"top": "<sysinfo type='smbios'><bios><entry name='vendor'>V</entry><entry name='version'>1.0</entry></bios><system><entry name='manufacturer'>M</entry><entry name='product'>P</entry><entry name='serial'>S</entry></system><baseBoard><entry name='manufacturer'>B</entry></baseBoard><chassis><entry name='asset'>A</entry></chassis><oemStrings><entry>myappname:some arbitrary data</entry></oemStrings></sysinfo>"}),
+    # os
+    ("os-loader-secure", {"os": "<type arch='x86_64' machine='q35'>hvm</type><loader readonly='yes' secure='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.secboot.fd</loader><nvram template='/usr/share/OVMF/OVMF_VARS.fd'>/var/lib/libvirt/qemu/nvram/x_VARS.fd</nvram>", "top": "<features><acpi/><smm state='on'/></features>"}),
+    ("os-loader-attr-order", {"os": "<type arch='x86_64'>hvm</type><loader type='pflash' readonly='yes'>/code.fd</loader>"}),
+    ("os-smbios-host", {"os": "<type arch='x86_64'>hvm</type><smbios mode='host'/>"}),
+    ("os-acpi-table", {"os": "<type arch='x86_64'>hvm</type><acpi><table type='slic'>/path/to/slic.dat</table></acpi>"}),
+    ("os-bootmenu-timeout-order", {"os": "<type arch='x86_64'>hvm</type><bootmenu timeout='100' enable='yes'/><boot dev='cdrom'/>"}),
+    ("os-cmdline-escapes", {"os": "<type arch='x86_64'>hvm</type><kernel>/k</kernel><cmdline>a=&quot;b c&quot; d&lt;e</cmdline>"}),
+    ("os-exe-initenv", {"os": "<type>exe</type><init>/bin/sh</init><initenv name='FOO'>bar</initenv><initdir>/root</initdir><inituser>nobody</inituser>"}),
+    # features and cpu
+    ("features-many-switches", {"top": "<features><pmu/><vmport/><vmcoreinfo/><pvspinlock/><hap/></features>"}),
+    ("features-hyperv-scrambled", {"top": "<features><hyperv mode='custom'><synic state='on'/><relaxed state='off'/><vpindex state='on'/><tlbflush state='on'/><ipi state='on'/><runtime state='on'/></hyperv></features>"}),
+    ("features-kvm-scrambled", {"top": "<features><kvm><poll-control state='off'/><hidden state='off'/></kvm></features>"}),
+    ("features-msrs", {"top": "<features><msrs unknown='ignore'/></features>"}),
+    ("features-apic-eoi-off", {"top": "<features><apic eoi='off'/></features>"}),
+    ("features-tcg", {"type": "qemu", "top": "<features><tcg><tb-cache unit='MiB'>128</tb-cache></tcg></features>"}),
+    ("cpu-host-model-features", {"top": "<cpu mode='host-model' check='partial'><feature policy='forbid' name='svm'/></cpu>"}),
+    ("cpu-maximum", {"top": "<cpu mode='maximum'/>"}),
+    ("cpu-custom-vendor-id", {"top": "<cpu match='minimum'><model vendor_id='GenuineIntel'>Westmere</model></cpu>"}),
+    ("cpu-numa-distances", {"memory": False, "head": "<memory unit='KiB'>2097152</memory>", "top": "<vcpu>2</vcpu><cpu><numa><cell id='0' cpus='0' memory='1048576' unit='KiB' memAccess='shared'><distances><sibling id='0' value='10'/><sibling id='1' value='21'/></distances></cell><cell id='1' cpus='1' memory='1048576' unit='KiB'><distances><sibling id='0' value='21'/><sibling id='1' value='10'/></distances></cell></numa></cpu>"}),
+    ("cpu-topology-only-sockets", {"top": "<vcpu>4</vcpu><cpu><topology threads='1' cores='2' sockets='2'/></cpu>"}),
+    ("clock-catchup", {"top": "<clock offset='utc'><timer name='rtc' tickpolicy='catchup' track='guest'><catchup threshold='123' slew='120' limit='10000'/></timer></clock>"}),
+    ("clock-absolute", {"top": "<clock offset='absolute' start='1234567890'/>"}),
+    ("clock-timer-attr-order", {"top": "<clock offset='utc'><timer present='no' name='pit'/><timer tickpolicy='merge' name='rtc'/></clock>"}),
+    ("seclabel-static", {"top": "<seclabel type='static' model='selinux' relabel='no'><label>system_u:system_r:svirt_t:s0:c392,c662</label></seclabel>"}),
+    ("seclabel-dac", {"top": "<seclabel type='static' model='dac' relabel='yes'><label>107:107</label></seclabel>"}),
+    ("keywrap", {"top": "<keywrap><cipher name='aes' state='on'/></keywrap>"}),
+    # devices with defaults left out or attributes reordered
+    ("hostdev-pci-decimal", dev("<hostdev type='pci' managed='yes' mode='subsystem'><source><address bus='6' slot='18' function='5' domain='0'/></source><address type='pci' bus='0' slot='9' function='0' domain='0'/></hostdev>")),
+    ("hostdev-pci-boot-alias", dev("<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source><boot order='1'/><alias name='ua-hd0'/></hostdev>")),
+    ("hostdev-scsi", dev("<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source></hostdev>")),
+    ("hostdev-usb-vendor-decimal", dev("<hostdev mode='subsystem' type='usb' managed='no'><source><vendor id='0x046d'/><product id='0xC52B'/></source></hostdev>")),
+    ("filesystem-defaults", dev("<filesystem type='mount'><source dir='/srv'/><target dir='srv'/></filesystem>")),
+    ("filesystem-ram", dev("<filesystem type='ram'><source usage='1024' units='MiB'/><target dir='/tmp'/></filesystem>", os="<type>exe</type><init>/bin/sh</init>")),
+    ("tpm-emulator-default-version", dev("<tpm model='tpm-tis'><backend type='emulator'/></tpm>")),
+    ("rng-egd-tcp", dev("<rng model='virtio'><backend model='egd' type='tcp'><source mode='connect' host='localhost' service='1234'/></backend></rng>")),
+    ("rng-builtin", dev("<rng model='virtio'><backend model='builtin'/></rng>")),
+    ("sound-address", dev("<sound model='ich6'><address type='pci' domain='0' bus='0' slot='4' function='0'/></sound>")),
+    ("input-usb-address", dev("<input type='tablet' bus='usb'><address type='usb' bus='0' port='1'/></input>")),
+    ("watchdog-address", dev("<watchdog action='pause' model='i6300esb'><address type='pci' domain='0x0000' bus='0x00' slot='0x08' function='0x0'/></watchdog>")),
+    ("panic-default", dev("<panic model='hyperv'/>")),
+    ("shmem-server", dev("<shmem name='shmem_server'><model type='ivshmem-doorbell'/><size unit='M'>32</size><server path='/tmp/socket-shmem'/><msi vectors='32' ioeventfd='on'/></shmem>")),
+    ("vsock-auto", dev("<vsock model='virtio'><cid auto='yes'/></vsock>")),
+    ("memory-nvdimm", dev("<memory model='nvdimm'><source><path>/tmp/nvdimm</path></source><target><size unit='KiB'>523264</size><node>0</node><label><size unit='KiB'>128</size></label></target></memory>", memory=False, head="<maxMemory slots='16' unit='KiB'>4194304</maxMemory>\n  <memory unit='KiB'>1048576</memory>", top="<cpu><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/></numa></cpu>")),
+    ("audio-spice", dev("<graphics type='spice' autoport='yes'/><audio id='1' type='spice'/>")),
+    ("audio-pulseaudio", dev("<audio id='1' type='pulseaudio' serverName='/run/user/1000/pulse/native'><input mixingEngine='no'/><output streamName='out'/></audio>")),
+    ("console-serial-ports", dev("<serial type='pty'><target port='1'/></serial><serial type='pty'><target port='0'/></serial><console type='pty'><target type='serial' port='1'/></console>")),
+    ("channel-qemu-vdagent", dev("<channel type='qemu-vdagent'><source><clipboard copypaste='yes'/><mouse mode='client'/></source><target type='virtio' name='com.redhat.spice.0'/></channel>")),
+    ("serial-spiceport", dev("<serial type='spiceport'><source channel='org.qemu.console.serial.0'/><target port='0'/></serial>")),
+    ("parallel-address", dev("<parallel type='pty'><target port='0'/><address type='isa' iobase='0x378' irq='7'/></parallel>")),
+    ("controller-pci-decimal-address", dev("<controller type='usb' index='0' model='piix3-uhci'><address type='pci' domain='0' bus='0' slot='1' function='2'/></controller>")),
+    ("controller-ide-attrs", dev("<controller index='0' type='ide'/><controller model='lsilogic' index='0' type='scsi'/>")),
+    ("disk-auth-outside-source", dev("<disk type='network' device='disk'><auth username='admin'><secret type='ceph' usage='cs'/></auth><source protocol='rbd' name='p/i'><host name='mon'/></source><target dev='vda' bus='virtio'/></disk>")),
+    ("disk-driver-metadata-cache", dev("<disk type='file'><driver name='qemu' type='qcow2'><metadata_cache><max_size unit='bytes'>1024</max_size></metadata_cache></driver><source file='/mc.qcow2'/><target dev='vda' bus='virtio'/></disk>")),
+    ("disk-nbd-tls", dev("<disk type='network'><source protocol='nbd' name='bar' tls='yes'><host name='example.org' port='6000'/></source><target dev='vda' bus='virtio'/></disk>")),
+    ("disk-source-index", dev("<disk type='file'><source file='/idx.img' index='1'/><target dev='vda' bus='virtio'/></disk>")),
+    ("disk-target-reordered", dev("<disk device='disk' type='file'><target bus='virtio' dev='vdb'/><source file='/r.img'/><driver type='raw' name='qemu'/></disk>")),
+    ("disk-cdrom-scsi", dev("<disk type='file' device='cdrom'><source file='/c.iso'/><target dev='sdb' bus='scsi'/></disk>")),
+    ("disk-nvme", dev("<disk type='nvme' device='disk'><driver name='qemu' type='raw'/><source type='pci' managed='yes' namespace='1'><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source><target dev='vde' bus='virtio'/></disk>")),
+    ("interface-ethernet-ip", dev(f"<interface type='ethernet'>{M}<ip address='192.168.122.5' prefix='24'/><route address='192.168.122.0' prefix='24' gateway='192.168.122.1'/><script path='/etc/qemu-ifup'/><target dev='tap7' managed='no'/></interface>")),
+    ("interface-backend-tune", dev(f"<interface type='network'>{M}<source network='default'/><backend tap='/dev/net/tun' vhost='/dev/vhost-net'/><tune><sndbuf>1600</sndbuf></tune><model type='virtio'/></interface>")),
+    ("interface-guest-coalesce", dev(f"<interface type='network'>{M}<source network='default'/><model type='virtio'/><guest dev='eth0'/><coalesce><rx><frames max='7'/></rx></coalesce></interface>")),
+    ("interface-port-isolated", dev(f"<interface type='network'>{M}<source network='default'/><port isolated='yes'/></interface>")),
+    ("interface-driver-host-guest", dev(f"<interface type='network'>{M}<source network='default'/><model type='virtio'/><driver name='vhost' queues='2'><host csum='off' tso4='off'/><guest csum='off'/></driver></interface>")),
+    ("interface-direct-virtualport", dev(f"<interface type='direct'>{M}<source dev='eth0' mode='bridge'/><virtualport type='802.1Qbh'><parameters profileid='finance'/></virtualport></interface>")),
+    ("interface-hostdev-vlan", dev(f"<interface type='hostdev'>{M}<source><address type='pci' domain='0' bus='0' slot='7' function='0'/></source><vlan><tag id='42'/></vlan></interface>")),
+    ("graphics-vnc-passwd-validto", dev("<graphics type='vnc' port='5901' passwd='pw' passwdValidTo='2030-01-01T00:00:00' keymap='en-us'/>")),
+    ("graphics-spice-listen-network", dev("<graphics type='spice' autoport='yes'><listen type='network' network='default'/><gl enable='no'/></graphics>")),
+    ("graphics-spice-passwd", dev("<graphics type='spice' port='5930' passwd='spicepw' defaultMode='secure'/>")),
+    ("graphics-rdp", dev("<graphics type='rdp' autoport='yes' multiUser='yes'/>")),
+    ("graphics-vnc-listen-both", dev("<graphics type='vnc' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>")),
+    ("video-resolution", dev("<video><model type='virtio' heads='1' primary='yes'><resolution x='1920' y='1080'/></model></video>")),
+    ("video-vmvga-xen", dev("<video><model type='vmvga'/></video><video><model type='xen'/></video>")),
+    ("video-driver", dev("<video><driver name='qemu'/><model type='virtio'/></video>")),
+]
