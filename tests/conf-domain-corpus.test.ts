@@ -80,8 +80,31 @@ function validateWithSchema(outputs: [string, string][]): void {
     } catch (e) {
       report = String((e as { stderr?: Buffer }).stderr ?? e);
     }
-    const bad = report.split("\n").filter((l) => l.endsWith("fails to validate"));
-    assert.deepEqual(bad, [], `schema rejects our output:\n${report}`);
+    const bad = report
+      .split("\n")
+      .filter((l) => l.endsWith(" fails to validate"))
+      .map((l) => l.slice(dir.length + 1, -" fails to validate".length - 4));
+    // libvirt's own output is not always schema-valid (e.g. a non-numeric <inituser>): only
+    // documents whose golden validates must validate.
+    const alsoBadInLibvirt = new Set<string>();
+    if (bad.length) {
+      try {
+        execFileSync(
+          "xmllint",
+          ["--noout", "--relaxng", rng, ...bad.map((c) => join(VALID, `${c}.out.xml`))],
+          {
+            stdio: "pipe",
+          },
+        );
+      } catch (e) {
+        for (const l of String((e as { stderr?: Buffer }).stderr ?? "").split("\n")) {
+          const m = /([^/]+)\.out\.xml fails to validate$/.exec(l);
+          if (m) alsoBadInLibvirt.add(m[1]!);
+        }
+      }
+    }
+    const ours = bad.filter((c) => !alsoBadInLibvirt.has(c));
+    assert.deepEqual(ours, [], `schema rejects our output:\n${report}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
