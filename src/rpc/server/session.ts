@@ -57,6 +57,8 @@ export class ClientSession implements DispatchContext {
   private readonly pendingStreams = new Map<number, () => void>();
   private readonly uploads = new Map<number, StreamQueue>();
   private idleWaiters: (() => void)[] = [];
+  /** Calls that arrive after CONNECT_OPEN/CLOSE wait for it: pipelining clients see a consistent connection. */
+  private barrier: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly socket: Socket,
@@ -174,7 +176,11 @@ export class ClientSession implements DispatchContext {
     this.inflight++;
     if (this.inflight >= this.opts.maxRequests) this.socket.pause();
     const started = Date.now();
+    const prior = this.barrier;
+    let done = () => {};
+    if (h.proc === 1 || h.proc === 2) this.barrier = new Promise<void>((r) => (done = r));
     try {
+      await prior;
       const { def, ret } = await dispatchCall(this, h.proc, h.serial, body);
       this.sendReply(h, def, ret);
       this.log.debug({ proc: def.name, serial: h.serial, ms: Date.now() - started }, "call");
@@ -192,6 +198,7 @@ export class ClientSession implements DispatchContext {
       this.pendingStreams.delete(h.serial);
       this.sendError(h, err);
     } finally {
+      done();
       this.inflight--;
       if (this.inflight < this.opts.maxRequests && !this.closed) this.socket.resume();
       if (this.inflight === 0) {
