@@ -1,7 +1,7 @@
 // Argument and permission checks shared by the public API, with libvirt's exact texts
 // (src/util/virerror.h: virCheckReadOnlyGoto, virReportUnsupportedError, virReportInvalidArg).
 
-import { ErrorCode, ErrorDomain, VirError, virError } from "../errors/index.js";
+import { ErrorCode, type ErrorDomain, VirError, virError } from "../errors/index.js";
 
 /** VIR_ERR_NO_SUPPORT: the driver has no such slot. `fn` is libvirt's public function name. */
 export function noSupport(domain: ErrorDomain, fn: string): VirError {

@@ -1,0 +1,298 @@
+// Test driver domain slots that read or change a domain's configuration: info, state, XML,
+// memory, vCPUs, metadata, autostart and device information (test_driver.c semantics).
+
+import { formatDomainXML } from "../../conf/domain/index.js";
+import type { HypervisorDriver } from "../../driver/index.js";
+import {
+  VIR_DOMAIN_AFFECT,
+  VIR_DOMAIN_EVENT_ID,
+  VIR_DOMAIN_MEM_MAXIMUM,
+  VIR_DOMAIN_METADATA,
+  VIR_DOMAIN_VCPU,
+  VIR_DOMAIN_XML,
+  VIR_TYPED_PARAM,
+} from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { findDomain, type TestCtx } from "./ctx.js";
+import { domRef, getDefs, getOneDef, isActive, type TestDomain } from "./domain-obj.js";
+import { getMetadata, setMetadata } from "./domain-metadata.js";
+import { checkFlags, domainNotRunning, invalidArg, opInvalid } from "./errors.js";
+
+const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
+/** testConnectGetMaxVcpus. */
+export const TEST_MAX_VCPUS = 32;
+
+function vcpus(def: { vcpu: { max: number; current?: number } }): number {
+  return def.vcpu.current ?? def.vcpu.max;
+}
+
+function setVcpusCurrent(def: { vcpu: { max: number; current?: number } }, n: number): void {
+  def.vcpu.current = n === def.vcpu.max ? undefined : n;
+}
+
+function hostCpus(ctx: TestCtx): number {
+  const ni = ctx.node.nodeInfo;
+  return ni.nodes * ni.sockets * ni.cores * ni.threads;
+}
+
+function cpumap(nbits: number, maplen: number): Uint8Array {
+  const m = new Uint8Array(maplen);
+  for (let i = 0; i < nbits && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
+  return m;
+}
+
+function lastSetBit(m: Uint8Array): number {
+  for (let i = m.length * 8 - 1; i >= 0; i--) if (m[i >> 3]! & (1 << (i & 7))) return i;
+  return -1;
+}
+
+/** Per-domain vCPU affinity set by domainPinVcpuFlags (not part of the XML model yet). */
+const pins = new WeakMap<TestDomain, Map<number, Uint8Array>>();
+
+export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
+  return {
+    async domainGetInfo(ref) {
+      const d = findDomain(ctx, ref);
+      return {
+        state: d.state,
+        maxMem: d.def.memory,
+        memory: d.def.currentMemory,
+        nrVirtCpu: vcpus(d.def),
+        cpuTime: Date.now() * 1_000_000,
+      };
+    },
+    async domainGetState(ref, flags) {
+      checkFlags(flags, 0, "testDomainGetState");
+      const d = findDomain(ctx, ref);
+      return { state: d.state, reason: d.reason };
+    },
+    async domainGetControlInfo(ref, flags) {
+      checkFlags(flags, 0, "testDomainGetControlInfo");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      return { state: 0, details: 0, stateTime: 0 };
+    },
+    async domainGetXMLDesc(ref, flags) {
+      checkFlags(flags, 15, "testDomainGetXMLDesc");
+      const d = findDomain(ctx, ref);
+      const inactive = (flags & VIR_DOMAIN_XML.INACTIVE) !== 0;
+      const def = inactive && d.newDef ? d.newDef : d.def;
+      return formatDomainXML(def, {
+        id: isActive(d) ? d.id : undefined,
+        inactive,
+        securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0,
+        migratable: (flags & VIR_DOMAIN_XML.MIGRATABLE) !== 0,
+      });
+    },
+    async domainGetOSType(ref) {
+      findDomain(ctx, ref);
+      return "linux";
+    },
+    async domainGetHostname(ref, flags) {
+      checkFlags(flags, 0, "testDomainGetHostname");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      return `${ref.name}host`;
+    },
+    async domainIsActive(ref) {
+      return isActive(findDomain(ctx, ref));
+    },
+    async domainIsPersistent(ref) {
+      return findDomain(ctx, ref).persistent;
+    },
+    async domainIsUpdated(ref) {
+      findDomain(ctx, ref);
+      return false;
+    },
+    async domainGetAutostart(ref) {
+      return findDomain(ctx, ref).autostart;
+    },
+    async domainSetAutostart(ref, autostart) {
+      findDomain(ctx, ref).autostart = autostart;
+    },
+
+    async domainGetMaxMemory(ref) {
+      return findDomain(ctx, ref).def.memory;
+    },
+    async domainSetMemoryFlags(ref, memory, flags) {
+      checkFlags(flags, AFFECT | VIR_DOMAIN_MEM_MAXIMUM, "testDomainSetMemoryFlags");
+      const d = findDomain(ctx, ref);
+      const { def, live } = getOneDef(d, flags);
+      if (flags & VIR_DOMAIN_MEM_MAXIMUM) {
+        if (live) throw opInvalid("cannot resize the maximum memory on an active domain");
+        if (def.maxMemory && def.maxMemory.kib < memory) {
+          throw opInvalid("cannot set initial memory size greater than the maximum memory size");
+        }
+        def.memory = memory;
+        if (def.currentMemory > memory) def.currentMemory = memory;
+      } else {
+        if (memory > def.memory) throw invalidArg("cannot set memory higher than max memory");
+        def.currentMemory = memory;
+      }
+    },
+    async domainSetMaxMemory(ref, memory) {
+      return this.domainSetMemoryFlags!(ref, memory, VIR_DOMAIN_MEM_MAXIMUM);
+    },
+    async domainMemoryStats(ref, maxStats, flags) {
+      checkFlags(flags, 0, "testDomainMemoryStats");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      const cur = d.def.currentMemory;
+      if (!d.def.devices.memballoon || d.def.devices.memballoon.model === "none") return [];
+      // Tags are VIR_DOMAIN_MEMORY_STAT_*: actual, swap in/out, major/minor fault, unused,
+      // available, usable, last update, disk caches, hugetlb alloc/fail, rss.
+      const all: [number, number][] = [
+        [6, cur],
+        [0, 0],
+        [1, 0],
+        [2, 0],
+        [3, 0],
+        [4, Math.floor(cur / 2)],
+        [5, cur],
+        [8, Math.floor(cur / 2)],
+        [9, 627319920],
+        [10, Math.floor(cur / 8)],
+        [11, 0],
+        [12, 0],
+        [7, Math.floor(cur / 2)],
+      ];
+      return all.slice(0, maxStats).map(([tag, val]) => ({ tag, val }));
+    },
+    async domainGetVcpusFlags(ref, flags) {
+      checkFlags(flags, AFFECT | VIR_DOMAIN_VCPU.MAXIMUM, "testDomainGetVcpusFlags");
+      const d = findDomain(ctx, ref);
+      const { def } = getOneDef(d, flags);
+      return flags & VIR_DOMAIN_VCPU.MAXIMUM ? def.vcpu.max : vcpus(def);
+    },
+    async domainGetMaxVcpus(ref) {
+      return this.domainGetVcpusFlags!(ref, VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_VCPU.MAXIMUM);
+    },
+    async domainSetVcpusFlags(ref, n, flags) {
+      checkFlags(flags, AFFECT | VIR_DOMAIN_VCPU.MAXIMUM, "testDomainSetVcpusFlags");
+      if (n > TEST_MAX_VCPUS) {
+        throw invalidArg(`requested cpu amount exceeds maximum supported amount (${n} > ${TEST_MAX_VCPUS})`);
+      }
+      const d = findDomain(ctx, ref);
+      const { live, config } = getDefs(d, flags);
+      if (live && live.vcpu.max < n) {
+        throw invalidArg(`requested cpu amount exceeds maximum (${n} > ${live.vcpu.max})`);
+      }
+      if (config && !(flags & VIR_DOMAIN_VCPU.MAXIMUM) && config.vcpu.max < n) {
+        throw invalidArg(`requested cpu amount exceeds maximum (${n} > ${config.vcpu.max})`);
+      }
+      if (live) setVcpusCurrent(live, n);
+      if (config) {
+        if (flags & VIR_DOMAIN_VCPU.MAXIMUM) {
+          const cur = vcpus(config);
+          config.vcpu.max = n;
+          setVcpusCurrent(config, Math.min(cur, n));
+        } else setVcpusCurrent(config, n);
+      }
+    },
+    async domainGetVcpus(ref, maxinfo, maplen) {
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw opInvalid("cannot list vcpus for an inactive domain");
+      const n = Math.min(maxinfo, vcpus(d.def));
+      const all = cpumap(hostCpus(ctx), maplen);
+      const statbase = Date.now() * 1000;
+      const info = [];
+      const maps: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) {
+        const m = pins.get(d)?.get(i) ?? all;
+        maps.push(Uint8Array.from(m.subarray(0, maplen)));
+        info.push({ number: i, state: 1, cpuTime: Math.floor(statbase / 10), cpu: lastSetBit(m) });
+      }
+      return { info, cpumaps: maps };
+    },
+    async domainPinVcpuFlags(ref, vcpu, map, flags) {
+      checkFlags(flags, 0, "testDomainPinVcpuFlags");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw opInvalid("cannot pin vcpus on an inactive domain");
+      if (vcpu >= vcpus(d.def)) throw invalidArg(`requested vcpu '${vcpu}' is not present in the domain`);
+      let m = pins.get(d);
+      if (!m) pins.set(d, (m = new Map()));
+      m.set(vcpu, Uint8Array.from(map));
+    },
+    async domainGetVcpuPinInfo(ref, ncpumaps, maplen, flags) {
+      const d = findDomain(ctx, ref);
+      const { def } = getOneDef(d, flags);
+      const all = cpumap(hostCpus(ctx), maplen);
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < Math.min(ncpumaps, def.vcpu.max); i++) {
+        out.push(Uint8Array.from((pins.get(d)?.get(i) ?? all).subarray(0, maplen)));
+      }
+      return out;
+    },
+    async domainGetSchedulerType(ref) {
+      findDomain(ctx, ref);
+      return { type: "fair", nparams: 1 };
+    },
+    async domainGetSchedulerParametersFlags(ref, flags) {
+      checkFlags(flags, AFFECT, "testDomainGetSchedulerParametersFlags");
+      findDomain(ctx, ref);
+      return [{ field: "weight", type: VIR_TYPED_PARAM.UINT, value: 50 }];
+    },
+
+    async domainGetMetadata(ref, type, uri, flags) {
+      checkFlags(flags, AFFECT, "testDomainGetMetadata");
+      const d = findDomain(ctx, ref);
+      return getMetadata(getOneDef(d, flags).def, type, uri);
+    },
+    async domainSetMetadata(ref, type, metadata, key, uri, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetMetadata");
+      const d = findDomain(ctx, ref);
+      const { live, config } = getDefs(d, flags);
+      for (const def of [live, config]) if (def) setMetadata(def, type, metadata, key, uri);
+      ctx.node.domainEvents.emit({
+        eventId: VIR_DOMAIN_EVENT_ID.METADATA_CHANGE,
+        dom: domRef(d),
+        data: { type, nsuri: type === VIR_DOMAIN_METADATA.ELEMENT ? uri : null },
+      });
+    },
+
+    async domainGetBlockInfo(ref, path, flags) {
+      checkFlags(flags, 0, "testDomainGetBlockInfo");
+      const d = findDomain(ctx, ref);
+      const disk = d.def.devices.disks.find(
+        (x) => x.target.dev === path || x.source?.attrs.some(([, v]) => v === path),
+      );
+      if (!disk) throw invalidArg(`invalid path ${path} not assigned to domain`);
+      if (!disk.source || disk.source.attrs.length === 0) {
+        throw invalidArg(`disk '${path}' does not currently have a source assigned`);
+      }
+      return { capacity: 1099506450432, allocation: 1099511627776, physical: 1099511627776 };
+    },
+    async domainBlockStats(ref, path) {
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      if (!d.def.devices.disks.some((x) => x.target.dev === path)) {
+        throw virError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `invalid path: ${path}`);
+      }
+      const t = Date.now();
+      return { rdReq: t, rdBytes: t * 2, wrReq: t * 3, wrBytes: t * 4, errs: -1 };
+    },
+    async domainInterfaceStats(ref, device) {
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      const net = d.def.devices.interfaces.find((n) => n.target === device || n.mac === device);
+      if (!net) {
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.TEST,
+          `invalid path, '${device}' is not a known interface`,
+        );
+      }
+      const t = Date.now();
+      return {
+        rxBytes: t,
+        rxPackets: t * 2,
+        rxErrs: t * 3,
+        rxDrop: t * 4,
+        txBytes: t * 5,
+        txPackets: t * 6,
+        txErrs: t * 7,
+        txDrop: t * 8,
+      };
+    },
+  };
+}

@@ -1,0 +1,168 @@
+// Test driver save, restore, managed save and core dump. A save image is libvirt's test format:
+// the 15-byte magic "TestGuestMagic\0", a native-endian int32 XML length, then the domain XML
+// (test_driver.c testDomainSaveImageWrite), so images are interchangeable with libvirt's.
+
+import { readFile, writeFile } from "node:fs/promises";
+import { formatDomainXML } from "../../conf/domain/index.js";
+import type { HypervisorDriver } from "../../driver/index.js";
+import {
+  VIR_DOMAIN_EVENT,
+  VIR_DOMAIN_EVENT_STARTED,
+  VIR_DOMAIN_EVENT_STOPPED,
+  VIR_DOMAIN_RUNNING,
+  VIR_DOMAIN_SAVE,
+  VIR_DOMAIN_SHUTOFF,
+} from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
+import { domainEvent, findDomain, type TestCtx } from "./ctx.js";
+import { isActive, setRunning, setShutoff } from "./domain-obj.js";
+import { addDomain, parseDef } from "./domain-lifecycle.js";
+import { checkFlags, domainNotRunning, internal, opInvalid } from "./errors.js";
+
+const MAGIC = Buffer.from("TestGuestMagic\0", "latin1");
+const MAX_XML = 8192;
+
+function sysError(detail: string, e: unknown): VirError {
+  const err = e as NodeJS.ErrnoException;
+  const text = errnoText(err.code);
+  return new VirError({
+    code: ErrorCode.SYSTEM_ERROR,
+    domain: ErrorDomain.TEST,
+    message: `${detail}: ${text}`,
+  });
+}
+
+/** strerror() texts for the errno values file operations here can hit. */
+export function errnoText(code: string | undefined): string {
+  switch (code) {
+    case "ENOENT":
+      return "No such file or directory";
+    case "EACCES":
+      return "Permission denied";
+    case "EISDIR":
+      return "Is a directory";
+    case "ENOTDIR":
+      return "Not a directory";
+    case "ENOSPC":
+      return "No space left on device";
+    case "EROFS":
+      return "Read-only file system";
+    default:
+      return code ?? "Unknown error";
+  }
+}
+
+export function encodeSaveImage(xml: string): Buffer {
+  const body = Buffer.from(xml, "utf8");
+  const len = Buffer.alloc(4);
+  len.writeInt32LE(body.length);
+  return Buffer.concat([MAGIC, len, body]);
+}
+
+/** Parses a save image; errors as testDomainSaveImageOpen reports them. */
+export async function readSaveImage(path: string): Promise<string> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (e) {
+    throw sysError(`cannot read domain image '${path}'`, e);
+  }
+  if (data.length < MAGIC.length) {
+    throw new VirError({
+      code: ErrorCode.SYSTEM_ERROR,
+      domain: ErrorDomain.TEST,
+      message: `incomplete save header in '${path}': Success`,
+    });
+  }
+  if (!data.subarray(0, MAGIC.length).equals(MAGIC)) throw internal("mismatched header magic");
+  if (data.length < MAGIC.length + 4) {
+    throw new VirError({
+      code: ErrorCode.SYSTEM_ERROR,
+      domain: ErrorDomain.TEST,
+      message: `failed to read metadata length in '${path}': Success`,
+    });
+  }
+  const len = data.readInt32LE(MAGIC.length);
+  if (len < 1 || len > MAX_XML) throw internal("length of metadata out of range");
+  const start = MAGIC.length + 4;
+  if (data.length < start + len) {
+    throw new VirError({
+      code: ErrorCode.SYSTEM_ERROR,
+      domain: ErrorDomain.TEST,
+      message: `incomplete metadata in '${path}': Success`,
+    });
+  }
+  return data.subarray(start, start + len).toString("utf8");
+}
+
+export function domainSaveSlots(ctx: TestCtx): Partial<HypervisorDriver> {
+  const node = ctx.node;
+  return {
+    async domainSave(ref, to, dxml, flags) {
+      checkFlags(flags, 0, "testDomainSaveFlags");
+      if (dxml)
+        throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      const xml = formatDomainXML(d.def, { securityInfo: true, inactive: true });
+      try {
+        await writeFile(to, encodeSaveImage(xml), { mode: 0o600 });
+      } catch (e) {
+        throw sysError(`saving domain '${d.name}' to '${to}': open failed`, e);
+      }
+      setShutoff(d, VIR_DOMAIN_SHUTOFF.SAVED);
+      domainEvent(ctx, d, VIR_DOMAIN_EVENT.STOPPED, VIR_DOMAIN_EVENT_STOPPED.SAVED);
+      if (!d.persistent) node.domains.remove(d);
+    },
+    async domainRestore(from, dxml, flags) {
+      checkFlags(flags, 0, "testDomainRestoreFlags");
+      if (dxml)
+        throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
+      const def = parseDef(await readSaveImage(from));
+      const { dom } = addDomain(ctx, def, true);
+      setRunning(dom, node.allocDomId(), VIR_DOMAIN_RUNNING.RESTORED);
+      domainEvent(ctx, dom, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.RESTORED);
+    },
+    async domainSaveImageGetXMLDesc(file, flags) {
+      checkFlags(flags, 1, "testDomainSaveImageGetXMLDesc");
+      const def = parseDef(await readSaveImage(file));
+      return formatDomainXML(def, { securityInfo: true, inactive: true });
+    },
+    async domainCoreDump(ref, to, flags) {
+      checkFlags(flags, 1, "testDomainCoreDumpWithFormat");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      try {
+        await writeFile(to, MAGIC, { mode: 0o600 });
+      } catch (e) {
+        throw sysError(`domain '${d.name}' coredump: failed to open ${to}`, e);
+      }
+      if (flags & 1) {
+        setShutoff(d, VIR_DOMAIN_SHUTOFF.CRASHED);
+        domainEvent(ctx, d, VIR_DOMAIN_EVENT.STOPPED, VIR_DOMAIN_EVENT_STOPPED.CRASHED);
+        if (!d.persistent) node.domains.remove(d);
+      }
+    },
+    async domainManagedSave(ref, flags) {
+      checkFlags(
+        flags,
+        VIR_DOMAIN_SAVE.BYPASS_CACHE | VIR_DOMAIN_SAVE.RUNNING | VIR_DOMAIN_SAVE.PAUSED,
+        "testDomainManagedSave",
+      );
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      if (!d.persistent) throw opInvalid("cannot do managed save for transient domain");
+      setShutoff(d, VIR_DOMAIN_SHUTOFF.SAVED);
+      d.hasManagedSave = true;
+      domainEvent(ctx, d, VIR_DOMAIN_EVENT.STOPPED, VIR_DOMAIN_EVENT_STOPPED.SAVED);
+    },
+    async domainHasManagedSaveImage(ref, flags) {
+      checkFlags(flags, 0, "testDomainHasManagedSaveImage");
+      return findDomain(ctx, ref).hasManagedSave;
+    },
+    async domainManagedSaveRemove(ref, flags) {
+      checkFlags(flags, 0, "testDomainManagedSaveRemove");
+      findDomain(ctx, ref).hasManagedSave = false;
+    },
+  };
+}

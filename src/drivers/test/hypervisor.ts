@@ -1,0 +1,92 @@
+// The test driver's hypervisor table: connection-level slots (type, version, hostname, node
+// info, capabilities, events) composed with the domain, save and snapshot slot groups.
+
+import { hostname } from "node:os";
+import type { HypervisorDriver } from "../../driver/index.js";
+import { formatTestCapabilities } from "./capabilities.js";
+import type { TestCtx } from "./ctx.js";
+import { domainConfigSlots, TEST_MAX_VCPUS } from "./domain-config.js";
+import { domainLifecycleSlots } from "./domain-lifecycle.js";
+import { domainSaveSlots } from "./domain-save.js";
+import { domainSnapshotSlots } from "./domain-snapshots.js";
+import { checkFlags, invalidArgRaw } from "./errors.js";
+
+/** libvirt 9.0.0 as virConnectGetLibVersion encodes it (major*1e6 + minor*1e3 + micro). */
+export const LIB_VERSION = 9_000_000;
+
+const SYSINFO = `<sysinfo type='smbios'>
+  <bios>
+    <entry name='vendor'>LENOVO</entry>
+    <entry name='version'>G4ETA1WW (2.61 )</entry>
+    <entry name='date'>05/07/2014</entry>
+    <entry name='release'>2.61</entry>
+  </bios>
+</sysinfo>
+`;
+
+export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
+  const node = ctx.node;
+  const base: HypervisorDriver = {
+    name: "TEST",
+    async connectClose() {},
+    async connectGetType() {
+      return "TEST";
+    },
+    async connectGetVersion() {
+      return 2;
+    },
+    async connectGetLibVersion() {
+      return LIB_VERSION;
+    },
+    async connectGetHostname() {
+      return hostname();
+    },
+    async connectGetURI() {
+      return ctx.uri;
+    },
+    async connectGetSysinfo(flags) {
+      checkFlags(flags, 0, "testConnectGetSysinfo");
+      return SYSINFO;
+    },
+    async connectGetMaxVcpus() {
+      return TEST_MAX_VCPUS;
+    },
+    async connectGetCapabilities() {
+      return formatTestCapabilities(node);
+    },
+    async connectIsAlive() {
+      return true;
+    },
+    async connectIsSecure() {
+      return true;
+    },
+    async connectIsEncrypted() {
+      return false;
+    },
+    async nodeGetInfo() {
+      return { ...node.nodeInfo };
+    },
+    async nodeGetFreeMemory() {
+      return node.nodeInfo.memory;
+    },
+    async nodeGetCellsFreeMemory(startCell, maxCells) {
+      if (startCell < 0 || startCell >= node.cells.length) {
+        throw invalidArgRaw(`Range exceeds available cells`);
+      }
+      return node.cells.slice(startCell, startCell + maxCells).map((c) => c.freeMem);
+    },
+    async connectDomainEventRegisterAny(dom, eventId, cb) {
+      return node.domainEvents.register(eventId, dom ? dom.uuid : null, cb);
+    },
+    async connectDomainEventDeregisterAny(id) {
+      node.domainEvents.deregister(id);
+    },
+  };
+  return Object.assign(
+    base,
+    domainLifecycleSlots(ctx),
+    domainConfigSlots(ctx),
+    domainSaveSlots(ctx),
+    domainSnapshotSlots(ctx),
+  );
+}

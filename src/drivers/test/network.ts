@@ -1,0 +1,257 @@
+// Test driver network table: define, create, start, destroy, undefine, autostart, bridge name
+// and update of DHCP host/range entries, with libvirt 9.0's test-driver errors and events.
+
+import { formatNetworkXML, type NetworkDef, parseNetworkXML } from "../../conf/network/index.js";
+import type { NetworkDriver } from "../../driver/index.js";
+import {
+  VIR_CONNECT_LIST_NETWORKS as LN,
+  VIR_NETWORK_EVENT,
+  VIR_NETWORK_SECTION as SEC,
+  VIR_NETWORK_UPDATE_AFFECT as UA,
+  VIR_NETWORK_UPDATE_COMMAND as CMD,
+} from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { findNetwork, netRef, networkEvent, type TestCtx } from "./ctx.js";
+import { checkFlags, internal, opInvalid, testError } from "./errors.js";
+import type { TestNetwork } from "./node.js";
+
+const N = ErrorDomain.NETWORK;
+
+/** virNetworkObjAssignDef's duplicate checks. */
+function assignNetwork(ctx: TestCtx, def: NetworkDef, live: boolean): TestNetwork {
+  const list = ctx.node.networks;
+  const same = list.byUuid(def.uuid);
+  if (same) {
+    if (same.name !== def.name) {
+      throw virError(
+        ErrorCode.OPERATION_FAILED,
+        N,
+        `network '${same.name}' is already defined with uuid ${same.uuid}`,
+      );
+    }
+    if (live) {
+      if (same.active) throw opInvalid(`network is already active as '${same.name}'`, N);
+      same.def = def;
+    } else if (same.active) same.newDef = def;
+    else same.def = def;
+    return same;
+  }
+  const byName = list.byName(def.name);
+  if (byName) {
+    throw virError(
+      ErrorCode.OPERATION_FAILED,
+      N,
+      `network '${byName.name}' already exists with uuid ${byName.uuid}`,
+    );
+  }
+  return list.add({
+    name: def.name,
+    uuid: def.uuid,
+    def,
+    active: false,
+    persistent: false,
+    autostart: false,
+  });
+}
+
+function listMatches(n: TestNetwork, flags: number): boolean {
+  const f = (b: number) => (flags & b) !== 0;
+  if (f(LN.ACTIVE | LN.INACTIVE) && !((f(LN.ACTIVE) && n.active) || (f(LN.INACTIVE) && !n.active)))
+    return false;
+  if (
+    f(LN.PERSISTENT | LN.TRANSIENT) &&
+    !((f(LN.PERSISTENT) && n.persistent) || (f(LN.TRANSIENT) && !n.persistent))
+  )
+    return false;
+  if (
+    f(LN.AUTOSTART | LN.NO_AUTOSTART) &&
+    !((f(LN.AUTOSTART) && n.autostart) || (f(LN.NO_AUTOSTART) && !n.autostart))
+  )
+    return false;
+  return true;
+}
+
+/** Parses one `<host>` or `<range>` of an update in the context of the `<ip>` it goes into. */
+function parseDhcpChild(def: NetworkDef, ipIndex: number, xml: string, what: "host" | "range") {
+  const ip = def.ips[ipIndex];
+  if (!ip)
+    throw internal(
+      `couldn't update dhcp ${what} entry - no <ip> element found at index ${ipIndex} in network '${def.name}'`,
+    );
+  const tmp = formatNetworkXML({ ...def, ips: [{ ...ip, dhcpRanges: [], dhcpHosts: [], dhcp: true }] });
+  const inner = tmp.replace(/<dhcp\/>|<dhcp>\s*<\/dhcp>/, `<dhcp>${xml}</dhcp>`);
+  const parsed = parseNetworkXML(inner).ips[0]!;
+  return what === "host" ? parsed.dhcpHosts[0] : parsed.dhcpRanges[0];
+}
+
+function updateDef(
+  def: NetworkDef,
+  command: number,
+  section: number,
+  parentIndex: number,
+  xml: string,
+): void {
+  const ipIndex = parentIndex < 0 ? def.ips.findIndex((i) => i.family !== "ipv6") : parentIndex;
+  if (section === SEC.IP_DHCP_HOST || section === SEC.IP_DHCP_RANGE) {
+    const host = section === SEC.IP_DHCP_HOST;
+    const item = parseDhcpChild(def, ipIndex, xml, host ? "host" : "range");
+    const ip = def.ips[ipIndex]!;
+    const list: unknown[] = host ? ip.dhcpHosts : ip.dhcpRanges;
+    const key = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+    const same = (x: unknown) =>
+      host
+        ? (x as { mac?: string }).mac?.toLowerCase() === (item as { mac?: string }).mac?.toLowerCase()
+        : key(x) === key(item);
+    const idx = list.findIndex(same);
+    switch (command) {
+      case CMD.ADD_FIRST:
+      case CMD.ADD_LAST:
+        if (idx >= 0) {
+          throw opInvalid(
+            `there is an existing dhcp ${host ? "host" : "range"} entry in network '${def.name}' that matches`,
+            N,
+          );
+        }
+        if (command === CMD.ADD_FIRST) list.unshift(item);
+        else list.push(item);
+        ip.dhcp = true;
+        return;
+      case CMD.DELETE:
+      case CMD.MODIFY:
+        if (idx < 0) {
+          throw opInvalid(
+            `couldn't locate a matching dhcp ${host ? "host" : "range"} entry in network '${def.name}'`,
+            N,
+          );
+        }
+        if (command === CMD.DELETE) list.splice(idx, 1);
+        else list[idx] = item;
+        return;
+      default:
+        throw virError(ErrorCode.NO_SUPPORT, N, "can't update 'ip dhcp' section of network");
+    }
+  }
+  throw virError(ErrorCode.NO_SUPPORT, N, `can't update '${section}' section of network '${def.name}'`);
+}
+
+export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
+  const list = ctx.node.networks;
+  return {
+    name: "TEST",
+    async connectNumOfNetworks() {
+      return list.filter((n) => n.active).length;
+    },
+    async connectListNetworks(max) {
+      return list
+        .filter((n) => n.active)
+        .map((n) => n.name)
+        .slice(0, max);
+    },
+    async connectNumOfDefinedNetworks() {
+      return list.filter((n) => !n.active).length;
+    },
+    async connectListDefinedNetworks(max) {
+      return list
+        .filter((n) => !n.active)
+        .map((n) => n.name)
+        .slice(0, max);
+    },
+    async connectListAllNetworks(flags) {
+      checkFlags(flags, 0x3f, "testConnectListAllNetworks");
+      return list.filter((n) => listMatches(n, flags)).map(netRef);
+    },
+    async networkLookupByName(name) {
+      const n = list.byName(name);
+      if (!n) throw testError(ErrorCode.NO_NETWORK, `no network with matching name '${name}'`);
+      return netRef(n);
+    },
+    async networkLookupByUUID(uuid) {
+      const n = list.byUuid(uuid);
+      if (!n) throw testError(ErrorCode.NO_NETWORK, `no network with matching uuid '${uuid}'`);
+      return netRef(n);
+    },
+    async networkCreateXMLFlags(xml, flags) {
+      checkFlags(flags, 0, "testNetworkCreateXMLFlags");
+      const n = assignNetwork(ctx, parseNetworkXML(xml), true);
+      n.active = true;
+      networkEvent(ctx, n, VIR_NETWORK_EVENT.STARTED);
+      return netRef(n);
+    },
+    async networkDefineXMLFlags(xml, flags) {
+      checkFlags(flags, 0, "testNetworkDefineXMLFlags");
+      const n = assignNetwork(ctx, parseNetworkXML(xml), false);
+      n.persistent = true;
+      networkEvent(ctx, n, VIR_NETWORK_EVENT.DEFINED);
+      return netRef(n);
+    },
+    async networkUndefine(ref) {
+      const n = findNetwork(ctx, ref);
+      if (n.active) throw opInvalid(`Network '${n.name}' is still running`);
+      networkEvent(ctx, n, VIR_NETWORK_EVENT.UNDEFINED);
+      list.remove(n);
+    },
+    async networkUpdate(ref, command, section, parentIndex, xml, flags) {
+      checkFlags(flags, UA.LIVE | UA.CONFIG, "testNetworkUpdate");
+      const n = findNetwork(ctx, ref);
+      let live = (flags & UA.LIVE) !== 0;
+      let config = (flags & UA.CONFIG) !== 0;
+      if (!live && !config) {
+        if (n.active) live = true;
+        else config = true;
+      }
+      if (live && !n.active) throw opInvalid("network is not running", N);
+      if (config && !n.persistent)
+        throw opInvalid("cannot change persistent config of a transient network", N);
+      const targets = new Set<NetworkDef>();
+      if (live) targets.add(n.def);
+      if (config) {
+        if (n.active && !n.newDef) n.newDef = structuredClone(n.def);
+        targets.add(n.newDef ?? n.def);
+      }
+      for (const def of targets) updateDef(def, command, section, parentIndex, xml);
+    },
+    async networkCreate(ref) {
+      const n = findNetwork(ctx, ref);
+      if (n.active) throw opInvalid(`Network '${n.name}' is already running`);
+      n.active = true;
+      networkEvent(ctx, n, VIR_NETWORK_EVENT.STARTED);
+    },
+    async networkDestroy(ref) {
+      const n = findNetwork(ctx, ref);
+      n.active = false;
+      if (n.newDef) {
+        n.def = n.newDef;
+        n.newDef = undefined;
+      }
+      networkEvent(ctx, n, VIR_NETWORK_EVENT.STOPPED);
+      if (!n.persistent) list.remove(n);
+    },
+    async networkGetXMLDesc(ref, flags) {
+      checkFlags(flags, 0, "testNetworkGetXMLDesc");
+      return formatNetworkXML(findNetwork(ctx, ref).def);
+    },
+    async networkGetBridgeName(ref) {
+      const n = findNetwork(ctx, ref);
+      if (!n.def.bridge.name) throw internal(`network '${n.name}' does not have a bridge name.`);
+      return n.def.bridge.name;
+    },
+    async networkGetAutostart(ref) {
+      return findNetwork(ctx, ref).autostart;
+    },
+    async networkSetAutostart(ref, autostart) {
+      findNetwork(ctx, ref).autostart = autostart;
+    },
+    async networkIsActive(ref) {
+      return findNetwork(ctx, ref).active;
+    },
+    async networkIsPersistent(ref) {
+      return findNetwork(ctx, ref).persistent;
+    },
+    async connectNetworkEventRegisterAny(net, eventId, cb) {
+      return ctx.node.networkEvents.register(eventId, net ? net.uuid : null, cb);
+    },
+    async connectNetworkEventDeregisterAny(id) {
+      ctx.node.networkEvents.deregister(id);
+    },
+  };
+}

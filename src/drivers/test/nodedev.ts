@@ -1,0 +1,191 @@
+// Test driver node-device table: list (with capability filters), lookup, XML, parent and
+// capabilities, and the mock vHBA create/destroy of libvirt's test driver.
+
+import type { NodeDeviceDriver, NodeDeviceRef } from "../../driver/index.js";
+import {
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP as CAP,
+  VIR_NODE_DEVICE_EVENT,
+  VIR_NODE_DEVICE_EVENT_ID,
+} from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import {
+  attr,
+  child,
+  childText,
+  elements,
+  formatElement,
+  parseXml,
+  type XmlElement,
+} from "../../xml/index.js";
+import type { TestCtx } from "./ctx.js";
+import { checkFlags, testError } from "./errors.js";
+import type { TestNodeDev } from "./node.js";
+
+/** Capability name for each VIR_CONNECT_LIST_NODE_DEVICES_CAP_* bit. */
+const CAP_NAMES: [number, string][] = [
+  [CAP.SYSTEM, "system"],
+  [CAP.PCI_DEV, "pci"],
+  [CAP.USB_DEV, "usb_device"],
+  [CAP.USB_INTERFACE, "usb"],
+  [CAP.NET, "net"],
+  [CAP.SCSI_HOST, "scsi_host"],
+  [CAP.SCSI_TARGET, "scsi_target"],
+  [CAP.SCSI, "scsi"],
+  [CAP.STORAGE, "storage"],
+  [CAP.FC_HOST, "fc_host"],
+  [CAP.VPORTS, "vports"],
+  [CAP.SCSI_GENERIC, "scsi_generic"],
+  [CAP.DRM, "drm"],
+  [CAP.MDEV_TYPES, "mdev_types"],
+  [CAP.MDEV, "mdev"],
+  [CAP.CCW_DEV, "ccw"],
+  [CAP.CSS_DEV, "css"],
+  [CAP.VDPA, "vdpa"],
+  [CAP.AP_CARD, "ap_card"],
+  [CAP.AP_QUEUE, "ap_queue"],
+  [CAP.AP_MATRIX, "ap_matrix"],
+  [CAP.VPD, "vpd"],
+];
+
+/** Reads a `<device>` element into the test driver's record. */
+export function nodeDevFromElement(e: XmlElement): TestNodeDev {
+  const name = childText(e, "name")?.trim();
+  if (!name) throw virError(ErrorCode.XML_ERROR, ErrorDomain.NODEDEV, "missing name in device definition");
+  const caps: string[] = [];
+  let wwnn: string | undefined;
+  let wwpn: string | undefined;
+  const walk = (x: XmlElement) => {
+    for (const c of elements(x, "capability")) {
+      const t = attr(c, "type");
+      if (t === "vport_ops") caps.push("vports");
+      else if (t) caps.push(t);
+      if (t === "fc_host") {
+        wwnn = childText(c, "wwnn");
+        wwpn = childText(c, "wwpn");
+      }
+      walk(c);
+    }
+  };
+  walk(e);
+  return { name, parent: childText(e, "parent")?.trim(), caps, xml: formatElement(e), wwnn, wwpn };
+}
+
+function ref(d: TestNodeDev): NodeDeviceRef {
+  return { name: d.name };
+}
+
+export function testNodeDeviceDriver(ctx: TestCtx): NodeDeviceDriver {
+  const node = ctx.node;
+  const byName = (name: string): TestNodeDev => {
+    const d = node.devs.find((x) => x.name === name);
+    if (!d) throw testError(ErrorCode.NO_NODE_DEVICE, `no node device with matching name '${name}'`);
+    return d;
+  };
+  const hasCap = (d: TestNodeDev, cap: string | null) => cap === null || d.caps.includes(cap);
+  const emit = (d: TestNodeDev, event: number) =>
+    node.nodedevEvents.emit({ eventId: VIR_NODE_DEVICE_EVENT_ID.LIFECYCLE, dev: ref(d), event, detail: 0 });
+  return {
+    name: "TEST",
+    async nodeNumOfDevices(cap, flags) {
+      checkFlags(flags, 0, "testNodeNumOfDevices");
+      return node.devs.filter((d) => hasCap(d, cap)).length;
+    },
+    async nodeListDevices(cap, max, flags) {
+      checkFlags(flags, 0, "testNodeListDevices");
+      return node.devs
+        .filter((d) => hasCap(d, cap))
+        .map((d) => d.name)
+        .slice(0, max);
+    },
+    async connectListAllNodeDevices(flags) {
+      checkFlags(flags, (1 << 22) - 1, "testConnectListAllNodeDevices");
+      const wanted = CAP_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
+      return node.devs.filter((d) => wanted.length === 0 || wanted.some((w) => d.caps.includes(w))).map(ref);
+    },
+    async nodeDeviceLookupByName(name) {
+      return ref(byName(name));
+    },
+    async nodeDeviceGetXMLDesc(r, flags) {
+      checkFlags(flags, 0, "testNodeDeviceGetXMLDesc");
+      return byName(r.name).xml;
+    },
+    async nodeDeviceGetParent(r) {
+      return byName(r.name).parent ?? null;
+    },
+    async nodeDeviceNumOfCaps(r) {
+      return byName(r.name).caps.length > 0 ? 1 : 0;
+    },
+    async nodeDeviceListCaps(r, max) {
+      return byName(r.name).caps.slice(0, Math.min(1, max));
+    },
+    async nodeDeviceCreateXML(xml, flags) {
+      checkFlags(flags, 0, "testNodeDeviceCreateXML");
+      const e = parseXml(xml, { context: "(node_device_definition)", domain: ErrorDomain.NODEDEV });
+      const parentName = childText(e, "parent")?.trim();
+      const fc = (() => {
+        const walk = (x: XmlElement): XmlElement | undefined => {
+          for (const c of elements(x, "capability")) {
+            if (attr(c, "type") === "fc_host") return c;
+            const r = walk(c);
+            if (r) return r;
+          }
+          return undefined;
+        };
+        return walk(e);
+      })();
+      const wwnn = fc ? childText(fc, "wwnn")?.trim() : undefined;
+      const wwpn = fc ? childText(fc, "wwpn")?.trim() : undefined;
+      if (!parentName || !wwnn || !wwpn) {
+        throw virError(ErrorCode.XML_ERROR, ErrorDomain.NODEDEV, "no parent or fc_host wwnn/wwpn for vHBA");
+      }
+      const parent = byName(parentName);
+      // The mock vHBA copies scsi_host11's capabilities (libvirt's testNodeDeviceMockCreateVport).
+      const tmpl = node.devs.find((d) => d.name === "scsi_host11") ?? parent;
+      let n = 12;
+      while (node.devs.some((d) => d.name === `scsi_host${n}`)) n++;
+      const t = parseXml(tmpl.xml);
+      const nameEl = child(t, "name");
+      if (nameEl) nameEl.children = [{ kind: "text", text: `scsi_host${n}` }];
+      const parEl = child(t, "parent");
+      if (parEl) parEl.children = [{ kind: "text", text: parent.name }];
+      const set = (x: XmlElement) => {
+        for (const c of elements(x, "capability")) {
+          if (attr(c, "type") === "fc_host") {
+            const a = child(c, "wwnn");
+            const b = child(c, "wwpn");
+            if (a) a.children = [{ kind: "text", text: wwnn }];
+            if (b) b.children = [{ kind: "text", text: wwpn }];
+          }
+          set(c);
+        }
+      };
+      set(t);
+      const dev = nodeDevFromElement(t);
+      node.devs.push(dev);
+      emit(dev, VIR_NODE_DEVICE_EVENT.CREATED);
+      return ref(dev);
+    },
+    async nodeDeviceDestroy(r) {
+      const d = byName(r.name);
+      if (!d.wwnn || !d.parent) {
+        throw virError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `Device is not a fibre channel HBA`);
+      }
+      node.devs.splice(node.devs.indexOf(d), 1);
+      emit(d, VIR_NODE_DEVICE_EVENT.DELETED);
+    },
+    async nodeDeviceIsActive(r) {
+      byName(r.name);
+      return true;
+    },
+    async nodeDeviceIsPersistent(r) {
+      byName(r.name);
+      return false;
+    },
+    async connectNodeDeviceEventRegisterAny(dev, eventId, cb) {
+      return node.nodedevEvents.register(eventId, dev ? dev.name : null, cb);
+    },
+    async connectNodeDeviceEventDeregisterAny(id) {
+      node.nodedevEvents.deregister(id);
+    },
+  };
+}

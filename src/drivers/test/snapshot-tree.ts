@@ -1,0 +1,99 @@
+// A domain's snapshots as a tree (libvirt's virDomainSnapshotObjList + virDomainMomentObj):
+// lookup by name, parent links, the current snapshot, and listing with libvirt's filter flags.
+
+import type { DomainDef } from "../../conf/domain/index.js";
+import type { DomainSnapshotDef } from "../../conf/snapshot/index.js";
+import { VIR_DOMAIN_SNAPSHOT_LIST as L } from "../../driver/index.js";
+
+/** A snapshot's definition plus the copy of the domain definition it can be reverted to. */
+export interface SnapshotDef extends DomainSnapshotDef {
+  dom?: DomainDef;
+}
+
+export class SnapshotTree {
+  /** In creation order (libvirt iterates a hash table; callers sort where order matters). */
+  private readonly byName = new Map<string, SnapshotDef>();
+  current?: string;
+
+  get size(): number {
+    return this.byName.size;
+  }
+  get(name: string): SnapshotDef | undefined {
+    return this.byName.get(name);
+  }
+  add(s: SnapshotDef): void {
+    this.byName.set(s.name, s);
+  }
+  remove(name: string): void {
+    this.byName.delete(name);
+    if (this.current === name) this.current = undefined;
+  }
+  clear(): void {
+    this.byName.clear();
+    this.current = undefined;
+  }
+  all(): SnapshotDef[] {
+    return [...this.byName.values()];
+  }
+  children(name: string | undefined): SnapshotDef[] {
+    return this.all().filter((s) => s.parent === name);
+  }
+  /** Descendants in depth-first, parent-before-child order. */
+  descendants(name: string): SnapshotDef[] {
+    const out: SnapshotDef[] = [];
+    const walk = (n: string) => {
+      for (const c of this.children(n)) {
+        out.push(c);
+        walk(c.name);
+      }
+    };
+    walk(name);
+    return out;
+  }
+  /** Topological order: every parent before its children. */
+  topological(list: SnapshotDef[]): SnapshotDef[] {
+    const set = new Set(list.map((s) => s.name));
+    const out: SnapshotDef[] = [];
+    const walk = (parent: string | undefined) => {
+      for (const c of this.children(parent)) {
+        if (set.has(c.name)) out.push(c);
+        walk(c.name);
+      }
+    };
+    walk(undefined);
+    return out;
+  }
+
+  /**
+   * virDomainSnapshotObjListGetNames: `from` undefined lists the whole domain (ROOTS bit =
+   * roots only); with `from` it lists children (DESCENDANTS bit = all descendants).
+   */
+  list(from: string | undefined, flags: number): SnapshotDef[] {
+    let base: SnapshotDef[];
+    if (from === undefined) base = flags & L.ROOTS ? this.children(undefined) : this.all();
+    else base = flags & L.DESCENDANTS ? this.descendants(from) : this.children(from);
+    const out = base.filter((s) => this.matches(s, flags));
+    return flags & L.TOPOLOGICAL ? this.topological(out) : out;
+  }
+
+  private matches(s: SnapshotDef, flags: number): boolean {
+    const leaf = this.children(s.name).length === 0;
+    if (flags & (L.LEAVES | L.NO_LEAVES)) {
+      if (!((flags & L.LEAVES && leaf) || (flags & L.NO_LEAVES && !leaf))) return false;
+    }
+    // Every snapshot of the test driver has metadata.
+    if (flags & (L.METADATA | L.NO_METADATA) && !(flags & L.METADATA)) return false;
+    if (flags & (L.INACTIVE | L.ACTIVE | L.DISK_ONLY)) {
+      const ok =
+        (flags & L.INACTIVE && s.state === "shutoff") ||
+        (flags & L.DISK_ONLY && s.state === "disk-snapshot") ||
+        (flags & L.ACTIVE && s.state !== "shutoff" && s.state !== "disk-snapshot");
+      if (!ok) return false;
+    }
+    if (flags & (L.INTERNAL | L.EXTERNAL)) {
+      const external = s.memory?.snapshot === "external" || s.disks.some((d) => d.snapshot === "external");
+      if (!((flags & L.INTERNAL && !external) || (flags & L.EXTERNAL && external))) return false;
+    }
+    return true;
+  }
+}
