@@ -42,7 +42,14 @@ export interface Qcow2Crypto {
 /** Largest run of freshly allocated clusters composed into one buffer and written at once. */
 const MAX_ALLOC_RUN_BYTES = 32 << 20;
 
-type Segment = { kind: "data" | "zero" | "backing" | "compressed"; len: number; host: number; m?: L2Mapping };
+/** `at`: host offset of a zero/unallocated range inside an allocated cluster (map reports it). */
+type Segment = {
+  kind: "data" | "zero" | "backing" | "compressed";
+  len: number;
+  host: number;
+  at?: number;
+  m?: L2Mapping;
+};
 
 interface Plan {
   gci: number;
@@ -51,6 +58,8 @@ interface Plan {
   dataPos: number;
   m: L2Mapping;
   inPlace: boolean;
+  /** A preallocated zero cluster (refcount 1) that is written in place and mapped as data. */
+  reuse?: boolean;
 }
 
 export class Qcow2Image implements Image, BackingChain {
@@ -170,13 +179,24 @@ export class Qcow2Image implements Image, BackingChain {
         const sc = Math.floor(p / scs);
         const e = Math.min((sc + 1) * scs, within + n);
         const k = subclusterKind(m, sc);
+        const hostBase = m.kind === "normal" ? this.hostOf(m, base) : undefined;
         const seg: Segment =
           k === "data"
-            ? { kind: "data", len: e - p, host: this.hostOf(m, base) + p }
-            : { kind: k === "zero" ? "zero" : "backing", len: e - p, host: 0 };
+            ? { kind: "data", len: e - p, host: hostBase! + p }
+            : {
+                kind: k === "zero" ? "zero" : "backing",
+                len: e - p,
+                host: 0,
+                at: hostBase === undefined ? undefined : hostBase + p,
+              };
         const last = out[out.length - 1];
-        if (last && last.kind === seg.kind && (seg.kind !== "data" || last.host + last.len === seg.host))
-          last.len += seg.len;
+        const contiguous =
+          seg.kind === "data"
+            ? last?.host !== undefined && last.host + last.len === seg.host
+            : last?.at === undefined
+              ? seg.at === undefined
+              : seg.at === last.at + last.len;
+        if (last && last.kind === seg.kind && contiguous) last.len += seg.len;
         else out.push(seg);
         p = e;
       }
@@ -186,7 +206,7 @@ export class Qcow2Image implements Image, BackingChain {
       case "unallocated":
         return [{ kind: "backing", len: n, host: 0 }];
       case "zero":
-        return [{ kind: "zero", len: n, host: 0 }];
+        return [{ kind: "zero", len: n, host: 0, at: m.host ? m.host + within : undefined }];
       case "compressed":
         return [{ kind: "compressed", len: n, host: m.host, m }];
       default:
@@ -308,10 +328,13 @@ export class Qcow2Image implements Image, BackingChain {
       const n = Math.min(this.cs - within, data.length - pos);
       const m = await this.tables.lookup(gci);
       let inPlace = false;
+      let reuse = false;
       if (m.kind === "normal") {
         inPlace = this.hasDataFile || m.copied || (await this.refs.get(m.host / this.cs)) === 1;
+      } else if (m.kind === "zero" && m.host !== 0 && m.host % this.cs === 0 && !this.hasDataFile) {
+        reuse = inPlace = (await this.refs.get(m.host / this.cs)) === 1;
       }
-      plans.push({ gci, within, n, dataPos: pos, m, inPlace });
+      plans.push({ gci, within, n, dataPos: pos, m, inPlace, reuse });
       pos += n;
     }
     // In-place clusters: contiguous host ranges go out as one write.
@@ -336,6 +359,13 @@ export class Qcow2Image implements Image, BackingChain {
 
   private async writeInPlace(offset: number, data: Uint8Array, p: Plan): Promise<void> {
     const base = p.gci * this.cs;
+    if (p.reuse) {
+      const buf = new Uint8Array(this.cs);
+      buf.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
+      await this.writeData(p.m.host, base, buf);
+      await this.setEntries([{ gci: p.gci, host: p.m.host, allocBits: 0xffffffff, zeroBits: 0 }]);
+      return;
+    }
     const host = this.hostOf(p.m, base);
     if (!this.extL2) {
       await this.writeData(host + p.within, base + p.within, data.subarray(p.dataPos, p.dataPos + p.n));
@@ -520,7 +550,15 @@ export class Qcow2Image implements Image, BackingChain {
             compressed: true,
           });
         } else if (s.kind === "zero") {
-          await push({ start: p, length: s.len, data: false, zero: true, present: true, depth: 0 });
+          await push({
+            start: p,
+            length: s.len,
+            data: false,
+            zero: true,
+            present: true,
+            depth: 0,
+            ...(s.at !== undefined ? { offset: s.at, filename: this.data.path } : {}),
+          });
         } else if (this.backingImage && p < this.backingImage.virtualSize) {
           const bl = Math.min(s.len, this.backingImage.virtualSize - p);
           for (const b of await this.backingImage.blockStatus(p, bl))
@@ -532,11 +570,19 @@ export class Qcow2Image implements Image, BackingChain {
               data: false,
               zero: true,
               present: false,
-              depth: 1,
+              depth: 0,
             });
         } else {
-          const depth = this.backingImage ? 1 : 0;
-          await push({ start: p, length: s.len, data: false, zero: true, present: false, depth });
+          // The chain ends here (no backing file, or past its end): zeros at this depth.
+          await push({
+            start: p,
+            length: s.len,
+            data: false,
+            zero: true,
+            present: false,
+            depth: 0,
+            ...(s.at !== undefined && !this.backingImage ? { offset: s.at, filename: this.data.path } : {}),
+          });
         }
         p += s.len;
       }
