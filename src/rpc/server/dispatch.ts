@@ -1,6 +1,7 @@
 // The generic dispatcher: one decoded CALL in, the ret value out (or a thrown VirError). It
 // checks the procedure table entry (known? connection open? allowed read-only?), answers the
 // procedures the server owns (open, auth, features, events) and calls every other driver slot.
+import type { DriverSet } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { RemoteAuthType } from "../protocol/constants.js";
 import { type ProcedureDef, slotName } from "../protocol/procedure.js";
@@ -119,6 +120,16 @@ async function serverProcedure(ctx: DispatchContext, p: ProcedureDef, args: any)
   throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, publicName(p));
 }
 
+/** Answers libvirt's public API gives when a driver lacks the slot (libvirt-host.c). */
+const FALLBACKS: Record<number, (d: DriverSet) => unknown> = {
+  3: (d) => ({ type: d.hypervisor.name }),
+  110: (d) => ({ uri: d.uri }),
+  157: () => ({ lib_ver: LIBVIRT_COMPAT_VERSION }),
+};
+
+/** The libvirt version tsvirtd reports to clients that ask (9.0.0, the oldest client it must serve). */
+export const LIBVIRT_COMPAT_VERSION = 9_000_000;
+
 /** Procedures a client may call before CONNECT_OPEN (libvirt: auth and open itself). */
 const BEFORE_OPEN = new Set([1, 60, 66, 67, 68, 69, 70]);
 
@@ -140,7 +151,11 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
   const drivers = ctx.conn!.drivers as unknown as Record<string, Record<string, any> | undefined>;
   const table = drivers[p.table];
   const fn = table?.[p.slot];
-  if (typeof fn !== "function") throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, publicName(p));
+  if (typeof fn !== "function") {
+    const fallback = FALLBACKS[p.num];
+    if (fallback) return { def: p, ret: fallback(ctx.conn!.drivers) };
+    throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, publicName(p));
+  }
   const bound = fn.bind(table);
   if (p.stream) {
     const positional = Object.values(args as object);

@@ -1,0 +1,213 @@
+// The remote connection driver: every driver table slot becomes an RPC call to tsvirtd (or
+// libvirtd) over the procedure table, so the API works unchanged against a daemon. Slots map to
+// the procedure named like them; arguments go positionally into the args struct.
+import type { ConnectionDriverFactory, ConnectUri, DriverSet, OpenOptions } from "../../driver/index.js";
+import { RpcClient } from "../../rpc/client/client.js";
+import type { DriverTable, ProcedureDef } from "../../rpc/protocol/procedure.js";
+import { type EventFamily, eventMessages } from "../../rpc/protocol/procs-events.js";
+import { remoteProcedures } from "../../rpc/protocol/program.js";
+import { slotName } from "../../rpc/protocol/procedure.js";
+import { XdrReader } from "../../rpc/xdr/index.js";
+import { isRemoteUri, remoteTarget, serverUri } from "./remote-uri.js";
+
+/** slot → the procedures that reach it (e.g. DOMAIN_DESTROY and DOMAIN_DESTROY_FLAGS). */
+const BY_SLOT = new Map<string, ProcedureDef[]>();
+for (const p of remoteProcedures.values()) {
+  if (!p.slot) continue;
+  const key = `${p.table}:${p.slot}`;
+  BY_SLOT.set(key, [...(BY_SLOT.get(key) ?? []), p]);
+}
+
+function argCount(p: ProcedureDef): number {
+  const fields = (p.args as { fields?: Record<string, unknown> }).fields;
+  return fields ? Object.keys(fields).filter((n) => n !== "need_results").length : 0;
+}
+
+/** Picks the procedure whose args take exactly the slot's arguments, else the natural one. */
+function pick(cands: ProcedureDef[], nargs: number): ProcedureDef {
+  return (
+    cands.find((p) => argCount(p) === nargs && slotName(p.name) === p.slot) ??
+    cands.find((p) => argCount(p) === nargs) ??
+    cands.find((p) => slotName(p.name) === p.slot) ??
+    cands[0]!
+  );
+}
+
+const EVENT_SLOTS: Record<string, { family: EventFamily; reg: string; objField: string }> = {
+  connectDomainEventRegisterAny: {
+    family: "domain",
+    reg: "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+    objField: "dom",
+  },
+  connectNetworkEventRegisterAny: {
+    family: "network",
+    reg: "CONNECT_NETWORK_EVENT_REGISTER_ANY",
+    objField: "net",
+  },
+  connectStoragePoolEventRegisterAny: {
+    family: "storagePool",
+    reg: "CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY",
+    objField: "pool",
+  },
+  connectNodeDeviceEventRegisterAny: {
+    family: "nodeDevice",
+    reg: "CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY",
+    objField: "dev",
+  },
+  connectSecretEventRegisterAny: {
+    family: "secret",
+    reg: "CONNECT_SECRET_EVENT_REGISTER_ANY",
+    objField: "secret",
+  },
+};
+const DEREG: Record<string, string> = {
+  connectDomainEventDeregisterAny: "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY",
+  connectNetworkEventDeregisterAny: "CONNECT_NETWORK_EVENT_DEREGISTER_ANY",
+  connectStoragePoolEventDeregisterAny: "CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY",
+  connectNodeDeviceEventDeregisterAny: "CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY",
+  connectSecretEventDeregisterAny: "CONNECT_SECRET_EVENT_DEREGISTER_ANY",
+};
+
+/** Turns a wire event message back into the driver event shape ({eventId, dom, event, detail, data}). */
+function toDriverEvent(eventID: number, payload: Record<string, any>): Record<string, unknown> {
+  const { callbackID: _cb, msg, reason, ...rest } = payload;
+  const flat: Record<string, any> = { ...(msg ?? {}), ...rest };
+  if (reason !== undefined) flat.reason = reason;
+  const { dom, net, pool, dev, secret, event, detail, ...data } = flat;
+  const ev: Record<string, unknown> = { eventId: eventID };
+  for (const [k, v] of Object.entries({ dom, net, pool, dev, secret, event, detail }))
+    if (v !== undefined) ev[k] = v;
+  if (Object.keys(data).length) ev.data = data;
+  return ev;
+}
+
+/** Packs positional driver arguments into the procedure's args struct. */
+function packArgs(p: ProcedureDef, positional: unknown[]): unknown {
+  const fields = (p.args as { fields?: Record<string, unknown> }).fields;
+  if (!fields) return undefined;
+  const names = Object.keys(fields);
+  const out: Record<string, unknown> = {};
+  let i = 0;
+  for (const n of names) {
+    if (n === "need_results") out[n] = 1;
+    else if ((n === "maxnames" || n === "maxids" || n === "maxuuids") && positional.length < names.length)
+      out[n] = 16384;
+    else out[n] = positional[i++];
+  }
+  return out;
+}
+
+function unpackRet(p: ProcedureDef, ret: any): unknown {
+  const fields = (p.ret as { fields?: Record<string, unknown> }).fields;
+  if (!fields || ret === undefined) return undefined;
+  const names = Object.keys(fields);
+  if (names.length === 1) return ret[names[0]!];
+  // list-all family: the objects, not the count
+  if (names.length === 2 && names[1] === "ret" && Array.isArray(ret[names[0]!])) return ret[names[0]!];
+  return ret;
+}
+
+class RemoteConnection {
+  private readonly callbacks = new Map<
+    number,
+    { eventID: number; family: EventFamily; cb: (ev: any) => void }
+  >();
+
+  constructor(
+    readonly client: RpcClient,
+    private readonly uri: string,
+  ) {
+    client.onMessage((proc, body) => {
+      const def = eventMessages.find((m) => m.proc === proc);
+      if (!def) return;
+      let payload: any;
+      try {
+        payload = def.codec.decode(new XdrReader(body));
+      } catch {
+        return;
+      }
+      const reg = this.callbacks.get(payload.callbackID);
+      if (reg && reg.family === def.family) reg.cb(toDriverEvent(def.eventID, payload));
+    });
+  }
+
+  table(table: DriverTable, name: string): Record<string, unknown> {
+    return new Proxy({ name } as Record<string, unknown>, {
+      get: (target, prop) => {
+        if (typeof prop !== "string") return undefined;
+        if (prop in target) return target[prop];
+        const ev = EVENT_SLOTS[prop];
+        if (ev && table === tableOf(ev.family)) {
+          return async (obj: unknown, eventID: number, cb: (e: unknown) => void) => {
+            const { callbackID } = await this.client.call(ev.reg, { eventID, [ev.objField]: obj ?? null });
+            this.callbacks.set(callbackID, { eventID, family: ev.family, cb });
+            return callbackID;
+          };
+        }
+        if (DEREG[prop]) {
+          return async (callbackID: number) => {
+            this.callbacks.delete(callbackID);
+            await this.client.call(DEREG[prop]!, { callbackID });
+          };
+        }
+        if (prop === "connectGetURI" && table === "hypervisor") return async () => this.uri;
+        if (prop === "connectIsAlive" && table === "hypervisor") return async () => this.client.isOpen;
+        if (prop === "connectClose" && table === "hypervisor") {
+          return async () => {
+            try {
+              await this.client.call("CONNECT_CLOSE");
+            } finally {
+              this.client.close();
+            }
+          };
+        }
+        const cands = BY_SLOT.get(`${table}:${prop}`);
+        if (!cands) return undefined;
+        return async (...args: unknown[]) => {
+          const p = pick(cands, args.length);
+          return unpackRet(p, await this.client.call(p.name, packArgs(p, args)));
+        };
+      },
+    });
+  }
+}
+
+function tableOf(f: EventFamily): DriverTable {
+  return (
+    {
+      domain: "hypervisor",
+      network: "network",
+      storagePool: "storage",
+      nodeDevice: "nodedev",
+      secret: "secret",
+    } as const
+  )[f];
+}
+
+export async function openRemote(u: ConnectUri, opts: OpenOptions): Promise<DriverSet> {
+  const client = await RpcClient.connect(remoteTarget(u));
+  try {
+    await client.call("AUTH_LIST");
+    await client.call("CONNECT_OPEN", { name: serverUri(u), flags: opts.readOnly ? 1 : 0 });
+    const { type } = await client.call("CONNECT_GET_TYPE").catch(() => ({ type: "remote" }));
+    const rc = new RemoteConnection(client, u.text);
+    return {
+      uri: u.text,
+      hypervisor: rc.table("hypervisor", type) as any,
+      network: rc.table("network", "remote") as any,
+      storage: rc.table("storage", "remote") as any,
+      secret: rc.table("secret", "remote") as any,
+      iface: rc.table("iface", "remote") as any,
+      nodedev: rc.table("nodedev", "remote") as any,
+    };
+  } catch (e) {
+    client.close();
+    throw e;
+  }
+}
+
+export const remoteConnectionDriver: ConnectionDriverFactory = {
+  name: "remote",
+  accepts: isRemoteUri,
+  open: openRemote,
+};

@@ -1,0 +1,49 @@
+// Which URIs the remote driver serves and where it connects (libvirt's remote driver rules,
+// adapted to tsvirtd's paths): a transport (+unix, +tcp) or a host means "remote"; the URI sent
+// in CONNECT_OPEN drops the transport, host and the client-only parameters (socket=, …).
+import type { ConnectUri } from "../../driver/index.js";
+import { uriParam } from "../../driver/index.js";
+import type { ClientTarget } from "../../rpc/client/client.js";
+
+const CLIENT_PARAMS = new Set([
+  "socket",
+  "no_verify",
+  "no_tty",
+  "pkipath",
+  "keyfile",
+  "mode",
+  "proxy",
+  "name",
+]);
+
+export function isRemoteUri(u: ConnectUri): boolean {
+  if (u.transport !== undefined) return u.transport === "unix" || u.transport === "tcp";
+  return u.host !== undefined && u.host !== "" && u.driver !== "test";
+}
+
+/** The default socket: tsvirtd's <run>/libvirt-sock (system or XDG session). */
+export function defaultSocket(u: ConnectUri, env: NodeJS.ProcessEnv, uid: number): string {
+  if (u.path === "/system" || uid === 0) return "/run/tsvirt/libvirt-sock";
+  const base = env.XDG_RUNTIME_DIR ?? `${env.HOME ?? "/tmp"}/.cache`;
+  return `${base}/tsvirt/libvirt-sock`;
+}
+
+export function remoteTarget(
+  u: ConnectUri,
+  env: NodeJS.ProcessEnv = process.env,
+  uid = process.getuid?.() ?? 1000,
+): ClientTarget {
+  if (u.transport === "tcp") return { host: u.host || "localhost", port: u.port ?? 16509 };
+  return { path: uriParam(u, "socket") ?? defaultSocket(u, env, uid) };
+}
+
+/** The URI the daemon should open: driver:///path?serverParams (libvirt's "name" param wins). */
+export function serverUri(u: ConnectUri): string {
+  const name = uriParam(u, "name");
+  if (name) return name;
+  const params = u.params.filter(([k]) => !CLIENT_PARAMS.has(k));
+  const q = params.length
+    ? `?${params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&")}`
+    : "";
+  return `${u.driver}://${u.path}${q}`;
+}

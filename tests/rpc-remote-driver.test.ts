@@ -1,0 +1,124 @@
+// The remote driver against a real tsvirtd socket: driver slots become RPC calls, results come
+// back in the driver shapes, errors keep libvirt's code, events reach the registered callback.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { pino } from "pino";
+import { openConnection } from "../src/api/index.js";
+import { type RunningDaemon, startDaemon } from "../src/daemon/daemon.js";
+import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
+import { serverUri } from "../src/drivers/remote/remote-uri.js";
+import type { DomainEvent, DriverSet, HypervisorDriver } from "../src/driver/index.js";
+import {
+  openDriverSet,
+  parseConnectUri,
+  registerConnectionDriver,
+  unregisterConnectionDriver,
+} from "../src/driver/index.js";
+import { ErrorCode, ErrorDomain, isVirError, virError } from "../src/errors/index.js";
+
+const DOM = { name: "vm1", uuid: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", id: -1 };
+let emit: (e: DomainEvent) => void = () => {};
+const calls: unknown[][] = [];
+
+const hv: HypervisorDriver = {
+  name: "FAKE",
+  async connectGetHostname() {
+    return "remotehost";
+  },
+  async connectListAllDomains(flags) {
+    calls.push(["listAll", flags]);
+    return [DOM];
+  },
+  async domainLookupByName(name) {
+    if (name !== "vm1")
+      throw virError(ErrorCode.NO_DOMAIN, ErrorDomain.TEST, `no domain with matching name '${name}'`);
+    return DOM;
+  },
+  async domainGetInfo() {
+    return { state: 5, maxMem: 2048, memory: 1024, nrVirtCpu: 1, cpuTime: 0 };
+  },
+  async domainSave(dom, to, dxml, flags) {
+    calls.push(["save", dom.name, to, dxml, flags]);
+  },
+  async domainGetAutostart() {
+    return true;
+  },
+  async connectDomainEventRegisterAny(_dom, _id, cb) {
+    emit = cb;
+    return 7;
+  },
+  async connectDomainEventDeregisterAny() {
+    emit = () => {};
+  },
+};
+
+let root: string;
+let daemon: RunningDaemon;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), "tsvirt-remote-"));
+  registerConnectionDriver({
+    name: "fake",
+    accepts: (u) => u.driver === "fake" && !u.transport,
+    open: async (): Promise<DriverSet> => ({ uri: "fake:///default", hypervisor: hv }),
+  });
+  registerConnectionDriver(remoteConnectionDriver);
+  daemon = await startDaemon({ root, verbose: false, help: false }, { logger: pino({ level: "silent" }) });
+});
+
+after(async () => {
+  await daemon.stop(1000);
+  unregisterConnectionDriver("fake");
+  unregisterConnectionDriver("remote");
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("the server URI drops transport and client-only parameters", () => {
+  assert.equal(serverUri(parseConnectUri("test+unix:///default?socket=/x/y")), "test:///default");
+  assert.equal(serverUri(parseConnectUri("qemu+tcp://host:1234/system")), "qemu:///system");
+});
+
+test("driver slots over the wire", async () => {
+  const uri = `fake+unix:///default?socket=${daemon.paths.sock}`;
+  const d = await openDriverSet(uri);
+  const h = d.hypervisor as any;
+  assert.equal(await h.connectGetHostname(), "remotehost");
+  assert.deepEqual(await h.connectListAllDomains(0), [DOM]);
+  assert.deepEqual(await h.domainLookupByName("vm1"), DOM);
+  assert.deepEqual(await h.domainGetInfo(DOM), {
+    state: 5,
+    maxMem: 2048,
+    memory: 1024,
+    nrVirtCpu: 1,
+    cpuTime: 0,
+  });
+  assert.equal(await h.domainGetAutostart(DOM), true);
+  await h.domainSave(DOM, "/tmp/x", null, 4);
+  assert.deepEqual(calls.at(-1), ["save", "vm1", "/tmp/x", null, 4]);
+  assert.equal(await h.connectGetURI(), uri);
+  await assert.rejects(
+    h.domainLookupByName("zz"),
+    (e: unknown) => isVirError(e) && e.code === ErrorCode.NO_DOMAIN,
+  );
+  const got: DomainEvent[] = [];
+  const id = await h.connectDomainEventRegisterAny(null, 0, (e: DomainEvent) => got.push(e));
+  emit({ eventId: 0, dom: DOM, event: 2, detail: 0 });
+  await h.connectGetHostname();
+  assert.deepEqual(got, [{ eventId: 0, dom: DOM, event: 2, detail: 0 }]);
+  await h.connectDomainEventDeregisterAny(id);
+  await h.connectClose();
+});
+
+test("the public API over the remote driver", async () => {
+  const conn = await openConnection(`fake+unix:///default?socket=${daemon.paths.sock}`);
+  assert.equal(await conn.getHostname(), "remotehost");
+  const doms = await conn.listAllDomains();
+  assert.deepEqual(
+    doms.map((x) => x.ref),
+    [DOM],
+  );
+  await conn.close();
+});
