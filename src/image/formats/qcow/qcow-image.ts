@@ -278,6 +278,8 @@ export class QcowImage implements Image, BackingChain {
           done += n;
           continue;
         }
+        // The L2 table is allocated before the data cluster, as qemu's get_cluster_offset does.
+        await this.l2ForWrite(cl);
         const host = await this.allocate(this.clusterSize, true);
         await this.io.write(host, data);
         await this.setEntry(cl, BigInt(host));

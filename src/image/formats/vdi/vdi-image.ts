@@ -300,8 +300,6 @@ export class VdiImage implements Image, Checkable, Resizable {
       );
       res.corruptions++;
     }
-    res.totalClusters = this.header.blocksInImage;
-    res.allocatedClusters = allocated;
     return res;
   }
 

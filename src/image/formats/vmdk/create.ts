@@ -180,11 +180,15 @@ export async function createVmdk(
     }
   }
   for (const p of pieces) {
-    const eio = await ctx.openFile(p.file, { readOnly: false, create: true });
+    // Replace an existing extent file as qemu does (FileIO honours `truncate` with `create`).
+    const eio = await ctx.openFile(p.file, { readOnly: false, create: true, truncate: true } as never);
     try {
       await eio.truncate(0);
-      if (flat) await eio.truncate(p.sectors * 512);
-      else await writeSparseExtent(eio, p.sectors, { stream: false, zeroedGrain });
+      if (flat) {
+        await eio.truncate(p.sectors * 512);
+        // qemu's file driver allocates the first block of a new file (allocate_first_block).
+        if (p.sectors > 0) await eio.write(0, new Uint8Array(Math.min(4096, p.sectors * 512)));
+      } else await writeSparseExtent(eio, p.sectors, { stream: false, zeroedGrain });
       await eio.flush();
     } finally {
       await eio.close();

@@ -61,7 +61,8 @@ export class FlatExtent implements Extent {
         out.push({
           start: s,
           length: e - s,
-          data,
+          // Holes in a flat file still map 1:1 to the host: qemu reports data that reads zero.
+          data: true,
           zero: !data,
           present: true,
           depth: 0,

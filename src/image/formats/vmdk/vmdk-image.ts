@@ -194,8 +194,11 @@ export class VmdkImage implements Image, Checkable, BackingChain {
     const text = this.descText.replace(/^CID=.*$/m, `CID=${this.desc.cid.toString(16)}`);
     const bytes = Buffer.from(text, "latin1");
     if (this.descPlace === "file") {
+      // qemu rewrites the descriptor file padded with zeros to a whole sector.
+      const b = new Uint8Array(Math.ceil(bytes.length / 512) * 512);
+      b.set(bytes);
       await this.io.truncate(0);
-      await this.io.write(0, bytes);
+      await this.io.write(0, b);
     } else if (bytes.length <= this.descPlace.capacity) {
       const b = new Uint8Array(this.descPlace.capacity);
       b.set(bytes);
@@ -325,6 +328,15 @@ export class VmdkImage implements Image, Checkable, BackingChain {
         },
       },
     };
+  }
+
+  /** Host bytes of the descriptor and every extent file (qemu's vmdk_get_allocated_file_size). */
+  async allocatedFileSize(): Promise<number> {
+    const files = new Set<BlockIO>([this.io]);
+    for (const p of this.extents) if (p.extent.io) files.add(p.extent.io);
+    let total = 0;
+    for (const f of files) total += f.allocatedBytes ? await f.allocatedBytes() : await f.size();
+    return total;
   }
 
   async check(): Promise<CheckResult> {

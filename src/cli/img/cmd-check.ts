@@ -1,0 +1,123 @@
+// `tsvirt-img check [-r leaks|all] [--output=json]`: the format's consistency check with
+// qemu-img's summary text and exit codes (0 clean, 1 check failed, 2 corrupt, 3 leaks, 63 n/a).
+
+import type { CheckResult } from "../../image/index.js";
+import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { getopt } from "./getopt.js";
+import { type QValue, toQemuJson } from "./qdict.js";
+
+function nz(n: number | undefined): number | undefined {
+  return n ? n : undefined;
+}
+
+function exitCode(r: CheckResult): number {
+  if (r.checkErrors) return 3;
+  if (r.corruptions) return 2;
+  if (r.leaks) return 3;
+  return 0;
+}
+
+function human(r: CheckResult, quiet: boolean): string {
+  if (quiet) return "";
+  let s = "";
+  if (r.corruptions === 0 && r.leaks === 0 && r.checkErrors === 0)
+    s += "No errors were found on the image.\n";
+  else {
+    if (r.corruptions)
+      s += `\n${r.corruptions} errors were found on the image.\nData may be corrupted, or further writes to the image may corrupt it.\n`;
+    if (r.leaks)
+      s += `\n${r.leaks} leaked clusters were found on the image.\nThis means waste of disk space, but no harm to data.\n`;
+    if (r.checkErrors) s += `\n${r.checkErrors} internal errors have occurred during the check.\n`;
+  }
+  if (r.totalClusters && r.allocatedClusters) {
+    const t = r.totalClusters;
+    const pct = (n: number | undefined) => (((n ?? 0) * 100) / t).toFixed(2);
+    const fa = r.allocatedClusters;
+    s += `${fa}/${t} = ${pct(fa)}% allocated, ${(((r.fragmentedClusters ?? 0) * 100) / fa).toFixed(2)}% fragmented, ${(((r.compressedClusters ?? 0) * 100) / fa).toFixed(2)}% compressed clusters\n`;
+  }
+  if (r.imageEndOffset) s += `Image end offset: ${r.imageEndOffset}\n`;
+  return s;
+}
+
+export async function cmdCheck(argv: string[], io: Out): Promise<number> {
+  let p: ReturnType<typeof getopt>;
+  try {
+    p = getopt(argv, "hf:r:T:qU", [
+      { name: "help", arg: "none", key: "h" },
+      { name: "format", arg: "required", key: "f" },
+      { name: "repair", arg: "required", key: "r" },
+      { name: "output", arg: "required" },
+      { name: "object", arg: "required" },
+      { name: "image-opts", arg: "none" },
+      { name: "force-share", arg: "none", key: "U" },
+    ]);
+  } catch (e) {
+    throw fromUsage(e);
+  }
+  let fmt: string | undefined;
+  let output = "human";
+  let repair: "leaks" | "all" | undefined;
+  let quiet = false;
+  for (const [k, v] of p.opts) {
+    if (k === "f") fmt = v;
+    else if (k === "output") output = v;
+    else if (k === "q") quiet = true;
+    else if (k === "r") {
+      if (v !== "leaks" && v !== "all") {
+        throw new CliError(
+          `Unknown option value for -r (expecting 'leaks' or 'all'): ${v}`,
+          1,
+          "Try 'tsvirt-img --help' for more information\n",
+        );
+      }
+      repair = v;
+    }
+  }
+  if (p.args.length !== 1)
+    throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  if (output !== "human" && output !== "json")
+    throw new CliError("--output must be used with human or json as argument.");
+  const filename = p.args[0]!;
+  const img = await openCli(filename, fmt, { readOnly: repair === undefined });
+  try {
+    if (!img.checker) throw new CliError("This image format does not support checks", 63);
+    let r: CheckResult;
+    try {
+      r = await img.checker.check(repair ? { repair } : undefined);
+    } catch (e) {
+      throw new CliError(`Check failed: ${errText(e)}`, 1);
+    }
+    for (const m of r.messages) io.err(m.endsWith("\n") ? m : `${m}\n`);
+    if (repair && (r.corruptionsFixed || r.leaksFixed)) {
+      if (output === "human" && !quiet) {
+        io.out(
+          `The following inconsistencies were found and repaired:\n\n    ${r.leaksFixed} leaked clusters\n    ${r.corruptionsFixed} corruptions\n\nDouble checking the fixed image now...\n`,
+        );
+      }
+      const again = await img.checker.check();
+      again.leaksFixed = r.leaksFixed;
+      again.corruptionsFixed = r.corruptionsFixed;
+      r = again;
+    }
+    if (output === "json") {
+      const d: Record<string, QValue | undefined> = {
+        filename,
+        format: img.format,
+        "check-errors": r.checkErrors,
+        "image-end-offset": nz(r.imageEndOffset),
+        corruptions: nz(r.corruptions),
+        leaks: nz(r.leaks),
+        "corruptions-fixed": nz(r.corruptionsFixed),
+        "leaks-fixed": nz(r.leaksFixed),
+        "total-clusters": nz(r.totalClusters),
+        "allocated-clusters": nz(r.allocatedClusters),
+        "fragmented-clusters": nz(r.fragmentedClusters),
+        "compressed-clusters": nz(r.compressedClusters),
+      };
+      io.out(toQemuJson(d) + "\n");
+    } else io.out(human(r, quiet));
+    return exitCode(r);
+  } finally {
+    await img.close();
+  }
+}

@@ -1,0 +1,83 @@
+// `tsvirt-img commit [-q] [-f fmt] [-b base] [-d] [-p] filename`: writes what the image (and
+// layers above the base) define into the base, then empties the image unless -d.
+
+import { type Image, openImage } from "../../image/index.js";
+import { chainStatus } from "./chain-status.js";
+import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { getopt } from "./getopt.js";
+import { makeProgress } from "./progress.js";
+
+const CHUNK = 4 << 20;
+
+export async function cmdCommit(argv: string[], io: Out): Promise<number> {
+  let p: ReturnType<typeof getopt>;
+  try {
+    p = getopt(argv, "f:ht:b:dpqr:", [
+      { name: "help", arg: "none", key: "h" },
+      { name: "object", arg: "required" },
+      { name: "image-opts", arg: "none" },
+    ]);
+  } catch (e) {
+    throw fromUsage(e);
+  }
+  let fmt: string | undefined;
+  let baseName: string | undefined;
+  let keep = false;
+  let quiet = false;
+  let progress = false;
+  for (const [k, v] of p.opts) {
+    if (k === "f") fmt = v;
+    else if (k === "b") baseName = v;
+    else if (k === "d") keep = true;
+    else if (k === "q") quiet = true;
+    else if (k === "p") progress = true;
+  }
+  if (p.args.length !== 1)
+    throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  const filename = p.args[0]!;
+  const top = await openCli(filename, fmt, { readOnly: true });
+  let base: Image | undefined;
+  try {
+    const chain: Image[] = [];
+    for (let i: Image | undefined = top; i; i = i.backing?.backingImage) chain.push(i);
+    if (chain.length < 2) throw new CliError("Image does not have a backing file");
+    let depth = 1;
+    if (baseName !== undefined) {
+      depth = chain.findIndex(
+        (i, k) => k > 0 && (i.io.path === baseName || i.io.path?.endsWith(`/${baseName}`)),
+      );
+      if (depth < 1) throw new CliError(`'${baseName}' is not in the backing chain of '${filename}'`);
+    }
+    const baseImg = chain[depth]!;
+    try {
+      base = await openImage(baseImg.io.path!, { format: baseImg.format, readOnly: false });
+    } catch (e) {
+      throw new CliError(`Could not open '${baseImg.io.path}': ${errText(e)}`);
+    }
+    const bar = makeProgress(io, progress);
+    const buf = new Uint8Array(CHUNK);
+    for (let pos = 0; pos < top.virtualSize; pos += CHUNK) {
+      const n = Math.min(CHUNK, top.virtualSize - pos);
+      for (const e of await chainStatus(top, pos, n)) {
+        if (e.depth >= depth || e.present === false) continue;
+        const end = Math.min(e.start + e.length, base.virtualSize);
+        if (end <= e.start) continue;
+        const v = buf.subarray(0, end - e.start);
+        await top.read(e.start, v);
+        await base.write(e.start, v);
+      }
+      bar?.update(pos + n, top.virtualSize);
+    }
+    bar?.stop();
+    await base.flush();
+    if (!keep) {
+      const m = top as unknown as { makeEmpty?: () => Promise<void> };
+      if (typeof m.makeEmpty === "function") await m.makeEmpty();
+    }
+    if (!quiet) io.out("Image committed.\n");
+    return 0;
+  } finally {
+    await base?.close().catch(() => {});
+    await top.close();
+  }
+}

@@ -1,0 +1,116 @@
+// `tsvirt-img create [-q] [-f fmt] [-b backing [-F fmt]] [-u] [-o options] filename [size]`.
+
+import { createImage, detectFormat, FileIO, ImageError, openImage } from "../../image/index.js";
+import { CliError, errText, fromUsage, type Out, pathCombine } from "./context.js";
+import { CREATE_OPTIONS, formattingLine, optionsHelp, parseOptionString } from "./create-options.js";
+import { getopt } from "./getopt.js";
+import { parseSize } from "./units.js";
+
+export function sizeError(): CliError {
+  return new CliError(
+    "Invalid image size specified. You may use k, M, G, T, P or E suffixes for\ntsvirt-img: kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.",
+  );
+}
+
+/** Parses a create size argument with qemu-img's messages. */
+export function createSize(text: string): number {
+  const v = parseSize(text);
+  if (v === undefined) throw sizeError();
+  if (v > 0x7fffffffffffffffn)
+    throw new CliError("Invalid image size specified. Must be between 0 and 9223372036854775807.");
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CliError("Image size too large");
+  return Number(v);
+}
+
+export async function cmdCreate(argv: string[], io: Out): Promise<number> {
+  let p: ReturnType<typeof getopt>;
+  try {
+    p = getopt(argv, "F:b:f:ho:qu", [
+      { name: "help", arg: "none", key: "h" },
+      { name: "object", arg: "required" },
+    ]);
+  } catch (e) {
+    throw fromUsage(e);
+  }
+  let fmt = "raw";
+  let backing: string | undefined;
+  let backingFmt: string | undefined;
+  let quiet = false;
+  let unsafe = false;
+  const optStrings: string[] = [];
+  for (const [k, v] of p.opts) {
+    if (k === "f") fmt = v;
+    else if (k === "b") backing = v;
+    else if (k === "F") backingFmt = v;
+    else if (k === "o") optStrings.push(v);
+    else if (k === "q") quiet = true;
+    else if (k === "u") unsafe = true;
+  }
+  const filename = p.args[0];
+  if (filename === undefined)
+    throw new CliError("Expecting image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  if (p.args.length > 2)
+    throw new CliError(
+      "Unexpected argument: " + p.args[2],
+      1,
+      "Try 'tsvirt-img --help' for more information\n",
+    );
+  const descs = CREATE_OPTIONS[fmt];
+  if (!descs) throw new CliError(`${filename}: Unknown file format '${fmt}'`);
+  const pairs = optStrings.flatMap(parseOptionString);
+  if (pairs.some(([k]) => k === "help" || k === "?")) {
+    io.out(optionsHelp(fmt));
+    return 0;
+  }
+  const options: Record<string, string> = {};
+  for (const [k, v] of pairs) {
+    const d = descs.find((x) => x.name === k);
+    if (!d) throw new CliError(`${filename}: Invalid parameter '${k}'`);
+    if (d.type === "bool" && v !== "on" && v !== "off") {
+      throw new CliError(`${filename}: Parameter '${k}' expects 'on' or 'off'`);
+    }
+    options[k] = v;
+  }
+  if (backing !== undefined) options.backing_file = backing;
+  if (backingFmt !== undefined) options.backing_fmt = backingFmt;
+  let size: number | undefined;
+  if (p.args[1] !== undefined) size = createSize(p.args[1]);
+  else if (options.size !== undefined) size = createSize(options.size);
+  delete options.size;
+  const bf = options.backing_file;
+  if (bf !== undefined && !unsafe) {
+    // The backing file must open; its size is the default size. qemu insists on a format.
+    const full = pathCombine(filename, bf);
+    const bfmt = options.backing_fmt;
+    if (bfmt === undefined) {
+      let detected = "raw";
+      try {
+        const bio = await FileIO.open(full, { readOnly: true });
+        detected = await detectFormat(bio);
+        await bio.close();
+      } catch {
+        /* reported below through the open */
+      }
+      io.err(
+        `tsvirt-img: ${filename}: Backing file specified without backing format\nDetected format of ${detected}.`,
+      );
+      return 1;
+    }
+    try {
+      const b = await openImage(full, { format: bfmt, readOnly: true });
+      size ??= b.virtualSize;
+      await b.close();
+    } catch (e) {
+      throw new CliError(`${filename}: Could not open backing file: ${errText(e)}`);
+    }
+  }
+  if (size === undefined) throw new CliError(`${filename}: Image creation needs a size parameter`);
+  if (!quiet) io.out(formattingLine(filename, fmt, { ...options, size: String(size) }));
+  try {
+    await createImage(filename, fmt, size, options);
+  } catch (e) {
+    if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
+    throw e;
+  }
+  return 0;
+}

@@ -1,0 +1,98 @@
+// `tsvirt-img map`: guest ranges with their allocation and host location, human or json.
+
+import type { MapExtent } from "../../image/index.js";
+import { chainStatus } from "./chain-status.js";
+import { CliError, fromUsage, type Out, openCli } from "./context.js";
+import { getopt } from "./getopt.js";
+import { parseSize } from "./units.js";
+
+const STEP = 1 << 30;
+
+function same(a: MapExtent, b: MapExtent): boolean {
+  return (
+    a.start + a.length === b.start &&
+    a.depth === b.depth &&
+    (a.offset === undefined) === (b.offset === undefined) &&
+    (a.offset === undefined || a.offset + a.length === b.offset) &&
+    a.data === b.data &&
+    a.zero === b.zero &&
+    !!a.present === !!b.present &&
+    (a.filename ?? "") === (b.filename ?? "")
+  );
+}
+
+export async function cmdMap(argv: string[], io: Out): Promise<number> {
+  let p: ReturnType<typeof getopt>;
+  try {
+    p = getopt(argv, "f:hU", [
+      { name: "help", arg: "none", key: "h" },
+      { name: "format", arg: "required", key: "f" },
+      { name: "output", arg: "required" },
+      { name: "object", arg: "required" },
+      { name: "image-opts", arg: "none" },
+      { name: "force-share", arg: "none", key: "U" },
+      { name: "start-offset", arg: "required", key: "s" },
+      { name: "max-length", arg: "required", key: "l" },
+    ]);
+  } catch (e) {
+    throw fromUsage(e);
+  }
+  let fmt: string | undefined;
+  let output = "human";
+  let start = 0;
+  let maxLen: number | undefined;
+  for (const [k, v] of p.opts) {
+    if (k === "f") fmt = v;
+    else if (k === "output") output = v;
+    else if (k === "s" || k === "l") {
+      const n = parseSize(v, "B");
+      if (n === undefined)
+        throw new CliError(
+          k === "s"
+            ? "Invalid start offset specified! You may use k, M, G, T, P or E suffixes for "
+            : "Invalid length specified! You may use k, M, G, T, P or E suffixes for ",
+        );
+      if (k === "s") start = Number(n);
+      else maxLen = Number(n);
+    }
+  }
+  if (p.args.length !== 1)
+    throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  if (output !== "human" && output !== "json")
+    throw new CliError("--output must be used with human or json as argument.");
+  const img = await openCli(p.args[0]!, fmt, { readOnly: true });
+  try {
+    const end = Math.min(img.virtualSize, maxLen !== undefined ? start + maxLen : img.virtualSize);
+    const all: MapExtent[] = [];
+    for (let pos = start; pos < end; pos += STEP) {
+      for (const e of await chainStatus(img, pos, Math.min(STEP, end - pos))) {
+        const last = all[all.length - 1];
+        if (last && same(last, e)) last.length += e.length;
+        else all.push({ ...e });
+      }
+    }
+    if (output === "json") {
+      const lines = all.map(
+        (e) =>
+          `{ "start": ${e.start}, "length": ${e.length}, "depth": ${e.depth}, "present": ${!!e.present}, "zero": ${e.zero}, "data": ${e.data}` +
+          (e.offset !== undefined ? `, "offset": ${e.offset}` : "") +
+          "}",
+      );
+      io.out(`[${lines.join(",\n")}]\n`);
+      return 0;
+    }
+    const hex = (n: number) => (n === 0 ? "0" : `0x${n.toString(16)}`);
+    io.out(`${"Offset".padEnd(16)}${"Length".padEnd(16)}${"Mapped to".padEnd(16)}File\n`);
+    for (const e of all) {
+      if (e.data && e.offset === undefined)
+        throw new CliError("File contains external, encrypted or compressed clusters.");
+      if (e.data && e.offset !== undefined)
+        io.out(
+          `${hex(e.start).padEnd(16)}${hex(e.length).padEnd(16)}${hex(e.offset).padEnd(16)}${e.filename ?? ""}\n`,
+        );
+    }
+    return 0;
+  } finally {
+    await img.close();
+  }
+}

@@ -1,0 +1,61 @@
+// `tsvirt-img snapshot [-l | -a name | -c name | -d name] [-q] filename`: internal snapshots.
+
+import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { snapshotHeader, snapshotLine } from "./cmd-info.js";
+import { getopt } from "./getopt.js";
+
+export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
+  let p: ReturnType<typeof getopt>;
+  try {
+    p = getopt(argv, "la:c:d:f:hqU", [
+      { name: "help", arg: "none", key: "h" },
+      { name: "object", arg: "required" },
+      { name: "image-opts", arg: "none" },
+      { name: "force-share", arg: "none", key: "U" },
+    ]);
+  } catch (e) {
+    throw fromUsage(e);
+  }
+  let fmt: string | undefined;
+  let action: [string, string] | undefined;
+  for (const [k, v] of p.opts) {
+    if (k === "f") fmt = v;
+    else if (k === "l" || k === "a" || k === "c" || k === "d") {
+      if (action)
+        throw new CliError(
+          "Cannot mix '-l', '-a', '-c', '-d'",
+          1,
+          "Try 'tsvirt-img --help' for more information\n",
+        );
+      action = [k, v];
+    }
+  }
+  if (p.args.length !== 1)
+    throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  action ??= ["l", ""];
+  const [op, name] = action;
+  const img = await openCli(p.args[0]!, fmt, { readOnly: op === "l" });
+  try {
+    const snaps = img.snapshots;
+    if (op === "l") {
+      const list = snaps ? await snaps.list() : [];
+      if (list.length > 0)
+        io.out(`Snapshot list:\n${snapshotHeader()}\n${list.map((s) => snapshotLine(s) + "\n").join("")}`);
+      return 0;
+    }
+    const what = op === "c" ? "create" : op === "a" ? "apply" : "delete";
+    if (!snaps) throw new CliError(`Could not ${what} snapshot '${name}': Operation not supported`);
+    try {
+      if (op === "c") await snaps.create(name);
+      else if (op === "a") await snaps.apply(name);
+      else await snaps.delete(name);
+      await img.flush();
+    } catch (e) {
+      const verb = op === "c" ? "create" : op === "a" ? "apply" : "delete";
+      throw new CliError(`Could not ${verb} snapshot '${name}': ${errText(e)}`);
+    }
+    return 0;
+  } finally {
+    await img.close();
+  }
+}

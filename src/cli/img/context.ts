@@ -1,0 +1,125 @@
+// What every tsvirt-img command shares: output sinks, the program-name prefix for errors, the
+// CliError that ends a command with an exit code, and opening images with qemu-img's messages.
+
+import { isAbsolute } from "node:path";
+import "./formats.js";
+import { ImageError, type Image, openImage } from "../../image/index.js";
+import { UsageError } from "./getopt.js";
+
+export const PROG = "tsvirt-img";
+
+export interface Out {
+  out(s: string): void;
+  err(s: string): void;
+  /** True when stdout is a terminal (progress bars). */
+  isTTY?: boolean;
+}
+
+/** Ends a command: prints `tsvirt-img: <message>` (when given) and exits with `code`. */
+export class CliError extends Error {
+  constructor(
+    message: string | undefined,
+    readonly code = 1,
+    readonly hint?: string,
+  ) {
+    super(message ?? "");
+  }
+}
+
+export function usage(msg: string): CliError {
+  return new CliError(msg, 1, `Try '${PROG} --help' for more information\n`);
+}
+
+export function fromUsage(e: unknown): unknown {
+  return e instanceof UsageError ? usage(e.message) : e;
+}
+
+/** qemu's path_combine(), used for backing and extent names in messages. */
+export function pathCombine(base: string, name: string): string {
+  if (isAbsolute(name)) return name;
+  const i = base.lastIndexOf("/");
+  return i < 0 ? name : base.slice(0, i + 1) + name;
+}
+
+export function errText(e: unknown): string {
+  if (e instanceof ImageError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export interface OpenOpts {
+  readOnly?: boolean;
+  backingChain?: boolean;
+  /** Print qemu's raw-probing warning on writable opens without -f. */
+  warnProbe?: Out;
+}
+
+/** Opens an image for a command; failures read "Could not open 'x': <why>" as qemu-img's. */
+export async function openCli(
+  filename: string,
+  format: string | undefined,
+  o: OpenOpts = {},
+): Promise<Image> {
+  let img: Image;
+  try {
+    img = await openImage(filename, {
+      format,
+      readOnly: o.readOnly ?? true,
+      backingChain: o.backingChain ?? true,
+    });
+  } catch (e) {
+    if (e instanceof ImageError && e.kind === "unsupported" && /^Unknown driver/.test(e.message) && format) {
+      throw new CliError(`Unknown file format '${format}'`);
+    }
+    throw new CliError(`Could not open '${filename}': ${errText(e)}`);
+  }
+  if (!format && img.format === "raw" && o.warnProbe && !o.readOnly) {
+    o.warnProbe.err(
+      `WARNING: Image format was not specified for '${filename}' and probing guessed raw.\n` +
+        "         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n" +
+        "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+    );
+  }
+  return img;
+}
+
+/** The compressed-write capability a target format may offer (qcow, qcow2, stream vmdk). */
+export interface CompressedWriter {
+  readonly compressedClusterSize: number | undefined;
+  compressCluster(raw: Uint8Array): Promise<Uint8Array | undefined>;
+  writeCompressedCluster(offset: number, compressed: Uint8Array | undefined, raw: Uint8Array): Promise<void>;
+}
+
+export function compressedWriter(img: Image): CompressedWriter | undefined {
+  const c = img as unknown as Partial<CompressedWriter>;
+  if (
+    typeof c.compressCluster === "function" &&
+    typeof c.writeCompressedCluster === "function" &&
+    c.compressedClusterSize
+  ) {
+    return c as CompressedWriter;
+  }
+  return undefined;
+}
+
+/** Bytes the image's files take on the host (qemu's "disk size"/"actual-size"). */
+export async function allocatedSize(img: Image): Promise<number | undefined> {
+  const a = img as unknown as { allocatedFileSize?: () => Promise<number> };
+  if (typeof a.allocatedFileSize === "function") return a.allocatedFileSize();
+  return img.io.allocatedBytes ? img.io.allocatedBytes() : undefined;
+}
+
+export function isZero(b: Uint8Array): boolean {
+  const n = b.length;
+  if (n === 0) return true;
+  if (b[0] !== 0 || b[n - 1] !== 0) return false;
+  const buf = Buffer.from(b.buffer, b.byteOffset, n);
+  let off = 0;
+  while (off < n) {
+    const len = Math.min(ZERO.length, n - off);
+    if (buf.compare(ZERO, 0, len, off, off + len) !== 0) return false;
+    off += len;
+  }
+  return true;
+}
+const ZERO = Buffer.alloc(1 << 20);

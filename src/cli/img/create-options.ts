@@ -1,0 +1,154 @@
+// qemu-img's -o option lists per format: which keys exist, their help text, defaults, and the
+// order qemu prints them in the "Formatting 'x', fmt=…" line (create_opts order after merging).
+
+export interface OptDesc {
+  name: string;
+  type: "size" | "str" | "bool" | "num";
+  help: string;
+  def?: string;
+}
+
+const size: OptDesc = { name: "size", type: "size", help: "Virtual disk size" };
+const backingFile: OptDesc = { name: "backing_file", type: "str", help: "File name of a base image" };
+
+export const CREATE_OPTIONS: Record<string, OptDesc[]> = {
+  raw: [
+    size,
+    { name: "preallocation", type: "str", help: "Preallocation mode (allowed values: off, falloc, full)" },
+  ],
+  qcow2: [
+    { name: "cluster_size", type: "size", help: "qcow2 cluster size", def: "65536" },
+    { name: "extended_l2", type: "bool", help: "Extended L2 tables", def: "off" },
+    {
+      name: "preallocation",
+      type: "str",
+      help: "Preallocation mode (allowed values: off, metadata, falloc, full)",
+    },
+    {
+      name: "compression_type",
+      type: "str",
+      help: "Compression method used for image cluster compression",
+      def: "zlib",
+    },
+    size,
+    { name: "compat", type: "str", help: "Compatibility level (v2 [0.10] or v3 [1.1])" },
+    backingFile,
+    { name: "backing_fmt", type: "str", help: "Image format of the base image" },
+    {
+      name: "encryption",
+      type: "bool",
+      help: "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)",
+    },
+    { name: "encrypt.format", type: "str", help: "Encrypt the image, format choices: 'aes', 'luks'" },
+    {
+      name: "encrypt.key-secret",
+      type: "str",
+      help: "ID of secret providing qcow AES key or LUKS passphrase",
+    },
+    { name: "encrypt.cipher-alg", type: "str", help: "Name of encryption cipher algorithm" },
+    { name: "encrypt.cipher-mode", type: "str", help: "Name of encryption cipher mode" },
+    { name: "encrypt.ivgen-alg", type: "str", help: "Name of IV generator algorithm" },
+    { name: "encrypt.ivgen-hash-alg", type: "str", help: "Name of IV generator hash algorithm" },
+    { name: "encrypt.hash-alg", type: "str", help: "Name of encryption hash algorithm" },
+    { name: "encrypt.iter-time", type: "num", help: "Time to spend in PBKDF in milliseconds" },
+    { name: "data_file", type: "str", help: "File name of an external data file" },
+    { name: "data_file_raw", type: "bool", help: "The external data file must stay valid as a raw image" },
+    { name: "lazy_refcounts", type: "bool", help: "Postpone refcount updates", def: "off" },
+    { name: "refcount_bits", type: "num", help: "Width of a reference count entry in bits", def: "16" },
+  ],
+  vmdk: [
+    size,
+    {
+      name: "adapter_type",
+      type: "str",
+      help: "Virtual adapter type, can be one of ide (default), lsilogic, buslogic or legacyESX",
+    },
+    backingFile,
+    { name: "backing_fmt", type: "str", help: "Must be 'vmdk' if present" },
+    { name: "compat6", type: "bool", help: "VMDK version 6 image", def: "off" },
+    { name: "hwversion", type: "str", help: "VMDK hardware version", def: "undefined" },
+    { name: "toolsversion", type: "str", help: "VMware guest tools version" },
+    {
+      name: "subformat",
+      type: "str",
+      help: "VMDK flat extent format, can be one of {monolithicSparse (default) | monolithicFlat | twoGbMaxExtentSparse | twoGbMaxExtentFlat | streamOptimized} ",
+    },
+    {
+      name: "zeroed_grain",
+      type: "bool",
+      help: "Enable efficient zero writes using the zeroed-grain GTE feature",
+    },
+  ],
+  vdi: [size, { name: "static", type: "bool", help: "VDI static (pre-allocated) image", def: "off" }],
+  qcow: [
+    size,
+    backingFile,
+    { name: "backing_fmt", type: "str", help: "Format of the backing image" },
+    {
+      name: "encryption",
+      type: "bool",
+      help: "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)",
+    },
+    { name: "encrypt.format", type: "str", help: "Encrypt the image, format choices: 'aes'" },
+    {
+      name: "encrypt.key-secret",
+      type: "str",
+      help: "ID of the secret that provides the AES encryption key",
+    },
+  ],
+  cow: [
+    size,
+    backingFile,
+    { name: "backing_fmt", type: "str", help: "Format of the backing image" },
+    { name: "version", type: "num", help: "COW version (2 or 3)" },
+    { name: "alignment", type: "num", help: "COW v3 data alignment" },
+  ],
+};
+
+/** Splits "a=1,b=2" honouring qemu's ",," escape; a bare key means key=on. */
+export function parseOptionString(s: string): [string, string][] {
+  const out: [string, string][] = [];
+  let cur = "";
+  const parts: string[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === ",") {
+      if (s[i + 1] === ",") {
+        cur += ",";
+        i++;
+      } else {
+        parts.push(cur);
+        cur = "";
+      }
+    } else cur += c;
+  }
+  parts.push(cur);
+  for (const p of parts) {
+    if (p === "") continue;
+    const eq = p.indexOf("=");
+    if (eq < 0) out.push([p, "on"]);
+    else out.push([p.slice(0, eq), p.slice(eq + 1)]);
+  }
+  return out;
+}
+
+/** qemu_opts_print_help() for `-o help`. */
+export function optionsHelp(fmt: string): string {
+  const list = [...(CREATE_OPTIONS[fmt] ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  const tname = (t: OptDesc["type"]) => (t === "bool" ? "bool (on/off)" : t === "num" ? "num" : t);
+  const lines = list.map((o) => {
+    const left = `  ${o.name}=<${tname(o.type)}>`;
+    return `${left.padEnd(24)} - ${o.help}`;
+  });
+  return `Supported ${fmt} options:\n${lines.join("\n")}\n\nThe protocol level may support further options.\nSpecify the target filename to include those options.\n`;
+}
+
+/** The "fmt=… size=… …" tail of qemu-img's Formatting line. */
+export function formattingLine(filename: string, fmt: string, opts: Record<string, string>): string {
+  const parts = [`fmt=${fmt}`];
+  for (const o of CREATE_OPTIONS[fmt] ?? []) {
+    const v = opts[o.name] ?? o.def;
+    if (v !== undefined) parts.push(`${o.name}=${v}`);
+  }
+  return `Formatting '${filename}', ${parts.join(" ")}\n`;
+}
