@@ -150,9 +150,17 @@ export function parseIpDef(e: XmlElement, net: string): NetworkIp {
   const address = parseIp(addrS);
   if (!address) throw xmlErr(`Invalid address '${addrS}' in network '${net}'`);
   if (family === "ipv4" && address.family !== 4)
-    throw xmlErr(`Family 'ipv4' specified for non-IPv4 address '${addrS}' in network '${net}'`);
+    throw virError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      N,
+      `Family 'ipv4' specified for non-IPv4 address '${addrS}' in network '${net}'`,
+    );
   if (family === "ipv6" && address.family !== 6)
-    throw xmlErr(`Family 'ipv6' specified for non-IPv6 address '${addrS}' in network '${net}'`);
+    throw virError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      N,
+      `Family 'ipv6' specified for non-IPv6 address '${addrS}' in network '${net}'`,
+    );
   const ip: NetworkIp = { family, address, dhcpRanges: [], dhcpHosts: [] };
   const nm = attr(e, "netmask");
   ip.prefix = uintAttr(
@@ -162,9 +170,17 @@ export function parseIpDef(e: XmlElement, net: string): NetworkIp {
   );
   if (nm !== undefined) {
     if (ip.prefix !== undefined)
-      throw xmlErr(`Network '${net}' IP address cannot have both a prefix and a netmask`);
+      throw virError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        N,
+        `Network '${net}' IP address cannot have both a prefix and a netmask`,
+      );
     if (address.family !== 4)
-      throw xmlErr(`netmask not supported for address '${addrS}' in network '${net}' (IPv4 only)`);
+      throw virError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        N,
+        `netmask not supported for address '${addrS}' in network '${net}' (IPv4 only)`,
+      );
     ip.netmask = parseIp(nm, 4);
     if (!ip.netmask) throw xmlErr(`Invalid netmask '${nm}' in network '${net}'`);
     if (netmaskPrefix(ip.netmask) === undefined) throw xmlErr(`Invalid netmask '${nm}' in network '${net}'`);
@@ -195,7 +211,11 @@ export function parseIpDef(e: XmlElement, net: string): NetworkIp {
   const tftp = child(e, "tftp");
   if (tftp) {
     if (address.family !== 4)
-      throw xmlErr(`Unsupported <tftp> element in an IPv6 element in network '${net}'`);
+      throw virError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        N,
+        `Unsupported <tftp> element in an IPv6 element in network '${net}'`,
+      );
     const root = attr(tftp, "root");
     if (root !== undefined) ip.tftpRoot = root;
   }

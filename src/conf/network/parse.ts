@@ -231,7 +231,7 @@ export function parseNetworkElement(root: XmlElement): NetworkDef {
   if (mtu && attr(mtu, "size") !== undefined) {
     const s = attr(mtu, "size")!;
     if (!/^[0-9]+$/.test(s) || Number(s) > 0xffffffff)
-      throw xmlErr(`Malformed 'mtu' size in network '${name}'`);
+      throw xmlErr(`Invalid mtu size '${s}' in network '${name}'`);
     def.mtu = Number(s);
   }
   const mac = child(root, "mac");

@@ -24,7 +24,7 @@ export function parseScaled(e: XmlElement | undefined, what: string): bigint | u
     throw new VirError({
       code: ErrorCode.OVERFLOW,
       domain: ErrorDomain.NONE,
-      message: "numerical overflow: value too large",
+      message: `numerical overflow: value too large: ${t}${attr(e, "unit") ?? ""}`,
     });
   }
   return v;

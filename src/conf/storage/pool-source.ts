@@ -5,7 +5,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child, childText, elements, type XmlElement } from "../../xml/index.js";
 import { parseUuid } from "../common/uuid.js";
 import { a, esc, type XmlBuf } from "../network/conf-xml.js";
-import { storageXmlErr } from "./common.js";
+import { sanitizePath, storageXmlErr } from "./common.js";
 import type { PoolAdapter, PoolAuth, PoolSource, PoolType } from "./types.js";
 
 const S = ErrorDomain.STORAGE;
@@ -91,9 +91,7 @@ function parseAdapter(e: XmlElement): PoolAdapter {
       throw storageXmlErr("Either 'name' or 'parent' must be specified for the 'scsi_host' adapter");
     }
     if (ad.name !== undefined && ad.parentaddr) {
-      throw storageXmlErr(
-        "Use of 'name' and 'parent' attributes for the 'scsi_host' adapter are mutually exclusive",
-      );
+      throw storageXmlErr("Both 'name' and 'parent' cannot be specified for the 'scsi_host' adapter");
     }
     return ad;
   }
@@ -122,7 +120,8 @@ function parseAdapter(e: XmlElement): PoolAdapter {
 function parseAuth(e: XmlElement): PoolAuth {
   const type = attr(e, "type");
   if (type === undefined) throw storageXmlErr("missing authentication type");
-  if (type !== "chap" && type !== "ceph") throw storageXmlErr(`unknown auth type '${type}'`);
+  if (type !== "chap" && type !== "ceph")
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, S, `unknown auth type '${type}'`);
   const username = attr(e, "username");
   if (username === undefined) throw storageXmlErr("missing username for auth");
   const sec = child(e, "secret");
@@ -178,7 +177,8 @@ export function parsePoolSource(e: XmlElement | undefined, type: PoolType): Pool
     src.devices.push({ path, partSeparator: ps === undefined ? undefined : ps === "yes" });
   }
   const dir = child(e, "dir");
-  if (dir) src.dir = attr(dir, "path");
+  const dirPath = dir ? attr(dir, "path") : undefined;
+  if (dirPath !== undefined) src.dir = sanitizePath(dirPath);
   const ad = child(e, "adapter");
   if (ad) src.adapter = parseAdapter(ad);
   const auth = child(e, "auth");

@@ -28,7 +28,7 @@ export function parseStoragePoolElement(root: XmlElement): StoragePoolDef {
   if (!uuidS) uuid = generateUuid();
   else {
     const u = parseUuid(uuidS);
-    if (!u) throw virError(ErrorCode.INTERNAL_ERROR, S, "malformed uuid element");
+    if (!u) throw storageXmlErr("malformed uuid element");
     uuid = u;
   }
   const def: StoragePoolDef = {

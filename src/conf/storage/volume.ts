@@ -11,8 +11,8 @@ import { type PoolType, type StorageVolDef, VOL_TYPES, type VolEncryption } from
 const S = ErrorDomain.STORAGE;
 
 /** virStorageFileFormat names accepted for volumes in file-based pools. */
+// "none" is index 0 of libvirt's enum and is refused when parsing, like an unknown name.
 export const FILE_FORMATS = [
-  "none",
   "raw",
   "dir",
   "bochs",
@@ -106,7 +106,7 @@ export function parseStorageVolXML(xml: string, pool: PoolType = "dir"): Storage
   if (!name) throw storageXmlErr("missing volume name element");
   const typeS = attr(root, "type");
   if (typeS !== undefined && !(VOL_TYPES as readonly string[]).includes(typeS)) {
-    throw storageXmlErr(`unknown volume type '${typeS}'`);
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, S, `unknown volume type '${typeS}'`);
   }
   const capacity = parseScaled(child(root, "capacity"), "capacity");
   if (capacity === undefined) throw storageXmlErr("missing capacity element");
@@ -142,9 +142,6 @@ export function parseStorageVolXML(xml: string, pool: PoolType = "dir"): Storage
     if (child(t, "nocow")) def.target.nocow = true;
     const feats = child(t, "features");
     if (feats) {
-      if (def.target.format !== "qcow2") {
-        throw virError(ErrorCode.XML_ERROR, S, "features are only supported for qcow2 volumes"); // libvirt refuses features outside qcow2
-      }
       for (const fe of elements(feats)) {
         if (fe.name === "lazy_refcounts") def.target.features.lazyRefcounts = true;
         else if (fe.name === "extended_l2") def.target.features.extendedL2 = true;
