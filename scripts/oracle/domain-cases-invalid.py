@@ -88,6 +88,7 @@ CASES = [
     ("iommu-intremap-no-ioapic", devs("<iommu model='intel'><driver intremap='on'/></iommu>")),
     ("maxmemory-no-slots", dom(B + "<maxMemory unit='GiB'>4</maxMemory>")),
     ("feature-htm-no-state", dom(B + "<features><htm/></features>")),
+    ("boot-os-and-device", dom("<name>x</name><memory>1024</memory><os><type>hvm</type><boot dev='hd'/></os><devices><disk type='file'><source file='/a'/><target dev='vda'/><boot order='1'/></disk></devices>")),
     ("address-bad-type", devs("<disk type='file'><source file='/a'/><target dev='vda'/><address type='warp'/></disk>")),
     ("memballoon-bad-model", devs("<memballoon model='balloon9000'/>")),
 ]

@@ -23,6 +23,7 @@ def load(name):
 
 BASIC = load("domain-cases-basic")["CASES"]
 DEVICES = load("domain-cases-devices")["CASES"] + load("domain-cases-more")["CASES"]
+DEVICES += load("domain-cases-real")["CASES"]
 INVALID = load("domain-cases-invalid")["CASES"]
 build = load("domain-cases-util")["build"]
 

@@ -111,8 +111,9 @@ export function formatAddress(a: DeviceAddress): XmlElement {
 export function parseDeviceInfo(e: XmlElement, info: DeviceCommon, allowBoot = true): void {
   for (const c of elements(e)) {
     if (c.name === "alias") {
+      // Only user aliases (ua-*) survive in a persistent definition; others are runtime state.
       const n = attr(c, "name");
-      if (n !== undefined) info.alias = n;
+      if (n?.startsWith("ua-")) info.alias = n;
     } else if (c.name === "boot" && allowBoot) {
       const o = attr(c, "order");
       if (o === undefined) throw xmlErr("missing boot order attribute");

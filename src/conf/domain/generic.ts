@@ -38,6 +38,16 @@ const ATTR_ORDER: Record<string, string[]> = {
 
 export function canonGeneric(e: XmlElement): XmlElement {
   const c = cloneElement(e);
+  // Runtime aliases (not ua-*) are dropped from persistent definitions, as libvirt does.
+  c.children = c.children.filter(
+    (k) => !(k.kind === "element" && k.name === "alias" && !(attrOf(k, "name") ?? "").startsWith("ua-")),
+  );
+  if (c.name === "seclabel" && attrOf(c, "type") === "dynamic") {
+    // A dynamic label is generated at start-up; only the configuration is kept.
+    c.children = c.children.filter(
+      (k) => !(k.kind === "element" && (k.name === "label" || k.name === "imagelabel")),
+    );
+  }
   canonInPlace(c);
   return c;
 }

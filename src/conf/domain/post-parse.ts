@@ -8,7 +8,7 @@ import { cloneChr, setTargetAttr, targetAttr } from "./devices/chardev.js";
 import { assignControllerIndexes, insertController } from "./devices/controller.js";
 import { assignDiskAddress } from "./devices/disk.js";
 import { fillVideoDefaults } from "./devices/video.js";
-import { xmlErr } from "./errors.js";
+import { unsupported, xmlErr } from "./errors.js";
 import type { ChrDef, ControllerDef, DomainDef } from "./types.js";
 
 /** Architecture the test driver's capabilities default to for an OS type. */
@@ -109,8 +109,10 @@ function fixConsoleTargets(def: DomainDef): void {
       setTargetAttr(c, "port", targetAttr(d.serials[0]!, "port") ?? "0");
       return;
     }
-    if (targetAttr(c, "type") === undefined)
-      setTargetAttr(c, "type", def.os.type === "hvm" ? "serial" : "xen");
+    if (targetAttr(c, "type") === undefined) {
+      setTargetAttr(c, "type", def.os.type === "xen" || def.os.type === "linux" ? "xen" : "serial");
+    }
+    if (targetAttr(c, "port") === undefined) setTargetAttr(c, "port", String(i));
   });
 }
 
@@ -129,6 +131,8 @@ function smartcardAddresses(def: DomainDef): void {
 export interface PostParseOptions {
   /** Skip the test driver's testnetN interface names (for drivers that name taps themselves). */
   noIfnames?: boolean;
+  /** Architecture for an `<os><type>` without arch= (the test driver's is i686; QEMU passes the host's). */
+  defaultArch?: string;
 }
 
 export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): void {
@@ -141,11 +145,14 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
   if (def.memory === 0)
     throw xmlErr("Memory size must be specified via <memory> or in the <numa> configuration");
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
-  if (def.os.arch === "") def.os.arch = defaultArch(def);
+  if (def.os.arch === "") def.os.arch = opts.defaultArch ?? defaultArch(def);
   const d = def.devices;
   const anyBootOrder =
     [...d.disks, ...d.interfaces].some((x) => x.boot !== undefined) ||
     d.other.some((o) => o.xml.children.some((c) => c.kind === "element" && c.name === "boot"));
+  if (anyBootOrder && def.os.bootDevs.length > 0) {
+    throw unsupported("per-device boot elements cannot be used together with os/boot elements");
+  }
   if (def.os.type === "hvm" && def.os.bootDevs.length === 0 && !anyBootOrder) def.os.bootDevs.push("hd");
 
   for (const disk of d.disks) {
@@ -165,7 +172,7 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
     d.videos.push({ model: { type: "default", attrs: [], children: [] } });
   }
   d.videos.forEach((v, i) => {
-    fillVideoDefaults(v, "cirrus", i === 0);
+    fillVideoDefaults(v, def.os.type === "xen" || def.os.type === "linux" ? "xen" : "cirrus", i === 0);
   });
   for (const n of d.interfaces) if (n.mac === "") n.mac = generateMac();
   if (!opts.noIfnames) {

@@ -56,6 +56,8 @@ export function parseChr(e: XmlElement): ChrDef {
       if (mode === undefined) c.attrs.unshift(["mode", "connect"]);
     }
     c.attrs = orderAttrs(c.attrs, SOURCE_ORDER);
+    // A pty's path is allocated at start-up: the persistent definition drops it.
+    if (type === "pty") c.attrs = c.attrs.filter(([k]) => k !== "path");
     if (c.attrs.length || c.children.length) d.children.push(c);
   }
   const proto = elements(e, "protocol")[0];
@@ -71,8 +73,11 @@ export function parseChr(e: XmlElement): ChrDef {
       throw xmlErr(`unknown target type '${tt}' specified for character device`);
     }
     d.target = {
+      // state='connected' is a running guest agent's status, not configuration.
       attrs: orderAttrs(
-        t.attrs.map(([k, v]) => [k, v] as [string, string]),
+        t.attrs
+          .filter(([k]) => !(e.name === "channel" && k === "state"))
+          .map(([k, v]) => [k, v] as [string, string]),
         TARGET_ORDER,
       ),
       children: elements(t).map(cloneElement),

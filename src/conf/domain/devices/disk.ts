@@ -154,6 +154,11 @@ export function parseDisk(e: XmlElement): DiskDef {
     enumAttr(drv, "detect_zeroes", ["default", "off", "on", "unmap"]);
     const c = cloneElement(drv);
     c.attrs = orderAttrs(c.attrs, DRIVER_ORDER);
+    // Xen's legacy blktap "aio" driver type means a raw image.
+    const dn = attr(c, "name");
+    if ((dn === "tap" || dn === "tap2") && attr(c, "type") === "aio") {
+      c.attrs = c.attrs.map(([k, v]) => (k === "type" ? [k, "raw"] : [k, v]));
+    }
     if (c.attrs.length || c.children.length) d.driver = c;
   }
   const bs = child(e, "backingStore");

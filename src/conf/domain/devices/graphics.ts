@@ -52,6 +52,9 @@ export function parseGraphics(e: XmlElement): GraphicsDef {
   const g: GraphicsDef = { type, attrs, children };
   if (type === "vnc" || type === "spice" || type === "rdp") fillListenDefaults(g);
   if (type === "vnc" || type === "rdp") fillPortDefaults(g);
+  if (type === "spice" && getA(g, "autoport") === "yes") {
+    g.attrs = g.attrs.filter(([k]) => k !== "port" && k !== "tlsPort");
+  }
   if (type === "spice" && getA(g, "autoport") === undefined) {
     if (getA(g, "port") !== undefined || getA(g, "tlsPort") !== undefined) setA(g, "autoport", "no");
   }

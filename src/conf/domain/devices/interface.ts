@@ -77,6 +77,8 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   if (src) {
     const s = cloneElement(src);
     s.attrs = orderAttrs(s.attrs, SOURCE_ORDER);
+    // For type='network' the bridge and port id are the running connection, not configuration.
+    if (type === "network") s.attrs = s.attrs.filter(([k]) => k !== "bridge" && k !== "portid");
     canonAddresses(s, type === "hostdev");
     n.source = s;
   }
