@@ -165,9 +165,15 @@ export function formatDomainSnapshotXML(def: DomainSnapshotDef, opts: SnapshotFo
   }
   // The embedded copy carries no runtime id: libvirt formats the snapshot's domain without one.
   if (def.domainXml !== undefined) buf.raw(def.domainXml.replace(/^(\s*<domain\b[^>]*?) id='[0-9]+'/, "$1"));
-  else if (def.domain)
-    buf.raw(formatElement({ ...def.domain, attrs: def.domain.attrs.filter(([k]) => k !== "id") }));
-  if (def.inactiveDomain) buf.raw(formatElement(def.inactiveDomain));
+  else if (def.domain) {
+    const dom = { ...def.domain, attrs: def.domain.attrs.filter(([k]) => k !== "id") };
+    buf.raw(opts.formatDomain ? opts.formatDomain(dom) : formatElement(dom));
+  }
+  if (def.inactiveDomain) {
+    // Printed like the domain, under the <inactiveDomain> name.
+    const text = (opts.formatDomain ?? formatElement)({ ...def.inactiveDomain, name: "domain" });
+    buf.raw(text.replace(/^<domain\b/, "<inactiveDomain").replace(/<\/domain>\n?$/, "</inactiveDomain>\n"));
+  }
   if (opts.internal && def.active !== undefined) buf.line(`<active>${def.active ? 1 : 0}</active>`);
   buf.dedent();
   buf.line("</domainsnapshot>");

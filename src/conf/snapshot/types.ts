@@ -81,4 +81,9 @@ export interface SnapshotParseOptions {
 export interface SnapshotFormatOptions {
   /** VIR_DOMAIN_SNAPSHOT_FORMAT_INTERNAL: also print `<active>`. */
   internal?: boolean;
+  /**
+   * Formats a parsed `<domain>` (redefined snapshots) the way the domain formatter would, e.g.
+   * conf/domain's parse+format; without it the element is printed as parsed.
+   */
+  formatDomain?: (dom: XmlElement) => string;
 }

@@ -6,7 +6,13 @@ import { attr, child, childText, elements, textContent, type XmlElement } from "
 import { parseUuid } from "../common/uuid.js";
 import { a, esc, parseRoot, XmlBuf } from "../network/conf-xml.js";
 import { formatPerms, parsePerms, parseScaled, storageXmlErr } from "./common.js";
-import { type PoolType, type StorageVolDef, VOL_TYPES, type VolEncryption } from "./types.js";
+import {
+  type PoolType,
+  type StoragePoolDef,
+  type StorageVolDef,
+  VOL_TYPES,
+  type VolEncryption,
+} from "./types.js";
 
 const S = ErrorDomain.STORAGE;
 
@@ -98,10 +104,10 @@ function parseEncryption(e: XmlElement): VolEncryption {
   return enc;
 }
 
-/** Parses `<volume>` XML for a pool of the given type (default: a dir pool). */
-export function parseStorageVolXML(xml: string, pool: PoolType = "dir"): StorageVolDef {
+/** Parses `<volume>` XML for a pool (its definition or just its type; default: a dir pool). */
+export function parseStorageVolXML(xml: string, pool: PoolType | StoragePoolDef = "dir"): StorageVolDef {
   const root = parseRoot(xml, "volume", "(storage_volume_definition)", S);
-  const fmts = volFormatsFor(pool);
+  const fmts = volFormatsFor(typeof pool === "string" ? pool : pool.type);
   const name = childText(root, "name");
   if (!name) throw storageXmlErr("missing volume name element");
   const typeS = attr(root, "type");
