@@ -200,9 +200,11 @@ async function checkL1(
 ): Promise<void> {
   if (!l1Size) return;
   incRefs(img, st, l1Offset, l1Size * 8);
-  const raw = new Uint8Array(l1Size * 8);
+  // Entries past the end of the file read as zero: never allocate more than the file holds.
+  const readable = Math.max(0, Math.min(l1Size, Math.floor((st.fileLen - l1Offset) / 8)));
+  const raw = new Uint8Array(readable * 8);
   await img.io.read(l1Offset, raw);
-  for (let i = 0; i < l1Size; i++) {
+  for (let i = 0; i < readable; i++) {
     const hi = be32(raw, i * 8);
     const lo = be32(raw, i * 8 + 4);
     if (hi === 0 && lo === 0) continue;

@@ -152,18 +152,12 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
   const needL1 = Math.ceil(h.size / 2 ** (clusterBits + l2Bits));
   if (needL1 > MAX_L1_BYTES / 8) throw fmt("Image is too big");
   if (h.l1Size < needL1) throw fmt("L1 table is too small");
-  checkTable(h.l1TableOffset, h.l1Size * 8, cs, fileSize, "Invalid L1 table offset");
+  checkTable(h.l1TableOffset, h.l1Size * 8, cs, fileSize, "Active L1 table");
   if (h.refcountTableClusters * cs > MAX_REFTABLE_BYTES) throw fmt("Reference count table too large");
   if (h.refcountTableClusters === 0) throw fmt("Image does not contain a reference count table");
-  checkTable(
-    h.refcountTableOffset,
-    h.refcountTableClusters * cs,
-    cs,
-    fileSize,
-    "Invalid reference count table offset",
-  );
+  checkTable(h.refcountTableOffset, h.refcountTableClusters * cs, cs, fileSize, "Reference count table");
   if (h.nbSnapshots > MAX_SNAPSHOTS) throw fmt("Too many snapshots");
-  if (h.nbSnapshots > 0) checkTable(h.snapshotsOffset, 1, cs, fileSize, "Invalid snapshot table offset");
+  if (h.nbSnapshots > 0) checkTable(h.snapshotsOffset, 40, cs, fileSize, "Snapshot table");
   if (h.backingFileOffset !== 0) {
     if (h.backingFileSize > 1023 || h.backingFileOffset > cs - h.backingFileSize || h.backingFileSize === 0) {
       throw fmt("Backing file name too long");
@@ -179,10 +173,17 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
   return h;
 }
 
-function checkTable(offset: number, bytes: number, cs: number, fileSize: number, msg: string): void {
+/**
+ * Table offsets must be cluster-aligned (qemu's "... offset invalid"). Beyond qemu, the table
+ * must also lie in the file (a cluster of slack for a short last write), which bounds every
+ * table allocation by the size of the input.
+ */
+function checkTable(offset: number, bytes: number, cs: number, fileSize: number, name: string): void {
   if (bytes === 0) return;
-  if (!aligned(offset, cs) || offset === 0) throw fmt(msg, offset);
-  if (offset >= fileSize) throw new ImageError("corrupt", `${msg}: past the end of the file`, { offset });
+  if (!aligned(offset, cs) || offset === 0) throw fmt(`${name} offset invalid`, offset);
+  if (offset + bytes > fileSize + cs) {
+    throw new ImageError("corrupt", `${name} lies past the end of the file`, { offset });
+  }
 }
 
 function parseExtensions(h: Qcow2Header, head: Uint8Array, cs: number): void {

@@ -8,6 +8,9 @@ import type { Qcow2Image } from "./qcow2-image.js";
 import { decodeL1, encodeL1, type L1Entry } from "./tables.js";
 
 export async function readL1(img: Qcow2Image, offset: number, size: number): Promise<L1Entry[]> {
+  if (offset % img.cs !== 0 || offset + size * 8 > img.io.length + img.cs) {
+    throw new ImageError("corrupt", `Snapshot L1 table at 0x${offset.toString(16)} is invalid`, { offset });
+  }
   const raw = new Uint8Array(size * 8);
   await img.io.read(offset, raw);
   return decodeL1(raw, size);
