@@ -13,9 +13,9 @@ import type {
   DomainVcpus,
   TypedParam,
 } from "../driver/index.js";
-import { VIR_DOMAIN_METADATA, VIR_DOMAIN_VCPU, VIR_DOMAIN_XML } from "../driver/index.js";
+import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_METADATA, VIR_DOMAIN_VCPU, VIR_DOMAIN_XML } from "../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError } from "../errors/index.js";
-import { checkNonNull, checkNonZero, invalidArg } from "./check.js";
+import { checkNonNull, checkNonZero, checkRequires, invalidArg } from "./check.js";
 import type { Connection } from "./connection.js";
 import { DomainSnapshot } from "./domain-snapshot.js";
 
@@ -47,12 +47,12 @@ export class Domain {
 
   // ---- lifecycle ----
   async create(flags = 0): Promise<void> {
-    this.rw("virDomainCreate");
+    this.rw(flags ? "virDomainCreateWithFlags" : "virDomainCreate");
     const ref = await this.hv("domainCreateWithFlags", "virDomainCreateWithFlags")(this.ref, flags);
     if (ref) this.ref = ref;
   }
   shutdown(flags = 0): Promise<void> {
-    this.rw("virDomainShutdown");
+    this.rw(flags ? "virDomainShutdownFlags" : "virDomainShutdown");
     return this.hv("domainShutdownFlags", "virDomainShutdownFlags")(this.ref, flags);
   }
   reboot(flags = 0): Promise<void> {
@@ -64,7 +64,7 @@ export class Domain {
     return this.hv("domainReset", "virDomainReset")(this.ref, flags);
   }
   async destroy(flags = 0): Promise<void> {
-    this.rw("virDomainDestroy");
+    this.rw(flags ? "virDomainDestroyFlags" : "virDomainDestroy");
     await this.hv("domainDestroyFlags", "virDomainDestroyFlags")(this.ref, flags);
     this.ref = { ...this.ref, id: -1 };
   }
@@ -90,7 +90,7 @@ export class Domain {
     return this.hv("domainPMWakeup", "virDomainPMWakeup")(this.ref, flags);
   }
   undefine(flags = 0): Promise<void> {
-    this.rw("virDomainUndefine");
+    this.rw(flags ? "virDomainUndefineFlags" : "virDomainUndefine");
     return this.hv("domainUndefineFlags", "virDomainUndefineFlags")(this.ref, flags);
   }
   async rename(newName: string, flags = 0): Promise<void> {
@@ -163,6 +163,14 @@ export class Domain {
   setVcpus(nvcpus: number, flags = 0): Promise<void> {
     this.rw("virDomainSetVcpusFlags");
     checkNonZero(nvcpus, "nvcpus", D, "virDomainSetVcpusFlags");
+    checkRequires(
+      flags,
+      VIR_DOMAIN_VCPU.MAXIMUM,
+      "VIR_DOMAIN_VCPU_MAXIMUM",
+      VIR_DOMAIN_AFFECT.CONFIG,
+      "VIR_DOMAIN_AFFECT_CONFIG",
+      D,
+    );
     if (nvcpus > 0xffff) {
       throw new VirError({ code: ErrorCode.OVERFLOW, domain: D, message: `input too large: ${nvcpus}` });
     }

@@ -37,7 +37,12 @@ export function getMetadata(def: DomainDef, type: number, uri: string | null): s
     case VIR_DOMAIN_METADATA.ELEMENT: {
       const e = def.metadata ? elements(def.metadata).find((x) => nsOf(x) === uri) : undefined;
       if (!e) throw notPresent();
-      return formatLibxml(e, 0);
+      // The caller gets the element back outside the namespace it was stored under.
+      const bare = (x: XmlElement): XmlElement => ({ ...x, name: x.name.slice(x.name.indexOf(":") + 1) });
+      const out = bare(e);
+      out.attrs = out.attrs.filter(([k]) => !k.startsWith("xmlns"));
+      out.children = out.children.map((c) => (c.kind === "element" && c.name.includes(":") ? bare(c) : c));
+      return formatLibxml(out, 0);
     }
     default:
       throw unknownType(type);
@@ -92,5 +97,6 @@ export function setMetadata(
   const md = def.metadata ?? el("metadata");
   md.children = md.children.filter((c) => c.kind !== "element" || nsOf(c) !== uri);
   if (added) md.children.push(added);
-  def.metadata = md.children.some((c) => c.kind === "element") ? md : undefined;
+  // libvirt keeps an emptied <metadata/> element.
+  def.metadata = md;
 }

@@ -246,9 +246,6 @@ export function domainSnapshotSlots(ctx: TestCtx): Partial<HypervisorDriver> {
             `snapshot '${s.name}' lacks domain '${d.name}' rollback info`,
           );
         }
-        if (isActive(d) && !snapActive && flags & (R.RUNNING | R.PAUSED)) {
-          throw testError(ErrorCode.SNAPSHOT_REVERT_RISKY, "must respawn guest to start inactive snapshot");
-        }
       }
       d.snapshots.current = undefined;
       const config = cloneDomainDef(s.dom ?? d.def);
@@ -257,15 +254,11 @@ export function domainSnapshotSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         else d.def = config;
       };
       if (snapActive) {
-        if (isActive(d)) {
-          assign();
-          d.state = S.RUNNING;
-          d.reason = VIR_DOMAIN_RUNNING.FROM_SNAPSHOT;
-        } else {
-          assign();
-          setRunning(d, ctx.node.allocDomId(), VIR_DOMAIN_RUNNING.FROM_SNAPSHOT);
-          domainEvent(ctx, d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.FROM_SNAPSHOT);
-        }
+        // libvirt 9.0 respawns an active guest too: it gets a new id.
+        if (isActive(d)) stopFromSnapshot(ctx, d);
+        assign();
+        setRunning(d, ctx.node.allocDomId(), VIR_DOMAIN_RUNNING.FROM_SNAPSHOT);
+        domainEvent(ctx, d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.FROM_SNAPSHOT);
         if (!(flags & R.RUNNING) && (s.state === "paused" || flags & R.PAUSED)) {
           d.state = S.PAUSED;
           d.reason = VIR_DOMAIN_PAUSED.FROM_SNAPSHOT;

@@ -1,7 +1,7 @@
 // Test driver network table: define, create, start, destroy, undefine, autostart, bridge name
 // and update of DHCP host/range entries, with libvirt 9.0's test-driver errors and events.
 
-import { formatNetworkXML, type NetworkDef, parseNetworkXML } from "../../conf/network/index.js";
+import { formatIp, formatNetworkXML, type NetworkDef, parseNetworkXML } from "../../conf/network/index.js";
 import type { NetworkDriver } from "../../driver/index.js";
 import {
   VIR_CONNECT_LIST_NETWORKS as LN,
@@ -78,8 +78,13 @@ function parseDhcpChild(def: NetworkDef, ipIndex: number, xml: string, what: "ho
     throw internal(
       `couldn't update dhcp ${what} entry - no <ip> element found at index ${ipIndex} in network '${def.name}'`,
     );
-  const tmp = formatNetworkXML({ ...def, ips: [{ ...ip, dhcpRanges: [], dhcpHosts: [], dhcp: true }] });
-  const inner = tmp.replace(/<dhcp\/>|<dhcp>\s*<\/dhcp>/, `<dhcp>${xml}</dhcp>`);
+  const mask = ip.netmask
+    ? ` netmask='${formatIp(ip.netmask)}'`
+    : ip.prefix !== undefined
+      ? ` prefix='${ip.prefix}'`
+      : "";
+  const fam = ip.family ? ` family='${ip.family}'` : "";
+  const inner = `<network><name>${def.name}</name><ip${fam} address='${formatIp(ip.address)}'${mask}><dhcp>${xml}</dhcp></ip></network>`;
   const parsed = parseNetworkXML(inner).ips[0]!;
   return what === "host" ? parsed.dhcpHosts[0] : parsed.dhcpRanges[0];
 }

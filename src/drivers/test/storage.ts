@@ -20,7 +20,7 @@ import {
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { poolEvent, poolRef, type TestCtx } from "./ctx.js";
-import { checkFlags, opInvalid, testError } from "./errors.js";
+import { checkFlags, invalidArg, opInvalid, testError } from "./errors.js";
 import { setPoolDefaults, type TestPool } from "./storage-obj.js";
 
 const S = ErrorDomain.STORAGE;
@@ -256,7 +256,7 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     },
     async storagePoolSetAutostart(ref, autostart) {
       const p = fromRef(ref);
-      if (!p.persistent) throw opInvalid("pool has no config file");
+      if (!p.persistent) throw invalidArg("pool has no config file");
       p.autostart = autostart;
     },
     async storagePoolIsActive(ref) {

@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+# Differential-test oracle: runs scenarios (lists of operations) against real libvirt
+# test:///default through python-libvirt and prints one JSON result per operation.
+# Input: JSON {"scenarios": [{"name", "readonly"?, "ops": [[op, ...args], ...]}]} on stdin.
+# Each scenario gets a fresh connection (libvirt gives each open its own default node).
+import gc
+import json
+import re
+import sys
+
+import libvirt
+
+libvirt.registerErrorHandler(lambda *a: None, None)
+
+
+def norm_snap_xml(x):
+    return re.sub(r"<creationTime>\d+</creationTime>", "<creationTime>T</creationTime>", x)
+
+
+class Runner:
+    def __init__(self, ro):
+        self.c = libvirt.openReadOnly("test:///default") if ro else libvirt.open("test:///default")
+        self.doms = {}
+
+    def dom(self, name):
+        if name not in self.doms:
+            self.doms[name] = self.c.lookupByName(name)
+        return self.doms[name]
+
+    def snap(self, dom, name):
+        return self.dom(dom).snapshotLookupByName(name)
+
+    def net(self, name):
+        return self.c.networkLookupByName(name)
+
+    def pool(self, name):
+        return self.c.storagePoolLookupByName(name)
+
+    def vol(self, pool, name):
+        return self.pool(pool).storageVolLookupByName(name)
+
+    def run(self, op, a):
+        c = self.c
+        b = bool
+        if op == "conn.type": return c.getType()
+        if op == "conn.version": return c.getVersion()
+        if op == "conn.maxVcpus": return c.getMaxVcpus(None)
+        if op == "conn.nodeInfo": return c.getInfo()
+        if op == "conn.caps": return c.getCapabilities()
+        if op == "conn.sysinfo": return c.getSysinfo(0)
+        if op == "conn.freeMem": return c.getFreeMemory()
+        if op == "conn.cellsFree": return c.getCellsFreeMemory(a[0], a[1])
+        if op == "conn.uri": return c.getURI()
+        if op == "conn.define": return c.defineXMLFlags(a[0], a[1] if len(a) > 1 else 0).name()
+        if op == "conn.createXML": return c.createXML(a[0], a[1] if len(a) > 1 else 0).name()
+        if op == "conn.lookup":
+            d = c.lookupByName(a[0]); return [d.name(), d.UUIDString(), d.ID()]
+        if op == "conn.lookupById":
+            d = c.lookupByID(a[0]); return [d.name(), d.UUIDString(), d.ID()]
+        if op == "conn.lookupByUuid":
+            d = c.lookupByUUIDString(a[0]); return [d.name(), d.UUIDString(), d.ID()]
+        if op == "conn.listAll": return sorted(d.name() for d in c.listAllDomains(a[0]))
+        if op == "conn.listIds": return sorted(c.listDomainsID())
+        if op == "conn.listDefined": return sorted(c.listDefinedDomains())
+        if op == "conn.numDomains": return c.numOfDomains()
+        if op == "conn.numDefined": return c.numOfDefinedDomains()
+        if op == "conn.restore": return c.restore(a[0])
+        if op == "dom.forget": self.doms.pop(a[0], None); return None
+        if op == "dom.state": return self.dom(a[0]).state()
+        if op == "dom.info": return self.dom(a[0]).info()[:4]
+        if op == "dom.xml": return self.dom(a[0]).XMLDesc(a[1] if len(a) > 1 else 0)
+        if op == "dom.create": return self.dom(a[0]).createWithFlags(a[1]) if len(a) > 1 and a[1] else self.dom(a[0]).create()
+        if op == "dom.destroy": return self.dom(a[0]).destroyFlags(a[1]) if len(a) > 1 and a[1] else self.dom(a[0]).destroy()
+        if op == "dom.shutdown": return self.dom(a[0]).shutdownFlags(a[1]) if len(a) > 1 and a[1] else self.dom(a[0]).shutdown()
+        if op == "dom.reboot": return self.dom(a[0]).reboot(a[1] if len(a) > 1 else 0)
+        if op == "dom.reset": return self.dom(a[0]).reset(0)
+        if op == "dom.suspend": return self.dom(a[0]).suspend()
+        if op == "dom.resume": return self.dom(a[0]).resume()
+        if op == "dom.undefine": return self.dom(a[0]).undefineFlags(a[1]) if len(a) > 1 and a[1] else self.dom(a[0]).undefine()
+        if op == "dom.managedSave": return self.dom(a[0]).managedSave(a[1] if len(a) > 1 else 0)
+        if op == "dom.hasManagedSave": return b(self.dom(a[0]).hasManagedSaveImage(0))
+        if op == "dom.managedSaveRemove": return self.dom(a[0]).managedSaveRemove(0)
+        if op == "dom.save": return self.dom(a[0]).save(a[1])
+        if op == "dom.id": return c.lookupByName(a[0]).ID()
+        if op == "dom.isActive": return b(self.dom(a[0]).isActive())
+        if op == "dom.isPersistent": return b(self.dom(a[0]).isPersistent())
+        if op == "dom.autostart": return b(self.dom(a[0]).autostart())
+        if op == "dom.setAutostart": return self.dom(a[0]).setAutostart(1 if a[1] else 0)
+        if op == "dom.setMemory": return self.dom(a[0]).setMemoryFlags(a[1], a[2] if len(a) > 2 else 0)
+        if op == "dom.setMaxMemory": return self.dom(a[0]).setMaxMemory(a[1])
+        if op == "dom.maxMemory": return self.dom(a[0]).maxMemory()
+        if op == "dom.setVcpus": return self.dom(a[0]).setVcpusFlags(a[1], a[2] if len(a) > 2 else 0)
+        if op == "dom.vcpus": return self.dom(a[0]).vcpusFlags(a[1] if len(a) > 1 else 0)
+        if op == "dom.maxVcpus": return self.dom(a[0]).maxVcpus()
+        if op == "dom.vcpuinfo":
+            info, maps = self.dom(a[0]).vcpus()
+            return [[i[0], i[1], i[3]] for i in info] + [[all(m) for m in maps]]
+        if op == "dom.setMetadata": return self.dom(a[0]).setMetadata(a[1], a[2], a[3], a[4], a[5] if len(a) > 5 else 0)
+        if op == "dom.metadata": return self.dom(a[0]).metadata(a[1], a[2], a[3] if len(a) > 3 else 0)
+        if op == "dom.blockInfo": return self.dom(a[0]).blockInfo(a[1])
+        if op == "dom.osType": return self.dom(a[0]).OSType()
+        if op == "dom.hostname": return self.dom(a[0]).hostname()
+        if op == "dom.rename":
+            r = self.dom(a[0]).rename(a[1], 0); self.doms.pop(a[0], None); return r
+        if op == "dom.memoryStats": return sorted(self.dom(a[0]).memoryStats().items())
+        if op == "snap.create": return self.dom(a[0]).snapshotCreateXML(a[1], a[2] if len(a) > 2 else 0).getName()
+        if op == "snap.xml": return norm_snap_xml(self.snap(a[0], a[1]).getXMLDesc(0))
+        if op == "snap.list": return sorted(s.getName() for s in self.dom(a[0]).listAllSnapshots(a[1]))
+        if op == "snap.names": return sorted(self.dom(a[0]).snapshotListNames(a[1]))
+        if op == "snap.num": return self.dom(a[0]).snapshotNum(a[1])
+        if op == "snap.children": return sorted(s.getName() for s in self.snap(a[0], a[1]).listAllChildren(a[2]))
+        if op == "snap.numChildren": return self.snap(a[0], a[1]).numChildren(a[2])
+        if op == "snap.parent": return self.snap(a[0], a[1]).getParent().getName()
+        if op == "snap.current": return self.dom(a[0]).snapshotCurrent().getName()
+        if op == "snap.hasCurrent": return b(self.dom(a[0]).hasCurrentSnapshot())
+        if op == "snap.isCurrent": return b(self.snap(a[0], a[1]).isCurrent())
+        if op == "snap.hasMetadata": return b(self.snap(a[0], a[1]).hasMetadata())
+        if op == "snap.revert": return self.dom(a[0]).revertToSnapshot(self.snap(a[0], a[1]), a[2] if len(a) > 2 else 0)
+        if op == "snap.delete": return self.snap(a[0], a[1]).delete(a[2] if len(a) > 2 else 0)
+        if op == "snap.lookup": return self.snap(a[0], a[1]).getName()
+        if op == "net.xml": return self.net(a[0]).XMLDesc(a[1] if len(a) > 1 else 0)
+        if op == "net.define": return c.networkDefineXML(a[0]).name()
+        if op == "net.createXML": return c.networkCreateXML(a[0]).name()
+        if op == "net.create": return self.net(a[0]).create()
+        if op == "net.destroy": return self.net(a[0]).destroy()
+        if op == "net.undefine": return self.net(a[0]).undefine()
+        if op == "net.active": return b(self.net(a[0]).isActive())
+        if op == "net.persistent": return b(self.net(a[0]).isPersistent())
+        if op == "net.autostart": return b(self.net(a[0]).autostart())
+        if op == "net.setAutostart": return self.net(a[0]).setAutostart(1 if a[1] else 0)
+        if op == "net.bridge": return self.net(a[0]).bridgeName()
+        if op == "net.update": return self.net(a[0]).update(a[1], a[2], a[3], a[4], a[5] if len(a) > 5 else 0)
+        if op == "net.leases": return self.net(a[0]).DHCPLeases()
+        if op == "net.lookupUuid": return c.networkLookupByUUIDString(a[0]).name()
+        if op == "conn.listNets": return sorted(n.name() for n in c.listAllNetworks(a[0]))
+        if op == "pool.xml": return self.pool(a[0]).XMLDesc(a[1] if len(a) > 1 else 0)
+        if op == "pool.info": return self.pool(a[0]).info()
+        if op == "pool.define": return c.storagePoolDefineXML(a[0], 0).name()
+        if op == "pool.createXML": return c.storagePoolCreateXML(a[0], 0).name()
+        if op == "pool.build": return self.pool(a[0]).build(0)
+        if op == "pool.create": return self.pool(a[0]).create(0)
+        if op == "pool.destroy": return self.pool(a[0]).destroy()
+        if op == "pool.delete": return self.pool(a[0]).delete(0)
+        if op == "pool.refresh": return self.pool(a[0]).refresh(0)
+        if op == "pool.undefine": return self.pool(a[0]).undefine()
+        if op == "pool.autostart": return b(self.pool(a[0]).autostart())
+        if op == "pool.setAutostart": return self.pool(a[0]).setAutostart(1 if a[1] else 0)
+        if op == "pool.active": return b(self.pool(a[0]).isActive())
+        if op == "pool.persistent": return b(self.pool(a[0]).isPersistent())
+        if op == "pool.numVols": return self.pool(a[0]).numOfVolumes()
+        if op == "pool.listVols": return sorted(v.name() for v in self.pool(a[0]).listAllVolumes(0))
+        if op == "conn.listPools": return sorted(p.name() for p in c.listAllStoragePools(a[0]))
+        if op == "vol.create": return self.pool(a[0]).createXML(a[1], 0).name()
+        if op == "vol.clone": return self.pool(a[0]).createXMLFrom(a[1], self.vol(a[0], a[2]), 0).name()
+        if op == "vol.xml": return self.vol(a[0], a[1]).XMLDesc(0)
+        if op == "vol.info": return self.vol(a[0], a[1]).info()
+        if op == "vol.path": return self.vol(a[0], a[1]).path()
+        if op == "vol.key": return self.vol(a[0], a[1]).key()
+        if op == "vol.delete": return self.vol(a[0], a[1]).delete(0)
+        if op == "vol.resize": return self.vol(a[0], a[1]).resize(a[2], 0)
+        if op == "vol.wipe": return self.vol(a[0], a[1]).wipe(0)
+        if op == "vol.lookupKey":
+            v = c.storageVolLookupByKey(a[0]); return [v.storagePoolLookupByVolume().name(), v.name()]
+        if op == "vol.lookupPath":
+            v = c.storageVolLookupByPath(a[0]); return [v.storagePoolLookupByVolume().name(), v.name()]
+        if op == "iface.list": return sorted(i.name() for i in c.listAllInterfaces(a[0]))
+        if op == "iface.xml": return c.interfaceLookupByName(a[0]).XMLDesc(0)
+        if op == "iface.create": return c.interfaceLookupByName(a[0]).create(0)
+        if op == "iface.destroy": return c.interfaceLookupByName(a[0]).destroy(0)
+        if op == "iface.undefine": return c.interfaceLookupByName(a[0]).undefine()
+        if op == "iface.define": return c.interfaceDefineXML(a[0], 0).name()
+        if op == "iface.active": return b(c.interfaceLookupByName(a[0]).isActive())
+        if op == "iface.lookupMac": return c.interfaceLookupByMACString(a[0]).name()
+        if op == "iface.begin": return c.changeBegin(0)
+        if op == "iface.commit": return c.changeCommit(0)
+        if op == "iface.rollback": return c.changeRollback(0)
+        if op == "nd.list": return sorted(d.name() for d in c.listAllDevices(a[0]))
+        if op == "nd.xml": return c.nodeDeviceLookupByName(a[0]).XMLDesc(0)
+        if op == "nd.parent": return c.nodeDeviceLookupByName(a[0]).parent()
+        if op == "nd.caps": return c.nodeDeviceLookupByName(a[0]).listCaps()
+        if op == "nd.listByCap": return sorted(c.listDevices(a[0], 0))
+        if op == "nd.num": return c.numOfDevices(a[0], 0)
+        if op == "nd.create": return c.nodeDeviceCreateXML(a[0], 0).name()
+        if op == "nd.destroy": return c.nodeDeviceLookupByName(a[0]).destroy()
+        if op == "secret.list": return c.listAllSecrets(0)
+        raise ValueError("unknown op " + op)
+
+
+def main():
+    req = json.load(sys.stdin)
+    out = []
+    for sc in req["scenarios"]:
+        r = Runner(sc.get("readonly", False))
+        res = []
+        for step in sc["ops"]:
+            try:
+                v = r.run(step[0], step[1:])
+                if isinstance(v, tuple):
+                    v = list(v)
+                res.append({"ok": v})
+            except libvirt.libvirtError as e:
+                res.append({"err": [e.get_error_code(), e.get_error_domain(), str(e)]})
+        out.append(res)
+        # Domain handles keep the connection (and libvirt's shared default node) alive.
+        r.doms.clear()
+        r.c.close()
+        del r
+        gc.collect()
+    json.dump(out, sys.stdout)
+
+
+main()
