@@ -34,6 +34,8 @@ const done = async (p: Promise<unknown>) => {
 
 class Runner {
   private doms = new Map<string, Domain>();
+  private events: unknown[][] = [];
+  private cbs = 0;
   constructor(readonly c: Connection) {}
 
   async dom(name: string): Promise<Domain> {
@@ -385,6 +387,18 @@ class Runner {
         return (await c.nodeDeviceCreateXML(s(a[0]), 0)).name;
       case "nd.destroy":
         return done((await c.nodeDeviceLookupByName(s(a[0]))).destroy());
+      case "ev.register": {
+        const ev = this.events;
+        await c.domainEventRegisterAny(0, (dom, e) => ev.push([dom.name, e.event, e.detail]));
+        await c.networkEventRegisterAny(0, (net, e) => ev.push([`net:${net.name}`, e.event, e.detail]));
+        await c.storagePoolEventRegisterAny(0, (p, e) => ev.push([`pool:${p.name}`, e.event, e.detail]));
+        this.cbs += 3;
+        return this.cbs;
+      }
+      case "ev.drain": {
+        await new Promise((r) => setImmediate(r));
+        return this.events.splice(0);
+      }
       case "secret.list":
         return (await c.listAllSecrets(0)).map((x) => x.uuid);
       default:

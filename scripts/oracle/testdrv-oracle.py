@@ -11,6 +11,8 @@ import sys
 import libvirt
 
 libvirt.registerErrorHandler(lambda *a: None, None)
+# Events need an event loop; ev.drain turns it until the queued events are delivered.
+libvirt.virEventRegisterDefaultImpl()
 
 
 def norm_snap_xml(x):
@@ -21,6 +23,8 @@ class Runner:
     def __init__(self, ro):
         self.c = libvirt.openReadOnly("test:///default") if ro else libvirt.open("test:///default")
         self.doms = {}
+        self.events = []
+        self.cbs = []
 
     def dom(self, name):
         if name not in self.doms:
@@ -183,6 +187,20 @@ class Runner:
         if op == "nd.create": return c.nodeDeviceCreateXML(a[0], 0).name()
         if op == "nd.destroy": return c.nodeDeviceLookupByName(a[0]).destroy()
         if op == "secret.list": return c.listAllSecrets(0)
+        if op == "ev.register":
+            ev = self.events
+            self.cbs.append(c.domainEventRegisterAny(None, 0, lambda cn, d, e, det, o: ev.append([d.name(), e, det]), None))
+            self.cbs.append(c.networkEventRegisterAny(None, 0, lambda cn, n, e, det, o: ev.append(["net:" + n.name(), e, det]), None))
+            self.cbs.append(c.storagePoolEventRegisterAny(None, 0, lambda cn, p, e, det, o: ev.append(["pool:" + p.name(), e, det]), None))
+            return len(self.cbs)
+        if op == "ev.drain":
+            t = libvirt.virEventAddTimeout(0, lambda *x: None, None)
+            for _ in range(5):
+                libvirt.virEventRunDefaultImpl()
+            libvirt.virEventRemoveTimeout(t)
+            out = list(self.events)
+            self.events.clear()
+            return out
         raise ValueError("unknown op " + op)
 
 
@@ -203,6 +221,10 @@ def main():
         out.append(res)
         # Domain handles keep the connection (and libvirt's shared default node) alive.
         r.doms.clear()
+        if r.cbs:
+            r.c.domainEventDeregisterAny(r.cbs[0])
+            r.c.networkEventDeregisterAny(r.cbs[1])
+            r.c.storagePoolEventDeregisterAny(r.cbs[2])
         r.c.close()
         del r
         gc.collect()

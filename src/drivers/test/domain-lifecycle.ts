@@ -202,14 +202,8 @@ export function domainLifecycleSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       checkFlags(flags, 0, "testDomainCreateWithFlags");
       const d = findDomain(ctx, ref);
       if (d.state !== S.SHUTOFF) throw internal(`Domain '${ref.name}' is already running`);
-      const restored = d.hasManagedSave;
       setRunning(d, node.allocDomId(), VIR_DOMAIN_RUNNING.BOOTED);
-      domainEvent(
-        ctx,
-        d,
-        VIR_DOMAIN_EVENT.STARTED,
-        restored ? VIR_DOMAIN_EVENT_STARTED.RESTORED : VIR_DOMAIN_EVENT_STARTED.BOOTED,
-      );
+      domainEvent(ctx, d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.BOOTED);
       return domRef(d);
     },
     async domainShutdownFlags(ref, flags) {

@@ -267,6 +267,13 @@ export function domainSnapshotSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       } else {
         assign();
         if (isActive(d)) stopFromSnapshot(ctx, d);
+        // libvirt 9.0 reports a start for RUNNING/PAUSED here but leaves the domain shut off.
+        if (flags & (R.RUNNING | R.PAUSED)) {
+          domainEvent(ctx, d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.FROM_SNAPSHOT);
+          if (flags & R.PAUSED) {
+            domainEvent(ctx, d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.FROM_SNAPSHOT);
+          }
+        }
       }
       d.snapshots.current = s.name;
     },
