@@ -68,8 +68,24 @@ export function parseStoragePoolElement(root: XmlElement): StoragePoolDef {
   if (type === "iscsi-direct" && !source.initiatorIqn) {
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, S, "missing initiator IQN");
   }
+  const feats = child(root, "features");
+  const cow = feats ? child(feats, "cow") : undefined;
+  if (cow) {
+    def.cow = enumAttr(cow, "state", ["yes", "no"] as const, true) === "yes";
+  }
+  const refresh = child(root, "refresh");
+  const rvol = refresh ? child(refresh, "volume") : undefined;
+  if (rvol) {
+    const al = attr(rvol, "allocation");
+    if (al !== "default" && al !== "capacity")
+      throw virError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        S,
+        `unknown storage pool volume refresh allocation type ${al ?? ""}`,
+      );
+    def.refreshAllocation = al;
+  }
   for (const c of root.children) if (c.kind === "element" && c.name.includes(":")) def.namespaceData = c;
-  void attr;
   return def;
 }
 
@@ -83,6 +99,13 @@ export function formatStoragePoolXML(def: StoragePoolDef): string {
   buf.line(`<capacity unit='bytes'>${def.capacity}</capacity>`);
   buf.line(`<allocation unit='bytes'>${def.allocation}</allocation>`);
   buf.line(`<available unit='bytes'>${def.available}</available>`);
+  if (def.cow !== undefined) {
+    buf.line("<features>");
+    buf.indent();
+    buf.line(`<cow state='${def.cow ? "yes" : "no"}'/>`);
+    buf.dedent();
+    buf.line("</features>");
+  }
   formatPoolSource(buf, def.source, def.type);
   if (!POOL_TYPE_INFO[def.type].noTarget) {
     buf.line("<target>");
@@ -91,6 +114,13 @@ export function formatStoragePoolXML(def: StoragePoolDef): string {
     formatPerms(buf, def.target.perms);
     buf.dedent();
     buf.line("</target>");
+  }
+  if (def.refreshAllocation !== undefined) {
+    buf.line("<refresh>");
+    buf.indent();
+    buf.line(`<volume allocation='${def.refreshAllocation}'/>`);
+    buf.dedent();
+    buf.line("</refresh>");
   }
   buf.dedent();
   buf.line("</pool>");

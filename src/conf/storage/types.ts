@@ -79,8 +79,12 @@ export interface StoragePoolDef {
   capacity: bigint;
   allocation: bigint;
   available: bigint;
+  /** `<features><cow state=>`: copy-on-write for new volumes (btrfs). */
+  cow?: boolean;
   source: PoolSource;
   target: { path?: string; perms?: StoragePerms };
+  /** `<refresh><volume allocation='capacity'/>`: report allocation as capacity (rbd). */
+  refreshAllocation?: "default" | "capacity";
   /** Namespaced extras (rbd:config_opts) as written; libvirt's test driver drops them. */
   namespaceData?: XmlElement;
 }
