@@ -16,6 +16,8 @@ export type Op = [string, ...unknown[]];
 export interface Scenario {
   name: string;
   readonly?: boolean;
+  /** Connection URI; test:///default when absent. */
+  uri?: string;
   ops: Op[];
 }
 export type Result = { ok: unknown } | { err: [number, number, string] };
@@ -411,7 +413,14 @@ class Runner {
 export async function runScenarios(scenarios: Scenario[]): Promise<Result[][]> {
   const out: Result[][] = [];
   for (const sc of scenarios) {
-    const c = await openConnection("test:///default", { readOnly: sc.readonly });
+    let c: Connection;
+    try {
+      c = await openConnection(sc.uri ?? "test:///default", { readOnly: sc.readonly });
+    } catch (e) {
+      if (!isVirError(e)) throw e;
+      out.push([{ err: [e.code, e.domain, e.message] }]);
+      continue;
+    }
     const r = new Runner(c);
     const res: Result[] = [];
     for (const [op, ...args] of sc.ops) {

@@ -2,7 +2,11 @@
 // both real libvirt (python-libvirt) and tsvirt. UUIDs are given explicitly and snapshot
 // names fixed so outputs are comparable byte for byte.
 
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Op, Scenario } from "./test-driver-ops.js";
+
+const DATA = join(dirname(fileURLToPath(import.meta.url)), "data", "test-driver");
 
 const U1 = "11111111-2222-3333-4444-000000000001";
 const U2 = "11111111-2222-3333-4444-000000000002";
@@ -568,6 +572,44 @@ export const SCENARIOS: Scenario[] = [
       ["ev.drain"],
     ],
   },
+  {
+    name: "node file",
+    uri: `test://${DATA}/node.xml`,
+    ops: [
+      ["conn.nodeInfo"],
+      ["conn.caps"],
+      ["conn.freeMem"],
+      ["conn.cellsFree", 0, 8],
+      ...listAll(),
+      ["conn.listIds"],
+      ...["fv0", "paused-one", "saved-one", "transient-one"].flatMap((n) => [
+        ...st(n),
+        ["dom.xml", n] as Op,
+        ["dom.isPersistent", n] as Op,
+        ["dom.hasManagedSave", n] as Op,
+      ]),
+      ["dom.create", "saved-one"],
+      ...st("saved-one"),
+      ["dom.destroy", "transient-one"],
+      ["conn.lookup", "transient-one"],
+      ["conn.listNets", 0],
+      ["net.xml", "nat-net"],
+      ["net.xml", "isolated"],
+      ["conn.listPools", 0],
+      ["pool.xml", "file-pool"],
+      ["pool.xml", "inline-pool"],
+      ["pool.info", "inline-pool"],
+      ["pool.listVols", "file-pool"],
+      ["pool.listVols", "inline-pool"],
+      ["vol.xml", "inline-pool", "inline.img"],
+      ["iface.list", 0],
+      ["iface.xml", "eth9"],
+      ["nd.list", 0],
+      ["nd.xml", "computer"],
+    ],
+  },
+  { name: "missing node file", uri: `test://${DATA}/nope.xml`, ops: [["conn.type"]] },
+  { name: "no path", uri: "test:///", ops: [["conn.type"]] },
   {
     name: "read-only connection",
     readonly: true,

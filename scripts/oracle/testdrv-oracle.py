@@ -20,8 +20,8 @@ def norm_snap_xml(x):
 
 
 class Runner:
-    def __init__(self, ro):
-        self.c = libvirt.openReadOnly("test:///default") if ro else libvirt.open("test:///default")
+    def __init__(self, ro, uri):
+        self.c = libvirt.openReadOnly(uri) if ro else libvirt.open(uri)
         self.doms = {}
         self.events = []
         self.cbs = []
@@ -208,7 +208,11 @@ def main():
     req = json.load(sys.stdin)
     out = []
     for sc in req["scenarios"]:
-        r = Runner(sc.get("readonly", False))
+        try:
+            r = Runner(sc.get("readonly", False), sc.get("uri", "test:///default"))
+        except libvirt.libvirtError as e:
+            out.append([{"err": [e.get_error_code(), e.get_error_domain(), str(e)]}])
+            continue
         res = []
         for step in sc["ops"]:
             try:

@@ -10,7 +10,7 @@ export function formatTestCapabilities(node: TestNode): string {
   s += "      <features>\n        <pae/>\n        <nonpae/>\n      </features>\n";
   for (const p of PAGE_SIZES) s += `      <pages unit='KiB' size='${p}'/>\n`;
   s += "    </cpu>\n    <power_management/>\n    <iommu support='no'/>\n";
-  if (node.cells.length > 0) {
+  {
     s += `    <topology>\n      <cells num='${node.cells.length}'>\n`;
     node.cells.forEach((c, i) => {
       s += `        <cell id='${i}'>\n          <memory unit='KiB'>${c.mem}</memory>\n`;

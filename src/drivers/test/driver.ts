@@ -16,7 +16,10 @@ import { testStorageDriver } from "./storage.js";
 
 /** A fresh copy of the default node. */
 export function createDefaultNode(): TestNode {
-  return loadNode(DEFAULT_NODE_XML);
+  const node = loadNode(DEFAULT_NODE_XML);
+  // Only the built-in node has NUMA cells (testOpenDefault); node files describe none.
+  node.buildCells();
+  return node;
 }
 
 /** Every driver table over one node (the daemon can share a node across connections). */

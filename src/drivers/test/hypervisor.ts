@@ -9,7 +9,7 @@ import { domainConfigSlots, TEST_MAX_VCPUS } from "./domain-config.js";
 import { domainLifecycleSlots } from "./domain-lifecycle.js";
 import { domainSaveSlots } from "./domain-save.js";
 import { domainSnapshotSlots } from "./domain-snapshots.js";
-import { checkFlags, invalidArgRaw } from "./errors.js";
+import { checkFlags, invalidArg } from "./errors.js";
 
 /** libvirt 9.0.0 as virConnectGetLibVersion encodes it (major*1e6 + minor*1e3 + micro). */
 export const LIB_VERSION = 9_000_000;
@@ -67,13 +67,12 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
       return { ...node.nodeInfo };
     },
     async nodeGetFreeMemory() {
-      return node.nodeInfo.memory;
+      return node.cells.reduce((a, c) => a + c.freeMem, 0);
     },
     async nodeGetCellsFreeMemory(startCell, maxCells) {
-      if (startCell < 0 || startCell >= node.cells.length) {
-        throw invalidArgRaw(`Range exceeds available cells`);
-      }
-      return node.cells.slice(startCell, startCell + maxCells).map((c) => c.freeMem);
+      if (startCell < 0 || startCell >= node.cells.length) throw invalidArg("Range exceeds available cells");
+      // libvirt's test driver answers with each cell's total memory here.
+      return node.cells.slice(startCell, startCell + maxCells).map((c) => c.mem);
     },
     async connectDomainEventRegisterAny(dom, eventId, cb) {
       return node.domainEvents.register(eventId, dom ? dom.uuid : null, cb);

@@ -124,7 +124,6 @@ export function loadNode(text: string, base?: string, source = "(node)"): TestNo
   if (child(root, "cpu") && model !== undefined) ni.model = model.slice(0, 31);
   const mem = num(root, "memory");
   if (mem !== undefined) ni.memory = mem;
-  node.buildCells();
 
   for (const raw of elements(root, "domain")) {
     const { dom, runstate, transient, managedSave } = splitTestNs(resolveRef(raw, base));

@@ -89,7 +89,8 @@ export class TestNode {
         const id = i * perCell + j;
         cpus.push({ id, socketId: i, dieId: 0, coreId: j, siblings: String(id) });
       }
-      this.cells.push({ mem, freeMem: mem, cpus });
+      // libvirt's default cells report half their memory free.
+      this.cells.push({ mem, freeMem: mem / 2, cpus });
     }
   }
 
