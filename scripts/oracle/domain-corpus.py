@@ -8,6 +8,7 @@
 import glob
 import json
 import os
+import re
 import runpy
 import sys
 
@@ -42,6 +43,18 @@ def run(conn, xml):
         dom.undefine()
 
 
+def reverse_attributes(xml):
+    """The same document with every element's attributes in reverse order (meaning unchanged)."""
+
+    def fix(m):
+        attrs = re.findall(r"""\s+([^\s=/>]+)\s*=\s*('[^']*'|"[^"]*")""", m.group(2))
+        if len(attrs) < 2:
+            return m.group(0)
+        return "<" + m.group(1) + "".join(f" {k}={v}" for k, v in reversed(attrs)) + m.group(3)
+
+    return re.sub(r"<([A-Za-z_][\w:.-]*)((?:\s+[^\s=/>]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+)\s*(/?>)", fix, xml)
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -55,8 +68,15 @@ def main():
         os.makedirs(d, exist_ok=True)
         for old in glob.glob(os.path.join(d, "*")):
             os.unlink(old)
+        expanded = []
         for name, doc in cases:
             xml = build(name, doc) if isinstance(doc, dict) else doc
+            expanded.append((name, xml))
+            # Attribute order must never matter: each valid document also comes reversed.
+            rev = reverse_attributes(xml)
+            if sub == "domain-xml2xml" and rev != xml:
+                expanded.append((name + "-revattr", rev))
+        for name, xml in expanded:
             stem = os.path.join(d, name)
             write(stem + ".xml", xml)
             try:

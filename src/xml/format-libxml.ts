@@ -31,7 +31,10 @@ function escText(s: string): string {
 /** Formats `e` at `level` (2 spaces each); no trailing newline, as xmlNodeDump. */
 export function formatLibxml(e: XmlElement, level: number, format = true): string {
   let s = `<${e.name}`;
-  for (const [k, v] of e.attrs) s += ` ${k}="${escAttr(v)}"`;
+  // libxml2 prints namespace declarations before ordinary attributes.
+  const isNs = (k: string) => k === "xmlns" || k.startsWith("xmlns:");
+  for (const [k, v] of e.attrs) if (isNs(k)) s += ` ${k}="${escAttr(v)}"`;
+  for (const [k, v] of e.attrs) if (!isNs(k)) s += ` ${k}="${escAttr(v)}"`;
   if (e.children.length === 0) return `${s}/>`;
   s += ">";
   const fmt = format && !e.children.some((c) => c.kind === "text");

@@ -97,7 +97,7 @@ export function parseDevices(e: XmlElement | undefined, osType: string): DomainD
       default:
         // libvirt ignores elements it does not know; known-but-unmodelled kinds are kept.
         if (c.name in GENERIC_SLOTS) {
-          const x = canonGeneric(c);
+          const x = canonGeneric(c, "devices");
           fillGenericDefaults(x);
           d.other.push({ kind: c.name, xml: x });
         }

@@ -2,6 +2,7 @@
 // in libvirt's output order where we know it, so held elements format back as libvirt would.
 
 import type { XmlElement } from "../../xml/index.js";
+import { ATTR_ORDER_BY_PATH } from "./attr-order.js";
 import { formatAddress, parseAddress, parseIntBase0 } from "./device-info.js";
 import { scaledToKiB } from "./normalize.js";
 import { cloneElement, orderAttrs } from "./xml-util.js";
@@ -36,7 +37,7 @@ const ATTR_ORDER: Record<string, string[]> = {
   source: ["mode", "type", "file", "dev", "dir", "name", "path", "host", "service", "usage"],
 };
 
-export function canonGeneric(e: XmlElement): XmlElement {
+export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
   const c = cloneElement(e);
   // Runtime aliases (not ua-*) are dropped from persistent definitions, as libvirt does.
   c.children = c.children.filter(
@@ -48,14 +49,15 @@ export function canonGeneric(e: XmlElement): XmlElement {
       (k) => !(k.kind === "element" && (k.name === "label" || k.name === "imagelabel")),
     );
   }
-  canonInPlace(c);
+  canonInPlace(c, parent);
   return c;
 }
 
-function canonInPlace(e: XmlElement): void {
-  const order = ATTR_ORDER[e.name];
+/** Reorders attributes below `e` (whose parent is named `parent`) into libvirt's order. */
+export function canonInPlace(e: XmlElement, parent = "devices"): void {
+  const order = ATTR_ORDER_BY_PATH[`${parent}/${e.name}`] ?? ATTR_ORDER[e.name];
   if (order) e.attrs = orderAttrs(e.attrs, order);
-  for (const k of e.children) if (k.kind === "element") canonInPlace(k);
+  for (const k of e.children) if (k.kind === "element") canonInPlace(k, e.name);
 }
 
 /** Defaults libvirt fills in kinds held verbatim (hostdev managed, watchdog action, PCI addresses). */

@@ -155,11 +155,11 @@ function parseOs(root: XmlElement, virtType: string): OsDef {
         o.initargs.push(textContent(c));
         break;
       case "loader":
-        o.loader = cloneElement(c);
+        o.loader = canonGeneric(c, "os");
         o.loader.attrs = orderAttrs(o.loader.attrs, ["readonly", "secure", "type", "stateless", "format"]);
         break;
       case "nvram":
-        o.nvram = cloneElement(c);
+        o.nvram = canonGeneric(c, "os");
         break;
       case "boot":
         if (o.bootDevs.length < 4) {
@@ -169,7 +169,7 @@ function parseOs(root: XmlElement, virtType: string): OsDef {
         }
         break;
       default:
-        if (OS_EXTRA.includes(c.name)) pushExtra(o.extra, c.name, canonGeneric(c));
+        if (OS_EXTRA.includes(c.name)) pushExtra(o.extra, c.name, canonGeneric(c, "os"));
     }
   }
   return o;
@@ -280,12 +280,12 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   def.os = parseOs(root, type);
   const feats = child(root, "features");
   if (feats) {
-    def.features = canonGeneric(feats);
+    def.features = canonGeneric(feats, "domain");
     normalizeFeatures(def.features);
   }
   const cpu = child(root, "cpu");
   if (cpu) {
-    def.cpu = canonGeneric(cpu);
+    def.cpu = canonGeneric(cpu, "domain");
     normalizeCpu(def.cpu);
   }
   const clock = child(root, "clock");
@@ -294,8 +294,11 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     if (!CLOCK_OFFSETS.includes(off)) throw unsupported(`unknown clock offset '${off}'`);
     def.clock = {
       offset: off,
-      attrs: clock.attrs.filter(([k]) => k !== "offset"),
-      children: elements(clock).map(canonGeneric),
+      attrs: orderAttrs(
+        clock.attrs.filter(([k]) => k !== "offset"),
+        ["start", "adjustment", "basis", "timezone"],
+      ),
+      children: elements(clock).map((x) => canonGeneric(x, "clock")),
     };
   }
   def.onPoweroff = lifecycle(root, "on_poweroff", LIFECYCLE, "destroy");
@@ -305,7 +308,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   if (lf) def.onLockfailure = textContent(lf).trim();
   for (const c of elements(root)) {
     if (TOP_GENERIC.includes(c.name)) {
-      const g = canonGeneric(c);
+      const g = canonGeneric(c, "domain");
       if (c.name === "cputune") normalizeCputune(g);
       if (c.name === "memtune") for (const k of elements(g)) scaledToKiB(k, "unit");
       pushExtra(def.extra, c.name, g);

@@ -2,10 +2,11 @@
 // Sources are kept as elements in libvirt's attribute order; targets are typed per family.
 
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
+import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { unsupported, xmlErr } from "../errors.js";
 import type { ChrDef } from "../types.js";
-import { cloneElement, enumAttr, orderAttrs } from "../xml-util.js";
+import { enumAttr, orderAttrs } from "../xml-util.js";
 
 export const CHR_TYPES = [
   "null",
@@ -50,7 +51,7 @@ export function parseChr(e: XmlElement): ChrDef {
   const d: ChrDef = { type, attrs: [], children: [] };
   const sources = elements(e, "source");
   for (const s of sources) {
-    const c = cloneElement(s);
+    const c = canonGeneric(s, e.name);
     if (type === "tcp" || type === "unix") {
       const mode = enumAttr(s, "mode", ["bind", "connect"]);
       if (mode === undefined) c.attrs.unshift(["mode", "connect"]);
@@ -61,10 +62,10 @@ export function parseChr(e: XmlElement): ChrDef {
     if (c.attrs.length || c.children.length) d.children.push(c);
   }
   const proto = elements(e, "protocol")[0];
-  if (proto) d.children.push(cloneElement(proto));
+  if (proto) d.children.push(canonGeneric(proto, e.name));
   else if (type === "tcp") d.children.push(el("protocol", { type: "raw" }));
   const log = elements(e, "log")[0];
-  if (log) d.children.push(cloneElement(log));
+  if (log) d.children.push(canonGeneric(log, e.name));
   const t = elements(e, "target")[0];
   if (t) {
     const allowed = TARGET_TYPES[e.name] ?? [];
@@ -80,7 +81,7 @@ export function parseChr(e: XmlElement): ChrDef {
           .map(([k, v]) => [k, v] as [string, string]),
         TARGET_ORDER,
       ),
-      children: elements(t).map(cloneElement),
+      children: elements(t).map((x) => canonGeneric(x, "target")),
     };
   }
   if (e.name === "channel") {
@@ -89,7 +90,7 @@ export function parseChr(e: XmlElement): ChrDef {
   }
   for (const k of elements(e)) {
     if (["source", "protocol", "log", "target", ...DEVICE_INFO_CHILDREN].includes(k.name)) continue;
-    d.children.push(cloneElement(k));
+    d.children.push(canonGeneric(k, e.name));
   }
   parseDeviceInfo(e, d, false);
   return d;

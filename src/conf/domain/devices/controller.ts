@@ -2,10 +2,11 @@
 // index, others appended: virDomainControllerInsertPreAlloced).
 
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
+import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { xmlErr } from "../errors.js";
 import type { ControllerDef } from "../types.js";
-import { cloneElement, enumAttr } from "../xml-util.js";
+import { enumAttr } from "../xml-util.js";
 
 export const CONTROLLER_TYPES = [
   "ide",
@@ -38,8 +39,9 @@ export function parseController(e: XmlElement): ControllerDef {
     if (v !== undefined) c.attrs.push([k, v]);
   }
   const kids = elements(e).filter((k) => !DEVICE_INFO_CHILDREN.includes(k.name));
-  for (const n of CHILD_ORDER) for (const k of kids) if (k.name === n) c.children.push(cloneElement(k));
-  for (const k of kids) if (!CHILD_ORDER.includes(k.name)) c.children.push(cloneElement(k));
+  for (const n of CHILD_ORDER)
+    for (const k of kids) if (k.name === n) c.children.push(canonGeneric(k, "controller"));
+  for (const k of kids) if (!CHILD_ORDER.includes(k.name)) c.children.push(canonGeneric(k, "controller"));
   parseDeviceInfo(e, c, false);
   return c;
 }

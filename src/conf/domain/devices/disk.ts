@@ -4,9 +4,10 @@
 import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import { attr, child, el, elements, textContent, type XmlElement } from "../../../xml/index.js";
 import { formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
+import { canonGeneric } from "../generic.js";
 import { missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { DiskDef } from "../types.js";
-import { cloneElement, enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
+import { enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
 
 const DISK_TYPES = ["file", "block", "dir", "network", "volume", "nvme", "vhostuser"];
 const DISK_DEVICES = ["floppy", "disk", "cdrom", "lun"];
@@ -92,7 +93,7 @@ function defaultBus(dev: string, device: string): string {
 
 /** A canonical copy of `<source>`: attributes and children in libvirt's order. */
 function canonSource(s: XmlElement): XmlElement {
-  const c = cloneElement(s);
+  const c = canonGeneric(s, "disk");
   // index= numbers the backing chain of a running domain; the persistent XML leaves it out.
   c.attrs = orderAttrs(
     c.attrs.filter(([k]) => k !== "index"),
@@ -152,7 +153,7 @@ export function parseDisk(e: XmlElement): DiskDef {
     enumAttr(drv, "discard", ["default", "unmap", "ignore"]);
     enumAttr(drv, "error_policy", ["default", "stop", "report", "ignore", "enospace"]);
     enumAttr(drv, "detect_zeroes", ["default", "off", "on", "unmap"]);
-    const c = cloneElement(drv);
+    const c = canonGeneric(drv, "disk");
     c.attrs = orderAttrs(c.attrs, DRIVER_ORDER);
     // Xen's legacy blktap "aio" driver type means a raw image.
     const dn = attr(c, "name");
@@ -162,7 +163,7 @@ export function parseDisk(e: XmlElement): DiskDef {
     if (c.attrs.length || c.children.length) d.driver = c;
   }
   const bs = child(e, "backingStore");
-  if (bs) d.backingStore = cloneElement(bs);
+  if (bs) d.backingStore = canonGeneric(bs, "disk");
   const tgt = child(e, "target");
   const dev = tgt ? attr(tgt, "dev") : undefined;
   if (!tgt || dev === undefined) {
@@ -180,14 +181,14 @@ export function parseDisk(e: XmlElement): DiskDef {
   if (child(e, "readonly")) d.readonly = true;
   if (child(e, "shareable")) d.shareable = true;
   const tr = child(e, "transient");
-  if (tr) d.transient = cloneElement(tr);
+  if (tr) d.transient = canonGeneric(tr, "disk");
   for (const n of ["serial", "wwn", "vendor", "product"] as const) {
     const c = child(e, n);
     if (c) d[n] = textContent(c);
   }
   for (const c of elements(e)) {
     if (["auth", ...EXTRA_BEFORE_TARGET, ...EXTRA_AFTER_TARGET, ...EXTRA_TAIL].includes(c.name)) {
-      pushExtra(d.extra, c.name, cloneElement(c));
+      pushExtra(d.extra, c.name, canonGeneric(c, "disk"));
     }
   }
   if (d.type === "network" && d.source && attr(d.source, "protocol") === undefined) {

@@ -2,9 +2,10 @@
 // Passwords are only formatted with the secure flag, as libvirt does.
 
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
+import { canonGeneric } from "../generic.js";
 import { xmlErr } from "../errors.js";
 import type { GraphicsDef } from "../types.js";
-import { cloneElement, enumAttr, orderAttrs } from "../xml-util.js";
+import { enumAttr, orderAttrs } from "../xml-util.js";
 
 export const GRAPHICS_TYPES = ["sdl", "vnc", "rdp", "desktop", "spice", "egl-headless", "dbus"];
 const ORDER: Record<string, string[]> = {
@@ -47,7 +48,7 @@ export function parseGraphics(e: XmlElement): GraphicsDef {
     e.attrs.filter(([k]) => k !== "type"),
     ORDER[type] ?? [],
   );
-  const children = elements(e).map(cloneElement);
+  const children = elements(e).map((x) => canonGeneric(x, "graphics"));
   for (const c of children) if (c.name === "listen") c.attrs = orderAttrs(c.attrs, LISTEN_ORDER);
   const g: GraphicsDef = { type, attrs, children };
   if (type === "vnc" || type === "spice" || type === "rdp") fillListenDefaults(g);

@@ -1,10 +1,11 @@
 // `<input>` and `<memballoon>`: small devices with a type/model and optional children.
 
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
+import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { InputDef, MemballoonDef } from "../types.js";
-import { cloneElement, enumAttr } from "../xml-util.js";
+import { enumAttr } from "../xml-util.js";
 
 const INPUT_TYPES = ["mouse", "tablet", "keyboard", "passthrough", "evdev"];
 const INPUT_BUSES = ["ps2", "usb", "xen", "parallels", "virtio", "none"];
@@ -23,7 +24,8 @@ export function parseInput(e: XmlElement, osType: string): InputDef {
   const d: InputDef = { type, attrs: [], children: [] };
   if (bus !== undefined) d.bus = bus;
   for (const [k, v] of e.attrs) if (k !== "type" && k !== "bus") d.attrs.push([k, v]);
-  for (const c of elements(e)) if (!DEVICE_INFO_CHILDREN.includes(c.name)) d.children.push(cloneElement(c));
+  for (const c of elements(e))
+    if (!DEVICE_INFO_CHILDREN.includes(c.name)) d.children.push(canonGeneric(c, e.name));
   parseDeviceInfo(e, d, false);
   return d;
 }
@@ -51,7 +53,8 @@ export function parseMemballoon(e: XmlElement): MemballoonDef {
     const v = enumAttr(e, k, ["on", "off"]);
     if (v !== undefined) d.attrs.push([k, v]);
   }
-  for (const c of elements(e)) if (!DEVICE_INFO_CHILDREN.includes(c.name)) d.children.push(cloneElement(c));
+  for (const c of elements(e))
+    if (!DEVICE_INFO_CHILDREN.includes(c.name)) d.children.push(canonGeneric(c, e.name));
   parseDeviceInfo(e, d, false);
   return d;
 }

@@ -7,7 +7,7 @@ import { canonAddresses, canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { missingAttr, xmlErr } from "../errors.js";
 import type { InterfaceDef } from "../types.js";
-import { cloneElement, enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
+import { enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
 
 export const NET_TYPES = [
   "user",
@@ -75,7 +75,7 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   }
   const src = child(e, "source");
   if (src) {
-    const s = cloneElement(src);
+    const s = canonGeneric(src, "interface");
     s.attrs = orderAttrs(s.attrs, SOURCE_ORDER);
     // For type='network' the bridge and port id are the running connection, not configuration.
     if (type === "network") s.attrs = s.attrs.filter(([k]) => k !== "bridge" && k !== "portid");
@@ -110,7 +110,7 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   }
   for (const c of elements(e)) {
     if (["mac", "source", "target", "model", ...DEVICE_INFO_CHILDREN].includes(c.name)) continue;
-    const x = canonGeneric(c);
+    const x = canonGeneric(c, "interface");
     if (x.name === "ip" && !x.attrs.some(([k]) => k === "family")) {
       x.attrs = orderAttrs(
         [...x.attrs, ["family", (attr(x, "address") ?? "").includes(":") ? "ipv6" : "ipv4"]],

@@ -1,10 +1,11 @@
 // `<video>`: parse, model defaults (vram, heads, primary) and format (virDomainVideoDef).
 
 import { attr, child, el, elements, type XmlElement } from "../../../xml/index.js";
+import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import type { VideoDef } from "../types.js";
 import { unsupported } from "../errors.js";
-import { cloneElement, orderAttrs } from "../xml-util.js";
+import { orderAttrs } from "../xml-util.js";
 
 export const VIDEO_TYPES = [
   "default",
@@ -52,11 +53,11 @@ export function parseVideo(e: XmlElement): VideoDef {
     if (t !== undefined && !VIDEO_TYPES.includes(t)) throw unsupported(`unknown video model '${t}'`);
     type = t ?? "default";
     for (const [k, v] of m.attrs) if (k !== "type") attrs.push([k, v]);
-    children = elements(m).map(cloneElement);
+    children = elements(m).map((x) => canonGeneric(x, "model"));
   }
   const v: VideoDef = { model: { type, attrs, children } };
   const drv = child(e, "driver");
-  if (drv) v.driver = cloneElement(drv);
+  if (drv) v.driver = canonGeneric(drv, "video");
   parseDeviceInfo(e, v, false);
   void DEVICE_INFO_CHILDREN;
   return v;
