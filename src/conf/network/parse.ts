@@ -20,6 +20,7 @@ import {
 
 const N = ErrorDomain.NETWORK;
 const xmlErr = (msg: string) => virError(ErrorCode.XML_ERROR, N, msg);
+const detailErr = (msg: string) => virError(ErrorCode.XML_DETAIL, N, msg);
 
 function yesNo(e: XmlElement, name: string, msg: (v: string) => string): boolean | undefined {
   const v = attr(e, name);
@@ -83,12 +84,10 @@ function parseForward(e: XmlElement | undefined, net: string): NetworkForward {
         );
       const start = parseIp(s, 4);
       if (!start) throw xmlErr(`Bad ipv4 start address '${s}' in <nat> in <forward> in network '${net}'`);
-      let end = start;
-      if (en !== undefined) {
-        const e2 = parseIp(en, 4);
-        if (!e2) throw xmlErr(`Bad ipv4 end address '${en}' in <nat> in <forward> in network '${net}'`);
-        end = e2;
-      }
+      if (en === undefined)
+        throw xmlErr(`missing 'end' attribute in <address> element in <nat> in <forward> in network ${net}`);
+      const end = parseIp(en, 4);
+      if (!end) throw xmlErr(`Bad ipv4 end address '${en}' in <nat> in <forward> in network '${net}'`);
       if (end.value < start.value)
         throw xmlErr(`Bad ipv4 end address '${en}' in <nat> in <forward> in network '${net}'`);
       fwd.nat.addrStart = start;
@@ -101,7 +100,7 @@ function parseForward(e: XmlElement | undefined, net: string): NetworkForward {
       const num = (n: string) => {
         const s = attr(ports[0]!, n);
         if (s === undefined || !/^[0-9]+$/.test(s) || Number(s) > 65535) {
-          throw xmlErr(
+          throw detailErr(
             `Missing or invalid '${n}' attribute in <port> in <nat> in <forward> in network ${net}`,
           );
         }
@@ -110,7 +109,9 @@ function parseForward(e: XmlElement | undefined, net: string): NetworkForward {
       fwd.nat.portStart = num("start");
       fwd.nat.portEnd = num("end");
       if (fwd.nat.portStart > fwd.nat.portEnd)
-        throw xmlErr(`Missing or invalid 'end' attribute in <port> in <nat> in <forward> in network ${net}`);
+        throw detailErr(
+          `Missing or invalid 'end' attribute in <port> in <nat> in <forward> in network ${net}`,
+        );
     }
   }
   const pfs = elements(e, "pf");
@@ -138,7 +139,7 @@ function parseForward(e: XmlElement | undefined, net: string): NetworkForward {
     if (d === undefined)
       throw xmlErr(`Missing required dev attribute in <forward> <interface> element of network ${net}`);
     if (i === 0 && dev !== undefined && dev !== d) {
-      throw xmlErr(`forward dev '${dev}' must match first interface element dev '${d}' in network '${net}'`);
+      throw xmlErr(`<forward dev='${dev}'> must match first <interface dev='${d}'/> in network ${net}`);
     }
     fwd.ifs.push({ dev: d });
   }
@@ -266,11 +267,6 @@ export function parseNetworkElement(root: XmlElement): NetworkDef {
       (v) => `Invalid port isolated value '${v}' in network '${name}'`,
     );
   for (const pg of elements(root, "portgroup")) def.portgroups.push(parsePortGroup(pg));
-  if (def.portgroups.filter((p) => p.isDefault).length > 1) {
-    throw xmlErr(
-      `network '${name}' has multiple default <portgroup> elements (${def.portgroups.find((p) => p.isDefault)!.name} and ${def.portgroups.filter((p) => p.isDefault)[1]!.name}), but only one default is allowed`,
-    );
-  }
   for (const ip of elements(root, "ip")) def.ips.push(parseIpDef(ip, name));
   for (const r of elements(root, "route")) def.routes.push(parseRouteDef(r, name));
   def.forward = parseForward(child(root, "forward"), name);
@@ -304,6 +300,11 @@ function validateNetwork(def: NetworkDef): void {
         if (def.bridge.macTableManager) {
           throw xmlErr(`bridge macTableManager setting not allowed in ${f.mode} mode (network '${name}')`);
         }
+      }
+      if (def.mtu) {
+        throw xmlErr(
+          `mtu size only allowed in open, route, nat, and isolated mode, not in ${f.mode} (network '${name}')`,
+        );
       }
       if (def.bridge.delayGiven || def.bridge.stpGiven || def.bridge.zone !== undefined) {
         throw xmlErr(
