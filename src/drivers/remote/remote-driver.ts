@@ -165,7 +165,14 @@ class RemoteConnection {
         if (!cands) return undefined;
         return async (...args: unknown[]) => {
           const p = pick(cands, args.length);
-          return unpackRet(p, await this.client.call(p.name, packArgs(p, args)));
+          const packed = packArgs(p, args) as Record<string, unknown> | undefined;
+          let ret = await this.client.call(p.name, packed);
+          if (packed && packed.nparams === 0 && typeof ret?.nparams === "number" && ret.nparams > 0) {
+            // libvirt's two-step typed-parameter getters: first the count, then the values.
+            ret = await this.client.call(p.name, { ...packed, nparams: ret.nparams });
+          }
+          if (ret && typeof ret === "object" && "nparams" in ret && "params" in ret) return ret.params;
+          return unpackRet(p, ret);
         };
       },
     });

@@ -115,6 +115,21 @@ export function listAll(field: string) {
   };
 }
 
+/** Getter args are (obj, …, nparams, flags); the driver slot gets them without nparams. */
+export const withoutNparams = (a: any) => Object.entries(a).flatMap(([k, v]) => (k === "nparams" ? [] : [v]));
+
+/**
+ * The "nparams" getters (memory/blkio/numa parameters, stats): nparams 0 asks for the count,
+ * otherwise up to nparams entries come back. The driver slot returns the whole list.
+ */
+export function paramsGetter(pass: (args: any) => unknown[], field = "params") {
+  return async (fn: DriverFn, args: any) => {
+    const list: unknown[] = (await fn(...pass(args))) ?? [];
+    const n = args.nparams ?? 0;
+    return { [field]: n === 0 ? [] : list.slice(0, n), nparams: list.length };
+  };
+}
+
 /** rpcgen `char x[n]`: n chars, each widened to a 4-byte int; carried as a NUL-trimmed string. */
 export function charArray(n: number): Codec<string> {
   return mapped(

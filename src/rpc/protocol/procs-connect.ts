@@ -10,7 +10,14 @@ import {
   VIR_SECURITY_DOI_BUFLEN,
   VIR_SECURITY_MODEL_BUFLEN,
 } from "./constants.js";
-import { charArray, charVarArray, type ProcedureDef, proc } from "./procedure.js";
+import {
+  charArray,
+  charVarArray,
+  type ProcedureDef,
+  paramsGetter,
+  proc,
+  withoutNparams,
+} from "./procedure.js";
 import { flag, nstr, ostr, typedParams, u64 } from "./remote-types.js";
 import { varOpaque } from "../xdr/index.js";
 import { struct } from "../xdr/index.js";
@@ -102,21 +109,21 @@ export const connectProcedures: ProcedureDef[] = [
     "NODE_GET_CPU_STATS",
     { cpuNum: int, nparams: int, flags: uint },
     { params: array(nodeStat("remote_node_get_cpu_stats"), REMOTE_NODE_CPU_STATS_MAX), nparams: int },
-    { ro: true },
+    { ro: true, invoke: paramsGetter(withoutNparams) },
   ),
   proc(
     228,
     "NODE_GET_MEMORY_STATS",
     { nparams: int, cellNum: int, flags: uint },
     { params: array(nodeStat("remote_node_get_memory_stats"), REMOTE_NODE_MEMORY_STATS_MAX), nparams: int },
-    { ro: true },
+    { ro: true, invoke: paramsGetter(withoutNparams) },
   ),
   proc(
     289,
     "NODE_GET_MEMORY_PARAMETERS",
     { nparams: int, flags: uint },
     { params: typedParams(64), nparams: int },
-    { ro: true },
+    { ro: true, invoke: paramsGetter(withoutNparams) },
   ),
   proc(
     293,

@@ -15,7 +15,7 @@ import {
   REMOTE_VCPUINFO_MAX,
   VIR_SECURITY_LABEL_BUFLEN,
 } from "./constants.js";
-import { charVarArray, listAll, type ProcedureDef, proc } from "./procedure.js";
+import { charVarArray, listAll, type ProcedureDef, paramsGetter, proc, withoutNparams } from "./procedure.js";
 import { domainRef as D, flag, i64, nstr, ostr, typedParams, u64, uuid } from "./remote-types.js";
 
 /** virDomainModificationImpact VIR_DOMAIN_AFFECT_LIVE: what the flag-less legacy calls mean. */
@@ -192,7 +192,7 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_GET_MEMORY_PARAMETERS",
     { dom: D, nparams: int, flags: uint },
     { params: typedParams(REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX), nparams: int },
-    ro,
+    { ro: true, invoke: paramsGetter(withoutNparams) },
   ),
   proc(199, "DOMAIN_SET_VCPUS_FLAGS", { dom: D, nvcpus: uint, flags: uint }, null),
   proc(200, "DOMAIN_GET_VCPUS_FLAGS", domFlags, { num: int }, ro),
@@ -210,7 +210,7 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_GET_BLKIO_PARAMETERS",
     { dom: D, nparams: int, flags: uint },
     { params: typedParams(REMOTE_DOMAIN_BLKIO_PARAMETERS_MAX), nparams: int },
-    ro,
+    { ro: true, invoke: paramsGetter(withoutNparams) },
   ),
   proc(210, "DOMAIN_INJECT_NMI", domFlags, null),
   proc(211, "DOMAIN_SCREENSHOT", { dom: D, screen: uint, flags: uint }, { mime: ostr }, { stream: "read" }),
@@ -265,7 +265,7 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_GET_CPU_STATS",
     { dom: D, nparams: uint, start_cpu: int, ncpus: uint, flags: uint },
     { params: typedParams(2048), nparams: int },
-    ro,
+    { ro: true, invoke: paramsGetter(withoutNparams) },
   ),
   proc(
     264,

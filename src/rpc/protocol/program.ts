@@ -3,6 +3,7 @@
 import type { DriverTable, ProcedureDef } from "./procedure.js";
 import { connectProcedures } from "./procs-connect.js";
 import { domainProcedures } from "./procs-domain.js";
+import { domainStatsProcedures } from "./procs-domain-stats.js";
 import { eventProcedures } from "./procs-events.js";
 import {
   interfaceProcedures,
@@ -28,6 +29,7 @@ function index(groups: [DriverTable, ProcedureDef[]][]): Map<number, ProcedureDe
 export const remoteProcedures: ReadonlyMap<number, ProcedureDef> = index([
   ["hypervisor", connectProcedures],
   ["hypervisor", domainProcedures],
+  ["hypervisor", domainStatsProcedures],
   ["hypervisor", snapshotProcedures],
   ["network", networkProcedures],
   ["storage", storageProcedures],

@@ -61,6 +61,13 @@ export const interfaceRef = struct("remote_nonnull_interface", { name: nstr, mac
 export const poolRef = struct("remote_nonnull_storage_pool", { name: nstr, uuid });
 export const volRef = struct("remote_nonnull_storage_vol", { pool: nstr, name: nstr, key: nstr });
 export const nodeDeviceRef = struct("remote_nonnull_node_device", { name: nstr });
+/** A node device named by a bare remote_nonnull_string on the wire, a NodeDeviceRef in memory. */
+export const devName: Codec<{ name: string }> = mapped(
+  nstr,
+  "remote_nonnull_string (node device)",
+  (name) => ({ name }),
+  (r) => r.name,
+);
 export const secretRef = struct("remote_nonnull_secret", { uuid, usageType: int, usageID: nstr });
 const snapshotWire = struct("remote_nonnull_domain_snapshot", { name: nstr, dom: domainRef });
 /** remote_nonnull_domain_snapshot; in memory the parent is `domain` (tsvirt's DomainSnapshotRef). */

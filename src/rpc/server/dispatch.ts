@@ -35,7 +35,9 @@ const VIR_CONNECT_RO = 1;
 
 /** libvirt's public name for a procedure: DOMAIN_GET_XML_DESC → virDomainGetXMLDesc. */
 export function publicName(p: ProcedureDef): string {
-  const s = slotName(p.name);
+  const s = slotName(p.name)
+    .replace(/^nwfilter/, "NWFilter")
+    .replace(/Nwfilter/g, "NWFilter");
   return `vir${s[0]!.toUpperCase()}${s.slice(1)}`;
 }
 
