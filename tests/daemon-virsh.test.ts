@@ -1,0 +1,131 @@
+// Real virsh 9.0 against tsvirtd: each command's output and exit code through
+// `test+unix:///default?socket=<root>/run/libvirt-sock` must equal virsh on the in-process
+// test:///default (libvirt's own test driver). tsvirtd runs as the real program (src/bin).
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+const haveVirsh = (() => {
+  try {
+    execFileSync("virsh", ["--version"]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+let root: string;
+let daemon: ChildProcess;
+let sock: string;
+
+function virsh(uri: string, args: string[], extra: string[] = []): Promise<{ out: string; code: number }> {
+  return new Promise((resolve) => {
+    execFile(
+      "virsh",
+      [...extra, "-c", uri, ...args],
+      { env: { ...process.env, LC_ALL: "C" } },
+      (err, stdout, stderr) => {
+        resolve({ out: stdout + stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
+      },
+    );
+  });
+}
+
+/** Time-dependent values and the security lines the test driver does not report yet. */
+function normalize(s: string): string {
+  return s.replace(/^CPU time:.*$/gm, "CPU time: <t>").replace(/^Security (model|DOI|label):.*\n/gm, "");
+}
+
+async function compare(args: string[], extra: string[] = [], ro = false) {
+  const ours = await virsh(`test+unix:///default?socket=${ro ? `${sock}-ro` : sock}`, args, extra);
+  const theirs = await virsh("test:///default", args, ro ? ["-r", ...extra] : extra);
+  assert.equal(normalize(ours.out), normalize(theirs.out), `virsh ${args.join(" ")}`);
+  assert.equal(ours.code, theirs.code, `exit code of virsh ${args.join(" ")}`);
+  return ours;
+}
+
+before(async () => {
+  if (!haveVirsh) return;
+  root = mkdtempSync(join(tmpdir(), "tsvirtd-virsh-"));
+  sock = join(root, "run", "libvirt-sock");
+  daemon = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off"],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  daemon.stderr!.resume();
+  for (let i = 0; i < 200 && !existsSync(`${sock}-ro`); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(sock), "tsvirtd created its socket");
+});
+
+after(() => {
+  if (daemon && daemon.exitCode === null) daemon.kill("SIGKILL");
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const READ_ONLY_COMMANDS = [
+  ["hostname"],
+  ["list", "--all"],
+  ["list"],
+  ["list", "--name", "--all"],
+  ["dominfo", "test"],
+  ["domstate", "test", "--reason"],
+  ["domid", "test"],
+  ["domuuid", "test"],
+  ["domname", "6695eb01-f6a4-8304-79aa-97f2502e193f"],
+  ["dumpxml", "test"],
+  ["dumpxml", "--inactive", "test"],
+  ["dominfo", "nosuchdomain"],
+  ["nodeinfo"],
+  ["capabilities"],
+  ["sysinfo"],
+  ["net-list", "--all"],
+  ["net-dumpxml", "default"],
+  ["net-info", "default"],
+  ["pool-list", "--all"],
+  ["pool-info", "default-pool"],
+  ["vol-list", "default-pool"],
+  ["schedinfo", "test"],
+  ["snapshot-list", "test"],
+  ["iface-list", "--all"],
+  ["nodedev-list"],
+];
+
+test("read-only commands: tsvirtd and libvirt's test driver answer alike", {
+  skip: !haveVirsh && "virsh not installed",
+}, async () => {
+  for (const args of READ_ONLY_COMMANDS) await compare(args);
+});
+
+test("the read-only socket refuses changes as libvirt does", {
+  skip: !haveVirsh && "virsh not installed",
+}, async () => {
+  const r = await compare(["destroy", "test"], [], true);
+  assert.match(r.out, /operation forbidden: read only access prevents virDomainDestroy/);
+  await compare(["dominfo", "test"], [], true);
+});
+
+test("lifecycle: destroy, start, suspend, resume in one virsh session", {
+  skip: !haveVirsh && "virsh not installed",
+}, async () => {
+  const seq =
+    "destroy test; list --all; domstate test --reason; start test; list --all; dominfo test; " +
+    "suspend test; domstate test --reason; resume test; domstate test --reason; start test";
+  const r = await compare([seq]);
+  assert.match(r.out, /Domain 'test' destroyed/);
+  assert.match(r.out, /Domain 'test' started/);
+});
+
+test("SIGTERM stops tsvirtd cleanly and removes its sockets", {
+  skip: !haveVirsh && "virsh not installed",
+}, async () => {
+  const exited = new Promise<number | null>((r) => daemon.once("exit", (code) => r(code)));
+  daemon.kill("SIGTERM");
+  assert.equal(await exited, 0);
+  assert.equal(existsSync(sock), false);
+});
