@@ -57,13 +57,35 @@ def pool(conn, xml):
         p.undefine()
 
 
-def volume(conn, xml):
-    p = conn.storagePoolLookupByName("default-pool")
-    v = p.createXML(xml, 0)
+# Volume cases named "<pooltype>--<case>.xml" are created in a started pool of that type
+# (target paths below); all others in the built-in dir pool 'default-pool' (/default-pool).
+VOL_POOLS = {
+    "logical": "<source><name>vg</name></source><target><path>/dev/vg</path></target>",
+    "disk": "<source><device path='/dev/sdx'/></source><target><path>/dev</path></target>",
+    "iscsi": "<source><host name='h'/><device path='iqn.x'/></source><target><path>/dev/disk/by-path</path></target>",
+    "rbd": "<source><name>rp</name><host name='h'/></source>",
+    "netfs": "<source><host name='h'/><dir path='/e'/></source><target><path>/mnt/nfs</path></target>",
+}
+
+
+def volume(conn, xml, stem):
+    base = os.path.basename(stem)
+    ptype = base.split("--")[0] if "--" in base else None
+    if ptype:
+        p = conn.storagePoolDefineXML(f"<pool type='{ptype}'><name>vp-{ptype}</name>{VOL_POOLS[ptype]}</pool>")
+        p.create()
+    else:
+        p = conn.storagePoolLookupByName("default-pool")
     try:
-        return v.XMLDesc(0)
+        v = p.createXML(xml, 0)
+        try:
+            return v.XMLDesc(0)
+        finally:
+            v.delete(0)
     finally:
-        v.delete(0)
+        if ptype:
+            p.destroy()
+            p.undefine()
 
 
 def interface(conn, xml):
@@ -105,7 +127,7 @@ def snapshot_for(conn):
 def main():
     kinds = sys.argv[1:] or ["network", "pool", "volume", "snapshot", "interface"]
     conn = libvirt.open("test:///default")
-    ops = {"network": network, "pool": pool, "volume": volume, "interface": interface}
+    ops = {"network": network, "pool": pool, "interface": interface}
     for kind in kinds:
         if kind == "snapshot":
             snap = snapshot_for(conn)
@@ -113,7 +135,10 @@ def main():
                 save(stem, lambda: snap(stem, xml))
         else:
             for stem, xml in cases(kind):
-                save(stem, lambda: ops[kind](conn, xml))
+                if kind == "volume":
+                    save(stem, lambda: volume(conn, xml, stem))
+                else:
+                    save(stem, lambda: ops[kind](conn, xml))
 
 
 main()

@@ -57,6 +57,8 @@ export function volFormatsFor(
     case "netfs":
     case "gluster":
     case "vstorage":
+    case "rbd":
+    case "sheepdog":
       return { formats: FILE_FORMATS, defaultFormat: "raw" };
     case "disk":
       return { formats: DISK_PART_FORMATS, defaultFormat: "none" };
