@@ -110,11 +110,18 @@ def snapshot_for(conn):
         dom = conn.lookupByName("test" if base.startswith(("run-", "redef-")) else "snapdom")
         # "redef-*" cases carry their own creationTime and domain: VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE.
         flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE if base.startswith("redef-") else 0
-        s = dom.snapshotCreateXML(xml, flags)
+        # A redefined snapshot's <parent> must exist: create it first, drop both afterwards.
+        pm = re.search(r"<parent>\s*<name>([^<]+)</name>", xml) if flags else None
+        parent = dom.snapshotCreateXML(f"<domainsnapshot><name>{pm.group(1)}</name></domainsnapshot>", 0) if pm else None
         try:
-            out = s.getXMLDesc(0)
+            s = dom.snapshotCreateXML(xml, flags)
+            try:
+                out = s.getXMLDesc(0)
+            finally:
+                s.delete(0)
         finally:
-            s.delete(0)
+            if parent:
+                parent.delete(0)
         m = re.search(r"<creationTime>(\d+)</creationTime>", out)
         if m and f"<creationTime>{m.group(1)}</creationTime>" not in xml:
             out = out.replace(f"<creationTime>{m.group(1)}<", f"<creationTime>{FIXED_TIME}<")
