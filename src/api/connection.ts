@@ -83,33 +83,33 @@ export class Connection {
   }
 
   // ---- host (libvirt-host.c) ----
-  getType(): Promise<string> {
+  async getType(): Promise<string> {
     const f = this.drivers.hypervisor.connectGetType;
     return f ? f.call(this.drivers.hypervisor) : Promise.resolve(this.drivers.hypervisor.name);
   }
-  getVersion(): Promise<number> {
+  async getVersion(): Promise<number> {
     return this.hv("connectGetVersion", "virConnectGetVersion", D.NONE)();
   }
-  getLibVersion(): Promise<number> {
+  async getLibVersion(): Promise<number> {
     return this.hv("connectGetLibVersion", "virConnectGetLibVersion", D.NONE)();
   }
-  getHostname(): Promise<string> {
+  async getHostname(): Promise<string> {
     return this.hv("connectGetHostname", "virConnectGetHostname", D.NONE)();
   }
   async getURI(): Promise<string> {
     const f = this.drivers.hypervisor.connectGetURI;
     return f ? f.call(this.drivers.hypervisor) : this.drivers.uri;
   }
-  getSysinfo(flags = 0): Promise<string> {
+  async getSysinfo(flags = 0): Promise<string> {
     return this.hv("connectGetSysinfo", "virConnectGetSysinfo", D.NONE)(flags);
   }
-  getMaxVcpus(type: string | null = null): Promise<number> {
+  async getMaxVcpus(type: string | null = null): Promise<number> {
     return this.hv("connectGetMaxVcpus", "virConnectGetMaxVcpus", D.NONE)(type);
   }
-  getCapabilities(): Promise<string> {
+  async getCapabilities(): Promise<string> {
     return this.hv("connectGetCapabilities", "virConnectGetCapabilities", D.NONE)();
   }
-  getDomainCapabilities(
+  async getDomainCapabilities(
     emulatorbin: string | null = null,
     arch: string | null = null,
     machine: string | null = null,
@@ -137,27 +137,27 @@ export class Connection {
     const f = this.drivers.hypervisor.connectIsEncrypted;
     return f ? f.call(this.drivers.hypervisor) : false;
   }
-  nodeGetInfo(): Promise<NodeInfo> {
+  async nodeGetInfo(): Promise<NodeInfo> {
     return this.hv("nodeGetInfo", "virNodeGetInfo", D.NONE)();
   }
-  nodeGetFreeMemory(): Promise<number> {
+  async nodeGetFreeMemory(): Promise<number> {
     return this.hv("nodeGetFreeMemory", "virNodeGetFreeMemory", D.NONE)();
   }
-  nodeGetCellsFreeMemory(startCell: number, maxCells: number): Promise<number[]> {
+  async nodeGetCellsFreeMemory(startCell: number, maxCells: number): Promise<number[]> {
     return this.hv("nodeGetCellsFreeMemory", "virNodeGetCellsFreeMemory", D.NONE)(startCell, maxCells);
   }
 
   // ---- domains ----
-  numOfDomains(): Promise<number> {
+  async numOfDomains(): Promise<number> {
     return this.hv("connectNumOfDomains", "virConnectNumOfDomains", D.NONE)();
   }
-  listDomains(maxids = 65536): Promise<number[]> {
+  async listDomains(maxids = 65536): Promise<number[]> {
     return this.hv("connectListDomains", "virConnectListDomains", D.NONE)(maxids);
   }
-  numOfDefinedDomains(): Promise<number> {
+  async numOfDefinedDomains(): Promise<number> {
     return this.hv("connectNumOfDefinedDomains", "virConnectNumOfDefinedDomains", D.NONE)();
   }
-  listDefinedDomains(maxnames = 65536): Promise<string[]> {
+  async listDefinedDomains(maxnames = 65536): Promise<string[]> {
     return this.hv("connectListDefinedDomains", "virConnectListDefinedDomains", D.NONE)(maxnames);
   }
   async listAllDomains(flags = 0): Promise<Domain[]> {
@@ -182,25 +182,25 @@ export class Connection {
     this.checkWritable(D.DOMAIN, "virDomainDefineXMLFlags");
     return new Domain(this, await this.hv("domainDefineXMLFlags", "virDomainDefineXMLFlags")(xml, flags));
   }
-  domainRestore(from: string, dxml: string | null = null, flags = 0): Promise<void> {
+  async domainRestore(from: string, dxml: string | null = null, flags = 0): Promise<void> {
     this.checkWritable(D.DOMAIN, "virDomainRestore");
     return this.hv("domainRestore", "virDomainRestoreFlags")(from, dxml, flags);
   }
-  domainSaveImageGetXMLDesc(file: string, flags = 0): Promise<string> {
+  async domainSaveImageGetXMLDesc(file: string, flags = 0): Promise<string> {
     return this.hv("domainSaveImageGetXMLDesc", "virDomainSaveImageGetXMLDesc")(file, flags);
   }
 
   // ---- networks ----
-  numOfNetworks(): Promise<number> {
+  async numOfNetworks(): Promise<number> {
     return this.net("connectNumOfNetworks", "virConnectNumOfNetworks")();
   }
-  listNetworks(maxnames = 65536): Promise<string[]> {
+  async listNetworks(maxnames = 65536): Promise<string[]> {
     return this.net("connectListNetworks", "virConnectListNetworks")(maxnames);
   }
-  numOfDefinedNetworks(): Promise<number> {
+  async numOfDefinedNetworks(): Promise<number> {
     return this.net("connectNumOfDefinedNetworks", "virConnectNumOfDefinedNetworks")();
   }
-  listDefinedNetworks(maxnames = 65536): Promise<string[]> {
+  async listDefinedNetworks(maxnames = 65536): Promise<string[]> {
     return this.net("connectListDefinedNetworks", "virConnectListDefinedNetworks")(maxnames);
   }
   async listAllNetworks(flags = 0): Promise<Network[]> {
@@ -226,23 +226,23 @@ export class Connection {
   }
 
   // ---- storage ----
-  numOfStoragePools(): Promise<number> {
+  async numOfStoragePools(): Promise<number> {
     return this.storage("connectNumOfStoragePools", "virConnectNumOfStoragePools")();
   }
-  listStoragePools(maxnames = 65536): Promise<string[]> {
+  async listStoragePools(maxnames = 65536): Promise<string[]> {
     return this.storage("connectListStoragePools", "virConnectListStoragePools")(maxnames);
   }
-  numOfDefinedStoragePools(): Promise<number> {
+  async numOfDefinedStoragePools(): Promise<number> {
     return this.storage("connectNumOfDefinedStoragePools", "virConnectNumOfDefinedStoragePools")();
   }
-  listDefinedStoragePools(maxnames = 65536): Promise<string[]> {
+  async listDefinedStoragePools(maxnames = 65536): Promise<string[]> {
     return this.storage("connectListDefinedStoragePools", "virConnectListDefinedStoragePools")(maxnames);
   }
   async listAllStoragePools(flags = 0): Promise<StoragePool[]> {
     const refs = await this.storage("connectListAllStoragePools", "virConnectListAllStoragePools")(flags);
     return refs.map((r) => new StoragePool(this, r));
   }
-  findStoragePoolSources(type: string, srcSpec: string | null = null, flags = 0): Promise<string> {
+  async findStoragePoolSources(type: string, srcSpec: string | null = null, flags = 0): Promise<string> {
     this.checkWritable(D.STORAGE, "virConnectFindStoragePoolSources");
     return this.storage("connectFindStoragePoolSources", "virConnectFindStoragePoolSources")(
       type,
@@ -289,10 +289,10 @@ export class Connection {
   }
 
   // ---- secrets ----
-  numOfSecrets(): Promise<number> {
+  async numOfSecrets(): Promise<number> {
     return this.secretDrv("connectNumOfSecrets", "virConnectNumOfSecrets")();
   }
-  listSecrets(maxuuids = 65536): Promise<string[]> {
+  async listSecrets(maxuuids = 65536): Promise<string[]> {
     return this.secretDrv("connectListSecrets", "virConnectListSecrets")(maxuuids);
   }
   async listAllSecrets(flags = 0): Promise<Secret[]> {
@@ -317,16 +317,16 @@ export class Connection {
   }
 
   // ---- host interfaces ----
-  numOfInterfaces(): Promise<number> {
+  async numOfInterfaces(): Promise<number> {
     return this.ifaceDrv("connectNumOfInterfaces", "virConnectNumOfInterfaces")();
   }
-  listInterfaces(maxnames = 65536): Promise<string[]> {
+  async listInterfaces(maxnames = 65536): Promise<string[]> {
     return this.ifaceDrv("connectListInterfaces", "virConnectListInterfaces")(maxnames);
   }
-  numOfDefinedInterfaces(): Promise<number> {
+  async numOfDefinedInterfaces(): Promise<number> {
     return this.ifaceDrv("connectNumOfDefinedInterfaces", "virConnectNumOfDefinedInterfaces")();
   }
-  listDefinedInterfaces(maxnames = 65536): Promise<string[]> {
+  async listDefinedInterfaces(maxnames = 65536): Promise<string[]> {
     return this.ifaceDrv("connectListDefinedInterfaces", "virConnectListDefinedInterfaces")(maxnames);
   }
   async listAllInterfaces(flags = 0): Promise<Interface[]> {
@@ -350,24 +350,24 @@ export class Connection {
       await this.ifaceDrv("interfaceDefineXML", "virInterfaceDefineXML")(xml, flags),
     );
   }
-  interfaceChangeBegin(flags = 0): Promise<void> {
+  async interfaceChangeBegin(flags = 0): Promise<void> {
     this.checkWritable(D.INTERFACE, "virInterfaceChangeBegin");
     return this.ifaceDrv("interfaceChangeBegin", "virInterfaceChangeBegin")(flags);
   }
-  interfaceChangeCommit(flags = 0): Promise<void> {
+  async interfaceChangeCommit(flags = 0): Promise<void> {
     this.checkWritable(D.INTERFACE, "virInterfaceChangeCommit");
     return this.ifaceDrv("interfaceChangeCommit", "virInterfaceChangeCommit")(flags);
   }
-  interfaceChangeRollback(flags = 0): Promise<void> {
+  async interfaceChangeRollback(flags = 0): Promise<void> {
     this.checkWritable(D.INTERFACE, "virInterfaceChangeRollback");
     return this.ifaceDrv("interfaceChangeRollback", "virInterfaceChangeRollback")(flags);
   }
 
   // ---- node devices ----
-  nodeNumOfDevices(cap: string | null = null, flags = 0): Promise<number> {
+  async nodeNumOfDevices(cap: string | null = null, flags = 0): Promise<number> {
     return this.nodedevDrv("nodeNumOfDevices", "virNodeNumOfDevices")(cap, flags);
   }
-  nodeListDevices(cap: string | null = null, maxnames = 65536, flags = 0): Promise<string[]> {
+  async nodeListDevices(cap: string | null = null, maxnames = 65536, flags = 0): Promise<string[]> {
     return this.nodedevDrv("nodeListDevices", "virNodeListDevices")(cap, maxnames, flags);
   }
   async listAllNodeDevices(flags = 0): Promise<NodeDevice[]> {
@@ -400,7 +400,7 @@ export class Connection {
   }
 
   // ---- events: callbacks receive typed handles; the returned id deregisters ----
-  domainEventRegisterAny(
+  async domainEventRegisterAny(
     eventId: number,
     cb: (dom: Domain, ev: DomainEvent) => void,
     dom: Domain | null = null,
@@ -408,10 +408,10 @@ export class Connection {
     const f = this.hv("connectDomainEventRegisterAny", "virConnectDomainEventRegisterAny");
     return f(dom?.ref ?? null, eventId, (ev) => cb(new Domain(this, ev.dom), ev));
   }
-  domainEventDeregisterAny(callbackId: number): Promise<void> {
+  async domainEventDeregisterAny(callbackId: number): Promise<void> {
     return this.hv("connectDomainEventDeregisterAny", "virConnectDomainEventDeregisterAny")(callbackId);
   }
-  networkEventRegisterAny(
+  async networkEventRegisterAny(
     eventId: number,
     cb: (net: Network, ev: NetworkEvent) => void,
     net: Network | null = null,
@@ -419,10 +419,10 @@ export class Connection {
     const f = this.net("connectNetworkEventRegisterAny", "virConnectNetworkEventRegisterAny");
     return f(net?.ref ?? null, eventId, (ev) => cb(new Network(this, ev.net), ev));
   }
-  networkEventDeregisterAny(callbackId: number): Promise<void> {
+  async networkEventDeregisterAny(callbackId: number): Promise<void> {
     return this.net("connectNetworkEventDeregisterAny", "virConnectNetworkEventDeregisterAny")(callbackId);
   }
-  storagePoolEventRegisterAny(
+  async storagePoolEventRegisterAny(
     eventId: number,
     cb: (pool: StoragePool, ev: StoragePoolEvent) => void,
     pool: StoragePool | null = null,
@@ -430,11 +430,11 @@ export class Connection {
     const f = this.storage("connectStoragePoolEventRegisterAny", "virConnectStoragePoolEventRegisterAny");
     return f(pool?.ref ?? null, eventId, (ev) => cb(new StoragePool(this, ev.pool), ev));
   }
-  storagePoolEventDeregisterAny(callbackId: number): Promise<void> {
+  async storagePoolEventDeregisterAny(callbackId: number): Promise<void> {
     const f = this.storage("connectStoragePoolEventDeregisterAny", "virConnectStoragePoolEventDeregisterAny");
     return f(callbackId);
   }
-  nodeDeviceEventRegisterAny(
+  async nodeDeviceEventRegisterAny(
     eventId: number,
     cb: (dev: NodeDevice, ev: NodeDeviceEvent) => void,
     dev: NodeDevice | null = null,
@@ -442,14 +442,14 @@ export class Connection {
     const f = this.nodedevDrv("connectNodeDeviceEventRegisterAny", "virConnectNodeDeviceEventRegisterAny");
     return f(dev?.ref ?? null, eventId, (ev) => cb(new NodeDevice(this, ev.dev), ev));
   }
-  nodeDeviceEventDeregisterAny(callbackId: number): Promise<void> {
+  async nodeDeviceEventDeregisterAny(callbackId: number): Promise<void> {
     const f = this.nodedevDrv(
       "connectNodeDeviceEventDeregisterAny",
       "virConnectNodeDeviceEventDeregisterAny",
     );
     return f(callbackId);
   }
-  secretEventRegisterAny(
+  async secretEventRegisterAny(
     eventId: number,
     cb: (secret: Secret, ev: SecretEvent) => void,
     secret: Secret | null = null,
@@ -457,7 +457,7 @@ export class Connection {
     const f = this.secretDrv("connectSecretEventRegisterAny", "virConnectSecretEventRegisterAny");
     return f(secret?.ref ?? null, eventId, (ev) => cb(new Secret(this, ev.secret), ev));
   }
-  secretEventDeregisterAny(callbackId: number): Promise<void> {
+  async secretEventDeregisterAny(callbackId: number): Promise<void> {
     return this.secretDrv(
       "connectSecretEventDeregisterAny",
       "virConnectSecretEventDeregisterAny",

@@ -27,7 +27,7 @@ export class DomainSnapshot {
     return this.domain.conn.hv(key, fn, D);
   }
 
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     if (this.domain.conn.readOnly && flags & VIR_DOMAIN_SNAPSHOT_XML_SECURE) {
       throw new VirError({
         code: ErrorCode.OPERATION_DENIED,
@@ -37,10 +37,10 @@ export class DomainSnapshot {
     }
     return this.hv("domainSnapshotGetXMLDesc", "virDomainSnapshotGetXMLDesc")(this.ref, flags);
   }
-  numChildren(flags = 0): Promise<number> {
+  async numChildren(flags = 0): Promise<number> {
     return this.hv("domainSnapshotNumChildren", "virDomainSnapshotNumChildren")(this.ref, flags);
   }
-  listChildrenNames(maxnames = 65536, flags = 0): Promise<string[]> {
+  async listChildrenNames(maxnames = 65536, flags = 0): Promise<string[]> {
     return this.hv("domainSnapshotListChildrenNames", "virDomainSnapshotListChildrenNames")(
       this.ref,
       maxnames,
@@ -58,14 +58,14 @@ export class DomainSnapshot {
     const r = await this.hv("domainSnapshotGetParent", "virDomainSnapshotGetParent")(this.ref, flags);
     return new DomainSnapshot(this.domain, r);
   }
-  isCurrent(flags = 0): Promise<boolean> {
+  async isCurrent(flags = 0): Promise<boolean> {
     return this.hv("domainSnapshotIsCurrent", "virDomainSnapshotIsCurrent")(this.ref, flags);
   }
-  hasMetadata(flags = 0): Promise<boolean> {
+  async hasMetadata(flags = 0): Promise<boolean> {
     return this.hv("domainSnapshotHasMetadata", "virDomainSnapshotHasMetadata")(this.ref, flags);
   }
   /** virDomainRevertToSnapshot. */
-  revert(flags = 0): Promise<void> {
+  async revert(flags = 0): Promise<void> {
     this.domain.conn.checkWritable(D, "virDomainRevertToSnapshot");
     checkExclusive(
       flags,
@@ -77,7 +77,7 @@ export class DomainSnapshot {
     );
     return this.hv("domainRevertToSnapshot", "virDomainRevertToSnapshot")(this.ref, flags);
   }
-  delete(flags = 0): Promise<void> {
+  async delete(flags = 0): Promise<void> {
     this.domain.conn.checkWritable(D, "virDomainSnapshotDelete");
     checkExclusive(
       flags,

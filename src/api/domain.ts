@@ -51,15 +51,15 @@ export class Domain {
     const ref = await this.hv("domainCreateWithFlags", "virDomainCreateWithFlags")(this.ref, flags);
     if (ref) this.ref = ref;
   }
-  shutdown(flags = 0): Promise<void> {
+  async shutdown(flags = 0): Promise<void> {
     this.rw(flags ? "virDomainShutdownFlags" : "virDomainShutdown");
     return this.hv("domainShutdownFlags", "virDomainShutdownFlags")(this.ref, flags);
   }
-  reboot(flags = 0): Promise<void> {
+  async reboot(flags = 0): Promise<void> {
     this.rw("virDomainReboot");
     return this.hv("domainRebootFlags", "virDomainReboot")(this.ref, flags);
   }
-  reset(flags = 0): Promise<void> {
+  async reset(flags = 0): Promise<void> {
     this.rw("virDomainReset");
     return this.hv("domainReset", "virDomainReset")(this.ref, flags);
   }
@@ -68,15 +68,15 @@ export class Domain {
     await this.hv("domainDestroyFlags", "virDomainDestroyFlags")(this.ref, flags);
     this.ref = { ...this.ref, id: -1 };
   }
-  suspend(): Promise<void> {
+  async suspend(): Promise<void> {
     this.rw("virDomainSuspend");
     return this.hv("domainSuspend", "virDomainSuspend")(this.ref);
   }
-  resume(): Promise<void> {
+  async resume(): Promise<void> {
     this.rw("virDomainResume");
     return this.hv("domainResume", "virDomainResume")(this.ref);
   }
-  pmSuspendForDuration(target: number, duration: number, flags = 0): Promise<void> {
+  async pmSuspendForDuration(target: number, duration: number, flags = 0): Promise<void> {
     this.rw("virDomainPMSuspendForDuration");
     return this.hv("domainPMSuspendForDuration", "virDomainPMSuspendForDuration")(
       this.ref,
@@ -85,11 +85,11 @@ export class Domain {
       flags,
     );
   }
-  pmWakeup(flags = 0): Promise<void> {
+  async pmWakeup(flags = 0): Promise<void> {
     this.rw("virDomainPMWakeup");
     return this.hv("domainPMWakeup", "virDomainPMWakeup")(this.ref, flags);
   }
-  undefine(flags = 0): Promise<void> {
+  async undefine(flags = 0): Promise<void> {
     this.rw(flags ? "virDomainUndefineFlags" : "virDomainUndefine");
     return this.hv("domainUndefineFlags", "virDomainUndefineFlags")(this.ref, flags);
   }
@@ -101,16 +101,16 @@ export class Domain {
   }
 
   // ---- information ----
-  getInfo(): Promise<DomainInfo> {
+  async getInfo(): Promise<DomainInfo> {
     return this.hv("domainGetInfo", "virDomainGetInfo")(this.ref);
   }
-  getState(flags = 0): Promise<DomainStateInfo> {
+  async getState(flags = 0): Promise<DomainStateInfo> {
     return this.hv("domainGetState", "virDomainGetState")(this.ref, flags);
   }
-  getControlInfo(flags = 0): Promise<DomainControlInfo> {
+  async getControlInfo(flags = 0): Promise<DomainControlInfo> {
     return this.hv("domainGetControlInfo", "virDomainGetControlInfo")(this.ref, flags);
   }
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     if (this.conn.readOnly && flags & VIR_DOMAIN_XML.SECURE) {
       throw new VirError({
         code: ErrorCode.OPERATION_DENIED,
@@ -120,47 +120,47 @@ export class Domain {
     }
     return this.hv("domainGetXMLDesc", "virDomainGetXMLDesc")(this.ref, flags);
   }
-  getOSType(): Promise<string> {
+  async getOSType(): Promise<string> {
     return this.hv("domainGetOSType", "virDomainGetOSType")(this.ref);
   }
-  getHostname(flags = 0): Promise<string> {
+  async getHostname(flags = 0): Promise<string> {
     return this.hv("domainGetHostname", "virDomainGetHostname")(this.ref, flags);
   }
-  isActive(): Promise<boolean> {
+  async isActive(): Promise<boolean> {
     return this.hv("domainIsActive", "virDomainIsActive")(this.ref);
   }
-  isPersistent(): Promise<boolean> {
+  async isPersistent(): Promise<boolean> {
     return this.hv("domainIsPersistent", "virDomainIsPersistent")(this.ref);
   }
-  isUpdated(): Promise<boolean> {
+  async isUpdated(): Promise<boolean> {
     return this.hv("domainIsUpdated", "virDomainIsUpdated")(this.ref);
   }
-  getAutostart(): Promise<boolean> {
+  async getAutostart(): Promise<boolean> {
     return this.hv("domainGetAutostart", "virDomainGetAutostart")(this.ref);
   }
-  setAutostart(autostart: boolean): Promise<void> {
+  async setAutostart(autostart: boolean): Promise<void> {
     this.rw("virDomainSetAutostart");
     return this.hv("domainSetAutostart", "virDomainSetAutostart")(this.ref, autostart);
   }
 
   // ---- memory and vCPUs ----
-  getMaxMemory(): Promise<number> {
+  async getMaxMemory(): Promise<number> {
     return this.hv("domainGetMaxMemory", "virDomainGetMaxMemory")(this.ref);
   }
-  setMemory(memory: number, flags = 0): Promise<void> {
+  async setMemory(memory: number, flags = 0): Promise<void> {
     this.rw("virDomainSetMemoryFlags");
     checkNonZero(memory, "memory", D, "virDomainSetMemoryFlags");
     return this.hv("domainSetMemoryFlags", "virDomainSetMemoryFlags")(this.ref, memory, flags);
   }
-  setMaxMemory(memory: number): Promise<void> {
+  async setMaxMemory(memory: number): Promise<void> {
     this.rw("virDomainSetMaxMemory");
     checkNonZero(memory, "memory", D, "virDomainSetMaxMemory");
     return this.hv("domainSetMaxMemory", "virDomainSetMaxMemory")(this.ref, memory);
   }
-  memoryStats(maxStats = 13, flags = 0): Promise<DomainMemoryStat[]> {
+  async memoryStats(maxStats = 13, flags = 0): Promise<DomainMemoryStat[]> {
     return this.hv("domainMemoryStats", "virDomainMemoryStats")(this.ref, maxStats, flags);
   }
-  setVcpus(nvcpus: number, flags = 0): Promise<void> {
+  async setVcpus(nvcpus: number, flags = 0): Promise<void> {
     this.rw("virDomainSetVcpusFlags");
     checkNonZero(nvcpus, "nvcpus", D, "virDomainSetVcpusFlags");
     checkRequires(
@@ -177,44 +177,44 @@ export class Domain {
     return this.hv("domainSetVcpusFlags", "virDomainSetVcpusFlags")(this.ref, nvcpus, flags);
   }
   /** virDomainGetVcpusFlags: the vCPU count selected by flags. */
-  getVcpusFlags(flags = 0): Promise<number> {
+  async getVcpusFlags(flags = 0): Promise<number> {
     if (flags & VIR_DOMAIN_VCPU.GUEST) this.rw("virDomainGetVcpusFlags");
     return this.hv("domainGetVcpusFlags", "virDomainGetVcpusFlags")(this.ref, flags);
   }
-  getMaxVcpus(): Promise<number> {
+  async getMaxVcpus(): Promise<number> {
     return this.hv("domainGetMaxVcpus", "virDomainGetMaxVcpus")(this.ref);
   }
   /** virDomainGetVcpus: per-vCPU info and affinity maps. */
-  getVcpus(maxinfo: number, maplen: number): Promise<DomainVcpus> {
+  async getVcpus(maxinfo: number, maplen: number): Promise<DomainVcpus> {
     return this.hv("domainGetVcpus", "virDomainGetVcpus")(this.ref, maxinfo, maplen);
   }
-  pinVcpu(vcpu: number, cpumap: Uint8Array, flags = 0): Promise<void> {
+  async pinVcpu(vcpu: number, cpumap: Uint8Array, flags = 0): Promise<void> {
     this.rw("virDomainPinVcpuFlags");
     return this.hv("domainPinVcpuFlags", "virDomainPinVcpuFlags")(this.ref, vcpu, cpumap, flags);
   }
-  getVcpuPinInfo(ncpumaps: number, maplen: number, flags = 0): Promise<Uint8Array[]> {
+  async getVcpuPinInfo(ncpumaps: number, maplen: number, flags = 0): Promise<Uint8Array[]> {
     return this.hv("domainGetVcpuPinInfo", "virDomainGetVcpuPinInfo")(this.ref, ncpumaps, maplen, flags);
   }
-  getSchedulerType(): Promise<{ type: string; nparams: number }> {
+  async getSchedulerType(): Promise<{ type: string; nparams: number }> {
     return this.hv("domainGetSchedulerType", "virDomainGetSchedulerType")(this.ref);
   }
-  getSchedulerParameters(flags = 0): Promise<TypedParam[]> {
+  async getSchedulerParameters(flags = 0): Promise<TypedParam[]> {
     const f = this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParametersFlags");
     return f(this.ref, flags);
   }
-  setSchedulerParameters(params: TypedParam[], flags = 0): Promise<void> {
+  async setSchedulerParameters(params: TypedParam[], flags = 0): Promise<void> {
     this.rw("virDomainSetSchedulerParametersFlags");
     const f = this.hv("domainSetSchedulerParametersFlags", "virDomainSetSchedulerParametersFlags");
     return f(this.ref, params, flags);
   }
 
   // ---- metadata ----
-  getMetadata(type: number, uri: string | null = null, flags = 0): Promise<string> {
+  async getMetadata(type: number, uri: string | null = null, flags = 0): Promise<string> {
     if (type === VIR_DOMAIN_METADATA.ELEMENT) checkNonNull(uri, "uri", D, "virDomainGetMetadata");
     else if (uri !== null) throw invalidArg(D, "uri in virDomainGetMetadata must be NULL");
     return this.hv("domainGetMetadata", "virDomainGetMetadata")(this.ref, type, uri, flags);
   }
-  setMetadata(
+  async setMetadata(
     type: number,
     metadata: string | null,
     key: string | null = null,
@@ -236,54 +236,54 @@ export class Domain {
   }
 
   // ---- devices ----
-  getBlockInfo(path: string, flags = 0): Promise<DomainBlockInfo> {
+  async getBlockInfo(path: string, flags = 0): Promise<DomainBlockInfo> {
     checkNonNull(path, "disk", D, "virDomainGetBlockInfo");
     return this.hv("domainGetBlockInfo", "virDomainGetBlockInfo")(this.ref, path, flags);
   }
-  blockStats(path: string): Promise<DomainBlockStats> {
+  async blockStats(path: string): Promise<DomainBlockStats> {
     return this.hv("domainBlockStats", "virDomainBlockStats")(this.ref, path);
   }
-  interfaceStats(device: string): Promise<DomainInterfaceStats> {
+  async interfaceStats(device: string): Promise<DomainInterfaceStats> {
     return this.hv("domainInterfaceStats", "virDomainInterfaceStats")(this.ref, device);
   }
-  attachDevice(xml: string, flags = 0): Promise<void> {
+  async attachDevice(xml: string, flags = 0): Promise<void> {
     this.rw("virDomainAttachDeviceFlags");
     return this.hv("domainAttachDeviceFlags", "virDomainAttachDeviceFlags")(this.ref, xml, flags);
   }
-  detachDevice(xml: string, flags = 0): Promise<void> {
+  async detachDevice(xml: string, flags = 0): Promise<void> {
     this.rw("virDomainDetachDeviceFlags");
     return this.hv("domainDetachDeviceFlags", "virDomainDetachDeviceFlags")(this.ref, xml, flags);
   }
-  updateDevice(xml: string, flags = 0): Promise<void> {
+  async updateDevice(xml: string, flags = 0): Promise<void> {
     this.rw("virDomainUpdateDeviceFlags");
     return this.hv("domainUpdateDeviceFlags", "virDomainUpdateDeviceFlags")(this.ref, xml, flags);
   }
-  sendKey(codeset: number, holdtime: number, keycodes: number[], flags = 0): Promise<void> {
+  async sendKey(codeset: number, holdtime: number, keycodes: number[], flags = 0): Promise<void> {
     this.rw("virDomainSendKey");
     return this.hv("domainSendKey", "virDomainSendKey")(this.ref, codeset, holdtime, keycodes, flags);
   }
 
   // ---- save / managed save ----
-  save(to: string, dxml: string | null = null, flags = 0): Promise<void> {
+  async save(to: string, dxml: string | null = null, flags = 0): Promise<void> {
     this.rw("virDomainSave");
     return this.hv("domainSave", "virDomainSaveFlags")(this.ref, to, dxml, flags);
   }
-  coreDump(to: string, flags = 0): Promise<void> {
+  async coreDump(to: string, flags = 0): Promise<void> {
     this.rw("virDomainCoreDump");
     return this.hv("domainCoreDump", "virDomainCoreDump")(this.ref, to, flags);
   }
-  managedSave(flags = 0): Promise<void> {
+  async managedSave(flags = 0): Promise<void> {
     this.rw("virDomainManagedSave");
     return this.hv("domainManagedSave", "virDomainManagedSave")(this.ref, flags);
   }
-  hasManagedSaveImage(flags = 0): Promise<boolean> {
+  async hasManagedSaveImage(flags = 0): Promise<boolean> {
     return this.hv("domainHasManagedSaveImage", "virDomainHasManagedSaveImage")(this.ref, flags);
   }
-  managedSaveRemove(flags = 0): Promise<void> {
+  async managedSaveRemove(flags = 0): Promise<void> {
     this.rw("virDomainManagedSaveRemove");
     return this.hv("domainManagedSaveRemove", "virDomainManagedSaveRemove")(this.ref, flags);
   }
-  managedSaveGetXMLDesc(flags = 0): Promise<string> {
+  async managedSaveGetXMLDesc(flags = 0): Promise<string> {
     return this.hv("domainManagedSaveGetXMLDesc", "virDomainManagedSaveGetXMLDesc")(this.ref, flags);
   }
 
@@ -297,14 +297,14 @@ export class Domain {
     );
     return new DomainSnapshot(this, await f(this.ref, xml, flags));
   }
-  snapshotNum(flags = 0): Promise<number> {
+  async snapshotNum(flags = 0): Promise<number> {
     return this.conn.hv(
       "domainSnapshotNum",
       "virDomainSnapshotNum",
       ErrorDomain.DOMAIN_SNAPSHOT,
     )(this.ref, flags);
   }
-  snapshotListNames(maxnames = 65536, flags = 0): Promise<string[]> {
+  async snapshotListNames(maxnames = 65536, flags = 0): Promise<string[]> {
     const f = this.conn.hv(
       "domainSnapshotListNames",
       "virDomainSnapshotListNames",
@@ -328,7 +328,7 @@ export class Domain {
     );
     return new DomainSnapshot(this, await f(this.ref, name, flags));
   }
-  hasCurrentSnapshot(flags = 0): Promise<boolean> {
+  async hasCurrentSnapshot(flags = 0): Promise<boolean> {
     const f = this.conn.hv(
       "domainHasCurrentSnapshot",
       "virDomainHasCurrentSnapshot",

@@ -19,22 +19,22 @@ export class Interface {
     return this.ref.mac;
   }
 
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     return this.conn.ifaceDrv("interfaceGetXMLDesc", "virInterfaceGetXMLDesc")(this.ref, flags);
   }
-  undefine(): Promise<void> {
+  async undefine(): Promise<void> {
     this.conn.checkWritable(D, "virInterfaceUndefine");
     return this.conn.ifaceDrv("interfaceUndefine", "virInterfaceUndefine")(this.ref);
   }
-  create(flags = 0): Promise<void> {
+  async create(flags = 0): Promise<void> {
     this.conn.checkWritable(D, "virInterfaceCreate");
     return this.conn.ifaceDrv("interfaceCreate", "virInterfaceCreate")(this.ref, flags);
   }
-  destroy(flags = 0): Promise<void> {
+  async destroy(flags = 0): Promise<void> {
     this.conn.checkWritable(D, "virInterfaceDestroy");
     return this.conn.ifaceDrv("interfaceDestroy", "virInterfaceDestroy")(this.ref, flags);
   }
-  isActive(): Promise<boolean> {
+  async isActive(): Promise<boolean> {
     return this.conn.ifaceDrv("interfaceIsActive", "virInterfaceIsActive")(this.ref);
   }
 }

@@ -23,19 +23,19 @@ export class Network {
     this.conn.checkWritable(D, fn);
   }
 
-  create(): Promise<void> {
+  async create(): Promise<void> {
     this.rw("virNetworkCreate");
     return this.conn.net("networkCreate", "virNetworkCreate")(this.ref);
   }
-  destroy(): Promise<void> {
+  async destroy(): Promise<void> {
     this.rw("virNetworkDestroy");
     return this.conn.net("networkDestroy", "virNetworkDestroy")(this.ref);
   }
-  undefine(): Promise<void> {
+  async undefine(): Promise<void> {
     this.rw("virNetworkUndefine");
     return this.conn.net("networkUndefine", "virNetworkUndefine")(this.ref);
   }
-  update(command: number, section: number, parentIndex: number, xml: string, flags = 0): Promise<void> {
+  async update(command: number, section: number, parentIndex: number, xml: string, flags = 0): Promise<void> {
     this.rw("virNetworkUpdate");
     return this.conn.net("networkUpdate", "virNetworkUpdate")(
       this.ref,
@@ -46,26 +46,26 @@ export class Network {
       flags,
     );
   }
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     return this.conn.net("networkGetXMLDesc", "virNetworkGetXMLDesc")(this.ref, flags);
   }
-  getBridgeName(): Promise<string> {
+  async getBridgeName(): Promise<string> {
     return this.conn.net("networkGetBridgeName", "virNetworkGetBridgeName")(this.ref);
   }
-  getAutostart(): Promise<boolean> {
+  async getAutostart(): Promise<boolean> {
     return this.conn.net("networkGetAutostart", "virNetworkGetAutostart")(this.ref);
   }
-  setAutostart(autostart: boolean): Promise<void> {
+  async setAutostart(autostart: boolean): Promise<void> {
     this.rw("virNetworkSetAutostart");
     return this.conn.net("networkSetAutostart", "virNetworkSetAutostart")(this.ref, autostart);
   }
-  isActive(): Promise<boolean> {
+  async isActive(): Promise<boolean> {
     return this.conn.net("networkIsActive", "virNetworkIsActive")(this.ref);
   }
-  isPersistent(): Promise<boolean> {
+  async isPersistent(): Promise<boolean> {
     return this.conn.net("networkIsPersistent", "virNetworkIsPersistent")(this.ref);
   }
-  getDHCPLeases(mac: string | null = null, flags = 0): Promise<NetworkDHCPLease[]> {
+  async getDHCPLeases(mac: string | null = null, flags = 0): Promise<NetworkDHCPLease[]> {
     return this.conn.net("networkGetDHCPLeases", "virNetworkGetDHCPLeases")(this.ref, mac, flags);
   }
 }

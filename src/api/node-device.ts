@@ -16,40 +16,40 @@ export class NodeDevice {
     return this.ref.name;
   }
 
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     return this.conn.nodedevDrv("nodeDeviceGetXMLDesc", "virNodeDeviceGetXMLDesc")(this.ref, flags);
   }
-  getParent(): Promise<string | null> {
+  async getParent(): Promise<string | null> {
     return this.conn.nodedevDrv("nodeDeviceGetParent", "virNodeDeviceGetParent")(this.ref);
   }
-  numOfCaps(): Promise<number> {
+  async numOfCaps(): Promise<number> {
     return this.conn.nodedevDrv("nodeDeviceNumOfCaps", "virNodeDeviceNumOfCaps")(this.ref);
   }
-  listCaps(maxnames = 65536): Promise<string[]> {
+  async listCaps(maxnames = 65536): Promise<string[]> {
     return this.conn.nodedevDrv("nodeDeviceListCaps", "virNodeDeviceListCaps")(this.ref, maxnames);
   }
-  destroy(): Promise<void> {
+  async destroy(): Promise<void> {
     this.conn.checkWritable(D, "virNodeDeviceDestroy");
     return this.conn.nodedevDrv("nodeDeviceDestroy", "virNodeDeviceDestroy")(this.ref);
   }
-  undefine(flags = 0): Promise<void> {
+  async undefine(flags = 0): Promise<void> {
     this.conn.checkWritable(D, "virNodeDeviceUndefine");
     return this.conn.nodedevDrv("nodeDeviceUndefine", "virNodeDeviceUndefine")(this.ref, flags);
   }
-  create(flags = 0): Promise<void> {
+  async create(flags = 0): Promise<void> {
     this.conn.checkWritable(D, "virNodeDeviceCreate");
     return this.conn.nodedevDrv("nodeDeviceCreate", "virNodeDeviceCreate")(this.ref, flags);
   }
-  isActive(): Promise<boolean> {
+  async isActive(): Promise<boolean> {
     return this.conn.nodedevDrv("nodeDeviceIsActive", "virNodeDeviceIsActive")(this.ref);
   }
-  isPersistent(): Promise<boolean> {
+  async isPersistent(): Promise<boolean> {
     return this.conn.nodedevDrv("nodeDeviceIsPersistent", "virNodeDeviceIsPersistent")(this.ref);
   }
-  getAutostart(): Promise<boolean> {
+  async getAutostart(): Promise<boolean> {
     return this.conn.nodedevDrv("nodeDeviceGetAutostart", "virNodeDeviceGetAutostart")(this.ref);
   }
-  setAutostart(autostart: boolean): Promise<void> {
+  async setAutostart(autostart: boolean): Promise<void> {
     this.conn.checkWritable(D, "virNodeDeviceSetAutostart");
     return this.conn.nodedevDrv("nodeDeviceSetAutostart", "virNodeDeviceSetAutostart")(this.ref, autostart);
   }

@@ -22,18 +22,18 @@ export class Secret {
     return this.ref.usageID;
   }
 
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     return this.conn.secretDrv("secretGetXMLDesc", "virSecretGetXMLDesc")(this.ref, flags);
   }
-  setValue(value: Uint8Array, flags = 0): Promise<void> {
+  async setValue(value: Uint8Array, flags = 0): Promise<void> {
     this.conn.checkWritable(D, "virSecretSetValue");
     return this.conn.secretDrv("secretSetValue", "virSecretSetValue")(this.ref, value, flags);
   }
-  getValue(flags = 0): Promise<Uint8Array> {
+  async getValue(flags = 0): Promise<Uint8Array> {
     this.conn.checkWritable(D, "virSecretGetValue");
     return this.conn.secretDrv("secretGetValue", "virSecretGetValue")(this.ref, flags);
   }
-  undefine(): Promise<void> {
+  async undefine(): Promise<void> {
     this.conn.checkWritable(D, "virSecretUndefine");
     return this.conn.secretDrv("secretUndefine", "virSecretUndefine")(this.ref);
   }

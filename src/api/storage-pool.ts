@@ -24,53 +24,53 @@ export class StoragePool {
     this.conn.checkWritable(D, fn);
   }
 
-  build(flags = 0): Promise<void> {
+  async build(flags = 0): Promise<void> {
     this.rw("virStoragePoolBuild");
     return this.conn.storage("storagePoolBuild", "virStoragePoolBuild")(this.ref, flags);
   }
-  undefine(): Promise<void> {
+  async undefine(): Promise<void> {
     this.rw("virStoragePoolUndefine");
     return this.conn.storage("storagePoolUndefine", "virStoragePoolUndefine")(this.ref);
   }
-  create(flags = 0): Promise<void> {
+  async create(flags = 0): Promise<void> {
     this.rw("virStoragePoolCreate");
     return this.conn.storage("storagePoolCreate", "virStoragePoolCreate")(this.ref, flags);
   }
-  destroy(): Promise<void> {
+  async destroy(): Promise<void> {
     this.rw("virStoragePoolDestroy");
     return this.conn.storage("storagePoolDestroy", "virStoragePoolDestroy")(this.ref);
   }
-  delete(flags = 0): Promise<void> {
+  async delete(flags = 0): Promise<void> {
     this.rw("virStoragePoolDelete");
     return this.conn.storage("storagePoolDelete", "virStoragePoolDelete")(this.ref, flags);
   }
-  refresh(flags = 0): Promise<void> {
+  async refresh(flags = 0): Promise<void> {
     this.rw("virStoragePoolRefresh");
     return this.conn.storage("storagePoolRefresh", "virStoragePoolRefresh")(this.ref, flags);
   }
-  getInfo(): Promise<StoragePoolInfo> {
+  async getInfo(): Promise<StoragePoolInfo> {
     return this.conn.storage("storagePoolGetInfo", "virStoragePoolGetInfo")(this.ref);
   }
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     return this.conn.storage("storagePoolGetXMLDesc", "virStoragePoolGetXMLDesc")(this.ref, flags);
   }
-  getAutostart(): Promise<boolean> {
+  async getAutostart(): Promise<boolean> {
     return this.conn.storage("storagePoolGetAutostart", "virStoragePoolGetAutostart")(this.ref);
   }
-  setAutostart(autostart: boolean): Promise<void> {
+  async setAutostart(autostart: boolean): Promise<void> {
     this.rw("virStoragePoolSetAutostart");
     return this.conn.storage("storagePoolSetAutostart", "virStoragePoolSetAutostart")(this.ref, autostart);
   }
-  isActive(): Promise<boolean> {
+  async isActive(): Promise<boolean> {
     return this.conn.storage("storagePoolIsActive", "virStoragePoolIsActive")(this.ref);
   }
-  isPersistent(): Promise<boolean> {
+  async isPersistent(): Promise<boolean> {
     return this.conn.storage("storagePoolIsPersistent", "virStoragePoolIsPersistent")(this.ref);
   }
-  numOfVolumes(): Promise<number> {
+  async numOfVolumes(): Promise<number> {
     return this.conn.storage("storagePoolNumOfVolumes", "virStoragePoolNumOfVolumes")(this.ref);
   }
-  listVolumes(maxnames = 65536): Promise<string[]> {
+  async listVolumes(maxnames = 65536): Promise<string[]> {
     return this.conn.storage("storagePoolListVolumes", "virStoragePoolListVolumes")(this.ref, maxnames);
   }
   async listAllVolumes(flags = 0): Promise<StorageVol[]> {

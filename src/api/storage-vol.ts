@@ -32,15 +32,15 @@ export class StorageVol {
     const f = this.conn.storage("storagePoolLookupByVolume", "virStoragePoolLookupByVolume");
     return new StoragePool(this.conn, await f(this.ref));
   }
-  delete(flags = 0): Promise<void> {
+  async delete(flags = 0): Promise<void> {
     this.rw("virStorageVolDelete");
     return this.conn.storage("storageVolDelete", "virStorageVolDelete")(this.ref, flags);
   }
-  wipe(flags = 0): Promise<void> {
+  async wipe(flags = 0): Promise<void> {
     this.rw("virStorageVolWipe");
     return this.conn.storage("storageVolWipe", "virStorageVolWipe")(this.ref, flags);
   }
-  wipePattern(algorithm: number, flags = 0): Promise<void> {
+  async wipePattern(algorithm: number, flags = 0): Promise<void> {
     this.rw("virStorageVolWipePattern");
     return this.conn.storage("storageVolWipePattern", "virStorageVolWipePattern")(this.ref, algorithm, flags);
   }
@@ -49,13 +49,13 @@ export class StorageVol {
     if (flags === 0 && drv?.storageVolGetInfo) return drv.storageVolGetInfo(this.ref);
     return this.conn.storage("storageVolGetInfoFlags", "virStorageVolGetInfoFlags")(this.ref, flags);
   }
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     return this.conn.storage("storageVolGetXMLDesc", "virStorageVolGetXMLDesc")(this.ref, flags);
   }
-  getPath(): Promise<string> {
+  async getPath(): Promise<string> {
     return this.conn.storage("storageVolGetPath", "virStorageVolGetPath")(this.ref);
   }
-  resize(capacity: number, flags = 0): Promise<void> {
+  async resize(capacity: number, flags = 0): Promise<void> {
     this.rw("virStorageVolResize");
     checkNonZero(capacity, "capacity", D, "virStorageVolResize");
     return this.conn.storage("storageVolResize", "virStorageVolResize")(this.ref, capacity, flags);
