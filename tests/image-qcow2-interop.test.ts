@@ -310,3 +310,79 @@ test("info() reports qemu-img's format-specific keys", async (t) => {
     await img.close();
   }
 });
+
+test("LUKS: images we encrypt are read and written by qemu, and the other way", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const f = P("luks.qcow2");
+  const secrets = { sec0: "hunter2" };
+  await createImage(
+    f,
+    "qcow2",
+    1 << 20,
+    { "encrypt.format": "luks", "encrypt.key-secret": "sec0", "encrypt.iter-time": "10" },
+    { secrets },
+  );
+  let img = await openImage(f, { secrets });
+  await img.write(1000, new Uint8Array(70_000).fill(0x5a));
+  await img.close();
+  // Ciphertext only on disk.
+  assert.equal(readFileSync(f).indexOf(Buffer.alloc(4096, 0x5a)), -1);
+  const opts = [
+    "--object",
+    "secret,id=sec0,data=hunter2",
+    "--image-opts",
+    `driver=qcow2,file.filename=${f},encrypt.key-secret=sec0`,
+  ];
+  assert.match(qimg("check", ...opts), /No errors were found/);
+  execFileSync("qemu-io", [
+    ...opts.slice(0, 3),
+    opts[3]!,
+    "-c",
+    "read -P 0x5a 1000 70000",
+    "-c",
+    "write -P 0x77 300k 5k",
+  ]);
+  const info = JSON.parse(qimg("info", "--output=json", ...opts));
+  img = await openImage(f, { secrets, readOnly: true });
+  assert.deepEqual((await img.info()).formatSpecific, info["format-specific"]);
+  const b = new Uint8Array(5 * 1024);
+  await img.read(300 * 1024, b);
+  assert.ok(b.every((v) => v === 0x77));
+  await img.close();
+  await assert.rejects(openImage(f, { secrets: { sec0: "wrong" } }), /Invalid password/);
+  const locked = await openImage(f, { readOnly: true });
+  await assert.rejects(locked.read(0, new Uint8Array(512)), /key secret/);
+  await locked.close();
+});
+
+test("legacy AES-CBC images written by qemu read through us", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const f = P("aes.qcow2");
+  qimg(
+    "create",
+    "-q",
+    "-f",
+    "qcow2",
+    "--object",
+    "secret,id=sec0,data=pw",
+    "-o",
+    "encrypt.format=aes,encrypt.key-secret=sec0",
+    f,
+    "1M",
+  );
+  execFileSync("qemu-io", [
+    "--object",
+    "secret,id=sec0,data=pw",
+    "--image-opts",
+    `driver=qcow2,file.filename=${f},encrypt.key-secret=sec0`,
+    "-c",
+    "write -P 0x42 4096 10000",
+  ]);
+  const img = await openImage(f, { readOnly: true, secrets: { sec0: "pw" } });
+  const b = new Uint8Array(16384);
+  await img.read(0, b);
+  assert.ok(b.subarray(4096, 14096).every((v) => v === 0x42));
+  assert.ok(b.subarray(0, 4096).every((v) => v === 0));
+  await img.close();
+  await assert.rejects(openImage(f, { secrets: { sec0: "pw" } }), /read-only/);
+});

@@ -20,9 +20,10 @@ export async function finishCreate(
 ): Promise<void> {
   if (o.luks) {
     const { createLuksForQcow2 } = await import("./luks-create.js");
-    await createLuksForQcow2(io, o.options, o.ctx);
+    await createLuksForQcow2(io, _h, o.options, o.ctx);
   }
   if (o.prealloc === "off") return;
+
   const noBacking = async (): Promise<never> => {
     throw new ImageError("invalid-argument", "backing files are not opened during creation");
   };

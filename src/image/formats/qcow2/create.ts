@@ -9,7 +9,6 @@ import type { FormatCreateContext } from "../../registry.js";
 import {
   AUTOCLEAR_DATA_FILE_RAW,
   COMPAT_LAZY_REFCOUNTS,
-  CRYPT_LUKS,
   EXT_FEATURE_TABLE,
   encodeHeader,
   INCOMPAT_COMPRESSION,
@@ -203,7 +202,6 @@ export async function createQcow2(
       await df.close();
     }
   }
-  if (encFormat === "luks") h.cryptMethod = CRYPT_LUKS;
   const refTable = new Uint8Array(rt * cs);
   for (let i = 0; i < rb; i++) putBe64(refTable, i * 8, (1 + rt + i) * cs);
   const blocks = new Uint8Array(rb * cs);

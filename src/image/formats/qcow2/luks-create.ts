@@ -1,13 +1,57 @@
-// Placeholder until LUKS creation lands: refuses encrypt.format=luks.
+// encrypt.format=luks at create time: builds the LUKS header region, allocates clusters for it
+// through the refcounts, writes it, and points the header's crypto extension at it.
 
 import type { BlockIO } from "../../block-io.js";
 import { ImageError } from "../../errors.js";
 import type { FormatCreateContext } from "../../registry.js";
+import { pickSecret } from "./crypto.js";
+import { CRYPT_LUKS, encodeHeader, type Qcow2Header } from "./header.js";
+import { buildLuks } from "./luks.js";
+import { Refcounts } from "./refcounts.js";
 
 export async function createLuksForQcow2(
-  _io: BlockIO,
-  _o: Record<string, string>,
-  _ctx: FormatCreateContext,
+  io: BlockIO,
+  h: Qcow2Header,
+  o: Record<string, string>,
+  ctx: FormatCreateContext,
 ): Promise<void> {
-  throw new ImageError("unsupported", "LUKS encryption is not supported yet");
+  for (const [k, v] of [
+    ["encrypt.cipher-alg", "aes-256"],
+    ["encrypt.cipher-mode", "xts"],
+    ["encrypt.ivgen-alg", "plain64"],
+    ["encrypt.hash-alg", "sha256"],
+  ] as const) {
+    if (o[k] !== undefined && o[k] !== v)
+      throw new ImageError("unsupported", `${k}=${o[k]} is not supported (only ${v})`);
+  }
+  if (o["encrypt.key-secret"] === undefined) {
+    throw new ImageError("invalid-argument", "Parameter 'encrypt.key-secret' is required for cipher");
+  }
+  const password = pickSecret(ctx.secrets, o);
+  if (!password) throw new ImageError("not-found", `No secret with id '${o["encrypt.key-secret"]}' found`);
+  const iterTime = o["encrypt.iter-time"] !== undefined ? Number(o["encrypt.iter-time"]) : 2000;
+  if (!Number.isFinite(iterTime) || iterTime <= 0)
+    throw new ImageError("invalid-argument", "Invalid encrypt.iter-time");
+  const { bytes } = buildLuks(password, iterTime);
+  const cs = 2 ** h.clusterBits;
+  const refs = await Refcounts.load(
+    io,
+    h.clusterBits,
+    h.refcountOrder,
+    h.refcountTableOffset,
+    h.refcountTableClusters,
+    async (off, n) => {
+      h.refcountTableOffset = off;
+      h.refcountTableClusters = n;
+      await io.write(0, encodeHeader(h, cs));
+    },
+  );
+  const clusters = Math.ceil(bytes.length / cs);
+  const off = await refs.alloc(clusters);
+  const region = new Uint8Array(clusters * cs);
+  region.set(bytes);
+  await io.write(off, region);
+  h.cryptMethod = CRYPT_LUKS;
+  h.crypto = { offset: off, length: bytes.length };
+  await io.write(0, encodeHeader(h, cs));
 }

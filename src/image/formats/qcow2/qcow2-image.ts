@@ -609,8 +609,8 @@ export class Qcow2Image implements Image, BackingChain {
     const data: Record<string, unknown> = { compat: h.version === 3 ? "1.1" : "0.10" };
     data["compression-type"] = h.compressionType === 1 ? "zstd" : "zlib";
     if (h.version === 3) data["lazy-refcounts"] = (h.compatible & 1) !== 0;
-    if (this.crypto) data.encrypt = this.crypto.info();
     data["refcount-bits"] = 2 ** h.refcountOrder;
+    if (this.crypto) data.encrypt = this.crypto.info();
     if (h.version === 3) {
       data.corrupt = (h.incompatible & 2) !== 0;
       if (h.dataFile !== undefined) {
