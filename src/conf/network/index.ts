@@ -3,3 +3,4 @@ export { formatNetworkXML } from "./format.js";
 export { formatIp, parseIp, type IpAddr } from "./ip-addr.js";
 export { parseNetworkXML } from "./parse.js";
 export * from "./types.js";
+export { assignBridgeMac, assignBridgeName, ownsBridge } from "./driver-defaults.js";
