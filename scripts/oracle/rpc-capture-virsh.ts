@@ -1,5 +1,5 @@
-// Captures real virsh wire traffic for tests/data/rpc/: starts tsvirtd in-process (with a small
-// stand-in "test" driver when none is registered), puts a recording proxy socket in front of it,
+// Captures real virsh wire traffic for tests/data/rpc/: starts tsvirtd in-process with the test
+// driver (a fresh test:///default per capture), puts a recording proxy socket in front of it,
 // runs `virsh -c 'test+unix:///default?socket=<proxy>' <command>` and writes both directions.
 // Usage: npx tsx scripts/oracle/rpc-capture-virsh.ts [name command...]   (default: hostname)
 import { execFileSync } from "node:child_process";
@@ -9,22 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { startDaemon } from "../../src/daemon/daemon.js";
-import { registerConnectionDriver, registeredConnectionDrivers } from "../../src/driver/index.js";
+import { registerTestDriver } from "../../src/drivers/test/index.js";
 
 const [name = "hostname", ...cmd] = process.argv.slice(2);
 const command = cmd.length ? cmd : ["hostname"];
 const root = mkdtempSync(join(tmpdir(), "rpc-capture-"));
 
-if (!registeredConnectionDrivers().includes("test")) {
-  registerConnectionDriver({
-    name: "test",
-    accepts: (u) => u.driver === "test",
-    open: async (u) => ({
-      uri: u.text,
-      hypervisor: { name: "TEST", connectGetHostname: async () => "capture-host" },
-    }),
-  });
-}
+registerTestDriver();
 
 const daemon = await startDaemon(
   { root, verbose: false, help: false },

@@ -171,6 +171,7 @@ export const domainStatsProcedures: ProcedureDef[] = [
   proc(356, "DOMAIN_DEL_IOTHREAD", { dom: D, iothread_id: uint, flags: uint }, null, {
     slot: "domainDelIOThread",
   }),
+  proc(426, "DOMAIN_GET_MESSAGES", domFlags, { msgs: array(nstr, 2048) }, ro),
   proc(371, "DOMAIN_GET_GUEST_VCPUS", domFlags, { params: typedParams(64) }),
   proc(372, "DOMAIN_SET_GUEST_VCPUS", { dom: D, cpumap: nstr, state: int, flags: uint }, null),
 ];
