@@ -55,6 +55,30 @@ def reverse_attributes(xml):
     return re.sub(r"<([A-Za-z_][\w:.-]*)((?:\s+[^\s=/>]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))+)\s*(/?>)", fix, xml)
 
 
+def reverse_children(xml):
+    """The document with every element's children in reverse order (<metadata> left alone).
+    Where order carries meaning (boot devices, device lists) libvirt's golden shows the result."""
+    import xml.dom.minidom as md
+
+    doc = md.parseString(xml)
+
+    def walk(n):
+        if n.tagName == "metadata":
+            return
+        kids = [k for k in n.childNodes if k.nodeType == k.ELEMENT_NODE]
+        for k in kids:
+            walk(k)
+        texts = [k for k in n.childNodes if k.nodeType == k.TEXT_NODE and k.data.strip()]
+        if len(kids) > 1 and not texts:
+            for k in list(n.childNodes):
+                n.removeChild(k)
+            for k in reversed(kids):
+                n.appendChild(k)
+
+    walk(doc.documentElement)
+    return doc.documentElement.toxml() + "\n"
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -76,6 +100,9 @@ def main():
             rev = reverse_attributes(xml)
             if sub == "domain-xml2xml" and rev != xml:
                 expanded.append((name + "-revattr", rev))
+            # ... and with children reversed (libvirt reorders most of them).
+            if sub == "domain-xml2xml" and not name.startswith("comments"):
+                expanded.append((name + "-revchildren", reverse_children(xml)))
         for name, xml in expanded:
             stem = os.path.join(d, name)
             write(stem + ".xml", xml)

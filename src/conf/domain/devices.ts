@@ -3,8 +3,13 @@
 
 import { el, elements, formatElement, textContent, type XmlElement } from "../../xml/index.js";
 import { formatChr, parseChr } from "./devices/chardev.js";
-import { formatController, insertController, parseController } from "./devices/controller.js";
-import { formatDisk, parseDisk } from "./devices/disk.js";
+import {
+  fillControllerDefaults,
+  formatController,
+  insertController,
+  parseController,
+} from "./devices/controller.js";
+import { formatDisk, insertDisk, parseDisk } from "./devices/disk.js";
 import { formatGraphics, parseGraphics } from "./devices/graphics.js";
 import { formatInput, formatMemballoon, parseInput, parseMemballoon } from "./devices/input.js";
 import { formatInterface, parseInterface } from "./devices/interface.js";
@@ -62,10 +67,19 @@ export function parseDevices(e: XmlElement | undefined, osType: string): DomainD
         d.emulator = textContent(c);
         break;
       case "disk":
-        d.disks.push(parseDisk(c));
+        insertDisk(d.disks, parseDisk(c));
         break;
       case "controller":
-        insertController(d.controllers, parseController(c));
+        {
+          const ctl = parseController(c);
+          // An index-less controller takes the next index after those of its type parsed so far.
+          if (ctl.index === -1) {
+            ctl.index =
+              1 + Math.max(-1, ...d.controllers.filter((o) => o.type === ctl.type).map((o) => o.index));
+          }
+          insertController(d.controllers, ctl);
+          fillControllerDefaults(ctl);
+        }
         break;
       case "interface":
         d.interfaces.push(parseInterface(c));

@@ -3,8 +3,15 @@
 
 import type { XmlElement } from "../../xml/index.js";
 import { ATTR_ORDER_BY_PATH } from "./attr-order.js";
+import { CHILD_ORDER_BY_PATH } from "./child-order.js";
 import { formatAddress, parseAddress, parseIntBase0 } from "./device-info.js";
-import { scaledToKiB } from "./normalize.js";
+import { scaledToKiB, sortChildren } from "./normalize.js";
+
+/** Orders `<vcpu id=N>` children by id, as libvirt lists every vCPU in id order. */
+function sortById(e: XmlElement): void {
+  const id = (n: XmlElement["children"][number]) => (n.kind === "element" ? Number(attrOf(n, "id") ?? 0) : 0);
+  e.children = [...e.children].sort((a, b) => id(a) - id(b));
+}
 import { cloneElement, orderAttrs } from "./xml-util.js";
 
 /** Attribute order per element name (libvirt's formatters), applied recursively. */
@@ -57,6 +64,9 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
 export function canonInPlace(e: XmlElement, parent = "devices"): void {
   const order = ATTR_ORDER_BY_PATH[`${parent}/${e.name}`] ?? ATTR_ORDER[e.name];
   if (order) e.attrs = orderAttrs(e.attrs, order);
+  const kids = CHILD_ORDER_BY_PATH[`${parent}/${e.name}`];
+  if (kids && !e.children.some((c) => c.kind === "text")) sortChildren(e, kids);
+  if (parent === "domain" && e.name === "vcpus") sortById(e);
   for (const k of e.children) if (k.kind === "element") canonInPlace(k, e.name);
 }
 
@@ -98,6 +108,12 @@ export function fillGenericDefaults(e: XmlElement): void {
         });
       }
     }
+  }
+  if (e.name === "backend" && attrOf(e, "type") === "udp") {
+    // A UDP backend's bind source is printed before its connect source.
+    const isBind = (c: XmlElement["children"][number]) =>
+      c.kind === "element" && c.name === "source" && attrOf(c, "mode") === "bind" ? 0 : 1;
+    e.children.sort((a, b) => isBind(a) - isBind(b));
   }
   if (["redirdev", "smartcard", "backend"].includes(e.name) && attrOf(e, "type") === "tcp") {
     const kids = e.children.filter((c) => c.kind === "element");

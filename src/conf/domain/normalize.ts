@@ -158,10 +158,30 @@ export function normalizeCpu(cpu: XmlElement): void {
     topo.attrs = orderAttrs(topo.attrs, ["sockets", "dies", "clusters", "cores", "threads"]);
   }
   sortChildren(cpu, CPU_CHILD_ORDER);
+  // NUMA cells (and their distance siblings) are stored by id and printed in id order.
+  const byId = (a: XmlElement["children"][number], b: XmlElement["children"][number]) =>
+    (a.kind === "element" ? Number(attr(a, "id") ?? 0) : 0) -
+    (b.kind === "element" ? Number(attr(b, "id") ?? 0) : 0);
+  const numa = child(cpu, "numa");
+  if (numa) {
+    numa.children.sort(byId);
+    for (const cell of elements(numa))
+      for (const dist of elements(cell, "distances")) dist.children.sort(byId);
+  }
 }
 
 export function normalizeCputune(ct: XmlElement): void {
   sortChildren(ct, CPUTUNE_ORDER);
+  // Pins are kept per vCPU / IOThread and printed in id order.
+  const key = (c: XmlElement["children"][number]) => {
+    if (c.kind !== "element") return 0;
+    if (c.name === "vcpupin") return Number(attr(c, "vcpu") ?? 0);
+    if (c.name === "iothreadpin") return Number(attr(c, "iothread") ?? 0);
+    return 0;
+  };
+  const rank = (c: XmlElement["children"][number]) =>
+    c.kind === "element" ? CPUTUNE_ORDER.indexOf(c.name) : -1;
+  ct.children.sort((a, b) => rank(a) - rank(b) || key(a) - key(b));
 }
 
 /** Parses a libvirt CPU/node set ("0-3,^2,8") into sorted ids; undefined when malformed. */
@@ -200,4 +220,38 @@ export function formatCpuSet(ids: number[]): string {
 /** The `<numatune>` libvirt adds when vcpu placement is auto and none was given. */
 export function autoNumatune(): XmlElement {
   return el("numatune", {}, el("memory", { mode: "strict", placement: "auto" }));
+}
+
+/** SMBIOS entry order per block (virSysinfoFormat writes fixed fields in this order). */
+const SMBIOS_ENTRIES: Record<string, string[]> = {
+  bios: ["vendor", "version", "date", "release"],
+  system: ["manufacturer", "product", "version", "serial", "uuid", "sku", "family"],
+  baseBoard: ["manufacturer", "product", "version", "serial", "asset", "location"],
+  chassis: ["manufacturer", "version", "serial", "asset", "sku"],
+  processor: [
+    "socket_destination",
+    "type",
+    "family",
+    "manufacturer",
+    "signature",
+    "version",
+    "external_clock",
+    "max_speed",
+    "status",
+    "serial_number",
+    "part_number",
+  ],
+};
+
+export function normalizeSysinfo(s: XmlElement): void {
+  if (attr(s, "type") !== "smbios") return;
+  for (const block of elements(s)) {
+    const order = SMBIOS_ENTRIES[block.name];
+    if (!order) continue;
+    const rank = (c: XmlElement["children"][number]) => {
+      const i = c.kind === "element" ? order.indexOf(attr(c, "name") ?? "") : -1;
+      return i < 0 ? order.length : i;
+    };
+    block.children = block.children.filter((c) => c.kind === "element").sort((a, b) => rank(a) - rank(b));
+  }
 }

@@ -13,6 +13,7 @@ import {
   normalizeCpu,
   normalizeCputune,
   normalizeFeatures,
+  normalizeSysinfo,
   parseCpuSet,
   scaledToKiB,
 } from "./normalize.js";
@@ -310,6 +311,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     if (TOP_GENERIC.includes(c.name)) {
       const g = canonGeneric(c, "domain");
       if (c.name === "cputune") normalizeCputune(g);
+      if (c.name === "sysinfo") normalizeSysinfo(g);
       if (c.name === "memtune") for (const k of elements(g)) scaledToKiB(k, "unit");
       pushExtra(def.extra, c.name, g);
     } else if (c.name.includes(":")) pushExtra(def.extra, "ns", cloneElement(c));

@@ -63,12 +63,17 @@ function implicitControllers(def: DomainDef): void {
   if (d.other.some((o) => o.kind === "smartcard")) addController(def, "ccid", 0);
 }
 
-function chrPorts(list: ChrDef[]): void {
+/**
+ * Numbers ports left out: serials take the next port after the highest in use anywhere in the
+ * list, parallels the next after those before them (libvirt 9.0 behaves differently for the two).
+ */
+function chrPorts(list: ChrDef[], wholeList: boolean): void {
   for (let i = 0; i < list.length; i++) {
     const c = list[i]!;
     if (targetAttr(c, "port") !== undefined) continue;
     let max = -1;
-    for (let j = 0; j < i; j++) max = Math.max(max, Number(targetAttr(list[j]!, "port") ?? -1));
+    for (const o of wholeList ? list : list.slice(0, i))
+      max = Math.max(max, Number(targetAttr(o, "port") ?? -1));
     setTargetAttr(c, "port", String(max + 1));
   }
 }
@@ -159,10 +164,10 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
     if (disk.device === "cdrom") disk.readonly = true;
     assignDiskAddress(disk);
   }
-  chrPorts(d.serials);
-  chrPorts(d.parallels);
+  chrPorts(d.serials, true);
+  chrPorts(d.parallels, false);
   consoleCompat(def);
-  chrPorts(d.serials);
+  chrPorts(d.serials, true);
   fixConsoleTargets(def);
   assignControllerIndexes(d.controllers);
   scsiHostdevAddresses(def);

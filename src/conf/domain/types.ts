@@ -37,6 +37,8 @@ export interface DiskDef extends DeviceCommon {
   /** `<backingStore>` verbatim when given. */
   backingStore?: XmlElement;
   target: { dev: string; bus: string; tray?: string; removable?: string; rotationRate?: string };
+  /** The bus as written in the XML (undefined when defaulted); decides libvirt's disk ordering. */
+  busGiven?: string;
   readonly: boolean;
   shareable: boolean;
   transient?: XmlElement;

@@ -49,7 +49,10 @@ export function parseChr(e: XmlElement): ChrDef {
   }
   const type = ta ?? "null";
   const d: ChrDef = { type, attrs: [], children: [] };
-  const sources = elements(e, "source");
+  // UDP has a bind and a connect source; libvirt prints bind first.
+  const sources = elements(e, "source").sort(
+    (a, b) => (attr(a, "mode") === "bind" ? 0 : 1) - (attr(b, "mode") === "bind" ? 0 : 1),
+  );
   for (const s of sources) {
     const c = canonGeneric(s, e.name);
     if (type === "tcp" || type === "unix") {

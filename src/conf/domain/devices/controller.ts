@@ -46,18 +46,34 @@ export function parseController(e: XmlElement): ControllerDef {
   return c;
 }
 
-/** Inserts `c` as libvirt does: before a same-type controller with a higher index, else at the end. */
+/**
+ * Inserts `c` as libvirt does (virDomainControllerInsertPreAlloced): before the first same-type
+ * controller with a higher index, else just after the last one of its type, else at the end.
+ */
 export function insertController(list: ControllerDef[], c: ControllerDef): void {
   let at = -1;
   for (let i = list.length - 1; i >= 0; i--) {
     const cur = list[i]!;
     if (cur.type !== c.type) continue;
-    if (c.index === -1) break;
     if (cur.index > c.index) at = i;
-    else if (cur.index < c.index) break;
+    else if (!isCompanion(c) && isCompanion(cur) && cur.index === c.index) at = i;
+    else if (at === -1) at = i + 1;
   }
   if (at < 0) list.push(c);
   else list.splice(at, 0, c);
+}
+
+/** A USB companion controller names its master with `<master startport>`. */
+function isCompanion(c: ControllerDef): boolean {
+  return c.children.some((k) => k.name === "master");
+}
+
+/** ICH9 UHCI companions default to their EHCI master's ports 0, 2 and 4. */
+export function fillControllerDefaults(c: ControllerDef): void {
+  const m = /^ich9-uhci([123])$/.exec(c.model ?? "");
+  if (c.type === "usb" && m && !isCompanion(c)) {
+    c.children.push(el("master", { startport: (Number(m[1]) - 1) * 2 }));
+  }
 }
 
 /** Gives controllers without an index the first free one of their type. */

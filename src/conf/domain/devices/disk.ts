@@ -172,6 +172,7 @@ export function parseDisk(e: XmlElement): DiskDef {
   }
   const bus = enumAttr(tgt, "bus", DISK_BUSES);
   d.target = { dev, bus: bus ?? defaultBus(dev, device) };
+  if (bus !== undefined) d.busGiven = bus;
   const tray = enumAttr(tgt, "tray", ["closed", "open"]);
   if (tray) d.target.tray = tray;
   const rem = enumAttr(tgt, "removable", ["on", "off"]);
@@ -269,6 +270,24 @@ export function formatDisk(d: DiskDef): XmlElement {
     EXTRA_TAIL.flatMap(ex),
     formatDeviceInfo(d),
   );
+}
+
+/**
+ * Inserts `d` as libvirt does (virDomainDiskInsertPreAlloced): disks on one bus stay together,
+ * ordered by their target name's index; a new bus goes at the end.
+ */
+export function insertDisk(list: DiskDef[], d: DiskDef): void {
+  const idx = diskNameToIndex(d.target.dev) ?? -1;
+  let at = -1;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const cur = list[i]!;
+    // Grouping uses the bus as written: a default bus is only filled in after parsing.
+    if ((cur.busGiven ?? "") !== (d.busGiven ?? "")) continue;
+    if ((diskNameToIndex(cur.target.dev) ?? -1) > idx) at = i;
+    else if (at === -1) at = i + 1;
+  }
+  if (at === -1) list.push(d);
+  else list.splice(at, 0, d);
 }
 
 export function checkDuplicateTargets(disks: DiskDef[]): void {

@@ -3,7 +3,9 @@
 
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
 import { canonGeneric } from "../generic.js";
+import { CHILD_ORDER_BY_PATH } from "../child-order.js";
 import { xmlErr } from "../errors.js";
+import { sortChildren } from "../normalize.js";
 import type { GraphicsDef } from "../types.js";
 import { enumAttr, orderAttrs } from "../xml-util.js";
 
@@ -51,6 +53,7 @@ export function parseGraphics(e: XmlElement): GraphicsDef {
   const children = elements(e).map((x) => canonGeneric(x, "graphics"));
   for (const c of children) if (c.name === "listen") c.attrs = orderAttrs(c.attrs, LISTEN_ORDER);
   const g: GraphicsDef = { type, attrs, children };
+  sortChildren(g as unknown as XmlElement, CHILD_ORDER_BY_PATH["devices/graphics"]!);
   if (type === "vnc" || type === "spice" || type === "rdp") fillListenDefaults(g);
   if (type === "vnc" || type === "rdp") fillPortDefaults(g);
   if (type === "spice" && getA(g, "autoport") === "yes") {

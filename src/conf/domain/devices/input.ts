@@ -3,6 +3,8 @@
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
 import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
+import { CHILD_ORDER_BY_PATH } from "../child-order.js";
+import { sortChildren } from "../normalize.js";
 import { missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { InputDef, MemballoonDef } from "../types.js";
 import { enumAttr } from "../xml-util.js";
@@ -56,6 +58,7 @@ export function parseMemballoon(e: XmlElement): MemballoonDef {
   for (const c of elements(e))
     if (!DEVICE_INFO_CHILDREN.includes(c.name)) d.children.push(canonGeneric(c, e.name));
   parseDeviceInfo(e, d, false);
+  sortChildren(d as unknown as XmlElement, CHILD_ORDER_BY_PATH["devices/memballoon"]!);
   return d;
 }
 
