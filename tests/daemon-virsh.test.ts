@@ -108,6 +108,8 @@ test("the read-only socket refuses changes as libvirt does", {
   const r = await compare(["destroy", "test"], [], true);
   assert.match(r.out, /operation forbidden: read only access prevents virDomainDestroy/);
   await compare(["dominfo", "test"], [], true);
+  const sec = await compare(["dumpxml", "--security-info", "test"], [], true);
+  assert.match(sec.out, /virDomainGetXMLDesc with secure flag/);
 });
 
 test("lifecycle: destroy, start, suspend, resume in one virsh session", {

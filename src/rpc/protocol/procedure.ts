@@ -5,6 +5,11 @@ import { type Codec, fixedArray, int, mapped, struct, uint, xvoid } from "../xdr
 
 export type DriverFn = (...args: any[]) => Promise<any> | any;
 
+/** Read-only refusal for an XML getter called with its *_XML_SECURE flag (bit 0 in libvirt). */
+export function secureFlag(fn: string) {
+  return (a: { flags: number }) => ((a.flags & 1) !== 0 ? `${fn} with secure flag` : null);
+}
+
 /** Which driver table of a connection serves the procedure (tsvirt's DriverSet members). */
 export type DriverTable = "hypervisor" | "network" | "storage" | "secret" | "iface" | "nodedev" | "nwfilter";
 
@@ -21,6 +26,11 @@ export interface ProcedureDef {
   table: DriverTable;
   /** Allowed on a read-only connection (libvirt: the public API has no virCheckReadOnly). */
   readonly: boolean;
+  /**
+   * For procedures allowed read-only except with some flags: returns the function name libvirt
+   * names in its refusal ("virDomainGetXMLDesc with secure flag"), or null when allowed.
+   */
+  roDeny?: (args: any) => string | null;
   /** @priority: high in remote_protocol.x: never blocks on a hypervisor. */
   high: boolean;
   /** @readstream / @writestream: the call opens a data stream. */
@@ -34,6 +44,7 @@ export interface ProcOptions {
   high?: boolean;
   slot?: string | null;
   stream?: "read" | "write";
+  roDeny?: (args: any) => string | null;
   /** Positional driver arguments built from the decoded args (default: every field in order). */
   pass?: (args: any) => unknown[];
   invoke?: (fn: DriverFn, args: any) => Promise<any>;
@@ -99,6 +110,7 @@ export function proc(
     readonly: o.ro ?? false,
     high: o.high ?? false,
     stream: o.stream,
+    roDeny: o.roDeny,
     invoke: o.invoke ?? defaultInvoke(retCodec as Codec<any> & { fields?: Fields }, o.pass),
   };
 }

@@ -15,7 +15,15 @@ import {
   REMOTE_VCPUINFO_MAX,
   VIR_SECURITY_LABEL_BUFLEN,
 } from "./constants.js";
-import { charVarArray, listAll, type ProcedureDef, paramsGetter, proc, withoutNparams } from "./procedure.js";
+import {
+  charVarArray,
+  listAll,
+  type ProcedureDef,
+  paramsGetter,
+  proc,
+  secureFlag,
+  withoutNparams,
+} from "./procedure.js";
 import { domainRef as D, flag, i64, nstr, ostr, typedParams, u64, uuid } from "./remote-types.js";
 
 /** virDomainModificationImpact VIR_DOMAIN_AFFECT_LIVE: what the flag-less legacy calls mean. */
@@ -58,7 +66,13 @@ export const domainProcedures: ProcedureDef[] = [
     slot: "domainDetachDeviceFlags",
     pass: (a) => [a.dom, a.xml, LIVE],
   }),
-  proc(14, "DOMAIN_GET_XML_DESC", domFlags, { xml: nstr }, ro),
+  proc(
+    14,
+    "DOMAIN_GET_XML_DESC",
+    domFlags,
+    { xml: nstr },
+    { ro: true, roDeny: secureFlag("virDomainGetXMLDesc") },
+  ),
   proc(15, "DOMAIN_GET_AUTOSTART", dom, { autostart: flag }, roHigh),
   proc(
     16,
@@ -255,7 +269,13 @@ export const domainProcedures: ProcedureDef[] = [
   proc(232, "DOMAIN_SAVE_FLAGS", { dom: D, to: nstr, dxml: ostr, flags: uint }, null, { slot: "domainSave" }),
   proc(233, "DOMAIN_RESTORE_FLAGS", { from: nstr, dxml: ostr, flags: uint }, null, { slot: "domainRestore" }),
   proc(234, "DOMAIN_DESTROY_FLAGS", domFlags, null, high),
-  proc(235, "DOMAIN_SAVE_IMAGE_GET_XML_DESC", { file: nstr, flags: uint }, { xml: nstr }, ro),
+  proc(
+    235,
+    "DOMAIN_SAVE_IMAGE_GET_XML_DESC",
+    { file: nstr, flags: uint },
+    { xml: nstr },
+    { ro: true, roDeny: secureFlag("virDomainSaveImageGetXMLDesc") },
+  ),
   proc(236, "DOMAIN_SAVE_IMAGE_DEFINE_XML", { file: nstr, dxml: nstr, flags: uint }, null),
   proc(245, "DOMAIN_RESET", domFlags, null),
   proc(258, "DOMAIN_SHUTDOWN_FLAGS", domFlags, null),
@@ -313,6 +333,7 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_INTERFACE_ADDRESSES",
     { dom: D, source: uint, flags: uint },
     { ifaces: array(domIface, REMOTE_DOMAIN_INTERFACE_MAX) },
+    { ro: true, roDeny: (a) => (a.source === 1 ? "virDomainInterfaceAddresses" : null) },
   ),
   proc(
     358,
@@ -327,7 +348,13 @@ export const domainProcedures: ProcedureDef[] = [
     },
   ),
   proc(384, "DOMAIN_SET_VCPU", { dom: D, cpumap: nstr, state: int, flags: uint }, null),
-  proc(388, "DOMAIN_MANAGED_SAVE_GET_XML_DESC", domFlags, { xml: nstr }, ro),
+  proc(
+    388,
+    "DOMAIN_MANAGED_SAVE_GET_XML_DESC",
+    domFlags,
+    { xml: nstr },
+    { ro: true, roDeny: secureFlag("virDomainManagedSaveGetXMLDesc") },
+  ),
   proc(389, "DOMAIN_MANAGED_SAVE_DEFINE_XML", { dom: D, dxml: ostr, flags: uint }, null),
   proc(390, "DOMAIN_SET_LIFECYCLE_ACTION", { dom: D, type: uint, action: uint, flags: uint }, null),
 ];

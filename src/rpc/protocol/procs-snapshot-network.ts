@@ -6,7 +6,7 @@ import {
   REMOTE_NETWORK_DHCP_LEASES_MAX,
   REMOTE_NETWORK_LIST_MAX,
 } from "./constants.js";
-import { listAll, type ProcedureDef, proc } from "./procedure.js";
+import { listAll, type ProcedureDef, proc, secureFlag } from "./procedure.js";
 import {
   domainRef as D,
   flag,
@@ -38,7 +38,13 @@ const dhcpLease = struct("remote_network_dhcp_lease", {
 
 export const snapshotProcedures: ProcedureDef[] = [
   proc(185, "DOMAIN_SNAPSHOT_CREATE_XML", { dom: D, xml_desc: nstr, flags: uint }, { snap: S }),
-  proc(186, "DOMAIN_SNAPSHOT_GET_XML_DESC", snapFlags, { xml: nstr }, ro),
+  proc(
+    186,
+    "DOMAIN_SNAPSHOT_GET_XML_DESC",
+    snapFlags,
+    { xml: nstr },
+    { ro: true, roDeny: secureFlag("virDomainSnapshotGetXMLDesc") },
+  ),
   proc(187, "DOMAIN_SNAPSHOT_NUM", { dom: D, flags: uint }, { num: int }, ro),
   proc(
     188,

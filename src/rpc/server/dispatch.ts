@@ -142,12 +142,15 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
   if (!ctx.conn && !BEFORE_OPEN.has(p.num)) {
     throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection not open");
   }
-  if (ctx.connReadOnly && !p.readonly) {
-    throw new VirError({
-      code: ErrorCode.OPERATION_DENIED,
-      domain: ErrorDomain.NONE,
-      message: `operation forbidden: read only access prevents ${publicName(p)}`,
-    });
+  if (ctx.connReadOnly) {
+    const denied = !p.readonly ? publicName(p) : (p.roDeny?.(args) ?? null);
+    if (denied) {
+      throw new VirError({
+        code: ErrorCode.OPERATION_DENIED,
+        domain: ErrorDomain.NONE,
+        message: `operation forbidden: read only access prevents ${denied}`,
+      });
+    }
   }
   if (p.slot === null) return { def: p, ret: await serverProcedure(ctx, p, args) };
   const drivers = ctx.conn!.drivers as unknown as Record<string, Record<string, any> | undefined>;

@@ -1,0 +1,186 @@
+// RpcServer behaviour that needs timing or raw frames: server keepalive pings and dropping a
+// silent client, stream framing for @readstream/@writestream procedures, config and argv parsing.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { pino } from "pino";
+import { parseDaemonArgs } from "../src/daemon/args.js";
+import { parseDaemonConfig } from "../src/daemon/config.js";
+import type { DriverSet } from "../src/driver/index.js";
+import { isVirError } from "../src/errors/index.js";
+import { RpcClient } from "../src/rpc/client/client.js";
+import { KEEPALIVE_PROGRAM, MessageStatus, MessageType } from "../src/rpc/protocol/constants.js";
+import { decodeFrame, encodeFrame, FrameDecoder } from "../src/rpc/protocol/frame.js";
+import { procedureByName } from "../src/rpc/protocol/program.js";
+import { RpcServer } from "../src/rpc/server/server.js";
+
+const VOL = { pool: "p", name: "v", key: "/p/v" };
+const uploaded: Buffer[] = [];
+
+const drivers: DriverSet = {
+  uri: "fake:///default",
+  hypervisor: { name: "FAKE", connectGetHostname: async () => "h" },
+  storage: {
+    name: "fake",
+    // not in the StorageDriver interface yet: stream slots take/return AsyncIterable<Uint8Array>
+    ...({
+      async storageVolDownload(_vol: unknown, offset: number, length: number) {
+        async function* gen() {
+          yield Buffer.alloc(300000, 1);
+          yield Buffer.from(`tail ${offset} ${length}`);
+        }
+        return gen();
+      },
+      async storageVolUpload(
+        _vol: unknown,
+        _o: number,
+        _l: number,
+        _f: number,
+        src: AsyncIterable<Uint8Array>,
+      ) {
+        for await (const c of src) uploaded.push(Buffer.from(c));
+      },
+    } as object),
+  },
+};
+
+let root: string;
+let server: RpcServer;
+const sock = () => join(root, "sock");
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), "rpc-ka-"));
+  server = new RpcServer({
+    opener: async () => ({ drivers, release: async () => {} }),
+    logger: pino({ level: "silent" }),
+    keepaliveInterval: 0.1,
+    keepaliveCount: 3,
+  });
+  await server.listenUnix(sock(), false);
+});
+
+after(async () => {
+  await server.close(500);
+  rmSync(root, { recursive: true, force: true });
+});
+
+function rawCall(s: Socket, name: string, args: unknown, serial: number) {
+  const p = procedureByName(name);
+  s.write(
+    encodeFrame({ prog: 0x20008086, vers: 1, proc: p.num, type: MessageType.CALL, serial, status: 0 }, (w) =>
+      p.args.encode(w, args),
+    ),
+  );
+}
+
+test("after the client asks for keepalive the server pings it; a live client stays", async () => {
+  const c = await RpcClient.connect({ path: sock() });
+  await c.call("CONNECT_SUPPORTS_FEATURE", { feature: 10 });
+  await c.call("CONNECT_OPEN", { name: null, flags: 0 });
+  await new Promise((r) => setTimeout(r, 500));
+  // RpcClient answers the server's PINGs with PONGs, so it is still connected
+  assert.equal((await c.call("CONNECT_GET_HOSTNAME")).hostname, "h");
+  c.close();
+});
+
+test("a client that stops talking is dropped after interval × count", async () => {
+  const s = connect(sock());
+  const dec = new FrameDecoder();
+  let pings = 0;
+  s.on("data", (b) => {
+    for (const f of dec.push(b)) if (decodeFrame(f).header.prog === KEEPALIVE_PROGRAM) pings++;
+  });
+  rawCall(s, "CONNECT_SUPPORTS_FEATURE", { feature: 10 }, 1);
+  const closed = await new Promise<boolean>((resolve) => {
+    s.on("close", () => resolve(true));
+    setTimeout(() => resolve(false), 3000);
+  });
+  assert.ok(closed, "silent client was dropped");
+  assert.ok(pings >= 1, "server pinged before dropping");
+});
+
+test("read stream: reply, then data packets (≤ 262120 bytes each), then an empty OK", async () => {
+  const s = connect(sock());
+  const dec = new FrameDecoder();
+  const got: ReturnType<typeof decodeFrame>[] = [];
+  s.on("data", (b) => {
+    for (const f of dec.push(b)) got.push(decodeFrame(f));
+  });
+  rawCall(s, "CONNECT_OPEN", { name: null, flags: 0 }, 1);
+  rawCall(s, "STORAGE_VOL_DOWNLOAD", { vol: VOL, offset: 5, length: 9, flags: 0 }, 2);
+  for (
+    let i = 0;
+    i < 100 && !got.some((g) => g.header.type === MessageType.STREAM && g.header.status === 0);
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const stream = got.filter((g) => g.header.serial === 2);
+  assert.equal(stream[0]!.header.type, MessageType.REPLY);
+  const data = stream.filter(
+    (g) => g.header.type === MessageType.STREAM && g.header.status === MessageStatus.CONTINUE,
+  );
+  assert.ok(data.every((d) => d.body.length <= 262120));
+  const all = Buffer.concat(data.map((d) => d.body));
+  assert.equal(all.length, 300000 + "tail 5 9".length);
+  assert.equal(all.subarray(300000).toString(), "tail 5 9");
+  assert.equal(stream.at(-1)!.header.status, MessageStatus.OK);
+  s.end();
+});
+
+test("write stream: data packets reach the driver, the server confirms the end", async () => {
+  const s = connect(sock());
+  const dec = new FrameDecoder();
+  const got: ReturnType<typeof decodeFrame>[] = [];
+  s.on("data", (b) => {
+    for (const f of dec.push(b)) got.push(decodeFrame(f));
+  });
+  rawCall(s, "CONNECT_OPEN", { name: null, flags: 0 }, 1);
+  rawCall(s, "STORAGE_VOL_UPLOAD", { vol: VOL, offset: 0, length: 0, flags: 0 }, 2);
+  const h = { prog: 0x20008086, vers: 1, proc: 208, type: MessageType.STREAM, serial: 2 };
+  for (let i = 0; i < 50 && !got.some((g) => g.header.serial === 2); i++)
+    await new Promise((r) => setTimeout(r, 10));
+  s.write(encodeFrame({ ...h, status: MessageStatus.CONTINUE }, (w) => w.raw(Buffer.from("hello "))));
+  s.write(encodeFrame({ ...h, status: MessageStatus.CONTINUE }, (w) => w.raw(Buffer.from("world"))));
+  s.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+  for (let i = 0; i < 100 && got.filter((g) => g.header.serial === 2).length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const mine = got.filter((g) => g.header.serial === 2);
+  assert.equal(mine[0]!.header.type, MessageType.REPLY);
+  assert.equal(mine[1]!.header.type, MessageType.STREAM);
+  assert.equal(mine[1]!.header.status, MessageStatus.OK);
+  assert.equal(Buffer.concat(uploaded).toString(), "hello world");
+  s.end();
+});
+
+test("config file: libvirtd.conf syntax, unknown keys reported, errors carry the line", () => {
+  const { config, unknown } = parseDaemonConfig(
+    'listen_tcp = 1\ntcp_port = "16509"\n# comment\nkeepalive_interval = 3\nunix_sock_group = "libvirt"\nx = [1, "a"]\n',
+  );
+  assert.deepEqual(config, { listen_tcp: true, tcp_port: "16509", keepalive_interval: 3 });
+  assert.deepEqual(unknown, ["unix_sock_group", "x"]);
+  assert.throws(
+    () => parseDaemonConfig("a = 1\nb = oops\n", "t.conf"),
+    (e: unknown) => isVirError(e) && /t\.conf:2/.test(e.message),
+  );
+});
+
+test("argv: --root, --listen-tcp, --http off, --config", () => {
+  assert.deepEqual(
+    parseDaemonArgs(["--root", "/r", "--listen-tcp", "127.0.0.1:16509", "--http=off", "--config", "f"]),
+    {
+      verbose: false,
+      help: false,
+      root: "/r",
+      listenTcp: { host: "127.0.0.1", port: 16509 },
+      http: "off",
+      config: "f",
+    },
+  );
+  assert.throws(() => parseDaemonArgs(["--listen-tcp", "nope"]), /HOST:PORT/);
+  assert.throws(() => parseDaemonArgs(["--bogus"]), /unknown option/);
+});
