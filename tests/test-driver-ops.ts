@@ -22,6 +22,9 @@ export interface Scenario {
 }
 export type Result = { ok: unknown } | { err: [number, number, string] };
 
+/** Typed parameters as python-libvirt's dict: field → value. */
+const params = (ps: { field: string; value: unknown }[]) =>
+  Object.fromEntries(ps.map((p) => [p.field, p.value]));
 const normSnapXml = (x: string) =>
   x.replace(/<creationTime>\d+<\/creationTime>/g, "<creationTime>T</creationTime>");
 const sorted = (a: string[]) => [...a].sort();
@@ -401,6 +404,50 @@ class Runner {
         await new Promise((r) => setImmediate(r));
         return this.events.splice(0);
       }
+      case "conn.secmodel": {
+        const m = await c.nodeGetSecurityModel();
+        return [m.model, m.doi];
+      }
+      case "conn.cpustats":
+        return params(await c.nodeGetCPUStats(n(a[0])));
+      case "conn.cpumap": {
+        const m = await c.nodeGetCPUMap();
+        const bits: boolean[] = [];
+        for (let i = 0; i < m.cpus; i++) bits.push((m.cpumap[i >> 3]! & (1 << (i & 7))) !== 0);
+        return [m.cpus, bits, m.online];
+      }
+      case "conn.allstats":
+        return (await c.getAllDomainStats(n(a[0]), n(a[1])))
+          .map((r) => [r.dom.name, params(r.params)])
+          .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+      case "dom.seclabel": {
+        const l = await (await d()).getSecurityLabel();
+        return [l.label, l.enforcing];
+      }
+      case "dom.ifaddr":
+        return (await (await d()).interfaceAddresses(n(a[1])))
+          .map((i) => [i.name, i.hwaddr, i.addrs.map((x) => [x.type, x.addr, x.prefix])])
+          .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+      case "dom.time":
+        return (await d()).getTime();
+      case "dom.memparams":
+        return params(await (await d()).getMemoryParameters(opt(a, 1)));
+      case "dom.blkio":
+        return params(await (await d()).getBlkioParameters(opt(a, 1)));
+      case "dom.numa":
+        return params(await (await d()).getNumaParameters(opt(a, 1)));
+      case "dom.perf":
+        return params(await (await d()).getPerfEvents(opt(a, 1)));
+      case "dom.iothreads":
+        return (await (await d()).getIOThreadInfo(opt(a, 1))).map((x) => x.iothreadId);
+      case "dom.fsinfo":
+        return (await (await d()).getFSInfo()).map((f) => [f.mountpoint, f.name, f.fstype, f.devAliases]);
+      case "dom.emupin": {
+        const m = await (await d()).getEmulatorPinInfo(2);
+        return m.every((b) => b === 0xff);
+      }
+      case "dom.setLifecycle":
+        return done((await d()).setLifecycleAction(n(a[1]), n(a[2]), opt(a, 3)));
       case "secret.list":
         return (await c.listAllSecrets(0)).map((x) => x.uuid);
       default:

@@ -187,6 +187,24 @@ class Runner:
         if op == "nd.create": return c.nodeDeviceCreateXML(a[0], 0).name()
         if op == "nd.destroy": return c.nodeDeviceLookupByName(a[0]).destroy()
         if op == "secret.list": return c.listAllSecrets(0)
+        if op == "conn.secmodel": return c.getSecurityModel()
+        if op == "conn.cpustats": return c.getCPUStats(a[0])
+        if op == "conn.cpumap": return c.getCPUMap()
+        if op == "conn.allstats":
+            return sorted([d.name(), p] for d, p in c.getAllDomainStats(a[0], a[1]))
+        if op == "dom.seclabel": return self.dom(a[0]).securityLabel()
+        if op == "dom.ifaddr":
+            r = self.dom(a[0]).interfaceAddresses(a[1])
+            return sorted([k, v["hwaddr"], [[x["type"], x["addr"], x["prefix"]] for x in v["addrs"]]] for k, v in r.items())
+        if op == "dom.time": return self.dom(a[0]).getTime()
+        if op == "dom.memparams": return self.dom(a[0]).memoryParameters(a[1] if len(a) > 1 else 0)
+        if op == "dom.blkio": return self.dom(a[0]).blkioParameters(a[1] if len(a) > 1 else 0)
+        if op == "dom.numa": return self.dom(a[0]).numaParameters(a[1] if len(a) > 1 else 0)
+        if op == "dom.perf": return self.dom(a[0]).perfEvents(a[1] if len(a) > 1 else 0)
+        if op == "dom.iothreads": return self.dom(a[0]).ioThreadInfo(a[1] if len(a) > 1 else 0)
+        if op == "dom.fsinfo": return self.dom(a[0]).fsInfo()
+        if op == "dom.emupin": return all(self.dom(a[0]).emulatorPinInfo(0))
+        if op == "dom.setLifecycle": return self.dom(a[0]).setLifecycleAction(a[1], a[2], a[3] if len(a) > 3 else 0)
         if op == "ev.register":
             ev = self.events
             self.cbs.append(c.domainEventRegisterAny(None, 0, lambda cn, d, e, det, o: ev.append([d.name(), e, det]), None))

@@ -11,8 +11,11 @@ import type {
   NetworkEvent,
   NodeDeviceDriver,
   NodeDeviceEvent,
+  DomainStatsRecord,
   NodeInfo,
   SecretDriver,
+  SecurityModel,
+  TypedParam,
   SecretEvent,
   StorageDriver,
   StoragePoolEvent,
@@ -145,6 +148,38 @@ export class Connection {
   }
   async nodeGetCellsFreeMemory(startCell: number, maxCells: number): Promise<number[]> {
     return this.hv("nodeGetCellsFreeMemory", "virNodeGetCellsFreeMemory", D.NONE)(startCell, maxCells);
+  }
+
+  async nodeGetSecurityModel(): Promise<SecurityModel> {
+    return this.hv("nodeGetSecurityModel", "virNodeGetSecurityModel", D.NONE)();
+  }
+  /** cpuNum -1 (VIR_NODE_CPU_STATS_ALL_CPUS) for the host total. */
+  async nodeGetCPUStats(cpuNum = -1, flags = 0): Promise<TypedParam[]> {
+    return this.hv("nodeGetCPUStats", "virNodeGetCPUStats", D.NONE)(cpuNum, flags);
+  }
+  async nodeGetCPUMap(flags = 0): Promise<{ cpumap: Uint8Array; online: number; cpus: number }> {
+    return this.hv("nodeGetCPUMap", "virNodeGetCPUMap", D.NONE)(flags);
+  }
+  async nodeGetFreePages(
+    pages: number[],
+    startCell: number,
+    cellCount: number,
+    flags = 0,
+  ): Promise<number[]> {
+    return this.hv("nodeGetFreePages", "virNodeGetFreePages", D.NONE)(pages, startCell, cellCount, flags);
+  }
+  /** virConnectGetAllDomainStats / virDomainListGetStats (when `doms` is given). */
+  async getAllDomainStats(
+    stats = 0,
+    flags = 0,
+    doms: Domain[] | null = null,
+  ): Promise<{ dom: Domain; params: TypedParam[] }[]> {
+    const f = this.hv(
+      "connectGetAllDomainStats",
+      doms ? "virDomainListGetStats" : "virConnectGetAllDomainStats",
+    );
+    const recs: DomainStatsRecord[] = await f(doms ? doms.map((d) => d.ref) : null, stats, flags);
+    return recs.map((r) => ({ dom: new Domain(this, r.dom), params: r.params }));
   }
 
   // ---- domains ----

@@ -5,12 +5,16 @@ import type {
   DomainBlockInfo,
   DomainBlockStats,
   DomainControlInfo,
+  DomainFSInfo,
   DomainInfo,
+  DomainInterface,
   DomainInterfaceStats,
   DomainMemoryStat,
   DomainRef,
   DomainStateInfo,
   DomainVcpus,
+  IOThreadInfo,
+  SecurityLabel,
   TypedParam,
 } from "../driver/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_METADATA, VIR_DOMAIN_VCPU, VIR_DOMAIN_XML } from "../driver/index.js";
@@ -206,6 +210,54 @@ export class Domain {
     this.rw("virDomainSetSchedulerParametersFlags");
     const f = this.hv("domainSetSchedulerParametersFlags", "virDomainSetSchedulerParametersFlags");
     return f(this.ref, params, flags);
+  }
+
+  // ---- tunables and guest information ----
+  async getSecurityLabel(): Promise<SecurityLabel> {
+    return this.hv("domainGetSecurityLabel", "virDomainGetSecurityLabel")(this.ref);
+  }
+  /** source: VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE=0, AGENT=1, ARP=2. */
+  async interfaceAddresses(source = 0, flags = 0): Promise<DomainInterface[]> {
+    if (source === 1) this.rw("virDomainInterfaceAddresses");
+    return this.hv("domainInterfaceAddresses", "virDomainInterfaceAddresses")(this.ref, source, flags);
+  }
+  async getTime(flags = 0): Promise<{ seconds: number; nseconds: number }> {
+    this.rw("virDomainGetTime");
+    return this.hv("domainGetTime", "virDomainGetTime")(this.ref, flags);
+  }
+  async setTime(seconds: number, nseconds = 0, flags = 0): Promise<void> {
+    this.rw("virDomainSetTime");
+    return this.hv("domainSetTime", "virDomainSetTime")(this.ref, seconds, nseconds, flags);
+  }
+  async getMemoryParameters(flags = 0): Promise<TypedParam[]> {
+    return this.hv("domainGetMemoryParameters", "virDomainGetMemoryParameters")(this.ref, flags);
+  }
+  async setMemoryParameters(params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetMemoryParameters");
+    return this.hv("domainSetMemoryParameters", "virDomainSetMemoryParameters")(this.ref, params, flags);
+  }
+  async getBlkioParameters(flags = 0): Promise<TypedParam[]> {
+    return this.hv("domainGetBlkioParameters", "virDomainGetBlkioParameters")(this.ref, flags);
+  }
+  async getNumaParameters(flags = 0): Promise<TypedParam[]> {
+    return this.hv("domainGetNumaParameters", "virDomainGetNumaParameters")(this.ref, flags);
+  }
+  async getPerfEvents(flags = 0): Promise<TypedParam[]> {
+    return this.hv("domainGetPerfEvents", "virDomainGetPerfEvents")(this.ref, flags);
+  }
+  async getIOThreadInfo(flags = 0): Promise<IOThreadInfo[]> {
+    return this.hv("domainGetIOThreadInfo", "virDomainGetIOThreadInfo")(this.ref, flags);
+  }
+  async getEmulatorPinInfo(maplen: number, flags = 0): Promise<Uint8Array> {
+    return this.hv("domainGetEmulatorPinInfo", "virDomainGetEmulatorPinInfo")(this.ref, maplen, flags);
+  }
+  async getFSInfo(flags = 0): Promise<DomainFSInfo[]> {
+    this.rw("virDomainGetFSInfo");
+    return this.hv("domainGetFSInfo", "virDomainGetFSInfo")(this.ref, flags);
+  }
+  async setLifecycleAction(type: number, action: number, flags = 0): Promise<void> {
+    this.rw("virDomainSetLifecycleAction");
+    return this.hv("domainSetLifecycleAction", "virDomainSetLifecycleAction")(this.ref, type, action, flags);
   }
 
   // ---- metadata ----

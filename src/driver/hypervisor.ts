@@ -8,12 +8,18 @@ import type {
   DomainBlockInfo,
   DomainBlockStats,
   DomainControlInfo,
+  DomainFSInfo,
   DomainInfo,
+  DomainInterface,
   DomainInterfaceStats,
   DomainMemoryStat,
   DomainStateInfo,
+  DomainStatsRecord,
   DomainVcpus,
+  IOThreadInfo,
   NodeInfo,
+  SecurityLabel,
+  SecurityModel,
   TypedParam,
 } from "./types.js";
 
@@ -45,6 +51,13 @@ export interface HypervisorDriver {
   nodeGetInfo?(): P<NodeInfo>;
   nodeGetFreeMemory?(): P<number>;
   nodeGetCellsFreeMemory?(startCell: number, maxCells: number): P<number[]>;
+  nodeGetSecurityModel?(): P<SecurityModel>;
+  /** Host CPU time counters as (field, ULLONG) params: user, kernel, idle, iowait. */
+  nodeGetCPUStats?(cpuNum: number, flags: number): P<TypedParam[]>;
+  nodeGetCPUMap?(flags: number): P<{ cpumap: Uint8Array; online: number; cpus: number }>;
+  nodeGetFreePages?(pages: number[], startCell: number, cellCount: number, flags: number): P<number[]>;
+  /** `doms` null means every domain (virConnectGetAllDomainStats). */
+  connectGetAllDomainStats?(doms: DomainRef[] | null, stats: number, flags: number): P<DomainStatsRecord[]>;
 
   connectNumOfDomains?(): P<number>;
   connectListDomains?(maxids: number): P<number[]>;
@@ -94,6 +107,20 @@ export interface HypervisorDriver {
   domainGetSchedulerType?(dom: DomainRef): P<{ type: string; nparams: number }>;
   domainGetSchedulerParametersFlags?(dom: DomainRef, flags: number): P<TypedParam[]>;
   domainSetSchedulerParametersFlags?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
+
+  domainGetSecurityLabel?(dom: DomainRef): P<SecurityLabel>;
+  domainInterfaceAddresses?(dom: DomainRef, source: number, flags: number): P<DomainInterface[]>;
+  domainGetTime?(dom: DomainRef, flags: number): P<{ seconds: number; nseconds: number }>;
+  domainSetTime?(dom: DomainRef, seconds: number, nseconds: number, flags: number): P<void>;
+  domainGetMemoryParameters?(dom: DomainRef, flags: number): P<TypedParam[]>;
+  domainSetMemoryParameters?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
+  domainGetBlkioParameters?(dom: DomainRef, flags: number): P<TypedParam[]>;
+  domainGetNumaParameters?(dom: DomainRef, flags: number): P<TypedParam[]>;
+  domainGetPerfEvents?(dom: DomainRef, flags: number): P<TypedParam[]>;
+  domainGetIOThreadInfo?(dom: DomainRef, flags: number): P<IOThreadInfo[]>;
+  domainGetEmulatorPinInfo?(dom: DomainRef, maplen: number, flags: number): P<Uint8Array>;
+  domainGetFSInfo?(dom: DomainRef, flags: number): P<DomainFSInfo[]>;
+  domainSetLifecycleAction?(dom: DomainRef, type: number, action: number, flags: number): P<void>;
 
   domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): P<string>;
   domainSetMetadata?(

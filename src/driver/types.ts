@@ -125,3 +125,40 @@ export interface NetworkDHCPLease {
   hostname: string | null;
   clientid: string | null;
 }
+
+/** virSecurityLabel / virSecurityModel. */
+export interface SecurityLabel {
+  label: string;
+  enforcing: boolean;
+}
+export interface SecurityModel {
+  model: string;
+  doi: string;
+}
+
+/** virDomainInterface: one guest NIC with its addresses (type: VIR_IP_ADDR_TYPE_IPV4=0, IPV6=1). */
+export interface DomainInterface {
+  name: string;
+  hwaddr: string | null;
+  addrs: { type: number; addr: string; prefix: number }[];
+}
+
+/** One record of virConnectGetAllDomainStats. */
+export interface DomainStatsRecord {
+  dom: import("./refs.js").DomainRef;
+  params: TypedParam[];
+}
+
+/** virDomainIOThreadInfo. */
+export interface IOThreadInfo {
+  iothreadId: number;
+  cpumap: Uint8Array;
+}
+
+/** virDomainFSInfo. */
+export interface DomainFSInfo {
+  mountpoint: string;
+  name: string;
+  fstype: string;
+  devAliases: string[];
+}

@@ -6,6 +6,7 @@ import type { HypervisorDriver } from "../../driver/index.js";
 import { formatTestCapabilities } from "./capabilities.js";
 import type { TestCtx } from "./ctx.js";
 import { domainConfigSlots, TEST_MAX_VCPUS } from "./domain-config.js";
+import { domainExtraSlots } from "./domain-extras.js";
 import { domainLifecycleSlots } from "./domain-lifecycle.js";
 import { domainSaveSlots } from "./domain-save.js";
 import { domainSnapshotSlots } from "./domain-snapshots.js";
@@ -85,6 +86,7 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
     base,
     domainLifecycleSlots(ctx),
     domainConfigSlots(ctx),
+    domainExtraSlots(ctx),
     domainSaveSlots(ctx),
     domainSnapshotSlots(ctx),
   );

@@ -1,0 +1,213 @@
+// Test driver slots for the informational calls virsh's dominfo, domifaddr, domtime, memtune,
+// blkiotune, numatune, perf, iothreadinfo, domfsinfo, nodecpustats and domstats make, with the
+// fixed values libvirt's test driver reports.
+
+import { formatIp, parseIp } from "../../conf/network/index.js";
+import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
+import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
+import { attr } from "../../xml/index.js";
+import { findDomain, type TestCtx } from "./ctx.js";
+import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
+import { checkFlags, domainNotRunning, opInvalid } from "./errors.js";
+
+const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
+/** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: "no limit" for memtune values. */
+const UNLIMITED = 9007199254740991;
+/** VIR_TYPED_PARAM_STRING_OKAY may accompany get-parameter calls. */
+const STRING_OKAY = 1 << 2;
+const PERF_EVENTS = [
+  "cmt",
+  "mbmt",
+  "mbml",
+  "cpu_cycles",
+  "instructions",
+  "cache_references",
+  "cache_misses",
+  "branch_instructions",
+  "branch_misses",
+  "bus_cycles",
+  "stalled_cycles_frontend",
+  "stalled_cycles_backend",
+  "ref_cpu_cycles",
+  "cpu_clock",
+  "task_clock",
+  "page_faults",
+  "context_switches",
+  "cpu_migrations",
+  "page_faults_min",
+  "page_faults_maj",
+  "alignment_faults",
+  "emulation_faults",
+];
+const LIFECYCLE_ACTIONS = [
+  "destroy",
+  "restart",
+  "rename-restart",
+  "preserve",
+  "coredump-destroy",
+  "coredump-restart",
+];
+
+const ull = (field: string, value: number): TypedParam => ({ field, type: VIR_TYPED_PARAM.ULLONG, value });
+const str = (field: string, value: string): TypedParam => ({ field, type: VIR_TYPED_PARAM.STRING, value });
+
+/** Per-domain guest clock set by domainSetTime (libvirt keeps it in the domain's private data). */
+const clocks = new WeakMap<object, { seconds: number; nseconds: number }>();
+
+function ipv4ToNum(s: string): number {
+  return s.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+}
+function numToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join(".");
+}
+
+export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
+  const node = ctx.node;
+  return {
+    async nodeGetSecurityModel() {
+      return { model: "testSecurity", doi: "" };
+    },
+    async domainGetSecurityLabel(ref) {
+      findDomain(ctx, ref);
+      return { label: "libvirt-test", enforcing: true };
+    },
+    async nodeGetCPUStats(_cpuNum, flags) {
+      checkFlags(flags, 0, "testNodeGetCPUStats");
+      return [
+        ull("user", 9797400000),
+        ull("kernel", 34678723400000),
+        ull("idle", 87264900000),
+        ull("iowait", 763600000),
+      ];
+    },
+    async nodeGetCPUMap(flags) {
+      checkFlags(flags, 0, "testNodeGetCPUMap");
+      return { cpumap: Uint8Array.of(0x15), online: 3, cpus: 8 };
+    },
+    async connectGetAllDomainStats(doms, _stats, _flags) {
+      const list = doms ? doms.map((r) => findDomain(ctx, r)) : node.domains.values();
+      return list.map((d) => ({
+        dom: domRef(d),
+        params: [
+          { field: "state.state", type: VIR_TYPED_PARAM.INT, value: d.state },
+          { field: "state.reason", type: VIR_TYPED_PARAM.INT, value: d.reason },
+        ],
+      }));
+    },
+    async domainInterfaceAddresses(ref, source, flags) {
+      checkFlags(flags, 0, "testDomainInterfaceAddresses");
+      void source;
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      return d.def.devices.interfaces.map((n, i) => {
+        let addr = `192.168.0.${i + 1}`;
+        let prefix = 24;
+        const netName = n.type === "network" && n.source ? attr(n.source, "network") : undefined;
+        const net = netName ? node.networks.byName(netName) : undefined;
+        const ip = net?.def.ips.find((x) => x.family !== "ipv6" && !formatIp(x.address).includes(":"));
+        if (ip) {
+          // libvirt's test driver hands each running domain a block of 20 addresses.
+          addr = numToIpv4(ipv4ToNum(formatIp(ip.address)) + 20 * (d.id - 1) + i + 2);
+          prefix = ip.prefix ?? (ip.netmask ? maskBits(formatIp(ip.netmask)) : 24);
+        }
+        return { name: n.target ?? `testnet${i}`, hwaddr: n.mac, addrs: [{ type: 0, addr, prefix }] };
+      });
+    },
+    async domainGetTime(ref, flags) {
+      checkFlags(flags, 0, "testDomainGetTime");
+      const d = findDomain(ctx, ref);
+      if (d.state !== 1) throw opInvalid("domain is not running");
+      return clocks.get(d) ?? { seconds: 627319920, nseconds: 0 };
+    },
+    async domainSetTime(ref, seconds, nseconds, flags) {
+      checkFlags(flags, 1, "testDomainSetTime");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      clocks.set(d, { seconds, nseconds });
+    },
+    async domainGetMemoryParameters(ref, flags) {
+      checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetMemoryParameters");
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const mt = def.extra.memtune?.[0];
+      const val = (name: string) => {
+        const e = mt?.children.find((c) => c.kind === "element" && c.name === name);
+        if (!e || e.kind !== "element") return UNLIMITED;
+        const t = e.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
+        return Number(t) || UNLIMITED;
+      };
+      return [
+        ull("hard_limit", val("hard_limit")),
+        ull("soft_limit", val("soft_limit")),
+        ull("swap_hard_limit", val("swap_hard_limit")),
+      ];
+    },
+    async domainGetBlkioParameters(ref, flags) {
+      checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetBlkioParameters");
+      getOneDef(findDomain(ctx, ref), flags);
+      return [
+        { field: "weight", type: VIR_TYPED_PARAM.UINT, value: 0 },
+        str("device_weight", ""),
+        str("device_read_iops_sec", ""),
+        str("device_write_iops_sec", ""),
+        str("device_read_bytes_sec", ""),
+        str("device_write_bytes_sec", ""),
+      ];
+    },
+    async domainGetNumaParameters(ref, flags) {
+      checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetNumaParameters");
+      getOneDef(findDomain(ctx, ref), flags);
+      return [{ field: "numa_mode", type: VIR_TYPED_PARAM.INT, value: 0 }, str("numa_nodeset", "")];
+    },
+    async domainGetPerfEvents(ref, flags) {
+      checkFlags(flags, AFFECT, "testDomainGetPerfEvents");
+      getOneDef(findDomain(ctx, ref), flags);
+      return PERF_EVENTS.map((field) => ({ field, type: VIR_TYPED_PARAM.BOOLEAN, value: false }));
+    },
+    async domainGetIOThreadInfo(ref, flags) {
+      checkFlags(flags, AFFECT, "testDomainGetIOThreadInfo");
+      getOneDef(findDomain(ctx, ref), flags);
+      return [];
+    },
+    async domainGetEmulatorPinInfo(ref, maplen, flags) {
+      checkFlags(flags, AFFECT, "testDomainGetEmulatorPinInfo");
+      getOneDef(findDomain(ctx, ref), flags);
+      const ni = node.nodeInfo;
+      const n = ni.nodes * ni.sockets * ni.cores * ni.threads;
+      const m = new Uint8Array(maplen);
+      for (let i = 0; i < n && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
+      return m;
+    },
+    async domainGetFSInfo(ref, flags) {
+      checkFlags(flags, 0, "testDomainGetFSInfo");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      const disk = d.def.devices.disks.find((x) => x.device === "disk");
+      if (!disk) return [];
+      const dev = disk.target.dev;
+      return [
+        { mountpoint: "/", name: `${dev}1`, fstype: "ext4", devAliases: [dev] },
+        { mountpoint: "/boot", name: `${dev}2`, fstype: "ext4", devAliases: [dev] },
+      ];
+    },
+    async domainSetLifecycleAction(ref, type, action, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetLifecycleAction");
+      const name = LIFECYCLE_ACTIONS[action];
+      if (type > 2 || name === undefined) throw opInvalid("invalid lifecycle type or action");
+      const { live, config } = getDefs(findDomain(ctx, ref), flags);
+      for (const def of [live, config]) {
+        if (!def) continue;
+        if (type === 0) def.onPoweroff = name;
+        else if (type === 1) def.onReboot = name;
+        else def.onCrash = name;
+      }
+    },
+  };
+}
+
+function maskBits(mask: string): number {
+  const p = parseIp(mask);
+  if (!p) return 24;
+  return formatIp(p)
+    .split(".")
+    .reduce((a, o) => a + Number(o).toString(2).replace(/0/g, "").length, 0);
+}
