@@ -35,7 +35,7 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   if (p.args.length !== 1)
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
   const filename = p.args[0]!;
-  const top = await openCli(filename, fmt, { readOnly: true });
+  const top = await openCli(filename, fmt, { readOnly: keep });
   let base: Image | undefined;
   try {
     const chain: Image[] = [];

@@ -71,6 +71,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       return 1;
     }
     const common = Math.min(a.virtualSize, b.virtualSize);
+    if (a.virtualSize !== b.virtualSize) say("Warning: Image size mismatch!\n");
     const ba = new Uint8Array(CHUNK);
     const bb = new Uint8Array(CHUNK);
     for (let pos = 0; pos < common; pos += CHUNK) {
@@ -111,7 +112,6 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
           return 1;
         }
       }
-      say("Warning: Image size mismatch!\n");
     }
     say("Images are identical.\n");
     return 0;

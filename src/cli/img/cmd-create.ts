@@ -46,6 +46,11 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     else if (k === "q") quiet = true;
     else if (k === "u") unsafe = true;
   }
+  if (optStrings.flatMap(parseOptionString).some(([k]) => k === "help" || k === "?")) {
+    if (!CREATE_OPTIONS[fmt]) throw new CliError(`Unknown file format '${fmt}'`);
+    io.out(optionsHelp(fmt));
+    return 0;
+  }
   const filename = p.args[0];
   if (filename === undefined)
     throw new CliError("Expecting image file name", 1, "Try 'tsvirt-img --help' for more information\n");

@@ -52,9 +52,11 @@ export async function cmdDd(argv: string[], _io: Out): Promise<number> {
   const src = await openCli(input, fmt, { readOnly: true });
   let dst: Image | undefined;
   try {
-    const start = Math.min(src.virtualSize, skip * bs);
-    let size = src.virtualSize - start;
-    if (count !== undefined) size = Math.min(size, count * bs);
+    // qemu-img dd: size = min(count*bs, input size), then the skipped bytes are taken off it.
+    const start = skip * bs;
+    let size = src.virtualSize;
+    if (count !== undefined && count * bs < size) size = count * bs;
+    size = size < start ? 0 : size - start;
     try {
       await createImage(output, outFmt, size, {});
       dst = await openImage(output, { format: outFmt, readOnly: false });

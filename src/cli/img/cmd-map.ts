@@ -1,8 +1,9 @@
 // `tsvirt-img map`: guest ranges with their allocation and host location, human or json.
 
-import type { MapExtent } from "../../image/index.js";
+import { dirname } from "node:path";
+import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { parseSize } from "./units.js";
 
@@ -19,6 +20,31 @@ function same(a: MapExtent, b: MapExtent): boolean {
     !!a.present === !!b.present &&
     (a.filename ?? "") === (b.filename ?? "")
   );
+}
+
+/**
+ * qemu names each backing layer by path_combine() of the layer above and its backing name, so
+ * the File column shows "base.img" where the image layer opened an absolute path.
+ */
+function chainNames(img: Image, given: string): (depth: number, file: string) => string {
+  const layers: { opened: string; shown: string }[] = [];
+  let shown = given;
+  for (let i: Image | undefined = img; i; i = i.backing?.backingImage) {
+    layers.push({ opened: i.io.path ?? shown, shown });
+    const b = i.backing?.backingFile;
+    if (b === undefined) break;
+    shown = pathCombine(shown, b);
+  }
+  return (depth, file) => {
+    const l = layers[depth];
+    if (!l || l.opened === l.shown) return file;
+    if (file === l.opened) return l.shown;
+    const od = dirname(l.opened);
+    const sd = dirname(l.shown);
+    if (file.startsWith(`${od}/`))
+      return sd === "." ? file.slice(od.length + 1) : `${sd}/${file.slice(od.length + 1)}`;
+    return file;
+  };
 }
 
 export async function cmdMap(argv: string[], io: Out): Promise<number> {
@@ -62,10 +88,12 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
     throw new CliError("--output must be used with human or json as argument.");
   const img = await openCli(p.args[0]!, fmt, { readOnly: true });
   try {
+    const rename = chainNames(img, p.args[0]!);
     const end = Math.min(img.virtualSize, maxLen !== undefined ? start + maxLen : img.virtualSize);
     const all: MapExtent[] = [];
     for (let pos = start; pos < end; pos += STEP) {
       for (const e of await chainStatus(img, pos, Math.min(STEP, end - pos))) {
+        if (e.filename !== undefined) e.filename = rename(e.depth, e.filename);
         const last = all[all.length - 1];
         if (last && same(last, e)) last.length += e.length;
         else all.push({ ...e });

@@ -84,15 +84,17 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   const cs = opts.cluster_size ? Number(parseSize(opts.cluster_size)) : 65536;
   const refBits = opts.refcount_bits ? Number(opts.refcount_bits) : 16;
   const extL2 = opts.extended_l2 === "on";
-  let requiredData = virtual;
+  // With --size nothing is allocated yet (qemu counts only metadata for qcow2).
+  let requiredData = outFmt === "raw" ? virtual : 0;
   if (sizeOpt === undefined) {
     const img = await openCli(p.args[0]!, fmt, { readOnly: true });
     try {
       virtual = img.virtualSize;
-      requiredData = 0;
+      // Unallocated sectors count towards the size of a raw file (qemu's raw_measure).
+      requiredData = outFmt === "raw" ? virtual : 0;
       const gran = outFmt === "qcow2" ? cs : 1;
       let pos = 0;
-      for (const e of await chainStatus(img, 0, virtual)) {
+      for (const e of outFmt === "raw" ? [] : await chainStatus(img, 0, virtual)) {
         if (e.start + e.length <= pos) continue;
         const start = Math.max(pos, e.start);
         if (e.zero && !e.data) continue;
@@ -113,7 +115,8 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
     const vs = roundUp(virtual, cs);
     full = qcow2PreallocSize(vs, cs, Math.log2(refBits), extL2);
     required = full - vs + requiredData;
-    d.bitmaps = opts.compat === "0.10" ? undefined : 0;
+    // qemu reports a bitmaps size only when measuring an existing image for a v3 target.
+    d.bitmaps = sizeOpt === undefined && opts.compat !== "0.10" ? 0 : undefined;
   } else {
     full = virtual;
     required = requiredData;

@@ -1,7 +1,6 @@
 // `tsvirt-img resize [-f fmt] [--shrink] [--preallocation=mode] [-q] filename [+|-]size`.
 
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
-import { sizeError } from "./cmd-create.js";
 import { getopt } from "./getopt.js";
 import { parseSize } from "./units.js";
 
@@ -48,7 +47,11 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
     text = text.slice(1);
   }
   const v = parseSize(text);
-  if (v === undefined) throw sizeError();
+  if (v === undefined) {
+    throw new CliError(
+      "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.",
+    );
+  }
   const img = await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io });
   try {
     const n = Number(v);

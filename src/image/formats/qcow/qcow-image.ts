@@ -101,8 +101,10 @@ export class QcowImage implements Image, BackingChain {
       backingFileSize: name ? name.length : 0,
       mtime: 0,
       size,
-      clusterBits: 12,
-      l2Bits: 9,
+      // With a backing file qemu uses 512-byte clusters (no copying of unmodified sectors) and
+      // 4096-entry L2 tables; otherwise 4 KiB clusters and 512-entry tables.
+      clusterBits: name ? 9 : 12,
+      l2Bits: name ? 12 : 9,
       cryptMethod: encrypt ? QCOW_CRYPT_AES : 0,
       l1TableOffset: 0,
     };
@@ -367,21 +369,20 @@ export class QcowImage implements Image, BackingChain {
     return out;
   }
 
-  async setBacking(file: string | undefined, _format: string | undefined): Promise<void> {
+  /** Drops every cluster (after a commit): zeroed L1 table, file cut after it (qcow_make_empty). */
+  async makeEmpty(): Promise<void> {
     if (this.readOnly) throw new ImageError("read-only", "Image is read-only", { path: this.io.path });
-    // The name lives between the header and the L1 table; it must fit there.
-    const name = file ? Buffer.from(file, "utf8") : Buffer.alloc(0);
-    if (QCOW_HEADER_SIZE + name.length > this.h.l1TableOffset) {
-      throw new ImageError(
-        "unsupported",
-        "Operation not supported: backing file name does not fit in the header",
-      );
-    }
-    this.h.backingFileOffset = name.length ? QCOW_HEADER_SIZE : 0;
-    this.h.backingFileSize = name.length;
-    if (name.length) await this.io.write(QCOW_HEADER_SIZE, name);
-    await this.io.write(0, encodeQcowHeader(this.h));
-    this.backingFile = file;
+    const l1Bytes = this.l1.length * 8;
+    this.l1.fill(0n);
+    this.l2Cache.clear();
+    await this.io.write(this.h.l1TableOffset, new Uint8Array(l1Bytes));
+    await this.io.truncate(this.h.l1TableOffset + l1Bytes);
+    this.fileEnd = this.h.l1TableOffset + l1Bytes;
+  }
+
+  /** qemu's qcow driver cannot rewrite the backing file name (no bdrv_change_backing_file). */
+  async setBacking(_file: string | undefined, _format: string | undefined): Promise<void> {
+    throw new ImageError("unsupported", "Operation not supported", { path: this.io.path });
   }
 
   async flush(): Promise<void> {
