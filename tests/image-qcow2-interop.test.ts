@@ -386,3 +386,89 @@ test("legacy AES-CBC images written by qemu read through us", async (t) => {
   await img.close();
   await assert.rejects(openImage(f, { secrets: { sec0: "pw" } }), /read-only/);
 });
+
+test("external data files (plain and raw) interoperate with qemu", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  for (const raw of [false, true]) {
+    const f = P(`df-${raw}.qcow2`);
+    await createImage(f, "qcow2", 1 << 20, {
+      data_file: P(`df-${raw}.data`),
+      ...(raw ? { data_file_raw: "on" } : {}),
+    });
+    const img = await openImage(f);
+    await img.write(0, new Uint8Array(5000).fill(0x31)); // guest cluster 0 lives at host offset 0
+    await img.write(200_000, new Uint8Array(100_000).fill(0x32));
+    await img.close();
+    assert.match(qimg("check", f), /No errors were found/);
+    qio(
+      f,
+      "read -P 0x31 0 5000",
+      "read -P 0 5000 195000",
+      "read -P 0x32 200000 100000",
+      "write -P 0x33 600k 10k",
+    );
+    const info = JSON.parse(qimg("info", "--output=json", f));
+    assert.equal(info["format-specific"].data["data-file-raw"], raw);
+    const back = await assertReadsLikeQemu(f);
+    assert.deepEqual((await back.info()).formatSpecific, info["format-specific"]);
+    await back.close();
+  }
+});
+
+test("persistent bitmaps are kept, accounted by check and flagged in-use when we write", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const f = P("bitmap.qcow2");
+  qimg("create", "-q", "-f", "qcow2", f, "1M");
+  qimg("bitmap", "--add", f, "b0");
+  qio(f, "write -P 1 0 64k");
+  const img = await openImage(f);
+  const r = await img.checker!.check();
+  assert.equal(r.leaks + r.corruptions, 0, r.messages.join("; "));
+  await img.write(300_000, new Uint8Array(1000).fill(9));
+  await img.close();
+  assert.match(qimg("check", f), /No errors were found/);
+  const bm = JSON.parse(qimg("info", "--output=json", f))["format-specific"].data.bitmaps;
+  assert.equal(bm[0].name, "b0");
+  assert.ok(bm[0].flags.includes("in-use"));
+});
+
+test("writeCompressed produces clusters qemu reads, checks and compares equal", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  for (const cs of [65536, 4096]) {
+    const f = P(`wc-${cs}.qcow2`);
+    await createImage(f, "qcow2", 1 << 20, { cluster_size: String(cs) });
+    const img = await openImage(f);
+    const ref = new Uint8Array(1 << 20);
+    for (let c = 0; c < (1 << 20) / cs; c++) {
+      const d = c % 5 === 4 ? pattern(cs, c) : pattern(cs, c).map((v) => v & 3);
+      await img.writeCompressed!(c * cs, d);
+      ref.set(d, c * cs);
+    }
+    await img.write(cs + 10, new Uint8Array(100).fill(1)); // COW out of a compressed cluster
+    ref.fill(1, cs + 10, cs + 110);
+    await img.close();
+    writeFileSync(`${f}.ref`, ref);
+    const chk = qimg("check", f);
+    assert.match(chk, /No errors were found/);
+    assert.match(chk, /[1-9][\d.]*% compressed clusters/);
+    assert.match(qimg("compare", "-f", "raw", "-F", "qcow2", `${f}.ref`, f), /Images are identical/);
+  }
+});
+
+test("a dirty image (lazy refcounts, writer killed) is repaired on read-write open", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const f = P("dirty.qcow2");
+  qimg("create", "-q", "-f", "qcow2", "-o", "lazy_refcounts=on", f, "1M");
+  spawnSync("qemu-io", ["-c", "write -P 9 0 200k", "-c", "abort", f]);
+  const ro = await openImage(f, { readOnly: true });
+  assert.equal((await ro.info()).dirtyFlag, true);
+  const b = new Uint8Array(200 * 1024);
+  await ro.read(0, b);
+  assert.ok(b.every((v) => v === 9));
+  await ro.close();
+  const rw = await openImage(f);
+  assert.equal((await rw.info()).dirtyFlag, false);
+  await rw.close();
+  assert.match(qimg("check", f), /No errors were found/);
+  qio(f, "read -P 9 0 200k");
+});

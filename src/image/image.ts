@@ -33,6 +33,12 @@ export interface Image {
   /** Reads guest bytes [offset, offset+buf.length); past virtualSize is an error. */
   read(offset: number, buf: Uint8Array): Promise<void>;
   write(offset: number, buf: Uint8Array): Promise<void>;
+  /**
+   * Writes one whole cluster compressed (qemu-img convert -c). `offset` is cluster-aligned and
+   * `data` one cluster long (shorter only for the image's last cluster). Only formats with
+   * compressed clusters have it.
+   */
+  writeCompressed?(offset: number, data: Uint8Array): Promise<void>;
   /** Marks a guest range as reading zeros, deallocating where the format allows. */
   writeZeroes?(offset: number, length: number, opts?: { mayUnmap?: boolean }): Promise<void>;
   /** Allocation status of [offset, offset+length), extents covering the range in order. */

@@ -11,16 +11,42 @@ import type { Qcow2Image } from "./qcow2-image.js";
 const MAX_DIRECTORY_BYTES = 64 << 20;
 const MAX_TABLE_BYTES = 64 << 20;
 
+/** Bitmap directory location from the extension, or undefined when bitmaps are not in use. */
+function directory(img: Qcow2Image): { nb: number; size: number; offset: number } | undefined {
+  const h = img.header;
+  if (!(h.autoclear & AUTOCLEAR_BITMAPS)) return undefined;
+  const ext = h.otherExtensions.find((e) => e.type === EXT_BITMAPS);
+  if (!ext || ext.data.length < 24) return undefined;
+  const size = be64(ext.data, 8, "bitmap directory size");
+  if (size > MAX_DIRECTORY_BYTES) throw new ImageError("format", "Bitmap directory is too large");
+  return { nb: be32(ext.data, 0), size, offset: be64(ext.data, 16, "bitmap directory offset") };
+}
+
+/**
+ * Before our first write: we do not update dirty bitmaps, so each one is flagged in_use (bit 0
+ * of its flags, spec "Bitmap directory") — exactly the state qemu leaves after an interrupted
+ * writer, which it then reports as inconsistent instead of trusting stale bits.
+ */
+export async function markBitmapsInUse(img: Qcow2Image): Promise<void> {
+  const d = directory(img);
+  if (!d) return;
+  const dir = new Uint8Array(d.size);
+  await img.io.read(d.offset, dir);
+  let p = 0;
+  for (let i = 0; i < d.nb && p + 24 <= dir.length; i++) {
+    dir[p + 15] = dir[p + 15]! | 1;
+    const nameSize = (dir[p + 18]! << 8) | dir[p + 19]!;
+    p += Math.ceil((24 + be32(dir, p + 20) + nameSize) / 8) * 8;
+  }
+  await img.io.write(d.offset, dir);
+  await img.io.flush();
+}
+
 /** [offset, length] of every host range the bitmaps own; empty when the autoclear bit is off. */
 export async function readBitmapClusters(img: Qcow2Image): Promise<[number, number][]> {
-  const h = img.header;
-  if (!(h.autoclear & AUTOCLEAR_BITMAPS)) return [];
-  const ext = h.otherExtensions.find((e) => e.type === EXT_BITMAPS);
-  if (!ext || ext.data.length < 24) return [];
-  const nb = be32(ext.data, 0);
-  const dirSize = be64(ext.data, 8, "bitmap directory size");
-  const dirOffset = be64(ext.data, 16, "bitmap directory offset");
-  if (dirSize > MAX_DIRECTORY_BYTES) throw new ImageError("format", "Bitmap directory is too large");
+  const d = directory(img);
+  if (!d) return [];
+  const { nb, size: dirSize, offset: dirOffset } = d;
   const out: [number, number][] = [[dirOffset, dirSize]];
   const dir = new Uint8Array(dirSize);
   await img.io.read(dirOffset, dir);

@@ -1,7 +1,9 @@
 // Opens a qcow2 image: reads and validates the header, loads L1 and refcount tables, opens the
 // external data file, the encryption layer and the backing chain.
 
+import { isAbsolute } from "node:path";
 import type { BlockIO } from "../../block-io.js";
+import { FileIO } from "../../io/file-io.js";
 import { ImageError } from "../../errors.js";
 import type { FormatOpenOptions } from "../../registry.js";
 import {
@@ -76,7 +78,7 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
   let dataIO: BlockIO | undefined;
   let crypto: Qcow2Crypto | undefined;
   try {
-    if (h.incompatible & INCOMPAT_DATA_FILE) dataIO = await opts.openFile(h.dataFile!, { readOnly });
+    if (h.incompatible & INCOMPAT_DATA_FILE) dataIO = await openDataFile(h.dataFile!, readOnly, opts);
     if (h.cryptMethod === CRYPT_LUKS || h.cryptMethod === CRYPT_AES) {
       crypto = await openCrypto(io, h, opts);
       if (h.cryptMethod === CRYPT_AES && !readOnly) {
@@ -101,5 +103,18 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
     if (img?.backingImage) await img.backingImage.close().catch(() => {});
     if (dataIO) await dataIO.close().catch(() => {});
     throw e;
+  }
+}
+
+/**
+ * A relative data file name is looked up beside the image first; qemu 7.2 resolves it against
+ * the working directory instead, so that is the fallback.
+ */
+async function openDataFile(name: string, readOnly: boolean, opts: FormatOpenOptions): Promise<BlockIO> {
+  try {
+    return await opts.openFile(name, { readOnly });
+  } catch (e) {
+    if (!(e instanceof ImageError) || e.kind !== "not-found" || isAbsolute(name)) throw e;
+    return FileIO.open(name, { readOnly });
   }
 }

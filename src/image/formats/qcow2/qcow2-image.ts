@@ -13,18 +13,13 @@ import type {
   MapExtent,
   Resizable,
 } from "../../image.js";
+import { markBitmapsInUse } from "./bitmaps.js";
 import { checkQcow2 } from "./check.js";
 import { resizeQcow2 } from "./resize.js";
 import { Qcow2Snapshots } from "./snapshots.js";
-import { decompressCluster } from "./compress.js";
-import {
-  AUTOCLEAR_BITMAPS,
-  AUTOCLEAR_DATA_FILE_RAW,
-  encodeHeader,
-  INCOMPAT_EXTL2,
-  type Qcow2Header,
-} from "./header.js";
-import { encodeL2, type L2Mapping, SUBCLUSTERS, subclusterKind } from "./l2-entry.js";
+import { compressCluster, decompressCluster } from "./compress.js";
+import { AUTOCLEAR_DATA_FILE_RAW, encodeHeader, INCOMPAT_EXTL2, type Qcow2Header } from "./header.js";
+import { encodeCompressed, encodeL2, type L2Mapping, SUBCLUSTERS, subclusterKind } from "./l2-entry.js";
 import type { Refcounts } from "./refcounts.js";
 import { readSnapshotTable, type SnapshotEntry } from "./snapshot-table.js";
 import type { SizedIO } from "./sized-io.js";
@@ -98,6 +93,8 @@ export class Qcow2Image implements Image, BackingChain {
       this.tables.forget(ci * this.cs);
       if (this.compressedCache && Math.floor(this.compressedCache.host / this.cs) === ci)
         this.compressedCache = undefined;
+      if (this.compressedCursor && Math.floor(this.compressedCursor / this.cs) === ci)
+        this.compressedCursor = 0;
     };
   }
 
@@ -298,12 +295,8 @@ export class Qcow2Image implements Image, BackingChain {
   private async beforeWrite(): Promise<void> {
     if (this.firstWriteDone) return;
     this.firstWriteDone = true;
-    // Autoclear bits name features a writer must keep in step; we do not update persistent
-    // bitmaps, so per spec the bit is cleared (the extension's bytes are kept as they are).
-    if (this.header.autoclear & AUTOCLEAR_BITMAPS) {
-      this.header.autoclear &= ~AUTOCLEAR_BITMAPS;
-      await this.writeHeader();
-    }
+    // Persistent bitmaps stay intact but are flagged in_use: we do not track dirty ranges.
+    await markBitmapsInUse(this);
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
@@ -457,8 +450,11 @@ export class Qcow2Image implements Image, BackingChain {
       while (i < entries.length && Math.floor(entries[i]!.gci / per) === l1i) {
         const e = entries[i]!;
         const idx = e.gci % per;
-        const copied =
-          e.host !== 0 && !this.hasDataFile ? (await this.refs.get(e.host / this.cs)) === 1 : e.host !== 0;
+        // With a data file every mapped cluster has refcount 1 by definition (qemu uses COPIED
+        // to tell guest cluster 0 at host offset 0 from an unallocated entry).
+        const copied = this.hasDataFile
+          ? !e.zero && (e.allocBits ?? 1) !== 0
+          : e.host !== 0 && (await this.refs.get(e.host / this.cs)) === 1;
         encodeL2(table, idx, this.extL2, { ...e, copied });
         lo = Math.min(lo, idx);
         hi = Math.max(hi, idx + 1);
@@ -466,6 +462,49 @@ export class Qcow2Image implements Image, BackingChain {
       }
       await this.tables.writeL2Span(offset, table, lo, hi);
     }
+  }
+
+  /** Next free byte for compressed data inside the last cluster used for it (qcow2_alloc_bytes). */
+  private compressedCursor = 0;
+
+  async writeCompressed(offset: number, data: Uint8Array): Promise<void> {
+    this.writable();
+    const gci = offset / this.cs;
+    if (!Number.isInteger(gci) || data.length !== this.clusterLen(gci)) {
+      throw new ImageError("invalid-argument", "Compressed writes must cover exactly one cluster");
+    }
+    if (this.hasDataFile || this.crypto || this.header.compressionType !== 0) {
+      throw new ImageError("unsupported", "Compression is not supported for this image");
+    }
+    this.bounds(offset, data.length);
+    await this.beforeWrite();
+    const full = new Uint8Array(this.cs);
+    full.set(data);
+    const packed = compressCluster(full);
+    const old = await this.tables.lookup(gci);
+    if (!packed || packed.length > this.cs - 512) {
+      await this.write(offset, data); // incompressible: stored as a normal cluster, as qemu does
+      return;
+    }
+    // Pack into the cluster holding the cursor when it fits, else into fresh clusters.
+    let host: number;
+    const cur = this.compressedCursor;
+    const curCluster = Math.floor(cur / this.cs);
+    const room = cur ? (curCluster + 1) * this.cs - cur : 0;
+    if (cur && packed.length <= room && (await this.refs.get(curCluster)) > 0) {
+      host = cur;
+      await this.refs.update(curCluster, 1, 1);
+    } else {
+      host = await this.refs.alloc(Math.ceil(packed.length / this.cs));
+    }
+    this.compressedCursor = host + packed.length;
+    if (this.compressedCursor % this.cs === 0) this.compressedCursor = 0;
+    await this.io.write(host, packed);
+    const per = this.tables.l2Entries;
+    const { offset: l2off, table } = await this.tables.writableL2(Math.floor(gci / per));
+    encodeCompressed(table, gci % per, this.extL2, this.header.clusterBits, host, packed.length);
+    await this.tables.writeL2Span(l2off, table, gci % per, (gci % per) + 1);
+    await this.release(old);
   }
 
   async writeZeroes(offset: number, length: number, _opts: { mayUnmap?: boolean } = {}): Promise<void> {
