@@ -27,8 +27,8 @@ export interface ProcedureDef {
   /** Allowed on a read-only connection (libvirt: the public API has no virCheckReadOnly). */
   readonly: boolean;
   /**
-   * For procedures allowed read-only except with some flags: returns the function name libvirt
-   * names in its refusal ("virDomainGetXMLDesc with secure flag"), or null when allowed.
+   * For procedures allowed read-only except with some flags: returns libvirt's refusal text after
+   * "operation forbidden: " ("virDomainGetXMLDesc with secure flag"), or null when allowed.
    */
   roDeny?: (args: any) => string | null;
   /** @priority: high in remote_protocol.x: never blocks on a hypervisor. */

@@ -130,7 +130,17 @@ export const connectProcedures: ProcedureDef[] = [
     "NODE_GET_CPU_MAP",
     { need_map: int, need_online: int, flags: uint },
     { cpumap: varOpaque(REMOTE_CPUMAP_MAX), online: uint, ret: int },
-    { ro: true },
+    {
+      ro: true,
+      invoke: async (fn, a) => {
+        const r = await fn(a.flags);
+        return {
+          cpumap: a.need_map ? Buffer.from(r.cpumap) : Buffer.alloc(0),
+          online: a.need_online ? r.online : 0,
+          ret: r.cpus,
+        };
+      },
+    },
   ),
   proc(
     312,

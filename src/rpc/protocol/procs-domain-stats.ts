@@ -2,7 +2,13 @@
 // layouts from libvirt's remote_protocol.x): block/interface stats, typed-parameter getters and
 // setters, emulator/iothread pinning, filesystem info, guest vCPUs.
 import { array, int, struct, uint, varOpaque } from "../xdr/index.js";
-import { REMOTE_CPUMAP_MAX, REMOTE_CPUMAPS_MAX, REMOTE_NODE_MAX_CELLS } from "./constants.js";
+import {
+  REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX,
+  REMOTE_CPUMAP_MAX,
+  REMOTE_CPUMAPS_MAX,
+  REMOTE_DOMAIN_LIST_MAX,
+  REMOTE_NODE_MAX_CELLS,
+} from "./constants.js";
 import { type ProcedureDef, paramsGetter, proc, withoutNparams } from "./procedure.js";
 import { domainRef as D, i64, nstr, ostr, typedParams, u64 } from "./remote-types.js";
 
@@ -13,6 +19,10 @@ const fsinfo = struct("remote_domain_fsinfo", {
   name: nstr,
   fstype: nstr,
   dev_aliases: array(nstr, 256),
+});
+const statsRecord = struct("remote_domain_stats_record", {
+  dom: D,
+  params: typedParams(REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX),
 });
 const iothreadInfo = struct("remote_domain_iothread_info", {
   iothread_id: uint,
@@ -139,8 +149,11 @@ export const domainStatsProcedures: ProcedureDef[] = [
     {
       slot: "domainGetFSInfo",
       invoke: async (fn, a) => {
-        const info = (await fn(a.dom, a.flags)) ?? [];
-        return { info, ret: info.length };
+        const info: any[] = (await fn(a.dom, a.flags)) ?? [];
+        return {
+          info: info.map((f) => ({ ...f, dev_aliases: f.devAliases ?? f.dev_aliases ?? [] })),
+          ret: info.length,
+        };
       },
     },
   ),
@@ -153,8 +166,14 @@ export const domainStatsProcedures: ProcedureDef[] = [
       ro: true,
       slot: "domainGetIOThreadInfo",
       invoke: async (fn, a) => {
-        const info = (await fn(a.dom, a.flags)) ?? [];
-        return { info, ret: info.length };
+        const info: any[] = (await fn(a.dom, a.flags)) ?? [];
+        return {
+          info: info.map((t) => ({
+            iothread_id: t.iothreadId ?? t.iothread_id,
+            cpumap: Buffer.from(t.cpumap),
+          })),
+          ret: info.length,
+        };
       },
     },
   ),
@@ -171,6 +190,15 @@ export const domainStatsProcedures: ProcedureDef[] = [
   proc(356, "DOMAIN_DEL_IOTHREAD", { dom: D, iothread_id: uint, flags: uint }, null, {
     slot: "domainDelIOThread",
   }),
+  proc(
+    344,
+    "CONNECT_GET_ALL_DOMAIN_STATS",
+    { doms: array(D, REMOTE_DOMAIN_LIST_MAX), stats: uint, flags: uint },
+    { retStats: array(statsRecord, REMOTE_DOMAIN_LIST_MAX) },
+    { ro: true, pass: (a) => [a.doms.length ? a.doms : null, a.stats, a.flags] },
+  ),
+  proc(365, "DOMAIN_GET_PERF_EVENTS", domFlags, { params: typedParams(64) }, ro),
+  proc(366, "DOMAIN_SET_PERF_EVENTS", { dom: D, params: typedParams(64), flags: uint }, null),
   proc(426, "DOMAIN_GET_MESSAGES", domFlags, { msgs: array(nstr, 2048) }, ro),
   proc(371, "DOMAIN_GET_GUEST_VCPUS", domFlags, { params: typedParams(64) }),
   proc(372, "DOMAIN_SET_GUEST_VCPUS", { dom: D, cpumap: nstr, state: int, flags: uint }, null),

@@ -33,7 +33,7 @@ const dom = { dom: D };
 const domFlags = { dom: D, flags: uint };
 const secLabel = struct("remote_domain_get_security_label_ret", {
   label: charVarArray(VIR_SECURITY_LABEL_BUFLEN),
-  enforcing: int,
+  enforcing: flag,
 });
 const vcpuInfo = struct("remote_vcpu_info", { number: uint, state: int, cpu_time: u64, cpu: int });
 const memStat = struct("remote_domain_memory_stat", { tag: int, val: u64 });
@@ -333,7 +333,10 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_INTERFACE_ADDRESSES",
     { dom: D, source: uint, flags: uint },
     { ifaces: array(domIface, REMOTE_DOMAIN_INTERFACE_MAX) },
-    { ro: true, roDeny: (a) => (a.source === 1 ? "virDomainInterfaceAddresses" : null) },
+    {
+      ro: true,
+      roDeny: (a) => (a.source === 1 ? "read only access prevents virDomainInterfaceAddresses" : null),
+    },
   ),
   proc(
     358,

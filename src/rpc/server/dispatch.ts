@@ -143,12 +143,12 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
     throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection not open");
   }
   if (ctx.connReadOnly) {
-    const denied = !p.readonly ? publicName(p) : (p.roDeny?.(args) ?? null);
+    const denied = !p.readonly ? `read only access prevents ${publicName(p)}` : (p.roDeny?.(args) ?? null);
     if (denied) {
       throw new VirError({
         code: ErrorCode.OPERATION_DENIED,
         domain: ErrorDomain.NONE,
-        message: `operation forbidden: read only access prevents ${denied}`,
+        message: `operation forbidden: ${denied}`,
       });
     }
   }
