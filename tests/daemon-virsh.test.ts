@@ -94,6 +94,30 @@ const READ_ONLY_COMMANDS = [
   ["snapshot-list", "test"],
   ["iface-list", "--all"],
   ["nodedev-list"],
+  ["nodedev-list", "--tree"],
+  ["nodedev-dumpxml", "computer"],
+  ["iface-dumpxml", "eth1"],
+  ["vcpupin", "test"],
+  ["vcpucount", "test"],
+  ["maxvcpus"],
+  ["freecell", "--all"],
+  ["domcontrol", "test"],
+  ["domfsinfo", "test"],
+  ["memtune", "test"],
+  ["blkiotune", "test"],
+  ["numatune", "test"],
+  ["nodecpumap"],
+  ["pool-capabilities"],
+  ["domcapabilities"],
+  ["emulatorpin", "test"],
+  ["iothreadinfo", "test"],
+  ["domifaddr", "test"],
+  ["net-dhcp-leases", "default"],
+  ["domblkinfo", "test", "vda"],
+  ["domblklist", "test"],
+  ["domiflist", "test"],
+  ["perf", "test"],
+  ["version"],
 ];
 
 test("read-only commands: tsvirtd and libvirt's test driver answer alike", {
@@ -110,6 +134,19 @@ test("the read-only socket refuses changes as libvirt does", {
   await compare(["dominfo", "test"], [], true);
   const sec = await compare(["dumpxml", "--security-info", "test"], [], true);
   assert.match(sec.out, /virDomainGetXMLDesc with secure flag/);
+});
+
+test("configuration changes in one virsh session", {
+  skip: !haveVirsh && "virsh not installed",
+}, async () => {
+  const seq =
+    "snapshot-create-as test s1; snapshot-list test --name; snapshot-current test --name; " +
+    "metadata test --uri http://example.org/x --key x --set '<a/>'; metadata test --uri http://example.org/x; " +
+    "desc test --title --new-desc Hello; desc test --title; setmem test 1048576; dominfo test; " +
+    "net-autostart default --disable; net-info default; pool-autostart default-pool; pool-info default-pool; " +
+    "snapshot-delete test s1; snapshot-list test --name";
+  const r = await compare([seq]);
+  assert.match(r.out, /Domain snapshot s1 created/);
 });
 
 test("lifecycle: destroy, start, suspend, resume in one virsh session", {
