@@ -1,0 +1,207 @@
+// RPC benchmark: tsvirtd against a private real libvirtd 9.0, same python-libvirt client
+// (bench/rpc-define.py) through test+unix:///default?socket=…, in one run. Prints a table with
+// both daemons, the ratios and the issue's targets. BENCH_SMOKE=1: 20 domains (CI smoke).
+// Run: npx tsc -p . && node --import tsx bench/rpc-define.ts   (as root, for the libvirtd peer)
+import { execFile } from "node:child_process";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { libvirtdUnavailable, startLibvirtd } from "./peers/libvirtd.js";
+import { REPO, startTsvirtd } from "./peers/tsvirtd.js";
+
+export const PY = "/usr/bin/python3";
+export const SCRIPT = join(REPO, "bench", "rpc-define.py");
+
+export interface DefineFigures {
+  n: number;
+  domainsBefore: number;
+  domainsWithDefined: number;
+  domainsAfter: number;
+  defineSeconds: number;
+  definePerSecond: number;
+  listMsMedian: number;
+  listMsMin: number;
+  listInactiveMsMedian: number;
+  xmlDescPerSecond: number;
+  xmlDescBytes: number;
+  lookupPerSecond: number;
+  undefinePerSecond: number;
+  rssKiBBefore: number;
+  rssKiBDefined: number;
+  rssKiBAfter: number;
+}
+
+export interface BenchResult {
+  n: number;
+  rounds: number;
+  /** 1-minute load average at the end: figures from a busy machine are noisy. */
+  load: number;
+  tsvirtd: DefineFigures;
+  libvirtd?: DefineFigures;
+  /** Why libvirtd was not measured. */
+  libvirtdSkipped?: string;
+}
+
+/** Runs the python client once against one daemon. */
+export function runClient(uri: string, pid: number, n: number, repeats: number): Promise<DefineFigures> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      PY,
+      [SCRIPT, uri, String(pid), String(n), String(repeats)],
+      { maxBuffer: 1 << 20, timeout: 300_000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`rpc-define.py ${uri}: ${err.message}\n${stderr}`));
+        try {
+          resolve(JSON.parse(stdout) as DefineFigures);
+        } catch {
+          reject(new Error(`rpc-define.py printed no JSON: ${stdout}\n${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+/** Median of each figure over rounds (RSS: the last round's, the steady state). */
+export function medianFigures(rounds: DefineFigures[]): DefineFigures {
+  const last = rounds[rounds.length - 1]!;
+  const out = { ...last };
+  for (const k of Object.keys(last) as (keyof DefineFigures)[]) {
+    if (k.startsWith("rss")) continue;
+    const v = rounds.map((r) => r[k]).sort((a, b) => a - b);
+    const m = v.length >> 1;
+    out[k] = v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  }
+  return out;
+}
+
+/**
+ * Both daemons stay up for all rounds (warm, as a long-running daemon is), and the rounds
+ * alternate tsvirtd / libvirtd so that load from other processes on the machine hits both alike.
+ */
+export async function runBench(n: number, repeats: number, rounds = 1): Promise<BenchResult> {
+  const why = libvirtdUnavailable();
+  const ts = await startTsvirtd();
+  const lv = why
+    ? undefined
+    : await startLibvirtd().catch(async (e) => {
+        await ts.dispose();
+        throw e;
+      });
+  const a: DefineFigures[] = [];
+  const b: DefineFigures[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      a.push(await runClient(ts.uri("test"), ts.pid, n, repeats));
+      if (lv) b.push(await runClient(lv.uri("test"), lv.pid, n, repeats));
+    }
+  } finally {
+    await ts.dispose();
+    await lv?.stop();
+  }
+  return {
+    n,
+    rounds,
+    load: loadavg()[0]!,
+    tsvirtd: medianFigures(a),
+    libvirtd: lv ? medianFigures(b) : undefined,
+    libvirtdSkipped: why ?? undefined,
+  };
+}
+
+interface Row {
+  label: string;
+  key: keyof DefineFigures;
+  unit: string;
+  /** Higher is better (throughput) or lower is better (time, memory). */
+  higherBetter: boolean;
+  scale?: number;
+}
+
+const ROWS: Row[] = [
+  { label: "define", key: "definePerSecond", unit: "/s", higherBetter: true },
+  { label: "listAllDomains (median)", key: "listMsMedian", unit: "ms", higherBetter: false },
+  { label: "listAllDomains (min)", key: "listMsMin", unit: "ms", higherBetter: false },
+  { label: "listAllDomains INACTIVE (median)", key: "listInactiveMsMedian", unit: "ms", higherBetter: false },
+  { label: "XMLDesc", key: "xmlDescPerSecond", unit: "/s", higherBetter: true },
+  { label: "lookupByName", key: "lookupPerSecond", unit: "/s", higherBetter: true },
+  { label: "undefine", key: "undefinePerSecond", unit: "/s", higherBetter: true },
+  { label: "RSS before", key: "rssKiBBefore", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
+  { label: "RSS with N defined", key: "rssKiBDefined", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
+  { label: "RSS after undefine", key: "rssKiBAfter", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
+];
+
+function fmt(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/** The table: one row per figure, tsvirtd, libvirtd, and tsvirtd/libvirtd (×, better marked). */
+export function formatTable(r: BenchResult): string {
+  const head = ["figure", "tsvirtd", "libvirtd", "ts/lv"];
+  const rows = ROWS.map((row) => {
+    const a = r.tsvirtd[row.key] * (row.scale ?? 1);
+    const b = r.libvirtd ? r.libvirtd[row.key] * (row.scale ?? 1) : undefined;
+    const ratio = b ? a / b : undefined;
+    const better = ratio === undefined ? "" : (row.higherBetter ? ratio >= 1 : ratio <= 1) ? " +" : " -";
+    return [
+      `${row.label} [${row.unit}]`,
+      fmt(a),
+      b === undefined ? "n/a" : fmt(b),
+      ratio === undefined ? "n/a" : `${ratio.toFixed(2)}x${better}`,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [
+    `rpc-define: ${r.n} domains, python-libvirt over test+unix:///default, median of ${r.rounds} round(s), ` +
+      `load ${r.load.toFixed(1)} on ${cpus().length} cores (+ = tsvirtd better)`,
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+    r.libvirtdSkipped ? `libvirtd not measured: ${r.libvirtdSkipped}` : "",
+  ]
+    .filter((s) => s !== "")
+    .join("\n");
+}
+
+export interface Target {
+  name: string;
+  met: boolean;
+  detail: string;
+}
+
+/** The issue's targets: define ≥ 2x libvirtd, listing no slower, RSS with 500 defined ≤ 64 MiB. */
+export function checkTargets(r: BenchResult): Target[] {
+  const t = r.tsvirtd;
+  const out: Target[] = [];
+  const rssMiB = t.rssKiBDefined / 1024;
+  out.push({
+    name: "tsvirtd RSS with N defined <= 64 MiB",
+    met: rssMiB <= 64,
+    detail: `${rssMiB.toFixed(1)} MiB`,
+  });
+  if (r.libvirtd) {
+    const l = r.libvirtd;
+    const ratio = t.definePerSecond / l.definePerSecond;
+    out.push({ name: "define >= 2x libvirtd", met: ratio >= 2, detail: `${ratio.toFixed(2)}x` });
+    out.push({
+      name: "listAllDomains no slower than libvirtd",
+      met: t.listMsMedian <= l.listMsMedian,
+      detail: `${fmt(t.listMsMedian)} ms vs ${fmt(l.listMsMedian)} ms`,
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const smoke = process.env.BENCH_SMOKE === "1";
+  const n = Number(process.env.BENCH_N ?? (smoke ? 20 : 500));
+  const repeats = Number(process.env.BENCH_REPEATS ?? (smoke ? 3 : 15));
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (smoke ? 1 : 3));
+  const r = await runBench(n, repeats, rounds);
+  process.stdout.write(`${formatTable(r)}\n`);
+  for (const t of checkTargets(r))
+    process.stdout.write(`target ${t.met ? "MET " : "MISS"} ${t.name}: ${t.detail}\n`);
+  if (process.env.BENCH_JSON) process.stdout.write(`${JSON.stringify(r)}\n`);
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) await main();
