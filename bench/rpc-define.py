@@ -4,6 +4,7 @@
 # daemon's RSS with N defined, undefine all. Prints one JSON object; bench/rpc-define.ts drives it.
 # Usage: rpc-define.py URI DAEMON_PID [N] [LIST_REPEATS]
 import json
+import os
 import statistics
 import sys
 import time
@@ -34,6 +35,13 @@ def rss_kib(pid):
     return None
 
 
+def cpu_ms(pid):
+    # utime + stime of the daemon, fields 14 and 15 of /proc/PID/stat, in clock ticks.
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     uri = sys.argv[1]
     pid = int(sys.argv[2])
@@ -48,9 +56,11 @@ def main():
     before = len(conn.listAllDomains(0))
     rss_before = rss_kib(pid)
 
+    c0 = cpu_ms(pid)
     t = time.perf_counter()
     doms = [conn.defineXML(x) for x in xmls]
     define_s = time.perf_counter() - t
+    define_cpu = cpu_ms(pid) - c0
 
     total = len(conn.listAllDomains(0))
     samples = []
@@ -64,9 +74,11 @@ def main():
         conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
         inactive.append((time.perf_counter() - t) * 1000)
 
+    c0 = cpu_ms(pid)
     t = time.perf_counter()
     xml_bytes = sum(len(d.XMLDesc(0)) for d in doms)
     xml_s = time.perf_counter() - t
+    xml_cpu = cpu_ms(pid) - c0
 
     t = time.perf_counter()
     for nm in names:
@@ -89,10 +101,12 @@ def main():
         "domainsAfter": after,
         "defineSeconds": define_s,
         "definePerSecond": n / define_s,
+        "defineCpuMsPerOp": define_cpu / n,
         "listMsMedian": statistics.median(samples),
         "listMsMin": min(samples),
         "listInactiveMsMedian": statistics.median(inactive),
         "xmlDescPerSecond": n / xml_s,
+        "xmlDescCpuMsPerOp": xml_cpu / n,
         "xmlDescBytes": xml_bytes,
         "lookupPerSecond": n / lookup_s,
         "undefinePerSecond": n / undefine_s,
