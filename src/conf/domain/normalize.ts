@@ -4,6 +4,7 @@
 
 import { attr, child, el, elements, type XmlElement } from "../../xml/index.js";
 import { unitScale } from "../common/units.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { missingAttr } from "./errors.js";
 import { orderAttrs } from "./xml-util.js";
 
@@ -135,6 +136,20 @@ export function normalizeFeatures(f: XmlElement): void {
 }
 
 export function normalizeCpu(cpu: XmlElement): void {
+  for (const f of elements(cpu, "feature")) {
+    const p = attr(f, "policy");
+    if (p !== undefined && !["force", "require", "optional", "disable", "forbid"].includes(p)) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.CPU, "Invalid CPU feature policy");
+    }
+  }
+  const vid = child(cpu, "model") ? attr(child(cpu, "model")!, "vendor_id") : undefined;
+  if (vid !== undefined && vid.length !== 12) {
+    throw virError(ErrorCode.XML_ERROR, ErrorDomain.CPU, "vendor_id must be exactly 12 characters long");
+  }
+  const fb = child(cpu, "model") ? attr(child(cpu, "model")!, "fallback") : undefined;
+  if (fb !== undefined && fb !== "allow" && fb !== "forbid") {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.CPU, "Invalid fallback attribute");
+  }
   const mode = attr(cpu, "mode");
   const model = child(cpu, "model");
   const hasModelName = model?.children.some((c) => c.kind === "text" && c.text.trim() !== "");

@@ -7,6 +7,7 @@ import { parseMemoryKiB } from "../common/units.js";
 import { parseUuid } from "../common/uuid.js";
 import { parseDevices } from "./devices.js";
 import { internalErr, unsupported, xmlErr, xmlPropErr } from "./errors.js";
+import { validateAttributes } from "./attr-validate.js";
 import { canonGeneric } from "./generic.js";
 import {
   formatCpuSet,
@@ -235,6 +236,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     if (u === undefined) throw internalErr("malformed uuid element");
     uuid = u;
   }
+  validateAttributes(root);
   const def: DomainDef = {
     type,
     rootAttrs: root.attrs.filter(([k]) => k !== "type" && k !== "id"),
@@ -293,6 +295,9 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   if (clock) {
     const off = attr(clock, "offset") ?? "utc";
     if (!CLOCK_OFFSETS.includes(off)) throw unsupported(`unknown clock offset '${off}'`);
+    if (off === "absolute" && !/^[0-9]+$/.test(attr(clock, "start") ?? "")) {
+      throw internalErr("missing 'start' attribute for clock with offset='absolute'");
+    }
     def.clock = {
       offset: off,
       attrs: orderAttrs(
@@ -308,6 +313,13 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   const lf = child(root, "on_lockfailure");
   if (lf) def.onLockfailure = textContent(lf).trim();
   for (const c of elements(root)) {
+    if (c.name === "idmap") {
+      for (const m of elements(c)) {
+        if (!["start", "target", "count"].every((k) => /^[0-9]+$/.test(attr(m, k) ?? ""))) {
+          throw xmlErr("invalid idmap start/target/count settings");
+        }
+      }
+    }
     if (TOP_GENERIC.includes(c.name)) {
       const g = canonGeneric(c, "domain");
       if (c.name === "cputune") normalizeCputune(g);

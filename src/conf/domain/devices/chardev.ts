@@ -1,6 +1,8 @@
 // Character devices: `<serial>`, `<parallel>`, `<console>`, `<channel>` (virDomainChrDef).
 // Sources are kept as elements in libvirt's attribute order; targets are typed per family.
 
+import { isIP } from "node:net";
+import { ErrorCode, ErrorDomain, VirError } from "../../../errors/index.js";
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
 import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
@@ -86,6 +88,16 @@ export function parseChr(e: XmlElement): ChrDef {
       ),
       children: elements(t).map((x) => canonGeneric(x, "target")),
     };
+  }
+  if (d.target && targetAttr(d, "type") === "guestfwd") {
+    const a = targetAttr(d, "address");
+    if (a !== undefined && isIP(a) === 0) {
+      throw new VirError({
+        code: ErrorCode.SYSTEM_ERROR,
+        domain: ErrorDomain.NONE,
+        message: `Cannot parse socket address '${a}': Name or service not known`,
+      });
+    }
   }
   if (e.name === "channel") {
     const tt = d.target ? d.target.attrs.find(([k]) => k === "type")?.[1] : undefined;

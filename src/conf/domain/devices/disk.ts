@@ -171,6 +171,13 @@ export function parseDisk(e: XmlElement): DiskDef {
     throw virError(ErrorCode.NO_TARGET, ErrorDomain.DOMAIN, name ?? dev ?? "");
   }
   const bus = enumAttr(tgt, "bus", DISK_BUSES);
+  if (diskNameToIndex(dev) === undefined) {
+    const addr = child(e, "address");
+    if (!addr) throw xmlErr(`Unknown disk name '${dev}' and no address specified`);
+    if (attr(addr, "type") === "drive") {
+      throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.DOMAIN, `Invalid harddisk device name: ${dev}`);
+    }
+  }
   d.target = { dev, bus: bus ?? defaultBus(dev, device) };
   if (bus !== undefined) d.busGiven = bus;
   const tray = enumAttr(tgt, "tray", ["closed", "open"]);
@@ -192,6 +199,8 @@ export function parseDisk(e: XmlElement): DiskDef {
       pushExtra(d.extra, c.name, canonGeneric(c, "disk"));
     }
   }
+  const ns = d.type === "nvme" && d.source ? attr(d.source, "namespace") : undefined;
+  if (ns !== undefined && !/^[0-9]+$/.test(ns.trim())) throw xmlErr(`malformed namespace '${ns}'`);
   if (d.type === "network" && d.source && attr(d.source, "protocol") === undefined) {
     throw missingAttr("protocol", "source");
   }

@@ -4,7 +4,7 @@
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
 import { canonGeneric } from "../generic.js";
 import { CHILD_ORDER_BY_PATH } from "../child-order.js";
-import { xmlErr } from "../errors.js";
+import { internalErr, unsupported, xmlErr, xmlPropErr } from "../errors.js";
 import { sortChildren } from "../normalize.js";
 import type { GraphicsDef } from "../types.js";
 import { enumAttr, orderAttrs } from "../xml-util.js";
@@ -46,6 +46,19 @@ const LISTEN_ORDER = ["type", "address", "network", "socket", "fromConfig", "aut
 export function parseGraphics(e: XmlElement): GraphicsDef {
   const type = enumAttr(e, "type", GRAPHICS_TYPES);
   if (type === undefined) throw xmlErr("missing graphics device type");
+  enumAttr(e, "autoport", ["yes", "no"]);
+  const validTo = attr(e, "passwdValidTo");
+  if (validTo !== undefined && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(validTo)) {
+    throw internalErr(`cannot parse password validity time '${validTo}', expect YYYY-MM-DDTHH:MM:SS`);
+  }
+  for (const k of ["port", "tlsPort", "websocket"]) {
+    const v = attr(e, k);
+    if (v === undefined || /^\s*[-+]?[0-9]+\s*$/.test(v)) continue;
+    if (type === "vnc" && k === "port") throw internalErr(`cannot parse vnc port ${v}`);
+    throw xmlPropErr(
+      `Invalid value for attribute '${k}' in element 'graphics': '${v}'. Expected integer value`,
+    );
+  }
   const attrs = orderAttrs(
     e.attrs.filter(([k]) => k !== "type"),
     ORDER[type] ?? [],
@@ -100,6 +113,12 @@ function fillListenDefaults(g: GraphicsDef): void {
     attr(first, "socket") !== undefined
   ) {
     setA(g, "socket", attr(first, "socket")!);
+  }
+  const fa = attr(first, "address");
+  if (attr(first, "type") === "address" && la !== undefined && fa !== undefined && fa !== la) {
+    throw unsupported(
+      `graphics 'listen' attribute '${la}' must match 'address' attribute of first listen element (found '${fa}')`,
+    );
   }
   if (attr(first, "type") === "address" && la === undefined) {
     const a = attr(first, "address");

@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+# Generates src/conf/domain/attr-checks.ts: which attributes libvirt 9.0 validates, how, and with
+# which error. Facts come from two places on this machine:
+#  1. REAL libvirt (test:///default): every attribute of every valid corpus document is set to a
+#     bogus value in turn and the error libvirt reports is recorded, keyed parent/element@attr;
+#  2. libvirt's RelaxNG grammar (/usr/share/libvirt/schemas) for the allowed values of enumerations.
+# Run: /usr/bin/python3 scripts/oracle/domain-attr-checks.py
+import collections
+import glob
+import json
+import os
+import sys
+import xml.dom.minidom as md
+import xml.etree.ElementTree as ET
+
+import libvirt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+CORPUS = os.path.join(ROOT, "tests", "data", "domain-xml2xml")
+OUT = os.path.join(ROOT, "src", "conf", "domain", "attr-checks.ts")
+SCHEMAS = "/usr/share/libvirt/schemas/"
+BOGUS = "bogus"
+NS = "{http://relaxng.org/ns/structure/1.0}"
+
+# Enumerations libvirt checks that the grammar does not spell out where the element is reached.
+EXTRA_ENUMS = {
+    "interface/source@mode": ["bind", "connect", "vepa", "bridge", "private", "passthrough", "server", "client"],
+}
+# Character-device style <source mode=...> wherever the grammar leaves it open.
+CHR_SOURCE_MODES = ["bind", "connect"]
+
+
+def _quiet(*_args):
+    pass
+
+
+def explore():
+    # The handler must outlive this call: libvirt keeps only a borrowed reference.
+    libvirt.registerErrorHandler(_quiet, None)
+    conn = libvirt.open("test:///default")
+    res = collections.defaultdict(list)
+    for path in sorted(glob.glob(os.path.join(CORPUS, "*.xml"))):
+        if path.endswith(".out.xml") or "-rev" in path:
+            continue
+        try:
+            doc = md.parse(path)
+        except Exception:
+            continue
+        slots = []
+
+        def walk(n, parent):
+            if n.tagName == "metadata" or ":" in n.tagName:
+                return
+            for a in list(n.attributes.keys()):
+                if not a.startswith("xmlns"):
+                    slots.append((n, parent, a))
+            for k in n.childNodes:
+                if k.nodeType == k.ELEMENT_NODE:
+                    walk(k, n.tagName)
+
+        walk(doc.documentElement, "")
+        for n, parent, a in slots:
+            old = n.getAttribute(a)
+            n.setAttribute(a, BOGUS)
+            xml = doc.documentElement.toxml()
+            n.setAttribute(a, old)
+            try:
+                conn.defineXML(xml).undefine()
+                r = None
+            except libvirt.libvirtError as e:
+                r = (e.get_error_code(), e.get_error_domain(), e.get_error_message())
+            res[f"{parent}/{n.tagName}@{a}"].append(r)
+    return res
+
+
+def grammar_enums():
+    defines = {}
+
+    def load(fn, seen=set()):
+        if fn in seen:
+            return
+        seen.add(fn)
+        root = ET.parse(SCHEMAS + fn).getroot()
+        for inc in root.iter(NS + "include"):
+            load(inc.get("href"))
+        for d in root.iter(NS + "define"):
+            defines.setdefault(d.get("name"), []).append(d)
+
+    load("domain.rng")
+
+    def values_of(node):
+        vals = []
+
+        def rec(n, seen):
+            t = n.tag[len(NS) :]
+            if t == "value":
+                vals.append((n.text or "").strip())
+                return True
+            if t in ("choice", "group", "optional"):
+                return all(rec(c, seen) for c in n)
+            if t == "ref" and n.get("name") not in seen:
+                return all(rec(c, seen | {n.get("name")}) for d in defines.get(n.get("name"), []) for c in d)
+            return False
+
+        ok = len(list(node)) > 0 and all(rec(c, frozenset()) for c in node)
+        return vals if ok and vals else None
+
+    table = collections.defaultdict(set)
+    visited = set()
+
+    def walk(node, parent, elem, stack):
+        t = node.tag[len(NS) :]
+        if t == "element":
+            name = node.get("name")
+            if name is None or (elem, name, id(node)) in visited:
+                return
+            visited.add((elem, name, id(node)))
+            for c in node:
+                walk(c, elem, name, stack)
+        elif t == "attribute":
+            if node.get("name") is None:
+                return
+            key = f"{parent}/{elem}@{node.get('name')}"
+            v = values_of(node)
+            table[key].update(v if v is not None else ["*"])
+        elif t == "ref":
+            k = (elem, parent, node.get("name"))
+            if k in stack:
+                return
+            for d in defines.get(node.get("name"), []):
+                for c in d:
+                    walk(c, parent, elem, stack | {k})
+        else:
+            for c in node:
+                walk(c, parent, elem, stack)
+
+    for d in defines["domain"]:
+        for c in d:
+            walk(c, "", "", frozenset())
+    return {k: sorted(v) for k, v in table.items() if "*" not in v}
+
+
+def classify(tmpl):
+    """Kind of check implied by libvirt's message for a bogus value."""
+    if tmpl.endswith("Expected non-negative integer value"):
+        return "uint"
+    if tmpl.endswith("Expected integer value"):
+        return "int"
+    if "unknown suffix" in tmpl:
+        return "unit"
+    if "Failed to parse bitmap" in tmpl:
+        return "bitmap"
+    if "mac address" in tmpl:
+        return "mac"
+    if "uuid" in tmpl:
+        return "uuid"
+    if "address '%v' in <ip>" in tmpl.lower() or "Bad network address" in tmpl or "Bad gateway address" in tmpl:
+        return "ip"
+    numeric = [
+        "Invalid port number",
+        "could not convert bandwidth",
+        "malformed mtu size",
+        "invalid RNG rate",
+        "Cannot parse <address>",
+        "memory slot count",
+        "cannot parse queue size",
+        "cannot parse usage",
+        "for element or attribute",
+        "cannot parse video",
+        "cannot parse vnc port",
+        "Invalid prefix value",
+        "Cannot parse USB device version",
+        "coalesce parameter",
+        "failed to parse port number",
+    ]
+    if any(s in tmpl for s in numeric):
+        return "num"
+    return "enum"
+
+
+def main():
+    observed = explore()
+    enums = grammar_enums()
+    out = {}
+    for key, rs in sorted(observed.items()):
+        if any(r is None for r in rs):
+            continue  # libvirt accepted the bogus value somewhere: free text or context-dependent
+        tmpls = {(c, d, m.replace(BOGUS, "%v")) for c, d, m in rs}
+        if len(tmpls) != 1:
+            continue
+        code, dom, tmpl = tmpls.pop()
+        if "%v" not in tmpl and classify(tmpl) == "enum":
+            continue
+        kind = classify(tmpl)
+        entry = {"kind": kind, "code": code, "domain": dom, "message": tmpl}
+        if kind == "enum":
+            path, attr = key.split("@")
+            # The grammar may spell an attribute's values in several places: take the union.
+            vals = sorted(set(enums.get(key, [])) | set(EXTRA_ENUMS.get(key, [])))
+            if not vals and key.endswith("/source@mode"):
+                vals = CHR_SOURCE_MODES
+            if not vals:
+                continue
+            entry["values"] = vals
+        out[key] = entry
+    lines = [
+        "// Attribute checks libvirt 9.0 applies, keyed \"parent/element@attribute\": the kind of value it",
+        "// accepts and the exact error it raises otherwise (%v stands for the value). GENERATED by",
+        "// scripts/oracle/domain-attr-checks.py from real libvirt's answers and its RelaxNG enumerations.",
+        "",
+        'export type AttrCheckKind = "enum" | "uint" | "int" | "unit" | "bitmap" | "mac" | "uuid" | "ip" | "num";',
+        "",
+        "export interface AttrCheck {",
+        "  kind: AttrCheckKind;",
+        "  code: number;",
+        "  domain: number;",
+        "  message: string;",
+        "  values?: readonly string[];",
+        "}",
+        "",
+        "export const ATTR_CHECKS: Record<string, AttrCheck> = {",
+    ]
+    for k, v in out.items():
+        lines.append(f"  {json.dumps(k)}: {json.dumps(v, separators=(', ', ': '))},")
+    lines.append("};")
+    with open(OUT, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"{len(out)} checks written to {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

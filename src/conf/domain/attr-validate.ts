@@ -1,0 +1,53 @@
+// Checks every attribute of a domain document against the table of checks libvirt applies
+// (attr-checks.ts), so values libvirt refuses are refused here with the same error, including
+// in parts tsvirt keeps verbatim. Runs on the raw tree, before anything is modelled.
+
+import { isIP } from "node:net";
+import { VirError } from "../../errors/index.js";
+import type { XmlElement } from "../../xml/index.js";
+import { parseMac } from "../common/mac.js";
+import { unitScale } from "../common/units.js";
+import { parseUuid } from "../common/uuid.js";
+import { ATTR_CHECKS, type AttrCheck } from "./attr-checks.js";
+import { parseCpuSet } from "./normalize.js";
+
+function valid(c: AttrCheck, v: string): boolean {
+  switch (c.kind) {
+    case "enum":
+      return c.values!.includes(v);
+    case "uint":
+      return /^\s*\+?(0x[0-9a-f]+|[0-9]+)\s*$/i.test(v);
+    case "int":
+      return /^\s*[-+]?(0x[0-9a-f]+|[0-9]+)\s*$/i.test(v);
+    case "num":
+      return /^\s*[-+]?(0x[0-9a-f]+|[0-9]+(\.[0-9]+)?)\s*$/i.test(v);
+    case "unit":
+      return unitScale(v, 1) !== undefined;
+    case "bitmap":
+      return parseCpuSet(v) !== undefined;
+    case "mac":
+      return parseMac(v) !== undefined;
+    case "uuid":
+      return parseUuid(v) !== undefined;
+    case "ip":
+      return isIP(v) !== 0;
+  }
+}
+
+/** Throws libvirt's error for the first attribute (document order) libvirt would refuse. */
+export function validateAttributes(root: XmlElement): void {
+  const stack: [XmlElement, string][] = [[root, ""]];
+  while (stack.length) {
+    const [e, parent] = stack.shift()!;
+    if (e.name === "metadata" || e.name.includes(":")) continue;
+    for (const [k, v] of e.attrs) {
+      const c = ATTR_CHECKS[`${parent}/${e.name}@${k}`];
+      if (c && !valid(c, v)) {
+        throw new VirError({ code: c.code, domain: c.domain, message: c.message.replace("%v", () => v) });
+      }
+    }
+    const kids: [XmlElement, string][] = [];
+    for (const k of e.children) if (k.kind === "element") kids.push([k, e.name]);
+    stack.unshift(...kids);
+  }
+}
