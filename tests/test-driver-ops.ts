@@ -10,6 +10,7 @@ import {
   openConnection,
   type StoragePool,
   type StorageVol,
+  VIR_TYPED_PARAM,
 } from "../src/index.js";
 
 export type Op = [string, ...unknown[]];
@@ -22,6 +23,20 @@ export interface Scenario {
 }
 export type Result = { ok: unknown } | { err: [number, number, string] };
 
+/** A python-style {field: value} dict as typed parameters (numbers as UINT unless told). */
+const tp = (o: unknown, type: number = VIR_TYPED_PARAM.UINT) =>
+  Object.entries(o as Record<string, unknown>).map(([field, value]) => ({
+    field,
+    type: typeof value === "boolean" ? VIR_TYPED_PARAM.BOOLEAN : type,
+    value: value as number | boolean,
+  }));
+const cpumap = (bits: boolean[]) => {
+  const m = new Uint8Array(Math.ceil(bits.length / 8));
+  bits.forEach((b, i) => {
+    if (b) m[i >> 3]! |= 1 << (i & 7);
+  });
+  return m;
+};
 /** Typed parameters as python-libvirt's dict: field → value. */
 const params = (ps: { field: string; value: unknown }[]) =>
   Object.fromEntries(ps.map((p) => [p.field, p.value]));
@@ -420,6 +435,39 @@ class Runner {
         return (await c.getAllDomainStats(n(a[0]), n(a[1])))
           .map((r) => [r.dom.name, params(r.params)])
           .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+      case "dom.setBlkio":
+        return done((await d()).setBlkioParameters(tp(a[1]), n(a[2])));
+      case "dom.setPerf":
+        return done((await d()).setPerfEvents(tp(a[1], VIR_TYPED_PARAM.BOOLEAN), n(a[2])));
+      case "dom.pinEmulator":
+        return done((await d()).pinEmulator(cpumap(a[1] as boolean[]), n(a[2])));
+      case "dom.memPeriod":
+        return done((await d()).setMemoryStatsPeriod(n(a[1]), n(a[2])));
+      case "dom.cpuStats": {
+        const dom = await d();
+        if (a[1]) return (await dom.getCPUStats(-1, 1)).map(params);
+        return (await dom.getCPUStats(0, (await dom.getInfo()).nrVirtCpu)).map(params);
+      }
+      case "dom.ifParams":
+        return params(await (await d()).getInterfaceParameters(s(a[1]), n(a[2])));
+      case "dom.setIfParams":
+        return done((await d()).setInterfaceParameters(s(a[1]), tp(a[2]), n(a[3])));
+      case "dom.ioTune":
+        return params(await (await d()).getBlockIoTune(s(a[1]), n(a[2])));
+      case "dom.addIOThread":
+        return done((await d()).addIOThread(n(a[1]), n(a[2])));
+      case "dom.delIOThread":
+        return done((await d()).delIOThread(n(a[1]), n(a[2])));
+      case "dom.pinIOThread":
+        return done((await d()).pinIOThread(n(a[1]), cpumap(a[2] as boolean[]), n(a[3])));
+      case "dom.ioThreadIds":
+        return (await (await d()).getIOThreadInfo(0)).map((t) => t.iothreadId);
+      case "dom.nmi":
+        return done((await d()).injectNMI(0));
+      case "dom.sendKey":
+        return done((await d()).sendKey(0, 0, [1], 0));
+      case "dom.jobInfo":
+        return (await d()).getJobInfo();
       case "dom.seclabel": {
         const l = await (await d()).getSecurityLabel();
         return [l.label, l.enforcing];

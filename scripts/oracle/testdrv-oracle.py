@@ -192,6 +192,21 @@ class Runner:
         if op == "conn.cpumap": return c.getCPUMap()
         if op == "conn.allstats":
             return sorted([d.name(), p] for d, p in c.getAllDomainStats(a[0], a[1]))
+        if op == "dom.setBlkio": return self.dom(a[0]).setBlkioParameters(a[1], a[2])
+        if op == "dom.setPerf": return self.dom(a[0]).setPerfEvents(a[1], a[2])
+        if op == "dom.pinEmulator": return self.dom(a[0]).pinEmulator(tuple(a[1]), a[2])
+        if op == "dom.memPeriod": return self.dom(a[0]).setMemoryStatsPeriod(a[1], a[2])
+        if op == "dom.cpuStats": return self.dom(a[0]).getCPUStats(a[1])
+        if op == "dom.ifParams": return self.dom(a[0]).interfaceParameters(a[1], a[2])
+        if op == "dom.setIfParams": return self.dom(a[0]).setInterfaceParameters(a[1], a[2], a[3])
+        if op == "dom.ioTune": return self.dom(a[0]).blockIoTune(a[1], a[2])
+        if op == "dom.addIOThread": return self.dom(a[0]).addIOThread(a[1], a[2])
+        if op == "dom.delIOThread": return self.dom(a[0]).delIOThread(a[1], a[2])
+        if op == "dom.pinIOThread": return self.dom(a[0]).pinIOThread(a[1], tuple(a[2]), a[3])
+        if op == "dom.ioThreadIds": return [t[0] for t in self.dom(a[0]).ioThreadInfo(0)]
+        if op == "dom.nmi": return self.dom(a[0]).injectNMI(0)
+        if op == "dom.sendKey": return self.dom(a[0]).sendKey(0, 0, [1], 1, 0)
+        if op == "dom.jobInfo": return self.dom(a[0]).jobInfo()
         if op == "dom.seclabel": return self.dom(a[0]).securityLabel()
         if op == "dom.ifaddr":
             r = self.dom(a[0]).interfaceAddresses(a[1])

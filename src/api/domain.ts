@@ -260,6 +260,76 @@ export class Domain {
     return this.hv("domainSetLifecycleAction", "virDomainSetLifecycleAction")(this.ref, type, action, flags);
   }
 
+  async setBlkioParameters(params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetBlkioParameters");
+    return this.hv("domainSetBlkioParameters", "virDomainSetBlkioParameters")(this.ref, params, flags);
+  }
+  async setNumaParameters(params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetNumaParameters");
+    return this.hv("domainSetNumaParameters", "virDomainSetNumaParameters")(this.ref, params, flags);
+  }
+  async setPerfEvents(params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetPerfEvents");
+    return this.hv("domainSetPerfEvents", "virDomainSetPerfEvents")(this.ref, params, flags);
+  }
+  async getInterfaceParameters(device: string, flags = 0): Promise<TypedParam[]> {
+    return this.hv("domainGetInterfaceParameters", "virDomainGetInterfaceParameters")(
+      this.ref,
+      device,
+      flags,
+    );
+  }
+  async setInterfaceParameters(device: string, params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetInterfaceParameters");
+    const f = this.hv("domainSetInterfaceParameters", "virDomainSetInterfaceParameters");
+    return f(this.ref, device, params, flags);
+  }
+  async getBlockIoTune(disk: string | null, flags = 0): Promise<TypedParam[]> {
+    return this.hv("domainGetBlockIoTune", "virDomainGetBlockIoTune")(this.ref, disk, flags);
+  }
+  async setBlockIoTune(disk: string, params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetBlockIoTune");
+    return this.hv("domainSetBlockIoTune", "virDomainSetBlockIoTune")(this.ref, disk, params, flags);
+  }
+  async blockStatsFlags(path: string, flags = 0): Promise<TypedParam[]> {
+    return this.hv("domainBlockStatsFlags", "virDomainBlockStatsFlags")(this.ref, path, flags);
+  }
+  /** startCpu -1 with ncpus 1 asks for the domain total. */
+  async getCPUStats(startCpu: number, ncpus: number, flags = 0): Promise<TypedParam[][]> {
+    return this.hv("domainGetCPUStats", "virDomainGetCPUStats")(this.ref, startCpu, ncpus, flags);
+  }
+  async setMemoryStatsPeriod(period: number, flags = 0): Promise<void> {
+    this.rw("virDomainSetMemoryStatsPeriod");
+    return this.hv("domainSetMemoryStatsPeriod", "virDomainSetMemoryStatsPeriod")(this.ref, period, flags);
+  }
+  async pinEmulator(cpumap: Uint8Array, flags = 0): Promise<void> {
+    this.rw("virDomainPinEmulator");
+    return this.hv("domainPinEmulator", "virDomainPinEmulator")(this.ref, cpumap, flags);
+  }
+  async addIOThread(iothreadId: number, flags = 0): Promise<void> {
+    this.rw("virDomainAddIOThread");
+    return this.hv("domainAddIOThread", "virDomainAddIOThread")(this.ref, iothreadId, flags);
+  }
+  async delIOThread(iothreadId: number, flags = 0): Promise<void> {
+    this.rw("virDomainDelIOThread");
+    return this.hv("domainDelIOThread", "virDomainDelIOThread")(this.ref, iothreadId, flags);
+  }
+  async pinIOThread(iothreadId: number, cpumap: Uint8Array, flags = 0): Promise<void> {
+    this.rw("virDomainPinIOThread");
+    return this.hv("domainPinIOThread", "virDomainPinIOThread")(this.ref, iothreadId, cpumap, flags);
+  }
+  async injectNMI(flags = 0): Promise<void> {
+    this.rw("virDomainInjectNMI");
+    return this.hv("domainInjectNMI", "virDomainInjectNMI")(this.ref, flags);
+  }
+  async getJobInfo(): Promise<TypedParam[]> {
+    return this.hv("domainGetJobInfo", "virDomainGetJobInfo")(this.ref);
+  }
+  async abortJob(): Promise<void> {
+    this.rw("virDomainAbortJob");
+    return this.hv("domainAbortJob", "virDomainAbortJob")(this.ref);
+  }
+
   // ---- metadata ----
   async getMetadata(type: number, uri: string | null = null, flags = 0): Promise<string> {
     if (type === VIR_DOMAIN_METADATA.ELEMENT) checkNonNull(uri, "uri", D, "virDomainGetMetadata");

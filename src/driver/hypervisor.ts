@@ -55,6 +55,13 @@ export interface HypervisorDriver {
   /** Host CPU time counters as (field, ULLONG) params: user, kernel, idle, iowait. */
   nodeGetCPUStats?(cpuNum: number, flags: number): P<TypedParam[]>;
   nodeGetCPUMap?(flags: number): P<{ cpumap: Uint8Array; online: number; cpus: number }>;
+  nodeGetMemoryStats?(cellNum: number, flags: number): P<TypedParam[]>;
+  nodeGetMemoryParameters?(flags: number): P<TypedParam[]>;
+  connectGetCPUModelNames?(arch: string, flags: number): P<string[]>;
+  connectBaselineCPU?(xmlCPUs: string[], flags: number): P<string>;
+  connectCompareCPU?(xml: string, flags: number): P<number>;
+  connectDomainXMLFromNative?(nativeFormat: string, nativeConfig: string, flags: number): P<string>;
+  connectDomainXMLToNative?(nativeFormat: string, domainXml: string, flags: number): P<string>;
   nodeGetFreePages?(pages: number[], startCell: number, cellCount: number, flags: number): P<number[]>;
   /** `doms` null means every domain (virConnectGetAllDomainStats). */
   connectGetAllDomainStats?(doms: DomainRef[] | null, stats: number, flags: number): P<DomainStatsRecord[]>;
@@ -121,6 +128,32 @@ export interface HypervisorDriver {
   domainGetEmulatorPinInfo?(dom: DomainRef, maplen: number, flags: number): P<Uint8Array>;
   domainGetFSInfo?(dom: DomainRef, flags: number): P<DomainFSInfo[]>;
   domainSetLifecycleAction?(dom: DomainRef, type: number, action: number, flags: number): P<void>;
+  domainSetBlkioParameters?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
+  domainSetNumaParameters?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
+  domainSetPerfEvents?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
+  domainGetInterfaceParameters?(dom: DomainRef, device: string, flags: number): P<TypedParam[]>;
+  domainSetInterfaceParameters?(dom: DomainRef, device: string, params: TypedParam[], flags: number): P<void>;
+  domainGetBlockIoTune?(dom: DomainRef, disk: string | null, flags: number): P<TypedParam[]>;
+  domainSetBlockIoTune?(dom: DomainRef, disk: string, params: TypedParam[], flags: number): P<void>;
+  domainBlockStatsFlags?(dom: DomainRef, path: string, flags: number): P<TypedParam[]>;
+  /** Per-CPU rows (startCpu >= 0) or the total (startCpu -1, ncpus 1) as typed parameters. */
+  domainGetCPUStats?(dom: DomainRef, startCpu: number, ncpus: number, flags: number): P<TypedParam[][]>;
+  domainSetMemoryStatsPeriod?(dom: DomainRef, period: number, flags: number): P<void>;
+  domainPinEmulator?(dom: DomainRef, cpumap: Uint8Array, flags: number): P<void>;
+  domainAddIOThread?(dom: DomainRef, iothreadId: number, flags: number): P<void>;
+  domainDelIOThread?(dom: DomainRef, iothreadId: number, flags: number): P<void>;
+  domainPinIOThread?(dom: DomainRef, iothreadId: number, cpumap: Uint8Array, flags: number): P<void>;
+  domainInjectNMI?(dom: DomainRef, flags: number): P<void>;
+  domainGetGuestVcpus?(dom: DomainRef, flags: number): P<TypedParam[]>;
+  domainSetGuestVcpus?(dom: DomainRef, cpumap: string, state: number, flags: number): P<void>;
+  domainSetVcpu?(dom: DomainRef, cpumap: string, state: number, flags: number): P<void>;
+  domainGetJobInfo?(dom: DomainRef): P<TypedParam[]>;
+  domainGetJobStats?(dom: DomainRef, flags: number): P<{ type: number; params: TypedParam[] }>;
+  domainAbortJob?(dom: DomainRef): P<void>;
+  domainGetSecurityLabelList?(dom: DomainRef): P<SecurityLabel[]>;
+  domainSaveImageDefineXML?(file: string, dxml: string, flags: number): P<void>;
+  domainManagedSaveDefineXML?(dom: DomainRef, dxml: string | null, flags: number): P<void>;
+  domainGetMessages?(dom: DomainRef, flags: number): P<string[]>;
 
   domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): P<string>;
   domainSetMetadata?(

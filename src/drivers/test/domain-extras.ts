@@ -8,6 +8,7 @@ import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
 import { attr } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
+import { parseCpuset } from "./domain-tunables.js";
 import { checkFlags, domainNotRunning, opInvalid } from "./errors.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -63,6 +64,15 @@ function numToIpv4(n: number): string {
 
 export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
   const node = ctx.node;
+  const hostCpus = () => {
+    const ni = node.nodeInfo;
+    return ni.nodes * ni.sockets * ni.cores * ni.threads;
+  };
+  const allCpus = (maplen: number) => {
+    const m = new Uint8Array(maplen);
+    for (let i = 0; i < hostCpus() && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
+    return m;
+  };
   return {
     async nodeGetSecurityModel() {
       return { model: "testSecurity", doi: "" };
@@ -165,17 +175,29 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainGetIOThreadInfo(ref, flags) {
       checkFlags(flags, AFFECT, "testDomainGetIOThreadInfo");
-      getOneDef(findDomain(ctx, ref), flags);
-      return [];
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const ids = def.extra.iothreadids?.[0];
+      if (!ids) return [];
+      const maplen = Math.ceil(hostCpus() / 8);
+      const pins = def.extra.cputune?.[0]?.children ?? [];
+      return ids.children.flatMap((c) => {
+        if (c.kind !== "element") return [];
+        const id = Number(attr(c, "id"));
+        const pin = pins.find(
+          (p) => p.kind === "element" && p.name === "iothreadpin" && attr(p, "iothread") === String(id),
+        );
+        const set = pin && pin.kind === "element" ? attr(pin, "cpuset") : undefined;
+        return [{ iothreadId: id, cpumap: set ? parseCpuset(set, maplen) : allCpus(maplen) }];
+      });
     },
     async domainGetEmulatorPinInfo(ref, maplen, flags) {
       checkFlags(flags, AFFECT, "testDomainGetEmulatorPinInfo");
-      getOneDef(findDomain(ctx, ref), flags);
-      const ni = node.nodeInfo;
-      const n = ni.nodes * ni.sockets * ni.cores * ni.threads;
-      const m = new Uint8Array(maplen);
-      for (let i = 0; i < n && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
-      return m;
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const pin = def.extra.cputune?.[0]?.children.find(
+        (p) => p.kind === "element" && p.name === "emulatorpin",
+      );
+      const set = pin && pin.kind === "element" ? attr(pin, "cpuset") : undefined;
+      return set ? parseCpuset(set, maplen) : allCpus(maplen);
     },
     async domainGetFSInfo(ref, flags) {
       checkFlags(flags, 0, "testDomainGetFSInfo");

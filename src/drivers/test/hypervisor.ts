@@ -7,6 +7,7 @@ import { formatTestCapabilities } from "./capabilities.js";
 import type { TestCtx } from "./ctx.js";
 import { domainConfigSlots, TEST_MAX_VCPUS } from "./domain-config.js";
 import { domainExtraSlots } from "./domain-extras.js";
+import { domainTunableSlots } from "./domain-tunables.js";
 import { domainLifecycleSlots } from "./domain-lifecycle.js";
 import { domainSaveSlots } from "./domain-save.js";
 import { domainSnapshotSlots } from "./domain-snapshots.js";
@@ -87,6 +88,7 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
     domainLifecycleSlots(ctx),
     domainConfigSlots(ctx),
     domainExtraSlots(ctx),
+    domainTunableSlots(ctx),
     domainSaveSlots(ctx),
     domainSnapshotSlots(ctx),
   );

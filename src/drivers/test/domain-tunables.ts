@@ -1,0 +1,282 @@
+// Test driver slots that tune a domain and show up in its XML: blkio weight, perf events,
+// emulator and iothread pinning, iothreads, balloon stats period, interface bandwidth; plus
+// the fixed CPU statistics, block I/O tune and NMI/key injection of libvirt's test driver.
+
+import type { DomainDef } from "../../conf/domain/index.js";
+import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
+import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
+import { ErrorDomain } from "../../errors/index.js";
+import { attr, el, type XmlElement } from "../../xml/index.js";
+import { findDomain, type TestCtx } from "./ctx.js";
+import { getDefs, getOneDef, isActive } from "./domain-obj.js";
+import { checkFlags, domainNotRunning, internal, invalidArg } from "./errors.js";
+
+const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
+const STRING_OKAY = 1 << 2;
+const IFACE_PARAMS = [
+  "inbound.average",
+  "inbound.peak",
+  "inbound.burst",
+  "inbound.floor",
+  "outbound.average",
+  "outbound.peak",
+  "outbound.burst",
+];
+const IOTUNE = [
+  "total_bytes_sec",
+  "read_bytes_sec",
+  "write_bytes_sec",
+  "total_iops_sec",
+  "read_iops_sec",
+  "write_iops_sec",
+  "total_bytes_sec_max",
+  "read_bytes_sec_max",
+  "write_bytes_sec_max",
+  "total_iops_sec_max",
+  "read_iops_sec_max",
+  "write_iops_sec_max",
+  "size_iops_sec",
+  "group_name",
+  "total_bytes_sec_max_length",
+  "read_bytes_sec_max_length",
+  "write_bytes_sec_max_length",
+  "total_iops_sec_max_length",
+  "read_iops_sec_max_length",
+  "write_iops_sec_max_length",
+];
+
+/** A bitmap as libvirt's cpuset syntax ("0-2,5"). */
+export function formatCpuset(map: Uint8Array): string {
+  const parts: string[] = [];
+  const bits = map.length * 8;
+  for (let i = 0; i < bits; i++) {
+    if (!(map[i >> 3]! & (1 << (i & 7)))) continue;
+    let j = i;
+    while (j + 1 < bits && map[(j + 1) >> 3]! & (1 << ((j + 1) & 7))) j++;
+    parts.push(i === j ? String(i) : `${i}-${j}`);
+    i = j;
+  }
+  return parts.join(",");
+}
+
+/** Parses libvirt's cpuset syntax into a bitmap of `maplen` bytes. */
+export function parseCpuset(set: string, maplen: number): Uint8Array {
+  const m = new Uint8Array(maplen);
+  for (const part of set.split(",")) {
+    const [a, b] = part.split("-").map(Number) as [number, number | undefined];
+    for (let i = a; i <= (b ?? a); i++) if (i < maplen * 8) m[i >> 3]! |= 1 << (i & 7);
+  }
+  return m;
+}
+
+/** The single top-level element `name` held verbatim in def.extra, created on demand. */
+function topElement(def: DomainDef, name: string): XmlElement {
+  let e = def.extra[name]?.[0];
+  if (!e) {
+    e = el(name);
+    def.extra[name] = [e];
+  }
+  return e;
+}
+
+function elementChildren(e: XmlElement): XmlElement[] {
+  return e.children.filter((c): c is XmlElement => c.kind === "element");
+}
+
+function setChildText(e: XmlElement, name: string, text: string): void {
+  const c = elementChildren(e).find((x) => x.name === name);
+  if (c) c.children = [{ kind: "text", text }];
+  else e.children.push(el(name, {}, text));
+}
+
+function paramNum(p: TypedParam): number {
+  return typeof p.value === "number" ? p.value : Number(p.value);
+}
+
+export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
+  const forDefs = (ref: Parameters<typeof findDomain>[1], flags: number, fn: (def: DomainDef) => void) => {
+    const { live, config } = getDefs(findDomain(ctx, ref), flags);
+    for (const def of new Set([live, config])) if (def) fn(def);
+  };
+  return {
+    async domainSetBlkioParameters(ref, params, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetBlkioParameters");
+      forDefs(ref, flags, (def) => {
+        for (const p of params) {
+          if (p.field === "weight") setChildText(topElement(def, "blkiotune"), "weight", String(paramNum(p)));
+        }
+      });
+    },
+    async domainSetPerfEvents(ref, params, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetPerfEvents");
+      forDefs(ref, flags, (def) => {
+        const perf = topElement(def, "perf");
+        for (const p of params) {
+          const on = p.value === true || p.value === 1 ? "yes" : "no";
+          const ev = elementChildren(perf).find((x) => attr(x, "name") === p.field);
+          if (ev)
+            ev.attrs = [
+              ["name", p.field],
+              ["enabled", on],
+            ];
+          else perf.children.push(el("event", { name: p.field, enabled: on }));
+        }
+      });
+    },
+    async domainPinEmulator(ref, cpumap, flags) {
+      checkFlags(flags, AFFECT, "testDomainPinEmulator");
+      const cpuset = formatCpuset(cpumap);
+      if (cpuset === "") throw invalidArg("Empty cpu list for pinning");
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const ct = topElement(def, "cputune");
+      const pin = elementChildren(ct).find((x) => x.name === "emulatorpin");
+      if (pin) pin.attrs = [["cpuset", cpuset]];
+      else ct.children.unshift(el("emulatorpin", { cpuset }));
+    },
+    async domainSetMemoryStatsPeriod(ref, period, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetMemoryStatsPeriod");
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const mb = def.devices.memballoon;
+      if (!mb || mb.model === "none") {
+        throw internal("No memory balloon device configured, can not set the collection period");
+      }
+      mb.children = mb.children.filter((c) => c.name !== "stats");
+      mb.children.unshift(el("stats", { period }));
+    },
+    async domainGetCPUStats(ref, startCpu, ncpus, flags) {
+      checkFlags(flags, 0, "testDomainGetCPUStats");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      const u = (field: string, value: number): TypedParam => ({
+        field,
+        type: VIR_TYPED_PARAM.ULLONG,
+        value,
+      });
+      if (startCpu === -1)
+        return [[u("cpu_time", 48772617035), u("user_time", 5540000000), u("system_time", 6460000000)]];
+      const rows: TypedParam[][] = [];
+      const n = Math.min(ncpus, (d.def.vcpu.current ?? d.def.vcpu.max) - startCpu);
+      for (let i = 0; i < n; i++) {
+        const c = startCpu + i;
+        rows.push([u("cpu_time", 24386308517 + c), u("vcpu_time", 23151740627 + c)]);
+      }
+      return rows;
+    },
+    async domainGetInterfaceParameters(ref, device, flags) {
+      checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetInterfaceParameters");
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const net = def.devices.interfaces.find((n) => n.target === device || n.mac === device);
+      if (!net) throw invalidArg(`'${device}' is not a known interface`, ErrorDomain.DOMAIN);
+      const bw = net.extra.bandwidth?.[0];
+      const val = (dir: string, what: string) => {
+        const e = bw ? elementChildren(bw).find((x) => x.name === dir) : undefined;
+        return Number((e && attr(e, what)) ?? 0);
+      };
+      return IFACE_PARAMS.map((f) => {
+        const [dir, what] = f.split(".") as [string, string];
+        return { field: f, type: VIR_TYPED_PARAM.UINT, value: val(dir, what) };
+      });
+    },
+    async domainSetInterfaceParameters(ref, device, params, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetInterfaceParameters");
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const net = def.devices.interfaces.find((n) => n.target === device || n.mac === device);
+      if (!net) throw invalidArg(`'${device}' is not a known interface`, ErrorDomain.DOMAIN);
+      let bw = net.extra.bandwidth?.[0];
+      if (!bw) {
+        bw = el("bandwidth");
+        net.extra.bandwidth = [bw];
+      }
+      for (const dir of ["inbound", "outbound"]) {
+        const given = params.filter((p) => p.field.startsWith(`${dir}.`));
+        if (given.length === 0) continue;
+        let e = elementChildren(bw).find((x) => x.name === dir);
+        if (!e) {
+          e = el(dir);
+          bw.children.push(e);
+        }
+        for (const p of given) {
+          const key = p.field.slice(dir.length + 1);
+          e.attrs = e.attrs.filter(([k]) => k !== key);
+          if (paramNum(p) !== 0) e.attrs.push([key, String(paramNum(p))]);
+        }
+        const order = ["average", "peak", "floor", "burst"];
+        e.attrs.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
+        // A direction without an average (or, inbound, a floor) is dropped, as libvirt does.
+        const keep = e.attrs.some(([k]) => k === "average" || (dir === "inbound" && k === "floor"));
+        if (!keep) bw.children = bw.children.filter((c) => c !== e);
+      }
+      if (elementChildren(bw).length === 0) delete net.extra.bandwidth;
+    },
+    async domainGetBlockIoTune(ref, disk, flags) {
+      checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetBlockIoTune");
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      if (disk !== null && !def.devices.disks.some((x) => x.target.dev === disk)) {
+        throw invalidArg(`disk '${disk}' was not found in the domain config`);
+      }
+      return IOTUNE.map((field) =>
+        field === "group_name"
+          ? { field, type: VIR_TYPED_PARAM.STRING, value: "" }
+          : { field, type: VIR_TYPED_PARAM.ULLONG, value: 0 },
+      );
+    },
+    async domainAddIOThread(ref, id, flags) {
+      checkFlags(flags, AFFECT, "testDomainAddIOThread");
+      forDefs(ref, flags, (def) => {
+        const ids = topElement(def, "iothreadids");
+        if (elementChildren(ids).some((x) => attr(x, "id") === String(id))) {
+          throw invalidArg(`an IOThread is already using iothread_id '${id}'`, ErrorDomain.DOMAIN);
+        }
+        ids.children.push(el("iothread", { id }));
+        const n = elementChildren(ids).length;
+        def.extra.iothreads = [el("iothreads", {}, String(n))];
+      });
+    },
+    async domainDelIOThread(ref, id, flags) {
+      checkFlags(flags, AFFECT, "testDomainDelIOThread");
+      forDefs(ref, flags, (def) => {
+        const ids = topElement(def, "iothreadids");
+        const t = elementChildren(ids).find((x) => attr(x, "id") === String(id));
+        if (!t) throw invalidArg(`cannot find IOThread '${id}' in iothreadids list`, ErrorDomain.DOMAIN);
+        ids.children = ids.children.filter((c) => c !== t);
+        const n = elementChildren(ids).length;
+        if (n === 0) {
+          delete def.extra.iothreadids;
+          delete def.extra.iothreads;
+        } else def.extra.iothreads = [el("iothreads", {}, String(n))];
+        const ct = def.extra.cputune?.[0];
+        if (ct)
+          ct.children = ct.children.filter(
+            (c) => !(c.kind === "element" && c.name === "iothreadpin" && attr(c, "iothread") === String(id)),
+          );
+      });
+    },
+    async domainPinIOThread(ref, id, cpumap, flags) {
+      checkFlags(flags, AFFECT, "testDomainPinIOThread");
+      const cpuset = formatCpuset(cpumap);
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const ids = def.extra.iothreadids?.[0];
+      if (!ids || !elementChildren(ids).some((x) => attr(x, "id") === String(id))) {
+        throw invalidArg(`iothreadid ${id} not found`);
+      }
+      const ct = topElement(def, "cputune");
+      const pin = elementChildren(ct).find(
+        (x) => x.name === "iothreadpin" && attr(x, "iothread") === String(id),
+      );
+      if (pin)
+        pin.attrs = [
+          ["iothread", String(id)],
+          ["cpuset", cpuset],
+        ];
+      else ct.children.push(el("iothreadpin", { iothread: id, cpuset }));
+    },
+    async domainInjectNMI(ref, flags) {
+      checkFlags(flags, 0, "testDomainInjectNMI");
+      if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+    },
+    async domainSendKey(ref, _codeset, _holdtime, _keycodes, flags) {
+      checkFlags(flags, 0, "testDomainSendKey");
+      if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+    },
+  };
+}
