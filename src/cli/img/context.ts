@@ -99,6 +99,17 @@ export function compressedWriter(img: Image): CompressedWriter | undefined {
   ) {
     return c as CompressedWriter;
   }
+  // Formats that only offer writeCompressed(offset, raw) (qcow2) compress on the main thread.
+  const w = img as unknown as { writeCompressed?: (o: number, d: Uint8Array) => Promise<void> };
+  const sizes = img as unknown as { clusterSize?: number; cs?: number };
+  const cs = sizes.clusterSize ?? sizes.cs;
+  if (typeof w.writeCompressed === "function" && cs) {
+    return {
+      compressedClusterSize: cs,
+      compressCluster: async () => new Uint8Array(0),
+      writeCompressedCluster: (offset, _c, raw) => w.writeCompressed!.call(img, offset, raw),
+    };
+  }
   return undefined;
 }
 

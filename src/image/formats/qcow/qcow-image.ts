@@ -36,6 +36,7 @@ export class QcowImage implements Image, BackingChain {
   private readonly l2Cache = new Map<number, BigUint64Array>();
   private fileEnd = 0;
   private aes?: QcowAes;
+  private encrypted = false;
 
   private constructor(io: BlockIO, h: QcowHeader, l1: bigint[], readOnly: boolean) {
     this.io = io;
@@ -65,19 +66,15 @@ export class QcowImage implements Image, BackingChain {
     const dv = new DataView(raw.buffer);
     const l1: bigint[] = [];
     for (let i = 0; i < l1Size; i++) l1.push(dv.getBigUint64(i * 8));
-    let readOnly = opts.readOnly || io.readOnly;
+    const readOnly = opts.readOnly || io.readOnly;
     const img = new QcowImage(io, h, l1, readOnly);
     img.fileEnd = fileSize;
     if (h.cryptMethod === QCOW_CRYPT_AES) {
+      // Without the key the image still opens (info, map), but guest data cannot be read.
       const secretId = opts.options?.["encrypt.key-secret"];
       const key = secretId ? opts.secrets?.[secretId] : undefined;
-      if (key === undefined) {
-        throw new ImageError("encrypted", "Parameter 'encrypt.key-secret' is required for cipher", {
-          path: io.path,
-        });
-      }
-      img.aes = new QcowAes(key);
-      readOnly = true;
+      img.encrypted = true;
+      if (key !== undefined) img.aes = new QcowAes(key);
       (img as { readOnly: boolean }).readOnly = true;
     }
     if (h.backingFileOffset !== 0 && h.backingFileSize > 0) {
@@ -179,6 +176,11 @@ export class QcowImage implements Image, BackingChain {
 
   async read(offset: number, buf: Uint8Array): Promise<void> {
     this.bounds(offset, buf.length);
+    if (this.encrypted && !this.aes) {
+      throw new ImageError("encrypted", "Parameter 'encrypt.key-secret' is required for cipher", {
+        path: this.io.path,
+      });
+    }
     let done = 0;
     while (done < buf.length) {
       const pos = offset + done;
@@ -325,9 +327,12 @@ export class QcowImage implements Image, BackingChain {
     const out: MapExtent[] = [];
     let pos = offset;
     const end = offset + length;
+    const l2Span = this.clusterSize * this.l2Size;
     while (pos < end) {
       const within = pos % this.clusterSize;
-      const n = Math.min(end - pos, this.clusterSize - within);
+      let n = Math.min(end - pos, this.clusterSize - within);
+      // A missing L2 table leaves its whole span unallocated: step over it at once.
+      if ((this.l1[Math.floor(pos / l2Span)] ?? 0n) === 0n) n = Math.min(end - pos, l2Span - (pos % l2Span));
       const e = await this.entry(pos);
       let ext: MapExtent;
       if (e === 0n)

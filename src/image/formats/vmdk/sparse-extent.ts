@@ -293,9 +293,12 @@ export class SparseExtent implements Extent {
     const out: MapExtent[] = [];
     let pos = offset;
     const end = offset + length;
+    const gtSpan = this.clusterSize * this.header.numGTEsPerGT;
     while (pos < end) {
       const within = pos % this.clusterSize;
-      const n = Math.min(end - pos, this.clusterSize - within);
+      let n = Math.min(end - pos, this.clusterSize - within);
+      // No grain table: its whole span is unallocated.
+      if ((this.gd[Math.floor(pos / gtSpan)] ?? 0) === 0) n = Math.min(end - pos, gtSpan - (pos % gtSpan));
       const e = await this.gte(pos);
       let x: MapExtent;
       if (e === 0) x = { start: pos, length: n, data: false, zero: !hasBacking, present: false, depth: 0 };

@@ -1,0 +1,89 @@
+// Benchmark: tsvirt-img against qemu-img on one raw image of mixed data (random, compressible,
+// explicit zero runs) and holes. Full mode: 2 GiB virtual / 1 GiB allocated; BENCH_SMOKE=1: a
+// few MiB. Each command is followed by `sync`; prints seconds and the tsvirt/qemu ratio.
+//
+//   npx tsc -p . && node --import tsx bench/image-convert.ts          (full)
+//   BENCH_SMOKE=1 node --import tsx bench/image-convert.ts            (smoke)
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const SMOKE = process.env.BENCH_SMOKE === "1";
+const MiB = 1 << 20;
+const STRIPE = 8 * MiB;
+const VIRTUAL = SMOKE ? 4 * STRIPE : Number(process.env.BENCH_MIB ?? 2048) * MiB;
+const CLI = fileURLToPath(new URL("../dist/bin/tsvirt-img.js", import.meta.url));
+
+/** Per 8 MiB stripe: 1 MiB random, 1 MiB compressible text, 1 MiB of written zeros, 1 MiB random, 4 MiB hole. */
+function buildSource(path: string): void {
+  const fd = openSync(path, "w");
+  try {
+    const text = Buffer.alloc(MiB);
+    const words = "the quick brown fox jumps over the lazy dog 0123456789 ";
+    for (let i = 0; i < MiB; i++) text[i] = words.charCodeAt(i % words.length);
+    const zeros = Buffer.alloc(MiB);
+    for (let s = 0; s < VIRTUAL; s += STRIPE) {
+      writeSync(fd, randomBytes(MiB), 0, MiB, s);
+      text.writeUInt32LE(s / STRIPE, 0); // make stripes differ
+      writeSync(fd, text, 0, MiB, s + MiB);
+      writeSync(fd, zeros, 0, MiB, s + 2 * MiB);
+      writeSync(fd, randomBytes(MiB), 0, MiB, s + 3 * MiB);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  execFileSync("truncate", ["-s", String(VIRTUAL), path]);
+}
+
+function timed(cmd: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  spawnSync("sync");
+  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  return dt;
+}
+
+function main(): void {
+  if (!existsSync(CLI)) throw new Error("build first: npx tsc -p .");
+  const dir = mkdtempSync(join(tmpdir(), "tsvirt-bench-"));
+  try {
+    const src = join(dir, "src.raw");
+    buildSource(src);
+    spawnSync("sync");
+    const ref = join(dir, "ref.qcow2");
+    execFileSync("qemu-img", ["convert", "-O", "qcow2", src, ref]);
+    const cases: [string, (tool: string) => string[]][] = [
+      ["convert raw->qcow2", (t) => ["convert", "-O", "qcow2", src, join(dir, `${t}-a.qcow2`)]],
+      ["convert qcow2->raw", (t) => ["convert", "-O", "raw", ref, join(dir, `${t}-b.raw`)]],
+      ["convert raw->qcow2 -c", (t) => ["convert", "-c", "-O", "qcow2", src, join(dir, `${t}-c.qcow2`)]],
+      ["info qcow2", () => ["info", ref]],
+      ["check qcow2", () => ["check", ref]],
+    ];
+    console.log(
+      `image: ${VIRTUAL / MiB} MiB virtual, ${VIRTUAL / MiB / 2} MiB allocated (${SMOKE ? "smoke" : "full"})`,
+    );
+    console.log(
+      `${"command".padEnd(24)}${"qemu-img s".padStart(12)}${"tsvirt-img s".padStart(14)}${"ratio".padStart(8)}`,
+    );
+    for (const [name, args] of cases) {
+      const q = timed("qemu-img", args("q"));
+      const t = timed("node", [CLI, ...args("t")]);
+      console.log(
+        `${name.padEnd(24)}${q.toFixed(3).padStart(12)}${t.toFixed(3).padStart(14)}${(t / q).toFixed(2).padStart(8)}`,
+      );
+      for (const f of ["a.qcow2", "b.raw", "c.qcow2"]) {
+        rmSync(join(dir, `q-${f}`), { force: true });
+        rmSync(join(dir, `t-${f}`), { force: true });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
