@@ -141,7 +141,7 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const mt = def.extra.memtune?.[0];
       const val = (name: string) => {
         const e = mt?.children.find((c) => c.kind === "element" && c.name === name);
-        if (!e || e.kind !== "element") return UNLIMITED;
+        if (e?.kind !== "element") return UNLIMITED;
         const t = e.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
         return Number(t) || UNLIMITED;
       };
