@@ -160,6 +160,33 @@ test("lifecycle: destroy, start, suspend, resume in one virsh session", {
   assert.match(r.out, /Domain 'test' started/);
 });
 
+test("virsh event sees lifecycle events made by another client", {
+  skip: !haveVirsh && "virsh not installed",
+}, async () => {
+  const uri = `test+unix:///default?socket=${sock}`;
+  const watcher = virsh(uri, [
+    "event",
+    "--domain",
+    "test",
+    "--event",
+    "lifecycle",
+    "--loop",
+    "--timeout",
+    "2",
+  ]);
+  await new Promise((r) => setTimeout(r, 800));
+  const change = await virsh(uri, ["suspend test; resume test"]);
+  assert.equal(change.code, 0, change.out);
+  const w = await watcher;
+  assert.equal(
+    w.out,
+    "event 'lifecycle' for domain 'test': Suspended Paused\n" +
+      "event 'lifecycle' for domain 'test': Resumed Unpaused\n" +
+      "event loop timed out\n" +
+      "events received: 2\n\n",
+  );
+});
+
 test("SIGTERM stops tsvirtd cleanly and removes its sockets", {
   skip: !haveVirsh && "virsh not installed",
 }, async () => {
