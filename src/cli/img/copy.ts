@@ -105,16 +105,20 @@ export async function copyImage(
     await copyCompressed(src, dst, pieces, srcOff, dstOff, o, report);
     return;
   }
-  // One read in flight ahead of the write being done.
-  let pending: Promise<Uint8Array> | undefined;
-  const readPiece = async (p: Piece) => {
-    const b = new Uint8Array(p.length);
-    await src.read(p.offset, b);
-    return b;
-  };
+  // Reads run ahead of the writes (several in flight, on libuv's pool); writes stay in order
+  // because formats allocate as they write.
+  const AHEAD = 4;
   const dataPieces = pieces.filter((p) => p.kind === "data");
-  let di = 0;
-  if (dataPieces[0]) pending = readPiece(dataPieces[0]);
+  const inflight: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (inflight.length < AHEAD && next < dataPieces.length) {
+      const p = dataPieces[next++]!;
+      const b = new Uint8Array(p.length);
+      inflight.push(src.read(p.offset, b).then(() => b));
+    }
+  };
+  fill();
   for (const p of pieces) {
     const at = dstOff + (p.offset - srcOff);
     if (p.kind === "skip") {
@@ -126,9 +130,8 @@ export async function copyImage(
       report(p.offset + p.length);
       continue;
     }
-    const buf = await pending!;
-    di++;
-    pending = dataPieces[di] ? readPiece(dataPieces[di]!) : undefined;
+    const buf = await inflight.shift()!;
+    fill();
     await writeSparse(dst, at, buf, o);
     report(p.offset + p.length);
   }

@@ -1,0 +1,380 @@
+// Domain lifecycle and configuration commands (tools/virsh-domain.c): start, shutdown, destroy,
+// define/undefine, dumpxml, edit, memory and vCPU setters, desc/metadata, managed save.
+import { VIR_DOMAIN_METADATA, VIR_DOMAIN_UNDEFINE, VIR_DOMAIN_XML } from "../../../driver/flags.js";
+import { ErrorCode } from "../../../errors/index.js";
+import { attr, child } from "../../../xml/index.js";
+import type { Handler } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
+import { optArgv, optBool, optInt, optScaled, optString } from "../options.js";
+import { affectFlags, childrenAt, editText, exclusive, parseDoc } from "../util.js";
+
+type H = Handler<Ctl>;
+
+const ULONG_MAX = 0xffffffffffffffffn;
+
+const start: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  if (await dom.isActive()) throw new CmdFailure("Domain is already active");
+  let flags = 0;
+  if (optBool(cmd, "paused")) flags |= 1;
+  if (optBool(cmd, "autodestroy")) flags |= 2;
+  if (optBool(cmd, "bypass-cache")) flags |= 4;
+  if (optBool(cmd, "force-boot")) flags |= 8;
+  if (optBool(cmd, "reset-nvram")) flags |= 32;
+  await attempt(`Failed to start domain '${dom.name}'`, () => dom.create(flags));
+  ctl.printExtra(`Domain '${dom.name}' started\n`);
+  return true;
+};
+
+const SHUTDOWN_MODES: Record<string, number> = { acpi: 1, agent: 2, initctl: 4, signal: 8, paravirt: 16 };
+
+function modeFlags(cmd: Parameters<H>[1], what: string): number {
+  const mode = optString(cmd, "mode");
+  let flags = 0;
+  if (mode === undefined) return 0;
+  for (const m of mode.split(",")) {
+    const f = SHUTDOWN_MODES[m];
+    if (f === undefined)
+      throw new CmdFailure(
+        `Unknown mode ${m} value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'`,
+      );
+    flags |= f;
+  }
+  void what;
+  return flags;
+}
+
+const shutdown: H = async (ctl, cmd) => {
+  const flags = modeFlags(cmd, "shutdown");
+  const dom = await lookupDomain(ctl, cmd);
+  await attempt(`Failed to shutdown domain '${dom.name}'`, () => dom.shutdown(flags));
+  ctl.printExtra(`Domain '${dom.name}' is being shutdown\n`);
+  return true;
+};
+
+const reboot: H = async (ctl, cmd) => {
+  const flags = modeFlags(cmd, "reboot");
+  const dom = await lookupDomain(ctl, cmd);
+  await attempt(`Failed to reboot domain '${dom.name}'`, () => dom.reboot(flags));
+  ctl.printExtra(`Domain '${dom.name}' is being rebooted\n`);
+  return true;
+};
+
+const reset: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  await attempt(`Failed to reset domain '${dom.name}'`, () => dom.reset(0));
+  ctl.printExtra(`Domain '${dom.name}' was reset\n`);
+  return true;
+};
+
+const destroy: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  let flags = 0;
+  if (optBool(cmd, "graceful")) flags |= 1;
+  if (optBool(cmd, "remove-logs")) flags |= 2;
+  await attempt(`Failed to destroy domain '${dom.name}'`, () => dom.destroy(flags));
+  ctl.printExtra(`Domain '${dom.name}' destroyed\n`);
+  return true;
+};
+
+const suspend: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  await attempt(`Failed to suspend domain '${dom.name}'`, () => dom.suspend());
+  ctl.printExtra(`Domain '${dom.name}' suspended\n`);
+  return true;
+};
+
+const resume: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  await attempt(`Failed to resume domain '${dom.name}'`, () => dom.resume());
+  ctl.printExtra(`Domain '${dom.name}' resumed\n`);
+  return true;
+};
+
+const define: H = async (ctl, cmd) => {
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  const flags = optBool(cmd, "validate") ? 1 : 0;
+  const dom = await attempt(`Failed to define domain from ${file}`, () =>
+    conn(ctl).domainDefineXML(xml, flags),
+  );
+  ctl.printExtra(`Domain '${dom.name}' defined from ${file}\n`);
+  return true;
+};
+
+const create: H = async (ctl, cmd) => {
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  let flags = 0;
+  if (optBool(cmd, "paused")) flags |= 1;
+  if (optBool(cmd, "autodestroy")) flags |= 2;
+  if (optBool(cmd, "validate")) flags |= 4;
+  const dom = await attempt(`Failed to create domain from ${file}`, () =>
+    conn(ctl).domainCreateXML(xml, flags),
+  );
+  ctl.printExtra(`Domain '${dom.name}' created from ${file}\n`);
+  return true;
+};
+
+const undefine: H = async (ctl, cmd) => {
+  exclusive(cmd, "nvram", "keep-nvram");
+  exclusive(cmd, "tpm", "keep-tpm");
+  const dom = await lookupDomain(ctl, cmd);
+  let flags = 0;
+  if (optBool(cmd, "managed-save")) flags |= VIR_DOMAIN_UNDEFINE.MANAGED_SAVE;
+  if (optBool(cmd, "snapshots-metadata")) flags |= VIR_DOMAIN_UNDEFINE.SNAPSHOTS_METADATA;
+  if (optBool(cmd, "checkpoints-metadata")) flags |= VIR_DOMAIN_UNDEFINE.CHECKPOINTS_METADATA;
+  if (optBool(cmd, "nvram")) flags |= VIR_DOMAIN_UNDEFINE.NVRAM;
+  if (optBool(cmd, "keep-nvram")) flags |= VIR_DOMAIN_UNDEFINE.KEEP_NVRAM;
+  if (optBool(cmd, "tpm")) flags |= VIR_DOMAIN_UNDEFINE.TPM;
+  if (optBool(cmd, "keep-tpm")) flags |= VIR_DOMAIN_UNDEFINE.KEEP_TPM;
+  const storage = optString(cmd, "storage");
+  const removeAll = optBool(cmd, "remove-all-storage");
+  const wipe = optBool(cmd, "wipe-storage");
+  // volumes to remove are found before the definition disappears
+  const vols: { source: string; target: string }[] = [];
+  if (storage !== undefined || removeAll) {
+    const doc = parseDoc(await dom.getXMLDesc(0));
+    const wanted = storage?.split(",") ?? [];
+    for (const disk of childrenAt(doc, "devices/disk")) {
+      const src = child(disk, "source");
+      const source = src ? (attr(src, "file") ?? attr(src, "dev") ?? attr(src, "volume")) : undefined;
+      const target = attr(child(disk, "target") ?? disk, "dev") ?? "";
+      if (!source) continue;
+      if (removeAll || wanted.includes(source) || wanted.includes(target)) vols.push({ source, target });
+    }
+  }
+  await attempt(`Failed to undefine domain '${dom.name}'`, () => dom.undefine(flags));
+  ctl.printExtra(`Domain '${dom.name}' has been undefined\n`);
+  let ok = true;
+  for (const v of vols) {
+    try {
+      const vol = await conn(ctl).storageVolLookupByPath(v.source);
+      if (wipe) await vol.wipe(0);
+      await vol.delete(0);
+      ctl.printExtra(`Volume '${v.target}'(${v.source}) removed.\n`);
+    } catch (e) {
+      ctl.error(`Failed to remove storage volume '${v.target}'(${v.source})`);
+      ctl.setError(e);
+      ctl.reportError();
+      ok = false;
+    }
+  }
+  return ok;
+};
+
+const autostart: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const disable = optBool(cmd, "disable");
+  await attempt(
+    disable
+      ? `Failed to unmark domain '${dom.name}' as autostarted`
+      : `Failed to mark domain '${dom.name}' as autostarted`,
+    () => dom.setAutostart(!disable),
+  );
+  ctl.printExtra(
+    disable
+      ? `Domain '${dom.name}' unmarked as autostarted\n`
+      : `Domain '${dom.name}' marked as autostarted\n`,
+  );
+  return true;
+};
+
+function xmlFlags(cmd: Parameters<H>[1]): number {
+  let flags = 0;
+  if (optBool(cmd, "inactive")) flags |= VIR_DOMAIN_XML.INACTIVE;
+  if (optBool(cmd, "security-info")) flags |= VIR_DOMAIN_XML.SECURE;
+  if (optBool(cmd, "update-cpu")) flags |= VIR_DOMAIN_XML.UPDATE_CPU;
+  if (optBool(cmd, "migratable")) flags |= VIR_DOMAIN_XML.MIGRATABLE;
+  return flags;
+}
+
+const dumpxml: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const xml = await dom.getXMLDesc(xmlFlags(cmd));
+  ctl.print(xml);
+  return true;
+};
+
+const edit: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const flags = VIR_DOMAIN_XML.INACTIVE | VIR_DOMAIN_XML.SECURE;
+  const before = await dom.getXMLDesc(flags);
+  const after = editText(before);
+  if (after === before) {
+    ctl.printExtra(`Domain '${dom.name}' XML configuration not changed.\n`);
+    return true;
+  }
+  const defFlags = optBool(cmd, "skip-validate") ? 0 : 1;
+  const nd = await attempt("Failed. Try again?", () => conn(ctl).domainDefineXML(after, defFlags));
+  ctl.printExtra(`Domain '${nd.name}' XML configuration edited.\n`);
+  return true;
+};
+
+const setmem: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const bytes = optScaled(cmd, "size", 1024n, ULONG_MAX) ?? 0n;
+  const kib = Number((bytes + 1023n) / 1024n);
+  await dom.setMemory(kib, flags);
+  return true;
+};
+
+const setmaxmem: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const bytes = optScaled(cmd, "size", 1024n, ULONG_MAX) ?? 0n;
+  const kib = Number((bytes + 1023n) / 1024n);
+  await attempt("Unable to change MaxMemorySize", () => dom.setMemory(kib, flags | 4));
+  return true;
+};
+
+const setvcpus: H = async (ctl, cmd) => {
+  let flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const count = optInt(cmd, "count") ?? 0;
+  if (optBool(cmd, "maximum")) flags |= 4;
+  if (optBool(cmd, "guest")) flags |= 8;
+  if (optBool(cmd, "hotpluggable")) flags |= 16;
+  if (count <= 0) throw new CmdFailure(`Invalid number of virtual CPUs`);
+  await dom.setVcpus(count, flags);
+  return true;
+};
+
+/** virshGetDomainDescription: "" when the domain has no such metadata. */
+export async function domainDescription(
+  dom: Awaited<ReturnType<typeof lookupDomain>>,
+  title: boolean,
+  flags: number,
+) {
+  try {
+    return await dom.getMetadata(
+      title ? VIR_DOMAIN_METADATA.TITLE : VIR_DOMAIN_METADATA.DESCRIPTION,
+      null,
+      flags,
+    );
+  } catch (e) {
+    if ((e as { code?: number }).code === ErrorCode.NO_DOMAIN_METADATA) return "";
+    throw e;
+  }
+}
+
+const desc: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const title = optBool(cmd, "title");
+  const words = optArgv(cmd, "new-desc");
+  let text: string | undefined = words.length ? words.join(" ") : undefined;
+  if (optBool(cmd, "edit")) {
+    const cur = await domainDescription(dom, title, flags & 2 ? VIR_DOMAIN_XML.INACTIVE : 0);
+    text = editText(text ?? cur, ".txt").replace(/\n+$/, "");
+  }
+  if (text !== undefined) {
+    const type = title ? VIR_DOMAIN_METADATA.TITLE : VIR_DOMAIN_METADATA.DESCRIPTION;
+    await attempt(title ? "Failed to set new domain title" : "Failed to set new domain description", () =>
+      dom.setMetadata(type, text ?? "", null, null, flags),
+    );
+    ctl.printExtra(title ? "Domain title updated successfully" : "Domain description updated successfully");
+    return true;
+  }
+  const cur = await domainDescription(dom, title, flags & 2 ? VIR_DOMAIN_XML.INACTIVE : 0);
+  if (cur.length > 0) ctl.print(cur);
+  else ctl.printExtra(title ? `No title for domain: ${dom.name}` : `No description for domain: ${dom.name}`);
+  return true;
+};
+
+const metadata: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const uri = req(cmd, "uri");
+  const key = optString(cmd, "key");
+  const set = optString(cmd, "set");
+  const remove = optBool(cmd, "remove");
+  exclusive(cmd, "edit", "set");
+  exclusive(cmd, "remove", "set");
+  exclusive(cmd, "remove", "edit");
+  if ((set !== undefined || optBool(cmd, "edit")) && key === undefined)
+    throw new CmdFailure("namespace key is required when modifying metadata");
+  if (set !== undefined || remove) {
+    await dom.setMetadata(VIR_DOMAIN_METADATA.ELEMENT, set ?? null, key ?? null, uri, flags);
+    ctl.printExtra(remove ? "Metadata removed\n" : "Metadata modified\n");
+    return true;
+  }
+  if (optBool(cmd, "edit")) {
+    let cur = "";
+    try {
+      cur = await dom.getMetadata(VIR_DOMAIN_METADATA.ELEMENT, uri, flags);
+    } catch {}
+    const next = editText(cur);
+    if (next === cur) {
+      ctl.printExtra("Metadata not changed\n");
+      return true;
+    }
+    await dom.setMetadata(VIR_DOMAIN_METADATA.ELEMENT, next, key ?? null, uri, flags);
+    ctl.printExtra("Metadata modified\n");
+    return true;
+  }
+  ctl.print(`${await dom.getMetadata(VIR_DOMAIN_METADATA.ELEMENT, uri, flags)}\n`);
+  return true;
+};
+
+const managedsave: H = async (ctl, cmd) => {
+  exclusive(cmd, "running", "paused");
+  const dom = await lookupDomain(ctl, cmd);
+  let flags = 0;
+  if (optBool(cmd, "bypass-cache")) flags |= 1;
+  if (optBool(cmd, "running")) flags |= 2;
+  if (optBool(cmd, "paused")) flags |= 4;
+  await attempt(`Failed to save domain '${dom.name}' state`, () => dom.managedSave(flags));
+  ctl.printExtra(`\nDomain '${dom.name}' state saved by libvirt\n`);
+  return true;
+};
+
+const managedsaveRemove: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const has = await attempt("Failed to check for domain managed save image", () =>
+    dom.hasManagedSaveImage(0),
+  );
+  if (!has) {
+    ctl.printExtra(`Domain '${dom.name}' has no manage save image; removal skipped`);
+    return true;
+  }
+  await attempt(`Failed to remove managed save image for domain '${dom.name}'`, () =>
+    dom.managedSaveRemove(0),
+  );
+  ctl.printExtra(`Removed managedsave image for domain '${dom.name}'`);
+  return true;
+};
+
+const domrename: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const name = req(cmd, "new-name");
+  await attempt("Failed to rename domain", () => dom.rename(name, 0));
+  ctl.printExtra("Domain successfully renamed\n");
+  return true;
+};
+
+export const domainHandlers: Record<string, H> = {
+  start,
+  shutdown,
+  reboot,
+  reset,
+  destroy,
+  suspend,
+  resume,
+  define,
+  create,
+  undefine,
+  autostart,
+  dumpxml,
+  edit,
+  setmem,
+  setmaxmem,
+  setvcpus,
+  desc,
+  metadata,
+  managedsave,
+  "managedsave-remove": managedsaveRemove,
+  domrename,
+};

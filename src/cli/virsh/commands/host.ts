@@ -1,0 +1,123 @@
+// Host and hypervisor commands (tools/virsh-host.c): version, uri, hostname, nodeinfo,
+// capabilities, sysinfo, maxvcpus, freecell, domcapabilities.
+import type { Handler } from "../command.js";
+import { type Ctl, conn } from "../lookup.js";
+import { optBool, optInt, optString } from "../options.js";
+
+type H = Handler<Ctl>;
+
+const LIB_VERSION = 9000000;
+
+/** "major.minor.release" from libvirt's packed version number. */
+export function versionString(v: number): string {
+  return `${Math.floor(v / 1000000)}.${Math.floor(v / 1000) % 1000}.${v % 1000}`;
+}
+
+const version: H = async (ctl, cmd) => {
+  const c = conn(ctl);
+  ctl.print(`Compiled against library: libvirt ${versionString(LIB_VERSION)}\n`);
+  let lib = LIB_VERSION;
+  try {
+    lib = await c.getLibVersion();
+  } catch {}
+  ctl.print(`Using library: libvirt ${versionString(lib)}\n`);
+  const type = await c.getType();
+  ctl.print(`Using API: ${type} ${versionString(lib)}\n`);
+  const hv = await c.getVersion();
+  if (hv === 0) ctl.print(`Cannot extract running ${type} hypervisor version\n`);
+  else ctl.print(`Running hypervisor: ${type} ${versionString(hv)}\n`);
+  if (optBool(cmd, "daemon")) {
+    ctl.print(`Running against daemon: ${versionString(lib)}\n`);
+  }
+  return true;
+};
+
+const uri: H = async (ctl) => {
+  ctl.print(`${await conn(ctl).getURI()}\n`);
+  return true;
+};
+
+const hostname: H = async (ctl) => {
+  ctl.print(`${await conn(ctl).getHostname()}\n`);
+  return true;
+};
+
+const nodeinfo: H = async (ctl) => {
+  const i = await conn(ctl).nodeGetInfo();
+  const p = (k: string, v: string) => `${k.padEnd(20)} ${v}\n`;
+  ctl.print(
+    p("CPU model:", i.model) +
+      p("CPU(s):", String(i.cpus)) +
+      p("CPU frequency:", `${i.mhz} MHz`) +
+      p("CPU socket(s):", String(i.sockets)) +
+      p("Core(s) per socket:", String(i.cores)) +
+      p("Thread(s) per core:", String(i.threads)) +
+      p("NUMA cell(s):", String(i.nodes)) +
+      p("Memory size:", `${i.memory} KiB`),
+  );
+  return true;
+};
+
+const capabilities: H = async (ctl) => {
+  ctl.print(`${(await conn(ctl).getCapabilities()).replace(/\n?$/, "\n")}`);
+  return true;
+};
+
+const sysinfo: H = async (ctl) => {
+  ctl.print(`${(await conn(ctl).getSysinfo(0)).replace(/\n?$/, "\n")}`);
+  return true;
+};
+
+const maxvcpus: H = async (ctl, cmd) => {
+  const type = optString(cmd, "type") ?? null;
+  ctl.print(`${await conn(ctl).getMaxVcpus(type)}\n`);
+  return true;
+};
+
+const freecell: H = async (ctl, cmd) => {
+  const c = conn(ctl);
+  const cell = optInt(cmd, "cellno");
+  if (optBool(cmd, "all")) {
+    const info = await c.nodeGetInfo();
+    const mems = await c.nodeGetCellsFreeMemory(0, info.nodes);
+    let total = 0;
+    mems.forEach((m, i) => {
+      total += m;
+      ctl.print(`${String(i).padStart(5)}: ${String(Math.floor(m / 1024)).padStart(10)} KiB\n`);
+    });
+    ctl.print("--------------------\n");
+    ctl.print(`${"Total".padStart(5)}: ${String(Math.floor(total / 1024)).padStart(10)} KiB\n`);
+    return true;
+  }
+  if (cell === undefined) {
+    ctl.print(`Total: ${Math.floor((await c.nodeGetFreeMemory()) / 1024)} KiB\n`);
+    return true;
+  }
+  const [m] = await c.nodeGetCellsFreeMemory(cell, 1);
+  ctl.print(`${cell}: ${Math.floor(m / 1024)} KiB\n`);
+  return true;
+};
+
+const domcapabilities: H = async (ctl, cmd) => {
+  const xml = await conn(ctl).getDomainCapabilities(
+    optString(cmd, "emulatorbin") ?? null,
+    optString(cmd, "arch") ?? null,
+    optString(cmd, "machine") ?? null,
+    optString(cmd, "virttype") ?? null,
+    0,
+  );
+  ctl.print(xml.replace(/\n?$/, "\n"));
+  return true;
+};
+
+export const hostHandlers: Record<string, H> = {
+  version,
+  uri,
+  hostname,
+  nodeinfo,
+  capabilities,
+  sysinfo,
+  maxvcpus,
+  freecell,
+  domcapabilities,
+};

@@ -1,0 +1,324 @@
+// Domain monitoring commands (tools/virsh-domain-monitor.c and the vCPU readers of virsh-domain.c):
+// list, dominfo, domstate, domid/domname/domuuid, domblklist, domiflist, domblkinfo, vcpucount, vcpuinfo.
+import type { Domain } from "../../../api/index.js";
+import { VIR_CONNECT_LIST_DOMAINS as L, VIR_DOMAIN_XML } from "../../../driver/flags.js";
+import { ErrorCode } from "../../../errors/index.js";
+import { attr, child } from "../../../xml/index.js";
+import type { Handler, ParsedCmd } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { domainReasonName, domainStateName } from "../format/states.js";
+import { formatTable } from "../format/table.js";
+import { type Ctl, conn, domainByString, looksLikeUuid, lookupDomain, req } from "../lookup.js";
+import { optBool, optString } from "../options.js";
+import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
+import { domainDescription } from "./domain.js";
+
+type H = Handler<Ctl>;
+
+const INACTIVE_ID = -1;
+
+/** virshDomainSorter: running domains by id, then inactive ones by name (case-insensitive). */
+function sortDomains(a: Domain, b: Domain): number {
+  if (a.id === INACTIVE_ID && b.id === INACTIVE_ID)
+    return a.name.toLowerCase().localeCompare(b.name.toLowerCase());
+  if (a.id !== INACTIVE_ID && b.id !== INACTIVE_ID) return a.id - b.id;
+  return a.id !== INACTIVE_ID ? -1 : 1;
+}
+
+const list: H = async (ctl, cmd) => {
+  exclusive(cmd, "table", "name");
+  exclusive(cmd, "table", "uuid");
+  exclusive(cmd, "table", "id");
+  let flags: number = L.ACTIVE;
+  if (optBool(cmd, "inactive")) flags = L.INACTIVE;
+  if (optBool(cmd, "all")) flags = L.INACTIVE | L.ACTIVE;
+  const filters: [string, number][] = [
+    ["persistent", L.PERSISTENT],
+    ["transient", L.TRANSIENT],
+    ["with-managed-save", L.MANAGEDSAVE],
+    ["without-managed-save", L.NO_MANAGEDSAVE],
+    ["autostart", L.AUTOSTART],
+    ["no-autostart", L.NO_AUTOSTART],
+    ["with-snapshot", L.HAS_SNAPSHOT],
+    ["without-snapshot", L.NO_SNAPSHOT],
+    ["with-checkpoint", L.HAS_CHECKPOINT],
+    ["without-checkpoint", L.NO_CHECKPOINT],
+    ["state-running", L.RUNNING],
+    ["state-paused", L.PAUSED],
+    ["state-shutoff", L.SHUTOFF],
+    ["state-other", L.OTHER],
+  ];
+  for (const [o, f] of filters) if (optBool(cmd, o)) flags |= f;
+  const doms = (await conn(ctl).listAllDomains(flags)).sort(sortDomains);
+  const optName = optBool(cmd, "name");
+  const optUuid = optBool(cmd, "uuid");
+  const optId = optBool(cmd, "id");
+  if (optName || optUuid || optId) {
+    for (const d of doms) {
+      if (optId && d.id === INACTIVE_ID && !optName && !optUuid) continue;
+      const parts: string[] = [];
+      if (optId) parts.push(d.id === INACTIVE_ID ? "-" : String(d.id));
+      if (optUuid) parts.push(d.uuid);
+      if (optName) parts.push(d.name);
+      ctl.print(`${parts.join(" ")}\n`);
+    }
+    return true;
+  }
+  const withTitle = optBool(cmd, "title");
+  const managed = optBool(cmd, "managed-save");
+  const rows: string[][] = [];
+  for (const d of doms) {
+    const st = (await d.getState(0)).state;
+    let state = domainStateName(st);
+    if (managed && st === 5 && (await d.hasManagedSaveImage(0))) state = "saved";
+    const row = [d.id === INACTIVE_ID ? "-" : String(d.id), d.name, state];
+    if (withTitle) row.push((await domainDescription(d, true, 0)).split("\n")[0]);
+    rows.push(row);
+  }
+  const header = withTitle ? ["Id", "Name", "State", "Title"] : ["Id", "Name", "State"];
+  ctl.print(formatTable(header, rows));
+  return true;
+};
+
+const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
+
+const dominfo: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const c = conn(ctl);
+  let out = pad("Id:", dom.id === INACTIVE_ID ? "-" : String(dom.id));
+  out += pad("Name:", dom.name);
+  out += pad("UUID:", dom.uuid);
+  try {
+    out += pad("OS Type:", await dom.getOSType());
+  } catch {}
+  const info = await dom.getInfo();
+  out += pad("State:", domainStateName(info.state));
+  out += pad("CPU(s):", String(info.nrVirtCpu));
+  if (info.cpuTime !== 0) out += pad("CPU time:", `${(info.cpuTime / 1e9).toFixed(1)}s`);
+  out += pad("Max memory:", info.maxMem === 4294967295 ? "no limit" : `${info.maxMem} KiB`);
+  out += pad("Used memory:", `${info.memory} KiB`);
+  let persistent = "unknown";
+  try {
+    persistent = (await dom.isPersistent()) ? "yes" : "no";
+  } catch {}
+  out += pad("Persistent:", persistent);
+  try {
+    out += pad("Autostart:", (await dom.getAutostart()) ? "enable" : "disable");
+  } catch {}
+  let managed = "unknown";
+  try {
+    managed = (await dom.hasManagedSaveImage(0)) ? "yes" : "no";
+  } catch {}
+  out += pad("Managed save:", managed);
+  ctl.print(out);
+  let model: { model: string; doi: string } | null = null;
+  try {
+    model = await c.nodeGetSecurityModel();
+  } catch (e) {
+    if ((e as { code?: number }).code !== ErrorCode.NO_SUPPORT) {
+      ctl.setError(e);
+      return false;
+    }
+  }
+  if (model && model.model !== "") {
+    ctl.print(pad("Security model:", model.model));
+    ctl.print(pad("Security DOI:", model.doi));
+    if (dom.id !== INACTIVE_ID) {
+      const label = await dom.getSecurityLabel();
+      if (label.label !== "")
+        ctl.print(pad("Security label:", `${label.label} (${label.enforcing ? "enforcing" : "permissive"})`));
+    }
+  }
+  return true;
+};
+
+const domstate: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const st = await dom.getState(0);
+  if (optBool(cmd, "reason"))
+    ctl.print(`${domainStateName(st.state)} (${domainReasonName(st.state, st.reason)})\n`);
+  else ctl.print(`${domainStateName(st.state)}\n`);
+  return true;
+};
+
+/** Lookup restricted as domid/domname/domuuid do (VIRSH_BYNAME|BYUUID etc). */
+async function lookupBy(
+  ctl: Ctl,
+  cmd: ParsedCmd,
+  by: { id: boolean; uuid: boolean; name: boolean },
+): Promise<Domain> {
+  const n = req(cmd, "domain");
+  const c = conn(ctl);
+  if (by.id && /^[ \t]*[+]?\d+$/.test(n)) {
+    try {
+      return await c.domainLookupByID(Number(n));
+    } catch {}
+  }
+  if (by.uuid && looksLikeUuid(n)) {
+    try {
+      return await c.domainLookupByUUID(n);
+    } catch {}
+  }
+  if (by.name)
+    return domainByString(ctl, n).catch(() => Promise.reject(new CmdFailure(`failed to get domain '${n}'`)));
+  throw new CmdFailure(`failed to get domain '${n}'`);
+}
+
+const domid: H = async (ctl, cmd) => {
+  const dom = await lookupBy(ctl, cmd, { id: false, uuid: true, name: true });
+  ctl.print(dom.id === INACTIVE_ID ? "-\n" : `${dom.id}\n`);
+  return true;
+};
+
+const domname: H = async (ctl, cmd) => {
+  const dom = await lookupBy(ctl, cmd, { id: true, uuid: true, name: false });
+  ctl.print(`${dom.name}\n`);
+  return true;
+};
+
+const domuuid: H = async (ctl, cmd) => {
+  const dom = await lookupBy(ctl, cmd, { id: true, uuid: false, name: true });
+  ctl.print(`${dom.uuid}\n`);
+  return true;
+};
+
+const domblklist: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const doc = parseDoc(await dom.getXMLDesc(optBool(cmd, "inactive") ? VIR_DOMAIN_XML.INACTIVE : 0));
+  const details = optBool(cmd, "details");
+  const rows: string[][] = [];
+  for (const disk of childrenAt(doc, "devices/disk")) {
+    const src = child(disk, "source");
+    const source = src
+      ? (attr(src, "file") ??
+        attr(src, "dev") ??
+        attr(src, "dir") ??
+        attr(src, "name") ??
+        attr(src, "volume"))
+      : undefined;
+    const target = attr(child(disk, "target") ?? disk, "dev") ?? "";
+    if (details) rows.push([attr(disk, "type") ?? "", attr(disk, "device") ?? "", target, source ?? "-"]);
+    else rows.push([target, source ?? "-"]);
+  }
+  ctl.print(formatTable(details ? ["Type", "Device", "Target", "Source"] : ["Target", "Source"], rows));
+  return true;
+};
+
+const domiflist: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const doc = parseDoc(await dom.getXMLDesc(optBool(cmd, "inactive") ? VIR_DOMAIN_XML.INACTIVE : 0));
+  const rows: string[][] = [];
+  for (const nic of childrenAt(doc, "devices/interface")) {
+    const src = child(nic, "source");
+    const source = src
+      ? (attr(src, "bridge") ??
+        attr(src, "dev") ??
+        attr(src, "network") ??
+        attr(src, "name") ??
+        attr(src, "path"))
+      : undefined;
+    const target = child(nic, "target");
+    const model = child(nic, "model");
+    const mac = child(nic, "mac");
+    rows.push([
+      (target && attr(target, "dev")) ?? "-",
+      attr(nic, "type") ?? "",
+      source ?? "-",
+      (model && attr(model, "type")) ?? "-",
+      (mac && attr(mac, "address")) ?? "-",
+    ]);
+  }
+  ctl.print(formatTable(["Interface", "Type", "Source", "Model", "MAC"], rows));
+  return true;
+};
+
+const domblkinfo: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const dev = optString(cmd, "device");
+  if (dev === undefined && !optBool(cmd, "all"))
+    throw new CmdFailure("command 'domblkinfo' requires <device> option");
+  const info = await dom.getBlockInfo(dev ?? "", 0);
+  ctl.print(pad("Capacity:", String(info.capacity)));
+  ctl.print(pad("Allocation:", String(info.allocation)));
+  ctl.print(pad("Physical:", String(info.physical)));
+  return true;
+};
+
+/** virshCPUCountCollect: -1 means "not applicable" (live value of an inactive domain). */
+async function countCollect(dom: Domain, flags: number, checkState: boolean): Promise<number> {
+  if (checkState && flags & 1 && !(await dom.isActive())) return -1;
+  return dom.getVcpusFlags(flags);
+}
+
+const vcpucount: H = async (ctl, cmd) => {
+  exclusive(cmd, "maximum", "active");
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const maximum = optBool(cmd, "maximum");
+  const active = optBool(cmd, "active");
+  const guest = optBool(cmd, "guest");
+  const all =
+    !maximum &&
+    !active &&
+    !guest &&
+    !optBool(cmd, "live") &&
+    !optBool(cmd, "config") &&
+    !optBool(cmd, "current");
+  if (all) {
+    const confMax = await countCollect(dom, 2 | 4, true);
+    const confCur = await countCollect(dom, 2, true);
+    const liveMax = await countCollect(dom, 1 | 4, true);
+    const liveCur = await countCollect(dom, 1, true);
+    const line = (v: number, which: string, state: string) =>
+      v > 0 ? ctl.print(`${which.padEnd(12)} ${state.padEnd(12)} ${String(v).padStart(3)}\n`) : undefined;
+    line(confMax, "maximum", "config");
+    line(liveMax, "maximum", "live");
+    line(confCur, "current", "config");
+    line(liveCur, "current", "live");
+    return true;
+  }
+  let f = flags;
+  if (maximum) f |= 4;
+  if (guest) f |= 8;
+  ctl.print(`${await countCollect(dom, f, false)}\n`);
+  return true;
+};
+
+const VCPU_STATES = ["offline", "running", "blocked"];
+
+const vcpuinfo: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const info = await dom.getInfo();
+  const node = await conn(ctl).nodeGetInfo();
+  const maxcpu = node.cpus;
+  const maplen = Math.ceil(maxcpu / 8);
+  const v = await dom.getVcpus(info.nrVirtCpu, maplen);
+  const blocks = v.info.map((vi, i) => {
+    let s = pad("VCPU:", String(vi.number));
+    s += pad("CPU:", String(vi.cpu));
+    s += pad("State:", VCPU_STATES[vi.state] ?? "no state");
+    if (vi.cpuTime !== 0) s += pad("CPU time:", `${(vi.cpuTime / 1e9).toFixed(1)}s`);
+    const map = v.cpumaps[i] ?? new Uint8Array(maplen);
+    let aff = "";
+    for (let c = 0; c < Math.min(maxcpu, map.length * 8); c++)
+      aff += map[c >> 3] & (1 << (c & 7)) ? "y" : "-";
+    s += pad("CPU Affinity:", aff);
+    return s;
+  });
+  ctl.print(blocks.join("\n"));
+  return true;
+};
+
+export const monitorHandlers: Record<string, H> = {
+  list,
+  dominfo,
+  domstate,
+  domid,
+  domname,
+  domuuid,
+  domblklist,
+  domiflist,
+  domblkinfo,
+  vcpucount,
+  vcpuinfo,
+};

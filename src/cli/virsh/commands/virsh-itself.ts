@@ -1,0 +1,125 @@
+// The 'Virsh itself' group (tools/vsh.c cmdHelp, cmdEcho, cmdCd, cmdPwd, cmdQuit; virsh.c cmdConnect).
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import process from "node:process";
+import type { Handler } from "../command.js";
+import type { VirshControl } from "../control.js";
+import { commandHelp, fullHelp, groupHelp } from "../help.js";
+import { optArgv, optBool, optString } from "../options.js";
+
+type H = Handler<VirshControl>;
+
+/** virBufferEscapeShell: quote only when a shell would split or expand the word. */
+export function shellQuote(s: string): string {
+  if (s === "") return "''";
+  if (!/[\r\t\n !"#$&'()*;<>?[\\\]^`{|}~]/.test(s)) return s;
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** virBufferEscapeString for XML text and attributes. */
+export function xmlEscape(s: string): string {
+  return s.replace(
+    /[<>&'"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c,
+  );
+}
+
+/** vshStringToArray: split on ',' where ',,' stands for a literal comma. */
+export function splitCommaList(s: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === ",") {
+      if (s[i + 1] === ",") {
+        cur += ",";
+        i++;
+        continue;
+      }
+      out.push(cur);
+      cur = "";
+    } else cur += s[i];
+  }
+  out.push(cur);
+  return out;
+}
+
+const help: H = (ctl, cmd) => {
+  const name = optString(cmd, "command");
+  if (name === undefined) {
+    ctl.print(fullHelp(ctl.groups));
+    return true;
+  }
+  const def = ctl.find(name);
+  if (def) {
+    ctl.print(commandHelp(def));
+    return true;
+  }
+  const grp = ctl.groups.find((g) => g.title === name || g.keyword === name);
+  if (grp) {
+    ctl.print(groupHelp(grp));
+    return true;
+  }
+  ctl.error(`command or command group '${name}' doesn't exist`);
+  return false;
+};
+
+const echo: H = (ctl, cmd) => {
+  const shell = optBool(cmd, "shell");
+  const xml = optBool(cmd, "xml");
+  const split = optBool(cmd, "split");
+  if (shell && split) {
+    ctl.error("Options --shell and --split are mutually exclusive");
+    return false;
+  }
+  const parts: string[] = [];
+  for (const arg of optArgv(cmd, "string")) {
+    const pieces = split ? splitCommaList(arg) : [arg];
+    let s = "";
+    for (const p of pieces) {
+      let v = xml ? xmlEscape(p) : p;
+      if (shell) v = shellQuote(v);
+      s += split ? `${v}\n` : v;
+    }
+    parts.push(s);
+  }
+  const text = parts.join(" ");
+  if (optBool(cmd, "err")) ctl.error(text);
+  else ctl.print(text);
+  return true;
+};
+
+const cd: H = (ctl, cmd) => {
+  if (!ctl.imode) {
+    ctl.error("cd: command valid only in interactive mode");
+    return false;
+  }
+  const dir = optString(cmd, "dir") ?? process.env.HOME ?? "/";
+  try {
+    const target = resolve(ctl.cwd, dir);
+    if (!statSync(target).isDirectory()) throw new Error("not a directory");
+    ctl.cwd = target;
+    return true;
+  } catch {
+    ctl.error(`cd: ${dir}: No such file or directory`);
+    return false;
+  }
+};
+
+const pwd: H = (ctl) => {
+  ctl.print(`${ctl.cwd}\n`);
+  return true;
+};
+
+const quit: H = (ctl) => {
+  ctl.imode = false;
+  return true;
+};
+
+const connect: H = async (ctl, cmd) => {
+  const name = optString(cmd, "name") ?? null;
+  const ro = optBool(cmd, "readonly");
+  return ctl.connect(name, ro);
+};
+
+export const virshItselfHandlers: Record<string, H> = { help, echo, cd, pwd, quit, exit: quit, connect };
+export const virshItselfNoConnect = ["help", "echo", "cd", "pwd", "quit", "exit", "connect"];

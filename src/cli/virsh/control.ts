@@ -1,0 +1,210 @@
+// The virsh session (vshControl + virshControl): output streams, quiet mode, the open connection,
+// the last libvirt error, and running parsed commands with virsh's error reporting.
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import process from "node:process";
+import type { Writable } from "node:stream";
+import { isVirError, VirError } from "../../errors/index.js";
+import type { CmdDef, Ctl, GroupDef, ParsedCmd } from "./command.js";
+import { argvTokenizer, parseCommands, stringTokenizer, type Tokenizer } from "./parse.js";
+
+/** A command failure with virsh's own message first ("Failed to start domain 'x'") and the
+ * libvirt error that caused it, which is reported second (vshError, then vshReportError). */
+export class CmdFailure extends Error {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface ControlOptions<Conn> {
+  out: Writable;
+  err: Writable;
+  quiet?: boolean;
+  uri?: string | null;
+  readOnly?: boolean;
+  groups: GroupDef[];
+  /** Opens a connection (virConnectOpenAuth); throws VirError. */
+  open?: (uri: string | null, readOnly: boolean) => Promise<Conn>;
+  /** Closes a connection. */
+  close?: (conn: Conn) => Promise<void>;
+}
+
+export class VirshControl<Conn = unknown> implements Ctl {
+  readonly out: Writable;
+  readonly err: Writable;
+  quiet: boolean;
+  uri: string | null;
+  readOnly: boolean;
+  conn: Conn | null = null;
+  /** Interactive mode; `quit`/`exit` clear it. */
+  imode = false;
+  /** Timing (-t) prints each command's duration. */
+  timing = false;
+  /** Escape character for console (-e); kept for compatibility. */
+  escapeChar = "^]";
+  debugLevel = -1;
+  /** Directory that relative file names resolve against (`cd` changes it). */
+  cwd = process.cwd();
+  /** -l FILE: every command line run is appended here. */
+  logLine: ((line: string) => void) | null = null;
+  lastError: VirError | null = null;
+  readonly groups: GroupDef[];
+  private readonly byName = new Map<string, CmdDef>();
+  private readonly openFn?: (uri: string | null, readOnly: boolean) => Promise<Conn>;
+  private readonly closeFn?: (conn: Conn) => Promise<void>;
+
+  constructor(o: ControlOptions<Conn>) {
+    this.out = o.out;
+    this.err = o.err;
+    this.quiet = o.quiet ?? false;
+    this.uri = o.uri ?? null;
+    this.readOnly = o.readOnly ?? false;
+    this.groups = o.groups;
+    this.openFn = o.open;
+    this.closeFn = o.close;
+    for (const g of o.groups) for (const c of g.commands) this.byName.set(c.name, c);
+  }
+
+  find(name: string): CmdDef | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Reads a file named on the command line (virFileReadAll), relative to `cwd`. */
+  async readFile(path: string): Promise<string> {
+    try {
+      return await readFile(resolve(this.cwd, path), "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT"
+          ? "No such file or directory"
+          : code === "EACCES"
+            ? "Permission denied"
+            : String(code);
+      throw new CmdFailure(`Failed to open file '${path}': ${why}`);
+    }
+  }
+
+  print(s: string): void {
+    this.out.write(s);
+  }
+
+  printExtra(s: string): void {
+    if (!this.quiet) this.out.write(s);
+  }
+
+  error(msg: string): void {
+    this.err.write(`error: ${msg}\n`);
+  }
+
+  /** Records a libvirt error to be shown by reportError when the command fails. */
+  setError(e: unknown): void {
+    if (isVirError(e)) this.lastError = e;
+    else if (e instanceof Error) this.lastError = new VirError({ code: 1, domain: 0, message: e.message });
+  }
+
+  /** vshReportError: prints the pending libvirt error, if any. */
+  reportError(): void {
+    if (this.lastError) this.error(this.lastError.message);
+    this.lastError = null;
+  }
+
+  /** Opens the session connection (virshReconnect); on failure prints virsh's two error lines. */
+  async connect(uri: string | null, readOnly: boolean): Promise<boolean> {
+    if (!this.openFn) return false;
+    if (this.conn && this.closeFn) {
+      const old = this.conn;
+      this.conn = null;
+      await this.closeFn(old).catch(() => {});
+    }
+    try {
+      this.conn = await this.openFn(uri, readOnly);
+      this.uri = uri;
+      this.readOnly = readOnly;
+      return true;
+    } catch (e) {
+      this.error("failed to connect to the hypervisor");
+      this.setError(e);
+      this.reportError();
+      return false;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.conn && this.closeFn) await this.closeFn(this.conn).catch(() => {});
+    this.conn = null;
+  }
+
+  /** Parses one command string (`;`-separated commands); null on a syntax error. */
+  parseString(text: string): ParsedCmd[] | null {
+    return this.parse(stringTokenizer(text));
+  }
+
+  parseArgv(args: readonly string[]): ParsedCmd[] | null {
+    return this.parse(argvTokenizer(args));
+  }
+
+  private parse(tk: Tokenizer): ParsedCmd[] | null {
+    return parseCommands(tk, this, (m) => this.error(m));
+  }
+
+  /** vshCommandRun: runs each command, reports failures, returns the last command's result. */
+  async run(cmds: readonly ParsedCmd[]): Promise<boolean> {
+    let ret = true;
+    for (const cmd of cmds) {
+      const before = performance.now();
+      this.lastError = null;
+      if (!cmd.def.noConnect && !this.conn) {
+        this.error("no valid connection");
+        ret = false;
+      } else {
+        ret = await this.invoke(cmd);
+      }
+      if (!ret) this.reportError();
+      if (cmd.def.name === "quit" || cmd.def.name === "exit") return ret;
+      if (this.timing) this.print(`\n(Time: ${(performance.now() - before).toFixed(3)} ms)\n\n`);
+      else this.printExtra("\n");
+    }
+    return ret;
+  }
+
+  private async invoke(cmd: ParsedCmd): Promise<boolean> {
+    const h = cmd.def.handler;
+    if (!h) {
+      this.error(`command '${cmd.def.name}' is not implemented in tsvirsh`);
+      return false;
+    }
+    try {
+      return await h(this, cmd);
+    } catch (e) {
+      if (e instanceof CmdFailure) {
+        this.error(e.message);
+        if (e.cause !== undefined) this.setError(e.cause);
+      } else if (isVirError(e)) {
+        this.setError(e);
+      } else {
+        this.setError(e);
+      }
+      return false;
+    }
+  }
+
+  /** Parses and runs one command string; false (exit status 1) on a syntax error or failure. */
+  async runString(text: string): Promise<boolean> {
+    this.logLine?.(text);
+    if (text === "") return false;
+    const cmds = this.parseString(text);
+    if (!cmds) return false;
+    return this.run(cmds);
+  }
+
+  async runArgv(args: readonly string[]): Promise<boolean> {
+    if (args.length === 0) return false;
+    const cmds = this.parseArgv(args);
+    if (!cmds) return false;
+    return this.run(cmds);
+  }
+}

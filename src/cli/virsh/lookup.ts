@@ -1,0 +1,160 @@
+// Object lookups from a command's option, as virsh's virshCommandOpt{Domain,Network,Pool,Vol,
+// Interface}By do (tools/virsh-util.c, virsh-*.c): by id, uuid, then name, with virsh's messages.
+import type { Connection, Domain, Interface, Network, StoragePool, StorageVol } from "../../api/index.js";
+import type { ParsedCmd } from "./command.js";
+import { CmdFailure, type VirshControl } from "./control.js";
+import { optString } from "./options.js";
+
+export type Ctl = VirshControl<Connection>;
+
+const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+
+export function looksLikeUuid(s: string): boolean {
+  return UUID_RE.test(s.trim());
+}
+
+export function conn(ctl: Ctl): Connection {
+  if (!ctl.conn) throw new CmdFailure("no valid connection");
+  return ctl.conn;
+}
+
+/** The option's value; a required option that is missing cannot happen after parsing. */
+export function req(cmd: ParsedCmd, name: string): string {
+  const v = optString(cmd, name);
+  if (v === undefined) throw new CmdFailure(`command '${cmd.def.name}' requires <${name}> option`);
+  return v;
+}
+
+/** virshLookupDomainBy: id (a non-negative integer), uuid, then name; the lookup errors are
+ * dropped and only "failed to get domain" is shown. */
+export async function lookupDomain(ctl: Ctl, cmd: ParsedCmd, opt = "domain"): Promise<Domain> {
+  const n = req(cmd, opt);
+  return domainByString(ctl, n);
+}
+
+export async function domainByString(ctl: Ctl, n: string): Promise<Domain> {
+  const c = conn(ctl);
+  if (/^[ \t]*[+]?\d+$/.test(n) && Number(n) <= 2147483647) {
+    try {
+      return await c.domainLookupByID(Number(n));
+    } catch {}
+  }
+  if (looksLikeUuid(n)) {
+    try {
+      return await c.domainLookupByUUID(n);
+    } catch {}
+  }
+  try {
+    return await c.domainLookupByName(n);
+  } catch {}
+  throw new CmdFailure(`failed to get domain '${n}'`);
+}
+
+/** virshCommandOptNetworkBy: uuid then name; the libvirt error is reported after ours. */
+export async function lookupNetwork(ctl: Ctl, cmd: ParsedCmd, opt = "network"): Promise<Network> {
+  const n = req(cmd, opt);
+  const c = conn(ctl);
+  let last: unknown;
+  if (looksLikeUuid(n)) {
+    try {
+      return await c.networkLookupByUUID(n);
+    } catch (e) {
+      last = e;
+    }
+  }
+  try {
+    return await c.networkLookupByName(n);
+  } catch (e) {
+    last = e;
+  }
+  throw new CmdFailure(`failed to get network '${n}'`, last);
+}
+
+export async function poolByString(ctl: Ctl, n: string): Promise<StoragePool> {
+  const c = conn(ctl);
+  let last: unknown;
+  if (looksLikeUuid(n)) {
+    try {
+      return await c.storagePoolLookupByUUID(n);
+    } catch (e) {
+      last = e;
+    }
+  }
+  try {
+    return await c.storagePoolLookupByName(n);
+  } catch (e) {
+    last = e;
+  }
+  throw new CmdFailure(`failed to get pool '${n}'`, last);
+}
+
+export async function lookupPool(ctl: Ctl, cmd: ParsedCmd, opt = "pool"): Promise<StoragePool> {
+  return poolByString(ctl, req(cmd, opt));
+}
+
+/** virshCommandOptVolBy: by name inside --pool, else by key, then by path. */
+export async function lookupVol(
+  ctl: Ctl,
+  cmd: ParsedCmd,
+  opt = "vol",
+  poolOpt = "pool",
+): Promise<StorageVol> {
+  const n = req(cmd, opt);
+  const p = optString(cmd, poolOpt);
+  const c = conn(ctl);
+  let last: unknown;
+  let pool: StoragePool | undefined;
+  if (p !== undefined) {
+    pool = await poolByString(ctl, p);
+    if (!(await pool.isActive())) throw new CmdFailure(`pool '${p}' is not active`);
+    try {
+      return await pool.storageVolLookupByName(n);
+    } catch (e) {
+      last = e;
+    }
+  }
+  try {
+    return await c.storageVolLookupByKey(n);
+  } catch (e) {
+    last = e;
+  }
+  try {
+    return await c.storageVolLookupByPath(n);
+  } catch (e) {
+    last = e;
+  }
+  if (pool || p === undefined) throw new CmdFailure(`failed to get vol '${n}'`, last);
+  throw new CmdFailure(`failed to get vol '${n}', specifying --${poolOpt} might help`, last);
+}
+
+/** virshCommandOptInterfaceBy: by name, or by MAC when it looks like one. */
+export async function lookupInterface(ctl: Ctl, cmd: ParsedCmd, opt = "interface"): Promise<Interface> {
+  const n = req(cmd, opt);
+  const c = conn(ctl);
+  let last: unknown;
+  const isMac = /^([0-9a-fA-F]{1,2}[:-]){5}[0-9a-fA-F]{1,2}$/.test(n);
+  if (!isMac) {
+    try {
+      return await c.interfaceLookupByName(n);
+    } catch (e) {
+      last = e;
+    }
+  } else {
+    try {
+      return await c.interfaceLookupByMACString(n);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new CmdFailure(`failed to get interface '${n}'`, last);
+}
+
+/** Runs an API call; on failure reports virsh's message first, then the libvirt error. */
+export async function attempt<T>(msg: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof CmdFailure) throw e;
+    throw new CmdFailure(msg, e);
+  }
+}
