@@ -20,6 +20,7 @@ const haveVirsh = (() => {
 let root: string;
 let daemon: ChildProcess;
 let sock: string;
+let tcpPort = 0;
 
 function virsh(uri: string, args: string[], extra: string[] = []): Promise<{ out: string; code: number }> {
   return new Promise((resolve) => {
@@ -53,12 +54,14 @@ before(async () => {
   sock = join(root, "run", "libvirt-sock");
   daemon = spawn(
     process.execPath,
-    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
+    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off", "--listen-tcp", "127.0.0.1:0"],
+    { stdio: ["ignore", "ignore", "pipe"] },
   );
-  daemon.stderr!.resume();
+  // pino JSON lines on stderr; the TCP listener logs the port it bound
+  daemon.stderr!.on("data", (b: Buffer) => {
+    const m = /"msg":"listening on tcp"/.test(b.toString()) ? /"port":(\d+)/.exec(b.toString()) : null;
+    if (m) tcpPort = Number(m[1]);
+  });
   for (let i = 0; i < 200 && !existsSync(`${sock}-ro`); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(existsSync(sock), "tsvirtd created its socket");
 });
@@ -124,6 +127,14 @@ test("read-only commands: tsvirtd and libvirt's test driver answer alike", {
   skip: !haveVirsh && "virsh not installed",
 }, async () => {
   for (const args of READ_ONLY_COMMANDS) await compare(args);
+});
+
+test("virsh over TCP (auth none)", { skip: !haveVirsh && "virsh not installed" }, async () => {
+  assert.ok(tcpPort > 0);
+  const r = await virsh(`test+tcp://127.0.0.1:${tcpPort}/default`, ["list", "--all"]);
+  const theirs = await virsh("test:///default", ["list", "--all"]);
+  assert.equal(r.out, theirs.out);
+  assert.equal(r.code, 0);
 });
 
 test("the read-only socket refuses changes as libvirt does", {

@@ -214,6 +214,40 @@ test("hostile bytes drop only that client; the daemon keeps serving", async () =
   ok.close();
 });
 
+test("bounded fuzz: random args for every procedure get a reply, never a crash", async () => {
+  const { encodeFrame, FrameDecoder, decodeFrame } = await import("../src/rpc/protocol/frame.js");
+  const { remoteProcedures } = await import("../src/rpc/protocol/program.js");
+  const c = await open();
+  const sock = (c as any).socket as import("node:net").Socket;
+  const dec = new FrameDecoder();
+  const replies = new Map<number, number>();
+  sock.on("data", (b: Buffer) => {
+    for (const f of dec.push(b)) {
+      const { header } = decodeFrame(f);
+      if (header.type === 1) replies.set(header.serial, header.status);
+    }
+  });
+  const procs = [...remoteProcedures.keys()].filter((n) => n !== 2);
+  let seed = 4242;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const N = 400;
+  for (let i = 0; i < N; i++) {
+    const len = rnd() % 48;
+    const body = Buffer.alloc(len);
+    for (let j = 0; j < len; j++) body[j] = rnd() % 5 === 0 ? rnd() & 0xff : 0;
+    const proc = i % 10 === 0 ? rnd() % 500 : procs[rnd() % procs.length]!;
+    sock.write(
+      encodeFrame({ prog: 0x20008086, vers: 1, proc, type: 0, serial: 1000 + i, status: 0 }, (w) =>
+        w.raw(body),
+      ),
+    );
+  }
+  for (let t = 0; t < 200 && replies.size < N; t++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(replies.size, N, "every call got a reply");
+  assert.equal((await c.call("CONNECT_GET_HOSTNAME")).hostname, "fakehost");
+  c.close();
+});
+
 test("keepalive: PING is answered with PONG", async () => {
   const c = await open();
   c.ping();
