@@ -297,6 +297,8 @@ export async function calculateRefcounts(img: Qcow2Image, st: CheckState): Promi
 
 /** On-disk refcount of cluster i, or undefined (with a check error) when it cannot be read. */
 async function diskRefcount(img: Qcow2Image, st: CheckState, i: number): Promise<number | undefined> {
+  const quick = img.refs.peek(i);
+  if (quick !== undefined) return quick;
   try {
     return await img.refs.get(i);
   } catch (e) {
@@ -309,7 +311,7 @@ async function diskRefcount(img: Qcow2Image, st: CheckState, i: number): Promise
 export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: number): Promise<number> {
   let highest = 0;
   for (let i = 0; i < st.nb; i++) {
-    const r1 = await diskRefcount(img, st, i);
+    const r1 = img.refs.peek(i) ?? (await diskRefcount(img, st, i));
     if (r1 === undefined) continue;
     const r2 = st.imrt.get(i) ?? 0;
     if (r1 > 0 || r2 > 0) highest = i;

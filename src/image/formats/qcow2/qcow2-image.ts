@@ -240,7 +240,7 @@ export class Qcow2Image implements Image, BackingChain {
       const gci = Math.floor(g / this.cs);
       const within = g - gci * this.cs;
       const n = Math.min(this.cs - within, buf.length - pos);
-      const m = await this.tables.lookup(gci);
+      const m = this.tables.peek(gci) ?? (await this.tables.lookup(gci));
       for (const s of this.segments(m, gci, within, n)) {
         const src = s.kind === "data" ? s.host : offset + pos;
         if (s.kind === "data" || s.kind === "backing") {
@@ -319,13 +319,16 @@ export class Qcow2Image implements Image, BackingChain {
       const gci = Math.floor(g / this.cs);
       const within = g - gci * this.cs;
       const n = Math.min(this.cs - within, data.length - pos);
-      const m = await this.tables.lookup(gci);
+      const m = this.tables.peek(gci) ?? (await this.tables.lookup(gci));
       let inPlace = false;
       let reuse = false;
       if (m.kind === "normal") {
-        inPlace = this.hasDataFile || m.copied || (await this.refs.get(m.host / this.cs)) === 1;
+        inPlace =
+          this.hasDataFile ||
+          m.copied ||
+          (this.refs.peek(m.host / this.cs) ?? (await this.refs.get(m.host / this.cs))) === 1;
       } else if (m.kind === "zero" && m.host !== 0 && m.host % this.cs === 0 && !this.hasDataFile) {
-        reuse = inPlace = (await this.refs.get(m.host / this.cs)) === 1;
+        reuse = inPlace = (this.refs.peek(m.host / this.cs) ?? (await this.refs.get(m.host / this.cs))) === 1;
       }
       plans.push({ gci, within, n, dataPos: pos, m, inPlace, reuse });
       pos += n;
@@ -344,6 +347,23 @@ export class Qcow2Image implements Image, BackingChain {
         await this.allocRun(offset, data, plans.slice(i, j));
         i = j;
         continue;
+      }
+      // Plain clusters (no subclusters) whose host clusters follow each other: one write.
+      if (!this.extL2 && !p.reuse) {
+        const host0 = this.hostOf(p.m, p.gci * this.cs) + p.within;
+        let j = i + 1;
+        let len = p.n;
+        while (j < plans.length) {
+          const q = plans[j]!;
+          if (!q.inPlace || q.reuse || this.hostOf(q.m, q.gci * this.cs) !== host0 + len) break;
+          len += q.n;
+          j++;
+        }
+        if (j > i + 1) {
+          await this.writeData(host0, offset + p.dataPos, data.subarray(p.dataPos, p.dataPos + len));
+          i = j;
+          continue;
+        }
       }
       await this.writeInPlace(offset, data, p);
       i++;
@@ -454,7 +474,8 @@ export class Qcow2Image implements Image, BackingChain {
         // to tell guest cluster 0 at host offset 0 from an unallocated entry).
         const copied = this.hasDataFile
           ? !e.zero && (e.allocBits ?? 1) !== 0
-          : e.host !== 0 && (await this.refs.get(e.host / this.cs)) === 1;
+          : e.host !== 0 &&
+            (this.refs.peek(e.host / this.cs) ?? (await this.refs.get(e.host / this.cs))) === 1;
         encodeL2(table, idx, this.extL2, { ...e, copied });
         lo = Math.min(lo, idx);
         hi = Math.max(hi, idx + 1);
@@ -481,7 +502,7 @@ export class Qcow2Image implements Image, BackingChain {
     const full = new Uint8Array(this.cs);
     full.set(data);
     const packed = compressCluster(full);
-    const old = await this.tables.lookup(gci);
+    const old = this.tables.peek(gci) ?? (await this.tables.lookup(gci));
     if (!packed || packed.length > this.cs - 512) {
       await this.write(offset, data); // incompressible: stored as a normal cluster, as qemu does
       return;
@@ -526,7 +547,7 @@ export class Qcow2Image implements Image, BackingChain {
       if (!whole || !canFlag || this.hasDataFile) {
         await zeroChunk(pos, segEnd);
       } else {
-        const m = await this.tables.lookup(gci);
+        const m = this.tables.peek(gci) ?? (await this.tables.lookup(gci));
         if (!(m.kind === "zero" || (m.kind === "unallocated" && !this.backingImage && !this.extL2))) {
           if (this.header.version === 3) {
             await this.setEntries([{ gci, host: 0, zero: true, allocBits: 0, zeroBits: 0xffffffff }]);
@@ -564,7 +585,7 @@ export class Qcow2Image implements Image, BackingChain {
       const gci = Math.floor(pos / this.cs);
       const within = pos - gci * this.cs;
       const n = Math.min(this.cs - within, end - pos);
-      const m = await this.tables.lookup(gci);
+      const m = this.tables.peek(gci) ?? (await this.tables.lookup(gci));
       let p = pos;
       for (const s of this.segments(m, gci, within, n)) {
         if (s.kind === "data") {

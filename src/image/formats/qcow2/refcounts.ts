@@ -130,17 +130,28 @@ export class Refcounts {
     return b;
   }
 
+  /** Refcount of `ci` when it can be answered without I/O (hot loops avoid a promise per cluster). */
+  peek(ci: number): number | undefined {
+    const rti = Math.floor(ci / this.perBlock);
+    if (rti >= this.table.length || !this.table[rti]) return 0;
+    const b = this.cache.get(rti);
+    return b ? this.getEntry(b, ci % this.perBlock) : undefined;
+  }
+
   /** Refcount of cluster index `ci` (0 where no block exists). */
   async get(ci: number): Promise<number> {
+    const quick = this.peek(ci);
+    if (quick !== undefined) return quick;
     const rti = Math.floor(ci / this.perBlock);
     if (rti >= this.table.length) return 0;
     const b = await this.loadBlock(rti);
     return b ? this.getEntry(b, ci % this.perBlock) : 0;
   }
 
-  private isReserved(ci: number): boolean {
-    for (const [s, e] of this.reserved) if (ci >= s && ci < e) return true;
-    return false;
+  /** End of the reserved range holding `ci`, or -1 (in-flight allocations are not yet counted). */
+  private reservedEnd(ci: number): number {
+    for (const [s, e] of this.reserved) if (ci >= s && ci < e) return e;
+    return -1;
   }
 
   /** Finds `n` contiguous free clusters (not yet referenced). */
@@ -150,8 +161,9 @@ export class Refcounts {
       let ok = true;
       for (let i = 0; i < n; i++) {
         const ci = start + i;
-        if (this.isReserved(ci) || (await this.get(ci)) !== 0) {
-          start = ci + 1;
+        const r = this.reservedEnd(ci);
+        if (r >= 0 || (this.peek(ci) ?? (await this.get(ci))) !== 0) {
+          start = r >= 0 ? r : ci + 1;
           ok = false;
           break;
         }

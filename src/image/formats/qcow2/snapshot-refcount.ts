@@ -29,6 +29,7 @@ export async function updateTreeRefcounts(
   const cs = img.cs;
   const refs = img.refs;
   const t = img.tables;
+  if (addend > 0) await assertNoOverflow(img, l1, addend);
   let l1Changed = false;
   for (let i = 0; i < l1.length; i++) {
     const e = l1[i]!;
@@ -72,4 +73,35 @@ export async function updateTreeRefcounts(
   }
   if (l1Changed && addend >= 0 && l1Offset !== undefined)
     await img.io.write(l1Offset, encodeL1(l1, l1.length * 8));
+}
+
+/**
+ * Refuses an increment that would overflow some refcount (e.g. any snapshot with refcount_bits=1)
+ * before touching anything, so a failed snapshot never leaves half-updated refcounts behind.
+ */
+export async function assertNoOverflow(img: Qcow2Image, l1: L1Entry[], addend: number): Promise<void> {
+  const refs = img.refs;
+  const cs = img.cs;
+  const fits = async (ci: number) => {
+    if ((await refs.get(ci)) + addend > refs.max) {
+      throw new ImageError(
+        "invalid-argument",
+        `Refcount of cluster ${ci} would exceed the ${refs.bits}-bit refcount width (use a wider refcount_bits)`,
+      );
+    }
+  };
+  for (const e of l1) {
+    if (e.offset === 0) continue;
+    await fits(e.offset / cs);
+    const table = await img.tables.l2(e.offset);
+    for (let j = 0; j < img.tables.l2Entries; j++) {
+      const m = decodeL2(table, j, img.extL2, img.header.clusterBits, img.hasDataFile);
+      if (m.kind === "compressed") await fits(Math.floor(m.host / cs));
+      else if (m.host !== 0 && !img.hasDataFile && m.host % cs === 0) await fits(m.host / cs);
+    }
+  }
+}
+
+export function assertTreeFits(img: Qcow2Image, l1: L1Entry[]): Promise<void> {
+  return assertNoOverflow(img, l1, 1);
 }

@@ -6,7 +6,7 @@ import { ImageError } from "../../errors.js";
 import type { InternalSnapshots, SnapshotInfo } from "../../image.js";
 import { MAX_SNAPSHOTS } from "./header.js";
 import type { Qcow2Image } from "./qcow2-image.js";
-import { readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
+import { assertTreeFits, readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
 import { encodeSnapshotTable, type SnapshotEntry, snapshotTableSize } from "./snapshot-table.js";
 import { encodeL1 } from "./tables.js";
 
@@ -78,6 +78,8 @@ export class Qcow2Snapshots implements InternalSnapshots {
     const now = Date.now();
     const l1 = img.tables.l1;
     const l1Bytes = l1.length * 8;
+    // Fail before allocating anything when the references cannot be taken.
+    await assertTreeFits(img, l1);
     const l1Off = l1.length ? await img.refs.alloc(Math.ceil(l1Bytes / img.cs)) : 0;
     if (l1.length) await img.io.write(l1Off, encodeL1(l1, l1Bytes));
     await updateTreeRefcounts(img, l1, img.tables.l1Offset, 1);

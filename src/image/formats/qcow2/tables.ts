@@ -84,6 +84,14 @@ export class ClusterTables {
     this.cache.delete(offset);
   }
 
+  /** Mapping of `gci` when its L2 table is cached (or absent): no promise in hot loops. */
+  peek(gci: number): L2Mapping | undefined {
+    const e = this.l1[Math.floor(gci / this.l2Entries)];
+    if (!e || e.offset === 0) return unallocated();
+    const t = this.cache.get(e.offset);
+    return t ? decodeL2(t, gci % this.l2Entries, this.extL2, this.clusterBits, this.dataFile) : undefined;
+  }
+
   /** Mapping of guest cluster `gci`. */
   async lookup(gci: number): Promise<L2Mapping> {
     const l1i = Math.floor(gci / this.l2Entries);
