@@ -281,6 +281,16 @@ test("domain events reach the client that registered, with its callbackID", asyn
   c.close();
 });
 
+test("a second daemon on the same root refuses to steal the sockets", async () => {
+  await assert.rejects(
+    startDaemon({ root, verbose: false, help: false }, { logger: pino({ level: "silent" }) }),
+    /already listening/,
+  );
+  const c = await open();
+  assert.equal((await c.call("CONNECT_GET_HOSTNAME")).hostname, "fakehost");
+  c.close();
+});
+
 test("shutdown lets calls in flight finish and removes the sockets", async () => {
   const r2 = mkdtempSync(join(tmpdir(), "tsvirtd-stop-"));
   const d = await startDaemon(

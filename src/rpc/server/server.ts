@@ -1,10 +1,22 @@
 // RpcServer: the listeners (unix sockets read-write / read-only, TCP) that hand each accepted
 // connection to a ClientSession, and an orderly shutdown that lets calls in flight finish.
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
 import type { ConnectionOpener } from "./connection-opener.js";
 import { ClientSession, type SessionOptions } from "./session.js";
+
+/** True when something accepts connections on the unix socket at `path` (a live daemon). */
+function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
 
 export interface RpcServerOptions {
   opener: ConnectionOpener;
@@ -48,8 +60,12 @@ export class RpcServer {
 
   /** Listens on a unix socket (a stale socket file is replaced), mode 0666 rw or 0777 ro as libvirtd. */
   async listenUnix(path: string, readOnly: boolean): Promise<void> {
-    if (existsSync(path)) unlinkSync(path);
+    if (existsSync(path)) {
+      if (await socketAlive(path)) throw new Error(`another daemon is already listening on ${path}`);
+      unlinkSync(path);
+    }
     const server = createServer((sock) => this.accept(sock, "unix", readOnly));
+    server.on("error", (e) => this.opts.logger.error({ path, err: e.message }, "listener error"));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(path, () => {
@@ -65,6 +81,7 @@ export class RpcServer {
   /** Listens on TCP (no TLS, auth none: loopback and tests only). Returns the bound port. */
   async listenTcp(host: string, port: number): Promise<number> {
     const server = createServer((sock) => this.accept(sock, "tcp", false));
+    server.on("error", (e) => this.opts.logger.error({ host, port, err: e.message }, "listener error"));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => {
