@@ -1,3 +1,4 @@
 // Public face of src/host: process spawning, waiting and killing.
 export * from "./kill.js";
 export * from "./spawn.js";
+export * from "./ports.js";

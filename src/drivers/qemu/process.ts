@@ -116,7 +116,13 @@ function readLogTail(path: string, offset: number, max = 8192): string {
     const buf = Buffer.alloc(size - start);
     fd = openSync(path, "r");
     readSync(fd, buf, 0, buf.length, start);
-    return buf.toString("utf8").trim();
+    // Like libvirt's qemuProcessReadLog, drop the pty notices that are not errors.
+    return buf
+      .toString("utf8")
+      .split("\n")
+      .filter((l) => !l.startsWith("char device redirected to"))
+      .join("\n")
+      .trim();
   } catch {
     return "";
   } finally {

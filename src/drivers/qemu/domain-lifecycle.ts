@@ -1,0 +1,164 @@
+// Starting and stopping QEMU domains: build the argv, run the process, track its state from QMP
+// events and its exit, emit lifecycle events (libvirt's qemuProcessStart/Stop, reduced).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { formatDomainXML } from "../../conf/domain/index.js";
+import {
+  VIR_DOMAIN_EVENT,
+  VIR_DOMAIN_EVENT_RESUMED,
+  VIR_DOMAIN_EVENT_STARTED,
+  VIR_DOMAIN_EVENT_STOPPED,
+  VIR_DOMAIN_EVENT_SUSPENDED,
+  VIR_DOMAIN_PAUSED,
+  VIR_DOMAIN_RUNNING,
+  VIR_DOMAIN_SHUTOFF,
+  VIR_DOMAIN_STATE,
+} from "../../driver/index.js";
+import { findFreePort } from "../../host/ports.js";
+import { buildQemuCommand } from "./command.js";
+import { isActive, notRunning, type QemuDomain } from "./domain-obj.js";
+import type { QemuDriverState } from "./driver-state.js";
+import type { QmpEvent } from "./monitor/qmp-client.js";
+import { type QemuExit, qemuPaths, startQemu } from "./process.js";
+
+const VNC_PORT_MIN = 5900;
+const VNC_PORT_MAX = 65535;
+
+/** Starts an inactive domain; on failure the domain stays shut off and nothing is left running. */
+export async function startDomain(st: QemuDriverState, d: QemuDomain, paused: boolean): Promise<void> {
+  const { def, caps } = await st.parse(formatForRestart(d));
+  const live = def;
+  const paths = qemuPaths(st.opts.libDir, st.opts.runDir, d.name);
+  const channelDir = join(st.opts.libDir, "qemu", "channel", "target", d.name);
+  mkdirSync(channelDir, { recursive: true, mode: 0o700 });
+  const needsVnc = live.devices.graphics.some(
+    (g) =>
+      g.type === "vnc" &&
+      g.attrs.some(([k, v]) => (k === "autoport" && v === "yes") || (k === "port" && v === "-1")),
+  );
+  const taken = new Set<number>();
+  for (const o of st.domains.values()) if (o.proc && o.id >= 0) for (const p of vncPorts(o)) taken.add(p);
+  const vncPort = needsVnc ? await findFreePort(VNC_PORT_MIN, VNC_PORT_MAX, "127.0.0.1", taken) : undefined;
+  const argv = buildQemuCommand(live, caps, {
+    monitorPath: paths.monitor,
+    pidfile: paths.pidfile,
+    channelDir,
+    vncPort,
+  });
+  const proc = await startQemu({
+    name: d.name,
+    argv,
+    paths,
+    paused,
+    qemuVersion: `${caps.version.major}.${caps.version.minor}.${caps.version.micro}`,
+  });
+  if (d.persistent) d.newDef = d.def;
+  d.def = live;
+  if (vncPort !== undefined) {
+    for (const g of live.devices.graphics) {
+      if (g.type === "vnc") g.attrs = g.attrs.map(([k, v]) => [k, k === "port" ? String(vncPort) : v]);
+    }
+  }
+  d.caps = caps;
+  d.proc = proc;
+  d.id = st.allocId();
+  d.stopping = undefined;
+  if (paused) setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.USER);
+  else setState(d, VIR_DOMAIN_STATE.RUNNING, VIR_DOMAIN_RUNNING.BOOTED);
+  proc.on("event", (e: QmpEvent) => onQmpEvent(st, d, e));
+  proc.once("exit", (ex: QemuExit) => onExit(st, d, ex));
+  st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.BOOTED);
+  if (paused) st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.PAUSED);
+}
+
+function vncPorts(d: QemuDomain): number[] {
+  return d.def.devices.graphics
+    .filter((g) => g.type === "vnc")
+    .map((g) => Number(g.attrs.find(([k]) => k === "port")?.[1] ?? -1))
+    .filter((p) => p >= VNC_PORT_MIN);
+}
+
+/** The persistent XML to start from; re-parsing gives a fresh live copy with this binary's caps. */
+function formatForRestart(d: QemuDomain): string {
+  return formatDomainXML(d.newDef ?? d.def, { inactive: true });
+}
+
+function setState(d: QemuDomain, state: number, reason: number): void {
+  d.state = state;
+  d.reason = reason;
+}
+
+function onQmpEvent(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
+  // Our own stop/cont report their state change themselves.
+  if (d.stopping || d.userOp) return;
+  if (e.event === "STOP" && d.state === VIR_DOMAIN_STATE.RUNNING) {
+    setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.UNKNOWN);
+    st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.PAUSED);
+  } else if (e.event === "RESUME" && d.state === VIR_DOMAIN_STATE.PAUSED) {
+    setState(d, VIR_DOMAIN_STATE.RUNNING, VIR_DOMAIN_RUNNING.UNPAUSED);
+    st.lifecycle(d, VIR_DOMAIN_EVENT.RESUMED, VIR_DOMAIN_EVENT_RESUMED.UNPAUSED);
+  }
+}
+
+/** QEMU ended: record why, drop the live definition, forget transient domains. */
+function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
+  let reason: number;
+  let detail: number;
+  if (d.stopping) ({ reason, detail } = d.stopping);
+  else if (ex.signal !== null || (ex.code !== 0 && ex.shutdownReason === undefined)) {
+    reason = VIR_DOMAIN_SHUTOFF.CRASHED;
+    detail = VIR_DOMAIN_EVENT_STOPPED.CRASHED;
+  } else {
+    reason = VIR_DOMAIN_SHUTOFF.SHUTDOWN;
+    detail = VIR_DOMAIN_EVENT_STOPPED.SHUTDOWN;
+  }
+  setState(d, VIR_DOMAIN_STATE.SHUTOFF, reason);
+  st.lifecycle(d, VIR_DOMAIN_EVENT.STOPPED, detail);
+  d.id = -1;
+  d.proc = undefined;
+  d.stopping = undefined;
+  if (d.newDef) {
+    d.def = d.newDef;
+    d.newDef = undefined;
+  }
+  if (!d.persistent) st.domains.remove(d);
+}
+
+/** virsh destroy: kill QEMU (SIGTERM, then SIGKILL unless graceful) and wait until it is gone. */
+export async function destroyDomain(d: QemuDomain, graceful: boolean): Promise<void> {
+  if (!isActive(d) || !d.proc) throw notRunning();
+  d.stopping = { reason: VIR_DOMAIN_SHUTOFF.DESTROYED, detail: VIR_DOMAIN_EVENT_STOPPED.DESTROYED };
+  await d.proc.destroy(graceful ? 10_000 : 3000);
+}
+
+/** virsh shutdown: press the ACPI power button; the guest decides. */
+export async function shutdownDomain(d: QemuDomain): Promise<void> {
+  if (!isActive(d) || !d.proc) throw notRunning();
+  await d.proc.powerdown();
+}
+
+export async function suspendDomain(st: QemuDriverState, d: QemuDomain): Promise<void> {
+  if (!isActive(d) || !d.proc) throw notRunning();
+  if (d.state === VIR_DOMAIN_STATE.PAUSED) return;
+  d.userOp = true;
+  try {
+    await d.proc.monitor.execute("stop");
+  } finally {
+    d.userOp = false;
+  }
+  setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.USER);
+  st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.PAUSED);
+}
+
+export async function resumeDomain(st: QemuDriverState, d: QemuDomain): Promise<void> {
+  if (!isActive(d) || !d.proc) throw notRunning();
+  if (d.state === VIR_DOMAIN_STATE.RUNNING) return;
+  d.userOp = true;
+  try {
+    await d.proc.monitor.execute("cont");
+  } finally {
+    d.userOp = false;
+  }
+  setState(d, VIR_DOMAIN_STATE.RUNNING, VIR_DOMAIN_RUNNING.UNPAUSED);
+  st.lifecycle(d, VIR_DOMAIN_EVENT.RESUMED, VIR_DOMAIN_EVENT_RESUMED.UNPAUSED);
+}

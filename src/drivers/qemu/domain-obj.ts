@@ -1,0 +1,83 @@
+// A domain as the QEMU driver keeps it (libvirt's virDomainObj + qemuDomainObjPrivate):
+// definitions, run state with reason, id, and the QEMU process while it runs.
+import type { DomainDef } from "../../conf/domain/index.js";
+import type { DomainRef } from "../../driver/index.js";
+import { VIR_DOMAIN_STATE } from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
+import type { QemuCaps } from "./capabilities.js";
+import type { QemuProcess } from "./process.js";
+
+export interface QemuDomain {
+  name: string;
+  uuid: string;
+  /** Running id, -1 when inactive. */
+  id: number;
+  /** Current definition: live while running, persistent otherwise. */
+  def: DomainDef;
+  /** The persistent definition while running. */
+  newDef?: DomainDef;
+  persistent: boolean;
+  state: number;
+  reason: number;
+  autostart: boolean;
+  proc?: QemuProcess;
+  caps?: QemuCaps;
+  /** Set while we stop the domain ourselves, so the exit handler reports the right reason. */
+  stopping?: { reason: number; detail: number };
+  /** True while suspend/resume runs, so the STOP/RESUME events they cause are not reported twice. */
+  userOp?: boolean;
+}
+
+export function newQemuDomain(def: DomainDef): QemuDomain {
+  return {
+    name: def.name,
+    uuid: def.uuid,
+    id: -1,
+    def,
+    persistent: false,
+    state: VIR_DOMAIN_STATE.SHUTOFF,
+    reason: 0,
+    autostart: false,
+  };
+}
+
+export function domRef(d: QemuDomain): DomainRef {
+  return { name: d.name, uuid: d.uuid, id: d.id };
+}
+
+export function isActive(d: QemuDomain): boolean {
+  return d.id >= 0;
+}
+
+/** libvirt's qemuDomainObjFromDomain text. */
+export function noDomainByUuid(uuid: string, name: string): VirError {
+  return virError(ErrorCode.NO_DOMAIN, ErrorDomain.QEMU, `no domain with matching uuid '${uuid}' (${name})`);
+}
+
+export function noDomainByName(name: string): VirError {
+  return virError(ErrorCode.NO_DOMAIN, ErrorDomain.QEMU, `no domain with matching name '${name}'`);
+}
+
+export function noDomainById(id: number): VirError {
+  return virError(ErrorCode.NO_DOMAIN, ErrorDomain.QEMU, `no domain with matching id ${id}`);
+}
+
+/** virDomainObjCheckActive. */
+export function notRunning(): VirError {
+  return virError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "domain is not running");
+}
+
+export function alreadyRunning(): VirError {
+  return virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "domain is already running");
+}
+
+export function checkFlags(flags: number, allowed: number, fn: string): void {
+  const extra = (flags >>> 0) & ~(allowed >>> 0);
+  if (extra !== 0) {
+    throw virError(
+      ErrorCode.INVALID_ARG,
+      ErrorDomain.QEMU,
+      `unsupported flags (0x${extra.toString(16)}) in function ${fn}`,
+    );
+  }
+}

@@ -1,0 +1,119 @@
+// Shared state of the QEMU driver for one daemon: domain list, persistent config store,
+// capability cache, job locks, event queue, and the directory layout it runs in.
+import { join } from "node:path";
+import { formatDomainXML, parseDomainXML } from "../../conf/domain/index.js";
+import type { DomainEvent } from "../../driver/index.js";
+import { VIR_DOMAIN_EVENT_ID } from "../../driver/index.js";
+import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
+import { archOfBinary, findQemuBinaries, type QemuCaps, QemuCapsCache } from "./capabilities.js";
+import { unsupported } from "./command-util.js";
+import {
+  domRef,
+  newQemuDomain,
+  noDomainById,
+  noDomainByName,
+  noDomainByUuid,
+  type QemuDomain,
+} from "./domain-obj.js";
+import { qemuPostParse, xmlNamesArch } from "./domain-post-parse.js";
+
+export interface QemuDriverOptions {
+  /** URI this driver answers to (qemu:///system or qemu:///session). */
+  uri: string;
+  /** Persistent domain XML (<etc>/qemu). */
+  configDir: string;
+  /** State: logs under <lib>/qemu/log, channel sockets, capability cache. */
+  libDir: string;
+  /** Runtime: pidfiles and monitor sockets under <run>/qemu. */
+  runDir: string;
+  /** QEMU binaries to offer; default every qemu-system-* in /usr/bin and /usr/local/bin. */
+  emulators?: string[];
+}
+
+export class QemuDriverState {
+  readonly domains = new ObjectList<QemuDomain>();
+  readonly store: XmlStore;
+  readonly caps: QemuCapsCache;
+  readonly jobs = new JobLocks();
+  readonly events = new EventQueue<DomainEvent>((ev) => ev.dom.uuid);
+  readonly emulators: string[];
+  private nextId = 1;
+
+  constructor(readonly opts: QemuDriverOptions) {
+    this.store = new XmlStore(opts.configDir);
+    this.caps = new QemuCapsCache(join(opts.libDir, "qemu", "capabilities"));
+    this.emulators = opts.emulators ?? findQemuBinaries();
+  }
+
+  allocId(): number {
+    return this.nextId++;
+  }
+
+  /** The binary for an arch (or the domain's own <emulator>). */
+  emulatorFor(arch: string, emulator?: string): string {
+    if (emulator !== undefined) return emulator;
+    const bin = this.emulators.find((b) => archOfBinary(b) === arch);
+    if (!bin) throw unsupported(`No emulator found for arch '${arch}'`);
+    return bin;
+  }
+
+  defaultArch(): string {
+    return process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch;
+  }
+
+  /** Parses domain XML the QEMU way: generic parse, then QEMU post-parse against the binary's caps. */
+  async parse(xml: string): Promise<{ def: ReturnType<typeof parseDomainXML>; caps: QemuCaps }> {
+    const def = parseDomainXML(xml, { noIfnames: true });
+    const archGiven = xmlNamesArch(xml);
+    const arch = archGiven ? def.os.arch : this.defaultArch();
+    const caps = await this.caps.get(this.emulatorFor(arch, def.devices.emulator));
+    qemuPostParse(def, caps, archGiven);
+    return { def, caps };
+  }
+
+  /** Loads persistent definitions from the config dir (at daemon start). Bad files are skipped. */
+  async load(): Promise<string[]> {
+    await this.store.init();
+    const problems: string[] = [];
+    for (const name of await this.store.list()) {
+      const xml = await this.store.load(name);
+      if (xml === undefined) continue;
+      try {
+        const { def } = await this.parse(xml);
+        const d = newQemuDomain(def);
+        d.persistent = true;
+        d.autostart = await this.store.isAutostart(name);
+        this.domains.add(d);
+      } catch (e) {
+        problems.push(`${name}: ${(e as Error).message}`);
+      }
+    }
+    return problems;
+  }
+
+  async saveConfig(d: QemuDomain): Promise<void> {
+    await this.store.save(d.name, formatDomainXML(d.newDef ?? d.def, { inactive: true }));
+  }
+
+  lifecycle(d: QemuDomain, event: number, detail: number): void {
+    this.events.emit({ eventId: VIR_DOMAIN_EVENT_ID.LIFECYCLE, dom: domRef(d), event, detail });
+  }
+
+  byRef(ref: { uuid: string; name: string }): QemuDomain {
+    const d = this.domains.byUuid(ref.uuid);
+    if (!d) throw noDomainByUuid(ref.uuid, ref.name);
+    return d;
+  }
+
+  byName(name: string): QemuDomain {
+    const d = this.domains.byName(name);
+    if (!d) throw noDomainByName(name);
+    return d;
+  }
+
+  byId(id: number): QemuDomain {
+    const d = this.domains.byId(id);
+    if (!d) throw noDomainById(id);
+    return d;
+  }
+}

@@ -1,0 +1,367 @@
+// The QEMU hypervisor driver table (qemu:///system, qemu:///session): composition of the
+// driver state, definitions and lifecycle into libvirt's slot names. No logic of its own beyond
+// argument checks and locking.
+import { cpus, hostname, totalmem } from "node:os";
+import { cloneDomainDef, formatDomainXML } from "../../conf/domain/index.js";
+import type { ConnectionDriverFactory, DomainRef, HypervisorDriver } from "../../driver/index.js";
+import {
+  VIR_CONNECT_LIST_DOMAINS as L,
+  VIR_DOMAIN_DESTROY,
+  VIR_DOMAIN_EVENT,
+  VIR_DOMAIN_EVENT_DEFINED,
+  VIR_DOMAIN_EVENT_UNDEFINED,
+  VIR_DOMAIN_SHUTDOWN_FLAGS,
+  VIR_DOMAIN_START,
+  VIR_DOMAIN_STATE,
+  VIR_DOMAIN_XML,
+} from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
+import {
+  destroyDomain,
+  resumeDomain,
+  shutdownDomain,
+  startDomain,
+  suspendDomain,
+} from "./domain-lifecycle.js";
+import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
+
+/** tsvirt reports libvirt 9.0.0's library version (major*1e6 + minor*1e3 + micro). */
+const LIB_VERSION = 9_000_000;
+
+export { type QemuDriverOptions, QemuDriverState };
+
+/** Creates the driver's shared state and loads persistent definitions. */
+export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuDriverState> {
+  const st = new QemuDriverState(o);
+  await st.load();
+  return st;
+}
+
+function listFilter(d: QemuDomain, flags: number): boolean {
+  const f = flags >>> 0;
+  const active = isActive(d);
+  if (f & (L.ACTIVE | L.INACTIVE) && !((f & L.ACTIVE && active) || (f & L.INACTIVE && !active))) return false;
+  if (
+    f & (L.PERSISTENT | L.TRANSIENT) &&
+    !((f & L.PERSISTENT && d.persistent) || (f & L.TRANSIENT && !d.persistent))
+  )
+    return false;
+  const st = d.state;
+  const stateBits = L.RUNNING | L.PAUSED | L.SHUTOFF | L.OTHER;
+  if (f & stateBits) {
+    const ok =
+      (f & L.RUNNING && st === VIR_DOMAIN_STATE.RUNNING) ||
+      (f & L.PAUSED && st === VIR_DOMAIN_STATE.PAUSED) ||
+      (f & L.SHUTOFF && st === VIR_DOMAIN_STATE.SHUTOFF) ||
+      (f & L.OTHER &&
+        st !== VIR_DOMAIN_STATE.RUNNING &&
+        st !== VIR_DOMAIN_STATE.PAUSED &&
+        st !== VIR_DOMAIN_STATE.SHUTOFF);
+    if (!ok) return false;
+  }
+  if (
+    f & (L.AUTOSTART | L.NO_AUTOSTART) &&
+    !((f & L.AUTOSTART && d.autostart) || (f & L.NO_AUTOSTART && !d.autostart))
+  )
+    return false;
+  if (f & L.HAS_SNAPSHOT) return false;
+  return true;
+}
+
+/** The hypervisor table for one connection; every connection shares `st`. */
+export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
+  const job = <T>(d: QemuDomain, fn: () => Promise<T>) => st.jobs.run(d.uuid, fn);
+  return {
+    name: "QEMU",
+    async connectClose() {},
+    async connectGetType() {
+      return "QEMU";
+    },
+    async connectGetVersion() {
+      const bin = st.emulators[0];
+      if (!bin) return 0;
+      return (await st.caps.get(bin)).versionNumber;
+    },
+    async connectGetLibVersion() {
+      return LIB_VERSION;
+    },
+    async connectGetHostname() {
+      return hostname();
+    },
+    async connectGetURI() {
+      return st.opts.uri;
+    },
+    async connectGetMaxVcpus() {
+      const bin = st.emulators[0];
+      if (!bin) return 1;
+      const caps = await st.caps.get(bin);
+      return Math.max(...caps.machines.map((m) => m.cpuMax));
+    },
+    async connectIsAlive() {
+      return true;
+    },
+    async connectIsSecure() {
+      return true;
+    },
+    async connectIsEncrypted() {
+      return false;
+    },
+    async nodeGetInfo() {
+      const c = cpus();
+      return {
+        model: process.arch === "x64" ? "x86_64" : process.arch,
+        memory: Math.floor(totalmem() / 1024),
+        cpus: c.length,
+        mhz: c[0]?.speed ?? 0,
+        nodes: 1,
+        sockets: 1,
+        cores: c.length,
+        threads: 1,
+      };
+    },
+    async connectDomainEventRegisterAny(dom, eventId, cb) {
+      return st.events.register(eventId, dom ? dom.uuid : null, cb);
+    },
+    async connectDomainEventDeregisterAny(id) {
+      if (!st.events.deregister(id)) {
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          `could not find event callback ${id} for deletion`,
+        );
+      }
+    },
+
+    async connectNumOfDomains() {
+      return st.domains.filter(isActive).length;
+    },
+    async connectListDomains(maxids) {
+      return st.domains
+        .filter(isActive)
+        .map((d) => d.id)
+        .sort((a, b) => a - b)
+        .slice(0, maxids);
+    },
+    async connectNumOfDefinedDomains() {
+      return st.domains.filter((d) => !isActive(d)).length;
+    },
+    async connectListDefinedDomains(maxnames) {
+      return st.domains
+        .filter((d) => !isActive(d))
+        .map((d) => d.name)
+        .sort()
+        .slice(0, maxnames);
+    },
+    async connectListAllDomains(flags) {
+      return st.domains.filter((d) => listFilter(d, flags)).map(domRef);
+    },
+    async domainLookupByID(id) {
+      return domRef(st.byId(id));
+    },
+    async domainLookupByName(name) {
+      return domRef(st.byName(name));
+    },
+    async domainLookupByUUID(uuid) {
+      const d = st.domains.byUuid(uuid);
+      if (!d) throw virError(ErrorCode.NO_DOMAIN, ErrorDomain.QEMU, `no domain with matching uuid '${uuid}'`);
+      return domRef(d);
+    },
+
+    async domainDefineXMLFlags(xml, flags) {
+      checkFlags(flags, 1, "qemuDomainDefineXMLFlags");
+      const { def } = await st.parse(xml);
+      const byName = st.domains.byName(def.name);
+      if (byName && byName.uuid !== def.uuid) {
+        throw virError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.QEMU,
+          `domain '${def.name}' is already defined with uuid ${byName.uuid}`,
+        );
+      }
+      const byUuid = st.domains.byUuid(def.uuid);
+      if (byUuid && byUuid.name !== def.name) {
+        throw virError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.QEMU,
+          `domain '${byUuid.name}' already exists with uuid ${def.uuid}`,
+        );
+      }
+      if (byUuid) {
+        return job(byUuid, async () => {
+          if (isActive(byUuid)) byUuid.newDef = def;
+          else byUuid.def = def;
+          const wasPersistent = byUuid.persistent;
+          byUuid.persistent = true;
+          await st.saveConfig(byUuid);
+          st.lifecycle(
+            byUuid,
+            VIR_DOMAIN_EVENT.DEFINED,
+            wasPersistent ? VIR_DOMAIN_EVENT_DEFINED.UPDATED : VIR_DOMAIN_EVENT_DEFINED.ADDED,
+          );
+          return domRef(byUuid);
+        });
+      }
+      const d = newQemuDomain(def);
+      d.persistent = true;
+      await st.saveConfig(d);
+      st.domains.add(d);
+      st.lifecycle(d, VIR_DOMAIN_EVENT.DEFINED, VIR_DOMAIN_EVENT_DEFINED.ADDED);
+      return domRef(d);
+    },
+    async domainUndefineFlags(ref, flags) {
+      checkFlags(flags, 0x7f, "qemuDomainUndefineFlags");
+      const d = st.byRef(ref);
+      await job(d, async () => {
+        if (!d.persistent) {
+          throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "cannot undefine transient domain");
+        }
+        await st.store.remove(d.name);
+        st.lifecycle(d, VIR_DOMAIN_EVENT.UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED.REMOVED);
+        if (isActive(d)) {
+          d.persistent = false;
+          d.newDef = undefined;
+        } else st.domains.remove(d);
+      });
+    },
+    async domainCreateXML(xml, flags) {
+      checkFlags(flags, VIR_DOMAIN_START.PAUSED | VIR_DOMAIN_START.VALIDATE, "qemuDomainCreateXML");
+      const { def } = await st.parse(xml);
+      const clash = st.domains.byName(def.name) ?? st.domains.byUuid(def.uuid);
+      if (clash) {
+        if (isActive(clash))
+          throw virError(
+            ErrorCode.OPERATION_INVALID,
+            ErrorDomain.QEMU,
+            `domain '${clash.name}' is already active`,
+          );
+        throw virError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.QEMU,
+          `domain '${clash.name}' is already defined with uuid ${clash.uuid}`,
+        );
+      }
+      const d = newQemuDomain(def);
+      st.domains.add(d);
+      try {
+        await job(d, () => startDomain(st, d, (flags & VIR_DOMAIN_START.PAUSED) !== 0));
+      } catch (e) {
+        st.domains.remove(d);
+        throw e;
+      }
+      return domRef(d);
+    },
+    async domainCreateWithFlags(ref, flags) {
+      checkFlags(flags, VIR_DOMAIN_START.PAUSED | VIR_DOMAIN_START.FORCE_BOOT, "qemuDomainCreateWithFlags");
+      const d = st.byRef(ref);
+      await job(d, async () => {
+        if (isActive(d))
+          throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "domain is already running");
+        await startDomain(st, d, (flags & VIR_DOMAIN_START.PAUSED) !== 0);
+      });
+      return domRef(d);
+    },
+    async domainShutdownFlags(ref, flags) {
+      checkFlags(flags, VIR_DOMAIN_SHUTDOWN_FLAGS.ACPI_POWER_BTN, "qemuDomainShutdownFlags");
+      const d = st.byRef(ref);
+      await job(d, () => shutdownDomain(d));
+    },
+    async domainDestroyFlags(ref: DomainRef, flags) {
+      checkFlags(flags, VIR_DOMAIN_DESTROY.GRACEFUL, "qemuDomainDestroyFlags");
+      const d = st.byRef(ref);
+      // Not serialized behind a hung job: destroy must be able to kill a stuck QEMU.
+      await destroyDomain(d, (flags & VIR_DOMAIN_DESTROY.GRACEFUL) !== 0);
+    },
+    async domainSuspend(ref) {
+      const d = st.byRef(ref);
+      await job(d, () => suspendDomain(st, d));
+    },
+    async domainResume(ref) {
+      const d = st.byRef(ref);
+      await job(d, () => resumeDomain(st, d));
+    },
+    async domainGetInfo(ref) {
+      const d = st.byRef(ref);
+      return {
+        state: d.state,
+        maxMem: d.def.memory,
+        memory: d.def.currentMemory,
+        nrVirtCpu: d.def.vcpu.current ?? d.def.vcpu.max,
+        cpuTime: 0,
+      };
+    },
+    async domainGetState(ref, flags) {
+      checkFlags(flags, 0, "qemuDomainGetState");
+      const d = st.byRef(ref);
+      return { state: d.state, reason: d.reason };
+    },
+    async domainGetXMLDesc(ref, flags) {
+      checkFlags(
+        flags,
+        VIR_DOMAIN_XML.SECURE | VIR_DOMAIN_XML.INACTIVE | VIR_DOMAIN_XML.MIGRATABLE,
+        "qemuDomainGetXMLDesc",
+      );
+      const d = st.byRef(ref);
+      const inactive = (flags & VIR_DOMAIN_XML.INACTIVE) !== 0;
+      const def = inactive ? (d.newDef ?? d.def) : d.def;
+      return formatDomainXML(cloneDomainDef(def), {
+        id: isActive(d) && !inactive ? d.id : undefined,
+        inactive,
+        securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0,
+      });
+    },
+    async domainGetOSType(ref) {
+      return st.byRef(ref).def.os.type;
+    },
+    async domainIsActive(ref) {
+      return isActive(st.byRef(ref));
+    },
+    async domainIsPersistent(ref) {
+      return st.byRef(ref).persistent;
+    },
+    async domainIsUpdated(ref) {
+      st.byRef(ref);
+      return false; // no live device changes are supported yet
+    },
+    async domainGetMaxMemory(ref) {
+      return st.byRef(ref).def.memory;
+    },
+    async domainGetMaxVcpus(ref) {
+      const d = st.byRef(ref);
+      if (!isActive(d))
+        throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "domain is not running");
+      return d.def.vcpu.max;
+    },
+    async domainGetAutostart(ref) {
+      return st.byRef(ref).autostart;
+    },
+    async domainSetAutostart(ref, autostart) {
+      const d = st.byRef(ref);
+      if (!d.persistent) {
+        throw virError(
+          ErrorCode.OPERATION_INVALID,
+          ErrorDomain.QEMU,
+          "cannot set autostart for transient domain",
+        );
+      }
+      await st.store.setAutostart(d.name, autostart);
+      d.autostart = autostart;
+    },
+  };
+}
+
+/** Registers qemu:///system (root) or qemu:///session with shared state built by `stateFor`. */
+export function qemuConnectionFactory(
+  stateFor: (path: string) => Promise<QemuDriverState>,
+): ConnectionDriverFactory {
+  return {
+    name: "qemu",
+    accepts(uri) {
+      return uri.scheme === "qemu" && !uri.host && (uri.path === "/system" || uri.path === "/session");
+    },
+    async open(uri) {
+      const st = await stateFor(uri.path);
+      return { uri: uri.text, hypervisor: qemuHypervisorDriver(st) };
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// The QEMU hypervisor driver on real TCG guests: define, start, console, suspend/resume,
+// ACPI shutdown, paused start + destroy, transient domains, KVM refusal, undefine, reload.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import type { DomainEvent, HypervisorDriver } from "../src/driver/index.js";
+import {
+  VIR_CONNECT_LIST_DOMAINS,
+  VIR_DOMAIN_EVENT,
+  VIR_DOMAIN_SHUTOFF,
+  VIR_DOMAIN_START,
+  VIR_DOMAIN_STATE,
+} from "../src/driver/index.js";
+import {
+  createQemuDriverState,
+  type QemuDriverState,
+  qemuHypervisorDriver,
+} from "../src/drivers/qemu/driver.js";
+import { ErrorCode } from "../src/errors/index.js";
+import { pidAlive } from "../src/host/spawn.js";
+import { buildGuest, GUEST_READY, guestUnavailable } from "./guest/build-guest.js";
+import { SerialConsole } from "./guest/serial-console.js";
+
+const QEMU = "/usr/bin/qemu-system-x86_64";
+const root = mkdtempSync(join(tmpdir(), "qdrv-"));
+const states: QemuDriverState[] = [];
+after(async () => {
+  // A failed assertion must not leave a guest running (it would also keep this process alive).
+  for (const st of states) for (const d of st.domains.values()) await d.proc?.destroy(500);
+  rmSync(root, { recursive: true, force: true });
+});
+const opts = {
+  uri: "qemu:///system",
+  configDir: join(root, "etc", "qemu"),
+  libDir: join(root, "lib"),
+  runDir: join(root, "run"),
+  emulators: [QEMU],
+};
+
+function guestXml(name: string, type = "qemu", serialSock?: string): string {
+  const g = buildGuest();
+  const serial = serialSock
+    ? `<serial type='unix'><source mode='bind' path='${serialSock}'/><target port='0'/></serial>`
+    : `<serial type='pty'><target port='0'/></serial>`;
+  return `<domain type='${type}'>
+  <name>${name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${g.kernel}</kernel><initrd>${g.initrd}</initrd><cmdline>${g.cmdline}</cmdline></os>
+  <features><acpi/></features>
+  <devices>${serial}<console type='pty'><target type='serial' port='0'/></console></devices>
+</domain>`;
+}
+
+async function waitState(
+  drv: HypervisorDriver,
+  ref: { name: string; uuid: string; id: number },
+  state: number,
+  ms = 20_000,
+) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const s = await drv.domainGetState!(ref, 0);
+    if (s.state === state) return s;
+    if (Date.now() > deadline) throw new Error(`state ${s.state}, wanted ${state}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("qemu driver: lifecycle of a real TCG guest", async (t) => {
+  const why = !existsSync(QEMU) ? "qemu-system-x86_64 not installed" : guestUnavailable();
+  if (why) return t.skip(why);
+  const st = await createQemuDriverState(opts);
+  states.push(st);
+  const drv = qemuHypervisorDriver(st);
+  const events: DomainEvent[] = [];
+  await drv.connectDomainEventRegisterAny!(null, 0, (e) => events.push(e));
+  assert.equal(await drv.connectGetType!(), "QEMU");
+  assert.ok((await drv.connectGetVersion!()) >= 6_002_000);
+
+  const ser = join(root, "vm1-serial.sock");
+  const ref = await drv.domainDefineXMLFlags!(guestXml("vm1", "qemu", ser), 0);
+  assert.equal(ref.id, -1);
+  assert.ok(existsSync(join(opts.configDir, "vm1.xml")));
+  assert.deepEqual(await drv.connectListDefinedDomains!(10), ["vm1"]);
+  const inactiveXml = await drv.domainGetXMLDesc!(ref, 0);
+  assert.match(inactiveXml, /machine='pc-q35-\d+\.\d+'/, "machine alias resolved");
+  assert.match(inactiveXml, /<emulator>\/usr\/bin\/qemu-system-x86_64<\/emulator>/);
+
+  const t0 = Date.now();
+  const running = await drv.domainCreateWithFlags!(ref, 0);
+  const con = await SerialConsole.connect(ser);
+  assert.ok(running.id > 0);
+  assert.deepEqual(await drv.connectListDomains!(10), [running.id]);
+  assert.equal((await drv.domainLookupByID!(running.id)).name, "vm1");
+  const info = await drv.domainGetInfo!(ref);
+  assert.equal(info.state, VIR_DOMAIN_STATE.RUNNING);
+  assert.equal(info.maxMem, 262144);
+  assert.equal(info.nrVirtCpu, 1);
+  assert.match(await drv.domainGetXMLDesc!(ref, 0), new RegExp(`<domain type='qemu' id='${running.id}'>`));
+  const active = await drv.connectListAllDomains!(VIR_CONNECT_LIST_DOMAINS.ACTIVE);
+  assert.deepEqual(
+    active.map((d) => d.name),
+    ["vm1"],
+  );
+  await con.waitFor(new RegExp(GUEST_READY), 20_000);
+  t.diagnostic(`guest ready ${Date.now() - t0} ms after start`);
+
+  await drv.domainSuspend!(ref);
+  assert.equal((await drv.domainGetState!(ref, 0)).state, VIR_DOMAIN_STATE.PAUSED);
+  await drv.domainResume!(ref);
+  assert.equal((await drv.domainGetState!(ref, 0)).state, VIR_DOMAIN_STATE.RUNNING);
+
+  await drv.domainShutdownFlags!(ref, 0);
+  const off = await waitState(drv, ref, VIR_DOMAIN_STATE.SHUTOFF);
+  assert.equal(off.reason, VIR_DOMAIN_SHUTOFF.SHUTDOWN);
+  con.close();
+  assert.ok(!existsSync(join(opts.runDir, "qemu", "vm1.pid")));
+  assert.ok(existsSync(join(opts.libDir, "qemu", "log", "vm1.log")));
+
+  // Paused start, then destroy.
+  const p = await drv.domainCreateWithFlags!(ref, VIR_DOMAIN_START.PAUSED);
+  assert.equal((await drv.domainGetState!(p, 0)).state, VIR_DOMAIN_STATE.PAUSED);
+  const pid = st.domains.byName("vm1")!.proc!.pid;
+  await drv.domainDestroyFlags!(p, 0);
+  const s2 = await drv.domainGetState!(p, 0);
+  assert.deepEqual(s2, { state: VIR_DOMAIN_STATE.SHUTOFF, reason: VIR_DOMAIN_SHUTOFF.DESTROYED });
+  assert.ok(!pidAlive(pid));
+  await assert.rejects(drv.domainDestroyFlags!(p, 0), {
+    message: "Requested operation is not valid: domain is not running",
+  });
+
+  await new Promise((r) => setImmediate(r));
+  const lifecycle = events.filter((e) => e.dom.name === "vm1").map((e) => `${e.event}:${e.detail}`);
+  const E = VIR_DOMAIN_EVENT;
+  assert.deepEqual(lifecycle, [
+    `${E.DEFINED}:0`,
+    `${E.STARTED}:0`,
+    `${E.SUSPENDED}:0`,
+    `${E.RESUMED}:0`,
+    `${E.STOPPED}:0`,
+    `${E.STARTED}:0`,
+    `${E.SUSPENDED}:0`,
+    `${E.STOPPED}:1`,
+  ]);
+
+  // A transient domain disappears when it stops.
+  const tr = await drv.domainCreateXML!(guestXml("tr1"), VIR_DOMAIN_START.PAUSED);
+  assert.equal(await drv.domainIsPersistent!(tr), false);
+  await drv.domainDestroyFlags!(tr, 0);
+  await assert.rejects(drv.domainLookupByName!("tr1"), {
+    code: ErrorCode.NO_DOMAIN,
+    message: "Domain not found: no domain with matching name 'tr1'",
+  });
+
+  // type='kvm' is refused with a clear error where KVM does not work, instead of hanging.
+  const caps = await st.caps.get(QEMU);
+  const kref = await drv.domainDefineXMLFlags!(guestXml("kvm1", "kvm"), 0);
+  if (!caps.kvm.usable) {
+    await assert.rejects(drv.domainCreateWithFlags!(kref, 0), (e: Error & { code: number }) => {
+      assert.equal(e.code, ErrorCode.CONFIG_UNSUPPORTED);
+      assert.match(e.message, /^unsupported configuration: Domain requires KVM, but it is not available/);
+      return true;
+    });
+  }
+  await drv.domainUndefineFlags!(kref, 0);
+  assert.ok(!existsSync(join(opts.configDir, "kvm1.xml")));
+
+  // A new driver instance over the same directories finds the persistent domain again.
+  const st2 = await createQemuDriverState(opts);
+  states.push(st2);
+  const drv2 = qemuHypervisorDriver(st2);
+  assert.deepEqual(await drv2.connectListDefinedDomains!(10), ["vm1"]);
+  await drv2.domainUndefineFlags!(await drv2.domainLookupByName!("vm1"), 0);
+});
+
+test("qemu driver: start failure leaves the domain shut off with QEMU's error", async (t) => {
+  const why = !existsSync(QEMU) ? "qemu-system-x86_64 not installed" : guestUnavailable();
+  if (why) return t.skip(why);
+  const st = await createQemuDriverState(opts);
+  states.push(st);
+  const drv = qemuHypervisorDriver(st);
+  const xml = guestXml("bad1").replace(
+    /<kernel>[^<]*<\/kernel>/,
+    `<kernel>${join(root, "missing-kernel")}</kernel>`,
+  );
+  const ref = await drv.domainDefineXMLFlags!(xml, 0);
+  await assert.rejects(
+    drv.domainCreateWithFlags!(ref, 0),
+    /internal error: process exited while connecting to monitor: .*could not open kernel file '[^']*missing-kernel'/s,
+  );
+  assert.deepEqual(await drv.domainGetState!(ref, 0), { state: VIR_DOMAIN_STATE.SHUTOFF, reason: 0 });
+  assert.equal(await drv.domainIsActive!(ref), false);
+  await drv.domainUndefineFlags!(ref, 0);
+});
