@@ -2,9 +2,18 @@
 // tsvirtd composition root: registers the connection drivers this daemon serves, starts the RPC
 // listeners under --root (or the system/session dirs), and stops cleanly on SIGTERM/SIGINT.
 import process from "node:process";
+import { join } from "node:path";
 import { parseDaemonArgs, USAGE } from "../daemon/args.js";
 import { startDaemon } from "../daemon/daemon.js";
+import { daemonPaths } from "../daemon/paths.js";
+import { registerConnectionDriver } from "../driver/index.js";
+import {
+  createQemuDriverState,
+  type QemuDriverState,
+  qemuConnectionFactory,
+} from "../drivers/qemu/driver.js";
 import { registerTestDriver } from "../drivers/test/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../errors/index.js";
 
 let args: ReturnType<typeof parseDaemonArgs>;
 try {
@@ -19,6 +28,23 @@ if (args.help) {
 }
 
 registerTestDriver();
+
+// qemu:///system for the privileged daemon, qemu:///session otherwise; one state per daemon.
+const paths = daemonPaths(args.root, process.env, process.getuid?.() ?? 1000);
+const qemuPath = paths.system ? "/system" : "/session";
+let qemuState: Promise<QemuDriverState> | null = null;
+registerConnectionDriver(
+  qemuConnectionFactory(async (path) => {
+    if (path !== qemuPath) throw virError(ErrorCode.NO_CONNECT, ErrorDomain.QEMU, `qemu://${path}`);
+    qemuState ??= createQemuDriverState({
+      uri: `qemu://${qemuPath}`,
+      configDir: join(paths.etc, "qemu"),
+      libDir: paths.lib,
+      runDir: paths.run,
+    });
+    return qemuState;
+  }),
+);
 
 try {
   const daemon = await startDaemon(args);
