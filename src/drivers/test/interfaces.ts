@@ -4,35 +4,21 @@
 import type { InterfaceDriver, InterfaceRef } from "../../driver/index.js";
 import { VIR_CONNECT_LIST_INTERFACES as LI } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
-import { attr, child, formatElement, parseXml, type XmlElement } from "../../xml/index.js";
+import { formatInterfaceXML, parseInterfaceXML } from "../../conf/interface/index.js";
+import { formatElement, type XmlElement } from "../../xml/index.js";
 import type { TestCtx } from "./ctx.js";
 import { checkFlags, opInvalid, testError } from "./errors.js";
 import type { TestIface } from "./node.js";
 
-/** virInterfaceDefParse's order of top-level children when formatting. */
-const CHILD_ORDER = ["start", "mtu", "bond", "bridge", "vlan", "link", "protocol", "mac"];
-
 /** Reads an `<interface>` element into the test driver's record (name, MAC, canonical XML). */
 export function ifaceFromElement(e: XmlElement, active: boolean): TestIface {
-  if (e.name !== "interface") {
-    throw virError(ErrorCode.XML_ERROR, ErrorDomain.INTERFACE, "missing interface element");
-  }
-  const name = attr(e, "name");
-  if (!name) throw virError(ErrorCode.XML_ERROR, ErrorDomain.INTERFACE, "interface has no name");
-  const mac = child(e, "mac");
-  const kids = e.children.filter((c) => c.kind === "element") as XmlElement[];
-  const rank = (x: XmlElement) => {
-    const i = CHILD_ORDER.indexOf(x.name);
-    return i < 0 ? CHILD_ORDER.length : i;
-  };
-  const sorted = [...kids].sort((a, b) => rank(a) - rank(b));
-  const canon: XmlElement = { ...e, children: sorted };
-  return {
-    name,
-    mac: mac ? (attr(mac, "address") ?? "").toLowerCase() : "",
-    active,
-    xml: formatElement(canon),
-  };
+  return ifaceFromXml(formatElement(e), active);
+}
+
+export function ifaceFromXml(xml: string, active: boolean): TestIface {
+  const def = parseInterfaceXML(xml);
+  if (!def.name) throw virError(ErrorCode.XML_ERROR, ErrorDomain.INTERFACE, "interface has no name");
+  return { name: def.name, mac: (def.mac ?? "").toLowerCase(), active, xml: formatInterfaceXML(def) };
 }
 
 function ref(i: TestIface): InterfaceRef {
@@ -95,10 +81,7 @@ export function testInterfaceDriver(ctx: TestCtx): InterfaceDriver {
     },
     async interfaceDefineXML(xml, flags) {
       checkFlags(flags, 0, "testInterfaceDefineXML");
-      const rec = ifaceFromElement(
-        parseXml(xml, { context: "(interface_definition)", domain: ErrorDomain.INTERFACE }),
-        false,
-      );
+      const rec = ifaceFromXml(xml, false);
       const old = node.ifaces.findIndex((x) => x.name === rec.name);
       if (old >= 0) {
         rec.active = node.ifaces[old]!.active;
@@ -128,7 +111,8 @@ export function testInterfaceDriver(ctx: TestCtx): InterfaceDriver {
     async interfaceChangeBegin(flags) {
       checkFlags(flags, 0, "testInterfaceChangeBegin");
       if (node.backupIfaces) throw opInvalid("there is another transaction running.");
-      node.backupIfaces = node.ifaces.map((i) => ({ ...i }));
+      // libvirt's list clone does not carry the active flag: a rollback leaves all inactive.
+      node.backupIfaces = node.ifaces.map((i) => ({ ...i, active: false }));
     },
     async interfaceChangeCommit(flags) {
       checkFlags(flags, 0, "testInterfaceChangeCommit");

@@ -1,6 +1,7 @@
 // Test driver node-device table: list (with capability filters), lookup, XML, parent and
 // capabilities, and the mock vHBA create/destroy of libvirt's test driver.
 
+import { formatNodeDeviceXML, parseNodeDeviceXML } from "../../conf/nodedev/index.js";
 import type { NodeDeviceDriver, NodeDeviceRef } from "../../driver/index.js";
 import {
   VIR_CONNECT_LIST_NODE_DEVICES_CAP as CAP,
@@ -67,7 +68,8 @@ export function nodeDevFromElement(e: XmlElement): TestNodeDev {
     }
   };
   walk(e);
-  return { name, parent: childText(e, "parent")?.trim(), caps, xml: formatElement(e), wwnn, wwpn };
+  const xml = formatNodeDeviceXML(parseNodeDeviceXML(formatElement(e)));
+  return { name, parent: childText(e, "parent")?.trim(), caps, xml, wwnn, wwpn };
 }
 
 function ref(d: TestNodeDev): NodeDeviceRef {
