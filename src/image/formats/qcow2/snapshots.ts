@@ -4,7 +4,7 @@
 import { putBe32, putBe64 } from "../../bytes.js";
 import { ImageError } from "../../errors.js";
 import type { InternalSnapshots, SnapshotInfo } from "../../image.js";
-import { MAX_SNAPSHOTS } from "./header.js";
+import { INCOMPAT_DIRTY, MAX_SNAPSHOTS } from "./header.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { assertTreeFits, readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
 import { encodeSnapshotTable, type SnapshotEntry, snapshotTableSize } from "./snapshot-table.js";
@@ -71,6 +71,15 @@ export class Qcow2Snapshots implements InternalSnapshots {
 
   async create(name: string): Promise<void> {
     this.check();
+    if (this.img.snapshotList.length >= MAX_SNAPSHOTS)
+      throw new ImageError("invalid-argument", "Too many snapshots");
+    // Fail before touching anything when the references cannot be taken.
+    await assertTreeFits(this.img, this.img.tables.l1);
+    await withDirtyBit(this.img, () => this.doCreate(name));
+  }
+
+  private async doCreate(name: string): Promise<void> {
+    this.check();
     const img = this.img;
     if (img.snapshotList.length >= MAX_SNAPSHOTS)
       throw new ImageError("invalid-argument", "Too many snapshots");
@@ -78,8 +87,6 @@ export class Qcow2Snapshots implements InternalSnapshots {
     const now = Date.now();
     const l1 = img.tables.l1;
     const l1Bytes = l1.length * 8;
-    // Fail before allocating anything when the references cannot be taken.
-    await assertTreeFits(img, l1);
     const l1Off = l1.length ? await img.refs.alloc(Math.ceil(l1Bytes / img.cs)) : 0;
     if (l1.length) await img.io.write(l1Off, encodeL1(l1, l1Bytes));
     await updateTreeRefcounts(img, l1, img.tables.l1Offset, 1);
@@ -102,6 +109,12 @@ export class Qcow2Snapshots implements InternalSnapshots {
   }
 
   async apply(nameOrId: string): Promise<void> {
+    this.check();
+    this.find(nameOrId);
+    await withDirtyBit(this.img, () => this.doApply(nameOrId));
+  }
+
+  private async doApply(nameOrId: string): Promise<void> {
     this.check();
     const img = this.img;
     const sn = img.snapshotList[this.find(nameOrId)]!;
@@ -134,6 +147,12 @@ export class Qcow2Snapshots implements InternalSnapshots {
 
   async delete(nameOrId: string): Promise<void> {
     this.check();
+    this.find(nameOrId);
+    await withDirtyBit(this.img, () => this.doDelete(nameOrId));
+  }
+
+  private async doDelete(nameOrId: string): Promise<void> {
+    this.check();
     const img = this.img;
     const idx = this.find(nameOrId);
     const sn = img.snapshotList[idx]!;
@@ -146,5 +165,26 @@ export class Qcow2Snapshots implements InternalSnapshots {
     }
     await updateTreeRefcounts(img, img.tables.l1, img.tables.l1Offset, 0);
     await img.io.flush();
+  }
+}
+
+/**
+ * Snapshot operations change many refcounts and COPIED flags, which cannot happen atomically.
+ * On v3 images the dirty bit is set around them (as lazy refcounts do), so an interrupted
+ * operation leaves an image that is repaired on its next read-write open.
+ */
+async function withDirtyBit(img: Qcow2Image, fn: () => Promise<void>): Promise<void> {
+  const h = img.header;
+  const mark = h.version === 3 && !(h.incompatible & INCOMPAT_DIRTY);
+  if (mark) {
+    h.incompatible |= INCOMPAT_DIRTY;
+    await img.writeHeader();
+    await img.io.flush();
+  }
+  await fn();
+  if (mark) {
+    await img.io.flush();
+    h.incompatible &= ~INCOMPAT_DIRTY;
+    await img.writeHeader();
   }
 }
