@@ -56,6 +56,7 @@ class Runner {
   private doms = new Map<string, Domain>();
   private events: unknown[][] = [];
   private cbs = 0;
+  private saved = new Map<string, string>();
   constructor(readonly c: Connection) {}
 
   async dom(name: string): Promise<Domain> {
@@ -271,6 +272,11 @@ class Runner {
         return done((await this.snap(s(a[0]), s(a[1]))).revert(opt(a, 2)));
       case "snap.delete":
         return done((await this.snap(s(a[0]), s(a[1]))).delete(opt(a, 2)));
+      case "snap.save":
+        this.saved.set(s(a[1]), await (await this.snap(s(a[0]), s(a[1]))).getXMLDesc(0));
+        return null;
+      case "snap.redefine":
+        return (await (await d()).snapshotCreateXML(this.saved.get(s(a[1]))!, n(a[2]))).name;
       case "snap.lookup":
         return (await this.snap(s(a[0]), s(a[1]))).name;
       case "net.xml":

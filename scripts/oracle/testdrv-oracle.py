@@ -24,6 +24,7 @@ class Runner:
         self.c = libvirt.openReadOnly(uri) if ro else libvirt.open(uri)
         self.doms = {}
         self.events = []
+        self.saved = {}
         self.cbs = []
 
     def dom(self, name):
@@ -121,6 +122,10 @@ class Runner:
         if op == "snap.hasMetadata": return b(self.snap(a[0], a[1]).hasMetadata())
         if op == "snap.revert": return self.dom(a[0]).revertToSnapshot(self.snap(a[0], a[1]), a[2] if len(a) > 2 else 0)
         if op == "snap.delete": return self.snap(a[0], a[1]).delete(a[2] if len(a) > 2 else 0)
+        if op == "snap.save":
+            self.saved[a[1]] = self.snap(a[0], a[1]).getXMLDesc(0); return None
+        if op == "snap.redefine":
+            return self.dom(a[0]).snapshotCreateXML(self.saved[a[1]], a[2]).getName()
         if op == "snap.lookup": return self.snap(a[0], a[1]).getName()
         if op == "net.xml": return self.net(a[0]).XMLDesc(a[1] if len(a) > 1 else 0)
         if op == "net.define": return c.networkDefineXML(a[0]).name()

@@ -89,8 +89,8 @@ function redefineSnapshot(d: TestDomain, xml: string): SnapshotDef {
   if (def.parent !== undefined && !d.snapshots.get(def.parent)) {
     throw virError(
       ErrorCode.INVALID_ARG,
-      ErrorDomain.DOMAIN_SNAPSHOT,
-      `parent ${def.parent} for snapshot ${def.name} not found`,
+      ErrorDomain.DOMAIN,
+      `parent ${def.parent} for moment ${def.name} not found`,
     );
   }
   return def;
