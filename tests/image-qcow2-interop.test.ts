@@ -472,3 +472,59 @@ test("a dirty image (lazy refcounts, writer killed) is repaired on read-write op
   assert.match(qimg("check", f), /No errors were found/);
   qio(f, "read -P 9 0 200k");
 });
+
+test("create options give the same qemu-img info as qemu-img create with them", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const optionSets: Record<string, string>[] = [
+    {},
+    { compat: "0.10" },
+    { compat: "1.1", lazy_refcounts: "on", refcount_bits: "64", cluster_size: "4096" },
+    { extended_l2: "on", cluster_size: "128k" },
+    { refcount_bits: "1", cluster_size: "2M" },
+    { compression_type: "zlib", preallocation: "metadata" },
+    { preallocation: "falloc" },
+    { preallocation: "full", cluster_size: "16k" },
+  ];
+  const pick = (j: Record<string, unknown>) => ({
+    size: j["virtual-size"],
+    cs: j["cluster-size"],
+    fs: j["format-specific"],
+    dirty: j["dirty-flag"],
+  });
+  for (const [i, o] of optionSets.entries()) {
+    const ours = P(`opt-ours-${i}.qcow2`);
+    const theirs = P(`opt-theirs-${i}.qcow2`);
+    await createImage(ours, "qcow2", 3 * 1024 * 1024, o);
+    const kv = Object.entries(o).map(([k, v]) => `${k}=${v}`);
+    qimg("create", "-q", "-f", "qcow2", ...(kv.length ? ["-o", kv.join(",")] : []), theirs, "3M");
+    assert.deepEqual(
+      pick(JSON.parse(qimg("info", "--output=json", ours))),
+      pick(JSON.parse(qimg("info", "--output=json", theirs))),
+      `options ${kv.join(",")}`,
+    );
+    assert.match(qimg("check", ours), /No errors were found/);
+    const img = await openImage(theirs, { readOnly: true });
+    const info = await img.info();
+    assert.deepEqual(
+      info.formatSpecific,
+      JSON.parse(qimg("info", "--output=json", theirs))["format-specific"],
+    );
+    await img.close();
+  }
+});
+
+test("rewriting the header (rebase -u) keeps bitmaps and other extensions", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const f = P("rebase.qcow2");
+  qimg("create", "-q", "-f", "qcow2", f, "1M");
+  qimg("bitmap", "--add", f, "keep");
+  writeFileSync(P("base.raw"), new Uint8Array(1 << 20));
+  const img = await openImage(f);
+  await img.backing!.setBacking("base.raw", "raw");
+  await img.close();
+  const j = JSON.parse(qimg("info", "--output=json", "-U", f));
+  assert.equal(j["backing-filename"], "base.raw");
+  assert.equal(j["backing-filename-format"], "raw");
+  assert.equal(j["format-specific"].data.bitmaps[0].name, "keep");
+  assert.match(qimg("check", f), /No errors were found/);
+});
