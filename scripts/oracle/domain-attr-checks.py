@@ -27,6 +27,20 @@ NS = "{http://relaxng.org/ns/structure/1.0}"
 EXTRA_ENUMS = {
     "interface/source@mode": ["bind", "connect", "vepa", "bridge", "private", "passthrough", "server", "client"],
 }
+# Required only in some contexts the corpus does not show (e.g. a unix redirdev has a path, not a
+# host; a secret may name a uuid instead of a usage; bandwidth may give only a floor).
+CONTEXT_DEPENDENT = {
+    "numatune/memory",
+    "redirdev/source",
+    "smartcard/source",
+    "parallel/source",
+    "source/host",
+    "auth/secret",
+    "encryption/secret",
+    "model/acceleration",
+    "bandwidth/inbound",
+    "bandwidth/outbound",
+}
 # Character-device style <source mode=...> wherever the grammar leaves it open.
 CHR_SOURCE_MODES = ["bind", "connect"]
 
@@ -35,7 +49,8 @@ def _quiet(*_args):
     pass
 
 
-def explore():
+def explore(drop=False):
+    """libvirt's verdict per parent/element@attr when the attribute is set bogus (or dropped)."""
     # The handler must outlive this call: libvirt keeps only a borrowed reference.
     libvirt.registerErrorHandler(_quiet, None)
     conn = libvirt.open("test:///default")
@@ -62,7 +77,10 @@ def explore():
         walk(doc.documentElement, "")
         for n, parent, a in slots:
             old = n.getAttribute(a)
-            n.setAttribute(a, BOGUS)
+            if drop:
+                n.removeAttribute(a)
+            else:
+                n.setAttribute(a, BOGUS)
             xml = doc.documentElement.toxml()
             n.setAttribute(a, old)
             try:
@@ -181,6 +199,37 @@ def classify(tmpl):
 
 def main():
     observed = explore()
+    dropped = explore(drop=True)
+    required = {}
+    for key, rs in sorted(dropped.items()):
+        msgs = {r for r in rs}
+        if None in msgs or len(msgs) != 1:
+            continue  # optional somewhere, or the complaint depends on context
+        code, dom, msg = msgs.pop()
+        path, attr = key.split("@")
+        required.setdefault(path, []).append([attr, code, dom, msg])
+    # A rule survives only if no document libvirt accepted lacks the attribute: that filters out
+    # attributes required only in some contexts (clock start for offset='absolute', ...).
+    for path in sorted(glob.glob(os.path.join(CORPUS, "*.xml"))):
+        if path.endswith(".out.xml"):
+            continue
+        try:
+            doc = md.parse(path)
+        except Exception:
+            continue
+
+        def walk(n, parent):
+            if n.tagName == "metadata" or ":" in n.tagName:
+                return
+            rules = required.get(f"{parent}/{n.tagName}")
+            if rules:
+                required[f"{parent}/{n.tagName}"] = [r for r in rules if n.hasAttribute(r[0])]
+            for k in n.childNodes:
+                if k.nodeType == k.ELEMENT_NODE:
+                    walk(k, n.tagName)
+
+        walk(doc.documentElement, "")
+    required = {k: v for k, v in required.items() if v and k not in CONTEXT_DEPENDENT}
     enums = grammar_enums()
     out = {}
     for key, rs in sorted(observed.items()):
@@ -223,6 +272,14 @@ def main():
     ]
     for k, v in out.items():
         lines.append(f"  {json.dumps(k)}: {json.dumps(v, separators=(', ', ': '))},")
+    lines.append("};")
+    lines += [
+        "",
+        "/** Attributes libvirt requires, per \"parent/element\": [attribute, code, domain, message]. */",
+        "export const REQUIRED_ATTRS: Record<string, readonly (readonly [string, number, number, string])[]> = {",
+    ]
+    for k, v in required.items():
+        lines.append(f"  {json.dumps(k)}: {json.dumps(v)},")
     lines.append("};")
     with open(OUT, "w") as f:
         f.write("\n".join(lines) + "\n")

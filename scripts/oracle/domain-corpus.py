@@ -79,9 +79,10 @@ def reverse_children(xml):
     return doc.documentElement.toxml() + "\n"
 
 
-def bogus_variants(cases):
+def bogus_variants(cases, drop=False):
     """One document per distinct parent/element@attribute with that attribute set to 'bogus'
-    (first occurrence across the valid cases), to pin down which values libvirt refuses."""
+    (or, with drop, left out), first occurrence across the valid cases: pins down which values
+    libvirt refuses and which attributes it requires."""
     import xml.dom.minidom as md
 
     seen = set()
@@ -109,8 +110,11 @@ def bogus_variants(cases):
                 continue
             seen.add(key)
             old = n.getAttribute(a)
-            n.setAttribute(a, "bogus")
-            yield f"bogus-{key}", doc.documentElement.toxml() + "\n"
+            if drop:
+                n.removeAttribute(a)
+            else:
+                n.setAttribute(a, "bogus")
+            yield f"{'missing' if drop else 'bogus'}-{key}", doc.documentElement.toxml() + "\n"
             n.setAttribute(a, old)
 
 
@@ -124,7 +128,7 @@ def main():
     counts = {"ok": 0, "err": 0}
     base = [(n, build(n, d) if isinstance(d, dict) else d) for n, d in BASIC + DEVICES]
     bogus = []
-    for name, xml in bogus_variants(base):
+    for name, xml in list(bogus_variants(base)) + list(bogus_variants(base, drop=True)):
         try:
             conn.defineXML(xml).undefine()
         except libvirt.libvirtError:

@@ -8,7 +8,7 @@ import type { XmlElement } from "../../xml/index.js";
 import { parseMac } from "../common/mac.js";
 import { unitScale } from "../common/units.js";
 import { parseUuid } from "../common/uuid.js";
-import { ATTR_CHECKS, type AttrCheck } from "./attr-checks.js";
+import { ATTR_CHECKS, type AttrCheck, REQUIRED_ATTRS } from "./attr-checks.js";
 import { parseCpuSet } from "./normalize.js";
 
 function valid(c: AttrCheck, v: string): boolean {
@@ -40,6 +40,9 @@ export function validateAttributes(root: XmlElement): void {
   while (stack.length) {
     const [e, parent] = stack.shift()!;
     if (e.name === "metadata" || e.name.includes(":")) continue;
+    for (const [name, code, domain, message] of REQUIRED_ATTRS[`${parent}/${e.name}`] ?? []) {
+      if (!e.attrs.some(([k]) => k === name)) throw new VirError({ code, domain, message });
+    }
     for (const [k, v] of e.attrs) {
       const c = ATTR_CHECKS[`${parent}/${e.name}@${k}`];
       if (c && !valid(c, v)) {

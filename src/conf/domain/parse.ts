@@ -8,6 +8,7 @@ import { parseUuid } from "../common/uuid.js";
 import { parseDevices } from "./devices.js";
 import { internalErr, unsupported, xmlErr, xmlPropErr } from "./errors.js";
 import { validateAttributes } from "./attr-validate.js";
+import { checkContext } from "./context-checks.js";
 import { canonGeneric } from "./generic.js";
 import {
   formatCpuSet,
@@ -237,6 +238,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     uuid = u;
   }
   validateAttributes(root);
+  checkContext(root);
   const def: DomainDef = {
     type,
     rootAttrs: root.attrs.filter(([k]) => k !== "type" && k !== "id"),

@@ -4,7 +4,7 @@
 import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
 import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
-import { xmlErr } from "../errors.js";
+import { unsupported, xmlErr } from "../errors.js";
 import type { ControllerDef } from "../types.js";
 import { enumAttr } from "../xml-util.js";
 
@@ -23,6 +23,55 @@ export const CONTROLLER_TYPES = [
 const ATTR_ORDER = ["ports", "vectors", "maxGrantFrames", "maxEventChannels"];
 const CHILD_ORDER = ["model", "target", "driver", "pcihole64", "master"];
 
+/** Models each controller type accepts (virDomainController*Model enums, libvirt 9.0). */
+const MODELS: Record<string, string[]> = {
+  ide: ["piix3", "piix4", "ich6"],
+  scsi: [
+    "auto",
+    "buslogic",
+    "lsilogic",
+    "lsisas1068",
+    "vmpvscsi",
+    "ibmvscsi",
+    "virtio-scsi",
+    "lsisas1078",
+    "virtio-transitional",
+    "virtio-non-transitional",
+    "ncr53c90",
+    "am53c974",
+    "dc390",
+  ],
+  usb: [
+    "piix3-uhci",
+    "piix4-uhci",
+    "ehci",
+    "ich9-ehci1",
+    "ich9-uhci1",
+    "ich9-uhci2",
+    "ich9-uhci3",
+    "vt82c686b-uhci",
+    "pci-ohci",
+    "nec-xhci",
+    "qusb1",
+    "qusb2",
+    "qemu-xhci",
+    "none",
+  ],
+  pci: [
+    "pci-root",
+    "pcie-root",
+    "pci-bridge",
+    "dmi-to-pci-bridge",
+    "pcie-root-port",
+    "pcie-switch-upstream-port",
+    "pcie-switch-downstream-port",
+    "pci-expander-bus",
+    "pcie-expander-bus",
+    "pcie-to-pci-bridge",
+  ],
+  "virtio-serial": ["virtio", "virtio-transitional", "virtio-non-transitional"],
+};
+
 export function parseController(e: XmlElement): ControllerDef {
   const type = enumAttr(e, "type", CONTROLLER_TYPES) ?? "ide";
   const idx = attr(e, "index");
@@ -33,6 +82,9 @@ export function parseController(e: XmlElement): ControllerDef {
   }
   const c: ControllerDef = { type, index, attrs: [], children: [] };
   const model = attr(e, "model");
+  if (model !== undefined && MODELS[type] && !MODELS[type]!.includes(model)) {
+    throw unsupported(`Unknown model type '${model}'`);
+  }
   if (model !== undefined) c.model = model;
   for (const k of ATTR_ORDER) {
     const v = attr(e, k);

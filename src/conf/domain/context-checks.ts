@@ -1,0 +1,225 @@
+// Checks whose rule depends on context (a device's type decides which source attributes are
+// mandatory): the complements of the table-driven attribute checks, with libvirt 9.0's errors.
+// Runs on the raw tree before modelling, like validateAttributes.
+
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
+import { attr, child, elements, type XmlElement } from "../../xml/index.js";
+import { internalErr, missingAttr, unsupported, xmlErr } from "./errors.js";
+
+const has = (e: XmlElement | undefined, k: string) => e !== undefined && attr(e, k) !== undefined;
+
+/** Source rules shared by every character-device-like element (virDomainChrSourceDefValidate). */
+function checkChrSource(type: string | undefined, e: XmlElement): void {
+  const sources = elements(e, "source");
+  const src = sources[0];
+  switch (type) {
+    case "file":
+    case "dev":
+    case "pipe":
+      if (src && !has(src, "path")) throw internalErr("Missing source path attribute for char device");
+      break;
+    case "tcp":
+      if (src && !has(src, "host")) throw internalErr("Missing source host attribute for char device");
+      if (src && !has(src, "service")) throw internalErr("Missing source service attribute for char device");
+      break;
+    case "spiceport":
+      if (src && !has(src, "channel")) throw unsupported("Missing source channel attribute for char device");
+      break;
+  }
+}
+
+function checkSecret(s: XmlElement, encryption: boolean): void {
+  if (!has(s, "type")) {
+    if (encryption)
+      throw virError(ErrorCode.XML_ERROR, ErrorDomain.STORAGE, "unknown volume encryption secret type");
+    throw unsupported("unknown secret type '<null>'");
+  }
+  if (!has(s, "uuid") && !has(s, "usage")) {
+    throw virError(ErrorCode.XML_ERROR, ErrorDomain.NONE, "missing secret uuid or usage attribute");
+  }
+}
+
+function checkDisk(d: XmlElement): void {
+  const type = attr(d, "type") ?? "file";
+  const device = attr(d, "device") ?? "disk";
+  const src = child(d, "source");
+  const dev = attr(child(d, "target") ?? d, "dev") ?? "";
+  const pathAttr: Record<string, string> = { file: "file", block: "dev", dir: "dir" };
+  if (src && pathAttr[type] && !has(src, pathAttr[type]!) && device !== "cdrom" && device !== "floppy") {
+    throw virError(ErrorCode.NO_SOURCE, ErrorDomain.DOMAIN, dev);
+  }
+  if (src && type === "nvme") {
+    if (!has(src, "type")) throw xmlErr("missing 'type' attribute to disk source");
+    if (!has(src, "namespace")) throw xmlErr("missing 'namespace' attribute to disk source");
+  }
+  if (src && type === "volume" && has(src, "pool") !== has(src, "volume")) {
+    throw xmlErr("'pool' and 'volume' must be specified together for 'pool' type source");
+  }
+  if (src) {
+    for (const h of elements(src, "host")) {
+      if (!has(h, "name") && attr(h, "transport") !== "unix") throw xmlErr("missing name for host");
+    }
+  }
+}
+
+function checkInterface(n: XmlElement): void {
+  const type = attr(n, "type");
+  const src = child(n, "source");
+  const need: Record<string, string[]> = {
+    vhostuser: ["type", "path"],
+    udp: ["address", "port"],
+    mcast: ["address", "port"],
+    server: ["address", "port"],
+    client: ["address", "port"],
+  };
+  if (src && type && need[type])
+    for (const k of need[type]!) if (!has(src, k)) throw missingAttr(k, "source");
+  if (src && type === "hostdev") {
+    const a = child(src, "address");
+    if (a && !has(a, "type")) throw xmlErr("missing source address type");
+  }
+  for (const bw of elements(n, "bandwidth")) {
+    for (const dir of elements(bw)) {
+      if (!has(dir, "average") && !has(dir, "floor")) {
+        throw new VirError({
+          code: ErrorCode.XML_DETAIL,
+          domain: ErrorDomain.NONE,
+          message: "Missing mandatory average or floor attributes",
+        });
+      }
+    }
+  }
+  const vp = child(n, "virtualport");
+  if (vp && attr(vp, "type") === "802.1Qbh" && !has(child(vp, "parameters"), "profileid")) {
+    throw virError(
+      ErrorCode.XML_ERROR,
+      ErrorDomain.NET,
+      "missing profileid in <virtualport type='802.1Qbh'>",
+    );
+  }
+}
+
+function checkHostdev(h: XmlElement): void {
+  const type = attr(h, "type");
+  const src = child(h, "source");
+  const a = src ? child(src, "address") : undefined;
+  if (type === "mdev") {
+    if (!has(h, "model")) throw missingAttr("model", "hostdev");
+    if (a && !has(a, "uuid")) throw unsupported("Missing 'uuid' attribute for element <address>");
+  }
+  if (type === "usb" && a) for (const k of ["bus", "device"]) if (!has(a, k)) throw missingAttr(k, "address");
+  if (type === "scsi" && a)
+    for (const k of ["bus", "target", "unit"]) if (!has(a, k)) throw missingAttr(k, "address");
+}
+
+function checkFilesystem(f: XmlElement): void {
+  const type = attr(f, "type") ?? "mount";
+  const src = child(f, "source");
+  const tgt = child(f, "target");
+  if (type === "ram") {
+    if (src && !has(src, "usage")) throw xmlErr("missing 'usage' attribute for RAM filesystem");
+    return;
+  }
+  const srcKey: Record<string, string> = {
+    mount: "dir",
+    bind: "dir",
+    block: "dev",
+    file: "file",
+    template: "name",
+  };
+  const sk = srcKey[type];
+  if (sk && src && !has(src, sk))
+    throw virError(ErrorCode.NO_SOURCE, ErrorDomain.DOMAIN, attr(tgt ?? f, "dir") ?? "");
+  if (tgt && !has(tgt, "dir"))
+    throw virError(ErrorCode.NO_TARGET, ErrorDomain.DOMAIN, sk && src ? (attr(src, sk) ?? "") : "");
+}
+
+function checkDevice(e: XmlElement): void {
+  switch (e.name) {
+    case "serial":
+    case "parallel":
+    case "console":
+    case "channel":
+    case "redirdev":
+      checkChrSource(attr(e, "type"), e);
+      if (e.name === "channel") {
+        const t = child(e, "target");
+        if (t && attr(t, "type") === "guestfwd") {
+          if (!has(t, "address")) throw xmlErr("guestfwd channel does not define a target address");
+          if (!has(t, "port")) throw missingAttr("port", "target");
+        }
+      }
+      break;
+    case "smartcard":
+      if (attr(e, "mode") === "passthrough") {
+        if (!has(e, "type")) throw xmlErr("passthrough mode requires a character device type attribute");
+        checkChrSource(attr(e, "type"), e);
+      }
+      break;
+    case "rng": {
+      const b = child(e, "backend");
+      if (b && attr(b, "model") === "egd") {
+        if (!has(b, "type")) throw xmlErr("missing EGD backend type");
+        checkChrSource(attr(b, "type"), b);
+      }
+      break;
+    }
+    case "disk":
+      checkDisk(e);
+      break;
+    case "interface":
+      checkInterface(e);
+      break;
+    case "hostdev":
+      checkHostdev(e);
+      break;
+    case "filesystem":
+      checkFilesystem(e);
+      break;
+    case "input":
+      if (["evdev", "passthrough"].includes(attr(e, "type") ?? "")) {
+        const s = child(e, "source");
+        if (s && !has(s, "dev") && !has(s, "evdev")) throw xmlErr("Missing evdev path for input device");
+      }
+      break;
+    case "graphics":
+      for (const l of elements(e, "listen")) {
+        if (attr(l, "type") === "network" && !has(l, "network")) {
+          throw xmlErr("'network' attribute is required for listen type 'network'");
+        }
+      }
+      break;
+    case "video": {
+      const acc = child(child(e, "model") ?? e, "acceleration");
+      if (acc && acc.attrs.length === 0) throw unsupported("missing values for acceleration");
+      break;
+    }
+  }
+  for (const s of [...elements(e, "auth"), ...elements(child(e, "source") ?? e, "auth")]) {
+    for (const sec of elements(s, "secret")) checkSecret(sec, false);
+  }
+  for (const enc of [...elements(e, "encryption"), ...elements(child(e, "source") ?? e, "encryption")]) {
+    for (const sec of elements(enc, "secret")) checkSecret(sec, true);
+  }
+}
+
+/** Throws libvirt's error for the first context-dependent rule the document breaks. */
+export function checkContext(root: XmlElement): void {
+  const clock = child(root, "clock");
+  if (clock && attr(clock, "offset") === "timezone" && !has(clock, "timezone")) {
+    throw internalErr("missing 'timezone' attribute for clock with offset='timezone'");
+  }
+  const nt = child(root, "numatune");
+  const mem = nt ? child(nt, "memory") : undefined;
+  const vcpu = child(root, "vcpu");
+  if (
+    mem &&
+    !has(mem, "nodeset") &&
+    attr(mem, "placement") !== "auto" &&
+    attr(vcpu ?? root, "placement") !== "auto"
+  ) {
+    throw unsupported("nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+  }
+  const devices = child(root, "devices");
+  if (devices) for (const d of elements(devices)) checkDevice(d);
+}
