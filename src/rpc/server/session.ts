@@ -37,6 +37,9 @@ export interface SessionOptions {
 
 /** libvirt splits stream data into packets of at most this many bytes (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX). */
 const STREAM_CHUNK = 262120;
+/** Upload bytes queued for a driver before the session stops reading the socket, and resumes. */
+const STREAM_HIGH_WATER = 8 << 20;
+const STREAM_LOW_WATER = 1 << 20;
 
 let nextSessionId = 1;
 
@@ -59,6 +62,7 @@ export class ClientSession implements DispatchContext {
   private idleWaiters: (() => void)[] = [];
   /** Calls that arrive after CONNECT_OPEN/CLOSE wait for it: pipelining clients see a consistent connection. */
   private barrier: Promise<unknown> = Promise.resolve();
+  private streamPaused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -200,7 +204,7 @@ export class ClientSession implements DispatchContext {
     } finally {
       done();
       this.inflight--;
-      if (this.inflight < this.opts.maxRequests && !this.closed) this.socket.resume();
+      if (this.inflight < this.opts.maxRequests && !this.closed && !this.streamPaused) this.socket.resume();
       if (this.inflight === 0) {
         const w = this.idleWaiters;
         this.idleWaiters = [];
@@ -260,7 +264,12 @@ export class ClientSession implements DispatchContext {
       status: MessageStatus.CONTINUE,
     };
     if (def.stream === "write") {
-      const q = new StreamQueue();
+      const q = new StreamQueue(STREAM_LOW_WATER, () => {
+        if (this.streamPaused && !this.closed) {
+          this.streamPaused = false;
+          this.socket.resume();
+        }
+      });
       this.uploads.set(serial, q);
       this.pendingStreams.set(serial, () => {
         run(q).then(
@@ -277,7 +286,7 @@ export class ClientSession implements DispatchContext {
           for await (const chunk of src ?? []) {
             for (let off = 0; off < chunk.length && !this.closed; off += STREAM_CHUNK) {
               const part = chunk.subarray(off, off + STREAM_CHUNK);
-              this.write(encodeFrame(h, (w) => w.raw(part)));
+              await this.writeAndDrain(encodeFrame(h, (w) => w.raw(part)));
             }
           }
           this.write(encodeFrame({ ...h, status: MessageStatus.OK }));
@@ -291,7 +300,13 @@ export class ClientSession implements DispatchContext {
   private onStreamPacket(h: MessageHeader, body: Buffer): void {
     const q = this.uploads.get(h.serial);
     if (h.status === MessageStatus.CONTINUE) {
-      q?.push(Buffer.from(body));
+      if (!q) return;
+      q.push(Buffer.from(body));
+      // Upload faster than the driver consumes: stop reading until it catches up.
+      if (q.buffered > STREAM_HIGH_WATER && !this.streamPaused) {
+        this.streamPaused = true;
+        this.socket.pause();
+      }
       return;
     }
     if (q) {
@@ -309,6 +324,21 @@ export class ClientSession implements DispatchContext {
   private write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
     this.socket.write(frame);
+  }
+
+  /** Writes and, when the socket's buffer is full, waits for it to drain (download streams). */
+  private writeAndDrain(frame: Buffer): Promise<void> {
+    if (this.closed || this.socket.destroyed) return Promise.resolve();
+    if (this.socket.write(frame)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   /** Stops taking new calls and resolves once the calls in flight have been answered. */

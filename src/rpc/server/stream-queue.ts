@@ -3,12 +3,23 @@
 
 export class StreamQueue implements AsyncIterable<Uint8Array> {
   private readonly chunks: Uint8Array[] = [];
+  private bytes = 0;
   private ended = false;
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
 
+  /**
+   * `onLow` is called whenever the consumer takes a chunk and the queue holds at most `lowWater`
+   * bytes, so the producer (the client socket) can resume reading.
+   */
+  constructor(
+    private readonly lowWater = 1 << 20,
+    private readonly onLow: () => void = () => {},
+  ) {}
+
   push(chunk: Uint8Array): void {
     this.chunks.push(chunk);
+    this.bytes += chunk.length;
     this.notify();
   }
 
@@ -23,7 +34,7 @@ export class StreamQueue implements AsyncIterable<Uint8Array> {
   }
 
   get buffered(): number {
-    return this.chunks.reduce((n, c) => n + c.length, 0);
+    return this.bytes;
   }
 
   private notify(): void {
@@ -37,6 +48,8 @@ export class StreamQueue implements AsyncIterable<Uint8Array> {
       if (this.failure) throw this.failure;
       const c = this.chunks.shift();
       if (c) {
+        this.bytes -= c.length;
+        if (this.bytes <= this.lowWater) this.onLow();
         yield c;
         continue;
       }
