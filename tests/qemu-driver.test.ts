@@ -1,7 +1,8 @@
 // The QEMU hypervisor driver on real TCG guests: define, start, console, suspend/resume,
 // ACPI shutdown, paused start + destroy, transient domains, KVM refusal, undefine, reload.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -99,6 +100,7 @@ test("qemu driver: lifecycle of a real TCG guest", async (t) => {
   assert.equal(info.state, VIR_DOMAIN_STATE.RUNNING);
   assert.equal(info.maxMem, 262144);
   assert.equal(info.nrVirtCpu, 1);
+  assert.ok(info.cpuTime > 0, "CPU time read from /proc");
   assert.match(await drv.domainGetXMLDesc!(ref, 0), new RegExp(`<domain type='qemu' id='${running.id}'>`));
   const active = await drv.connectListAllDomains!(VIR_CONNECT_LIST_DOMAINS.ACTIVE);
   assert.deepEqual(
@@ -194,4 +196,25 @@ test("qemu driver: start failure leaves the domain shut off with QEMU's error", 
   assert.deepEqual(await drv.domainGetState!(ref, 0), { state: VIR_DOMAIN_STATE.SHUTOFF, reason: 0 });
   assert.equal(await drv.domainIsActive!(ref), false);
   await drv.domainUndefineFlags!(ref, 0);
+});
+
+test("qemu driver: capabilities XML is valid and lists the probed machines", async (t) => {
+  if (!existsSync(QEMU)) return t.skip("qemu-system-x86_64 not installed");
+  const st = await createQemuDriverState(opts);
+  states.push(st);
+  const drv = qemuHypervisorDriver(st);
+  const xml = await drv.connectGetCapabilities!();
+  const caps = await st.caps.get(QEMU);
+  assert.match(xml, /<emulator>\/usr\/bin\/qemu-system-x86_64<\/emulator>/);
+  assert.match(xml, /<machine maxCpus='\d+'>pc-q35-\d+\.\d+<\/machine>/);
+  assert.match(xml, /<machine canonical='pc-q35-\d+\.\d+' maxCpus='\d+'>q35<\/machine>/);
+  assert.match(xml, /<domain type='qemu'\/>/);
+  assert.equal(/<domain type='kvm'/.test(xml), caps.kvm.usable);
+  const rng = "/usr/share/libvirt/schemas/capability.rng";
+  if (existsSync(rng) && existsSync("/usr/bin/xmllint")) {
+    const f = join(root, "caps.xml");
+    writeFileSync(f, xml);
+    execFileSync("xmllint", ["--noout", "--relaxng", rng, f], { stdio: "pipe" });
+  }
+  assert.deepEqual(await drv.nodeGetSecurityModel!(), { model: "none", doi: "0" });
 });

@@ -15,7 +15,11 @@ import {
   VIR_DOMAIN_STATE,
   VIR_DOMAIN_XML,
 } from "../../driver/index.js";
+import { formatCapabilitiesXML } from "../../conf/capabilities/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { processCpuTimeNs } from "../../host/proc-stat.js";
+import type { QemuCaps } from "./capabilities.js";
+import { qemuHostCapabilities } from "./host-capabilities.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import {
   destroyDomain,
@@ -97,6 +101,20 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       if (!bin) return 1;
       const caps = await st.caps.get(bin);
       return Math.max(...caps.machines.map((m) => m.cpuMax));
+    },
+    async connectGetCapabilities() {
+      const all: QemuCaps[] = [];
+      for (const bin of st.emulators) {
+        try {
+          all.push(await st.caps.get(bin));
+        } catch {
+          // A binary that cannot be probed offers no guests, as in libvirt.
+        }
+      }
+      return formatCapabilitiesXML(qemuHostCapabilities(all));
+    },
+    async nodeGetSecurityModel() {
+      return { model: "none", doi: "0" };
     },
     async connectIsAlive() {
       return true;
@@ -287,7 +305,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
         maxMem: d.def.memory,
         memory: d.def.currentMemory,
         nrVirtCpu: d.def.vcpu.current ?? d.def.vcpu.max,
-        cpuTime: 0,
+        cpuTime: d.proc ? processCpuTimeNs(d.proc.pid) : 0,
       };
     },
     async domainGetState(ref, flags) {
@@ -331,6 +349,15 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       if (!isActive(d))
         throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "domain is not running");
       return d.def.vcpu.max;
+    },
+    async domainGetSecurityLabel(ref) {
+      st.byRef(ref);
+      return { label: "", enforcing: false };
+    },
+    async domainHasManagedSaveImage(ref, flags) {
+      checkFlags(flags, 0, "qemuDomainHasManagedSaveImage");
+      st.byRef(ref);
+      return false;
     },
     async domainGetAutostart(ref) {
       return st.byRef(ref).autostart;
