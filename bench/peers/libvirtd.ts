@@ -33,6 +33,8 @@ export interface LibvirtdPeer {
   layout: PeerLayout;
   /** `test+unix:///default?socket=…` or `qemu+unix:///system?socket=…`. */
   uri(driver?: "test" | "qemu", readOnly?: boolean): string;
+  /** Sends one signal (e.g. SIGKILL for crash tests) and waits for exit; keeps every file. */
+  kill(sig: NodeJS.Signals): Promise<void>;
   /** SIGTERM to libvirtd's PID, SIGKILL after the grace period; removes the temp root. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -171,6 +173,10 @@ export async function startLibvirtd(o: LibvirtdOptions = {}): Promise<LibvirtdPe
     uri(driver = "test", readOnly = false) {
       const path = readOnly ? join(l.sockDir, "libvirt-sock-ro") : sock;
       return driver === "test" ? `test+unix:///default?socket=${path}` : `qemu+unix:///system?socket=${path}`;
+    },
+    async kill(sig) {
+      signal(libvirtdPid, sig);
+      await Promise.race([exited, sleep(10000)]);
     },
     stop(graceMs = 5000) {
       stopping ??= (async () => {

@@ -1,0 +1,154 @@
+// Crash persistence of the tsvirtd program: kill -9, restart on the same --root, and every
+// persistent object (domains with autostart and snapshot metadata, networks, pools, autostart
+// flags) must come back with identical XML. scripts/oracle/pylibvirt-persist.py populates and
+// dumps through python-libvirt. test:///default keeps nothing (as libvirt's test driver), so it
+// must come back in its initial state; qemu:///system is where persistence applies.
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import { libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { REPO, startTsvirtd, tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
+
+const PY = "/usr/bin/python3";
+const SCRIPT = join(REPO, "scripts/oracle/pylibvirt-persist.py");
+
+function py(...args: string[]): Promise<any> {
+  return new Promise((resolve, reject) =>
+    execFile(PY, [SCRIPT, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`pylibvirt-persist.py ${args[0]}: ${err.message}\n${stderr}`));
+      resolve(JSON.parse(stdout));
+    }),
+  );
+}
+
+const missing = (() => {
+  try {
+    execFileSync(PY, ["-c", "import libvirt"], { stdio: "ignore" });
+    return tsvirtdUnavailable();
+  } catch {
+    return "python3-libvirt (via /usr/bin/python3) missing";
+  }
+})();
+
+interface Daemon {
+  uri(driver?: "test" | "qemu"): string;
+}
+
+/**
+ * populate → dump → crash → restart → dump; returns what populate reported. Kinds the daemon
+ * refuses are reported by the caller; what was created must be back, byte for byte.
+ */
+async function crashCycle(
+  t: TestContext,
+  start: () => Promise<Daemon>,
+  crash: (d: Daemon) => Promise<void>,
+  stop: (d: Daemon) => Promise<void>,
+  poolDir: string,
+): Promise<Record<string, unknown> | undefined> {
+  const a = await start();
+  let b: Daemon | undefined;
+  try {
+    const probe = await py("dump", a.uri("qemu"));
+    if (probe.openError) {
+      t.todo(`qemu:///system is not served: ${probe.openError[2]}`);
+      return undefined;
+    }
+    const made = await py("populate", a.uri("qemu"), poolDir);
+    const before = await py("dump", a.uri("qemu"));
+    await crash(a);
+    b = await start();
+    const after = await py("dump", b.uri("qemu"));
+    for (const [kind, r] of Object.entries(made))
+      if (r !== "ok") t.diagnostic(`not created: ${kind}: ${JSON.stringify(r)}`);
+    if (made.domain === "ok")
+      assert.ok(before.domains["persist-d1"], "the domain was listed before the crash");
+    if (made.network === "ok")
+      assert.ok(before.networks["persist-net"], "the network was listed before the crash");
+    if (made.pool === "ok") assert.ok(before.pools["persist-pool"], "the pool was listed before the crash");
+    if (made.snapshot === "ok") assert.equal(before.domains["persist-d1"].current, "s2");
+    assert.deepEqual(after, before, "every persistent object is back with identical XML and flags");
+    return made;
+  } finally {
+    await stop(b ?? a);
+  }
+}
+
+test("tsvirtd restarts on its root after kill -9; test:///default comes back initial", {
+  skip: missing ?? false,
+  timeout: 30_000,
+}, async () => {
+  const first = await startTsvirtd();
+  try {
+    const fresh = await py("dump", "test:///default");
+    const made = await py("populate", first.uri("test"), "/persist-pool");
+    assert.equal(made.domain, "ok");
+    const changed = await py("dump", first.uri("test"));
+    assert.ok(changed.domains["persist-d1"], "defined before the crash");
+    await first.stop("SIGKILL");
+    const second = await startTsvirtd({ root: first.root });
+    try {
+      // The stale sockets of the killed daemon do not stop the new one from listening.
+      assert.deepEqual(await py("dump", second.uri("test")), fresh);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await first.dispose();
+  }
+});
+
+test("tsvirtd: kill -9 and restart keeps every persistent object of qemu:///system", {
+  skip: missing ?? false,
+  timeout: 60_000,
+}, async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "tsvirtd-persist-"));
+  const poolDir = join(root, "pool");
+  mkdirSync(poolDir);
+  try {
+    const made = await crashCycle(
+      t,
+      () => startTsvirtd({ root }),
+      (d) => (d as Awaited<ReturnType<typeof startTsvirtd>>).stop("SIGKILL"),
+      (d) => (d as Awaited<ReturnType<typeof startTsvirtd>>).stop(),
+      poolDir,
+    );
+    if (made) {
+      const missingKinds = Object.entries(made).filter(([, r]) => r !== "ok");
+      if (missingKinds.length) t.todo(`not supported yet: ${missingKinds.map(([k]) => k).join(", ")}`);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+// The same check against real libvirtd 9.0 shows the check itself is sound (every kind is created
+// and comes back identical). Opt-in: its first qemu:// connection probes QEMU (8-80 s here).
+const lvWhy =
+  missing ??
+  libvirtdUnavailable() ??
+  (process.env.TSVIRT_LIBVIRTD_QEMU === "1" ? null : "set TSVIRT_LIBVIRTD_QEMU=1 (probes QEMU, slow)");
+
+test("libvirtd 9.0: the same crash cycle on qemu:///system (validates the check)", {
+  skip: lvWhy ?? false,
+  timeout: 300_000,
+}, async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "libvirtd-persist-"));
+  const poolDir = join(root, "pool");
+  mkdirSync(poolDir);
+  try {
+    type Peer = Awaited<ReturnType<typeof startLibvirtd>>;
+    const made = await crashCycle(
+      t,
+      () => startLibvirtd({ root: join(root, "peer"), cacheDir: process.env.TSVIRT_LIBVIRTD_CACHE }),
+      (d) => (d as Peer).kill("SIGKILL"),
+      (d) => (d as Peer).stop(),
+      poolDir,
+    );
+    assert.deepEqual(Object.values(made ?? {}), Array(7).fill("ok"), "libvirtd creates every kind");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
