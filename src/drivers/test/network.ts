@@ -1,18 +1,17 @@
 // Test driver network table: define, create, start, destroy, undefine, autostart, bridge name
 // and update of DHCP host/range entries, with libvirt 9.0's test-driver errors and events.
 
-import { formatIp, formatNetworkXML, type NetworkDef, parseNetworkXML } from "../../conf/network/index.js";
+import { formatNetworkXML, type NetworkDef, parseNetworkXML } from "../../conf/network/index.js";
 import type { NetworkDriver } from "../../driver/index.js";
 import {
   VIR_CONNECT_LIST_NETWORKS as LN,
   VIR_NETWORK_EVENT,
-  VIR_NETWORK_SECTION as SEC,
   VIR_NETWORK_UPDATE_AFFECT as UA,
-  VIR_NETWORK_UPDATE_COMMAND as CMD,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { findNetwork, netRef, networkEvent, type TestCtx } from "./ctx.js";
 import { checkFlags, internal, opInvalid, testError } from "./errors.js";
+import { updateNetworkDef } from "./network-update.js";
 import type { TestNetwork } from "./node.js";
 
 const N = ErrorDomain.NETWORK;
@@ -69,74 +68,6 @@ function listMatches(n: TestNetwork, flags: number): boolean {
   )
     return false;
   return true;
-}
-
-/** Parses one `<host>` or `<range>` of an update in the context of the `<ip>` it goes into. */
-function parseDhcpChild(def: NetworkDef, ipIndex: number, xml: string, what: "host" | "range") {
-  const ip = def.ips[ipIndex];
-  if (!ip)
-    throw internal(
-      `couldn't update dhcp ${what} entry - no <ip> element found at index ${ipIndex} in network '${def.name}'`,
-    );
-  const mask = ip.netmask
-    ? ` netmask='${formatIp(ip.netmask)}'`
-    : ip.prefix !== undefined
-      ? ` prefix='${ip.prefix}'`
-      : "";
-  const fam = ip.family ? ` family='${ip.family}'` : "";
-  const inner = `<network><name>${def.name}</name><ip${fam} address='${formatIp(ip.address)}'${mask}><dhcp>${xml}</dhcp></ip></network>`;
-  const parsed = parseNetworkXML(inner).ips[0]!;
-  return what === "host" ? parsed.dhcpHosts[0] : parsed.dhcpRanges[0];
-}
-
-function updateDef(
-  def: NetworkDef,
-  command: number,
-  section: number,
-  parentIndex: number,
-  xml: string,
-): void {
-  const ipIndex = parentIndex < 0 ? def.ips.findIndex((i) => i.family !== "ipv6") : parentIndex;
-  if (section === SEC.IP_DHCP_HOST || section === SEC.IP_DHCP_RANGE) {
-    const host = section === SEC.IP_DHCP_HOST;
-    const item = parseDhcpChild(def, ipIndex, xml, host ? "host" : "range");
-    const ip = def.ips[ipIndex]!;
-    const list: unknown[] = host ? ip.dhcpHosts : ip.dhcpRanges;
-    const key = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? String(v) : v));
-    const same = (x: unknown) =>
-      host
-        ? (x as { mac?: string }).mac?.toLowerCase() === (item as { mac?: string }).mac?.toLowerCase()
-        : key(x) === key(item);
-    const idx = list.findIndex(same);
-    switch (command) {
-      case CMD.ADD_FIRST:
-      case CMD.ADD_LAST:
-        if (idx >= 0) {
-          throw opInvalid(
-            `there is an existing dhcp ${host ? "host" : "range"} entry in network '${def.name}' that matches`,
-            N,
-          );
-        }
-        if (command === CMD.ADD_FIRST) list.unshift(item);
-        else list.push(item);
-        ip.dhcp = true;
-        return;
-      case CMD.DELETE:
-      case CMD.MODIFY:
-        if (idx < 0) {
-          throw opInvalid(
-            `couldn't locate a matching dhcp ${host ? "host" : "range"} entry in network '${def.name}'`,
-            N,
-          );
-        }
-        if (command === CMD.DELETE) list.splice(idx, 1);
-        else list[idx] = item;
-        return;
-      default:
-        throw virError(ErrorCode.NO_SUPPORT, N, "can't update 'ip dhcp' section of network");
-    }
-  }
-  throw virError(ErrorCode.NO_SUPPORT, N, `can't update '${section}' section of network '${def.name}'`);
 }
 
 export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
@@ -213,7 +144,7 @@ export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
         if (n.active && !n.newDef) n.newDef = structuredClone(n.def);
         targets.add(n.newDef ?? n.def);
       }
-      for (const def of targets) updateDef(def, command, section, parentIndex, xml);
+      for (const def of targets) updateNetworkDef(def, command, section, parentIndex, xml);
     },
     async networkCreate(ref) {
       const n = findNetwork(ctx, ref);
