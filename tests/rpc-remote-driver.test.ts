@@ -55,6 +55,21 @@ const hv: HypervisorDriver = {
   },
 };
 
+const uploads: Buffer[] = [];
+const storage = {
+  name: "fake",
+  async storageVolDownload(_vol: unknown, offset: number, length: number) {
+    async function* gen() {
+      yield Buffer.alloc(600000, 7);
+      yield Buffer.from(`end ${offset}+${length}`);
+    }
+    return gen();
+  },
+  async storageVolUpload(_vol: unknown, _o: number, _l: number, _f: number, src: AsyncIterable<Uint8Array>) {
+    for await (const c of src) uploads.push(Buffer.from(c));
+  },
+};
+
 let root: string;
 let daemon: RunningDaemon;
 
@@ -63,7 +78,11 @@ before(async () => {
   registerConnectionDriver({
     name: "fake",
     accepts: (u) => u.driver === "fake" && !u.transport,
-    open: async (): Promise<DriverSet> => ({ uri: "fake:///default", hypervisor: hv }),
+    open: async (): Promise<DriverSet> => ({
+      uri: "fake:///default",
+      hypervisor: hv,
+      storage: storage as any,
+    }),
   });
   registerConnectionDriver(remoteConnectionDriver);
   daemon = await startDaemon({ root, verbose: false, help: false }, { logger: pino({ level: "silent" }) });
@@ -110,6 +129,25 @@ test("driver slots over the wire", async () => {
   assert.deepEqual(got, [{ eventId: 0, dom: DOM, event: 2, detail: 0 }]);
   await h.connectDomainEventDeregisterAny(id);
   await h.connectClose();
+});
+
+test("volume download and upload stream over the wire", async () => {
+  const d = await openDriverSet(`fake+unix:///default?socket=${daemon.paths.sock}`);
+  const st = d.storage as any;
+  const vol = { pool: "p", name: "v", key: "/p/v" };
+  const parts: Buffer[] = [];
+  for await (const c of await st.storageVolDownload(vol, 3, 4, 0)) parts.push(c);
+  const all = Buffer.concat(parts);
+  assert.equal(all.length, 600000 + "end 3+4".length);
+  assert.equal(all.subarray(600000).toString(), "end 3+4");
+  async function* src() {
+    yield Buffer.alloc(300000, 1);
+    yield Buffer.from("bye");
+  }
+  await st.storageVolUpload(vol, 0, 0, 0, src());
+  assert.equal(Buffer.concat(uploads).length, 300003);
+  assert.equal(Buffer.concat(uploads).subarray(300000).toString(), "bye");
+  await (d.hypervisor as any).connectClose();
 });
 
 test("the public API over the remote driver", async () => {

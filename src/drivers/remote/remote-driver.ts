@@ -163,6 +163,18 @@ class RemoteConnection {
         }
         const cands = BY_SLOT.get(`${table}:${prop}`);
         if (!cands) return undefined;
+        const streamed = cands.find((c) => c.stream);
+        if (streamed?.stream === "read") {
+          return (...args: unknown[]) => this.client.callReadStream(streamed.name, packArgs(streamed, args));
+        }
+        if (streamed?.stream === "write") {
+          return (...args: unknown[]) =>
+            this.client.callWriteStream(
+              streamed.name,
+              packArgs(streamed, args.slice(0, -1)),
+              args.at(-1) as AsyncIterable<Uint8Array>,
+            );
+        }
         return async (...args: unknown[]) => {
           const p = pick(cands, args.length);
           const packed = packArgs(p, args) as Record<string, unknown> | undefined;

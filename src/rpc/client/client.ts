@@ -28,10 +28,41 @@ interface Pending {
 
 export type MessageListener = (proc: number, body: Buffer) => void;
 
+/** Incoming data of a read stream (VIR_NET_STREAM packets for one serial). */
+class IncomingStream {
+  readonly chunks: Buffer[] = [];
+  done = false;
+  error: VirError | null = null;
+  wake: (() => void) | null = null;
+
+  notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *iterate(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const c = this.chunks.shift();
+      if (c) {
+        yield c;
+        continue;
+      }
+      if (this.error) throw this.error;
+      if (this.done) return;
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
+    }
+  }
+}
+
 export class RpcClient {
   private readonly decoder = new FrameDecoder();
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<MessageListener>();
+  private readonly streams = new Map<number, IncomingStream>();
+  private readonly streamEnds = new Map<number, { resolve: () => void; reject: (e: VirError) => void }>();
   private serial = 1;
   private closedError: VirError | null = null;
   /** Number of PONGs received (tests observe keepalive with it). */
@@ -80,6 +111,55 @@ export class RpcClient {
       this.pending.set(serial, { def, resolve, reject });
       this.socket.write(frame);
     });
+  }
+
+  /**
+   * Calls a @readstream procedure: resolves with the data the server streams after its reply
+   * (libvirt: VIR_NET_STREAM CONTINUE packets, then an empty OK).
+   */
+  async callReadStream(name: string, args?: unknown): Promise<AsyncIterable<Buffer>> {
+    const serial = this.serial;
+    const st = new IncomingStream();
+    this.streams.set(serial, st);
+    try {
+      await this.call(name, args);
+    } catch (e) {
+      this.streams.delete(serial);
+      throw e;
+    }
+    return st.iterate();
+  }
+
+  /** Calls a @writestream procedure and sends `source` as stream packets; resolves when the server confirms. */
+  async callWriteStream(name: string, args: unknown, source: AsyncIterable<Uint8Array>): Promise<void> {
+    const def = procedureByName(name);
+    const serial = this.serial;
+    const finished = new Promise<void>((resolve, reject) => this.streamEnds.set(serial, { resolve, reject }));
+    finished.catch(() => {});
+    try {
+      await this.call(name, args);
+    } catch (e) {
+      this.streamEnds.delete(serial);
+      throw e;
+    }
+    const h: MessageHeader = {
+      prog: REMOTE_PROGRAM,
+      vers: REMOTE_PROTOCOL_VERSION,
+      proc: def.num,
+      type: MessageType.STREAM,
+      serial,
+      status: MessageStatus.CONTINUE,
+    };
+    for await (const chunk of source) {
+      for (let off = 0; off < chunk.length; off += 262120) {
+        const part = chunk.subarray(off, off + 262120);
+        if (!this.socket.write(encodeFrame(h, (w) => w.raw(part)))) {
+          await new Promise((r) => this.socket.once("drain", r));
+        }
+      }
+    }
+    this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+    await finished;
   }
 
   /** Sends raw bytes (tests of hostile input). */
@@ -131,6 +211,10 @@ export class RpcClient {
       }
       return;
     }
+    if (h.type === MessageType.STREAM) {
+      this.onStream(h, body);
+      return;
+    }
     if (h.type === MessageType.MESSAGE) {
       for (const l of this.listeners) l(h.proc, body);
       return;
@@ -147,9 +231,43 @@ export class RpcClient {
     }
   }
 
+  private onStream(h: MessageHeader, body: Buffer): void {
+    const st = this.streams.get(h.serial);
+    const end = this.streamEnds.get(h.serial);
+    if (h.status === MessageStatus.CONTINUE) {
+      if (st) {
+        st.chunks.push(Buffer.from(body));
+        st.notify();
+      }
+      return;
+    }
+    const err =
+      h.status === MessageStatus.ERROR ? wireToVirError(remoteError.decode(new XdrReader(body))) : null;
+    if (st) {
+      this.streams.delete(h.serial);
+      st.error = err;
+      st.done = true;
+      st.notify();
+      // libvirt's virStreamFinish: confirm the end so the server can release the stream
+      if (!err) this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+    }
+    if (end) {
+      this.streamEnds.delete(h.serial);
+      if (err) end.reject(err);
+      else end.resolve();
+    }
+  }
+
   private fail(e: VirError): void {
     if (!this.closedError) this.closedError = e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
+    for (const st of this.streams.values()) {
+      st.error = e;
+      st.notify();
+    }
+    this.streams.clear();
+    for (const end of this.streamEnds.values()) end.reject(e);
+    this.streamEnds.clear();
   }
 }
