@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { openConnection } from "../src/api/index.js";
 import { VirshControl, virshGroups } from "../src/cli/virsh/index.js";
 
-const FLOOR = 140;
+const FLOOR = 258;
 
 const dataDir = fileURLToPath(new URL("./data/virsh/", import.meta.url));
 

@@ -55,6 +55,18 @@ async function writeZeros(dst: Image, offset: number, length: number): Promise<v
   }
 }
 
+const ZERO = Buffer.alloc(64 * 1024);
+
+/** True when b[from, to) is all zeros (memcmp against a zero page, no allocation). */
+function zeroSpan(b: Buffer, from: number, to: number): boolean {
+  if (b[from] !== 0 || b[to - 1] !== 0) return false;
+  for (let p = from; p < to; p += ZERO.length) {
+    const e = Math.min(to, p + ZERO.length);
+    if (b.compare(ZERO, 0, e - p, p, e) !== 0) return false;
+  }
+  return true;
+}
+
 /** Writes `buf` at `offset`, leaving out zero runs of at least sparseSize bytes. */
 async function writeSparse(dst: Image, offset: number, buf: Uint8Array, o: CopyOptions): Promise<void> {
   const g = o.sparseSize;
@@ -62,10 +74,7 @@ async function writeSparse(dst: Image, offset: number, buf: Uint8Array, o: CopyO
     await dst.write(offset, buf);
     return;
   }
-  if (isZero(buf)) {
-    if (!o.targetZero) await writeZeros(dst, offset, buf.length);
-    return;
-  }
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   let runStart = 0;
   let runData = true;
   const flush = async (end: number) => {
@@ -77,7 +86,7 @@ async function writeSparse(dst: Image, offset: number, buf: Uint8Array, o: CopyO
   let pos = 0;
   while (pos < buf.length) {
     const next = Math.min(buf.length, Math.floor((offset + pos) / g) * g + g - offset);
-    const data = !isZero(buf.subarray(pos, next)) || next - pos < g;
+    const data = next - pos < g || !zeroSpan(b, pos, next);
     if (data !== runData) {
       await flush(pos);
       runStart = pos;
@@ -110,11 +119,13 @@ export async function copyImage(
   const AHEAD = 4;
   const dataPieces = pieces.filter((p) => p.kind === "data");
   const inflight: Promise<Uint8Array>[] = [];
+  // Buffers are recycled once written: no per-chunk allocation or zero-fill.
+  const pool: Uint8Array[] = [];
   let next = 0;
   const fill = () => {
     while (inflight.length < AHEAD && next < dataPieces.length) {
       const p = dataPieces[next++]!;
-      const b = new Uint8Array(p.length);
+      const b = (pool.pop() ?? new Uint8Array(CHUNK)).subarray(0, p.length);
       inflight.push(src.read(p.offset, b).then(() => b));
     }
   };
@@ -133,6 +144,7 @@ export async function copyImage(
     const buf = await inflight.shift()!;
     fill();
     await writeSparse(dst, at, buf, o);
+    pool.push(new Uint8Array(buf.buffer, buf.byteOffset, CHUNK));
     report(p.offset + p.length);
   }
 }

@@ -2,8 +2,13 @@
 import type { GroupDef } from "./command.js";
 import { domainHandlers } from "./commands/domain.js";
 import { hostHandlers } from "./commands/host.js";
+import { hostObjectHandlers } from "./commands/host-objects.js";
 import { monitorHandlers } from "./commands/monitor.js";
+import { networkHandlers } from "./commands/network.js";
+import { poolHandlers } from "./commands/pool.js";
+import { snapshotHandlers } from "./commands/snapshot.js";
 import { virshItselfHandlers, virshItselfNoConnect } from "./commands/virsh-itself.js";
+import { volumeHandlers } from "./commands/volume.js";
 import { buildGroups } from "./registry.js";
 
 export { VirshControl } from "./control.js";
@@ -15,5 +20,10 @@ export function virshGroups(): GroupDef[] {
     { handlers: hostHandlers },
     { handlers: domainHandlers },
     { handlers: monitorHandlers },
+    { handlers: snapshotHandlers },
+    { handlers: networkHandlers },
+    { handlers: poolHandlers },
+    { handlers: volumeHandlers },
+    { handlers: hostObjectHandlers },
   ]);
 }

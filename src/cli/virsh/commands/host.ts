@@ -59,7 +59,8 @@ const nodeinfo: H = async (ctl) => {
 };
 
 const capabilities: H = async (ctl) => {
-  ctl.print(`${(await conn(ctl).getCapabilities()).replace(/\n?$/, "\n")}`);
+  // virsh prints "%s\n" although the document already ends in a newline
+  ctl.print(`${await conn(ctl).getCapabilities()}\n`);
   return true;
 };
 

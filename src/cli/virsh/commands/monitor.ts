@@ -289,8 +289,13 @@ const VCPU_STATES = ["offline", "running", "blocked"];
 const vcpuinfo: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const info = await dom.getInfo();
-  const node = await conn(ctl).nodeGetInfo();
-  const maxcpu = node.cpus;
+  // virshNodeGetCPUCount: virNodeGetCPUMap's count, else nodeinfo's
+  let maxcpu: number;
+  try {
+    maxcpu = (await conn(ctl).nodeGetCPUMap(0)).cpus;
+  } catch {
+    maxcpu = (await conn(ctl).nodeGetInfo()).cpus;
+  }
   const maplen = Math.ceil(maxcpu / 8);
   const v = await dom.getVcpus(info.nrVirtCpu, maplen);
   const blocks = v.info.map((vi, i) => {

@@ -1,0 +1,269 @@
+// Host interface, node device and secret commands (tools/virsh-interface.c, virsh-nodedev.c,
+// virsh-secret.c), plus `event --list` (virsh-domain-event.c).
+import { VIR_CONNECT_LIST_INTERFACES as IL } from "../../../driver/flags.js";
+import { ErrorCode } from "../../../errors/index.js";
+import type { Handler } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { formatTable } from "../format/table.js";
+import { attempt, type Ctl, conn, lookupInterface, req } from "../lookup.js";
+import { optBool, optString } from "../options.js";
+import { editText } from "../util.js";
+
+type H = Handler<Ctl>;
+
+const isNoSupport = (e: unknown) => (e as { code?: number }).code === ErrorCode.NO_SUPPORT;
+
+const ifaceList: H = async (ctl, cmd) => {
+  let flags: number = IL.ACTIVE;
+  if (optBool(cmd, "inactive")) flags = IL.INACTIVE;
+  if (optBool(cmd, "all")) flags = IL.ACTIVE | IL.INACTIVE;
+  const list = (await attempt("Failed to list interfaces", () => conn(ctl).listAllInterfaces(flags))).sort(
+    (a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
+  );
+  const rows: string[][] = [];
+  for (const i of list) rows.push([i.name, (await i.isActive()) ? "active" : "inactive", i.mac]);
+  ctl.print(formatTable(["Name", "State", "MAC Address"], rows));
+  return true;
+};
+
+const ifaceMac: H = async (ctl, cmd) => {
+  ctl.print(`${(await lookupInterface(ctl, cmd)).mac}\n`);
+  return true;
+};
+
+const ifaceName: H = async (ctl, cmd) => {
+  ctl.print(`${(await lookupInterface(ctl, cmd)).name}\n`);
+  return true;
+};
+
+const ifaceDumpxml: H = async (ctl, cmd) => {
+  const i = await lookupInterface(ctl, cmd);
+  ctl.print(await i.getXMLDesc(optBool(cmd, "inactive") ? 1 : 0));
+  return true;
+};
+
+const ifaceStart: H = async (ctl, cmd) => {
+  const i = await lookupInterface(ctl, cmd);
+  await attempt(`Failed to start interface ${i.name}`, () => i.create(0));
+  ctl.printExtra(`Interface ${i.name} started\n`);
+  return true;
+};
+
+const ifaceDestroy: H = async (ctl, cmd) => {
+  const i = await lookupInterface(ctl, cmd);
+  await attempt(`Failed to destroy interface ${i.name}`, () => i.destroy(0));
+  ctl.printExtra(`Interface ${i.name} destroyed\n`);
+  // virsh 9.0's cmdInterfaceDestroy returns its initial 'false' even on success: exit status 1
+  return false;
+};
+
+const ifaceDefine: H = async (ctl, cmd) => {
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  const i = await attempt(`Failed to define interface from ${file}`, () =>
+    conn(ctl).interfaceDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),
+  );
+  ctl.printExtra(`Interface ${i.name} defined from ${file}\n`);
+  return true;
+};
+
+const ifaceUndefine: H = async (ctl, cmd) => {
+  const i = await lookupInterface(ctl, cmd);
+  await attempt(`Failed to undefine interface ${i.name}`, () => i.undefine());
+  ctl.printExtra(`Interface ${i.name} undefined\n`);
+  return true;
+};
+
+const ifaceEdit: H = async (ctl, cmd) => {
+  const i = await lookupInterface(ctl, cmd);
+  const before = await i.getXMLDesc(1);
+  const after = editText(before);
+  if (after === before) {
+    ctl.printExtra(`Interface ${i.name} XML configuration not changed.\n`);
+    return true;
+  }
+  const ni = await attempt("Failed. Try again?", () => conn(ctl).interfaceDefineXML(after, 0));
+  ctl.printExtra(`Interface ${ni.name} XML configuration edited.\n`);
+  return true;
+};
+
+const ifaceBegin: H = async (ctl) => {
+  await attempt("Failed to begin network config change transaction", () => conn(ctl).interfaceChangeBegin(0));
+  ctl.printExtra("Network config change transaction started\n");
+  return true;
+};
+
+const ifaceCommit: H = async (ctl) => {
+  await attempt("Failed to commit network config change transaction", () =>
+    conn(ctl).interfaceChangeCommit(0),
+  );
+  ctl.printExtra("Network config change transaction committed\n");
+  return true;
+};
+
+const ifaceRollback: H = async (ctl) => {
+  await attempt("Failed to rollback network config change transaction", () =>
+    conn(ctl).interfaceChangeRollback(0),
+  );
+  ctl.printExtra("Network config change transaction rolled back\n");
+  return true;
+};
+
+const nodedevList: H = async (ctl, cmd) => {
+  let flags = 2 ** 31;
+  if (optBool(cmd, "inactive")) flags = 2 ** 30;
+  if (optBool(cmd, "all")) flags = 2 ** 31 + 2 ** 30;
+  const c = conn(ctl);
+  let names: string[];
+  try {
+    names = (await c.listAllNodeDevices(flags)).map((d) => d.name);
+  } catch (e) {
+    if (!isNoSupport(e)) throw new CmdFailure("Failed to list node devices", e);
+    const cap = optString(cmd, "cap") ?? null;
+    names = await attempt("Failed to list node devices", () => c.nodeListDevices(cap, 65536, 0));
+  }
+  names.sort();
+  for (const n of names) ctl.print(`${n}\n`);
+  return true;
+};
+
+const nodedevDumpxml: H = async (ctl, cmd) => {
+  const name = req(cmd, "device");
+  const dev = await attempt(`Could not find matching device '${name}'`, () =>
+    conn(ctl).nodeDeviceLookupByName(name),
+  );
+  ctl.print(await dev.getXMLDesc(0));
+  return true;
+};
+
+const USAGE_NAMES = ["none", "volume", "ceph", "iscsi", "tls", "vtpm"];
+
+const secretList: H = async (ctl) => {
+  const c = conn(ctl);
+  let rows: string[][];
+  try {
+    const list = await c.listAllSecrets(0);
+    rows = list.map((s) => [
+      s.uuid,
+      s.usageType ? `${USAGE_NAMES[s.usageType] ?? "unknown"} ${s.usageID}` : "Unused",
+    ]);
+  } catch (e) {
+    if (!isNoSupport(e)) throw new CmdFailure("Failed to list secrets", e);
+    await attempt("Failed to count secrets", () => c.numOfSecrets());
+    const uuids = await attempt("Failed to list secrets", () => c.listSecrets(65536));
+    rows = uuids.map((u) => [u, "Unused"]);
+  }
+  rows.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  ctl.print(formatTable(["UUID", "Usage"], rows));
+  return true;
+};
+
+const secretDefine: H = async (ctl, cmd) => {
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  const s = await attempt(`Failed to set attributes from ${file}`, () => conn(ctl).secretDefineXML(xml, 0));
+  ctl.printExtra(`Secret ${s.uuid} created\n`);
+  return true;
+};
+
+async function lookupSecret(ctl: Ctl, uuid: string) {
+  return attempt(`failed to get secret '${uuid}'`, () => conn(ctl).secretLookupByUUID(uuid));
+}
+
+const secretDumpxml: H = async (ctl, cmd) => {
+  const s = await lookupSecret(ctl, req(cmd, "secret"));
+  ctl.print(await s.getXMLDesc(0));
+  return true;
+};
+
+const secretUndefine: H = async (ctl, cmd) => {
+  const s = await lookupSecret(ctl, req(cmd, "secret"));
+  await attempt(`Failed to delete secret ${s.uuid}`, () => s.undefine());
+  ctl.printExtra(`Secret ${s.uuid} deleted\n`);
+  return true;
+};
+
+const secretSetValue: H = async (ctl, cmd) => {
+  const s = await lookupSecret(ctl, req(cmd, "secret"));
+  const b64 = optString(cmd, "base64");
+  const file = optString(cmd, "file");
+  let value: Uint8Array;
+  if (b64 !== undefined) value = Buffer.from(b64, "base64");
+  else if (file !== undefined) {
+    const text = await ctl.readFile(file);
+    value = optBool(cmd, "plain") ? Buffer.from(text) : Buffer.from(text, "base64");
+  } else throw new CmdFailure("Input secret value is missing");
+  await attempt("Failed to set secret value", () => s.setValue(value, 0));
+  ctl.printExtra("Secret value set\n");
+  return true;
+};
+
+const secretGetValue: H = async (ctl, cmd) => {
+  const s = await lookupSecret(ctl, req(cmd, "secret"));
+  const v = await s.getValue(0);
+  ctl.print(optBool(cmd, "plain") ? Buffer.from(v).toString() : `${Buffer.from(v).toString("base64")}\n`);
+  return true;
+};
+
+/** virsh 9.0's domain event names, in VIR_DOMAIN_EVENT_ID_* order. */
+export const DOMAIN_EVENT_NAMES = [
+  "lifecycle",
+  "reboot",
+  "rtc-change",
+  "watchdog",
+  "io-error",
+  "graphics",
+  "io-error-reason",
+  "control-error",
+  "block-job",
+  "disk-change",
+  "tray-change",
+  "pm-wakeup",
+  "pm-suspend",
+  "balloon-change",
+  "pm-suspend-disk",
+  "device-removed",
+  "block-job-2",
+  "tunable",
+  "agent-lifecycle",
+  "device-added",
+  "migration-iteration",
+  "job-completed",
+  "device-removal-failed",
+  "metadata-change",
+  "block-threshold",
+  "memory-failure",
+  "memory-device-size-change",
+];
+
+const event: H = async (ctl, cmd) => {
+  if (optBool(cmd, "list")) {
+    for (const n of DOMAIN_EVENT_NAMES) ctl.print(`${n}\n`);
+    return true;
+  }
+  throw new CmdFailure("waiting for events is not implemented in tsvirsh; use --list");
+};
+
+export const hostObjectHandlers: Record<string, H> = {
+  "iface-list": ifaceList,
+  "iface-mac": ifaceMac,
+  "iface-name": ifaceName,
+  "iface-dumpxml": ifaceDumpxml,
+  "iface-start": ifaceStart,
+  "iface-destroy": ifaceDestroy,
+  "iface-define": ifaceDefine,
+  "iface-undefine": ifaceUndefine,
+  "iface-edit": ifaceEdit,
+  "iface-begin": ifaceBegin,
+  "iface-commit": ifaceCommit,
+  "iface-rollback": ifaceRollback,
+  "nodedev-list": nodedevList,
+  "nodedev-dumpxml": nodedevDumpxml,
+  "secret-list": secretList,
+  "secret-define": secretDefine,
+  "secret-dumpxml": secretDumpxml,
+  "secret-undefine": secretUndefine,
+  "secret-set-value": secretSetValue,
+  "secret-get-value": secretGetValue,
+  event,
+};

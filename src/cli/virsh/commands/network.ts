@@ -1,0 +1,245 @@
+// Virtual network commands (tools/virsh-network.c): net-list, net-info, net-define/create/start/
+// destroy/undefine/autostart, net-dumpxml, net-edit, net-uuid/name, net-dhcp-leases, net-update.
+import type { Network } from "../../../api/index.js";
+import { VIR_CONNECT_LIST_NETWORKS as L } from "../../../driver/flags.js";
+import type { Handler } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { formatTable } from "../format/table.js";
+import { attempt, type Ctl, conn, lookupNetwork, req } from "../lookup.js";
+import { optBool, optInt, optString } from "../options.js";
+import { editText } from "../util.js";
+
+type H = Handler<Ctl>;
+
+const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
+
+async function autostartWord(n: Network): Promise<string> {
+  try {
+    return (await n.getAutostart()) ? "yes" : "no";
+  } catch {
+    return "no autostart";
+  }
+}
+
+const netList: H = async (ctl, cmd) => {
+  const table = optBool(cmd, "table");
+  const name = optBool(cmd, "name");
+  const uuid = optBool(cmd, "uuid");
+  if (Number(table) + Number(name) + Number(uuid) > 1)
+    throw new CmdFailure("Only one argument from --table, --name and --uuid may be specified.");
+  let flags: number = L.ACTIVE;
+  if (optBool(cmd, "inactive")) flags = L.INACTIVE;
+  if (optBool(cmd, "all")) flags = L.ACTIVE | L.INACTIVE;
+  if (optBool(cmd, "persistent")) flags |= L.PERSISTENT;
+  if (optBool(cmd, "transient")) flags |= L.TRANSIENT;
+  if (optBool(cmd, "autostart")) flags |= L.AUTOSTART;
+  if (optBool(cmd, "no-autostart")) flags |= L.NO_AUTOSTART;
+  const nets = (await attempt("Failed to list networks", () => conn(ctl).listAllNetworks(flags))).sort(
+    (a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
+  );
+  if (name || uuid) {
+    for (const n of nets) ctl.print(`${name ? n.name : n.uuid}\n`);
+    return true;
+  }
+  const rows: string[][] = [];
+  for (const n of nets) {
+    rows.push([
+      n.name,
+      (await n.isActive()) ? "active" : "inactive",
+      await autostartWord(n),
+      (await n.isPersistent()) ? "yes" : "no",
+    ]);
+  }
+  ctl.print(formatTable(["Name", "State", "Autostart", "Persistent"], rows));
+  return true;
+};
+
+const netInfo: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  let out = pad("Name:", n.name) + pad("UUID:", n.uuid);
+  const yn = async (f: () => Promise<boolean>) => {
+    try {
+      return (await f()) ? "yes" : "no";
+    } catch {
+      return "unknown";
+    }
+  };
+  out += pad("Active:", await yn(() => n.isActive()));
+  out += pad("Persistent:", await yn(() => n.isPersistent()));
+  out += pad("Autostart:", await autostartWord(n));
+  try {
+    out += pad("Bridge:", await n.getBridgeName());
+  } catch {}
+  ctl.print(out);
+  return true;
+};
+
+const netUuid: H = async (ctl, cmd) => {
+  ctl.print(`${(await lookupNetwork(ctl, cmd)).uuid}\n`);
+  return true;
+};
+
+const netName: H = async (ctl, cmd) => {
+  const n = req(cmd, "network");
+  const net = await attempt(`failed to get network '${n}'`, () => conn(ctl).networkLookupByUUID(n));
+  ctl.print(`${net.name}\n`);
+  return true;
+};
+
+const netDumpxml: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  ctl.print(await n.getXMLDesc(optBool(cmd, "inactive") ? 1 : 0));
+  return true;
+};
+
+const netDefine: H = async (ctl, cmd) => {
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  const n = await attempt(`Failed to define network from ${file}`, () =>
+    conn(ctl).networkDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),
+  );
+  ctl.printExtra(`Network ${n.name} defined from ${file}\n`);
+  return true;
+};
+
+const netCreate: H = async (ctl, cmd) => {
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  const n = await attempt(`Failed to create network from ${file}`, () =>
+    conn(ctl).networkCreateXML(xml, optBool(cmd, "validate") ? 1 : 0),
+  );
+  ctl.printExtra(`Network ${n.name} created from ${file}\n`);
+  return true;
+};
+
+const netStart: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  await attempt(`Failed to start network ${n.name}`, () => n.create());
+  ctl.printExtra(`Network ${n.name} started\n`);
+  return true;
+};
+
+const netDestroy: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  await attempt(`Failed to destroy network ${n.name}`, () => n.destroy());
+  ctl.printExtra(`Network ${n.name} destroyed\n`);
+  return true;
+};
+
+const netUndefine: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  await attempt(`Failed to undefine network ${n.name}`, () => n.undefine());
+  ctl.printExtra(`Network ${n.name} has been undefined\n`);
+  return true;
+};
+
+const netAutostart: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  const off = optBool(cmd, "disable");
+  await attempt(
+    off
+      ? `failed to unmark network ${n.name} as autostarted`
+      : `failed to mark network ${n.name} as autostarted`,
+    () => n.setAutostart(!off),
+  );
+  ctl.printExtra(
+    off ? `Network ${n.name} unmarked as autostarted\n` : `Network ${n.name} marked as autostarted\n`,
+  );
+  return true;
+};
+
+const netEdit: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  const before = await n.getXMLDesc(1);
+  const after = editText(before);
+  if (after === before) {
+    ctl.printExtra(`Network ${n.name} XML configuration not changed.\n`);
+    return true;
+  }
+  const nn = await attempt("Failed. Try again?", () => conn(ctl).networkDefineXML(after, 0));
+  ctl.printExtra(`Network ${nn.name} XML configuration edited.\n`);
+  return true;
+};
+
+const netDhcpLeases: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  const mac = optString(cmd, "mac") ?? null;
+  const leases = await attempt(`Failed to get leases info for ${n.name}`, () => n.getDHCPLeases(mac, 0));
+  const rows = leases.map((l) => {
+    const d = new Date(l.expirytime * 1000);
+    const p2 = (x: number) => String(x).padStart(2, "0");
+    const when = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+    const proto = l.type === 1 ? "ipv6" : "ipv4";
+    return [when, l.mac ?? "-", proto, `${l.ipaddr}/${l.prefix}`, l.hostname || "-", l.clientid || "-"];
+  });
+  ctl.print(
+    formatTable(
+      ["Expiry Time", "MAC address", "Protocol", "IP address", "Hostname", "Client ID or DUID"],
+      rows,
+    ),
+  );
+  return true;
+};
+
+const UPDATE_COMMANDS: Record<string, number> = {
+  none: 0,
+  modify: 1,
+  delete: 2,
+  "add-last": 3,
+  add: 3,
+  "add-first": 4,
+};
+const UPDATE_SECTIONS: Record<string, number> = {
+  bridge: 1,
+  domain: 2,
+  ip: 3,
+  "ip-dhcp-host": 4,
+  "ip-dhcp-range": 5,
+  forward: 6,
+  "forward-interface": 7,
+  "forward-pf": 8,
+  portgroup: 9,
+  "dns-host": 10,
+  "dns-txt": 11,
+  "dns-srv": 12,
+};
+
+const netUpdate: H = async (ctl, cmd) => {
+  const n = await lookupNetwork(ctl, cmd);
+  const command = req(cmd, "command");
+  const section = req(cmd, "section");
+  const c = UPDATE_COMMANDS[command];
+  if (c === undefined) throw new CmdFailure(`unrecognized command name '${command}'`);
+  const s = UPDATE_SECTIONS[section];
+  if (s === undefined) throw new CmdFailure(`unrecognized section name '${section}'`);
+  const xmlArg = req(cmd, "xml");
+  const xml = xmlArg.trimStart().startsWith("<") ? xmlArg : await ctl.readFile(xmlArg);
+  let flags = 0;
+  if (optBool(cmd, "config")) flags |= 2;
+  if (optBool(cmd, "live")) flags |= 1;
+  const idx = optInt(cmd, "parent-index") ?? -1;
+  await attempt(`Failed to update network ${n.name}`, () => n.update(c, s, idx, xml, flags));
+  const what = { 1: "modified", 2: "deleted", 3: "added", 4: "added" }[c] ?? "updated";
+  const where =
+    flags & 2 ? (flags & 1 ? "live state and persistent config" : "persistent config") : "live state";
+  ctl.printExtra(`Updated network ${n.name} ${where}\n`);
+  void what;
+  return true;
+};
+
+export const networkHandlers: Record<string, H> = {
+  "net-list": netList,
+  "net-info": netInfo,
+  "net-uuid": netUuid,
+  "net-name": netName,
+  "net-dumpxml": netDumpxml,
+  "net-define": netDefine,
+  "net-create": netCreate,
+  "net-start": netStart,
+  "net-destroy": netDestroy,
+  "net-undefine": netUndefine,
+  "net-autostart": netAutostart,
+  "net-edit": netEdit,
+  "net-dhcp-leases": netDhcpLeases,
+  "net-update": netUpdate,
+};

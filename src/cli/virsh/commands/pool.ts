@@ -1,0 +1,337 @@
+// Storage pool commands (tools/virsh-pool.c): pool-list, pool-info, pool-define/-as, pool-create/-as,
+// pool-build/start/destroy/delete/undefine/refresh/autostart, pool-dumpxml/edit, pool-uuid/name.
+import type { StoragePool } from "../../../api/index.js";
+import { VIR_CONNECT_LIST_STORAGE_POOLS as L } from "../../../driver/flags.js";
+import type { Handler, ParsedCmd } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { poolStateName } from "../format/states.js";
+import { formatTable } from "../format/table.js";
+import { prettyCapacity } from "../format/units.js";
+import { attempt, type Ctl, conn, lookupPool, req } from "../lookup.js";
+import { optBool, optString } from "../options.js";
+import { editText, exclusive } from "../util.js";
+import { xmlEscape } from "./virsh-itself.js";
+
+type H = Handler<Ctl>;
+
+const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
+
+async function autostartWord(p: StoragePool): Promise<string> {
+  try {
+    return (await p.getAutostart()) ? "yes" : "no";
+  } catch {
+    return "no autostart";
+  }
+}
+
+const TYPE_FLAGS: Record<string, number> = {
+  dir: L.DIR,
+  fs: L.FS,
+  netfs: L.NETFS,
+  logical: L.LOGICAL,
+  disk: L.DISK,
+  iscsi: L.ISCSI,
+  scsi: L.SCSI,
+  mpath: L.MPATH,
+  rbd: L.RBD,
+  sheepdog: L.SHEEPDOG,
+  gluster: L.GLUSTER,
+  zfs: L.ZFS,
+  vstorage: L.VSTORAGE,
+  "iscsi-direct": L.ISCSI_DIRECT,
+};
+
+const poolList: H = async (ctl, cmd) => {
+  exclusive(cmd, "details", "uuid");
+  exclusive(cmd, "details", "name");
+  let flags: number = L.ACTIVE;
+  if (optBool(cmd, "inactive")) flags = L.INACTIVE;
+  if (optBool(cmd, "all")) flags = L.ACTIVE | L.INACTIVE;
+  if (optBool(cmd, "persistent")) flags |= L.PERSISTENT;
+  if (optBool(cmd, "transient")) flags |= L.TRANSIENT;
+  if (optBool(cmd, "autostart")) flags |= L.AUTOSTART;
+  if (optBool(cmd, "no-autostart")) flags |= L.NO_AUTOSTART;
+  const type = optString(cmd, "type");
+  if (type !== undefined) {
+    for (const t of type.split(",")) {
+      const f = TYPE_FLAGS[t];
+      if (f === undefined) throw new CmdFailure(`Invalid pool type '${t}'`);
+      flags |= f;
+    }
+  }
+  const pools = (await attempt("Failed to list pools", () => conn(ctl).listAllStoragePools(flags))).sort(
+    (a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
+  );
+  const name = optBool(cmd, "name");
+  const uuid = optBool(cmd, "uuid");
+  if (name || uuid) {
+    for (const p of pools) {
+      if (uuid && name) ctl.print(`${p.uuid} ${p.name.padEnd(20)}\n`);
+      else if (uuid) ctl.print(`${p.uuid}\n`);
+      else ctl.print(`${p.name.padEnd(20)}\n`);
+    }
+    return true;
+  }
+  const details = optBool(cmd, "details");
+  const rows: string[][] = [];
+  for (const p of pools) {
+    const active = await p.isActive();
+    if (!details) {
+      rows.push([p.name, active ? "active" : "inactive", await autostartWord(p)]);
+      continue;
+    }
+    const info = await p.getInfo();
+    const row = [
+      p.name,
+      poolStateName(info.state),
+      await autostartWord(p),
+      (await p.isPersistent()) ? "yes" : "no",
+    ];
+    if (active)
+      row.push(
+        prettyCapacity(info.capacity),
+        prettyCapacity(info.allocation),
+        prettyCapacity(info.available),
+      );
+    else row.push("-", "-", "-");
+    rows.push(row);
+  }
+  const header = details
+    ? ["Name", "State", "Autostart", "Persistent", "Capacity", "Allocation", "Available"]
+    : ["Name", "State", "Autostart"];
+  ctl.print(formatTable(header, rows));
+  return true;
+};
+
+const poolInfo: H = async (ctl, cmd) => {
+  const p = await lookupPool(ctl, cmd);
+  const bytes = optBool(cmd, "bytes");
+  let out = pad("Name:", p.name) + pad("UUID:", p.uuid);
+  const info = await p.getInfo();
+  out += pad("State:", poolStateName(info.state));
+  const yn = async (f: () => Promise<boolean>, t: string, fl: string) => {
+    try {
+      return (await f()) ? t : fl;
+    } catch {
+      return "unknown";
+    }
+  };
+  out += pad("Persistent:", await yn(() => p.isPersistent(), "yes", "no"));
+  out += pad("Autostart:", await autostartWord(p));
+  if (info.state === 2 || info.state === 3) {
+    const f = (v: number) => (bytes ? String(v) : prettyCapacity(v));
+    out +=
+      pad("Capacity:", f(info.capacity)) +
+      pad("Allocation:", f(info.allocation)) +
+      pad("Available:", f(info.available));
+  }
+  ctl.print(out);
+  return true;
+};
+
+const poolUuid: H = async (ctl, cmd) => {
+  ctl.print(`${(await lookupPool(ctl, cmd)).uuid}\n`);
+  return true;
+};
+
+const poolName: H = async (ctl, cmd) => {
+  const n = req(cmd, "pool");
+  const p = await attempt(`failed to get pool '${n}'`, () => conn(ctl).storagePoolLookupByUUID(n));
+  ctl.print(`${p.name}\n`);
+  return true;
+};
+
+const poolDumpxml: H = async (ctl, cmd) => {
+  const p = await lookupPool(ctl, cmd);
+  ctl.print(await p.getXMLDesc(optBool(cmd, "inactive") ? 1 : 0));
+  return true;
+};
+
+/** virshBuildPoolXML: the XML pool-define-as and pool-create-as send. */
+export function buildPoolXml(cmd: ParsedCmd): { name: string; xml: string } {
+  const name = req(cmd, "name");
+  const type = req(cmd, "type");
+  const o = (k: string) => optString(cmd, k);
+  const e = xmlEscape;
+  const host = o("source-host");
+  const path = o("source-path");
+  const dev = o("source-dev");
+  const srcName = o("source-name");
+  const target = o("target");
+  const format = o("source-format");
+  const authType = o("auth-type");
+  const authUser = o("auth-username");
+  const secretUsage = o("secret-usage");
+  const secretUuid = o("secret-uuid");
+  const adapterName = o("adapter-name");
+  const wwnn = o("adapter-wwnn");
+  const wwpn = o("adapter-wwpn");
+  const parent = o("adapter-parent");
+  const parentWwnn = o("adapter-parent-wwnn");
+  const parentWwpn = o("adapter-parent-wwpn");
+  const parentFabric = o("adapter-parent-fabric-wwn");
+  const protoVer = o("source-protocol-ver");
+  const initiator = o("source-initiator");
+  if ((wwnn === undefined) !== (wwpn === undefined))
+    throw new CmdFailure("Either both --adapter-wwnn and --adapter-wwpn must be provided or not at all");
+  let x = `<pool type='${e(type)}'>\n  <name>${e(name)}</name>\n`;
+  if (host || path || dev || initiator || format || srcName || adapterName || wwnn || protoVer) {
+    x += "  <source>\n";
+    if (host) {
+      const [h, port] = host.split(":");
+      x += port ? `    <host name='${e(h)}' port='${e(port)}'/>\n` : `    <host name='${e(host)}'/>\n`;
+    }
+    if (path) x += `    <dir path='${e(path)}'/>\n`;
+    if (dev) x += `    <device path='${e(dev)}'/>\n`;
+    if (wwnn && wwpn) {
+      x += `    <adapter type='fc_host'`;
+      if (parent) x += ` parent='${e(parent)}'`;
+      else if (parentWwnn && parentWwpn)
+        x += ` parent_wwnn='${e(parentWwnn)}' parent_wwpn='${e(parentWwpn)}'`;
+      else if (parentFabric) x += ` parent_fabric_wwn='${e(parentFabric)}'`;
+      x += ` wwnn='${e(wwnn)}' wwpn='${e(wwpn)}'/>\n`;
+    } else if (adapterName) {
+      x += `    <adapter type='scsi_host' name='${e(adapterName)}'/>\n`;
+    }
+    if (format) x += `    <format type='${e(format)}'/>\n`;
+    if (srcName) x += `    <name>${e(srcName)}</name>\n`;
+    if (initiator) x += `    <initiator>\n      <iqn name='${e(initiator)}'/>\n    </initiator>\n`;
+    if (authType && authUser && (secretUsage || secretUuid)) {
+      x += `    <auth type='${e(authType)}' username='${e(authUser)}'>\n`;
+      x += secretUsage
+        ? `      <secret usage='${e(secretUsage)}'/>\n`
+        : `      <secret uuid='${e(secretUuid ?? "")}'/>\n`;
+      x += "    </auth>\n";
+    }
+    if (protoVer) x += `    <protocol ver='${e(protoVer)}'/>\n`;
+    x += "  </source>\n";
+  }
+  if (target) x += `  <target>\n    <path>${e(target)}</path>\n  </target>\n`;
+  x += "</pool>\n";
+  return { name, xml: x };
+}
+
+const poolDefineAs: H = async (ctl, cmd) => {
+  const { name, xml } = buildPoolXml(cmd);
+  if (optBool(cmd, "print-xml")) {
+    ctl.print(xml);
+    return true;
+  }
+  const p = await attempt(`Failed to define pool ${name}`, () => conn(ctl).storagePoolDefineXML(xml, 0));
+  ctl.printExtra(`Pool ${p.name} defined\n`);
+  return true;
+};
+
+function buildFlags(cmd: ParsedCmd): number {
+  exclusive(cmd, "overwrite", "no-overwrite");
+  let flags = 0;
+  if (optBool(cmd, "build")) flags |= 1;
+  if (optBool(cmd, "overwrite")) flags |= 2;
+  if (optBool(cmd, "no-overwrite")) flags |= 4;
+  return flags;
+}
+
+const poolCreateAs: H = async (ctl, cmd) => {
+  const flags = buildFlags(cmd);
+  const { name, xml } = buildPoolXml(cmd);
+  if (optBool(cmd, "print-xml")) {
+    ctl.print(xml);
+    return true;
+  }
+  const p = await attempt(`Failed to create pool ${name}`, () => conn(ctl).storagePoolCreateXML(xml, flags));
+  ctl.printExtra(`Pool ${p.name} created\n`);
+  return true;
+};
+
+const poolDefine: H = async (ctl, cmd) => {
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  const p = await attempt(`Failed to define pool from ${file}`, () =>
+    conn(ctl).storagePoolDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),
+  );
+  ctl.printExtra(`Pool ${p.name} defined from ${file}\n`);
+  return true;
+};
+
+const poolCreate: H = async (ctl, cmd) => {
+  const flags = buildFlags(cmd);
+  const file = req(cmd, "file");
+  const xml = await ctl.readFile(file);
+  const p = await attempt(`Failed to create pool from ${file}`, () =>
+    conn(ctl).storagePoolCreateXML(xml, flags),
+  );
+  ctl.printExtra(`Pool ${p.name} created from ${file}\n`);
+  return true;
+};
+
+const poolStart: H = async (ctl, cmd) => {
+  const flags = buildFlags(cmd);
+  const p = await lookupPool(ctl, cmd);
+  await attempt(`Failed to start pool ${p.name}`, () => p.create(flags));
+  ctl.printExtra(`Pool ${p.name} started\n`);
+  return true;
+};
+
+const poolBuild: H = async (ctl, cmd) => {
+  exclusive(cmd, "overwrite", "no-overwrite");
+  let flags = 0;
+  if (optBool(cmd, "overwrite")) flags |= 8;
+  if (optBool(cmd, "no-overwrite")) flags |= 4;
+  const p = await lookupPool(ctl, cmd);
+  await attempt(`Failed to build pool ${p.name}`, () => p.build(flags));
+  ctl.printExtra(`Pool ${p.name} built\n`);
+  return true;
+};
+
+function simple(verb: string, done: string, f: (p: StoragePool) => Promise<void>): H {
+  return async (ctl, cmd) => {
+    const p = await lookupPool(ctl, cmd);
+    await attempt(`Failed to ${verb} pool ${p.name}`, () => f(p));
+    ctl.printExtra(`Pool ${p.name} ${done}\n`);
+    return true;
+  };
+}
+
+const poolAutostart: H = async (ctl, cmd) => {
+  const p = await lookupPool(ctl, cmd);
+  const off = optBool(cmd, "disable");
+  await attempt(
+    off ? `failed to unmark pool ${p.name} as autostarted` : `failed to mark pool ${p.name} as autostarted`,
+    () => p.setAutostart(!off),
+  );
+  ctl.printExtra(off ? `Pool ${p.name} unmarked as autostarted\n` : `Pool ${p.name} marked as autostarted\n`);
+  return true;
+};
+
+const poolEdit: H = async (ctl, cmd) => {
+  const p = await lookupPool(ctl, cmd);
+  const before = await p.getXMLDesc(1);
+  const after = editText(before);
+  if (after === before) {
+    ctl.printExtra(`Pool ${p.name} XML configuration not changed.\n`);
+    return true;
+  }
+  const np = await attempt("Failed. Try again?", () => conn(ctl).storagePoolDefineXML(after, 0));
+  ctl.printExtra(`Pool ${np.name} XML configuration edited.\n`);
+  return true;
+};
+
+export const poolHandlers: Record<string, H> = {
+  "pool-list": poolList,
+  "pool-info": poolInfo,
+  "pool-uuid": poolUuid,
+  "pool-name": poolName,
+  "pool-dumpxml": poolDumpxml,
+  "pool-define-as": poolDefineAs,
+  "pool-create-as": poolCreateAs,
+  "pool-define": poolDefine,
+  "pool-create": poolCreate,
+  "pool-start": poolStart,
+  "pool-build": poolBuild,
+  "pool-destroy": simple("destroy", "destroyed", (p) => p.destroy()),
+  "pool-delete": simple("delete", "deleted", (p) => p.delete(0)),
+  "pool-undefine": simple("undefine", "has been undefined", (p) => p.undefine()),
+  "pool-refresh": simple("refresh", "refreshed", (p) => p.refresh(0)),
+  "pool-autostart": poolAutostart,
+  "pool-edit": poolEdit,
+};
