@@ -3,6 +3,7 @@
 // (Node has no fallocate, so both really allocate the blocks).
 
 import type { Qcow2Image } from "./qcow2-image.js";
+import { setEntries } from "./write-path.js";
 
 export async function preallocate(
   img: Qcow2Image,
@@ -36,7 +37,8 @@ export async function preallocate(
         for (let p = 0; p < n * cs; p += z.length)
           await target.write(host + p, z.subarray(0, Math.min(z.length, n * cs - p)));
       }
-      await img.setEntries(
+      await setEntries(
+        img,
         todo.slice(i, j).map((c, k) => ({ gci: c, host: host + k * cs, allocBits: 0xffffffff, zeroBits: 0 })),
       );
       if (!img.hasDataFile) end = Math.max(end, host + n * cs);

@@ -7,6 +7,7 @@ import { ImageError } from "../../errors.js";
 import { MAX_L1_BYTES } from "./header.js";
 import { preallocate } from "./preallocate.js";
 import type { Qcow2Image } from "./qcow2-image.js";
+import { release, setEntries, zeroGuest } from "./write-path.js";
 import { encodeL1 } from "./tables.js";
 
 async function growL1(img: Qcow2Image, need: number): Promise<void> {
@@ -68,7 +69,7 @@ export async function resizeQcow2(
     await img.writeHeader();
     // Do not let the backing file's data beyond the old end show through (qemu ≥ 5.1 does the same).
     const b = img.backingImage;
-    if (b && b.virtualSize > old) await img.writeZeroes(old, Math.min(newSize, b.virtualSize) - old);
+    if (b && b.virtualSize > old) await zeroGuest(img, old, Math.min(newSize, b.virtualSize) - old);
     if (prealloc !== "off") await preallocate(img, prealloc as "metadata", old);
   }
   await img.flush();
@@ -103,8 +104,8 @@ async function shrink(img: Qcow2Image, newSize: number): Promise<void> {
         entries.push({ gci: c, host: 0, allocBits: 0, zeroBits: 0 });
         olds.push(m);
       }
-      await img.setEntries(entries);
-      for (const m of olds) await img.release(m);
+      await setEntries(img, entries);
+      for (const m of olds) await release(img, m);
     }
   }
   // Trim the file after the last cluster still in use.

@@ -1,0 +1,295 @@
+// qcow2 write path: plans each guest cluster (rewrite in place, or allocate), composes freshly
+// allocated runs into one buffer written at once, then maps them (L2, L1) and only then drops
+// the references to what they replaced. Also zero writes and compressed cluster writes.
+
+import { ImageError } from "../../errors.js";
+import { markBitmapsInUse } from "./bitmaps.js";
+import { compressCluster } from "./compress.js";
+import { encodeCompressed, encodeL2, type L2Mapping, SUBCLUSTERS } from "./l2-entry.js";
+import type { Qcow2Image } from "./qcow2-image.js";
+
+/** Largest run of freshly allocated clusters composed into one buffer and written at once. */
+const MAX_ALLOC_RUN_BYTES = 32 << 20;
+
+interface Plan {
+  gci: number;
+  within: number;
+  n: number;
+  dataPos: number;
+  m: L2Mapping;
+  inPlace: boolean;
+  /** A preallocated zero cluster (refcount 1) that is written in place and mapped as data. */
+  reuse?: boolean;
+}
+
+async function beforeWrite(img: Qcow2Image): Promise<void> {
+  if (img.firstWriteDone) return;
+  img.firstWriteDone = true;
+  // Persistent bitmaps stay intact but are flagged in_use: we do not track dirty ranges.
+  await markBitmapsInUse(img);
+}
+
+export async function guestWrite(img: Qcow2Image, offset: number, data: Uint8Array): Promise<void> {
+  img.bounds(offset, data.length);
+  img.writable();
+  if (data.length === 0) return;
+  if (img.crypto && (offset % 512 !== 0 || data.length % 512 !== 0)) {
+    const a = Math.floor(offset / 512) * 512;
+    const tmp = new Uint8Array(Math.ceil((offset + data.length) / 512) * 512 - a);
+    await img.readRange(a, tmp);
+    tmp.set(data, offset - a);
+    offset = a;
+    data = tmp;
+  }
+  await beforeWrite(img);
+  const plans: Plan[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const g = offset + pos;
+    const gci = Math.floor(g / img.cs);
+    const within = g - gci * img.cs;
+    const n = Math.min(img.cs - within, data.length - pos);
+    const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
+    let inPlace = false;
+    let reuse = false;
+    if (m.kind === "normal") {
+      inPlace =
+        img.hasDataFile ||
+        m.copied ||
+        (img.refs.peek(m.host / img.cs) ?? (await img.refs.get(m.host / img.cs))) === 1;
+    } else if (m.kind === "zero" && m.host !== 0 && m.host % img.cs === 0 && !img.hasDataFile) {
+      reuse = inPlace = (img.refs.peek(m.host / img.cs) ?? (await img.refs.get(m.host / img.cs))) === 1;
+    }
+    plans.push({ gci, within, n, dataPos: pos, m, inPlace, reuse });
+    pos += n;
+  }
+  // In-place clusters: contiguous host ranges go out as one write.
+  let i = 0;
+  while (i < plans.length) {
+    const p = plans[i]!;
+    if (!p.inPlace) {
+      let j = i;
+      let bytes = 0;
+      while (j < plans.length && !plans[j]!.inPlace && bytes < MAX_ALLOC_RUN_BYTES) {
+        bytes += img.cs;
+        j++;
+      }
+      await allocRun(img, offset, data, plans.slice(i, j));
+      i = j;
+      continue;
+    }
+    // Plain clusters (no subclusters) whose host clusters follow each other: one write.
+    if (!img.extL2 && !p.reuse) {
+      const host0 = img.hostOf(p.m, p.gci * img.cs) + p.within;
+      let j = i + 1;
+      let len = p.n;
+      while (j < plans.length) {
+        const q = plans[j]!;
+        if (!q.inPlace || q.reuse || img.hostOf(q.m, q.gci * img.cs) !== host0 + len) break;
+        len += q.n;
+        j++;
+      }
+      if (j > i + 1) {
+        await writeData(img, host0, offset + p.dataPos, data.subarray(p.dataPos, p.dataPos + len));
+        i = j;
+        continue;
+      }
+    }
+    await writeInPlace(img, offset, data, p);
+    i++;
+  }
+}
+
+async function writeInPlace(img: Qcow2Image, offset: number, data: Uint8Array, p: Plan): Promise<void> {
+  const base = p.gci * img.cs;
+  if (p.reuse) {
+    const buf = new Uint8Array(img.cs);
+    buf.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
+    await writeData(img, p.m.host, base, buf);
+    await setEntries(img, [{ gci: p.gci, host: p.m.host, allocBits: 0xffffffff, zeroBits: 0 }]);
+    return;
+  }
+  const host = img.hostOf(p.m, base);
+  if (!img.extL2) {
+    await writeData(img, host + p.within, base + p.within, data.subarray(p.dataPos, p.dataPos + p.n));
+    return;
+  }
+  // Subclusters: widen to subcluster bounds, fill the widened part from the current view.
+  const scs = img.cs / SUBCLUSTERS;
+  const s0 = Math.floor(p.within / scs);
+  const s1 = Math.ceil((p.within + p.n) / scs);
+  const buf = new Uint8Array((s1 - s0) * scs);
+  if (p.within % scs !== 0 || (p.within + p.n) % scs !== 0) await img.readRange(base + s0 * scs, buf);
+  buf.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within - s0 * scs);
+  await writeData(img, host + s0 * scs, base + s0 * scs, buf);
+  let mask = 0;
+  for (let s = s0; s < s1; s++) mask += 2 ** s;
+  const alloc = (p.m.allocBits | mask) >>> 0;
+  const zero = (p.m.zeroBits & ~mask) >>> 0;
+  if (alloc !== p.m.allocBits || zero !== p.m.zeroBits) {
+    await setEntries(img, [{ gci: p.gci, host: p.m.host, allocBits: alloc, zeroBits: zero }]);
+  }
+  void offset;
+}
+
+async function writeData(img: Qcow2Image, host: number, guest: number, buf: Uint8Array): Promise<void> {
+  if (img.crypto) {
+    const enc = buf.slice();
+    img.crypto.encrypt(img.crypto.physical ? host : guest, enc);
+    await img.data.write(host, enc);
+  } else await img.data.write(host, buf);
+}
+
+/** Clusters needing new storage: compose full clusters, write once, then map and free the old. */
+async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: Plan[]): Promise<void> {
+  const k = run.length;
+  const buf = new Uint8Array(k * img.cs);
+  for (let i = 0; i < k; i++) {
+    const p = run[i]!;
+    const view = buf.subarray(i * img.cs, (i + 1) * img.cs);
+    if (p.n < img.cs) await img.readRange(p.gci * img.cs, view.subarray(0, clusterLen(img, p.gci)));
+    view.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
+  }
+  const firstGuest = run[0]!.gci * img.cs;
+  let host: number;
+  if (img.hasDataFile) host = firstGuest;
+  else host = await img.refs.alloc(k);
+  await writeData(img, host, firstGuest, buf);
+  const full = 0xffffffff;
+  await setEntries(
+    img,
+    run.map((p, i) => ({
+      gci: p.gci,
+      host: img.hasDataFile ? p.gci * img.cs : host + i * img.cs,
+      allocBits: full,
+      zeroBits: 0,
+    })),
+  );
+  for (const p of run) await release(img, p.m);
+  void offset;
+}
+
+/** Guest bytes of cluster gci inside the virtual size (the last cluster may be partial). */
+export function clusterLen(img: Qcow2Image, gci: number): number {
+  return Math.min(img.cs, img.virtualSize - gci * img.cs);
+}
+
+/** Drops this image's reference to the storage behind an old mapping. */
+export async function release(img: Qcow2Image, m: L2Mapping): Promise<void> {
+  if (img.hasDataFile) return;
+  if (m.kind === "compressed") {
+    const first = Math.floor(m.host / img.cs);
+    const last = Math.floor((m.host + m.compressedSize - 1) / img.cs);
+    await img.refs.update(first, last - first + 1, -1);
+    if (img.compressedCache?.host === m.host) img.compressedCache = undefined;
+  } else if (m.host !== 0) {
+    await img.refs.update(m.host / img.cs, 1, -1);
+  }
+}
+
+/** Writes new L2 entries, grouped per L2 table, each table's span in one write. */
+export async function setEntries(
+  img: Qcow2Image,
+  entries: { gci: number; host: number; zero?: boolean; allocBits?: number; zeroBits?: number }[],
+): Promise<void> {
+  let i = 0;
+  const per = img.tables.l2Entries;
+  while (i < entries.length) {
+    const l1i = Math.floor(entries[i]!.gci / per);
+    const { offset, table } = await img.tables.writableL2(l1i);
+    let lo = Number.MAX_SAFE_INTEGER;
+    let hi = -1;
+    while (i < entries.length && Math.floor(entries[i]!.gci / per) === l1i) {
+      const e = entries[i]!;
+      const idx = e.gci % per;
+      // With a data file every mapped cluster has refcount 1 by definition (qemu uses COPIED
+      // to tell guest cluster 0 at host offset 0 from an unallocated entry).
+      const copied = img.hasDataFile
+        ? !e.zero && (e.allocBits ?? 1) !== 0
+        : e.host !== 0 && (img.refs.peek(e.host / img.cs) ?? (await img.refs.get(e.host / img.cs))) === 1;
+      encodeL2(table, idx, img.extL2, { ...e, copied });
+      lo = Math.min(lo, idx);
+      hi = Math.max(hi, idx + 1);
+      i++;
+    }
+    await img.tables.writeL2Span(offset, table, lo, hi);
+  }
+}
+
+export async function compressedWrite(img: Qcow2Image, offset: number, data: Uint8Array): Promise<void> {
+  img.writable();
+  const gci = offset / img.cs;
+  if (!Number.isInteger(gci) || data.length !== clusterLen(img, gci)) {
+    throw new ImageError("invalid-argument", "Compressed writes must cover exactly one cluster");
+  }
+  if (img.hasDataFile || img.crypto || img.header.compressionType !== 0) {
+    throw new ImageError("unsupported", "Compression is not supported for this image");
+  }
+  img.bounds(offset, data.length);
+  await beforeWrite(img);
+  const full = new Uint8Array(img.cs);
+  full.set(data);
+  const packed = compressCluster(full);
+  const old = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
+  if (!packed || packed.length > img.cs - 512) {
+    await guestWrite(img, offset, data); // incompressible: stored as a normal cluster, as qemu does
+    return;
+  }
+  // Pack into the cluster holding the cursor when it fits, else into fresh clusters.
+  let host: number;
+  const cur = img.compressedCursor;
+  const curCluster = Math.floor(cur / img.cs);
+  const room = cur ? (curCluster + 1) * img.cs - cur : 0;
+  if (cur && packed.length <= room && (await img.refs.get(curCluster)) > 0) {
+    host = cur;
+    await img.refs.update(curCluster, 1, 1);
+  } else {
+    host = await img.refs.alloc(Math.ceil(packed.length / img.cs));
+  }
+  img.compressedCursor = host + packed.length;
+  if (img.compressedCursor % img.cs === 0) img.compressedCursor = 0;
+  await img.io.write(host, packed);
+  const per = img.tables.l2Entries;
+  const { offset: l2off, table } = await img.tables.writableL2(Math.floor(gci / per));
+  encodeCompressed(table, gci % per, img.extL2, img.header.clusterBits, host, packed.length);
+  await img.tables.writeL2Span(l2off, table, gci % per, (gci % per) + 1);
+  await release(img, old);
+}
+
+export async function zeroGuest(
+  img: Qcow2Image,
+  offset: number,
+  length: number,
+  _opts: { mayUnmap?: boolean } = {},
+): Promise<void> {
+  img.bounds(offset, length);
+  img.writable();
+  await beforeWrite(img);
+  const end = offset + length;
+  let pos = offset;
+  const zeroChunk = async (a: number, b: number) => {
+    const z = new Uint8Array(Math.min(b - a, 1 << 20));
+    for (let p = a; p < b; p += z.length) await guestWrite(img, p, z.subarray(0, Math.min(z.length, b - p)));
+  };
+  while (pos < end) {
+    const gci = Math.floor(pos / img.cs);
+    const cEnd = Math.min((gci + 1) * img.cs, img.virtualSize);
+    const segEnd = Math.min(cEnd, end);
+    const whole = pos === gci * img.cs && segEnd === cEnd;
+    const canFlag = img.header.version === 3 || !img.backingImage;
+    if (!whole || !canFlag || img.hasDataFile) {
+      await zeroChunk(pos, segEnd);
+    } else {
+      const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
+      if (!(m.kind === "zero" || (m.kind === "unallocated" && !img.backingImage && !img.extL2))) {
+        if (img.header.version === 3) {
+          await setEntries(img, [{ gci, host: 0, zero: true, allocBits: 0, zeroBits: 0xffffffff }]);
+        } else await setEntries(img, [{ gci, host: 0 }]);
+        await release(img, m);
+      }
+    }
+    pos = segEnd;
+  }
+}
+
+// ---- status ----
