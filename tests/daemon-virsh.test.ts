@@ -171,30 +171,39 @@ test("lifecycle: destroy, start, suspend, resume in one virsh session", {
   assert.match(r.out, /Domain 'test' started/);
 });
 
-test("virsh event sees lifecycle events made by another client", {
+test("virsh event/net-event/pool-event see changes made by another client", {
   skip: !haveVirsh && "virsh not installed",
 }, async () => {
   const uri = `test+unix:///default?socket=${sock}`;
-  const watcher = virsh(uri, [
-    "event",
-    "--domain",
-    "test",
-    "--event",
-    "lifecycle",
-    "--loop",
-    "--timeout",
-    "2",
-  ]);
+  const loop = ["--loop", "--timeout", "2"];
+  const doms = virsh(uri, ["event", "--domain", "test", "--all", ...loop]);
+  const nets = virsh(uri, ["net-event", "--event", "lifecycle", ...loop]);
+  const pools = virsh(uri, ["pool-event", "--event", "lifecycle", ...loop]);
   await new Promise((r) => setTimeout(r, 800));
-  const change = await virsh(uri, ["suspend test; resume test"]);
+  const change = await virsh(uri, [
+    "suspend test; resume test; metadata test --uri http://example.org/e --key e --set '<e/>'; " +
+      "net-destroy default; net-start default; pool-destroy default-pool; pool-start default-pool",
+  ]);
   assert.equal(change.code, 0, change.out);
-  const w = await watcher;
   assert.equal(
-    w.out,
+    (await doms).out,
     "event 'lifecycle' for domain 'test': Suspended Paused\n" +
       "event 'lifecycle' for domain 'test': Resumed Unpaused\n" +
+      "event 'metadata-change' for domain 'test': type element, uri http://example.org/e\n" +
       "event loop timed out\n" +
-      "events received: 2\n\n",
+      "events received: 3\n\n",
+  );
+  assert.equal(
+    (await nets).out,
+    "event 'lifecycle' for network default: Stopped\n" +
+      "event 'lifecycle' for network default: Started\n" +
+      "event loop timed out\nevents received: 2\n\n",
+  );
+  assert.equal(
+    (await pools).out,
+    "event 'lifecycle' for storage pool default-pool: Stopped\n" +
+      "event 'lifecycle' for storage pool default-pool: Started\n" +
+      "event loop timed out\nevents received: 2\n\n",
   );
 });
 
