@@ -185,3 +185,27 @@ test("save images interoperate with libvirt's test driver", async (t) => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("concurrent saves of one domain are serialized by its job lock", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsvirt-save2-"));
+  try {
+    const c = await openConnection("test:///default");
+    const d = await c.domainLookupByName("test");
+    const results = await Promise.allSettled([d.save(join(dir, "a.sav")), d.save(join(dir, "b.sav"))]);
+    assert.equal(results[0]!.status, "fulfilled");
+    assert.equal(results[1]!.status, "rejected");
+    assert.ok(isVirError((results[1] as PromiseRejectedResult).reason));
+    assert.equal(
+      ((results[1] as PromiseRejectedResult).reason as { code: number }).code,
+      ErrorCode.OPERATION_INVALID,
+    );
+    // A destroy that lands while a save is writing wins; the save then reports the domain stopped.
+    await c.domainRestore(join(dir, "a.sav"));
+    const saving = d.save(join(dir, "c.sav"));
+    await d.destroy();
+    await assert.rejects(saving, (e) => isVirError(e) && e.code === ErrorCode.OPERATION_INVALID);
+    assert.deepEqual(await d.getState(), { state: VIR_DOMAIN_STATE.SHUTOFF, reason: 2 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -4,7 +4,7 @@
 
 import { readFile, writeFile } from "node:fs/promises";
 import { formatDomainXML } from "../../conf/domain/index.js";
-import type { HypervisorDriver } from "../../driver/index.js";
+import type { DomainRef, HypervisorDriver } from "../../driver/index.js";
 import {
   VIR_DOMAIN_EVENT,
   VIR_DOMAIN_EVENT_STARTED,
@@ -97,31 +97,54 @@ export async function readSaveImage(path: string): Promise<string> {
 
 export function domainSaveSlots(ctx: TestCtx): Partial<HypervisorDriver> {
   const node = ctx.node;
-  return {
-    async domainSave(ref, to, dxml, flags) {
-      checkFlags(flags, 0, "testDomainSaveFlags");
-      if (dxml)
-        throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
-      const d = findDomain(ctx, ref);
-      if (!isActive(d)) throw domainNotRunning();
-      const xml = formatDomainXML(d.def, { securityInfo: true, inactive: true });
-      try {
-        await writeFile(to, encodeSaveImage(xml), { mode: 0o600 });
-      } catch (e) {
-        throw sysError(`saving domain '${d.name}' to '${to}': open failed`, e);
-      }
-      setShutoff(d, VIR_DOMAIN_SHUTOFF.SAVED);
-      domainEvent(ctx, d, VIR_DOMAIN_EVENT.STOPPED, VIR_DOMAIN_EVENT_STOPPED.SAVED);
-      if (!d.persistent) node.domains.remove(d);
-    },
-    async domainRestore(from, dxml, flags) {
-      checkFlags(flags, 0, "testDomainRestoreFlags");
-      if (dxml)
-        throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
-      const def = parseDef(await readSaveImage(from));
+  const save = async (ref: DomainRef, to: string, dxml: string | null, flags: number) => {
+    checkFlags(flags, 0, "testDomainSaveFlags");
+    if (dxml)
+      throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
+    const d = findDomain(ctx, ref);
+    if (!isActive(d)) throw domainNotRunning();
+    const xml = formatDomainXML(d.def, { securityInfo: true, inactive: true });
+    try {
+      await writeFile(to, encodeSaveImage(xml), { mode: 0o600 });
+    } catch (e) {
+      throw sysError(`saving domain '${d.name}' to '${to}': open failed`, e);
+    }
+    // Slots without I/O run atomically, but one may have stopped the domain during the write.
+    if (!isActive(d)) throw domainNotRunning();
+    setShutoff(d, VIR_DOMAIN_SHUTOFF.SAVED);
+    domainEvent(ctx, d, VIR_DOMAIN_EVENT.STOPPED, VIR_DOMAIN_EVENT_STOPPED.SAVED);
+    if (!d.persistent) node.domains.remove(d);
+  };
+  const restore = async (from: string, dxml: string | null, flags: number) => {
+    checkFlags(flags, 0, "testDomainRestoreFlags");
+    if (dxml)
+      throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
+    const def = parseDef(await readSaveImage(from));
+    // The domain's own job lock: a restore must not race a save or start of the same domain.
+    await node.jobs.run(def.uuid, () => {
       const { dom } = addDomain(ctx, def, true);
       setRunning(dom, node.allocDomId(), VIR_DOMAIN_RUNNING.RESTORED);
       domainEvent(ctx, dom, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.RESTORED);
+    });
+  };
+  return {
+    // Saving waits on file I/O: the domain's job lock keeps a concurrent save of it out.
+    domainSave(ref, to, dxml, flags) {
+      return node.jobs.run(ref.uuid, () => save(ref, to, dxml, flags));
+    },
+    domainRestore(from, dxml, flags) {
+      return restore(from, dxml, flags);
+    },
+    async domainSaveImageDefineXML(file, dxml, flags) {
+      checkFlags(flags, VIR_DOMAIN_SAVE.RUNNING | VIR_DOMAIN_SAVE.PAUSED, "testDomainSaveImageDefineXML");
+      await readSaveImage(file);
+      const def = parseDef(dxml);
+      const xml = formatDomainXML(def, { securityInfo: true, inactive: true });
+      try {
+        await writeFile(file, encodeSaveImage(xml), { mode: 0o600 });
+      } catch (e) {
+        throw sysError(`saving domain '${def.name}' to '${file}': open failed`, e);
+      }
     },
     async domainSaveImageGetXMLDesc(file, flags) {
       checkFlags(flags, 1, "testDomainSaveImageGetXMLDesc");

@@ -10,7 +10,7 @@ import type {
   NodeInfo,
   StoragePoolEvent,
 } from "../../driver/index.js";
-import { EventQueue, ObjectList } from "../../state/index.js";
+import { EventQueue, JobLocks, ObjectList } from "../../state/index.js";
 import type { TestDomain } from "./domain-obj.js";
 import type { TestPool } from "./storage-obj.js";
 
@@ -76,6 +76,8 @@ export class TestNode {
   readonly networkEvents = new EventQueue<NetworkEvent>((e) => e.net.uuid);
   readonly poolEvents = new EventQueue<StoragePoolEvent>((e) => e.pool.uuid);
   readonly nodedevEvents = new EventQueue<NodeDeviceEvent>((e) => e.dev.name);
+  /** Per-object job locks for slots that wait on I/O (save, restore, core dump). */
+  readonly jobs = new JobLocks();
 
   /** The default NUMA layout (testBuildCapabilities): cells of nodeInfo's geometry. */
   buildCells(): void {
