@@ -31,6 +31,8 @@ export interface DefineFigures {
   rssKiBBefore: number;
   rssKiBDefined: number;
   rssKiBAfter: number;
+  /** After every round (set by medianFigures). */
+  rssKiBEnd?: number;
 }
 
 export interface BenchResult {
@@ -63,13 +65,16 @@ export function runClient(uri: string, pid: number, n: number, repeats: number):
   });
 }
 
-/** Median of each figure over rounds (RSS: the last round's, the steady state). */
+/**
+ * Median of each timing over rounds. RSS figures are the first round's (a fresh daemon with N
+ * defined, what the target is about); rssKiBEnd is the last round's end, to show growth.
+ */
 export function medianFigures(rounds: DefineFigures[]): DefineFigures {
   const last = rounds[rounds.length - 1]!;
-  const out = { ...last };
+  const out = { ...rounds[0]!, rssKiBEnd: last.rssKiBAfter };
   for (const k of Object.keys(last) as (keyof DefineFigures)[]) {
     if (k.startsWith("rss")) continue;
-    const v = rounds.map((r) => r[k]).sort((a, b) => a - b);
+    const v = rounds.map((r) => r[k] ?? 0).sort((a, b) => a - b);
     const m = v.length >> 1;
     out[k] = v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
   }
@@ -132,6 +137,7 @@ const ROWS: Row[] = [
   { label: "RSS before", key: "rssKiBBefore", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
   { label: "RSS with N defined", key: "rssKiBDefined", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
   { label: "RSS after undefine", key: "rssKiBAfter", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
+  { label: "RSS after all rounds", key: "rssKiBEnd", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
 ];
 
 function fmt(v: number): string {
@@ -142,8 +148,8 @@ function fmt(v: number): string {
 export function formatTable(r: BenchResult): string {
   const head = ["figure", "tsvirtd", "libvirtd", "ts/lv"];
   const rows = ROWS.map((row) => {
-    const a = r.tsvirtd[row.key] * (row.scale ?? 1);
-    const b = r.libvirtd ? r.libvirtd[row.key] * (row.scale ?? 1) : undefined;
+    const a = (r.tsvirtd[row.key] ?? 0) * (row.scale ?? 1);
+    const b = r.libvirtd ? (r.libvirtd[row.key] ?? 0) * (row.scale ?? 1) : undefined;
     const ratio = b ? a / b : undefined;
     const better = ratio === undefined ? "" : (row.higherBetter ? ratio >= 1 : ratio <= 1) ? " +" : " -";
     return [
