@@ -62,7 +62,7 @@ test("a failed host write at any point leaves at most leaks", async () => {
   await workload(probe);
   const total = probe.writes;
   assert.ok(total > 50, `workload did ${total} writes`);
-  const step = Math.max(1, Math.floor(total / 150));
+  const step = Math.max(1, Math.floor(total / 80));
   let failures = 0;
   for (let n = 1; n <= total; n += step) {
     const mem = await fresh();

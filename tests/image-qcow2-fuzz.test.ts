@@ -11,7 +11,7 @@ import { ImageError, MemoryIO, openImage, probeFormat } from "../src/image/index
 
 const DATA = join(import.meta.dirname, "data/images/qcow2");
 const expected: Record<string, string> = JSON.parse(readFileSync(join(DATA, "expected-sha256.json"), "utf8"));
-const ITERATIONS = 250;
+const ITERATIONS = 200;
 const STEP_TIMEOUT_MS = 3000;
 
 function rng(seed: number) {
