@@ -56,6 +56,10 @@ export class CowImage implements Image, BackingChain {
     const h = decodeCowHeader(hb, io.path);
     const n = cowBitmapBytes(h.size);
     if (n > MAX_BITMAP) throw new ImageError("unsupported", "COW image too large", { path: io.path });
+    // Creation sizes the file to cover the bitmap, so a shorter file is truncated or corrupt.
+    if (h.bitmapOffset + n > (await io.size())) {
+      throw new ImageError("corrupt", "COW bitmap extends past the end of the file", { path: io.path });
+    }
     const bitmap = new Uint8Array(n);
     await io.read(h.bitmapOffset, bitmap);
     const img = new CowImage(io, h, bitmap, opts.readOnly || io.readOnly);

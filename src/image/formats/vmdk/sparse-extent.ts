@@ -106,6 +106,10 @@ export class SparseExtent implements Extent {
     const dv = new DataView(raw.buffer);
     t = new Uint32Array(this.header.numGTEsPerGT);
     for (let i = 0; i < t.length; i++) t[i] = dv.getUint32(i * 4, true);
+    if (this.gts.size >= 4096) {
+      // Bounded cache: drop clean tables (dirty ones are written back on flush).
+      for (const k of this.gts.keys()) if (!this.dirtyGts.has(k)) this.gts.delete(k);
+    }
     this.gts.set(gdIndex, t);
     return t;
   }
@@ -355,6 +359,7 @@ export class SparseExtent implements Extent {
     const errs: string[] = [];
     const fileSize = await this.io.size();
     for (let gdi = 0; gdi < this.gd.length; gdi++) {
+      if (!this.gd[gdi]) continue;
       const t = await this.gt(gdi);
       if (!t) continue;
       for (let i = 0; i < t.length; i++) {
