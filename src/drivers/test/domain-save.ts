@@ -67,32 +67,29 @@ export async function readSaveImage(path: string): Promise<string> {
   } catch (e) {
     throw sysError(`cannot read domain image '${path}'`, e);
   }
-  if (data.length < MAGIC.length) {
-    throw new VirError({
+  return decodeSaveImage(data, path);
+}
+
+/**
+ * Decodes save-image bytes (untrusted: any file a client names). The XML length is checked
+ * against libvirt's 8192-byte cap and the data present before anything is sliced.
+ */
+export function decodeSaveImage(data: Uint8Array, path: string): string {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const incomplete = (what: string) =>
+    new VirError({
       code: ErrorCode.SYSTEM_ERROR,
       domain: ErrorDomain.TEST,
-      message: `incomplete save header in '${path}': Success`,
+      message: `${what} '${path}': Success`,
     });
-  }
-  if (!data.subarray(0, MAGIC.length).equals(MAGIC)) throw internal("mismatched header magic");
-  if (data.length < MAGIC.length + 4) {
-    throw new VirError({
-      code: ErrorCode.SYSTEM_ERROR,
-      domain: ErrorDomain.TEST,
-      message: `failed to read metadata length in '${path}': Success`,
-    });
-  }
-  const len = data.readInt32LE(MAGIC.length);
+  if (buf.length < MAGIC.length) throw incomplete("incomplete save header in");
+  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw internal("mismatched header magic");
+  if (buf.length < MAGIC.length + 4) throw incomplete("failed to read metadata length in");
+  const len = buf.readInt32LE(MAGIC.length);
   if (len < 1 || len > MAX_XML) throw internal("length of metadata out of range");
   const start = MAGIC.length + 4;
-  if (data.length < start + len) {
-    throw new VirError({
-      code: ErrorCode.SYSTEM_ERROR,
-      domain: ErrorDomain.TEST,
-      message: `incomplete metadata in '${path}': Success`,
-    });
-  }
-  return data.subarray(start, start + len).toString("utf8");
+  if (buf.length < start + len) throw incomplete("incomplete metadata in");
+  return buf.subarray(start, start + len).toString("utf8");
 }
 
 export function domainSaveSlots(ctx: TestCtx): Partial<HypervisorDriver> {
