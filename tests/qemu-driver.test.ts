@@ -218,3 +218,58 @@ test("qemu driver: capabilities XML is valid and lists the probed machines", asy
   }
   assert.deepEqual(await drv.nodeGetSecurityModel!(), { model: "none", doi: "0" });
 });
+
+test("qemu driver: a restarted daemon finds running guests again; stale status is dropped", async (t) => {
+  const why = !existsSync(QEMU) ? "qemu-system-x86_64 not installed" : guestUnavailable();
+  if (why) return t.skip(why);
+  const o = {
+    ...opts,
+    configDir: join(root, "r", "etc"),
+    libDir: join(root, "r", "lib"),
+    runDir: join(root, "r", "run"),
+  };
+  const st1 = await createQemuDriverState(o);
+  states.push(st1);
+  const drv1 = qemuHypervisorDriver(st1);
+  const ref = await drv1.domainDefineXMLFlags!(guestXml("keep1"), 0);
+  const running = await drv1.domainCreateWithFlags!(ref, VIR_DOMAIN_START.PAUSED);
+  const pid = st1.domains.byName("keep1")!.proc!.pid;
+  // The old daemon goes away: its monitor connection closes (QEMU serves one QMP client).
+  st1.domains.byName("keep1")!.proc!.monitor.close();
+  writeFileSync(
+    join(o.runDir, "qemu", "gone1.status.json"),
+    JSON.stringify({
+      version: 1,
+      name: "gone1",
+      uuid: "x",
+      id: 9,
+      pid: 2 ** 22 + 1,
+      persistent: false,
+      state: 1,
+      reason: 1,
+      xml: "",
+    }),
+  );
+
+  const st2 = await createQemuDriverState(o);
+  states.push(st2);
+  const drv2 = qemuHypervisorDriver(st2);
+  assert.ok(!existsSync(join(o.runDir, "qemu", "gone1.status.json")), "stale status removed");
+  const again = await drv2.domainLookupByName!("keep1");
+  assert.equal(again.id, running.id);
+  assert.equal(await drv2.domainIsPersistent!(again), true);
+  assert.equal((await drv2.domainGetState!(again, 0)).state, VIR_DOMAIN_STATE.PAUSED);
+  await drv2.domainResume!(again);
+  assert.equal((await drv2.domainGetState!(again, 0)).state, VIR_DOMAIN_STATE.RUNNING);
+  const other = await drv2.domainCreateXML!(guestXml("new1"), VIR_DOMAIN_START.PAUSED);
+  assert.ok(other.id > running.id, "ids are not reused");
+  await drv2.domainDestroyFlags!(other, 0);
+  await drv2.domainDestroyFlags!(again, 0);
+  assert.deepEqual(await drv2.domainGetState!(again, 0), {
+    state: VIR_DOMAIN_STATE.SHUTOFF,
+    reason: VIR_DOMAIN_SHUTOFF.DESTROYED,
+  });
+  assert.ok(!pidAlive(pid));
+  assert.ok(!existsSync(join(o.runDir, "qemu", "keep1.status.json")));
+  await drv2.domainUndefineFlags!(again, 0);
+});

@@ -1,12 +1,13 @@
 // Spawns long-lived helper processes (QEMU, dnsmasq) with output to a log fd, and waits for
 // them to become reachable. It never kills anything it was not handed a pid for.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import net from "node:net";
 
 export interface SpawnedProcess {
   pid: number;
-  child: ChildProcess;
+  /** Absent for a process found again by pid (after a daemon restart): we are not its parent. */
+  child?: ChildProcess;
   /** Resolves when the process exits (code or signal). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** True until the exit event has been seen. */
@@ -92,4 +93,32 @@ function canConnect(path: string): Promise<boolean> {
     });
     s.once("error", () => resolve(false));
   });
+}
+
+/**
+ * Watches a process we did not start (found again through its pidfile): `exited` resolves once
+ * the pid is gone. Exit code and signal are unknown to a non-parent, so both are null.
+ */
+export function watchPid(pid: number, intervalMs = 100): SpawnedProcess {
+  let alive = pidAlive(pid) && !isZombie(pid);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (!alive) return resolve({ code: null, signal: null });
+    const timer = setInterval(() => {
+      if (pidAlive(pid) && !isZombie(pid)) return;
+      alive = false;
+      clearInterval(timer);
+      resolve({ code: null, signal: null });
+    }, intervalMs);
+  });
+  return { pid, exited, running: () => alive };
+}
+
+/** True if /proc says the process has exited but is not reaped yet (state Z). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
+  }
 }

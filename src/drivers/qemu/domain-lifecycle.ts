@@ -19,7 +19,8 @@ import { buildQemuCommand } from "./command.js";
 import { isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
-import { type QemuExit, qemuPaths, startQemu } from "./process.js";
+import { writeStatus } from "./domain-status.js";
+import { type QemuExit, type QemuProcess, qemuPaths, startQemu } from "./process.js";
 
 const VNC_PORT_MIN = 5900;
 const VNC_PORT_MAX = 65535;
@@ -60,13 +61,10 @@ export async function startDomain(st: QemuDriverState, d: QemuDomain, paused: bo
     }
   }
   d.caps = caps;
-  d.proc = proc;
   d.id = st.allocId();
-  d.stopping = undefined;
   if (paused) setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.USER);
   else setState(d, VIR_DOMAIN_STATE.RUNNING, VIR_DOMAIN_RUNNING.BOOTED);
-  proc.on("event", (e: QmpEvent) => onQmpEvent(st, d, e));
-  proc.once("exit", (ex: QemuExit) => onExit(st, d, ex));
+  attachProcess(st, d, proc);
   st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.BOOTED);
   if (paused) st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.PAUSED);
 }
@@ -83,9 +81,19 @@ function formatForRestart(d: QemuDomain): string {
   return formatDomainXML(d.newDef ?? d.def, { inactive: true });
 }
 
+/** Ties a running QEMU to its domain: state from QMP events, cleanup on exit, status file. */
+export function attachProcess(st: QemuDriverState, d: QemuDomain, proc: QemuProcess): void {
+  d.proc = proc;
+  d.stopping = undefined;
+  proc.on("event", (e: QmpEvent) => onQmpEvent(st, d, e));
+  proc.once("exit", (ex: QemuExit) => onExit(st, d, ex));
+  writeStatus(d, proc.paths);
+}
+
 function setState(d: QemuDomain, state: number, reason: number): void {
   d.state = state;
   d.reason = reason;
+  if (d.proc?.running()) writeStatus(d, d.proc.paths);
 }
 
 function onQmpEvent(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {

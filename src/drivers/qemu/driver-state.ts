@@ -49,6 +49,11 @@ export class QemuDriverState {
     return this.nextId++;
   }
 
+  /** Keeps ids of guests found again after a restart from being handed out twice. */
+  reserveId(id: number): void {
+    if (id >= this.nextId) this.nextId = id + 1;
+  }
+
   /** The binary for an arch (or the domain's own <emulator>). */
   emulatorFor(arch: string, emulator?: string): string {
     if (emulator !== undefined) return emulator;

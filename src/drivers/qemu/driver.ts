@@ -22,12 +22,14 @@ import type { QemuCaps } from "./capabilities.js";
 import { qemuHostCapabilities } from "./host-capabilities.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import {
+  attachProcess,
   destroyDomain,
   resumeDomain,
   shutdownDomain,
   startDomain,
   suspendDomain,
 } from "./domain-lifecycle.js";
+import { reconnectDomains } from "./domain-status.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
 /** tsvirt reports libvirt 9.0.0's library version (major*1e6 + minor*1e3 + micro). */
@@ -39,6 +41,7 @@ export { type QemuDriverOptions, QemuDriverState };
 export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuDriverState> {
   const st = new QemuDriverState(o);
   await st.load();
+  await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
   return st;
 }
 

@@ -14,6 +14,8 @@ export interface QemuPaths {
   log: string;
   pidfile: string;
   monitor: string;
+  /** Live state kept by the driver so a restarted daemon can find the guest again. */
+  status: string;
 }
 
 export function qemuPaths(libDir: string, runDir: string, name: string): QemuPaths {
@@ -21,6 +23,7 @@ export function qemuPaths(libDir: string, runDir: string, name: string): QemuPat
     log: join(libDir, "qemu", "log", `${name}.log`),
     pidfile: join(runDir, "qemu", `${name}.pid`),
     monitor: join(runDir, "qemu", `${name}.monitor`),
+    status: join(runDir, "qemu", `${name}.status.json`),
   };
 }
 
@@ -102,9 +105,10 @@ export class QemuProcess extends EventEmitter {
   }
 }
 
-function cleanupRuntime(paths: QemuPaths): void {
+export function cleanupRuntime(paths: QemuPaths): void {
   rmSync(paths.monitor, { force: true });
   rmSync(paths.pidfile, { force: true });
+  rmSync(paths.status, { force: true });
 }
 
 /** Reads what QEMU wrote to its log after `offset` (its own error text), bounded in size. */

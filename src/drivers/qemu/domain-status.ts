@@ -1,0 +1,117 @@
+// The live-state file of a running domain (<run>/qemu/NAME.status.json; libvirt keeps
+// <run>/qemu/NAME.xml for the same purpose), and reconnecting to the QEMUs it names after a
+// daemon restart, so guests outlive the daemon.
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { formatDomainXML } from "../../conf/domain/index.js";
+import { VIR_DOMAIN_PAUSED, VIR_DOMAIN_RUNNING, VIR_DOMAIN_STATE } from "../../driver/index.js";
+import { pidAlive, watchPid } from "../../host/spawn.js";
+import type { QemuDomain } from "./domain-obj.js";
+import { newQemuDomain } from "./domain-obj.js";
+import type { QemuDriverState } from "./driver-state.js";
+import { QmpClient } from "./monitor/qmp-client.js";
+import { cleanupRuntime, QemuProcess, type QemuPaths, qemuPaths } from "./process.js";
+
+interface StatusFile {
+  version: 1;
+  name: string;
+  uuid: string;
+  id: number;
+  pid: number;
+  persistent: boolean;
+  state: number;
+  reason: number;
+  /** The live definition (with runtime values such as the VNC port). */
+  xml: string;
+}
+
+const MAX_STATUS_BYTES = 4 * 1024 * 1024;
+
+export function writeStatus(d: QemuDomain, paths: QemuPaths): void {
+  if (!d.proc) return;
+  const s: StatusFile = {
+    version: 1,
+    name: d.name,
+    uuid: d.uuid,
+    id: d.id,
+    pid: d.proc.pid,
+    persistent: d.persistent,
+    state: d.state,
+    reason: d.reason,
+    xml: formatDomainXML(d.def, { inactive: true }),
+  };
+  const tmp = `${paths.status}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s), { mode: 0o600 });
+  renameSync(tmp, paths.status);
+}
+
+/** True when /proc says `pid` is a QEMU started for domain `name` (-name guest=NAME,...). */
+function isOurQemu(pid: number, name: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const i = argv.indexOf("-name");
+    const v = i >= 0 ? argv[i + 1] : undefined;
+    return (
+      v !== undefined && v.replace(/,,/g, "\u0000").split(",")[0] === `guest=${name.replace(/,/g, "\u0000")}`
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds the QEMUs a previous daemon left running and takes them over (libvirt's
+ * qemuProcessReconnect). Stale files of dead guests are removed. Returns problems found.
+ */
+export async function reconnectDomains(
+  st: QemuDriverState,
+  attach: (d: QemuDomain, proc: QemuProcess) => void,
+): Promise<string[]> {
+  const dir = join(st.opts.runDir, "qemu");
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".status.json"));
+  } catch {
+    return [];
+  }
+  const problems: string[] = [];
+  for (const f of files.sort()) {
+    const name = f.slice(0, -".status.json".length);
+    const paths = qemuPaths(st.opts.libDir, st.opts.runDir, name);
+    try {
+      if (statSync(paths.status).size > MAX_STATUS_BYTES) throw new Error("status file too large");
+      const s = JSON.parse(readFileSync(paths.status, "utf8")) as StatusFile;
+      if (s.version !== 1 || s.name !== name || !Number.isInteger(s.pid)) throw new Error("bad status file");
+      if (!pidAlive(s.pid) || !isOurQemu(s.pid, name)) {
+        cleanupRuntime(paths);
+        continue;
+      }
+      const monitor = await QmpClient.connect(paths.monitor, { timeoutMs: 30_000, connectTimeoutMs: 5000 });
+      const qs = await monitor.execute<{ running: boolean; status: string }>("query-status");
+      const { def, caps } = await st.parse(s.xml);
+      let d = st.domains.byUuid(s.uuid);
+      if (d) {
+        d.newDef = d.def;
+        d.def = def;
+      } else {
+        d = newQemuDomain(def);
+        d.persistent = false;
+        st.domains.add(d);
+      }
+      d.id = s.id;
+      d.caps = caps;
+      st.reserveId(s.id);
+      if (qs.running) {
+        d.state = VIR_DOMAIN_STATE.RUNNING;
+        d.reason = s.state === VIR_DOMAIN_STATE.RUNNING ? s.reason : VIR_DOMAIN_RUNNING.UNKNOWN;
+      } else {
+        d.state = VIR_DOMAIN_STATE.PAUSED;
+        d.reason = s.state === VIR_DOMAIN_STATE.PAUSED ? s.reason : VIR_DOMAIN_PAUSED.UNKNOWN;
+      }
+      attach(d, new QemuProcess(name, watchPid(s.pid), monitor, paths));
+    } catch (e) {
+      problems.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  return problems;
+}
