@@ -114,7 +114,7 @@ export function watchPid(pid: number, intervalMs = 100): SpawnedProcess {
 }
 
 /** True if /proc says the process has exited but is not reaped yet (state Z). */
-function isZombie(pid: number): boolean {
+export function isZombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
