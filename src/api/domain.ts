@@ -53,7 +53,8 @@ export class Domain {
   async create(flags = 0): Promise<void> {
     this.rw(flags ? "virDomainCreateWithFlags" : "virDomainCreate");
     const ref = await this.hv("domainCreateWithFlags", "virDomainCreateWithFlags")(this.ref, flags);
-    if (ref) this.ref = ref;
+    // Like libvirt, only the id of the handle changes; its name stays as it was looked up.
+    if (ref) this.ref = { ...this.ref, id: ref.id };
   }
   async shutdown(flags = 0): Promise<void> {
     this.rw(flags ? "virDomainShutdownFlags" : "virDomainShutdown");

@@ -251,6 +251,7 @@ export function domainLifecycleSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       if (newName.includes("/")) {
         throw testError(ErrorCode.XML_ERROR, `name ${newName} cannot contain '/'`);
       }
+      if (newName === d.name) throw opInvalid("Can't rename domain to itself", ErrorDomain.DOMAIN);
       const other = node.domains.byName(newName);
       if (other) throw opInvalid(`domain with name '${newName}' already exists`, ErrorDomain.DOMAIN);
       domainEvent(ctx, d, VIR_DOMAIN_EVENT.UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED.RENAMED);

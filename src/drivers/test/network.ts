@@ -154,11 +154,8 @@ export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
     },
     async networkDestroy(ref) {
       const n = findNetwork(ctx, ref);
+      // libvirt's test driver never moves a pending definition into place on stop.
       n.active = false;
-      if (n.newDef) {
-        n.def = n.newDef;
-        n.newDef = undefined;
-      }
       networkEvent(ctx, n, VIR_NETWORK_EVENT.STOPPED);
       if (!n.persistent) list.remove(n);
     },

@@ -199,7 +199,7 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     async storagePoolBuild(ref, flags) {
       checkFlags(flags, 0, "testStoragePoolBuild");
       const p = fromRef(ref);
-      if (p.active) throw opInvalid(`storage pool '${p.name}' is already active`);
+      if (p.active) throw opInvalid(`storage pool '${p.name}' is active`);
       poolEvent(ctx, p, VIR_STORAGE_POOL_EVENT.CREATED);
     },
     async storagePoolUndefine(ref) {

@@ -1,0 +1,162 @@
+// Randomized differential test of the test driver's state machine: seeded random sequences of
+// lifecycle, snapshot, network and storage operations run against real libvirt's
+// test:///default (python-libvirt) and tsvirt; every result must be identical.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type Op, type Result, runScenarios, type Scenario } from "./test-driver-ops.js";
+
+const ORACLE = join(dirname(fileURLToPath(import.meta.url)), "..", "scripts", "oracle", "testdrv-oracle.py");
+const U = (n: number) => `22222222-3333-4444-5555-00000000000${n}`;
+const DOM = (name: string, n: number, extra = "") =>
+  `<domain type='test'><name>${name}</name><uuid>${U(n)}</uuid><memory>1048576</memory><vcpu current='1'>2</vcpu><os><type>hvm</type></os>${extra}<devices><disk type='file' device='disk'><source file='/x/${name}.img'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+const DOMS = ["test", "alpha", "beta"];
+const SNAPS = ["s0", "s1", "s2"];
+/** One save file shared by both runs (libvirt's runs first, then tsvirt's). */
+const SAVE = join(tmpdir(), `tsvirt-random-${process.pid}.sav`);
+
+function rng(seed: number) {
+  let s = seed;
+  return (n: number) => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s % n;
+  };
+}
+
+export function randomOps(seed: number, count: number): Op[] {
+  const r = rng(seed);
+  const pick = <T>(a: T[]) => a[r(a.length)]!;
+  const gens: (() => Op)[] = [
+    () => ["conn.define", pick([DOM("alpha", 1), DOM("beta", 2, "<on_poweroff>restart</on_poweroff>")])],
+    () => ["conn.createXML", pick([DOM("alpha", 1), DOM("beta", 2)])],
+    () => ["dom.create", pick(DOMS)],
+    () => ["dom.destroy", pick(DOMS)],
+    () => ["dom.shutdown", pick(DOMS)],
+    () => ["dom.reboot", pick(DOMS)],
+    () => ["dom.suspend", pick(DOMS)],
+    () => ["dom.resume", pick(DOMS)],
+    () => ["dom.managedSave", pick(DOMS)],
+    () => ["dom.managedSaveRemove", pick(DOMS)],
+    () => ["dom.undefine", pick(DOMS), pick([0, 1, 2, 3])],
+    () => ["dom.setAutostart", pick(DOMS), r(2) === 1],
+    () => ["dom.setMemory", pick(DOMS), pick([262144, 524288, 2097152]), pick([0, 1, 2])],
+    () => ["dom.setVcpus", pick(DOMS), pick([1, 2, 3]), pick([0, 1, 2, 4 | 2])],
+    () => ["dom.state", pick(DOMS)],
+    () => ["dom.info", pick(DOMS)],
+    () => ["dom.id", pick(DOMS)],
+    () => ["dom.xml", pick(DOMS), pick([0, 2])],
+    () => ["dom.hasManagedSave", pick(DOMS)],
+    () => ["conn.listAll", pick([0, 1, 2, 4, 8, 16, 32, 64, 256, 512, 1024, 2048, 4096, 8192])],
+    () => [
+      "snap.create",
+      pick(DOMS),
+      `<domainsnapshot><name>${pick(SNAPS)}</name></domainsnapshot>`,
+      pick([0, 0, 8]),
+    ],
+    () => ["snap.revert", pick(DOMS), pick(SNAPS), pick([0, 1, 2])],
+    () => ["snap.delete", pick(DOMS), pick(SNAPS), pick([0, 1, 4])],
+    () => ["snap.list", pick(DOMS), pick([0, 1, 4, 8, 32, 64])],
+    () => ["snap.current", pick(DOMS)],
+    () => ["snap.parent", pick(DOMS), pick(SNAPS)],
+    () => ["snap.xml", pick(DOMS), pick(SNAPS)],
+    () => [pick(["net.destroy", "net.create", "net.undefine", "net.active", "net.xml"]), "default"],
+    () => [
+      "net.define",
+      "<network><name>default</name><uuid>dd8fe884-6c02-601e-7551-cca97df1c5df</uuid><bridge name='virbr0'/></network>",
+    ],
+    () => [
+      pick(["pool.destroy", "pool.create", "pool.undefine", "pool.info", "pool.listVols", "pool.refresh"]),
+      "default-pool",
+    ],
+    () => [
+      "vol.create",
+      "default-pool",
+      `<volume><name>v${r(3)}</name><capacity>${1 + r(5)}</capacity></volume>`,
+    ],
+    () => ["vol.delete", "default-pool", `v${r(3)}`],
+    () => [
+      "vol.clone",
+      "default-pool",
+      `<volume><name>c${r(2)}</name><capacity>3</capacity></volume>`,
+      `v${r(3)}`,
+    ],
+    () => ["dom.rename", pick(DOMS), pick(["gamma", "alpha", "test"])],
+    () => ["dom.forget", pick(DOMS)],
+    () => ["dom.save", pick(DOMS), SAVE],
+    () => ["conn.restore", SAVE],
+    () => [
+      "dom.setMetadata",
+      pick(DOMS),
+      pick([0, 1]),
+      pick(["", "hello", "world"]),
+      null,
+      null,
+      pick([0, 1, 2]),
+    ],
+    () => ["dom.metadata", pick(DOMS), pick([0, 1]), null, pick([0, 2])],
+    () => [
+      "net.update",
+      "default",
+      pick([2, 3]),
+      4,
+      -1,
+      `<host mac='52:54:00:00:00:0${r(3)}' ip='192.168.122.${10 + r(3)}'/>`,
+      0,
+    ],
+    () => [
+      "pool.define",
+      "<pool type='dir'><name>px</name><uuid>22222222-3333-4444-5555-0000000000ff</uuid><target><path>/px</path></target></pool>",
+    ],
+    () => [
+      pick(["pool.build", "pool.create", "pool.destroy", "pool.delete", "pool.undefine", "pool.info"]),
+      "px",
+    ],
+    () => [pick(["iface.destroy", "iface.create", "iface.active"]), "eth1"],
+    () => [pick(["iface.begin", "iface.commit", "iface.rollback"])],
+    () => ["iface.list", pick([0, 1, 2])],
+  ];
+  const ops: Op[] = [];
+  for (let i = 0; i < count; i++) ops.push(gens[r(gens.length)]!());
+  return ops;
+}
+
+test("random operation sequences behave as libvirt's test driver", async (t) => {
+  const probe = spawnSync("/usr/bin/python3", ["-c", "import libvirt"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    t.skip("python-libvirt is not available");
+    return;
+  }
+  const seeds = Array.from({ length: Number(process.env.TESTDRV_SEEDS ?? 12) }, (_, i) => 1000 + i * 7919);
+  const scenarios: Scenario[] = seeds.map((seed) => ({ name: `seed ${seed}`, ops: randomOps(seed, 300) }));
+  rmSync(SAVE, { force: true });
+  const r = spawnSync("/usr/bin/python3", [ORACLE], {
+    input: JSON.stringify({ scenarios }),
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const want = JSON.parse(r.stdout) as Result[][];
+  rmSync(SAVE, { force: true });
+  const got = await runScenarios(scenarios);
+  rmSync(SAVE, { force: true });
+  let same = 0;
+  let total = 0;
+  const diffs: string[] = [];
+  scenarios.forEach((sc, i) => {
+    sc.ops.forEach((op, j) => {
+      total++;
+      if (JSON.stringify(want[i]![j]) === JSON.stringify(got[i]![j])) same++;
+      else if (diffs.length < 20)
+        diffs.push(
+          `[${sc.name}] #${j} ${JSON.stringify(op).slice(0, 140)}\n  libvirt: ${JSON.stringify(want[i]![j]).slice(0, 400)}\n  tsvirt:  ${JSON.stringify(got[i]![j]).slice(0, 400)}`,
+        );
+    });
+  });
+  t.diagnostic(`${same}/${total} random-sequence results identical with libvirt`);
+  assert.deepEqual(diffs, [], `${total - same} of ${total} differ:\n${diffs.join("\n")}`);
+});
