@@ -105,6 +105,9 @@ test("procedure table: numbers unique, codecs encode/decode zero-ish values", ()
   assert.equal(procedureByName("DOMAIN_GET_XML_DESC").slot, "domainGetXMLDesc");
   assert.equal(procedureByName("DOMAIN_LOOKUP_BY_UUID").slot, "domainLookupByUUID");
   assert.equal(procedureByName("DOMAIN_GET_OS_TYPE").slot, "domainGetOSType");
+  assert.equal(procedureByName("DOMAIN_PM_SUSPEND_FOR_DURATION").slot, "domainPMSuspendForDuration");
+  assert.equal(procedureByName("NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN").slot, "nodeDeviceLookupSCSIHostByWWN");
+  assert.equal(procedureByName("DOMAIN_GET_IOTHREAD_INFO").slot, "domainGetIOThreadInfo");
   assert.equal(procedureByName("DOMAIN_DESTROY").readonly, false);
   assert.equal(procedureByName("DOMAIN_GET_INFO").readonly, true);
   const err = {

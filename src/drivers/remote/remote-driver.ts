@@ -152,6 +152,8 @@ class RemoteConnection {
         }
         if (prop === "connectGetURI" && table === "hypervisor") return async () => this.uri;
         if (prop === "connectIsAlive" && table === "hypervisor") return async () => this.client.isOpen;
+        if (prop === "connectIsSecure" && table === "hypervisor") return async () => this.client.isLocal;
+        if (prop === "connectIsEncrypted" && table === "hypervisor") return async () => false;
         if (prop === "connectClose" && table === "hypervisor") {
           return async () => {
             try {

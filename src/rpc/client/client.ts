@@ -89,6 +89,11 @@ export class RpcClient {
     });
   }
 
+  /** A unix socket (libvirt counts those as secure). */
+  get isLocal(): boolean {
+    return this.socket.remoteAddress === undefined;
+  }
+
   get isOpen(): boolean {
     return this.closedError === null;
   }

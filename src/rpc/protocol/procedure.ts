@@ -59,6 +59,13 @@ const ACRONYMS: Record<string, string> = {
   CPU: "CPU",
   MAC: "MAC",
   DHCP: "DHCP",
+  PM: "PM",
+  NMI: "NMI",
+  SCSI: "SCSI",
+  WWN: "WWN",
+  FSINFO: "FSInfo",
+  IOTHREAD: "IOThread",
+  NWFILTERS: "NWFilters",
 };
 
 /** DOMAIN_GET_XML_DESC → domainGetXMLDesc, as libvirt names driver slots. */

@@ -164,5 +164,4 @@ export const connectProcedures: ProcedureDef[] = [
   ),
   proc(360, "CONNECT_REGISTER_CLOSE_CALLBACK", null, null, { ro: true, high: true, slot: null }),
   proc(361, "CONNECT_UNREGISTER_CLOSE_CALLBACK", null, null, { ro: true, high: true, slot: null }),
-  proc(403, "CONNECT_GET_STORAGE_POOL_CAPABILITIES", { flags: uint }, { capabilities: nstr }, { ro: true }),
 ];

@@ -95,5 +95,6 @@ export const storageProcedures: ProcedureDef[] = [
     { ro: true, high: true, invoke: listAll("vols") },
   ),
   proc(378, "STORAGE_VOL_GET_INFO_FLAGS", volFlags, volInfo, roHigh),
+  proc(403, "CONNECT_GET_STORAGE_POOL_CAPABILITIES", { flags: uint }, { capabilities: nstr }, { ro: true }),
   proc(391, "STORAGE_POOL_LOOKUP_BY_TARGET_PATH", { path: nstr }, { pool: P }, roHigh),
 ];
