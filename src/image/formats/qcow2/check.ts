@@ -11,8 +11,8 @@ import { decodeL2, encodeL2, OFLAG_COMPRESSED_HI, offsetOf } from "./l2-entry.js
 import { readBitmapClusters } from "./bitmaps.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { rebuildRefcounts } from "./check-rebuild.js";
+import { checkCopiedFlags } from "./check-copied.js";
 import { snapshotTableSize } from "./snapshot-table.js";
-import { encodeL1 } from "./tables.js";
 
 export const FIX_LEAKS = 1;
 export const FIX_ERRORS = 2;
@@ -34,7 +34,7 @@ export interface CheckState {
 
 class CheckAbort extends Error {}
 
-const hex = (hi: number, lo: number) => ((BigInt(hi) << 32n) | BigInt(lo >>> 0)).toString(16);
+export const hex = (hi: number, lo: number) => ((BigInt(hi) << 32n) | BigInt(lo >>> 0)).toString(16);
 
 export function newResult(): CheckResult {
   return {
@@ -336,69 +336,6 @@ export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: num
     else st.res.leaks++;
   }
   return highest;
-}
-
-async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: number): Promise<void> {
-  const repair =
-    fix & FIX_ERRORS ? true : fix & FIX_LEAKS ? !res.checkErrors && !res.corruptions && !res.leaks : false;
-  const t = img.tables;
-  for (let i = 0; i < t.l1.length; i++) {
-    const e = t.l1[i]!;
-    if (e.offset === 0) continue;
-    let rc: number;
-    try {
-      rc = await img.refs.get(e.offset / img.cs);
-    } catch {
-      continue;
-    }
-    if ((rc === 1) !== e.copied) {
-      res.corruptions++;
-      const raw = encodeL1([e], 8);
-      res.messages.push(
-        `${repair ? "Repairing" : "ERROR"} OFLAG_COPIED L2 cluster: l1_index=${i} l1_entry=${hex(be32(raw, 0), be32(raw, 4))} refcount=${rc}`,
-      );
-      if (repair) {
-        e.copied = rc === 1;
-        await t.writeL1Entry(i);
-        res.corruptions--;
-        res.corruptionsFixed++;
-      }
-    }
-    if (e.offset % img.cs !== 0) continue;
-    const table = new Uint8Array(img.cs);
-    await img.io.read(e.offset, table);
-    let dirty = false;
-    for (let j = 0; j < t.l2Entries; j++) {
-      const m = decodeL2(table, j, img.extL2, img.header.clusterBits, img.hasDataFile);
-      if (m.kind === "compressed" || (m.host === 0 && !img.hasDataFile)) continue;
-      if (m.kind !== "normal" && m.kind !== "zero") continue;
-      let r = 1;
-      if (!img.hasDataFile) {
-        try {
-          r = await img.refs.get(Math.floor(m.host / img.cs));
-        } catch {
-          continue;
-        }
-      }
-      if ((r === 1) !== m.copied) {
-        res.corruptions++;
-        res.messages.push(
-          `${repair ? "Repairing" : "ERROR"} OFLAG_COPIED data cluster: l2_entry=${hex(m.hi, m.lo)} refcount=${r}`,
-        );
-        if (repair) {
-          const o = j * t.entryBytes;
-          table[o] = r === 1 ? table[o]! | 0x80 : table[o]! & 0x7f;
-          dirty = true;
-          res.corruptions--;
-          res.corruptionsFixed++;
-        }
-      }
-    }
-    if (dirty) {
-      await img.io.write(e.offset, table);
-      t.forget(e.offset);
-    }
-  }
 }
 
 function freshState(fix: number, fileLen: number, cs: number, res: CheckResult): CheckState {

@@ -10,7 +10,8 @@ import type { Qcow2Image } from "./qcow2-image.js";
 import { release, setEntries, zeroGuest } from "./write-path.js";
 import { encodeL1 } from "./tables.js";
 
-async function growL1(img: Qcow2Image, need: number): Promise<void> {
+/** Replaces the active L1 table by a larger copy (new clusters, header, then free the old). */
+export async function growL1(img: Qcow2Image, need: number): Promise<void> {
   const t = img.tables;
   if (need <= t.l1.length) return;
   if (need * 8 > MAX_L1_BYTES)

@@ -5,6 +5,7 @@ import { putBe32, putBe64 } from "../../bytes.js";
 import { ImageError } from "../../errors.js";
 import type { InternalSnapshots, SnapshotInfo } from "../../image.js";
 import { INCOMPAT_DIRTY, MAX_SNAPSHOTS } from "./header.js";
+import { growL1 } from "./resize.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { assertTreeFits, readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
 import { encodeSnapshotTable, type SnapshotEntry, snapshotTableSize } from "./snapshot-table.js";
@@ -119,8 +120,8 @@ export class Qcow2Snapshots implements InternalSnapshots {
     const img = this.img;
     const sn = img.snapshotList[this.find(nameOrId)]!;
     const t = img.tables;
-    if (sn.l1Size > t.l1.length)
-      throw new ImageError("unsupported", "Snapshot L1 table is larger than the active one");
+    // A snapshot taken when the disk was larger: the active L1 must be able to hold its table.
+    if (sn.l1Size > t.l1.length) await growL1(img, sn.l1Size);
     const snL1 = await readL1(img, sn.l1Offset, sn.l1Size);
     // Take references for the snapshot's tree before the active L1 points at it.
     await updateTreeRefcounts(img, snL1, sn.l1Offset, 1);
