@@ -101,8 +101,8 @@ export class Domain {
   async rename(newName: string, flags = 0): Promise<void> {
     this.rw("virDomainRename");
     checkNonNull(newName, "new_name", D, "virDomainRename");
+    // As in libvirt the handle keeps the name it was looked up by; look the domain up again.
     await this.hv("domainRename", "virDomainRename")(this.ref, newName, flags);
-    this.ref = { ...this.ref, name: newName };
   }
 
   // ---- information ----
