@@ -377,6 +377,63 @@ def errors(c, ro):
     ck("ro.pool.refresh", lambda: ro.storagePoolLookupByName("default-pool").refresh(0))
 
 
+def shape(v):
+    """Keys and types of a time-dependent answer (the test driver derives these from the clock)."""
+    if isinstance(v, dict):
+        return {k: shape(x) for k, x in sorted(v.items())}
+    if isinstance(v, (list, tuple)):
+        return [shape(x) for x in v]
+    if isinstance(v, bool) or v is None:
+        return v
+    return type(v).__name__
+
+
+def typed(c):
+    # Calls whose answers travel as typed parameters, arrays and structs on the wire.
+    d = c.lookupByName("test")
+    ck("typed.sched", lambda: [d.schedulerType(), d.schedulerParameters()])
+    ck("typed.sched.flags", lambda: d.schedulerParametersFlags(L.VIR_DOMAIN_AFFECT_LIVE))
+    ck("typed.sched.set", lambda: d.setSchedulerParameters({"weight": 70}))
+    ck("typed.sched.after", lambda: d.schedulerParameters())
+    ck("typed.sched.reset", lambda: d.setSchedulerParameters({"weight": 50}))
+    ck("typed.blkio", lambda: d.blkioParameters(0))
+    ck("typed.memory", lambda: d.memoryParameters(0))
+    ck("typed.numa", lambda: d.numaParameters(0))
+    ck("typed.iotune", lambda: d.blockIoTune("vda", 0))
+    ck("typed.perf", lambda: d.perfEvents(0))
+    ck("typed.allStats", lambda: [[x[0].name(), x[1]] for x in c.getAllDomainStats(L.VIR_DOMAIN_STATS_STATE, 0)])
+    ck("typed.memoryStats", lambda: shape(d.memoryStats()))
+    ck("typed.cpuStats.total", lambda: shape(d.getCPUStats(True)))
+    ck("typed.cpuStats.percpu", lambda: shape(d.getCPUStats(False)))
+    ck("typed.vcpus", lambda: [[v[:2] for v in d.vcpus()[0]], d.vcpus()[1]])
+    ck("typed.vcpuPin", lambda: d.vcpuPinInfo(0))
+    ck("typed.emulatorPin", lambda: d.emulatorPinInfo(0))
+    ck("typed.time", lambda: shape(d.getTime()))
+    ck("typed.job", lambda: d.jobInfo())
+    ck("typed.securityLabel", lambda: d.securityLabel())
+    ck("typed.securityModel", lambda: c.getSecurityModel())
+    ck("typed.cpuMap", lambda: c.getCPUMap(0))
+    ck("typed.nodeCpuStats", lambda: shape(c.getCPUStats(-1, 0)))
+    ck("typed.nodeMemStats", lambda: c.getMemoryStats(-1, 0))
+    ck("typed.interfaces", lambda: names(c.listAllInterfaces(0)))
+    ck("typed.nodeDevices", lambda: names(c.listAllDevices(0)))
+    ck("typed.sysinfo", lambda: c.getSysinfo(0))
+    ck("typed.hostname", lambda: d.hostname(0))
+    ck("typed.blockInfo", lambda: d.blockInfo("/guest/diskimage1"))
+    ck("typed.blockStats", lambda: shape(d.blockStats("vda")))
+    ck("typed.blockStats.bad", lambda: d.blockStats("nope"))
+    ck("typed.interfaceStats", lambda: shape(d.interfaceStats("testnet0")))
+    ck("typed.launchSecurity", lambda: d.launchSecurityInfo(0))
+    ck("typed.iothreads", lambda: d.ioThreadInfo(0))
+    ck("typed.diskErrors", lambda: d.diskErrors(0))
+    ck("typed.controlInfo", lambda: d.controlInfo(0))
+    ck("typed.freePages", lambda: c.getFreePages([4, 2048], 0, 1, 0))
+    ck("typed.setMemoryParams", lambda: d.setMemoryParameters({"soft_limit": 1048576}, L.VIR_DOMAIN_AFFECT_LIVE))
+    ck("typed.memory.after", lambda: d.memoryParameters(0))
+    ck("typed.setMemoryParams.reset", lambda: d.setMemoryParameters({"soft_limit": 9007199254740991},
+                                                                     L.VIR_DOMAIN_AFFECT_LIVE))
+
+
 def wait_sentinel(c):
     # Events are delivered in order on one connection: once the sentinel's undefine arrives,
     # every earlier event has been seen.
@@ -402,6 +459,7 @@ def main():
     networks(c)
     pools(c)
     errors(c, ro)
+    typed(c)
     domain_listings(c, "final")
     domain_facts(c, "test", "test.final")
     delivered = wait_sentinel(c)

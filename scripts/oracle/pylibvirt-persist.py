@@ -119,6 +119,15 @@ def xml_inactive(obj, flag):
         return safe(lambda: obj.XMLDesc(0))
 
 
+def pool_def(xml):
+    # A daemon that autostarts the pool on restart (libvirt does) refreshes it: capacity,
+    # allocation, available and the target's permissions come from the directory, not the config.
+    if not isinstance(xml, str):
+        return xml
+    xml = re.sub(r"  <(capacity|allocation|available) unit='bytes'>\d+</\1>\n", "", xml)
+    return re.sub(r"\n *<permissions>.*?</permissions>", "", xml, flags=re.S)
+
+
 def dump_domain(d):
     snaps = safe(lambda: d.listAllSnapshots(0))
     has_current = safe(lambda: d.hasCurrentSnapshot(0))
@@ -142,7 +151,7 @@ def dump(c):
     } if isinstance(nets, list) else nets
     pools = safe(lambda: c.listAllStoragePools(L.VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT))
     out["pools"] = {
-        p.name(): {"xml": xml_inactive(p, L.VIR_STORAGE_XML_INACTIVE), "autostart": safe(lambda p=p: p.autostart())}
+        p.name(): {"xml": pool_def(xml_inactive(p, L.VIR_STORAGE_XML_INACTIVE)), "autostart": safe(lambda p=p: p.autostart())}
         for p in pools
     } if isinstance(pools, list) else pools
     return out
