@@ -38,6 +38,8 @@ const FIXTURES = [
   "rchild.qcow",
   "e.vdi",
   "e.vmdk",
+  "qchild.qcow2",
+  "old.qcow2",
 ];
 
 function cases(): DiffCase[] {
@@ -210,6 +212,61 @@ function cases(): DiffCase[] {
   );
   add("amend-vdi", ["amend", "-o", "static=on", "m.vdi"], { outputs: ["m.vdi"] });
   add("no-command", ["bogus"]);
+  // qcow2 through the same registry (the image core's format).
+  const qc2: [string, string[]][] = [
+    ["compat010", ["-f", "qcow2", "-o", "compat=0.10", "n.img", "64M"]],
+    ["cluster4k", ["-f", "qcow2", "-o", "cluster_size=4096,lazy_refcounts=on", "n.img", "64M"]],
+    ["refbits", ["-f", "qcow2", "-o", "refcount_bits=8", "n.img", "1G"]],
+    ["prealloc-meta", ["-f", "qcow2", "-o", "preallocation=metadata", "n.img", "16M"]],
+    ["backing", ["-f", "qcow2", "-b", "m.qcow2", "-F", "qcow2", "n.img"]],
+    ["backing-raw", ["-f", "qcow2", "-b", "mix.raw", "-F", "raw", "n.img", "10M"]],
+    ["extl2", ["-f", "qcow2", "-o", "extended_l2=on,cluster_size=128k", "n.img", "1G"]],
+    ["u", ["-u", "-f", "qcow2", "-b", "nonexist.qcow2", "-F", "qcow2", "n.img", "1G"]],
+  ];
+  for (const [name, a] of qc2) add(`create-qcow2-${name}`, ["create", ...a], { outputs: ["n.img"] });
+  add("convert-qcow2-c", ["convert", "-c", "-O", "qcow2", "mix.raw", "o.img"], { outputs: ["o.img"] });
+  add(
+    "convert-qcow2-opts",
+    ["convert", "-O", "qcow2", "-o", "cluster_size=8k,compat=0.10", "m.vmdk", "o.img"],
+    { outputs: ["o.img"] },
+  );
+  add("convert-qchild-raw", ["convert", "-O", "raw", "qchild.qcow2", "o.img"], { outputs: ["o.img"] });
+  add(
+    "convert-qcow2-B",
+    ["convert", "-O", "qcow2", "-B", "m.qcow2", "-F", "qcow2", "qchild.qcow2", "o.img"],
+    { outputs: ["o.img"] },
+  );
+  add("info-chain-qcow2", ["info", "--backing-chain", "qchild.qcow2"]);
+  add("info-chain-json-qcow2", ["info", "--output=json", "--backing-chain", "qchild.qcow2"]);
+  add("map-qchild", ["map", "qchild.qcow2"]);
+  add("map-json-qchild", ["map", "--output=json", "qchild.qcow2"]);
+  add("check-json-qcow2", ["check", "--output=json", "m.qcow2"]);
+  add("check-r-all-qcow2", ["check", "-r", "all", "old.qcow2"], { outputs: ["old.qcow2"] });
+  add("compare-strict-qchild", ["compare", "-s", "qchild.qcow2", "m.qcow2"]);
+  add("resize-qcow2-grow", ["resize", "old.qcow2", "+3M"], { outputs: ["old.qcow2"] });
+  add("resize-qcow2-shrink", ["resize", "--shrink", "old.qcow2", "1M"], { outputs: ["old.qcow2"] });
+  add("resize-qcow2-noshrink", ["resize", "old.qcow2", "1M"], { outputs: ["old.qcow2"] });
+  add("resize-vdi", ["resize", "m.vdi", "+1M"], { outputs: ["m.vdi"] });
+  add("resize-vmdk", ["resize", "m.vmdk", "+1M"], { outputs: ["m.vmdk"] });
+  add("rebase-u-qcow2", ["rebase", "-u", "-b", "mix.raw", "-F", "raw", "qchild.qcow2"], {
+    outputs: ["qchild.qcow2"],
+  });
+  add("rebase-safe-qcow2", ["rebase", "-b", "other.raw", "-F", "raw", "qchild.qcow2"], {
+    outputs: ["qchild.qcow2"],
+  });
+  add("rebase-none-qcow2", ["rebase", "-b", "", "qchild.qcow2"], { outputs: ["qchild.qcow2"] });
+  add("commit-qcow2", ["commit", "qchild.qcow2"], { outputs: ["m.qcow2", "qchild.qcow2"] });
+  add("commit-qcow2-d", ["commit", "-d", "qchild.qcow2"], { outputs: ["m.qcow2", "qchild.qcow2"] });
+  add("snapshot-c-qcow2", ["snapshot", "-c", "s1", "old.qcow2"], { outputs: ["old.qcow2"] });
+  add("snapshot-c-vdi", ["snapshot", "-c", "s1", "m.vdi"], { outputs: ["m.vdi"] });
+  add("snapshot-d-missing", ["snapshot", "-d", "nosuch", "old.qcow2"], { outputs: ["old.qcow2"] });
+  add("snapshot-a-missing", ["snapshot", "-a", "nosuch", "old.qcow2"], { outputs: ["old.qcow2"] });
+  add("amend-qcow2-lazy", ["amend", "-o", "lazy_refcounts=on", "old.qcow2"], { outputs: ["old.qcow2"] });
+  add("measure-qcow2-src", ["measure", "-O", "qcow2", "qchild.qcow2"]);
+  add("measure-json-src", ["measure", "--output=json", "-O", "qcow2", "m.vmdk"]);
+  add("dd-qcow2", ["dd", "-O", "qcow2", "bs=1M", "count=3", "if=m.qcow2", "of=o.img"], {
+    outputs: ["o.img"],
+  });
   return c;
 }
 
@@ -222,6 +279,8 @@ const EXPECTED_DIFF = new Map<string, string>([
   ["map-st_vdi", HOLES],
   ["map-json-st_vdi", HOLES],
   ["map-f_vmdk", HOLES],
+  ["create-qcow2-u", "the qcow2 format's create opens the backing file even for create -u (image core)"],
+  ["amend-qcow2-lazy", "the qcow2 format has no amend yet (image core)"],
   ["map-json-f_vmdk", HOLES],
   [
     "commit-vmdk",
@@ -295,6 +354,8 @@ async function buildFixtures(dir: string): Promise<void> {
     ["create", "-q", "-f", "vmdk", "-b", "m.vmdk", "-F", "vmdk", "child.vmdk"],
     ["create", "-q", "-f", "qcow", "-b", "mix.raw", "-F", "raw", "rchild.qcow"],
     ["create", "-q", "-f", "vdi", "e.vdi", "3M"],
+    ["create", "-q", "-f", "qcow2", "-b", "m.qcow2", "-F", "qcow2", "qchild.qcow2"],
+    ["create", "-q", "-f", "qcow2", "-o", "compat=0.10,cluster_size=4096", "old.qcow2", "5M"],
     ["create", "-q", "-f", "vmdk", "e.vmdk", "3M"],
   ];
   for (const s of steps) {
@@ -309,6 +370,8 @@ async function buildFixtures(dir: string): Promise<void> {
   await run("qemu-io", ["-c", "write -P 0x5a 1M 70k", "child.qcow"], dir);
   await run("qemu-io", ["-c", "write -P 0x6b 2M 64k", "child.vmdk"], dir);
   await run("qemu-io", ["-f", "qcow", "-c", "write -P 0x7c 512k 4k", "rchild.qcow"], dir);
+  await run("qemu-io", ["-f", "qcow2", "-c", "write -P 0x3d 1536k 100k", "qchild.qcow2"], dir);
+  await run("qemu-io", ["-f", "qcow2", "-c", "write -P 0x1e 0 8k", "old.qcow2"], dir);
 }
 
 function normalise(s: string, dir: string, c: DiffCase): string {
@@ -322,6 +385,8 @@ function normalise(s: string, dir: string, c: DiffCase): string {
 }
 
 const INFO_NORM = [
+  /"date-sec": \d+/g,
+  /"date-nsec": \d+/g,
   /"cid": \d+/g,
   /"parent-cid": \d+/g,
   /"actual-size": \d+/g,

@@ -74,6 +74,17 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     if (d.type === "bool" && v !== "on" && v !== "off") {
       throw new CliError(`${filename}: Parameter '${k}' expects 'on' or 'off'`);
     }
+    // Size-typed options are printed and passed in bytes ("128k" -> 131072), as qemu does.
+    if (d.type === "size" && k !== "size") {
+      const n = parseSize(v);
+      if (n === undefined) {
+        throw new CliError(
+          `${filename}: Parameter '${k}' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.`,
+        );
+      }
+      options[k] = n.toString();
+      continue;
+    }
     options[k] = v;
   }
   if (backing !== undefined) options.backing_file = backing;

@@ -86,10 +86,12 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   const extL2 = opts.extended_l2 === "on";
   // With --size nothing is allocated yet (qemu counts only metadata for qcow2).
   let requiredData = outFmt === "raw" ? virtual : 0;
+  let srcFormat: string | undefined;
   if (sizeOpt === undefined) {
     const img = await openCli(p.args[0]!, fmt, { readOnly: true });
     try {
       virtual = img.virtualSize;
+      srcFormat = img.format;
       // Unallocated sectors count towards the size of a raw file (qemu's raw_measure).
       requiredData = outFmt === "raw" ? virtual : 0;
       const gran = outFmt === "qcow2" ? cs : 1;
@@ -115,8 +117,8 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
     const vs = roundUp(virtual, cs);
     full = qcow2PreallocSize(vs, cs, Math.log2(refBits), extL2);
     required = full - vs + requiredData;
-    // qemu reports a bitmaps size only when measuring an existing image for a v3 target.
-    d.bitmaps = sizeOpt === undefined && opts.compat !== "0.10" ? 0 : undefined;
+    // Only a qcow2 source can carry persistent bitmaps, so only then is their size reported.
+    d.bitmaps = srcFormat === "qcow2" && opts.compat !== "0.10" ? 0 : undefined;
   } else {
     full = virtual;
     required = requiredData;
@@ -124,6 +126,9 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   d.required = required;
   d["fully-allocated"] = full;
   if (output === "json") io.out(toQemuJson(d) + "\n");
-  else io.out(`required size: ${required}\nfully allocated size: ${full}\n`);
+  else {
+    io.out(`required size: ${required}\nfully allocated size: ${full}\n`);
+    if (d.bitmaps !== undefined) io.out(`bitmaps size: ${d.bitmaps}\n`);
+  }
   return 0;
 }

@@ -44,7 +44,23 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
       return 0;
     }
     const what = op === "c" ? "create" : op === "a" ? "apply" : "delete";
-    if (!snaps) throw new CliError(`Could not ${what} snapshot '${name}': Operation not supported`);
+    if (!snaps) {
+      // qemu-img's texts for a driver without snapshots.
+      const why =
+        op === "c"
+          ? "-95 (Operation not supported)"
+          : op === "a"
+            ? "Block driver does not support snapshots"
+            : "snapshot not found";
+      throw new CliError(`Could not ${what} snapshot '${name}': ${why}`);
+    }
+    if (op !== "c") {
+      const known = (await snaps.list()).some((s) => s.id === name || s.name === name);
+      if (!known) {
+        const why = op === "a" ? "Failed to load snapshot: No such file or directory" : "snapshot not found";
+        throw new CliError(`Could not ${what} snapshot '${name}': ${why}`);
+      }
+    }
     try {
       if (op === "c") await snaps.create(name);
       else if (op === "a") await snaps.apply(name);
