@@ -41,6 +41,8 @@ CONTEXT_DEPENDENT = {
     "bandwidth/inbound",
     "bandwidth/outbound",
 }
+# Children required only in some contexts (a vhostuser/udp/file device has no <local>, ...).
+CONTEXT_DEPENDENT_CHILDREN = {"/domain", "domain/devices", "domain/os", "domain/cpu", "domain/clock", "memory/source"}
 # Character-device style <source mode=...> wherever the grammar leaves it open.
 CHR_SOURCE_MODES = ["bind", "connect"]
 
@@ -49,19 +51,65 @@ def _quiet(*_args):
     pass
 
 
+def isolated(fn, *args):
+    """Runs fn(*args) in a forked child and returns its JSON-able result, or None when the
+    child dies: some mutated documents crash libvirt 9.0's test driver (heap corruption)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            data = json.dumps(fn(*args)).encode()
+        except Exception:
+            data = b"null"
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None
+    return json.loads(data)
+
+
+_CONN = []
+
+
+def connection():
+    """A fresh test:///default connection (so one document's failures cannot affect the next);
+    the error handler is registered once (registering it repeatedly crashes python-libvirt)."""
+    if not _CONN:
+        libvirt.registerErrorHandler(_quiet, None)
+        _CONN.append(True)
+    return libvirt.open("test:///default")
+
+
 def explore(drop=False):
     """libvirt's verdict per parent/element@attr when the attribute is set bogus (or dropped)."""
-    # The handler must outlive this call: libvirt keeps only a borrowed reference.
-    libvirt.registerErrorHandler(_quiet, None)
-    conn = libvirt.open("test:///default")
     res = collections.defaultdict(list)
     for path in sorted(glob.glob(os.path.join(CORPUS, "*.xml"))):
         if path.endswith(".out.xml") or "-rev" in path:
             continue
+        part = None
+        for _ in range(5):  # the crash is intermittent: retry the document
+            part = isolated(explore_one, path, drop)
+            if part is not None:
+                break
+        for k, v in (part or {}).items():
+            res[k].extend(None if x is None else tuple(x) for x in v)
+    return res
+
+
+def explore_one(path, drop):
+    res = collections.defaultdict(list)
+    if True:
+        conn = connection()
         try:
             doc = md.parse(path)
         except Exception:
-            continue
+            return {}
         slots = []
 
         def walk(n, parent):
@@ -89,6 +137,57 @@ def explore(drop=False):
             except libvirt.libvirtError as e:
                 r = (e.get_error_code(), e.get_error_domain(), e.get_error_message())
             res[f"{parent}/{n.tagName}@{a}"].append(r)
+    return res
+
+
+def explore_children():
+    """libvirt's verdict per grandparent/parent>child when that child element is left out."""
+    res = collections.defaultdict(list)
+    for path in sorted(glob.glob(os.path.join(CORPUS, "*.xml"))):
+        if path.endswith(".out.xml") or "-rev" in path:
+            continue
+        part = None
+        for _ in range(5):
+            part = isolated(explore_children_one, path)
+            if part is not None:
+                break
+        for k, v in (part or {}).items():
+            res[k].extend(None if x is None else tuple(x) for x in v)
+    return res
+
+
+def explore_children_one(path):
+    res = collections.defaultdict(list)
+    if True:
+        conn = connection()
+        try:
+            doc = md.parse(path)
+        except Exception:
+            return {}
+        slots = []
+
+        def walk(n, parent):
+            if n.tagName == "metadata" or ":" in n.tagName:
+                return
+            for k in n.childNodes:
+                if k.nodeType == k.ELEMENT_NODE:
+                    slots.append((n, parent, k))
+                    walk(k, n.tagName)
+
+        walk(doc.documentElement, "")
+        for n, parent, k in slots:
+            if os.environ.get("TRACE"):
+                print(path, parent, n.tagName, k.tagName, file=sys.stderr, flush=True)
+            nxt = k.nextSibling
+            n.removeChild(k)
+            xml = doc.documentElement.toxml()
+            n.insertBefore(k, nxt)
+            try:
+                conn.defineXML(xml).undefine()
+                r = None
+            except libvirt.libvirtError as e:
+                r = (e.get_error_code(), e.get_error_domain(), e.get_error_message())
+            res[f"{parent}/{n.tagName}>{k.tagName}"].append(r)
     return res
 
 
@@ -230,6 +329,38 @@ def main():
 
         walk(doc.documentElement, "")
     required = {k: v for k, v in required.items() if v and k not in CONTEXT_DEPENDENT}
+    children = {}
+    for key, rs in sorted(explore_children().items()):
+        msgs = set(rs)
+        if None in msgs or len(msgs) != 1:
+            continue
+        code, dom, msg = msgs.pop()
+        if "%" in msg or msg.startswith("XML error: Invalid value"):
+            continue
+        path, name = key.split(">")
+        children.setdefault(path, []).append([name, code, dom, msg])
+    # Same filter as for attributes: an accepted document without the child voids the rule.
+    for path in sorted(glob.glob(os.path.join(CORPUS, "*.xml"))):
+        if path.endswith(".out.xml"):
+            continue
+        try:
+            doc = md.parse(path)
+        except Exception:
+            continue
+
+        def walk2(n, parent):
+            if n.tagName == "metadata" or ":" in n.tagName:
+                return
+            key = f"{parent}/{n.tagName}"
+            if key in children:
+                names = {k.tagName for k in n.childNodes if k.nodeType == k.ELEMENT_NODE}
+                children[key] = [r for r in children[key] if r[0] in names]
+            for k in n.childNodes:
+                if k.nodeType == k.ELEMENT_NODE:
+                    walk2(k, n.tagName)
+
+        walk2(doc.documentElement, "")
+    children = {k: v for k, v in children.items() if v and k not in CONTEXT_DEPENDENT_CHILDREN}
     enums = grammar_enums()
     out = {}
     for key, rs in sorted(observed.items()):
@@ -279,6 +410,14 @@ def main():
         "export const REQUIRED_ATTRS: Record<string, readonly (readonly [string, number, number, string])[]> = {",
     ]
     for k, v in required.items():
+        lines.append(f"  {json.dumps(k)}: {json.dumps(v)},")
+    lines.append("};")
+    lines += [
+        "",
+        "/** Child elements libvirt requires, per \"parent/element\": [child, code, domain, message]. */",
+        "export const REQUIRED_CHILDREN: Record<string, readonly (readonly [string, number, number, string])[]> = {",
+    ]
+    for k, v in children.items():
         lines.append(f"  {json.dumps(k)}: {json.dumps(v)},")
     lines.append("};")
     with open(OUT, "w") as f:

@@ -118,6 +118,38 @@ def bogus_variants(cases, drop=False):
             n.setAttribute(a, old)
 
 
+def child_dropped_variants(cases):
+    """One document per distinct parent/element>child with that child left out."""
+    import xml.dom.minidom as md
+
+    seen = set()
+    for _name, xml in cases:
+        try:
+            doc = md.parseString(xml)
+        except Exception:
+            continue
+        slots = []
+
+        def walk(n, parent):
+            if n.tagName == "metadata" or ":" in n.tagName:
+                return
+            for k in n.childNodes:
+                if k.nodeType == k.ELEMENT_NODE:
+                    slots.append((n, parent, k))
+                    walk(k, n.tagName)
+
+        walk(doc.documentElement, "")
+        for n, parent, k in slots:
+            key = f"{parent}-{n.tagName}-{k.tagName}".strip("-").replace(":", "_")
+            if key in seen:
+                continue
+            seen.add(key)
+            nxt = k.nextSibling
+            n.removeChild(k)
+            yield f"nochild-{key}", doc.documentElement.toxml() + "\n"
+            n.insertBefore(k, nxt)
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -128,7 +160,8 @@ def main():
     counts = {"ok": 0, "err": 0}
     base = [(n, build(n, d) if isinstance(d, dict) else d) for n, d in BASIC + DEVICES]
     bogus = []
-    for name, xml in list(bogus_variants(base)) + list(bogus_variants(base, drop=True)):
+    variants = list(bogus_variants(base)) + list(bogus_variants(base, drop=True)) + list(child_dropped_variants(base))
+    for name, xml in variants:
         try:
             conn.defineXML(xml).undefine()
         except libvirt.libvirtError:

@@ -3366,3 +3366,26 @@ export const REQUIRED_ATTRS: Record<string, readonly (readonly [string, number, 
   "vlan/tag": [["id", 27, 5, "XML error: Missing required attribute 'id' in element 'tag'"]],
   "watchdog/address": [["type", 1, 20, "internal error: No type specified for device address"]],
 };
+
+/** Child elements libvirt requires, per "parent/element": [child, code, domain, message]. */
+export const REQUIRED_CHILDREN: Record<string, readonly (readonly [string, number, number, string])[]> = {
+  "blkiotune/device": [["path", 67, 20, "unsupported configuration: missing per-device path"]],
+  "devices/channel": [["target", 27, 20, "XML error: target type must be specified for channel device"]],
+  "devices/hostdev": [["source", 27, 20, "XML error: Missing <source> element in hostdev device"]],
+  "devices/lease": [
+    ["key", 27, 20, "XML error: Missing 'key' element for lease"],
+    ["lockspace", 1, 0, "An error occurred, but the cause is unknown"],
+    ["target", 27, 20, "XML error: Missing 'target' element for lease"],
+  ],
+  "devices/memory": [["target", 27, 20, "XML error: missing <target> element for <memory> device"]],
+  "devices/rng": [["backend", 27, 20, "XML error: only one RNG backend is supported"]],
+  "devices/tpm": [["backend", 27, 20, "XML error: missing TPM device backend"]],
+  "disk/auth": [["secret", 27, 18, "XML error: Missing <secret> element in auth"]],
+  "domain/idmap": [
+    ["gid", 67, 20, "unsupported configuration: uid and gid should be mapped both"],
+    ["uid", 67, 20, "unsupported configuration: uid and gid should be mapped both"],
+  ],
+  "domain/resource": [["partition", 1, 0, "An error occurred, but the cause is unknown"]],
+  "memory/target": [["size", 27, 5, "XML error: missing element or attribute './size'"]],
+  "source/auth": [["secret", 27, 18, "XML error: Missing <secret> element in auth"]],
+};

@@ -8,7 +8,7 @@ import type { XmlElement } from "../../xml/index.js";
 import { parseMac } from "../common/mac.js";
 import { unitScale } from "../common/units.js";
 import { parseUuid } from "../common/uuid.js";
-import { ATTR_CHECKS, type AttrCheck, REQUIRED_ATTRS } from "./attr-checks.js";
+import { ATTR_CHECKS, type AttrCheck, REQUIRED_ATTRS, REQUIRED_CHILDREN } from "./attr-checks.js";
 import { parseCpuSet } from "./normalize.js";
 
 function valid(c: AttrCheck, v: string): boolean {
@@ -42,6 +42,11 @@ export function validateAttributes(root: XmlElement): void {
     if (e.name === "metadata" || e.name.includes(":")) continue;
     for (const [name, code, domain, message] of REQUIRED_ATTRS[`${parent}/${e.name}`] ?? []) {
       if (!e.attrs.some(([k]) => k === name)) throw new VirError({ code, domain, message });
+    }
+    for (const [name, code, domain, message] of REQUIRED_CHILDREN[`${parent}/${e.name}`] ?? []) {
+      if (!e.children.some((c) => c.kind === "element" && c.name === name)) {
+        throw new VirError({ code, domain, message });
+      }
     }
     for (const [k, v] of e.attrs) {
       const c = ATTR_CHECKS[`${parent}/${e.name}@${k}`];

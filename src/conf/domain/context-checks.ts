@@ -11,7 +11,8 @@ const has = (e: XmlElement | undefined, k: string) => e !== undefined && attr(e,
 /** Source rules shared by every character-device-like element (virDomainChrSourceDefValidate). */
 function checkChrSource(type: string | undefined, e: XmlElement): void {
   const sources = elements(e, "source");
-  const src = sources[0];
+  // A missing <source> is judged like an empty one.
+  const src: XmlElement = sources[0] ?? { kind: "element", name: "source", attrs: [], children: [], line: 0 };
   switch (type) {
     case "file":
     case "dev":
@@ -45,8 +46,14 @@ function checkDisk(d: XmlElement): void {
   const src = child(d, "source");
   const dev = attr(child(d, "target") ?? d, "dev") ?? "";
   const pathAttr: Record<string, string> = { file: "file", block: "dev", dir: "dir" };
-  if (src && pathAttr[type] && !has(src, pathAttr[type]!) && device !== "cdrom" && device !== "floppy") {
+  if (pathAttr[type] && !has(src, pathAttr[type]!) && device !== "cdrom" && device !== "floppy") {
     throw virError(ErrorCode.NO_SOURCE, ErrorDomain.DOMAIN, dev);
+  }
+  if (src && type === "nvme" && !child(src, "address")) throw xmlErr("NVMe disk source is missing address");
+  const bs = child(d, "backingStore");
+  if (bs && has(bs, "type")) {
+    if (!child(bs, "format")) throw xmlErr("missing disk backing store format");
+    if (!child(bs, "source")) throw xmlErr("missing disk backing store source");
   }
   if (src && type === "nvme") {
     if (!has(src, "type")) throw xmlErr("missing 'type' attribute to disk source");
@@ -76,7 +83,10 @@ function checkInterface(n: XmlElement): void {
     for (const k of need[type]!) if (!has(src, k)) throw missingAttr(k, "source");
   if (src && type === "hostdev") {
     const a = child(src, "address");
-    if (a && !has(a, "type")) throw xmlErr("missing source address type");
+    if (!a || !has(a, "type")) throw xmlErr("missing source address type");
+  }
+  if (src && type === "udp" && !child(src, "local")) {
+    throw xmlErr("'<local>' element missing for 'udp' socket interface");
   }
   for (const bw of elements(n, "bandwidth")) {
     for (const dir of elements(bw)) {
@@ -110,6 +120,13 @@ function checkHostdev(h: XmlElement): void {
   if (type === "usb" && a) for (const k of ["bus", "device"]) if (!has(a, k)) throw missingAttr(k, "address");
   if (type === "scsi" && a)
     for (const k of ["bus", "target", "unit"]) if (!has(a, k)) throw missingAttr(k, "address");
+  if (type === "scsi" && src && !has(child(src, "adapter"), "name") && attr(src, "protocol") === undefined) {
+    throw xmlErr("'adapter' name must be specified for scsi hostdev source");
+  }
+  if (type === "usb" && src && !a) {
+    if (child(src, "product") && !child(src, "vendor")) throw internalErr("missing vendor");
+    if (child(src, "vendor") && !child(src, "product")) throw internalErr("missing product");
+  }
 }
 
 function checkFilesystem(f: XmlElement): void {
@@ -128,9 +145,9 @@ function checkFilesystem(f: XmlElement): void {
     template: "name",
   };
   const sk = srcKey[type];
-  if (sk && src && !has(src, sk))
+  if (sk && !has(src, sk))
     throw virError(ErrorCode.NO_SOURCE, ErrorDomain.DOMAIN, attr(tgt ?? f, "dir") ?? "");
-  if (tgt && !has(tgt, "dir"))
+  if (!has(tgt, "dir"))
     throw virError(ErrorCode.NO_TARGET, ErrorDomain.DOMAIN, sk && src ? (attr(src, sk) ?? "") : "");
 }
 
@@ -189,6 +206,18 @@ function checkDevice(e: XmlElement): void {
         }
       }
       break;
+    case "memory":
+      if (attr(e, "model") === "nvdimm" && !child(child(e, "source") ?? e, "path")) {
+        throw new VirError({
+          code: ErrorCode.XML_DETAIL,
+          domain: ErrorDomain.DOMAIN,
+          message: "path is required for model 'nvdimm'",
+        });
+      }
+      break;
+    case "shmem":
+      if (child(e, "msi") && !child(e, "server")) throw xmlErr("msi option is only supported with a server");
+      break;
     case "video": {
       const acc = child(child(e, "model") ?? e, "acceleration");
       if (acc && acc.attrs.length === 0) throw unsupported("missing values for acceleration");
@@ -219,6 +248,41 @@ export function checkContext(root: XmlElement): void {
     attr(vcpu ?? root, "placement") !== "auto"
   ) {
     throw unsupported("nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+  }
+  const os = child(root, "os");
+  const osType = os ? child(os, "type") : undefined;
+  if (
+    os &&
+    osType &&
+    ["exe"].includes(
+      osType.children
+        .map((c) => (c.kind === "text" ? c.text : ""))
+        .join("")
+        .trim(),
+    )
+  ) {
+    if (!child(os, "init")) throw xmlErr("init binary must be specified");
+  }
+  if (os && child(os, "nvram") && !child(os, "loader") && !has(os, "firmware")) {
+    throw new VirError({
+      code: ErrorCode.XML_DETAIL,
+      domain: ErrorDomain.DOMAIN,
+      message: "no loader path specified and firmware auto selection disabled",
+    });
+  }
+  for (const sl of elements(root, "seclabel")) {
+    if (attr(sl, "type") === "static" && !child(sl, "label")) throw xmlErr("security label is missing");
+  }
+  const numa = child(child(root, "cpu") ?? root, "numa");
+  if (numa) {
+    const ids = elements(numa, "cell")
+      .map((c) => Number(attr(c, "id") ?? Number.NaN))
+      .sort((a, b) => a - b);
+    if (ids.some((id, i) => id !== i)) {
+      throw xmlErr(
+        "Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous ranges or ranges not starting from 0 are not allowed",
+      );
+    }
   }
   const devices = child(root, "devices");
   if (devices) for (const d of elements(devices)) checkDevice(d);

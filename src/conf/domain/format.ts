@@ -98,5 +98,6 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   s += ex("seclabel") + ex("keywrap") + ex("launchSecurity") + ex("ns");
   // libvirt writes these elements with separate open and close tags even when empty.
   s = s.replace(/^( *)<(hyperv|redirdev)( [^>]*)?\/>$/gm, "$1<$2$3>\n$1</$2>");
+  s = s.replace(/^ {4}<nvram\/>$/gm, "    <nvram>\n    </nvram>");
   return `${s}</domain>\n`;
 }

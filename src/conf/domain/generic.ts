@@ -57,7 +57,35 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
     );
   }
   canonInPlace(c, parent);
+  dropEmptyContainers(c);
   return c;
+}
+
+/** Containers libvirt does not print when nothing is left inside them. */
+const DROP_WHEN_EMPTY = new Set([
+  "bios",
+  "system",
+  "baseBoard",
+  "chassis",
+  "processor",
+  "oemStrings",
+  "coalesce",
+  "rx",
+  "tx",
+]);
+
+/** Removes empty containers below `e` (post-order, so a container of empties goes too). */
+export function dropEmptyContainers(e: XmlElement): void {
+  for (const k of e.children) if (k.kind === "element") dropEmptyContainers(k);
+  e.children = e.children.filter(
+    (k) =>
+      !(
+        k.kind === "element" &&
+        DROP_WHEN_EMPTY.has(k.name) &&
+        k.attrs.length === 0 &&
+        k.children.length === 0
+      ),
+  );
 }
 
 /** Reorders attributes below `e` (whose parent is named `parent`) into libvirt's order. */

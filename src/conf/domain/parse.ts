@@ -284,7 +284,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
 
   def.os = parseOs(root, type);
   const feats = child(root, "features");
-  if (feats) {
+  if (feats && !isEmptyElement(canonGeneric(feats, "domain"))) {
     def.features = canonGeneric(feats, "domain");
     normalizeFeatures(def.features);
   }
@@ -292,6 +292,9 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   if (cpu) {
     def.cpu = canonGeneric(cpu, "domain");
     normalizeCpu(def.cpu);
+    // A custom-mode CPU that describes nothing is dropped.
+    const mode = attr(def.cpu, "mode") ?? "custom";
+    if (mode === "custom" && elements(def.cpu).length === 0) delete def.cpu;
   }
   const clock = child(root, "clock");
   if (clock) {
@@ -322,6 +325,9 @@ export function parseDomainTree(root: XmlElement): DomainDef {
         }
       }
     }
+    // An empty top-level container (no attributes, nothing inside) is not printed by libvirt.
+    if (TOP_GENERIC.includes(c.name) && c.name !== "bootloader" && isEmptyElement(canonGeneric(c, "domain")))
+      continue;
     if (TOP_GENERIC.includes(c.name)) {
       const g = canonGeneric(c, "domain");
       if (c.name === "cputune") normalizeCputune(g);
@@ -332,6 +338,10 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   }
   def.devices = parseDevices(child(root, "devices"), def.os.type);
   return def;
+}
+
+function isEmptyElement(e: XmlElement): boolean {
+  return e.attrs.length === 0 && e.children.length === 0;
 }
 
 /** Metadata keeps only namespaced children, verbatim (libvirt drops the others). */
