@@ -43,6 +43,9 @@ function fakeDriver(): DriverSet {
       return { state: 1, maxMem: 1048576, memory: 524288, nrVirtCpu: 2, cpuTime: 123456789012 };
     },
     async domainDestroyFlags() {},
+    async connectGetCapabilities() {
+      throw new Error("x".repeat(5_000_000));
+    },
     async connectListAllDomains() {
       return [DOM];
     },
@@ -139,6 +142,18 @@ test("driver errors and unsupported procedures come back as errors; the connecti
   assert.equal(reply.readUInt32BE(4 + 16), 77); // serial
   assert.equal(reply.readUInt32BE(4 + 20), 1); // status ERROR
   assert.equal(reply.readInt32BE(28), ErrorCode.NO_SUPPORT);
+  assert.equal((await c.call("CONNECT_GET_HOSTNAME")).hostname, "fakehost");
+  c.close();
+});
+
+test("a driver throwing a foreign, oversized error still gets a clipped INTERNAL_ERROR reply", async () => {
+  const c = await open();
+  await assert.rejects(c.call("CONNECT_GET_CAPABILITIES"), (e: unknown) => {
+    assert.ok(isVirError(e));
+    assert.equal(e.code, ErrorCode.INTERNAL_ERROR);
+    assert.ok(e.message.length <= 65536);
+    return true;
+  });
   assert.equal((await c.call("CONNECT_GET_HOSTNAME")).hostname, "fakehost");
   c.close();
 });

@@ -52,6 +52,13 @@ try {
     { sock: daemon.paths.sock, ro: daemon.paths.sockRo, tcp: daemon.tcpPort },
     "tsvirtd ready",
   );
+  // A daemon outlives one bad request: log what escaped instead of dying with every client.
+  process.on("unhandledRejection", (reason) => {
+    daemon.logger.error(
+      { err: reason instanceof Error ? reason.stack : String(reason) },
+      "unhandled rejection",
+    );
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

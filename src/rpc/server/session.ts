@@ -37,6 +37,10 @@ export interface SessionOptions {
 
 /** libvirt splits stream data into packets of at most this many bytes (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX). */
 const STREAM_CHUNK = 262120;
+/** Replies a client may leave unread before it is dropped (two maximum-size messages). */
+const MAX_UNREAD_OUTPUT = 2 * 33554432;
+/** Longest error text put on the wire (libvirt's own messages are a few hundred bytes). */
+const MAX_ERROR_TEXT = 65536;
 /** Upload bytes queued for a driver before the session stops reading the socket, and resumes. */
 const STREAM_HIGH_WATER = 8 << 20;
 const STREAM_LOW_WATER = 1 << 20;
@@ -233,11 +237,23 @@ export class ClientSession implements DispatchContext {
   }
 
   private sendError(h: MessageHeader, e: VirError, type: number = MessageType.REPLY): void {
-    this.write(
-      encodeFrame(this.replyHeader(h, MessageStatus.ERROR, type), (w) =>
-        remoteError.encode(w, virErrorToWire(e)),
-      ),
-    );
+    const wire = virErrorToWire(e);
+    // A driver may put anything in a message; keep the reply well inside the string limit.
+    const clip = (v: string | null) => (v && v.length > MAX_ERROR_TEXT ? v.slice(0, MAX_ERROR_TEXT) : v);
+    const safe = {
+      ...wire,
+      message: clip(wire.message),
+      str1: clip(wire.str1),
+      str2: clip(wire.str2),
+      str3: clip(wire.str3),
+    };
+    try {
+      this.write(
+        encodeFrame(this.replyHeader(h, MessageStatus.ERROR, type), (w) => remoteError.encode(w, safe)),
+      );
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "cannot encode error reply");
+    }
   }
 
   private sendMessage(proc: number, codec: Codec<any>, payload: unknown): void {
@@ -323,6 +339,13 @@ export class ClientSession implements DispatchContext {
 
   private write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
+    if (this.socket.writableLength > MAX_UNREAD_OUTPUT) {
+      // The client sends calls but does not read the replies: drop it before it eats our memory.
+      this.log.warn({ buffered: this.socket.writableLength }, "client not reading replies, dropping it");
+      this.socket.destroy();
+      void this.cleanup();
+      return;
+    }
     this.socket.write(frame);
   }
 
