@@ -14,7 +14,7 @@ import { IMAGE_DIR, listCases, runCase } from "./guest/xml2argv-cases.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 /** Cases that need host side effects we do not make in tests (creating tap devices). */
-const NOT_RUN = new Set(["net-network-tap", "kvm-basic"]);
+const NOT_RUN = new Set(["net-network-tap", "net-bridge", "kvm-basic"]);
 const root = mkdtempSync(join(tmpdir(), "x2a-run-"));
 after(() => {
   rmSync(root, { recursive: true, force: true });

@@ -3,3 +3,4 @@ export * from "./kill.js";
 export * from "./spawn.js";
 export * from "./ports.js";
 export * from "./proc-stat.js";
+export * from "./netdev.js";

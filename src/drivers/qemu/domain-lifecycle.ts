@@ -14,7 +14,12 @@ import {
   VIR_DOMAIN_SHUTOFF,
   VIR_DOMAIN_STATE,
 } from "../../driver/index.js";
+import type { DomainDef } from "../../conf/domain/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../../host/netdev.js";
 import { findFreePort } from "../../host/ports.js";
+import { attr } from "../../xml/index.js";
+import { unsupported } from "./command-util.js";
 import { buildQemuCommand } from "./command.js";
 import { isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
@@ -40,11 +45,13 @@ export async function startDomain(st: QemuDriverState, d: QemuDomain, paused: bo
   const taken = new Set<number>();
   for (const o of st.domains.values()) if (o.proc && o.id >= 0) for (const p of vncPorts(o)) taken.add(p);
   const vncPort = needsVnc ? await findFreePort(VNC_PORT_MIN, VNC_PORT_MAX, "127.0.0.1", taken) : undefined;
+  const taps = await prepareTaps(st, live);
   const argv = buildQemuCommand(live, caps, {
     monitorPath: paths.monitor,
     pidfile: paths.pidfile,
     channelDir,
     vncPort,
+    tapNames: taps.map((t) => t?.tap),
   });
   const proc = await startQemu({
     name: d.name,
@@ -52,6 +59,24 @@ export async function startDomain(st: QemuDriverState, d: QemuDomain, paused: bo
     paths,
     paused,
     qemuVersion: `${caps.version.major}.${caps.version.minor}.${caps.version.micro}`,
+    // QEMU created the taps (ifname=); plug them into their bridges before the guest runs.
+    beforeCont: async () => {
+      for (const t of taps) {
+        if (!t?.bridge) continue;
+        try {
+          await attachTapToBridge(t.tap, t.bridge);
+        } catch (e) {
+          throw virError(
+            ErrorCode.OPERATION_FAILED,
+            ErrorDomain.QEMU,
+            `cannot attach ${t.tap} to bridge '${t.bridge}': ${(e as Error).message}`,
+          );
+        }
+      }
+    },
+  });
+  taps.forEach((t, i) => {
+    if (t) live.devices.interfaces[i]!.target = t.tap;
   });
   if (d.persistent) d.newDef = d.def;
   d.def = live;
@@ -67,6 +92,47 @@ export async function startDomain(st: QemuDriverState, d: QemuDomain, paused: bo
   attachProcess(st, d, proc);
   st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.BOOTED);
   if (paused) st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.PAUSED);
+}
+
+/** Tap name and bridge per interface (undefined for user networking). */
+async function prepareTaps(
+  st: QemuDriverState,
+  def: DomainDef,
+): Promise<({ tap: string; bridge?: string } | undefined)[]> {
+  const taken = new Set<string>();
+  for (const o of st.domains.values()) {
+    if (o.proc) for (const n of o.def.devices.interfaces) if (n.target) taken.add(n.target);
+  }
+  const out: ({ tap: string; bridge?: string } | undefined)[] = [];
+  let existing: Set<string> | undefined;
+  for (const n of def.devices.interfaces) {
+    if (n.type !== "bridge" && n.type !== "network" && n.type !== "ethernet") {
+      out.push(undefined);
+      continue;
+    }
+    const src = (k: string) => (n.source ? attr(n.source, k) : undefined);
+    let bridge: string | undefined;
+    if (n.type === "bridge") {
+      bridge = src("bridge");
+      if (!bridge) throw unsupported("interface of type 'bridge' needs <source bridge=...>");
+    } else if (n.type === "network") {
+      const net = src("network");
+      if (!net || !st.opts.networkBridge) {
+        throw unsupported(
+          `interface type 'network' needs the network driver to name the bridge of '${net ?? ""}'`,
+        );
+      }
+      bridge = await st.opts.networkBridge(net);
+    }
+    // A user-given target dev is used as is; libvirt's auto names (vnetN) are reallocated each start.
+    const given = n.target && !/^vnet\d+$/.test(n.target) ? n.target : undefined;
+    if (given && !validIfname(given)) throw unsupported(`invalid interface target dev '${given}'`);
+    existing ??= await listLinks();
+    const tap = given ?? allocateTapName(existing, taken);
+    taken.add(tap);
+    out.push({ tap, bridge });
+  }
+  return out;
 }
 
 function vncPorts(d: QemuDomain): number[] {

@@ -28,6 +28,8 @@ export interface QemuDriverOptions {
   runDir: string;
   /** QEMU binaries to offer; default every qemu-system-* in /usr/bin and /usr/local/bin. */
   emulators?: string[];
+  /** Names the host bridge of a virtual network (asked of the network driver) for type='network' NICs. */
+  networkBridge?: (network: string) => Promise<string>;
 }
 
 export class QemuDriverState {

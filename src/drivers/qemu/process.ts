@@ -44,6 +44,8 @@ export interface StartOptions {
   qemuVersion?: string;
   tsvirtVersion?: string;
   env?: [string, string][];
+  /** Runs while the vCPUs are still stopped (-S), e.g. to plug taps into bridges. */
+  beforeCont?: (qp: QemuProcess) => Promise<void>;
 }
 
 export interface QemuExit {
@@ -209,6 +211,7 @@ export async function startQemu(o: StartOptions): Promise<QemuProcess> {
       );
     }
     const qp = new QemuProcess(o.name, proc, monitor, paths);
+    if (o.beforeCont) await o.beforeCont(qp);
     if (!o.paused) await monitor.execute("cont");
     return qp;
   } catch (e) {
