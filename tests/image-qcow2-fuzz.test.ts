@@ -108,6 +108,37 @@ for (const name of Object.keys(expected)) {
   });
 }
 
+test("fuzz writes: mutated images take writes and checks without escaping errors or hanging", async () => {
+  for (const name of Object.keys(expected)) {
+    const original = new Uint8Array(readFileSync(join(DATA, name)));
+    const rnd = rng(name.length * 104729 + 17);
+    for (let i = 0; i < 30; i++) {
+      const b = original.slice();
+      for (let k = 0; k < 3; k++) {
+        const at = Math.floor(rnd() * Math.min(b.length, 8 * 4096));
+        b[at] = Math.floor(rnd() * 256);
+      }
+      const run = async () => {
+        // The cap bounds growth a corrupt refcount structure could ask for.
+        const io = new MemoryIO(b, { maxSize: 64 << 20 });
+        const img = await openImage(io, { format: "qcow2", backingChain: false });
+        try {
+          await img.write(Math.floor(rnd() * (img.virtualSize - 70_000)), new Uint8Array(70_000).fill(i));
+          await img.checker!.check({ repair: "all" });
+        } finally {
+          await img.close();
+        }
+      };
+      try {
+        await withTimeout(run(), `${name} write mutation ${i}`);
+      } catch (e) {
+        if (!(e instanceof ImageError))
+          throw new Error(`write mutation ${i} of ${name}: ${(e as Error).stack ?? e}`);
+      }
+    }
+  }
+});
+
 test("probe never throws on random buffers", () => {
   const rnd = rng(42);
   for (let i = 0; i < 2000; i++) {

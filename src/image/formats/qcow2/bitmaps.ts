@@ -19,7 +19,11 @@ function directory(img: Qcow2Image): { nb: number; size: number; offset: number 
   if (!ext || ext.data.length < 24) return undefined;
   const size = be64(ext.data, 8, "bitmap directory size");
   if (size > MAX_DIRECTORY_BYTES) throw new ImageError("format", "Bitmap directory is too large");
-  return { nb: be32(ext.data, 0), size, offset: be64(ext.data, 16, "bitmap directory offset") };
+  const offset = be64(ext.data, 16, "bitmap directory offset");
+  // Bounded by the file as well as by the cap: never allocate for bytes that cannot exist.
+  if (offset + size > img.io.length + img.cs)
+    throw new ImageError("corrupt", "Bitmap directory lies past the end of the file");
+  return { nb: be32(ext.data, 0), size, offset };
 }
 
 /**
@@ -56,7 +60,9 @@ export async function readBitmapClusters(img: Qcow2Image): Promise<[number, numb
     const tableSize = be32(dir, p + 8);
     const nameSize = (dir[p + 18]! << 8) | dir[p + 19]!;
     const extra = be32(dir, p + 20);
-    if (tableSize * 8 > MAX_TABLE_BYTES) throw new ImageError("format", "Bitmap table is too large");
+    if (tableSize * 8 > MAX_TABLE_BYTES || tableOffset + tableSize * 8 > img.io.length + img.cs) {
+      throw new ImageError("format", "Bitmap table is too large or lies past the end of the file");
+    }
     out.push([tableOffset, tableSize * 8]);
     const table = new Uint8Array(tableSize * 8);
     await img.io.read(tableOffset, table);

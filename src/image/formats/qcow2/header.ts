@@ -162,6 +162,9 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
     if (h.backingFileSize > 1023 || h.backingFileOffset > cs - h.backingFileSize || h.backingFileSize === 0) {
       throw fmt("Backing file name too long");
     }
+    if (h.backingFileOffset + h.backingFileSize > head.length) {
+      throw fmt("Backing file name lies past the end of the file");
+    }
     h.backingFile = dec.decode(head.subarray(h.backingFileOffset, h.backingFileOffset + h.backingFileSize));
   }
   parseExtensions(h, head, cs);
