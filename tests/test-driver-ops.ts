@@ -418,7 +418,8 @@ class Runner {
         await c.domainEventRegisterAny(0, (dom, e) => ev.push([dom.name, e.event, e.detail]));
         await c.networkEventRegisterAny(0, (net, e) => ev.push([`net:${net.name}`, e.event, e.detail]));
         await c.storagePoolEventRegisterAny(0, (p, e) => ev.push([`pool:${p.name}`, e.event, e.detail]));
-        this.cbs += 3;
+        await c.nodeDeviceEventRegisterAny(0, (x, e) => ev.push([`dev:${x.name}`, e.event, e.detail]));
+        this.cbs += 4;
         return this.cbs;
       }
       case "ev.drain": {

@@ -712,6 +712,16 @@ export const SCENARIOS: Scenario[] = [
       ["pool.createXML", POOL("p3", U2)],
       ["pool.destroy", "p3"],
       ["ev.drain"],
+      [
+        "nd.create",
+        "<device><name>x</name><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2000000012341234</wwnn><wwpn>1000000012341299</wwpn></capability></capability></device>",
+      ],
+      ["nd.destroy", "scsi_host12"],
+      ["nd.destroy", "computer"],
+      ["nd.destroy", "scsi_host1"],
+      ["nd.destroy", "scsi_host11"],
+      ["nd.list", 0],
+      ["ev.drain"],
     ],
   },
   {

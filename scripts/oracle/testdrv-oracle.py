@@ -230,6 +230,7 @@ class Runner:
             self.cbs.append(c.domainEventRegisterAny(None, 0, lambda cn, d, e, det, o: ev.append([d.name(), e, det]), None))
             self.cbs.append(c.networkEventRegisterAny(None, 0, lambda cn, n, e, det, o: ev.append(["net:" + n.name(), e, det]), None))
             self.cbs.append(c.storagePoolEventRegisterAny(None, 0, lambda cn, p, e, det, o: ev.append(["pool:" + p.name(), e, det]), None))
+            self.cbs.append(c.nodeDeviceEventRegisterAny(None, 0, lambda cn, d, e, det, o: ev.append(["dev:" + d.name(), e, det]), None))
             return len(self.cbs)
         if op == "ev.drain":
             t = libvirt.virEventAddTimeout(0, lambda *x: None, None)
@@ -267,6 +268,7 @@ def main():
             r.c.domainEventDeregisterAny(r.cbs[0])
             r.c.networkEventDeregisterAny(r.cbs[1])
             r.c.storagePoolEventDeregisterAny(r.cbs[2])
+            r.c.nodeDeviceEventDeregisterAny(r.cbs[3])
         r.c.close()
         del r
         gc.collect()
