@@ -195,3 +195,38 @@ test("check -r leaks repairs only leaks, as qemu-img does", async (t) => {
   assert.deepEqual(ours.messages, q.messages);
   assert.equal(qemuCheck(mine).rc, 0);
 });
+
+for (const bits of [1, 4, 32, 64]) {
+  test(`check -r all rebuilds ${bits}-bit refcounts the way qemu-img accepts`, async (t) => {
+    if (!haveQemuImg || !haveQemuIo) return t.skip("qemu-img/qemu-io not installed");
+    const p = join(dir, `rebuild-${bits}.qcow2`);
+    execFileSync("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-o",
+      `cluster_size=4096,refcount_bits=${bits}`,
+      p,
+      "1M",
+    ]);
+    execFileSync("qemu-io", ["-c", "write -P 1 0 20k", p]);
+    const b = new Bytes(p);
+    // Zero the refcount of data cluster 6 (entries pack LSB-first below 8 bits, big-endian above).
+    const bit = 6 * bits;
+    const byteOff = b.refblock + Math.floor(bit / 8);
+    const cur = b.read(byteOff, Math.max(1, bits / 8));
+    if (bits < 8) cur[0] = cur[0]! & ~(((1 << bits) - 1) << (bit % 8));
+    else cur.fill(0);
+    b.write(byteOff, cur);
+    const q = qemuCheck(p);
+    const ours = await ourCheck(p);
+    assert.deepEqual(
+      { c: ours.corruptions, l: ours.leaks, m: ours.messages },
+      { c: q.corruptions, l: q.leaks, m: q.messages },
+    );
+    await ourCheck(p, "all");
+    assert.equal(qemuCheck(p).rc, 0);
+    execFileSync("qemu-io", ["-c", "read -P 1 0 20k", p]);
+  });
+}

@@ -176,6 +176,7 @@ const writeVariants: [string, Record<string, string>][] = [
   ["v2", { compat: "0.10" }],
   ["c512-r1", { cluster_size: "512", refcount_bits: "1" }],
   ["c4k-r64", { cluster_size: "4096", refcount_bits: "64" }],
+  ["c8k-r32", { cluster_size: "8192", refcount_bits: "32" }],
   ["c2m-r8", { cluster_size: "2M", refcount_bits: "8" }],
   ["extl2", { extended_l2: "on", cluster_size: "32k" }],
   ["r2", { refcount_bits: "2", cluster_size: "1024" }],
