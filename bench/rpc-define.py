@@ -2,7 +2,7 @@
 # RPC benchmark client (python-libvirt 9.0, run by /usr/bin/python3): against one daemon URI,
 # define N domains, list them (median of several listAllDomains), fetch each XMLDesc, read the
 # daemon's RSS with N defined, undefine all. Prints one JSON object; bench/rpc-define.ts drives it.
-# Usage: rpc-define.py URI DAEMON_PID [N] [LIST_REPEATS]
+# Usage: rpc-define.py URI DAEMON_PID [N] [LIST_REPEATS] [VIRT_TYPE: test (default) or qemu]
 import json
 import os
 import statistics
@@ -11,7 +11,7 @@ import time
 
 import libvirt
 
-DOMAIN_XML = """<domain type='test'>
+DOMAIN_XML = """<domain type='{virt}'>
   <name>{name}</name>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
@@ -47,11 +47,12 @@ def main():
     pid = int(sys.argv[2])
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 500
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 15
+    virt = sys.argv[5] if len(sys.argv) > 5 else "test"
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     conn = libvirt.open(uri)
     prefix = "bench-%d-" % int(time.time() * 1000 % 1000000)
     names = ["%s%04d" % (prefix, i) for i in range(n)]
-    xmls = [DOMAIN_XML.format(name=nm, m1=(i >> 16) & 255, m2=(i >> 8) & 255, m3=i & 255)
+    xmls = [DOMAIN_XML.format(virt=virt, name=nm, m1=(i >> 16) & 255, m2=(i >> 8) & 255, m3=i & 255)
             for i, nm in enumerate(names)]
     before = len(conn.listAllDomains(0))
     rss_before = rss_kib(pid)

@@ -35,7 +35,11 @@ export interface DefineFigures {
   rssKiBEnd?: number;
 }
 
+/** test: test+unix:///default with type='test' domains; qemu: qemu+unix:///system, type='qemu'. */
+export type BenchDriver = "test" | "qemu";
+
 export interface BenchResult {
+  driver: BenchDriver;
   n: number;
   rounds: number;
   /** 1-minute load average at the end: figures from a busy machine are noisy. */
@@ -47,11 +51,17 @@ export interface BenchResult {
 }
 
 /** Runs the python client once against one daemon. */
-export function runClient(uri: string, pid: number, n: number, repeats: number): Promise<DefineFigures> {
+export function runClient(
+  uri: string,
+  pid: number,
+  n: number,
+  repeats: number,
+  driver: BenchDriver = "test",
+): Promise<DefineFigures> {
   return new Promise((resolve, reject) => {
     execFile(
       PY,
-      [SCRIPT, uri, String(pid), String(n), String(repeats)],
+      [SCRIPT, uri, String(pid), String(n), String(repeats), driver],
       { maxBuffer: 1 << 20, timeout: 300_000 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`rpc-define.py ${uri}: ${err.message}\n${stderr}`));
@@ -85,12 +95,17 @@ export function medianFigures(rounds: DefineFigures[]): DefineFigures {
  * Both daemons stay up for all rounds (warm, as a long-running daemon is), and the rounds
  * alternate tsvirtd / libvirtd so that load from other processes on the machine hits both alike.
  */
-export async function runBench(n: number, repeats: number, rounds = 1): Promise<BenchResult> {
+export async function runBench(
+  n: number,
+  repeats: number,
+  rounds = 1,
+  driver: BenchDriver = "test",
+): Promise<BenchResult> {
   const why = libvirtdUnavailable();
   const ts = await startTsvirtd();
   const lv = why
     ? undefined
-    : await startLibvirtd().catch(async (e) => {
+    : await startLibvirtd({ cacheDir: process.env.BENCH_LIBVIRTD_CACHE }).catch(async (e) => {
         await ts.dispose();
         throw e;
       });
@@ -98,14 +113,15 @@ export async function runBench(n: number, repeats: number, rounds = 1): Promise<
   const b: DefineFigures[] = [];
   try {
     for (let i = 0; i < rounds; i++) {
-      a.push(await runClient(ts.uri("test"), ts.pid, n, repeats));
-      if (lv) b.push(await runClient(lv.uri("test"), lv.pid, n, repeats));
+      a.push(await runClient(ts.uri(driver), ts.pid, n, repeats, driver));
+      if (lv) b.push(await runClient(lv.uri(driver), lv.pid, n, repeats, driver));
     }
   } finally {
     await ts.dispose();
     await lv?.stop();
   }
   return {
+    driver,
     n,
     rounds,
     load: loadavg()[0]!,
@@ -163,7 +179,7 @@ export function formatTable(r: BenchResult): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [
-    `rpc-define: ${r.n} domains, python-libvirt over test+unix:///default, median of ${r.rounds} round(s), ` +
+    `rpc-define: ${r.n} domains, python-libvirt over ${r.driver === "test" ? "test+unix:///default" : "qemu+unix:///system"}, median of ${r.rounds} round(s), ` +
       `load ${r.load.toFixed(1)} on ${cpus().length} cores (+ = tsvirtd better)`,
     line(head),
     line(widths.map((w) => "-".repeat(w))),
@@ -208,7 +224,8 @@ async function main(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? (smoke ? 20 : 500));
   const repeats = Number(process.env.BENCH_REPEATS ?? (smoke ? 3 : 15));
   const rounds = Number(process.env.BENCH_ROUNDS ?? (smoke ? 1 : 3));
-  const r = await runBench(n, repeats, rounds);
+  const driver: BenchDriver = process.env.BENCH_DRIVER === "qemu" ? "qemu" : "test";
+  const r = await runBench(n, repeats, rounds, driver);
   process.stdout.write(`${formatTable(r)}\n`);
   for (const t of checkTargets(r))
     process.stdout.write(`target ${t.met ? "MET " : "MISS"} ${t.name}: ${t.detail}\n`);
