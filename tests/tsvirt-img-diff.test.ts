@@ -427,7 +427,7 @@ async function compareOutputs(c: DiffCase, qd: string, td: string): Promise<stri
   return problems;
 }
 
-test("tsvirt-img matches qemu-img on the differential corpus", { timeout: 85_000 }, async (t) => {
+test("tsvirt-img matches qemu-img on the differential corpus", { timeout: 300_000 }, async (t) => {
   if (!haveQemuImg()) {
     t.skip("qemu-img is not installed");
     return;
@@ -448,10 +448,8 @@ test("tsvirt-img matches qemu-img on the differential corpus", { timeout: 85_000
         const c = CASES[next++]!;
         const qd = join(base, `q-${c.name}`);
         const td = join(base, `t-${c.name}`);
-        await stage(fixtures, qd, c);
-        await stage(fixtures, td, c);
-        const q = await run("qemu-img", c.args, qd);
-        const tr = await run("node", [CLI, ...c.args], td);
+        await Promise.all([stage(fixtures, qd, c), stage(fixtures, td, c)]);
+        const [q, tr] = await Promise.all([run("qemu-img", c.args, qd), run("node", [CLI, ...c.args], td)]);
         const diffs: string[] = [];
         if (q.code !== tr.code) diffs.push(`exit ${q.code} != ${tr.code}`);
         const qo = normalise(q.stdout, qd, c);
