@@ -56,7 +56,7 @@ class Runner:
         if op == "conn.freeMem": return c.getFreeMemory()
         if op == "conn.cellsFree": return c.getCellsFreeMemory(a[0], a[1])
         if op == "conn.uri": return c.getURI()
-        if op == "conn.define": return c.defineXMLFlags(a[0], a[1] if len(a) > 1 else 0).name()
+        if op == "conn.define": return (c.defineXMLFlags(a[0], a[1]) if len(a) > 1 and a[1] else c.defineXML(a[0])).name()
         if op == "conn.createXML": return c.createXML(a[0], a[1] if len(a) > 1 else 0).name()
         if op == "conn.lookup":
             d = c.lookupByName(a[0]); return [d.name(), d.UUIDString(), d.ID()]

@@ -214,7 +214,7 @@ export class Connection {
     return new Domain(this, await this.hv("domainCreateXML", "virDomainCreateXML")(xml, flags));
   }
   async domainDefineXML(xml: string, flags = 0): Promise<Domain> {
-    this.checkWritable(D.DOMAIN, "virDomainDefineXMLFlags");
+    this.checkWritable(D.DOMAIN, flags ? "virDomainDefineXMLFlags" : "virDomainDefineXML");
     return new Domain(this, await this.hv("domainDefineXMLFlags", "virDomainDefineXMLFlags")(xml, flags));
   }
   async domainRestore(from: string, dxml: string | null = null, flags = 0): Promise<void> {
@@ -252,11 +252,11 @@ export class Connection {
     );
   }
   async networkCreateXML(xml: string, flags = 0): Promise<Network> {
-    this.checkWritable(D.NETWORK, "virNetworkCreateXMLFlags");
+    this.checkWritable(D.NETWORK, flags ? "virNetworkCreateXMLFlags" : "virNetworkCreateXML");
     return new Network(this, await this.net("networkCreateXMLFlags", "virNetworkCreateXMLFlags")(xml, flags));
   }
   async networkDefineXML(xml: string, flags = 0): Promise<Network> {
-    this.checkWritable(D.NETWORK, "virNetworkDefineXMLFlags");
+    this.checkWritable(D.NETWORK, flags ? "virNetworkDefineXMLFlags" : "virNetworkDefineXML");
     return new Network(this, await this.net("networkDefineXMLFlags", "virNetworkDefineXMLFlags")(xml, flags));
   }
 
