@@ -49,7 +49,7 @@ registerConnectionDriver(
 try {
   const daemon = await startDaemon(args);
   daemon.logger.info(
-    { sock: daemon.paths.sock, ro: daemon.paths.sockRo, tcp: daemon.tcpPort },
+    { sock: daemon.paths.sock, ro: daemon.paths.sockRo, tcp: daemon.tcpPort, tls: daemon.tlsPort },
     "tsvirtd ready",
   );
   // A daemon outlives one bad request: log what escaped instead of dying with every client.

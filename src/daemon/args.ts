@@ -16,7 +16,7 @@ export const USAGE = `Usage: tsvirtd [options]
 Options:
   --root DIR            keep config, state and sockets under DIR/etc, DIR/lib, DIR/run
   --listen-tcp H:P      also accept RPC clients on TCP (no TLS; auth none)
-  --listen-tls H:P      also accept RPC clients over TLS (not available yet)
+  --listen-tls H:P      also accept RPC clients over TLS (x509 from DIR/etc/pki)
   --http H:P|off        REST API and web UI address (off: disabled)
   --config FILE         read settings from FILE (libvirtd.conf syntax)
   -v, --verbose         debug logging

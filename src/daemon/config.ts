@@ -12,6 +12,9 @@ export interface DaemonConfig {
   max_client_requests?: number;
   log_level?: number;
   http?: string;
+  key_file?: string;
+  cert_file?: string;
+  ca_file?: string;
 }
 
 const KNOWN = new Set([
@@ -24,6 +27,9 @@ const KNOWN = new Set([
   "max_client_requests",
   "log_level",
   "http",
+  "key_file",
+  "cert_file",
+  "ca_file",
 ]);
 
 type Value = string | number | boolean | Value[];

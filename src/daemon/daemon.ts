@@ -14,6 +14,7 @@ export interface RunningDaemon {
   server: RpcServer;
   logger: Logger;
   tcpPort?: number;
+  tlsPort?: number;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -64,7 +65,17 @@ export async function startDaemon(args: DaemonArgs, o: StartOptions = {}): Promi
       ? { host: config.listen_addr ?? "0.0.0.0", port: Number(config.tcp_port ?? 16509) }
       : undefined);
   if (tcp) tcpPort = await server.listenTcp(tcp.host, tcp.port);
-  if (args.listenTls) logger.warn("--listen-tls is not available yet; ignoring");
+  let tlsPort: number | undefined;
+  if (args.listenTls) {
+    // libvirtd's key_file / cert_file / ca_file, defaulting to <etc>/pki/
+    const pki = join(paths.etc, "pki");
+    const creds = {
+      key: readFileSync(config.key_file ?? join(pki, "serverkey.pem")),
+      cert: readFileSync(config.cert_file ?? join(pki, "servercert.pem")),
+      ca: readFileSync(config.ca_file ?? join(pki, "cacert.pem")),
+    };
+    tlsPort = await server.listenTls(args.listenTls.host, args.listenTls.port, creds);
+  }
   const http = args.http ?? config.http;
   if (http && http !== "off") logger.warn({ http }, "the REST API is not part of this build yet");
 
@@ -74,6 +85,7 @@ export async function startDaemon(args: DaemonArgs, o: StartOptions = {}): Promi
     server,
     logger,
     tcpPort,
+    tlsPort,
     stop(graceMs = 10000) {
       stopped ??= (async () => {
         logger.info("shutting down");

@@ -14,7 +14,7 @@ import { DrvFeature, serverSupportsFeature } from "./features.js";
 
 /** What the dispatcher needs from a client session. */
 export interface DispatchContext {
-  readonly transport: "unix" | "tcp";
+  readonly transport: "unix" | "tcp" | "tls";
   /** The socket is the read-only one. */
   readonly socketReadOnly: boolean;
   conn: OpenedConnection | null;
@@ -95,7 +95,7 @@ async function serverProcedure(ctx: DispatchContext, p: ProcedureDef, args: any)
     case 70:
       return { complete: 1 };
     case 149:
-      return { secure: ctx.transport === "unix" };
+      return { secure: ctx.transport !== "tcp" };
     case 360:
     case 361:
       return undefined;

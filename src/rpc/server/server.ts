@@ -2,6 +2,7 @@
 // connection to a ClientSession, and an orderly shutdown that lets calls in flight finish.
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import type { Logger } from "pino";
 import type { ConnectionOpener } from "./connection-opener.js";
 import { ClientSession, type SessionOptions } from "./session.js";
@@ -29,7 +30,7 @@ export interface RpcServerOptions {
 }
 
 export class RpcServer {
-  private readonly listeners: { server: Server; path?: string }[] = [];
+  private readonly listeners: { server: Server | TlsServer; path?: string }[] = [];
   private readonly sessions = new Set<ClientSession>();
 
   constructor(private readonly opts: RpcServerOptions) {}
@@ -38,7 +39,7 @@ export class RpcServer {
     return this.sessions.size;
   }
 
-  private accept(socket: Socket, transport: "unix" | "tcp", readOnly: boolean): void {
+  private accept(socket: Socket, transport: "unix" | "tcp" | "tls", readOnly: boolean): void {
     if (this.sessions.size >= (this.opts.maxClients ?? 5000)) {
       this.opts.logger.warn("too many clients, refusing connection");
       socket.destroy();
@@ -93,6 +94,39 @@ export class RpcServer {
     const bound = typeof addr === "object" && addr ? addr.port : port;
     this.listeners.push({ server });
     this.opts.logger.info({ host, port: bound }, "listening on tcp");
+    return bound;
+  }
+
+  /**
+   * Listens for TLS clients (libvirt's 16514): x509 both ways, as libvirtd's default
+   * tls_no_verify_certificate=0. After the handshake the server confirms with one 0x01 byte,
+   * which libvirt's client waits for before its first call (virNetClientSetTLSSession).
+   */
+  async listenTls(
+    host: string,
+    port: number,
+    creds: { key: Buffer; cert: Buffer; ca: Buffer },
+  ): Promise<number> {
+    const server = createTlsServer(
+      { key: creds.key, cert: creds.cert, ca: creds.ca, requestCert: true, rejectUnauthorized: true },
+      (sock) => {
+        sock.write(Buffer.from([1]));
+        this.accept(sock, "tls", false);
+      },
+    );
+    server.on("tlsClientError", (e) => this.opts.logger.warn({ err: e.message }, "TLS handshake failed"));
+    server.on("error", (e) => this.opts.logger.error({ host, port, err: e.message }, "listener error"));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    const bound = typeof addr === "object" && addr ? addr.port : port;
+    this.listeners.push({ server });
+    this.opts.logger.info({ host, port: bound }, "listening on tls");
     return bound;
   }
 

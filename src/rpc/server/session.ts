@@ -23,7 +23,7 @@ import { EventRegistry } from "./events.js";
 import { StreamQueue } from "./stream-queue.js";
 
 export interface SessionOptions {
-  transport: "unix" | "tcp";
+  transport: "unix" | "tcp" | "tls";
   readOnly: boolean;
   opener: ConnectionOpener;
   logger: Logger;
@@ -49,7 +49,7 @@ let nextSessionId = 1;
 
 export class ClientSession implements DispatchContext {
   readonly id = nextSessionId++;
-  readonly transport: "unix" | "tcp";
+  readonly transport: "unix" | "tcp" | "tls";
   readonly socketReadOnly: boolean;
   conn: OpenedConnection | null = null;
   connReadOnly = false;
