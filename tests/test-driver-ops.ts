@@ -419,7 +419,8 @@ class Runner {
         await c.networkEventRegisterAny(0, (net, e) => ev.push([`net:${net.name}`, e.event, e.detail]));
         await c.storagePoolEventRegisterAny(0, (p, e) => ev.push([`pool:${p.name}`, e.event, e.detail]));
         await c.nodeDeviceEventRegisterAny(0, (x, e) => ev.push([`dev:${x.name}`, e.event, e.detail]));
-        this.cbs += 4;
+        await c.domainEventRegisterAny(23, (x, e) => ev.push([`md:${x.name}`, e.data?.type, e.data?.nsuri]));
+        this.cbs += 5;
         return this.cbs;
       }
       case "ev.drain": {

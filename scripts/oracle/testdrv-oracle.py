@@ -231,6 +231,7 @@ class Runner:
             self.cbs.append(c.networkEventRegisterAny(None, 0, lambda cn, n, e, det, o: ev.append(["net:" + n.name(), e, det]), None))
             self.cbs.append(c.storagePoolEventRegisterAny(None, 0, lambda cn, p, e, det, o: ev.append(["pool:" + p.name(), e, det]), None))
             self.cbs.append(c.nodeDeviceEventRegisterAny(None, 0, lambda cn, d, e, det, o: ev.append(["dev:" + d.name(), e, det]), None))
+            self.cbs.append(c.domainEventRegisterAny(None, 23, lambda cn, d, t, uri, o: ev.append(["md:" + d.name(), t, uri]), None))
             return len(self.cbs)
         if op == "ev.drain":
             t = libvirt.virEventAddTimeout(0, lambda *x: None, None)
@@ -269,6 +270,7 @@ def main():
             r.c.networkEventDeregisterAny(r.cbs[1])
             r.c.storagePoolEventDeregisterAny(r.cbs[2])
             r.c.nodeDeviceEventDeregisterAny(r.cbs[3])
+            r.c.domainEventDeregisterAny(r.cbs[4])
         r.c.close()
         del r
         gc.collect()
