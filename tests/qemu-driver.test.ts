@@ -78,6 +78,7 @@ test("qemu driver: lifecycle of a real TCG guest", async (t) => {
   const drv = qemuHypervisorDriver(st);
   const events: DomainEvent[] = [];
   await drv.connectDomainEventRegisterAny!(null, 0, (e) => events.push(e));
+  await drv.connectDomainEventRegisterAny!(null, 1, (e) => events.push(e));
   assert.equal(await drv.connectGetType!(), "QEMU");
   assert.ok((await drv.connectGetVersion!()) >= 6_002_000);
 
@@ -115,6 +116,17 @@ test("qemu driver: lifecycle of a real TCG guest", async (t) => {
   await drv.domainResume!(ref);
   assert.equal((await drv.domainGetState!(ref, 0)).state, VIR_DOMAIN_STATE.RUNNING);
 
+  // virsh reboot: ACPI power button, the guest powers off, QEMU is reset and runs again.
+  await con.waitFor(/TSVIRT-TICK 1/, 10_000);
+  await drv.domainRebootFlags!(ref, 0);
+  await con.waitFor(/TSVIRT-GUEST-POWERBUTTON[\s\S]*TSVIRT-GUEST-READY/, 30_000);
+  assert.equal((await drv.domainGetState!(ref, 0)).state, VIR_DOMAIN_STATE.RUNNING);
+  assert.equal((await drv.domainLookupByName!("vm1")).id, running.id, "same QEMU, same id");
+  assert.ok(
+    events.some((e) => e.eventId === 1 && e.dom.name === "vm1"),
+    "reboot event",
+  );
+
   await drv.domainShutdownFlags!(ref, 0);
   const off = await waitState(drv, ref, VIR_DOMAIN_STATE.SHUTOFF);
   assert.equal(off.reason, VIR_DOMAIN_SHUTOFF.SHUTDOWN);
@@ -135,13 +147,16 @@ test("qemu driver: lifecycle of a real TCG guest", async (t) => {
   });
 
   await new Promise((r) => setImmediate(r));
-  const lifecycle = events.filter((e) => e.dom.name === "vm1").map((e) => `${e.event}:${e.detail}`);
+  const lifecycle = events
+    .filter((e) => e.dom.name === "vm1" && e.eventId === 0)
+    .map((e) => `${e.event}:${e.detail}`);
   const E = VIR_DOMAIN_EVENT;
   assert.deepEqual(lifecycle, [
     `${E.DEFINED}:0`,
     `${E.STARTED}:0`,
     `${E.SUSPENDED}:0`,
     `${E.RESUMED}:0`,
+    `${E.SHUTDOWN}:1`,
     `${E.STOPPED}:0`,
     `${E.STARTED}:0`,
     `${E.SUSPENDED}:0`,

@@ -94,7 +94,9 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   if (rt.pidfile !== undefined) add(ctx, "-pidfile", rt.pidfile);
   add(ctx, "-rtc", rtcOption(def));
   if (def.onReboot === "destroy") add(ctx, "-no-reboot");
-  if (def.onPoweroff !== "destroy") add(ctx, "-no-shutdown");
+  // QEMU stops instead of exiting when the guest powers off, so the driver can tell a guest
+  // poweroff from a reboot it asked for (virsh reboot) and apply <on_poweroff>, as libvirt does.
+  add(ctx, "-no-shutdown");
   buildOs(ctx);
   assignBootIndexes(ctx);
   buildControllers(ctx);

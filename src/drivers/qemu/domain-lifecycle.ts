@@ -5,12 +5,15 @@ import { join } from "node:path";
 import { formatDomainXML } from "../../conf/domain/index.js";
 import {
   VIR_DOMAIN_EVENT,
+  VIR_DOMAIN_EVENT_ID,
   VIR_DOMAIN_EVENT_RESUMED,
+  VIR_DOMAIN_EVENT_SHUTDOWN,
   VIR_DOMAIN_EVENT_STARTED,
   VIR_DOMAIN_EVENT_STOPPED,
   VIR_DOMAIN_EVENT_SUSPENDED,
   VIR_DOMAIN_PAUSED,
   VIR_DOMAIN_RUNNING,
+  VIR_DOMAIN_SHUTDOWN,
   VIR_DOMAIN_SHUTOFF,
   VIR_DOMAIN_STATE,
 } from "../../driver/index.js";
@@ -21,7 +24,7 @@ import { findFreePort } from "../../host/ports.js";
 import { attr } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
 import { buildQemuCommand } from "./command.js";
-import { isActive, notRunning, type QemuDomain } from "./domain-obj.js";
+import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
 import { writeStatus } from "./domain-status.js";
@@ -163,8 +166,14 @@ function setState(d: QemuDomain, state: number, reason: number): void {
 }
 
 function onQmpEvent(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
-  // Our own stop/cont report their state change themselves.
-  if (d.stopping || d.userOp) return;
+  if (d.stopping) return;
+  if (e.event === "SHUTDOWN") return onGuestShutdown(st, d, e);
+  if (e.event === "RESET") {
+    st.events.emit({ eventId: VIR_DOMAIN_EVENT_ID.REBOOT, dom: domRef(d) });
+    return;
+  }
+  // Our own stop/cont report their state change themselves; a powered-off guest's STOP is not a pause.
+  if (d.userOp || d.poweringOff) return;
   if (e.event === "STOP" && d.state === VIR_DOMAIN_STATE.RUNNING) {
     setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.UNKNOWN);
     st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.PAUSED);
@@ -172,6 +181,36 @@ function onQmpEvent(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
     setState(d, VIR_DOMAIN_STATE.RUNNING, VIR_DOMAIN_RUNNING.UNPAUSED);
     st.lifecycle(d, VIR_DOMAIN_EVENT.RESUMED, VIR_DOMAIN_EVENT_RESUMED.UNPAUSED);
   }
+}
+
+/**
+ * The guest powered off (QEMU runs with -no-shutdown, so it stopped rather than exited): a reboot
+ * we asked for (or <on_poweroff>restart) resets and continues it; otherwise QEMU is told to quit.
+ */
+function onGuestShutdown(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
+  const proc = d.proc;
+  if (!proc || e.data?.guest !== true) return;
+  const restart = d.fakeReboot || d.def.onPoweroff === "restart" || d.def.onPoweroff === "rename-restart";
+  d.fakeReboot = false;
+  if (restart) {
+    d.poweringOff = true;
+    void (async () => {
+      try {
+        await proc.monitor.execute("system_reset");
+        await proc.monitor.execute("cont");
+      } catch {
+        // The process is going away; its exit handler reports that.
+      } finally {
+        d.poweringOff = false;
+      }
+    })();
+    return;
+  }
+  d.poweringOff = true;
+  setState(d, VIR_DOMAIN_STATE.SHUTDOWN, VIR_DOMAIN_SHUTDOWN.USER);
+  st.lifecycle(d, VIR_DOMAIN_EVENT.SHUTDOWN, VIR_DOMAIN_EVENT_SHUTDOWN.GUEST);
+  if (d.def.onPoweroff === "preserve") return;
+  proc.monitor.execute("quit").catch(() => proc.destroy(1000));
 }
 
 /** QEMU ended: record why, drop the live definition, forget transient domains. */
@@ -191,6 +230,8 @@ function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
   d.id = -1;
   d.proc = undefined;
   d.stopping = undefined;
+  d.poweringOff = false;
+  d.fakeReboot = false;
   if (d.newDef) {
     d.def = d.newDef;
     d.newDef = undefined;
@@ -203,6 +244,24 @@ export async function destroyDomain(d: QemuDomain, graceful: boolean): Promise<v
   if (!isActive(d) || !d.proc) throw notRunning();
   d.stopping = { reason: VIR_DOMAIN_SHUTOFF.DESTROYED, detail: VIR_DOMAIN_EVENT_STOPPED.DESTROYED };
   await d.proc.destroy(graceful ? 10_000 : 3000);
+}
+
+/** virsh reboot: ACPI power button, and when the guest has powered off, reset and run it again. */
+export async function rebootDomain(d: QemuDomain): Promise<void> {
+  if (!isActive(d) || !d.proc) throw notRunning();
+  d.fakeReboot = true;
+  try {
+    await d.proc.powerdown();
+  } catch (e) {
+    d.fakeReboot = false;
+    throw e;
+  }
+}
+
+/** virsh reset: a hard reset of the virtual machine, no guest involvement. */
+export async function resetDomain(d: QemuDomain): Promise<void> {
+  if (!isActive(d) || !d.proc) throw notRunning();
+  await d.proc.monitor.execute("system_reset");
 }
 
 /** virsh shutdown: press the ACPI power button; the guest decides. */

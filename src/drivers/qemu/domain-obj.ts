@@ -26,6 +26,10 @@ export interface QemuDomain {
   stopping?: { reason: number; detail: number };
   /** True while suspend/resume runs, so the STOP/RESUME events they cause are not reported twice. */
   userOp?: boolean;
+  /** virsh reboot asked for: the next guest poweroff resets instead of stopping. */
+  fakeReboot?: boolean;
+  /** The guest powered off and QEMU is being told to quit (or reset). */
+  poweringOff?: boolean;
 }
 
 export function newQemuDomain(def: DomainDef): QemuDomain {

@@ -88,6 +88,13 @@ export async function reconnectDomains(
       }
       const monitor = await QmpClient.connect(paths.monitor, { timeoutMs: 30_000, connectTimeoutMs: 5000 });
       const qs = await monitor.execute<{ running: boolean; status: string }>("query-status");
+      if (qs.status === "shutdown") {
+        // The guest powered off while no daemon was watching (-no-shutdown kept QEMU): finish it.
+        await monitor.execute("quit").catch(() => {});
+        monitor.close();
+        cleanupRuntime(paths);
+        continue;
+      }
       const { def, caps } = await st.parse(s.xml);
       let d = st.domains.byUuid(s.uuid);
       if (d) {

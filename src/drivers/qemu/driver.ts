@@ -24,6 +24,8 @@ import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./
 import {
   attachProcess,
   destroyDomain,
+  rebootDomain,
+  resetDomain,
   resumeDomain,
   shutdownDomain,
   startDomain,
@@ -286,6 +288,16 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       checkFlags(flags, VIR_DOMAIN_SHUTDOWN_FLAGS.ACPI_POWER_BTN, "qemuDomainShutdownFlags");
       const d = st.byRef(ref);
       await job(d, () => shutdownDomain(d));
+    },
+    async domainRebootFlags(ref, flags) {
+      checkFlags(flags, VIR_DOMAIN_SHUTDOWN_FLAGS.ACPI_POWER_BTN, "qemuDomainReboot");
+      const d = st.byRef(ref);
+      await job(d, () => rebootDomain(d));
+    },
+    async domainReset(ref, flags) {
+      checkFlags(flags, 0, "qemuDomainReset");
+      const d = st.byRef(ref);
+      await job(d, () => resetDomain(d));
     },
     async domainDestroyFlags(ref: DomainRef, flags) {
       checkFlags(flags, VIR_DOMAIN_DESTROY.GRACEFUL, "qemuDomainDestroyFlags");
