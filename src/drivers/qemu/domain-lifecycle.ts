@@ -167,7 +167,10 @@ function setState(d: QemuDomain, state: number, reason: number): void {
 
 function onQmpEvent(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
   if (d.stopping) return;
-  if (e.event === "SHUTDOWN") return onGuestShutdown(st, d, e);
+  if (e.event === "SHUTDOWN") {
+    onGuestShutdown(st, d, e);
+    return;
+  }
   if (e.event === "RESET") {
     st.events.emit({ eventId: VIR_DOMAIN_EVENT_ID.REBOOT, dom: domRef(d) });
     return;
