@@ -209,3 +209,16 @@ test("concurrent saves of one domain are serialized by its job lock", async () =
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("screenshots are PNG images that the image tools can read", async (t) => {
+  const c = await openConnection("test:///default");
+  const d = await c.domainLookupByName("test");
+  const shot = await d.screenshot();
+  assert.equal(shot.mime, "image/png");
+  assert.deepEqual([...shot.data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const probe = spawnSync("file", ["-"], { input: shot.data, encoding: "utf8" });
+  if (probe.status === 0) assert.match(probe.stdout, /PNG image data, 640 x 480, 8-bit grayscale/);
+  else t.diagnostic("file(1) not available; checked the signature only");
+  await d.destroy();
+  await assert.rejects(d.screenshot(), (e) => isVirError(e) && e.code === ErrorCode.OPERATION_INVALID);
+});

@@ -386,6 +386,12 @@ export class Domain {
     return this.hv("domainSendKey", "virDomainSendKey")(this.ref, codeset, holdtime, keycodes, flags);
   }
 
+  /** virDomainScreenshot: the image's MIME type and bytes (the RPC edge streams them). */
+  async screenshot(screen = 0, flags = 0): Promise<{ mime: string; data: Uint8Array }> {
+    this.rw("virDomainScreenshot");
+    return this.hv("domainScreenshot", "virDomainScreenshot")(this.ref, screen, flags);
+  }
+
   // ---- save / managed save ----
   async save(to: string, dxml: string | null = null, flags = 0): Promise<void> {
     this.rw("virDomainSave");

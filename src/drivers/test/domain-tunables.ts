@@ -10,6 +10,7 @@ import { attr, el, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { checkFlags, domainNotRunning, internal, invalidArg } from "./errors.js";
+import { makeScreenshotPng } from "./screenshot.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
 const STRING_OKAY = 1 << 2;
@@ -273,6 +274,11 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async domainInjectNMI(ref, flags) {
       checkFlags(flags, 0, "testDomainInjectNMI");
       if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+    },
+    async domainScreenshot(ref, _screen, flags) {
+      checkFlags(flags, 0, "testDomainScreenshot");
+      if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+      return { mime: "image/png", data: makeScreenshotPng() };
     },
     async domainSendKey(ref, _codeset, _holdtime, _keycodes, flags) {
       checkFlags(flags, 0, "testDomainSendKey");
