@@ -529,3 +529,25 @@ test("rewriting the header (rebase -u) keeps bitmaps and other extensions", asyn
   assert.equal(j["format-specific"].data.bitmaps[0].name, "keep");
   assert.match(qimg("check", f), /No errors were found/);
 });
+
+test("subcluster writes allocate only what they touch, mapping like qemu's own writes", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const ours = P("sub-ours.qcow2");
+  const theirs = P("sub-theirs.qcow2");
+  const o = { extended_l2: "on", cluster_size: "64k" };
+  await createImage(ours, "qcow2", 1 << 20, o);
+  qimg("create", "-q", "-f", "qcow2", "-o", "extended_l2=on,cluster_size=64k", theirs, "1M");
+  const writes: [number, number, number][] = [
+    [0x21, 1000, 3000],
+    [0x22, 70_000, 2048],
+    [0x23, 300_000, 40_000],
+  ];
+  const img = await openImage(ours);
+  for (const [v, off, len] of writes) await img.write(off, new Uint8Array(len).fill(v));
+  await img.close();
+  qio(theirs, ...writes.map(([v, off, len]) => `write -P ${v} ${off} ${len}`));
+  const shape = (f: string) => qemuMap(f).map((e) => [e.start, e.length, e.data, e.zero, e.present]);
+  assert.deepEqual(shape(ours), shape(theirs));
+  assert.match(qimg("compare", ours, theirs), /Images are identical/);
+  assert.match(qimg("check", ours), /No errors were found/);
+});

@@ -143,26 +143,47 @@ async function writeData(img: Qcow2Image, host: number, guest: number, buf: Uint
 /** Clusters needing new storage: compose full clusters, write once, then map and free the old. */
 async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: Plan[]): Promise<void> {
   const k = run.length;
-  const buf = new Uint8Array(k * img.cs);
+  const cs = img.cs;
+  const buf = new Uint8Array(k * cs);
+  const bits: { alloc: number; zero: number }[] = [];
   for (let i = 0; i < k; i++) {
     const p = run[i]!;
-    const view = buf.subarray(i * img.cs, (i + 1) * img.cs);
-    if (p.n < img.cs) await img.readRange(p.gci * img.cs, view.subarray(0, clusterLen(img, p.gci)));
+    const view = buf.subarray(i * cs, (i + 1) * cs);
+    const base = p.gci * cs;
+    const limit = clusterLen(img, p.gci);
+    if (img.extL2 && p.m.kind === "unallocated") {
+      // Fresh cluster with subclusters: allocate only the touched ones; copy-on-write only
+      // the partial first/last subcluster (qemu does the same, untouched ones keep their state).
+      const scs = cs / SUBCLUSTERS;
+      const s0 = Math.floor(p.within / scs);
+      const s1 = Math.ceil((p.within + p.n) / scs);
+      for (const sc of new Set([s0, s1 - 1])) {
+        const a = sc * scs;
+        const partial = sc === s0 ? p.within % scs !== 0 : (p.within + p.n) % scs !== 0;
+        if (partial) await img.readRange(base + a, view.subarray(a, Math.min(a + scs, limit)));
+      }
+      let mask = 0;
+      for (let sc = s0; sc < s1; sc++) mask += 2 ** sc;
+      bits.push({ alloc: mask >>> 0, zero: (p.m.zeroBits & ~mask) >>> 0 });
+    } else {
+      if (p.n < cs) await img.readRange(base, view.subarray(0, limit));
+      bits.push({ alloc: 0xffffffff, zero: 0 });
+    }
     view.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
   }
-  const firstGuest = run[0]!.gci * img.cs;
-  let host: number;
-  if (img.hasDataFile) host = firstGuest;
-  else host = await img.refs.alloc(k);
+  // L2 tables first (as qemu does): data clusters of one run then lie next to each other.
+  const per = img.tables.l2Entries;
+  for (const l1i of new Set(run.map((p) => Math.floor(p.gci / per)))) await img.tables.writableL2(l1i);
+  const firstGuest = run[0]!.gci * cs;
+  const host = img.hasDataFile ? firstGuest : await img.refs.alloc(k);
   await writeData(img, host, firstGuest, buf);
-  const full = 0xffffffff;
   await setEntries(
     img,
     run.map((p, i) => ({
       gci: p.gci,
-      host: img.hasDataFile ? p.gci * img.cs : host + i * img.cs,
-      allocBits: full,
-      zeroBits: 0,
+      host: img.hasDataFile ? p.gci * cs : host + i * cs,
+      allocBits: bits[i]!.alloc,
+      zeroBits: bits[i]!.zero,
     })),
   );
   for (const p of run) await release(img, p.m);
