@@ -3,11 +3,14 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pino } from "pino";
+import { openConnection } from "../src/api/index.js";
 import { startDaemon } from "../src/daemon/daemon.js";
+import { registerConnectionDriver } from "../src/driver/index.js";
+import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
 import { registerTestDriver } from "../src/drivers/test/index.js";
 
 const have = (cmd: string, args: string[]) => {
@@ -112,6 +115,15 @@ test("virsh over TLS with client certificates", {
         ),
       );
     const ours = await run(`test+tls://localhost:${d.tlsPort}/default?pkipath=${client}`, ["list", "--all"]);
+    // and tsvirt's own remote driver over the same listener
+    registerConnectionDriver(remoteConnectionDriver);
+    const conn = await openConnection(`test+tls://localhost:${d.tlsPort}/default?pkipath=${client}`);
+    assert.equal(await conn.getHostname(), hostname());
+    assert.deepEqual(
+      (await conn.listAllDomains()).map((x) => x.name),
+      ["test"],
+    );
+    await conn.close();
     const theirs = await run("test:///default", ["list", "--all"]);
     assert.equal(ours.out, theirs.out);
     assert.equal(ours.code, 0);

@@ -1,6 +1,7 @@
 // Which URIs the remote driver serves and where it connects (libvirt's remote driver rules,
 // adapted to tsvirtd's paths): a transport (+unix, +tcp) or a host means "remote"; the URI sent
 // in CONNECT_OPEN drops the transport, host and the client-only parameters (socket=, …).
+import { readFileSync } from "node:fs";
 import type { ConnectUri } from "../../driver/index.js";
 import { uriParam } from "../../driver/index.js";
 import type { ClientTarget } from "../../rpc/client/client.js";
@@ -17,7 +18,8 @@ const CLIENT_PARAMS = new Set([
 ]);
 
 export function isRemoteUri(u: ConnectUri): boolean {
-  if (u.transport !== undefined) return u.transport === "unix" || u.transport === "tcp";
+  if (u.transport !== undefined)
+    return u.transport === "unix" || u.transport === "tcp" || u.transport === "tls";
   return u.host !== undefined && u.host !== "" && u.driver !== "test";
 }
 
@@ -34,7 +36,22 @@ export function remoteTarget(
   uid = process.getuid?.() ?? 1000,
 ): ClientTarget {
   if (u.transport === "tcp") return { host: u.host || "localhost", port: u.port ?? 16509 };
+  if (u.transport === "tls" || (u.transport === undefined && u.host)) {
+    return { host: u.host || "localhost", port: u.port ?? 16514, tls: clientPki(u, env, uid) };
+  }
   return { path: uriParam(u, "socket") ?? defaultSocket(u, env, uid) };
+}
+
+/**
+ * The client's x509 files as libvirt looks for them: ?pkipath=DIR, else ~/.pki/libvirt for a
+ * normal user, else /etc/pki/CA/cacert.pem and /etc/pki/libvirt/{clientcert,private/clientkey}.pem.
+ */
+export function clientPki(u: ConnectUri, env: NodeJS.ProcessEnv, uid: number) {
+  const dir = uriParam(u, "pkipath") ?? (uid !== 0 ? `${env.HOME ?? "/root"}/.pki/libvirt` : undefined);
+  const files = dir
+    ? [`${dir}/cacert.pem`, `${dir}/clientcert.pem`, `${dir}/clientkey.pem`]
+    : ["/etc/pki/CA/cacert.pem", "/etc/pki/libvirt/clientcert.pem", "/etc/pki/libvirt/private/clientkey.pem"];
+  return { ca: readFileSync(files[0]!), cert: readFileSync(files[1]!), key: readFileSync(files[2]!) };
 }
 
 /** The URI the daemon should open: driver:///path?serverParams (libvirt's "name" param wins). */

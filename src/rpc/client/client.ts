@@ -2,6 +2,7 @@
 // matched to replies by serial (several in flight), errors come back as VirError, event MESSAGEs
 // go to listeners, and keepalive PINGs from the server are answered with PONGs.
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { type VirError, virError, ErrorCode, ErrorDomain } from "../../errors/index.js";
 import {
   KEEPALIVE_PROGRAM,
@@ -18,7 +19,9 @@ import { procedureByName } from "../protocol/program.js";
 import { remoteError, wireToVirError } from "../protocol/remote-error.js";
 import { XdrReader } from "../xdr/index.js";
 
-export type ClientTarget = { path: string } | { host: string; port: number };
+export type ClientTarget =
+  | { path: string }
+  | { host: string; port: number; tls?: { ca: Buffer; cert: Buffer; key: Buffer } };
 
 interface Pending {
   def: ProcedureDef;
@@ -77,6 +80,7 @@ export class RpcClient {
   }
 
   static connect(target: ClientTarget): Promise<RpcClient> {
+    if ("host" in target && target.tls) return RpcClient.connectTls(target.host, target.port, target.tls);
     return new Promise((resolve, reject) => {
       const s = "path" in target ? connect(target.path) : connect(target.port, target.host);
       s.once("error", (e) =>
@@ -92,6 +96,35 @@ export class RpcClient {
   /** A unix socket (libvirt counts those as secure). */
   get isLocal(): boolean {
     return this.socket.remoteAddress === undefined;
+  }
+
+  /**
+   * TLS with a client certificate; the server's one-byte 0x01 confirmation (libvirt's
+   * virNetClientSetTLSSession) must arrive before the first call.
+   */
+  private static connectTls(
+    host: string,
+    port: number,
+    creds: { ca: Buffer; cert: Buffer; key: Buffer },
+  ): Promise<RpcClient> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect({ host, port, servername: host, ca: creds.ca, cert: creds.cert, key: creds.key });
+      const fail = (e: Error) =>
+        reject(virError(ErrorCode.NO_CONNECT, ErrorDomain.RPC, `cannot connect: ${e.message}`));
+      s.once("error", fail);
+      s.once("secureConnect", () => {
+        s.once("readable", () => {
+          const b = s.read(1) as Buffer | null;
+          s.removeListener("error", fail);
+          if (b?.[0] !== 1) {
+            s.destroy();
+            reject(virError(ErrorCode.RPC, ErrorDomain.RPC, "server verification of our certificate failed"));
+            return;
+          }
+          resolve(new RpcClient(s));
+        });
+      });
+    });
   }
 
   get isOpen(): boolean {
