@@ -102,7 +102,7 @@ test("tsvirtd restarts on its root after kill -9; test:///default comes back ini
 
 test("tsvirtd: kill -9 and restart keeps every persistent object of qemu:///system", {
   skip: missing ?? false,
-  timeout: 60_000,
+  timeout: 90_000,
 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), "tsvirtd-persist-"));
   const poolDir = join(root, "pool");
