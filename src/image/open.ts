@@ -98,7 +98,8 @@ export async function createImage(
     secrets: extra.secrets,
     openImage: (name, fmt) =>
       openImage(resolveRelative(base, name), { format: fmt, readOnly: true, secrets: extra.secrets }),
-    openFile: (name, o) => FileIO.open(resolveRelative(base, name), o),
+    // Creating replaces an existing file, as qemu-img create does.
+    openFile: (name, o) => FileIO.open(resolveRelative(base, name), { ...o, truncate: o.create }),
   };
   try {
     await f.create(io, size, options, ctx);
