@@ -222,3 +222,29 @@ test("screenshots are PNG images that the image tools can read", async (t) => {
   await d.destroy();
   await assert.rejects(d.screenshot(), (e) => isVirError(e) && e.code === ErrorCode.OPERATION_INVALID);
 });
+
+test("connections sharing one node keep their own event callbacks", async () => {
+  const { createDefaultNode, testDriverSet } = await import("../src/index.js");
+  const node = createDefaultNode();
+  const a = new Connection(testDriverSet(node, "test:///default"), false);
+  const b = new Connection(testDriverSet(node, "test:///default"), false);
+  const seenA: string[] = [];
+  const seenB: string[] = [];
+  const idA = await a.domainEventRegisterAny(VIR_DOMAIN_EVENT_ID.LIFECYCLE, (d) => seenA.push(d.name));
+  await b.domainEventRegisterAny(VIR_DOMAIN_EVENT_ID.LIFECYCLE, (d) => seenB.push(d.name));
+  await assert.rejects(
+    b.domainEventDeregisterAny(idA),
+    virErr(
+      ErrorCode.INVALID_ARG,
+      ErrorDomain.NONE,
+      `invalid argument: could not find event callback ${idA} for deletion`,
+    ),
+  );
+  await (await b.domainLookupByName("test")).suspend();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual([seenA, seenB], [["test"], ["test"]], "both connections see a change made through one");
+  await a.close();
+  await (await b.domainLookupByName("test")).resume();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual([seenA.length, seenB.length], [1, 2], "a closed connection's callbacks are dropped");
+});

@@ -3,7 +3,8 @@
 
 import type { DomainRef, NetworkRef, StoragePoolRef } from "../../driver/index.js";
 import { VIR_DOMAIN_EVENT_ID, VIR_NETWORK_EVENT_ID, VIR_STORAGE_POOL_EVENT_ID } from "../../driver/index.js";
-import { ErrorCode } from "../../errors/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import type { EventQueue } from "../../state/index.js";
 import { domRef, type TestDomain } from "./domain-obj.js";
 import { testError } from "./errors.js";
 import type { TestNetwork, TestNode } from "./node.js";
@@ -12,6 +13,48 @@ import type { TestPool } from "./storage-obj.js";
 export interface TestCtx {
   node: TestNode;
   uri: string;
+  /** Event callbacks this connection registered, per queue, so a shared node can drop them. */
+  callbacks?: Map<EventQueue<never>, Set<number>>;
+}
+
+/** Registers an event callback on behalf of this connection. */
+export function registerCallback<E extends { eventId: number }>(
+  ctx: TestCtx,
+  queue: EventQueue<E>,
+  eventId: number,
+  key: string | null,
+  cb: (ev: E) => void,
+): number {
+  const id = queue.register(eventId, key, cb);
+  ctx.callbacks ??= new Map();
+  const q = queue as unknown as EventQueue<never>;
+  let set = ctx.callbacks.get(q);
+  if (!set) ctx.callbacks.set(q, (set = new Set()));
+  set.add(id);
+  return id;
+}
+
+/** Deregisters one of this connection's callbacks (virObjectEventStateDeregisterID). */
+export function deregisterCallback<E extends { eventId: number }>(
+  ctx: TestCtx,
+  queue: EventQueue<E>,
+  id: number,
+): void {
+  const set = ctx.callbacks?.get(queue as unknown as EventQueue<never>);
+  if (!set?.delete(id)) {
+    throw virError(
+      ErrorCode.INVALID_ARG,
+      ErrorDomain.NONE,
+      `could not find event callback ${id} for deletion`,
+    );
+  }
+  queue.deregister(id);
+}
+
+/** Drops every callback this connection registered (on close). */
+export function dropCallbacks(ctx: TestCtx): void {
+  for (const [queue, ids] of ctx.callbacks ?? []) for (const id of ids) queue.deregister(id);
+  ctx.callbacks?.clear();
 }
 
 /** testDomObjFromDomain. */

@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import type { HypervisorDriver } from "../../driver/index.js";
 import { formatTestCapabilities } from "./capabilities.js";
-import type { TestCtx } from "./ctx.js";
+import { deregisterCallback, dropCallbacks, registerCallback, type TestCtx } from "./ctx.js";
 import { domainConfigSlots, TEST_MAX_VCPUS } from "./domain-config.js";
 import { domainExtraSlots } from "./domain-extras.js";
 import { domainTunableSlots } from "./domain-tunables.js";
@@ -30,7 +30,9 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
   const node = ctx.node;
   const base: HypervisorDriver = {
     name: "TEST",
-    async connectClose() {},
+    async connectClose() {
+      dropCallbacks(ctx);
+    },
     async connectGetType() {
       return "TEST";
     },
@@ -77,10 +79,10 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
       return node.cells.slice(startCell, startCell + maxCells).map((c) => c.mem);
     },
     async connectDomainEventRegisterAny(dom, eventId, cb) {
-      return node.domainEvents.register(eventId, dom ? dom.uuid : null, cb);
+      return registerCallback(ctx, node.domainEvents, eventId, dom ? dom.uuid : null, cb);
     },
     async connectDomainEventDeregisterAny(id) {
-      node.domainEvents.deregister(id);
+      deregisterCallback(ctx, node.domainEvents, id);
     },
   };
   return Object.assign(

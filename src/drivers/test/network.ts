@@ -9,7 +9,14 @@ import {
   VIR_NETWORK_UPDATE_AFFECT as UA,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { findNetwork, netRef, networkEvent, type TestCtx } from "./ctx.js";
+import {
+  deregisterCallback,
+  findNetwork,
+  netRef,
+  networkEvent,
+  registerCallback,
+  type TestCtx,
+} from "./ctx.js";
 import { checkFlags, internal, opInvalid, testError } from "./errors.js";
 import { updateNetworkDef } from "./network-update.js";
 import type { TestNetwork } from "./node.js";
@@ -181,10 +188,10 @@ export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
       return findNetwork(ctx, ref).persistent;
     },
     async connectNetworkEventRegisterAny(net, eventId, cb) {
-      return ctx.node.networkEvents.register(eventId, net ? net.uuid : null, cb);
+      return registerCallback(ctx, ctx.node.networkEvents, eventId, net ? net.uuid : null, cb);
     },
     async connectNetworkEventDeregisterAny(id) {
-      ctx.node.networkEvents.deregister(id);
+      deregisterCallback(ctx, ctx.node.networkEvents, id);
     },
   };
 }

@@ -18,7 +18,7 @@ import {
   parseXml,
   type XmlElement,
 } from "../../xml/index.js";
-import type { TestCtx } from "./ctx.js";
+import { deregisterCallback, registerCallback, type TestCtx } from "./ctx.js";
 import { checkFlags, testError } from "./errors.js";
 import type { TestNodeDev } from "./node.js";
 
@@ -184,10 +184,10 @@ export function testNodeDeviceDriver(ctx: TestCtx): NodeDeviceDriver {
       return false;
     },
     async connectNodeDeviceEventRegisterAny(dev, eventId, cb) {
-      return node.nodedevEvents.register(eventId, dev ? dev.name : null, cb);
+      return registerCallback(ctx, node.nodedevEvents, eventId, dev ? dev.name : null, cb);
     },
     async connectNodeDeviceEventDeregisterAny(id) {
-      node.nodedevEvents.deregister(id);
+      deregisterCallback(ctx, node.nodedevEvents, id);
     },
   };
 }

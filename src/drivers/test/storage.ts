@@ -19,7 +19,7 @@ import {
   VIR_STORAGE_VOL_TYPE,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { poolEvent, poolRef, type TestCtx } from "./ctx.js";
+import { deregisterCallback, poolEvent, poolRef, registerCallback, type TestCtx } from "./ctx.js";
 import { checkFlags, invalidArg, opInvalid, testError } from "./errors.js";
 import { setPoolDefaults, type TestPool } from "./storage-obj.js";
 
@@ -329,10 +329,10 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
       return findVol(p, vref.name).target.path ?? "";
     },
     async connectStoragePoolEventRegisterAny(pool, eventId, cb) {
-      return ctx.node.poolEvents.register(eventId, pool ? pool.uuid : null, cb);
+      return registerCallback(ctx, ctx.node.poolEvents, eventId, pool ? pool.uuid : null, cb);
     },
     async connectStoragePoolEventDeregisterAny(id) {
-      ctx.node.poolEvents.deregister(id);
+      deregisterCallback(ctx, ctx.node.poolEvents, id);
     },
   };
 }
