@@ -105,3 +105,25 @@ test("refcount table growth: many small clusters force new refcount blocks and a
   assert.ok(b.every((v) => v === 7));
   await img.close();
 });
+
+test("a backing chain that loops back to itself is refused, not followed forever", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "tsvirt-qcow2-loop-"));
+  try {
+    const a = join(dir, "a.qcow2");
+    const b = join(dir, "b.qcow2");
+    await createImage(a, "qcow2", 1 << 20, {});
+    await createImage(b, "qcow2", undefined, { backing_file: "a.qcow2", backing_fmt: "qcow2" });
+    const img = await openImage(a, { backingChain: false });
+    await img.backing!.setBacking("b.qcow2", "qcow2"); // a → b → a → …
+    await img.close();
+    await assert.rejects(openImage(b, { readOnly: true }), /Backing chain deeper than/);
+    const alone = await openImage(b, { readOnly: true, backingChain: false });
+    assert.equal(alone.virtualSize, 1 << 20);
+    await alone.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
