@@ -288,3 +288,40 @@ test("qemu driver: a restarted daemon finds running guests again; stale status i
   assert.ok(!existsSync(join(o.runDir, "qemu", "keep1.status.json")));
   await drv2.domainUndefineFlags!(again, 0);
 });
+
+test("qemu driver: block stats and info, memory stats, screenshot of a paused guest", async (t) => {
+  const why = !existsSync(QEMU) ? "qemu-system-x86_64 not installed" : guestUnavailable();
+  if (why) return t.skip(why);
+  const st = await createQemuDriverState(opts);
+  states.push(st);
+  const drv = qemuHypervisorDriver(st);
+  const img = join(root, "stats.qcow2");
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", img, "16M"]);
+  const xml = guestXml("stats1").replace(
+    "<devices>",
+    `<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${img}'/><target dev='vda' bus='virtio'/></disk><video><model type='vga'/></video>`,
+  );
+  const ref = await drv.domainCreateXML!(xml, VIR_DOMAIN_START.PAUSED);
+  try {
+    const bs = await drv.domainBlockStats!(ref, "vda");
+    assert.ok(bs.rdReq >= 0 && bs.wrBytes >= 0);
+    assert.deepEqual(await drv.domainBlockStats!(ref, img), bs, "by source path too");
+    const bi = await drv.domainGetBlockInfo!(ref, "vda", 0);
+    assert.equal(bi.capacity, 16 * 1024 * 1024);
+    assert.ok(bi.allocation > 0 && bi.physical > 0);
+    await assert.rejects(drv.domainBlockStats!(ref, "vdz"), /invalid path vdz not assigned to domain/);
+    const ms = await drv.domainMemoryStats!(ref, 10, 0);
+    assert.deepEqual(
+      ms.map((m) => m.tag),
+      [6, 7],
+    );
+    assert.equal(ms[0]!.val, 262144);
+    assert.ok(ms[1]!.val > 0);
+    const shot = await drv.domainScreenshot!(ref, 0, 0);
+    assert.equal(shot.mime, "image/x-portable-pixmap");
+    assert.equal(Buffer.from(shot.data.subarray(0, 2)).toString(), "P6");
+    await assert.rejects(drv.domainInterfaceStats!(ref, "vnet9"), /'vnet9' is not a known interface/);
+  } finally {
+    await drv.domainDestroyFlags!(ref, 0);
+  }
+});

@@ -2,6 +2,7 @@
 // driver state, definitions and lifecycle into libvirt's slot names. No logic of its own beyond
 // argument checks and locking.
 import { cpus, hostname, totalmem } from "node:os";
+import { join } from "node:path";
 import { cloneDomainDef, formatDomainXML } from "../../conf/domain/index.js";
 import type { ConnectionDriverFactory, DomainRef, HypervisorDriver } from "../../driver/index.js";
 import {
@@ -31,6 +32,7 @@ import {
   startDomain,
   suspendDomain,
 } from "./domain-lifecycle.js";
+import { blockInfo, blockStats, interfaceStats, memoryStats, screenshot } from "./domain-stats.js";
 import { reconnectDomains } from "./domain-status.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
@@ -364,6 +366,31 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       if (!isActive(d))
         throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "domain is not running");
       return d.def.vcpu.max;
+    },
+    async domainBlockStats(ref, path) {
+      return blockStats(st.byRef(ref), path);
+    },
+    async domainGetBlockInfo(ref, path, flags) {
+      checkFlags(flags, 0, "qemuDomainGetBlockInfo");
+      return blockInfo(st.byRef(ref), path);
+    },
+    async domainInterfaceStats(ref, device) {
+      return interfaceStats(st.byRef(ref), device);
+    },
+    async domainMemoryStats(ref, maxStats, flags) {
+      checkFlags(flags, 0, "qemuDomainMemoryStats");
+      return memoryStats(st.byRef(ref), maxStats);
+    },
+    async domainScreenshot(ref, screen, flags) {
+      checkFlags(flags, 0, "qemuDomainScreenshot");
+      if (screen !== 0)
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          "currently is supported only taking screenshots of screen ID 0",
+        );
+      const d = st.byRef(ref);
+      return job(d, () => screenshot(d, join(st.opts.runDir, "qemu")));
     },
     async domainGetSecurityLabel(ref) {
       st.byRef(ref);
