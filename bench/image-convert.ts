@@ -4,6 +4,7 @@
 //
 //   npx tsc -p . && node --import tsx bench/image-convert.ts          (full)
 //   BENCH_SMOKE=1 node --import tsx bench/image-convert.ts            (smoke)
+//   BENCH_MIB=512 BENCH_ONLY='qcow2->raw' …                           (other size, some cases)
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -70,7 +71,9 @@ function main(): void {
     console.log(
       `${"command".padEnd(24)}${"qemu-img s".padStart(12)}${"tsvirt-img s".padStart(14)}${"ratio".padStart(8)}`,
     );
+    const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
     for (const [name, args] of cases) {
+      if (only && !only.test(name)) continue;
       const q = timed("qemu-img", args("q"));
       const t = timed("node", [CLI, ...args("t")]);
       console.log(

@@ -21,8 +21,16 @@ import {
 const deflateAsync = promisify(deflate);
 const GTE_ZEROED = 1;
 
+const ZERO = Buffer.alloc(64 * 1024);
+
 function isZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  if (b.length === 0) return true;
+  if (b[0] !== 0 || b[b.length - 1] !== 0) return false;
+  const v = Buffer.from(b.buffer, b.byteOffset, b.length);
+  for (let p = 0; p < v.length; p += ZERO.length) {
+    const e = Math.min(v.length, p + ZERO.length);
+    if (v.compare(ZERO, 0, e - p, p, e) !== 0) return false;
+  }
   return true;
 }
 
@@ -243,7 +251,19 @@ export class SparseExtent implements Extent {
           }
         }
         if (this.compressed) await this.appendCompressed(pos - within, deflateSync(grain));
-        else {
+        else if (n === this.clusterSize && e === 0) {
+          // A run of whole new grains goes to consecutive sectors in one host write.
+          let len = n;
+          while (done + len + this.clusterSize <= buf.length && len < 8 << 20) {
+            if ((await this.gte(pos + len)) !== 0) break;
+            len += this.clusterSize;
+          }
+          const sector = this.allocate(len);
+          await this.io.write(sector * 512, buf.subarray(done, done + len));
+          for (let g = 0; g < len; g += this.clusterSize) await this.setGte(pos + g, sector + g / 512);
+          done += len;
+          continue;
+        } else {
           const sector = this.allocate(this.clusterSize);
           await this.io.write(sector * 512, grain);
           await this.setGte(pos, sector);
