@@ -128,16 +128,32 @@ export async function startLibvirtd(o: LibvirtdOptions = {}): Promise<LibvirtdPe
   const root = o.root ?? mkdtempSync(join(tmpdir(), "libvirtd-peer-"));
   const l = peerLayout(root, o.cacheDir);
   prepare(l, o);
-  const nsFlags = ["--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private"];
+  // --kill-child: if unshare dies, libvirtd (and with it the namespace) gets SIGKILL.
+  const nsFlags = [
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child=SIGKILL",
+    "--mount-proc",
+    "--propagation",
+    "private",
+  ];
   if (o.privateNetwork ?? true) nsFlags.push("--net");
   const logFd = openSync(l.logFile, "a", 0o600);
-  const child: ChildProcess = spawn(
+  // setpriv --pdeathsig: if this process dies without stop() (a test killed on timeout), unshare
+  // gets SIGKILL and takes libvirtd with it, so no peer outlives its run.
+  const argv = [
+    ...withParentDeathSignal("KILL"),
     "unshare",
-    [...nsFlags, "--", "/bin/sh", "-c", namespaceScript(l, binary)],
-    {
-      stdio: ["ignore", logFd, logFd],
-    },
-  );
+    ...nsFlags,
+    "--",
+    "/bin/sh",
+    "-c",
+    namespaceScript(l, binary),
+  ];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
+    stdio: ["ignore", logFd, logFd],
+  });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   let gone = false;
   void exited.then(() => {
@@ -197,6 +213,11 @@ export async function startLibvirtd(o: LibvirtdOptions = {}): Promise<LibvirtdPe
       return stopping;
     },
   };
+}
+
+/** `setpriv --pdeathsig SIG` as a command prefix where util-linux's setpriv exists, else nothing. */
+export function withParentDeathSignal(sig: string): string[] {
+  return existsSync("/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", sig] : [];
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

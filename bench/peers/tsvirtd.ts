@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { withParentDeathSignal } from "./libvirtd.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const TSVIRTD_JS = join(REPO, "dist/bin/tsvirtd.js");
@@ -55,9 +56,16 @@ export async function startTsvirtd(o: TsvirtdOptions = {}): Promise<TsvirtdProce
   const root = o.root ?? mkdtempSync(join(tmpdir(), "tsvirtd-peer-"));
   const logFile = join(root, "tsvirtd.log");
   const fd = openSync(logFile, "a", 0o600);
-  const child: ChildProcess = spawn(process.execPath, [TSVIRTD_JS, "--root", root, ...(o.args ?? [])], {
-    stdio: ["ignore", fd, fd],
-  });
+  // setpriv execs node in place (same PID); tsvirtd gets SIGTERM if this process dies first.
+  const argv = [
+    ...withParentDeathSignal("TERM"),
+    process.execPath,
+    TSVIRTD_JS,
+    "--root",
+    root,
+    ...(o.args ?? []),
+  ];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, fd] });
   let gone = false;
   const exited = new Promise<void>((r) =>
     child.once("exit", () => {
