@@ -551,3 +551,52 @@ test("subcluster writes allocate only what they touch, mapping like qemu's own w
   assert.match(qimg("compare", ours, theirs), /Images are identical/);
   assert.match(qimg("check", ours), /No errors were found/);
 });
+
+test("amend: compat, refcount_bits and lazy_refcounts match qemu-img amend", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const steps: Record<string, string>[] = [
+    { refcount_bits: "1" },
+    { refcount_bits: "64" },
+    { refcount_bits: "16", lazy_refcounts: "on" },
+    { lazy_refcounts: "off", compat: "0.10" },
+    { compat: "1.1" },
+  ];
+  const ours = P("amend-ours.qcow2");
+  const theirs = P("amend-theirs.qcow2");
+  qimg("create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", ours, "2M");
+  qio(ours, "write -P 3 0 300k", "write -z 100k 8k", "write -P 4 1M 20k");
+  execFileSync("cp", [ours, theirs]);
+  for (const o of steps) {
+    const img = await openImage(ours);
+    await (img as unknown as { amend(o: Record<string, string>): Promise<void> }).amend(o);
+    await img.close();
+    qimg(
+      "amend",
+      "-o",
+      Object.entries(o)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(","),
+      theirs,
+    );
+    const a = JSON.parse(qimg("info", "--output=json", ours));
+    const b = JSON.parse(qimg("info", "--output=json", theirs));
+    assert.deepEqual(a["format-specific"], b["format-specific"], JSON.stringify(o));
+    assert.match(qimg("check", ours), /No errors were found/);
+    assert.match(qimg("compare", ours, theirs), /Images are identical/);
+  }
+});
+
+test("amend refuses to narrow refcounts below a shared cluster's count", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const f = P("amend-narrow.qcow2");
+  qimg("create", "-q", "-f", "qcow2", f, "1M");
+  qio(f, "write -P 1 0 64k");
+  qimg("snapshot", "-c", "s", f);
+  const img = await openImage(f);
+  await assert.rejects(
+    (img as unknown as { amend(o: Record<string, string>): Promise<void> }).amend({ refcount_bits: "1" }),
+    /Cannot decrease refcount entry width to 1 bits: Cluster at offset 0x[0-9a-f]+ has a refcount of 2/,
+  );
+  await img.close();
+  assert.match(qimg("check", f), /No errors were found/);
+});

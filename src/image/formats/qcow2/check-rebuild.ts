@@ -27,9 +27,18 @@ function allocImrt(st: CheckState, count: number, from: { v: number }): number {
   return c;
 }
 
-export async function rebuildRefcounts(img: Qcow2Image, st: CheckState): Promise<void> {
+/**
+ * `refcountOrder` (default: the image's) lets amend write the structure at a new width; the
+ * header is then rewritten whole, so width and table location change in one write.
+ */
+export async function rebuildRefcounts(
+  img: Qcow2Image,
+  st: CheckState,
+  refcountOrder = img.header.refcountOrder,
+): Promise<void> {
   const cs = img.cs;
-  const refs = img.refs;
+  const old = img.refs;
+  const refs = new Refcounts(img.io, img.header.clusterBits, refcountOrder, [], 0, 0, old.onMoved);
   const per = refs.perBlock;
   let table: number[] = [];
   const writeBlocks = async (first: number, end: number): Promise<boolean> => {
@@ -74,21 +83,29 @@ export async function rebuildRefcounts(img: Qcow2Image, st: CheckState): Promise
   const raw = new Uint8Array(tableClusters * cs);
   for (let i = 0; i < table.length; i++) putBe64(raw, i * 8, table[i]!);
   await img.io.write(tableOffset, raw);
-  const hdr = new Uint8Array(12);
-  putBe64(hdr, 0, tableOffset);
-  putBe32(hdr, 8, tableClusters);
-  await img.io.write(48, hdr);
+  await img.io.flush();
+  if (refcountOrder === img.header.refcountOrder) {
+    const hdr = new Uint8Array(12);
+    putBe64(hdr, 0, tableOffset);
+    putBe32(hdr, 8, tableClusters);
+    await img.io.write(48, hdr);
+  } else {
+    img.header.refcountOrder = refcountOrder;
+    img.header.refcountTableOffset = tableOffset;
+    img.header.refcountTableClusters = tableClusters;
+    await img.writeHeader();
+  }
   await img.io.flush();
   img.header.refcountTableOffset = tableOffset;
   img.header.refcountTableClusters = tableClusters;
   const fresh = new Refcounts(
     img.io,
     img.header.clusterBits,
-    img.header.refcountOrder,
+    refcountOrder,
     table,
     tableOffset,
     tableClusters,
-    refs.onMoved,
+    old.onMoved,
   );
   img.refs = fresh;
   img.watchFrees();

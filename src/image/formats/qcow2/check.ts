@@ -338,7 +338,7 @@ export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: num
   return highest;
 }
 
-function freshState(fix: number, fileLen: number, cs: number, res: CheckResult): CheckState {
+export function freshState(fix: number, fileLen: number, cs: number, res: CheckResult): CheckState {
   const fileClusters = Math.ceil(fileLen / cs);
   return {
     res,

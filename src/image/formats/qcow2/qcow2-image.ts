@@ -16,6 +16,7 @@ import type {
 import { checkQcow2 } from "./check.js";
 import { resizeQcow2 } from "./resize.js";
 import { Qcow2Snapshots } from "./snapshots.js";
+import { amendQcow2 } from "./amend.js";
 import { qcow2BlockStatus } from "./block-status.js";
 import { decompressCluster } from "./compress.js";
 import { AUTOCLEAR_DATA_FILE_RAW, encodeHeader, INCOMPAT_EXTL2, type Qcow2Header } from "./header.js";
@@ -127,12 +128,20 @@ export class Qcow2Image implements Image, BackingChain {
   }
 
   setBacking(file: string | undefined, format: string | undefined): Promise<void> {
-    return this.exclusive(async () => {
-      this.writable();
-      this.header.backingFile = file;
-      this.header.backingFormat = file === undefined ? undefined : format;
-      await this.writeHeader();
-    });
+    return this.exclusive(() => this.setBackingNow(file, format));
+  }
+
+  /** setBacking without the mutation queue (for callers already inside it). */
+  async setBackingNow(file: string | undefined, format: string | undefined): Promise<void> {
+    this.writable();
+    this.header.backingFile = file;
+    this.header.backingFormat = file === undefined ? undefined : format;
+    await this.writeHeader();
+  }
+
+  /** qemu-img amend: change creation options in place (see amend.ts). */
+  amend(options: Record<string, string>): Promise<void> {
+    return this.exclusive(() => amendQcow2(this, options));
   }
 
   bounds(offset: number, length: number): void {

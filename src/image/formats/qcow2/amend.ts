@@ -1,0 +1,181 @@
+// qemu-img amend for qcow2: change compat (upgrade to 1.1, downgrade to 0.10), refcount_bits
+// (refcount structure rewritten at the new width), lazy_refcounts, backing file and size in
+// place. Options that would need a full rewrite are refused with qemu's messages.
+
+import { ImageError } from "../../errors.js";
+import { calculateRefcounts, compareRefcounts, FIX_LEAKS, freshState, newResult } from "./check.js";
+import { rebuildRefcounts } from "./check-rebuild.js";
+import {
+  AUTOCLEAR_BITMAPS,
+  COMPAT_LAZY_REFCOUNTS,
+  EXT_FEATURE_TABLE,
+  featureNameTable,
+  INCOMPAT_DATA_FILE,
+  INCOMPAT_DIRTY,
+  INCOMPAT_EXTL2,
+} from "./header.js";
+import { decodeL2 } from "./l2-entry.js";
+import type { Qcow2Image } from "./qcow2-image.js";
+import { resizeQcow2 } from "./resize.js";
+import { readL1 } from "./snapshot-refcount.js";
+import { guestWrite, release, setEntries } from "./write-path.js";
+import { parseSize } from "./create.js";
+
+const bad = (m: string) => new ImageError("invalid-argument", m);
+const unsupported = (m: string) => new ImageError("unsupported", m);
+
+function onOff(v: string, key: string): boolean {
+  if (v === "on" || v === "true") return true;
+  if (v === "off" || v === "false") return false;
+  throw bad(`Parameter '${key}' expects 'on' or 'off'`);
+}
+
+export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Promise<void> {
+  img.writable();
+  const h = img.header;
+  let version = h.version;
+  let order = h.refcountOrder;
+  let lazy: boolean | undefined;
+  for (const [k, v] of Object.entries(o)) {
+    switch (k) {
+      case "compat":
+        if (v === "0.10" || v === "v2") version = 2;
+        else if (v === "1.1" || v === "v3") version = 3;
+        else throw bad(`Invalid compatibility level: '${v}'`);
+        break;
+      case "refcount_bits": {
+        const bits = Number(v);
+        if (!Number.isInteger(bits) || bits < 1 || bits > 64 || (bits & (bits - 1)) !== 0) {
+          throw bad("Refcount width must be a power of two and may not exceed 64 bits");
+        }
+        order = Math.log2(bits);
+        break;
+      }
+      case "lazy_refcounts":
+        lazy = onOff(v, k);
+        break;
+      case "size":
+      case "backing_file":
+      case "backing_fmt":
+        break;
+      case "cluster_size":
+        if (parseSize(v, k) !== img.cs) throw unsupported("Changing the cluster size is not supported");
+        break;
+      case "encryption":
+      case "encrypt.format":
+        throw unsupported("Changing the encryption format is not supported");
+      case "preallocation":
+        throw unsupported("Changing the preallocation mode is not supported");
+      case "extended_l2":
+        if (onOff(v, k) !== img.extL2) throw unsupported("Toggling extended L2 entries is not supported");
+        break;
+      case "compression_type":
+        if ((v === "zstd" ? 1 : 0) !== h.compressionType)
+          throw unsupported("Changing the compression type is not supported");
+        break;
+      case "data_file":
+      case "data_file_raw":
+        throw unsupported(`Changing '${k}' is not supported`);
+      default:
+        if (k.startsWith("encrypt."))
+          throw unsupported("Changing the encryption parameters is not supported");
+        throw bad(`Invalid parameter '${k}'`);
+    }
+  }
+  if (version === 2 && order !== 4) {
+    throw bad(
+      "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
+    );
+  }
+  if (version === 2 && lazy) {
+    throw bad(
+      "Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
+    );
+  }
+  if (version > h.version) {
+    h.version = 3;
+    h.headerLength = 112;
+    if (!h.otherExtensions.some((e) => e.type === EXT_FEATURE_TABLE)) {
+      h.otherExtensions.push({ type: EXT_FEATURE_TABLE, data: featureNameTable() });
+    }
+    await img.writeHeader();
+  }
+  if (order !== h.refcountOrder) await changeRefcountOrder(img, order);
+  if (o.backing_file !== undefined || o.backing_fmt !== undefined) {
+    const file = o.backing_file ?? h.backingFile;
+    await img.setBackingNow(file === "" ? undefined : file, o.backing_fmt ?? h.backingFormat);
+  }
+  if (lazy !== undefined && h.version === 3) {
+    h.compatible = lazy ? h.compatible | COMPAT_LAZY_REFCOUNTS : h.compatible & ~COMPAT_LAZY_REFCOUNTS;
+    await img.writeHeader();
+  }
+  if (o.size !== undefined) await resizeQcow2(img, parseSize(o.size, "size"), { shrink: true });
+  if (version < h.version) await downgrade(img);
+  await img.io.flush();
+}
+
+/** Rewrites all refcounts at a new width (qemu's qcow2_change_refcount_order). */
+async function changeRefcountOrder(img: Qcow2Image, order: number): Promise<void> {
+  const st = freshState(0, await img.io.size(), img.cs, newResult());
+  await calculateRefcounts(img, st);
+  if (st.res.corruptions || st.res.checkErrors) {
+    throw new ImageError("corrupt", "The image has refcount errors; run check -r all first");
+  }
+  const max = order >= 6 ? Number.MAX_SAFE_INTEGER : 2 ** (2 ** order) - 1;
+  for (const [ci, r] of st.imrt) {
+    if (r > max) {
+      throw bad(
+        `Cannot decrease refcount entry width to ${2 ** order} bits: Cluster at offset 0x${(ci * img.cs).toString(16)} has a refcount of ${r}`,
+      );
+    }
+  }
+  await rebuildRefcounts(img, st, order);
+  // The old structure is now leaked: count again against the new one and free it.
+  const again = freshState(0, await img.io.size(), img.cs, newResult());
+  await calculateRefcounts(img, again);
+  await compareRefcounts(img, again, FIX_LEAKS);
+}
+
+/** compat=0.10: no v3-only feature may remain; zero clusters become plain zeros/unallocated. */
+async function downgrade(img: Qcow2Image): Promise<void> {
+  const h = img.header;
+  if (h.incompatible & INCOMPAT_DIRTY)
+    throw unsupported("Cannot downgrade a dirty image (run check -r all first)");
+  if (h.incompatible & INCOMPAT_EXTL2)
+    throw unsupported("Cannot downgrade an image with extended L2 entries");
+  if (h.incompatible & INCOMPAT_DATA_FILE) throw unsupported("Cannot downgrade an image with a data file");
+  if (h.compressionType !== 0)
+    throw unsupported("Cannot downgrade an image with a compression type other than zlib");
+  if (h.autoclear & AUTOCLEAR_BITMAPS) throw unsupported("Cannot downgrade an image with bitmaps");
+  if (h.refcountOrder !== 4) throw bad("compat=0.10 requires refcount_bits=16");
+  // Snapshot trees must not hold zero clusters (expanding them would unshare the trees).
+  for (const sn of img.snapshotList) {
+    for (const e of await readL1(img, sn.l1Offset, sn.l1Size)) {
+      if (!e.offset) continue;
+      const t = await img.tables.l2(e.offset);
+      for (let j = 0; j < img.tables.l2Entries; j++) {
+        if (decodeL2(t, j, false, h.clusterBits).kind === "zero") {
+          throw unsupported(`Cannot downgrade: snapshot '${sn.name}' holds zero clusters`);
+        }
+      }
+    }
+  }
+  const total = Math.ceil(img.virtualSize / img.cs);
+  for (let gci = 0; gci < total; gci++) {
+    const m = await img.tables.lookup(gci);
+    if (m.kind !== "zero") continue;
+    if (img.backingImage) {
+      const len = Math.min(img.cs, img.virtualSize - gci * img.cs);
+      await guestWrite(img, gci * img.cs, new Uint8Array(len)); // allocated zeros hide the backing file
+    } else {
+      await setEntries(img, [{ gci, host: 0 }]);
+      await release(img, m);
+    }
+  }
+  h.version = 2;
+  h.headerLength = 72;
+  h.incompatible = 0;
+  h.compatible = 0;
+  h.autoclear = 0;
+  await img.writeHeader();
+}
