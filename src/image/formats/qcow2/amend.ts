@@ -59,20 +59,12 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
       case "backing_fmt":
         break;
       case "cluster_size":
-        if (parseSize(v, k) !== img.cs) throw unsupported("Changing the cluster size is not supported");
-        break;
-      case "encryption":
-      case "encrypt.format":
-        throw unsupported("Changing the encryption format is not supported");
       case "preallocation":
-        throw unsupported("Changing the preallocation mode is not supported");
       case "extended_l2":
-        if (onOff(v, k) !== img.extL2) throw unsupported("Toggling extended L2 entries is not supported");
-        break;
       case "compression_type":
-        if ((v === "zstd" ? 1 : 0) !== h.compressionType)
-          throw unsupported("Changing the compression type is not supported");
-        break;
+      case "encryption":
+        // qemu 7.2 lists these as creation-only, so its option parser refuses them.
+        throw bad(`Invalid parameter '${k}'\nThis option is only supported for image creation`);
       case "data_file":
       case "data_file_raw":
         throw unsupported(`Changing '${k}' is not supported`);
