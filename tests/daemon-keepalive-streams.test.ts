@@ -22,7 +22,24 @@ const uploaded: Buffer[] = [];
 
 const drivers: DriverSet = {
   uri: "fake:///default",
-  hypervisor: { name: "FAKE", connectGetHostname: async () => "h" },
+  hypervisor: {
+    name: "FAKE",
+    connectGetHostname: async () => "h",
+    // a console-like stream: both directions at once
+    ...({
+      async domainOpenConsole(
+        _dom: unknown,
+        _dev: unknown,
+        _flags: number,
+        incoming: AsyncIterable<Uint8Array>,
+      ) {
+        async function* echo() {
+          for await (const c of incoming) yield Buffer.from(`echo:${Buffer.from(c).toString()}`);
+        }
+        return echo();
+      },
+    } as object),
+  },
   storage: {
     name: "fake",
     // not in the StorageDriver interface yet: stream slots take/return AsyncIterable<Uint8Array>
@@ -154,6 +171,33 @@ test("write stream: data packets reach the driver, the server confirms the end",
   assert.equal(mine[1]!.header.type, MessageType.STREAM);
   assert.equal(mine[1]!.header.status, MessageStatus.OK);
   assert.equal(Buffer.concat(uploaded).toString(), "hello world");
+  s.end();
+});
+
+test("bidirectional stream (console): data both ways, the client's finish ends both", async () => {
+  const s = connect(sock());
+  const dec = new FrameDecoder();
+  const got: ReturnType<typeof decodeFrame>[] = [];
+  s.on("data", (b) => {
+    for (const f of dec.push(b)) got.push(decodeFrame(f));
+  });
+  const wait = async (pred: () => boolean) => {
+    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
+  };
+  rawCall(s, "CONNECT_OPEN", { name: null, flags: 0 }, 1);
+  const dom = { name: "d", uuid: "00000000-0000-0000-0000-000000000001", id: 1 };
+  rawCall(s, "DOMAIN_OPEN_CONSOLE", { dom, dev_name: null, flags: 0 }, 2);
+  await wait(() => got.some((g) => g.header.serial === 2));
+  const h = { prog: 0x20008086, vers: 1, proc: 201, type: MessageType.STREAM, serial: 2 };
+  s.write(encodeFrame({ ...h, status: MessageStatus.CONTINUE }, (w) => w.raw(Buffer.from("ls\n"))));
+  await wait(() => got.some((g) => g.header.type === MessageType.STREAM && g.body.length > 0));
+  const data = got.find((g) => g.header.type === MessageType.STREAM && g.body.length > 0)!;
+  assert.equal(data.body.toString(), "echo:ls\n");
+  s.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+  await wait(() =>
+    got.some((g) => g.header.type === MessageType.STREAM && g.header.status === MessageStatus.OK),
+  );
+  assert.ok(got.some((g) => g.header.type === MessageType.STREAM && g.header.status === MessageStatus.OK));
   s.end();
 });
 

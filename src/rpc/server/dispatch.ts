@@ -164,9 +164,8 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
   const bound = fn.bind(table);
   if (p.stream) {
     const positional = Object.values(args as object);
-    ctx.attachStream(p, serial, (source) =>
-      p.stream === "write" ? bound(...positional, source) : bound(...positional),
-    );
+    // Every stream slot gets the client's data as its last argument; downloads ignore it.
+    ctx.attachStream(p, serial, (source) => bound(...positional, source));
     return { def: p, ret: undefined };
   }
   return { def: p, ret: await p.invoke(bound, args) };

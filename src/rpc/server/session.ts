@@ -20,7 +20,7 @@ import type { Codec } from "../xdr/index.js";
 import type { ConnectionOpener, OpenedConnection } from "./connection-opener.js";
 import { type DispatchContext, dispatchCall } from "./dispatch.js";
 import { EventRegistry } from "./events.js";
-import { StreamQueue } from "./stream-queue.js";
+import { SessionStreams } from "./session-streams.js";
 
 export interface SessionOptions {
   transport: "unix" | "tcp" | "tls";
@@ -35,15 +35,10 @@ export interface SessionOptions {
   maxRequests: number;
 }
 
-/** libvirt splits stream data into packets of at most this many bytes (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX). */
-const STREAM_CHUNK = 262120;
 /** Replies a client may leave unread before it is dropped (two maximum-size messages). */
 const MAX_UNREAD_OUTPUT = 2 * 33554432;
 /** Longest error text put on the wire (libvirt's own messages are a few hundred bytes). */
 const MAX_ERROR_TEXT = 65536;
-/** Upload bytes queued for a driver before the session stops reading the socket, and resumes. */
-const STREAM_HIGH_WATER = 8 << 20;
-const STREAM_LOW_WATER = 1 << 20;
 
 let nextSessionId = 1;
 
@@ -62,11 +57,10 @@ export class ClientSession implements DispatchContext {
   private lastRx = Date.now();
   private kaTimer: NodeJS.Timeout | null = null;
   private readonly pendingStreams = new Map<number, () => void>();
-  private readonly uploads = new Map<number, StreamQueue>();
+  private readonly streams: SessionStreams;
   private idleWaiters: (() => void)[] = [];
   /** Calls that arrive after CONNECT_OPEN/CLOSE wait for it: pipelining clients see a consistent connection. */
   private barrier: Promise<unknown> = Promise.resolve();
-  private streamPaused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -75,6 +69,17 @@ export class ClientSession implements DispatchContext {
     this.transport = opts.transport;
     this.socketReadOnly = opts.readOnly;
     this.log = opts.logger.child({ client: this.id });
+    const self = this;
+    this.streams = new SessionStreams({
+      write: (f) => this.write(f),
+      writeAndDrain: (f) => this.writeAndDrain(f),
+      sendError: (h, e, type) => this.sendError(h, e, type),
+      pause: () => this.socket.pause(),
+      resume: () => this.socket.resume(),
+      get closed() {
+        return self.closed;
+      },
+    });
     this.events = new EventRegistry(
       () => {
         if (!this.conn) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection not open");
@@ -150,7 +155,7 @@ export class ClientSession implements DispatchContext {
       return;
     }
     if (header.type === MessageType.STREAM) {
-      this.onStreamPacket(header, body);
+      this.streams.onPacket(header, body);
       return;
     }
     if (header.type !== MessageType.CALL && header.type !== MessageType.CALL_WITH_FDS) {
@@ -203,12 +208,13 @@ export class ClientSession implements DispatchContext {
       if (!(e instanceof VirError))
         this.log.error({ err: String(e), proc: h.proc }, "driver threw a non-VirError");
       this.log.debug({ proc: h.proc, serial: h.serial, code: err.code, msg: err.message }, "call failed");
-      this.pendingStreams.delete(h.serial);
+      if (this.pendingStreams.delete(h.serial)) this.streams.cancel(h.serial);
       this.sendError(h, err);
     } finally {
       done();
       this.inflight--;
-      if (this.inflight < this.opts.maxRequests && !this.closed && !this.streamPaused) this.socket.resume();
+      if (this.inflight < this.opts.maxRequests && !this.closed && !this.streams.isPaused)
+        this.socket.resume();
       if (this.inflight === 0) {
         const w = this.idleWaiters;
         this.idleWaiters = [];
@@ -271,70 +277,7 @@ export class ClientSession implements DispatchContext {
     serial: number,
     run: (source: AsyncIterable<Uint8Array>) => Promise<unknown>,
   ): void {
-    const h: MessageHeader = {
-      prog: REMOTE_PROGRAM,
-      vers: 1,
-      proc: def.num,
-      type: MessageType.STREAM,
-      serial,
-      status: MessageStatus.CONTINUE,
-    };
-    if (def.stream === "write") {
-      const q = new StreamQueue(STREAM_LOW_WATER, () => {
-        if (this.streamPaused && !this.closed) {
-          this.streamPaused = false;
-          this.socket.resume();
-        }
-      });
-      this.uploads.set(serial, q);
-      this.pendingStreams.set(serial, () => {
-        run(q).then(
-          () => this.write(encodeFrame({ ...h, status: MessageStatus.OK })),
-          (e) => this.sendError(h, toVirError(e), MessageType.STREAM),
-        );
-      });
-      return;
-    }
-    this.pendingStreams.set(serial, () => {
-      void (async () => {
-        try {
-          const src = (await run(undefined as never)) as AsyncIterable<Uint8Array> | null;
-          for await (const chunk of src ?? []) {
-            for (let off = 0; off < chunk.length && !this.closed; off += STREAM_CHUNK) {
-              const part = chunk.subarray(off, off + STREAM_CHUNK);
-              await this.writeAndDrain(encodeFrame(h, (w) => w.raw(part)));
-            }
-          }
-          this.write(encodeFrame({ ...h, status: MessageStatus.OK }));
-        } catch (e) {
-          this.sendError(h, toVirError(e), MessageType.STREAM);
-        }
-      })();
-    });
-  }
-
-  private onStreamPacket(h: MessageHeader, body: Buffer): void {
-    const q = this.uploads.get(h.serial);
-    if (h.status === MessageStatus.CONTINUE) {
-      if (!q) return;
-      q.push(Buffer.from(body));
-      // Upload faster than the driver consumes: stop reading until it catches up.
-      if (q.buffered > STREAM_HIGH_WATER && !this.streamPaused) {
-        this.streamPaused = true;
-        this.socket.pause();
-      }
-      return;
-    }
-    if (q) {
-      this.uploads.delete(h.serial);
-      if (h.status === MessageStatus.OK) q.end();
-      else q.fail(virError(ErrorCode.OPERATION_ABORTED, ErrorDomain.STREAMS, "stream aborted by client"));
-      return;
-    }
-    // Client finishing a read stream: confirm with an empty OK packet, as libvirtd does.
-    if (h.status === MessageStatus.OK) {
-      this.write(encodeFrame({ ...this.replyHeader(h, MessageStatus.OK, MessageType.STREAM) }));
-    }
+    this.pendingStreams.set(serial, this.streams.prepare(def.num, serial, run));
   }
 
   private write(frame: Buffer): void {
@@ -382,8 +325,7 @@ export class ClientSession implements DispatchContext {
     if (this.closed) return;
     this.closed = true;
     if (this.kaTimer) clearInterval(this.kaTimer);
-    for (const q of this.uploads.values()) q.fail(new Error("client disconnected"));
-    this.uploads.clear();
+    this.streams.closeAll();
     const c = this.conn;
     this.conn = null;
     try {
