@@ -476,6 +476,20 @@ class Runner {
         return done((await d()).sendKey(0, 0, [1], 0));
       case "dom.jobInfo":
         return (await d()).getJobInfo();
+      case "dom.freeze":
+        return (await d()).fsFreeze(a[1] as string[]);
+      case "dom.thaw":
+        return (await d()).fsThaw(a[1] as string[]);
+      case "dom.passwd":
+        return done((await d()).setUserPassword("root", "pw", 0));
+      case "dom.diskErrors":
+        return (await (await d()).getDiskErrors()).map((e) => [e.disk, e.error]).sort();
+      case "dom.peek":
+        return [...(await (await d()).memoryPeek(n(a[1]), n(a[2]), n(a[3])))];
+      case "dom.setMemParams":
+        return done((await d()).setMemoryParameters(tp(a[1], VIR_TYPED_PARAM.ULLONG), n(a[2])));
+      case "dom.setSched":
+        return done((await d()).setSchedulerParameters(tp(a[1]), n(a[2])));
       case "dom.seclabel": {
         const l = await (await d()).getSecurityLabel();
         return [l.label, l.enforcing];

@@ -212,6 +212,13 @@ class Runner:
         if op == "dom.nmi": return self.dom(a[0]).injectNMI(0)
         if op == "dom.sendKey": return self.dom(a[0]).sendKey(0, 0, [1], 1, 0)
         if op == "dom.jobInfo": return self.dom(a[0]).jobInfo()
+        if op == "dom.freeze": return self.dom(a[0]).fsFreeze(a[1] or None)
+        if op == "dom.thaw": return self.dom(a[0]).fsThaw(a[1] or None)
+        if op == "dom.passwd": return self.dom(a[0]).setUserPassword("root", "pw", 0)
+        if op == "dom.diskErrors": return sorted(self.dom(a[0]).diskErrors().items())
+        if op == "dom.peek": return list(self.dom(a[0]).memoryPeek(a[1], a[2], a[3]))
+        if op == "dom.setMemParams": return self.dom(a[0]).setMemoryParameters(a[1], a[2])
+        if op == "dom.setSched": return self.dom(a[0]).setSchedulerParameters(a[1])
         if op == "dom.seclabel": return self.dom(a[0]).securityLabel()
         if op == "dom.ifaddr":
             r = self.dom(a[0]).interfaceAddresses(a[1])

@@ -386,6 +386,27 @@ export class Domain {
     return this.hv("domainSendKey", "virDomainSendKey")(this.ref, codeset, holdtime, keycodes, flags);
   }
 
+  async fsFreeze(mountpoints: string[] = [], flags = 0): Promise<number> {
+    this.rw("virDomainFSFreeze");
+    return this.hv("domainFSFreeze", "virDomainFSFreeze")(this.ref, mountpoints, flags);
+  }
+  async fsThaw(mountpoints: string[] = [], flags = 0): Promise<number> {
+    this.rw("virDomainFSThaw");
+    return this.hv("domainFSThaw", "virDomainFSThaw")(this.ref, mountpoints, flags);
+  }
+  async setUserPassword(user: string, password: string, flags = 0): Promise<void> {
+    this.rw("virDomainSetUserPassword");
+    return this.hv("domainSetUserPassword", "virDomainSetUserPassword")(this.ref, user, password, flags);
+  }
+  async getDiskErrors(maxerrors = 64, flags = 0): Promise<{ disk: string; error: number }[]> {
+    return this.hv("domainGetDiskErrors", "virDomainGetDiskErrors")(this.ref, maxerrors, flags);
+  }
+  /** flags: VIR_MEMORY_VIRTUAL=1 or VIR_MEMORY_PHYSICAL=2. */
+  async memoryPeek(offset: number, size: number, flags: number): Promise<Uint8Array> {
+    this.rw("virDomainMemoryPeek");
+    return this.hv("domainMemoryPeek", "virDomainMemoryPeek")(this.ref, offset, size, flags);
+  }
+
   /** virDomainScreenshot: the image's MIME type and bytes (the RPC edge streams them). */
   async screenshot(screen = 0, flags = 0): Promise<{ mime: string; data: Uint8Array }> {
     this.rw("virDomainScreenshot");

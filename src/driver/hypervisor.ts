@@ -154,6 +154,15 @@ export interface HypervisorDriver {
   domainSaveImageDefineXML?(file: string, dxml: string, flags: number): P<void>;
   domainManagedSaveDefineXML?(dom: DomainRef, dxml: string | null, flags: number): P<void>;
   domainGetMessages?(dom: DomainRef, flags: number): P<string[]>;
+  domainFSFreeze?(dom: DomainRef, mountpoints: string[], flags: number): P<number>;
+  domainFSThaw?(dom: DomainRef, mountpoints: string[], flags: number): P<number>;
+  domainSetUserPassword?(dom: DomainRef, user: string, password: string, flags: number): P<void>;
+  domainGetDiskErrors?(
+    dom: DomainRef,
+    maxerrors: number,
+    flags: number,
+  ): P<{ disk: string; error: number }[]>;
+  domainMemoryPeek?(dom: DomainRef, offset: number, size: number, flags: number): P<Uint8Array>;
 
   domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): P<string>;
   domainSetMetadata?(

@@ -9,7 +9,7 @@ import { ErrorDomain } from "../../errors/index.js";
 import { attr, el, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { getDefs, getOneDef, isActive } from "./domain-obj.js";
-import { checkFlags, domainNotRunning, internal, invalidArg } from "./errors.js";
+import { checkFlags, domainNotRunning, internal, invalidArg, opInvalid } from "./errors.js";
 import { makeScreenshotPng } from "./screenshot.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -94,7 +94,30 @@ function paramNum(p: TypedParam): number {
   return typeof p.value === "number" ? p.value : Number(p.value);
 }
 
+/** Which of the guest's two filesystems ("/" and "/boot") the freeze calls have frozen. */
+const frozen = new WeakMap<object, Set<string>>();
+const MOUNTS = ["/", "/boot"];
+
 export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
+  const fsFreezeThaw = (
+    ref: Parameters<typeof findDomain>[1],
+    mountpoints: string[],
+    freeze: boolean,
+  ): number => {
+    const d = findDomain(ctx, ref);
+    if (!isActive(d)) throw domainNotRunning();
+    for (const m of mountpoints) if (!MOUNTS.includes(m)) throw opInvalid(`mount point not found: ${m}`);
+    let set = frozen.get(d);
+    if (!set) frozen.set(d, (set = new Set()));
+    let n = 0;
+    for (const m of mountpoints.length > 0 ? mountpoints : MOUNTS) {
+      if (set.has(m) === freeze) continue;
+      if (freeze) set.add(m);
+      else set.delete(m);
+      n++;
+    }
+    return n;
+  };
   const forDefs = (ref: Parameters<typeof findDomain>[1], flags: number, fn: (def: DomainDef) => void) => {
     const { live, config } = getDefs(findDomain(ctx, ref), flags);
     for (const def of new Set([live, config])) if (def) fn(def);
@@ -274,6 +297,70 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async domainInjectNMI(ref, flags) {
       checkFlags(flags, 0, "testDomainInjectNMI");
       if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+    },
+    async domainSetMemoryParameters(ref, params, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetMemoryParameters");
+      const d = findDomain(ctx, ref);
+      const { def } = getOneDef(d, flags);
+      const get = (f: string) => params.find((p) => p.field === f);
+      const cur = (name: string) => {
+        const e = elementChildren(d.def.extra.memtune?.[0] ?? el("memtune")).find((x) => x.name === name);
+        const t = e?.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
+        return t ? Number(t) : 0;
+      };
+      const hard = get("hard_limit");
+      const swap = get("swap_hard_limit");
+      if (hard || swap) {
+        const h = hard ? paramNum(hard) : cur("hard_limit");
+        const sw = swap ? paramNum(swap) : cur("swap_hard_limit");
+        if (h && sw && h > sw) {
+          throw invalidArg("memory hard_limit tunable value must be lower than or equal to swap_hard_limit");
+        }
+      }
+      const mt = topElement(def, "memtune");
+      for (const name of ["hard_limit", "soft_limit", "swap_hard_limit"]) {
+        const p = get(name);
+        if (!p) continue;
+        mt.children = mt.children.filter((c) => !(c.kind === "element" && c.name === name));
+        mt.children.push(el(name, { unit: "KiB" }, String(paramNum(p))));
+      }
+      const order = ["hard_limit", "soft_limit", "min_guarantee", "swap_hard_limit"];
+      const rank = (n: string) => order.indexOf(n);
+      mt.children.sort((a, b) => rank((a as XmlElement).name) - rank((b as XmlElement).name));
+    },
+    async domainSetSchedulerParametersFlags(ref, _params, flags) {
+      checkFlags(flags, AFFECT, "testDomainSetSchedulerParametersFlags");
+      findDomain(ctx, ref);
+    },
+    async domainFSFreeze(ref, mountpoints, flags) {
+      checkFlags(flags, 0, "testDomainFSFreeze");
+      return fsFreezeThaw(ref, mountpoints, true);
+    },
+    async domainFSThaw(ref, mountpoints, flags) {
+      checkFlags(flags, 0, "testDomainFSThaw");
+      return fsFreezeThaw(ref, mountpoints, false);
+    },
+    async domainSetUserPassword(ref, _user, _password, flags) {
+      checkFlags(flags, 1, "testDomainSetUserPassword");
+      if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+    },
+    async domainGetDiskErrors(ref, maxerrors, flags) {
+      checkFlags(flags, 0, "testDomainGetDiskErrors");
+      const d = findDomain(ctx, ref);
+      if (!isActive(d)) throw domainNotRunning();
+      // The test driver reports an alternating unspecified / no-space error per disk.
+      return d.def.devices.disks
+        .slice(0, maxerrors)
+        .map((x, i) => ({ disk: x.target.dev, error: (i % 2) + 1 }));
+    },
+    async domainMemoryPeek(ref, offset, size, flags) {
+      if (flags !== 1 && flags !== 2) {
+        throw invalidArg("flags parameter must be VIR_MEMORY_VIRTUAL or VIR_MEMORY_PHYSICAL");
+      }
+      if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+      const out = new Uint8Array(size);
+      for (let i = 0; i < size; i++) out[i] = (offset + i) & 0xff;
+      return out;
     },
     async domainScreenshot(ref, _screen, flags) {
       checkFlags(flags, 0, "testDomainScreenshot");
