@@ -392,6 +392,10 @@ export const OBJECT_SCENARIOS: Scenario[] = [
     ],
   },
   { name: "missing node file", uri: `test://${DATA}/nope.xml`, ops: [["conn.type"]] },
+  { name: "bad runstate", uri: `test://${DATA}/bad-runstate.xml`, ops: [["conn.type"]] },
+  { name: "transient shutoff", uri: `test://${DATA}/transient-shutoff.xml`, ops: [["conn.type"]] },
+  { name: "missing referenced file", uri: `test://${DATA}/missing-ref.xml`, ops: [["conn.type"]] },
+  { name: "not a node document", uri: `test://${DATA}/not-a-node.xml`, ops: [["conn.type"]] },
   { name: "no path", uri: "test:///", ops: [["conn.type"]] },
   {
     name: "read-only connection",
