@@ -156,7 +156,7 @@ async function downgrade(img: Qcow2Image): Promise<void> {
   for (let gci = 0; gci < total; gci++) {
     const m = await img.tables.lookup(gci);
     if (m.kind !== "zero") continue;
-    if (img.backingImage) {
+    if (img.header.backingFile !== undefined) {
       const len = Math.min(img.cs, img.virtualSize - gci * img.cs);
       await guestWrite(img, gci * img.cs, new Uint8Array(len)); // allocated zeros hide the backing file
     } else {

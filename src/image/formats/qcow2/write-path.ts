@@ -297,12 +297,17 @@ export async function zeroGuest(
     const cEnd = Math.min((gci + 1) * img.cs, img.virtualSize);
     const segEnd = Math.min(cEnd, end);
     const whole = pos === gci * img.cs && segEnd === cEnd;
-    const canFlag = img.header.version === 3 || !img.backingImage;
+    const canFlag = img.header.version === 3 || img.header.backingFile === undefined;
     if (!whole || !canFlag || img.hasDataFile) {
       await zeroChunk(pos, segEnd);
     } else {
       const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
-      if (!(m.kind === "zero" || (m.kind === "unallocated" && !img.backingImage && !img.extL2))) {
+      if (
+        !(
+          m.kind === "zero" ||
+          (m.kind === "unallocated" && img.header.backingFile === undefined && !img.extL2)
+        )
+      ) {
         if (img.header.version === 3) {
           await setEntries(img, [{ gci, host: 0, zero: true, allocBits: 0, zeroBits: 0xffffffff }]);
         } else await setEntries(img, [{ gci, host: 0 }]);
