@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// tsvirsh composition root: virsh's CLI over the public API, with the connection drivers this
-// binary knows about registered.
+// tsvirsh composition root: virsh's CLI over the public API. test:/// URIs are served in-process;
+// everything else goes to a daemon through the remote driver (a local URI such as qemu:///system
+// uses the daemon's unix socket, as libvirt's client library does).
 import process from "node:process";
 import { type Connection, openConnection } from "../api/index.js";
 import { virshGroups, virshMain } from "../cli/virsh/index.js";
+import { registerConnectionDriver } from "../driver/index.js";
+import { remoteConnectionDriver } from "../drivers/remote/remote-driver.js";
 import { registerTestDriver } from "../drivers/test/index.js";
 
+registerConnectionDriver({
+  name: "remote-local",
+  accepts: (u) => u.transport === undefined && !u.host && u.driver !== "test",
+  open: (u, opts) => remoteConnectionDriver.open({ ...u, transport: "unix" }, opts),
+});
+registerConnectionDriver(remoteConnectionDriver);
 registerTestDriver();
 
 function defaultUri(): string {

@@ -1,7 +1,7 @@
 // `tsvirt-img check [-r leaks|all] [--output=json]`: the format's consistency check with
 // qemu-img's summary text and exit codes (0 clean, 1 check failed, 2 corrupt, 3 leaks, 63 n/a).
 
-import type { CheckResult } from "../../image/index.js";
+import { type CheckResult, ImageError } from "../../image/index.js";
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
 import { type QValue, toQemuJson } from "./qdict.js";
@@ -85,6 +85,8 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
     try {
       r = await img.checker.check(repair ? { repair } : undefined);
     } catch (e) {
+      if (e instanceof ImageError && e.kind === "unsupported")
+        throw new CliError("This image format does not support checks", 63);
       throw new CliError(`Check failed: ${errText(e)}`, 1);
     }
     for (const m of r.messages) io.err(m.endsWith("\n") ? m : `${m}\n`);

@@ -131,7 +131,7 @@ export async function cmdInfo(argv: string[], io: Out): Promise<number> {
   while (name !== undefined) {
     if (seen.has(name)) throw new CliError(`Backing file '${name}' creates an infinite loop.`);
     seen.add(name);
-    const img = await openCli(name, f, { readOnly: true, backingChain: false });
+    const img = await openCli(name, f, { readOnly: true, backingChain: false, noIo: true });
     try {
       const d = await imageInfoDict(img, name);
       dicts.push(d);

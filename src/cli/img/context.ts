@@ -50,6 +50,8 @@ export function errText(e: unknown): string {
 export interface OpenOpts {
   readOnly?: boolean;
   backingChain?: boolean;
+  /** Metadata only (info): an encrypted image opens without its key. */
+  noIo?: boolean;
   /** Print qemu's raw-probing warning on writable opens without -f. */
   warnProbe?: Out;
 }
@@ -72,6 +74,11 @@ export async function openCli(
       throw new CliError(`Unknown file format '${format}'`);
     }
     throw new CliError(`Could not open '${filename}': ${errText(e)}`);
+  }
+  if (!o.noIo && (img as { keyMissing?: boolean }).keyMissing) {
+    // qemu opens an encrypted image without its key only for metadata (info).
+    await img.close();
+    throw new CliError(`Could not open '${filename}': Parameter 'encrypt.key-secret' is required for cipher`);
   }
   if (!format && img.format === "raw" && o.warnProbe && !o.readOnly) {
     o.warnProbe.err(

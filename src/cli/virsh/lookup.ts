@@ -1,6 +1,7 @@
 // Object lookups from a command's option, as virsh's virshCommandOpt{Domain,Network,Pool,Vol,
 // Interface}By do (tools/virsh-util.c, virsh-*.c): by id, uuid, then name, with virsh's messages.
 import type { Connection, Domain, Interface, Network, StoragePool, StorageVol } from "../../api/index.js";
+import { ErrorCode, ErrorDomain, VirError } from "../../errors/index.js";
 import type { ParsedCmd } from "./command.js";
 import { CmdFailure, type VirshControl } from "./control.js";
 import { optString } from "./options.js";
@@ -123,7 +124,7 @@ export async function lookupVol(
   } catch (e) {
     last = e;
   }
-  if (pool || p === undefined) throw new CmdFailure(`failed to get vol '${n}'`, last);
+  if (pool) throw new CmdFailure(`failed to get vol '${n}'`, last);
   throw new CmdFailure(`failed to get vol '${n}', specifying --${poolOpt} might help`, last);
 }
 
@@ -147,6 +148,20 @@ export async function lookupInterface(ctl: Ctl, cmd: ParsedCmd, opt = "interface
     }
   }
   throw new CmdFailure(`failed to get interface '${n}'`, last);
+}
+
+/**
+ * virsh calls the flag-less API (virDomainDefineXML, virDomainSetVcpus …) when no flag is set and
+ * the read-only refusal names that function; the typed API has one method per slot, so the CLI
+ * names the function itself (VIR_ERR_OPERATION_DENIED, as virCheckReadOnlyGoto).
+ */
+export function denyReadOnly(ctl: Ctl, fn: string): void {
+  if (ctl.readOnly)
+    throw new VirError({
+      code: ErrorCode.OPERATION_DENIED,
+      domain: ErrorDomain.DOMAIN,
+      message: `operation forbidden: read only access prevents ${fn}`,
+    });
 }
 
 /** Runs an API call; on failure reports virsh's message first, then the libvirt error. */

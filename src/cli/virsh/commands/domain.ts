@@ -5,7 +5,7 @@ import { ErrorCode } from "../../../errors/index.js";
 import { attr, child } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
-import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
+import { attempt, type Ctl, conn, denyReadOnly, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optInt, optScaled, optString } from "../options.js";
 import { affectFlags, childrenAt, editText, exclusive, parseDoc } from "../util.js";
 
@@ -145,7 +145,10 @@ const undefine: H = async (ctl, cmd) => {
       if (removeAll || wanted.includes(source) || wanted.includes(target)) vols.push({ source, target });
     }
   }
-  await attempt(`Failed to undefine domain '${dom.name}'`, () => dom.undefine(flags));
+  await attempt(`Failed to undefine domain '${dom.name}'`, () => {
+    denyReadOnly(ctl, "virDomainUndefineFlags");
+    return dom.undefine(flags);
+  });
   ctl.printExtra(`Domain '${dom.name}' has been undefined\n`);
   let ok = true;
   for (const v of vols) {
@@ -238,6 +241,7 @@ const setvcpus: H = async (ctl, cmd) => {
   if (optBool(cmd, "guest")) flags |= 8;
   if (optBool(cmd, "hotpluggable")) flags |= 16;
   if (count <= 0) throw new CmdFailure(`Invalid number of virtual CPUs`);
+  if (!flags) denyReadOnly(ctl, "virDomainSetVcpus");
   await dom.setVcpus(count, flags);
   return true;
 };

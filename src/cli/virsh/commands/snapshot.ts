@@ -111,12 +111,7 @@ const snapshotCreateAs: H = async (ctl, cmd) => {
 };
 
 /** virshLookupSnapshot: --snapshotname or --current, errors reported at once. */
-async function lookupSnapshot(
-  ctl: Ctl,
-  cmd: ParsedCmd,
-  dom: Domain,
-  arg = "snapshotname",
-): Promise<DomainSnapshot> {
+async function lookupSnapshot(cmd: ParsedCmd, dom: Domain, arg = "snapshotname"): Promise<DomainSnapshot> {
   const name = optString(cmd, arg);
   const current = optBool(cmd, "current");
   if (name !== undefined && current) throw new CmdFailure(`--${arg} and --current are mutually exclusive`);
@@ -154,7 +149,7 @@ const snapshotCurrent: H = async (ctl, cmd) => {
 
 const snapshotInfo: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  const snap = await lookupSnapshot(ctl, cmd, dom);
+  const snap = await lookupSnapshot(cmd, dom);
   let out = pad("Name:", snap.name) + pad("Domain:", dom.name);
   out += pad("Current:", (await snap.isCurrent(0)) ? "yes" : "no");
   const doc = parseDoc(await snap.getXMLDesc(0));
@@ -263,7 +258,7 @@ const snapshotList: H = async (ctl, cmd) => {
 
 const snapshotParent: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  const snap = await lookupSnapshot(ctl, cmd, dom);
+  const snap = await lookupSnapshot(cmd, dom);
   const p = await parentName(snap);
   if (p === null) throw new CmdFailure(`snapshot '${snap.name}' has no parent`);
   ctl.print(p);
@@ -280,7 +275,7 @@ const snapshotDumpxml: H = async (ctl, cmd) => {
 const snapshotRevert: H = async (ctl, cmd) => {
   exclusive(cmd, "running", "paused");
   const dom = await lookupDomain(ctl, cmd);
-  const snap = await lookupSnapshot(ctl, cmd, dom);
+  const snap = await lookupSnapshot(cmd, dom);
   let flags = 0;
   if (optBool(cmd, "running")) flags |= 1;
   if (optBool(cmd, "paused")) flags |= 2;
@@ -294,7 +289,7 @@ const snapshotRevert: H = async (ctl, cmd) => {
 const snapshotDelete: H = async (ctl, cmd) => {
   exclusive(cmd, "children", "children-only");
   const dom = await lookupDomain(ctl, cmd);
-  const snap = await lookupSnapshot(ctl, cmd, dom);
+  const snap = await lookupSnapshot(cmd, dom);
   let flags = 0;
   if (optBool(cmd, "children")) flags |= 1;
   if (optBool(cmd, "children-only")) flags |= 4;
@@ -308,7 +303,7 @@ const snapshotDelete: H = async (ctl, cmd) => {
 
 const snapshotEdit: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  const snap = await lookupSnapshot(ctl, cmd, dom);
+  const snap = await lookupSnapshot(cmd, dom);
   const before = await snap.getXMLDesc(1);
   const after = editText(before);
   if (after === before) {
