@@ -103,8 +103,13 @@ function num(e: XmlElement, path: string): number | undefined {
 /** Parses a `<node>` document into a fresh node. `base` is the directory for file= references. */
 export function loadNode(text: string, base?: string, source = "(node)"): TestNode {
   const root = parseXml(text, { context: source, domain: ErrorDomain.TEST });
-  if (root.name !== "node")
-    throw virError(ErrorCode.XML_ERROR, ErrorDomain.TEST, "Root element is not 'node'");
+  if (root.name !== "node") {
+    throw virError(
+      ErrorCode.XML_ERROR,
+      ErrorDomain.XML,
+      `expecting root element of 'node', not '${root.name}'`,
+    );
+  }
   const node = new TestNode();
   const ni = node.nodeInfo;
   const nodes = num(root, "cpu/nodes");
