@@ -40,6 +40,7 @@ const FIXTURES = [
   "e.vmdk",
   "qchild.qcow2",
   "old.qcow2",
+  "aes.qcow",
 ];
 
 function cases(): DiffCase[] {
@@ -264,6 +265,26 @@ function cases(): DiffCase[] {
   add("amend-qcow2-lazy", ["amend", "-o", "lazy_refcounts=on", "old.qcow2"], { outputs: ["old.qcow2"] });
   add("measure-qcow2-src", ["measure", "-O", "qcow2", "qchild.qcow2"]);
   add("measure-json-src", ["measure", "--output=json", "-O", "qcow2", "m.vmdk"]);
+  add("info-aes-qcow", ["info", "aes.qcow"]);
+  add("info-json-aes-qcow", ["info", "--output=json", "aes.qcow"]);
+  add("check-r-leaks-vdi", ["check", "-r", "leaks", "m.vdi"], { outputs: ["m.vdi"] });
+  add("check-r-all-vmdk", ["check", "-r", "all", "m.vmdk"], { outputs: ["m.vmdk"] });
+  add("check-q-vmdk", ["check", "-q", "s.vmdk"]);
+  add("map-json-tg", ["map", "--output=json", "--start-offset=4096", "tg.vmdk"]);
+  add("compare-vdi-vmdk", ["compare", "-f", "vdi", "-F", "vmdk", "m.vdi", "m.vmdk"]);
+  add("compare-strict-vdi-raw", ["compare", "-s", "m.vdi", "mix.raw"]);
+  add("convert-stream-qcow", ["convert", "-O", "qcow", "s.vmdk", "o.img"], { outputs: ["o.img"] });
+  add("convert-2gb-vdi", ["convert", "-O", "vdi", "tg.vmdk", "o.img"], { outputs: ["o.img"] });
+  add(
+    "convert-vmdk-adapter",
+    ["convert", "-O", "vmdk", "-o", "adapter_type=buslogic,hwversion=7", "m.qcow", "o.img"],
+    { outputs: ["o.img"] },
+  );
+  add("create-vmdk-badsub", ["create", "-f", "vmdk", "-o", "subformat=bogus", "n.img", "1M"]);
+  add("create-vmdk-badadapter", ["create", "-f", "vmdk", "-o", "adapter_type=scsi", "n.img", "1M"]);
+  add("create-vmdk-compat6-hw", ["create", "-f", "vmdk", "-o", "compat6=on,hwversion=7", "n.img", "1M"]);
+  add("create-vmdk-backing-raw", ["create", "-f", "vmdk", "-b", "mix.raw", "-F", "raw", "n.img"]);
+  add("create-vdi-bool", ["create", "-f", "vdi", "-o", "static=maybe", "n.img", "1M"]);
   add("dd-qcow2", ["dd", "-O", "qcow2", "bs=1M", "count=3", "if=m.qcow2", "of=o.img"], {
     outputs: ["o.img"],
   });
@@ -279,6 +300,10 @@ const EXPECTED_DIFF = new Map<string, string>([
   ["map-st_vdi", HOLES],
   ["map-json-st_vdi", HOLES],
   ["map-f_vmdk", HOLES],
+  [
+    "compare-strict-vdi-raw",
+    "strict compare checks allocation only; qemu also compares block-status flags (offset-valid, recurse)",
+  ],
   ["create-qcow2-u", "the qcow2 format's create opens the backing file even for create -u (image core)"],
   ["amend-qcow2-lazy", "the qcow2 format has no amend yet (image core)"],
   ["map-json-f_vmdk", HOLES],
@@ -355,6 +380,18 @@ async function buildFixtures(dir: string): Promise<void> {
     ["create", "-q", "-f", "qcow", "-b", "mix.raw", "-F", "raw", "rchild.qcow"],
     ["create", "-q", "-f", "vdi", "e.vdi", "3M"],
     ["create", "-q", "-f", "qcow2", "-b", "m.qcow2", "-F", "qcow2", "qchild.qcow2"],
+    [
+      "create",
+      "-q",
+      "-f",
+      "qcow",
+      "--object",
+      "secret,id=s0,data=abc",
+      "-o",
+      "encrypt.format=aes,encrypt.key-secret=s0",
+      "aes.qcow",
+      "2M",
+    ],
     ["create", "-q", "-f", "qcow2", "-o", "compat=0.10,cluster_size=4096", "old.qcow2", "5M"],
     ["create", "-q", "-f", "vmdk", "e.vmdk", "3M"],
   ];

@@ -38,6 +38,11 @@ export class QcowImage implements Image, BackingChain {
   private aes?: QcowAes;
   private encrypted = false;
 
+  /** Encrypted and opened without its key: only metadata (info) is usable. */
+  get keyMissing(): boolean {
+    return this.encrypted && !this.aes;
+  }
+
   private constructor(io: BlockIO, h: QcowHeader, l1: bigint[], readOnly: boolean) {
     this.io = io;
     this.h = h;

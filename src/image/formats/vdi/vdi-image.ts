@@ -267,7 +267,9 @@ export class VdiImage implements Image, Checkable, Resizable {
   }
 
   /** qemu's vdi_co_check: every map entry must name a distinct block below blocks_allocated. */
-  async check(): Promise<CheckResult> {
+  async check(opts?: { repair?: "leaks" | "all" }): Promise<CheckResult> {
+    // qemu's vdi_co_check cannot repair: asking for it reports "not supported".
+    if (opts?.repair) throw new ImageError("unsupported", "This image format does not support checks");
     const res: CheckResult = {
       corruptions: 0,
       leaks: 0,

@@ -101,10 +101,10 @@ export async function createVmdk(
   }
   const subformat = options.subformat ?? "monolithicSparse";
   if (!SUBFORMATS.includes(subformat))
-    throw new ImageError("invalid-argument", `Unknown subformat: ${subformat}`);
+    throw new ImageError("invalid-argument", `invalid parameter value: ${subformat}`);
   const adapter = options.adapter_type ?? "ide";
   if (!ADAPTERS.includes(adapter))
-    throw new ImageError("invalid-argument", `Unknown adapter type: '${adapter}'`);
+    throw new ImageError("invalid-argument", `invalid parameter value: ${adapter}`);
   const compat6 = bool(options.compat6, "compat6");
   const zeroedGrain = bool(options.zeroed_grain, "zeroed_grain");
   if (compat6 && options.hwversion)
@@ -114,15 +114,12 @@ export async function createVmdk(
   let hint: string | undefined;
   if (options.backing_file) {
     if (options.backing_fmt && options.backing_fmt !== "vmdk") {
-      throw new ImageError(
-        "invalid-argument",
-        `Invalid backing file format: ${options.backing_fmt}. Must be vmdk.`,
-      );
+      throw new ImageError("invalid-argument", "backing_file must be a vmdk image");
     }
     const b = await ctx.openImage(options.backing_file, undefined);
     try {
       if (!(b instanceof VmdkImage))
-        throw new ImageError("invalid-argument", `Invalid backing file format: ${b.format}. Must be vmdk.`);
+        throw new ImageError("invalid-argument", "backing_file must be a vmdk image");
       size ??= b.virtualSize;
       parentCid = b.desc.cid;
     } finally {

@@ -339,7 +339,9 @@ export class VmdkImage implements Image, Checkable, BackingChain {
     return total;
   }
 
-  async check(): Promise<CheckResult> {
+  async check(opts?: { repair?: "leaks" | "all" }): Promise<CheckResult> {
+    // qemu's vmdk_co_check cannot repair: asking for it reports "not supported".
+    if (opts?.repair) throw new ImageError("unsupported", "This image format does not support checks");
     const res: CheckResult = {
       corruptions: 0,
       leaks: 0,
