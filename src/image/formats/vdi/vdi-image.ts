@@ -60,6 +60,10 @@ export class VdiImage implements Image, Checkable, Resizable {
     const hb = new Uint8Array(512);
     await io.read(0, hb);
     const h = decodeVdiHeader(hb, io.path);
+    // The block map must lie inside the file before it is allocated (a header may claim 2^28).
+    if (h.offsetBmap + h.blocksInImage * 4 > (await io.size())) {
+      throw new ImageError("corrupt", "VDI block map extends past the end of the file", { path: io.path });
+    }
     const raw = new Uint8Array(h.blocksInImage * 4);
     await io.read(h.offsetBmap, raw);
     const bmap = new Uint32Array(h.blocksInImage);

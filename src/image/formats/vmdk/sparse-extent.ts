@@ -97,7 +97,7 @@ export class SparseExtent implements Extent {
       return t;
     };
     const gdOffset = Number(h.gdOffset);
-    if (gdOffset * 512 > fileSize)
+    if (gdOffset * 512 + gtCount * 4 > fileSize + 512)
       throw new ImageError("corrupt", "Grain directory past the end of the file", { path: opts.fileName });
     const gd = await readDir(gdOffset);
     const rgd = h.flags & FLAG_RGD && h.rgdOffset > 0 ? await readDir(h.rgdOffset) : undefined;
