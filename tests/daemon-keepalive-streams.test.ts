@@ -201,6 +201,23 @@ test("bidirectional stream (console): data both ways, the client's finish ends b
   s.end();
 });
 
+test("RpcClient.openStream: console both ways, finish from either side", async () => {
+  const c = await RpcClient.connect({ path: sock() });
+  await c.call("CONNECT_OPEN", { name: null, flags: 0 });
+  const dom = { name: "d", uuid: "00000000-0000-0000-0000-000000000001", id: 1 };
+  const con = await c.openStream("DOMAIN_OPEN_CONSOLE", { dom, dev_name: null, flags: 0 });
+  const it = con.incoming[Symbol.asyncIterator]();
+  await con.send(Buffer.from("one"));
+  assert.equal((await it.next()).value.toString(), "echo:one");
+  await con.send(Buffer.from("two"));
+  assert.equal((await it.next()).value.toString(), "echo:two");
+  await con.finish();
+  assert.equal((await it.next()).done, true);
+  // the connection is still usable afterwards
+  assert.equal((await c.call("CONNECT_GET_HOSTNAME")).hostname, "h");
+  c.close();
+});
+
 test("config file: libvirtd.conf syntax, unknown keys reported, errors carry the line", () => {
   const { config, unknown } = parseDaemonConfig(
     'listen_tcp = 1\ntcp_port = "16509"\n# comment\nkeepalive_interval = 3\nunix_sock_group = "libvirt"\nx = [1, "a"]\n',

@@ -43,6 +43,12 @@ const hv: HypervisorDriver = {
   async domainSave(dom, to, dxml, flags) {
     calls.push(["save", dom.name, to, dxml, flags]);
   },
+  async domainOpenConsole(_dom: unknown, _dev: unknown, _flags: number, incoming: AsyncIterable<Uint8Array>) {
+    async function* shout() {
+      for await (const c of incoming) yield Buffer.from(Buffer.from(c).toString().toUpperCase());
+    }
+    return shout();
+  },
   async domainGetAutostart() {
     return true;
   },
@@ -147,6 +153,19 @@ test("volume download and upload stream over the wire", async () => {
   await st.storageVolUpload(vol, 0, 0, 0, src());
   assert.equal(Buffer.concat(uploads).length, 300003);
   assert.equal(Buffer.concat(uploads).subarray(300000).toString(), "bye");
+  await (d.hypervisor as any).connectClose();
+});
+
+test("console stream both ways through the remote driver", async () => {
+  const d = await openDriverSet(`fake+unix:///default?socket=${daemon.paths.sock}`);
+  async function* keys() {
+    yield Buffer.from("hello ");
+    yield Buffer.from("world");
+  }
+  const out: string[] = [];
+  for await (const c of await (d.hypervisor as any).domainOpenConsole(DOM, null, 0, keys()))
+    out.push(c.toString());
+  assert.equal(out.join(""), "HELLO WORLD");
   await (d.hypervisor as any).connectClose();
 });
 

@@ -167,7 +167,23 @@ class RemoteConnection {
         if (!cands) return undefined;
         const streamed = cands.find((c) => c.stream);
         if (streamed?.stream === "read") {
-          return (...args: unknown[]) => this.client.callReadStream(streamed.name, packArgs(streamed, args));
+          return async (...args: unknown[]) => {
+            const last = args.at(-1) as AsyncIterable<Uint8Array> | undefined;
+            if (args.length > argCount(streamed) && last && Symbol.asyncIterator in Object(last)) {
+              // both directions (console): our data goes up while the server's comes back
+              const s = await this.client.openStream(streamed.name, packArgs(streamed, args.slice(0, -1)));
+              void (async () => {
+                try {
+                  for await (const c of last) await s.send(c);
+                  await s.finish();
+                } catch {
+                  // the stream ended from the server side
+                }
+              })();
+              return s.incoming;
+            }
+            return this.client.callReadStream(streamed.name, packArgs(streamed, args));
+          };
         }
         if (streamed?.stream === "write") {
           return (...args: unknown[]) =>

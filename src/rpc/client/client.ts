@@ -31,6 +31,16 @@ interface Pending {
 
 export type MessageListener = (proc: number, body: Buffer) => void;
 
+/** One open stream: what has ended on which side, and who waits for the end. */
+interface StreamState {
+  incoming?: IncomingStream;
+  weFinished: boolean;
+  theyFinished: boolean;
+  resolve: () => void;
+  reject: (e: VirError) => void;
+  ended: Promise<void>;
+}
+
 /** Incoming data of a read stream (VIR_NET_STREAM packets for one serial). */
 class IncomingStream {
   readonly chunks: Buffer[] = [];
@@ -64,8 +74,7 @@ export class RpcClient {
   private readonly decoder = new FrameDecoder();
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<MessageListener>();
-  private readonly streams = new Map<number, IncomingStream>();
-  private readonly streamEnds = new Map<number, { resolve: () => void; reject: (e: VirError) => void }>();
+  private readonly streams = new Map<number, StreamState>();
   private serial = 1;
   private closedError: VirError | null = null;
   /** Number of PONGs received (tests observe keepalive with it). */
@@ -151,33 +160,30 @@ export class RpcClient {
     });
   }
 
-  /**
-   * Calls a @readstream procedure: resolves with the data the server streams after its reply
-   * (libvirt: VIR_NET_STREAM CONTINUE packets, then an empty OK).
-   */
-  async callReadStream(name: string, args?: unknown): Promise<AsyncIterable<Buffer>> {
+  /** Registers the stream of the next call (its serial), then makes the call. */
+  private async startStream(name: string, args: unknown, incoming: boolean) {
+    const def = procedureByName(name);
     const serial = this.serial;
-    const st = new IncomingStream();
+    let resolve!: () => void;
+    let reject!: (e: VirError) => void;
+    const ended = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    ended.catch(() => {});
+    const st: StreamState = {
+      incoming: incoming ? new IncomingStream() : undefined,
+      weFinished: false,
+      theyFinished: false,
+      resolve,
+      reject,
+      ended,
+    };
     this.streams.set(serial, st);
     try {
       await this.call(name, args);
     } catch (e) {
       this.streams.delete(serial);
-      throw e;
-    }
-    return st.iterate();
-  }
-
-  /** Calls a @writestream procedure and sends `source` as stream packets; resolves when the server confirms. */
-  async callWriteStream(name: string, args: unknown, source: AsyncIterable<Uint8Array>): Promise<void> {
-    const def = procedureByName(name);
-    const serial = this.serial;
-    const finished = new Promise<void>((resolve, reject) => this.streamEnds.set(serial, { resolve, reject }));
-    finished.catch(() => {});
-    try {
-      await this.call(name, args);
-    } catch (e) {
-      this.streamEnds.delete(serial);
       throw e;
     }
     const h: MessageHeader = {
@@ -188,16 +194,61 @@ export class RpcClient {
       serial,
       status: MessageStatus.CONTINUE,
     };
-    for await (const chunk of source) {
-      for (let off = 0; off < chunk.length; off += 262120) {
-        const part = chunk.subarray(off, off + 262120);
-        if (!this.socket.write(encodeFrame(h, (w) => w.raw(part)))) {
-          await new Promise((r) => this.socket.once("drain", r));
-        }
+    return { st, h };
+  }
+
+  private async sendData(h: MessageHeader, chunk: Uint8Array): Promise<void> {
+    for (let off = 0; off < chunk.length; off += 262120) {
+      const part = chunk.subarray(off, off + 262120);
+      if (!this.socket.write(encodeFrame(h, (w) => w.raw(part)))) {
+        await new Promise((r) => this.socket.once("drain", r));
       }
     }
-    this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
-    await finished;
+  }
+
+  /** virStreamFinish: our end of data; resolves when the server has confirmed. */
+  private finish(st: StreamState, h: MessageHeader): Promise<void> {
+    if (!st.weFinished) {
+      st.weFinished = true;
+      this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+    }
+    return st.ended;
+  }
+
+  /**
+   * Calls a @readstream procedure: resolves with the data the server streams after its reply
+   * (libvirt: VIR_NET_STREAM CONTINUE packets, then an empty OK).
+   */
+  async callReadStream(name: string, args?: unknown): Promise<AsyncIterable<Buffer>> {
+    const { st } = await this.startStream(name, args, true);
+    return st.incoming!.iterate();
+  }
+
+  /** Calls a @writestream procedure and sends `source` as stream packets; resolves when the server confirms. */
+  async callWriteStream(name: string, args: unknown, source: AsyncIterable<Uint8Array>): Promise<void> {
+    const { st, h } = await this.startStream(name, args, false);
+    for await (const chunk of source) await this.sendData(h, chunk);
+    await this.finish(st, h);
+  }
+
+  /**
+   * Calls a stream procedure and keeps both directions open (virsh console): `incoming` yields
+   * the server's data, `send` writes ours, `finish` ends ours and waits for the server's end.
+   */
+  async openStream(
+    name: string,
+    args: unknown,
+  ): Promise<{
+    incoming: AsyncIterable<Buffer>;
+    send(b: Uint8Array): Promise<void>;
+    finish(): Promise<void>;
+  }> {
+    const { st, h } = await this.startStream(name, args, true);
+    return {
+      incoming: st.incoming!.iterate(),
+      send: (b) => this.sendData(h, b),
+      finish: () => this.finish(st, h),
+    };
   }
 
   /** Sends raw bytes (tests of hostile input). */
@@ -271,29 +322,42 @@ export class RpcClient {
 
   private onStream(h: MessageHeader, body: Buffer): void {
     const st = this.streams.get(h.serial);
-    const end = this.streamEnds.get(h.serial);
+    if (!st) return;
     if (h.status === MessageStatus.CONTINUE) {
-      if (st) {
-        st.chunks.push(Buffer.from(body));
-        st.notify();
-      }
+      st.incoming?.chunks.push(Buffer.from(body));
+      st.incoming?.notify();
       return;
     }
-    const err =
-      h.status === MessageStatus.ERROR ? wireToVirError(remoteError.decode(new XdrReader(body))) : null;
-    if (st) {
+    if (h.status === MessageStatus.ERROR) {
+      const err = wireToVirError(remoteError.decode(new XdrReader(body)));
       this.streams.delete(h.serial);
-      st.error = err;
-      st.done = true;
-      st.notify();
-      // libvirt's virStreamFinish: confirm the end so the server can release the stream
-      if (!err) this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+      if (st.incoming) {
+        st.incoming.error = err;
+        st.incoming.notify();
+      }
+      st.reject(err);
+      return;
     }
-    if (end) {
-      this.streamEnds.delete(h.serial);
-      if (err) end.reject(err);
-      else end.resolve();
+    if (st.theyFinished) {
+      // the answer to our finish
+      this.streams.delete(h.serial);
+      st.resolve();
+      return;
     }
+    st.theyFinished = true;
+    if (st.incoming) {
+      st.incoming.done = true;
+      st.incoming.notify();
+    }
+    if (st.weFinished || !st.incoming) {
+      // after our finish (or for an upload) the server's end is the confirmation
+      this.streams.delete(h.serial);
+      st.resolve();
+      return;
+    }
+    // End of the server's data: finish ours, as virStreamFinish does; its answer resolves `ended`.
+    st.weFinished = true;
+    this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
   }
 
   private fail(e: VirError): void {
@@ -301,11 +365,12 @@ export class RpcClient {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
     for (const st of this.streams.values()) {
-      st.error = e;
-      st.notify();
+      if (st.incoming) {
+        st.incoming.error = e;
+        st.incoming.notify();
+      }
+      st.reject(e);
     }
     this.streams.clear();
-    for (const end of this.streamEnds.values()) end.reject(e);
-    this.streamEnds.clear();
   }
 }
