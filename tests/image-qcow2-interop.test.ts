@@ -600,3 +600,31 @@ test("amend refuses to narrow refcounts below a shared cluster's count", async (
   await img.close();
   assert.match(qimg("check", f), /No errors were found/);
 });
+
+test("LUKS with aes-128 and sha1: qemu reads it and reports the same encrypt info", async (t) => {
+  if (!have) return t.skip("qemu-img/qemu-io not installed");
+  const f = P("luks128.qcow2");
+  const secrets = { k: "pw" };
+  const o = {
+    "encrypt.format": "luks",
+    "encrypt.key-secret": "k",
+    "encrypt.iter-time": "10",
+    "encrypt.cipher-alg": "aes-128",
+    "encrypt.hash-alg": "sha1",
+  };
+  await createImage(f, "qcow2", 1 << 20, o, { secrets });
+  const img = await openImage(f, { secrets, options: { "encrypt.key-secret": "k" } });
+  await img.write(4096, new Uint8Array(8192).fill(0x6b));
+  const opts = [
+    "--object",
+    "secret,id=k,data=pw",
+    "--image-opts",
+    `driver=qcow2,file.filename=${f},encrypt.key-secret=k`,
+  ];
+  execFileSync("qemu-io", [...opts, "-c", "read -P 0x6b 4096 8192"]);
+  assert.deepEqual(
+    (await img.info()).formatSpecific,
+    JSON.parse(qimg("info", "--output=json", ...opts))["format-specific"],
+  );
+  await img.close();
+});

@@ -23,6 +23,8 @@ export interface OpenImageOptions {
   /** Open the backing chain (default true). */
   backingChain?: boolean;
   secrets?: SecretMap;
+  /** Driver options as qemu's --image-opts gives them (e.g. `encrypt.key-secret`). */
+  options?: Record<string, string>;
   /** Internal: depth guard against backing loops. */
   depth?: number;
 }
@@ -60,6 +62,7 @@ export async function openImage(pathOrIO: string | BlockIO, opts: OpenImageOptio
       readOnly,
       backingChain: opts.backingChain ?? true,
       secrets: opts.secrets,
+      options: opts.options,
       openBacking: (file, fmt) =>
         openImage(resolveRelative(base, file), {
           format: fmt,

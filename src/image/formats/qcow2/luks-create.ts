@@ -15,11 +15,17 @@ export async function createLuksForQcow2(
   o: Record<string, string>,
   ctx: FormatCreateContext,
 ): Promise<void> {
+  const alg = o["encrypt.cipher-alg"] ?? "aes-256";
+  if (alg !== "aes-256" && alg !== "aes-128") {
+    throw new ImageError("unsupported", `encrypt.cipher-alg=${alg} is not supported (aes-256, aes-128)`);
+  }
+  const hash = o["encrypt.hash-alg"] ?? "sha256";
+  if (hash !== "sha256" && hash !== "sha1" && hash !== "sha512") {
+    throw new ImageError("unsupported", `encrypt.hash-alg=${hash} is not supported (sha256, sha1, sha512)`);
+  }
   for (const [k, v] of [
-    ["encrypt.cipher-alg", "aes-256"],
     ["encrypt.cipher-mode", "xts"],
     ["encrypt.ivgen-alg", "plain64"],
-    ["encrypt.hash-alg", "sha256"],
   ] as const) {
     if (o[k] !== undefined && o[k] !== v)
       throw new ImageError("unsupported", `${k}=${o[k]} is not supported (only ${v})`);
@@ -32,7 +38,7 @@ export async function createLuksForQcow2(
   const iterTime = o["encrypt.iter-time"] !== undefined ? Number(o["encrypt.iter-time"]) : 2000;
   if (!Number.isFinite(iterTime) || iterTime <= 0)
     throw new ImageError("invalid-argument", "Invalid encrypt.iter-time");
-  const { bytes } = buildLuks(password, iterTime);
+  const { bytes } = buildLuks(password, iterTime, { keyBytes: alg === "aes-128" ? 32 : 64, hash });
   const cs = 2 ** h.clusterBits;
   const refs = await Refcounts.load(
     io,

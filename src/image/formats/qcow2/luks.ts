@@ -202,14 +202,16 @@ export function iterationsFor(ms: number, hash: string): number {
 
 /**
  * Builds a complete LUKS1 header region (header + 8 slot areas, slot 0 holding `password`):
- * AES-256-XTS-plain64, SHA-256, 4000 stripes, qemu's slot layout.
+ * AES-XTS-plain64 (256-bit by default, or 128-bit), SHA-256 by default, 4000 stripes, qemu's
+ * slot layout.
  */
 export function buildLuks(
   password: Uint8Array,
   iterTimeMs: number,
+  opts: { keyBytes?: 32 | 64; hash?: "sha1" | "sha256" | "sha512" } = {},
 ): { bytes: Uint8Array; masterKey: Uint8Array } {
-  const keyBytes = 64;
-  const hash = "sha256";
+  const keyBytes = opts.keyBytes ?? 64;
+  const hash = opts.hash ?? "sha256";
   const mk = randomBytes(keyBytes);
   const splitSectors = Math.ceil((keyBytes * STRIPES) / SECTOR);
   const slotStride = Math.ceil(splitSectors / SLOT_ALIGN_SECTORS) * SLOT_ALIGN_SECTORS;
