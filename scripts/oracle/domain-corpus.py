@@ -158,7 +158,8 @@ def write(path, text):
 def main():
     conn = libvirt.open("test:///default")
     counts = {"ok": 0, "err": 0}
-    base = [(n, build(n, d) if isinstance(d, dict) else d) for n, d in BASIC + DEVICES]
+    # NUMA distances get unstable answers from libvirt 9.0 when mangled: no variants of them.
+    base = [(n, build(n, d) if isinstance(d, dict) else d) for n, d in BASIC + DEVICES if "distances" not in n]
     bogus = []
     variants = list(bogus_variants(base)) + list(bogus_variants(base, drop=True)) + list(child_dropped_variants(base))
     for name, xml in variants:

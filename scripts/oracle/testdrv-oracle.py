@@ -126,6 +126,15 @@ class Runner:
             self.saved[a[1]] = self.snap(a[0], a[1]).getXMLDesc(0); return None
         if op == "snap.redefine":
             return self.dom(a[0]).snapshotCreateXML(self.saved[a[1]], a[2]).getName()
+        if op == "cp.create": return self.dom(a[0]).checkpointCreateXML(a[1], a[2] if len(a) > 2 else 0).getName()
+        if op == "cp.xml": return norm_snap_xml(self.dom(a[0]).checkpointLookupByName(a[1]).getXMLDesc(a[2] if len(a) > 2 else 0))
+        if op == "cp.list": return sorted(x.getName() for x in self.dom(a[0]).listAllCheckpoints(a[1]))
+        if op == "cp.children": return sorted(x.getName() for x in self.dom(a[0]).checkpointLookupByName(a[1]).listAllChildren(a[2]))
+        if op == "cp.parent": return self.dom(a[0]).checkpointLookupByName(a[1]).getParent().getName()
+        if op == "cp.delete": return self.dom(a[0]).checkpointLookupByName(a[1]).delete(a[2] if len(a) > 2 else 0)
+        if op == "cp.save":
+            self.saved["cp:" + a[1]] = self.dom(a[0]).checkpointLookupByName(a[1]).getXMLDesc(0); return None
+        if op == "cp.redefine": return self.dom(a[0]).checkpointCreateXML(self.saved["cp:" + a[1]], a[2]).getName()
         if op == "snap.lookup": return self.snap(a[0], a[1]).getName()
         if op == "net.xml": return self.net(a[0]).XMLDesc(a[1] if len(a) > 1 else 0)
         if op == "net.define": return c.networkDefineXML(a[0]).name()

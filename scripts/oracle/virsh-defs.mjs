@@ -4,13 +4,14 @@
 // Aliases, REQ_OPT and EMPTY_OK are invisible in help; they come from OVERRIDES below (read from
 // libvirt's tools/virsh-*.c option tables).  Usage: node scripts/oracle/virsh-defs.mjs
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 const run = (...args) => execFileSync("virsh", args, { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
 
 // Extra per-option flags from the C tables: "o" = VSH_OFLAG_REQ_OPT (named only), "e" = EMPTY_OK,
 // and hidden alias options (VSH_OT_ALIAS) inserted before their target.
-const OVERRIDES = JSON.parse(process.env.VIRSH_DEFS_OVERRIDES ?? "{}");
+// virsh-aliases.mjs finds the aliases by probing real virsh.
+const OVERRIDES = JSON.parse(readFileSync(new URL("./virsh-defs-overrides.json", import.meta.url), "utf8"));
 
 function parseGroups(text) {
   const groups = [];

@@ -41,7 +41,7 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
       await a.amend(Object.fromEntries(pairs));
       await img.flush();
     } catch (e) {
-      throw new CliError(`Error while amending options: ${errText(e)}`);
+      throw new CliError(errText(e));
     }
     return 0;
   } finally {

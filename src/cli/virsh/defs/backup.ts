@@ -20,7 +20,7 @@ export const backupSpecs: CmdSpec[] = [
     desc: "Backup Dump XML",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

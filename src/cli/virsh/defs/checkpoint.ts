@@ -50,7 +50,7 @@ export const checkpointSpecs: CmdSpec[] = [
       ["security-info", "b", "include security sensitive information in XML dump"],
       ["no-domain", "b", "exclude <domain> from XML"],
       ["size", "b", "include backup size estimate in XML dump"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

@@ -19,7 +19,7 @@ export const domain2Specs: CmdSpec[] = [
     opts: [
       ["format", "d!", "target config data type format"],
       ["domain", "s", "domain name, id or uuid"],
-      ["xml", "s", "xml data file to export from"],
+      ["xml", "so", "xml data file to export from"],
     ],
   },
   {
@@ -48,7 +48,7 @@ export const domain2Specs: CmdSpec[] = [
       ["security-info", "b", "include security sensitive information in XML dump"],
       ["update-cpu", "b", "update guest CPU according to host CPU"],
       ["migratable", "b", "provide XML suitable for migrations"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },
@@ -207,7 +207,7 @@ export const domain2Specs: CmdSpec[] = [
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
       ["security-info", "b", "include security sensitive information in XML dump"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },
@@ -363,7 +363,7 @@ export const domain2Specs: CmdSpec[] = [
     desc: "Get/set size of the cache (in bytes) used for compressing repeatedly transferred memory pages during live migration.",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["size", "i", "requested size of the cache (in bytes) used for compression"],
+      ["size", "io", "requested size of the cache (in bytes) used for compression"],
     ],
   },
   {
@@ -461,7 +461,7 @@ export const domain2Specs: CmdSpec[] = [
     desc: "Set the number of seconds to wait for a response from the guest agent.",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["timeout", "i", "timeout seconds."],
+      ["timeout", "io", "timeout seconds."],
     ],
   },
   {

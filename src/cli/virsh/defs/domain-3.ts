@@ -35,7 +35,7 @@ export const domain3Specs: CmdSpec[] = [
     opts: [
       ["file", "d!", "saved state file to read"],
       ["security-info", "b", "include security sensitive information in XML dump"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

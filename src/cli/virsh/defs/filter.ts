@@ -18,7 +18,7 @@ export const filterSpecs: CmdSpec[] = [
     desc: "Output the network filter information as an XML dump to stdout.",
     opts: [
       ["nwfilter", "d!", "network filter name or uuid"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },
@@ -61,7 +61,7 @@ export const filterSpecs: CmdSpec[] = [
     desc: "Output the network filter information as an XML dump to stdout.",
     opts: [
       ["binding", "d!", "network filter binding portdev"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

@@ -49,7 +49,7 @@ export const interfaceSpecs: CmdSpec[] = [
     opts: [
       ["interface", "d!", "interface name or MAC address"],
       ["inactive", "b", "show inactive defined XML"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

@@ -53,6 +53,7 @@ export const monitorSpecs: CmdSpec[] = [
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
       ["interface", "d!", "interface device (MAC Address)"],
+      ["persistent", "a:config", ""],
       ["config", "b", "Get persistent interface state"],
     ],
   },
@@ -97,7 +98,7 @@ export const monitorSpecs: CmdSpec[] = [
     desc: "Get memory statistics for a running domain.",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["period", "i", "period in seconds to set collection"],
+      ["period", "io", "period in seconds to set collection"],
       ["config", "b", "affect next boot"],
       ["live", "b", "affect running domain"],
       ["current", "b", "affect current domain"],

@@ -52,7 +52,7 @@ export const networkSpecs: CmdSpec[] = [
     opts: [
       ["network", "d!", "network name or uuid"],
       ["inactive", "b", "show inactive defined XML"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },
@@ -167,7 +167,7 @@ export const networkSpecs: CmdSpec[] = [
     opts: [
       ["network", "d!", "network name or uuid"],
       ["port", "d!", "port UUID"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

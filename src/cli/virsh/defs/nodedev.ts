@@ -33,7 +33,7 @@ export const nodedevSpecs: CmdSpec[] = [
     desc: "Output the node device details as an XML dump to stdout.",
     opts: [
       ["device", "d!", "device name or wwn pair in 'wwnn,wwpn' format"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

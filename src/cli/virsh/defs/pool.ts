@@ -150,7 +150,7 @@ export const poolSpecs: CmdSpec[] = [
     opts: [
       ["pool", "d!", "pool name or uuid"],
       ["inactive", "b", "show inactive defined XML"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

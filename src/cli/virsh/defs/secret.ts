@@ -18,7 +18,7 @@ export const secretSpecs: CmdSpec[] = [
     desc: "Output attributes of a secret as an XML dump to stdout.",
     opts: [
       ["secret", "d!", "secret UUID"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },
@@ -64,7 +64,7 @@ export const secretSpecs: CmdSpec[] = [
       ["file", "s", "read secret from file"],
       ["plain", "b", "read the secret from file without converting from base64"],
       ["interactive", "b", "read the secret from the terminal"],
-      ["base64", "s", "base64-encoded secret value"],
+      ["base64", "so", "base64-encoded secret value"],
     ],
   },
   {

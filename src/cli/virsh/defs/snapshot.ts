@@ -75,7 +75,7 @@ export const snapshotSpecs: CmdSpec[] = [
       ["domain", "d!", "domain name, id or uuid"],
       ["snapshotname", "d!", "snapshot name"],
       ["security-info", "b", "include security sensitive information in XML dump"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },

@@ -18,6 +18,7 @@ export const virshSpecs: CmdSpec[] = [
       ["xml", "b", "escape for XML use"],
       ["split", "b", "split each argument on ','; ',,' is an escape sequence"],
       ["err", "b", "output to stderr"],
+      ["str", "a:string", ""],
       ["string", "v", "arguments to echo"],
     ],
   },

@@ -91,7 +91,7 @@ export const volumeSpecs: CmdSpec[] = [
     opts: [
       ["vol", "d!", "vol name, key or path"],
       ["pool", "s", "pool name or uuid"],
-      ["xpath", "s", "xpath expression to filter the XML document"],
+      ["xpath", "so", "xpath expression to filter the XML document"],
       ["wrap", "b", "wrap xpath results in an common root element"],
     ],
   },
