@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseDomainXML } from "../../src/conf/domain/index.js";
 import type { QemuCaps } from "../../src/drivers/qemu/capabilities.js";
 import { buildQemuCommand, type CommandRuntime } from "../../src/drivers/qemu/command.js";
+import { qemuPostParse, xmlNamesArch } from "../../src/drivers/qemu/domain-post-parse.js";
 import { formatArgv } from "../../src/drivers/qemu/log-header.js";
 
 export const CASE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "data", "qemu-xml2argv");
@@ -46,6 +47,7 @@ export function runCase(
   const xml = readFileSync(join(CASE_DIR, `${name}.xml`), "utf8");
   try {
     const def = parseDomainXML(xml, { noIfnames: true });
+    qemuPostParse(def, caps, xmlNamesArch(xml));
     const argv = buildQemuCommand(def, caps, rt);
     return { kind: "args", argv, text: formatArgv([], argv) };
   } catch (e) {

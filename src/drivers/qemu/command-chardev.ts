@@ -127,21 +127,6 @@ export function buildChardevs(ctx: BuildContext, rt: ChardevRuntime): void {
         throw unsupported(`serial target '${name}' is not supported by the QEMU driver yet`);
     }
   });
-  // Consoles: a serial-type console mirrors serial N (no own device); virtio consoles are virtconsole.
-  let vport = 0;
-  d.consoles.forEach((c, i) => {
-    const ttype = targetAttr(c, "type") ?? "serial";
-    if (ttype === "serial") {
-      if (d.serials.length === 0) throw unsupported("a serial console needs a serial port");
-      return;
-    }
-    if (ttype !== "virtio")
-      throw unsupported(`console target type '${ttype}' is not supported by the QEMU driver yet`);
-    const id = `charconsole${i}`;
-    add(ctx, "-chardev", chardevBackend(c, id));
-    const bus = virtioSerialBus(ctx);
-    addDevice(ctx, { driver: "virtconsole", bus, nr: vport++, chardev: id, id: `console${i}` });
-  });
   let nr = 1;
   d.channels.forEach((c, i) => {
     const ttype = targetAttr(c, "type");
@@ -163,5 +148,20 @@ export function buildChardevs(ctx: BuildContext, rt: ChardevRuntime): void {
       id: `channel${i}`,
       ...(name ? { name } : {}),
     });
+  });
+  // Consoles: a serial-type console mirrors serial N (no own device); virtio consoles are virtconsole.
+  d.consoles.forEach((c, i) => {
+    const ttype = targetAttr(c, "type") ?? "serial";
+    if (ttype === "serial") {
+      if (d.serials.length === 0) throw unsupported("a serial console needs a serial port");
+      return;
+    }
+    if (ttype !== "virtio")
+      throw unsupported(`console target type '${ttype}' is not supported by the QEMU driver yet`);
+    const id = `charconsole${i}`;
+    add(ctx, "-chardev", chardevBackend(c, id));
+    // Like libvirt, no bus/nr: QEMU puts a virtconsole on port 0 of the first virtio-serial bus.
+    virtioSerialBus(ctx);
+    addDevice(ctx, { driver: "virtconsole", chardev: id, id: `console${i}` });
   });
 }

@@ -24,8 +24,16 @@ function ctrlChildAttr(c: ControllerDef, el: string, k: string): string | undefi
   return e ? attr(e, k) : undefined;
 }
 
+/** Controller types in the order libvirt's qemuBuildControllersCommandLine emits them. */
+const CONTROLLER_ORDER = ["pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial", "ccid"];
+
 export function buildControllers(ctx: BuildContext): void {
-  for (const c of ctx.def.devices.controllers) {
+  const rank = (t: string) => {
+    const i = CONTROLLER_ORDER.indexOf(t);
+    return i < 0 ? CONTROLLER_ORDER.length : i;
+  };
+  const ordered = [...ctx.def.devices.controllers].sort((a, b) => rank(a.type) - rank(b.type));
+  for (const c of ordered) {
     switch (c.type) {
       case "pci":
         buildPciController(ctx, c);
@@ -153,19 +161,16 @@ export function buildInterfaces(ctx: BuildContext, rt: DeviceRuntime): void {
     if (!driver) throw unsupported(`interface model '${model}' is not supported by the QEMU driver yet`);
     add(ctx, "-netdev", JSON.stringify(netdev));
     const props: Record<string, unknown> = { driver, netdev: `hostnet${i}`, id: `net${i}`, mac: n.mac };
-    Object.assign(props, pciProps(ctx, n.address));
     const boot = ctx.bootIndex.get(`net:${i}`);
     if (boot !== undefined) props.bootindex = boot;
+    Object.assign(props, pciProps(ctx, n.address));
     addDevice(ctx, props);
   });
 }
 
 export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
   const gs = ctx.def.devices.graphics;
-  if (gs.length === 0) {
-    add(ctx, "-display", "none");
-    return;
-  }
+  if (gs.length === 0) return; // "-display none" was added with the machine options
   if (gs.length > 1) throw unsupported("only one graphics device is supported by the QEMU driver yet");
   const g = gs[0]!;
   if (g.type !== "vnc")

@@ -64,9 +64,9 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
         driver: d.type === "file" ? "file" : "host_device",
         filename: path,
         "node-name": storage,
+        ...cacheJson,
         "auto-read-only": true,
         discard: "unmap",
-        ...cacheJson,
       }),
     );
     add(
@@ -82,8 +82,11 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
       }),
     );
   }
-  const props = frontEnd(ctx, d);
+  // Key order as libvirt writes it: driver and bus placement, drive, id, bootindex, tunables.
+  const { id, ...front } = frontEnd(ctx, d);
+  const props: Record<string, unknown> = { ...front };
   if (drive) props.drive = drive;
+  props.id = id;
   const boot = ctx.bootIndex.get(`disk:${ctx.def.devices.disks.indexOf(d)}`);
   if (boot !== undefined) props.bootindex = boot;
   if (cache) props["write-cache"] = cache[2] ? "on" : "off";

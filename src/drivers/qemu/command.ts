@@ -80,23 +80,29 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   }
   const ctx: BuildContext = { def, caps, argv: [caps.binary], q35, bootIndex: new Map(), buses: new Set() };
 
+  // Option order follows libvirt 9.0's qemuBuildCommandLine, so the argv reads the same.
   add(ctx, "-name", `guest=${qemuEscape(def.name)},debug-threads=on`, "-S");
   add(ctx, "-machine", machineOption(ctx, machine.name));
+  add(ctx, "-accel", def.type === "kvm" ? "kvm" : "tcg");
   buildCpu(ctx);
-  add(ctx, "-m", `size=${def.memory}k`);
+  // Whole MiB, as libvirt 9.0 passes it (it rounds memory up to 1 MiB in post-parse).
+  add(ctx, "-m", String(Math.ceil(def.memory / 1024)));
   add(ctx, "-overcommit", "mem-lock=off");
   add(ctx, "-smp", smpOption(def));
   add(ctx, "-uuid", def.uuid);
   buildSmbios(ctx);
+  if (def.devices.graphics.length === 0) add(ctx, "-display", "none");
   add(ctx, "-no-user-config", "-nodefaults");
   add(ctx, "-chardev", `socket,id=charmonitor,path=${qemuEscape(rt.monitorPath)},server=on,wait=off`);
   add(ctx, "-mon", "chardev=charmonitor,id=monitor,mode=control");
   if (rt.pidfile !== undefined) add(ctx, "-pidfile", rt.pidfile);
   add(ctx, "-rtc", rtcOption(def));
-  if (def.onReboot === "destroy") add(ctx, "-no-reboot");
+  if (pitDelay(def)) add(ctx, "-global", "kvm-pit.lost_tick_policy=delay");
   // QEMU stops instead of exiting when the guest powers off, so the driver can tell a guest
   // poweroff from a reboot it asked for (virsh reboot) and apply <on_poweroff>, as libvirt does.
   add(ctx, "-no-shutdown");
+  if (!featureNames(def).has("acpi") && caps.versionNumber < 8_000_000) add(ctx, "-no-acpi");
+  if (def.onReboot === "destroy") add(ctx, "-no-reboot");
   buildOs(ctx);
   assignBootIndexes(ctx);
   buildControllers(ctx);
@@ -138,14 +144,18 @@ function machineOption(ctx: BuildContext, name: string): string {
   if (vmport) parts.push(`vmport=${vmport}`);
   const smm = onOff("smm");
   if (smm) parts.push(`smm=${smm}`);
-  if (!f.has("acpi")) parts.push("acpi=off");
-  parts.push(`accel=${ctx.def.type === "kvm" ? "kvm" : "tcg"}`);
+  // Before QEMU 8.0 libvirt says -no-acpi (added after -no-shutdown); later the machine property.
+  if (!f.has("acpi") && ctx.caps.versionNumber >= 8_000_000) parts.push("acpi=off");
   return parts.join(",");
 }
 
 function buildCpu(ctx: BuildContext): void {
   const cpu = ctx.def.cpu;
-  if (!cpu) return;
+  if (!cpu) {
+    // libvirt gives TCG x86 guests its default model rather than QEMU's machine default.
+    if (ctx.def.type === "qemu" && ctx.caps.arch === "x86_64") add(ctx, "-cpu", "qemu64");
+    return;
+  }
   const mode = attr(cpu, "mode") ?? "custom";
   const kvm = ctx.def.type === "kvm";
   let model: string;
@@ -154,7 +164,8 @@ function buildCpu(ctx: BuildContext): void {
       throw unsupported(
         "CPU mode 'host-passthrough' for x86_64 qemu domain on x86_64 host is not supported by hypervisor",
       );
-    model = "host";
+    // libvirt marks passthrough CPUs migratable unless <cpu migratable='off'>.
+    model = attr(cpu, "migratable") === "off" ? "host,migratable=off" : "host,migratable=on";
   } else if (mode === "host-model") {
     model = kvm ? "host" : "max";
   } else if (mode === "maximum") {
@@ -198,6 +209,12 @@ function smpOption(def: DomainDef): string {
   return parts.join(",");
 }
 
+function pitDelay(def: DomainDef): boolean {
+  return def.clock.children.some(
+    (t) => t.name === "timer" && attr(t, "name") === "pit" && attr(t, "tickpolicy") === "delay",
+  );
+}
+
 function rtcOption(def: DomainDef): string {
   const { offset } = def.clock;
   if (offset !== "utc" && offset !== "localtime") {
@@ -239,6 +256,13 @@ function buildOs(ctx: BuildContext): void {
   if (os.firmware !== undefined)
     throw unsupported(`firmware autoselection ('${os.firmware}') is not supported yet`);
   if (os.nvram) throw unsupported("<nvram> is not supported by the QEMU driver yet");
+  for (const k of Object.keys(os.extra)) {
+    if (!["bootmenu", "smbios", "acpi"].includes(k))
+      throw unsupported(`<os><${k}> is not supported by the QEMU driver yet`);
+  }
+  const bm = os.extra.bootmenu?.[0];
+  const menu = bm && attr(bm, "enable") === "yes" ? "menu=on," : "";
+  add(ctx, "-boot", `${menu}strict=on`);
   if (os.loader) {
     const type = attr(os.loader, "type") ?? "rom";
     if (type !== "rom") throw unsupported(`loader type '${type}' is not supported by the QEMU driver yet`);
@@ -248,13 +272,6 @@ function buildOs(ctx: BuildContext): void {
   if (os.initrd !== undefined) add(ctx, "-initrd", os.initrd);
   if (os.cmdline !== undefined) add(ctx, "-append", os.cmdline);
   if (os.dtb !== undefined) add(ctx, "-dtb", os.dtb);
-  for (const k of Object.keys(os.extra)) {
-    if (!["bootmenu", "smbios", "acpi"].includes(k))
-      throw unsupported(`<os><${k}> is not supported by the QEMU driver yet`);
-  }
-  const bm = os.extra.bootmenu?.[0];
-  const menu = bm && attr(bm, "enable") === "yes" ? "menu=on," : "";
-  add(ctx, "-boot", `${menu}strict=on`);
 }
 
 /** `<os><boot dev>` order or per-device `<boot order>` → bootindex on devices (libvirt does the same). */

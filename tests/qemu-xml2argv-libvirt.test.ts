@@ -1,0 +1,112 @@
+// Differential check of the argv builder against real libvirt 9.0: each case's
+// <case>.libvirt-args is `virsh domxml-to-native qemu-argv` from a private libvirtd (recorded by
+// scripts/oracle/qemu-libvirt-argv.ts). After normalising what differs by design (PCI placement,
+// libvirt's secret/memory-backend/audiodev objects, socket paths, tap fds), the option lists
+// must be identical except for the few cases in KNOWN_DIFFERENT.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { CASE_DIR, listCases, runCase } from "./guest/xml2argv-cases.js";
+
+/** Splits a shell command line as virsh prints it (single quotes, no escapes inside). */
+function shellSplit(s: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inQ = false;
+  let has = false;
+  for (const ch of s.trim()) {
+    if (inQ) {
+      if (ch === "'") inQ = false;
+      else cur += ch;
+    } else if (ch === "'") {
+      inQ = true;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has || cur) out.push(cur);
+      cur = "";
+      has = false;
+    } else cur += ch;
+  }
+  if (has || cur) out.push(cur);
+  return out;
+}
+
+function pairs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const n = argv[i + 1];
+    if (a.startsWith("-") && n !== undefined && !n.startsWith("-")) {
+      out.push(`${a} ${n}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+function normalise(opts: string[]): string[] {
+  const out: string[] = [];
+  for (let o of opts) {
+    if (/^-object \{"qom-type":"(secret|memory-backend-ram)"/.test(o)) continue;
+    if (/^-audiodev /.test(o) || /^-pidfile /.test(o) || /^-mon /.test(o)) continue;
+    if (/^-chardev socket,id=charmonitor,/.test(o)) continue;
+    if (/^-device \{"driver":"(pcie-root-port|pcie-pci-bridge)"/.test(o)) continue;
+    o = o.replace(",memory-backend=pc.ram", "").replace(",audiodev=audio1", "");
+    o = o.replace(/path=[^,]*\/channel\/target\/[^,/]*\//, "path=CHANNELDIR/");
+    if (o.startsWith("-netdev ")) o = `-netdev ${JSON.parse(o.slice(8)).id}`;
+    if (o.startsWith("-device {")) {
+      const j = JSON.parse(o.slice(8)) as Record<string, unknown>;
+      if (typeof j.bus === "string" && /^(pci\.\d+|pcie\.0|pci\.0)$/.test(j.bus)) delete j.bus;
+      if (typeof j.bus === "string" && j.bus.startsWith("usb")) delete j.port;
+      delete j.addr;
+      delete j.multifunction;
+      o = `-device ${JSON.stringify(j)}`;
+    }
+    out.push(o);
+  }
+  return out;
+}
+
+/** The only cases allowed to differ from libvirt, and why (everything else must be identical). */
+const KNOWN_DIFFERENT: Record<string, string> = {
+  "err-disk-network": "network disks are not supported yet",
+  "err-graphics-spice": "SPICE is not supported yet",
+  "err-kvm-unavailable": "libvirt would start a KVM guest on a /dev/kvm that hangs; we probe and refuse",
+  "lifecycle-noacpi": "on_reboot=destroy: we pass -no-reboot, libvirt kills QEMU on its RESET event",
+};
+
+test("argv matches libvirt 9.0 after normalisation", (t) => {
+  const names = listCases().filter((n) => existsSync(join(CASE_DIR, `${n}.libvirt-args`)));
+  if (names.length === 0) return t.skip("no libvirt recordings (scripts/oracle/qemu-libvirt-argv.ts)");
+  const same: string[] = [];
+  const diffs: string[] = [];
+  for (const name of names) {
+    const r = runCase(name);
+    if (r.kind !== "args") {
+      diffs.push(`${name}: libvirt builds an argv, we refuse: ${r.text.trim()}`);
+      continue;
+    }
+    const lv = shellSplit(readFileSync(join(CASE_DIR, `${name}.libvirt-args`), "utf8"));
+    const bin = lv.findIndex((x) => x.startsWith("/usr/bin/qemu-system"));
+    const theirs = normalise(pairs(lv.slice(bin + 1)));
+    const ours = normalise(pairs(r.argv.slice(1)));
+    if (JSON.stringify(theirs) === JSON.stringify(ours)) same.push(name);
+    else {
+      const a = theirs.filter((x) => !ours.includes(x));
+      const b = ours.filter((x) => !theirs.includes(x));
+      diffs.push(`${name}: libvirt only [${a.join(" | ")}] ours only [${b.join(" | ")}]`);
+    }
+  }
+  t.diagnostic(`${same.length}/${names.length} cases identical to libvirt after normalisation`);
+  for (const d of diffs) t.diagnostic(d);
+  const unexpected = names.filter((n) => !same.includes(n) && !(n in KNOWN_DIFFERENT));
+  assert.deepEqual(unexpected, [], "cases that differ from libvirt without a known reason");
+  assert.ok(same.length >= names.length - Object.keys(KNOWN_DIFFERENT).length);
+});
+
+test("both refuse: error cases libvirt also rejects", (t) => {
+  const errs = listCases().filter((n) => existsSync(join(CASE_DIR, `${n}.libvirt-err`)));
+  if (errs.length === 0) return t.skip("no libvirt recordings");
+  for (const name of errs) assert.equal(runCase(name).kind, "err", `${name}: libvirt refuses, we must too`);
+});
