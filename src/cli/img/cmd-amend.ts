@@ -2,7 +2,7 @@
 // format supports it (an `amend(options)` method on the image).
 
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
-import { optionsHelp, parseOptionString } from "./create-options.js";
+import { amendHelp, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
 
 export async function cmdAmend(argv: string[], io: Out): Promise<number> {
@@ -31,7 +31,9 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
   const img = await openCli(p.args[0]!, fmt, { readOnly: false });
   try {
     if (pairs.some(([k]) => k === "help" || k === "?")) {
-      io.out(optionsHelp(img.format));
+      const h = amendHelp(img.format);
+      if (!h) throw new CliError(`Format driver '${img.format}' does not support option amendment`);
+      io.out(h);
       return 0;
     }
     const a = img as unknown as { amend?: (o: Record<string, string>) => Promise<void> };

@@ -105,6 +105,40 @@ export const CREATE_OPTIONS: Record<string, OptDesc[]> = {
   ],
 };
 
+/** qemu-img amend -o help: the options qcow2 can change in place (qcow2_amend_opts). */
+export const AMEND_OPTIONS: Record<string, OptDesc[]> = {
+  qcow2: [
+    { name: "backing_file", type: "str", help: "File name of a base image" },
+    { name: "backing_fmt", type: "str", help: "Image format of the base image" },
+    { name: "compat", type: "str", help: "Compatibility level (v2 [0.10] or v3 [1.1])" },
+    { name: "data_file", type: "str", help: "File name of an external data file" },
+    { name: "data_file_raw", type: "bool", help: "The external data file must stay valid as a raw image" },
+    { name: "encrypt.iter-time", type: "num", help: "Time to spend in PBKDF in milliseconds" },
+    { name: "encrypt.keyslot", type: "num", help: "Select a single keyslot to modify explicitly" },
+    {
+      name: "encrypt.new-secret",
+      type: "str",
+      help: "New secret to set in the matching keyslots. Empty string to erase",
+    },
+    { name: "encrypt.old-secret", type: "str", help: "Select all keyslots that match this password" },
+    { name: "encrypt.state", type: "str", help: "Select new state of affected keyslots (active/inactive)" },
+    { name: "lazy_refcounts", type: "bool", help: "Postpone refcount updates" },
+    { name: "refcount_bits", type: "num", help: "Width of a reference count entry in bits" },
+    { name: "size", type: "size", help: "Virtual disk size" },
+  ],
+};
+
+export function amendHelp(fmt: string): string | undefined {
+  const list = AMEND_OPTIONS[fmt];
+  if (!list) return undefined;
+  return `Amend options for '${fmt}':\n${list.map((o) => optLine(o)).join("\n")}\n`;
+}
+
+function optLine(o: OptDesc): string {
+  const t = o.type === "bool" ? "bool (on/off)" : o.type;
+  return `${`  ${o.name}=<${t}>`.padEnd(24)} - ${o.help}`;
+}
+
 /** Splits "a=1,b=2" honouring qemu's ",," escape; a bare key means key=on. */
 export function parseOptionString(s: string): [string, string][] {
   const out: [string, string][] = [];
