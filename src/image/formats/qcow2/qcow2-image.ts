@@ -2,6 +2,7 @@
 // backing chains, zero/compressed clusters and subclusters. Metadata writes are ordered so a
 // failure never leaves a dangling reference: data, then L2, then L1; refcounts before references.
 
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { BlockIO } from "../../block-io.js";
 import { ImageError } from "../../errors.js";
 import type {
@@ -359,7 +360,10 @@ export class Qcow2Image implements Image, BackingChain {
     };
     if (h.backingFile !== undefined) {
       info.backingFilename = h.backingFile;
+      // Resolved as qemu does (relative to this image's directory), opened or not.
+      const b = h.backingFile;
       if (this.backingImage?.io.path) info.fullBackingFilename = this.backingImage.io.path;
+      else if (this.io.path) info.fullBackingFilename = isAbsolute(b) ? b : resolve(dirname(this.io.path), b);
       if (h.backingFormat) info.backingFilenameFormat = h.backingFormat;
     }
     return info;
