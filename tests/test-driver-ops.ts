@@ -277,6 +277,30 @@ class Runner {
         return null;
       case "snap.redefine":
         return (await (await d()).snapshotCreateXML(this.saved.get(s(a[1]))!, n(a[2]))).name;
+      case "cp.create":
+        return (await (await d()).checkpointCreateXML(s(a[1]), opt(a, 2))).name;
+      case "cp.xml":
+        return normSnapXml(await (await (await d()).checkpointLookupByName(s(a[1]))).getXMLDesc(opt(a, 2)));
+      case "cp.list":
+        return sorted((await (await d()).listAllCheckpoints(n(a[1]))).map((x) => x.name));
+      case "cp.children":
+        return sorted(
+          (await (await (await d()).checkpointLookupByName(s(a[1]))).listAllChildren(n(a[2]))).map(
+            (x) => x.name,
+          ),
+        );
+      case "cp.parent":
+        return (await (await (await d()).checkpointLookupByName(s(a[1]))).getParent()).name;
+      case "cp.delete":
+        return done((await (await d()).checkpointLookupByName(s(a[1]))).delete(opt(a, 2)));
+      case "cp.save":
+        this.saved.set(
+          `cp:${s(a[1])}`,
+          await (await (await d()).checkpointLookupByName(s(a[1]))).getXMLDesc(0),
+        );
+        return null;
+      case "cp.redefine":
+        return (await (await d()).checkpointCreateXML(this.saved.get(`cp:${s(a[1])}`)!, n(a[2]))).name;
       case "snap.lookup":
         return (await this.snap(s(a[0]), s(a[1]))).name;
       case "net.xml":

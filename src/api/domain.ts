@@ -21,6 +21,7 @@ import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_METADATA, VIR_DOMAIN_VCPU, VIR_DOMAIN_XML
 import { ErrorCode, ErrorDomain, VirError } from "../errors/index.js";
 import { checkNonNull, checkNonZero, checkRequires, invalidArg } from "./check.js";
 import type { Connection } from "./connection.js";
+import { DomainCheckpoint } from "./domain-checkpoint.js";
 import { DomainSnapshot } from "./domain-snapshot.js";
 
 const D = ErrorDomain.DOMAIN;
@@ -489,5 +490,32 @@ export class Domain {
   async snapshotCurrent(flags = 0): Promise<DomainSnapshot> {
     const f = this.conn.hv("domainSnapshotCurrent", "virDomainSnapshotCurrent", ErrorDomain.DOMAIN_SNAPSHOT);
     return new DomainSnapshot(this, await f(this.ref, flags));
+  }
+
+  // ---- checkpoints ----
+  async checkpointCreateXML(xml: string, flags = 0): Promise<DomainCheckpoint> {
+    this.conn.checkWritable(ErrorDomain.DOMAIN_CHECKPOINT, "virDomainCheckpointCreateXML");
+    const f = this.conn.hv(
+      "domainCheckpointCreateXML",
+      "virDomainCheckpointCreateXML",
+      ErrorDomain.DOMAIN_CHECKPOINT,
+    );
+    return new DomainCheckpoint(this, await f(this.ref, xml, flags));
+  }
+  async listAllCheckpoints(flags = 0): Promise<DomainCheckpoint[]> {
+    const f = this.conn.hv(
+      "domainListAllCheckpoints",
+      "virDomainListAllCheckpoints",
+      ErrorDomain.DOMAIN_CHECKPOINT,
+    );
+    return (await f(this.ref, flags)).map((r) => new DomainCheckpoint(this, r));
+  }
+  async checkpointLookupByName(name: string, flags = 0): Promise<DomainCheckpoint> {
+    const f = this.conn.hv(
+      "domainCheckpointLookupByName",
+      "virDomainCheckpointLookupByName",
+      ErrorDomain.DOMAIN_CHECKPOINT,
+    );
+    return new DomainCheckpoint(this, await f(this.ref, name, flags));
   }
 }

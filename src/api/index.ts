@@ -8,6 +8,7 @@
 export * from "./check.js";
 export * from "./connection.js";
 export * from "./domain.js";
+export * from "./domain-checkpoint.js";
 export * from "./domain-snapshot.js";
 export * from "./interface.js";
 export * from "./network.js";

@@ -175,6 +175,18 @@ export const VIR_DOMAIN_SNAPSHOT_DELETE = { CHILDREN: 1, METADATA_ONLY: 2, CHILD
 export const VIR_DOMAIN_SNAPSHOT_REVERT = { RUNNING: 1, PAUSED: 2, FORCE: 4, RESET_NVRAM: 8 } as const;
 export const VIR_DOMAIN_SNAPSHOT_XML_SECURE = 1;
 
+/** virDomainCheckpointCreateFlags / ListFlags / XMLFlags / DeleteFlags. */
+export const VIR_DOMAIN_CHECKPOINT_CREATE = { REDEFINE: 1, QUIESCE: 2, REDEFINE_VALIDATE: 4 } as const;
+export const VIR_DOMAIN_CHECKPOINT_LIST = {
+  ROOTS: 1,
+  DESCENDANTS: 1,
+  TOPOLOGICAL: 2,
+  LEAVES: 4,
+  NO_LEAVES: 8,
+} as const;
+export const VIR_DOMAIN_CHECKPOINT_XML = { SECURE: 1, NO_DOMAIN: 2, SIZE: 4 } as const;
+export const VIR_DOMAIN_CHECKPOINT_DELETE = { CHILDREN: 1, METADATA_ONLY: 2, CHILDREN_ONLY: 4 } as const;
+
 /** virConnectListAllNetworksFlags. */
 export const VIR_CONNECT_LIST_NETWORKS = {
   INACTIVE: 1,

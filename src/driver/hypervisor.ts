@@ -3,7 +3,7 @@
 // Arguments and results are wire-shaped plain data so the RPC dispatcher can map them 1:1.
 
 import type { DomainEvent } from "./events.js";
-import type { DomainRef, DomainSnapshotRef } from "./refs.js";
+import type { DomainCheckpointRef, DomainRef, DomainSnapshotRef } from "./refs.js";
 import type {
   DomainBlockInfo,
   DomainBlockStats,
@@ -214,6 +214,14 @@ export interface HypervisorDriver {
   domainSnapshotHasMetadata?(snap: DomainSnapshotRef, flags: number): P<boolean>;
   domainRevertToSnapshot?(snap: DomainSnapshotRef, flags: number): P<void>;
   domainSnapshotDelete?(snap: DomainSnapshotRef, flags: number): P<void>;
+
+  domainCheckpointCreateXML?(dom: DomainRef, xml: string, flags: number): P<DomainCheckpointRef>;
+  domainCheckpointGetXMLDesc?(cp: DomainCheckpointRef, flags: number): P<string>;
+  domainListAllCheckpoints?(dom: DomainRef, flags: number): P<DomainCheckpointRef[]>;
+  domainCheckpointListAllChildren?(cp: DomainCheckpointRef, flags: number): P<DomainCheckpointRef[]>;
+  domainCheckpointLookupByName?(dom: DomainRef, name: string, flags: number): P<DomainCheckpointRef>;
+  domainCheckpointGetParent?(cp: DomainCheckpointRef, flags: number): P<DomainCheckpointRef>;
+  domainCheckpointDelete?(cp: DomainCheckpointRef, flags: number): P<void>;
 
   /** Returns a callback id; `dom` null means every domain. */
   connectDomainEventRegisterAny?(

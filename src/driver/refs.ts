@@ -28,6 +28,11 @@ export interface DomainSnapshotRef {
   name: string;
   domain: DomainRef;
 }
+/** remote_nonnull_domain_checkpoint. */
+export interface DomainCheckpointRef {
+  name: string;
+  domain: DomainRef;
+}
 /** remote_nonnull_interface. */
 export interface InterfaceRef {
   name: string;

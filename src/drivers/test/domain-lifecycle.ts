@@ -21,6 +21,7 @@ import {
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain } from "../../errors/index.js";
 import { domainEvent, findDomain, type TestCtx } from "./ctx.js";
+import { checkpointsOf } from "./domain-checkpoints.js";
 import { domRef, isActive, newTestDomain, setRunning, setShutoff, type TestDomain } from "./domain-obj.js";
 import { checkFlags, domainNotRunning, internal, opFailed, opInvalid, testError } from "./errors.js";
 
@@ -104,8 +105,10 @@ function stateMatches(d: TestDomain, flags: number): boolean {
     const s = d.snapshots.size > 0;
     if (!((f(LD.HAS_SNAPSHOT) && s) || (f(LD.NO_SNAPSHOT) && !s))) return false;
   }
-  // The test driver keeps no checkpoints.
-  if (f(LD.HAS_CHECKPOINT | LD.NO_CHECKPOINT) && !f(LD.NO_CHECKPOINT)) return false;
+  if (f(LD.HAS_CHECKPOINT | LD.NO_CHECKPOINT)) {
+    const c = checkpointsOf(d).size > 0;
+    if (!((f(LD.HAS_CHECKPOINT) && c) || (f(LD.NO_CHECKPOINT) && !c))) return false;
+  }
   return true;
 }
 

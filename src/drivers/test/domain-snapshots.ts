@@ -27,6 +27,7 @@ import {
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { domainEvent, findDomain, type TestCtx } from "./ctx.js";
+import { checkpointsOf } from "./domain-checkpoints.js";
 import { domRef, isActive, setRunning, setShutoff, type TestDomain } from "./domain-obj.js";
 import { checkFlags, opInvalid, testError } from "./errors.js";
 import type { SnapshotDef } from "./snapshot-tree.js";
@@ -112,6 +113,9 @@ export function domainSnapshotSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       );
       const redefine = (flags & C.REDEFINE) !== 0;
       const d = findDomain(ctx, ref);
+      if (checkpointsOf(d).size > 0) {
+        throw testError(ErrorCode.OPERATION_UNSUPPORTED, "cannot create snapshot while checkpoint exists");
+      }
       if (!d.persistent && flags & C.HALT) throw opInvalid("cannot halt after transient domain snapshot");
       const snap = redefine ? redefineSnapshot(d, xml) : buildSnapshot(d, xml);
       const existing = d.snapshots.get(snap.name);

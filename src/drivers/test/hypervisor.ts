@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import type { HypervisorDriver } from "../../driver/index.js";
 import { formatTestCapabilities } from "./capabilities.js";
 import { deregisterCallback, dropCallbacks, registerCallback, type TestCtx } from "./ctx.js";
+import { domainCheckpointSlots } from "./domain-checkpoints.js";
 import { domainConfigSlots, TEST_MAX_VCPUS } from "./domain-config.js";
 import { domainExtraSlots } from "./domain-extras.js";
 import { domainTunableSlots } from "./domain-tunables.js";
@@ -93,5 +94,6 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
     domainTunableSlots(ctx),
     domainSaveSlots(ctx),
     domainSnapshotSlots(ctx),
+    domainCheckpointSlots(ctx),
   );
 }
