@@ -76,6 +76,14 @@ export class FrameDecoder {
   }
 
   private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      // the whole frame sits in one received chunk: hand out a view, no copy
+      this.chunks[0] = first.subarray(n);
+      if (this.chunks[0].length === 0) this.chunks.shift();
+      this.buffered -= n;
+      return first.subarray(0, n);
+    }
     const frame = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {

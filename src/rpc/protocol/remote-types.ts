@@ -31,10 +31,14 @@ export function uuidToString(b: Uint8Array): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+const CANONICAL_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
 export function uuidToBytes(s: string): Buffer {
-  const hex = s.replace(/-/g, "");
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw xdrError(`XDR: malformed uuid '${s}'`);
-  return Buffer.from(hex, "hex");
+  const hex = s.length === 36 && CANONICAL_UUID.test(s) ? s.replaceAll("-", "") : s.replace(/-/g, "");
+  // Buffer.from(…, "hex") stops at the first bad digit, so the length check catches bad input
+  const b = Buffer.from(hex, "hex");
+  if (hex.length !== 32 || b.length !== 16) throw xdrError(`XDR: malformed uuid '${s}'`);
+  return b;
 }
 
 /** remote_uuid: opaque[VIR_UUID_BUFLEN], carried as a lowercase string in memory. */

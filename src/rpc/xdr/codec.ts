@@ -182,6 +182,9 @@ export function struct<F extends Record<string, Codec<any>>>(
   fields: F;
 } {
   const entries = Object.entries(fields);
+  const keys = entries.map(([k]) => k);
+  const codecs = entries.map(([, c]) => c);
+  const n = keys.length;
   const minSize = entries.reduce((s, [, c]) => s + c.minSize, 0);
   return {
     kind: name,
@@ -189,18 +192,19 @@ export function struct<F extends Record<string, Codec<any>>>(
     fields,
     encode(w, v) {
       if (v === null || typeof v !== "object") throw xdrError(`XDR: ${name} needs an object`);
-      for (const [k, c] of entries) {
-        try {
-          c.encode(w, (v as any)[k]);
-        } catch (e) {
-          if (e instanceof Error && !e.message.includes(" in field ")) e.message += ` in field ${name}.${k}`;
-          throw e;
-        }
+      let i = 0;
+      try {
+        // plain indexed loop: this runs for every field of every message
+        for (; i < n; i++) codecs[i]!.encode(w, (v as any)[keys[i]!]);
+      } catch (e) {
+        if (e instanceof Error && !e.message.includes(" in field "))
+          e.message += ` in field ${name}.${keys[i]}`;
+        throw e;
       }
     },
     decode(r) {
       const out: Record<string, unknown> = {};
-      for (const [k, c] of entries) out[k] = c.decode(r);
+      for (let i = 0; i < n; i++) out[keys[i]!] = codecs[i]!.decode(r);
       return out as StructOf<F>;
     },
   };

@@ -110,7 +110,8 @@ export class XdrWriter {
     this.buf.writeUInt32BE(v, at);
   }
 
+  /** The bytes written so far (a view, not a copy: the writer is done once this is called). */
   toBuffer(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    return this.buf.subarray(0, this.pos);
   }
 }
