@@ -1,6 +1,7 @@
 // tsvirsh's command set: every group's handler table joined with virsh 9.0's option tables.
 import type { GroupDef } from "./command.js";
 import { domainHandlers } from "./commands/domain.js";
+import { eventHandlers } from "./commands/events.js";
 import { hostHandlers } from "./commands/host.js";
 import { hostObjectHandlers } from "./commands/host-objects.js";
 import { monitorHandlers } from "./commands/monitor.js";
@@ -25,5 +26,6 @@ export function virshGroups(): GroupDef[] {
     { handlers: poolHandlers },
     { handlers: volumeHandlers },
     { handlers: hostObjectHandlers },
+    { handlers: eventHandlers },
   ]);
 }

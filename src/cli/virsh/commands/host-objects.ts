@@ -1,5 +1,5 @@
 // Host interface, node device and secret commands (tools/virsh-interface.c, virsh-nodedev.c,
-// virsh-secret.c), plus `event --list` (virsh-domain-event.c).
+// virsh-secret.c).
 import { VIR_CONNECT_LIST_INTERFACES as IL } from "../../../driver/flags.js";
 import { ErrorCode } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
@@ -205,45 +205,6 @@ const secretGetValue: H = async (ctl, cmd) => {
   return true;
 };
 
-/** virsh 9.0's domain event names, in VIR_DOMAIN_EVENT_ID_* order. */
-export const DOMAIN_EVENT_NAMES = [
-  "lifecycle",
-  "reboot",
-  "rtc-change",
-  "watchdog",
-  "io-error",
-  "graphics",
-  "io-error-reason",
-  "control-error",
-  "block-job",
-  "disk-change",
-  "tray-change",
-  "pm-wakeup",
-  "pm-suspend",
-  "balloon-change",
-  "pm-suspend-disk",
-  "device-removed",
-  "block-job-2",
-  "tunable",
-  "agent-lifecycle",
-  "device-added",
-  "migration-iteration",
-  "job-completed",
-  "device-removal-failed",
-  "metadata-change",
-  "block-threshold",
-  "memory-failure",
-  "memory-device-size-change",
-];
-
-const event: H = async (ctl, cmd) => {
-  if (optBool(cmd, "list")) {
-    for (const n of DOMAIN_EVENT_NAMES) ctl.print(`${n}\n`);
-    return true;
-  }
-  throw new CmdFailure("waiting for events is not implemented in tsvirsh; use --list");
-};
-
 export const hostObjectHandlers: Record<string, H> = {
   "iface-list": ifaceList,
   "iface-mac": ifaceMac,
@@ -265,5 +226,4 @@ export const hostObjectHandlers: Record<string, H> = {
   "secret-undefine": secretUndefine,
   "secret-set-value": secretSetValue,
   "secret-get-value": secretGetValue,
-  event,
 };
