@@ -74,6 +74,7 @@ const KNOWN_DIFFERENT: Record<string, string> = {
   "err-graphics-spice": "SPICE is not supported yet",
   "err-kvm-unavailable": "libvirt would start a KVM guest on a /dev/kvm that hangs; we probe and refuse",
   "lifecycle-noacpi": "on_reboot=destroy: we pass -no-reboot, libvirt kills QEMU on its RESET event",
+  "boot-order-mixed": "domxml-to-native rewrites NICs as type ethernet and drops their <boot order>",
 };
 
 test("argv matches libvirt 9.0 after normalisation", (t) => {

@@ -180,7 +180,8 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
   const listenEl = g.children.find((e) => e.name === "listen");
   const socket = listenEl && attr(listenEl, "type") === "socket" ? attr(listenEl, "socket") : undefined;
   let value: string;
-  if (socket) value = `unix:${socket}`;
+  // libvirt writes a unix listener as vnc=unix:PATH and gives it no websocket.
+  if (socket) value = `vnc=unix:${socket}`;
   else {
     const listen = (listenEl && attr(listenEl, "address")) ?? ga("listen") ?? "127.0.0.1";
     const autoport = ga("autoport") === "yes" || ga("port") === "-1" || ga("port") === undefined;
@@ -190,7 +191,7 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
     value = `${listen.includes(":") ? `[${listen}]` : listen}:${port - 5900}`;
   }
   const ws = ga("websocket");
-  if (ws !== undefined && ws !== "-1") value += `,websocket=${ws}`;
+  if (!socket && ws !== undefined && ws !== "-1") value += `,websocket=${ws}`;
   add(ctx, "-vnc", value);
 }
 
@@ -214,7 +215,10 @@ export function buildVideo(ctx: BuildContext): void {
     if (!driver) throw unsupported(`video type '${type}' can only be the primary video device`);
     const props: Record<string, unknown> = { driver, id: `video${i}` };
     const vram = v.model.attrs.find(([k]) => k === "vram")?.[1];
+    const heads = v.model.attrs.find(([k]) => k === "heads")?.[1];
     if (driver === "VGA" && vram) props.vgamem_mb = Math.max(1, Math.floor(Number(vram) / 1024));
+    if (driver === "bochs-display" && vram) props.vgamem = Number(vram) * 1024;
+    if (driver.startsWith("virtio-") && heads) props.max_outputs = Number(heads);
     if (driver !== "ramfb") Object.assign(props, pciProps(ctx, v.address));
     addDevice(ctx, props);
   });

@@ -85,13 +85,14 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
   // Key order as libvirt writes it: driver and bus placement, drive, id, bootindex, tunables.
   const { id, ...front } = frontEnd(ctx, d);
   const props: Record<string, unknown> = { ...front };
+  if (d.shareable) props["share-rw"] = true;
   if (drive) props.drive = drive;
   props.id = id;
   const boot = ctx.bootIndex.get(`disk:${ctx.def.devices.disks.indexOf(d)}`);
   if (boot !== undefined) props.bootindex = boot;
   if (cache) props["write-cache"] = cache[2] ? "on" : "off";
   if (d.serial !== undefined) props.serial = d.serial;
-  if (d.shareable) props["share-rw"] = true;
+  if (d.target.bus === "usb") props.removable = d.target.removable === "on";
   addDevice(ctx, props);
 }
 
@@ -141,7 +142,6 @@ function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
         driver: "usb-storage",
         bus: "usb.0",
         id: `usb-disk${idx}`,
-        ...(cd ? { removable: true } : {}),
       };
     default:
       throw unsupported(`disk bus '${d.target.bus}' is not supported by the QEMU driver yet`);
