@@ -104,9 +104,9 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         ],
       }));
     },
-    async domainInterfaceAddresses(ref, source, flags) {
+    // The test driver answers the same for every address source (lease, agent, ARP).
+    async domainInterfaceAddresses(ref, _source, flags) {
       checkFlags(flags, 0, "testDomainInterfaceAddresses");
-      void source;
       const d = findDomain(ctx, ref);
       if (!isActive(d)) throw domainNotRunning();
       return d.def.devices.interfaces.map((n, i) => {

@@ -8,7 +8,6 @@ import {
   type StorageVolDef,
   parseStoragePoolXML,
   parseStorageVolXML,
-  POOL_TYPES,
 } from "../../conf/storage/index.js";
 import type { StorageDriver, StoragePoolRef, StorageVolRef } from "../../driver/index.js";
 import {
@@ -24,7 +23,7 @@ import { checkFlags, invalidArg, opInvalid, testError } from "./errors.js";
 import { setPoolDefaults, type TestPool } from "./storage-obj.js";
 
 const S = ErrorDomain.STORAGE;
-/** Pool-type filter bits in POOL_TYPES order after the six state bits (libvirt-storage.h). */
+/** VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> filter bit of each pool type (libvirt-storage.h). */
 const TYPE_BITS: Record<string, number> = {
   dir: LP.DIR,
   fs: LP.FS,
@@ -41,7 +40,6 @@ const TYPE_BITS: Record<string, number> = {
   vstorage: LP.VSTORAGE,
   "iscsi-direct": LP.ISCSI_DIRECT,
 };
-void POOL_TYPES;
 
 function volRef(p: TestPool, v: StorageVolDef): StorageVolRef {
   return { pool: p.name, name: v.name, key: v.key ?? v.target.path ?? v.name };
@@ -119,7 +117,7 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
       volumes: [],
     });
   };
-  const createVol = (p: TestPool, xml: string, fn: string, from?: StorageVolDef): StorageVolDef => {
+  const createVol = (p: TestPool, xml: string, from?: StorageVolDef): StorageVolDef => {
     const v = parseStorageVolXML(xml, p.def.type);
     if (p.volumes.some((x) => x.name === v.name)) {
       throw virError(ErrorCode.OPERATION_FAILED, ErrorDomain.TEST, "storage vol already exists");
@@ -128,7 +126,6 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     if (p.def.allocation + v.allocation > p.def.capacity) {
       throw testError(ErrorCode.INTERNAL_ERROR, `Not enough free space in pool for volume '${v.name}'`);
     }
-    void fn;
     v.target.path = `${p.def.target.path ?? ""}/${v.name}`;
     v.key = v.target.path;
     p.def.allocation += v.allocation;
@@ -294,13 +291,13 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     async storageVolCreateXML(ref, xml, flags) {
       checkFlags(flags, 0, "testStorageVolCreateXML");
       const p = activeByName(ref.name);
-      return volRef(p, createVol(p, xml, "testStorageVolCreateXML"));
+      return volRef(p, createVol(p, xml));
     },
     async storageVolCreateXMLFrom(ref, xml, clone, flags) {
       checkFlags(flags, 0, "testStorageVolCreateXMLFrom");
       const p = activeByName(ref.name);
       const src = findVol(activeByName(clone.pool), clone.name);
-      return volRef(p, createVol(p, xml, "testStorageVolCreateXMLFrom", src));
+      return volRef(p, createVol(p, xml, src));
     },
     async storageVolDelete(vref, flags) {
       checkFlags(flags, 0, "testStorageVolDelete");
