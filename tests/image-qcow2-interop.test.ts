@@ -431,6 +431,12 @@ test("persistent bitmaps are kept, accounted by check and flagged in-use when we
   const bm = JSON.parse(qimg("info", "--output=json", f))["format-specific"].data.bitmaps;
   assert.equal(bm[0].name, "b0");
   assert.ok(bm[0].flags.includes("in-use"));
+  const again = await openImage(f, { readOnly: true });
+  assert.deepEqual(
+    (await again.info()).formatSpecific,
+    JSON.parse(qimg("info", "--output=json", f))["format-specific"],
+  );
+  await again.close();
 });
 
 test("writeCompressed produces clusters qemu reads, checks and compares equal", async (t) => {

@@ -74,3 +74,30 @@ export async function readBitmapClusters(img: Qcow2Image): Promise<[number, numb
   }
   return out;
 }
+
+/** The `bitmaps` list of qemu-img info's format-specific data (name, flags, granularity). */
+export async function bitmapInfo(img: Qcow2Image): Promise<Record<string, unknown>[] | undefined> {
+  const d = directory(img);
+  if (!d) return undefined;
+  const dir = new Uint8Array(d.size);
+  await img.io.read(d.offset, dir);
+  const out: Record<string, unknown>[] = [];
+  const dec = new TextDecoder();
+  let p = 0;
+  for (let i = 0; i < d.nb && p + 24 <= dir.length; i++) {
+    const flagBits = be32(dir, p + 12);
+    const nameSize = (dir[p + 18]! << 8) | dir[p + 19]!;
+    const extra = be32(dir, p + 20);
+    const flags: string[] = [];
+    if (flagBits & 1) flags.push("in-use");
+    if (flagBits & 2) flags.push("auto");
+    const nameAt = p + 24 + extra;
+    out.push({
+      flags,
+      name: dec.decode(dir.subarray(nameAt, Math.min(dir.length, nameAt + nameSize))),
+      granularity: 2 ** dir[p + 17]!,
+    });
+    p += Math.ceil((24 + extra + nameSize) / 8) * 8;
+  }
+  return out;
+}

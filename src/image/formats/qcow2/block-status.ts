@@ -28,7 +28,6 @@ export async function qcow2BlockStatus(
   };
   let pos = offset;
   const end = offset + length;
-  const dataEnd = await img.data.size();
   while (pos < end) {
     const gci = Math.floor(pos / img.cs);
     const within = pos - gci * img.cs;
@@ -37,26 +36,16 @@ export async function qcow2BlockStatus(
     let p = pos;
     for (const s of img.segments(m, gci, within, n)) {
       if (s.kind === "data") {
-        // Host bytes past the end of the file are a hole that reads as zeros; qemu's file layer
-        // reports them as zero (the one hole we can see without SEEK_DATA).
-        const inFile = Math.max(0, Math.min(s.len, dataEnd - s.host));
-        const parts: [number, number, boolean][] = [
-          [0, inFile, false],
-          [inFile, s.len - inFile, true],
-        ];
-        for (const [o, len, zero] of parts) {
-          if (len === 0) continue;
-          await push({
-            start: p + o,
-            length: len,
-            data: true,
-            zero,
-            present: true,
-            depth: 0,
-            offset: s.host + o,
-            filename: img.data.path,
-          });
-        }
+        await push({
+          start: p,
+          length: s.len,
+          data: true,
+          zero: false,
+          present: true,
+          depth: 0,
+          offset: s.host,
+          filename: img.data.path,
+        });
       } else if (s.kind === "compressed") {
         await push({
           start: p,

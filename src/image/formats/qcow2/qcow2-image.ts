@@ -18,6 +18,7 @@ import { checkQcow2 } from "./check.js";
 import { resizeQcow2 } from "./resize.js";
 import { Qcow2Snapshots } from "./snapshots.js";
 import { amendQcow2 } from "./amend.js";
+import { bitmapInfo } from "./bitmaps.js";
 import { qcow2BlockStatus } from "./block-status.js";
 import { decompressCluster } from "./compress.js";
 import { AUTOCLEAR_DATA_FILE_RAW, encodeHeader, INCOMPAT_EXTL2, type Qcow2Header } from "./header.js";
@@ -341,6 +342,8 @@ export class Qcow2Image implements Image, BackingChain {
     const data: Record<string, unknown> = { compat: h.version === 3 ? "1.1" : "0.10" };
     data["compression-type"] = h.compressionType === 1 ? "zstd" : "zlib";
     if (h.version === 3) data["lazy-refcounts"] = (h.compatible & 1) !== 0;
+    const bitmaps = await bitmapInfo(this);
+    if (bitmaps) data.bitmaps = bitmaps;
     data["refcount-bits"] = 2 ** h.refcountOrder;
     if (this.crypto) data.encrypt = this.crypto.info();
     if (h.version === 3) {
