@@ -70,7 +70,6 @@ function normalise(opts: string[]): string[] {
 
 /** The only cases allowed to differ from libvirt, and why (everything else must be identical). */
 const KNOWN_DIFFERENT: Record<string, string> = {
-  "err-disk-network": "network disks are not supported yet",
   "err-graphics-spice": "SPICE is not supported yet",
   "err-kvm-unavailable": "libvirt would start a KVM guest on a /dev/kvm that hangs; we probe and refuse",
   "lifecycle-noacpi": "on_reboot=destroy: we pass -no-reboot, libvirt kills QEMU on its RESET event",

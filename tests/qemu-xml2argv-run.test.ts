@@ -2,7 +2,7 @@
 // argv QEMU would reject cannot hide in a golden file. Cases share image files (QEMU locks
 // them), so they run one after another; each takes ~50 ms.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -45,7 +45,44 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The NBD case reads export 'x' from 127.0.0.1:10809: serve it with qemu-nbd for that case. */
+async function withNbd<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (name !== "disk-network-nbd") return fn();
+  const nbd = spawn(
+    "qemu-nbd",
+    ["-f", "qcow2", "-x", "x", "-b", "127.0.0.1", "-p", "10809", "-t", join(IMAGE_DIR, "disk0.qcow2")],
+    {
+      stdio: "ignore",
+    },
+  );
+  try {
+    for (let i = 0; i < 100; i++) {
+      if (await canConnectTcp(10809)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return await fn();
+  } finally {
+    nbd.kill("SIGTERM");
+    await new Promise((r) => nbd.once("exit", r));
+  }
+}
+
+function canConnectTcp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createConnection({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
 async function runOne(name: string): Promise<string | undefined> {
+  return withNbd(name, () => runOneInner(name));
+}
+
+async function runOneInner(name: string): Promise<string | undefined> {
   const paths = qemuPaths(join(root, "lib"), join(root, "run"), name);
   const channelDir = join(root, "channel", name);
   mkdirSync(channelDir, { recursive: true });

@@ -1,6 +1,7 @@
 // Disks → `-blockdev` (protocol node + format node, JSON) and `-device` front-ends, as libvirt
 // does for QEMU ≥ 4.2 (qemu_block.c / qemu_command.c), with its node-name and id conventions.
 import { type DiskDef, diskNameToIndex } from "../../conf/domain/index.js";
+import type { XmlElement } from "../../xml/index.js";
 import { type BuildContext, add, addDevice, attr, pciProps, unsupported } from "./command-util.js";
 
 const FORMATS = new Set(["raw", "qcow2", "qcow", "vmdk", "vdi", "vpc", "vhdx", "qed"]);
@@ -34,10 +35,18 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
   if (d.device !== "disk" && d.device !== "cdrom") {
     throw unsupported(`disk device '${d.device}' is not supported by the QEMU driver yet`);
   }
-  if (d.type !== "file" && d.type !== "block") {
+  if (d.type !== "file" && d.type !== "block" && d.type !== "network") {
     throw unsupported(`disk type '${d.type}' is not supported by the QEMU driver yet`);
   }
-  const path = d.source ? attr(d.source, d.type === "file" ? "file" : "dev") : undefined;
+  const protocol = d.type === "network" ? networkProtocol(d) : undefined;
+  const path =
+    d.type === "network"
+      ? protocol
+        ? "network"
+        : undefined
+      : d.source
+        ? attr(d.source, d.type === "file" ? "file" : "dev")
+        : undefined;
   if (!path && d.device === "disk") throw unsupported(`disk '${dev}' has no source`);
   const driverName = d.driver ? attr(d.driver, "name") : undefined;
   if (driverName !== undefined && driverName !== "qemu") {
@@ -61,8 +70,7 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
       ctx,
       "-blockdev",
       JSON.stringify({
-        driver: d.type === "file" ? "file" : "host_device",
-        filename: path,
+        ...(protocol ?? { driver: d.type === "file" ? "file" : "host_device", filename: path }),
         "node-name": storage,
         ...cacheJson,
         "auto-read-only": true,
@@ -94,6 +102,22 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
   if (d.serial !== undefined) props.serial = d.serial;
   if (d.target.bus === "usb") props.removable = d.target.removable === "on";
   addDevice(ctx, props);
+}
+
+/** `<source protocol='nbd' name=...><host name port | transport='unix' socket>` → nbd blockdev keys. */
+function networkProtocol(d: DiskDef): Record<string, unknown> {
+  const src = d.source;
+  const proto = src ? attr(src, "protocol") : undefined;
+  if (proto !== "nbd")
+    throw unsupported(`network disk protocol '${proto}' is not supported by the QEMU driver yet`);
+  const host = src?.children.find((c): c is XmlElement => c.kind === "element" && c.name === "host");
+  if (!host) throw unsupported(`network disk '${d.target.dev}' needs a <host>`);
+  const server =
+    attr(host, "transport") === "unix"
+      ? { type: "unix", path: attr(host, "socket") ?? "" }
+      : { type: "inet", host: attr(host, "name") ?? "", port: attr(host, "port") ?? "10809" };
+  const name = src ? attr(src, "name") : undefined;
+  return { driver: "nbd", server, ...(name !== undefined ? { export: name } : {}) };
 }
 
 function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
