@@ -12,6 +12,7 @@ import {
   type QemuDriverState,
   qemuConnectionFactory,
 } from "../drivers/qemu/driver.js";
+import { createStorageDriverState, withHostStorage } from "../drivers/storage/index.js";
 import { registerTestDriver } from "../drivers/test/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../errors/index.js";
 
@@ -30,20 +31,33 @@ if (args.help) {
 registerTestDriver();
 
 // qemu:///system for the privileged daemon, qemu:///session otherwise; one state per daemon.
+// Host storage pools (dir/fs under the daemon's dirs) come with the qemu:// connection.
 const paths = daemonPaths(args.root, process.env, process.getuid?.() ?? 1000);
 const qemuPath = paths.system ? "/system" : "/session";
+const storageState = createStorageDriverState({
+  configDir: join(paths.etc, "storage"),
+  runDir: join(paths.run, "storage"),
+  defaultPoolPath: join(paths.lib, "images"),
+  warn: (msg) => process.stderr.write(`tsvirtd: storage: ${msg}\n`),
+}).catch((e: Error) => {
+  process.stderr.write(`tsvirtd: storage driver unavailable: ${e.message}\n`);
+  return null;
+});
 let qemuState: Promise<QemuDriverState> | null = null;
 registerConnectionDriver(
-  qemuConnectionFactory(async (path) => {
-    if (path !== qemuPath) throw virError(ErrorCode.NO_CONNECT, ErrorDomain.QEMU, `qemu://${path}`);
-    qemuState ??= createQemuDriverState({
-      uri: `qemu://${qemuPath}`,
-      configDir: join(paths.etc, "qemu"),
-      libDir: paths.lib,
-      runDir: paths.run,
-    });
-    return qemuState;
-  }),
+  withHostStorage(
+    qemuConnectionFactory(async (path) => {
+      if (path !== qemuPath) throw virError(ErrorCode.NO_CONNECT, ErrorDomain.QEMU, `qemu://${path}`);
+      qemuState ??= createQemuDriverState({
+        uri: `qemu://${qemuPath}`,
+        configDir: join(paths.etc, "qemu"),
+        libDir: paths.lib,
+        runDir: paths.run,
+      });
+      return qemuState;
+    }),
+    storageState,
+  ),
 );
 
 try {
