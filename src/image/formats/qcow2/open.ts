@@ -94,7 +94,12 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
     if (h.incompatible & INCOMPAT_DIRTY && !readOnly) {
       // Lazy refcounts left the image dirty: rebuild refcounts as qemu does on open.
       const { checkQcow2 } = await import("./check.js");
-      await checkQcow2(img, { repair: "all" });
+      const r = await checkQcow2(img, { repair: "all" });
+      if (r.corruptions || r.checkErrors) {
+        throw new ImageError("corrupt", "Could not repair dirty image: the image has errors left", {
+          path: inner.path,
+        });
+      }
       h.incompatible &= ~INCOMPAT_DIRTY;
       await img.writeHeader();
     }
