@@ -15,6 +15,7 @@ import type {
   DomainMemoryStat,
   DomainStateInfo,
   DomainStatsRecord,
+  ByteStream,
   DomainVcpus,
   IOThreadInfo,
   NodeInfo,
@@ -196,6 +197,9 @@ export interface HypervisorDriver {
     keycodes: number[],
     flags: number,
   ): P<void>;
+  /** Connects `stream` to the guest console `devName` (null: the first one). */
+  domainOpenConsole?(dom: DomainRef, devName: string | null, stream: ByteStream, flags: number): P<void>;
+  domainOpenChannel?(dom: DomainRef, name: string | null, stream: ByteStream, flags: number): P<void>;
   domainScreenshot?(dom: DomainRef, screen: number, flags: number): P<{ mime: string; data: Uint8Array }>;
 
   domainSnapshotCreateXML?(dom: DomainRef, xml: string, flags: number): P<DomainSnapshotRef>;

@@ -5,6 +5,7 @@ export type * from "./hypervisor.js";
 export type * from "./interface.js";
 export type * from "./network.js";
 export type * from "./nodedev.js";
+export type * from "./nwfilter.js";
 export type * from "./refs.js";
 export * from "./registry.js";
 export type * from "./secret.js";

@@ -22,6 +22,10 @@ export interface NodeDeviceDriver {
   nodeDeviceUndefine?(dev: NodeDeviceRef, flags: number): P<void>;
   nodeDeviceCreate?(dev: NodeDeviceRef, flags: number): P<void>;
   nodeDeviceIsActive?(dev: NodeDeviceRef): P<boolean>;
+  nodeDeviceDettach?(dev: NodeDeviceRef): P<void>;
+  nodeDeviceDetachFlags?(dev: NodeDeviceRef, driverName: string | null, flags: number): P<void>;
+  nodeDeviceReAttach?(dev: NodeDeviceRef): P<void>;
+  nodeDeviceReset?(dev: NodeDeviceRef): P<void>;
   nodeDeviceIsPersistent?(dev: NodeDeviceRef): P<boolean>;
   nodeDeviceGetAutostart?(dev: NodeDeviceRef): P<boolean>;
   nodeDeviceSetAutostart?(dev: NodeDeviceRef, autostart: boolean): P<void>;

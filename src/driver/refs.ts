@@ -48,3 +48,8 @@ export interface SecretRef {
   usageType: number;
   usageID: string;
 }
+/** remote_nonnull_nwfilter. */
+export interface NWFilterRef {
+  name: string;
+  uuid: string;
+}

@@ -7,6 +7,7 @@ import type { HypervisorDriver } from "./hypervisor.js";
 import type { InterfaceDriver } from "./interface.js";
 import type { NetworkDriver } from "./network.js";
 import type { NodeDeviceDriver } from "./nodedev.js";
+import type { NWFilterDriver } from "./nwfilter.js";
 import type { SecretDriver } from "./secret.js";
 import type { StorageDriver } from "./storage.js";
 import { type ConnectUri, parseConnectUri } from "./uri.js";
@@ -21,6 +22,7 @@ export interface DriverSet {
   secret?: SecretDriver;
   iface?: InterfaceDriver;
   nodedev?: NodeDeviceDriver;
+  nwfilter?: NWFilterDriver;
 }
 
 export interface OpenOptions {

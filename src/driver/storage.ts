@@ -3,7 +3,7 @@
 
 import type { StoragePoolEvent } from "./events.js";
 import type { StoragePoolRef, StorageVolRef } from "./refs.js";
-import type { StoragePoolInfo, StorageVolInfo } from "./types.js";
+import type { ByteStream, StoragePoolInfo, StorageVolInfo } from "./types.js";
 
 type P<T> = Promise<T>;
 
@@ -55,6 +55,23 @@ export interface StorageDriver {
   storageVolGetXMLDesc?(vol: StorageVolRef, flags: number): P<string>;
   storageVolGetPath?(vol: StorageVolRef): P<string>;
   storageVolResize?(vol: StorageVolRef, capacity: number, flags: number): P<void>;
+  /** Writes what arrives on `stream.incoming` into the volume from `offset` (length 0: all). */
+  storageVolUpload?(
+    vol: StorageVolRef,
+    stream: ByteStream,
+    offset: number,
+    length: number,
+    flags: number,
+  ): P<void>;
+  /** Sends the volume's bytes from `offset` (length 0: to the end) through `stream.write`. */
+  storageVolDownload?(
+    vol: StorageVolRef,
+    stream: ByteStream,
+    offset: number,
+    length: number,
+    flags: number,
+  ): P<void>;
+  connectGetStoragePoolCapabilities?(flags: number): P<string>;
 
   connectStoragePoolEventRegisterAny?(
     pool: StoragePoolRef | null,

@@ -162,3 +162,14 @@ export interface DomainFSInfo {
   fstype: string;
   devAliases: string[];
 }
+
+/**
+ * A byte stream between a client and a driver (virStream): the driver reads what the client
+ * sends through `incoming` and sends with `write`; `close` ends its side. The RPC edge maps
+ * it to VIR_NET_STREAM packets.
+ */
+export interface ByteStream {
+  incoming: AsyncIterable<Uint8Array>;
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
