@@ -3,14 +3,20 @@
 // each entry's stdout, stderr and exit status with the golden record. Enforces a floor of identical
 // entries; raise FLOOR as tsvirsh improves.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openConnection } from "../src/api/index.js";
 import { VirshControl, virshGroups } from "../src/cli/virsh/index.js";
+import { registerConnectionDriver } from "../src/driver/index.js";
+import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
 
 const FLOOR = 258;
+const RPC_FLOOR = 257;
 
 const dataDir = fileURLToPath(new URL("./data/virsh/", import.meta.url));
 
@@ -55,20 +61,24 @@ async function registerTestDriver(): Promise<boolean> {
   }
 }
 
-test("tsvirsh matches virsh 9.0 on the scripted session", async (t) => {
+/** Runs every golden entry through one tsvirsh session on `uri`; returns the identical count. */
+async function runScript(
+  uri: string,
+  t: { diagnostic(msg: string): void },
+): Promise<{ same: number; total: number; diffs: string[] }> {
   const golden: { entries: Entry[] } = JSON.parse(readFileSync(`${dataDir}golden/script.json`, "utf8"));
-  const haveDriver = await registerTestDriver();
   const out = new Capture();
   const err = new Capture();
   const ctl = new VirshControl({
     out,
     err,
     groups: virshGroups(),
-    open: (uri, readOnly) => openConnection(uri ?? "test:///default", { readOnly }),
+    open: (u, readOnly) => openConnection(u ?? uri, { readOnly }),
     close: (c) => c.close(),
   });
   ctl.cwd = dataDir;
-  const connected = await ctl.connect("test:///default", false);
+  const connected = await ctl.connect(uri, false);
+  t.diagnostic(`connected to ${uri}: ${connected} ${err.text}`);
   out.take();
   err.take();
   let same = 0;
@@ -81,11 +91,42 @@ test("tsvirsh matches virsh 9.0 on the scripted session", async (t) => {
     else diffs.push(`#${e.n} ${e.line}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
   }
   await ctl.disconnect();
-  t.diagnostic(`test driver: ${haveDriver ? "loaded" : "missing"}, connected: ${connected}`);
-  t.diagnostic(`identical: ${same}/${golden.entries.length} (floor ${FLOOR})`);
+  return { same, total: golden.entries.length, diffs };
+}
+
+test("tsvirsh matches virsh 9.0 on the scripted session", async (t) => {
+  const haveDriver = await registerTestDriver();
+  t.diagnostic(`test driver: ${haveDriver ? "loaded" : "missing"}`);
+  const { same, total, diffs } = await runScript("test:///default", t);
+  t.diagnostic(`identical: ${same}/${total} (floor ${FLOOR})`);
   if (process.env.VIRSH_DIFF_VERBOSE) for (const d of diffs) t.diagnostic(d);
   assert.ok(
     same >= FLOOR,
-    `only ${same} of ${golden.entries.length} entries identical; first differences:\n${diffs.slice(0, 5).join("\n")}`,
+    `only ${same} of ${total} entries identical; first differences:\n${diffs.slice(0, 5).join("\n")}`,
   );
+});
+
+test("the same session through tsvirtd over RPC (test+unix://)", async (t) => {
+  const daemonTs = fileURLToPath(new URL("../src/bin/tsvirtd.ts", import.meta.url));
+  if (!existsSync(daemonTs)) return t.skip("src/bin/tsvirtd.ts is missing");
+  registerConnectionDriver(remoteConnectionDriver);
+  const root = mkdtempSync(join(tmpdir(), "tsvirsh-rpc-"));
+  const sock = join(root, "run", "libvirt-sock");
+  const daemon = spawn(process.execPath, ["--import", "tsx", daemonTs, "--root", root, "--http", "off"], {
+    stdio: "ignore",
+  });
+  try {
+    for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(sock)) return t.skip("tsvirtd did not start");
+    const { same, total, diffs } = await runScript(`test+unix:///default?socket=${sock}`, t);
+    t.diagnostic(`identical over RPC: ${same}/${total} (floor ${RPC_FLOOR})`);
+    if (process.env.VIRSH_DIFF_VERBOSE) for (const d of diffs) t.diagnostic(d);
+    assert.ok(
+      same >= RPC_FLOOR,
+      `only ${same} of ${total} identical over RPC:\n${diffs.slice(0, 5).join("\n")}`,
+    );
+  } finally {
+    daemon.kill("SIGKILL");
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -94,8 +94,10 @@ const dominfo: H = async (ctl, cmd) => {
   const info = await dom.getInfo();
   out += pad("State:", domainStateName(info.state));
   out += pad("CPU(s):", String(info.nrVirtCpu));
-  if (info.cpuTime !== 0) out += pad("CPU time:", `${(info.cpuTime / 1e9).toFixed(1)}s`);
-  out += pad("Max memory:", info.maxMem === 4294967295 ? "no limit" : `${info.maxMem} KiB`);
+  // Number(): a remote driver may hand 64-bit counters over as bigint
+  const cpuTime = Number(info.cpuTime);
+  if (cpuTime !== 0) out += pad("CPU time:", `${(cpuTime / 1e9).toFixed(1)}s`);
+  out += pad("Max memory:", Number(info.maxMem) === 4294967295 ? "no limit" : `${info.maxMem} KiB`);
   out += pad("Used memory:", `${info.memory} KiB`);
   let persistent = "unknown";
   try {
@@ -302,7 +304,7 @@ const vcpuinfo: H = async (ctl, cmd) => {
     let s = pad("VCPU:", String(vi.number));
     s += pad("CPU:", String(vi.cpu));
     s += pad("State:", VCPU_STATES[vi.state] ?? "no state");
-    if (vi.cpuTime !== 0) s += pad("CPU time:", `${(vi.cpuTime / 1e9).toFixed(1)}s`);
+    if (Number(vi.cpuTime) !== 0) s += pad("CPU time:", `${(Number(vi.cpuTime) / 1e9).toFixed(1)}s`);
     const map = v.cpumaps[i] ?? new Uint8Array(maplen);
     let aff = "";
     for (let c = 0; c < Math.min(maxcpu, map.length * 8); c++)
