@@ -20,6 +20,11 @@ export const STRIPES = 4000;
 export const KEY_SLOTS = 8;
 export const SLOT_ACTIVE = 0x00ac71f3;
 export const SLOT_DISABLED = 0x0000dead;
+/**
+ * PBKDF2 iteration ceiling: qemu's 2 s benchmark yields a few million; a header asking for
+ * billions would stall the opener, so it is refused as malformed.
+ */
+export const MAX_ITERATIONS = 100_000_000;
 /** Key slots start at 4 KiB and are 4 KiB aligned (qemu crypto/block-luks.c). */
 const SLOT_ALIGN_SECTORS = 8;
 
@@ -84,6 +89,8 @@ export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
   if (h.keyBytes !== 32 && h.keyBytes !== 64)
     throw bad(`LUKS key length ${h.keyBytes} is invalid for AES-XTS`);
   if (h.mkDigestIterations === 0) throw bad("LUKS master key digest iterations are zero");
+  if (h.mkDigestIterations > MAX_ITERATIONS)
+    throw bad("LUKS master key digest iterations are implausibly high");
   for (let i = 0; i < KEY_SLOTS; i++) {
     const o = 208 + i * 48;
     const state = be32(b, o);
@@ -101,7 +108,9 @@ export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
     if (slot.keyOffsetSector * SECTOR < LUKS_HEADER_BYTES || end > available) {
       throw bad(`Keyslot ${i} key material lies outside the LUKS header`);
     }
-    if (slot.active && slot.iterations === 0) throw bad(`Keyslot ${i} iterations are zero`);
+    if (slot.active && (slot.iterations === 0 || slot.iterations > MAX_ITERATIONS)) {
+      throw bad(`Keyslot ${i} iteration count ${slot.iterations} is out of range`);
+    }
     h.slots.push(slot);
   }
   return h;
@@ -176,6 +185,16 @@ export function afSplit(key: Uint8Array, stripes: number, hash: string): Uint8Ar
 
 /** Tries every active key slot; returns the master key or throws 'encrypted'. */
 export function unlock(h: LuksHeader, headerBytes: Uint8Array, password: Uint8Array): Uint8Array {
+  try {
+    return unlockSlots(h, headerBytes, password);
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    // OpenSSL refuses some keys (e.g. XTS halves that are equal): still just "cannot unlock".
+    throw new ImageError("encrypted", `Cannot unlock the LUKS header: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function unlockSlots(h: LuksHeader, headerBytes: Uint8Array, password: Uint8Array): Uint8Array {
   const materialLen = h.keyBytes * STRIPES;
   const sectors = Math.ceil(materialLen / SECTOR);
   for (const slot of h.slots) {
