@@ -249,6 +249,8 @@ test("qemu driver: a restarted daemon finds running guests again; stale status i
   const ref = await drv1.domainDefineXMLFlags!(guestXml("keep1"), 0);
   const running = await drv1.domainCreateWithFlags!(ref, VIR_DOMAIN_START.PAUSED);
   const pid = st1.domains.byName("keep1")!.proc!.pid;
+  const autoRef = await drv1.domainDefineXMLFlags!(guestXml("auto1"), 0);
+  await drv1.domainSetAutostart!(autoRef, true);
   // The old daemon goes away: its monitor connection closes (QEMU serves one QMP client).
   st1.domains.byName("keep1")!.proc!.monitor.close();
   writeFileSync(
@@ -276,6 +278,11 @@ test("qemu driver: a restarted daemon finds running guests again; stale status i
   assert.equal((await drv2.domainGetState!(again, 0)).state, VIR_DOMAIN_STATE.PAUSED);
   await drv2.domainResume!(again);
   assert.equal((await drv2.domainGetState!(again, 0)).state, VIR_DOMAIN_STATE.RUNNING);
+  const auto = await drv2.domainLookupByName!("auto1");
+  assert.ok(auto.id > 0, "autostart domain started with the new daemon");
+  assert.equal(await drv2.domainGetAutostart!(auto), true);
+  await drv2.domainDestroyFlags!(auto, 0);
+  await drv2.domainUndefineFlags!(auto, 0);
   const other = await drv2.domainCreateXML!(guestXml("new1"), VIR_DOMAIN_START.PAUSED);
   assert.ok(other.id > running.id, "ids are not reused");
   await drv2.domainDestroyFlags!(other, 0);

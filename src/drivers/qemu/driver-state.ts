@@ -28,6 +28,8 @@ export interface QemuDriverOptions {
   runDir: string;
   /** QEMU binaries to offer; default every qemu-system-* in /usr/bin and /usr/local/bin. */
   emulators?: string[];
+  /** Start persistent domains marked autostart when the state is created (default true). */
+  autostart?: boolean;
   /** Names the host bridge of a virtual network (asked of the network driver) for type='network' NICs. */
   networkBridge?: (network: string) => Promise<string>;
 }
@@ -39,6 +41,8 @@ export class QemuDriverState {
   readonly jobs = new JobLocks();
   readonly events = new EventQueue<DomainEvent>((ev) => ev.dom.uuid);
   readonly emulators: string[];
+  /** Why autostart failed for some domains, for the daemon's log. */
+  readonly autostartErrors: string[] = [];
   private nextId = 1;
 
   constructor(readonly opts: QemuDriverOptions) {

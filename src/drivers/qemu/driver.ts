@@ -1,26 +1,20 @@
 // The QEMU hypervisor driver table (qemu:///system, qemu:///session): composition of the
 // driver state, definitions and lifecycle into libvirt's slot names. No logic of its own beyond
 // argument checks and locking.
-import { cpus, hostname, totalmem } from "node:os";
 import { join } from "node:path";
 import { cloneDomainDef, formatDomainXML } from "../../conf/domain/index.js";
 import type { ConnectionDriverFactory, DomainRef, HypervisorDriver } from "../../driver/index.js";
 import {
-  VIR_CONNECT_LIST_DOMAINS as L,
   VIR_DOMAIN_DESTROY,
   VIR_DOMAIN_EVENT,
   VIR_DOMAIN_EVENT_DEFINED,
   VIR_DOMAIN_EVENT_UNDEFINED,
   VIR_DOMAIN_SHUTDOWN_FLAGS,
   VIR_DOMAIN_START,
-  VIR_DOMAIN_STATE,
   VIR_DOMAIN_XML,
 } from "../../driver/index.js";
-import { formatCapabilitiesXML } from "../../conf/capabilities/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
-import type { QemuCaps } from "./capabilities.js";
-import { qemuHostCapabilities } from "./host-capabilities.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import {
   attachProcess,
@@ -34,10 +28,8 @@ import {
 } from "./domain-lifecycle.js";
 import { blockInfo, blockStats, interfaceStats, memoryStats, screenshot } from "./domain-stats.js";
 import { reconnectDomains } from "./domain-status.js";
+import { connectSlots, listFilter } from "./driver-connect.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
-
-/** tsvirt reports libvirt 9.0.0's library version (major*1e6 + minor*1e3 + micro). */
-const LIB_VERSION = 9_000_000;
 
 export { type QemuDriverOptions, QemuDriverState };
 
@@ -46,38 +38,18 @@ export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuD
   const st = new QemuDriverState(o);
   await st.load();
   await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
-  return st;
-}
-
-function listFilter(d: QemuDomain, flags: number): boolean {
-  const f = flags >>> 0;
-  const active = isActive(d);
-  if (f & (L.ACTIVE | L.INACTIVE) && !((f & L.ACTIVE && active) || (f & L.INACTIVE && !active))) return false;
-  if (
-    f & (L.PERSISTENT | L.TRANSIENT) &&
-    !((f & L.PERSISTENT && d.persistent) || (f & L.TRANSIENT && !d.persistent))
-  )
-    return false;
-  const st = d.state;
-  const stateBits = L.RUNNING | L.PAUSED | L.SHUTOFF | L.OTHER;
-  if (f & stateBits) {
-    const ok =
-      (f & L.RUNNING && st === VIR_DOMAIN_STATE.RUNNING) ||
-      (f & L.PAUSED && st === VIR_DOMAIN_STATE.PAUSED) ||
-      (f & L.SHUTOFF && st === VIR_DOMAIN_STATE.SHUTOFF) ||
-      (f & L.OTHER &&
-        st !== VIR_DOMAIN_STATE.RUNNING &&
-        st !== VIR_DOMAIN_STATE.PAUSED &&
-        st !== VIR_DOMAIN_STATE.SHUTOFF);
-    if (!ok) return false;
+  if (o.autostart !== false) {
+    // Like libvirtd at start: run the persistent domains marked autostart that are not running.
+    for (const d of st.domains.values()) {
+      if (!d.autostart || !d.persistent || isActive(d)) continue;
+      await st.jobs
+        .run(d.uuid, () => startDomain(st, d, false))
+        .catch((e: Error) => {
+          st.autostartErrors.push(`${d.name}: ${e.message}`);
+        });
+    }
   }
-  if (
-    f & (L.AUTOSTART | L.NO_AUTOSTART) &&
-    !((f & L.AUTOSTART && d.autostart) || (f & L.NO_AUTOSTART && !d.autostart))
-  )
-    return false;
-  if (f & L.HAS_SNAPSHOT) return false;
-  return true;
+  return st;
 }
 
 /** The hypervisor table for one connection; every connection shares `st`. */
@@ -86,78 +58,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
   return {
     name: "QEMU",
     async connectClose() {},
-    async connectGetType() {
-      return "QEMU";
-    },
-    async connectGetVersion() {
-      const bin = st.emulators[0];
-      if (!bin) return 0;
-      return (await st.caps.get(bin)).versionNumber;
-    },
-    async connectGetLibVersion() {
-      return LIB_VERSION;
-    },
-    async connectGetHostname() {
-      return hostname();
-    },
-    async connectGetURI() {
-      return st.opts.uri;
-    },
-    async connectGetMaxVcpus() {
-      const bin = st.emulators[0];
-      if (!bin) return 1;
-      const caps = await st.caps.get(bin);
-      return Math.max(...caps.machines.map((m) => m.cpuMax));
-    },
-    async connectGetCapabilities() {
-      const all: QemuCaps[] = [];
-      for (const bin of st.emulators) {
-        try {
-          all.push(await st.caps.get(bin));
-        } catch {
-          // A binary that cannot be probed offers no guests, as in libvirt.
-        }
-      }
-      return formatCapabilitiesXML(qemuHostCapabilities(all));
-    },
-    async nodeGetSecurityModel() {
-      return { model: "none", doi: "0" };
-    },
-    async connectIsAlive() {
-      return true;
-    },
-    async connectIsSecure() {
-      return true;
-    },
-    async connectIsEncrypted() {
-      return false;
-    },
-    async nodeGetInfo() {
-      const c = cpus();
-      return {
-        model: process.arch === "x64" ? "x86_64" : process.arch,
-        memory: Math.floor(totalmem() / 1024),
-        cpus: c.length,
-        mhz: c[0]?.speed ?? 0,
-        nodes: 1,
-        sockets: 1,
-        cores: c.length,
-        threads: 1,
-      };
-    },
-    async connectDomainEventRegisterAny(dom, eventId, cb) {
-      return st.events.register(eventId, dom ? dom.uuid : null, cb);
-    },
-    async connectDomainEventDeregisterAny(id) {
-      if (!st.events.deregister(id)) {
-        throw virError(
-          ErrorCode.INVALID_ARG,
-          ErrorDomain.QEMU,
-          `could not find event callback ${id} for deletion`,
-        );
-      }
-    },
-
+    ...connectSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
     },
