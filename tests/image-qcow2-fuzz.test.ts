@@ -139,6 +139,49 @@ test("fuzz writes: mutated images take writes and checks without escaping errors
   }
 });
 
+test("fuzz the LUKS header of an encrypted image: unlock fails cleanly", async () => {
+  const { createImage } = await import("../src/image/index.js");
+  const mem = new MemoryIO();
+  const secrets = { sec0: "pw" };
+  await createImage(
+    mem,
+    "qcow2",
+    1 << 20,
+    { "encrypt.format": "luks", "encrypt.key-secret": "sec0", "encrypt.iter-time": "1" },
+    { secrets },
+  );
+  const original = await mem.bytes();
+  assert.equal(new DataView(original.buffer).getUint32(112), 0x0537be77, "crypto header extension first");
+  const cryptoOffset = Number(
+    new DataView(original.buffer).getBigUint64(
+      // The crypto header extension follows the 112-byte header (type, length, offset, length).
+      112 + 8,
+    ),
+  );
+  // Iteration counts are left alone: any value up to the cap is legitimate and merely slow.
+  const iterationBytes = new Set<number>([164, 165, 166, 167]);
+  for (let i = 0; i < 8; i++) for (let b = 0; b < 4; b++) iterationBytes.add(208 + i * 48 + 4 + b);
+  const rnd = rng(2024);
+  for (let i = 0; i < 60; i++) {
+    const b = original.slice();
+    for (let k = 0; k < 3; k++) {
+      let at = Math.floor(rnd() * 592);
+      while (iterationBytes.has(at)) at = (at + 4) % 592;
+      b[cryptoOffset + at] = Math.floor(rnd() * 256);
+    }
+    try {
+      const img = await withTimeout(
+        openImage(new MemoryIO(b, { readOnly: true }), { readOnly: true, secrets }),
+        `LUKS mutation ${i}`,
+      );
+      await img.read(0, new Uint8Array(4096));
+      await img.close();
+    } catch (e) {
+      if (!(e instanceof ImageError)) throw new Error(`LUKS mutation ${i}: ${(e as Error).stack ?? e}`);
+    }
+  }
+});
+
 test("probe never throws on random buffers", () => {
   const rnd = rng(42);
   for (let i = 0; i < 2000; i++) {
