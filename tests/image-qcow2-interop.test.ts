@@ -65,6 +65,7 @@ const variants: [string, string, boolean?][] = [
   ["r1", "refcount_bits=1"],
   ["r64", "refcount_bits=64,cluster_size=4096"],
   ["extl2", "extended_l2=on,cluster_size=64k"],
+  ["extl2-2m", "extended_l2=on,cluster_size=2M"],
   ["lazy", "lazy_refcounts=on"],
   ["prealloc", "preallocation=metadata", false],
 ];
@@ -179,6 +180,7 @@ const writeVariants: [string, Record<string, string>][] = [
   ["c8k-r32", { cluster_size: "8192", refcount_bits: "32" }],
   ["c2m-r8", { cluster_size: "2M", refcount_bits: "8" }],
   ["extl2", { extended_l2: "on", cluster_size: "32k" }],
+  ["extl2-2m-v3", { extended_l2: "on", cluster_size: "2M", refcount_bits: "32" }],
   ["r2", { refcount_bits: "2", cluster_size: "1024" }],
   ["metadata", { preallocation: "metadata" }],
   ["full-r4", { preallocation: "full", refcount_bits: "4", cluster_size: "512" }],
