@@ -66,6 +66,10 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
       case "target-is-zero":
         targetIsZero = true;
         break;
+      case "l":
+        // Reading an internal snapshot as the source is not implemented: refuse rather than
+        // silently copying the current state.
+        throw new CliError(`Failed to load snapshot: ${v}: Operation not supported`);
       case "S": {
         const s = parseSize(v, "B");
         if (s === undefined || s % 512n !== 0n || s > 16n << 20n) {
