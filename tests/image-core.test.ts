@@ -123,3 +123,12 @@ test("openImage probes a file written by hand", async () => {
   );
   await img.close();
 });
+
+test("a create that fails on its options leaves no file behind", async () => {
+  const p = join(dir, "bad.qcow2");
+  await assert.rejects(
+    createImage(p, "qcow2", 1 << 20, { cluster_size: "3" }),
+    /Cluster size must be a power of two/,
+  );
+  await assert.rejects(stat(p), /ENOENT/);
+});

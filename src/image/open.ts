@@ -1,6 +1,7 @@
 // openImage()/createImage(): the one factory for disk images. Opens the file, probes or checks
 // the format, and gives formats a way to open backing and auxiliary files relative to the image.
 
+import { stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { BlockIO } from "./block-io.js";
 import { ImageError } from "./errors.js";
@@ -95,6 +96,12 @@ export async function createImage(
   if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
     throw new ImageError("invalid-argument", "Image size must be a non-negative integer");
   }
+  const existed =
+    typeof path === "string" &&
+    (await stat(path).then(
+      () => true,
+      () => false,
+    ));
   const io = typeof path === "string" ? await FileIO.open(path, { create: true, truncate: true }) : path;
   const base = io.path;
   const ctx: FormatCreateContext = {
@@ -107,6 +114,10 @@ export async function createImage(
   try {
     await f.create(io, size, options, ctx);
     await io.flush();
+  } catch (e) {
+    // A failed create (bad option, missing backing file) leaves no new file behind.
+    if (typeof path === "string" && !existed) await unlink(path).catch(() => {});
+    throw e;
   } finally {
     if (typeof path === "string") await io.close();
   }
