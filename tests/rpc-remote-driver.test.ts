@@ -76,6 +76,50 @@ const storage = {
   },
 };
 
+/** Slots whose wire form differs from the driver's: results must come back identical. */
+const shaped: Partial<HypervisorDriver> = {
+  async domainGetVcpus() {
+    return {
+      info: [
+        { number: 0, state: 1, cpuTime: 1000, cpu: 3 },
+        { number: 1, state: 1, cpuTime: 2000, cpu: 5 },
+      ],
+      cpumaps: [new Uint8Array([0xff, 0x01]), new Uint8Array([0x0f, 0x00])],
+    };
+  },
+  async domainGetVcpuPinInfo() {
+    return [new Uint8Array([1, 2]), new Uint8Array([3, 4])];
+  },
+  async nodeGetCPUMap() {
+    return { cpumap: new Uint8Array([0b101]), online: 2, cpus: 3 };
+  },
+  async domainGetIOThreadInfo() {
+    return [{ iothreadId: 1, cpumap: new Uint8Array([7]) }];
+  },
+  async domainGetFSInfo() {
+    return [{ mountpoint: "/", name: "vda1", fstype: "ext4", devAliases: ["vda"] }];
+  },
+  async domainBlockStats() {
+    return { rdReq: 1, rdBytes: 2, wrReq: 3, wrBytes: 4, errs: 5 };
+  },
+  async domainInterfaceStats() {
+    return { rxBytes: 1, rxPackets: 2, rxErrs: 3, rxDrop: 4, txBytes: 5, txPackets: 6, txErrs: 7, txDrop: 8 };
+  },
+  async domainGetEmulatorPinInfo() {
+    return new Uint8Array([9]);
+  },
+  async domainGetMemoryParameters() {
+    return [
+      { field: "hard_limit", type: 4, value: 9007199254740991 },
+      { field: "flag", type: 6, value: true },
+    ];
+  },
+  async domainGetSecurityLabel() {
+    return { label: "lbl", enforcing: true };
+  },
+};
+Object.assign(hv, shaped);
+
 let root: string;
 let daemon: RunningDaemon;
 
@@ -167,6 +211,28 @@ test("console stream both ways through the remote driver", async () => {
     out.push(c.toString());
   assert.equal(out.join(""), "HELLO WORLD");
   await (d.hypervisor as any).connectClose();
+});
+
+test("slots with their own wire shapes come back exactly as the driver returned them", async () => {
+  const d = await openDriverSet(`fake+unix:///default?socket=${daemon.paths.sock}`);
+  const remote = d.hypervisor as any;
+  const calls: [string, unknown[]][] = [
+    ["domainGetVcpus", [DOM, 2, 2]],
+    ["domainGetVcpuPinInfo", [DOM, 2, 2, 0]],
+    ["nodeGetCPUMap", [0]],
+    ["domainGetIOThreadInfo", [DOM, 0]],
+    ["domainGetFSInfo", [DOM, 0]],
+    ["domainBlockStats", [DOM, "vda"]],
+    ["domainInterfaceStats", [DOM, "vnet0"]],
+    ["domainGetEmulatorPinInfo", [DOM, 1, 0]],
+    ["domainGetMemoryParameters", [DOM, 0]],
+    ["domainGetSecurityLabel", [DOM]],
+  ];
+  for (const [slot, args] of calls) {
+    const direct = await (hv as any)[slot](...args);
+    assert.deepEqual(await remote[slot](...args), direct, slot);
+  }
+  await remote.connectClose();
 });
 
 test("the public API over the remote driver", async () => {

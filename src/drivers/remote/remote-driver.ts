@@ -8,6 +8,7 @@ import { type EventFamily, eventMessages } from "../../rpc/protocol/procs-events
 import { remoteProcedures } from "../../rpc/protocol/program.js";
 import { slotName } from "../../rpc/protocol/procedure.js";
 import { XdrReader } from "../../rpc/xdr/index.js";
+import { PACK, UNPACK } from "./remote-shapes.js";
 import { isRemoteUri, remoteTarget, serverUri } from "./remote-uri.js";
 
 /** slot → the procedures that reach it (e.g. DOMAIN_DESTROY and DOMAIN_DESTROY_FLAGS). */
@@ -92,6 +93,8 @@ function packArgs(p: ProcedureDef, positional: unknown[]): unknown {
     if (n === "need_results") out[n] = 1;
     else if ((n === "maxnames" || n === "maxids" || n === "maxuuids") && positional.length < names.length)
       out[n] = 16384;
+    // typed-parameter getters: the slot has no nparams; ask for the count first (see the caller)
+    else if (n === "nparams" && positional.length < names.length) out[n] = 0;
     else out[n] = positional[i++];
   }
   return out;
@@ -195,14 +198,15 @@ class RemoteConnection {
         }
         return async (...args: unknown[]) => {
           const p = pick(cands, args.length);
-          const packed = packArgs(p, args) as Record<string, unknown> | undefined;
+          const packed = (PACK[p.name]?.(args) ?? packArgs(p, args)) as Record<string, unknown> | undefined;
           let ret = await this.client.call(p.name, packed);
           if (packed && packed.nparams === 0 && typeof ret?.nparams === "number" && ret.nparams > 0) {
             // libvirt's two-step typed-parameter getters: first the count, then the values.
             ret = await this.client.call(p.name, { ...packed, nparams: ret.nparams });
           }
           if (ret && typeof ret === "object" && "nparams" in ret && "params" in ret) return ret.params;
-          return unpackRet(p, ret);
+          const custom = UNPACK[p.name];
+          return custom ? custom(ret, args) : unpackRet(p, ret);
         };
       },
     });
