@@ -21,6 +21,8 @@ let root: string;
 let daemon: ChildProcess;
 let sock: string;
 let tcpPort = 0;
+/** The daemon's debug log (pino JSON lines): tests wait on it instead of sleeping. */
+let log = "";
 
 function virsh(uri: string, args: string[], extra: string[] = []): Promise<{ out: string; code: number }> {
   return new Promise((resolve) => {
@@ -54,11 +56,23 @@ before(async () => {
   sock = join(root, "run", "libvirt-sock");
   daemon = spawn(
     process.execPath,
-    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off", "--listen-tcp", "127.0.0.1:0"],
+    [
+      "--import",
+      "tsx",
+      "src/bin/tsvirtd.ts",
+      "--root",
+      root,
+      "--http",
+      "off",
+      "--listen-tcp",
+      "127.0.0.1:0",
+      "-v",
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   // pino JSON lines on stderr; the TCP listener logs the port it bound
   daemon.stderr!.on("data", (b: Buffer) => {
+    log += b.toString();
     const m = /"msg":"listening on tcp"/.test(b.toString()) ? /"port":(\d+)/.exec(b.toString()) : null;
     if (m) tcpPort = Number(m[1]);
   });
@@ -175,11 +189,26 @@ test("virsh event/net-event/pool-event see changes made by another client", {
   skip: !haveVirsh && "virsh not installed",
 }, async () => {
   const uri = `test+unix:///default?socket=${sock}`;
-  const loop = ["--loop", "--timeout", "2"];
+  const loop = ["--loop", "--timeout", "3"];
+  const registered = (proc: string) => log.split(`"proc":"${proc}"`).length - 1;
+  const before = [
+    "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+    "CONNECT_NETWORK_EVENT_REGISTER_ANY",
+    "CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY",
+  ].map(registered);
   const doms = virsh(uri, ["event", "--domain", "test", "--all", ...loop]);
   const nets = virsh(uri, ["net-event", "--event", "lifecycle", ...loop]);
   const pools = virsh(uri, ["pool-event", "--event", "lifecycle", ...loop]);
-  await new Promise((r) => setTimeout(r, 800));
+  // wait until the three watchers have registered their callbacks with the daemon
+  for (let i = 0; i < 300; i++) {
+    const now = [
+      "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+      "CONNECT_NETWORK_EVENT_REGISTER_ANY",
+      "CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY",
+    ].map(registered);
+    if (now.every((n, k) => n > before[k]!)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const change = await virsh(uri, [
     "suspend test; resume test; metadata test --uri http://example.org/e --key e --set '<e/>'; " +
       "net-destroy default; net-start default; pool-destroy default-pool; pool-start default-pool",

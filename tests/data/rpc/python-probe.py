@@ -25,7 +25,10 @@ def loop():
         libvirt.virEventRunDefaultImpl()
 threading.Thread(target=loop, daemon=True).start()
 d.suspend(); d.resume()
-time.sleep(0.5)
+for _ in range(200):
+    if len(events) >= 2:
+        break
+    time.sleep(0.05)
 print("events", events)
 c.domainEventDeregisterAny(cid)
 snap = d.snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0)
