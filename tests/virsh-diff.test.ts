@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -15,8 +15,8 @@ import { VirshControl, virshGroups } from "../src/cli/virsh/index.js";
 import { registerConnectionDriver } from "../src/driver/index.js";
 import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
 
-const FLOOR = 258;
-const RPC_FLOOR = 257;
+const FLOOR = 311;
+const RPC_FLOOR = 309;
 
 const dataDir = fileURLToPath(new URL("./data/virsh/", import.meta.url));
 
@@ -76,7 +76,7 @@ async function runScript(
     open: (u, readOnly) => openConnection(u ?? uri, { readOnly }),
     close: (c) => c.close(),
   });
-  ctl.cwd = dataDir;
+  ctl.cwd = resolve(dataDir);
   const connected = await ctl.connect(uri, false);
   t.diagnostic(`connected to ${uri}: ${connected} ${err.text}`);
   out.take();

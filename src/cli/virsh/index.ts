@@ -5,6 +5,7 @@ import { eventHandlers } from "./commands/events.js";
 import { hostHandlers } from "./commands/host.js";
 import { hostObjectHandlers } from "./commands/host-objects.js";
 import { monitorHandlers } from "./commands/monitor.js";
+import { monitorExtraHandlers } from "./commands/monitor-extra.js";
 import { networkHandlers } from "./commands/network.js";
 import { poolHandlers } from "./commands/pool.js";
 import { snapshotHandlers } from "./commands/snapshot.js";
@@ -21,6 +22,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: hostHandlers },
     { handlers: domainHandlers },
     { handlers: monitorHandlers },
+    { handlers: monitorExtraHandlers },
     { handlers: snapshotHandlers },
     { handlers: networkHandlers },
     { handlers: poolHandlers },

@@ -6,7 +6,7 @@ import { attr, child } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, denyReadOnly, lookupDomain, req } from "../lookup.js";
-import { optArgv, optBool, optInt, optScaled, optString } from "../options.js";
+import { optArgv, optBool, optScaled, optString, optUInt } from "../options.js";
 import { affectFlags, childrenAt, editText, exclusive, parseDoc } from "../util.js";
 
 type H = Handler<Ctl>;
@@ -236,11 +236,11 @@ const setmaxmem: H = async (ctl, cmd) => {
 const setvcpus: H = async (ctl, cmd) => {
   let flags = affectFlags(cmd);
   const dom = await lookupDomain(ctl, cmd);
-  const count = optInt(cmd, "count") ?? 0;
+  const count = optUInt(cmd, "count") ?? 0;
   if (optBool(cmd, "maximum")) flags |= 4;
   if (optBool(cmd, "guest")) flags |= 8;
   if (optBool(cmd, "hotpluggable")) flags |= 16;
-  if (count <= 0) throw new CmdFailure(`Invalid number of virtual CPUs`);
+  if (count === 0) throw new CmdFailure("Can't set 0 processors for a VM");
   if (!flags) denyReadOnly(ctl, "virDomainSetVcpus");
   await dom.setVcpus(count, flags);
   return true;

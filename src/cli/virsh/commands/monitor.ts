@@ -57,8 +57,8 @@ const list: H = async (ctl, cmd) => {
     for (const d of doms) {
       if (optId && d.id === INACTIVE_ID && !optName && !optUuid) continue;
       const parts: string[] = [];
-      if (optId) parts.push(d.id === INACTIVE_ID ? "-" : String(d.id));
       if (optUuid) parts.push(d.uuid);
+      if (optId) parts.push(d.id === INACTIVE_ID ? "-" : String(d.id));
       if (optName) parts.push(d.name);
       ctl.print(`${parts.join(" ")}\n`);
     }
@@ -253,7 +253,7 @@ async function countCollect(dom: Domain, flags: number, checkState: boolean): Pr
 }
 
 const vcpucount: H = async (ctl, cmd) => {
-  exclusive(cmd, "maximum", "active");
+  exclusive(cmd, "active", "maximum");
   const flags = affectFlags(cmd);
   const dom = await lookupDomain(ctl, cmd);
   const maximum = optBool(cmd, "maximum");

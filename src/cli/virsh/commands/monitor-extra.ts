@@ -1,0 +1,301 @@
+// More domain readers (tools/virsh-domain-monitor.c, virsh-domain.c, virsh-host.c): block and
+// interface counters, memory stats, control state, scheduler and tuning parameters (query form),
+// vCPU/emulator pinning, IOThreads, guest addresses and time, and the host CPU map.
+import type { Domain } from "../../../api/index.js";
+import type { TypedParam } from "../../../driver/types.js";
+import { attr, child } from "../../../xml/index.js";
+import type { Handler } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { formatTable } from "../format/table.js";
+import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
+import { optBool, optString } from "../options.js";
+import { affectFlags, childrenAt, parseDoc } from "../util.js";
+
+type H = Handler<Ctl>;
+
+/** vshGetTypedParamValue. */
+export function typedValue(p: TypedParam): string {
+  switch (p.type) {
+    case 5:
+      return Number(p.value).toFixed(6);
+    case 6:
+      return p.value ? "yes" : "no";
+    default:
+      return String(p.value);
+  }
+}
+
+/** virBitmapFormat: "0-3,5". */
+export function bitmapRanges(map: Uint8Array, nbits: number): string {
+  const parts: string[] = [];
+  let i = 0;
+  const set = (b: number) => (map[b >> 3] ?? 0) & (1 << (b & 7));
+  while (i < nbits) {
+    if (!set(i)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < nbits && set(j + 1)) j++;
+    parts.push(i === j ? String(i) : `${i}-${j}`);
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+async function hostCpus(ctl: Ctl): Promise<number> {
+  try {
+    return (await conn(ctl).nodeGetCPUMap(0)).cpus;
+  } catch {
+    return (await conn(ctl).nodeGetInfo()).cpus;
+  }
+}
+
+const domblkstat: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const dev = optString(cmd, "device") ?? "";
+  const s = await attempt(`Failed to get block stats ${dom.name} ${dev}`, () => dom.blockStats(dev));
+  const rows: [string, string, number][] = [
+    ["rd_req", "number of read operations:", s.rdReq],
+    ["rd_bytes", "number of bytes read:", s.rdBytes],
+    ["wr_req", "number of write operations:", s.wrReq],
+    ["wr_bytes", "number of bytes written:", s.wrBytes],
+    ["errs", "error count:", s.errs],
+  ];
+  if (optBool(cmd, "human")) {
+    ctl.print(`Device: ${dev}\n`);
+    for (const [, h, v] of rows) if (Number(v) >= 0) ctl.print(` ${h.padEnd(31)} ${v}\n`);
+  } else {
+    for (const [k, , v] of rows) if (Number(v) >= 0) ctl.print(`${dev} ${k} ${v}\n`);
+  }
+  return true;
+};
+
+const domifstat: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const dev = req(cmd, "interface");
+  const s = await attempt(`Failed to get interface stats ${dom.name} ${dev}`, () => dom.interfaceStats(dev));
+  const rows: [string, number][] = [
+    ["rx_bytes", s.rxBytes],
+    ["rx_packets", s.rxPackets],
+    ["rx_errs", s.rxErrs],
+    ["rx_drop", s.rxDrop],
+    ["tx_bytes", s.txBytes],
+    ["tx_packets", s.txPackets],
+    ["tx_errs", s.txErrs],
+    ["tx_drop", s.txDrop],
+  ];
+  for (const [k, v] of rows) if (Number(v) >= 0) ctl.print(`${dev} ${k} ${v}\n`);
+  return true;
+};
+
+const MEM_TAGS = [
+  "swap_in",
+  "swap_out",
+  "major_fault",
+  "minor_fault",
+  "unused",
+  "available",
+  "actual",
+  "rss",
+  "usable",
+  "last_update",
+  "disk_caches",
+  "hugetlb_pgalloc",
+  "hugetlb_pgfail",
+];
+
+const dommemstat: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const stats = await attempt("Failed to get memory statistics", () => dom.memoryStats(13, flags));
+  for (const s of stats) ctl.print(`${MEM_TAGS[s.tag] ?? "unknown"} ${s.val}\n`);
+  return true;
+};
+
+const CONTROL_STATES = ["ok", "background job", "occupied", "error"];
+
+const domcontrol: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const info = await dom.getControlInfo(0);
+  const state = CONTROL_STATES[info.state] ?? "unknown";
+  if (info.state !== 0) ctl.print(`${state} (${(Number(info.stateTime) / 1000).toFixed(3)}s)\n`);
+  else ctl.print(`${state}\n`);
+  return true;
+};
+
+const domhostname: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const name = await attempt("failed to get hostname", () => dom.getHostname(0));
+  ctl.print(`${name}\n`);
+  return true;
+};
+
+const schedinfo: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const t = await dom.getSchedulerType();
+  ctl.print(`${"Scheduler".padEnd(15)}: ${t.type}\n`);
+  if (t.nparams)
+    for (const p of await dom.getSchedulerParameters(flags))
+      ctl.print(`${p.field.padEnd(15)}: ${typedValue(p)}\n`);
+  return true;
+};
+
+function paramsPrinter(
+  get: (d: Domain, flags: number) => Promise<TypedParam[]>,
+  fmt: (p: TypedParam) => string,
+): H {
+  return async (ctl, cmd) => {
+    const flags = affectFlags(cmd);
+    const dom = await lookupDomain(ctl, cmd);
+    for (const p of await get(dom, flags)) ctl.print(`${p.field.padEnd(15)}: ${fmt(p)}\n`);
+    return true;
+  };
+}
+
+const UNLIMITED = 9007199254740991;
+const NUMA_MODES = ["strict", "preferred", "interleave", "restrictive"];
+
+const vcpupin: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  if (optString(cmd, "cpulist") !== undefined)
+    throw new CmdFailure("setting vCPU affinity is not implemented in tsvirsh");
+  const ncpus = await hostCpus(ctl);
+  const maplen = Math.ceil(ncpus / 8);
+  const nvcpus = await dom.getVcpusFlags(flags & 2 ? 2 | 4 : 4);
+  const maps = await dom.getVcpuPinInfo(nvcpus, maplen, flags);
+  const only = optString(cmd, "vcpu");
+  const rows = maps
+    .map((m, i) => [String(i), bitmapRanges(m, ncpus)])
+    .filter((r) => only === undefined || r[0] === only);
+  ctl.print(formatTable(["VCPU", "CPU Affinity"], rows));
+  return true;
+};
+
+const emulatorpin: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const ncpus = await hostCpus(ctl);
+  const map = await dom.getEmulatorPinInfo(Math.ceil(ncpus / 8), flags);
+  ctl.print(`emulator: CPU Affinity\n${"-".repeat(34)}\n${"*".padStart(8)}: ${bitmapRanges(map, ncpus)}\n`);
+  return true;
+};
+
+const iothreadinfo: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const ncpus = await hostCpus(ctl);
+  const list = await dom.getIOThreadInfo(flags);
+  if (list.length === 0) {
+    ctl.printExtra("No IOThreads found for the domain");
+    return true;
+  }
+  ctl.print(
+    formatTable(
+      ["IOThread ID", "CPU Affinity"],
+      list.map((t) => [String(t.iothreadId), bitmapRanges(t.cpumap, ncpus)]),
+    ),
+  );
+  return true;
+};
+
+const nodecpumap: H = async (ctl, cmd) => {
+  const m = await attempt("Unable to get cpu map", () => conn(ctl).nodeGetCPUMap(0));
+  let map = "";
+  for (let i = 0; i < m.cpus; i++) map += (m.cpumap[i >> 3] ?? 0) & (1 << (i & 7)) ? "y" : "-";
+  if (optBool(cmd, "pretty")) map = bitmapRanges(m.cpumap, m.cpus);
+  ctl.print(
+    `${"CPUs present:".padEnd(15)} ${m.cpus}\n${"CPUs online:".padEnd(15)} ${m.online}\n${"CPU map:".padEnd(15)} ${map}\n`,
+  );
+  return true;
+};
+
+const domifGetlink: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const iface = req(cmd, "interface");
+  const doc = parseDoc(await dom.getXMLDesc(optBool(cmd, "config") ? 2 : 0));
+  for (const nic of childrenAt(doc, "devices/interface")) {
+    const target = child(nic, "target");
+    const mac = child(nic, "mac");
+    if ((target && attr(target, "dev") === iface) || (mac && attr(mac, "address") === iface.toLowerCase())) {
+      const link = child(nic, "link");
+      ctl.print(`${iface} ${(link && attr(link, "state")) ?? "up"}\n`);
+      return true;
+    }
+  }
+  throw new CmdFailure(`Interface (dev: ${iface}) not found.`);
+};
+
+const ADDR_SOURCES: Record<string, number> = { lease: 0, agent: 1, arp: 2 };
+
+const domifaddr: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const srcName = optString(cmd, "source") ?? "lease";
+  const source = ADDR_SOURCES[srcName];
+  if (source === undefined) throw new CmdFailure(`Unknown data source '${srcName}'`);
+  const only = optString(cmd, "interface");
+  const list = await attempt(`Failed to query for interfaces addresses`, () =>
+    dom.interfaceAddresses(source, 0),
+  );
+  ctl.print(
+    ` ${"Name".padEnd(10)} ${"MAC address".padEnd(20)} ${"Protocol".padEnd(12)} Address\n${"-".repeat(79)}\n`,
+  );
+  for (const i of list) {
+    if (only !== undefined && i.name !== only) continue;
+    const mac = i.hwaddr ?? "N/A";
+    if (i.addrs.length === 0) ctl.print(` ${i.name.padEnd(10)} ${mac.padEnd(20)} ${"N/A".padEnd(12)} N/A\n`);
+    i.addrs.forEach((a, k) => {
+      const proto = a.type === 1 ? "ipv6" : "ipv4";
+      const name = k === 0 || optBool(cmd, "full") ? i.name : "-";
+      const m = k === 0 || optBool(cmd, "full") ? mac : "-";
+      ctl.print(` ${name.padEnd(10)} ${m.padEnd(20)} ${proto.padEnd(12)} ${a.addr}/${a.prefix}\n`);
+    });
+  }
+  return true;
+};
+
+const domtime: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  if (optBool(cmd, "now") || optBool(cmd, "sync") || optString(cmd, "time") !== undefined)
+    throw new CmdFailure("setting the guest time is not implemented in tsvirsh");
+  const t = await dom.getTime(0);
+  if (optBool(cmd, "pretty")) {
+    const d = new Date(Number(t.seconds) * 1000);
+    const p = (x: number) => String(x).padStart(2, "0");
+    ctl.print(
+      `Time: ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}\n`,
+    );
+  } else ctl.print(`Time: ${t.seconds}\n`);
+  return true;
+};
+
+export const monitorExtraHandlers: Record<string, H> = {
+  domblkstat,
+  domifstat,
+  dommemstat,
+  domcontrol,
+  domhostname,
+  schedinfo,
+  memtune: paramsPrinter(
+    (d, f) => d.getMemoryParameters(f),
+    (p) => (Number(p.value) === UNLIMITED ? "unlimited" : typedValue(p)),
+  ),
+  blkiotune: paramsPrinter((d, f) => d.getBlkioParameters(f), typedValue),
+  numatune: paramsPrinter(
+    (d, f) => d.getNumaParameters(f),
+    (p) => (p.field === "numa_mode" ? (NUMA_MODES[Number(p.value)] ?? typedValue(p)) : typedValue(p)),
+  ),
+  perf: paramsPrinter(
+    (d, f) => d.getPerfEvents(f),
+    (p) => (p.value ? "enabled" : "disabled"),
+  ),
+  vcpupin,
+  emulatorpin,
+  iothreadinfo,
+  nodecpumap,
+  "domif-getlink": domifGetlink,
+  domifaddr,
+  domtime,
+};
