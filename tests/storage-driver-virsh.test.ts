@@ -1,0 +1,206 @@
+// Real virsh against tsvirtd's qemu:///system storage driver, compared line by line with the
+// same session against a private real libvirtd 9.0 (when it can run here), qemu-img as the
+// oracle for the files both made, and a tsvirtd restart that must bring pools and volumes back.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { startTsvirtd, tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
+
+/** The session: `$D` is the peer's own directory (both peers see /tmp). */
+const SESSION = [
+  "pool-define-as p1 dir --target $D/p1",
+  "pool-info p1",
+  "pool-dumpxml p1",
+  "pool-start p1",
+  "pool-build p1",
+  "pool-start p1",
+  "pool-start p1",
+  "pool-build p1",
+  "pool-undefine p1",
+  "pool-dumpxml p1",
+  "vol-create-as p1 a.img 10M",
+  "vol-create-as p1 a.img 10M",
+  "vol-create-as p1 b.qcow2 20M --format qcow2",
+  "vol-create-as p1 c.qcow2 0 --format qcow2 --backing-vol b.qcow2 --backing-vol-format qcow2",
+  "vol-create-as p1 d.vmdk 5M --format vmdk",
+  "vol-create-as p1 e.vdi 5M --format vdi",
+  "vol-create-as p1 f.img 5M --allocation 1M",
+  "vol-create-as p1 sub/x.img 1M",
+  "vol-create-as p1 g.img 1M --format bogus",
+  "vol-create-as p1 r.img 8M --format raw --backing-vol b.qcow2",
+  "vol-list p1 --details",
+  "vol-info a.img --pool p1",
+  "vol-dumpxml a.img --pool p1",
+  "vol-dumpxml f.img --pool p1",
+  "vol-dumpxml c.qcow2 --pool p1",
+  "vol-info nope --pool p1",
+  "vol-info $D/p1/nope",
+  "vol-info $D/p1/a.img",
+  "vol-key $D/p1/a.img",
+  "vol-path a.img --pool p1",
+  "vol-pool $D/p1/a.img",
+  "vol-clone a.img a2.img --pool p1",
+  "vol-clone b.qcow2 b2.qcow2 --pool p1",
+  "vol-clone a.img a2.img --pool p1",
+  "vol-info a2.img --pool p1",
+  "vol-resize a.img 20M --pool p1",
+  "vol-resize a.img 5M --pool p1",
+  "vol-resize f.img 2M --pool p1",
+  "vol-resize a.img --delta 1M --pool p1",
+  "vol-resize b.qcow2 10M --pool p1 --shrink",
+  "vol-resize b.qcow2 30M --pool p1",
+  "vol-resize b.qcow2 31M --pool p1 --allocate",
+  "vol-info a.img --pool p1",
+  "vol-wipe f.img --pool p1",
+  "vol-wipe a.img --pool p1 --algorithm nnsa",
+  "vol-info f.img --pool p1",
+  "pool-refresh p1",
+  "vol-dumpxml c.qcow2 --pool p1",
+  "pool-autostart p1",
+  "pool-info p1",
+  "vol-delete a2.img --pool p1",
+  "vol-delete a2.img --pool p1",
+  "pool-destroy p1",
+  "pool-destroy p1",
+  "vol-list p1",
+  "pool-refresh p1",
+  "pool-autostart p1 --disable",
+  "pool-delete p1",
+  "pool-undefine p1",
+  "pool-create-as t1 dir --target $D/t1",
+  "pool-create-as t1 dir --target $D/t1 --build",
+  "pool-autostart t1",
+  "pool-define-as p2 dir --target $D/t1",
+  "pool-info nopool",
+  "pool-destroy t1",
+  "pool-delete t1",
+];
+
+interface Step {
+  cmd: string;
+  out: string;
+}
+
+function runSession(uri: string, dir: string, cmds: string[]): Step[] {
+  return cmds.map((c) => {
+    const argv = c.replaceAll("$D", dir).split(" ");
+    const r = spawnSync("virsh", ["-c", uri, ...argv], { encoding: "utf8", timeout: 30000 });
+    return { cmd: c, out: `[rc=${r.status}]\n${r.stdout}${r.stderr}` };
+  });
+}
+
+/**
+ * What legitimately differs between two hosts' runs: paths, UUIDs, times, the filesystem's
+ * sizes (they move while the session runs), the pool list of each daemon's own `default`
+ * pool, and the on-disk size of qcow2 volumes (our image layer lays a fresh compat=0.10 qcow2
+ * out in 256 KiB where qemu-img uses 192 KiB + 8 bytes).
+ */
+function normalize(text: string, dir: string): string {
+  return text
+    .replaceAll(dir, "<D>")
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<UUID>")
+    .replace(/\n *<timestamps>(.|\n)*?<\/timestamps>/g, "")
+    .replace(/^(Capacity|Allocation|Available):( +)[0-9.]+ \w+$/gm, "$1:$2<SIZE>")
+    .replace(/<(capacity|allocation|available) unit='bytes'>[1-9][0-9]{9,}</g, "<$1 unit='bytes'><BIG><")
+    .replace(/^ default .*\n/gm, "");
+}
+
+function qcow2Sizes(text: string): string {
+  return text
+    .replace(
+      /(<name>[^<]*qcow2<\/name>(?:.|\n)*?<allocation unit='bytes'>)\d+(<\/allocation>\n *<physical unit='bytes'>)\d+/g,
+      "$1<Q>$2<Q>",
+    )
+    .replace(/^( \S+\.qcow2 .* file +[0-9.]+ \w+ +)[0-9.]+ \w+$/gm, "$1<Q>");
+}
+
+function virshUnavailable(): string | null {
+  try {
+    execFileSync("virsh", ["--version"], { stdio: "ignore" });
+    execFileSync("qemu-img", ["--version"], { stdio: "ignore" });
+    return null;
+  } catch {
+    return "virsh or qemu-img is not installed";
+  }
+}
+
+test("virsh storage session: tsvirtd matches real libvirtd; files checked with qemu-img; restart keeps pools", {
+  timeout: 60000,
+}, async (t) => {
+  const why = virshUnavailable() ?? tsvirtdUnavailable();
+  if (why) return t.skip(why);
+  const base = mkdtempSync("/tmp/tsvirt-storage-virsh-");
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  const tsDir = join(base, "ts");
+  mkdirSync(tsDir);
+  mkdirSync(join(base, "root"));
+  const ts = await startTsvirtd({ root: join(base, "root") });
+  t.after(() => ts.stop());
+  const ours = runSession(ts.uri("qemu"), tsDir, SESSION);
+
+  // What tsvirtd made, checked with qemu-img.
+  const info = (p: string) =>
+    JSON.parse(execFileSync("qemu-img", ["info", "--output=json", "-U", p], { encoding: "utf8" }));
+
+  const lvWhy = libvirtdUnavailable();
+  if (lvWhy) t.diagnostic(`no libvirtd comparison: ${lvWhy}`);
+  else {
+    const lvDir = join(base, "lv");
+    mkdirSync(lvDir);
+    const lv = await startLibvirtd();
+    let theirs: Step[];
+    try {
+      theirs = runSession(lv.uri("qemu"), lvDir, SESSION);
+    } finally {
+      await lv.stop();
+    }
+    let same = 0;
+    const diffs: string[] = [];
+    for (let i = 0; i < SESSION.length; i++) {
+      const a = qcow2Sizes(normalize(ours[i]!.out, tsDir));
+      const b = qcow2Sizes(normalize(theirs[i]!.out, lvDir));
+      if (a === b) same++;
+      else diffs.push(`$ virsh ${SESSION[i]}\n--- tsvirtd\n${a}\n--- libvirtd\n${b}`);
+    }
+    t.diagnostic(`${same}/${SESSION.length} virsh outputs identical to libvirtd's`);
+    if (process.env.STORAGE_DIFF_DUMP) {
+      const dump = ours.map((s, i) => `$ ${s.cmd}\n${s.out}--- libvirtd\n${theirs[i]!.out}`).join("\n");
+      writeFileSync(process.env.STORAGE_DIFF_DUMP, dump);
+    }
+    assert.deepEqual(diffs, [], "every step prints what libvirtd prints");
+  }
+
+  // Re-create files for the oracle and the restart check: a pool with one of each kind.
+  const setup = runSession(ts.uri("qemu"), tsDir, [
+    "pool-create-as q dir --target $D/q --build",
+    "pool-define-as k dir --target $D/k",
+    "pool-build k",
+    "pool-start k",
+    "pool-autostart k",
+    "vol-create-as k base.qcow2 16M --format qcow2",
+    "vol-create-as k top.qcow2 0 --format qcow2 --backing-vol base.qcow2 --backing-vol-format qcow2",
+    "vol-create-as k disk.vmdk 4M --format vmdk",
+    "vol-create-as k raw.img 3M",
+  ]);
+  for (const s of setup) assert.match(s.out, /^\[rc=0\]/, `${s.cmd}: ${s.out}`);
+  const k = join(tsDir, "k");
+  assert.equal(info(join(k, "base.qcow2"))["virtual-size"], 16 * 1024 * 1024);
+  assert.equal(info(join(k, "top.qcow2"))["backing-filename"], join(k, "base.qcow2"));
+  assert.equal(info(join(k, "top.qcow2"))["virtual-size"], 16 * 1024 * 1024);
+  assert.equal(info(join(k, "disk.vmdk")).format, "vmdk");
+  assert.equal(info(join(k, "raw.img"))["virtual-size"], 3 * 1024 * 1024);
+  const before = runSession(ts.uri("qemu"), tsDir, ["pool-list --all", "vol-list k --details"]);
+
+  // Restart on the same root: the persistent autostarted pool and the transient running one return.
+  await ts.stop();
+  const ts2 = await startTsvirtd({ root: join(base, "root") });
+  t.after(() => ts2.stop());
+  const after = runSession(ts2.uri("qemu"), tsDir, ["pool-list --all", "vol-list k --details"]);
+  assert.deepEqual(after, before);
+  assert.match(after[0]!.out, /^ k +active +yes\n/m);
+  assert.match(after[0]!.out, /^ q +active +no\n/m);
+  assert.match(after[1]!.out, / top\.qcow2 /);
+});
