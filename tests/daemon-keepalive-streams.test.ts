@@ -230,6 +230,30 @@ test("config file: libvirtd.conf syntax, unknown keys reported, errors carry the
   );
 });
 
+test("daemon services start with the daemon and stop before its listeners", async () => {
+  const { startDaemon } = await import("../src/daemon/daemon.js");
+  const r = mkdtempSync(join(tmpdir(), "svc-"));
+  const seen: string[] = [];
+  const d = await startDaemon(
+    { root: r, verbose: false, help: false, http: "127.0.0.1:0" },
+    {
+      logger: pino({ level: "silent" }),
+      services: [
+        {
+          name: "probe",
+          async start(ctx) {
+            seen.push(`start ${ctx.http} ${ctx.paths.run === join(r, "run")}`);
+            return { stop: async () => void seen.push("stop") };
+          },
+        },
+      ],
+    },
+  );
+  await d.stop(100);
+  assert.deepEqual(seen, ["start 127.0.0.1:0 true", "stop"]);
+  rmSync(r, { recursive: true, force: true });
+});
+
 test("argv: --root, --listen-tcp, --http off, --config", () => {
   assert.deepEqual(
     parseDaemonArgs(["--root", "/r", "--listen-tcp", "127.0.0.1:16509", "--http=off", "--config", "f"]),

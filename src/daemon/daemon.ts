@@ -18,9 +18,23 @@ export interface RunningDaemon {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Something else the daemon runs beside the RPC listeners (the REST API and web UI): started
+ * after the sockets are up, stopped before them. The composition root (src/bin) supplies them.
+ */
+export interface DaemonService {
+  name: string;
+  start(ctx: {
+    paths: DaemonPaths;
+    logger: Logger;
+    http: string | undefined;
+  }): Promise<{ stop(): Promise<void> }>;
+}
+
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   uid?: number;
+  services?: DaemonService[];
   /** Defaults to pino on stderr. */
   logger?: Logger;
 }
@@ -77,7 +91,11 @@ export async function startDaemon(args: DaemonArgs, o: StartOptions = {}): Promi
     tlsPort = await server.listenTls(args.listenTls.host, args.listenTls.port, creds);
   }
   const http = args.http ?? config.http;
-  if (http && http !== "off") logger.warn({ http }, "the REST API is not part of this build yet");
+  const running: { name: string; stop(): Promise<void> }[] = [];
+  for (const svc of o.services ?? []) {
+    running.push({ name: svc.name, ...(await svc.start({ paths, logger, http })) });
+  }
+  if (!o.services?.length && http && http !== "off") logger.warn({ http }, "no HTTP service in this build");
 
   let stopped: Promise<void> | null = null;
   return {
@@ -89,6 +107,13 @@ export async function startDaemon(args: DaemonArgs, o: StartOptions = {}): Promi
     stop(graceMs = 10000) {
       stopped ??= (async () => {
         logger.info("shutting down");
+        for (const svc of running.reverse()) {
+          try {
+            await svc.stop();
+          } catch (e) {
+            logger.warn({ service: svc.name, err: (e as Error).message }, "service did not stop cleanly");
+          }
+        }
         await server.close(graceMs);
         await opener.closeAll();
         logger.flush();
