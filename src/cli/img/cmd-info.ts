@@ -26,7 +26,8 @@ export async function imageInfoDict(
     d["format-specific"] = { type: info.formatSpecific.type, data: info.formatSpecific.data as QValue };
   if (info.backingFilename !== undefined) {
     d["backing-filename-format"] = info.backingFilenameFormat;
-    d["full-backing-filename"] = info.fullBackingFilename ?? pathCombine(filename, info.backingFilename);
+    // qemu names it by path_combine() of the name given, not by the resolved absolute path.
+    d["full-backing-filename"] = pathCombine(filename, info.backingFilename);
     d["backing-filename"] = info.backingFilename;
   }
   d["dirty-flag"] = info.dirtyFlag ?? false;
