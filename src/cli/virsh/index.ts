@@ -1,6 +1,7 @@
 // tsvirsh's command set: every group's handler table joined with virsh 9.0's option tables.
 import type { GroupDef } from "./command.js";
 import { domainHandlers } from "./commands/domain.js";
+import { domainDeviceHandlers } from "./commands/domain-devices.js";
 import { eventHandlers } from "./commands/events.js";
 import { hostHandlers } from "./commands/host.js";
 import { hostObjectHandlers } from "./commands/host-objects.js";
@@ -21,6 +22,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: virshItselfHandlers, noConnect: virshItselfNoConnect },
     { handlers: hostHandlers },
     { handlers: domainHandlers },
+    { handlers: domainDeviceHandlers },
     { handlers: monitorHandlers },
     { handlers: monitorExtraHandlers },
     { handlers: snapshotHandlers },

@@ -354,7 +354,7 @@ const managedsaveRemove: H = async (ctl, cmd) => {
 const domrename: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const name = req(cmd, "new-name");
-  await attempt("Failed to rename domain", () => dom.rename(name, 0));
+  await dom.rename(name, 0);
   ctl.printExtra("Domain successfully renamed\n");
   return true;
 };

@@ -1,0 +1,108 @@
+// Device hot(un)plug, save/restore and power-management commands (tools/virsh-domain.c):
+// attach-device, detach-device, update-device, save, restore, dompmsuspend, dompmwakeup, inject-nmi.
+import type { Domain } from "../../../api/index.js";
+import type { Handler, ParsedCmd } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
+import { optBool, optInt, optString } from "../options.js";
+import { affectFlags, exclusive } from "../util.js";
+
+type H = Handler<Ctl>;
+
+/** --persistent (alias semantics of old virsh), --config/--live/--current → AFFECT flags. */
+async function deviceFlags(cmd: ParsedCmd, dom: Domain): Promise<number> {
+  exclusive(cmd, "persistent", "current");
+  let flags = affectFlags(cmd);
+  if (optBool(cmd, "persistent")) {
+    flags |= 2;
+    if (await dom.isActive()) flags |= 1;
+  }
+  return flags;
+}
+
+function deviceCommand(
+  verb: string,
+  done: string,
+  call: (d: Domain, xml: string, f: number) => Promise<void>,
+): H {
+  return async (ctl, cmd) => {
+    const dom = await lookupDomain(ctl, cmd);
+    const file = req(cmd, "file");
+    const xml = await ctl.readFile(file);
+    const flags = await deviceFlags(cmd, dom);
+    await attempt(`Failed to ${verb} device from ${file}`, () =>
+      call(dom, xml, flags | (optBool(cmd, "force") ? 4 : 0)),
+    );
+    ctl.printExtra(`Device ${done} successfully\n`);
+    return true;
+  };
+}
+
+const save: H = async (ctl, cmd) => {
+  exclusive(cmd, "running", "paused");
+  const dom = await lookupDomain(ctl, cmd);
+  const to = req(cmd, "file");
+  let flags = 0;
+  if (optBool(cmd, "bypass-cache")) flags |= 1;
+  if (optBool(cmd, "running")) flags |= 2;
+  if (optBool(cmd, "paused")) flags |= 4;
+  const xmlFile = optString(cmd, "xml");
+  const dxml = xmlFile !== undefined ? await ctl.readFile(xmlFile) : null;
+  await attempt(`Failed to save domain '${dom.name}' to ${to}`, () => dom.save(to, dxml, flags));
+  ctl.printExtra(`\nDomain '${dom.name}' saved to ${to}\n`);
+  return true;
+};
+
+const restore: H = async (ctl, cmd) => {
+  exclusive(cmd, "running", "paused");
+  const from = req(cmd, "file");
+  let flags = 0;
+  if (optBool(cmd, "bypass-cache")) flags |= 1;
+  if (optBool(cmd, "running")) flags |= 2;
+  if (optBool(cmd, "paused")) flags |= 4;
+  if (optBool(cmd, "reset-nvram")) flags |= 8;
+  const xmlFile = optString(cmd, "xml");
+  const dxml = xmlFile !== undefined ? await ctl.readFile(xmlFile) : null;
+  await attempt(`Failed to restore domain from ${from}`, () => conn(ctl).domainRestore(from, dxml, flags));
+  ctl.printExtra(`Domain restored from ${from}\n`);
+  return true;
+};
+
+const PM_TARGETS: Record<string, number> = { mem: 0, disk: 1, hybrid: 2 };
+
+const dompmsuspend: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const name = req(cmd, "target");
+  const target = PM_TARGETS[name];
+  if (target === undefined) throw new CmdFailure("Invalid target");
+  const duration = optInt(cmd, "duration") ?? 0;
+  await attempt(`Domain '${dom.name}' could not be suspended`, () =>
+    dom.pmSuspendForDuration(target, duration, 0),
+  );
+  ctl.printExtra(`Domain '${dom.name}' successfully suspended`);
+  return true;
+};
+
+const dompmwakeup: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  await attempt(`Domain '${dom.name}' could not be woken up`, () => dom.pmWakeup(0));
+  ctl.printExtra(`Domain '${dom.name}' successfully woken up`);
+  return true;
+};
+
+const injectNmi: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  await dom.injectNMI(0);
+  return true;
+};
+
+export const domainDeviceHandlers: Record<string, H> = {
+  "attach-device": deviceCommand("attach", "attached", (d, x, f) => d.attachDevice(x, f)),
+  "detach-device": deviceCommand("detach", "detached", (d, x, f) => d.detachDevice(x, f)),
+  "update-device": deviceCommand("update", "updated", (d, x, f) => d.updateDevice(x, f)),
+  save,
+  restore,
+  dompmsuspend,
+  dompmwakeup,
+  "inject-nmi": injectNmi,
+};
