@@ -103,3 +103,14 @@ test("bounded fuzz: random bytes never crash a decoder, only throw", () => {
     }
   }
 });
+
+test("uuid codec: canonical strings in, 16 bytes on the wire, malformed ones refused", () => {
+  const u = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+  assert.equal(encode(uuid, u).toString("hex"), u.replaceAll("-", ""));
+  assert.equal(decode(uuid, encode(uuid, u.toUpperCase())), u);
+  for (const bad of ["", "6695eb01", "zz95eb01-f6a4-8304-79aa-97f2502e193f", `${u}0`]) {
+    assert.throws(() => encode(uuid, bad), /uuid|hex/, bad);
+  }
+  // strings are written straight into the buffer: multi-byte UTF-8 and padding stay right
+  assert.equal(hex(encode(string(20), "é")), "00000002c3a90000");
+});

@@ -41,13 +41,19 @@ export function uuidToBytes(s: string): Buffer {
   return b;
 }
 
+const uuidBytes = fixedOpaque(VIR_UUID_BUFLEN);
+
 /** remote_uuid: opaque[VIR_UUID_BUFLEN], carried as a lowercase string in memory. */
-export const uuid: Codec<string> = mapped(
-  fixedOpaque(VIR_UUID_BUFLEN),
-  "remote_uuid",
-  uuidToString,
-  uuidToBytes,
-);
+export const uuid: Codec<string> = {
+  kind: "remote_uuid",
+  minSize: VIR_UUID_BUFLEN,
+  encode(w, v) {
+    if (typeof v !== "string") throw xdrError(`XDR: malformed uuid '${String(v)}'`);
+    // canonical 8-4-4-4-12 form (or bare hex) written straight into the message
+    w.hexOpaque(v.length === 36 ? v.replaceAll("-", "") : v, VIR_UUID_BUFLEN);
+  },
+  decode: (r) => uuidToString(uuidBytes.decode(r)),
+};
 
 /** Wire int that the driver sees as a JS number: hypers become numbers when exact. */
 export function toNumber(v: bigint): number | bigint {

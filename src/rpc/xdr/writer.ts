@@ -80,8 +80,19 @@ export class XdrWriter {
     if (v.length > n) throw xdrError(`XDR: fixed opaque of ${v.length} bytes exceeds ${n}`);
     const padded = (n + 3) & ~3;
     this.reserve(padded);
-    this.buf.fill(0, this.pos, this.pos + padded);
     this.buf.set(v, this.pos);
+    if (v.length < padded) this.buf.fill(0, this.pos + v.length, this.pos + padded);
+    this.pos += padded;
+  }
+
+  /** Writes n bytes given as 2n hex digits (uuids), padded to 4; refuses anything else. */
+  hexOpaque(hex: string, n: number): void {
+    const padded = (n + 3) & ~3;
+    this.reserve(padded);
+    if (hex.length !== 2 * n || this.buf.write(hex, this.pos, n, "hex") !== n) {
+      throw xdrError(`XDR: '${hex}' is not ${n} bytes of hex`);
+    }
+    if (n < padded) this.buf.fill(0, this.pos + n, this.pos + padded);
     this.pos += padded;
   }
 
@@ -92,10 +103,16 @@ export class XdrWriter {
   }
 
   string(v: string, max: number): void {
-    const bytes = Buffer.from(v, "utf8");
-    if (bytes.length > max) throw xdrError(`XDR: string of ${bytes.length} bytes exceeds maximum ${max}`);
-    this.uint(bytes.length);
-    this.fixedOpaque(bytes, bytes.length);
+    if (typeof v !== "string") throw xdrError(`XDR: expected a string, got ${typeof v}`);
+    const len = Buffer.byteLength(v, "utf8");
+    if (len > max) throw xdrError(`XDR: string of ${len} bytes exceeds maximum ${max}`);
+    const padded = (len + 3) & ~3;
+    this.reserve(4 + padded);
+    this.buf.writeUInt32BE(len, this.pos);
+    // encode straight into the message buffer: no temporary copy per string
+    this.buf.write(v, this.pos + 4, len, "utf8");
+    if (len < padded) this.buf.fill(0, this.pos + 4 + len, this.pos + 4 + padded);
+    this.pos += 4 + padded;
   }
 
   /** Appends already-encoded bytes (stream payloads). */
