@@ -3,7 +3,7 @@
 // oracle for the files both made, and a tsvirtd restart that must bring pools and volumes back.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
@@ -77,7 +77,54 @@ const SESSION = [
   "pool-info nopool",
   "pool-destroy t1",
   "pool-delete t1",
+  "pool-define-as f1 fs --source-dev /dev/nonexistent --target $D/f1",
+  "pool-build f1",
+  "pool-start f1",
+  "pool-dumpxml f1",
+  "pool-undefine f1",
+  // A directory of files made by qemu-img and others, scanned at pool start.
+  "pool-create-as s dir --target $D/s",
+  "vol-list s --details",
+  "vol-dumpxml base.qcow2 --pool s",
+  "vol-dumpxml old.qcow2 --pool s",
+  "vol-dumpxml lazy.qcow2 --pool s",
+  "vol-dumpxml over.qcow2 --pool s",
+  "vol-dumpxml x.vmdk --pool s",
+  "vol-dumpxml x.qcow --pool s",
+  "vol-dumpxml subdir --pool s",
+  "vol-dumpxml link --pool s",
+  "vol-info subdir --pool s",
+  "vol-clone over.qcow2 over2.qcow2 --pool s",
+  "vol-dumpxml over2.qcow2 --pool s",
+  "vol-resize base.qcow2 --delta 1M --pool s --shrink",
+  "vol-info base.qcow2 --pool s",
+  "vol-wipe subdir --pool s",
+  "vol-delete subdir --pool s",
+  "vol-create-as s new.qcow2 8M --format qcow2",
+  "pool-refresh s",
+  "vol-dumpxml new.qcow2 --pool s",
+  "pool-list --all --transient",
+  "pool-list --all --persistent",
+  "pool-list --type dir",
+  "pool-dumpxml s",
+  "pool-destroy s",
 ];
+
+/** Files both peers find in `$D/s` when the session starts that pool. */
+function prepareScanDir(dir: string): void {
+  const s = join(dir, "s");
+  mkdirSync(join(s, "subdir"), { recursive: true });
+  const img = (...a: string[]) => execFileSync("qemu-img", ["create", "-q", ...a]);
+  img("-f", "qcow2", join(s, "base.qcow2"), "16M");
+  img("-f", "qcow2", "-o", "compat=0.10", join(s, "old.qcow2"), "16M");
+  img("-f", "qcow2", "-o", "lazy_refcounts=on,cluster_size=4096", join(s, "lazy.qcow2"), "16M");
+  img("-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", join(s, "over.qcow2"));
+  img("-f", "vmdk", join(s, "x.vmdk"), "4M");
+  img("-f", "qcow", join(s, "x.qcow"), "4M");
+  writeFileSync(join(s, "text.txt"), "hello\n");
+  symlinkSync("/nonexistent", join(s, "dangling"));
+  symlinkSync("text.txt", join(s, "link"));
+}
 
 interface Step {
   cmd: string;
@@ -95,7 +142,7 @@ function runSession(uri: string, dir: string, cmds: string[]): Step[] {
 /**
  * What legitimately differs between two hosts' runs: paths, UUIDs, times, the filesystem's
  * sizes (they move while the session runs), the pool list of each daemon's own `default`
- * pool, and the on-disk size of qcow2 volumes (our image layer lays a fresh compat=0.10 qcow2
+ * pool (and so the column widths of virsh's tables), and the on-disk size of qcow2 volumes (our image layer lays a fresh compat=0.10 qcow2
  * out in 256 KiB where qemu-img uses 192 KiB + 8 bytes).
  */
 function normalize(text: string, dir: string): string {
@@ -105,7 +152,9 @@ function normalize(text: string, dir: string): string {
     .replace(/\n *<timestamps>(.|\n)*?<\/timestamps>/g, "")
     .replace(/^(Capacity|Allocation|Available):( +)[0-9.]+ \w+$/gm, "$1:$2<SIZE>")
     .replace(/<(capacity|allocation|available) unit='bytes'>[1-9][0-9]{9,}</g, "<$1 unit='bytes'><BIG><")
-    .replace(/^ default .*\n/gm, "");
+    .replace(/^ default .*\n/gm, "")
+    .replace(/^-{5,}$/gm, "-----")
+    .replace(/(\S) {2,}/g, "$1  ");
 }
 
 function qcow2Sizes(text: string): string {
@@ -136,6 +185,7 @@ test("virsh storage session: tsvirtd matches real libvirtd; files checked with q
   t.after(() => rmSync(base, { recursive: true, force: true }));
   const tsDir = join(base, "ts");
   mkdirSync(tsDir);
+  prepareScanDir(tsDir);
   mkdirSync(join(base, "root"));
   const ts = await startTsvirtd({ root: join(base, "root") });
   t.after(() => ts.stop());
@@ -150,6 +200,7 @@ test("virsh storage session: tsvirtd matches real libvirtd; files checked with q
   else {
     const lvDir = join(base, "lv");
     mkdirSync(lvDir);
+    prepareScanDir(lvDir);
     const lv = await startLibvirtd();
     let theirs: Step[];
     try {

@@ -84,8 +84,9 @@ export function volSlots(st: StorageDriverState): StorageDriver {
   };
 
   /** Adds a freshly built volume: live fields from the file, pool sizes updated. */
-  const addVol = async (p: HostPool, def: StorageVolDef): Promise<HostVol> => {
-    const v: HostVol = { def, physical: 0n };
+  const addVol = async (p: HostPool, def: StorageVolDef, xml: string): Promise<HostVol> => {
+    // libvirt keeps an empty <features/> of the given XML and prints it back.
+    const v: HostVol = { def, physical: 0n, v3Features: /<features[\s/>]/.test(xml) };
     await refreshVolume(v);
     p.volumes.set(def.name, v);
     p.volumes = new Map([...p.volumes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -124,7 +125,7 @@ export function volSlots(st: StorageDriverState): StorageDriver {
         placeVol(p, def);
         if (def.backingStore && def.backingStore.format === undefined) def.backingStore.format = "raw";
         await createVolFile(def, (flags & VIR_STORAGE_VOL_CREATE.PREALLOC_METADATA) !== 0);
-        return addVol(p, def);
+        return addVol(p, def, xml);
       });
       return volRef(p, v);
     },
@@ -144,7 +145,7 @@ export function volSlots(st: StorageDriverState): StorageDriver {
         placeVol(p, def);
         if (orig.def.type === "dir") throw noSupport("cannot clone a directory volume");
         await cloneVolFile(def, orig.def.target.path!, orig.def.target.format ?? "raw");
-        return addVol(p, def);
+        return addVol(p, def, xml);
       });
       return volRef(p, v);
     },
