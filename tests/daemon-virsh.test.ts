@@ -183,6 +183,9 @@ test("lifecycle: destroy, start, suspend, resume in one virsh session", {
   const r = await compare([seq]);
   assert.match(r.out, /Domain 'test' destroyed/);
   assert.match(r.out, /Domain 'test' started/);
+  // one shared test:///default per daemon (as libvirtd): the next client sees the restart (id 2)
+  const after = await virsh(`test+unix:///default?socket=${sock}`, ["domid", "test"]);
+  assert.equal(after.out.trim(), "2");
 });
 
 test("virsh event/net-event/pool-event see changes made by another client", {
