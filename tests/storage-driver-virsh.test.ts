@@ -108,6 +108,26 @@ const SESSION = [
   "pool-list --type dir",
   "pool-dumpxml s",
   "pool-destroy s",
+  // Redefinition of a running pool, duplicate checks, volumes from XML files.
+  "pool-define $D/p3.xml",
+  "pool-build p3",
+  "pool-start p3",
+  "pool-define $D/p3b.xml",
+  "pool-dumpxml p3",
+  "pool-dumpxml --inactive p3",
+  "pool-define $D/p3c.xml",
+  "pool-define $D/p3d.xml",
+  "vol-create p3 $D/vol.xml",
+  "vol-dumpxml v.qcow2 --pool p3",
+  "vol-create p3 $D/vol.xml",
+  "vol-create-from p3 $D/vol2.xml v.qcow2",
+  "vol-info v2.img --pool p3",
+  "vol-name $D/p3/v.qcow2",
+  "vol-delete v2.img --pool p3",
+  "vol-delete v.qcow2 --pool p3",
+  "pool-destroy p3",
+  "pool-dumpxml p3",
+  "pool-undefine p3",
 ];
 
 /** Files both peers find in `$D/s` when the session starts that pool. */
@@ -124,6 +144,24 @@ function prepareScanDir(dir: string): void {
   writeFileSync(join(s, "text.txt"), "hello\n");
   symlinkSync("/nonexistent", join(s, "dangling"));
   symlinkSync("text.txt", join(s, "link"));
+  const pool = (name: string, uuid: string, target: string) =>
+    `<pool type='dir'><name>${name}</name><uuid>${uuid}</uuid><target><path>${join(dir, target)}</path>` +
+    "<permissions><mode>0750</mode></permissions></target></pool>";
+  const U1 = "11111111-2222-3333-4444-555555555555";
+  writeFileSync(join(dir, "p3.xml"), pool("p3", U1, "p3"));
+  writeFileSync(join(dir, "p3b.xml"), pool("p3", U1, "p3b"));
+  writeFileSync(join(dir, "p3c.xml"), pool("p3x", U1, "p3c"));
+  writeFileSync(join(dir, "p3d.xml"), pool("p3", "11111111-2222-3333-4444-666666666666", "p3d"));
+  writeFileSync(
+    join(dir, "vol.xml"),
+    "<volume><name>v.qcow2</name><capacity unit='M'>4</capacity><target><format type='qcow2'/>" +
+      "<permissions><mode>0640</mode></permissions><compat>1.1</compat><clusterSize unit='K'>4</clusterSize>" +
+      "<features><lazy_refcounts/></features></target></volume>",
+  );
+  writeFileSync(
+    join(dir, "vol2.xml"),
+    "<volume><name>v2.img</name><capacity unit='M'>2</capacity><target><format type='raw'/></target></volume>",
+  );
 }
 
 interface Step {
