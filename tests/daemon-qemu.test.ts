@@ -60,9 +60,10 @@ test("virsh runs a TCG guest through tsvirtd", async (t) => {
   const sock = join(root, "run", "libvirt-sock");
   daemon = spawn(
     process.execPath,
-    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off"],
+    ["--import", "tsx", join(import.meta.dirname, "../src/bin/tsvirtd.ts"), "--root", root, "--http", "off"],
     {
       stdio: ["ignore", "ignore", "pipe"],
+      cwd: join(import.meta.dirname, ".."),
     },
   );
   daemon.stderr!.resume();

@@ -59,7 +59,7 @@ before(async () => {
     [
       "--import",
       "tsx",
-      "src/bin/tsvirtd.ts",
+      join(import.meta.dirname, "../src/bin/tsvirtd.ts"),
       "--root",
       root,
       "--http",
@@ -68,7 +68,7 @@ before(async () => {
       "127.0.0.1:0",
       "-v",
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe"], cwd: join(import.meta.dirname, "..") },
   );
   // pino JSON lines on stderr; the TCP listener logs the port it bound
   daemon.stderr!.on("data", (b: Buffer) => {
