@@ -17,7 +17,8 @@ const SMOKE = process.env.BENCH_SMOKE === "1";
 const MiB = 1 << 20;
 const STRIPE = 8 * MiB;
 const VIRTUAL = SMOKE ? 4 * STRIPE : Number(process.env.BENCH_MIB ?? 2048) * MiB;
-const CLI = fileURLToPath(new URL("../dist/bin/tsvirt-img.js", import.meta.url));
+const CLI =
+  process.env.TSVIRT_IMG_CLI ?? fileURLToPath(new URL("../dist/bin/tsvirt-img.js", import.meta.url));
 
 /** Per 8 MiB stripe: 1 MiB random, 1 MiB compressible text, 1 MiB of written zeros, 1 MiB random, 4 MiB hole. */
 function buildSource(path: string): void {

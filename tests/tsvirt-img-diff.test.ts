@@ -326,7 +326,8 @@ const EXPECTED_DIFF = new Map<string, string>([
 ]);
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = join(ROOT, "dist/bin/tsvirt-img.js");
+/** The built CLI; TSVIRT_IMG_CLI points at another build (e.g. a private outDir). */
+const CLI = process.env.TSVIRT_IMG_CLI ?? join(ROOT, "dist/bin/tsvirt-img.js");
 
 interface Run {
   code: number;
