@@ -10,6 +10,8 @@ export interface AttrCheck {
   domain: number;
   message: string;
   values?: readonly string[];
+  /** For numbers: other spellings libvirt accepts besides plain decimal. */
+  spell?: readonly ("hex" | "lead" | "trail")[];
 }
 
 export const ATTR_CHECKS: Record<string, AttrCheck> = {
@@ -94,36 +96,42 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 67,
     domain: 0,
     message: "unsupported configuration: could not convert bandwidth average value '%v'",
+    spell: ["lead"],
   },
   "bandwidth/inbound@burst": {
     kind: "num",
     code: 67,
     domain: 0,
     message: "unsupported configuration: could not convert bandwidth burst value '%v'",
+    spell: ["lead"],
   },
   "bandwidth/inbound@peak": {
     kind: "num",
     code: 67,
     domain: 0,
     message: "unsupported configuration: could not convert bandwidth peak value '%v'",
+    spell: ["lead"],
   },
   "bandwidth/outbound@average": {
     kind: "num",
     code: 67,
     domain: 0,
     message: "unsupported configuration: could not convert bandwidth average value '%v'",
+    spell: ["lead"],
   },
   "bandwidth/outbound@burst": {
     kind: "num",
     code: 67,
     domain: 0,
     message: "unsupported configuration: could not convert bandwidth burst value '%v'",
+    spell: ["lead"],
   },
   "bandwidth/outbound@peak": {
     kind: "num",
     code: 67,
     domain: 0,
     message: "unsupported configuration: could not convert bandwidth peak value '%v'",
+    spell: ["lead"],
   },
   "capabilities/mknod@state": {
     kind: "enum",
@@ -131,27 +139,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message: "XML error: Invalid value for attribute 'state' in element 'mknod': '%v'.",
     values: ["off", "on"],
-  },
-  "channel/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "channel/address@controller": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'controller' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "channel/address@port": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'port' in element 'address': '%v'. Expected non-negative integer value",
   },
   "channel/address@type": {
     kind: "enum",
@@ -172,6 +159,30 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "channel/address[virtio-serial]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "channel/address[virtio-serial]@controller": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'controller' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "channel/address[virtio-serial]@port": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'port' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
   "channel/source@mode": {
     kind: "enum",
     code: 27,
@@ -185,6 +196,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'port' in element 'target': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "channel/target@type": {
     kind: "enum",
@@ -199,6 +211,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'frequency' in element 'timer': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "clock/timer@mode": {
     kind: "enum",
@@ -235,7 +248,13 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "XML error: Invalid value for attribute 'track' in element 'timer': '%v'.",
     values: ["boot", "guest", "realtime", "wall"],
   },
-  "console/target@port": { kind: "num", code: 27, domain: 20, message: "XML error: Invalid port number: %v" },
+  "console/target@port": {
+    kind: "num",
+    code: 27,
+    domain: 20,
+    message: "XML error: Invalid port number: %v",
+    spell: ["lead"],
+  },
   "console/target@type": {
     kind: "enum",
     code: 67,
@@ -259,41 +278,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "xen",
     ],
   },
-  "controller/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "controller/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "controller/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "controller/address@multifunction": {
-    kind: "enum",
-    code: 27,
-    domain: 5,
-    message: "XML error: Invalid value for attribute 'multifunction' in element 'address': '%v'.",
-    values: ["off", "on"],
-  },
-  "controller/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
-  },
   "controller/address@type": {
     kind: "enum",
     code: 67,
@@ -313,12 +297,52 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "controller/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "controller/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "controller/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "controller/address[pci]@multifunction": {
+    kind: "enum",
+    code: 27,
+    domain: 5,
+    message: "XML error: Invalid value for attribute 'multifunction' in element 'address': '%v'.",
+    values: ["off", "on"],
+  },
+  "controller/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
   "controller/driver@iothread": {
     kind: "uint",
     code: 27,
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'iothread' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "controller/driver@queues": {
     kind: "uint",
@@ -326,6 +350,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'queues' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "controller/master@startport": {
     kind: "uint",
@@ -333,6 +358,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'startport' in element 'master': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "controller/model@name": {
     kind: "enum",
@@ -358,6 +384,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'chassis' in element 'target': '%v'. Expected integer value",
+    spell: ["hex", "lead"],
   },
   "controller/target@port": {
     kind: "int",
@@ -365,6 +392,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'port' in element 'target': '%v'. Expected integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "cpu/cache@mode": {
     kind: "enum",
@@ -379,6 +407,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'cores' in element 'topology': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "cpu/topology@dies": {
     kind: "uint",
@@ -386,6 +415,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'dies' in element 'topology': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "cpu/topology@sockets": {
     kind: "uint",
@@ -393,6 +423,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'sockets' in element 'topology': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "cpu/topology@threads": {
     kind: "uint",
@@ -400,6 +431,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'threads' in element 'topology': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "cputune/emulatorpin@cpuset": {
     kind: "bitmap",
@@ -419,6 +451,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'vcpu' in element 'vcpupin': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "cputune/vcpusched@priority": {
     kind: "int",
@@ -426,6 +459,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'priority' in element 'vcpusched': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "cputune/vcpusched@scheduler": {
     kind: "enum",
@@ -446,6 +480,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'id' in element 'audio': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "devices/audio@type": {
     kind: "enum",
@@ -506,6 +541,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'index' in element 'controller': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "devices/controller@model": {
     kind: "enum",
@@ -562,6 +598,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'ports' in element 'controller': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "devices/controller@type": {
     kind: "enum",
@@ -576,6 +613,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'vectors' in element 'controller': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "devices/disk@device": {
     kind: "enum",
@@ -660,6 +698,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'tlsPort' in element 'graphics': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "devices/graphics@type": {
     kind: "enum",
@@ -674,6 +713,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'websocket' in element 'graphics': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "devices/hostdev@mode": {
     kind: "enum",
@@ -930,55 +970,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "unsupported configuration: unknown watchdog model '%v'",
     values: ["diag288", "i6300esb", "ib700"],
   },
-  "disk/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "disk/address@controller": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'controller' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "disk/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "disk/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "disk/address@multifunction": {
-    kind: "enum",
-    code: 27,
-    domain: 5,
-    message: "XML error: Invalid value for attribute 'multifunction' in element 'address': '%v'.",
-    values: ["off", "on"],
-  },
-  "disk/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "disk/address@target": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'target' in element 'address': '%v'. Expected non-negative integer value",
-  },
   "disk/address@type": {
     kind: "enum",
     code: 67,
@@ -998,12 +989,76 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
-  "disk/address@unit": {
+  "disk/address[drive]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "disk/address[drive]@controller": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'controller' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "disk/address[drive]@target": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'target' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "disk/address[drive]@unit": {
     kind: "uint",
     code: 27,
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'unit' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "disk/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "disk/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "disk/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "disk/address[pci]@multifunction": {
+    kind: "enum",
+    code: 27,
+    domain: 5,
+    message: "XML error: Invalid value for attribute 'multifunction' in element 'address': '%v'.",
+    values: ["off", "on"],
+  },
+  "disk/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "disk/backingStore@type": {
     kind: "enum",
@@ -1018,6 +1073,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'logical_block_size' in element 'blockio': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/blockio@physical_block_size": {
     kind: "uint",
@@ -1025,6 +1081,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'physical_block_size' in element 'blockio': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/boot@order": {
     kind: "uint",
@@ -1032,6 +1089,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'order' in element 'boot': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/driver@cache": {
     kind: "enum",
@@ -1095,6 +1153,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'iothread' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/driver@queue_size": {
     kind: "uint",
@@ -1102,6 +1161,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'queue_size' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/driver@queues": {
     kind: "uint",
@@ -1109,6 +1169,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'queues' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/driver@rerror_policy": {
     kind: "enum",
@@ -1149,6 +1210,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'cyls' in element 'geometry': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/geometry@heads": {
     kind: "uint",
@@ -1156,6 +1218,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'heads' in element 'geometry': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/geometry@secs": {
     kind: "uint",
@@ -1163,6 +1226,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'secs' in element 'geometry': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "disk/geometry@trans": {
     kind: "enum",
@@ -1247,20 +1311,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "XML error: Invalid value for attribute 'tray' in element 'target': '%v'.",
     values: ["closed", "open"],
   },
-  "distances/sibling@id": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'id' in element 'sibling': '%v'. Expected non-negative integer value",
-  },
-  "distances/sibling@value": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'value' in element 'sibling': '%v'. Expected non-negative integer value",
-  },
   "domain/clock@basis": {
     kind: "enum",
     code: 67,
@@ -1314,6 +1364,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 27,
     domain: 20,
     message: "XML error: Failed to parse memory slot count",
+    spell: ["lead"],
   },
   "domain/maxMemory@unit": {
     kind: "unit",
@@ -1374,6 +1425,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'current' in element 'vcpu': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "domain/vcpu@placement": {
     kind: "enum",
@@ -1505,6 +1557,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 27,
     domain: 20,
     message: "XML error: cannot parse queue size '%v' for virtiofs",
+    spell: ["lead"],
   },
   "filesystem/driver@type": {
     kind: "enum",
@@ -1524,6 +1577,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 27,
     domain: 20,
     message: "XML error: cannot parse usage '%v' for RAM filesystem",
+    spell: ["lead"],
   },
   "graphics/channel@mode": {
     kind: "enum",
@@ -1567,34 +1621,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "XML error: Invalid value for attribute 'mode' in element 'streaming': '%v'.",
     values: ["all", "filter", "off"],
   },
-  "hostdev/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "hostdev/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "hostdev/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "hostdev/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
-  },
   "hostdev/address@type": {
     kind: "enum",
     code: 67,
@@ -1614,12 +1640,45 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "hostdev/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "hostdev/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "hostdev/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "hostdev/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
   "hostdev/boot@order": {
     kind: "uint",
     code: 27,
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'order' in element 'boot': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "hostdev/rom@bar": {
     kind: "enum",
@@ -1646,6 +1705,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 27,
     domain: 5,
     message: "XML error: Invalid value '%v' for element or attribute './@size'",
+    spell: ["lead"],
   },
   "hugepages/page@unit": {
     kind: "unit",
@@ -1701,6 +1761,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'retries' in element 'spinlocks': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "hyperv/spinlocks@state": {
     kind: "enum",
@@ -1751,19 +1812,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "XML error: Invalid value for attribute 'state' in element 'vpindex': '%v'.",
     values: ["off", "on"],
   },
-  "input/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "input/address@port": {
-    kind: "num",
-    code: 1,
-    domain: 49,
-    message: "internal error: Cannot parse <address> 'port' attribute",
-  },
   "input/address@type": {
     kind: "enum",
     code: 67,
@@ -1783,6 +1831,21 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "input/address[usb]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "input/address[usb]@port": {
+    kind: "num",
+    code: 1,
+    domain: 49,
+    message: "internal error: Cannot parse <address> 'port' attribute",
+    spell: ["lead"],
+  },
   "input/source@grab": {
     kind: "enum",
     code: 27,
@@ -1796,34 +1859,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message: "XML error: Invalid value for attribute 'repeat' in element 'source': '%v'.",
     values: ["off", "on"],
-  },
-  "interface/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "interface/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "interface/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "interface/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
   },
   "interface/address@type": {
     kind: "enum",
@@ -1844,12 +1879,45 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "interface/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "interface/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "interface/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "interface/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
   "interface/boot@order": {
     kind: "uint",
     code: 27,
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'order' in element 'boot': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "interface/driver@event_idx": {
     kind: "enum",
@@ -1878,6 +1946,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'queues' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "interface/driver@rx_queue_size": {
     kind: "uint",
@@ -1885,6 +1954,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'rx_queue_size' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "interface/driver@tx_queue_size": {
     kind: "uint",
@@ -1892,6 +1962,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'tx_queue_size' in element 'driver': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "interface/driver@txmode": {
     kind: "enum",
@@ -1911,6 +1982,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 27,
     domain: 20,
     message: "XML error: Invalid prefix value '%v' in <ip>",
+    spell: ["lead"],
   },
   "interface/link@state": {
     kind: "enum",
@@ -1939,7 +2011,13 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "XML error: Invalid value for attribute 'type' in element 'mac': '%v'.",
     values: ["generated", "static"],
   },
-  "interface/mtu@size": { kind: "num", code: 27, domain: 20, message: "XML error: malformed mtu size" },
+  "interface/mtu@size": {
+    kind: "num",
+    code: 27,
+    domain: 20,
+    message: "XML error: malformed mtu size",
+    spell: ["lead"],
+  },
   "interface/port@isolated": {
     kind: "enum",
     code: 27,
@@ -1972,6 +2050,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'prefix' in element 'route': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "interface/source@mode": {
     kind: "enum",
@@ -1986,6 +2065,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'port' in element 'source': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "interface/source@type": {
     kind: "enum",
@@ -2036,6 +2116,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'id' in element 'iothread': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "keywrap/cipher@name": {
     kind: "enum",
@@ -2079,34 +2160,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'offset' in element 'target': '%v'. Expected non-negative integer value",
-  },
-  "memballoon/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "memballoon/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "memballoon/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "memballoon/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "memballoon/address@type": {
     kind: "enum",
@@ -2127,12 +2181,45 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "memballoon/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "memballoon/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "memballoon/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "memballoon/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
   "memballoon/stats@period": {
     kind: "int",
     code: 27,
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'period' in element 'stats': '%v'. Expected integer value",
+    spell: ["hex", "lead"],
   },
   "memoryBacking/access@mode": {
     kind: "enum",
@@ -2192,6 +2279,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'x' in element 'resolution': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "model/resolution@y": {
     kind: "uint",
@@ -2199,6 +2287,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'y' in element 'resolution': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "numa/cell@cpus": {
     kind: "bitmap",
@@ -2212,19 +2301,14 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'id' in element 'cell': '%v'. Expected non-negative integer value",
-  },
-  "numa/cell@memAccess": {
-    kind: "enum",
-    code: 27,
-    domain: 5,
-    message: "XML error: Invalid value for attribute 'memAccess' in element 'cell': '%v'.",
-    values: ["private", "shared"],
+    spell: ["lead"],
   },
   "numa/cell@memory": {
     kind: "num",
     code: 27,
     domain: 5,
     message: "XML error: Invalid value '%v' for element or attribute './@memory'",
+    spell: ["lead"],
   },
   "numa/cell@unit": { kind: "unit", code: 8, domain: 0, message: "invalid argument: unknown suffix '%v'" },
   "numatune/memnode@cellid": {
@@ -2233,6 +2317,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'cellid' in element 'memnode': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "numatune/memnode@mode": {
     kind: "enum",
@@ -2260,13 +2345,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 0,
     message: "invalid argument: Failed to parse bitmap '%v'",
   },
-  "nvram/address@reg": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'reg' in element 'address': '%v'. Expected non-negative integer value",
-  },
   "nvram/address@type": {
     kind: "enum",
     code: 67,
@@ -2286,12 +2364,21 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "nvram/address[spapr-vio]@reg": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'reg' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
   "os/bios@rebootTimeout": {
     kind: "int",
     code: 27,
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'rebootTimeout' in element 'bios': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "os/boot@dev": {
     kind: "enum",
@@ -2313,6 +2400,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'timeout' in element 'bootmenu': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "os/loader@readonly": {
     kind: "enum",
@@ -2384,13 +2472,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "xtensaeb",
     ],
   },
-  "panic/address@iobase": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'iobase' in element 'address': '%v'. Expected non-negative integer value",
-  },
   "panic/address@type": {
     kind: "enum",
     code: 67,
@@ -2410,19 +2491,13 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
-  "parallel/address@iobase": {
+  "panic/address[isa]@iobase": {
     kind: "uint",
     code: 27,
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'iobase' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "parallel/address@irq": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'irq' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "parallel/address@type": {
     kind: "enum",
@@ -2443,11 +2518,28 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "parallel/address[isa]@iobase": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'iobase' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "parallel/address[isa]@irq": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'irq' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
   "parallel/target@port": {
     kind: "num",
     code: 27,
     domain: 20,
     message: "XML error: Invalid port number: %v",
+    spell: ["lead"],
   },
   "perf/event@enabled": {
     kind: "enum",
@@ -2500,19 +2592,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "XML error: Invalid value for attribute 'enabled' in element 'suspend-to-mem': '%v'.",
     values: ["no", "yes"],
   },
-  "redirdev/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "redirdev/address@port": {
-    kind: "num",
-    code: 1,
-    domain: 49,
-    message: "internal error: Cannot parse <address> 'port' attribute",
-  },
   "redirdev/address@type": {
     kind: "enum",
     code: 67,
@@ -2531,6 +2610,21 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-mmio",
       "virtio-serial",
     ],
+  },
+  "redirdev/address[usb]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
+  },
+  "redirdev/address[usb]@port": {
+    kind: "num",
+    code: 1,
+    domain: 49,
+    message: "internal error: Cannot parse <address> 'port' attribute",
+    spell: ["lead"],
   },
   "redirdev/source@mode": {
     kind: "enum",
@@ -2552,6 +2646,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'class' in element 'usbdev': '%v'. Expected integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "redirfilter/usbdev@product": {
     kind: "int",
@@ -2559,6 +2654,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'product' in element 'usbdev': '%v'. Expected integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "redirfilter/usbdev@vendor": {
     kind: "int",
@@ -2566,40 +2662,14 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'vendor' in element 'usbdev': '%v'. Expected integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "redirfilter/usbdev@version": {
     kind: "num",
     code: 27,
     domain: 20,
     message: "XML error: Cannot parse USB device version %v",
-  },
-  "rng/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "rng/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "rng/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "rng/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "rng/address@type": {
     kind: "enum",
@@ -2619,6 +2689,38 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-mmio",
       "virtio-serial",
     ],
+  },
+  "rng/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "rng/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "rng/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "rng/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "rng/backend@model": {
     kind: "enum",
@@ -2650,18 +2752,26 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "vc",
     ],
   },
-  "rng/rate@bytes": { kind: "num", code: 27, domain: 20, message: "XML error: invalid RNG rate bytes value" },
+  "rng/rate@bytes": {
+    kind: "num",
+    code: 27,
+    domain: 20,
+    message: "XML error: invalid RNG rate bytes value",
+    spell: ["lead"],
+  },
   "rng/rate@period": {
     kind: "num",
     code: 27,
     domain: 20,
     message: "XML error: invalid RNG rate period value",
+    spell: ["lead"],
   },
   "rx/frames@max": {
     kind: "num",
     code: 35,
     domain: 20,
     message: "cannot parse value '%v' for coalesce parameter",
+    spell: ["lead"],
   },
   "serial/log@append": {
     kind: "enum",
@@ -2691,7 +2801,13 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     message: "XML error: Invalid value for attribute 'mode' in element 'source': '%v'.",
     values: ["bind", "connect"],
   },
-  "serial/target@port": { kind: "num", code: 27, domain: 20, message: "XML error: Invalid port number: %v" },
+  "serial/target@port": {
+    kind: "num",
+    code: 27,
+    domain: 20,
+    message: "XML error: Invalid port number: %v",
+    spell: ["lead"],
+  },
   "serial/target@type": {
     kind: "enum",
     code: 67,
@@ -2735,6 +2851,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'vectors' in element 'msi': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "shmem/size@unit": { kind: "unit", code: 8, domain: 0, message: "invalid argument: unknown suffix '%v'" },
   "smartcard/protocol@type": {
@@ -2752,34 +2869,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     values: ["bind", "connect"],
   },
   "smm/tseg@unit": { kind: "unit", code: 8, domain: 0, message: "invalid argument: unknown suffix '%v'" },
-  "sound/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "sound/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "sound/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "sound/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
-  },
   "sound/address@type": {
     kind: "enum",
     code: 67,
@@ -2799,6 +2888,38 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "sound/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "sound/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "sound/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "sound/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
   "sound/codec@type": {
     kind: "enum",
     code: 67,
@@ -2812,6 +2933,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/address@device": {
     kind: "uint",
@@ -2819,6 +2941,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'device' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/address@domain": {
     kind: "uint",
@@ -2826,6 +2949,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/address@function": {
     kind: "uint",
@@ -2833,6 +2957,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/address@slot": {
     kind: "uint",
@@ -2840,6 +2965,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/address@target": {
     kind: "uint",
@@ -2847,6 +2973,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'target' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/address@type": {
     kind: "enum",
@@ -2861,12 +2988,45 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'unit' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/address@uuid": {
     kind: "uuid",
     code: 1,
     domain: 20,
     message: "internal error: Cannot parse uuid attribute of element <address>",
+  },
+  "source/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "source/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "source/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
+  },
+  "source/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead"],
   },
   "source/clipboard@copypaste": {
     kind: "enum",
@@ -2887,6 +3047,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 8,
     domain: 0,
     message: "invalid argument: failed to parse port number '%v'",
+    spell: ["lead"],
   },
   "source/host@transport": {
     kind: "enum",
@@ -2900,6 +3061,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 27,
     domain: 5,
     message: "XML error: Invalid value for attribute 'port' in element 'local': '%v'. Expected integer value",
+    spell: ["lead"],
   },
   "source/mouse@mode": {
     kind: "enum",
@@ -2914,6 +3076,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'id' in element 'product': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "source/seclabel@relabel": {
     kind: "enum",
@@ -2928,6 +3091,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'id' in element 'vendor': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
   },
   "target/model@name": {
     kind: "enum",
@@ -2954,6 +3118,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'limit' in element 'catchup': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "timer/catchup@slew": {
     kind: "uint",
@@ -2961,6 +3126,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'slew' in element 'catchup': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "timer/catchup@threshold": {
     kind: "uint",
@@ -2968,6 +3134,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'threshold' in element 'catchup': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "tpm/backend@type": {
     kind: "enum",
@@ -3003,6 +3170,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'id' in element 'vcpu': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "vcpus/vcpu@order": {
     kind: "uint",
@@ -3010,34 +3178,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'order' in element 'vcpu': '%v'. Expected non-negative integer value",
-  },
-  "video/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "video/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "video/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "video/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "video/address@type": {
     kind: "enum",
@@ -3058,6 +3199,38 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-serial",
     ],
   },
+  "video/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "video/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "video/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "video/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
   "video/driver@name": {
     kind: "enum",
     code: 27,
@@ -3070,8 +3243,15 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 1,
     domain: 20,
     message: "internal error: cannot parse video heads '%v'",
+    spell: ["lead"],
   },
-  "video/model@ram": { kind: "num", code: 27, domain: 20, message: "XML error: cannot parse video ram '%v'" },
+  "video/model@ram": {
+    kind: "num",
+    code: 27,
+    domain: 20,
+    message: "XML error: cannot parse video ram '%v'",
+    spell: ["lead"],
+  },
   "video/model@type": {
     kind: "enum",
     code: 67,
@@ -3084,12 +3264,14 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     code: 27,
     domain: 20,
     message: "XML error: cannot parse video vgamem '%v'",
+    spell: ["lead"],
   },
   "video/model@vram": {
     kind: "num",
     code: 27,
     domain: 20,
     message: "XML error: cannot parse video vram '%v'",
+    spell: ["lead"],
   },
   "virtualport/parameters@interfaceid": {
     kind: "uuid",
@@ -3103,6 +3285,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'id' in element 'tag': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "vlan/tag@nativeMode": {
     kind: "enum",
@@ -3117,6 +3300,7 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message:
       "XML error: Invalid value for attribute 'address' in element 'cid': '%v'. Expected non-negative integer value",
+    spell: ["lead"],
   },
   "vsock/cid@auto": {
     kind: "enum",
@@ -3124,34 +3308,6 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
     domain: 5,
     message: "XML error: Invalid value for attribute 'auto' in element 'cid': '%v'.",
     values: ["no", "yes"],
-  },
-  "watchdog/address@bus": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "watchdog/address@domain": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "watchdog/address@function": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
-  },
-  "watchdog/address@slot": {
-    kind: "uint",
-    code: 27,
-    domain: 5,
-    message:
-      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
   },
   "watchdog/address@type": {
     kind: "enum",
@@ -3171,6 +3327,38 @@ export const ATTR_CHECKS: Record<string, AttrCheck> = {
       "virtio-mmio",
       "virtio-serial",
     ],
+  },
+  "watchdog/address[pci]@bus": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'bus' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "watchdog/address[pci]@domain": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'domain' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "watchdog/address[pci]@function": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'function' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
+  },
+  "watchdog/address[pci]@slot": {
+    kind: "uint",
+    code: 27,
+    domain: 5,
+    message:
+      "XML error: Invalid value for attribute 'slot' in element 'address': '%v'. Expected non-negative integer value",
+    spell: ["hex", "lead", "trail"],
   },
 };
 
@@ -3231,10 +3419,6 @@ export const REQUIRED_ATTRS: Record<string, readonly (readonly [string, number, 
   "disk/address": [["type", 1, 20, "internal error: No type specified for device address"]],
   "disk/auth": [["username", 27, 18, "XML error: missing username for auth"]],
   "disk/boot": [["order", 27, 5, "XML error: Missing required attribute 'order' in element 'boot'"]],
-  "distances/sibling": [
-    ["id", 27, 5, "XML error: Missing required attribute 'id' in element 'sibling'"],
-    ["value", 27, 5, "XML error: Missing required attribute 'value' in element 'sibling'"],
-  ],
   "domain/maxMemory": [
     ["slots", 27, 20, "XML error: both maximum memory size and memory slot count must be specified"],
   ],

@@ -11,16 +11,28 @@ import { parseUuid } from "../common/uuid.js";
 import { ATTR_CHECKS, type AttrCheck, REQUIRED_ATTRS, REQUIRED_CHILDREN } from "./attr-checks.js";
 import { parseCpuSet } from "./normalize.js";
 
+/** A number as libvirt reads it here: decimal, and hex / blanks only where it takes them. */
+function numberOk(c: AttrCheck, v: string, sign: string, frac: boolean): boolean {
+  const spell = c.spell ?? ["hex", "lead", "trail"];
+  let t = v;
+  if (spell.includes("lead")) t = t.replace(/^\s+/, "");
+  if (spell.includes("trail")) t = t.replace(/\s+$/, "");
+  const body = spell.includes("hex")
+    ? `(0x[0-9a-f]+|[0-9]+${frac ? "(\\.[0-9]+)?" : ""})`
+    : `[0-9]+${frac ? "(\\.[0-9]+)?" : ""}`;
+  return new RegExp(`^${sign}${body}$`, "i").test(t);
+}
+
 function valid(c: AttrCheck, v: string): boolean {
   switch (c.kind) {
     case "enum":
       return c.values!.includes(v);
     case "uint":
-      return /^\s*\+?(0x[0-9a-f]+|[0-9]+)\s*$/i.test(v);
+      return numberOk(c, v, "\\+?", false);
     case "int":
-      return /^\s*[-+]?(0x[0-9a-f]+|[0-9]+)\s*$/i.test(v);
+      return numberOk(c, v, "[-+]?", false);
     case "num":
-      return /^\s*[-+]?(0x[0-9a-f]+|[0-9]+(\.[0-9]+)?)\s*$/i.test(v);
+      return numberOk(c, v, "[-+]?", true);
     case "unit":
       return unitScale(v, 1) !== undefined;
     case "bitmap":
@@ -40,7 +52,13 @@ export function validateAttributes(root: XmlElement): void {
   while (stack.length) {
     const [e, parent] = stack.shift()!;
     if (e.name === "metadata" || e.name.includes(":")) continue;
-    for (const [name, code, domain, message] of REQUIRED_ATTRS[`${parent}/${e.name}`] ?? []) {
+    const type = e.name === "address" ? e.attrs.find(([k]) => k === "type")?.[1] : undefined;
+    const ename = type !== undefined ? `address[${type}]` : e.name;
+    const required = [
+      ...(REQUIRED_ATTRS[`${parent}/${e.name}`] ?? []),
+      ...(type ? (REQUIRED_ATTRS[`${parent}/${ename}`] ?? []) : []),
+    ];
+    for (const [name, code, domain, message] of required) {
       if (!e.attrs.some(([k]) => k === name)) throw new VirError({ code, domain, message });
     }
     for (const [name, code, domain, message] of REQUIRED_CHILDREN[`${parent}/${e.name}`] ?? []) {
@@ -49,7 +67,7 @@ export function validateAttributes(root: XmlElement): void {
       }
     }
     for (const [k, v] of e.attrs) {
-      const c = ATTR_CHECKS[`${parent}/${e.name}@${k}`];
+      const c = ATTR_CHECKS[`${parent}/${ename}@${k}`] ?? ATTR_CHECKS[`${parent}/${e.name}@${k}`];
       if (c && !valid(c, v)) {
         throw new VirError({ code: c.code, domain: c.domain, message: c.message.replace("%v", () => v) });
       }

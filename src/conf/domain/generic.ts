@@ -2,6 +2,7 @@
 // in libvirt's output order where we know it, so held elements format back as libvirt would.
 
 import type { XmlElement } from "../../xml/index.js";
+import { ATTR_CHECKS } from "./attr-checks.js";
 import { ATTR_ORDER_BY_PATH } from "./attr-order.js";
 import { CHILD_ORDER_BY_PATH } from "./child-order.js";
 import { formatAddress, parseAddress, parseIntBase0 } from "./device-info.js";
@@ -61,6 +62,20 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
   return c;
 }
 
+/** Integers libvirt parses are printed back in plain decimal ("007" → "7", " 5" → "5"). */
+function canonNumbers(e: XmlElement, parent: string): void {
+  e.attrs = e.attrs.map(([k, v]) => {
+    const c = ATTR_CHECKS[`${parent}/${e.name}@${k}`];
+    if (!c || (c.kind !== "uint" && c.kind !== "int")) return [k, v];
+    const t = v.trim();
+    // Hex stays as written: some of these (a root port's target port) are printed in hex.
+    const m = /^([-+]?)([0-9]+)$/.exec(t);
+    if (!m) return [k, v];
+    const n = BigInt(m[2]!);
+    return [k, (m[1] === "-" && n !== 0n ? "-" : "") + n.toString()];
+  });
+}
+
 /** Containers libvirt does not print when nothing is left inside them. */
 const DROP_WHEN_EMPTY = new Set([
   "bios",
@@ -90,6 +105,7 @@ export function dropEmptyContainers(e: XmlElement): void {
 
 /** Reorders attributes below `e` (whose parent is named `parent`) into libvirt's order. */
 export function canonInPlace(e: XmlElement, parent = "devices"): void {
+  if (e.name !== "address") canonNumbers(e, parent);
   const order = ATTR_ORDER_BY_PATH[`${parent}/${e.name}`] ?? ATTR_ORDER[e.name];
   if (order) e.attrs = orderAttrs(e.attrs, order);
   const kids = CHILD_ORDER_BY_PATH[`${parent}/${e.name}`];
