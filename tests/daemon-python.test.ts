@@ -22,9 +22,9 @@ const havePy = (() => {
   }
 })();
 
-function run(uri: string): Promise<string> {
+function run(uri: string, script = probe): Promise<string> {
   return new Promise((resolve) => {
-    execFile(PY, [probe, uri], (err, stdout, stderr) =>
+    execFile(PY, [script, uri], (err, stdout, stderr) =>
       resolve(`${stdout}${stderr}${err ? `exit ${err.code}` : ""}`),
     );
   });
@@ -41,6 +41,12 @@ test("python-libvirt sees tsvirtd as it sees libvirt's test driver", {
     const theirs = await run("test:///default");
     assert.match(theirs, /events \[\('test', 3, 0\), \('test', 4, 0\)\]/);
     assert.equal(ours, theirs);
+    // the read-only socket refuses what libvirt's read-only connection refuses, same code/domain/text
+    const readonly = join(import.meta.dirname, "data/rpc/python-readonly.py");
+    const roOurs = await run(`test+unix:///default?socket=${d.paths.sockRo}`, readonly);
+    const roTheirs = await run("test:///default", readonly);
+    assert.match(roTheirs, /destroy 29 20 operation forbidden: read only access prevents virDomainDestroy/);
+    assert.equal(roOurs, roTheirs);
   } finally {
     await d.stop(1000);
     rmSync(root, { recursive: true, force: true });

@@ -41,6 +41,25 @@ export function publicName(p: ProcedureDef): string {
   return `vir${s[0]!.toUpperCase()}${s.slice(1)}`;
 }
 
+/**
+ * The error domain libvirt's public API file reports for a procedure (VIR_FROM_THIS of
+ * libvirt-domain.c, libvirt-network.c, ...): DOMAIN_DESTROY → VIR_FROM_DOMAIN.
+ */
+export function errorDomainOf(p: ProcedureDef): ErrorDomain {
+  const n = p.name;
+  const has = (w: string) => n.startsWith(`${w}_`) || (n.startsWith("CONNECT_") && n.includes(w));
+  if (has("NODE_DEVICE") || n.startsWith("NODE_NUM_OF_DEVICES") || n.startsWith("NODE_LIST_DEVICES")) {
+    return ErrorDomain.NODEDEV;
+  }
+  if (has("NWFILTER")) return ErrorDomain.NWFILTER;
+  if (has("DOMAIN")) return ErrorDomain.DOMAIN;
+  if (has("NETWORK")) return ErrorDomain.NETWORK;
+  if (has("STORAGE")) return ErrorDomain.STORAGE;
+  if (has("SECRET")) return ErrorDomain.SECRET;
+  if (has("INTERFACE")) return ErrorDomain.INTERFACE;
+  return ErrorDomain.NONE;
+}
+
 /** Decodes the args of `p`; trailing bytes are tolerated as libvirt's xdrmem decoding does. */
 export function decodeArgs(p: ProcedureDef, body: Buffer): unknown {
   try {
@@ -147,7 +166,7 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
     if (denied) {
       throw new VirError({
         code: ErrorCode.OPERATION_DENIED,
-        domain: ErrorDomain.NONE,
+        domain: errorDomainOf(p),
         message: `operation forbidden: ${denied}`,
       });
     }
@@ -159,7 +178,7 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
   if (typeof fn !== "function") {
     const fallback = FALLBACKS[p.num];
     if (fallback) return { def: p, ret: fallback(ctx.conn!.drivers) };
-    throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, publicName(p));
+    throw virError(ErrorCode.NO_SUPPORT, errorDomainOf(p), publicName(p));
   }
   const bound = fn.bind(table);
   if (p.stream) {
