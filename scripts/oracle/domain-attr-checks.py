@@ -165,6 +165,60 @@ def explore_one(path, drop, form=None):
     return res
 
 
+def explore_text():
+    """libvirt's verdict per parent/element when a numeric text-only element says 'bogus'."""
+    res = collections.defaultdict(list)
+    for path in sorted(glob.glob(os.path.join(CORPUS, "*.xml"))):
+        if path.endswith(".out.xml") or "-rev" in path or "distances" in path:
+            continue
+        part = None
+        for _ in range(8):
+            part = isolated(explore_text_one, path)
+            if part is not None:
+                break
+        for k, v in (part or {}).items():
+            res[k].extend(None if x is None else tuple(x) for x in v)
+    return res
+
+
+def explore_text_one(path):
+    res = collections.defaultdict(list)
+    conn = connection()
+    try:
+        doc = md.parse(path)
+    except Exception:
+        return {}
+    slots = []
+
+    def walk(n, parent):
+        if n.tagName == "metadata" or ":" in n.tagName:
+            return
+        kids = [k for k in n.childNodes if k.nodeType == k.ELEMENT_NODE]
+        text = "".join(k.data for k in n.childNodes if k.nodeType == k.TEXT_NODE)
+        if not kids and text.strip().isdigit():
+            slots.append((n, parent))
+        for k in kids:
+            walk(k, n.tagName)
+
+    walk(doc.documentElement, "")
+    for n, parent in slots:
+        old = [k for k in n.childNodes]
+        for k in old:
+            n.removeChild(k)
+        n.appendChild(doc.createTextNode(BOGUS))
+        xml = doc.documentElement.toxml()
+        n.removeChild(n.firstChild)
+        for k in old:
+            n.appendChild(k)
+        try:
+            conn.defineXML(xml).undefine()
+            r = None
+        except libvirt.libvirtError as e:
+            r = (e.get_error_code(), e.get_error_domain(), e.get_error_message())
+        res[f"{parent}/{n.tagName}"].append(r)
+    return res
+
+
 def explore_children():
     """libvirt's verdict per grandparent/parent>child when that child element is left out."""
     res = collections.defaultdict(list)
@@ -457,6 +511,21 @@ def main():
         "export const REQUIRED_CHILDREN: Record<string, readonly (readonly [string, number, number, string])[]> = {",
     ]
     for k, v in children.items():
+        lines.append(f"  {json.dumps(k)}: {json.dumps(v)},")
+    lines.append("};")
+    texts = {}
+    for key, rs in sorted(explore_text().items()):
+        msgs = set(rs)
+        if None in msgs or len(msgs) != 1 or key.startswith(UNSTABLE):
+            continue
+        code, dom, msg = msgs.pop()
+        texts[key] = [code, dom, msg.replace(BOGUS, "%v")]
+    lines += [
+        "",
+        "/** Elements whose text libvirt reads as a decimal number, per \"parent/element\": [code, domain, message]. */",
+        "export const NUMERIC_TEXT: Record<string, readonly [number, number, string]> = {",
+    ]
+    for k, v in texts.items():
         lines.append(f"  {json.dumps(k)}: {json.dumps(v)},")
     lines.append("};")
     with open(OUT, "w") as f:

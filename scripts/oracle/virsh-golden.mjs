@@ -7,7 +7,7 @@
 // parse are left out of later prefixes (virsh runs nothing of a line that does not parse). The text
 // after the markers is entry k's output; the exit status is that of its last command (vshCommandRun).
 // If entry k itself does not parse, the whole string fails: its parse error is all there is.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const dir = "tests/data/virsh";
@@ -19,24 +19,37 @@ const entries = readFileSync(`${dir}/script.txt`, "utf8")
   .filter((l) => l.trim() !== "" && !l.startsWith("#"));
 
 // virsh 9.0 sometimes hangs in its job-watch loop (managedsave on test:///default): retry on timeout.
-function virsh(cmd) {
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const r = spawnSync("virsh", ["-c", "test:///default", cmd], { cwd: dir, env, encoding: "utf8", timeout: 4000 });
-    if (r.status !== null) return r;
+function virshSync(cmd) {
+  return spawnSync("virsh", ["-c", "test:///default", cmd], { cwd: dir, env, encoding: "utf8", timeout: 10000 });
+}
+function virshAsync(cmd) {
+  return new Promise((resolve) => {
+    const child = execFile(
+      "virsh",
+      ["-c", "test:///default", cmd],
+      { cwd: dir, env, encoding: "utf8", timeout: 10000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => resolve({ status: child.exitCode, signal: child.signalCode, stdout, stderr, err }),
+    );
+  });
+}
+async function virsh(cmd) {
+  for (let attempt = 0; attempt < 15; attempt++) {
+    const r = await virshAsync(cmd);
+    if (r.status !== null && !r.signal) return r;
   }
   throw new Error(`virsh kept hanging on: ${cmd.split("\n").at(-1)}`);
 }
 
 const parses = entries.map((line) => {
-  const r = virsh(`echo __P__\n${line}`);
+  const r = virshSync(`echo __P__\n${line}`);
   return r.stdout.startsWith("__P__");
 });
 
-const results = [];
 const M = "__M__";
-entries.forEach((line, k) => {
+async function record(k) {
+  const line = entries[k];
   const prefix = entries.slice(0, k).filter((_, j) => parses[j]);
-  const r = virsh([...prefix, `echo ${M}`, `echo --err ${M}`, line].join("\n"));
+  const r = await virsh([...prefix, `echo ${M}`, `echo --err ${M}`, line].join("\n"));
   let stdout = r.stdout;
   let stderr = r.stderr;
   if (parses[k]) {
@@ -46,8 +59,20 @@ entries.forEach((line, k) => {
     stdout = stdout.slice(o + M.length + 2);
     stderr = stderr.slice(e + M.length + 8);
   }
-  results.push({ n: k + 1, line, parses: parses[k], stdout, stderr, status: r.status });
-});
+  return { n: k + 1, line, parses: parses[k], stdout, stderr, status: r.status };
+}
+
+// four virsh processes at a time: each entry is recorded independently of the others
+const results = new Array(entries.length);
+let next = 0;
+await Promise.all(
+  Array.from({ length: 4 }, async () => {
+    while (next < entries.length) {
+      const k = next++;
+      results[k] = await record(k);
+    }
+  }),
+);
 
 mkdirSync(`${dir}/golden`, { recursive: true });
 const version = execFileSync("virsh", ["--version"], { encoding: "utf8" }).trim();

@@ -96,6 +96,14 @@ export class VirshControl<Conn = unknown> implements Ctl {
     if (!this.quiet) this.out.write(s);
   }
 
+  /** A connect-time debug line virsh prints when the first command needs the connection. */
+  private pendingDebug = "";
+
+  /** vshDebug: levels DEBUG=0 … ERROR=4; shown on stdout when level >= the -d level. */
+  debug(level: number, msg: string): void {
+    if (this.debugLevel >= 0 && level >= this.debugLevel) this.out.write(msg);
+  }
+
   error(msg: string): void {
     this.err.write(`error: ${msg}\n`);
   }
@@ -122,6 +130,8 @@ export class VirshControl<Conn = unknown> implements Ctl {
     }
     try {
       this.conn = await this.openFn(uri, readOnly);
+      // test:/// connections have no keepalive, as virsh notes at debug level
+      if (uri?.startsWith("test:")) this.pendingDebug = "Failed to setup keepalive on connection\n";
       this.uri = uri;
       this.readOnly = readOnly;
       return true;
@@ -148,7 +158,14 @@ export class VirshControl<Conn = unknown> implements Ctl {
   }
 
   private parse(tk: Tokenizer): ParsedCmd[] | null {
-    return parseCommands(tk, this, (m) => this.error(m));
+    const cmds = parseCommands(tk, this, (m) => this.error(m));
+    for (const c of cmds ?? [])
+      for (const o of c.opts)
+        this.debug(
+          1,
+          `${c.def.name}: ${o.def.name}(${o.def.type === "bool" ? "bool" : "optdata"}): ${o.value ?? "(none)"}\n`,
+        );
+    return cmds;
   }
 
   /** vshCommandRun: runs each command, reports failures, returns the last command's result. */
@@ -157,6 +174,10 @@ export class VirshControl<Conn = unknown> implements Ctl {
     for (const cmd of cmds) {
       const before = performance.now();
       this.lastError = null;
+      if (!cmd.def.noConnect && this.pendingDebug) {
+        this.debug(1, this.pendingDebug);
+        this.pendingDebug = "";
+      }
       if (!cmd.def.noConnect && !this.conn) {
         this.error("no valid connection");
         ret = false;
@@ -196,6 +217,7 @@ export class VirshControl<Conn = unknown> implements Ctl {
   async runString(text: string): Promise<boolean> {
     this.logLine?.(text);
     if (text === "") return false;
+    this.debug(1, `commands: "${text}"\n`);
     const cmds = this.parseString(text);
     if (!cmds) return false;
     return this.run(cmds);

@@ -28,26 +28,44 @@ export function req(cmd: ParsedCmd, name: string): string {
 
 /** virshLookupDomainBy: id (a non-negative integer), uuid, then name; the lookup errors are
  * dropped and only "failed to get domain" is shown. */
-export async function lookupDomain(ctl: Ctl, cmd: ParsedCmd, opt = "domain"): Promise<Domain> {
+export interface LookupBy {
+  id: boolean;
+  uuid: boolean;
+  name: boolean;
+}
+const ANY: LookupBy = { id: true, uuid: true, name: true };
+
+export async function lookupDomain(
+  ctl: Ctl,
+  cmd: ParsedCmd,
+  opt = "domain",
+  by: LookupBy = ANY,
+): Promise<Domain> {
   const n = req(cmd, opt);
-  return domainByString(ctl, n);
+  ctl.debug(1, `${cmd.def.name}: found option <${opt}>: ${n}\n`);
+  return domainByString(ctl, n, `${cmd.def.name}: <${opt}>`, by);
 }
 
-export async function domainByString(ctl: Ctl, n: string): Promise<Domain> {
+export async function domainByString(ctl: Ctl, n: string, who = "", by: LookupBy = ANY): Promise<Domain> {
   const c = conn(ctl);
-  if (/^[ \t]*[+]?\d+$/.test(n) && Number(n) <= 2147483647) {
+  if (by.id && /^[ \t]*[+]?\d+$/.test(n) && Number(n) <= 2147483647) {
+    ctl.debug(0, `${who} looks like ID\n`);
     try {
       return await c.domainLookupByID(Number(n));
     } catch {}
   }
-  if (looksLikeUuid(n)) {
+  if (by.uuid && looksLikeUuid(n)) {
+    ctl.debug(0, `${who} trying as domain UUID\n`);
     try {
       return await c.domainLookupByUUID(n);
     } catch {}
   }
-  try {
-    return await c.domainLookupByName(n);
-  } catch {}
+  if (by.name) {
+    ctl.debug(0, `${who} trying as domain NAME\n`);
+    try {
+      return await c.domainLookupByName(n);
+    } catch {}
+  }
   throw new CmdFailure(`failed to get domain '${n}'`);
 }
 

@@ -4,11 +4,11 @@ import type { Domain } from "../../../api/index.js";
 import { VIR_CONNECT_LIST_DOMAINS as L, VIR_DOMAIN_XML } from "../../../driver/flags.js";
 import { ErrorCode } from "../../../errors/index.js";
 import { attr, child } from "../../../xml/index.js";
-import type { Handler, ParsedCmd } from "../command.js";
+import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { domainReasonName, domainStateName } from "../format/states.js";
 import { formatTable } from "../format/table.js";
-import { type Ctl, conn, domainByString, looksLikeUuid, lookupDomain, req } from "../lookup.js";
+import { type Ctl, conn, lookupDomain } from "../lookup.js";
 import { optBool, optString } from "../options.js";
 import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
 import { domainDescription } from "./domain.js";
@@ -101,7 +101,11 @@ const dominfo: H = async (ctl, cmd) => {
   out += pad("Used memory:", `${info.memory} KiB`);
   let persistent = "unknown";
   try {
-    persistent = (await dom.isPersistent()) ? "yes" : "no";
+    const p = await dom.isPersistent();
+    ctl.print(out);
+    out = "";
+    ctl.debug(0, `Domain persistent flag value: ${p ? 1 : 0}\n`);
+    persistent = p ? "yes" : "no";
   } catch {}
   out += pad("Persistent:", persistent);
   try {
@@ -143,43 +147,20 @@ const domstate: H = async (ctl, cmd) => {
   return true;
 };
 
-/** Lookup restricted as domid/domname/domuuid do (VIRSH_BYNAME|BYUUID etc). */
-async function lookupBy(
-  ctl: Ctl,
-  cmd: ParsedCmd,
-  by: { id: boolean; uuid: boolean; name: boolean },
-): Promise<Domain> {
-  const n = req(cmd, "domain");
-  const c = conn(ctl);
-  if (by.id && /^[ \t]*[+]?\d+$/.test(n)) {
-    try {
-      return await c.domainLookupByID(Number(n));
-    } catch {}
-  }
-  if (by.uuid && looksLikeUuid(n)) {
-    try {
-      return await c.domainLookupByUUID(n);
-    } catch {}
-  }
-  if (by.name)
-    return domainByString(ctl, n).catch(() => Promise.reject(new CmdFailure(`failed to get domain '${n}'`)));
-  throw new CmdFailure(`failed to get domain '${n}'`);
-}
-
 const domid: H = async (ctl, cmd) => {
-  const dom = await lookupBy(ctl, cmd, { id: false, uuid: true, name: true });
+  const dom = await lookupDomain(ctl, cmd, "domain", { id: false, uuid: true, name: true });
   ctl.print(dom.id === INACTIVE_ID ? "-\n" : `${dom.id}\n`);
   return true;
 };
 
 const domname: H = async (ctl, cmd) => {
-  const dom = await lookupBy(ctl, cmd, { id: true, uuid: true, name: false });
+  const dom = await lookupDomain(ctl, cmd, "domain", { id: true, uuid: true, name: false });
   ctl.print(`${dom.name}\n`);
   return true;
 };
 
 const domuuid: H = async (ctl, cmd) => {
-  const dom = await lookupBy(ctl, cmd, { id: true, uuid: false, name: true });
+  const dom = await lookupDomain(ctl, cmd, "domain", { id: true, uuid: false, name: true });
   ctl.print(`${dom.uuid}\n`);
   return true;
 };
