@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // tsvirtd composition root: registers the connection drivers this daemon serves, starts the RPC
 // listeners under --root (or the system/session dirs), and stops cleanly on SIGTERM/SIGINT.
+// First: heap tuning must be in place before the other modules are loaded.
+import "../daemon/v8-tuning.js";
 import process from "node:process";
 import { join } from "node:path";
 import { parseDaemonArgs, USAGE } from "../daemon/args.js";
