@@ -34,6 +34,7 @@ const CASES: { args: string[]; input?: string }[] = [
   { args: ["-c"] },
   { args: ["start", "--foo"] },
   { args: ["echo", "a b", "c"] },
+  { args: ["-d", "0", "domid test; domname 1; domuuid nosuch"] },
 ];
 
 test("tsvirsh binary behaves as virsh for argv, string and stdin modes", (t) => {
