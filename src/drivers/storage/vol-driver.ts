@@ -158,8 +158,8 @@ export function volSlots(st: StorageDriverState): StorageDriver {
       const [p, v] = resolve(ref);
       await lock(p, async () => {
         if (p.volumes.get(v.def.name) !== v) throw noVol(ref.name);
-        if (flags & VIR_STORAGE_VOL_DELETE.ZEROED && v.def.type !== "dir")
-          await wipeVolFile(v.def.target.path!);
+        // The dir/fs backend's deleteVol takes no flags (virStorageBackendVolDeleteLocal).
+        checkFlags(flags, 0, "virStorageBackendVolDeleteLocal");
         await deleteVolFile(v.def.target.path!);
         p.volumes.delete(v.def.name);
         await st.updateSizes(p);

@@ -49,6 +49,17 @@ async function preallocate(path: string, bytes: bigint): Promise<void> {
   }
 }
 
+async function writeFirstBlock(path: string, capacity: bigint): Promise<void> {
+  const n = Number(capacity < 4096n ? capacity : 4096n);
+  if (n === 0) return;
+  const fh = await open(path, "r+");
+  try {
+    await fh.write(new Uint8Array(n), 0, n, 0);
+  } finally {
+    await fh.close();
+  }
+}
+
 async function applyPerms(path: string, def: StorageVolDef): Promise<void> {
   const p = def.target.perms;
   await chmod(path, p?.mode ?? DEFAULT_VOL_MODE);
@@ -96,7 +107,8 @@ export async function createVolFile(def: StorageVolDef, prealloc: boolean): Prom
   const fmt = checkCreatable(def);
   if (fmt === "dir") {
     try {
-      await mkdir(path, def.target.perms?.mode ?? 0o755);
+      await mkdir(path, def.target.perms?.mode ?? DEFAULT_VOL_MODE);
+      await applyPerms(path, def);
     } catch (e) {
       throw sysError(`cannot create path '${path}'`, e);
     }
@@ -118,8 +130,11 @@ export async function createVolFile(def: StorageVolDef, prealloc: boolean): Prom
   await fh.close();
   try {
     if (fmt === "raw" || fmt === "iso") {
-      await preallocate(path, wanted(def));
+      // libvirt preallocates raw files itself; 'iso' goes through qemu-img as sparse raw.
+      if (fmt === "raw") await preallocate(path, wanted(def));
       await truncate(path, Number(def.capacity));
+      // qemu-img create -f raw allocates the first block (qemu's allocate_first_block).
+      if (fmt === "iso") await writeFirstBlock(path, def.capacity);
     } else {
       const size = def.capacity === 0n && def.backingStore ? undefined : Number(def.capacity);
       await createImage(path, fmt, size, imageOptions(def, prealloc));
