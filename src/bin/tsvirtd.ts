@@ -5,18 +5,18 @@
 import "../daemon/v8-tuning.js";
 import process from "node:process";
 import { join } from "node:path";
-import { parseDaemonArgs, USAGE } from "../daemon/args.js";
-import { startDaemon } from "../daemon/daemon.js";
-import { daemonPaths } from "../daemon/paths.js";
-import { registerConnectionDriver } from "../driver/index.js";
-import {
-  createQemuDriverState,
-  type QemuDriverState,
-  qemuConnectionFactory,
-} from "../drivers/qemu/driver.js";
-import { createStorageDriverState, withHostStorage } from "../drivers/storage/index.js";
-import { registerTestDriver } from "../drivers/test/index.js";
-import { ErrorCode, ErrorDomain, virError } from "../errors/index.js";
+import type { QemuDriverState } from "../drivers/qemu/driver.js";
+
+// The daemon's own modules are imported dynamically: static imports would all be loaded (and
+// their garbage would grow the young generation) before the tuning module's body runs.
+const { parseDaemonArgs, USAGE } = await import("../daemon/args.js");
+const { startDaemon } = await import("../daemon/daemon.js");
+const { daemonPaths } = await import("../daemon/paths.js");
+const { registerConnectionDriver } = await import("../driver/index.js");
+const { createQemuDriverState, qemuConnectionFactory } = await import("../drivers/qemu/driver.js");
+const { createStorageDriverState, withHostStorage } = await import("../drivers/storage/index.js");
+const { registerTestDriver } = await import("../drivers/test/index.js");
+const { ErrorCode, ErrorDomain, virError } = await import("../errors/index.js");
 
 let args: ReturnType<typeof parseDaemonArgs>;
 try {
