@@ -36,6 +36,8 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   let targetIsZero = false;
   let sparse = 4096;
   let parallel = 8;
+  // qemu-img convert writes the target with cache=unsafe unless -t says otherwise: no fsync.
+  let cache = "unsafe";
   const optStrings: string[] = [];
   for (const [k, v] of p.opts) {
     switch (k) {
@@ -62,6 +64,9 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         break;
       case "n":
         noCreate = true;
+        break;
+      case "t":
+        cache = v;
         break;
       case "target-is-zero":
         targetIsZero = true;
@@ -167,7 +172,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         );
         base += src.virtualSize;
       }
-      await out.flush();
+      if (cache !== "unsafe") await out.flush();
     } catch (e) {
       if (e instanceof CliError) throw e;
       throw new CliError(`error while writing at byte ${base}: ${errText(e)}`);

@@ -8,6 +8,7 @@ import { hostObjectHandlers } from "./commands/host-objects.js";
 import { monitorHandlers } from "./commands/monitor.js";
 import { monitorExtraHandlers } from "./commands/monitor-extra.js";
 import { networkHandlers } from "./commands/network.js";
+import { nodedevHandlers } from "./commands/nodedev.js";
 import { poolHandlers } from "./commands/pool.js";
 import { snapshotHandlers } from "./commands/snapshot.js";
 import { virshItselfHandlers, virshItselfNoConnect } from "./commands/virsh-itself.js";
@@ -30,6 +31,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: poolHandlers },
     { handlers: volumeHandlers },
     { handlers: hostObjectHandlers },
+    { handlers: nodedevHandlers },
     { handlers: eventHandlers },
   ]);
 }

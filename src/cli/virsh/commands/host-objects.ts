@@ -1,5 +1,4 @@
-// Host interface, node device and secret commands (tools/virsh-interface.c, virsh-nodedev.c,
-// virsh-secret.c).
+// Host interface and secret commands (tools/virsh-interface.c, virsh-secret.c).
 import { VIR_CONNECT_LIST_INTERFACES as IL } from "../../../driver/flags.js";
 import { ErrorCode } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
@@ -109,33 +108,6 @@ const ifaceRollback: H = async (ctl) => {
   return true;
 };
 
-const nodedevList: H = async (ctl, cmd) => {
-  let flags = 2 ** 31;
-  if (optBool(cmd, "inactive")) flags = 2 ** 30;
-  if (optBool(cmd, "all")) flags = 2 ** 31 + 2 ** 30;
-  const c = conn(ctl);
-  let names: string[];
-  try {
-    names = (await c.listAllNodeDevices(flags)).map((d) => d.name);
-  } catch (e) {
-    if (!isNoSupport(e)) throw new CmdFailure("Failed to list node devices", e);
-    const cap = optString(cmd, "cap") ?? null;
-    names = await attempt("Failed to list node devices", () => c.nodeListDevices(cap, 65536, 0));
-  }
-  names.sort();
-  for (const n of names) ctl.print(`${n}\n`);
-  return true;
-};
-
-const nodedevDumpxml: H = async (ctl, cmd) => {
-  const name = req(cmd, "device");
-  const dev = await attempt(`Could not find matching device '${name}'`, () =>
-    conn(ctl).nodeDeviceLookupByName(name),
-  );
-  ctl.print(await dev.getXMLDesc(0));
-  return true;
-};
-
 const USAGE_NAMES = ["none", "volume", "ceph", "iscsi", "tls", "vtpm"];
 
 const secretList: H = async (ctl) => {
@@ -218,8 +190,6 @@ export const hostObjectHandlers: Record<string, H> = {
   "iface-begin": ifaceBegin,
   "iface-commit": ifaceCommit,
   "iface-rollback": ifaceRollback,
-  "nodedev-list": nodedevList,
-  "nodedev-dumpxml": nodedevDumpxml,
   "secret-list": secretList,
   "secret-define": secretDefine,
   "secret-dumpxml": secretDumpxml,
