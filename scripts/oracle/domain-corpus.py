@@ -150,6 +150,44 @@ def child_dropped_variants(cases):
             n.insertBefore(k, nxt)
 
 
+def bogus_text_variants(cases):
+    """One document per distinct parent/element whose numeric text is replaced by 'bogus'."""
+    import xml.dom.minidom as md
+
+    seen = set()
+    for _name, xml in cases:
+        try:
+            doc = md.parseString(xml)
+        except Exception:
+            continue
+        slots = []
+
+        def walk(n, parent):
+            if n.tagName == "metadata" or ":" in n.tagName:
+                return
+            kids = [k for k in n.childNodes if k.nodeType == k.ELEMENT_NODE]
+            text = "".join(k.data for k in n.childNodes if k.nodeType == k.TEXT_NODE)
+            if not kids and text.strip().isdigit():
+                slots.append((n, parent))
+            for k in kids:
+                walk(k, n.tagName)
+
+        walk(doc.documentElement, "")
+        for n, parent in slots:
+            key = f"{parent}-{n.tagName}".strip("-")
+            if key in seen:
+                continue
+            seen.add(key)
+            old = list(n.childNodes)
+            for k in old:
+                n.removeChild(k)
+            n.appendChild(doc.createTextNode("bogus"))
+            yield f"text-{key}", doc.documentElement.toxml() + "\n"
+            n.removeChild(n.firstChild)
+            for k in old:
+                n.appendChild(k)
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -162,6 +200,7 @@ def main():
     base = [(n, build(n, d) if isinstance(d, dict) else d) for n, d in BASIC + DEVICES if "distances" not in n]
     bogus = []
     variants = list(bogus_variants(base)) + list(bogus_variants(base, drop=True)) + list(child_dropped_variants(base))
+    variants += list(bogus_text_variants(base))
     for name, xml in variants:
         try:
             conn.defineXML(xml).undefine()

@@ -3573,3 +3573,50 @@ export const REQUIRED_CHILDREN: Record<string, readonly (readonly [string, numbe
   "memory/target": [["size", 27, 5, "XML error: missing element or attribute './size'"]],
   "source/auth": [["secret", 27, 18, "XML error: Missing <secret> element in auth"]],
 };
+
+/** Elements whose text libvirt reads as a decimal number, per "parent/element": [code, domain, message]. */
+export const NUMERIC_TEXT: Record<string, readonly [number, number, string]> = {
+  "cputune/period": [27, 20, "XML error: can't parse cputune period value"],
+  "cputune/shares": [27, 20, "XML error: can't parse cputune shares value"],
+  "device/read_bytes_sec": [67, 20, "unsupported configuration: could not parse read bytes sec %v"],
+  "device/weight": [67, 20, "unsupported configuration: could not parse weight %v"],
+  "domain/currentMemory": [
+    27,
+    5,
+    "XML error: Invalid value '%v' for element or attribute './currentMemory[1]'",
+  ],
+  "domain/iothreads": [27, 20, "XML error: invalid iothreads count '%v'"],
+  "domain/maxMemory": [27, 5, "XML error: Invalid value '%v' for element or attribute './maxMemory[1]'"],
+  "domain/memory": [27, 5, "XML error: Invalid value '%v' for element or attribute './memory[1]'"],
+  "domain/vcpu": [27, 20, "XML error: maximum vcpus count must be an integer"],
+  "iotune/read_iops_sec": [27, 20, "XML error: disk iotune field 'read_iops_sec' must be an integer"],
+  "iotune/total_bytes_sec": [27, 20, "XML error: disk iotune field 'total_bytes_sec' must be an integer"],
+  "iotune/write_iops_sec": [27, 20, "XML error: disk iotune field 'write_iops_sec' must be an integer"],
+  "label/size": [27, 5, "XML error: Invalid value '%v' for element or attribute './label/size'"],
+  "memtune/hard_limit": [
+    27,
+    5,
+    "XML error: Invalid value '%v' for element or attribute './memtune/hard_limit[1]'",
+  ],
+  "memtune/soft_limit": [
+    27,
+    5,
+    "XML error: Invalid value '%v' for element or attribute './memtune/soft_limit[1]'",
+  ],
+  "memtune/swap_hard_limit": [
+    27,
+    5,
+    "XML error: Invalid value '%v' for element or attribute './memtune/swap_hard_limit[1]'",
+  ],
+  "metadata_cache/max_size": [
+    27,
+    5,
+    "XML error: Invalid value '%v' for element or attribute './metadata_cache/max_size'",
+  ],
+  "shmem/size": [27, 5, "XML error: Invalid value '%v' for element or attribute './size[1]'"],
+  "smm/tseg": [27, 5, "XML error: Invalid value '%v' for element or attribute 'string(./features/smm/tseg)'"],
+  "target/node": [27, 20, "XML error: invalid value of memory device node"],
+  "target/size": [27, 5, "XML error: Invalid value '%v' for element or attribute './size'"],
+  "tcg/tb-cache": [27, 5, "XML error: Invalid value '%v' for element or attribute './tb-cache'"],
+  "tune/sndbuf": [27, 20, "XML error: sndbuf must be a positive integer"],
+};

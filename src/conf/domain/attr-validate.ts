@@ -8,7 +8,13 @@ import type { XmlElement } from "../../xml/index.js";
 import { parseMac } from "../common/mac.js";
 import { unitScale } from "../common/units.js";
 import { parseUuid } from "../common/uuid.js";
-import { ATTR_CHECKS, type AttrCheck, REQUIRED_ATTRS, REQUIRED_CHILDREN } from "./attr-checks.js";
+import {
+  ATTR_CHECKS,
+  type AttrCheck,
+  NUMERIC_TEXT,
+  REQUIRED_ATTRS,
+  REQUIRED_CHILDREN,
+} from "./attr-checks.js";
 import { parseCpuSet } from "./normalize.js";
 
 /** A number as libvirt reads it here: decimal, and hex / blanks only where it takes them. */
@@ -64,6 +70,13 @@ export function validateAttributes(root: XmlElement): void {
     for (const [name, code, domain, message] of REQUIRED_CHILDREN[`${parent}/${e.name}`] ?? []) {
       if (!e.children.some((c) => c.kind === "element" && c.name === name)) {
         throw new VirError({ code, domain, message });
+      }
+    }
+    const num = NUMERIC_TEXT[`${parent}/${e.name}`];
+    if (num && !e.children.some((c) => c.kind === "element")) {
+      const text = e.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
+      if (!/^\s*[0-9]+\s*$/.test(text)) {
+        throw new VirError({ code: num[0], domain: num[1], message: num[2].replace("%v", () => text) });
       }
     }
     for (const [k, v] of e.attrs) {
