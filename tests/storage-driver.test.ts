@@ -76,7 +76,12 @@ test("host storage driver: pools and volumes through the API, qemu-img as oracle
   const pool = await conn.storagePoolDefineXML(
     `<pool type='dir'><name>p1</name><target><path>${target}</path></target></pool>`,
   );
-  assert.equal(readFileSync(join(root, "etc", "storage", "p1.xml"), "utf8"), await pool.getXMLDesc());
+  const cfg = readFileSync(join(root, "etc", "storage", "p1.xml"), "utf8");
+  assert.match(
+    cfg,
+    /^<!--\nWARNING: THIS IS AN AUTO-GENERATED FILE\. (.|\n)* {2}virsh pool-edit p1\n(.|\n)*-->\n\n<pool type='dir'>/,
+  );
+  assert.equal(cfg.slice(cfg.indexOf("<pool")), await pool.getXMLDesc());
   await rejects(pool.create(), `cannot open directory '${target}': No such file or directory`, 38);
   await pool.build();
   assert.equal(statSync(target).mode & 0o777, 0o711);
@@ -262,10 +267,18 @@ test("host storage driver: pools and volumes through the API, qemu-img as oracle
     ],
   );
 
+  // An autostart pool that is not running: the next daemon start of this boot leaves it be.
+  const as1 = await conn.storagePoolDefineXML(
+    `<pool type='dir'><name>as1</name><target><path>${join(root, "lib", "images")}-as1</path></target></pool>`,
+  );
+  await as1.build();
+  await as1.setAutostart(true);
+
   // Restart on the same directories: everything comes back.
   const again = await open(root);
   const names = (await again.conn.listAllStoragePools()).map((p) => p.name).sort();
-  assert.deepEqual(names, ["default", "p1", "t1"]);
+  assert.deepEqual(names, ["as1", "default", "p1", "t1"]);
+  assert.equal(await (await again.conn.storagePoolLookupByName("as1")).isActive(), false);
   const p1 = await again.conn.storagePoolLookupByName("p1");
   assert.equal(await p1.isActive(), true);
   assert.equal(await p1.getAutostart(), true);
@@ -284,14 +297,17 @@ test("host storage driver: pools and volumes through the API, qemu-img as oracle
   await rejects(p1.listAllVolumes(), "Requested operation is not valid: storage pool 'p1' is not active");
   await rejects(p1.delete(), `failed to remove pool '${target}': Directory not empty`);
   await p1.undefine();
-  assert.deepEqual(readdirSync(join(root, "etc", "storage")).sort(), ["autostart", "default.xml"]);
+  assert.deepEqual(readdirSync(join(root, "etc", "storage")).sort(), ["as1.xml", "autostart", "default.xml"]);
   // Undefining the default pool is remembered: it is not made again on the next start.
   const d = await again.conn.storagePoolLookupByName("default");
   await d.destroy();
   await d.undefine();
+  // A new boot (fresh run directory) autostarts it.
+  rmSync(join(root, "run", "storage", "autostarted"));
   const third = await open(root);
   assert.deepEqual(
     (await third.conn.listAllStoragePools()).map((p) => p.name),
-    [],
+    ["as1"],
   );
+  assert.equal(await (await third.conn.storagePoolLookupByName("as1")).isActive(), true);
 });

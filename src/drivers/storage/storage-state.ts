@@ -1,14 +1,16 @@
 // The host storage driver's state, one per daemon (libvirt's virStorageDriverState): pools
 // persisted as `<etc>/storage/NAME.xml` with `autostart/` links, live pools recorded under
-// `<run>/storage/`, all loaded at start; autostart pools started; a `default` dir pool made on
+// `<run>/storage/`, all loaded at start; autostart pools started (once per run dir); a `default` dir pool made on
 // the first start (what libvirt's packaging does).
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { formatStoragePoolXML, parseStoragePoolXML, type StoragePoolDef } from "../../conf/storage/index.js";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseStoragePoolXML, type StoragePoolDef } from "../../conf/storage/index.js";
 import type { StoragePoolEvent, StoragePoolRef } from "../../driver/index.js";
 import { VIR_STORAGE_POOL_EVENT, VIR_STORAGE_POOL_EVENT_ID } from "../../driver/index.js";
 import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
 import { opInvalid } from "./errors.js";
+import { parsePoolFile, poolConfigText, poolStatusText } from "./pool-files.js";
 import { buildPool, startPool, stopPool, targetExists } from "./pool-backend.js";
 import type { HostPool } from "./pool-obj.js";
 import { dirFacts, fsSizes, scanPoolDir } from "./vol-scan.js";
@@ -46,7 +48,7 @@ export class StorageDriverState {
 
   /** The config file text: the definition without live sizes. */
   configXML(def: StoragePoolDef): string {
-    return formatStoragePoolXML({ ...def, capacity: 0n, allocation: 0n, available: 0n });
+    return poolConfigText(def);
   }
 
   /** Scans the pool's target (refreshPool) and fills sizes; throws when the target is unreadable. */
@@ -84,7 +86,7 @@ export class StorageDriverState {
       throw e;
     }
     p.active = true;
-    await this.runStore.save(p.name, formatStoragePoolXML(p.def));
+    await this.runStore.save(p.name, poolStatusText(p.def));
   }
 
   /** Stops an active pool (storagePoolDestroy's work, without checks or events). */
@@ -126,7 +128,7 @@ export class StorageDriverState {
     await mkdir(this.opts.runDir, { recursive: true, mode: 0o755 });
     for (const name of await this.store.list()) {
       try {
-        const def = parseStoragePoolXML((await this.store.load(name))!);
+        const def = parsePoolFile((await this.store.load(name))!);
         if (def.name !== name) throw new Error(`config file name does not match pool name '${def.name}'`);
         const p = this.addLoaded(def, true);
         p.autostart = await this.store.isAutostart(name);
@@ -136,7 +138,7 @@ export class StorageDriverState {
     }
     for (const name of await this.runStore.list()) {
       try {
-        const live = parseStoragePoolXML((await this.runStore.load(name))!);
+        const live = parsePoolFile((await this.runStore.load(name))!);
         let p = this.pools.byName(name);
         if (p && p.uuid !== live.uuid) throw new Error("live record does not match the config");
         if (p) {
@@ -162,6 +164,11 @@ export class StorageDriverState {
     if (firstStart && this.opts.defaultPoolPath && !this.pools.byName("default")) {
       await this.createDefaultPool(this.opts.defaultPoolPath);
     }
+    // virDriverShouldAutostart: autostart runs once per boot of the run directory, so pools
+    // stopped by hand stay stopped across daemon restarts.
+    const marker = join(this.opts.runDir, "autostarted");
+    if (existsSync(marker)) return;
+    await writeFile(marker, "");
     for (const p of this.pools.values()) {
       if (!p.autostart || p.active) continue;
       try {
