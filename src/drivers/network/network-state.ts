@@ -1,0 +1,244 @@
+// The host network driver's state, one per daemon (libvirt's virNetworkDriverState): networks
+// persisted as `<etc>/network/NAME.xml` with `autostart/` links, live definitions (with bridge
+// name and MAC) under `<run>/network/`, re-attached at load; autostart networks started; a
+// `default` NAT network (virbr0, 192.168.122.0/24) defined and marked autostart on first start.
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import {
+  assignBridgeMac,
+  assignBridgeName,
+  formatNetworkXML,
+  type NetworkDef,
+  parseNetworkXML,
+} from "../../conf/network/index.js";
+import type { NetworkEvent, NetworkRef } from "../../driver/index.js";
+import { VIR_NETWORK_EVENT, VIR_NETWORK_EVENT_ID } from "../../driver/index.js";
+import { pidAlive, readPidfile } from "../../host/index.js";
+import { linkExists, linkNames as nsLinkNames } from "../../host/net/index.js";
+import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
+import { internal, opFailed, opInvalid } from "./errors.js";
+import type { HostNetwork } from "./network-obj.js";
+import {
+  applyFirewall,
+  dnsmasqPaths,
+  type HostNetContext,
+  startNetworkOnHost,
+  stopNetworkOnHost,
+} from "./network-start.js";
+import type { FirewallNet } from "./nft-ruleset.js";
+
+export interface NetworkDriverOptions {
+  /** Persistent configs: `<etc>/network`. */
+  configDir: string;
+  /** Live records and dnsmasq files: `<run>/network`. */
+  runDir: string;
+  /** Run every host command in this named network namespace (tests). */
+  netns?: string;
+  /** Define the `default` NAT network on first start (default true). */
+  defaultNetwork?: boolean;
+  /** Start autostart networks at load (default true). */
+  autostart?: boolean;
+  dnsmasqBinary?: string;
+  warn?: (msg: string) => void;
+}
+
+/** libvirt's packaged default.xml (network/default.xml.in). */
+export const DEFAULT_NETWORK_XML = `<network>
+  <name>default</name>
+  <bridge name='virbr0'/>
+  <forward/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+`;
+
+export class NetworkDriverState {
+  readonly nets = new ObjectList<HostNetwork>();
+  readonly events = new EventQueue<NetworkEvent>((e) => e.net.uuid);
+  readonly locks = new JobLocks();
+  readonly store: XmlStore;
+  readonly runStore: XmlStore;
+  readonly ctx: HostNetContext;
+
+  constructor(readonly opts: NetworkDriverOptions) {
+    this.store = new XmlStore(opts.configDir);
+    this.runStore = new XmlStore(opts.runDir);
+    this.ctx = { runDir: opts.runDir, netns: opts.netns, dnsmasqBinary: opts.dnsmasqBinary };
+  }
+
+  ref(n: HostNetwork): NetworkRef {
+    return { name: n.name, uuid: n.uuid };
+  }
+
+  emit(n: HostNetwork, event: number): void {
+    this.events.emit({ eventId: VIR_NETWORK_EVENT_ID.LIFECYCLE, net: this.ref(n), event, detail: 0 });
+  }
+
+  warn(msg: string): void {
+    this.opts.warn?.(msg);
+  }
+
+  /** Bridge driver define-time defaults: a free virbrN and a MAC (networkValidate/SetBridge*). */
+  async assignDefaults(def: NetworkDef): Promise<void> {
+    const inUse = new Set<string>();
+    for (const n of this.nets.values()) {
+      if (n.uuid === def.uuid) continue;
+      for (const d of [n.def, n.newDef]) if (d?.bridge.name) inUse.add(d.bridge.name);
+    }
+    const given = def.bridge.name;
+    if (given && !given.includes("%d")) {
+      if (inUse.has(given)) throw internal(`bridge name '${given}' already in use.`);
+    } else {
+      for (const l of await nsLinkNames({ netns: this.opts.netns }).catch(() => new Set<string>()))
+        inUse.add(l);
+      if (!assignBridgeName(def, inUse)) throw internal("Bridge generation exceeded max id 256");
+    }
+    const prev = this.nets.byUuid(def.uuid);
+    if (!def.mac && prev?.def.mac && prev.def.bridge.name === def.bridge.name) def.mac = prev.def.mac;
+    assignBridgeMac(def);
+  }
+
+  /** Firewall view of the active networks other than `except`. */
+  activeFirewall(except?: HostNetwork): FirewallNet[] {
+    return this.nets
+      .filter((n) => n.active && n !== except && !!n.def.bridge.name)
+      .map((n) => ({ def: n.def, bridge: n.def.bridge.name! }));
+  }
+
+  /** Starts an inactive network on the host and records it live. */
+  async start(n: HostNetwork): Promise<void> {
+    if (n.active) throw opInvalid("network is already active");
+    if (n.newDef) {
+      n.def = n.newDef;
+      n.newDef = undefined;
+    }
+    n.dnsmasqPid = await startNetworkOnHost(n.def, this.activeFirewall(n), this.ctx);
+    n.active = true;
+    try {
+      await this.runStore.save(n.name, formatNetworkXML(n.def));
+    } catch (e) {
+      await this.stop(n).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Stops an active network (networkShutdownNetwork's work, without checks or events). */
+  async stop(n: HostNetwork): Promise<void> {
+    n.active = false;
+    await stopNetworkOnHost(n.def, n.dnsmasqPid, this.activeFirewall(n), this.ctx);
+    n.dnsmasqPid = undefined;
+    await this.runStore.remove(n.name);
+    if (n.newDef) {
+      n.def = n.newDef;
+      n.newDef = undefined;
+    }
+    if (!n.persistent) this.nets.remove(n);
+  }
+
+  /** Stops every active network (daemon shutdown in tests; libvirt leaves them running). */
+  async stopAll(): Promise<void> {
+    for (const n of this.nets.filter((x) => x.active)) await this.stop(n).catch(() => {});
+  }
+
+  addNew(def: NetworkDef, persistent: boolean): HostNetwork {
+    return this.nets.add({
+      name: def.name,
+      uuid: def.uuid,
+      def,
+      active: false,
+      persistent,
+      autostart: false,
+    });
+  }
+
+  /** Loads configs, re-attaches live networks, defines the default network, runs autostart. */
+  async load(): Promise<void> {
+    const firstStart = !existsSync(this.opts.configDir);
+    await this.store.init();
+    await mkdir(this.opts.runDir, { recursive: true, mode: 0o755 });
+    for (const name of await this.store.list()) {
+      try {
+        const def = parseNetworkXML((await this.store.load(name))!);
+        if (def.name !== name) throw new Error(`config file name does not match network name '${def.name}'`);
+        const n = this.addNew(def, true);
+        n.autostart = await this.store.isAutostart(name);
+      } catch (e) {
+        this.warn(`cannot load network config '${name}': ${(e as Error).message}`);
+      }
+    }
+    for (const name of await this.runStore.list()) {
+      try {
+        const live = parseNetworkXML((await this.runStore.load(name))!);
+        let n = this.nets.byName(name);
+        if (n && n.uuid !== live.uuid) throw new Error("live record does not match the config");
+        if (n) {
+          n.newDef = n.def;
+          n.def = live;
+        } else n = this.addNew(live, false);
+        await this.reattach(n);
+      } catch (e) {
+        this.warn(`network '${name}' is no longer active: ${(e as Error).message}`);
+        const n = this.nets.byName(name);
+        if (n) {
+          await stopNetworkOnHost(n.def, undefined, [], this.ctx).catch(() => {});
+          if (n.newDef) {
+            n.def = n.newDef;
+            n.newDef = undefined;
+          }
+          if (!n.persistent) this.nets.remove(n);
+        }
+        await this.runStore.remove(name);
+      }
+    }
+    // Our table is rebuilt from what is really running now.
+    await applyFirewall(this.activeFirewall(), this.ctx).catch((e) =>
+      this.warn(`cannot load firewall rules: ${(e as Error).message}`),
+    );
+    if (firstStart && this.opts.defaultNetwork !== false && !this.nets.byName("default")) {
+      await this.createDefaultNetwork();
+    }
+    if (this.opts.autostart === false) return;
+    for (const n of this.nets.values()) {
+      if (!n.autostart || n.active) continue;
+      try {
+        await this.start(n);
+        this.emit(n, VIR_NETWORK_EVENT.STARTED);
+      } catch (e) {
+        this.warn(`failed to autostart network '${n.name}': ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** A network recorded live is still up when its bridge exists and its dnsmasq still runs. */
+  private async reattach(n: HostNetwork): Promise<void> {
+    const br = n.def.bridge.name;
+    const mode = n.def.forward.mode;
+    const owns = mode === "nat" || mode === "route" || mode === "open" || mode === "none";
+    if (owns && br && !(await linkExists(br, { netns: this.opts.netns })))
+      throw opFailed(`bridge '${br}' is gone`);
+    const pid = readPidfile(dnsmasqPaths(this.opts.runDir, n.name).pidFile);
+    if (pid !== undefined && pidAlive(pid)) n.dnsmasqPid = pid;
+    n.active = true;
+  }
+
+  private async createDefaultNetwork(): Promise<void> {
+    try {
+      const def = parseNetworkXML(DEFAULT_NETWORK_XML);
+      await this.assignDefaults(def);
+      await this.store.save(def.name, formatNetworkXML(def));
+      await this.store.setAutostart(def.name, true);
+      this.addNew(def, true).autostart = true;
+    } catch (e) {
+      this.warn(`cannot define the default network: ${(e as Error).message}`);
+    }
+  }
+}
+
+export async function createNetworkDriverState(opts: NetworkDriverOptions): Promise<NetworkDriverState> {
+  const st = new NetworkDriverState(opts);
+  await st.load();
+  return st;
+}
