@@ -210,6 +210,15 @@ function qcow2Sizes(text: string): string {
     .replace(/^( \S+\.qcow2 .* file +[0-9.]+ \w+ +)[0-9.]+ \w+$/gm, "$1<Q>");
 }
 
+const PY_EVENTS = join(import.meta.dirname, "data", "storage-driver", "pool-events.py");
+
+/** The python-libvirt event script's output, or null when python-libvirt is missing. */
+function pythonEvents(uri: string, dir: string): string | null {
+  const r = spawnSync("/usr/bin/python3", ["-c", "import libvirt"], { stdio: "ignore" });
+  if (r.status !== 0) return null;
+  return execFileSync("/usr/bin/python3", [PY_EVENTS, uri, dir], { encoding: "utf8", timeout: 20000 });
+}
+
 function virshUnavailable(): string | null {
   try {
     execFileSync("virsh", ["--version"], { stdio: "ignore" });
@@ -234,6 +243,16 @@ test("virsh storage session: tsvirtd matches real libvirtd; files checked with q
   const ts = await startTsvirtd({ root: join(base, "root") });
   t.after(() => ts.stop());
   const ours = runSession(ts.uri("qemu"), tsDir, SESSION);
+  const ourEvents = pythonEvents(ts.uri("qemu"), tsDir);
+  if (ourEvents !== null) {
+    assert.equal(
+      ourEvents,
+      "info [0, 1048576, 1048576] a evp\n" +
+        ["0 0", "4 0", "2 0"].map((e) => `evp lifecycle ${e}\n`).join("") +
+        "evp refresh\n" +
+        ["3 0", "5 0", "1 0"].map((e) => `evp lifecycle ${e}\n`).join(""),
+    );
+  }
 
   // What tsvirtd made, checked with qemu-img.
   const info = (p: string) =>
@@ -249,6 +268,7 @@ test("virsh storage session: tsvirtd matches real libvirtd; files checked with q
     let theirs: Step[];
     try {
       theirs = runSession(lv.uri("qemu"), lvDir, SESSION);
+      if (ourEvents !== null) assert.equal(pythonEvents(lv.uri("qemu"), lvDir), ourEvents);
     } finally {
       await lv.stop();
     }
