@@ -215,15 +215,43 @@ const domiflist: H = async (ctl, cmd) => {
   return true;
 };
 
+/** vshPrettyCapacity with three decimals, as domblkinfo --human prints sizes. */
+function human(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let v = Number(bytes);
+  let i = 0;
+  while (i < units.length - 1 && v >= 1024) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(3)} ${units[i]}`;
+}
+
 const domblkinfo: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const dev = optString(cmd, "device");
-  if (dev === undefined && !optBool(cmd, "all"))
-    throw new CmdFailure("command 'domblkinfo' requires <device> option");
-  const info = await dom.getBlockInfo(dev ?? "", 0);
-  ctl.print(pad("Capacity:", String(info.capacity)));
-  ctl.print(pad("Allocation:", String(info.allocation)));
-  ctl.print(pad("Physical:", String(info.physical)));
+  const all = optBool(cmd, "all");
+  const fmt = (n: number) => (optBool(cmd, "human") ? human(n) : String(n));
+  if (all) {
+    const doc = parseDoc(await dom.getXMLDesc(0));
+    const rows: string[][] = [];
+    for (const disk of childrenAt(doc, "devices/disk")) {
+      const target = attr(child(disk, "target") ?? disk, "dev") ?? "";
+      if (!child(disk, "source")) {
+        rows.push([target, "-", "-", "-"]);
+        continue;
+      }
+      const info = await dom.getBlockInfo(target, 0);
+      rows.push([target, fmt(info.capacity), fmt(info.allocation), fmt(info.physical)]);
+    }
+    ctl.print(formatTable(["Target", "Capacity", "Allocation", "Physical"], rows));
+    return true;
+  }
+  if (dev === undefined) throw new CmdFailure("command 'domblkinfo' requires <device> option");
+  const info = await dom.getBlockInfo(dev, 0);
+  ctl.print(pad("Capacity:", fmt(info.capacity)));
+  ctl.print(pad("Allocation:", fmt(info.allocation)));
+  ctl.print(pad("Physical:", fmt(info.physical)));
   return true;
 };
 
