@@ -64,8 +64,10 @@ function fwiRules(n: FirewallNet): string[] {
   const inDev = dev ? `iifname ${q(dev)} ` : "";
   const m = n.def.forward.mode;
   if (m === "nat" || m === "route") {
-    for (const ip of m === "nat" ? natIps(n.def) : n.def.ips) {
-      const ct = m === "nat" ? " ct state related,established" : "";
+    const nated = natIps(n.def);
+    for (const ip of n.def.ips) {
+      // NATed subnets take only replies; routed ones (and IPv6 without <nat ipv6='yes'>) anything.
+      const ct = m === "nat" && nated.includes(ip) ? " ct state related,established" : "";
       r.push(`${inDev}oifname ${br} ${fam(ip)} daddr ${networkCidr(ip)}${ct} accept`);
     }
   }
@@ -81,7 +83,7 @@ function fwoRules(n: FirewallNet): string[] {
   const outDev = dev ? ` oifname ${q(dev)}` : "";
   const m = n.def.forward.mode;
   if (m === "nat" || m === "route") {
-    for (const ip of m === "nat" ? natIps(n.def) : n.def.ips) {
+    for (const ip of n.def.ips) {
       r.push(`iifname ${br}${outDev} ${fam(ip)} saddr ${networkCidr(ip)} accept`);
     }
   }
