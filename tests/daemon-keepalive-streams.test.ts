@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import { pino } from "pino";
 import { parseDaemonArgs } from "../src/daemon/args.js";
 import { parseDaemonConfig } from "../src/daemon/config.js";
-import type { DriverSet } from "../src/driver/index.js";
+import type { ByteStream, DriverSet } from "../src/driver/index.js";
 import { isVirError } from "../src/errors/index.js";
 import { RpcClient } from "../src/rpc/client/client.js";
 import { KEEPALIVE_PROGRAM, MessageStatus, MessageType } from "../src/rpc/protocol/constants.js";
@@ -27,38 +27,24 @@ const drivers: DriverSet = {
     connectGetHostname: async () => "h",
     // a console-like stream: both directions at once
     ...({
-      async domainOpenConsole(
-        _dom: unknown,
-        _dev: unknown,
-        _flags: number,
-        incoming: AsyncIterable<Uint8Array>,
-      ) {
-        async function* echo() {
-          for await (const c of incoming) yield Buffer.from(`echo:${Buffer.from(c).toString()}`);
-        }
-        return echo();
+      async domainOpenConsole(_dom: unknown, _dev: unknown, stream: ByteStream, _flags: number) {
+        for await (const c of stream.incoming)
+          await stream.write(Buffer.from(`echo:${Buffer.from(c).toString()}`));
+        await stream.close();
       },
     } as object),
   },
   storage: {
     name: "fake",
-    // not in the StorageDriver interface yet: stream slots take/return AsyncIterable<Uint8Array>
+    // stream slots get a ByteStream at libvirt's position (after the volume)
     ...({
-      async storageVolDownload(_vol: unknown, offset: number, length: number) {
-        async function* gen() {
-          yield Buffer.alloc(300000, 1);
-          yield Buffer.from(`tail ${offset} ${length}`);
-        }
-        return gen();
+      async storageVolDownload(_vol: unknown, stream: ByteStream, offset: number, length: number) {
+        await stream.write(Buffer.alloc(300000, 1));
+        await stream.write(Buffer.from(`tail ${offset} ${length}`));
+        await stream.close();
       },
-      async storageVolUpload(
-        _vol: unknown,
-        _o: number,
-        _l: number,
-        _f: number,
-        src: AsyncIterable<Uint8Array>,
-      ) {
-        for await (const c of src) uploaded.push(Buffer.from(c));
+      async storageVolUpload(_vol: unknown, stream: ByteStream) {
+        for await (const c of stream.incoming) uploaded.push(Buffer.from(c));
       },
     } as object),
   },

@@ -10,7 +10,7 @@ import { openConnection } from "../src/api/index.js";
 import { type RunningDaemon, startDaemon } from "../src/daemon/daemon.js";
 import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
 import { serverUri } from "../src/drivers/remote/remote-uri.js";
-import type { DomainEvent, DriverSet, HypervisorDriver } from "../src/driver/index.js";
+import type { ByteStream, DomainEvent, DriverSet, HypervisorDriver } from "../src/driver/index.js";
 import {
   openDriverSet,
   parseConnectUri,
@@ -43,11 +43,10 @@ const hv: HypervisorDriver = {
   async domainSave(dom, to, dxml, flags) {
     calls.push(["save", dom.name, to, dxml, flags]);
   },
-  async domainOpenConsole(_dom: unknown, _dev: unknown, _flags: number, incoming: AsyncIterable<Uint8Array>) {
-    async function* shout() {
-      for await (const c of incoming) yield Buffer.from(Buffer.from(c).toString().toUpperCase());
-    }
-    return shout();
+  async domainOpenConsole(_dom, _dev, stream, _flags) {
+    for await (const c of stream.incoming)
+      await stream.write(Buffer.from(Buffer.from(c).toString().toUpperCase()));
+    await stream.close();
   },
   async domainGetAutostart() {
     return true;
@@ -64,17 +63,31 @@ const hv: HypervisorDriver = {
 const uploads: Buffer[] = [];
 const storage = {
   name: "fake",
-  async storageVolDownload(_vol: unknown, offset: number, length: number) {
-    async function* gen() {
-      yield Buffer.alloc(600000, 7);
-      yield Buffer.from(`end ${offset}+${length}`);
-    }
-    return gen();
+  async storageVolDownload(_vol: unknown, stream: ByteStream, offset: number, length: number) {
+    await stream.write(Buffer.alloc(600000, 7));
+    await stream.write(Buffer.from(`end ${offset}+${length}`));
+    await stream.close();
   },
-  async storageVolUpload(_vol: unknown, _o: number, _l: number, _f: number, src: AsyncIterable<Uint8Array>) {
-    for await (const c of src) uploads.push(Buffer.from(c));
+  async storageVolUpload(_vol: unknown, stream: ByteStream) {
+    for await (const c of stream.incoming) uploads.push(Buffer.from(c));
   },
 };
+
+/** A caller-side ByteStream: what the caller feeds in, and what arrived for it. */
+function byteStream(input: Uint8Array[] = []) {
+  const received: Buffer[] = [];
+  let closed = false;
+  const stream: ByteStream = {
+    incoming: (async function* () {
+      for (const c of input) yield c;
+    })(),
+    write: async (c) => void received.push(Buffer.from(c)),
+    close: async () => {
+      closed = true;
+    },
+  };
+  return { stream, received, closed: () => closed };
+}
 
 /** Slots whose wire form differs from the driver's: results must come back identical. */
 const shaped: Partial<HypervisorDriver> = {
@@ -116,6 +129,9 @@ const shaped: Partial<HypervisorDriver> = {
   },
   async domainGetSecurityLabel() {
     return { label: "lbl", enforcing: true };
+  },
+  async domainScreenshot() {
+    return { mime: "image/x-portable-pixmap", data: new Uint8Array(Buffer.from("P6\n1 1\n255\nabc")) };
   },
 };
 Object.assign(hv, shaped);
@@ -185,16 +201,14 @@ test("volume download and upload stream over the wire", async () => {
   const d = await openDriverSet(`fake+unix:///default?socket=${daemon.paths.sock}`);
   const st = d.storage as any;
   const vol = { pool: "p", name: "v", key: "/p/v" };
-  const parts: Buffer[] = [];
-  for await (const c of await st.storageVolDownload(vol, 3, 4, 0)) parts.push(c);
-  const all = Buffer.concat(parts);
+  const down = byteStream();
+  await st.storageVolDownload(vol, down.stream, 3, 4, 0);
+  const all = Buffer.concat(down.received);
   assert.equal(all.length, 600000 + "end 3+4".length);
   assert.equal(all.subarray(600000).toString(), "end 3+4");
-  async function* src() {
-    yield Buffer.alloc(300000, 1);
-    yield Buffer.from("bye");
-  }
-  await st.storageVolUpload(vol, 0, 0, 0, src());
+  assert.ok(down.closed());
+  const up = byteStream([Buffer.alloc(300000, 1), Buffer.from("bye")]);
+  await st.storageVolUpload(vol, up.stream, 0, 0, 0);
   assert.equal(Buffer.concat(uploads).length, 300003);
   assert.equal(Buffer.concat(uploads).subarray(300000).toString(), "bye");
   await (d.hypervisor as any).connectClose();
@@ -202,14 +216,10 @@ test("volume download and upload stream over the wire", async () => {
 
 test("console stream both ways through the remote driver", async () => {
   const d = await openDriverSet(`fake+unix:///default?socket=${daemon.paths.sock}`);
-  async function* keys() {
-    yield Buffer.from("hello ");
-    yield Buffer.from("world");
-  }
-  const out: string[] = [];
-  for await (const c of await (d.hypervisor as any).domainOpenConsole(DOM, null, 0, keys()))
-    out.push(c.toString());
-  assert.equal(out.join(""), "HELLO WORLD");
+  const con = byteStream([Buffer.from("hello "), Buffer.from("world")]);
+  await (d.hypervisor as any).domainOpenConsole(DOM, null, con.stream, 0);
+  assert.equal(Buffer.concat(con.received).toString(), "HELLO WORLD");
+  assert.ok(con.closed());
   await (d.hypervisor as any).connectClose();
 });
 
@@ -227,6 +237,7 @@ test("slots with their own wire shapes come back exactly as the driver returned 
     ["domainGetEmulatorPinInfo", [DOM, 1, 0]],
     ["domainGetMemoryParameters", [DOM, 0]],
     ["domainGetSecurityLabel", [DOM]],
+    ["domainScreenshot", [DOM, 0, 0]],
   ];
   for (const [slot, args] of calls) {
     const direct = await (hv as any)[slot](...args);

@@ -1,7 +1,13 @@
 // The remote connection driver: every driver table slot becomes an RPC call to tsvirtd (or
 // libvirtd) over the procedure table, so the API works unchanged against a daemon. Slots map to
 // the procedure named like them; arguments go positionally into the args struct.
-import type { ConnectionDriverFactory, ConnectUri, DriverSet, OpenOptions } from "../../driver/index.js";
+import type {
+  ByteStream,
+  ConnectionDriverFactory,
+  ConnectUri,
+  DriverSet,
+  OpenOptions,
+} from "../../driver/index.js";
 import { RpcClient } from "../../rpc/client/client.js";
 import type { DriverTable, ProcedureDef } from "../../rpc/protocol/procedure.js";
 import { type EventFamily, eventMessages } from "../../rpc/protocol/procs-events.js";
@@ -134,6 +140,44 @@ class RemoteConnection {
     });
   }
 
+  /**
+   * A stream slot over the wire: the caller's ByteStream (at the table's position) is fed with
+   * the server's data and its `incoming` is sent up; resolves when the transfer is over.
+   * Screenshots (no stream argument) resolve with { mime, data }.
+   */
+  private async streamCall(p: ProcedureDef, args: unknown[]): Promise<unknown> {
+    if (p.streamArg === undefined) {
+      const s = await this.client.openStream(p.name, packArgs(p, args));
+      const parts: Buffer[] = [];
+      for await (const c of s.incoming) parts.push(c);
+      return { mime: s.reply?.mime ?? null, data: new Uint8Array(Buffer.concat(parts)) };
+    }
+    const bs = args[p.streamArg] as ByteStream;
+    const rest = args.filter((_, i) => i !== p.streamArg);
+    const s = await this.client.openStream(p.name, packArgs(p, rest));
+    const up = (async () => {
+      let sent = false;
+      for await (const c of bs.incoming) {
+        sent = true;
+        await s.send(c);
+      }
+      // a download's (empty) input ends at once: its finish waits for the server's end of data,
+      // which the client answers by itself; uploads and consoles finish when their input ends
+      if (p.stream === "write" || sent) await s.finish();
+    })();
+    const down = (async () => {
+      for await (const c of s.incoming) await bs.write(c);
+      await bs.close();
+    })();
+    // an upload is over when the server confirmed our end; anything else when its data ended
+    if (p.stream === "write") await Promise.all([up, down]);
+    else {
+      up.catch(() => {});
+      await down;
+    }
+    return undefined;
+  }
+
   table(table: DriverTable, name: string): Record<string, unknown> {
     return new Proxy({ name } as Record<string, unknown>, {
       get: (target, prop) => {
@@ -169,33 +213,7 @@ class RemoteConnection {
         const cands = BY_SLOT.get(`${table}:${prop}`);
         if (!cands) return undefined;
         const streamed = cands.find((c) => c.stream);
-        if (streamed?.stream === "read") {
-          return async (...args: unknown[]) => {
-            const last = args.at(-1) as AsyncIterable<Uint8Array> | undefined;
-            if (args.length > argCount(streamed) && last && Symbol.asyncIterator in Object(last)) {
-              // both directions (console): our data goes up while the server's comes back
-              const s = await this.client.openStream(streamed.name, packArgs(streamed, args.slice(0, -1)));
-              void (async () => {
-                try {
-                  for await (const c of last) await s.send(c);
-                  await s.finish();
-                } catch {
-                  // the stream ended from the server side
-                }
-              })();
-              return s.incoming;
-            }
-            return this.client.callReadStream(streamed.name, packArgs(streamed, args));
-          };
-        }
-        if (streamed?.stream === "write") {
-          return (...args: unknown[]) =>
-            this.client.callWriteStream(
-              streamed.name,
-              packArgs(streamed, args.slice(0, -1)),
-              args.at(-1) as AsyncIterable<Uint8Array>,
-            );
-        }
+        if (streamed) return (...args: unknown[]) => this.streamCall(streamed, args);
         return async (...args: unknown[]) => {
           const p = pick(cands, args.length);
           const packed = (PACK[p.name]?.(args) ?? packArgs(p, args)) as Record<string, unknown> | undefined;

@@ -180,8 +180,9 @@ export class RpcClient {
       ended,
     };
     this.streams.set(serial, st);
+    let reply: any;
     try {
-      await this.call(name, args);
+      reply = await this.call(name, args);
     } catch (e) {
       this.streams.delete(serial);
       throw e;
@@ -194,7 +195,7 @@ export class RpcClient {
       serial,
       status: MessageStatus.CONTINUE,
     };
-    return { st, h };
+    return { st, h, reply };
   }
 
   private async sendData(h: MessageHeader, chunk: Uint8Array): Promise<void> {
@@ -239,12 +240,15 @@ export class RpcClient {
     name: string,
     args: unknown,
   ): Promise<{
+    /** The call's own reply (a screenshot's mime type). */
+    reply: any;
     incoming: AsyncIterable<Buffer>;
     send(b: Uint8Array): Promise<void>;
     finish(): Promise<void>;
   }> {
-    const { st, h } = await this.startStream(name, args, true);
+    const { st, h, reply } = await this.startStream(name, args, true);
     return {
+      reply,
       incoming: st.incoming!.iterate(),
       send: (b) => this.sendData(h, b),
       finish: () => this.finish(st, h),

@@ -35,6 +35,12 @@ export interface ProcedureDef {
   high: boolean;
   /** @readstream / @writestream: the call opens a data stream. */
   stream?: "read" | "write";
+  /**
+   * Where the driver slot takes its ByteStream among the positional arguments (libvirt's
+   * @readstream/@writestream paramnumber, counted after the object): virStorageVolUpload(vol,
+   * stream, …) → 1, virDomainOpenConsole(dom, dev, stream, flags) → 2.
+   */
+  streamArg?: number;
   /** Maps decoded args to a driver call and its result to the ret struct. */
   invoke: (fn: DriverFn, args: any) => Promise<any>;
 }
@@ -44,6 +50,7 @@ export interface ProcOptions {
   high?: boolean;
   slot?: string | null;
   stream?: "read" | "write";
+  streamArg?: number;
   roDeny?: (args: any) => string | null;
   /** Positional driver arguments built from the decoded args (default: every field in order). */
   pass?: (args: any) => unknown[];
@@ -117,6 +124,7 @@ export function proc(
     readonly: o.ro ?? false,
     high: o.high ?? false,
     stream: o.stream,
+    streamArg: o.streamArg,
     roDeny: o.roDeny,
     invoke: o.invoke ?? defaultInvoke(retCodec as Codec<any> & { fields?: Fields }, o.pass),
   };

@@ -210,7 +210,10 @@ export const domainProcedures: ProcedureDef[] = [
   ),
   proc(199, "DOMAIN_SET_VCPUS_FLAGS", { dom: D, nvcpus: uint, flags: uint }, null),
   proc(200, "DOMAIN_GET_VCPUS_FLAGS", domFlags, { num: int }, ro),
-  proc(201, "DOMAIN_OPEN_CONSOLE", { dom: D, dev_name: ostr, flags: uint }, null, { stream: "read" }),
+  proc(201, "DOMAIN_OPEN_CONSOLE", { dom: D, dev_name: ostr, flags: uint }, null, {
+    stream: "read",
+    streamArg: 2,
+  }),
   proc(202, "DOMAIN_IS_UPDATED", dom, { updated: flag }, roHigh),
   proc(204, "DOMAIN_SET_MEMORY_FLAGS", { dom: D, memory: u64, flags: uint }, null),
   proc(
@@ -227,7 +230,14 @@ export const domainProcedures: ProcedureDef[] = [
     { ro: true, invoke: paramsGetter(withoutNparams) },
   ),
   proc(210, "DOMAIN_INJECT_NMI", domFlags, null),
-  proc(211, "DOMAIN_SCREENSHOT", { dom: D, screen: uint, flags: uint }, { mime: ostr }, { stream: "read" }),
+  proc(
+    211,
+    "DOMAIN_SCREENSHOT",
+    { dom: D, screen: uint, flags: uint },
+    { mime: ostr },
+    // the slot returns { mime, data }: the reply carries the mime type, the image follows as stream data
+    { stream: "read" },
+  ),
   proc(212, "DOMAIN_GET_STATE", domFlags, { state: int, reason: int }, roHigh),
   proc(219, "DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS", { dom: D, params: typedParams(16), flags: uint }, null, {
     slot: "domainSetSchedulerParametersFlags",

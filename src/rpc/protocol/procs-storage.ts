@@ -73,10 +73,12 @@ export const storageProcedures: ProcedureDef[] = [
   proc(165, "STORAGE_VOL_WIPE", volFlags, null),
   proc(208, "STORAGE_VOL_UPLOAD", { vol: V, offset: u64, length: u64, flags: uint }, null, {
     stream: "write",
+    streamArg: 1,
   }),
   proc(209, "STORAGE_VOL_DOWNLOAD", { vol: V, offset: u64, length: u64, flags: uint }, null, {
     ro: true,
     stream: "read",
+    streamArg: 1,
   }),
   proc(259, "STORAGE_VOL_WIPE_PATTERN", { vol: V, algorithm: uint, flags: uint }, null),
   proc(260, "STORAGE_VOL_RESIZE", { vol: V, capacity: u64, flags: uint }, null),

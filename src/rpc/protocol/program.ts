@@ -3,6 +3,7 @@
 import type { DriverTable, ProcedureDef } from "./procedure.js";
 import { connectProcedures } from "./procs-connect.js";
 import { domainProcedures } from "./procs-domain.js";
+import { domainGuestProcedures } from "./procs-domain-guest.js";
 import { domainStatsProcedures } from "./procs-domain-stats.js";
 import { eventProcedures } from "./procs-events.js";
 import {
@@ -30,6 +31,7 @@ export const remoteProcedures: ReadonlyMap<number, ProcedureDef> = index([
   ["hypervisor", connectProcedures],
   ["hypervisor", domainProcedures],
   ["hypervisor", domainStatsProcedures],
+  ["hypervisor", domainGuestProcedures],
   ["hypervisor", snapshotProcedures],
   ["network", networkProcedures],
   ["storage", storageProcedures],

@@ -1,7 +1,7 @@
 // The generic dispatcher: one decoded CALL in, the ret value out (or a thrown VirError). It
 // checks the procedure table entry (known? connection open? allowed read-only?), answers the
 // procedures the server owns (open, auth, features, events) and calls every other driver slot.
-import type { DriverSet } from "../../driver/index.js";
+import type { ByteStream, DriverSet } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { RemoteAuthType } from "../protocol/constants.js";
 import { type ProcedureDef, slotName } from "../protocol/procedure.js";
@@ -22,12 +22,10 @@ export interface DispatchContext {
   readonly events: EventRegistry;
   open(uri: string | null, readOnly: boolean): Promise<OpenedConnection>;
   startKeepalive(): void;
-  /** For @readstream/@writestream procedures: hands the driver's stream to the session. */
-  attachStream(
-    def: ProcedureDef,
-    serial: number,
-    run: (source: AsyncIterable<Uint8Array>) => Promise<unknown>,
-  ): void;
+  /** For @readstream/@writestream procedures: the ByteStream the driver slot gets. */
+  openStream(def: ProcedureDef, serial: number): ByteStream;
+  /** The driver's work on that stream (it runs on after the call's reply). */
+  streamRunning(serial: number, running: Promise<unknown>): void;
 }
 
 /** virConnectOpen flag VIR_CONNECT_RO. */
@@ -151,6 +149,48 @@ const FALLBACKS: Record<number, (d: DriverSet) => unknown> = {
 /** The libvirt version tsvirtd reports to clients that ask (9.0.0, the oldest client it must serve). */
 export const LIBVIRT_COMPAT_VERSION = 9_000_000;
 
+/**
+ * A stream procedure: the driver slot gets a ByteStream at the table's position and keeps working
+ * after the reply (downloads, uploads, consoles). Errors it raises at once still become the
+ * call's error reply; later ones arrive as a stream error. Screenshots return their image, which
+ * is sent as the stream's data.
+ */
+async function dispatchStream(
+  ctx: DispatchContext,
+  p: ProcedureDef,
+  serial: number,
+  bound: (...a: unknown[]) => Promise<any>,
+  args: any,
+): Promise<unknown> {
+  const positional = Object.values(args as object);
+  const stream = ctx.openStream(p, serial);
+  if (p.streamArg === undefined) {
+    const r = await bound(...positional);
+    const data: Uint8Array = r?.data ?? new Uint8Array(0);
+    ctx.streamRunning(
+      serial,
+      (async () => {
+        await stream.write(data);
+        await stream.close();
+      })(),
+    );
+    return { ...r, data: undefined };
+  }
+  positional.splice(p.streamArg, 0, stream);
+  const running = Promise.resolve(bound(...positional));
+  // let an immediate refusal (bad arguments, no such object) become the reply
+  const early = await Promise.race([
+    running.then(
+      () => null,
+      (e: unknown) => ({ e }),
+    ),
+    new Promise<null>((r) => setImmediate(() => r(null))),
+  ]);
+  if (early) throw early.e;
+  ctx.streamRunning(serial, running);
+  return undefined;
+}
+
 /** Procedures a client may call before CONNECT_OPEN (libvirt: auth and open itself). */
 const BEFORE_OPEN = new Set([1, 60, 66, 67, 68, 69, 70]);
 
@@ -181,11 +221,6 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
     throw virError(ErrorCode.NO_SUPPORT, errorDomainOf(p), publicName(p));
   }
   const bound = fn.bind(table);
-  if (p.stream) {
-    const positional = Object.values(args as object);
-    // Every stream slot gets the client's data as its last argument; downloads ignore it.
-    ctx.attachStream(p, serial, (source) => bound(...positional, source));
-    return { def: p, ret: undefined };
-  }
+  if (p.stream) return { def: p, ret: await dispatchStream(ctx, p, serial, bound, args) };
   return { def: p, ret: await p.invoke(bound, args) };
 }

@@ -1,9 +1,10 @@
 // Data streams of one client session (virnetprotocol.x VIR_NET_STREAM): after the call's reply,
 // CONTINUE packets carry data either way, an empty OK ends a direction, ERROR aborts. The driver
-// slot gets the incoming data as an AsyncIterable (its last argument) and may return one for the
-// outgoing data — downloads return, uploads consume, consoles do both.
+// slot gets a ByteStream (src/driver/types.ts): `incoming` is the client's data, `write` sends
+// ours, `close` ends ours. Writes made before the call's reply is on the wire wait for it.
+import type { ByteStream } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, toVirError, type VirError, virError } from "../../errors/index.js";
-import { MessageStatus, MessageType } from "../protocol/constants.js";
+import { MessageStatus, MessageType, REMOTE_PROGRAM } from "../protocol/constants.js";
 import { encodeFrame } from "../protocol/frame.js";
 import type { MessageHeader } from "../protocol/header.js";
 import { StreamQueue } from "./stream-queue.js";
@@ -24,11 +25,21 @@ export interface StreamIO {
   readonly closed: boolean;
 }
 
+/** A stream between the call that opened it and both ends of data. */
+export interface OpenedStream {
+  /** What the driver slot gets. */
+  stream: ByteStream;
+  /** Call once the reply is sent: flushes early writes; `running` is the driver's work. */
+  start(running: Promise<unknown>): void;
+  /** The call failed: forget the stream. */
+  cancel(): void;
+}
+
 interface ActiveStream {
   q: StreamQueue;
-  /** We have sent our end-of-data OK and wait for the client's. */
+  /** Our end-of-data OK is sent. */
   outDone: boolean;
-  /** The client has sent its end-of-data OK. */
+  /** The client's end-of-data OK has arrived. */
   clientDone: boolean;
 }
 
@@ -42,14 +53,9 @@ export class SessionStreams {
     return this.paused;
   }
 
-  /** Registers the stream of a call; the returned starter runs once the call's reply is sent. */
-  prepare(
-    proc: number,
-    serial: number,
-    run: (incoming: AsyncIterable<Uint8Array>) => Promise<unknown>,
-  ): () => void {
+  open(proc: number, serial: number): OpenedStream {
     const h: MessageHeader = {
-      prog: 0x20008086,
+      prog: REMOTE_PROGRAM,
       vers: 1,
       proc,
       type: MessageType.STREAM,
@@ -64,38 +70,55 @@ export class SessionStreams {
     });
     const entry: ActiveStream = { q, outDone: false, clientDone: false };
     this.active.set(serial, entry);
-    return () => {
-      void (async () => {
-        try {
-          const out = await run(q);
-          if (out && typeof (out as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function") {
-            for await (const chunk of out as AsyncIterable<Uint8Array>) {
-              for (let off = 0; off < chunk.length && !this.io.closed; off += STREAM_CHUNK) {
-                const part = chunk.subarray(off, off + STREAM_CHUNK);
-                await this.io.writeAndDrain(encodeFrame(h, (w) => w.raw(part)));
-              }
-            }
-            entry.outDone = true;
-            // after the client's own finish, this OK is also the answer to it
-            if (entry.clientDone) this.active.delete(serial);
-            this.io.write(encodeFrame({ ...h, status: MessageStatus.OK }));
-          } else {
-            // the driver consumed the incoming data to its end: confirm the client's finish
-            this.active.delete(serial);
-            this.io.write(encodeFrame({ ...h, status: MessageStatus.OK }));
-          }
-        } catch (e) {
-          this.active.delete(serial);
-          this.io.sendError(h, toVirError(e), MessageType.STREAM);
-        }
-      })();
+    // until the reply is out, writes wait here (the driver may write as soon as it is called)
+    let started: () => void = () => {};
+    const replySent = new Promise<void>((r) => {
+      started = r;
+    });
+    const end = () => {
+      if (entry.outDone) return;
+      entry.outDone = true;
+      // after the client's own finish, this OK is also the answer to it
+      if (entry.clientDone) this.active.delete(serial);
+      this.io.write(encodeFrame({ ...h, status: MessageStatus.OK }));
     };
-  }
-
-  /** Forgets a prepared stream whose call failed. */
-  cancel(serial: number): void {
-    this.active.get(serial)?.q.fail(new Error("call failed"));
-    this.active.delete(serial);
+    const stream: ByteStream = {
+      incoming: q,
+      write: async (chunk) => {
+        await replySent;
+        if (entry.outDone || this.io.closed) return;
+        for (let off = 0; off < chunk.length; off += STREAM_CHUNK) {
+          const part = chunk.subarray(off, off + STREAM_CHUNK);
+          await this.io.writeAndDrain(encodeFrame(h, (w) => w.raw(part)));
+        }
+      },
+      close: async () => {
+        await replySent;
+        end();
+      },
+    };
+    return {
+      stream,
+      start: (running) => {
+        started();
+        running.then(
+          () => {
+            // the slot is done: end our side if it did not (an upload's confirmation)
+            void replySent.then(end);
+            if (entry.outDone && entry.clientDone) this.active.delete(serial);
+          },
+          (e) => {
+            this.active.delete(serial);
+            entry.outDone = true;
+            this.io.sendError(h, toVirError(e), MessageType.STREAM);
+          },
+        );
+      },
+      cancel: () => {
+        q.fail(new Error("call failed"));
+        this.active.delete(serial);
+      },
+    };
   }
 
   onPacket(h: MessageHeader, body: Buffer): void {
@@ -120,7 +143,7 @@ export class SessionStreams {
       s.clientDone = true;
       s.q.end();
     }
-    // The client's virStreamFinish after our end of data (or for a stream we already closed):
+    // The client's virStreamFinish after our end of data (or for a stream already gone):
     // confirm with an empty OK packet, as libvirtd does.
     if (!s || s.outDone) {
       this.active.delete(h.serial);

@@ -2,6 +2,7 @@
 // writes replies, event messages and stream packets, answers and sends keepalive pings, and
 // drops the client on framing garbage or silence. Hostile input never throws out of here.
 import type { Socket } from "node:net";
+import type { ByteStream } from "../../driver/index.js";
 import type { Logger } from "pino";
 import { ErrorCode, ErrorDomain, toVirError, VirError, virError } from "../../errors/index.js";
 import {
@@ -20,7 +21,7 @@ import type { Codec } from "../xdr/index.js";
 import type { ConnectionOpener, OpenedConnection } from "./connection-opener.js";
 import { type DispatchContext, dispatchCall } from "./dispatch.js";
 import { EventRegistry } from "./events.js";
-import { SessionStreams } from "./session-streams.js";
+import { type OpenedStream, SessionStreams } from "./session-streams.js";
 
 export interface SessionOptions {
   transport: "unix" | "tcp" | "tls";
@@ -56,7 +57,10 @@ export class ClientSession implements DispatchContext {
   private draining = false;
   private lastRx = Date.now();
   private kaTimer: NodeJS.Timeout | null = null;
-  private readonly pendingStreams = new Map<number, () => void>();
+  /** Streams opened by a call whose reply is not sent yet. */
+  private readonly pendingStreams = new Map<number, OpenedStream>();
+  /** The driver work behind each pending stream, started once the reply is out. */
+  private readonly streamWork = new Map<number, Promise<unknown>>();
   private readonly streams: SessionStreams;
   private idleWaiters: (() => void)[] = [];
   /** Calls that arrive after CONNECT_OPEN/CLOSE wait for it: pipelining clients see a consistent connection. */
@@ -197,10 +201,10 @@ export class ClientSession implements DispatchContext {
       const { def, ret } = await dispatchCall(this, h.proc, h.serial, body);
       this.sendReply(h, def, ret);
       this.log.debug({ proc: def.name, serial: h.serial, ms: Date.now() - started }, "call");
-      const stream = this.pendingStreams.get(h.serial);
-      if (stream) {
-        this.pendingStreams.delete(h.serial);
-        stream();
+      const work = this.streamWork.get(h.serial);
+      if (work) {
+        this.streamWork.delete(h.serial);
+        this.startStream(h.serial, work);
       }
       if (def.num === 2) setImmediate(() => this.close());
     } catch (e) {
@@ -208,7 +212,9 @@ export class ClientSession implements DispatchContext {
       if (!(e instanceof VirError))
         this.log.error({ err: String(e), proc: h.proc }, "driver threw a non-VirError");
       this.log.debug({ proc: h.proc, serial: h.serial, code: err.code, msg: err.message }, "call failed");
-      if (this.pendingStreams.delete(h.serial)) this.streams.cancel(h.serial);
+      this.streamWork.delete(h.serial);
+      this.pendingStreams.get(h.serial)?.cancel();
+      this.pendingStreams.delete(h.serial);
       this.sendError(h, err);
     } finally {
       done();
@@ -272,12 +278,22 @@ export class ClientSession implements DispatchContext {
     }
   }
 
-  attachStream(
-    def: ProcedureDef,
-    serial: number,
-    run: (source: AsyncIterable<Uint8Array>) => Promise<unknown>,
-  ): void {
-    this.pendingStreams.set(serial, this.streams.prepare(def.num, serial, run));
+  openStream(def: ProcedureDef, serial: number): ByteStream {
+    const o = this.streams.open(def.num, serial);
+    this.pendingStreams.set(serial, o);
+    return o.stream;
+  }
+
+  /** Dispatch hands over the driver's stream work; it starts when the call's reply is sent. */
+  streamRunning(serial: number, running: Promise<unknown>): void {
+    running.catch(() => {});
+    this.streamWork.set(serial, running);
+  }
+
+  private startStream(serial: number, running: Promise<unknown>): void {
+    const o = this.pendingStreams.get(serial);
+    this.pendingStreams.delete(serial);
+    o?.start(running);
   }
 
   private write(frame: Buffer): void {
