@@ -59,7 +59,7 @@ async function waitState(
   drv: HypervisorDriver,
   ref: { name: string; uuid: string; id: number },
   state: number,
-  ms = 20_000,
+  ms = 60_000,
 ) {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -108,7 +108,7 @@ test("qemu driver: lifecycle of a real TCG guest", async (t) => {
     active.map((d) => d.name),
     ["vm1"],
   );
-  await con.waitFor(new RegExp(GUEST_READY), 20_000);
+  await con.waitFor(new RegExp(GUEST_READY), 90_000);
   t.diagnostic(`guest ready ${Date.now() - t0} ms after start`);
 
   await drv.domainSuspend!(ref);
@@ -117,9 +117,9 @@ test("qemu driver: lifecycle of a real TCG guest", async (t) => {
   assert.equal((await drv.domainGetState!(ref, 0)).state, VIR_DOMAIN_STATE.RUNNING);
 
   // virsh reboot: ACPI power button, the guest powers off, QEMU is reset and runs again.
-  await con.waitFor(/TSVIRT-TICK 1/, 10_000);
+  await con.waitFor(/TSVIRT-TICK 1/, 30_000);
   await drv.domainRebootFlags!(ref, 0);
-  await con.waitFor(/TSVIRT-GUEST-POWERBUTTON[\s\S]*TSVIRT-GUEST-READY/, 30_000);
+  await con.waitFor(/TSVIRT-GUEST-POWERBUTTON[\s\S]*TSVIRT-GUEST-READY/, 90_000);
   assert.equal((await drv.domainGetState!(ref, 0)).state, VIR_DOMAIN_STATE.RUNNING);
   assert.equal((await drv.domainLookupByName!("vm1")).id, running.id, "same QEMU, same id");
   assert.ok(

@@ -48,22 +48,22 @@ test("test guest boots under TCG, echoes input, powers off on the ACPI button", 
     { logPath: join(dir, "qemu.log") },
   );
   try {
-    await waitForSocket(qmp, { timeoutMs: 10_000, alive: p.running });
+    await waitForSocket(qmp, { timeoutMs: 30_000, alive: p.running });
     const mon = await QmpClient.connect(qmp, { timeoutMs: 5000 });
     const con = await SerialConsole.connect(ser);
-    await con.waitFor(new RegExp(GUEST_READY), 20_000);
+    await con.waitFor(new RegExp(GUEST_READY), 90_000);
     const bootMs = Date.now() - t0;
     t.diagnostic(`guest ready after ${bootMs} ms`);
     con.write("hello tsvirt\n");
-    await con.waitFor(/TSVIRT-ECHO: hello tsvirt/, 5000);
-    await con.waitFor(/TSVIRT-TICK 1/, 5000);
+    await con.waitFor(/TSVIRT-ECHO: hello tsvirt/, 30_000);
+    await con.waitFor(/TSVIRT-TICK 1/, 30_000);
     await mon.execute("system_powerdown");
-    await con.waitFor(new RegExp(GUEST_POWERBUTTON), 10_000);
+    await con.waitFor(new RegExp(GUEST_POWERBUTTON), 30_000);
     let timer: NodeJS.Timeout | undefined;
     const ex = await Promise.race([
       p.exited,
       new Promise<never>((_, rej) => {
-        timer = setTimeout(() => rej(new Error("QEMU did not exit")), 15_000);
+        timer = setTimeout(() => rej(new Error("QEMU did not exit")), 30_000);
       }),
     ]).finally(() => clearTimeout(timer));
     assert.equal(ex.code, 0);
