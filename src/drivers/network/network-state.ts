@@ -13,7 +13,8 @@ import {
 } from "../../conf/network/index.js";
 import type { NetworkEvent, NetworkRef } from "../../driver/index.js";
 import { VIR_NETWORK_EVENT, VIR_NETWORK_EVENT_ID } from "../../driver/index.js";
-import { pidAlive, readPidfile } from "../../host/index.js";
+import { readFileSync } from "node:fs";
+import { isZombie, pidAlive, readPidfile } from "../../host/index.js";
 import { linkExists, linkNames as nsLinkNames } from "../../host/net/index.js";
 import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
 import { internal, opFailed, opInvalid } from "./errors.js";
@@ -219,8 +220,11 @@ export class NetworkDriverState {
     const owns = mode === "nat" || mode === "route" || mode === "open" || mode === "none";
     if (owns && br && !(await linkExists(br, { netns: this.opts.netns })))
       throw opFailed(`bridge '${br}' is gone`);
-    const pid = readPidfile(dnsmasqPaths(this.opts.runDir, n.name).pidFile);
-    if (pid !== undefined && pidAlive(pid)) n.dnsmasqPid = pid;
+    const p = dnsmasqPaths(this.opts.runDir, n.name);
+    const pid = readPidfile(p.pidFile);
+    // Only a live dnsmasq started on this network's conf file counts (pids get reused).
+    if (pid !== undefined && pidAlive(pid) && !isZombie(pid) && cmdline(pid).includes(p.confFile))
+      n.dnsmasqPid = pid;
     n.active = true;
   }
 
@@ -234,6 +238,14 @@ export class NetworkDriverState {
     } catch (e) {
       this.warn(`cannot define the default network: ${(e as Error).message}`);
     }
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
   }
 }
 
