@@ -194,8 +194,21 @@ export class QemuCapsCache {
     private readonly opts: ProbeOptions = {},
   ) {}
 
+  /** binary → [stat key, identity]: `--version` runs again only when the file changed. */
+  private readonly identities = new Map<string, [string, string]>();
+
+  private async identityOf(binary: string): Promise<string> {
+    const st = statSync(binary);
+    const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    const known = this.identities.get(binary);
+    if (known && known[0] === key) return known[1];
+    const id = await binaryIdentity(binary);
+    this.identities.set(binary, [key, id]);
+    return id;
+  }
+
   async get(binary: string): Promise<QemuCaps> {
-    const identity = await binaryIdentity(binary);
+    const identity = await this.identityOf(binary);
     const memo = this.mem.get(identity);
     if (memo) return memo;
     const file = join(
