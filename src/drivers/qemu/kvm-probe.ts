@@ -54,7 +54,8 @@ export async function probeKvm(binary: string, o: KvmProbeOptions = {}): Promise
     if (!q.present || !q.enabled) {
       return { present: false, usable: false, reason: q.error ?? "QEMU reports KVM as not available" };
     }
-    const kernel = o.kernel ?? findHostKernel();
+    // The host kernel is an x86_64 image: only that emulator can boot it (others trust query-kvm).
+    const kernel = o.kernel ?? (/qemu-system-x86_64$/.test(binary) ? findHostKernel() : undefined);
     if (!kernel) return { present: true, usable: true };
     const ran = await runKernel(binary, kernel, dir, timeoutMs);
     if (ran) return { present: true, usable: true };
