@@ -1,6 +1,6 @@
 // Decides whether KVM really works. /dev/kvm can exist and answer query-kvm "enabled" while
 // guests hang (broken nested virtualisation), so we run a kernel to its first printk with a deadline.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killPid } from "../../host/kill.js";
@@ -54,10 +54,16 @@ export async function probeKvm(binary: string, o: KvmProbeOptions = {}): Promise
     if (!q.present || !q.enabled) {
       return { present: false, usable: false, reason: q.error ?? "QEMU reports KVM as not available" };
     }
-    // The host kernel is an x86_64 image: only that emulator can boot it (others trust query-kvm).
-    const kernel = o.kernel ?? (/qemu-system-x86_64$/.test(binary) ? findHostKernel() : undefined);
-    if (!kernel) return { present: true, usable: true };
-    const ran = await runKernel(binary, kernel, dir, timeoutMs);
+    // KVM working is a property of the host: the x86_64 host kernel is booted with the x86_64
+    // emulator (for qemu-system-i386 its sibling); other architectures trust query-kvm.
+    const runner = /qemu-system-x86_64$/.test(binary)
+      ? binary
+      : /qemu-system-i386$/.test(binary) && existsSync(binary.replace(/i386$/, "x86_64"))
+        ? binary.replace(/i386$/, "x86_64")
+        : undefined;
+    const kernel = o.kernel ?? (runner ? findHostKernel() : undefined);
+    if (!kernel || !runner) return { present: true, usable: true };
+    const ran = await runKernel(runner, kernel, dir, timeoutMs);
     if (ran) return { present: true, usable: true };
     return {
       present: true,
