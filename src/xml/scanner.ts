@@ -282,28 +282,39 @@ export class Scanner {
   }
 
   private attrValue(): string {
-    const q = this.s[this.pos];
+    const s = this.s;
+    const q = s[this.pos];
     if (q !== "'" && q !== '"') this.fail(`AttValue: " or ' expected`);
+    const qc = q.charCodeAt(0);
     this.pos++;
     let out = "";
+    // Runs of plain characters are taken as one slice: building the value a character at a
+    // time costs a string per character (and keeps long chains of them alive in definitions).
+    let run = this.pos;
     for (;;) {
-      const c = this.s[this.pos];
-      if (c === undefined) this.fail(`AttValue: ' expected`);
-      if (c === q) {
+      if (this.pos >= s.length) this.fail(`AttValue: ' expected`);
+      const n = s.charCodeAt(this.pos);
+      if (n >= 0x20 && n !== qc && n !== 0x3c && n !== 0x26) {
+        this.pos++;
+        continue;
+      }
+      out += s.slice(run, this.pos);
+      if (n === qc) {
         this.pos++;
         return out;
       }
-      if (c === "<") this.fail("Unescaped '<' not allowed in attributes values");
-      if (c === "&") {
+      if (n === 0x3c) this.fail("Unescaped '<' not allowed in attributes values");
+      if (n === 0x26) {
         this.pos++;
         out += this.reference();
+        run = this.pos;
         continue;
       }
-      const n = c.charCodeAt(0);
-      if (n < 0x20 && n !== 9 && n !== 10 && n !== 13) this.fail("invalid character in attribute value");
+      if (n !== 9 && n !== 10 && n !== 13) this.fail("invalid character in attribute value");
       // Attribute-value normalisation (XML 1.0 §3.3.3): literal whitespace becomes a space.
-      out += n === 9 || n === 10 || n === 13 ? " " : c;
+      out += " ";
       this.pos++;
+      run = this.pos;
     }
   }
 
@@ -396,22 +407,31 @@ export class Scanner {
   }
 
   private text(top: XmlElement): void {
+    const s = this.s;
     const start = this.pos;
     let out = "";
-    while (this.pos < this.s.length && this.s[this.pos] !== "<") {
-      const c = this.s[this.pos]!;
-      if (c === "&") {
+    // As in attrValue: plain runs are sliced, not built a character at a time.
+    let run = this.pos;
+    while (this.pos < s.length) {
+      const n = s.charCodeAt(this.pos);
+      if (n === 0x3c) break;
+      if (n >= 0x20 && n !== 0x26 && n !== 0x5d && n !== 0xfffe && n !== 0xffff) {
         this.pos++;
-        out += this.reference();
         continue;
       }
-      if (c === "]" && this.startsWith("]]>")) this.fail("Sequence ']]>' not allowed in content", start);
-      const n = c.charCodeAt(0);
+      if (n === 0x26) {
+        out += s.slice(run, this.pos);
+        this.pos++;
+        out += this.reference();
+        run = this.pos;
+        continue;
+      }
+      if (n === 0x5d && this.startsWith("]]>")) this.fail("Sequence ']]>' not allowed in content", start);
       if (n < 0x20 && n !== 9 && n !== 10 && n !== 13) this.fail(`PCDATA invalid Char value ${n}`);
       if (n === 0xfffe || n === 0xffff) this.fail(`PCDATA invalid Char value ${n}`);
-      out += c;
       this.pos++;
     }
+    out += s.slice(run, this.pos);
     const last = top.children[top.children.length - 1];
     if (last && last.kind === "text" && !last.cdata) last.text += out;
     else top.children.push({ kind: "text", text: out } as XmlNode);
