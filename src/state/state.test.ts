@@ -24,6 +24,18 @@ test("ObjectList finds by name, uuid and id, and renames", () => {
     l.values().map((x) => x.name),
     ["b"],
   );
+  l.add({ name: "d", uuid: "00000000-0000-0000-0000-00000000000d", id: 7 });
+  assert.deepEqual(
+    l.filter((x) => x.id >= 0).map((x) => x.name),
+    ["d"],
+  );
+  assert.deepEqual(
+    l.filterMap(
+      () => true,
+      (x) => x.name,
+    ),
+    ["b", "d"],
+  );
 });
 
 test("JobLock runs jobs one at a time in order, even when one throws", async () => {

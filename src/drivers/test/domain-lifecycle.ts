@@ -136,7 +136,7 @@ export function domainLifecycleSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async connectListAllDomains(flags) {
       checkFlags(flags, 0xffff, "testConnectListAllDomains");
-      return node.domains.filter((d) => stateMatches(d, flags)).map(domRef);
+      return node.domains.filterMap((d) => flags === 0 || stateMatches(d, flags), domRef);
     },
     async domainLookupByID(id) {
       const d = node.domains.byId(id);
