@@ -105,32 +105,35 @@ test("a client that stops talking is dropped after interval × count", async () 
   assert.ok(pings >= 1, "server pinged before dropping");
 });
 
-test("read stream: reply, then data packets (≤ 262120 bytes each), then an empty OK", async () => {
+test("read stream: reply, data packets (≤ 262120 bytes), an empty CONTINUE as end, OK confirms finish", async () => {
   const s = connect(sock());
   const dec = new FrameDecoder();
   const got: ReturnType<typeof decodeFrame>[] = [];
   s.on("data", (b) => {
     for (const f of dec.push(b)) got.push(decodeFrame(f));
   });
+  const wait = async (pred: () => boolean) => {
+    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  const isStream = (g: ReturnType<typeof decodeFrame>) => g.header.type === MessageType.STREAM;
   rawCall(s, "CONNECT_OPEN", { name: null, flags: 0 }, 1);
   rawCall(s, "STORAGE_VOL_DOWNLOAD", { vol: VOL, offset: 5, length: 9, flags: 0 }, 2);
-  for (
-    let i = 0;
-    i < 100 && !got.some((g) => g.header.type === MessageType.STREAM && g.header.status === 0);
-    i++
-  ) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await wait(() => got.some((g) => isStream(g) && g.body.length === 0));
   const stream = got.filter((g) => g.header.serial === 2);
   assert.equal(stream[0]!.header.type, MessageType.REPLY);
-  const data = stream.filter(
-    (g) => g.header.type === MessageType.STREAM && g.header.status === MessageStatus.CONTINUE,
-  );
+  const data = stream.filter((g) => isStream(g) && g.header.status === MessageStatus.CONTINUE);
   assert.ok(data.every((d) => d.body.length <= 262120));
   const all = Buffer.concat(data.map((d) => d.body));
   assert.equal(all.length, 300000 + "tail 5 9".length);
   assert.equal(all.subarray(300000).toString(), "tail 5 9");
-  assert.equal(stream.at(-1)!.header.status, MessageStatus.OK);
+  // the end of data is an empty CONTINUE (never an OK, which libvirt's client would reject)
+  assert.equal(data.at(-1)!.body.length, 0);
+  assert.ok(!stream.some((g) => isStream(g) && g.header.status === MessageStatus.OK));
+  // virStreamFinish: the client's OK is confirmed with the server's OK
+  const h = { prog: 0x20008086, vers: 1, proc: 209, type: MessageType.STREAM, serial: 2 };
+  s.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+  await wait(() => got.some((g) => isStream(g) && g.header.status === MessageStatus.OK));
+  assert.ok(got.some((g) => isStream(g) && g.header.serial === 2 && g.header.status === MessageStatus.OK));
   s.end();
 });
 

@@ -49,6 +49,61 @@ function virsh(uri: string, args: string[]): Promise<{ out: string; code: number
   });
 }
 
+/** Starts one tsvirtd for the file's tests; returns the qemu:// URI of its socket. */
+async function startOnce(): Promise<string> {
+  if (!root) {
+    root = mkdtempSync(join(tmpdir(), "tsvirtd-qemu-"));
+    daemon = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "../src/bin/tsvirtd.ts"),
+        "--root",
+        root,
+        "--http",
+        "off",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"], cwd: join(import.meta.dirname, "..") },
+    );
+    daemon.stderr!.resume();
+    const ro = join(root, "run", "libvirt-sock-ro");
+    for (let i = 0; i < 300 && !existsSync(ro); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+  const mode = process.getuid?.() === 0 ? "system" : "session";
+  return `qemu+unix:///${mode}?socket=${join(root, "run", "libvirt-sock")}`;
+}
+
+test("virsh vol-upload / vol-download stream through tsvirtd's storage pool", async (t) => {
+  if (!haveVirsh) return t.skip("virsh not installed");
+  const uri = await startOnce();
+  const data = Buffer.alloc(1 << 20);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+  const input = join(root!, "in.bin");
+  writeFileSync(input, data);
+  const ok = async (args: string[]) => {
+    const r = await virsh(uri, args);
+    assert.equal(r.code, 0, `virsh ${args.join(" ")}: ${r.out}`);
+  };
+  await ok(["vol-create-as", "default", "streamvol", "1M", "--format", "raw"]);
+  await ok(["vol-upload", "--pool", "default", "streamvol", input]);
+  await ok(["vol-download", "--pool", "default", "streamvol", join(root!, "out.bin")]);
+  assert.ok(readFileSync(join(root!, "out.bin")).equals(data));
+  await ok([
+    "vol-download",
+    "--pool",
+    "default",
+    "streamvol",
+    join(root!, "part.bin"),
+    "--offset",
+    "1000",
+    "--length",
+    "5000",
+  ]);
+  assert.ok(readFileSync(join(root!, "part.bin")).equals(data.subarray(1000, 6000)));
+  await ok(["vol-delete", "--pool", "default", "streamvol"]);
+});
+
 test("virsh runs a TCG guest through tsvirtd", async (t) => {
   const why = !haveVirsh
     ? "virsh not installed"
@@ -56,23 +111,10 @@ test("virsh runs a TCG guest through tsvirtd", async (t) => {
       ? "qemu-system-x86_64 not installed"
       : guestUnavailable();
   if (why) return t.skip(why);
-  root = mkdtempSync(join(tmpdir(), "tsvirtd-qemu-"));
-  const sock = join(root, "run", "libvirt-sock");
-  daemon = spawn(
-    process.execPath,
-    ["--import", "tsx", join(import.meta.dirname, "../src/bin/tsvirtd.ts"), "--root", root, "--http", "off"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-      cwd: join(import.meta.dirname, ".."),
-    },
-  );
-  daemon.stderr!.resume();
-  for (let i = 0; i < 300 && !existsSync(`${sock}-ro`); i++) await new Promise((r) => setTimeout(r, 50));
-  const mode = process.getuid?.() === 0 ? "system" : "session";
-  const uri = `qemu+unix:///${mode}?socket=${sock}`;
+  const uri = await startOnce();
 
   const g = buildGuest();
-  const xml = join(root, "vm1.xml");
+  const xml = join(root!, "vm1.xml");
   writeFileSync(
     xml,
     `<domain type='qemu'>

@@ -327,9 +327,23 @@ export class RpcClient {
   private onStream(h: MessageHeader, body: Buffer): void {
     const st = this.streams.get(h.serial);
     if (!st) return;
-    if (h.status === MessageStatus.CONTINUE) {
+    if (h.status === MessageStatus.CONTINUE && body.length > 0) {
       st.incoming?.chunks.push(Buffer.from(body));
       st.incoming?.notify();
+      return;
+    }
+    if (h.status === MessageStatus.CONTINUE) {
+      // an empty CONTINUE is the server's end of data (virNetServerProgramSendStreamData)
+      st.theyFinished = true;
+      if (st.incoming) {
+        st.incoming.done = true;
+        st.incoming.notify();
+      }
+      // virStreamFinish, as libvirt's client does once it has read everything
+      if (!st.weFinished) {
+        st.weFinished = true;
+        this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+      }
       return;
     }
     if (h.status === MessageStatus.ERROR) {
@@ -342,26 +356,13 @@ export class RpcClient {
       st.reject(err);
       return;
     }
-    if (st.theyFinished) {
-      // the answer to our finish
-      this.streams.delete(h.serial);
-      st.resolve();
-      return;
-    }
-    st.theyFinished = true;
+    // OK: the confirmation of our finish
+    this.streams.delete(h.serial);
     if (st.incoming) {
       st.incoming.done = true;
       st.incoming.notify();
     }
-    if (st.weFinished || !st.incoming) {
-      // after our finish (or for an upload) the server's end is the confirmation
-      this.streams.delete(h.serial);
-      st.resolve();
-      return;
-    }
-    // End of the server's data: finish ours, as virStreamFinish does; its answer resolves `ended`.
-    st.weFinished = true;
-    this.socket.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+    st.resolve();
   }
 
   private fail(e: VirError): void {

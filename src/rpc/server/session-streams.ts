@@ -1,5 +1,6 @@
 // Data streams of one client session (virnetprotocol.x VIR_NET_STREAM): after the call's reply,
-// CONTINUE packets carry data either way, an empty OK ends a direction, ERROR aborts. The driver
+// CONTINUE packets carry data either way (an empty one is end of data), the client's OK finishes
+// and the server's OK confirms that, ERROR aborts. The driver
 // slot gets a ByteStream (src/driver/types.ts): `incoming` is the client's data, `write` sends
 // ours, `close` ends ours. Writes made before the call's reply is on the wire wait for it.
 import type { ByteStream } from "../../driver/index.js";
@@ -75,12 +76,18 @@ export class SessionStreams {
     const replySent = new Promise<void>((r) => {
       started = r;
     });
+    // virNetServerProgramSendStreamData: data → CONTINUE, end of our data → an empty CONTINUE,
+    // and OK only ever confirms the client's finish (libvirt's client drops the connection on
+    // any other OK).
     const end = () => {
       if (entry.outDone) return;
       entry.outDone = true;
-      // after the client's own finish, this OK is also the answer to it
-      if (entry.clientDone) this.active.delete(serial);
-      this.io.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+      if (entry.clientDone) {
+        this.active.delete(serial);
+        this.io.write(encodeFrame({ ...h, status: MessageStatus.OK }));
+      } else {
+        this.io.write(encodeFrame(h));
+      }
     };
     const stream: ByteStream = {
       incoming: q,
@@ -144,7 +151,8 @@ export class SessionStreams {
       s.q.end();
     }
     // The client's virStreamFinish after our end of data (or for a stream already gone):
-    // confirm with an empty OK packet, as libvirtd does.
+    // confirm with an empty OK packet, as libvirtd does. Otherwise the confirmation waits until
+    // the driver is done with the client's data (uploads).
     if (!s || s.outDone) {
       this.active.delete(h.serial);
       this.io.write(encodeFrame({ ...h, type: MessageType.STREAM, status: MessageStatus.OK }));
