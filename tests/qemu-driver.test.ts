@@ -297,7 +297,11 @@ test("qemu driver: a restarted daemon finds running guests again; stale status i
 });
 
 test("qemu driver: block stats and info, memory stats, screenshot of a paused guest", async (t) => {
-  const why = !existsSync(QEMU) ? "qemu-system-x86_64 not installed" : guestUnavailable();
+  const why = !existsSync(QEMU)
+    ? "qemu-system-x86_64 not installed"
+    : !existsSync("/usr/bin/qemu-img")
+      ? "qemu-img not installed"
+      : guestUnavailable();
   if (why) return t.skip(why);
   const st = await createQemuDriverState(opts);
   states.push(st);
