@@ -28,6 +28,7 @@ import type { HostPool, HostVol } from "./pool-obj.js";
 import type { StorageDriverState } from "./storage-state.js";
 import { cloneVolFile, createVolFile, deleteVolFile, resizeVolFile, wipeVolFile } from "./vol-files.js";
 import { refreshVolume } from "./vol-scan.js";
+import { downloadFromFile, uploadToFile } from "./vol-stream.js";
 import { formatLiveVolXML } from "./vol-xml.js";
 
 /** virStorageVolWipeAlgorithm: ZERO .. TRIM; LAST = 10. */
@@ -213,6 +214,18 @@ export function volSlots(st: StorageDriverState): StorageDriver {
     },
     async storageVolGetPath(ref) {
       return resolve(ref)[1].def.target.path!;
+    },
+    async storageVolUpload(ref, stream, offset, length, flags) {
+      checkFlags(flags, 0, "storageVolUpload");
+      const [p, v] = resolve(ref);
+      await uploadToFile(v.def.target.path!, stream, offset, length);
+      await refreshVolume(v);
+      await st.updateSizes(p);
+    },
+    async storageVolDownload(ref, stream, offset, length, flags) {
+      checkFlags(flags, 0, "storageVolDownload");
+      const [, v] = resolve(ref);
+      await downloadFromFile(v.def.target.path!, stream, offset, length);
     },
     async storageVolResize(ref, capacity, flags) {
       checkFlags(flags, RS.ALLOCATE | RS.DELTA | RS.SHRINK, "storageVolResize");
