@@ -15,8 +15,8 @@ import { VirshControl, virshGroups } from "../src/cli/virsh/index.js";
 import { registerConnectionDriver } from "../src/driver/index.js";
 import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
 
-const FLOOR = 311;
-const RPC_FLOOR = 309;
+const FLOOR = 360;
+const RPC_FLOOR = 359;
 
 const dataDir = fileURLToPath(new URL("./data/virsh/", import.meta.url));
 

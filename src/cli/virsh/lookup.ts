@@ -89,6 +89,11 @@ export async function lookupNetwork(ctl: Ctl, cmd: ParsedCmd, opt = "network"): 
   throw new CmdFailure(`failed to get network '${n}'`, last);
 }
 
+/** Lookups that accept only a UUID (net-name, pool-name): no libvirt call for other strings. */
+export function requireUuid(n: string, what: string): void {
+  if (!looksLikeUuid(n)) throw new CmdFailure(`failed to get ${what} '${n}'`);
+}
+
 export async function poolByString(ctl: Ctl, n: string): Promise<StoragePool> {
   const c = conn(ctl);
   let last: unknown;
@@ -142,23 +147,30 @@ export async function lookupVol(
   } catch (e) {
     last = e;
   }
-  if (pool) throw new CmdFailure(`failed to get vol '${n}'`, last);
+  if (pool || !cmd.def.opts.some((o) => o.name === poolOpt))
+    throw new CmdFailure(`failed to get vol '${n}'`, last);
   throw new CmdFailure(`failed to get vol '${n}', specifying --${poolOpt} might help`, last);
 }
 
-/** virshCommandOptInterfaceBy: by name, or by MAC when it looks like one. */
-export async function lookupInterface(ctl: Ctl, cmd: ParsedCmd, opt = "interface"): Promise<Interface> {
+/** virshCommandOptInterfaceBy: by name, or by MAC when it looks like one; `by` restricts it as
+ * iface-mac (names only) and iface-name (MACs only) do. */
+export async function lookupInterface(
+  ctl: Ctl,
+  cmd: ParsedCmd,
+  opt = "interface",
+  by: "name" | "mac" | "any" = "any",
+): Promise<Interface> {
   const n = req(cmd, opt);
   const c = conn(ctl);
   let last: unknown;
   const isMac = /^([0-9a-fA-F]{1,2}[:-]){5}[0-9a-fA-F]{1,2}$/.test(n);
-  if (!isMac) {
+  if (!isMac && by !== "mac") {
     try {
       return await c.interfaceLookupByName(n);
     } catch (e) {
       last = e;
     }
-  } else {
+  } else if (isMac && by !== "name") {
     try {
       return await c.interfaceLookupByMACString(n);
     } catch (e) {

@@ -205,16 +205,19 @@ export function parseCommands(
           seen.clear();
         }
       }
-      const missing = req.findIndex((r, i) => r && !seen.has(i));
-      if (missing >= 0) {
-        const o = cmd.def.opts[missing];
+      // vshCommandCheckOpts reports every missing required option, then fails
+      let missing = false;
+      req.forEach((r, i) => {
+        if (!r || seen.has(i)) return;
+        const o = cmd.def.opts[i];
         error(
           o.type === "data" || o.type === "argv"
             ? `command '${cmd.def.name}' requires <${o.name}> option`
             : `command '${cmd.def.name}' requires --${o.name} option`,
         );
-        return null;
-      }
+        missing = true;
+      });
+      if (missing) return null;
       cmds.push(cmd);
     }
     if (tok.kind === "end") break;

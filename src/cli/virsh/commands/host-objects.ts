@@ -1,10 +1,10 @@
 // Host interface and secret commands (tools/virsh-interface.c, virsh-secret.c).
 import { VIR_CONNECT_LIST_INTERFACES as IL } from "../../../driver/flags.js";
-import { ErrorCode } from "../../../errors/index.js";
+import { ErrorCode, ErrorDomain, VirError } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
-import { attempt, type Ctl, conn, lookupInterface, req } from "../lookup.js";
+import { attempt, type Ctl, conn, looksLikeUuid, lookupInterface, req } from "../lookup.js";
 import { optBool, optString } from "../options.js";
 import { editText } from "../util.js";
 
@@ -26,12 +26,12 @@ const ifaceList: H = async (ctl, cmd) => {
 };
 
 const ifaceMac: H = async (ctl, cmd) => {
-  ctl.print(`${(await lookupInterface(ctl, cmd)).mac}\n`);
+  ctl.print(`${(await lookupInterface(ctl, cmd, "interface", "name")).mac}\n`);
   return true;
 };
 
 const ifaceName: H = async (ctl, cmd) => {
-  ctl.print(`${(await lookupInterface(ctl, cmd)).name}\n`);
+  ctl.print(`${(await lookupInterface(ctl, cmd, "interface", "mac")).name}\n`);
   return true;
 };
 
@@ -139,7 +139,16 @@ const secretDefine: H = async (ctl, cmd) => {
 };
 
 async function lookupSecret(ctl: Ctl, uuid: string) {
-  return attempt(`failed to get secret '${uuid}'`, () => conn(ctl).secretLookupByUUID(uuid));
+  return attempt(`failed to get secret '${uuid}'`, () => {
+    // virSecretLookupByUUIDString refuses a malformed UUID before any driver call
+    if (!looksLikeUuid(uuid))
+      throw new VirError({
+        code: ErrorCode.INVALID_ARG,
+        domain: ErrorDomain.SECRET,
+        message: "uuidstr in virSecretLookupByUUIDString must be a valid UUID",
+      });
+    return conn(ctl).secretLookupByUUID(uuid);
+  });
 }
 
 const secretDumpxml: H = async (ctl, cmd) => {

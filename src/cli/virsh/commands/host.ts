@@ -1,7 +1,7 @@
 // Host and hypervisor commands (tools/virsh-host.c): version, uri, hostname, nodeinfo,
 // capabilities, sysinfo, maxvcpus, freecell, domcapabilities.
 import type { Handler } from "../command.js";
-import { type Ctl, conn } from "../lookup.js";
+import { attempt, type Ctl, conn } from "../lookup.js";
 import { optBool, optInt, optString } from "../options.js";
 
 type H = Handler<Ctl>;
@@ -100,12 +100,14 @@ const freecell: H = async (ctl, cmd) => {
 };
 
 const domcapabilities: H = async (ctl, cmd) => {
-  const xml = await conn(ctl).getDomainCapabilities(
-    optString(cmd, "emulatorbin") ?? null,
-    optString(cmd, "arch") ?? null,
-    optString(cmd, "machine") ?? null,
-    optString(cmd, "virttype") ?? null,
-    0,
+  const xml = await attempt("failed to get emulator capabilities", () =>
+    conn(ctl).getDomainCapabilities(
+      optString(cmd, "emulatorbin") ?? null,
+      optString(cmd, "arch") ?? null,
+      optString(cmd, "machine") ?? null,
+      optString(cmd, "virttype") ?? null,
+      0,
+    ),
   );
   ctl.print(xml.replace(/\n?$/, "\n"));
   return true;

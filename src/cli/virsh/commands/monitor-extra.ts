@@ -221,7 +221,7 @@ const domifGetlink: H = async (ctl, cmd) => {
     const mac = child(nic, "mac");
     if ((target && attr(target, "dev") === iface) || (mac && attr(mac, "address") === iface.toLowerCase())) {
       const link = child(nic, "link");
-      ctl.print(`${iface} ${(link && attr(link, "state")) ?? "up"}\n`);
+      ctl.print(`${iface} ${(link && attr(link, "state")) ?? "up"}`);
       return true;
     }
   }
@@ -265,9 +265,9 @@ const domtime: H = async (ctl, cmd) => {
     const d = new Date(Number(t.seconds) * 1000);
     const p = (x: number) => String(x).padStart(2, "0");
     ctl.print(
-      `Time: ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}\n`,
+      `Time: ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`,
     );
-  } else ctl.print(`Time: ${t.seconds}\n`);
+  } else ctl.print(`Time: ${t.seconds}`);
   return true;
 };
 

@@ -5,7 +5,7 @@ import { VIR_CONNECT_LIST_NETWORKS as L } from "../../../driver/flags.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
-import { attempt, type Ctl, conn, lookupNetwork, req } from "../lookup.js";
+import { attempt, type Ctl, conn, lookupNetwork, req, requireUuid } from "../lookup.js";
 import { optBool, optInt, optString } from "../options.js";
 import { editText } from "../util.js";
 
@@ -81,6 +81,7 @@ const netUuid: H = async (ctl, cmd) => {
 
 const netName: H = async (ctl, cmd) => {
   const n = req(cmd, "network");
+  requireUuid(n, "network");
   const net = await attempt(`failed to get network '${n}'`, () => conn(ctl).networkLookupByUUID(n));
   ctl.print(`${net.name}\n`);
   return true;

@@ -11,10 +11,44 @@ type H = Handler<Ctl>;
 const LIST_ACTIVE = 2 ** 31;
 const LIST_INACTIVE = 2 ** 30;
 
+/** virNodeDevCapType names; capability n filters with VIR_CONNECT_LIST_NODE_DEVICES_CAP bit n. */
+const CAP_NAMES = [
+  "system",
+  "pci",
+  "usb_device",
+  "usb",
+  "net",
+  "scsi_host",
+  "scsi_target",
+  "scsi",
+  "storage",
+  "fc_host",
+  "vports",
+  "scsi_generic",
+  "drm",
+  "mdev_types",
+  "mdev",
+  "ccw",
+  "css",
+  "vdpa",
+  "ap_card",
+  "ap_queue",
+  "ap_matrix",
+  "vpd",
+];
+
 const nodedevList: H = async (ctl, cmd) => {
   let flags = LIST_ACTIVE;
   if (optBool(cmd, "inactive")) flags = LIST_INACTIVE;
   if (optBool(cmd, "all")) flags = LIST_ACTIVE + LIST_INACTIVE;
+  const capArg = optString(cmd, "cap");
+  if (capArg !== undefined) {
+    for (const c of capArg.split(",")) {
+      const i = CAP_NAMES.indexOf(c);
+      if (i < 0) throw new CmdFailure("Invalid capability type");
+      flags += 2 ** i;
+    }
+  }
   const c = conn(ctl);
   let names: string[];
   try {

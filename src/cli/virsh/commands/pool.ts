@@ -7,7 +7,7 @@ import { CmdFailure } from "../control.js";
 import { poolStateName } from "../format/states.js";
 import { formatTable } from "../format/table.js";
 import { prettyCapacity } from "../format/units.js";
-import { attempt, type Ctl, conn, lookupPool, req } from "../lookup.js";
+import { attempt, type Ctl, conn, lookupPool, req, requireUuid } from "../lookup.js";
 import { optBool, optString } from "../options.js";
 import { editText, exclusive } from "../util.js";
 import { xmlEscape } from "./virsh-itself.js";
@@ -136,6 +136,7 @@ const poolUuid: H = async (ctl, cmd) => {
 
 const poolName: H = async (ctl, cmd) => {
   const n = req(cmd, "pool");
+  requireUuid(n, "pool");
   const p = await attempt(`failed to get pool '${n}'`, () => conn(ctl).storagePoolLookupByUUID(n));
   ctl.print(`${p.name}\n`);
   return true;
