@@ -310,4 +310,29 @@ test("host storage driver: pools and volumes through the API, qemu-img as oracle
     ["as1"],
   );
   assert.equal(await (await third.conn.storagePoolLookupByName("as1")).isActive(), true);
+
+  // A pool whose directory vanished: refresh fails and stops it, as libvirt does.
+  const as1b = await third.conn.storagePoolLookupByName("as1");
+  const seen: number[] = [];
+  await third.conn.storagePoolEventRegisterAny(0, (_p, e) => seen.push(e.event!));
+  const gone = `${join(root, "lib", "images")}-as1`;
+  rmSync(gone, { recursive: true });
+  await rejects(as1b.refresh(), `cannot open directory '${gone}': No such file or directory`, 38);
+  assert.equal(await as1b.isActive(), false);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(seen, [3]);
+
+  // A transient pool whose directory vanished while the daemon was down is not brought back.
+  const t3dir = join(root, "pools", "t3");
+  await third.conn.storagePoolCreateXML(
+    `<pool type='dir'><name>t3</name><target><path>${t3dir}</path></target></pool>`,
+    1,
+  );
+  rmSync(t3dir, { recursive: true });
+  const fourth = await open(root);
+  await rejects(
+    fourth.conn.storagePoolLookupByName("t3"),
+    "Storage pool not found: no storage pool with matching name 't3'",
+  );
+  assert.equal(existsSync(join(root, "run", "storage", "t3.xml")), false);
 });
