@@ -251,3 +251,106 @@ test("a new driver state finds the running network; destroy removes everything; 
   await again.d.networkDestroy!(ref);
   assert.equal(tryRun(["ip", "-n", NS, "link", "show", "dev", bridge]).status, 1);
 });
+
+test("transient, routed, isolated and bridge-mode networks; redefine while running; errors", {
+  skip,
+}, async () => {
+  const { st, d } = await newState({ autostart: false });
+  // Transient: create, cannot autostart or undefine, destroy removes it entirely.
+  const tr = await d.networkCreateXMLFlags!(
+    "<network><name>troute</name><forward mode='route'/><bridge stp='off'/><ip address='10.79.0.1' prefix='24'/></network>",
+    0,
+  );
+  assert.equal(await d.networkIsPersistent!(tr), false);
+  await assert.rejects(d.networkSetAutostart!(tr, true), /cannot set autostart for transient network/);
+  await assert.rejects(d.networkUndefine!(tr), /can't undefine transient network/);
+  const iso = await d.networkDefineXMLFlags!(
+    "<network><name>tiso2</name><bridge stp='off'/><ip address='10.80.0.1' prefix='24'><dhcp><range start='10.80.0.10' end='10.80.0.20'/></dhcp></ip></network>",
+    0,
+  );
+  await d.networkCreate!(iso);
+  const trBr = await d.networkGetBridgeName!(tr);
+  const isoBr = await d.networkGetBridgeName!(iso);
+  const table = inNs(NS, ["nft", "list", "table", "inet", "tsvirt_net"]);
+  assert.match(table, new RegExp(`iifname "${trBr}" ip saddr 10\\.79\\.0\\.0/24 accept`));
+  assert.match(table, new RegExp(`oifname "${trBr}" ip daddr 10\\.79\\.0\\.0/24 accept`));
+  assert.ok(!/10\.79\.0\.0\/24 ip daddr != .*masquerade/.test(table), "routed networks get no NAT");
+  assert.ok(!table.includes("10.80.0.0/24"), "isolated networks forward nothing");
+  assert.match(table, new RegExp(`iifname "${isoBr}" reject`));
+  assert.match(readFileSync(join(root, "run", "network", "tiso2.conf"), "utf8"), /^dhcp-option=3$/m);
+  assert.deepEqual(
+    (await d.connectListAllNetworks!(LN.TRANSIENT)).map((n) => n.name),
+    ["troute"],
+  );
+  assert.deepEqual(
+    (await d.connectListAllNetworks!(LN.PERSISTENT | LN.ACTIVE)).map((n) => n.name),
+    ["tiso2"],
+  );
+
+  // A range change restarts dnsmasq with the new conf.
+  const pid = st.nets.byName("tiso2")!.dnsmasqPid!;
+  await d.networkUpdate!(
+    iso,
+    VIR_NETWORK_UPDATE_COMMAND.ADD_LAST,
+    VIR_NETWORK_SECTION.IP_DHCP_RANGE,
+    -1,
+    "<range start='10.80.0.30' end='10.80.0.40'/>",
+    3,
+  );
+  const pid2 = st.nets.byName("tiso2")!.dnsmasqPid!;
+  assert.notEqual(pid2, pid);
+  assert.match(
+    readFileSync(join(root, "run", "network", "tiso2.conf"), "utf8"),
+    /dhcp-range=10\.80\.0\.30,10\.80\.0\.40,255\.255\.255\.0/,
+  );
+  assert.match(await d.networkGetXMLDesc!(iso, 1), /10\.80\.0\.30/);
+  await assert.rejects(
+    d.networkUpdate!(
+      iso,
+      VIR_NETWORK_UPDATE_COMMAND.DELETE,
+      VIR_NETWORK_SECTION.IP_DHCP_HOST,
+      -1,
+      "<host mac='52:54:00:00:00:09' ip='10.80.0.9'/>",
+      0,
+    ),
+    /couldn't locate a matching dhcp host entry in network 'tiso2'/,
+  );
+  await assert.rejects(d.networkGetDHCPLeases!(iso, "zz", 0), /invalid MAC address: zz/);
+
+  // Redefining a running network waits for its next start; undefine makes it transient.
+  await d.networkDefineXMLFlags!((await d.networkGetXMLDesc!(iso, 1)).replace("10.80.0.20", "10.80.0.25"), 0);
+  assert.match(await d.networkGetXMLDesc!(iso, 1), /10\.80\.0\.25/);
+  assert.match(await d.networkGetXMLDesc!(iso, 0), /10\.80\.0\.20/);
+  await assert.rejects(
+    d.networkDefineXMLFlags!("<network><name>tiso2</name><ip address='10.81.0.1' prefix='24'/></network>", 0),
+    /operation failed: network 'tiso2' already exists with uuid/,
+  );
+  await d.networkUndefine!(iso);
+  assert.equal(await d.networkIsPersistent!(iso), false);
+  assert.ok(!existsSync(join(root, "etc", "network", "tiso2.xml")));
+  await d.networkDestroy!(iso);
+  await d.networkDestroy!(tr);
+  await assert.rejects(
+    d.networkLookupByName!("tiso2"),
+    /Network not found: no network with matching name 'tiso2'/,
+  );
+  await assert.rejects(d.networkLookupByName!("troute"), /no network with matching name 'troute'/);
+  assert.equal(tryRun(["ip", "netns", "exec", NS, "nft", "list", "table", "inet", "tsvirt_net"]).status, 1);
+  assert.equal(tryRun(["ip", "-n", NS, "link", "show", "dev", trBr]).status, 1);
+
+  // forward mode bridge: an existing host bridge, no dnsmasq and no rules.
+  const bxml = "<network><name>tbr</name><forward mode='bridge'/><bridge name='brx0'/></network>";
+  const b = await d.networkDefineXMLFlags!(bxml, 0);
+  await assert.rejects(d.networkCreate!(b), /bridge 'brx0' does not exist/);
+  sh(["ip", "-n", NS, "link", "add", "brx0", "type", "bridge"]);
+  await d.networkCreate!(b);
+  assert.equal(st.nets.byName("tbr")!.dnsmasqPid, undefined);
+  assert.equal(tryRun(["ip", "netns", "exec", NS, "nft", "list", "table", "inet", "tsvirt_net"]).status, 1);
+  await d.networkDestroy!(b);
+  assert.equal(
+    tryRun(["ip", "-n", NS, "link", "show", "dev", "brx0"]).status,
+    0,
+    "a host bridge is not ours to delete",
+  );
+  await d.networkUndefine!(b);
+});

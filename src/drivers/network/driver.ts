@@ -6,9 +6,11 @@ import type { NetworkDriver, NetworkRef } from "../../driver/index.js";
 import {
   VIR_CONNECT_LIST_NETWORKS as LN,
   VIR_NETWORK_EVENT,
+  VIR_NETWORK_SECTION,
   VIR_NETWORK_UPDATE_AFFECT as UA,
   VIR_NETWORK_XML_INACTIVE,
 } from "../../driver/index.js";
+import { parseMac } from "../../conf/common/mac.js";
 import { ErrorCode } from "../../errors/index.js";
 import { checkFlags, internal, netErr, noNetwork, noNetworkUuid, opFailed, opInvalid } from "./errors.js";
 import { parseDnsmasqLeases } from "./leases.js";
@@ -124,7 +126,7 @@ export function hostNetworkDriver(st: NetworkDriverState): NetworkDriver {
     async networkUndefine(ref) {
       const n = find(ref);
       await withLock(n, async () => {
-        if (!n.persistent) throw opInvalid("cannot undefine transient network");
+        if (!n.persistent) throw opInvalid("can't undefine transient network");
         await st.store.remove(n.name);
         n.persistent = false;
         n.autostart = false;
@@ -210,14 +212,21 @@ export function hostNetworkDriver(st: NetworkDriverState): NetworkDriver {
         if (liveDef) {
           n.def = liveDef;
           await st.runStore.save(n.name, formatNetworkXML(liveDef));
-          await refreshDnsmasq(liveDef, n.dnsmasqPid, st.ctx);
+          // Ranges live in the conf file: dnsmasq restarts; host entries only need a SIGHUP.
+          n.dnsmasqPid = await refreshDnsmasq(
+            liveDef,
+            n.dnsmasqPid,
+            st.ctx,
+            section !== VIR_NETWORK_SECTION.IP_DHCP_HOST,
+          );
         }
       });
     },
     async networkGetDHCPLeases(ref, mac, flags) {
       checkFlags(flags, 0, "networkGetDHCPLeases");
+      if (mac !== null && !parseMac(mac)) throw netErr(ErrorCode.INVALID_MAC, mac);
       const n = find(ref);
-      if (!n.active) return [];
+      // The leases file outlives a stop, as libvirt's does.
       let text = "";
       try {
         text = await readFile(dnsmasqPaths(st.opts.runDir, n.name).leaseFile, "utf8");

@@ -158,15 +158,25 @@ export async function stopNetworkOnHost(
   if (def.bridge.name) await deleteBridge(def.bridge.name, ctx).catch(() => {});
 }
 
-/** After a DHCP host change: rewrite files, SIGHUP dnsmasq. */
+/**
+ * After an update: rewrite the files, then SIGHUP dnsmasq (host files) or restart it (conf
+ * changes: it cannot re-read a root-only conf after dropping privileges). Returns the pid.
+ */
 export async function refreshDnsmasq(
   def: NetworkDef,
   pid: number | undefined,
   ctx: HostNetContext,
-): Promise<void> {
-  if (pid === undefined || !needsDnsmasq(def)) return;
+  restart: boolean,
+): Promise<number | undefined> {
+  if (!needsDnsmasq(def)) return pid;
   await writeDnsmasqFiles(def, ctx);
-  reloadDnsmasq(pid);
+  if (pid !== undefined && !restart) {
+    reloadDnsmasq(pid);
+    return pid;
+  }
+  if (pid !== undefined) await stopDnsmasq(pid);
+  const p = dnsmasqPaths(ctx.runDir, def.name);
+  return startDnsmasq(p.confFile, p.pidFile, { netns: ctx.netns, binary: ctx.dnsmasqBinary });
 }
 
 export { networkCidr };
