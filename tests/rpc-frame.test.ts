@@ -125,3 +125,18 @@ test("procedure table: numbers unique, codecs encode/decode zero-ish values", ()
   };
   assert.deepEqual(decode(remoteError, encode(remoteError, err)), err);
 });
+
+test("event message table: one message per (family, event id), procedure numbers unique", async () => {
+  const { eventMessages } = await import("../src/rpc/protocol/procs-events.js");
+  const keys = new Set(eventMessages.map((m) => `${m.family}:${m.eventID}`));
+  const procs = new Set(eventMessages.map((m) => m.proc));
+  assert.equal(keys.size, eventMessages.length);
+  assert.equal(procs.size, eventMessages.length);
+  for (const m of eventMessages) assert.equal(remoteProcedures.has(m.proc), false, `${m.proc} is a message`);
+  // a lifecycle message as virsh receives it (remote_domain_event_callback_lifecycle_msg)
+  const life = eventMessages.find((m) => m.family === "domain" && m.eventID === 0)!;
+  const dom = { name: "test", uuid: "6695eb01-f6a4-8304-79aa-97f2502e193f", id: 1 };
+  const bytes = encode(life.codec, life.build(3, { dom, event: 5, detail: 1 }));
+  assert.equal(bytes.readInt32BE(0), 3);
+  assert.deepEqual(decode(life.codec, bytes), { callbackID: 3, msg: { dom, event: 5, detail: 1 } });
+});

@@ -1,7 +1,7 @@
 // Event callback registration procedures and the event MESSAGE payloads of remote program
 // 0x20008086 (remote_protocol.x). The server answers the registrations itself (slot null) and
 // sends each event as a VIR_NET_MESSAGE whose proc number says which event it is.
-import { type Codec, int, optional, struct } from "../xdr/index.js";
+import { array, type Codec, int, optional, struct, uint } from "../xdr/index.js";
 import { REMOTE_DOMAIN_EVENT_TUNABLE_MAX, REMOTE_DOMAIN_JOB_STATS_MAX } from "./constants.js";
 import { type ProcedureDef, proc } from "./procedure.js";
 import {
@@ -18,6 +18,12 @@ import {
 } from "./remote-types.js";
 
 const reg = { ro: true, high: true, slot: null };
+const graphicsAddress = struct("remote_domain_event_graphics_address", {
+  family: int,
+  node: nstr,
+  service: nstr,
+});
+const graphicsIdentity = struct("remote_domain_event_graphics_identity", { type: nstr, name: nstr });
 
 export const eventProcedures: ProcedureDef[] = [
   proc(105, "CONNECT_DOMAIN_EVENT_REGISTER", null, { cb_registered: int }, reg),
@@ -133,7 +139,27 @@ export const eventMessages: EventMessageDef[] = [
     codec: nested("io_error_reason", { srcPath: nstr, devAlias: nstr, action: int, reason: nstr }),
     build: nestedBuild,
   },
+  {
+    family: "domain",
+    eventID: 5,
+    proc: 323,
+    codec: nested("graphics", {
+      phase: int,
+      local: graphicsAddress,
+      remote: graphicsAddress,
+      authScheme: nstr,
+      subject: array(graphicsIdentity, 20),
+    }),
+    build: nestedBuild,
+  },
   { family: "domain", eventID: 7, proc: 325, codec: nested("control_error", {}), build: nestedBuild },
+  {
+    family: "domain",
+    eventID: 8,
+    proc: 326,
+    codec: nested("block_job", { path: nstr, type: int, status: int }),
+    build: nestedBuild,
+  },
   {
     family: "domain",
     eventID: 9,
@@ -198,6 +224,13 @@ export const eventMessages: EventMessageDef[] = [
   },
   {
     family: "domain",
+    eventID: 20,
+    proc: 359,
+    codec: flat("remote_domain_event_callback_migration_iteration_msg", { dom: D, iteration: int }),
+    build: flatBuild,
+  },
+  {
+    family: "domain",
     eventID: 21,
     proc: 363,
     codec: flat("remote_domain_event_callback_job_completed_msg", {
@@ -219,6 +252,51 @@ export const eventMessages: EventMessageDef[] = [
     proc: 379,
     codec: flat("remote_domain_event_callback_metadata_change_msg", { dom: D, type: int, nsuri: ostr }),
     build: flatBuild,
+  },
+  {
+    family: "domain",
+    eventID: 24,
+    proc: 385,
+    codec: flat("remote_domain_event_block_threshold_msg", {
+      dom: D,
+      dev: nstr,
+      path: ostr,
+      threshold: u64,
+      excess: u64,
+    }),
+    build: flatBuild,
+  },
+  {
+    family: "domain",
+    eventID: 25,
+    proc: 423,
+    codec: flat("remote_domain_event_memory_failure_msg", {
+      dom: D,
+      recipient: int,
+      action: int,
+      flags: uint,
+    }),
+    build: flatBuild,
+  },
+  {
+    family: "domain",
+    eventID: 26,
+    proc: 438,
+    codec: flat("remote_domain_event_memory_device_size_change_msg", { dom: D, alias: nstr, size: u64 }),
+    build: flatBuild,
+  },
+  {
+    family: "network",
+    eventID: 1,
+    proc: 446,
+    codec: flat("remote_network_event_callback_metadata_change_msg", { net: N, type: int, nsuri: ostr }),
+    build: (cb, ev) => ({
+      callbackID: cb,
+      type: 0,
+      nsuri: null,
+      ...ev,
+      ...(ev.uri ? { nsuri: ev.uri } : {}),
+    }),
   },
   {
     family: "network",
