@@ -134,6 +134,9 @@ const SESSION = [
   "vol-create-from p3 $D/vol2.xml v.qcow2",
   "vol-info v2.img --pool p3",
   "vol-name $D/p3/v.qcow2",
+  "vol-create p3 $D/vol3.xml",
+  "vol-dumpxml v3.img --pool p3",
+  "vol-delete v3.img --pool p3",
   "vol-delete v2.img --pool p3",
   "vol-delete v.qcow2 --pool p3",
   "pool-destroy p3",
@@ -178,6 +181,11 @@ function prepareScanDir(dir: string): void {
       "<features><lazy_refcounts/></features></target></volume>",
   );
   writeFileSync(
+    join(dir, "vol3.xml"),
+    "<volume><name>v3.img</name><capacity>65536</capacity><allocation>0</allocation><target>" +
+      "<permissions><mode>0604</mode><owner>65534</owner><group>65534</group></permissions></target></volume>",
+  );
+  writeFileSync(
     join(dir, "vol2.xml"),
     "<volume><name>v2.img</name><capacity unit='M'>2</capacity><target><format type='raw'/></target></volume>",
   );
@@ -208,7 +216,9 @@ function normalize(text: string, dir: string): string {
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<UUID>")
     .replace(/\n *<timestamps>(.|\n)*?<\/timestamps>/g, "")
     .replace(/^(Capacity|Allocation|Available):( +)[0-9.]+ \w+$/gm, "$1:$2<SIZE>")
-    .replace(/<(capacity|allocation|available) unit='bytes'>[1-9][0-9]{9,}</g, "<$1 unit='bytes'><BIG><")
+    .replace(/<pool type=(.|\n)*<\/pool>/, (x) =>
+      x.replace(/<(capacity|allocation|available) unit='bytes'>[1-9][0-9]*</g, "<$1 unit='bytes'><FS><"),
+    )
     .replace(/^ default .*\n/gm, "")
     .replace(/^-{5,}$/gm, "-----")
     .replace(/(\S) {2,}/g, "$1  ");
