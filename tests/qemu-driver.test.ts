@@ -332,7 +332,54 @@ test("qemu driver: block stats and info, memory stats, screenshot of a paused gu
     assert.equal(shot.mime, "image/x-portable-pixmap");
     assert.equal(Buffer.from(shot.data.subarray(0, 2)).toString(), "P6");
     await assert.rejects(drv.domainInterfaceStats!(ref, "vnet9"), /'vnet9' is not a known interface/);
+    // Live memory goes through the balloon; a transient domain has no config to change.
+    await drv.domainSetMemoryFlags!(ref, 200_000, 1);
+    assert.equal((await drv.domainGetInfo!(ref)).memory, 200_000);
+    await assert.rejects(
+      drv.domainSetMemoryFlags!(ref, 200_000, 2),
+      /transient domains do not have any persistent config/,
+    );
+    await assert.rejects(
+      drv.domainSetMaxMemory!(ref, 100_000),
+      /cannot resize the maximum memory on an active domain/,
+    );
   } finally {
     await drv.domainDestroyFlags!(ref, 0);
   }
+});
+
+test("qemu driver: setmaxmem, setmem --config and setvcpus --config persist", async (t) => {
+  if (!existsSync(QEMU)) return t.skip("qemu-system-x86_64 not installed");
+  const o = {
+    ...opts,
+    configDir: join(root, "cfg", "etc"),
+    libDir: join(root, "cfg", "lib"),
+    runDir: join(root, "cfg", "run"),
+  };
+  const st = await createQemuDriverState(o);
+  states.push(st);
+  const drv = qemuHypervisorDriver(st);
+  const ref = await drv.domainDefineXMLFlags!(
+    "<domain type='qemu'><name>cfg1</name><memory unit='MiB'>256</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>",
+    0,
+  );
+  await drv.domainSetMaxMemory!(ref, 524288);
+  await drv.domainSetMemoryFlags!(ref, 300000, 2);
+  await assert.rejects(drv.domainSetMemoryFlags!(ref, 600000, 0), /cannot set memory higher than max memory/);
+  await drv.domainSetVcpusFlags!(ref, 4, 2 | 4);
+  await drv.domainSetVcpusFlags!(ref, 2, 2);
+  await assert.rejects(
+    drv.domainSetVcpusFlags!(ref, 5, 2),
+    /greater than max allowable vcpus for the persistent domain: 5 > 4/,
+  );
+  await assert.rejects(drv.domainSetVcpusFlags!(ref, 2, 1), /domain is not running/);
+  assert.equal(await drv.domainGetVcpusFlags!(ref, 0), 2);
+  assert.equal(await drv.domainGetVcpusFlags!(ref, 4), 4);
+  const st2 = await createQemuDriverState(o);
+  states.push(st2);
+  const xml = await qemuHypervisorDriver(st2).domainGetXMLDesc!(ref, 0);
+  assert.match(xml, /<memory unit='KiB'>524288<\/memory>/);
+  assert.match(xml, /<currentMemory unit='KiB'>300000<\/currentMemory>/);
+  assert.match(xml, /<vcpu placement='static' current='2'>4<\/vcpu>/);
+  assert.match(xml, /machine='pc-i440fx-/, "no machine given: libvirt's default 'pc'");
 });

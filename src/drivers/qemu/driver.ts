@@ -9,12 +9,14 @@ import {
   VIR_DOMAIN_EVENT,
   VIR_DOMAIN_EVENT_DEFINED,
   VIR_DOMAIN_EVENT_UNDEFINED,
+  VIR_DOMAIN_MEM_MAXIMUM,
   VIR_DOMAIN_SHUTDOWN_FLAGS,
   VIR_DOMAIN_START,
   VIR_DOMAIN_XML,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
+import { getVcpus, setMemory, setVcpus } from "./domain-config.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import {
   attachProcess,
@@ -258,6 +260,21 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
     async domainIsUpdated(ref) {
       st.byRef(ref);
       return false; // no live device changes are supported yet
+    },
+    async domainSetMemoryFlags(ref, memory, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => setMemory(st, d, memory, flags));
+    },
+    async domainSetMaxMemory(ref, memory) {
+      const d = st.byRef(ref);
+      await job(d, () => setMemory(st, d, memory, VIR_DOMAIN_MEM_MAXIMUM));
+    },
+    async domainGetVcpusFlags(ref, flags) {
+      return getVcpus(st.byRef(ref), flags);
+    },
+    async domainSetVcpusFlags(ref, nvcpus, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => setVcpus(st, d, nvcpus, flags));
     },
     async domainGetMaxMemory(ref) {
       return st.byRef(ref).def.memory;
