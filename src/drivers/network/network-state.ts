@@ -194,10 +194,14 @@ export class NetworkDriverState {
         await this.runStore.remove(name);
       }
     }
-    // Our table is rebuilt from what is really running now.
-    await applyFirewall(this.activeFirewall(), this.ctx).catch((e) =>
-      this.warn(`cannot load firewall rules: ${(e as Error).message}`),
-    );
+    // Our table is rebuilt from what is really running now. With nothing running it is left
+    // alone: another daemon (tests run several side by side) may own rules in it.
+    const running = this.activeFirewall();
+    if (running.length > 0) {
+      await applyFirewall(running, this.ctx).catch((e) =>
+        this.warn(`cannot load firewall rules: ${(e as Error).message}`),
+      );
+    }
     if (firstStart && this.opts.defaultNetwork !== false && !this.nets.byName("default")) {
       await this.createDefaultNetwork();
     }
