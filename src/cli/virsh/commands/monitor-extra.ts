@@ -7,8 +7,8 @@ import { attr, child } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
-import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
-import { optBool, optString } from "../options.js";
+import { attempt, type Ctl, conn, domainByString, lookupDomain, req } from "../lookup.js";
+import { optArgv, optBool, optString } from "../options.js";
 import { affectFlags, childrenAt, parseDoc } from "../util.js";
 
 type H = Handler<Ctl>;
@@ -271,6 +271,62 @@ const domtime: H = async (ctl, cmd) => {
   return true;
 };
 
+const domfsinfo: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const list = await attempt("Unable to get filesystem information", () => dom.getFSInfo(0));
+  if (list.length === 0) {
+    ctl.printExtra("No filesystems are mounted in the domain");
+    return true;
+  }
+  const rows = list.map((f) => [f.mountpoint, f.name, f.fstype, f.devAliases.join(",")]);
+  ctl.print(formatTable(["Mountpoint", "Name", "Type", "Target"], rows));
+  return true;
+};
+
+/** domstats group options → VIR_DOMAIN_STATS_* bits, and --list-* → VIR_CONNECT_GET_ALL_DOMAINS_STATS_*. */
+const STAT_GROUPS: [string, number][] = [
+  ["state", 1],
+  ["cpu-total", 2],
+  ["balloon", 4],
+  ["vcpu", 8],
+  ["interface", 16],
+  ["block", 32],
+  ["perf", 64],
+  ["iothread", 128],
+  ["memory", 256],
+  ["dirtyrate", 512],
+  ["vm", 1024],
+];
+const STAT_FLAGS: [string, number][] = [
+  ["list-active", 1],
+  ["list-inactive", 2],
+  ["list-persistent", 4],
+  ["list-transient", 8],
+  ["list-running", 16],
+  ["list-paused", 32],
+  ["list-shutoff", 64],
+  ["list-other", 128],
+  ["nowait", 1 << 29],
+  ["backing", 1 << 30],
+  ["enforce", 2 ** 31],
+];
+
+const domstats: H = async (ctl, cmd) => {
+  let stats = 0;
+  let flags = 0;
+  for (const [n, b] of STAT_GROUPS) if (optBool(cmd, n)) stats |= b;
+  for (const [n, b] of STAT_FLAGS) if (optBool(cmd, n)) flags += b;
+  const names = optArgv(cmd, "domain");
+  const doms = names.length ? await Promise.all(names.map((n) => domainByString(ctl, n))) : null;
+  const recs = await conn(ctl).getAllDomainStats(stats, flags, doms);
+  recs.forEach((r, i) => {
+    if (i > 0) ctl.print("\n");
+    ctl.print(`Domain: '${r.dom.name}'\n`);
+    for (const p of r.params) ctl.print(`  ${p.field}=${typedValue(p)}\n`);
+  });
+  return true;
+};
+
 export const monitorExtraHandlers: Record<string, H> = {
   domblkstat,
   domifstat,
@@ -298,4 +354,6 @@ export const monitorExtraHandlers: Record<string, H> = {
   "domif-getlink": domifGetlink,
   domifaddr,
   domtime,
+  domfsinfo,
+  domstats,
 };
