@@ -158,6 +158,25 @@ test("a driver throwing a foreign, oversized error still gets a clipped INTERNAL
   c.close();
 });
 
+test("a call with a non-OK status or another program version gets libvirt's RPC error", async () => {
+  const c = await open();
+  const { encodeFrame } = await import("../src/rpc/protocol/frame.js");
+  const sock = (c as any).socket as import("node:net").Socket;
+  for (const [h, text] of [
+    [{ prog: 0x20008086, vers: 1, proc: 59, type: 0, serial: 90, status: 2 }, /Unexpected message status 2/],
+    [{ prog: 0x20008086, vers: 2, proc: 59, type: 0, serial: 91, status: 0 }, /cannot find program/],
+  ] as const) {
+    const got = new Promise<Buffer>((resolve) => sock.once("data", resolve));
+    c.writeRaw(encodeFrame(h));
+    const reply = await got;
+    assert.equal(reply.readUInt32BE(4 + 20), 1); // status ERROR
+    assert.equal(reply.readInt32BE(28), ErrorCode.RPC);
+    assert.match(reply.toString("latin1"), text);
+  }
+  assert.equal((await c.call("CONNECT_GET_HOSTNAME")).hostname, "fakehost");
+  c.close();
+});
+
 test("calls before CONNECT_OPEN are refused", async () => {
   const c = await RpcClient.connect({ path: daemon.paths.sock });
   await assert.rejects(c.call("CONNECT_GET_HOSTNAME"), /connection not open/);

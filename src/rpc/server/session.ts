@@ -175,6 +175,14 @@ export class ClientSession implements DispatchContext {
       this.sendError(header, e);
       return;
     }
+    if (header.status !== MessageStatus.OK) {
+      // virNetServerProgramDispatch: a call always carries VIR_NET_OK
+      this.sendError(
+        header,
+        virError(ErrorCode.RPC, ErrorDomain.RPC, `Unexpected message status ${header.status}`),
+      );
+      return;
+    }
     if (header.type === MessageType.CALL_WITH_FDS) {
       this.sendError(header, virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, "file descriptor passing"));
       return;
