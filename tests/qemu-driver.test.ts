@@ -232,6 +232,25 @@ test("qemu driver: capabilities XML is valid and lists the probed machines", asy
     execFileSync("xmllint", ["--noout", "--relaxng", rng, f], { stdio: "pipe" });
   }
   assert.deepEqual(await drv.nodeGetSecurityModel!(), { model: "none", doi: "0" });
+
+  // Domain capabilities: valid per domaincaps.rng, and KVM refused where it does not work.
+  const dc = await drv.connectGetDomainCapabilities!(null, "x86_64", "q35", "qemu", 0);
+  assert.match(dc, /<machine>pc-q35-\d+\.\d+<\/machine>/);
+  assert.match(dc, /<domain>qemu<\/domain>/);
+  assert.match(dc, /<value>sata<\/value>/);
+  assert.match(dc, /<model usable='unknown' vendor='unknown'>qemu64<\/model>/);
+  const drng = "/usr/share/libvirt/schemas/domaincaps.rng";
+  if (existsSync(drng) && existsSync("/usr/bin/xmllint")) {
+    const f = join(root, "domcaps.xml");
+    writeFileSync(f, dc);
+    execFileSync("xmllint", ["--noout", "--relaxng", drng, f], { stdio: "pipe" });
+  }
+  if (!caps.kvm.usable) {
+    await assert.rejects(
+      drv.connectGetDomainCapabilities!(null, "x86_64", null, "kvm", 0),
+      /KVM is not supported/,
+    );
+  }
 });
 
 test("qemu driver: a restarted daemon finds running guests again; stale status is dropped", async (t) => {

@@ -5,7 +5,8 @@ import { formatCapabilitiesXML } from "../../conf/capabilities/index.js";
 import type { HypervisorDriver } from "../../driver/index.js";
 import { VIR_CONNECT_LIST_DOMAINS as L, VIR_DOMAIN_STATE } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import type { QemuCaps } from "./capabilities.js";
+import { archOfBinary, defaultMachine, type QemuCaps, resolveMachine } from "./capabilities.js";
+import { formatDomainCapabilities } from "./domain-capabilities.js";
 import { isActive, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { qemuHostCapabilities } from "./host-capabilities.js";
@@ -48,6 +49,49 @@ export function connectSlots(st: QemuDriverState): Partial<HypervisorDriver> {
         }
       }
       return formatCapabilitiesXML(qemuHostCapabilities(all));
+    },
+    async connectGetDomainCapabilities(emulatorbin, arch, machine, virttype, flags) {
+      if (flags !== 0) {
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          `unsupported flags (0x${flags.toString(16)}) in function qemuConnectGetDomainCapabilities`,
+        );
+      }
+      const bin =
+        emulatorbin ??
+        st.emulators.find(
+          (b) =>
+            archOfBinary(b) === (arch ?? st.defaultArch()) || (arch === "i686" && archOfBinary(b) === "i386"),
+        );
+      if (!bin)
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          `unable to find any emulator to serve '${arch ?? st.defaultArch()}' architecture`,
+        );
+      const caps = await st.caps.get(bin);
+      const type = virttype ?? (caps.kvm.usable ? "kvm" : "qemu");
+      if (type !== "qemu" && type !== "kvm") {
+        throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `unknown virttype: ${type}`);
+      }
+      if (type === "kvm" && !caps.kvm.usable) {
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          `KVM is not supported by '${bin}' on this host`,
+        );
+      }
+      const m = machine
+        ? resolveMachine(caps, machine)
+        : (resolveMachine(caps, "pc") ?? defaultMachine(caps));
+      if (!m)
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          `the machine '${machine}' is not supported by emulator '${bin}'`,
+        );
+      return formatDomainCapabilities(caps, m, type);
     },
     async nodeGetSecurityModel() {
       return { model: "none", doi: "0" };
