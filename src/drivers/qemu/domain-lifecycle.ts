@@ -193,7 +193,10 @@ function onQmpEvent(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
 function onGuestShutdown(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
   const proc = d.proc;
   if (!proc || e.data?.guest !== true) return;
-  const restart = d.fakeReboot || d.def.onPoweroff === "restart" || d.def.onPoweroff === "rename-restart";
+  // With <on_reboot>destroy (-no-reboot) a guest reboot arrives as SHUTDOWN reason guest-reset.
+  const reset = e.data?.reason === "guest-reset";
+  const restart =
+    !reset && (d.fakeReboot || d.def.onPoweroff === "restart" || d.def.onPoweroff === "rename-restart");
   d.fakeReboot = false;
   if (restart) {
     d.poweringOff = true;
