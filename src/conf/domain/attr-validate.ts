@@ -56,7 +56,7 @@ function valid(c: AttrCheck, v: string): boolean {
 export function validateAttributes(root: XmlElement): void {
   const stack: [XmlElement, string][] = [[root, ""]];
   while (stack.length) {
-    const [e, parent] = stack.shift()!;
+    const [e, parent] = stack.pop()!;
     if (e.name === "metadata" || e.name.includes(":")) continue;
     const type = e.name === "address" ? e.attrs.find(([k]) => k === "type")?.[1] : undefined;
     const ename = type !== undefined ? `address[${type}]` : e.name;
@@ -85,8 +85,10 @@ export function validateAttributes(root: XmlElement): void {
         throw new VirError({ code: c.code, domain: c.domain, message: c.message.replace("%v", () => v) });
       }
     }
-    const kids: [XmlElement, string][] = [];
-    for (const k of e.children) if (k.kind === "element") kids.push([k, e.name]);
-    stack.unshift(...kids);
+    // Depth first in document order: children are pushed last-first.
+    for (let i = e.children.length - 1; i >= 0; i--) {
+      const k = e.children[i]!;
+      if (k.kind === "element") stack.push([k, e.name]);
+    }
   }
 }

@@ -181,11 +181,14 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
   });
   for (const n of d.interfaces) if (n.mac === "") n.mac = generateMac();
   if (!opts.noIfnames) {
+    // First unused testnetN for each unnamed interface (testDomainGenerateIfname).
+    const used = new Set(d.interfaces.map((o) => o.target));
+    let i = 0;
     for (const n of d.interfaces) {
       if (n.target !== undefined) continue;
-      let i = 0;
-      while (d.interfaces.some((o) => o.target === `testnet${i}`)) i++;
+      while (used.has(`testnet${i}`)) i++;
       n.target = `testnet${i}`;
+      used.add(n.target);
     }
   }
 }

@@ -285,14 +285,38 @@ export function formatDisk(d: DiskDef): XmlElement {
  * Inserts `d` as libvirt does (virDomainDiskInsertPreAlloced): disks on one bus stay together,
  * ordered by their target name's index; a new bus goes at the end.
  */
+const indexCache = new WeakMap<DiskDef, number>();
+/** Highest target index per written bus, per list being built by insertDisk. */
+const busMax = new WeakMap<DiskDef[], Map<string, number>>();
+function cachedIndex(d: DiskDef): number {
+  let n = indexCache.get(d);
+  if (n === undefined) {
+    n = diskNameToIndex(d.target.dev) ?? -1;
+    indexCache.set(d, n);
+  }
+  return n;
+}
+
 export function insertDisk(list: DiskDef[], d: DiskDef): void {
-  const idx = diskNameToIndex(d.target.dev) ?? -1;
+  const idx = cachedIndex(d);
+  const bus = d.busGiven ?? "";
+  // Fast path for the usual in-order document (keeps big documents linear): nothing on this
+  // bus sorts after the new disk and the list ends with this bus.
+  let maxByBus = busMax.get(list);
+  if (!maxByBus) busMax.set(list, (maxByBus = new Map()));
+  const max = maxByBus.get(bus);
+  maxByBus.set(bus, Math.max(max ?? -1, idx));
+  const last = list[list.length - 1];
+  if (last && (last.busGiven ?? "") === bus && max !== undefined && max <= idx) {
+    list.push(d);
+    return;
+  }
   let at = -1;
   for (let i = list.length - 1; i >= 0; i--) {
     const cur = list[i]!;
     // Grouping uses the bus as written: a default bus is only filled in after parsing.
-    if ((cur.busGiven ?? "") !== (d.busGiven ?? "")) continue;
-    if ((diskNameToIndex(cur.target.dev) ?? -1) > idx) at = i;
+    if ((cur.busGiven ?? "") !== bus) continue;
+    if (cachedIndex(cur) > idx) at = i;
     else if (at === -1) at = i + 1;
   }
   if (at === -1) list.push(d);
@@ -300,13 +324,14 @@ export function insertDisk(list: DiskDef[], d: DiskDef): void {
 }
 
 export function checkDuplicateTargets(disks: DiskDef[]): void {
-  for (let i = 0; i < disks.length; i++) {
-    for (let j = 0; j < i; j++) {
-      if (disks[i]!.target.dev === disks[j]!.target.dev) {
-        const a = diskSourceName(disks[j]!) ?? "";
-        const b = diskSourceName(disks[i]!) ?? "";
-        throw xmlErr(`target '${disks[i]!.target.dev}' duplicated for disk sources '${a}' and '${b}'`);
-      }
+  const seen = new Map<string, DiskDef>();
+  for (const d of disks) {
+    const prev = seen.get(d.target.dev);
+    if (prev) {
+      const a = diskSourceName(prev) ?? "";
+      const b = diskSourceName(d) ?? "";
+      throw xmlErr(`target '${d.target.dev}' duplicated for disk sources '${a}' and '${b}'`);
     }
+    seen.set(d.target.dev, d);
   }
 }
