@@ -1,7 +1,7 @@
 // Pool slots of the host storage driver (storage_driver.c storagePool*): define, create, build,
 // start, refresh, destroy, delete, undefine, autostart, info, XML, listing and lookups, with
 // lifecycle events, each change serialized per pool.
-import { type StoragePoolDef, parseStoragePoolXML } from "../../conf/storage/index.js";
+import { POOL_TYPES, type StoragePoolDef, parseStoragePoolXML } from "../../conf/storage/index.js";
 import type { StorageDriver } from "../../driver/index.js";
 import {
   VIR_CONNECT_LIST_STORAGE_POOLS as LP,
@@ -14,16 +14,7 @@ import {
 } from "../../driver/index.js";
 import { ErrorCode } from "../../errors/index.js";
 import { sanitizePath } from "../../conf/storage/common.js";
-import {
-  checkFlags,
-  internal,
-  noPool,
-  noPoolUuid,
-  noSupport,
-  opFailed,
-  opInvalid,
-  storageErr,
-} from "./errors.js";
+import { checkFlags, internal, noPool, noPoolUuid, opFailed, opInvalid, storageErr } from "./errors.js";
 import { buildPool, deletePool } from "./pool-backend.js";
 import type { HostPool } from "./pool-obj.js";
 import type { StorageDriverState } from "./storage-state.js";
@@ -93,7 +84,8 @@ export function poolSlots(st: StorageDriverState): StorageDriver {
   const parseNew = (xml: string): { def: StoragePoolDef; existing?: HostPool } => {
     const def = parseStoragePoolXML(xml);
     if (!BACKENDS.has(def.type)) {
-      throw noSupport(`missing backend for pool type ${def.type} (${def.type})`);
+      // virStorageBackendForType: the enum number, then its name.
+      throw internal(`missing backend for pool type ${POOL_TYPES.indexOf(def.type)} (${def.type})`);
     }
     const same = list.byUuid(def.uuid);
     if (same && same.name !== def.name) {
@@ -195,19 +187,21 @@ export function poolSlots(st: StorageDriverState): StorageDriver {
         autostart: false,
         volumes: new Map(),
       };
-      if (existing) existing.newDef = def;
+      // A running instance of a defined pool: the given XML is live, the config returns at stop.
+      const config = existing?.def;
+      if (existing) existing.def = def;
       else list.add(p);
       try {
         await lock(p, async () => {
-          if (flags & VIR_STORAGE_POOL_CREATE.WITH_BUILD)
-            await buildPool(p.newDef ?? p.def, buildFlagsOf(flags));
-          await st.start(p);
+          if (flags & VIR_STORAGE_POOL_CREATE.WITH_BUILD) await buildPool(def, buildFlagsOf(flags));
+          await st.start(p, false);
         });
       } catch (e) {
         if (!existing) list.remove(p);
-        else if (existing.newDef === def) existing.newDef = undefined;
+        else existing.def = config!;
         throw e;
       }
+      if (existing) existing.newDef = config;
       st.emit(p, EV.STARTED);
       return st.ref(p);
     },

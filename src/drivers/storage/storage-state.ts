@@ -71,10 +71,11 @@ export class StorageDriverState {
     p.def.available = s.available;
   }
 
-  /** Starts an inactive pool: backend start, scan, live record (storagePoolCreate). */
-  async start(p: HostPool): Promise<void> {
+  /** Starts an inactive pool: backend start, scan, live record (storagePoolCreate); a pending
+   * redefinition takes effect unless `applyNewDef` is false. */
+  async start(p: HostPool, applyNewDef = true): Promise<void> {
     if (p.active) throw opInvalid(`storage pool '${p.name}' is already active`);
-    if (p.newDef) {
+    if (applyNewDef && p.newDef) {
       p.def = p.newDef;
       p.newDef = undefined;
     }
