@@ -142,6 +142,14 @@ const SESSION = [
   "pool-destroy p3",
   "pool-dumpxml p3",
   "pool-undefine p3",
+  // A defined pool started from other XML: that XML is live, the config returns at the stop.
+  "pool-define $D/e1.xml",
+  "pool-create $D/e2.xml --build",
+  "pool-dumpxml e",
+  "pool-dumpxml --inactive e",
+  "pool-destroy e",
+  "pool-dumpxml e",
+  "pool-undefine e",
 ];
 
 /** The bytes virsh uploads: 64 KiB of a counter pattern. */
@@ -173,6 +181,9 @@ function prepareScanDir(dir: string): void {
   writeFileSync(join(dir, "p3.xml"), pool("p3", U1, "p3"));
   writeFileSync(join(dir, "p3b.xml"), pool("p3", U1, "p3b"));
   writeFileSync(join(dir, "p3c.xml"), pool("p3x", U1, "p3c"));
+  const U2 = "11111111-2222-3333-4444-777777777777";
+  writeFileSync(join(dir, "e1.xml"), pool("e", U2, "e1"));
+  writeFileSync(join(dir, "e2.xml"), pool("e", U2, "e2"));
   writeFileSync(join(dir, "p3d.xml"), pool("p3", "11111111-2222-3333-4444-666666666666", "p3d"));
   writeFileSync(
     join(dir, "vol.xml"),
