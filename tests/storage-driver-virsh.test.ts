@@ -264,7 +264,7 @@ function virshUnavailable(): string | null {
 }
 
 test("virsh storage session: tsvirtd matches real libvirtd; files checked with qemu-img; restart keeps pools", {
-  timeout: 60000,
+  timeout: 120000,
 }, async (t) => {
   const why = virshUnavailable() ?? tsvirtdUnavailable();
   if (why) return t.skip(why);
