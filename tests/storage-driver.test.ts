@@ -336,3 +336,38 @@ test("host storage driver: pools and volumes through the API, qemu-img as oracle
   );
   assert.equal(existsSync(join(root, "run", "storage", "t3.xml")), false);
 });
+
+test("an fs pool is mounted only by a privileged daemon: others get a clear refusal", async (t) => {
+  if (process.getuid?.() !== 0) return t.skip("needs root to switch to an unprivileged user");
+  try {
+    execFileSync("setpriv", ["--version"], { stdio: "ignore" });
+  } catch {
+    return t.skip("setpriv (util-linux) is not installed");
+  }
+  const mod = (p: string) => JSON.stringify(join(import.meta.dirname, "..", "src", p));
+  const code =
+    `const { startPool } = await import(${mod("drivers/storage/pool-backend.ts")});` +
+    `const { parseStoragePoolXML } = await import(${mod("conf/storage/index.ts")});` +
+    "const def = parseStoragePoolXML(\"<pool type='fs'><name>f</name><source><device path='/dev/null'/></source>" +
+    '<target><path>/nonexistent/f</path></target></pool>");' +
+    "try { await startPool(def); console.log('mounted'); } catch (e) { console.log(e.code, e.message); }";
+  const out = execFileSync(
+    "setpriv",
+    [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      process.execPath,
+      "--import",
+      "tsx",
+      "--input-type=module",
+      "-e",
+      code,
+    ],
+    { encoding: "utf8", cwd: join(import.meta.dirname, "..") },
+  );
+  assert.equal(
+    out.trim(),
+    "29 operation forbidden: mounting '/dev/null' on '/nonexistent/f' needs a privileged daemon (running as uid 65534)",
+  );
+});
