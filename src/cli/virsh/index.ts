@@ -1,5 +1,6 @@
 // tsvirsh's command set: every group's handler table joined with virsh 9.0's option tables.
 import type { GroupDef } from "./command.js";
+import { checkpointHandlers } from "./commands/checkpoint.js";
 import { domainHandlers } from "./commands/domain.js";
 import { domainDeviceHandlers } from "./commands/domain-devices.js";
 import { eventHandlers } from "./commands/events.js";
@@ -27,6 +28,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: monitorHandlers },
     { handlers: monitorExtraHandlers },
     { handlers: snapshotHandlers },
+    { handlers: checkpointHandlers },
     { handlers: networkHandlers },
     { handlers: poolHandlers },
     { handlers: volumeHandlers },
