@@ -19,6 +19,7 @@ import {
 import {
   createNetworkDriverState,
   hostNetworkDriver,
+  networkBridgeResolver,
   type NetworkDriverOptions,
   type NetworkDriverState,
 } from "../src/drivers/network/index.js";
@@ -131,6 +132,14 @@ test("first start defines the default network (autostart) and a NAT network star
       ["tnat", VIR_NETWORK_EVENT.STARTED],
     ],
   );
+  // The QEMU driver's resolver for <interface type='network'>.
+  const resolve = networkBridgeResolver(Promise.resolve(st));
+  assert.equal(await resolve("tnat"), bridge);
+  await assert.rejects(
+    resolve("default"),
+    /Requested operation is not valid: network 'default' is not active/,
+  );
+  await assert.rejects(resolve("nope"), /Network not found: no network with matching name 'nope'/);
   const active = await d.connectListAllNetworks!(LN.ACTIVE);
   assert.deepEqual(
     active.map((n) => n.name),

@@ -119,6 +119,8 @@ export function hostNetworkDriver(st: NetworkDriverState): NetworkDriver {
           else st.nets.remove(n);
           throw e;
         }
+        // A persistent network started from other XML gets its config back when it stops.
+        if (n.persistent) n.newDef = prev;
         st.emit(n, VIR_NETWORK_EVENT.STARTED);
         return st.ref(n);
       });
