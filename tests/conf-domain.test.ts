@@ -7,7 +7,18 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cloneDomainDef, formatDomainXML, parseDomainXML } from "../src/conf/domain/index.js";
+import {
+  chrSource,
+  chrTarget,
+  cloneDomainDef,
+  cpuModel,
+  diskFormat,
+  diskHosts,
+  diskSourcePath,
+  featureEnabled,
+  formatDomainXML,
+  parseDomainXML,
+} from "../src/conf/domain/index.js";
 import { ErrorCode, ErrorDomain, VirError } from "../src/errors/index.js";
 import { parseXml } from "../src/xml/index.js";
 
@@ -184,4 +195,39 @@ test("fuzz: random and mutated documents only ever raise VirError", () => {
     runs++;
   }
   assert.ok(runs > 20, `only ${runs} fuzz runs`);
+});
+
+test("accessors read held parts: disk source/format, chardev target, features, cpu", () => {
+  const def = parseDomainXML(
+    `${MIN}<features><acpi/><smm state='off'/></features><cpu mode='custom'><model>Haswell</model></cpu>` +
+      "<devices><disk type='network'><driver name='qemu' type='raw'/><source protocol='nbd' name='exp'>" +
+      "<host name='h' port='10809'/></source><target dev='vda' bus='virtio'/></disk>" +
+      "<serial type='file'><source path='/log'/></serial></devices></domain>",
+  );
+  const disk = def.devices.disks[0]!;
+  assert.equal(diskSourcePath(disk), "exp");
+  assert.equal(diskFormat(disk), "raw");
+  assert.deepEqual(diskHosts(disk), [{ name: "h", port: "10809", transport: undefined, socket: undefined }]);
+  assert.equal(chrTarget(def.devices.serials[0]!, "port"), "0");
+  assert.equal(chrSource(def.devices.serials[0]!, "path"), "/log");
+  assert.equal(featureEnabled(def, "acpi"), true);
+  assert.equal(featureEnabled(def, "smm"), false);
+  assert.equal(featureEnabled(def, "pae"), undefined);
+  assert.deepEqual(cpuModel(def), { mode: "custom", model: "Haswell" });
+});
+
+test("a large document (2000 disks and NICs) parses and formats", { timeout: 60000 }, () => {
+  const name = (i: number) => {
+    let s = "";
+    for (let n = i + 1; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(97 + ((n - 1) % 26)) + s;
+    return `vd${s}`;
+  };
+  let devs = "";
+  for (let i = 0; i < 2000; i++) {
+    devs += `<disk type='file'><source file='/d${i}'/><target dev='${name(i)}'/></disk><interface type='user'/>`;
+  }
+  const def = parseDomainXML(`${MIN}<devices>${devs}</devices></domain>`);
+  assert.equal(def.devices.disks.length, 2000);
+  assert.equal(def.devices.interfaces[1999]!.target, "testnet1999");
+  assert.ok(formatDomainXML(def).length > 100000);
 });

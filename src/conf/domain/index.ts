@@ -9,6 +9,7 @@ import { validateDomain } from "./validate.js";
 export type { FormatOptions } from "./format.js";
 export { formatDomainXML } from "./format.js";
 export type * from "./types.js";
+export * from "./accessors.js";
 export { diskNameToIndex } from "./devices/disk.js";
 
 export interface ParseDomainOptions extends PostParseOptions {
