@@ -1,10 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-concurrent-recompilation
 // tsvirtd composition root: registers the connection drivers this daemon serves, starts the RPC
 // listeners under --root (or the system/session dirs), and stops cleanly on SIGTERM/SIGINT.
+// The node option (fixed at start-up, so it lives in the shebang): optimizing compiles run on the
+// main thread instead of a helper thread whose malloc arena keeps ~3 MiB after the first burst of
+// calls; bench/peers/tsvirtd.ts starts the program with the options of this line.
 // First: heap tuning must be in place before the other modules are loaded.
 import "../daemon/v8-tuning.js";
 import process from "node:process";
 import { join } from "node:path";
+import type { ConnectionDriverFactory } from "../driver/index.js";
 import type { QemuDriverState } from "../drivers/qemu/driver.js";
 
 // The daemon's own modules are imported dynamically: static imports would all be loaded (and
@@ -13,7 +17,6 @@ const { parseDaemonArgs, USAGE } = await import("../daemon/args.js");
 const { startDaemon } = await import("../daemon/daemon.js");
 const { daemonPaths } = await import("../daemon/paths.js");
 const { registerConnectionDriver } = await import("../driver/index.js");
-const { createQemuDriverState, qemuConnectionFactory } = await import("../drivers/qemu/driver.js");
 const { createStorageDriverState, withHostStorage } = await import("../drivers/storage/index.js");
 const { registerTestDriver } = await import("../drivers/test/index.js");
 const { ErrorCode, ErrorDomain, virError } = await import("../errors/index.js");
@@ -46,21 +49,31 @@ const storageState = createStorageDriverState({
   return null;
 });
 let qemuState: Promise<QemuDriverState> | null = null;
-registerConnectionDriver(
-  withHostStorage(
-    qemuConnectionFactory(async (path) => {
-      if (path !== qemuPath) throw virError(ErrorCode.NO_CONNECT, ErrorDomain.QEMU, `qemu://${path}`);
-      qemuState ??= createQemuDriverState({
-        uri: `qemu://${qemuPath}`,
-        configDir: join(paths.etc, "qemu"),
-        libDir: paths.lib,
-        runDir: paths.run,
-      });
-      return qemuState;
-    }),
-    storageState,
-  ),
-);
+let qemuFactory: Promise<ConnectionDriverFactory> | null = null;
+// The QEMU driver's modules load with the first qemu:// connection (about 1 MiB resident that a
+// daemon serving only test:/// never needs).
+const lazyQemuFactory: ConnectionDriverFactory = {
+  name: "qemu",
+  // qemuConnectionFactory's accepts(), without loading its module
+  accepts: (uri) => uri.scheme === "qemu" && !uri.host && (uri.path === "/system" || uri.path === "/session"),
+  async open(uri, opts) {
+    qemuFactory ??= import("../drivers/qemu/driver.js").then(
+      ({ createQemuDriverState, qemuConnectionFactory }) =>
+        qemuConnectionFactory(async (path) => {
+          if (path !== qemuPath) throw virError(ErrorCode.NO_CONNECT, ErrorDomain.QEMU, `qemu://${path}`);
+          qemuState ??= createQemuDriverState({
+            uri: `qemu://${qemuPath}`,
+            configDir: join(paths.etc, "qemu"),
+            libDir: paths.lib,
+            runDir: paths.run,
+          });
+          return qemuState;
+        }),
+    );
+    return (await qemuFactory).open(uri, opts);
+  },
+};
+registerConnectionDriver(withHostStorage(lazyQemuFactory, storageState));
 
 try {
   const daemon = await startDaemon(args);
