@@ -43,6 +43,16 @@ function canConnect(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * The node options of the program's `#!/usr/bin/env -S node OPTIONS` line: the peer runs the
+ * program as its shebang would (as the installed `tsvirtd` command runs), with this node binary.
+ */
+export function shebangNodeOptions(file: string): string[] {
+  const first = readFileSync(file, "utf8").split("\n", 1)[0]!;
+  const m = /^#!\S*env -S node((?: --?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  return m ? m[1]!.split(" ").filter(Boolean) : [];
+}
+
 export interface TsvirtdOptions {
   /** Reuse this root (restart after a kill); default a fresh temp dir. */
   root?: string;
@@ -60,6 +70,7 @@ export async function startTsvirtd(o: TsvirtdOptions = {}): Promise<TsvirtdProce
   const argv = [
     ...withParentDeathSignal("TERM"),
     process.execPath,
+    ...shebangNodeOptions(TSVIRTD_JS),
     TSVIRTD_JS,
     "--root",
     root,
