@@ -82,12 +82,16 @@ export class StorageDriverState {
     await startPool(p.def);
     try {
       await this.refresh(p);
+      await this.runStore.save(p.name, poolStatusText(p.def));
     } catch (e) {
+      // nothing half-done: the pool stays inactive, unmounted, without volumes
       await stopPool(p.def).catch(() => {});
+      p.volumes = new Map();
+      p.targetFacts = undefined;
+      p.def.capacity = p.def.allocation = p.def.available = 0n;
       throw e;
     }
     p.active = true;
-    await this.runStore.save(p.name, poolStatusText(p.def));
   }
 
   /** Stops an active pool (storagePoolDestroy's work, without checks or events). */
