@@ -11,6 +11,8 @@ import { test } from "node:test";
 import { withParentDeathSignal } from "../bench/peers/libvirtd.js";
 import { TSVIRTD_JS, tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
 
+// TSVIRT_TSVIRTD_JS runs another build of the daemon (e.g. one with local wiring changes).
+const DAEMON_JS = process.env.TSVIRT_TSVIRTD_JS ?? TSVIRTD_JS;
 const why =
   tsvirtdUnavailable() ??
   (process.getuid?.() !== 0 ? "needs root" : null) ??
@@ -42,7 +44,7 @@ test("virsh net-* against tsvirtd running in its own network namespace", {
     "--net",
     "--",
     process.execPath,
-    TSVIRTD_JS,
+    DAEMON_JS,
     "--root",
     root,
     "--http",
@@ -119,4 +121,3 @@ test("virsh net-* against tsvirtd running in its own network namespace", {
     rmSync(root, { recursive: true, force: true });
   }
 });
-
