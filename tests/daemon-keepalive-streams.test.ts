@@ -89,6 +89,25 @@ test("after the client asks for keepalive the server pings it; a live client sta
   c.close();
 });
 
+test("client keepalive: a silent server is given up on, a live one is kept", async () => {
+  // a "server" that accepts and never answers
+  const { createServer } = await import("node:net");
+  const mute = createServer(() => {});
+  const mutePath = join(root, "mute.sock");
+  await new Promise<void>((r) => mute.listen(mutePath, r));
+  const c = await RpcClient.connect({ path: mutePath });
+  c.startKeepalive(0.05, 3);
+  await assert.rejects(c.call("AUTH_LIST"), /keepalive timeout/);
+  mute.close();
+  // tsvirtd answers the client's pings, so a quiet but alive connection stays up
+  const live = await RpcClient.connect({ path: sock() });
+  live.startKeepalive(0.05, 3);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(live.pongs >= 2);
+  assert.deepEqual(await live.call("AUTH_LIST"), { types: [0] });
+  live.close();
+});
+
 test("a client that stops talking is dropped after interval × count", async () => {
   const s = connect(sock());
   const dec = new FrameDecoder();

@@ -246,9 +246,14 @@ function tableOf(f: EventFamily): DriverTable {
 export async function openRemote(u: ConnectUri, opts: OpenOptions): Promise<DriverSet> {
   const client = await RpcClient.connect(remoteTarget(u));
   try {
+    // libvirt's remote driver order: auth list, keepalive support, open
     await client.call("AUTH_LIST");
+    const { supported } = await client
+      .call("CONNECT_SUPPORTS_FEATURE", { feature: 10 })
+      .catch(() => ({ supported: 0 }));
     await client.call("CONNECT_OPEN", { name: serverUri(u), flags: opts.readOnly ? 1 : 0 });
     const { type } = await client.call("CONNECT_GET_TYPE").catch(() => ({ type: "remote" }));
+    if (supported) client.startKeepalive(5, 6);
     const rc = new RemoteConnection(client, u.text);
     return {
       uri: u.text,

@@ -79,6 +79,8 @@ export class RpcClient {
   private closedError: VirError | null = null;
   /** Number of PONGs received (tests observe keepalive with it). */
   pongs = 0;
+  private lastRx = Date.now();
+  private kaTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.on("data", (c) => this.onData(c));
@@ -278,11 +280,32 @@ export class RpcClient {
     return () => this.listeners.delete(l);
   }
 
+  /**
+   * Client keepalive (virConnectSetKeepAlive): after `intervalSec` of silence from the server a
+   * PING goes out; after `count` such intervals without any data the connection is closed.
+   */
+  startKeepalive(intervalSec = 5, count = 5): void {
+    if (this.kaTimer || intervalSec <= 0) return;
+    const ms = intervalSec * 1000;
+    this.kaTimer = setInterval(() => {
+      const silent = Date.now() - this.lastRx;
+      if (silent >= ms * count) {
+        this.fail(virError(ErrorCode.RPC, ErrorDomain.RPC, "connection closed due to keepalive timeout"));
+        this.socket.destroy();
+      } else if (silent >= ms) {
+        this.ping();
+      }
+    }, ms);
+    this.kaTimer.unref();
+  }
+
   close(): void {
+    if (this.kaTimer) clearInterval(this.kaTimer);
     this.socket.end();
   }
 
   private onData(chunk: Buffer): void {
+    this.lastRx = Date.now();
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -366,6 +389,7 @@ export class RpcClient {
   }
 
   private fail(e: VirError): void {
+    if (this.kaTimer) clearInterval(this.kaTimer);
     if (!this.closedError) this.closedError = e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
