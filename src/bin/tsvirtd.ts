@@ -18,6 +18,9 @@ const { startDaemon } = await import("../daemon/daemon.js");
 const { daemonPaths } = await import("../daemon/paths.js");
 const { registerConnectionDriver } = await import("../driver/index.js");
 const { createStorageDriverState, withHostStorage } = await import("../drivers/storage/index.js");
+const { createNetworkDriverState, networkBridgeResolver, withHostNetwork } = await import(
+  "../drivers/network/index.js"
+);
 const { registerTestDriver } = await import("../drivers/test/index.js");
 const { ErrorCode, ErrorDomain, virError } = await import("../errors/index.js");
 
@@ -48,6 +51,18 @@ const storageState = createStorageDriverState({
   process.stderr.write(`tsvirtd: storage driver unavailable: ${e.message}\n`);
   return null;
 });
+// Host networks (bridge, dnsmasq, nftables) too. Under --root (tests, side-by-side daemons) no
+// default network is made and none autostarts: the host's network namespace is not under the root.
+const networkState = createNetworkDriverState({
+  configDir: join(paths.etc, "network"),
+  runDir: join(paths.run, "network"),
+  defaultNetwork: paths.system && !args.root,
+  autostart: !args.root,
+  warn: (msg) => process.stderr.write(`tsvirtd: network: ${msg}\n`),
+}).catch((e: Error) => {
+  process.stderr.write(`tsvirtd: network driver unavailable: ${e.message}\n`);
+  return null;
+});
 let qemuState: Promise<QemuDriverState> | null = null;
 let qemuFactory: Promise<ConnectionDriverFactory> | null = null;
 // The QEMU driver's modules load with the first qemu:// connection (about 1 MiB resident that a
@@ -66,6 +81,7 @@ const lazyQemuFactory: ConnectionDriverFactory = {
             configDir: join(paths.etc, "qemu"),
             libDir: paths.lib,
             runDir: paths.run,
+            networkBridge: networkBridgeResolver(networkState),
           });
           return qemuState;
         }),
@@ -73,7 +89,7 @@ const lazyQemuFactory: ConnectionDriverFactory = {
     return (await qemuFactory).open(uri, opts);
   },
 };
-registerConnectionDriver(withHostStorage(lazyQemuFactory, storageState));
+registerConnectionDriver(withHostNetwork(withHostStorage(lazyQemuFactory, storageState), networkState));
 
 try {
   const daemon = await startDaemon(args);
