@@ -188,10 +188,12 @@ export async function startQemu(o: StartOptions): Promise<QemuProcess> {
       if (!proc.running()) {
         // libvirt: "internal error: process exited while connecting to monitor: <QEMU's stderr>"
         const text = readLogTail(paths.log, logOffset);
+        const { code, signal } = await proc.exited;
+        const how = signal ? `killed by ${signal}` : `exit status ${code}`;
         throw virError(
           ErrorCode.INTERNAL_ERROR,
           ErrorDomain.QEMU,
-          `process exited while connecting to monitor: ${text || "(no output)"}`,
+          `process exited while connecting to monitor: ${text || `(no output; ${how})`}`,
         );
       }
       throw e instanceof VirError
