@@ -35,6 +35,7 @@ const CASES: { args: string[]; input?: string }[] = [
   { args: ["start", "--foo"] },
   { args: ["echo", "a b", "c"] },
   { args: ["-d", "0", "domid test; domname 1; domuuid nosuch"] },
+  { args: ["-q", "list --all; net-list; pool-list --details; domblklist test; iface-list"] },
 ];
 
 test("tsvirsh binary behaves as virsh for argv, string and stdin modes", (t) => {

@@ -113,6 +113,8 @@ test("table layout: widths, three-space gaps, unpadded last column, dash rule", 
   const t = formatTable(["Id", "Name", "State"], [["1", "test", "running"]]);
   assert.equal(t, " Id   Name   State\n----------------------\n 1    test   running\n");
   assert.equal(formatTable(["Name", "Path"], []), " Name   Path\n--------------\n");
+  // -q: no header, and the header no longer widens the columns
+  assert.equal(formatTable(["Id", "Name", "State"], [["1", "test", "running"]], false), " 1   test   running\n");
 });
 
 test("scaled integers as virScaleInteger", () => {

@@ -31,9 +31,9 @@ function human(r: CheckResult, quiet: boolean): string {
   }
   if (r.totalClusters && r.allocatedClusters) {
     const t = r.totalClusters;
-    const pct = (n: number | undefined) => (((n ?? 0) * 100) / t).toFixed(2);
+    const pct = (n: number | undefined) => printf2(((n ?? 0) * 100) / t);
     const fa = r.allocatedClusters;
-    s += `${fa}/${t} = ${pct(fa)}% allocated, ${(((r.fragmentedClusters ?? 0) * 100) / fa).toFixed(2)}% fragmented, ${(((r.compressedClusters ?? 0) * 100) / fa).toFixed(2)}% compressed clusters\n`;
+    s += `${fa}/${t} = ${pct(fa)}% allocated, ${printf2(((r.fragmentedClusters ?? 0) * 100) / fa)}% fragmented, ${printf2(((r.compressedClusters ?? 0) * 100) / fa)}% compressed clusters\n`;
   }
   if (r.imageEndOffset) s += `Image end offset: ${r.imageEndOffset}\n`;
   return s;
@@ -122,4 +122,18 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
   } finally {
     await img.close();
   }
+}
+
+/**
+ * printf("%.2f", x) as C rounds it: the exact binary value to nearest, ties to even (15.625 →
+ * "15.62"), where toFixed rounds such ties up.
+ */
+export function printf2(x: number): string {
+  // Exact ties at two decimals are the odd eighths (.125, .375, .625, .875): only those doubles
+  // sit exactly halfway; every other value already rounds the same in both.
+  if (Number.isFinite(x) && Number.isInteger(x * 8) && !Number.isInteger(x * 4) && Math.abs(x) < 2 ** 40) {
+    const lo = Math.floor(x * 100);
+    return ((lo % 2 === 0 ? lo : lo + 1) / 100).toFixed(2);
+  }
+  return x.toFixed(2);
 }

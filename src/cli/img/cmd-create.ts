@@ -123,7 +123,7 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   if (size === undefined) throw new CliError(`${filename}: Image creation needs a size parameter`);
   if (!quiet) io.out(formattingLine(filename, fmt, { ...options, size: String(size) }));
   try {
-    await createImage(filename, fmt, size, options);
+    await createImage(filename, fmt, size, options, { unsafe });
   } catch (e) {
     if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
     throw e;

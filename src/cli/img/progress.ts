@@ -1,8 +1,11 @@
 // Progress output for -p: a cli-progress bar on a terminal, qemu-img's "    (12.34/100%)\r"
 // lines otherwise.
 
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
 import type { Out } from "./context.js";
+
+// cli-progress is loaded only when a bar is drawn (-p on a terminal): start-up stays small.
+const requireCjs = createRequire(import.meta.url);
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -12,6 +15,7 @@ export interface Progress {
 export function makeProgress(io: Out, enabled: boolean): Progress | undefined {
   if (!enabled) return undefined;
   if (io.isTTY) {
+    const cliProgress = requireCjs("cli-progress") as typeof import("cli-progress");
     const bar = new cliProgress.SingleBar(
       { format: "    [{bar}] {percentage}%", hideCursor: true },
       cliProgress.Presets.shades_classic,

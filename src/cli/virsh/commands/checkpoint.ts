@@ -136,7 +136,13 @@ const checkpointList: H = async (ctl, cmd) => {
     if (withParent) row.push(parents.get(c.name) ?? "");
     rows.push(row);
   }
-  ctl.print(formatTable(withParent ? ["Name", "Creation Time", "Parent"] : ["Name", "Creation Time"], rows));
+  ctl.print(
+    formatTable(
+      withParent ? ["Name", "Creation Time", "Parent"] : ["Name", "Creation Time"],
+      rows,
+      !ctl.quiet,
+    ),
+  );
   return true;
 };
 

@@ -21,7 +21,7 @@ const ifaceList: H = async (ctl, cmd) => {
   );
   const rows: string[][] = [];
   for (const i of list) rows.push([i.name, (await i.isActive()) ? "active" : "inactive", i.mac]);
-  ctl.print(formatTable(["Name", "State", "MAC Address"], rows));
+  ctl.print(formatTable(["Name", "State", "MAC Address"], rows, !ctl.quiet));
   return true;
 };
 
@@ -126,7 +126,7 @@ const secretList: H = async (ctl) => {
     rows = uuids.map((u) => [u, "Unused"]);
   }
   rows.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  ctl.print(formatTable(["UUID", "Usage"], rows));
+  ctl.print(formatTable(["UUID", "Usage"], rows, !ctl.quiet));
   return true;
 };
 

@@ -170,7 +170,7 @@ const vcpupin: H = async (ctl, cmd) => {
   const rows = maps
     .map((m, i) => [String(i), bitmapRanges(m, ncpus)])
     .filter((r) => only === undefined || r[0] === only);
-  ctl.print(formatTable(["VCPU", "CPU Affinity"], rows));
+  ctl.print(formatTable(["VCPU", "CPU Affinity"], rows, !ctl.quiet));
   return true;
 };
 
@@ -196,6 +196,7 @@ const iothreadinfo: H = async (ctl, cmd) => {
     formatTable(
       ["IOThread ID", "CPU Affinity"],
       list.map((t) => [String(t.iothreadId), bitmapRanges(t.cpumap, ncpus)]),
+      !ctl.quiet,
     ),
   );
   return true;
@@ -279,7 +280,7 @@ const domfsinfo: H = async (ctl, cmd) => {
     return true;
   }
   const rows = list.map((f) => [f.mountpoint, f.name, f.fstype, f.devAliases.join(",")]);
-  ctl.print(formatTable(["Mountpoint", "Name", "Type", "Target"], rows));
+  ctl.print(formatTable(["Mountpoint", "Name", "Type", "Target"], rows, !ctl.quiet));
   return true;
 };
 

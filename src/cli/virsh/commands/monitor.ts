@@ -76,7 +76,7 @@ const list: H = async (ctl, cmd) => {
     rows.push(row);
   }
   const header = withTitle ? ["Id", "Name", "State", "Title"] : ["Id", "Name", "State"];
-  ctl.print(formatTable(header, rows));
+  ctl.print(formatTable(header, rows, !ctl.quiet));
   return true;
 };
 
@@ -183,7 +183,9 @@ const domblklist: H = async (ctl, cmd) => {
     if (details) rows.push([attr(disk, "type") ?? "", attr(disk, "device") ?? "", target, source ?? "-"]);
     else rows.push([target, source ?? "-"]);
   }
-  ctl.print(formatTable(details ? ["Type", "Device", "Target", "Source"] : ["Target", "Source"], rows));
+  ctl.print(
+    formatTable(details ? ["Type", "Device", "Target", "Source"] : ["Target", "Source"], rows, !ctl.quiet),
+  );
   return true;
 };
 
@@ -211,7 +213,7 @@ const domiflist: H = async (ctl, cmd) => {
       (mac && attr(mac, "address")) ?? "-",
     ]);
   }
-  ctl.print(formatTable(["Interface", "Type", "Source", "Model", "MAC"], rows));
+  ctl.print(formatTable(["Interface", "Type", "Source", "Model", "MAC"], rows, !ctl.quiet));
   return true;
 };
 
@@ -244,7 +246,7 @@ const domblkinfo: H = async (ctl, cmd) => {
       const info = await dom.getBlockInfo(target, 0);
       rows.push([target, fmt(info.capacity), fmt(info.allocation), fmt(info.physical)]);
     }
-    ctl.print(formatTable(["Target", "Capacity", "Allocation", "Physical"], rows));
+    ctl.print(formatTable(["Target", "Capacity", "Allocation", "Physical"], rows, !ctl.quiet));
     return true;
   }
   if (dev === undefined) throw new CmdFailure("command 'domblkinfo' requires <device> option");

@@ -50,7 +50,7 @@ const netList: H = async (ctl, cmd) => {
       (await n.isPersistent()) ? "yes" : "no",
     ]);
   }
-  ctl.print(formatTable(["Name", "State", "Autostart", "Persistent"], rows));
+  ctl.print(formatTable(["Name", "State", "Autostart", "Persistent"], rows, !ctl.quiet));
   return true;
 };
 
@@ -177,6 +177,7 @@ const netDhcpLeases: H = async (ctl, cmd) => {
     formatTable(
       ["Expiry Time", "MAC address", "Protocol", "IP address", "Hostname", "Client ID or DUID"],
       rows,
+      !ctl.quiet,
     ),
   );
   return true;

@@ -99,7 +99,7 @@ const poolList: H = async (ctl, cmd) => {
   const header = details
     ? ["Name", "State", "Autostart", "Persistent", "Capacity", "Allocation", "Available"]
     : ["Name", "State", "Autostart"];
-  ctl.print(formatTable(header, rows));
+  ctl.print(formatTable(header, rows, !ctl.quiet));
   return true;
 };
 

@@ -252,6 +252,7 @@ const snapshotList: H = async (ctl, cmd) => {
     formatTable(
       withParent ? ["Name", "Creation Time", "State", "Parent"] : ["Name", "Creation Time", "State"],
       rows,
+      !ctl.quiet,
     ),
   );
   return true;

@@ -51,7 +51,11 @@ const volList: H = async (ctl, cmd) => {
     ]);
   }
   ctl.print(
-    formatTable(details ? ["Name", "Path", "Type", "Capacity", "Allocation"] : ["Name", "Path"], rows),
+    formatTable(
+      details ? ["Name", "Path", "Type", "Capacity", "Allocation"] : ["Name", "Path"],
+      rows,
+      !ctl.quiet,
+    ),
   );
   return true;
 };

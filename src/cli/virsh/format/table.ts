@@ -27,9 +27,16 @@ function isWide(cp: number): boolean {
   );
 }
 
-/** Renders a header row and data rows as virsh's vshTablePrintToString does. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h) => displayWidth(h));
+/**
+ * Renders a header row and data rows as virsh's vshTablePrintToString does. Quiet mode (-q) drops
+ * the header and the rule, and then the header does not count towards the column widths.
+ */
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  withHeader = true,
+): string {
+  const widths = header.map((h) => (withHeader ? displayWidth(h) : 0));
   for (const r of rows) {
     r.forEach((c, i) => {
       widths[i] = Math.max(widths[i] ?? 0, displayWidth(c));
@@ -44,7 +51,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
     return `${s}\n`;
   };
   const rule = "-".repeat(widths.reduce((n, w) => n + w + 3, 0));
-  return line(header) + `${rule}\n` + rows.map(line).join("");
+  return (withHeader ? line(header) + `${rule}\n` : "") + rows.map(line).join("");
 }
 
 /** "Key:   value" lines with the key padded to `width` (virsh's "%-15s %s" style). */
