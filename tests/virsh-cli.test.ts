@@ -114,7 +114,10 @@ test("table layout: widths, three-space gaps, unpadded last column, dash rule", 
   assert.equal(t, " Id   Name   State\n----------------------\n 1    test   running\n");
   assert.equal(formatTable(["Name", "Path"], []), " Name   Path\n--------------\n");
   // -q: no header, and the header no longer widens the columns
-  assert.equal(formatTable(["Id", "Name", "State"], [["1", "test", "running"]], false), " 1   test   running\n");
+  assert.equal(
+    formatTable(["Id", "Name", "State"], [["1", "test", "running"]], false),
+    " 1   test   running\n",
+  );
 });
 
 test("scaled integers as virScaleInteger", () => {
@@ -142,4 +145,43 @@ test("global options as virsh's getopt", () => {
   const v = parseGlobalArgs(["-v"], out, err, []);
   assert.deepEqual(v, { ok: false, exit: 0 });
   assert.equal(out.text, "9.0.0\n");
+});
+
+test("bounded fuzz: any command line parses to commands or a reported syntax error, never a throw", () => {
+  const { ctl, err } = session();
+  const pieces = [
+    "list",
+    "echo",
+    "start",
+    "help",
+    "--all",
+    "--",
+    "--x=",
+    "'",
+    '"',
+    "\\",
+    ";",
+    "#",
+    " ",
+    "\n",
+    "a",
+    "--domain",
+    "=",
+    "é",
+  ];
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let i = 0; i < 3000; i++) {
+    let line = "";
+    const len = rand(12);
+    for (let j = 0; j < len; j++) line += pieces[rand(pieces.length)];
+    const before = err.text.length;
+    const cmds = ctl.parseString(line);
+    if (cmds === null)
+      assert.ok(err.text.length > before, `syntax error reported for ${JSON.stringify(line)}`);
+    else for (const c of cmds) assert.ok(ctl.find(c.def.name), c.def.name);
+  }
 });
