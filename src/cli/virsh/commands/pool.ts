@@ -317,6 +317,40 @@ const poolEdit: H = async (ctl, cmd) => {
   return true;
 };
 
+const findSources: H = async (ctl, cmd) => {
+  const type = req(cmd, "type");
+  const specFile = optString(cmd, "srcSpec");
+  const spec = specFile !== undefined ? await ctl.readFile(specFile) : null;
+  const xml = await attempt(`Failed to find any ${type} pool sources`, () =>
+    conn(ctl).findStoragePoolSources(type, spec, 0),
+  );
+  ctl.print(xml);
+  return true;
+};
+
+const findSourcesAs: H = async (ctl, cmd) => {
+  const type = req(cmd, "type");
+  const host = optString(cmd, "host");
+  const port = optString(cmd, "port");
+  const initiator = optString(cmd, "initiator");
+  let spec: string | null = null;
+  if (host !== undefined) {
+    spec = "<source>\n";
+    spec +=
+      port !== undefined
+        ? `  <host name='${xmlEscape(host)}' port='${xmlEscape(port)}'/>\n`
+        : `  <host name='${xmlEscape(host)}'/>\n`;
+    if (initiator !== undefined)
+      spec += `  <initiator>\n    <iqn name='${xmlEscape(initiator)}'/>\n  </initiator>\n`;
+    spec += "</source>\n";
+  }
+  const xml = await attempt(`Failed to find any ${type} pool sources`, () =>
+    conn(ctl).findStoragePoolSources(type, spec, 0),
+  );
+  ctl.print(xml);
+  return true;
+};
+
 export const poolHandlers: Record<string, H> = {
   "pool-list": poolList,
   "pool-info": poolInfo,
@@ -335,4 +369,6 @@ export const poolHandlers: Record<string, H> = {
   "pool-refresh": simple("refresh", "refreshed", (p) => p.refresh(0)),
   "pool-autostart": poolAutostart,
   "pool-edit": poolEdit,
+  "find-storage-pool-sources": findSources,
+  "find-storage-pool-sources-as": findSourcesAs,
 };
