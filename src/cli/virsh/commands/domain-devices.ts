@@ -1,5 +1,6 @@
 // Device hot(un)plug, save/restore and power-management commands (tools/virsh-domain.c):
-// attach-device, detach-device, update-device, save, restore, dompmsuspend, dompmwakeup, inject-nmi.
+// attach-device, detach-device, update-device, save, restore, dompmsuspend, dompmwakeup, inject-nmi,
+// set-lifecycle-action.
 import type { Domain } from "../../../api/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
@@ -96,6 +97,29 @@ const injectNmi: H = async (ctl, cmd) => {
   return true;
 };
 
+const LIFECYCLE_TYPES = ["poweroff", "reboot", "crash"];
+const LIFECYCLE_ACTIONS = [
+  "destroy",
+  "restart",
+  "rename-restart",
+  "preserve",
+  "coredump-destroy",
+  "coredump-restart",
+];
+
+const setLifecycleAction: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
+  const typeName = req(cmd, "type");
+  const actionName = req(cmd, "action");
+  const type = LIFECYCLE_TYPES.indexOf(typeName);
+  if (type < 0) throw new CmdFailure(`Invalid lifecycle type '${typeName}'.`);
+  const action = LIFECYCLE_ACTIONS.indexOf(actionName);
+  if (action < 0) throw new CmdFailure(`Invalid lifecycle action '${actionName}'.`);
+  await dom.setLifecycleAction(type, action, flags);
+  return true;
+};
+
 export const domainDeviceHandlers: Record<string, H> = {
   "attach-device": deviceCommand("attach", "attached", (d, x, f) => d.attachDevice(x, f)),
   "detach-device": deviceCommand("detach", "detached", (d, x, f) => d.detachDevice(x, f)),
@@ -105,4 +129,5 @@ export const domainDeviceHandlers: Record<string, H> = {
   dompmsuspend,
   dompmwakeup,
   "inject-nmi": injectNmi,
+  "set-lifecycle-action": setLifecycleAction,
 };
