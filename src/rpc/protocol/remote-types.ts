@@ -50,7 +50,9 @@ export const uuid: Codec<string> = {
   encode(w, v) {
     if (typeof v !== "string") throw xdrError(`XDR: malformed uuid '${String(v)}'`);
     // canonical 8-4-4-4-12 form (or bare hex) written straight into the message
-    w.hexOpaque(v.length === 36 ? v.replaceAll("-", "") : v, VIR_UUID_BUFLEN);
+    if (v.length === 36 && v[8] === "-" && v[13] === "-" && v[18] === "-" && v[23] === "-")
+      w.canonicalUuid(v);
+    else w.hexOpaque(v.length === 36 ? v.replaceAll("-", "") : v, VIR_UUID_BUFLEN);
   },
   decode: (r) => uuidToString(uuidBytes.decode(r)),
 };

@@ -3,6 +3,21 @@
 import { xdrError } from "./xdr-error.js";
 
 const INITIAL = 1024;
+/** Longest string string() tries to copy as ASCII in JS before using Buffer's UTF-8 encoder. */
+const SHORT_STRING = 64;
+
+function isAscii(v: string): boolean {
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Value of one hex digit's char code, -1 for anything else. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
 
 export class XdrWriter {
   private buf: Buffer;
@@ -89,11 +104,38 @@ export class XdrWriter {
   hexOpaque(hex: string, n: number): void {
     const padded = (n + 3) & ~3;
     this.reserve(padded);
-    if (hex.length !== 2 * n || this.buf.write(hex, this.pos, n, "hex") !== n) {
-      throw xdrError(`XDR: '${hex}' is not ${n} bytes of hex`);
+    if (hex.length !== 2 * n) throw xdrError(`XDR: '${hex}' is not ${n} bytes of hex`);
+    // digit by digit in JS: a native Buffer.write call costs more than 16 table lookups
+    const buf = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const hi = hexValue(hex.charCodeAt(2 * i));
+      const lo = hexValue(hex.charCodeAt(2 * i + 1));
+      if (hi < 0 || lo < 0) throw xdrError(`XDR: '${hex}' is not ${n} bytes of hex`);
+      buf[p + i] = (hi << 4) | lo;
     }
-    if (n < padded) this.buf.fill(0, this.pos + n, this.pos + padded);
+    for (let i = n; i < padded; i++) buf[p + i] = 0;
     this.pos += padded;
+  }
+
+  /**
+   * A uuid in canonical 8-4-4-4-12 text as its 16 bytes, the dashes skipped in place (removing
+   * them first with replaceAll cost more than the rest of a domain ref's encoding).
+   */
+  canonicalUuid(v: string): void {
+    this.reserve(16);
+    const buf = this.buf;
+    const p = this.pos;
+    let j = 0;
+    for (let i = 0; i < 16; i++) {
+      if (j === 8 || j === 13 || j === 18 || j === 23) j++;
+      const hi = hexValue(v.charCodeAt(j));
+      const lo = hexValue(v.charCodeAt(j + 1));
+      if (hi < 0 || lo < 0) throw xdrError(`XDR: '${v.replaceAll("-", "")}' is not 16 bytes of hex`);
+      buf[p + i] = (hi << 4) | lo;
+      j += 2;
+    }
+    this.pos += 16;
   }
 
   varOpaque(v: Uint8Array, max: number): void {
@@ -104,6 +146,20 @@ export class XdrWriter {
 
   string(v: string, max: number): void {
     if (typeof v !== "string") throw xdrError(`XDR: expected a string, got ${typeof v}`);
+    const n = v.length;
+    if (n <= SHORT_STRING && n <= max && isAscii(v)) {
+      // Short ASCII strings (names, paths in listings) are copied a code unit at a time: cheaper
+      // than the two native calls below.
+      const padded = (n + 3) & ~3;
+      this.reserve(4 + padded);
+      const buf = this.buf;
+      buf.writeUInt32BE(n, this.pos);
+      const p = this.pos + 4;
+      for (let i = 0; i < n; i++) buf[p + i] = v.charCodeAt(i);
+      for (let i = n; i < padded; i++) buf[p + i] = 0;
+      this.pos += 4 + padded;
+      return;
+    }
     const len = Buffer.byteLength(v, "utf8");
     if (len > max) throw xdrError(`XDR: string of ${len} bytes exceeds maximum ${max}`);
     const padded = (len + 3) & ~3;
