@@ -11,29 +11,33 @@ export interface SnapshotDef extends DomainSnapshotDef {
 }
 
 export class SnapshotTree {
-  /** In creation order (libvirt iterates a hash table; callers sort where order matters). */
-  private readonly byName = new Map<string, SnapshotDef>();
+  /**
+   * In creation order (libvirt iterates a hash table; callers sort where order matters). Made on
+   * the first snapshot: most domains never have one, and a daemon may hold thousands of domains.
+   */
+  private byName: Map<string, SnapshotDef> | undefined;
   current?: string;
 
   get size(): number {
-    return this.byName.size;
+    return this.byName?.size ?? 0;
   }
   get(name: string): SnapshotDef | undefined {
-    return this.byName.get(name);
+    return this.byName?.get(name);
   }
   add(s: SnapshotDef): void {
+    this.byName ??= new Map();
     this.byName.set(s.name, s);
   }
   remove(name: string): void {
-    this.byName.delete(name);
+    this.byName?.delete(name);
     if (this.current === name) this.current = undefined;
   }
   clear(): void {
-    this.byName.clear();
+    this.byName = undefined;
     this.current = undefined;
   }
   all(): SnapshotDef[] {
-    return [...this.byName.values()];
+    return this.byName ? [...this.byName.values()] : [];
   }
   children(name: string | undefined): SnapshotDef[] {
     return this.all().filter((s) => s.parent === name);
