@@ -1,11 +1,17 @@
 // Capability probe against the real qemu-system-x86_64, including the KVM functional check and the cache.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { findQemuBinaries, QemuCapsCache, resolveMachine } from "../src/drivers/qemu/capabilities.js";
+import {
+  binaryIdentity,
+  findQemuBinaries,
+  QemuCapsCache,
+  resolveMachine,
+} from "../src/drivers/qemu/capabilities.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const have = existsSync(QEMU);
@@ -42,4 +48,26 @@ test("probe qemu-system-x86_64: version, machines, cpus, devices, kvm; cache hit
   const again = await new QemuCapsCache(dir).get(QEMU);
   assert.deepEqual(again, caps);
   assert.ok(Date.now() - t1 < 2000, "cache hit is fast");
+});
+
+test("cache hit spawns nothing: identity is path+size+mtime+inode; a changed binary is probed again", async () => {
+  const d = mkdtempSync(join(tmpdir(), "caps-id-"));
+  try {
+    // A stand-in "QEMU" that records every run; a cache hit must never execute it.
+    const bin = join(d, "qemu-system-x86_64");
+    const ran = join(d, "ran");
+    writeFileSync(bin, `#!/bin/sh\necho run >> ${ran}\nexit 1\n`, { mode: 0o755 });
+    const cacheDir = join(d, "cache");
+    mkdirSync(cacheDir);
+    const file = join(cacheDir, `${createHash("sha256").update(bin).digest("hex").slice(0, 16)}.json`);
+    const caps = { binary: bin, arch: "x86_64", machines: [], marker: "seeded" };
+    writeFileSync(file, JSON.stringify({ identity: binaryIdentity(bin), caps }));
+    for (let i = 0; i < 50; i++) assert.equal((await new QemuCapsCache(cacheDir).get(bin)).binary, bin);
+    assert.equal(existsSync(ran), false, "no process spawned on cache hits");
+    // Upgrading the binary (size changes) invalidates the entry: the probe runs (and fails here).
+    writeFileSync(bin, `#!/bin/sh\necho run >> ${ran}\nexit 1\n# v2\n`, { mode: 0o755 });
+    await assert.rejects(new QemuCapsCache(cacheDir).get(bin), /Failed to probe|failed to run/);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

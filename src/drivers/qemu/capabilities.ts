@@ -1,6 +1,5 @@
 // Probes what an installed QEMU system binary offers (version, machines, CPU models, devices,
 // KVM) over QMP, and caches the answer as JSON keyed by the binary's identity.
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   mkdirSync,
@@ -14,14 +13,11 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { promisify } from "node:util";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { killPid } from "../../host/kill.js";
 import { spawnProcess, waitForSocket } from "../../host/spawn.js";
 import { type KvmProbeOptions, type KvmState, probeKvm } from "./kvm-probe.js";
 import { QmpClient } from "./monitor/qmp-client.js";
-
-const execFileP = promisify(execFile);
 
 export interface QemuMachine {
   name: string;
@@ -173,16 +169,18 @@ async function queryAll(c: QmpClient, binary: string): Promise<Omit<QemuCaps, "k
   };
 }
 
-/** Identity of a binary: changes when it is upgraded or replaced (and KVM device presence). */
-export async function binaryIdentity(binary: string): Promise<string> {
+/**
+ * Identity of a binary: path, size, mtime and inode (changes when it is upgraded or replaced),
+ * plus /dev/kvm presence. Pure stat calls: nothing is spawned, so a define costs no process.
+ */
+export function binaryIdentity(binary: string): string {
   const st = statSync(binary);
-  const { stdout } = await execFileP(binary, ["--version"], { timeout: 10_000 });
   let kvm = "none";
   try {
     const k = statSync("/dev/kvm");
     kvm = `${k.rdev}:${k.mtimeMs}`;
   } catch {}
-  return JSON.stringify([binary, st.size, st.mtimeMs, stdout.split("\n")[0]!.trim(), kvm]);
+  return JSON.stringify([binary, st.size, st.mtimeMs, st.ino, kvm]);
 }
 
 /** Caches probe results under `cacheDir` (one JSON file per binary path). */
@@ -194,21 +192,8 @@ export class QemuCapsCache {
     private readonly opts: ProbeOptions = {},
   ) {}
 
-  /** binary → [stat key, identity]: `--version` runs again only when the file changed. */
-  private readonly identities = new Map<string, [string, string]>();
-
-  private async identityOf(binary: string): Promise<string> {
-    const st = statSync(binary);
-    const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    const known = this.identities.get(binary);
-    if (known && known[0] === key) return known[1];
-    const id = await binaryIdentity(binary);
-    this.identities.set(binary, [key, id]);
-    return id;
-  }
-
   async get(binary: string): Promise<QemuCaps> {
-    const identity = await this.identityOf(binary);
+    const identity = binaryIdentity(binary);
     const memo = this.mem.get(identity);
     if (memo) return memo;
     const file = join(
