@@ -53,12 +53,12 @@ export function dnsmasqConf(def: NetworkDef, bridge: string, paths: DnsmasqPaths
   const wantDns = dns?.enable !== false;
   if (!wantDns) out.push("port=0");
   if (wantDns && dns && dns.forwarders.length > 0) {
-    // Forwarders with an address and no domain replace resolv.conf entirely.
-    if (dns.forwarders.some((f) => f.addr && !f.domain)) out.push("no-resolv");
     for (const f of dns.forwarders) {
       const dom = f.domain ? `/${f.domain}/` : "";
       out.push(`server=${dom}${f.addr ? formatIp(f.addr) : "#"}`);
     }
+    // Forwarders with an address and no domain replace resolv.conf entirely.
+    if (dns.forwarders.some((f) => f.addr && !f.domain)) out.push("no-resolv");
   }
   if (def.domain) {
     if (def.domain.localOnly) out.push(`local=/${def.domain.name}/`);
@@ -85,10 +85,13 @@ export function dnsmasqConf(def: NetworkDef, bridge: string, paths: DnsmasqPaths
       out.push(line);
     }
   }
+  // Order as libvirt 9.0 writes it: IPv4 ranges, the IPv4 DHCP options, IPv6 ranges, then the
+  // lease limit and files (observed from a private libvirtd, tests/network-driver-libvirt).
   let leases = 0;
   const dhcpIps = def.ips.filter(hasDhcp);
   const v4dhcp = dhcpIps.filter((ip) => ipFamily(ip) === 4);
-  for (const ip of dhcpIps) {
+  const v6dhcp = dhcpIps.filter((ip) => ipFamily(ip) === 6);
+  const ranges = (ip: NetworkIp) => {
     for (const r of ip.dhcpRanges) {
       const third = ipFamily(ip) === 4 ? netmaskString(ip) : String(prefixOf(ip));
       out.push(`dhcp-range=${formatIp(r.start)},${formatIp(r.end)},${third}${leaseTime(r.lease)}`);
@@ -98,21 +101,28 @@ export function dnsmasqConf(def: NetworkDef, bridge: string, paths: DnsmasqPaths
       const third = ipFamily(ip) === 4 ? "" : `,${prefixOf(ip)}`;
       out.push(`dhcp-range=${formatIp(ip.address)},static${third}`);
     }
+  };
+  for (const ip of def.ips) {
+    if (ipFamily(ip) === 4 && ip.tftpRoot) out.push("enable-tftp", `tftp-root=${ip.tftpRoot}`);
   }
-  if (dhcpIps.length > 0) {
+  for (const ip of v4dhcp) ranges(ip);
+  if (v4dhcp.length > 0) {
     out.push("dhcp-no-override");
-    // One IPv4 DHCP subnet: dnsmasq may answer for clients it has no lease record for.
+    // One IPv4 DHCP subnet (all libvirt allows): dnsmasq answers clients it has no record of.
     if (v4dhcp.length === 1) out.push("dhcp-authoritative");
+  }
+  for (const ip of v4dhcp) {
+    if (ip.bootp)
+      out.push(`dhcp-boot=${ip.bootp.file}${ip.bootp.server ? `,,${formatIp(ip.bootp.server)}` : ""}`);
+  }
+  for (const ip of v6dhcp) ranges(ip);
+  if (dhcpIps.length > 0) {
+    // libvirt 9.0 records leases through its helper script; without one dnsmasq keeps this file.
     out.push(`dhcp-leasefile=${paths.leaseFile}`);
     if (leases > 0) out.push(`dhcp-lease-max=${leases}`);
     out.push(`dhcp-hostsfile=${paths.hostsFile}`);
   }
   if (wantDns) out.push(`addn-hosts=${paths.addnHostsFile}`);
-  for (const ip of def.ips) {
-    if (ip.tftpRoot) out.push("enable-tftp", `tftp-root=${ip.tftpRoot}`);
-    if (ip.bootp)
-      out.push(`dhcp-boot=${ip.bootp.file}${ip.bootp.server ? `,,${formatIp(ip.bootp.server)}` : ""}`);
-  }
   const v6 = def.ips.filter((ip) => ipFamily(ip) === 6);
   // Router advertisements: full RA with DHCPv6, RA-only for IPv6 subnets without DHCP.
   if (v6.some(hasDhcp)) out.push("enable-ra");
@@ -128,9 +138,8 @@ export function dnsmasqHostsFile(def: NetworkDef): string {
       const parts: string[] = [];
       if (ipFamily(ip) === 6) {
         if (h.id) parts.push(`id:${h.id}`);
-        else if (h.name) parts.push(h.name);
+        if (h.name) parts.push(h.name);
         if (h.ip) parts.push(`[${formatIp(h.ip)}]`);
-        if (h.id && h.name) parts.push(h.name);
       } else {
         if (h.mac) parts.push(h.mac);
         if (h.ip) parts.push(formatIp(h.ip));
@@ -143,9 +152,11 @@ export function dnsmasqHostsFile(def: NetworkDef): string {
   return lines.map((l) => `${l}\n`).join("");
 }
 
-/** addn-hosts: "ip\tname\tname..." per `<dns><host>`. */
+/** addn-hosts: "ip\tname\t" per `<dns><host>`, every hostname followed by a tab (as libvirt). */
 export function dnsmasqAddnHosts(def: NetworkDef): string {
-  return (def.dns?.hosts ?? []).map((h) => `${formatIp(h.ip)}\t${h.hostnames.join("\t")}\n`).join("");
+  return (def.dns?.hosts ?? [])
+    .map((h) => `${formatIp(h.ip)}\t${h.hostnames.map((n) => `${n}\t`).join("")}\n`)
+    .join("");
 }
 
 export function dnsmasqFiles(def: NetworkDef, bridge: string, paths: DnsmasqPaths): DnsmasqFiles {

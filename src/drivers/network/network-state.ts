@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { isZombie, pidAlive, readPidfile } from "../../host/index.js";
 import { linkExists, linkNames as nsLinkNames } from "../../host/net/index.js";
 import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
-import { internal, opFailed, opInvalid } from "./errors.js";
+import { internal, opFailed, opInvalid, unsupportedConfig } from "./errors.js";
 import type { HostNetwork } from "./network-obj.js";
 import {
   applyFirewall,
@@ -84,6 +84,19 @@ export class NetworkDriverState {
 
   /** Bridge driver define-time defaults: a free virbrN and a MAC (networkValidate/SetBridge*). */
   async assignDefaults(def: NetworkDef): Promise<void> {
+    // networkValidate: dnsmasq serves DHCP on one subnet per family.
+    for (const [fam, label] of [
+      [4, "IPv4"],
+      [6, "IPv6"],
+    ] as const) {
+      const n = def.ips.filter(
+        (ip) => ip.address.family === fam && (ip.dhcpRanges.length || ip.dhcpHosts.length),
+      );
+      if (n.length > 1)
+        throw unsupportedConfig(
+          `Multiple ${label} dhcp sections found -- dhcp is supported only for a single ${label} address on each network`,
+        );
+    }
     const inUse = new Set<string>();
     for (const n of this.nets.values()) {
       if (n.uuid === def.uuid) continue;
