@@ -11,6 +11,7 @@ import { startTsvirtd, tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
 
 /** The session: `$D` is the peer's own directory (both peers see /tmp). */
 const SESSION = [
+  "pool-capabilities",
   "pool-define-as p1 dir --target $D/p1",
   "pool-info p1",
   "pool-dumpxml p1",
@@ -218,21 +219,26 @@ function runSession(uri: string, dir: string, cmds: string[]): Step[] {
 /**
  * What legitimately differs between two hosts' runs: paths, UUIDs, times, the filesystem's
  * sizes (they move while the session runs), the pool list of each daemon's own `default`
- * pool (and so the column widths of virsh's tables), and the on-disk size of qcow2 volumes (our image layer lays a fresh compat=0.10 qcow2
+ * pool (and so the column widths of virsh's tables), which pool types beyond dir and fs have
+ * a backend, and the on-disk size of qcow2 volumes (our image layer lays a fresh compat=0.10 qcow2
  * out in 256 KiB where qemu-img uses 192 KiB + 8 bytes).
  */
 function normalize(text: string, dir: string): string {
-  return text
-    .replaceAll(dir, "<D>")
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<UUID>")
-    .replace(/\n *<timestamps>(.|\n)*?<\/timestamps>/g, "")
-    .replace(/^(Capacity|Allocation|Available):( +)[0-9.]+ \w+$/gm, "$1:$2<SIZE>")
-    .replace(/<pool type=(.|\n)*<\/pool>/, (x) =>
-      x.replace(/<(capacity|allocation|available) unit='bytes'>[1-9][0-9]*</g, "<$1 unit='bytes'><FS><"),
-    )
-    .replace(/^ default .*\n/gm, "")
-    .replace(/^-{5,}$/gm, "-----")
-    .replace(/(\S) {2,}/g, "$1  ");
+  return (
+    text
+      .replaceAll(dir, "<D>")
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<UUID>")
+      .replace(/\n *<timestamps>(.|\n)*?<\/timestamps>/g, "")
+      .replace(/^(Capacity|Allocation|Available):( +)[0-9.]+ \w+$/gm, "$1:$2<SIZE>")
+      .replace(/<pool type=(.|\n)*<\/pool>/, (x) =>
+        x.replace(/<(capacity|allocation|available) unit='bytes'>[1-9][0-9]*</g, "<$1 unit='bytes'><FS><"),
+      )
+      .replace(/^ default .*\n/gm, "")
+      // pool-capabilities: libvirtd has backends for more pool types than dir and fs
+      .replace(/(<pool type='(?!dir'|fs')[^']+' supported=')(yes|no)'/g, "$1?'")
+      .replace(/^-{5,}$/gm, "-----")
+      .replace(/(\S) {2,}/g, "$1  ")
+  );
 }
 
 function qcow2Sizes(text: string): string {

@@ -16,6 +16,7 @@ import { ErrorCode } from "../../errors/index.js";
 import { sanitizePath } from "../../conf/storage/common.js";
 import { checkFlags, internal, noPool, noPoolUuid, opFailed, opInvalid, storageErr } from "./errors.js";
 import { buildPool, deletePool } from "./pool-backend.js";
+import { storagePoolCapabilities } from "./pool-caps.js";
 import type { HostPool } from "./pool-obj.js";
 import type { StorageDriverState } from "./storage-state.js";
 import { formatLivePoolXML } from "./vol-xml.js";
@@ -314,6 +315,10 @@ export function poolSlots(st: StorageDriverState): StorageDriver {
       checkFlags(flags, 0, "storagePoolListAllVolumes");
       const p = active(get(ref));
       return [...p.volumes.values()].map((v) => ({ pool: p.name, name: v.def.name, key: v.def.key! }));
+    },
+    async connectGetStoragePoolCapabilities(flags) {
+      checkFlags(flags, 0, "storageConnectGetStoragePoolCapabilities");
+      return storagePoolCapabilities(BACKENDS);
     },
     async connectStoragePoolEventRegisterAny(pool, eventId, cb) {
       if (eventId !== VIR_STORAGE_POOL_EVENT_ID.LIFECYCLE && eventId !== VIR_STORAGE_POOL_EVENT_ID.REFRESH) {

@@ -121,15 +121,18 @@ export async function createVolFile(def: StorageVolDef, prealloc: boolean): Prom
       throw sysError(`inaccessible backing store volume ${def.backingStore.path}`, e);
     }
   }
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, "wx", def.target.perms?.mode ?? DEFAULT_VOL_MODE);
-  } catch (e) {
-    throw sysError(`cannot create path '${path}'`, e);
+  const raw = fmt === "raw" || fmt === "iso";
+  // Raw files are ours to make (O_EXCL claims the name); image formats are made by createImage
+  // on a path that does not exist yet (the caller checked, under the pool's lock).
+  if (raw) {
+    try {
+      await (await open(path, "wx", def.target.perms?.mode ?? DEFAULT_VOL_MODE)).close();
+    } catch (e) {
+      throw sysError(`cannot create path '${path}'`, e);
+    }
   }
-  await fh.close();
   try {
-    if (fmt === "raw" || fmt === "iso") {
+    if (raw) {
       // libvirt preallocates raw files itself; 'iso' goes through qemu-img as sparse raw.
       if (fmt === "raw") await preallocate(path, wanted(def));
       await truncate(path, Number(def.capacity));
