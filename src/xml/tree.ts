@@ -80,15 +80,28 @@ export function el(
   attrs?: AttrInput,
   ...children: (XmlNode | string | undefined | null | false | (XmlNode | undefined | null | false)[])[]
 ): XmlElement {
+  // Plain loops: formatting a domain builds hundreds of elements, and Object.entries /
+  // children.flat() allocated more than the elements themselves.
   const a: [string, string][] = [];
-  const pairs = Array.isArray(attrs) ? attrs : Object.entries(attrs ?? {});
-  for (const [k, v] of pairs) if (v !== undefined && v !== null) a.push([k, String(v)]);
+  if (Array.isArray(attrs)) {
+    for (const [k, v] of attrs) if (v !== undefined && v !== null) a.push([k, String(v)]);
+  } else if (attrs) {
+    for (const k of Object.keys(attrs)) {
+      const v = attrs[k];
+      if (v !== undefined && v !== null) a.push([k, String(v)]);
+    }
+  }
   const kids: XmlNode[] = [];
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    kids.push(typeof c === "string" ? { kind: "text", text: c } : c);
+  for (const c of children) {
+    if (Array.isArray(c)) for (const x of c) addChild(kids, x);
+    else addChild(kids, c);
   }
   return { kind: "element", name, attrs: a, children: kids, line: 0 };
+}
+
+function addChild(kids: XmlNode[], c: XmlNode | string | undefined | null | false): void {
+  if (c === undefined || c === null || c === false) return;
+  kids.push(typeof c === "string" ? { kind: "text", text: c } : c);
 }
 
 /** True when the element has neither attributes nor children: libvirt omits such wrappers. */
