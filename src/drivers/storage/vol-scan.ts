@@ -6,7 +6,8 @@ import { readdir, stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { StorageVolDef } from "../../conf/storage/index.js";
 import { detectFormat, FileIO, openImage, resolveRelative } from "../../image/index.js";
-import { sysError } from "./errors.js";
+import { ErrorCode } from "../../errors/index.js";
+import { storageErr, sysError } from "./errors.js";
 import type { FileFacts, HostVol } from "./pool-obj.js";
 
 function ts(ns: bigint): string {
@@ -145,8 +146,16 @@ export async function scanVolume(path: string, name: string): Promise<HostVol | 
  */
 export async function refreshVolume(vol: HostVol): Promise<void> {
   const path = vol.def.target.path!;
-  const st = await statOrNull(path);
-  if (!st) return;
+  let st: BigIntStats;
+  try {
+    st = await stat(path, { bigint: true });
+  } catch (e) {
+    // virStorageBackendVolOpen: a vanished file is a missing volume
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      throw storageErr(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching path '${path}'`);
+    }
+    throw sysError(`cannot stat file '${path}'`, e);
+  }
   vol.facts = factsOf(st);
   if (vol.def.type === "dir") return;
   const isBlock = (Number(st.mode) & constants.S_IFMT) === constants.S_IFBLK;
