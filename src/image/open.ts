@@ -7,6 +7,7 @@ import type { BlockIO } from "./block-io.js";
 import { ImageError } from "./errors.js";
 import type { Image } from "./image.js";
 import { FileIO } from "./io/file-io.js";
+import { LazyTruncateIO } from "./io/lazy-truncate-io.js";
 import { PROBE_BYTES, probeFormat } from "./probe.js";
 import {
   type FormatCreateContext,
@@ -39,6 +40,16 @@ export function resolveRelative(base: string | undefined, name: string): string 
   return resolve(dirname(base), name);
 }
 
+/**
+ * qemu's path_combine(): a relative name is joined as text to the directory part of the image's
+ * name as given (no normalisation), so messages name the file as qemu-img does.
+ */
+export function pathCombine(base: string | undefined, name: string): string {
+  if (isAbsolute(name) || !base) return name;
+  const i = base.lastIndexOf("/");
+  return i < 0 ? name : base.slice(0, i + 1) + name;
+}
+
 /** Reads the probe header and names the format. */
 export async function detectFormat(io: BlockIO): Promise<string> {
   const size = await io.size();
@@ -64,15 +75,23 @@ export async function openImage(pathOrIO: string | BlockIO, opts: OpenImageOptio
       backingChain: opts.backingChain ?? true,
       secrets: opts.secrets,
       options: opts.options,
+      // qemu's bdrv_open_backing_file prefixes what went wrong with "Could not open backing file: ".
       openBacking: (file, fmt) =>
-        openImage(resolveRelative(base, file), {
+        openImage(pathCombine(base, file), {
           format: fmt,
           readOnly: true,
           backingChain: true,
           secrets: opts.secrets,
           depth: depth + 1,
+        }).catch((e: unknown) => {
+          if (!(e instanceof ImageError)) throw e;
+          throw new ImageError(e.kind, `Could not open backing file: ${e.message}`, {
+            path: e.path,
+            offset: e.offset,
+            cause: e,
+          });
         }),
-      openFile: (file, o) => FileIO.open(resolveRelative(base, file), o),
+      openFile: (file, o) => FileIO.open(pathCombine(base, file), o),
     };
     return await format.open(io, fopts);
   } catch (e) {
@@ -90,7 +109,7 @@ export async function createImage(
   format: string,
   size: number | undefined,
   options: Record<string, string> = {},
-  extra: { secrets?: SecretMap } = {},
+  extra: { secrets?: SecretMap; unsafe?: boolean } = {},
 ): Promise<void> {
   const f = getFormat(format);
   if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
@@ -102,21 +121,32 @@ export async function createImage(
       () => true,
       () => false,
     ));
-  const io = typeof path === "string" ? await FileIO.open(path, { create: true, truncate: true }) : path;
+  // An existing file is emptied only when the format starts writing: options are validated first.
+  const io =
+    typeof path !== "string"
+      ? path
+      : existed
+        ? new LazyTruncateIO(await FileIO.open(path, { readOnly: false }))
+        : await FileIO.open(path, { create: true, truncate: true });
   const base = io.path;
+  let remove = !existed;
   const ctx: FormatCreateContext = {
     secrets: extra.secrets,
+    unsafe: extra.unsafe,
+    removeTarget: () => {
+      remove = true;
+    },
     openImage: (name, fmt) =>
-      openImage(resolveRelative(base, name), { format: fmt, readOnly: true, secrets: extra.secrets }),
+      openImage(pathCombine(base, name), { format: fmt, readOnly: true, secrets: extra.secrets }),
     // Creating replaces an existing file, as qemu-img create does.
-    openFile: (name, o) => FileIO.open(resolveRelative(base, name), { ...o, truncate: o.create }),
+    openFile: (name, o) => FileIO.open(pathCombine(base, name), { ...o, truncate: o.create }),
   };
   try {
     await f.create(io, size, options, ctx);
     await io.flush();
   } catch (e) {
     // A failed create (bad option, missing backing file) leaves no new file behind.
-    if (typeof path === "string" && !existed) await unlink(path).catch(() => {});
+    if (typeof path === "string" && remove) await unlink(path).catch(() => {});
     throw e;
   } finally {
     if (typeof path === "string") await io.close();

@@ -26,6 +26,10 @@ export interface FormatOpenOptions {
 
 export interface FormatCreateContext {
   secrets?: SecretMap;
+  /** qemu-img create -u: the backing file is recorded without being opened (the size is given). */
+  unsafe?: boolean;
+  /** Asks that a failed create delete the target even when it existed before (as qemu's qcow2). */
+  removeTarget?(): void;
   /** Opens an existing image (e.g. the backing file to learn its size/format). */
   openImage(name: string, format: string | undefined): Promise<Image>;
   openFile(name: string, opts: { readOnly: boolean; create?: boolean }): Promise<BlockIO>;

@@ -21,7 +21,7 @@ registerFormat({
     }
     const backing = options.backing_file;
     let mtime = 0;
-    if (backing) {
+    if (backing && !(ctx.unsafe && size !== undefined)) {
       const b = await ctx.openImage(backing, options.backing_fmt);
       size ??= b.virtualSize;
       if (b.io.path) mtime = Math.floor((await stat(b.io.path)).mtimeMs / 1000);

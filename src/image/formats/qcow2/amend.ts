@@ -74,6 +74,14 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
         throw bad(`Invalid parameter '${k}'`);
     }
   }
+  // qemu 7.2 (qcow2_amend_options) refuses any backing_file/backing_fmt that differs from the
+  // header's, an absent one counting as unset: rebase is the tool for that.
+  if (
+    (o.backing_file !== undefined || o.backing_fmt !== undefined) &&
+    (o.backing_file !== h.backingFile || o.backing_fmt !== h.backingFormat)
+  ) {
+    throw bad("Cannot amend the backing file\nYou can use 'qemu-img rebase' instead.");
+  }
   if (version === 2 && order !== 4) {
     throw bad(
       "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
@@ -93,10 +101,6 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
     await img.writeHeader();
   }
   if (order !== h.refcountOrder) await changeRefcountOrder(img, order);
-  if (o.backing_file !== undefined || o.backing_fmt !== undefined) {
-    const file = o.backing_file ?? h.backingFile;
-    await img.setBackingNow(file === "" ? undefined : file, o.backing_fmt ?? h.backingFormat);
-  }
   if (lazy !== undefined && h.version === 3) {
     h.compatible = lazy ? h.compatible | COMPAT_LAZY_REFCOUNTS : h.compatible & ~COMPAT_LAZY_REFCOUNTS;
     await img.writeHeader();

@@ -1,7 +1,7 @@
 // Compressed clusters (spec "Compressed Clusters Descriptor"): raw deflate (zlib type) via
 // node:zlib; zstd is not in Node 20 and is refused as unsupported.
 
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { deflateRaw, deflateRawSync, inflateRawSync } from "node:zlib";
 import { ImageError } from "../../errors.js";
 
 export const COMPRESSION_ZLIB = 0;
@@ -37,8 +37,25 @@ export function decompressCluster(
   return new Uint8Array(out.buffer, out.byteOffset, clusterSize);
 }
 
+// qemu's qcow2_compress (block/qcow2-threads.c): deflateInit2(Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+// -12 (raw deflate, 4 KiB window), memLevel 9, Z_DEFAULT_STRATEGY).
+const DEFLATE_OPTS = { level: 6, windowBits: 12, memLevel: 9 } as const;
+
 /** Deflates a cluster; returns undefined when compression does not save space (qemu stores it raw). */
 export function compressCluster(data: Uint8Array): Uint8Array | undefined {
-  const out = deflateRawSync(data, { level: 6, windowBits: 12 });
+  const out = deflateRawSync(data, DEFLATE_OPTS);
   return out.length < data.length ? new Uint8Array(out.buffer, out.byteOffset, out.length) : undefined;
+}
+
+/** compressCluster on libuv's thread pool: several clusters deflate at once, off the main thread. */
+export function compressClusterAsync(data: Uint8Array): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    deflateRaw(data, DEFLATE_OPTS, (err, out) => {
+      if (err) reject(err);
+      else
+        resolve(
+          out.length < data.length ? new Uint8Array(out.buffer, out.byteOffset, out.length) : undefined,
+        );
+    });
+  });
 }

@@ -142,7 +142,8 @@ export async function createQcow2(
     throw new ImageError("unsupported", `Unsupported encryption format '${encFormat}'`);
   }
   let backingFormat = o.backing_fmt;
-  if (o.backing_file !== undefined) {
+  // Opened only to learn what was not given (-u never opens it, as qemu-img create -u).
+  if (o.backing_file !== undefined && (size === undefined || (backingFormat === undefined && !ctx.unsafe))) {
     const b = await ctx.openImage(o.backing_file, backingFormat);
     try {
       backingFormat ??= b.format;

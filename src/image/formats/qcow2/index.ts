@@ -5,6 +5,7 @@
 // Map: qcow2-image.ts (reads, info) · write-path.ts · block-status.ts · tables.ts (L1/L2) ·
 // refcounts.ts · check*.ts · snapshot*.ts · resize.ts · amend.ts · create*.ts · luks*.ts.
 
+import { ImageError } from "../../errors.js";
 import { registerFormat } from "../../registry.js";
 import { createQcow2 } from "./create.js";
 import { openQcow2 } from "./open.js";
@@ -16,5 +17,21 @@ export { Qcow2Image } from "./qcow2-image.js";
 registerFormat({
   name: "qcow2",
   open: openQcow2,
-  create: createQcow2,
+  async create(io, size, options, ctx) {
+    try {
+      await createQcow2(io, size, options, ctx);
+    } catch (e) {
+      // qemu-img checks option names and the size before the driver runs; what qcow2 itself
+      // refuses (cluster_size, refcount_bits, compat...) comes after the file was created, and
+      // qemu then deletes it (qcow2_co_create_opts), even a file that existed before.
+      if (
+        e instanceof ImageError &&
+        e.kind === "invalid-argument" &&
+        !/^(Invalid parameter |Image creation needs a size)/.test(e.message)
+      ) {
+        ctx.removeTarget?.();
+      }
+      throw e;
+    }
+  },
 });

@@ -20,14 +20,14 @@ import { Qcow2Snapshots } from "./snapshots.js";
 import { amendQcow2 } from "./amend.js";
 import { bitmapInfo } from "./bitmaps.js";
 import { qcow2BlockStatus } from "./block-status.js";
-import { decompressCluster } from "./compress.js";
+import { compressClusterAsync, decompressCluster } from "./compress.js";
 import { AUTOCLEAR_DATA_FILE_RAW, encodeHeader, INCOMPAT_EXTL2, type Qcow2Header } from "./header.js";
 import { type L2Mapping, SUBCLUSTERS, subclusterKind } from "./l2-entry.js";
 import type { Refcounts } from "./refcounts.js";
 import { readSnapshotTable, type SnapshotEntry } from "./snapshot-table.js";
 import type { SizedIO } from "./sized-io.js";
 import type { ClusterTables } from "./tables.js";
-import { compressedWrite, guestWrite, zeroGuest } from "./write-path.js";
+import { canCompress, compressedWrite, guestWrite, zeroGuest } from "./write-path.js";
 
 /** Encryption of data clusters by 512-byte sector; `physical` picks host (LUKS) or guest (AES) IVs. */
 export interface Qcow2Crypto {
@@ -318,6 +318,26 @@ export class Qcow2Image implements Image, BackingChain {
 
   writeCompressed(offset: number, data: Uint8Array): Promise<void> {
     return this.exclusive(() => compressedWrite(this, offset, data));
+  }
+
+  /** Cluster size for compressed writes; undefined when this image cannot hold compressed clusters. */
+  get compressedClusterSize(): number | undefined {
+    return canCompress(this) ? this.cs : undefined;
+  }
+
+  /** Deflates one guest cluster on libuv's thread pool (zero-padded to a full cluster, as qemu). */
+  compressCluster(raw: Uint8Array): Promise<Uint8Array | undefined> {
+    let full = raw;
+    if (raw.length !== this.cs) {
+      full = new Uint8Array(this.cs);
+      full.set(raw.subarray(0, this.cs));
+    }
+    return compressClusterAsync(full);
+  }
+
+  /** Stores a cluster prepared by compressCluster (undefined: it did not compress, stored raw). */
+  writeCompressedCluster(offset: number, packed: Uint8Array | undefined, raw: Uint8Array): Promise<void> {
+    return this.exclusive(() => compressedWrite(this, offset, raw, packed ?? null));
   }
 
   blockStatus(offset: number, length: number): Promise<MapExtent[]> {

@@ -144,6 +144,14 @@ async function writeData(img: Qcow2Image, host: number, guest: number, buf: Uint
 async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: Plan[]): Promise<void> {
   const k = run.length;
   const cs = img.cs;
+  // Whole clusters of a plain image go out straight from the caller's buffer: no copy.
+  if (
+    !img.extL2 &&
+    run.every((p, i) => p.within === 0 && p.n === cs && p.dataPos === run[0]!.dataPos + i * cs)
+  ) {
+    await writeRun(img, run, data.subarray(run[0]!.dataPos, run[0]!.dataPos + k * cs), []);
+    return;
+  }
   const buf = new Uint8Array(k * cs);
   const bits: { alloc: number; zero: number }[] = [];
   for (let i = 0; i < k; i++) {
@@ -171,6 +179,19 @@ async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: 
     }
     view.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
   }
+  await writeRun(img, run, buf, bits);
+  void offset;
+}
+
+/** Allocates the run's clusters at once, writes `buf` there, maps them, frees what they replaced. */
+async function writeRun(
+  img: Qcow2Image,
+  run: Plan[],
+  buf: Uint8Array,
+  bits: { alloc: number; zero: number }[],
+) {
+  const k = run.length;
+  const cs = img.cs;
   // L2 tables first (as qemu does): data clusters of one run then lie next to each other.
   const per = img.tables.l2Entries;
   for (const l1i of new Set(run.map((p) => Math.floor(p.gci / per)))) await img.tables.writableL2(l1i);
@@ -182,12 +203,11 @@ async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: 
     run.map((p, i) => ({
       gci: p.gci,
       host: img.hasDataFile ? p.gci * cs : host + i * cs,
-      allocBits: bits[i]!.alloc,
-      zeroBits: bits[i]!.zero,
+      allocBits: bits[i]?.alloc ?? 0xffffffff,
+      zeroBits: bits[i]?.zero ?? 0,
     })),
   );
   for (const p of run) await release(img, p.m);
-  void offset;
 }
 
 /** Guest bytes of cluster gci inside the virtual size (the last cluster may be partial). */
@@ -237,20 +257,37 @@ export async function setEntries(
   }
 }
 
-export async function compressedWrite(img: Qcow2Image, offset: number, data: Uint8Array): Promise<void> {
+/** True when the image can take compressed clusters (no data file, no encryption, zlib type). */
+export function canCompress(img: Qcow2Image): boolean {
+  return !img.hasDataFile && !img.crypto && img.header.compressionType === 0;
+}
+
+/**
+ * Writes one compressed guest cluster. `prepacked` is the deflated full cluster computed ahead
+ * (compressClusterAsync), `null` when it did not compress; undefined compresses here.
+ */
+export async function compressedWrite(
+  img: Qcow2Image,
+  offset: number,
+  data: Uint8Array,
+  prepacked?: Uint8Array | null,
+): Promise<void> {
   img.writable();
   const gci = offset / img.cs;
   if (!Number.isInteger(gci) || data.length !== clusterLen(img, gci)) {
     throw new ImageError("invalid-argument", "Compressed writes must cover exactly one cluster");
   }
-  if (img.hasDataFile || img.crypto || img.header.compressionType !== 0) {
+  if (!canCompress(img)) {
     throw new ImageError("unsupported", "Compression is not supported for this image");
   }
   img.bounds(offset, data.length);
   await beforeWrite(img);
-  const full = new Uint8Array(img.cs);
-  full.set(data);
-  const packed = compressCluster(full);
+  let packed: Uint8Array | undefined;
+  if (prepacked === undefined) {
+    const full = new Uint8Array(img.cs);
+    full.set(data);
+    packed = compressCluster(full);
+  } else packed = prepacked ?? undefined;
   const old = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
   if (!packed || packed.length > img.cs - 512) {
     await guestWrite(img, offset, data); // incompressible: stored as a normal cluster, as qemu does

@@ -1,0 +1,185 @@
+// tsvirt-img behaviours checked against qemu-img 7.2 run here: create -u never opens the backing
+// file, qcow2 amend refuses backing changes, a failed create treats an existing file as qemu,
+// backing names joined as path_combine, printf-style rounding in check, compressed convert
+// through the thread-pool deflate API.
+
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { printf2 } from "../src/cli/img/cmd-check.js";
+import { main } from "../src/cli/img/main.js";
+import { Qcow2Image } from "../src/image/formats/qcow2/index.js";
+import { openImage } from "../src/image/index.js";
+
+const HAVE_QEMU = ["/usr/bin/qemu-img", "/usr/local/bin/qemu-img"].some((p) => existsSync(p));
+let dir = "";
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "tsvirt-img-fixes-"));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs tsvirt-img in-process; stdout/stderr captured. */
+async function tsvirt(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
+}
+
+function qemu(...argv: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync("qemu-img", argv, { encoding: "utf8" });
+  return { code: r.status ?? 255, out: r.stdout, err: r.stderr.replace(/^qemu-img: /gm, "tsvirt-img: ") };
+}
+
+test("printf2 rounds exact ties to even as C's %.2f, everything else as toFixed", () => {
+  assert.equal(printf2(15.625), "15.62");
+  assert.equal(printf2(0.125), "0.12");
+  assert.equal(printf2(0.375), "0.38");
+  assert.equal(printf2(2.675), "2.67"); // the double is below the tie
+  assert.equal(printf2(33.3333333), "33.33");
+  assert.equal(printf2(100), "100.00");
+  assert.equal(printf2(0), "0.00");
+  if (HAVE_QEMU) {
+    for (const x of [15.625, 0.125, 0.375, 0.625, 0.875, 1.005, 62.5, 99.995]) {
+      assert.equal(printf2(x), execFileSync("printf", ["%.2f", String(x)], { encoding: "utf8" }), String(x));
+    }
+  }
+});
+
+test("create -u records a missing backing file without opening it (qcow2, qcow)", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  for (const fmt of ["qcow2", "qcow"]) {
+    const tp = join(dir, `u-t.${fmt}`);
+    const qp = join(dir, `u-q.${fmt}`);
+    const args = (p: string) => [
+      "create",
+      "-q",
+      "-f",
+      fmt,
+      "-u",
+      "-b",
+      "nonexistent.img",
+      "-F",
+      "raw",
+      p,
+      "1M",
+    ];
+    const tr = await tsvirt(...args(tp));
+    const qr = qemu(...args(qp));
+    assert.equal(tr.code, qr.code, `${fmt}: ${tr.err}`);
+    assert.equal(tr.err, qr.err);
+    const ti = qemu("info", "-U", "--output=json", tp).out;
+    assert.match(ti, /"backing-filename": "nonexistent.img"/);
+    assert.equal(
+      ti.replace(/"(filename|actual-size|full-backing-filename)": [^,\n]*/g, ""),
+      qemu("info", "-U", "--output=json", qp).out.replace(
+        /"(filename|actual-size|full-backing-filename)": [^,\n]*/g,
+        "",
+      ),
+    );
+  }
+});
+
+test("qcow2 amend refuses a backing file change with qemu 7.2's message", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  const base = join(dir, "am-base.qcow2");
+  qemu("create", "-q", "-f", "qcow2", base, "1M");
+  for (const tool of ["q", "t"] as const) {
+    const child = join(dir, `am-${tool}.qcow2`);
+    qemu("create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", child);
+    for (const o of [
+      "backing_file=other.qcow2",
+      `backing_file=${base}`,
+      "backing_fmt=raw",
+      "compat=0.10,backing_file=x",
+    ]) {
+      const r = tool === "q" ? qemu("amend", "-o", o, child) : await tsvirt("amend", "-o", o, child);
+      assert.equal(r.code, 1, o);
+      assert.equal(
+        r.err,
+        "tsvirt-img: Cannot amend the backing file\nYou can use 'qemu-img rebase' instead.\n",
+        o,
+      );
+    }
+    // The same file and format is no change: accepted.
+    const same = `backing_file=${base},backing_fmt=qcow2`;
+    const r = tool === "q" ? qemu("amend", "-o", same, child) : await tsvirt("amend", "-o", same, child);
+    assert.equal(r.code, 0, r.err);
+    assert.match(qemu("info", child).out, /compat: 1\.1/);
+  }
+});
+
+test("a failed create keeps or deletes an existing file exactly as qemu-img does", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  const cases: string[][] = [
+    ["-f", "qcow2", "-o", "cluster_size=1000"], // qcow2 refuses after creating: file deleted
+    ["-f", "qcow2", "-o", "refcount_bits=3"],
+    ["-f", "qcow2", "-o", "nosuchopt=1"], // option names are checked first: file intact
+    ["-f", "qcow2", "-b", "nonexistent", "-F", "qcow2"],
+    ["-f", "vdi", "-o", "nosuchopt=1"],
+  ];
+  for (const [i, opts] of cases.entries()) {
+    const states: string[] = [];
+    for (const tool of ["q", "t"] as const) {
+      const p = join(dir, `keep-${i}-${tool}.img`);
+      writeFileSync(p, "keep me\n");
+      const args = ["create", "-q", ...opts, p, ...(opts.includes("-b") ? [] : ["1M"])];
+      const r = tool === "q" ? qemu(...args) : await tsvirt(...args);
+      assert.equal(r.code, 1, `${opts.join(" ")}: ${tool}`);
+      states.push(existsSync(p) ? readFileSync(p, "utf8") : "<deleted>");
+    }
+    assert.equal(states[1], states[0], opts.join(" "));
+  }
+});
+
+test("backing names are joined as text (path_combine), as qemu-img shows them", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  mkdirSync(join(dir, "sub"), { recursive: true });
+  const child = join(dir, "sub", "pc.qcow2");
+  qemu("create", "-q", "-f", "qcow2", "-u", "-b", "../missing.qcow2", "-F", "qcow2", child, "1M");
+  const q = qemu("map", child);
+  const r = await tsvirt("map", child);
+  assert.equal(r.code, q.code);
+  assert.match(q.err, /sub\/\.\.\/missing\.qcow2/);
+  assert.equal(r.err, q.err);
+});
+
+test("qcow2 offers the thread-pool compression API; convert -c output reads back and matches qemu's size", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  const src = join(dir, "c-src.raw");
+  const b = Buffer.alloc(3 << 20);
+  const words = "the quick brown fox jumps over the lazy dog ";
+  for (let i = 0; i < 2 << 20; i++) b[i] = words.charCodeAt(i % words.length);
+  let x = 7;
+  for (let i = 2 << 20; i < 5 << 19; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  writeFileSync(src, b);
+  const probe = join(dir, "c-probe.qcow2");
+  qemu("create", "-q", "-f", "qcow2", probe, "1M");
+  const img = await openImage(probe, { readOnly: false });
+  assert.ok(img instanceof Qcow2Image);
+  assert.equal(img.compressedClusterSize, 65536);
+  const packed = await img.compressCluster(b.subarray(0, 65536));
+  assert.ok(packed && packed.length < 4096);
+  await img.writeCompressedCluster(0, packed, b.subarray(0, 65536));
+  await img.close();
+  assert.match(qemu("check", probe).out, /No errors/);
+  assert.match(qemu("check", probe).out, /100\.00% compressed clusters/);
+
+  const tq = join(dir, "c-t.qcow2");
+  const qq = join(dir, "c-q.qcow2");
+  const r = await tsvirt("convert", "-c", "-O", "qcow2", src, tq);
+  assert.equal(r.code, 0, r.err);
+  qemu("convert", "-c", "-O", "qcow2", src, qq);
+  assert.equal(qemu("compare", src, tq).code, 0);
+  assert.match(qemu("check", tq).out, /No errors/);
+  // Same deflate settings as qemu (raw, 4 KiB window, memLevel 9): the same packed layout.
+  assert.equal(qemu("check", tq).out, qemu("check", qq).out);
+  assert.ok(statSync(tq).size < 1 << 20);
+});
