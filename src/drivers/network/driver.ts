@@ -76,7 +76,7 @@ export function hostNetworkDriver(st: NetworkDriverState): NetworkDriver {
       return names(false, max);
     },
     async connectListAllNetworks(flags) {
-      checkFlags(flags, 0x3f, "virConnectListAllNetworks");
+      checkFlags(flags, 0x3f, "networkConnectListAllNetworks");
       return st.nets.filter((n) => listMatches(n, flags)).map((n) => st.ref(n));
     },
     async networkLookupByName(name) {

@@ -19,10 +19,12 @@ import { linkExists, linkNames as nsLinkNames } from "../../host/net/index.js";
 import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
 import { internal, opFailed, opInvalid, unsupportedConfig } from "./errors.js";
 import type { HostNetwork } from "./network-obj.js";
+import { needsDnsmasq } from "./dnsmasq-conf.js";
 import {
   applyFirewall,
   dnsmasqPaths,
   type HostNetContext,
+  refreshDnsmasq,
   startNetworkOnHost,
   stopNetworkOnHost,
 } from "./network-start.js";
@@ -139,10 +141,19 @@ export class NetworkDriverState {
     }
   }
 
+  /** The live dnsmasq started on this network's conf file, by its pidfile (pids get reused). */
+  ourDnsmasq(name: string): number | undefined {
+    const p = dnsmasqPaths(this.opts.runDir, name);
+    const pid = readPidfile(p.pidFile);
+    if (pid === undefined || !pidAlive(pid) || isZombie(pid)) return undefined;
+    return cmdline(pid).includes(p.confFile) ? pid : undefined;
+  }
+
   /** Stops an active network (networkShutdownNetwork's work, without checks or events). */
   async stop(n: HostNetwork): Promise<void> {
     n.active = false;
-    await stopNetworkOnHost(n.def, n.dnsmasqPid, this.activeFirewall(n), this.ctx);
+    const pid = n.dnsmasqPid ?? this.ourDnsmasq(n.name);
+    await stopNetworkOnHost(n.def, pid, this.activeFirewall(n), this.ctx);
     n.dnsmasqPid = undefined;
     await this.runStore.remove(n.name);
     if (n.newDef) {
@@ -237,12 +248,15 @@ export class NetworkDriverState {
     const owns = mode === "nat" || mode === "route" || mode === "open" || mode === "none";
     if (owns && br && !(await linkExists(br, { netns: this.opts.netns })))
       throw opFailed(`bridge '${br}' is gone`);
-    const p = dnsmasqPaths(this.opts.runDir, n.name);
-    const pid = readPidfile(p.pidFile);
-    // Only a live dnsmasq started on this network's conf file counts (pids get reused).
-    if (pid !== undefined && pidAlive(pid) && !isZombie(pid) && cmdline(pid).includes(p.confFile))
-      n.dnsmasqPid = pid;
+    n.dnsmasqPid = this.ourDnsmasq(n.name);
     n.active = true;
+    // dnsmasq died while we were away: start it again (libvirt's networkRefreshDaemons).
+    if (owns && n.dnsmasqPid === undefined && needsDnsmasq(n.def)) {
+      n.dnsmasqPid = await refreshDnsmasq(n.def, undefined, this.ctx, true).catch((e) => {
+        this.warn(`cannot restart dnsmasq for network '${n.name}': ${(e as Error).message}`);
+        return undefined;
+      });
+    }
   }
 
   private async createDefaultNetwork(): Promise<void> {
