@@ -12,6 +12,7 @@ import { networkHandlers } from "./commands/network.js";
 import { nodedevHandlers } from "./commands/nodedev.js";
 import { poolHandlers } from "./commands/pool.js";
 import { snapshotHandlers } from "./commands/snapshot.js";
+import { unsupportedHandlers } from "./commands/unsupported.js";
 import { virshItselfHandlers, virshItselfNoConnect } from "./commands/virsh-itself.js";
 import { volumeHandlers } from "./commands/volume.js";
 import { buildGroups } from "./registry.js";
@@ -35,5 +36,6 @@ export function virshGroups(): GroupDef[] {
     { handlers: hostObjectHandlers },
     { handlers: nodedevHandlers },
     { handlers: eventHandlers },
+    { handlers: unsupportedHandlers },
   ]);
 }
