@@ -17,6 +17,7 @@ import {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
 import { getVcpus, setMemory, setVcpus } from "./domain-config.js";
+import { openConsole } from "./domain-console.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import {
   attachProcess,
@@ -309,6 +310,9 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
         );
       const d = st.byRef(ref);
       return job(d, () => screenshot(d, join(st.opts.runDir, "qemu")));
+    },
+    async domainOpenConsole(ref, devName, stream, flags) {
+      await openConsole(st.byRef(ref), devName, stream, flags);
     },
     async domainGetSecurityLabel(ref) {
       st.byRef(ref);
