@@ -10,6 +10,7 @@ import json
 import os
 import re
 import runpy
+import subprocess
 import sys
 
 import libvirt
@@ -188,6 +189,69 @@ def bogus_text_variants(cases):
                 n.appendChild(k)
 
 
+def enum_value_variants(cases, checks_json):
+    """For each enumerated attribute (values from attr-checks.ts), its first document with up to
+    three other allowed values: exercises defaults and cross-field rules value by value."""
+    import xml.dom.minidom as md
+
+    enums = {k: v["values"] for k, v in json.loads(checks_json).items() if v["kind"] == "enum"}
+    seen = set()
+    for name, xml in cases:
+        try:
+            doc = md.parseString(xml)
+        except Exception:
+            continue
+        slots = []
+
+        def walk(n, parent):
+            if n.tagName == "metadata" or ":" in n.tagName:
+                return
+            for a in list(n.attributes.keys()):
+                slots.append((n, parent, a))
+            for k in n.childNodes:
+                if k.nodeType == k.ELEMENT_NODE:
+                    walk(k, n.tagName)
+
+        walk(doc.documentElement, "")
+        for n, parent, a in slots:
+            typed = n.tagName == "address" and a != "type" and n.getAttribute("type")
+            el = f"address[{n.getAttribute('type')}]" if typed else n.tagName
+            key = f"{parent}/{el}@{a}"
+            if key not in enums or key in seen:
+                continue
+            seen.add(key)
+            old = n.getAttribute(a)
+            for val in [v for v in enums[key] if v != old][:3]:
+                n.setAttribute(a, val)
+                tag = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{parent}-{el}-{a}-{val}".strip("-"))
+                yield f"enum-{tag}", doc.documentElement.toxml() + "\n"
+            n.setAttribute(a, old)
+
+
+def accepted_in_child(xml):
+    """Defines xml in a forked child (libvirt 9.0 crashes on some mangled documents):
+    ("ok", XMLDesc), ("err", error dict) or None when the child died."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            c = libvirt.open("test:///default")
+            d = c.defineXML(xml)
+            res = ["ok", d.XMLDesc(0)]
+            d.undefine()
+        except libvirt.libvirtError as e:
+            res = ["err", {"code": e.get_error_code(), "domain": e.get_error_domain(), "message": e.get_error_message()}]
+        with os.fdopen(w, "w") as f:
+            f.write(json.dumps(res))
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    return json.loads(data) if status == 0 and data else None
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -206,7 +270,19 @@ def main():
             conn.defineXML(xml).undefine()
         except libvirt.libvirtError:
             bogus.append((name, xml))
-    for sub, cases in (("domain-xml2xml", BASIC + DEVICES), ("domain-invalid", INVALID + bogus)):
+    # Enumerated values one by one: accepted ones join the valid corpus, refused ones the invalid.
+    checks = subprocess.run(
+        ["node", "--import", "tsx", "-e",
+         "import('./src/conf/domain/attr-checks.ts').then(m => process.stdout.write(JSON.stringify(m.ATTR_CHECKS)))"],
+        cwd=os.path.join(HERE, "..", ".."), capture_output=True, text=True, check=True,
+    ).stdout
+    enum_ok, enum_bad = [], []
+    for name, xml in enum_value_variants(base, checks):
+        res = accepted_in_child(xml)
+        if res is None:
+            continue
+        (enum_ok if res[0] == "ok" else enum_bad).append((name, xml))
+    for sub, cases in (("domain-xml2xml", BASIC + DEVICES + enum_ok), ("domain-invalid", INVALID + bogus + enum_bad)):
         d = os.path.join(ROOT, sub)
         os.makedirs(d, exist_ok=True)
         for old in glob.glob(os.path.join(d, "*")):
@@ -217,10 +293,10 @@ def main():
             expanded.append((name, xml))
             # Attribute order must never matter: each valid document also comes reversed.
             rev = reverse_attributes(xml)
-            if sub == "domain-xml2xml" and rev != xml:
+            if sub == "domain-xml2xml" and rev != xml and not name.startswith("enum-"):
                 expanded.append((name + "-revattr", rev))
             # ... and with children reversed (libvirt reorders most of them).
-            if sub == "domain-xml2xml" and not name.startswith("comments"):
+            if sub == "domain-xml2xml" and not name.startswith(("comments", "enum-")):
                 expanded.append((name + "-revchildren", reverse_children(xml)))
         for name, xml in expanded:
             stem = os.path.join(d, name)

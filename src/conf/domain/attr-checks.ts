@@ -3391,7 +3391,6 @@ export const REQUIRED_ATTRS: Record<string, readonly (readonly [string, number, 
     ["vcpu", 27, 5, "XML error: Missing required attribute 'vcpu' in element 'vcpupin'"],
   ],
   "cputune/vcpusched": [
-    ["priority", 27, 5, "XML error: Missing required attribute 'priority' in element 'vcpusched'"],
     ["scheduler", 27, 5, "XML error: Missing required attribute 'scheduler' in element 'vcpusched'"],
     ["vcpus", 27, 20, "XML error: Missing attribute 'vcpus' in element 'vcpusched'"],
   ],
@@ -3448,7 +3447,6 @@ export const REQUIRED_ATTRS: Record<string, readonly (readonly [string, number, 
   "hyperv/reset": [["state", 27, 5, "XML error: Missing required attribute 'state' in element 'reset'"]],
   "hyperv/runtime": [["state", 27, 5, "XML error: Missing required attribute 'state' in element 'runtime'"]],
   "hyperv/spinlocks": [
-    ["retries", 27, 5, "XML error: Missing required attribute 'retries' in element 'spinlocks'"],
     ["state", 27, 5, "XML error: Missing required attribute 'state' in element 'spinlocks'"],
   ],
   "hyperv/stimer": [["state", 27, 5, "XML error: Missing required attribute 'state' in element 'stimer'"]],
@@ -3459,7 +3457,6 @@ export const REQUIRED_ATTRS: Record<string, readonly (readonly [string, number, 
   "hyperv/vapic": [["state", 27, 5, "XML error: Missing required attribute 'state' in element 'vapic'"]],
   "hyperv/vendor_id": [
     ["state", 27, 5, "XML error: Missing required attribute 'state' in element 'vendor_id'"],
-    ["value", 27, 20, "XML error: missing 'value' attribute for HyperV feature 'vendor_id'"],
   ],
   "hyperv/vpindex": [["state", 27, 5, "XML error: Missing required attribute 'state' in element 'vpindex'"]],
   "idmap/gid": [

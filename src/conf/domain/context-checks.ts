@@ -158,6 +158,11 @@ function checkDevice(e: XmlElement): void {
     case "console":
     case "channel":
     case "redirdev":
+      if (e.name !== "redirdev" && attr(e, "type") === "spicevmc") {
+        const tt = attr(child(e, "target") ?? e, "type");
+        if (e.name !== "channel" || tt !== "virtio")
+          throw unsupported("spicevmc device type only supports virtio");
+      }
       checkChrSource(attr(e, "type"), e);
       if (e.name === "channel") {
         const t = child(e, "target");
@@ -201,8 +206,12 @@ function checkDevice(e: XmlElement): void {
       break;
     case "graphics":
       for (const l of elements(e, "listen")) {
-        if (attr(l, "type") === "network" && !has(l, "network")) {
+        const lt = attr(l, "type");
+        if (lt === "network" && !has(l, "network")) {
           throw xmlErr("'network' attribute is required for listen type 'network'");
+        }
+        if (lt !== "network" && has(l, "network")) {
+          throw xmlErr("'network' attribute is valid only for listen type 'network'");
         }
       }
       break;
@@ -237,6 +246,17 @@ export function checkContext(root: XmlElement): void {
   const clock = child(root, "clock");
   if (clock && attr(clock, "offset") === "timezone" && !has(clock, "timezone")) {
     throw internalErr("missing 'timezone' attribute for clock with offset='timezone'");
+  }
+  for (const t of clock ? elements(clock, "timer") : []) {
+    const name = attr(t, "name") ?? "";
+    if (["kvmclock", "hypervclock"].includes(name) && has(t, "tickpolicy")) {
+      throw unsupported(`timer ${name} doesn't support setting of timer tickpolicy`);
+    }
+    if (name !== "rtc" && has(t, "track"))
+      throw unsupported(`timer ${name} doesn't support setting of timer track`);
+    if (child(t, "catchup") && attr(t, "tickpolicy") !== "catchup") {
+      throw xmlErr("setting of timer catchup policies is only supported with tickpolicy='catchup'");
+    }
   }
   const nt = child(root, "numatune");
   const mem = nt ? child(nt, "memory") : undefined;

@@ -39,6 +39,7 @@ export const VIRT_TYPES = [
   "parallels",
   "bhyve",
   "vz",
+  "hvf",
 ];
 export const OS_TYPES = ["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
 export const ARCHES = [

@@ -76,7 +76,7 @@ export function parseChr(e: XmlElement): ChrDef {
     const allowed = TARGET_TYPES[e.name] ?? [];
     const tt = attr(t, "type");
     if (tt !== undefined && !allowed.includes(tt)) {
-      throw xmlErr(`unknown target type '${tt}' specified for character device`);
+      throw unsupported(`unknown target type '${tt}' specified for character device`);
     }
     d.target = {
       // state='connected' is a running guest agent's status, not configuration.
