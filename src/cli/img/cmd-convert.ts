@@ -1,7 +1,7 @@
 // `tsvirt-img convert`: copies one or more source images (concatenated) into a new or existing
 // target of any format, sparse, optionally compressed, with qemu-img's options.
 
-import { createImage, type Image, ImageError, openImage } from "../../image/index.js";
+import { createImage, FileIO, type Image, ImageError, openImage } from "../../image/index.js";
 import { CliError, compressedWriter, errText, fromUsage, type Out, openCli } from "./context.js";
 import { copyImage } from "./copy.js";
 import { CREATE_OPTIONS, optionsHelp, parseOptionString } from "./create-options.js";
@@ -121,6 +121,8 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
 
   const sources: Image[] = [];
   let out: Image | undefined;
+  // qemu-img writes the target with cache=unsafe unless -t says otherwise: closing skips fsync.
+  FileIO.unsafeCache = cache === "unsafe";
   try {
     for (const n of srcNames) sources.push(await openCli(n, srcFmt, { readOnly: true }));
     const total = sources.reduce((s, i) => s + i.virtualSize, 0);
@@ -185,6 +187,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   } finally {
     for (const s of sources) await s.close().catch(() => {});
     await out?.close().catch(() => {});
+    FileIO.unsafeCache = false;
   }
   return 0;
 }

@@ -8,7 +8,7 @@ import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
 import { attempt, type Ctl, conn, domainByString, lookupDomain, req } from "../lookup.js";
-import { optArgv, optBool, optString } from "../options.js";
+import { optArgv, optBool, optInt, optString } from "../options.js";
 import { affectFlags, childrenAt, parseDoc } from "../util.js";
 
 type H = Handler<Ctl>;
@@ -328,6 +328,50 @@ const domstats: H = async (ctl, cmd) => {
   return true;
 };
 
+/** nodecpustats: kernel/user/idle/iowait times, or their shares over one second (--percent). */
+const nodecpustats: H = async (ctl, cmd) => {
+  const cpu = optInt(cmd, "cpu") ?? -1;
+  const c = conn(ctl);
+  const sample = async () => {
+    const params = await attempt("Unable to get node cpu stats", () => c.nodeGetCPUStats(cpu, 0));
+    const get = (f: string) => {
+      const p = params.find((x) => x.field === f);
+      return p === undefined ? undefined : Number(p.value);
+    };
+    return { user: get("user"), sys: get("kernel"), idle: get("idle"), iowait: get("iowait") };
+  };
+  const a = await sample();
+  const fmtAbs = (k: string, v: number | undefined) =>
+    v === undefined ? "" : `${k.padEnd(15)} ${String(v).padStart(20)}\n`;
+  if (!optBool(cmd, "percent")) {
+    ctl.print(
+      fmtAbs("user:", a.user) +
+        fmtAbs("system:", a.sys) +
+        fmtAbs("idle:", a.idle) +
+        fmtAbs("iowait:", a.iowait),
+    );
+    return true;
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const b = await sample();
+  const d = (k: "user" | "sys" | "idle" | "iowait") => (b[k] ?? 0) - (a[k] ?? 0);
+  const total = d("user") + d("sys") + d("idle") + d("iowait");
+  // printf("%5.1lf%%") of 0/0 prints "-nan" with glibc
+  const pct = (v: number) => {
+    const x = (v / total) * 100;
+    return `${(Number.isNaN(x) ? "-nan" : x.toFixed(1)).padStart(5)}%`;
+  };
+  const line = (k: string, v: number) => `${k.padEnd(15)} ${pct(v)}\n`;
+  ctl.print(
+    line("usage:", d("user") + d("sys")) +
+      line("user:", d("user")) +
+      line("system:", d("sys")) +
+      line("idle:", d("idle")) +
+      line("iowait:", d("iowait")),
+  );
+  return true;
+};
+
 export const monitorExtraHandlers: Record<string, H> = {
   domblkstat,
   domifstat,
@@ -357,4 +401,5 @@ export const monitorExtraHandlers: Record<string, H> = {
   domtime,
   domfsinfo,
   domstats,
+  nodecpustats,
 };
