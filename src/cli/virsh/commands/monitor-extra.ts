@@ -1,6 +1,6 @@
 // More domain readers (tools/virsh-domain-monitor.c, virsh-domain.c, virsh-host.c): block and
 // interface counters, memory stats, control state, scheduler and tuning parameters (query form),
-// vCPU/emulator pinning, IOThreads, guest addresses and time, and the host CPU map.
+// vCPU/emulator pinning, IOThreads, guest addresses and time, filesystems and domstats.
 import type { Domain } from "../../../api/index.js";
 import type { TypedParam } from "../../../driver/types.js";
 import { attr, child } from "../../../xml/index.js";
@@ -8,7 +8,7 @@ import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
 import { attempt, type Ctl, conn, domainByString, lookupDomain, req } from "../lookup.js";
-import { optArgv, optBool, optInt, optString } from "../options.js";
+import { optArgv, optBool, optString } from "../options.js";
 import { affectFlags, childrenAt, parseDoc } from "../util.js";
 
 type H = Handler<Ctl>;
@@ -202,17 +202,6 @@ const iothreadinfo: H = async (ctl, cmd) => {
   return true;
 };
 
-const nodecpumap: H = async (ctl, cmd) => {
-  const m = await attempt("Unable to get cpu map", () => conn(ctl).nodeGetCPUMap(0));
-  let map = "";
-  for (let i = 0; i < m.cpus; i++) map += (m.cpumap[i >> 3] ?? 0) & (1 << (i & 7)) ? "y" : "-";
-  if (optBool(cmd, "pretty")) map = bitmapRanges(m.cpumap, m.cpus);
-  ctl.print(
-    `${"CPUs present:".padEnd(15)} ${m.cpus}\n${"CPUs online:".padEnd(15)} ${m.online}\n${"CPU map:".padEnd(15)} ${map}\n`,
-  );
-  return true;
-};
-
 const domifGetlink: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const iface = req(cmd, "interface");
@@ -328,50 +317,6 @@ const domstats: H = async (ctl, cmd) => {
   return true;
 };
 
-/** nodecpustats: kernel/user/idle/iowait times, or their shares over one second (--percent). */
-const nodecpustats: H = async (ctl, cmd) => {
-  const cpu = optInt(cmd, "cpu") ?? -1;
-  const c = conn(ctl);
-  const sample = async () => {
-    const params = await attempt("Unable to get node cpu stats", () => c.nodeGetCPUStats(cpu, 0));
-    const get = (f: string) => {
-      const p = params.find((x) => x.field === f);
-      return p === undefined ? undefined : Number(p.value);
-    };
-    return { user: get("user"), sys: get("kernel"), idle: get("idle"), iowait: get("iowait") };
-  };
-  const a = await sample();
-  const fmtAbs = (k: string, v: number | undefined) =>
-    v === undefined ? "" : `${k.padEnd(15)} ${String(v).padStart(20)}\n`;
-  if (!optBool(cmd, "percent")) {
-    ctl.print(
-      fmtAbs("user:", a.user) +
-        fmtAbs("system:", a.sys) +
-        fmtAbs("idle:", a.idle) +
-        fmtAbs("iowait:", a.iowait),
-    );
-    return true;
-  }
-  await new Promise((r) => setTimeout(r, 1000));
-  const b = await sample();
-  const d = (k: "user" | "sys" | "idle" | "iowait") => (b[k] ?? 0) - (a[k] ?? 0);
-  const total = d("user") + d("sys") + d("idle") + d("iowait");
-  // printf("%5.1lf%%") of 0/0 prints "-nan" with glibc
-  const pct = (v: number) => {
-    const x = (v / total) * 100;
-    return `${(Number.isNaN(x) ? "-nan" : x.toFixed(1)).padStart(5)}%`;
-  };
-  const line = (k: string, v: number) => `${k.padEnd(15)} ${pct(v)}\n`;
-  ctl.print(
-    line("usage:", d("user") + d("sys")) +
-      line("user:", d("user")) +
-      line("system:", d("sys")) +
-      line("idle:", d("idle")) +
-      line("iowait:", d("iowait")),
-  );
-  return true;
-};
-
 export const monitorExtraHandlers: Record<string, H> = {
   domblkstat,
   domifstat,
@@ -395,11 +340,9 @@ export const monitorExtraHandlers: Record<string, H> = {
   vcpupin,
   emulatorpin,
   iothreadinfo,
-  nodecpumap,
   "domif-getlink": domifGetlink,
   domifaddr,
   domtime,
   domfsinfo,
   domstats,
-  nodecpustats,
 };
