@@ -127,6 +127,21 @@ export function fillGenericDefaults(e: XmlElement): void {
     e.attrs = orderAttrs(e.attrs, ATTR_ORDER.hostdev!);
   }
   if (e.name === "watchdog" && !has("action")) e.attrs.push(["action", "reset"]);
+  if (e.name === "sound" && !["ich6", "ich7", "ich9"].includes(attrOf(e, "model") ?? "")) {
+    e.children = e.children.filter((c) => !(c.kind === "element" && c.name === "codec"));
+  }
+  if (e.name === "rng") {
+    for (const b of e.children) {
+      if (b.kind === "element" && b.name === "backend" && attrOf(b, "model") === "builtin") b.children = [];
+    }
+  }
+  if (e.name === "tpm") {
+    for (const b of e.children) {
+      if (b.kind === "element" && b.name === "backend" && attrOf(b, "type") !== "passthrough") {
+        b.children = b.children.filter((c) => !(c.kind === "element" && c.name === "device"));
+      }
+    }
+  }
   for (const b of e.children) if (b.kind === "element" && b.name === "backend") fillGenericDefaults(b);
   if (e.name === "filesystem") {
     if (

@@ -130,7 +130,13 @@ export function normalizeFeatures(f: XmlElement): void {
     if (STATE_REQUIRED.includes(c.name) && attr(c, "state") === undefined) throw missingAttr("state", c.name);
     if (SWITCH_FEATURES.includes(c.name) && attr(c, "state") === undefined) c.attrs.unshift(["state", "on"]);
     if (c.name === "tcg") for (const t of elements(c, "tb-cache")) scaledToKiB(t, "unit");
-    if (c.name === "hyperv") sortChildren(c, HYPERV_ORDER);
+    if (c.name === "hyperv") {
+      sortChildren(c, HYPERV_ORDER);
+      // A switched-off enlightenment keeps no parameters.
+      for (const h of elements(c)) {
+        if (attr(h, "state") === "off") h.attrs = h.attrs.filter(([k]) => k === "state");
+      }
+    }
     if (c.name === "kvm") sortChildren(c, KVM_ORDER);
   }
 }

@@ -173,7 +173,13 @@ function parseOs(root: XmlElement, virtType: string): OsDef {
         }
         break;
       default:
-        if (OS_EXTRA.includes(c.name)) pushExtra(o.extra, c.name, canonGeneric(c, "os"));
+        if (OS_EXTRA.includes(c.name)) {
+          const g = canonGeneric(c, "os");
+          // A disabled boot menu has no timeout.
+          if (g.name === "bootmenu" && attr(g, "enable") === "no")
+            g.attrs = g.attrs.filter(([k]) => k !== "timeout");
+          pushExtra(o.extra, c.name, g);
+        }
     }
   }
   return o;

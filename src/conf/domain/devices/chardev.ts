@@ -62,6 +62,8 @@ export function parseChr(e: XmlElement): ChrDef {
       if (mode === undefined) c.attrs.unshift(["mode", "connect"]);
     }
     c.attrs = orderAttrs(c.attrs, SOURCE_ORDER);
+    // Only sockets have a mode.
+    if (!["tcp", "unix", "udp"].includes(type)) c.attrs = c.attrs.filter(([k]) => k !== "mode");
     // A pty's path is allocated at start-up: the persistent definition drops it.
     if (type === "pty") c.attrs = c.attrs.filter(([k]) => k !== "path");
     if (c.attrs.length || c.children.length) d.children.push(c);

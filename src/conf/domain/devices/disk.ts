@@ -155,9 +155,9 @@ export function parseDisk(e: XmlElement): DiskDef {
     enumAttr(drv, "detect_zeroes", ["default", "off", "on", "unmap"]);
     const c = canonGeneric(drv, "disk");
     c.attrs = orderAttrs(c.attrs, DRIVER_ORDER);
-    // Xen's legacy blktap "aio" driver type means a raw image.
-    const dn = attr(c, "name");
-    if ((dn === "tap" || dn === "tap2") && attr(c, "type") === "aio") {
+    // "default" means unset and is not printed; the legacy "aio" format means a raw image.
+    c.attrs = c.attrs.filter(([k, v]) => !(v === "default" && k !== "name" && k !== "type"));
+    if (attr(c, "type") === "aio") {
       c.attrs = c.attrs.map(([k, v]) => (k === "type" ? [k, "raw"] : [k, v]));
     }
     if (c.attrs.length || c.children.length) d.driver = c;
@@ -181,7 +181,7 @@ export function parseDisk(e: XmlElement): DiskDef {
   d.target = { dev, bus: bus ?? defaultBus(dev, device) };
   if (bus !== undefined) d.busGiven = bus;
   const tray = enumAttr(tgt, "tray", ["closed", "open"]);
-  if (tray) d.target.tray = tray;
+  if (tray === "open") d.target.tray = tray;
   const rem = enumAttr(tgt, "removable", ["on", "off"]);
   if (rem) d.target.removable = rem;
   const rr = attr(tgt, "rotation_rate");

@@ -65,7 +65,12 @@ export function parseGraphics(e: XmlElement): GraphicsDef {
   );
   const children = elements(e).map((x) => canonGeneric(x, "graphics"));
   for (const c of children) if (c.name === "listen") c.attrs = orderAttrs(c.attrs, LISTEN_ORDER);
-  const g: GraphicsDef = { type, attrs, children };
+  // fullscreen='no' is the default and not printed.
+  const g: GraphicsDef = {
+    type,
+    attrs: attrs.filter(([k, v]) => !(k === "fullscreen" && v === "no")),
+    children,
+  };
   sortChildren(g as unknown as XmlElement, CHILD_ORDER_BY_PATH["devices/graphics"]!);
   if (type === "vnc" || type === "spice" || type === "rdp") fillListenDefaults(g);
   if (type === "vnc" || type === "rdp") fillPortDefaults(g);
