@@ -3,6 +3,7 @@ import type { GroupDef } from "./command.js";
 import { checkpointHandlers } from "./commands/checkpoint.js";
 import { domainHandlers } from "./commands/domain.js";
 import { domainDeviceHandlers } from "./commands/domain-devices.js";
+import { domainGuestHandlers } from "./commands/domain-guest.js";
 import { eventHandlers } from "./commands/events.js";
 import { hostHandlers } from "./commands/host.js";
 import { hostObjectHandlers } from "./commands/host-objects.js";
@@ -26,6 +27,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: hostHandlers },
     { handlers: domainHandlers },
     { handlers: domainDeviceHandlers },
+    { handlers: domainGuestHandlers },
     { handlers: monitorHandlers },
     { handlers: monitorExtraHandlers },
     { handlers: snapshotHandlers },
