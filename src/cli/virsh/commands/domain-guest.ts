@@ -1,10 +1,12 @@
 // Guest-facing domain commands (tools/virsh-domain.c, virsh-domain-monitor.c): domfsfreeze,
-// domfsthaw, domblkerror, domiftune (query), domjobabort, set-user-password.
+// domfsthaw, domblkerror, domiftune (query), domjobabort, set-user-password, managedsave-dumpxml,
+// vncdisplay, domdisplay.
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optString } from "../options.js";
-import { affectFlags } from "../util.js";
+import { attr } from "../../../xml/index.js";
+import { affectFlags, childrenAt, parseDoc } from "../util.js";
 import { typedValue } from "./monitor-extra.js";
 
 type H = Handler<Ctl>;
@@ -66,6 +68,42 @@ const setUserPassword: H = async (ctl, cmd) => {
   return true;
 };
 
+const managedsaveDumpxml: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  ctl.print(await dom.managedSaveGetXMLDesc(optBool(cmd, "security-info") ? 1 : 0));
+  return true;
+};
+
+/** The first <graphics type=TYPE> of the live definition, with its port. */
+async function graphics(dom: Awaited<ReturnType<typeof lookupDomain>>, type: string | null) {
+  const doc = parseDoc(await dom.getXMLDesc(0));
+  for (const g of childrenAt(doc, "devices/graphics")) {
+    if (type !== null && attr(g, "type") !== type) continue;
+    const port = Number(attr(g, "port") ?? "-1");
+    if (port > 0) return { type: attr(g, "type") ?? "", port, listen: attr(g, "listen") ?? "" };
+  }
+  return null;
+}
+
+const vncdisplay: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const g = await graphics(dom, "vnc");
+  if (!g) throw new CmdFailure("Failed to get VNC port. Is this domain using VNC?");
+  const host = g.listen === "" || g.listen === "0.0.0.0" || g.listen === "::" ? "" : g.listen;
+  ctl.print(`${host}:${g.port - 5900}\n`);
+  return true;
+};
+
+const domdisplay: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  const want = optString(cmd, "type") ?? null;
+  const g = await graphics(dom, want);
+  if (!g) throw new CmdFailure("No graphical display found");
+  const host = g.listen === "" || g.listen === "0.0.0.0" || g.listen === "::" ? "localhost" : g.listen;
+  ctl.print(g.type === "vnc" ? `vnc://${host}:${g.port - 5900}\n` : `${g.type}://${host}:${g.port}\n`);
+  return true;
+};
+
 export const domainGuestHandlers: Record<string, H> = {
   domfsfreeze,
   domfsthaw,
@@ -73,4 +111,7 @@ export const domainGuestHandlers: Record<string, H> = {
   domiftune,
   domjobabort,
   "set-user-password": setUserPassword,
+  "managedsave-dumpxml": managedsaveDumpxml,
+  vncdisplay,
+  domdisplay,
 };
