@@ -200,6 +200,11 @@ export function normalizeCputune(ct: XmlElement): void {
     if (c.name === "iothreadpin") return Number(attr(c, "iothread") ?? 0);
     return 0;
   };
+  // Only real-time schedulers have a priority.
+  for (const s of elements(ct, "vcpusched")) {
+    if (!["fifo", "rr"].includes(attr(s, "scheduler") ?? ""))
+      s.attrs = s.attrs.filter(([k]) => k !== "priority");
+  }
   const rank = (c: XmlElement["children"][number]) =>
     c.kind === "element" ? CPUTUNE_ORDER.indexOf(c.name) : -1;
   ct.children.sort((a, b) => rank(a) - rank(b) || key(a) - key(b));
@@ -265,6 +270,9 @@ const SMBIOS_ENTRIES: Record<string, string[]> = {
 };
 
 export function normalizeSysinfo(s: XmlElement): void {
+  // fw_cfg sysinfo holds only <entry> elements; SMBIOS blocks there are ignored.
+  if (attr(s, "type") === "fwcfg")
+    s.children = s.children.filter((c) => c.kind === "element" && c.name === "entry");
   if (attr(s, "type") !== "smbios") return;
   for (const block of elements(s)) {
     const order = SMBIOS_ENTRIES[block.name];

@@ -212,6 +212,7 @@ function parseVcpu(root: XmlElement): DomainDef["vcpu"] {
   }
   const pl = enumAttr(v, "placement", ["static", "auto"]);
   if (pl) out.placement = pl;
+  if (pl === "auto") return out; // automatic placement ignores a cpuset
   const cs = attr(v, "cpuset");
   if (cs !== undefined) {
     const ids = parseCpuSet(cs);

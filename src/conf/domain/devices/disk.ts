@@ -99,6 +99,16 @@ function canonSource(s: XmlElement): XmlElement {
     c.attrs.filter(([k]) => k !== "index"),
     SOURCE_ORDER,
   );
+  // A relabel='yes' seclabel without a label is the default and not printed.
+  c.children = c.children.filter(
+    (k) =>
+      !(
+        k.kind === "element" &&
+        k.name === "seclabel" &&
+        attr(k, "relabel") === "yes" &&
+        elements(k).length === 0
+      ),
+  );
   // transport='tcp' is the default for network disk hosts and libvirt leaves it out.
   for (const h of elements(c, "host"))
     h.attrs = h.attrs.filter(([k, v]) => !(k === "transport" && v === "tcp"));

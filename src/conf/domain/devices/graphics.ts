@@ -65,11 +65,13 @@ export function parseGraphics(e: XmlElement): GraphicsDef {
   );
   const children = elements(e).map((x) => canonGeneric(x, "graphics"));
   for (const c of children) if (c.name === "listen") c.attrs = orderAttrs(c.attrs, LISTEN_ORDER);
-  // fullscreen='no' is the default and not printed.
+  // fullscreen='no' and mode 'any' are defaults and not printed (a channel left at 'any' vanishes).
   const g: GraphicsDef = {
     type,
-    attrs: attrs.filter(([k, v]) => !(k === "fullscreen" && v === "no")),
-    children,
+    attrs: attrs.filter(
+      ([k, v]) => !(k === "fullscreen" && v === "no") && !(k === "defaultMode" && v === "any"),
+    ),
+    children: children.filter((c) => !(c.name === "channel" && attr(c, "mode") === "any")),
   };
   sortChildren(g as unknown as XmlElement, CHILD_ORDER_BY_PATH["devices/graphics"]!);
   if (type === "vnc" || type === "spice" || type === "rdp") fillListenDefaults(g);
