@@ -43,6 +43,11 @@ function checkSecret(s: XmlElement, encryption: boolean): void {
 function checkDisk(d: XmlElement): void {
   const type = attr(d, "type") ?? "file";
   const device = attr(d, "device") ?? "disk";
+  const bus = attr(child(d, "target") ?? d, "bus");
+  if (device === "floppy" && bus !== undefined && bus !== "fdc") {
+    throw internalErr(`Invalid bus type '${bus}' for floppy disk`);
+  }
+  if (device !== "floppy" && bus === "fdc") throw internalErr("Invalid bus type 'fdc' for disk");
   const src = child(d, "source");
   const dev = attr(child(d, "target") ?? d, "dev") ?? "";
   const pathAttr: Record<string, string> = { file: "file", block: "dev", dir: "dir" };
@@ -65,6 +70,8 @@ function checkDisk(d: XmlElement): void {
   if (src) {
     for (const h of elements(src, "host")) {
       if (!has(h, "name") && attr(h, "transport") !== "unix") throw xmlErr("missing name for host");
+      if (attr(h, "transport") === "unix" && !has(h, "socket"))
+        throw xmlErr("missing socket for unix transport");
     }
   }
 }
@@ -81,6 +88,18 @@ function checkInterface(n: XmlElement): void {
   };
   if (src && type && need[type])
     for (const k of need[type]!) if (!has(src, k)) throw missingAttr(k, "source");
+  const modes: Record<string, string[]> = {
+    direct: ["vepa", "bridge", "private", "passthrough"],
+    vhostuser: ["server", "client"],
+  };
+  const mode = src ? attr(src, "mode") : undefined;
+  if (type && modes[type] && mode !== undefined && !modes[type]!.includes(mode)) {
+    throw virError(
+      ErrorCode.XML_ERROR,
+      ErrorDomain.XML,
+      `Invalid value for attribute 'mode' in element 'source': '${mode}'.`,
+    );
+  }
   if (src && type === "hostdev") {
     const a = child(src, "address");
     if (!a || !has(a, "type")) throw xmlErr("missing source address type");
@@ -115,6 +134,14 @@ function checkHostdev(h: XmlElement): void {
   const a = src ? child(src, "address") : undefined;
   if (type === "mdev") {
     if (!has(h, "model")) throw missingAttr("model", "hostdev");
+    const m = attr(h, "model")!;
+    if (!["vfio-pci", "vfio-ccw", "vfio-ap"].includes(m)) {
+      throw virError(
+        ErrorCode.XML_ERROR,
+        ErrorDomain.XML,
+        `Invalid value for attribute 'model' in element 'hostdev': '${m}'.`,
+      );
+    }
     if (a && !has(a, "uuid")) throw unsupported("Missing 'uuid' attribute for element <address>");
   }
   if (type === "usb" && a) for (const k of ["bus", "device"]) if (!has(a, k)) throw missingAttr(k, "address");
@@ -199,6 +226,9 @@ function checkDevice(e: XmlElement): void {
       checkFilesystem(e);
       break;
     case "input":
+      if (attr(e, "type") === "passthrough" && (attr(e, "bus") ?? "virtio") === "ps2") {
+        throw internalErr("ps2 bus does not support passthrough input device");
+      }
       if (["evdev", "passthrough"].includes(attr(e, "type") ?? "")) {
         const s = child(e, "source");
         if (s && !has(s, "dev") && !has(s, "evdev")) throw xmlErr("Missing evdev path for input device");
@@ -290,7 +320,28 @@ export function checkContext(root: XmlElement): void {
       message: "no loader path specified and firmware auto selection disabled",
     });
   }
+  for (const s of elements(child(root, "cputune") ?? root, "vcpusched")) {
+    if (["fifo", "rr"].includes(attr(s, "scheduler") ?? "") && !has(s, "priority")) {
+      throw missingAttr("priority", "vcpusched");
+    }
+  }
+  const hv = child(child(root, "features") ?? root, "hyperv");
+  const spin = hv ? child(hv, "spinlocks") : undefined;
+  if (spin && attr(spin, "state") === "on" && !has(spin, "retries"))
+    throw missingAttr("retries", "spinlocks");
+  const vid = hv ? child(hv, "vendor_id") : undefined;
+  if (vid && attr(vid, "state") === "on" && !has(vid, "value")) {
+    throw xmlErr("missing 'value' attribute for HyperV feature 'vendor_id'");
+  }
+  for (const v of elements(child(root, "vcpus") ?? root, "vcpu")) {
+    if (attr(v, "enabled") === "no" && attr(v, "hotpluggable") === "no") {
+      throw unsupported(`vcpu '${attr(v, "id")}' is both offline and not hotpluggable`);
+    }
+  }
   for (const sl of elements(root, "seclabel")) {
+    if (attr(sl, "type") === "dynamic" && attr(sl, "relabel") === "no") {
+      throw unsupported("dynamic label type must use resource relabeling");
+    }
     if (attr(sl, "type") === "static" && !child(sl, "label")) throw xmlErr("security label is missing");
   }
   const numa = child(child(root, "cpu") ?? root, "numa");

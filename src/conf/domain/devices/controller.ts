@@ -70,6 +70,8 @@ const MODELS: Record<string, string[]> = {
     "pcie-to-pci-bridge",
   ],
   "virtio-serial": ["virtio", "virtio-transitional", "virtio-non-transitional"],
+  fdc: [],
+  ccid: [],
 };
 
 export function parseController(e: XmlElement): ControllerDef {
