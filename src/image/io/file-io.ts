@@ -35,6 +35,13 @@ export class FileIO implements BlockIO {
    * metadata-heavy copies on a busy host. Long-running daemons leave it off (never block).
    */
   static directIO = false;
+  /** Requests of this many bytes or more still go through the pool (all, by default). */
+  static directMax = 1 << 30;
+  /**
+   * cache=unsafe (qemu-img convert's default for its target): flush() does nothing, so closing
+   * an image does not wait for the disk. Set only around such a command.
+   */
+  static unsafeCache = false;
   readonly readOnly: boolean;
   readonly path: string;
   private fh: FileHandle | undefined;
@@ -88,9 +95,10 @@ export class FileIO implements BlockIO {
     try {
       while (done < buf.length) {
         const n = Math.min(buf.length - done, MAX_IO);
-        const bytesRead = FileIO.directIO
-          ? readSync(fh.fd, buf, done, n, offset + done)
-          : (await fh.read(buf, done, n, offset + done)).bytesRead;
+        const bytesRead =
+          FileIO.directIO && n < FileIO.directMax
+            ? readSync(fh.fd, buf, done, n, offset + done)
+            : (await fh.read(buf, done, n, offset + done)).bytesRead;
         if (bytesRead === 0) {
           buf.fill(0, done); // past EOF reads as zeros
           return;
@@ -109,9 +117,10 @@ export class FileIO implements BlockIO {
     try {
       while (done < buf.length) {
         const n = Math.min(buf.length - done, MAX_IO);
-        const bytesWritten = FileIO.directIO
-          ? writeSync(fh.fd, buf, done, n, offset + done)
-          : (await fh.write(buf, done, n, offset + done)).bytesWritten;
+        const bytesWritten =
+          FileIO.directIO && n < FileIO.directMax
+            ? writeSync(fh.fd, buf, done, n, offset + done)
+            : (await fh.write(buf, done, n, offset + done)).bytesWritten;
         done += bytesWritten;
       }
     } catch (e) {
@@ -137,7 +146,7 @@ export class FileIO implements BlockIO {
   }
 
   async flush(): Promise<void> {
-    if (this.readOnly) return;
+    if (this.readOnly || FileIO.unsafeCache) return;
     try {
       // Direct mode: fdatasync as qemu-img does on close (the size is in the data's metadata).
       if (FileIO.directIO) fdatasyncSync(this.handle().fd);

@@ -163,6 +163,9 @@ export class Refcounts {
         const ci = start + i;
         const r = this.reservedEnd(ci);
         if (r >= 0 || (this.peek(ci) ?? (await this.get(ci))) !== 0) {
+          // Everything below a referenced cluster at the scan origin is in use: later scans
+          // start after it (else each allocation rescans all clusters behind a metadata one).
+          if (r < 0 && ci === this.freeIndex) this.freeIndex = ci + 1;
           start = r >= 0 ? r : ci + 1;
           ok = false;
           break;
