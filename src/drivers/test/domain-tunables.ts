@@ -71,6 +71,9 @@ export function parseCpuset(set: string, maplen: number): Uint8Array {
 }
 
 /** The single top-level element `name` held verbatim in def.extra, created on demand. */
+/** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): libvirt's "no limit" for memtune values. */
+const MEMORY_UNLIMITED = 9007199254740991;
+
 function topElement(def: DomainDef, name: string): XmlElement {
   let e = def.extra[name]?.[0];
   if (!e) {
@@ -322,8 +325,11 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         const p = get(name);
         if (!p) continue;
         mt.children = mt.children.filter((c) => !(c.kind === "element" && c.name === name));
-        mt.children.push(el(name, { unit: "KiB" }, String(paramNum(p))));
+        // libvirt keeps VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (and above) as "no limit": nothing to format.
+        const v = paramNum(p);
+        if (v < MEMORY_UNLIMITED) mt.children.push(el(name, { unit: "KiB" }, String(v)));
       }
+      if (elementChildren(mt).length === 0) delete def.extra.memtune;
       const order = ["hard_limit", "soft_limit", "min_guarantee", "swap_hard_limit"];
       const rank = (n: string) => order.indexOf(n);
       mt.children.sort((a, b) => rank((a as XmlElement).name) - rank((b as XmlElement).name));
