@@ -179,6 +179,13 @@ function checkFilesystem(f: XmlElement): void {
 }
 
 function checkDevice(e: XmlElement): void {
+  const stack = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.name === "address") checkAddress(x);
+    for (const k of x.children) if (k.kind === "element") stack.push(k);
+  }
+  checkDeviceAddress(e);
   switch (e.name) {
     case "serial":
     case "parallel":
@@ -268,6 +275,45 @@ function checkDevice(e: XmlElement): void {
   }
   for (const enc of [...elements(e, "encryption"), ...elements(child(e, "source") ?? e, "encryption")]) {
     for (const sec of elements(enc, "secret")) checkSecret(sec, true);
+  }
+}
+
+const uintErr = (k: string, v: string) =>
+  virError(
+    ErrorCode.XML_ERROR,
+    ErrorDomain.XML,
+    `Invalid value for attribute '${k}' in element 'address': '${v}'. Expected non-negative integer value`,
+  );
+
+/** Attribute rules of CCID and DIMM addresses (decimal slots; DIMM needs one). */
+function checkAddress(a: XmlElement): void {
+  const type = attr(a, "type");
+  const decimal = (k: string) => {
+    const v = attr(a, k);
+    if (v !== undefined && !/^\s*[0-9]+$/.test(v)) throw uintErr(k, v);
+  };
+  if (type === "ccid") {
+    decimal("controller");
+    decimal("slot");
+  }
+  if (type === "dimm") {
+    if (!has(a, "slot")) throw missingAttr("slot", "address");
+    decimal("slot");
+  }
+}
+
+/** Device-level address rules: USB devices need USB addresses, PCI hostdevs PCI ones. */
+function checkDeviceAddress(e: XmlElement): void {
+  const a = child(e, "address");
+  const type = a ? attr(a, "type") : undefined;
+  if (!a || type === undefined) return;
+  const onUsb =
+    (e.name === "input" && attr(e, "bus") === "usb") ||
+    (e.name === "redirdev" && (attr(e, "bus") ?? "usb") === "usb") ||
+    (e.name === "hub" && attr(e, "type") === "usb");
+  if (onUsb && type !== "usb") throw xmlErr("Invalid address for a USB device");
+  if (e.name === "hostdev" && attr(e, "type") === "pci" && type !== "pci" && type !== "unassigned") {
+    throw internalErr("PCI host devices must use 'pci' or 'unassigned' address type");
   }
 }
 
