@@ -91,26 +91,26 @@ export class Connection {
     return f ? f.call(this.drivers.hypervisor) : Promise.resolve(this.drivers.hypervisor.name);
   }
   async getVersion(): Promise<number> {
-    return this.hv("connectGetVersion", "virConnectGetVersion", D.NONE)();
+    return this.hv("connectGetVersion", "virConnectGetVersion")();
   }
   async getLibVersion(): Promise<number> {
-    return this.hv("connectGetLibVersion", "virConnectGetLibVersion", D.NONE)();
+    return this.hv("connectGetLibVersion", "virConnectGetLibVersion")();
   }
   async getHostname(): Promise<string> {
-    return this.hv("connectGetHostname", "virConnectGetHostname", D.NONE)();
+    return this.hv("connectGetHostname", "virConnectGetHostname")();
   }
   async getURI(): Promise<string> {
     const f = this.drivers.hypervisor.connectGetURI;
     return f ? f.call(this.drivers.hypervisor) : this.drivers.uri;
   }
   async getSysinfo(flags = 0): Promise<string> {
-    return this.hv("connectGetSysinfo", "virConnectGetSysinfo", D.NONE)(flags);
+    return this.hv("connectGetSysinfo", "virConnectGetSysinfo")(flags);
   }
   async getMaxVcpus(type: string | null = null): Promise<number> {
-    return this.hv("connectGetMaxVcpus", "virConnectGetMaxVcpus", D.NONE)(type);
+    return this.hv("connectGetMaxVcpus", "virConnectGetMaxVcpus")(type);
   }
   async getCapabilities(): Promise<string> {
-    return this.hv("connectGetCapabilities", "virConnectGetCapabilities", D.NONE)();
+    return this.hv("connectGetCapabilities", "virConnectGetCapabilities")();
   }
   async getDomainCapabilities(
     emulatorbin: string | null = null,
@@ -141,24 +141,24 @@ export class Connection {
     return f ? f.call(this.drivers.hypervisor) : false;
   }
   async nodeGetInfo(): Promise<NodeInfo> {
-    return this.hv("nodeGetInfo", "virNodeGetInfo", D.NONE)();
+    return this.hv("nodeGetInfo", "virNodeGetInfo")();
   }
   async nodeGetFreeMemory(): Promise<number> {
-    return this.hv("nodeGetFreeMemory", "virNodeGetFreeMemory", D.NONE)();
+    return this.hv("nodeGetFreeMemory", "virNodeGetFreeMemory")();
   }
   async nodeGetCellsFreeMemory(startCell: number, maxCells: number): Promise<number[]> {
-    return this.hv("nodeGetCellsFreeMemory", "virNodeGetCellsFreeMemory", D.NONE)(startCell, maxCells);
+    return this.hv("nodeGetCellsFreeMemory", "virNodeGetCellsFreeMemory")(startCell, maxCells);
   }
 
   async nodeGetSecurityModel(): Promise<SecurityModel> {
-    return this.hv("nodeGetSecurityModel", "virNodeGetSecurityModel", D.NONE)();
+    return this.hv("nodeGetSecurityModel", "virNodeGetSecurityModel")();
   }
   /** cpuNum -1 (VIR_NODE_CPU_STATS_ALL_CPUS) for the host total. */
   async nodeGetCPUStats(cpuNum = -1, flags = 0): Promise<TypedParam[]> {
-    return this.hv("nodeGetCPUStats", "virNodeGetCPUStats", D.NONE)(cpuNum, flags);
+    return this.hv("nodeGetCPUStats", "virNodeGetCPUStats")(cpuNum, flags);
   }
   async nodeGetCPUMap(flags = 0): Promise<{ cpumap: Uint8Array; online: number; cpus: number }> {
-    return this.hv("nodeGetCPUMap", "virNodeGetCPUMap", D.NONE)(flags);
+    return this.hv("nodeGetCPUMap", "virNodeGetCPUMap")(flags);
   }
   async nodeGetFreePages(
     pages: number[],
@@ -166,7 +166,7 @@ export class Connection {
     cellCount: number,
     flags = 0,
   ): Promise<number[]> {
-    return this.hv("nodeGetFreePages", "virNodeGetFreePages", D.NONE)(pages, startCell, cellCount, flags);
+    return this.hv("nodeGetFreePages", "virNodeGetFreePages")(pages, startCell, cellCount, flags);
   }
   /** virConnectGetAllDomainStats / virDomainListGetStats (when `doms` is given). */
   async getAllDomainStats(
@@ -184,16 +184,16 @@ export class Connection {
 
   // ---- domains ----
   async numOfDomains(): Promise<number> {
-    return this.hv("connectNumOfDomains", "virConnectNumOfDomains", D.NONE)();
+    return this.hv("connectNumOfDomains", "virConnectNumOfDomains")();
   }
   async listDomains(maxids = 65536): Promise<number[]> {
-    return this.hv("connectListDomains", "virConnectListDomains", D.NONE)(maxids);
+    return this.hv("connectListDomains", "virConnectListDomains")(maxids);
   }
   async numOfDefinedDomains(): Promise<number> {
-    return this.hv("connectNumOfDefinedDomains", "virConnectNumOfDefinedDomains", D.NONE)();
+    return this.hv("connectNumOfDefinedDomains", "virConnectNumOfDefinedDomains")();
   }
   async listDefinedDomains(maxnames = 65536): Promise<string[]> {
-    return this.hv("connectListDefinedDomains", "virConnectListDefinedDomains", D.NONE)(maxnames);
+    return this.hv("connectListDefinedDomains", "virConnectListDefinedDomains")(maxnames);
   }
   async listAllDomains(flags = 0): Promise<Domain[]> {
     const refs = await this.hv("connectListAllDomains", "virConnectListAllDomains")(flags);

@@ -50,12 +50,18 @@ export function errorDomainOf(p: ProcedureDef): ErrorDomain {
     return ErrorDomain.NODEDEV;
   }
   if (has("NWFILTER")) return ErrorDomain.NWFILTER;
+  // libvirt-domain-snapshot.c and libvirt-domain-checkpoint.c have their own VIR_FROM_THIS.
+  if (n.startsWith("DOMAIN_") && n.includes("SNAPSHOT")) return ErrorDomain.DOMAIN_SNAPSHOT;
+  if (n.startsWith("DOMAIN_") && n.includes("CHECKPOINT")) return ErrorDomain.DOMAIN_CHECKPOINT;
   if (has("DOMAIN")) return ErrorDomain.DOMAIN;
   if (has("NETWORK")) return ErrorDomain.NETWORK;
   if (has("STORAGE")) return ErrorDomain.STORAGE;
   if (has("SECRET")) return ErrorDomain.SECRET;
   if (has("INTERFACE")) return ErrorDomain.INTERFACE;
-  return ErrorDomain.NONE;
+  // libvirt.c (open, close, authentication) reports VIR_FROM_NONE; the remaining virConnect* and
+  // virNode* calls live in libvirt-host.c, whose VIR_FROM_THIS is VIR_FROM_DOMAIN.
+  if (n.startsWith("AUTH_") || n === "CONNECT_OPEN" || n === "CONNECT_CLOSE") return ErrorDomain.NONE;
+  return ErrorDomain.DOMAIN;
 }
 
 /** Decodes the args of `p`; trailing bytes are tolerated as libvirt's xdrmem decoding does. */
