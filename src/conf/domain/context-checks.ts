@@ -24,7 +24,11 @@ function checkChrSource(type: string | undefined, e: XmlElement): void {
       if (src && !has(src, "service")) throw internalErr("Missing source service attribute for char device");
       break;
     case "spiceport":
-      if (src && !has(src, "channel")) throw unsupported("Missing source channel attribute for char device");
+    case "dbus":
+      // (a redirdev over D-Bus needs no channel)
+      if (src && !has(src, "channel") && !(type === "dbus" && e.name === "redirdev")) {
+        throw unsupported("Missing source channel attribute for char device");
+      }
       break;
   }
 }
@@ -62,10 +66,19 @@ function checkDisk(d: XmlElement): void {
   }
   if (src && type === "nvme") {
     if (!has(src, "type")) throw xmlErr("missing 'type' attribute to disk source");
+    if (attr(src, "type") !== "pci") throw xmlErr(`unsupported source type '${attr(src, "type")}'`);
     if (!has(src, "namespace")) throw xmlErr("missing 'namespace' attribute to disk source");
   }
   if (src && type === "volume" && has(src, "pool") !== has(src, "volume")) {
     throw xmlErr("'pool' and 'volume' must be specified together for 'pool' type source");
+  }
+  if (
+    src &&
+    type === "network" &&
+    attr(src, "protocol") === "gluster" &&
+    !(attr(src, "name") ?? "").includes("/")
+  ) {
+    throw xmlErr(`can't split path '${attr(src, "name") ?? ""}' into pool name and image name`);
   }
   if (src) {
     for (const h of elements(src, "host")) {
@@ -88,6 +101,19 @@ function checkInterface(n: XmlElement): void {
   };
   if (src && type && need[type])
     for (const k of need[type]!) if (!has(src, k)) throw missingAttr(k, "source");
+  const drvName = attr(child(n, "driver") ?? n, "name");
+  if (
+    child(n, "driver") &&
+    drvName !== undefined &&
+    !["qemu", "vhost"].includes(drvName) &&
+    type !== "hostdev"
+  ) {
+    throw virError(
+      ErrorCode.XML_ERROR,
+      ErrorDomain.XML,
+      `Invalid value for attribute 'name' in element 'driver': '${drvName}'.`,
+    );
+  }
   const modes: Record<string, string[]> = {
     direct: ["vepa", "bridge", "private", "passthrough"],
     vhostuser: ["server", "client"],
@@ -130,6 +156,12 @@ function checkInterface(n: XmlElement): void {
 
 function checkHostdev(h: XmlElement): void {
   const type = attr(h, "type");
+  const mode = attr(h, "mode") ?? "subsystem";
+  const subsys = ["usb", "pci", "scsi", "scsi_host", "mdev"];
+  const caps = ["storage", "misc", "net"];
+  if (type !== undefined && !(mode === "subsystem" ? subsys : caps).includes(type)) {
+    throw unsupported(`unknown host device source address type '${type}'`);
+  }
   const src = child(h, "source");
   const a = src ? child(src, "address") : undefined;
   if (type === "mdev") {
@@ -207,6 +239,9 @@ function checkDevice(e: XmlElement): void {
       }
       break;
     case "smartcard":
+      if (attr(e, "mode") === "host-certificates" && elements(e, "certificate").length !== 3) {
+        throw xmlErr("host-certificates mode needs exactly three certificates");
+      }
       if (attr(e, "mode") === "passthrough") {
         if (!has(e, "type")) throw xmlErr("passthrough mode requires a character device type attribute");
         checkChrSource(attr(e, "type"), e);
@@ -232,6 +267,21 @@ function checkDevice(e: XmlElement): void {
     case "filesystem":
       checkFilesystem(e);
       break;
+    case "iommu": {
+      const drv = child(e, "driver");
+      const model = attr(e, "model");
+      if (drv && drv.attrs.length > 0 && model !== "intel") {
+        throw xmlErr(`iommu model '${model}' doesn't support additional attributes`);
+      }
+      break;
+    }
+    case "tpm": {
+      const b = child(e, "backend");
+      if (b && attr(b, "type") === "external" && !has(child(b, "source"), "type")) {
+        throw xmlErr("missing external TPM backend type");
+      }
+      break;
+    }
     case "input":
       if (attr(e, "type") === "passthrough" && (attr(e, "bus") ?? "virtio") === "ps2") {
         throw internalErr("ps2 bus does not support passthrough input device");
