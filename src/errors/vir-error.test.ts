@@ -3,13 +3,22 @@ import { test } from "node:test";
 import { ErrorCode, ErrorDomain, VirError, virError } from "./index.js";
 
 test("messages carry libvirt's prefixes", () => {
-  assert.equal(virError(ErrorCode.NO_DOMAIN, ErrorDomain.TEST, "no domain with matching name 'x'").message,
-    "Domain not found: no domain with matching name 'x'");
-  assert.equal(virError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "domain is not running").message,
-    "Requested operation is not valid: domain is not running");
-  assert.equal(virError(ErrorCode.DOM_EXIST, ErrorDomain.DOMAIN, "test").message, "domain test exists already");
-  assert.equal(virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE).message,
-    "this function is not supported by the connection driver");
+  assert.equal(
+    virError(ErrorCode.NO_DOMAIN, ErrorDomain.TEST, "no domain with matching name 'x'").message,
+    "Domain not found: no domain with matching name 'x'",
+  );
+  assert.equal(
+    virError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "domain is not running").message,
+    "Requested operation is not valid: domain is not running",
+  );
+  assert.equal(
+    virError(ErrorCode.DOM_EXIST, ErrorDomain.DOMAIN, "test").message,
+    "domain test exists already",
+  );
+  assert.equal(
+    virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE).message,
+    "this function is not supported by the connection driver",
+  );
 });
 
 test("codes match virterror.h", () => {
