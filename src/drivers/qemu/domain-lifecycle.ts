@@ -34,8 +34,14 @@ const VNC_PORT_MIN = 5900;
 const VNC_PORT_MAX = 65535;
 
 /** Starts an inactive domain; on failure the domain stays shut off and nothing is left running. */
-export async function startDomain(st: QemuDriverState, d: QemuDomain, paused: boolean): Promise<void> {
-  const { def, caps } = await st.parse(formatForRestart(d));
+export async function startDomain(
+  st: QemuDriverState,
+  d: QemuDomain,
+  paused: boolean,
+  /** Restore: the saved live XML to run instead of the definition, and `-incoming defer`. */
+  restore?: { xml: string; extraArgs: string[] },
+): Promise<void> {
+  const { def, caps } = await st.parse(restore?.xml ?? formatForRestart(d));
   const live = def;
   const paths = qemuPaths(st.opts.libDir, st.opts.runDir, d.name);
   const channelDir = join(st.opts.libDir, "qemu", "channel", "target", d.name);
@@ -56,6 +62,7 @@ export async function startDomain(st: QemuDriverState, d: QemuDomain, paused: bo
     vncPort,
     tapNames: taps.map((t) => t?.tap),
   });
+  if (restore) argv.push(...restore.extraArgs);
   const proc = await startQemu({
     name: d.name,
     argv,
@@ -159,7 +166,7 @@ export function attachProcess(st: QemuDriverState, d: QemuDomain, proc: QemuProc
   writeStatus(d, proc.paths);
 }
 
-function setState(d: QemuDomain, state: number, reason: number): void {
+export function setState(d: QemuDomain, state: number, reason: number): void {
   d.state = state;
   d.reason = reason;
   if (d.proc?.running()) writeStatus(d, d.proc.paths);

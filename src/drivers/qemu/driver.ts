@@ -1,6 +1,7 @@
 // The QEMU hypervisor driver table (qemu:///system, qemu:///session): composition of the
 // driver state, definitions and lifecycle into libvirt's slot names. No logic of its own beyond
 // argument checks and locking.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { cloneDomainDef, formatDomainXML } from "../../conf/domain/index.js";
 import type { ConnectionDriverFactory, DomainRef, HypervisorDriver } from "../../driver/index.js";
@@ -11,6 +12,7 @@ import {
   VIR_DOMAIN_EVENT_UNDEFINED,
   VIR_DOMAIN_MEM_MAXIMUM,
   VIR_DOMAIN_SHUTDOWN_FLAGS,
+  VIR_DOMAIN_SAVE,
   VIR_DOMAIN_START,
   VIR_DOMAIN_XML,
 } from "../../driver/index.js";
@@ -18,6 +20,15 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
 import { getVcpus, setMemory, setVcpus } from "./domain-config.js";
 import { openConsole } from "./domain-console.js";
+import {
+  hasManagedSave,
+  managedSave,
+  managedSavePath,
+  readSaveHeader,
+  restoreDomain,
+  saveDomain,
+  startFromManagedSave,
+} from "./domain-save.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import {
   attachProcess,
@@ -54,6 +65,10 @@ export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuD
   }
   return st;
 }
+
+/** virDomainUndefineFlagsValues: VIR_DOMAIN_UNDEFINE_MANAGED_SAVE. */
+const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1;
+const SAVE_FLAGS = VIR_DOMAIN_SAVE.BYPASS_CACHE | VIR_DOMAIN_SAVE.RUNNING | VIR_DOMAIN_SAVE.PAUSED;
 
 /** The hypervisor table for one connection; every connection shares `st`. */
 export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
@@ -145,6 +160,15 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
         if (!d.persistent) {
           throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "cannot undefine transient domain");
         }
+        if (hasManagedSave(st, d)) {
+          if ((flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) === 0)
+            throw virError(
+              ErrorCode.OPERATION_INVALID,
+              ErrorDomain.QEMU,
+              "Refusing to undefine while domain managed save image exists",
+            );
+          rmSync(managedSavePath(st, d.name), { force: true });
+        }
         await st.store.remove(d.name);
         st.lifecycle(d, VIR_DOMAIN_EVENT.UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED.REMOVED);
         if (isActive(d)) {
@@ -186,7 +210,10 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       await job(d, async () => {
         if (isActive(d))
           throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "domain is already running");
-        await startDomain(st, d, (flags & VIR_DOMAIN_START.PAUSED) !== 0);
+        const paused = (flags & VIR_DOMAIN_START.PAUSED) !== 0;
+        if ((flags & VIR_DOMAIN_START.FORCE_BOOT) !== 0) rmSync(managedSavePath(st, d.name), { force: true });
+        if (await startFromManagedSave(st, d, paused)) return;
+        await startDomain(st, d, paused);
       });
       return domRef(d);
     },
@@ -320,8 +347,52 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
     },
     async domainHasManagedSaveImage(ref, flags) {
       checkFlags(flags, 0, "qemuDomainHasManagedSaveImage");
-      st.byRef(ref);
-      return false;
+      return hasManagedSave(st, st.byRef(ref));
+    },
+    async domainSave(ref, to, dxml, flags) {
+      checkFlags(flags, SAVE_FLAGS, "qemuDomainSaveFlags");
+      if (dxml)
+        throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.QEMU, "changing the XML on save is not supported");
+      const d = st.byRef(ref);
+      await job(d, () => saveDomain(st, d, to, flags));
+    },
+    async domainRestore(from, dxml, flags) {
+      checkFlags(flags, SAVE_FLAGS, "qemuDomainRestoreFlags");
+      if (dxml)
+        throw virError(
+          ErrorCode.NO_SUPPORT,
+          ErrorDomain.QEMU,
+          "changing the XML on restore is not supported",
+        );
+      await restoreDomain(st, from, flags);
+    },
+    async domainSaveImageGetXMLDesc(file, flags) {
+      checkFlags(flags, VIR_DOMAIN_XML.SECURE, "qemuDomainSaveImageGetXMLDesc");
+      const h = await readSaveHeader(file);
+      const { def } = await st.parse(h.xml);
+      return formatDomainXML(def, { securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0 });
+    },
+    async domainManagedSave(ref, flags) {
+      checkFlags(flags, SAVE_FLAGS, "qemuDomainManagedSave");
+      const d = st.byRef(ref);
+      await job(d, () => managedSave(st, d, flags));
+    },
+    async domainManagedSaveRemove(ref, flags) {
+      checkFlags(flags, 0, "qemuDomainManagedSaveRemove");
+      rmSync(managedSavePath(st, st.byRef(ref).name), { force: true });
+    },
+    async domainManagedSaveGetXMLDesc(ref, flags) {
+      checkFlags(flags, VIR_DOMAIN_XML.SECURE, "qemuDomainManagedSaveGetXMLDesc");
+      const d = st.byRef(ref);
+      if (!hasManagedSave(st, d))
+        throw virError(
+          ErrorCode.OPERATION_INVALID,
+          ErrorDomain.QEMU,
+          "domain does not have managed save image",
+        );
+      const h = await readSaveHeader(managedSavePath(st, d.name));
+      const { def } = await st.parse(h.xml);
+      return formatDomainXML(def, { securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0 });
     },
     async domainGetAutostart(ref) {
       return st.byRef(ref).autostart;
