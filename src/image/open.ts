@@ -115,17 +115,13 @@ export async function createImage(
   if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
     throw new ImageError("invalid-argument", "Image size must be a non-negative integer");
   }
-  const existed =
-    typeof path === "string" &&
-    (await stat(path).then(
-      () => true,
-      () => false,
-    ));
+  const st = typeof path === "string" ? await stat(path).catch(() => undefined) : undefined;
+  const existed = st !== undefined;
   // An existing file is emptied only when the format starts writing: options are validated first.
   const io =
     typeof path !== "string"
       ? path
-      : existed
+      : st?.isFile()
         ? new LazyTruncateIO(await FileIO.open(path, { readOnly: false }))
         : await FileIO.open(path, { create: true, truncate: true });
   const base = io.path;
@@ -134,7 +130,7 @@ export async function createImage(
     secrets: extra.secrets,
     unsafe: extra.unsafe,
     removeTarget: () => {
-      remove = true;
+      remove = st === undefined || st.isFile(); // never a device node
     },
     openImage: (name, fmt) =>
       openImage(pathCombine(base, name), { format: fmt, readOnly: true, secrets: extra.secrets }),
