@@ -25,6 +25,8 @@ import { DomainCheckpoint } from "./domain-checkpoint.js";
 import { DomainSnapshot } from "./domain-snapshot.js";
 
 const D = ErrorDomain.DOMAIN;
+/** VIR_TYPED_PARAM_STRING_OKAY: libvirt's public API adds it for drivers that support string parameters. */
+const VIR_TYPED_PARAM_STRING_OKAY = 1 << 2;
 
 export class Domain {
   constructor(
@@ -204,9 +206,16 @@ export class Domain {
   async getSchedulerType(): Promise<{ type: string; nparams: number }> {
     return this.hv("domainGetSchedulerType", "virDomainGetSchedulerType")(this.ref);
   }
-  async getSchedulerParameters(flags = 0): Promise<TypedParam[]> {
+  /**
+   * virDomainGetSchedulerParameters (no flags) or virDomainGetSchedulerParametersFlags; the latter
+   * adds VIR_TYPED_PARAM_STRING_OKAY as libvirt's public API does, so drivers see it as libvirt's do.
+   */
+  async getSchedulerParameters(flags?: number): Promise<TypedParam[]> {
+    if (flags === undefined) {
+      return this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParameters")(this.ref, 0);
+    }
     const f = this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParametersFlags");
-    return f(this.ref, flags);
+    return f(this.ref, flags | VIR_TYPED_PARAM_STRING_OKAY);
   }
   async setSchedulerParameters(params: TypedParam[], flags = 0): Promise<void> {
     this.rw("virDomainSetSchedulerParametersFlags");
@@ -298,7 +307,8 @@ export class Domain {
   }
   /** startCpu -1 with ncpus 1 asks for the domain total. */
   async getCPUStats(startCpu: number, ncpus: number, flags = 0): Promise<TypedParam[][]> {
-    return this.hv("domainGetCPUStats", "virDomainGetCPUStats")(this.ref, startCpu, ncpus, flags);
+    const f = this.hv("domainGetCPUStats", "virDomainGetCPUStats");
+    return f(this.ref, startCpu, ncpus, flags | VIR_TYPED_PARAM_STRING_OKAY);
   }
   async setMemoryStatsPeriod(period: number, flags = 0): Promise<void> {
     this.rw("virDomainSetMemoryStatsPeriod");

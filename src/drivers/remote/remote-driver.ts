@@ -222,9 +222,10 @@ class RemoteConnection {
             // libvirt's two-step typed-parameter getters: first the count, then the values.
             ret = await this.client.call(p.name, { ...packed, nparams: ret.nparams });
           }
-          if (ret && typeof ret === "object" && "nparams" in ret && "params" in ret) return ret.params;
           const custom = UNPACK[p.name];
-          return custom ? custom(ret, args) : unpackRet(p, ret);
+          if (custom) return custom(ret, args);
+          if (ret && typeof ret === "object" && "nparams" in ret && "params" in ret) return ret.params;
+          return unpackRet(p, ret);
         };
       },
     });

@@ -18,6 +18,13 @@ export const PACK: Record<string, Pack> = {
 };
 
 export const UNPACK: Record<string, Unpack> = {
+  // remote_domain_get_cpu_stats_ret: ret.nparams parameters per CPU, CPUs back to back.
+  DOMAIN_GET_CPU_STATS: (r) => {
+    const rows: unknown[][] = [];
+    for (let i = 0; r.nparams > 0 && i < r.params.length; i += r.nparams)
+      rows.push(r.params.slice(i, i + r.nparams));
+    return rows;
+  },
   DOMAIN_GET_VCPUS: (r, [, , maplen]) => ({
     info: r.info.map((i: any) => ({ number: i.number, state: i.state, cpuTime: i.cpu_time, cpu: i.cpu })),
     cpumaps: splitMaps(r.cpumaps, maplen as number, r.info.length),

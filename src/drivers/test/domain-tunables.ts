@@ -171,7 +171,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       mb.children.unshift(el("stats", { period }));
     },
     async domainGetCPUStats(ref, startCpu, ncpus, flags) {
-      checkFlags(flags, 0, "testDomainGetCPUStats");
+      checkFlags(flags, STRING_OKAY, "testDomainGetCPUStats");
       const d = findDomain(ctx, ref);
       if (!isActive(d)) throw domainNotRunning();
       const u = (field: string, value: number): TypedParam => ({

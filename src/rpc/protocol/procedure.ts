@@ -157,6 +157,23 @@ export function paramsGetter(pass: (args: any) => unknown[], field = "params") {
   };
 }
 
+/**
+ * DOMAIN_GET_CPU_STATS as libvirt's remoteDispatchDomainGetCPUStats answers it: with nparams 0 the
+ * count alone (parameters per CPU, or with ncpus 0 the number of CPUs); otherwise every CPU's
+ * first ret.nparams parameters back to back, so the client splits them with that stride.
+ */
+export async function cpuStatsGetter(fn: DriverFn, a: any) {
+  if (a.nparams === 0 && a.ncpus === 0) {
+    const rows = ((await fn(a.dom, a.start_cpu, 128, a.flags)) ?? []) as unknown[][];
+    return { params: [], nparams: a.start_cpu + rows.length };
+  }
+  const rows = ((await fn(a.dom, a.start_cpu, a.ncpus, a.flags)) ?? []) as unknown[][];
+  const per = Math.max(0, ...rows.map((r) => r.length));
+  if (a.nparams === 0) return { params: [], nparams: per };
+  const n = Math.min(per, a.nparams);
+  return { params: rows.flatMap((r) => r.slice(0, n)), nparams: n };
+}
+
 /** rpcgen `char x[n]`: n chars, each widened to a 4-byte int; carried as a NUL-trimmed string. */
 export function charArray(n: number): Codec<string> {
   return mapped(

@@ -17,6 +17,7 @@ import {
 } from "./constants.js";
 import {
   charVarArray,
+  cpuStatsGetter,
   listAll,
   type ProcedureDef,
   paramsGetter,
@@ -295,7 +296,7 @@ export const domainProcedures: ProcedureDef[] = [
     "DOMAIN_GET_CPU_STATS",
     { dom: D, nparams: uint, start_cpu: int, ncpus: uint, flags: uint },
     { params: typedParams(2048), nparams: int },
-    { ro: true, invoke: paramsGetter(withoutNparams) },
+    { ro: true, invoke: cpuStatsGetter },
   ),
   proc(
     264,

@@ -132,7 +132,9 @@ const domhostname: H = async (ctl, cmd) => {
 };
 
 const schedinfo: H = async (ctl, cmd) => {
-  const flags = affectFlags(cmd);
+  // virsh calls virDomainGetSchedulerParametersFlags only when an --current/--live/--config is given.
+  const given = ["current", "live", "config"].some((o) => optBool(cmd, o));
+  const flags = given ? affectFlags(cmd) : undefined;
   const dom = await lookupDomain(ctl, cmd);
   const t = await dom.getSchedulerType();
   ctl.print(`${"Scheduler".padEnd(15)}: ${t.type}\n`);
