@@ -1,94 +1,73 @@
 // Checks every attribute of a domain document against the table of checks libvirt applies
-// (attr-checks.ts), so values libvirt refuses are refused here with the same error, including
-// in parts tsvirt keeps verbatim. Runs on the raw tree, before anything is modelled.
+// (attr-checks.ts, compiled by attr-rules.ts), so values libvirt refuses are refused here with the
+// same error, including in parts tsvirt keeps verbatim. Runs on the raw tree, before modelling.
 
-import { isIP } from "node:net";
 import { VirError } from "../../errors/index.js";
 import type { XmlElement } from "../../xml/index.js";
-import { parseMac } from "../common/mac.js";
-import { unitScale } from "../common/units.js";
-import { parseUuid } from "../common/uuid.js";
-import {
-  ATTR_CHECKS,
-  type AttrCheck,
-  NUMERIC_TEXT,
-  REQUIRED_ATTRS,
-  REQUIRED_CHILDREN,
-} from "./attr-checks.js";
-import { parseCpuSet } from "./normalize.js";
+import { type ElementRules, elementRules, type Requirement } from "./attr-rules.js";
 
-/** A number as libvirt reads it here: decimal, and hex / blanks only where it takes them. */
-function numberOk(c: AttrCheck, v: string, sign: string, frac: boolean): boolean {
-  const spell = c.spell ?? ["hex", "lead", "trail"];
-  let t = v;
-  if (spell.includes("lead")) t = t.replace(/^\s+/, "");
-  if (spell.includes("trail")) t = t.replace(/\s+$/, "");
-  const body = spell.includes("hex")
-    ? `(0x[0-9a-f]+|[0-9]+${frac ? "(\\.[0-9]+)?" : ""})`
-    : `[0-9]+${frac ? "(\\.[0-9]+)?" : ""}`;
-  return new RegExp(`^${sign}${body}$`, "i").test(t);
+function typeOf(e: XmlElement): string | undefined {
+  for (const a of e.attrs) if (a[0] === "type") return a[1];
+  return undefined;
 }
 
-function valid(c: AttrCheck, v: string): boolean {
-  switch (c.kind) {
-    case "enum":
-      return c.values!.includes(v);
-    case "uint":
-      return numberOk(c, v, "\\+?", false);
-    case "int":
-      return numberOk(c, v, "[-+]?", false);
-    case "num":
-      return numberOk(c, v, "[-+]?", true);
-    case "unit":
-      return unitScale(v, 1) !== undefined;
-    case "bitmap":
-      return parseCpuSet(v) !== undefined;
-    case "mac":
-      return parseMac(v) !== undefined;
-    case "uuid":
-      return parseUuid(v) !== undefined;
-    case "ip":
-      return isIP(v) !== 0;
+function checkRequired(e: XmlElement, req: readonly Requirement[]): void {
+  for (const [name, code, domain, message] of req) {
+    if (!e.attrs.some((a) => a[0] === name)) throw new VirError({ code, domain, message });
+  }
+}
+
+function checkElement(e: XmlElement, base: ElementRules | undefined, typed: ElementRules | undefined): void {
+  if (base) checkRequired(e, base.required);
+  if (typed) checkRequired(e, typed.required);
+  if (!base) {
+    if (!typed) return;
+  } else {
+    for (const [name, code, domain, message] of base.children) {
+      if (!e.children.some((c) => c.kind === "element" && c.name === name)) {
+        throw new VirError({ code, domain, message });
+      }
+    }
+    const num = base.numericText;
+    if (num && !e.children.some((c) => c.kind === "element")) {
+      let text = "";
+      for (const c of e.children) if (c.kind === "text") text += c.text;
+      if (!/^\s*[0-9]+\s*$/.test(text)) {
+        throw new VirError({ code: num[0], domain: num[1], message: num[2].replace("%v", () => text) });
+      }
+    }
+  }
+  for (const [k, v] of e.attrs) {
+    const c = typed?.attrs.get(k) ?? base?.attrs.get(k);
+    if (c && !c.test(v)) {
+      throw new VirError({
+        code: c.check.code,
+        domain: c.check.domain,
+        message: c.check.message.replace("%v", () => v),
+      });
+    }
   }
 }
 
 /** Throws libvirt's error for the first attribute (document order) libvirt would refuse. */
 export function validateAttributes(root: XmlElement): void {
-  const stack: [XmlElement, string][] = [[root, ""]];
+  const stack: XmlElement[] = [root];
+  const parents: string[] = [""];
   while (stack.length) {
-    const [e, parent] = stack.pop()!;
+    const e = stack.pop()!;
+    const parent = parents.pop()!;
     if (e.name === "metadata" || e.name.includes(":")) continue;
-    const type = e.name === "address" ? e.attrs.find(([k]) => k === "type")?.[1] : undefined;
-    const ename = type !== undefined ? `address[${type}]` : e.name;
-    const required = [
-      ...(REQUIRED_ATTRS[`${parent}/${e.name}`] ?? []),
-      ...(type ? (REQUIRED_ATTRS[`${parent}/${ename}`] ?? []) : []),
-    ];
-    for (const [name, code, domain, message] of required) {
-      if (!e.attrs.some(([k]) => k === name)) throw new VirError({ code, domain, message });
-    }
-    for (const [name, code, domain, message] of REQUIRED_CHILDREN[`${parent}/${e.name}`] ?? []) {
-      if (!e.children.some((c) => c.kind === "element" && c.name === name)) {
-        throw new VirError({ code, domain, message });
-      }
-    }
-    const num = NUMERIC_TEXT[`${parent}/${e.name}`];
-    if (num && !e.children.some((c) => c.kind === "element")) {
-      const text = e.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
-      if (!/^\s*[0-9]+\s*$/.test(text)) {
-        throw new VirError({ code: num[0], domain: num[1], message: num[2].replace("%v", () => text) });
-      }
-    }
-    for (const [k, v] of e.attrs) {
-      const c = ATTR_CHECKS[`${parent}/${ename}@${k}`] ?? ATTR_CHECKS[`${parent}/${e.name}@${k}`];
-      if (c && !valid(c, v)) {
-        throw new VirError({ code: c.code, domain: c.domain, message: c.message.replace("%v", () => v) });
-      }
-    }
+    const type = e.name === "address" ? typeOf(e) : undefined;
+    const base = elementRules(parent, e.name);
+    const typed = type ? elementRules(parent, `address[${type}]`) : undefined;
+    checkElement(e, base, typed);
     // Depth first in document order: children are pushed last-first.
     for (let i = e.children.length - 1; i >= 0; i--) {
       const k = e.children[i]!;
-      if (k.kind === "element") stack.push([k, e.name]);
+      if (k.kind === "element") {
+        stack.push(k);
+        parents.push(e.name);
+      }
     }
   }
 }

@@ -2,7 +2,7 @@
 // in libvirt's output order where we know it, so held elements format back as libvirt would.
 
 import type { XmlElement } from "../../xml/index.js";
-import { ATTR_CHECKS } from "./attr-checks.js";
+import { attrCheck } from "./attr-rules.js";
 import { ATTR_ORDER_BY_PATH } from "./attr-order.js";
 import { CHILD_ORDER_BY_PATH } from "./child-order.js";
 import { formatAddress, parseAddress, parseIntBase0 } from "./device-info.js";
@@ -65,7 +65,7 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
 /** Integers libvirt parses are printed back in plain decimal ("007" → "7", " 5" → "5"). */
 function canonNumbers(e: XmlElement, parent: string): void {
   e.attrs = e.attrs.map(([k, v]) => {
-    const c = ATTR_CHECKS[`${parent}/${e.name}@${k}`];
+    const c = attrCheck(parent, e.name, k)?.check;
     if (!c || (c.kind !== "uint" && c.kind !== "int")) return [k, v];
     const t = v.trim();
     // Hex stays as written: some of these (a root port's target port) are printed in hex.
