@@ -102,7 +102,12 @@ export class Scanner {
 
   private skipBlanks(): number {
     const start = this.pos;
-    while (isBlank(this.s[this.pos])) this.pos++;
+    const s = this.s;
+    for (;;) {
+      const n = s.charCodeAt(this.pos);
+      if (n !== 0x20 && n !== 0x0a && n !== 0x09 && n !== 0x0d) break;
+      this.pos++;
+    }
     return this.pos - start;
   }
 
@@ -111,12 +116,29 @@ export class Scanner {
   }
 
   private name(): string | undefined {
+    const s = this.s;
     const start = this.pos;
-    const c = this.s[this.pos];
+    const c = s[this.pos];
     if (c === undefined || !isNameStart(c)) return undefined;
     this.pos++;
-    while (this.pos < this.s.length && isNameChar(this.s[this.pos]!)) this.pos++;
-    return this.s.slice(start, this.pos);
+    while (this.pos < s.length) {
+      // ASCII letters, digits, '-', '.', '_' and ':' decided by code; the rest by the full rule.
+      const n = s.charCodeAt(this.pos);
+      if (
+        (n >= 0x61 && n <= 0x7a) ||
+        (n >= 0x41 && n <= 0x5a) ||
+        (n >= 0x30 && n <= 0x3a) ||
+        n === 0x2d ||
+        n === 0x2e ||
+        n === 0x5f
+      ) {
+        this.pos++;
+        continue;
+      }
+      if (n < 0x80 || !isNameChar(s[this.pos]!)) break;
+      this.pos++;
+    }
+    return s.slice(start, this.pos);
   }
 
   /** Parses the whole document and returns the root element. */

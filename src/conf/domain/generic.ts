@@ -2,7 +2,7 @@
 // in libvirt's output order where we know it, so held elements format back as libvirt would.
 
 import type { XmlElement } from "../../xml/index.js";
-import { attrCheck } from "./attr-rules.js";
+import { elementRules } from "./attr-rules.js";
 import { ATTR_ORDER_BY_PATH } from "./attr-order.js";
 import { CHILD_ORDER_BY_PATH } from "./child-order.js";
 import { formatAddress, parseAddress, parseIntBase0 } from "./device-info.js";
@@ -64,16 +64,24 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
 
 /** Integers libvirt parses are printed back in plain decimal ("007" → "7", " 5" → "5"). */
 function canonNumbers(e: XmlElement, parent: string): void {
-  e.attrs = e.attrs.map(([k, v]) => {
-    const c = attrCheck(parent, e.name, k)?.check;
-    if (!c || (c.kind !== "uint" && c.kind !== "int")) return [k, v];
-    const t = v.trim();
+  const rules = elementRules(parent, e.name);
+  if (!rules) return;
+  let out: XmlElement["attrs"] | undefined;
+  for (let i = 0; i < e.attrs.length; i++) {
+    const [k, v] = e.attrs[i]!;
+    const c = rules.attrs.get(k)?.check;
+    if (!c || (c.kind !== "uint" && c.kind !== "int")) continue;
     // Hex stays as written: some of these (a root port's target port) are printed in hex.
-    const m = /^([-+]?)([0-9]+)$/.exec(t);
-    if (!m) return [k, v];
+    const m = /^([-+]?)([0-9]+)$/.exec(v.trim());
+    if (!m) continue;
     const n = BigInt(m[2]!);
-    return [k, (m[1] === "-" && n !== 0n ? "-" : "") + n.toString()];
-  });
+    const canon = (m[1] === "-" && n !== 0n ? "-" : "") + n.toString();
+    if (canon === v) continue;
+    // Copied on first change: the tuples may be shared with the tree the caller parsed.
+    out ??= e.attrs.slice();
+    out[i] = [k, canon];
+  }
+  if (out) e.attrs = out;
 }
 
 /** Containers libvirt does not print when nothing is left inside them. */

@@ -30,6 +30,14 @@ export function orderAttrs(attrs: [string, string][], order: readonly string[]):
     const i = order.indexOf(k);
     return i < 0 ? order.length : i;
   };
+  // Most elements arrive in order already: a copy is all that is needed then.
+  let sorted = true;
+  for (let i = 1, prev = attrs.length ? rank(attrs[0]![0]) : 0; sorted && i < attrs.length; i++) {
+    const r = rank(attrs[i]![0]);
+    if (r < prev) sorted = false;
+    prev = r;
+  }
+  if (sorted) return attrs.slice();
   return attrs
     .map((a, i) => [a, i] as const)
     .sort((x, y) => rank(x[0][0]) - rank(y[0][0]) || x[1] - y[1])
