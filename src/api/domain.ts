@@ -412,6 +412,12 @@ export class Domain {
   async getDiskErrors(maxerrors = 64, flags = 0): Promise<{ disk: string; error: number }[]> {
     return this.hv("domainGetDiskErrors", "virDomainGetDiskErrors")(this.ref, maxerrors, flags);
   }
+  /** virDomainGetLaunchSecurityInfo: read-write only; libvirt's API adds VIR_TYPED_PARAM_STRING_OKAY. */
+  async getLaunchSecurityInfo(flags = 0): Promise<TypedParam[]> {
+    this.rw("virDomainGetLaunchSecurityInfo");
+    const f = this.hv("domainGetLaunchSecurityInfo", "virDomainGetLaunchSecurityInfo");
+    return f(this.ref, flags | VIR_TYPED_PARAM_STRING_OKAY);
+  }
   /** flags: VIR_MEMORY_VIRTUAL=1 or VIR_MEMORY_PHYSICAL=2. */
   async memoryPeek(offset: number, size: number, flags: number): Promise<Uint8Array> {
     this.rw("virDomainMemoryPeek");

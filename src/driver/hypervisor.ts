@@ -163,6 +163,7 @@ export interface HypervisorDriver {
     maxerrors: number,
     flags: number,
   ): P<{ disk: string; error: number }[]>;
+  domainGetLaunchSecurityInfo?(dom: DomainRef, flags: number): P<TypedParam[]>;
   domainMemoryPeek?(dom: DomainRef, offset: number, size: number, flags: number): P<Uint8Array>;
 
   domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): P<string>;

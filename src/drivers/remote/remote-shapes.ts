@@ -18,6 +18,7 @@ export const PACK: Record<string, Pack> = {
 };
 
 export const UNPACK: Record<string, Unpack> = {
+  DOMAIN_GET_DISK_ERRORS: (r) => r.errors,
   // remote_domain_get_cpu_stats_ret: ret.nparams parameters per CPU, CPUs back to back.
   DOMAIN_GET_CPU_STATS: (r) => {
     const rows: unknown[][] = [];

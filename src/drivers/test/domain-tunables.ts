@@ -359,6 +359,12 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         .slice(0, maxerrors)
         .map((x, i) => ({ disk: x.target.dev, error: (i % 2) + 1 }));
     },
+    async domainGetLaunchSecurityInfo(ref, flags) {
+      // libvirt's test driver takes no flags, so the STRING_OKAY the public API adds is refused.
+      checkFlags(flags, 0, "testDomainGetLaunchSecurityInfo");
+      findDomain(ctx, ref);
+      return [];
+    },
     async domainMemoryPeek(ref, offset, size, flags) {
       if (flags !== 1 && flags !== 2) {
         throw invalidArg("flags parameter must be VIR_MEMORY_VIRTUAL or VIR_MEMORY_PHYSICAL");

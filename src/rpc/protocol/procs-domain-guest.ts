@@ -39,8 +39,11 @@ export const domainGuestProcedures: ProcedureDef[] = [
     { errors: array(diskError, DISK_ERRORS_MAX), nerrors: int },
     {
       ro: true,
+      // maxerrors 0 asks for the count alone (virDomainGetDiskErrors with errors NULL): ask the
+      // driver for up to the protocol's maximum and report how many there are.
       invoke: async (fn, a) => {
-        const errors: unknown[] = (await fn(a.dom, a.maxerrors, a.flags)) ?? [];
+        const max = a.maxerrors === 0 ? DISK_ERRORS_MAX : Math.min(a.maxerrors, DISK_ERRORS_MAX);
+        const errors: unknown[] = (await fn(a.dom, max, a.flags)) ?? [];
         return { errors: a.maxerrors ? errors.slice(0, a.maxerrors) : [], nerrors: errors.length };
       },
     },

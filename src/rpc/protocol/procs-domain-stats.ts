@@ -29,7 +29,17 @@ const iothreadInfo = struct("remote_domain_iothread_info", {
   cpumap: varOpaque(REMOTE_CPUMAP_MAX),
 });
 
+/** remote_protocol.x REMOTE_DOMAIN_LAUNCH_SECURITY_INFO_PARAMS_MAX. */
+const LAUNCH_SECURITY_INFO_PARAMS_MAX = 64;
+
 export const domainStatsProcedures: ProcedureDef[] = [
+  proc(
+    396,
+    "DOMAIN_GET_LAUNCH_SECURITY_INFO",
+    domFlags,
+    { params: typedParams(LAUNCH_SECURITY_INFO_PARAMS_MAX) },
+    { slot: "domainGetLaunchSecurityInfo" },
+  ),
   proc(
     64,
     "DOMAIN_BLOCK_STATS",
