@@ -6,13 +6,17 @@ import type { XmlElement, XmlNode } from "./tree.js";
 
 const ESC: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" };
 
+const NEEDS_ESC = /[<>&'"]/;
+const NEEDS_TEXT_ESC = /[<>&]/;
+
 export function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ESC[c]!);
+  // Most values have nothing to escape: a test is cheaper than a replace that builds a copy.
+  return NEEDS_ESC.test(s) ? s.replace(/[<>&'"]/g, (c) => ESC[c]!) : s;
 }
 
 /** Escaping for text nodes: libxml2's own serializer (used for verbatim metadata) leaves quotes alone. */
 export function escapeText(s: string): string {
-  return s.replace(/[<>&]/g, (c) => ESC[c]!);
+  return NEEDS_TEXT_ESC.test(s) ? s.replace(/[<>&]/g, (c) => ESC[c]!) : s;
 }
 
 function formatAttrs(e: XmlElement): string {
