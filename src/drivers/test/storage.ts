@@ -117,12 +117,13 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
       volumes: [],
     });
   };
-  const createVol = (p: TestPool, xml: string, from?: StorageVolDef): StorageVolDef => {
+  const createVol = (p: TestPool, xml: string): StorageVolDef => {
     const v = parseStorageVolXML(xml, p.def.type);
     if (p.volumes.some((x) => x.name === v.name)) {
       throw virError(ErrorCode.OPERATION_FAILED, ErrorDomain.TEST, "storage vol already exists");
     }
-    if (from) v.allocation = v.capacity;
+    // libvirt 9.0's test driver keeps the new definition's allocation for a clone too (python-libvirt:
+    // createXMLFrom with <allocation>0</allocation> leaves the pool at 0 allocated).
     if (p.def.allocation + v.allocation > p.def.capacity) {
       throw testError(ErrorCode.INTERNAL_ERROR, `Not enough free space in pool for volume '${v.name}'`);
     }
@@ -296,8 +297,8 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     async storageVolCreateXMLFrom(ref, xml, clone, flags) {
       checkFlags(flags, 0, "testStorageVolCreateXMLFrom");
       const p = activeByName(ref.name);
-      const src = findVol(activeByName(clone.pool), clone.name);
-      return volRef(p, createVol(p, xml, src));
+      findVol(activeByName(clone.pool), clone.name);
+      return volRef(p, createVol(p, xml));
     },
     async storageVolDelete(vref, flags) {
       checkFlags(flags, 0, "testStorageVolDelete");
