@@ -4,9 +4,22 @@
 //
 //   node --import tsx bench/conf-define.ts            (full)
 //   BENCH_SMOKE=1 node --import tsx bench/conf-define.ts
+//   BENCH_FROM=dist node --import tsx bench/conf-define.ts   (the compiled dist/ tree)
 
-import { formatDomainXML, parseDomainXML } from "../src/conf/domain/index.js";
-import { parseXml } from "../src/xml/index.js";
+import { existsSync } from "node:fs";
+import type * as DomainConf from "../src/conf/domain/index.js";
+import type * as Xml from "../src/xml/index.js";
+
+// BENCH_FROM=dist measures the compiled tree the daemon runs (after `npx tsc -p .`); the default,
+// the sources through tsx, which adds some overhead of its own (esbuild's keep-names helpers).
+const FROM = process.env.BENCH_FROM === "dist" ? "dist" : "src";
+const base = new URL(`../${FROM}/`, import.meta.url);
+if (!existsSync(base)) throw new Error(`no ${FROM}/ tree: run npx tsc -p . first`);
+const ext = FROM === "dist" ? "js" : "ts";
+const { formatDomainXML, parseDomainXML } = (await import(
+  new URL(`conf/domain/index.${ext}`, base).href
+)) as typeof DomainConf;
+const { parseXml } = (await import(new URL(`xml/index.${ext}`, base).href)) as typeof Xml;
 
 const SMOKE = process.env.BENCH_SMOKE === "1";
 const N = SMOKE ? 200 : Number(process.env.BENCH_N ?? 5000);
@@ -88,7 +101,7 @@ function time(label: string, xmls: string[], fn: (x: string) => unknown): number
 
 const xmls = Array.from({ length: N }, (_, i) => domainXml(i));
 const defs = xmls.map((x) => parseDomainXML(x));
-console.log(`conf-define: N=${N}, ${xmls[0]!.length} bytes of XML each`);
+console.log(`conf-define (${FROM}): N=${N}, ${xmls[0]!.length} bytes of XML each`);
 time("xml tree parse", xmls, (x) => parseXml(x, { context: "domain", domain: 20 }));
 time("parseDomainXML (all)", xmls, (x) => parseDomainXML(x));
 let j = 0;
