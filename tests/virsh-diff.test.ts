@@ -131,3 +131,35 @@ test("the same session through tsvirtd over RPC (test+unix://)", async (t) => {
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+/** Runs a program to its end: [status, stdout, stderr]. */
+function runTool(cmd: string, args: string[]): Promise<[number | null, string, string]> {
+  return new Promise((done) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (c) => (out += c));
+    p.stderr.on("data", (c) => (err += c));
+    p.on("close", (code) => done([code, out, err]));
+    p.on("error", (e) => done([null, "", e.message]));
+  });
+}
+
+test("a daemon that is not there: tsvirsh prints virsh 9.0's connect errors", {
+  timeout: 30_000,
+}, async (t) => {
+  const bin = resolve(fileURLToPath(new URL("../dist/bin/tsvirsh.js", import.meta.url)));
+  if (!existsSync("/usr/bin/virsh")) return t.skip("real virsh missing");
+  if (!existsSync(bin)) return t.skip("dist/bin/tsvirsh.js not built (run npx tsc -p .)");
+  const dir = mkdtempSync(join(tmpdir(), "tsvirsh-nosock-"));
+  try {
+    // libvirt: virReportSystemError in virNetSocketNewConnectUNIX / ...ConnectTCP.
+    for (const uri of [`test+unix:///default?socket=${dir}/absent.sock`, "test+tcp://127.0.0.1:1/default"]) {
+      const theirs = await runTool("/usr/bin/virsh", ["-c", uri, "list"]);
+      const ours = await runTool(process.execPath, [bin, "-c", uri, "list"]);
+      assert.deepEqual(ours, theirs, uri);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,7 @@
 // go to listeners, and keepalive PINGs from the server are answered with PONGs.
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { type VirError, virError, ErrorCode, ErrorDomain } from "../../errors/index.js";
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import {
   KEEPALIVE_PROGRAM,
   KeepaliveProc,
@@ -94,9 +94,12 @@ export class RpcClient {
     if ("host" in target && target.tls) return RpcClient.connectTls(target.host, target.port, target.tls);
     return new Promise((resolve, reject) => {
       const s = "path" in target ? connect(target.path) : connect(target.port, target.host);
-      s.once("error", (e) =>
-        reject(virError(ErrorCode.NO_CONNECT, ErrorDomain.RPC, `cannot connect: ${(e as Error).message}`)),
-      );
+      // virNetSocketNewConnectUNIX / virNetSocketNewConnectTCP: virReportSystemError in the RPC domain.
+      const what =
+        "path" in target
+          ? `Failed to connect socket to '${target.path}'`
+          : `unable to connect to server at '${target.host}:${target.port}'`;
+      s.once("error", (e) => reject(connectError(what, e)));
       s.once("connect", () => {
         s.removeAllListeners("error");
         resolve(new RpcClient(s));
@@ -121,7 +124,11 @@ export class RpcClient {
     return new Promise((resolve, reject) => {
       const s = tlsConnect({ host, port, servername: host, ca: creds.ca, cert: creds.cert, key: creds.key });
       const fail = (e: Error) =>
-        reject(virError(ErrorCode.NO_CONNECT, ErrorDomain.RPC, `cannot connect: ${e.message}`));
+        reject(
+          (e as NodeJS.ErrnoException).code && SOCKET_STRERROR[(e as NodeJS.ErrnoException).code!]
+            ? connectError(`unable to connect to server at '${host}:${port}'`, e)
+            : virError(ErrorCode.NO_CONNECT, ErrorDomain.RPC, `cannot connect: ${e.message}`),
+        );
       s.once("error", fail);
       s.once("secureConnect", () => {
         s.once("readable", () => {
@@ -402,4 +409,23 @@ export class RpcClient {
     }
     this.streams.clear();
   }
+}
+
+/** glibc's strerror() texts for the errno values a socket connect meets. */
+const SOCKET_STRERROR: Record<string, string> = {
+  ENOENT: "No such file or directory",
+  ECONNREFUSED: "Connection refused",
+  EACCES: "Permission denied",
+  ENOTSOCK: "Socket operation on non-socket",
+  ETIMEDOUT: "Connection timed out",
+  EHOSTUNREACH: "No route to host",
+  ENETUNREACH: "Network is unreachable",
+  ECONNRESET: "Connection reset by peer",
+};
+
+/** virReportSystemError(errno, what): VIR_ERR_SYSTEM_ERROR "<what>: <strerror>" (no prefix). */
+function connectError(what: string, e: unknown): VirError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const text = (code && SOCKET_STRERROR[code]) || (e as Error).message;
+  return new VirError({ code: ErrorCode.SYSTEM_ERROR, domain: ErrorDomain.RPC, message: `${what}: ${text}` });
 }
