@@ -97,7 +97,10 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   s += formatDevices(def.devices, opts.securityInfo === true);
   s += ex("seclabel") + ex("keywrap") + ex("launchSecurity") + ex("ns");
   // libvirt writes these elements with separate open and close tags even when empty.
-  s = s.replace(/^( *)<(hyperv|redirdev)( [^>]*)?\/>$/gm, "$1<$2$3>\n$1</$2>");
-  s = s.replace(/^ {4}<nvram\/>$/gm, "    <nvram>\n    </nvram>");
+  // (Each rewrite scans the whole document: done only when the element occurs at all.)
+  if (s.includes("<hyperv") || s.includes("<redirdev")) {
+    s = s.replace(/^( *)<(hyperv|redirdev)( [^>]*)?\/>$/gm, "$1<$2$3>\n$1</$2>");
+  }
+  if (s.includes("<nvram/>")) s = s.replace(/^ {4}<nvram\/>$/gm, "    <nvram>\n    </nvram>");
   return `${s}</domain>\n`;
 }

@@ -9,6 +9,7 @@ import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../devi
 import { unsupported, xmlErr } from "../errors.js";
 import type { ChrDef } from "../types.js";
 import { enumAttr, orderAttrs } from "../xml-util.js";
+import { clonePlain } from "../clone.js";
 
 export const CHR_TYPES = [
   "null",
@@ -137,5 +138,5 @@ export function formatChr(kind: string, d: ChrDef): XmlElement {
 
 /** Deep copy used when a console mirrors a serial port. */
 export function cloneChr(d: ChrDef): ChrDef {
-  return structuredClone(d);
+  return clonePlain(d);
 }
