@@ -376,15 +376,18 @@ export class Scanner {
         if (stack.length === 0) return root!;
         const top = stack[stack.length - 1]!.el;
         if (this.pos >= this.s.length) this.fail(`Premature end of data in tag ${top.name} line ${top.line}`);
-        if (this.s[this.pos] !== "<") {
+        if (this.s.charCodeAt(this.pos) !== 0x3c) {
           this.text(top);
           continue;
         }
-        if (this.startsWith("</")) {
+        // Dispatch on the character after '<': most markup is a start or an end tag.
+        const next = this.s.charCodeAt(this.pos + 1);
+        if (next === 0x2f) {
           this.endTag(top);
           stack.pop();
           continue;
         }
+        if (next !== 0x21 && next !== 0x3f) break;
         if (this.startsWith("<!--")) {
           top.children.push({ kind: "comment", text: this.comment() });
           continue;
