@@ -15,8 +15,8 @@ import { VirshControl, virshGroups } from "../src/cli/virsh/index.js";
 import { registerConnectionDriver } from "../src/driver/index.js";
 import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
 
-const FLOOR = 400;
-const RPC_FLOOR = 399;
+const FLOOR = 402;
+const RPC_FLOOR = 401;
 
 const dataDir = fileURLToPath(new URL("./data/virsh/", import.meta.url));
 

@@ -193,13 +193,18 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const d = findDomain(ctx, ref);
       if (!isActive(d)) throw opInvalid("cannot list vcpus for an inactive domain");
       const n = Math.min(maxinfo, vcpus(d.def));
-      const all = cpumap(hostCpus(ctx), maplen);
+      // libvirt's bitmap spans every host CPU (16 in test:///default), so an unpinned vCPU reports
+      // the last host CPU even when the caller's maplen covers fewer.
+      const host = hostCpus(ctx);
+      const all = cpumap(host, Math.max(maplen, Math.ceil(host / 8)));
       const statbase = Date.now() * 1000;
       const info = [];
       const maps: Uint8Array[] = [];
       for (let i = 0; i < n; i++) {
         const m = pins.get(d)?.get(i) ?? all;
-        maps.push(Uint8Array.from(m.subarray(0, maplen)));
+        const out = new Uint8Array(maplen);
+        out.set(m.subarray(0, maplen));
+        maps.push(out);
         info.push({ number: i, state: 1, cpuTime: Math.floor(statbase / 10), cpu: lastSetBit(m) });
       }
       return { info, cpumaps: maps };
