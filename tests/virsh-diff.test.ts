@@ -15,8 +15,8 @@ import { VirshControl, virshGroups } from "../src/cli/virsh/index.js";
 import { registerConnectionDriver } from "../src/driver/index.js";
 import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
 
-const FLOOR = 402;
-const RPC_FLOOR = 401;
+const FLOOR = 403;
+const RPC_FLOOR = 402;
 
 const dataDir = fileURLToPath(new URL("./data/virsh/", import.meta.url));
 

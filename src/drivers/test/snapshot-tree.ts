@@ -54,12 +54,15 @@ export class SnapshotTree {
     walk(name);
     return out;
   }
-  /** Topological order: every parent before its children. */
+  /**
+   * Topological order: every parent before its children, depth first. libvirt links a new child
+   * at the head of its parent's list (virDomainMomentSetParent), so the newest sibling comes first.
+   */
   topological(list: SnapshotDef[]): SnapshotDef[] {
     const set = new Set(list.map((s) => s.name));
     const out: SnapshotDef[] = [];
     const walk = (parent: string | undefined) => {
-      for (const c of this.children(parent)) {
+      for (const c of this.children(parent).reverse()) {
         if (set.has(c.name)) out.push(c);
         walk(c.name);
       }
