@@ -111,12 +111,33 @@ export function dropEmptyContainers(e: XmlElement): void {
   );
 }
 
+// The "parent/element" order tables as parent → element → orders, built once: canonicalising
+// then costs two Map lookups per element instead of a key string and two dictionary lookups.
+const CANON_BY_PATH = new Map<
+  string,
+  Map<string, { attrs?: readonly string[]; children?: readonly string[] }>
+>();
+function canonEntry(key: string): { attrs?: readonly string[]; children?: readonly string[] } {
+  const slash = key.indexOf("/");
+  const parent = key.slice(0, slash);
+  const name = key.slice(slash + 1);
+  let m = CANON_BY_PATH.get(parent);
+  if (!m) CANON_BY_PATH.set(parent, (m = new Map()));
+  let r = m.get(name);
+  if (!r) m.set(name, (r = {}));
+  return r;
+}
+for (const [k, v] of Object.entries(ATTR_ORDER_BY_PATH)) canonEntry(k).attrs = v;
+for (const [k, v] of Object.entries(CHILD_ORDER_BY_PATH)) canonEntry(k).children = v;
+const ATTR_ORDER_MAP = new Map(Object.entries(ATTR_ORDER));
+
 /** Reorders attributes below `e` (whose parent is named `parent`) into libvirt's order. */
 export function canonInPlace(e: XmlElement, parent = "devices"): void {
   if (e.name !== "address") canonNumbers(e, parent);
-  const order = ATTR_ORDER_BY_PATH[`${parent}/${e.name}`] ?? ATTR_ORDER[e.name];
+  const byPath = CANON_BY_PATH.get(parent)?.get(e.name);
+  const order = byPath?.attrs ?? ATTR_ORDER_MAP.get(e.name);
   if (order) e.attrs = orderAttrs(e.attrs, order);
-  const kids = CHILD_ORDER_BY_PATH[`${parent}/${e.name}`];
+  const kids = byPath?.children;
   if (kids && !e.children.some((c) => c.kind === "text")) sortChildren(e, kids);
   if (parent === "domain" && e.name === "vcpus") sortById(e);
   for (const k of e.children) if (k.kind === "element") canonInPlace(k, e.name);
