@@ -31,11 +31,12 @@ function hasElementChild(e: XmlElement): boolean {
 
 /** Formats one element at the given indent depth; the result ends with a newline. */
 export function formatElement(e: XmlElement, indent = 0): string {
-  const pad = "  ".repeat(indent);
+  const pad = padding(indent);
   const open = `${pad}<${e.name}${formatAttrs(e)}`;
   if (e.children.length === 0) return `${open}/>\n`;
   if (!hasElementChild(e)) {
-    const text = e.children.map((c) => (c.kind === "text" ? escapeXml(c.text) : "")).join("");
+    let text = "";
+    for (const c of e.children) if (c.kind === "text") text += escapeXml(c.text);
     return `${open}>${text}</${e.name}>\n`;
   }
   let s = `${open}>\n`;
@@ -45,7 +46,14 @@ export function formatElement(e: XmlElement, indent = 0): string {
 
 function formatNode(n: XmlNode, indent: number): string {
   if (n.kind === "element") return formatElement(n, indent);
-  if (n.kind === "comment") return `${"  ".repeat(indent)}<!--${n.text}-->\n`;
+  if (n.kind === "comment") return `${padding(indent)}<!--${n.text}-->\n`;
   // Whitespace-only text between elements is layout, which the formatter re-creates.
-  return n.text.trim() === "" ? "" : `${"  ".repeat(indent)}${escapeXml(n.text.trim())}\n`;
+  const t = n.text.trim();
+  return t === "" ? "" : `${padding(indent)}${escapeXml(t)}\n`;
+}
+
+// Indentation strings for the usual depths, made once.
+const PADS = Array.from({ length: 16 }, (_, i) => "  ".repeat(i));
+function padding(indent: number): string {
+  return PADS[indent] ?? "  ".repeat(indent);
 }

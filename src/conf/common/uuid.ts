@@ -34,6 +34,7 @@ function formatUuidHex(h: string): string {
 // cost a sixth of a define. Each UUID consumes its own 16 bytes; none is handed out twice.
 const POOL = Buffer.alloc(4096);
 let poolAt = POOL.length;
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A random version-4 UUID, as virUUIDGenerate makes. */
 export function generateUuid(): string {
@@ -41,11 +42,16 @@ export function generateUuid(): string {
     randomFillSync(POOL);
     poolAt = 0;
   }
-  const b = POOL.subarray(poolAt, poolAt + 16);
+  const at = poolAt;
   poolAt += 16;
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  return formatUuidHex(b.toString("hex"));
+  POOL[at + 6] = (POOL[at + 6]! & 0x0f) | 0x40;
+  POOL[at + 8] = (POOL[at + 8]! & 0x3f) | 0x80;
+  let u = "";
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) u += "-";
+    u += HEX_BYTE[POOL[at + i]!];
+  }
+  return u;
 }
 
 /** Raw 16 bytes of a canonical UUID string (for the RPC wire). */
