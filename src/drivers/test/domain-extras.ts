@@ -8,6 +8,7 @@ import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
 import { attr } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
+import { stateMatches } from "./domain-lifecycle.js";
 import { parseCpuset } from "./domain-tunables.js";
 import { checkFlags, domainNotRunning, opInvalid } from "./errors.js";
 
@@ -94,14 +95,24 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       checkFlags(flags, 0, "testNodeGetCPUMap");
       return { cpumap: Uint8Array.of(0x15), online: 3, cpus: 8 };
     },
-    async connectGetAllDomainStats(doms, _stats, _flags) {
-      const list = doms ? doms.map((r) => findDomain(ctx, r)) : node.domains.values();
+    async connectGetAllDomainStats(doms, stats, flags) {
+      // Listing order and state filters as virConnectListAllDomains (libvirt collects the same
+      // way); the test driver has only the "state" group (VIR_DOMAIN_STATS_STATE, also for 0).
+      const list = doms
+        ? doms.map((r) => findDomain(ctx, r))
+        : node.domains.filterMap(
+            (d) => stateMatches(d, flags & 0xff),
+            (d) => d,
+          );
+      const withState = stats === 0 || (stats & 1) !== 0;
       return list.map((d) => ({
         dom: domRef(d),
-        params: [
-          { field: "state.state", type: VIR_TYPED_PARAM.INT, value: d.state },
-          { field: "state.reason", type: VIR_TYPED_PARAM.INT, value: d.reason },
-        ],
+        params: withState
+          ? [
+              { field: "state.state", type: VIR_TYPED_PARAM.INT, value: d.state },
+              { field: "state.reason", type: VIR_TYPED_PARAM.INT, value: d.reason },
+            ]
+          : [],
       }));
     },
     // The test driver answers the same for every address source (lease, agent, ARP).

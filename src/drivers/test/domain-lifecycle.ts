@@ -74,7 +74,7 @@ function applyAction(ctx: TestCtx, d: TestDomain, action: string): void {
   stopped(ctx, d, VIR_DOMAIN_SHUTOFF.SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED.SHUTDOWN);
 }
 
-function stateMatches(d: TestDomain, flags: number): boolean {
+export function stateMatches(d: TestDomain, flags: number): boolean {
   const f = (bits: number) => (flags & bits) !== 0;
   const act = isActive(d);
   if (f(LD.ACTIVE | LD.INACTIVE) && !((f(LD.ACTIVE) && act) || (f(LD.INACTIVE) && !act))) return false;
