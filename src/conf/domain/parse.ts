@@ -292,8 +292,9 @@ export function parseDomainTree(root: XmlElement): DomainDef {
 
   def.os = parseOs(root, type);
   const feats = child(root, "features");
-  if (feats && !isEmptyElement(canonGeneric(feats, "domain"))) {
-    def.features = canonGeneric(feats, "domain");
+  const featsCanon = feats ? canonGeneric(feats, "domain") : undefined;
+  if (featsCanon && !isEmptyElement(featsCanon)) {
+    def.features = featsCanon;
     normalizeFeatures(def.features);
   }
   const cpu = child(root, "cpu");
@@ -334,10 +335,9 @@ export function parseDomainTree(root: XmlElement): DomainDef {
       }
     }
     // An empty top-level container (no attributes, nothing inside) is not printed by libvirt.
-    if (TOP_GENERIC.includes(c.name) && c.name !== "bootloader" && isEmptyElement(canonGeneric(c, "domain")))
-      continue;
     if (TOP_GENERIC.includes(c.name)) {
       const g = canonGeneric(c, "domain");
+      if (c.name !== "bootloader" && isEmptyElement(g)) continue;
       if (c.name === "cputune") normalizeCputune(g);
       if (c.name === "sysinfo") normalizeSysinfo(g);
       if (c.name === "memtune") for (const k of elements(g)) scaledToKiB(k, "unit");
