@@ -1,6 +1,7 @@
 // Domain tuning, statistics and guest-info procedures of remote program 0x20008086 (numbers and
 // layouts from libvirt's remote_protocol.x): block/interface stats, typed-parameter getters and
 // setters, emulator/iothread pinning, filesystem info, guest vCPUs.
+import { ErrorCode, ErrorDomain, VirError } from "../../errors/index.js";
 import { array, int, struct, uint, varOpaque } from "../xdr/index.js";
 import {
   REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX,
@@ -149,7 +150,22 @@ export const domainStatsProcedures: ProcedureDef[] = [
     "NODE_GET_FREE_PAGES",
     { pages: array(uint, REMOTE_NODE_MAX_CELLS), startCell: int, cellCount: uint, flags: uint },
     { counts: array(u64, REMOTE_NODE_MAX_CELLS) },
-    ro,
+    {
+      ro: true,
+      // remoteDispatchNodeGetFreePages fails when the call returns no counts (len <= 0), and
+      // virNetServerDispatch reports that failure with its generic text.
+      invoke: async (fn, a) => {
+        const counts: unknown[] = (await fn(a.pages, a.startCell, a.cellCount, a.flags)) ?? [];
+        if (counts.length === 0) {
+          throw new VirError({
+            code: ErrorCode.INTERNAL_ERROR,
+            domain: ErrorDomain.RPC,
+            message: "Library function returned error but did not set virError",
+          });
+        }
+        return { counts };
+      },
+    },
   ),
   proc(
     349,
