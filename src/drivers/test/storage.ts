@@ -21,6 +21,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { deregisterCallback, poolEvent, poolRef, registerCallback, type TestCtx } from "./ctx.js";
 import { checkFlags, invalidArg, opInvalid, testError } from "./errors.js";
 import { setPoolDefaults, type TestPool } from "./storage-obj.js";
+import { findTestPoolSources } from "./storage-sources.js";
 
 const S = ErrorDomain.STORAGE;
 /** VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> filter bit of each pool type (libvirt-storage.h). */
@@ -325,6 +326,10 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     async storageVolGetPath(vref) {
       const p = activeByName(vref.pool);
       return findVol(p, vref.name).target.path ?? "";
+    },
+    async connectFindStoragePoolSources(type, srcSpec, flags) {
+      checkFlags(flags, 0, "testConnectFindStoragePoolSources");
+      return findTestPoolSources(type, srcSpec);
     },
     async connectStoragePoolEventRegisterAny(pool, eventId, cb) {
       return registerCallback(ctx, ctx.node.poolEvents, eventId, pool ? pool.uuid : null, cb);
