@@ -5,15 +5,17 @@ import { randomFillSync } from "node:crypto";
 
 /** Canonical "xx:xx:xx:xx:xx:xx", or undefined when libvirt would reject it. */
 export function parseMac(s: string): string | undefined {
-  const parts = s.split(":");
-  if (parts.length !== 6) return undefined;
-  const out: string[] = [];
-  for (const p of parts) {
-    if (!/^[0-9a-fA-F]{1,2}$/.test(p)) return undefined;
-    out.push(p.toLowerCase().padStart(2, "0"));
-  }
-  return out.join(":");
+  const m = MAC.exec(s);
+  if (!m) return undefined;
+  // The usual spelling (two lowercase digits an octet) is already canonical.
+  if (s.length === 17 && !/[A-F]/.test(s)) return s;
+  let out = "";
+  for (let i = 1; i <= 6; i++) out += (i > 1 ? ":" : "") + m[i]!.toLowerCase().padStart(2, "0");
+  return out;
 }
+
+const MAC =
+  /^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$/;
 
 /** True for a multicast address (lowest bit of the first octet), which libvirt refuses for NICs. */
 export function isMulticastMac(mac: string): boolean {
