@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { generateMac, parseMac } from "../src/conf/common/mac.js";
 import { generateUuid, parseUuid } from "../src/conf/common/uuid.js";
 import { ATTR_CHECKS, type AttrCheck } from "../src/conf/domain/attr-checks.js";
 import { attrCheck } from "../src/conf/domain/attr-rules.js";
@@ -65,4 +66,22 @@ test("compiled attribute checks agree with the table", () => {
     }
   }
   assert.ok(checked > 50, `only ${checked} numeric checks`);
+});
+
+test("parseMac: canonical lowercase two-digit octets, malformed refused", () => {
+  assert.equal(parseMac("52:54:00:12:34:56"), "52:54:00:12:34:56");
+  assert.equal(parseMac("52:54:0:1:2:3"), "52:54:00:01:02:03");
+  assert.equal(parseMac("AA:bb:CC:dd:EE:ff"), "aa:bb:cc:dd:ee:ff");
+  for (const bad of [
+    "52:54:00:12:34",
+    "52:54:00:12:34:56:78",
+    "52:54:00:12:34:5g",
+    "52:54:00:12:34:567",
+    "",
+  ]) {
+    assert.equal(parseMac(bad), undefined, bad);
+  }
+  assert.equal(parseMac("52:54:00:12:34:56\n"), undefined);
+  assert.equal(parseMac(" 52:54:00:12:34:56"), undefined);
+  assert.match(generateMac(), /^52:54:00(:[0-9a-f]{2}){3}$/);
 });
