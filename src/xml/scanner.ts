@@ -71,10 +71,6 @@ function isXmlCharCode(n: number): boolean {
   );
 }
 
-interface Open {
-  el: XmlElement;
-}
-
 export class Scanner {
   private pos = 0;
   private readonly entities: Record<string, string> = {};
@@ -348,7 +344,7 @@ export class Scanner {
 
   /** Parses `<name attrs>` … `</name>` iteratively (no recursion on untrusted depth). */
   private element(): XmlElement {
-    const stack: Open[] = [];
+    const stack: XmlElement[] = [];
     let root: XmlElement | undefined;
     for (;;) {
       // At '<' of a start tag.
@@ -358,23 +354,24 @@ export class Scanner {
       if (name === undefined) this.fail("StartTag: invalid element name");
       const el: XmlElement = { kind: "element", name, attrs: [], children: [], line: this.lineAt(tagStart) };
       this.attributes(el);
-      if (stack.length) stack[stack.length - 1]!.el.children.push(el);
+      if (stack.length) stack[stack.length - 1]!.children.push(el);
       else root = el;
-      if (this.startsWith("/>")) {
+      const end = this.s.charCodeAt(this.pos);
+      if (end === 0x2f && this.s.charCodeAt(this.pos + 1) === 0x3e) {
         this.pos += 2;
-      } else if (this.s[this.pos] === ">") {
+      } else if (end === 0x3e) {
         this.pos++;
         if (stack.length >= MAX_DEPTH) {
           this.fail(`Excessive depth in document: ${MAX_DEPTH} use XML_PARSE_HUGE option`);
         }
-        stack.push({ el });
+        stack.push(el);
       } else {
         this.fail(`Couldn't find end of Start Tag ${name} line ${el.line}`);
       }
       // Content until the next start tag (or the end of the root).
       for (;;) {
         if (stack.length === 0) return root!;
-        const top = stack[stack.length - 1]!.el;
+        const top = stack[stack.length - 1]!;
         if (this.pos >= this.s.length) this.fail(`Premature end of data in tag ${top.name} line ${top.line}`);
         if (this.s.charCodeAt(this.pos) !== 0x3c) {
           this.text(top);
