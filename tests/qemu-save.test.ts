@@ -94,6 +94,8 @@ test("virsh save/restore and managedsave keep the guest's state", async (t) => {
   // managedsave → dominfo says so → start resumes the saved guest and drops the image
   await ok(["managedsave", "sv1"], /Domain 'sv1' state saved by libvirt/);
   await ok(["dominfo", "sv1"], /Managed save:\s+yes/);
+  await ok(["list", "--all", "--with-managed-save", "--name"], /^sv1$/m);
+  await ok(["list", "--all", "--managed-save"], /sv1\s+saved/);
   const last2 = Math.max(...ticks(log()));
   await ok(["start", "sv1"], /Domain 'sv1' started/);
   await ok(["dominfo", "sv1"], /Managed save:\s+no/);

@@ -134,7 +134,11 @@ export function connectSlots(st: QemuDriverState): Partial<HypervisorDriver> {
 }
 
 /** virConnectListAllDomains flag groups: within a group any bit matches, groups combine with AND. */
-export function listFilter(d: QemuDomain, flags: number): boolean {
+export function listFilter(
+  d: QemuDomain,
+  flags: number,
+  hasManagedSave: (d: QemuDomain) => boolean = () => false,
+): boolean {
   const f = flags >>> 0;
   const active = isActive(d);
   if (f & (L.ACTIVE | L.INACTIVE) && !((f & L.ACTIVE && active) || (f & L.INACTIVE && !active))) return false;
@@ -161,6 +165,10 @@ export function listFilter(d: QemuDomain, flags: number): boolean {
     !((f & L.AUTOSTART && d.autostart) || (f & L.NO_AUTOSTART && !d.autostart))
   )
     return false;
+  if (f & (L.MANAGEDSAVE | L.NO_MANAGEDSAVE)) {
+    const saved = hasManagedSave(d);
+    if (!((f & L.MANAGEDSAVE && saved) || (f & L.NO_MANAGEDSAVE && !saved))) return false;
+  }
   if (f & L.HAS_SNAPSHOT) return false;
   return true;
 }

@@ -98,7 +98,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
         .slice(0, maxnames);
     },
     async connectListAllDomains(flags) {
-      return st.domains.filter((d) => listFilter(d, flags)).map(domRef);
+      return st.domains.filter((d) => listFilter(d, flags, (x) => hasManagedSave(st, x))).map(domRef);
     },
     async domainLookupByID(id) {
       return domRef(st.byId(id));
