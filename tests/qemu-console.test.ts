@@ -68,6 +68,14 @@ st2 = session(libvirt.VIR_DOMAIN_CONSOLE_FORCE)
 st2.send(b"second\n")
 read_until(st2, b"TSVIRT-ECHO: second")
 print("FORCE-ECHO-SEEN")
+# send-key: linux and xt codes reach QEMU's send-key; a code with no qnum is refused
+d.sendKey(libvirt.VIR_KEYCODE_SET_LINUX, 0, [29, 56, 103], 3, 0)
+d.sendKey(libvirt.VIR_KEYCODE_SET_XT, 10, [0x1c, 0xe048], 2, 0)
+print("SENDKEY-OK")
+try:
+    d.sendKey(libvirt.VIR_KEYCODE_SET_LINUX, 0, [600], 1, 0); print("SENDKEY-BAD-ACCEPTED")
+except libvirt.libvirtError as e:
+    print("SENDKEY-REFUSED:", e.get_error_message())
 st2.finish()
 print("FINISHED")
 d.destroy()
@@ -106,4 +114,6 @@ test("python-libvirt openConsole over tsvirtd: guest output, input echo, FORCE t
   assert.match(out, /ECHO-SEEN/);
   assert.match(out, /FORCE-ECHO-SEEN/);
   assert.match(out, /FINISHED/);
+  assert.match(out, /SENDKEY-OK/);
+  assert.match(out, /SENDKEY-REFUSED: .*cannot translate keycode 600/);
 });

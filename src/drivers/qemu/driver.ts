@@ -20,6 +20,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
 import { getVcpus, setMemory, setVcpus } from "./domain-config.js";
 import { openConsole } from "./domain-console.js";
+import { sendKey } from "./domain-send-key.js";
 import {
   hasManagedSave,
   managedSave,
@@ -337,6 +338,10 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
         );
       const d = st.byRef(ref);
       return job(d, () => screenshot(d, join(st.opts.runDir, "qemu")));
+    },
+    async domainSendKey(ref, codeset, holdtime, keycodes, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => sendKey(d, codeset, holdtime, keycodes, flags));
     },
     async domainOpenConsole(ref, devName, stream, flags) {
       await openConsole(st.byRef(ref), devName, stream, flags);
