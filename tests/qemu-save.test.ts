@@ -76,6 +76,14 @@ test("virsh save/restore and managedsave keep the guest's state", async (t) => {
   await ok(["define", xmlFile]);
   await ok(["start", "sv1"]);
   await waitFor(() => ticks(log()).some((n) => n >= 2), "tick 2");
+  const stats = await ok(["domstats", "sv1", "--state", "--cpu-total", "--balloon", "--vcpu"]);
+  for (const f of [
+    /state\.state=1\n/,
+    /cpu\.time=[1-9]\d*\n/,
+    /balloon\.maximum=131072\n/,
+    /vcpu\.current=1\n/,
+  ])
+    assert.match(stats, f);
 
   // save → shut off (saved); the image names the domain; restore → counter goes on
   const image = join(root, "sv1.img");

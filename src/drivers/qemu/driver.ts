@@ -20,6 +20,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
 import { getVcpus, setMemory, setVcpus } from "./domain-config.js";
 import { openConsole } from "./domain-console.js";
+import { domainStats } from "./domain-stats-all.js";
 import { sendKey } from "./domain-send-key.js";
 import {
   hasManagedSave,
@@ -100,6 +101,13 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
     },
     async connectListAllDomains(flags) {
       return st.domains.filter((d) => listFilter(d, flags, (x) => hasManagedSave(st, x))).map(domRef);
+    },
+    async connectGetAllDomainStats(doms, stats, flags) {
+      // The list-state bits of the flags are those of virConnectListAllDomains.
+      const list = doms
+        ? doms.map((r) => st.byRef(r))
+        : st.domains.filter((d) => listFilter(d, flags & 0xff));
+      return list.map((d) => domainStats(d, stats));
     },
     async domainLookupByID(id) {
       return domRef(st.byId(id));
