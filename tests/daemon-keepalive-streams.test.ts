@@ -209,6 +209,38 @@ test("bidirectional stream (console): data both ways, the client's finish ends b
   s.end();
 });
 
+test("the client's abort (virStreamAbort) is confirmed with an empty OK, and nothing follows it", async () => {
+  const s = connect(sock());
+  const dec = new FrameDecoder();
+  const got: ReturnType<typeof decodeFrame>[] = [];
+  s.on("data", (b) => {
+    for (const f of dec.push(b)) got.push(decodeFrame(f));
+  });
+  const wait = async (pred: () => boolean) => {
+    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
+  };
+  rawCall(s, "CONNECT_OPEN", { name: null, flags: 0 }, 1);
+  const dom = { name: "d", uuid: "00000000-0000-0000-0000-000000000001", id: 1 };
+  rawCall(s, "DOMAIN_OPEN_CONSOLE", { dom, dev_name: null, flags: 0 }, 2);
+  await wait(() => got.some((g) => g.header.serial === 2));
+  const h = { prog: 0x20008086, vers: 1, proc: 201, type: MessageType.STREAM, serial: 2 };
+  s.write(encodeFrame({ ...h, status: MessageStatus.ERROR }));
+  const isConfirm = (g: (typeof got)[number]) =>
+    g.header.serial === 2 && g.header.type === MessageType.STREAM && g.header.status === MessageStatus.OK;
+  await wait(() => got.some(isConfirm));
+  const confirm = got.find(isConfirm);
+  assert.ok(confirm, "abort confirmed");
+  assert.equal(confirm.body.length, 0);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(
+    got
+      .filter((g) => g.header.serial === 2 && g.header.type === MessageType.STREAM)
+      .map((g) => g.header.status),
+    [MessageStatus.OK],
+  );
+  s.end();
+});
+
 test("RpcClient.openStream: console both ways, finish from either side", async () => {
   const c = await RpcClient.connect({ path: sock() });
   await c.call("CONNECT_OPEN", { name: null, flags: 0 });

@@ -42,6 +42,8 @@ interface ActiveStream {
   outDone: boolean;
   /** The client's end-of-data OK has arrived. */
   clientDone: boolean;
+  /** The client aborted (virStreamAbort): the driver's outcome is no longer reported. */
+  aborted: boolean;
 }
 
 export class SessionStreams {
@@ -69,7 +71,7 @@ export class SessionStreams {
         this.io.resume();
       }
     });
-    const entry: ActiveStream = { q, outDone: false, clientDone: false };
+    const entry: ActiveStream = { q, outDone: false, clientDone: false, aborted: false };
     this.active.set(serial, entry);
     // until the reply is out, writes wait here (the driver may write as soon as it is called)
     let started: () => void = () => {};
@@ -117,7 +119,7 @@ export class SessionStreams {
           (e) => {
             this.active.delete(serial);
             entry.outDone = true;
-            this.io.sendError(h, toVirError(e), MessageType.STREAM);
+            if (!entry.aborted) this.io.sendError(h, toVirError(e), MessageType.STREAM);
           },
         );
       },
@@ -141,9 +143,16 @@ export class SessionStreams {
       return;
     }
     if (h.status !== MessageStatus.OK) {
-      // VIR_NET_ERROR from the client: virStreamAbort
-      s?.q.fail(virError(ErrorCode.OPERATION_ABORTED, ErrorDomain.STREAMS, "stream aborted by client"));
+      // VIR_NET_ERROR from the client: virStreamAbort. The driver's side is failed and the abort
+      // confirmed with an empty OK stream packet, as libvirtd's daemonStreamHandleAbort does: the
+      // client (virsh console on Ctrl+], python's stream.abort()) waits for that confirmation.
+      if (s) {
+        s.aborted = true;
+        s.outDone = true;
+        s.q.fail(virError(ErrorCode.OPERATION_ABORTED, ErrorDomain.STREAMS, "stream aborted by client"));
+      }
       this.active.delete(h.serial);
+      this.io.write(encodeFrame({ ...h, type: MessageType.STREAM, status: MessageStatus.OK }));
       return;
     }
     if (s) {
