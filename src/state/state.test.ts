@@ -5,7 +5,15 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { EventQueue, JobLock, JobLocks, ObjectList, writeFileAtomic, XmlStore } from "./index.js";
+import {
+  activeListSlots,
+  EventQueue,
+  JobLock,
+  JobLocks,
+  ObjectList,
+  writeFileAtomic,
+  XmlStore,
+} from "./index.js";
 
 test("ObjectList finds by name, uuid and id, and renames", () => {
   const l = new ObjectList<{ name: string; uuid: string; id: number }>();
@@ -113,4 +121,21 @@ test("XmlStore writes atomically, lists, removes and tracks autostart", async ()
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("activeListSlots counts and names active and inactive objects, honouring max and list swaps", async () => {
+  let objs = [
+    { name: "a", active: true },
+    { name: "b", active: false },
+    { name: "c", active: true },
+  ];
+  const s = activeListSlots("Things", () => objs);
+  assert.equal(await s.connectNumOfThings(), 2);
+  assert.deepEqual(await s.connectListThings(1), ["a"]);
+  assert.deepEqual(await s.connectListThings(10), ["a", "c"]);
+  assert.equal(await s.connectNumOfDefinedThings(), 1);
+  assert.deepEqual(await s.connectListDefinedThings(10), ["b"]);
+  objs = [{ name: "d", active: false }];
+  assert.equal(await s.connectNumOfThings(), 0);
+  assert.deepEqual(await s.connectListDefinedThings(0), []);
 });

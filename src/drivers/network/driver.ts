@@ -12,6 +12,7 @@ import {
 } from "../../driver/index.js";
 import { parseMac } from "../../conf/common/mac.js";
 import { ErrorCode } from "../../errors/index.js";
+import { activeListSlots } from "../../state/index.js";
 import { checkFlags, internal, netErr, noNetwork, noNetworkUuid, opFailed, opInvalid } from "./errors.js";
 import { parseDnsmasqLeases } from "./leases.js";
 import { inSubnet, prefixOf } from "./net-addr.js";
@@ -55,26 +56,9 @@ export function hostNetworkDriver(st: NetworkDriverState): NetworkDriver {
     return st.addNew(def, false);
   };
 
-  const names = (active: boolean, max: number) =>
-    st.nets
-      .filter((n) => n.active === active)
-      .map((n) => n.name)
-      .slice(0, max);
-
   return {
     name: "bridge",
-    async connectNumOfNetworks() {
-      return st.nets.filter((n) => n.active).length;
-    },
-    async connectListNetworks(max) {
-      return names(true, max);
-    },
-    async connectNumOfDefinedNetworks() {
-      return st.nets.filter((n) => !n.active).length;
-    },
-    async connectListDefinedNetworks(max) {
-      return names(false, max);
-    },
+    ...activeListSlots("Networks", () => st.nets),
     async connectListAllNetworks(flags) {
       checkFlags(flags, 0x3f, "networkConnectListAllNetworks");
       return st.nets.filter((n) => listMatches(n, flags)).map((n) => st.ref(n));

@@ -14,6 +14,7 @@ import {
 } from "../../driver/index.js";
 import { ErrorCode } from "../../errors/index.js";
 import { sanitizePath } from "../../conf/storage/common.js";
+import { activeListSlots } from "../../state/index.js";
 import { checkFlags, internal, noPool, noPoolUuid, opFailed, opInvalid, storageErr } from "./errors.js";
 import { buildPool, deletePool } from "./pool-backend.js";
 import { storagePoolCapabilities } from "./pool-caps.js";
@@ -112,24 +113,7 @@ export function poolSlots(st: StorageDriverState): StorageDriver {
 
   return {
     name: "storage",
-    async connectNumOfStoragePools() {
-      return list.filter((p) => p.active).length;
-    },
-    async connectListStoragePools(max) {
-      return list
-        .filter((p) => p.active)
-        .map((p) => p.name)
-        .slice(0, max);
-    },
-    async connectNumOfDefinedStoragePools() {
-      return list.filter((p) => !p.active).length;
-    },
-    async connectListDefinedStoragePools(max) {
-      return list
-        .filter((p) => !p.active)
-        .map((p) => p.name)
-        .slice(0, max);
-    },
+    ...activeListSlots("StoragePools", () => list),
     async connectListAllStoragePools(flags) {
       checkFlags(flags, (1 << 20) - 1, "storageConnectListAllStoragePools");
       return list.filter((p) => matches(p, flags)).map((p) => st.ref(p));

@@ -6,6 +6,7 @@ import { VIR_CONNECT_LIST_INTERFACES as LI } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
 import { formatInterfaceXML, parseInterfaceXML } from "../../conf/interface/index.js";
 import { formatElement, type XmlElement } from "../../xml/index.js";
+import { activeListSlots } from "../../state/index.js";
 import type { TestCtx } from "./ctx.js";
 import { checkFlags, opInvalid, testError } from "./errors.js";
 import type { TestIface } from "./node.js";
@@ -38,24 +39,7 @@ export function testInterfaceDriver(ctx: TestCtx): InterfaceDriver {
   };
   return {
     name: "TEST",
-    async connectNumOfInterfaces() {
-      return node.ifaces.filter((i) => i.active).length;
-    },
-    async connectListInterfaces(max) {
-      return node.ifaces
-        .filter((i) => i.active)
-        .map((i) => i.name)
-        .slice(0, max);
-    },
-    async connectNumOfDefinedInterfaces() {
-      return node.ifaces.filter((i) => !i.active).length;
-    },
-    async connectListDefinedInterfaces(max) {
-      return node.ifaces
-        .filter((i) => !i.active)
-        .map((i) => i.name)
-        .slice(0, max);
-    },
+    ...activeListSlots("Interfaces", () => node.ifaces),
     async connectListAllInterfaces(flags) {
       checkFlags(flags, LI.ACTIVE | LI.INACTIVE, "testConnectListAllInterfaces");
       return node.ifaces

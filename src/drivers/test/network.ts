@@ -9,6 +9,7 @@ import {
   VIR_NETWORK_UPDATE_AFFECT as UA,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { activeListSlots } from "../../state/index.js";
 import {
   deregisterCallback,
   findNetwork,
@@ -81,24 +82,7 @@ export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
   const list = ctx.node.networks;
   return {
     name: "TEST",
-    async connectNumOfNetworks() {
-      return list.filter((n) => n.active).length;
-    },
-    async connectListNetworks(max) {
-      return list
-        .filter((n) => n.active)
-        .map((n) => n.name)
-        .slice(0, max);
-    },
-    async connectNumOfDefinedNetworks() {
-      return list.filter((n) => !n.active).length;
-    },
-    async connectListDefinedNetworks(max) {
-      return list
-        .filter((n) => !n.active)
-        .map((n) => n.name)
-        .slice(0, max);
-    },
+    ...activeListSlots("Networks", () => list),
     async connectListAllNetworks(flags) {
       checkFlags(flags, 0x3f, "testConnectListAllNetworks");
       return list.filter((n) => listMatches(n, flags)).map(netRef);

@@ -18,6 +18,7 @@ import {
   VIR_STORAGE_VOL_TYPE,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { activeListSlots } from "../../state/index.js";
 import { deregisterCallback, poolEvent, poolRef, registerCallback, type TestCtx } from "./ctx.js";
 import { checkFlags, invalidArg, opInvalid, testError } from "./errors.js";
 import { setPoolDefaults, type TestPool } from "./storage-obj.js";
@@ -141,24 +142,7 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
 
   return {
     name: "TEST",
-    async connectNumOfStoragePools() {
-      return list.filter((p) => p.active).length;
-    },
-    async connectListStoragePools(max) {
-      return list
-        .filter((p) => p.active)
-        .map((p) => p.name)
-        .slice(0, max);
-    },
-    async connectNumOfDefinedStoragePools() {
-      return list.filter((p) => !p.active).length;
-    },
-    async connectListDefinedStoragePools(max) {
-      return list
-        .filter((p) => !p.active)
-        .map((p) => p.name)
-        .slice(0, max);
-    },
+    ...activeListSlots("StoragePools", () => list),
     async connectListAllStoragePools(flags) {
       checkFlags(flags, (1 << 20) - 1, "testConnectListAllStoragePools");
       return list.filter((p) => poolMatches(p, flags)).map(poolRef);
