@@ -1,8 +1,11 @@
 // The daemon's ConnectionOpener: CONNECT_OPEN's URI → driver tables via the driver registry.
 // Like libvirtd, stateful drivers are one instance per daemon: test:///default and qemu:///…
 // are opened once and shared by every client; other URIs (test:///path.xml) open per client.
-import { type DriverSet, openDriverSet } from "../driver/index.js";
+import { type DriverSet, type HypervisorDriver, openDriverSet } from "../driver/index.js";
 import type { ConnectionOpener } from "../rpc/server/connection-opener.js";
+
+/** A shared hypervisor table that gives each client its own table (qemu: autodestroy guests). */
+type ClientScoped = HypervisorDriver & { newClientTable?(): HypervisorDriver };
 
 function isShared(uri: string): boolean {
   return uri === "test:///default" || /^qemu:\/\/\/(system|session)$/.test(uri);
@@ -20,6 +23,17 @@ export function createOpener(defaultUri: string): ConnectionOpener & { closeAll(
         p.catch(() => shared.delete(target));
       }
       const drivers = await p;
+      const perClient = (drivers.hypervisor as ClientScoped).newClientTable?.();
+      if (perClient) {
+        // The client's own table over the shared state: closing it ends what the client tied to
+        // its connection (VIR_DOMAIN_START_AUTODESTROY), as libvirtd's close callbacks do.
+        return {
+          drivers: { ...drivers, hypervisor: perClient },
+          release: async () => {
+            await perClient.connectClose?.();
+          },
+        };
+      }
       // The shared tables are opened read-write once; read-only is enforced per client by the
       // dispatcher, so only the uri differs between clients.
       return { drivers: readOnly ? { ...drivers } : drivers, release: async () => {} };

@@ -73,6 +73,66 @@ export async function blockInfo(d: QemuDomain, path: string): Promise<DomainBloc
   return { capacity: n.image["virtual-size"] ?? 0, allocation: n.image["actual-size"] ?? 0, physical };
 }
 
+/** One disk's entry of virsh domstats --block; `io` only for a running guest's QEMU node. */
+export interface BlockGroupEntry {
+  name: string;
+  path?: string;
+  io?: {
+    rdReqs: number;
+    rdBytes: number;
+    rdTimes: number;
+    wrReqs: number;
+    wrBytes: number;
+    wrTimes: number;
+    flReqs: number;
+    flTimes: number;
+  };
+  allocation?: number;
+  capacity?: number;
+  physical?: number;
+}
+
+/** Every disk's counters and sizes from one query-blockstats and one query-named-block-nodes. */
+export async function blockGroupStats(d: QemuDomain, active: boolean): Promise<BlockGroupEntry[]> {
+  const disks = d.def.devices.disks;
+  const out: BlockGroupEntry[] = disks.map((x) => ({ name: x.target.dev, path: diskSource(x) }));
+  if (!active || !d.proc) return out;
+  const mon = d.proc.monitor;
+  let stats: { "node-name"?: string; stats: Record<string, number> }[] = [];
+  let nodes: { "node-name": string; image: Record<string, number> }[] = [];
+  try {
+    stats = await mon.execute("query-blockstats", { "query-nodes": true });
+    nodes = await mon.execute("query-named-block-nodes");
+  } catch {
+    return out;
+  }
+  out.forEach((e, i) => {
+    // Node names follow command-disk.ts: the first disk has the highest number.
+    const node = `libvirt-${disks.length - i}-format`;
+    const s = stats.find((x) => x["node-name"] === node)?.stats;
+    if (!s) return;
+    e.io = {
+      rdReqs: s.rd_operations ?? 0,
+      rdBytes: s.rd_bytes ?? 0,
+      rdTimes: s.rd_total_time_ns ?? 0,
+      wrReqs: s.wr_operations ?? 0,
+      wrBytes: s.wr_bytes ?? 0,
+      wrTimes: s.wr_total_time_ns ?? 0,
+      flReqs: s.flush_operations ?? 0,
+      flTimes: s.flush_total_time_ns ?? 0,
+    };
+    const img = nodes.find((x) => x["node-name"] === node)?.image;
+    if (!img) return;
+    e.allocation = img["actual-size"] ?? 0;
+    e.capacity = img["virtual-size"] ?? 0;
+    e.physical = e.allocation;
+    try {
+      if (e.path) e.physical = statSync(e.path).size;
+    } catch {}
+  });
+  return out;
+}
+
 /** Counters of a tap from /proc/net/dev, swapped: what the host sends is what the guest receives. */
 export function interfaceStats(d: QemuDomain, device: string): DomainInterfaceStats {
   running(d);

@@ -31,6 +31,7 @@ import {
   saveDomain,
   startFromManagedSave,
 } from "./domain-save.js";
+import { AutoDestroyList } from "./autodestroy.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import {
   attachProcess,
@@ -72,12 +73,21 @@ export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuD
 const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1;
 const SAVE_FLAGS = VIR_DOMAIN_SAVE.BYPASS_CACHE | VIR_DOMAIN_SAVE.RUNNING | VIR_DOMAIN_SAVE.PAUSED;
 
+/** A table that can hand each daemon client its own table over the same shared state. */
+export interface ClientScopedDriver extends HypervisorDriver {
+  /** A fresh table for one client: its connectClose ends what that client tied to its lifetime. */
+  newClientTable(): HypervisorDriver;
+}
+
 /** The hypervisor table for one connection; every connection shares `st`. */
-export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
+export function qemuHypervisorDriver(st: QemuDriverState): ClientScopedDriver {
   const job = <T>(d: QemuDomain, fn: () => Promise<T>) => st.jobs.run(d.uuid, fn);
-  return {
+  const autodestroy = new AutoDestroyList();
+  const table: HypervisorDriver = {
     name: "QEMU",
-    async connectClose() {},
+    async connectClose() {
+      await autodestroy.closeAll();
+    },
     ...connectSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
@@ -107,7 +117,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       const list = doms
         ? doms.map((r) => st.byRef(r))
         : st.domains.filter((d) => listFilter(d, flags & 0xff));
-      return list.map((d) => domainStats(d, stats));
+      return Promise.all(list.map((d) => domainStats(d, stats)));
     },
     async domainLookupByID(id) {
       return domRef(st.byId(id));
@@ -187,7 +197,11 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       });
     },
     async domainCreateXML(xml, flags) {
-      checkFlags(flags, VIR_DOMAIN_START.PAUSED | VIR_DOMAIN_START.VALIDATE, "qemuDomainCreateXML");
+      checkFlags(
+        flags,
+        VIR_DOMAIN_START.PAUSED | VIR_DOMAIN_START.AUTODESTROY | VIR_DOMAIN_START.VALIDATE,
+        "qemuDomainCreateXML",
+      );
       const { def } = await st.parse(xml);
       const clash = st.domains.byName(def.name) ?? st.domains.byUuid(def.uuid);
       if (clash) {
@@ -211,18 +225,23 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
         st.domains.remove(d);
         throw e;
       }
+      if (flags & VIR_DOMAIN_START.AUTODESTROY) autodestroy.add(d);
       return domRef(d);
     },
     async domainCreateWithFlags(ref, flags) {
-      checkFlags(flags, VIR_DOMAIN_START.PAUSED | VIR_DOMAIN_START.FORCE_BOOT, "qemuDomainCreateWithFlags");
+      checkFlags(
+        flags,
+        VIR_DOMAIN_START.PAUSED | VIR_DOMAIN_START.AUTODESTROY | VIR_DOMAIN_START.FORCE_BOOT,
+        "qemuDomainCreateWithFlags",
+      );
       const d = st.byRef(ref);
       await job(d, async () => {
         if (isActive(d))
           throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "domain is already running");
         const paused = (flags & VIR_DOMAIN_START.PAUSED) !== 0;
         if ((flags & VIR_DOMAIN_START.FORCE_BOOT) !== 0) rmSync(managedSavePath(st, d.name), { force: true });
-        if (await startFromManagedSave(st, d, paused)) return;
-        await startDomain(st, d, paused);
+        if (!(await startFromManagedSave(st, d, paused))) await startDomain(st, d, paused);
+        if (flags & VIR_DOMAIN_START.AUTODESTROY) autodestroy.add(d);
       });
       return domRef(d);
     },
@@ -423,6 +442,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): HypervisorDriver {
       d.autostart = autostart;
     },
   };
+  return Object.assign(table, { newClientTable: () => qemuHypervisorDriver(st) });
 }
 
 /** Registers qemu:///system (root) or qemu:///session with shared state built by `stateFor`. */
