@@ -1,6 +1,7 @@
 // Public face of src/state: object lists, job locks, the event queue, the atomic XML store.
 export * from "./active-list-slots.js";
 export * from "./event-queue.js";
+export * from "./host-objects.js";
 export * from "./job-lock.js";
 export * from "./object-list.js";
 export * from "./xml-store.js";

@@ -10,6 +10,8 @@ import {
   EventQueue,
   JobLock,
   JobLocks,
+  type HostObject,
+  loadHostObjects,
   ObjectList,
   writeFileAtomic,
   XmlStore,
@@ -138,4 +140,61 @@ test("activeListSlots counts and names active and inactive objects, honouring ma
   objs = [{ name: "d", active: false }];
   assert.equal(await s.connectNumOfThings(), 0);
   assert.deepEqual(await s.connectListDefinedThings(0), []);
+});
+
+test("loadHostObjects loads configs, re-attaches live records and drops the ones that fail", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsvirt-hostobj-"));
+  try {
+    type Def = { name: string; uuid: string; v: string };
+    const parse = (x: string): Def => {
+      const [name, uuid, v] = x.trim().split(" ");
+      return { name: name!, uuid: uuid!, v: v! };
+    };
+    const store = new XmlStore(join(dir, "etc"));
+    const runStore = new XmlStore(join(dir, "run"));
+    await store.init();
+    await runStore.init();
+    await store.save("a", "a u1 cfg\n");
+    await store.setAutostart("a", true);
+    await store.save("bad", "other u9 cfg\n");
+    await runStore.save("a", "a u1 live\n");
+    await runStore.save("t", "t u2 live\n");
+    await runStore.save("gone", "gone u3 live\n");
+    const list = new ObjectList<HostObject<Def>>();
+    const warnings: string[] = [];
+    const cleaned: string[] = [];
+    await loadHostObjects({
+      list,
+      store,
+      runStore,
+      parse,
+      add: (def, persistent) =>
+        list.add({ name: def.name, uuid: def.uuid, def, active: false, persistent, autostart: false }),
+      reattach: async (o) => {
+        if (o.name === "gone") throw new Error("is gone");
+        o.active = true;
+      },
+      cleanup: async (o) => {
+        cleaned.push(o.name);
+      },
+      noun: "thing",
+      label: "big thing",
+      warn: (m) => warnings.push(m),
+    });
+    const a = list.byName("a")!;
+    assert.equal(a.active, true);
+    assert.equal(a.autostart, true);
+    assert.equal(a.def.v, "live");
+    assert.equal(a.newDef?.v, "cfg");
+    assert.equal(list.byName("t")?.persistent, false);
+    assert.equal(list.byName("gone"), undefined);
+    assert.deepEqual(cleaned, ["gone"]);
+    assert.deepEqual(await runStore.list(), ["a", "t"]);
+    assert.deepEqual(warnings, [
+      "cannot load big thing config 'bad': config file name does not match thing name 'other'",
+      "big thing 'gone' is no longer active: is gone",
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -16,7 +16,14 @@ import { VIR_NETWORK_EVENT, VIR_NETWORK_EVENT_ID } from "../../driver/index.js";
 import { readFileSync } from "node:fs";
 import { isZombie, pidAlive, readPidfile } from "../../host/index.js";
 import { linkExists, linkNames as nsLinkNames } from "../../host/net/index.js";
-import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
+import {
+  applyNewDef,
+  EventQueue,
+  JobLocks,
+  loadHostObjects,
+  ObjectList,
+  XmlStore,
+} from "../../state/index.js";
 import { internal, opFailed, opInvalid, unsupportedConfig } from "./errors.js";
 import type { HostNetwork } from "./network-obj.js";
 import { needsDnsmasq } from "./dnsmasq-conf.js";
@@ -127,10 +134,7 @@ export class NetworkDriverState {
   /** Starts an inactive network on the host and records it live. */
   async start(n: HostNetwork): Promise<void> {
     if (n.active) throw opInvalid("network is already active");
-    if (n.newDef) {
-      n.def = n.newDef;
-      n.newDef = undefined;
-    }
+    applyNewDef(n);
     n.dnsmasqPid = await startNetworkOnHost(n.def, this.activeFirewall(n), this.ctx);
     n.active = true;
     try {
@@ -156,10 +160,7 @@ export class NetworkDriverState {
     await stopNetworkOnHost(n.def, pid, this.activeFirewall(n), this.ctx);
     n.dnsmasqPid = undefined;
     await this.runStore.remove(n.name);
-    if (n.newDef) {
-      n.def = n.newDef;
-      n.newDef = undefined;
-    }
+    applyNewDef(n);
     if (!n.persistent) this.nets.remove(n);
   }
 
@@ -184,40 +185,18 @@ export class NetworkDriverState {
     const firstStart = !existsSync(this.opts.configDir);
     await this.store.init();
     await mkdir(this.opts.runDir, { recursive: true, mode: 0o755 });
-    for (const name of await this.store.list()) {
-      try {
-        const def = parseNetworkXML((await this.store.load(name))!);
-        if (def.name !== name) throw new Error(`config file name does not match network name '${def.name}'`);
-        const n = this.addNew(def, true);
-        n.autostart = await this.store.isAutostart(name);
-      } catch (e) {
-        this.warn(`cannot load network config '${name}': ${(e as Error).message}`);
-      }
-    }
-    for (const name of await this.runStore.list()) {
-      try {
-        const live = parseNetworkXML((await this.runStore.load(name))!);
-        let n = this.nets.byName(name);
-        if (n && n.uuid !== live.uuid) throw new Error("live record does not match the config");
-        if (n) {
-          n.newDef = n.def;
-          n.def = live;
-        } else n = this.addNew(live, false);
-        await this.reattach(n);
-      } catch (e) {
-        this.warn(`network '${name}' is no longer active: ${(e as Error).message}`);
-        const n = this.nets.byName(name);
-        if (n) {
-          await stopNetworkOnHost(n.def, undefined, [], this.ctx).catch(() => {});
-          if (n.newDef) {
-            n.def = n.newDef;
-            n.newDef = undefined;
-          }
-          if (!n.persistent) this.nets.remove(n);
-        }
-        await this.runStore.remove(name);
-      }
-    }
+    await loadHostObjects({
+      list: this.nets,
+      store: this.store,
+      runStore: this.runStore,
+      parse: parseNetworkXML,
+      add: (def, persistent) => this.addNew(def, persistent),
+      reattach: (n) => this.reattach(n),
+      cleanup: (n) => stopNetworkOnHost(n.def, undefined, [], this.ctx).catch(() => {}),
+      noun: "network",
+      label: "network",
+      warn: (m) => this.warn(m),
+    });
     // Our table is rebuilt from what is really running now. With nothing running it is left
     // alone: another daemon (tests run several side by side) may own rules in it.
     const running = this.activeFirewall();

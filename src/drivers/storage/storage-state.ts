@@ -8,7 +8,14 @@ import { join } from "node:path";
 import { parseStoragePoolXML, type StoragePoolDef } from "../../conf/storage/index.js";
 import type { StoragePoolEvent, StoragePoolRef } from "../../driver/index.js";
 import { VIR_STORAGE_POOL_EVENT, VIR_STORAGE_POOL_EVENT_ID } from "../../driver/index.js";
-import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
+import {
+  applyNewDef,
+  EventQueue,
+  JobLocks,
+  loadHostObjects,
+  ObjectList,
+  XmlStore,
+} from "../../state/index.js";
 import { opInvalid } from "./errors.js";
 import { parsePoolFile, poolConfigText, poolStatusText } from "./pool-files.js";
 import { buildPool, startPool, stopPool, targetExists } from "./pool-backend.js";
@@ -101,10 +108,7 @@ export class StorageDriverState {
     p.volumes = new Map();
     p.targetFacts = undefined;
     p.def.capacity = p.def.allocation = p.def.available = 0n;
-    if (p.newDef) {
-      p.def = p.newDef;
-      p.newDef = undefined;
-    }
+    applyNewDef(p);
     await this.runStore.remove(p.name);
     if (!p.persistent) this.pools.remove(p);
   }
@@ -131,41 +135,21 @@ export class StorageDriverState {
     const firstStart = !existsSync(this.opts.configDir);
     await this.store.init();
     await mkdir(this.opts.runDir, { recursive: true, mode: 0o755 });
-    for (const name of await this.store.list()) {
-      try {
-        const def = parsePoolFile((await this.store.load(name))!);
-        if (def.name !== name) throw new Error(`config file name does not match pool name '${def.name}'`);
-        const p = this.addLoaded(def, true);
-        p.autostart = await this.store.isAutostart(name);
-      } catch (e) {
-        this.warn(`cannot load storage pool config '${name}': ${(e as Error).message}`);
-      }
-    }
-    for (const name of await this.runStore.list()) {
-      try {
-        const live = parsePoolFile((await this.runStore.load(name))!);
-        let p = this.pools.byName(name);
-        if (p && p.uuid !== live.uuid) throw new Error("live record does not match the config");
-        if (p) {
-          p.newDef = p.def;
-          p.def = live;
-        } else p = this.addLoaded(live, false);
+    await loadHostObjects({
+      list: this.pools,
+      store: this.store,
+      runStore: this.runStore,
+      parse: parsePoolFile,
+      add: (def, persistent) => this.addLoaded(def, persistent),
+      reattach: async (p, live) => {
         if (!(await targetExists(live))) throw new Error("target directory is gone");
         await this.refresh(p);
         p.active = true;
-      } catch (e) {
-        this.warn(`storage pool '${name}' is no longer active: ${(e as Error).message}`);
-        const p = this.pools.byName(name);
-        if (p) {
-          if (p.newDef) {
-            p.def = p.newDef;
-            p.newDef = undefined;
-          }
-          if (!p.persistent) this.pools.remove(p);
-        }
-        await this.runStore.remove(name);
-      }
-    }
+      },
+      noun: "pool",
+      label: "storage pool",
+      warn: (m) => this.warn(m),
+    });
     if (firstStart && this.opts.defaultPoolPath && !this.pools.byName("default")) {
       await this.createDefaultPool(this.opts.defaultPoolPath);
     }
