@@ -108,6 +108,27 @@ test("autodestroy guests die with their connection; domstats block and interface
   await waitFor(["list", "--all", "--name"], /^(?![\s\S]*\bad3\b)/);
   await ok(["domstate", "ad2", "--reason"], /running \(booted\)/);
 
+  // python-libvirt: the guest outlives other connections and dies only when its own closes.
+  if (existsSync("/usr/bin/python3")) {
+    const py = `
+import libvirt, sys, time
+uri = sys.argv[1]
+c1 = libvirt.open(uri); c2 = libvirt.open(uri)
+c1.lookupByName("ad1").createWithFlags(libvirt.VIR_DOMAIN_START_AUTODESTROY)
+time.sleep(0.5)
+d2 = c2.lookupByName("ad1")
+print("open", d2.state())
+c1.close()
+for _ in range(50):
+    if d2.state()[0] != libvirt.VIR_DOMAIN_RUNNING: break
+    time.sleep(0.1)
+print("closed", d2.state())
+`;
+    const r = execFileSync("/usr/bin/python3", ["-c", py, uri], { encoding: "utf8" });
+    assert.match(r, /^open \[1, 1\]$/m, r);
+    assert.match(r, /^closed \[5, 2\]$/m, r);
+  }
+
   // domstats --block --interface: libvirt's field names, numbers that parse.
   const out = await ok(["domstats", "ad2", "--block", "--interface"]);
   const fields = new Map(
