@@ -4,3 +4,4 @@ export { formatIp, parseIp, type IpAddr } from "./ip-addr.js";
 export { parseNetworkXML } from "./parse.js";
 export * from "./types.js";
 export { assignBridgeMac, assignBridgeName, ownsBridge } from "./driver-defaults.js";
+export * from "./update-section.js";

@@ -1,54 +1,23 @@
 // virNetworkUpdate sections the bridge driver applies to a definition: DHCP hosts and ranges and
 // DNS hosts, with the checks and messages of libvirt's virNetworkDefUpdateSection. Pure: the
 // driver then rewrites dnsmasq's files and signals it.
-import { formatIp, type NetworkDef, parseNetworkXML } from "../../conf/network/index.js";
+import {
+  checkUpdateElement,
+  formatIp,
+  type NetworkDef,
+  type NetworkIp,
+  parseInDhcpIp,
+  updateIpIndex,
+} from "../../conf/network/index.js";
 import { VIR_NETWORK_SECTION as SEC, VIR_NETWORK_UPDATE_COMMAND as CMD } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { escapeXml, parseXml } from "../../xml/index.js";
 
 const N = ErrorDomain.NETWORK;
 const invalid = (msg: string) => virError(ErrorCode.OPERATION_INVALID, N, msg);
 const unsupported = (msg: string) => virError(ErrorCode.OPERATION_UNSUPPORTED, N, msg);
 const SECTIONS = ["none", "bridge", "domain", "ip", "ip-dhcp-host", "ip-dhcp-range", "forward"];
-
-function expect(xml: string, want: string, net: string): void {
-  const root = parseXml(xml, { context: "(network_update)", domain: N });
-  if (root.name !== want) {
-    throw virError(
-      ErrorCode.XML_ERROR,
-      N,
-      `unexpected element <${root.name}>, expecting <${want}>, while updating network '${net}'`,
-    );
-  }
-}
-
-/** The `<ip>` an entry goes to: the given index, else the first IPv4 one. */
-function ipIndex(def: NetworkDef, parentIndex: number, what: string): number {
-  if (parentIndex >= 0) {
-    if (!def.ips[parentIndex]) {
-      throw invalid(
-        `couldn't update ${what} entry - no <ip> element found at index ${parentIndex} in network '${def.name}'`,
-      );
-    }
-    return parentIndex;
-  }
-  const i = def.ips.findIndex((x) => x.address.family === 4);
-  if (i < 0) throw invalid(`couldn't update ${what} entry - no <ip> element found in network '${def.name}'`);
-  return i;
-}
-
-/** Parses a `<host>`/`<range>` inside a copy of the target `<ip>` (so ranges are checked against it). */
-function parseInIp(def: NetworkDef, i: number, xml: string) {
-  const ip = def.ips[i]!;
-  const mask = ip.netmask
-    ? ` netmask='${formatIp(ip.netmask)}'`
-    : ip.prefix !== undefined
-      ? ` prefix='${ip.prefix}'`
-      : "";
-  const fam = ip.family ? ` family='${ip.family}'` : "";
-  const doc = `<network><name>${escapeXml(def.name)}</name><ip${fam} address='${formatIp(ip.address)}'${mask}><dhcp>${xml}</dhcp></ip></network>`;
-  return parseNetworkXML(doc).ips[0]!;
-}
+/** The bridge driver takes the first `<ip>` whose address is IPv4. */
+const isIPv4 = (ip: NetworkIp) => ip.address.family === 4;
 
 function apply<T>(
   list: T[],
@@ -85,9 +54,9 @@ export function updateNetworkDef(
   const net = def.name;
   const add = command === CMD.ADD_FIRST || command === CMD.ADD_LAST;
   if (section === SEC.IP_DHCP_HOST) {
-    expect(xml, "host", net);
-    const i = ipIndex(def, parentIndex, "dhcp host");
-    const host = parseInIp(def, i, xml).dhcpHosts[0]!;
+    checkUpdateElement(xml, "host", net);
+    const i = updateIpIndex(def, parentIndex, "dhcp host", isIPv4);
+    const host = parseInDhcpIp(def, i, xml).dhcpHosts[0]!;
     const hosts = def.ips[i]!.dhcpHosts;
     const sameMac = (x: typeof host) => !!host.mac && x.mac?.toLowerCase() === host.mac.toLowerCase();
     const idx = hosts.findIndex((x) =>
@@ -104,10 +73,10 @@ export function updateNetworkDef(
     return;
   }
   if (section === SEC.IP_DHCP_RANGE) {
-    expect(xml, "range", net);
+    checkUpdateElement(xml, "range", net);
     if (command === CMD.MODIFY) throw unsupported("dhcp ranges cannot be modified, only added or deleted");
-    const i = ipIndex(def, parentIndex, "dhcp range");
-    const range = parseInIp(def, i, xml).dhcpRanges[0]!;
+    const i = updateIpIndex(def, parentIndex, "dhcp range", isIPv4);
+    const range = parseInDhcpIp(def, i, xml).dhcpRanges[0]!;
     const ranges = def.ips[i]!.dhcpRanges;
     const idx = ranges.findIndex(
       (x) => formatIp(x.start) === formatIp(range.start) && formatIp(x.end) === formatIp(range.end),

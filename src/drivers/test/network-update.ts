@@ -2,10 +2,17 @@
 // definition by section (DHCP hosts and ranges, DNS hosts/TXT/SRV, port groups, forward
 // interfaces), with the checks and messages of libvirt's virNetworkDefUpdateSection.
 
-import { formatIp, type NetworkDef, parseNetworkXML } from "../../conf/network/index.js";
+import {
+  checkUpdateElement,
+  dhcpIpWrap,
+  formatIp,
+  type NetworkDef,
+  type NetworkIp,
+  parseUpdateFragment,
+  updateIpIndex,
+} from "../../conf/network/index.js";
 import { VIR_NETWORK_SECTION as SEC, VIR_NETWORK_UPDATE_COMMAND as CMD } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { escapeXml, parseXml } from "../../xml/index.js";
 
 const N = ErrorDomain.NETWORK;
 const SECTION_NAMES = [
@@ -27,48 +34,10 @@ const SECTION_NAMES = [
 const invalid = (msg: string) => virError(ErrorCode.OPERATION_INVALID, N, msg);
 const unsupported = (msg: string) => virError(ErrorCode.OPERATION_UNSUPPORTED, N, msg);
 
-function checkElement(xml: string, want: string, net: string): void {
-  const root = parseXml(xml, { context: "(network_update)", domain: N });
-  if (root.name !== want) {
-    throw virError(
-      ErrorCode.XML_ERROR,
-      N,
-      `unexpected element <${root.name}>, expecting <${want}>, while updating network '${net}'`,
-    );
-  }
-}
-
-/** Parses a fragment by wrapping it into a network document of the same name. */
-function parseIn(def: NetworkDef, before: string, xml: string, after: string): NetworkDef {
-  return parseNetworkXML(`<network><name>${escapeXml(def.name)}</name>${before}${xml}${after}</network>`);
-}
+/** The test driver takes the first `<ip>` that is not IPv6 by family or by address. */
+const isIPv4 = (x: NetworkIp) => x.family !== "ipv6" && !formatIp(x.address).includes(":");
 
 const key = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? String(v) : v));
-
-function ipIndex(def: NetworkDef, parentIndex: number, what: string): number {
-  if (parentIndex >= 0) {
-    if (!def.ips[parentIndex]) {
-      throw invalid(
-        `couldn't update ${what} entry - no <ip> element found at index ${parentIndex} in network '${def.name}'`,
-      );
-    }
-    return parentIndex;
-  }
-  const i = def.ips.findIndex((x) => x.family !== "ipv6" && !formatIp(x.address).includes(":"));
-  if (i < 0) throw invalid(`couldn't update ${what} entry - no <ip> element found in network '${def.name}'`);
-  return i;
-}
-
-function ipWrap(def: NetworkDef, i: number): [string, string] {
-  const ip = def.ips[i]!;
-  const mask = ip.netmask
-    ? ` netmask='${formatIp(ip.netmask)}'`
-    : ip.prefix !== undefined
-      ? ` prefix='${ip.prefix}'`
-      : "";
-  const fam = ip.family ? ` family='${ip.family}'` : "";
-  return [`<ip${fam} address='${formatIp(ip.address)}'${mask}><dhcp>`, "</dhcp></ip>"];
-}
 
 function addOrDelete<T>(
   list: T[],
@@ -118,10 +87,10 @@ export function updateNetworkDef(
   const net = def.name;
   switch (section) {
     case SEC.IP_DHCP_HOST: {
-      checkElement(xml, "host", net);
-      const i = ipIndex(def, parentIndex, "dhcp host");
-      const [b, a] = ipWrap(def, i);
-      const host = parseIn(def, b, xml, a).ips[0]!.dhcpHosts[0]!;
+      checkUpdateElement(xml, "host", net);
+      const i = updateIpIndex(def, parentIndex, "dhcp host", isIPv4);
+      const [b, a] = dhcpIpWrap(def, i);
+      const host = parseUpdateFragment(def, b, xml, a).ips[0]!.dhcpHosts[0]!;
       const same = (x: typeof host) =>
         command === CMD.ADD_FIRST || command === CMD.ADD_LAST
           ? (!!host.mac && x.mac?.toLowerCase() === host.mac.toLowerCase()) ||
@@ -135,10 +104,10 @@ export function updateNetworkDef(
       return;
     }
     case SEC.IP_DHCP_RANGE: {
-      checkElement(xml, "range", net);
-      const i = ipIndex(def, parentIndex, "dhcp range");
-      const [b, a] = ipWrap(def, i);
-      const range = parseIn(def, b, xml, a).ips[0]!.dhcpRanges[0]!;
+      checkUpdateElement(xml, "range", net);
+      const i = updateIpIndex(def, parentIndex, "dhcp range", isIPv4);
+      const [b, a] = dhcpIpWrap(def, i);
+      const range = parseUpdateFragment(def, b, xml, a).ips[0]!.dhcpRanges[0]!;
       const same = (x: typeof range) =>
         formatIp(x.start) === formatIp(range.start) && formatIp(x.end) === formatIp(range.end);
       const describe = () => `<range start='${formatIp(range.start)}' end='${formatIp(range.end)}'/>`;
@@ -150,8 +119,8 @@ export function updateNetworkDef(
     case SEC.DNS_TXT:
     case SEC.DNS_SRV: {
       const elem = section === SEC.DNS_HOST ? "host" : section === SEC.DNS_TXT ? "txt" : "srv";
-      checkElement(xml, elem, net);
-      const dns = parseIn(def, "<dns>", xml, "</dns>").dns!;
+      checkUpdateElement(xml, elem, net);
+      const dns = parseUpdateFragment(def, "<dns>", xml, "</dns>").dns!;
       def.dns ??= { forwarders: [], txts: [], srvs: [], hosts: [] };
       const what = `DNS ${elem === "host" ? "HOST" : elem === "txt" ? "TXT" : "SRV"} record`;
       if (section === SEC.DNS_HOST) {
@@ -184,16 +153,16 @@ export function updateNetworkDef(
       return;
     }
     case SEC.PORTGROUP: {
-      checkElement(xml, "portgroup", net);
-      const pg = parseIn(def, "", xml, "").portgroups[0]!;
+      checkUpdateElement(xml, "portgroup", net);
+      const pg = parseUpdateFragment(def, "", xml, "").portgroups[0]!;
       const describe = () => `<portgroup name='${pg.name}'>`;
       addOrDelete(def.portgroups, pg, command, (x) => x.name === pg.name, "portgroup", net, describe);
       return;
     }
     case SEC.FORWARD_INTERFACE: {
-      checkElement(xml, "interface", net);
+      checkUpdateElement(xml, "interface", net);
       // Parsed under a mode that takes interfaces without needing the network's IP addresses.
-      const f = parseIn(def, "<forward mode='passthrough'>", xml, "</forward>");
+      const f = parseUpdateFragment(def, "<forward mode='passthrough'>", xml, "</forward>");
       const itf = f.forward.ifs[0]!;
       addOrDelete(
         def.forward.ifs,
