@@ -5,12 +5,11 @@ import { ErrorCode } from "../../../errors/index.js";
 import { childText } from "../../../xml/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
-import { formatTable } from "../format/table.js";
-import { printTree } from "../format/tree.js";
 import { attempt, type Ctl, lookupDomain } from "../lookup.js";
 import { optArgv, optBool, optString } from "../options.js";
-import { editText, exclusive, parseDoc } from "../util.js";
+import { editText, exclusive } from "../util.js";
 import { formatTime } from "./snapshot.js";
+import { deleteTreeMember, pad, parentNameOr, printTreeListing } from "./tree-members.js";
 import { xmlEscape } from "./virsh-itself.js";
 
 type H = Handler<Ctl>;
@@ -18,22 +17,13 @@ type H = Handler<Ctl>;
 /** VIR_DOMAIN_CHECKPOINT_LIST_* */
 const CL = { ROOTS: 1, DESCENDANTS: 1, TOPOLOGICAL: 2, LEAVES: 4, NO_LEAVES: 8 };
 
-const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
-
 async function lookupCheckpoint(cmd: ParsedCmd, dom: Domain): Promise<DomainCheckpoint> {
   const name = optString(cmd, "checkpointname");
   if (name === undefined) throw new CmdFailure("--checkpointname is required");
   return dom.checkpointLookupByName(name, 0);
 }
 
-async function parentName(cp: DomainCheckpoint): Promise<string | null> {
-  try {
-    return (await cp.getParent(0)).name;
-  } catch (e) {
-    if ((e as { code?: number }).code === ErrorCode.NO_DOMAIN_CHECKPOINT) return null;
-    throw e;
-  }
-}
+const parentName = (cp: DomainCheckpoint) => parentNameOr(cp, ErrorCode.NO_DOMAIN_CHECKPOINT);
 
 function createFlags(cmd: ParsedCmd): number {
   let flags = 0;
@@ -111,39 +101,12 @@ const checkpointList: H = async (ctl, cmd) => {
   } else {
     cps = await dom.listAllCheckpoints(flags);
   }
-  if (!(flags & CL.TOPOLOGICAL)) cps.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const parents = new Map<string, string | null>();
-  const tree = optBool(cmd, "tree");
-  const withParent = optBool(cmd, "parent");
-  if (tree || withParent) for (const c of cps) parents.set(c.name, await parentName(c));
-  if (tree) {
-    const names = cps.map((c) => c.name);
-    const parentOf = (i: number) => {
-      const p = parents.get(names[i]) ?? null;
-      return p !== null && names.includes(p) ? p : null;
-    };
-    for (let i = 0; i < names.length; i++) if (parentOf(i) === null) ctl.print(printTree(names, parentOf, i));
-    return true;
-  }
-  if (optBool(cmd, "name")) {
-    for (const c of cps) ctl.print(`${c.name}\n`);
-    return true;
-  }
-  const rows: string[][] = [];
-  for (const c of cps) {
-    const doc = parseDoc(await c.getXMLDesc(0));
-    const row = [c.name, formatTime(Number(childText(doc, "creationTime") ?? "0"))];
-    if (withParent) row.push(parents.get(c.name) ?? "");
-    rows.push(row);
-  }
-  ctl.print(
-    formatTable(
-      withParent ? ["Name", "Creation Time", "Parent"] : ["Name", "Creation Time"],
-      rows,
-      !ctl.quiet,
-    ),
-  );
-  return true;
+  return printTreeListing(ctl, cmd, cps, {
+    topological: !!(flags & CL.TOPOLOGICAL),
+    parentName,
+    headings: ["Name", "Creation Time"],
+    cells: (doc) => [formatTime(Number(childText(doc, "creationTime") ?? "0"))],
+  });
 };
 
 const checkpointInfo: H = async (ctl, cmd) => {
@@ -181,15 +144,7 @@ const checkpointDelete: H = async (ctl, cmd) => {
   exclusive(cmd, "children", "children-only");
   const dom = await lookupDomain(ctl, cmd);
   const cp = await lookupCheckpoint(cmd, dom);
-  let flags = 0;
-  if (optBool(cmd, "children")) flags |= 1;
-  if (optBool(cmd, "metadata")) flags |= 2;
-  if (optBool(cmd, "children-only")) flags |= 4;
-  await attempt(`Failed to delete checkpoint ${cp.name}`, () => cp.delete(flags));
-  ctl.printExtra(
-    flags & 4 ? `Domain checkpoint ${cp.name} children deleted\n` : `Domain checkpoint ${cp.name} deleted\n`,
-  );
-  return true;
+  return deleteTreeMember(ctl, cmd, cp, "checkpoint");
 };
 
 const checkpointEdit: H = async (ctl, cmd) => {

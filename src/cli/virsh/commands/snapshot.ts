@@ -7,16 +7,13 @@ import { ErrorCode } from "../../../errors/index.js";
 import { attr, child, childText } from "../../../xml/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
-import { formatTable } from "../format/table.js";
-import { printTree } from "../format/tree.js";
 import { attempt, type Ctl, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optString } from "../options.js";
 import { editText, exclusive, parseDoc } from "../util.js";
+import { deleteTreeMember, pad, parentNameOr, printTreeListing } from "./tree-members.js";
 import { xmlEscape } from "./virsh-itself.js";
 
 type H = Handler<Ctl>;
-
-const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
 
 async function createSnapshot(
   ctl: Ctl,
@@ -120,14 +117,7 @@ async function lookupSnapshot(cmd: ParsedCmd, dom: Domain, arg = "snapshotname")
 }
 
 /** virshGetSnapshotParent: null when the snapshot is a root. */
-async function parentName(snap: DomainSnapshot): Promise<string | null> {
-  try {
-    return (await snap.getParent(0)).name;
-  } catch (e) {
-    if ((e as { code?: number }).code === ErrorCode.NO_DOMAIN_SNAPSHOT) return null;
-    throw e;
-  }
-}
+const parentName = (snap: DomainSnapshot) => parentNameOr(snap, ErrorCode.NO_DOMAIN_SNAPSHOT);
 
 const snapshotCurrent: H = async (ctl, cmd) => {
   exclusive(cmd, "name", "snapshotname");
@@ -219,43 +209,15 @@ const snapshotList: H = async (ctl, cmd) => {
   } else {
     snaps = await dom.listAllSnapshots(flags);
   }
-  if (!(flags & SL.TOPOLOGICAL)) snaps.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const tree = optBool(cmd, "tree");
-  const withParent = optBool(cmd, "parent");
-  const parents = new Map<string, string | null>();
-  if (tree || withParent) for (const s of snaps) parents.set(s.name, await parentName(s));
-  if (tree) {
-    const names = snaps.map((s) => s.name);
-    const parentOf = (i: number) => {
-      const p = parents.get(names[i]) ?? null;
-      return p !== null && names.includes(p) ? p : null;
-    };
-    for (let i = 0; i < names.length; i++) if (parentOf(i) === null) ctl.print(printTree(names, parentOf, i));
-    return true;
-  }
-  if (optBool(cmd, "name")) {
-    for (const s of snaps) ctl.print(`${s.name}\n`);
-    return true;
-  }
-  const rows: string[][] = [];
-  for (const s of snaps) {
-    const doc = parseDoc(await s.getXMLDesc(0));
-    const row = [
-      s.name,
+  return printTreeListing(ctl, cmd, snaps, {
+    topological: !!(flags & SL.TOPOLOGICAL),
+    parentName,
+    headings: ["Name", "Creation Time", "State"],
+    cells: (doc) => [
       formatTime(Number(childText(doc, "creationTime") ?? "0")),
       childText(doc, "state") ?? "",
-    ];
-    if (withParent) row.push(parents.get(s.name) ?? "");
-    rows.push(row);
-  }
-  ctl.print(
-    formatTable(
-      withParent ? ["Name", "Creation Time", "State", "Parent"] : ["Name", "Creation Time", "State"],
-      rows,
-      !ctl.quiet,
-    ),
-  );
-  return true;
+    ],
+  });
 };
 
 const snapshotParent: H = async (ctl, cmd) => {
@@ -292,15 +254,7 @@ const snapshotDelete: H = async (ctl, cmd) => {
   exclusive(cmd, "children", "children-only");
   const dom = await lookupDomain(ctl, cmd);
   const snap = await lookupSnapshot(cmd, dom);
-  let flags = 0;
-  if (optBool(cmd, "children")) flags |= 1;
-  if (optBool(cmd, "children-only")) flags |= 4;
-  if (optBool(cmd, "metadata")) flags |= 2;
-  await attempt(`Failed to delete snapshot ${snap.name}`, () => snap.delete(flags));
-  ctl.printExtra(
-    flags & 4 ? `Domain snapshot ${snap.name} children deleted\n` : `Domain snapshot ${snap.name} deleted\n`,
-  );
-  return true;
+  return deleteTreeMember(ctl, cmd, snap, "snapshot");
 };
 
 const snapshotEdit: H = async (ctl, cmd) => {
