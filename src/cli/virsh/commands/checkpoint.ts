@@ -5,11 +5,12 @@ import { ErrorCode } from "../../../errors/index.js";
 import { childText } from "../../../xml/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
+import { pad } from "../format/info-line.js";
 import { attempt, type Ctl, lookupDomain } from "../lookup.js";
 import { optArgv, optBool, optString } from "../options.js";
 import { editText, exclusive } from "../util.js";
 import { formatTime } from "./snapshot.js";
-import { deleteTreeMember, pad, parentNameOr, printTreeListing } from "./tree-members.js";
+import { deleteTreeMember, parentNameOr, printTreeListing } from "./tree-members.js";
 import { xmlEscape } from "./virsh-itself.js";
 
 type H = Handler<Ctl>;

@@ -4,22 +4,21 @@ import type { Network } from "../../../api/index.js";
 import { VIR_CONNECT_LIST_NETWORKS as L } from "../../../driver/flags.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
+import { pad } from "../format/info-line.js";
 import { formatTable } from "../format/table.js";
-import { attempt, type Ctl, conn, lookupNetwork, req, requireUuid } from "../lookup.js";
+import { attempt, type Ctl, conn, lookupNetwork, req } from "../lookup.js";
 import { optBool, optInt, optString } from "../options.js";
-import { editText } from "../util.js";
+import {
+  autostartCmd,
+  autostartWord,
+  editCmd,
+  type KindWords,
+  nameByUuidCmd,
+  simpleStep,
+  stateListFlags,
+} from "./host-object-cmds.js";
 
 type H = Handler<Ctl>;
-
-const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
-
-async function autostartWord(n: Network): Promise<string> {
-  try {
-    return (await n.getAutostart()) ? "yes" : "no";
-  } catch {
-    return "no autostart";
-  }
-}
 
 const netList: H = async (ctl, cmd) => {
   const table = optBool(cmd, "table");
@@ -27,13 +26,7 @@ const netList: H = async (ctl, cmd) => {
   const uuid = optBool(cmd, "uuid");
   if (Number(table) + Number(name) + Number(uuid) > 1)
     throw new CmdFailure("Only one argument from --table, --name and --uuid may be specified.");
-  let flags: number = L.ACTIVE;
-  if (optBool(cmd, "inactive")) flags = L.INACTIVE;
-  if (optBool(cmd, "all")) flags = L.ACTIVE | L.INACTIVE;
-  if (optBool(cmd, "persistent")) flags |= L.PERSISTENT;
-  if (optBool(cmd, "transient")) flags |= L.TRANSIENT;
-  if (optBool(cmd, "autostart")) flags |= L.AUTOSTART;
-  if (optBool(cmd, "no-autostart")) flags |= L.NO_AUTOSTART;
+  const flags = stateListFlags(cmd, L);
   const nets = (await attempt("Failed to list networks", () => conn(ctl).listAllNetworks(flags))).sort(
     (a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
   );
@@ -79,12 +72,10 @@ const netUuid: H = async (ctl, cmd) => {
   return true;
 };
 
-const netName: H = async (ctl, cmd) => {
-  const n = req(cmd, "network");
-  requireUuid(n, "network");
-  const net = await attempt(`failed to get network '${n}'`, () => conn(ctl).networkLookupByUUID(n));
-  ctl.print(`${net.name}\n`);
-  return true;
+const NET: KindWords<Network> = {
+  noun: "network",
+  Noun: "Network",
+  lookup: (ctl, cmd) => lookupNetwork(ctl, cmd),
 };
 
 const netDumpxml: H = async (ctl, cmd) => {
@@ -110,55 +101,6 @@ const netCreate: H = async (ctl, cmd) => {
     conn(ctl).networkCreateXML(xml, optBool(cmd, "validate") ? 1 : 0),
   );
   ctl.printExtra(`Network ${n.name} created from ${file}\n`);
-  return true;
-};
-
-const netStart: H = async (ctl, cmd) => {
-  const n = await lookupNetwork(ctl, cmd);
-  await attempt(`Failed to start network ${n.name}`, () => n.create());
-  ctl.printExtra(`Network ${n.name} started\n`);
-  return true;
-};
-
-const netDestroy: H = async (ctl, cmd) => {
-  const n = await lookupNetwork(ctl, cmd);
-  await attempt(`Failed to destroy network ${n.name}`, () => n.destroy());
-  ctl.printExtra(`Network ${n.name} destroyed\n`);
-  return true;
-};
-
-const netUndefine: H = async (ctl, cmd) => {
-  const n = await lookupNetwork(ctl, cmd);
-  await attempt(`Failed to undefine network ${n.name}`, () => n.undefine());
-  ctl.printExtra(`Network ${n.name} has been undefined\n`);
-  return true;
-};
-
-const netAutostart: H = async (ctl, cmd) => {
-  const n = await lookupNetwork(ctl, cmd);
-  const off = optBool(cmd, "disable");
-  await attempt(
-    off
-      ? `failed to unmark network ${n.name} as autostarted`
-      : `failed to mark network ${n.name} as autostarted`,
-    () => n.setAutostart(!off),
-  );
-  ctl.printExtra(
-    off ? `Network ${n.name} unmarked as autostarted\n` : `Network ${n.name} marked as autostarted\n`,
-  );
-  return true;
-};
-
-const netEdit: H = async (ctl, cmd) => {
-  const n = await lookupNetwork(ctl, cmd);
-  const before = await n.getXMLDesc(1);
-  const after = editText(before);
-  if (after === before) {
-    ctl.printExtra(`Network ${n.name} XML configuration not changed.\n`);
-    return true;
-  }
-  const nn = await attempt("Failed. Try again?", () => conn(ctl).networkDefineXML(after, 0));
-  ctl.printExtra(`Network ${nn.name} XML configuration edited.\n`);
   return true;
 };
 
@@ -233,15 +175,15 @@ export const networkHandlers: Record<string, H> = {
   "net-list": netList,
   "net-info": netInfo,
   "net-uuid": netUuid,
-  "net-name": netName,
+  "net-name": nameByUuidCmd("network", (ctl, uuid) => conn(ctl).networkLookupByUUID(uuid)),
   "net-dumpxml": netDumpxml,
   "net-define": netDefine,
   "net-create": netCreate,
-  "net-start": netStart,
-  "net-destroy": netDestroy,
-  "net-undefine": netUndefine,
-  "net-autostart": netAutostart,
-  "net-edit": netEdit,
+  "net-start": simpleStep(NET, "start", "started", (n) => n.create()),
+  "net-destroy": simpleStep(NET, "destroy", "destroyed", (n) => n.destroy()),
+  "net-undefine": simpleStep(NET, "undefine", "has been undefined", (n) => n.undefine()),
+  "net-autostart": autostartCmd(NET),
+  "net-edit": editCmd(NET, (ctl, xml) => conn(ctl).networkDefineXML(xml, 0)),
   "net-dhcp-leases": netDhcpLeases,
   "net-update": netUpdate,
 };

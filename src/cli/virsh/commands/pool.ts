@@ -5,24 +5,24 @@ import { VIR_CONNECT_LIST_STORAGE_POOLS as L } from "../../../driver/flags.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { poolStateName } from "../format/states.js";
+import { pad } from "../format/info-line.js";
 import { formatTable } from "../format/table.js";
 import { prettyCapacity } from "../format/units.js";
-import { attempt, type Ctl, conn, lookupPool, req, requireUuid } from "../lookup.js";
+import { attempt, type Ctl, conn, lookupPool, req } from "../lookup.js";
 import { optBool, optString } from "../options.js";
-import { editText, exclusive } from "../util.js";
+import { exclusive } from "../util.js";
+import {
+  autostartCmd,
+  autostartWord,
+  editCmd,
+  type KindWords,
+  nameByUuidCmd,
+  simpleStep,
+  stateListFlags,
+} from "./host-object-cmds.js";
 import { xmlEscape } from "./virsh-itself.js";
 
 type H = Handler<Ctl>;
-
-const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
-
-async function autostartWord(p: StoragePool): Promise<string> {
-  try {
-    return (await p.getAutostart()) ? "yes" : "no";
-  } catch {
-    return "no autostart";
-  }
-}
 
 const TYPE_FLAGS: Record<string, number> = {
   dir: L.DIR,
@@ -44,13 +44,7 @@ const TYPE_FLAGS: Record<string, number> = {
 const poolList: H = async (ctl, cmd) => {
   exclusive(cmd, "details", "uuid");
   exclusive(cmd, "details", "name");
-  let flags: number = L.ACTIVE;
-  if (optBool(cmd, "inactive")) flags = L.INACTIVE;
-  if (optBool(cmd, "all")) flags = L.ACTIVE | L.INACTIVE;
-  if (optBool(cmd, "persistent")) flags |= L.PERSISTENT;
-  if (optBool(cmd, "transient")) flags |= L.TRANSIENT;
-  if (optBool(cmd, "autostart")) flags |= L.AUTOSTART;
-  if (optBool(cmd, "no-autostart")) flags |= L.NO_AUTOSTART;
+  let flags = stateListFlags(cmd, L);
   const type = optString(cmd, "type");
   if (type !== undefined) {
     for (const t of type.split(",")) {
@@ -134,12 +128,10 @@ const poolUuid: H = async (ctl, cmd) => {
   return true;
 };
 
-const poolName: H = async (ctl, cmd) => {
-  const n = req(cmd, "pool");
-  requireUuid(n, "pool");
-  const p = await attempt(`failed to get pool '${n}'`, () => conn(ctl).storagePoolLookupByUUID(n));
-  ctl.print(`${p.name}\n`);
-  return true;
+const POOL: KindWords<StoragePool> = {
+  noun: "pool",
+  Noun: "Pool",
+  lookup: (ctl, cmd) => lookupPool(ctl, cmd),
 };
 
 const poolDumpxml: H = async (ctl, cmd) => {
@@ -284,39 +276,6 @@ const poolBuild: H = async (ctl, cmd) => {
   return true;
 };
 
-function simple(verb: string, done: string, f: (p: StoragePool) => Promise<void>): H {
-  return async (ctl, cmd) => {
-    const p = await lookupPool(ctl, cmd);
-    await attempt(`Failed to ${verb} pool ${p.name}`, () => f(p));
-    ctl.printExtra(`Pool ${p.name} ${done}\n`);
-    return true;
-  };
-}
-
-const poolAutostart: H = async (ctl, cmd) => {
-  const p = await lookupPool(ctl, cmd);
-  const off = optBool(cmd, "disable");
-  await attempt(
-    off ? `failed to unmark pool ${p.name} as autostarted` : `failed to mark pool ${p.name} as autostarted`,
-    () => p.setAutostart(!off),
-  );
-  ctl.printExtra(off ? `Pool ${p.name} unmarked as autostarted\n` : `Pool ${p.name} marked as autostarted\n`);
-  return true;
-};
-
-const poolEdit: H = async (ctl, cmd) => {
-  const p = await lookupPool(ctl, cmd);
-  const before = await p.getXMLDesc(1);
-  const after = editText(before);
-  if (after === before) {
-    ctl.printExtra(`Pool ${p.name} XML configuration not changed.\n`);
-    return true;
-  }
-  const np = await attempt("Failed. Try again?", () => conn(ctl).storagePoolDefineXML(after, 0));
-  ctl.printExtra(`Pool ${np.name} XML configuration edited.\n`);
-  return true;
-};
-
 const findSources: H = async (ctl, cmd) => {
   const type = req(cmd, "type");
   const specFile = optString(cmd, "srcSpec");
@@ -355,7 +314,7 @@ export const poolHandlers: Record<string, H> = {
   "pool-list": poolList,
   "pool-info": poolInfo,
   "pool-uuid": poolUuid,
-  "pool-name": poolName,
+  "pool-name": nameByUuidCmd("pool", (ctl, uuid) => conn(ctl).storagePoolLookupByUUID(uuid)),
   "pool-dumpxml": poolDumpxml,
   "pool-define-as": poolDefineAs,
   "pool-create-as": poolCreateAs,
@@ -363,12 +322,12 @@ export const poolHandlers: Record<string, H> = {
   "pool-create": poolCreate,
   "pool-start": poolStart,
   "pool-build": poolBuild,
-  "pool-destroy": simple("destroy", "destroyed", (p) => p.destroy()),
-  "pool-delete": simple("delete", "deleted", (p) => p.delete(0)),
-  "pool-undefine": simple("undefine", "has been undefined", (p) => p.undefine()),
-  "pool-refresh": simple("refresh", "refreshed", (p) => p.refresh(0)),
-  "pool-autostart": poolAutostart,
-  "pool-edit": poolEdit,
+  "pool-destroy": simpleStep(POOL, "destroy", "destroyed", (p) => p.destroy()),
+  "pool-delete": simpleStep(POOL, "delete", "deleted", (p) => p.delete(0)),
+  "pool-undefine": simpleStep(POOL, "undefine", "has been undefined", (p) => p.undefine()),
+  "pool-refresh": simpleStep(POOL, "refresh", "refreshed", (p) => p.refresh(0)),
+  "pool-autostart": autostartCmd(POOL),
+  "pool-edit": editCmd(POOL, (ctl, xml) => conn(ctl).storagePoolDefineXML(xml, 0)),
   "find-storage-pool-sources": findSources,
   "find-storage-pool-sources-as": findSourcesAs,
 };

@@ -7,10 +7,11 @@ import { ErrorCode } from "../../../errors/index.js";
 import { attr, child, childText } from "../../../xml/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
+import { pad } from "../format/info-line.js";
 import { attempt, type Ctl, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optString } from "../options.js";
 import { editText, exclusive, parseDoc } from "../util.js";
-import { deleteTreeMember, pad, parentNameOr, printTreeListing } from "./tree-members.js";
+import { deleteTreeMember, parentNameOr, printTreeListing } from "./tree-members.js";
 import { xmlEscape } from "./virsh-itself.js";
 
 type H = Handler<Ctl>;

@@ -8,9 +8,6 @@ import { attempt, type Ctl } from "../lookup.js";
 import { optBool } from "../options.js";
 import { parseDoc } from "../util.js";
 
-/** One "Key:  value" line of snapshot-info / checkpoint-info. */
-export const pad = (k: string, v: string) => `${k.padEnd(15)} ${v}\n`;
-
 /** A snapshot or checkpoint handle, as far as these helpers need it. */
 export interface TreeMember {
   readonly name: string;
