@@ -1,6 +1,7 @@
 // Public face of src/driver: the driver tables, refs, flags, event codes and the URI registry.
 export * from "./events.js";
 export * from "./flags.js";
+export * from "./pool-type-bits.js";
 export type * from "./hypervisor.js";
 export type * from "./interface.js";
 export type * from "./network.js";

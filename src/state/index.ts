@@ -3,5 +3,6 @@ export * from "./active-list-slots.js";
 export * from "./event-queue.js";
 export * from "./host-objects.js";
 export * from "./job-lock.js";
+export * from "./list-filter.js";
 export * from "./object-list.js";
 export * from "./xml-store.js";

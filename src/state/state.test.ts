@@ -12,6 +12,7 @@ import {
   JobLocks,
   type HostObject,
   loadHostObjects,
+  matchesStateFilter,
   ObjectList,
   writeFileAtomic,
   XmlStore,
@@ -197,4 +198,15 @@ test("loadHostObjects loads configs, re-attaches live records and drops the ones
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("matchesStateFilter keeps objects on an asked-for side of each pair", () => {
+  const L = { INACTIVE: 1, ACTIVE: 2, PERSISTENT: 4, TRANSIENT: 8, AUTOSTART: 16, NO_AUTOSTART: 32 };
+  const o = { active: true, persistent: false, autostart: true };
+  assert.equal(matchesStateFilter(o, 0, L), true);
+  assert.equal(matchesStateFilter(o, L.ACTIVE | L.INACTIVE, L), true);
+  assert.equal(matchesStateFilter(o, L.INACTIVE, L), false);
+  assert.equal(matchesStateFilter(o, L.TRANSIENT | L.AUTOSTART, L), true);
+  assert.equal(matchesStateFilter(o, L.PERSISTENT, L), false);
+  assert.equal(matchesStateFilter(o, L.NO_AUTOSTART, L), false);
 });

@@ -12,7 +12,7 @@ import {
 } from "../../driver/index.js";
 import { parseMac } from "../../conf/common/mac.js";
 import { ErrorCode } from "../../errors/index.js";
-import { activeListSlots } from "../../state/index.js";
+import { activeListSlots, matchesStateFilter } from "../../state/index.js";
 import { checkFlags, internal, netErr, noNetwork, noNetworkUuid, opFailed, opInvalid } from "./errors.js";
 import { parseDnsmasqLeases } from "./leases.js";
 import { inSubnet, prefixOf } from "./net-addr.js";
@@ -24,15 +24,7 @@ import { updateNetworkDef } from "./network-update.js";
 /** VIR_NETWORK_DEFINE_VALIDATE / VIR_NETWORK_CREATE_VALIDATE. */
 const VALIDATE = 1;
 
-function listMatches(n: HostNetwork, flags: number): boolean {
-  const f = (b: number) => (flags & b) !== 0;
-  const pick = (a: number, b: number, x: boolean) => !f(a | b) || (f(a) && x) || (f(b) && !x);
-  return (
-    pick(LN.ACTIVE, LN.INACTIVE, n.active) &&
-    pick(LN.PERSISTENT, LN.TRANSIENT, n.persistent) &&
-    pick(LN.AUTOSTART, LN.NO_AUTOSTART, n.autostart)
-  );
-}
+const listMatches = (n: HostNetwork, flags: number) => matchesStateFilter(n, flags, LN);
 
 export function hostNetworkDriver(st: NetworkDriverState): NetworkDriver {
   const find = (ref: NetworkRef): HostNetwork => {

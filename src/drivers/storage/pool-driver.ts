@@ -4,6 +4,7 @@
 import { POOL_TYPES, type StoragePoolDef, parseStoragePoolXML } from "../../conf/storage/index.js";
 import type { StorageDriver } from "../../driver/index.js";
 import {
+  POOL_TYPE_LIST_BITS,
   VIR_CONNECT_LIST_STORAGE_POOLS as LP,
   VIR_STORAGE_POOL_BUILD,
   VIR_STORAGE_POOL_CREATE,
@@ -14,7 +15,7 @@ import {
 } from "../../driver/index.js";
 import { ErrorCode } from "../../errors/index.js";
 import { sanitizePath } from "../../conf/storage/common.js";
-import { activeListSlots } from "../../state/index.js";
+import { activeListSlots, matchesStateFilter } from "../../state/index.js";
 import { checkFlags, internal, noPool, noPoolUuid, opFailed, opInvalid, storageErr } from "./errors.js";
 import { buildPool, deletePool } from "./pool-backend.js";
 import { storagePoolCapabilities } from "./pool-caps.js";
@@ -25,31 +26,10 @@ import { formatLivePoolXML } from "./vol-xml.js";
 /** Pool types this driver has backends for. */
 const BACKENDS = new Set(["dir", "fs"]);
 
-const TYPE_BITS: Record<string, number> = {
-  dir: LP.DIR,
-  fs: LP.FS,
-  netfs: LP.NETFS,
-  logical: LP.LOGICAL,
-  disk: LP.DISK,
-  iscsi: LP.ISCSI,
-  scsi: LP.SCSI,
-  mpath: LP.MPATH,
-  rbd: LP.RBD,
-  sheepdog: LP.SHEEPDOG,
-  gluster: LP.GLUSTER,
-  zfs: LP.ZFS,
-  vstorage: LP.VSTORAGE,
-  "iscsi-direct": LP.ISCSI_DIRECT,
-};
-
 function matches(p: HostPool, flags: number): boolean {
-  const f = (b: number) => (flags & b) !== 0;
-  const pick = (a: number, b: number, v: boolean) => !f(a | b) || (f(a) && v) || (f(b) && !v);
-  if (!pick(LP.ACTIVE, LP.INACTIVE, p.active)) return false;
-  if (!pick(LP.PERSISTENT, LP.TRANSIENT, p.persistent)) return false;
-  if (!pick(LP.AUTOSTART, LP.NO_AUTOSTART, p.autostart)) return false;
+  if (!matchesStateFilter(p, flags, LP)) return false;
   const typeMask = flags & ~0x3f;
-  return !typeMask || (typeMask & (TYPE_BITS[p.def.type] ?? 0)) !== 0;
+  return !typeMask || (typeMask & (POOL_TYPE_LIST_BITS[p.def.type] ?? 0)) !== 0;
 }
 
 /** Build flags from pool-create flags (VIR_STORAGE_POOL_CREATE_WITH_BUILD_*). */

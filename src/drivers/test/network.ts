@@ -9,7 +9,7 @@ import {
   VIR_NETWORK_UPDATE_AFFECT as UA,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { activeListSlots } from "../../state/index.js";
+import { activeListSlots, matchesStateFilter } from "../../state/index.js";
 import {
   deregisterCallback,
   findNetwork,
@@ -61,22 +61,7 @@ function assignNetwork(ctx: TestCtx, def: NetworkDef, live: boolean): TestNetwor
   });
 }
 
-function listMatches(n: TestNetwork, flags: number): boolean {
-  const f = (b: number) => (flags & b) !== 0;
-  if (f(LN.ACTIVE | LN.INACTIVE) && !((f(LN.ACTIVE) && n.active) || (f(LN.INACTIVE) && !n.active)))
-    return false;
-  if (
-    f(LN.PERSISTENT | LN.TRANSIENT) &&
-    !((f(LN.PERSISTENT) && n.persistent) || (f(LN.TRANSIENT) && !n.persistent))
-  )
-    return false;
-  if (
-    f(LN.AUTOSTART | LN.NO_AUTOSTART) &&
-    !((f(LN.AUTOSTART) && n.autostart) || (f(LN.NO_AUTOSTART) && !n.autostart))
-  )
-    return false;
-  return true;
-}
+const listMatches = (n: TestNetwork, flags: number) => matchesStateFilter(n, flags, LN);
 
 export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
   const list = ctx.node.networks;

@@ -11,6 +11,7 @@ import {
 } from "../../conf/storage/index.js";
 import type { StorageDriver, StoragePoolRef, StorageVolRef } from "../../driver/index.js";
 import {
+  POOL_TYPE_LIST_BITS,
   VIR_CONNECT_LIST_STORAGE_POOLS as LP,
   VIR_STORAGE_POOL_EVENT,
   VIR_STORAGE_POOL_EVENT_ID,
@@ -18,51 +19,21 @@ import {
   VIR_STORAGE_VOL_TYPE,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { activeListSlots } from "../../state/index.js";
+import { activeListSlots, matchesStateFilter } from "../../state/index.js";
 import { deregisterCallback, poolEvent, poolRef, registerCallback, type TestCtx } from "./ctx.js";
 import { checkFlags, invalidArg, opInvalid, testError } from "./errors.js";
 import { setPoolDefaults, type TestPool } from "./storage-obj.js";
 import { findTestPoolSources } from "./storage-sources.js";
 
 const S = ErrorDomain.STORAGE;
-/** VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> filter bit of each pool type (libvirt-storage.h). */
-const TYPE_BITS: Record<string, number> = {
-  dir: LP.DIR,
-  fs: LP.FS,
-  netfs: LP.NETFS,
-  logical: LP.LOGICAL,
-  disk: LP.DISK,
-  iscsi: LP.ISCSI,
-  scsi: LP.SCSI,
-  mpath: LP.MPATH,
-  rbd: LP.RBD,
-  sheepdog: LP.SHEEPDOG,
-  gluster: LP.GLUSTER,
-  zfs: LP.ZFS,
-  vstorage: LP.VSTORAGE,
-  "iscsi-direct": LP.ISCSI_DIRECT,
-};
-
 function volRef(p: TestPool, v: StorageVolDef): StorageVolRef {
   return { pool: p.name, name: v.name, key: v.key ?? v.target.path ?? v.name };
 }
 
 function poolMatches(p: TestPool, flags: number): boolean {
-  const f = (b: number) => (flags & b) !== 0;
-  if (f(LP.ACTIVE | LP.INACTIVE) && !((f(LP.ACTIVE) && p.active) || (f(LP.INACTIVE) && !p.active)))
-    return false;
-  if (
-    f(LP.PERSISTENT | LP.TRANSIENT) &&
-    !((f(LP.PERSISTENT) && p.persistent) || (f(LP.TRANSIENT) && !p.persistent))
-  )
-    return false;
-  if (
-    f(LP.AUTOSTART | LP.NO_AUTOSTART) &&
-    !((f(LP.AUTOSTART) && p.autostart) || (f(LP.NO_AUTOSTART) && !p.autostart))
-  )
-    return false;
+  if (!matchesStateFilter(p, flags, LP)) return false;
   const typeMask = flags & ~0x3f;
-  if (typeMask && !(typeMask & (TYPE_BITS[p.def.type] ?? 0))) return false;
+  if (typeMask && !(typeMask & (POOL_TYPE_LIST_BITS[p.def.type] ?? 0))) return false;
   return true;
 }
 

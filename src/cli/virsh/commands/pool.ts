@@ -2,6 +2,7 @@
 // pool-build/start/destroy/delete/undefine/refresh/autostart, pool-dumpxml/edit, pool-uuid/name.
 import type { StoragePool } from "../../../api/index.js";
 import { VIR_CONNECT_LIST_STORAGE_POOLS as L } from "../../../driver/flags.js";
+import { POOL_TYPE_LIST_BITS } from "../../../driver/pool-type-bits.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { poolStateName } from "../format/states.js";
@@ -24,23 +25,6 @@ import { xmlEscape } from "./virsh-itself.js";
 
 type H = Handler<Ctl>;
 
-const TYPE_FLAGS: Record<string, number> = {
-  dir: L.DIR,
-  fs: L.FS,
-  netfs: L.NETFS,
-  logical: L.LOGICAL,
-  disk: L.DISK,
-  iscsi: L.ISCSI,
-  scsi: L.SCSI,
-  mpath: L.MPATH,
-  rbd: L.RBD,
-  sheepdog: L.SHEEPDOG,
-  gluster: L.GLUSTER,
-  zfs: L.ZFS,
-  vstorage: L.VSTORAGE,
-  "iscsi-direct": L.ISCSI_DIRECT,
-};
-
 const poolList: H = async (ctl, cmd) => {
   exclusive(cmd, "details", "uuid");
   exclusive(cmd, "details", "name");
@@ -48,7 +32,7 @@ const poolList: H = async (ctl, cmd) => {
   const type = optString(cmd, "type");
   if (type !== undefined) {
     for (const t of type.split(",")) {
-      const f = TYPE_FLAGS[t];
+      const f = POOL_TYPE_LIST_BITS[t];
       if (f === undefined) throw new CmdFailure(`Invalid pool type '${t}'`);
       flags |= f;
     }
