@@ -1,25 +1,13 @@
 // A domain as the QEMU driver keeps it (libvirt's virDomainObj + qemuDomainObjPrivate):
 // definitions, run state with reason, id, and the QEMU process while it runs.
 import type { DomainDef } from "../../conf/domain/index.js";
-import type { DomainRef } from "../../driver/index.js";
 import { VIR_DOMAIN_STATE } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
+import type { DomainObj } from "../../state/index.js";
 import type { QemuCaps } from "./capabilities.js";
 import type { QemuProcess } from "./process.js";
 
-export interface QemuDomain {
-  name: string;
-  uuid: string;
-  /** Running id, -1 when inactive. */
-  id: number;
-  /** Current definition: live while running, persistent otherwise. */
-  def: DomainDef;
-  /** The persistent definition while running. */
-  newDef?: DomainDef;
-  persistent: boolean;
-  state: number;
-  reason: number;
-  autostart: boolean;
+export interface QemuDomain extends DomainObj {
   proc?: QemuProcess;
   caps?: QemuCaps;
   /** Set while we stop the domain ourselves, so the exit handler reports the right reason. */
@@ -45,13 +33,7 @@ export function newQemuDomain(def: DomainDef): QemuDomain {
   };
 }
 
-export function domRef(d: QemuDomain): DomainRef {
-  return { name: d.name, uuid: d.uuid, id: d.id };
-}
-
-export function isActive(d: QemuDomain): boolean {
-  return d.id >= 0;
-}
+export { domRef, isActive } from "../../state/index.js";
 
 /** libvirt's qemuDomainObjFromDomain text. */
 export function noDomainByUuid(uuid: string, name: string): VirError {

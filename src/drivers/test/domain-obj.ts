@@ -2,24 +2,12 @@
 // definitions, run state with reason, id, autostart, managed save and its snapshot tree.
 
 import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
-import type { DomainRef } from "../../driver/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_STATE } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
+import { type DomainObj, isActive } from "../../state/index.js";
 import { SnapshotTree } from "./snapshot-tree.js";
 
-export interface TestDomain {
-  name: string;
-  uuid: string;
-  /** Running id, -1 when inactive. */
-  id: number;
-  /** The current definition: live while running, persistent otherwise. */
-  def: DomainDef;
-  /** The persistent definition while running (virDomainObj.newDef). */
-  newDef?: DomainDef;
-  persistent: boolean;
-  state: number;
-  reason: number;
-  autostart: boolean;
+export interface TestDomain extends DomainObj {
   hasManagedSave: boolean;
   snapshots: SnapshotTree;
 }
@@ -39,13 +27,7 @@ export function newTestDomain(def: DomainDef): TestDomain {
   };
 }
 
-export function domRef(d: TestDomain): DomainRef {
-  return { name: d.name, uuid: d.uuid, id: d.id };
-}
-
-export function isActive(d: TestDomain): boolean {
-  return d.id >= 0;
-}
+export { domRef, isActive } from "../../state/index.js";
 
 /** The persistent definition (virDomainObjGetPersistentDef). */
 export function persistentDef(d: TestDomain): DomainDef {
