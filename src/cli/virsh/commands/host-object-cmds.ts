@@ -120,3 +120,36 @@ export function editCmd<T extends HostObjectHandle>(
     return true;
   };
 }
+
+/** net-define / net-create / pool-define: "<Noun> NAME <done> from FILE". */
+export function fromFileCmd<T>(
+  kind: KindWords<T>,
+  verb: string,
+  done: string,
+  f: (ctl: Ctl, xml: string, cmd: ParsedCmd) => Promise<{ name: string }>,
+): H {
+  return async (ctl, cmd) => {
+    const file = req(cmd, "file");
+    const xml = await ctl.readFile(file);
+    const o = await attempt(`Failed to ${verb} ${kind.noun} from ${file}`, () => f(ctl, xml, cmd));
+    ctl.printExtra(`${kind.Noun} ${o.name} ${done} from ${file}\n`);
+    return true;
+  };
+}
+
+/** net-uuid / pool-uuid. */
+export function uuidCmd<T extends { uuid: string }>(kind: KindWords<T>): H {
+  return async (ctl, cmd) => {
+    ctl.print(`${(await kind.lookup(ctl, cmd)).uuid}\n`);
+    return true;
+  };
+}
+
+/** net-dumpxml / pool-dumpxml [--inactive]. */
+export function dumpxmlCmd<T extends HostObjectHandle>(kind: KindWords<T>): H {
+  return async (ctl, cmd) => {
+    const o = await kind.lookup(ctl, cmd);
+    ctl.print(await o.getXMLDesc(optBool(cmd, "inactive") ? 1 : 0));
+    return true;
+  };
+}

@@ -11,11 +11,14 @@ import { optBool, optInt, optString } from "../options.js";
 import {
   autostartCmd,
   autostartWord,
+  dumpxmlCmd,
   editCmd,
+  fromFileCmd,
   type KindWords,
   nameByUuidCmd,
   simpleStep,
   stateListFlags,
+  uuidCmd,
 } from "./host-object-cmds.js";
 
 type H = Handler<Ctl>;
@@ -67,41 +70,10 @@ const netInfo: H = async (ctl, cmd) => {
   return true;
 };
 
-const netUuid: H = async (ctl, cmd) => {
-  ctl.print(`${(await lookupNetwork(ctl, cmd)).uuid}\n`);
-  return true;
-};
-
 const NET: KindWords<Network> = {
   noun: "network",
   Noun: "Network",
   lookup: (ctl, cmd) => lookupNetwork(ctl, cmd),
-};
-
-const netDumpxml: H = async (ctl, cmd) => {
-  const n = await lookupNetwork(ctl, cmd);
-  ctl.print(await n.getXMLDesc(optBool(cmd, "inactive") ? 1 : 0));
-  return true;
-};
-
-const netDefine: H = async (ctl, cmd) => {
-  const file = req(cmd, "file");
-  const xml = await ctl.readFile(file);
-  const n = await attempt(`Failed to define network from ${file}`, () =>
-    conn(ctl).networkDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),
-  );
-  ctl.printExtra(`Network ${n.name} defined from ${file}\n`);
-  return true;
-};
-
-const netCreate: H = async (ctl, cmd) => {
-  const file = req(cmd, "file");
-  const xml = await ctl.readFile(file);
-  const n = await attempt(`Failed to create network from ${file}`, () =>
-    conn(ctl).networkCreateXML(xml, optBool(cmd, "validate") ? 1 : 0),
-  );
-  ctl.printExtra(`Network ${n.name} created from ${file}\n`);
-  return true;
 };
 
 const netDhcpLeases: H = async (ctl, cmd) => {
@@ -174,11 +146,15 @@ const netUpdate: H = async (ctl, cmd) => {
 export const networkHandlers: Record<string, H> = {
   "net-list": netList,
   "net-info": netInfo,
-  "net-uuid": netUuid,
+  "net-uuid": uuidCmd(NET),
   "net-name": nameByUuidCmd("network", (ctl, uuid) => conn(ctl).networkLookupByUUID(uuid)),
-  "net-dumpxml": netDumpxml,
-  "net-define": netDefine,
-  "net-create": netCreate,
+  "net-dumpxml": dumpxmlCmd(NET),
+  "net-define": fromFileCmd(NET, "define", "defined", (ctl, xml, cmd) =>
+    conn(ctl).networkDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),
+  ),
+  "net-create": fromFileCmd(NET, "create", "created", (ctl, xml, cmd) =>
+    conn(ctl).networkCreateXML(xml, optBool(cmd, "validate") ? 1 : 0),
+  ),
   "net-start": simpleStep(NET, "start", "started", (n) => n.create()),
   "net-destroy": simpleStep(NET, "destroy", "destroyed", (n) => n.destroy()),
   "net-undefine": simpleStep(NET, "undefine", "has been undefined", (n) => n.undefine()),

@@ -15,11 +15,14 @@ import { exclusive } from "../util.js";
 import {
   autostartCmd,
   autostartWord,
+  dumpxmlCmd,
   editCmd,
+  fromFileCmd,
   type KindWords,
   nameByUuidCmd,
   simpleStep,
   stateListFlags,
+  uuidCmd,
 } from "./host-object-cmds.js";
 import { xmlEscape } from "./virsh-itself.js";
 
@@ -107,21 +110,10 @@ const poolInfo: H = async (ctl, cmd) => {
   return true;
 };
 
-const poolUuid: H = async (ctl, cmd) => {
-  ctl.print(`${(await lookupPool(ctl, cmd)).uuid}\n`);
-  return true;
-};
-
 const POOL: KindWords<StoragePool> = {
   noun: "pool",
   Noun: "Pool",
   lookup: (ctl, cmd) => lookupPool(ctl, cmd),
-};
-
-const poolDumpxml: H = async (ctl, cmd) => {
-  const p = await lookupPool(ctl, cmd);
-  ctl.print(await p.getXMLDesc(optBool(cmd, "inactive") ? 1 : 0));
-  return true;
 };
 
 /** virshBuildPoolXML: the XML pool-define-as and pool-create-as send. */
@@ -220,16 +212,6 @@ const poolCreateAs: H = async (ctl, cmd) => {
   return true;
 };
 
-const poolDefine: H = async (ctl, cmd) => {
-  const file = req(cmd, "file");
-  const xml = await ctl.readFile(file);
-  const p = await attempt(`Failed to define pool from ${file}`, () =>
-    conn(ctl).storagePoolDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),
-  );
-  ctl.printExtra(`Pool ${p.name} defined from ${file}\n`);
-  return true;
-};
-
 const poolCreate: H = async (ctl, cmd) => {
   const flags = buildFlags(cmd);
   const file = req(cmd, "file");
@@ -297,12 +279,14 @@ const findSourcesAs: H = async (ctl, cmd) => {
 export const poolHandlers: Record<string, H> = {
   "pool-list": poolList,
   "pool-info": poolInfo,
-  "pool-uuid": poolUuid,
+  "pool-uuid": uuidCmd(POOL),
   "pool-name": nameByUuidCmd("pool", (ctl, uuid) => conn(ctl).storagePoolLookupByUUID(uuid)),
-  "pool-dumpxml": poolDumpxml,
+  "pool-dumpxml": dumpxmlCmd(POOL),
   "pool-define-as": poolDefineAs,
   "pool-create-as": poolCreateAs,
-  "pool-define": poolDefine,
+  "pool-define": fromFileCmd(POOL, "define", "defined", (ctl, xml, cmd) =>
+    conn(ctl).storagePoolDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),
+  ),
   "pool-create": poolCreate,
   "pool-start": poolStart,
   "pool-build": poolBuild,
