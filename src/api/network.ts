@@ -2,23 +2,11 @@
 
 import type { NetworkDHCPLease, NetworkRef } from "../driver/index.js";
 import { ErrorDomain } from "../errors/index.js";
-import type { Connection } from "./connection.js";
+import { UuidHandle } from "./uuid-handle.js";
 
 const D = ErrorDomain.NETWORK;
 
-export class Network {
-  constructor(
-    readonly conn: Connection,
-    readonly ref: NetworkRef,
-  ) {}
-
-  get name(): string {
-    return this.ref.name;
-  }
-  get uuid(): string {
-    return this.ref.uuid;
-  }
-
+export class Network extends UuidHandle<NetworkRef> {
   private rw(fn: string): void {
     this.conn.checkWritable(D, fn);
   }

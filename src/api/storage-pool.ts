@@ -2,24 +2,12 @@
 
 import type { StoragePoolInfo, StoragePoolRef } from "../driver/index.js";
 import { ErrorDomain } from "../errors/index.js";
-import type { Connection } from "./connection.js";
 import { StorageVol } from "./storage-vol.js";
+import { UuidHandle } from "./uuid-handle.js";
 
 const D = ErrorDomain.STORAGE;
 
-export class StoragePool {
-  constructor(
-    readonly conn: Connection,
-    readonly ref: StoragePoolRef,
-  ) {}
-
-  get name(): string {
-    return this.ref.name;
-  }
-  get uuid(): string {
-    return this.ref.uuid;
-  }
-
+export class StoragePool extends UuidHandle<StoragePoolRef> {
   private rw(fn: string): void {
     this.conn.checkWritable(D, fn);
   }
