@@ -182,7 +182,8 @@ test("write stream: data packets reach the driver, the server confirms the end",
   s.end();
 });
 
-test("bidirectional stream (console): data both ways, the client's finish ends both", async () => {
+/** A raw client with a console stream open at serial 2 (DOMAIN_OPEN_CONSOLE, proc 201). */
+async function openRawConsole() {
   const s = connect(sock());
   const dec = new FrameDecoder();
   const got: ReturnType<typeof decodeFrame>[] = [];
@@ -197,6 +198,11 @@ test("bidirectional stream (console): data both ways, the client's finish ends b
   rawCall(s, "DOMAIN_OPEN_CONSOLE", { dom, dev_name: null, flags: 0 }, 2);
   await wait(() => got.some((g) => g.header.serial === 2));
   const h = { prog: 0x20008086, vers: 1, proc: 201, type: MessageType.STREAM, serial: 2 };
+  return { s, got, wait, h };
+}
+
+test("bidirectional stream (console): data both ways, the client's finish ends both", async () => {
+  const { s, got, wait, h } = await openRawConsole();
   s.write(encodeFrame({ ...h, status: MessageStatus.CONTINUE }, (w) => w.raw(Buffer.from("ls\n"))));
   await wait(() => got.some((g) => g.header.type === MessageType.STREAM && g.body.length > 0));
   const data = got.find((g) => g.header.type === MessageType.STREAM && g.body.length > 0)!;
@@ -210,20 +216,7 @@ test("bidirectional stream (console): data both ways, the client's finish ends b
 });
 
 test("the client's abort (virStreamAbort) is confirmed with an empty OK, and nothing follows it", async () => {
-  const s = connect(sock());
-  const dec = new FrameDecoder();
-  const got: ReturnType<typeof decodeFrame>[] = [];
-  s.on("data", (b) => {
-    for (const f of dec.push(b)) got.push(decodeFrame(f));
-  });
-  const wait = async (pred: () => boolean) => {
-    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
-  };
-  rawCall(s, "CONNECT_OPEN", { name: null, flags: 0 }, 1);
-  const dom = { name: "d", uuid: "00000000-0000-0000-0000-000000000001", id: 1 };
-  rawCall(s, "DOMAIN_OPEN_CONSOLE", { dom, dev_name: null, flags: 0 }, 2);
-  await wait(() => got.some((g) => g.header.serial === 2));
-  const h = { prog: 0x20008086, vers: 1, proc: 201, type: MessageType.STREAM, serial: 2 };
+  const { s, got, wait, h } = await openRawConsole();
   s.write(encodeFrame({ ...h, status: MessageStatus.ERROR }));
   const isConfirm = (g: (typeof got)[number]) =>
     g.header.serial === 2 && g.header.type === MessageType.STREAM && g.header.status === MessageStatus.OK;
