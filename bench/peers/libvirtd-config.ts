@@ -115,8 +115,8 @@ export function privateMounts(l: PeerLayout): [source: string, target: string][]
 /**
  * The script run inside `unshare --mount --pid --fork --mount-proc [--net]`: bind each private
  * directory over its system path (mount points that do not exist yet are created first, as
- * empty directories that the Debian package would own), then exec libvirtd, which becomes PID 1
- * of the namespace, so that when it exits the kernel ends every process it started (QEMU guests).
+ * empty directories that the Debian package would own), then run libvirtd under the shell, PID 1
+ * of the namespace, so that when libvirtd exits the kernel ends every process it started (QEMU guests).
  */
 export function namespaceScript(l: PeerLayout, binary: string): string {
   const lines = ["set -e"];
@@ -126,6 +126,11 @@ export function namespaceScript(l: PeerLayout, binary: string): string {
     }
     lines.push(`mount --bind ${shQuote(src)} ${shQuote(dst)}`);
   }
-  lines.push(`exec ${shQuote(binary)} --config /etc/libvirt/libvirtd.conf --pid-file ${shQuote(l.pidFile)}`);
+  // The shell stays PID 1 and waits: a PID 1 must reap the orphans reparented to it (the QEMU
+  // processes libvirtd double-forks), which libvirtd does not do; a zombie QEMU made libvirtd's
+  // destroy wait ~80 s for a process that had already exited. When libvirtd exits, so does the
+  // shell, and with it the namespace.
+  lines.push(`${shQuote(binary)} --config /etc/libvirt/libvirtd.conf --pid-file ${shQuote(l.pidFile)} &`);
+  lines.push("wait $!");
   return `${lines.join("\n")}\n`;
 }

@@ -85,7 +85,7 @@ function canConnect(path: string): Promise<boolean> {
   });
 }
 
-/** unshare --fork makes libvirtd a child of unshare; read it from the kernel's children list. */
+/** The first child of `parent`, from the kernel's children list. */
 function childPid(parent: number): number | undefined {
   try {
     const text = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim();
@@ -167,7 +167,9 @@ export async function startLibvirtd(o: LibvirtdOptions = {}): Promise<LibvirtdPe
       if (gone) throw new Error(`libvirtd exited during start-up; log:\n${readLog(l)}`);
       if (Date.now() > deadline)
         throw new Error(`libvirtd did not open ${sock} in time; log:\n${readLog(l)}`);
-      pid ??= childPid(child.pid!);
+      // unshare → sh (PID 1 of the namespace) → libvirtd
+      const sh = childPid(child.pid!);
+      pid ??= sh === undefined ? undefined : childPid(sh);
       if (pid !== undefined && comm(pid) === "libvirtd" && existsSync(sock) && (await canConnect(sock)))
         break;
       await sleep(25);
@@ -196,7 +198,7 @@ export async function startLibvirtd(o: LibvirtdOptions = {}): Promise<LibvirtdPe
     },
     stop(graceMs = 5000) {
       stopping ??= (async () => {
-        // Only ever this PID: libvirtd, PID 1 of its namespace; the namespace dies with it.
+        // Only ever this PID: libvirtd; its shell (PID 1 of the namespace) and the namespace follow.
         signal(libvirtdPid, "SIGTERM");
         if (!(await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]))) {
           signal(libvirtdPid, "SIGKILL");
