@@ -1,7 +1,8 @@
 // Guest start benchmark: the same virsh client creates a TCG test guest through tsvirtd and
 // through a private libvirtd 9.0 (bench/peers/), paused (create → QEMU ready) and booting (create →
 // the guest's ready marker on its serial file), then destroys it; raw qemu-system-x86_64 with the
-// same argv is the floor. Prints median milliseconds per step and the ratios.
+// same argv is the floor. Also 4 guests created at once → all four ready. Prints median
+// milliseconds per step, the ratios, and issue 4's targets as MET / MISS.
 // Run as root: npx tsc -p . && node --import tsx bench/qemu-start.ts   (BENCH_ROUNDS, BENCH_SMOKE=1)
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,7 +20,11 @@ export interface StartFigures {
   createPausedMs: number;
   destroyMs: number;
   bootToReadyMs: number;
+  /** Four guests created at once until all four print the ready marker. */
+  fourReadyMs: number;
 }
+
+const FOUR = 4;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -80,34 +85,65 @@ async function measureDaemon(uri: string, dir: string, tag: string): Promise<Sta
     boot.push(performance.now() - t);
     await virsh(uri, ["destroy", `bench-${tag}-${i}`]);
   }
-  return { createPausedMs: median(paused), destroyMs: median(destroy), bootToReadyMs: median(boot) };
+  const four: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const names = Array.from({ length: FOUR }, (_, k) => `bench-${tag}-four-${i}-${k}`);
+    const serials = names.map((n) => join(dir, `${n}.serial`));
+    for (const [k, n] of names.entries()) writeFileSync(join(dir, `${n}.xml`), guestXml(n, serials[k]!));
+    const t = performance.now();
+    await Promise.all(
+      names.map(async (n, k) => {
+        await virsh(uri, ["create", join(dir, `${n}.xml`)]);
+        await waitForText(serials[k]!, GUEST_READY, 120_000);
+      }),
+    );
+    four.push(performance.now() - t);
+    await Promise.all(names.map((n) => virsh(uri, ["destroy", n])));
+  }
+  return {
+    createPausedMs: median(paused),
+    destroyMs: median(destroy),
+    bootToReadyMs: median(boot),
+    fourReadyMs: median(four),
+  };
+}
+
+/** Starts the guest's argv directly (the floor); `paused` adds -S. */
+function spawnRaw(dir: string, tag: string, paused: boolean) {
+  const g = buildGuest();
+  const sock = join(dir, `${tag}.qmp`);
+  const serial = join(dir, `${tag}.serial`);
+  rmSync(serial, { force: true });
+  const p = spawn(
+    QEMU,
+    [
+      ...(paused ? ["-S"] : []),
+      ...["-machine", "q35,accel=tcg", "-nodefaults", "-display", "none", "-m", "256"],
+      ...["-kernel", g.kernel, "-initrd", g.initrd, "-append", g.cmdline],
+      ...["-serial", `file:${serial}`, "-qmp", `unix:${sock},server=on,wait=off`],
+    ],
+    { stdio: "ignore" },
+  );
+  const stop = async () => {
+    p.kill("SIGKILL");
+    if (p.exitCode === null && p.signalCode === null) await new Promise((r) => p.once("exit", r));
+  };
+  return { sock, serial, stop };
 }
 
 /** The floor: QEMU started directly (QMP socket answering, and the ready marker). */
 async function measureRaw(dir: string): Promise<StartFigures> {
-  const g = buildGuest();
   const paused: number[] = [];
   const boot: number[] = [];
+  const four: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     for (const mode of ["paused", "boot"] as const) {
-      const sock = join(dir, `raw-${i}.qmp`);
-      const serial = join(dir, `raw-${i}.serial`);
-      rmSync(serial, { force: true });
       const t = performance.now();
-      const p = spawn(
-        QEMU,
-        [
-          ...(mode === "paused" ? ["-S"] : []),
-          ...["-machine", "q35,accel=tcg", "-nodefaults", "-display", "none", "-m", "256"],
-          ...["-kernel", g.kernel, "-initrd", g.initrd, "-append", g.cmdline],
-          ...["-serial", `file:${serial}`, "-qmp", `unix:${sock},server=on,wait=off`],
-        ],
-        { stdio: "ignore" },
-      );
+      const q = spawnRaw(dir, `raw-${i}`, mode === "paused");
       if (mode === "paused") {
         for (;;) {
           const ok = await new Promise<boolean>((resolve) => {
-            const s = net.createConnection({ path: sock });
+            const s = net.createConnection({ path: q.sock });
             s.once("data", () => {
               s.destroy();
               resolve(true);
@@ -119,14 +155,23 @@ async function measureRaw(dir: string): Promise<StartFigures> {
         }
         paused.push(performance.now() - t);
       } else {
-        await waitForText(serial, GUEST_READY, 60_000);
+        await waitForText(q.serial, GUEST_READY, 60_000);
         boot.push(performance.now() - t);
       }
-      p.kill("SIGKILL");
-      await new Promise((r) => p.once("exit", r));
+      await q.stop();
     }
+    const t = performance.now();
+    const qs = Array.from({ length: FOUR }, (_, k) => spawnRaw(dir, `raw-four-${i}-${k}`, false));
+    await Promise.all(qs.map((q) => waitForText(q.serial, GUEST_READY, 120_000)));
+    four.push(performance.now() - t);
+    await Promise.all(qs.map((q) => q.stop()));
   }
-  return { createPausedMs: median(paused), destroyMs: Number.NaN, bootToReadyMs: median(boot) };
+  return {
+    createPausedMs: median(paused),
+    destroyMs: Number.NaN,
+    bootToReadyMs: median(boot),
+    fourReadyMs: median(four),
+  };
 }
 
 async function main(): Promise<void> {
@@ -160,18 +205,32 @@ async function main(): Promise<void> {
   const f = (n: number) => (Number.isNaN(n) ? "-" : n.toFixed(0));
   console.log(`qemu-start: ${ROUNDS} round(s), load ${loadavg()[0]!.toFixed(2)}; median ms`);
   console.log(
-    `${"peer".padEnd(14)}${"create --paused".padStart(17)}${"destroy".padStart(10)}${"boot to ready".padStart(15)}`,
+    `${"peer".padEnd(14)}${"create --paused".padStart(17)}${"destroy".padStart(10)}${"boot to ready".padStart(15)}${"4 at once ready".padStart(17)}`,
   );
   for (const [name, r] of rows) {
     console.log(
-      `${name.padEnd(14)}${f(r.createPausedMs).padStart(17)}${f(r.destroyMs).padStart(10)}${f(r.bootToReadyMs).padStart(15)}`,
+      `${name.padEnd(14)}${f(r.createPausedMs).padStart(17)}${f(r.destroyMs).padStart(10)}${f(r.bootToReadyMs).padStart(15)}${f(r.fourReadyMs).padStart(17)}`,
     );
+  }
+  const raw = rows.find((r) => r[0] === "raw qemu")?.[1];
+  const mine = rows.find((r) => r[0] === "tsvirtd")?.[1];
+  if (raw && mine) {
+    const verdict = (ok: boolean) => (ok ? "MET " : "MISS");
+    const paused = mine.createPausedMs - raw.createPausedMs;
+    const boot = mine.bootToReadyMs - raw.bootToReadyMs;
+    const four = mine.fourReadyMs / raw.fourReadyMs;
+    console.log(
+      `target ${verdict(paused <= 250)} start overhead (create --paused) <= 250 ms: ${f(paused)} ms`,
+    );
+    console.log(`target ${verdict(boot <= 250)} start overhead (boot to ready) <= 250 ms: ${f(boot)} ms`);
+    console.log(`target ${verdict(mine.destroyMs <= 100)} destroy <= 100 ms: ${f(mine.destroyMs)} ms`);
+    console.log(`target ${verdict(four <= 1.15)} 4 at once <= 1.15x raw QEMU: ${four.toFixed(2)}x`);
   }
   const ts = rows.find((r) => r[0] === "tsvirtd")?.[1];
   const lv = rows.find((r) => r[0] === "libvirtd 9.0")?.[1];
   if (ts && lv) {
     console.log(
-      `tsvirtd/libvirtd time ratio: create --paused ${(ts.createPausedMs / lv.createPausedMs).toFixed(3)}, destroy ${(ts.destroyMs / lv.destroyMs).toFixed(3)}, boot ${(ts.bootToReadyMs / lv.bootToReadyMs).toFixed(3)}`,
+      `tsvirtd/libvirtd time ratio: create --paused ${(ts.createPausedMs / lv.createPausedMs).toFixed(3)}, destroy ${(ts.destroyMs / lv.destroyMs).toFixed(3)}, boot ${(ts.bootToReadyMs / lv.bootToReadyMs).toFixed(3)}, 4 at once ${(ts.fourReadyMs / lv.fourReadyMs).toFixed(3)}`,
     );
   }
   if (process.env.BENCH_JSON === "1") console.log(JSON.stringify(Object.fromEntries(rows)));

@@ -1,20 +1,22 @@
 // CI runs every benchmark only in its small smoke mode: each must complete and print its figures.
-// (rpc-define has its own smoke test, tests/python-libvirt-bench-smoke.test.ts; qemu-start's needs a
-// private libvirtd to probe QEMU, which takes minutes on a loaded machine, so it runs by hand.)
+// (rpc-define has its own smoke test, tests/python-libvirt-bench-smoke.test.ts.)
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { libvirtdUnavailable } from "../bench/peers/libvirtd.js";
+import { tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
+import { guestUnavailable } from "./guest/build-guest.js";
 
 const REPO = join(import.meta.dirname, "..");
 
-function runBench(file: string): Promise<{ code: number; out: string }> {
+function runBench(file: string, timeout = 120_000): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       ["--import", "tsx", join(REPO, "bench", file)],
-      { cwd: REPO, env: { ...process.env, BENCH_SMOKE: "1" }, timeout: 120_000 },
+      { cwd: REPO, env: { ...process.env, BENCH_SMOKE: "1" }, timeout },
       (err, stdout, stderr) => done({ code: err ? ((err.code as number) ?? 1) : 0, out: stdout + stderr }),
     );
   });
@@ -40,4 +42,15 @@ test("bench/image-convert.ts smoke: tsvirt-img and qemu-img side by side", async
     "check qcow2",
   ])
     assert.match(r.out, new RegExp(`${row.replace(/[>-]/g, "\\$&")}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+`));
+});
+
+test("bench/qemu-start.ts smoke: raw QEMU, tsvirtd and libvirtd start the same guest", async (t) => {
+  const why = guestUnavailable() ?? tsvirtdUnavailable() ?? libvirtdUnavailable();
+  if (why) return t.skip(why);
+  // libvirtd's first qemu:// connection probes QEMU (seconds idle, minutes on a loaded machine).
+  const r = await runBench("qemu-start.ts", 480_000);
+  assert.equal(r.code, 0, r.out);
+  for (const peer of ["raw qemu", "tsvirtd", "libvirtd 9.0"])
+    assert.match(r.out, new RegExp(`^${peer}\\s+\\d+`, "m"));
+  assert.match(r.out, /^target (MET |MISS) 4 at once/m);
 });
