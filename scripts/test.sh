@@ -15,7 +15,8 @@ fi
 [ ${#files[@]} -gt 0 ] || { echo "test: no test files found" >&2; exit 1; }
 out=/tmp/tsvirt-test-$$.log
 set +e
-node --import tsx --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout \
+# A wedged test file (a child process left running) must fail the run, not hold CI to its limit.
+timeout --kill-after=30 "${TSVIRT_TEST_TIMEOUT:-2400}" node --import tsx --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$out" "${files[@]}"
 rc=$?
 set -e
