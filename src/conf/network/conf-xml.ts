@@ -23,6 +23,14 @@ export class XmlBuf {
   indent(): void {
     this.depth++;
   }
+  /** `<name attrs>`, the body one level deeper, `</name>`: one element with children. */
+  block(name: string, attrs: string, body: () => void): void {
+    this.line(`<${name}${attrs}>`);
+    this.depth++;
+    body();
+    this.depth--;
+    this.line(`</${name}>`);
+  }
   dedent(): void {
     this.depth--;
   }

@@ -228,142 +228,128 @@ function formatCap(buf: XmlBuf, c: NodeDevCap): void {
     buf.raw(formatElement(c.element));
     return;
   }
-  buf.line(`<capability type='${c.type}'>`);
-  buf.indent();
-  switch (c.type) {
-    case "system":
-      opt(buf, "product", c.product);
-      if (c.hardware) {
-        buf.line("<hardware>");
-        buf.indent();
-        opt(buf, "vendor", c.hardware.vendor);
-        opt(buf, "version", c.hardware.version);
-        opt(buf, "serial", c.hardware.serial);
-        opt(buf, "uuid", c.hardware.uuid);
-        buf.dedent();
-        buf.line("</hardware>");
-      }
-      if (c.firmware) {
-        buf.line("<firmware>");
-        buf.indent();
-        opt(buf, "vendor", c.firmware.vendor);
-        opt(buf, "version", c.firmware.version);
-        opt(buf, "release_date", c.firmware.releaseDate);
-        buf.dedent();
-        buf.line("</firmware>");
-      }
-      break;
-    case "pci":
-      if (c.class !== undefined) buf.line(`<class>${hx(c.class, 6)}</class>`);
-      opt(buf, "domain", c.addr.domain);
-      opt(buf, "bus", c.addr.bus);
-      opt(buf, "slot", c.addr.slot);
-      opt(buf, "function", c.addr.function);
-      idLine(buf, "product", c.product);
-      idLine(buf, "vendor", c.vendor);
-      if (c.iommuGroup) {
-        buf.line(`<iommuGroup number='${c.iommuGroup.number}'>`);
-        buf.indent();
-        for (const ad of c.iommuGroup.addresses) {
-          buf.line(
-            `<address domain='${hx(ad.domain, 4)}' bus='${hx(ad.bus, 2)}' slot='${hx(ad.slot, 2)}' function='${hx(ad.function, 1)}'/>`,
-          );
+  buf.block("capability", ` type='${c.type}'`, () => {
+    switch (c.type) {
+      case "system":
+        opt(buf, "product", c.product);
+        if (c.hardware) {
+          const hw = c.hardware;
+          buf.block("hardware", "", () => {
+            opt(buf, "vendor", hw.vendor);
+            opt(buf, "version", hw.version);
+            opt(buf, "serial", hw.serial);
+            opt(buf, "uuid", hw.uuid);
+          });
         }
-        buf.dedent();
-        buf.line("</iommuGroup>");
-      }
-      if (c.numaNode !== undefined) buf.line(`<numa node='${c.numaNode}'/>`);
-      break;
-    case "usb_device":
-      opt(buf, "bus", c.bus);
-      opt(buf, "device", c.device);
-      idLine(buf, "product", c.product);
-      idLine(buf, "vendor", c.vendor);
-      break;
-    case "usb":
-      opt(buf, "number", c.number);
-      opt(buf, "class", c.class);
-      opt(buf, "subclass", c.subclass);
-      opt(buf, "protocol", c.protocol);
-      opt(buf, "description", c.description);
-      break;
-    case "net":
-      opt(buf, "interface", c.iface);
-      opt(buf, "address", c.address);
-      if (c.link) buf.line(`<link${a("speed", c.link.speed)}${a("state", c.link.state ?? "unknown")}/>`);
-      for (const f of c.features) buf.line(`<feature name='${esc(f)}'/>`);
-      if (c.subtype) buf.line(`<capability type='${c.subtype}'/>`);
-      break;
-    case "scsi_host":
-      opt(buf, "host", c.host);
-      opt(buf, "unique_id", c.uniqueId);
-      if (c.fcHost) {
-        buf.line("<capability type='fc_host'>");
-        buf.indent();
-        opt(buf, "wwnn", c.fcHost.wwnn);
-        opt(buf, "wwpn", c.fcHost.wwpn);
-        opt(buf, "fabric_wwn", c.fcHost.fabricWwn);
-        buf.dedent();
-        buf.line("</capability>");
-      }
-      if (c.vportOps) {
-        buf.line("<capability type='vport_ops'>");
-        buf.indent();
-        opt(buf, "max_vports", c.vportOps.maxVports);
-        opt(buf, "vports", c.vportOps.vports);
-        buf.dedent();
-        buf.line("</capability>");
-      }
-      break;
-    case "scsi_target":
-      opt(buf, "target", c.target);
-      break;
-    case "scsi":
-      opt(buf, "host", c.host);
-      opt(buf, "bus", c.bus);
-      opt(buf, "target", c.target);
-      opt(buf, "lun", c.lun);
-      opt(buf, "type", c.scsiType);
-      break;
-    case "storage":
-      opt(buf, "block", c.block);
-      opt(buf, "bus", c.bus);
-      opt(buf, "drive_type", c.driveType);
-      opt(buf, "model", c.model);
-      opt(buf, "vendor", c.vendor);
-      opt(buf, "serial", c.serial);
-      opt(buf, "size", c.size);
-      break;
-    case "drm":
-      opt(buf, "type", c.drmType);
-      break;
-  }
-  buf.dedent();
-  buf.line("</capability>");
+        if (c.firmware) {
+          const fw = c.firmware;
+          buf.block("firmware", "", () => {
+            opt(buf, "vendor", fw.vendor);
+            opt(buf, "version", fw.version);
+            opt(buf, "release_date", fw.releaseDate);
+          });
+        }
+        break;
+      case "pci":
+        if (c.class !== undefined) buf.line(`<class>${hx(c.class, 6)}</class>`);
+        opt(buf, "domain", c.addr.domain);
+        opt(buf, "bus", c.addr.bus);
+        opt(buf, "slot", c.addr.slot);
+        opt(buf, "function", c.addr.function);
+        idLine(buf, "product", c.product);
+        idLine(buf, "vendor", c.vendor);
+        if (c.iommuGroup) {
+          const group = c.iommuGroup;
+          buf.block("iommuGroup", ` number='${group.number}'`, () => {
+            for (const ad of group.addresses) {
+              buf.line(
+                `<address domain='${hx(ad.domain, 4)}' bus='${hx(ad.bus, 2)}' slot='${hx(ad.slot, 2)}' function='${hx(ad.function, 1)}'/>`,
+              );
+            }
+          });
+        }
+        if (c.numaNode !== undefined) buf.line(`<numa node='${c.numaNode}'/>`);
+        break;
+      case "usb_device":
+        opt(buf, "bus", c.bus);
+        opt(buf, "device", c.device);
+        idLine(buf, "product", c.product);
+        idLine(buf, "vendor", c.vendor);
+        break;
+      case "usb":
+        opt(buf, "number", c.number);
+        opt(buf, "class", c.class);
+        opt(buf, "subclass", c.subclass);
+        opt(buf, "protocol", c.protocol);
+        opt(buf, "description", c.description);
+        break;
+      case "net":
+        opt(buf, "interface", c.iface);
+        opt(buf, "address", c.address);
+        if (c.link) buf.line(`<link${a("speed", c.link.speed)}${a("state", c.link.state ?? "unknown")}/>`);
+        for (const f of c.features) buf.line(`<feature name='${esc(f)}'/>`);
+        if (c.subtype) buf.line(`<capability type='${c.subtype}'/>`);
+        break;
+      case "scsi_host":
+        opt(buf, "host", c.host);
+        opt(buf, "unique_id", c.uniqueId);
+        if (c.fcHost) {
+          const fc = c.fcHost;
+          buf.block("capability", " type='fc_host'", () => {
+            opt(buf, "wwnn", fc.wwnn);
+            opt(buf, "wwpn", fc.wwpn);
+            opt(buf, "fabric_wwn", fc.fabricWwn);
+          });
+        }
+        if (c.vportOps) {
+          const ops = c.vportOps;
+          buf.block("capability", " type='vport_ops'", () => {
+            opt(buf, "max_vports", ops.maxVports);
+            opt(buf, "vports", ops.vports);
+          });
+        }
+        break;
+      case "scsi_target":
+        opt(buf, "target", c.target);
+        break;
+      case "scsi":
+        opt(buf, "host", c.host);
+        opt(buf, "bus", c.bus);
+        opt(buf, "target", c.target);
+        opt(buf, "lun", c.lun);
+        opt(buf, "type", c.scsiType);
+        break;
+      case "storage":
+        opt(buf, "block", c.block);
+        opt(buf, "bus", c.bus);
+        opt(buf, "drive_type", c.driveType);
+        opt(buf, "model", c.model);
+        opt(buf, "vendor", c.vendor);
+        opt(buf, "serial", c.serial);
+        opt(buf, "size", c.size);
+        break;
+      case "drm":
+        opt(buf, "type", c.drmType);
+        break;
+    }
+  });
 }
 
 /** Formats a node device as `virsh nodedev-dumpxml` shows it. */
 export function formatNodeDeviceXML(def: NodeDeviceDef): string {
   const buf = new XmlBuf();
-  buf.line("<device>");
-  buf.indent();
-  buf.line(`<name>${esc(def.name)}</name>`);
-  opt(buf, "path", def.path);
-  for (const d of def.devnodes) buf.line(`<devnode type='${d.type}'>${esc(d.path)}</devnode>`);
-  if (def.parent !== undefined || def.parentWwnn !== undefined || def.parentFabricWwn !== undefined) {
-    const attrs = `${a("wwnn", def.parentWwnn)}${a("wwpn", def.parentWwpn)}${a("fabric_wwn", def.parentFabricWwn)}`;
-    if (def.parent !== undefined) buf.line(`<parent${attrs}>${esc(def.parent)}</parent>`);
-    else buf.line(`<parent${attrs}/>`);
-  }
-  if (def.driver !== undefined) {
-    buf.line("<driver>");
-    buf.indent();
-    buf.line(`<name>${esc(def.driver)}</name>`);
-    buf.dedent();
-    buf.line("</driver>");
-  }
-  for (const c of def.caps) formatCap(buf, c);
-  buf.dedent();
-  buf.line("</device>");
+  buf.block("device", "", () => {
+    buf.line(`<name>${esc(def.name)}</name>`);
+    opt(buf, "path", def.path);
+    for (const d of def.devnodes) buf.line(`<devnode type='${d.type}'>${esc(d.path)}</devnode>`);
+    if (def.parent !== undefined || def.parentWwnn !== undefined || def.parentFabricWwn !== undefined) {
+      const attrs = `${a("wwnn", def.parentWwnn)}${a("wwpn", def.parentWwpn)}${a("fabric_wwn", def.parentFabricWwn)}`;
+      if (def.parent !== undefined) buf.line(`<parent${attrs}>${esc(def.parent)}</parent>`);
+      else buf.line(`<parent${attrs}/>`);
+    }
+    const driver = def.driver;
+    if (driver !== undefined) buf.block("driver", "", () => buf.line(`<name>${esc(driver)}</name>`));
+    for (const c of def.caps) formatCap(buf, c);
+  });
   return buf.toString();
 }
