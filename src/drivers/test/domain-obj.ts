@@ -5,7 +5,7 @@ import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_STATE } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { type DomainObj, isActive } from "../../state/index.js";
-import { SnapshotTree } from "./snapshot-tree.js";
+import { SnapshotTree } from "../../state/snapshot-tree.js";
 
 export interface TestDomain extends DomainObj {
   hasManagedSave: boolean;

@@ -30,7 +30,7 @@ import { domainEvent, findDomain, type TestCtx } from "./ctx.js";
 import { checkpointsOf } from "./domain-checkpoints.js";
 import { domRef, isActive, setRunning, setShutoff, type TestDomain } from "./domain-obj.js";
 import { checkFlags, opInvalid, testError } from "./errors.js";
-import type { SnapshotDef } from "./snapshot-tree.js";
+import type { SnapshotDef } from "../../state/snapshot-tree.js";
 
 const STATE_NAMES = [
   "nostate",

@@ -1,30 +1,31 @@
 // A domain's snapshots as a tree (libvirt's virDomainSnapshotObjList + virDomainMomentObj):
 // lookup by name, parent links, the current snapshot, and listing with libvirt's filter flags.
+// Shared by the test and QEMU drivers; holds only snapshots that have metadata.
 
-import type { DomainDef } from "../../conf/domain/index.js";
-import type { DomainSnapshotDef } from "../../conf/snapshot/index.js";
-import { VIR_DOMAIN_SNAPSHOT_LIST as L } from "../../driver/index.js";
+import type { DomainDef } from "../conf/domain/index.js";
+import type { DomainSnapshotDef } from "../conf/snapshot/index.js";
+import { VIR_DOMAIN_SNAPSHOT_LIST as L } from "../driver/index.js";
 
 /** A snapshot's definition plus the copy of the domain definition it can be reverted to. */
 export interface SnapshotDef extends DomainSnapshotDef {
   dom?: DomainDef;
 }
 
-export class SnapshotTree {
+export class SnapshotTree<S extends SnapshotDef = SnapshotDef> {
   /**
    * In creation order (libvirt iterates a hash table; callers sort where order matters). Made on
    * the first snapshot: most domains never have one, and a daemon may hold thousands of domains.
    */
-  private byName: Map<string, SnapshotDef> | undefined;
+  private byName: Map<string, S> | undefined;
   current?: string;
 
   get size(): number {
     return this.byName?.size ?? 0;
   }
-  get(name: string): SnapshotDef | undefined {
+  get(name: string): S | undefined {
     return this.byName?.get(name);
   }
-  add(s: SnapshotDef): void {
+  add(s: S): void {
     this.byName ??= new Map();
     this.byName.set(s.name, s);
   }
@@ -36,15 +37,15 @@ export class SnapshotTree {
     this.byName = undefined;
     this.current = undefined;
   }
-  all(): SnapshotDef[] {
+  all(): S[] {
     return this.byName ? [...this.byName.values()] : [];
   }
-  children(name: string | undefined): SnapshotDef[] {
+  children(name: string | undefined): S[] {
     return this.all().filter((s) => s.parent === name);
   }
   /** Descendants in depth-first, parent-before-child order. */
-  descendants(name: string): SnapshotDef[] {
-    const out: SnapshotDef[] = [];
+  descendants(name: string): S[] {
+    const out: S[] = [];
     const walk = (n: string) => {
       for (const c of this.children(n)) {
         out.push(c);
@@ -58,9 +59,9 @@ export class SnapshotTree {
    * Topological order: every parent before its children, depth first. libvirt links a new child
    * at the head of its parent's list (virDomainMomentSetParent), so the newest sibling comes first.
    */
-  topological(list: SnapshotDef[]): SnapshotDef[] {
+  topological(list: S[]): S[] {
     const set = new Set(list.map((s) => s.name));
-    const out: SnapshotDef[] = [];
+    const out: S[] = [];
     const walk = (parent: string | undefined) => {
       for (const c of this.children(parent).reverse()) {
         if (set.has(c.name)) out.push(c);
@@ -75,20 +76,20 @@ export class SnapshotTree {
    * virDomainSnapshotObjListGetNames: `from` undefined lists the whole domain (ROOTS bit =
    * roots only); with `from` it lists children (DESCENDANTS bit = all descendants).
    */
-  list(from: string | undefined, flags: number): SnapshotDef[] {
-    let base: SnapshotDef[];
+  list(from: string | undefined, flags: number): S[] {
+    let base: S[];
     if (from === undefined) base = flags & L.ROOTS ? this.children(undefined) : this.all();
     else base = flags & L.DESCENDANTS ? this.descendants(from) : this.children(from);
     const out = base.filter((s) => this.matches(s, flags));
     return flags & L.TOPOLOGICAL ? this.topological(out) : out;
   }
 
-  private matches(s: SnapshotDef, flags: number): boolean {
+  private matches(s: S, flags: number): boolean {
     const leaf = this.children(s.name).length === 0;
     if (flags & (L.LEAVES | L.NO_LEAVES)) {
       if (!((flags & L.LEAVES && leaf) || (flags & L.NO_LEAVES && !leaf))) return false;
     }
-    // Every snapshot of the test driver has metadata.
+    // Every snapshot in the tree has metadata (NO_METADATA snapshots are never added).
     if (flags & (L.METADATA | L.NO_METADATA) && !(flags & L.METADATA)) return false;
     if (flags & (L.INACTIVE | L.ACTIVE | L.DISK_ONLY)) {
       const ok =
