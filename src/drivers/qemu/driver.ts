@@ -45,6 +45,7 @@ import {
 } from "./domain-lifecycle.js";
 import { blockInfo, blockStats, interfaceStats, memoryStats, screenshot } from "./domain-stats.js";
 import { reconnectDomains } from "./domain-status.js";
+import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
@@ -425,6 +426,18 @@ export function qemuHypervisorDriver(st: QemuDriverState): ClientScopedDriver {
       const h = await readSaveHeader(managedSavePath(st, d.name));
       const { def } = await st.parse(h.xml);
       return formatDomainXML(def, { securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0 });
+    },
+    async domainAttachDeviceFlags(ref, xml, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => attachDevice(st, d, xml, flags));
+    },
+    async domainDetachDeviceFlags(ref, xml, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => detachDevice(st, d, xml, flags));
+    },
+    async domainUpdateDeviceFlags(ref, xml, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => updateDevice(st, d, xml, flags));
     },
     async domainGetAutostart(ref) {
       return st.byRef(ref).autostart;

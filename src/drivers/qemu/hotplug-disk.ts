@@ -1,0 +1,222 @@
+// Live disks (libvirt's qemuDomainAttachDiskGeneric / qemuDomainRemoveDiskDevice /
+// qemuDomainChangeMediaBlockdev, reduced): blockdev-add of the protocol and format nodes named as a
+// start names them, device_add of the front-end the XML asks for, and the reverse on detach;
+// removable media are swapped through the tray.
+import type { DiskDef } from "../../conf/domain/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { attr } from "../../xml/index.js";
+import type { QemuDomain } from "./domain-obj.js";
+import type { QemuDriverState } from "./driver-state.js";
+import { insertDisk } from "./hotplug-device.js";
+import {
+  type BuiltArgs,
+  deviceEvent,
+  diskArgs,
+  monitorOf,
+  nextNodeIndex,
+  recordPciAddress,
+  renumberNodes,
+  saveLive,
+  unplug,
+} from "./hotplug-qemu.js";
+import {
+  blockdevAdd,
+  blockdevDel,
+  blockNodeNames,
+  deviceAdd,
+  mediumInsert,
+  mediumRemove,
+  queryBlock,
+  trayClose,
+  trayOpen,
+} from "./monitor/hotplug-qmp.js";
+import type { QmpClient } from "./monitor/qmp-client.js";
+
+/** CHANGE_MEDIA_TIMEOUT of qemu_hotplug.c: how long the tray may take to open. */
+const TRAY_WAIT_MS = 5000;
+
+const HOTPLUG_BUSES = new Set(["virtio", "scsi", "usb"]);
+
+/** Adds the back-end nodes of `args` under index `n`; returns the format node's name. */
+async function addNodes(mon: QmpClient, args: BuiltArgs, n: number): Promise<string[]> {
+  const added: string[] = [];
+  try {
+    for (const b of args.blockdev) {
+      const props = renumberNodes(b, n);
+      await blockdevAdd(mon, props);
+      added.unshift(String(props["node-name"]));
+    }
+  } catch (e) {
+    await delNodes(mon, added);
+    throw e;
+  }
+  return added;
+}
+
+/** blockdev-del, format node first (it holds the protocol node). Errors are left behind, as libvirt does. */
+async function delNodes(mon: QmpClient, names: string[]): Promise<void> {
+  for (const name of names) await blockdevDel(mon, name).catch(() => {});
+}
+
+/** The nodes a front-end uses: the format node query-block names, and its protocol node. */
+async function nodesOf(mon: QmpClient, id: string): Promise<string[]> {
+  const entry = (await queryBlock(mon)).find(
+    (b) => b.qdev === id || b.qdev?.startsWith(`/machine/peripheral/${id}/`),
+  );
+  const fmt = entry?.inserted?.["node-name"];
+  if (!fmt) return [];
+  const m = /^libvirt-(\d+)-format$/.exec(fmt);
+  return m ? [fmt, `libvirt-${m[1]}-storage`] : [fmt];
+}
+
+function frontId(args: BuiltArgs): string {
+  return String(args.device[0]?.id);
+}
+
+export async function attachDiskLive(st: QemuDriverState, d: QemuDomain, disk: DiskDef): Promise<void> {
+  const mon = monitorOf(d);
+  const live = d.def;
+  if (disk.device !== "disk" && disk.device !== "cdrom") {
+    throw virError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      ErrorDomain.QEMU,
+      `disk device='${disk.device}' cannot be hotplugged.`,
+    );
+  }
+  if (!HOTPLUG_BUSES.has(disk.target.bus)) {
+    throw virError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      ErrorDomain.QEMU,
+      `disk bus '${disk.target.bus}' cannot be hotplugged.`,
+    );
+  }
+  const args = diskArgs(d, disk);
+  const n = nextNodeIndex(await blockNodeNames(mon), live.devices.disks.length);
+  const nodes = await addNodes(mon, args, n);
+  const id = frontId(args);
+  try {
+    await deviceAdd(mon, renumberNodes(args.device[0]!, n));
+  } catch (e) {
+    await delNodes(mon, nodes);
+    throw e;
+  }
+  if (disk.target.bus === "virtio") await recordPciAddress(mon, disk, id);
+  insertDisk(live.devices.disks, disk);
+  saveLive(d);
+  deviceEvent(st, d, true, id);
+}
+
+export function liveDiskByTarget(d: QemuDomain, target: string): DiskDef | undefined {
+  return d.def.devices.disks.find((x) => x.target.dev === target);
+}
+
+export async function detachDiskLive(st: QemuDriverState, d: QemuDomain, target: string): Promise<void> {
+  const mon = monitorOf(d);
+  const disk = liveDiskByTarget(d, target);
+  if (!disk) throw virError(ErrorCode.DEVICE_MISSING, ErrorDomain.QEMU, `disk ${target} not found`);
+  if (disk.device === "cdrom" || disk.device === "floppy") {
+    throw virError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      ErrorDomain.QEMU,
+      `disk device type '${disk.device}' cannot be detached`,
+    );
+  }
+  if (!HOTPLUG_BUSES.has(disk.target.bus)) {
+    throw virError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      ErrorDomain.QEMU,
+      "This type of disk cannot be hot unplugged",
+    );
+  }
+  const id = frontId(diskArgs(d, disk));
+  const nodes = await nodesOf(mon, id);
+  await unplug(st, d, mon, id, async () => {
+    await delNodes(mon, nodes);
+    const i = d.def.devices.disks.indexOf(disk);
+    if (i >= 0) d.def.devices.disks.splice(i, 1);
+    saveLive(d);
+    deviceEvent(st, d, false, id);
+  });
+}
+
+function sourcePath(disk: DiskDef): string | undefined {
+  if (!disk.source) return undefined;
+  return attr(disk.source, "file") ?? attr(disk.source, "dev") ?? attr(disk.source, "name");
+}
+
+/** Waits until query-block says the tray of `id` is open. */
+async function waitTrayOpen(mon: QmpClient, id: string, target: string): Promise<void> {
+  const until = Date.now() + TRAY_WAIT_MS;
+  for (;;) {
+    const e = (await queryBlock(mon)).find((b) => b.qdev === id);
+    if (e?.tray_open !== false) return;
+    if (Date.now() > until) {
+      throw virError(
+        ErrorCode.OPERATION_FAILED,
+        ErrorDomain.QEMU,
+        `timed out waiting to open tray of '${target}'`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * New medium (or none) for a live CD-ROM/floppy: open the tray, remove the old medium, insert the
+ * new nodes, close the tray, then drop the old nodes (qemuDomainChangeMediaBlockdev's order).
+ */
+export async function changeMediaLive(
+  st: QemuDriverState,
+  d: QemuDomain,
+  old: DiskDef,
+  next: DiskDef,
+  force: boolean,
+): Promise<void> {
+  void st;
+  const mon = monitorOf(d);
+  const id = frontId(diskArgs(d, old));
+  const oldNodes = await nodesOf(mon, id);
+  await trayOpen(mon, id, force);
+  if (!force) await waitTrayOpen(mon, id, old.target.dev);
+  await mediumRemove(mon, id);
+  if (sourcePath(next) !== undefined) {
+    const args = diskArgs(d, { ...old, source: next.source, driver: next.driver ?? old.driver });
+    const n = nextNodeIndex(await blockNodeNames(mon), d.def.devices.disks.length);
+    const nodes = await addNodes(mon, args, n);
+    try {
+      await mediumInsert(mon, id, nodes[0]!);
+    } catch (e) {
+      await delNodes(mon, nodes);
+      throw e;
+    }
+    await trayClose(mon, id);
+  }
+  await delNodes(mon, oldNodes);
+  old.source = next.source;
+  if (next.driver) old.driver = next.driver;
+  saveLive(d);
+}
+
+/** update-device on a live disk: media change for removable ones; others may only repeat themselves. */
+export async function updateDiskLive(
+  st: QemuDriverState,
+  d: QemuDomain,
+  next: DiskDef,
+  force: boolean,
+): Promise<void> {
+  const old = liveDiskByTarget(d, next.target.dev);
+  if (!old) {
+    throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `target ${next.target.dev} doesn't exist.`);
+  }
+  if (old.device === "cdrom" || old.device === "floppy") {
+    await changeMediaLive(st, d, old, next, force);
+    return;
+  }
+  if (sourcePath(old) !== sourcePath(next)) {
+    throw virError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      ErrorDomain.QEMU,
+      "cannot modify field 'source' of the disk",
+    );
+  }
+}

@@ -1,0 +1,127 @@
+// Live network interfaces (libvirt's qemuDomainAttachNetDevice / qemuDomainRemoveNetDevice,
+// reduced to the types a start supports): netdev_add of the back-end (user, or a tap QEMU creates
+// and we plug into the bridge), device_add of the NIC with its MAC; detach is device_del, the
+// guest's DEVICE_DELETED, netdev_del. QEMU ids follow the start path (hostnetN/netN); a NIC is
+// found again by asking QEMU which peripheral carries its MAC, so this works after a restart too.
+import type { InterfaceDef } from "../../conf/domain/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../../host/netdev.js";
+import { attr } from "../../xml/index.js";
+import { unsupported } from "./command-util.js";
+import type { QemuDomain } from "./domain-obj.js";
+import type { QemuDriverState } from "./driver-state.js";
+import { deviceEvent, monitorOf, netArgs, recordPciAddress, saveLive, unplug } from "./hotplug-qemu.js";
+import { deviceAdd, netdevAdd, netdevDel, peripheralIds, qomGet } from "./monitor/hotplug-qmp.js";
+import type { QmpClient } from "./monitor/qmp-client.js";
+
+const LIVE_TYPES = new Set(["user", "network", "bridge", "ethernet"]);
+
+/** The tap for a bridge/network/ethernet NIC, as the start path picks it; undefined for user. */
+async function prepareTap(
+  st: QemuDriverState,
+  net: InterfaceDef,
+): Promise<{ tap: string; bridge?: string } | undefined> {
+  if (net.type === "user") return undefined;
+  const src = (k: string) => (net.source ? attr(net.source, k) : undefined);
+  let bridge: string | undefined;
+  if (net.type === "bridge") {
+    bridge = src("bridge");
+    if (!bridge) throw unsupported("interface of type 'bridge' needs <source bridge=...>");
+  } else if (net.type === "network") {
+    const name = src("network");
+    if (!name || !st.opts.networkBridge) {
+      throw unsupported(
+        `interface type 'network' needs the network driver to name the bridge of '${name ?? ""}'`,
+      );
+    }
+    bridge = await st.opts.networkBridge(name);
+  }
+  const given = net.target && !/^vnet\d+$/.test(net.target) ? net.target : undefined;
+  if (given && !validIfname(given)) throw unsupported(`invalid interface target dev '${given}'`);
+  const taken = new Set<string>();
+  for (const o of st.domains.values()) {
+    if (o.proc) for (const n of o.def.devices.interfaces) if (n.target) taken.add(n.target);
+  }
+  return { tap: given ?? allocateTapName(await listLinks(), taken), bridge };
+}
+
+/** qemuAssignDeviceNetAlias: one past the highest netN QEMU has (and past what a start numbered). */
+async function nextNetIndex(mon: QmpClient, count: number): Promise<number> {
+  let next = count;
+  for (const id of await peripheralIds(mon)) {
+    const m = /^net(\d+)$/.exec(id);
+    if (m) next = Math.max(next, Number(m[1]) + 1);
+  }
+  return next;
+}
+
+export async function attachNetLive(st: QemuDriverState, d: QemuDomain, net: InterfaceDef): Promise<void> {
+  const mon = monitorOf(d);
+  if (!LIVE_TYPES.has(net.type)) {
+    throw virError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      ErrorDomain.QEMU,
+      `hotplug of interface type of ${net.type} is not implemented yet`,
+    );
+  }
+  const tap = await prepareTap(st, net);
+  const built = netArgs(d, net, tap?.tap);
+  const i = await nextNetIndex(mon, d.def.devices.interfaces.length);
+  const netdev = { ...built.netdev[0]!, id: `hostnet${i}` };
+  const device = { ...built.device[0]!, netdev: `hostnet${i}`, id: `net${i}` };
+  await netdevAdd(mon, netdev);
+  try {
+    if (tap?.bridge) {
+      await attachTapToBridge(tap.tap, tap.bridge).catch((e: Error) => {
+        throw virError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.QEMU,
+          `cannot attach ${tap.tap} to bridge '${tap.bridge}': ${e.message}`,
+        );
+      });
+    }
+    await deviceAdd(mon, device);
+  } catch (e) {
+    await netdevDel(mon, `hostnet${i}`).catch(() => {});
+    throw e;
+  }
+  if (tap) net.target = tap.tap;
+  await recordPciAddress(mon, net, `net${i}`);
+  d.def.devices.interfaces.push(net);
+  saveLive(d);
+  deviceEvent(st, d, true, `net${i}`);
+}
+
+/** The QEMU device id (netN) whose MAC is `mac`, and the netdev it uses. */
+async function qemuNicByMac(
+  mon: QmpClient,
+  mac: string,
+): Promise<{ id: string; netdev?: string } | undefined> {
+  for (const id of await peripheralIds(mon)) {
+    const path = `/machine/peripheral/${id}`;
+    const m = await qomGet<string>(mon, path, "mac").catch(() => undefined);
+    if (typeof m !== "string" || m.toLowerCase() !== mac) continue;
+    const netdev = await qomGet<string>(mon, path, "netdev").catch(() => undefined);
+    return { id, netdev: typeof netdev === "string" && netdev !== "" ? netdev : undefined };
+  }
+  return undefined;
+}
+
+export async function detachNetLive(st: QemuDriverState, d: QemuDomain, net: InterfaceDef): Promise<void> {
+  const mon = monitorOf(d);
+  const nic = await qemuNicByMac(mon, net.mac);
+  if (!nic) {
+    throw virError(
+      ErrorCode.OPERATION_FAILED,
+      ErrorDomain.QEMU,
+      `cannot find the QEMU device of interface with MAC address ${net.mac}`,
+    );
+  }
+  await unplug(st, d, mon, nic.id, async () => {
+    if (nic.netdev) await netdevDel(mon, nic.netdev).catch(() => {});
+    const i = d.def.devices.interfaces.indexOf(net);
+    if (i >= 0) d.def.devices.interfaces.splice(i, 1);
+    saveLive(d);
+    deviceEvent(st, d, false, nic.id);
+  });
+}

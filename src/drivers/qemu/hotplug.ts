@@ -1,0 +1,226 @@
+// virDomainAttachDeviceFlags / DetachDeviceFlags / UpdateDeviceFlags for the QEMU driver
+// (libvirt's qemuDomain{Attach,Detach,Update}Device{LiveAndConfig,Config,Live}): AFFECT_CONFIG
+// edits a copy of the persistent definition that is saved only after the live part worked;
+// AFFECT_LIVE changes the running QEMU (hotplug-disk.ts, hotplug-net.ts) and the status file.
+import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
+import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { checkFlags, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
+import type { QemuDriverState } from "./driver-state.js";
+import {
+  findNet,
+  insertDisk,
+  parseController,
+  parseDisk,
+  parseInterface,
+  parseWithDevice,
+  pciText,
+  type RawDevice,
+  rawDiskTarget,
+  rawNetMatch,
+  readDeviceXml,
+} from "./hotplug-device.js";
+import {
+  attachDiskLive,
+  changeMediaLive,
+  detachDiskLive,
+  liveDiskByTarget,
+  updateDiskLive,
+} from "./hotplug-disk.js";
+import { attachNetLive, detachNetLive } from "./hotplug-net.js";
+
+/** VIR_DOMAIN_DEVICE_MODIFY_FORCE (update-device --force: eject a locked tray). */
+const MODIFY_FORCE = 4;
+const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
+
+/** Device kinds libvirt 9.0 accepts in a persistent attach that the domain parser can take. */
+const CONFIG_ATTACH = new Set([
+  "disk",
+  "interface",
+  "controller",
+  "input",
+  "rng",
+  "sound",
+  "watchdog",
+  "hostdev",
+  "redirdev",
+  "filesystem",
+  "serial",
+  "parallel",
+  "console",
+  "channel",
+  "shmem",
+  "tpm",
+  "vsock",
+  "memory",
+]);
+
+/** virDomainObjUpdateModificationImpact: which definitions a request touches, with its refusals. */
+function impact(d: QemuDomain, flags: number): { live: boolean; config: boolean } {
+  let live = (flags & VIR_DOMAIN_AFFECT.LIVE) !== 0;
+  let config = (flags & VIR_DOMAIN_AFFECT.CONFIG) !== 0;
+  if (!live && !config) {
+    if (isActive(d)) live = true;
+    else config = true;
+  }
+  if (live && !isActive(d)) throw notRunning();
+  if (config && !d.persistent) {
+    throw virError(
+      ErrorCode.OPERATION_INVALID,
+      ErrorDomain.DOMAIN,
+      "transient domains do not have any persistent config",
+    );
+  }
+  return { live, config };
+}
+
+function persistentDef(d: QemuDomain): DomainDef {
+  return isActive(d) ? (d.newDef ?? d.def) : d.def;
+}
+
+async function commitConfig(st: QemuDriverState, d: QemuDomain, def: DomainDef): Promise<void> {
+  if (isActive(d)) d.newDef = def;
+  else d.def = def;
+  await st.saveConfig(d);
+}
+
+function notSupported(what: string, raw: RawDevice): never {
+  throw virError(
+    ErrorCode.OPERATION_UNSUPPORTED,
+    ErrorDomain.QEMU,
+    `${what} of device '${raw.type}' is not supported`,
+  );
+}
+
+/** qemuDomainAttachDeviceConfig on a copy of the persistent definition. */
+async function attachConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice): Promise<DomainDef> {
+  if (!CONFIG_ATTACH.has(raw.element)) notSupported("persistent attach", raw);
+  if (raw.element === "disk") {
+    const target = rawDiskTarget(raw);
+    if (target !== undefined && def.devices.disks.some((x) => x.target.dev === target)) {
+      throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, `target ${target} already exists`);
+    }
+    const next = await parseWithDevice(st, def, raw);
+    const disks = next.devices.disks;
+    const i = disks.findIndex((x) => x.target.dev === target);
+    const [disk] = disks.splice(i, 1);
+    insertDisk(disks, disk!);
+    return next;
+  }
+  if (raw.element === "controller") return (await parseController(st, def, raw)).parsed;
+  return parseWithDevice(st, def, raw);
+}
+
+function pciOf(n: { address?: { type: string; attrs: [string, string][] } }): string | undefined {
+  return n.address?.type === "pci" ? pciText(n.address.attrs) : undefined;
+}
+
+/** qemuDomainDetachDeviceConfig on a copy of the persistent definition. */
+async function detachConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice): Promise<DomainDef> {
+  const next = cloneDomainDef(def);
+  void st;
+  if (raw.element === "disk") {
+    const target = rawDiskTarget(raw) ?? "";
+    const i = next.devices.disks.findIndex((x) => x.target.dev === target);
+    if (i < 0) throw virError(ErrorCode.DEVICE_MISSING, ErrorDomain.QEMU, `no target device ${target}`);
+    next.devices.disks.splice(i, 1);
+    return next;
+  }
+  if (raw.element === "interface") {
+    const i = findNet(next.devices.interfaces, rawNetMatch(raw), pciOf);
+    next.devices.interfaces.splice(i, 1);
+    return next;
+  }
+  notSupported("persistent detach", raw);
+}
+
+/** qemuDomainUpdateDeviceConfig: a disk gets the new source (and driver) of the same target. */
+async function updateConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice): Promise<DomainDef> {
+  if (raw.element !== "disk") notSupported("persistent update", raw);
+  const target = rawDiskTarget(raw) ?? "";
+  const old = def.devices.disks.find((x) => x.target.dev === target);
+  if (!old) throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `target ${target} doesn't exist.`);
+  const without: DomainDef = {
+    ...def,
+    devices: { ...def.devices, disks: def.devices.disks.filter((x) => x !== old) },
+  };
+  const disk = await parseDisk(st, without, raw);
+  const next = cloneDomainDef(def);
+  const mine = next.devices.disks.find((x) => x.target.dev === target)!;
+  mine.source = disk.source;
+  if (disk.driver) mine.driver = disk.driver;
+  return next;
+}
+
+export async function attachDevice(
+  st: QemuDriverState,
+  d: QemuDomain,
+  xml: string,
+  flags: number,
+): Promise<void> {
+  checkFlags(flags, AFFECT, "qemuDomainAttachDeviceFlags");
+  const { live, config } = impact(d, flags);
+  const raw = readDeviceXml(xml);
+  const newConfig = config ? await attachConfig(st, persistentDef(d), raw) : undefined;
+  if (live) {
+    if (raw.element === "disk") {
+      const target = rawDiskTarget(raw) ?? "";
+      const existing = liveDiskByTarget(d, target);
+      const devAttr = raw.xml.attrs.find(([k]) => k === "device")?.[1];
+      if (existing && (devAttr === "cdrom" || devAttr === "floppy")) {
+        // A removable disk on a target that exists is a media change (qemuDomainAttachDeviceDiskLive).
+        const without: DomainDef = {
+          ...d.def,
+          devices: { ...d.def.devices, disks: d.def.devices.disks.filter((x) => x !== existing) },
+        };
+        await changeMediaLive(st, d, existing, await parseDisk(st, without, raw), false);
+      } else await attachDiskLive(st, d, await parseDisk(st, d.def, raw));
+    } else if (raw.element === "interface") await attachNetLive(st, d, await parseInterface(st, d.def, raw));
+    else notSupported("live attach", raw);
+  }
+  if (newConfig) await commitConfig(st, d, newConfig);
+}
+
+export async function detachDevice(
+  st: QemuDriverState,
+  d: QemuDomain,
+  xml: string,
+  flags: number,
+): Promise<void> {
+  checkFlags(flags, AFFECT, "qemuDomainDetachDeviceFlags");
+  const { live, config } = impact(d, flags);
+  const raw = readDeviceXml(xml);
+  const newConfig = config ? await detachConfig(st, persistentDef(d), raw) : undefined;
+  if (live) {
+    if (raw.element === "disk") await detachDiskLive(st, d, rawDiskTarget(raw) ?? "");
+    else if (raw.element === "interface") {
+      const i = findNet(d.def.devices.interfaces, rawNetMatch(raw), pciOf);
+      await detachNetLive(st, d, d.def.devices.interfaces[i]!);
+    } else notSupported("live detach", raw);
+  }
+  if (newConfig) await commitConfig(st, d, newConfig);
+}
+
+export async function updateDevice(
+  st: QemuDriverState,
+  d: QemuDomain,
+  xml: string,
+  flags: number,
+): Promise<void> {
+  checkFlags(flags, AFFECT | MODIFY_FORCE, "qemuDomainUpdateDeviceFlags");
+  const { live, config } = impact(d, flags);
+  const raw = readDeviceXml(xml);
+  const newConfig = config ? await updateConfig(st, persistentDef(d), raw) : undefined;
+  if (live) {
+    if (raw.element !== "disk") notSupported("live update", raw);
+    const target = rawDiskTarget(raw) ?? "";
+    const old = liveDiskByTarget(d, target);
+    if (!old) throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `target ${target} doesn't exist.`);
+    const without: DomainDef = {
+      ...d.def,
+      devices: { ...d.def.devices, disks: d.def.devices.disks.filter((x) => x !== old) },
+    };
+    await updateDiskLive(st, d, await parseDisk(st, without, raw), (flags & MODIFY_FORCE) !== 0);
+  }
+  if (newConfig) await commitConfig(st, d, newConfig);
+}
