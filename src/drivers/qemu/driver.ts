@@ -45,6 +45,7 @@ import {
 } from "./domain-lifecycle.js";
 import { blockInfo, blockStats, interfaceStats, memoryStats, screenshot } from "./domain-stats.js";
 import { reconnectDomains } from "./domain-status.js";
+import { loadAllSnapshots, qemuSnapshotSlots, undefineSnapshots } from "./snapshot.js";
 import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
@@ -56,6 +57,7 @@ export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuD
   const st = new QemuDriverState(o);
   await st.load();
   await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
+  await loadAllSnapshots(st);
   if (o.autostart !== false) {
     // Like libvirtd at start: run the persistent domains marked autostart that are not running.
     for (const d of st.domains.values()) {
@@ -90,6 +92,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): ClientScopedDriver {
       await autodestroy.closeAll();
     },
     ...connectSlots(st),
+    ...qemuSnapshotSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
     },
@@ -180,6 +183,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): ClientScopedDriver {
         if (!d.persistent) {
           throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "cannot undefine transient domain");
         }
+        await undefineSnapshots(st, d, flags);
         if (hasManagedSave(st, d)) {
           if ((flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) === 0)
             throw virError(
