@@ -37,3 +37,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
     echo "bootstrap: a direct dependency does not support this Node version" >&2; exit 1
   fi
 fi
+bash scripts/build-native.sh # optional native addon (SEEK_DATA, fallocate); warns and goes on without a compiler

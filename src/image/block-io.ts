@@ -18,6 +18,14 @@ export interface BlockIO {
    */
   discard?(offset: number, length: number): Promise<void>;
   /**
+   * Makes a byte range read as zero without writing zero bytes, keeping it allocated where the
+   * storage can (fallocate ZERO_RANGE). Optional, and may answer false (unsupported here): then
+   * callers write zeros.
+   */
+  zeroRange?(offset: number, length: number): Promise<boolean>;
+  /** Reserves storage for a range (fallocate mode 0, may grow); false when unsupported. */
+  preallocate?(offset: number, length: number): Promise<boolean>;
+  /**
    * Allocated (data) ranges intersecting [offset, offset+length), in order. Optional: where
    * absent, the whole range counts as data.
    */

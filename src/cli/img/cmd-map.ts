@@ -114,7 +114,8 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
     for (const e of all) {
       if (e.data && e.offset === undefined)
         throw new CliError("File contains external, encrypted or compressed clusters.");
-      if (e.data && e.offset !== undefined)
+      // Data that reads as zero (a hole under a flat/static layout) is not listed, as in qemu.
+      if (e.data && !e.zero && e.offset !== undefined)
         io.out(
           `${hex(e.start).padEnd(16)}${hex(e.length).padEnd(16)}${hex(e.offset).padEnd(16)}${e.filename ?? ""}\n`,
         );

@@ -1,12 +1,14 @@
 // FileIO: BlockIO over a host file through a fs.promises FileHandle (positional reads/writes).
-// Node has neither fallocate(PUNCH_HOLE) nor SEEK_DATA, so discard zeroes only non-zero bytes
-// (and really deallocates a range reaching EOF by truncating), and dataRanges is derived soundly
-// from st_blocks only in the two cases it decides: fully allocated or fully sparse.
+// Node 20 has neither fallocate(PUNCH_HOLE) nor SEEK_DATA: the native addon (./native.ts) adds
+// them. Without it, discard zeroes only non-zero bytes (and really deallocates a range reaching
+// EOF by truncating), and dataRanges is derived soundly from st_blocks only in the two cases it
+// decides: fully allocated or fully sparse.
 
 import { fdatasyncSync, readSync, writeSync } from "node:fs";
 import { constants, type FileHandle, open } from "node:fs/promises";
 import type { BlockIO } from "../block-io.js";
 import { ImageError } from "../errors.js";
+import { nativeIO } from "./native.js";
 
 /** Largest single read/write chunk; larger requests are split so Node's 2 GiB limit never bites. */
 const MAX_IO = 1 << 30;
@@ -160,6 +162,7 @@ export class FileIO implements BlockIO {
     this.checkWritable();
     const size = await this.size();
     if (offset >= size || length <= 0) return;
+    if (nativeIO()?.punchHole(this.handle().fd, offset, Math.min(length, size - offset))) return;
     if (offset + length >= size) {
       // A tail range can really be deallocated: shrink then grow back leaves a hole.
       await this.truncate(offset);
@@ -187,11 +190,32 @@ export class FileIO implements BlockIO {
     }
   }
 
+  async zeroRange(offset: number, length: number): Promise<boolean> {
+    this.checkWritable();
+    if (length <= 0) return true;
+    const n = nativeIO();
+    if (!n) return false;
+    const fd = this.handle().fd;
+    // KEEP_SIZE: the part past EOF grows the file by truncate (it reads as zeros anyway).
+    const size = await this.size();
+    if (offset < size && !n.zeroRange(fd, offset, Math.min(length, size - offset))) return false;
+    if (offset + length > size) await this.truncate(offset + length);
+    return true;
+  }
+
+  async preallocate(offset: number, length: number): Promise<boolean> {
+    this.checkWritable();
+    return length <= 0 || (nativeIO()?.allocate(this.handle().fd, offset, length) ?? false);
+  }
+
   /**
-   * Sound only when st_blocks decides it: a file with no blocks has no data; a file whose
-   * blocks cover its size has no holes. Otherwise the whole range counts as data.
+   * With the addon: SEEK_DATA/SEEK_HOLE. Without: sound only when st_blocks decides it: a file
+   * with no blocks has no data; a file whose blocks cover its size has no holes. Otherwise the
+   * whole range counts as data.
    */
   async dataRanges(offset: number, length: number): Promise<{ offset: number; length: number }[]> {
+    const ext = nativeIO()?.extents(this.handle().fd, offset, length);
+    if (ext) return ext;
     const st = await this.handle().stat();
     const end = Math.min(offset + length, st.size);
     if (end <= offset || st.blocks === 0) return [];

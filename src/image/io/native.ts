@@ -1,0 +1,93 @@
+// The optional native addon (native/tsvirt_io.c, built by scripts/build-native.sh into
+// build/tsvirt_io.node): SEEK_DATA/SEEK_HOLE extent maps, fallocate (punch hole, zero range,
+// allocate) and copy_file_range, which Node 20 does not offer. Loaded lazily on first use; when
+// it is absent, fails to load, or TSVIRT_NO_NATIVE=1 is set, nativeIO() returns undefined and
+// callers keep their pure-JS path (a machine without a compiler still gets a working tool).
+
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+/** Raw addon surface: negative numbers are -errno. */
+interface Addon {
+  extents(fd: number, offset: number, length: number): Float64Array | number;
+  punchHole(fd: number, offset: number, length: number): number;
+  zeroRange(fd: number, offset: number, length: number): number;
+  allocate(fd: number, offset: number, length: number): number;
+  copyRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+}
+
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+export interface NativeIO {
+  /**
+   * Data runs intersecting [offset, offset+length), clipped to it and to the file size; undefined
+   * when the file system cannot tell (then everything counts as data).
+   */
+  extents(fd: number, offset: number, length: number): Extent[] | undefined;
+  /** Deallocates the range (reads as zeros, size kept); false when the file system can't. */
+  punchHole(fd: number, offset: number, length: number): boolean;
+  /** Makes the range read as zeros without writing them (size kept); false when unsupported. */
+  zeroRange(fd: number, offset: number, length: number): boolean;
+  /** Reserves blocks for the range (posix_fallocate-like, may grow the file); false when unsupported. */
+  allocate(fd: number, offset: number, length: number): boolean;
+  /**
+   * In-kernel copy of length bytes; returns the bytes copied (short at the source's end), or -1
+   * when the pair of files does not support it (nothing was copied then).
+   */
+  copyRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+}
+
+const ADDON_PATH = fileURLToPath(new URL("../../../build/tsvirt_io.node", import.meta.url));
+
+let loaded: NativeIO | null | undefined;
+let why = "not loaded yet";
+
+function wrap(a: Addon): NativeIO {
+  return {
+    extents(fd, offset, length) {
+      const r = a.extents(fd, offset, length);
+      if (typeof r === "number") return undefined;
+      const out: Extent[] = new Array(r.length / 2);
+      for (let i = 0; i < r.length; i += 2) out[i / 2] = { offset: r[i]!, length: r[i + 1]! };
+      return out;
+    },
+    punchHole: (fd, offset, length) => a.punchHole(fd, offset, length) === 0,
+    zeroRange: (fd, offset, length) => a.zeroRange(fd, offset, length) === 0,
+    allocate: (fd, offset, length) => a.allocate(fd, offset, length) === 0,
+    copyRange(fdIn, offIn, fdOut, offOut, length) {
+      const r = a.copyRange(fdIn, offIn, fdOut, offOut, length);
+      return r < 0 ? -1 : r;
+    },
+  };
+}
+
+/** The addon, or undefined when unavailable (see nativeStatus() for why). */
+export function nativeIO(): NativeIO | undefined {
+  if (loaded !== undefined) return loaded ?? undefined;
+  loaded = null;
+  if (process.env.TSVIRT_NO_NATIVE === "1") {
+    why = "disabled by TSVIRT_NO_NATIVE=1";
+    return undefined;
+  }
+  try {
+    const a = createRequire(import.meta.url)(ADDON_PATH) as Partial<Addon>;
+    if (typeof a.extents !== "function" || typeof a.copyRange !== "function") {
+      why = "addon lacks the expected functions";
+      return undefined;
+    }
+    loaded = wrap(a as Addon);
+    why = `loaded from ${ADDON_PATH}`;
+  } catch (e) {
+    why = `could not load ${ADDON_PATH}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+  }
+  return loaded ?? undefined;
+}
+
+/** Why nativeIO() returned what it did (for `tsvirt-img --version`-style diagnostics and tests). */
+export function nativeStatus(): string {
+  nativeIO();
+  return why;
+}
