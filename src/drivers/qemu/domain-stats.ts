@@ -12,6 +12,7 @@ import type {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr } from "../../xml/index.js";
 import { isActive, notRunning, type QemuDomain } from "./domain-obj.js";
+import { formatNodeNames } from "./hotplug-disk.js";
 import type { QemuProcess } from "./process.js";
 
 function running(d: QemuDomain): QemuProcess {
@@ -35,7 +36,8 @@ function findDisk(d: QemuDomain, path: string): { disk: DiskDef; node: string } 
 
 export async function blockStats(d: QemuDomain, path: string): Promise<DomainBlockStats> {
   const proc = running(d);
-  const { node } = findDisk(d, path);
+  const found = findDisk(d, path);
+  const node = (await formatNodeNames(d)).get(found.disk) ?? found.node;
   const all = await proc.monitor.execute<{ "node-name"?: string; stats: Record<string, number> }[]>(
     "query-blockstats",
     {
@@ -58,7 +60,8 @@ export async function blockStats(d: QemuDomain, path: string): Promise<DomainBlo
 
 export async function blockInfo(d: QemuDomain, path: string): Promise<DomainBlockInfo> {
   const proc = running(d);
-  const { disk, node } = findDisk(d, path);
+  const { disk, node: counted } = findDisk(d, path);
+  const node = (await formatNodeNames(d)).get(disk) ?? counted;
   const nodes =
     await proc.monitor.execute<{ "node-name": string; image: Record<string, number> }[]>(
       "query-named-block-nodes",
@@ -100,7 +103,9 @@ export async function blockGroupStats(d: QemuDomain, active: boolean): Promise<B
   const mon = d.proc.monitor;
   let stats: { "node-name"?: string; stats: Record<string, number> }[] = [];
   let nodes: { "node-name": string; image: Record<string, number> }[] = [];
+  let named = new Map<DiskDef, string>();
   try {
+    named = await formatNodeNames(d);
     stats = await mon.execute("query-blockstats", { "query-nodes": true });
     nodes = await mon.execute("query-named-block-nodes");
   } catch {
@@ -108,7 +113,7 @@ export async function blockGroupStats(d: QemuDomain, active: boolean): Promise<B
   }
   out.forEach((e, i) => {
     // Node names follow command-disk.ts: the first disk has the highest number.
-    const node = `libvirt-${disks.length - i}-format`;
+    const node = named.get(disks[i]!) ?? `libvirt-${disks.length - i}-format`;
     const s = stats.find((x) => x["node-name"] === node)?.stats;
     if (!s) return;
     e.io = {

@@ -220,3 +220,25 @@ export async function updateDiskLive(
     );
   }
 }
+
+/**
+ * The format node of each disk, as QEMU reports it for the disk's front-end (query-block): node
+ * numbers stay with a disk however the list changes through hotplug, so they are asked, not counted.
+ */
+export async function formatNodeNames(d: QemuDomain): Promise<Map<DiskDef, string>> {
+  const out = new Map<DiskDef, string>();
+  if (!d.proc || !d.caps) return out;
+  const blocks = await queryBlock(d.proc.monitor);
+  for (const disk of d.def.devices.disks) {
+    let id: string;
+    try {
+      id = frontId(diskArgs(d, disk));
+    } catch {
+      continue;
+    }
+    const e = blocks.find((b) => b.qdev === id || b.qdev?.startsWith(`/machine/peripheral/${id}/`));
+    const node = e?.inserted?.["node-name"];
+    if (node) out.set(disk, node);
+  }
+  return out;
+}
