@@ -154,9 +154,10 @@ export function formatDomainSnapshotXML(def: DomainSnapshotDef, opts: SnapshotFo
       }
       buf.line(`${open}${a("type", d.type ?? "file")}>`);
       buf.indent();
+      // libvirt prints the format before the source (virDomainSnapshotDiskDefFormat).
+      if (d.driverType !== undefined) buf.line(`<driver${a("type", d.driverType)}/>`);
       if (d.sourceFile !== undefined)
         buf.line(`<source${a(d.type === "block" ? "dev" : "file", d.sourceFile)}/>`);
-      if (d.driverType !== undefined) buf.line(`<driver${a("type", d.driverType)}/>`);
       buf.dedent();
       buf.line("</disk>");
     }
