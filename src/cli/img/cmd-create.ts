@@ -4,7 +4,7 @@ import { createImage, detectFormat, FileIO, ImageError, openImage } from "../../
 import { CliError, errText, fromUsage, type Out, pathCombine } from "./context.js";
 import { CREATE_OPTIONS, formattingLine, optionsHelp, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
-import { parseSize } from "./units.js";
+import { strtosz } from "./units.js";
 
 export function sizeError(): CliError {
   return new CliError(
@@ -12,11 +12,13 @@ export function sizeError(): CliError {
   );
 }
 
-/** Parses a create size argument with qemu-img's messages. */
-export function createSize(text: string): number {
-  const v = parseSize(text);
-  if (v === undefined) throw sizeError();
-  if (v > 0x7fffffffffffffffn)
+/** Parses a create size argument with qemu-img's messages (and its hex-suffix warning). */
+export function createSize(text: string, io?: Out): number {
+  const r = strtosz(text);
+  if (r.warning) io?.err(`tsvirt-img: warning: ${r.warning}\n`);
+  const v = r.value;
+  if (r.error === "EINVAL") throw sizeError();
+  if (v === undefined || v > 0x7fffffffffffffffn)
     throw new CliError("Invalid image size specified. Must be between 0 and 9223372036854775807.");
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CliError("Image size too large");
   return Number(v);
@@ -75,22 +77,26 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       throw new CliError(`${filename}: Parameter '${k}' expects 'on' or 'off'`);
     }
     // Size-typed options are printed and passed in bytes ("128k" -> 131072), as qemu does.
-    if (d.type === "size" && k !== "size") {
-      const n = parseSize(v);
-      if (n === undefined) {
+    if (d.type === "size") {
+      const r = strtosz(v);
+      if (r.warning) io.err(`tsvirt-img: warning: ${r.warning}\n`);
+      if (r.error === "ERANGE") throw new CliError(`${filename}: Value '${v}' is out of range for parameter '${k}'`);
+      if (r.value === undefined) {
         throw new CliError(
           `${filename}: Parameter '${k}' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.`,
         );
       }
-      options[k] = n.toString();
-      continue;
+      if (k !== "size") {
+        options[k] = r.value.toString();
+        continue;
+      }
     }
     options[k] = v;
   }
   if (backing !== undefined) options.backing_file = backing;
   if (backingFmt !== undefined) options.backing_fmt = backingFmt;
   let size: number | undefined;
-  if (p.args[1] !== undefined) size = createSize(p.args[1]);
+  if (p.args[1] !== undefined) size = createSize(p.args[1], io);
   else if (options.size !== undefined) size = createSize(options.size);
   delete options.size;
   const bf = options.backing_file;
@@ -125,6 +131,11 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   try {
     await createImage(filename, fmt, size, options, { unsafe });
   } catch (e) {
+    // qemu words every EFBIG from a driver's create this way.
+    if (e instanceof ImageError && /EFBIG/.test(e.message)) {
+      const hint = options.cluster_size !== undefined ? " (try using a larger cluster size)" : "";
+      throw new CliError(`${filename}: The image size is too large for file format '${fmt}'${hint}`);
+    }
     if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
     throw e;
   }

@@ -2,7 +2,7 @@
 
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
-import { parseSize } from "./units.js";
+import { strtosz } from "./units.js";
 
 export async function cmdResize(argv: string[], io: Out): Promise<number> {
   // The size is taken off the end first so "-1G" is not mistaken for an option (as qemu-img).
@@ -29,7 +29,11 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
     if (k === "f") fmt = v;
     else if (k === "q") quiet = true;
     else if (k === "shrink") shrink = true;
-    else if (k === "preallocation") prealloc = v;
+    else if (k === "preallocation") {
+      if (!["off", "metadata", "falloc", "full"].includes(v))
+        throw new CliError(`Invalid preallocation mode '${v}'`);
+      prealloc = v;
+    }
   }
   if (p.args.length !== 1)
     throw new CliError(
@@ -46,7 +50,10 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
     rel = -1;
     text = text.slice(1);
   }
-  const v = parseSize(text);
+  const r = strtosz(text);
+  if (r.warning) io.err(`tsvirt-img: warning: ${r.warning}\n`);
+  if (r.error === "ERANGE") throw new CliError(`Value '${text}' is out of range for parameter 'size'`);
+  const v = r.value;
   if (v === undefined) {
     throw new CliError(
       "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.",
@@ -54,10 +61,13 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
   }
   const img = await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io });
   try {
-    const n = Number(v);
-    const size = rel === 0 ? n : img.virtualSize + rel * n;
-    if (size < 0) throw new CliError("New image size must be positive");
-    if (!img.resizable) throw new CliError("Image format driver does not support resize");
+    // int64 arithmetic as qemu's (a size of 2^63 or more wraps negative).
+    const wrap = (x: bigint) => BigInt.asIntN(64, x);
+    const total = wrap(rel === 0 ? v : BigInt(img.virtualSize) + BigInt(rel) * v);
+    if (total <= 0n) throw new CliError("New image size must be positive");
+    const size = Number(total);
+    if (size <= img.virtualSize && prealloc !== undefined && prealloc !== "off")
+      throw new CliError("Preallocation can only be used for growing images");
     if (size < img.virtualSize && !shrink) {
       io.err(
         "tsvirt-img: Use the --shrink option to perform a shrink operation.\n" +
@@ -65,10 +75,15 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
       );
       return 1;
     }
+    // bdrv_check_request()'s limit (BDRV_MAX_LENGTH) comes before the driver's own support.
+    if (total > 9223372035781033984n)
+      throw new CliError(`offset(${total}) exceeds maximum(9223372035781033984)`);
+    if (!img.resizable) throw new CliError("Image format driver does not support resize");
     try {
       await img.resizable.resize(size, { shrink, preallocation: prealloc });
       await img.flush();
     } catch (e) {
+      if (img.format === "raw" && /EFBIG/.test(errText(e))) throw new CliError("Could not resize file: File too large");
       throw new CliError(errText(e));
     }
     if (!quiet) io.out("Image resized.\n");

@@ -7,7 +7,7 @@ import { getopt } from "./getopt.js";
 export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "la:c:d:f:hqU", [
+    p = getopt(argv, "la:c:d:hqU", [
       { name: "help", arg: "none", key: "h" },
       { name: "object", arg: "required" },
       { name: "image-opts", arg: "none" },

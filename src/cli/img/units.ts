@@ -19,24 +19,69 @@ const SUFFIX: Record<string, number> = {
   E: 2 ** 60,
 };
 
+export interface StrToSz {
+  /** Bytes (may exceed 2^63: the caller decides). */
+  value?: bigint;
+  /** EINVAL: not a size; ERANGE: above 2^64-1. */
+  error?: "EINVAL" | "ERANGE";
+  /** qemu's deprecation warning for a hex number with a suffix ("0x1k"). */
+  warning?: string;
+}
+
+/**
+ * qemu_strtosz(): leading blanks and a '+' allowed, decimal or 0x-hex, an optional fraction
+ * (read as a double and rounded to the nearest byte of its suffix's unit; a fraction needs a
+ * suffix other than B), one suffix letter, nothing after it.
+ */
+export function strtosz(text: string, defaultSuffix = ""): StrToSz {
+  const m = /^[ \t\n\v\f\r]*\+?(\d+)/.exec(text);
+  if (!m) return { error: "EINVAL" };
+  let pos = m[0].length;
+  let val = BigInt(m[1]!);
+  let hex = false;
+  let frac64 = 0n;
+  if (val === 0n && (text[pos] === "x" || text[pos] === "X")) {
+    const h = /^[0-9a-fA-F]+/.exec(text.slice(pos + 1));
+    if (h) {
+      val = BigInt(`0x${h[0]}`);
+      pos += 1 + h[0].length;
+      hex = true;
+      if (text[pos] === ".") return { error: "EINVAL" };
+    }
+  } else if (text[pos] === ".") {
+    // strtod() on ".ddd[e…]": an exponent makes the whole input invalid; no digits skips the '.'.
+    const f = /^\.(\d*)(?:[eE][+-]?\d+)?/.exec(text.slice(pos))!;
+    if (f[1] === "" && !/^\.\d/.test(text.slice(pos))) pos++;
+    else {
+      if (/[eE]/.test(f[0])) return { error: "EINVAL" };
+      const fraction = Number(`0.${f[1]}`);
+      pos += f[0].length;
+      // The fraction as 0.64 fixed point (a double that rounds to 1.0 wraps to 0, as in C).
+      const fixed = fraction * 2 ** 64;
+      frac64 = fixed >= 2 ** 64 ? 0n : BigInt(Math.trunc(fixed));
+    }
+  }
+  const c = text[pos];
+  let mult: number | undefined = c !== undefined ? SUFFIX[c] : undefined;
+  let warning: string | undefined;
+  if (mult !== undefined) {
+    if (hex) warning = `Using a multiplier suffix on hex numbers is deprecated: ${text}`;
+    pos++;
+  } else mult = SUFFIX[defaultSuffix] ?? 1;
+  if (pos !== text.length) return { error: "EINVAL" };
+  const mul = BigInt(mult);
+  if (mul === 1n) {
+    if (frac64 !== 0n) return { error: "EINVAL" };
+  } else {
+    val = val * mul + ((frac64 * mul + (1n << 63n)) >> 64n);
+  }
+  if (val > 0xffffffffffffffffn) return { error: "ERANGE" };
+  return { value: val, warning };
+}
+
 /** Returns bytes, or undefined when the text is not a size; may exceed 2^53 (caller checks). */
 export function parseSize(text: string, defaultSuffix = ""): bigint | undefined {
-  const m = /^\s*(\d+)(?:\.(\d*))?\s*([a-zA-Z]?)$/.exec(text);
-  if (!m) return undefined;
-  const suffix = m[3] || defaultSuffix;
-  const mult = SUFFIX[suffix];
-  if (mult === undefined) return undefined;
-  const int = BigInt(m[1]!);
-  const frac = m[2] ?? "";
-  // qemu rejects fractions with a bytes suffix and keeps the fraction's value otherwise.
-  if (frac && mult === 1 && /[1-9]/.test(frac)) return undefined;
-  const multB = BigInt(mult);
-  let v = int * multB;
-  if (frac) {
-    const den = 10n ** BigInt(frac.length);
-    v += (BigInt(frac) * multB) / den;
-  }
-  return v;
+  return strtosz(text, defaultSuffix).value;
 }
 
 /** "%0.3g" for the 0.977..1000 range size_to_str produces. */

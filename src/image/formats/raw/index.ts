@@ -15,6 +15,8 @@ registerFormat({
     if (!["off", "falloc", "full"].includes(prealloc)) {
       throw new ImageError("invalid-argument", `Invalid parameter '${prealloc}'`);
     }
+    // The file protocol rounds a new file up to whole 512-byte sectors (qemu's raw create).
+    size = Math.ceil(size / 512) * 512;
     await io.truncate(size);
     if (prealloc !== "off" && size > 0) {
       // Without fallocate(), both preallocation modes write zeros so blocks are really allocated.
