@@ -7,16 +7,14 @@ import type { BlockIO } from "./block-io.js";
 import { ImageError } from "./errors.js";
 import type { Image } from "./image.js";
 import { FileIO } from "./io/file-io.js";
-import { LazyTruncateIO } from "./io/lazy-truncate-io.js";
 import { PROBE_BYTES, probeFormat } from "./probe.js";
 import {
   type FormatCreateContext,
   type FormatOpenOptions,
   getFormat,
-  listFormats,
+  probingFormats,
   type SecretMap,
 } from "./registry.js";
-import "./builtin-formats.js";
 
 export interface OpenImageOptions {
   /** Format name; probed from the header when absent. */
@@ -55,7 +53,7 @@ export async function detectFormat(io: BlockIO): Promise<string> {
   const size = await io.size();
   const head = new Uint8Array(Math.min(PROBE_BYTES, size));
   await io.read(0, head);
-  for (const f of listFormats()) if (f.probe?.(head)) return f.name;
+  for (const f of probingFormats()) if (f.probe?.(head)) return f.name;
   return probeFormat(head);
 }
 
@@ -122,7 +120,9 @@ export async function createImage(
     typeof path !== "string"
       ? path
       : st?.isFile()
-        ? new LazyTruncateIO(await FileIO.open(path, { readOnly: false }))
+        ? new (await import("./io/lazy-truncate-io.js")).LazyTruncateIO(
+            await FileIO.open(path, { readOnly: false }),
+          )
         : await FileIO.open(path, { create: true, truncate: true });
   const base = io.path;
   let remove = !existed;

@@ -29,16 +29,19 @@ interface ProbeEntry {
 
 /**
  * Magic numbers: qcow2/qcow 'QFI\xfb' + version (qcow2 spec "Header"; v1 is qcow), UML cow
- * 0x4f4f4f4d version 2 (qemu block/cow.c), VMDK sparse extent 'KDMV' and ESX 'COWD' (VMDK spec
- * 5.0 "Hosted Sparse Extent Header"), VMDK text descriptors, VDI signature 0xbeda107f at 0x40.
+ * 0x4f4f4f4d version 2 or 3 (qemu block/cow.c; v3 is tsvirt's), VMDK sparse extent 'KDMV' and
+ * ESX 'COWD' (VMDK spec 5.0 "Hosted Sparse Extent Header"), VMDK text descriptors, VDI signature
+ * 0xbeda107f at 0x40. First match wins; the order is the one the formats' own probes had when
+ * every format was loaded at start-up (qcow, cow, sparse vmdk, vdi, then the rest).
  */
 const TABLE: ProbeEntry[] = [
-  { format: "qcow2", test: (h) => be32(h, 0) === 0x514649fb && (be32(h, 4) === 2 || be32(h, 4) === 3) },
   { format: "qcow", test: (h) => be32(h, 0) === 0x514649fb && be32(h, 4) === 1 },
-  { format: "cow", test: (h) => be32(h, 0) === 0x4f4f4f4d && be32(h, 4) === 2 },
-  { format: "vmdk", test: (h) => ascii(h, 0, 4) === "KDMV" || ascii(h, 0, 4) === "COWD" },
-  { format: "vmdk", test: isVmdkDescriptor },
+  { format: "cow", test: (h) => be32(h, 0) === 0x4f4f4f4d && (be32(h, 4) === 2 || be32(h, 4) === 3) },
+  { format: "vmdk", test: (h) => ascii(h, 0, 4) === "KDMV" },
   { format: "vdi", test: (h) => le32(h, 0x40) === 0xbeda107f },
+  { format: "qcow2", test: (h) => be32(h, 0) === 0x514649fb && (be32(h, 4) === 2 || be32(h, 4) === 3) },
+  { format: "vmdk", test: (h) => ascii(h, 0, 4) === "COWD" },
+  { format: "vmdk", test: isVmdkDescriptor },
 ];
 
 /** A text VMDK descriptor: qemu looks for the header comment or a createType line. */

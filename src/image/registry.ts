@@ -1,5 +1,6 @@
 // Format registry: each image format registers how to probe, open and create it, so openImage()
-// and tsvirt-img dispatch by name without knowing concrete formats.
+// and tsvirt-img dispatch by name without knowing concrete formats. The built-in formats are
+// registered here as stand-ins that import a format's code when it is first used.
 
 import type { BlockIO } from "./block-io.js";
 import { ImageError } from "./errors.js";
@@ -56,9 +57,36 @@ export interface ImageFormat {
 }
 
 const formats = new Map<string, ImageFormat>();
+/** Built-in formats: probe.ts's magic table decides for them, whether their code is loaded or not. */
+const tabled = new Set<string>();
 
 export function registerFormat(f: ImageFormat): void {
   formats.set(f.name, f);
+}
+
+/**
+ * Registers a format whose implementation is imported on first open/create: `load` imports the
+ * module that calls registerFormat() with the real entry, which then replaces this stand-in.
+ * Keeps start-up (tsvirt-img info) from loading every format's code. A format registered
+ * already (its module was imported directly) is left as it is. The stand-in has no probe():
+ * the magic table in probe.ts recognises every built-in format.
+ */
+export function registerLazyFormat(name: FormatName, load: () => Promise<unknown>): void {
+  tabled.add(name);
+  if (formats.has(name)) return;
+  let real: Promise<ImageFormat> | undefined;
+  const resolve = (): Promise<ImageFormat> =>
+    (real ??= load().then(() => {
+      const f = formats.get(name);
+      if (!f || f === stub) throw new ImageError("unsupported", `Unknown driver '${name}'`);
+      return f;
+    }));
+  const stub: ImageFormat = {
+    name,
+    open: async (io, opts) => (await resolve()).open(io, opts),
+    create: async (io, size, options, ctx) => (await resolve()).create(io, size, options, ctx),
+  };
+  formats.set(name, stub);
 }
 
 export function getFormat(name: string): ImageFormat {
@@ -74,3 +102,16 @@ export function hasFormat(name: string): boolean {
 export function listFormats(): ImageFormat[] {
   return [...formats.values()];
 }
+
+/** Formats whose own probe() runs before the magic table (those not built in). */
+export function probingFormats(): ImageFormat[] {
+  return [...formats.values()].filter((f) => f.probe && !tabled.has(f.name));
+}
+
+// The formats built into the image layer, each imported on first open/create of its kind.
+registerLazyFormat("raw", () => import("./formats/raw/index.js"));
+registerLazyFormat("qcow2", () => import("./formats/qcow2/index.js"));
+registerLazyFormat("qcow", () => import("./formats/qcow/index.js"));
+registerLazyFormat("cow", () => import("./formats/cow/index.js"));
+registerLazyFormat("vmdk", () => import("./formats/vmdk/index.js"));
+registerLazyFormat("vdi", () => import("./formats/vdi/index.js"));

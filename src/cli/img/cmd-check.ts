@@ -1,7 +1,8 @@
 // `tsvirt-img check [-r leaks|all] [--output=json]`: the format's consistency check with
 // qemu-img's summary text and exit codes (0 clean, 1 check failed, 2 corrupt, 3 leaks, 63 n/a).
 
-import { type CheckResult, ImageError } from "../../image/index.js";
+import { ImageError } from "../../image/errors.js";
+import type { CheckResult } from "../../image/image.js";
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
 import { type QValue, toQemuJson } from "./qdict.js";

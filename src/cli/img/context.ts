@@ -2,8 +2,10 @@
 // CliError that ends a command with an exit code, and opening images with qemu-img's messages.
 
 import { isAbsolute } from "node:path";
-import "./formats.js";
-import { ImageError, type Image, openImage } from "../../image/index.js";
+// Imports name the image layer's modules, not its index: the index re-exports every IO backend.
+import { ImageError } from "../../image/errors.js";
+import type { Image } from "../../image/image.js";
+import { openImage } from "../../image/open.js";
 import { UsageError } from "./getopt.js";
 
 export const PROG = "tsvirt-img";
@@ -132,12 +134,13 @@ export function isZero(b: Uint8Array): boolean {
   if (n === 0) return true;
   if (b[0] !== 0 || b[n - 1] !== 0) return false;
   const buf = Buffer.from(b.buffer, b.byteOffset, n);
+  const zero = (ZERO ??= Buffer.alloc(1 << 20));
   let off = 0;
   while (off < n) {
-    const len = Math.min(ZERO.length, n - off);
-    if (buf.compare(ZERO, 0, len, off, off + len) !== 0) return false;
+    const len = Math.min(zero.length, n - off);
+    if (buf.compare(zero, 0, len, off, off + len) !== 0) return false;
     off += len;
   }
   return true;
 }
-const ZERO = Buffer.alloc(1 << 20);
+let ZERO: Buffer | undefined;

@@ -1,13 +1,12 @@
 // tsvirt-img's entry: dispatches a qemu-img command line to its command and turns errors into
 // qemu-img's "prog: message" lines and exit codes.
 
-import { cmdInfo } from "./cmd-info.js";
 import { CliError, errText, type Out, PROG } from "./context.js";
 
 type Command = (argv: string[], io: Out) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
-  info: async () => cmdInfo,
+  info: async () => (await import("./cmd-info.js")).cmdInfo,
   create: async () => (await import("./cmd-create.js")).cmdCreate,
   convert: async () => (await import("./cmd-convert.js")).cmdConvert,
   check: async () => (await import("./cmd-check.js")).cmdCheck,
