@@ -7,10 +7,8 @@
 
 import { ImageError } from "../../errors.js";
 import { registerFormat } from "../../registry.js";
-import { createQcow2 } from "./create.js";
 import { openQcow2 } from "./open.js";
 
-export { createQcow2 } from "./create.js";
 export { openQcow2 } from "./open.js";
 export { Qcow2Image } from "./qcow2-image.js";
 
@@ -19,6 +17,8 @@ registerFormat({
   open: openQcow2,
   async create(io, size, options, ctx) {
     try {
+      // Creation code (LUKS, preallocation, the write path) loads only when an image is created.
+      const { createQcow2 } = await import("./create.js");
       await createQcow2(io, size, options, ctx);
     } catch (e) {
       // qemu-img checks option names and the size before the driver runs; what qcow2 itself

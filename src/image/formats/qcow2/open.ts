@@ -18,8 +18,7 @@ import {
   parseHeader,
   V3_HEADER_LEN,
 } from "./header.js";
-import { openCrypto } from "./crypto.js";
-import { type Qcow2Crypto, Qcow2Image } from "./qcow2-image.js";
+import { loadWritePath, type Qcow2Crypto, Qcow2Image } from "./qcow2-image.js";
 import { Refcounts } from "./refcounts.js";
 import { SizedIO } from "./sized-io.js";
 import { ClusterTables, decodeL1 } from "./tables.js";
@@ -80,11 +79,14 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
   try {
     if (h.incompatible & INCOMPAT_DATA_FILE) dataIO = await openDataFile(h.dataFile!, readOnly, opts);
     if (h.cryptMethod === CRYPT_LUKS || h.cryptMethod === CRYPT_AES) {
+      // node:crypto and the LUKS code load only for encrypted images.
+      const { openCrypto } = await import("./crypto.js");
       crypto = await openCrypto(io, h, opts);
       if (h.cryptMethod === CRYPT_AES && !readOnly) {
         throw new ImageError("unsupported", "AES-CBC encrypted qcow2 images are supported read-only");
       }
     }
+    if (!readOnly) await loadWritePath();
     img = new Qcow2Image(io, h, tables, refs, dataIO, readOnly, crypto);
     img.watchFrees();
     await img.loadSnapshots();

@@ -14,20 +14,26 @@ import type {
   MapExtent,
   Resizable,
 } from "../../image.js";
-import { checkQcow2 } from "./check.js";
-import { resizeQcow2 } from "./resize.js";
-import { Qcow2Snapshots } from "./snapshots.js";
-import { amendQcow2 } from "./amend.js";
 import { bitmapInfo } from "./bitmaps.js";
-import { qcow2BlockStatus } from "./block-status.js";
-import { compressClusterAsync, decompressCluster } from "./compress.js";
 import { AUTOCLEAR_DATA_FILE_RAW, encodeHeader, INCOMPAT_EXTL2, type Qcow2Header } from "./header.js";
 import { type L2Mapping, SUBCLUSTERS, subclusterKind } from "./l2-entry.js";
 import type { Refcounts } from "./refcounts.js";
-import { readSnapshotTable, type SnapshotEntry } from "./snapshot-table.js";
+import { readSnapshotTable, type SnapshotEntry, snapshotInfo } from "./snapshot-table.js";
 import type { SizedIO } from "./sized-io.js";
 import type { ClusterTables } from "./tables.js";
-import { canCompress, compressedWrite, guestWrite, zeroGuest } from "./write-path.js";
+
+// Writing, compression (node:zlib), block status, check, snapshots, resize and amend are imported
+// on first use: opening an image for its metadata (tsvirt-img info) loads none of that code.
+// openQcow2 preloads the write path for writable images.
+let writePath: typeof import("./write-path.js") | undefined;
+let compress: typeof import("./compress.js") | undefined;
+let blockStatus: typeof import("./block-status.js") | undefined;
+export async function loadWritePath(): Promise<typeof import("./write-path.js")> {
+  return (writePath ??= await import("./write-path.js"));
+}
+async function loadCompress(): Promise<typeof import("./compress.js")> {
+  return (compress ??= await import("./compress.js"));
+}
 
 /** Encryption of data clusters by 512-byte sector; `physical` picks host (LUKS) or guest (AES) IVs. */
 export interface Qcow2Crypto {
@@ -91,21 +97,26 @@ export class Qcow2Image implements Image, BackingChain {
   }
 
   get snapshots(): InternalSnapshots {
-    const sn = new Qcow2Snapshots(this);
+    const sn = async () => new (await import("./snapshots.js")).Qcow2Snapshots(this);
     return {
-      list: () => sn.list(),
-      create: (name) => this.exclusive(() => sn.create(name)),
-      apply: (id) => this.exclusive(() => sn.apply(id)),
-      delete: (id) => this.exclusive(() => sn.delete(id)),
+      list: async () => this.snapshotList.map(snapshotInfo),
+      create: (name) => this.exclusive(async () => (await sn()).create(name)),
+      apply: (id) => this.exclusive(async () => (await sn()).apply(id)),
+      delete: (id) => this.exclusive(async () => (await sn()).delete(id)),
     };
   }
 
   get checker(): Checkable {
-    return { check: (opts) => this.exclusive(() => checkQcow2(this, opts)) };
+    return {
+      check: (opts) => this.exclusive(async () => (await import("./check.js")).checkQcow2(this, opts)),
+    };
   }
 
   get resizable(): Resizable {
-    return { resize: (n, opts) => this.exclusive(() => resizeQcow2(this, n, opts)) };
+    return {
+      resize: (n, opts) =>
+        this.exclusive(async () => (await import("./resize.js")).resizeQcow2(this, n, opts)),
+    };
   }
 
   get backing(): BackingChain {
@@ -143,7 +154,7 @@ export class Qcow2Image implements Image, BackingChain {
 
   /** qemu-img amend: change creation options in place (see amend.ts). */
   amend(options: Record<string, string>): Promise<void> {
-    return this.exclusive(() => amendQcow2(this, options));
+    return this.exclusive(async () => (await import("./amend.js")).amendQcow2(this, options));
   }
 
   bounds(offset: number, length: number): void {
@@ -293,7 +304,12 @@ export class Qcow2Image implements Image, BackingChain {
     }
     const raw = new Uint8Array(m.compressedSize);
     await this.io.read(m.host, raw);
-    const data = decompressCluster(raw, this.cs, this.header.compressionType, m.host);
+    const data = (compress ?? (await loadCompress())).decompressCluster(
+      raw,
+      this.cs,
+      this.header.compressionType,
+      m.host,
+    );
     this.compressedCache = { host: m.host, data };
     return data;
   }
@@ -309,20 +325,27 @@ export class Qcow2Image implements Image, BackingChain {
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
-    return this.exclusive(() => guestWrite(this, offset, data));
+    return this.exclusive(async () => (writePath ?? (await loadWritePath())).guestWrite(this, offset, data));
   }
 
   writeZeroes(offset: number, length: number, opts: { mayUnmap?: boolean } = {}): Promise<void> {
-    return this.exclusive(() => zeroGuest(this, offset, length, opts));
+    return this.exclusive(async () =>
+      (writePath ?? (await loadWritePath())).zeroGuest(this, offset, length, opts),
+    );
   }
 
   writeCompressed(offset: number, data: Uint8Array): Promise<void> {
-    return this.exclusive(() => compressedWrite(this, offset, data));
+    return this.exclusive(async () =>
+      (writePath ?? (await loadWritePath())).compressedWrite(this, offset, data),
+    );
   }
 
-  /** Cluster size for compressed writes; undefined when this image cannot hold compressed clusters. */
+  /**
+   * Cluster size for compressed writes; undefined when this image cannot hold compressed clusters
+   * (write-path.ts canCompress(), inlined so a read-only open need not load the write path).
+   */
   get compressedClusterSize(): number | undefined {
-    return canCompress(this) ? this.cs : undefined;
+    return !this.hasDataFile && !this.crypto && this.header.compressionType === 0 ? this.cs : undefined;
   }
 
   /** Deflates one guest cluster on libuv's thread pool (zero-padded to a full cluster, as qemu). */
@@ -332,16 +355,19 @@ export class Qcow2Image implements Image, BackingChain {
       full = new Uint8Array(this.cs);
       full.set(raw.subarray(0, this.cs));
     }
-    return compressClusterAsync(full);
+    return (compress ? Promise.resolve(compress) : loadCompress()).then((c) => c.compressClusterAsync(full));
   }
 
   /** Stores a cluster prepared by compressCluster (undefined: it did not compress, stored raw). */
   writeCompressedCluster(offset: number, packed: Uint8Array | undefined, raw: Uint8Array): Promise<void> {
-    return this.exclusive(() => compressedWrite(this, offset, raw, packed ?? null));
+    return this.exclusive(async () =>
+      (writePath ?? (await loadWritePath())).compressedWrite(this, offset, raw, packed ?? null),
+    );
   }
 
   blockStatus(offset: number, length: number): Promise<MapExtent[]> {
-    return qcow2BlockStatus(this, offset, length);
+    if (blockStatus) return blockStatus.qcow2BlockStatus(this, offset, length);
+    return import("./block-status.js").then((m) => (blockStatus = m).qcow2BlockStatus(this, offset, length));
   }
 
   async flush(): Promise<void> {

@@ -3,6 +3,7 @@
 
 import { be16, be32, be64, putBe16, putBe32, putBe64 } from "../../bytes.js";
 import type { BlockIO } from "../../block-io.js";
+import type { SnapshotInfo } from "../../image.js";
 import { ImageError } from "../../errors.js";
 import { MAX_L1_BYTES, MAX_SNAPSHOTS, type Qcow2Header } from "./header.js";
 
@@ -27,6 +28,19 @@ export interface SnapshotEntry {
   extraRest: Uint8Array;
   /** Length of the entry as found on disk (0 for entries not yet written). */
   entryBytes: number;
+}
+
+/** What `qemu-img snapshot -l` / info list of an entry. */
+export function snapshotInfo(e: SnapshotEntry): SnapshotInfo {
+  return {
+    id: e.id,
+    name: e.name,
+    vmStateSize: e.vmStateSize,
+    dateSec: e.dateSec,
+    dateNsec: e.dateNsec,
+    vmClockNsec: e.vmClockNsec,
+    icount: e.icount !== undefined && e.icount >= 0 ? e.icount : undefined,
+  };
 }
 
 const dec = new TextDecoder();

@@ -8,22 +8,19 @@ import { INCOMPAT_DIRTY, MAX_SNAPSHOTS } from "./header.js";
 import { growL1 } from "./resize.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { assertTreeFits, readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
-import { encodeSnapshotTable, type SnapshotEntry, snapshotTableSize } from "./snapshot-table.js";
+import {
+  encodeSnapshotTable,
+  type SnapshotEntry,
+  snapshotInfo,
+  snapshotTableSize,
+} from "./snapshot-table.js";
 import { encodeL1 } from "./tables.js";
 
 export class Qcow2Snapshots implements InternalSnapshots {
   constructor(private readonly img: Qcow2Image) {}
 
   async list(): Promise<SnapshotInfo[]> {
-    return this.img.snapshotList.map((e) => ({
-      id: e.id,
-      name: e.name,
-      vmStateSize: e.vmStateSize,
-      dateSec: e.dateSec,
-      dateNsec: e.dateNsec,
-      vmClockNsec: e.vmClockNsec,
-      icount: e.icount !== undefined && e.icount >= 0 ? e.icount : undefined,
-    }));
+    return this.img.snapshotList.map(snapshotInfo);
   }
 
   private find(nameOrId: string): number {
