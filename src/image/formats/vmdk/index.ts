@@ -1,7 +1,6 @@
 // The vmdk format's registry entry: sparse/stream extents by magic, text descriptors by content.
 
 import { registerFormat } from "../../registry.js";
-import { createVmdk } from "./create.js";
 import { isVmdkSparse } from "./sparse-header.js";
 import { VmdkImage } from "./vmdk-image.js";
 
@@ -11,5 +10,6 @@ registerFormat({
   name: "vmdk",
   probe: isVmdkSparse,
   open: (io, opts) => VmdkImage.open(io, opts),
-  create: createVmdk,
+  // Creation code (and node:crypto for the CID) loads only when an image is created.
+  create: async (io, size, options, ctx) => (await import("./create.js")).createVmdk(io, size, options, ctx),
 });

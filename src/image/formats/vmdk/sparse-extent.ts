@@ -2,8 +2,6 @@
 // Format 1.1" section 5), including stream-optimized extents whose grains are deflate-compressed
 // behind grain markers (section 6). New grains are appended at the end of the file, as qemu does.
 
-import { promisify } from "node:util";
-import { deflate, deflateSync, inflateSync } from "node:zlib";
 import type { BlockIO } from "../../block-io.js";
 import { ImageError } from "../../errors.js";
 import type { MapExtent } from "../../image.js";
@@ -18,7 +16,11 @@ import {
   type SparseHeader,
 } from "./sparse-header.js";
 
-const deflateAsync = promisify(deflate);
+// node:zlib loads with the first compressed grain (opening a vmdk for info needs none).
+let zlib: typeof import("node:zlib") | undefined;
+async function loadZlib(): Promise<typeof import("node:zlib")> {
+  return (zlib ??= await import("node:zlib"));
+}
 const GTE_ZEROED = 1;
 
 const ZERO = Buffer.alloc(64 * 1024);
@@ -150,7 +152,9 @@ export class SparseExtent implements Extent {
     }
     const out = new Uint8Array(this.clusterSize);
     try {
-      const d = inflateSync(data, { maxOutputLength: this.clusterSize * 2 } as never);
+      const d = (zlib ?? (await loadZlib())).inflateSync(data, {
+        maxOutputLength: this.clusterSize * 2,
+      } as never);
       out.set(d.subarray(0, this.clusterSize));
     } catch (cause) {
       throw new ImageError("corrupt", "Could not decompress grain", { path: this.fileName, cause });
@@ -250,7 +254,8 @@ export class SparseExtent implements Extent {
             continue;
           }
         }
-        if (this.compressed) await this.appendCompressed(pos - within, deflateSync(grain));
+        if (this.compressed)
+          await this.appendCompressed(pos - within, (zlib ?? (await loadZlib())).deflateSync(grain));
         else if (n === this.clusterSize && e === 0) {
           // A run of whole new grains goes to consecutive sectors in one host write.
           let len = n;
@@ -290,8 +295,9 @@ export class SparseExtent implements Extent {
   }
 
   /** Compresses a grain off the main thread; the result goes to writeCompressedGrain. */
-  compressGrain(raw: Uint8Array): Promise<Uint8Array> {
-    return deflateAsync(raw);
+  async compressGrain(raw: Uint8Array): Promise<Uint8Array> {
+    const z = zlib ?? (await loadZlib());
+    return new Promise((resolve, reject) => z.deflate(raw, (e, out) => (e ? reject(e) : resolve(out))));
   }
 
   /** Appends a compressed grain with its marker (LBA in sectors, byte size), sector aligned. */

@@ -1,7 +1,6 @@
 // A VMDK image: the descriptor (embedded in a sparse extent or a separate text file) plus its
 // extents laid end to end in guest space, and an optional parent (parentFileNameHint) as backing.
 
-import { randomInt } from "node:crypto";
 import { dirname, isAbsolute } from "node:path";
 import type { BlockIO } from "../../block-io.js";
 import { ImageError } from "../../errors.js";
@@ -190,6 +189,8 @@ export class VmdkImage implements Image, Checkable, BackingChain {
     // qemu gives the image a new CID on its first write so children can detect the change.
     this.cidUpdated = true;
     if (!this.descText) return;
+    // node:crypto loads only here, on an image's first write.
+    const { randomInt } = await import("node:crypto");
     this.desc.cid = randomInt(0, 0xffffffff);
     const text = this.descText.replace(/^CID=.*$/m, `CID=${this.desc.cid.toString(16)}`);
     const bytes = Buffer.from(text, "latin1");
