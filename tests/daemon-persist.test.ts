@@ -5,7 +5,7 @@
 // must come back in its initial state; qemu:///system is where persistence applies.
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
@@ -68,7 +68,10 @@ async function crashCycle(
     if (made.network === "ok")
       assert.ok(before.networks["persist-net"], "the network was listed before the crash");
     if (made.pool === "ok") assert.ok(before.pools["persist-pool"], "the pool was listed before the crash");
-    if (made.snapshot === "ok") assert.equal(before.domains["persist-d1"].current, "s2");
+    if (made.snapshot === "ok") {
+      assert.equal(before.domains["persist-d1"].current, "s2");
+      assert.deepEqual(Object.keys(before.domains["persist-d1"].snapshots).sort(), ["s1", "s2"]);
+    }
     assert.deepEqual(after, before, "every persistent object is back with identical XML and flags");
     return made;
   } finally {
@@ -116,6 +119,19 @@ test("tsvirtd: kill -9 and restart keeps every persistent object of qemu:///syst
       poolDir,
     );
     if (made) {
+      // Snapshot metadata is stored as libvirt keeps it: one file per snapshot, <active> on the current.
+      assert.equal(
+        made.snapshot,
+        "ok",
+        `snapshot REDEFINE on qemu:///system: ${JSON.stringify(made.snapshot)}`,
+      );
+      const dir = join(root, "lib", "qemu", "snapshot", "persist-d1");
+      assert.deepEqual(readdirSync(dir).sort(), ["s1.xml", "s2.xml"]);
+      assert.match(readFileSync(join(dir, "s1.xml"), "utf8"), /<active>0<\/active>\n<\/domainsnapshot>\n$/);
+      assert.match(
+        readFileSync(join(dir, "s2.xml"), "utf8"),
+        /<parent>\n {4}<name>s1<\/name>[\s\S]*<active>1<\/active>/,
+      );
       const missingKinds = Object.entries(made).filter(([, r]) => r !== "ok");
       if (missingKinds.length) t.todo(`not supported yet: ${missingKinds.map(([k]) => k).join(", ")}`);
     }
