@@ -17,6 +17,7 @@ import {
   recordPciAddress,
   renumberNodes,
   saveLive,
+  UNPLUG_WAIT_MS,
   unplug,
 } from "./hotplug-qemu.js";
 import {
@@ -30,7 +31,7 @@ import {
   trayClose,
   trayOpen,
 } from "./monitor/hotplug-qmp.js";
-import type { QmpClient } from "./monitor/qmp-client.js";
+import type { QmpClient, QmpEvent } from "./monitor/qmp-client.js";
 
 /** CHANGE_MEDIA_TIMEOUT of qemu_hotplug.c: how long the tray may take to open. */
 const TRAY_WAIT_MS = 5000;
@@ -110,7 +111,12 @@ export function liveDiskByTarget(d: QemuDomain, target: string): DiskDef | undef
   return d.def.devices.disks.find((x) => x.target.dev === target);
 }
 
-export async function detachDiskLive(st: QemuDriverState, d: QemuDomain, target: string): Promise<void> {
+export async function detachDiskLive(
+  st: QemuDriverState,
+  d: QemuDomain,
+  target: string,
+  waitMs = UNPLUG_WAIT_MS,
+): Promise<void> {
   const mon = monitorOf(d);
   const disk = liveDiskByTarget(d, target);
   if (!disk) throw virError(ErrorCode.DEVICE_MISSING, ErrorDomain.QEMU, `disk ${target} not found`);
@@ -130,13 +136,20 @@ export async function detachDiskLive(st: QemuDriverState, d: QemuDomain, target:
   }
   const id = frontId(diskArgs(d, disk));
   const nodes = await nodesOf(mon, id);
-  await unplug(st, d, mon, id, async () => {
-    await delNodes(mon, nodes);
-    const i = d.def.devices.disks.indexOf(disk);
-    if (i >= 0) d.def.devices.disks.splice(i, 1);
-    saveLive(d);
-    deviceEvent(st, d, false, id);
-  });
+  await unplug(
+    st,
+    d,
+    mon,
+    id,
+    async () => {
+      await delNodes(mon, nodes);
+      const i = d.def.devices.disks.indexOf(disk);
+      if (i >= 0) d.def.devices.disks.splice(i, 1);
+      saveLive(d);
+      deviceEvent(st, d, false, id);
+    },
+    waitMs,
+  );
 }
 
 function sourcePath(disk: DiskDef): string | undefined {
@@ -144,20 +157,35 @@ function sourcePath(disk: DiskDef): string | undefined {
   return attr(disk.source, "file") ?? attr(disk.source, "dev") ?? attr(disk.source, "name");
 }
 
-/** Waits until query-block says the tray of `id` is open. */
-async function waitTrayOpen(mon: QmpClient, id: string, target: string): Promise<void> {
-  const until = Date.now() + TRAY_WAIT_MS;
-  for (;;) {
-    const e = (await queryBlock(mon)).find((b) => b.qdev === id);
-    if (e?.tray_open !== false) return;
-    if (Date.now() > until) {
-      throw virError(
-        ErrorCode.OPERATION_FAILED,
-        ErrorDomain.QEMU,
-        `timed out waiting to open tray of '${target}'`,
-      );
+/**
+ * Opens the tray of `id` and waits (CHANGE_MEDIA_TIMEOUT) until QEMU says it is open: its
+ * DEVICE_TRAY_MOVED event, or query-block for a guest that had it open already.
+ */
+async function openTray(mon: QmpClient, id: string, target: string, force: boolean): Promise<void> {
+  let opened = false;
+  const onEvent = (e: QmpEvent) => {
+    if (e.event === "DEVICE_TRAY_MOVED" && e.data?.id === id && e.data["tray-open"] === true) opened = true;
+  };
+  mon.on("event", onEvent);
+  try {
+    await trayOpen(mon, id, force);
+    const until = Date.now() + TRAY_WAIT_MS;
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      if (opened) return;
+      const e = (await queryBlock(mon)).find((b) => b.qdev === id);
+      if (opened || e?.tray_open !== false) return;
+      if (Date.now() > until) {
+        throw virError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.QEMU,
+          `timed out waiting to open tray of '${target}'`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    mon.off("event", onEvent);
   }
 }
 
@@ -176,8 +204,7 @@ export async function changeMediaLive(
   const mon = monitorOf(d);
   const id = frontId(diskArgs(d, old));
   const oldNodes = await nodesOf(mon, id);
-  await trayOpen(mon, id, force);
-  if (!force) await waitTrayOpen(mon, id, old.target.dev);
+  await openTray(mon, id, old.target.dev, force);
   await mediumRemove(mon, id);
   if (sourcePath(next) !== undefined) {
     const args = diskArgs(d, { ...old, source: next.source, driver: next.driver ?? old.driver });

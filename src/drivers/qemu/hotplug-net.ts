@@ -10,7 +10,15 @@ import { attr } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
 import type { QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
-import { deviceEvent, monitorOf, netArgs, recordPciAddress, saveLive, unplug } from "./hotplug-qemu.js";
+import {
+  deviceEvent,
+  monitorOf,
+  netArgs,
+  recordPciAddress,
+  saveLive,
+  UNPLUG_WAIT_MS,
+  unplug,
+} from "./hotplug-qemu.js";
 import { deviceAdd, netdevAdd, netdevDel, peripheralIds, qomGet } from "./monitor/hotplug-qmp.js";
 import type { QmpClient } from "./monitor/qmp-client.js";
 
@@ -107,7 +115,12 @@ async function qemuNicByMac(
   return undefined;
 }
 
-export async function detachNetLive(st: QemuDriverState, d: QemuDomain, net: InterfaceDef): Promise<void> {
+export async function detachNetLive(
+  st: QemuDriverState,
+  d: QemuDomain,
+  net: InterfaceDef,
+  waitMs = UNPLUG_WAIT_MS,
+): Promise<void> {
   const mon = monitorOf(d);
   const nic = await qemuNicByMac(mon, net.mac);
   if (!nic) {
@@ -117,11 +130,18 @@ export async function detachNetLive(st: QemuDriverState, d: QemuDomain, net: Int
       `cannot find the QEMU device of interface with MAC address ${net.mac}`,
     );
   }
-  await unplug(st, d, mon, nic.id, async () => {
-    if (nic.netdev) await netdevDel(mon, nic.netdev).catch(() => {});
-    const i = d.def.devices.interfaces.indexOf(net);
-    if (i >= 0) d.def.devices.interfaces.splice(i, 1);
-    saveLive(d);
-    deviceEvent(st, d, false, nic.id);
-  });
+  await unplug(
+    st,
+    d,
+    mon,
+    nic.id,
+    async () => {
+      if (nic.netdev) await netdevDel(mon, nic.netdev).catch(() => {});
+      const i = d.def.devices.interfaces.indexOf(net);
+      if (i >= 0) d.def.devices.interfaces.splice(i, 1);
+      saveLive(d);
+      deviceEvent(st, d, false, nic.id);
+    },
+    waitMs,
+  );
 }
