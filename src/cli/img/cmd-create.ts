@@ -77,6 +77,14 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       throw new CliError(`${filename}: Parameter '${k}' expects 'on' or 'off'`);
     }
     // Size-typed options are printed and passed in bytes ("128k" -> 131072), as qemu does.
+    if (d.type === "num") {
+      // parse_option_number(): strtoull with base 0, printed back as a number.
+      const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.exec(v);
+      if (!m) throw new CliError(`${filename}: Parameter '${k}' expects a number`);
+      const n = BigInt(m[2]!.startsWith("0") && !/^0[xX]/.test(m[2]!) ? `0o${m[2]!.slice(1) || "0"}` : m[2]!);
+      options[k] = BigInt.asIntN(64, m[1] === "-" ? -n : n).toString();
+      continue;
+    }
     if (d.type === "size") {
       const r = strtosz(v);
       if (r.warning) io.err(`tsvirt-img: warning: ${r.warning}\n`);
@@ -96,6 +104,8 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   if (backing !== undefined) options.backing_file = backing;
   if (backingFmt !== undefined) options.backing_fmt = backingFmt;
   let size: number | undefined;
+  if (p.args[1] !== undefined && options.size !== undefined)
+    throw new CliError(`${filename}: The image size must be specified only once`);
   if (p.args[1] !== undefined) size = createSize(p.args[1], io);
   else if (options.size !== undefined) size = createSize(options.size);
   delete options.size;

@@ -17,23 +17,7 @@ export const CREATE_OPTIONS: Record<string, OptDesc[]> = {
     { name: "preallocation", type: "str", help: "Preallocation mode (allowed values: off, falloc, full)" },
   ],
   qcow2: [
-    { name: "cluster_size", type: "size", help: "qcow2 cluster size", def: "65536" },
-    { name: "extended_l2", type: "bool", help: "Extended L2 tables", def: "off" },
-    {
-      name: "preallocation",
-      type: "str",
-      help: "Preallocation mode (allowed values: off, metadata, falloc, full)",
-    },
-    {
-      name: "compression_type",
-      type: "str",
-      help: "Compression method used for image cluster compression",
-      def: "zlib",
-    },
-    size,
-    { name: "compat", type: "str", help: "Compatibility level (v2 [0.10] or v3 [1.1])" },
-    backingFile,
-    { name: "backing_fmt", type: "str", help: "Image format of the base image" },
+    // qemu prints the encryption options first in its Formatting line.
     {
       name: "encryption",
       type: "bool",
@@ -51,6 +35,23 @@ export const CREATE_OPTIONS: Record<string, OptDesc[]> = {
     { name: "encrypt.ivgen-hash-alg", type: "str", help: "Name of IV generator hash algorithm" },
     { name: "encrypt.hash-alg", type: "str", help: "Name of encryption hash algorithm" },
     { name: "encrypt.iter-time", type: "num", help: "Time to spend in PBKDF in milliseconds" },
+    { name: "cluster_size", type: "size", help: "qcow2 cluster size", def: "65536" },
+    { name: "extended_l2", type: "bool", help: "Extended L2 tables", def: "off" },
+    {
+      name: "preallocation",
+      type: "str",
+      help: "Preallocation mode (allowed values: off, metadata, falloc, full)",
+    },
+    {
+      name: "compression_type",
+      type: "str",
+      help: "Compression method used for image cluster compression",
+      def: "zlib",
+    },
+    size,
+    { name: "compat", type: "str", help: "Compatibility level (v2 [0.10] or v3 [1.1])" },
+    backingFile,
+    { name: "backing_fmt", type: "str", help: "Image format of the base image" },
     { name: "data_file", type: "str", help: "File name of an external data file" },
     { name: "data_file_raw", type: "bool", help: "The external data file must stay valid as a raw image" },
     { name: "lazy_refcounts", type: "bool", help: "Postpone refcount updates", def: "off" },

@@ -84,63 +84,58 @@ export async function createQcow2(
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw bad(`Invalid parameter '${k}'`);
   let size = sizeArg ?? (o.size !== undefined ? parseSize(o.size, "size") : undefined);
+  // Checks in qemu's order: QAPI enum values first, then qcow2_co_create's own checks.
   const compat = o.compat ?? "1.1";
   let version: 2 | 3;
   if (compat === "0.10" || compat === "v2") version = 2;
   else if (compat === "1.1" || compat === "v3") version = 3;
-  else throw bad(`Invalid compatibility level: '${compat}'`);
+  else throw bad(`Parameter 'version' does not accept value '${compat}'`);
+  const encFormat = o["encrypt.format"];
+  if (encFormat !== undefined && encFormat !== "luks" && encFormat !== "aes")
+    throw bad(`Parameter 'format' does not accept value '${encFormat}'`);
+  const prealloc = o.preallocation ?? "off";
+  if (!["off", "metadata", "falloc", "full"].includes(prealloc))
+    throw bad(`Parameter 'preallocation' does not accept value '${prealloc}'`);
+  const ctype = o.compression_type ?? "zlib";
+  if (ctype !== "zlib" && ctype !== "zstd")
+    throw bad(`Parameter 'compression-type' does not accept value '${ctype}'`);
   const cs = o.cluster_size !== undefined ? parseSize(o.cluster_size, "cluster_size") : 65536;
   if (cs < 512 || cs > 2 * 1024 * 1024 || (cs & (cs - 1)) !== 0) {
     throw bad("Cluster size must be a power of two between 512 and 2048k");
   }
   const clusterBits = Math.log2(cs);
+  const v3 = "compatibility level 1.1 and above (use version=v3 or greater)";
+  const extL2 = bool(o.extended_l2, "extended_l2");
+  if (extL2 && version === 2) throw bad(`Extended L2 entries are only supported with ${v3}`);
+  if (extL2 && cs < 16384)
+    throw bad("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
+  const lazy = bool(o.lazy_refcounts, "lazy_refcounts");
+  if (lazy && version === 2) throw bad(`Lazy refcounts only supported with ${v3}`);
   const refBits = o.refcount_bits !== undefined ? Number(o.refcount_bits) : 16;
   if (!Number.isInteger(refBits) || refBits < 1 || refBits > 64 || (refBits & (refBits - 1)) !== 0) {
     throw bad("Refcount width must be a power of two and may not exceed 64 bits");
   }
   if (version === 2 && refBits !== 16) {
     throw bad(
-      "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
+      "Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)",
     );
   }
-  const lazy = bool(o.lazy_refcounts, "lazy_refcounts");
-  if (lazy && version === 2) {
-    throw bad(
-      "Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
-    );
-  }
-  const extL2 = bool(o.extended_l2, "extended_l2");
-  if (extL2 && version === 2)
-    throw bad(
-      "Extended L2 entries are only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
-    );
-  if (extL2 && cs < 16384)
-    throw bad("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
-  const ctype = o.compression_type ?? "zlib";
-  if (ctype !== "zlib" && ctype !== "zstd") throw bad(`Invalid parameter '${ctype}'`);
-  if (ctype === "zstd" && version === 2)
-    throw bad(
-      "Compression type selection is only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
-    );
-  const prealloc = o.preallocation ?? "off";
-  if (!["off", "metadata", "falloc", "full"].includes(prealloc)) throw bad(`Invalid parameter '${prealloc}'`);
   const dataFileRaw = bool(o.data_file_raw, "data_file_raw");
   if (o.data_file !== undefined && version === 2)
-    throw bad(
-      "External data files are only supported with compatibility level 1.1 and above (use compat=1.1 or greater)",
-    );
+    throw bad(`External data files are only supported with ${v3}`);
   if (dataFileRaw && o.data_file === undefined) throw bad("data-file-raw requires data-file");
-  if (o.data_file !== undefined && o.backing_file !== undefined)
+  if (dataFileRaw && o.backing_file !== undefined)
     throw bad("Backing file and data-file-raw cannot be used at the same time");
-  if (bool(o.encryption, "encryption"))
+  if (ctype === "zstd" && version === 2)
+    throw bad(`Non-zlib compression type is only supported with ${v3}`);
+  const encrypted = bool(o.encryption, "encryption") || encFormat !== undefined;
+  if (encrypted && o["encrypt.key-secret"] === undefined)
+    throw bad("Parameter 'encrypt.key-secret' is required for cipher");
+  if (bool(o.encryption, "encryption") || encFormat === "aes")
     throw new ImageError(
       "unsupported",
       "Use of AES-CBC encrypted qcow2 images is no longer supported; use encrypt.format=luks",
     );
-  const encFormat = o["encrypt.format"];
-  if (encFormat !== undefined && encFormat !== "luks") {
-    throw new ImageError("unsupported", `Unsupported encryption format '${encFormat}'`);
-  }
   let backingFormat = o.backing_fmt;
   // Opened only to learn what was not given (-u never opens it, as qemu-img create -u).
   if (o.backing_file !== undefined && (size === undefined || (backingFormat === undefined && !ctx.unsafe))) {
@@ -160,7 +155,8 @@ export async function createQcow2(
 
   // Skeleton: header | refcount table | refcount blocks | L1 (qemu places them the same way).
   const perBlock = (cs * 8) / refBits;
-  const l1Clusters = Math.max(1, Math.ceil((l1Size * 8) / cs));
+  // qemu allocates no L1 table for an empty image (l1_table_offset stays 0).
+  const l1Clusters = Math.ceil((l1Size * 8) / cs);
   let rb = 1;
   let rt = 1;
   for (let i = 0; i < 10; i++) {
@@ -177,7 +173,7 @@ export async function createQcow2(
     size,
     cryptMethod: 0,
     l1Size,
-    l1TableOffset: (1 + rt + rb) * cs,
+    l1TableOffset: l1Size === 0 ? 0 : (1 + rt + rb) * cs,
     refcountTableOffset: cs,
     refcountTableClusters: rt,
     nbSnapshots: 0,
@@ -197,8 +193,9 @@ export async function createQcow2(
     h.dataFile = o.data_file;
     const df = await ctx.openFile(o.data_file, { readOnly: false, create: true });
     try {
+      // qemu's truncate to the virtual size reaches the data file too (raw or not).
       await df.truncate(0);
-      if (dataFileRaw) await df.truncate(size);
+      await df.truncate(size);
     } finally {
       await df.close();
     }
@@ -212,7 +209,8 @@ export async function createQcow2(
   await io.write(0, encodeHeader(h, cs));
   await io.write(cs, refTable);
   await io.write((1 + rt) * cs, blocks);
-  await io.write(h.l1TableOffset, new Uint8Array(l1Clusters * cs));
+  // Like qemu, only the L1 entries are written: the file ends right after them.
+  if (l1Size > 0) await io.write(h.l1TableOffset, new Uint8Array(l1Size * 8));
   if (encFormat === "luks" || prealloc !== "off") {
     const { finishCreate } = await import("./create-finish.js");
     await finishCreate(io, h, {

@@ -23,7 +23,8 @@ export async function growL1(img: Qcow2Image, need: number): Promise<void> {
   const oldClusters = Math.ceil((t.l1.length * 8) / cs);
   const clusters = Math.ceil((need * 8) / cs);
   const off = await img.refs.alloc(clusters);
-  const raw = new Uint8Array(clusters * cs);
+  // Only the entries are written (as qemu's grow_l1_table): the file may end inside the cluster.
+  const raw = new Uint8Array(need * 8);
   raw.set(encodeL1(l1, need * 8));
   await img.io.write(off, raw);
   await img.io.flush();
@@ -73,6 +74,8 @@ export async function resizeQcow2(
     if (b && b.virtualSize > old) await zeroGuest(img, old, Math.min(newSize, b.virtualSize) - old);
     if (prealloc !== "off") await preallocate(img, prealloc as "metadata", old);
   }
+  // An external data file follows the virtual size both ways (as qemu's truncate).
+  if (img.dataIO && newSize !== old) await img.dataIO.truncate(newSize);
   await img.flush();
 }
 
