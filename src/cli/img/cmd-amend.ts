@@ -2,7 +2,7 @@
 // format supports it (an `amend(options)` method on the image).
 
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
-import { amendHelp, parseOptionString } from "./create-options.js";
+import { AMEND_OPTIONS, amendHelp, CREATE_OPTIONS, checkOptionValue, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
 
 export async function cmdAmend(argv: string[], io: Out): Promise<number> {
@@ -25,10 +25,9 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
   }
   if (opts.length === 0)
     throw new CliError("Must specify options (-o)", 1, "Try 'tsvirt-img --help' for more information\n");
-  if (p.args.length !== 1)
-    throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  if (p.args.length !== 1) throw new CliError("Expecting one image file name");
   const pairs = opts.flatMap(parseOptionString);
-  const img = await openCli(p.args[0]!, fmt, { readOnly: false });
+  const img = await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io });
   try {
     if (pairs.some(([k]) => k === "help" || k === "?")) {
       const h = amendHelp(img.format);
@@ -39,8 +38,21 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
     const a = img as unknown as { amend?: (o: Record<string, string>) => Promise<void> };
     if (typeof a.amend !== "function")
       throw new CliError(`Format driver '${img.format}' does not support option amendment`);
+    // Parsed against the creation options one by one, then limited to the amendable ones.
+    const descs = CREATE_OPTIONS[img.format] ?? [];
+    const values: Record<string, string> = {};
+    for (const [k, v] of pairs) {
+      const d = descs.find((x) => x.name === k);
+      if (!d) throw new CliError(`Invalid parameter '${k}'`);
+      values[k] = checkOptionValue(d, v, "", io);
+    }
+    const amendable = AMEND_OPTIONS[img.format] ?? [];
+    for (const k of Object.keys(values)) {
+      if (!amendable.some((x) => x.name === k))
+        throw new CliError(`Invalid parameter '${k}'\nThis option is only supported for image creation`);
+    }
     try {
-      await a.amend(Object.fromEntries(pairs));
+      await a.amend(values);
       await img.flush();
     } catch (e) {
       throw new CliError(errText(e));

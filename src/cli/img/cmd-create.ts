@@ -2,7 +2,13 @@
 
 import { createImage, detectFormat, FileIO, ImageError, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, type Out, pathCombine } from "./context.js";
-import { CREATE_OPTIONS, formattingLine, optionsHelp, parseOptionString } from "./create-options.js";
+import {
+  CREATE_OPTIONS,
+  checkOptionValue,
+  formattingLine,
+  optionsHelp,
+  parseOptionString,
+} from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { strtosz } from "./units.js";
 
@@ -73,33 +79,7 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   for (const [k, v] of pairs) {
     const d = descs.find((x) => x.name === k);
     if (!d) throw new CliError(`${filename}: Invalid parameter '${k}'`);
-    if (d.type === "bool" && v !== "on" && v !== "off") {
-      throw new CliError(`${filename}: Parameter '${k}' expects 'on' or 'off'`);
-    }
-    // Size-typed options are printed and passed in bytes ("128k" -> 131072), as qemu does.
-    if (d.type === "num") {
-      // parse_option_number(): strtoull with base 0, printed back as a number.
-      const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.exec(v);
-      if (!m) throw new CliError(`${filename}: Parameter '${k}' expects a number`);
-      const n = BigInt(m[2]!.startsWith("0") && !/^0[xX]/.test(m[2]!) ? `0o${m[2]!.slice(1) || "0"}` : m[2]!);
-      options[k] = BigInt.asIntN(64, m[1] === "-" ? -n : n).toString();
-      continue;
-    }
-    if (d.type === "size") {
-      const r = strtosz(v);
-      if (r.warning) io.err(`tsvirt-img: warning: ${r.warning}\n`);
-      if (r.error === "ERANGE") throw new CliError(`${filename}: Value '${v}' is out of range for parameter '${k}'`);
-      if (r.value === undefined) {
-        throw new CliError(
-          `${filename}: Parameter '${k}' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.`,
-        );
-      }
-      if (k !== "size") {
-        options[k] = r.value.toString();
-        continue;
-      }
-    }
-    options[k] = v;
+    options[k] = checkOptionValue(d, v, `${filename}: `, io);
   }
   if (backing !== undefined) options.backing_file = backing;
   if (backingFmt !== undefined) options.backing_fmt = backingFmt;

@@ -1,6 +1,9 @@
 // qemu-img's -o option lists per format: which keys exist, their help text, defaults, and the
 // order qemu prints them in the "Formatting 'x', fmt=…" line (create_opts order after merging).
 
+import { CliError, type Out } from "./context.js";
+import { strtosz } from "./units.js";
+
 export interface OptDesc {
   name: string;
   type: "size" | "str" | "bool" | "num";
@@ -186,4 +189,36 @@ export function formattingLine(filename: string, fmt: string, opts: Record<strin
     if (v !== undefined) parts.push(`${o.name}=${v}`);
   }
   return `Formatting '${filename}', ${parts.join(" ")}\n`;
+}
+
+/**
+ * qemu's QemuOpts value check for one -o option ("prefix" is "filename: " for create): booleans
+ * on/off, numbers as strtoull base 0 (normalised), sizes by qemu_strtosz (in bytes, except
+ * "size" which stays as given). Returns the value to use.
+ */
+export function checkOptionValue(d: OptDesc, v: string, prefix: string, io?: Out): string {
+  const k = d.name;
+  if (d.type === "bool") {
+    if (v !== "on" && v !== "off") throw new CliError(`${prefix}Parameter '${k}' expects 'on' or 'off'`);
+    return v;
+  }
+  if (d.type === "num") {
+    const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.exec(v);
+    if (!m) throw new CliError(`${prefix}Parameter '${k}' expects a number`);
+    const digits = m[2]!;
+    const n = BigInt(/^0[0-7]/.test(digits) ? `0o${digits.slice(1)}` : digits);
+    return BigInt.asIntN(64, m[1] === "-" ? -n : n).toString();
+  }
+  if (d.type === "size") {
+    const r = strtosz(v);
+    if (r.warning) io?.err(`tsvirt-img: warning: ${r.warning}\n`);
+    if (r.error === "ERANGE") throw new CliError(`${prefix}Value '${v}' is out of range for parameter '${k}'`);
+    if (r.value === undefined) {
+      throw new CliError(
+        `${prefix}Parameter '${k}' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.`,
+      );
+    }
+    return k === "size" ? v : r.value.toString();
+  }
+  return v;
 }

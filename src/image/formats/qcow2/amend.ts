@@ -41,7 +41,7 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
       case "compat":
         if (v === "0.10" || v === "v2") version = 2;
         else if (v === "1.1" || v === "v3") version = 3;
-        else throw bad(`Invalid compatibility level: '${v}'`);
+        else throw bad(`Unknown compatibility level ${v}`);
         break;
       case "refcount_bits": {
         const bits = Number(v);
@@ -66,11 +66,17 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
         // qemu 7.2 lists these as creation-only, so its option parser refuses them.
         throw bad(`Invalid parameter '${k}'\nThis option is only supported for image creation`);
       case "data_file":
-      case "data_file_raw":
+        if (!(h.incompatible & INCOMPAT_DATA_FILE))
+          throw bad("data-file can only be set for images that use an external data file");
         throw unsupported(`Changing '${k}' is not supported`);
+      case "data_file_raw":
+        if (v === "on") throw bad("data-file-raw cannot be set on existing images");
+        break;
       default:
-        if (k.startsWith("encrypt."))
+        if (k.startsWith("encrypt.")) {
+          if (!h.cryptMethod) throw bad("Can't amend encryption options - encryption not present");
           throw unsupported("Changing the encryption parameters is not supported");
+        }
         throw bad(`Invalid parameter '${k}'`);
     }
   }
@@ -84,7 +90,7 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
   }
   if (version === 2 && order !== 4) {
     throw bad(
-      "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
+      "Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
     );
   }
   if (version === 2 && lazy) {
