@@ -38,14 +38,19 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
     const table = new Uint8Array(img.cs);
     await img.io.read(e.offset, table);
     let dirty = false;
+    const eb = t.entryBytes;
     for (let j = 0; j < t.l2Entries; j++) {
+      // An all-zero entry is unallocated (host 0, COPIED clear): nothing to compare.
+      if (be32(table, j * eb) === 0 && be32(table, j * eb + 4) === 0) continue;
       const m = decodeL2(table, j, img.extL2, img.header.clusterBits, img.hasDataFile);
       if (m.kind === "compressed" || (m.host === 0 && !img.hasDataFile)) continue;
       if (m.kind !== "normal" && m.kind !== "zero") continue;
       let r = 1;
       if (!img.hasDataFile) {
         try {
-          r = await img.refs.get(Math.floor(m.host / img.cs));
+          const ci = Math.floor(m.host / img.cs);
+          // Cached refcount blocks answer without a promise per cluster.
+          r = img.refs.peek(ci) ?? (await img.refs.get(ci));
         } catch {
           continue;
         }

@@ -19,9 +19,38 @@ export const FIX_ERRORS = 2;
 /** In-memory refcounts may reach this many clusters past the file end before check gives up. */
 const MAX_CLUSTERS_PAST_EOF = 1 << 22;
 
+/**
+ * check's in-memory refcounts by cluster index (qemu's refcount_table in qcow2_check_refcounts):
+ * one growable typed array, no per-cluster objects. Iterates the clusters with a non-zero count
+ * in index order.
+ */
+export class RefTable {
+  private a: Uint32Array;
+  constructor(clusters: number) {
+    this.a = new Uint32Array(Math.max(1024, clusters));
+  }
+  get(i: number): number {
+    return i < this.a.length ? this.a[i]! : 0;
+  }
+  set(i: number, v: number): void {
+    if (i >= this.a.length) {
+      let n = this.a.length;
+      while (n <= i) n *= 2;
+      const b = new Uint32Array(n);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[i] = v;
+  }
+  *[Symbol.iterator](): IterableIterator<[number, number]> {
+    const a = this.a;
+    for (let i = 0; i < a.length; i++) if (a[i]) yield [i, a[i]!];
+  }
+}
+
 export interface CheckState {
   res: CheckResult;
-  imrt: Map<number, number>;
+  imrt: RefTable;
   /** Size of the in-memory table in clusters (file clusters, grown by references past EOF). */
   nb: number;
   fix: number;
@@ -71,8 +100,9 @@ export function incRefs(img: Qcow2Image, st: CheckState, offset: number, size: n
       throw new CheckAbort();
     }
     if (k >= st.nb) st.nb = k + 1;
-    const r = st.imrt.get(k) ?? 0;
-    if (r === img.refs.max) {
+    const r = st.imrt.get(k);
+    // (A count of 2^32 - 1 cannot happen in an image qcow2's size limits allow; never wrap.)
+    if (r === img.refs.max || r === 0xffffffff) {
       st.res.messages.push(`ERROR: overflow cluster offset=0x${(k * cs).toString(16)}`);
       st.res.messages.push(
         "Use qemu-img amend to increase the refcount entry width or qemu-img convert to create a clean copy if the image cannot be opened for writing",
@@ -103,6 +133,8 @@ async function checkL2(
     const bitmapHi = img.extL2 ? be32(table, i * eb + 8) : 0;
     const bitmapLo = img.extL2 ? be32(table, i * eb + 12) : 0;
     const hasBitmap = bitmapHi !== 0 || bitmapLo !== 0;
+    // An all-zero entry (unallocated, no bitmap) has nothing to count or report.
+    if (hi === 0 && lo === 0 && !hasBitmap) continue;
     const compressed = (hi & OFLAG_COMPRESSED_HI) !== 0;
     if (!compressed && ((hi & 0x3f000000) !== 0 || (lo & 0x1fe) !== 0)) {
       res.messages.push(`ERROR found l2 entry with reserved bits set: ${hex(hi, lo)}`);
@@ -260,7 +292,7 @@ async function checkRefblocks(img: Qcow2Image, st: CheckState): Promise<void> {
     }
     if (offset !== 0) {
       incRefs(img, st, offset, cs);
-      const r = st.imrt.get(cluster) ?? 0;
+      const r = st.imrt.get(cluster);
       if (r !== 1) {
         st.res.messages.push(`ERROR refcount block ${i} refcount=${r}`);
         st.res.corruptions++;
@@ -313,7 +345,7 @@ export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: num
   for (let i = 0; i < st.nb; i++) {
     const r1 = img.refs.peek(i) ?? (await diskRefcount(img, st, i));
     if (r1 === undefined) continue;
-    const r2 = st.imrt.get(i) ?? 0;
+    const r2 = st.imrt.get(i);
     if (r1 > 0 || r2 > 0) highest = i;
     if (r1 === r2) continue;
     let fixKind: "leaks" | "corruptions" | undefined;
@@ -342,7 +374,7 @@ export function freshState(fix: number, fileLen: number, cs: number, res: CheckR
   const fileClusters = Math.ceil(fileLen / cs);
   return {
     res,
-    imrt: new Map(),
+    imrt: new RefTable(fileClusters),
     nb: fileClusters,
     fix,
     rebuild: false,

@@ -65,8 +65,12 @@ export class Refcounts {
     if (bytes > MAX_REFTABLE_BYTES) throw new ImageError("format", "Reference count table too large");
     const raw = new Uint8Array(bytes);
     await io.read(tableOffset, raw);
-    const table: number[] = new Array(bytes / 8);
-    for (let i = 0; i < table.length; i++) table[i] = entryOffset(raw, i * 8);
+    const table: number[] = new Array(bytes / 8).fill(0);
+    // Most of the table is zero (no block yet): test 8 bytes at once, decode only the rest.
+    const words = new Uint32Array(raw.buffer, raw.byteOffset, bytes / 4);
+    for (let i = 0; i < table.length; i++) {
+      if (words[2 * i] !== 0 || words[2 * i + 1] !== 0) table[i] = entryOffset(raw, i * 8);
+    }
     return new Refcounts(io, clusterBits, refcountOrder, table, tableOffset, tableClusters, onTableMoved);
   }
 
