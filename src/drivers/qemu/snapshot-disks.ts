@@ -249,3 +249,41 @@ export function pointDiskAt(d: DiskDef, file: string, format: string): void {
   d.driver = drv;
   d.backingStore = undefined;
 }
+
+const COMMIT_CHUNK = 4 << 20;
+
+/**
+ * What `qemu-img commit` does for one overlay: every range the overlay itself defines (data or
+ * zeros) is written into its backing image. The overlay is left as it is; the caller drops it.
+ */
+export async function commitOverlay(overlay: string, base: string, baseFormat: string): Promise<void> {
+  const top = await openImage(overlay, { readOnly: true });
+  try {
+    const dst = await openImage(base, { format: baseFormat, backingChain: false });
+    try {
+      const buf = new Uint8Array(COMMIT_CHUNK);
+      const size = Math.min(top.virtualSize, dst.virtualSize);
+      for (let pos = 0; pos < size; pos += COMMIT_CHUNK) {
+        const n = Math.min(COMMIT_CHUNK, size - pos);
+        for (const e of await top.blockStatus(pos, n)) {
+          if (e.depth !== 0 || e.present === false) continue;
+          const len = Math.min(e.start + e.length, size) - e.start;
+          if (len <= 0) continue;
+          if (e.zero && !e.data) {
+            if (dst.writeZeroes) await dst.writeZeroes(e.start, len);
+            else await dst.write(e.start, new Uint8Array(len));
+            continue;
+          }
+          const v = buf.subarray(0, len);
+          await top.read(e.start, v);
+          await dst.write(e.start, v);
+        }
+      }
+      await dst.flush();
+    } finally {
+      await dst.close();
+    }
+  } finally {
+    await top.close();
+  }
+}

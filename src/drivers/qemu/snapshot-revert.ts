@@ -3,7 +3,8 @@
 // loadvm into the running QEMU (or a new one started with -loadvm); a shut-off snapshot is
 // applied to the qcow2 images offline; the definitions go back to the snapshot's. Delete drops
 // the internal snapshot from the images (delvm while running) and re-links the tree.
-import { cloneDomainDef, type DomainDef, formatDomainXML } from "../../conf/domain/index.js";
+import { rm } from "node:fs/promises";
+import { cloneDomainDef, type DiskDef, type DomainDef, formatDomainXML } from "../../conf/domain/index.js";
 import {
   VIR_DOMAIN_EVENT,
   VIR_DOMAIN_EVENT_DEFINED,
@@ -23,7 +24,7 @@ import { checkFlags, isActive, type QemuDomain } from "./domain-obj.js";
 import { setState, startDomain } from "./domain-lifecycle.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { hmpDelVm, hmpLoadVm } from "./monitor/hmp-snapshot.js";
-import { forEachQcow2 } from "./snapshot-disks.js";
+import { commitOverlay, diskFormat, diskPath, forEachQcow2, pointDiskAt } from "./snapshot-disks.js";
 import {
   type QemuSnapshot,
   removeSnapshotMetadata,
@@ -243,6 +244,50 @@ export async function revertToSnapshot(
   }
 }
 
+/**
+ * Deleting an external snapshot (libvirt 9.0, inactive domain): each overlay the snapshot made
+ * must be what its disk uses now; its data is committed into the image below, the disk goes
+ * back to that image and the overlay file is removed.
+ */
+async function mergeExternal(st: QemuDriverState, d: QemuDomain, snap: QemuSnapshot): Promise<void> {
+  if (isActive(d)) {
+    throw virError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      Q,
+      "deleting an external snapshot of a running domain (block commit) is not supported by this driver yet",
+    );
+  }
+  const steps: { disk: DiskDef; overlay: string; base: string; format: string }[] = [];
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== "external" || sd.sourceFile === undefined) continue;
+    const disk = d.def.devices.disks.find((x) => x.target.dev === sd.name);
+    const then = snap.dom?.devices.disks.find((x) => x.target.dev === sd.name);
+    const base = then ? diskPath(then) : undefined;
+    if (!disk || diskPath(disk) !== sd.sourceFile || !then || base === undefined) {
+      throw virError(
+        ErrorCode.INVALID_ARG,
+        ErrorDomain.STORAGE,
+        "could not find base disk source in disk source chain",
+      );
+    }
+    steps.push({ disk, overlay: sd.sourceFile, base, format: diskFormat(then) });
+  }
+  for (const s of steps) {
+    try {
+      await commitOverlay(s.overlay, s.base, s.format);
+    } catch (e) {
+      throw virError(
+        ErrorCode.OPERATION_FAILED,
+        Q,
+        `cannot commit '${s.overlay}' into '${s.base}': ${(e as Error).message}`,
+      );
+    }
+    pointDiskAt(s.disk, s.base, s.format);
+  }
+  if (d.persistent) await st.saveConfig(d);
+  for (const s of steps) await rm(s.overlay, { force: true });
+}
+
 /** qemuDomainSnapshotDiscard: the images (unless metadata only), the file, the tree links. */
 async function discard(
   st: QemuDriverState,
@@ -256,7 +301,7 @@ async function discard(
     if (!isActive(d)) {
       // Disks that cannot be touched are skipped, as libvirt ignores skipped disks here.
       await forEachQcow2(snap.dom ?? d.def, snap, "delete", true);
-    } else if (d.proc && !isExternal(snap)) {
+    } else if (d.proc) {
       // libvirt carries on even if QEMU refuses.
       await hmpDelVm(d.proc.monitor, snap.name).catch(() => {});
     }
@@ -288,18 +333,20 @@ export async function deleteSnapshot(
   const snap = findSnapshot(d, name);
   const metadataOnly = (flags & DEL.METADATA_ONLY) !== 0;
   const withChildren = (flags & (DEL.CHILDREN | DEL.CHILDREN_ONLY)) !== 0;
-  if (!metadataOnly) {
-    let external = 0;
-    if (!(flags & DEL.CHILDREN_ONLY) && isExternal(snap)) external++;
-    if (withChildren) for (const c of tree.descendants(snap.name)) if (isExternal(c)) external++;
-    if (external) {
+  if (!metadataOnly && withChildren) {
+    const kids = tree.descendants(snap.name);
+    const ext = kids.filter(isExternal).length;
+    if (ext) {
       throw virError(
         ErrorCode.CONFIG_UNSUPPORTED,
         Q,
-        `deletion of ${external} external disk snapshots not supported yet`,
+        ext < kids.length
+          ? "deletion of external and internal children disk snapshots not supported"
+          : "deletion of external children disk snapshots not supported",
       );
     }
   }
+  if (!metadataOnly && !(flags & DEL.CHILDREN_ONLY) && isExternal(snap)) await mergeExternal(st, d, snap);
   if (withChildren) {
     const current = tree.current;
     let found = false;
