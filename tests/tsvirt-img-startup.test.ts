@@ -1,0 +1,143 @@
+// tsvirt-img's start-up cost is mostly module loading (issue 5: info/check within Node's start-up
+// time of qemu-img's). This runs the real entry (src/bin/tsvirt-img.ts under tsx) with a module
+// hook that records every module our sources import, and fails when `info`/`check` load code
+// they do not need: other formats, the qcow2 write path, node:zlib/crypto/worker_threads, npm
+// packages, the image layer's index, or more modules than the budget.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { createImage } from "../src/image/open.js";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const SRC = `${pathToFileURL(join(ROOT, "src")).href}/`;
+let dir = "";
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "tsvirt-img-startup-"));
+  await createImage(join(dir, "d.raw"), "raw", 1 << 20);
+  await createImage(join(dir, "base.qcow2"), "qcow2", 1 << 30);
+  await createImage(join(dir, "mid.qcow2"), "qcow2", undefined, {
+    backing_file: "base.qcow2",
+    backing_fmt: "qcow2",
+  });
+  await createImage(join(dir, "top.qcow2"), "qcow2", undefined, {
+    backing_file: "mid.qcow2",
+    backing_fmt: "qcow2",
+  });
+  await createImage(join(dir, "d.vmdk"), "vmdk", 1 << 30);
+  // The hook runs on the loader thread; it appends "parent -> resolved" for imports made by src/.
+  writeFileSync(
+    join(dir, "hook.mjs"),
+    `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  const from = context.parentURL ?? "";
+  if (from.startsWith(${JSON.stringify(SRC)})) appendFileSync(process.env.STARTUP_TRACE, from + " -> " + r.url + "\\n");
+  return r;
+}
+`,
+  );
+  writeFileSync(
+    join(dir, "register.mjs"),
+    `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(join(dir, "hook.mjs")).href)});\n`,
+  );
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Trace {
+  code: number;
+  out: string;
+  /** src/ modules loaded (paths relative to src/), the entry included. */
+  modules: Set<string>;
+  /** Everything else src/ imported: node: builtins and packages. */
+  external: Set<string>;
+}
+
+/** Runs tsvirt-img with `argv`; the last argument names an image in the test directory. */
+function run(...argv: string[]): Trace {
+  argv[argv.length - 1] = join(dir, argv[argv.length - 1]!);
+  const trace = join(
+    dir,
+    `trace-${argv
+      .join("-")
+      .replace(/[^\w.-]/g, "_")
+      .slice(-80)}.txt`,
+  );
+  writeFileSync(trace, "");
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--import", join(dir, "register.mjs"), join(ROOT, "src/bin/tsvirt-img.ts"), ...argv],
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, STARTUP_TRACE: trace } },
+  );
+  const modules = new Set(["bin/tsvirt-img.ts"]);
+  const external = new Set<string>();
+  for (const line of readFileSync(trace, "utf8").split("\n")) {
+    const url = line.split(" -> ")[1];
+    if (!url) continue;
+    if (url.startsWith(SRC)) modules.add(url.slice(SRC.length).replace(/\?.*$/, ""));
+    else external.add(url);
+  }
+  return { code: r.status ?? -1, out: r.stdout + r.stderr, modules, external };
+}
+
+const ALWAYS_DENIED_EXTERNAL = ["node:zlib", "node:crypto", "node:worker_threads", "node:child_process"];
+
+/** Deny-list checks shared by every case; `allowedFormat` is the one format directory it may load. */
+function assertLean(t: Trace, allowedFormat: string, budget: number): void {
+  assert.equal(t.code, 0, t.out);
+  const mods = [...t.modules].sort();
+  // The hook saw the run (else every other assertion here would pass vacuously).
+  assert.ok(t.modules.has("cli/img/main.ts") && t.modules.has("image/open.ts"), mods.join(" "));
+  assert.ok(
+    mods.some((m) => m.startsWith(`image/formats/${allowedFormat}/`)),
+    `${allowedFormat} not loaded: ${mods.join(" ")}`,
+  );
+  for (const ext of t.external) {
+    assert.ok(ext.startsWith("node:"), `package loaded: ${ext}`);
+    assert.ok(!ALWAYS_DENIED_EXTERNAL.includes(ext), `${ext} loaded`);
+  }
+  const denied = mods.filter(
+    (m) =>
+      (m.startsWith("image/formats/") && !m.startsWith(`image/formats/${allowedFormat}/`)) ||
+      m === "image/index.ts" ||
+      m.startsWith("image/io/memory-io") ||
+      m.startsWith("image/io/lazy-truncate-io") ||
+      /^image\/formats\/qcow2\/(write-path|compress|amend|resize|snapshots|snapshot-refcount|create|create-finish|preallocate|crypto|luks|luks-create|block-status)\.ts$/.test(
+        m,
+      ) ||
+      (m.startsWith("cli/") &&
+        !/^cli\/img\/(main|context|getopt|qdict|units|cmd-info|cmd-check)\.ts$/.test(m)),
+  );
+  assert.deepEqual(denied, [], `modules loaded that the command does not need: ${denied.join(" ")}`);
+  assert.ok(mods.length <= budget, `${mods.length} modules loaded (budget ${budget}): ${mods.join(" ")}`);
+}
+
+test("info of a qcow2 in a backing chain loads the qcow2 read path only", () => {
+  const t = run("info", "--backing-chain", "top.qcow2");
+  assert.match(t.out, /image: \S*\/base\.qcow2\n/);
+  assertLean(t, "qcow2", 26);
+  assert.ok(!t.modules.has("cli/img/cmd-check.ts"));
+  assert.ok(!t.modules.has("image/formats/qcow2/check.ts"));
+});
+
+test("check of a qcow2 loads the checker but not the write path", () => {
+  const t = run("check", "top.qcow2");
+  assert.match(t.out, /No errors were found/);
+  assertLean(t, "qcow2", 29);
+  assert.ok(t.modules.has("image/formats/qcow2/check.ts"));
+  assert.ok(!t.modules.has("cli/img/cmd-info.ts"));
+});
+
+test("info of raw and vmdk images loads neither qcow2 nor zlib/crypto", () => {
+  const raw = run("info", "--output=json", "d.raw");
+  assert.match(raw.out, /"format": "raw"/);
+  assertLean(raw, "raw", 17);
+  const vmdk = run("info", "d.vmdk");
+  assert.match(vmdk.out, /file format: vmdk/);
+  assertLean(vmdk, "vmdk", 22);
+});
