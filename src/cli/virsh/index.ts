@@ -2,6 +2,7 @@
 import type { GroupDef } from "./command.js";
 import { checkpointHandlers } from "./commands/checkpoint.js";
 import { domainHandlers } from "./commands/domain.js";
+import { domainAttachHandlers } from "./commands/domain-attach.js";
 import { domainDeviceHandlers } from "./commands/domain-devices.js";
 import { domainGuestHandlers } from "./commands/domain-guest.js";
 import { eventHandlers } from "./commands/events.js";
@@ -27,6 +28,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: hostHandlers },
     { handlers: domainHandlers },
     { handlers: domainDeviceHandlers },
+    { handlers: domainAttachHandlers },
     { handlers: domainGuestHandlers },
     { handlers: monitorHandlers },
     { handlers: monitorExtraHandlers },
