@@ -3,7 +3,7 @@
 // attach/detach of virtio, SCSI and USB disks and a virtio NIC, CD-ROM media change, libvirt's
 // error texts, and a daemon restart in the middle (the hot-added disk is still there and detachable).
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -252,4 +252,35 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
   con.close();
   assert.doesNotMatch(await ok(["dumpxml", "hp1"]), /vdb|52:54:00:12:34:56/);
   await ok(["undefine", "hp1"]);
+});
+
+function canUnshare(): boolean {
+  if (process.getuid?.() !== 0 || !existsSync("/usr/bin/unshare") || !existsSync("/usr/sbin/ip"))
+    return false;
+  return spawnSync("unshare", ["-n", "true"]).status === 0;
+}
+
+test("a type='bridge' NIC hotplugged into a running guest: tap on the bridge, gone after unplug", (t) => {
+  const why = !existsSync(QEMU)
+    ? "qemu-system-x86_64 not installed"
+    : (guestUnavailable() ?? (canUnshare() ? undefined : "needs root and unshare -n"));
+  if (why) return t.skip(why);
+  const dir = mkdtempSync(join(root, "bridge-"));
+  const r = spawnSync(
+    "unshare",
+    ["-n", process.execPath, "--import", "tsx", join("tests", "guest", "hotplug-bridge-scenario.ts"), dir],
+    { encoding: "utf8", timeout: 120_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  assert.equal(out.error, undefined);
+  assert.equal(out.master, "br0");
+  assert.equal(out.operstateUp, true);
+  assert.match(
+    out.dumpxml,
+    /<interface type='bridge'>\s*<mac address='52:54:00:00:00:09'\/>\s*<source bridge='br0'\/>\s*<target dev='vnet0'\/>\s*<model type='virtio'\/>/,
+  );
+  assert.equal(out.rxFilter[0]["main-mac"], "52:54:00:00:00:09");
+  assert.doesNotMatch(out.afterDetach, /52:54:00:00:00:09/);
+  assert.equal(out.tapGone, true);
 });
