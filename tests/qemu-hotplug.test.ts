@@ -217,6 +217,38 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
   await ok(["update-device", "hp1", dev("eject.xml", cdXml("")), "--live"]);
   await ok(["domblklist", "hp1"], /sda\s+-/);
 
+  // tsvirsh's attach-disk/detach-disk through the same daemon print what virsh prints.
+  const tsvirsh = (args: string[]) =>
+    new Promise<{ out: string; err: string; code: number }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "src/bin/tsvirsh.ts", "-c", uri, ...args],
+        { env: { ...process.env, LC_ALL: "C" } },
+        (e, stdout, stderr) =>
+          resolve({ out: stdout, err: stderr, code: e ? ((e as { code?: number }).code ?? 1) : 0 }),
+      );
+    });
+  const d4 = img("d4.raw", 4);
+  assert.deepEqual(
+    await tsvirsh(["attach-disk", "hp1", d4, "sde", "--targetbus", "scsi", "--subdriver", "raw", "--live"]),
+    {
+      out: "Disk attached successfully\n\n",
+      err: "",
+      code: 0,
+    },
+  );
+  await ok(["domblkinfo", "hp1", "sde"], /Capacity:\s+4194304/);
+  assert.deepEqual(await tsvirsh(["detach-disk", "hp1", "sde", "--live"]), {
+    out: "Disk detached successfully\n\n",
+    err: "",
+    code: 0,
+  });
+  assert.deepEqual(await tsvirsh(["detach-disk", "hp1", "sde", "--live"]), {
+    out: "\n",
+    err: "error: No disk found whose source path or target is sde\n",
+    code: 1,
+  });
+
   // The daemon goes away and comes back: the hot-added devices are still in the live XML.
   daemon.kill("SIGKILL");
   await new Promise((r) => daemon.once("exit", r));
