@@ -73,6 +73,10 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
     if (!keep) {
       const m = top as unknown as { makeEmpty?: () => Promise<void> };
       if (typeof m.makeEmpty === "function") await m.makeEmpty();
+      else if (top.format === "qcow2") {
+        const { makeEmptyQcow2 } = await import("../../image/formats/qcow2/make-empty.js");
+        await makeEmptyQcow2(top as Parameters<typeof makeEmptyQcow2>[0]);
+      }
     }
     if (!quiet) io.out("Image committed.\n");
     return 0;

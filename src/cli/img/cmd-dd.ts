@@ -1,12 +1,12 @@
 // `tsvirt-img dd [-f fmt] [-O fmt] [bs=N] [count=N] [skip=N] if=in of=out`: block copy into a
 // new image, as qemu-img dd (every block is written; no sparse detection).
 
-import { createImage, type Image, openImage } from "../../image/index.js";
+import { createImage, hasFormat, type Image, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
-import { parseSize } from "./units.js";
+import { strtosz } from "./units.js";
 
-export async function cmdDd(argv: string[], _io: Out): Promise<number> {
+export async function cmdDd(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
     p = getopt(argv, "hf:O:U", [
@@ -26,43 +26,52 @@ export async function cmdDd(argv: string[], _io: Out): Promise<number> {
   }
   let bs = 512;
   let count: number | undefined;
-  let skip = 0;
+  let skip: number | undefined;
   let input: string | undefined;
   let output: string | undefined;
+  // qemu's cvtnum_full(): a qemu_strtosz size within [min, max], with its two messages.
+  const cvtnum = (name: string, v: string, min: number, max: bigint): number => {
+    const r = strtosz(v);
+    if (r.warning) io.err(`tsvirt-img: warning: ${r.warning}\n`);
+    if (r.error === "EINVAL")
+      throw new CliError(
+        `Invalid ${name} specified. You may use k, M, G, T, P or E suffixes for\ntsvirt-img: kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.`,
+      );
+    if (r.value === undefined || r.value > max || r.value < BigInt(min))
+      throw new CliError(`Invalid ${name} specified. Must be between ${min} and ${max}.`);
+    return Number(r.value);
+  };
   for (const a of p.args) {
     const eq = a.indexOf("=");
-    if (eq < 0)
-      throw new CliError(`unrecognized operand ${a}`, 1, "Try 'tsvirt-img --help' for more information\n");
+    if (eq < 0) throw new CliError(`unrecognized operand ${a}`);
     const k = a.slice(0, eq);
     const v = a.slice(eq + 1);
-    const num = () => {
-      const n = parseSize(v, "B");
-      if (n === undefined || n <= 0n) throw new CliError(`invalid number: '${v}'`);
-      return Number(n);
-    };
-    if (k === "bs") bs = num();
-    else if (k === "count") count = Number(v);
-    else if (k === "skip") skip = Number(v);
+    if (k === "bs") bs = cvtnum("bs", v, 1, 2147483647n);
+    else if (k === "count") count = cvtnum("count", v, 0, 9223372036854775807n);
+    else if (k === "skip") skip = cvtnum("skip", v, 0, 9223372036854775807n);
     else if (k === "if") input = v;
     else if (k === "of") output = v;
-    else throw new CliError(`unrecognized operand ${a}`, 1, "Try 'tsvirt-img --help' for more information\n");
+    else throw new CliError(`unrecognized operand ${k}`);
   }
-  if (input === undefined) throw new CliError("Must specify both input and output files");
-  if (output === undefined) throw new CliError("Must specify both input and output files");
+  if (input === undefined || output === undefined) throw new CliError("Must specify both input and output files");
   const src = await openCli(input, fmt, { readOnly: true });
   let dst: Image | undefined;
   try {
-    // qemu-img dd: size = min(count*bs, input size), then the skipped bytes are taken off it.
-    const start = skip * bs;
-    let size = src.virtualSize;
-    if (count !== undefined && count * bs < size) size = count * bs;
-    size = size < start ? 0 : size - start;
+    if (!hasFormat(outFmt)) throw new CliError("Unknown file format");
+    // qemu-img dd: size = min(count*bs, input size), then the skipped bytes are taken off it; a
+    // skip past the end warns and makes an empty image (like dd(1)), exit status 0.
+    let end = src.virtualSize;
+    if (count !== undefined && count * bs < end) end = count * bs;
+    const start = (skip ?? 0) * bs;
+    const beyond = skip !== undefined && end < start;
+    const size = beyond ? 0 : end - start;
     try {
       await createImage(output, outFmt, size, {});
       dst = await openImage(output, { format: outFmt, readOnly: false });
     } catch (e) {
       throw new CliError(`${output}: error while creating output image: ${errText(e)}`);
     }
+    if (beyond) io.err(`tsvirt-img: ${input}: cannot skip to specified offset\n`);
     const chunk = Math.max(bs, Math.floor((4 << 20) / bs) * bs);
     const buf = new Uint8Array(chunk);
     for (let pos = 0; pos < size; pos += chunk) {

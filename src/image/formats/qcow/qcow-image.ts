@@ -283,10 +283,8 @@ export class QcowImage implements Image, BackingChain {
           if (e !== 0n) data.set(await this.readCompressed(e));
           else if (this.backingImage) await this.readBacking(cl * this.clusterSize, data);
           data.set(part, within);
-        } else if (e === 0n && !this.backingImage && isZero(part)) {
-          done += n;
-          continue;
         }
+        // Zeros allocate too, as in qemu's qcow (sparse copies leave zero runs out themselves).
         // The L2 table is allocated before the data cluster, as qemu's get_cluster_offset does.
         await this.l2ForWrite(cl);
         const host = await this.allocate(this.clusterSize, true);
@@ -414,7 +412,3 @@ export class QcowImage implements Image, BackingChain {
   }
 }
 
-function isZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
-}

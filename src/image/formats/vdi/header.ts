@@ -87,7 +87,8 @@ export function decodeVdiHeader(buf: Uint8Array, path?: string): VdiHeader {
 // allocation of the block map).
 function validate(h: VdiHeader, path?: string): void {
   const bad = (m: string) => new ImageError("format", m, { path });
-  if (h.signature !== VDI_SIGNATURE) throw bad("Image not in VDI format (bad signature)");
+  if (h.signature !== VDI_SIGNATURE)
+    throw bad(`Image not in VDI format (bad signature ${(h.signature >>> 0).toString(16).padStart(8, "0")})`);
   if (h.version !== VDI_VERSION_1_1) {
     throw new ImageError(
       "unsupported",
@@ -106,7 +107,9 @@ function validate(h: VdiHeader, path?: string): void {
   if (h.blocksInImage > VDI_BLOCKS_MAX)
     throw bad(`unsupported VDI image (too many blocks ${h.blocksInImage})`);
   if (h.diskSize > h.blocksInImage * h.blockSize)
-    throw bad("unsupported VDI image (disk size is larger than the block map)");
+    throw bad(
+      `unsupported VDI image (disk size ${h.diskSize}, image bitmap has room for ${h.blocksInImage * h.blockSize})`,
+    );
   if (h.blocksAllocated > h.blocksInImage)
     throw bad("unsupported VDI image (more allocated blocks than blocks)");
   if (h.offsetBmap < 512 || h.offsetData < h.offsetBmap + h.blocksInImage * 4)

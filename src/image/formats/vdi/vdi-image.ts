@@ -22,18 +22,6 @@ import {
   type VdiHeader,
 } from "./header.js";
 
-function isZero(b: Uint8Array): boolean {
-  const n = b.length;
-  let i = 0;
-  if (b.byteOffset % 8 === 0) {
-    const w = new BigUint64Array(b.buffer, b.byteOffset, n >>> 3);
-    for (; i < w.length; i++) if (w[i] !== 0n) return false;
-    i <<= 3;
-  }
-  for (; i < n; i++) if (b[i] !== 0) return false;
-  return true;
-}
-
 export class VdiImage implements Image, Checkable, Resizable {
   readonly format = "vdi" as const;
   readonly io: BlockIO;
@@ -164,9 +152,9 @@ export class VdiImage implements Image, Checkable, Resizable {
       const entry = this.bmap[idx]!;
       if (entry < VDI_DISCARDED) {
         await this.io.write(this.blockOffset(entry) + within, part);
-      } else if (!isZero(part)) {
-        // Allocate the next block at the end of the data area; a partial write fills the rest
-        // with zeros so the block never exposes stale host bytes.
+      } else {
+        // Allocate the next block at the end of the data area (zeros too, as qemu's vdi); a
+        // partial write fills the rest with zeros so the block never exposes stale host bytes.
         const nb = this.header.blocksAllocated;
         if (n === VDI_BLOCK_SIZE) {
           await this.io.write(this.blockOffset(nb), part);

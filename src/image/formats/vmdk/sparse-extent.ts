@@ -23,19 +23,6 @@ async function loadZlib(): Promise<typeof import("node:zlib")> {
 }
 const GTE_ZEROED = 1;
 
-const ZERO = Buffer.alloc(64 * 1024);
-
-function isZero(b: Uint8Array): boolean {
-  if (b.length === 0) return true;
-  if (b[0] !== 0 || b[b.length - 1] !== 0) return false;
-  const v = Buffer.from(b.buffer, b.byteOffset, b.length);
-  for (let p = 0; p < v.length; p += ZERO.length) {
-    const e = Math.min(v.length, p + ZERO.length);
-    if (v.compare(ZERO, 0, e - p, p, e) !== 0) return false;
-  }
-  return true;
-}
-
 export class SparseExtent implements Extent {
   readonly type: string;
   readonly compressed: boolean;
@@ -244,16 +231,8 @@ export class SparseExtent implements Extent {
           grain = new Uint8Array(this.clusterSize);
           if (e === 0) await fill(pos - within, grain);
           grain.set(part, within);
-        } else if (e === 0 && isZero(part)) {
-          // Whole grain of zeros over nothing: reading it already gives zeros only when there is no
-          // backing data; fill() tells us what lies beneath.
-          const under = new Uint8Array(this.clusterSize);
-          await fill(pos, under);
-          if (isZero(under)) {
-            done += n;
-            continue;
-          }
         }
+        // Zeros allocate a grain too, as in qemu's vmdk (sparse copies leave zero runs out).
         if (this.compressed)
           await this.appendCompressed(pos - within, (zlib ?? (await loadZlib())).deflateSync(grain));
         else if (n === this.clusterSize && e === 0) {
