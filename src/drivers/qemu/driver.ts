@@ -3,7 +3,7 @@
 // argument checks and locking.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { cloneDomainDef, formatDomainXML } from "../../conf/domain/index.js";
+import { formatDomainXML } from "../../conf/domain/index.js";
 import type { ConnectionDriverFactory, DomainRef, HypervisorDriver } from "../../driver/index.js";
 import {
   VIR_DOMAIN_DESTROY,
@@ -303,7 +303,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): ClientScopedDriver {
       const d = st.byRef(ref);
       const inactive = (flags & VIR_DOMAIN_XML.INACTIVE) !== 0;
       const def = inactive ? (d.newDef ?? d.def) : d.def;
-      return formatDomainXML(cloneDomainDef(def), {
+      return formatDomainXML(def, {
         id: isActive(d) && !inactive ? d.id : undefined,
         inactive,
         securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0,
