@@ -169,6 +169,11 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
     /Interface detached successfully/,
   );
   await ok(["detach-disk", "hp1", "vdc", "--config"], /Disk detached successfully/);
+  const ctrl = dev("ctrl.xml", "<controller type='scsi' index='3' model='virtio-scsi'/>");
+  await fails(
+    ["detach-device", "hp1", ctrl, "--config"],
+    `error: Failed to detach device from ${ctrl}\nerror: device not found: device not present in domain configuration\n`,
+  );
   inactive = await ok(["dumpxml", "hp1", "--inactive"]);
   assert.doesNotMatch(inactive, /vdc|br-nowhere/);
 
@@ -203,6 +208,43 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
   assert.match(
     live,
     /<interface type='user'>\s*<mac address='52:54:00:12:34:56'\/>\s*<model type='virtio'\/>/,
+  );
+
+  // Libvirt's refusals for what cannot change live.
+  await fails(
+    ["attach-disk", "hp1", d3, "fdb", "--type", "floppy", "--targetbus", "fdc", "--live"],
+    "error: Failed to attach disk\nerror: Operation not supported: floppy device hotplug isn't supported\n",
+  );
+  const vdbOther = dev(
+    "vdb-other.xml",
+    `<disk type='file'><driver name='qemu' type='raw'/><source file='${d2}'/><target dev='vdb' bus='virtio'/></disk>`,
+  );
+  await fails(
+    ["update-device", "hp1", vdbOther, "--live"],
+    `error: Failed to update device from ${vdbOther}\nerror: unsupported configuration: disk source can be changed only in removable drives\n`,
+  );
+  const nicOther = dev(
+    "nic-other.xml",
+    "<interface type='user'><mac address='52:54:00:aa:bb:dd'/></interface>",
+  );
+  await fails(
+    ["update-device", "hp1", nicOther, "--live"],
+    `error: Failed to update device from ${nicOther}\nerror: device not found: no device found at address '(<null>)' matching MAC address '52:54:00:aa:bb:dd' and alias '(<null>)'\n`,
+  );
+  // A SCSI controller in and out (the guest acknowledges the PCI unplug).
+  await ok(["attach-device", "hp1", ctrl, "--live"], /Device attached successfully/);
+  assert.match(
+    await ok(["dumpxml", "hp1"]),
+    /<controller type='scsi' index='3' model='virtio-scsi'>\s*<address type='pci'/,
+  );
+  await ok(["detach-device", "hp1", ctrl, "--live"], /Device detached successfully/);
+  for (let i = 0; /index='3'/.test(await ok(["dumpxml", "hp1"])); i++) {
+    assert.ok(i < 100, "the controller leaves the live XML");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await fails(
+    ["detach-device", "hp1", ctrl, "--live"],
+    `error: Failed to detach device from ${ctrl}\nerror: device not found: controller scsi:3 not found\n`,
   );
 
   // CD-ROM media change and eject (update-device), seen by domblklist.

@@ -5,6 +5,7 @@
 import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { attr } from "../../xml/index.js";
 import { checkFlags, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
@@ -28,6 +29,7 @@ import {
   updateDiskLive,
 } from "./hotplug-disk.js";
 import { attachNetLive, detachNetLive } from "./hotplug-net.js";
+import { attachControllerLive, detachControllerLive, findController } from "./hotplug-controller.js";
 
 /** VIR_DOMAIN_DEVICE_MODIFY_FORCE (update-device --force: eject a locked tray). */
 const MODIFY_FORCE = 4;
@@ -131,11 +133,28 @@ async function detachConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice)
     next.devices.interfaces.splice(i, 1);
     return next;
   }
+  if (raw.element === "controller") {
+    const i = findController(
+      next.devices.controllers,
+      attr(raw.xml, "type"),
+      Number(attr(raw.xml, "index") ?? 0),
+    );
+    if (i < 0) {
+      throw virError(
+        ErrorCode.DEVICE_MISSING,
+        ErrorDomain.QEMU,
+        "device not present in domain configuration",
+      );
+    }
+    next.devices.controllers.splice(i, 1);
+    return next;
+  }
   notSupported("persistent detach", raw);
 }
 
 /** qemuDomainUpdateDeviceConfig: a disk gets the new source (and driver) of the same target. */
 async function updateConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice): Promise<DomainDef> {
+  if (raw.element === "interface") return updateNet(st, def, raw, "persistent update");
   if (raw.element !== "disk") notSupported("persistent update", raw);
   const target = rawDiskTarget(raw) ?? "";
   const old = def.devices.disks.find((x) => x.target.dev === target);
@@ -176,7 +195,10 @@ export async function attachDevice(
         await changeMediaLive(st, d, existing, await parseDisk(st, without, raw), false);
       } else await attachDiskLive(st, d, await parseDisk(st, d.def, raw));
     } else if (raw.element === "interface") await attachNetLive(st, d, await parseInterface(st, d.def, raw));
-    else notSupported("live attach", raw);
+    else if (raw.element === "controller") {
+      const { ctrl, parsed } = await parseController(st, d.def, raw);
+      await attachControllerLive(st, d, ctrl, parsed);
+    } else notSupported("live attach", raw);
   }
   if (newConfig) await commitConfig(st, d, newConfig);
 }
@@ -196,6 +218,8 @@ export async function detachDevice(
     else if (raw.element === "interface") {
       const i = findNet(d.def.devices.interfaces, rawNetMatch(raw), pciOf);
       await detachNetLive(st, d, d.def.devices.interfaces[i]!);
+    } else if (raw.element === "controller") {
+      await detachControllerLive(st, d, attr(raw.xml, "type"), Number(attr(raw.xml, "index") ?? 0));
     } else notSupported("live detach", raw);
   }
   if (newConfig) await commitConfig(st, d, newConfig);
@@ -212,15 +236,40 @@ export async function updateDevice(
   const raw = readDeviceXml(xml);
   const newConfig = config ? await updateConfig(st, persistentDef(d), raw) : undefined;
   if (live) {
-    if (raw.element !== "disk") notSupported("live update", raw);
-    const target = rawDiskTarget(raw) ?? "";
-    const old = liveDiskByTarget(d, target);
-    if (!old) throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `target ${target} doesn't exist.`);
-    const without: DomainDef = {
-      ...d.def,
-      devices: { ...d.def.devices, disks: d.def.devices.disks.filter((x) => x !== old) },
-    };
-    await updateDiskLive(st, d, await parseDisk(st, without, raw), (flags & MODIFY_FORCE) !== 0);
+    if (raw.element === "interface") await updateNet(st, d.def, raw, "live update");
+    else if (raw.element !== "disk") notSupported("live update", raw);
+    else {
+      const target = rawDiskTarget(raw) ?? "";
+      const old = liveDiskByTarget(d, target);
+      if (!old) throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `target ${target} doesn't exist.`);
+      const without: DomainDef = {
+        ...d.def,
+        devices: { ...d.def.devices, disks: d.def.devices.disks.filter((x) => x !== old) },
+      };
+      await updateDiskLive(st, d, await parseDisk(st, without, raw), (flags & MODIFY_FORCE) !== 0);
+    }
   }
   if (newConfig) await commitConfig(st, d, newConfig);
+}
+
+/**
+ * update-device of an interface: found as detach finds it (with libvirt's errors); re-stating it
+ * unchanged is accepted, changing it is not implemented.
+ */
+async function updateNet(
+  st: QemuDriverState,
+  def: DomainDef,
+  raw: RawDevice,
+  what: string,
+): Promise<DomainDef> {
+  const i = findNet(def.devices.interfaces, rawNetMatch(raw), pciOf);
+  const old = def.devices.interfaces[i]!;
+  const without: DomainDef = {
+    ...def,
+    devices: { ...def.devices, interfaces: def.devices.interfaces.filter((x) => x !== old) },
+  };
+  const next = await parseInterface(st, without, raw);
+  const same = (n: typeof old) => JSON.stringify([n.type, n.mac, n.model, n.source?.attrs, n.extra, n.attrs]);
+  if (same(next) !== same(old)) notSupported(what, raw);
+  return cloneDomainDef(def);
 }
