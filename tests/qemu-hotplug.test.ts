@@ -210,6 +210,29 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
     /<interface type='user'>\s*<mac address='52:54:00:12:34:56'\/>\s*<model type='virtio'\/>/,
   );
 
+  // --live --config: one device in both definitions (the MAC generated once), then out of both.
+  const d5 = img("d5.raw", 1);
+  await ok(["attach-disk", "hp1", d5, "vdf", "--live", "--config", "--subdriver", "raw"], /Disk attached/);
+  const macless = dev("nic-nomac.xml", "<interface type='user'><model type='virtio'/></interface>");
+  await ok(["attach-device", "hp1", macless, "--live", "--config"], /Device attached/);
+  const userMac = (x: string) => /<interface type='user'>\s*<mac address='([0-9a-f:]+)'\/>/.exec(x)?.[1];
+  live = await ok(["dumpxml", "hp1"]);
+  inactive = await ok(["dumpxml", "hp1", "--inactive"]);
+  assert.match(live, /<target dev='vdf' bus='virtio'\/>/);
+  assert.match(inactive, /<target dev='vdf' bus='virtio'\/>/);
+  const both = userMac(inactive);
+  assert.ok(
+    both && live.includes(`<mac address='${both}'/>`),
+    "the same generated MAC live and in the config",
+  );
+  await ok(["detach-disk", "hp1", "vdf", "--live", "--config"], /Disk detached/);
+  await ok(["detach-interface", "hp1", "user", "--mac", both!, "--live", "--config"], /Interface detached/);
+  assert.doesNotMatch(await ok(["dumpxml", "hp1", "--inactive"]), new RegExp(`vdf|${both}`));
+  for (let i = 0; new RegExp(`vdf|${both}`).test(await ok(["dumpxml", "hp1"])); i++) {
+    assert.ok(i < 100, "vdf and the NIC leave the live XML");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
   // Libvirt's refusals for what cannot change live.
   await fails(
     ["attach-disk", "hp1", d3, "fdb", "--type", "floppy", "--targetbus", "fdc", "--live"],

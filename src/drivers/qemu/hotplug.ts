@@ -5,7 +5,7 @@
 import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { attr } from "../../xml/index.js";
+import { attr, child, el } from "../../xml/index.js";
 import { checkFlags, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
@@ -181,6 +181,12 @@ export async function attachDevice(
   const { live, config } = impact(d, flags);
   const raw = readDeviceXml(xml);
   const newConfig = config ? await attachConfig(st, persistentDef(d), raw) : undefined;
+  if (newConfig && live && raw.element === "interface" && !child(raw.xml, "mac")) {
+    // One device for both definitions (libvirt copies it): the MAC generated for the config is
+    // the one the guest gets.
+    const mac = newConfig.devices.interfaces[persistentDef(d).devices.interfaces.length]?.mac;
+    if (mac) raw.xml.children.unshift(el("mac", [["address", mac]]));
+  }
   if (live) {
     if (raw.element === "disk") {
       const target = rawDiskTarget(raw) ?? "";
