@@ -27,7 +27,11 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   let progress = false;
   for (const [k, v] of p.opts) {
     if (k === "f") fmt = v;
-    else if (k === "b") baseName = v;
+    else if (k === "b") {
+      // -b implies -d: with an explicit base the top image is not emptied.
+      baseName = v;
+      keep = true;
+    }
     else if (k === "d") keep = true;
     else if (k === "q") quiet = true;
     else if (k === "p") progress = true;
@@ -35,7 +39,8 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   if (p.args.length !== 1)
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
   const filename = p.args[0]!;
-  const top = await openCli(filename, fmt, { readOnly: keep });
+  // qemu-img opens the top read-write even with -d (hence the raw probing warning).
+  const top = await openCli(filename, fmt, { readOnly: false, warnProbe: io });
   let base: Image | undefined;
   try {
     const chain: Image[] = [];
@@ -46,13 +51,23 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
       depth = chain.findIndex(
         (i, k) => k > 0 && (i.io.path === baseName || i.io.path?.endsWith(`/${baseName}`)),
       );
-      if (depth < 1) throw new CliError(`'${baseName}' is not in the backing chain of '${filename}'`);
+      if (depth < 1) throw new CliError(`Did not find '${baseName}' in the backing chain of '${filename}'`);
     }
     const baseImg = chain[depth]!;
     try {
       base = await openImage(baseImg.io.path!, { format: baseImg.format, readOnly: false });
     } catch (e) {
       throw new CliError(`Could not open '${baseImg.io.path}': ${errText(e)}`);
+    }
+    // The commit job first grows a shorter base to the top's length (formats that cannot resize
+    // fail the job).
+    if (base.virtualSize < top.virtualSize) {
+      if (!base.resizable) throw new CliError("Block job failed: Operation not supported");
+      try {
+        await base.resizable.resize(top.virtualSize, {});
+      } catch {
+        throw new CliError("Block job failed: Operation not supported");
+      }
     }
     const bar = makeProgress(io, progress);
     const buf = new Uint8Array(CHUNK);

@@ -18,6 +18,8 @@ registerFormat({
     // The file protocol rounds a new file up to whole 512-byte sectors (qemu's raw create).
     size = Math.ceil(size / 512) * 512;
     await io.truncate(size);
+    // qemu's file driver allocates the first block of a new file (allocate_first_block).
+    if (size > 0 && prealloc === "off" && io.path !== undefined) await io.write(0, new Uint8Array(Math.min(4096, size)));
     if (prealloc !== "off" && size > 0) {
       // Without fallocate(), both preallocation modes write zeros so blocks are really allocated.
       const chunk = new Uint8Array(Math.min(size, 1 << 20));

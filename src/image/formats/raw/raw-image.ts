@@ -120,6 +120,8 @@ export class RawImage implements Image, Resizable {
     }
     const old = this.virtualSize;
     await this.io.truncate(newSize);
+    // Growing an empty file allocates its first block, as qemu's file driver does.
+    if (old === 0 && newSize > 0 && this.io.path !== undefined) await this.io.write(0, new Uint8Array(Math.min(4096, newSize)));
     if (newSize > old && (opts.preallocation === "full" || opts.preallocation === "falloc")) {
       await this.writeZeroesRaw(old, newSize - old);
     }
