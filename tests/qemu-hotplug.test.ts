@@ -325,6 +325,19 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
     ["detach-device", "hp1", join(root, "vdz.xml"), "--live"],
     `error: Failed to detach device from ${join(root, "vdz.xml")}\nerror: device not found: disk vdz not found\n`,
   );
+  // virsh event sees the device-removed events (what virt-manager refreshes its view on).
+  const watcher = spawn(
+    "virsh",
+    ["-c", uri, "event", "hp1", "--event", "device-removed", "--loop", "--timeout", "30"],
+    {
+      env: { ...process.env, LC_ALL: "C" },
+    },
+  );
+  let eventsOut = "";
+  watcher.stdout.on("data", (b: Buffer) => {
+    eventsOut += b.toString();
+  });
+  await new Promise((r) => setTimeout(r, 1000)); // registered before the first unplug
   await ok(["detach-disk", "hp1", "sdc", "--live"], /Disk detached successfully/);
   await ok(["detach-disk", "hp1", "sdd", "--live"], /Disk detached successfully/);
   await ok(["detach-disk", "hp1", "vdb", "--live"], /Disk detached successfully/);
@@ -341,6 +354,12 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.doesNotMatch(live, /sdc|sdd/);
+  for (let i = 0; i < 50 && !eventsOut.includes("virtio-disk1"); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  watcher.kill("SIGINT");
+  for (const alias of ["scsi0-0-0-2", "usb-disk3", "virtio-disk1", "net0"]) {
+    assert.match(eventsOut, new RegExp(`event 'device-removed' for domain 'hp1': ${alias}\n`));
+  }
   // The same target and MAC can be used again: QEMU let go of the nodes and the netdev.
   await ok(["attach-disk", "hp1", d1, "vdb", "--live", "--subdriver", "raw"]);
   await ok(["domblkinfo", "hp1", "vdb"], /Capacity:\s+3145728/);

@@ -109,7 +109,20 @@ async function attachConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice)
     insertDisk(disks, disk!);
     return next;
   }
-  if (raw.element === "controller") return (await parseController(st, def, raw)).parsed;
+  if (raw.element === "controller") {
+    const index = attr(raw.xml, "index");
+    if (
+      index !== undefined &&
+      findController(def.devices.controllers, attr(raw.xml, "type"), Number(index)) >= 0
+    ) {
+      throw virError(
+        ErrorCode.OPERATION_INVALID,
+        ErrorDomain.QEMU,
+        `controller index='${index}' already exists`,
+      );
+    }
+    return (await parseController(st, def, raw)).parsed;
+  }
   return parseWithDevice(st, def, raw);
 }
 
