@@ -4,6 +4,10 @@
 //   zeroRange(fd, offset, length)      fallocate(ZERO_RANGE | KEEP_SIZE)
 //   allocate(fd, offset, length)       fallocate(0): reserve blocks (may grow the file)
 //   copyRange(fdIn, offIn, fdOut, offOut, length)  copy_file_range, whole length or an error
+//   zeroRuns(bytes, offset, granularity)  data/zero runs of a buffer (qemu-img -S blocks)
+//   map(fd, offset, length) / unmap(view)   read-only, pre-faulted mmap of a file range as a
+//                                      Uint8Array: bulk copies read the page cache in place
+//                                      instead of copying it into a buffer first
 // Errors come back as negative errno numbers (never thrown), so callers can fall back on
 // EOPNOTSUPP/EINVAL/ENOSYS without string matching. Everything is synchronous: each call is one
 // or a few syscalls that the kernel answers from metadata (or, for copyRange, in-kernel copies).
@@ -12,6 +16,9 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -161,6 +168,218 @@ static napi_value copy_range(napi_env env, napi_callback_info info) {
   return make_int(env, done);
 }
 
+// ---- map / unmap ----
+// A mapped file that shrinks under us (another process truncates the source) would raise
+// SIGBUS on access. The handler below replaces the vanished pages of *our* mappings with
+// zero pages and marks the mapping, so the access completes and unmap() reports EIO; faults
+// anywhere else go to the previous handler (or the default action).
+
+struct mapping {
+  uintptr_t addr;
+  size_t len;
+  int live;
+};
+
+#define MAX_MAPS 64
+static struct mapping *volatile maps[MAX_MAPS];
+static volatile sig_atomic_t faulted[MAX_MAPS];
+static struct sigaction old_bus;
+static int bus_installed;
+static long page_size;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc) {
+  uintptr_t a = (uintptr_t)si->si_addr;
+  for (int i = 0; i < MAX_MAPS; i++) {
+    struct mapping *m = maps[i];
+    if (m && a >= m->addr && a < m->addr + m->len) {
+      uintptr_t page = a & ~(uintptr_t)(page_size - 1);
+      void *r = mmap((void *)page, m->addr + m->len - page, PROT_READ,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      if (r != MAP_FAILED) {
+        faulted[i] = 1;
+        return;
+      }
+    }
+  }
+  if (old_bus.sa_flags & SA_SIGINFO) {
+    old_bus.sa_sigaction(sig, si, uc);
+  } else if (old_bus.sa_handler != SIG_DFL && old_bus.sa_handler != SIG_IGN) {
+    old_bus.sa_handler(sig);
+  } else {
+    signal(SIGBUS, SIG_DFL); // the access faults again and takes the default action
+  }
+}
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  struct mapping *m = hint;
+  if (m->live) {
+    for (int i = 0; i < MAX_MAPS; i++)
+      if (maps[i] == m) maps[i] = NULL;
+    munmap((void *)m->addr, m->len);
+  }
+  free(m);
+}
+
+/** map(fd, offset, length): Uint8Array over the file bytes, or -errno (e.g. past EOF). */
+static napi_value map_range(napi_env env, napi_callback_info info) {
+  int64_t a[3];
+  if (get_args(env, info, 3, a) != 0) return NULL;
+  if (!page_size) page_size = sysconf(_SC_PAGESIZE);
+  if (!bus_installed) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &old_bus) != 0) return make_int(env, -errno);
+    bus_installed = 1;
+  }
+  int fd = (int)a[0];
+  struct stat st;
+  if (fstat(fd, &st) != 0) return make_int(env, -errno);
+  if (a[2] <= 0 || a[1] + a[2] > st.st_size) return make_int(env, -ENXIO);
+  int slot = -1;
+  for (int i = 0; i < MAX_MAPS; i++)
+    if (!maps[i]) {
+      slot = i;
+      break;
+    }
+  if (slot < 0) return make_int(env, -ENOSPC);
+  off_t base = (off_t)(a[1] & ~(int64_t)(page_size - 1));
+  size_t delta = (size_t)(a[1] - base);
+  size_t len = delta + (size_t)a[2];
+  void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, base);
+  if (p == MAP_FAILED) return make_int(env, -errno);
+  struct mapping *m = malloc(sizeof *m);
+  if (!m) {
+    munmap(p, len);
+    return make_int(env, -ENOMEM);
+  }
+  m->addr = (uintptr_t)p;
+  m->len = len;
+  m->live = 1;
+  faulted[slot] = 0;
+  maps[slot] = m;
+  napi_value ab, view;
+  if (napi_create_external_arraybuffer(env, p, len, finalize_mapping, m, &ab) != napi_ok) {
+    maps[slot] = NULL;
+    munmap(p, len);
+    free(m);
+    return NULL;
+  }
+  CHECK(napi_create_typedarray(env, napi_uint8_array, (size_t)a[2], ab, delta, &view));
+  return view;
+}
+
+/** unmap(view): releases a map() view now (it reads as empty after); -EIO if the file shrank. */
+static napi_value unmap_range(napi_env env, napi_callback_info info) {
+  napi_value argv[1], ab;
+  size_t n = 1;
+  CHECK(napi_get_cb_info(env, info, &n, argv, NULL, NULL));
+  bool is_ta = false;
+  if (n < 1 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta) {
+    napi_throw_type_error(env, NULL, "tsvirt_io: unmap takes a view from map()");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length, byte_offset;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset));
+  void *base;
+  size_t ab_len;
+  CHECK(napi_get_arraybuffer_info(env, ab, &base, &ab_len));
+  if (!base) return make_int(env, 0); // already released (detached)
+  int err = 0, found = 0;
+  for (int i = 0; i < MAX_MAPS; i++) {
+    struct mapping *m = maps[i];
+    if (m && m->addr == (uintptr_t)base) {
+      found = 1;
+      if (faulted[i]) err = -EIO;
+      maps[i] = NULL;
+      m->live = 0;
+      munmap(base, m->len);
+      break;
+    }
+  }
+  if (!found) return make_int(env, -EINVAL);
+  CHECK(napi_detach_arraybuffer(env, ab));
+  return make_int(env, err);
+}
+
+// ---- zeroRuns ----
+
+/** True when p[0..n) is all zero: one byte, then memcmp of the block against itself shifted. */
+static int all_zero(const uint8_t *p, size_t n) {
+  if (n == 0) return 1;
+  if (p[0] || p[n - 1]) return 0;
+  return n < 2 || memcmp(p, p + 1, n - 1) == 0;
+}
+
+/**
+ * zeroRuns(bytes, offset, g): splits bytes (guest bytes at guest `offset`) into runs on
+ * g-aligned guest blocks: Float64Array [start, end, isData, ...], adjacent runs of one kind
+ * merged. Blocks cut short by the buffer's ends count as data (as qemu-img's -S scan does).
+ */
+static napi_value zero_runs(napi_env env, napi_callback_info info) {
+  napi_value argv[3], ab, arr;
+  size_t n = 3;
+  CHECK(napi_get_cb_info(env, info, &n, argv, NULL, NULL));
+  bool is_ta = false;
+  if (n < 3 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta) {
+    napi_throw_type_error(env, NULL, "tsvirt_io: zeroRuns(Uint8Array, offset, granularity)");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t len, byte_offset;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &len, &data, &ab, &byte_offset));
+  int64_t off, g;
+  CHECK(napi_get_value_int64(env, argv[1], &off));
+  CHECK(napi_get_value_int64(env, argv[2], &g));
+  if (type != napi_uint8_array || off < 0 || g <= 0) {
+    napi_throw_range_error(env, NULL, "tsvirt_io: zeroRuns: bad arguments");
+    return NULL;
+  }
+  const uint8_t *b = data;
+  size_t cap = 48, cnt = 0;
+  double *runs = malloc(cap * sizeof(double));
+  if (!runs) return make_int(env, -ENOMEM);
+  size_t pos = 0;
+  while (pos < len) {
+    size_t next = (size_t)((off + (int64_t)pos) / g * g + g - off);
+    if (next > len) next = len;
+    int is_data = next - pos < (size_t)g || !all_zero(b + pos, next - pos);
+    if (cnt >= 3 && (int)runs[cnt - 1] == is_data) {
+      runs[cnt - 2] = (double)next;
+    } else {
+      if (cnt + 3 > cap) {
+        cap *= 2;
+        double *grown = realloc(runs, cap * sizeof(double));
+        if (!grown) {
+          free(runs);
+          return make_int(env, -ENOMEM);
+        }
+        runs = grown;
+      }
+      runs[cnt++] = (double)pos;
+      runs[cnt++] = (double)next;
+      runs[cnt++] = is_data;
+    }
+    pos = next;
+  }
+  void *mem;
+  if (napi_create_arraybuffer(env, cnt * sizeof(double), &mem, &ab) != napi_ok) {
+    free(runs);
+    return NULL;
+  }
+  memcpy(mem, runs, cnt * sizeof(double));
+  free(runs);
+  CHECK(napi_create_typedarray(env, napi_float64_array, cnt, ab, 0, &arr));
+  return arr;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"extents", NULL, extents, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -168,6 +387,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"zeroRange", NULL, zero_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"allocate", NULL, allocate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copyRange", NULL, copy_range, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zeroRuns", NULL, zero_runs, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"map", NULL, map_range, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmap", NULL, unmap_range, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -155,6 +155,74 @@ test("punch hole, zero range and copy range through FileIO", async (t) => {
   }
 });
 
+test("map/unmap: in-place views of a file; a file shrinking under a view reads zeros and reports EIO", async (t) => {
+  const n = nativeIO();
+  if (!n) return t.skip(`no addon: ${nativeStatus()}`);
+  const dir = await mkdtemp(join(tmpdir(), "tsvirt-native-"));
+  try {
+    const p = join(dir, "m.raw");
+    const bytes = Buffer.alloc(2 * MiB);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 12)) & 0xff;
+    await writeFile(p, bytes);
+    const io = await FileIO.open(p, { readOnly: true });
+    try {
+      const v = await io.view(5000, MiB);
+      assert.ok(v);
+      assert.equal(Buffer.compare(Buffer.from(v.data), bytes.subarray(5000, 5000 + MiB)), 0);
+      v.release();
+      assert.equal(v.data.length, 0, "a released view is detached, never a dangling pointer");
+      assert.equal(await io.view(MiB, 2 * MiB), undefined, "past EOF: not mapped (callers read)");
+      const w = await io.view(0, 2 * MiB);
+      assert.ok(w);
+      await truncate(p, 64 * KiB);
+      // Without the SIGBUS guard this access kills the process.
+      assert.equal(w.data[MiB], 0);
+      assert.equal(w.data[100], bytes[100]);
+      assert.throws(() => w.release(), /shrank/);
+    } finally {
+      await io.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Plain reference for zeroRuns: g-aligned guest blocks, short edge blocks count as data. */
+function refRuns(b: Uint8Array, offset: number, g: number) {
+  const out: { start: number; end: number; data: boolean }[] = [];
+  for (let pos = 0; pos < b.length; ) {
+    const next = Math.min(b.length, Math.floor((offset + pos) / g) * g + g - offset);
+    const data = next - pos < g || b.subarray(pos, next).some((x) => x !== 0);
+    const last = out[out.length - 1];
+    if (last && last.data === data) last.end = next;
+    else out.push({ start: pos, end: next, data });
+    pos = next;
+  }
+  return out;
+}
+
+test("zeroRuns: native scan equals a byte-by-byte reference", (t) => {
+  const n = nativeIO();
+  if (!n) return t.skip(`no addon: ${nativeStatus()}`);
+  let x = 0x2545f491;
+  const rnd = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  for (let iter = 0; iter < 200; iter++) {
+    const len = (rnd() % (64 * KiB)) + 1;
+    const b = new Uint8Array(len);
+    // A few non-zero bytes, sometimes only at a block's last byte or first byte.
+    for (let k = rnd() % 6; k > 0; k--) b[rnd() % len] = (rnd() % 255) + 1;
+    const g = [512, 4096, 65536][rnd() % 3]!;
+    const offset = (rnd() % 64) * 512 + (iter % 2 ? 0 : rnd() % 512);
+    assert.deepEqual(n.zeroRuns(b, offset, g), refRuns(b, offset, g), `len ${len} offset ${offset} g ${g}`);
+  }
+  assert.deepEqual(n.zeroRuns(new Uint8Array(8192), 0, 4096), [{ start: 0, end: 8192, data: false }]);
+});
+
 test("CLI map and convert: addon and pure-JS fallback (TSVIRT_NO_NATIVE=1) agree on contents", async (t) => {
   if (!existsSync(CLI)) return t.skip("dist/bin/tsvirt-img.js is not built");
   if (!QEMU) return t.skip("qemu-img is not installed");
@@ -172,6 +240,22 @@ test("CLI map and convert: addon and pure-JS fallback (TSVIRT_NO_NATIVE=1) agree
       fb.map((e) => e.data),
       [true],
     );
+    // qcow2 -> raw reads data clusters in place (mapped): same bytes and same holes as qemu-img.
+    const q2 = join(dir, "src.qcow2");
+    execFileSync("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", p, q2]);
+    const qraw = join(dir, "q.raw");
+    execFileSync("qemu-img", ["convert", "-O", "raw", q2, qraw]);
+    for (const env of [{}, fallback]) {
+      const out = join(dir, "t.raw");
+      cli(env, ["convert", "-O", "raw", q2, out]);
+      assert.deepEqual(readFileSync(out), readFileSync(qraw));
+      if (nativeIO() && !("TSVIRT_NO_NATIVE" in env)) {
+        const m = (f: string) =>
+          execFileSync("qemu-img", ["map", "-f", "raw", "--output=json", f]).toString();
+        assert.equal(m(out), m(qraw));
+      }
+      await rm(out);
+    }
     for (const fmt of ["qcow2", "raw"]) {
       const a = join(dir, `native.${fmt}`);
       const b = join(dir, `fallback.${fmt}`);

@@ -30,6 +30,12 @@ export interface BlockIO {
    * absent, the whole range counts as data.
    */
   dataRanges?(offset: number, length: number): Promise<{ offset: number; length: number }[]>;
+  /**
+   * The stored bytes [offset, offset+length) in place, without copying them into a buffer (a
+   * read-only file mapping), or undefined when this storage cannot (then read()). The view is
+   * valid until release(), which throws if the bytes changed under it (the file shrank).
+   */
+  view?(offset: number, length: number): Promise<{ data: Uint8Array; release(): void } | undefined>;
   /** Bytes actually allocated on the host (st_blocks*512 for files). */
   allocatedBytes?(): Promise<number>;
   close(): Promise<void>;

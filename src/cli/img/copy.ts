@@ -2,7 +2,8 @@
 // and zero runs instead of writing them, reads ahead while writing, and compresses clusters
 // off the main thread (node:zlib's async calls run in libuv's thread pool, both cores busy).
 
-import type { Image, MapExtent } from "../../image/index.js";
+import type { BlockIO, Image, MapExtent } from "../../image/index.js";
+import { nativeIO } from "../../image/io/native.js";
 import { type CompressedWriter, isZero } from "./context.js";
 
 export interface CopyOptions {
@@ -24,11 +25,26 @@ interface Piece {
   offset: number;
   length: number;
   kind: "data" | "zero" | "skip";
+  /** Where the piece's bytes lie, unchanged, in the source's own file (read in place). */
+  host?: number;
 }
 
-/** Splits the source into data / zero / skip pieces of at most CHUNK bytes. */
+/**
+ * The source's file when its data can be read in place (mapped, no copy into a buffer): raw,
+ * and unencrypted qcow2 whose block status offsets are plain host bytes of that file.
+ */
+function inPlaceSource(src: Image): BlockIO | undefined {
+  const io = src.io;
+  if (!io.view || io.path === undefined) return undefined;
+  if (src.format === "raw") return io;
+  if (src.format === "qcow2" && (src as unknown as { crypto?: unknown }).crypto === undefined) return io;
+  return undefined;
+}
+
+/** Splits the source into data / zero / skip pieces of at most CHUNK bytes (CHUNK-aligned). */
 async function plan(src: Image, offset: number, length: number, o: CopyOptions): Promise<Piece[]> {
   const out: Piece[] = [];
+  const inPlace = inPlaceSource(src);
   let exts: MapExtent[];
   try {
     exts = await src.blockStatus(offset, length);
@@ -40,8 +56,22 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
     if (o.topOnly && (e.depth > 0 || e.present === false)) kind = "skip";
     else if (e.zero && !e.data) kind = o.targetZero ? "skip" : "zero";
     else kind = "data";
-    for (let p = e.start; p < e.start + e.length; p += CHUNK) {
-      out.push({ offset: p, length: Math.min(CHUNK, e.start + e.length - p), kind });
+    const host =
+      kind === "data" &&
+      inPlace &&
+      e.depth === 0 &&
+      !e.compressed &&
+      e.offset !== undefined &&
+      e.filename === inPlace.path
+        ? e.offset - e.start
+        : undefined;
+    const end = e.start + e.length;
+    for (let p = e.start; p < end; ) {
+      const n = Math.min(end, Math.floor(p / CHUNK) * CHUNK + CHUNK) - p;
+      out.push(
+        host === undefined ? { offset: p, length: n, kind } : { offset: p, length: n, kind, host: host + p },
+      );
+      p += n;
     }
   }
   return out;
@@ -67,23 +97,23 @@ function zeroSpan(b: Buffer, from: number, to: number): boolean {
   return true;
 }
 
-/** Writes `buf` at `offset`, leaving out zero runs of at least sparseSize bytes. */
-async function writeSparse(dst: Image, offset: number, buf: Uint8Array, o: CopyOptions): Promise<void> {
-  const g = o.sparseSize;
-  if (g <= 0) {
-    await dst.write(offset, buf);
-    return;
-  }
+interface Run {
+  start: number;
+  end: number;
+  data: boolean;
+}
+
+/**
+ * Splits `buf` (guest bytes at `offset`) into data and zero runs; zero runs are whole sparseSize
+ * blocks of the guest offset (qemu-img -S). Inside a zero run the scan gallops (16 blocks per
+ * memcmp) so long zero areas cost few calls.
+ */
+function zeroRuns(buf: Uint8Array, offset: number, g: number): Run[] {
+  if (g <= 0) return [{ start: 0, end: buf.length, data: true }];
+  const n = nativeIO();
+  if (n) return n.zeroRuns(buf, offset, g);
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-  let runStart = 0;
-  let runData = true;
-  const flush = async (end: number) => {
-    if (end <= runStart) return;
-    if (runData) await dst.write(offset + runStart, buf.subarray(runStart, end));
-    else if (!o.targetZero) await writeZeros(dst, offset + runStart, end - runStart);
-  };
-  // Zero runs are recognised on sparseSize boundaries of the guest offset. Inside a zero run
-  // the scan gallops (16 blocks per memcmp) so long zero areas cost few calls.
+  const out: Run[] = [];
   let pos = 0;
   while (pos < buf.length) {
     let next = Math.min(buf.length, Math.floor((offset + pos) / g) * g + g - offset);
@@ -91,14 +121,20 @@ async function writeSparse(dst: Image, offset: number, buf: Uint8Array, o: CopyO
     if (!data) {
       while (next + 16 * g <= buf.length && zeroSpan(b, next, next + 16 * g)) next += 16 * g;
     }
-    if (data !== runData) {
-      await flush(pos);
-      runStart = pos;
-      runData = data;
-    }
+    const last = out[out.length - 1];
+    if (last && last.data === data) last.end = next;
+    else out.push({ start: pos, end: next, data });
     pos = next;
   }
-  await flush(buf.length);
+  return out;
+}
+
+/** Writes the runs of `buf` at `offset`: data as one write each, zero runs left out or zeroed. */
+async function writeRuns(dst: Image, offset: number, buf: Uint8Array, runs: Run[], o: CopyOptions) {
+  for (const r of runs) {
+    if (r.data) await dst.write(offset + r.start, buf.subarray(r.start, r.end));
+    else if (!o.targetZero) await writeZeros(dst, offset + r.start, r.end - r.start);
+  }
 }
 
 /** Copies src[srcOff, +length) to dst at dstOff. */
@@ -118,39 +154,117 @@ export async function copyImage(
     await copyCompressed(src, dst, pieces, srcOff, dstOff, o, report);
     return;
   }
-  // Reads run ahead of the writes (several in flight, on libuv's pool); writes stay in order
-  // because formats allocate as they write.
-  const AHEAD = 4;
+  // Three stages overlap: reads run ahead (several in flight, or mapped in place), the main
+  // thread scans each chunk for zero runs as it arrives, and writes drain in order behind it on
+  // one promise chain (formats allocate as they write, so writes never reorder). Buffers are
+  // recycled once written: memory stays at MAX_BUFS chunks, no per-chunk allocation or zero-fill.
+  const AHEAD = 3;
+  const MAX_BUFS = 6;
+  const source = chunkSource(src);
   const dataPieces = pieces.filter((p) => p.kind === "data");
-  const inflight: Promise<Uint8Array>[] = [];
-  // Buffers are recycled once written: no per-chunk allocation or zero-fill.
-  const pool: Uint8Array[] = [];
+  const inflight: Promise<Chunk>[] = [];
+  let held = 0;
   let next = 0;
   const fill = () => {
-    while (inflight.length < AHEAD && next < dataPieces.length) {
-      const p = dataPieces[next++]!;
-      const b = (pool.pop() ?? new Uint8Array(CHUNK)).subarray(0, p.length);
-      inflight.push(src.read(p.offset, b).then(() => b));
+    while (inflight.length < AHEAD && held < MAX_BUFS && next < dataPieces.length) {
+      held++;
+      const r = source.get(dataPieces[next++]!);
+      r.catch(() => {}); // awaited below; a read left behind by an earlier error must not crash
+      inflight.push(r);
     }
   };
+  // A raw target takes writes in any order (each lands at its own offset), so several are in
+  // flight at once; other formats allocate as they write and get them one after another.
+  const ordered = dst.format !== "raw";
+  let chain: Promise<void> = Promise.resolve();
+  const pending: Promise<void>[] = [];
+  const issue = (fn: () => Promise<void>): Promise<void> => {
+    const w = ordered ? chain.then(fn) : fn();
+    if (ordered) chain = w;
+    w.catch(() => {}); // surfaced by the awaits below
+    return w;
+  };
+  let reported = srcOff;
+  const advance = (end: number) => {
+    if (end > reported) report((reported = end));
+  };
+  /** Writes still holding a chunk, oldest first. */
+  const holding: Promise<void>[] = [];
   fill();
   for (const p of pieces) {
     const at = dstOff + (p.offset - srcOff);
+    const end = p.offset + p.length;
     if (p.kind === "skip") {
-      report(p.offset + p.length);
+      if (ordered) void issue(async () => advance(end));
       continue;
     }
     if (p.kind === "zero") {
-      await writeZeros(dst, at, p.length);
-      report(p.offset + p.length);
+      pending.push(
+        issue(async () => {
+          await writeZeros(dst, at, p.length);
+          advance(end);
+        }),
+      );
       continue;
     }
-    const buf = await inflight.shift()!;
+    // Every chunk is behind a pending write: wait for the oldest to come back.
+    while (inflight.length === 0) {
+      const h = holding.shift();
+      if (!h) throw new Error("copy: no read in flight and no write pending");
+      await h;
+      fill();
+    }
+    const chunk = await inflight.shift()!;
+    const runs = zeroRuns(chunk.data, at, o.sparseSize);
+    const w = issue(async () => {
+      try {
+        await writeRuns(dst, at, chunk.data, runs, o);
+      } finally {
+        held--;
+        chunk.release();
+      }
+      fill();
+      advance(end);
+    });
+    holding.push(w);
+    if (holding.length > MAX_BUFS) await holding.shift();
     fill();
-    await writeSparse(dst, at, buf, o);
-    pool.push(new Uint8Array(buf.buffer, buf.byteOffset, CHUNK));
-    report(p.offset + p.length);
   }
+  await chain;
+  await Promise.all([...pending, ...holding]);
+  advance(srcOff + length);
+}
+
+interface Chunk {
+  data: Uint8Array;
+  /** Gives the bytes back (buffer to the pool, mapping unmapped); throws if they were lost. */
+  release(): void;
+}
+
+/** Source chunks: mapped in place where the source allows, else read into recycled buffers. */
+function chunkSource(src: Image): { get(p: Piece): Promise<Chunk> } {
+  const io = inPlaceSource(src);
+  const free: Uint8Array[] = [];
+  const read = async (p: Piece): Promise<Chunk> => {
+    const b = free.pop() ?? new Uint8Array(Buffer.allocUnsafeSlow(CHUNK).buffer, 0, CHUNK);
+    const data = b.subarray(0, p.length);
+    try {
+      await src.read(p.offset, data);
+    } catch (e) {
+      free.push(b);
+      throw e;
+    }
+    return { data, release: () => free.push(b) };
+  };
+  return {
+    async get(p) {
+      if (io?.view && p.host !== undefined) {
+        const v = await io.view(p.host, p.length);
+        if (v) return v;
+      }
+      return read(p);
+    },
+  };
 }
 
 async function copyCompressed(

@@ -16,6 +16,8 @@ const MAX_IO = 1 << 30;
 const SCAN_CHUNK = 1 << 20;
 
 const ZERO_BLOCK = Buffer.alloc(4096);
+/** Smaller views are not worth a mapping: a read copies less than mmap+munmap cost. */
+const VIEW_MIN = 256 << 10;
 
 function ioError(path: string, op: string, offset: number | undefined, cause: unknown): ImageError {
   const msg = cause instanceof Error ? cause.message : String(cause);
@@ -220,6 +222,23 @@ export class FileIO implements BlockIO {
     const end = Math.min(offset + length, st.size);
     if (end <= offset || st.blocks === 0) return [];
     return [{ offset, length: end - offset }];
+  }
+
+  async view(offset: number, length: number): Promise<{ data: Uint8Array; release(): void } | undefined> {
+    const n = nativeIO();
+    if (!n || length < VIEW_MIN) return undefined;
+    const data = n.map(this.handle().fd, offset, length);
+    if (!data) return undefined;
+    return {
+      data,
+      release: () => {
+        if (!n.unmap(data))
+          throw new ImageError("io", `read failed on '${this.path}': the file shrank while being read`, {
+            path: this.path,
+            offset,
+          });
+      },
+    };
   }
 
   async allocatedBytes(): Promise<number> {

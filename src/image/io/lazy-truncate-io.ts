@@ -5,6 +5,7 @@ import type { BlockIO } from "../block-io.js";
 
 export class LazyTruncateIO implements BlockIO {
   private emptied = false;
+  private emptying: Promise<void> | undefined;
 
   constructor(private readonly inner: BlockIO) {}
 
@@ -18,9 +19,11 @@ export class LazyTruncateIO implements BlockIO {
 
   /** Empties the file once, before the first change. */
   private async empty(): Promise<void> {
-    if (this.emptied) return;
-    this.emptied = true;
-    await this.inner.truncate(0);
+    if (!this.emptying) {
+      this.emptied = true;
+      this.emptying = this.inner.truncate(0);
+    }
+    await this.emptying; // concurrent first writes all wait for the one truncate
   }
 
   async read(offset: number, buf: Uint8Array): Promise<void> {

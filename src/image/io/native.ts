@@ -14,6 +14,9 @@ interface Addon {
   zeroRange(fd: number, offset: number, length: number): number;
   allocate(fd: number, offset: number, length: number): number;
   copyRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+  map(fd: number, offset: number, length: number): Uint8Array | number;
+  unmap(view: Uint8Array): number;
+  zeroRuns(bytes: Uint8Array, offset: number, granularity: number): Float64Array | number;
 }
 
 export interface Extent {
@@ -38,6 +41,27 @@ export interface NativeIO {
    * when the pair of files does not support it (nothing was copied then).
    */
   copyRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+  /**
+   * A read-only, pre-faulted mapping of the file range (bulk copies read the page cache in
+   * place); undefined when it cannot be mapped (past EOF, too many live mappings).
+   */
+  map(fd: number, offset: number, length: number): Uint8Array | undefined;
+  /**
+   * Ends a mapping now (the view reads as empty after). False when the file shrank while mapped:
+   * the vanished bytes read as zeros instead of killing the process with SIGBUS.
+   */
+  unmap(view: Uint8Array): boolean;
+  /**
+   * Splits `bytes` (guest bytes at guest `offset`) into data and zero runs on granularity-
+   * aligned guest blocks (qemu-img -S); blocks cut short by the buffer's ends count as data.
+   */
+  zeroRuns(bytes: Uint8Array, offset: number, granularity: number): ZeroRun[];
+}
+
+export interface ZeroRun {
+  start: number;
+  end: number;
+  data: boolean;
 }
 
 const ADDON_PATH = fileURLToPath(new URL("../../../build/tsvirt_io.node", import.meta.url));
@@ -61,6 +85,19 @@ function wrap(a: Addon): NativeIO {
       const r = a.copyRange(fdIn, offIn, fdOut, offOut, length);
       return r < 0 ? -1 : r;
     },
+    map(fd, offset, length) {
+      const r = a.map(fd, offset, length);
+      return typeof r === "number" ? undefined : r;
+    },
+    unmap: (view) => a.unmap(view) !== -5 /* EIO */,
+    zeroRuns(bytes, offset, granularity) {
+      const r = a.zeroRuns(bytes, offset, granularity);
+      if (typeof r === "number") throw new Error(`zeroRuns failed (${r})`);
+      const out: ZeroRun[] = new Array(r.length / 3);
+      for (let i = 0; i < r.length; i += 3)
+        out[i / 3] = { start: r[i]!, end: r[i + 1]!, data: r[i + 2] === 1 };
+      return out;
+    },
   };
 }
 
@@ -74,7 +111,7 @@ export function nativeIO(): NativeIO | undefined {
   }
   try {
     const a = createRequire(import.meta.url)(ADDON_PATH) as Partial<Addon>;
-    if (typeof a.extents !== "function" || typeof a.copyRange !== "function") {
+    if (typeof a.extents !== "function" || typeof a.zeroRuns !== "function") {
       why = "addon lacks the expected functions";
       return undefined;
     }

@@ -43,6 +43,10 @@ export class SizedIO implements BlockIO {
       }
     }
   }
+  /** In-place view of file bytes (bulk copies of data clusters), where the file allows it. */
+  view(offset: number, length: number): Promise<{ data: Uint8Array; release(): void } | undefined> {
+    return this.inner.view ? this.inner.view(offset, length) : Promise.resolve(undefined);
+  }
   allocatedBytes(): Promise<number> {
     return this.inner.allocatedBytes ? this.inner.allocatedBytes() : Promise.resolve(this.length);
   }
