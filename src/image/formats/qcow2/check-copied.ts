@@ -3,8 +3,8 @@
 
 import { be32 } from "../../bytes.js";
 import type { CheckResult } from "../../image.js";
-import { FIX_ERRORS, FIX_LEAKS, hex } from "./check.js";
-import { decodeL2 } from "./l2-entry.js";
+import { FIX_ERRORS, FIX_LEAKS, hex, hostWords } from "./check.js";
+import { OFLAG_COMPRESSED_HI, OFLAG_COPIED_HI, OFLAG_ZERO_LO, offsetOf } from "./l2-entry.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { encodeL1 } from "./tables.js";
 
@@ -12,6 +12,10 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
   const repair =
     fix & FIX_ERRORS ? true : fix & FIX_LEAKS ? !res.checkErrors && !res.corruptions && !res.leaks : false;
   const t = img.tables;
+  // Refcounts (which this pass does not change) of the block last looked at, decoded at once.
+  const per = img.refs.perBlock;
+  let countsRti = -1;
+  let counts: ArrayLike<number> | undefined | null;
   for (let i = 0; i < t.l1.length; i++) {
     const e = t.l1[i]!;
     if (e.offset === 0) continue;
@@ -38,27 +42,46 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
     const table = new Uint8Array(img.cs);
     await img.io.read(e.offset, table);
     let dirty = false;
-    const eb = t.entryBytes;
+    const words = hostWords(table);
+    const wpe = t.entryBytes / 4;
+    const ext = img.extL2;
+    const dataFile = img.hasDataFile;
     for (let j = 0; j < t.l2Entries; j++) {
-      // An all-zero entry is unallocated (host 0, COPIED clear): nothing to compare.
-      if (be32(table, j * eb) === 0 && be32(table, j * eb + 4) === 0) continue;
-      const m = decodeL2(table, j, img.extL2, img.header.clusterBits, img.hasDataFile);
-      if (m.kind === "compressed" || (m.host === 0 && !img.hasDataFile)) continue;
-      if (m.kind !== "normal" && m.kind !== "zero") continue;
+      // decodeL2's view of the entry, read from host-order words without a call per field.
+      const hi = words[j * wpe]!;
+      const lo = words[j * wpe + 1]!;
+      if (hi & OFLAG_COMPRESSED_HI) continue;
+      const host = offsetOf(hi, lo);
+      if (host === 0 && !dataFile) continue;
+      const copied = (hi & OFLAG_COPIED_HI) !== 0;
+      // normal: allocated; zero: a standard entry's zero flag (with or without a host offset).
+      const zero = !ext && (lo & OFLAG_ZERO_LO) !== 0;
+      if (!zero && !(host !== 0 || (dataFile && copied))) continue;
       let r = 1;
-      if (!img.hasDataFile) {
-        try {
-          const ci = Math.floor(m.host / img.cs);
-          // Cached refcount blocks answer without a promise per cluster.
-          r = img.refs.peek(ci) ?? (await img.refs.get(ci));
-        } catch {
-          continue;
+      if (!dataFile) {
+        const ci = Math.floor(host / img.cs);
+        const rti = Math.floor(ci / per);
+        if (rti !== countsRti) {
+          countsRti = rti;
+          try {
+            counts = await img.refs.blockCounts(rti);
+          } catch {
+            counts = null;
+          }
         }
+        if (counts === null) {
+          // The block cannot be decoded at once: ask per cluster (an unreadable one is skipped).
+          try {
+            r = img.refs.peek(ci) ?? (await img.refs.get(ci));
+          } catch {
+            continue;
+          }
+        } else r = counts === undefined ? 0 : counts[ci - rti * per]!;
       }
-      if ((r === 1) !== m.copied) {
+      if ((r === 1) !== copied) {
         res.corruptions++;
         res.messages.push(
-          `${repair ? "Repairing" : "ERROR"} OFLAG_COPIED data cluster: l2_entry=${hex(m.hi, m.lo)} refcount=${r}`,
+          `${repair ? "Repairing" : "ERROR"} OFLAG_COPIED data cluster: l2_entry=${hex(hi, lo)} refcount=${r}`,
         );
         if (repair) {
           const o = j * t.entryBytes;

@@ -7,7 +7,7 @@ import { be32 } from "../../bytes.js";
 import { ImageError } from "../../errors.js";
 import type { CheckResult } from "../../image.js";
 import { INCOMPAT_CORRUPT, INCOMPAT_DIRTY } from "./header.js";
-import { decodeL2, encodeL2, OFLAG_COMPRESSED_HI, offsetOf } from "./l2-entry.js";
+import { decodeL2, encodeL2, OFLAG_COMPRESSED_HI, OFLAG_COPIED_HI, offsetOf } from "./l2-entry.js";
 import { readBitmapClusters } from "./bitmaps.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { rebuildRefcounts } from "./check-rebuild.js";
@@ -62,6 +62,21 @@ export interface CheckState {
 }
 
 class CheckAbort extends Error {}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * The big-endian table as host-order 32-bit words (a swapped copy): the check loops read entry
+ * halves as array elements instead of calling a decoder per field, which is what a one-shot
+ * process (code never warm) pays for on every cluster.
+ */
+export function hostWords(b: Uint8Array): Uint32Array {
+  const w = new Uint32Array(b.length >>> 2);
+  const v = Buffer.from(w.buffer);
+  v.set(b.subarray(0, v.length));
+  if (LITTLE_ENDIAN) v.swap32();
+  return w;
+}
 
 export const hex = (hi: number, lo: number) => ((BigInt(hi) << 32n) | BigInt(lo >>> 0)).toString(16);
 
@@ -126,12 +141,16 @@ async function checkL2(
   await img.io.read(l2Offset, table);
   const res = st.res;
   const eb = t.entryBytes;
+  const words = hostWords(table);
+  const wpe = eb / 4;
+  const ext = img.extL2;
+  const dataFile = img.hasDataFile;
   st.nextContig = 0;
   for (let i = 0; i < t.l2Entries; i++) {
-    const hi = be32(table, i * eb);
-    const lo = be32(table, i * eb + 4);
-    const bitmapHi = img.extL2 ? be32(table, i * eb + 8) : 0;
-    const bitmapLo = img.extL2 ? be32(table, i * eb + 12) : 0;
+    const hi = words[i * wpe]!;
+    const lo = words[i * wpe + 1]!;
+    const bitmapHi = ext ? words[i * wpe + 2]! : 0;
+    const bitmapLo = ext ? words[i * wpe + 3]! : 0;
     const hasBitmap = bitmapHi !== 0 || bitmapLo !== 0;
     // An all-zero entry (unallocated, no bitmap) has nothing to count or report.
     if (hi === 0 && lo === 0 && !hasBitmap) continue;
@@ -140,8 +159,8 @@ async function checkL2(
       res.messages.push(`ERROR found l2 entry with reserved bits set: ${hex(hi, lo)}`);
       res.corruptions++;
     }
-    const m = decodeL2(table, i, img.extL2, img.header.clusterBits, img.hasDataFile);
     if (compressed) {
+      const m = decodeL2(table, i, ext, img.header.clusterBits, dataFile);
       if (hi & 0x80000000) {
         res.messages.push(
           `ERROR: coffset=0x${m.host.toString(16)}: copied flag must never be set for compressed clusters`,
@@ -169,9 +188,11 @@ async function checkL2(
       }
       continue;
     }
+    // decodeL2's kinds for an uncompressed entry, without building the mapping object.
     const offset = offsetOf(hi, lo);
-    const zeroFlag = !img.extL2 && (lo & 1) !== 0;
-    if (m.kind === "normal" || (zeroFlag && offset !== 0)) {
+    const zeroFlag = !ext && (lo & 1) !== 0;
+    const allocated = offset !== 0 || (dataFile && (hi & OFLAG_COPIED_HI) !== 0);
+    if ((allocated && !zeroFlag) || (zeroFlag && offset !== 0)) {
       if ((bitmapHi & bitmapLo) >>> 0 !== 0) {
         res.corruptions++;
         res.messages.push(
@@ -215,7 +236,7 @@ async function checkL2(
       if (!img.hasDataFile) incRefs(img, st, offset, img.cs);
       continue;
     }
-    if (m.kind === "unallocated" && bitmapLo !== 0) {
+    if (!allocated && !zeroFlag && bitmapLo !== 0) {
       res.corruptions++;
       res.messages.push("ERROR: Unallocated cluster has non-zero subcluster allocation map");
     }
@@ -261,9 +282,12 @@ async function checkRefblocks(img: Qcow2Image, st: CheckState): Promise<void> {
   const h = img.header;
   const raw = new Uint8Array(h.refcountTableClusters * cs);
   await img.io.read(h.refcountTableOffset, raw);
+  const words = hostWords(raw);
   for (let i = 0; i < raw.length / 8; i++) {
-    const hi = be32(raw, i * 8);
-    const lo = be32(raw, i * 8 + 4);
+    const hi = words[2 * i]!;
+    const lo = words[2 * i + 1]!;
+    // An empty slot (offset 0, inside the image) has nothing to check.
+    if (hi === 0 && lo === 0 && st.nb > 0) continue;
     const offset = hi * 0x100000000 + lo;
     const cluster = Math.floor(offset / cs);
     if (offset % cs !== 0) {
@@ -342,8 +366,29 @@ async function diskRefcount(img: Qcow2Image, st: CheckState, i: number): Promise
 
 export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: number): Promise<number> {
   let highest = 0;
+  const per = img.refs.perBlock;
+  // One refcount block at a time, decoded at once; a block that cannot be read falls back to
+  // asking cluster by cluster (each then reports its own error, as qemu's per-cluster lookups).
+  let counts: ArrayLike<number> | undefined | null;
+  let base = 0;
+  let end = 0;
   for (let i = 0; i < st.nb; i++) {
-    const r1 = img.refs.peek(i) ?? (await diskRefcount(img, st, i));
+    if (i >= end) {
+      const rti = Math.floor(i / per);
+      base = rti * per;
+      end = base + per;
+      try {
+        counts = await img.refs.blockCounts(rti, Math.min(per, st.nb - base));
+      } catch {
+        counts = null;
+      }
+    }
+    const r1 =
+      counts === null
+        ? (img.refs.peek(i) ?? (await diskRefcount(img, st, i)))
+        : counts === undefined
+          ? 0
+          : counts[i - base]!;
     if (r1 === undefined) continue;
     const r2 = st.imrt.get(i);
     if (r1 > 0 || r2 > 0) highest = i;

@@ -142,6 +142,31 @@ export class Refcounts {
     return b ? this.getEntry(b, ci % this.perBlock) : undefined;
   }
 
+  /**
+   * Refcounts of the first `n` clusters covered by refcount block `rti`, decoded at once (a
+   * byte-swapped copy for 16/32-bit widths): check compares every cluster without a call per
+   * cluster. Undefined when the block does not exist (all zero); throws when it cannot be read.
+   */
+  async blockCounts(rti: number, n = this.perBlock): Promise<ArrayLike<number> | undefined> {
+    if (rti >= this.table.length || !this.table[rti]) return undefined;
+    const b = this.cache.get(rti) ?? (await this.loadBlock(rti));
+    if (!b) return undefined;
+    n = Math.min(n, this.perBlock);
+    const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+    if (this.bits === 8) return b.slice(0, n);
+    if ((this.bits === 16 || this.bits === 32) && little) {
+      const out = this.bits === 16 ? new Uint16Array(n) : new Uint32Array(n);
+      const bytes = Buffer.from(out.buffer);
+      bytes.set(b.subarray(0, bytes.length));
+      if (this.bits === 16) bytes.swap16();
+      else bytes.swap32();
+      return out;
+    }
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.getEntry(b, i);
+    return out;
+  }
+
   /** Refcount of cluster index `ci` (0 where no block exists). */
   async get(ci: number): Promise<number> {
     const quick = this.peek(ci);
