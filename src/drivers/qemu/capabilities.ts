@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { killPid } from "../../host/kill.js";
 import { spawnProcess, waitForSocket } from "../../host/spawn.js";
+import { rootCollationCompare } from "./collate.js";
 import { type KvmProbeOptions, type KvmState, probeKvm } from "./kvm-probe.js";
 import { QmpClient } from "./monitor/qmp-client.js";
 
@@ -155,14 +156,14 @@ async function queryAll(c: QmpClient, binary: string): Promise<Omit<QemuCaps, "k
         cpuMax: Number(m["cpu-max"] ?? 1),
         deprecated: m.deprecated === true,
       }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      .sort((a, b) => rootCollationCompare(a.name, b.name)),
     cpuModels: cpus
       .map((m) => ({
         name: String(m.name),
         ...(typeof m.typename === "string" ? { typename: m.typename } : {}),
         deprecated: m.deprecated === true,
       }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      .sort((a, b) => rootCollationCompare(a.name, b.name)),
     devices: types.map((t) => t.name).sort(),
     commands: commands.map((x) => x.name).sort(),
     sandbox,
