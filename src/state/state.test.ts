@@ -114,6 +114,7 @@ test("XmlStore writes atomically, lists, removes and tracks autostart", async ()
     assert.equal(await s.isAutostart("vm2"), true);
     assert.equal(await s.isAutostart("vm1"), false);
     await s.remove("vm2");
+    await s.flush();
     assert.equal(await s.isAutostart("vm2"), false);
     assert.deepEqual(await s.list(), ["vm1"]);
     const left = (await readdir(join(dir, "qemu"))).filter((f) => f.includes(".new-"));

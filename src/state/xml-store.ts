@@ -70,6 +70,9 @@ function checkName(name: string): void {
 }
 
 export class XmlStore {
+  private dirSync: Promise<void> | undefined;
+  private dirSyncAgain = false;
+
   constructor(readonly dir: string) {}
 
   private file(name: string): string {
@@ -116,7 +119,36 @@ export class XmlStore {
     } catch {
       // no autostart link (or no autostart directory)
     }
-    await fsyncDir(this.dir).catch(() => {});
+    this.syncDirSoon();
+  }
+
+  /**
+   * A removal is made durable by a directory fsync that runs after the caller has its answer
+   * (coalesced: at most one in flight and one queued). libvirt's virDomainDeleteConfig does not
+   * fsync at all. What this trades: the unlink is done before the reply, so a kill -9 of the
+   * daemon cannot bring the object back; only a power loss or kernel crash within the window of
+   * one fsync can, and then it is the complete earlier definition that comes back, never a torn
+   * one. Definitions (save) still wait for both fsyncs before they resolve.
+   */
+  private syncDirSoon(): void {
+    if (this.dirSync) {
+      this.dirSyncAgain = true;
+      return;
+    }
+    this.dirSync = fsyncDir(this.dir)
+      .catch(() => {})
+      .then(() => {
+        this.dirSync = undefined;
+        if (this.dirSyncAgain) {
+          this.dirSyncAgain = false;
+          this.syncDirSoon();
+        }
+      });
+  }
+
+  /** Resolves once the directory fsyncs queued by remove() are done. */
+  async flush(): Promise<void> {
+    while (this.dirSync) await this.dirSync;
   }
 
   /** Names of stored objects, sorted. */
