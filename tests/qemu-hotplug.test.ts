@@ -254,12 +254,49 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
     ["update-device", "hp1", nicOther, "--live"],
     `error: Failed to update device from ${nicOther}\nerror: device not found: no device found at address '(<null>)' matching MAC address '52:54:00:aa:bb:dd' and alias '(<null>)'\n`,
   );
-  // A SCSI controller in and out (the guest acknowledges the PCI unplug).
+  const missing = join(root, "missing.raw");
+  await fails(
+    ["attach-disk", "hp1", missing, "vdg", "--live"],
+    `error: Failed to attach disk\nerror: Cannot access storage file '${missing}': No such file or directory\n`,
+  );
+  await fails(
+    ["attach-interface", "hp1", "bridge", "nobr", "--live"],
+    "error: Failed to attach interface\nerror: Cannot get interface MTU on 'nobr': No such device\n",
+  );
+  // Slot 1 of an i440fx machine is the PIIX3 ISA bridge.
+  await fails(
+    ["attach-disk", "hp1", d5, "vdg", "--live", "--address", "pci:0000.00.01.0"],
+    "error: Failed to attach disk\nerror: XML error: Attempted double use of PCI Address 0000:00:01.0\n",
+  );
+  // A SCSI controller in and out (the guest acknowledges the PCI unplug); busy while a disk is on it.
   await ok(["attach-device", "hp1", ctrl, "--live"], /Device attached successfully/);
   assert.match(
     await ok(["dumpxml", "hp1"]),
     /<controller type='scsi' index='3' model='virtio-scsi'>\s*<address type='pci'/,
   );
+  await fails(
+    ["attach-device", "hp1", ctrl, "--live"],
+    `error: Failed to attach device from ${ctrl}\nerror: operation failed: target scsi:3 already exists\n`,
+  );
+  await ok([
+    "attach-disk",
+    "hp1",
+    d5,
+    "sdh",
+    "--live",
+    "--targetbus",
+    "scsi",
+    "--subdriver",
+    "raw",
+    "--address",
+    "scsi:3.0.0",
+  ]);
+  await ok(["domblkinfo", "hp1", "sdh"], /Capacity:\s+1048576/);
+  await fails(
+    ["detach-device", "hp1", ctrl, "--live"],
+    `error: Failed to detach device from ${ctrl}\nerror: operation failed: device cannot be detached: device is busy\n`,
+  );
+  await ok(["detach-disk", "hp1", "sdh", "--live"]);
   await ok(["detach-device", "hp1", ctrl, "--live"], /Device detached successfully/);
   for (let i = 0; /index='3'/.test(await ok(["dumpxml", "hp1"])); i++) {
     assert.ok(i < 100, "the controller leaves the live XML");

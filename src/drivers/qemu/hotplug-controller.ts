@@ -7,6 +7,7 @@ import type { BuildContext } from "./command-util.js";
 import type { QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
+  checkPciFree,
   deviceEvent,
   monitorOf,
   recordPciAddress,
@@ -36,6 +37,7 @@ export async function attachControllerLive(
       `'${ctrl.type}' controller cannot be hot plugged.`,
     );
   }
+  await checkPciFree(mon, ctrl);
   const one: DomainDef = { ...d.def, devices: { ...d.def.devices, controllers: [ctrl] } };
   const q35 = (d.def.os.machine ?? "").startsWith("pc-q35");
   const ctx: BuildContext = {

@@ -155,7 +155,7 @@ export async function parseController(
     throw virError(
       ErrorCode.OPERATION_FAILED,
       ErrorDomain.QEMU,
-      `target ${type} controller ${index ?? ""} already exists`.replace("  ", " "),
+      `target ${type}:${index ?? ""} already exists`,
     );
   }
   return { ctrl, parsed };

@@ -2,6 +2,7 @@
 // qemuDomainChangeMediaBlockdev, reduced): blockdev-add of the protocol and format nodes named as a
 // start names them, device_add of the front-end the XML asks for, and the reverse on detach;
 // removable media are swapped through the tray.
+import { accessSync, constants } from "node:fs";
 import type { DiskDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr } from "../../xml/index.js";
@@ -10,6 +11,7 @@ import type { QemuDriverState } from "./driver-state.js";
 import { insertDisk } from "./hotplug-device.js";
 import {
   type BuiltArgs,
+  checkPciFree,
   deviceEvent,
   diskArgs,
   monitorOf,
@@ -17,6 +19,7 @@ import {
   recordPciAddress,
   renumberNodes,
   saveLive,
+  systemError,
   UNPLUG_WAIT_MS,
   unplug,
 } from "./hotplug-qemu.js";
@@ -32,6 +35,18 @@ import {
   trayOpen,
 } from "./monitor/hotplug-qmp.js";
 import type { QmpClient, QmpEvent } from "./monitor/qmp-client.js";
+
+/** A local source must be there (libvirt's virStorageSourceAccess before it opens anything). */
+function checkSource(disk: DiskDef): void {
+  if (disk.type !== "file" && disk.type !== "block") return;
+  const path = sourcePath(disk);
+  if (path === undefined) return;
+  try {
+    accessSync(path, constants.F_OK);
+  } catch (e) {
+    throw systemError(`Cannot access storage file '${path}'`, (e as NodeJS.ErrnoException).code);
+  }
+}
 
 /** CHANGE_MEDIA_TIMEOUT of qemu_hotplug.c: how long the tray may take to open. */
 const TRAY_WAIT_MS = 5000;
@@ -85,6 +100,8 @@ export async function attachDiskLive(st: QemuDriverState, d: QemuDomain, disk: D
     );
   }
   // Other buses go to QEMU as libvirt sends them, and QEMU says why it cannot (ide.0 has no hotplug).
+  checkSource(disk);
+  await checkPciFree(mon, disk);
   const args = diskArgs(d, disk);
   const n = nextNodeIndex(await blockNodeNames(mon), live.devices.disks.length);
   const nodes = await addNodes(mon, args, n);
@@ -189,6 +206,7 @@ export async function changeMediaLive(
 ): Promise<void> {
   void st;
   const mon = monitorOf(d);
+  checkSource(next);
   const id = frontId(diskArgs(d, old));
   const oldNodes = await nodesOf(mon, id);
   await openTray(mon, id, old.target.dev, force);

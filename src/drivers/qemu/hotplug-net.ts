@@ -3,6 +3,7 @@
 // and we plug into the bridge), device_add of the NIC with its MAC; detach is device_del, the
 // guest's DEVICE_DELETED, netdev_del. QEMU ids follow the start path (hostnetN/netN); a NIC is
 // found again by asking QEMU which peripheral carries its MAC, so this works after a restart too.
+import { existsSync } from "node:fs";
 import type { InterfaceDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../../host/netdev.js";
@@ -11,11 +12,13 @@ import { unsupported } from "./command-util.js";
 import type { QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
+  checkPciFree,
   deviceEvent,
   monitorOf,
   netArgs,
   recordPciAddress,
   saveLive,
+  systemError,
   UNPLUG_WAIT_MS,
   unplug,
 } from "./hotplug-qemu.js";
@@ -35,6 +38,10 @@ async function prepareTap(
   if (net.type === "bridge") {
     bridge = src("bridge");
     if (!bridge) throw unsupported("interface of type 'bridge' needs <source bridge=...>");
+    // libvirt asks the bridge for its MTU first; a missing bridge fails there.
+    if (!existsSync(`/sys/class/net/${bridge}`)) {
+      throw systemError(`Cannot get interface MTU on '${bridge}'`, "ENODEV");
+    }
   } else if (net.type === "network") {
     const name = src("network");
     if (!name || !st.opts.networkBridge) {
@@ -72,6 +79,7 @@ export async function attachNetLive(st: QemuDriverState, d: QemuDomain, net: Int
       `hotplug of interface type of ${net.type} is not implemented yet`,
     );
   }
+  await checkPciFree(mon, net);
   const tap = await prepareTap(st, net);
   const built = netArgs(d, net, tap?.tap);
   const i = await nextNetIndex(mon, d.def.devices.interfaces.length);

@@ -1,16 +1,16 @@
 // Shared pieces of live hot(un)plug: the argv builders' own device and back-end JSON for one
 // device (so hotplugged devices get the ids and node names a start would give them), the next free
 // index for those names, unplug with libvirt's 5 s wait, and the live-state bookkeeping.
-import type { DomainDef } from "../../conf/domain/index.js";
+import type { DeviceAddress, DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_EVENT_ID } from "../../driver/index.js";
-import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
 import { buildDisks } from "./command-disk.js";
 import { buildControllers, buildInterfaces } from "./command-devices.js";
 import type { BuildContext } from "./command-util.js";
 import { domRef, notRunning, type QemuDomain } from "./domain-obj.js";
 import { writeStatus } from "./domain-status.js";
 import type { QemuDriverState } from "./driver-state.js";
-import { deviceDel, pciAddressOf, watchUnplug } from "./monitor/hotplug-qmp.js";
+import { deviceDel, pciAddressOf, pciSlotTaken, watchUnplug } from "./monitor/hotplug-qmp.js";
 import type { QmpClient } from "./monitor/qmp-client.js";
 
 /** qemuDomainRemoveDeviceWaitTime: how long a detach waits for the guest to let go (5 s). */
@@ -111,6 +111,35 @@ export async function recordPciAddress(
       ["function", `0x${a.function.toString(16)}`],
     ],
   };
+}
+
+/** glibc's strerror() texts for the errno values these checks meet. */
+const STRERROR: Record<string, string> = {
+  ENOENT: "No such file or directory",
+  EACCES: "Permission denied",
+  ENOTDIR: "Not a directory",
+  ELOOP: "Too many levels of symbolic links",
+  ENODEV: "No such device",
+};
+
+/** virReportSystemError: "<what>: <strerror>" with VIR_ERR_SYSTEM_ERROR (printed without a prefix). */
+export function systemError(what: string, code: string | undefined): VirError {
+  return virError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `${what}: ${STRERROR[code ?? ""] ?? code}`);
+}
+
+/** A PCI address the XML asks for must be free in the running machine (query-pci). */
+export async function checkPciFree(mon: QmpClient, dev: { address?: DeviceAddress }): Promise<void> {
+  const a = dev.address;
+  if (a?.type !== "pci") return;
+  const n = (k: string) => Number(a.attrs.find(([x]) => x === k)?.[1] ?? 0);
+  if (await pciSlotTaken(mon, n("bus"), n("slot"), n("function"))) {
+    const h = (v: number, w: number) => v.toString(16).padStart(w, "0");
+    throw virError(
+      ErrorCode.XML_ERROR,
+      ErrorDomain.QEMU,
+      `Attempted double use of PCI Address ${h(n("domain"), 4)}:${h(n("bus"), 2)}:${h(n("slot"), 2)}.${n("function").toString(16)}`,
+    );
+  }
 }
 
 export function saveLive(d: QemuDomain): void {

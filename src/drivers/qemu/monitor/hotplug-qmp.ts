@@ -86,6 +86,24 @@ export async function pciAddressOf(
   return undefined;
 }
 
+/** True when query-pci shows a device at bus/slot/function (bus numbers as the guest sees them). */
+export async function pciSlotTaken(mon: QmpClient, bus: number, slot: number, fn: number): Promise<boolean> {
+  interface Dev {
+    bus: number;
+    slot: number;
+    function: number;
+    pci_bridge?: { devices?: Dev[] };
+  }
+  const buses = await mon.execute<{ bus: number; devices: Dev[] }[]>("query-pci");
+  const walk = (devs: Dev[]): boolean =>
+    devs.some(
+      (d) =>
+        (d.bus === bus && d.slot === slot && d.function === fn) ||
+        (d.pci_bridge?.devices ? walk(d.pci_bridge.devices) : false),
+    );
+  return buses.some((b) => walk(b.devices));
+}
+
 export async function trayOpen(mon: QmpClient, id: string, force: boolean): Promise<void> {
   await mon.execute("blockdev-open-tray", { id, force });
 }
