@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # RPC benchmark client (python-libvirt 9.0, run by /usr/bin/python3): against one daemon URI,
-# define N domains, list them (median of several listAllDomains), fetch each XMLDesc, read the
-# daemon's RSS with N defined, undefine all. Prints one JSON object; bench/rpc-define.ts drives it.
+# time the cheapest round trip (getLibVersion, the client's floor), define N domains, list them
+# (median of several listAllDomains), fetch each XMLDesc, read the daemon's RSS with N defined,
+# undefine all. Prints one JSON object; bench/rpc-define.ts drives it.
 # Usage: rpc-define.py URI DAEMON_PID [N] [LIST_REPEATS] [VIRT_TYPE: test (default) or qemu]
 import json
 import os
@@ -57,6 +58,13 @@ def main():
     before = len(conn.listAllDomains(0))
     rss_before = rss_kib(pid)
 
+    # The client's floor: the cheapest call there is (no driver work), one round trip each.
+    floor_n = max(n * 2, 200)
+    t = time.perf_counter()
+    for _ in range(floor_n):
+        conn.getLibVersion()
+    floor_s = time.perf_counter() - t
+
     c0 = cpu_ms(pid)
     t = time.perf_counter()
     doms = [conn.defineXML(x) for x in xmls]
@@ -100,6 +108,7 @@ def main():
         "domainsBefore": before,
         "domainsWithDefined": total,
         "domainsAfter": after,
+        "floorPerSecond": floor_n / floor_s,
         "defineSeconds": define_s,
         "definePerSecond": n / define_s,
         "defineCpuMsPerOp": define_cpu / n,

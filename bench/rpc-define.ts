@@ -3,7 +3,8 @@
 // both daemons, the ratios and the issue's targets. BENCH_SMOKE=1: 20 domains (CI smoke).
 // Run: npx tsc -p . && node --import tsx bench/rpc-define.ts   (as root, for the libvirtd peer)
 import { execFile } from "node:child_process";
-import { cpus, loadavg } from "node:os";
+import { closeSync, fsyncSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { libvirtdUnavailable, startLibvirtd } from "./peers/libvirtd.js";
 import { REPO, startTsvirtd } from "./peers/tsvirtd.js";
@@ -16,6 +17,8 @@ export interface DefineFigures {
   domainsBefore: number;
   domainsWithDefined: number;
   domainsAfter: number;
+  /** getLibVersion calls per second: one round trip with no driver work, the client's floor. */
+  floorPerSecond: number;
   defineSeconds: number;
   definePerSecond: number;
   /** Daemon CPU time (utime+stime) per call: its own cost, apart from waiting on the machine. */
@@ -44,6 +47,12 @@ export interface BenchResult {
   rounds: number;
   /** 1-minute load average at the end: figures from a busy machine are noisy. */
   load: number;
+  /**
+   * The disk's floor for one persistent define, measured by this process in os.tmpdir() (where
+   * both daemons keep their config): write a temp file, fsync, rename, fsync the directory (ms,
+   * median of 100). libvirtd's define does the same minus the directory fsync.
+   */
+  diskFloorMs?: number;
   tsvirtd: DefineFigures;
   libvirtd?: DefineFigures;
   /** Why libvirtd was not measured. */
@@ -125,10 +134,37 @@ export async function runBench(
     n,
     rounds,
     load: loadavg()[0]!,
+    diskFloorMs: diskFloorMs(),
     tsvirtd: medianFigures(a),
     libvirtd: lv ? medianFigures(b) : undefined,
     libvirtdSkipped: why ?? undefined,
   };
+}
+
+/** Median ms of temp write + fsync + rename + directory fsync, as a persistent define does. */
+export function diskFloorMs(n = 100): number {
+  const dir = mkdtempSync(join(tmpdir(), "rpc-define-disk-"));
+  const ms: number[] = [];
+  try {
+    const data = Buffer.alloc(900, 0x78);
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      const path = join(dir, `d${i}.xml`);
+      const fd = openSync(`${path}.new`, "w", 0o600);
+      writeSync(fd, data);
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(`${path}.new`, path);
+      const d = openSync(dir, "r");
+      fsyncSync(d);
+      closeSync(d);
+      ms.push(performance.now() - t);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  ms.sort((a, b) => a - b);
+  return ms[ms.length >> 1]!;
 }
 
 interface Row {
@@ -141,6 +177,7 @@ interface Row {
 }
 
 const ROWS: Row[] = [
+  { label: "getLibVersion (client floor)", key: "floorPerSecond", unit: "/s", higherBetter: true },
   { label: "define", key: "definePerSecond", unit: "/s", higherBetter: true },
   { label: "define, daemon CPU per call", key: "defineCpuMsPerOp", unit: "ms", higherBetter: false },
   { label: "listAllDomains (median)", key: "listMsMedian", unit: "ms", higherBetter: false },
@@ -180,7 +217,8 @@ export function formatTable(r: BenchResult): string {
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [
     `rpc-define: ${r.n} domains, python-libvirt over ${r.driver === "test" ? "test+unix:///default" : "qemu+unix:///system"}, median of ${r.rounds} round(s), ` +
-      `load ${r.load.toFixed(1)} on ${cpus().length} cores (+ = tsvirtd better)`,
+      `load ${r.load.toFixed(1)} on ${cpus().length} cores (+ = tsvirtd better)` +
+      (r.diskFloorMs === undefined ? "" : `\ndisk floor (temp write + fsync + rename + dir fsync): ${fmt(r.diskFloorMs)} ms`),
     line(head),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
