@@ -1,12 +1,13 @@
 // `tsvirt-img measure`: the file size a conversion to -O fmt needs ("required") and would need
 // fully allocated, by qemu's formulas (qcow2_calc_prealloc_size, raw: allocated bytes).
 
+import { hasFormat, type Image } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, fromUsage, type Out, openCli } from "./context.js";
-import { parseOptionString } from "./create-options.js";
+import { CREATE_OPTIONS, checkOptionValue, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { type QValue, toQemuJson } from "./qdict.js";
-import { parseSize } from "./units.js";
+import { strtosz } from "./units.js";
 
 const divUp = (a: number, b: number) => Math.ceil(a / b);
 const roundUp = (a: number, b: number) => divUp(a, b) * b;
@@ -59,37 +60,110 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   let outFmt = "raw";
   let output = "human";
   let sizeOpt: number | undefined;
-  const opts: Record<string, string> = {};
+  let snapshot: string | undefined;
+  const optStrings: string[] = [];
   for (const [k, v] of p.opts) {
     if (k === "f") fmt = v;
     else if (k === "O") outFmt = v;
-    else if (k === "o") for (const [a, b] of parseOptionString(v)) opts[a] = b;
-    else if (k === "output") output = v;
-    else if (k === "size") {
-      const s = parseSize(v);
-      if (s === undefined)
-        throw new CliError("Invalid image size specified. You may use k, M, G, T, P or E suffixes for ");
-      sizeOpt = Number(s);
+    else if (k === "o") optStrings.push(v);
+    else if (k === "l") snapshot = v;
+    else if (k === "output") {
+      if (v !== "human" && v !== "json")
+        throw new CliError("--output must be used with human or json as argument.");
+      output = v;
+    } else if (k === "size") {
+      // cvtnum("image size"): a size in [0, INT64_MAX].
+      const r = strtosz(v);
+      if (r.warning) io.err(`tsvirt-img: warning: ${r.warning}\n`);
+      if (r.error === "EINVAL")
+        throw new CliError(
+          "Invalid image size specified. You may use k, M, G, T, P or E suffixes for\ntsvirt-img: kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.",
+        );
+      if (r.value === undefined || r.value > 0x7fffffffffffffffn)
+        throw new CliError("Invalid image size specified. Must be between 0 and 9223372036854775807.");
+      sizeOpt = Number(r.value);
     }
   }
   if (sizeOpt !== undefined && p.args.length > 0)
     throw new CliError("--size N cannot be used together with a filename.");
+  if (p.args.length > 1) throw new CliError("At most one filename argument is allowed.");
   if (sizeOpt === undefined && p.args.length !== 1)
     throw new CliError("Either --size N or one filename must be specified.");
-  if (output !== "human" && output !== "json")
-    throw new CliError("--output must be used with human or json as argument.");
+  const img = sizeOpt === undefined ? await openCli(p.args[0]!, fmt, { readOnly: true }) : undefined;
+  try {
+    if (img && snapshot !== undefined) {
+      const list = img.snapshots ? await img.snapshots.list() : [];
+      if (!list.some((x) => x.id === snapshot || x.name === snapshot))
+        throw new CliError("Failed to load snapshot: Can't find snapshot");
+    }
+    return await measure(img, sizeOpt, outFmt, optStrings, output, io);
+  } finally {
+    await img?.close();
+  }
+}
+
+async function measure(
+  img: Image | undefined,
+  sizeOpt: number | undefined,
+  outFmt: string,
+  optStrings: string[],
+  output: string,
+  io: Out,
+): Promise<number> {
+  if (!hasFormat(outFmt)) throw new CliError(`Unknown file format '${outFmt}'`);
   if (outFmt !== "raw" && outFmt !== "qcow2")
-    throw new CliError(`Format driver '${outFmt}' does not support size measurement`);
+    throw new CliError(`Block driver '${outFmt}' does not support size measurement`);
+  const opts: Record<string, string> = {};
+  const descs = CREATE_OPTIONS[outFmt] ?? [];
+  for (const [k, v] of optStrings.flatMap(parseOptionString)) {
+    const invalid = `\ntsvirt-img: Invalid options for file format '${outFmt}'`;
+    const d = descs.find((x) => x.name === k);
+    if (!d) throw new CliError(`Invalid parameter '${k}'${invalid}`);
+    try {
+      opts[k] = checkOptionValue(d, v, "", io);
+    } catch (e) {
+      if (e instanceof CliError) throw new CliError(`${e.message}${invalid}`);
+      throw e;
+    }
+  }
+  let cs = 65536;
+  let refBits = 16;
+  let extL2 = false;
+  const prealloc = opts.preallocation ?? "off";
+  if (outFmt === "qcow2") {
+    // qcow2_measure's own checks, in its order and with its texts.
+    extL2 = opts.extended_l2 === "on";
+    if (opts.cluster_size !== undefined) cs = Number(opts.cluster_size);
+    if (cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) !== 0)
+      throw new CliError("Cluster size must be a power of two between 512 and 2048k");
+    if (extL2 && cs < 16384)
+      throw new CliError("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
+    const compat = opts.compat ?? "1.1";
+    if (!["0.10", "v2", "1.1", "v3"].includes(compat))
+      throw new CliError(`Invalid compatibility level: '${compat}'`);
+    const v2 = compat === "0.10" || compat === "v2";
+    if (opts.refcount_bits !== undefined) refBits = Number(opts.refcount_bits);
+    if (refBits < 1 || refBits > 64 || (refBits & (refBits - 1)) !== 0)
+      throw new CliError("Refcount width must be a power of two and may not exceed 64 bits");
+    if (v2 && refBits !== 16)
+      throw new CliError(
+        "Different refcount widths than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
+      );
+    if (!["off", "metadata", "falloc", "full"].includes(prealloc))
+      throw new CliError(`invalid parameter value: ${prealloc}`);
+    if (opts["encrypt.format"] === "luks" && opts["encrypt.key-secret"] === undefined)
+      throw new CliError("Parameter 'encrypt.key-secret' is required for cipher");
+    const virtualSize = roundUp(img?.virtualSize ?? sizeOpt ?? 0, cs);
+    const l2Tables = Math.ceil(virtualSize / cs / (cs / (extL2 ? 16 : 8)));
+    if (l2Tables * 8 > 0x2000000)
+      throw new CliError("The image size is too large (try using a larger cluster size)");
+  }
   let virtual = sizeOpt ?? 0;
-  const cs = opts.cluster_size ? Number(parseSize(opts.cluster_size)) : 65536;
-  const refBits = opts.refcount_bits ? Number(opts.refcount_bits) : 16;
-  const extL2 = opts.extended_l2 === "on";
   // With --size nothing is allocated yet (qemu counts only metadata for qcow2).
   let requiredData = outFmt === "raw" ? virtual : 0;
   let srcFormat: string | undefined;
-  if (sizeOpt === undefined) {
-    const img = await openCli(p.args[0]!, fmt, { readOnly: true });
-    try {
+  if (img) {
+    {
       virtual = img.virtualSize;
       srcFormat = img.format;
       // Unallocated sectors count towards the size of a raw file (qemu's raw_measure).
@@ -106,8 +180,8 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
         requiredData += (start % gran) + (end - start) - (start % gran);
         pos = end;
       }
-    } finally {
-      await img.close();
+      // A new backing file may share nothing with the source: every cluster counts.
+      if (outFmt === "qcow2" && opts.backing_file !== undefined) requiredData = roundUp(virtual, cs);
     }
   }
   let required: number;
@@ -116,7 +190,7 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   if (outFmt === "qcow2") {
     const vs = roundUp(virtual, cs);
     full = qcow2PreallocSize(vs, cs, Math.log2(refBits), extL2);
-    required = full - vs + requiredData;
+    required = prealloc === "full" || prealloc === "falloc" ? full : full - vs + requiredData;
     // Only a qcow2 source can carry persistent bitmaps, so only then is their size reported.
     d.bitmaps = srcFormat === "qcow2" && opts.compat !== "0.10" ? 0 : undefined;
   } else {

@@ -79,14 +79,21 @@ export function decodeVdiHeader(buf: Uint8Array, path?: string): VdiHeader {
     uuidLink: b.subarray(0x1a8, 0x1b8),
     uuidParent: b.subarray(0x1b8, 0x1c8),
   };
-  validate(h, path);
+  validate(h, path, b.readBigUInt64LE(0x170));
   return h;
 }
 
 // The checks qemu's vdi_open makes before trusting the header (sizes are bounded before any
 // allocation of the block map).
-function validate(h: VdiHeader, path?: string): void {
+function validate(h: VdiHeader, path?: string, rawDiskSize = BigInt(h.diskSize)): void {
   const bad = (m: string) => new ImageError("format", m, { path });
+  // qemu checks the disk size first (a header of another format fails here), then rounds an odd
+  // size up to whole sectors.
+  if (rawDiskSize > 0x1fffff8000000n)
+    throw bad(
+      `Unsupported VDI image size (size is 0x${rawDiskSize.toString(16)}, max supported is 0x1fffff8000000)`,
+    );
+  if (h.diskSize % 512 !== 0) h.diskSize = Math.ceil(h.diskSize / 512) * 512;
   if (h.signature !== VDI_SIGNATURE)
     throw bad(`Image not in VDI format (bad signature ${(h.signature >>> 0).toString(16).padStart(8, "0")})`);
   if (h.version !== VDI_VERSION_1_1) {
@@ -103,13 +110,13 @@ function validate(h: VdiHeader, path?: string): void {
   if (h.sectorSize !== 512) throw bad(`unsupported VDI image (sector size ${h.sectorSize} is not 512)`);
   if (h.blockSize !== VDI_BLOCK_SIZE)
     throw bad(`unsupported VDI image (block size ${h.blockSize} is not 1048576)`);
-  if (h.blockExtra !== 0) throw bad("unsupported VDI image (block extra)");
-  if (h.blocksInImage > VDI_BLOCKS_MAX)
-    throw bad(`unsupported VDI image (too many blocks ${h.blocksInImage})`);
   if (h.diskSize > h.blocksInImage * h.blockSize)
     throw bad(
       `unsupported VDI image (disk size ${h.diskSize}, image bitmap has room for ${h.blocksInImage * h.blockSize})`,
     );
+  if (h.blockExtra !== 0) throw bad("unsupported VDI image (block extra)");
+  if (h.blocksInImage > VDI_BLOCKS_MAX)
+    throw bad(`unsupported VDI image (too many blocks ${h.blocksInImage}, max is ${Math.floor(VDI_BLOCKS_MAX)})`);
   if (h.blocksAllocated > h.blocksInImage)
     throw bad("unsupported VDI image (more allocated blocks than blocks)");
   if (h.offsetBmap < 512 || h.offsetData < h.offsetBmap + h.blocksInImage * 4)
