@@ -25,7 +25,8 @@ const MAX_CLUSTERS_PAST_EOF = 1 << 22;
  * in index order.
  */
 export class RefTable {
-  private a: Uint32Array;
+  /** Counts by cluster index; replaced by a larger copy when an index past its end is set. */
+  a: Uint32Array;
   constructor(clusters: number) {
     this.a = new Uint32Array(Math.max(1024, clusters));
   }
@@ -33,14 +34,17 @@ export class RefTable {
     return i < this.a.length ? this.a[i]! : 0;
   }
   set(i: number, v: number): void {
-    if (i >= this.a.length) {
-      let n = this.a.length;
-      while (n <= i) n *= 2;
-      const b = new Uint32Array(n);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[i] = v;
+    this.reach(i)[i] = v;
+  }
+  /** The array, grown (doubling) so that index `i` exists. */
+  reach(i: number): Uint32Array {
+    if (i < this.a.length) return this.a;
+    let n = this.a.length;
+    while (n <= i) n *= 2;
+    const b = new Uint32Array(n);
+    b.set(this.a);
+    this.a = b;
+    return b;
   }
   *[Symbol.iterator](): IterableIterator<[number, number]> {
     const a = this.a;
@@ -115,7 +119,8 @@ export function incRefs(img: Qcow2Image, st: CheckState, offset: number, size: n
       throw new CheckAbort();
     }
     if (k >= st.nb) st.nb = k + 1;
-    const r = st.imrt.get(k);
+    const a = k < st.imrt.a.length ? st.imrt.a : st.imrt.reach(k);
+    const r = a[k]!;
     // (A count of 2^32 - 1 cannot happen in an image qcow2's size limits allow; never wrap.)
     if (r === img.refs.max || r === 0xffffffff) {
       st.res.messages.push(`ERROR: overflow cluster offset=0x${(k * cs).toString(16)}`);
@@ -125,7 +130,7 @@ export function incRefs(img: Qcow2Image, st: CheckState, offset: number, size: n
       st.res.corruptions++;
       continue;
     }
-    st.imrt.set(k, r + 1);
+    a[k] = r + 1;
   }
 }
 
@@ -145,6 +150,8 @@ async function checkL2(
   const wpe = eb / 4;
   const ext = img.extL2;
   const dataFile = img.hasDataFile;
+  const cs = img.cs;
+  const max = img.refs.max;
   st.nextContig = 0;
   for (let i = 0; i < t.l2Entries; i++) {
     const hi = words[i * wpe]!;
@@ -231,9 +238,22 @@ async function checkL2(
       if (frag) {
         res.allocatedClusters!++;
         if (st.nextContig && offset !== st.nextContig) res.fragmentedClusters!++;
-        st.nextContig = offset + img.cs;
+        st.nextContig = offset + cs;
       }
-      if (!img.hasDataFile) incRefs(img, st, offset, img.cs);
+      if (!dataFile) {
+        // incRefs(img, st, offset, cs) inline for the usual case: an aligned cluster inside the
+        // file and the table whose count cannot overflow (everything else takes the full path).
+        const k = offset / cs;
+        const a = st.imrt.a;
+        if (offset % cs === 0 && offset < st.fileLen && k < st.nb && k < a.length) {
+          const r = a[k]!;
+          if (r !== max && r !== 0xffffffff) {
+            a[k] = r + 1;
+            continue;
+          }
+        }
+        incRefs(img, st, offset, cs);
+      }
       continue;
     }
     if (!allocated && !zeroFlag && bitmapLo !== 0) {
