@@ -73,6 +73,18 @@ export class VmdkImage implements Image, Checkable, BackingChain {
       }
       if (/createType\s*=/.test(text)) desc = parseDescriptor(text, io.path);
       else {
+        desc = undefined as unknown as VmdkDescriptor;
+      }
+      // qemu reads a zero-capacity sparse file's embedded descriptor as a descriptor file, which
+      // accepts only the split/flat create types.
+      if (h.capacity === 0 && h.descriptorOffset > 0 && desc !== undefined) {
+        const ok = ["monolithicFlat", "vmfs", "vmfsSparse", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat"];
+        if (!ok.includes(desc.createType))
+          throw new ImageError("unsupported", `Unsupported image type '${desc.createType}'`, {
+            path: io.path,
+          });
+      }
+      if (desc === undefined) {
         // A bare sparse extent (e.g. one piece of a twoGbMaxExtentSparse disk).
         desc = {
           version: 1,
