@@ -15,6 +15,7 @@ import { qemuPostParse } from "../src/drivers/qemu/domain-post-parse.js";
 import { QemuDriverState } from "../src/drivers/qemu/driver-state.js";
 import { attachDiskLive, detachDiskLive, updateDiskLive } from "../src/drivers/qemu/hotplug-disk.js";
 import { attachNetLive, detachNetLive } from "../src/drivers/qemu/hotplug-net.js";
+import { dropUnpluggedDevices } from "../src/drivers/qemu/hotplug-reconnect.js";
 import { QmpClient } from "../src/drivers/qemu/monitor/index.js";
 import { FakeQmpServer, loadTranscript } from "../src/drivers/qemu/monitor/testing/fake-qmp-server.js";
 import type { QemuProcess } from "../src/drivers/qemu/process.js";
@@ -281,4 +282,25 @@ test("CD-ROM media change: open tray, remove, add the new nodes read-only, inser
     formatDomainXML(d.def),
     new RegExp(`<source file='${IMG}'/>\\s*<target dev='sda' bus='scsi'/>`),
   );
+});
+
+test("after a daemon restart, devices QEMU no longer has leave the live XML (qom-list of peripherals)", async () => {
+  const { d, sent } = await setup(
+    "nic-detach",
+    `<disk type='file'><driver name='qemu' type='raw'/><source file='${IMG}'/><target dev='vdb' bus='virtio'/></disk>
+<interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/></interface>
+<interface type='user'><mac address='52:54:00:99:99:99'/><model type='virtio'/></interface>`,
+  );
+  assert.equal(await dropUnpluggedDevices(d), true);
+  assert.deepEqual(d.def.devices.disks, [], "virtio-disk1 is not among QEMU's peripherals");
+  assert.deepEqual(
+    d.def.devices.interfaces.map((n) => n.mac),
+    ["52:54:00:12:34:56"],
+  );
+  assert.ok(d.def.devices.controllers.some((c) => c.type === "scsi" && c.index === 0));
+  assert.deepEqual(sent(), [
+    ["qom-list", { path: "/machine/peripheral" }],
+    ["qom-get", { path: "/machine/peripheral/net0", property: "mac" }],
+  ]);
+  assert.equal(await dropUnpluggedDevices(d), false);
 });

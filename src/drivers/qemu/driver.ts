@@ -47,6 +47,7 @@ import { blockInfo, blockStats, interfaceStats, memoryStats, screenshot } from "
 import { reconnectDomains } from "./domain-status.js";
 import { loadAllSnapshots, qemuSnapshotSlots, undefineSnapshots } from "./snapshot.js";
 import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
+import { dropUnpluggedDevices } from "./hotplug-reconnect.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
@@ -57,6 +58,7 @@ export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuD
   const st = new QemuDriverState(o);
   await st.load();
   await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
+  for (const d of st.domains.values()) if (d.proc) await dropUnpluggedDevices(d).catch(() => false);
   await loadAllSnapshots(st);
   if (o.autostart !== false) {
     // Like libvirtd at start: run the persistent domains marked autostart that are not running.

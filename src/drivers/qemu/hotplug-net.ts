@@ -3,7 +3,6 @@
 // and we plug into the bridge), device_add of the NIC with its MAC; detach is device_del, the
 // guest's DEVICE_DELETED, netdev_del. QEMU ids follow the start path (hostnetN/netN); a NIC is
 // found again by asking QEMU which peripheral carries its MAC, so this works after a restart too.
-import { existsSync } from "node:fs";
 import type { InterfaceDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../../host/netdev.js";
@@ -39,7 +38,7 @@ async function prepareTap(
     bridge = src("bridge");
     if (!bridge) throw unsupported("interface of type 'bridge' needs <source bridge=...>");
     // libvirt asks the bridge for its MTU first; a missing bridge fails there.
-    if (!existsSync(`/sys/class/net/${bridge}`)) {
+    if (!(await listLinks()).has(bridge)) {
       throw systemError(`Cannot get interface MTU on '${bridge}'`, "ENODEV");
     }
   } else if (net.type === "network") {
