@@ -14,8 +14,13 @@ import type {
   MapExtent,
   Resizable,
 } from "../../image.js";
-import { bitmapInfo } from "./bitmaps.js";
-import { AUTOCLEAR_DATA_FILE_RAW, encodeHeader, INCOMPAT_EXTL2, type Qcow2Header } from "./header.js";
+import {
+  AUTOCLEAR_BITMAPS,
+  AUTOCLEAR_DATA_FILE_RAW,
+  encodeHeader,
+  INCOMPAT_EXTL2,
+  type Qcow2Header,
+} from "./header.js";
 import { type L2Mapping, SUBCLUSTERS, subclusterKind } from "./l2-entry.js";
 import type { Refcounts } from "./refcounts.js";
 import { readSnapshotTable, type SnapshotEntry, snapshotInfo } from "./snapshot-table.js";
@@ -388,7 +393,9 @@ export class Qcow2Image implements Image, BackingChain {
     const data: Record<string, unknown> = { compat: h.version === 3 ? "1.1" : "0.10" };
     data["compression-type"] = h.compressionType === 1 ? "zstd" : "zlib";
     if (h.version === 3) data["lazy-refcounts"] = (h.compatible & 1) !== 0;
-    const bitmaps = await bitmapInfo(this);
+    // The bitmaps code loads only for an image whose header says bitmaps are in use.
+    const bitmaps =
+      h.autoclear & AUTOCLEAR_BITMAPS ? await (await import("./bitmaps.js")).bitmapInfo(this) : undefined;
     if (bitmaps) data.bitmaps = bitmaps;
     data["refcount-bits"] = 2 ** h.refcountOrder;
     if (this.crypto) data.encrypt = this.crypto.info();
