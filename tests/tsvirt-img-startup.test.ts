@@ -114,13 +114,15 @@ function assertLean(t: Trace, allowedFormat: string, budget: number): void {
         !/^cli\/img\/(main|context|getopt|qdict|units|cmd-info|cmd-check)\.ts$/.test(m)),
   );
   assert.deepEqual(denied, [], `modules loaded that the command does not need: ${denied.join(" ")}`);
+  // Each ESM module costs Node 20 about 0.35 ms of CPU at start-up: a new module on this path
+  // should replace one, or the budget be raised knowingly.
   assert.ok(mods.length <= budget, `${mods.length} modules loaded (budget ${budget}): ${mods.join(" ")}`);
 }
 
 test("info of a qcow2 in a backing chain loads the qcow2 read path only", () => {
   const t = run("info", "--backing-chain", "top.qcow2");
   assert.match(t.out, /image: \S*\/base\.qcow2\n/);
-  assertLean(t, "qcow2", 26);
+  assertLean(t, "qcow2", 24);
   assert.ok(!t.modules.has("cli/img/cmd-check.ts"));
   assert.ok(!t.modules.has("image/formats/qcow2/check.ts"));
 });
@@ -128,7 +130,7 @@ test("info of a qcow2 in a backing chain loads the qcow2 read path only", () => 
 test("check of a qcow2 loads the checker but not the write path", () => {
   const t = run("check", "top.qcow2");
   assert.match(t.out, /No errors were found/);
-  assertLean(t, "qcow2", 29);
+  assertLean(t, "qcow2", 27);
   assert.ok(t.modules.has("image/formats/qcow2/check.ts"));
   assert.ok(!t.modules.has("cli/img/cmd-info.ts"));
 });
@@ -136,8 +138,8 @@ test("check of a qcow2 loads the checker but not the write path", () => {
 test("info of raw and vmdk images loads neither qcow2 nor zlib/crypto", () => {
   const raw = run("info", "--output=json", "d.raw");
   assert.match(raw.out, /"format": "raw"/);
-  assertLean(raw, "raw", 17);
+  assertLean(raw, "raw", 16);
   const vmdk = run("info", "d.vmdk");
   assert.match(vmdk.out, /file format: vmdk/);
-  assertLean(vmdk, "vmdk", 22);
+  assertLean(vmdk, "vmdk", 20);
 });
