@@ -54,9 +54,14 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
             : "snapshot not found";
       throw new CliError(`Could not ${what} snapshot '${name}': ${why}`);
     }
+    let target = name;
     if (op !== "c") {
-      const known = (await snaps.list()).some((s) => s.id === name || s.name === name);
-      if (!known) {
+      const list = await snaps.list();
+      // -d looks the snapshot up by name only (bdrv_snapshot_find); -a by ID first, then name.
+      const hit =
+        op === "d" ? list.find((s) => s.name === name) : list.find((s) => s.id === name || s.name === name);
+      if (op === "d" && hit) target = hit.id;
+      if (!hit) {
         const why = op === "a" ? "Failed to load snapshot: No such file or directory" : "snapshot not found";
         throw new CliError(`Could not ${what} snapshot '${name}': ${why}`);
       }
@@ -64,7 +69,7 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
     try {
       if (op === "c") await snaps.create(name);
       else if (op === "a") await snaps.apply(name);
-      else await snaps.delete(name);
+      else await snaps.delete(target);
       await img.flush();
     } catch (e) {
       const verb = op === "c" ? "create" : op === "a" ? "apply" : "delete";

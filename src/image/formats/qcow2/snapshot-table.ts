@@ -103,7 +103,11 @@ export async function readSnapshotTable(io: BlockIO, h: Qcow2Header): Promise<Sn
   return out;
 }
 
-export function encodeSnapshotTable(list: SnapshotEntry[], version: number): Uint8Array {
+/**
+ * The on-disk snapshot table. Every entry starts 8-aligned; with `trimLast` the last one is not
+ * padded (qemu writes the table's exact length, so the file may end mid-entry-alignment).
+ */
+export function encodeSnapshotTable(list: SnapshotEntry[], version: number, trimLast = false): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (const e of list) {
@@ -134,6 +138,11 @@ export function encodeSnapshotTable(list: SnapshotEntry[], version: number): Uin
     b.set(name, 40 + useExtra.length + id.length);
     parts.push(b);
     total += len;
+    if (trimLast && e === list[list.length - 1]) {
+      const exact = 40 + useExtra.length + id.length + name.length;
+      parts[parts.length - 1] = b.subarray(0, exact);
+      total -= len - exact;
+    }
   }
   const out = new Uint8Array(total);
   let o = 0;

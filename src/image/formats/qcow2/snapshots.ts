@@ -41,7 +41,7 @@ export class Qcow2Snapshots implements InternalSnapshots {
   private async writeTable(list: SnapshotEntry[]): Promise<void> {
     const img = this.img;
     const h = img.header;
-    const raw = encodeSnapshotTable(list, h.version);
+    const raw = encodeSnapshotTable(list, h.version, true);
     const oldOffset = h.snapshotsOffset;
     const oldBytes = snapshotTableSize(img.snapshotList);
     let off = 0;
