@@ -177,6 +177,51 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
   inactive = await ok(["dumpxml", "hp1", "--inactive"]);
   assert.doesNotMatch(inactive, /vdc|br-nowhere/);
 
+  // python-libvirt (virt-manager's way in) sees libvirt 9.0's error codes and domains; the expected
+  // lines are what a libvirtd 9.0 peer answered to the same calls.
+  if (existsSync("/usr/bin/python3")) {
+    const py = `
+import sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+d = libvirt.open(sys.argv[1]).lookupByName("hp1")
+L, C = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
+disk = "<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/><target dev='vdc'/></disk>" % sys.argv[2]
+for name, f in [
+  ("attach-live-inactive", lambda: d.attachDeviceFlags(disk, L)),
+  ("attach-config", lambda: d.attachDeviceFlags(disk, C)),
+  ("attach-config-dup", lambda: d.attachDeviceFlags(disk, C)),
+  ("detach-config-missing", lambda: d.detachDeviceFlags("<disk type='file'><target dev='vdz'/></disk>", C)),
+  ("detach-nic-missing", lambda: d.detachDeviceFlags("<interface type='user'><mac address='52:54:00:00:00:77'/></interface>", C)),
+  ("attach-unknown", lambda: d.attachDeviceFlags("<bogus/>", C)),
+  ("attach-graphics", lambda: d.attachDeviceFlags("<graphics type='vnc'/>", C)),
+  ("update-missing", lambda: d.updateDeviceFlags("<disk type='file'><target dev='vdy'/></disk>", C)),
+  ("detach-config", lambda: d.detachDeviceFlags(disk, C)),
+  ("bad-flags", lambda: d.attachDeviceFlags(disk, 8)),
+]:
+  try:
+    f(); print(name, "ok")
+  except libvirt.libvirtError as e:
+    print(name, e.get_error_code(), e.get_error_domain(), e.get_error_message())
+`;
+    const r = execFileSync("/usr/bin/python3", ["-c", py, uri, d3], { encoding: "utf8" });
+    assert.equal(
+      r,
+      [
+        "attach-live-inactive 55 20 Requested operation is not valid: domain is not running",
+        "attach-config ok",
+        "attach-config-dup 55 10 Requested operation is not valid: target vdc already exists",
+        "detach-config-missing 99 10 device not found: no target device vdz",
+        "detach-nic-missing 99 20 device not found: no device found at address '(<null>)' matching MAC address '52:54:00:00:00:77' and alias '(<null>)'",
+        "attach-unknown 67 20 unsupported configuration: unknown device type 'bogus'",
+        "attach-graphics 84 10 Operation not supported: persistent attach of device 'graphics' is not supported",
+        "update-missing 19 20 missing source information for device vdy",
+        "detach-config ok",
+        "bad-flags 8 10 unsupported flags (0x8) in function qemuDomainAttachDeviceLiveAndConfig",
+        "",
+      ].join("\n"),
+    );
+  }
+
   // --- live ---
   await ok(["start", "hp1"], /Domain 'hp1' started/);
   const con = await SerialConsole.connect(serial);

@@ -4,9 +4,9 @@
 // AFFECT_LIVE changes the running QEMU (hotplug-disk.ts, hotplug-net.ts) and the status file.
 import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
-import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { attr, child, el } from "../../xml/index.js";
-import { checkFlags, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
+import { isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
   findNet,
@@ -56,6 +56,18 @@ const CONFIG_ATTACH = new Set([
   "vsock",
   "memory",
 ]);
+
+/** virCheckFlags: VIR_ERR_INVALID_ARG whose text libvirt reports without the code's prefix. */
+function checkFlagsRaw(flags: number, allowed: number, fn: string): void {
+  const extra = (flags >>> 0) & ~(allowed >>> 0);
+  if (extra !== 0) {
+    throw new VirError({
+      code: ErrorCode.INVALID_ARG,
+      domain: ErrorDomain.QEMU,
+      message: `unsupported flags (0x${extra.toString(16)}) in function ${fn}`,
+    });
+  }
+}
 
 /** virDomainObjUpdateModificationImpact: which definitions a request touches, with its refusals. */
 function impact(d: QemuDomain, flags: number): { live: boolean; config: boolean } {
@@ -126,6 +138,20 @@ async function attachConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice)
   return parseWithDevice(st, def, raw);
 }
 
+/**
+ * virDomainDiskDefValidate's first check, which attach and update run and detach skips: a disk
+ * (not a removable one) of a local type needs a source.
+ */
+function requireDiskSource(raw: RawDevice): void {
+  if (raw.element !== "disk") return;
+  const device = attr(raw.xml, "device") ?? "disk";
+  const type = attr(raw.xml, "type") ?? "file";
+  if (device === "cdrom" || device === "floppy" || child(raw.xml, "source")) return;
+  if (type !== "file" && type !== "block" && type !== "dir" && type !== "volume" && type !== "network")
+    return;
+  throw virError(ErrorCode.NO_SOURCE, ErrorDomain.DOMAIN, rawDiskTarget(raw) ?? "");
+}
+
 function pciOf(n: { address?: { type: string; attrs: [string, string][] } }): string | undefined {
   return n.address?.type === "pci" ? pciText(n.address.attrs) : undefined;
 }
@@ -190,9 +216,10 @@ export async function attachDevice(
   xml: string,
   flags: number,
 ): Promise<void> {
-  checkFlags(flags, AFFECT, "qemuDomainAttachDeviceFlags");
+  checkFlagsRaw(flags, AFFECT, "qemuDomainAttachDeviceLiveAndConfig");
   const { live, config } = impact(d, flags);
   const raw = readDeviceXml(xml);
+  requireDiskSource(raw);
   const newConfig = config ? await attachConfig(st, persistentDef(d), raw) : undefined;
   if (newConfig && live && raw.element === "interface" && !child(raw.xml, "mac")) {
     // One device for both definitions (libvirt copies it): the MAC generated for the config is
@@ -228,7 +255,7 @@ export async function detachDevice(
   xml: string,
   flags: number,
 ): Promise<void> {
-  checkFlags(flags, AFFECT, "qemuDomainDetachDeviceFlags");
+  checkFlagsRaw(flags, AFFECT, "qemuDomainDetachDeviceLiveAndConfig");
   const { live, config } = impact(d, flags);
   const raw = readDeviceXml(xml);
   const newConfig = config ? await detachConfig(st, persistentDef(d), raw) : undefined;
@@ -250,9 +277,10 @@ export async function updateDevice(
   xml: string,
   flags: number,
 ): Promise<void> {
-  checkFlags(flags, AFFECT | MODIFY_FORCE, "qemuDomainUpdateDeviceFlags");
+  checkFlagsRaw(flags, AFFECT | MODIFY_FORCE, "qemuDomainUpdateDeviceFlags");
   const { live, config } = impact(d, flags);
   const raw = readDeviceXml(xml);
+  requireDiskSource(raw);
   const newConfig = config ? await updateConfig(st, persistentDef(d), raw) : undefined;
   if (live) {
     if (raw.element === "interface") await updateNet(st, d.def, raw, "live update");
