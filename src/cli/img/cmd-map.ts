@@ -5,7 +5,7 @@ import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
-import { parseSize } from "./units.js";
+import { cvtnum } from "./units.js";
 
 const STEP = 1 << 30;
 
@@ -71,15 +71,10 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
     if (k === "f") fmt = v;
     else if (k === "output") output = v;
     else if (k === "s" || k === "l") {
-      const n = parseSize(v, "B");
-      if (n === undefined)
-        throw new CliError(
-          k === "s"
-            ? "Invalid start offset specified! You may use k, M, G, T, P or E suffixes for "
-            : "Invalid length specified! You may use k, M, G, T, P or E suffixes for ",
-        );
-      if (k === "s") start = Number(n);
-      else maxLen = Number(n);
+      const r = cvtnum(k === "s" ? "start offset" : "max length", v, (w) => io.err(`tsvirt-img: warning: ${w}\n`));
+      if ("error" in r) throw new CliError(r.error);
+      if (k === "s") start = r.value;
+      else maxLen = r.value;
     }
   }
   if (p.args.length !== 1)
@@ -99,6 +94,9 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
         else all.push({ ...e });
       }
     }
+    // Nothing to map (empty image, start at or past the end, zero length): qemu prints its
+    // initial, empty entry.
+    if (all.length === 0) all.push({ start, length: 0, depth: 0, present: false, zero: false, data: false });
     if (output === "json") {
       const lines = all.map(
         (e) =>

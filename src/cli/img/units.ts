@@ -112,3 +112,25 @@ export function sizeToStr(val: number): string {
   const div = 2 ** (i * 10);
   return `${g3(val / div)} ${suffixes[i]}B`;
 }
+
+/**
+ * qemu-img's cvtnum_full(): a qemu_strtosz() size in [min, max] or an error text (the two-line
+ * "You may use k, M, G…" one, or "Must be between …"); `warn` gets the hex-suffix warning.
+ */
+export function cvtnum(
+  name: string,
+  value: string,
+  warn?: (s: string) => void,
+  min = 0n,
+  max = 0x7fffffffffffffffn,
+): { value: number } | { error: string } {
+  const r = strtosz(value);
+  if (r.warning) warn?.(r.warning);
+  if (r.error === "EINVAL")
+    return {
+      error: `Invalid ${name} specified. You may use k, M, G, T, P or E suffixes for\ntsvirt-img: kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.`,
+    };
+  if (r.value === undefined || r.value < min || r.value > max)
+    return { error: `Invalid ${name} specified. Must be between ${min} and ${max}.` };
+  return { value: Number(r.value) };
+}
