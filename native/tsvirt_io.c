@@ -5,6 +5,9 @@
 //   allocate(fd, offset, length)       fallocate(0): reserve blocks (may grow the file)
 //   copyRange(fdIn, offIn, fdOut, offOut, length)  copy_file_range, whole length or an error
 //   zeroRuns(bytes, offset, granularity)  data/zero runs of a buffer (qemu-img -S blocks)
+//   deflatePool(threads, level, windowBits, memLevel, done(id, out))  own compression threads:
+//                                      pool.submit(id, bytes) deflates on one of them (Node's
+//                                      zlib), done() runs on the main thread
 //   map(fd, offset, length) / unmap(view)   read-only, pre-faulted mmap of a file range as a
 //                                      Uint8Array: bulk copies read the page cache in place
 //                                      instead of copying it into a buffer first
@@ -16,12 +19,15 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <node_api.h>
+// Node's own zlib (its binary exports the symbols; compiled against the header it ships).
+#include <zlib.h>
 
 #ifndef FALLOC_FL_KEEP_SIZE
 #define FALLOC_FL_KEEP_SIZE 0x01
@@ -380,6 +386,175 @@ static napi_value zero_runs(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+// ---- deflate pool ----
+// libuv's pool has 4 threads and cannot grow once started (before any user code runs, since
+// the ESM loader uses it); qemu-img -c keeps up to -m (8) clusters compressing on its own
+// threads. This pool has its own threads: on a busy host, as many runnable threads as qemu.
+
+typedef struct djob {
+  struct djob *next;
+  const uint8_t *in;
+  size_t len;
+  double id;
+  uint8_t *out;
+  size_t out_len;
+  int ok; /* 1: compressed shorter than the input; 0: it did not shrink; -1: zlib error */
+  napi_ref keep;
+} djob;
+
+typedef struct dpool {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  djob *head, *tail;
+  int level, wbits, memlevel;
+  int nthreads;
+  pthread_t th[64];
+  napi_threadsafe_function tsfn;
+  size_t pending;
+} dpool;
+
+static void *deflate_worker(void *arg) {
+  dpool *p = arg;
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  int inited = deflateInit2(&zs, p->level, Z_DEFLATED, p->wbits, p->memlevel, Z_DEFAULT_STRATEGY) == Z_OK;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    while (!p->head) pthread_cond_wait(&p->cv, &p->mu);
+    djob *j = p->head;
+    p->head = j->next;
+    if (!p->head) p->tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    j->ok = -1;
+    if (inited && deflateReset(&zs) == Z_OK && (j->out = malloc(j->len ? j->len : 1))) {
+      zs.next_in = (Bytef *)j->in;
+      zs.avail_in = (uInt)j->len;
+      zs.next_out = j->out;
+      zs.avail_out = (uInt)j->len;
+      int r = deflate(&zs, Z_FINISH);
+      if (r == Z_STREAM_END) {
+        j->out_len = j->len - zs.avail_out;
+        j->ok = j->out_len < j->len ? 1 : 0;
+      } else if (r == Z_OK || r == Z_BUF_ERROR) {
+        j->ok = 0; /* ran out of room: does not shrink */
+      }
+    }
+    napi_call_threadsafe_function(p->tsfn, j, napi_tsfn_blocking);
+  }
+  return NULL;
+}
+
+/** Main thread: hands one finished job to JS as done(id, Uint8Array | undefined | null). */
+static void deflate_done(napi_env env, napi_value cb, void *ctx, void *data) {
+  dpool *p = ctx;
+  djob *j = data;
+  if (env) {
+    napi_value args[2], undef;
+    napi_create_double(env, j->id, &args[0]);
+    napi_get_undefined(env, &undef);
+    if (j->ok == 1) {
+      void *mem;
+      napi_value ab;
+      if (napi_create_arraybuffer(env, j->out_len, &mem, &ab) == napi_ok) {
+        memcpy(mem, j->out, j->out_len);
+        napi_create_typedarray(env, napi_uint8_array, j->out_len, ab, 0, &args[1]);
+      } else {
+        napi_get_null(env, &args[1]);
+      }
+    } else if (j->ok == 0) {
+      args[1] = undef;
+    } else {
+      napi_get_null(env, &args[1]);
+    }
+    napi_delete_reference(env, j->keep);
+    if (--p->pending == 0) napi_unref_threadsafe_function(env, p->tsfn);
+    napi_call_function(env, undef, cb, 2, args, NULL);
+  }
+  free(j->out);
+  free(j);
+}
+
+static napi_value deflate_submit(napi_env env, napi_callback_info info) {
+  napi_value argv[2], self;
+  size_t n = 2;
+  void *pdata;
+  CHECK(napi_get_cb_info(env, info, &n, argv, &self, &pdata));
+  dpool *p = pdata;
+  bool is_ta = false;
+  if (n < 2 || napi_is_typedarray(env, argv[1], &is_ta) != napi_ok || !is_ta) {
+    napi_throw_type_error(env, NULL, "tsvirt_io: submit(id, Uint8Array)");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t len, byte_offset;
+  void *data;
+  napi_value ab;
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &len, &data, &ab, &byte_offset));
+  djob *j = calloc(1, sizeof *j);
+  if (!j) {
+    napi_throw_error(env, NULL, "tsvirt_io: out of memory");
+    return NULL;
+  }
+  CHECK(napi_get_value_double(env, argv[0], &j->id));
+  j->in = data;
+  j->len = len;
+  // The bytes stay referenced (not collected) until the job is done.
+  if (napi_create_reference(env, argv[1], 1, &j->keep) != napi_ok) {
+    free(j);
+    return NULL;
+  }
+  if (p->pending++ == 0) napi_ref_threadsafe_function(env, p->tsfn);
+  pthread_mutex_lock(&p->mu);
+  if (p->tail) p->tail->next = j;
+  else p->head = j;
+  p->tail = j;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+/**
+ * deflatePool(threads, level, windowBits, memLevel, done) -> { submit(id, bytes) }. windowBits
+ * as zlib's (negative: raw deflate). Threads live for the process; an idle pool does not keep
+ * the event loop alive.
+ */
+static napi_value deflate_pool(napi_env env, napi_callback_info info) {
+  napi_value argv[5], name, obj, fn;
+  size_t n = 5;
+  CHECK(napi_get_cb_info(env, info, &n, argv, NULL, NULL));
+  int32_t a[4];
+  for (int i = 0; i < 4; i++) {
+    if (n < 5 || napi_get_value_int32(env, argv[i], &a[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "tsvirt_io: deflatePool(threads, level, windowBits, memLevel, done)");
+      return NULL;
+    }
+  }
+  if (a[0] < 1 || a[0] > 64) {
+    napi_throw_range_error(env, NULL, "tsvirt_io: 1..64 threads");
+    return NULL;
+  }
+  dpool *p = calloc(1, sizeof *p); /* lives for the process */
+  if (!p) return make_int(env, -ENOMEM);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->level = a[1];
+  p->wbits = a[2];
+  p->memlevel = a[3];
+  CHECK(napi_create_string_utf8(env, "tsvirt_deflate", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, p, deflate_done, &p->tsfn));
+  CHECK(napi_unref_threadsafe_function(env, p->tsfn));
+  for (int i = 0; i < a[0]; i++) {
+    if (pthread_create(&p->th[i], NULL, deflate_worker, p) != 0) break;
+    pthread_detach(p->th[i]);
+    p->nthreads++;
+  }
+  if (p->nthreads == 0) return make_int(env, -EAGAIN);
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_function(env, "submit", NAPI_AUTO_LENGTH, deflate_submit, p, &fn));
+  CHECK(napi_set_named_property(env, obj, "submit", fn));
+  return obj;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"extents", NULL, extents, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -387,6 +562,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"zeroRange", NULL, zero_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"allocate", NULL, allocate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copyRange", NULL, copy_range, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"deflatePool", NULL, deflate_pool, NULL, NULL, NULL, napi_enumerable, NULL},
       {"zeroRuns", NULL, zero_runs, NULL, NULL, NULL, napi_enumerable, NULL},
       {"map", NULL, map_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unmap", NULL, unmap_range, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { FileIO } from "../src/image/io/file-io.js";
 import { nativeIO, nativeStatus } from "../src/image/io/native.js";
 
@@ -223,6 +224,30 @@ test("zeroRuns: native scan equals a byte-by-byte reference", (t) => {
   assert.deepEqual(n.zeroRuns(new Uint8Array(8192), 0, 4096), [{ start: 0, end: 8192, data: false }]);
 });
 
+test("deflater: the addon's threads give node:zlib's exact output (qcow2's raw deflate settings)", async (t) => {
+  const n = nativeIO();
+  if (!n) return t.skip(`no addon: ${nativeStatus()}`);
+  const d = n.deflater(3, 6, -12, 9);
+  assert.ok(d);
+  const text = Buffer.alloc(64 * KiB);
+  for (let i = 0; i < text.length; i++) text[i] = "qcow2 cluster text ".charCodeAt(i % 19);
+  const noise = Buffer.alloc(64 * KiB);
+  let x = 99;
+  for (let i = 0; i < noise.length; i++) noise[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  const inputs = [text, noise, Buffer.alloc(64 * KiB), text.subarray(7, 4103), Buffer.alloc(0)];
+  const outs = await Promise.all(inputs.map((b) => d(b)));
+  inputs.forEach((b, i) => {
+    const ref = deflateRawSync(b, { level: 6, windowBits: 12, memLevel: 9 });
+    const out = outs[i];
+    if (ref.length >= b.length) assert.equal(out, undefined, `input ${i} does not shrink`);
+    else {
+      assert.ok(out, `input ${i}`);
+      assert.equal(Buffer.compare(Buffer.from(out), ref), 0, `input ${i}`);
+      assert.equal(Buffer.compare(inflateRawSync(out), b), 0);
+    }
+  });
+});
+
 test("CLI map and convert: addon and pure-JS fallback (TSVIRT_NO_NATIVE=1) agree on contents", async (t) => {
   if (!existsSync(CLI)) return t.skip("dist/bin/tsvirt-img.js is not built");
   if (!QEMU) return t.skip("qemu-img is not installed");
@@ -254,6 +279,18 @@ test("CLI map and convert: addon and pure-JS fallback (TSVIRT_NO_NATIVE=1) agree
           execFileSync("qemu-img", ["map", "-f", "raw", "--output=json", f]).toString();
         assert.equal(m(out), m(qraw));
       }
+      await rm(out);
+    }
+    // -c: a cluster holding any data is compressed whole (holes read as zeros), as qemu-img
+    // does, even though SEEK_DATA now cuts the source's data at 4 KiB holes.
+    const cref = join(dir, "cref.qcow2");
+    execFileSync("qemu-img", ["convert", "-c", "-f", "raw", "-O", "qcow2", p, cref]);
+    for (const env of [{}, fallback]) {
+      const out = join(dir, "c.qcow2");
+      cli(env, ["convert", "-c", "-f", "raw", "-O", "qcow2", p, out]);
+      const m = (f: string) => execFileSync("qemu-img", ["map", "--output=json", f]).toString();
+      assert.equal(m(out), m(cref));
+      assert.equal(spawnSync("qemu-img", ["compare", "-f", "raw", p, out]).status, 0);
       await rm(out);
     }
     for (const fmt of ["qcow2", "raw"]) {

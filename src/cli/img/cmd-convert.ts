@@ -126,7 +126,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   // Bulk data goes through libuv's pool so reads, the zero scan and writes overlap on both
   // cores; small metadata requests stay direct syscalls.
   const prevDirectMax = FileIO.directMax;
-  FileIO.directMax = Number(process.env.TSVIRT_DIRECT_MAX ?? 1 << 20);
+  FileIO.directMax = 1 << 20;
   try {
     for (const n of srcNames) sources.push(await openCli(n, srcFmt, { readOnly: true }));
     const total = sources.reduce((s, i) => s + i.virtualSize, 0);

@@ -246,6 +246,12 @@ function chunkSource(src: Image): { get(p: Piece): Promise<Chunk> } {
   const io = inPlaceSource(src);
   const free: Uint8Array[] = [];
   const read = async (p: Piece): Promise<Chunk> => {
+    if (p.length > CHUNK) {
+      // A piece widened past CHUNK (compressed targets): a one-off buffer.
+      const data = new Uint8Array(p.length);
+      await src.read(p.offset, data);
+      return { data, release: () => {} };
+    }
     const b = free.pop() ?? new Uint8Array(Buffer.allocUnsafeSlow(CHUNK).buffer, 0, CHUNK);
     const data = b.subarray(0, p.length);
     try {
@@ -267,6 +273,81 @@ function chunkSource(src: Image): { get(p: Piece): Promise<Chunk> } {
   };
 }
 
+/**
+ * Widens data pieces to whole target clusters, as qemu-img does for a compressed target: a
+ * cluster with any data in it is read whole (holes read as zeros) and compressed, not cut into
+ * a partial cluster that would be stored uncompressed. Widened parts are read, not mapped.
+ */
+function widenToClusters(pieces: Piece[], cs: number, shift: number, end: number): Piece[] {
+  const out: Piece[] = [];
+  const down = (x: number) => Math.floor((x + shift) / cs) * cs - shift;
+  for (const p of pieces) {
+    const s = p.offset;
+    const e = p.offset + p.length;
+    if (p.kind !== "data") {
+      const last = out[out.length - 1];
+      const from = last ? Math.max(s, last.offset + last.length) : s;
+      if (from < e) out.push({ offset: from, length: e - from, kind: p.kind });
+      continue;
+    }
+    const ws = down(s);
+    const we = Math.min(end, down(e - 1) + cs);
+    // Take [ws, s) back from the non-data pieces before.
+    for (
+      let l = out[out.length - 1];
+      l && l.kind !== "data" && l.offset + l.length > ws;
+      l = out[out.length - 1]
+    ) {
+      if (l.offset >= ws) out.pop();
+      else {
+        l.length = ws - l.offset;
+        break;
+      }
+    }
+    const last = out[out.length - 1];
+    const from = last && last.offset + last.length > ws ? last.offset + last.length : ws;
+    const mid = Math.max(from, Math.min(e, we));
+    if (from < s) out.push({ offset: from, length: Math.min(s, we) - from, kind: "data" });
+    const a = Math.max(from, s);
+    if (a < mid)
+      out.push(
+        p.host === undefined
+          ? { offset: a, length: mid - a, kind: "data" }
+          : { offset: a, length: mid - a, kind: "data", host: p.host + (a - s) },
+      );
+    if (mid < we) out.push({ offset: mid, length: we - mid, kind: "data" });
+  }
+  return out;
+}
+
+/**
+ * Merges adjacent pieces of one kind and cuts them again at CHUNK boundaries of the target (a
+ * multiple of any cluster size), so no cluster is split between two pieces. A merged piece is
+ * still read in place only where all its parts were, contiguously.
+ */
+function recut(pieces: Piece[], shift: number): Piece[] {
+  const merged: Piece[] = [];
+  for (const p of pieces) {
+    const l = merged[merged.length - 1];
+    if (l && l.kind === p.kind && l.offset + l.length === p.offset) {
+      if (l.host !== undefined && (p.host === undefined || p.host !== l.host + l.length)) l.host = undefined;
+      l.length += p.length;
+    } else merged.push({ ...p });
+  }
+  const out: Piece[] = [];
+  for (const m of merged) {
+    const e = m.offset + m.length;
+    for (let a = m.offset; a < e; ) {
+      const b = Math.min(e, Math.floor((a + shift) / CHUNK) * CHUNK + CHUNK - shift);
+      const piece: Piece = { offset: a, length: b - a, kind: m.kind };
+      if (m.host !== undefined) piece.host = m.host + (a - m.offset);
+      out.push(piece);
+      a = b;
+    }
+  }
+  return out;
+}
+
 async function copyCompressed(
   src: Image,
   dst: Image,
@@ -278,8 +359,18 @@ async function copyCompressed(
 ): Promise<void> {
   const c = o.compress!;
   const cs = c.compressedClusterSize!;
-  // Whole clusters; the window of in-flight compressions keeps the thread pool busy.
-  type Job = { at: number; raw: Uint8Array; done: Promise<Uint8Array | undefined> | undefined; end: number };
+  const end = pieces.length ? pieces[pieces.length - 1]!.offset + pieces[pieces.length - 1]!.length : srcOff;
+  pieces = recut(widenToClusters(pieces, cs, dstOff - srcOff, end), dstOff - srcOff);
+  const source = chunkSource(src);
+  // Whole clusters; the window of in-flight compressions keeps the thread pool busy. Each job
+  // holds its chunk (buffer or mapping) until it is written.
+  type Job = {
+    at: number;
+    raw: Uint8Array;
+    done: Promise<Uint8Array | undefined> | undefined;
+    end: number;
+    put: () => void;
+  };
   const window: Job[] = [];
   const depth = Math.max(2, o.parallel * 8);
   const drain = async (all: boolean) => {
@@ -287,36 +378,54 @@ async function copyCompressed(
       const j = window.shift()!;
       const comp = j.done ? await j.done : undefined;
       if (j.done) await c.writeCompressedCluster(j.at, comp, j.raw);
+      j.put();
       report(j.end);
     }
   };
-  for (const p of pieces) {
-    if (p.kind !== "data") {
-      if (p.kind === "zero") {
-        await drain(true);
-        await writeZeros(dst, dstOff + (p.offset - srcOff), p.length);
+  try {
+    for (const p of pieces) {
+      if (p.kind !== "data") {
+        if (p.kind === "zero") {
+          await drain(true);
+          await writeZeros(dst, dstOff + (p.offset - srcOff), p.length);
+        }
+        report(p.offset + p.length);
+        continue;
       }
-      report(p.offset + p.length);
-      continue;
-    }
-    const buf = new Uint8Array(p.length);
-    await src.read(p.offset, buf);
-    for (let q = 0; q < buf.length; ) {
-      const at = dstOff + p.offset - srcOff + q;
-      const n = Math.min(cs - (at % cs), buf.length - q);
-      const raw = buf.subarray(q, q + n);
-      if (isZero(raw) && o.targetZero) {
-        window.push({ at, raw, done: undefined, end: p.offset + q + n });
-      } else if (n === cs) {
-        window.push({ at, raw, done: c.compressCluster(raw), end: p.offset + q + n });
-      } else {
-        // A partial cluster (image tail) is written uncompressed, as qemu does.
-        await drain(true);
-        await dst.write(at, raw);
+      const chunk = await source.get(p);
+      let refs = 1;
+      const put = () => {
+        if (--refs === 0) chunk.release();
+      };
+      const buf = chunk.data;
+      try {
+        for (let q = 0; q < buf.length; ) {
+          const at = dstOff + p.offset - srcOff + q;
+          const n = Math.min(cs - (at % cs), buf.length - q);
+          const raw = buf.subarray(q, q + n);
+          if (isZero(raw) && o.targetZero) {
+            refs++;
+            window.push({ at, raw, done: undefined, end: p.offset + q + n, put });
+          } else if (n === cs) {
+            refs++;
+            const done = c.compressCluster(raw);
+            done.catch(() => {}); // awaited in drain
+            window.push({ at, raw, done, end: p.offset + q + n, put });
+          } else {
+            // A partial cluster (image tail) is written uncompressed, as qemu does.
+            await drain(true);
+            await dst.write(at, raw);
+          }
+          q += n;
+          await drain(false);
+        }
+      } finally {
+        put();
       }
-      q += n;
-      await drain(false);
     }
+    await drain(true);
+  } finally {
+    // After an error, let in-flight compressions finish before their chunks go away.
+    await Promise.allSettled(window.map((j) => j.done));
   }
-  await drain(true);
 }

@@ -17,6 +17,13 @@ interface Addon {
   map(fd: number, offset: number, length: number): Uint8Array | number;
   unmap(view: Uint8Array): number;
   zeroRuns(bytes: Uint8Array, offset: number, granularity: number): Float64Array | number;
+  deflatePool(
+    threads: number,
+    level: number,
+    windowBits: number,
+    memLevel: number,
+    done: (id: number, out: Uint8Array | undefined | null) => void,
+  ): { submit(id: number, data: Uint8Array): void } | number;
 }
 
 export interface Extent {
@@ -56,7 +63,16 @@ export interface NativeIO {
    * aligned guest blocks (qemu-img -S); blocks cut short by the buffer's ends count as data.
    */
   zeroRuns(bytes: Uint8Array, offset: number, granularity: number): ZeroRun[];
+  /**
+   * Deflate on the addon's own threads (Node's zlib, same output as node:zlib with the same
+   * options): not limited by libuv's 4-thread pool. windowBits negative: raw deflate. The input
+   * must stay unchanged until the promise settles.
+   */
+  deflater(threads: number, level: number, windowBits: number, memLevel: number): Deflater | undefined;
 }
+
+/** Deflates one buffer; undefined when the output would not be shorter than the input. */
+export type Deflater = (data: Uint8Array) => Promise<Uint8Array | undefined>;
 
 export interface ZeroRun {
   start: number;
@@ -90,6 +106,26 @@ function wrap(a: Addon): NativeIO {
       return typeof r === "number" ? undefined : r;
     },
     unmap: (view) => a.unmap(view) !== -5 /* EIO */,
+    deflater(threads, level, windowBits, memLevel) {
+      const waiting = new Map<
+        number,
+        { resolve: (v: Uint8Array | undefined) => void; reject: (e: Error) => void }
+      >();
+      let next = 0;
+      const pool = a.deflatePool(threads, level, windowBits, memLevel, (id, out) => {
+        const w = waiting.get(id);
+        waiting.delete(id);
+        if (out === null) w?.reject(new Error("deflate failed"));
+        else w?.resolve(out);
+      });
+      if (typeof pool === "number") return undefined;
+      return (data) =>
+        new Promise((resolve, reject) => {
+          const id = ++next;
+          waiting.set(id, { resolve, reject });
+          pool.submit(id, data);
+        });
+    },
     zeroRuns(bytes, offset, granularity) {
       const r = a.zeroRuns(bytes, offset, granularity);
       if (typeof r === "number") throw new Error(`zeroRuns failed (${r})`);

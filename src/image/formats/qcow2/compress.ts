@@ -3,6 +3,7 @@
 
 import { deflateRaw, deflateRawSync, inflateRawSync } from "node:zlib";
 import { ImageError } from "../../errors.js";
+import { type Deflater, nativeIO } from "../../io/native.js";
 
 export const COMPRESSION_ZLIB = 0;
 export const COMPRESSION_ZSTD = 1;
@@ -47,8 +48,20 @@ export function compressCluster(data: Uint8Array): Uint8Array | undefined {
   return out.length < data.length ? new Uint8Array(out.buffer, out.byteOffset, out.length) : undefined;
 }
 
-/** compressCluster on libuv's thread pool: several clusters deflate at once, off the main thread. */
+/** qemu-img -m's default: clusters compressing at once, each on its own thread. */
+const DEFLATE_THREADS = 8;
+let deflater: Deflater | null | undefined;
+
+/**
+ * compressCluster off the main thread: on the native addon's threads (as many as qemu keeps
+ * busy) where available, else on libuv's thread pool. Same output either way (Node's zlib).
+ */
 export function compressClusterAsync(data: Uint8Array): Promise<Uint8Array | undefined> {
+  if (deflater === undefined) {
+    const o = DEFLATE_OPTS;
+    deflater = nativeIO()?.deflater(DEFLATE_THREADS, o.level, -o.windowBits, o.memLevel) ?? null;
+  }
+  if (deflater) return deflater(data);
   return new Promise((resolve, reject) => {
     deflateRaw(data, DEFLATE_OPTS, (err, out) => {
       if (err) reject(err);
