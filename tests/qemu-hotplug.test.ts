@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { createQemuDriverState, qemuHypervisorDriver } from "../src/drivers/qemu/driver.js";
 import { buildGuest, GUEST_READY, guestUnavailable } from "./guest/build-guest.js";
 import { SerialConsole } from "./guest/serial-console.js";
 
@@ -481,4 +482,75 @@ test("a type='bridge' NIC hotplugged into a running guest: tap on the bridge, go
   assert.equal(out.rxFilter[0]["main-mac"], "52:54:00:00:00:09");
   assert.doesNotMatch(out.afterDetach, /52:54:00:00:00:09/);
   assert.equal(out.tapGone, true);
+});
+
+test("q35: PCI devices go to free pcie-root-ports (libvirt's bus numbering), none left is refused", async (t) => {
+  const why = !existsSync(QEMU) ? "qemu-system-x86_64 not installed" : guestUnavailable();
+  if (why) return t.skip(why);
+  const dir = mkdtempSync(join(root, "q35-"));
+  const st = await createQemuDriverState({
+    uri: "qemu:///system",
+    configDir: join(dir, "etc"),
+    libDir: join(dir, "lib"),
+    runDir: join(dir, "run"),
+    emulators: [QEMU],
+    autostart: false,
+  });
+  const drv = qemuHypervisorDriver(st);
+  const g = buildGuest();
+  const serial = join(dir, "serial.sock");
+  const disk = join(dir, "q.raw");
+  writeFileSync(disk, Buffer.alloc(2 << 20));
+  const ref = await drv.domainCreateXML!(
+    `<domain type='qemu'><name>hq</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='q35'>hvm</type><kernel>${g.kernel}</kernel><initrd>${g.initrd}</initrd><cmdline>${g.cmdline}</cmdline></os>
+<features><acpi/></features><devices>
+<controller type='pci' index='1' model='pcie-root-port'/><controller type='pci' index='2' model='pcie-root-port'/>
+<serial type='unix'><source mode='bind' path='${serial}'/><target port='0'/></serial></devices></domain>`,
+    0,
+  );
+  try {
+    const con = await SerialConsole.connect(serial);
+    await con.waitFor(new RegExp(GUEST_READY), 90_000);
+    const vdb = `<disk type='file'><driver name='qemu' type='raw'/><source file='${disk}'/><target dev='vdb' bus='virtio'/></disk>`;
+    await drv.domainAttachDeviceFlags!(ref, vdb, 1);
+    const nic = "<interface type='user'><mac address='52:54:00:00:00:35'/><model type='virtio'/></interface>";
+    await drv.domainAttachDeviceFlags!(ref, nic, 1);
+    const xml = await drv.domainGetXMLDesc!(ref, 0);
+    assert.match(
+      xml,
+      /<target dev='vdb' bus='virtio'\/>\s*<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'\/>/,
+    );
+    assert.match(
+      xml,
+      /<mac address='52:54:00:00:00:35'\/>\s*<model type='virtio'\/>\s*<address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'\/>/,
+    );
+    assert.equal((await drv.domainGetBlockInfo!(ref, "vdb", 0)).capacity, 2 << 20);
+    await assert.rejects(
+      drv.domainAttachDeviceFlags!(
+        ref,
+        "<interface type='user'><mac address='52:54:00:00:00:36'/><model type='virtio'/></interface>",
+        1,
+      ),
+      (e: Error) => e.message === "internal error: No more available PCI slots",
+    );
+    // Out again: the port is free for the next device.
+    await drv.domainDetachDeviceFlags!(ref, vdb, 1);
+    for (let i = 0; (await drv.domainGetXMLDesc!(ref, 0)).includes("vdb"); i++) {
+      assert.ok(i < 150, "vdb leaves the live XML");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await drv.domainAttachDeviceFlags!(
+      ref,
+      "<interface type='user'><mac address='52:54:00:00:00:36'/><model type='virtio'/></interface>",
+      1,
+    );
+    assert.match(
+      await drv.domainGetXMLDesc!(ref, 0),
+      /<mac address='52:54:00:00:00:36'\/>\s*<model type='virtio'\/>\s*<address type='pci' domain='0x0000' bus='0x01'/,
+    );
+    con.close();
+  } finally {
+    await drv.domainDestroyFlags!(ref, 0).catch(() => {});
+  }
 });

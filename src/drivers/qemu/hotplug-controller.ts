@@ -10,6 +10,7 @@ import {
   checkPciFree,
   deviceEvent,
   monitorOf,
+  placePci,
   recordPciAddress,
   saveLive,
   UNPLUG_WAIT_MS,
@@ -38,6 +39,7 @@ export async function attachControllerLive(
     );
   }
   await checkPciFree(mon, ctrl);
+  await placePci(mon, d, ctrl);
   const one: DomainDef = { ...d.def, devices: { ...d.def.devices, controllers: [ctrl] } };
   const q35 = (d.def.os.machine ?? "").startsWith("pc-q35");
   const ctx: BuildContext = {

@@ -16,6 +16,7 @@ import {
   diskArgs,
   monitorOf,
   nextNodeIndex,
+  placePci,
   recordPciAddress,
   renumberNodes,
   saveLive,
@@ -102,6 +103,7 @@ export async function attachDiskLive(st: QemuDriverState, d: QemuDomain, disk: D
   // Other buses go to QEMU as libvirt sends them, and QEMU says why it cannot (ide.0 has no hotplug).
   checkSource(disk);
   await checkPciFree(mon, disk);
+  if (disk.target.bus === "virtio") await placePci(mon, d, disk);
   const args = diskArgs(d, disk);
   const n = nextNodeIndex(await blockNodeNames(mon), live.devices.disks.length);
   const nodes = await addNodes(mon, args, n);

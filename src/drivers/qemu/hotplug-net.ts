@@ -15,6 +15,7 @@ import {
   deviceEvent,
   monitorOf,
   netArgs,
+  placePci,
   recordPciAddress,
   saveLive,
   systemError,
@@ -79,6 +80,7 @@ export async function attachNetLive(st: QemuDriverState, d: QemuDomain, net: Int
     );
   }
   await checkPciFree(mon, net);
+  await placePci(mon, d, net);
   const tap = await prepareTap(st, net);
   const built = netArgs(d, net, tap?.tap);
   const i = await nextNetIndex(mon, d.def.devices.interfaces.length);

@@ -10,7 +10,7 @@ import type { BuildContext } from "./command-util.js";
 import { domRef, notRunning, type QemuDomain } from "./domain-obj.js";
 import { writeStatus } from "./domain-status.js";
 import type { QemuDriverState } from "./driver-state.js";
-import { deviceDel, pciAddressOf, pciSlotTaken, watchUnplug } from "./monitor/hotplug-qmp.js";
+import { deviceDel, pciAddressOf, pciBuses, watchUnplug } from "./monitor/hotplug-qmp.js";
 import type { QmpClient } from "./monitor/qmp-client.js";
 
 /** qemuDomainRemoveDeviceWaitTime: how long a detach waits for the guest to let go (5 s). */
@@ -132,7 +132,8 @@ export async function checkPciFree(mon: QmpClient, dev: { address?: DeviceAddres
   const a = dev.address;
   if (a?.type !== "pci") return;
   const n = (k: string) => Number(a.attrs.find(([x]) => x === k)?.[1] ?? 0);
-  if (await pciSlotTaken(mon, n("bus"), n("slot"), n("function"))) {
+  const on = (await pciBuses(mon)).get(n("bus")) ?? [];
+  if (on.some((x) => x.slot === n("slot") && x.function === n("function"))) {
     const h = (v: number, w: number) => v.toString(16).padStart(w, "0");
     throw virError(
       ErrorCode.XML_ERROR,
@@ -140,6 +141,36 @@ export async function checkPciFree(mon: QmpClient, dev: { address?: DeviceAddres
       `Attempted double use of PCI Address ${h(n("domain"), 4)}:${h(n("bus"), 2)}:${h(n("slot"), 2)}.${n("function").toString(16)}`,
     );
   }
+}
+
+/**
+ * On a PCIe machine the root complex takes no hotplug: a PCI device without an address goes to the
+ * first empty pcie-root-port of the definition (libvirt's address assignment for hotplug), and its
+ * address is written into the device as libvirt numbers it (bus = the port's controller index).
+ * Returns the bus/addr properties for device_add, or none when QEMU may choose.
+ */
+export async function placePci(
+  mon: QmpClient,
+  d: QemuDomain,
+  dev: { address?: DeviceAddress },
+): Promise<Record<string, unknown>> {
+  if (dev.address || !(d.def.os.machine ?? "").startsWith("pc-q35")) return {};
+  const buses = await pciBuses(mon);
+  const port = d.def.devices.controllers.find(
+    (c) =>
+      c.type === "pci" && c.model === "pcie-root-port" && (buses.get(c.index) ?? [undefined]).length === 0,
+  );
+  if (!port) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, "No more available PCI slots");
+  dev.address = {
+    type: "pci",
+    attrs: [
+      ["domain", "0x0000"],
+      ["bus", `0x${port.index.toString(16).padStart(2, "0")}`],
+      ["slot", "0x00"],
+      ["function", "0x0"],
+    ],
+  };
+  return { bus: `pci.${port.index}`, addr: "0x0" };
 }
 
 export function saveLive(d: QemuDomain): void {

@@ -86,22 +86,34 @@ export async function pciAddressOf(
   return undefined;
 }
 
-/** True when query-pci shows a device at bus/slot/function (bus numbers as the guest sees them). */
-export async function pciSlotTaken(mon: QmpClient, bus: number, slot: number, fn: number): Promise<boolean> {
-  interface Dev {
-    bus: number;
-    slot: number;
-    function: number;
-    pci_bridge?: { devices?: Dev[] };
+/** One device of query-pci, with what lies behind it when it is a bridge or root port. */
+export interface PciDevice {
+  bus: number;
+  slot: number;
+  function: number;
+  qdev_id: string;
+  pci_bridge?: { devices?: PciDevice[] };
+}
+
+/**
+ * The devices on each PCI bus, keyed the way libvirt numbers buses: 0 for the root bus, N for
+ * the bridge or root port a start created as `pci.N` (controller index N).
+ */
+export async function pciBuses(mon: QmpClient): Promise<Map<number, PciDevice[]>> {
+  const roots = await mon.execute<{ bus: number; devices: PciDevice[] }[]>("query-pci");
+  const out = new Map<number, PciDevice[]>();
+  const walk = (devs: PciDevice[]) => {
+    for (const d of devs) {
+      const m = /^pci\.(\d+)$/.exec(d.qdev_id);
+      if (m && d.pci_bridge) out.set(Number(m[1]), d.pci_bridge.devices ?? []);
+      if (d.pci_bridge?.devices) walk(d.pci_bridge.devices);
+    }
+  };
+  for (const r of roots) {
+    if (r.bus === 0) out.set(0, r.devices);
+    walk(r.devices);
   }
-  const buses = await mon.execute<{ bus: number; devices: Dev[] }[]>("query-pci");
-  const walk = (devs: Dev[]): boolean =>
-    devs.some(
-      (d) =>
-        (d.bus === bus && d.slot === slot && d.function === fn) ||
-        (d.pci_bridge?.devices ? walk(d.pci_bridge.devices) : false),
-    );
-  return buses.some((b) => walk(b.devices));
+  return out;
 }
 
 export async function trayOpen(mon: QmpClient, id: string, force: boolean): Promise<void> {
