@@ -12,8 +12,9 @@ function allocImrt(st: CheckState, count: number, from: { v: number }): number {
   let c = from.v;
   let run = 0;
   let first = true;
+  const a = st.imrt.a;
   for (; c < st.nb && run < count; c++) {
-    if (!st.imrt.get(c)) {
+    if (!(c < a.length && a[c])) {
       run++;
       if (first) {
         from.v = c;
@@ -45,7 +46,8 @@ export async function rebuildRefcounts(
     let grown = false;
     const free = { v: 0 };
     for (let c = first; c < end; c++) {
-      if (!st.imrt.get(c)) continue;
+      // (Read the array each time: allocImrt below may replace it with a larger one.)
+      if (!(c < st.imrt.a.length && st.imrt.a[c])) continue;
       const rbi = Math.floor(c / per);
       const rbStart = rbi * per;
       let off = table[rbi] ?? 0;
@@ -62,8 +64,10 @@ export async function rebuildRefcounts(
         table[rbi] = off;
       }
       const block = new Uint8Array(cs);
-      for (let i = 0; i < per; i++) {
-        const v = st.imrt.get(rbStart + i);
+      const a = st.imrt.a;
+      const n = Math.min(per, a.length - rbStart);
+      for (let i = 0; i < n; i++) {
+        const v = a[rbStart + i]!;
         if (v) refs.setEntry(block, i, v);
       }
       await img.io.write(off, block);
