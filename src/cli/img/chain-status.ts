@@ -3,13 +3,65 @@
 
 import type { Image, MapExtent } from "../../image/index.js";
 
+/**
+ * qemu's block status asks the protocol layer about data a format maps into its own file: holes
+ * there read as zeros (and past the file's end everything does), so those parts of a data
+ * extent get the zero flag, split at the hole boundaries.
+ */
+async function withFileHoles(img: Image, own: MapExtent[]): Promise<MapExtent[]> {
+  const io = img.io;
+  // Only qcow2 asks (BDRV_BLOCK_RECURSE), and only for a metadata-preallocated-looking image;
+  // vmdk flat extents and raw files answer from the file themselves.
+  if (img.format !== "qcow2" || !io.dataRanges) return own;
+  const { looksMetadataPreallocated } = await import("../../image/formats/qcow2/prealloc-detect.js");
+  if (!(await looksMetadataPreallocated(img as Parameters<typeof looksMetadataPreallocated>[0]))) return own;
+  const out: MapExtent[] = [];
+  let fileSize: number | undefined;
+  for (const e of own) {
+    if (!e.data || e.zero || e.offset === undefined || (e.filename !== undefined && e.filename !== io.path)) {
+      out.push(e);
+      continue;
+    }
+    fileSize ??= await io.size();
+    const ranges =
+      e.offset < fileSize ? await io.dataRanges(e.offset, Math.min(e.length, fileSize - e.offset)) : [];
+    let at = 0;
+    const piece = (from: number, to: number, zero: boolean) => {
+      if (to <= from) return;
+      const last = out[out.length - 1];
+      const start = e.start + from;
+      if (
+        last &&
+        last.start + last.length === start &&
+        last.zero === zero &&
+        last.offset !== undefined &&
+        last.offset + last.length === e.offset! + from &&
+        last.data === e.data &&
+        last.depth === e.depth &&
+        last.filename === e.filename &&
+        last.present === e.present
+      )
+        last.length += to - from;
+      else out.push({ ...e, start, length: to - from, offset: e.offset! + from, zero });
+    };
+    for (const r of ranges) {
+      const a = r.offset - e.offset;
+      piece(at, a, true);
+      piece(a, a + r.length, false);
+      at = a + r.length;
+    }
+    piece(at, e.length, true);
+  }
+  return out;
+}
+
 export async function chainStatus(
   img: Image,
   offset: number,
   length: number,
   depth = 0,
 ): Promise<MapExtent[]> {
-  const own = await img.blockStatus(offset, length);
+  const own = await withFileHoles(img, await img.blockStatus(offset, length));
   const back = img.backing?.backingImage;
   const out: MapExtent[] = [];
   for (const e of own) {

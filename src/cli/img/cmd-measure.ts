@@ -173,8 +173,8 @@ async function measure(
       for (const e of outFmt === "raw" ? [] : await chainStatus(img, 0, virtual)) {
         if (e.start + e.length <= pos) continue;
         const start = Math.max(pos, e.start);
-        if (e.zero && !e.data) continue;
-        if (!e.data) continue;
+        // Zero regions (holes under data too) need nothing (qcow2_measure skips BDRV_BLOCK_ZERO).
+        if (e.zero || !e.data) continue;
         // qcow2: a data run counts whole clusters from its start to the next cluster boundary.
         const end = roundUp(e.start + e.length, gran);
         requiredData += (start % gran) + (end - start) - (start % gran);

@@ -47,6 +47,12 @@ export class SizedIO implements BlockIO {
   view(offset: number, length: number): Promise<{ data: Uint8Array; release(): void } | undefined> {
     return this.inner.view ? this.inner.view(offset, length) : Promise.resolve(undefined);
   }
+  /** Data runs of the file (holes read as zeros), where the file can tell. */
+  dataRanges(offset: number, length: number): Promise<{ offset: number; length: number }[]> {
+    if (this.inner.dataRanges) return this.inner.dataRanges(offset, length);
+    const end = Math.min(offset + length, this.length);
+    return Promise.resolve(end > offset ? [{ offset, length: end - offset }] : []);
+  }
   allocatedBytes(): Promise<number> {
     return this.inner.allocatedBytes ? this.inner.allocatedBytes() : Promise.resolve(this.length);
   }
