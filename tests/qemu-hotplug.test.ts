@@ -364,6 +364,9 @@ for name, f in [
   await ok(["domblkinfo", "hp1", "sda"], /Capacity:\s+1048576/);
   await ok(["update-device", "hp1", dev("eject.xml", cdXml("")), "--live"]);
   await ok(["domblklist", "hp1"], /sda\s+-/);
+  // change-media (virsh's own XML edit of the CD-ROM element, then update-device).
+  await ok(["change-media", "hp1", "sda", cd1, "--insert", "--live"], /Successfully inserted media\./);
+  await ok(["domblklist", "hp1"], new RegExp(`sda\\s+${cd1}`));
 
   // tsvirsh's attach-disk/detach-disk through the same daemon print what virsh prints.
   const tsvirsh = (args: string[]) =>
@@ -391,6 +394,12 @@ for name, f in [
     err: "",
     code: 0,
   });
+  assert.deepEqual(await tsvirsh(["change-media", "hp1", "sda", "--eject"]), {
+    out: "Successfully ejected media.\n\n",
+    err: "",
+    code: 0,
+  });
+  await ok(["domblklist", "hp1"], /sda\s+-/);
   assert.deepEqual(await tsvirsh(["detach-disk", "hp1", "sde", "--live"]), {
     out: "\n",
     err: "error: No disk found whose source path or target is sde\n",

@@ -210,6 +210,37 @@ export const CASES: string[][] = [
   ["detach-interface", "test", "network", "--mac", "00:11:22:33:44:55", P],
   ["detach-interface", "test", "network", "--live", "--current"],
   ["detach-interface", "test", "network", "--config"],
+  // change-media on a domain with CD-ROMs and a floppy (defined first, in the same virsh session)
+  ...[
+    "hdc /var/lib/img/new.iso --print-xml",
+    "hdc --eject --print-xml",
+    "hdd /var/lib/img/new.iso --insert --print-xml",
+    "hdd /var/lib/img/new.iso --print-xml",
+    "hdd --update --print-xml",
+    "hdc /var/lib/img/new.iso --insert --print-xml",
+    "hdd --eject --print-xml",
+    "vda /x --print-xml",
+    "hdz /x --print-xml",
+    "hdc --print-xml",
+    "hdc --update --print-xml",
+    "hdd --insert --print-xml",
+    "hdc /x --eject --insert",
+    "hdc /x --eject --update",
+    "hdc /x --insert --update",
+    "hdc /x --block --print-xml",
+    "hdc /x --block --eject",
+    "fda /y --print-xml",
+    "fda /y --block --print-xml",
+    "/var/lib/img/old.iso /z --print-xml",
+    "hdc '/a&b c' --print-xml",
+    "hdc /z",
+    "hdc /z --config",
+    "hdc /z --live --current",
+    "hdc --eject --force --print-xml",
+    "nosuch hdc /z",
+  ].map((c) => [
+    `define tests/data/virsh-attach/cd.xml; change-media ${c.startsWith("nosuch") ? c : `cd ${c}`}`,
+  ]),
 ];
 
 if (process.argv[1]?.endsWith("virsh-attach-golden.ts")) {

@@ -11,6 +11,8 @@ import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, lookupDomain, req } from "../lookup.js";
 import { optBool, optString } from "../options.js";
 import { exclusive } from "../util.js";
+import { changeMediaHandlers } from "./change-media.js";
+import { elementTexts, nodeDump } from "./domain-xml-nodes.js";
 
 type H = Handler<Ctl>;
 
@@ -380,45 +382,6 @@ const attachInterface: H = async (ctl, cmd) => {
 
 // --- detach-disk, detach-interface ---
 
-/** Each `<name …>…</name>` element of a libvirt-formatted document, as its exact source text. */
-function elementTexts(xml: string, name: string): string[] {
-  const out: string[] = [];
-  const open = new RegExp(`<${name}[\\s>/]`, "g");
-  for (let m = open.exec(xml); m; m = open.exec(xml)) {
-    const start = m.index;
-    const selfClose = xml.indexOf("/>", start);
-    const gt = xml.indexOf(">", start);
-    if (selfClose >= 0 && selfClose + 1 === gt) {
-      out.push(xml.slice(start, gt + 1));
-      continue;
-    }
-    const end = xml.indexOf(`</${name}>`, start);
-    if (end < 0) break;
-    out.push(xml.slice(start, end + name.length + 3));
-    open.lastIndex = end;
-  }
-  return out;
-}
-
-const unescapeXml = (s: string) =>
-  s.replace(
-    /&(lt|gt|amp|apos|quot);/g,
-    (_, e: string) => ({ lt: "<", gt: ">", amp: "&", apos: "'", quot: '"' })[e]!,
-  );
-
-/** virXMLNodeToString of an element libvirt formatted: what libxml2's node dump writes for it. */
-function nodeDump(text: string): string {
-  return text.replace(/(<[^>]*>)|([^<]+)/g, (_m, tag: string | undefined, txt: string | undefined) => {
-    if (tag !== undefined) {
-      return tag.replace(/(\s[\w:.-]+)='([^']*)'/g, (_a, k: string, v: string) => {
-        const raw = unescapeXml(v);
-        return `${k}="${raw.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")}"`;
-      });
-    }
-    return txt!.replace(/&apos;/g, "'").replace(/&quot;/g, '"');
-  });
-}
-
 async function domainXmlFor(dom: Domain, flags: number): Promise<string> {
   return dom.getXMLDesc(flags === CONFIG ? VIR_DOMAIN_XML.INACTIVE : 0);
 }
@@ -499,4 +462,5 @@ export const domainAttachHandlers: Record<string, H> = {
   "attach-interface": attachInterface,
   "detach-disk": detachDisk,
   "detach-interface": detachInterface,
+  ...changeMediaHandlers,
 };
