@@ -167,11 +167,14 @@ export async function startLibvirtd(o: LibvirtdOptions = {}): Promise<LibvirtdPe
       if (gone) throw new Error(`libvirtd exited during start-up; log:\n${readLog(l)}`);
       if (Date.now() > deadline)
         throw new Error(`libvirtd did not open ${sock} in time; log:\n${readLog(l)}`);
-      // unshare → sh (PID 1 of the namespace) → libvirtd
-      const sh = childPid(child.pid!);
-      pid ??= sh === undefined ? undefined : childPid(sh);
-      if (pid !== undefined && comm(pid) === "libvirtd" && existsSync(sock) && (await canConnect(sock)))
-        break;
+      // unshare → sh (PID 1 of the namespace) → libvirtd. The shell's first child is a mount or
+      // mkdir while it sets up the namespace: only a child named libvirtd is kept.
+      if (pid === undefined) {
+        const sh = childPid(child.pid!);
+        const cand = sh === undefined ? undefined : childPid(sh);
+        if (cand !== undefined && comm(cand) === "libvirtd") pid = cand;
+      }
+      if (pid !== undefined && existsSync(sock) && (await canConnect(sock))) break;
       await sleep(25);
     }
   } catch (e) {
