@@ -371,6 +371,10 @@ async function takeSnapshot(
     return;
   }
   if (flags & C.DISK_ONLY) {
+    // QUIESCE freezes guest filesystems through the guest agent, which this driver has none of.
+    if (flags & C.QUIESCE) {
+      throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, Q, "QEMU guest agent is not configured");
+    }
     await createLiveExternal(st, d, snap, (flags & C.REUSE_EXT) !== 0);
   } else {
     await createActiveInternal(d, snap);
