@@ -117,6 +117,7 @@ async function attachConfig(st: QemuDriverState, def: DomainDef, raw: RawDevice)
     const next = await parseWithDevice(st, def, raw);
     const disks = next.devices.disks;
     const i = disks.findIndex((x) => x.target.dev === target);
+    if (i < 0) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, "cannot find the parsed disk");
     const [disk] = disks.splice(i, 1);
     insertDisk(disks, disk!);
     return next;
