@@ -30,6 +30,8 @@ before(async () => {
     backing_fmt: "qcow2",
   });
   await createImage(join(dir, "d.vmdk"), "vmdk", 1 << 30);
+  await createImage(join(dir, "d.qcow"), "qcow", 1 << 30);
+  await createImage(join(dir, "d.vdi"), "vdi", 1 << 30);
   // The hook runs on the loader thread; it appends "parent -> resolved" for imports made by src/.
   writeFileSync(
     join(dir, "hook.mjs"),
@@ -142,4 +144,13 @@ test("info of raw and vmdk images loads neither qcow2 nor zlib/crypto", () => {
   const vmdk = run("info", "d.vmdk");
   assert.match(vmdk.out, /file format: vmdk/);
   assertLean(vmdk, "vmdk", 20);
+});
+
+test("info of qcow (v1) and vdi images loads neither zlib nor crypto", () => {
+  const qcow = run("info", "d.qcow");
+  assert.match(qcow.out, /file format: qcow\n/);
+  assertLean(qcow, "qcow", 17);
+  const vdi = run("info", "d.vdi");
+  assert.match(vdi.out, /file format: vdi\n/);
+  assertLean(vdi, "vdi", 17);
 });

@@ -2,13 +2,11 @@
 // backing file and legacy AES (read-only here). Allocation appends at the end of the file, as
 // qemu's block/qcow.c does.
 
-import { promisify } from "node:util";
-import { deflateRaw, inflateRawSync } from "node:zlib";
 import type { BlockIO } from "../../block-io.js";
 import { ImageError } from "../../errors.js";
 import type { BackingChain, Image, ImageInfo, MapExtent } from "../../image.js";
 import type { FormatOpenOptions } from "../../registry.js";
-import { QcowAes } from "./aes.js";
+import type { QcowAes } from "./aes.js";
 import {
   decodeQcowHeader,
   encodeQcowHeader,
@@ -18,7 +16,12 @@ import {
   qcowL1Size,
 } from "./header.js";
 
-const deflateRawAsync = promisify(deflateRaw);
+// node:zlib loads with the first compressed cluster, node:crypto (aes.ts) with an encrypted
+// image's key: opening a qcow image for info needs neither.
+let zlib: typeof import("node:zlib") | undefined;
+async function loadZlib(): Promise<typeof import("node:zlib")> {
+  return (zlib ??= await import("node:zlib"));
+}
 const COMPRESSED = 1n << 63n;
 
 export class QcowImage implements Image, BackingChain {
@@ -79,7 +82,7 @@ export class QcowImage implements Image, BackingChain {
       const secretId = opts.options?.["encrypt.key-secret"];
       const key = secretId ? opts.secrets?.[secretId] : undefined;
       img.encrypted = true;
-      if (key !== undefined) img.aes = new QcowAes(key);
+      if (key !== undefined) img.aes = new (await import("./aes.js")).QcowAes(key);
       (img as { readOnly: boolean }).readOnly = true;
     }
     if (h.backingFileOffset !== 0 && h.backingFileSize > 0) {
@@ -170,7 +173,10 @@ export class QcowImage implements Image, BackingChain {
     await this.io.read(offset, src);
     const out = new Uint8Array(this.clusterSize);
     try {
-      const d = inflateRawSync(src, { windowBits: 12, maxOutputLength: this.clusterSize * 2 } as never);
+      const d = (zlib ?? (await loadZlib())).inflateRawSync(src, {
+        windowBits: 12,
+        maxOutputLength: this.clusterSize * 2,
+      } as never);
       out.set(d.subarray(0, this.clusterSize));
     } catch (cause) {
       // zlib reports trailing garbage / short input; qemu accepts a stream that fills the cluster.
@@ -297,7 +303,10 @@ export class QcowImage implements Image, BackingChain {
 
   /** Deflate one full cluster off the main thread (libuv pool); undefined when it does not shrink. */
   async compressCluster(raw: Uint8Array): Promise<Uint8Array | undefined> {
-    const out = await deflateRawAsync(raw, { windowBits: 12, level: 6, memLevel: 9 });
+    const z = zlib ?? (await loadZlib());
+    const out = await new Promise<Buffer>((resolve, reject) =>
+      z.deflateRaw(raw, { windowBits: 12, level: 6, memLevel: 9 }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
     return out.length < this.clusterSize ? out : undefined;
   }
 
@@ -411,4 +420,3 @@ export class QcowImage implements Image, BackingChain {
     };
   }
 }
-

@@ -2,7 +2,6 @@
 // appended after the last allocated one, as qemu's block/vdi.c does; the map and header are
 // written back on flush/close.
 
-import { randomBytes } from "node:crypto";
 import type { BlockIO } from "../../block-io.js";
 import { ImageError } from "../../errors.js";
 import type { CheckResult, Checkable, Image, ImageInfo, MapExtent, Resizable } from "../../image.js";
@@ -62,6 +61,8 @@ export class VdiImage implements Image, Checkable, Resizable {
 
   /** Writes a new VDI image (qemu's vdi_co_do_create layout: header, map at 0x200, data after). */
   static async create(io: BlockIO, size: number, opts: { static?: boolean } = {}): Promise<void> {
+    // node:crypto (for the UUIDs) loads only when an image is created.
+    const { randomBytes } = await import("node:crypto");
     const bytes = Math.ceil(size / 512) * 512;
     const blocks = Math.ceil(bytes / VDI_BLOCK_SIZE);
     if (blocks > VDI_BLOCKS_MAX) {
