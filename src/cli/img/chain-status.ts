@@ -10,11 +10,16 @@ import type { Image, MapExtent } from "../../image/index.js";
  */
 async function withFileHoles(img: Image, own: MapExtent[]): Promise<MapExtent[]> {
   const io = img.io;
-  // Only qcow2 asks (BDRV_BLOCK_RECURSE), and only for a metadata-preallocated-looking image;
-  // vmdk flat extents and raw files answer from the file themselves.
-  if (img.format !== "qcow2" || !io.dataRanges) return own;
-  const { looksMetadataPreallocated } = await import("../../image/formats/qcow2/prealloc-detect.js");
-  if (!(await looksMetadataPreallocated(img as Parameters<typeof looksMetadataPreallocated>[0]))) return own;
+  // Only static vdi and metadata-preallocated-looking qcow2 ask (BDRV_BLOCK_RECURSE); vmdk flat
+  // extents and raw files answer from the file themselves.
+  if (!io.dataRanges) return own;
+  if (img.format === "vdi") {
+    const h = (img as unknown as { header?: { imageType?: number } }).header;
+    if (h?.imageType !== 2) return own;
+  } else if (img.format === "qcow2") {
+    const { looksMetadataPreallocated } = await import("../../image/formats/qcow2/prealloc-detect.js");
+    if (!(await looksMetadataPreallocated(img as Parameters<typeof looksMetadataPreallocated>[0]))) return own;
+  } else return own;
   const out: MapExtent[] = [];
   let fileSize: number | undefined;
   for (const e of own) {

@@ -1,7 +1,7 @@
 // `tsvirt-img compare [-f fmt] [-F fmt] [-s] [-q] a b`: guest-visible comparison; exit 0 equal,
 // 1 different, 2 error, as qemu-img's.
 
-import type { Image } from "../../image/index.js";
+import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, errText, fromUsage, isZero, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
@@ -28,6 +28,51 @@ function firstNonZero(a: Uint8Array): number {
 async function zeroRange(img: Image, off: number, len: number): Promise<boolean> {
   const st = await chainStatus(img, off, len);
   return st.every((e) => e.zero && !e.data);
+}
+
+/**
+ * End of the run a format's block-status driver reports from `o` at most: qcow2 stops at an L2
+ * table's reach, qcow and sparse vmdk extents at a cluster, vdi at a block.
+ */
+function driverRunEnd(img: Image, o: number): number {
+  const x = img as unknown as {
+    cs?: number;
+    extL2?: boolean;
+    clusterSize?: number;
+    extents?: { start: number; extent: { size: number; clusterSize?: number; compressed?: boolean } }[];
+  };
+  const next = (g: number) => (Math.floor(o / g) + 1) * g;
+  if (img.format === "qcow2" && x.cs) return next((x.cs * x.cs) / (x.extL2 ? 16 : 8));
+  if (img.format === "qcow" && x.clusterSize) return next(x.clusterSize);
+  if (img.format === "vdi") return next(1 << 20);
+  if (img.format === "vmdk" && x.extents) {
+    const p = x.extents.find((e) => e.start <= o && o < e.start + e.extent.size);
+    if (p) {
+      const g = p.extent.clusterSize;
+      return g ? p.start + (Math.floor((o - p.start) / g) + 1) * g : p.start + p.extent.size;
+    }
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** qemu's block-status word at offset o: DATA, ZERO, OFFSET_VALID, ALLOCATED and EOF bits. */
+function blockStatusFlags(img: Image, st: MapExtent[], o: number): number {
+  const e = st.find((x) => x.start <= o && o < x.start + x.length)!;
+  let f = (e.data ? 1 : 0) | (e.zero ? 2 : 0) | (e.offset !== undefined ? 4 : 0) | (e.present ? 16 : 0);
+  // EOF: the run the driver reports from o reaches the end of the image.
+  let end = e.start + e.length;
+  for (const x of st) if (x.start === end && sameStatus(x, e)) end = x.start + x.length;
+  if (end >= img.virtualSize && driverRunEnd(img, o) >= img.virtualSize) f |= 32;
+  return f;
+}
+
+function sameStatus(a: MapExtent, b: MapExtent): boolean {
+  return (
+    a.data === b.data &&
+    a.zero === b.zero &&
+    !!a.present === !!b.present &&
+    (a.offset === undefined) === (b.offset === undefined)
+  );
 }
 
 export async function cmdCompare(argv: string[], io: Out): Promise<number> {
@@ -79,13 +124,9 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       if (strict) {
         const sa = await chainStatus(a, pos, n);
         const sb = await chainStatus(b, pos, n);
-        const alloc = (s: typeof sa, o: number) => {
-          const e = s.find((x) => x.start <= o && o < x.start + x.length)!;
-          return !!e.present;
-        };
         const cuts = [...new Set([...sa, ...sb].map((x) => x.start))].sort((x, y) => x - y);
         for (const c of cuts) {
-          if (alloc(sa, c) !== alloc(sb, c)) {
+          if (blockStatusFlags(a, sa, c) !== blockStatusFlags(b, sb, c)) {
             say(`Strict mode: Offset ${c} block status mismatch!\n`);
             return 1;
           }
