@@ -228,6 +228,76 @@ for name, f in [
   const con = await SerialConsole.connect(serial);
   await con.waitFor(new RegExp(GUEST_READY), 90_000);
 
+  // Live refusals through python-libvirt: codes, domains and texts as a libvirtd 9.0 peer gave them
+  // for the same calls on a running i440fx guest (targets and paths differ, the wording does not).
+  if (existsSync("/usr/bin/python3")) {
+    const pyA = img("py-a.raw", 1);
+    const pyB = img("py-b.raw", 1);
+    const py = `
+import sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+d = libvirt.open(sys.argv[1]).lookupByName("hp1")
+img, img2 = sys.argv[2], sys.argv[3]
+L = libvirt.VIR_DOMAIN_AFFECT_LIVE
+disk = lambda dev, src: "<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/><target dev='%s' bus='virtio'/></disk>" % (src, dev)
+ctrl = lambda i: "<controller type='scsi' index='%d' model='virtio-scsi'/>" % i
+for name, f in [
+  ("attach", lambda: d.attachDeviceFlags(disk("vdp", img), L)),
+  ("attach-dup", lambda: d.attachDeviceFlags(disk("vdp", img2), L)),
+  ("attach-missing-src", lambda: d.attachDeviceFlags(disk("vdq", "/nonexistent/x.raw"), L)),
+  ("detach-missing", lambda: d.detachDeviceFlags(disk("vdz", img), L)),
+  ("update-nonremovable", lambda: d.updateDeviceFlags(disk("vdp", img2), L)),
+  ("update-missing-target", lambda: d.updateDeviceFlags(disk("vdy", img2), L)),
+  ("attach-graphics", lambda: d.attachDeviceFlags("<graphics type='vnc'/>", L)),
+  ("detach-graphics", lambda: d.detachDeviceFlags("<graphics type='vnc'/>", L)),
+  ("attach-floppy", lambda: d.attachDeviceFlags("<disk type='file' device='floppy'><source file='%s'/><target dev='fdb' bus='fdc'/></disk>" % img2, L)),
+  ("detach-nic-missing", lambda: d.detachDeviceFlags("<interface type='user'><mac address='52:54:00:00:00:77'/></interface>", L)),
+  ("attach-mcast", lambda: d.attachDeviceFlags("<interface type='mcast'><mac address='52:54:00:aa:bb:ef'/><source address='230.0.0.1' port='5558'/><model type='virtio'/></interface>", L)),
+  ("attach-pci-used", lambda: d.attachDeviceFlags("<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/><target dev='vdd' bus='virtio'/><address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/></disk>" % img2, L)),
+  ("attach-ctrl", lambda: d.attachDeviceFlags(ctrl(4), L)),
+  ("attach-ctrl-dup", lambda: d.attachDeviceFlags(ctrl(4), L)),
+  ("detach-ctrl-missing", lambda: d.detachDeviceFlags(ctrl(5), L)),
+  ("bad-flags-detach", lambda: d.detachDeviceFlags(disk("vdp", img), 8)),
+  ("bad-flags-update", lambda: d.updateDeviceFlags(disk("vdp", img), 16)),
+  ("detach", lambda: d.detachDeviceFlags(disk("vdp", img), L)),
+  ("detach-ctrl", lambda: d.detachDeviceFlags(ctrl(4), L)),
+]:
+  try:
+    f(); print(name, "ok")
+  except libvirt.libvirtError as e:
+    print(name, e.get_error_code(), e.get_error_domain(), e.get_error_message())
+`;
+    assert.equal(
+      execFileSync("/usr/bin/python3", ["-c", py, uri, pyA, pyB], { encoding: "utf8" }),
+      [
+        "attach ok",
+        `attach-dup 27 20 XML error: target 'vdp' duplicated for disk sources '${pyA}' and '${pyB}'`,
+        "attach-missing-src 38 18 Cannot access storage file '/nonexistent/x.raw': No such file or directory",
+        "detach-missing 99 10 device not found: disk vdz not found",
+        "update-nonremovable 67 10 unsupported configuration: disk source can be changed only in removable drives",
+        "update-missing-target 1 10 internal error: disk 'vdy' not found",
+        "attach-graphics 84 10 Operation not supported: live attach of device 'graphics' is not supported",
+        "detach-graphics 84 10 Operation not supported: live detach of device 'graphics' is not supported",
+        "attach-floppy 84 10 Operation not supported: floppy device hotplug isn't supported",
+        "detach-nic-missing 99 20 device not found: no device found at address '(<null>)' matching MAC address '52:54:00:00:00:77' and alias '(<null>)'",
+        "attach-mcast 84 10 Operation not supported: hotplug of interface type of mcast is not implemented yet",
+        "attach-pci-used 27 20 XML error: Attempted double use of PCI Address 0000:00:01.0",
+        "attach-ctrl ok",
+        "attach-ctrl-dup 9 10 operation failed: target scsi:4 already exists",
+        "detach-ctrl-missing 99 10 device not found: controller scsi:5 not found",
+        "bad-flags-detach 8 10 unsupported flags (0x8) in function qemuDomainDetachDeviceLiveAndConfig",
+        "bad-flags-update 8 10 unsupported flags (0x10) in function qemuDomainUpdateDeviceFlags",
+        "detach ok",
+        "detach-ctrl ok",
+        "",
+      ].join("\n"),
+    );
+    for (let i = 0; /vdp|index='4'/.test(await ok(["dumpxml", "hp1"])); i++) {
+      assert.ok(i < 100, "vdp and controller 4 leave the live XML");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   await ok(["attach-disk", "hp1", d1, "vdb", "--live", "--subdriver", "raw"], /Disk attached successfully/);
   let live = await ok(["dumpxml", "hp1"]);
   assert.match(

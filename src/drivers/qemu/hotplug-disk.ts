@@ -45,7 +45,12 @@ function checkSource(disk: DiskDef): void {
   try {
     accessSync(path, constants.F_OK);
   } catch (e) {
-    throw systemError(`Cannot access storage file '${path}'`, (e as NodeJS.ErrnoException).code);
+    // virStorageSourceReportBrokenChain reports from the storage code (VIR_FROM_STORAGE).
+    throw systemError(
+      `Cannot access storage file '${path}'`,
+      (e as NodeJS.ErrnoException).code,
+      ErrorDomain.STORAGE,
+    );
   }
 }
 
@@ -240,7 +245,7 @@ export async function updateDiskLive(
 ): Promise<void> {
   const old = liveDiskByTarget(d, next.target.dev);
   if (!old) {
-    throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `target ${next.target.dev} doesn't exist.`);
+    throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `disk '${next.target.dev}' not found`);
   }
   if (old.device === "cdrom" || old.device === "floppy") {
     await changeMediaLive(st, d, old, next, force);

@@ -123,8 +123,12 @@ const STRERROR: Record<string, string> = {
 };
 
 /** virReportSystemError: "<what>: <strerror>" with VIR_ERR_SYSTEM_ERROR (printed without a prefix). */
-export function systemError(what: string, code: string | undefined): VirError {
-  return virError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `${what}: ${STRERROR[code ?? ""] ?? code}`);
+export function systemError(
+  what: string,
+  code: string | undefined,
+  domain: ErrorDomain = ErrorDomain.QEMU,
+): VirError {
+  return virError(ErrorCode.SYSTEM_ERROR, domain, `${what}: ${STRERROR[code ?? ""] ?? code}`);
 }
 
 /** A PCI address the XML asks for must be free in the running machine (query-pci). */
@@ -137,7 +141,7 @@ export async function checkPciFree(mon: QmpClient, dev: { address?: DeviceAddres
     const h = (v: number, w: number) => v.toString(16).padStart(w, "0");
     throw virError(
       ErrorCode.XML_ERROR,
-      ErrorDomain.QEMU,
+      ErrorDomain.DOMAIN,
       `Attempted double use of PCI Address ${h(n("domain"), 4)}:${h(n("bus"), 2)}:${h(n("slot"), 2)}.${n("function").toString(16)}`,
     );
   }

@@ -289,7 +289,7 @@ export async function updateDevice(
     else {
       const target = rawDiskTarget(raw) ?? "";
       const old = liveDiskByTarget(d, target);
-      if (!old) throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `target ${target} doesn't exist.`);
+      if (!old) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `disk '${target}' not found`);
       const without: DomainDef = {
         ...d.def,
         devices: { ...d.def.devices, disks: d.def.devices.disks.filter((x) => x !== old) },
