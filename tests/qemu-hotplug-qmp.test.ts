@@ -64,7 +64,11 @@ async function setup(scenario: string, devices = "") {
     autostart: false,
   });
   const events: DomainEvent[] = [];
-  for (const id of [VIR_DOMAIN_EVENT_ID.DEVICE_ADDED, VIR_DOMAIN_EVENT_ID.DEVICE_REMOVED])
+  for (const id of [
+    VIR_DOMAIN_EVENT_ID.DEVICE_ADDED,
+    VIR_DOMAIN_EVENT_ID.DEVICE_REMOVED,
+    VIR_DOMAIN_EVENT_ID.DEVICE_REMOVAL_FAILED,
+  ])
     st.events.register(id, null, (e) => events.push(e));
   const d: QemuDomain = newQemuDomain(parse(devices));
   d.id = 1;
@@ -229,7 +233,7 @@ test("NIC detach: found by MAC through QOM; a guest that does not answer in time
 });
 
 test("NIC detach refused by the guest: libvirt's error, the NIC stays", async () => {
-  const { st, d, server } = await setup(
+  const { st, d, server, events } = await setup(
     "nic-detach",
     "<interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/></interface>",
   );
@@ -243,6 +247,11 @@ test("NIC detach refused by the guest: libvirt's error, the NIC stays", async ()
   );
   assert.equal(d.def.devices.interfaces.length, 1);
   assert.ok(!server.received.some((c) => c.execute === "netdev_del"));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(
+    events.map((e) => [e.eventId, e.data?.devAlias]),
+    [[VIR_DOMAIN_EVENT_ID.DEVICE_REMOVAL_FAILED, "net0"]],
+  );
 });
 
 test("CD-ROM media change: open tray, remove, add the new nodes read-only, insert, close, drop the old nodes", async () => {

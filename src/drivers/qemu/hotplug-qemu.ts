@@ -216,6 +216,11 @@ export async function unplug(
   }
   if (outcome === "rejected") {
     w.cancel();
+    st.events.emit({
+      eventId: VIR_DOMAIN_EVENT_ID.DEVICE_REMOVAL_FAILED,
+      dom: domRef(d),
+      data: { devAlias: id },
+    });
     throw virError(
       ErrorCode.OPERATION_FAILED,
       ErrorDomain.QEMU,
