@@ -293,7 +293,7 @@ for name, f in [
       ].join("\n"),
     );
     for (let i = 0; /vdp|index='4'/.test(await ok(["dumpxml", "hp1"])); i++) {
-      assert.ok(i < 100, "vdp and controller 4 leave the live XML");
+      assert.ok(i < 300, "vdp and controller 4 leave the live XML");
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -345,7 +345,7 @@ for name, f in [
   await ok(["detach-interface", "hp1", "user", "--mac", both!, "--live", "--config"], /Interface detached/);
   assert.doesNotMatch(await ok(["dumpxml", "hp1", "--inactive"]), new RegExp(`vdf|${both}`));
   for (let i = 0; new RegExp(`vdf|${both}`).test(await ok(["dumpxml", "hp1"])); i++) {
-    assert.ok(i < 100, "vdf and the NIC leave the live XML");
+    assert.ok(i < 300, "vdf and the NIC leave the live XML");
     await new Promise((r) => setTimeout(r, 100));
   }
 
@@ -415,7 +415,7 @@ for name, f in [
   await ok(["detach-disk", "hp1", "sdh", "--live"]);
   await ok(["detach-device", "hp1", ctrl, "--live"], /Device detached successfully/);
   for (let i = 0; /index='3'/.test(await ok(["dumpxml", "hp1"])); i++) {
-    assert.ok(i < 100, "the controller leaves the live XML");
+    assert.ok(i < 300, "the controller leaves the live XML");
     await new Promise((r) => setTimeout(r, 100));
   }
   await fails(
@@ -490,7 +490,7 @@ for name, f in [
   // virsh event sees the device-removed events (what virt-manager refreshes its view on).
   const watcher = spawn(
     "virsh",
-    ["-c", uri, "event", "hp1", "--event", "device-removed", "--loop", "--timeout", "30"],
+    ["-c", uri, "event", "hp1", "--event", "device-removed", "--loop", "--timeout", "120"],
     {
       env: { ...process.env, LC_ALL: "C" },
     },
@@ -512,11 +512,11 @@ for name, f in [
   for (let i = 0; ; i++) {
     live = await ok(["dumpxml", "hp1"]);
     if (!/vdb|52:54:00:12:34:56/.test(live)) break;
-    assert.ok(i < 100, "vdb and the NIC leave the live XML once the guest lets go");
+    assert.ok(i < 300, "vdb and the NIC leave the live XML once the guest lets go");
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.doesNotMatch(live, /sdc|sdd/);
-  for (let i = 0; i < 50 && !eventsOut.includes("virtio-disk1"); i++)
+  for (let i = 0; i < 300 && !eventsOut.includes("virtio-disk1"); i++)
     await new Promise((r) => setTimeout(r, 100));
   watcher.kill("SIGINT");
   for (const alias of ["scsi0-0-0-2", "usb-disk3", "virtio-disk1", "net0"]) {
@@ -616,7 +616,7 @@ test("q35: PCI devices go to free pcie-root-ports (libvirt's bus numbering), non
     // Out again: the port is free for the next device.
     await drv.domainDetachDeviceFlags!(ref, vdb, 1);
     for (let i = 0; (await drv.domainGetXMLDesc!(ref, 0)).includes("vdb"); i++) {
-      assert.ok(i < 150, "vdb leaves the live XML");
+      assert.ok(i < 300, "vdb leaves the live XML");
       await new Promise((r) => setTimeout(r, 100));
     }
     await drv.domainAttachDeviceFlags!(

@@ -51,12 +51,12 @@ try {
   const d = st.domains.byName("hb")!;
   out.rxFilter = await d.proc!.monitor.execute("query-rx-filter", { name: "net0" });
   await drv.domainDetachDeviceFlags!(ref, nic, 1);
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     if (!(await drv.domainGetXMLDesc!(ref, 0)).includes("52:54:00:00:00:09")) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   out.afterDetach = await drv.domainGetXMLDesc!(ref, 0);
-  for (let i = 0; i < 50 && linkShow("vnet0"); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 150 && linkShow("vnet0"); i++) await new Promise((r) => setTimeout(r, 100));
   out.tapGone = linkShow("vnet0") === undefined;
   await drv.domainDestroyFlags!(ref, 0);
   con.close();
