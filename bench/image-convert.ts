@@ -1,7 +1,8 @@
 // Benchmark: tsvirt-img against qemu-img on one raw image of mixed data (random, compressible,
 // explicit zero runs) and holes. Full mode: 2 GiB virtual / 1 GiB allocated; BENCH_SMOKE=1: a
 // few MiB. Each command is followed by `sync`; prints each tool's best of BENCH_REPEAT runs (2 in
-// full mode) in seconds and the tsvirt/qemu ratio.
+// full mode) in seconds and the tsvirt/qemu ratio, then issue 5's targets as MET / MISS
+// (raw->qcow2 and qcow2->raw no slower than qemu-img, raw->qcow2 -c at most 0.6x its time).
 //
 //   npx tsc -p . && node --import tsx bench/image-convert.ts          (full)
 //   BENCH_SMOKE=1 node --import tsx bench/image-convert.ts            (smoke)
@@ -10,7 +11,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -69,7 +70,7 @@ function main(): void {
       ["check qcow2", () => ["check", ref]],
     ];
     console.log(
-      `image: ${VIRTUAL / MiB} MiB virtual, ${VIRTUAL / MiB / 2} MiB allocated (${SMOKE ? "smoke" : "full"})`,
+      `image: ${VIRTUAL / MiB} MiB virtual, ${VIRTUAL / MiB / 2} MiB allocated (${SMOKE ? "smoke" : "full"}), best of ${REPEAT}, load ${loadavg()[0]!.toFixed(2)}`,
     );
     console.log(
       `${"command".padEnd(24)}${"qemu-img s".padStart(12)}${"tsvirt-img s".padStart(14)}${"ratio".padStart(8)}`,
@@ -82,6 +83,7 @@ function main(): void {
       spawnSync("sync");
     };
     const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+    const ratios = new Map<string, number>();
     for (const [name, args] of cases) {
       if (only && !only.test(name)) continue;
       // Alternate the tools and keep each one's best time: the machine may be shared and noisy.
@@ -92,9 +94,22 @@ function main(): void {
         t = Math.min(t, timed("node", [CLI, ...args("t")]));
         clean();
       }
+      ratios.set(name, t / q);
       console.log(
         `${name.padEnd(24)}${q.toFixed(3).padStart(12)}${t.toFixed(3).padStart(14)}${(t / q).toFixed(2).padStart(8)}`,
       );
+    }
+    console.log(`load after: ${loadavg()[0]!.toFixed(2)}`);
+    // Issue 5's targets (tsvirt-img time / qemu-img time). Smoke sizes are dominated by start-up.
+    const targets: [string, number][] = [
+      ["convert raw->qcow2", 1],
+      ["convert qcow2->raw", 1],
+      ["convert raw->qcow2 -c", 0.6],
+    ];
+    for (const [name, max] of targets) {
+      const r = ratios.get(name);
+      if (r === undefined) continue;
+      console.log(`target ${r <= max ? "MET " : "MISS"} ${name} <= ${max}x qemu-img: ${r.toFixed(2)}x`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

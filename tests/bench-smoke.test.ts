@@ -42,6 +42,7 @@ test("bench/image-convert.ts smoke: tsvirt-img and qemu-img side by side", async
     "check qcow2",
   ])
     assert.match(r.out, new RegExp(`${row.replace(/[>-]/g, "\\$&")}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+`));
+  assert.match(r.out, /^target (MET |MISS) convert raw->qcow2 -c <= 0\.6x qemu-img/m);
 });
 
 test("bench/qemu-start.ts smoke: raw QEMU, tsvirtd and libvirtd start the same guest", async (t) => {
