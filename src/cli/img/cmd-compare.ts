@@ -56,14 +56,24 @@ function driverRunEnd(img: Image, o: number): number {
 }
 
 /** qemu's block-status word at offset o: DATA, ZERO, OFFSET_VALID, ALLOCATED and EOF bits. */
-function blockStatusFlags(img: Image, st: MapExtent[], o: number): number {
+async function blockStatusFlags(img: Image, st: MapExtent[], o: number): Promise<number> {
   const e = st.find((x) => x.start <= o && o < x.start + x.length)!;
-  let f = (e.data ? 1 : 0) | (e.zero ? 2 : 0) | (e.offset !== undefined ? 4 : 0) | (e.present ? 16 : 0);
+  const f = (e.data ? 1 : 0) | (e.zero ? 2 : 0) | (e.offset !== undefined ? 4 : 0) | (e.present ? 16 : 0);
   // EOF: the run the driver reports from o reaches the end of the image.
+  if (driverRunEnd(img, o) < img.virtualSize) return f;
   let end = e.start + e.length;
-  for (const x of st) if (x.start === end && sameStatus(x, e)) end = x.start + x.length;
-  if (end >= img.virtualSize && driverRunEnd(img, o) >= img.virtualSize) f |= 32;
-  return f;
+  let list = st;
+  for (;;) {
+    const next = list.find((x) => x.start === end);
+    if (next) {
+      if (!sameStatus(next, e)) return f;
+      end = next.start + next.length;
+      continue;
+    }
+    if (end >= img.virtualSize) return f | 32;
+    // The status at hand ends at the chunk's end: look further.
+    list = await chainStatus(img, end, Math.min(img.virtualSize - end, 64 << 20));
+  }
 }
 
 function sameStatus(a: MapExtent, b: MapExtent): boolean {
@@ -126,7 +136,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
         const sb = await chainStatus(b, pos, n);
         const cuts = [...new Set([...sa, ...sb].map((x) => x.start))].sort((x, y) => x - y);
         for (const c of cuts) {
-          if (blockStatusFlags(a, sa, c) !== blockStatusFlags(b, sb, c)) {
+          if ((await blockStatusFlags(a, sa, c)) !== (await blockStatusFlags(b, sb, c))) {
             say(`Strict mode: Offset ${c} block status mismatch!\n`);
             return 1;
           }
