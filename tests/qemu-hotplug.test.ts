@@ -114,12 +114,31 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
     return p;
   };
 
+  // tsvirsh from this checkout, against the same daemon.
+  const tsvirsh = (args: string[]) =>
+    new Promise<{ out: string; err: string; code: number }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "src/bin/tsvirsh.ts", "-c", uri, ...args],
+        { env: { ...process.env, LC_ALL: "C" } },
+        (e, stdout, stderr) =>
+          resolve({ out: stdout, err: stderr, code: e ? ((e as { code?: number }).code ?? 1) : 0 }),
+      );
+    });
   let daemon = await startDaemon(sock);
   await ok(["define", xml], /Domain 'hp1' defined/);
 
   // --- persistent definition of the inactive domain ---
   await fails(
     ["attach-disk", "hp1", d3, "vdc", "--live"],
+    "error: Failed to attach disk\nerror: Requested operation is not valid: domain is not running\n",
+  );
+  // No flags: virsh's flag-less virDomainAttachDevice, i.e. LIVE; tsvirsh says the same.
+  const noFlags = ["attach-disk", "hp1", d3, "vdc"];
+  const r0 = await virsh(uri, noFlags);
+  assert.deepEqual(await tsvirsh(noFlags), { out: r0.out, err: r0.err, code: r0.code });
+  assert.equal(
+    r0.err,
     "error: Failed to attach disk\nerror: Requested operation is not valid: domain is not running\n",
   );
   await ok(["attach-disk", "hp1", d3, "vdc", "--config", "--subdriver", "raw"], /Disk attached successfully/);
@@ -439,16 +458,6 @@ for name, f in [
   await ok(["domblklist", "hp1"], new RegExp(`sda\\s+${cd1}`));
 
   // tsvirsh's attach-disk/detach-disk through the same daemon print what virsh prints.
-  const tsvirsh = (args: string[]) =>
-    new Promise<{ out: string; err: string; code: number }>((resolve) => {
-      execFile(
-        process.execPath,
-        ["--import", "tsx", "src/bin/tsvirsh.ts", "-c", uri, ...args],
-        { env: { ...process.env, LC_ALL: "C" } },
-        (e, stdout, stderr) =>
-          resolve({ out: stdout, err: stderr, code: e ? ((e as { code?: number }).code ?? 1) : 0 }),
-      );
-    });
   const d4 = img("d4.raw", 4);
   assert.deepEqual(
     await tsvirsh(["attach-disk", "hp1", d4, "sde", "--targetbus", "scsi", "--subdriver", "raw", "--live"]),

@@ -32,10 +32,18 @@ function affect(cmd: ParsedCmd): { flags: number; current: boolean; persistent: 
   return { flags, current, persistent };
 }
 
-/** virDomainAttachDevice(Flags) / virDomainDetachDevice(Flags) as virsh chooses between them. */
-async function finalFlags(dom: Domain, a: { flags: number; persistent: boolean }): Promise<number> {
-  if (a.persistent && (await dom.isActive())) return a.flags | LIVE;
-  return a.flags;
+/**
+ * virsh calls virDomainAttachDeviceFlags / DetachDeviceFlags when it has flags or --current, else
+ * the flag-less virDomainAttachDevice / DetachDevice, which mean AFFECT_LIVE (a shut-off domain
+ * then answers "domain is not running", not a config change).
+ */
+async function finalFlags(
+  dom: Domain,
+  a: { flags: number; persistent: boolean; current: boolean },
+): Promise<number> {
+  let flags = a.flags;
+  if (a.persistent && (await dom.isActive())) flags |= LIVE;
+  return flags === 0 && !a.current ? LIVE : flags;
 }
 
 // --- attach-disk ---

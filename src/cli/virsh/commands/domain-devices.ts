@@ -30,7 +30,10 @@ function deviceCommand(
     const dom = await lookupDomain(ctl, cmd);
     const file = req(cmd, "file");
     const xml = await ctl.readFile(file);
-    const flags = await deviceFlags(cmd, dom);
+    let flags = await deviceFlags(cmd, dom);
+    // Without flags or --current virsh calls the flag-less virDomainAttachDevice/DetachDevice,
+    // which mean AFFECT_LIVE; update-device always passes its flags.
+    if (verb !== "update" && flags === 0 && !optBool(cmd, "current")) flags = 1;
     await attempt(`Failed to ${verb} device from ${file}`, () =>
       call(dom, xml, flags | (optBool(cmd, "force") ? 4 : 0)),
     );
