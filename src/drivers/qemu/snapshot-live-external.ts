@@ -2,22 +2,50 @@
 // with -blockdev): each overlay is made through the image layer, opened in QEMU with
 // blockdev-add (no backing of its own), and all overlays are put on top of their disks in one
 // `transaction` of blockdev-snapshot actions, so either every disk moves or none does. The
-// definitions then name the overlays.
+// definitions then name the overlays. Deleting such a snapshot is an active block-commit of the
+// top overlay into the image below, completed (pivoted) when ready.
 import { rm, stat } from "node:fs/promises";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { createImage } from "../../image/index.js";
 import { notRunning, type QemuDomain } from "./domain-obj.js";
+import { writeStatus } from "./domain-status.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { diskFormat, diskPath, pointDiskAt } from "./snapshot-disks.js";
+import type { QmpClient } from "./monitor/qmp-client.js";
 import type { QemuSnapshot } from "./snapshot-store.js";
 
-interface BlockInfo {
-  device?: string;
-  qdev?: string;
-  inserted?: { file?: string; "node-name"?: string };
+let nodeSeq = 0;
+
+interface BlockGraph {
+  nodes: { id: number; type: string; name: string }[];
+  edges: { parent: number; child: number; name: string }[];
 }
 
-let nodeSeq = 0;
+/**
+ * The format node QEMU uses for the image at `path`, and the node under it ("backing" edge),
+ * found from the protocol node that opened the file: a format node's own filename turns into a
+ * json: pseudo-name once its backing was set at run time, a file node's never does.
+ */
+async function nodesOf(
+  mon: QmpClient,
+  path: string,
+): Promise<{ format?: string; backing?: string; covered?: boolean }> {
+  const named = await mon.execute<NamedNode[]>("query-named-block-nodes", { flat: true });
+  const graph = await mon.execute<BlockGraph>("x-debug-query-block-graph");
+  const idOf = (name: string) => graph.nodes.find((n) => n.type === "block-driver" && n.name === name)?.id;
+  const nameOf = (id: number | undefined) => graph.nodes.find((n) => n.id === id)?.name;
+  for (const proto of named.filter((n) => n.drv === "file" && n.file === path)) {
+    const pid = idOf(proto["node-name"]);
+    const edge = graph.edges.find((e) => e.child === pid && e.name === "file");
+    const fid = edge?.parent;
+    if (fid === undefined || graph.nodes.find((n) => n.id === fid)?.type !== "block-driver") continue;
+    const back = graph.edges.find((e) => e.parent === fid && e.name === "backing");
+    // Another image on top of this one: it is not the disk's active layer.
+    const covered = graph.edges.some((e) => e.child === fid && e.name === "backing");
+    return { format: nameOf(fid), backing: nameOf(back?.child), covered };
+  }
+  return {};
+}
 
 export async function createLiveExternal(
   st: QemuDriverState,
@@ -28,7 +56,6 @@ export async function createLiveExternal(
   const proc = d.proc;
   if (!proc) throw notRunning();
   const mon = proc.monitor;
-  const blocks = await mon.execute<BlockInfo[]>("query-block");
   const plan: {
     dst: string;
     overlay: string;
@@ -42,7 +69,7 @@ export async function createLiveExternal(
     if (sd.snapshot !== "external" || sd.sourceFile === undefined) continue;
     const disk = d.def.devices.disks.find((x) => x.target.dev === sd.name);
     const path = disk ? diskPath(disk) : undefined;
-    const top = blocks.find((b) => b.inserted?.file === path)?.inserted?.["node-name"];
+    const top = path === undefined ? undefined : (await nodesOf(mon, path)).format;
     if (!disk || path === undefined || top === undefined) {
       throw virError(
         ErrorCode.OPERATION_FAILED,
@@ -118,9 +145,88 @@ export async function createLiveExternal(
     const persistent = d.newDef?.devices.disks.find((x) => x.target.dev === p.dst);
     if (persistent && diskPath(persistent) === before) pointDiskAt(persistent, p.overlay, p.format);
   }
+  writeStatus(d, proc.paths);
   if (d.persistent) await st.saveConfig(d);
 }
 
 async function removeFiles(files: string[]): Promise<void> {
   for (const f of files) await rm(f, { force: true });
+}
+
+interface NamedNode {
+  "node-name": string;
+  file?: string;
+  drv?: string;
+}
+
+interface BlockJob {
+  device: string;
+  ready?: boolean;
+  status?: string;
+  type?: string;
+}
+
+async function waitJob(
+  mon: QmpClient,
+  id: string,
+  until: (j: BlockJob | undefined) => boolean,
+): Promise<void> {
+  for (;;) {
+    const jobs = await mon.execute<BlockJob[]>("query-block-jobs");
+    const j = jobs.find((x) => x.device === id);
+    if (until(j)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Deleting an external snapshot of a running domain (libvirt 9.0): an active block-commit of
+ * each overlay (the disk's top image) into the image below, pivoted when ready; the overlay's
+ * nodes are dropped and the definitions name the lower image again. `disks` maps each target to
+ * the overlay and the image below it (path and format).
+ */
+export async function commitLiveExternal(
+  st: QemuDriverState,
+  d: QemuDomain,
+  disks: { dst: string; overlay: string; base: string; format: string }[],
+): Promise<void> {
+  const proc = d.proc;
+  if (!proc) throw notRunning();
+  const mon = proc.monitor;
+  for (const x of disks) {
+    const { format: top, backing: base, covered } = await nodesOf(mon, x.overlay);
+    const below = (await nodesOf(mon, x.base)).format;
+    if (top === undefined || base === undefined || base !== below || covered) {
+      throw virError(
+        ErrorCode.INVALID_ARG,
+        ErrorDomain.STORAGE,
+        "could not find base disk source in disk source chain",
+      );
+    }
+    const job = `commit-${x.dst}`;
+    await mon.execute("block-commit", {
+      "job-id": job,
+      device: top,
+      "top-node": top,
+      "base-node": base,
+      "auto-finalize": true,
+      "auto-dismiss": true,
+    });
+    await waitJob(mon, job, (j) => j === undefined || j.ready === true || j.status === "ready");
+    await mon.execute("block-job-complete", { device: job });
+    await waitJob(mon, job, (j) => j === undefined);
+    // The overlay's format and protocol nodes are no longer in use.
+    const storage = (await mon.execute<NamedNode[]>("query-named-block-nodes", { flat: true })).find(
+      (n) => n.drv === "file" && n.file === x.overlay,
+    )?.["node-name"];
+    await mon.execute("blockdev-del", { "node-name": top }).catch(() => {});
+    if (storage) await mon.execute("blockdev-del", { "node-name": storage }).catch(() => {});
+    const live = d.def.devices.disks.find((k) => k.target.dev === x.dst);
+    if (live) pointDiskAt(live, x.base, x.format);
+    const persistent = d.newDef?.devices.disks.find((k) => k.target.dev === x.dst);
+    if (persistent && diskPath(persistent) === x.overlay) pointDiskAt(persistent, x.base, x.format);
+    await rm(x.overlay, { force: true });
+  }
+  writeStatus(d, proc.paths);
+  if (d.persistent) await st.saveConfig(d);
 }

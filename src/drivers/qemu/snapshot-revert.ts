@@ -24,6 +24,7 @@ import { checkFlags, isActive, type QemuDomain } from "./domain-obj.js";
 import { setState, startDomain } from "./domain-lifecycle.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { hmpDelVm, hmpLoadVm } from "./monitor/hmp-snapshot.js";
+import { commitLiveExternal } from "./snapshot-live-external.js";
 import { commitOverlay, diskFormat, diskPath, forEachQcow2, pointDiskAt } from "./snapshot-disks.js";
 import {
   type QemuSnapshot,
@@ -245,18 +246,11 @@ export async function revertToSnapshot(
 }
 
 /**
- * Deleting an external snapshot (libvirt 9.0, inactive domain): each overlay the snapshot made
+ * Deleting an external snapshot (libvirt 9.0): each overlay the snapshot made
  * must be what its disk uses now; its data is committed into the image below, the disk goes
  * back to that image and the overlay file is removed.
  */
 async function mergeExternal(st: QemuDriverState, d: QemuDomain, snap: QemuSnapshot): Promise<void> {
-  if (isActive(d)) {
-    throw virError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      Q,
-      "deleting an external snapshot of a running domain (block commit) is not supported by this driver yet",
-    );
-  }
   const steps: { disk: DiskDef; overlay: string; base: string; format: string }[] = [];
   for (const sd of snap.disks) {
     if (sd.snapshot !== "external" || sd.sourceFile === undefined) continue;
@@ -271,6 +265,14 @@ async function mergeExternal(st: QemuDriverState, d: QemuDomain, snap: QemuSnaps
       );
     }
     steps.push({ disk, overlay: sd.sourceFile, base, format: diskFormat(then) });
+  }
+  if (isActive(d)) {
+    await commitLiveExternal(
+      st,
+      d,
+      steps.map((s) => ({ dst: s.disk.target.dev, overlay: s.overlay, base: s.base, format: s.format })),
+    );
+    return;
   }
   for (const s of steps) {
     try {
