@@ -4,18 +4,21 @@
 // DEVICE_DELETED, blockdev-del, netdev_add/netdev_del, the CD-ROM tray), the live definition after
 // each step, DEVICE_ADDED/REMOVED events, and the 5 s wait's pending and rejected outcomes.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { formatDomainXML, parseDomainXML } from "../src/conf/domain/index.js";
 import { type DomainEvent, VIR_DOMAIN_EVENT_ID } from "../src/driver/index.js";
+import { binaryIdentity } from "../src/drivers/qemu/capabilities.js";
 import { newQemuDomain, type QemuDomain } from "../src/drivers/qemu/domain-obj.js";
 import { qemuPostParse } from "../src/drivers/qemu/domain-post-parse.js";
 import { QemuDriverState } from "../src/drivers/qemu/driver-state.js";
 import { attachDiskLive, detachDiskLive, updateDiskLive } from "../src/drivers/qemu/hotplug-disk.js";
 import { attachNetLive, detachNetLive } from "../src/drivers/qemu/hotplug-net.js";
 import { dropUnpluggedDevices } from "../src/drivers/qemu/hotplug-reconnect.js";
+import { updateDevice } from "../src/drivers/qemu/hotplug.js";
 import { QmpClient } from "../src/drivers/qemu/monitor/index.js";
 import { FakeQmpServer, loadTranscript } from "../src/drivers/qemu/monitor/testing/fake-qmp-server.js";
 import type { QemuProcess } from "../src/drivers/qemu/process.js";
@@ -30,7 +33,17 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const caps = loadCaps("hotplug");
+/** The recorded x86_64 capabilities, for a stand-in binary whose cache entry is written up front,
+ * so parsing device XML never probes a real QEMU. */
+const fakeQemu = join(dir, "qemu-system-x86_64");
+writeFileSync(fakeQemu, "");
+const caps = { ...loadCaps("hotplug"), binary: fakeQemu };
+function primeCapsCache(libDir: string): void {
+  const cacheDir = join(libDir, "qemu", "capabilities");
+  mkdirSync(cacheDir, { recursive: true });
+  const file = join(cacheDir, `${createHash("sha256").update(fakeQemu).digest("hex").slice(0, 16)}.json`);
+  writeFileSync(file, JSON.stringify({ identity: binaryIdentity(fakeQemu), caps }));
+}
 
 function domainXml(devices: string): string {
   return `<domain type='qemu'><name>hp</name><memory unit='MiB'>64</memory>
@@ -55,6 +68,7 @@ async function setup(scenario: string, devices = "") {
   await server.listen(sock);
   const monitor = await QmpClient.connect(sock, { timeoutMs: 5000 });
   clients.push(monitor);
+  primeCapsCache(join(dir, `lib${n}`));
   const st = new QemuDriverState({
     uri: "qemu:///system",
     configDir: join(dir, `etc${n}`),
@@ -312,4 +326,25 @@ test("after a daemon restart, devices QEMU no longer has leave the live XML (qom
     ["qom-get", { path: "/machine/peripheral/net0", property: "mac" }],
   ]);
   assert.equal(await dropUnpluggedDevices(d), false);
+});
+
+test("update-device of a NIC's link state: set_link on its QEMU device, <link state> in the live XML; other changes refused", async () => {
+  const { st, d, sent } = await setup(
+    "nic-detach",
+    "<interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/></interface>",
+  );
+  const down =
+    "<interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/><link state='down'/></interface>";
+  await updateDevice(st, d, down, 1);
+  assert.deepEqual(sent().at(-1), ["set_link", { name: "net0", up: false }]);
+  assert.match(formatDomainXML(d.def), /<model type='virtio'\/>\s*<link state='down'\/>/);
+  await assert.rejects(
+    updateDevice(
+      st,
+      d,
+      "<interface type='user'><mac address='52:54:00:12:34:56'/><model type='e1000'/></interface>",
+      1,
+    ),
+    (e: Error) => e.message === "Operation not supported: live update of device 'interface' is not supported",
+  );
 });

@@ -84,6 +84,7 @@ const scenarios: Record<string, Cmd[]> = {
     { execute: "qom-get", arguments: { path: "/machine/peripheral/scsi0", property: "mac" } },
     { execute: "qom-get", arguments: { path: "/machine/peripheral/net0", property: "mac" } },
     { execute: "qom-get", arguments: { path: "/machine/peripheral/net0", property: "netdev" } },
+    { execute: "set_link", arguments: { name: "net0", up: false } },
     { execute: "device_del", arguments: { id: "net0" } },
     { execute: "netdev_del", arguments: { id: "hostnet0" } },
   ],

@@ -22,7 +22,7 @@ import {
   UNPLUG_WAIT_MS,
   unplug,
 } from "./hotplug-qemu.js";
-import { deviceAdd, netdevAdd, netdevDel, peripheralIds, qomGet } from "./monitor/hotplug-qmp.js";
+import { deviceAdd, netdevAdd, netdevDel, peripheralIds, qomGet, setLink } from "./monitor/hotplug-qmp.js";
 import type { QmpClient } from "./monitor/qmp-client.js";
 
 const LIVE_TYPES = new Set(["user", "network", "bridge", "ethernet"]);
@@ -153,4 +153,18 @@ export async function detachNetLive(
     },
     waitMs,
   );
+}
+
+/** Link state of a live NIC (QMP set_link on its device id), kept in the status file by the caller. */
+export async function setNetLinkLive(d: QemuDomain, net: InterfaceDef, up: boolean): Promise<void> {
+  const mon = monitorOf(d);
+  const nic = await qemuNicByMac(mon, net.mac);
+  if (!nic) {
+    throw virError(
+      ErrorCode.OPERATION_FAILED,
+      ErrorDomain.QEMU,
+      `cannot find the QEMU device of interface with MAC address ${net.mac}`,
+    );
+  }
+  await setLink(mon, nic.id, up);
 }

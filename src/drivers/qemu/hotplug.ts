@@ -28,7 +28,7 @@ import {
   liveDiskByTarget,
   updateDiskLive,
 } from "./hotplug-disk.js";
-import { attachNetLive, detachNetLive } from "./hotplug-net.js";
+import { attachNetLive, detachNetLive, setNetLinkLive } from "./hotplug-net.js";
 import { attachControllerLive, detachControllerLive, findController } from "./hotplug-controller.js";
 
 /** VIR_DOMAIN_DEVICE_MODIFY_FORCE (update-device --force: eject a locked tray). */
@@ -284,7 +284,7 @@ export async function updateDevice(
   requireDiskSource(raw);
   const newConfig = config ? await updateConfig(st, persistentDef(d), raw) : undefined;
   if (live) {
-    if (raw.element === "interface") await updateNet(st, d.def, raw, "live update");
+    if (raw.element === "interface") await updateNet(st, d.def, raw, "live update", d);
     else if (raw.element !== "disk") notSupported("live update", raw);
     else {
       const target = rawDiskTarget(raw) ?? "";
@@ -301,14 +301,16 @@ export async function updateDevice(
 }
 
 /**
- * update-device of an interface: found as detach finds it (with libvirt's errors); re-stating it
- * unchanged is accepted, changing it is not implemented.
+ * update-device of an interface (found as detach finds it, with libvirt's errors): only the link
+ * state may change (what `virsh domif-setlink` sends); live it goes to QEMU's set_link. Returns the
+ * updated copy of `def` (for the persistent definition), or changes the live one in place.
  */
 async function updateNet(
   st: QemuDriverState,
   def: DomainDef,
   raw: RawDevice,
   what: string,
+  live?: QemuDomain,
 ): Promise<DomainDef> {
   const i = findNet(def.devices.interfaces, rawNetMatch(raw), pciOf);
   const old = def.devices.interfaces[i]!;
@@ -317,7 +319,25 @@ async function updateNet(
     devices: { ...def.devices, interfaces: def.devices.interfaces.filter((x) => x !== old) },
   };
   const next = await parseInterface(st, without, raw);
-  const same = (n: typeof old) => JSON.stringify([n.type, n.mac, n.model, n.source?.attrs, n.extra, n.attrs]);
-  if (same(next) !== same(old)) notSupported(what, raw);
-  return cloneDomainDef(def);
+  const rest = (n: typeof old) => {
+    const { link: _link, ...extra } = n.extra;
+    return JSON.stringify([n.type, n.mac, n.model, n.source?.attrs, extra, n.attrs]);
+  };
+  if (rest(next) !== rest(old)) notSupported(what, raw);
+  const state = (n: typeof old) => {
+    const l = n.extra.link?.[0];
+    return (l && attr(l, "state")) ?? "up";
+  };
+  const setLink = (n: typeof old) => {
+    if (next.extra.link) n.extra.link = next.extra.link;
+    else delete n.extra.link;
+  };
+  if (live) {
+    if (state(next) !== state(old)) await setNetLinkLive(live, old, state(next) !== "down");
+    setLink(old);
+    return def;
+  }
+  const copy = cloneDomainDef(def);
+  setLink(copy.devices.interfaces[i]!);
+  return copy;
 }

@@ -27,6 +27,10 @@ export async function netdevDel(mon: QmpClient, id: string): Promise<void> {
   await mon.execute("netdev_del", { id });
 }
 
+export async function setLink(mon: QmpClient, name: string, up: boolean): Promise<void> {
+  await mon.execute("set_link", { name, up });
+}
+
 /** The ids of user-created devices (`qom-list /machine/peripheral`, children only). */
 export async function peripheralIds(mon: QmpClient): Promise<string[]> {
   const list = await mon.execute<{ name: string; type: string }[]>("qom-list", {
