@@ -69,7 +69,8 @@ export async function createLiveExternal(
     if (sd.snapshot !== "external" || sd.sourceFile === undefined) continue;
     const disk = d.def.devices.disks.find((x) => x.target.dev === sd.name);
     const path = disk ? diskPath(disk) : undefined;
-    const top = path === undefined ? undefined : (await nodesOf(mon, path)).format;
+    const found = path === undefined ? {} : await nodesOf(mon, path);
+    const top = found.covered ? undefined : found.format;
     if (!disk || path === undefined || top === undefined) {
       throw virError(
         ErrorCode.OPERATION_FAILED,
