@@ -347,7 +347,11 @@ for name, f in [
   // virsh domif-setlink edits the interface element and sends update-device: QEMU's set_link.
   await ok(["domif-setlink", "hp1", "52:54:00:12:34:56", "down"], /Device updated successfully/);
   await ok(["domif-getlink", "hp1", "52:54:00:12:34:56"], /52:54:00:12:34:56 down/);
-  await ok(["domif-setlink", "hp1", "52:54:00:12:34:56", "up"], /Device updated successfully/);
+  assert.deepEqual(await tsvirsh(["domif-setlink", "hp1", "52:54:00:12:34:56", "up"]), {
+    out: "Device updated successfully\n\n",
+    err: "",
+    code: 0,
+  });
   await ok(["domif-getlink", "hp1", "52:54:00:12:34:56"], /52:54:00:12:34:56 up/);
 
   // --live --config: one device in both definitions (the MAC generated once), then out of both.

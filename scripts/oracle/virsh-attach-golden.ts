@@ -241,6 +241,21 @@ export const CASES: string[][] = [
   ].map((c) => [
     `define tests/data/virsh-attach/cd.xml; change-media ${c.startsWith("nosuch") ? c : `cd ${c}`}`,
   ]),
+  // domif-setlink: <link> changed in place or appended
+  ["domif-setlink", "test", "testnet0", "down", "--print-xml"],
+  ["domif-setlink", "test", "aa:bb:cc:dd:ee:ff", "up", "--config", "--print-xml"],
+  ["domif-setlink", "test", "AA:BB:CC:DD:EE:FF", "down", "--print-xml"],
+  ["domif-setlink", "test", "testnet0", "DOWN", "--print-xml"],
+  ["domif-setlink", "test", "nosuch", "down"],
+  ["domif-setlink", "nosuch", "testnet0", "down"],
+  ["domif-setlink", "test", "testnet0", "down", "--persistent"],
+  ["domif-setlink", "test", "testnet0", "down"],
+  ...[
+    "52:54:00:00:00:01 up --print-xml",
+    "52:54:00:00:00:02 down --print-xml",
+    "52:54:00:00:00:01 down --config --print-xml",
+    "52:54:00:00:00:03 down --print-xml",
+  ].map((c) => [`define tests/data/virsh-attach/ln.xml; domif-setlink ln ${c}`]),
 ];
 
 if (process.argv[1]?.endsWith("virsh-attach-golden.ts")) {

@@ -12,6 +12,7 @@ import { attempt, type Ctl, lookupDomain, req } from "../lookup.js";
 import { optBool, optString } from "../options.js";
 import { exclusive } from "../util.js";
 import { changeMediaHandlers } from "./change-media.js";
+import { domifSetlinkHandlers } from "./domif-setlink.js";
 import { elementTexts, nodeDump } from "./domain-xml-nodes.js";
 
 type H = Handler<Ctl>;
@@ -471,4 +472,5 @@ export const domainAttachHandlers: Record<string, H> = {
   "detach-disk": detachDisk,
   "detach-interface": detachInterface,
   ...changeMediaHandlers,
+  ...domifSetlinkHandlers,
 };
