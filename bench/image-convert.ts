@@ -7,6 +7,7 @@
 //   npx tsc -p . && node --import tsx bench/image-convert.ts          (full)
 //   BENCH_SMOKE=1 node --import tsx bench/image-convert.ts            (smoke)
 //   BENCH_MIB=512 BENCH_ONLY='qcow2->raw' …                           (other size, some cases)
+//   BENCH_VERBOSE=1 …                                                 (every run's times)
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -90,8 +91,12 @@ function main(): void {
       let q = Number.POSITIVE_INFINITY;
       let t = Number.POSITIVE_INFINITY;
       for (let r = 0; r < REPEAT; r++) {
-        q = Math.min(q, timed("qemu-img", args("q")));
-        t = Math.min(t, timed("node", [CLI, ...args("t")]));
+        const qr = timed("qemu-img", args("q"));
+        const tr = timed("node", [CLI, ...args("t")]);
+        if (process.env.BENCH_VERBOSE === "1")
+          console.log(`  ${name} run ${r + 1}: qemu-img ${qr.toFixed(3)} s, tsvirt-img ${tr.toFixed(3)} s`);
+        q = Math.min(q, qr);
+        t = Math.min(t, tr);
         clean();
       }
       ratios.set(name, t / q);

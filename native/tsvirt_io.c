@@ -316,10 +316,13 @@ static napi_value unmap_range(napi_env env, napi_callback_info info) {
 
 // ---- zeroRuns ----
 
-/** True when p[0..n) is all zero: one byte, then memcmp of the block against itself shifted. */
+/**
+ * True when p[0..n) is all zero: the first byte, then memcmp of the block against itself
+ * shifted by one. Data blocks usually stop at the first byte: one cache line per block.
+ */
 static int all_zero(const uint8_t *p, size_t n) {
   if (n == 0) return 1;
-  if (p[0] || p[n - 1]) return 0;
+  if (p[0]) return 0;
   return n < 2 || memcmp(p, p + 1, n - 1) == 0;
 }
 
