@@ -78,7 +78,8 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
     if (!unsafe && target !== undefined) {
       const full = pathCombine(filename, target);
       // qemu's image locking: the image itself, opened for writing, cannot be its new backing file.
-      const self = await sameFile(full, filename);
+      // (raw shares write permission, so only other formats conflict.)
+      const self = img.format !== "raw" && (await sameFile(full, filename));
       if (self)
         throw new CliError(
           `Could not open new backing file '${full}': Failed to get shared "write" lock\nIs another process using the image [${full}]?`,

@@ -101,7 +101,7 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
   if (version > h.version) {
     h.version = 3;
     h.headerLength = 112;
-    if (!h.otherExtensions.some((e) => e.type === EXT_FEATURE_TABLE)) {
+    if (img.cs > 4096 && !h.otherExtensions.some((e) => e.type === EXT_FEATURE_TABLE)) {
       h.otherExtensions.push({ type: EXT_FEATURE_TABLE, data: featureNameTable() });
     }
     await img.writeHeader();
