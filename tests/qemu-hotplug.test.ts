@@ -14,7 +14,7 @@ import { SerialConsole } from "./guest/serial-console.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const root = mkdtempSync(join(tmpdir(), "tsvirtd-hotplug-"));
-const daemons: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 
 after(() => {
   const pidfile = join(root, "run", "qemu", "hp1.pid");
@@ -25,7 +25,7 @@ after(() => {
       // already gone
     }
   }
-  for (const d of daemons) if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL");
+  for (const d of children) if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL");
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -54,7 +54,7 @@ async function startDaemon(sock: string): Promise<ChildProcess> {
       stdio: ["ignore", "ignore", "pipe"],
     },
   );
-  daemons.push(d);
+  children.push(d);
   d.stderr!.resume();
   for (let i = 0; i < 400; i++) {
     if (existsSync(`${sock}-ro`) && (await virsh(`test+unix:///default?socket=${sock}`, ["uri"])).code === 0)
@@ -513,6 +513,7 @@ for name, f in [
       env: { ...process.env, LC_ALL: "C" },
     },
   );
+  children.push(watcher); // killed in after() if an assertion stops the test first
   let eventsOut = "";
   watcher.stdout.on("data", (b: Buffer) => {
     eventsOut += b.toString();
