@@ -404,6 +404,10 @@ for name, f in [
     `error: Failed to attach disk\nerror: Cannot access storage file '${missing}': No such file or directory\n`,
   );
   await fails(
+    ["attach-interface", "hp1", "network", "nosuch", "--live"],
+    "error: Failed to attach interface\nerror: Network not found: no network with matching name 'nosuch'\n",
+  );
+  await fails(
     ["attach-interface", "hp1", "bridge", "nobr", "--live"],
     "error: Failed to attach interface\nerror: Cannot get interface MTU on 'nobr': No such device\n",
   );
