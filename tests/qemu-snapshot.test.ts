@@ -193,6 +193,25 @@ test("offline internal snapshots: qcow2 snapshots through the image layer, tree,
   await ok(["snapshot-list", "off1", "--tree"], /^a\n {2}\|\n {2}\+- b\n/m);
   await ok(["snapshot-list", "off1", "--leaves", "--name"], /^b\n*$/);
   await ok(["snapshot-info", "off1", "b"], /Current:\s+yes[\s\S]*Parent:\s+a[\s\S]*Metadata:\s+yes/);
+  await ok(["snapshot-list", "off1", "--roots", "--name"], /^a\n*$/);
+  await ok(["snapshot-list", "off1", "--from", "a", "--descendants", "--name"], /^b\n*$/);
+  await ok(["snapshot-list", "off1", "--internal", "--name"], /^a\nb\n*$/);
+  await ok(["snapshot-list", "off1", "--external", "--name"], /^\n*$/);
+  await ok(["snapshot-info", "off1", "a"], /Current:\s+no[\s\S]*Children:\s+1\nDescendants:\s+1\n/);
+  // REDEFINE: the description must belong to this domain
+  const redefined = join(root, "redefine.xml");
+  writeFileSync(
+    redefined,
+    (await ok(["snapshot-dumpxml", "off1", "a"])).replace(
+      /<uuid>[^<]*<\/uuid>/,
+      "<uuid>00000000-0000-4000-8000-000000000001</uuid>",
+    ),
+  );
+  const uuid = (await ok(["domuuid", "off1"])).trim();
+  await refused(
+    ["snapshot-create", "off1", redefined, "--redefine"],
+    new RegExp(`invalid argument: definition for snapshot a must use uuid ${uuid}`),
+  );
   await ok(["snapshot-create-as", "off1", "hidden", "--no-metadata"]);
   assert.deepEqual(tags(disk), ["a", "b", "hidden"]);
   await ok(["snapshot-list", "off1", "--name"], /^a\nb\n*$/);
