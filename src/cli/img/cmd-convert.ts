@@ -1,13 +1,32 @@
 // `tsvirt-img convert`: copies one or more source images (concatenated) into a new or existing
 // target of any format, sparse, optionally compressed, with qemu-img's options.
 
+import { stat } from "node:fs/promises";
 import { createImage, FileIO, type Image, ImageError, openImage } from "../../image/index.js";
 import { CliError, compressedWriter, errText, fromUsage, type Out, openCli } from "./context.js";
 import { copyImage } from "./copy.js";
-import { CREATE_OPTIONS, optionsHelp, parseOptionString } from "./create-options.js";
+import { CREATE_OPTIONS, checkOptionValue, optionsHelp, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { makeProgress } from "./progress.js";
 import { parseSize } from "./units.js";
+
+/** Whether `path` is the same file as any image of the sources' chains. */
+async function inChains(path: string, sources: Image[]): Promise<boolean> {
+  let target: { dev: number; ino: number };
+  try {
+    target = await stat(path);
+  } catch {
+    return false;
+  }
+  for (const s of sources) {
+    for (let i: Image | undefined = s; i; i = i.backing?.backingImage) {
+      if (!i.io.path) continue;
+      const st = await stat(i.io.path).catch(() => undefined);
+      if (st && st.dev === target.dev && st.ino === target.ino) return true;
+    }
+  }
+  return false;
+}
 
 export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
@@ -99,6 +118,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   if (p.args.length < 2) throw new CliError("Must specify image file name", 1);
   const outName = p.args[p.args.length - 1]!;
   const srcNames = p.args.slice(0, -1);
+  if (noCreate && optStrings.length > 0) throw new CliError("-o has no effect when skipping image creation");
   if (targetIsZero && !noCreate) throw new CliError("--target-is-zero requires use of -n flag");
   const descs = CREATE_OPTIONS[outFmt];
   const pairs = optStrings.flatMap(parseOptionString);
@@ -108,15 +128,22 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   }
   const options: Record<string, string> = {};
   for (const [k, v] of pairs) {
-    if (descs && !descs.some((d) => d.name === k)) throw new CliError(`Invalid parameter '${k}'`);
-    options[k] = v;
+    const d = descs?.find((x) => x.name === k);
+    if (descs && !d) throw new CliError(`Invalid parameter '${k}'`);
+    options[k] = d ? checkOptionValue(d, v, "", io) : v;
   }
   if (outBacking !== undefined) {
     if (options.backing_file !== undefined)
       throw new CliError("Using -B and -o backing_file at the same time is not supported.");
+    if (descs && !descs.some((d) => d.name === "backing_file"))
+      throw new CliError(`Backing file not supported for file format '${outFmt}'`);
     options.backing_file = outBacking;
   }
-  if (outBackingFmt !== undefined) options.backing_fmt = outBackingFmt;
+  if (outBackingFmt !== undefined) {
+    if (descs && !descs.some((d) => d.name === "backing_fmt"))
+      throw new CliError(`Backing file format not supported for file format '${outFmt}'`);
+    options.backing_fmt = outBackingFmt;
+  }
   const topOnly = options.backing_file !== undefined;
 
   const sources: Image[] = [];
@@ -132,12 +159,38 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
     const total = sources.reduce((s, i) => s + i.virtualSize, 0);
     if (!noCreate) {
       if (!descs) throw new CliError(`Unknown file format '${outFmt}'`);
+      // qemu's checks on the target's backing file, after the sources opened.
+      if (options.backing_file !== undefined && sources.length > 1)
+        throw new CliError(
+          "Having a backing file for the target makes no sense when concatenating multiple input images",
+        );
+      if (options.backing_file !== undefined && options.backing_fmt === undefined)
+        throw new CliError("Use of backing file requires explicit backing format");
+      if (compress) {
+        if (!["qcow", "qcow2", "vmdk"].includes(outFmt))
+          throw new CliError("Compression not supported for this file format");
+        if (options.encryption === "on" || options["encrypt.format"] !== undefined)
+          throw new CliError("Compression and encryption not supported at the same time");
+        if (options.preallocation !== undefined && options.preallocation !== "off")
+          throw new CliError("Compression and preallocation not supported at the same time");
+      }
+      // qemu's image locking: the target cannot be created over an open source.
+      if (await inChains(outName, sources))
+        throw new CliError(
+          `${outName}: error while converting ${outFmt}: Failed to get "write" lock\nIs another process using the image [${outName}]?`,
+        );
       try {
         await createImage(outName, outFmt, total, options);
       } catch (e) {
         throw new CliError(`${outName}: error while converting ${outFmt}: ${errText(e)}`);
       }
     }
+    // qemu's image locking: an existing target that is one of the open sources (or in their
+    // backing chains) cannot be opened for writing.
+    if (noCreate && (await inChains(outName, sources)))
+      throw new CliError(
+        `Could not open '${outName}': Failed to get "write" lock\nIs another process using the image [${outName}]?`,
+      );
     try {
       out = await openImage(outName, {
         format: noCreate ? undefined : outFmt,
@@ -147,13 +200,13 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
     } catch (e) {
       throw new CliError(`Could not open '${outName}': ${errText(e)}`);
     }
-    if (noCreate && out.virtualSize < total) {
-      throw new CliError(`Target image size is smaller than the source image size`, 1);
-    }
     const cw = compressedWriter(out);
     // Stream-optimized VMDK compresses every grain, -c or not.
     const streamOnly = out.format === "vmdk" && cw !== undefined;
     if (compress && !cw) throw new CliError("Compression not supported for this file format");
+    if (noCreate && out.virtualSize < total) {
+      throw new CliError("output file is smaller than input file", 1);
+    }
     const bar = makeProgress(io, progress);
     const targetZero = noCreate ? targetIsZero : !topOnly;
     let base = 0;

@@ -120,6 +120,8 @@ export async function createQcow2(
       "Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)",
     );
   }
+  if (o.backing_fmt !== undefined && o.backing_file === undefined)
+    throw bad("Backing format cannot be used without backing file");
   const dataFileRaw = bool(o.data_file_raw, "data_file_raw");
   if (o.data_file !== undefined && version === 2)
     throw bad(`External data files are only supported with ${v3}`);
