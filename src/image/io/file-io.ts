@@ -4,7 +4,7 @@
 // EOF by truncating), and dataRanges is derived soundly from st_blocks only in the two cases it
 // decides: fully allocated or fully sparse.
 
-import { fdatasyncSync, readSync, writeSync } from "node:fs";
+import { read as fsRead, write as fsWrite, fdatasyncSync, readSync, writeSync } from "node:fs";
 import { constants, type FileHandle, open } from "node:fs/promises";
 import type { BlockIO } from "../block-io.js";
 import { ImageError } from "../errors.js";
@@ -18,6 +18,19 @@ const SCAN_CHUNK = 1 << 20;
 const ZERO_BLOCK = Buffer.alloc(4096);
 /** Smaller views are not worth a mapping: a read copies less than mmap+munmap cost. */
 const VIEW_MIN = 256 << 10;
+
+/** Pool reads/writes through the callback API: a third of FileHandle's per-call cost. */
+function poolRead(fd: number, buf: Uint8Array, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fsRead(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))),
+  );
+}
+
+function poolWrite(fd: number, buf: Uint8Array, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fsWrite(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))),
+  );
+}
 
 function ioError(path: string, op: string, offset: number | undefined, cause: unknown): ImageError {
   const msg = cause instanceof Error ? cause.message : String(cause);
@@ -102,7 +115,7 @@ export class FileIO implements BlockIO {
         const bytesRead =
           FileIO.directIO && n < FileIO.directMax
             ? readSync(fh.fd, buf, done, n, offset + done)
-            : (await fh.read(buf, done, n, offset + done)).bytesRead;
+            : await poolRead(fh.fd, buf, done, n, offset + done);
         if (bytesRead === 0) {
           buf.fill(0, done); // past EOF reads as zeros
           return;
@@ -124,7 +137,7 @@ export class FileIO implements BlockIO {
         const bytesWritten =
           FileIO.directIO && n < FileIO.directMax
             ? writeSync(fh.fd, buf, done, n, offset + done)
-            : (await fh.write(buf, done, n, offset + done)).bytesWritten;
+            : await poolWrite(fh.fd, buf, done, n, offset + done);
         done += bytesWritten;
       }
     } catch (e) {
