@@ -302,6 +302,13 @@ test("running guest: savevm/loadvm snapshots restore memory, HALT, disk-only ove
   await ok(["snapshot-revert", "live1", "hot", "--paused"]);
   await ok(["domstate", "live1", "--reason"], /paused \(from snapshot\)/);
 
+  // a managed save image makes reverting to a snapshot without memory risky
+  await ok(["managedsave", "live1"]);
+  await refused(
+    ["snapshot-revert", "live1", "cold"],
+    /revert requires force: snapshot without memory state, removal of existing managed saved state strongly recommended to avoid corruption/,
+  );
+  await ok(["start", "live1"], /Domain 'live1' started/);
   // revert to the shut-off snapshot stops QEMU and applies it to the image offline
   await ok(["snapshot-revert", "live1", "cold"]);
   await ok(["domstate", "live1", "--reason"], /shut off \(from snapshot\)/);

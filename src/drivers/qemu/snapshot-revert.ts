@@ -22,6 +22,7 @@ import {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { checkFlags, isActive, type QemuDomain } from "./domain-obj.js";
 import { setState, startDomain } from "./domain-lifecycle.js";
+import { hasManagedSave } from "./domain-save.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { hmpDelVm, hmpLoadVm } from "./monitor/hmp-snapshot.js";
 import { commitLiveExternal } from "./snapshot-live-external.js";
@@ -116,6 +117,13 @@ export async function revertToSnapshot(
     }
     if (isActive(d) && !online(snap) && flags & (R.RUNNING | R.PAUSED)) {
       throw virError(ErrorCode.SNAPSHOT_REVERT_RISKY, Q, "must respawn qemu to start inactive snapshot");
+    }
+    if (hasManagedSave(st, d) && !online(snap)) {
+      throw virError(
+        ErrorCode.SNAPSHOT_REVERT_RISKY,
+        Q,
+        "snapshot without memory state, removal of existing managed saved state strongly recommended to avoid corruption",
+      );
     }
   }
   // config: what QEMU runs; inactiveConfig: the persistent definition afterwards.
