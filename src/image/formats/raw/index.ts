@@ -13,7 +13,10 @@ registerFormat({
     if (size === undefined) throw new ImageError("invalid-argument", "Image creation needs a size parameter");
     const prealloc = options.preallocation ?? "off";
     if (!["off", "falloc", "full"].includes(prealloc)) {
-      throw new ImageError("invalid-argument", `Invalid parameter '${prealloc}'`);
+      throw new ImageError(
+        "invalid-argument",
+        prealloc === "metadata" ? "Unsupported preallocation mode: metadata" : `invalid parameter value: ${prealloc}`,
+      );
     }
     // The file protocol rounds a new file up to whole 512-byte sectors (qemu's raw create).
     size = Math.ceil(size / 512) * 512;

@@ -109,6 +109,8 @@ export async function createVmdk(
   const zeroedGrain = bool(options.zeroed_grain, "zeroed_grain");
   if (compat6 && options.hwversion)
     throw new ImageError("invalid-argument", "compat6 cannot be enabled with hwversion set");
+  if (zeroedGrain && /Flat$/.test(subformat))
+    throw new ImageError("invalid-argument", "Flat image can't enable zeroed grain");
   const hw = options.hwversion && options.hwversion !== "undefined" ? options.hwversion : compat6 ? "6" : "4";
   let parentCid = 0xffffffff;
   let hint: string | undefined;
