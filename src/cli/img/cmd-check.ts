@@ -79,7 +79,7 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
   if (output !== "human" && output !== "json")
     throw new CliError("--output must be used with human or json as argument.");
   const filename = p.args[0]!;
-  const img = await openCli(filename, fmt, { readOnly: repair === undefined });
+  const img = await openCli(filename, fmt, { readOnly: repair === undefined, warnProbe: io });
   try {
     if (!img.checker) throw new CliError("This image format does not support checks", 63);
     let r: CheckResult;
