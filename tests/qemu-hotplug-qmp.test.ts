@@ -196,7 +196,7 @@ test("virtio disk gets the PCI address QEMU chose (query-pci), node names past e
   assert.match(
     formatDomainXML(d.def),
     new RegExp(
-      `<target dev='vdb' bus='virtio'/>\\s*<address type='pci' domain='0x0000' bus='0x00' slot='0x${slot.toString(16).padStart(2, "0")}' function='0x0'/>`,
+      `<target dev='vdb' bus='virtio'/>\\s*<alias name='virtio-disk1'/>\\s*<address type='pci' domain='0x0000' bus='0x00' slot='0x${slot.toString(16).padStart(2, "0")}' function='0x0'/>`,
     ),
   );
 });

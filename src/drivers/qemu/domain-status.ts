@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { formatDomainXML } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_PAUSED, VIR_DOMAIN_RUNNING, VIR_DOMAIN_STATE } from "../../driver/index.js";
 import { pidAlive, watchPid } from "../../host/spawn.js";
+import { applyAliases, assignDeviceAliases, collectAliases } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
 import { newQemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
@@ -23,6 +24,8 @@ interface StatusFile {
   reason: number;
   /** The live definition (with runtime values such as the VNC port). */
   xml: string;
+  /** Device aliases (the parser keeps only ua-* ones from `xml`); absent in older files. */
+  aliases?: [string, string][];
 }
 
 const MAX_STATUS_BYTES = 4 * 1024 * 1024;
@@ -39,6 +42,7 @@ export function writeStatus(d: QemuDomain, paths: QemuPaths): void {
     state: d.state,
     reason: d.reason,
     xml: formatDomainXML(d.def, { inactive: true }),
+    aliases: collectAliases(d.def),
   };
   const tmp = `${paths.status}.tmp`;
   writeFileSync(tmp, JSON.stringify(s), { mode: 0o600 });
@@ -96,6 +100,9 @@ export async function reconnectDomains(
         continue;
       }
       const { def, caps } = await st.parse(s.xml);
+      applyAliases(def, Array.isArray(s.aliases) ? s.aliases : []);
+      // A file written before aliases were kept: name the devices as the start did.
+      assignDeviceAliases(def);
       let d = st.domains.byUuid(s.uuid);
       if (d) {
         d.newDef = d.def;

@@ -4,6 +4,7 @@ import type { ControllerDef, DomainDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { buildControllers } from "./command-devices.js";
 import type { BuildContext } from "./command-util.js";
+import { controllerAlias } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
@@ -57,6 +58,7 @@ export async function attachControllerLive(
   await deviceAdd(mon, props);
   const id = String(props.id);
   await recordPciAddress(mon, ctrl, id);
+  ctrl.alias ??= controllerAlias(d.def, ctrl);
   const list = d.def.devices.controllers;
   const order = parsed.devices.controllers;
   const before = order.slice(0, order.indexOf(ctrl)).reverse();

@@ -6,6 +6,7 @@ import { accessSync, constants } from "node:fs";
 import type { DiskDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr } from "../../xml/index.js";
+import { diskAlias } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { insertDisk } from "./hotplug-device.js";
@@ -120,9 +121,10 @@ export async function attachDiskLive(st: QemuDriverState, d: QemuDomain, disk: D
     throw e;
   }
   if (disk.target.bus === "virtio") await recordPciAddress(mon, disk, id);
+  disk.alias ??= diskAlias(live, disk);
   insertDisk(live.devices.disks, disk);
   saveLive(d);
-  deviceEvent(st, d, true, id);
+  deviceEvent(st, d, true, disk.alias);
 }
 
 export function liveDiskByTarget(d: QemuDomain, target: string): DiskDef | undefined {
@@ -157,7 +159,7 @@ export async function detachDiskLive(
       const i = d.def.devices.disks.indexOf(disk);
       if (i >= 0) d.def.devices.disks.splice(i, 1);
       saveLive(d);
-      deviceEvent(st, d, false, id);
+      deviceEvent(st, d, false, disk.alias ?? id);
     },
     waitMs,
   );

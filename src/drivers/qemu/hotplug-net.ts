@@ -8,6 +8,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../../host/netdev.js";
 import { attr } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
+import { nextAliasIndex, nextNetAlias } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
@@ -60,9 +61,19 @@ async function prepareTap(
   return { tap: given ?? allocateTapName(await listLinks(), taken), bridge };
 }
 
-/** qemuAssignDeviceNetAlias: one past the highest netN QEMU has (and past what a start numbered). */
-async function nextNetIndex(mon: QmpClient, count: number): Promise<number> {
-  let next = count;
+/**
+ * The QEMU id index of a new NIC: past every netN QEMU has and every alias of the live definition
+ * (the argv builder numbers NICs by position, also those with a ua-* alias).
+ */
+async function nextNetIndex(mon: QmpClient, d: QemuDomain): Promise<number> {
+  const count = d.def.devices.interfaces.length;
+  let next = Math.max(
+    count,
+    nextAliasIndex(
+      d.def.devices.interfaces.map((n) => n.alias),
+      "net",
+    ),
+  );
   for (const id of await peripheralIds(mon)) {
     const m = /^net(\d+)$/.exec(id);
     if (m) next = Math.max(next, Number(m[1]) + 1);
@@ -83,7 +94,7 @@ export async function attachNetLive(st: QemuDriverState, d: QemuDomain, net: Int
   await placePci(mon, d, net);
   const tap = await prepareTap(st, net);
   const built = netArgs(d, net, tap?.tap);
-  const i = await nextNetIndex(mon, d.def.devices.interfaces.length);
+  const i = await nextNetIndex(mon, d);
   const netdev = { ...built.netdev[0]!, id: `hostnet${i}` };
   const device = { ...built.device[0]!, netdev: `hostnet${i}`, id: `net${i}` };
   await netdevAdd(mon, netdev);
@@ -103,10 +114,13 @@ export async function attachNetLive(st: QemuDriverState, d: QemuDomain, net: Int
     throw e;
   }
   if (tap) net.target = tap.tap;
+  // qemuAssignDeviceNetAlias: one past the highest netN alias (the QEMU id differs only when
+  // a ua-* NIC shifted the argv's numbering).
+  net.alias ??= nextNetAlias(d.def);
   await recordPciAddress(mon, net, `net${i}`);
   d.def.devices.interfaces.push(net);
   saveLive(d);
-  deviceEvent(st, d, true, `net${i}`);
+  deviceEvent(st, d, true, net.alias);
 }
 
 /** The QEMU device id (netN) whose MAC is `mac`, and the netdev it uses. */
@@ -149,7 +163,7 @@ export async function detachNetLive(
       const i = d.def.devices.interfaces.indexOf(net);
       if (i >= 0) d.def.devices.interfaces.splice(i, 1);
       saveLive(d);
-      deviceEvent(st, d, false, nic.id);
+      deviceEvent(st, d, false, net.alias ?? nic.id);
     },
     waitMs,
   );
