@@ -314,7 +314,25 @@ test("running guest: savevm/loadvm snapshots restore memory, HALT, disk-only ove
   await ok(["domstate", "live1", "--reason"], /shut off \(from snapshot\)/);
   // and back to "hot" from shut off: a new QEMU started with -loadvm
   const before2 = log().length;
+  const watcher = spawn(
+    "virsh",
+    ["-c", uri, "event", "--domain", "live1", "--event", "lifecycle", "--loop"],
+    {
+      env: { ...process.env, LC_ALL: "C" },
+    },
+  );
+  let events = "";
+  watcher.stdout!.on("data", (b: Buffer) => {
+    events += b.toString();
+  });
+  await new Promise((r) => setTimeout(r, 700));
   await ok(["snapshot-revert", "live1", "hot"]);
+  await waitFor(() => /Defined Snapshot/.test(events), "the revert's lifecycle events", 15_000).finally(() =>
+    watcher.kill(),
+  );
+  // libvirt's details: started (not booted) from the snapshot, then the definition it restored
+  assert.match(events, /event 'lifecycle' for domain 'live1': Started Snapshot\n/);
+  assert.doesNotMatch(events, /Booted|Suspended/);
   await ok(["domstate", "live1", "--reason"], /running \(from snapshot\)/);
   await waitFor(() => ticks(log().slice(before2)).length >= 1, "ticks after -loadvm");
   assert.ok(ticks(log().slice(before2))[0]! <= atSnap + 2, "memory restored in a fresh QEMU");

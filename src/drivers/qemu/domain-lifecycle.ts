@@ -24,7 +24,6 @@ import { findFreePort } from "../../host/ports.js";
 import { attr } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
 import { buildQemuCommand } from "./command.js";
-import { assignDeviceAliases } from "./domain-aliases.js";
 import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
@@ -40,7 +39,12 @@ export async function startDomain(
   d: QemuDomain,
   paused: boolean,
   /** Restore: the saved live XML to run instead of the definition, and `-incoming defer`. */
-  restore?: { xml: string; extraArgs: string[] },
+  restore?: {
+    xml: string;
+    extraArgs: string[];
+    /** Lifecycle details to report instead of booted/paused (a snapshot revert: from-snapshot). */
+    events?: { started: number; suspended?: number };
+  },
 ): Promise<void> {
   const { def, caps } = await st.parse(restore?.xml ?? formatForRestart(d));
   const live = def;
@@ -64,8 +68,6 @@ export async function startDomain(
     tapNames: taps.map((t) => t?.tap),
   });
   if (restore) argv.push(...restore.extraArgs);
-  // libvirt names every device at start (qemuAssignDeviceAliases); the live XML shows the names.
-  assignDeviceAliases(live);
   const proc = await startQemu({
     name: d.name,
     argv,
@@ -73,8 +75,7 @@ export async function startDomain(
     paused,
     qemuVersion: `${caps.version.major}.${caps.version.minor}.${caps.version.micro}`,
     // QEMU created the taps (ifname=); plug them into their bridges before the guest runs.
-    beforeCont: async (qp) => {
-      await setLinkStates(qp, live);
+    beforeCont: async () => {
       for (const t of taps) {
         if (!t?.bridge) continue;
         try {
@@ -104,28 +105,12 @@ export async function startDomain(
   if (paused) setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.USER);
   else setState(d, VIR_DOMAIN_STATE.RUNNING, VIR_DOMAIN_RUNNING.BOOTED);
   attachProcess(st, d, proc);
-  st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.BOOTED);
-  if (paused) st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.PAUSED);
-}
-
-/**
- * qemuProcessSetLinkStates: NICs with `<link state='down'/>` get QMP set_link before the guest
- * runs (QEMU has no command-line option for it). The argv builder names NIC i `net<i>`.
- */
-async function setLinkStates(qp: QemuProcess, def: DomainDef): Promise<void> {
-  for (const [i, n] of def.devices.interfaces.entries()) {
-    const link = n.extra.link?.[0];
-    if (!link || attr(link, "state") !== "down") continue;
-    try {
-      await qp.monitor.execute("set_link", { name: `net${i}`, up: false });
-    } catch {
-      throw virError(
-        ErrorCode.OPERATION_FAILED,
-        ErrorDomain.QEMU,
-        `Couldn't set link state on interface: ${n.alias ?? `net${i}`}`,
-      );
-    }
-  }
+  const ev = restore?.events ?? {
+    started: VIR_DOMAIN_EVENT_STARTED.BOOTED,
+    suspended: VIR_DOMAIN_EVENT_SUSPENDED.PAUSED,
+  };
+  st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, ev.started);
+  if (paused && ev.suspended !== undefined) st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, ev.suspended);
 }
 
 /** Tap name and bridge per interface (undefined for user networking). */

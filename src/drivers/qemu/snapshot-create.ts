@@ -184,9 +184,11 @@ export async function createSnapshot(
         "external memory snapshots (memory snapshot='external') are not supported by this driver yet",
       );
     }
-    // Easiest way to copy the definitions: libvirt too formats and re-parses them.
-    snap.dom = cloneDomainDef(d.def);
-    if (active && d.newDef) snap.inactiveDom = cloneDomainDef(d.newDef);
+    // The definitions are copied as libvirt copies them: formatted inactive and parsed again,
+    // which drops what only a running domain has (aliases, runtime paths) the same way a
+    // restarted daemon's parse of the metadata file does.
+    snap.dom = await copyInactive(d.def, deps);
+    if (active && d.newDef) snap.inactiveDom = await copyInactive(d.newDef, deps);
     if ((flags & C.DISK_ONLY) !== 0) assignExternalNames(snap, d.def);
     flags = await prepare(d, snap, flags);
     if (tree.get(snap.name)) {
@@ -219,6 +221,15 @@ export async function createSnapshot(
     }
   }
   return { name: snap.name, domain: domRef(d) };
+}
+
+async function copyInactive(def: DomainDef, deps: CreateDeps): Promise<DomainDef> {
+  const xml = formatDomainXML(def, { inactive: true, securityInfo: true });
+  try {
+    return await deps.parseDomain(xml);
+  } catch {
+    return cloneDomainDef(def);
+  }
 }
 
 /** virDomainSnapshotRedefinePrep: the client hands back a whole description. */

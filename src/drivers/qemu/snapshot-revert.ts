@@ -66,6 +66,14 @@ function abiDifference(a: DomainDef, b: DomainDef): string | undefined {
   return undefined;
 }
 
+/** A QEMU started by a revert reports started (and suspended) "from snapshot", as libvirt does. */
+function fromSnapshot(paused: boolean): { started: number; suspended?: number } {
+  return {
+    started: VIR_DOMAIN_EVENT_STARTED.FROM_SNAPSHOT,
+    suspended: paused ? VIR_DOMAIN_EVENT_SUSPENDED.FROM_SNAPSHOT : undefined,
+  };
+}
+
 /** Stops QEMU for the revert (shut off "from snapshot"); a transient domain stays listed. */
 async function stopForRevert(st: QemuDriverState, d: QemuDomain): Promise<void> {
   if (!d.proc) return;
@@ -185,10 +193,13 @@ export async function revertToSnapshot(
         defined = true;
       }
       const runXml = formatDomainXML(config ?? d.def, { inactive: true });
-      await startDomain(st, d, true, { xml: runXml, extraArgs: ["-loadvm", snap.name] });
+      await startDomain(st, d, true, {
+        xml: runXml,
+        extraArgs: ["-loadvm", snap.name],
+        events: fromSnapshot(wantPaused),
+      });
       if (wantPaused) {
         setState(d, S.PAUSED, VIR_DOMAIN_PAUSED.FROM_SNAPSHOT);
-        st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED.FROM_SNAPSHOT);
       } else {
         d.userOp = true;
         try {
@@ -197,7 +208,6 @@ export async function revertToSnapshot(
           d.userOp = false;
         }
         setState(d, S.RUNNING, VIR_DOMAIN_RUNNING.FROM_SNAPSHOT);
-        st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, VIR_DOMAIN_EVENT_STARTED.FROM_SNAPSHOT);
       }
     }
     void wasStopped;
@@ -221,7 +231,8 @@ export async function revertToSnapshot(
     }
     if (flags & (R.RUNNING | R.PAUSED)) {
       const paused = (flags & R.PAUSED) !== 0;
-      await startDomain(st, d, paused);
+      const xml = formatDomainXML(d.def, { inactive: true });
+      await startDomain(st, d, paused, { xml, extraArgs: [], events: fromSnapshot(paused) });
     }
   } else if (snap.state === "pmsuspended") {
     throw virError(
