@@ -24,6 +24,7 @@ import { findFreePort } from "../../host/ports.js";
 import { attr } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
 import { buildQemuCommand } from "./command.js";
+import { assignDeviceAliases } from "./domain-aliases.js";
 import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
@@ -68,6 +69,8 @@ export async function startDomain(
     tapNames: taps.map((t) => t?.tap),
   });
   if (restore) argv.push(...restore.extraArgs);
+  // libvirt names every device at start (qemuAssignDeviceAliases); the live XML shows the names.
+  assignDeviceAliases(live);
   const proc = await startQemu({
     name: d.name,
     argv,
@@ -75,7 +78,8 @@ export async function startDomain(
     paused,
     qemuVersion: `${caps.version.major}.${caps.version.minor}.${caps.version.micro}`,
     // QEMU created the taps (ifname=); plug them into their bridges before the guest runs.
-    beforeCont: async () => {
+    beforeCont: async (qp) => {
+      await setLinkStates(qp, live);
       for (const t of taps) {
         if (!t?.bridge) continue;
         try {
@@ -111,6 +115,26 @@ export async function startDomain(
   };
   st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, ev.started);
   if (paused && ev.suspended !== undefined) st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, ev.suspended);
+}
+
+/**
+ * qemuProcessSetLinkStates: NICs with `<link state='down'/>` get QMP set_link before the guest
+ * runs (QEMU has no command-line option for it). The argv builder names NIC i `net<i>`.
+ */
+async function setLinkStates(qp: QemuProcess, def: DomainDef): Promise<void> {
+  for (const [i, n] of def.devices.interfaces.entries()) {
+    const link = n.extra.link?.[0];
+    if (!link || attr(link, "state") !== "down") continue;
+    try {
+      await qp.monitor.execute("set_link", { name: `net${i}`, up: false });
+    } catch {
+      throw virError(
+        ErrorCode.OPERATION_FAILED,
+        ErrorDomain.QEMU,
+        `Couldn't set link state on interface: ${n.alias ?? `net${i}`}`,
+      );
+    }
+  }
 }
 
 /** Tap name and bridge per interface (undefined for user networking). */
