@@ -113,7 +113,7 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       size ??= b.virtualSize;
       await b.close();
     } catch (e) {
-      throw new CliError(`${filename}: Could not open backing file: ${errText(e)}`);
+      throw new CliError(`${filename}: ${errText(e)}\nCould not open backing image.`);
     }
   }
   if (size === undefined) throw new CliError(`${filename}: Image creation needs a size parameter`);

@@ -110,7 +110,18 @@ export function sizeToStr(val: number): string {
   if (i < 0) i = 0;
   if (i > 6) i = 6;
   const div = 2 ** (i * 10);
-  return `${g3(val / div)} ${suffixes[i]}B`;
+  let y = val / div;
+  // printf rounds an exact tie to even ("192.5" -> "192"); toPrecision would round it up.
+  if (y > 0 && Number.isSafeInteger(val)) {
+    const d = 2 - Number(y.toExponential(2).split("e")[1]);
+    if (d >= 0) {
+      const num = BigInt(val) * 10n ** BigInt(d);
+      const den = BigInt(div);
+      const q = num / den;
+      if ((num % den) * 2n === den) y = Number(q % 2n === 0n ? q : q + 1n) / 10 ** d;
+    }
+  }
+  return `${g3(y)} ${suffixes[i]}B`;
 }
 
 /**

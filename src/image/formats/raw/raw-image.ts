@@ -19,7 +19,8 @@ export class RawImage implements Image, Resizable {
   }
 
   static async open(io: BlockIO, readOnly: boolean): Promise<RawImage> {
-    return new RawImage(io, await io.size(), readOnly || io.readOnly);
+    // The block layer counts whole sectors: a file's partial last sector reads as zeros.
+    return new RawImage(io, Math.ceil((await io.size()) / 512) * 512, readOnly || io.readOnly);
   }
 
   private bounds(offset: number, length: number): void {
