@@ -147,7 +147,6 @@ export async function revertToSnapshot(
 
   if (online(snap)) {
     const wantPaused = !(flags & R.RUNNING) && (snap.state === "paused" || (flags & R.PAUSED) !== 0);
-    let wasStopped = false;
     let proc = d.proc;
     let incompatible: string | undefined;
     if (proc && config) incompatible = abiDifference(d.def, config);
@@ -187,7 +186,6 @@ export async function revertToSnapshot(
       }
     } else {
       // Inactive → running/paused: a new QEMU loads the snapshot before its CPUs start.
-      wasStopped = true;
       if (inactiveConfig) {
         assignPersistent(d, inactiveConfig);
         defined = true;
@@ -210,7 +208,6 @@ export async function revertToSnapshot(
         setState(d, S.RUNNING, VIR_DOMAIN_RUNNING.FROM_SNAPSHOT);
       }
     }
-    void wasStopped;
   } else if (snap.state === "shutdown" || snap.state === "shutoff" || snap.state === "crashed") {
     if (isActive(d)) await stopForRevert(st, d);
     // Prefer the disks the snapshot was taken of (libvirt falls back for pre-0.9.5 snapshots).
