@@ -435,6 +435,22 @@ test("running guest: savevm/loadvm snapshots restore memory, HALT, disk-only ove
   await ok(["undefine", "live1", "--snapshots-metadata"]);
 });
 
+test("a transient domain's snapshot metadata goes when the domain does", {
+  skip: why ?? false,
+  timeout: 60_000,
+}, async () => {
+  const disk = join(root, "tr.qcow2");
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", disk, "16M"]);
+  await ok(["create", domainXml("tr1", disk, "qcow2")], /Domain 'tr1' created/);
+  await refused(["snapshot-create-as", "tr1", "x", "--halt"], /cannot halt after transient domain snapshot/);
+  await ok(["snapshot-create-as", "tr1", "t1"]);
+  const meta = join(root, "lib", "qemu", "snapshot", "tr1");
+  assert.ok(existsSync(join(meta, "t1.xml")));
+  await ok(["destroy", "tr1"]);
+  await waitFor(() => !existsSync(meta), "the metadata directory to go", 10_000);
+  assert.deepEqual(tags(disk), ["t1"], "the image keeps its snapshot");
+});
+
 // The same inactive internal snapshot made by real libvirtd 9.0 (the private peer of bench/peers)
 // and by tsvirtd: everything but the embedded <domain> (whose post-parse defaults the domain
 // tests compare) must match — virsh output, refusals, qemu-img's view of the image and the
