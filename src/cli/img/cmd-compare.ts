@@ -126,7 +126,6 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       return 1;
     }
     const common = Math.min(a.virtualSize, b.virtualSize);
-    if (a.virtualSize !== b.virtualSize) say("Warning: Image size mismatch!\n");
     const ba = new Uint8Array(CHUNK);
     const bb = new Uint8Array(CHUNK);
     for (let pos = 0; pos < common; pos += CHUNK) {
@@ -152,7 +151,9 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       }
     }
     const longer = a.virtualSize > b.virtualSize ? a : b;
+    // The size warning comes once the common part compared equal.
     if (longer.virtualSize > common) {
+      say("Warning: Image size mismatch!\n");
       for (let pos = common; pos < longer.virtualSize; pos += CHUNK) {
         const n = Math.min(CHUNK, longer.virtualSize - pos);
         if (await zeroRange(longer, pos, n)) continue;

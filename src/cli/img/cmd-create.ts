@@ -7,6 +7,7 @@ import {
   checkOptionValue,
   formattingLine,
   optionsHelp,
+  optionsHelpWithProtocol,
   parseOptionString,
 } from "./create-options.js";
 import { getopt } from "./getopt.js";
@@ -56,7 +57,8 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   }
   if (optStrings.flatMap(parseOptionString).some(([k]) => k === "help" || k === "?")) {
     if (!CREATE_OPTIONS[fmt]) throw new CliError(`Unknown file format '${fmt}'`);
-    io.out(optionsHelp(fmt));
+    // With a filename qemu lists the protocol's options too, under a plain heading.
+    io.out(p.args[0] !== undefined ? optionsHelpWithProtocol(fmt) : optionsHelp(fmt));
     return 0;
   }
   const filename = p.args[0];
@@ -68,6 +70,8 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       1,
       "Try 'tsvirt-img --help' for more information\n",
     );
+  // The size argument is parsed before the format and options are looked at.
+  const sizeArg = p.args[1] !== undefined ? createSize(p.args[1], io) : undefined;
   const descs = CREATE_OPTIONS[fmt];
   if (!descs) throw new CliError(`${filename}: Unknown file format '${fmt}'`);
   const pairs = optStrings.flatMap(parseOptionString);
@@ -86,7 +90,7 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   let size: number | undefined;
   if (p.args[1] !== undefined && options.size !== undefined)
     throw new CliError(`${filename}: The image size must be specified only once`);
-  if (p.args[1] !== undefined) size = createSize(p.args[1], io);
+  if (sizeArg !== undefined) size = sizeArg;
   else if (options.size !== undefined) size = createSize(options.size);
   delete options.size;
   const bf = options.backing_file;

@@ -2,7 +2,7 @@
 // safe mode first copies into the image every range where old and new backing differ.
 
 import { stat } from "node:fs/promises";
-import { type Image, openImage } from "../../image/index.js";
+import { hasFormat, type Image, openImage } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
@@ -74,6 +74,7 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   const img = await openCli(filename, fmt, { readOnly: false, backingChain: !unsafe, warnProbe: io });
   let nb: Image | undefined;
   try {
+    if (newFmt !== undefined && !hasFormat(newFmt)) throw new CliError(`Invalid format name: '${newFmt}'`);
     const target = newBacking === "" ? undefined : newBacking;
     if (!unsafe && target !== undefined) {
       const full = pathCombine(filename, target);

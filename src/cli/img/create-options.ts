@@ -181,6 +181,22 @@ export function optionsHelp(fmt: string): string {
   return `Supported ${fmt} options:\n${lines.join("\n")}\n\nThe protocol level may support further options.\nSpecify the target filename to include those options.\n`;
 }
 
+/** The file protocol's own creation options, merged in when a target filename is known. */
+const FILE_PROTOCOL_OPTIONS: OptDesc[] = [
+  { name: "extent_size_hint", type: "size", help: "Extent size hint for the image file, 0 to disable" },
+  { name: "nocow", type: "bool", help: "Turn off copy-on-write (valid only on btrfs)" },
+  { name: "preallocation", type: "str", help: "Preallocation mode (allowed values: off, falloc, full)" },
+  size,
+];
+
+/** `-o help` with a filename: format and protocol options together (qemu_opts_append order rules). */
+export function optionsHelpWithProtocol(fmt: string): string {
+  const list = [...(CREATE_OPTIONS[fmt] ?? [])];
+  for (const o of FILE_PROTOCOL_OPTIONS) if (!list.some((x) => x.name === o.name)) list.push(o);
+  list.sort((a, b) => a.name.localeCompare(b.name));
+  return `Supported options:\n${list.map((o) => optLine(o)).join("\n")}\n`;
+}
+
 /** The "fmt=… size=… …" tail of qemu-img's Formatting line. */
 export function formattingLine(filename: string, fmt: string, opts: Record<string, string>): string {
   const parts = [`fmt=${fmt}`];
