@@ -72,9 +72,7 @@ export async function openCli(
       backingChain: o.backingChain ?? true,
     });
   } catch (e) {
-    if (e instanceof ImageError && e.kind === "unsupported" && /^Unknown driver/.test(e.message) && format) {
-      throw new CliError(`Unknown file format '${format}'`);
-    }
+    // An unknown -f reads "Could not open 'x': Unknown driver 'fmt'", as qemu-img's.
     throw new CliError(`Could not open '${filename}': ${errText(e)}`);
   }
   if (!o.noIo && (img as { keyMissing?: boolean }).keyMissing) {
