@@ -321,7 +321,9 @@ for name, f in [
   let live = await ok(["dumpxml", "hp1"]);
   assert.match(
     live,
-    new RegExp(`<source file='${d1}'/>\\s*<target dev='vdb' bus='virtio'/>\\s*<address type='pci'`),
+    new RegExp(
+      `<source file='${d1}'/>\\s*<target dev='vdb' bus='virtio'/>\\s*<alias name='virtio-disk1'/>\\s*<address type='pci'`,
+    ),
   );
   assert.doesNotMatch(await ok(["dumpxml", "hp1", "--inactive"]), /vdb/);
   // QEMU itself answers for the new device's node (query-block by the front-end's id).
@@ -420,7 +422,7 @@ for name, f in [
   await ok(["attach-device", "hp1", ctrl, "--live"], /Device attached successfully/);
   assert.match(
     await ok(["dumpxml", "hp1"]),
-    /<controller type='scsi' index='3' model='virtio-scsi'>\s*<address type='pci'/,
+    /<controller type='scsi' index='3' model='virtio-scsi'>\s*<alias name='scsi3'\/>\s*<address type='pci'/,
   );
   await fails(
     ["attach-device", "hp1", ctrl, "--live"],
@@ -621,11 +623,11 @@ test("q35: PCI devices go to free pcie-root-ports (libvirt's bus numbering), non
     const xml = await drv.domainGetXMLDesc!(ref, 0);
     assert.match(
       xml,
-      /<target dev='vdb' bus='virtio'\/>\s*<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'\/>/,
+      /<target dev='vdb' bus='virtio'\/>\s*<alias name='virtio-disk1'\/>\s*<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'\/>/,
     );
     assert.match(
       xml,
-      /<mac address='52:54:00:00:00:35'\/>\s*<model type='virtio'\/>\s*<address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'\/>/,
+      /<mac address='52:54:00:00:00:35'\/>\s*<model type='virtio'\/>\s*<alias name='net0'\/>\s*<address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'\/>/,
     );
     assert.equal((await drv.domainGetBlockInfo!(ref, "vdb", 0)).capacity, 2 << 20);
     await assert.rejects(
@@ -649,7 +651,7 @@ test("q35: PCI devices go to free pcie-root-ports (libvirt's bus numbering), non
     );
     assert.match(
       await drv.domainGetXMLDesc!(ref, 0),
-      /<mac address='52:54:00:00:00:36'\/>\s*<model type='virtio'\/>\s*<address type='pci' domain='0x0000' bus='0x01'/,
+      /<mac address='52:54:00:00:00:36'\/>\s*<model type='virtio'\/>\s*<alias name='net1'\/>\s*<address type='pci' domain='0x0000' bus='0x01'/,
     );
     con.close();
   } finally {

@@ -1,7 +1,10 @@
 // VIR_DOMAIN_START_AUTODESTROY: guests a connection started with the flag are destroyed when that
-// connection closes (libvirt's qemuProcessAutoDestroyAdd / virCloseCallbacks).
+// connection closes (libvirt's qemuProcessAutoDestroyAdd / virCloseCallbacks) — also when the
+// daemon shuts down and closes every connection. The mark is kept in the guest's status file, so
+// a daemon restarted after a crash destroys such a guest: no client connection survives a restart.
 import { destroyDomain } from "./domain-lifecycle.js";
 import { isActive, type QemuDomain } from "./domain-obj.js";
+import { autoDestroyProcs, writeStatus } from "./domain-status.js";
 import type { QemuProcess } from "./process.js";
 
 /** One connection's autodestroy list: the process each guest ran as when it was registered. */
@@ -10,7 +13,10 @@ export class AutoDestroyList {
 
   /** Registers `d` after a start with the flag; a guest restarted later without it is left alone. */
   add(d: QemuDomain): void {
-    if (d.proc) this.entries.set(d, d.proc);
+    if (!d.proc) return;
+    this.entries.set(d, d.proc);
+    autoDestroyProcs.add(d.proc);
+    if (d.proc.running()) writeStatus(d, d.proc.paths);
   }
 
   /** Destroys every registered guest still running as the same process; called on connection close. */

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "
 import { join } from "node:path";
 import { formatDomainXML } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_PAUSED, VIR_DOMAIN_RUNNING, VIR_DOMAIN_STATE } from "../../driver/index.js";
+import { killPid } from "../../host/kill.js";
 import { pidAlive, watchPid } from "../../host/spawn.js";
 import { applyAliases, assignDeviceAliases, collectAliases } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
@@ -26,7 +27,12 @@ interface StatusFile {
   xml: string;
   /** Device aliases (the parser keeps only ua-* ones from `xml`); absent in older files. */
   aliases?: [string, string][];
+  /** Started with VIR_DOMAIN_START_AUTODESTROY: its connection is gone once the daemon restarts. */
+  autodestroy?: boolean;
 }
+
+/** QEMU processes a connection started with AUTODESTROY (autodestroy.ts registers them). */
+export const autoDestroyProcs = new WeakSet<QemuProcess>();
 
 const MAX_STATUS_BYTES = 4 * 1024 * 1024;
 
@@ -43,6 +49,7 @@ export function writeStatus(d: QemuDomain, paths: QemuPaths): void {
     reason: d.reason,
     xml: formatDomainXML(d.def, { inactive: true }),
     aliases: collectAliases(d.def),
+    ...(autoDestroyProcs.has(d.proc) ? { autodestroy: true } : {}),
   };
   const tmp = `${paths.status}.tmp`;
   writeFileSync(tmp, JSON.stringify(s), { mode: 0o600 });
@@ -88,6 +95,14 @@ export async function reconnectDomains(
       if (s.version !== 1 || s.name !== name || !Number.isInteger(s.pid)) throw new Error("bad status file");
       if (!pidAlive(s.pid) || !isOurQemu(s.pid, name)) {
         cleanupRuntime(paths);
+        continue;
+      }
+      if (s.autodestroy === true) {
+        // The connection that asked for AUTODESTROY did not survive the restart: destroy the
+        // guest, as libvirt does for such domains when it reconnects.
+        await killPid(s.pid, { graceMs: 3000 });
+        cleanupRuntime(paths);
+        problems.push(`${name}: destroyed (started with autodestroy by a connection that is gone)`);
         continue;
       }
       const monitor = await QmpClient.connect(paths.monitor, { timeoutMs: 30_000, connectTimeoutMs: 5000 });
