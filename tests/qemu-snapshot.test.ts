@@ -246,6 +246,27 @@ test("offline internal snapshots: qcow2 snapshots through the image layer, tree,
     /unsupported configuration: disk 'vda' must use snapshot mode 'internal'/,
   );
   await ok(["undefine", "raw1"]);
+  // all or nothing: when the second disk cannot take the snapshot, the first one loses it again
+  const second = join(root, "second.qcow2");
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", second, "4M"]);
+  const twoXml = domainXml("two1", disk, "qcow2");
+  writeFileSync(
+    twoXml,
+    readFileSync(twoXml, "utf8").replace(
+      "</disk>",
+      `</disk><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${second}'/><target dev='vdb' bus='virtio'/></disk>`,
+    ),
+  );
+  await ok(["define", twoXml]);
+  writeFileSync(second, "not a qcow2 image any more");
+  const tagsBefore = tags(disk);
+  await refused(
+    ["snapshot-create-as", "two1", "both"],
+    /cannot create internal snapshot 'both' of disk 'vdb'/,
+  );
+  assert.deepEqual(tags(disk), tagsBefore, "vda's snapshot was rolled back");
+  await ok(["snapshot-list", "two1", "--name"], /^\n*$/);
+  await ok(["undefine", "two1"]);
 
   // delete: the qcow2 snapshot goes too; --metadata keeps it; undefine needs --snapshots-metadata
   await ok(["snapshot-delete", "off1", "b"], /Domain snapshot b deleted/);
