@@ -67,12 +67,16 @@ export async function chainStatus(
   depth = 0,
 ): Promise<MapExtent[]> {
   const own = await withFileHoles(img, await img.blockStatus(offset, length));
-  const back = img.backing?.backingImage;
   const out: MapExtent[] = [];
   for (const e of own) {
-    if (e.present === false && e.depth === 0 && !e.data && back) {
+    // A format may already have looked into its backing files (qcow2 does); an extent still
+    // unallocated at depth k continues below the image at that depth.
+    let layer: Image = img;
+    for (let k = 0; k < e.depth && layer.backing?.backingImage; k++) layer = layer.backing.backingImage;
+    const back = layer.backing?.backingImage;
+    if (e.present === false && !e.data && !(e.zero && e.depth > 0) && back) {
       const inBack = Math.max(0, Math.min(e.start + e.length, back.virtualSize) - e.start);
-      if (inBack > 0) out.push(...(await chainStatus(back, e.start, inBack, depth + 1)));
+      if (inBack > 0) out.push(...(await chainStatus(back, e.start, inBack, depth + e.depth + 1)));
       // Past the backing file's end qemu reports zeros at the top layer.
       if (inBack < e.length)
         out.push({
@@ -81,7 +85,7 @@ export async function chainStatus(
           data: false,
           zero: true,
           present: false,
-          depth,
+          depth: depth + e.depth,
         });
     } else out.push({ ...e, depth: e.depth + depth });
   }
