@@ -1,7 +1,8 @@
 // VIR_DOMAIN_START_AUTODESTROY and the daemon's own end: a python-libvirt client keeps the
 // connection that started the guest open; a clean daemon stop (SIGTERM) closes that connection and
 // the guest goes with it; after kill -9 the restarted daemon destroys the guest, because no client
-// connection outlives a daemon restart. A guest started without the flag survives both.
+// connection outlives a daemon restart. A guest started without the flag survives both. Also
+// virDomainIsUpdated over a domain's life, against what libvirt 9.0 answered (is-updated.libvirt.txt).
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { pidAlive } from "../src/host/spawn.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const PY = "/usr/bin/python3";
+const DATA = join(import.meta.dirname, "data", "qemu-live-xml");
 const root = mkdtempSync(join(tmpdir(), "tsvirtd-autodestroy-"));
 const children: ChildProcess[] = [];
 
@@ -150,4 +152,22 @@ test("autodestroy guests end with the daemon (SIGTERM) and are destroyed after k
   assert.equal((await virsh(uri, ["destroy", "ad-keep"])).code, 0);
   daemon.kill("SIGTERM");
   await new Promise((r) => daemon.once("exit", r));
+});
+
+test("virDomainIsUpdated through a domain's life answers as libvirt 9.0's QEMU driver", async (t) => {
+  if (!havePythonLibvirt()) return t.skip("python3-libvirt, virsh or qemu-system-x86_64 missing");
+  const sock = join(root, "run", "libvirt-sock");
+  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
+  const daemon = await startDaemon(sock);
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(PY, [join(DATA, "is-updated.py"), uri], (e, stdout, stderr) =>
+        e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    assert.equal(out, readFileSync(join(DATA, "is-updated.libvirt.txt"), "utf8"));
+  } finally {
+    daemon.kill("SIGTERM");
+    await new Promise((r) => daemon.once("exit", r));
+  }
 });
