@@ -28,8 +28,11 @@ const QEMU = "/usr/bin/qemu-system-x86_64";
 const HOTPLUG_NIC =
   "<interface type='user'><mac address='52:54:00:aa:00:09'/><model type='virtio'/></interface>\n";
 
-/** Devices libvirt adds in post-parse that tsvirt's QEMU post-parse does not add yet. */
-const NOT_MODELLED = ["controller pci/0", "input mouse/ps2", "input keyboard/ps2"];
+/** Devices libvirt adds in post-parse that tsvirt's QEMU post-parse does not add yet, per case. */
+const NOT_MODELLED: Record<string, string[]> = {
+  "pc-devices": ["controller pci/0", "input mouse/ps2", "input keyboard/ps2"],
+  "q35-devices": ["input mouse/ps2", "input keyboard/ps2"],
+};
 
 /** device key → alias, for every device under <devices> (keys: kind and what identifies it). */
 function aliasesOf(xml: string): Map<string, string | undefined> {
@@ -70,7 +73,11 @@ function parseCase(xml: string): DomainDef {
 }
 
 /** Compares our aliases with libvirt's: same alias per device, libvirt's extra devices only the known ones. */
-function compareWithLibvirt(ours: Map<string, string | undefined>, libvirt: Map<string, string | undefined>) {
+function compareWithLibvirt(
+  name: string,
+  ours: Map<string, string | undefined>,
+  libvirt: Map<string, string | undefined>,
+) {
   const diffs: string[] = [];
   for (const [k, a] of ours) {
     if (!libvirt.has(k)) diffs.push(`${k}: not in libvirt's live XML`);
@@ -78,7 +85,7 @@ function compareWithLibvirt(ours: Map<string, string | undefined>, libvirt: Map<
   }
   const missing = [...libvirt.keys()].filter((k) => !ours.has(k));
   assert.deepEqual(diffs, []);
-  assert.deepEqual(missing, NOT_MODELLED);
+  assert.deepEqual(missing, NOT_MODELLED[name]);
 }
 
 test("aliases of a pc domain with many device kinds are libvirt 9.0's", () => {
@@ -86,7 +93,7 @@ test("aliases of a pc domain with many device kinds are libvirt 9.0's", () => {
   assignDeviceAliases(def);
   const ours = aliasesOf(formatDomainXML(def, { id: 1 }));
   const libvirt = aliasesOf(readFileSync(join(DATA, "pc-devices.libvirt-live.xml"), "utf8"));
-  compareWithLibvirt(ours, libvirt);
+  compareWithLibvirt("pc-devices", ours, libvirt);
   // Spot checks of the rules, so a wrong golden cannot pass silently.
   assert.equal(ours.get("disk hdc"), "ide0-1-0");
   assert.equal(ours.get("disk sdb"), "usb-disk1");
@@ -94,6 +101,22 @@ test("aliases of a pc domain with many device kinds are libvirt 9.0's", () => {
   assert.equal(ours.get("interface 52:54:00:aa:00:03"), "net1");
   assert.equal(ours.get("console #0"), "serial0");
   assert.equal(ours.get("console #1"), "console1");
+});
+
+test("aliases of a q35 domain (SATA, pcie-root-ports, virtio input and video) are libvirt 9.0's", () => {
+  const def = parseCase(readCase("q35-devices"));
+  assignDeviceAliases(def);
+  const ours = aliasesOf(formatDomainXML(def, { id: 1 }));
+  compareWithLibvirt(
+    "q35-devices",
+    ours,
+    aliasesOf(readFileSync(join(DATA, "q35-devices.libvirt-live.xml"), "utf8")),
+  );
+  assert.equal(ours.get("disk sdc"), "sata0-0-2");
+  assert.equal(ours.get("controller sata/0"), "ide");
+  assert.equal(ours.get("controller pci/0"), "pcie.0");
+  const attached = aliasesOf(readFileSync(join(DATA, "q35-devices.libvirt-attached.xml"), "utf8"));
+  assert.equal(attached.get("interface 52:54:00:aa:00:09"), nextNetAlias(def));
 });
 
 test("no runtime alias in the persistent definition: define/--inactive drop them, ua-* stay", () => {
@@ -287,7 +310,7 @@ test("tsvirtd: live XML aliases as libvirt's, kept over kill -9, link down appli
   );
   await ok(["start", "live-aliases"]);
   const live = await ok(["dumpxml", "live-aliases"]);
-  compareWithLibvirt(aliasesOf(live), libvirt);
+  compareWithLibvirt("pc-devices", aliasesOf(live), libvirt);
   // The persistent definition of the running domain has none of them.
   const inactive = await ok(["dumpxml", "--inactive", "live-aliases"]);
   assert.deepEqual(
