@@ -227,7 +227,8 @@ export async function copyImage(
       advance(end);
     });
     holding.push(w);
-    if (holding.length > MAX_BUFS) await holding.shift();
+    // Raw targets: two writes in flight keep the disk busy; more only queue on the file's lock.
+    if (holding.length > (ordered ? MAX_BUFS : 2)) await holding.shift();
     fill();
   }
   await chain;
