@@ -223,15 +223,18 @@ export async function createInactiveExternal(
   for (const sd of snap.disks) {
     if (sd.snapshot !== "external" || sd.sourceFile === undefined) continue;
     const d = findDisk(def, sd.name);
-    if (d) pointDiskAt(d, sd.sourceFile, sd.driverType ?? "qcow2");
+    if (d) pointDiskAt(d, sd.sourceFile, sd.driverType ?? "qcow2", sd.type);
   }
 }
 
 /** Rewrites a file disk's `<source file>` and `<driver type>` (the old image becomes its backing). */
-export function pointDiskAt(d: DiskDef, file: string, format: string): void {
-  d.type = "file";
+export function pointDiskAt(d: DiskDef, file: string, format: string, type = "file"): void {
+  d.type = type;
   const src = d.source ?? { kind: "element" as const, name: "source", attrs: [], children: [], line: 0 };
-  src.attrs = [["file", file], ...src.attrs.filter(([k]) => k !== "file" && k !== "dev")];
+  src.attrs = [
+    [type === "block" ? "dev" : "file", file],
+    ...src.attrs.filter(([k]) => k !== "file" && k !== "dev"),
+  ];
   d.source = src;
   const drv = d.driver ?? {
     kind: "element" as const,

@@ -16,6 +16,9 @@ import type { QemuSnapshot } from "./snapshot-store.js";
 
 let nodeSeq = 0;
 
+/** Protocol drivers of local images (file and block disks): their filename is the plain path. */
+const PROTOCOLS = new Set(["file", "host_device"]);
+
 interface BlockGraph {
   nodes: { id: number; type: string; name: string }[];
   edges: { parent: number; child: number; name: string }[];
@@ -34,7 +37,7 @@ async function nodesOf(
   const graph = await mon.execute<BlockGraph>("x-debug-query-block-graph");
   const idOf = (name: string) => graph.nodes.find((n) => n.type === "block-driver" && n.name === name)?.id;
   const nameOf = (id: number | undefined) => graph.nodes.find((n) => n.id === id)?.name;
-  for (const proto of named.filter((n) => n.drv === "file" && n.file === path)) {
+  for (const proto of named.filter((n) => PROTOCOLS.has(n.drv ?? "") && n.file === path)) {
     const pid = idOf(proto["node-name"]);
     const edge = graph.edges.find((e) => e.child === pid && e.name === "file");
     const fid = edge?.parent;
@@ -63,6 +66,7 @@ export async function createLiveExternal(
     top: string;
     storage: string;
     node: string;
+    block: boolean;
     created?: boolean;
   }[] = [];
   for (const sd of snap.disks) {
@@ -82,6 +86,7 @@ export async function createLiveExternal(
     plan.push({
       dst: sd.name,
       overlay: sd.sourceFile,
+      block: sd.type === "block",
       format: sd.driverType ?? "qcow2",
       top,
       storage: `libvirt-snap${n}-storage`,
@@ -113,7 +118,7 @@ export async function createLiveExternal(
   try {
     for (const p of plan) {
       await mon.execute("blockdev-add", {
-        driver: "file",
+        driver: p.block ? "host_device" : "file",
         filename: p.overlay,
         "node-name": p.storage,
         "auto-read-only": true,
@@ -142,9 +147,10 @@ export async function createLiveExternal(
   for (const p of plan) {
     const live = d.def.devices.disks.find((x) => x.target.dev === p.dst);
     const before = live ? diskPath(live) : undefined;
-    if (live) pointDiskAt(live, p.overlay, p.format);
+    const type = p.block ? "block" : "file";
+    if (live) pointDiskAt(live, p.overlay, p.format, type);
     const persistent = d.newDef?.devices.disks.find((x) => x.target.dev === p.dst);
-    if (persistent && diskPath(persistent) === before) pointDiskAt(persistent, p.overlay, p.format);
+    if (persistent && diskPath(persistent) === before) pointDiskAt(persistent, p.overlay, p.format, type);
   }
   writeStatus(d, proc.paths);
   if (d.persistent) await st.saveConfig(d);
@@ -189,7 +195,7 @@ async function waitJob(
 export async function commitLiveExternal(
   st: QemuDriverState,
   d: QemuDomain,
-  disks: { dst: string; overlay: string; base: string; format: string }[],
+  disks: { dst: string; overlay: string; base: string; format: string; type: string }[],
 ): Promise<void> {
   const proc = d.proc;
   if (!proc) throw notRunning();
@@ -218,14 +224,14 @@ export async function commitLiveExternal(
     await waitJob(mon, job, (j) => j === undefined);
     // The overlay's format and protocol nodes are no longer in use.
     const storage = (await mon.execute<NamedNode[]>("query-named-block-nodes", { flat: true })).find(
-      (n) => n.drv === "file" && n.file === x.overlay,
+      (n) => PROTOCOLS.has(n.drv ?? "") && n.file === x.overlay,
     )?.["node-name"];
     await mon.execute("blockdev-del", { "node-name": top }).catch(() => {});
     if (storage) await mon.execute("blockdev-del", { "node-name": storage }).catch(() => {});
     const live = d.def.devices.disks.find((k) => k.target.dev === x.dst);
-    if (live) pointDiskAt(live, x.base, x.format);
+    if (live) pointDiskAt(live, x.base, x.format, x.type);
     const persistent = d.newDef?.devices.disks.find((k) => k.target.dev === x.dst);
-    if (persistent && diskPath(persistent) === x.overlay) pointDiskAt(persistent, x.base, x.format);
+    if (persistent && diskPath(persistent) === x.overlay) pointDiskAt(persistent, x.base, x.format, x.type);
     await rm(x.overlay, { force: true });
   }
   writeStatus(d, proc.paths);

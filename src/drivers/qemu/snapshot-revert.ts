@@ -267,7 +267,7 @@ export async function revertToSnapshot(
  * back to that image and the overlay file is removed.
  */
 async function mergeExternal(st: QemuDriverState, d: QemuDomain, snap: QemuSnapshot): Promise<void> {
-  const steps: { disk: DiskDef; overlay: string; base: string; format: string }[] = [];
+  const steps: { disk: DiskDef; overlay: string; base: string; format: string; type: string }[] = [];
   for (const sd of snap.disks) {
     if (sd.snapshot !== "external" || sd.sourceFile === undefined) continue;
     const disk = d.def.devices.disks.find((x) => x.target.dev === sd.name);
@@ -280,13 +280,19 @@ async function mergeExternal(st: QemuDriverState, d: QemuDomain, snap: QemuSnaps
         "could not find base disk source in disk source chain",
       );
     }
-    steps.push({ disk, overlay: sd.sourceFile, base, format: diskFormat(then) });
+    steps.push({ disk, overlay: sd.sourceFile, base, format: diskFormat(then), type: then.type });
   }
   if (isActive(d)) {
     await commitLiveExternal(
       st,
       d,
-      steps.map((s) => ({ dst: s.disk.target.dev, overlay: s.overlay, base: s.base, format: s.format })),
+      steps.map((s) => ({
+        dst: s.disk.target.dev,
+        overlay: s.overlay,
+        base: s.base,
+        format: s.format,
+        type: s.type,
+      })),
     );
     return;
   }
@@ -300,7 +306,7 @@ async function mergeExternal(st: QemuDriverState, d: QemuDomain, snap: QemuSnaps
         `cannot commit '${s.overlay}' into '${s.base}': ${(e as Error).message}`,
       );
     }
-    pointDiskAt(s.disk, s.base, s.format);
+    pointDiskAt(s.disk, s.base, s.format, s.type);
   }
   if (d.persistent) await st.saveConfig(d);
   for (const s of steps) await rm(s.overlay, { force: true });
