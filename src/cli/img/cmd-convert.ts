@@ -203,7 +203,20 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
     const cw = compressedWriter(out);
     // Stream-optimized VMDK compresses every grain, -c or not.
     const streamOnly = out.format === "vmdk" && cw !== undefined;
-    if (compress && !cw) throw new CliError("Compression not supported for this file format");
+    if (compress && !cw) {
+      // qemu's vmdk takes "compressed" writes into a sparse extent as plain ones; a flat extent
+      // fails them once there is data to write.
+      const flat = (out as unknown as { extents?: { extent: { clusterSize?: number } }[] }).extents?.some(
+        (e) => !e.extent.clusterSize,
+      );
+      if (out.format !== "vmdk") throw new CliError("Compression not supported for this file format");
+      if (flat) {
+        for (const src of sources) {
+          const st = await src.blockStatus(0, src.virtualSize);
+          if (st.some((e) => e.data)) throw new CliError("invalid cluster size");
+        }
+      }
+    }
     if (noCreate && out.virtualSize < total) {
       throw new CliError("output file is smaller than input file", 1);
     }

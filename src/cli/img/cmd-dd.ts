@@ -67,9 +67,13 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
     const size = beyond ? 0 : end - start;
     try {
       await createImage(output, outFmt, size, {});
-      dst = await openImage(output, { format: outFmt, readOnly: false });
     } catch (e) {
       throw new CliError(`${output}: error while creating output image: ${errText(e)}`);
+    }
+    try {
+      dst = await openImage(output, { format: outFmt, readOnly: false });
+    } catch (e) {
+      throw new CliError(`Could not open '${output}': ${errText(e)}`);
     }
     if (beyond) io.err(`tsvirt-img: ${input}: cannot skip to specified offset\n`);
     const chunk = Math.max(bs, Math.floor((4 << 20) / bs) * bs);

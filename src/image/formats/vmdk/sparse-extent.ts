@@ -295,6 +295,10 @@ export class SparseExtent implements Extent {
     rec.set(compressed, 12);
     const sector = this.allocate(total);
     await this.io.write(sector * 512, rec);
+    // qemu reserves a whole grain for each compressed one: the file reaches at least a grain past
+    // the record's start (later records still follow the previous one directly).
+    const reach = sector * 512 + this.clusterSize;
+    if ((await this.io.size()) < reach) await this.io.truncate(reach);
     await this.setGte(grainOffset, sector);
   }
 
