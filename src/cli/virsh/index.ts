@@ -16,6 +16,7 @@ import { poolHandlers } from "./commands/pool.js";
 import { snapshotHandlers } from "./commands/snapshot.js";
 import { unsupportedHandlers } from "./commands/unsupported.js";
 import { virshItselfHandlers, virshItselfNoConnect } from "./commands/virsh-itself.js";
+import { volStreamHandlers } from "./commands/vol-stream.js";
 import { volumeHandlers } from "./commands/volume.js";
 import { buildGroups } from "./registry.js";
 
@@ -37,6 +38,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: networkHandlers },
     { handlers: poolHandlers },
     { handlers: volumeHandlers },
+    { handlers: volStreamHandlers },
     { handlers: hostObjectHandlers },
     { handlers: nodedevHandlers },
     { handlers: eventHandlers },
