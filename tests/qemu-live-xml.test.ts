@@ -32,6 +32,7 @@ const HOTPLUG_NIC =
 const NOT_MODELLED: Record<string, string[]> = {
   "pc-devices": ["controller pci/0", "input mouse/ps2", "input keyboard/ps2"],
   "q35-devices": ["input mouse/ps2", "input keyboard/ps2"],
+  "pc-generic": ["controller pci/0", "input mouse/ps2", "input keyboard/ps2"],
 };
 
 /** device key → alias, for every device under <devices> (keys: kind and what identifies it). */
@@ -119,6 +120,26 @@ test("aliases of a q35 domain (SATA, pcie-root-ports, virtio input and video) ar
   assert.equal(attached.get("interface 52:54:00:aa:00:09"), nextNetAlias(def));
 });
 
+test("aliases of devices kept as verbatim XML (sound, watchdog, hub, rng) and parallel ports are libvirt's", () => {
+  // tsvirt does not start these device kinds yet; their aliases follow libvirt's rules all the same.
+  const def = parseCase(readCase("pc-generic"));
+  assignDeviceAliases(def);
+  const ours = aliasesOf(formatDomainXML(def, { id: 1 }));
+  compareWithLibvirt(
+    "pc-generic",
+    ours,
+    aliasesOf(readFileSync(join(DATA, "pc-generic.libvirt-live.xml"), "utf8")),
+  );
+  assert.equal(ours.get("rng #1"), "rng0");
+  assert.equal(ours.get("sound #1"), "sound1");
+  // <alias> sits where libvirt writes it: after the device's own children, before <address>.
+  const live = formatDomainXML(def, { id: 1 });
+  assert.match(live, /<backend model='random'>\/dev\/urandom<\/backend>\s*<alias name='rng0'\/>/);
+  const attached = aliasesOf(readFileSync(join(DATA, "pc-generic.libvirt-attached.xml"), "utf8"));
+  assert.equal(attached.get("interface 52:54:00:aa:00:09"), nextNetAlias(def));
+  assert.equal(nextNetAlias(def), "net0");
+});
+
 test("no runtime alias in the persistent definition: define/--inactive drop them, ua-* stay", () => {
   const def = parseCase(readCase("pc-devices"));
   assignDeviceAliases(def);
@@ -128,17 +149,19 @@ test("no runtime alias in the persistent definition: define/--inactive drop them
 });
 
 test("status round trip: collect → re-parse → apply gives the same live XML", () => {
-  const def = parseCase(readCase("pc-devices"));
-  assignDeviceAliases(def);
-  const live = formatDomainXML(def, { id: 3 });
-  const saved = JSON.parse(JSON.stringify(collectAliases(def))) as [string, string][];
-  const back = parseCase(formatDomainXML(def, { inactive: true }));
-  assert.notEqual(formatDomainXML(back, { id: 3 }), live, "the parser drops runtime aliases");
-  applyAliases(back, saved);
-  assert.equal(formatDomainXML(back, { id: 3 }), live);
-  // Assigning again changes nothing (aliases are given once, at start).
-  assignDeviceAliases(back);
-  assert.equal(formatDomainXML(back, { id: 3 }), live);
+  for (const name of ["pc-devices", "q35-devices", "pc-generic"]) {
+    const def = parseCase(readCase(name));
+    assignDeviceAliases(def);
+    const live = formatDomainXML(def, { id: 3 });
+    const saved = JSON.parse(JSON.stringify(collectAliases(def))) as [string, string][];
+    const back = parseCase(formatDomainXML(def, { inactive: true }));
+    assert.notEqual(formatDomainXML(back, { id: 3 }), live, `${name}: the parser drops runtime aliases`);
+    applyAliases(back, saved);
+    assert.equal(formatDomainXML(back, { id: 3 }), live, name);
+    // Assigning again changes nothing (aliases are given once, at start).
+    assignDeviceAliases(back);
+    assert.equal(formatDomainXML(back, { id: 3 }), live, name);
+  }
 });
 
 test("a NIC hot-plugged into libvirt's running domain got the alias nextNetAlias gives", () => {
