@@ -1,6 +1,7 @@
 // tsvirsh's command set: every group's handler table joined with virsh 9.0's option tables.
 import type { GroupDef } from "./command.js";
 import { checkpointHandlers } from "./commands/checkpoint.js";
+import { consoleHandlers } from "./commands/console.js";
 import { domainHandlers } from "./commands/domain.js";
 import { domainAttachHandlers } from "./commands/domain-attach.js";
 import { domainDeviceHandlers } from "./commands/domain-devices.js";
@@ -39,6 +40,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: poolHandlers },
     { handlers: volumeHandlers },
     { handlers: volStreamHandlers },
+    { handlers: consoleHandlers },
     { handlers: hostObjectHandlers },
     { handlers: nodedevHandlers },
     { handlers: eventHandlers },
