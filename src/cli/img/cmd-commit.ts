@@ -77,6 +77,12 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
         if (e.depth >= depth || e.present === false) continue;
         const end = Math.min(e.start + e.length, base.virtualSize);
         if (end <= e.start) continue;
+        // qemu-img commit runs an active commit (a mirror): zero ranges go down as write-zeroes
+        // (holes in a raw base, zero clusters in qcow2), data as writes.
+        if (e.zero && !e.data && base.writeZeroes) {
+          await base.writeZeroes(e.start, end - e.start, { mayUnmap: true });
+          continue;
+        }
         const v = buf.subarray(0, end - e.start);
         await top.read(e.start, v);
         await base.write(e.start, v);

@@ -117,7 +117,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   try {
     try {
       a = await openCli(p.args[0]!, f1, { readOnly: true });
-      b = await openCli(p.args[1]!, f2 ?? f1, { readOnly: true });
+      b = await openCli(p.args[1]!, f2, { readOnly: true });
     } catch (e) {
       throw new CliError(e instanceof CliError ? e.message : errText(e), 2);
     }

@@ -85,8 +85,16 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     if (!d) throw new CliError(`${filename}: Invalid parameter '${k}'`);
     options[k] = checkOptionValue(d, v, `${filename}: `, io);
   }
-  if (backing !== undefined) options.backing_file = backing;
-  if (backingFmt !== undefined) options.backing_fmt = backingFmt;
+  if (backing !== undefined) {
+    if (!descs.some((d) => d.name === "backing_file"))
+      throw new CliError(`${filename}: Backing file not supported for file format '${fmt}'`);
+    options.backing_file = backing;
+  }
+  if (backingFmt !== undefined) {
+    if (!descs.some((d) => d.name === "backing_fmt"))
+      throw new CliError(`${filename}: Backing file format not supported for file format '${fmt}'`);
+    options.backing_fmt = backingFmt;
+  }
   let size: number | undefined;
   if (p.args[1] !== undefined && options.size !== undefined)
     throw new CliError(`${filename}: The image size must be specified only once`);
