@@ -34,7 +34,10 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
   action ??= ["l", ""];
   const [op, name] = action;
-  const img = await openCli(p.args[0]!, fmt, { readOnly: op === "l" });
+  const img = await openCli(p.args[0]!, fmt, { readOnly: op === "l", warnProbe: io });
+  // Applying reopens the image (the raw probing warning shows twice, as in qemu-img).
+  if (op === "a" && !fmt && img.format === "raw")
+    await (await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io })).close();
   try {
     const snaps = img.snapshots;
     if (op === "l") {

@@ -47,9 +47,12 @@ export function decodeQcowHeader(buf: Uint8Array, path?: string): QcowHeader {
   const bad = (m: string) => new ImageError("format", m, { path });
   if (h.magic !== QCOW_MAGIC) throw bad("Image not in qcow format");
   if (h.version !== QCOW_VERSION)
-    throw new ImageError("unsupported", `qcow (v${h.version}) does not support qcow version ${h.version}`, {
-      path,
-    });
+    throw new ImageError(
+      "unsupported",
+      `qcow (v1) does not support qcow version ${h.version}` +
+        (h.version === 2 || h.version === 3 ? "\nTry the 'qcow2' driver instead." : ""),
+      { path },
+    );
   if (h.size <= 1) throw bad("Image size is too small (must be at least 2 bytes)");
   if (h.clusterBits < 9 || h.clusterBits > 16) throw bad("Cluster size must be between 512 and 64k");
   // L2 tables are one cluster or less in qemu: 512 bytes .. 64 KiB.
