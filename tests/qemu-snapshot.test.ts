@@ -467,9 +467,41 @@ test("a transient domain's snapshot metadata goes when the domain does", {
   await ok(["snapshot-create-as", "tr1", "t1"]);
   const meta = join(root, "lib", "qemu", "snapshot", "tr1");
   assert.ok(existsSync(join(meta, "t1.xml")));
+  // full system, external: the memory file is a libvirt save image, the disk moves to an overlay
+  const mem = join(root, "tr1.mem");
+  const overlay = join(root, "tr.full");
+  await ok([
+    "snapshot-create-as",
+    "tr1",
+    "full",
+    "--memspec",
+    `file=${mem}`,
+    "--diskspec",
+    `vda,snapshot=external,file=${overlay}`,
+  ]);
+  assert.equal(readFileSync(mem).subarray(0, 16).toString("latin1"), "LibvirtQemudSave");
+  await ok(["save-image-dumpxml", mem], /<name>tr1<\/name>/);
+  const fx = await ok(["snapshot-dumpxml", "tr1", "full"]);
+  assert.match(fx, /<state>running<\/state>/);
+  assert.match(fx, new RegExp(`<memory snapshot='external' file='${mem}'/>`));
+  assert.match(
+    fx,
+    new RegExp(
+      `<disk name='vda' snapshot='external' type='file'>\\n {6}<driver type='qcow2'/>\\n {6}<source file='${overlay}'/>`,
+    ),
+  );
+  await ok(["domstate", "tr1", "--reason"], /running \(unpaused\)/);
+  await ok(["domblklist", "tr1"], new RegExp(`vda\\s+${overlay}`));
+  await ok(["snapshot-list", "tr1", "--external", "--name"], /^full\n*$/);
+  await refused(["snapshot-revert", "tr1", "full"], /revert to external snapshot not supported yet/);
+  await refused(
+    ["snapshot-create-as", "tr1", "nofile", "--memspec", "snapshot=external"],
+    /XML error: external memory snapshots require a filename/,
+  );
   await ok(["destroy", "tr1"]);
   await waitFor(() => !existsSync(meta), "the metadata directory to go", 10_000);
   assert.deepEqual(tags(disk), ["t1"], "the image keeps its snapshot");
+  assert.ok(existsSync(mem) && existsSync(overlay), "metadata removal leaves the files alone");
 });
 
 // The same inactive internal snapshot made by real libvirtd 9.0 (the private peer of bench/peers)

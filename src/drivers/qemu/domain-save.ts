@@ -37,7 +37,7 @@ function sysFail(what: string, e: unknown): Error {
 }
 
 /** Polls query-migrate until the migration ends (libvirt waits on MIGRATION events; same end). */
-async function waitMigration(mon: QmpClient, timeoutMs = 120_000): Promise<void> {
+export async function waitMigration(mon: QmpClient, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await mon.execute<{ status?: string; "error-desc"?: string }>("query-migrate");
@@ -75,7 +75,7 @@ async function waitIncoming(mon: QmpClient, timeoutMs = 60_000): Promise<void> {
 }
 
 /** A unix socket in the run dir that accepts QEMU's one migration connection. */
-function migrationSocket(st: QemuDriverState, d: QemuDomain, onConn: (c: net.Socket) => void) {
+export function migrationSocket(st: QemuDriverState, d: QemuDomain, onConn: (c: net.Socket) => void) {
   const path = join(st.opts.runDir, "qemu", `${d.name}.mig`);
   rmSync(path, { force: true });
   const server = net.createServer((c) => {

@@ -33,6 +33,7 @@ import {
   forEachQcow2,
 } from "./snapshot-disks.js";
 import { createLiveExternal } from "./snapshot-live-external.js";
+import { createMemoryExternal } from "./snapshot-memory.js";
 import {
   parseEmbeddedDomain,
   type QemuSnapshot,
@@ -74,15 +75,24 @@ function flagName(bit: number): string {
 
 /** The `<memory snapshot=... file=...>` the caller wrote, if any (the parser fills defaults). */
 function memoryGiven(xml: string): SnapshotLocation | "external" | undefined {
+  let mem: ReturnType<typeof child>;
   try {
-    const mem = child(parseXml(xml), "memory");
-    if (!mem) return undefined;
-    const snap = attr(mem, "snapshot");
-    if (snap) return snap as SnapshotLocation;
-    return attr(mem, "file") !== undefined ? "external" : undefined;
+    mem = child(parseXml(xml), "memory");
   } catch {
     return undefined;
   }
+  if (!mem) return undefined;
+  const snap = attr(mem, "snapshot");
+  const file = attr(mem, "file");
+  if (snap === "external" && file === undefined) {
+    throw virError(
+      ErrorCode.XML_ERROR,
+      ErrorDomain.DOMAIN_SNAPSHOT,
+      "external memory snapshots require a filename",
+    );
+  }
+  if (snap) return snap as SnapshotLocation;
+  return file !== undefined ? "external" : undefined;
 }
 
 export interface CreateDeps {
@@ -177,19 +187,12 @@ export async function createSnapshot(
   }
 
   if (!redefine) {
-    if (snap.memory?.snapshot === "external") {
-      throw virError(
-        ErrorCode.OPERATION_UNSUPPORTED,
-        Q,
-        "external memory snapshots (memory snapshot='external') are not supported by this driver yet",
-      );
-    }
     // The definitions are copied as libvirt copies them: formatted inactive and parsed again,
     // which drops what only a running domain has (aliases, runtime paths) the same way a
     // restarted daemon's parse of the metadata file does.
     snap.dom = await copyInactive(d.def, deps);
     if (active && d.newDef) snap.inactiveDom = await copyInactive(d.newDef, deps);
-    if ((flags & C.DISK_ONLY) !== 0) assignExternalNames(snap, d.def);
+    if ((flags & C.DISK_ONLY) !== 0 || snap.memory?.snapshot === "external") assignExternalNames(snap, d.def);
     flags = await prepare(d, snap, flags);
     if (tree.get(snap.name)) {
       throw virError(
@@ -381,7 +384,13 @@ async function takeSnapshot(
     }
     return;
   }
-  if (flags & C.DISK_ONLY) {
+  if (snap.memory?.snapshot === "external") {
+    await createMemoryExternal(st, d, snap, {
+      live: (flags & C.LIVE) !== 0,
+      reuse: (flags & C.REUSE_EXT) !== 0,
+      halt: (flags & C.HALT) !== 0,
+    });
+  } else if (flags & C.DISK_ONLY) {
     // QUIESCE freezes guest filesystems through the guest agent, which this driver has none of.
     if (flags & C.QUIESCE) {
       throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, Q, "QEMU guest agent is not configured");
