@@ -1,13 +1,28 @@
 // `tsvirt-img commit [-q] [-f fmt] [-b base] [-d] [-p] filename`: writes what the image (and
 // layers above the base) define into the base, then empties the image unless -d.
 
+import { realpath } from "node:fs/promises";
 import { type Image, openImage } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { makeProgress } from "./progress.js";
 
 const CHUNK = 4 << 20;
+
+/**
+ * qemu's bdrv_find_backing_image(): `name` is the backing file name as the overlay stores it or,
+ * relative to the overlay, the same file by real path.
+ */
+async function isBackingNamed(overlay: Image, name: string): Promise<boolean> {
+  const stored = overlay.backing?.backingFile;
+  if (name === stored) return true;
+  if (stored === undefined || !overlay.io.path) return false;
+  const real = async (p: string) => realpath(p).catch(() => undefined);
+  const a = await real(pathCombine(overlay.io.path, name));
+  const b = await real(pathCombine(overlay.io.path, stored));
+  return a !== undefined && a === b;
+}
 
 export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
@@ -48,9 +63,10 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
     if (chain.length < 2) throw new CliError("Image does not have a backing file");
     let depth = 1;
     if (baseName !== undefined) {
-      depth = chain.findIndex(
-        (i, k) => k > 0 && (i.io.path === baseName || i.io.path?.endsWith(`/${baseName}`)),
-      );
+      depth = -1;
+      for (let k = 1; k < chain.length && depth < 0; k++) {
+        if (await isBackingNamed(chain[k - 1]!, baseName)) depth = k;
+      }
       if (depth < 1) throw new CliError(`Did not find '${baseName}' in the backing chain of '${filename}'`);
     }
     const baseImg = chain[depth]!;
