@@ -105,3 +105,50 @@ test("a guest keeps running across a tsvirtd crash and is taken over by the next
   assert.ok(!pidAlive(guestPid) || isZombie(guestPid), "QEMU gone after destroy");
   await step(["undefine", "keep"], /has been undefined/);
 });
+
+test("an autostart guest boots when tsvirtd starts, before any qemu:// client connects", async (t) => {
+  const why = !haveVirsh()
+    ? "virsh not installed"
+    : !existsSync(QEMU)
+      ? "qemu-system-x86_64 not installed"
+      : guestUnavailable();
+  if (why) return t.skip(why);
+  const sock = join(root, "run", "libvirt-sock");
+  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
+  const g = buildGuest();
+  const xml = join(root, "boot.xml");
+  writeFileSync(
+    xml,
+    `<domain type='qemu'><name>boot</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
+<os><type arch='x86_64'>hvm</type><kernel>${g.kernel}</kernel><initrd>${g.initrd}</initrd><cmdline>${g.cmdline}</cmdline></os></domain>`,
+  );
+  const ok = async (args: string[]) => {
+    const r = await virsh(uri, args);
+    assert.equal(r.code, 0, `virsh ${args.join(" ")}: ${r.out}`);
+    return r.out;
+  };
+  // The previous test leaves its second daemon running on the same root.
+  for (const prev of daemons) {
+    if (prev.exitCode !== null || prev.signalCode !== null) continue;
+    prev.kill("SIGTERM");
+    await new Promise((r) => prev.once("exit", r));
+  }
+  const d = await startDaemon(sock);
+  await ok(["define", xml]);
+  await ok(["autostart", "boot"]);
+  d.kill("SIGTERM");
+  await new Promise((r) => d.once("exit", r));
+
+  // The next daemon is only asked test:/// questions (startDaemon's readiness check): the
+  // guest's pidfile must still appear, as libvirtd autostarts at its own start.
+  await startDaemon(sock);
+  const pidfile = join(root, "run", "qemu", "boot.pid");
+  for (let i = 0; i < 300 && !existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(pidfile), "autostart guest started without a qemu:// client");
+  guestPid = Number(readFileSync(pidfile, "utf8").trim());
+  assert.ok(pidAlive(guestPid), "its QEMU runs");
+  assert.match(await ok(["domstate", "boot", "--reason"]), /running \(booted\)/);
+  await ok(["destroy", "boot"]);
+  await ok(["autostart", "--disable", "boot"]);
+  await ok(["undefine", "boot"]);
+});

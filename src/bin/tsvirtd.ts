@@ -9,7 +9,7 @@ import "../daemon/v8-tuning.js";
 import process from "node:process";
 import { join } from "node:path";
 import type { ConnectionDriverFactory } from "../driver/index.js";
-import type { QemuDriverState } from "../drivers/qemu/driver.js";
+import type { QemuDriverOptions, QemuDriverState } from "../drivers/qemu/driver.js";
 
 // The daemon's own modules are imported dynamically: static imports would all be loaded (and
 // their garbage would grow the young generation) before the tuning module's body runs.
@@ -22,6 +22,7 @@ const { createNetworkDriverState, networkBridgeResolver, withHostNetwork } = awa
   "../drivers/network/index.js"
 );
 const { registerTestDriver } = await import("../drivers/test/index.js");
+const { qemuDriverHasWork } = await import("../drivers/qemu/state-has-work.js");
 const { ErrorCode, ErrorDomain, virError } = await import("../errors/index.js");
 
 let args: ReturnType<typeof parseDaemonArgs>;
@@ -65,8 +66,17 @@ const networkState = createNetworkDriverState({
 });
 let qemuState: Promise<QemuDriverState> | null = null;
 let qemuFactory: Promise<ConnectionDriverFactory> | null = null;
+// The QEMU driver's state: loaded once per daemon, by the first qemu:// connection or at start.
+const qemuDriverState = (create: (o: QemuDriverOptions) => Promise<QemuDriverState>) =>
+  (qemuState ??= create({
+    uri: `qemu://${qemuPath}`,
+    configDir: join(paths.etc, "qemu"),
+    libDir: paths.lib,
+    runDir: paths.run,
+    networkBridge: networkBridgeResolver(networkState),
+  }));
 // The QEMU driver's modules load with the first qemu:// connection (about 1 MiB resident that a
-// daemon serving only test:/// never needs).
+// daemon serving only test:/// never needs), or at start when guests need it (below).
 const lazyQemuFactory: ConnectionDriverFactory = {
   name: "qemu",
   // qemuConnectionFactory's accepts(), without loading its module
@@ -76,14 +86,7 @@ const lazyQemuFactory: ConnectionDriverFactory = {
       ({ createQemuDriverState, qemuConnectionFactory }) =>
         qemuConnectionFactory(async (path) => {
           if (path !== qemuPath) throw virError(ErrorCode.NO_CONNECT, ErrorDomain.QEMU, `qemu://${path}`);
-          qemuState ??= createQemuDriverState({
-            uri: `qemu://${qemuPath}`,
-            configDir: join(paths.etc, "qemu"),
-            libDir: paths.lib,
-            runDir: paths.run,
-            networkBridge: networkBridgeResolver(networkState),
-          });
-          return qemuState;
+          return qemuDriverState(createQemuDriverState);
         }),
     );
     return (await qemuFactory).open(uri, opts);
@@ -97,6 +100,20 @@ try {
     { sock: daemon.paths.sock, ro: daemon.paths.sockRo, tcp: daemon.tcpPort, tls: daemon.tlsPort },
     "tsvirtd ready",
   );
+  // Like libvirtd, which initialises its drivers at start: when domains are marked autostart or
+  // guests of an earlier daemon are still running, the QEMU driver loads now, not with the first
+  // client, so autostart guests boot with the host and exits/autodestroy guests are handled.
+  if (qemuDriverHasWork(paths)) {
+    import("../drivers/qemu/driver.js")
+      .then(({ createQemuDriverState }) => qemuDriverState(createQemuDriverState))
+      .then(
+        (st) => {
+          for (const e of st.autostartErrors) daemon.logger.warn({ err: e }, "autostart failed");
+          daemon.logger.info({ domains: st.domains.values().length }, "qemu driver ready");
+        },
+        (e: Error) => daemon.logger.error({ err: e.message }, "qemu driver failed to start"),
+      );
+  }
   // A daemon outlives one bad request: log what escaped instead of dying with every client.
   process.on("unhandledRejection", (reason) => {
     daemon.logger.error(
