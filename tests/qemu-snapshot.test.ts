@@ -493,6 +493,19 @@ test("a transient domain's snapshot metadata goes when the domain does", {
   await ok(["domstate", "tr1", "--reason"], /running \(unpaused\)/);
   await ok(["domblklist", "tr1"], new RegExp(`vda\\s+${overlay}`));
   await ok(["snapshot-list", "tr1", "--external", "--name"], /^full\n*$/);
+  // LIVE: the memory is copied while the guest runs; QEMU's own stop at the end is undone
+  await ok([
+    "snapshot-create-as",
+    "tr1",
+    "full2",
+    "--live",
+    "--memspec",
+    `file=${mem}2`,
+    "--diskspec",
+    `vda,snapshot=external,file=${overlay}2`,
+  ]);
+  await ok(["domstate", "tr1", "--reason"], /running \(unpaused\)/);
+  assert.equal(readFileSync(`${mem}2`).subarray(0, 16).toString("latin1"), "LibvirtQemudSave");
   await refused(["snapshot-revert", "tr1", "full"], /revert to external snapshot not supported yet/);
   await refused(
     ["snapshot-create-as", "tr1", "nofile", "--memspec", "snapshot=external"],

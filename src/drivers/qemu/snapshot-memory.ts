@@ -67,9 +67,21 @@ export async function createMemoryExternal(
     }
     if (!o.live) await pause();
     await sock.listening;
-    await mon.execute("migrate", { uri: `unix:${sock.path}` });
-    await waitMigration(mon, 10 * 60_000);
+    // A live migration ends with QEMU stopping the guest itself (run state "postmigrate"):
+    // that STOP is ours, not a user's pause.
+    d.userOp = true;
+    try {
+      await mon.execute("migrate", { uri: `unix:${sock.path}` });
+      await waitMigration(mon, 10 * 60_000);
+    } finally {
+      d.userOp = false;
+    }
     await written;
+    const status = await mon.execute<{ running: boolean }>("query-status");
+    if (!status.running && !paused && wasRunning) {
+      paused = true;
+      setState(d, S.PAUSED, VIR_DOMAIN_PAUSED.SNAPSHOT);
+    }
     await pause();
     // Only a complete image gets the real magic (libvirt: QEMU_SAVE_PARTIAL until done).
     const done = await open(file, "r+");
