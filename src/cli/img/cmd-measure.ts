@@ -177,7 +177,7 @@ async function measure(
         if (e.zero || !e.data) continue;
         // qcow2: a data run counts whole clusters from its start to the next cluster boundary.
         const end = roundUp(e.start + e.length, gran);
-        requiredData += (start % gran) + (end - start) - (start % gran);
+        requiredData += (start % gran) + (end - start);
         pos = end;
       }
       // A new backing file may share nothing with the source: every cluster counts.
