@@ -517,16 +517,16 @@ test("a transient domain's snapshot metadata goes when the domain does", {
   assert.ok(existsSync(mem) && existsSync(overlay), "metadata removal leaves the files alone");
 });
 
-// The same inactive internal snapshot made by real libvirtd 9.0 (the private peer of bench/peers)
-// and by tsvirtd: everything but the embedded <domain> (whose post-parse defaults the domain
-// tests compare) must match — virsh output, refusals, qemu-img's view of the image and the
-// metadata file. Opt-in like tests/daemon-persist's peer run: its first qemu:// use probes QEMU.
+// The same snapshots made by real libvirtd 9.0 (the private peer of bench/peers)
+// and by tsvirtd: everything but the embedded <domain>/<inactiveDomain> (whose post-parse
+// defaults the domain tests compare) and libvirt's CPU <cookie> must match — virsh output,
+// refusals, run states after each step, qemu-img's view of the image and the metadata file. Opt-in like tests/daemon-persist's peer run: its first qemu:// use probes QEMU.
 const lvWhy =
   why ??
   libvirtdUnavailable() ??
   (process.env.TSVIRT_LIBVIRTD_QEMU === "1" ? null : "set TSVIRT_LIBVIRTD_QEMU=1 (probes QEMU, slow)");
 
-test("libvirtd 9.0 and tsvirtd make the same inactive internal snapshot", {
+test("libvirtd 9.0 and tsvirtd make the same snapshots (inactive internal; savevm, revert, HALT)", {
   skip: lvWhy ?? false,
   timeout: 300_000,
 }, async () => {
@@ -587,6 +587,47 @@ test("libvirtd 9.0 and tsvirtd make the same inactive internal snapshot", {
     assert.deepEqual(seen[0]!.img, ["s1 0 B", "s2 0 B"]);
     assert.deepEqual(seen[0]!.imgAfter, ["s2"]);
     assert.deepEqual(seen[1], seen[0]);
+
+    // The running-guest path: savevm, loadvm into the running QEMU and into a new one, HALT.
+    const live = [];
+    for (const side of sides) {
+      const disk = side.disk.replace(/\.qcow2$/, "-live.qcow2");
+      const run = async (args: string[]) => {
+        const r = await virsh(args, side.uri);
+        return `${r.code}: ${r.out}`.replaceAll(disk, "DISK");
+      };
+      execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", disk, "16M"]);
+      chmodSync(disk, 0o666);
+      const out: string[] = [];
+      out.push(await run(["define", domainXml("cmp2", disk, "qcow2")]));
+      out.push(await run(["start", "cmp2"]));
+      out.push(await run(["snapshot-create-as", "cmp2", "r1"]));
+      out.push(await run(["domstate", "cmp2", "--reason"]));
+      const dump = (await run(["snapshot-dumpxml", "cmp2", "r1"]))
+        .replace(/<creationTime>\d+</, "<creationTime>T<")
+        .replace(/\n {2}<domain [\s\S]*<\/domain>\n/, "\n  DOMAIN\n")
+        .replace(/\n {2}<inactiveDomain [\s\S]*<\/inactiveDomain>\n/, "\n  INACTIVE\n")
+        .replace(/\n {2}<cookie>[\s\S]*<\/cookie>\n/, "\n");
+      const vmState = qemuImgSnapshots(disk).map((x) => `${x.tag} ${x.vmSize !== "0 B"}`);
+      for (const args of [
+        ["snapshot-revert", "cmp2", "r1"],
+        ["domstate", "cmp2", "--reason"],
+        ["snapshot-revert", "cmp2", "r1", "--paused"],
+        ["domstate", "cmp2", "--reason"],
+        ["snapshot-create-as", "cmp2", "r2", "--halt"],
+        ["domstate", "cmp2", "--reason"],
+        ["snapshot-revert", "cmp2", "r1"],
+        ["domstate", "cmp2", "--reason"],
+        ["snapshot-list", "cmp2", "--tree"],
+        ["destroy", "cmp2"],
+        ["undefine", "cmp2", "--snapshots-metadata"],
+      ])
+        out.push(await run(args));
+      live.push({ out, dump, vmState });
+    }
+    assert.match(live[0]!.out[2]!, /^0: Domain snapshot r1 created/);
+    assert.deepEqual(live[0]!.vmState, ["r1 true"]);
+    assert.deepEqual(live[1], live[0]);
   } finally {
     await peer.stop();
   }
