@@ -14,6 +14,7 @@ import { monitorExtraHandlers } from "./commands/monitor-extra.js";
 import { networkHandlers } from "./commands/network.js";
 import { nodedevHandlers } from "./commands/nodedev.js";
 import { poolHandlers } from "./commands/pool.js";
+import { refusalHandlers } from "./commands/refusals.js";
 import { snapshotHandlers } from "./commands/snapshot.js";
 import { unsupportedHandlers } from "./commands/unsupported.js";
 import { virshItselfHandlers, virshItselfNoConnect } from "./commands/virsh-itself.js";
@@ -41,6 +42,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: volumeHandlers },
     { handlers: volStreamHandlers },
     { handlers: consoleHandlers },
+    { handlers: refusalHandlers },
     { handlers: hostObjectHandlers },
     { handlers: nodedevHandlers },
     { handlers: eventHandlers },

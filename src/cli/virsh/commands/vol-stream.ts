@@ -9,7 +9,7 @@ import { ErrorDomain } from "../../../errors/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { type Ctl, conn, lookupVol, req } from "../lookup.js";
-import { OptionError, optBool } from "../options.js";
+import { OptionError, optBool, optULongLong } from "../options.js";
 
 type H = Handler<Ctl>;
 
@@ -17,23 +17,25 @@ type H = Handler<Ctl>;
 const SPARSE_STREAM = 1;
 const CHUNK = 256 * 1024;
 
-/** vshCommandOptULongLongWrapper: a negative value wraps around (virStrToLong_ullp). */
-function optULLWrap(cmd: ParsedCmd, name: string): number {
-  const o = cmd.opts.find((x) => x.def.name === name);
+/** vshCommandOptULongLong: --offset, negative refused. */
+function optOffset(cmd: ParsedCmd): number {
+  return Number(optULongLong(cmd, "offset") ?? 0n);
+}
+
+/**
+ * vshCommandOptULongLongWrapper: --length, where a negative value wraps around (-1: all). The
+ * driver interface carries numbers, so a wrapped length is capped at 2^53-1 (still "to the end").
+ */
+function optLength(cmd: ParsedCmd): number {
+  const o = cmd.opts.find((x) => x.def.name === "length");
   if (!o || o.value === null) return 0;
-  const v = o.value;
-  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.exec(v);
-  if (!m) throw new OptionError(`Numeric value '${v}' for <${name}> option is malformed or out of range`);
-  const body = m[2]!;
-  let n = /^0[xX]/.test(body)
-    ? BigInt(body)
-    : body.length > 1 && body[0] === "0"
-      ? BigInt(`0o${body.slice(1)}`)
-      : BigInt(body);
+  const m = /^[ \t\n\v\f\r]*-(\d+)$/.exec(o.value);
+  if (!m) return Number(optULongLong(cmd, "length") ?? 0n);
+  const n = BigInt(m[1]!);
   if (n > 0xffffffffffffffffn)
-    throw new OptionError(`Numeric value '${v}' for <${name}> option is malformed or out of range`);
-  if (m[1] === "-") n = (1n << 64n) - n;
-  return Number(n & 0xffffffffffffffffn);
+    throw new OptionError(`Numeric value '${o.value}' for <length> option is malformed or out of range`);
+  const wrapped = n === 0n ? 0n : (1n << 64n) - n;
+  return Number(wrapped > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : wrapped);
 }
 
 /** The connection's storage slot, checked as libvirt's public API checks it (read-only first). */
@@ -44,8 +46,8 @@ function volSlot(ctl: Ctl, key: "storageVolUpload" | "storageVolDownload", fn: s
 }
 
 const volUpload: H = async (ctl, cmd) => {
-  const offset = optULLWrap(cmd, "offset");
-  const length = optULLWrap(cmd, "length");
+  const offset = optOffset(cmd);
+  const length = optLength(cmd);
   const vol = await lookupVol(ctl, cmd);
   const name = vol.name;
   const file = req(cmd, "file");
@@ -57,12 +59,16 @@ const volUpload: H = async (ctl, cmd) => {
   }
   const flags = optBool(cmd, "sparse") ? SPARSE_STREAM : 0;
   let started = false;
+  let sentAll = false;
   async function* source(): AsyncGenerator<Uint8Array> {
     started = true;
     for (;;) {
       const buf = new Uint8Array(CHUNK);
       const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) return;
+      if (bytesRead === 0) {
+        sentAll = true;
+        return;
+      }
       yield buf.subarray(0, bytesRead);
     }
   }
@@ -75,10 +81,9 @@ const volUpload: H = async (ctl, cmd) => {
     const upload = volSlot(ctl, "storageVolUpload", "virStorageVolUpload");
     await upload(vol.ref, stream, offset, length, flags);
   } catch (e) {
-    throw new CmdFailure(
-      started ? `cannot send data to volume ${name}` : `cannot upload to volume ${name}`,
-      e,
-    );
+    // refused by the call, failed while sending, or failed once all was sent (virStreamFinish)
+    const what = !started ? "upload to" : sentAll ? "close" : "send data to";
+    throw new CmdFailure(`cannot ${what} volume ${name}`, e);
   } finally {
     await fh.close().catch(() => {});
   }
@@ -86,8 +91,8 @@ const volUpload: H = async (ctl, cmd) => {
 };
 
 const volDownload: H = async (ctl, cmd) => {
-  const offset = optULLWrap(cmd, "offset");
-  const length = optULLWrap(cmd, "length");
+  const offset = optOffset(cmd);
+  const length = optLength(cmd);
   const vol = await lookupVol(ctl, cmd);
   const name = vol.name;
   const file = req(cmd, "file");

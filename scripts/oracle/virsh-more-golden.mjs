@@ -1,0 +1,35 @@
+// Records real virsh 9.0's answers to tests/data/virsh-more/cases.txt into
+// tests/data/virsh-more/golden.json: each case (one line, a virsh command string, `;` separating
+// commands) runs in its own `virsh -c test:///default "<line>"` process, so each starts from the
+// test driver's default state, in a fresh temporary directory holding a copy of files/.
+// Usage: node scripts/oracle/virsh-more-golden.mjs
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dir = "tests/data/virsh-more";
+const env = { ...process.env, LC_ALL: "C", LANG: "C", EDITOR: "true", VISUAL: "true" };
+delete env.LIBVIRT_DEFAULT_URI;
+delete env.VIRSH_DEFAULT_CONNECT_URI;
+const lines = readFileSync(`${dir}/cases.txt`, "utf8")
+  .split("\n")
+  .filter((l) => l.trim() !== "" && !l.startsWith("#"));
+const cases = [];
+for (const line of lines) {
+  const cwd = mkdtempSync(join(tmpdir(), "virsh-more-"));
+  cpSync(`${dir}/files`, cwd, { recursive: true });
+  // stdin is not a terminal here (console refuses as it does without one)
+  const r = spawnSync("virsh", ["-c", "test:///default", line], {
+    cwd,
+    env,
+    encoding: "utf8",
+    timeout: 20000,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  rmSync(cwd, { recursive: true, force: true });
+  if (r.status === null) throw new Error(`virsh did not finish: ${line}`);
+  cases.push({ line, stdout: r.stdout, stderr: r.stderr, status: r.status });
+}
+writeFileSync(`${dir}/golden.json`, `${JSON.stringify({ virsh: "9.0.0", cases }, null, 1)}\n`);
+console.log(`recorded ${cases.length} cases`);

@@ -1,0 +1,249 @@
+// Commands whose libvirt call tsvirt's drivers do not offer (block jobs, guest agent, QEMU/LXC
+// specifics, backups, network filters and ports, host device assignment, host suspend, page
+// allocation, native config conversion …): each checks its options and looks its object up as
+// virsh does, then fails as virsh does against a driver without the slot — virsh's own message
+// (when it has one), then VIR_ERR_NO_SUPPORT naming the libvirt call.
+import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
+import type { Handler, ParsedCmd } from "../command.js";
+import { CmdFailure } from "../control.js";
+import { attempt, type Ctl, conn, lookupDomain, lookupNetwork, req } from "../lookup.js";
+import {
+  OptionError,
+  optArgv,
+  optBool,
+  optInt,
+  optScaled,
+  optString,
+  optUInt,
+  ULLONG_MAX,
+} from "../options.js";
+import { exclusive } from "../util.js";
+
+type H = Handler<Ctl>;
+
+const noSupport = (fn: string) => virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, fn);
+
+/** Fails with virsh's message (if any) over the missing call `fn`. */
+function refuse(fn: string, message?: string): never {
+  if (message === undefined) throw noSupport(fn);
+  throw new CmdFailure(message, noSupport(fn));
+}
+
+/** A domain command: option checks, the domain lookup, then the refused call. */
+function onDomain(fn: (cmd: ParsedCmd) => string, pre?: (ctl: Ctl, cmd: ParsedCmd) => unknown): H {
+  return async (ctl, cmd) => {
+    await pre?.(ctl, cmd);
+    await lookupDomain(ctl, cmd);
+    refuse(fn(cmd));
+  };
+}
+
+const fixed = (fn: string) => () => fn;
+
+/** vshCommandOptLongLong. */
+function optLongLong(cmd: ParsedCmd, name: string): bigint | undefined {
+  const o = cmd.opts.find((x) => x.def.name === name);
+  if (!o || o.value === null) return undefined;
+  const v = o.value;
+  const m = /^[ \t\n\v\f\r]*([+-]?(?:0[xX][0-9a-fA-F]+|\d+))$/.exec(v);
+  if (!m) throw new OptionError(`Numeric value '${v}' for <${name}> option is malformed or out of range`);
+  const s = m[1]!;
+  const neg = s.startsWith("-");
+  const body = s.replace(/^[+-]/, "");
+  const n = (neg ? -1n : 1n) * BigInt(/^0[xX]/.test(body) ? body : body.replace(/^0+(?=\d)/, ""));
+  if (n < -(1n << 63n) || n >= 1n << 63n)
+    throw new OptionError(`Numeric value '${v}' for <${name}> option is malformed or out of range`);
+  return n;
+}
+
+const nodesuspend: H = (_ctl, cmd) => {
+  const target = req(cmd, "target");
+  const duration = optLongLong(cmd, "duration") ?? 0n;
+  if (duration < 0n) throw new CmdFailure("Invalid duration");
+  if (!["mem", "disk", "hybrid"].includes(target)) throw new CmdFailure("Invalid target");
+  refuse("virNodeSuspendForDuration", "The host was not suspended");
+};
+
+const allocpages: H = (_ctl, cmd) => {
+  exclusive(cmd, "all", "cellno");
+  optScaled(cmd, "pagesize", 1024n, 0xffffffffn * 1024n);
+  const count = cmd.opts.find((o) => o.def.name === "pagecount")?.value;
+  if (count !== undefined && count !== null && !/^[ \t]*\+?\d+$/.test(count))
+    throw new OptionError(`Numeric value '${count}' for <pagecount> option is malformed or out of range`);
+  optInt(cmd, "cellno");
+  refuse("virNodeAllocPages");
+};
+
+const blockcopy = onDomain((cmd) =>
+  ["xml", "granularity", "buf-size", "synchronous-writes"].some((o) => optBool(cmd, o))
+    ? "virDomainBlockCopy"
+    : "virDomainBlockRebase",
+);
+
+const blockjob = onDomain((cmd) =>
+  ["abort", "async", "pivot"].some((o) => optBool(cmd, o))
+    ? "virDomainBlockJobAbort"
+    : optBool(cmd, "bandwidth")
+      ? "virDomainBlockJobSetSpeed"
+      : "virDomainGetBlockJobInfo",
+);
+
+const blockresize: H = async (ctl, cmd) => {
+  const path = req(cmd, "path");
+  if (optScaled(cmd, "size", 1024n, ULLONG_MAX) === undefined)
+    throw new CmdFailure("command 'blockresize' requires --size option");
+  await lookupDomain(ctl, cmd);
+  refuse("virDomainBlockResize", `Failed to resize block device '${path}'`);
+};
+
+const setUserSshkeys: H = async (ctl, cmd) => {
+  await lookupDomain(ctl, cmd);
+  const file = optString(cmd, "file");
+  if (file === undefined) {
+    if (!optBool(cmd, "reset")) throw new CmdFailure("Option --file is required");
+  } else await ctl.readFile(file);
+  refuse("virDomainAuthorizedSSHKeysSet");
+};
+
+const setvcpu: H = async (ctl, cmd) => {
+  await lookupDomain(ctl, cmd);
+  exclusive(cmd, "enable", "disable");
+  if (!optBool(cmd, "enable") && !optBool(cmd, "disable"))
+    throw new CmdFailure("one of --enable, --disable is required");
+  refuse("virDomainSetVcpu");
+};
+
+const domFdAssociate: H = async (ctl, cmd) => {
+  await lookupDomain(ctl, cmd);
+  for (const fd of (optString(cmd, "pass-fds") ?? "").split(",")) {
+    if (!/^\d+$/.test(fd)) throw new CmdFailure(`Unable to parse FD number '${fd}'`);
+  }
+  refuse("virDomainFDAssociate");
+};
+
+/** Reads each named file option that is given (virFileReadAll's error when one is missing). */
+function readFiles(...names: string[]) {
+  return async (ctl: Ctl, cmd: ParsedCmd) => {
+    for (const n of names) {
+      const f = optString(cmd, n);
+      if (f !== undefined) await ctl.readFile(f);
+    }
+  };
+}
+
+const netPortLookup = (fn: string): H => {
+  // virsh reports the failed lookups but the command still succeeds (virsh 9.0's net-port-dumpxml
+  // and net-port-delete return true on these paths)
+  return async (ctl, cmd) => {
+    try {
+      await lookupNetwork(ctl, cmd);
+    } catch (e) {
+      if (!(e instanceof CmdFailure)) throw e;
+      ctl.error(e.message);
+      return true;
+    }
+    ctl.error(`failed to get network port '${req(cmd, "port")}'`);
+    void fn;
+    return true;
+  };
+};
+
+const netPortCreate: H = async (ctl, cmd) => {
+  await lookupNetwork(ctl, cmd);
+  const file = req(cmd, "file");
+  await ctl.readFile(file);
+  refuse("virNetworkPortCreateXML", `Failed to create network from ${file}`);
+};
+
+async function nodedev(ctl: Ctl, cmd: ParsedCmd, fn: string, what: string): Promise<never> {
+  const name = req(cmd, "device");
+  await attempt(`Could not find matching device '${name}'`, () => conn(ctl).nodeDeviceLookupByName(name));
+  refuse(fn, `Failed to ${what} device ${name}`);
+}
+
+const qemuMonitorEvent: H = async (ctl, cmd) => {
+  if (optString(cmd, "domain") !== undefined) await lookupDomain(ctl, cmd);
+  refuse("virConnectDomainQemuMonitorEventRegister");
+};
+
+export const refusalHandlers: Record<string, H> = {
+  nodesuspend,
+  allocpages,
+  blockcommit: onDomain(fixed("virDomainBlockCommit")),
+  blockcopy,
+  blockjob,
+  blockpull: onDomain((cmd) => (optBool(cmd, "base") ? "virDomainBlockRebase" : "virDomainBlockPull")),
+  blockresize,
+  "detach-device-alias": async (ctl, cmd) => {
+    await lookupDomain(ctl, cmd);
+    refuse("virDomainDetachDeviceAlias", `Failed to detach device with alias ${req(cmd, "alias")}`);
+  },
+  "get-user-sshkeys": onDomain(fixed("virDomainAuthorizedSSHKeysGet")),
+  "set-user-sshkeys": setUserSshkeys,
+  guestvcpus: onDomain((cmd) =>
+    optBool(cmd, "enable") || optBool(cmd, "disable") ? "virDomainSetGuestVcpus" : "virDomainGetGuestVcpus",
+  ),
+  setvcpu,
+  domblkthreshold: onDomain(fixed("virDomainSetBlockThreshold"), (_ctl, cmd) =>
+    optScaled(cmd, "threshold", 1n, ULLONG_MAX),
+  ),
+  guestinfo: onDomain(fixed("virDomainGetGuestInfo")),
+  "domdirtyrate-calc": onDomain(fixed("virDomainStartDirtyRateCalc")),
+  "qemu-monitor-command": onDomain(fixed("virDomainQemuMonitorCommand")),
+  "qemu-agent-command": onDomain(fixed("virDomainQemuAgentCommand")),
+  "qemu-monitor-event": qemuMonitorEvent,
+  "qemu-attach": (_ctl, cmd) => {
+    const pid = optUInt(cmd, "pid");
+    refuse("virDomainQemuAttach", `Failed to attach to pid ${pid}`);
+  },
+  "guest-agent-timeout": onDomain(fixed("virDomainAgentSetResponseTimeout")),
+  "lxc-enter-namespace": onDomain(fixed("virDomainLxcOpenNamespace")),
+  "dom-fd-associate": domFdAssociate,
+  "backup-begin": onDomain(fixed("virDomainBackupBegin"), readFiles("backupxml", "checkpointxml")),
+  "backup-dumpxml": onDomain(fixed("virDomainBackupGetXMLDesc")),
+  domsetlaunchsecstate: async (ctl, cmd) => {
+    await lookupDomain(ctl, cmd);
+    await readFiles("secrethdr", "secret")(ctl, cmd);
+    refuse("virDomainSetLaunchSecurityState", "Unable to set launch security state");
+  },
+  "domxml-from-native": async (ctl, cmd) => {
+    await ctl.readFile(req(cmd, "config"));
+    refuse("virConnectDomainXMLFromNative");
+  },
+  "domxml-to-native": async (ctl, cmd) => {
+    const xml = optString(cmd, "xml");
+    if (xml !== undefined) await ctl.readFile(xml);
+    else if (optString(cmd, "domain") !== undefined) await lookupDomain(ctl, cmd);
+    refuse("virConnectDomainXMLToNative");
+  },
+  "nwfilter-define": async (ctl, cmd) => {
+    const file = req(cmd, "file");
+    await ctl.readFile(file);
+    refuse("virNWFilterDefineXML", `Failed to define network filter from ${file}`);
+  },
+  "nwfilter-edit": (_ctl, cmd) =>
+    refuse("virNWFilterLookupByName", `failed to get nwfilter '${req(cmd, "nwfilter")}'`),
+  "nwfilter-binding-create": async (ctl, cmd) => {
+    const file = req(cmd, "file");
+    await ctl.readFile(file);
+    refuse("virNWFilterBindingCreateXML", `Failed to create network filter from ${file}`);
+  },
+  "nwfilter-binding-delete": (_ctl, cmd) =>
+    refuse("virNWFilterBindingLookupByPortDev", `failed to get nwfilter binding '${req(cmd, "binding")}'`),
+  "nwfilter-binding-dumpxml": (_ctl, cmd) =>
+    refuse("virNWFilterBindingLookupByPortDev", `failed to get nwfilter binding '${req(cmd, "binding")}'`),
+  "net-port-create": netPortCreate,
+  "net-port-dumpxml": netPortLookup("virNetworkPortLookupByUUID"),
+  "net-port-delete": netPortLookup("virNetworkPortLookupByUUID"),
+  "nodedev-detach": (ctl, cmd) =>
+    nodedev(
+      ctl,
+      cmd,
+      optString(cmd, "driver") !== undefined ? "virNodeDeviceDetachFlags" : "virNodeDeviceDettach",
+      "detach",
+    ),
+  "nodedev-reattach": (ctl, cmd) => nodedev(ctl, cmd, "virNodeDeviceReAttach", "re-attach"),
+  "nodedev-reset": (ctl, cmd) => nodedev(ctl, cmd, "virNodeDeviceReset", "reset"),
+};
+
+void optArgv;
