@@ -138,6 +138,8 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       const hint = options.cluster_size !== undefined ? " (try using a larger cluster size)" : "";
       throw new CliError(`${filename}: The image size is too large for file format '${fmt}'${hint}`);
     }
+    if (e instanceof ImageError && /EISDIR/.test(e.message))
+      throw new CliError(`${filename}: Could not create '${filename}': Is a directory`);
     if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
     throw e;
   }

@@ -1,6 +1,7 @@
 // What every tsvirt-img command shares: output sinks, the program-name prefix for errors, the
 // CliError that ends a command with an exit code, and opening images with qemu-img's messages.
 
+import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 // Imports name the image layer's modules, not its index: the index re-exports every IO backend.
 import { ImageError } from "../../image/errors.js";
@@ -65,6 +66,9 @@ export async function openCli(
   o: OpenOpts = {},
 ): Promise<Image> {
   let img: Image;
+  // qemu's file driver refuses directories before any format looks at them.
+  if ((await stat(filename).catch(() => undefined))?.isDirectory())
+    throw new CliError(`Could not open '${filename}': 'file' driver requires '${filename}' to be a regular file`);
   try {
     img = await openImage(filename, {
       format,
