@@ -317,3 +317,29 @@ test("CLI map and convert: addon and pure-JS fallback (TSVIRT_NO_NATIVE=1) agree
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("raw preallocation=falloc reserves blocks with fallocate: allocated, and mapped as qemu-img's", async (t) => {
+  if (!existsSync(CLI)) return t.skip("dist/bin/tsvirt-img.js is not built");
+  if (!QEMU) return t.skip("qemu-img is not installed");
+  const dir = await mkdtemp(join(tmpdir(), "tsvirt-native-"));
+  try {
+    const map = (f: string) => execFileSync("qemu-img", ["map", "-f", "raw", "--output=json", f]).toString();
+    const run = (tool: string, args: string[]) =>
+      tool === "qemu"
+        ? execFileSync("qemu-img", args, { cwd: dir })
+        : execFileSync("node", [CLI, ...args], { cwd: dir });
+    for (const tool of ["qemu", "tsvirt"]) {
+      run(tool, ["create", "-q", "-f", "raw", "-o", "preallocation=falloc", `${tool}-c.raw`, "3M"]);
+      run(tool, ["create", "-q", "-f", "raw", `${tool}-r.raw`, "1M"]);
+      run(tool, ["resize", "-q", "-f", "raw", "--preallocation=falloc", `${tool}-r.raw`, "5M"]);
+    }
+    for (const f of ["c.raw", "r.raw"]) {
+      const q = join(dir, `qemu-${f}`);
+      const m = join(dir, `tsvirt-${f}`);
+      assert.equal(statSync(m).blocks, statSync(q).blocks, `${f}: allocated blocks`);
+      if (nativeIO()) assert.equal(map(m), map(q), `${f}: map`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -59,6 +59,16 @@ export class LazyTruncateIO implements BlockIO {
     else await this.inner.write(offset, new Uint8Array(length));
   }
 
+  async zeroRange(offset: number, length: number): Promise<boolean> {
+    await this.empty();
+    return this.inner.zeroRange ? this.inner.zeroRange(offset, length) : false;
+  }
+
+  async preallocate(offset: number, length: number): Promise<boolean> {
+    await this.empty();
+    return this.inner.preallocate ? this.inner.preallocate(offset, length) : false;
+  }
+
   async dataRanges(offset: number, length: number): Promise<{ offset: number; length: number }[]> {
     if (!this.emptied) return [];
     return this.inner.dataRanges ? this.inner.dataRanges(offset, length) : [{ offset, length }];

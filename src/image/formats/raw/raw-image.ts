@@ -122,9 +122,18 @@ export class RawImage implements Image, Resizable {
     const old = this.virtualSize;
     await this.io.truncate(newSize);
     // Growing an empty file allocates its first block, as qemu's file driver does.
-    if (old === 0 && newSize > 0 && this.io.path !== undefined) await this.io.write(0, new Uint8Array(Math.min(4096, newSize)));
-    if (newSize > old && (opts.preallocation === "full" || opts.preallocation === "falloc")) {
-      await this.writeZeroesRaw(old, newSize - old);
+    if (old === 0 && newSize > 0 && this.io.path !== undefined)
+      await this.io.write(0, new Uint8Array(Math.min(4096, newSize)));
+    const grown = newSize - old;
+    // falloc reserves the new blocks with fallocate() where the file allows (they map as holes,
+    // as qemu's), else zeros are written.
+    const reserved =
+      grown > 0 &&
+      opts.preallocation === "falloc" &&
+      !!this.io.preallocate &&
+      (await this.io.preallocate(old, grown));
+    if (grown > 0 && !reserved && (opts.preallocation === "full" || opts.preallocation === "falloc")) {
+      await this.writeZeroesRaw(old, grown);
     }
     this.virtualSize = newSize;
   }
