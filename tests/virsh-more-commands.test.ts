@@ -229,3 +229,90 @@ test("console on a terminal: the Connected/Escape lines, then the driver's refus
   const esc = onPty(`virsh -e '^a' -c test:///default 'console test'`);
   assert.equal(onPty(`${process.execPath} ${TSVIRSH} -e '^a' -c test:///default 'console test'`), esc);
 });
+
+/**
+ * A live console: a TCG test guest through tsvirtd; real virsh and tsvirsh, each on a terminal,
+ * see the guest's output, type a line the guest echoes, leave with Ctrl+] (exit status 0), and the
+ * console is free again afterwards (the next program gets it without --force).
+ */
+test("console passthrough to a running guest through tsvirtd, as virsh", { timeout: 300_000 }, async (t) => {
+  if (!haveVirsh) return t.skip("real virsh missing");
+  if (!existsSync(TSVIRSH)) return t.skip("dist/bin/tsvirsh.js not built");
+  if (!existsSync("/usr/bin/qemu-system-x86_64")) return t.skip("qemu-system-x86_64 missing");
+  const { buildGuest, guestUnavailable } = await import("./guest/build-guest.js");
+  const why = tsvirtdUnavailable() ?? guestUnavailable();
+  if (why) return t.skip(why);
+  const d = await startTsvirtd({ args: ["--http", "off"] });
+  try {
+    const uri = d.uri("qemu");
+    const g = buildGuest();
+    const xmlFile = join(d.root, "con.xml");
+    writeFileSync(
+      xmlFile,
+      `<domain type='qemu'><name>con1</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='q35'>hvm</type><kernel>${g.kernel}</kernel><initrd>${g.initrd}</initrd><cmdline>${g.cmdline}</cmdline></os>
+<features><acpi/></features><devices><serial type='pty'><target port='0'/></serial><console type='pty'><target type='serial' port='0'/></console>
+<controller type='usb' model='none'/><memballoon model='none'/></devices></domain>`,
+    );
+    const [code, , se] = await run("virsh", ["-c", uri, "create", xmlFile]);
+    assert.equal(code, 0, se);
+    const { spawn } = await import("node:child_process");
+    const session = (cmdline: string, word: string) =>
+      new Promise<{ out: string; code: number | null }>((done, fail) => {
+        const p = spawn("script", ["-qec", cmdline, "/dev/null"], {
+          stdio: ["pipe", "pipe", "pipe"],
+          env: { ...process.env, LC_ALL: "C" },
+        });
+        let out = "";
+        let typed = false;
+        let left = false;
+        const timer = setTimeout(() => {
+          p.kill("SIGKILL");
+          fail(new Error(`${cmdline}: no echo in time; got ${JSON.stringify(out.slice(-400))}`));
+        }, 120_000);
+        p.stdout.on("data", (c: Buffer) => {
+          out += c.toString("latin1");
+          // the guest ticks once a second: once it is seen the console is live
+          if (!typed && /TSVIRT-TICK \d+/.test(out)) {
+            typed = true;
+            // an empty word: leave at once, having typed nothing
+            p.stdin.write(word === "" ? "\x1d" : `${word}\r`);
+            left = word === "";
+          }
+          if (typed && !left && out.includes(`TSVIRT-ECHO: ${word}`)) {
+            left = true;
+            p.stdin.write("\x1d");
+          }
+        });
+        p.on("close", (code) => {
+          clearTimeout(timer);
+          p.stdin.destroy();
+          done({ out, code });
+        });
+      });
+    const results: Record<string, { head: string; code: number | null; echoed: boolean }> = {};
+    for (const [who, prog] of [
+      ["virsh", "virsh"],
+      ["tsvirsh", `${process.execPath} ${TSVIRSH}`],
+      ["tsvirsh-quiet", `${process.execPath} ${TSVIRSH}`],
+      ["virsh-again", "virsh"],
+    ] as const) {
+      const word = who === "tsvirsh-quiet" ? "" : `hello-${who}`;
+      const r = await session(`${prog} -c '${uri}' console con1`, word);
+      const text = r.out.replace(/^Authorization not available.*\r\n/m, "");
+      results[who] = {
+        head: text.split("\n").slice(0, 2).join("\n"),
+        code: r.code,
+        echoed: word !== "" && text.includes(`TSVIRT-ECHO: ${word}`),
+      };
+    }
+    assert.deepEqual(results.tsvirsh, { ...results.virsh!, echoed: true });
+    assert.equal(results.virsh!.head, "Connected to domain 'con1'\r\nEscape character is ^] (Ctrl + ])\r");
+    assert.equal(results.virsh!.code, 0);
+    assert.deepEqual(results["tsvirsh-quiet"], { ...results.virsh!, echoed: false });
+    assert.ok(results["virsh-again"]!.echoed, "the console is free again after tsvirsh left");
+  } finally {
+    await run("virsh", ["-c", d.uri("qemu"), "destroy", "con1"]);
+    await d.dispose();
+  }
+});
