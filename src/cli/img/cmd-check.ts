@@ -102,7 +102,7 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
       again.corruptionsFixed = r.corruptionsFixed;
       r = again;
     }
-    if (output === "json") {
+    if (output === "json" && !quiet) {
       const d: Record<string, QValue | undefined> = {
         filename,
         format: img.format,
@@ -118,7 +118,7 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
         "compressed-clusters": nz(r.compressedClusters),
       };
       io.out(toQemuJson(d) + "\n");
-    } else io.out(human(r, quiet));
+    } else if (output !== "json") io.out(human(r, quiet));
     return exitCode(r);
   } finally {
     await img.close();
