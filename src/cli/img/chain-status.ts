@@ -66,13 +66,20 @@ export async function chainStatus(
   length: number,
   depth = 0,
 ): Promise<MapExtent[]> {
-  const own = await withFileHoles(img, await img.blockStatus(offset, length));
+  const raw = await img.blockStatus(offset, length);
+  // A format may already have looked into its backing files (qcow2 does): each extent is judged
+  // by the image at its depth.
+  const layerAt = (d: number): Image => {
+    let layer: Image = img;
+    for (let k = 0; k < d && layer.backing?.backingImage; k++) layer = layer.backing.backingImage;
+    return layer;
+  };
+  const own: MapExtent[] = [];
+  for (const e of raw) own.push(...(e.data ? await withFileHoles(layerAt(e.depth), [e]) : [e]));
   const out: MapExtent[] = [];
   for (const e of own) {
-    // A format may already have looked into its backing files (qcow2 does); an extent still
-    // unallocated at depth k continues below the image at that depth.
-    let layer: Image = img;
-    for (let k = 0; k < e.depth && layer.backing?.backingImage; k++) layer = layer.backing.backingImage;
+    // An extent still unallocated at depth k continues below the image at that depth.
+    const layer = layerAt(e.depth);
     const back = layer.backing?.backingImage;
     if (e.present === false && !e.data && !(e.zero && e.depth > 0) && back) {
       const inBack = Math.max(0, Math.min(e.start + e.length, back.virtualSize) - e.start);

@@ -76,7 +76,11 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
       await img.flush();
     } catch (e) {
       const verb = op === "c" ? "create" : op === "a" ? "apply" : "delete";
-      throw new CliError(`Could not ${verb} snapshot '${name}': ${errText(e)}`);
+      // qemu reports a refcount that would overflow its width as a bare -EINVAL.
+      const why = /would exceed the \d+-bit refcount width/.test(errText(e))
+        ? "-22 (Invalid argument)"
+        : errText(e);
+      throw new CliError(`Could not ${verb} snapshot '${name}': ${why}`);
     }
     return 0;
   } finally {
