@@ -14,8 +14,15 @@ const CHUNK = 1 << 20;
  * blk_pwrite_zeroes() as qcow2 takes it: a run whose clusters read as zeros throughout is
  * widened to whole clusters (zero clusters, no data); anything else is written as zeros.
  */
-async function writeZeroes(img: Image, offset: number, length: number, cs: number | undefined): Promise<void> {
-  if (img.writeZeroes && cs) {
+export async function writeZeroes(
+  img: Image,
+  offset: number,
+  length: number,
+  cs: number | undefined,
+): Promise<void> {
+  // qcow2 v2 has no zero clusters: qemu falls back to writing zeros there.
+  const v3 = (img as unknown as { header?: { version?: number } }).header?.version === 3;
+  if (img.writeZeroes && cs && v3) {
     const from = Math.floor(offset / cs) * cs;
     const to = Math.min(Math.ceil((offset + length) / cs) * cs, img.virtualSize);
     const st = await chainStatus(img, from, to - from);
@@ -107,7 +114,10 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
           if (e.depth === 0 && e.present !== false) continue;
           const end = e.start + e.length;
           if (e.start < oldSize && end > oldSize) {
-            pieces.push({ start: e.start, length: oldSize - e.start }, { start: oldSize, length: end - oldSize });
+            pieces.push(
+              { start: e.start, length: oldSize - e.start },
+              { start: oldSize, length: end - oldSize },
+            );
           } else pieces.push({ start: e.start, length: e.length });
         }
         for (const e of pieces) {
@@ -141,7 +151,9 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
       bar?.stop();
     }
     if (target !== undefined && newFmt === undefined)
-      throw new CliError(`Could not change the backing file to '${newBacking}': backing format must be specified`);
+      throw new CliError(
+        `Could not change the backing file to '${newBacking}': backing format must be specified`,
+      );
     if (!img.backing)
       throw new CliError(`Could not change the backing file to '${newBacking}': Operation not supported`);
     try {

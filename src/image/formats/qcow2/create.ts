@@ -122,6 +122,8 @@ export async function createQcow2(
   }
   if (o.backing_fmt !== undefined && o.backing_file === undefined)
     throw bad("Backing format cannot be used without backing file");
+  if (o.backing_file !== undefined && prealloc !== "off" && !extL2)
+    throw bad("Backing file and preallocation can only be used at the same time if extended_l2 is on");
   const dataFileRaw = bool(o.data_file_raw, "data_file_raw");
   if (o.data_file !== undefined && version === 2)
     throw bad(`External data files are only supported with ${v3}`);
