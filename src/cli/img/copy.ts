@@ -111,7 +111,34 @@ interface Run {
 function zeroRuns(buf: Uint8Array, offset: number, g: number): Run[] {
   if (g <= 0) return [{ start: 0, end: buf.length, data: true }];
   const n = nativeIO();
-  if (n) return n.zeroRuns(buf, offset, g);
+  if (n) return zeroTail(n.zeroRuns(buf, offset, g), buf, offset, g);
+  return zeroTail(scanRuns(buf, offset, g), buf, offset, g);
+}
+
+/**
+ * qemu-img convert leaves out zeros at the end of a request however short (is_allocated_sectors):
+ * a zero partial block at the end of the buffer (an image's odd-sized tail) is a zero run.
+ */
+function zeroTail(runs: Run[], buf: Uint8Array, offset: number, g: number): Run[] {
+  const rem = (offset + buf.length) % g;
+  const last = runs[runs.length - 1];
+  const from = buf.length - rem;
+  if (rem === 0 || !last?.data || from < last.start) return runs;
+  if (!zeroSpan(Buffer.from(buf.buffer, buf.byteOffset, buf.length), from, buf.length)) return runs;
+  if (from > last.start) {
+    last.end = from;
+    runs.push({ start: from, end: buf.length, data: false });
+  } else {
+    const prev = runs[runs.length - 2];
+    if (prev && !prev.data) {
+      prev.end = buf.length;
+      runs.pop();
+    } else last.data = false;
+  }
+  return runs;
+}
+
+function scanRuns(buf: Uint8Array, offset: number, g: number): Run[] {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   const out: Run[] = [];
   let pos = 0;
