@@ -244,6 +244,13 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         );
         base += src.virtualSize;
       }
+      // qemu ends a compressed qcow2 conversion with an empty compressed write, which rounds the
+      // file up to whole sectors.
+      if (compress && out.format === "qcow2") {
+        await out.flush();
+        const len = await out.io.size();
+        if (len % 512 !== 0) await out.io.truncate(Math.ceil(len / 512) * 512);
+      }
       if (cache !== "unsafe") await out.flush();
     } catch (e) {
       if (e instanceof CliError) throw e;
