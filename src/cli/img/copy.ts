@@ -111,8 +111,28 @@ interface Run {
 function zeroRuns(buf: Uint8Array, offset: number, g: number): Run[] {
   if (g <= 0) return [{ start: 0, end: buf.length, data: true }];
   const n = nativeIO();
-  if (n) return zeroTail(n.zeroRuns(buf, offset, g), buf, offset, g);
-  return zeroTail(scanRuns(buf, offset, g), buf, offset, g);
+  if (n) return zeroHead(zeroTail(n.zeroRuns(buf, offset, g), buf, offset, g), buf, offset, g);
+  return zeroHead(zeroTail(scanRuns(buf, offset, g), buf, offset, g), buf, offset, g);
+}
+
+/** Likewise zeros at the start of a request (a zero run cut by an unaligned extent start). */
+function zeroHead(runs: Run[], buf: Uint8Array, offset: number, g: number): Run[] {
+  const head = offset % g;
+  const first = runs[0];
+  const to = Math.min(buf.length, g - head);
+  if (head === 0 || !first?.data || to > first.end) return runs;
+  if (!zeroSpan(Buffer.from(buf.buffer, buf.byteOffset, buf.length), 0, to)) return runs;
+  if (to < first.end) {
+    first.start = to;
+    runs.unshift({ start: 0, end: to, data: false });
+  } else {
+    const next = runs[1];
+    if (next && !next.data) {
+      next.start = 0;
+      runs.shift();
+    } else first.data = false;
+  }
+  return runs;
 }
 
 /**
