@@ -54,7 +54,8 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
   for (const e of exts) {
     let kind: Piece["kind"];
     if (o.topOnly && (e.depth > 0 || e.present === false)) kind = "skip";
-    else if (e.zero && !e.data) kind = o.targetZero ? "skip" : "zero";
+    // -S 0: no sparse detection at all, zeros are written as data (qemu fully allocates).
+    else if (e.zero && !e.data && o.sparseSize > 0) kind = o.targetZero ? "skip" : "zero";
     else kind = "data";
     const host =
       kind === "data" &&
