@@ -33,13 +33,24 @@ function canRebuild(img: Qcow2Image): boolean {
 export async function makeEmptyQcow2(img: Qcow2Image): Promise<void> {
   img.writable();
   if (!canRebuild(img)) {
+    // qemu's qcow2_cluster_discard over the whole disk: every L2 table gets allocated on the way
+    // (even where nothing was mapped), each mapped cluster is cleared and released, and storage
+    // whose refcount drops to 0 is punched out of the file (discard passthrough for snapshots).
     const wp = await loadWritePath();
     const clusters = Math.ceil(img.virtualSize / img.cs);
-    for (let gci = 0; gci < clusters; gci++) {
-      const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
-      if (m.kind === "unallocated") continue;
-      await wp.setEntries(img, [{ gci, host: 0 }]);
-      await wp.release(img, m);
+    const per = img.tables.l2Entries;
+    for (let l1i = 0; l1i * per < clusters; l1i++) {
+      await img.tables.writableL2(l1i);
+      for (let gci = l1i * per; gci < Math.min(clusters, (l1i + 1) * per); gci++) {
+        const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
+        if (m.kind === "unallocated") continue;
+        await wp.setEntries(img, [{ gci, host: 0 }]);
+        await wp.release(img, m);
+        if (m.kind === "normal" && m.host % img.cs === 0 && !img.hasDataFile) {
+          const ci = m.host / img.cs;
+          if ((img.refs.peek(ci) ?? (await img.refs.get(ci))) === 0) await img.io.discard?.(m.host, img.cs);
+        }
+      }
     }
     await img.flush();
     return;
