@@ -162,10 +162,12 @@ async function measure(
   // With --size nothing is allocated yet (qemu counts only metadata for qcow2).
   let requiredData = outFmt === "raw" ? virtual : 0;
   let srcFormat: string | undefined;
+  let srcV3 = false;
   if (img) {
     {
       virtual = img.virtualSize;
       srcFormat = img.format;
+      srcV3 = (img as unknown as { header?: { version?: number } }).header?.version === 3;
       // Unallocated sectors count towards the size of a raw file (qemu's raw_measure).
       requiredData = outFmt === "raw" ? virtual : 0;
       const gran = outFmt === "qcow2" ? cs : 1;
@@ -192,7 +194,7 @@ async function measure(
     full = qcow2PreallocSize(vs, cs, Math.log2(refBits), extL2);
     required = prealloc === "full" || prealloc === "falloc" ? full : full - vs + requiredData;
     // Only a qcow2 source can carry persistent bitmaps, so only then is their size reported.
-    d.bitmaps = srcFormat === "qcow2" && opts.compat !== "0.10" ? 0 : undefined;
+    d.bitmaps = srcFormat === "qcow2" && srcV3 && opts.compat !== "0.10" ? 0 : undefined;
   } else {
     full = virtual;
     required = requiredData;
