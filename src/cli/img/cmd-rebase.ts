@@ -97,6 +97,17 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
       } catch (e) {
         throw new CliError(`Could not open new backing file '${full}': ${errText(e)}`);
       }
+      // Deeper in the new backing chain, the image itself conflicts the same way.
+      if (img.format !== "raw") {
+        let depth = 0;
+        for (let b = nb.backing?.backingImage; b; b = b.backing?.backingImage) {
+          depth++;
+          if (b.io.path && (await sameFile(b.io.path, filename)))
+            throw new CliError(
+              `Could not open new backing file '${full}': ${"Could not open backing file: ".repeat(depth)}Failed to get shared "write" lock\nIs another process using the image [${b.io.path}]?`,
+            );
+        }
+      }
     }
     if (!unsafe && img.backing) {
       const old = img.backing.backingImage;
