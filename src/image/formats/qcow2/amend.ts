@@ -10,9 +10,9 @@ import {
   COMPAT_LAZY_REFCOUNTS,
   EXT_FEATURE_TABLE,
   featureNameTable,
+  INCOMPAT_COMPRESSION,
   INCOMPAT_DATA_FILE,
   INCOMPAT_DIRTY,
-  INCOMPAT_EXTL2,
 } from "./header.js";
 import { decodeL2 } from "./l2-entry.js";
 import type { Qcow2Image } from "./qcow2-image.js";
@@ -88,7 +88,8 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
   ) {
     throw bad("Cannot amend the backing file\nYou can use 'qemu-img rebase' instead.");
   }
-  if (version === 2 && order !== 4) {
+  // Without an explicit refcount_bits the downgrade itself refuses the current width (below).
+  if (version === 2 && order !== 4 && o.refcount_bits !== undefined) {
     throw bad(
       "Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
     );
@@ -141,15 +142,23 @@ async function changeRefcountOrder(img: Qcow2Image, order: number): Promise<void
 /** compat=0.10: no v3-only feature may remain; zero clusters become plain zeros/unallocated. */
 async function downgrade(img: Qcow2Image): Promise<void> {
   const h = img.header;
+  // qemu's qcow2_downgrade order: refcount width, data file, then any other incompatible feature.
+  if (h.refcountOrder !== 4) throw bad("compat=0.10 requires refcount_bits=16");
+  if (h.incompatible & INCOMPAT_DATA_FILE) throw unsupported("Cannot downgrade an image with a data file");
   if (h.incompatible & INCOMPAT_DIRTY)
     throw unsupported("Cannot downgrade a dirty image (run check -r all first)");
-  if (h.incompatible & INCOMPAT_EXTL2)
-    throw unsupported("Cannot downgrade an image with extended L2 entries");
-  if (h.incompatible & INCOMPAT_DATA_FILE) throw unsupported("Cannot downgrade an image with a data file");
-  if (h.compressionType !== 0)
-    throw unsupported("Cannot downgrade an image with a compression type other than zlib");
+  const other = h.incompatible & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION);
+  if (other) throw unsupported(`Cannot downgrade an image with incompatible features 0x${other.toString(16)} set`);
   if (h.autoclear & AUTOCLEAR_BITMAPS) throw unsupported("Cannot downgrade an image with bitmaps");
-  if (h.refcountOrder !== 4) throw bad("compat=0.10 requires refcount_bits=16");
+  // A non-zlib compression type goes away unless compressed clusters depend on it.
+  if (h.compressionType !== 0) {
+    const total = Math.ceil(img.virtualSize / img.cs);
+    for (let gci = 0; gci < total; gci++) {
+      if ((await img.tables.lookup(gci)).kind === "compressed")
+        throw unsupported("Cannot downgrade an image with zstd compression type and existing compressed clusters");
+    }
+    h.compressionType = 0;
+  }
   // Snapshot trees must not hold zero clusters (expanding them would unshare the trees).
   for (const sn of img.snapshotList) {
     for (const e of await readL1(img, sn.l1Offset, sn.l1Size)) {
