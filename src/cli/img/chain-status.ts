@@ -18,7 +18,8 @@ async function withFileHoles(img: Image, own: MapExtent[]): Promise<MapExtent[]>
     if (h?.imageType !== 2) return own;
   } else if (img.format === "qcow2") {
     const { looksMetadataPreallocated } = await import("../../image/formats/qcow2/prealloc-detect.js");
-    if (!(await looksMetadataPreallocated(img as Parameters<typeof looksMetadataPreallocated>[0]))) return own;
+    if (!(await looksMetadataPreallocated(img as Parameters<typeof looksMetadataPreallocated>[0])))
+      return own;
   } else return own;
   const out: MapExtent[] = [];
   let fileSize: number | undefined;
@@ -97,4 +98,49 @@ export async function chainStatus(
     } else out.push({ ...e, depth: e.depth + depth });
   }
   return out;
+}
+
+/**
+ * blk_pwrite_zeroes() on a qcow2 v3 image as qemu splits it: the aligned middle becomes zero
+ * clusters; an unaligned head or tail does too when the rest of its cluster already reads as
+ * zeros, otherwise it is written as zeros. Other images take their own writeZeroes (or zeros).
+ */
+export async function qemuWriteZeroes(
+  img: Image,
+  offset: number,
+  length: number,
+  mayUnmap: boolean,
+): Promise<void> {
+  const q = img as unknown as { cs?: number; extL2?: boolean; header?: { version?: number } };
+  const zeros = async (o: number, n: number) => {
+    for (let p = o; p < o + n; p += 1 << 20) await img.write(p, new Uint8Array(Math.min(1 << 20, o + n - p)));
+  };
+  if (img.format !== "qcow2" || !img.writeZeroes || !q.cs || q.extL2 || q.header?.version !== 3) {
+    if (img.writeZeroes) await img.writeZeroes(offset, length, { mayUnmap });
+    else await zeros(offset, length);
+    return;
+  }
+  const cs = q.cs;
+  const end = offset + length;
+  const readsZero = async (o: number, n: number) =>
+    n <= 0 || (await chainStatus(img, o, n)).every((e) => e.zero);
+  const edge = async (o: number, n: number) => {
+    const c0 = Math.floor(o / cs) * cs;
+    const c1 = Math.min(c0 + cs, img.virtualSize);
+    if ((await readsZero(c0, o - c0)) && (await readsZero(o + n, c1 - (o + n))))
+      await img.writeZeroes!(c0, c1 - c0, { mayUnmap });
+    else await zeros(o, n);
+  };
+  let pos = offset;
+  if (pos % cs !== 0) {
+    const n = Math.min(end, Math.ceil(pos / cs) * cs) - pos;
+    await edge(pos, n);
+    pos += n;
+  }
+  const midEnd = end === img.virtualSize ? end : Math.floor(end / cs) * cs;
+  if (midEnd > pos) {
+    await img.writeZeroes(pos, midEnd - pos, { mayUnmap });
+    pos = midEnd;
+  }
+  if (end > pos) await edge(pos, end - pos);
 }
