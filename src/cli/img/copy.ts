@@ -4,6 +4,7 @@
 
 import type { BlockIO, Image, MapExtent } from "../../image/index.js";
 import { nativeIO } from "../../image/io/native.js";
+import { qemuWriteZeroes } from "./chain-status.js";
 import { type CompressedWriter, isZero } from "./context.js";
 
 export interface CopyOptions {
@@ -79,7 +80,9 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
 }
 
 async function writeZeros(dst: Image, offset: number, length: number): Promise<void> {
-  if (dst.writeZeroes) await dst.writeZeroes(offset, length, { mayUnmap: true });
+  // qcow2: qemu's split into zero clusters and written edges (partial clusters).
+  if (dst.format === "qcow2") await qemuWriteZeroes(dst, offset, length, true);
+  else if (dst.writeZeroes) await dst.writeZeroes(offset, length, { mayUnmap: true });
   else {
     for (let p = offset; p < offset + length; p += CHUNK)
       await dst.write(p, new Uint8Array(Math.min(CHUNK, offset + length - p)));
