@@ -2,6 +2,7 @@
 import type { GroupDef } from "./command.js";
 import { checkpointHandlers } from "./commands/checkpoint.js";
 import { consoleHandlers } from "./commands/console.js";
+import { cpuAndJobHandlers } from "./commands/cpu-and-jobs.js";
 import { domainHandlers } from "./commands/domain.js";
 import { domainAttachHandlers } from "./commands/domain-attach.js";
 import { domainDeviceHandlers } from "./commands/domain-devices.js";
@@ -45,6 +46,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: consoleHandlers },
     { handlers: refusalHandlers },
     { handlers: domainExtraHandlers },
+    { handlers: cpuAndJobHandlers },
     { handlers: hostObjectHandlers },
     { handlers: nodedevHandlers },
     { handlers: eventHandlers },
