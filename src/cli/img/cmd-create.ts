@@ -5,6 +5,7 @@ import { CliError, errText, fromUsage, type Out, pathCombine } from "./context.j
 import {
   CREATE_OPTIONS,
   checkOptionValue,
+  createOptionsWithProtocol,
   formattingLine,
   optionsHelp,
   optionsHelpWithProtocol,
@@ -80,8 +81,9 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     return 0;
   }
   const options: Record<string, string> = {};
+  const accepted = createOptionsWithProtocol(fmt);
   for (const [k, v] of pairs) {
-    const d = descs.find((x) => x.name === k);
+    const d = accepted.find((x) => x.name === k);
     if (!d) throw new CliError(`${filename}: Invalid parameter '${k}'`);
     options[k] = checkOptionValue(d, v, `${filename}: `, io);
   }
@@ -130,6 +132,15 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   }
   if (size === undefined) throw new CliError(`${filename}: Image creation needs a size parameter`);
   if (!quiet) io.out(formattingLine(filename, fmt, { ...options, size: String(size) }));
+  // The file protocol's own options: checked as its create would, then not passed to the format.
+  const own = new Set(descs.map((d) => d.name));
+  const proto = options.preallocation;
+  if (!own.has("preallocation") && proto !== undefined && !["off", "falloc", "full"].includes(proto))
+    throw new CliError(
+      `${filename}: ${proto === "metadata" ? "Unsupported preallocation mode: metadata" : `invalid parameter value: ${proto}`}`,
+    );
+  for (const k of Object.keys(options))
+    if (!own.has(k) && k !== "backing_file" && k !== "backing_fmt") delete options[k];
   try {
     await createImage(filename, fmt, size, options, { unsafe });
   } catch (e) {

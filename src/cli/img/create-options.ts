@@ -200,11 +200,23 @@ export function optionsHelpWithProtocol(fmt: string): string {
 /** The "fmt=… size=… …" tail of qemu-img's Formatting line. */
 export function formattingLine(filename: string, fmt: string, opts: Record<string, string>): string {
   const parts = [`fmt=${fmt}`];
-  for (const o of CREATE_OPTIONS[fmt] ?? []) {
+  for (const o of createOptionsWithProtocol(fmt)) {
     const v = opts[o.name] ?? o.def;
     if (v !== undefined) parts.push(`${o.name}=${v}`);
   }
   return `Formatting '${filename}', ${parts.join(" ")}\n`;
+}
+
+/**
+ * What qemu-img create accepts for a format: its own options, then the file protocol's that it
+ * lacks (qemu_opts_append order: nocow, preallocation, extent_size_hint).
+ */
+export function createOptionsWithProtocol(fmt: string): OptDesc[] {
+  const own = CREATE_OPTIONS[fmt] ?? [];
+  const proto = ["nocow", "preallocation", "extent_size_hint"]
+    .map((n) => FILE_PROTOCOL_OPTIONS.find((o) => o.name === n)!)
+    .filter((o) => !own.some((x) => x.name === o.name));
+  return [...own, ...proto];
 }
 
 /**
@@ -228,7 +240,8 @@ export function checkOptionValue(d: OptDesc, v: string, prefix: string, io?: Out
   if (d.type === "size") {
     const r = strtosz(v);
     if (r.warning) io?.err(`tsvirt-img: warning: ${r.warning}\n`);
-    if (r.error === "ERANGE") throw new CliError(`${prefix}Value '${v}' is out of range for parameter '${k}'`);
+    if (r.error === "ERANGE")
+      throw new CliError(`${prefix}Value '${v}' is out of range for parameter '${k}'`);
     if (r.value === undefined) {
       throw new CliError(
         `${prefix}Parameter '${k}' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.`,
