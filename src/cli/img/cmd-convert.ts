@@ -5,7 +5,13 @@ import { stat } from "node:fs/promises";
 import { createImage, FileIO, type Image, ImageError, openImage } from "../../image/index.js";
 import { CliError, compressedWriter, errText, fromUsage, type Out, openCli } from "./context.js";
 import { copyImage } from "./copy.js";
-import { CREATE_OPTIONS, checkOptionValue, optionsHelp, parseOptionString } from "./create-options.js";
+import {
+  CREATE_OPTIONS,
+  checkOptionValue,
+  createOptionsWithProtocol,
+  optionsHelp,
+  parseOptionString,
+} from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { makeProgress } from "./progress.js";
 import { parseSize } from "./units.js";
@@ -127,9 +133,15 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
     return 0;
   }
   const options: Record<string, string> = {};
+  const accepted = descs ? createOptionsWithProtocol(outFmt) : undefined;
   for (const [k, v] of pairs) {
-    const d = descs?.find((x) => x.name === k);
-    if (descs && !d) throw new CliError(`Invalid parameter '${k}'`);
+    const d = accepted?.find((x) => x.name === k);
+    if (accepted && !d) throw new CliError(`Invalid parameter '${k}'`);
+    // The file protocol's own options (nocow, extent_size_hint, …) are accepted and not passed on.
+    if (d && descs && !descs.includes(d)) {
+      checkOptionValue(d, v, "", io);
+      continue;
+    }
     options[k] = d ? checkOptionValue(d, v, "", io) : v;
   }
   if (outBacking !== undefined) {
