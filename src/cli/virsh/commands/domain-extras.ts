@@ -10,8 +10,9 @@ import { attr } from "../../../xml/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
-import { optBool, optInt, optScaled, optString, optUInt } from "../options.js";
+import { optArgv, optBool, optInt, optScaled, optString, optUInt } from "../options.js";
 import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
+import { linuxKeycode } from "./linux-keycodes.js";
 import { typedValue } from "./monitor-extra.js";
 
 type H = Handler<Ctl>;
@@ -306,6 +307,42 @@ const freepages: H = async (ctl, cmd) => {
   return true;
 };
 
+/** virKeycodeSet names, in VIR_KEYCODE_SET_* order. */
+const CODESETS = ["linux", "xt", "atset1", "atset2", "atset3", "os_x", "xt_kbd", "usb", "win32", "qnum"];
+
+/** virStrToLong_uip(…, 0): decimal, 0x hex or 0 octal, at most 0xffff; -1 otherwise. */
+function numericKeycode(s: string): number {
+  const m = /^[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.exec(s);
+  if (!m) return -1;
+  const b = m[1]!;
+  const v = /^0[xX]/.test(b)
+    ? Number.parseInt(b.slice(2), 16)
+    : b.length > 1 && b[0] === "0"
+      ? Number.parseInt(b, 8)
+      : Number(b);
+  return v > 0xffff ? -1 : v;
+}
+
+/** send-key: names are known for the linux codeset (KEY_*); every codeset takes numbers. */
+const sendKey: H = async (ctl, cmd) => {
+  const dom = await lookupDomain(ctl, cmd);
+  let codesetName = optString(cmd, "codeset") ?? "linux";
+  const holdtime = optInt(cmd, "holdtime") ?? 0;
+  if (codesetName === "rfb") codesetName = "qnum";
+  const codeset = CODESETS.indexOf(codesetName);
+  if (codeset < 0) throw new CmdFailure(`unknown codeset: '${codesetName}'`);
+  const codes: number[] = [];
+  for (const k of optArgv(cmd, "keycode")) {
+    if (codes.length === 16) throw new CmdFailure("too many keycodes");
+    let code = numericKeycode(k);
+    if (code < 0 && codeset === 0) code = linuxKeycode(k) ?? -1;
+    if (code < 0) throw new CmdFailure(`invalid keycode: '${k}'`);
+    codes.push(code);
+  }
+  await dom.sendKey(codeset, holdtime, codes, 0);
+  return true;
+};
+
 export const domainExtraHandlers: Record<string, H> = {
   iothreadadd: iothreadAddDel(false),
   iothreaddel: iothreadAddDel(true),
@@ -319,4 +356,5 @@ export const domainExtraHandlers: Record<string, H> = {
   "save-image-define": saveImageDefine,
   "managedsave-define": managedsaveDefine,
   freepages,
+  "send-key": sendKey,
 };
