@@ -9,6 +9,7 @@ import { domainDeviceHandlers } from "./commands/domain-devices.js";
 import { domainExtraHandlers } from "./commands/domain-extras.js";
 import { domainGuestHandlers } from "./commands/domain-guest.js";
 import { eventHandlers } from "./commands/events.js";
+import { gapHandlers } from "./commands/gaps.js";
 import { hostHandlers } from "./commands/host.js";
 import { hostObjectHandlers } from "./commands/host-objects.js";
 import { monitorHandlers } from "./commands/monitor.js";
@@ -47,6 +48,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: refusalHandlers },
     { handlers: domainExtraHandlers },
     { handlers: cpuAndJobHandlers },
+    { handlers: gapHandlers },
     { handlers: hostObjectHandlers },
     { handlers: nodedevHandlers },
     { handlers: eventHandlers },
