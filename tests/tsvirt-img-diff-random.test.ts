@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { test } from "node:test";
@@ -594,7 +594,10 @@ async function compareFiles(
     const qp = join(qd, n);
     const tp = join(td, n);
     const [qs, ts] = [(await stat(qp)).size, (await stat(tp)).size];
-    if (qs !== ts) problems.push(`${n}: file size ${qs} (qemu-img) != ${ts}`);
+    // A vmdk descriptor's length follows its random CID's hex digits.
+    const descriptor =
+      Math.abs(qs - ts) < 8 && (await readFile(qp, "latin1")).startsWith("# Disk DescriptorFile");
+    if (qs !== ts && !descriptor) problems.push(`${n}: file size ${qs} (qemu-img) != ${ts}`);
     const iq = await run("qemu-img", ["info", "-U", "--output=json", qp], qd);
     const it = await run("qemu-img", ["info", "-U", "--output=json", tp], td);
     let a = normalise(iq.stdout + iq.stderr, qd);
