@@ -5,13 +5,14 @@ import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { checkExclusive } from "../../../api/check.js";
 import type { TypedParam } from "../../../driver/types.js";
-import { ErrorCode, ErrorDomain, VirError } from "../../../errors/index.js";
+import { ErrorDomain } from "../../../errors/index.js";
 import { attr } from "../../../xml/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optInt, optScaled, optString, optUInt } from "../options.js";
 import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
+import { parseCpuList } from "./cpulist.js";
 import { linuxKeycode } from "./linux-keycodes.js";
 import { typedValue } from "./monitor-extra.js";
 
@@ -23,53 +24,6 @@ async function hostCpus(ctl: Ctl): Promise<number> {
   } catch {
     return (await conn(ctl).nodeGetInfo()).cpus;
   }
-}
-
-/** virBitmapParse: "N", "N-M", "^N" items separated by commas; null when malformed. */
-function parseBitmap(s: string, limit: number): Set<number> | null {
-  const set = new Set<number>();
-  const items = s.split(",");
-  for (const raw of items) {
-    const it = raw.trim();
-    let m = /^\^(\d+)$/.exec(it);
-    if (m) {
-      set.delete(Number(m[1]));
-      continue;
-    }
-    m = /^(\d+)(?:-(\d+))?$/.exec(it);
-    if (!m) return null;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (a > b || b >= limit) return null;
-    for (let i = a; i <= b; i++) set.add(i);
-  }
-  return set;
-}
-
-/** virshParseCPUList: "r" is every host CPU; the bitmap as a cpumap of the host's size. */
-function parseCpuList(cpulist: string, maxcpu: number): Uint8Array {
-  const map = new Uint8Array(Math.ceil(maxcpu / 8));
-  if (cpulist.startsWith("r")) {
-    for (let i = 0; i < maxcpu; i++) map[i >> 3]! |= 1 << (i & 7);
-    return map;
-  }
-  const set = parseBitmap(cpulist, 1024);
-  if (!set || set.size === 0) {
-    throw new CmdFailure(
-      `Invalid cpulist '${cpulist}'`,
-      set
-        ? undefined
-        : new VirError({
-            code: ErrorCode.INVALID_ARG,
-            domain: ErrorDomain.NONE,
-            message: `invalid argument: Failed to parse bitmap '${cpulist}'`,
-          }),
-    );
-  }
-  const last = Math.max(...set);
-  if (last >= maxcpu) throw new CmdFailure(`CPU ${last} in cpulist '${cpulist}' exceed the maxcpu ${maxcpu}`);
-  for (const i of set) map[i >> 3]! |= 1 << (i & 7);
-  return map;
 }
 
 function iothreadAddDel(del: boolean): H {

@@ -8,8 +8,9 @@ import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
 import { attempt, type Ctl, conn, domainByString, lookupDomain, req } from "../lookup.js";
-import { optArgv, optBool, optString } from "../options.js";
-import { affectFlags, childrenAt, parseDoc } from "../util.js";
+import { optArgv, optBool, optString, optUInt } from "../options.js";
+import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
+import { parseCpuList } from "./cpulist.js";
 
 type H = Handler<Ctl>;
 
@@ -162,8 +163,15 @@ const NUMA_MODES = ["strict", "preferred", "interleave", "restrictive"];
 const vcpupin: H = async (ctl, cmd) => {
   const flags = affectFlags(cmd);
   const dom = await lookupDomain(ctl, cmd);
-  if (optString(cmd, "cpulist") !== undefined)
-    throw new CmdFailure("setting vCPU affinity is not implemented in tsvirsh");
+  const cpulist = optString(cmd, "cpulist");
+  if (cpulist !== undefined) {
+    // pin mode (virsh: the vCPU is required, the list parsed as virshParseCPUList)
+    const vcpu = optUInt(cmd, "vcpu");
+    const max = await hostCpus(ctl);
+    if (vcpu === undefined) throw new CmdFailure("vcpupin: Missing vCPU number in pin mode.");
+    await dom.pinVcpu(vcpu, parseCpuList(cpulist, max), flags);
+    return true;
+  }
   const ncpus = await hostCpus(ctl);
   const maplen = Math.ceil(ncpus / 8);
   const nvcpus = await dom.getVcpusFlags(flags & 2 ? 2 | 4 : 4);
@@ -249,9 +257,29 @@ const domifaddr: H = async (ctl, cmd) => {
 };
 
 const domtime: H = async (ctl, cmd) => {
+  exclusive(cmd, "time", "now");
+  exclusive(cmd, "time", "sync");
+  exclusive(cmd, "now", "sync");
   const dom = await lookupDomain(ctl, cmd);
-  if (optBool(cmd, "now") || optBool(cmd, "sync") || optString(cmd, "time") !== undefined)
-    throw new CmdFailure("setting the guest time is not implemented in tsvirsh");
+  const now = optBool(cmd, "now");
+  const sync = optBool(cmd, "sync");
+  const time = optString(cmd, "time");
+  if (time !== undefined || now || sync) {
+    let seconds = 0;
+    if (time !== undefined) {
+      if (
+        !/^[ \t]*[+-]?\d+$/.test(time) ||
+        BigInt(time.trim()) >= 1n << 63n ||
+        BigInt(time.trim()) < -(1n << 63n)
+      )
+        throw new CmdFailure(`Numeric value '${time}' for <time> option is malformed or out of range`);
+      seconds = Number(time.trim());
+    }
+    if (now) seconds = Math.floor(Date.now() / 1000);
+    // VIR_DOMAIN_TIME_SYNC
+    await dom.setTime(seconds, 0, sync ? 1 : 0);
+    return true;
+  }
   const t = await dom.getTime(0);
   if (optBool(cmd, "pretty")) {
     const d = new Date(Number(t.seconds) * 1000);
