@@ -6,6 +6,7 @@ import {
   CREATE_OPTIONS,
   checkOptionValue,
   createOptionsWithProtocol,
+  leaveEmptyFileIfQemuDoes,
   formattingLine,
   optionsHelp,
   optionsHelpWithProtocol,
@@ -135,10 +136,12 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   // The file protocol's own options: checked as its create would, then not passed to the format.
   const own = new Set(descs.map((d) => d.name));
   const proto = options.preallocation;
-  if (!own.has("preallocation") && proto !== undefined && !["off", "falloc", "full"].includes(proto))
-    throw new CliError(
-      `${filename}: ${proto === "metadata" ? "Unsupported preallocation mode: metadata" : `invalid parameter value: ${proto}`}`,
-    );
+  if (!own.has("preallocation") && proto !== undefined && !["off", "falloc", "full"].includes(proto)) {
+    const msg =
+      proto === "metadata" ? "Unsupported preallocation mode: metadata" : `invalid parameter value: ${proto}`;
+    await leaveEmptyFileIfQemuDoes(filename, fmt, msg);
+    throw new CliError(`${filename}: ${msg}`);
+  }
   for (const k of Object.keys(options))
     if (!own.has(k) && k !== "backing_file" && k !== "backing_fmt") delete options[k];
   try {
@@ -151,7 +154,10 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     }
     if (e instanceof ImageError && /EISDIR/.test(e.message))
       throw new CliError(`${filename}: Could not create '${filename}': Is a directory`);
-    if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
+    if (e instanceof ImageError) {
+      await leaveEmptyFileIfQemuDoes(filename, fmt, e.message);
+      throw new CliError(`${filename}: ${e.message}`);
+    }
     throw e;
   }
   return 0;

@@ -3,6 +3,7 @@
 
 import { createImage, hasFormat, type Image, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { leaveEmptyFileIfQemuDoes } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { strtosz } from "./units.js";
 
@@ -53,7 +54,8 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
     else if (k === "of") output = v;
     else throw new CliError(`unrecognized operand ${k}`);
   }
-  if (input === undefined || output === undefined) throw new CliError("Must specify both input and output files");
+  if (input === undefined || output === undefined)
+    throw new CliError("Must specify both input and output files");
   const src = await openCli(input, fmt, { readOnly: true });
   let dst: Image | undefined;
   try {
@@ -68,6 +70,7 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
     try {
       await createImage(output, outFmt, size, {});
     } catch (e) {
+      await leaveEmptyFileIfQemuDoes(output, outFmt, errText(e));
       throw new CliError(`${output}: error while creating output image: ${errText(e)}`);
     }
     try {

@@ -1,6 +1,7 @@
 // qemu-img's -o option lists per format: which keys exist, their help text, defaults, and the
 // order qemu prints them in the "Formatting 'x', fmt=…" line (create_opts order after merging).
 
+import { writeFile } from "node:fs/promises";
 import { CliError, type Out } from "./context.js";
 import { strtosz } from "./units.js";
 
@@ -250,4 +251,15 @@ export function checkOptionValue(d: OptDesc, v: string, prefix: string, io?: Out
     return k === "size" ? v : r.value.toString();
   }
   return v;
+}
+
+/**
+ * Create failures that qemu reports only after its file protocol made the file: the empty file
+ * stays behind (qcow's size and secret checks, a bad preallocation mode for the protocol).
+ */
+export async function leaveEmptyFileIfQemuDoes(path: string, fmt: string, message: string): Promise<void> {
+  const late =
+    (fmt === "qcow" && /cannot be zero length|encrypt\.key-secret/.test(message)) ||
+    /Unsupported preallocation mode/.test(message);
+  if (late) await writeFile(path, "").catch(() => {});
 }
