@@ -9,6 +9,7 @@ import {
   CREATE_OPTIONS,
   checkOptionValue,
   createOptionsWithProtocol,
+  leaveEmptyFileIfQemuDoes,
   optionsHelp,
   parseOptionString,
 } from "./create-options.js";
@@ -194,6 +195,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
       try {
         await createImage(outName, outFmt, total, options);
       } catch (e) {
+        await leaveEmptyFileIfQemuDoes(outName, outFmt, errText(e));
         throw new CliError(`${outName}: error while converting ${outFmt}: ${errText(e)}`);
       }
     }
