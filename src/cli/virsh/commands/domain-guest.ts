@@ -38,12 +38,60 @@ const domblkerror: H = async (ctl, cmd) => {
   return true;
 };
 
+const RATE_FIELDS = ["average", "peak", "burst", "floor"] as const;
+
+/** virshParseRateStr: "average,peak,burst,floor", empty fields left 0. */
+function parseRate(text: string): number[] {
+  const tok = text.split(",");
+  if (tok.length > 4) throw new CmdFailure(`Rate string '${text}' has too many fields`);
+  const out = [0, 0, 0, 0];
+  tok.forEach((t, i) => {
+    if (t === "") return;
+    if (!/^[ \t\n\v\f\r]*\+?\d+$/.test(t) || BigInt(t.trim()) > 0xffffffffffffffffn)
+      throw new CmdFailure(`field '${RATE_FIELDS[i]}' is malformed`);
+    out[i] = Number(BigInt(t.trim()));
+  });
+  return out;
+}
+
+/** domiftune's settings as typed parameters (UINT), virsh's checks first. */
+function ifaceRateParams(inbound: string | undefined, outbound: string | undefined) {
+  const params: { field: string; type: number; value: number }[] = [];
+  const add = (dir: string, vals: number[]) =>
+    vals.forEach((v, i) => {
+      // the average always (0 clears the setting), the others when given
+      if (v || i === 0) params.push({ field: `${dir}.${RATE_FIELDS[i]}`, type: 3, value: v });
+    });
+  if (inbound !== undefined) {
+    const r = parseRate(inbound);
+    if (r[0]! > 0xffffffff || r[1]! > 0xffffffff || r[2]! > 0xffffffff)
+      throw new CmdFailure("inbound rate larger than maximum 4294967295");
+    if (!r[0] && (r[1] || r[2]) && !r[3])
+      throw new CmdFailure("either inbound average or floor is mandatory");
+    add("inbound", r);
+  }
+  if (outbound !== undefined) {
+    const r = parseRate(outbound);
+    if (r[0]! > 0xffffffff || r[1]! > 0xffffffff || r[2]! > 0xffffffff)
+      throw new CmdFailure("outbound rate larger than maximum 4294967295");
+    if (r[3]) throw new CmdFailure("outbound floor is unsupported yet");
+    if (!r[0] && (r[1] || r[2])) throw new CmdFailure("outbound average is mandatory");
+    add("outbound", r);
+  }
+  return params;
+}
+
 const domiftune: H = async (ctl, cmd) => {
   const flags = affectFlags(cmd);
   const dom = await lookupDomain(ctl, cmd);
   const dev = req(cmd, "interface");
-  if (optString(cmd, "inbound") !== undefined || optString(cmd, "outbound") !== undefined)
-    throw new CmdFailure("setting interface parameters is not implemented in tsvirsh");
+  const inbound = optString(cmd, "inbound");
+  const outbound = optString(cmd, "outbound");
+  if (inbound !== undefined || outbound !== undefined) {
+    const set = ifaceRateParams(inbound, outbound);
+    await attempt("Unable to set interface parameters", () => dom.setInterfaceParameters(dev, set, flags));
+    return true;
+  }
   const params = await attempt("Unable to get number of interface parameters", () =>
     dom.getInterfaceParameters(dev, flags),
   );
