@@ -119,6 +119,8 @@ const SESSION = [
   "vol-download up.img $D/down.bin --pool s",
   "vol-upload up.img $D/up.bin --pool s --offset 4096",
   "vol-download up.img $D/part.bin --pool s --offset 4000 --length 300",
+  // --length -1 is 2^64-1 on the wire (past 2^53): the rest of the volume
+  "vol-download up.img $D/tail.bin --pool s --offset 1048000 --length -1",
   "vol-info up.img --pool s",
   "vol-upload nope $D/up.bin --pool s",
   "vol-download nope $D/x.bin --pool s",
@@ -342,6 +344,7 @@ test("virsh storage session: tsvirtd matches real libvirtd; files checked with q
   assert.deepEqual(down.subarray(0, up.length), up);
   const twice = Buffer.concat([up.subarray(0, 4096), up]);
   assert.deepEqual(readFileSync(join(tsDir, "part.bin")), twice.subarray(4000, 4300));
+  assert.deepEqual(readFileSync(join(tsDir, "tail.bin")), vol.subarray(1048000));
 
   // Re-create files for the oracle and the restart check: a pool with one of each kind.
   const setup = runSession(ts.uri("qemu"), tsDir, [

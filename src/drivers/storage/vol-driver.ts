@@ -218,14 +218,16 @@ export function volSlots(st: StorageDriverState): StorageDriver {
     async storageVolUpload(ref, stream, offset, length, flags) {
       checkFlags(flags, 0, "storageVolUpload");
       const [p, v] = resolve(ref);
-      await uploadToFile(v.def.target.path!, stream, offset, length);
+      await uploadToFile(v.def.target.path!, stream, Number(offset), Number(length));
       await refreshVolume(v);
       await st.updateSizes(p);
     },
     async storageVolDownload(ref, stream, offset, length, flags) {
       checkFlags(flags, 0, "storageVolDownload");
       const [, v] = resolve(ref);
-      await downloadFromFile(v.def.target.path!, stream, offset, length);
+      // The wire's unsigned hypers past 2^53 arrive as bigint (virsh's --length -1 is 2^64-1):
+      // as Numbers they keep their meaning here, "past the end of any file".
+      await downloadFromFile(v.def.target.path!, stream, Number(offset), Number(length));
     },
     async storageVolResize(ref, capacity, flags) {
       checkFlags(flags, RS.ALLOCATE | RS.DELTA | RS.SHRINK, "storageVolResize");
