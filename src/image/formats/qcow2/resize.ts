@@ -68,7 +68,7 @@ export async function resizeQcow2(
     await growL1(img, Math.ceil(newSize / (img.cs * t.l2Entries)));
     img.virtualSize = newSize;
     img.header.size = newSize;
-    await img.writeHeader();
+    await writeSizeField(img);
     // Do not let the backing file's data beyond the old end show through (qemu ≥ 5.1 does the same).
     const b = img.backingImage;
     if (b && b.virtualSize > old) await zeroGuest(img, old, Math.min(newSize, b.virtualSize) - old);
@@ -79,6 +79,13 @@ export async function resizeQcow2(
   await img.flush();
 }
 
+/** qemu updates only the header's size field on truncate (not the whole header cluster). */
+async function writeSizeField(img: Qcow2Image): Promise<void> {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(img.header.size));
+  await img.io.write(24, b);
+}
+
 async function shrink(img: Qcow2Image, newSize: number): Promise<void> {
   const cs = img.cs;
   const t = img.tables;
@@ -87,7 +94,7 @@ async function shrink(img: Qcow2Image, newSize: number): Promise<void> {
   const per = t.l2Entries;
   img.virtualSize = newSize;
   img.header.size = newSize;
-  await img.writeHeader();
+  await writeSizeField(img);
   for (let l1i = Math.floor(firstDead / per); l1i * per < total; l1i++) {
     const e = t.l1[l1i];
     if (!e || e.offset === 0) continue;
