@@ -90,12 +90,12 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
       const self = img.format !== "raw" && (await sameFile(full, filename));
       if (self)
         throw new CliError(
-          `Could not open new backing file '${full}': Failed to get shared "write" lock\nIs another process using the image [${full}]?`,
+          `Could not open new backing file '${target}': Failed to get shared "write" lock\nIs another process using the image [${full}]?`,
         );
       try {
         nb = await openImage(full, { format: newFmt, readOnly: true });
       } catch (e) {
-        throw new CliError(`Could not open new backing file '${full}': ${errText(e)}`);
+        throw new CliError(`Could not open new backing file '${target}': ${errText(e)}`);
       }
       // Deeper in the new backing chain, the image itself conflicts the same way.
       if (img.format !== "raw") {
@@ -104,7 +104,7 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
           depth++;
           if (b.io.path && (await sameFile(b.io.path, filename)))
             throw new CliError(
-              `Could not open new backing file '${full}': ${"Could not open backing file: ".repeat(depth)}Failed to get shared "write" lock\nIs another process using the image [${b.io.path}]?`,
+              `Could not open new backing file '${target}': ${"Could not open backing file: ".repeat(depth)}Failed to get shared "write" lock\nIs another process using the image [${b.io.path}]?`,
             );
         }
       }
