@@ -172,4 +172,8 @@ export interface ByteStream {
   incoming: AsyncIterable<Uint8Array>;
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /** Sparse streams: a hole of `length` bytes instead of that many zeros (VIR_NET_STREAM_HOLE). */
+  writeHole?(length: number): Promise<void>;
+  /** Sparse streams: the client's data in order with its holes (a number is a hole's length). */
+  incomingSparse?: AsyncIterable<Uint8Array | number>;
 }

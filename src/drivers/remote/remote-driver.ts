@@ -166,7 +166,12 @@ class RemoteConnection {
       if (p.stream === "write" || sent) await s.finish();
     })();
     const down = (async () => {
-      for await (const c of s.incoming) await bs.write(c);
+      // a sparse download's holes go to a consumer that takes them, else they arrive as zeros
+      if (bs.writeHole) {
+        for await (const c of s.incomingSparse) await (typeof c === "number" ? bs.writeHole(c) : bs.write(c));
+      } else {
+        for await (const c of s.incoming) await bs.write(c);
+      }
       await bs.close();
     })();
     // an upload is over when the server confirmed our end; anything else when its data ended

@@ -31,6 +31,9 @@ import { refreshVolume } from "./vol-scan.js";
 import { downloadFromFile, uploadToFile } from "./vol-stream.js";
 import { formatLiveVolXML } from "./vol-xml.js";
 
+/** VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM = VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM = 1 (libvirt-storage.h). */
+const VIR_STORAGE_VOL_SPARSE_STREAM = 1;
+
 /** virStorageVolWipeAlgorithm: ZERO .. TRIM; LAST = 10. */
 const WIPE_ALG_ZERO = 0;
 const WIPE_ALG_TRIM = 9;
@@ -216,18 +219,20 @@ export function volSlots(st: StorageDriverState): StorageDriver {
       return resolve(ref)[1].def.target.path!;
     },
     async storageVolUpload(ref, stream, offset, length, flags) {
-      checkFlags(flags, 0, "storageVolUpload");
+      checkFlags(flags, VIR_STORAGE_VOL_SPARSE_STREAM, "storageVolUpload");
       const [p, v] = resolve(ref);
-      await uploadToFile(v.def.target.path!, stream, Number(offset), Number(length));
+      const sparse = (flags & VIR_STORAGE_VOL_SPARSE_STREAM) !== 0;
+      await uploadToFile(v.def.target.path!, stream, Number(offset), Number(length), sparse);
       await refreshVolume(v);
       await st.updateSizes(p);
     },
     async storageVolDownload(ref, stream, offset, length, flags) {
-      checkFlags(flags, 0, "storageVolDownload");
+      checkFlags(flags, VIR_STORAGE_VOL_SPARSE_STREAM, "storageVolDownload");
       const [, v] = resolve(ref);
       // The wire's unsigned hypers past 2^53 arrive as bigint (virsh's --length -1 is 2^64-1):
       // as Numbers they keep their meaning here, "past the end of any file".
-      await downloadFromFile(v.def.target.path!, stream, Number(offset), Number(length));
+      const sparse = (flags & VIR_STORAGE_VOL_SPARSE_STREAM) !== 0;
+      await downloadFromFile(v.def.target.path!, stream, Number(offset), Number(length), sparse);
     },
     async storageVolResize(ref, capacity, flags) {
       checkFlags(flags, RS.ALLOCATE | RS.DELTA | RS.SHRINK, "storageVolResize");

@@ -41,9 +41,12 @@ interface StreamState {
   ended: Promise<void>;
 }
 
-/** Incoming data of a read stream (VIR_NET_STREAM packets for one serial). */
+/** Zero bytes a hole turns into for a consumer that takes no holes, per chunk. */
+const HOLE_FILL_CHUNK = 256 * 1024;
+
+/** Incoming data of a read stream (VIR_NET_STREAM packets for one serial; numbers are holes). */
 class IncomingStream {
-  readonly chunks: Buffer[] = [];
+  readonly chunks: (Buffer | number)[] = [];
   done = false;
   error: VirError | null = null;
   wake: (() => void) | null = null;
@@ -54,10 +57,19 @@ class IncomingStream {
     w?.();
   }
 
+  /** The data with holes as zeros. */
   async *iterate(): AsyncGenerator<Buffer> {
+    for await (const c of this.iterateSparse()) {
+      if (typeof c !== "number") yield c;
+      else for (let left = c; left > 0; left -= HOLE_FILL_CHUNK) yield Buffer.alloc(Math.min(left, HOLE_FILL_CHUNK));
+    }
+  }
+
+  /** The data, and holes as their lengths (VIR_NET_STREAM_HOLE of a sparse stream). */
+  async *iterateSparse(): AsyncGenerator<Buffer | number> {
     for (;;) {
       const c = this.chunks.shift();
-      if (c) {
+      if (c !== undefined) {
         yield c;
         continue;
       }
@@ -252,6 +264,8 @@ export class RpcClient {
     /** The call's own reply (a screenshot's mime type). */
     reply: any;
     incoming: AsyncIterable<Buffer>;
+    /** The same data with holes as their lengths (use one of the two). */
+    incomingSparse: AsyncIterable<Buffer | number>;
     send(b: Uint8Array): Promise<void>;
     finish(): Promise<void>;
   }> {
@@ -259,6 +273,7 @@ export class RpcClient {
     return {
       reply,
       incoming: st.incoming!.iterate(),
+      incomingSparse: st.incoming!.iterateSparse(),
       send: (b) => this.sendData(h, b),
       finish: () => this.finish(st, h),
     };
@@ -338,6 +353,10 @@ export class RpcClient {
       this.onStream(h, body);
       return;
     }
+    if (h.type === MessageType.STREAM_HOLE) {
+      this.onHole(h, body);
+      return;
+    }
     if (h.type === MessageType.MESSAGE) {
       for (const l of this.listeners) l(h.proc, body);
       return;
@@ -352,6 +371,26 @@ export class RpcClient {
     } catch (e) {
       p.reject(e as VirError);
     }
+  }
+
+  /** virNetStreamHole { hyper length; unsigned int flags; } of a sparse download. */
+  private onHole(h: MessageHeader, body: Buffer): void {
+    const st = this.streams.get(h.serial);
+    if (!st?.incoming || h.status !== MessageStatus.CONTINUE) return;
+    let length: bigint;
+    try {
+      const r = new XdrReader(body);
+      length = r.hyper();
+      r.uint();
+    } catch {
+      length = -1n;
+    }
+    if (length < 0n || length > BigInt(Number.MAX_SAFE_INTEGER)) {
+      st.incoming.error = virError(ErrorCode.RPC, ErrorDomain.RPC, "malformed stream hole packet");
+    } else {
+      st.incoming.chunks.push(Number(length));
+    }
+    st.incoming.notify();
   }
 
   private onStream(h: MessageHeader, body: Buffer): void {

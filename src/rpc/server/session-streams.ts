@@ -7,6 +7,7 @@ import type { ByteStream } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, toVirError, type VirError, virError } from "../../errors/index.js";
 import { MessageStatus, MessageType, REMOTE_PROGRAM } from "../protocol/constants.js";
 import { encodeFrame } from "../protocol/frame.js";
+import { XdrReader } from "../xdr/index.js";
 import type { MessageHeader } from "../protocol/header.js";
 import { StreamQueue } from "./stream-queue.js";
 
@@ -93,6 +94,7 @@ export class SessionStreams {
     };
     const stream: ByteStream = {
       incoming: q,
+      incomingSparse: q.sparse(),
       write: async (chunk) => {
         await replySent;
         if (entry.outDone || this.io.closed) return;
@@ -104,6 +106,17 @@ export class SessionStreams {
       close: async () => {
         await replySent;
         end();
+      },
+      // virnetprotocol.x virNetStreamHole { hyper length; unsigned int flags; }
+      writeHole: async (length) => {
+        await replySent;
+        if (entry.outDone || this.io.closed || length <= 0) return;
+        await this.io.writeAndDrain(
+          encodeFrame({ ...h, type: MessageType.STREAM_HOLE }, (w) => {
+            w.hyper(length);
+            w.uint(0);
+          }),
+        );
       },
     };
     return {
@@ -132,6 +145,24 @@ export class SessionStreams {
 
   onPacket(h: MessageHeader, body: Buffer): void {
     const s = this.active.get(h.serial);
+    if (h.type === MessageType.STREAM_HOLE) {
+      if (!s || h.status !== MessageStatus.CONTINUE) return;
+      let length: bigint;
+      try {
+        const r = new XdrReader(body);
+        length = r.hyper();
+        r.uint();
+      } catch {
+        s.q.fail(virError(ErrorCode.RPC, ErrorDomain.RPC, "malformed stream hole packet"));
+        return;
+      }
+      if (length < 0n || length > BigInt(Number.MAX_SAFE_INTEGER)) {
+        s.q.fail(virError(ErrorCode.RPC, ErrorDomain.RPC, "stream hole length out of range"));
+        return;
+      }
+      s.q.pushHole(Number(length));
+      return;
+    }
     if (h.status === MessageStatus.CONTINUE) {
       if (!s) return;
       s.q.push(Buffer.from(body));

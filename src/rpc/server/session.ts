@@ -158,7 +158,7 @@ export class ClientSession implements DispatchContext {
       if (header.proc === KeepaliveProc.PING) this.write(this.keepalive(KeepaliveProc.PONG));
       return;
     }
-    if (header.type === MessageType.STREAM) {
+    if (header.type === MessageType.STREAM || header.type === MessageType.STREAM_HOLE) {
       this.streams.onPacket(header, body);
       return;
     }

@@ -1,8 +1,10 @@
 // A bounded-by-caller async queue of byte chunks: the session pushes the data of incoming
-// VIR_NET_STREAM packets, the driver consumes them as an AsyncIterable (upload streams).
+// VIR_NET_STREAM packets (and the lengths of VIR_NET_STREAM_HOLE packets), the driver consumes
+// them as an AsyncIterable (upload streams). Only sparse consumers (sparse()) accept holes.
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 
 export class StreamQueue implements AsyncIterable<Uint8Array> {
-  private readonly chunks: Uint8Array[] = [];
+  private readonly chunks: (Uint8Array | number)[] = [];
   private bytes = 0;
   private ended = false;
   private failure: Error | null = null;
@@ -20,6 +22,12 @@ export class StreamQueue implements AsyncIterable<Uint8Array> {
   push(chunk: Uint8Array): void {
     this.chunks.push(chunk);
     this.bytes += chunk.length;
+    this.notify();
+  }
+
+  /** A hole of `length` bytes in the client's data. */
+  pushHole(length: number): void {
+    this.chunks.push(length);
     this.notify();
   }
 
@@ -44,12 +52,23 @@ export class StreamQueue implements AsyncIterable<Uint8Array> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for await (const c of this.sparse()) {
+      // libvirtd's daemonStreamHandleHole on a stream opened without the sparse flag
+      if (typeof c === "number") throw virError(ErrorCode.RPC, ErrorDomain.RPC, "Unexpected stream hole");
+      yield c;
+    }
+  }
+
+  /** Chunks and holes (numbers) in the client's order. */
+  async *sparse(): AsyncGenerator<Uint8Array | number> {
     for (;;) {
       if (this.failure) throw this.failure;
       const c = this.chunks.shift();
-      if (c) {
-        this.bytes -= c.length;
-        if (this.bytes <= this.lowWater) this.onLow();
+      if (c !== undefined) {
+        if (typeof c !== "number") {
+          this.bytes -= c.length;
+          if (this.bytes <= this.lowWater) this.onLow();
+        }
         yield c;
         continue;
       }

@@ -120,13 +120,30 @@ const volDownload: H = async (ctl, cmd) => {
       return { next: async () => ({ done: true, value: undefined }) };
     },
   };
+  // virsh's sink and skip callbacks: data at the file position, a hole moves it on (and
+  // ftruncate makes a trailing hole part of the file)
+  let pos = 0;
+  let holeAtEnd = false;
   const stream: ByteStream = {
     incoming: nothing,
     write: async (chunk) => {
       started = true;
-      await fh.write(chunk, 0, chunk.length, null);
+      await fh.write(chunk, 0, chunk.length, pos);
+      pos += chunk.length;
+      holeAtEnd = false;
     },
-    close: async () => {},
+    close: async () => {
+      if (holeAtEnd) await fh.truncate(pos);
+    },
+    ...(flags & SPARSE_STREAM
+      ? {
+          writeHole: async (length: number) => {
+            started = true;
+            pos += length;
+            holeAtEnd = true;
+          },
+        }
+      : {}),
   };
   try {
     const download = volSlot(ctl, "storageVolDownload", "virStorageVolDownload");
