@@ -35,13 +35,15 @@ function modeFlags(cmd: Parameters<H>[1], what: string): number {
   if (mode === undefined) return 0;
   for (const m of mode.split(",")) {
     const f = SHUTDOWN_MODES[m];
-    if (f === undefined)
+    // virsh 9.0's two texts differ by a comma: shutdown's list has "'signal', or", reboot's not
+    if (f === undefined) {
+      const last = what === "shutdown" ? ", or" : " or";
       throw new CmdFailure(
-        `Unknown mode ${m} value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'`,
+        `Unknown mode ${m} value, expecting 'acpi', 'agent', 'initctl', 'signal'${last} 'paravirt'`,
       );
+    }
     flags |= f;
   }
-  void what;
   return flags;
 }
 

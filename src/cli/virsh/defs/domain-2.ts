@@ -18,8 +18,8 @@ export const domain2Specs: CmdSpec[] = [
     desc: "Convert domain XML config to a native guest configuration format.",
     opts: [
       ["format", "d!", "target config data type format"],
-      ["domain", "s", "domain name, id or uuid"],
-      ["xml", "so", "xml data file to export from"],
+      ["domain", "so", "domain name, id or uuid"],
+      ["xml", "s", "xml data file to export from"],
     ],
   },
   {
@@ -147,8 +147,8 @@ export const domain2Specs: CmdSpec[] = [
     desc: "Send keycodes (integers or symbolic names) to the guest",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["codeset", "s", "the codeset of keycodes, default:linux"],
-      ["holdtime", "i", "the time (in milliseconds) how long the keys will be held"],
+      ["codeset", "so", "the codeset of keycodes, default:linux"],
+      ["holdtime", "io", "the time (in milliseconds) how long the keys will be held"],
       ["keycode", "v!", "the key code"],
     ],
   },
@@ -423,7 +423,7 @@ export const domain2Specs: CmdSpec[] = [
       ["hmp", "b", "command is in human monitor protocol"],
       ["pretty", "b", "pretty-print any qemu monitor protocol output"],
       ["return-value", "b", "extract the value of the 'return' key from the returned string"],
-      ["pass-fds", "s", "pass file descriptors N,M,... along with the command"],
+      ["pass-fds", "so", "pass file descriptors N,M,... along with the command"],
       ["cmd", "v!", "command"],
     ],
   },
@@ -448,7 +448,7 @@ export const domain2Specs: CmdSpec[] = [
     desc: "Run an arbitrary qemu guest agent command; use at your own risk",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["timeout", "i", "timeout seconds. must be positive."],
+      ["timeout", "io", "timeout seconds. must be positive."],
       ["async", "b", "execute command without waiting for timeout"],
       ["block", "b", "execute command without timeout"],
       ["pretty", "b", "pretty-print the output"],
