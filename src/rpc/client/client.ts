@@ -17,6 +17,7 @@ import type { MessageHeader } from "../protocol/header.js";
 import type { ProcedureDef } from "../protocol/procedure.js";
 import { procedureByName } from "../protocol/program.js";
 import { remoteError, wireToVirError } from "../protocol/remote-error.js";
+import { decodeStreamHole } from "../protocol/stream-hole.js";
 import { XdrReader } from "../xdr/index.js";
 
 export type ClientTarget =
@@ -61,7 +62,9 @@ class IncomingStream {
   async *iterate(): AsyncGenerator<Buffer> {
     for await (const c of this.iterateSparse()) {
       if (typeof c !== "number") yield c;
-      else for (let left = c; left > 0; left -= HOLE_FILL_CHUNK) yield Buffer.alloc(Math.min(left, HOLE_FILL_CHUNK));
+      else
+        for (let left = c; left > 0; left -= HOLE_FILL_CHUNK)
+          yield Buffer.alloc(Math.min(left, HOLE_FILL_CHUNK));
     }
   }
 
@@ -377,18 +380,11 @@ export class RpcClient {
   private onHole(h: MessageHeader, body: Buffer): void {
     const st = this.streams.get(h.serial);
     if (!st?.incoming || h.status !== MessageStatus.CONTINUE) return;
-    let length: bigint;
-    try {
-      const r = new XdrReader(body);
-      length = r.hyper();
-      r.uint();
-    } catch {
-      length = -1n;
-    }
-    if (length < 0n || length > BigInt(Number.MAX_SAFE_INTEGER)) {
+    const length = decodeStreamHole(body);
+    if (length === undefined) {
       st.incoming.error = virError(ErrorCode.RPC, ErrorDomain.RPC, "malformed stream hole packet");
     } else {
-      st.incoming.chunks.push(Number(length));
+      st.incoming.chunks.push(length);
     }
     st.incoming.notify();
   }

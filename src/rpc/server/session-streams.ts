@@ -7,7 +7,7 @@ import type { ByteStream } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, toVirError, type VirError, virError } from "../../errors/index.js";
 import { MessageStatus, MessageType, REMOTE_PROGRAM } from "../protocol/constants.js";
 import { encodeFrame } from "../protocol/frame.js";
-import { XdrReader } from "../xdr/index.js";
+import { decodeStreamHole, writeStreamHole } from "../protocol/stream-hole.js";
 import type { MessageHeader } from "../protocol/header.js";
 import { StreamQueue } from "./stream-queue.js";
 
@@ -112,10 +112,7 @@ export class SessionStreams {
         await replySent;
         if (entry.outDone || this.io.closed || length <= 0) return;
         await this.io.writeAndDrain(
-          encodeFrame({ ...h, type: MessageType.STREAM_HOLE }, (w) => {
-            w.hyper(length);
-            w.uint(0);
-          }),
+          encodeFrame({ ...h, type: MessageType.STREAM_HOLE }, (w) => writeStreamHole(w, length)),
         );
       },
     };
@@ -147,20 +144,10 @@ export class SessionStreams {
     const s = this.active.get(h.serial);
     if (h.type === MessageType.STREAM_HOLE) {
       if (!s || h.status !== MessageStatus.CONTINUE) return;
-      let length: bigint;
-      try {
-        const r = new XdrReader(body);
-        length = r.hyper();
-        r.uint();
-      } catch {
+      const length = decodeStreamHole(body);
+      if (length === undefined)
         s.q.fail(virError(ErrorCode.RPC, ErrorDomain.RPC, "malformed stream hole packet"));
-        return;
-      }
-      if (length < 0n || length > BigInt(Number.MAX_SAFE_INTEGER)) {
-        s.q.fail(virError(ErrorCode.RPC, ErrorDomain.RPC, "stream hole length out of range"));
-        return;
-      }
-      s.q.pushHole(Number(length));
+      else s.q.pushHole(length);
       return;
     }
     if (h.status === MessageStatus.CONTINUE) {
