@@ -10,12 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { pidAlive } from "../src/host/spawn.js";
+import { RootDaemon, virsh as runVirsh } from "./guest/root-daemon.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const PY = "/usr/bin/python3";
 const DATA = join(import.meta.dirname, "data", "qemu-live-xml");
 const root = mkdtempSync(join(tmpdir(), "tsvirtd-autodestroy-"));
-const children: ChildProcess[] = [];
+const daemons = new RootDaemon(root);
+const children = daemons.children;
 
 function pidOf(name: string): number | undefined {
   const f = join(root, "run", "qemu", `${name}.pid`);
@@ -23,17 +25,7 @@ function pidOf(name: string): number | undefined {
 }
 
 after(() => {
-  for (const n of ["ad-keep", "ad-term", "ad-kill"]) {
-    const pid = pidOf(n);
-    if (pid) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-  }
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  daemons.killAll(["ad-keep", "ad-term", "ad-kill"]);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -51,30 +43,10 @@ function spawnSyncOk(cmd: string, args: string[]): boolean {
   return spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 }
 
-function virsh(uri: string, args: string[]): Promise<{ out: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("virsh", ["-c", uri, ...args], { env: { ...process.env, LC_ALL: "C" } }, (e, stdout, stderr) => {
-      resolve({ out: stdout + stderr, code: e ? 1 : 0 });
-    });
-  });
-}
-
-async function startDaemon(sock: string): Promise<ChildProcess> {
-  const d = spawn(
-    process.execPath,
-    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  children.push(d);
-  d.stderr!.resume();
-  for (let i = 0; i < 400; i++) {
-    if (existsSync(`${sock}-ro`) && (await virsh(`test+unix:///default?socket=${sock}`, ["uri"])).code === 0)
-      return d;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("tsvirtd did not come up");
+/** virsh's stdout and stderr together, and whether it succeeded. */
+async function virsh(uri: string, args: string[]): Promise<{ out: string; code: number }> {
+  const r = await runVirsh(uri, args);
+  return { out: r.out + r.err, code: r.code === 0 ? 0 : 1 };
 }
 
 const domXml = (name: string, uuid: string) =>
@@ -115,10 +87,9 @@ async function gone(pid: number, ms = 10_000): Promise<boolean> {
 
 test("autodestroy guests end with the daemon (SIGTERM) and are destroyed after kill -9 + restart", async (t) => {
   if (!havePythonLibvirt()) return t.skip("python3-libvirt, virsh or qemu-system-x86_64 missing");
-  const sock = join(root, "run", "libvirt-sock");
-  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
+  const uri = daemons.uri;
   writeFileSync(join(root, "keep.xml"), domXml("ad-keep", "5a0e3f4e-8f4f-4a43-9a55-0d3e2b1c0a01"));
-  let daemon = await startDaemon(sock);
+  let daemon = await daemons.start();
   // A plain transient guest: survives both daemon ends.
   assert.equal((await virsh(uri, ["create", join(root, "keep.xml"), "--paused"])).code, 0);
   const keep = pidOf("ad-keep")!;
@@ -134,7 +105,7 @@ test("autodestroy guests end with the daemon (SIGTERM) and are destroyed after k
   c1.stdin!.end();
 
   // 2. kill -9: the restarted daemon destroys the guest whose client connection is gone.
-  daemon = await startDaemon(sock);
+  daemon = await daemons.start();
   assert.match((await virsh(uri, ["list", "--name"])).out, /ad-keep/);
   const c2 = await holdAutodestroy(uri, "ad-kill", "5a0e3f4e-8f4f-4a43-9a55-0d3e2b1c0a03");
   const killed = pidOf("ad-kill")!;
@@ -142,7 +113,7 @@ test("autodestroy guests end with the daemon (SIGTERM) and are destroyed after k
   await new Promise((r) => daemon.once("exit", r));
   assert.ok(pidAlive(killed), "QEMU outlives a daemon crash");
   c2.stdin!.end();
-  daemon = await startDaemon(sock);
+  daemon = await daemons.start();
   // (tsvirtd opens the QEMU driver, and reconnects to its guests, on the first qemu:// client.)
   const list = (await virsh(uri, ["list", "--all", "--name"])).out;
   assert.ok(await gone(killed), "the restarted daemon kept an autodestroy guest");
@@ -156,9 +127,8 @@ test("autodestroy guests end with the daemon (SIGTERM) and are destroyed after k
 
 test("virDomainIsUpdated through a domain's life answers as libvirt 9.0's QEMU driver", async (t) => {
   if (!havePythonLibvirt()) return t.skip("python3-libvirt, virsh or qemu-system-x86_64 missing");
-  const sock = join(root, "run", "libvirt-sock");
-  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
-  const daemon = await startDaemon(sock);
+  const uri = daemons.uri;
+  const daemon = await daemons.start();
   try {
     const out = await new Promise<string>((resolve, reject) => {
       execFile(PY, [join(DATA, "is-updated.py"), uri], (e, stdout, stderr) =>

@@ -1,64 +1,29 @@
 // Guests outlive tsvirtd: start a TCG guest through virsh, SIGKILL the daemon, start a new one
 // on the same root, and find the guest still running, controllable and then destroyable.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { isZombie, pidAlive } from "../src/host/spawn.js";
 import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
+import { haveVirsh, RootDaemon, virsh as runVirsh } from "./guest/root-daemon.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const root = mkdtempSync(join(tmpdir(), "tsvirtd-restart-"));
-const daemons: ChildProcess[] = [];
+const daemons = new RootDaemon(root);
 let guestPid: number | undefined;
 
 after(() => {
   if (guestPid !== undefined && pidAlive(guestPid) && !isZombie(guestPid)) process.kill(guestPid, "SIGKILL");
-  for (const d of daemons) if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL");
+  daemons.killAll();
   rmSync(root, { recursive: true, force: true });
 });
 
-function haveVirsh(): boolean {
-  try {
-    execFileSync("virsh", ["--version"]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function virsh(uri: string, args: string[]): Promise<{ out: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile(
-      "virsh",
-      ["-c", uri, ...args],
-      { env: { ...process.env, LC_ALL: "C" } },
-      (err, stdout, stderr) => {
-        resolve({ out: stdout + stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-      },
-    );
-  });
-}
-
-async function startDaemon(sock: string): Promise<ChildProcess> {
-  const d = spawn(
-    process.execPath,
-    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  daemons.push(d);
-  d.stderr!.resume();
-  // The read-only socket is created last; a previous daemon's stale one is replaced.
-  for (let i = 0; i < 400; i++) {
-    if (existsSync(`${sock}-ro`) && (await virsh(`test+unix:///default?socket=${sock}`, ["uri"])).code === 0)
-      return d;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("tsvirtd did not come up");
+/** virsh's stdout and stderr together, and its status. */
+async function virsh(uri: string, args: string[]): Promise<{ out: string; code: number }> {
+  const r = await runVirsh(uri, args);
+  return { out: r.out + r.err, code: r.code };
 }
 
 test("a guest keeps running across a tsvirtd crash and is taken over by the next daemon", async (t) => {
@@ -68,8 +33,7 @@ test("a guest keeps running across a tsvirtd crash and is taken over by the next
       ? "qemu-system-x86_64 not installed"
       : guestUnavailable();
   if (why) return t.skip(why);
-  const sock = join(root, "run", "libvirt-sock");
-  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
+  const uri = daemons.uri;
   const g = buildGuest();
   const xml = join(root, "keep.xml");
   writeFileSync(
@@ -85,7 +49,7 @@ test("a guest keeps running across a tsvirtd crash and is taken over by the next
     return r.out;
   };
 
-  const first = await startDaemon(sock);
+  const first = await daemons.start();
   await step(["define", xml], /Domain 'keep' defined/);
   await step(["start", "keep", "--paused"], /Domain 'keep' started/);
   const id = /(\d+)\s+keep\s+paused/.exec(await step(["list"], /keep\s+paused/))![1];
@@ -95,7 +59,7 @@ test("a guest keeps running across a tsvirtd crash and is taken over by the next
   await new Promise((r) => first.once("exit", r));
   assert.ok(pidAlive(guestPid), "QEMU survives the daemon");
 
-  await startDaemon(sock);
+  await daemons.start();
   await step(["list"], new RegExp(`${id}\\s+keep\\s+paused`));
   await step(["resume", "keep"], /Domain 'keep' resumed/);
   await step(["domstate", "keep"], /running/);
@@ -113,8 +77,7 @@ test("an autostart guest boots when tsvirtd starts, before any qemu:// client co
       ? "qemu-system-x86_64 not installed"
       : guestUnavailable();
   if (why) return t.skip(why);
-  const sock = join(root, "run", "libvirt-sock");
-  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
+  const uri = daemons.uri;
   const g = buildGuest();
   const xml = join(root, "boot.xml");
   writeFileSync(
@@ -128,12 +91,8 @@ test("an autostart guest boots when tsvirtd starts, before any qemu:// client co
     return r.out;
   };
   // The previous test leaves its second daemon running on the same root.
-  for (const prev of daemons) {
-    if (prev.exitCode !== null || prev.signalCode !== null) continue;
-    prev.kill("SIGTERM");
-    await new Promise((r) => prev.once("exit", r));
-  }
-  const d = await startDaemon(sock);
+  await daemons.stopAll();
+  const d = await daemons.start();
   await ok(["define", xml]);
   await ok(["autostart", "boot"]);
   d.kill("SIGTERM");
@@ -141,7 +100,7 @@ test("an autostart guest boots when tsvirtd starts, before any qemu:// client co
 
   // The next daemon is only asked test:/// questions (startDaemon's readiness check): the
   // guest's pidfile must still appear, as libvirtd autostarts at its own start.
-  await startDaemon(sock);
+  await daemons.start();
   const pidfile = join(root, "run", "qemu", "boot.pid");
   for (let i = 0; i < 300 && !existsSync(pidfile); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(existsSync(pidfile), "autostart guest started without a qemu:// client");

@@ -3,66 +3,25 @@
 // attach/detach of virtio, SCSI and USB disks and a virtio NIC, CD-ROM media change, libvirt's
 // error texts, and a daemon restart in the middle (the hot-added disk is still there and detachable).
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { createQemuDriverState, qemuHypervisorDriver } from "../src/drivers/qemu/driver.js";
 import { buildGuest, GUEST_READY, guestUnavailable } from "./guest/build-guest.js";
+import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 import { SerialConsole } from "./guest/serial-console.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const root = mkdtempSync(join(tmpdir(), "tsvirtd-hotplug-"));
-const children: ChildProcess[] = [];
+const daemons = new RootDaemon(root);
+const children = daemons.children;
 
 after(() => {
-  const pidfile = join(root, "run", "qemu", "hp1.pid");
-  if (existsSync(pidfile)) {
-    try {
-      process.kill(Number(readFileSync(pidfile, "utf8").trim()), "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  for (const d of children) if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL");
+  daemons.killAll(["hp1"]);
   rmSync(root, { recursive: true, force: true });
 });
-
-function haveVirsh(): boolean {
-  try {
-    execFileSync("virsh", ["--version"]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function virsh(uri: string, args: string[]): Promise<{ out: string; err: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("virsh", ["-c", uri, ...args], { env: { ...process.env, LC_ALL: "C" } }, (e, stdout, stderr) => {
-      resolve({ out: stdout, err: stderr, code: e ? ((e as { code?: number }).code ?? 1) : 0 });
-    });
-  });
-}
-
-async function startDaemon(sock: string): Promise<ChildProcess> {
-  const d = spawn(
-    process.execPath,
-    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  children.push(d);
-  d.stderr!.resume();
-  for (let i = 0; i < 400; i++) {
-    if (existsSync(`${sock}-ro`) && (await virsh(`test+unix:///default?socket=${sock}`, ["uri"])).code === 0)
-      return d;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("tsvirtd did not come up");
-}
 
 test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirtd", async (t) => {
   const why = !haveVirsh()
@@ -71,8 +30,7 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
       ? "qemu-system-x86_64 not installed"
       : guestUnavailable();
   if (why) return t.skip(why);
-  const sock = join(root, "run", "libvirt-sock");
-  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
+  const uri = daemons.uri;
   const g = buildGuest();
   const img = (name: string, mib: number) => {
     const p = join(root, name);
@@ -125,7 +83,7 @@ test("virsh attach/detach/update of disks and NICs on a TCG guest through tsvirt
           resolve({ out: stdout, err: stderr, code: e ? ((e as { code?: number }).code ?? 1) : 0 }),
       );
     });
-  let daemon = await startDaemon(sock);
+  let daemon = await daemons.start();
   await ok(["define", xml], /Domain 'hp1' defined/);
 
   // --- persistent definition of the inactive domain ---
@@ -503,7 +461,7 @@ for name, f in [
   // The daemon goes away and comes back: the hot-added devices are still in the live XML.
   daemon.kill("SIGKILL");
   await new Promise((r) => daemon.once("exit", r));
-  daemon = await startDaemon(sock);
+  daemon = await daemons.start();
   live = await ok(["dumpxml", "hp1"]);
   for (const target of ["vdb", "sdc", "sdd"]) assert.match(live, new RegExp(`<target dev='${target}'`));
 

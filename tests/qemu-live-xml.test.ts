@@ -3,7 +3,6 @@
 // (and -attached, -inactive) recorded by scripts/oracle/qemu-live-xml.ts from a private libvirtd
 // that ran the same domain. Pure checks first, then one TCG guest through tsvirtd with real virsh.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +21,7 @@ import { attr, elements, parseXml, type XmlElement } from "../src/xml/index.js";
 import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
 import { listCases, loadCaps, runCase } from "./guest/xml2argv-cases.js";
 import { CASE_DIR } from "./guest/xml2argv-cases.js";
+import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 
 const DATA = join(import.meta.dirname, "data", "qemu-live-xml");
 const QEMU = "/usr/bin/qemu-system-x86_64";
@@ -247,54 +247,11 @@ test("every alias of an xml2argv case names the QEMU device the argv builder mad
 // --- one TCG guest through tsvirtd and real virsh ---
 
 const root = mkdtempSync(join(tmpdir(), "tsvirtd-livexml-"));
-const children: ChildProcess[] = [];
+const daemons = new RootDaemon(root);
 after(() => {
-  const pidfile = join(root, "run", "qemu", "live-aliases.pid");
-  if (existsSync(pidfile)) {
-    try {
-      process.kill(Number(readFileSync(pidfile, "utf8").trim()), "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  for (const d of children) if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL");
+  daemons.killAll(["live-aliases"]);
   rmSync(root, { recursive: true, force: true });
 });
-
-function haveVirsh(): boolean {
-  try {
-    execFileSync("virsh", ["--version"]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function virsh(uri: string, args: string[]): Promise<{ out: string; err: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("virsh", ["-c", uri, ...args], { env: { ...process.env, LC_ALL: "C" } }, (e, stdout, stderr) => {
-      resolve({ out: stdout, err: stderr, code: e ? ((e as { code?: number }).code ?? 1) : 0 });
-    });
-  });
-}
-
-async function startDaemon(sock: string): Promise<ChildProcess> {
-  const d = spawn(
-    process.execPath,
-    ["--import", "tsx", "src/bin/tsvirtd.ts", "--root", root, "--http", "off"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  children.push(d);
-  d.stderr!.resume();
-  for (let i = 0; i < 400; i++) {
-    if (existsSync(`${sock}-ro`) && (await virsh(`test+unix:///default?socket=${sock}`, ["uri"])).code === 0)
-      return d;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("tsvirtd did not come up");
-}
 
 test("tsvirtd: live XML aliases as libvirt's, kept over kill -9, link down applied, hotplug alias", async (t) => {
   const why = !haveVirsh()
@@ -303,8 +260,7 @@ test("tsvirtd: live XML aliases as libvirt's, kept over kill -9, link down appli
       ? "qemu not installed"
       : guestUnavailable();
   if (why) return t.skip(why);
-  const sock = join(root, "run", "libvirt-sock");
-  const uri = `qemu+unix:///${process.getuid?.() === 0 ? "system" : "session"}?socket=${sock}`;
+  const uri = daemons.uri;
   const g = buildGuest();
   for (const f of ["vda.raw", "sda.raw", "sdb.raw"]) writeFileSync(join(root, f), Buffer.alloc(1 << 20));
   let xml = readCase("pc-devices");
@@ -323,7 +279,7 @@ test("tsvirtd: live XML aliases as libvirt's, kept over kill -9, link down appli
     return r.out;
   };
   const libvirt = aliasesOf(readFileSync(join(DATA, "pc-devices.libvirt-live.xml"), "utf8"));
-  let daemon = await startDaemon(sock);
+  let daemon = await daemons.start();
   await ok(["define", join(root, "dom.xml")]);
   const before = await ok(["dumpxml", "live-aliases"]);
   assert.deepEqual(
@@ -353,7 +309,7 @@ test("tsvirtd: live XML aliases as libvirt's, kept over kill -9, link down appli
   // kill -9 and a new daemon: the aliases come back from the status file unchanged.
   daemon.kill("SIGKILL");
   await new Promise((r) => daemon.once("exit", r));
-  daemon = await startDaemon(sock);
+  daemon = await daemons.start();
   const after9 = await ok(["dumpxml", "live-aliases"]);
   assert.deepEqual(aliasesOf(after9), attached);
   assert.match(await ok(["domif-getlink", "live-aliases", "52:54:00:aa:00:01"]), /down/);
