@@ -26,12 +26,15 @@ async function virsh(uri: string, args: string[]): Promise<{ out: string; code: 
   return { out: r.out + r.err, code: r.code };
 }
 
+/** Why these tests cannot run here, or undefined. */
+function missing(): string | undefined {
+  if (!haveVirsh()) return "virsh not installed";
+  if (!existsSync(QEMU)) return "qemu-system-x86_64 not installed";
+  return guestUnavailable();
+}
+
 test("a guest keeps running across a tsvirtd crash and is taken over by the next daemon", async (t) => {
-  const why = !haveVirsh()
-    ? "virsh not installed"
-    : !existsSync(QEMU)
-      ? "qemu-system-x86_64 not installed"
-      : guestUnavailable();
+  const why = missing();
   if (why) return t.skip(why);
   const uri = daemons.uri;
   const g = buildGuest();
@@ -71,11 +74,7 @@ test("a guest keeps running across a tsvirtd crash and is taken over by the next
 });
 
 test("an autostart guest boots when tsvirtd starts, before any qemu:// client connects", async (t) => {
-  const why = !haveVirsh()
-    ? "virsh not installed"
-    : !existsSync(QEMU)
-      ? "qemu-system-x86_64 not installed"
-      : guestUnavailable();
+  const why = missing();
   if (why) return t.skip(why);
   const uri = daemons.uri;
   const g = buildGuest();
