@@ -4,31 +4,15 @@ import type { DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_MEM_MAXIMUM, VIR_DOMAIN_VCPU } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { unsupported } from "./command-util.js";
-import { checkFlags, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
+import { checkFlags, modificationImpact, persistentDef, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
 
-/** virDomainObjGetDefs: which definitions a CURRENT/LIVE/CONFIG request touches, with libvirt's refusals. */
+/** virDomainObjGetDefs: the definitions a CURRENT/LIVE/CONFIG request touches. */
 function defsFor(d: QemuDomain, flags: number): { live?: DomainDef; config?: DomainDef } {
-  let live = (flags & VIR_DOMAIN_AFFECT.LIVE) !== 0;
-  let config = (flags & VIR_DOMAIN_AFFECT.CONFIG) !== 0;
-  if (!live && !config) {
-    if (isActive(d)) live = true;
-    else config = true;
-  }
-  if (live && !isActive(d)) throw notRunning();
-  if (config && !d.persistent) {
-    throw virError(
-      ErrorCode.OPERATION_INVALID,
-      ErrorDomain.DOMAIN,
-      "transient domains do not have any persistent config",
-    );
-  }
-  return {
-    live: live ? d.def : undefined,
-    config: config ? (isActive(d) ? (d.newDef ?? d.def) : d.def) : undefined,
-  };
+  const { live, config } = modificationImpact(d, flags);
+  return { live: live ? d.def : undefined, config: config ? persistentDef(d) : undefined };
 }
 
 export async function setMemory(

@@ -1,9 +1,9 @@
 // A domain as the QEMU driver keeps it (libvirt's virDomainObj + qemuDomainObjPrivate):
 // definitions, run state with reason, id, and the QEMU process while it runs.
 import type { DomainDef } from "../../conf/domain/index.js";
-import { VIR_DOMAIN_STATE } from "../../driver/index.js";
+import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_STATE } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
-import type { DomainObj } from "../../state/index.js";
+import { type DomainObj, isActive } from "../../state/index.js";
 import type { QemuCaps } from "./capabilities.js";
 import type { QemuProcess } from "./process.js";
 
@@ -51,6 +51,33 @@ export function noDomainById(id: number): VirError {
 /** virDomainObjCheckActive. */
 export function notRunning(): VirError {
   return virError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "domain is not running");
+}
+
+/**
+ * virDomainObjUpdateModificationImpact: which definitions a CURRENT/LIVE/CONFIG request touches
+ * (CURRENT: the live one of a running domain, else the persistent one), with libvirt's refusals.
+ */
+export function modificationImpact(d: QemuDomain, flags: number): { live: boolean; config: boolean } {
+  let live = (flags & VIR_DOMAIN_AFFECT.LIVE) !== 0;
+  let config = (flags & VIR_DOMAIN_AFFECT.CONFIG) !== 0;
+  if (!live && !config) {
+    if (isActive(d)) live = true;
+    else config = true;
+  }
+  if (live && !isActive(d)) throw notRunning();
+  if (config && !d.persistent) {
+    throw virError(
+      ErrorCode.OPERATION_INVALID,
+      ErrorDomain.DOMAIN,
+      "transient domains do not have any persistent config",
+    );
+  }
+  return { live, config };
+}
+
+/** The persistent definition: the pending next-boot one of a running domain, if any. */
+export function persistentDef(d: QemuDomain): DomainDef {
+  return isActive(d) ? (d.newDef ?? d.def) : d.def;
 }
 
 export function alreadyRunning(): VirError {

@@ -6,7 +6,7 @@ import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { attr, child, el } from "../../xml/index.js";
-import { isActive, notRunning, type QemuDomain } from "./domain-obj.js";
+import { isActive, modificationImpact, persistentDef, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import {
   findNet,
@@ -67,29 +67,6 @@ function checkFlagsRaw(flags: number, allowed: number, fn: string): void {
       message: `unsupported flags (0x${extra.toString(16)}) in function ${fn}`,
     });
   }
-}
-
-/** virDomainObjUpdateModificationImpact: which definitions a request touches, with its refusals. */
-function impact(d: QemuDomain, flags: number): { live: boolean; config: boolean } {
-  let live = (flags & VIR_DOMAIN_AFFECT.LIVE) !== 0;
-  let config = (flags & VIR_DOMAIN_AFFECT.CONFIG) !== 0;
-  if (!live && !config) {
-    if (isActive(d)) live = true;
-    else config = true;
-  }
-  if (live && !isActive(d)) throw notRunning();
-  if (config && !d.persistent) {
-    throw virError(
-      ErrorCode.OPERATION_INVALID,
-      ErrorDomain.DOMAIN,
-      "transient domains do not have any persistent config",
-    );
-  }
-  return { live, config };
-}
-
-function persistentDef(d: QemuDomain): DomainDef {
-  return isActive(d) ? (d.newDef ?? d.def) : d.def;
 }
 
 async function commitConfig(st: QemuDriverState, d: QemuDomain, def: DomainDef): Promise<void> {
@@ -218,7 +195,7 @@ export async function attachDevice(
   flags: number,
 ): Promise<void> {
   checkFlagsRaw(flags, AFFECT, "qemuDomainAttachDeviceLiveAndConfig");
-  const { live, config } = impact(d, flags);
+  const { live, config } = modificationImpact(d, flags);
   const raw = readDeviceXml(xml);
   requireDiskSource(raw);
   const newConfig = config ? await attachConfig(st, persistentDef(d), raw) : undefined;
@@ -257,7 +234,7 @@ export async function detachDevice(
   flags: number,
 ): Promise<void> {
   checkFlagsRaw(flags, AFFECT, "qemuDomainDetachDeviceLiveAndConfig");
-  const { live, config } = impact(d, flags);
+  const { live, config } = modificationImpact(d, flags);
   const raw = readDeviceXml(xml);
   const newConfig = config ? await detachConfig(st, persistentDef(d), raw) : undefined;
   if (live) {
@@ -279,7 +256,7 @@ export async function updateDevice(
   flags: number,
 ): Promise<void> {
   checkFlagsRaw(flags, AFFECT | MODIFY_FORCE, "qemuDomainUpdateDeviceFlags");
-  const { live, config } = impact(d, flags);
+  const { live, config } = modificationImpact(d, flags);
   const raw = readDeviceXml(xml);
   requireDiskSource(raw);
   const newConfig = config ? await updateConfig(st, persistentDef(d), raw) : undefined;
