@@ -18,6 +18,13 @@ export const SNAPSHOT_STATES = [
 ] as const;
 export type SnapshotState = (typeof SNAPSHOT_STATES)[number];
 
+/** The state a snapshot records for a domain's virDomainState: the first 8 names are that enum. */
+export function snapshotStateOf(domainState: number): SnapshotState {
+  return Number.isInteger(domainState) && domainState >= 0 && domainState < 8
+    ? SNAPSHOT_STATES[domainState]!
+    : "nostate";
+}
+
 /** One `<disks><disk>`: how that disk is captured. */
 export interface SnapshotDisk {
   /** Target dev (post-parse canonicalises a source path to the dev name). */

@@ -9,6 +9,7 @@ import {
   parseDomainSnapshotXML,
   type SnapshotLocation,
   type SnapshotState,
+  snapshotStateOf,
 } from "../../conf/snapshot/index.js";
 import {
   type DomainSnapshotRef,
@@ -53,17 +54,6 @@ const ALL_CREATE_FLAGS =
   C.ATOMIC |
   C.LIVE |
   C.VALIDATE;
-
-const STATE_NAMES: SnapshotState[] = [
-  "nostate",
-  "running",
-  "blocked",
-  "paused",
-  "shutdown",
-  "shutoff",
-  "crashed",
-  "pmsuspended",
-];
 
 const invalidArg = (msg: string) => virError(ErrorCode.INVALID_ARG, Q, msg);
 const unsupportedCfg = (msg: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, Q, msg);
@@ -134,7 +124,7 @@ export async function createSnapshot(
       );
     }
     const diskOnly = (flags & C.DISK_ONLY) !== 0;
-    const vmState = STATE_NAMES[d.state] ?? "nostate";
+    const vmState = snapshotStateOf(d.state);
     const state: SnapshotState = diskOnly ? (active ? "disk-snapshot" : "shutoff") : vmState;
     const domXml = formatDomainXML(d.def, { inactive: true });
     snap = parseDomainSnapshotXML(xml, {
@@ -174,7 +164,7 @@ export async function createSnapshot(
       "live snapshot creation is supported only during full system snapshots",
     );
   }
-  const state = redefine ? snap.state : (STATE_NAMES[d.state] ?? "nostate");
+  const state = redefine ? snap.state : snapshotStateOf(d.state);
   if (state === "pmsuspended") {
     throw virError(
       ErrorCode.OPERATION_UNSUPPORTED,

@@ -7,7 +7,7 @@ import {
   domainDisksOfXml,
   formatDomainSnapshotXML,
   parseDomainSnapshotXML,
-  type SnapshotState,
+  snapshotStateOf,
 } from "../../conf/snapshot/index.js";
 import { formatElement } from "../../xml/index.js";
 import type { DomainSnapshotRef, HypervisorDriver } from "../../driver/index.js";
@@ -32,16 +32,6 @@ import { domRef, isActive, setRunning, setShutoff, type TestDomain } from "./dom
 import { checkFlags, opInvalid, testError } from "./errors.js";
 import type { SnapshotDef } from "../../state/snapshot-tree.js";
 
-const STATE_NAMES = [
-  "nostate",
-  "running",
-  "blocked",
-  "paused",
-  "shutdown",
-  "shutoff",
-  "crashed",
-  "pmsuspended",
-];
 const LIST_FLAGS = 0x7ff;
 
 function findSnap(d: TestDomain, name: string): SnapshotDef {
@@ -61,7 +51,7 @@ function stopFromSnapshot(ctx: TestCtx, d: TestDomain): void {
 
 /** virDomainSnapshotDefParseString + testDomainSnapshotAlignDisks for a new snapshot. */
 function buildSnapshot(d: TestDomain, xml: string): SnapshotDef {
-  const state = (STATE_NAMES[d.state] ?? "nostate") as SnapshotState;
+  const state = snapshotStateOf(d.state);
   const domXml = formatDomainXML(d.def, { inactive: true });
   const def: SnapshotDef = parseDomainSnapshotXML(xml, {
     domain: { state, disks: domainDisksOfXml(domXml), xml: domXml },
