@@ -10,6 +10,16 @@ import { sysError } from "./errors.js";
 
 const CHUNK = 256 * 1024;
 
+type Handle = Awaited<ReturnType<typeof open>>;
+
+async function openVolumeFile(path: string, flags: "r" | "r+"): Promise<Handle> {
+  try {
+    return await open(path, flags);
+  } catch (e) {
+    throw sysError(`Unable to open ${path}`, e);
+  }
+}
+
 /** Writes the client's bytes into `path` from `offset`; `length` 0 means until the stream ends. */
 export async function uploadToFile(
   path: string,
@@ -18,12 +28,7 @@ export async function uploadToFile(
   length: number,
   sparse = false,
 ): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, "r+");
-  } catch (e) {
-    throw sysError(`Unable to open ${path}`, e);
-  }
+  const fh = await openVolumeFile(path, "r+");
   try {
     let pos = offset;
     let left = length > 0 ? length : Number.POSITIVE_INFINITY;
@@ -53,7 +58,7 @@ export async function uploadToFile(
 }
 
 /** A hole from the client: [pos, pos+n) reads as zeros after (punched, or written as zeros). */
-async function zeroRange(fh: Awaited<ReturnType<typeof open>>, pos: number, n: number): Promise<void> {
+async function zeroRange(fh: Handle, pos: number, n: number): Promise<void> {
   if (n <= 0) return;
   const size = (await fh.stat()).size;
   const inside = Math.max(0, Math.min(pos + n, size) - pos);
@@ -76,12 +81,7 @@ export async function downloadFromFile(
   length: number,
   sparse = false,
 ): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, "r");
-  } catch (e) {
-    throw sysError(`Unable to open ${path}`, e);
-  }
+  const fh = await openVolumeFile(path, "r");
   try {
     const size = (await fh.stat()).size;
     const end = length > 0 ? Math.min(size, offset + length) : size;
