@@ -2,6 +2,8 @@
 // blkiotune, numatune, perf, iothreadinfo, domfsinfo, nodecpustats and domstats make, with the
 // fixed values libvirt's test driver reports.
 
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { formatIp, parseIp } from "../../conf/network/index.js";
 import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
@@ -61,6 +63,21 @@ function ipv4ToNum(s: string): number {
 }
 function numToIpv4(n: number): string {
   return [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join(".");
+}
+
+/**
+ * The real host's online CPUs within `maplen` bytes: libvirt's test driver gives an unpinned
+ * IOThread the affinity of the machine it runs on (virHostCPUGetAvailableCPUsBitmap), not of the
+ * made-up node.
+ */
+function realHostCpus(maplen: number): Uint8Array {
+  let online: string;
+  try {
+    online = readFileSync("/sys/devices/system/cpu/online", "utf8").trim();
+  } catch {
+    online = `0-${availableParallelism() - 1}`;
+  }
+  return parseCpuset(online, maplen);
 }
 
 export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
@@ -198,7 +215,7 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
           (p) => p.kind === "element" && p.name === "iothreadpin" && attr(p, "iothread") === String(id),
         );
         const set = pin && pin.kind === "element" ? attr(pin, "cpuset") : undefined;
-        return [{ iothreadId: id, cpumap: set ? parseCpuset(set, maplen) : allCpus(maplen) }];
+        return [{ iothreadId: id, cpumap: set ? parseCpuset(set, maplen) : realHostCpus(maplen) }];
       });
     },
     async domainGetEmulatorPinInfo(ref, maplen, flags) {

@@ -2,11 +2,11 @@
 // emulator and iothread pinning, iothreads, balloon stats period, interface bandwidth; plus
 // the fixed CPU statistics, block I/O tune and NMI/key injection of libvirt's test driver.
 
-import type { DomainDef } from "../../conf/domain/index.js";
+import { type DomainDef, diskSourcePath } from "../../conf/domain/index.js";
 import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
-import { ErrorDomain } from "../../errors/index.js";
-import { attr, el, type XmlElement } from "../../xml/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { attr, el, textContent, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { checkFlags, domainNotRunning, internal, invalidArg, opInvalid } from "./errors.js";
@@ -45,6 +45,21 @@ const IOTUNE = [
   "read_iops_sec_max_length",
   "write_iops_sec_max_length",
 ];
+
+/** TEST_BLOCK_IOTUNE_MAX: the largest throttle value libvirt's test driver accepts. */
+const IOTUNE_MAX = 1_000_000_000_000_000;
+
+const TYPE_NAMES = ["", "int", "uint", "llong", "ullong", "double", "boolean", "string"];
+const typeName = (t: number) => TYPE_NAMES[t] ?? String(t);
+
+/** virDomainDiskByName: a disk by target name or source path, as the block calls look it up. */
+function diskByName(def: DomainDef, name: string) {
+  const d =
+    def.devices.disks.find((x) => x.target.dev === name) ??
+    def.devices.disks.find((x) => name !== "" && diskSourcePath(x) === name);
+  if (!d) throw invalidArg(`disk '${name}' was not found in the domain config`);
+  return d;
+}
 
 /** A bitmap as libvirt's cpuset syntax ("0-2,5"). */
 export function formatCpuset(map: Uint8Array): string {
@@ -238,45 +253,105 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async domainGetBlockIoTune(ref, disk, flags) {
       checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetBlockIoTune");
       const { def } = getOneDef(findDomain(ctx, ref), flags);
-      if (disk !== null && !def.devices.disks.some((x) => x.target.dev === disk)) {
-        throw invalidArg(`disk '${disk}' was not found in the domain config`);
-      }
+      const iotune = diskByName(def, disk ?? "").extra.iotune?.[0];
+      const value = (field: string) => {
+        const e = iotune && elementChildren(iotune).find((x) => x.name === field);
+        return e ? textContent(e) : undefined;
+      };
       return IOTUNE.map((field) =>
         field === "group_name"
-          ? { field, type: VIR_TYPED_PARAM.STRING, value: "" }
-          : { field, type: VIR_TYPED_PARAM.ULLONG, value: 0 },
+          ? { field, type: VIR_TYPED_PARAM.STRING, value: value(field) ?? "" }
+          : { field, type: VIR_TYPED_PARAM.ULLONG, value: Number(value(field) ?? 0) },
       );
+    },
+    async domainSetBlockIoTune(ref, disk, params, flags) {
+      // libvirt 9.0 names the getter in this check
+      checkFlags(flags, AFFECT, "testDomainGetBlockIoTune");
+      for (const p of params) {
+        const want = p.field === "group_name" ? VIR_TYPED_PARAM.STRING : VIR_TYPED_PARAM.ULLONG;
+        // virTypedParamsValidate (reported under VIR_FROM_NONE)
+        if (!IOTUNE.includes(p.field)) {
+          throw virError(
+            ErrorCode.ARGUMENT_UNSUPPORTED,
+            ErrorDomain.NONE,
+            `parameter '${p.field}' not supported`,
+          );
+        }
+        if (p.type !== want) {
+          const got = typeName(p.type);
+          throw invalidArg(
+            `invalid type '${got}' for parameter '${p.field}', expected '${typeName(want)}'`,
+            ErrorDomain.NONE,
+          );
+        }
+      }
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const d = diskByName(def, disk);
+      const cur = d.extra.iotune?.[0];
+      const info = new Map<string, string>();
+      for (const e of cur ? elementChildren(cur) : []) info.set(e.name, textContent(e));
+      for (const p of params) {
+        if (p.field === "group_name") {
+          info.set(p.field, String(p.value));
+          continue;
+        }
+        if (paramNum(p) > IOTUNE_MAX) {
+          throw virError(
+            ErrorCode.ARGUMENT_UNSUPPORTED,
+            ErrorDomain.TEST,
+            `block I/O throttle limit value must be no more than ${IOTUNE_MAX}`,
+          );
+        }
+        info.set(p.field, String(paramNum(p)));
+      }
+      const num = (f: string) => Number(info.get(f) ?? 0);
+      for (const kind of ["bytes_sec", "iops_sec", "bytes_sec_max", "iops_sec_max"]) {
+        if (num(`total_${kind}`) && (num(`read_${kind}`) || num(`write_${kind}`))) {
+          throw invalidArg(`total and read/write of ${kind} cannot be set at the same time`);
+        }
+      }
+      for (const f of IOTUNE.slice(0, 6)) {
+        if (num(f) > num(`${f}_max`)) throw invalidArg(`${f} cannot be set higher than ${f}_max `);
+      }
+      // virDomainDiskDefFormat writes the non-zero limits and a group name that is set
+      const kids = IOTUNE.flatMap((f) => {
+        const v = info.get(f);
+        if (v === undefined || (f !== "group_name" && Number(v) === 0)) return [];
+        return [el(f, {}, v)];
+      });
+      if (kids.length > 0) d.extra.iotune = [el("iotune", {}, ...kids)];
+      else delete d.extra.iotune;
     },
     async domainAddIOThread(ref, id, flags) {
       checkFlags(flags, AFFECT, "testDomainAddIOThread");
-      forDefs(ref, flags, (def) => {
-        const ids = topElement(def, "iothreadids");
-        if (elementChildren(ids).some((x) => attr(x, "id") === String(id))) {
-          throw invalidArg(`an IOThread is already using iothread_id '${id}'`, ErrorDomain.DOMAIN);
-        }
-        ids.children.push(el("iothread", { id }));
-        const n = elementChildren(ids).length;
-        def.extra.iothreads = [el("iothreads", {}, String(n))];
-      });
+      if (id === 0) throw invalidArg("invalid value of 0 for iothread_id");
+      // testDomainChgIOThread changes one definition: LIVE|CONFIG together is refused
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const ids = topElement(def, "iothreadids");
+      if (elementChildren(ids).some((x) => attr(x, "id") === String(id))) {
+        throw invalidArg(`an IOThread is already using iothread_id '${id}'`, ErrorDomain.DOMAIN);
+      }
+      ids.children.push(el("iothread", { id }));
+      const n = elementChildren(ids).length;
+      def.extra.iothreads = [el("iothreads", {}, String(n))];
     },
     async domainDelIOThread(ref, id, flags) {
       checkFlags(flags, AFFECT, "testDomainDelIOThread");
-      forDefs(ref, flags, (def) => {
-        const ids = topElement(def, "iothreadids");
-        const t = elementChildren(ids).find((x) => attr(x, "id") === String(id));
-        if (!t) throw invalidArg(`cannot find IOThread '${id}' in iothreadids list`, ErrorDomain.DOMAIN);
-        ids.children = ids.children.filter((c) => c !== t);
-        const n = elementChildren(ids).length;
-        if (n === 0) {
-          delete def.extra.iothreadids;
-          delete def.extra.iothreads;
-        } else def.extra.iothreads = [el("iothreads", {}, String(n))];
-        const ct = def.extra.cputune?.[0];
-        if (ct)
-          ct.children = ct.children.filter(
-            (c) => !(c.kind === "element" && c.name === "iothreadpin" && attr(c, "iothread") === String(id)),
-          );
-      });
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const ids = topElement(def, "iothreadids");
+      const t = elementChildren(ids).find((x) => attr(x, "id") === String(id));
+      if (!t) throw invalidArg(`cannot find IOThread '${id}' in iothreadids list`, ErrorDomain.DOMAIN);
+      ids.children = ids.children.filter((c) => c !== t);
+      const n = elementChildren(ids).length;
+      if (n === 0) {
+        delete def.extra.iothreadids;
+        delete def.extra.iothreads;
+      } else def.extra.iothreads = [el("iothreads", {}, String(n))];
+      const ct = def.extra.cputune?.[0];
+      if (ct)
+        ct.children = ct.children.filter(
+          (c) => !(c.kind === "element" && c.name === "iothreadpin" && attr(c, "iothread") === String(id)),
+        );
     },
     async domainPinIOThread(ref, id, cpumap, flags) {
       checkFlags(flags, AFFECT, "testDomainPinIOThread");

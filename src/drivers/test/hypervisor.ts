@@ -4,6 +4,7 @@
 import { hostname } from "node:os";
 import type { HypervisorDriver } from "../../driver/index.js";
 import { formatTestCapabilities } from "./capabilities.js";
+import { cpuSlots } from "./cpu.js";
 import { deregisterCallback, dropCallbacks, registerCallback, type TestCtx } from "./ctx.js";
 import { domainCheckpointSlots } from "./domain-checkpoints.js";
 import { domainConfigSlots, TEST_MAX_VCPUS } from "./domain-config.js";
@@ -101,5 +102,6 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
     domainSaveSlots(ctx),
     domainSnapshotSlots(ctx),
     domainCheckpointSlots(ctx),
+    cpuSlots(),
   );
 }

@@ -60,7 +60,7 @@ export function testInterfaceDriver(ctx: TestCtx): InterfaceDriver {
       return ref(hits[0]!);
     },
     async interfaceGetXMLDesc(r, flags) {
-      checkFlags(flags, 1, "testInterfaceGetXMLDesc");
+      checkFlags(flags, 0, "testInterfaceGetXMLDesc");
       return byName(r.name).xml;
     },
     async interfaceDefineXML(xml, flags) {
