@@ -4,7 +4,7 @@
 // dumps through python-libvirt. test:///default keeps nothing (as libvirt's test driver), so it
 // must come back in its initial state; qemu:///system is where persistence applies.
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,20 @@ function py(...args: string[]): Promise<any> {
       resolve(JSON.parse(stdout));
     }),
   );
+}
+
+/** A python-libvirt client that opens `uri` and keeps the connection until it is killed. */
+async function holdConnection(uri: string): Promise<ChildProcess> {
+  const code =
+    "import libvirt, sys; c = libvirt.open(sys.argv[1]); print('open', flush=True); sys.stdin.read()";
+  const h = spawn(PY, ["-c", code, uri], { stdio: ["pipe", "pipe", "inherit"] });
+  const opened = await new Promise<boolean>((resolve) => {
+    h.stdout!.once("data", () => resolve(true));
+    h.once("exit", () => resolve(false));
+  });
+  if (!opened) h.kill("SIGKILL");
+  assert.ok(opened, "the holding client connected");
+  return h;
 }
 
 const missing = (() => {
@@ -84,8 +98,12 @@ test("tsvirtd restarts on its root after kill -9; test:///default comes back ini
   timeout: 30_000,
 }, async () => {
   const first = await startTsvirtd();
+  let holder: ChildProcess | undefined;
   try {
     const fresh = await py("dump", "test:///default");
+    // test:///default ends with its last client (as libvirtd's): a client holding a connection
+    // keeps the populated node alive across the populate and dump connections until the crash.
+    holder = await holdConnection(first.uri("test"));
     const made = await py("populate", first.uri("test"), "/persist-pool");
     assert.equal(made.domain, "ok");
     const changed = await py("dump", first.uri("test"));
@@ -99,6 +117,8 @@ test("tsvirtd restarts on its root after kill -9; test:///default comes back ini
       await second.stop();
     }
   } finally {
+    // a holder left running would keep this test process alive
+    holder?.kill("SIGKILL");
     await first.dispose();
   }
 });

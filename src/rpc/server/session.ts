@@ -97,8 +97,16 @@ export class ClientSession implements DispatchContext {
     this.log.info({ transport: opts.transport, readOnly: opts.readOnly }, "client connected");
   }
 
-  open(uri: string | null, readOnly: boolean): Promise<OpenedConnection> {
-    return this.opts.opener(uri, readOnly);
+  async open(uri: string | null, readOnly: boolean): Promise<OpenedConnection> {
+    const c = await this.opts.opener(uri, readOnly);
+    if (this.closed) {
+      // The client went away while its CONNECT_OPEN was being served: cleanup() found no
+      // connection to release, so this one is released here (a shared test:///default is
+      // otherwise held for ever).
+      await c.release();
+      throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "client closed during open");
+    }
+    return c;
   }
 
   /** Called when the client asks for VIR_DRV_FEATURE_PROGRAM_KEEPALIVE (as libvirtd does). */
