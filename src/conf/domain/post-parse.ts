@@ -19,7 +19,7 @@ function defaultArch(def: DomainDef): string {
 function addController(def: DomainDef, type: string, index: number): void {
   const list = def.devices.controllers;
   if (list.some((c) => c.type === type && c.index === index)) return;
-  const c: ControllerDef = { type, index, attrs: [], children: [] };
+  const c: ControllerDef = { type, index, attrs: [], children: [], implicit: true };
   insertController(list, c);
 }
 

@@ -59,6 +59,8 @@ export interface ControllerDef extends DeviceCommon {
   attrs: [string, string][];
   /** `<driver>`, `<target>`, `<master>`, `<model name>` etc., verbatim. */
   children: XmlElement[];
+  /** Added by the generic post-parse, not written in the XML (a driver orders its defaults before it). */
+  implicit?: boolean;
 }
 
 export interface InterfaceDef extends DeviceCommon {

@@ -1,6 +1,6 @@
 // Controllers, network interfaces, graphics, video, input, balloon and RNG → QEMU options
 // (libvirt's qemu_command.c device builders, reduced to the models tsvirt supports).
-import type { ControllerDef, GenericDevice } from "../../conf/domain/index.js";
+import type { ControllerDef, DeviceAddress, GenericDevice } from "../../conf/domain/index.js";
 import {
   attr,
   type BuildContext,
@@ -192,6 +192,8 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
   }
   const ws = ga("websocket");
   if (!socket && ws !== undefined && ws !== "-1") value += `,websocket=${ws}`;
+  const audio = ctx.def.devices.other.find((o) => o.kind === "audio");
+  if (audio) value += `,audiodev=audio${attr(audio.xml, "id") ?? "1"}`;
   add(ctx, "-vnc", value);
 }
 
@@ -243,8 +245,12 @@ export function buildInputs(ctx: BuildContext): void {
     if (!driver)
       throw unsupported(`input '${inp.type}' on bus '${bus}' is not supported by the QEMU driver yet`);
     const props: Record<string, unknown> = { driver, id: `input${i}` };
-    if (bus === "usb") props.bus = "usb.0";
-    else Object.assign(props, pciProps(ctx, inp.address));
+    if (bus === "usb") {
+      props.bus = "usb.0";
+      const port =
+        inp.address?.type === "usb" ? inp.address.attrs.find(([k]) => k === "port")?.[1] : undefined;
+      if (port !== undefined) props.port = port;
+    } else Object.assign(props, pciProps(ctx, inp.address));
     addDevice(ctx, props);
   });
 }
@@ -257,11 +263,30 @@ export function buildMemballoon(ctx: BuildContext): void {
   addDevice(ctx, { driver: "virtio-balloon-pci", id: "balloon0", ...pciProps(ctx, b.address) });
 }
 
-/** Devices kept verbatim by the parser; only RNG is turned into argv so far. */
+/** `<audio>` backends as -audiodev (libvirt 9.0 always has one: the post-parse adds type none). */
+export function buildAudio(ctx: BuildContext): void {
+  for (const o of ctx.def.devices.other) {
+    if (o.kind !== "audio") continue;
+    const type = attr(o.xml, "type") ?? "none";
+    if (type !== "none" && type !== "spice")
+      throw unsupported(`audio type '${type}' is not supported by the QEMU driver yet`);
+    add(ctx, "-audiodev", JSON.stringify({ id: `audio${attr(o.xml, "id") ?? "1"}`, driver: type }));
+  }
+}
+
+/** The `<address>` child of a verbatim device, for pciProps. */
+function genericAddress(o: GenericDevice): DeviceAddress | undefined {
+  const a = child(o.xml, "address");
+  if (!a) return undefined;
+  return { type: attr(a, "type") ?? "", attrs: a.attrs.filter(([k]) => k !== "type") };
+}
+
+/** Devices kept verbatim by the parser; only RNG (and audio, see buildAudio) become argv so far. */
 export function buildOtherDevices(ctx: BuildContext): void {
   let rng = 0;
   for (const o of ctx.def.devices.other) {
     if (o.kind === "rng") buildRng(ctx, o, rng++);
+    else if (o.kind === "audio") continue;
     else throw unsupported(`device '${o.kind}' is not supported by the QEMU driver yet`);
   }
 }
@@ -275,5 +300,10 @@ function buildRng(ctx: BuildContext, o: GenericDevice, i: number): void {
   }
   const file = textContent(backend).trim() || "/dev/urandom";
   add(ctx, "-object", JSON.stringify({ "qom-type": "rng-random", id: `objrng${i}`, filename: file }));
-  addDevice(ctx, { driver: "virtio-rng-pci", rng: `objrng${i}`, id: `rng${i}` });
+  addDevice(ctx, {
+    driver: "virtio-rng-pci",
+    rng: `objrng${i}`,
+    id: `rng${i}`,
+    ...pciProps(ctx, genericAddress(o)),
+  });
 }

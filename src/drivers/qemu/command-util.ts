@@ -49,11 +49,10 @@ export function pciProps(ctx: BuildContext, a: DeviceAddress | undefined): Recor
   const slot = get("slot");
   const fn = get("function");
   const multi = a.attrs.find(([n]) => n === "multifunction")?.[1] === "on";
-  const out: Record<string, unknown> = {
-    bus: bus === 0 ? (ctx.q35 ? "pcie.0" : "pci.0") : `pci.${bus}`,
-    addr: fn === 0 ? `0x${slot.toString(16)}` : `0x${slot.toString(16)}.0x${fn.toString(16)}`,
-  };
+  // libvirt's property order: bus, multifunction, addr
+  const out: Record<string, unknown> = { bus: bus === 0 ? (ctx.q35 ? "pcie.0" : "pci.0") : `pci.${bus}` };
   if (multi) out.multifunction = true;
+  out.addr = fn === 0 ? `0x${slot.toString(16)}` : `0x${slot.toString(16)}.0x${fn.toString(16)}`;
   return out;
 }
 

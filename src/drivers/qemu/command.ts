@@ -5,6 +5,7 @@ import type { XmlElement } from "../../xml/index.js";
 import { type QemuCaps, resolveMachine } from "./capabilities.js";
 import { buildChardevs, type ChardevRuntime } from "./command-chardev.js";
 import {
+  buildAudio,
   buildControllers,
   buildGraphics,
   buildInputs,
@@ -110,6 +111,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildInterfaces(ctx, rt);
   buildChardevs(ctx, rt);
   buildInputs(ctx);
+  buildAudio(ctx);
   buildGraphics(ctx, rt);
   buildVideo(ctx);
   buildMemballoon(ctx);

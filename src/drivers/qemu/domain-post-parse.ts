@@ -1,9 +1,13 @@
-// The QEMU driver's post-parse (libvirt's qemuDomainDefPostParse, reduced): host arch when the
-// XML names none, machine alias → versioned machine, emulator path, default USB and balloon. Pure.
-import type { DomainDef } from "../../conf/domain/index.js";
-import { attr, child, parseXml } from "../../xml/index.js";
+// The QEMU driver's post-parse (libvirt 9.0's qemuDomainDefPostParse and device post-parse, as
+// seen through `virsh dumpxml` after define): host arch when the XML names none, machine alias →
+// versioned machine, emulator path, lifecycle checks, default CPU, the default devices of x86 PC
+// machines (USB, SATA on q35, PCI root, PS/2 inputs, audio backend, balloon), device model
+// defaults, then device addresses (domain-post-parse-address.ts). Pure.
+import type { ControllerDef, DomainDef, GenericDevice } from "../../conf/domain/index.js";
+import { attr, child, el, parseXml, type XmlElement } from "../../xml/index.js";
 import { type QemuCaps, resolveMachine } from "./capabilities.js";
 import { unsupported } from "./command-util.js";
+import { assignQemuAddresses } from "./domain-post-parse-address.js";
 
 /** True when the domain XML gives `<os><type arch=...>` (the generic parser fills i686 otherwise). */
 export function xmlNamesArch(xml: string): boolean {
@@ -13,26 +17,167 @@ export function xmlNamesArch(xml: string): boolean {
   return type !== undefined && attr(type, "arch") !== undefined;
 }
 
+const isX86 = (arch: string) => arch === "x86_64" || arch === "i686";
+
+/** Appends a controller as libvirt's virDomainControllerInsert would (after its type's last). */
+function insertCtrl(list: ControllerDef[], c: ControllerDef): void {
+  let at = -1;
+  for (let i = 0; i < list.length; i++) if (list[i]!.type === c.type && list[i]!.index <= c.index) at = i + 1;
+  for (let i = 0; i < list.length && at < 0; i++) if (list[i]!.type === c.type) at = i;
+  if (at < 0) list.push(c);
+  else list.splice(at, 0, c);
+}
+
+function hasController(def: DomainDef, type: string, index: number): boolean {
+  return def.devices.controllers.some((c) => c.type === type && c.index === index);
+}
+
+function ctrl(type: string, index: number, model?: string): ControllerDef {
+  const c: ControllerDef = { type, index, attrs: [], children: [] };
+  if (model !== undefined) c.model = model;
+  return c;
+}
+
+function orderCpuAttrs(cpu: XmlElement): void {
+  const order = ["mode", "match", "check", "migratable"];
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  cpu.attrs.sort((x, y) => rank(x[0]) - rank(y[0]));
+}
+
+function setDefault(e: XmlElement, k: string, v: string): void {
+  if (attr(e, k) === undefined) e.attrs.push([k, v]);
+}
+
+/**
+ * `<cpu>` defaults: an x86 guest without a CPU model gets qemu64 (qemu32 for i686), checks and
+ * fallback filled as libvirt 9.0 shows them after define.
+ */
+function cpuDefaults(def: DomainDef, x86: boolean): void {
+  if (!def.cpu) {
+    if (!x86) return;
+    def.cpu = el("cpu");
+  }
+  const cpu = def.cpu;
+  const mode = attr(cpu, "mode") ?? "custom";
+  if (mode === "host-passthrough" || mode === "maximum") {
+    setDefault(cpu, "check", "none");
+    setDefault(cpu, "migratable", "on");
+  } else if (mode === "host-model") {
+    setDefault(cpu, "check", "partial");
+  } else if (mode === "custom") {
+    let model = child(cpu, "model");
+    if (!model && x86) {
+      model = el("model", { fallback: "forbid" }, def.os.arch === "i686" ? "qemu32" : "qemu64");
+      cpu.children.unshift(model);
+    }
+    if (model) {
+      setDefault(cpu, "mode", "custom");
+      setDefault(cpu, "match", "exact");
+      setDefault(cpu, "check", def.type === "kvm" ? "partial" : "none");
+      setDefault(model, "fallback", "allow");
+    }
+  }
+  orderCpuAttrs(cpu);
+}
+
+/** Disk defaults: `<driver name='qemu' type='raw'>` for local images (qemuDomainDeviceDiskDefPostParse). */
+function diskDefaults(def: DomainDef): void {
+  for (const d of def.devices.disks) {
+    if (d.type === "network" || d.type === "vhostuser") continue;
+    if (!d.driver) d.driver = el("driver", { name: "qemu", type: "raw" });
+    else {
+      const a = d.driver.attrs;
+      if (attr(d.driver, "name") === undefined) a.unshift(["name", "qemu"]);
+      if (attr(d.driver, "type") === undefined && d.type !== "dir") {
+        const at = a.findIndex(([k]) => k === "name") + 1;
+        a.splice(at, 0, ["type", "raw"]);
+      }
+    }
+  }
+}
+
+function genericAttr(o: GenericDevice, k: string): string | undefined {
+  return attr(o.xml, k);
+}
+
+/** The implicit `<audio>` backend libvirt 9.0 adds (type spice with SPICE graphics, else none). */
+function audioDefault(def: DomainDef): void {
+  const d = def.devices;
+  if (d.other.some((o) => o.kind === "audio")) return;
+  const type = d.graphics.some((g) => g.type === "spice") ? "spice" : "none";
+  const audio: GenericDevice = {
+    kind: "audio",
+    xml: el("audio", [
+      ["id", "1"],
+      ["type", type],
+    ]),
+  };
+  // after any sound cards, which share its formatting slot
+  let at = -1;
+  d.other.forEach((o, i) => {
+    if (o.kind === "sound") at = i + 1;
+  });
+  if (at < 0) d.other.push(audio);
+  else d.other.splice(at, 0, audio);
+  void genericAttr;
+}
+
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
-  if (!archGiven) def.os.arch = caps.arch;
+  if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
   const wanted = def.os.machine ?? "pc";
   const m = resolveMachine(caps, wanted);
   if (!m) throw unsupported(`Emulator '${caps.binary}' does not support machine type '${wanted}'`);
   def.os.machine = m.name;
   def.devices.emulator ??= caps.binary;
+  for (const [what, v] of [
+    ["on_reboot", def.onReboot],
+    ["on_poweroff", def.onPoweroff],
+  ] as const) {
+    if (v === "preserve") {
+      throw unsupported(`qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'`);
+    }
+    void what;
+  }
   const q35 = m.name.startsWith("pc-q35");
   const pc = m.name.startsWith("pc-i440fx");
+  const x86 = isX86(def.os.arch);
   const d = def.devices;
-  // libvirt's QEMU defaults for x86 PC machines: a USB controller and a virtio balloon unless the
-  // XML says otherwise (<controller type='usb' model='none'/>, <memballoon model='none'/>).
-  if ((q35 || pc) && !d.controllers.some((c) => c.type === "usb")) {
-    d.controllers.push({
-      type: "usb",
-      index: 0,
-      model: q35 ? "qemu-xhci" : "piix3-uhci",
-      attrs: [],
-      children: [],
-    });
+  // libvirt adds its machine defaults before the generic implicit controllers (for disks,
+  // channels...), so those are taken out and put back after the defaults.
+  const implicit = d.controllers.filter((c) => c.implicit);
+  d.controllers = d.controllers.filter((c) => !c.implicit);
+  if ((q35 || pc) && !hasController(def, "usb", 0)) {
+    d.controllers.push(ctrl("usb", 0, q35 ? "qemu-xhci" : "piix3-uhci"));
+  }
+  if (q35 && !hasController(def, "sata", 0)) insertCtrl(d.controllers, ctrl("sata", 0));
+  if ((q35 || pc) && !hasController(def, "pci", 0)) {
+    insertCtrl(d.controllers, ctrl("pci", 0, q35 ? "pcie-root" : "pci-root"));
+  }
+  for (const c of implicit) {
+    delete c.implicit;
+    if (!hasController(def, c.type, c.index)) insertCtrl(d.controllers, c);
+  }
+  for (const c of d.controllers) {
+    if (c.type === "pci" && c.index === 0 && c.model === undefined) c.model = q35 ? "pcie-root" : "pci-root";
+    if (c.type === "scsi" && c.model === undefined) c.model = "lsilogic";
+    if (c.type === "usb" && c.model === undefined && (q35 || pc)) c.model = q35 ? "qemu-xhci" : "piix3-uhci";
   }
   if ((q35 || pc) && !d.memballoon) d.memballoon = { model: "virtio", attrs: [], children: [] };
+  if (x86 && (q35 || pc)) {
+    for (const type of ["mouse", "keyboard"]) {
+      if (!d.inputs.some((i) => i.type === type && i.bus === "ps2")) {
+        d.inputs.push({ type, bus: "ps2", attrs: [], children: [] });
+      }
+    }
+  }
+  cpuDefaults(def, x86);
+  diskDefaults(def);
+  for (const n of d.interfaces) {
+    if (n.model === undefined && x86 && !["hostdev", "vdpa", "vhostuser"].includes(n.type))
+      n.model = "rtl8139";
+  }
+  audioDefault(def);
+  if (q35 || pc) assignQemuAddresses(def, q35);
 }
+
+export type { XmlElement };

@@ -1,0 +1,48 @@
+// Records what real libvirtd 9.0's QEMU driver (a private peer, bench/peers/libvirtd.ts) shows
+// after `virsh define` of each case in tests/data/qemu-dumpxml: `virsh dumpxml` into
+// <case>.libvirt.xml (and `dumpxml --inactive` into <case>.libvirt-inactive.xml only when it
+// differs), or define's error into <case>.libvirt-err. Generated UUIDs/MACs are normalised.
+// tests/qemu-dumpxml.test.ts compares tsvirtd's output with these files.
+// Run as root: node --import tsx scripts/oracle/qemu-dumpxml-golden.ts [case...]
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startLibvirtd } from "../../bench/peers/libvirtd.js";
+import { DUMPXML_DIR, dumpxmlCases, normaliseDumpxml } from "./qemu-dumpxml-normalise.js";
+
+const cache = ".cache/libvirt-qemu-peer";
+mkdirSync(cache, { recursive: true });
+const peer = await startLibvirtd({ cacheDir: cache });
+const uri = peer.uri("qemu");
+const virsh = (args: string[]) =>
+  new Promise<{ ok: boolean; out: string; err: string }>((resolve) => {
+    execFile("virsh", ["-c", uri, ...args], { env: { ...process.env, LC_ALL: "C" } }, (e, stdout, stderr) => {
+      resolve({ ok: !e, out: stdout, err: stderr.trim() });
+    });
+  });
+const wanted = process.argv.slice(2);
+try {
+  for (const name of dumpxmlCases().filter((n) => wanted.length === 0 || wanted.includes(n))) {
+    const file = join(DUMPXML_DIR, `${name}.xml`);
+    const input = readFileSync(file, "utf8");
+    for (const ext of [".libvirt.xml", ".libvirt-inactive.xml", ".libvirt-err"]) {
+      rmSync(join(DUMPXML_DIR, `${name}${ext}`), { force: true });
+    }
+    const def = await virsh(["define", file]);
+    if (!def.ok) {
+      writeFileSync(join(DUMPXML_DIR, `${name}.libvirt-err`), `${def.err}\n`);
+      console.log(`${name}: ${def.err}`);
+      continue;
+    }
+    const live = await virsh(["dumpxml", name]);
+    const inactive = await virsh(["dumpxml", "--inactive", name]);
+    await virsh(["undefine", name]);
+    const a = normaliseDumpxml(input, live.out);
+    const b = normaliseDumpxml(input, inactive.out);
+    writeFileSync(join(DUMPXML_DIR, `${name}.libvirt.xml`), a);
+    if (b !== a) writeFileSync(join(DUMPXML_DIR, `${name}.libvirt-inactive.xml`), b);
+    console.log(`${name}: ok${b !== a ? " (inactive differs)" : ""}`);
+  }
+} finally {
+  await peer.stop();
+}

@@ -1,0 +1,36 @@
+// Shared by the qemu-dumpxml oracle script and its test: which corpus cases exist, and the only
+// normalisation applied before comparing with libvirtd 9.0's `virsh dumpxml` — what libvirt
+// generates at random (a UUID when the XML gives none, a MAC for an interface without one).
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const DUMPXML_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "tests",
+  "data",
+  "qemu-dumpxml",
+);
+
+/** Corpus case names (<name>.xml in tests/data/qemu-dumpxml), sorted. */
+export function dumpxmlCases(): string[] {
+  return readdirSync(DUMPXML_DIR)
+    .filter((f) => f.endsWith(".xml") && !f.includes(".libvirt"))
+    .map((f) => f.slice(0, -4))
+    .sort();
+}
+
+/** Replaces a generated UUID and generated MACs (those not written in the input) with placeholders. */
+export function normaliseDumpxml(input: string, out: string): string {
+  let s = out;
+  if (!/<uuid>/.test(input)) s = s.replace(/<uuid>[0-9a-f-]{36}<\/uuid>/, "<uuid>GENERATED-UUID</uuid>");
+  const given = new Set(
+    [...input.matchAll(/<mac address=["']([0-9a-fA-F:]{17})["']/g)].map((m) => m[1]!.toLowerCase()),
+  );
+  s = s.replace(/<mac address='([0-9a-f:]{17})'/g, (all, mac: string) =>
+    given.has(mac) ? all : `<mac address='${mac.slice(0, 9)}GENERATED'`,
+  );
+  return s;
+}

@@ -1,0 +1,467 @@
+// Device addresses the QEMU driver assigns after define (libvirt 9.0's qemuDomainAssignAddresses,
+// as observed with `virsh dumpxml`): PCI slots on i440fx's pci-root or on q35's pcie-root-ports
+// (adding root ports and a pcie-to-pci-bridge as needed, plus one free root port for hotplug),
+// USB ports and virtio-serial ports. Pure: works on the DomainDef only.
+import type { ControllerDef, DeviceAddress, DomainDef, GenericDevice } from "../../conf/domain/index.js";
+import { attr, el, type XmlElement } from "../../xml/index.js";
+
+type Need = "pcie" | "pci" | "port";
+
+interface Bus {
+  model: string;
+  /** slot → functions in use */
+  used: Map<number, Set<number>>;
+}
+
+interface Slotted {
+  get(): DeviceAddress | undefined;
+  set(a: DeviceAddress): void;
+  need: Need;
+  /** The controller behind it (USB companions are placed as a group). */
+  ctrl?: ControllerDef;
+}
+
+const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, "0")}`;
+
+function pciAddr(bus: number, slot: number, fn: number, multi = false): DeviceAddress {
+  const attrs: [string, string][] = [
+    ["domain", "0x0000"],
+    ["bus", hex(bus, 2)],
+    ["slot", hex(slot, 2)],
+    ["function", hex(fn, 1)],
+  ];
+  if (multi) attrs.push(["multifunction", "on"]);
+  return { type: "pci", attrs };
+}
+
+function num(a: DeviceAddress, k: string): number {
+  const v = a.attrs.find(([n]) => n === k)?.[1];
+  return v === undefined ? 0 : Number(v);
+}
+
+/** A generic device's `<address>` child, read and written as a DeviceAddress. */
+function genericSlot(o: GenericDevice, need: Need): Slotted {
+  return {
+    need,
+    get() {
+      const a = o.xml.children.find((c): c is XmlElement => c.kind === "element" && c.name === "address");
+      if (!a) return undefined;
+      return { type: attr(a, "type") ?? "", attrs: a.attrs.filter(([k]) => k !== "type") };
+    },
+    set(a) {
+      o.xml.children.push(el("address", [["type", a.type], ...a.attrs]));
+    },
+  };
+}
+
+function infoSlot(x: { address?: DeviceAddress }, need: Need, ctrl?: ControllerDef): Slotted {
+  return {
+    need,
+    ctrl,
+    get: () => x.address,
+    set: (a) => {
+      x.address = a;
+    },
+  };
+}
+
+const PCIE_NETS = ["virtio", "e1000e", "virtio-transitional", "virtio-non-transitional"];
+
+class PciSet {
+  buses: Bus[] = [];
+  added: string[] = [];
+  constructor(
+    readonly q35: boolean,
+    readonly grow: boolean,
+  ) {}
+
+  free(bus: number, slot: number, fn: number): boolean {
+    return !this.buses[bus]?.used.get(slot)?.has(fn);
+  }
+
+  reserve(bus: number, slot: number, fn: number): void {
+    while (this.buses.length <= bus) this.addBus(this.q35 ? "pcie-root-port" : "pci-bridge");
+    const b = this.buses[bus]!;
+    if (!b.used.has(slot)) b.used.set(slot, new Set());
+    b.used.get(slot)!.add(fn);
+  }
+
+  addBus(model: string): number {
+    this.buses.push({ model, used: new Map() });
+    if (this.buses.length > 1) this.added.push(model);
+    return this.buses.length - 1;
+  }
+
+  /** Which buses accept a device of this kind, and their slot range. */
+  private fits(b: Bus, need: Need): [number, number] | undefined {
+    switch (b.model) {
+      case "pci-root":
+      case "pci-bridge":
+        return need === "port" ? undefined : [1, 31];
+      case "pcie-to-pci-bridge":
+        return need === "pci" ? [1, 31] : undefined;
+      case "pcie-root-port":
+        return need === "pcie" ? [0, 0] : undefined;
+      case "pcie-root":
+        return need === "port" ? [1, 31] : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** First free slot for `need`; null when none (and growing is off). */
+  next(need: Need): DeviceAddress | null {
+    for (let bus = 0; bus < this.buses.length; bus++) {
+      const r = this.fits(this.buses[bus]!, need);
+      if (!r) continue;
+      for (let slot = r[0]; slot <= r[1]; slot++) {
+        const used = this.buses[bus]!.used.get(slot);
+        if (need === "port") {
+          // root ports share slots, one function each (libvirt's aggregate slots)
+          if (used && !this.aggregate.has(`${bus}:${slot}`)) continue;
+          for (let fn = 0; fn < 8; fn++) {
+            if (used?.has(fn)) continue;
+            this.reserve(bus, slot, fn);
+            this.aggregate.add(`${bus}:${slot}`);
+            return pciAddr(bus, slot, fn);
+          }
+          continue;
+        }
+        if (used && used.size > 0) continue;
+        this.reserve(bus, slot, 0);
+        return pciAddr(bus, slot, 0);
+      }
+    }
+    if (!this.grow) return null;
+    if (need === "pcie") {
+      this.addBus("pcie-root-port");
+      return this.next(need);
+    }
+    if (need === "pci" && this.q35) {
+      // a pcie-to-pci-bridge on a (new or free) root port
+      this.next("pcie");
+      this.addBus("pcie-to-pci-bridge");
+      return this.next(need);
+    }
+    return null;
+  }
+
+  aggregate = new Set<string>();
+}
+
+function ctrlNeed(c: ControllerDef, q35: boolean): Need | undefined {
+  switch (c.type) {
+    case "usb":
+      if (c.model === "none") return undefined;
+      return c.model === "qemu-xhci" || c.model === "nec-xhci" ? (q35 ? "pcie" : "pci") : "pci";
+    case "scsi":
+      return c.model?.startsWith("virtio") ? (q35 ? "pcie" : "pci") : "pci";
+    case "virtio-serial":
+    case "sata":
+      return q35 ? "pcie" : "pci";
+    default:
+      return undefined;
+  }
+}
+
+function otherModel(o: GenericDevice): string | undefined {
+  return attr(o.xml, "model");
+}
+
+/** Devices in libvirt's PCI assignment order (qemuDomainAssignDevicePCISlots), non-primary. */
+function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Slotted[] {
+  const d = def.devices;
+  const e = (need: Need) => (q35 ? need : "pci");
+  const out: Slotted[] = [];
+  for (const c of d.controllers) {
+    if (c.type !== "pci" || c.index === 0) continue;
+    out.push(
+      infoSlot(c, c.model === "pcie-root-port" ? "port" : c.model === "pcie-to-pci-bridge" ? "pcie" : "pci"),
+    );
+  }
+  for (const n of d.interfaces) {
+    if (n.type === "hostdev" || n.model === "usb-net") continue;
+    out.push(infoSlot(n, PCIE_NETS.includes(n.model ?? "") ? e("pcie") : "pci"));
+  }
+  for (const o of d.other) {
+    if (o.kind !== "sound") continue;
+    const m = otherModel(o);
+    if (m === "pcspk" || m === "usb") continue;
+    out.push(genericSlot(o, m === "ich9" ? e("pcie") : "pci"));
+  }
+  for (const c of d.controllers) {
+    const need = ctrlNeed(c, q35);
+    if (need) out.push(infoSlot(c, need, c));
+  }
+  for (const disk of d.disks) if (disk.target.bus === "virtio") out.push(infoSlot(disk, e("pcie")));
+  for (const o of d.other) {
+    if (o.kind === "hostdev" && attr(o.xml, "type") === "pci") out.push(genericSlot(o, e("pcie")));
+  }
+  if (d.memballoon?.model.startsWith("virtio")) out.push(infoSlot(d.memballoon, e("pcie")));
+  for (const o of d.other)
+    if (o.kind === "rng" && otherModel(o)?.startsWith("virtio")) out.push(genericSlot(o, e("pcie")));
+  for (const o of d.other)
+    if (o.kind === "watchdog" && otherModel(o) === "i6300esb") out.push(genericSlot(o, "pci"));
+  d.videos.forEach((v, i) => {
+    if (i === 0 && skipPrimaryVideo) return;
+    if (v.model.type === "none" || v.model.type === "ramfb") return;
+    out.push(infoSlot(v, v.model.type === "virtio" ? e("pcie") : "pci"));
+  });
+  for (const inp of d.inputs) if (inp.bus === "virtio") out.push(infoSlot(inp, e("pcie")));
+  for (const o of d.other) if (o.kind === "vsock") out.push(genericSlot(o, e("pcie")));
+  return out;
+}
+
+/** The machine's fixed slots (qemuDomainValidateDevicePCISlotsPIIX3 / Q35); returns true when the primary video was placed. */
+function machineSlots(def: DomainDef, set: PciSet, q35: boolean): boolean {
+  const d = def.devices;
+  const place = (x: Slotted, bus: number, slot: number, fn: number) => {
+    if (x.get()) return;
+    if (!set.free(bus, slot, fn)) return;
+    set.reserve(bus, slot, fn);
+    x.set(pciAddr(bus, slot, fn));
+  };
+  if (!q35) {
+    for (const c of d.controllers) {
+      if (c.type === "ide" && c.index === 0) place(infoSlot(c, "pci"), 0, 1, 1);
+      if (c.type === "usb" && c.index === 0 && c.model === "piix3-uhci") place(infoSlot(c, "pci"), 0, 1, 2);
+    }
+    for (let fn = 0; fn < 4; fn++) set.reserve(0, 1, fn);
+  } else {
+    for (const c of d.controllers) {
+      if (c.type === "sata" && c.index === 0) place(infoSlot(c, "pcie"), 0, 0x1f, 2);
+      if (c.type === "usb" && c.index === 0) {
+        const m = /^ich9-(ehci1|uhci([123]))$/.exec(c.model ?? "");
+        if (m) place(infoSlot(c, "pci"), 0, 0x1d, m[2] ? Number(m[2]) - 1 : 7);
+      }
+    }
+    const sound = d.other.find((o) => o.kind === "sound" && otherModel(o) === "ich9");
+    if (sound) place(genericSlot(sound, "pcie"), 0, 0x1b, 0);
+    for (let fn = 0; fn < 8; fn++) set.reserve(0, 0x1f, fn);
+  }
+  const v = d.videos[0];
+  if (v && v.model.type !== "none" && v.model.type !== "ramfb" && !v.address) {
+    const slot = q35 ? 1 : 2;
+    if (set.free(0, slot, 0)) {
+      set.reserve(0, slot, 0);
+      v.address = pciAddr(0, slot, 0);
+      return true;
+    }
+  }
+  return v?.address !== undefined;
+}
+
+/** USB companion controllers share their EHCI master's slot: uhci1..3 on functions 0..2, ehci on 7. */
+function usbGroup(def: DomainDef, set: PciSet, c: ControllerDef): boolean {
+  const isIch9 = (k: ControllerDef) => k.type === "usb" && /^ich9-(ehci1|uhci[123])$/.test(k.model ?? "");
+  if (!isIch9(c)) return false;
+  const group = def.devices.controllers.filter((k) => isIch9(k) && k.index === c.index && !k.address);
+  if (group.length < 2) return false;
+  const a = set.next("pci");
+  if (!a) return false;
+  const bus = num(a, "bus");
+  const slot = num(a, "slot");
+  for (const k of group) {
+    const m = /^ich9-uhci([123])$/.exec(k.model ?? "");
+    const fn = m ? Number(m[1]) - 1 : 7;
+    set.reserve(bus, slot, fn);
+    k.address = pciAddr(bus, slot, fn, fn === 0);
+  }
+  return true;
+}
+
+function runPass(def: DomainDef, q35: boolean, grow: boolean): PciSet {
+  const set = new PciSet(q35, grow);
+  set.addBus(q35 ? "pcie-root" : "pci-root");
+  set.added = [];
+  const pciCtrls = def.devices.controllers
+    .filter((c) => c.type === "pci" && c.index > 0)
+    .sort((a, b) => a.index - b.index);
+  for (const c of pciCtrls) {
+    while (set.buses.length < c.index) set.addBus(q35 ? "pcie-root-port" : "pci-bridge");
+    if (set.buses.length === c.index) set.addBus(c.model ?? (q35 ? "pcie-root-port" : "pci-bridge"));
+  }
+  set.added = [];
+  const all = pciDevices(def, q35, false);
+  const explicit = (x: Slotted) => {
+    const a = x.get();
+    if (a?.type !== "pci") return;
+    set.reserve(num(a, "bus"), num(a, "slot"), num(a, "function"));
+  };
+  for (const x of all) explicit(x);
+  const videoPlaced = machineSlots(def, set, q35);
+  const devs = pciDevices(def, q35, videoPlaced).filter((x) => x.get() === undefined);
+  for (const x of devs) {
+    if (x.get() !== undefined) continue;
+    if (x.ctrl && usbGroup(def, set, x.ctrl)) continue;
+    const a = set.next(x.need);
+    if (a) x.set(a);
+  }
+  return set;
+}
+
+/** Clears what a dry run wrote, so the real pass starts from the XML's own addresses. */
+function snapshotAddresses(def: DomainDef): () => void {
+  const d = def.devices;
+  const infos: { x: { address?: DeviceAddress }; a?: DeviceAddress }[] = [];
+  for (const x of [...d.controllers, ...d.interfaces, ...d.disks, ...d.videos, ...d.inputs])
+    infos.push({ x, a: x.address });
+  if (d.memballoon) infos.push({ x: d.memballoon, a: d.memballoon.address });
+  const others = d.other.map((o) => ({ o, kids: [...o.xml.children] }));
+  return () => {
+    for (const { x, a } of infos) {
+      if (a === undefined) delete x.address;
+      else x.address = a;
+    }
+    for (const { o, kids } of others) o.xml.children = kids;
+  };
+}
+
+function nextIndex(def: DomainDef): number {
+  let n = 0;
+  for (const c of def.devices.controllers) if (c.type === "pci" && c.index >= n) n = c.index + 1;
+  return n;
+}
+
+function insertPci(list: ControllerDef[], c: ControllerDef): void {
+  let at = -1;
+  for (let i = 0; i < list.length; i++) if (list[i]!.type === "pci" && list[i]!.index < c.index) at = i + 1;
+  if (at < 0) list.push(c);
+  else list.splice(at, 0, c);
+}
+
+function fillPciControllerChildren(def: DomainDef): void {
+  for (const c of def.devices.controllers) {
+    if (c.type !== "pci" || c.index === 0) continue;
+    const name =
+      c.model === "pcie-root-port"
+        ? "pcie-root-port"
+        : c.model === "pcie-to-pci-bridge"
+          ? "pcie-pci-bridge"
+          : undefined;
+    if (!name) continue;
+    if (!c.children.some((k) => k.name === "model")) c.children.unshift(el("model", { name }));
+    if (c.model !== "pcie-root-port") continue;
+    const a = c.address;
+    const port = a && a.type === "pci" ? (num(a, "slot") << 3) | num(a, "function") : undefined;
+    let t = c.children.find((k) => k.name === "target");
+    if (!t) {
+      t = el("target");
+      const at = c.children.findIndex((k) => k.name === "model") + 1;
+      c.children.splice(at, 0, t);
+    }
+    if (attr(t, "chassis") === undefined) t.attrs.unshift(["chassis", String(c.index)]);
+    if (attr(t, "port") === undefined && port !== undefined) {
+      const at = t.attrs.findIndex(([k]) => k === "chassis") + 1;
+      t.attrs.splice(at, 0, ["port", `0x${port.toString(16)}`]);
+    }
+  }
+}
+
+/** Root ports auto-placed on one slot: function 0 says multifunction='on' when it has company. */
+function markMultifunction(def: DomainDef, before: Set<ControllerDef>): void {
+  const bySlot = new Map<string, ControllerDef[]>();
+  for (const c of def.devices.controllers) {
+    if (c.type !== "pci" || c.model !== "pcie-root-port" || before.has(c) || c.address?.type !== "pci")
+      continue;
+    if (num(c.address, "bus") !== 0) continue;
+    const k = String(num(c.address, "slot"));
+    bySlot.set(k, [...(bySlot.get(k) ?? []), c]);
+  }
+  for (const list of bySlot.values()) {
+    if (list.length < 2) continue;
+    const f0 = list.find((c) => num(c.address!, "function") === 0);
+    if (f0 && !f0.address!.attrs.some(([k]) => k === "multifunction"))
+      f0.address!.attrs.push(["multifunction", "on"]);
+  }
+}
+
+function assignPci(def: DomainDef, q35: boolean): void {
+  const restore = snapshotAddresses(def);
+  const addressed = new Set(def.devices.controllers.filter((c) => c.address !== undefined));
+  const userPci = def.devices.controllers.some((c) => c.type === "pci" && c.index > 0);
+  const dry = runPass(def, q35, true);
+  // a q35 domain whose XML names no PCI controllers gets one free root port for hotplug
+  if (q35 && !userPci && dry.added.length > 0) dry.next("pcie");
+  restore();
+  let idx = nextIndex(def);
+  for (const model of dry.added) {
+    const c: ControllerDef = { type: "pci", index: idx++, model, attrs: [], children: [] };
+    insertPci(def.devices.controllers, c);
+  }
+  runPass(def, q35, false);
+  markMultifunction(def, addressed);
+  fillPciControllerChildren(def);
+}
+
+const USB_PORTS: Record<string, number> = {
+  "qemu-xhci": 15,
+  "nec-xhci": 4,
+  "piix3-uhci": 2,
+  "piix4-uhci": 2,
+  "ich9-ehci1": 6,
+  ehci: 6,
+};
+
+function assignUsb(def: DomainDef): void {
+  const d = def.devices;
+  const hc = d.controllers.find((c) => c.type === "usb" && c.index === 0);
+  if (!hc || hc.model === "none") return;
+  const portsAttr = hc.attrs.find(([k]) => k === "ports")?.[1];
+  const max = portsAttr !== undefined ? Number(portsAttr) : (USB_PORTS[hc.model ?? ""] ?? 2);
+  const used = new Set<number>();
+  const devs: Slotted[] = [];
+  for (const i of d.inputs) if (i.bus === "usb") devs.push(infoSlot(i, "pci"));
+  for (const k of d.disks) if (k.target.bus === "usb") devs.push(infoSlot(k, "pci"));
+  for (const o of d.other) {
+    if (o.kind === "hostdev" && attr(o.xml, "type") === "usb") devs.push(genericSlot(o, "pci"));
+  }
+  for (const o of d.other)
+    if (o.kind === "redirdev" && attr(o.xml, "bus") === "usb") devs.push(genericSlot(o, "pci"));
+  for (const x of devs) {
+    const a = x.get();
+    if (a?.type === "usb") used.add(Number(a.attrs.find(([k]) => k === "port")?.[1] ?? 0));
+  }
+  let port = 1;
+  for (const x of devs) {
+    if (x.get()) continue;
+    while (used.has(port)) port++;
+    if (port > max) return;
+    used.add(port);
+    x.set({
+      type: "usb",
+      attrs: [
+        ["bus", "0"],
+        ["port", String(port)],
+      ],
+    });
+  }
+}
+
+function assignVirtioSerial(def: DomainDef): void {
+  const used = new Set<number>();
+  const chans = def.devices.channels.filter(
+    (c) => c.target?.attrs.some(([k, v]) => k === "type" && v === "virtio") ?? false,
+  );
+  for (const c of chans) if (c.address?.type === "virtio-serial") used.add(num(c.address, "port"));
+  let port = 1;
+  for (const c of chans) {
+    if (c.address) continue;
+    while (used.has(port)) port++;
+    used.add(port);
+    c.address = {
+      type: "virtio-serial",
+      attrs: [
+        ["controller", "0"],
+        ["bus", "0"],
+        ["port", String(port)],
+      ],
+    };
+  }
+}
+
+export function assignQemuAddresses(def: DomainDef, q35: boolean): void {
+  assignVirtioSerial(def);
+  assignPci(def, q35);
+  assignUsb(def);
+}
