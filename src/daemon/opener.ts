@@ -1,11 +1,11 @@
 // The daemon's ConnectionOpener: CONNECT_OPEN's URI → driver tables via the driver registry.
-// Like libvirtd, stateful drivers are one instance per daemon: test:///default and qemu:///…
-// are opened once and shared by every client; other URIs (test:///path.xml) open per client.
+// Like libvirtd, test:///default and qemu:///… are shared by every client connected to them;
+// other URIs (test:///path.xml) open per client.
 //
-// test:///default lives as long as libvirtd 9.0 keeps it (checked against a private libvirtd
-// with virsh: destroy "test", reconnect, and "test" runs again): one node shared by the clients
-// connected to it, dropped when the last of them closes, so the next client starts from the
-// pristine default node. qemu:///… keeps its state for the daemon's life.
+// qemu:///… is one instance for the daemon's life. test:///default lives as long as libvirtd 9.0
+// keeps it (checked against a private libvirtd with virsh: destroy "test", reconnect, and "test"
+// runs again): one node shared by the clients connected to it, dropped when the last of them
+// closes, so the next client starts from the pristine default node.
 import { type DriverSet, type HypervisorDriver, openDriverSet } from "../driver/index.js";
 import type { ConnectionOpener } from "../rpc/server/connection-opener.js";
 

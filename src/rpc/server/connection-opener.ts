@@ -1,10 +1,13 @@
 // How the RPC server turns a CONNECT_OPEN URI into driver tables. The daemon supplies the
-// implementation (driver registry, shared test:///default instance); the server only calls it.
+// implementation (driver registry, shared instances and their lifetime); the server only calls it.
 import type { DriverSet } from "../../driver/index.js";
 
 export interface OpenedConnection {
   drivers: DriverSet;
-  /** Called when the client closes or disconnects (shared instances do nothing). */
+  /**
+   * Called once when the client closes or disconnects (a shared instance is closed with its last
+   * client, or kept for the daemon's life, as the opener decides).
+   */
   release(): Promise<void>;
 }
 
