@@ -1,5 +1,6 @@
 // tsvirsh's command set: every group's handler table joined with virsh 9.0's option tables.
 import type { GroupDef } from "./command.js";
+import { blockJobHandlers } from "./commands/blockjobs.js";
 import { checkpointHandlers } from "./commands/checkpoint.js";
 import { consoleHandlers } from "./commands/console.js";
 import { cpuAndJobHandlers } from "./commands/cpu-and-jobs.js";
@@ -46,6 +47,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: volStreamHandlers },
     { handlers: consoleHandlers },
     { handlers: refusalHandlers },
+    { handlers: blockJobHandlers },
     { handlers: domainExtraHandlers },
     { handlers: cpuAndJobHandlers },
     { handlers: gapHandlers },

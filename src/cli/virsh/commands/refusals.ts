@@ -74,20 +74,6 @@ const allocpages: H = (_ctl, cmd) => {
   refuse("virNodeAllocPages");
 };
 
-const blockcopy = onDomain((cmd) =>
-  ["xml", "granularity", "buf-size", "synchronous-writes"].some((o) => optBool(cmd, o))
-    ? "virDomainBlockCopy"
-    : "virDomainBlockRebase",
-);
-
-const blockjob = onDomain((cmd) =>
-  ["abort", "async", "pivot"].some((o) => optBool(cmd, o))
-    ? "virDomainBlockJobAbort"
-    : optBool(cmd, "bandwidth")
-      ? "virDomainBlockJobSetSpeed"
-      : "virDomainGetBlockJobInfo",
-);
-
 const blockresize: H = async (ctl, cmd) => {
   const path = req(cmd, "path");
   if (optScaled(cmd, "size", 1024n, ULLONG_MAX) === undefined)
@@ -169,10 +155,6 @@ const qemuMonitorEvent: H = async (ctl, cmd) => {
 export const refusalHandlers: Record<string, H> = {
   nodesuspend,
   allocpages,
-  blockcommit: onDomain(fixed("virDomainBlockCommit")),
-  blockcopy,
-  blockjob,
-  blockpull: onDomain((cmd) => (optBool(cmd, "base") ? "virDomainBlockRebase" : "virDomainBlockPull")),
   blockresize,
   "detach-device-alias": async (ctl, cmd) => {
     await lookupDomain(ctl, cmd);
