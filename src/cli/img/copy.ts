@@ -181,7 +181,21 @@ function scanRuns(buf: Uint8Array, offset: number, g: number): Run[] {
 }
 
 /** Writes the runs of `buf` at `offset`: data as one write each, zero runs left out or zeroed. */
-async function writeRuns(dst: Image, offset: number, buf: Uint8Array, runs: Run[], o: CopyOptions) {
+async function writeRuns(
+  dst: Image,
+  offset: number,
+  buf: Uint8Array,
+  runs: Run[],
+  o: CopyOptions,
+  concurrent: boolean,
+) {
+  if (concurrent && o.targetZero) {
+    // All data runs at once (called in order, so a qcow2 target allocates them in order).
+    const w: Promise<void>[] = [];
+    for (const r of runs) if (r.data) w.push(dst.write(offset + r.start, buf.subarray(r.start, r.end)));
+    await (w.length === 1 ? w[0] : Promise.all(w));
+    return;
+  }
   for (const r of runs) {
     if (r.data) await dst.write(offset + r.start, buf.subarray(r.start, r.end));
     else if (!o.targetZero) await writeZeros(dst, offset + r.start, r.end - r.start);
@@ -225,8 +239,12 @@ export async function copyImage(
     }
   };
   // A raw target takes writes in any order (each lands at its own offset), so several are in
-  // flight at once; other formats allocate as they write and get them one after another.
-  const ordered = dst.format !== "raw";
+  // flight at once. A qcow2 target filled over zeros takes several too: it allocates under its
+  // lock in the order of the calls and writes the data outside it, so one request's data goes
+  // out while the next allocates (the layout is that of in-order writes). Other formats, and
+  // qcow2 targets whose zero runs are written (status read back), get writes one after another.
+  const ordered = !(dst.format === "raw" || (dst.format === "qcow2" && o.targetZero));
+  const concurrent = !ordered;
   let chain: Promise<void> = Promise.resolve();
   const pending: Promise<void>[] = [];
   const issue = (fn: () => Promise<void>): Promise<void> => {
@@ -269,7 +287,7 @@ export async function copyImage(
     const runs = zeroRuns(chunk.data, at, o.sparseSize);
     const w = issue(async () => {
       try {
-        await writeRuns(dst, at, chunk.data, runs, o);
+        await writeRuns(dst, at, chunk.data, runs, o, concurrent);
       } finally {
         held--;
         chunk.release();
@@ -279,7 +297,7 @@ export async function copyImage(
     });
     holding.push(w);
     // Raw targets: two writes in flight keep the disk busy; more only queue on the file's lock.
-    if (holding.length > (ordered ? MAX_BUFS : 2)) await holding.shift();
+    if (holding.length > (ordered ? MAX_BUFS : dst.format === "raw" ? 2 : 3)) await holding.shift();
     fill();
   }
   await chain;

@@ -321,26 +321,110 @@ export class Qcow2Image implements Image, BackingChain {
 
   // ---- writes ----
 
-  /** Mutations run one at a time: allocation and table updates are not reentrant. */
+  /**
+   * Metadata changes (planning, allocation, table updates) run one at a time under this lock:
+   * they are not reentrant.
+   */
   private queue: Promise<unknown> = Promise.resolve();
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => {});
     return run;
   }
 
+  /** Operations under way with the guest byte range each covers (see sequenced()). */
+  private tracked: { lo: number; hi: number; done: Promise<void> }[] = [];
+  /** Settles once the latest operation has taken its place in the lock's queue. */
+  private entered: Promise<void> = Promise.resolve();
+
+  /**
+   * Runs `first` under the lock once every earlier operation whose guest range overlaps [lo, hi)
+   * has finished, then `then` with its result (outside the lock). Operations take their places
+   * in the lock's queue in call order, so allocations follow the order of the calls whatever
+   * waited; later overlapping operations wait for this one to finish. Writes to other clusters
+   * go on meanwhile: their data I/O overlaps.
+   */
+  private sequenced<A, T>(
+    lo: number,
+    hi: number,
+    first: () => Promise<A>,
+    then: (a: A) => Promise<T> | T,
+  ): Promise<T> {
+    const wait: Promise<void>[] = [this.entered];
+    for (const r of this.tracked) if (r.lo < hi && lo < r.hi) wait.push(r.done);
+    let end!: () => void;
+    let enter!: () => void;
+    const rec = { lo, hi, done: new Promise<void>((r) => (end = r)) };
+    this.entered = new Promise<void>((r) => (enter = r));
+    this.tracked.push(rec);
+    const run = (wait.length === 1 ? wait[0]! : Promise.all(wait))
+      .then(() => {
+        const p = this.locked(first);
+        enter();
+        return p;
+      })
+      .then(then);
+    const finish = () => {
+      this.tracked.splice(this.tracked.indexOf(rec), 1);
+      end();
+    };
+    run.then(finish, finish);
+    return run;
+  }
+
+  /** A mutation of whole clusters around [offset, offset+length), under the lock. */
+  private clusters<T>(offset: number, length: number, fn: () => Promise<T>): Promise<T> {
+    return this.clustersThen(offset, length, fn, async (r) => r);
+  }
+
+  /** Mutations of the whole image: after everything under way, alone, under the lock. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.sequenced(0, Number.POSITIVE_INFINITY, fn, (r) => r);
+  }
+
+  /**
+   * Plans and allocates under the lock, writes the data outside it (the next request allocates
+   * meanwhile), then maps it under the lock. Allocation follows the order of the calls, so the
+   * layout is the one of one-at-a-time writes. Overlapping requests run one after the other.
+   */
   write(offset: number, data: Uint8Array): Promise<void> {
-    return this.exclusive(async () => (writePath ?? (await loadWritePath())).guestWrite(this, offset, data));
+    return this.clustersThen(
+      offset,
+      data.length,
+      async () => (writePath ?? (await loadWritePath())).prepareWrite(this, offset, data),
+      async (p) => {
+        if (!p) return;
+        const wp = writePath!;
+        // Data first: a failure leaves the clusters allocated but unmapped (a leak, never garbage).
+        if (p.io.length === 1) await wp.writeData(this, p.io[0]!.host, p.io[0]!.guest, p.io[0]!.data);
+        else await Promise.all(p.io.map((w) => wp.writeData(this, w.host, w.guest, w.data)));
+        if (p.commit.length)
+          await this.locked(async () => {
+            for (const c of p.commit) await c();
+          });
+      },
+    );
+  }
+
+  private clustersThen<A, T>(
+    offset: number,
+    length: number,
+    first: () => Promise<A>,
+    then: (a: A) => Promise<T>,
+  ): Promise<T> {
+    const lo = Math.floor(offset / this.cs) * this.cs;
+    const hi = Math.ceil((offset + Math.max(length, 1)) / this.cs) * this.cs;
+    return this.sequenced(lo, hi, first, then);
   }
 
   writeZeroes(offset: number, length: number, opts: { mayUnmap?: boolean } = {}): Promise<void> {
-    return this.exclusive(async () =>
+    return this.clusters(offset, length, async () =>
       (writePath ?? (await loadWritePath())).zeroGuest(this, offset, length, opts),
     );
   }
 
   writeCompressed(offset: number, data: Uint8Array): Promise<void> {
-    return this.exclusive(async () =>
+    return this.clusters(offset, data.length, async () =>
       (writePath ?? (await loadWritePath())).compressedWrite(this, offset, data),
     );
   }
@@ -365,7 +449,7 @@ export class Qcow2Image implements Image, BackingChain {
 
   /** Stores a cluster prepared by compressCluster (undefined: it did not compress, stored raw). */
   writeCompressedCluster(offset: number, packed: Uint8Array | undefined, raw: Uint8Array): Promise<void> {
-    return this.exclusive(async () =>
+    return this.clusters(offset, raw.length, async () =>
       (writePath ?? (await loadWritePath())).compressedWrite(this, offset, raw, packed ?? null),
     );
   }
@@ -382,6 +466,8 @@ export class Qcow2Image implements Image, BackingChain {
   }
 
   async close(): Promise<void> {
+    // Requests still under way finish first (their data and mappings land before the flush).
+    await Promise.allSettled(this.tracked.map((r) => r.done));
     await this.flush().catch(() => {});
     await this.io.close();
     if (this.dataIO) await this.dataIO.close();

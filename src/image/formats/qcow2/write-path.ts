@@ -29,10 +29,57 @@ async function beforeWrite(img: Qcow2Image): Promise<void> {
   await markBitmapsInUse(img);
 }
 
+/**
+ * Where a write's data goes and what maps it. Immediate (inside the image's lock, the default):
+ * each host write and each mapping update happens at once, in order. Deferred (overlappedWrite):
+ * host writes and mapping updates are collected, so the data can be written outside the lock
+ * while the next request allocates; the updates then run under the lock again.
+ */
+interface Sink {
+  write(host: number, guest: number, buf: Uint8Array): Promise<void>;
+  after(fn: () => Promise<void>): Promise<void>;
+}
+
+const immediate = (img: Qcow2Image): Sink => ({
+  write: (host, guest, buf) => writeData(img, host, guest, buf),
+  after: (fn) => fn(),
+});
+
+/** A write planned and allocated under the lock: its data writes, then its mapping updates. */
+export interface PreparedWrite {
+  io: { host: number; guest: number; data: Uint8Array }[];
+  commit: (() => Promise<void>)[];
+}
+
 export async function guestWrite(img: Qcow2Image, offset: number, data: Uint8Array): Promise<void> {
+  await writeWith(img, offset, data, false);
+}
+
+/**
+ * Plans and allocates a write under the image's lock and returns its host writes and mapping
+ * updates for the caller to run (data outside the lock, updates under it again), when every
+ * cluster is either rewritten in place or freshly allocated over nothing (unallocated, or a zero
+ * flag without storage): then nothing is freed, and the allocations are exactly those of an
+ * immediate write. Anything else (copy-on-write of shared or compressed clusters, preallocated
+ * zero clusters, subclusters) is written at once, as before, and undefined is returned.
+ */
+export function prepareWrite(
+  img: Qcow2Image,
+  offset: number,
+  data: Uint8Array,
+): Promise<PreparedWrite | undefined> {
+  return writeWith(img, offset, data, true);
+}
+
+async function writeWith(
+  img: Qcow2Image,
+  offset: number,
+  data: Uint8Array,
+  defer: boolean,
+): Promise<PreparedWrite | undefined> {
   img.bounds(offset, data.length);
   img.writable();
-  if (data.length === 0) return;
+  if (data.length === 0) return undefined;
   if (img.crypto && (offset % 512 !== 0 || data.length % 512 !== 0)) {
     const a = Math.floor(offset / 512) * 512;
     const tmp = new Uint8Array(Math.ceil((offset + data.length) / 512) * 512 - a);
@@ -63,6 +110,26 @@ export async function guestWrite(img: Qcow2Image, offset: number, data: Uint8Arr
     plans.push({ gci, within, n, dataPos: pos, m, inPlace, reuse });
     pos += n;
   }
+  let prepared: PreparedWrite | undefined;
+  let sink = immediate(img);
+  if (
+    defer &&
+    !img.extL2 &&
+    plans.every(
+      (p) => (p.inPlace && !p.reuse) || p.m.kind === "unallocated" || (p.m.kind === "zero" && p.m.host === 0),
+    )
+  ) {
+    const out: PreparedWrite = { io: [], commit: [] };
+    prepared = out;
+    sink = {
+      write: async (host, guest, buf) => {
+        out.io.push({ host, guest, data: buf });
+      },
+      after: async (fn) => {
+        out.commit.push(fn);
+      },
+    };
+  }
   // In-place clusters: contiguous host ranges go out as one write.
   let i = 0;
   while (i < plans.length) {
@@ -74,7 +141,7 @@ export async function guestWrite(img: Qcow2Image, offset: number, data: Uint8Arr
         bytes += img.cs;
         j++;
       }
-      await allocRun(img, offset, data, plans.slice(i, j));
+      await allocRun(img, data, plans.slice(i, j), sink);
       i = j;
       continue;
     }
@@ -90,28 +157,31 @@ export async function guestWrite(img: Qcow2Image, offset: number, data: Uint8Arr
         j++;
       }
       if (j > i + 1) {
-        await writeData(img, host0, offset + p.dataPos, data.subarray(p.dataPos, p.dataPos + len));
+        await sink.write(host0, offset + p.dataPos, data.subarray(p.dataPos, p.dataPos + len));
         i = j;
         continue;
       }
     }
-    await writeInPlace(img, offset, data, p);
+    await writeInPlace(img, data, p, sink);
     i++;
   }
+  return prepared;
 }
 
-async function writeInPlace(img: Qcow2Image, offset: number, data: Uint8Array, p: Plan): Promise<void> {
+async function writeInPlace(img: Qcow2Image, data: Uint8Array, p: Plan, sink: Sink): Promise<void> {
   const base = p.gci * img.cs;
   if (p.reuse) {
     const buf = new Uint8Array(img.cs);
     buf.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
-    await writeData(img, p.m.host, base, buf);
-    await setEntries(img, [{ gci: p.gci, host: p.m.host, allocBits: 0xffffffff, zeroBits: 0 }]);
+    await sink.write(p.m.host, base, buf);
+    await sink.after(() =>
+      setEntries(img, [{ gci: p.gci, host: p.m.host, allocBits: 0xffffffff, zeroBits: 0 }]),
+    );
     return;
   }
   const host = img.hostOf(p.m, base);
   if (!img.extL2) {
-    await writeData(img, host + p.within, base + p.within, data.subarray(p.dataPos, p.dataPos + p.n));
+    await sink.write(host + p.within, base + p.within, data.subarray(p.dataPos, p.dataPos + p.n));
     return;
   }
   // Subclusters: widen to subcluster bounds, fill the widened part from the current view.
@@ -121,18 +191,24 @@ async function writeInPlace(img: Qcow2Image, offset: number, data: Uint8Array, p
   const buf = new Uint8Array((s1 - s0) * scs);
   if (p.within % scs !== 0 || (p.within + p.n) % scs !== 0) await img.readRange(base + s0 * scs, buf);
   buf.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within - s0 * scs);
-  await writeData(img, host + s0 * scs, base + s0 * scs, buf);
+  await sink.write(host + s0 * scs, base + s0 * scs, buf);
   let mask = 0;
   for (let s = s0; s < s1; s++) mask += 2 ** s;
   const alloc = (p.m.allocBits | mask) >>> 0;
   const zero = (p.m.zeroBits & ~mask) >>> 0;
   if (alloc !== p.m.allocBits || zero !== p.m.zeroBits) {
-    await setEntries(img, [{ gci: p.gci, host: p.m.host, allocBits: alloc, zeroBits: zero }]);
+    await sink.after(() =>
+      setEntries(img, [{ gci: p.gci, host: p.m.host, allocBits: alloc, zeroBits: zero }]),
+    );
   }
-  void offset;
 }
 
-async function writeData(img: Qcow2Image, host: number, guest: number, buf: Uint8Array): Promise<void> {
+export async function writeData(
+  img: Qcow2Image,
+  host: number,
+  guest: number,
+  buf: Uint8Array,
+): Promise<void> {
   if (img.crypto) {
     const enc = buf.slice();
     img.crypto.encrypt(img.crypto.physical ? host : guest, enc);
@@ -141,7 +217,7 @@ async function writeData(img: Qcow2Image, host: number, guest: number, buf: Uint
 }
 
 /** Clusters needing new storage: compose full clusters, write once, then map and free the old. */
-async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: Plan[]): Promise<void> {
+async function allocRun(img: Qcow2Image, data: Uint8Array, run: Plan[], sink: Sink): Promise<void> {
   const k = run.length;
   const cs = img.cs;
   // Whole clusters of a plain image go out straight from the caller's buffer: no copy.
@@ -149,7 +225,7 @@ async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: 
     !img.extL2 &&
     run.every((p, i) => p.within === 0 && p.n === cs && p.dataPos === run[0]!.dataPos + i * cs)
   ) {
-    await writeRun(img, run, data.subarray(run[0]!.dataPos, run[0]!.dataPos + k * cs), []);
+    await writeRun(img, run, data.subarray(run[0]!.dataPos, run[0]!.dataPos + k * cs), [], sink);
     return;
   }
   const buf = new Uint8Array(k * cs);
@@ -179,8 +255,7 @@ async function allocRun(img: Qcow2Image, offset: number, data: Uint8Array, run: 
     }
     view.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
   }
-  await writeRun(img, run, buf, bits);
-  void offset;
+  await writeRun(img, run, buf, bits, sink);
 }
 
 /** Allocates the run's clusters at once, writes `buf` there, maps them, frees what they replaced. */
@@ -189,25 +264,27 @@ async function writeRun(
   run: Plan[],
   buf: Uint8Array,
   bits: { alloc: number; zero: number }[],
+  sink: Sink,
 ) {
-  const k = run.length;
   const cs = img.cs;
   // L2 tables first (as qemu does): data clusters of one run then lie next to each other.
   const per = img.tables.l2Entries;
   for (const l1i of new Set(run.map((p) => Math.floor(p.gci / per)))) await img.tables.writableL2(l1i);
   const firstGuest = run[0]!.gci * cs;
-  const host = img.hasDataFile ? firstGuest : await img.refs.alloc(k);
-  await writeData(img, host, firstGuest, buf);
-  await setEntries(
-    img,
-    run.map((p, i) => ({
-      gci: p.gci,
-      host: img.hasDataFile ? p.gci * cs : host + i * cs,
-      allocBits: bits[i]?.alloc ?? 0xffffffff,
-      zeroBits: bits[i]?.zero ?? 0,
-    })),
-  );
-  for (const p of run) await release(img, p.m);
+  const host = img.hasDataFile ? firstGuest : await img.refs.alloc(run.length);
+  await sink.write(host, firstGuest, buf);
+  await sink.after(async () => {
+    await setEntries(
+      img,
+      run.map((p, i) => ({
+        gci: p.gci,
+        host: img.hasDataFile ? p.gci * cs : host + i * cs,
+        allocBits: bits[i]?.alloc ?? 0xffffffff,
+        zeroBits: bits[i]?.zero ?? 0,
+      })),
+    );
+    for (const p of run) await release(img, p.m);
+  });
 }
 
 /** Guest bytes of cluster gci inside the virtual size (the last cluster may be partial). */
