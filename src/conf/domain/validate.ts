@@ -20,15 +20,23 @@ export function validateDomain(def: DomainDef): void {
   checkCpu(def);
 }
 
-/** Rules on devices kept verbatim: redirdev needs USB, IOMMU remapping needs a split I/O APIC. */
-function checkHeldDevices(def: DomainDef): void {
+/** A USB redirdev needs a USB controller (the QEMU driver checks again after adding its default one). */
+export function checkRedirdevUsb(def: DomainDef): void {
   const usb = def.devices.controllers.filter((c) => c.type === "usb");
+  if (usb.length === 0 && (def.type === "qemu" || def.type === "kvm")) return;
   for (const o of def.devices.other) {
     if (o.kind === "redirdev" && (attr(o.xml, "bus") ?? "usb") === "usb") {
       if (usb.length === 0 || usb.every((c) => c.model === "none")) {
         throw unsupported("cannot add redirected USB device: USB is disabled for this domain");
       }
     }
+  }
+}
+
+/** Rules on devices kept verbatim: redirdev needs USB, IOMMU remapping needs a split I/O APIC. */
+function checkHeldDevices(def: DomainDef): void {
+  checkRedirdevUsb(def);
+  for (const o of def.devices.other) {
     if (o.kind === "iommu") {
       const drv = child(o.xml, "driver");
       const ioapic = def.features ? child(def.features, "ioapic") : undefined;

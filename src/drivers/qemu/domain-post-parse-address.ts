@@ -4,6 +4,7 @@
 // USB ports and virtio-serial ports. Pure: works on the DomainDef only.
 import type { ControllerDef, DeviceAddress, DomainDef, GenericDevice } from "../../conf/domain/index.js";
 import { attr, el, type XmlElement } from "../../xml/index.js";
+import { insertCtrl } from "./domain-post-parse.js";
 
 type Need = "pcie" | "pci" | "port";
 
@@ -209,6 +210,9 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
   });
   for (const inp of d.inputs) if (inp.bus === "virtio") out.push(infoSlot(inp, e("pcie")));
   for (const o of d.other) if (o.kind === "vsock") out.push(genericSlot(o, e("pcie")));
+  for (const c of d.serials) {
+    if (c.target?.attrs.some(([k, v]) => k === "type" && v === "pci-serial")) out.push(infoSlot(c, "pci"));
+  }
   return out;
 }
 
@@ -256,7 +260,6 @@ function usbGroup(def: DomainDef, set: PciSet, c: ControllerDef): boolean {
   const isIch9 = (k: ControllerDef) => k.type === "usb" && /^ich9-(ehci1|uhci[123])$/.test(k.model ?? "");
   if (!isIch9(c)) return false;
   const group = def.devices.controllers.filter((k) => isIch9(k) && k.index === c.index && !k.address);
-  if (group.length < 2) return false;
   const a = set.next("pci");
   if (!a) return false;
   const bus = num(a, "bus");
@@ -265,7 +268,7 @@ function usbGroup(def: DomainDef, set: PciSet, c: ControllerDef): boolean {
     const m = /^ich9-uhci([123])$/.exec(k.model ?? "");
     const fn = m ? Number(m[1]) - 1 : 7;
     set.reserve(bus, slot, fn);
-    k.address = pciAddr(bus, slot, fn, fn === 0);
+    k.address = pciAddr(bus, slot, fn, fn === 0 && group.length > 1);
   }
   return true;
 }
@@ -321,13 +324,6 @@ function nextIndex(def: DomainDef): number {
   let n = 0;
   for (const c of def.devices.controllers) if (c.type === "pci" && c.index >= n) n = c.index + 1;
   return n;
-}
-
-function insertPci(list: ControllerDef[], c: ControllerDef): void {
-  let at = -1;
-  for (let i = 0; i < list.length; i++) if (list[i]!.type === "pci" && list[i]!.index < c.index) at = i + 1;
-  if (at < 0) list.push(c);
-  else list.splice(at, 0, c);
 }
 
 function fillPciControllerChildren(def: DomainDef): void {
@@ -387,7 +383,7 @@ function assignPci(def: DomainDef, q35: boolean): void {
   let idx = nextIndex(def);
   for (const model of dry.added) {
     const c: ControllerDef = { type: "pci", index: idx++, model, attrs: [], children: [] };
-    insertPci(def.devices.controllers, c);
+    insertCtrl(def.devices.controllers, c);
   }
   runPass(def, q35, false);
   markMultifunction(def, addressed);

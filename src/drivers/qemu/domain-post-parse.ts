@@ -4,6 +4,9 @@
 // machines (USB, SATA on q35, PCI root, PS/2 inputs, audio backend, balloon), device model
 // defaults, then device addresses (domain-post-parse-address.ts). Pure.
 import type { ControllerDef, DomainDef, GenericDevice } from "../../conf/domain/index.js";
+import { setTargetAttr, targetAttr } from "../../conf/domain/devices/chardev.js";
+import { xmlErr } from "../../conf/domain/errors.js";
+import { checkRedirdevUsb } from "../../conf/domain/validate.js";
 import { attr, child, el, parseXml, type XmlElement } from "../../xml/index.js";
 import { type QemuCaps, resolveMachine } from "./capabilities.js";
 import { unsupported } from "./command-util.js";
@@ -19,11 +22,12 @@ export function xmlNamesArch(xml: string): boolean {
 
 const isX86 = (arch: string) => arch === "x86_64" || arch === "i686";
 
-/** Appends a controller as libvirt's virDomainControllerInsert would (after its type's last). */
-function insertCtrl(list: ControllerDef[], c: ControllerDef): void {
-  let at = -1;
-  for (let i = 0; i < list.length; i++) if (list[i]!.type === c.type && list[i]!.index <= c.index) at = i + 1;
-  for (let i = 0; i < list.length && at < 0; i++) if (list[i]!.type === c.type) at = i;
+/**
+ * Adds a controller as libvirt's virDomainControllerInsertPreAlloced does for one with an index:
+ * before the first controller of its type with a higher index, else at the end.
+ */
+export function insertCtrl(list: ControllerDef[], c: ControllerDef): void {
+  const at = list.findIndex((k) => k.type === c.type && k.index > c.index);
   if (at < 0) list.push(c);
   else list.splice(at, 0, c);
 }
@@ -66,6 +70,7 @@ function cpuDefaults(def: DomainDef, x86: boolean): void {
     setDefault(cpu, "check", "partial");
   } else if (mode === "custom") {
     let model = child(cpu, "model");
+    const defaulted = !model && x86;
     if (!model && x86) {
       model = el("model", { fallback: "forbid" }, def.os.arch === "i686" ? "qemu32" : "qemu64");
       cpu.children.unshift(model);
@@ -73,7 +78,7 @@ function cpuDefaults(def: DomainDef, x86: boolean): void {
     if (model) {
       setDefault(cpu, "mode", "custom");
       setDefault(cpu, "match", "exact");
-      setDefault(cpu, "check", def.type === "kvm" ? "partial" : "none");
+      setDefault(cpu, "check", def.type === "kvm" && !defaulted ? "partial" : "none");
       setDefault(model, "fallback", "allow");
     }
   }
@@ -122,6 +127,43 @@ function audioDefault(def: DomainDef): void {
   void genericAttr;
 }
 
+/** A unix chardev bound without a path gets one at start; libvirt shows no `<source>` for it. */
+function chrSourceDefaults(def: DomainDef): void {
+  const d = def.devices;
+  for (const c of [...d.serials, ...d.parallels, ...d.consoles, ...d.channels]) {
+    if (c.type !== "unix") continue;
+    c.children = c.children.filter(
+      (k) => !(k.name === "source" && attr(k, "path") === undefined && (attr(k, "mode") ?? "bind") === "bind"),
+    );
+  }
+}
+
+/** QXL's vgamem default (qemuDomainDeviceVideoDefPostParse). */
+function videoDefaults(def: DomainDef): void {
+  for (const v of def.devices.videos) {
+    if (v.model.type !== "qxl" || v.model.attrs.some(([k]) => k === "vgamem")) continue;
+    const order = ["type", "ram", "vram", "vram64", "vgamem"];
+    let at = 0;
+    v.model.attrs.forEach(([k], i) => {
+      if (order.includes(k)) at = i + 1;
+    });
+    v.model.attrs.splice(at, 0, ["vgamem", "16384"]);
+  }
+}
+
+/** Serial targets: x86 serials are isa-serial unless told, each with its `<model name>`. */
+function serialDefaults(def: DomainDef, x86: boolean): void {
+  if (!x86) return;
+  for (const c of def.devices.serials) {
+    if (targetAttr(c, "type") === undefined) setTargetAttr(c, "type", "isa-serial");
+    const type = targetAttr(c, "type")!;
+    const model = { "isa-serial": "isa-serial", "pci-serial": "pci-serial", "usb-serial": "usb-serial" }[type];
+    if (model && c.target && !c.target.children.some((k) => k.name === "model")) {
+      c.target.children.unshift(el("model", { name: model }));
+    }
+  }
+}
+
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
   if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
   const wanted = def.os.machine ?? "pc";
@@ -159,6 +201,12 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   }
   for (const c of d.controllers) {
     if (c.type === "pci" && c.index === 0 && c.model === undefined) c.model = q35 ? "pcie-root" : "pci-root";
+    const root = q35 ? "pcie-root" : "pci-root";
+    if ((q35 || pc) && c.type === "pci" && c.index === 0 && c.model !== root) {
+      throw xmlErr(
+        `The PCI controller with index='0' must be model='${root}' for this machine type, but model='${c.model}' was found instead`,
+      );
+    }
     if (c.type === "scsi" && c.model === undefined) c.model = "lsilogic";
     if (c.type === "usb" && c.model === undefined && (q35 || pc)) c.model = q35 ? "qemu-xhci" : "piix3-uhci";
   }
@@ -170,7 +218,11 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
       }
     }
   }
+  checkRedirdevUsb({ ...def, type: "test" });
   cpuDefaults(def, x86);
+  serialDefaults(def, x86);
+  chrSourceDefaults(def);
+  videoDefaults(def);
   diskDefaults(def);
   for (const n of d.interfaces) {
     if (n.model === undefined && x86 && !["hostdev", "vdpa", "vhostuser"].includes(n.type))
