@@ -117,7 +117,7 @@ export function buildChardevs(ctx: BuildContext, rt: ChardevRuntime): void {
         addDevice(ctx, { driver: "isa-serial", chardev: id, id: `serial${i}`, index: port });
         break;
       case "pci-serial":
-        addDevice(ctx, { driver: "pci-serial", ...pciProps(ctx, c.address), chardev: id, id: `serial${i}` });
+        addDevice(ctx, { driver: "pci-serial", chardev: id, id: `serial${i}`, ...pciProps(ctx, c.address) });
         break;
       case "usb-serial":
         if (!ctx.buses.has("usb")) throw unsupported("a USB serial port needs a USB controller");

@@ -165,6 +165,7 @@ function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
       return {
         driver: "usb-storage",
         bus: "usb.0",
+        ...(d.address?.type === "usb" ? { port: d.address.attrs.find(([k]) => k === "port")?.[1] } : {}),
         id: `usb-disk${idx}`,
       };
     default:
