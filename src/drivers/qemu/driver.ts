@@ -84,14 +84,18 @@ export interface ClientScopedDriver extends HypervisorDriver {
   newClientTable(): HypervisorDriver;
 }
 
-/** The hypervisor table for one connection; every connection shares `st`. */
-export function qemuHypervisorDriver(st: QemuDriverState): ClientScopedDriver {
+/**
+ * The hypervisor table for one connection; every connection shares `st`. Closing the daemon's
+ * shared table (`perClient` false; the daemon's shutdown closes it) also flushes the config store.
+ */
+export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): ClientScopedDriver {
   const job = <T>(d: QemuDomain, fn: () => Promise<T>) => st.jobs.run(d.uuid, fn);
   const autodestroy = new AutoDestroyList();
   const table: HypervisorDriver = {
     name: "QEMU",
     async connectClose() {
       await autodestroy.closeAll();
+      if (!perClient) await st.store.flush();
     },
     ...connectSlots(st),
     ...qemuSnapshotSlots(st),
@@ -461,7 +465,7 @@ export function qemuHypervisorDriver(st: QemuDriverState): ClientScopedDriver {
       d.autostart = autostart;
     },
   };
-  return Object.assign(table, { newClientTable: () => qemuHypervisorDriver(st) });
+  return Object.assign(table, { newClientTable: () => qemuHypervisorDriver(st, true) });
 }
 
 /** Registers qemu:///system (root) or qemu:///session with shared state built by `stateFor`. */

@@ -1,0 +1,364 @@
+// The journaled write path of an XmlStore that opts in (see xml-journal.ts for why and the format).
+//
+// save(): append a record to the journal (page cache), write the XML to a temp file, wait for the
+// journal's fdatasync (group-committed), rename the temp file over `<name>.xml` (page cache:
+// readers see it at once), resolve. The record is on disk before the rename, so a crash at any
+// point leaves either a file that was already durable or a record that replay turns into one.
+// remove(): append a remove record and unlink at once, without waiting for the record's
+// fdatasync. The trade is the one the plain store makes (its directory fsync follows the reply):
+// a kill -9 cannot bring the object back (replay reads the record from the page cache), only a
+// power loss within one flush can, and then as the complete earlier definition, never a torn one.
+// Checkpoint (in the background, once the store has been idle for `idleMs`, at once when the
+// journal is half full, and on flush()): fsync every file renamed since its last fsync, fsync the
+// directory, and when nothing is left uncovered, reset the journal to a new generation. A save
+// that finds the journal full waits for a checkpoint; one too large for it ever drains the
+// journal and writes its file with the full atomic sequence.
+// open(): before anything is listed or loaded, apply the current generation's records (the last
+// one of each name, which leaves the same files as applying all in order) with the full atomic
+// sequence, remove temp files left by a crash, fsync the directory, reset the journal.
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { fsyncFd, fsyncPath, type JournalRecord, recordSize, XmlJournal } from "./xml-journal.js";
+
+export const JOURNAL_FILE_NAME = ".xml-journal";
+
+export interface JournalOptions {
+  /** Preallocated journal size in bytes (default 1 MiB). */
+  capacity?: number;
+  /** Checkpoint after this long without a save or remove (default 200 ms). */
+  idleMs?: number;
+}
+
+/** Temp files of this store end in `.new-<pid>-<n>` (XmlStore.list() skips `.new-`). */
+const TEMP_MARK = ".new-";
+/** Files fsynced at once by a checkpoint (libuv's threadpool has 4 threads). */
+const FSYNC_PARALLEL = 4;
+
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+}
+
+function writeAllSync(path: string, data: Uint8Array, mode: number): void {
+  const fd = openSync(path, "w", mode);
+  try {
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** temp + fsync + rename, without the directory fsync (the caller does one for many files). */
+async function writeDurable(path: string, tmp: string, data: Uint8Array): Promise<void> {
+  writeAllSync(tmp, data, 0o600);
+  try {
+    await fsyncPath(tmp);
+    renameSync(tmp, path);
+  } catch (e) {
+    unlinkQuiet(tmp);
+    throw e;
+  }
+}
+
+export class JournaledDir {
+  private readonly journal: XmlJournal;
+  private readonly idleMs: number;
+  private opening: Promise<void> | undefined;
+  /** Names whose file was renamed since its last fsync. */
+  private dirty = new Set<string>();
+  /** A rename or unlink since the last directory fsync. */
+  private dirDirty = false;
+  /** Saves between their append and their rename. */
+  private inflight = 0;
+  private inflightDone: (() => void)[] = [];
+  /** Appends wait while a checkpoint closes a generation. */
+  private gate: Promise<void> | undefined;
+  private checkpointing: Promise<void> | undefined;
+  private passing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
+  private lastWrite = 0;
+  private tmpSeq = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly fileOf: (name: string) => string,
+    private readonly autostartOf: (name: string) => string,
+    o: JournalOptions = {},
+  ) {
+    this.journal = new XmlJournal(join(dir, JOURNAL_FILE_NAME), o.capacity ?? 1 << 20);
+    this.idleMs = o.idleMs ?? 200;
+  }
+
+  /** Replays the journal (once); everything else waits for it. */
+  ready(): Promise<void> {
+    this.opening ??= this.open();
+    return this.opening;
+  }
+
+  private async open(): Promise<void> {
+    const { records } = this.journal.readExisting();
+    const last = new Map<string, JournalRecord>();
+    for (const r of records) {
+      last.delete(r.name);
+      last.set(r.name, r);
+    }
+    let changed = false;
+    for (const r of last.values()) {
+      let file: string;
+      try {
+        file = this.fileOf(r.name);
+      } catch {
+        continue; // a name no store would write (only a damaged record can hold one)
+      }
+      if (r.op === "save") {
+        await writeDurable(file, this.tempOf(file), Buffer.from(r.xml, "utf8"));
+      } else {
+        unlinkQuiet(file);
+        unlinkQuiet(this.autostartOf(r.name));
+      }
+      changed = true;
+    }
+    let ents: string[] = [];
+    try {
+      ents = readdirSync(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    for (const f of ents) {
+      if (f.includes(".xml" + TEMP_MARK)) {
+        unlinkQuiet(join(this.dir, f));
+        changed = true;
+      }
+    }
+    if (changed) await fsyncPath(this.dir);
+    if (this.journal.open) await this.journal.reset();
+  }
+
+  private tempOf(file: string): string {
+    return `${file}${TEMP_MARK}${process.pid}-${++this.tmpSeq}`;
+  }
+
+  /** Waits until a record of `size` bytes can be appended now (synchronously after this resolves). */
+  private async room(size: number): Promise<void> {
+    for (;;) {
+      if (this.gate) await this.gate;
+      else if (!this.journal.open) {
+        // The directory is made on first use (the journal lives in it).
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        await this.journal.create();
+      } else if (!this.journal.hasRoom(size)) await this.checkpoint(true);
+      else return;
+    }
+  }
+
+  async save(name: string, xml: string): Promise<void> {
+    await this.ready();
+    const file = this.fileOf(name);
+    const data = Buffer.from(xml, "utf8");
+    const size = recordSize(Buffer.byteLength(name), data.length);
+    if (!this.journal.fitsEver(size)) {
+      // Too large for the journal: no record of this name may outlive the file written directly,
+      // so the journal is emptied first and stays closed until the file is durable.
+      await this.exclusive(async () => {
+        await writeDurable(file, this.tempOf(file), data);
+        await fsyncPath(this.dir);
+      });
+      return;
+    }
+    await this.room(size);
+    this.journal.append("save", name, data);
+    this.inflight++;
+    try {
+      const tmp = this.tempOf(file);
+      writeAllSync(tmp, data, 0o600);
+      try {
+        await this.journal.durable();
+        renameSync(tmp, file);
+      } catch (e) {
+        unlinkQuiet(tmp);
+        throw e;
+      }
+      this.dirty.add(name);
+      this.dirDirty = true;
+    } finally {
+      this.doneInflight();
+      this.touched();
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.ready();
+    const file = this.fileOf(name);
+    const link = this.autostartOf(name);
+    // Without a journal file no record exists that could bring the object back.
+    if (this.journal.open) {
+      await this.room(recordSize(Buffer.byteLength(name), 0));
+      this.journal.append("remove", name, Buffer.alloc(0));
+    }
+    unlinkQuiet(file);
+    try {
+      unlinkSync(link);
+    } catch {
+      // no autostart link (or no autostart directory)
+    }
+    this.dirty.delete(name);
+    this.dirDirty = true;
+    this.touched();
+  }
+
+  private doneInflight(): void {
+    if (--this.inflight === 0) for (const f of this.inflightDone.splice(0)) f();
+  }
+
+  private halfFull(): boolean {
+    return this.journal.used * 2 >= this.journal.capacity;
+  }
+
+  private touched(): void {
+    this.lastWrite = performance.now();
+    if (this.checkpointing) return; // it re-arms when it ends
+    if (this.timer) {
+      if (!this.halfFull() || this.timerDue <= this.lastWrite) return;
+      clearTimeout(this.timer);
+    }
+    this.arm(this.halfFull() ? 0 : this.idleMs);
+  }
+
+  private arm(ms: number): void {
+    this.timerDue = performance.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const quiet = performance.now() - this.lastWrite;
+      if (quiet < this.idleMs && !this.halfFull()) {
+        this.arm(this.idleMs - quiet);
+        return;
+      }
+      this.checkpoint(false).catch(() => {
+        // Left dirty: the journal keeps covering those files; the next write or flush() retries.
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Nothing the journal covers is left to make durable (a running pass holds names it took). */
+  private clean(): boolean {
+    return this.dirty.size === 0 && !this.dirDirty && this.inflight === 0 && !this.passing;
+  }
+
+  /**
+   * Runs `fn` with the journal empty and closed to appends: waits for saves between append and
+   * rename, makes everything durable, resets the journal, runs `fn`, opens again.
+   */
+  private async exclusive(fn?: () => Promise<void>): Promise<void> {
+    while (this.gate) await this.gate;
+    let open!: () => void;
+    this.gate = new Promise<void>((r) => (open = r));
+    try {
+      while (this.checkpointing) await this.checkpointing.catch(() => {});
+      if (this.inflight > 0) await new Promise<void>((r) => this.inflightDone.push(r));
+      while (!this.clean()) await (this.passing ?? this.pass());
+      if (this.journal.used > 0) await this.journal.reset();
+      await fn?.();
+    } finally {
+      this.gate = undefined;
+      open();
+    }
+  }
+
+  /**
+   * Makes every renamed file and the directory durable, then resets the journal. Saves go on
+   * meanwhile; after two passes that still leave some file uncovered (or one, when forced), the
+   * last short pass runs with appends held back, so a steady stream of saves cannot starve it.
+   */
+  checkpoint(force: boolean): Promise<void> {
+    if (this.checkpointing) {
+      return force
+        ? this.checkpointing.catch(() => {}).then(() => this.checkpoint(true))
+        : this.checkpointing;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    let ok = false;
+    const p = (async () => {
+      for (let pass = 0; ; pass++) {
+        if (this.clean()) {
+          if (this.journal.used > 0) await this.journal.reset();
+          break;
+        }
+        if (pass >= 2 || (force && pass >= 1)) {
+          this.checkpointing = undefined; // exclusive() waits for running checkpoints
+          await this.exclusive();
+          break;
+        }
+        await this.pass();
+      }
+      ok = true;
+    })().finally(() => {
+      if (this.checkpointing === p) this.checkpointing = undefined;
+      // Writes that came meanwhile did not arm the timer; a failure waits for the next write.
+      if (ok && (!this.clean() || this.journal.used > 0)) this.touched();
+    });
+    this.checkpointing = p;
+    return p;
+  }
+
+  /** fsync of the files renamed since their last fsync, then of the directory (one at a time). */
+  private pass(): Promise<void> {
+    if (this.passing) return this.passing.catch(() => {}).then(() => this.pass());
+    const p = this.doPass().finally(() => {
+      if (this.passing === p) this.passing = undefined;
+    });
+    this.passing = p;
+    return p;
+  }
+
+  private async doPass(): Promise<void> {
+    const names = [...this.dirty];
+    this.dirty.clear();
+    const dirWas = this.dirDirty;
+    this.dirDirty = false;
+    try {
+      let next = 0;
+      const worker = async () => {
+        while (next < names.length) {
+          const name = names[next++]!;
+          let fd: number;
+          try {
+            fd = openSync(this.fileOf(name), "r");
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // removed since
+            throw e;
+          }
+          try {
+            await fsyncFd(fd);
+          } finally {
+            closeSync(fd);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(FSYNC_PARALLEL, names.length) }, worker));
+      if (names.length > 0 || dirWas) await fsyncPath(this.dir);
+    } catch (e) {
+      for (const n of names) this.dirty.add(n);
+      this.dirDirty = true;
+      throw e;
+    }
+  }
+
+  /** Waits for background work and checkpoints until the journal covers nothing. */
+  async flush(): Promise<void> {
+    if (!this.opening) return;
+    await this.opening;
+    while (this.checkpointing || !this.clean() || this.journal.used > 0) await this.checkpoint(true);
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
