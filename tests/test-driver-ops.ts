@@ -12,6 +12,7 @@ import {
   type StorageVol,
   VIR_TYPED_PARAM,
 } from "../src/index.js";
+import { NOT_EXPLORE, runExploreOp } from "./test-driver-explore-ops.js";
 
 export type Op = [string, ...unknown[]];
 export interface Scenario {
@@ -544,8 +545,11 @@ class Runner {
         return done((await d()).setLifecycleAction(n(a[1]), n(a[2]), opt(a, 3)));
       case "secret.list":
         return (await c.listAllSecrets(0)).map((x) => x.uuid);
-      default:
-        throw new Error(`unknown op ${op}`);
+      default: {
+        const v = await runExploreOp(this, op, a);
+        if (v === NOT_EXPLORE) throw new Error(`unknown op ${op}`);
+        return v;
+      }
     }
   }
 }

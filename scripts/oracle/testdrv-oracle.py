@@ -257,7 +257,101 @@ class Runner:
             out = list(self.events)
             self.events.clear()
             return out
+        r = explore(self, op, a)
+        if r is not NOT_EXPLORE:
+            return r
         raise ValueError("unknown op " + op)
+
+
+NOT_EXPLORE = object()
+
+
+def ratios(v):
+    """Clock-based counters as their ratios to the first (the clock differs run to run)."""
+    return [0 if x == 0 else int(v[0] / x + 0.5) for x in v]
+
+
+def explore(self, op, a):
+    """The "x." operations of the random exploration (tests/test-driver-explore-ops.ts)."""
+    c = self.c
+    d = (lambda: self.dom(a[0]))
+    if op == "x.pinVcpu": return d().pinVcpuFlags(a[1], tuple(a[2]), a[3])
+    if op == "x.vcpuPinInfo": return [list(m) for m in d().vcpuPinInfo(a[1])]
+    if op == "x.emulatorPinInfo": return list(d().emulatorPinInfo(a[1]))
+    if op == "x.iothreadInfo": return [[t[0], list(t[1])] for t in d().ioThreadInfo(a[1])]
+    if op == "x.setIoTune": return d().setBlockIoTune(a[1], a[2], a[3])
+    if op == "x.ioTune": return d().blockIoTune(a[1], a[2])
+    if op == "x.blockStats": return ratios(d().blockStats(a[1]))
+    if op == "x.ifStats": return ratios(d().interfaceStats(a[1]))
+    if op == "x.attach": return d().attachDeviceFlags(a[1], a[2])
+    if op == "x.detach": return d().detachDeviceFlags(a[1], a[2])
+    if op == "x.update": return d().updateDeviceFlags(a[1], a[2])
+    if op == "x.schedType": return list(d().schedulerType())
+    if op == "x.schedParams": return d().schedulerParametersFlags(a[1])
+    if op == "x.msXml": return d().managedSaveGetXMLDesc(a[1])
+    if op == "x.setTime": return d().setTime({"seconds": a[1], "nseconds": a[2]}, a[3])
+    if op == "x.controlInfo": return list(d().controlInfo(a[1]))[:2]
+    if op == "x.abortJob": return d().abortJob()
+    if op == "x.setNuma": return d().setNumaParameters(a[1], a[2])
+    if op == "x.pmSuspend": return d().pMSuspendForDuration(a[1], a[2], a[3])
+    if op == "x.pmWakeup": return d().pMWakeup(a[1])
+    if op == "x.coreDump": return d().coreDump(a[1], a[2])
+    if op == "x.launchSec": return d().launchSecurityInfo(a[1])
+    if op == "x.isUpdated": return bool(d().isUpdated())
+    if op == "x.hostname": return d().hostname(a[1])
+    if op == "x.stateFlags": return list(d().state(a[1]))
+    if op == "x.blockInfo": return list(d().blockInfo(a[1], a[2]))
+    if op == "x.cpuModels": return c.getCPUModelNames(a[0], a[1])
+    if op == "x.baselineCPU": return c.baselineCPU(a[0], a[1])
+    if op == "x.compareCPU": return c.compareCPU(a[0], a[1])
+    if op == "x.freePages": return c.getFreePages(a[0], a[1], a[2], a[3])
+    if op == "x.domCaps": return c.getDomainCapabilities(a[0], a[1], a[2], a[3], a[4])
+    if op == "x.saveImageXml": return c.saveImageGetXMLDesc(a[0], a[1])
+    if op == "x.secretDefine": return c.secretDefineXML(a[0], a[1]).UUIDString()
+    if op == "x.secretLookup": return c.secretLookupByUUIDString(a[0]).UUIDString()
+    if op == "x.secretUsage": return c.secretLookupByUsage(a[0], a[1]).UUIDString()
+    if op == "x.numSecrets": return c.numOfSecrets()
+    if op == "x.netLeases":
+        return [[l["iface"], l["mac"], l["ipaddr"], l["prefix"]] for l in c.networkLookupByName(a[0]).DHCPLeases(a[1], a[2])]
+    if op == "x.netXml": return c.networkLookupByName(a[0]).XMLDesc(a[1])
+    if op == "x.netCreateXML": return c.networkCreateXMLFlags(a[0], a[1]).name()
+    if op == "x.netDefineXML": return c.networkDefineXMLFlags(a[0], a[1]).name()
+    if op == "x.poolLookupUuid": return c.storagePoolLookupByUUIDString(a[0]).name()
+    if op == "x.poolLookupPath": return c.storagePoolLookupByTargetPath(a[0]).name()
+    if op == "x.poolBuild": return self.pool(a[0]).build(a[1])
+    if op == "x.poolDelete": return self.pool(a[0]).delete(a[1])
+    if op == "x.poolRefresh": return self.pool(a[0]).refresh(a[1])
+    if op == "x.poolCreate": return self.pool(a[0]).create(a[1])
+    if op == "x.poolDefine": return c.storagePoolDefineXML(a[0], a[1]).name()
+    if op == "x.poolCreateXML": return c.storagePoolCreateXML(a[0], a[1]).name()
+    if op == "x.poolListVols": return self.pool(a[0]).listVolumes()
+    if op == "x.volCreate": return self.pool(a[0]).createXML(a[1], a[2]).name()
+    if op == "x.volResize": return self.vol(a[0], a[1]).resize(a[2], a[3])
+    if op == "x.volWipe": return self.vol(a[0], a[1]).wipePattern(a[2], a[3])
+    if op == "x.volXml": return self.vol(a[0], a[1]).XMLDesc(a[2])
+    if op == "x.volDelete": return self.vol(a[0], a[1]).delete(a[2])
+    # the test driver has no GetInfoFlags slot; tsvirt's API serves both from one
+    if op == "x.volInfo": return list(self.vol(a[0], a[1]).info())
+    if op == "x.ifaceXml": return c.interfaceLookupByName(a[0]).XMLDesc(a[1])
+    if op == "x.ifaceDefine": return c.interfaceDefineXML(a[0], a[1]).name()
+    if op == "x.ifaceCreate": return c.interfaceLookupByName(a[0]).create(a[1])
+    if op == "x.ifaceDestroy": return c.interfaceLookupByName(a[0]).destroy(a[1])
+    if op == "x.ifaceUndefine": return c.interfaceLookupByName(a[0]).undefine()
+    if op == "x.numIfaces": return [c.numOfInterfaces(), c.numOfDefinedInterfaces()]
+    if op == "x.ndWWN": return c.nodeDeviceLookupSCSIHostByWWN(a[0], a[1], a[2]).name()
+    if op == "x.ndCreateXML": return c.nodeDeviceCreateXML(a[0], a[1]).name()
+    if op == "x.ndDefine": return c.nodeDeviceDefineXML(a[0], a[1]).name()
+    if op == "x.ndUndefine": return c.nodeDeviceLookupByName(a[0]).undefine(a[1])
+    if op == "x.ndCreate": return c.nodeDeviceLookupByName(a[0]).create(a[1])
+    if op == "x.ndDestroy": return c.nodeDeviceLookupByName(a[0]).destroy()
+    if op == "x.ndState":
+        nd = c.nodeDeviceLookupByName(a[0])
+        return [bool(nd.isActive()), bool(nd.isPersistent()), bool(nd.autostart())]
+    if op == "x.ndSetAutostart": return c.nodeDeviceLookupByName(a[0]).setAutostart(1 if a[1] else 0)
+    if op == "x.ndXml": return c.nodeDeviceLookupByName(a[0]).XMLDesc(a[1])
+    if op == "x.ndNumCaps": return c.nodeDeviceLookupByName(a[0]).numOfCaps()
+    if op == "x.ndList": return sorted(v.name() for v in c.listAllDevices(a[0]))
+    return NOT_EXPLORE
 
 
 def main():

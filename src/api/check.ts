@@ -36,7 +36,12 @@ export function checkNonNull(value: unknown, name: string, domain: ErrorDomain, 
 
 /** virCheckNonNegativeArgGoto. */
 export function checkNonNegative(value: number, name: string, domain: ErrorDomain, fn: string): void {
-  if (value < 0) throw invalidArg(domain, `${name} in ${fn} must not be negative`);
+  if (value < 0) throw invalidArg(domain, `${name} in ${fn} must be zero or greater`);
+}
+
+/** virCheckNonEmptyStringArgGoto. */
+export function checkNonEmpty(value: string, name: string, domain: ErrorDomain, fn: string): void {
+  if (value === "") throw invalidArg(domain, `string ${name} in ${fn} must not be empty`);
 }
 
 /** VIR_EXCLUSIVE_FLAGS_GOTO. */

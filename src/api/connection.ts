@@ -22,7 +22,7 @@ import type {
 } from "../driver/index.js";
 import { openDriverSet } from "../driver/index.js";
 import { ErrorDomain } from "../errors/index.js";
-import { checkNonNull, checkWritable, slot } from "./check.js";
+import { checkNonNegative, checkNonNull, checkWritable, slot } from "./check.js";
 import { Domain } from "./domain.js";
 import { Interface } from "./interface.js";
 import { Network } from "./network.js";
@@ -207,6 +207,7 @@ export class Connection {
     return new Domain(this, await this.hv("domainLookupByUUID", "virDomainLookupByUUID")(uuid.toLowerCase()));
   }
   async domainLookupByID(id: number): Promise<Domain> {
+    checkNonNegative(id, "id", D.DOMAIN, "virDomainLookupByID");
     return new Domain(this, await this.hv("domainLookupByID", "virDomainLookupByID")(id));
   }
   async domainCreateXML(xml: string, flags = 0): Promise<Domain> {

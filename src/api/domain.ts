@@ -19,7 +19,15 @@ import type {
 } from "../driver/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_DOMAIN_METADATA, VIR_DOMAIN_VCPU, VIR_DOMAIN_XML } from "../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError } from "../errors/index.js";
-import { checkNonNull, checkNonZero, checkRequires, invalidArg } from "./check.js";
+import {
+  checkExclusive,
+  checkNonEmpty,
+  checkNonNegative,
+  checkNonNull,
+  checkNonZero,
+  checkRequires,
+  invalidArg,
+} from "./check.js";
 import type { Connection } from "./connection.js";
 import { DomainCheckpoint } from "./domain-checkpoint.js";
 import { DomainSnapshot } from "./domain-snapshot.js";
@@ -170,7 +178,6 @@ export class Domain {
   }
   async setVcpus(nvcpus: number, flags = 0): Promise<void> {
     this.rw("virDomainSetVcpusFlags");
-    checkNonZero(nvcpus, "nvcpus", D, "virDomainSetVcpusFlags");
     checkRequires(
       flags,
       VIR_DOMAIN_VCPU.MAXIMUM,
@@ -179,6 +186,7 @@ export class Domain {
       "VIR_DOMAIN_AFFECT_CONFIG",
       D,
     );
+    checkNonZero(nvcpus, "nvcpus", D, "virDomainSetVcpusFlags");
     if (nvcpus > 0xffff) {
       throw new VirError({ code: ErrorCode.OVERFLOW, domain: D, message: `input too large: ${nvcpus}` });
     }
@@ -215,6 +223,14 @@ export class Domain {
       return this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParameters")(this.ref, 0);
     }
     const f = this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParametersFlags");
+    checkExclusive(
+      flags,
+      VIR_DOMAIN_AFFECT.LIVE,
+      "VIR_DOMAIN_AFFECT_LIVE",
+      VIR_DOMAIN_AFFECT.CONFIG,
+      "VIR_DOMAIN_AFFECT_CONFIG",
+      D,
+    );
     return f(this.ref, flags | VIR_TYPED_PARAM_STRING_OKAY);
   }
   async setSchedulerParameters(params: TypedParam[], flags = 0): Promise<void> {
@@ -312,6 +328,7 @@ export class Domain {
   }
   async setMemoryStatsPeriod(period: number, flags = 0): Promise<void> {
     this.rw("virDomainSetMemoryStatsPeriod");
+    checkNonNegative(period, "period", D, "virDomainSetMemoryStatsPeriod");
     return this.hv("domainSetMemoryStatsPeriod", "virDomainSetMemoryStatsPeriod")(this.ref, period, flags);
   }
   async pinEmulator(cpumap: Uint8Array, flags = 0): Promise<void> {
@@ -372,6 +389,7 @@ export class Domain {
   // ---- devices ----
   async getBlockInfo(path: string, flags = 0): Promise<DomainBlockInfo> {
     checkNonNull(path, "disk", D, "virDomainGetBlockInfo");
+    checkNonEmpty(path, "disk", D, "virDomainGetBlockInfo");
     return this.hv("domainGetBlockInfo", "virDomainGetBlockInfo")(this.ref, path, flags);
   }
   async blockStats(path: string): Promise<DomainBlockStats> {
@@ -457,6 +475,24 @@ export class Domain {
   // ---- snapshots ----
   async snapshotCreateXML(xml: string, flags = 0): Promise<DomainSnapshot> {
     this.conn.checkWritable(ErrorDomain.DOMAIN_SNAPSHOT, "virDomainSnapshotCreateXML");
+    // VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE = 1, CURRENT = 2, NO_METADATA = 4
+    const S = ErrorDomain.DOMAIN_SNAPSHOT;
+    checkRequires(
+      flags,
+      2,
+      "VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT",
+      1,
+      "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE",
+      S,
+    );
+    checkExclusive(
+      flags,
+      1,
+      "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE",
+      4,
+      "VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA",
+      S,
+    );
     const f = this.conn.hv(
       "domainSnapshotCreateXML",
       "virDomainSnapshotCreateXML",

@@ -1,7 +1,7 @@
 // Test driver domain slots that read or change a domain's configuration: info, state, XML,
 // memory, vCPUs, metadata, autostart and device information (test_driver.c semantics).
 
-import { formatDomainXML } from "../../conf/domain/index.js";
+import { diskSourcePath, formatDomainXML } from "../../conf/domain/index.js";
 import type { HypervisorDriver } from "../../driver/index.js";
 import {
   VIR_DOMAIN_AFFECT,
@@ -28,6 +28,11 @@ function vcpus(def: { vcpu: { max: number; current?: number } }): number {
 
 function setVcpusCurrent(def: { vcpu: { max: number; current?: number } }, n: number): void {
   def.vcpu.current = n === def.vcpu.max ? undefined : n;
+}
+
+/** Wall-clock microseconds (gettimeofday), the base of the made-up block and interface counters. */
+function nowMicros(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
 
 function hostCpus(ctx: TestCtx): number {
@@ -269,34 +274,40 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainBlockStats(ref, path) {
       const d = findDomain(ctx, ref);
+      if (path === "") {
+        throw virError(
+          ErrorCode.OPERATION_UNSUPPORTED,
+          ErrorDomain.TEST,
+          "summary statistics are not supported yet",
+        );
+      }
       if (!isActive(d)) throw domainNotRunning();
-      if (!d.def.devices.disks.some((x) => x.target.dev === path)) {
+      if (!d.def.devices.disks.some((x) => x.target.dev === path || diskSourcePath(x) === path)) {
         throw virError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `invalid path: ${path}`);
       }
-      const t = Date.now();
-      return { rdReq: t, rdBytes: t * 2, wrReq: t * 3, wrBytes: t * 4, errs: -1 };
+      // libvirt's made-up counters grow with the wall clock (microseconds)
+      const us = nowMicros();
+      const f = (div: number) => Math.floor(us / div);
+      return { rdReq: f(10), rdBytes: f(20), wrReq: f(30), wrBytes: f(40), errs: f(2_000_000) };
     },
     async domainInterfaceStats(ref, device) {
       const d = findDomain(ctx, ref);
       if (!isActive(d)) throw domainNotRunning();
       const net = d.def.devices.interfaces.find((n) => n.target === device || n.mac === device);
       if (!net) {
-        throw virError(
-          ErrorCode.INVALID_ARG,
-          ErrorDomain.TEST,
-          `invalid path, '${device}' is not a known interface`,
-        );
+        throw virError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, `'${device}' is not a known interface`);
       }
-      const t = Date.now();
+      const us = nowMicros();
+      const f = (div: number) => Math.floor(us / div);
       return {
-        rxBytes: t,
-        rxPackets: t * 2,
-        rxErrs: t * 3,
-        rxDrop: t * 4,
-        txBytes: t * 5,
-        txPackets: t * 6,
-        txErrs: t * 7,
-        txDrop: t * 8,
+        rxBytes: f(10),
+        rxPackets: f(100),
+        rxErrs: f(1_000_000),
+        rxDrop: f(2_000_000),
+        txBytes: f(20),
+        txPackets: f(110),
+        txErrs: f(3_000_000),
+        txDrop: f(4_000_000),
       };
     },
   };

@@ -5,14 +5,16 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { formatIp, parseIp } from "../../conf/network/index.js";
+import type { DomainDef } from "../../conf/domain/index.js";
 import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
-import { attr } from "../../xml/index.js";
+import { attr, el, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { stateMatches } from "./domain-lifecycle.js";
-import { parseCpuset } from "./domain-tunables.js";
-import { checkFlags, domainNotRunning, opInvalid } from "./errors.js";
+import { formatCpuset, parseCpuset } from "./domain-tunables.js";
+import { checkFlags, domainNotRunning, invalidArg, opInvalid } from "./errors.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: "no limit" for memtune values. */
@@ -78,6 +80,36 @@ function realHostCpus(maplen: number): Uint8Array {
     online = `0-${availableParallelism() - 1}`;
   }
   return parseCpuset(online, maplen);
+}
+
+/** virDomainNumatuneMemMode names, by value. */
+const NUMA_MODES = ["strict", "preferred", "interleave", "restrictive"];
+const TYPE_NAMES = ["", "int", "uint", "llong", "ullong", "double", "boolean", "string"];
+
+/** The `<numatune><memory>` element of a definition, if any. */
+function numatuneMemory(def: DomainDef): XmlElement | undefined {
+  const nt = def.extra.numatune?.[0];
+  return nt?.children.find((c): c is XmlElement => c.kind === "element" && c.name === "memory");
+}
+
+/** virBitmapParse: "0-3,^2,5"; undefined when malformed or empty. */
+function parseBitmap(text: string): Uint8Array | undefined {
+  const set = new Set<number>();
+  const parts = text.split(",").map((x) => x.trim());
+  for (const part of parts) {
+    const m = /^(\^)?(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return undefined;
+    const a = Number(m[2]);
+    const b = m[3] === undefined ? a : Number(m[3]);
+    if (b < a || b >= 1024) return undefined;
+    for (let i = a; i <= b; i++) {
+      if (m[1]) set.delete(i);
+      else set.add(i);
+    }
+  }
+  const map = new Uint8Array(128);
+  for (const i of set) map[i >> 3]! |= 1 << (i & 7);
+  return map;
 }
 
 export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
@@ -193,8 +225,67 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainGetNumaParameters(ref, flags) {
       checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetNumaParameters");
-      getOneDef(findDomain(ctx, ref), flags);
-      return [{ field: "numa_mode", type: VIR_TYPED_PARAM.INT, value: 0 }, str("numa_nodeset", "")];
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const mem = numatuneMemory(def);
+      const mode = mem ? NUMA_MODES.indexOf(attr(mem, "mode") ?? "strict") : 0;
+      return [
+        { field: "numa_mode", type: VIR_TYPED_PARAM.INT, value: mode },
+        str("numa_nodeset", (mem && attr(mem, "nodeset")) ?? ""),
+      ];
+    },
+    async domainSetNumaParameters(ref, params, flags) {
+      // libvirt 9.0 names the getter in this check
+      checkFlags(flags, AFFECT, "testDomainGetNumaParameters");
+      for (const p of params) {
+        const want = p.field === "numa_nodeset" ? VIR_TYPED_PARAM.STRING : VIR_TYPED_PARAM.INT;
+        if (p.field !== "numa_mode" && p.field !== "numa_nodeset") {
+          throw virError(
+            ErrorCode.ARGUMENT_UNSUPPORTED,
+            ErrorDomain.NONE,
+            `parameter '${p.field}' not supported`,
+          );
+        }
+        if (p.type !== want) {
+          throw invalidArg(
+            `invalid type '${TYPE_NAMES[p.type] ?? p.type}' for parameter '${p.field}', expected '${TYPE_NAMES[want]}'`,
+            ErrorDomain.NONE,
+          );
+        }
+      }
+      const { def, live } = getOneDef(findDomain(ctx, ref), flags);
+      let mode = -1;
+      let nodeset: string | undefined;
+      for (const p of params) {
+        if (p.field === "numa_mode") {
+          mode = Number(p.value);
+          if (!(mode >= 0 && mode < NUMA_MODES.length)) {
+            throw invalidArg(`unsupported numatune mode: '${mode}'`);
+          }
+        } else {
+          const bits = parseBitmap(String(p.value));
+          if (!bits) throw invalidArg(`Failed to parse bitmap '${String(p.value)}'`, ErrorDomain.NONE);
+          nodeset = formatCpuset(bits);
+        }
+      }
+      const mem = numatuneMemory(def);
+      if (live && mode !== -1 && mem && NUMA_MODES.indexOf(attr(mem, "mode") ?? "strict") !== mode) {
+        throw opInvalid("can't change numatune mode for running domain");
+      }
+      // virDomainNumatuneSet
+      const newMode = mode !== -1 ? NUMA_MODES[mode]! : ((mem && attr(mem, "mode")) ?? "strict");
+      const newSet = nodeset ?? (mem && attr(mem, "nodeset"));
+      if (def.vcpu.placement !== "auto" && !newSet) {
+        throw virError(
+          ErrorCode.CONFIG_UNSUPPORTED,
+          ErrorDomain.DOMAIN,
+          "nodeset for NUMA memory tuning must be set if 'placement' is 'static'",
+        );
+      }
+      const memory = el("memory", { mode: newMode, nodeset: newSet });
+      const nt = def.extra.numatune?.[0];
+      if (nt)
+        nt.children = [memory, ...nt.children.filter((c) => !(c.kind === "element" && c.name === "memory"))];
+      else def.extra.numatune = [el("numatune", {}, memory)];
     },
     async domainGetPerfEvents(ref, flags) {
       checkFlags(flags, AFFECT, "testDomainGetPerfEvents");

@@ -338,7 +338,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async domainDelIOThread(ref, id, flags) {
       checkFlags(flags, AFFECT, "testDomainDelIOThread");
       const { def } = getOneDef(findDomain(ctx, ref), flags);
-      const ids = topElement(def, "iothreadids");
+      const ids = def.extra.iothreadids?.[0] ?? el("iothreadids");
       const t = elementChildren(ids).find((x) => attr(x, "id") === String(id));
       if (!t) throw invalidArg(`cannot find IOThread '${id}' in iothreadids list`, ErrorDomain.DOMAIN);
       ids.children = ids.children.filter((c) => c !== t);
@@ -357,6 +357,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       checkFlags(flags, AFFECT, "testDomainPinIOThread");
       const cpuset = formatCpuset(cpumap);
       const { def } = getOneDef(findDomain(ctx, ref), flags);
+      if (cpuset === "") throw invalidArg("Empty iothread cpumap list for pinning");
       const ids = def.extra.iothreadids?.[0];
       if (!ids || !elementChildren(ids).some((x) => attr(x, "id") === String(id))) {
         throw invalidArg(`iothreadid ${id} not found`);

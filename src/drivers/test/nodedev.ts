@@ -121,30 +121,58 @@ export function testNodeDeviceDriver(ctx: TestCtx): NodeDeviceDriver {
       return byName(r.name).caps.slice(0, Math.min(1, max));
     },
     async nodeDeviceCreateXML(xml, flags) {
-      checkFlags(flags, 0, "testNodeDeviceCreateXML");
+      // VIR_NODE_DEVICE_CREATE_XML_VALIDATE: accepted, parsed only (no RelaxNG validator)
+      checkFlags(flags, 1, "testNodeDeviceCreateXML");
       const e = parseXml(xml, { context: "(node_device_definition)", domain: ErrorDomain.NODEDEV });
-      const parentName = childText(e, "parent")?.trim();
-      const fc = (() => {
-        const walk = (x: XmlElement): XmlElement | undefined => {
-          for (const c of elements(x, "capability")) {
-            if (attr(c, "type") === "fc_host") return c;
-            const r = walk(c);
-            if (r) return r;
-          }
-          return undefined;
-        };
-        return walk(e);
-      })();
-      const wwnn = fc ? childText(fc, "wwnn")?.trim() : undefined;
-      const wwpn = fc ? childText(fc, "wwpn")?.trim() : undefined;
-      if (!parentName || !wwnn || !wwpn) {
-        throw virError(ErrorCode.XML_ERROR, ErrorDomain.NODEDEV, "no parent or fc_host wwnn/wwpn for vHBA");
+      if (e.name !== "device") {
+        throw virError(
+          ErrorCode.XML_ERROR,
+          ErrorDomain.XML,
+          `expecting root element of 'device', not '${e.name}'`,
+        );
       }
-      const parent = byName(parentName);
-      // The mock vHBA copies scsi_host11's capabilities (libvirt's testNodeDeviceMockCreateVport).
+      // virNodeDeviceDefParse for a device to create names it 'new device' whatever <name> says.
+      const nd = (msg: string) => virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.NODEDEV, msg);
+      const caps = elements(e, "capability");
+      if (caps.length === 0) throw nd("no device capabilities for 'new device'");
+      if (caps.some((c) => attr(c, "type") === "system"))
+        throw nd("no system UUID supplied for 'new device'");
+      // virNodeDeviceGetWWNs: the fc_host capability inside scsi_host
+      const scsi = caps.find((c) => attr(c, "type") === "scsi_host");
+      const fc = scsi && elements(scsi, "capability").find((c) => attr(c, "type") === "fc_host");
+      if (!fc) throw nd("Device is not a fibre channel HBA");
+      const wwnn = childText(fc, "wwnn")?.trim();
+      const wwpn = childText(fc, "wwpn")?.trim();
+      if (!wwnn) throw nd("no WWNN supplied for 'new device', and auto-generation failed");
+      if (!wwpn) throw nd("no WWPN supplied for 'new device', and auto-generation failed");
+      // virNodeDeviceObjListGetParentHost: by name, by the parent's WWNs, by fabric, or the first
+      // vport-capable host; the parent must be able to create vports.
+      const parentEl = child(e, "parent");
+      const parentName = parentEl ? childText(e, "parent")?.trim() : undefined;
+      const capable = (d: TestNodeDev) => d.caps.includes("vports");
+      const notFound = () => nd("Could not find parent device for 'new device'");
+      let parent: TestNodeDev | undefined;
+      if (parentName) {
+        parent = node.devs.find((d) => d.name === parentName);
+        if (!parent) throw notFound();
+      } else if (parentEl && attr(parentEl, "wwnn") && attr(parentEl, "wwpn")) {
+        parent = node.devs.find(
+          (d) => d.wwnn === attr(parentEl, "wwnn") && d.wwpn === attr(parentEl, "wwpn") && capable(d),
+        );
+        if (!parent) throw notFound();
+      } else if (parentEl && attr(parentEl, "fabric_wwn")) {
+        const fabric = attr(parentEl, "fabric_wwn");
+        parent = node.devs.find((d) => capable(d) && d.xml.includes(`<fabric_wwn>${fabric}</fabric_wwn>`));
+        if (!parent) throw notFound();
+      } else {
+        parent = node.devs.find(capable);
+        if (!parent) throw nd("Could not find any vport capable device");
+      }
+      if (!capable(parent)) throw nd(`Parent device ${parent.name} is not capable of vport operations`);
+      // The mock vHBA copies scsi_host11's capabilities and is always named scsi_host12,
+      // replacing an earlier one (libvirt's testNodeDeviceMockCreateVport).
       const tmpl = node.devs.find((d) => d.name === "scsi_host11") ?? parent;
-      let n = 12;
-      while (node.devs.some((d) => d.name === `scsi_host${n}`)) n++;
+      const n = 12;
       const t = parseXml(tmpl.xml);
       const nameEl = child(t, "name");
       if (nameEl) nameEl.children = [{ kind: "text", text: `scsi_host${n}` }];
@@ -163,7 +191,9 @@ export function testNodeDeviceDriver(ctx: TestCtx): NodeDeviceDriver {
       };
       set(t);
       const dev = nodeDevFromElement(t);
-      node.devs.push(dev);
+      const old = node.devs.findIndex((d) => d.name === dev.name);
+      if (old >= 0) node.devs[old] = dev;
+      else node.devs.push(dev);
       emit(dev, VIR_NODE_DEVICE_EVENT.CREATED);
       return ref(dev);
     },

@@ -56,7 +56,8 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     if (!v) throw testError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`);
     return v;
   };
-  const addPool = (xml: string): TestPool => {
+  /** virStoragePoolObjListAdd; `checkLive` refuses an active pool before anything changes. */
+  const addPool = (xml: string, checkLive = false): TestPool => {
     const def = parseStoragePoolXML(xml);
     const same = list.byUuid(def.uuid);
     if (same && same.name !== def.name) {
@@ -74,6 +75,8 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
         `pool '${named.name}' already exists with uuid ${named.uuid}`,
       );
     }
+    // virStoragePoolObjListAdd's check, reported from the storage conf code
+    if (checkLive && same?.active) throw opInvalid(`pool is already active as '${same.name}'`, S);
     setPoolDefaults(def);
     if (same) {
       if (same.active) same.newDef = def;
@@ -129,22 +132,17 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     async storagePoolLookupByVolume(vol) {
       return poolRef(byName(vol.pool));
     },
-    async storagePoolLookupByTargetPath(path) {
-      const p = list.values().find((x) => x.active && x.def.target.path === path);
-      if (!p)
-        throw testError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching target path '${path}'`);
-      return poolRef(p);
-    },
+    // No storagePoolLookupByTargetPath: libvirt 9.0's test driver has none (VIR_ERR_NO_SUPPORT).
     async storagePoolCreateXML(xml, flags) {
       checkFlags(flags, 0, "testStoragePoolCreateXML");
-      const p = addPool(xml);
-      if (p.active) throw opInvalid(`storage pool '${p.name}' is already active`);
+      const p = addPool(xml, true);
       p.active = true;
       poolEvent(ctx, p, VIR_STORAGE_POOL_EVENT.STARTED);
       return poolRef(p);
     },
     async storagePoolDefineXML(xml, flags) {
-      checkFlags(flags, 0, "testStoragePoolDefineXML");
+      // VIR_STORAGE_POOL_DEFINE_VALIDATE: accepted, parsed only (no RelaxNG validator)
+      checkFlags(flags, 1, "testStoragePoolDefineXML");
       const p = addPool(xml);
       p.persistent = true;
       poolEvent(ctx, p, VIR_STORAGE_POOL_EVENT.DEFINED);
@@ -183,7 +181,7 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
     async storagePoolDelete(ref, flags) {
       checkFlags(flags, 0, "testStoragePoolDelete");
       const p = fromRef(ref);
-      if (p.active) throw opInvalid(`storage pool '${p.name}' is already active`);
+      if (p.active) throw opInvalid(`storage pool '${p.name}' is active`);
       poolEvent(ctx, p, VIR_STORAGE_POOL_EVENT.DELETED);
     },
     async storagePoolRefresh(ref, flags) {
@@ -246,7 +244,8 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
       throw testError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching path '${path}'`);
     },
     async storageVolCreateXML(ref, xml, flags) {
-      checkFlags(flags, 0, "testStorageVolCreateXML");
+      // VIR_STORAGE_VOL_CREATE_VALIDATE (4): accepted, parsed only
+      checkFlags(flags, 4, "testStorageVolCreateXML");
       const p = activeByName(ref.name);
       return volRef(p, createVol(p, xml));
     },
