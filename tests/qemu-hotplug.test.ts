@@ -568,6 +568,7 @@ test("q35: PCI devices go to free pcie-root-ports (libvirt's bus numbering), non
 <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${g.kernel}</kernel><initrd>${g.initrd}</initrd><cmdline>${g.cmdline}</cmdline></os>
 <features><acpi/></features><devices>
 <controller type='pci' index='1' model='pcie-root-port'/><controller type='pci' index='2' model='pcie-root-port'/>
+<controller type='usb' model='none'/><memballoon model='none'/>
 <serial type='unix'><source mode='bind' path='${serial}'/><target port='0'/></serial></devices></domain>`,
     0,
   );

@@ -30,9 +30,9 @@ const HOTPLUG_NIC =
 
 /** Devices libvirt adds in post-parse that tsvirt's QEMU post-parse does not add yet, per case. */
 const NOT_MODELLED: Record<string, string[]> = {
-  "pc-devices": ["controller pci/0", "input mouse/ps2", "input keyboard/ps2"],
-  "q35-devices": ["input mouse/ps2", "input keyboard/ps2"],
-  "pc-generic": ["controller pci/0", "input mouse/ps2", "input keyboard/ps2"],
+  "pc-devices": [],
+  "q35-devices": [],
+  "pc-generic": [],
 };
 
 /** device key → alias, for every device under <devices> (keys: kind and what identifies it). */

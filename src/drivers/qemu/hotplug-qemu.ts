@@ -136,7 +136,9 @@ export async function checkPciFree(mon: QmpClient, dev: { address?: DeviceAddres
   const a = dev.address;
   if (a?.type !== "pci") return;
   const n = (k: string) => Number(a.attrs.find(([x]) => x === k)?.[1] ?? 0);
-  const on = (await pciBuses(mon)).get(n("bus")) ?? [];
+  const on = (await pciBuses(mon)).get(n("bus"));
+  // the definition's address assignment may have planned a pcie-root-port the machine lacks
+  if (!on) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, "No more available PCI slots");
   if (on.some((x) => x.slot === n("slot") && x.function === n("function"))) {
     const h = (v: number, w: number) => v.toString(16).padStart(w, "0");
     throw virError(
