@@ -8,6 +8,8 @@
 //   deflatePool(threads, level, windowBits, memLevel, done(id, out))  own compression threads:
 //                                      pool.submit(id, bytes) deflates on one of them (Node's
 //                                      zlib), done() runs on the main thread
+//   writeback(fd, offset, length)      sync_file_range(WRITE) on a background thread: start
+//                                      write-out of dirty pages, no waiting
 //   map(fd, offset, length) / unmap(view)   read-only, pre-faulted mmap of a file range as a
 //                                      Uint8Array: bulk copies read the page cache in place
 //                                      instead of copying it into a buffer first
@@ -172,6 +174,83 @@ static napi_value copy_range(napi_env env, napi_callback_info info) {
     left -= r;
   }
   return make_int(env, done);
+}
+
+// ---- writeback ----
+// Starts write-out of a file's dirty pages (sync_file_range WRITE: no waiting for the disk) on
+// a background thread, so a bulk copy hands its data to the disk while it goes on copying
+// instead of leaving it all to a later sync. Fire and forget: the request holds its own dup of
+// the descriptor; requests still queued when the process exits are simply dropped.
+
+typedef struct wbjob {
+  struct wbjob *next;
+  int fd;
+  int64_t off, len;
+} wbjob;
+
+static pthread_mutex_t wb_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wb_cv = PTHREAD_COND_INITIALIZER;
+static wbjob *wb_head, *wb_tail;
+static int wb_started;
+
+static void *wb_worker(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&wb_mu);
+    while (!wb_head) pthread_cond_wait(&wb_cv, &wb_mu);
+    wbjob *j = wb_head;
+    wb_head = j->next;
+    if (!wb_head) wb_tail = NULL;
+    pthread_mutex_unlock(&wb_mu);
+    sync_file_range(j->fd, j->off, j->len, SYNC_FILE_RANGE_WRITE);
+    close(j->fd);
+    free(j);
+  }
+  return NULL;
+}
+
+/** writeback(fd, offset, length): queues the write-out (length 0: to the end of the file). */
+static napi_value writeback(napi_env env, napi_callback_info info) {
+  int64_t a[3];
+  if (get_args(env, info, 3, a) != 0) return NULL;
+  wbjob *j = malloc(sizeof *j);
+  if (!j) return make_int(env, -ENOMEM);
+  j->fd = fcntl((int)a[0], F_DUPFD_CLOEXEC, 0);
+  if (j->fd < 0) {
+    int e = errno;
+    free(j);
+    return make_int(env, -e);
+  }
+  j->off = a[1];
+  j->len = a[2];
+  j->next = NULL;
+  pthread_mutex_lock(&wb_mu);
+  if (!wb_started) {
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    // Signals (SIGINT, SIGCHLD, ...) stay with Node's threads.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&t, &at, wb_worker, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&at);
+    if (rc != 0) {
+      pthread_mutex_unlock(&wb_mu);
+      close(j->fd);
+      free(j);
+      return make_int(env, -rc);
+    }
+    wb_started = 1;
+  }
+  if (wb_tail) wb_tail->next = j;
+  else wb_head = j;
+  wb_tail = j;
+  pthread_cond_signal(&wb_cv);
+  pthread_mutex_unlock(&wb_mu);
+  return make_int(env, 0);
 }
 
 // ---- map / unmap ----
@@ -569,6 +648,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"zeroRuns", NULL, zero_runs, NULL, NULL, NULL, napi_enumerable, NULL},
       {"map", NULL, map_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unmap", NULL, unmap_range, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeback", NULL, writeback, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -16,6 +16,7 @@ interface Addon {
   copyRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
   map(fd: number, offset: number, length: number): Uint8Array | number;
   unmap(view: Uint8Array): number;
+  writeback?(fd: number, offset: number, length: number): number;
   zeroRuns(bytes: Uint8Array, offset: number, granularity: number): Float64Array | number;
   deflatePool(
     threads: number,
@@ -58,6 +59,12 @@ export interface NativeIO {
    * the vanished bytes read as zeros instead of killing the process with SIGBUS.
    */
   unmap(view: Uint8Array): boolean;
+  /**
+   * Starts write-out of the file's dirty pages in [offset, offset+length) (length 0: to the end)
+   * on a background thread and returns at once (sync_file_range WRITE; nothing waits for the
+   * disk). False when the addon is older than this call or the request could not be queued.
+   */
+  writeback(fd: number, offset: number, length: number): boolean;
   /**
    * Splits `bytes` (guest bytes at guest `offset`) into data and zero runs on granularity-
    * aligned guest blocks (qemu-img -S); blocks cut short by the buffer's ends count as data.
@@ -106,6 +113,7 @@ function wrap(a: Addon): NativeIO {
       return typeof r === "number" ? undefined : r;
     },
     unmap: (view) => a.unmap(view) !== -5 /* EIO */,
+    writeback: (fd, offset, length) => (a.writeback ? a.writeback(fd, offset, length) === 0 : false),
     deflater(threads, level, windowBits, memLevel) {
       const waiting = new Map<
         number,

@@ -92,6 +92,16 @@ export class ClusterTables {
     return t ? decodeL2(t, gci % this.l2Entries, this.extL2, this.clusterBits, this.dataFile) : undefined;
   }
 
+  /**
+   * The cached L2 table holding `gci`'s entry, or null when its L1 entry is empty (all
+   * unallocated); undefined when the table is not cached. Hot loops read entries in place.
+   */
+  peekTable(gci: number): Uint8Array | null | undefined {
+    const e = this.l1[Math.floor(gci / this.l2Entries)];
+    if (!e || e.offset === 0) return null;
+    return this.cache.get(e.offset);
+  }
+
   /** Mapping of guest cluster `gci`. */
   async lookup(gci: number): Promise<L2Mapping> {
     const l1i = Math.floor(gci / this.l2Entries);
