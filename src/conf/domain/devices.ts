@@ -15,7 +15,7 @@ import { formatInput, formatMemballoon, parseInput, parseMemballoon } from "./de
 import { formatInterface, parseInterface } from "./devices/interface.js";
 import { formatVideo, parseVideo } from "./devices/video.js";
 import { canonGeneric, fillGenericDefaults } from "./generic.js";
-import type { DomainDevices } from "./types.js";
+import type { ControllerDef, DomainDevices } from "./types.js";
 
 /** Generic device kinds, each with the modelled kind it is formatted after (its slot). */
 const GENERIC_SLOTS: Record<string, string> = {
@@ -61,6 +61,7 @@ export function emptyDevices(): DomainDevices {
 export function parseDevices(e: XmlElement | undefined, osType: string): DomainDevices {
   const d = emptyDevices();
   if (!e) return d;
+  let lastUsb: ControllerDef | undefined;
   for (const c of elements(e)) {
     switch (c.name) {
       case "emulator":
@@ -72,13 +73,19 @@ export function parseDevices(e: XmlElement | undefined, osType: string): DomainD
       case "controller":
         {
           const ctl = parseController(c);
-          // An index-less controller takes the next index after those of its type parsed so far.
+          // An index-less controller takes the next index after those of its type parsed so far;
+          // an ICH9 UHCI companion the index of the USB controller parsed just before it.
+          if (ctl.index === -1 && ctl.type === "usb" && /^ich9-uhci[123]$/.test(ctl.model ?? "") && lastUsb) {
+            ctl.index = lastUsb.index;
+          }
           if (ctl.index === -1) {
             ctl.index =
               1 + Math.max(-1, ...d.controllers.filter((o) => o.type === ctl.type).map((o) => o.index));
           }
-          insertController(d.controllers, ctl);
+          if (ctl.type === "usb") lastUsb = ctl;
+          // companions get their <master> first, so they sort after their master (as in libvirt's parse)
           fillControllerDefaults(ctl);
+          insertController(d.controllers, ctl);
         }
         break;
       case "interface":

@@ -239,6 +239,15 @@ function machineSlots(def: DomainDef, set: PciSet, q35: boolean): boolean {
         if (m) place(infoSlot(c, "pci"), 0, 0x1d, m[2] ? Number(m[2]) - 1 : 7);
       }
     }
+    // the ICH9 USB set at 00:1d: function 0 says multifunction='on' when it has company
+    const ich9 = d.controllers.filter(
+      (c) =>
+        c.type === "usb" && c.index === 0 && c.address?.type === "pci" && num(c.address, "slot") === 0x1d,
+    );
+    const f0 = ich9.find((c) => num(c.address!, "function") === 0);
+    if (ich9.length > 1 && f0 && !f0.address!.attrs.some(([k]) => k === "multifunction")) {
+      f0.address!.attrs.push(["multifunction", "on"]);
+    }
     const sound = d.other.find((o) => o.kind === "sound" && otherModel(o) === "ich9");
     if (sound) place(genericSlot(sound, "pcie"), 0, 0x1b, 0);
     for (let fn = 0; fn < 8; fn++) set.reserve(0, 0x1f, fn);
@@ -399,39 +408,63 @@ const USB_PORTS: Record<string, number> = {
   ehci: 6,
 };
 
+/** Ports of a USB hub (QEMU's usb-hub). */
+const HUB_PORTS = 8;
+
+/**
+ * USB ports (virDomainUSBAddressAssign): hubs first, then inputs, disks, hostdevs, redirdevs and
+ * USB serials, each on the first free port of the root hub, else of a hub ("1.1").
+ */
 function assignUsb(def: DomainDef): void {
   const d = def.devices;
   const hc = d.controllers.find((c) => c.type === "usb" && c.index === 0);
   if (!hc || hc.model === "none") return;
   const portsAttr = hc.attrs.find(([k]) => k === "ports")?.[1];
   const max = portsAttr !== undefined ? Number(portsAttr) : (USB_PORTS[hc.model ?? ""] ?? 2);
-  const used = new Set<number>();
+  const used = new Set<string>();
+  const hubs: Slotted[] = [];
   const devs: Slotted[] = [];
+  for (const o of d.other)
+    if (o.kind === "hub" && attr(o.xml, "type") === "usb") hubs.push(genericSlot(o, "pci"));
   for (const i of d.inputs) if (i.bus === "usb") devs.push(infoSlot(i, "pci"));
   for (const k of d.disks) if (k.target.bus === "usb") devs.push(infoSlot(k, "pci"));
   for (const o of d.other) {
     if (o.kind === "hostdev" && attr(o.xml, "type") === "usb") devs.push(genericSlot(o, "pci"));
   }
-  for (const o of d.other)
+  for (const o of d.other) {
     if (o.kind === "redirdev" && attr(o.xml, "bus") === "usb") devs.push(genericSlot(o, "pci"));
-  for (const x of devs) {
-    const a = x.get();
-    if (a?.type === "usb") used.add(Number(a.attrs.find(([k]) => k === "port")?.[1] ?? 0));
   }
-  let port = 1;
-  for (const x of devs) {
-    if (x.get()) continue;
-    while (used.has(port)) port++;
-    if (port > max) return;
+  for (const c of d.serials) {
+    if (c.target?.attrs.some(([k, v]) => k === "type" && v === "usb-serial")) devs.push(infoSlot(c, "pci"));
+  }
+  const portOf = (x: Slotted) => {
+    const a = x.get();
+    return a?.type === "usb" ? a.attrs.find(([k]) => k === "port")?.[1] : undefined;
+  };
+  for (const x of [...hubs, ...devs]) {
+    const p = portOf(x);
+    if (p !== undefined) used.add(p);
+  }
+  const hubPorts: string[] = [];
+  const place = (x: Slotted, candidates: string[]): string | undefined => {
+    const port = candidates.find((p) => !used.has(p));
+    if (port === undefined) return undefined;
     used.add(port);
     x.set({
       type: "usb",
       attrs: [
         ["bus", "0"],
-        ["port", String(port)],
+        ["port", port],
       ],
     });
+    return port;
+  };
+  const root = Array.from({ length: max }, (_, i) => String(i + 1));
+  for (const h of hubs) {
+    const p = portOf(h) ?? place(h, root);
+    if (p !== undefined) for (let i = 1; i <= HUB_PORTS; i++) hubPorts.push(`${p}.${i}`);
   }
+  for (const x of devs) if (!x.get()) place(x, [...root, ...hubPorts]);
 }
 
 function assignVirtioSerial(def: DomainDef): void {

@@ -133,7 +133,8 @@ function chrSourceDefaults(def: DomainDef): void {
   for (const c of [...d.serials, ...d.parallels, ...d.consoles, ...d.channels]) {
     if (c.type !== "unix") continue;
     c.children = c.children.filter(
-      (k) => !(k.name === "source" && attr(k, "path") === undefined && (attr(k, "mode") ?? "bind") === "bind"),
+      (k) =>
+        !(k.name === "source" && attr(k, "path") === undefined && (attr(k, "mode") ?? "bind") === "bind"),
     );
   }
 }
@@ -157,7 +158,9 @@ function serialDefaults(def: DomainDef, x86: boolean): void {
   for (const c of def.devices.serials) {
     if (targetAttr(c, "type") === undefined) setTargetAttr(c, "type", "isa-serial");
     const type = targetAttr(c, "type")!;
-    const model = { "isa-serial": "isa-serial", "pci-serial": "pci-serial", "usb-serial": "usb-serial" }[type];
+    const model = { "isa-serial": "isa-serial", "pci-serial": "pci-serial", "usb-serial": "usb-serial" }[
+      type
+    ];
     if (model && c.target && !c.target.children.some((k) => k.name === "model")) {
       c.target.children.unshift(el("model", { name: model }));
     }
@@ -219,6 +222,21 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
     }
   }
   checkRedirdevUsb({ ...def, type: "test" });
+  if (x86 && def.os.firmware === "efi" && !(def.features && child(def.features, "acpi"))) {
+    throw unsupported("UEFI requires ACPI on this architecture");
+  }
+  d.videos.forEach((v, i) => {
+    if (i > 0 && !["qxl", "virtio", "none"].includes(v.model.type)) {
+      throw unsupported(`video type '${v.model.type}' is only valid as primary video device`);
+    }
+  });
+  // no security driver: a seclabel without a model is the 'none' model's
+  for (const sl of def.extra.seclabel ?? []) {
+    if (attr(sl, "model") === undefined) {
+      const at = sl.attrs.findIndex(([k]) => k === "type") + 1;
+      sl.attrs.splice(at, 0, ["model", "none"]);
+    }
+  }
   cpuDefaults(def, x86);
   serialDefaults(def, x86);
   chrSourceDefaults(def);
