@@ -99,7 +99,8 @@ function consoleCompat(def: DomainDef): void {
     d.consoles[0] = con;
     return;
   }
-  if (d.serials.length > 0) {
+  // only an ISA (or untyped) first serial gets the compat console, not usb-serial/pci-serial
+  if (d.serials.length > 0 && [undefined, "isa-serial"].includes(targetAttr(d.serials[0]!, "type"))) {
     const con = cloneChr(d.serials[0]!);
     con.target = { attrs: [], children: [] };
     d.consoles.unshift(con);

@@ -180,6 +180,10 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
       infoSlot(c, c.model === "pcie-root-port" ? "port" : c.model === "pcie-to-pci-bridge" ? "pcie" : "pci"),
     );
   }
+  for (const o of d.other) {
+    if (o.kind === "filesystem" && (attr(o.xml, "type") ?? "mount") === "mount")
+      out.push(genericSlot(o, e("pcie")));
+  }
   for (const n of d.interfaces) {
     if (n.type === "hostdev" || n.model === "usb-net") continue;
     out.push(infoSlot(n, PCIE_NETS.includes(n.model ?? "") ? e("pcie") : "pci"));
@@ -428,6 +432,9 @@ function assignUsb(def: DomainDef): void {
     if (o.kind === "hub" && attr(o.xml, "type") === "usb") hubs.push(genericSlot(o, "pci"));
   for (const i of d.inputs) if (i.bus === "usb") devs.push(infoSlot(i, "pci"));
   for (const k of d.disks) if (k.target.bus === "usb") devs.push(infoSlot(k, "pci"));
+  for (const c of d.controllers) if (c.type === "ccid") devs.push(infoSlot(c, "pci"));
+  for (const o of d.other)
+    if (o.kind === "sound" && attr(o.xml, "model") === "usb") devs.push(genericSlot(o, "pci"));
   for (const o of d.other) {
     if (o.kind === "hostdev" && attr(o.xml, "type") === "usb") devs.push(genericSlot(o, "pci"));
   }

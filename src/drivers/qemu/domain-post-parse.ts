@@ -89,11 +89,12 @@ function cpuDefaults(def: DomainDef, x86: boolean): void {
 function diskDefaults(def: DomainDef): void {
   for (const d of def.devices.disks) {
     if (d.type === "network" || d.type === "vhostuser") continue;
-    if (!d.driver) d.driver = el("driver", { name: "qemu", type: "raw" });
+    // a pool volume's format is known only when the pool is asked (at start)
+    if (!d.driver) d.driver = el("driver", { name: "qemu", type: d.type === "volume" ? undefined : "raw" });
     else {
       const a = d.driver.attrs;
       if (attr(d.driver, "name") === undefined) a.unshift(["name", "qemu"]);
-      if (attr(d.driver, "type") === undefined && d.type !== "dir") {
+      if (attr(d.driver, "type") === undefined && d.type !== "dir" && d.type !== "volume") {
         const at = a.findIndex(([k]) => k === "name") + 1;
         a.splice(at, 0, ["type", "raw"]);
       }
