@@ -1,7 +1,7 @@
 // What every tsvirt-img command shares: output sinks, the program-name prefix for errors, the
 // CliError that ends a command with an exit code, and opening images with qemu-img's messages.
 
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 // Imports name the image layer's modules, not its index: the index re-exports every IO backend.
 import { ImageError } from "../../image/errors.js";
@@ -59,6 +59,14 @@ export interface OpenOpts {
   warnProbe?: Out;
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false; // ELOOP, EACCES, …: the open that follows reports it
+  }
+}
+
 /** Opens an image for a command; failures read "Could not open 'x': <why>" as qemu-img's. */
 export async function openCli(
   filename: string,
@@ -66,9 +74,12 @@ export async function openCli(
   o: OpenOpts = {},
 ): Promise<Image> {
   let img: Image;
-  // qemu's file driver refuses directories before any format looks at them.
-  if ((await stat(filename).catch(() => undefined))?.isDirectory())
-    throw new CliError(`Could not open '${filename}': 'file' driver requires '${filename}' to be a regular file`);
+  // qemu's file driver refuses directories before any format looks at them. (A synchronous
+  // stat: a one-shot command need not start libuv's thread pool for it.)
+  if (isDirectory(filename))
+    throw new CliError(
+      `Could not open '${filename}': 'file' driver requires '${filename}' to be a regular file`,
+    );
   try {
     img = await openImage(filename, {
       format,

@@ -1,11 +1,23 @@
-// FileIO: BlockIO over a host file through a fs.promises FileHandle (positional reads/writes).
+// FileIO: BlockIO over a host file: positional reads/writes on its descriptor, through libuv's
+// pool (a fs.promises FileHandle owns the descriptor) or, in direct mode, as synchronous calls.
 // Node 20 has neither fallocate(PUNCH_HOLE) nor SEEK_DATA: the native addon (./native.ts) adds
 // them. Without it, discard zeroes only non-zero bytes (and really deallocates a range reaching
 // EOF by truncating), and dataRanges is derived soundly from st_blocks only in the two cases it
 // decides: fully allocated or fully sparse.
 
-import { read as fsRead, write as fsWrite, fdatasyncSync, readSync, writeSync } from "node:fs";
-import { constants, type FileHandle, open } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  read as fsRead,
+  write as fsWrite,
+  openSync,
+  readSync,
+  writeSync,
+} from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import type { BlockIO } from "../block-io.js";
 import { ImageError } from "../errors.js";
 import { nativeIO } from "./native.js";
@@ -49,7 +61,9 @@ export class FileIO implements BlockIO {
   /**
    * Reads and writes as direct syscalls on the main thread instead of libuv's pool. A one-shot
    * tool (tsvirt-img) sets this: each pool round trip costs a thread hand-off, which dominates
-   * metadata-heavy copies on a busy host. Long-running daemons leave it off (never block).
+   * metadata-heavy copies on a busy host. Files opened then are also opened, stat'ed, truncated
+   * and closed synchronously (no FileHandle): a command that never needs the pool never starts
+   * its threads. Long-running daemons leave it off (never block).
    */
   static directIO = false;
   /** Requests of this many bytes or more still go through the pool (all, by default). */
@@ -61,11 +75,18 @@ export class FileIO implements BlockIO {
   static unsafeCache = false;
   readonly readOnly: boolean;
   readonly path: string;
+  /** The descriptor; -1 once closed. */
+  private fd: number;
+  /** Pool mode only: the handle that owns fd (direct mode owns the bare descriptor). */
   private fh: FileHandle | undefined;
+  /** Opened while FileIO.directIO was set: metadata calls are synchronous. */
+  private readonly sync: boolean;
 
-  private constructor(path: string, fh: FileHandle, readOnly: boolean) {
+  private constructor(path: string, fd: number, fh: FileHandle | undefined, readOnly: boolean) {
     this.path = path;
+    this.fd = fd;
     this.fh = fh;
+    this.sync = fh === undefined;
     this.readOnly = readOnly;
   }
 
@@ -76,8 +97,10 @@ export class FileIO implements BlockIO {
       flags = constants.O_RDWR | constants.O_CREAT | (opts.truncate ? constants.O_TRUNC : constants.O_EXCL);
     } else flags = readOnly ? constants.O_RDONLY : constants.O_RDWR;
     try {
+      if (FileIO.directIO)
+        return new FileIO(path, openSync(path, flags, 0o644), undefined, readOnly && !opts.create);
       const fh = await open(path, flags, 0o644);
-      return new FileIO(path, fh, readOnly && !opts.create);
+      return new FileIO(path, fh.fd, fh, readOnly && !opts.create);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT") {
@@ -96,9 +119,14 @@ export class FileIO implements BlockIO {
     }
   }
 
-  private handle(): FileHandle {
-    if (!this.fh) throw new ImageError("io", `'${this.path}' is closed`, { path: this.path });
-    return this.fh;
+  private handle(): number {
+    if (this.fd < 0) throw new ImageError("io", `'${this.path}' is closed`, { path: this.path });
+    return this.fd;
+  }
+
+  private async stat(): Promise<{ size: number; blocks: number }> {
+    const fd = this.handle();
+    return this.sync ? fstatSync(fd) : this.fh!.stat();
   }
 
   private checkWritable(): void {
@@ -107,15 +135,15 @@ export class FileIO implements BlockIO {
   }
 
   async read(offset: number, buf: Uint8Array): Promise<void> {
-    const fh = this.handle();
+    const fd = this.handle();
     let done = 0;
     try {
       while (done < buf.length) {
         const n = Math.min(buf.length - done, MAX_IO);
         const bytesRead =
           FileIO.directIO && n < FileIO.directMax
-            ? readSync(fh.fd, buf, done, n, offset + done)
-            : await poolRead(fh.fd, buf, done, n, offset + done);
+            ? readSync(fd, buf, done, n, offset + done)
+            : await poolRead(fd, buf, done, n, offset + done);
         if (bytesRead === 0) {
           buf.fill(0, done); // past EOF reads as zeros
           return;
@@ -129,15 +157,15 @@ export class FileIO implements BlockIO {
 
   async write(offset: number, buf: Uint8Array): Promise<void> {
     this.checkWritable();
-    const fh = this.handle();
+    const fd = this.handle();
     let done = 0;
     try {
       while (done < buf.length) {
         const n = Math.min(buf.length - done, MAX_IO);
         const bytesWritten =
           FileIO.directIO && n < FileIO.directMax
-            ? writeSync(fh.fd, buf, done, n, offset + done)
-            : await poolWrite(fh.fd, buf, done, n, offset + done);
+            ? writeSync(fd, buf, done, n, offset + done)
+            : await poolWrite(fd, buf, done, n, offset + done);
         done += bytesWritten;
       }
     } catch (e) {
@@ -147,7 +175,7 @@ export class FileIO implements BlockIO {
 
   async size(): Promise<number> {
     try {
-      return (await this.handle().stat()).size;
+      return (await this.stat()).size;
     } catch (e) {
       throw ioError(this.path, "stat", undefined, e);
     }
@@ -156,7 +184,9 @@ export class FileIO implements BlockIO {
   async truncate(length: number): Promise<void> {
     this.checkWritable();
     try {
-      await this.handle().truncate(length);
+      const fd = this.handle();
+      if (this.sync) ftruncateSync(fd, length);
+      else await this.fh!.truncate(length);
     } catch (e) {
       throw ioError(this.path, "truncate", length, e);
     }
@@ -166,8 +196,9 @@ export class FileIO implements BlockIO {
     if (this.readOnly || FileIO.unsafeCache) return;
     try {
       // Direct mode: fdatasync as qemu-img does on close (the size is in the data's metadata).
-      if (FileIO.directIO) fdatasyncSync(this.handle().fd);
-      else await this.handle().sync();
+      const fd = this.handle();
+      if (this.sync || FileIO.directIO) fdatasyncSync(fd);
+      else await this.fh!.sync();
     } catch (e) {
       throw ioError(this.path, "fsync", undefined, e);
     }
@@ -177,7 +208,7 @@ export class FileIO implements BlockIO {
     this.checkWritable();
     const size = await this.size();
     if (offset >= size || length <= 0) return;
-    if (nativeIO()?.punchHole(this.handle().fd, offset, Math.min(length, size - offset))) return;
+    if (nativeIO()?.punchHole(this.handle(), offset, Math.min(length, size - offset))) return;
     if (offset + length >= size) {
       // A tail range can really be deallocated: shrink then grow back leaves a hole.
       await this.truncate(offset);
@@ -210,7 +241,7 @@ export class FileIO implements BlockIO {
     if (length <= 0) return true;
     const n = nativeIO();
     if (!n) return false;
-    const fd = this.handle().fd;
+    const fd = this.handle();
     // KEEP_SIZE: the part past EOF grows the file by truncate (it reads as zeros anyway).
     const size = await this.size();
     if (offset < size && !n.zeroRange(fd, offset, Math.min(length, size - offset))) return false;
@@ -220,7 +251,7 @@ export class FileIO implements BlockIO {
 
   async preallocate(offset: number, length: number): Promise<boolean> {
     this.checkWritable();
-    return length <= 0 || (nativeIO()?.allocate(this.handle().fd, offset, length) ?? false);
+    return length <= 0 || (nativeIO()?.allocate(this.handle(), offset, length) ?? false);
   }
 
   /**
@@ -229,9 +260,9 @@ export class FileIO implements BlockIO {
    * whole range counts as data.
    */
   async dataRanges(offset: number, length: number): Promise<{ offset: number; length: number }[]> {
-    const ext = nativeIO()?.extents(this.handle().fd, offset, length);
+    const ext = nativeIO()?.extents(this.handle(), offset, length);
     if (ext) return ext;
-    const st = await this.handle().stat();
+    const st = await this.stat();
     const end = Math.min(offset + length, st.size);
     if (end <= offset || st.blocks === 0) return [];
     return [{ offset, length: end - offset }];
@@ -240,7 +271,7 @@ export class FileIO implements BlockIO {
   async view(offset: number, length: number): Promise<{ data: Uint8Array; release(): void } | undefined> {
     const n = nativeIO();
     if (!n || length < VIEW_MIN) return undefined;
-    const data = n.map(this.handle().fd, offset, length);
+    const data = n.map(this.handle(), offset, length);
     if (!data) return undefined;
     return {
       data,
@@ -255,13 +286,15 @@ export class FileIO implements BlockIO {
   }
 
   async allocatedBytes(): Promise<number> {
-    const st = await this.handle().stat();
+    const st = await this.stat();
     return st.blocks * 512;
   }
 
   async close(): Promise<void> {
-    const fh = this.fh;
+    const { fd, fh } = this;
+    this.fd = -1;
     this.fh = undefined;
     if (fh) await fh.close();
+    else if (fd >= 0) closeSync(fd);
   }
 }
