@@ -3,8 +3,8 @@
 
 import { be32 } from "../../bytes.js";
 import type { CheckResult } from "../../image.js";
-import { FIX_ERRORS, FIX_LEAKS, hex, hostWords } from "./check.js";
-import { OFLAG_COMPRESSED_HI, OFLAG_COPIED_HI, OFLAG_ZERO_LO, offsetOf } from "./l2-entry.js";
+import { FIX_ERRORS, FIX_LEAKS, hex, hostWords, nextNonZero, ZERO_RUN } from "./check.js";
+import { OFLAG_COMPRESSED_HI, OFLAG_COPIED_HI, OFLAG_ZERO_LO } from "./l2-entry.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { encodeL1 } from "./tables.js";
 
@@ -14,8 +14,10 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
   const t = img.tables;
   // Refcounts (which this pass does not change) of the block last looked at, decoded at once.
   const per = img.refs.perBlock;
-  let countsRti = -1;
+  let countsBase = 0;
+  let countsEnd = 0; // none loaded yet
   let counts: ArrayLike<number> | undefined | null;
+  const cs = img.cs;
   for (let i = 0; i < t.l1.length; i++) {
     const e = t.l1[i]!;
     if (e.offset === 0) continue;
@@ -46,12 +48,19 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
     const wpe = t.entryBytes / 4;
     const ext = img.extL2;
     const dataFile = img.hasDataFile;
-    for (let j = 0; j < t.l2Entries; j++) {
+    const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
+    const n = t.l2Entries;
+    for (let j = 0; j < n; j++) {
+      // Runs of all-zero entries (nothing allocated, no flag) are skipped at once.
+      if (j % ZERO_RUN === 0 && words[j * wpe] === 0 && words[j * wpe + 1] === 0) {
+        j = nextNonZero(bytes, j, n, t.entryBytes);
+        if (j >= n) break;
+      }
       // decodeL2's view of the entry, read from host-order words without a call per field.
       const hi = words[j * wpe]!;
       const lo = words[j * wpe + 1]!;
       if (hi & OFLAG_COMPRESSED_HI) continue;
-      const host = offsetOf(hi, lo);
+      const host = (hi & 0x00ffffff) * 0x100000000 + ((lo & ~0x1ff) >>> 0); // offsetOf(), inline
       if (host === 0 && !dataFile) continue;
       const copied = (hi & OFLAG_COPIED_HI) !== 0;
       // normal: allocated; zero: a standard entry's zero flag (with or without a host offset).
@@ -59,10 +68,11 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
       if (!zero && !(host !== 0 || (dataFile && copied))) continue;
       let r = 1;
       if (!dataFile) {
-        const ci = Math.floor(host / img.cs);
-        const rti = Math.floor(ci / per);
-        if (rti !== countsRti) {
-          countsRti = rti;
+        const ci = Math.floor(host / cs);
+        if (ci < countsBase || ci >= countsEnd) {
+          const rti = Math.floor(ci / per);
+          countsBase = rti * per;
+          countsEnd = countsBase + per;
           try {
             counts = await img.refs.blockCounts(rti);
           } catch {
@@ -76,7 +86,7 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
           } catch {
             continue;
           }
-        } else r = counts === undefined ? 0 : counts[ci - rti * per]!;
+        } else r = counts === undefined ? 0 : counts[ci - countsBase]!;
       }
       if ((r === 1) !== copied) {
         res.corruptions++;

@@ -72,17 +72,40 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * The big-endian table as host-order 32-bit words (a swapped copy): the check loops read entry
  * halves as array elements instead of calling a decoder per field, which is what a one-shot
- * process (code never warm) pays for on every cluster.
+ * process (code never warm) pays for on every cluster. Signed words: a high half with bit 31 set
+ * (the COPIED flag of nearly every entry) stays a small integer, where an unsigned one is a
+ * heap number the cold code allocates per entry. Bit tests read the same either way; arithmetic
+ * takes `>>> 0` first.
  */
-export function hostWords(b: Uint8Array): Uint32Array {
-  const w = new Uint32Array(b.length >>> 2);
+export function hostWords(b: Uint8Array): Int32Array {
+  const w = new Int32Array(b.length >>> 2);
   const v = Buffer.from(w.buffer);
   v.set(b.subarray(0, v.length));
   if (LITTLE_ENDIAN) v.swap32();
   return w;
 }
 
-export const hex = (hi: number, lo: number) => ((BigInt(hi) << 32n) | BigInt(lo >>> 0)).toString(16);
+/** Entries looked at per all-zero test (one native compare skips a run of unused entries). */
+export const ZERO_RUN = 64;
+let zeroChunk: Buffer | undefined;
+
+/**
+ * The index of the first entry at or after `i` (entries of `eb` bytes) that is not all-zero bytes,
+ * or `n`: skips unused stretches of a table ZERO_RUN entries per memcmp.
+ */
+export function nextNonZero(b: Buffer, i: number, n: number, eb: number): number {
+  const zero = (zeroChunk ??= Buffer.alloc(ZERO_RUN * 16));
+  const span = ZERO_RUN * eb;
+  while (i < n) {
+    const start = i * eb;
+    const end = Math.min(n * eb, start + span);
+    if (b.compare(zero, 0, end - start, start, end) !== 0) return i;
+    i += ZERO_RUN;
+  }
+  return n;
+}
+
+export const hex = (hi: number, lo: number) => ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);
 
 export function newResult(): CheckResult {
   return {
@@ -147,105 +170,48 @@ async function checkL2(
   const res = st.res;
   const eb = t.entryBytes;
   const words = hostWords(table);
-  const wpe = eb / 4;
   const ext = img.extL2;
-  const dataFile = img.hasDataFile;
   const cs = img.cs;
+  const csMask = cs - 1;
   const max = img.refs.max;
-  st.nextContig = 0;
-  for (let i = 0; i < t.l2Entries; i++) {
-    const hi = words[i * wpe]!;
-    const lo = words[i * wpe + 1]!;
-    const bitmapHi = ext ? words[i * wpe + 2]! : 0;
-    const bitmapLo = ext ? words[i * wpe + 3]! : 0;
-    const hasBitmap = bitmapHi !== 0 || bitmapLo !== 0;
-    // An all-zero entry (unallocated, no bitmap) has nothing to count or report.
-    if (hi === 0 && lo === 0 && !hasBitmap) continue;
-    const compressed = (hi & OFLAG_COMPRESSED_HI) !== 0;
-    if (!compressed && ((hi & 0x3f000000) !== 0 || (lo & 0x1fe) !== 0)) {
-      res.messages.push(`ERROR found l2 entry with reserved bits set: ${hex(hi, lo)}`);
-      res.corruptions++;
+  const fileLen = st.fileLen;
+  const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
+  const n = t.l2Entries;
+  // Standard entries in the image file itself: the usual entry takes the fast path below.
+  const plain = !ext && !img.hasDataFile;
+  // State the fast path keeps in locals (written back around the general path).
+  let a = st.imrt.a;
+  let nb = st.nb;
+  let next = 0;
+  let allocated = 0;
+  let fragmented = 0;
+  for (let i = 0; i < n; i++) {
+    let w = ext ? i << 2 : i << 1;
+    let hi = words[w]!;
+    let lo = words[w + 1]!;
+    // An all-zero entry (unallocated, no bitmap) has nothing to count or report: a run of
+    // them, the usual unused part of a table, is skipped at once.
+    if (hi === 0 && lo === 0 && i % ZERO_RUN === 0) {
+      i = nextNonZero(bytes, i, n, eb);
+      if (i >= n) break;
+      w = ext ? i << 2 : i << 1;
+      hi = words[w]!;
+      lo = words[w + 1]!;
     }
-    if (compressed) {
-      const m = decodeL2(table, i, ext, img.header.clusterBits, dataFile);
-      if (hi & 0x80000000) {
-        res.messages.push(
-          `ERROR: coffset=0x${m.host.toString(16)}: copied flag must never be set for compressed clusters`,
-        );
-        res.corruptions++;
-      }
-      const entry = hex(hi & 0x7fffffff, lo);
-      if (img.hasDataFile) {
-        res.messages.push(`ERROR compressed cluster ${i} with data file, entry=0x${entry}`);
-        res.corruptions++;
-        continue;
-      }
-      if (hasBitmap) {
-        res.messages.push(
-          `ERROR compressed cluster ${i} with non-zero subcluster allocation bitmap, entry=0x${entry}`,
-        );
-        res.corruptions++;
-        continue;
-      }
-      incRefs(img, st, m.host, m.compressedSize);
-      if (frag) {
-        res.allocatedClusters!++;
-        res.compressedClusters!++;
-        res.fragmentedClusters!++;
-      }
-      continue;
-    }
-    // decodeL2's kinds for an uncompressed entry, without building the mapping object.
-    const offset = offsetOf(hi, lo);
-    const zeroFlag = !ext && (lo & 1) !== 0;
-    const allocated = offset !== 0 || (dataFile && (hi & OFLAG_COPIED_HI) !== 0);
-    if ((allocated && !zeroFlag) || (zeroFlag && offset !== 0)) {
-      if ((bitmapHi & bitmapLo) >>> 0 !== 0) {
-        res.corruptions++;
-        res.messages.push(
-          `ERROR offset=${offset.toString(16)}: Allocated cluster has corrupted subcluster allocation bitmap`,
-        );
-      }
-      if (offset % img.cs !== 0) {
-        res.corruptions++;
-        const containsData = img.extL2 ? bitmapLo !== 0 : !zeroFlag;
-        if (!containsData) {
-          const repair = (st.fix & FIX_ERRORS) !== 0;
-          res.messages.push(
-            `${repair ? "Repairing" : "ERROR"} offset=${offset.toString(16)}: Preallocated cluster is not properly aligned; L2 entry corrupted.`,
-          );
-          if (repair) {
-            if (img.extL2) {
-              encodeL2(table, i, true, {
-                host: 0,
-                copied: false,
-                allocBits: 0,
-                zeroBits: (bitmapHi | bitmapLo) >>> 0,
-              });
-            } else encodeL2(table, i, false, { host: 0, copied: false, zero: true });
-            await img.io.write(l2Offset + i * eb, table.subarray(i * eb, (i + 1) * eb));
-            if (active) img.tables.forget(l2Offset);
-            res.corruptions--;
-            res.corruptionsFixed++;
-            continue;
-          }
-        } else {
-          res.messages.push(
-            `ERROR offset=${offset.toString(16)}: Data cluster is not properly aligned; L2 entry corrupted.`,
-          );
+    // A standard entry with no flag but COPIED and no reserved bit, pointing at a cluster-aligned
+    // offset (or at none: unallocated): counted here with nothing but locals, as the general
+    // path below would count it.
+    if (plain && (hi & 0x7f000000) === 0 && (lo & 0x1ff) === 0) {
+      const offset = (hi & 0x00ffffff) * 0x100000000 + (lo >>> 0);
+      if (offset === 0) continue;
+      if ((lo & csMask) === 0) {
+        if (frag) {
+          allocated++;
+          if (next && offset !== next) fragmented++;
+          next = offset + cs;
         }
-      }
-      if (frag) {
-        res.allocatedClusters!++;
-        if (st.nextContig && offset !== st.nextContig) res.fragmentedClusters!++;
-        st.nextContig = offset + cs;
-      }
-      if (!dataFile) {
-        // incRefs(img, st, offset, cs) inline for the usual case: an aligned cluster inside the
-        // file and the table whose count cannot overflow (everything else takes the full path).
         const k = offset / cs;
-        const a = st.imrt.a;
-        if (offset % cs === 0 && offset < st.fileLen && k < st.nb && k < a.length) {
+        if (offset < fileLen && k < nb && k < a.length) {
           const r = a[k]!;
           if (r !== max && r !== 0xffffffff) {
             a[k] = r + 1;
@@ -253,13 +219,149 @@ async function checkL2(
           }
         }
         incRefs(img, st, offset, cs);
+        a = st.imrt.a;
+        nb = st.nb;
+        continue;
       }
-      continue;
     }
-    if (!allocated && !zeroFlag && bitmapLo !== 0) {
+    if (hi === 0 && lo === 0 && !ext) continue;
+    st.nextContig = next;
+    res.allocatedClusters! += allocated;
+    res.fragmentedClusters! += fragmented;
+    allocated = 0;
+    fragmented = 0;
+    await checkL2Entry(img, st, table, words, i, l2Offset, frag, active);
+    next = st.nextContig;
+    a = st.imrt.a;
+    nb = st.nb;
+  }
+  st.nextContig = next;
+  res.allocatedClusters! += allocated;
+  res.fragmentedClusters! += fragmented;
+}
+
+/** checkL2's general path: one entry of any kind (compressed, zero, extended, external data). */
+async function checkL2Entry(
+  img: Qcow2Image,
+  st: CheckState,
+  table: Uint8Array,
+  words: Int32Array,
+  i: number,
+  l2Offset: number,
+  frag: boolean,
+  active: boolean,
+): Promise<void> {
+  const res = st.res;
+  const eb = img.tables.entryBytes;
+  const wpe = eb / 4;
+  const ext = img.extL2;
+  const dataFile = img.hasDataFile;
+  const cs = img.cs;
+  const max = img.refs.max;
+  const hi = words[i * wpe]!;
+  const lo = words[i * wpe + 1]!;
+  const bitmapHi = ext ? words[i * wpe + 2]! : 0;
+  const bitmapLo = ext ? words[i * wpe + 3]! : 0;
+  const hasBitmap = bitmapHi !== 0 || bitmapLo !== 0;
+  if (hi === 0 && lo === 0 && !hasBitmap) return;
+  const compressed = (hi & OFLAG_COMPRESSED_HI) !== 0;
+  if (!compressed && ((hi & 0x3f000000) !== 0 || (lo & 0x1fe) !== 0)) {
+    res.messages.push(`ERROR found l2 entry with reserved bits set: ${hex(hi, lo)}`);
+    res.corruptions++;
+  }
+  if (compressed) {
+    const m = decodeL2(table, i, ext, img.header.clusterBits, dataFile);
+    if (hi & 0x80000000) {
+      res.messages.push(
+        `ERROR: coffset=0x${m.host.toString(16)}: copied flag must never be set for compressed clusters`,
+      );
       res.corruptions++;
-      res.messages.push("ERROR: Unallocated cluster has non-zero subcluster allocation map");
     }
+    const entry = hex(hi & 0x7fffffff, lo);
+    if (img.hasDataFile) {
+      res.messages.push(`ERROR compressed cluster ${i} with data file, entry=0x${entry}`);
+      res.corruptions++;
+      return;
+    }
+    if (hasBitmap) {
+      res.messages.push(
+        `ERROR compressed cluster ${i} with non-zero subcluster allocation bitmap, entry=0x${entry}`,
+      );
+      res.corruptions++;
+      return;
+    }
+    incRefs(img, st, m.host, m.compressedSize);
+    if (frag) {
+      res.allocatedClusters!++;
+      res.compressedClusters!++;
+      res.fragmentedClusters!++;
+    }
+    return;
+  }
+  // decodeL2's kinds for an uncompressed entry, without building the mapping object.
+  const offset = offsetOf(hi, lo);
+  const zeroFlag = !ext && (lo & 1) !== 0;
+  const allocated = offset !== 0 || (dataFile && (hi & OFLAG_COPIED_HI) !== 0);
+  if ((allocated && !zeroFlag) || (zeroFlag && offset !== 0)) {
+    if ((bitmapHi & bitmapLo) >>> 0 !== 0) {
+      res.corruptions++;
+      res.messages.push(
+        `ERROR offset=${offset.toString(16)}: Allocated cluster has corrupted subcluster allocation bitmap`,
+      );
+    }
+    if (offset % img.cs !== 0) {
+      res.corruptions++;
+      const containsData = img.extL2 ? bitmapLo !== 0 : !zeroFlag;
+      if (!containsData) {
+        const repair = (st.fix & FIX_ERRORS) !== 0;
+        res.messages.push(
+          `${repair ? "Repairing" : "ERROR"} offset=${offset.toString(16)}: Preallocated cluster is not properly aligned; L2 entry corrupted.`,
+        );
+        if (repair) {
+          if (img.extL2) {
+            encodeL2(table, i, true, {
+              host: 0,
+              copied: false,
+              allocBits: 0,
+              zeroBits: (bitmapHi | bitmapLo) >>> 0,
+            });
+          } else encodeL2(table, i, false, { host: 0, copied: false, zero: true });
+          await img.io.write(l2Offset + i * eb, table.subarray(i * eb, (i + 1) * eb));
+          if (active) img.tables.forget(l2Offset);
+          res.corruptions--;
+          res.corruptionsFixed++;
+          return;
+        }
+      } else {
+        res.messages.push(
+          `ERROR offset=${offset.toString(16)}: Data cluster is not properly aligned; L2 entry corrupted.`,
+        );
+      }
+    }
+    if (frag) {
+      res.allocatedClusters!++;
+      if (st.nextContig && offset !== st.nextContig) res.fragmentedClusters!++;
+      st.nextContig = offset + cs;
+    }
+    if (!dataFile) {
+      // incRefs(img, st, offset, cs) inline for the usual case: an aligned cluster inside the
+      // file and the table whose count cannot overflow (everything else takes the full path).
+      const k = offset / cs;
+      const a = st.imrt.a;
+      if (offset % cs === 0 && offset < st.fileLen && k < st.nb && k < a.length) {
+        const r = a[k]!;
+        if (r !== max && r !== 0xffffffff) {
+          a[k] = r + 1;
+          return;
+        }
+      }
+      incRefs(img, st, offset, cs);
+    }
+    return;
+  }
+  if (!allocated && !zeroFlag && bitmapLo !== 0) {
+    res.corruptions++;
+    res.messages.push("ERROR: Unallocated cluster has non-zero subcluster allocation map");
   }
 }
 
@@ -303,12 +405,18 @@ async function checkRefblocks(img: Qcow2Image, st: CheckState): Promise<void> {
   const raw = new Uint8Array(h.refcountTableClusters * cs);
   await img.io.read(h.refcountTableOffset, raw);
   const words = hostWords(raw);
-  for (let i = 0; i < raw.length / 8; i++) {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+  const n = raw.length / 8;
+  for (let i = 0; i < n; i++) {
+    // An empty slot (offset 0, inside the image) has nothing to check: runs of them at once.
+    if (i % ZERO_RUN === 0 && words[2 * i] === 0 && words[2 * i + 1] === 0 && st.nb > 0) {
+      i = nextNonZero(bytes, i, n, 8);
+      if (i >= n) break;
+    }
     const hi = words[2 * i]!;
     const lo = words[2 * i + 1]!;
-    // An empty slot (offset 0, inside the image) has nothing to check.
     if (hi === 0 && lo === 0 && st.nb > 0) continue;
-    const offset = hi * 0x100000000 + lo;
+    const offset = (hi >>> 0) * 0x100000000 + (lo >>> 0);
     const cluster = Math.floor(offset / cs);
     if (offset % cs !== 0) {
       st.res.messages.push(
@@ -392,13 +500,16 @@ export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: num
   let counts: ArrayLike<number> | undefined | null;
   let base = 0;
   let end = 0;
-  for (let i = 0; i < st.nb; i++) {
+  // The in-memory counts and their extent (this pass changes neither): locals, not per-call.
+  const a = st.imrt.a;
+  const nb = st.nb;
+  for (let i = 0; i < nb; i++) {
     if (i >= end) {
       const rti = Math.floor(i / per);
       base = rti * per;
       end = base + per;
       try {
-        counts = await img.refs.blockCounts(rti, Math.min(per, st.nb - base));
+        counts = await img.refs.blockCounts(rti, Math.min(per, nb - base));
       } catch {
         counts = null;
       }
@@ -410,7 +521,7 @@ export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: num
           ? 0
           : counts[i - base]!;
     if (r1 === undefined) continue;
-    const r2 = st.imrt.get(i);
+    const r2 = i < a.length ? a[i]! : 0;
     if (r1 > 0 || r2 > 0) highest = i;
     if (r1 === r2) continue;
     let fixKind: "leaks" | "corruptions" | undefined;
