@@ -50,7 +50,11 @@ export function buildControllers(ctx: BuildContext): void {
         if (!driver)
           throw unsupported(`USB controller model '${model}' is not supported by the QEMU driver yet`);
         if (c.index !== 0) throw unsupported("only one USB controller is supported");
-        addDevice(ctx, { driver, id: "usb", ...pciProps(ctx, c.address) });
+        const ports = c.attrs.find(([k]) => k === "ports")?.[1];
+        // libvirt sizes an XHCI controller's USB2 and USB3 port sets from ports=
+        const sized =
+          ports !== undefined && driver.endsWith("xhci") ? { p2: Number(ports), p3: Number(ports) } : {};
+        addDevice(ctx, { driver, ...sized, id: "usb", ...pciProps(ctx, c.address) });
         ctx.buses.add("usb");
         break;
       }

@@ -31,8 +31,12 @@ export function add(ctx: BuildContext, ...args: string[]): void {
 }
 
 /** Adds `-device {json}` (QEMU ≥ 6.2 accepts JSON for -device, qemu-options.hx). */
+/** QEMU device aliases libvirt uses, and the QOM type the binary lists for each. */
+const DEVICE_ALIASES: Record<string, string> = { lsi: "lsi53c895a" };
+
 export function addDevice(ctx: BuildContext, props: Record<string, unknown>): void {
-  if (!ctx.caps.devices.includes(String(props.driver))) {
+  const driver = String(props.driver);
+  if (!ctx.caps.devices.includes(DEVICE_ALIASES[driver] ?? driver)) {
     throw unsupported(`this QEMU binary does not support device '${String(props.driver)}'`);
   }
   ctx.argv.push("-device", JSON.stringify(props));
