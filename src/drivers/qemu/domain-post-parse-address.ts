@@ -70,7 +70,10 @@ const PCIE_NETS = ["virtio", "e1000e", "virtio-transitional", "virtio-non-transi
 
 class PciSet {
   buses: Bus[] = [];
+  /** Models of the buses added after the caller last cleared this (the dry run's additions). */
   added: string[] = [];
+  /** bus:slot pairs whose functions hold root ports, one each (libvirt's aggregate slots). */
+  aggregate = new Set<string>();
   constructor(
     readonly q35: boolean,
     readonly grow: boolean,
@@ -146,8 +149,6 @@ class PciSet {
     }
     return null;
   }
-
-  aggregate = new Set<string>();
 }
 
 function ctrlNeed(c: ControllerDef, q35: boolean): Need | undefined {
@@ -289,7 +290,6 @@ function usbGroup(def: DomainDef, set: PciSet, c: ControllerDef): boolean {
 function runPass(def: DomainDef, q35: boolean, grow: boolean): PciSet {
   const set = new PciSet(q35, grow);
   set.addBus(q35 ? "pcie-root" : "pci-root");
-  set.added = [];
   const pciCtrls = def.devices.controllers
     .filter((c) => c.type === "pci" && c.index > 0)
     .sort((a, b) => a.index - b.index);
@@ -320,7 +320,7 @@ function runPass(def: DomainDef, q35: boolean, grow: boolean): PciSet {
 function snapshotAddresses(def: DomainDef): () => void {
   const d = def.devices;
   const infos: { x: { address?: DeviceAddress }; a?: DeviceAddress }[] = [];
-  for (const x of [...d.controllers, ...d.interfaces, ...d.disks, ...d.videos, ...d.inputs])
+  for (const x of [...d.controllers, ...d.interfaces, ...d.disks, ...d.videos, ...d.inputs, ...d.serials])
     infos.push({ x, a: x.address });
   if (d.memballoon) infos.push({ x: d.memballoon, a: d.memballoon.address });
   const others = d.other.map((o) => ({ o, kids: [...o.xml.children] }));

@@ -102,10 +102,6 @@ function diskDefaults(def: DomainDef): void {
   }
 }
 
-function genericAttr(o: GenericDevice, k: string): string | undefined {
-  return attr(o.xml, k);
-}
-
 /** The implicit `<audio>` backend libvirt 9.0 adds (type spice with SPICE graphics, else none). */
 function audioDefault(def: DomainDef): void {
   const d = def.devices;
@@ -125,7 +121,6 @@ function audioDefault(def: DomainDef): void {
   });
   if (at < 0) d.other.push(audio);
   else d.other.splice(at, 0, audio);
-  void genericAttr;
 }
 
 /** A unix chardev bound without a path gets one at start; libvirt shows no `<source>` for it. */
@@ -175,14 +170,8 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   if (!m) throw unsupported(`Emulator '${caps.binary}' does not support machine type '${wanted}'`);
   def.os.machine = m.name;
   def.devices.emulator ??= caps.binary;
-  for (const [what, v] of [
-    ["on_reboot", def.onReboot],
-    ["on_poweroff", def.onPoweroff],
-  ] as const) {
-    if (v === "preserve") {
-      throw unsupported(`qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'`);
-    }
-    void what;
+  if (def.onReboot === "preserve" || def.onPoweroff === "preserve") {
+    throw unsupported("qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'");
   }
   const q35 = m.name.startsWith("pc-q35");
   const pc = m.name.startsWith("pc-i440fx");
@@ -250,5 +239,3 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   audioDefault(def);
   if (q35 || pc) assignQemuAddresses(def, q35);
 }
-
-export type { XmlElement };
