@@ -2,11 +2,22 @@
 // time of qemu-img's). This runs the real entry (src/bin/tsvirt-img.ts under tsx) with a module
 // hook that records every module our sources import, and fails when `info`/`check` load code
 // they do not need: other formats, the qcow2 write path, node:zlib/crypto/worker_threads, npm
-// packages, the image layer's index, or more modules than the budget.
+// packages, the image layer's index, or more modules than the budget. The last test builds the
+// one-file bundle `npm run build` makes (scripts/build-img-bundle.mjs) and runs the same commands
+// through it and through the built ES modules: outputs and exit codes must be identical.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
@@ -153,4 +164,98 @@ test("info of qcow (v1) and vdi images loads neither zlib nor crypto", () => {
   const vdi = run("info", "d.vdi");
   assert.match(vdi.out, /file format: vdi\n/);
   assertLean(vdi, "vdi", 17);
+});
+
+const DIST_BIN = join(ROOT, "dist/bin/tsvirt-img.js");
+
+async function haveEsbuild(): Promise<boolean> {
+  try {
+    await import("esbuild");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("the bundled CLI (npm run build) answers as the ES modules do", async (t) => {
+  if (!existsSync(join(ROOT, "dist/cli/img/main.js")) || !existsSync(DIST_BIN)) {
+    t.skip("dist is not built (npx tsc -p .)");
+    return;
+  }
+  if (!(await haveEsbuild())) {
+    t.skip("esbuild is not installed: the build makes no bundle");
+    return;
+  }
+  const out = join(dir, "bundle/bin");
+  const b = spawnSync(process.execPath, [join(ROOT, "scripts/build-img-bundle.mjs"), "--out", out], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(b.stderr, "", "the build step reported a failure");
+  for (const f of ["tsvirt-img.js", "tsvirt-img.cjs", "tsvirt-img.cjs.cache"])
+    assert.ok(existsSync(join(out, f)), f);
+  // Each tool works in its own copy of the images, so file names in the outputs agree.
+  const work = (name: string): string => {
+    const w = join(dir, name);
+    mkdirSync(w);
+    for (const f of ["d.raw", "base.qcow2", "mid.qcow2", "top.qcow2", "d.vmdk", "d.qcow", "d.vdi"])
+      cpSync(join(dir, f), join(w, f));
+    const data = Buffer.alloc(3 << 20);
+    for (let i = 0; i < data.length; i += 512) data.writeUInt32LE(i + 7, i);
+    writeFileSync(join(w, "data.raw"), data);
+    return w;
+  };
+  const esmDir = work("via-esm");
+  const bundleDir = work("via-bundle");
+  const cases = [
+    ["convert", "-O", "qcow2", "data.raw", "data.qcow2"],
+    ["info", "data.qcow2"],
+    ["info", "--backing-chain", "--output=json", "top.qcow2"],
+    ["info", "d.vmdk"],
+    ["info", "d.qcow"],
+    ["info", "--output=json", "d.vdi"],
+    ["info", "d.raw"],
+    ["check", "data.qcow2"],
+    ["check", "--output=json", "top.qcow2"],
+    ["check", "d.raw"],
+    ["map", "--output=json", "data.qcow2"],
+    // import() of node:zlib / node:crypto inside the bundle
+    ["convert", "-c", "-O", "qcow", "data.raw", "c.qcow"],
+    ["compare", "data.raw", "c.qcow"],
+    ["create", "-f", "vdi", "new.vdi", "1M"],
+    ["info", "missing.qcow2"],
+    ["check", "-r", "bogus", "data.qcow2"],
+    ["nosuchcommand"],
+  ];
+  const env = { ...process.env, TSVIRT_IMG_NO_BUNDLE: "1" };
+  for (const argv of cases) {
+    const e = spawnSync(process.execPath, [DIST_BIN, ...argv], { cwd: esmDir, encoding: "utf8", env });
+    // The copied bin has no ES modules next to it: it can only have run the bundle.
+    const u = spawnSync(process.execPath, [join(out, "tsvirt-img.js"), ...argv], {
+      cwd: bundleDir,
+      encoding: "utf8",
+    });
+    const what = argv.join(" ");
+    assert.equal(u.stderr, e.stderr, `stderr of ${what}`);
+    assert.equal(u.stdout, e.stdout, `stdout of ${what}`);
+    assert.equal(u.status, e.status, `exit code of ${what}`);
+  }
+  assert.match(
+    spawnSync(process.execPath, [join(out, "tsvirt-img.js"), "check", "data.qcow2"], {
+      cwd: bundleDir,
+      encoding: "utf8",
+    }).stdout,
+    /No errors were found on the image/,
+  );
+  // A bundle older than the bin (tsc ran after the build) is not used: the copied bin then looks
+  // for the ES modules, which are not there.
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(join(out, "tsvirt-img.js"), later, later);
+  const stale = spawnSync(process.execPath, [join(out, "tsvirt-img.js"), "info", "d.raw"], {
+    cwd: bundleDir,
+    encoding: "utf8",
+  });
+  assert.notEqual(stale.status, 0);
+  assert.match(stale.stderr, /ERR_MODULE_NOT_FOUND|Cannot find module/);
 });

@@ -1,6 +1,8 @@
 // tsvirt-img's entry: dispatches a qemu-img command line to its command and turns errors into
 // qemu-img's "prog: message" lines and exit codes.
 
+import { writeSync } from "node:fs";
+import { FileIO } from "../../image/io/file-io.js";
 import { CliError, errText, type Out, PROG } from "./context.js";
 
 type Command = (argv: string[], io: Out) => Promise<number>;
@@ -71,4 +73,45 @@ export async function main(argv: string[], io: Out): Promise<number> {
     io.err(`${PROG}: ${errText(e)}\n`);
     return 1;
   }
+}
+
+/**
+ * Writes straight to the descriptor: process.stdout/stderr would first build a stream (fs/tty/
+ * pipe classes), which costs a one-shot command more start-up than its output. Should the
+ * descriptor refuse (EAGAIN on a non-blocking pipe, …), the rest goes through the stream.
+ */
+function sink(fd: 1 | 2, stream: () => NodeJS.WriteStream): (s: string) => void {
+  let direct = true;
+  return (s) => {
+    if (direct) {
+      const b = Buffer.from(s);
+      let off = 0;
+      try {
+        while (off < b.length) off += writeSync(fd, b, off);
+        return;
+      } catch {
+        direct = false;
+        stream().write(b.subarray(off));
+        return;
+      }
+    }
+    stream().write(s);
+  };
+}
+
+/** The tsvirt-img process (the bin runs this): `io` defaults to the process's stdout/stderr. */
+export function runCli(argv: string[], io?: Out): Promise<number> {
+  // A one-shot tool: image I/O as direct syscalls, no thread-pool round trip per request.
+  FileIO.directIO = true;
+  return main(
+    argv,
+    io ?? {
+      out: sink(1, () => process.stdout),
+      err: sink(2, () => process.stderr),
+      // Asked only by commands that draw progress (reading it creates process.stdout).
+      get isTTY() {
+        return process.stdout.isTTY === true;
+      },
+    },
+  );
 }
