@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import {
+  crc32,
   decodeHeader,
   encodeHeader,
   encodeRecord,
@@ -182,6 +183,22 @@ test("journaled XmlStore: save, list, load, remove, autostart; the journal is no
       [],
       "no temporary files are left behind",
     );
+    // Removed files are kept as hidden spares for later saves: never listed, reused, bounded.
+    for (let i = 0; i < 60; i++) await s.remove(`n${i}`);
+    const spares = () => readdirSync(cfg).filter((f) => f.startsWith(".spare-")).length;
+    assert.ok(spares() >= 60, "removed files became spares");
+    for (let i = 0; i < 60; i++) await s.save(`n${i}`, `<domain>${"y".repeat(1000)}${i}</domain>\n`);
+    assert.ok(spares() <= 16, "saves took the spares");
+    assert.equal(
+      await s.load("n7"),
+      `<domain>${"y".repeat(1000)}7</domain>\n`,
+      "a reused spare holds exactly the new data",
+    );
+    await s.save("long", `<domain>${"L".repeat(5000)}</domain>\n`);
+    await s.remove("long");
+    await s.save("short", "<d/>\n"); // into the spare that held the longer file
+    assert.equal(readFileSync(join(cfg, "short.xml"), "utf8"), "<d/>\n");
+    await s.remove("short");
     // A second store on the directory (a restart) finds everything.
     const again = new XmlStore(cfg, { journal: true });
     await again.init();
@@ -300,4 +317,14 @@ test("replay after kill -9: records restore missing, torn and stale files; remov
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("journal crc32 is IEEE CRC-32 (the known check value, and continuation over pieces)", () => {
+  const check = Buffer.from("123456789");
+  assert.equal(crc32(check), 0xcbf43926);
+  assert.equal(crc32(Buffer.alloc(0)), 0);
+  const rnd = prng(7);
+  const data = Buffer.from(Array.from({ length: 3000 }, () => rnd() & 255));
+  for (const cut of [0, 1, 1234, 2999, 3000])
+    assert.equal(crc32(data.subarray(cut), crc32(data.subarray(0, cut))), crc32(data));
 });

@@ -1,6 +1,7 @@
 // Public face of the domain definition model: parse → post-parse → validate, format, clone.
 // Other modules (drivers, snapshot conf, QEMU argv builder) import only from here.
 
+import type { XmlElement } from "../../xml/index.js";
 import { parseDomainTree, parseDomainXMLTree } from "./parse.js";
 import { type PostParseOptions, postParseDomain } from "./post-parse.js";
 import type { DomainDef } from "./types.js";
@@ -19,7 +20,21 @@ export interface ParseDomainOptions extends PostParseOptions {
 
 /** Parses, fills defaults and validates domain XML. Throws VirError as libvirt would. */
 export function parseDomainXML(xml: string, opts: ParseDomainOptions = {}): DomainDef {
+  return parseDomainXMLWith(xml, opts, () => {});
+}
+
+/**
+ * parseDomainXML that first shows the parsed element tree to `look` (before the definition is
+ * built from it), for callers that need a fact of the text the definition loses (the QEMU
+ * driver: whether `<os><type arch>` was given), without parsing the XML a second time.
+ */
+export function parseDomainXMLWith(
+  xml: string,
+  opts: ParseDomainOptions,
+  look: (root: XmlElement) => void,
+): DomainDef {
   const root = parseDomainXMLTree(xml);
+  look(root);
   const def = parseDomainTree(root);
   postParseDomain(def, opts);
   validateDomain(def);

@@ -184,9 +184,18 @@ export function binaryIdentity(binary: string): string {
   return JSON.stringify([binary, st.size, st.mtimeMs, st.ino, kvm]);
 }
 
+/**
+ * How long a binary's identity, once checked, stands before the next lookup stats it again (ms).
+ * Every define looks its emulator up; two stat calls and the identity string each time were ~5%
+ * of a define's daemon CPU. A binary replaced on disk is noticed within this time.
+ */
+const IDENTITY_RECHECK_MS = 1000;
+
 /** Caches probe results under `cacheDir` (one JSON file per binary path). */
 export class QemuCapsCache {
   private readonly mem = new Map<string, QemuCaps>();
+  /** binary → caps and when its identity was last checked. */
+  private readonly checked = new Map<string, { at: number; caps: QemuCaps }>();
 
   constructor(
     private readonly cacheDir: string,
@@ -194,6 +203,15 @@ export class QemuCapsCache {
   ) {}
 
   async get(binary: string): Promise<QemuCaps> {
+    const now = performance.now();
+    const recent = this.checked.get(binary);
+    if (recent && now - recent.at < IDENTITY_RECHECK_MS) return recent.caps;
+    const caps = await this.lookup(binary);
+    this.checked.set(binary, { at: now, caps });
+    return caps;
+  }
+
+  private async lookup(binary: string): Promise<QemuCaps> {
     const identity = binaryIdentity(binary);
     const memo = this.mem.get(identity);
     if (memo) return memo;

@@ -1,7 +1,7 @@
 // Shared state of the QEMU driver for one daemon: domain list, persistent config store,
 // capability cache, job locks, event queue, and the directory layout it runs in.
 import { join } from "node:path";
-import { formatDomainXML, parseDomainXML } from "../../conf/domain/index.js";
+import { formatDomainXML, type parseDomainXML, parseDomainXMLWith } from "../../conf/domain/index.js";
 import type { DomainEvent } from "../../driver/index.js";
 import { VIR_DOMAIN_EVENT_ID } from "../../driver/index.js";
 import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
@@ -15,7 +15,8 @@ import {
   noDomainByUuid,
   type QemuDomain,
 } from "./domain-obj.js";
-import { qemuPostParse, xmlNamesArch } from "./domain-post-parse.js";
+import { attr, child } from "../../xml/index.js";
+import { qemuPostParse } from "./domain-post-parse.js";
 
 export interface QemuDriverOptions {
   /** URI this driver answers to (qemu:///system or qemu:///session). */
@@ -76,8 +77,13 @@ export class QemuDriverState {
 
   /** Parses domain XML the QEMU way: generic parse, then QEMU post-parse against the binary's caps. */
   async parse(xml: string): Promise<{ def: ReturnType<typeof parseDomainXML>; caps: QemuCaps }> {
-    const def = parseDomainXML(xml, { noIfnames: true });
-    const archGiven = xmlNamesArch(xml);
+    // Whether <os><type arch=...> is given (xmlNamesArch), read off the one parse of the text.
+    let archGiven = false;
+    const def = parseDomainXMLWith(xml, { noIfnames: true }, (root) => {
+      const os = child(root, "os");
+      const type = os ? child(os, "type") : undefined;
+      archGiven = type !== undefined && attr(type, "arch") !== undefined;
+    });
     const arch = archGiven ? def.os.arch : this.defaultArch();
     const caps = await this.caps.get(this.emulatorFor(arch, def.devices.emulator));
     qemuPostParse(def, caps, archGiven);
