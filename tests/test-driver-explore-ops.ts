@@ -58,11 +58,12 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
     case "x.pinVcpu":
       return done((await d()).pinVcpu(n(a[1]), cpumap(a[2] as boolean[]), n(a[3])));
     case "x.vcpuPinInfo": {
-      // python-libvirt: one map per vcpu of virDomainGetVcpusFlags(flags | MAXIMUM)... as its wrapper
       const dom = await d();
       const cpus = await hostCpus();
       const nv = (await dom.getInfo()).nrVirtCpu;
       const maps = await dom.getVcpuPinInfo(nv, Math.ceil(cpus / 8), n(a[1]));
+      // python-libvirt converts all nrVirtCpu maps of its zeroed buffer, filled or not
+      while (maps.length < nv) maps.push(new Uint8Array(Math.ceil(cpus / 8)));
       return maps.map((m) => bits(m, cpus));
     }
     case "x.emulatorPinInfo": {
@@ -129,6 +130,12 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
       const b = await (await d()).getBlockInfo(s(a[1]), n(a[2]));
       return [b.capacity, b.allocation, b.physical];
     }
+    case "x.sendKey":
+      return done((await d()).sendKey(n(a[1]), n(a[2]), a[3] as number[], n(a[4])));
+    case "x.saveFlags":
+      return done((await d()).save(s(a[1]), a[2] as string | null, n(a[3])));
+    case "x.restoreFlags":
+      return done(c.domainRestore(s(a[0]), a[1] as string | null, n(a[2])));
     case "x.cpuModels":
       return c.hv("connectGetCPUModelNames", "virConnectGetCPUModelNames")(s(a[0]), n(a[1]));
     case "x.baselineCPU":
@@ -193,7 +200,8 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
     case "x.poolCreateXML":
       return (await c.storagePoolCreateXML(s(a[0]), n(a[1]))).name;
     case "x.poolListVols":
-      return (await x.pool(s(a[0]))).listVolumes();
+      // libvirt lists from a hash table with a random seed: compare sorted
+      return (await (await x.pool(s(a[0]))).listVolumes()).sort();
     case "x.volCreate":
       return (await (await x.pool(s(a[0]))).storageVolCreateXML(s(a[1]), n(a[2]))).name;
     case "x.volResize":

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Op } from "./test-driver-ops.js";
 
-const U = (n: number) => `22222222-3333-4444-5555-00000000000${n}`;
-const DOM = (name: string, n: number, extra = "") =>
+export const U = (n: number) => `22222222-3333-4444-5555-00000000000${n}`;
+export const DOM = (name: string, n: number, extra = "") =>
   `<domain type='test'><name>${name}</name><uuid>${U(n)}</uuid><memory>1048576</memory><vcpu current='1'>2</vcpu><os><type>hvm</type></os>${extra}<devices><disk type='file' device='disk'><source file='/x/${name}.img'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
 const DOMS = ["test", "alpha", "beta"];
 const SNAPS = ["s0", "s1", "s2"];

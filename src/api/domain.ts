@@ -112,6 +112,7 @@ export class Domain {
   async rename(newName: string, flags = 0): Promise<void> {
     this.rw("virDomainRename");
     checkNonNull(newName, "new_name", D, "virDomainRename");
+    checkNonEmpty(newName, "new_name", D, "virDomainRename");
     // As in libvirt the handle keeps the name it was looked up by; look the domain up again.
     await this.hv("domainRename", "virDomainRename")(this.ref, newName, flags);
   }
@@ -284,6 +285,19 @@ export class Domain {
   }
   async setLifecycleAction(type: number, action: number, flags = 0): Promise<void> {
     this.rw("virDomainSetLifecycleAction");
+    // VIR_DOMAIN_LIFECYCLE_LAST = 3, VIR_DOMAIN_LIFECYCLE_ACTION_LAST = 6
+    if (type >= 3)
+      throw new VirError({
+        code: ErrorCode.INVALID_ARG,
+        domain: D,
+        message: `invalid argument: invalid lifecycle type '${type}'`,
+      });
+    if (action >= 6)
+      throw new VirError({
+        code: ErrorCode.INVALID_ARG,
+        domain: D,
+        message: `invalid argument: invalid lifecycle action '${action}'`,
+      });
     return this.hv("domainSetLifecycleAction", "virDomainSetLifecycleAction")(this.ref, type, action, flags);
   }
 
@@ -412,6 +426,9 @@ export class Domain {
   }
   async sendKey(codeset: number, holdtime: number, keycodes: number[], flags = 0): Promise<void> {
     this.rw("virDomainSendKey");
+    if (keycodes.length === 0) throw invalidArg(D, "nkeycodes in virDomainSendKey must be greater than zero");
+    // VIR_KEYCODE_SET_LAST = 10
+    if (codeset >= 10) throw invalidArg(D, `Unsupported codeset '${codeset}'`);
     return this.hv("domainSendKey", "virDomainSendKey")(this.ref, codeset, holdtime, keycodes, flags);
   }
 
@@ -439,6 +456,7 @@ export class Domain {
   /** flags: VIR_MEMORY_VIRTUAL=1 or VIR_MEMORY_PHYSICAL=2. */
   async memoryPeek(offset: number, size: number, flags: number): Promise<Uint8Array> {
     this.rw("virDomainMemoryPeek");
+    checkExclusive(flags, 1, "VIR_MEMORY_VIRTUAL", 2, "VIR_MEMORY_PHYSICAL", D);
     return this.hv("domainMemoryPeek", "virDomainMemoryPeek")(this.ref, offset, size, flags);
   }
 

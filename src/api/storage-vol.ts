@@ -2,7 +2,7 @@
 
 import type { StorageVolInfo, StorageVolRef } from "../driver/index.js";
 import { ErrorDomain } from "../errors/index.js";
-import { checkNonZero } from "./check.js";
+import { invalidArg } from "./check.js";
 import type { Connection } from "./connection.js";
 import { StoragePool } from "./storage-pool.js";
 
@@ -57,7 +57,13 @@ export class StorageVol {
   }
   async resize(capacity: number, flags = 0): Promise<void> {
     this.rw("virStorageVolResize");
-    checkNonZero(capacity, "capacity", D, "virStorageVolResize");
+    // VIR_STORAGE_VOL_RESIZE_DELTA = 2, SHRINK = 4
+    if (capacity === 0 && !(flags & (2 | 4))) {
+      throw invalidArg(
+        D,
+        "capacity in virStorageVolResize cannot be zero without 'delta' or 'shrink' flags set",
+      );
+    }
     return this.conn.storage("storageVolResize", "virStorageVolResize")(this.ref, capacity, flags);
   }
 }

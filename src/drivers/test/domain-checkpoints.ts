@@ -13,7 +13,7 @@ import {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child, childText, elements, escapeXml, formatElement, parseXml } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
-import { domRef, isActive, type TestDomain } from "./domain-obj.js";
+import { checkDefCopyable, domRef, isActive, type TestDomain } from "./domain-obj.js";
 import { checkFlags, testError } from "./errors.js";
 
 export interface CheckpointDef {
@@ -169,6 +169,7 @@ export function domainCheckpointSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         throw testError(ErrorCode.OPERATION_UNSUPPORTED, "cannot create checkpoint for inactive domain");
       }
       const list = checkpointsOf(d);
+      if (!redefine) checkDefCopyable(d.def);
       const def = parseCheckpoint(xml, d, redefine);
       if (list.items.has(def.name) && !redefine) {
         throw virError(

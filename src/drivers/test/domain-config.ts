@@ -1,7 +1,7 @@
 // Test driver domain slots that read or change a domain's configuration: info, state, XML,
 // memory, vCPUs, metadata, autostart and device information (test_driver.c semantics).
 
-import { diskSourcePath, formatDomainXML } from "../../conf/domain/index.js";
+import { type DomainDef, diskSourcePath, formatDomainXML } from "../../conf/domain/index.js";
 import type { HypervisorDriver } from "../../driver/index.js";
 import {
   VIR_DOMAIN_AFFECT,
@@ -13,9 +13,11 @@ import {
   VIR_TYPED_PARAM,
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { attr, el, type XmlElement, type XmlNode } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
-import { domRef, getDefs, getOneDef, isActive, type TestDomain } from "./domain-obj.js";
+import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { getMetadata, setMetadata } from "./domain-metadata.js";
+import { formatCpuset, parseCpuset } from "./domain-tunables.js";
 import { checkFlags, domainNotRunning, invalidArg, opInvalid } from "./errors.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -51,8 +53,37 @@ function lastSetBit(m: Uint8Array): number {
   return -1;
 }
 
-/** Per-domain vCPU affinity set by domainPinVcpuFlags (not part of the XML model yet). */
-const pins = new WeakMap<TestDomain, Map<number, Uint8Array>>();
+/** A vCPU's `<cputune><vcpupin>` affinity in `def`, as a map of `width` bytes. */
+function vcpuPin(def: DomainDef, vcpu: number, width: number): Uint8Array | undefined {
+  const pin = def.extra.cputune?.[0]?.children.find(
+    (c) => c.kind === "element" && c.name === "vcpupin" && attr(c, "vcpu") === String(vcpu),
+  );
+  const set = pin?.kind === "element" ? attr(pin, "cpuset") : undefined;
+  return set ? parseCpuset(set, width) : undefined;
+}
+
+/** Children of `<cputune>` that libvirt formats after the `<vcpupin>` elements. */
+const AFTER_VCPUPIN = ["emulatorpin", "iothreadpin", "vcpusched", "iothreadsched", "cachetune", "memorytune"];
+
+/** testDomainPinVcpuFlags keeps the affinity in the live definition (a `<vcpupin>`). */
+function setVcpuPin(def: DomainDef, vcpu: number, map: Uint8Array): void {
+  let ct = def.extra.cputune?.[0];
+  if (!ct) {
+    ct = el("cputune");
+    def.extra.cputune = [ct];
+  }
+  const isPin = (c: XmlNode) => c.kind === "element" && c.name === "vcpupin";
+  const pins = ct.children.filter(
+    (c): c is XmlElement =>
+      isPin(c) && (c as XmlElement).attrs.every(([k, v]) => k !== "vcpu" || v !== String(vcpu)),
+  );
+  pins.push(el("vcpupin", { vcpu, cpuset: formatCpuset(map) }));
+  pins.sort((a, b) => Number(attr(a, "vcpu")) - Number(attr(b, "vcpu")));
+  const rest = ct.children.filter((c) => !isPin(c));
+  const at = rest.findIndex((c) => c.kind === "element" && AFTER_VCPUPIN.includes(c.name));
+  rest.splice(at < 0 ? rest.length : at, 0, ...pins);
+  ct.children = rest;
+}
 
 export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
   return {
@@ -89,8 +120,9 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         migratable: (flags & VIR_DOMAIN_XML.MIGRATABLE) !== 0,
       });
     },
-    async domainGetOSType(ref) {
-      findDomain(ctx, ref);
+    // libvirt's test driver answers these three without looking the domain up: a handle to a
+    // domain that is gone still gets them
+    async domainGetOSType(_ref) {
       return "linux";
     },
     async domainGetHostname(ref, flags) {
@@ -105,8 +137,7 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async domainIsPersistent(ref) {
       return findDomain(ctx, ref).persistent;
     },
-    async domainIsUpdated(ref) {
-      findDomain(ctx, ref);
+    async domainIsUpdated(_ref) {
       return false;
     },
     async domainGetAutostart(ref) {
@@ -206,7 +237,7 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const info = [];
       const maps: Uint8Array[] = [];
       for (let i = 0; i < n; i++) {
-        const m = pins.get(d)?.get(i) ?? all;
+        const m = vcpuPin(d.def, i, all.length) ?? all;
         const out = new Uint8Array(maplen);
         out.set(m.subarray(0, maplen));
         maps.push(out);
@@ -219,9 +250,7 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const d = findDomain(ctx, ref);
       if (!isActive(d)) throw opInvalid("cannot pin vcpus on an inactive domain");
       if (vcpu >= vcpus(d.def)) throw invalidArg(`requested vcpu '${vcpu}' is not present in the domain`);
-      let m = pins.get(d);
-      if (!m) pins.set(d, (m = new Map()));
-      m.set(vcpu, Uint8Array.from(map));
+      setVcpuPin(d.def, vcpu, map);
     },
     async domainGetVcpuPinInfo(ref, ncpumaps, maplen, flags) {
       const d = findDomain(ctx, ref);
@@ -229,12 +258,12 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const all = cpumap(hostCpus(ctx), maplen);
       const out: Uint8Array[] = [];
       for (let i = 0; i < Math.min(ncpumaps, def.vcpu.max); i++) {
-        out.push(Uint8Array.from((pins.get(d)?.get(i) ?? all).subarray(0, maplen)));
+        const pin = vcpuPin(def, i, Math.max(maplen, all.length));
+        out.push(Uint8Array.from((pin ?? all).subarray(0, maplen)));
       }
       return out;
     },
-    async domainGetSchedulerType(ref) {
-      findDomain(ctx, ref);
+    async domainGetSchedulerType(_ref) {
       return { type: "fair", nparams: 1 };
     },
     async domainGetSchedulerParametersFlags(ref, flags) {

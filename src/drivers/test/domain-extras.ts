@@ -2,8 +2,6 @@
 // blkiotune, numatune, perf, iothreadinfo, domfsinfo, nodecpustats and domstats make, with the
 // fixed values libvirt's test driver reports.
 
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { formatIp, parseIp } from "../../conf/network/index.js";
 import type { DomainDef } from "../../conf/domain/index.js";
 import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
@@ -68,18 +66,14 @@ function numToIpv4(n: number): string {
 }
 
 /**
- * The real host's online CPUs within `maplen` bytes: libvirt's test driver gives an unpinned
- * IOThread the affinity of the machine it runs on (virHostCPUGetAvailableCPUsBitmap), not of the
- * made-up node.
+ * The affinity libvirt's test driver reports for an unpinned IOThread: one bit per current vCPU
+ * of the definition (virDomainDriverGetIOThreadsConfig with the vCPU count as the map size).
  */
-function realHostCpus(maplen: number): Uint8Array {
-  let online: string;
-  try {
-    online = readFileSync("/sys/devices/system/cpu/online", "utf8").trim();
-  } catch {
-    online = `0-${availableParallelism() - 1}`;
-  }
-  return parseCpuset(online, maplen);
+function vcpuBits(def: DomainDef, maplen: number): Uint8Array {
+  const m = new Uint8Array(maplen);
+  const n = def.vcpu.current ?? def.vcpu.max;
+  for (let i = 0; i < n && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
+  return m;
 }
 
 /** virDomainNumatuneMemMode names, by value. */
@@ -306,7 +300,7 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
           (p) => p.kind === "element" && p.name === "iothreadpin" && attr(p, "iothread") === String(id),
         );
         const set = pin && pin.kind === "element" ? attr(pin, "cpuset") : undefined;
-        return [{ iothreadId: id, cpumap: set ? parseCpuset(set, maplen) : realHostCpus(maplen) }];
+        return [{ iothreadId: id, cpumap: set ? parseCpuset(set, maplen) : vcpuBits(def, maplen) }];
       });
     },
     async domainGetEmulatorPinInfo(ref, maplen, flags) {
@@ -332,8 +326,17 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainSetLifecycleAction(ref, type, action, flags) {
       checkFlags(flags, AFFECT, "testDomainSetLifecycleAction");
-      const name = LIFECYCLE_ACTIONS[action];
-      if (type > 2 || name === undefined) throw opInvalid("invalid lifecycle type or action");
+      // the public API refuses a type or action out of range
+      const name = LIFECYCLE_ACTIONS[action] ?? String(action);
+      // virDomainDefLifecycleActionAllowed: only a crash may dump core
+      if (type !== 2 && name.startsWith("coredump-")) {
+        const event = type === 0 ? "poweroff" : "reboot";
+        throw virError(
+          ErrorCode.CONFIG_UNSUPPORTED,
+          ErrorDomain.DOMAIN,
+          `Lifecycle event '${event}' doesn't support '${name}' action`,
+        );
+      }
       const { live, config } = getDefs(findDomain(ctx, ref), flags);
       for (const def of [live, config]) {
         if (!def) continue;

@@ -93,3 +93,20 @@ export function setShutoff(d: TestDomain, reason: number): void {
     d.newDef = undefined;
   }
 }
+
+/**
+ * virDomainDefCopy formats and re-parses a definition; libvirt's parser then refuses what its
+ * own calls stored: the empty `<vcpupin cpuset=''/>` that pinning a vCPU to no CPU leaves.
+ */
+export function checkDefCopyable(def: DomainDef): void {
+  const ct = def.extra.cputune?.[0];
+  for (const c of ct?.children ?? []) {
+    if (
+      c.kind === "element" &&
+      c.name === "vcpupin" &&
+      c.attrs.some(([k, v]) => k === "cpuset" && v === "")
+    ) {
+      throw virError(ErrorCode.INVALID_ARG, ErrorDomain.NONE, "Failed to parse bitmap ''");
+    }
+  }
+}

@@ -28,7 +28,7 @@ import {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { domainEvent, findDomain, type TestCtx } from "./ctx.js";
 import { checkpointsOf } from "./domain-checkpoints.js";
-import { domRef, isActive, setRunning, setShutoff, type TestDomain } from "./domain-obj.js";
+import { checkDefCopyable, domRef, isActive, setRunning, setShutoff, type TestDomain } from "./domain-obj.js";
 import { checkFlags, opInvalid, testError } from "./errors.js";
 import type { SnapshotDef } from "../../state/snapshot-tree.js";
 
@@ -51,6 +51,7 @@ function stopFromSnapshot(ctx: TestCtx, d: TestDomain): void {
 
 /** virDomainSnapshotDefParseString + testDomainSnapshotAlignDisks for a new snapshot. */
 function buildSnapshot(d: TestDomain, xml: string): SnapshotDef {
+  checkDefCopyable(d.def);
   const state = snapshotStateOf(d.state);
   const domXml = formatDomainXML(d.def, { inactive: true });
   const def: SnapshotDef = parseDomainSnapshotXML(xml, {

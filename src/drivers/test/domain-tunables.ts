@@ -8,7 +8,7 @@ import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, el, textContent, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
-import { getDefs, getOneDef, isActive } from "./domain-obj.js";
+import { getOneDef, isActive } from "./domain-obj.js";
 import { checkFlags, domainNotRunning, internal, invalidArg, opInvalid } from "./errors.js";
 import { makeScreenshotPng } from "./screenshot.js";
 
@@ -136,40 +136,34 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     }
     return n;
   };
-  const forDefs = (ref: Parameters<typeof findDomain>[1], flags: number, fn: (def: DomainDef) => void) => {
-    const { live, config } = getDefs(findDomain(ctx, ref), flags);
-    for (const def of new Set([live, config])) if (def) fn(def);
-  };
   return {
     async domainSetBlkioParameters(ref, params, flags) {
-      checkFlags(flags, AFFECT, "testDomainSetBlkioParameters");
-      forDefs(ref, flags, (def) => {
-        for (const p of params) {
-          if (p.field === "weight") setChildText(topElement(def, "blkiotune"), "weight", String(paramNum(p)));
-        }
-      });
+      checkFlags(flags, AFFECT, "testDomainGetBlkioParameters"); // libvirt 9.0 names the getter
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      for (const p of params) {
+        if (p.field === "weight") setChildText(topElement(def, "blkiotune"), "weight", String(paramNum(p)));
+      }
     },
     async domainSetPerfEvents(ref, params, flags) {
-      checkFlags(flags, AFFECT, "testDomainSetPerfEvents");
-      forDefs(ref, flags, (def) => {
-        const perf = topElement(def, "perf");
-        for (const p of params) {
-          const on = p.value === true || p.value === 1 ? "yes" : "no";
-          const ev = elementChildren(perf).find((x) => attr(x, "name") === p.field);
-          if (ev)
-            ev.attrs = [
-              ["name", p.field],
-              ["enabled", on],
-            ];
-          else perf.children.push(el("event", { name: p.field, enabled: on }));
-        }
-      });
+      checkFlags(flags, AFFECT, "testDomainGetPerfEvents"); // libvirt 9.0 names the getter
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const perf = topElement(def, "perf");
+      for (const p of params) {
+        const on = p.value === true || p.value === 1 ? "yes" : "no";
+        const ev = elementChildren(perf).find((x) => attr(x, "name") === p.field);
+        if (ev)
+          ev.attrs = [
+            ["name", p.field],
+            ["enabled", on],
+          ];
+        else perf.children.push(el("event", { name: p.field, enabled: on }));
+      }
     },
     async domainPinEmulator(ref, cpumap, flags) {
       checkFlags(flags, AFFECT, "testDomainPinEmulator");
       const cpuset = formatCpuset(cpumap);
-      if (cpuset === "") throw invalidArg("Empty cpu list for pinning");
       const { def } = getOneDef(findDomain(ctx, ref), flags);
+      if (cpuset === "") throw invalidArg("Empty cpu list for pinning");
       const ct = topElement(def, "cputune");
       const pin = elementChildren(ct).find((x) => x.name === "emulatorpin");
       if (pin) pin.attrs = [["cpuset", cpuset]];
@@ -220,7 +214,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       });
     },
     async domainSetInterfaceParameters(ref, device, params, flags) {
-      checkFlags(flags, AFFECT, "testDomainSetInterfaceParameters");
+      checkFlags(flags, AFFECT, "testDomainGetInterfaceParameters"); // libvirt 9.0 names the getter
       const { def } = getOneDef(findDomain(ctx, ref), flags);
       const net = def.devices.interfaces.find((n) => n.target === device || n.mac === device);
       if (!net) throw invalidArg(`'${device}' is not a known interface`, ErrorDomain.DOMAIN);
@@ -378,7 +372,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
     },
     async domainSetMemoryParameters(ref, params, flags) {
-      checkFlags(flags, AFFECT, "testDomainSetMemoryParameters");
+      checkFlags(flags, AFFECT, "testDomainGetMemoryParameters"); // libvirt 9.0 names the getter
       const d = findDomain(ctx, ref);
       const { def } = getOneDef(d, flags);
       const get = (f: string) => params.find((p) => p.field === f);

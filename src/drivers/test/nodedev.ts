@@ -8,7 +8,7 @@ import {
   VIR_NODE_DEVICE_EVENT,
   VIR_NODE_DEVICE_EVENT_ID,
 } from "../../driver/index.js";
-import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import {
   attr,
   child,
@@ -171,7 +171,15 @@ export function testNodeDeviceDriver(ctx: TestCtx): NodeDeviceDriver {
       if (!capable(parent)) throw nd(`Parent device ${parent.name} is not capable of vport operations`);
       // The mock vHBA copies scsi_host11's capabilities and is always named scsi_host12,
       // replacing an earlier one (libvirt's testNodeDeviceMockCreateVport).
-      const tmpl = node.devs.find((d) => d.name === "scsi_host11") ?? parent;
+      const tmpl = node.devs.find((d) => d.name === "scsi_host11");
+      // Without scsi_host11 the copy fails and libvirt 9.0 reports no error of its own.
+      if (!tmpl) {
+        throw new VirError({
+          code: ErrorCode.INTERNAL_ERROR,
+          domain: ErrorDomain.NONE,
+          message: "An error occurred, but the cause is unknown",
+        });
+      }
       const n = 12;
       const t = parseXml(tmpl.xml);
       const nameEl = child(t, "name");
