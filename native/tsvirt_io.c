@@ -8,6 +8,7 @@
 //   deflatePool(threads, level, windowBits, memLevel, done(id, out))  own compression threads:
 //                                      pool.submit(id, bytes) deflates on one of them (Node's
 //                                      zlib), done() runs on the main thread
+//   prefetch(fd, offset, length)       posix_fadvise(WILLNEED): start reading a range ahead
 //   writeback(fd, offset, length)      sync_file_range(WRITE) on a background thread: start
 //                                      write-out of dirty pages, no waiting
 //   map(fd, offset, length) / unmap(view)   read-only, pre-faulted mmap of a file range as a
@@ -176,6 +177,14 @@ static napi_value copy_range(napi_env env, napi_callback_info info) {
   return make_int(env, done);
 }
 
+/** prefetch(fd, offset, length): starts reading the range into the page cache (no waiting). */
+static napi_value prefetch(napi_env env, napi_callback_info info) {
+  int64_t a[3];
+  if (get_args(env, info, 3, a) != 0) return NULL;
+  int r = posix_fadvise((int)a[0], (off_t)a[1], (off_t)a[2], POSIX_FADV_WILLNEED);
+  return make_int(env, -r);
+}
+
 // ---- writeback ----
 // Starts write-out of a file's dirty pages (sync_file_range WRITE: no waiting for the disk) on
 // a background thread, so a bulk copy hands its data to the disk while it goes on copying
@@ -335,6 +344,9 @@ static napi_value map_range(napi_env env, napi_callback_info info) {
   off_t base = (off_t)(a[1] & ~(int64_t)(page_size - 1));
   size_t delta = (size_t)(a[1] - base);
   size_t len = delta + (size_t)a[2];
+  // Read what is not cached yet as a few large requests first: populating a cold mapping page
+  // by page would read it in small synchronous pieces (mmap read-around), one after another.
+  posix_fadvise(fd, base, (off_t)len, POSIX_FADV_WILLNEED);
   void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, base);
   if (p == MAP_FAILED) return make_int(env, -errno);
   struct mapping *m = malloc(sizeof *m);
@@ -649,6 +661,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"map", NULL, map_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unmap", NULL, unmap_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeback", NULL, writeback, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"prefetch", NULL, prefetch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

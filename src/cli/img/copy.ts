@@ -282,9 +282,27 @@ async function copyPlain(
   // thread scans each chunk for zero runs as it arrives, and writes drain in order behind it on
   // one promise chain (formats allocate as they write, so writes never reorder). Buffers are
   // recycled once written: memory stays at MAX_BUFS chunks, no per-chunk allocation or zero-fill.
+  const source = chunkSource(src, pieces);
+  try {
+    await copyChunks(dst, pieces, source, srcOff, dstOff, length, o, report, wb);
+  } finally {
+    source.close();
+  }
+}
+
+async function copyChunks(
+  dst: Image,
+  pieces: Piece[],
+  source: { get(p: Piece): Promise<Chunk> },
+  srcOff: number,
+  dstOff: number,
+  length: number,
+  o: CopyOptions,
+  report: (p: number) => void,
+  wb: { wrote(bytes: number): void } | undefined,
+): Promise<void> {
   const AHEAD = 3;
   const MAX_BUFS = 6;
-  const source = chunkSource(src);
   const dataPieces = pieces.filter((p) => p.kind === "data");
   const inflight: Promise<Chunk>[] = [];
   let held = 0;
@@ -371,9 +389,55 @@ interface Chunk {
   release(): void;
 }
 
+/** Bytes of in-place source data asked to be read ahead of the chunk being mapped. */
+const PREFETCH_BYTES = 32 << 20;
+
+/**
+ * Starts reading the in-place pieces that follow the one being mapped (NativeIO.prefetch), so a
+ * source that is not cached yet arrives in large reads while earlier chunks are written, instead
+ * of each mapping reading its pages on the main thread when it needs them.
+ */
+function prefetcher(
+  io: BlockIO | undefined,
+  pieces: Piece[],
+): { at(p: Piece): void; close(): void } | undefined {
+  const n = nativeIO();
+  if (!n || !io?.path) return undefined;
+  const list = pieces.filter((p) => p.kind === "data" && p.host !== undefined);
+  if (list.length === 0) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(io.path, "r");
+  } catch {
+    return undefined;
+  }
+  let cur = 0; // the piece being mapped
+  let next = 0; // the first piece not asked for yet
+  let ahead = 0; // bytes of list[cur, next)
+  return {
+    at(p) {
+      while (cur < list.length && list[cur] !== p && list[cur]!.offset < p.offset) {
+        if (cur < next) ahead -= list[cur]!.length;
+        cur++;
+      }
+      if (next < cur) {
+        next = cur;
+        ahead = 0;
+      }
+      while (next < list.length && ahead < PREFETCH_BYTES) {
+        const q = list[next++]!;
+        n.prefetch(fd, q.host!, q.length);
+        ahead += q.length;
+      }
+    },
+    close: () => closeSync(fd),
+  };
+}
+
 /** Source chunks: mapped in place where the source allows, else read into recycled buffers. */
-function chunkSource(src: Image): { get(p: Piece): Promise<Chunk> } {
+function chunkSource(src: Image, pieces: Piece[]): { get(p: Piece): Promise<Chunk>; close(): void } {
   const io = inPlaceSource(src);
+  const pf = prefetcher(io, pieces);
   const free: Uint8Array[] = [];
   const read = async (p: Piece): Promise<Chunk> => {
     if (p.length > CHUNK) {
@@ -393,8 +457,10 @@ function chunkSource(src: Image): { get(p: Piece): Promise<Chunk> } {
     return { data, release: () => free.push(b) };
   };
   return {
+    close: () => pf?.close(),
     async get(p) {
       if (io?.view && p.host !== undefined) {
+        pf?.at(p);
         const v = await io.view(p.host, p.length);
         if (v) return v;
       }
@@ -491,7 +557,7 @@ async function copyCompressed(
   const cs = c.compressedClusterSize!;
   const end = pieces.length ? pieces[pieces.length - 1]!.offset + pieces[pieces.length - 1]!.length : srcOff;
   pieces = recut(widenToClusters(pieces, cs, dstOff - srcOff, end), dstOff - srcOff);
-  const source = chunkSource(src);
+  const source = chunkSource(src, pieces);
   // Whole clusters; the window of in-flight compressions keeps the thread pool busy. Each job
   // holds its chunk (buffer or mapping) until it is written.
   type Job = {
@@ -557,5 +623,6 @@ async function copyCompressed(
   } finally {
     // After an error, let in-flight compressions finish before their chunks go away.
     await Promise.allSettled(window.map((j) => j.done));
+    source.close();
   }
 }

@@ -17,6 +17,7 @@ interface Addon {
   map(fd: number, offset: number, length: number): Uint8Array | number;
   unmap(view: Uint8Array): number;
   writeback?(fd: number, offset: number, length: number): number;
+  prefetch?(fd: number, offset: number, length: number): number;
   zeroRuns(bytes: Uint8Array, offset: number, granularity: number): Float64Array | number;
   deflatePool(
     threads: number,
@@ -66,6 +67,11 @@ export interface NativeIO {
    */
   writeback(fd: number, offset: number, length: number): boolean;
   /**
+   * Starts reading [offset, offset+length) into the page cache in large requests and returns
+   * without waiting (posix_fadvise WILLNEED): a later map() or read of it finds it there.
+   */
+  prefetch(fd: number, offset: number, length: number): boolean;
+  /**
    * Splits `bytes` (guest bytes at guest `offset`) into data and zero runs on granularity-
    * aligned guest blocks (qemu-img -S); blocks cut short by the buffer's ends count as data.
    */
@@ -114,6 +120,7 @@ function wrap(a: Addon): NativeIO {
     },
     unmap: (view) => a.unmap(view) !== -5 /* EIO */,
     writeback: (fd, offset, length) => (a.writeback ? a.writeback(fd, offset, length) === 0 : false),
+    prefetch: (fd, offset, length) => (a.prefetch ? a.prefetch(fd, offset, length) === 0 : false),
     deflater(threads, level, windowBits, memLevel) {
       const waiting = new Map<
         number,
