@@ -3,7 +3,16 @@
 // both daemons, the ratios and the issue's targets. BENCH_SMOKE=1: 20 domains (CI smoke).
 // Run: npx tsc -p . && node --import tsx bench/rpc-define.ts   (as root, for the libvirtd peer)
 import { execFile } from "node:child_process";
-import { closeSync, fsyncSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { libvirtdUnavailable, startLibvirtd } from "./peers/libvirtd.js";
@@ -53,6 +62,13 @@ export interface BenchResult {
    * median of 100). libvirtd's define does the same minus the directory fsync.
    */
   diskFloorMs?: number;
+  /**
+   * The floor of tsvirtd's define since its config store is journaled (src/state/xml-journal.ts):
+   * a ~1.7 KB write into a preallocated file + fdatasync (ms, median of 100).
+   */
+  journalFloorMs?: number;
+  /** libvirt's virFileRewrite alone: temp write + fsync + rename, no directory fsync (ms, median). */
+  rewriteFloorMs?: number;
   tsvirtd: DefineFigures;
   libvirtd?: DefineFigures;
   /** Why libvirtd was not measured. */
@@ -135,14 +151,19 @@ export async function runBench(
     rounds,
     load: loadavg()[0]!,
     diskFloorMs: diskFloorMs(),
+    journalFloorMs: journalFloorMs(),
+    rewriteFloorMs: diskFloorMs(100, false),
     tsvirtd: medianFigures(a),
     libvirtd: lv ? medianFigures(b) : undefined,
     libvirtdSkipped: why ?? undefined,
   };
 }
 
-/** Median ms of temp write + fsync + rename + directory fsync, as a persistent define does. */
-export function diskFloorMs(n = 100): number {
+/**
+ * Median ms of temp write + fsync + rename + directory fsync (the atomic file sequence), or
+ * without the directory fsync (`dirSync` false: libvirt's virFileRewrite).
+ */
+export function diskFloorMs(n = 100, dirSync = true): number {
   const dir = mkdtempSync(join(tmpdir(), "rpc-define-disk-"));
   const ms: number[] = [];
   try {
@@ -155,10 +176,38 @@ export function diskFloorMs(n = 100): number {
       fsyncSync(fd);
       closeSync(fd);
       renameSync(`${path}.new`, path);
-      const d = openSync(dir, "r");
-      fsyncSync(d);
-      closeSync(d);
+      if (dirSync) {
+        const d = openSync(dir, "r");
+        fsyncSync(d);
+        closeSync(d);
+      }
       ms.push(performance.now() - t);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  ms.sort((a, b) => a - b);
+  return ms[ms.length >> 1]!;
+}
+
+/** Median ms of a ~1.7 KB write into a preallocated (written) file + fdatasync. */
+export function journalFloorMs(n = 100): number {
+  const dir = mkdtempSync(join(tmpdir(), "rpc-define-journal-"));
+  const ms: number[] = [];
+  try {
+    const fd = openSync(join(dir, "journal"), "w+", 0o600);
+    const rec = Buffer.alloc(1700, 0x78);
+    try {
+      writeSync(fd, Buffer.alloc(n * rec.length + 4096), 0, n * rec.length + 4096, 0);
+      fsyncSync(fd);
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        writeSync(fd, rec, 0, rec.length, 512 + i * rec.length);
+        fdatasyncSync(fd);
+        ms.push(performance.now() - t);
+      }
+    } finally {
+      closeSync(fd);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -218,7 +267,15 @@ export function formatTable(r: BenchResult): string {
   return [
     `rpc-define: ${r.n} domains, python-libvirt over ${r.driver === "test" ? "test+unix:///default" : "qemu+unix:///system"}, median of ${r.rounds} round(s), ` +
       `load ${r.load.toFixed(1)} on ${cpus().length} cores (+ = tsvirtd better)` +
-      (r.diskFloorMs === undefined ? "" : `\ndisk floor (temp write + fsync + rename + dir fsync): ${fmt(r.diskFloorMs)} ms`),
+      (r.diskFloorMs === undefined
+        ? ""
+        : `\ndisk floor (temp write + fsync + rename + dir fsync): ${fmt(r.diskFloorMs)} ms`) +
+      (r.rewriteFloorMs === undefined
+        ? ""
+        : `; without the dir fsync (libvirt): ${fmt(r.rewriteFloorMs)} ms`) +
+      (r.journalFloorMs === undefined
+        ? ""
+        : `; journal append + fdatasync (tsvirtd): ${fmt(r.journalFloorMs)} ms`),
     line(head),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
