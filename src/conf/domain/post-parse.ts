@@ -16,10 +16,12 @@ function defaultArch(def: DomainDef): string {
   return def.os.type === "hvm" || def.os.type === "xen" ? "i686" : "i686";
 }
 
-function addController(def: DomainDef, type: string, index: number): void {
+/** `implicit` marks the post-parse additions; libvirt adds a SCSI hostdev's controller while parsing. */
+function addController(def: DomainDef, type: string, index: number, implicit = true): void {
   const list = def.devices.controllers;
   if (list.some((c) => c.type === type && c.index === index)) return;
-  const c: ControllerDef = { type, index, attrs: [], children: [], implicit: true };
+  const c: ControllerDef = { type, index, attrs: [], children: [] };
+  if (implicit) c.implicit = true;
   insertController(list, c);
 }
 
@@ -43,7 +45,7 @@ function scsiHostdevAddresses(def: DomainDef): void {
     while (used.has(key(attrs(unit)))) unit++;
     used.add(key(attrs(unit)));
     o.xml.children.push(el("address", [["type", "drive"], ...attrs(unit)]));
-    addController(def, "scsi", 0);
+    addController(def, "scsi", 0, false);
   }
 }
 

@@ -192,7 +192,7 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
   for (const o of d.other) {
     if (o.kind !== "sound") continue;
     const m = otherModel(o);
-    if (m === "pcspk" || m === "usb") continue;
+    if (m === "pcspk" || m === "usb" || m === "sb16") continue; // not PCI devices
     out.push(genericSlot(o, m === "ich9" ? e("pcie") : "pci"));
   }
   for (const c of d.controllers) {
@@ -201,8 +201,11 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
   }
   for (const disk of d.disks) if (disk.target.bus === "virtio") out.push(infoSlot(disk, e("pcie")));
   for (const o of d.other) {
-    if (o.kind === "hostdev" && attr(o.xml, "type") === "pci") out.push(genericSlot(o, e("pcie")));
+    const t = attr(o.xml, "type");
+    const pciHostdev = t === "pci" || (t === "mdev" && attr(o.xml, "model") === "vfio-pci");
+    if (o.kind === "hostdev" && pciHostdev) out.push(genericSlot(o, e("pcie")));
   }
+  for (const n of d.interfaces) if (n.type === "hostdev") out.push(infoSlot(n, e("pcie")));
   if (d.memballoon?.model.startsWith("virtio")) out.push(infoSlot(d.memballoon, e("pcie")));
   for (const o of d.other)
     if (o.kind === "rng" && otherModel(o)?.startsWith("virtio")) out.push(genericSlot(o, e("pcie")));
@@ -213,6 +216,10 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
     if (v.model.type === "none" || v.model.type === "ramfb") return;
     out.push(infoSlot(v, v.model.type === "virtio" ? e("pcie") : "pci"));
   });
+  for (const o of d.other) {
+    const m = o.xml.children.find((c): c is XmlElement => c.kind === "element" && c.name === "model");
+    if (o.kind === "shmem" && (!m || attr(m, "type")?.startsWith("ivshmem"))) out.push(genericSlot(o, "pci"));
+  }
   for (const inp of d.inputs) if (inp.bus === "virtio") out.push(infoSlot(inp, e("pcie")));
   for (const o of d.other) if (o.kind === "vsock") out.push(genericSlot(o, e("pcie")));
   for (const c of d.serials) {
@@ -303,6 +310,8 @@ function runPass(def: DomainDef, q35: boolean, grow: boolean): PciSet {
     const a = x.get();
     if (a?.type !== "pci") return;
     set.reserve(num(a, "bus"), num(a, "slot"), num(a, "function"));
+    // further root ports may take the other functions of a slot that already holds root ports
+    if (x.need === "port") set.aggregate.add(`${num(a, "bus")}:${num(a, "slot")}`);
   };
   for (const x of all) explicit(x);
   const videoPlaced = machineSlots(def, set, q35);

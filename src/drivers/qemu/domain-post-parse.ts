@@ -65,7 +65,7 @@ function cpuDefaults(def: DomainDef, x86: boolean): void {
   const mode = attr(cpu, "mode") ?? "custom";
   if (mode === "host-passthrough" || mode === "maximum") {
     setDefault(cpu, "check", "none");
-    setDefault(cpu, "migratable", "on");
+    if (mode === "host-passthrough") setDefault(cpu, "migratable", "on");
   } else if (mode === "host-model") {
     setDefault(cpu, "check", "partial");
   } else if (mode === "custom") {
@@ -85,10 +85,27 @@ function cpuDefaults(def: DomainDef, x86: boolean): void {
   orderCpuAttrs(cpu);
 }
 
+/** The `<encryption>` elements of a disk (in its source, or its backing chain), for the engine default. */
+function encryptions(e: XmlElement | undefined, out: XmlElement[] = []): XmlElement[] {
+  if (!e) return out;
+  for (const c of e.children) {
+    if (c.kind !== "element") continue;
+    if (c.name === "encryption") out.push(c);
+    else encryptions(c, out);
+  }
+  return out;
+}
+
 /** Disk defaults: `<driver name='qemu' type='raw'>` for local images (qemuDomainDeviceDiskDefPostParse). */
 function diskDefaults(def: DomainDef): void {
   for (const d of def.devices.disks) {
-    if (d.type === "network" || d.type === "vhostuser") continue;
+    for (const enc of [...encryptions(d.source), ...(d.extra.encryption ?? [])]) {
+      if (attr(enc, "engine") === undefined) {
+        const at = enc.attrs.findIndex(([k]) => k === "format") + 1;
+        enc.attrs.splice(at, 0, ["engine", "qemu"]);
+      }
+    }
+    if (d.type === "vhostuser") continue;
     // a pool volume's format is known only when the pool is asked (at start)
     if (!d.driver) d.driver = el("driver", { name: "qemu", type: d.type === "volume" ? undefined : "raw" });
     else {
@@ -106,7 +123,11 @@ function diskDefaults(def: DomainDef): void {
 function audioDefault(def: DomainDef): void {
   const d = def.devices;
   if (d.other.some((o) => o.kind === "audio")) return;
-  const type = d.graphics.some((g) => g.type === "spice") ? "spice" : "none";
+  // SPICE carries the audio; other displays but VNC pass the host's audio through (QEMU_AUDIO_DRV,
+  // unset for the daemon): no backend is added then
+  const spice = d.graphics.some((g) => g.type === "spice");
+  if (!spice && d.graphics.some((g) => g.type !== "vnc")) return;
+  const type = spice ? "spice" : "none";
   const audio: GenericDevice = {
     kind: "audio",
     xml: el("audio", [
@@ -163,6 +184,72 @@ function serialDefaults(def: DomainDef, x86: boolean): void {
   }
 }
 
+const KIB: Record<string, number> = {
+  b: 1 / 1024,
+  bytes: 1 / 1024,
+  k: 1,
+  KiB: 1,
+  K: 1,
+  M: 1024,
+  MiB: 1024,
+  G: 1 << 20,
+  GiB: 1 << 20,
+};
+
+/** A `<size>`-like element in KiB (unit defaults to KiB), or undefined for units not handled here. */
+function kib(e: XmlElement | undefined, unitAttr = "unit"): number | undefined {
+  if (!e) return undefined;
+  const text = e.children
+    .map((c) => (c.kind === "text" ? c.text : ""))
+    .join("")
+    .trim();
+  const f = KIB[attr(e, unitAttr) ?? "KiB"];
+  return f === undefined || !/^\d+$/.test(text) ? undefined : Number(text) * f;
+}
+
+/**
+ * DIMM memory devices: each gets its slot (`<address type='dimm' slot=N>`), and with NUMA cells
+ * the domain's memory is the cells' sum plus the DIMMs (libvirt 9.0 shows the total after define).
+ */
+function dimmDefaults(def: DomainDef): void {
+  const dimms = def.devices.other.filter((o) => o.kind === "memory" && attr(o.xml, "model") === "dimm");
+  if (dimms.length === 0) return;
+  const kids = (e: XmlElement) => e.children.filter((c): c is XmlElement => c.kind === "element");
+  const used = new Set<string>();
+  for (const o of dimms) {
+    const a = kids(o.xml).find((c) => c.name === "address");
+    if (a && attr(a, "slot") !== undefined) used.add(attr(a, "slot")!);
+  }
+  let slot = 0;
+  let extra = 0;
+  for (const o of dimms) {
+    const target = kids(o.xml).find((c) => c.name === "target");
+    extra += kib(target && kids(target).find((c) => c.name === "size")) ?? 0;
+    if (kids(o.xml).some((c) => c.name === "address")) continue;
+    while (used.has(String(slot))) slot++;
+    used.add(String(slot));
+    o.xml.children.push(
+      el("address", [
+        ["type", "dimm"],
+        ["slot", String(slot)],
+      ]),
+    );
+  }
+  const numa = def.cpu && kids(def.cpu).find((c) => c.name === "numa");
+  if (!numa) return;
+  let cells = 0;
+  for (const c of kids(numa)) {
+    if (c.name !== "cell") continue;
+    const m = Number(attr(c, "memory"));
+    const f = KIB[attr(c, "unit") ?? "KiB"];
+    if (!Number.isFinite(m) || f === undefined) return;
+    cells += m * f;
+  }
+  const total = cells + extra;
+  if (def.currentMemory === def.memory || def.currentMemory > total) def.currentMemory = total;
+  def.memory = total;
+}
+
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
   if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
   const wanted = def.os.machine ?? "pc";
@@ -200,7 +287,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
         `The PCI controller with index='0' must be model='${root}' for this machine type, but model='${c.model}' was found instead`,
       );
     }
-    if (c.type === "scsi" && c.model === undefined) c.model = "lsilogic";
+    if (c.type === "scsi" && (c.model === undefined || c.model === "auto")) c.model = "lsilogic";
     if (c.type === "usb" && c.model === undefined && (q35 || pc)) c.model = q35 ? "qemu-xhci" : "piix3-uhci";
   }
   if ((q35 || pc) && !d.memballoon) d.memballoon = { model: "virtio", attrs: [], children: [] };
@@ -220,9 +307,13 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
       throw unsupported(`video type '${v.model.type}' is only valid as primary video device`);
     }
   });
-  // no security driver: a seclabel without a model is the 'none' model's
+  // no security driver: a seclabel without a model is the 'none' model's, and nothing is dynamic
   for (const sl of def.extra.seclabel ?? []) {
-    if (attr(sl, "model") === undefined) {
+    const model = attr(sl, "model");
+    if ((model === undefined || model === "none") && attr(sl, "type") === "dynamic") {
+      sl.attrs = sl.attrs.map(([k, v]) => [k, k === "type" ? "none" : v]);
+    }
+    if (model === undefined) {
       const at = sl.attrs.findIndex(([k]) => k === "type") + 1;
       sl.attrs.splice(at, 0, ["model", "none"]);
     }
@@ -237,5 +328,12 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
       n.model = "rtl8139";
   }
   audioDefault(def);
+  dimmDefaults(def);
+  for (const o of d.other) {
+    // a vfio-pci mediated device shows no display unless asked for
+    if (o.kind === "hostdev" && attr(o.xml, "type") === "mdev" && attr(o.xml, "model") === "vfio-pci") {
+      if (attr(o.xml, "display") === undefined) o.xml.attrs.push(["display", "off"]);
+    }
+  }
   if (q35 || pc) assignQemuAddresses(def, q35);
 }
