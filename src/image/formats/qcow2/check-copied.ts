@@ -50,6 +50,9 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
     const dataFile = img.hasDataFile;
     const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
     const n = t.l2Entries;
+    const plain = !ext && !dataFile;
+    // Flag, reserved and in-cluster offset bits of an entry's low word (zero when aligned).
+    const csLow = (cs - 1) | 0x1ff;
     for (let j = 0; j < n; j++) {
       // Runs of all-zero entries (nothing allocated, no flag) are skipped at once.
       if (j % ZERO_RUN === 0 && words[j * wpe] === 0 && words[j * wpe + 1] === 0) {
@@ -59,6 +62,12 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
       // decodeL2's view of the entry, read from host-order words without a call per field.
       const hi = words[j * wpe]!;
       const lo = words[j * wpe + 1]!;
+      // The usual entry of a standard table: COPIED, no other flag, an aligned cluster whose
+      // refcount (in the block at hand) is 1. Consistent: nothing more to look at.
+      if (plain && hi < 0 && (hi & 0x7f000000) === 0 && (lo & csLow) === 0 && counts) {
+        const ci = ((hi & 0x00ffffff) * 0x100000000 + (lo >>> 0)) / cs;
+        if (ci >= countsBase && ci < countsEnd && ci !== 0 && counts[ci - countsBase] === 1) continue;
+      }
       if (hi & OFLAG_COMPRESSED_HI) continue;
       const host = (hi & 0x00ffffff) * 0x100000000 + ((lo & ~0x1ff) >>> 0); // offsetOf(), inline
       if (host === 0 && !dataFile) continue;
