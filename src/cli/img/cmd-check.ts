@@ -98,6 +98,8 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
         );
       }
       const again = await img.checker.check();
+      // qemu-img reports what the double check finds too (e.g. a corruption -r leaks left).
+      for (const m of again.messages) io.err(m.endsWith("\n") ? m : `${m}\n`);
       again.leaksFixed = r.leaksFixed;
       again.corruptionsFixed = r.corruptionsFixed;
       r = again;
