@@ -35,7 +35,9 @@ function bundled(): RunCli | undefined {
   try {
     const st = statSync(file, { throwIfNoEntry: false });
     if (!st || st.mtimeMs < statSync(self).mtimeMs) return undefined;
-    code = readFileSync(file, "utf8");
+    // One read of the known size (a utf8 read of a path goes 8 KiB at a time); the bundle is
+    // ASCII, so latin1 makes the same one-byte string without decoding.
+    code = readFileSync(file).toString("latin1");
   } catch {
     return undefined;
   }
