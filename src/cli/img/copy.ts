@@ -206,41 +206,49 @@ async function writeRuns(
 /** Bytes of target data after which its write-out is started again (see writeback()). */
 const WRITEBACK_STEP = 8 << 20;
 
+interface Writeback {
+  /** `bytes` of data landed; the target file is written up to byte `end`. */
+  wrote(bytes: number, end: number): void;
+  end(): void;
+}
+
 /**
  * Starts the target's write-out while the copy goes on (NativeIO.writeback: sync_file_range
  * WRITE on the addon's thread, nothing waits): the disk works in parallel with the copy instead
- * of receiving all of it at the next sync or at the kernel's 30-second flush. The page cache and
- * what a later sync must do change, not the image. TSVIRT_NO_WRITEBACK=1 turns it off.
+ * of receiving all of it at the next sync or at the kernel's 30-second flush. Each request covers
+ * what was written since the previous one (a raw target's data and a fresh qcow2 target's grow
+ * upwards), so a slow disk holds up at most one such range when the process exits. The image is
+ * the same either way; TSVIRT_NO_WRITEBACK=1 turns it off. Raw and qcow2 targets in one file.
  */
-function writeback(dst: Image): { wrote(bytes: number): void; end(): void } | undefined {
+function writeback(dst: Image): Writeback | undefined {
   const n = nativeIO();
-  if (!n || process.env.TSVIRT_NO_WRITEBACK === "1") return undefined;
-  const paths = new Set<string>();
-  if (dst.io.path) paths.add(dst.io.path);
-  const data = (dst as unknown as { dataIO?: BlockIO }).dataIO?.path;
-  if (data) paths.add(data);
-  const fds: number[] = [];
-  for (const p of paths) {
-    try {
-      fds.push(openSync(p, "r"));
-    } catch {
-      // Not a plain file we can open again: no early write-out.
-    }
+  const path = dst.io.path;
+  if (!n || !path || process.env.TSVIRT_NO_WRITEBACK === "1") return undefined;
+  if (dst.format !== "raw" && !(dst.format === "qcow2" && !(dst as unknown as { dataIO?: BlockIO }).dataIO))
+    return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined; // not a file we can open again: no early write-out
   }
-  if (fds.length === 0) return undefined;
   let since = 0;
+  let from = 0;
+  let upTo = 0;
   const kick = () => {
     since = 0;
-    for (const fd of fds) n.writeback(fd, 0, 0);
+    if (upTo > from) n.writeback(fd, from, upTo - from);
+    from = upTo;
   };
   return {
-    wrote(bytes) {
+    wrote(bytes, end) {
       since += bytes;
+      upTo = Math.max(upTo, end);
       if (since >= WRITEBACK_STEP) kick();
     },
     end() {
-      if (since > 0) kick();
-      for (const fd of fds) closeSync(fd);
+      kick();
+      closeSync(fd);
     },
   };
 }
@@ -276,7 +284,7 @@ async function copyPlain(
   length: number,
   o: CopyOptions,
   report: (p: number) => void,
-  wb: { wrote(bytes: number): void } | undefined,
+  wb: Writeback | undefined,
 ): Promise<void> {
   // Three stages overlap: reads run ahead (several in flight, or mapped in place), the main
   // thread scans each chunk for zero runs as it arrives, and writes drain in order behind it on
@@ -299,7 +307,7 @@ async function copyChunks(
   length: number,
   o: CopyOptions,
   report: (p: number) => void,
-  wb: { wrote(bytes: number): void } | undefined,
+  wb: Writeback | undefined,
 ): Promise<void> {
   const AHEAD = 3;
   const MAX_BUFS = 6;
@@ -365,7 +373,11 @@ async function copyChunks(
     const w = issue(async () => {
       try {
         await writeRuns(dst, at, chunk.data, runs, o, concurrent);
-        if (wb) for (const r of runs) if (r.data) wb.wrote(r.end - r.start);
+        if (wb) {
+          // A qcow2 target's data lands at the end of its file (its tracked length).
+          const grown = (dst.io as { length?: number }).length;
+          for (const r of runs) if (r.data) wb.wrote(r.end - r.start, grown ?? at + r.end);
+        }
       } finally {
         held--;
         chunk.release();
