@@ -48,31 +48,40 @@ const virsh = (args: string[]) =>
     });
   });
 const tmp = mkdtempSync(join(tmpdir(), "qemu-sweep-"));
-const counts = { same: 0, bothRefuse: 0, differ: 0, weRefuse: 0, theyRefuse: 0 };
+const counts = { same: 0, bothRefuse: 0, refuseDiffers: 0, differ: 0, weRefuse: 0, theyRefuse: 0 };
 try {
   const names = readdirSync(SRC)
     .filter((f) => f.endsWith(".xml") && !f.endsWith(".out.xml") && !/-rev(attr|children)\.xml$/.test(f))
     .filter((f) => !filter || f.includes(filter))
     .sort();
   for (const f of names) {
-    const text = readFileSync(join(SRC, f), "utf8").replace(/<domain type=(['"])test\1/, "<domain type='qemu'");
+    const text = readFileSync(join(SRC, f), "utf8").replace(
+      /<domain type=(['"])test\1/,
+      "<domain type='qemu'",
+    );
     const name = /<name>([^<]*)<\/name>/.exec(text)?.[1];
     if (!name) continue;
     const file = join(tmp, f);
     writeFileSync(file, text);
     const def = await virsh(["define", file]);
     let theirs: { xml?: string; err?: string };
+    // by UUID when there is one: a name with XML entities is not what virsh gets from the text
+    const uuid = /<uuid>([^<]*)<\/uuid>/.exec(text)?.[1]?.trim();
+    const id = uuid && /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(uuid) ? uuid : name;
     if (def.ok) {
-      theirs = { xml: (await virsh(["dumpxml", "--inactive", name])).out };
-      await virsh(["undefine", "--nvram", name]);
+      theirs = { xml: (await virsh(["dumpxml", "--inactive", id])).out };
+      await virsh(["undefine", "--nvram", id]);
     } else theirs = { err: def.err.split("\n").at(-1) };
     const mine = ours(text);
     let verdict: string;
     if (theirs.err !== undefined && mine.err !== undefined) {
-      counts.bothRefuse++;
-      continue;
-    }
-    if (theirs.err !== undefined) {
+      if (theirs.err === `error: ${mine.err}`) {
+        counts.bothRefuse++;
+        continue;
+      }
+      counts.refuseDiffers++;
+      verdict = `both refuse: libvirt ${theirs.err}, ours ${mine.err}`;
+    } else if (theirs.err !== undefined) {
       counts.theyRefuse++;
       verdict = `libvirt refuses (${theirs.err}), we accept`;
     } else if (mine.err !== undefined) {

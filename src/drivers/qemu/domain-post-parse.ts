@@ -3,7 +3,7 @@
 // versioned machine, emulator path, lifecycle checks, default CPU, the default devices of x86 PC
 // machines (USB, SATA on q35, PCI root, PS/2 inputs, audio backend, balloon), device model
 // defaults, then device addresses (domain-post-parse-address.ts). Pure.
-import type { ControllerDef, DomainDef, GenericDevice } from "../../conf/domain/index.js";
+import type { ControllerDef, DeviceAddress, DomainDef, GenericDevice } from "../../conf/domain/index.js";
 import { setTargetAttr, targetAttr } from "../../conf/domain/devices/chardev.js";
 import { xmlErr } from "../../conf/domain/errors.js";
 import { checkRedirdevUsb } from "../../conf/domain/validate.js";
@@ -250,8 +250,88 @@ function dimmDefaults(def: DomainDef): void {
   def.memory = total;
 }
 
+const SERIAL_MODEL_TYPE: Record<string, string> = {
+  "isa-serial": "isa-serial",
+  "usb-serial": "usb-serial",
+  "pci-serial": "pci-serial",
+  "spapr-vty": "spapr-vio-serial",
+  pl011: "system-serial",
+  "16550a": "system-serial",
+  sclpconsole: "sclp-serial",
+  sclplmconsole: "sclp-serial",
+  "isa-debugcon": "isa-debug",
+};
+
+/** What libvirt 9.0's QEMU driver refuses at define (qemu_validate.c), for the cases modelled here. */
+function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolean): void {
+  const d = def.devices;
+  const kids = (e: XmlElement) => e.children.filter((c): c is XmlElement => c.kind === "element");
+  for (const t of def.clock.children) {
+    if (t.name !== "timer" || attr(t, "name") !== "rtc") continue;
+    const tp = attr(t, "tickpolicy");
+    if (tp !== undefined && tp !== "delay" && tp !== "catchup") {
+      throw unsupported(`unsupported rtc timer tickpolicy '${tp}'`);
+    }
+  }
+  if (x86) {
+    const loader = def.os.loader;
+    const efi = def.os.firmware === "efi" || (loader !== undefined && attr(loader, "type") === "pflash");
+    if (efi && !(def.features && child(def.features, "acpi"))) {
+      throw unsupported("UEFI requires ACPI on this architecture");
+    }
+  }
+  const addresses: (DeviceAddress | undefined)[] = [
+    ...d.disks,
+    ...d.controllers,
+    ...d.interfaces,
+    ...d.videos,
+    ...d.inputs,
+    ...d.serials,
+    ...d.parallels,
+  ].map((x) => x.address);
+  if (d.memballoon) addresses.push(d.memballoon.address);
+  const genericCcw = d.other.some((o) =>
+    kids(o.xml).some((c) => c.name === "address" && attr(c, "type") === "ccw"),
+  );
+  if (!machine.startsWith("s390") && (genericCcw || addresses.some((a) => a?.type === "ccw"))) {
+    throw unsupported(`cannot use CCW address type for device '<null>' using machine type '${machine}'`);
+  }
+  for (const c of d.serials) {
+    const model = c.target?.children.find((k) => k.name === "model");
+    const name = model ? attr(model, "name") : undefined;
+    const want = name !== undefined ? SERIAL_MODEL_TYPE[name] : undefined;
+    if (want !== undefined && targetAttr(c, "type") !== want) {
+      throw unsupported(`Target model '${name}' requires target type '${want}'`);
+    }
+  }
+  for (const g of d.graphics) {
+    const tls = g.attrs.find(([k]) => k === "tlsPort")?.[1];
+    if (g.type === "spice" && tls !== undefined && Number(tls) > 0) {
+      throw unsupported("spice TLS port set in XML configuration, but TLS is disabled in qemu.conf");
+    }
+  }
+  if (!d.graphics.some((g) => g.type === "spice")) {
+    const spiceChr = [...d.serials, ...d.parallels, ...d.consoles, ...d.channels].find(
+      (c) => c.type === "spicevmc" || c.type === "spiceport",
+    );
+    const other = d.other.find(
+      (o) => (o.kind === "redirdev" || o.kind === "smartcard") && attr(o.xml, "type") === "spicevmc",
+    );
+    const type = spiceChr?.type ?? (other ? "spicevmc" : undefined);
+    if (type) throw unsupported(`chardev '${type}' not supported without spice graphics`);
+  }
+  for (const o of d.other) {
+    if (o.kind === "iommu" && attr(o.xml, "model") === "intel" && !q35) {
+      throw unsupported("IOMMU device: 'intel' is only supported with Q35 machines");
+    }
+  }
+}
+
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
   if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
+  if (def.os.type !== "hvm") {
+    throw unsupported(`Emulator '${caps.binary}' does not support os type '${def.os.type}'`);
+  }
   const wanted = def.os.machine ?? "pc";
   const m = resolveMachine(caps, wanted);
   if (!m) throw unsupported(`Emulator '${caps.binary}' does not support machine type '${wanted}'`);
@@ -299,9 +379,6 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
     }
   }
   checkRedirdevUsb({ ...def, type: "test" });
-  if (x86 && def.os.firmware === "efi" && !(def.features && child(def.features, "acpi"))) {
-    throw unsupported("UEFI requires ACPI on this architecture");
-  }
   d.videos.forEach((v, i) => {
     if (i > 0 && !["qxl", "virtio", "none"].includes(v.model.type)) {
       throw unsupported(`video type '${v.model.type}' is only valid as primary video device`);
@@ -335,5 +412,6 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
       if (attr(o.xml, "display") === undefined) o.xml.attrs.push(["display", "off"]);
     }
   }
+  qemuValidate(def, m.name, x86, q35);
   if (q35 || pc) assignQemuAddresses(def, q35);
 }
