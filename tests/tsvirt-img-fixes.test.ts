@@ -183,3 +183,96 @@ test("qcow2 offers the thread-pool compression API; convert -c output reads back
   assert.equal(qemu("check", tq).out, qemu("check", qq).out);
   assert.ok(statSync(tq).size < 1 << 20);
 });
+
+/** Runs a shell script of qemu-img/qemu-io steps in `cwd`. */
+function sh(cwd: string, script: string): void {
+  execFileSync("bash", ["-e", "-c", script], { cwd, stdio: "ignore" });
+}
+
+/** tsvirt-img in-process with `cwd` as the working directory. */
+async function tsvirtIn(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const prev = process.cwd();
+  process.chdir(cwd);
+  try {
+    return await tsvirt(...argv);
+  } finally {
+    process.chdir(prev);
+  }
+}
+
+test("compare -s walks block status as qemu's loop: chains, EOF, per-format runs, content first", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  const d = join(dir, "cmp-strict");
+  mkdirSync(join(d, "sub"), { recursive: true });
+  sh(
+    d,
+    `qemu-img create -q -f vmdk base.vmdk 5M
+    qemu-io -f vmdk -c 'write -P 0x00 1114112 512' base.vmdk
+    qemu-img create -q -f qcow2 -b ../base.vmdk -F vmdk sub/child.img
+    qemu-img create -q -f qcow2 -b base.vmdk -F vmdk c2.qcow2
+    qemu-io -f qcow2 -c 'write -P 3 0 4096' -c 'write -z 2M 64k' c2.qcow2
+    qemu-img create -q -f raw r.raw 5M
+    qemu-io -f raw -c 'write -P 3 0 4096' r.raw
+    qemu-img create -q -f vdi v.vdi 5M
+    qemu-io -f vdi -c 'write -P 3 0 4096' v.vdi
+    qemu-img create -q -f vdi -o static=on vs.vdi 5M
+    qemu-io -f vdi -c 'write -P 3 0 4096' vs.vdi
+    qemu-img create -q -f qcow q.qcow 5M
+    qemu-io -f qcow -c 'write -P 3 0 4096' q.qcow
+    qemu-img create -q -f qcow2 -o cluster_size=4k c4.qcow2 5M
+    qemu-io -f qcow2 -c 'write -P 3 0 4096' c4.qcow2
+    qemu-img create -q -f vmdk -o subformat=monolithicFlat f.vmdk 5M
+    qemu-img create -q -f qcow2 -o preallocation=metadata pm.qcow2 5M
+    qemu-io -f qcow2 -c 'write -P 3 0 4096' pm.qcow2
+    qemu-img create -q -f raw small.raw 3M
+    qemu-io -f raw -c 'write -P 3 0 4096' small.raw
+    qemu-img create -q -f qcow2 -b small.raw -F raw grow.qcow2 5M
+    qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse tg.vmdk 5M
+    qemu-io -f vmdk -c 'write -P 3 0 4096' tg.vmdk
+    qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=128k e.qcow2 5M
+    qemu-io -f qcow2 -c 'write -P 3 0 4096' -c 'write -z 1M 8k' e.qcow2
+    qemu-img create -q -f qcow2 -b e.qcow2 -F qcow2 ec.qcow2
+    qemu-io -f qcow2 -c 'write -P 4 4096 4096' ec.qcow2`,
+  );
+  const names = ["base.vmdk", "sub/child.img", "c2.qcow2", "r.raw", "v.vdi", "vs.vdi", "q.qcow", "c4.qcow2"];
+  names.push("f.vmdk", "pm.qcow2", "grow.qcow2", "tg.vmdk", "e.qcow2", "ec.qcow2");
+  const differ: string[] = [];
+  for (const x of names) {
+    for (const y of names) {
+      const q = spawnSync("qemu-img", ["compare", "-s", x, y], { cwd: d, encoding: "utf8" });
+      const r = await tsvirtIn(d, "compare", "-s", x, y);
+      if (r.code !== q.status || r.out !== q.stdout) differ.push(`${x} ${y}: ${q.stdout} / ${r.out}`);
+    }
+  }
+  assert.deepEqual(differ, []);
+});
+
+test("safe rebase of an image without a backing file copies as qemu's (old content zeros), also where the backing file cannot change", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  const d = join(dir, "rebase-nobacking");
+  mkdirSync(d, { recursive: true });
+  sh(
+    d,
+    `qemu-img create -q -f qcow2 -o cluster_size=2M,extended_l2=on nb.qcow2 2M
+    qemu-io -f qcow2 -c 'write -P 0xa3 1814528 70000' -c 'write -P 0x5a 1389050 70000' nb.qcow2`,
+  );
+  for (const [fmt, opts] of [
+    ["vmdk", ""],
+    ["qcow2", "compat=0.10"],
+    ["qcow", ""],
+    ["vdi", ""],
+  ] as const) {
+    const o = opts ? `-o ${opts}` : "";
+    sh(d, `qemu-img create -q -f ${fmt} ${o} q.${fmt} 2M; qemu-io -f ${fmt} -c 'write -P 0x11 1968640 128512' q.${fmt}`);
+    sh(d, `cp q.${fmt} t.${fmt}`);
+    const q = qemu("rebase", "-f", fmt, "-b", "nb.qcow2", "-F", "qcow2", join(d, `q.${fmt}`));
+    const r = await tsvirtIn(d, "rebase", "-f", fmt, "-b", "nb.qcow2", "-F", "qcow2", `t.${fmt}`);
+    assert.equal(r.code, q.code, fmt);
+    assert.equal(r.err.replace(/t\./g, "q."), q.err.replace(join(d, ""), "").replace(`${d}/`, ""), fmt);
+    const cmp = spawnSync("qemu-img", ["compare", "-f", fmt, "-F", fmt, `q.${fmt}`, `t.${fmt}`], { cwd: d });
+    assert.equal(cmp.status, 0, `${fmt}: ${cmp.stdout}`);
+    const map = (f: string) =>
+      spawnSync("qemu-img", ["map", "-f", fmt, "--output=json", f], { cwd: d, encoding: "utf8" }).stdout;
+    assert.equal(map(`t.${fmt}`), map(`q.${fmt}`), fmt);
+  }
+});

@@ -61,6 +61,31 @@ async function withFileHoles(img: Image, own: MapExtent[]): Promise<MapExtent[]>
   return out;
 }
 
+/**
+ * End of the run a format's block-status driver reports from `o` at most: qcow2 stops at an L2
+ * table's reach, qcow and sparse vmdk extents at a cluster, vdi at a block.
+ */
+export function driverRunEnd(img: Image, o: number): number {
+  const x = img as unknown as {
+    cs?: number;
+    extL2?: boolean;
+    clusterSize?: number;
+    extents?: { start: number; extent: { size: number; clusterSize?: number; compressed?: boolean } }[];
+  };
+  const next = (g: number) => (Math.floor(o / g) + 1) * g;
+  if (img.format === "qcow2" && x.cs) return next((x.cs * x.cs) / (x.extL2 ? 16 : 8));
+  if (img.format === "qcow" && x.clusterSize) return next(x.clusterSize);
+  if (img.format === "vdi") return next(1 << 20);
+  if (img.format === "vmdk" && x.extents) {
+    const p = x.extents.find((e) => e.start <= o && o < e.start + e.extent.size);
+    if (p) {
+      const g = p.extent.clusterSize;
+      return g ? p.start + (Math.floor((o - p.start) / g) + 1) * g : p.start + p.extent.size;
+    }
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
 export async function chainStatus(
   img: Image,
   offset: number,
@@ -111,11 +136,18 @@ export async function qemuWriteZeroes(
   length: number,
   mayUnmap: boolean,
 ): Promise<void> {
-  const q = img as unknown as { cs?: number; extL2?: boolean; header?: { version?: number } };
+  const q = img as unknown as {
+    cs?: number;
+    extL2?: boolean;
+    header?: { version?: number; backingFile?: string };
+  };
   const zeros = async (o: number, n: number) => {
     for (let p = o; p < o + n; p += 1 << 20) await img.write(p, new Uint8Array(Math.min(1 << 20, o + n - p)));
   };
-  if (img.format !== "qcow2" || !img.writeZeroes || !q.cs || q.extL2 || q.header?.version !== 3) {
+  // Whole clusters become zero clusters on v3; on v2 without a backing file qemu discards them
+  // instead (they read as zeros then), with the same head/tail widening.
+  const whole = q.header?.version === 3 || (q.header?.version === 2 && q.header.backingFile === undefined);
+  if (img.format !== "qcow2" || !img.writeZeroes || !q.cs || q.extL2 || !whole) {
     if (img.writeZeroes) await img.writeZeroes(offset, length, { mayUnmap });
     else await zeros(offset, length);
     return;

@@ -2,7 +2,7 @@
 // 1 different, 2 error, as qemu-img's.
 
 import type { Image, MapExtent } from "../../image/index.js";
-import { chainStatus } from "./chain-status.js";
+import { chainStatus, driverRunEnd } from "./chain-status.js";
 import { CliError, errText, fromUsage, isZero, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
 
@@ -30,49 +30,112 @@ async function zeroRange(img: Image, off: number, len: number): Promise<boolean>
   return st.every((e) => e.zero && !e.data);
 }
 
-/**
- * End of the run a format's block-status driver reports from `o` at most: qcow2 stops at an L2
- * table's reach, qcow and sparse vmdk extents at a cluster, vdi at a block.
- */
-function driverRunEnd(img: Image, o: number): number {
-  const x = img as unknown as {
-    cs?: number;
-    extL2?: boolean;
-    clusterSize?: number;
-    extents?: { start: number; extent: { size: number; clusterSize?: number; compressed?: boolean } }[];
-  };
-  const next = (g: number) => (Math.floor(o / g) + 1) * g;
-  if (img.format === "qcow2" && x.cs) return next((x.cs * x.cs) / (x.extL2 ? 16 : 8));
-  if (img.format === "qcow" && x.clusterSize) return next(x.clusterSize);
-  if (img.format === "vdi") return next(1 << 20);
-  if (img.format === "vmdk" && x.extents) {
-    const p = x.extents.find((e) => e.start <= o && o < e.start + e.extent.size);
-    if (p) {
-      const g = p.extent.clusterSize;
-      return g ? p.start + (Math.floor((o - p.start) / g) + 1) * g : p.start + p.extent.size;
-    }
-  }
-  return Number.POSITIVE_INFINITY;
+const DATA = 1;
+const ZERO = 2;
+const OFFSET_VALID = 4;
+const ALLOCATED = 16;
+const EOF = 32;
+
+function flagsOf(e: MapExtent): number {
+  return (
+    (e.data ? DATA : 0) |
+    (e.zero ? ZERO : 0) |
+    (e.offset !== undefined ? OFFSET_VALID : 0) |
+    (e.present ? ALLOCATED : 0)
+  );
 }
 
-/** qemu's block-status word at offset o: DATA, ZERO, OFFSET_VALID, ALLOCATED and EOF bits. */
-async function blockStatusFlags(img: Image, st: MapExtent[], o: number): Promise<number> {
-  const e = st.find((x) => x.start <= o && o < x.start + x.length)!;
-  const f = (e.data ? 1 : 0) | (e.zero ? 2 : 0) | (e.offset !== undefined ? 4 : 0) | (e.present ? 16 : 0);
-  // EOF: the run the driver reports from o reaches the end of the image.
-  if (driverRunEnd(img, o) < img.virtualSize) return f;
-  let end = e.start + e.length;
-  let list = st;
-  for (;;) {
-    const next = list.find((x) => x.start === end);
-    if (next) {
-      if (!sameStatus(next, e)) return f;
-      end = next.start + next.length;
-      continue;
+/**
+ * bdrv_block_status_above(bs, NULL, …) as qemu-img compare asks it, one offset at a time: the
+ * status word (DATA, ZERO, OFFSET_VALID, ALLOCATED, EOF) and how far it holds (pnum). Each layer
+ * down to the one that defines the offset answers for a run its driver reports in one call; EOF
+ * comes from the top layer's run reaching the end (or from an unallocated bottom layer's own).
+ */
+class StatusCursor {
+  private ext: MapExtent[] = [];
+  private loadedTo = 0;
+  private i = 0;
+  /** The offset being answered: its extent stays loaded. */
+  private pin = 0;
+  private readonly layers: Image[] = [];
+
+  constructor(private readonly img: Image) {
+    for (let l: Image | undefined = img; l; l = l.backing?.backingImage) this.layers.push(l);
+  }
+
+  /** The extent covering o (o only moves forward, or stays). */
+  private async at(o: number): Promise<MapExtent | undefined> {
+    if (o >= this.img.virtualSize) return undefined;
+    for (;;) {
+      while (this.i < this.ext.length && this.ext[this.i]!.start + this.ext[this.i]!.length <= o) this.i++;
+      if (this.i < this.ext.length) return this.ext[this.i]!;
+      const from = Math.max(this.loadedTo, o);
+      if (from >= this.img.virtualSize) return undefined;
+      const n = Math.min(64 << 20, this.img.virtualSize - from);
+      const got = (await chainStatus(this.img, from, n)).filter((e) => e.length > 0);
+      // Extents before the offset being answered are no longer needed.
+      const keep = this.ext.findIndex((x) => x.start + x.length > this.pin);
+      this.ext = (keep < 0 ? [] : this.ext.slice(keep)).concat(got);
+      this.i = 0;
+      this.loadedTo = from + n;
     }
-    if (end >= img.virtualSize) return f | 32;
-    // The status at hand ends at the chunk's end: look further.
-    list = await chainStatus(img, end, Math.min(img.virtualSize - end, 64 << 20));
+  }
+
+  /** Unallocated in a layer that has a backing file, past that file's end (qemu synthesises zeros). */
+  private synth(e: MapExtent): boolean {
+    return e.present === false && !e.data && e.zero && this.layers[e.depth]?.backing?.backingImage !== undefined;
+  }
+
+  private depthOf(e: MapExtent): number {
+    return this.synth(e) ? e.depth + 1 : e.depth;
+  }
+
+  /** End of the run from o whose extents all satisfy pred, at most cap. */
+  private async runEnd(o: number, pred: (e: MapExtent) => boolean, cap: number): Promise<number> {
+    let pos = o;
+    while (pos < cap) {
+      const e = await this.at(pos);
+      if (!e || !pred(e)) break;
+      pos = e.start + e.length;
+    }
+    // Back to o's extent (kept loaded through the pin).
+    this.i = 0;
+    return Math.min(pos, cap);
+  }
+
+  async status(o: number): Promise<{ flags: number; pnum: number }> {
+    this.pin = o;
+    const e = (await this.at(o))!;
+    const synth = this.synth(e);
+    const d = this.depthOf(e);
+    const size = this.img.virtualSize;
+    // Each layer above the defining one is unallocated for a run its driver reports.
+    let end = size;
+    let topEnd = 0;
+    for (let k = 0; k < d && k < this.layers.length; k++) {
+      const r = await this.runEnd(o, (x) => this.depthOf(x) > k, driverRunEnd(this.layers[k]!, o));
+      if (k === 0) topEnd = r;
+      end = Math.min(end, r);
+    }
+    let flags = synth ? ZERO | ALLOCATED : flagsOf(e);
+    const layer = this.layers[d];
+    if (!synth && layer) {
+      // The defining layer's run: same status, host offsets contiguous.
+      const hostAt = (x: MapExtent) =>
+        e.offset === undefined || (x.offset !== undefined && x.offset - x.start === e.offset - e.start);
+      const r = await this.runEnd(
+        o,
+        (x) => !this.synth(x) && x.depth === d && sameStatus(x, e) && hostAt(x),
+        Math.min(driverRunEnd(layer, o), layer.virtualSize),
+      );
+      if (d === 0) topEnd = r;
+      end = Math.min(end, r);
+      // An unallocated bottom layer keeps the EOF of its own answer.
+      if (d > 0 && !(flags & ALLOCATED) && end >= layer.virtualSize) flags |= EOF;
+    }
+    // EOF when the top layer's answer reached the end and the final run does too.
+    if (topEnd >= size && end >= size) flags |= EOF;
+    return { flags, pnum: Math.max(1, end - o) };
   }
 }
 
@@ -128,26 +191,40 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     const common = Math.min(a.virtualSize, b.virtualSize);
     const ba = new Uint8Array(CHUNK);
     const bb = new Uint8Array(CHUNK);
-    for (let pos = 0; pos < common; pos += CHUNK) {
-      const n = Math.min(CHUNK, common - pos);
-      if (strict) {
-        const sa = await chainStatus(a, pos, n);
-        const sb = await chainStatus(b, pos, n);
-        const cuts = [...new Set([...sa, ...sb].map((x) => x.start))].sort((x, y) => x - y);
-        for (const c of cuts) {
-          if ((await blockStatusFlags(a, sa, c)) !== (await blockStatusFlags(b, sb, c))) {
-            say(`Strict mode: Offset ${c} block status mismatch!\n`);
-            return 1;
-          }
+    /** Compares [pos, pos+n) in pieces: true when equal, else says where. */
+    const sameData = async (pos: number, n: number): Promise<boolean> => {
+      for (let at = pos; at < pos + n; at += CHUNK) {
+        const len = Math.min(CHUNK, pos + n - at);
+        await a!.read(at, ba.subarray(0, len));
+        await b!.read(at, bb.subarray(0, len));
+        const d = firstDiff(ba.subarray(0, len), bb.subarray(0, len));
+        if (d >= 0) {
+          say(`Content mismatch at offset ${at + d}!\n`);
+          return false;
         }
       }
-      if ((await zeroRange(a, pos, n)) && (await zeroRange(b, pos, n))) continue;
-      await a.read(pos, ba.subarray(0, n));
-      await b.read(pos, bb.subarray(0, n));
-      const d = firstDiff(ba.subarray(0, n), bb.subarray(0, n));
-      if (d >= 0) {
-        say(`Content mismatch at offset ${pos + d}!\n`);
-        return 1;
+      return true;
+    };
+    if (strict) {
+      // qemu's loop: both status words at each offset, then that stretch's data.
+      const ca = new StatusCursor(a);
+      const cb = new StatusCursor(b);
+      for (let pos = 0; pos < common; ) {
+        const sa = await ca.status(pos);
+        const sb = await cb.status(pos);
+        if (sa.flags !== sb.flags) {
+          say(`Strict mode: Offset ${pos} block status mismatch!\n`);
+          return 1;
+        }
+        const n = Math.min(sa.pnum, sb.pnum, common - pos);
+        if (!(sa.flags & ZERO) && !(await sameData(pos, n))) return 1;
+        pos += n;
+      }
+    } else {
+      for (let pos = 0; pos < common; pos += CHUNK) {
+        const n = Math.min(CHUNK, common - pos);
+        if ((await zeroRange(a, pos, n)) && (await zeroRange(b, pos, n))) continue;
+        if (!(await sameData(pos, n))) return 1;
       }
     }
     const longer = a.virtualSize > b.virtualSize ? a : b;

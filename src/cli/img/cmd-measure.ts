@@ -158,7 +158,8 @@ async function measure(
     if (l2Tables * 8 > 0x2000000)
       throw new CliError("The image size is too large (try using a larger cluster size)");
   }
-  let virtual = sizeOpt ?? 0;
+  // raw_measure rounds a --size up to whole sectors.
+  let virtual = outFmt === "raw" ? roundUp(sizeOpt ?? 0, 512) : (sizeOpt ?? 0);
   // With --size nothing is allocated yet (qemu counts only metadata for qcow2).
   let requiredData = outFmt === "raw" ? virtual : 0;
   let srcFormat: string | undefined;

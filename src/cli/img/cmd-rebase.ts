@@ -2,37 +2,14 @@
 // safe mode first copies into the image every range where old and new backing differ.
 
 import { stat } from "node:fs/promises";
-import { hasFormat, type Image, openImage } from "../../image/index.js";
-import { chainStatus } from "./chain-status.js";
+import { hasFormat, type Image, type MapExtent, openImage } from "../../image/index.js";
+import { chainStatus, driverRunEnd, qemuWriteZeroes } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { makeProgress } from "./progress.js";
 
-const CHUNK = 1 << 20;
-
-/**
- * blk_pwrite_zeroes() as qcow2 takes it: a run whose clusters read as zeros throughout is
- * widened to whole clusters (zero clusters, no data); anything else is written as zeros.
- */
-export async function writeZeroes(
-  img: Image,
-  offset: number,
-  length: number,
-  cs: number | undefined,
-): Promise<void> {
-  // qcow2 v2 has no zero clusters: qemu falls back to writing zeros there.
-  const v3 = (img as unknown as { header?: { version?: number } }).header?.version === 3;
-  if (img.writeZeroes && cs && v3) {
-    const from = Math.floor(offset / cs) * cs;
-    const to = Math.min(Math.ceil((offset + length) / cs) * cs, img.virtualSize);
-    const st = await chainStatus(img, from, to - from);
-    if (st.every((x) => x.zero)) {
-      await img.writeZeroes(from, to - from, {});
-      return;
-    }
-  }
-  await img.write(offset, new Uint8Array(length));
-}
+/** qemu-img rebase compares old and new backing in pieces of at most this (IO_BUF_SIZE). */
+const IO_BUF = 2 << 20;
 
 async function sameFile(a: string, b: string): Promise<boolean> {
   try {
@@ -109,55 +86,57 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
         }
       }
     }
-    if (!unsafe && img.backing) {
-      const old = img.backing.backingImage;
+    // The copy comes first even where the backing file cannot be changed afterwards (qemu fails
+    // only then), and an image without a backing file has zeros as its old backing content.
+    if (!unsafe) {
+      const old = img.backing?.backingImage;
       const bar = makeProgress(io, progress);
-      const a = new Uint8Array(CHUNK);
-      const b = new Uint8Array(CHUNK);
+      const a = new Uint8Array(IO_BUF);
+      const b = new Uint8Array(IO_BUF);
       const oldSize = old?.virtualSize ?? 0;
-      const cs = (img as unknown as { cs?: number }).cs;
-      for (let pos = 0; pos < img.virtualSize; pos += CHUNK) {
-        const n = Math.min(CHUNK, img.virtualSize - pos);
-        // Only ranges the image itself does not define can change meaning; pieces are split at
-        // the old backing file's end (beyond it the old content is zeros, written as zeroes).
-        const pieces: { start: number; length: number }[] = [];
-        for (const e of await chainStatus(img, pos, n)) {
-          if (e.depth === 0 && e.present !== false) continue;
-          const end = e.start + e.length;
-          if (e.start < oldSize && end > oldSize) {
-            pieces.push(
-              { start: e.start, length: oldSize - e.start },
-              { start: oldSize, length: end - oldSize },
-            );
-          } else pieces.push({ start: e.start, length: e.length });
+      const size = img.virtualSize;
+      // qemu's loop: a run the image itself allocates (or not), as one block-status answer
+      // reports it, then the old and new backing contents of an unallocated run.
+      let n = 0;
+      for (let pos = 0; pos < size; pos += n) {
+        // (Only qcow2's zero writes depend on where a piece starts and ends: other formats take
+        // whole-megabyte pieces rather than one per cluster.)
+        n = Math.min(IO_BUF, size - pos, img.format === "qcow2" ? driverRunEnd(img, pos) - pos : IO_BUF);
+        const st = await chainStatus(img, pos, n);
+        const own = (e: MapExtent) => e.depth === 0 && e.present !== false;
+        const allocated = own(st[0]!);
+        let run = 0;
+        for (const e of st) {
+          if (own(e) !== allocated) break;
+          run = e.start + e.length - pos;
         }
-        for (const e of pieces) {
-          const va = a.subarray(0, e.length);
-          const vb = b.subarray(0, e.length);
-          va.fill(0);
-          vb.fill(0);
-          const oldZero = e.start >= oldSize;
-          if (old && !oldZero) await old.read(e.start, va);
-          if (nb) {
-            const m = Math.max(0, Math.min(e.length, nb.virtualSize - e.start));
-            if (m > 0) await nb.read(e.start, vb.subarray(0, m));
-          }
-          // As qemu's compare_buffers: only the runs of differing 512-byte sectors are written.
-          const A = Buffer.from(va.buffer, va.byteOffset, e.length);
-          const B = Buffer.from(vb.buffer, vb.byteOffset, e.length);
-          let s = 0;
-          while (s < e.length) {
-            const step = (x: number) => Math.min(e.length, x + 512);
-            const differs = (x: number) => A.compare(B, x, step(x), x, step(x)) !== 0;
-            const d = differs(s);
-            let t = step(s);
-            while (t < e.length && differs(t) === d) t = step(t);
-            if (d && oldZero) await writeZeroes(img, e.start + s, t - s, cs);
-            else if (d) await img.write(e.start + s, va.subarray(s, t));
-            s = t;
-          }
+        n = Math.min(n, run);
+        if (allocated) continue;
+        const oldZero = pos >= oldSize;
+        if (!oldZero) n = Math.min(n, oldSize - pos);
+        const newSize = nb?.virtualSize ?? 0;
+        if (nb && pos < newSize) n = Math.min(n, newSize - pos);
+        const va = a.subarray(0, n);
+        const vb = b.subarray(0, n);
+        if (oldZero) va.fill(0);
+        else await old!.read(pos, va);
+        if (nb && pos < newSize) await nb.read(pos, vb);
+        else vb.fill(0);
+        // As qemu's compare_buffers: runs of differing 512-byte sectors are written.
+        const A = Buffer.from(va.buffer, va.byteOffset, n);
+        const B = Buffer.from(vb.buffer, vb.byteOffset, n);
+        const step = (x: number) => Math.min(n, x + 512);
+        const differs = (x: number) => A.compare(B, x, step(x), x, step(x)) !== 0;
+        let s = 0;
+        while (s < n) {
+          const d = differs(s);
+          let t = step(s);
+          while (t < n && differs(t) === d) t = step(t);
+          if (d && oldZero) await qemuWriteZeroes(img, pos + s, t - s, false);
+          else if (d) await img.write(pos + s, va.subarray(s, t));
+          s = t;
         }
-        bar?.update(pos + n, img.virtualSize);
+        bar?.update(pos + n, size);
       }
       bar?.stop();
     }
