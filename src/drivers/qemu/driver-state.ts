@@ -63,10 +63,17 @@ export class QemuDriverState {
     if (id >= this.nextId) this.nextId = id + 1;
   }
 
+  /** arch → binary, filled on first use (every define looks its arch up). */
+  private byArch: Map<string, string> | undefined;
+
   /** The binary for an arch (or the domain's own <emulator>). */
   emulatorFor(arch: string, emulator?: string): string {
     if (emulator !== undefined) return emulator;
-    const bin = this.emulators.find((b) => archOfBinary(b) === arch);
+    if (!this.byArch) {
+      this.byArch = new Map();
+      for (const b of this.emulators) if (!this.byArch.has(archOfBinary(b))) this.byArch.set(archOfBinary(b), b);
+    }
+    const bin = this.byArch.get(arch);
     if (!bin) throw unsupported(`No emulator found for arch '${arch}'`);
     return bin;
   }
