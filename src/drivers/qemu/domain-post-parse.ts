@@ -5,7 +5,7 @@
 // defaults, then device addresses (domain-post-parse-address.ts). Pure.
 import type { ControllerDef, DeviceAddress, DomainDef, GenericDevice } from "../../conf/domain/index.js";
 import { setTargetAttr, targetAttr } from "../../conf/domain/devices/chardev.js";
-import { xmlErr } from "../../conf/domain/errors.js";
+import { internalErr, xmlErr } from "../../conf/domain/errors.js";
 import { checkRedirdevUsb } from "../../conf/domain/validate.js";
 import { attr, child, el, parseXml, type XmlElement } from "../../xml/index.js";
 import { type QemuCaps, resolveMachine } from "./capabilities.js";
@@ -325,6 +325,86 @@ function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolea
       throw unsupported("IOMMU device: 'intel' is only supported with Q35 machines");
     }
   }
+  if ([def.onReboot, def.onPoweroff, def.onCrash].includes("rename-restart")) {
+    throw unsupported(
+      "qemu driver doesn't support the 'rename-restart' action for 'on_reboot'/'on_poweroff'/'on_crash'",
+    );
+  }
+  const smm = def.features ? child(def.features, "smm") : undefined;
+  if (smm && child(smm, "tseg") && !q35)
+    throw unsupported("SMM TSEG is only supported with q35 machine type");
+  if (def.maxMemory && !(def.cpu && child(def.cpu, "numa"))) {
+    throw unsupported("At least one numa node has to be configured when enabling memory hotplug");
+  }
+  const bios = def.os.extra.bios?.[0];
+  if (bios && attr(bios, "useserial") === "yes" && d.serials.length === 0) {
+    throw xmlErr("need at least one serial port to use BIOS serial output");
+  }
+  if (d.controllers.some((c) => c.type === "ide" && c.index > 0)) {
+    throw internalErr("Only 1 IDE controller is supported");
+  }
+  for (const c of d.controllers) {
+    if (c.type === "scsi" && c.model === "buslogic")
+      throw unsupported("Unsupported controller model: buslogic");
+  }
+  for (const disk of d.disks) {
+    const io = disk.driver ? attr(disk.driver, "io") : undefined;
+    const cache = disk.driver ? attr(disk.driver, "cache") : undefined;
+    if (io === "native" && cache !== "none" && cache !== "directsync") {
+      throw unsupported("io='native' needs either no disk cache or directsync cache mode");
+    }
+    if ((disk.device === "cdrom" || disk.device === "floppy") && disk.target.bus === "virtio") {
+      throw unsupported(`disk type of '${disk.target.dev}' does not support ejectable media`);
+    }
+  }
+  for (const g of d.graphics) {
+    if (g.type === "desktop" || g.type === "rdp") {
+      throw unsupported(`${g.type} graphics are not supported with this QEMU`);
+    }
+  }
+  for (const c of d.consoles) {
+    const t = targetAttr(c, "type");
+    if (t !== undefined && !["serial", "virtio", "sclp", "sclplm"].includes(t)) {
+      throw unsupported(`unsupported console target type ${t}`);
+    }
+  }
+  for (const o of d.other) {
+    const model = attr(o.xml, "model");
+    if (o.kind === "filesystem" && (attr(o.xml, "type") ?? "mount") !== "mount") {
+      throw unsupported("only supports mount filesystem type");
+    }
+    if (o.kind === "watchdog" && model === "diag288") {
+      throw unsupported("diag288 model of watchdog is allowed for s390 and s390x only");
+    }
+    if (o.kind === "panic" && model === "pseries") {
+      throw unsupported("only pSeries guests support panic device of model 'pseries'");
+    }
+    if (o.kind === "panic" && model === "s390") {
+      throw unsupported("only S390 guests support panic device of model 's390'");
+    }
+  }
+  for (const v of d.videos) {
+    if (
+      v.model.type === "gop" ||
+      v.model.type === "xen" ||
+      v.model.type === "vbox" ||
+      v.model.type === "parallels"
+    ) {
+      throw unsupported(`domain configuration does not support video model '${v.model.type}'`);
+    }
+  }
+  d.videos.forEach((v, i) => {
+    if (i > 0 && !["qxl", "virtio", "none"].includes(v.model.type)) {
+      throw unsupported(`video type '${v.model.type}' is only valid as primary video device`);
+    }
+  });
+  for (const n of d.interfaces) {
+    if (n.extra.ip?.length || n.extra.route?.length) {
+      throw unsupported(
+        "Invalid attempt to set network interface guest-side IP route and/or address info, not supported by QEMU",
+      );
+    }
+  }
 }
 
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
@@ -379,11 +459,6 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
     }
   }
   checkRedirdevUsb({ ...def, type: "test" });
-  d.videos.forEach((v, i) => {
-    if (i > 0 && !["qxl", "virtio", "none"].includes(v.model.type)) {
-      throw unsupported(`video type '${v.model.type}' is only valid as primary video device`);
-    }
-  });
   // no security driver: a seclabel without a model is the 'none' model's, and nothing is dynamic
   for (const sl of def.extra.seclabel ?? []) {
     const model = attr(sl, "model");
