@@ -136,6 +136,20 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
       return done((await d()).save(s(a[1]), a[2] as string | null, n(a[3])));
     case "x.restoreFlags":
       return done(c.domainRestore(s(a[0]), a[1] as string | null, n(a[2])));
+    case "x.messages":
+      return c.hv("domainGetMessages", "virDomainGetMessages")((await d()).ref, n(a[1]));
+    case "x.sysinfo":
+      return c.getSysinfo(n(a[0]));
+    case "x.cpuMap": {
+      const m = await c.nodeGetCPUMap(n(a[0]));
+      return [m.cpus, bits(m.cpumap, m.cpus), m.online];
+    }
+    case "x.saveImageDefine":
+      return done(c.hv("domainSaveImageDefineXML", "virDomainSaveImageDefineXML")(s(a[0]), s(a[1]), n(a[2])));
+    case "x.volCreateFrom": {
+      const p = await x.pool(s(a[0]));
+      return (await p.storageVolCreateXMLFrom(s(a[1]), await x.vol(s(a[0]), s(a[2])), n(a[3]))).name;
+    }
     case "x.cpuModels":
       return c.hv("connectGetCPUModelNames", "virConnectGetCPUModelNames")(s(a[0]), n(a[1]));
     case "x.baselineCPU":

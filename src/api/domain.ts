@@ -61,6 +61,17 @@ export class Domain {
   }
 
   // ---- lifecycle ----
+  /** VIR_EXCLUSIVE_FLAGS_GOTO(LIVE, CONFIG): the public API's check, before any driver is asked. */
+  private liveXorConfig(flags: number): void {
+    checkExclusive(
+      flags,
+      VIR_DOMAIN_AFFECT.LIVE,
+      "VIR_DOMAIN_AFFECT_LIVE",
+      VIR_DOMAIN_AFFECT.CONFIG,
+      "VIR_DOMAIN_AFFECT_CONFIG",
+      D,
+    );
+  }
   async create(flags = 0): Promise<void> {
     this.rw(flags ? "virDomainCreateWithFlags" : "virDomainCreate");
     const ref = await this.hv("domainCreateWithFlags", "virDomainCreateWithFlags")(this.ref, flags);
@@ -196,6 +207,7 @@ export class Domain {
   /** virDomainGetVcpusFlags: the vCPU count selected by flags. */
   async getVcpusFlags(flags = 0): Promise<number> {
     if (flags & VIR_DOMAIN_VCPU.GUEST) this.rw("virDomainGetVcpusFlags");
+    this.liveXorConfig(flags);
     return this.hv("domainGetVcpusFlags", "virDomainGetVcpusFlags")(this.ref, flags);
   }
   async getMaxVcpus(): Promise<number> {
@@ -223,19 +235,13 @@ export class Domain {
     if (flags === undefined) {
       return this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParameters")(this.ref, 0);
     }
+    this.liveXorConfig(flags);
     const f = this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParametersFlags");
-    checkExclusive(
-      flags,
-      VIR_DOMAIN_AFFECT.LIVE,
-      "VIR_DOMAIN_AFFECT_LIVE",
-      VIR_DOMAIN_AFFECT.CONFIG,
-      "VIR_DOMAIN_AFFECT_CONFIG",
-      D,
-    );
     return f(this.ref, flags | VIR_TYPED_PARAM_STRING_OKAY);
   }
   async setSchedulerParameters(params: TypedParam[], flags = 0): Promise<void> {
     this.rw("virDomainSetSchedulerParametersFlags");
+    this.liveXorConfig(flags);
     const f = this.hv("domainSetSchedulerParametersFlags", "virDomainSetSchedulerParametersFlags");
     return f(this.ref, params, flags);
   }
@@ -258,13 +264,16 @@ export class Domain {
     return this.hv("domainSetTime", "virDomainSetTime")(this.ref, seconds, nseconds, flags);
   }
   async getMemoryParameters(flags = 0): Promise<TypedParam[]> {
+    this.liveXorConfig(flags);
     return this.hv("domainGetMemoryParameters", "virDomainGetMemoryParameters")(this.ref, flags);
   }
   async setMemoryParameters(params: TypedParam[], flags = 0): Promise<void> {
     this.rw("virDomainSetMemoryParameters");
+    this.liveXorConfig(flags);
     return this.hv("domainSetMemoryParameters", "virDomainSetMemoryParameters")(this.ref, params, flags);
   }
   async getBlkioParameters(flags = 0): Promise<TypedParam[]> {
+    this.liveXorConfig(flags);
     return this.hv("domainGetBlkioParameters", "virDomainGetBlkioParameters")(this.ref, flags);
   }
   async getNumaParameters(flags = 0): Promise<TypedParam[]> {
@@ -274,9 +283,11 @@ export class Domain {
     return this.hv("domainGetPerfEvents", "virDomainGetPerfEvents")(this.ref, flags);
   }
   async getIOThreadInfo(flags = 0): Promise<IOThreadInfo[]> {
+    this.liveXorConfig(flags);
     return this.hv("domainGetIOThreadInfo", "virDomainGetIOThreadInfo")(this.ref, flags);
   }
   async getEmulatorPinInfo(maplen: number, flags = 0): Promise<Uint8Array> {
+    this.liveXorConfig(flags);
     return this.hv("domainGetEmulatorPinInfo", "virDomainGetEmulatorPinInfo")(this.ref, maplen, flags);
   }
   async getFSInfo(flags = 0): Promise<DomainFSInfo[]> {
@@ -303,6 +314,7 @@ export class Domain {
 
   async setBlkioParameters(params: TypedParam[], flags = 0): Promise<void> {
     this.rw("virDomainSetBlkioParameters");
+    this.liveXorConfig(flags);
     return this.hv("domainSetBlkioParameters", "virDomainSetBlkioParameters")(this.ref, params, flags);
   }
   async setNumaParameters(params: TypedParam[], flags = 0): Promise<void> {
@@ -326,10 +338,12 @@ export class Domain {
     return f(this.ref, device, params, flags);
   }
   async getBlockIoTune(disk: string | null, flags = 0): Promise<TypedParam[]> {
+    this.liveXorConfig(flags);
     return this.hv("domainGetBlockIoTune", "virDomainGetBlockIoTune")(this.ref, disk, flags);
   }
   async setBlockIoTune(disk: string, params: TypedParam[], flags = 0): Promise<void> {
     this.rw("virDomainSetBlockIoTune");
+    this.liveXorConfig(flags);
     return this.hv("domainSetBlockIoTune", "virDomainSetBlockIoTune")(this.ref, disk, params, flags);
   }
   async blockStatsFlags(path: string, flags = 0): Promise<TypedParam[]> {
@@ -375,8 +389,12 @@ export class Domain {
 
   // ---- metadata ----
   async getMetadata(type: number, uri: string | null = null, flags = 0): Promise<string> {
+    this.liveXorConfig(flags);
     if (type === VIR_DOMAIN_METADATA.ELEMENT) checkNonNull(uri, "uri", D, "virDomainGetMetadata");
-    else if (uri !== null) throw invalidArg(D, "uri in virDomainGetMetadata must be NULL");
+    else if (type < VIR_DOMAIN_METADATA.ELEMENT && uri !== null) {
+      // types libvirt does not know yet are left to the driver
+      throw invalidArg(D, "uri in virDomainGetMetadata must be NULL");
+    }
     return this.hv("domainGetMetadata", "virDomainGetMetadata")(this.ref, type, uri, flags);
   }
   async setMetadata(

@@ -46,8 +46,9 @@ export class CheckpointList {
     else base = flags & L.DESCENDANTS ? this.descendants(from) : this.children(from);
     if (flags & (L.LEAVES | L.NO_LEAVES)) {
       base = base.filter((c) => {
+        // both filters together match nothing (libvirt 9.0 keeps the pair as two conditions)
         const leaf = this.children(c.name).length === 0;
-        return (flags & L.LEAVES && leaf) || (flags & L.NO_LEAVES && !leaf);
+        return (!(flags & L.LEAVES) || leaf) && (!(flags & L.NO_LEAVES) || !leaf);
       });
     }
     return base;

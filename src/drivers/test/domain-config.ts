@@ -109,7 +109,8 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       return { state: 0, details: 0, stateTime: 0 };
     },
     async domainGetXMLDesc(ref, flags) {
-      checkFlags(flags, 15, "testDomainGetXMLDesc");
+      // SECURE | INACTIVE | MIGRATABLE: libvirt 9.0's test driver refuses UPDATE_CPU (4)
+      checkFlags(flags, 1 | 2 | 8, "testDomainGetXMLDesc");
       const d = findDomain(ctx, ref);
       const inactive = (flags & VIR_DOMAIN_XML.INACTIVE) !== 0;
       const def = inactive && d.newDef ? d.newDef : d.def;
@@ -275,6 +276,10 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async domainGetMetadata(ref, type, uri, flags) {
       checkFlags(flags, AFFECT, "testDomainGetMetadata");
       const d = findDomain(ctx, ref);
+      // virDomainObjGetMetadata checks the type before it picks the definition
+      if (type > VIR_DOMAIN_METADATA.ELEMENT) {
+        throw virError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, `unknown metadata type '${type}'`);
+      }
       return getMetadata(getOneDef(d, flags).def, type, uri);
     },
     async domainSetMetadata(ref, type, metadata, key, uri, flags) {
@@ -302,7 +307,6 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       return { capacity: 1099506450432, allocation: 1099511627776, physical: 1099511627776 };
     },
     async domainBlockStats(ref, path) {
-      const d = findDomain(ctx, ref);
       if (path === "") {
         throw virError(
           ErrorCode.OPERATION_UNSUPPORTED,
@@ -310,6 +314,7 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
           "summary statistics are not supported yet",
         );
       }
+      const d = findDomain(ctx, ref);
       if (!isActive(d)) throw domainNotRunning();
       if (!d.def.devices.disks.some((x) => x.target.dev === path || diskSourcePath(x) === path)) {
         throw virError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `invalid path: ${path}`);

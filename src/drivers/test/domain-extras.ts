@@ -11,7 +11,7 @@ import { attr, el, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { stateMatches } from "./domain-lifecycle.js";
-import { formatCpuset, parseCpuset } from "./domain-tunables.js";
+import { formatCpuset, parseCpuset, statsIOThreads } from "./domain-tunables.js";
 import { checkFlags, domainNotRunning, invalidArg, opInvalid } from "./errors.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -75,6 +75,10 @@ function vcpuBits(def: DomainDef, maplen: number): Uint8Array {
   for (let i = 0; i < n && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
   return m;
 }
+
+/** VIR_DOMAIN_STATS_STATE and VIR_DOMAIN_STATS_IOTHREAD: the groups libvirt's test driver has. */
+const STATS_STATE = 1;
+const STATS_IOTHREAD = 128;
 
 /** virDomainNumatuneMemMode names, by value. */
 const NUMA_MODES = ["strict", "preferred", "interleave", "restrictive"];
@@ -147,16 +151,33 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
             (d) => stateMatches(d, flags & 0xff),
             (d) => d,
           );
-      const withState = stats === 0 || (stats & 1) !== 0;
-      return list.map((d) => ({
-        dom: domRef(d),
-        params: withState
-          ? [
-              { field: "state.state", type: VIR_TYPED_PARAM.INT, value: d.state },
-              { field: "state.reason", type: VIR_TYPED_PARAM.INT, value: d.reason },
-            ]
-          : [],
-      }));
+      // VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS: refuse the groups the driver lacks
+      const unsupported = stats & ~(STATS_STATE | STATS_IOTHREAD);
+      if (flags & 0x80000000 && unsupported) {
+        throw virError(
+          ErrorCode.ARGUMENT_UNSUPPORTED,
+          ErrorDomain.TEST,
+          `Stats types bits 0x${unsupported.toString(16)} are not supported by this daemon`,
+        );
+      }
+      const want = (group: number) => stats === 0 || (stats & group) !== 0;
+      return list.map((d) => {
+        const params: TypedParam[] = [];
+        if (want(STATS_STATE)) {
+          params.push({ field: "state.state", type: VIR_TYPED_PARAM.INT, value: d.state });
+          params.push({ field: "state.reason", type: VIR_TYPED_PARAM.INT, value: d.reason });
+        }
+        const ids = statsIOThreads.get(d) ?? [];
+        if (want(STATS_IOTHREAD) && isActive(d) && ids.length > 0) {
+          params.push({ field: "iothread.count", type: VIR_TYPED_PARAM.UINT, value: ids.length });
+          for (const id of ids) {
+            params.push({ field: `iothread.${id}.poll-max-ns`, type: VIR_TYPED_PARAM.ULLONG, value: 32768 });
+            params.push({ field: `iothread.${id}.poll-grow`, type: VIR_TYPED_PARAM.UINT, value: 0 });
+            params.push({ field: `iothread.${id}.poll-shrink`, type: VIR_TYPED_PARAM.UINT, value: 0 });
+          }
+        }
+        return { dom: domRef(d), params };
+      });
     },
     // The test driver answers the same for every address source (lease, agent, ARP).
     async domainInterfaceAddresses(ref, _source, flags) {
@@ -207,9 +228,12 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainGetBlkioParameters(ref, flags) {
       checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetBlkioParameters");
-      getOneDef(findDomain(ctx, ref), flags);
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      const w = def.extra.blkiotune?.[0]?.children.find((c) => c.kind === "element" && c.name === "weight");
+      const weight =
+        w?.kind === "element" ? Number(w.children.map((c) => (c.kind === "text" ? c.text : "")).join("")) : 0;
       return [
-        { field: "weight", type: VIR_TYPED_PARAM.UINT, value: 0 },
+        { field: "weight", type: VIR_TYPED_PARAM.UINT, value: weight },
         str("device_weight", ""),
         str("device_read_iops_sec", ""),
         str("device_write_iops_sec", ""),
@@ -280,6 +304,12 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       if (nt)
         nt.children = [memory, ...nt.children.filter((c) => !(c.kind === "element" && c.name === "memory"))];
       else def.extra.numatune = [el("numatune", {}, memory)];
+    },
+    async domainGetMessages(ref, flags) {
+      // VIR_DOMAIN_MESSAGE_DECLARATIONS | VIR_DOMAIN_MESSAGE_TAINTING; the test driver has none
+      checkFlags(flags, 1 | 2, "testDomainGetMessages");
+      findDomain(ctx, ref);
+      return [];
     },
     async domainGetPerfEvents(ref, flags) {
       checkFlags(flags, AFFECT, "testDomainGetPerfEvents");

@@ -98,6 +98,14 @@ function topElement(def: DomainDef, name: string): XmlElement {
   return e;
 }
 
+/**
+ * An element libvirt formats as an open and a close tag on their own lines with nothing between
+ * (an empty `<bandwidth>` of a domain's `<interface>`, six spaces deep).
+ */
+function emptyElement(name: string, indent = 6): XmlElement {
+  return el(name, {}, `\n${" ".repeat(indent)}`);
+}
+
 function elementChildren(e: XmlElement): XmlElement[] {
   return e.children.filter((c): c is XmlElement => c.kind === "element");
 }
@@ -111,6 +119,12 @@ function setChildText(e: XmlElement, name: string, text: string): void {
 function paramNum(p: TypedParam): number {
   return typeof p.value === "number" ? p.value : Number(p.value);
 }
+
+/**
+ * The IOThreads libvirt's test driver lists in its domain statistics: the ids added and not deleted
+ * through the API, whichever definition they went to (its private per-domain list).
+ */
+export const statsIOThreads = new WeakMap<object, number[]>();
 
 /** Which of the guest's two filesystems ("/" and "/boot") the freeze calls have frozen. */
 const frozen = new WeakMap<object, Set<string>>();
@@ -141,7 +155,14 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       checkFlags(flags, AFFECT, "testDomainGetBlkioParameters"); // libvirt 9.0 names the getter
       const { def } = getOneDef(findDomain(ctx, ref), flags);
       for (const p of params) {
-        if (p.field === "weight") setChildText(topElement(def, "blkiotune"), "weight", String(paramNum(p)));
+        if (p.field !== "weight") continue;
+        if (paramNum(p) !== 0) setChildText(topElement(def, "blkiotune"), "weight", String(paramNum(p)));
+        else {
+          // a weight of 0 is "not set" and not formatted
+          const bt = def.extra.blkiotune?.[0];
+          if (bt) bt.children = bt.children.filter((c) => !(c.kind === "element" && c.name === "weight"));
+          if (bt && elementChildren(bt).length === 0) delete def.extra.blkiotune;
+        }
       }
     },
     async domainSetPerfEvents(ref, params, flags) {
@@ -177,7 +198,8 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         throw internal("No memory balloon device configured, can not set the collection period");
       }
       mb.children = mb.children.filter((c) => c.name !== "stats");
-      mb.children.unshift(el("stats", { period }));
+      // a period of 0 turns collection off and is not formatted
+      if (period !== 0) mb.children.unshift(el("stats", { period }));
     },
     async domainGetCPUStats(ref, startCpu, ncpus, flags) {
       checkFlags(flags, STRING_OKAY, "testDomainGetCPUStats");
@@ -218,31 +240,44 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const { def } = getOneDef(findDomain(ctx, ref), flags);
       const net = def.devices.interfaces.find((n) => n.target === device || n.mac === device);
       if (!net) throw invalidArg(`'${device}' is not a known interface`, ErrorDomain.DOMAIN);
-      let bw = net.extra.bandwidth?.[0];
+      // As qemuDomainSetInterfaceParameters: the call's values form a new direction, which
+      // needs an average (inbound: or a floor). Given an average/floor it replaces the old
+      // direction (or, empty, clears it); peak/burst alone change nothing.
+      const order = ["average", "peak", "floor", "burst"];
+      const fresh: XmlElement[] = [];
+      const specified = new Set<string>();
+      for (const dir of ["inbound", "outbound"]) {
+        const attrs: [string, string][] = [];
+        for (const p of params) {
+          if (!p.field.startsWith(`${dir}.`)) continue;
+          const key = p.field.slice(dir.length + 1);
+          if (key === "average" || (dir === "inbound" && key === "floor")) specified.add(dir);
+          const others = attrs.filter(([k]) => k !== key);
+          attrs.length = 0;
+          attrs.push(...others);
+          if (paramNum(p) !== 0) attrs.push([key, String(paramNum(p))]);
+        }
+        attrs.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
+        if (attrs.some(([k]) => k === "average" || (dir === "inbound" && k === "floor"))) {
+          fresh.push({ ...el(dir), attrs });
+        }
+      }
+      const bw = net.extra.bandwidth?.[0];
       if (!bw) {
-        bw = el("bandwidth");
-        net.extra.bandwidth = [bw];
+        // an interface without <bandwidth> gets one, empty if no direction survived
+        net.extra.bandwidth = [fresh.length > 0 ? el("bandwidth", {}, ...fresh) : emptyElement("bandwidth")];
+        return;
       }
       for (const dir of ["inbound", "outbound"]) {
-        const given = params.filter((p) => p.field.startsWith(`${dir}.`));
-        if (given.length === 0) continue;
-        let e = elementChildren(bw).find((x) => x.name === dir);
-        if (!e) {
-          e = el(dir);
-          bw.children.push(e);
-        }
-        for (const p of given) {
-          const key = p.field.slice(dir.length + 1);
-          e.attrs = e.attrs.filter(([k]) => k !== key);
-          if (paramNum(p) !== 0) e.attrs.push([key, String(paramNum(p))]);
-        }
-        const order = ["average", "peak", "floor", "burst"];
-        e.attrs.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
-        // A direction without an average (or, inbound, a floor) is dropped, as libvirt does.
-        const keep = e.attrs.some(([k]) => k === "average" || (dir === "inbound" && k === "floor"));
-        if (!keep) bw.children = bw.children.filter((c) => c !== e);
+        const next = fresh.find((e) => e.name === dir);
+        if (!next && !specified.has(dir)) continue;
+        const kept = bw.children.filter((c) => !(c.kind === "element" && c.name === dir));
+        bw.children = next ? [...kept, next] : kept;
       }
-      if (elementChildren(bw).length === 0) delete net.extra.bandwidth;
+      const kids = elementChildren(bw).sort((a, b) =>
+        a.name === "inbound" ? -1 : b.name === "inbound" ? 1 : 0,
+      );
+      net.extra.bandwidth = [kids.length > 0 ? el("bandwidth", {}, ...kids) : emptyElement("bandwidth")];
     },
     async domainGetBlockIoTune(ref, disk, flags) {
       checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetBlockIoTune");
@@ -328,6 +363,8 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       ids.children.push(el("iothread", { id }));
       const n = elementChildren(ids).length;
       def.extra.iothreads = [el("iothreads", {}, String(n))];
+      const d = findDomain(ctx, ref);
+      statsIOThreads.set(d, [...(statsIOThreads.get(d) ?? []), id]);
     },
     async domainDelIOThread(ref, id, flags) {
       checkFlags(flags, AFFECT, "testDomainDelIOThread");
@@ -346,6 +383,10 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         ct.children = ct.children.filter(
           (c) => !(c.kind === "element" && c.name === "iothreadpin" && attr(c, "iothread") === String(id)),
         );
+      const d = findDomain(ctx, ref);
+      const listed = statsIOThreads.get(d) ?? [];
+      const at = listed.indexOf(id);
+      if (at >= 0) statsIOThreads.set(d, [...listed.slice(0, at), ...listed.slice(at + 1)]);
     },
     async domainPinIOThread(ref, id, cpumap, flags) {
       checkFlags(flags, AFFECT, "testDomainPinIOThread");

@@ -199,7 +199,7 @@ export function testStorageDriver(ctx: TestCtx): StorageDriver {
       };
     },
     async storagePoolGetXMLDesc(ref, flags) {
-      checkFlags(flags, 1, "testStoragePoolGetXMLDesc");
+      checkFlags(flags, 0, "testStoragePoolGetXMLDesc");
       const p = fromRef(ref);
       return formatStoragePoolXML(flags & 1 && p.newDef ? p.newDef : p.def);
     },
