@@ -280,6 +280,28 @@ function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolea
       throw unsupported("UEFI requires ACPI on this architecture");
     }
   }
+  for (const t of def.clock.children) {
+    const track = t.name === "timer" && attr(t, "name") === "rtc" ? attr(t, "track") : undefined;
+    if (track === "boot") throw unsupported(`unsupported rtc timer track '${track}'`);
+  }
+  const cache = def.cpu ? child(def.cpu, "cache") : undefined;
+  if (cache && attr(cache, "mode") === "emulate" && attr(cache, "level") !== "3") {
+    throw unsupported("CPU cache mode 'emulate' can only be used with level='3'");
+  }
+  const vcpus = def.extra.vcpus?.[0];
+  const vcpu0 = vcpus && kids(vcpus).find((v) => attr(v, "id") === "0");
+  if (vcpu0 && attr(vcpu0, "hotpluggable") === "yes") throw unsupported("vcpu0 can't be hotpluggable");
+  for (const o of d.other) {
+    if (o.kind !== "panic") continue;
+    const a = kids(o.xml).find((c) => c.name === "address");
+    const model = attr(o.xml, "model") ?? "isa";
+    if (a && model === "isa" && attr(a, "type") !== "isa") {
+      throw unsupported("panic is supported only with ISA address type");
+    }
+    if (a && model === "hyperv") {
+      throw unsupported(`setting the panic device address is not supported for model '${model}'`);
+    }
+  }
   const addresses: (DeviceAddress | undefined)[] = [
     ...d.disks,
     ...d.controllers,
@@ -348,6 +370,23 @@ function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolea
       throw unsupported("Unsupported controller model: buslogic");
   }
   for (const disk of d.disks) {
+    if (disk.type === "dir" && (disk.driver ? attr(disk.driver, "type") : undefined) !== "fat") {
+      throw unsupported("storage type 'dir' requires use of storage format 'fat'");
+    }
+    const chain: XmlElement[] = [];
+    for (let b = disk.backingStore; b; b = child(b, "backingStore")) chain.push(b);
+    for (const b of chain) {
+      const f = child(b, "format");
+      if (f && attr(f, "type") === "cow") throw unsupported("'cow' storage format is not supported");
+    }
+    for (const enc of encryptions(disk.source)) {
+      const format = attr(enc, "format");
+      if (format === "default" || format === "qcow") {
+        throw unsupported("old qcow/qcow2 encryption is not supported");
+      }
+      if (format === "luks2")
+        throw unsupported("luks2 is currently not supported by the qemu encryption engine");
+    }
     const io = disk.driver ? attr(disk.driver, "io") : undefined;
     const cache = disk.driver ? attr(disk.driver, "cache") : undefined;
     if (io === "native" && cache !== "none" && cache !== "directsync") {
@@ -372,6 +411,17 @@ function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolea
     const model = attr(o.xml, "model");
     if (o.kind === "filesystem" && (attr(o.xml, "type") ?? "mount") !== "mount") {
       throw unsupported("only supports mount filesystem type");
+    }
+    if (o.kind === "shmem") {
+      const m = kids(o.xml).find((c) => c.name === "model");
+      const type = m ? attr(m, "type") : "ivshmem-plain";
+      if (type === "ivshmem") throw unsupported("ivshmem device is not supported with this QEMU binary");
+      if (type === "ivshmem-doorbell" && !kids(o.xml).some((c) => c.name === "server")) {
+        throw unsupported("shmem model 'ivshmem-doorbell' is supported only with server option enabled");
+      }
+      if (type === "ivshmem-doorbell" && kids(o.xml).some((c) => c.name === "size")) {
+        throw unsupported("shmem model 'ivshmem-doorbell' does not support size setting");
+      }
     }
     if (o.kind === "watchdog" && model === "diag288") {
       throw unsupported("diag288 model of watchdog is allowed for s390 and s390x only");
