@@ -24,19 +24,11 @@ const haveVirsh = existsSync("/usr/bin/virsh");
 /**
  * Cases that differ over RPC only (beyond KNOWN), each checked to still differ. Since tsvirtd drops
  * test:///default with its last client, as libvirtd 9.0 does, every case starts from the pristine
- * node there too (before, 50 cases saw what earlier ones had done). The four left: tsvirsh's `save`
- * sends its file name as given while save-image-* send it made absolute against the client's
- * directory, so through a daemon the image lands in the daemon's directory and is not found
- * (libvirt's client library makes the save path absolute as well: real virsh through tsvirtd or
- * libvirtd leaves saved.img in the client's directory).
+ * node there too (before, 50 cases saw what earlier ones had done). None left: tsvirsh's `save`
+ * now makes its file name absolute against the client's directory as libvirt's client library
+ * does (it sent it as given, so through a daemon the image landed in the daemon's directory).
  */
-const RPC_KNOWN: Record<string, string> = {
-  "save test saved.img; save-image-dumpxml saved.img": "tsvirsh: save's path is not made absolute",
-  "save test saved.img; save-image-dumpxml saved.img --security-info": "as above",
-  "save test saved.img; save-image-define saved.img plain.txt": "as above",
-  "save test saved.img; save-image-define saved.img test.xml --paused; save-image-dumpxml saved.img":
-    "as above",
-};
+const RPC_KNOWN: Record<string, string> = {};
 
 class Capture extends Writable {
   text = "";

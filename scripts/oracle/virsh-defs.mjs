@@ -139,4 +139,9 @@ for (const g of seen.values())
   idx += `  { title: ${JSON.stringify(g.title)}, keyword: ${JSON.stringify(g.keyword)}, commands: [${g.idents.map((i) => `...${i}`).join(", ")}] },\n`;
 idx += `];\n`;
 writeFileSync(new URL("../../src/cli/virsh/defs/index.ts", import.meta.url), idx);
+// the committed tables are in the repository's format (Biome's)
+execFileSync("npx", ["biome", "format", "--write", "src/cli/virsh/defs/"], {
+  cwd: new URL("../..", import.meta.url),
+  stdio: "ignore",
+});
 console.log(`wrote ${index.length} files, ${groups.reduce((n, g) => n + g.commands.length, 0)} commands`);

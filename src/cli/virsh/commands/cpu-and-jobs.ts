@@ -1,5 +1,6 @@
 // CPU model commands (tools/virsh-host.c: cpu-compare, cpu-baseline, cpu-models, hypervisor-cpu-*),
 // domjobinfo's lookups, blkdeviotune, save-image-edit and managedsave-edit (tools/virsh-domain.c).
+import { resolve } from "node:path";
 import { checkExclusive } from "../../../api/check.js";
 import type { TypedParam } from "../../../driver/types.js";
 import { ErrorCode, ErrorDomain, isVirError, virError } from "../../../errors/index.js";
@@ -8,7 +9,7 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { OptionError, optBool, optScaled, optString, optULongLong, ULLONG_MAX } from "../options.js";
-import { affectFlags, childrenAt, editText, parseDoc } from "../util.js";
+import { affectFlags, childrenAt, editText, exclusive, parseDoc } from "../util.js";
 import { typedValue } from "./monitor-extra.js";
 
 type H = Handler<Ctl>;
@@ -192,10 +193,12 @@ function saveFlags(cmd: ParsedCmd): number {
 }
 
 const saveImageEdit: H = async (ctl, cmd) => {
+  exclusive(cmd, "running", "paused");
   const file = req(cmd, "file");
   const flags = saveFlags(cmd);
   const c = conn(ctl);
-  const before = await c.domainSaveImageGetXMLDesc(file, 1);
+  // libvirt's API makes the path absolute before the driver sees it
+  const before = await c.domainSaveImageGetXMLDesc(resolve(ctl.cwd, file), 1);
   const after = editText(before);
   if (after === before) {
     ctl.printExtra(`Saved image ${file} XML configuration not changed.\n`);
@@ -204,13 +207,18 @@ const saveImageEdit: H = async (ctl, cmd) => {
   await attempt(`Failed to update ${file}`, async () => {
     c.checkWritable(ErrorDomain.DOMAIN, "virDomainSaveImageDefineXML");
     checkExclusive(flags, 2, "VIR_DOMAIN_SAVE_RUNNING", 4, "VIR_DOMAIN_SAVE_PAUSED", ErrorDomain.DOMAIN);
-    return c.hv("domainSaveImageDefineXML", "virDomainSaveImageDefineXML")(file, after, flags);
+    return c.hv("domainSaveImageDefineXML", "virDomainSaveImageDefineXML")(
+      resolve(ctl.cwd, file),
+      after,
+      flags,
+    );
   });
   ctl.printExtra(`State file ${file} edited.\n`);
   return true;
 };
 
 const managedsaveEdit: H = async (ctl, cmd) => {
+  exclusive(cmd, "running", "paused");
   const flags = saveFlags(cmd);
   const dom = await lookupDomain(ctl, cmd);
   const before = await dom.managedSaveGetXMLDesc(1);

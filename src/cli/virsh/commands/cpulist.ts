@@ -3,23 +3,58 @@
 import { ErrorCode, ErrorDomain, VirError } from "../../../errors/index.js";
 import { CmdFailure } from "../control.js";
 
-/** virBitmapParse: "N", "N-M", "^N" items separated by commas; null when malformed. */
-function parseBitmap(s: string, limit: number): Set<number> | null {
+const SPACE = /[ \t\n\v\f\r]/;
+
+/**
+ * virBitmapParse: "N", "N-M" and "^N" items separated by commas, blanks allowed around items and
+ * '-', a trailing comma allowed; null when malformed or a bit is at or past `limit`.
+ */
+export function parseBitmap(s: string, limit: number): Set<number> | null {
   const set = new Set<number>();
-  const items = s.split(",");
-  for (const raw of items) {
-    const it = raw.trim();
-    let m = /^\^(\d+)$/.exec(it);
-    if (m) {
-      set.delete(Number(m[1]));
-      continue;
-    }
-    m = /^(\d+)(?:-(\d+))?$/.exec(it);
+  let i = 0;
+  const skip = () => {
+    while (i < s.length && SPACE.test(s[i]!)) i++;
+  };
+  // virStrToLong_i from i: blanks, a sign, decimal digits (an int)
+  const num = (): number | null => {
+    const m = /^[ \t\n\v\f\r]*[+-]?\d+/.exec(s.slice(i));
     if (!m) return null;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (a > b || b >= limit) return null;
-    for (let i = a; i <= b; i++) set.add(i);
+    const v = Number(m[0].trim());
+    if (v < -2147483648 || v > 2147483647) return null;
+    i += m[0].length;
+    return v;
+  };
+  skip();
+  if (i >= s.length) return null;
+  while (i < s.length) {
+    let neg = false;
+    if (s[i] === "^") {
+      i++;
+      neg = true;
+    }
+    if (!/\d/.test(s[i] ?? "")) return null;
+    const start = num();
+    if (start === null || start < 0) return null;
+    skip();
+    if (s[i] === "," || i >= s.length) {
+      if (start >= limit) return null;
+      if (neg) set.delete(start);
+      else set.add(start);
+    } else if (s[i] === "-") {
+      if (neg) return null;
+      i++;
+      skip();
+      const last = num();
+      if (last === null || last < start) return null;
+      if (last >= limit) return null;
+      for (let b = start; b <= last; b++) set.add(b);
+      skip();
+    }
+    if (s[i] === ",") {
+      i++;
+      skip();
+    } else if (i >= s.length) break;
+    else return null;
   }
   return set;
 }

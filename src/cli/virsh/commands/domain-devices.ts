@@ -1,7 +1,10 @@
 // Device hot(un)plug, save/restore and power-management commands (tools/virsh-domain.c):
 // attach-device, detach-device, update-device, save, restore, dompmsuspend, dompmwakeup, inject-nmi,
 // set-lifecycle-action.
+import { resolve } from "node:path";
+import { checkExclusive } from "../../../api/check.js";
 import type { Domain } from "../../../api/index.js";
+import { ErrorDomain } from "../../../errors/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
@@ -43,7 +46,7 @@ function deviceCommand(
 }
 
 const save: H = async (ctl, cmd) => {
-  exclusive(cmd, "running", "paused");
+  // --running with --paused is refused by libvirt's API, after the lookup and the file reads
   const dom = await lookupDomain(ctl, cmd);
   const to = req(cmd, "file");
   let flags = 0;
@@ -52,13 +55,17 @@ const save: H = async (ctl, cmd) => {
   if (optBool(cmd, "paused")) flags |= 4;
   const xmlFile = optString(cmd, "xml");
   const dxml = xmlFile !== undefined ? await ctl.readFile(xmlFile) : null;
-  await attempt(`Failed to save domain '${dom.name}' to ${to}`, () => dom.save(to, dxml, flags));
+  await attempt(`Failed to save domain '${dom.name}' to ${to}`, async () => {
+    // libvirt's virDomainSaveFlags refuses the pair (tsvirt's API does not check it yet)
+    checkExclusive(flags, 2, "VIR_DOMAIN_SAVE_RUNNING", 4, "VIR_DOMAIN_SAVE_PAUSED", ErrorDomain.DOMAIN);
+    // libvirt's virDomainSaveFlags makes the path absolute before the driver sees it
+    return dom.save(resolve(ctl.cwd, to), dxml, flags);
+  });
   ctl.printExtra(`\nDomain '${dom.name}' saved to ${to}\n`);
   return true;
 };
 
 const restore: H = async (ctl, cmd) => {
-  exclusive(cmd, "running", "paused");
   const from = req(cmd, "file");
   let flags = 0;
   if (optBool(cmd, "bypass-cache")) flags |= 1;
@@ -67,7 +74,12 @@ const restore: H = async (ctl, cmd) => {
   if (optBool(cmd, "reset-nvram")) flags |= 8;
   const xmlFile = optString(cmd, "xml");
   const dxml = xmlFile !== undefined ? await ctl.readFile(xmlFile) : null;
-  await attempt(`Failed to restore domain from ${from}`, () => conn(ctl).domainRestore(from, dxml, flags));
+  // libvirt's virDomainRestore makes the path absolute before the driver sees it
+  await attempt(`Failed to restore domain from ${from}`, async () => {
+    // libvirt's virDomainRestoreFlags refuses the pair (tsvirt's API does not check it yet)
+    checkExclusive(flags, 2, "VIR_DOMAIN_SAVE_RUNNING", 4, "VIR_DOMAIN_SAVE_PAUSED", ErrorDomain.DOMAIN);
+    return conn(ctl).domainRestore(resolve(ctl.cwd, from), dxml, flags);
+  });
   ctl.printExtra(`Domain restored from ${from}\n`);
   return true;
 };
@@ -112,13 +124,13 @@ const LIFECYCLE_ACTIONS = [
 
 const setLifecycleAction: H = async (ctl, cmd) => {
   const flags = affectFlags(cmd);
-  const dom = await lookupDomain(ctl, cmd);
   const typeName = req(cmd, "type");
   const actionName = req(cmd, "action");
   const type = LIFECYCLE_TYPES.indexOf(typeName);
   if (type < 0) throw new CmdFailure(`Invalid lifecycle type '${typeName}'.`);
   const action = LIFECYCLE_ACTIONS.indexOf(actionName);
   if (action < 0) throw new CmdFailure(`Invalid lifecycle action '${actionName}'.`);
+  const dom = await lookupDomain(ctl, cmd);
   await dom.setLifecycleAction(type, action, flags);
   return true;
 };

@@ -222,9 +222,10 @@ const saveImageDefine: H = async (ctl, cmd) => {
 };
 
 const managedsaveDefine: H = async (ctl, cmd) => {
+  exclusive(cmd, "running", "paused");
   const flags = saveStateFlags(cmd);
-  const dom = await lookupDomain(ctl, cmd);
   const xml = await ctl.readFile(req(cmd, "xml"));
+  const dom = await lookupDomain(ctl, cmd);
   const c = conn(ctl);
   await attempt(`Failed to update ${dom.name} XML configuration`, async () => {
     c.checkWritable(ErrorDomain.DOMAIN, "virDomainManagedSaveDefineXML");
@@ -237,14 +238,15 @@ const managedsaveDefine: H = async (ctl, cmd) => {
 
 const freepages: H = async (ctl, cmd) => {
   exclusive(cmd, "all", "cellno");
-  const cell = optInt(cmd, "cellno");
   const bytes = optScaled(cmd, "pagesize", 1024n, 0xffffffffn * 1024n);
   const kib = bytes === undefined ? 0 : Number((bytes + 1023n) / 1024n);
   const c = conn(ctl);
   if (optBool(cmd, "all")) {
     const caps = parseDoc(await c.getCapabilities());
     const sizes =
-      kib > 0 ? [kib] : childrenAt(caps, "host/cpu/pages").map((p) => Number(attr(p, "size") ?? 0));
+      bytes !== undefined
+        ? [kib]
+        : childrenAt(caps, "host/cpu/pages").map((p) => Number(attr(p, "size") ?? 0));
     const cells = childrenAt(caps, "host/topology/cells/cell").map((x) => Number(attr(x, "id") ?? 0));
     for (const id of cells) {
       const counts = await c.nodeGetFreePages(sizes, id, 1, 0);
@@ -254,8 +256,10 @@ const freepages: H = async (ctl, cmd) => {
     }
     return true;
   }
-  if (cell === undefined) throw new CmdFailure("missing cellno argument");
-  if (kib === 0) throw new CmdFailure("missing pagesize argument");
+  if (!optBool(cmd, "cellno")) throw new CmdFailure("missing cellno argument");
+  const cell = optInt(cmd, "cellno") ?? 0;
+  if (cell < -1) throw new CmdFailure("cell number must be non-negative integer or -1");
+  if (bytes === undefined) throw new CmdFailure("missing pagesize argument");
   const counts = await c.nodeGetFreePages([kib], cell, 1, 0);
   ctl.print(`${kib}KiB: ${counts[0] ?? 0}\n`);
   return true;

@@ -1,7 +1,8 @@
 // Domain lifecycle and configuration commands (tools/virsh-domain.c): start, shutdown, destroy,
 // define/undefine, dumpxml, edit, memory and vCPU setters, desc/metadata, managed save.
 import { VIR_DOMAIN_METADATA, VIR_DOMAIN_UNDEFINE, VIR_DOMAIN_XML } from "../../../driver/flags.js";
-import { ErrorCode } from "../../../errors/index.js";
+import { checkExclusive } from "../../../api/check.js";
+import { ErrorCode, ErrorDomain } from "../../../errors/index.js";
 import { attr, child } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
@@ -326,13 +327,17 @@ const metadata: H = async (ctl, cmd) => {
 };
 
 const managedsave: H = async (ctl, cmd) => {
-  exclusive(cmd, "running", "paused");
+  // --running with --paused is left to libvirt's API (after the lookup), as virsh does
   const dom = await lookupDomain(ctl, cmd);
   let flags = 0;
   if (optBool(cmd, "bypass-cache")) flags |= 1;
   if (optBool(cmd, "running")) flags |= 2;
   if (optBool(cmd, "paused")) flags |= 4;
-  await attempt(`Failed to save domain '${dom.name}' state`, () => dom.managedSave(flags));
+  await attempt(`Failed to save domain '${dom.name}' state`, async () => {
+    // libvirt's virDomainManagedSave refuses the pair (tsvirt's API does not check it yet)
+    checkExclusive(flags, 2, "VIR_DOMAIN_SAVE_RUNNING", 4, "VIR_DOMAIN_SAVE_PAUSED", ErrorDomain.DOMAIN);
+    return dom.managedSave(flags);
+  });
   ctl.printExtra(`\nDomain '${dom.name}' state saved by libvirt\n`);
   return true;
 };

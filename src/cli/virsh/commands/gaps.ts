@@ -8,8 +8,17 @@ import { attr, child, formatElement, textContent } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { type Ctl, conn, lookupDomain, lookupInterface, req } from "../lookup.js";
-import { OptionError, optBool, optInt, optScaled, optUInt, optULongLong, ULLONG_MAX } from "../options.js";
-import { affectFlags, childrenAt, parseDoc } from "../util.js";
+import {
+  OptionError,
+  optBool,
+  optInt,
+  optScaled,
+  optString,
+  optUInt,
+  optULongLong,
+  ULLONG_MAX,
+} from "../options.js";
+import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -126,9 +135,10 @@ const XML_INACTIVE = 2;
 
 const updateMemoryDevice: H = async (ctl, cmd) => {
   const flags = affectFlags(cmd);
+  exclusive(cmd, "node", "alias");
   const dom = await lookupDomain(ctl, cmd);
-  const alias = cmd.opts.find((o) => o.def.name === "alias")?.value ?? undefined;
-  const node = optInt(cmd, "node");
+  const alias = optString(cmd, "alias");
+  const node = optUInt(cmd, "node");
   const doc = parseDoc(await dom.getXMLDesc(flags & 2 ? XML_INACTIVE : 0));
   let mems = childrenAt(doc, "devices/memory");
   if (alias !== undefined) mems = mems.filter((m) => attr(child(m, "alias") ?? m, "name") === alias);

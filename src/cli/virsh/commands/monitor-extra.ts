@@ -161,35 +161,55 @@ const UNLIMITED = 9007199254740991;
 const NUMA_MODES = ["strict", "preferred", "interleave", "restrictive"];
 
 const vcpupin: H = async (ctl, cmd) => {
+  // virsh's order: --current against --live/--config, the list, --live against --config in query
+  // mode, the vCPU number, the host CPU count, then the domain
   const flags = affectFlags(cmd);
-  const dom = await lookupDomain(ctl, cmd);
   const cpulist = optString(cmd, "cpulist");
+  if (cpulist === undefined) exclusive(cmd, "live", "config");
+  const vcpu = optUInt(cmd, "vcpu");
+  if (cpulist !== undefined && vcpu === undefined)
+    throw new CmdFailure("vcpupin: Missing vCPU number in pin mode.");
+  const maxcpu = await hostCpus(ctl);
+  const dom = await lookupDomain(ctl, cmd);
   if (cpulist !== undefined) {
-    // pin mode (virsh: the vCPU is required, the list parsed as virshParseCPUList)
-    const vcpu = optUInt(cmd, "vcpu");
-    const max = await hostCpus(ctl);
-    if (vcpu === undefined) throw new CmdFailure("vcpupin: Missing vCPU number in pin mode.");
-    await dom.pinVcpu(vcpu, parseCpuList(cpulist, max), flags);
+    await dom.pinVcpu(vcpu!, parseCpuList(cpulist, maxcpu), flags);
     return true;
   }
-  const ncpus = await hostCpus(ctl);
-  const maplen = Math.ceil(ncpus / 8);
-  const nvcpus = await dom.getVcpusFlags(flags & 2 ? 2 | 4 : 4);
-  const maps = await dom.getVcpuPinInfo(nvcpus, maplen, flags);
-  const only = optString(cmd, "vcpu");
+  // virshVcpuPinQuery over virshCPUCountCollect (maximum count, the state checked first)
+  if (
+    (flags & 1 && !(await dom.isActive().catch(() => false))) ||
+    (flags & 2 && !(await dom.isPersistent().catch(() => false)))
+  )
+    throw new CmdFailure(`cannot get vcpupin for ${flags & 1 ? "offline" : "transient"} domain`);
+  const ncpus = await dom.getVcpusFlags(flags | 4);
+  if (vcpu !== undefined && vcpu >= ncpus) {
+    const live = flags & 1 || (!(flags & 2) && (await dom.isActive().catch(() => false)));
+    throw new CmdFailure(
+      `vcpu ${vcpu} is out of range of ${live ? "live" : "persistent"} cpu count ${ncpus}`,
+    );
+  }
+  const maps = await dom.getVcpuPinInfo(ncpus, Math.ceil(maxcpu / 8), flags);
   const rows = maps
-    .map((m, i) => [String(i), bitmapRanges(m, ncpus)])
-    .filter((r) => only === undefined || r[0] === only);
+    .map((m, i) => [String(i), bitmapRanges(m, maxcpu)])
+    .filter((_r, i) => vcpu === undefined || i === vcpu);
   ctl.print(formatTable(["VCPU", "CPU Affinity"], rows, !ctl.quiet));
   return true;
 };
 
 const emulatorpin: H = async (ctl, cmd) => {
   const flags = affectFlags(cmd);
+  const given = ["current", "live", "config"].some((o) => optBool(cmd, o));
   const dom = await lookupDomain(ctl, cmd);
+  const cpulist = optString(cmd, "cpulist");
   const ncpus = await hostCpus(ctl);
-  const map = await dom.getEmulatorPinInfo(Math.ceil(ncpus / 8), flags);
-  ctl.print(`emulator: CPU Affinity\n${"-".repeat(34)}\n${"*".padStart(8)}: ${bitmapRanges(map, ncpus)}\n`);
+  if (cpulist === undefined) {
+    const map = await dom.getEmulatorPinInfo(Math.ceil(ncpus / 8), flags);
+    ctl.printExtra(`emulator: CPU Affinity\n${"-".repeat(34)}\n${"*".padStart(8)}: `);
+    ctl.print(`${bitmapRanges(map, ncpus)}\n`);
+    return true;
+  }
+  // pin mode: without --current/--live/--config virsh pins the running domain
+  await dom.pinEmulator(parseCpuList(cpulist, ncpus), given ? flags : 1);
   return true;
 };
 
@@ -231,11 +251,11 @@ const domifGetlink: H = async (ctl, cmd) => {
 const ADDR_SOURCES: Record<string, number> = { lease: 0, agent: 1, arp: 2 };
 
 const domifaddr: H = async (ctl, cmd) => {
-  const dom = await lookupDomain(ctl, cmd);
+  const only = optString(cmd, "interface");
   const srcName = optString(cmd, "source") ?? "lease";
   const source = ADDR_SOURCES[srcName];
   if (source === undefined) throw new CmdFailure(`Unknown data source '${srcName}'`);
-  const only = optString(cmd, "interface");
+  const dom = await lookupDomain(ctl, cmd);
   const list = await attempt(`Failed to query for interfaces addresses`, () =>
     dom.interfaceAddresses(source, 0),
   );

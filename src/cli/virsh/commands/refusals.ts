@@ -15,9 +15,10 @@ import {
   optScaled,
   optString,
   optUInt,
+  optULongLong,
   ULLONG_MAX,
 } from "../options.js";
-import { exclusive } from "../util.js";
+import { exclusive, requires } from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -66,11 +67,9 @@ const nodesuspend: H = (_ctl, cmd) => {
 
 const allocpages: H = (_ctl, cmd) => {
   exclusive(cmd, "all", "cellno");
-  optScaled(cmd, "pagesize", 1024n, 0xffffffffn * 1024n);
-  const count = cmd.opts.find((o) => o.def.name === "pagecount")?.value;
-  if (count !== undefined && count !== null && !/^[ \t]*\+?\d+$/.test(count))
-    throw new OptionError(`Numeric value '${count}' for <pagecount> option is malformed or out of range`);
   optInt(cmd, "cellno");
+  optScaled(cmd, "pagesize", 1024n, 0xffffffffn * 1024n);
+  optULongLong(cmd, "pagecount");
   refuse("virNodeAllocPages");
 };
 
@@ -92,11 +91,25 @@ const setUserSshkeys: H = async (ctl, cmd) => {
 };
 
 const setvcpu: H = async (ctl, cmd) => {
-  await lookupDomain(ctl, cmd);
   exclusive(cmd, "enable", "disable");
+  exclusive(cmd, "current", "live");
+  exclusive(cmd, "current", "config");
   if (!optBool(cmd, "enable") && !optBool(cmd, "disable"))
     throw new CmdFailure("one of --enable, --disable is required");
+  optString(cmd, "vcpulist");
+  await lookupDomain(ctl, cmd);
   refuse("virDomainSetVcpu");
+};
+
+const guestvcpus: H = async (ctl, cmd) => {
+  const set = optBool(cmd, "enable") || optBool(cmd, "disable");
+  exclusive(cmd, "enable", "disable");
+  requires(cmd, "cpulist", "enable");
+  requires(cmd, "cpulist", "disable");
+  if (optString(cmd, "cpulist") !== undefined && !set)
+    throw new CmdFailure("One of options --enable or --disable is required by option --cpulist");
+  await lookupDomain(ctl, cmd);
+  refuse(set ? "virDomainSetGuestVcpus" : "virDomainGetGuestVcpus");
 };
 
 const domFdAssociate: H = async (ctl, cmd) => {
@@ -162,9 +175,7 @@ export const refusalHandlers: Record<string, H> = {
   },
   "get-user-sshkeys": onDomain(fixed("virDomainAuthorizedSSHKeysGet")),
   "set-user-sshkeys": setUserSshkeys,
-  guestvcpus: onDomain((cmd) =>
-    optBool(cmd, "enable") || optBool(cmd, "disable") ? "virDomainSetGuestVcpus" : "virDomainGetGuestVcpus",
-  ),
+  guestvcpus,
   setvcpu,
   domblkthreshold: onDomain(fixed("virDomainSetBlockThreshold"), (_ctl, cmd) =>
     optScaled(cmd, "threshold", 1n, ULLONG_MAX),
@@ -181,7 +192,11 @@ export const refusalHandlers: Record<string, H> = {
   "guest-agent-timeout": onDomain(fixed("virDomainAgentSetResponseTimeout")),
   "lxc-enter-namespace": onDomain(fixed("virDomainLxcOpenNamespace")),
   "dom-fd-associate": domFdAssociate,
-  "backup-begin": onDomain(fixed("virDomainBackupBegin"), readFiles("backupxml", "checkpointxml")),
+  "backup-begin": async (ctl, cmd) => {
+    await lookupDomain(ctl, cmd);
+    await readFiles("backupxml", "checkpointxml")(ctl, cmd);
+    refuse("virDomainBackupBegin");
+  },
   "backup-dumpxml": onDomain(fixed("virDomainBackupGetXMLDesc")),
   domsetlaunchsecstate: async (ctl, cmd) => {
     await lookupDomain(ctl, cmd);

@@ -270,7 +270,7 @@ export const domain3Specs: CmdSpec[] = [
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
       ["vcpu", "i", "vcpu number"],
-      ["cpulist", "s", "host cpu number(s) to set, or omit option to query"],
+      ["cpulist", "se", "host cpu number(s) to set, or omit option to query"],
       ["config", "b", "affect next boot"],
       ["live", "b", "affect running domain"],
       ["current", "b", "affect current domain"],
@@ -282,7 +282,7 @@ export const domain3Specs: CmdSpec[] = [
     desc: "Pin domain emulator threads to host physical CPUs.",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["cpulist", "s", "host cpu number(s) to set, or omit option to query"],
+      ["cpulist", "se", "host cpu number(s) to set, or omit option to query"],
       ["config", "b", "affect next boot"],
       ["live", "b", "affect running domain"],
       ["current", "b", "affect current domain"],
