@@ -102,6 +102,8 @@ export class JournaledDir {
   private gate: Promise<void> | undefined;
   private checkpointing: Promise<void> | undefined;
   private passing: Promise<void> | undefined;
+  /** The last queued operation of each name with one in flight (see inOrder). */
+  private readonly perName = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
   private lastWrite = 0;
@@ -233,20 +235,49 @@ export class JournaledDir {
     more();
   }
 
-  /** Waits until a record of `size` bytes can be appended now (synchronously after this resolves). */
-  private async room(size: number): Promise<void> {
-    for (;;) {
-      if (this.gate) await this.gate;
-      else if (!this.journal.open) {
-        // The directory is made on first use (the journal lives in it).
-        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-        await this.journal.create();
-      } else if (!this.journal.hasRoom(size)) await this.checkpoint(true);
-      else return;
-    }
+  /** Whether a record of `size` bytes may be appended at this moment. */
+  private canAppend(size: number): boolean {
+    return !this.gate && this.journal.open && this.journal.hasRoom(size);
   }
 
-  async save(name: string, xml: string): Promise<void> {
+  /**
+   * Waits for one reason canAppend() was false to go away. Callers loop
+   * `while (!canAppend) await makeRoom()` and append in the same synchronous run as the check that
+   * passed: between an awaited function's return and its caller's next step, other saves run.
+   */
+  private async makeRoom(size: number): Promise<void> {
+    if (this.gate) await this.gate;
+    else if (!this.journal.open) {
+      // The directory is made on first use (the journal lives in it).
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      await this.journal.create();
+    } else if (!this.journal.hasRoom(size)) await this.checkpoint(true);
+  }
+
+  /**
+   * Saves and removes of one name run one after the other in call order, so the files end as the
+   * last call left them, the same as replaying the journal's records (in their order) would.
+   */
+  private inOrder(name: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.perName.get(name);
+    const run = prev ? prev.then(fn) : fn();
+    const tail = run.catch(() => {});
+    this.perName.set(name, tail);
+    void tail.then(() => {
+      if (this.perName.get(name) === tail) this.perName.delete(name);
+    });
+    return run;
+  }
+
+  save(name: string, xml: string): Promise<void> {
+    return this.inOrder(name, () => this.doSave(name, xml));
+  }
+
+  remove(name: string): Promise<void> {
+    return this.inOrder(name, () => this.doRemove(name));
+  }
+
+  private async doSave(name: string, xml: string): Promise<void> {
     await this.ready();
     const file = this.fileOf(name);
     const data = Buffer.from(xml, "utf8");
@@ -260,7 +291,8 @@ export class JournaledDir {
       });
       return;
     }
-    await this.room(size);
+    while (!this.canAppend(size)) await this.makeRoom(size);
+    // From here to the first await: no checkpoint can see the record without this save in flight.
     this.journal.append("save", name, data);
     this.inflight++;
     try {
@@ -288,13 +320,14 @@ export class JournaledDir {
     }
   }
 
-  async remove(name: string): Promise<void> {
+  private async doRemove(name: string): Promise<void> {
     await this.ready();
     const file = this.fileOf(name);
     const link = this.autostartOf(name);
     // Without a journal file no record exists that could bring the object back.
     if (this.journal.open) {
-      await this.room(recordSize(Buffer.byteLength(name), 0));
+      const size = recordSize(Buffer.byteLength(name), 0);
+      while (!this.canAppend(size)) await this.makeRoom(size);
       this.journal.append("remove", name, Buffer.alloc(0));
     }
     if (this.spares.length < SPARES_MAX) {
