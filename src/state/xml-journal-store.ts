@@ -1,10 +1,13 @@
 // The journaled write path of an XmlStore that opts in (see xml-journal.ts for why and the format).
 //
-// save(): append a record to the journal (page cache), write the XML to a temp file, wait for the
-// journal's fdatasync (group-committed), rename the temp file over `<name>.xml` (page cache:
-// readers see it at once), resolve. The record is on disk before the rename, so a crash at any
-// point leaves either a file that was already durable or a record that replay turns into one.
-// remove(): append a remove record and unlink at once, without waiting for the record's
+// save(): append a record to the journal (page cache), start its fdatasync (group-committed),
+// write the XML to a temp file meanwhile, wait for the fdatasync, rename the temp file over
+// `<name>.xml` (page cache: readers see it at once), resolve. The record is on disk before the
+// rename, so a crash at any point leaves either a file that was already durable or a record that
+// replay turns into one. A save that fails after its record was appended (the temp write or the
+// fdatasync fails: a full or failing disk) rejects, but its record may still be applied by the
+// next start's replay. Saves and removes of one name run in call order.
+// remove(): append a remove record and unlink (rename to a spare) at once, without waiting for the record's
 // fdatasync. The trade is the one the plain store makes (its directory fsync follows the reply):
 // a kill -9 cannot bring the object back (replay reads the record from the page cache), only a
 // power loss within one flush can, and then as the complete earlier definition, never a torn one.
