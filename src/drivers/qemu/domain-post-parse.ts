@@ -7,6 +7,7 @@ import type { ControllerDef, DeviceAddress, DomainDef, GenericDevice } from "../
 import { setTargetAttr, targetAttr } from "../../conf/domain/devices/chardev.js";
 import { internalErr, xmlErr } from "../../conf/domain/errors.js";
 import { checkRedirdevUsb } from "../../conf/domain/validate.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child, el, parseXml, type XmlElement } from "../../xml/index.js";
 import { type QemuCaps, resolveMachine } from "./capabilities.js";
 import { unsupported } from "./command-util.js";
@@ -281,6 +282,14 @@ function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolea
     }
   }
   for (const t of def.clock.children) {
+    const name = t.name === "timer" ? attr(t, "name") : undefined;
+    if (x86 && name === "armvtimer") {
+      throw unsupported(
+        `Configuring the '${name}' timer is not supported for virtType=${def.type} arch=${def.os.arch} machine=${machine} guests`,
+      );
+    }
+  }
+  for (const t of def.clock.children) {
     const track = t.name === "timer" && attr(t, "name") === "rtc" ? attr(t, "track") : undefined;
     if (track === "boot") throw unsupported(`unsupported rtc timer track '${track}'`);
   }
@@ -423,6 +432,16 @@ function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolea
         throw unsupported("shmem model 'ivshmem-doorbell' does not support size setting");
       }
     }
+    if (o.kind === "hostdev" && (model === "vfio-ap" || model === "vfio-ccw")) {
+      throw unsupported(
+        `VFIO ${model === "vfio-ap" ? "AP" : "CCW"} device assignment is not supported by this version of QEMU`,
+      );
+    }
+    if (o.kind === "memory" && model === "sgx-epc")
+      throw unsupported("sgx epc isn't supported by this QEMU binary");
+    if (o.kind === "tpm" && (model === "tpm-spapr" || model === "spapr-tpm-proxy")) {
+      throw unsupported(`The QEMU executable ${def.devices.emulator} does not support TPM model ${model}`);
+    }
     if (o.kind === "watchdog" && model === "diag288") {
       throw unsupported("diag288 model of watchdog is allowed for s390 and s390x only");
     }
@@ -459,6 +478,16 @@ function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35: boolea
 
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
   if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
+  if (def.type === "hvf") {
+    throw virError(
+      ErrorCode.INVALID_ARG,
+      ErrorDomain.QEMU,
+      `could not get preferred machine for ${caps.binary} type=${def.type}`,
+    );
+  }
+  if (def.type !== "qemu" && def.type !== "kvm") {
+    throw unsupported(`Emulator '${caps.binary}' does not support virt type '${def.type}'`);
+  }
   if (def.os.type !== "hvm") {
     throw unsupported(`Emulator '${caps.binary}' does not support os type '${def.os.type}'`);
   }
