@@ -263,7 +263,10 @@ test("safe rebase of an image without a backing file copies as qemu's (old conte
     ["vdi", ""],
   ] as const) {
     const o = opts ? `-o ${opts}` : "";
-    sh(d, `qemu-img create -q -f ${fmt} ${o} q.${fmt} 2M; qemu-io -f ${fmt} -c 'write -P 0x11 1968640 128512' q.${fmt}`);
+    sh(
+      d,
+      `qemu-img create -q -f ${fmt} ${o} q.${fmt} 2M; qemu-io -f ${fmt} -c 'write -P 0x11 1968640 128512' q.${fmt}`,
+    );
     sh(d, `cp q.${fmt} t.${fmt}`);
     const q = qemu("rebase", "-f", fmt, "-b", "nb.qcow2", "-F", "qcow2", join(d, `q.${fmt}`));
     const r = await tsvirtIn(d, "rebase", "-f", fmt, "-b", "nb.qcow2", "-F", "qcow2", `t.${fmt}`);
@@ -275,4 +278,102 @@ test("safe rebase of an image without a backing file copies as qemu's (old conte
       spawnSync("qemu-img", ["map", "-f", fmt, "--output=json", f], { cwd: d, encoding: "utf8" }).stdout;
     assert.equal(map(`t.${fmt}`), map(`q.${fmt}`), fmt);
   }
+});
+
+test("--object: secrets and qemu's messages for bad objects, help, in every command; create uses the secrets (LUKS qcow2, AES qcow)", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  const d = join(dir, "objects");
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, "pw.txt"), "pass");
+  const objs = [
+    "foo,id=x",
+    "secret",
+    "secret,id=sec0",
+    "secret,id=s,data=a,format=bogus",
+    "secret,id=s,file=pw.txt",
+    "secret,id=s,file=nonexist",
+    "secret,id=s,data=a,file=pw.txt",
+    "secret,id=s,data=a,b",
+    "secret,id=s,data=a,bogus=1",
+    "id=x,data=y",
+    "secret,id=0bad,data=abc",
+    "secret,id=s,data=a,keyid=k2",
+    "",
+    "help",
+    "secret,help",
+    "foo,help",
+    "iothread,id=x",
+    "throttle-group,id=t",
+    "memory-backend-ram,id=m",
+  ];
+  const differ: string[] = [];
+  const check = async (args: string[]) => {
+    const q = spawnSync("qemu-img", args, { cwd: d, encoding: "utf8" });
+    const r = await tsvirtIn(d, ...args);
+    const qe = q.stderr.replace(/qemu-img: /g, "tsvirt-img: ");
+    if (r.code !== q.status || r.out !== q.stdout || r.err !== qe)
+      differ.push(`${args.join(" ")}: ${q.status} ${q.stdout}${qe} / ${r.code} ${r.out}${r.err}`);
+  };
+  for (const o of objs) await check(["create", "--object", o, "-f", "raw", "z.raw", "1k"]);
+  await check([
+    "create",
+    "--object",
+    "secret,id=s,data=a",
+    "--object",
+    "secret,id=s,data=b",
+    "-f",
+    "raw",
+    "z.raw",
+    "1k",
+  ]);
+  for (const cmd of [
+    ["compare", "a", "b"],
+    ["map", "a"],
+    ["resize", "a", "1M"],
+    ["snapshot", "-l", "a"],
+    ["measure", "--size", "1M"],
+  ])
+    for (const o of ["foo", "secret,id=s", "secret,help"])
+      await check([cmd[0]!, "--object", o, ...cmd.slice(1)]);
+  assert.deepEqual(differ, []);
+  // Images made with a secret: AES qcow byte-identical, LUKS qcow2 equal but for its random parts.
+  const mk = async (tool: "q" | "t", name: string, fmt: string, o: string) => {
+    const args = [
+      "create",
+      "-q",
+      "--object",
+      "secret,id=sec0,data=abc",
+      "-f",
+      fmt,
+      "-o",
+      o,
+      `${tool}-${name}`,
+      "1M",
+    ];
+    if (tool === "q") assert.equal(spawnSync("qemu-img", args, { cwd: d }).status, 0);
+    else {
+      const r = await tsvirtIn(d, ...args);
+      assert.equal(r.code, 0, r.err);
+    }
+  };
+  for (const tool of ["q", "t"] as const) {
+    await mk(tool, "aes.qcow", "qcow", "encryption=on,encrypt.key-secret=sec0");
+    await mk(tool, "luks.qcow2", "qcow2", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10");
+  }
+  assert.deepEqual(readFileSync(join(d, "t-aes.qcow")), readFileSync(join(d, "q-aes.qcow")));
+  const info = (f: string) =>
+    spawnSync("qemu-img", ["info", "--output=json", f], { cwd: d, encoding: "utf8" }).stdout.replace(
+      /"(filename|uuid|iters|master-key-iters|actual-size)": [^\n]*\n/g,
+      "",
+    );
+  assert.equal(info("t-luks.qcow2"), info("q-luks.qcow2"));
+  const key = ["--object", "secret,id=sec0,data=abc", "--image-opts"];
+  const chk = spawnSync(
+    "qemu-img",
+    ["check", ...key, "driver=qcow2,file.filename=t-luks.qcow2,encrypt.key-secret=sec0"],
+    {
+      cwd: d,
+    },
+  );
+  assert.equal(chk.status, 0);
 });

@@ -2,8 +2,15 @@
 // format supports it (an `amend(options)` method on the image).
 
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
-import { AMEND_OPTIONS, amendHelp, CREATE_OPTIONS, checkOptionValue, parseOptionString } from "./create-options.js";
+import {
+  AMEND_OPTIONS,
+  amendHelp,
+  CREATE_OPTIONS,
+  checkOptionValue,
+  parseOptionString,
+} from "./create-options.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 
 export async function cmdAmend(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
@@ -19,7 +26,12 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
   }
   let fmt: string | undefined;
   const opts: string[] = [];
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "o") opts.push(v);
   }

@@ -6,6 +6,7 @@ import { type Image, openImage } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 import { makeProgress } from "./progress.js";
 
 const CHUNK = 4 << 20;
@@ -40,14 +41,18 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   let keep = false;
   let quiet = false;
   let progress = false;
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "b") {
       // -b implies -d: with an explicit base the top image is not emptied.
       baseName = v;
       keep = true;
-    }
-    else if (k === "d") keep = true;
+    } else if (k === "d") keep = true;
     else if (k === "q") quiet = true;
     else if (k === "p") progress = true;
   }

@@ -5,6 +5,7 @@ import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus, driverRunEnd } from "./chain-status.js";
 import { CliError, errText, fromUsage, isZero, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 
 const CHUNK = 4 << 20;
 
@@ -83,7 +84,9 @@ class StatusCursor {
 
   /** Unallocated in a layer that has a backing file, past that file's end (qemu synthesises zeros). */
   private synth(e: MapExtent): boolean {
-    return e.present === false && !e.data && e.zero && this.layers[e.depth]?.backing?.backingImage !== undefined;
+    return (
+      e.present === false && !e.data && e.zero && this.layers[e.depth]?.backing?.backingImage !== undefined
+    );
   }
 
   private depthOf(e: MapExtent): number {
@@ -164,7 +167,12 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   let f2: string | undefined;
   let strict = false;
   let quiet = false;
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c === 1 ? 2 : c), secrets);
+      continue;
+    }
     if (k === "f") f1 = v;
     else if (k === "F") f2 = v;
     else if (k === "s") strict = true;

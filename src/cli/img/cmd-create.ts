@@ -13,6 +13,7 @@ import {
   parseOptionString,
 } from "./create-options.js";
 import { getopt } from "./getopt.js";
+import { cliObjects } from "./qdict.js";
 import { strtosz } from "./units.js";
 
 export function sizeError(): CliError {
@@ -49,14 +50,17 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   let quiet = false;
   let unsafe = false;
   const optStrings: string[] = [];
+  const objects: string[] = [];
   for (const [k, v] of p.opts) {
-    if (k === "f") fmt = v;
+    if (k === "object") objects.push(v);
+    else if (k === "f") fmt = v;
     else if (k === "b") backing = v;
     else if (k === "F") backingFmt = v;
     else if (k === "o") optStrings.push(v);
     else if (k === "q") quiet = true;
     else if (k === "u") unsafe = true;
   }
+  const secrets = cliObjects(objects, io.out, (m, code) => new CliError(m || undefined, code));
   if (optStrings.flatMap(parseOptionString).some(([k]) => k === "help" || k === "?")) {
     if (!CREATE_OPTIONS[fmt]) throw new CliError(`Unknown file format '${fmt}'`);
     // With a filename qemu lists the protocol's options too, under a plain heading.
@@ -145,8 +149,14 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   for (const k of Object.keys(options))
     if (!own.has(k) && k !== "backing_file" && k !== "backing_fmt") delete options[k];
   try {
-    await createImage(filename, fmt, size, options, { unsafe });
+    await createImage(filename, fmt, size, options, { unsafe, secrets });
   } catch (e) {
+    // qcrypto's wording for a key secret no --object defined.
+    const m = e instanceof ImageError ? /^No secret with id '(.*)' found$/.exec(e.message) : null;
+    if (m) {
+      await leaveEmptyFileIfQemuDoes(filename, fmt, m[0]);
+      throw new CliError(`${filename}: No secret with id '${m[1]}'`);
+    }
     // qemu words every EFBIG from a driver's create this way.
     if (e instanceof ImageError && /EFBIG/.test(e.message)) {
       const hint = options.cluster_size !== undefined ? " (try using a larger cluster size)" : "";

@@ -5,6 +5,7 @@ import { createImage, hasFormat, type Image, openImage } from "../../image/index
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
 import { leaveEmptyFileIfQemuDoes } from "./create-options.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
 
 export async function cmdDd(argv: string[], io: Out): Promise<number> {
@@ -21,7 +22,12 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
   }
   let fmt: string | undefined;
   let outFmt = "raw";
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "O") outFmt = v;
   }

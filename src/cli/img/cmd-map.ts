@@ -5,6 +5,7 @@ import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 import { cvtnum } from "./units.js";
 
 const STEP = 1 << 30;
@@ -67,11 +68,18 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
   let output = "human";
   let start = 0;
   let maxLen: number | undefined;
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "output") output = v;
     else if (k === "s" || k === "l") {
-      const r = cvtnum(k === "s" ? "start offset" : "max length", v, (w) => io.err(`tsvirt-img: warning: ${w}\n`));
+      const r = cvtnum(k === "s" ? "start offset" : "max length", v, (w) =>
+        io.err(`tsvirt-img: warning: ${w}\n`),
+      );
       if ("error" in r) throw new CliError(r.error);
       if (k === "s") start = r.value;
       else maxLen = r.value;

@@ -6,7 +6,7 @@ import { chainStatus } from "./chain-status.js";
 import { CliError, fromUsage, type Out, openCli } from "./context.js";
 import { CREATE_OPTIONS, checkOptionValue, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
-import { type QValue, toQemuJson } from "./qdict.js";
+import { type QValue, toQemuJson, cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
 
 const divUp = (a: number, b: number) => Math.ceil(a / b);
@@ -62,7 +62,12 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   let sizeOpt: number | undefined;
   let snapshot: string | undefined;
   const optStrings: string[] = [];
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "O") outFmt = v;
     else if (k === "o") optStrings.push(v);

@@ -6,6 +6,7 @@ import { hasFormat, type Image, type MapExtent, openImage } from "../../image/in
 import { chainStatus, driverRunEnd, qemuWriteZeroes } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 import { makeProgress } from "./progress.js";
 
 /** qemu-img rebase compares old and new backing in pieces of at most this (IO_BUF_SIZE). */
@@ -37,7 +38,12 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   let newFmt: string | undefined;
   let unsafe = false;
   let progress = false;
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "b") newBacking = v;
     else if (k === "F") newFmt = v;

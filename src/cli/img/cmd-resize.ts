@@ -2,6 +2,7 @@
 
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
 
 export async function cmdResize(argv: string[], io: Out): Promise<number> {
@@ -25,7 +26,12 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
   let quiet = false;
   let shrink = false;
   let prealloc: string | undefined;
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "q") quiet = true;
     else if (k === "shrink") shrink = true;
@@ -83,7 +89,8 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
       await img.resizable.resize(size, { shrink, preallocation: prealloc });
       await img.flush();
     } catch (e) {
-      if (img.format === "raw" && /EFBIG/.test(errText(e))) throw new CliError("Could not resize file: File too large");
+      if (img.format === "raw" && /EFBIG/.test(errText(e)))
+        throw new CliError("Could not resize file: File too large");
       throw new CliError(errText(e));
     }
     if (!quiet) io.out("Image resized.\n");

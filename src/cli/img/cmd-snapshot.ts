@@ -3,6 +3,7 @@
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
 import { snapshotHeader, snapshotLine } from "./cmd-info.js";
 import { getopt } from "./getopt.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 
 export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
@@ -18,7 +19,12 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
   }
   let fmt: string | undefined;
   let action: [string, string] | undefined;
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
+    if (k === "object") {
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+      continue;
+    }
     if (k === "f") fmt = v;
     else if (k === "l" || k === "a" || k === "c" || k === "d") {
       if (action)

@@ -259,7 +259,7 @@ export function checkOptionValue(d: OptDesc, v: string, prefix: string, io?: Out
  */
 export async function leaveEmptyFileIfQemuDoes(path: string, fmt: string, message: string): Promise<void> {
   const late =
-    (fmt === "qcow" && /cannot be zero length|encrypt\.key-secret/.test(message)) ||
+    (fmt === "qcow" && /cannot be zero length|encrypt\.key-secret|No secret with id/.test(message)) ||
     /Unsupported preallocation mode/.test(message);
   if (late) await writeFile(path, "").catch(() => {});
 }

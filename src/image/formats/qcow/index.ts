@@ -33,14 +33,16 @@ registerFormat({
     }
     // qemu's qcow_co_create: whole sectors, never empty, and AES needs its secret first.
     size = Math.ceil(size / 512) * 512;
-    if (size === 0) throw new ImageError("invalid-argument", "Image size is too small, cannot be zero length");
+    if (size === 0)
+      throw new ImageError("invalid-argument", "Image size is too small, cannot be zero length");
     const encrypt = options.encryption === "on" || options["encrypt.format"] === "aes";
     if (encrypt && options["encrypt.key-secret"] === undefined)
       throw new ImageError("invalid-argument", "Parameter 'encrypt.key-secret' is required for cipher");
-    if (encrypt) {
-      // Writing AES qcow images is deliberately unsupported (qemu itself refuses to use them).
-      throw new ImageError("unsupported", "Creating encrypted qcow images is not supported");
-    }
-    await QcowImage.create(io, size, backing, false);
+    // The key only has to exist: qemu's legacy AES derives nothing at creation. (Such an image
+    // then opens read-only here: writing AES-encrypted clusters is not supported.)
+    const id = options["encrypt.key-secret"];
+    if (encrypt && ctx.secrets?.[id!] === undefined)
+      throw new ImageError("not-found", `No secret with id '${id}' found`);
+    await QcowImage.create(io, size, backing, encrypt);
   },
 });
