@@ -179,10 +179,40 @@ async function withDirtyBit(img: Qcow2Image, fn: () => Promise<void>): Promise<v
     await img.writeHeader();
     await img.io.flush();
   }
-  await fn();
+  // Clusters a snapshot operation frees are deallocated in the file once their refcounts are
+  // written (qemu passes snapshot discards through by default: the file shrinks on disk).
+  const freed: number[] = [];
+  const prev = img.refs.onFreed;
+  img.refs.onFreed = (ci) => {
+    prev?.(ci);
+    freed.push(ci);
+  };
+  try {
+    await fn();
+  } finally {
+    img.refs.onFreed = prev;
+  }
+  await discardFreed(img, freed);
   if (mark) {
     await img.io.flush();
     h.incompatible &= ~INCOMPAT_DIRTY;
     await img.writeHeader();
+  }
+}
+
+/** Deallocates the clusters (indices) that are still free, adjacent ones as one range. */
+async function discardFreed(img: Qcow2Image, freed: number[]): Promise<void> {
+  if (freed.length === 0 || !img.io.discard) return;
+  const cis = [...new Set(freed)].sort((a, b) => a - b);
+  let i = 0;
+  while (i < cis.length) {
+    if ((await img.refs.get(cis[i]!)) !== 0) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < cis.length && cis[j] === cis[j - 1]! + 1 && (await img.refs.get(cis[j]!)) === 0) j++;
+    await img.io.discard(cis[i]! * img.cs, (j - i) * img.cs);
+    i = j;
   }
 }
