@@ -3,10 +3,11 @@
 // "x." calls given valid and invalid arguments (flags, missing objects, wrong states, values
 // above the maximum, CPU models, block I/O tune, pools, volumes, interfaces, node devices,
 // secrets). Every return value and error (code, domain, message) must be identical.
-// SEEDS (38 of seeds 1-80) cover every kind of difference those 80 seeds find against the driver
-// as it was at 34f806a (1813 of 20000 results differ), 85799b0 (871) and b3fc0de (415), the
-// three rounds of fixes; TESTDRV_EXPLORE=N [TESTDRV_EXPLORE_BASE=B] runs seeds B..B+N-1
-// instead, and TESTDRV_EXPLORE_OUT=FILE writes every difference.
+// SEEDS (37 of seeds 1-80) cover every kind of difference (operation, libvirt's and tsvirt's
+// answer) those 80 seeds find against the driver as it was at 34f806a (1663 of 20000 results
+// differ), 85799b0 (822), b3fc0de (466) and 606fc5e (155), the four rounds of fixes;
+// TESTDRV_EXPLORE=N [TESTDRV_EXPLORE_BASE=B] runs seeds B..B+N-1 instead, and
+// TESTDRV_EXPLORE_OUT=FILE writes every difference.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -23,8 +24,8 @@ const CORE = join(tmpdir(), `tsvirt-explore-${process.pid}.core`);
 
 /** Seeds that found differences (fixed since); each runs OPS operations (about 0.2 s a seed). */
 const SEEDS: number[] = [
-  2, 3, 5, 6, 7, 8, 11, 12, 14, 21, 23, 25, 26, 30, 31, 36, 38, 43, 45, 46, 47, 48, 49, 52, 53, 54, 56, 58,
-  59, 60, 63, 64, 67, 68, 70, 73, 77, 78,
+  2, 3, 6, 8, 9, 11, 13, 14, 16, 17, 18, 20, 21, 23, 24, 26, 27, 28, 29, 32, 33, 38, 40, 42, 44, 45, 49, 52,
+  56, 59, 62, 69, 71, 72, 73, 75, 79,
 ];
 const OPS = 250;
 
@@ -391,6 +392,47 @@ export function exploreOps(seed: number, count: number): Op[] {
     () => ["dom.numa", pick(doms), affect()],
     () => ["dom.perf", pick(doms), affect()],
     () => ["x.messages", pick(doms), pick([0, 1, 2, 3, 4])],
+    // the lifecycle, network, pool, node-device and metadata events queued since the last drain
+    () => ["ev.drain"],
+    () => ["ev.drain"],
+    () => [
+      pick(["net.setAutostart", "pool.setAutostart"]),
+      pick(["default", "default-pool", "nosuch"]),
+      r(2) === 1,
+    ],
+    () => [
+      pick(["net.autostart", "pool.autostart", "net.bridge", "pool.persistent", "pool.active"]),
+      pick(["default", "default-pool", "n9"]),
+    ],
+    () => ["x.netLeases", "default", pick([null, "aa:bb:cc:dd:ee:ff", "52:54:00:00:00:01"]), 0],
+    () => ["conn.listNets", r(64)],
+    () => ["conn.listPools", r(1 << 20)],
+    () => ["x.volWipe", "default-pool", pick(["w0", "f"]), r(11), pick([0, 0, 1])],
+    () => [
+      "x.volResize",
+      "default-pool",
+      "w0",
+      pick([1, 512, 2048, 1 << 30, 1 << 40]),
+      pick([0, 1, 2, 4, 6, 8]),
+    ],
+    () => ["nd.listByCap", pick(["scsi_host", "fc_host", "vports", "system", "pci", "nosuch"])],
+    () => ["nd.num", pick(["scsi_host", "fc_host", "vports", "system", "nosuch"])],
+    () => [
+      pick(["nd.parent", "nd.caps"]),
+      pick(["computer", "scsi_host1", "scsi_host11", "scsi_host12", "nosuch"]),
+    ],
+    () => [
+      "iface.lookupMac",
+      pick(["aa:bb:cc:dd:ee:ff", "AA:BB:CC:DD:EE:FF", "aa:bb:cc:dd:ee:01", "00:00:00:00:00:00"]),
+    ],
+    () => ["dom.time", pick(doms)],
+    () => ["dom.fsinfo", pick(doms)],
+    () => ["dom.seclabel", pick(doms)],
+    () => ["dom.jobInfo", pick(doms)],
+    () => ["dom.diskErrors", pick(doms)],
+    () => ["dom.memoryStats", pick(doms)],
+    () => ["dom.vcpuinfo", pick(doms)],
+    () => ["dom.cpuStats", pick(doms), r(2) === 1],
     () => ["x.sysinfo", pick([0, 0, 1])],
     () => ["x.cpuMap", pick([0, 0, 1])],
     () => [
@@ -450,8 +492,10 @@ export function exploreOps(seed: number, count: number): Op[] {
     ["conn.define", DOM("alpha", 1)],
     ["conn.define", DOM("beta", 2, "<on_poweroff>restart</on_poweroff>")],
     ["x.volCreate", "default-pool", "<volume><name>w0</name><capacity>1024</capacity></volume>", 0],
+    ["ev.register"],
   ];
-  for (let i = 3; i < count; i++) ops.push(r(3) === 0 ? base[i]! : withoutValidate(gens[r(gens.length)]!()));
+  for (let i = ops.length; i < count; i++)
+    ops.push(r(3) === 0 ? base[i]! : withoutValidate(gens[r(gens.length)]!()));
   return ops;
 }
 

@@ -479,7 +479,8 @@ class Runner {
       case "dom.cpuStats": {
         const dom = await d();
         if (a[1]) return (await dom.getCPUStats(-1, 1)).map(params);
-        return (await dom.getCPUStats(0, (await dom.getInfo()).nrVirtCpu)).map(params);
+        // python-libvirt asks for every CPU the driver has (as virsh cpu-stats does)
+        return (await dom.getCPUStats(0, 128)).map(params);
       }
       case "dom.ifParams":
         return params(await (await d()).getInterfaceParameters(s(a[1]), n(a[2])));

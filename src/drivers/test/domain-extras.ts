@@ -126,7 +126,8 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       return { model: "testSecurity", doi: "" };
     },
     async domainGetSecurityLabel(ref) {
-      findDomain(ctx, ref);
+      // only a running domain has a label
+      if (!isActive(findDomain(ctx, ref))) return { label: "", enforcing: false };
       return { label: "libvirt-test", enforcing: true };
     },
     async nodeGetCPUStats(_cpuNum, flags) {

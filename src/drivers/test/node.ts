@@ -61,6 +61,44 @@ export const DEFAULT_NODE_INFO: NodeInfo = {
   threads: 2,
 };
 
+/**
+ * One delivery order for every kind of event, as libvirt's test driver queues domain, network,
+ * pool and node-device events on a single virObjectEventState: a client sees them in the order
+ * the calls made them, not grouped by kind.
+ */
+class EventOrder {
+  private readonly pending: (() => void)[] = [];
+  private scheduled = false;
+
+  add(deliver: () => void): void {
+    this.pending.push(deliver);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      for (const deliver of this.pending.splice(0)) deliver();
+    });
+  }
+}
+
+/** An EventQueue whose events wait their turn in the node's EventOrder. */
+class OrderedEventQueue<E extends { eventId: number }> extends EventQueue<E> {
+  constructor(
+    keyOf: (ev: E) => string,
+    private readonly order: EventOrder,
+  ) {
+    super(keyOf);
+  }
+
+  override emit(ev: E): void {
+    if (this.registrations === 0) return;
+    this.order.add(() => {
+      super.emit(ev);
+      this.flush();
+    });
+  }
+}
+
 export class TestNode {
   nodeInfo: NodeInfo = { ...DEFAULT_NODE_INFO };
   cells: TestCell[] = [];
@@ -72,10 +110,11 @@ export class TestNode {
   /** Saved interface list during interfaceChangeBegin..Commit/Rollback. */
   backupIfaces?: TestIface[];
   devs: TestNodeDev[] = [];
-  readonly domainEvents = new EventQueue<DomainEvent>((e) => e.dom.uuid);
-  readonly networkEvents = new EventQueue<NetworkEvent>((e) => e.net.uuid);
-  readonly poolEvents = new EventQueue<StoragePoolEvent>((e) => e.pool.uuid);
-  readonly nodedevEvents = new EventQueue<NodeDeviceEvent>((e) => e.dev.name);
+  private readonly eventOrder = new EventOrder();
+  readonly domainEvents = new OrderedEventQueue<DomainEvent>((e) => e.dom.uuid, this.eventOrder);
+  readonly networkEvents = new OrderedEventQueue<NetworkEvent>((e) => e.net.uuid, this.eventOrder);
+  readonly poolEvents = new OrderedEventQueue<StoragePoolEvent>((e) => e.pool.uuid, this.eventOrder);
+  readonly nodedevEvents = new OrderedEventQueue<NodeDeviceEvent>((e) => e.dev.name, this.eventOrder);
   /** Per-object job locks for slots that wait on I/O (save, restore, core dump). */
   readonly jobs = new JobLocks();
 
