@@ -6,7 +6,8 @@
 // info and check ran. Loading that file costs one read and one compile served from the cache,
 // where Node 20's ESM loader resolves, reads (on libuv's thread pool) and compiles each of the
 // CLI's modules. Without the bundle (plain `tsc` output, no esbuild), or when it is older than
-// this file (tsc ran after it was made), the CLI's modules load as usual.
+// this file (tsc ran after it was made), the CLI's modules load as usual; TSVIRT_IMG_NO_BUNDLE=1
+// forces that.
 
 import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
