@@ -105,6 +105,23 @@ test("define + dumpxml (and the saved XML parsed again) match libvirtd 9.0 (in-p
   assert.ok(cases.length >= 90);
 });
 
+test("device addresses equal those in libvirt 9.0's live XML of the qemu-live-xml cases (many device kinds)", () => {
+  const dir = join(DUMPXML_DIR, "..", "qemu-live-xml");
+  // controllers and addresses, in document order (the live XML's extra <alias> children aside)
+  const lines = (xml: string) =>
+    xml
+      .split("\n")
+      .filter((l) => l.includes("<address") || l.includes("<controller"))
+      .map((l) => l.replace(/\/>$/, ">"));
+  for (const name of ["pc-devices", "q35-devices", "pc-generic"]) {
+    const input = readFileSync(join(dir, `${name}.xml`), "utf8");
+    const got = ours(input);
+    assert.ok(got.xml, `${name}: ${got.err}`);
+    const want = readFileSync(join(dir, `${name}.libvirt-live.xml`), "utf8");
+    assert.deepEqual(lines(got.xml), lines(want), name);
+  }
+});
+
 let daemon: RootDaemon | undefined;
 after(async () => {
   if (!daemon) return;

@@ -413,7 +413,7 @@ function assignPci(def: DomainDef, q35: boolean): void {
 }
 
 const USB_PORTS: Record<string, number> = {
-  "qemu-xhci": 15,
+  "qemu-xhci": 4,
   "nec-xhci": 4,
   "piix3-uhci": 2,
   "piix4-uhci": 2,
@@ -425,8 +425,8 @@ const USB_PORTS: Record<string, number> = {
 const HUB_PORTS = 8;
 
 /**
- * USB ports (virDomainUSBAddressAssign): hubs first, then inputs, disks, hostdevs, redirdevs and
- * USB serials, each on the first free port of the root hub, else of a hub ("1.1").
+ * USB ports (virDomainUSBAddressAssign): hubs first, then the other USB devices, each on the first
+ * free port of the root hub, else of a hub ("1.1").
  */
 function assignUsb(def: DomainDef): void {
   const d = def.devices;
@@ -439,9 +439,13 @@ function assignUsb(def: DomainDef): void {
   const devs: Slotted[] = [];
   for (const o of d.other)
     if (o.kind === "hub" && attr(o.xml, "type") === "usb") hubs.push(genericSlot(o, "pci"));
-  for (const i of d.inputs) if (i.bus === "usb") devs.push(infoSlot(i, "pci"));
+  // libvirt's order: hubs, disks, CCID controllers, inputs, USB serials, sound, hostdevs, redirdevs
   for (const k of d.disks) if (k.target.bus === "usb") devs.push(infoSlot(k, "pci"));
   for (const c of d.controllers) if (c.type === "ccid") devs.push(infoSlot(c, "pci"));
+  for (const i of d.inputs) if (i.bus === "usb") devs.push(infoSlot(i, "pci"));
+  for (const c of d.serials) {
+    if (c.target?.attrs.some(([k, v]) => k === "type" && v === "usb-serial")) devs.push(infoSlot(c, "pci"));
+  }
   for (const o of d.other)
     if (o.kind === "sound" && attr(o.xml, "model") === "usb") devs.push(genericSlot(o, "pci"));
   for (const o of d.other) {
@@ -449,9 +453,6 @@ function assignUsb(def: DomainDef): void {
   }
   for (const o of d.other) {
     if (o.kind === "redirdev" && attr(o.xml, "bus") === "usb") devs.push(genericSlot(o, "pci"));
-  }
-  for (const c of d.serials) {
-    if (c.target?.attrs.some(([k, v]) => k === "type" && v === "usb-serial")) devs.push(infoSlot(c, "pci"));
   }
   const portOf = (x: Slotted) => {
     const a = x.get();
