@@ -344,9 +344,6 @@ static napi_value map_range(napi_env env, napi_callback_info info) {
   off_t base = (off_t)(a[1] & ~(int64_t)(page_size - 1));
   size_t delta = (size_t)(a[1] - base);
   size_t len = delta + (size_t)a[2];
-  // Read what is not cached yet as a few large requests first: populating a cold mapping page
-  // by page would read it in small synchronous pieces (mmap read-around), one after another.
-  posix_fadvise(fd, base, (off_t)len, POSIX_FADV_WILLNEED);
   void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, base);
   if (p == MAP_FAILED) return make_int(env, -errno);
   struct mapping *m = malloc(sizeof *m);

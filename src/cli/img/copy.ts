@@ -436,11 +436,20 @@ function prefetcher(
         next = cur;
         ahead = 0;
       }
+      // Refilled when half the distance is used up; host-contiguous pieces in one call.
+      if (ahead >= PREFETCH_BYTES / 2 && next > cur) return;
+      let from = -1;
+      let to = -1;
       while (next < list.length && ahead < PREFETCH_BYTES) {
         const q = list[next++]!;
-        n.prefetch(fd, q.host!, q.length);
+        if (q.host !== to) {
+          if (to > from) n.prefetch(fd, from, to - from);
+          from = q.host!;
+        }
+        to = q.host! + q.length;
         ahead += q.length;
       }
+      if (to > from) n.prefetch(fd, from, to - from);
     },
     close: () => closeSync(fd),
   };
