@@ -33,8 +33,11 @@ const bits = (m: Uint8Array, cpus: number) =>
 const ratios = (v: number[]) => v.map((x) => (x === 0 ? 0 : Math.round(v[0]! / x)));
 const params = (ps: { field: string; value: unknown }[]) =>
   Object.fromEntries(ps.map((p) => [p.field, p.value]));
-/** A python dict of typed parameters: strings as STRING, booleans as BOOLEAN, numbers as `type`. */
-const tp = (o: unknown, type: number) =>
+/**
+ * A python dict of typed parameters: strings as STRING, booleans as BOOLEAN, numbers as `type`
+ * unless `types` names the field's type (as python-libvirt's own table does).
+ */
+const tp = (o: unknown, type: number, types: Record<string, number> = {}) =>
   Object.entries(o as Record<string, unknown>).map(([field, value]) => ({
     field,
     type:
@@ -42,9 +45,11 @@ const tp = (o: unknown, type: number) =>
         ? VIR_TYPED_PARAM.STRING
         : typeof value === "boolean"
           ? VIR_TYPED_PARAM.BOOLEAN
-          : type,
+          : (types[field] ?? type),
     value: value as number | boolean | string,
   }));
+/** python-libvirt's types for virDomainSetIOThreadParams. */
+const POLL_TYPES = { poll_max_ns: VIR_TYPED_PARAM.ULLONG, thread_pool_min: VIR_TYPED_PARAM.INT };
 
 /** What runExploreOp answers for an operation that is not one of its own. */
 export const NOT_EXPLORE = Symbol("not an x. operation");
@@ -150,6 +155,14 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
       const p = await x.pool(s(a[0]));
       return (await p.storageVolCreateXMLFrom(s(a[1]), await x.vol(s(a[0]), s(a[2])), n(a[3]))).name;
     }
+    case "x.ioParams":
+      return done(
+        (await d()).setIOThreadParams(n(a[1]), tp(a[2], VIR_TYPED_PARAM.UINT, POLL_TYPES), n(a[3])),
+      );
+    case "x.signal":
+      return done((await d()).sendProcessSignal(n(a[1]), n(a[2]), n(a[3])));
+    case "x.fsTrim":
+      return done((await d()).fsTrim(a[1] as string | null, n(a[2]), n(a[3])));
     case "x.cpuModels":
       return c.hv("connectGetCPUModelNames", "virConnectGetCPUModelNames")(s(a[0]), n(a[1]));
     case "x.baselineCPU":

@@ -3,10 +3,10 @@
 // "x." calls given valid and invalid arguments (flags, missing objects, wrong states, values
 // above the maximum, CPU models, block I/O tune, pools, volumes, interfaces, node devices,
 // secrets). Every return value and error (code, domain, message) must be identical.
-// SEEDS (37 of seeds 1-80) cover every kind of difference (operation, libvirt's and tsvirt's
-// answer) those 80 seeds find against the driver as it was at 34f806a (1663 of 20000 results
-// differ), 85799b0 (822), b3fc0de (466) and 606fc5e (155), the four rounds of fixes;
-// TESTDRV_EXPLORE=N [TESTDRV_EXPLORE_BASE=B] runs seeds B..B+N-1 instead, and
+// SEEDS (45 of seeds 1-80) cover every kind of difference (operation, libvirt's and tsvirt's
+// answer) those 80 seeds find against the driver as it was at 34f806a (2183 of 20000 results
+// differ), 85799b0 (1416), b3fc0de (731), 606fc5e (465) and 942e836 (303), the five rounds of
+// fixes; TESTDRV_EXPLORE=N [TESTDRV_EXPLORE_BASE=B] runs seeds B..B+N-1 instead, and
 // TESTDRV_EXPLORE_OUT=FILE writes every difference.
 
 import assert from "node:assert/strict";
@@ -24,8 +24,8 @@ const CORE = join(tmpdir(), `tsvirt-explore-${process.pid}.core`);
 
 /** Seeds that found differences (fixed since); each runs OPS operations (about 0.2 s a seed). */
 const SEEDS: number[] = [
-  2, 3, 6, 8, 9, 11, 13, 14, 16, 17, 18, 20, 21, 23, 24, 26, 27, 28, 29, 32, 33, 38, 40, 42, 44, 45, 49, 52,
-  56, 59, 62, 69, 71, 72, 73, 75, 79,
+  1, 3, 4, 5, 6, 8, 9, 12, 13, 14, 16, 19, 21, 23, 25, 27, 28, 29, 32, 35, 36, 38, 39, 40, 41, 43, 45, 46, 47,
+  48, 49, 50, 52, 57, 58, 59, 63, 71, 72, 73, 74, 75, 76, 77, 80,
 ];
 const OPS = 250;
 
@@ -392,6 +392,15 @@ export function exploreOps(seed: number, count: number): Op[] {
     () => ["dom.numa", pick(doms), affect()],
     () => ["dom.perf", pick(doms), affect()],
     () => ["x.messages", pick(doms), pick([0, 1, 2, 3, 4])],
+    () => [
+      "x.ioParams",
+      pick(doms),
+      pick([0, 1, 2, 3]),
+      pick([{ poll_max_ns: 5 }, { poll_grow: 3, poll_shrink: 2 }, { thread_pool_min: 1 }]),
+      pick([0, 1, 2]),
+    ],
+    () => ["x.signal", pick(doms), pick([1, 2, -1]), pick([0, 9, 64, 65]), pick([0, 0, 1])],
+    () => ["x.fsTrim", pick(doms), pick([null, "/", "/boot", "/nosuch"]), pick([0, 4096]), pick([0, 0, 1])],
     // the lifecycle, network, pool, node-device and metadata events queued since the last drain
     () => ["ev.drain"],
     () => ["ev.drain"],

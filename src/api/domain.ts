@@ -375,6 +375,22 @@ export class Domain {
     this.rw("virDomainPinIOThread");
     return this.hv("domainPinIOThread", "virDomainPinIOThread")(this.ref, iothreadId, cpumap, flags);
   }
+  async setIOThreadParams(iothreadId: number, params: TypedParam[], flags = 0): Promise<void> {
+    this.rw("virDomainSetIOThreadParams");
+    if (params.length === 0) throw invalidArg(D, "params in virDomainSetIOThreadParams must not be NULL");
+    const f = this.hv("domainSetIOThreadParams", "virDomainSetIOThreadParams");
+    return f(this.ref, iothreadId, params, flags);
+  }
+  async sendProcessSignal(pidValue: number, signum: number, flags = 0): Promise<void> {
+    this.rw("virDomainSendProcessSignal");
+    checkNonZero(pidValue, "pid_value", D, "virDomainSendProcessSignal");
+    const f = this.hv("domainSendProcessSignal", "virDomainSendProcessSignal");
+    return f(this.ref, pidValue, signum, flags);
+  }
+  async fsTrim(mountPoint: string | null, minimum = 0, flags = 0): Promise<void> {
+    this.rw("virDomainFSTrim");
+    return this.hv("domainFSTrim", "virDomainFSTrim")(this.ref, mountPoint, minimum, flags);
+  }
   async injectNMI(flags = 0): Promise<void> {
     this.rw("virDomainInjectNMI");
     return this.hv("domainInjectNMI", "virDomainInjectNMI")(this.ref, flags);

@@ -144,6 +144,9 @@ export interface HypervisorDriver {
   domainAddIOThread?(dom: DomainRef, iothreadId: number, flags: number): P<void>;
   domainDelIOThread?(dom: DomainRef, iothreadId: number, flags: number): P<void>;
   domainPinIOThread?(dom: DomainRef, iothreadId: number, cpumap: Uint8Array, flags: number): P<void>;
+  domainSetIOThreadParams?(dom: DomainRef, iothreadId: number, params: TypedParam[], flags: number): P<void>;
+  domainSendProcessSignal?(dom: DomainRef, pidValue: number, signum: number, flags: number): P<void>;
+  domainFSTrim?(dom: DomainRef, mountPoint: string | null, minimum: number, flags: number): P<void>;
   domainInjectNMI?(dom: DomainRef, flags: number): P<void>;
   domainGetGuestVcpus?(dom: DomainRef, flags: number): P<TypedParam[]>;
   domainSetGuestVcpus?(dom: DomainRef, cpumap: string, state: number, flags: number): P<void>;

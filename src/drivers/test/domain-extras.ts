@@ -171,10 +171,11 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         const ids = statsIOThreads.get(d) ?? [];
         if (want(STATS_IOTHREAD) && isActive(d) && ids.length > 0) {
           params.push({ field: "iothread.count", type: VIR_TYPED_PARAM.UINT, value: ids.length });
-          for (const id of ids) {
-            params.push({ field: `iothread.${id}.poll-max-ns`, type: VIR_TYPED_PARAM.ULLONG, value: 32768 });
-            params.push({ field: `iothread.${id}.poll-grow`, type: VIR_TYPED_PARAM.UINT, value: 0 });
-            params.push({ field: `iothread.${id}.poll-shrink`, type: VIR_TYPED_PARAM.UINT, value: 0 });
+          for (const t of ids) {
+            const f = (name: string) => `iothread.${t.id}.${name}`;
+            params.push({ field: f("poll-max-ns"), type: VIR_TYPED_PARAM.ULLONG, value: t.pollMaxNs });
+            params.push({ field: f("poll-grow"), type: VIR_TYPED_PARAM.UINT, value: t.pollGrow });
+            params.push({ field: f("poll-shrink"), type: VIR_TYPED_PARAM.UINT, value: t.pollShrink });
           }
         }
         return { dom: domRef(d), params };
