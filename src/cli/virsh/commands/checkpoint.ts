@@ -8,7 +8,7 @@ import { CmdFailure } from "../control.js";
 import { pad } from "../format/info-line.js";
 import { attempt, type Ctl, lookupDomain } from "../lookup.js";
 import { optArgv, optBool, optString } from "../options.js";
-import { editText, exclusive } from "../util.js";
+import { editText, exclusive, requires } from "../util.js";
 import { formatTime } from "./snapshot.js";
 import { deleteTreeMember, parentNameOr, printTreeListing } from "./tree-members.js";
 import { xmlEscape } from "./virsh-itself.js";
@@ -36,6 +36,7 @@ function createFlags(cmd: ParsedCmd): number {
 }
 
 const checkpointCreate: H = async (ctl, cmd) => {
+  requires(cmd, "redefine", "redefine-validate");
   const dom = await lookupDomain(ctl, cmd);
   const file = optString(cmd, "xmlfile");
   const xml = file === undefined ? "<domaincheckpoint/>" : await ctl.readFile(file);
@@ -86,6 +87,8 @@ const checkpointList: H = async (ctl, cmd) => {
   exclusive(cmd, "parent", "tree");
   exclusive(cmd, "roots", "tree");
   exclusive(cmd, "roots", "from");
+  if (optBool(cmd, "descendants") && !optBool(cmd, "from"))
+    throw new CmdFailure("--descendants requires --from");
   const dom = await lookupDomain(ctl, cmd);
   let flags = 0;
   if (optBool(cmd, "roots")) flags |= CL.ROOTS;

@@ -224,12 +224,14 @@ export function attachDiskXml(cmd: ParsedCmd): string {
 
 const attachDisk: H = async (ctl, cmd) => {
   const a = affect(cmd);
+  // VSH_REQUIRE_OPTION: by presence, before any value is read
   const requires = (needed: string, by: string) => {
-    if (optString(cmd, by) !== undefined && optString(cmd, needed) === undefined)
+    if (optBool(cmd, by) && !optBool(cmd, needed))
       throw new CmdFailure(`Option --${needed} is required by option --${by}`);
   };
   requires("source-protocol", "source-host-name");
   requires("source-protocol", "source-host-transport");
+  requires("source-protocol", "source-host-socket");
   requires("source-host-transport", "source-host-socket");
   const xml = attachDiskXml(cmd);
   if (optBool(cmd, "print-xml")) {
@@ -305,11 +307,11 @@ export function attachInterfaceXml(cmd: ParsedCmd): string {
   const inboundStr = o("inbound");
   const outboundStr = o("outbound");
   const sourceMode = o("source-mode");
+  const noSupport = () => new CmdFailure(`No support for ${type} in command 'attach-interface'`);
+  if (!NET_TYPES.has(type)) throw noSupport();
   if (sourceMode !== undefined && sourceMode !== "server" && sourceMode !== "client") {
     throw new CmdFailure(`Invalid source mode: ${sourceMode}`);
   }
-  const noSupport = () => new CmdFailure(`No support for ${type} in command 'attach-interface'`);
-  if (!NET_TYPES.has(type)) throw noSupport();
   let inbound: Rate | undefined;
   let outbound: Rate | undefined;
   if (inboundStr !== undefined) {

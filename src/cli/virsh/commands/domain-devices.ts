@@ -14,9 +14,14 @@ import { affectFlags, exclusive } from "../util.js";
 type H = Handler<Ctl>;
 
 /** --persistent (alias semantics of old virsh), --config/--live/--current → AFFECT flags. */
-async function deviceFlags(cmd: ParsedCmd, dom: Domain): Promise<number> {
+function deviceFlagsChecked(cmd: ParsedCmd): number {
   exclusive(cmd, "persistent", "current");
-  let flags = affectFlags(cmd);
+  return affectFlags(cmd);
+}
+
+/** deviceFlagsChecked's flags, with --persistent's AFFECT_CONFIG (and LIVE when running). */
+async function deviceFlags(cmd: ParsedCmd, dom: Domain): Promise<number> {
+  let flags = deviceFlagsChecked(cmd);
   if (optBool(cmd, "persistent")) {
     flags |= 2;
     if (await dom.isActive()) flags |= 1;
@@ -30,6 +35,7 @@ function deviceCommand(
   call: (d: Domain, xml: string, f: number) => Promise<void>,
 ): H {
   return async (ctl, cmd) => {
+    deviceFlagsChecked(cmd);
     const dom = await lookupDomain(ctl, cmd);
     const file = req(cmd, "file");
     const xml = await ctl.readFile(file);

@@ -108,9 +108,9 @@ const domjobabort: H = async (ctl, cmd) => {
 };
 
 const setUserPassword: H = async (ctl, cmd) => {
-  const dom = await lookupDomain(ctl, cmd);
   const user = req(cmd, "user");
   const password = req(cmd, "password");
+  const dom = await lookupDomain(ctl, cmd);
   await dom.setUserPassword(user, password, optBool(cmd, "encrypted") ? 1 : 0);
   ctl.print(`Password set successfully for ${user} in ${dom.name}`);
   return true;

@@ -2,13 +2,14 @@
 // define/undefine, dumpxml, edit, memory and vCPU setters, desc/metadata, managed save.
 import { VIR_DOMAIN_METADATA, VIR_DOMAIN_UNDEFINE, VIR_DOMAIN_XML } from "../../../driver/flags.js";
 import { checkExclusive } from "../../../api/check.js";
+import type { StoragePool, StorageVol } from "../../../api/index.js";
 import { ErrorCode, ErrorDomain } from "../../../errors/index.js";
 import { attr, child } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, denyReadOnly, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optScaled, optString, optUInt } from "../options.js";
-import { affectFlags, childrenAt, editText, exclusive, parseDoc } from "../util.js";
+import { affectFlags, childrenAt, editText, exclusive, parseDoc, requires } from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -121,9 +122,18 @@ const create: H = async (ctl, cmd) => {
 };
 
 const undefine: H = async (ctl, cmd) => {
+  requires(cmd, "remove-all-storage", "delete-storage-volume-snapshots");
   exclusive(cmd, "nvram", "keep-nvram");
   exclusive(cmd, "tpm", "keep-tpm");
-  const dom = await lookupDomain(ctl, cmd);
+  // virsh reads --storage quietly: an empty value counts as not given
+  const storageOpt = cmd.opts.find((o) => o.def.name === "storage")?.value;
+  const storage = storageOpt ? storageOpt : undefined;
+  const removeAll = optBool(cmd, "remove-all-storage");
+  const wipe = optBool(cmd, "wipe-storage");
+  if (wipe && storage === undefined && !removeAll)
+    throw new CmdFailure("'--wipe-storage' requires '--storage <string>' or '--remove-all-storage'");
+  // VIR_STORAGE_VOL_DELETE_WITH_SNAPSHOTS
+  const volFlags = optBool(cmd, "delete-storage-volume-snapshots") ? 2 : 0;
   let flags = 0;
   if (optBool(cmd, "managed-save")) flags |= VIR_DOMAIN_UNDEFINE.MANAGED_SAVE;
   if (optBool(cmd, "snapshots-metadata")) flags |= VIR_DOMAIN_UNDEFINE.SNAPSHOTS_METADATA;
@@ -132,21 +142,55 @@ const undefine: H = async (ctl, cmd) => {
   if (optBool(cmd, "keep-nvram")) flags |= VIR_DOMAIN_UNDEFINE.KEEP_NVRAM;
   if (optBool(cmd, "tpm")) flags |= VIR_DOMAIN_UNDEFINE.TPM;
   if (optBool(cmd, "keep-tpm")) flags |= VIR_DOMAIN_UNDEFINE.KEEP_TPM;
-  const storage = optString(cmd, "storage");
-  const removeAll = optBool(cmd, "remove-all-storage");
-  const wipe = optBool(cmd, "wipe-storage");
-  // volumes to remove are found before the definition disappears
-  const vols: { source: string; target: string }[] = [];
+  const dom = await lookupDomain(ctl, cmd);
+  // the volumes to remove are found before the definition disappears
+  const vols: { vol: StorageVol; source: string; target: string }[] = [];
   if (storage !== undefined || removeAll) {
+    if (await dom.isActive())
+      throw new CmdFailure("Storage volume deletion is supported only on stopped domains");
+    if (storage !== undefined && removeAll)
+      throw new CmdFailure("Specified both --storage and --remove-all-storage");
     const doc = parseDoc(await dom.getXMLDesc(0));
-    const wanted = storage?.split(",") ?? [];
+    const wanted: (string | null)[] | null = storage?.split(",") ?? null;
     for (const disk of childrenAt(doc, "devices/disk")) {
+      const target = attr(child(disk, "target") ?? disk, "dev");
+      if (!target) continue;
       const src = child(disk, "source");
-      const source = src ? (attr(src, "file") ?? attr(src, "dev") ?? attr(src, "volume")) : undefined;
-      const target = attr(child(disk, "target") ?? disk, "dev") ?? "";
+      const source = src
+        ? ["file", "dir", "name", "dev", "volume"].map((a) => attr(src, a)).find((v) => v !== undefined)
+        : undefined;
       if (!source) continue;
-      if (removeAll || wanted.includes(source) || wanted.includes(target)) vols.push({ source, target });
+      if (wanted) {
+        const j = wanted.findIndex((w) => w === target || w === source);
+        if (j < 0) continue;
+        wanted[j] = null;
+      }
+      const poolName = src ? attr(src, "pool") : undefined;
+      let vol: StorageVol | undefined;
+      const c = conn(ctl);
+      if (poolName) {
+        let pool: StoragePool;
+        try {
+          pool = await c.storagePoolLookupByName(poolName);
+        } catch {
+          ctl.error(`Storage pool '${poolName}' for volume '${target}' not found.`);
+          continue;
+        }
+        vol = await pool.storageVolLookupByName(source).catch(() => undefined);
+      } else vol = await c.storageVolLookupByPath(source).catch(() => undefined);
+      if (!vol) {
+        ctl.error(`Storage volume '${target}'(${source}) is not managed by libvirt. Remove it manually.\n`);
+        continue;
+      }
+      vols.push({ vol, source, target });
     }
+    let missing = false;
+    for (const w of wanted ?? [])
+      if (w !== null) {
+        ctl.error(`Volume '${w}' was not found in domain's definition.\n`);
+        missing = true;
+      }
+    if (missing) return false;
   }
   await attempt(`Failed to undefine domain '${dom.name}'`, () => {
     denyReadOnly(ctl, "virDomainUndefineFlags");
@@ -155,15 +199,25 @@ const undefine: H = async (ctl, cmd) => {
   ctl.printExtra(`Domain '${dom.name}' has been undefined\n`);
   let ok = true;
   for (const v of vols) {
+    if (wipe) {
+      ctl.printExtra(`Wiping volume '${v.target}'(${v.source}) ... `);
+      try {
+        await v.vol.wipe(0);
+        ctl.printExtra("Done.\n");
+      } catch (e) {
+        // the libvirt error is printed once, when the command fails
+        ctl.error("Failed! Volume not removed.");
+        ctl.setError(e);
+        ok = false;
+        continue;
+      }
+    }
     try {
-      const vol = await conn(ctl).storageVolLookupByPath(v.source);
-      if (wipe) await vol.wipe(0);
-      await vol.delete(0);
+      await v.vol.delete(volFlags);
       ctl.printExtra(`Volume '${v.target}'(${v.source}) removed.\n`);
     } catch (e) {
       ctl.error(`Failed to remove storage volume '${v.target}'(${v.source})`);
       ctl.setError(e);
-      ctl.reportError();
       ok = false;
     }
   }
@@ -238,6 +292,8 @@ const setmaxmem: H = async (ctl, cmd) => {
 
 const setvcpus: H = async (ctl, cmd) => {
   let flags = affectFlags(cmd);
+  exclusive(cmd, "guest", "config");
+  requires(cmd, "config", "maximum");
   const dom = await lookupDomain(ctl, cmd);
   const count = optUInt(cmd, "count") ?? 0;
   if (optBool(cmd, "maximum")) flags |= 4;

@@ -157,6 +157,33 @@ function paramsPrinter(
   };
 }
 
+/** perf: the event lists are read before the lookup; without them it queries. */
+const perf: H = async (ctl, cmd) => {
+  const flags = affectFlags(cmd);
+  const enable = optString(cmd, "enable");
+  const disable = optString(cmd, "disable");
+  const dom = await lookupDomain(ctl, cmd);
+  // virshParseEventStr: comma-separated names, empty items skipped
+  const params: TypedParam[] = [];
+  for (const [list, on] of [
+    [enable, true],
+    [disable, false],
+  ] as const)
+    for (const name of (list ?? "").split(","))
+      if (name !== "") params.push({ field: name, type: 6, value: on });
+  const show = (ps: TypedParam[]) => {
+    for (const p of ps)
+      ctl.print(`${p.field.padEnd(15)}: ${p.type === 6 && p.value ? "enabled" : "disabled"}\n`);
+  };
+  if (params.length === 0) {
+    show(await attempt("Unable to get perf events", () => dom.getPerfEvents(flags)));
+    return true;
+  }
+  await attempt("Unable to enable/disable perf events", () => dom.setPerfEvents(params, flags));
+  show(params);
+  return true;
+};
+
 const UNLIMITED = 9007199254740991;
 const NUMA_MODES = ["strict", "preferred", "interleave", "restrictive"];
 
@@ -233,8 +260,8 @@ const iothreadinfo: H = async (ctl, cmd) => {
 };
 
 const domifGetlink: H = async (ctl, cmd) => {
-  const dom = await lookupDomain(ctl, cmd);
   const iface = req(cmd, "interface");
+  const dom = await lookupDomain(ctl, cmd);
   const doc = parseDoc(await dom.getXMLDesc(optBool(cmd, "config") ? 2 : 0));
   for (const nic of childrenAt(doc, "devices/interface")) {
     const target = child(nic, "target");
@@ -383,10 +410,7 @@ export const monitorExtraHandlers: Record<string, H> = {
     (d, f) => d.getNumaParameters(f),
     (p) => (p.field === "numa_mode" ? (NUMA_MODES[Number(p.value)] ?? typedValue(p)) : typedValue(p)),
   ),
-  perf: paramsPrinter(
-    (d, f) => d.getPerfEvents(f),
-    (p) => (p.value ? "enabled" : "disabled"),
-  ),
+  perf,
   vcpupin,
   emulatorpin,
   iothreadinfo,

@@ -10,7 +10,7 @@ import { domainReasonName, domainStateName } from "../format/states.js";
 import { formatTable } from "../format/table.js";
 import { type Ctl, conn, lookupDomain } from "../lookup.js";
 import { optBool, optString } from "../options.js";
-import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
+import { childrenAt, exclusive, parseDoc } from "../util.js";
 import { domainDescription } from "./domain.js";
 
 type H = Handler<Ctl>;
@@ -260,12 +260,23 @@ const domblkinfo: H = async (ctl, cmd) => {
 /** virshCPUCountCollect: -1 means "not applicable" (live value of an inactive domain). */
 async function countCollect(dom: Domain, flags: number, checkState: boolean): Promise<number> {
   if (checkState && flags & 1 && !(await dom.isActive())) return -1;
-  return dom.getVcpusFlags(flags);
+  try {
+    return await dom.getVcpusFlags(flags);
+  } catch (e) {
+    // virshCPUCountCollect: an unsupported or refused guest query gets virsh's own line first
+    const code = (e as { code?: number }).code;
+    if (flags & 8 && (code === ErrorCode.NO_SUPPORT || code === ErrorCode.INVALID_ARG))
+      throw new CmdFailure("Failed to retrieve vCPU count from the guest", e);
+    throw e;
+  }
 }
 
 const vcpucount: H = async (ctl, cmd) => {
+  // virsh leaves --current with --live/--config alone here (CURRENT is 0)
+  exclusive(cmd, "live", "config");
   exclusive(cmd, "active", "maximum");
-  const flags = affectFlags(cmd);
+  exclusive(cmd, "guest", "config");
+  const flags = (optBool(cmd, "live") ? 1 : 0) | (optBool(cmd, "config") ? 2 : 0);
   const dom = await lookupDomain(ctl, cmd);
   const maximum = optBool(cmd, "maximum");
   const active = optBool(cmd, "active");

@@ -18,7 +18,7 @@ import {
   optULongLong,
   ULLONG_MAX,
 } from "../options.js";
-import { exclusive, requires } from "../util.js";
+import { affectFlags, exclusive, requires } from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -30,11 +30,16 @@ function refuse(fn: string, message?: string): never {
   throw new CmdFailure(message, noSupport(fn));
 }
 
-/** A domain command: option checks, the domain lookup, then the refused call. */
-function onDomain(fn: (cmd: ParsedCmd) => string, pre?: (ctl: Ctl, cmd: ParsedCmd) => unknown): H {
+/** A domain command: option checks, the domain lookup, more checks, then the refused call. */
+function onDomain(
+  fn: (cmd: ParsedCmd) => string,
+  pre?: (ctl: Ctl, cmd: ParsedCmd) => unknown,
+  post?: (cmd: ParsedCmd) => unknown,
+): H {
   return async (ctl, cmd) => {
     await pre?.(ctl, cmd);
     await lookupDomain(ctl, cmd);
+    post?.(cmd);
     refuse(fn(cmd));
   };
 }
@@ -82,7 +87,10 @@ const blockresize: H = async (ctl, cmd) => {
 };
 
 const setUserSshkeys: H = async (ctl, cmd) => {
+  requires(cmd, "file", "remove");
+  exclusive(cmd, "reset", "remove");
   await lookupDomain(ctl, cmd);
+  optString(cmd, "user");
   const file = optString(cmd, "file");
   if (file === undefined) {
     if (!optBool(cmd, "reset")) throw new CmdFailure("Option --file is required");
@@ -165,21 +173,55 @@ const qemuMonitorEvent: H = async (ctl, cmd) => {
   refuse("virConnectDomainQemuMonitorEventRegister");
 };
 
+/** vshCommandOptULWrap: an unsigned long where negative values wrap (strtoul). */
+function optULWrap(cmd: ParsedCmd, name: string): bigint | undefined {
+  const v = cmd.opts.find((x) => x.def.name === name)?.value;
+  if (v === undefined || v === null) return undefined;
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)$/.exec(v);
+  const n = m ? BigInt(m[2]!) : -1n;
+  if (!m || n > ULLONG_MAX)
+    throw new OptionError(`Numeric value '${v}' for <${name}> option is malformed or out of range`);
+  return m[1] === "-" ? (ULLONG_MAX + 1n - n) & ULLONG_MAX : n;
+}
+
+/** The migration tunables: the domain first, then the value, then the missing call. */
+const migrateTunables: Record<string, H> = {
+  "migrate-getmaxdowntime": onDomain(fixed("virDomainMigrateGetMaxDowntime")),
+  "migrate-setmaxdowntime": onDomain(fixed("virDomainMigrateSetMaxDowntime"), undefined, (cmd) => {
+    if (optULongLong(cmd, "downtime") === 0n) throw new CmdFailure("migrate: Invalid downtime");
+  }),
+  "migrate-compcache": onDomain(
+    (cmd) =>
+      optBool(cmd, "size") ? "virDomainMigrateSetCompressionCache" : "virDomainMigrateGetCompressionCache",
+    undefined,
+    (cmd) => optULongLong(cmd, "size"),
+  ),
+  "migrate-setspeed": onDomain(fixed("virDomainMigrateSetMaxSpeed"), undefined, (cmd) =>
+    optULWrap(cmd, "bandwidth"),
+  ),
+  "migrate-getspeed": onDomain(fixed("virDomainMigrateGetMaxSpeed")),
+  "migrate-postcopy": onDomain(fixed("virDomainMigrateStartPostCopy")),
+};
+
 export const refusalHandlers: Record<string, H> = {
   nodesuspend,
   allocpages,
   blockresize,
   "detach-device-alias": async (ctl, cmd) => {
+    affectFlags(cmd);
     await lookupDomain(ctl, cmd);
     refuse("virDomainDetachDeviceAlias", `Failed to detach device with alias ${req(cmd, "alias")}`);
   },
-  "get-user-sshkeys": onDomain(fixed("virDomainAuthorizedSSHKeysGet")),
+  "get-user-sshkeys": onDomain(fixed("virDomainAuthorizedSSHKeysGet"), undefined, (cmd) =>
+    optString(cmd, "user"),
+  ),
   "set-user-sshkeys": setUserSshkeys,
   guestvcpus,
   setvcpu,
-  domblkthreshold: onDomain(fixed("virDomainSetBlockThreshold"), (_ctl, cmd) =>
-    optScaled(cmd, "threshold", 1n, ULLONG_MAX),
-  ),
+  domblkthreshold: onDomain(fixed("virDomainSetBlockThreshold"), (_ctl, cmd) => {
+    optString(cmd, "dev");
+    optScaled(cmd, "threshold", 1n, ULLONG_MAX);
+  }),
   guestinfo: onDomain(fixed("virDomainGetGuestInfo")),
   "domdirtyrate-calc": onDomain(fixed("virDomainStartDirtyRateCalc")),
   "qemu-monitor-command": onDomain(fixed("virDomainQemuMonitorCommand")),
@@ -241,6 +283,7 @@ export const refusalHandlers: Record<string, H> = {
     ),
   "nodedev-reattach": (ctl, cmd) => nodedev(ctl, cmd, "virNodeDeviceReAttach", "re-attach"),
   "nodedev-reset": (ctl, cmd) => nodedev(ctl, cmd, "virNodeDeviceReset", "reset"),
+  ...migrateTunables,
 };
 
 void optArgv;

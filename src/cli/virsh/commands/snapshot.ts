@@ -181,8 +181,11 @@ const snapshotList: H = async (ctl, cmd) => {
   exclusive(cmd, "roots", "tree");
   exclusive(cmd, "roots", "from");
   exclusive(cmd, "roots", "current");
-  exclusive(cmd, "from", "current");
+  if (optBool(cmd, "descendants") && !optBool(cmd, "from") && !optBool(cmd, "current"))
+    throw new CmdFailure("--descendants requires either --from or --current");
   const dom = await lookupDomain(ctl, cmd);
+  if (optBool(cmd, "from") && optBool(cmd, "current"))
+    throw new CmdFailure("--from and --current are mutually exclusive");
   let flags = 0;
   const bits: [string, number][] = [
     ["roots", SL.ROOTS],
@@ -231,22 +234,33 @@ const snapshotParent: H = async (ctl, cmd) => {
 };
 
 const snapshotDumpxml: H = async (ctl, cmd) => {
+  const name = req(cmd, "snapshotname");
   const dom = await lookupDomain(ctl, cmd);
-  const snap = await dom.snapshotLookupByName(req(cmd, "snapshotname"), 0);
+  const snap = await dom.snapshotLookupByName(name, 0);
   ctl.print(await snap.getXMLDesc(optBool(cmd, "security-info") ? 1 : 0));
   return true;
 };
 
 const snapshotRevert: H = async (ctl, cmd) => {
-  exclusive(cmd, "running", "paused");
+  // --running with --paused is refused by libvirt's API, after the lookups
   const dom = await lookupDomain(ctl, cmd);
   const snap = await lookupSnapshot(cmd, dom);
   let flags = 0;
   if (optBool(cmd, "running")) flags |= 1;
   if (optBool(cmd, "paused")) flags |= 2;
-  if (optBool(cmd, "force")) flags |= 4;
   if (optBool(cmd, "reset-nvram")) flags |= 8;
-  await snap.revert(flags);
+  // --force is passed only on a retry after a "risky" refusal, as virsh does
+  try {
+    try {
+      await snap.revert(flags);
+    } catch (e) {
+      if (!optBool(cmd, "force") || (e as { code?: number }).code !== ErrorCode.SNAPSHOT_REVERT_RISKY)
+        throw e;
+      await snap.revert(flags | 4);
+    }
+  } catch (e) {
+    throw new CmdFailure(`Failed to revert snapshot ${snap.name}`, e);
+  }
   ctl.printExtra(`Domain snapshot ${snap.name} reverted\n`);
   return true;
 };

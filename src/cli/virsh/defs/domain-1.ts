@@ -22,7 +22,7 @@ export const domain1Specs: CmdSpec[] = [
     desc: "Attach new disk device.",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["source", "d!", "source of disk device or name of network disk"],
+      ["source", "d!e", "source of disk device or name of network disk"],
       ["target", "d!", "target of disk device"],
       ["targetbus", "s", "target bus of disk device"],
       ["driver", "s", "driver of disk device"],
