@@ -314,9 +314,9 @@ function runPass(def: DomainDef, q35: boolean, grow: boolean): PciSet {
     if (x.need === "port") set.aggregate.add(`${num(a, "bus")}:${num(a, "slot")}`);
   };
   for (const x of all) explicit(x);
-  const videoPlaced = machineSlots(def, set, q35);
-  const devs = pciDevices(def, q35, videoPlaced).filter((x) => x.get() === undefined);
-  for (const x of devs) {
+  machineSlots(def, set, q35);
+  // what the machine's fixed slots did not take (the primary video included) goes in list order
+  for (const x of all) {
     if (x.get() !== undefined) continue;
     if (x.ctrl && usbGroup(def, set, x.ctrl)) continue;
     const a = set.next(x.need);
@@ -395,6 +395,14 @@ function markMultifunction(def: DomainDef, before: Set<ControllerDef>): void {
 }
 
 function assignPci(def: DomainDef, q35: boolean): void {
+  // a saved definition (daemon restart, hotplug parse) has every address already: nothing to place
+  const buses = new Set(def.devices.controllers.filter((c) => c.type === "pci").map((c) => c.index));
+  const placed = (a: DeviceAddress | undefined) =>
+    a !== undefined && (a.type !== "pci" || buses.has(num(a, "bus")));
+  if (pciDevices(def, q35, false).every((x) => placed(x.get()))) {
+    fillPciControllerChildren(def);
+    return;
+  }
   const restore = snapshotAddresses(def);
   const addressed = new Set(def.devices.controllers.filter((c) => c.address !== undefined));
   const userPci = def.devices.controllers.some((c) => c.type === "pci" && c.index > 0);
