@@ -47,14 +47,19 @@ function bundled(): RunCli | undefined {
   } catch {
     cachedData = undefined;
   }
-  // The same wrapper as CommonJS modules get (and the build's cache run used).
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
-    filename: file,
-    cachedData,
-  });
-  const mod = { exports: {} as { runCli?: RunCli } };
-  script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));
-  return mod.exports.runCli;
+  try {
+    // The same wrapper as CommonJS modules get (and the build's cache run used).
+    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
+      filename: file,
+      cachedData,
+    });
+    const mod = { exports: {} as { runCli?: RunCli } };
+    script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));
+    return mod.exports.runCli;
+  } catch {
+    // A bundle that does not load (damaged, or built by another Node) leaves the ES modules.
+    return undefined;
+  }
 }
 
 const run = bundled() ?? (await import("../cli/img/main.js")).runCli;
