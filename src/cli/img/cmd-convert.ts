@@ -11,6 +11,7 @@ import {
   createOptionsWithProtocol,
   leaveEmptyFileIfQemuDoes,
   optionsHelp,
+  optionsHelpWithProtocol,
   parseOptionString,
 } from "./create-options.js";
 import { getopt } from "./getopt.js";
@@ -130,7 +131,8 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   const descs = CREATE_OPTIONS[outFmt];
   const pairs = optStrings.flatMap(parseOptionString);
   if (pairs.some(([k]) => k === "help" || k === "?")) {
-    io.out(optionsHelp(outFmt));
+    // The target's name is known here: qemu lists the file protocol's options too.
+    io.out(descs ? optionsHelpWithProtocol(outFmt) : optionsHelp(outFmt));
     return 0;
   }
   const options: Record<string, string> = {};
