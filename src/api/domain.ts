@@ -599,6 +599,15 @@ export class Domain {
   // ---- checkpoints ----
   async checkpointCreateXML(xml: string, flags = 0): Promise<DomainCheckpoint> {
     this.conn.checkWritable(ErrorDomain.DOMAIN_CHECKPOINT, "virDomainCheckpointCreateXML");
+    // VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE = 1, REDEFINE_VALIDATE = 4
+    checkRequires(
+      flags,
+      4,
+      "VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE_VALIDATE",
+      1,
+      "VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE",
+      ErrorDomain.DOMAIN_CHECKPOINT,
+    );
     const f = this.conn.hv(
       "domainCheckpointCreateXML",
       "virDomainCheckpointCreateXML",

@@ -97,7 +97,14 @@ function parseCheckpoint(xml: string, d: TestDomain, redefine: boolean): Checkpo
   if (redefine) {
     if (!name) throw xmlErr("a redefined checkpoint must have a name");
     const ct = childText(root, "creationTime");
-    if (ct !== undefined) def.creationTime = Number(ct.trim());
+    if (ct === undefined) {
+      throw virError(
+        ErrorCode.INTERNAL_ERROR,
+        ErrorDomain.DOMAIN_CHECKPOINT,
+        "missing creationTime from existing checkpoint",
+      );
+    }
+    def.creationTime = Number(ct.trim());
     const p = child(root, "parent");
     if (p) def.parent = childText(p, "name")?.trim();
     const dom = child(root, "domain");
@@ -160,13 +167,14 @@ const cpRef = (d: TestDomain, name: string): DomainCheckpointRef => ({ name, dom
 export function domainCheckpointSlots(ctx: TestCtx): Partial<HypervisorDriver> {
   return {
     async domainCheckpointCreateXML(ref, xml, flags) {
-      checkFlags(flags, C.REDEFINE | C.QUIESCE | C.REDEFINE_VALIDATE, "testDomainCheckpointCreateXML");
+      // REDEFINE_VALIDATE passes the public API's check only with REDEFINE, then meets this one
+      checkFlags(flags, C.REDEFINE | C.QUIESCE, "testDomainCheckpointCreateXML");
       const d = findDomain(ctx, ref);
       const redefine = (flags & C.REDEFINE) !== 0;
       if (d.snapshots.size > 0) {
         throw testError(ErrorCode.OPERATION_UNSUPPORTED, "cannot create checkpoint while snapshot exists");
       }
-      if (!redefine && !isActive(d)) {
+      if (!isActive(d)) {
         throw testError(ErrorCode.OPERATION_UNSUPPORTED, "cannot create checkpoint for inactive domain");
       }
       const list = checkpointsOf(d);
