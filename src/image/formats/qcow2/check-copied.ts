@@ -53,6 +53,7 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
     const plain = !ext && !dataFile;
     // Flag, reserved and in-cluster offset bits of an entry's low word (zero when aligned).
     const csLow = (cs - 1) | 0x1ff;
+    const cb = img.header.clusterBits;
     for (let j = 0; j < n; j++) {
       // Runs of all-zero entries (nothing allocated, no flag) are skipped at once.
       if (j % ZERO_RUN === 0 && words[j * wpe] === 0 && words[j * wpe + 1] === 0) {
@@ -65,7 +66,8 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
       // The usual entry of a standard table: COPIED, no other flag, an aligned cluster whose
       // refcount (in the block at hand) is 1. Consistent: nothing more to look at.
       if (plain && hi < 0 && (hi & 0x7f000000) === 0 && (lo & csLow) === 0 && counts) {
-        const ci = ((hi & 0x00ffffff) * 0x100000000 + (lo >>> 0)) / cs;
+        const hiOff = hi & 0x00ffffff; // (small-integer arithmetic below 2 GiB, as in checkL2)
+        const ci = hiOff === 0 && lo >= 0 ? lo >> cb : (hiOff * 0x100000000 + (lo >>> 0)) / cs;
         if (ci >= countsBase && ci < countsEnd && ci !== 0 && counts[ci - countsBase] === 1) continue;
       }
       if (hi & OFLAG_COMPRESSED_HI) continue;

@@ -173,6 +173,7 @@ async function checkL2(
   const ext = img.extL2;
   const cs = img.cs;
   const csMask = cs - 1;
+  const cb = img.header.clusterBits;
   const max = img.refs.max;
   const fileLen = st.fileLen;
   const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
@@ -202,7 +203,11 @@ async function checkL2(
     // offset (or at none: unallocated): counted here with nothing but locals, as the general
     // path below would count it.
     if (plain && (hi & 0x7f000000) === 0 && (lo & 0x1ff) === 0) {
-      const offset = (hi & 0x00ffffff) * 0x100000000 + (lo >>> 0);
+      // Below 2 GiB the offset is the low word itself: a small integer, where the general
+      // formula's double arithmetic allocates a heap number per step in cold code.
+      const hiOff = hi & 0x00ffffff;
+      const small = hiOff === 0 && lo >= 0;
+      const offset = small ? lo : hiOff * 0x100000000 + (lo >>> 0);
       if (offset === 0) continue;
       if ((lo & csMask) === 0) {
         if (frag) {
@@ -210,7 +215,7 @@ async function checkL2(
           if (next && offset !== next) fragmented++;
           next = offset + cs;
         }
-        const k = offset / cs;
+        const k = small ? lo >> cb : offset / cs;
         if (offset < fileLen && k < nb && k < a.length) {
           const r = a[k]!;
           if (r !== max && r !== 0xffffffff) {
