@@ -350,15 +350,25 @@ test("--object: secrets and qemu's messages for bad objects, help, in every comm
       `${tool}-${name}`,
       "1M",
     ];
-    if (tool === "q") assert.equal(spawnSync("qemu-img", args, { cwd: d }).status, 0);
-    else {
+    if (tool === "q") {
+      // qemu's PBKDF benchmark fails now and then on a loaded machine: try again.
+      let r = spawnSync("qemu-img", args, { cwd: d, encoding: "utf8" });
+      for (let k = 0; k < 5 && /Unable to get accurate CPU usage/.test(r.stderr); k++)
+        r = spawnSync("qemu-img", args, { cwd: d, encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    } else {
       const r = await tsvirtIn(d, ...args);
       assert.equal(r.code, 0, r.err);
     }
   };
   for (const tool of ["q", "t"] as const) {
     await mk(tool, "aes.qcow", "qcow", "encryption=on,encrypt.key-secret=sec0");
-    await mk(tool, "luks.qcow2", "qcow2", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10");
+    await mk(
+      tool,
+      "luks.qcow2",
+      "qcow2",
+      "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=100",
+    );
   }
   assert.deepEqual(readFileSync(join(d, "t-aes.qcow")), readFileSync(join(d, "q-aes.qcow")));
   const info = (f: string) =>

@@ -7,7 +7,7 @@ import { chainStatus } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
-import { makeProgress } from "./progress.js";
+import { qemuProgress } from "./progress.js";
 
 const CHUNK = 4 << 20;
 
@@ -61,11 +61,16 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   const filename = p.args[0]!;
   // qemu-img opens the top read-write even with -d (hence the raw probing warning).
   const top = await openCli(filename, fmt, { readOnly: false, warnProbe: io });
+  // Progress starts once the image is open and ends (a newline) on every way out. (qemu's job
+  // then repeats its line per poll, a timing-dependent count; one line per step here.)
+  const bar = qemuProgress(io, progress && !quiet, 1);
+  bar?.print(0, 100);
   let base: Image | undefined;
   try {
     const chain: Image[] = [];
     for (let i: Image | undefined = top; i; i = i.backing?.backingImage) chain.push(i);
-    if (chain.length < 2) throw new CliError("Image does not have a backing file");
+    // With -b the base is looked up by name (an image without backing file has none to find).
+    if (chain.length < 2 && baseName === undefined) throw new CliError("Image does not have a backing file");
     let depth = 1;
     if (baseName !== undefined) {
       depth = -1;
@@ -90,7 +95,7 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
         throw new CliError("Block job failed: Operation not supported");
       }
     }
-    const bar = makeProgress(io, progress);
+    bar?.print(0, 100);
     const buf = new Uint8Array(CHUNK);
     for (let pos = 0; pos < top.virtualSize; pos += CHUNK) {
       const n = Math.min(CHUNK, top.virtualSize - pos);
@@ -108,9 +113,7 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
         await top.read(e.start, v);
         await base.write(e.start, v);
       }
-      bar?.update(pos + n, top.virtualSize);
     }
-    bar?.stop();
     await base.flush();
     if (!keep) {
       const m = top as unknown as { makeEmpty?: () => Promise<void> };
@@ -120,8 +123,13 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
         await makeEmptyQcow2(top as Parameters<typeof makeEmptyQcow2>[0]);
       }
     }
+    bar?.print(100, 0);
+    bar?.end();
     if (!quiet) io.out("Image committed.\n");
     return 0;
+  } catch (e) {
+    bar?.end();
+    throw e;
   } finally {
     await base?.close().catch(() => {});
     await top.close();

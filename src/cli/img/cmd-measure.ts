@@ -4,7 +4,7 @@
 import { hasFormat, type Image } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, fromUsage, type Out, openCli } from "./context.js";
-import { CREATE_OPTIONS, checkOptionValue, parseOptionString } from "./create-options.js";
+import { checkOptionValue, createOptionsWithProtocol, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { type QValue, toQemuJson, cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
@@ -40,6 +40,41 @@ export function qcow2PreallocSize(total: number, cs: number, order: number, extL
   meta += nl1e * 8;
   meta += refcountMetadataSize((meta + aligned) / cs, cs, order);
   return meta + aligned;
+}
+
+/** Key bytes of each LUKS cipher (qcrypto_cipher_get_key_len). */
+const CIPHER_KEY: Record<string, number> = {
+  "aes-128": 16,
+  "aes-192": 24,
+  "aes-256": 32,
+  des: 8,
+  "3des": 24,
+  "cast5-128": 16,
+  "serpent-128": 16,
+  "serpent-192": 24,
+  "serpent-256": 32,
+  "twofish-128": 16,
+  "twofish-192": 24,
+  "twofish-256": 32,
+  sm4: 16,
+};
+
+/**
+ * The LUKS header and key material a LUKS qcow2 puts before its data (qemu's
+ * qcrypto_block_calculate_payload_offset): a 4 KiB header, then 8 key slots, each the master
+ * key split in 4000 stripes, in 4 KiB units. The key secret must exist.
+ */
+function luksHeaderSize(o: Record<string, string>, secrets: Secrets): number {
+  const id = o["encrypt.key-secret"]!;
+  if (secrets[id] === undefined) throw new CliError(`No secret with id '${id}'`);
+  const alg = o["encrypt.cipher-alg"] ?? "aes-256";
+  const bytes = CIPHER_KEY[alg];
+  if (bytes === undefined) throw new CliError(`Parameter 'cipher-alg' does not accept value '${alg}'`);
+  const mode = o["encrypt.cipher-mode"] ?? "xts";
+  if (!["ecb", "cbc", "xts", "ctr"].includes(mode))
+    throw new CliError(`Parameter 'cipher-mode' does not accept value '${mode}'`);
+  const keyLen = mode === "xts" ? bytes * 2 : bytes;
+  return 4096 + 8 * roundUp(keyLen * 4000, 4096);
 }
 
 export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
@@ -101,7 +136,7 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
       if (!list.some((x) => x.id === snapshot || x.name === snapshot))
         throw new CliError("Failed to load snapshot: Can't find snapshot");
     }
-    return await measure(img, sizeOpt, outFmt, optStrings, output, io);
+    return await measure(img, sizeOpt, outFmt, optStrings, output, io, secrets);
   } finally {
     await img?.close();
   }
@@ -114,12 +149,12 @@ async function measure(
   optStrings: string[],
   output: string,
   io: Out,
+  secrets: Secrets,
 ): Promise<number> {
   if (!hasFormat(outFmt)) throw new CliError(`Unknown file format '${outFmt}'`);
-  if (outFmt !== "raw" && outFmt !== "qcow2")
-    throw new CliError(`Block driver '${outFmt}' does not support size measurement`);
+  // -o is parsed against the format's and the file protocol's creation options first.
   const opts: Record<string, string> = {};
-  const descs = CREATE_OPTIONS[outFmt] ?? [];
+  const descs = createOptionsWithProtocol(outFmt);
   for (const [k, v] of optStrings.flatMap(parseOptionString)) {
     const invalid = `\ntsvirt-img: Invalid options for file format '${outFmt}'`;
     const d = descs.find((x) => x.name === k);
@@ -131,7 +166,10 @@ async function measure(
       throw e;
     }
   }
+  if (outFmt !== "raw" && outFmt !== "qcow2")
+    throw new CliError(`Block driver '${outFmt}' does not support size measurement`);
   let cs = 65536;
+  let luksPayload = 0;
   let refBits = 16;
   let extL2 = false;
   const prealloc = opts.preallocation ?? "off";
@@ -156,8 +194,11 @@ async function measure(
       );
     if (!["off", "metadata", "falloc", "full"].includes(prealloc))
       throw new CliError(`invalid parameter value: ${prealloc}`);
-    if (opts["encrypt.format"] === "luks" && opts["encrypt.key-secret"] === undefined)
-      throw new CliError("Parameter 'encrypt.key-secret' is required for cipher");
+    if (opts["encrypt.format"] === "luks") {
+      if (opts["encrypt.key-secret"] === undefined)
+        throw new CliError("Parameter 'encrypt.key-secret' is required for cipher");
+      luksPayload = roundUp(luksHeaderSize(opts, secrets), cs);
+    }
     const virtualSize = roundUp(img?.virtualSize ?? sizeOpt ?? 0, cs);
     const l2Tables = Math.ceil(virtualSize / cs / (cs / (extL2 ? 16 : 8)));
     if (l2Tables * 8 > 0x2000000)
@@ -197,7 +238,7 @@ async function measure(
   const d: Record<string, QValue | undefined> = {};
   if (outFmt === "qcow2") {
     const vs = roundUp(virtual, cs);
-    full = qcow2PreallocSize(vs, cs, Math.log2(refBits), extL2);
+    full = luksPayload + qcow2PreallocSize(vs, cs, Math.log2(refBits), extL2);
     required = prealloc === "full" || prealloc === "falloc" ? full : full - vs + requiredData;
     // Only a qcow2 source can carry persistent bitmaps, so only then is their size reported.
     d.bitmaps = srcFormat === "qcow2" && srcV3 && opts.compat !== "0.10" ? 0 : undefined;

@@ -7,7 +7,7 @@ import { chainStatus, driverRunEnd, qemuWriteZeroes } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
-import { makeProgress } from "./progress.js";
+import { type QemuProgress, qemuProgress } from "./progress.js";
 
 /** qemu-img rebase compares old and new backing in pieces of at most this (IO_BUF_SIZE). */
 const IO_BUF = 2 << 20;
@@ -24,7 +24,7 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "hf:F:b:upt:T:qUc", [
+    p = getopt(argv, "hf:F:b:upt:T:qU", [
       { name: "help", arg: "none", key: "h" },
       { name: "object", arg: "required" },
       { name: "image-opts", arg: "none" },
@@ -38,6 +38,7 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   let newFmt: string | undefined;
   let unsafe = false;
   let progress = false;
+  let quiet = false;
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
     if (k === "object") {
@@ -49,6 +50,7 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
     else if (k === "F") newFmt = v;
     else if (k === "u") unsafe = true;
     else if (k === "p") progress = true;
+    else if (k === "q") quiet = true;
   }
   if (p.args.length !== 1)
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
@@ -61,8 +63,29 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   // -u without -b drops the backing file.
   newBacking ??= "";
   const filename = p.args[0]!;
+  // qemu starts its progress (0 %) before opening anything and ends it on every way out.
+  const bar = qemuProgress(io, progress && !quiet, 2);
+  bar?.print(0, 100);
+  try {
+    return await rebase(io, filename, fmt, unsafe, newBacking, newFmt, bar);
+  } finally {
+    bar?.end();
+  }
+}
+
+async function rebase(
+  io: Out,
+  filename: string,
+  fmt: string | undefined,
+  unsafe: boolean,
+  newBacking: string,
+  newFmt: string | undefined,
+  bar: QemuProgress | undefined,
+): Promise<number> {
   const img = await openCli(filename, fmt, { readOnly: false, backingChain: !unsafe, warnProbe: io });
   let nb: Image | undefined;
+  // The new backing file's depth in the old chain (qemu's prefix_chain_bs), if it is there.
+  let prefixDepth: number | undefined;
   try {
     if (newFmt !== undefined && !hasFormat(newFmt)) throw new CliError(`Invalid format name: '${newFmt}'`);
     const target = newBacking === "" ? undefined : newBacking;
@@ -75,6 +98,9 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
         throw new CliError(
           `Could not open new backing file '${target}': Failed to get shared "write" lock\nIs another process using the image [${full}]?`,
         );
+      let depth = 1;
+      for (let b = img.backing?.backingImage; b; b = b.backing?.backingImage, depth++)
+        if (prefixDepth === undefined && b.io.path && (await sameFile(b.io.path, full))) prefixDepth = depth;
       try {
         nb = await openImage(full, { format: newFmt, readOnly: true });
       } catch (e) {
@@ -96,13 +122,14 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
     // only then), and an image without a backing file has zeros as its old backing content.
     if (!unsafe) {
       const old = img.backing?.backingImage;
-      const bar = makeProgress(io, progress);
       const a = new Uint8Array(IO_BUF);
       const b = new Uint8Array(IO_BUF);
       const oldSize = old?.virtualSize ?? 0;
       const size = img.virtualSize;
       // qemu's loop: a run the image itself allocates (or not), as one block-status answer
       // reports it, then the old and new backing contents of an unallocated run.
+      // qemu's per-piece step: 100 / (size / MIN(size, IO_BUF_SIZE)), integer division inside.
+      const localProgress = size > 0 ? 100 / Math.floor(size / Math.min(size, IO_BUF)) : 100;
       let n = 0;
       for (let pos = 0; pos < size; pos += n) {
         // (Only qcow2's zero writes depend on where a piece starts and ends: other formats take
@@ -118,6 +145,19 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
         }
         n = Math.min(n, run);
         if (allocated) continue;
+        if (prefixDepth !== undefined) {
+          // Ranges no image above the new backing file defines read the same before and after.
+          const above = (e: MapExtent) => e.present !== false && e.depth >= 1 && e.depth < prefixDepth!;
+          const first = above(st.find((e) => e.start + e.length > pos)!);
+          let r = 0;
+          for (const e of st) {
+            if (e.start + e.length <= pos) continue;
+            if (own(e) || above(e) !== first) break;
+            r = e.start + e.length - pos;
+          }
+          n = Math.min(n, r);
+          if (!first) continue;
+        }
         const oldZero = pos >= oldSize;
         if (!oldZero) n = Math.min(n, oldSize - pos);
         const newSize = nb?.virtualSize ?? 0;
@@ -142,10 +182,10 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
           else if (d) await img.write(pos + s, va.subarray(s, t));
           s = t;
         }
-        bar?.update(pos + n, size);
+        bar?.print(localProgress, 100);
       }
-      bar?.stop();
     }
+    bar?.print(100, 0);
     if (target !== undefined && newFmt === undefined)
       throw new CliError(
         `Could not change the backing file to '${newBacking}': backing format must be specified`,

@@ -44,3 +44,45 @@ export function makeProgress(io: Out, enabled: boolean): Progress | undefined {
     },
   };
 }
+
+/** qemu's util/qemu-progress.c state: print(delta, max) and end(), as rebase and commit use it. */
+export interface QemuProgress {
+  /** max 0: set to `delta` percent; else advance by delta/100*max percent. */
+  print(delta: number, max: number): void;
+  /** The closing newline (printed on every exit path once started). */
+  end(): void;
+}
+
+export function qemuProgress(io: Out, enabled: boolean, minSkip: number): QemuProgress | undefined {
+  if (!enabled) return undefined;
+  if (io.isTTY) {
+    const bar = makeProgress(io, true)!;
+    let cur = 0;
+    return {
+      print(delta, max) {
+        cur = Math.min(100, max === 0 ? delta : cur + (delta / 100) * max);
+        bar.update(cur, 100);
+      },
+      end: () => bar.stop(),
+    };
+  }
+  let current = 0;
+  let lastPrint = 0;
+  return {
+    print(delta, max) {
+      // qemu keeps the state in C floats.
+      const f = Math.fround;
+      current = f(Math.min(100, max === 0 ? delta : f(current + f(f(delta / 100) * max))));
+      if (
+        current > lastPrint + minSkip ||
+        current < lastPrint - minSkip ||
+        current === 100 ||
+        current === 0
+      ) {
+        lastPrint = current;
+        io.out(`    (${current.toFixed(2)}/100%)\r`);
+      }
+    },
+    end: () => io.out("\n"),
+  };
+}
