@@ -14,7 +14,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child, childText, elements, escapeXml, formatElement, parseXml } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { checkDefCopyable, domRef, isActive, type TestDomain } from "./domain-obj.js";
-import { checkFlags, testError } from "./errors.js";
+import { checkFlags, domainNotRunning, testError } from "./errors.js";
 
 export interface CheckpointDef {
   name: string;
@@ -202,7 +202,10 @@ export function domainCheckpointSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async domainCheckpointGetXMLDesc(cref, flags) {
       checkFlags(flags, X.SECURE | X.NO_DOMAIN | X.SIZE, "testDomainCheckpointGetXMLDesc");
       const d = findDomain(ctx, cref.domain);
-      return formatCheckpoint(findCp(d, cref.name), flags);
+      const cp = findCp(d, cref.name);
+      // SIZE asks the running guest (the test driver then reports no sizes)
+      if (flags & X.SIZE && !isActive(d)) throw domainNotRunning();
+      return formatCheckpoint(cp, flags);
     },
     async domainListAllCheckpoints(ref, flags) {
       checkFlags(flags, 0xf, "testDomainListAllCheckpoints");
