@@ -71,7 +71,12 @@ export class QemuDriverState {
     if (emulator !== undefined) return emulator;
     if (!this.byArch) {
       this.byArch = new Map();
-      for (const b of this.emulators) if (!this.byArch.has(archOfBinary(b))) this.byArch.set(archOfBinary(b), b);
+      for (const b of this.emulators) {
+        const a = archOfBinary(b);
+        if (!this.byArch.has(a)) this.byArch.set(a, b);
+        // Domain XML names the 32-bit x86 arch i686; its binary is qemu-system-i386.
+        if (a === "i386" && !this.byArch.has("i686")) this.byArch.set("i686", b);
+      }
     }
     const bin = this.byArch.get(arch);
     if (!bin) throw unsupported(`No emulator found for arch '${arch}'`);
