@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 npx tsc -p tsconfig.json
+# tsvirt-img's one-file bundle + V8 code cache (faster start); skipped without esbuild, only warns on failure
+node scripts/build-img-bundle.mjs || echo "build-img-bundle failed: tsvirt-img runs from its ES modules" >&2
 lintdirs=$(for d in src tests bench scripts; do [ -d "$d" ] && echo "$d"; done)
 # shellcheck disable=SC2086
 npx biome lint $lintdirs >/tmp/tsvirt-biome.log 2>&1 || { cat /tmp/tsvirt-biome.log; exit 1; }
