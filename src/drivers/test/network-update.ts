@@ -124,7 +124,10 @@ export function updateNetworkDef(
     }
     case SEC.IP_DHCP_RANGE: {
       checkUpdateElement(xml, "range", net);
-      const i = updateIpIndex(def, parentIndex, "dhcp range", isIPv4);
+      // libvirt's shared <ip> lookup words its refusal for "dhcp host" here too
+      const i = updateIpIndex(def, parentIndex, "dhcp host", isIPv4);
+      // ranges cannot be modified: refused before the range is parsed (and checked)
+      if (command === CMD.MODIFY) throw unsupported("dhcp ranges cannot be modified, only added or deleted");
       const [b, a] = dhcpIpWrap(def, i);
       const range = parseUpdateFragment(def, b, xml, a).ips[0]!.dhcpRanges[0]!;
       const same = (x: typeof range) =>
