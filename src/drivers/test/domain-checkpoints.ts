@@ -113,6 +113,15 @@ function parseCheckpoint(xml: string, d: TestDomain, redefine: boolean): Checkpo
       def.disks.push({ name: dn, checkpoint: g.checkpoint ?? "bitmap", bitmap: g.bitmap });
     return def;
   }
+  // virDomainCheckpointAlignDisks counts the requests (duplicates too) before it names them
+  const requested = disks ? elements(disks, "disk").length : 0;
+  if (requested > d.def.devices.disks.length) {
+    throw virError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      ErrorDomain.DOMAIN_CHECKPOINT,
+      "too many disk checkpoint requests for domain",
+    );
+  }
   for (const dn of given.keys()) {
     if (!d.def.devices.disks.some((x) => x.target.dev === dn)) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN_CHECKPOINT, `no disk named '${dn}'`);
