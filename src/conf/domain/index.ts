@@ -12,6 +12,7 @@ export { formatDomainXML } from "./format.js";
 export type * from "./types.js";
 export * from "./accessors.js";
 export { diskNameToIndex } from "./devices/disk.js";
+export { compactDomainDef } from "./compact.js";
 
 export interface ParseDomainOptions extends PostParseOptions {
   /** VIR_DOMAIN_DEFINE_* / parse flags (reserved; validation always runs). */

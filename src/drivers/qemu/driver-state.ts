@@ -1,7 +1,12 @@
 // Shared state of the QEMU driver for one daemon: domain list, persistent config store,
 // capability cache, job locks, event queue, and the directory layout it runs in.
 import { join } from "node:path";
-import { formatDomainXML, type parseDomainXML, parseDomainXMLWith } from "../../conf/domain/index.js";
+import {
+  compactDomainDef,
+  formatDomainXML,
+  type parseDomainXML,
+  parseDomainXMLWith,
+} from "../../conf/domain/index.js";
 import type { DomainEvent } from "../../driver/index.js";
 import { VIR_DOMAIN_EVENT_ID } from "../../driver/index.js";
 import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
@@ -99,6 +104,7 @@ export class QemuDriverState {
     const arch = archGiven ? def.os.arch : this.defaultArch();
     const caps = await this.caps.get(this.emulatorFor(arch, def.devices.emulator));
     qemuPostParse(def, caps, archGiven);
+    compactDomainDef(def); // kept for the domain's lifetime: no slack (see compact.ts)
     return { def, caps };
   }
 
