@@ -1,8 +1,9 @@
-// Clusters that qcow2 snapshot operations free are deallocated in the file, as qemu-img does
-// (its qcow2 driver passes snapshot discards through by default): after the same `snapshot -c /
-// -a / -d` sequence on copies of one image, the clusters holding data in each file (SEEK_DATA,
-// rounded to clusters) are the same for qemu-img and tsvirt-img, the images compare equal and
-// check finds nothing.
+// Clusters that qcow2 snapshot operations and unmapping zero writes free are deallocated in the
+// file, as qemu-img does (its qcow2 driver passes snapshot discards through by default, and
+// discard requests for images opened with discard=unmap, as commit and convert open theirs):
+// after the same `snapshot -c / -a / -d` sequence, or the same commit, on copies of one image, the
+// clusters holding data in each file (SEEK_DATA, rounded to clusters) are the same for qemu-img
+// and tsvirt-img, the images compare equal and check finds nothing.
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -82,6 +83,38 @@ test("snapshot create/apply/delete free clusters out of the file as qemu-img doe
       await rm(a);
       await rm(b);
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("commit: base clusters the top's zero writes free are punched out, as qemu-img commit does", async (t) => {
+  if (!have("qemu-img") || !have("qemu-io")) return t.skip("qemu-img/qemu-io not installed");
+  if (!existsSync(CLI)) return t.skip("dist/bin/tsvirt-img.js is not built");
+  if (!nativeIO()) return t.skip("native addon not built (no SEEK_DATA, no punch hole)");
+  const dir = await mkdtemp(join(tmpdir(), "tsvirt-discard-commit-"));
+  try {
+    for (const tool of ["q", "t"]) {
+      const d = join(dir, tool);
+      execFileSync("mkdir", ["-p", d]);
+      const q = (...a: string[]) => execFileSync("qemu-img", a, { cwd: d }).toString();
+      q("create", "-q", "-f", "qcow2", "base.qcow2", "32M");
+      execFileSync("qemu-io", ["-c", "write -P 1 0 16M", "base.qcow2"], { cwd: d });
+      q("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "top.qcow2");
+      execFileSync(
+        "qemu-io",
+        ["-c", "write -z 0 4M", "-c", "write -z -u 4M 4M", "-c", "write -P 3 12M 1M", "top.qcow2"],
+        { cwd: d },
+      );
+      if (tool === "q") q("commit", "top.qcow2");
+      else execFileSync("node", [CLI, "commit", "top.qcow2"], { cwd: d });
+    }
+    const qb = join(dir, "q/base.qcow2");
+    const tb = join(dir, "t/base.qcow2");
+    execFileSync("qemu-img", ["compare", qb, tb]);
+    assert.match(execFileSync("qemu-img", ["check", tb]).toString(), /No errors were found/);
+    assert.equal(statSync(tb).size, statSync(qb).size);
+    assert.deepEqual(dataClusters(tb, 65536), dataClusters(qb, 65536));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

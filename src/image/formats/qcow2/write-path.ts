@@ -395,11 +395,50 @@ export async function zeroGuest(
   img: Qcow2Image,
   offset: number,
   length: number,
-  _opts: { mayUnmap?: boolean } = {},
+  opts: { mayUnmap?: boolean } = {},
 ): Promise<void> {
   img.bounds(offset, length);
   img.writable();
   await beforeWrite(img);
+  // Clusters the zeroing frees leave the file too when unmapping is allowed (qemu passes such
+  // discard requests through for images opened with discard=unmap, as qemu-img convert and
+  // commit open their targets).
+  if (opts.mayUnmap) {
+    await discardingFrees(img, () => zeroClusters(img, offset, length));
+    return;
+  }
+  await zeroClusters(img, offset, length);
+}
+
+/** Runs fn, then deallocates in the file the clusters it freed that are still free. */
+export async function discardingFrees(img: Qcow2Image, fn: () => Promise<void>): Promise<void> {
+  const freed: number[] = [];
+  const prev = img.refs.onFreed;
+  img.refs.onFreed = (ci) => {
+    prev?.(ci);
+    freed.push(ci);
+  };
+  try {
+    await fn();
+  } finally {
+    img.refs.onFreed = prev;
+  }
+  if (freed.length === 0 || !img.io.discard || img.hasDataFile) return;
+  const cis = [...new Set(freed)].sort((a, b) => a - b);
+  let i = 0;
+  while (i < cis.length) {
+    if ((await img.refs.get(cis[i]!)) !== 0) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < cis.length && cis[j] === cis[j - 1]! + 1 && (await img.refs.get(cis[j]!)) === 0) j++;
+    await img.io.discard(cis[i]! * img.cs, (j - i) * img.cs);
+    i = j;
+  }
+}
+
+async function zeroClusters(img: Qcow2Image, offset: number, length: number): Promise<void> {
   const end = offset + length;
   let pos = offset;
   const zeroChunk = async (a: number, b: number) => {
