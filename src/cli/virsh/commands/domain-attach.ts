@@ -427,8 +427,17 @@ const detachDisk: H = async (ctl, cmd) => {
 const detachInterface: H = async (ctl, cmd) => {
   const a = affect(cmd);
   const dom = await lookupDomain(ctl, cmd);
-  const type = req(cmd, "type");
-  const mac = optString(cmd, "mac");
+  let type: string;
+  let mac: string | undefined;
+  try {
+    type = req(cmd, "type");
+    mac = optString(cmd, "mac");
+  } catch (e) {
+    // virsh adds its failure line after an unreadable option, --print-xml or not
+    if (e instanceof CmdFailure)
+      throw new CmdFailure(e.message, new CmdFailure("Failed to detach interface"));
+    throw e;
+  }
   const xml = await domainXmlFor(dom, a.flags);
   // With --print-xml virsh stops at its own complaint; otherwise it adds that the detach failed.
   const failed = (msg: string) =>

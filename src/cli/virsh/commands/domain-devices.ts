@@ -8,7 +8,7 @@ import { ErrorDomain } from "../../../errors/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
-import { optBool, optInt, optString } from "../options.js";
+import { optBool, optString, optULongLong } from "../options.js";
 import { affectFlags, exclusive } from "../util.js";
 
 type H = Handler<Ctl>;
@@ -94,12 +94,12 @@ const PM_TARGETS: Record<string, number> = { mem: 0, disk: 1, hybrid: 2 };
 
 const dompmsuspend: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  const duration = optULongLong(cmd, "duration") ?? 0n;
   const name = req(cmd, "target");
   const target = PM_TARGETS[name];
   if (target === undefined) throw new CmdFailure("Invalid target");
-  const duration = optInt(cmd, "duration") ?? 0;
   await attempt(`Domain '${dom.name}' could not be suspended`, () =>
-    dom.pmSuspendForDuration(target, duration, 0),
+    dom.pmSuspendForDuration(target, Number(duration), 0),
   );
   ctl.printExtra(`Domain '${dom.name}' successfully suspended`);
   return true;

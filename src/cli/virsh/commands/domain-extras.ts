@@ -181,11 +181,18 @@ const DUMP = { crash: 1, live: 2, "bypass-cache": 4, reset: 8, "memory-only": 16
 const dump: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const file = req(cmd, "file");
+  if (optBool(cmd, "format") && !optBool(cmd, "memory-only"))
+    throw new CmdFailure("--format only works with --memory-only");
   let flags = 0;
   for (const [k, v] of Object.entries(DUMP)) if (optBool(cmd, k)) flags |= v;
-  await attempt(`Failed to core dump domain '${dom.name}' to ${file}`, () =>
-    dom.coreDump(resolve(ctl.cwd, file), flags),
-  );
+  await attempt(`Failed to core dump domain '${dom.name}' to ${file}`, async () => {
+    // libvirt's virDomainCoreDump refuses these pairs (tsvirt's API does not check them yet)
+    const D = ErrorDomain.DOMAIN;
+    checkExclusive(flags, DUMP.crash, "VIR_DUMP_CRASH", DUMP.live, "VIR_DUMP_LIVE", D);
+    checkExclusive(flags, DUMP.crash, "VIR_DUMP_CRASH", DUMP.reset, "VIR_DUMP_RESET", D);
+    checkExclusive(flags, DUMP.live, "VIR_DUMP_LIVE", DUMP.reset, "VIR_DUMP_RESET", D);
+    return dom.coreDump(resolve(ctl.cwd, file), flags);
+  });
   ctl.printExtra(`\nDomain '${dom.name}' dumped to ${file}\n`);
   return true;
 };
@@ -284,8 +291,9 @@ function numericKeycode(s: string): number {
 /** send-key: names are known for the linux codeset (KEY_*); every codeset takes numbers. */
 const sendKey: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  let codesetName = optString(cmd, "codeset") ?? "linux";
-  const holdtime = optInt(cmd, "holdtime") ?? 0;
+  // --codeset is read quietly (an empty value keeps linux); --holdtime is unsigned
+  let codesetName = cmd.opts.find((o) => o.def.name === "codeset")?.value || "linux";
+  const holdtime = optUInt(cmd, "holdtime") ?? 0;
   if (codesetName === "rfb") codesetName = "qnum";
   const codeset = CODESETS.indexOf(codesetName);
   if (codeset < 0) throw new CmdFailure(`unknown codeset: '${codesetName}'`);

@@ -79,7 +79,8 @@ function signalNumber(s: string): number {
 
 const sendProcessSignal: H = async (ctl, cmd) => {
   await lookupDomain(ctl, cmd);
-  const pid = req(cmd, "pid");
+  // vshCommandOptLongLong: an empty value is a malformed number, not an empty option
+  const pid = cmd.opts.find((o) => o.def.name === "pid")?.value ?? "";
   if (!/^[ \t]*[+-]?\d+$/.test(pid))
     throw new OptionError(`Numeric value '${pid}' for <pid> option is malformed or out of range`);
   const sig = req(cmd, "signame");

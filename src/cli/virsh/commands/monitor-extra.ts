@@ -8,7 +8,7 @@ import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
 import { attempt, type Ctl, conn, domainByString, lookupDomain, req } from "../lookup.js";
-import { optArgv, optBool, optString, optUInt } from "../options.js";
+import { optArgv, optBool, optInt, optString, optUInt } from "../options.js";
 import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
 import { parseCpuList } from "./cpulist.js";
 
@@ -54,7 +54,8 @@ async function hostCpus(ctl: Ctl): Promise<number> {
 
 const domblkstat: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  const dev = optString(cmd, "device") ?? "";
+  // read quietly: an empty --device asks for the domain's summary, as a missing one
+  const dev = cmd.opts.find((o) => o.def.name === "device")?.value ?? "";
   const s = await attempt(`Failed to get block stats ${dom.name} ${dev}`, () => dom.blockStats(dev));
   const rows: [string, string, number][] = [
     ["rd_req", "number of read operations:", s.rdReq],
@@ -107,9 +108,23 @@ const MEM_TAGS = [
 ];
 
 const dommemstat: H = async (ctl, cmd) => {
-  const flags = affectFlags(cmd);
+  let flags = affectFlags(cmd);
   const dom = await lookupDomain(ctl, cmd);
-  const stats = await attempt("Failed to get memory statistics", () => dom.memoryStats(13, flags));
+  // the flags are for --period only: without any, a running domain's live period
+  if (
+    !["current", "live", "config"].some((o) => optBool(cmd, o)) &&
+    (await dom.isActive().catch(() => false))
+  )
+    flags |= 1;
+  const period = optInt(cmd, "period");
+  if (period !== undefined) {
+    if (period < 0) throw new CmdFailure(`Invalid collection period value '${period}'`);
+    await attempt("Unable to change balloon collection period.", () =>
+      dom.setMemoryStatsPeriod(period, flags),
+    );
+    return true;
+  }
+  const stats = await attempt("Failed to get memory statistics", () => dom.memoryStats(13, 0));
   for (const s of stats) ctl.print(`${MEM_TAGS[s.tag] ?? "unknown"} ${s.val}\n`);
   return true;
 };
@@ -125,9 +140,19 @@ const domcontrol: H = async (ctl, cmd) => {
   return true;
 };
 
+/** VIR_DOMAIN_GET_HOSTNAME_LEASE / _AGENT. */
+const HOSTNAME_SOURCES: Record<string, number> = { lease: 1, agent: 2 };
+
 const domhostname: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  const name = await attempt("failed to get hostname", () => dom.getHostname(0));
+  const source = optString(cmd, "source");
+  let flags = 0;
+  if (source !== undefined) {
+    const f = HOSTNAME_SOURCES[source];
+    if (f === undefined) throw new CmdFailure(`Unknown data source '${source}'`);
+    flags = f;
+  }
+  const name = await attempt("failed to get hostname", () => dom.getHostname(flags));
   ctl.print(`${name}\n`);
   return true;
 };

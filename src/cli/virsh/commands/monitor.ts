@@ -9,7 +9,7 @@ import { CmdFailure } from "../control.js";
 import { domainReasonName, domainStateName } from "../format/states.js";
 import { formatTable } from "../format/table.js";
 import { type Ctl, conn, lookupDomain } from "../lookup.js";
-import { optBool, optString } from "../options.js";
+import { optBool } from "../options.js";
 import { childrenAt, exclusive, parseDoc } from "../util.js";
 import { domainDescription } from "./domain.js";
 
@@ -231,7 +231,8 @@ function human(bytes: number): string {
 
 const domblkinfo: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  const dev = optString(cmd, "device");
+  // virsh reads --device quietly: an empty value counts as missing
+  const dev = cmd.opts.find((o) => o.def.name === "device")?.value || undefined;
   const all = optBool(cmd, "all");
   const fmt = (n: number) => (optBool(cmd, "human") ? human(n) : String(n));
   if (all) {

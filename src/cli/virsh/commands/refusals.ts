@@ -223,15 +223,44 @@ export const refusalHandlers: Record<string, H> = {
     optScaled(cmd, "threshold", 1n, ULLONG_MAX);
   }),
   guestinfo: onDomain(fixed("virDomainGetGuestInfo")),
-  "domdirtyrate-calc": onDomain(fixed("virDomainStartDirtyRateCalc")),
-  "qemu-monitor-command": onDomain(fixed("virDomainQemuMonitorCommand")),
-  "qemu-agent-command": onDomain(fixed("virDomainQemuAgentCommand")),
+  "domdirtyrate-calc": onDomain(fixed("virDomainStartDirtyRateCalc"), undefined, (cmd) => {
+    optInt(cmd, "seconds");
+    const mode = optString(cmd, "mode");
+    if (mode !== undefined && !["page-sampling", "dirty-bitmap", "dirty-ring"].includes(mode))
+      throw new CmdFailure(`Unknown calculation mode '${mode}'`);
+  }),
+  "qemu-monitor-command": onDomain(
+    // --pass-fds read quietly: empty means none; each item an int
+    (cmd) =>
+      cmd.opts.find((o) => o.def.name === "pass-fds")?.value
+        ? "virDomainQemuMonitorCommandWithFiles"
+        : "virDomainQemuMonitorCommand",
+    (_ctl, cmd) => {
+      exclusive(cmd, "hmp", "pretty");
+      exclusive(cmd, "hmp", "return-value");
+    },
+    (cmd) => {
+      const fds = cmd.opts.find((o) => o.def.name === "pass-fds")?.value;
+      if (fds)
+        for (const fd of fds.split(","))
+          if (!/^[ \t\n\v\f\r]*[+-]?\d+$/.test(fd) || Math.abs(Number(fd)) > 2147483647)
+            throw new CmdFailure(`Unable to parse FD number '${fd}'`);
+    },
+  ),
+  "qemu-agent-command": onDomain(fixed("virDomainQemuAgentCommand"), undefined, (cmd) => {
+    const timeout = optInt(cmd, "timeout");
+    if (timeout !== undefined && timeout < 1) throw new CmdFailure("timeout must be positive");
+    if ([timeout !== undefined, optBool(cmd, "async"), optBool(cmd, "block")].filter(Boolean).length > 1)
+      throw new CmdFailure("timeout, async and block options are exclusive");
+  }),
   "qemu-monitor-event": qemuMonitorEvent,
   "qemu-attach": (_ctl, cmd) => {
     const pid = optUInt(cmd, "pid");
     refuse("virDomainQemuAttach", `Failed to attach to pid ${pid}`);
   },
-  "guest-agent-timeout": onDomain(fixed("virDomainAgentSetResponseTimeout")),
+  "guest-agent-timeout": onDomain(fixed("virDomainAgentSetResponseTimeout"), undefined, (cmd) =>
+    optInt(cmd, "timeout"),
+  ),
   "lxc-enter-namespace": onDomain(fixed("virDomainLxcOpenNamespace")),
   "dom-fd-associate": domFdAssociate,
   "backup-begin": async (ctl, cmd) => {
@@ -246,13 +275,17 @@ export const refusalHandlers: Record<string, H> = {
     refuse("virDomainSetLaunchSecurityState", "Unable to set launch security state");
   },
   "domxml-from-native": async (ctl, cmd) => {
+    optString(cmd, "format");
     await ctl.readFile(req(cmd, "config"));
     refuse("virConnectDomainXMLFromNative");
   },
   "domxml-to-native": async (ctl, cmd) => {
+    exclusive(cmd, "domain", "xml");
+    optString(cmd, "format");
     const xml = optString(cmd, "xml");
     if (xml !== undefined) await ctl.readFile(xml);
-    else if (optString(cmd, "domain") !== undefined) await lookupDomain(ctl, cmd);
+    else if (optBool(cmd, "domain")) await lookupDomain(ctl, cmd);
+    else throw new CmdFailure("need either domain or domain XML");
     refuse("virConnectDomainXMLToNative");
   },
   "nwfilter-define": async (ctl, cmd) => {
