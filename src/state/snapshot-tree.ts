@@ -86,9 +86,9 @@ export class SnapshotTree<S extends SnapshotDef = SnapshotDef> {
 
   private matches(s: S, flags: number): boolean {
     const leaf = this.children(s.name).length === 0;
-    if (flags & (L.LEAVES | L.NO_LEAVES)) {
-      if (!((flags & L.LEAVES && leaf) || (flags & L.NO_LEAVES && !leaf))) return false;
-    }
+    // Each bit excludes the other kind, so LEAVES|NO_LEAVES matches nothing (as libvirt 9.0).
+    if (flags & L.LEAVES && !leaf) return false;
+    if (flags & L.NO_LEAVES && leaf) return false;
     // Every snapshot in the tree has metadata (NO_METADATA snapshots are never added).
     if (flags & (L.METADATA | L.NO_METADATA) && !(flags & L.METADATA)) return false;
     if (flags & (L.INACTIVE | L.ACTIVE | L.DISK_ONLY)) {

@@ -32,12 +32,18 @@ export function parseDomainSnapshotXML(xml: string, opts: SnapshotParseOptions =
     disks: [],
   };
   if (opts.redefine) {
+    // libvirt 9.0's order and codes (checked with python-libvirt on test:///default): the name
+    // first (XML error), then creationTime (internal error, also when it is not a number), then
+    // the state (XML error when missing, unsupported configuration when unknown).
+    const xmlError = (msg: string) => virError(ErrorCode.XML_ERROR, D, msg);
+    if (!nameS) throw xmlError("a redefined snapshot must have a name");
     const ct = childText(root, "creationTime");
-    if (ct === undefined) throw unsupported("missing creationTime from existing snapshot");
-    if (!/^-?[0-9]+$/.test(ct.trim())) throw unsupported("missing creationTime from existing snapshot");
+    if (ct === undefined || !/^-?[0-9]+$/.test(ct.trim())) {
+      throw virError(ErrorCode.INTERNAL_ERROR, D, "missing creationTime from existing snapshot");
+    }
     def.creationTime = Number(ct.trim());
     const st = childText(root, "state");
-    if (st === undefined) throw unsupported("missing state from existing snapshot");
+    if (st === undefined) throw xmlError("missing state from existing snapshot");
     if (!(SNAPSHOT_STATES as readonly string[]).includes(st) || st === "nostate") {
       throw unsupported(`Invalid state '${st}' in domain snapshot XML`);
     }
@@ -105,6 +111,7 @@ function alignDisks(
   opts: SnapshotParseOptions,
 ): void {
   const dflt = def.memory?.snapshot === "external" ? "external" : (opts.defaultLocation ?? "internal");
+  if (def.disks.length > domDisks.length) throw unsupported("too many disk snapshot requests for domain");
   const used = new Map<number, SnapshotDisk>();
   for (const sd of def.disks) {
     let idx = domDisks.findIndex((d) => d.dst === sd.name);
