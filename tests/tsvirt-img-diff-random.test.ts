@@ -9,7 +9,8 @@
 // node --import tsx --test tests/tsvirt-img-diff-random.test.ts   (TSVIRT_IMG_RANDOM_LIST=7,9 runs
 // just those seeds; TSVIRT_IMG_RANDOM_VERBOSE=1
 // prints every difference; TSVIRT_IMG_RANDOM_STRICT=0 reports without failing;
-// TSVIRT_IMG_RANDOM_PRINT=1 only prints each seed's setup and command lines).
+// TSVIRT_IMG_RANDOM_PRINT=1 only prints each seed's setup and command lines;
+// TSVIRT_IMG_RANDOM_WIDE=0 leaves out the widening generator).
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -484,6 +485,8 @@ function randomCommand(r: Rng, imgs: Img[]): string[] {
 // decides, so the first one's cases stay what they were for seeds it leaves alone.
 
 const SECRET = ["--object", "secret,id=sec0,data=abc123"];
+/** TSVIRT_IMG_RANDOM_WIDE=0: the first generator's cases only (as before the widening). */
+const WIDE = process.env.TSVIRT_IMG_RANDOM_WIDE !== "0";
 
 /** An encrypted image (LUKS qcow2 or AES qcow) made with qemu-img and a secret. */
 function makeEncrypted(w: Rng, steps: string[][]): Img {
@@ -815,9 +818,9 @@ function genCase(seed: number): Case {
   if (r.chance(0.5))
     imgs.push(makeImage(r, "b.img", steps, undefined, r.chance(0.5) ? undefined : `${base.size}`));
   const w = new Rng(seed ^ 0x5eed5eed);
-  if (w.chance(0.12)) imgs.push(makeEncrypted(w, steps));
+  if (WIDE && w.chance(0.12)) imgs.push(makeEncrypted(w, steps));
   const cmds = [randomCommand(r, imgs)];
-  if (w.chance(0.25)) cmds[0] = wideCommand(w, imgs);
+  if (WIDE && w.chance(0.25)) cmds[0] = wideCommand(w, imgs);
   const first = cmds[0]!;
   // Sometimes a follow-up on the same image shows the metadata the first command left.
   if (first[0] === "snapshot") {
@@ -902,6 +905,27 @@ async function head(path: string): Promise<string> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Outputs that differ only in disk sizes by exactly one 4 KiB block: ext4 adds an extent index
+ * block once a file has more than four extents, and how fragmented qemu-img's file ends up
+ * depends on the order its asynchronous writes reach the disk.
+ */
+function onlyExtentBlock(a: string, b: string): boolean {
+  const la = a.split("\n");
+  const lb = b.split("\n");
+  if (la.length !== lb.length) return false;
+  return la.every((x, i) => {
+    const y = lb[i]!;
+    if (x === y) return true;
+    const j = [/^(\s*"actual-size": )(\d+)(,?)$/, /^(disk size: )(\d+) KiB$/].find(
+      (re) => re.test(x) && re.test(y),
+    );
+    if (!j) return false;
+    const [nx, ny] = [Number(j.exec(x)![2]), Number(j.exec(y)![2])];
+    return Math.abs(nx - ny) === (j.source.includes("KiB") ? 4 : 4096);
+  });
 }
 
 /** fsync(2) every file under dir (sync(1) with file arguments). */
@@ -1069,7 +1093,7 @@ async function runCase(base: string, c: Case): Promise<Result> {
   if (q.code !== t.code) diffs.push(`exit ${q.code} != ${t.code}`);
   const qo = normalise(q.stdout, qd);
   const to = normalise(t.stdout, td);
-  if (qo !== to) diffs.push(`stdout:\n${qo}--- tsvirt-img:\n${to}`);
+  if (qo !== to && !onlyExtentBlock(qo, to)) diffs.push(`stdout:\n${qo}--- tsvirt-img:\n${to}`);
   const qe = normalise(q.stderr, qd);
   const te = normalise(t.stderr, td);
   if (qe !== te) diffs.push(`stderr:\n${qe}--- tsvirt-img:\n${te}`);

@@ -5,6 +5,7 @@ import { CliError, errText, fromUsage, type Out, pathCombine } from "./context.j
 import {
   CREATE_OPTIONS,
   checkOptionValue,
+  createFailureText,
   createOptionsWithProtocol,
   leaveEmptyFileIfQemuDoes,
   formattingLine,
@@ -166,7 +167,7 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       throw new CliError(`${filename}: Could not create '${filename}': Is a directory`);
     if (e instanceof ImageError) {
       await leaveEmptyFileIfQemuDoes(filename, fmt, e.message);
-      throw new CliError(`${filename}: ${e.message}`);
+      throw new CliError(`${filename}: ${createFailureText(filename, e.message)}`);
     }
     throw e;
   }

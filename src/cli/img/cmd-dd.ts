@@ -3,7 +3,7 @@
 
 import { createImage, hasFormat, type Image, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
-import { leaveEmptyFileIfQemuDoes } from "./create-options.js";
+import { createFailureText, leaveEmptyFileIfQemuDoes } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
@@ -77,7 +77,9 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
       await createImage(output, outFmt, size, {});
     } catch (e) {
       await leaveEmptyFileIfQemuDoes(output, outFmt, errText(e));
-      throw new CliError(`${output}: error while creating output image: ${errText(e)}`);
+      throw new CliError(
+        `${output}: error while creating output image: ${createFailureText(output, errText(e))}`,
+      );
     }
     try {
       dst = await openImage(output, { format: outFmt, readOnly: false });

@@ -263,3 +263,9 @@ export async function leaveEmptyFileIfQemuDoes(path: string, fmt: string, messag
     /Unsupported preallocation mode/.test(message);
   if (late) await writeFile(path, "").catch(() => {});
 }
+
+/** The file protocol's create opens with O_CREAT: its failure reads "Could not create", as qemu's. */
+export function createFailureText(path: string, message: string): string {
+  const open = `Could not open '${path}': `;
+  return message.startsWith(open) ? `Could not create '${path}': ${message.slice(open.length)}` : message;
+}
