@@ -6,6 +6,7 @@ import { ImageError } from "../../errors.js";
 import type { InternalSnapshots, SnapshotInfo } from "../../image.js";
 import { INCOMPAT_DIRTY, MAX_SNAPSHOTS } from "./header.js";
 import { growL1 } from "./resize.js";
+import { discardingFrees } from "./write-path.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { assertTreeFits, readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
 import {
@@ -181,38 +182,10 @@ async function withDirtyBit(img: Qcow2Image, fn: () => Promise<void>): Promise<v
   }
   // Clusters a snapshot operation frees are deallocated in the file once their refcounts are
   // written (qemu passes snapshot discards through by default: the file shrinks on disk).
-  const freed: number[] = [];
-  const prev = img.refs.onFreed;
-  img.refs.onFreed = (ci) => {
-    prev?.(ci);
-    freed.push(ci);
-  };
-  try {
-    await fn();
-  } finally {
-    img.refs.onFreed = prev;
-  }
-  await discardFreed(img, freed);
+  await discardingFrees(img, fn);
   if (mark) {
     await img.io.flush();
     h.incompatible &= ~INCOMPAT_DIRTY;
     await img.writeHeader();
-  }
-}
-
-/** Deallocates the clusters (indices) that are still free, adjacent ones as one range. */
-async function discardFreed(img: Qcow2Image, freed: number[]): Promise<void> {
-  if (freed.length === 0 || !img.io.discard) return;
-  const cis = [...new Set(freed)].sort((a, b) => a - b);
-  let i = 0;
-  while (i < cis.length) {
-    if ((await img.refs.get(cis[i]!)) !== 0) {
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (j < cis.length && cis[j] === cis[j - 1]! + 1 && (await img.refs.get(cis[j]!)) === 0) j++;
-    await img.io.discard(cis[i]! * img.cs, (j - i) * img.cs);
-    i = j;
   }
 }
