@@ -3,7 +3,7 @@
 // channels, and domain checkpoints (remote_nonnull_domain_checkpoint = name + domain).
 import { array, int, mapped, struct, uint, varOpaque } from "../xdr/index.js";
 import { listAll, type ProcedureDef, proc } from "./procedure.js";
-import { domainRef as D, type DomainRef, nstr, ostr, u64 } from "./remote-types.js";
+import { domainRef as D, type DomainRef, i64, nstr, ostr, typedParams, u64 } from "./remote-types.js";
 
 /** remote_nonnull_domain_checkpoint; in memory the parent is `domain` (tsvirt's DomainCheckpointRef). */
 const checkpointRef = mapped(
@@ -20,6 +20,8 @@ const FSFREEZE_MOUNTPOINTS_MAX = 256;
 /** remote_protocol.x REMOTE_DOMAIN_DISK_ERRORS_MAX and REMOTE_DOMAIN_MEMORY_PEEK_BUFFER_MAX. */
 const DISK_ERRORS_MAX = 256;
 const MEMORY_PEEK_BUFFER_MAX = 4194304;
+/** remote_protocol.x REMOTE_DOMAIN_IOTHREAD_PARAMS_MAX. */
+const IOTHREAD_PARAMS_MAX = 64;
 const diskError = struct("remote_domain_disk_error", { disk: nstr, error: int });
 const ro = { ro: true };
 
@@ -47,6 +49,17 @@ export const domainGuestProcedures: ProcedureDef[] = [
         return { errors: a.maxerrors ? errors.slice(0, a.maxerrors) : [], nerrors: errors.length };
       },
     },
+  ),
+  proc(294, "DOMAIN_FSTRIM", { dom: D, mountPoint: ostr, minimum: u64, flags: uint }, null, {
+    slot: "domainFSTrim",
+  }),
+  proc(295, "DOMAIN_SEND_PROCESS_SIGNAL", { dom: D, pid_value: i64, signum: uint, flags: uint }, null),
+  proc(
+    402,
+    "DOMAIN_SET_IOTHREAD_PARAMS",
+    { dom: D, iothread_id: uint, params: typedParams(IOTHREAD_PARAMS_MAX), flags: uint },
+    null,
+    { slot: "domainSetIOThreadParams" },
   ),
   proc(296, "DOMAIN_OPEN_CHANNEL", { dom: D, name: ostr, flags: uint }, null, {
     stream: "read",
