@@ -106,6 +106,11 @@ async function rebase(
       } catch (e) {
         throw new CliError(`Could not open new backing file '${target}': ${errText(e)}`);
       }
+      // An encrypted backing file opens only with its key (qemu reads through it).
+      if ((nb as { keyMissing?: boolean }).keyMissing)
+        throw new CliError(
+          `Could not open new backing file '${target}': Parameter 'encrypt.key-secret' is required for cipher`,
+        );
       // Deeper in the new backing chain, the image itself conflicts the same way.
       if (img.format !== "raw") {
         let depth = 0;
