@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { checkExclusive } from "../../api/check.js";
+import { ErrorDomain } from "../../errors/index.js";
 import { parseXml } from "../../xml/index.js";
 import type { XmlElement } from "../../xml/index.js";
 import type { ParsedCmd } from "./command.js";
@@ -21,6 +23,18 @@ export function exclusive(cmd: ParsedCmd, a: string, b: string): void {
 export function requires(cmd: ParsedCmd, needed: string, by: string): void {
   if (optBool(cmd, by) && !optBool(cmd, needed))
     throw new CmdFailure(`Option --${needed} is required by option --${by}`);
+}
+
+/**
+ * Throws `message` over libvirt's public-API refusal of AFFECT_LIVE with AFFECT_CONFIG: virsh's
+ * first getter call (the one that counts the parameters) fails there, before any driver.
+ */
+export function liveConfigRefused(flags: number, message: string): void {
+  try {
+    checkExclusive(flags, 1, "VIR_DOMAIN_AFFECT_LIVE", 2, "VIR_DOMAIN_AFFECT_CONFIG", ErrorDomain.DOMAIN);
+  } catch (e) {
+    throw new CmdFailure(message, e);
+  }
 }
 
 /** --current/--live/--config → VIR_DOMAIN_AFFECT_* (CURRENT=0, LIVE=1, CONFIG=2). */

@@ -9,7 +9,7 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { OptionError, optBool, optScaled, optString, optULongLong, ULLONG_MAX } from "../options.js";
-import { affectFlags, childrenAt, editText, exclusive, parseDoc } from "../util.js";
+import { affectFlags, childrenAt, editText, exclusive, liveConfigRefused, parseDoc } from "../util.js";
 import { typedValue } from "./monitor-extra.js";
 
 type H = Handler<Ctl>;
@@ -99,7 +99,9 @@ const hypervisorCpuBaseline: H = async (ctl, cmd) => {
 
 const cpuModels: H = async (ctl, cmd) => {
   const arch = req(cmd, "arch");
-  const names = await conn(ctl).hv("connectGetCPUModelNames", "virConnectGetCPUModelNames")(arch, 0);
+  const names = await attempt("failed to get CPU model names", () =>
+    conn(ctl).hv("connectGetCPUModelNames", "virConnectGetCPUModelNames")(arch, 0),
+  );
   for (const n of names) ctl.print(`${n}\n`);
   return true;
 };
@@ -176,6 +178,7 @@ const blkdeviotune: H = async (ctl, cmd) => {
     if (v !== undefined) params.push({ field, type: 4, value: Number(v) });
   }
   if (params.length === 0) {
+    liveConfigRefused(flags, "Unable to get number of block I/O throttle parameters");
     const got = await attempt("Unable to get block I/O throttle parameters", () =>
       dom.getBlockIoTune(disk, flags),
     );

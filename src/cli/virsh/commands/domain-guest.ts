@@ -92,7 +92,7 @@ const domiftune: H = async (ctl, cmd) => {
     await attempt("Unable to set interface parameters", () => dom.setInterfaceParameters(dev, set, flags));
     return true;
   }
-  const params = await attempt("Unable to get number of interface parameters", () =>
+  const params = await attempt("Unable to get interface parameters", () =>
     dom.getInterfaceParameters(dev, flags),
   );
   for (const p of params) ctl.print(`${p.field.padEnd(15)}: ${typedValue(p)}\n`);

@@ -110,17 +110,29 @@ const ifaceRollback: H = async (ctl) => {
 
 const USAGE_NAMES = ["none", "volume", "ceph", "iscsi", "tls", "vtpm"];
 
-const secretList: H = async (ctl) => {
+/** VIR_CONNECT_LIST_SECRETS_* filter flags. */
+const SECRET_FILTERS: [string, number][] = [
+  ["ephemeral", 1],
+  ["no-ephemeral", 2],
+  ["private", 4],
+  ["no-private", 8],
+];
+
+const secretList: H = async (ctl, cmd) => {
   const c = conn(ctl);
+  let flags = 0;
+  for (const [o, f] of SECRET_FILTERS) if (optBool(cmd, o)) flags |= f;
   let rows: string[][];
   try {
-    const list = await c.listAllSecrets(0);
+    const list = await c.listAllSecrets(flags);
     rows = list.map((s) => [
       s.uuid,
       s.usageType ? `${USAGE_NAMES[s.usageType] ?? "unknown"} ${s.usageID}` : "Unused",
     ]);
   } catch (e) {
     if (!isNoSupport(e)) throw new CmdFailure("Failed to list secrets", e);
+    // the old listing calls cannot filter
+    if (flags) throw new CmdFailure("Filtering is not supported by this libvirt");
     await attempt("Failed to count secrets", () => c.numOfSecrets());
     const uuids = await attempt("Failed to list secrets", () => c.listSecrets(65536));
     rows = uuids.map((u) => [u, "Unused"]);

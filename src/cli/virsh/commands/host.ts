@@ -1,6 +1,9 @@
 // Host and hypervisor commands (tools/virsh-host.c): version, uri, hostname, nodeinfo,
 // capabilities, sysinfo, maxvcpus, freecell, domcapabilities, nodecpumap, nodecpustats.
+import { checkNonNegative } from "../../../api/check.js";
+import { ErrorDomain } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
+import { exclusive } from "../util.js";
 import { attempt, type Ctl, conn } from "../lookup.js";
 import { bitmapRanges } from "./monitor-extra.js";
 import { optBool, optInt, optString } from "../options.js";
@@ -77,6 +80,7 @@ const maxvcpus: H = async (ctl, cmd) => {
 };
 
 const freecell: H = async (ctl, cmd) => {
+  exclusive(cmd, "all", "cellno");
   const c = conn(ctl);
   const cell = optInt(cmd, "cellno");
   if (optBool(cmd, "all")) {
@@ -95,6 +99,8 @@ const freecell: H = async (ctl, cmd) => {
     ctl.print(`Total: ${Math.floor((await c.nodeGetFreeMemory()) / 1024)} KiB\n`);
     return true;
   }
+  // libvirt's virNodeGetCellsFreeMemory refuses a negative start cell before the driver
+  checkNonNegative(cell, "startCell", ErrorDomain.NONE, "virNodeGetCellsFreeMemory");
   const [m] = await c.nodeGetCellsFreeMemory(cell, 1);
   ctl.print(`${cell}: ${Math.floor(m / 1024)} KiB\n`);
   return true;

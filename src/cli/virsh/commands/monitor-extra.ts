@@ -9,7 +9,7 @@ import { CmdFailure } from "../control.js";
 import { formatTable } from "../format/table.js";
 import { attempt, type Ctl, conn, domainByString, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optInt, optString, optUInt } from "../options.js";
-import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
+import { affectFlags, childrenAt, exclusive, liveConfigRefused, parseDoc } from "../util.js";
 import { parseCpuList } from "./cpulist.js";
 
 type H = Handler<Ctl>;
@@ -173,10 +173,12 @@ const schedinfo: H = async (ctl, cmd) => {
 function paramsPrinter(
   get: (d: Domain, flags: number) => Promise<TypedParam[]>,
   fmt: (p: TypedParam) => string,
+  countFailed: string,
 ): H {
   return async (ctl, cmd) => {
     const flags = affectFlags(cmd);
     const dom = await lookupDomain(ctl, cmd);
+    liveConfigRefused(flags, countFailed);
     for (const p of await get(dom, flags)) ctl.print(`${p.field.padEnd(15)}: ${fmt(p)}\n`);
     return true;
   };
@@ -268,6 +270,7 @@ const emulatorpin: H = async (ctl, cmd) => {
 const iothreadinfo: H = async (ctl, cmd) => {
   const flags = affectFlags(cmd);
   const dom = await lookupDomain(ctl, cmd);
+  liveConfigRefused(flags, "Unable to get domain IOThreads information");
   const ncpus = await hostCpus(ctl);
   const list = await dom.getIOThreadInfo(flags);
   if (list.length === 0) {
@@ -429,11 +432,17 @@ export const monitorExtraHandlers: Record<string, H> = {
   memtune: paramsPrinter(
     (d, f) => d.getMemoryParameters(f),
     (p) => (Number(p.value) === UNLIMITED ? "unlimited" : typedValue(p)),
+    "Unable to get number of memory parameters",
   ),
-  blkiotune: paramsPrinter((d, f) => d.getBlkioParameters(f), typedValue),
+  blkiotune: paramsPrinter(
+    (d, f) => d.getBlkioParameters(f),
+    typedValue,
+    "Unable to get number of blkio parameters",
+  ),
   numatune: paramsPrinter(
     (d, f) => d.getNumaParameters(f),
     (p) => (p.field === "numa_mode" ? (NUMA_MODES[Number(p.value)] ?? typedValue(p)) : typedValue(p)),
+    "Unable to get numa parameters",
   ),
   perf,
   vcpupin,

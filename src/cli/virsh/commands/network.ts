@@ -8,6 +8,7 @@ import { pad } from "../format/info-line.js";
 import { formatTable } from "../format/table.js";
 import { attempt, type Ctl, conn, lookupNetwork, req } from "../lookup.js";
 import { optBool, optInt, optString } from "../options.js";
+import { exclusive } from "../util.js";
 import {
   autostartCmd,
   autostartWord,
@@ -121,11 +122,13 @@ const UPDATE_SECTIONS: Record<string, number> = {
 };
 
 const netUpdate: H = async (ctl, cmd) => {
+  exclusive(cmd, "current", "live");
+  exclusive(cmd, "current", "config");
   const n = await lookupNetwork(ctl, cmd);
   const command = req(cmd, "command");
-  const section = req(cmd, "section");
   const c = UPDATE_COMMANDS[command];
   if (c === undefined) throw new CmdFailure(`unrecognized command name '${command}'`);
+  const section = req(cmd, "section");
   const s = UPDATE_SECTIONS[section];
   if (s === undefined) throw new CmdFailure(`unrecognized section name '${section}'`);
   const xmlArg = req(cmd, "xml");
