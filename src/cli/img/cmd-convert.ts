@@ -16,6 +16,7 @@ import {
 } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { makeProgress } from "./progress.js";
+import { cliObjects, type Secrets } from "./qdict.js";
 import { parseSize } from "./units.js";
 
 /** Whether `path` is the same file as any image of the sources' chains. */
@@ -66,8 +67,13 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   // qemu-img convert writes the target with cache=unsafe unless -t says otherwise: no fsync.
   let cache = "unsafe";
   const optStrings: string[] = [];
+  // --object secrets, in option order (as qemu-img creates the objects): keys for the target.
+  const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
     switch (k) {
+      case "object":
+        cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+        break;
       case "f":
         srcFmt = v;
         break;
@@ -195,10 +201,12 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
           `${outName}: error while converting ${outFmt}: Failed to get "write" lock\nIs another process using the image [${outName}]?`,
         );
       try {
-        await createImage(outName, outFmt, total, options);
+        await createImage(outName, outFmt, total, options, { secrets });
       } catch (e) {
-        await leaveEmptyFileIfQemuDoes(outName, outFmt, errText(e));
-        throw new CliError(`${outName}: error while converting ${outFmt}: ${errText(e)}`);
+        // qemu's text for a key secret that was not given has no "found" (as create's).
+        const text = errText(e).replace(/^(No secret with id '.*') found$/, "$1");
+        await leaveEmptyFileIfQemuDoes(outName, outFmt, text);
+        throw new CliError(`${outName}: error while converting ${outFmt}: ${text}`);
       }
     }
     // qemu's image locking: an existing target that is one of the open sources (or in their
@@ -212,6 +220,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         format: noCreate ? undefined : outFmt,
         readOnly: false,
         backingChain: topOnly,
+        secrets,
       });
     } catch (e) {
       throw new CliError(`Could not open '${outName}': ${errText(e)}`);
