@@ -69,8 +69,14 @@ const cpuCompare: H = async (ctl, cmd) => {
   return printCompare(ctl, r, file, "host");
 };
 
+/** The hypervisor-cpu-* commands read these before anything else. */
+const hypervisorOpts = (cmd: ParsedCmd) => {
+  for (const o of ["virttype", "emulator", "arch", "machine"]) optString(cmd, o);
+};
+
 const hypervisorCpuCompare: H = async (ctl, cmd) => {
   const file = req(cmd, "file");
+  hypervisorOpts(cmd);
   await cpuDefs(ctl, file);
   throw new CmdFailure(
     `Failed to compare hypervisor CPU with ${file}`,
@@ -88,6 +94,7 @@ const cpuBaseline: H = async (ctl, cmd) => {
 
 const hypervisorCpuBaseline: H = async (ctl, cmd) => {
   const file = optString(cmd, "file");
+  hypervisorOpts(cmd);
   const model = optString(cmd, "model");
   if (file === undefined && model === undefined)
     throw new CmdFailure("Either --file or --model must be provided");

@@ -146,7 +146,10 @@ const domdisplay: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const want = optString(cmd, "type") ?? null;
   const g = await graphics(dom, want);
-  if (!g) throw new CmdFailure("No graphical display found");
+  if (!g)
+    throw new CmdFailure(
+      want === null ? "No graphical display found" : `No graphical display with type '${want}' found`,
+    );
   const host = g.listen === "" || g.listen === "0.0.0.0" || g.listen === "::" ? "localhost" : g.listen;
   ctl.print(g.type === "vnc" ? `vnc://${host}:${g.port - 5900}\n` : `${g.type}://${host}:${g.port}\n`);
   return true;

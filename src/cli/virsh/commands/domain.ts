@@ -110,10 +110,18 @@ const define: H = async (ctl, cmd) => {
 const create: H = async (ctl, cmd) => {
   const file = req(cmd, "file");
   const xml = await ctl.readFile(file);
+  // --pass-fds (read quietly) is parsed after the file; each item an int
+  const fds = cmd.opts.find((o) => o.def.name === "pass-fds")?.value;
+  if (fds)
+    for (const fd of fds.split(","))
+      if (!/^[ \t\n\v\f\r]*[+-]?\d+$/.test(fd) || Math.abs(Number(fd)) > 2147483647)
+        throw new CmdFailure(`Unable to parse FD number '${fd}'`);
+  // VIR_DOMAIN_START_PAUSED, _AUTODESTROY, _VALIDATE, _RESET_NVRAM
   let flags = 0;
   if (optBool(cmd, "paused")) flags |= 1;
   if (optBool(cmd, "autodestroy")) flags |= 2;
-  if (optBool(cmd, "validate")) flags |= 4;
+  if (optBool(cmd, "validate")) flags |= 16;
+  if (optBool(cmd, "reset-nvram")) flags |= 32;
   const dom = await attempt(`Failed to create domain from ${file}`, () =>
     conn(ctl).domainCreateXML(xml, flags),
   );
@@ -332,6 +340,11 @@ const desc: H = async (ctl, cmd) => {
   if (optBool(cmd, "edit")) {
     const cur = await domainDescription(dom, title, flags & 2 ? VIR_DOMAIN_XML.INACTIVE : 0);
     text = editText(text ?? cur, ".txt").replace(/\n+$/, "");
+    // the edited text is compared with the domain's current one
+    if (text === cur) {
+      ctl.printExtra(title ? "Domain title not changed\n" : "Domain description not changed\n");
+      return true;
+    }
   }
   if (text !== undefined) {
     const type = title ? VIR_DOMAIN_METADATA.TITLE : VIR_DOMAIN_METADATA.DESCRIPTION;

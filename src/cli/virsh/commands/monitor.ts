@@ -10,6 +10,7 @@ import { domainReasonName, domainStateName } from "../format/states.js";
 import { formatTable } from "../format/table.js";
 import { type Ctl, conn, lookupDomain } from "../lookup.js";
 import { optBool } from "../options.js";
+import { bitmapRanges } from "./monitor-extra.js";
 import { childrenAt, exclusive, parseDoc } from "../util.js";
 import { domainDescription } from "./domain.js";
 
@@ -330,8 +331,10 @@ const vcpuinfo: H = async (ctl, cmd) => {
     if (Number(vi.cpuTime) !== 0) s += pad("CPU time:", `${(Number(vi.cpuTime) / 1e9).toFixed(1)}s`);
     const map = v.cpumaps[i] ?? new Uint8Array(maplen);
     let aff = "";
-    for (let c = 0; c < Math.min(maxcpu, map.length * 8); c++)
-      aff += map[c >> 3] & (1 << (c & 7)) ? "y" : "-";
+    if (optBool(cmd, "pretty")) aff = `${bitmapRanges(map, maxcpu)} (out of ${maxcpu})`;
+    else
+      for (let c = 0; c < Math.min(maxcpu, map.length * 8); c++)
+        aff += map[c >> 3] & (1 << (c & 7)) ? "y" : "-";
     s += pad("CPU Affinity:", aff);
     return s;
   });
