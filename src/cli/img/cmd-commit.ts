@@ -6,6 +6,7 @@ import { type Image, openImage } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
+import { cvtnum, isCacheMode } from "./units.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { qemuProgress } from "./progress.js";
 
@@ -41,6 +42,7 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   let keep = false;
   let quiet = false;
   let progress = false;
+  let cache: string | undefined;
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
     if (k === "object") {
@@ -55,9 +57,15 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
     } else if (k === "d") keep = true;
     else if (k === "q") quiet = true;
     else if (k === "p") progress = true;
+    else if (k === "t") cache = v;
+    else if (k === "r") {
+      const r = cvtnum("rate limit", v, (w) => io.err(`tsvirt-img: warning: ${w}\n`));
+      if ("error" in r) throw new CliError(r.error);
+    }
   }
   if (p.args.length !== 1)
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  if (cache !== undefined && !isCacheMode(cache)) throw new CliError(`Invalid cache option: ${cache}`);
   const filename = p.args[0]!;
   // qemu-img opens the top read-write even with -d (hence the raw probing warning).
   const top = await openCli(filename, fmt, { readOnly: false, warnProbe: io });

@@ -6,6 +6,7 @@ import { hasFormat, type Image, type MapExtent, openImage } from "../../image/in
 import { chainStatus, driverRunEnd, qemuWriteZeroes } from "./chain-status.js";
 import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
+import { isCacheMode } from "./units.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { type QemuProgress, qemuProgress } from "./progress.js";
 
@@ -39,6 +40,8 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   let unsafe = false;
   let progress = false;
   let quiet = false;
+  let cache: string | undefined;
+  let srcCache: string | undefined;
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
     if (k === "object") {
@@ -51,6 +54,8 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
     else if (k === "u") unsafe = true;
     else if (k === "p") progress = true;
     else if (k === "q") quiet = true;
+    else if (k === "t") cache = v;
+    else if (k === "T") srcCache = v;
   }
   if (p.args.length !== 1)
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
@@ -67,6 +72,9 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   const bar = qemuProgress(io, progress && !quiet, 2);
   bar?.print(0, 100);
   try {
+    if (cache !== undefined && !isCacheMode(cache)) throw new CliError(`Invalid cache option: ${cache}`);
+    if (srcCache !== undefined && !isCacheMode(srcCache))
+      throw new CliError(`Invalid source cache option: ${srcCache}`);
     return await rebase(io, filename, fmt, unsafe, newBacking, newFmt, bar);
   } finally {
     bar?.end();

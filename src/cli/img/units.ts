@@ -145,3 +145,8 @@ export function cvtnum(
     return { error: `Invalid ${name} specified. Must be between ${min} and ${max}.` };
   return { value: Number(r.value) };
 }
+
+/** bdrv_parse_cache_mode()'s names (-t/-T): "off" is "none". */
+export function isCacheMode(mode: string): boolean {
+  return ["off", "none", "directsync", "writeback", "unsafe", "writethrough"].includes(mode);
+}
