@@ -149,7 +149,15 @@ const netPortLookup = (fn: string): H => {
       ctl.error(e.message);
       return true;
     }
-    ctl.error(`failed to get network port '${req(cmd, "port")}'`);
+    let port: string;
+    try {
+      port = req(cmd, "port");
+    } catch (e) {
+      if (!(e instanceof CmdFailure)) throw e;
+      ctl.error(e.message);
+      return true;
+    }
+    ctl.error(`failed to get network port '${port}'`);
     void fn;
     return true;
   };
@@ -291,7 +299,10 @@ export const refusalHandlers: Record<string, H> = {
   "nwfilter-define": async (ctl, cmd) => {
     const file = req(cmd, "file");
     await ctl.readFile(file);
-    refuse("virNWFilterDefineXML", `Failed to define network filter from ${file}`);
+    refuse(
+      optBool(cmd, "validate") ? "virNWFilterDefineXMLFlags" : "virNWFilterDefineXML",
+      `Failed to define network filter from ${file}`,
+    );
   },
   "nwfilter-edit": (_ctl, cmd) =>
     refuse("virNWFilterLookupByName", `failed to get nwfilter '${req(cmd, "nwfilter")}'`),
@@ -311,7 +322,10 @@ export const refusalHandlers: Record<string, H> = {
     nodedev(
       ctl,
       cmd,
-      optString(cmd, "driver") !== undefined ? "virNodeDeviceDetachFlags" : "virNodeDeviceDettach",
+      // --driver is read quietly: an empty value means none
+      cmd.opts.find((o) => o.def.name === "driver")?.value
+        ? "virNodeDeviceDetachFlags"
+        : "virNodeDeviceDettach",
       "detach",
     ),
   "nodedev-reattach": (ctl, cmd) => nodedev(ctl, cmd, "virNodeDeviceReAttach", "re-attach"),

@@ -87,15 +87,27 @@ const snapshotCreateAs: H = async (ctl, cmd) => {
   if (name !== undefined) xml += `  <name>${xmlEscape(name)}</name>\n`;
   if (desc !== undefined) xml += `  <description>${xmlEscape(desc)}</description>\n`;
   if (memspec !== undefined) {
-    const parts = memspec.split(",");
-    let a = "";
-    for (const p of parts) {
-      const [k, v] = p.includes("=") ? p.split("=") : ["file", p];
-      if (k === "file") a += ` file='${xmlEscape(v)}'`;
-      else if (k === "snapshot") a = ` snapshot='${xmlEscape(v)}'${a}`;
+    // virshParseSnapshotMemspec: snapshot=, file= or a path starting with '/', each at most once
+    // (vshStringToArray: ",," is a literal comma)
+    const parts = [""];
+    for (let i = 0; i < memspec.length; i++) {
+      if (memspec[i] !== ",") parts[parts.length - 1] += memspec[i];
+      else if (memspec[i + 1] === ",") {
+        parts[parts.length - 1] += ",";
+        i++;
+      } else parts.push("");
+    }
+    let snapshot: string | undefined;
+    let file: string | undefined;
+    for (const p of memspec === "" ? [] : parts) {
+      if (snapshot === undefined && p.startsWith("snapshot=")) snapshot = p.slice(9);
+      else if (file === undefined && p.startsWith("file=")) file = p.slice(5);
+      else if (file === undefined && p.startsWith("/")) file = p;
       else throw new CmdFailure(`unable to parse memspec: ${memspec}`);
     }
-    if (!a.includes("snapshot=")) a = ` snapshot='external'${a}`;
+    let a = "";
+    if (snapshot !== undefined) a += ` snapshot='${xmlEscape(snapshot)}'`;
+    if (file !== undefined) a += ` file='${xmlEscape(file)}'`;
     xml += `  <memory${a}/>\n`;
   }
   const disks = optArgv(cmd, "diskspec");
