@@ -15,7 +15,7 @@ import { cliObjects, type Secrets } from "./qdict.js";
 export async function cmdAmend(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "ho:f:t:pqU", [
+    p = getopt(argv, "ho:f:t:pq", [
       { name: "help", arg: "none", key: "h" },
       { name: "object", arg: "required" },
       { name: "image-opts", arg: "none" },

@@ -19,6 +19,7 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
   }
   let fmt: string | undefined;
   let action: [string, string] | undefined;
+  let forceShare = false;
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
     if (k === "object") {
@@ -26,6 +27,7 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
       continue;
     }
     if (k === "f") fmt = v;
+    else if (k === "U") forceShare = true;
     else if (k === "l" || k === "a" || k === "c" || k === "d") {
       if (action)
         throw new CliError(
@@ -38,13 +40,18 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
   }
   if (p.args.length !== 1)
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
-  action ??= ["l", ""];
+  // Without an action qemu-img opens the image for writing and does nothing else.
+  action ??= ["", ""];
   const [op, name] = action;
+  // Creating, applying and deleting open the image for writing: sharing it is refused first.
+  if (forceShare && op !== "l")
+    throw new CliError(`Could not open '${p.args[0]}': force-share=on can only be used with read-only images`);
   const img = await openCli(p.args[0]!, fmt, { readOnly: op === "l", warnProbe: io });
   // Applying reopens the image (the raw probing warning shows twice, as in qemu-img).
   if (op === "a" && !fmt && img.format === "raw")
     await (await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io })).close();
   try {
+    if (op === "") return 0;
     const snaps = img.snapshots;
     if (op === "l") {
       const list = snaps ? await snaps.list() : [];
