@@ -24,10 +24,23 @@ function compactObject(o: Record<string, unknown>): void {
     const v = o[k];
     if (typeof v === "string") o[k] = intern(v);
     else if (typeof v === "object" && v !== null) {
-      if (Array.isArray(v)) o[k] = compactArray(v);
+      if (Array.isArray(v)) o[k] = k === "attrs" || k === "rootAttrs" ? compactAttrs(v) : compactArray(v);
       else if (isPlain(v)) compactObject(v as Record<string, unknown>);
     }
   }
+}
+
+/** An attribute list (XmlElement.attrs, a definition's kept attributes): [name, value] pairs. */
+function compactAttrs(a: unknown[]): unknown[] {
+  if (a.length === 0) return a;
+  const out = a.slice();
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i];
+    if (Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string") {
+      out[i] = sharedPair(p[0], p[1]);
+    } else if (typeof p === "object" && p !== null) out[i] = Array.isArray(p) ? compactArray(p) : p;
+  }
+  return out;
 }
 
 function compactArray(a: unknown[]): unknown[] {
@@ -60,6 +73,29 @@ function isPlain(v: object): boolean {
 const SHORT = 13;
 const SHARED_MAX = 4096;
 const shared = new Map<string, string>();
+/** Attribute pairs of short strings, by name then value (same bound). */
+const pairs = new Map<string, Map<string, readonly [string, string]>>();
+let pairCount = 0;
+
+/**
+ * One frozen [name, value] for equal attribute pairs of all definitions ("domain"/"0x0000",
+ * "type"/"raw"...: 64 bytes each, ~20 per definition of the bench). Nothing writes into a pair
+ * (attribute lists are replaced or spliced, not their entries); were it tried, the frozen pair
+ * throws instead of changing every definition at once.
+ */
+function sharedPair(k: string, v: string): readonly [string, string] {
+  if (k.length >= SHORT || v.length >= SHORT) return [intern(k), intern(v)];
+  let byValue = pairs.get(k);
+  let p = byValue?.get(v);
+  if (p === undefined) {
+    if (pairCount >= SHARED_MAX) return [intern(k), intern(v)];
+    p = Object.freeze([intern(k), intern(v)] as const);
+    if (byValue === undefined) pairs.set(k, (byValue = new Map()));
+    byValue.set(v, p);
+    pairCount++;
+  }
+  return p;
+}
 
 function intern(s: string): string {
   if (s.length < SHORT) {
