@@ -68,8 +68,8 @@ class StatusCursor {
   private async at(o: number): Promise<MapExtent | undefined> {
     if (o >= this.img.virtualSize) return undefined;
     for (;;) {
-      while (this.i < this.ext.length && this.ext[this.i]!.start + this.ext[this.i]!.length <= o) this.i++;
-      if (this.i < this.ext.length) return this.ext[this.i]!;
+      const e = this.loaded(o);
+      if (e) return e;
       const from = Math.max(this.loadedTo, o);
       if (from >= this.img.virtualSize) return undefined;
       const n = Math.min(64 << 20, this.img.virtualSize - from);
@@ -97,13 +97,36 @@ class StatusCursor {
   private async runEnd(o: number, pred: (e: MapExtent) => boolean, cap: number): Promise<number> {
     let pos = o;
     while (pos < cap) {
-      const e = await this.at(pos);
+      // Loaded extents are walked synchronously: an await per extent cost more than the walk.
+      const e = this.loaded(pos) ?? (await this.at(pos));
       if (!e || !pred(e)) break;
       pos = e.start + e.length;
     }
-    // Back to o's extent (kept loaded through the pin).
-    this.i = 0;
+    // The next at(o) finds o's extent again (kept loaded through the pin) by binary search.
     return Math.min(pos, cap);
+  }
+
+  /** The loaded extent covering o when the cursor can reach it without loading more. */
+  private loaded(o: number): MapExtent | undefined {
+    if (o >= this.img.virtualSize) return undefined;
+    // Moving back (runEnd returns to the pinned offset): binary search instead of a scan from
+    // the first extent, which made long runs of small extents (qcow v1 chains) quadratic.
+    if (this.i > 0 && (this.i >= this.ext.length || this.ext[this.i]!.start > o)) this.i = this.firstEndingAfter(o);
+    while (this.i < this.ext.length && this.ext[this.i]!.start + this.ext[this.i]!.length <= o) this.i++;
+    return this.i < this.ext.length ? this.ext[this.i] : undefined;
+  }
+
+  /** Index of the first loaded extent that ends after o (extents are sorted and disjoint). */
+  private firstEndingAfter(o: number): number {
+    let lo = 0;
+    let hi = this.ext.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.ext[mid]!;
+      if (m.start + m.length <= o) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   async status(o: number): Promise<{ flags: number; pnum: number }> {
