@@ -84,6 +84,8 @@ export class VirshControl<Conn = unknown> implements Ctl {
           : code === "EACCES"
             ? "Permission denied"
             : String(code);
+      // virFileReadAll: opening a directory works, reading it fails
+      if (code === "EISDIR") throw new CmdFailure(`Failed to read file '${path}': Is a directory`);
       throw new CmdFailure(`Failed to open file '${path}': ${why}`);
     }
   }

@@ -279,7 +279,10 @@ export const refusalHandlers: Record<string, H> = {
   "backup-dumpxml": onDomain(fixed("virDomainBackupGetXMLDesc")),
   domsetlaunchsecstate: async (ctl, cmd) => {
     await lookupDomain(ctl, cmd);
+    if (optString(cmd, "secrethdr") === undefined || optString(cmd, "secret") === undefined)
+      throw new CmdFailure("Both secret and the secret header are required");
     await readFiles("secrethdr", "secret")(ctl, cmd);
+    optULongLong(cmd, "set-address");
     refuse("virDomainSetLaunchSecurityState", "Unable to set launch security state");
   },
   "domxml-from-native": async (ctl, cmd) => {
