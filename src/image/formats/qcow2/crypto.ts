@@ -53,6 +53,7 @@ export async function openCrypto(io: SizedIO, h: Qcow2Header, opts: FormatOpenOp
   return {
     physical: true,
     format: "luks",
+    locked: key === undefined,
     encrypt: (off, buf) => (key ? xtsEncrypt(key, off / SECTOR, buf) : locked()),
     decrypt: (off, buf) => (key ? xtsDecrypt(key, off / SECTOR, buf) : locked()),
     info: () => luksInfo(lh),
@@ -85,6 +86,7 @@ function legacyAes(password: Uint8Array | undefined): Qcow2Crypto {
   return {
     physical: false,
     format: "aes",
+    locked: key === undefined,
     encrypt: () => {
       throw new ImageError("unsupported", "AES-CBC encrypted qcow2 images are supported read-only");
     },

@@ -44,6 +44,8 @@ async function loadCompress(): Promise<typeof import("./compress.js")> {
 export interface Qcow2Crypto {
   readonly physical: boolean;
   readonly format: "luks" | "aes";
+  /** Opened without its key: data clusters cannot be read or written, only metadata. */
+  readonly locked: boolean;
   encrypt(sectorOffset: number, buf: Uint8Array): void;
   decrypt(sectorOffset: number, buf: Uint8Array): void;
   info(): Record<string, unknown>;
@@ -68,6 +70,11 @@ export class Qcow2Image implements Image, BackingChain {
   /** Next free byte for compressed data inside the last cluster used for it (qcow2_alloc_bytes). */
   compressedCursor = 0;
   compressedCache?: { host: number; data: Uint8Array };
+
+  /** Encrypted and opened without its key: only metadata (info) is usable, as in qemu-img. */
+  get keyMissing(): boolean {
+    return this.crypto?.locked === true;
+  }
 
   constructor(
     readonly io: SizedIO,
