@@ -13,6 +13,11 @@ import type { ParsedCmd } from "./command.js";
 import { CmdFailure } from "./control.js";
 import { optBool } from "./options.js";
 
+/** virshWatchJob with --verbose: the finished job's progress line on stderr (no newline). */
+export function jobDone(ctl: { err: { write(s: string): unknown } }, label: string): void {
+  ctl.err.write(`\r${label}: [100 %]`);
+}
+
 /** VSH_EXCLUSIVE_OPTIONS: "Options --a and --b are mutually exclusive". */
 export function exclusive(cmd: ParsedCmd, a: string, b: string): void {
   if (optBool(cmd, a) && optBool(cmd, b))

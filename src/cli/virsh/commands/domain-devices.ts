@@ -9,7 +9,7 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { optBool, optString, optULongLong } from "../options.js";
-import { affectFlags, exclusive } from "../util.js";
+import { affectFlags, exclusive, jobDone } from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -67,6 +67,7 @@ const save: H = async (ctl, cmd) => {
     // libvirt's virDomainSaveFlags makes the path absolute before the driver sees it
     return dom.save(resolve(ctl.cwd, to), dxml, flags);
   });
+  if (optBool(cmd, "verbose")) jobDone(ctl, "Save");
   ctl.printExtra(`\nDomain '${dom.name}' saved to ${to}\n`);
   return true;
 };

@@ -11,7 +11,7 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optInt, optScaled, optString, optUInt } from "../options.js";
-import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
+import { affectFlags, childrenAt, exclusive, jobDone, parseDoc } from "../util.js";
 import { parseCpuList } from "./cpulist.js";
 import { linuxKeycode } from "./linux-keycodes.js";
 import { typedValue } from "./monitor-extra.js";
@@ -193,6 +193,7 @@ const dump: H = async (ctl, cmd) => {
     checkExclusive(flags, DUMP.live, "VIR_DUMP_LIVE", DUMP.reset, "VIR_DUMP_RESET", D);
     return dom.coreDump(resolve(ctl.cwd, file), flags);
   });
+  if (optBool(cmd, "verbose")) jobDone(ctl, "Dump");
   ctl.printExtra(`\nDomain '${dom.name}' dumped to ${file}\n`);
   return true;
 };

@@ -9,7 +9,7 @@ import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, denyReadOnly, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optScaled, optString, optUInt } from "../options.js";
-import { affectFlags, childrenAt, editText, exclusive, parseDoc, requires } from "../util.js";
+import { affectFlags, childrenAt, editText, exclusive, jobDone, parseDoc, requires } from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -407,6 +407,7 @@ const managedsave: H = async (ctl, cmd) => {
     checkExclusive(flags, 2, "VIR_DOMAIN_SAVE_RUNNING", 4, "VIR_DOMAIN_SAVE_PAUSED", ErrorDomain.DOMAIN);
     return dom.managedSave(flags);
   });
+  if (optBool(cmd, "verbose")) jobDone(ctl, "Managedsave");
   ctl.printExtra(`\nDomain '${dom.name}' state saved by libvirt\n`);
   return true;
 };
