@@ -173,7 +173,10 @@ export function parseOptionString(s: string): [string, string][] {
 
 /** qemu_opts_print_help() for `-o help`. */
 export function optionsHelp(fmt: string): string {
-  const list = [...(CREATE_OPTIONS[fmt] ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  // raw's preallocation is the file protocol's: listed only with a filename, as qemu's.
+  const list = [...(CREATE_OPTIONS[fmt] ?? [])]
+    .filter((o) => fmt !== "raw" || o.name !== "preallocation")
+    .sort((a, b) => a.name.localeCompare(b.name));
   const tname = (t: OptDesc["type"]) => (t === "bool" ? "bool (on/off)" : t === "num" ? "num" : t);
   const lines = list.map((o) => {
     const left = `  ${o.name}=<${tname(o.type)}>`;
