@@ -1,6 +1,7 @@
 // Guest-facing domain commands (tools/virsh-domain.c, virsh-domain-monitor.c): domfsfreeze,
 // domfsthaw, domblkerror, domiftune (query), domjobabort, set-user-password, managedsave-dumpxml,
 // vncdisplay, domdisplay.
+import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, lookupDomain, req } from "../lookup.js";
@@ -101,8 +102,9 @@ const domiftune: H = async (ctl, cmd) => {
 
 const domjobabort: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  // virDomainAbortJobFlags: no tsvirt driver has the slot
   if (optBool(cmd, "postcopy"))
-    throw new CmdFailure("aborting post-copy migration is not implemented in tsvirsh");
+    throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, "virDomainAbortJobFlags");
   await dom.abortJob();
   return true;
 };
