@@ -141,10 +141,9 @@ export function buildPoolXml(cmd: ParsedCmd): { name: string; xml: string } {
   const parentFabric = o("adapter-parent-fabric-wwn");
   const protoVer = o("source-protocol-ver");
   const initiator = o("source-initiator");
-  if ((wwnn === undefined) !== (wwpn === undefined))
-    throw new CmdFailure("Either both --adapter-wwnn and --adapter-wwpn must be provided or not at all");
   let x = `<pool type='${e(type)}'>\n  <name>${e(name)}</name>\n`;
-  if (host || path || dev || initiator || format || srcName || adapterName || wwnn || protoVer) {
+  // virsh 9.0 ignores a lone --adapter-wwnn or --adapter-wwpn
+  if (host || path || dev || initiator || format || srcName || adapterName || (wwnn && wwpn)) {
     x += "  <source>\n";
     if (host) {
       const [h, port] = host.split(":");
