@@ -455,10 +455,13 @@ async function zeroClusters(img: Qcow2Image, offset: number, length: number): Pr
       await zeroChunk(pos, segEnd);
     } else {
       const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
+      // qemu's zero_in_l2_slice: v3 sets the zero flag even on an unallocated cluster without a
+      // backing file (a backing file given later, as safe rebase does, must not show through);
+      // v2 without a backing file only unmaps, a no-op for an unallocated cluster.
       if (
         !(
           m.kind === "zero" ||
-          (m.kind === "unallocated" && img.header.backingFile === undefined && !img.extL2)
+          (m.kind === "unallocated" && img.header.version !== 3 && img.header.backingFile === undefined)
         )
       ) {
         if (img.header.version === 3) {
