@@ -61,8 +61,6 @@ const KNOWN: Record<string, string> = {
   "freepages --pagesize 4K --cellno 0": "test driver: as above",
   "freepages --cellno 0 --pagesize 2M": "test driver: as above",
   "freepages --cellno 5 --pagesize 4K": "test driver: as above",
-  "domfstrim test": "driver table: no domainFSTrim slot (libvirt's test driver accepts it)",
-  "send-process-signal test 1 kill": "driver table: no domainSendProcessSignal slot",
   "iothreadadd test 1; iothreadset test 1 --poll-max-ns 5": "driver table: no domainSetIOThreadParams slot",
 };
 

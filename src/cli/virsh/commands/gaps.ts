@@ -7,7 +7,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import { attr, child, formatElement, textContent } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
-import { type Ctl, conn, lookupDomain, lookupInterface, req } from "../lookup.js";
+import { attempt, type Ctl, conn, lookupDomain, lookupInterface, req } from "../lookup.js";
 import {
   OptionError,
   optBool,
@@ -25,9 +25,11 @@ type H = Handler<Ctl>;
 const noSupport = (fn: string) => virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, fn);
 
 const domfstrim: H = async (ctl, cmd) => {
-  await lookupDomain(ctl, cmd);
-  optULongLong(cmd, "minimum");
-  throw noSupport("virDomainFSTrim");
+  const dom = await lookupDomain(ctl, cmd);
+  const minimum = optULongLong(cmd, "minimum") ?? 0n;
+  const mountpoint = optString(cmd, "mountpoint") ?? null;
+  await attempt("Unable to invoke fstrim", () => dom.fsTrim(mountpoint, Number(minimum), 0));
+  return true;
 };
 
 /** virDomainProcessSignal names (VIR_DOMAIN_PROCESS_SIGNAL_*), in order. */
@@ -78,14 +80,16 @@ function signalNumber(s: string): number {
 }
 
 const sendProcessSignal: H = async (ctl, cmd) => {
-  await lookupDomain(ctl, cmd);
+  const dom = await lookupDomain(ctl, cmd);
   // vshCommandOptLongLong: an empty value is a malformed number, not an empty option
   const pid = cmd.opts.find((o) => o.def.name === "pid")?.value ?? "";
   if (!/^[ \t]*[+-]?\d+$/.test(pid))
     throw new OptionError(`Numeric value '${pid}' for <pid> option is malformed or out of range`);
   const sig = req(cmd, "signame");
-  if (signalNumber(sig) < 0) throw new CmdFailure(`malformed signal name: ${sig}`);
-  throw noSupport("virDomainSendProcessSignal");
+  const signum = signalNumber(sig);
+  if (signum < 0) throw new CmdFailure(`malformed signal name: ${sig}`);
+  await dom.sendProcessSignal(Number(pid), signum, 0);
+  return true;
 };
 
 const iothreadset: H = async (ctl, cmd) => {
