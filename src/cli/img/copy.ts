@@ -53,9 +53,12 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
   } catch {
     exts = [{ start: offset, length, data: true, zero: false, present: true, depth: 0 }];
   }
+  // With -B, what the source leaves to its backing file is left to the target's; a source
+  // without a backing file reads zeros there, which qemu writes (the target's backing may differ).
+  const hasBacking = src.backing?.backingImage !== undefined;
   for (const e of exts) {
     let kind: Piece["kind"];
-    if (o.topOnly && (e.depth > 0 || e.present === false)) kind = "skip";
+    if (o.topOnly && (e.depth > 0 || (e.present === false && hasBacking))) kind = "skip";
     // -S 0: no sparse detection at all, zeros are written as data (qemu fully allocates).
     else if (e.zero && !e.data && o.sparseSize > 0) kind = o.targetZero ? "skip" : "zero";
     else kind = "data";
