@@ -61,7 +61,6 @@ const KNOWN: Record<string, string> = {
   "freepages --pagesize 4K --cellno 0": "test driver: as above",
   "freepages --cellno 0 --pagesize 2M": "test driver: as above",
   "freepages --cellno 5 --pagesize 4K": "test driver: as above",
-  "iothreadadd test 1; iothreadset test 1 --poll-max-ns 5": "driver table: no domainSetIOThreadParams slot",
 };
 
 /** Runs every golden case on a fresh connection to `uri`; the differences outside KNOWN/`also`. */

@@ -3,7 +3,6 @@
 // does, then meet the driver table's missing slot (virDomainFSTrim, virDomainSendProcessSignal,
 // virDomainSetIOThreadParams are not in it); iface-bridge/-unbridge look up and read the interface
 // as virsh does and stop before rewriting it; update-memory-device selects the <memory> device.
-import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import { attr, child, formatElement, textContent } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
@@ -20,9 +19,9 @@ import {
 } from "../options.js";
 import { affectFlags, childrenAt, exclusive, parseDoc } from "../util.js";
 
-type H = Handler<Ctl>;
+import type { TypedParam } from "../../../driver/types.js";
 
-const noSupport = (fn: string) => virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, fn);
+type H = Handler<Ctl>;
 
 const domfstrim: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
@@ -93,15 +92,26 @@ const sendProcessSignal: H = async (ctl, cmd) => {
 };
 
 const iothreadset: H = async (ctl, cmd) => {
-  affectFlags(cmd);
-  await lookupDomain(ctl, cmd);
+  const flags = affectFlags(cmd);
+  const dom = await lookupDomain(ctl, cmd);
   const id = optInt(cmd, "id") ?? 0;
   if (id <= 0) throw new CmdFailure(`Invalid IOThread id value: '${id}'`);
-  let n = 0;
-  for (const o of ["poll-max-ns", "poll-grow", "poll-shrink"]) if (optULongLong(cmd, o) !== undefined) n++;
-  for (const o of ["thread-pool-min", "thread-pool-max"]) if (optInt(cmd, o) !== undefined) n++;
-  if (n === 0) throw new CmdFailure("Not enough arguments passed, nothing to set");
-  throw noSupport("virDomainSetIOThreadParams");
+  // virsh's typed parameters: poll_max_ns unsigned long long, poll_grow/shrink unsigned int,
+  // thread_pool_min/max int (VIR_TYPED_PARAM_ULLONG 4, UINT 2, INT 1)
+  const params: TypedParam[] = [];
+  const maxNs = optULongLong(cmd, "poll-max-ns");
+  if (maxNs !== undefined) params.push({ field: "poll_max_ns", type: 4, value: Number(maxNs) });
+  for (const o of ["poll-grow", "poll-shrink"]) {
+    const v = optUInt(cmd, o);
+    if (v !== undefined) params.push({ field: o.replace("-", "_"), type: 2, value: v });
+  }
+  for (const o of ["thread-pool-min", "thread-pool-max"]) {
+    const v = optInt(cmd, o);
+    if (v !== undefined) params.push({ field: o.replaceAll("-", "_"), type: 1, value: v });
+  }
+  if (params.length === 0) throw new CmdFailure("Not enough arguments passed, nothing to set");
+  await dom.setIOThreadParams(id, params, flags);
+  return true;
 };
 
 /** VIR_INTERFACE_XML_INACTIVE. */
