@@ -279,7 +279,9 @@ export const refusalHandlers: Record<string, H> = {
   "backup-dumpxml": onDomain(fixed("virDomainBackupGetXMLDesc")),
   domsetlaunchsecstate: async (ctl, cmd) => {
     await lookupDomain(ctl, cmd);
-    if (optString(cmd, "secrethdr") === undefined || optString(cmd, "secret") === undefined)
+    const hdr = optString(cmd, "secrethdr");
+    const secret = optString(cmd, "secret");
+    if (hdr === undefined || secret === undefined)
       throw new CmdFailure("Both secret and the secret header are required");
     await readFiles("secrethdr", "secret")(ctl, cmd);
     optULongLong(cmd, "set-address");
