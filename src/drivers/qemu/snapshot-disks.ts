@@ -6,8 +6,10 @@ import { rm, stat } from "node:fs/promises";
 import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
 import type { DomainSnapshotDef, SnapshotDisk } from "../../conf/snapshot/index.js";
 import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
-import { createImage, openImage } from "../../image/index.js";
 import { attr } from "../../xml/index.js";
+
+/** The image layer loads with the first snapshot that touches a disk, not with the driver. */
+const image = () => import("../../image/open.js");
 
 const Q = ErrorDomain.QEMU;
 
@@ -44,7 +46,7 @@ function imageFailure(op: Qcow2Op, name: string, d: DiskDef, path: string, e: un
 }
 
 async function qcow2Snapshot(path: string, op: Qcow2Op, name: string): Promise<void> {
-  const img = await openImage(path, { format: "qcow2", backingChain: false });
+  const img = await (await image()).openImage(path, { format: "qcow2", backingChain: false });
   try {
     if (!img.snapshots) throw new Error("the image has no internal snapshot table");
     if (op === "create") await img.snapshots.create(name);
@@ -203,7 +205,7 @@ export async function createInactiveExternal(
         () => false,
       );
       try {
-        await createImage(sd.sourceFile, sd.driverType, undefined, {
+        await (await image()).createImage(sd.sourceFile, sd.driverType, undefined, {
           backing_file: base,
           backing_fmt: diskFormat(d),
         });
@@ -260,6 +262,7 @@ const COMMIT_CHUNK = 4 << 20;
  * zeros) is written into its backing image. The overlay is left as it is; the caller drops it.
  */
 export async function commitOverlay(overlay: string, base: string, baseFormat: string): Promise<void> {
+  const { openImage } = await image();
   const top = await openImage(overlay, { readOnly: true });
   try {
     const dst = await openImage(base, { format: baseFormat, backingChain: false });

@@ -6,7 +6,6 @@
 // top overlay into the image below, completed (pivoted) when ready.
 import { rm, stat } from "node:fs/promises";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { createImage } from "../../image/index.js";
 import { notRunning, type QemuDomain } from "./domain-obj.js";
 import { writeStatus } from "./domain-status.js";
 import type { QemuDriverState } from "./driver-state.js";
@@ -99,7 +98,7 @@ export async function createLiveExternal(
         () => false,
       );
       try {
-        await createImage(sd.sourceFile, sd.driverType, undefined, {
+        await (await import("../../image/open.js")).createImage(sd.sourceFile, sd.driverType, undefined, {
           backing_file: path,
           backing_fmt: diskFormat(disk),
         });

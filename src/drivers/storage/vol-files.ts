@@ -6,10 +6,17 @@ import { chmod, chown, lstat, mkdir, open, rm, rmdir, stat, truncate, unlink } f
 import { promisify } from "node:util";
 import type { StorageVolDef } from "../../conf/storage/index.js";
 import { ErrorCode } from "../../errors/index.js";
-import { createImage, hasFormat, type Image, isImageError, openImage } from "../../image/index.js";
+import { isImageError } from "../../image/errors.js";
+import type { Image } from "../../image/image.js";
+import { hasFormat } from "../../image/registry.js";
 import { internal, noSupport, storageErr, sysError } from "./errors.js";
 
 const run = promisify(execFile);
+/**
+ * The image layer's open/create code loads when a volume is first made, cloned or resized: a
+ * daemon whose pools only list volumes does not keep it in memory (issue 3's RSS target).
+ */
+const imageOpen = () => import("../../image/open.js");
 /** VIR_STORAGE_DEFAULT_VOL_PERM_MODE. */
 export const DEFAULT_VOL_MODE = 0o600;
 const CHUNK = 1024 * 1024;
@@ -140,7 +147,7 @@ export async function createVolFile(def: StorageVolDef, prealloc: boolean): Prom
       if (fmt === "iso") await writeFirstBlock(path, def.capacity);
     } else {
       const size = def.capacity === 0n && def.backingStore ? undefined : Number(def.capacity);
-      await createImage(path, fmt, size, imageOptions(def, prealloc));
+      await (await imageOpen()).createImage(path, fmt, size, imageOptions(def, prealloc));
     }
     await applyPerms(path, def);
   } catch (e) {
@@ -180,6 +187,7 @@ export async function cloneVolFile(def: StorageVolDef, srcPath: string, srcForma
   try {
     if (fmt === "raw" || fmt === "iso") await preallocate(path, wanted(def));
     const topOnly = def.backingStore !== undefined;
+    const { openImage } = await imageOpen();
     src = await openImage(srcPath, {
       format: srcFormat === "iso" ? "raw" : srcFormat,
       readOnly: true,
@@ -262,7 +270,7 @@ export async function resizeVolFile(
   }
   let img: Image | undefined;
   try {
-    img = await openImage(path, { format, backingChain: false });
+    img = await (await imageOpen()).openImage(path, { format, backingChain: false });
     if (!img.resizable) throw noSupport(`resizing volumes of format '${format}' is not supported`);
     await img.resizable.resize(Number(capacity), { shrink });
     await img.flush();

@@ -5,10 +5,18 @@ import { type BigIntStats, constants } from "node:fs";
 import { readdir, stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { StorageVolDef } from "../../conf/storage/index.js";
-import { detectFormat, FileIO, openImage, resolveRelative } from "../../image/index.js";
 import { ErrorCode } from "../../errors/index.js";
 import { storageErr, sysError } from "./errors.js";
 import type { FileFacts, HostVol } from "./pool-obj.js";
+
+/**
+ * The image layer loads when the first volume file is probed: an empty pool (or a daemon that
+ * never scans one) does not keep it in memory (issue 3's RSS target).
+ */
+async function image() {
+  const [open, io] = await Promise.all([import("../../image/open.js"), import("../../image/io/file-io.js")]);
+  return { ...open, FileIO: io.FileIO };
+}
 
 function ts(ns: bigint): string {
   const sec = ns / 1_000_000_000n;
@@ -44,6 +52,7 @@ interface Probed {
 
 /** Probes (or, with `format`, just opens) an image file; unreadable images count as raw files. */
 async function probeImage(path: string, size: bigint, format?: string): Promise<Probed> {
+  const { FileIO, detectFormat, openImage } = await image();
   let fmt = format;
   if (fmt === undefined) {
     const io = await FileIO.open(path, { readOnly: true }).catch(() => undefined);
@@ -83,7 +92,7 @@ async function probeImage(path: string, size: bigint, format?: string): Promise<
 }
 
 async function blockDeviceSize(path: string): Promise<bigint> {
-  const io = await FileIO.open(path, { readOnly: true });
+  const io = await (await image()).FileIO.open(path, { readOnly: true });
   try {
     return BigInt(await io.size());
   } finally {
@@ -130,7 +139,7 @@ export async function scanVolume(path: string, name: string): Promise<HostVol | 
   if (p.lazyRefcounts) def.target.features.lazyRefcounts = true;
   if (p.extendedL2) def.target.features.extendedL2 = true;
   if (p.backingFile) {
-    const bpath = resolveRelative(path, p.backingFile);
+    const bpath = (await image()).resolveRelative(path, p.backingFile);
     let bfmt = p.backingFormat;
     if (bfmt === undefined) bfmt = (await probeImage(bpath, 0n)).format;
     def.backingStore = { path: bpath, format: bfmt };
