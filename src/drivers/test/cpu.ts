@@ -85,6 +85,7 @@ const ARCHS = new Set([
   "armv7b",
   "aarch64",
   "cris",
+  "ia64",
   "lm32",
   "m68k",
   "microblaze",

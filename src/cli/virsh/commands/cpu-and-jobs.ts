@@ -109,6 +109,8 @@ const cpuModels: H = async (ctl, cmd) => {
   const names = await attempt("failed to get CPU model names", () =>
     conn(ctl).hv("connectGetCPUModelNames", "virConnectGetCPUModelNames")(arch, 0),
   );
+  // virsh: an empty list means the driver checks no model names (arm, s390 in libvirt 9.0).
+  if (names.length === 0) ctl.printExtra("all CPU models are accepted\n");
   for (const n of names) ctl.print(`${n}\n`);
   return true;
 };
