@@ -1,7 +1,8 @@
 // Encrypted images opened without their key: qemu-img 7.2 shows their metadata (info) and refuses
 // every command that reads or writes data ("Parameter 'encrypt.key-secret' is required for
 // cipher"); tsvirt-img must do the same instead of reading unallocated clusters as zeros. Each
-// command runs through both tools on copies of the same LUKS qcow2 and AES qcow images.
+// command runs through both tools on copies of the same LUKS qcow2 and AES qcow images. With
+// --object and --image-opts (encrypt.key-secret=…) the key opens the image, as in qemu-img.
 
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -65,4 +66,61 @@ test("without its key an encrypted image answers info only, as qemu-img", async 
       assert.equal(got, want, `${cmd.join(" ")}`);
     }
   }
+});
+
+test("--image-opts with --object opens a LUKS qcow2 with its key, as qemu-img", async (t) => {
+  if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+  const img = join(dir, "key.qcow2");
+  const sec = ["--object", "secret,id=sec0,data=abc"];
+  const made = qemu([
+    "create",
+    "-q",
+    ...sec,
+    "-f",
+    "qcow2",
+    "-o",
+    "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10",
+    img,
+    "4M",
+  ]);
+  assert.equal(made, "0\n");
+  const opts = (extra: string) => `driver=qcow2,file.filename=${img}${extra}`;
+  const cases: string[][] = [
+    ["check", ...sec, "--image-opts", opts(",encrypt.key-secret=sec0")],
+    ["check", "--image-opts", opts("")],
+    ["check", ...sec, "--image-opts", opts(",encrypt.key-secret=sec1")],
+    ["check", "--object", "secret,id=sec0,data=abd", "--image-opts", opts(",encrypt.key-secret=sec0")],
+    ["check", "--image-opts", `file.filename=${img}`],
+    ["check", "--image-opts", "-f", "qcow2", opts("")],
+    ["check", "--image-opts", img],
+    ["map", ...sec, "--image-opts", opts(",encrypt.key-secret=sec0")],
+    ["map", "--output=json", ...sec, "--image-opts", opts(",encrypt.key-secret=sec0")],
+    ["measure", "-O", "raw", ...sec, "--image-opts", opts(",encrypt.key-secret=sec0")],
+    ["compare", ...sec, "--image-opts", opts(",encrypt.key-secret=sec0"), opts(",encrypt.key-secret=sec0")],
+  ];
+  for (const cmd of cases) assert.equal(await tsvirt(cmd), qemu(cmd), cmd.join(" "));
+  // The converted data must be the decrypted guest data (written through qemu-io with the key).
+  const io = spawnSync(
+    "qemu-io",
+    [...sec, "--image-opts", opts(",encrypt.key-secret=sec0"), "-c", "write -P 0x5a 4096 8192"],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.equal(io.status, 0, io.stderr);
+  const conv = (out: string) => [
+    "convert",
+    ...sec,
+    "--image-opts",
+    opts(",encrypt.key-secret=sec0"),
+    "-O",
+    "raw",
+    out,
+  ];
+  assert.equal(qemu(conv(join(dir, "q.raw"))), "0\n");
+  assert.equal(await tsvirt(conv(join(dir, "t.raw"))), "0\n");
+  assert.equal(
+    qemu(["compare", "-f", "raw", "-F", "raw", join(dir, "q.raw"), join(dir, "t.raw")]),
+    "0\nImages are identical.\n",
+  );
 });

@@ -3,7 +3,7 @@
 
 import { ImageError } from "../../image/errors.js";
 import type { CheckResult } from "../../image/image.js";
-import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
 import { type QValue, toQemuJson } from "./qdict.js";
 
@@ -59,8 +59,13 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
   let output = "human";
   let repair: "leaks" | "all" | undefined;
   let quiet = false;
+  const secrets: Record<string, Uint8Array> = {};
   for (const [k, v] of p.opts) {
-    if (k === "f") fmt = v;
+    if (k === "object") {
+      // qdict loads only when --object is given (check's start-up stays lean).
+      const { cliObjects } = await import("./qdict.js");
+      cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+    } else if (k === "f") fmt = v;
     else if (k === "output") output = v;
     else if (k === "q") quiet = true;
     else if (k === "r") {
@@ -79,7 +84,12 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
   if (output !== "human" && output !== "json")
     throw new CliError("--output must be used with human or json as argument.");
   const filename = p.args[0]!;
-  const img = await openCli(filename, fmt, { readOnly: repair === undefined, warnProbe: io });
+  const img = await openCli(filename, fmt, {
+    readOnly: repair === undefined,
+    warnProbe: io,
+    imageOpts: hasImageOpts(p.opts),
+    secrets,
+  });
   try {
     if (!img.checker) throw new CliError("This image format does not support checks", 63);
     let r: CheckResult;

@@ -3,7 +3,7 @@
 
 import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus, driverRunEnd } from "./chain-status.js";
-import { CliError, errText, fromUsage, isZero, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, isZero, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 
@@ -111,7 +111,8 @@ class StatusCursor {
     if (o >= this.img.virtualSize) return undefined;
     // Moving back (runEnd returns to the pinned offset): binary search instead of a scan from
     // the first extent, which made long runs of small extents (qcow v1 chains) quadratic.
-    if (this.i > 0 && (this.i >= this.ext.length || this.ext[this.i]!.start > o)) this.i = this.firstEndingAfter(o);
+    if (this.i > 0 && (this.i >= this.ext.length || this.ext[this.i]!.start > o))
+      this.i = this.firstEndingAfter(o);
     while (this.i < this.ext.length && this.ext[this.i]!.start + this.ext[this.i]!.length <= o) this.i++;
     return this.i < this.ext.length ? this.ext[this.i] : undefined;
   }
@@ -210,8 +211,9 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   let b: Image | undefined;
   try {
     try {
-      a = await openCli(p.args[0]!, f1, { readOnly: true });
-      b = await openCli(p.args[1]!, f2, { readOnly: true });
+      const imageOpts = hasImageOpts(p.opts);
+      a = await openCli(p.args[0]!, f1, { readOnly: true, imageOpts, secrets });
+      b = await openCli(p.args[1]!, f2, { readOnly: true, imageOpts, secrets });
     } catch (e) {
       throw new CliError(e instanceof CliError ? e.message : errText(e), 2);
     }

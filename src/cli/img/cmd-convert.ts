@@ -3,7 +3,15 @@
 
 import { stat } from "node:fs/promises";
 import { createImage, FileIO, type Image, ImageError, openImage } from "../../image/index.js";
-import { CliError, compressedWriter, errText, fromUsage, type Out, openCli } from "./context.js";
+import {
+  CliError,
+  compressedWriter,
+  errText,
+  fromUsage,
+  hasImageOpts,
+  type Out,
+  openCli,
+} from "./context.js";
 import { copyImage } from "./copy.js";
 import {
   CREATE_OPTIONS,
@@ -176,7 +184,8 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   const prevDirectMax = FileIO.directMax;
   FileIO.directMax = 1 << 20;
   try {
-    for (const n of srcNames) sources.push(await openCli(n, srcFmt, { readOnly: true }));
+    const imageOpts = hasImageOpts(p.opts);
+    for (const n of srcNames) sources.push(await openCli(n, srcFmt, { readOnly: true, imageOpts, secrets }));
     const total = sources.reduce((s, i) => s + i.virtualSize, 0);
     if (!noCreate) {
       if (!descs) throw new CliError(`Unknown file format '${outFmt}'`);

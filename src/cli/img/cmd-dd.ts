@@ -2,7 +2,7 @@
 // new image, as qemu-img dd (every block is written; no sparse detection).
 
 import { createImage, hasFormat, type Image, openImage } from "../../image/index.js";
-import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
 import { createFailureText, leaveEmptyFileIfQemuDoes } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
@@ -62,7 +62,7 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
   }
   if (input === undefined || output === undefined)
     throw new CliError("Must specify both input and output files");
-  const src = await openCli(input, fmt, { readOnly: true });
+  const src = await openCli(input, fmt, { readOnly: true, imageOpts: hasImageOpts(p.opts), secrets });
   let dst: Image | undefined;
   try {
     if (!hasFormat(outFmt)) throw new CliError("Unknown file format");

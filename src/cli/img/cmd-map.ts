@@ -3,7 +3,7 @@
 import { dirname } from "node:path";
 import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, fromUsage, type Out, openCli, pathCombine } from "./context.js";
+import { CliError, fromUsage, hasImageOpts, type Out, openCli, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { cvtnum } from "./units.js";
@@ -89,9 +89,11 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
   if (output !== "human" && output !== "json")
     throw new CliError("--output must be used with human or json as argument.");
-  const img = await openCli(p.args[0]!, fmt, { readOnly: true });
+  const imageOpts = hasImageOpts(p.opts);
+  const img = await openCli(p.args[0]!, fmt, { readOnly: true, imageOpts, secrets });
   try {
-    const rename = chainNames(img, p.args[0]!);
+    // With --image-opts the file column names the file the options point at, as qemu's.
+    const rename = chainNames(img, imageOpts ? (img.io.path ?? p.args[0]!) : p.args[0]!);
     const end = Math.min(img.virtualSize, maxLen !== undefined ? start + maxLen : img.virtualSize);
     const all: MapExtent[] = [];
     for (let pos = start; pos < end; pos += STEP) {

@@ -3,7 +3,7 @@
 
 import { hasFormat, type Image } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
 import { checkOptionValue, createOptionsWithProtocol, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { type QValue, toQemuJson, cliObjects, type Secrets } from "./qdict.js";
@@ -129,7 +129,10 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   if (p.args.length > 1) throw new CliError("At most one filename argument is allowed.");
   if (sizeOpt === undefined && p.args.length !== 1)
     throw new CliError("Either --size N or one filename must be specified.");
-  const img = sizeOpt === undefined ? await openCli(p.args[0]!, fmt, { readOnly: true }) : undefined;
+  const img =
+    sizeOpt === undefined
+      ? await openCli(p.args[0]!, fmt, { readOnly: true, imageOpts: hasImageOpts(p.opts), secrets })
+      : undefined;
   try {
     if (img && snapshot !== undefined) {
       const list = img.snapshots ? await img.snapshots.list() : [];

@@ -1,6 +1,6 @@
 // `tsvirt-img resize [-f fmt] [--shrink] [--preallocation=mode] [-q] filename [+|-]size`.
 
-import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
@@ -65,7 +65,12 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
       "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.",
     );
   }
-  const img = await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io });
+  const img = await openCli(p.args[0]!, fmt, {
+    readOnly: false,
+    warnProbe: io,
+    imageOpts: hasImageOpts(p.opts),
+    secrets,
+  });
   try {
     // int64 arithmetic as qemu's (a size of 2^63 or more wraps negative).
     const wrap = (x: bigint) => BigInt.asIntN(64, x);

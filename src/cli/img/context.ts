@@ -8,6 +8,7 @@ import { ImageError } from "../../image/errors.js";
 import type { Image } from "../../image/image.js";
 import { openImage } from "../../image/open.js";
 import { UsageError } from "./getopt.js";
+import type { Secrets } from "./qdict.js";
 
 export const PROG = "tsvirt-img";
 
@@ -57,6 +58,10 @@ export interface OpenOpts {
   noIo?: boolean;
   /** Print qemu's raw-probing warning on writable opens without -f. */
   warnProbe?: Out;
+  /** --image-opts: `filename` is a driver option string (driver=…,file.filename=…,encrypt.key-secret=…). */
+  imageOpts?: boolean;
+  /** --object secrets, for encrypt.key-secret. */
+  secrets?: Secrets;
 }
 
 function isDirectory(path: string): boolean {
@@ -65,6 +70,12 @@ function isDirectory(path: string): boolean {
   } catch {
     return false; // ELOOP, EACCES, …: the open that follows reports it
   }
+}
+
+/** Whether the parsed options include --image-opts. */
+export function hasImageOpts(opts: Iterable<[string, string]>): boolean {
+  for (const [k] of opts) if (k === "image-opts") return true;
+  return false;
 }
 
 /** Opens an image for a command; failures read "Could not open 'x': <why>" as qemu-img's. */
@@ -76,15 +87,35 @@ export async function openCli(
   let img: Image;
   // qemu's file driver refuses directories before any format looks at them. (A synchronous
   // stat: a one-shot command need not start libuv's thread pool for it.)
-  if (isDirectory(filename))
+  if (!o.imageOpts && isDirectory(filename))
     throw new CliError(
       `Could not open '${filename}': 'file' driver requires '${filename}' to be a regular file`,
     );
+  let path = filename;
+  let options: Record<string, string> | undefined;
+  let secrets: Secrets | undefined;
+  if (o.imageOpts) {
+    if (format !== undefined) throw new CliError("--image-opts and --format are mutually exclusive");
+    // qdict loads only for --image-opts (info/check start-up stays lean).
+    const spec = (await import("./qdict.js")).parseImageOpts(filename, (m) => new CliError(m));
+    path = spec.path;
+    format = spec.format;
+    options = spec.options;
+    // As qemu: a key only through encrypt.key-secret, naming an --object secret.
+    const id = options["encrypt.key-secret"];
+    if (id !== undefined) {
+      if (o.secrets?.[id] === undefined)
+        throw new CliError(`Could not open '${filename}': No secret with id '${id}'`);
+      secrets = o.secrets;
+    }
+  }
   try {
-    img = await openImage(filename, {
+    img = await openImage(path, {
       format,
       readOnly: o.readOnly ?? true,
       backingChain: o.backingChain ?? true,
+      options,
+      secrets,
     });
   } catch (e) {
     // An unknown -f reads "Could not open 'x': Unknown driver 'fmt'", as qemu-img's.

@@ -176,7 +176,7 @@ export type Secrets = Record<string, Uint8Array>;
 export type ObjectResult = { error: string } | { help: string } | undefined;
 
 /** Splits a QemuOpts/keyval string at single commas (",," is a literal comma). */
-function splitOpts(s: string): string[] {
+export function splitOpts(s: string): string[] {
   const parts: string[] = [];
   let cur = "";
   for (let i = 0; i < s.length; i++) {
@@ -299,4 +299,26 @@ export function cliObjects(
     if (r) throw fail(r.error, 1);
   }
   return secrets;
+}
+
+/** An --image-opts string as the path, format and driver options it names. */
+export function parseImageOpts(
+  spec: string,
+  fail: (message: string) => Error,
+): { path: string; format?: string; options: Record<string, string> } {
+  const options: Record<string, string> = {};
+  let path: string | undefined;
+  let format: string | undefined;
+  for (const part of splitOpts(spec)) {
+    const eq = part.indexOf("=");
+    // QemuOpts' implied key of the block layer is a device name, which qemu-img has none of.
+    if (eq < 0) throw fail(`Could not open '${spec}': Cannot find device='${part}' nor node-name='${part}'`);
+    const k = part.slice(0, eq);
+    const v = part.slice(eq + 1);
+    if (k === "driver") format = v;
+    else if (k === "file.filename" || k === "file") path = v;
+    else if (k !== "file.driver") options[k] = v;
+  }
+  if (path === undefined) throw fail(`Could not open '${spec}': A block device must be specified for "file"`);
+  return { path, format, options };
 }
