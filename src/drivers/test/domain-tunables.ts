@@ -475,6 +475,15 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainSetMemoryParameters(ref, params, flags) {
       checkFlags(flags, AFFECT, "testDomainGetMemoryParameters"); // libvirt 9.0 names the getter
+      // virTypedParamsValidate: the three limits only (min_guarantee is not the test driver's).
+      const unknown = params.find((p) => !["hard_limit", "soft_limit", "swap_hard_limit"].includes(p.field));
+      if (unknown) {
+        throw virError(
+          ErrorCode.ARGUMENT_UNSUPPORTED,
+          ErrorDomain.NONE,
+          `parameter '${unknown.field}' not supported`,
+        );
+      }
       const d = findDomain(ctx, ref);
       const { def } = getOneDef(d, flags);
       const get = (f: string) => params.find((p) => p.field === f);
@@ -486,9 +495,10 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const hard = get("hard_limit");
       const swap = get("swap_hard_limit");
       if (hard || swap) {
-        const h = hard ? paramNum(hard) : cur("hard_limit");
-        const sw = swap ? paramNum(swap) : cur("swap_hard_limit");
-        if (h && sw && h > sw) {
+        // An unset limit counts as unlimited (a swap limit alone below an unset hard limit fails).
+        const h = (hard ? paramNum(hard) : cur("hard_limit")) || MEMORY_UNLIMITED;
+        const sw = (swap ? paramNum(swap) : cur("swap_hard_limit")) || MEMORY_UNLIMITED;
+        if (h > sw) {
           throw invalidArg("memory hard_limit tunable value must be lower than or equal to swap_hard_limit");
         }
       }

@@ -11,6 +11,7 @@ import { attempt, type Ctl, conn, domainByString, lookupDomain, req } from "../l
 import { optArgv, optBool, optInt, optString, optUInt } from "../options.js";
 import { affectFlags, childrenAt, exclusive, liveConfigRefused, parseDoc } from "../util.js";
 import { parseCpuList } from "./cpulist.js";
+import { blkiotuneParams, memtuneParams, numatuneParams } from "./tune-params.js";
 
 type H = Handler<Ctl>;
 
@@ -170,14 +171,29 @@ const schedinfo: H = async (ctl, cmd) => {
   return true;
 };
 
+/** The set mode of a tune command: its options as typed parameters, and the setter. */
+interface Setter {
+  parse: (cmd: Parameters<H>[1]) => TypedParam[];
+  apply: (d: Domain, params: TypedParam[], flags: number) => Promise<void>;
+  /** virsh's text when the setter fails ("Unable to change … parameters"). */
+  failed: string;
+}
+
 function paramsPrinter(
   get: (d: Domain, flags: number) => Promise<TypedParam[]>,
   fmt: (p: TypedParam) => string,
   countFailed: string,
+  set?: Setter,
 ): H {
   return async (ctl, cmd) => {
     const flags = affectFlags(cmd);
     const dom = await lookupDomain(ctl, cmd);
+    // With any setting option given, virsh sets and prints nothing; without, it queries.
+    const params = set ? set.parse(cmd) : [];
+    if (set && params.length > 0) {
+      await attempt(set.failed, () => set.apply(dom, params, flags));
+      return true;
+    }
     liveConfigRefused(flags, countFailed);
     for (const p of await get(dom, flags)) ctl.print(`${p.field.padEnd(15)}: ${fmt(p)}\n`);
     return true;
@@ -433,16 +449,31 @@ export const monitorExtraHandlers: Record<string, H> = {
     (d, f) => d.getMemoryParameters(f),
     (p) => (Number(p.value) === UNLIMITED ? "unlimited" : typedValue(p)),
     "Unable to get number of memory parameters",
+    {
+      parse: memtuneParams,
+      apply: (d, ps, f) => d.setMemoryParameters(ps, f),
+      failed: "Unable to change memory parameters",
+    },
   ),
   blkiotune: paramsPrinter(
     (d, f) => d.getBlkioParameters(f),
     typedValue,
     "Unable to get number of blkio parameters",
+    {
+      parse: blkiotuneParams,
+      apply: (d, ps, f) => d.setBlkioParameters(ps, f),
+      failed: "Unable to change blkio parameters",
+    },
   ),
   numatune: paramsPrinter(
     (d, f) => d.getNumaParameters(f),
     (p) => (p.field === "numa_mode" ? (NUMA_MODES[Number(p.value)] ?? typedValue(p)) : typedValue(p)),
     "Unable to get numa parameters",
+    {
+      parse: (cmd) => numatuneParams(cmd, NUMA_MODES),
+      apply: (d, ps, f) => d.setNumaParameters(ps, f),
+      failed: "Unable to change numa parameters",
+    },
   ),
   perf,
   vcpupin,
