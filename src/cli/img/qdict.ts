@@ -4,6 +4,7 @@
 // key=value parsing of --object (secrets).
 
 import { readFileSync } from "node:fs";
+import { splitCommas } from "../../util/split-commas.js";
 
 /** qemu's qobject/qdict.c tdb_hash (from Samba's tdb), 32-bit unsigned arithmetic. */
 export function tdbHash(name: string): number {
@@ -175,25 +176,6 @@ export type Secrets = Record<string, Uint8Array>;
 /** The outcome of one --object: an error text, help to print (exit 0), or nothing to report. */
 export type ObjectResult = { error: string } | { help: string } | undefined;
 
-/** Splits a QemuOpts/keyval string at single commas (",," is a literal comma). */
-export function splitOpts(s: string): string[] {
-  const parts: string[] = [];
-  let cur = "";
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === ",") {
-      if (s[i + 1] === ",") {
-        cur += ",";
-        i++;
-        continue;
-      }
-      parts.push(cur);
-      cur = "";
-    } else cur += s[i];
-  }
-  parts.push(cur);
-  return parts;
-}
-
 /**
  * Processes one `--object` argument as qemu-img does, adding a secret to `secrets`. `readFile`
  * reads a secret's file= (its error text is qemu's).
@@ -205,7 +187,7 @@ export function processObject(
 ): ObjectResult {
   const kv = new Map<string, string>();
   let help = false;
-  splitOpts(text).forEach((p, i) => {
+  splitCommas(text).forEach((p, i) => {
     const eq = p.indexOf("=");
     if (eq >= 0) kv.set(p.slice(0, eq), p.slice(eq + 1));
     else if (p === "help" || p === "?") help = true;
@@ -309,7 +291,7 @@ export function parseImageOpts(
   const options: Record<string, string> = {};
   let path: string | undefined;
   let format: string | undefined;
-  for (const part of splitOpts(spec)) {
+  for (const part of splitCommas(spec)) {
     const eq = part.indexOf("=");
     // QemuOpts' implied key of the block layer is a device name, which qemu-img has none of.
     if (eq < 0) throw fail(`Could not open '${spec}': Cannot find device='${part}' nor node-name='${part}'`);

@@ -2,6 +2,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
+import { splitCommas } from "../../../util/split-commas.js";
 import type { Handler } from "../command.js";
 import type { VirshControl } from "../control.js";
 import { commandHelp, fullHelp, groupHelp } from "../help.js";
@@ -22,25 +23,6 @@ export function xmlEscape(s: string): string {
     /[<>&'"]/g,
     (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c,
   );
-}
-
-/** vshStringToArray: split on ',' where ',,' stands for a literal comma. */
-export function splitCommaList(s: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === ",") {
-      if (s[i + 1] === ",") {
-        cur += ",";
-        i++;
-        continue;
-      }
-      out.push(cur);
-      cur = "";
-    } else cur += s[i];
-  }
-  out.push(cur);
-  return out;
 }
 
 const help: H = (ctl, cmd) => {
@@ -73,7 +55,7 @@ const echo: H = (ctl, cmd) => {
   }
   const parts: string[] = [];
   for (const arg of optArgv(cmd, "string")) {
-    const pieces = split ? splitCommaList(arg) : [arg];
+    const pieces = split ? splitCommas(arg) : [arg];
     let s = "";
     for (const p of pieces) {
       let v = xml ? xmlEscape(p) : p;
