@@ -1,8 +1,8 @@
-// Commands that stop where tsvirt's drivers or tsvirsh stop (tools/virsh-domain.c,
-// virsh-interface.c): domfstrim, send-process-signal and iothreadset check their options as virsh
-// does, then meet the driver table's missing slot (virDomainFSTrim, virDomainSendProcessSignal,
-// virDomainSetIOThreadParams are not in it); iface-bridge/-unbridge look up and read the interface
-// as virsh does and stop before rewriting it; update-memory-device selects the <memory> device.
+// Commands virsh builds out of several calls (tools/virsh-domain.c, virsh-interface.c):
+// domfstrim, send-process-signal and iothreadset check their options as virsh does and call
+// virDomainFSTrim, virDomainSendProcessSignal and virDomainSetIOThreadParams; iface-bridge/-unbridge
+// look up and read the interface as virsh does and stop before rewriting it; update-memory-device
+// selects the <memory> device.
 import { attr, child, formatElement, textContent } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
