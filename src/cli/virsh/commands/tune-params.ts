@@ -2,15 +2,11 @@
 // 9.0 sends (cmdMemtune, cmdBlkiotune, cmdNumatune in virsh-domain.c), with virsh's parse errors.
 // An empty list means no setting option was given, and the command queries instead.
 
-import type { TypedParam } from "../../../driver/types.js";
+import { type TypedParam, VIR_TYPED_PARAM as T } from "../../../driver/types.js";
 import type { ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { optInt, optString, scaleInteger } from "../options.js";
 
-const T_INT = 1;
-const T_UINT = 2;
-const T_ULLONG = 4;
-const T_STRING = 7;
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED. */
 const MEMORY_UNLIMITED = 9007199254740991n;
 const LLONG_MAX = 2n ** 63n - 1n;
@@ -48,7 +44,7 @@ export function memtuneParams(cmd: ParsedCmd): TypedParam[] {
   ] as const) {
     const v = memtuneSize(cmd, opt);
     // Values are at most 2^53 - 1 (the unlimited marker is exactly that): exact as numbers.
-    if (v !== undefined) out.push({ field, type: T_ULLONG, value: Number(v) });
+    if (v !== undefined) out.push({ field, type: T.ULLONG, value: Number(v) });
   }
   return out;
 }
@@ -59,7 +55,7 @@ export function blkiotuneParams(cmd: ParsedCmd): TypedParam[] {
   const weight = optInt(cmd, "weight");
   if (weight !== undefined) {
     if (weight <= 0) throw new CmdFailure(`Invalid value of ${weight} for I/O weight`);
-    out.push({ field: "weight", type: T_UINT, value: weight });
+    out.push({ field: "weight", type: T.UINT, value: weight });
   }
   for (const [opt, field] of [
     ["device-weights", "device_weight"],
@@ -69,7 +65,7 @@ export function blkiotuneParams(cmd: ParsedCmd): TypedParam[] {
     ["device-write-bytes-sec", "device_write_bytes_sec"],
   ] as const) {
     const v = optString(cmd, opt);
-    if (v !== undefined) out.push({ field, type: T_STRING, value: v });
+    if (v !== undefined) out.push({ field, type: T.STRING, value: v });
   }
   return out;
 }
@@ -78,7 +74,7 @@ export function blkiotuneParams(cmd: ParsedCmd): TypedParam[] {
 export function numatuneParams(cmd: ParsedCmd, modes: readonly string[]): TypedParam[] {
   const out: TypedParam[] = [];
   const nodeset = optString(cmd, "nodeset");
-  if (nodeset !== undefined) out.push({ field: "numa_nodeset", type: T_STRING, value: nodeset });
+  if (nodeset !== undefined) out.push({ field: "numa_nodeset", type: T.STRING, value: nodeset });
   const mode = optString(cmd, "mode");
   if (mode !== undefined) {
     let m = modes.indexOf(mode);
@@ -94,7 +90,7 @@ export function numatuneParams(cmd: ParsedCmd, modes: readonly string[]): TypedP
       m = n[1] === "-" ? -abs : abs;
       if (m < -(2 ** 31) || m > 2 ** 31 - 1) throw new CmdFailure(`Invalid mode: ${mode}`);
     }
-    out.push({ field: "numa_mode", type: T_INT, value: m });
+    out.push({ field: "numa_mode", type: T.INT, value: m });
   }
   return out;
 }
