@@ -2,6 +2,7 @@
 // mandatory): the complements of the table-driven attribute checks, with libvirt 9.0's errors.
 // Runs on the raw tree before modelling, like validateAttributes.
 
+import { checkContextMore, checkDeviceMore } from "./context-checks-more.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { attr, child, elements, type XmlElement } from "../../xml/index.js";
 import { internalErr, missingAttr, unsupported, xmlErr } from "./errors.js";
@@ -218,6 +219,7 @@ function checkDevice(e: XmlElement): void {
     for (const k of x.children) if (k.kind === "element") stack.push(k);
   }
   checkDeviceAddress(e);
+  checkDeviceMore(e);
   switch (e.name) {
     case "serial":
     case "parallel":
@@ -453,4 +455,5 @@ export function checkContext(root: XmlElement): void {
   }
   const devices = child(root, "devices");
   if (devices) for (const d of elements(devices)) checkDevice(d);
+  checkContextMore(root);
 }

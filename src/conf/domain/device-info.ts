@@ -82,7 +82,8 @@ export function parseAddress(a: XmlElement): DeviceAddress {
   const out: [string, string][] = [];
   if (fields) {
     for (const [name, fmt] of fields) {
-      const v = attr(a, name);
+      // a CCID or CCW address is printed whole, its unset parts as 0
+      const v = attr(a, name) ?? (type === "ccid" || type === "ccw" ? "0" : undefined);
       if (v === undefined) continue;
       if (fmt === null) {
         out.push([name, v]);

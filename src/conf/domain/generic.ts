@@ -56,6 +56,17 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
     c.children = c.children.filter(
       (k) => !(k.kind === "element" && (k.name === "label" || k.name === "imagelabel")),
     );
+    // relabelling is the default (and the only choice) for a dynamic label
+    if (attrOf(c, "relabel") === undefined) c.attrs.push(["relabel", "yes"]);
+  }
+  if (c.name === "filesystem") {
+    // only a virtiofs driver keeps a queue size (the handle, loop and nbd drivers drop it)
+    for (const k of c.children) {
+      if (k.kind !== "element" || k.name !== "driver") continue;
+      if (["handle", "loop", "nbd", "ploop"].includes(attrOf(k, "type") ?? "")) {
+        k.attrs = k.attrs.filter(([n]) => n !== "queue");
+      }
+    }
   }
   canonInPlace(c, parent);
   dropEmptyContainers(c);

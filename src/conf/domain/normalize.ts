@@ -147,6 +147,8 @@ export function normalizeCpu(cpu: XmlElement): void {
     if (p !== undefined && !["force", "require", "optional", "disable", "forbid"].includes(p)) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.CPU, "Invalid CPU feature policy");
     }
+    // a guest CPU's feature without a policy is required (virCPUDefParseXML)
+    if (p === undefined && attr(f, "name") !== undefined) f.attrs.unshift(["policy", "require"]);
   }
   const vid = child(cpu, "model") ? attr(child(cpu, "model")!, "vendor_id") : undefined;
   if (vid !== undefined && vid.length !== 12) {
@@ -185,6 +187,11 @@ export function normalizeCpu(cpu: XmlElement): void {
     (b.kind === "element" ? Number(attr(b, "id") ?? 0) : 0);
   const numa = child(cpu, "numa");
   if (numa) {
+    // cell sizes are kept in KiB and printed with unit='KiB' (virDomainNumaDefFormatXML)
+    for (const cell of elements(numa, "cell")) {
+      scaledToKiB(cell, "unit", "memory");
+      cell.attrs = orderAttrs(cell.attrs, ["id", "cpus", "memory", "unit", "memAccess", "discard"]);
+    }
     numa.children.sort(byId);
     for (const cell of elements(numa))
       for (const dist of elements(cell, "distances")) dist.children.sort(byId);

@@ -3,6 +3,7 @@
 
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child } from "../../xml/index.js";
+import { validateMore } from "./context-checks-more.js";
 import { checkDuplicateTargets } from "./devices/disk.js";
 import { internalErr, unsupported, xmlErr } from "./errors.js";
 import type { DomainDef } from "./types.js";
@@ -18,6 +19,7 @@ export function validateDomain(def: DomainDef): void {
   checkDuplicateTargets(def.devices.disks);
   checkHeldDevices(def);
   checkCpu(def);
+  validateMore(def);
 }
 
 /** A USB redirdev needs a USB controller (the QEMU driver checks again after adding its default one). */

@@ -124,6 +124,24 @@ function canonSource(s: XmlElement): XmlElement {
   return c;
 }
 
+const BACKING_PATH: Record<string, string> = { file: "file", block: "dev", dir: "dir" };
+
+/**
+ * A backing store's `<source>` holds only the path attribute of its own type (file, dev, dir):
+ * libvirt reads no other, and prints no `<source>` when nothing is left of it.
+ */
+function backingSources(bs: XmlElement): XmlElement {
+  for (let b: XmlElement | undefined = bs; b; b = child(b, "backingStore")) {
+    const keep = BACKING_PATH[attr(b, "type") ?? ""];
+    const src = child(b, "source");
+    if (keep === undefined || !src) continue;
+    src.attrs = src.attrs.filter(([k]) => k === keep || !Object.values(BACKING_PATH).includes(k));
+    if (src.attrs.length === 0 && elements(src).length === 0)
+      b.children = b.children.filter((k) => k !== src);
+  }
+  return bs;
+}
+
 /** Path-ish description of the source for messages ("/a", "pool/img"). */
 export function diskSourceName(d: DiskDef): string | undefined {
   const s = d.source;
@@ -173,7 +191,7 @@ export function parseDisk(e: XmlElement): DiskDef {
     if (c.attrs.length || c.children.length) d.driver = c;
   }
   const bs = child(e, "backingStore");
-  if (bs) d.backingStore = canonGeneric(bs, "disk");
+  if (bs) d.backingStore = backingSources(canonGeneric(bs, "disk"));
   const tgt = child(e, "target");
   const dev = tgt ? attr(tgt, "dev") : undefined;
   if (!tgt || dev === undefined) {

@@ -5,7 +5,7 @@ import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { CHILD_ORDER_BY_PATH } from "../child-order.js";
 import { sortChildren } from "../normalize.js";
-import { missingAttr, unsupported, xmlErr } from "../errors.js";
+import { internalErr, missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { InputDef, MemballoonDef } from "../types.js";
 import { enumAttr } from "../xml-util.js";
 
@@ -22,6 +22,12 @@ export function parseInput(e: XmlElement, osType: string): InputDef {
     if (type === "mouse" || type === "keyboard") bus = "ps2";
     else if (type === "tablet") bus = "usb";
     else if (type === "passthrough") bus = "virtio";
+  }
+  if (osType === "hvm") {
+    if (bus === "ps2" && type !== "mouse" && type !== "keyboard") {
+      throw internalErr(`ps2 bus does not support ${type} input device`);
+    }
+    if (bus === "xen") throw internalErr(`unsupported input bus ${bus}`);
   }
   const d: InputDef = { type, attrs: [], children: [] };
   if (bus !== undefined) d.bus = bus;
