@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import { DUMPXML_DIR, dumpxmlCases, normaliseDumpxml } from "../scripts/oracle/qemu-dumpxml-normalise.js";
 import { formatDomainXML, parseDomainXML } from "../src/conf/domain/index.js";
 import type { QemuCaps } from "../src/drivers/qemu/capabilities.js";
+import { stripForMigration } from "../src/drivers/qemu/domain-migratable.js";
 import { qemuPostParse, xmlNamesArch } from "../src/drivers/qemu/domain-post-parse.js";
 import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 
@@ -38,20 +39,35 @@ function loadCaps(arch: string, kvm: boolean): QemuCaps {
   return caps;
 }
 
-function expected(name: string): { xml?: string; inactive?: string; reload?: string; err?: string } {
+interface Expected {
+  xml?: string;
+  inactive?: string;
+  reload?: string;
+  migratable?: string;
+  secure?: string;
+  err?: string;
+}
+
+function expected(name: string): Expected {
   const f = (ext: string) => join(DUMPXML_DIR, `${name}${ext}`);
   const read = (ext: string, or: string) => (existsSync(f(ext)) ? readFileSync(f(ext), "utf8") : or);
   if (existsSync(f(".libvirt-err"))) return { err: readFileSync(f(".libvirt-err"), "utf8") };
   const xml = readFileSync(f(".libvirt.xml"), "utf8");
   const inactive = read(".libvirt-inactive.xml", xml);
-  return { xml, inactive, reload: read(".libvirt-reload.xml", inactive) };
+  return {
+    xml,
+    inactive,
+    reload: read(".libvirt-reload.xml", inactive),
+    migratable: read(".libvirt-migratable.xml", inactive),
+    secure: read(".libvirt-secure.xml", xml),
+  };
 }
 
 /**
  * Our define path without the daemon: generic parse, QEMU post-parse, inactive format; then that
  * XML parsed again, as the daemon does with its saved definitions when it restarts.
  */
-function ours(input: string): { xml?: string; reload?: string; err?: string } {
+function ours(input: string): Omit<Expected, "inactive"> {
   try {
     const def = parseDomainXML(input, { noIfnames: true });
     const archGiven = xmlNamesArch(input);
@@ -61,7 +77,12 @@ function ours(input: string): { xml?: string; reload?: string; err?: string } {
     const again = parseDomainXML(xml, { noIfnames: true });
     qemuPostParse(again, loadCaps(arch, def.type === "kvm"), true);
     const reload = formatDomainXML(again, { inactive: true });
-    return { xml: normaliseDumpxml(input, `${xml}\n`), reload: normaliseDumpxml(input, `${reload}\n`) };
+    // --migratable: the copy through the inactive XML (what `again` is), stripped
+    stripForMigration(again);
+    const migratable = formatDomainXML(again, { inactive: true, securityInfo: true });
+    const secure = formatDomainXML(def, { inactive: true, securityInfo: true });
+    const n = (x: string) => normaliseDumpxml(input, `${x}\n`);
+    return { xml: n(xml), reload: n(reload), migratable: n(migratable), secure: n(secure) };
   } catch (e) {
     return { err: (e as Error).message };
   }
@@ -95,6 +116,10 @@ test("define + dumpxml (and the saved XML parsed again) match libvirtd 9.0 (in-p
     else if (got.xml !== want.xml) diffs[name] = firstDiff(want.xml!, got.xml!);
     else if (got.reload !== want.reload)
       diffs[name] = `after a reload ${firstDiff(want.reload!, got.reload!)}`;
+    else if (got.migratable !== want.migratable)
+      diffs[name] = `--migratable ${firstDiff(want.migratable!, got.migratable!)}`;
+    else if (got.secure !== want.secure)
+      diffs[name] = `--security-info ${firstDiff(want.secure!, got.secure!)}`;
   }
   const same = cases.filter((n) => !(n in diffs));
   t.diagnostic(`${same.length}/${cases.length} cases identical to libvirtd 9.0`);
@@ -161,9 +186,15 @@ test("virsh define + dumpxml / dumpxml --inactive through tsvirtd, and after a r
     }
     const live = normaliseDumpxml(input, (await virsh(daemon.uri, ["dumpxml", name])).out);
     const inactive = normaliseDumpxml(input, (await virsh(daemon.uri, ["dumpxml", "--inactive", name])).out);
+    const dump = async (flag: string) =>
+      normaliseDumpxml(input, (await virsh(daemon!.uri, ["dumpxml", flag, name])).out);
     if (live !== want.xml) diffs[name] = `dumpxml ${firstDiff(want.xml!, live)}`;
     else if (inactive !== want.inactive)
       diffs[name] = `dumpxml --inactive ${firstDiff(want.inactive!, inactive)}`;
+    else if ((await dump("--migratable")) !== want.migratable)
+      diffs[name] = `dumpxml --migratable ${firstDiff(want.migratable!, await dump("--migratable"))}`;
+    else if ((await dump("--security-info")) !== want.secure)
+      diffs[name] = `dumpxml --security-info ${firstDiff(want.secure!, await dump("--security-info"))}`;
     else defined.push(name);
   }
   // a restarted daemon parses the saved definitions again: libvirtd 9.0 shows <case>.libvirt-reload.xml

@@ -2,7 +2,9 @@
 // after `virsh define` of each case in tests/data/qemu-dumpxml: `virsh dumpxml` into
 // <case>.libvirt.xml (and `dumpxml --inactive` into <case>.libvirt-inactive.xml only when it
 // differs), or define's error into <case>.libvirt-err; that XML defined again (what a daemon
-// restart shows) into <case>.libvirt-reload.xml when it differs. Generated UUIDs/MACs are normalised.
+// restart shows) into <case>.libvirt-reload.xml when it differs; `dumpxml --migratable` into
+// <case>.libvirt-migratable.xml and `dumpxml --security-info` into <case>.libvirt-secure.xml, each
+// only when it differs from dumpxml --inactive / dumpxml. Generated UUIDs/MACs are normalised.
 // tests/qemu-dumpxml.test.ts compares tsvirtd's output with these files.
 // Run as root: node --import tsx scripts/oracle/qemu-dumpxml-golden.ts [case...]
 import { execFile } from "node:child_process";
@@ -28,7 +30,14 @@ try {
   for (const name of dumpxmlCases().filter((n) => wanted.length === 0 || wanted.includes(n))) {
     const file = join(DUMPXML_DIR, `${name}.xml`);
     const input = readFileSync(file, "utf8");
-    for (const ext of [".libvirt.xml", ".libvirt-inactive.xml", ".libvirt-reload.xml", ".libvirt-err"]) {
+    for (const ext of [
+      ".libvirt.xml",
+      ".libvirt-inactive.xml",
+      ".libvirt-reload.xml",
+      ".libvirt-migratable.xml",
+      ".libvirt-secure.xml",
+      ".libvirt-err",
+    ]) {
       rmSync(join(DUMPXML_DIR, `${name}${ext}`), { force: true });
     }
     const def = await virsh(["define", file]);
@@ -39,6 +48,8 @@ try {
     }
     const live = await virsh(["dumpxml", name]);
     const inactive = await virsh(["dumpxml", "--inactive", name]);
+    const migratable = await virsh(["dumpxml", "--migratable", name]);
+    const secure = await virsh(["dumpxml", "--security-info", name]);
     await virsh(["undefine", name]);
     // what a daemon restart shows: the saved XML parsed again (not always the same in libvirt)
     const again = join(tmp, `${name}.xml`);
@@ -52,7 +63,17 @@ try {
     writeFileSync(join(DUMPXML_DIR, `${name}.libvirt.xml`), a);
     if (b !== a) writeFileSync(join(DUMPXML_DIR, `${name}.libvirt-inactive.xml`), b);
     if (c !== b) writeFileSync(join(DUMPXML_DIR, `${name}.libvirt-reload.xml`), c);
-    console.log(`${name}: ok${b !== a ? " (inactive differs)" : ""}${c !== b ? " (reload differs)" : ""}`);
+    const m = normaliseDumpxml(input, migratable.out);
+    const s = normaliseDumpxml(input, secure.out);
+    if (m !== b) writeFileSync(join(DUMPXML_DIR, `${name}.libvirt-migratable.xml`), m);
+    if (s !== a) writeFileSync(join(DUMPXML_DIR, `${name}.libvirt-secure.xml`), s);
+    const notes = [
+      b !== a && "inactive differs",
+      c !== b && "reload differs",
+      m !== b && "migratable differs",
+      s !== a && "secure differs",
+    ].filter(Boolean);
+    console.log(`${name}: ok${notes.length ? ` (${notes.join(", ")})` : ""}`);
   }
 } finally {
   await peer.stop();

@@ -318,7 +318,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   for (const sl of def.extra.seclabel ?? []) {
     const model = attr(sl, "model");
     if ((model === undefined || model === "none") && attr(sl, "type") === "dynamic") {
-      sl.attrs = sl.attrs.map(([k, v]) => [k, k === "type" ? "none" : v]);
+      sl.attrs = sl.attrs.filter(([k]) => k !== "relabel").map(([k, v]) => [k, k === "type" ? "none" : v]);
     }
     if (model === undefined) {
       const at = sl.attrs.findIndex(([k]) => k === "type") + 1;

@@ -20,6 +20,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
 import { getVcpus, setMemory, setVcpus } from "./domain-config.js";
 import { openConsole } from "./domain-console.js";
+import { stripForMigration } from "./domain-migratable.js";
 import { domainStats } from "./domain-stats-all.js";
 import { sendKey } from "./domain-send-key.js";
 import {
@@ -308,11 +309,17 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
       );
       const d = st.byRef(ref);
       const inactive = (flags & VIR_DOMAIN_XML.INACTIVE) !== 0;
-      const def = inactive ? (d.newDef ?? d.def) : d.def;
+      let def = inactive ? (d.newDef ?? d.def) : d.def;
+      if ((flags & VIR_DOMAIN_XML.MIGRATABLE) !== 0) {
+        // libvirt copies the definition through its inactive XML, then strips (domain-migratable.ts)
+        def = (await st.parse(formatDomainXML(def, { inactive: true, securityInfo: true }))).def;
+        stripForMigration(def);
+      }
       return formatDomainXML(def, {
         id: isActive(d) && !inactive ? d.id : undefined,
         inactive,
-        securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0,
+        // a migratable definition carries the display passwords (libvirt 9.0 shows them)
+        securityInfo: (flags & (VIR_DOMAIN_XML.SECURE | VIR_DOMAIN_XML.MIGRATABLE)) !== 0,
       });
     },
     async domainGetOSType(ref) {
