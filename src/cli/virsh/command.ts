@@ -73,6 +73,9 @@ export interface GroupDef {
   title: string;
   keyword: string;
   commands: CmdDef[];
+  /** VSH_CMD_FLAG_ALIAS entries: found by name (an alias finds its target's definition) but left
+   * out of every command listing. */
+  hidden?: { name: string; def: CmdDef }[];
 }
 
 /** A parsed command: its definition and options (vshCmd). */

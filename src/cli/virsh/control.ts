@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import process from "node:process";
 import type { Writable } from "node:stream";
-import { isVirError, VirError } from "../../errors/index.js";
+import { ErrorCode, ErrorDomain, isVirError, VirError } from "../../errors/index.js";
 import type { CmdDef, Ctl, GroupDef, ParsedCmd } from "./command.js";
 import { argvTokenizer, parseCommands, stringTokenizer, type Tokenizer } from "./parse.js";
 
@@ -65,7 +65,10 @@ export class VirshControl<Conn = unknown> implements Ctl {
     this.groups = o.groups;
     this.openFn = o.open;
     this.closeFn = o.close;
-    for (const g of o.groups) for (const c of g.commands) this.byName.set(c.name, c);
+    for (const g of o.groups) {
+      for (const c of g.commands) this.byName.set(c.name, c);
+      for (const h of g.hidden ?? []) this.byName.set(h.name, h.def);
+    }
   }
 
   find(name: string): CmdDef | undefined {
@@ -98,9 +101,6 @@ export class VirshControl<Conn = unknown> implements Ctl {
     if (!this.quiet) this.out.write(s);
   }
 
-  /** A connect-time debug line virsh prints when the first command needs the connection. */
-  private pendingDebug = "";
-
   /** vshDebug: levels DEBUG=0 … ERROR=4; shown on stdout when level >= the -d level. */
   debug(level: number, msg: string): void {
     if (this.debugLevel >= 0 && level >= this.debugLevel) this.out.write(msg);
@@ -122,27 +122,65 @@ export class VirshControl<Conn = unknown> implements Ctl {
     this.lastError = null;
   }
 
-  /** Opens the session connection (virshReconnect); on failure prints virsh's two error lines. */
-  async connect(uri: string | null, readOnly: boolean): Promise<boolean> {
+  /** -k / -K (virsh's keepalive_interval/count); -1 when not given. */
+  keepaliveInterval = -1;
+  keepaliveCount = -1;
+  /** virsh's `disconnected`: the last failure looked like a lost connection, so the next command
+   * that needs one reconnects (and says so). */
+  private disconnected = 0;
+
+  /**
+   * virshReconnect: (re)opens the session connection. `name` null reopens the session's own URI
+   * (-c, VIRSH_DEFAULT_CONNECT_URI, LIBVIRT_DEFAULT_URI or the library default) with the session's
+   * read-only flag; a named connection that opens becomes the session's URI. On failure prints
+   * virsh's "failed to connect" line and leaves the library error for reportError.
+   */
+  async connect(name: string | null, readOnly: boolean, force = true): Promise<boolean> {
     if (!this.openFn) return false;
-    if (this.conn && this.closeFn) {
+    const ro = name !== null ? readOnly : readOnly || this.readOnly;
+    const uri = name ?? this.uri;
+    let connected = false;
+    if (this.conn) {
+      connected = true;
       const old = this.conn;
       this.conn = null;
-      await this.closeFn(old).catch(() => {});
+      await this.closeFn?.(old).catch(() => {});
     }
+    this.lastError = null;
+    let conn: Conn | null = null;
     try {
-      this.conn = await this.openFn(uri, readOnly);
-      // test:/// connections have no keepalive, as virsh notes at debug level
-      if (uri?.startsWith("test:")) this.pendingDebug = "Failed to setup keepalive on connection\n";
-      this.uri = uri;
-      this.readOnly = readOnly;
-      return true;
+      conn = await this.openFn(uri, ro);
+      // virshConnect: keepalive (default every 5 s, 6 missed) is set up unless -k 0; only remote
+      // connections support it (test:/// runs in-process, as virsh's own test driver)
+      const interval = this.keepaliveInterval >= 0 ? this.keepaliveInterval : 5;
+      const forced = this.keepaliveInterval >= 0 || this.keepaliveCount >= 0;
+      if (interval > 0 && uri?.startsWith("test:")) {
+        if (forced) {
+          this.error("Cannot setup keepalive on connection as requested, disconnecting");
+          await this.closeFn?.(conn).catch(() => {});
+          conn = null;
+          this.lastError = new VirError({
+            code: ErrorCode.NO_SUPPORT,
+            domain: ErrorDomain.NONE,
+            message: "this function is not supported by the connection driver: virConnectSetKeepAlive",
+          });
+        } else this.debug(1, "Failed to setup keepalive on connection\n");
+      }
     } catch (e) {
-      this.error("failed to connect to the hypervisor");
       this.setError(e);
-      this.reportError();
+    }
+    if (!conn) {
+      this.error(
+        this.disconnected ? "Failed to reconnect to the hypervisor" : "failed to connect to the hypervisor",
+      );
       return false;
     }
+    this.conn = conn;
+    if (name !== null) this.uri = name;
+    this.readOnly = ro;
+    if (connected && !force) this.error("Reconnected to the hypervisor");
+    this.disconnected = 0;
+    return true;
   }
 
   async disconnect(): Promise<void> {
@@ -176,16 +214,29 @@ export class VirshControl<Conn = unknown> implements Ctl {
     for (const cmd of cmds) {
       const before = performance.now();
       this.lastError = null;
-      if (!cmd.def.noConnect && this.pendingDebug) {
-        this.debug(1, this.pendingDebug);
-        this.pendingDebug = "";
-      }
-      if (!cmd.def.noConnect && !this.conn) {
+      // virshConnectionHandler: the first command that needs the connection opens it
+      if (
+        !cmd.def.noConnect &&
+        (!this.conn || this.disconnected) &&
+        !(await this.connect(null, false, false))
+      )
+        ret = false;
+      else if (!cmd.def.noConnect && !this.conn) {
         this.error("no valid connection");
         ret = false;
       } else {
         ret = await this.invoke(cmd);
       }
+      const le = this.lastError as VirError | null;
+      if (
+        !ret &&
+        le &&
+        ((le.code === ErrorCode.SYSTEM_ERROR && le.domain === ErrorDomain.REMOTE) ||
+          le.code === ErrorCode.RPC ||
+          le.code === ErrorCode.NO_CONNECT ||
+          le.code === ErrorCode.INVALID_CONN)
+      )
+        this.disconnected++;
       if (!ret) this.reportError();
       if (cmd.def.name === "quit" || cmd.def.name === "exit") return ret;
       if (this.timing) this.print(`\n(Time: ${(performance.now() - before).toFixed(3)} ms)\n\n`);

@@ -3,7 +3,7 @@
 import { appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import type { GroupDef } from "./command.js";
+import type { GroupDef, ParsedCmd } from "./command.js";
 import { VirshControl } from "./control.js";
 
 export const VIRSH_VERSION = "9.0.0";
@@ -28,6 +28,8 @@ interface GlobalOpts {
   debug: number;
   log: string | null;
   escape: string;
+  keepaliveInterval: number;
+  keepaliveCount: number;
   rest: string[];
 }
 
@@ -67,15 +69,35 @@ virsh [options]... <command> [args...]
   return s;
 }
 
+/** -V as Debian 12's virsh 9.0 prints it: its build's feature list, kept byte for byte so that
+ * scripts reading it see the same text (tsvirsh itself serves QEMU and test:///). */
 const LONG_VERSION = `Virsh command line tool of libvirt ${VIRSH_VERSION}
 See web site at https://libvirt.org/
 
 Compiled with support for:
- Hypervisors: QEMU/KVM Test
- Networking: Remote Network Bridging
- Storage: Dir
- Miscellaneous: Daemon
+ Hypervisors: QEMU/KVM LXC LibXL OpenVZ VMware VirtualBox ESX Test
+ Networking: Remote Network Bridging Interface udev Nwfilter
+ Storage: Dir Disk Filesystem SCSI Multipath iSCSI iSCSI-direct LVM RBD Gluster ZFS
+ Miscellaneous: Daemon Nodedev AppArmor SELinux Secrets Debug DTrace Readline
 `;
+
+/** virStrToLong_i: strtol in `base` (0: C prefixes) over the whole string, within a C int. */
+function strToLongI(s: string, base: 0 | 10): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(.*)$/s.exec(s);
+  if (!m) return null;
+  let digits = m[2];
+  let radix = 10;
+  if (base === 0 && /^0[xX][0-9a-fA-F]/.test(digits)) {
+    radix = 16;
+    digits = digits.slice(2);
+  } else if (base === 0 && digits.startsWith("0")) radix = 8;
+  const re = radix === 16 ? /^[0-9a-fA-F]+$/ : radix === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
+  if (!re.test(digits)) return null;
+  const v =
+    BigInt(radix === 16 ? `0x${digits}` : radix === 8 ? `0o${digits}` : digits) * (m[1] === "-" ? -1n : 1n);
+  if (v < -2147483648n || v > 2147483647n) return null;
+  return Number(v);
+}
 
 /** getopt_long("+:c:d:e:hk:K:l:qrtvV") as virsh sets it up: options stop at the first non-option. */
 export function parseGlobalArgs(
@@ -92,6 +114,8 @@ export function parseGlobalArgs(
     debug: -1,
     log: null,
     escape: "^]",
+    keepaliveInterval: -1,
+    keepaliveCount: -1,
     rest: [],
   };
   const longs: Record<string, string> = {
@@ -152,28 +176,40 @@ export function parseGlobalArgs(
         pairs.push([key, undefined, `-${key}`]);
       }
     }
-    for (const [key, val] of pairs) {
+    for (const [key, val, shown] of pairs) {
+      const optName = shown.startsWith("--") ? shown : `-${key}`;
       switch (key) {
         case "c":
           o.uri = val ?? null;
           break;
         case "d": {
-          const n = Number(val);
-          if (!/^-?\d+$/.test(val ?? "") || !Number.isInteger(n))
-            return fail(`option -d takes a numeric argument`);
-          if (n < 0 || n > 4) return fail(`ignoring debug level ${n} - outside range [0-4]`);
-          o.debug = n;
+          const n = strToLongI(val ?? "", 10);
+          if (n === null) return fail(`option ${optName} takes a numeric argument`);
+          // out of range: said and ignored (the level stays as it was)
+          if (n < 0 || n > 4) err.write(`error: ignoring debug level ${n} out of range [0-4]\n`);
+          else o.debug = n;
           break;
         }
         case "e":
-          if (!val || (val.length !== 1 && !(val.length === 2 && val[0] === "^")))
+          if (
+            !val ||
+            !(
+              (Buffer.byteLength(val) === 1 && val !== "^") ||
+              (val.length === 2 && val[0] === "^" && /[a-z@-_]/.test(val[1]))
+            )
+          )
             return fail(`Invalid string '${val}' for escape sequence`);
           o.escape = val;
           break;
         case "k":
-        case "K":
-          if (!/^\d+$/.test(val ?? "")) return fail(`option -${key} requires a positive integer argument`);
+        case "K": {
+          const n = strToLongI(val ?? "", 0);
+          if (n === null) return fail(`Invalid value for option ${optName}`);
+          if (n < 0) return fail(`option ${optName} requires a positive integer argument`);
+          if (key === "k") o.keepaliveInterval = n;
+          else o.keepaliveCount = n;
           break;
+        }
         case "l":
           o.log = val ?? null;
           break;
@@ -196,9 +232,8 @@ export function parseGlobalArgs(
           out.write(LONG_VERSION);
           return { ok: false, exit: 0 };
         case "version":
-          if (val === undefined || val === "short") out.write(`${VIRSH_VERSION}\n`);
-          else if (val === "long") out.write(LONG_VERSION);
-          else return fail(`unsupported option '--version=${val}'. See --help.`);
+          // anything but "long" is the short version
+          out.write(val === "long" ? LONG_VERSION : `${VIRSH_VERSION}\n`);
           return { ok: false, exit: 0 };
         default:
           return fail(`unsupported option '-${key}'. See --help.`);
@@ -239,10 +274,27 @@ export async function virshMain<Conn>(io: MainIO<Conn>): Promise<number> {
       }
     };
   }
-  if (!(await ctl.connect(uri, o.readOnly))) return 1;
+  ctl.keepaliveInterval = o.keepaliveInterval;
+  ctl.keepaliveCount = o.keepaliveCount;
+  // virshParseArgv parses the command line's commands before virshInit connects
+  let cmds: ParsedCmd[] | null = null;
+  if (o.rest.length === 1) {
+    ctl.logLine?.(o.rest[0]);
+    if (o.rest[0] === "") return 1;
+    ctl.debug(1, `commands: "${o.rest[0]}"\n`);
+    cmds = ctl.parseString(o.rest[0]);
+    if (!cmds) return 1;
+  } else if (o.rest.length > 1) {
+    cmds = ctl.parseArgv(o.rest);
+    if (!cmds) return 1;
+  }
   try {
-    if (o.rest.length === 1) return (await ctl.runString(o.rest[0])) ? 0 : 1;
-    if (o.rest.length > 1) return (await ctl.runArgv(o.rest)) ? 0 : 1;
+    // virshInit: a URI given with -c must open now; the default one opens when a command needs it
+    if (o.uri !== null && !(await ctl.connect(o.uri, o.readOnly))) {
+      ctl.reportError();
+      return 1;
+    }
+    if (cmds) return (await ctl.run(cmds)) ? 0 : 1;
     await interactive(ctl, io);
     return 0;
   } finally {

@@ -30,18 +30,30 @@ function parseFailed(path: string): VirError {
   return virError(ErrorCode.XML_ERROR, ErrorDomain.TEST, `failed to parse xml document '${path}'`);
 }
 
+/**
+ * Reads a document as libxml2's xmlReadFile does for virXMLParse: a file that does not open is
+ * "failed to parse" after libxml2's own warning on standard error; a directory opens but reads
+ * nothing ("I/O error", then the empty document's parse error).
+ */
+function readDocument(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EISDIR") {
+      process.stderr.write("I/O error : Is a directory\n");
+      return "";
+    }
+    process.stderr.write(`I/O warning : failed to load external entity "${path}"\n`);
+    throw parseFailed(path);
+  }
+}
+
 /** Follows `<x file='...'/>` to the referenced document's root element. */
 function resolveRef(e: XmlElement, base: string | undefined): XmlElement {
   const file = attr(e, "file");
   if (file === undefined) return e;
   const path = base && !file.startsWith("/") ? resolve(base, file) : file;
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw parseFailed(path);
-  }
-  return parseXml(text, { context: path, domain: ErrorDomain.TEST });
+  return parseXml(readDocument(path), { context: path, domain: ErrorDomain.TEST });
 }
 
 /** The domain element without the test: namespace extras, and those extras. */
@@ -196,11 +208,5 @@ export function loadNode(text: string, base?: string, source = "(node)"): TestNo
 
 /** Loads `test:///ABSOLUTE/PATH` (testOpenFromFile). */
 export function loadNodeFile(path: string): TestNode {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw parseFailed(path);
-  }
-  return loadNode(text, dirname(path), path);
+  return loadNode(readDocument(path), dirname(path), path);
 }

@@ -103,5 +103,44 @@ const connect: H = async (ctl, cmd) => {
   return ctl.connect(name, ro);
 };
 
-export const virshItselfHandlers: Record<string, H> = { help, echo, cd, pwd, quit, exit: quit, connect };
-export const virshItselfNoConnect = ["help", "echo", "cd", "pwd", "quit", "exit", "connect"];
+/**
+ * complete (hidden): virsh's readline completion run on the given text. Without a terminal
+ * virsh 9.0 completes only a command name: the visible commands starting with the text, one a
+ * line; text holding a space (options, arguments, a second command) completes to nothing, and
+ * finding nothing fails. It
+ * opens the connection first, as virsh's does (it is not a no-connect command).
+ */
+const complete: H = (ctl, cmd) => {
+  const text = optArgv(cmd, "string").join(" ");
+  if (/[\s;]/.test(text)) return false;
+  let found = false;
+  for (const g of ctl.groups)
+    for (const c of g.commands)
+      if (c.name.startsWith(text)) {
+        ctl.print(`${c.name}\n`);
+        found = true;
+      }
+  return found;
+};
+
+/** self-test (hidden): checks the command tables, which tsvirsh's are by construction. */
+const selfTest: H = (ctl, cmd) => {
+  if (optBool(cmd, "completers-missing")) {
+    ctl.error("self-test --completers-missing is not implemented in tsvirsh");
+    return false;
+  }
+  return true;
+};
+
+export const virshItselfHandlers: Record<string, H> = {
+  help,
+  echo,
+  cd,
+  pwd,
+  quit,
+  exit: quit,
+  connect,
+  complete,
+  "self-test": selfTest,
+};
+export const virshItselfNoConnect = ["help", "echo", "cd", "pwd", "quit", "exit", "connect", "self-test"];

@@ -1,0 +1,312 @@
+// Differential test of tsvirsh's session behaviour against the installed real virsh 9.0, live:
+// the same argv, environment and standard input go to `virsh` (a process) and to tsvirsh's
+// virshMain (in-process, with the tsvirsh program's drivers); stdout, stderr and exit status must be
+// identical. Covers what the scripted goldens do not: the global options (-c, -r, -q, -d, -e, -k,
+// -K, -t, -v, -V, --version, unknown options, --), when the connection opens (virsh opens a -c URI
+// at start and the default one lazily, at the first command that needs it), connect/reconnect,
+// the hidden commands (complete, self-test, the nodedev-dettach alias), every command's help text
+// (`help CMD`, `CMD --help`, `help GROUP`), and the interactive shell fed from a pipe.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { Readable, Writable } from "node:stream";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openConnection } from "../src/api/index.js";
+import { virshGroups, virshMain } from "../src/cli/virsh/index.js";
+import { type ConnectUri, registerConnectionDriver } from "../src/driver/index.js";
+import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
+import { registerTestDriver } from "../src/drivers/test/index.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const haveVirsh = spawnSync("virsh", ["--version"]).status === 0;
+
+/** A default URI whose daemon is certainly absent, the same text for both programs. */
+const NO_DAEMON = "qemu+unix:///system?socket=/nonexistent/tsvirt-test/sock";
+const TEST = "test:///default";
+
+export interface Case {
+  args: string[];
+  input?: string;
+  env?: Record<string, string>;
+}
+
+class Capture extends Writable {
+  text = "";
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+let registered = false;
+async function setup(): Promise<void> {
+  if (registered) return;
+  registered = true;
+  // as src/bin/tsvirsh.ts composes them
+  registerConnectionDriver({
+    name: "remote-local",
+    accepts: (u: ConnectUri) => u.transport === undefined && !u.host && u.driver !== "test",
+    open: (u, opts) => remoteConnectionDriver.open({ ...u, transport: "unix" }, opts),
+  });
+  registerConnectionDriver(remoteConnectionDriver);
+  await registerTestDriver();
+}
+
+/** Per-run values: -t's timings. */
+function normalize(s: string): string {
+  return s.replace(/\(Time: \d+\.\d{3} ms\)/g, "(Time: T ms)");
+}
+
+function baseEnv(c: Case): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, LC_ALL: "C" };
+  delete env.VIRSH_DEFAULT_CONNECT_URI;
+  delete env.LIBVIRT_DEFAULT_URI;
+  return { ...env, ...(c.env ?? {}) };
+}
+
+export function runVirsh(c: Case) {
+  const r = spawnSync("virsh", c.args, {
+    cwd: root,
+    env: baseEnv(c) as NodeJS.ProcessEnv,
+    input: c.input ?? "",
+    encoding: "utf8",
+    timeout: 20000,
+  });
+  return { stdout: normalize(r.stdout), stderr: normalize(r.stderr), status: r.status };
+}
+
+export async function runTsvirsh(c: Case) {
+  await setup();
+  const out = new Capture();
+  const err = new Capture();
+  const status = await virshMain({
+    argv: c.args,
+    env: baseEnv(c),
+    stdin: Readable.from([c.input ?? ""]),
+    stdout: out,
+    stderr: err,
+    isTTY: false,
+    groups: virshGroups(),
+    open: (uri, readOnly) => openConnection(uri ?? "qemu:///system", { readOnly }),
+    close: (conn) => conn.close(),
+  });
+  return { stdout: normalize(out.text), stderr: normalize(err.text), status };
+}
+
+const nd = { LIBVIRT_DEFAULT_URI: NO_DAEMON };
+const t = (...args: string[]): Case => ({ args: ["-c", TEST, ...args] });
+
+/** When the connection opens, and what a failed one prints. */
+const CONNECT: Case[] = [
+  { args: ["help"], env: nd },
+  { args: ["echo", "hi"], env: nd },
+  { args: ["pwd"], env: nd },
+  { args: ["-t", "echo", "x"], env: nd },
+  { args: ["-d0", "echo", "x"], env: nd },
+  { args: ["-d0", "list"], env: nd },
+  { args: ["list"], env: nd },
+  { args: ["-q", "list"], env: nd },
+  { args: ["list; list"], env: nd },
+  { args: ["echo a; list; echo b"], env: nd },
+  { args: ["-r", "list; echo x"], env: nd },
+  { args: ["uri"], env: nd },
+  { args: ["complete", "--", "li"], env: nd },
+  { args: ["self-test"], env: nd },
+  { args: ["echo a; uri"], env: { VIRSH_DEFAULT_CONNECT_URI: NO_DAEMON } },
+  { args: ["uri"], env: { VIRSH_DEFAULT_CONNECT_URI: TEST, LIBVIRT_DEFAULT_URI: NO_DAEMON } },
+  { args: ["-c", NO_DAEMON, "echo", "x"] },
+  { args: ["-c", NO_DAEMON, "help"] },
+  { args: ["-c", NO_DAEMON], input: "echo x\n" },
+  { args: ["-c", NO_DAEMON, "nosuch"] },
+  { args: ["-c", NO_DAEMON, 'echo "a'] },
+  { args: [], input: "echo x\nlist\nconnect test:///default\nlist --name\n", env: nd },
+  { args: ["connect test:///default; uri; list --name"], env: nd },
+  t("connect qemu+unix:///system?socket=/nonexistent/x; echo hi; list"),
+  { args: ["connect foo:///x?socket=/nonexistent/x; uri"], env: { LIBVIRT_DEFAULT_URI: TEST } },
+  t("connect --readonly; define /dev/null"),
+  { args: ["-c", TEST, "-r", "connect; define /dev/null"] },
+  { args: ["-r", "-c", TEST, "connect test:///default; define /dev/null"] },
+  t("connect --readonly; list --name; connect; define /dev/null"),
+  t("connect; uri"),
+  { args: ["-c", TEST, "-d", "1", "echo", "hi"] },
+  { args: ["-c", TEST, "-d", "1", "echo hi; list --name"] },
+  { args: ["-d", "1", "echo hi; list --name; uri"], env: { LIBVIRT_DEFAULT_URI: TEST } },
+];
+
+/** Global options (virshParseArgv). */
+const GLOBAL: Case[] = [
+  t("-k", "5", "list", "--name"),
+  t("-k", "0", "-d0", "list", "--name"),
+  { args: ["-K", "3", "echo a; list --name"], env: { LIBVIRT_DEFAULT_URI: TEST } },
+  t("-k", "0", "-K", "99", "uri"),
+  t("-K", "0", "list"),
+  t("-k", "-1", "list"),
+  t("-k", "abc", "list"),
+  t("-K", "abc", "list"),
+  t("--keepalive-interval=x", "uri"),
+  t("--keepalive-count", "-2", "uri"),
+  t("-k", "2147483648", "uri"),
+  t("-k", "2147483647", "uri"),
+  t("-k", "", "uri"),
+  t("-k", " 5", "uri"),
+  t("-k", "+0", "uri"),
+  t("-k", "0x0", "uri"),
+  t("-k", "00", "uri"),
+  t("-k", "08", "uri"),
+  t("-d", "5", "list"),
+  t("-d", "-1", "list"),
+  t("-d", "x", "list"),
+  t("--debug=x", "list"),
+  t("--debug", "0x1", "uri"),
+  t("-d", " 1", "uri"),
+  t("-d", "08", "uri"),
+  t("-d", "5", "-d", "1", "echo a"),
+  t("-d", "1", "-d", "5", "echo a"),
+  t("-d", "2", "list"),
+  t("-d", "4", "dominfo nosuch"),
+  t("-d", "3", "dominfo nosuch"),
+  t("-d", "0", "dominfo nosuch"),
+  t("-e", "x", "list"),
+  t("-e", "^x", "uri"),
+  t("-e", "^1", "uri"),
+  t("-e", "^", "uri"),
+  t("-e", "^A", "uri"),
+  t("-e", "^@", "uri"),
+  t("-e", "^_", "uri"),
+  t("-e", "^[", "uri"),
+  t("-e", "^`", "uri"),
+  t("-e", "^~", "uri"),
+  t("-e", "~", "uri"),
+  t("-e", "ab", "uri"),
+  t("-e", "^ab", "uri"),
+  t("-e", "\u00e9", "uri"),
+  t("-e", "", "uri"),
+  t("--escape", "@", "uri"),
+  t("-t", "list --name; uri"),
+  t("-q", "-t", "list"),
+  { args: ["-qt", "-c", TEST, "echo a"] },
+  t("-v"),
+  t("-V"),
+  t("-v", "list"),
+  t("-h", "list"),
+  t("--version", "uri"),
+  { args: ["--version"] },
+  { args: ["--version=long"] },
+  { args: ["--version=short"] },
+  { args: ["--version=foo"] },
+  { args: ["--version="] },
+  { args: ["--version", "long"] },
+  { args: ["--vers"] },
+  { args: ["--conn=test:///default", "uri"] },
+  { args: ["--co", TEST, "uri"] },
+  { args: ["--q"] },
+  { args: ["--re", "-c", TEST, "uri"] },
+  { args: ["-z"] },
+  { args: ["--zzz"] },
+  { args: ["-c"] },
+  { args: ["--connect"] },
+  { args: ["-qz"] },
+  { args: ["--help"] },
+  { args: ["-h"] },
+  t("--", "list", "--name"),
+  t("--", "--", "list"),
+  t("-"),
+  t(""),
+  t("list", "--name", "--", "x"),
+  t("echo", "--", "--name"),
+  t("-l", "/dev/null", "list"),
+  t("-rq", "list --name; define /dev/null"),
+];
+
+/** Hidden commands and command-level parsing. */
+const COMMANDS: Case[] = [
+  t("complete", "--", "li"),
+  t("complete", "--", ""),
+  t("complete", "--", "x"),
+  t("complete", "--", "list --"),
+  t("complete", "net-li"),
+  t("complete", "dom", "x"),
+  t("complete", "list", "--"),
+  t("complete --foo"),
+  t("self-test"),
+  t("self-test --foo"),
+  t("nodedev-dettach"),
+  t("nodedev-dettach", "--foo"),
+  t("nodedev-dettach", "x"),
+  t("nodedev-dettach", "--help"),
+  t("list", "-h"),
+  t("list", "--help", "--all"),
+  t("list --all --help"),
+  t("help list --all"),
+  t("help", "list", "dominfo"),
+  t("help --command list"),
+  t("help --command"),
+  t("help DOMAIN"),
+  t("help 'Domain Management'"),
+  t("help 'Virsh itself'"),
+  t("help nosuch"),
+];
+
+async function compare(cases: Case[]): Promise<string[]> {
+  const diffs: string[] = [];
+  for (const c of cases) {
+    const want = runVirsh(c);
+    const got = await runTsvirsh(c);
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      diffs.push(`${JSON.stringify(c)}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
+  }
+  return diffs;
+}
+
+for (const [name, cases] of [
+  ["when the connection opens, and failed connections", CONNECT],
+  ["global options", GLOBAL],
+  ["hidden commands, --help and help forms", COMMANDS],
+] as const) {
+  test(`tsvirsh matches virsh 9.0: ${name}`, async (tt) => {
+    if (!haveVirsh) return tt.skip("real virsh is not installed");
+    const diffs = await compare(cases);
+    tt.diagnostic(`identical ${cases.length - diffs.length}/${cases.length}`);
+    assert.deepEqual(diffs, []);
+  });
+}
+
+test("tsvirsh matches virsh 9.0: help of every command and group, and CMD --help", async (tt) => {
+  if (!haveVirsh) return tt.skip("real virsh is not installed");
+  const list = runVirsh({ args: ["help"] }).stdout;
+  const names = [...list.matchAll(/^ {4}(\S+) +\S/gm)].map((m) => m[1]);
+  const keywords = [...list.matchAll(/\(help keyword '([^']+)'\)/g)].map((m) => m[1]);
+  assert.ok(names.length > 250, `virsh help listed ${names.length} commands`);
+  const cases: Case[] = [
+    ...names.map((n) => ({ args: ["help", n] })),
+    ...names.map((n) => ({ args: [n, "--help"] })),
+    ...keywords.map((k) => ({ args: ["help", k] })),
+    { args: ["help", "complete"] },
+    { args: ["help", "self-test"] },
+    { args: ["help", "nodedev-dettach"] },
+  ];
+  const diffs = await compare(cases);
+  tt.diagnostic(`identical ${cases.length - diffs.length}/${cases.length}`);
+  assert.deepEqual(diffs, []);
+});
+
+test("tsvirsh program: the test driver's node-file warnings reach stderr as libxml2's do", (tt) => {
+  if (!haveVirsh) return tt.skip("real virsh is not installed");
+  const bin = `${root}src/bin/tsvirsh.ts`;
+  if (!existsSync(bin)) return tt.skip("src/bin/tsvirsh.ts is missing");
+  for (const c of [
+    { args: ["-c", "test:///nonexistent-node.xml", "uri"] },
+    { args: ["-c", "test:///tmp", "uri"] },
+    { args: ["connect test:///nonexistent-node.xml; uri"], env: nd },
+  ]) {
+    const want = runVirsh(c);
+    const r = spawnSync(process.execPath, ["--import", "tsx", bin, ...c.args], {
+      cwd: root,
+      env: baseEnv(c) as NodeJS.ProcessEnv,
+      encoding: "utf8",
+      timeout: 30000,
+    });
+    assert.deepEqual({ stdout: r.stdout, stderr: r.stderr, status: r.status }, want, c.args.join(" "));
+  }
+});
