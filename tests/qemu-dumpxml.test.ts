@@ -74,7 +74,10 @@ function ours(input: string): Omit<Expected, "inactive"> {
     const arch = archGiven ? def.os.arch : "x86_64";
     qemuPostParse(def, loadCaps(arch, def.type === "kvm"), archGiven);
     const xml = formatDomainXML(def, { inactive: true });
-    const again = parseDomainXML(xml, { noIfnames: true });
+    // parsed again from the secure form (libvirt copies a definition with its passwords)
+    const again = parseDomainXML(formatDomainXML(def, { inactive: true, securityInfo: true }), {
+      noIfnames: true,
+    });
     qemuPostParse(again, loadCaps(arch, def.type === "kvm"), true);
     const reload = formatDomainXML(again, { inactive: true });
     // --migratable: the copy through the inactive XML (what `again` is), stripped

@@ -22,7 +22,7 @@ export function dumpxmlCases(): string[] {
     .sort();
 }
 
-/** Replaces a generated UUID and generated MACs (those not written in the input) with placeholders. */
+/** Replaces a generated UUID, MACs and OVS interfaceids (those not written in the input) with placeholders. */
 export function normaliseDumpxml(input: string, out: string): string {
   let s = out;
   if (!/<uuid>/.test(input)) s = s.replace(/<uuid>[0-9a-f-]{36}<\/uuid>/, "<uuid>GENERATED-UUID</uuid>");
@@ -31,6 +31,10 @@ export function normaliseDumpxml(input: string, out: string): string {
   );
   s = s.replace(/<mac address='([0-9a-f:]{17})'/g, (all, mac: string) =>
     given.has(mac) ? all : `<mac address='${mac.slice(0, 9)}GENERATED'`,
+  );
+  // an Open vSwitch port's generated interfaceid
+  s = s.replace(/<parameters interfaceid='([0-9a-f-]{36})'/g, (all, id: string) =>
+    input.includes(id) ? all : "<parameters interfaceid='GENERATED'",
   );
   return s;
 }

@@ -59,6 +59,17 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
     // relabelling is the default (and the only choice) for a dynamic label
     if (attrOf(c, "relabel") === undefined) c.attrs.push(["relabel", "yes"]);
   }
+  if (c.name === "memory" && parent === "devices") {
+    // memory device sizes are kept in KiB (virDomainMemoryDefParseXML)
+    for (const k of c.children) {
+      if (k.kind !== "element" || (k.name !== "target" && k.name !== "source")) continue;
+      for (const s of k.children) {
+        if (s.kind !== "element") continue;
+        if (["size", "requested", "current", "block", "pagesize", "alignsize"].includes(s.name))
+          scaledToKiB(s, "unit");
+      }
+    }
+  }
   if (c.name === "filesystem") {
     // only a virtiofs driver keeps a queue size (the handle, loop and nbd drivers drop it)
     for (const k of c.children) {

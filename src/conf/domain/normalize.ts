@@ -192,10 +192,68 @@ export function normalizeCpu(cpu: XmlElement): void {
       scaledToKiB(cell, "unit", "memory");
       cell.attrs = orderAttrs(cell.attrs, ["id", "cpus", "memory", "unit", "memAccess", "discard"]);
     }
+    numaDistances(elements(numa, "cell"));
     numa.children.sort(byId);
     for (const cell of elements(numa))
       for (const dist of elements(cell, "distances")) dist.children.sort(byId);
   }
+}
+
+/**
+ * NUMA distances as virDomainNumaDefNodeDistanceParseXML fills them, cell by cell in document
+ * order: a cell naming a sibling gets its own local distance (10), and the sibling gets its
+ * local distance and, unless it has one already, the same distance back (symmetry).
+ */
+function numaDistances(cells: XmlElement[]): void {
+  const ids = cells.map((c) => Number(attr(c, "id")));
+  if (!cells.some((c) => child(c, "distances"))) return;
+  if (ids.some((id, i) => !Number.isInteger(id) || id !== i)) {
+    // ids were checked contiguous from 0; a cell order other than by id is left as written
+    if ([...ids].sort((a, b) => a - b).some((id, i) => id !== i)) return;
+  }
+  const n = cells.length;
+  const dist: (number[] | undefined)[] = new Array(n).fill(undefined);
+  const byCell = new Map(ids.map((id, i) => [id, cells[i]!]));
+  for (const cell of cells) {
+    const cur = Number(attr(cell, "id"));
+    const d = child(cell, "distances");
+    if (!d) continue;
+    for (const sib of elements(d, "sibling")) {
+      const j = Number(attr(sib, "id"));
+      const v = Number(attr(sib, "value"));
+      if (!Number.isInteger(j) || j < 0 || j >= n || !Number.isInteger(v)) return;
+      if (!dist[cur]) {
+        dist[cur] = new Array(n).fill(0);
+        dist[cur]![cur] = 10;
+      }
+      dist[cur]![j] = v;
+      if (!dist[j]) {
+        dist[j] = new Array(n).fill(0);
+        dist[j]![j] = 10;
+      }
+      if (!dist[j]![cur]) dist[j]![cur] = v;
+    }
+  }
+  dist.forEach((row, id) => {
+    if (!row) return;
+    const cell = byCell.get(id)!;
+    const sibs = row.flatMap((v, j) =>
+      v
+        ? [
+            el("sibling", [
+              ["id", String(j)],
+              ["value", String(v)],
+            ] as [string, string][]),
+          ]
+        : [],
+    );
+    const d = child(cell, "distances");
+    if (d) d.children = sibs;
+    else {
+      cell.children = cell.children.filter((k) => k.kind === "element");
+      cell.children.push(el("distances", {}, ...sibs));
+    }
+  });
 }
 
 export function normalizeCputune(ct: XmlElement): void {

@@ -2,7 +2,7 @@
 // testDomainDefPostParse, testDomainGenerateIfnames): UUID, memory, arch, boot order, console
 // compatibility, chardev ports, drive addresses, implicit controllers, default video, MACs.
 
-import { el } from "../../xml/index.js";
+import { attr, child, el, elements, type XmlElement } from "../../xml/index.js";
 import { generateMac, generateUuid } from "../common/index.js";
 import { cloneChr, setTargetAttr, targetAttr } from "./devices/chardev.js";
 import { assignControllerIndexes, insertController } from "./devices/controller.js";
@@ -143,6 +143,72 @@ export interface PostParseOptions {
   defaultArch?: string;
 }
 
+/**
+ * With NUMA cells the memory is their sum, and a balloon above it is brought down to it
+ * (virDomainDefPostParseMemory; libvirt 9.0's test driver adds no memory devices to it, the
+ * QEMU driver does: domain-post-parse.ts).
+ */
+function numaMemory(def: DomainDef): void {
+  const numa = def.cpu ? child(def.cpu, "numa") : undefined;
+  if (!numa) return;
+  let cells = 0;
+  for (const c of elements(numa, "cell")) {
+    if (attr(c, "unit") !== "KiB" || !/^[0-9]+$/.test(attr(c, "memory") ?? "")) return;
+    cells += Number(attr(c, "memory"));
+  }
+  if (cells === 0) return;
+  if (def.currentMemory === def.memory || def.currentMemory > cells) def.currentMemory = cells;
+  def.memory = cells;
+}
+
+/** A vCPU pin for a vCPU the domain does not have is ignored, as libvirt does (with a warning). */
+function dropPinsBeyondVcpus(def: DomainDef): void {
+  const ct = def.extra.cputune?.[0];
+  if (!ct) return;
+  const keep = ct.children.filter(
+    (k) => !(k.kind === "element" && k.name === "vcpupin" && Number(attr(k, "vcpu")) >= def.vcpu.max),
+  );
+  if (keep.length === ct.children.length) return;
+  ct.children = keep;
+  if (elements(ct).length === 0 && ct.attrs.length === 0) delete def.extra.cputune;
+}
+
+/**
+ * `<iothreads>` N with some `<iothreadids>` given: the missing ids are the lowest free ones in
+ * 1..N, appended (virDomainIOThreadIDDefArrayInit); with none given nothing is listed.
+ */
+function fillIothreadIds(def: DomainDef): void {
+  const ids = def.extra.iothreadids?.[0];
+  const count = def.extra.iothreads?.[0];
+  if (!ids || !count) return;
+  const text = count.children
+    .map((c) => (c.kind === "text" ? c.text : ""))
+    .join("")
+    .trim();
+  if (!/^[0-9]+$/.test(text)) return;
+  const n = Number(text);
+  const given = elements(ids, "iothread");
+  if (given.length >= n) return;
+  const used = new Set(given.map((t) => Number(attr(t, "id"))));
+  for (let id = 1, missing = n - given.length; id <= n && missing > 0; id++) {
+    if (used.has(id)) continue;
+    ids.children.push(el("iothread", { id: String(id) }));
+    missing--;
+  }
+}
+
+/** An Open vSwitch port without an interfaceid gets a generated one (virNetDevVPortProfileParse). */
+function ovsInterfaceId(vp: XmlElement | undefined): void {
+  if (!vp || attr(vp, "type") !== "openvswitch") return;
+  let p = child(vp, "parameters");
+  if (p && attr(p, "interfaceid") !== undefined) return;
+  if (!p) {
+    p = el("parameters");
+    vp.children = [...elements(vp), p];
+  }
+  p.attrs.unshift(["interfaceid", generateUuid()]);
+}
+
 export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): void {
   // Console ports are their document index, given before the serial mirror is inserted.
   def.devices.consoles.forEach((c, i) => {
@@ -150,6 +216,9 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
       setTargetAttr(c, "port", String(i));
   });
   if (def.uuid === "") def.uuid = generateUuid();
+  numaMemory(def);
+  dropPinsBeyondVcpus(def);
+  fillIothreadIds(def);
   if (def.memory === 0)
     throw xmlErr("Memory size must be specified via <memory> or in the <numa> configuration");
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
@@ -183,6 +252,7 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
     fillVideoDefaults(v, def.os.type === "xen" || def.os.type === "linux" ? "xen" : "cirrus", i === 0);
   });
   for (const n of d.interfaces) if (n.mac === "") n.mac = generateMac();
+  for (const n of d.interfaces) ovsInterfaceId(n.extra.virtualport?.[0]);
   if (!opts.noIfnames) {
     // First unused testnetN for each unnamed interface (testDomainGenerateIfname).
     const used = new Set(d.interfaces.map((o) => o.target));
