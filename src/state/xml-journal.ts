@@ -23,6 +23,7 @@ import {
   closeSync,
   constants,
   fdatasync,
+  fdatasyncSync,
   fstatSync,
   fsync,
   openSync,
@@ -345,6 +346,19 @@ export class XmlJournal {
       () => this.startQueued(),
     );
     return this.syncQueued;
+  }
+
+  /**
+   * durable() without the threadpool when no fdatasync is running (none can cover this caller's
+   * record, and none other is waited for): fdatasync on the calling thread. Returns false, having
+   * done nothing, when one is running (the caller then uses durable()). Throws what fdatasync
+   * throws.
+   */
+  durableNow(): boolean {
+    if (this.fd === undefined) throw new Error("journal: not open");
+    if (this.syncRunning) return false;
+    fdatasyncSync(this.fd);
+    return true;
   }
 
   private startQueued(): Promise<void> {
