@@ -13,6 +13,7 @@ import { type QemuCaps, resolveMachine } from "./capabilities.js";
 import { unsupported } from "./command-util.js";
 import { assignQemuAddresses } from "./domain-post-parse-address.js";
 import { qemuValidate } from "./domain-post-parse-validate.js";
+import { qemuValidateMore } from "./domain-post-parse-validate-more.js";
 
 /** True when the domain XML gives `<os><type arch=...>` (the generic parser fills i686 otherwise). */
 export function xmlNamesArch(xml: string): boolean {
@@ -252,6 +253,27 @@ function dimmDefaults(def: DomainDef): void {
   def.memory = total;
 }
 
+/** Where libvirtd (qemu:///system) keeps guests' UEFI variable stores. */
+export const NVRAM_DIR = "/var/lib/libvirt/qemu/nvram";
+
+/**
+ * A read-only pflash loader without a variable store path gets <NVRAM_DIR>/<name>_VARS.fd
+ * (qemuDomainNVRAMPathGenerate), also when `<nvram>` names only a template.
+ */
+function nvramDefault(def: DomainDef): void {
+  const loader = def.os.loader;
+  if (!loader || attr(loader, "type") !== "pflash" || attr(loader, "readonly") !== "yes") return;
+  const nv = def.os.nvram;
+  const path = nv?.children
+    .map((c) => (c.kind === "text" ? c.text : ""))
+    .join("")
+    .trim();
+  if (nv && (path || nv.children.some((c) => c.kind === "element"))) return;
+  const text = `${NVRAM_DIR}/${def.name}_VARS.fd`;
+  if (nv) nv.children = [{ kind: "text", text }];
+  else def.os.nvram = el("nvram", {}, text);
+}
+
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
   if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
   if (def.type === "hvf") {
@@ -325,6 +347,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
       sl.attrs.splice(at, 0, ["model", "none"]);
     }
   }
+  nvramDefault(def);
   cpuDefaults(def, x86);
   serialDefaults(def, x86);
   chrSourceDefaults(def);
@@ -343,5 +366,6 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
     }
   }
   qemuValidate(def, m.name, x86, q35);
+  qemuValidateMore(def, m, q35);
   if (q35 || pc) assignQemuAddresses(def, q35);
 }
