@@ -239,11 +239,13 @@ export class Domain {
     const f = this.hv("domainGetSchedulerParametersFlags", "virDomainGetSchedulerParametersFlags");
     return f(this.ref, flags | VIR_TYPED_PARAM_STRING_OKAY);
   }
-  async setSchedulerParameters(params: TypedParam[], flags = 0): Promise<void> {
-    this.rw("virDomainSetSchedulerParametersFlags");
-    this.liveXorConfig(flags);
-    const f = this.hv("domainSetSchedulerParametersFlags", "virDomainSetSchedulerParametersFlags");
-    return f(this.ref, params, flags);
+  /** virDomainSetSchedulerParameters (no flags) or virDomainSetSchedulerParametersFlags. */
+  async setSchedulerParameters(params: TypedParam[], flags?: number): Promise<void> {
+    const name = flags === undefined ? "virDomainSetSchedulerParameters" : "virDomainSetSchedulerParametersFlags";
+    this.rw(name);
+    this.liveXorConfig(flags ?? 0);
+    const f = this.hv("domainSetSchedulerParametersFlags", name);
+    return f(this.ref, params, flags ?? 0);
   }
 
   // ---- tunables and guest information ----

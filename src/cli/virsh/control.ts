@@ -198,14 +198,16 @@ export class VirshControl<Conn = unknown> implements Ctl {
   }
 
   private parse(tk: Tokenizer): ParsedCmd[] | null {
-    const cmds = parseCommands(tk, this, (m) => this.error(m));
-    for (const c of cmds ?? [])
-      for (const o of c.opts)
+    return parseCommands(
+      tk,
+      this,
+      (m) => this.error(m),
+      (def, o) =>
         this.debug(
           1,
-          `${c.def.name}: ${o.def.name}(${o.def.type === "bool" ? "bool" : "optdata"}): ${o.value ?? "(none)"}\n`,
-        );
-    return cmds;
+          `${def.name}: ${o.def.name}(${o.def.type === "bool" ? "bool" : "optdata"}): ${o.value ?? "(none)"}\n`,
+        ),
+    );
   }
 
   /** vshCommandRun: runs each command, reports failures, returns the last command's result. */

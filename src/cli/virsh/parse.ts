@@ -117,6 +117,8 @@ export function parseCommands(
   tk: Tokenizer,
   lookup: CommandLookup,
   error: (msg: string) => void,
+  /** Called as each option is read (vshCommandParse's debug line, printed before any error). */
+  onOpt: (cmd: CmdDef, opt: CmdOpt) => void = () => {},
 ): ParsedCmd[] | null {
   const cmds: ParsedCmd[] = [];
   for (;;) {
@@ -192,6 +194,7 @@ export function parseCommands(
         value = text;
       }
       opts.push({ def: opt, value });
+      onOpt(def, { def: opt, value });
     }
     if (def) {
       let cmd: ParsedCmd = { def, opts };

@@ -516,8 +516,23 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const rank = (n: string) => order.indexOf(n);
       mt.children.sort((a, b) => rank((a as XmlElement).name) - rank((b as XmlElement).name));
     },
-    async domainSetSchedulerParametersFlags(ref, _params, flags) {
+    async domainSetSchedulerParametersFlags(ref, params, flags) {
       checkFlags(flags, AFFECT, "testDomainSetSchedulerParametersFlags");
+      // virTypedParamsValidate(weight: uint), before the lookup; the weight is then not kept
+      // (libvirt's test driver has it commented out), so schedinfo shows 50 again
+      const sorted = [...params].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
+      let seen = false;
+      for (const p of sorted) {
+        if (p.field !== "weight")
+          throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.NONE, `parameter '${p.field}' not supported`);
+        if (seen) throw invalidArg(`parameter '${p.field}' occurs multiple times`, ErrorDomain.NONE);
+        if (p.type !== VIR_TYPED_PARAM.UINT)
+          throw invalidArg(
+            `invalid type '${typeName(p.type)}' for parameter '${p.field}', expected '${typeName(VIR_TYPED_PARAM.UINT)}'`,
+            ErrorDomain.NONE,
+          );
+        seen = true;
+      }
       findDomain(ctx, ref);
     },
     async domainFSFreeze(ref, mountpoints, flags) {

@@ -2,7 +2,8 @@
 // interface counters, memory stats, control state, scheduler and tuning parameters (query form),
 // vCPU/emulator pinning, IOThreads, guest addresses and time, filesystems and domstats.
 import type { Domain } from "../../../api/index.js";
-import type { TypedParam } from "../../../driver/types.js";
+import { type TypedParam, VIR_TYPED_PARAM } from "../../../driver/types.js";
+import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import { attr, child } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
@@ -158,16 +159,78 @@ const domhostname: H = async (ctl, cmd) => {
   return true;
 };
 
+/** virTypedParamsAddFromString: `value` converted to the type the domain reports for `field`. */
+function typedFromString(field: string, type: number, value: string): TypedParam {
+  const bad = (what: string) =>
+    virError(ErrorCode.INVALID_ARG, ErrorDomain.NONE, `Invalid value for field '${field}': expected ${what}`);
+  // strtol-family over the whole string (leading blanks, a sign), base 10
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)$/.exec(value);
+  const n = m ? BigInt(m[2]) * (m[1] === "-" ? -1n : 1n) : null;
+  switch (type) {
+    case VIR_TYPED_PARAM.INT:
+      if (n === null || n < -2147483648n || n > 2147483647n) throw bad("int");
+      return { field, type, value: Number(n) };
+    case VIR_TYPED_PARAM.UINT:
+      // virStrToLong_ui: "-N" wraps as strtoul's does, within UINT_MAX
+      if (n === null || n > 4294967295n || n < -4294967295n) throw bad("unsigned int");
+      return { field, type, value: Number(n < 0n ? 4294967296n + n : n) };
+    case VIR_TYPED_PARAM.LLONG:
+      if (n === null || n < -(2n ** 63n) || n >= 2n ** 63n) throw bad("long long");
+      return { field, type, value: Number(n) };
+    case VIR_TYPED_PARAM.ULLONG:
+      if (n === null || n >= 2n ** 64n || n <= -(2n ** 64n)) throw bad("unsigned long long");
+      return { field, type, value: Number(n < 0n ? 2n ** 64n + n : n) };
+    case VIR_TYPED_PARAM.DOUBLE: {
+      const d = Number(value);
+      if (value.trim() === "" || Number.isNaN(d)) throw bad("double");
+      return { field, type, value: d };
+    }
+    case VIR_TYPED_PARAM.BOOLEAN:
+      if (/^(true|1)$/i.test(value)) return { field, type, value: true };
+      if (/^(false|0)$/i.test(value)) return { field, type, value: false };
+      throw virError(ErrorCode.INVALID_ARG, ErrorDomain.NONE, `Invalid boolean value for field '${field}'`);
+    default:
+      return { field, type, value };
+  }
+}
+
+/**
+ * schedinfo (cmdSchedinfo): prints the scheduler, then reads the parameters (the Flags call only
+ * when --current/--live/--config is given; both --live and --config read the current ones); any
+ * --set name=value, --cap, --weight is converted to that parameter's type, set, and re-read.
+ */
 const schedinfo: H = async (ctl, cmd) => {
-  // virsh calls virDomainGetSchedulerParametersFlags only when an --current/--live/--config is given.
-  const given = ["current", "live", "config"].some((o) => optBool(cmd, o));
-  const flags = given ? affectFlags(cmd) : undefined;
+  const current = optBool(cmd, "current");
+  const live = optBool(cmd, "live");
+  const config = optBool(cmd, "config");
+  const flags = affectFlags(cmd);
+  const useFlags = flags !== 0 || current;
   const dom = await lookupDomain(ctl, cmd);
   const t = await dom.getSchedulerType();
   ctl.print(`${"Scheduler".padEnd(15)}: ${t.type}\n`);
-  if (t.nparams)
-    for (const p of await dom.getSchedulerParameters(flags))
-      ctl.print(`${p.field.padEnd(15)}: ${typedValue(p)}\n`);
+  if (!t.nparams) return true;
+  const read = () => dom.getSchedulerParameters(useFlags ? (live && config ? 0 : flags) : undefined);
+  let params = await read();
+  const updates: TypedParam[] = [];
+  const update = (field: string, value: string) => {
+    const p = params.find((x) => x.field === field);
+    if (!p) throw new CmdFailure(`invalid scheduler option: ${field}`);
+    updates.push(typedFromString(field, p.type, value));
+  };
+  for (const s of optArgv(cmd, "set")) {
+    const eq = s.indexOf("=");
+    if (eq < 0) throw new CmdFailure("Invalid syntax for --set, expecting name=value");
+    update(s.slice(0, eq), s.slice(eq + 1));
+  }
+  for (const name of ["cap", "weight"]) {
+    const v = optString(cmd, name);
+    if (v !== undefined) update(name, v);
+  }
+  if (updates.length > 0) {
+    await dom.setSchedulerParameters(updates, useFlags ? flags : undefined);
+    params = await read();
+  } else if (live && config) throw new CmdFailure("cannot query both live and config at once");
+  for (const p of params) ctl.print(`${p.field.padEnd(15)}: ${typedValue(p)}\n`);
   return true;
 };
 

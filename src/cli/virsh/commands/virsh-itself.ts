@@ -75,16 +75,28 @@ const cd: H = (ctl, cmd) => {
     ctl.error("cd: command valid only in interactive mode");
     return false;
   }
-  const dir = optString(cmd, "dir") ?? process.env.HOME ?? "/";
+  // an empty --dir is no --dir (vshCommandOptStringQuiet), home or else root
+  const dir = cmd.opts.find((o) => o.def.name === "dir")?.value || process.env.HOME || "/";
+  const target = resolve(ctl.cwd, dir);
+  let why: string | null = null;
   try {
-    const target = resolve(ctl.cwd, dir);
-    if (!statSync(target).isDirectory()) throw new Error("not a directory");
-    ctl.cwd = target;
-    return true;
-  } catch {
-    ctl.error(`cd: ${dir}: No such file or directory`);
+    if (!statSync(target).isDirectory()) why = "Not a directory";
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    why =
+      code === "EACCES"
+        ? "Permission denied"
+        : code === "ENOTDIR"
+          ? "Not a directory"
+          : "No such file or directory";
+  }
+  // vshError(ctl, "cd: %s: %s", g_strerror(errno), dir)
+  if (why) {
+    ctl.error(`cd: ${why}: ${dir}`);
     return false;
   }
+  ctl.cwd = target;
+  return true;
 };
 
 const pwd: H = (ctl) => {

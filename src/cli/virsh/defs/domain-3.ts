@@ -55,8 +55,8 @@ export const domain3Specs: CmdSpec[] = [
     desc: "Show/Set scheduler parameters.",
     opts: [
       ["domain", "d!", "domain name, id or uuid"],
-      ["weight", "i", "weight for XEN_CREDIT"],
-      ["cap", "i", "cap for XEN_CREDIT"],
+      ["weight", "io", "weight for XEN_CREDIT"],
+      ["cap", "io", "cap for XEN_CREDIT"],
       ["current", "b", "get/set current scheduler info"],
       ["config", "b", "get/set value to be used on next boot"],
       ["live", "b", "get/set value from running domain"],

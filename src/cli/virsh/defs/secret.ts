@@ -61,10 +61,10 @@ export const secretSpecs: CmdSpec[] = [
     desc: "Set a secret value.",
     opts: [
       ["secret", "d!", "secret UUID"],
-      ["file", "s", "read secret from file"],
+      ["file", "so", "read secret from file"],
       ["plain", "b", "read the secret from file without converting from base64"],
       ["interactive", "b", "read the secret from the terminal"],
-      ["base64", "so", "base64-encoded secret value"],
+      ["base64", "s", "base64-encoded secret value"],
     ],
   },
   {

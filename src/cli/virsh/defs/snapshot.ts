@@ -39,7 +39,7 @@ export const snapshotSpecs: CmdSpec[] = [
       ["atomic", "b", "require atomic operation"],
       ["live", "b", "take a live snapshot"],
       ["validate", "b", "validate the XML against the schema"],
-      ["memspec", "s", "memory attributes: [file=]name[,snapshot=type]"],
+      ["memspec", "so", "memory attributes: [file=]name[,snapshot=type]"],
       ["diskspec", "v", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]"],
     ],
   },
