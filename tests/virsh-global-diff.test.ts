@@ -8,7 +8,9 @@
 // (`help CMD`, `CMD --help`, `help GROUP`), and the interactive shell fed from a pipe.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -394,6 +396,89 @@ const SCHEDINFO: Case[] = [
   { args: ["-c", "test:///default", "schedinfo --set weight=1 test"] },
 ];
 
+/** Domain XML for the list cases: a long name and title, non-ASCII and control characters. */
+const LIST_XML: Record<string, string> = {
+  long: "<domain type='test'>\n  <uuid>11111114-0000-4000-8000-000000000005</uuid><name>a-very-long-domain-name-that-goes-past-the-usual-column-width</name>\n  <title>A title that is rather long and has spaces in it</title>\n  <description>some description</description>\n  <memory>1048576</memory>\n  <vcpu>1</vcpu>\n  <os><type>hvm</type></os>\n</domain>\n",
+  t2: "<domain type='test'>\n  <uuid>11111112-0000-4000-8000-000000000002</uuid><name>t2</name>\n  <title>Multi\nline title</title>\n  <memory>1048576</memory>\n  <vcpu>2</vcpu>\n  <os><type>hvm</type></os>\n</domain>\n",
+  u: "<domain type='test'>\n  <uuid>11111113-0000-4000-8000-000000000003</uuid><name>ünïcode-名前</name>\n  <title>タイトル</title>\n  <memory>1048576</memory>\n  <vcpu>1</vcpu>\n  <os><type>hvm</type></os>\n</domain>\n",
+  e: "<domain type='test'>\n  <uuid>11111111-0000-4000-8000-000000000001</uuid><name>e</name>\n  <title></title>\n  <memory>1048576</memory>\n  <vcpu>1</vcpu>\n  <os><type>hvm</type></os>\n</domain>\n",
+  tt: "<domain type='test'>\n  <uuid>11111116-0000-4000-8000-000000000006</uuid>\n  <name>tab\tname\\x41</name>\n  <title>tab\ttitle \\x and ü</title>\n  <memory>1048576</memory>\n  <vcpu>1</vcpu>\n  <os><type>hvm</type></os>\n</domain>\n",
+};
+
+const LISTS = [
+  "list",
+  "list --all",
+  "list --inactive",
+  "list --title",
+  "list --all --title",
+  "list --name",
+  "list --uuid",
+  "list --name --uuid",
+  "list --all --name --title",
+  "list --table --name",
+  "list --table --uuid",
+  "list --all --uuid --title",
+  "list --id",
+  "list --all --id",
+  "list --title --table",
+  "list --transient",
+  "list --persistent --all",
+  "list --state-running",
+  "list --state-shutoff",
+  "list --state-paused --state-other",
+  "list --autostart",
+  "list --no-autostart --all",
+  "list --with-managed-save",
+  "list --without-managed-save --all",
+  "list --managed-save --all",
+  "list --with-snapshot",
+  "list --without-snapshot --all",
+  "list --with-checkpoint",
+  "list --without-checkpoint --all",
+  "list --all --name --id",
+  "list --all --uuid --id",
+  "list --all --name --table",
+  "list --inactive --name",
+  "list --state-shutoff --name",
+  "list --all --managed-save --title",
+  "list --state-running --state-shutoff",
+  "list --state-shutoff --all",
+];
+
+const OTHER_LISTS = [
+  "net-list",
+  "net-list --all",
+  "net-list --name",
+  "net-list --uuid",
+  "net-list --table",
+  "net-list --inactive",
+  "pool-list",
+  "pool-list --all",
+  "pool-list --details",
+  "pool-list --name",
+  "pool-list --uuid",
+  "pool-list --all --details",
+  "pool-list --type dir",
+  "pool-list --type disk",
+  "pool-list --transient",
+  "vol-list default-pool",
+  "vol-list default-pool --details",
+  "iface-list",
+  "iface-list --all",
+  "iface-list --inactive",
+  "nodedev-list",
+  "nodedev-list --tree",
+  "nodedev-list --cap pci",
+  "secret-list",
+  "nwfilter-list",
+  "nwfilter-binding-list",
+  "snapshot-list test",
+  "snapshot-list test --tree",
+  "checkpoint-list test",
+  "net-port-list default",
+  "net-dhcp-leases default",
+];
+
 async function compare(cases: Case[]): Promise<string[]> {
   const diffs: string[] = [];
   for (const c of cases) {
@@ -450,6 +535,34 @@ test("tsvirsh matches virsh 9.0: which options take positional data, for every c
   const diffs = await compare(cases);
   tt.diagnostic(`identical ${cases.length - diffs.length}/${cases.length}`);
   assert.deepEqual(diffs, []);
+});
+
+test("tsvirsh matches virsh 9.0: list forms, long and non-ASCII names in C and UTF-8 locales, empty lists", async (tt) => {
+  if (!haveVirsh) return tt.skip("real virsh is not installed");
+  const dir = mkdtempSync(join(tmpdir(), "tsvirsh-list-"));
+  try {
+    for (const [name, xml] of Object.entries(LIST_XML)) writeFileSync(join(dir, `${name}.xml`), xml);
+    const setup =
+      ["long", "t2", "u", "e", "tt"].map((n) => `define ${join(dir, `${n}.xml`)}; `).join("") + "start t2; ";
+    const cases: Case[] = [];
+    for (const l of LISTS) {
+      cases.push(t(setup + l), t(l), { args: ["-q", "-c", TEST, setup + l] });
+      for (const env of [{ LC_ALL: "C.UTF-8" }, { LC_ALL: "", LANG: "C.UTF-8" }, { LC_ALL: "POSIX" }])
+        cases.push({ args: ["-c", TEST, setup + l], env });
+    }
+    cases.push(t("destroy test; list"));
+    cases.push(
+      t(
+        "destroy test; undefine test; list --all; list --all --title; list --all --name; list --all --uuid; list --table --all",
+      ),
+    );
+    for (const l of OTHER_LISTS) cases.push(t(l), { args: ["-q", "-c", TEST, l] });
+    const diffs = await compare(cases);
+    tt.diagnostic(`identical ${cases.length - diffs.length}/${cases.length}`);
+    assert.deepEqual(diffs, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("tsvirsh program: the test driver's node-file warnings reach stderr as libxml2's do", (tt) => {

@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { GroupDef, ParsedCmd } from "./command.js";
 import { VirshControl } from "./control.js";
+import { setTableLocale } from "./format/table.js";
 
 export const VIRSH_VERSION = "9.0.0";
 
@@ -246,6 +247,7 @@ export function parseGlobalArgs(
 
 /** Runs tsvirsh; resolves to the process exit status. */
 export async function virshMain<Conn>(io: MainIO<Conn>): Promise<number> {
+  setTableLocale(io.env);
   const parsed = parseGlobalArgs(io.argv, io.stdout, io.stderr, io.groups);
   if (!parsed.ok) return parsed.exit;
   const o = parsed.opts;

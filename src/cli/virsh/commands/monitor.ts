@@ -31,7 +31,8 @@ const list: H = async (ctl, cmd) => {
   exclusive(cmd, "table", "uuid");
   exclusive(cmd, "table", "id");
   let flags: number = L.ACTIVE;
-  if (optBool(cmd, "inactive")) flags = L.INACTIVE;
+  // --state-shutoff alone lists inactive domains, as --inactive does
+  if (optBool(cmd, "inactive") || optBool(cmd, "state-shutoff")) flags = L.INACTIVE;
   if (optBool(cmd, "all")) flags = L.INACTIVE | L.ACTIVE;
   const filters: [string, number][] = [
     ["persistent", L.PERSISTENT],
