@@ -479,6 +479,49 @@ const OTHER_LISTS = [
   "net-dhcp-leases default",
 ];
 
+/** domstats: every group option, the list filters, with and without domain names. */
+const DOMSTATS: Case[] = [
+  "",
+  "--state",
+  "--cpu-total",
+  "--balloon",
+  "--vcpu",
+  "--interface",
+  "--block",
+  "--perf",
+  "--iothread",
+  "--memory",
+  "--dirtyrate",
+  "--vm",
+  "--raw",
+  "--enforce",
+  "--backing",
+  "--nowait",
+  "--state --raw",
+  "--block --backing",
+  "--list-active",
+  "--list-inactive",
+  "--list-persistent",
+  "--list-transient",
+  "--list-running",
+  "--list-paused",
+  "--list-shutoff",
+  "--list-other",
+  "--state --enforce",
+  "--perf --enforce",
+  "--vm --enforce",
+  "--dirtyrate --enforce",
+  "--memory --enforce",
+  "--iothread --enforce",
+  "test",
+  "test --state",
+  "nosuch",
+  "test test",
+  "--state test --cpu-total",
+  "--list-active test",
+  "--state --list-shutoff",
+].flatMap((o) => [t(`domstats ${o}`), t(`destroy test; domstats ${o}`)]);
+
 async function compare(cases: Case[]): Promise<string[]> {
   const diffs: string[] = [];
   for (const c of cases) {
@@ -496,6 +539,7 @@ for (const [name, cases] of [
   ["hidden commands, --help and help forms", COMMANDS],
   ["command strings, quoting, option errors, interactive shell", PARSING],
   ["schedinfo set forms", SCHEDINFO],
+  ["domstats groups and filters", DOMSTATS],
 ] as const) {
   test(`tsvirsh matches virsh 9.0: ${name}`, async (tt) => {
     if (!haveVirsh) return tt.skip("real virsh is not installed");

@@ -146,8 +146,9 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     async connectGetAllDomainStats(doms, stats, flags) {
       // Listing order and state filters as virConnectListAllDomains (libvirt collects the same
       // way); the test driver has only the "state" group (VIR_DOMAIN_STATS_STATE, also for 0).
+      // the given domains are filtered by the same flags (virDomainObjListConvert)
       const list = doms
-        ? doms.map((r) => findDomain(ctx, r))
+        ? doms.map((r) => findDomain(ctx, r)).filter((d) => stateMatches(d, flags & 0xff))
         : node.domains.filterMap(
             (d) => stateMatches(d, flags & 0xff),
             (d) => d,
