@@ -16,7 +16,14 @@ import { qemuPostParse, xmlNamesArch } from "../src/drivers/qemu/domain-post-par
 import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 
 /** Cases where tsvirtd knowingly differs from libvirtd 9.0, and why. */
-const KNOWN_DIFFERENT: Record<string, string> = {};
+const KNOWN_DIFFERENT: Record<string, string> = {
+  "w-err-serial-dup-port":
+    "libvirtd accepts two serials on port 0 but then refuses its own saved XML (no reload golden); we reload it",
+  "w-iface-transitional-q35":
+    "several conventional-PCI devices on q35: libvirtd adds the pcie-to-pci-bridge before the later root ports and fills it first",
+  "w-pc-dmi-bridges":
+    "a dmi-to-pci-bridge goes to 00:1e.0 with its pci-bridge behind it; our assignment does not model it",
+};
 
 /** Known differences of the daemon path only (the in-process test picks the emulator itself). */
 const I686 =

@@ -28,7 +28,8 @@ function cUint(v: string | undefined): number | undefined {
 /** virPCIDeviceAddressIsValid(report=true) on a non-empty `<address type='pci'>`. */
 function checkPciAddress(a: XmlElement): void {
   const [dom, bus, slot, fn] = ["domain", "bus", "slot", "function"].map((k) => cUint(attr(a, k)) ?? 0);
-  if (dom === 0 && bus === 0 && slot === 0 && fn === 0) return;
+  // no domain, bus or slot: an empty address (virPCIDeviceAddressIsEmpty), to be assigned
+  if (dom === 0 && bus === 0 && slot === 0) return;
   const err = (m: string) => virError(ErrorCode.XML_ERROR, ErrorDomain.NONE, `Invalid PCI address ${m}`);
   if (dom! > 0xffff) throw err(`domain='0x${dom!.toString(16)}', must be <= 0xFFFF`);
   if (bus! > 0xff) throw err(`bus='0x${bus!.toString(16)}', must be <= 0xFF`);

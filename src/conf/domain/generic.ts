@@ -51,6 +51,10 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
   c.children = c.children.filter(
     (k) => !(k.kind === "element" && k.name === "alias" && !(attrOf(k, "name") ?? "").startsWith("ua-")),
   );
+  // a static label is not relabelled unless asked (virSecurityLabelDefParseXML)
+  if (c.name === "seclabel" && parent === "domain" && attrOf(c, "type") === "static") {
+    if (attrOf(c, "relabel") === undefined) c.attrs.push(["relabel", "no"]);
+  }
   if (c.name === "seclabel" && attrOf(c, "type") === "dynamic") {
     // A dynamic label is generated at start-up; only the configuration is kept.
     c.children = c.children.filter(

@@ -341,6 +341,15 @@ export function parseDomainTree(root: XmlElement): DomainDef {
       if (c.name === "cputune") normalizeCputune(g);
       if (c.name === "sysinfo") normalizeSysinfo(g);
       if (c.name === "memtune") for (const k of elements(g)) scaledToKiB(k, "unit");
+      if (c.name === "memoryBacking") {
+        // huge page sizes are kept in KiB
+        for (const hp of elements(g, "hugepages")) {
+          for (const p of elements(hp, "page")) {
+            scaledToKiB(p, "unit", "size");
+            p.attrs = orderAttrs(p.attrs, ["size", "unit", "nodeset"]);
+          }
+        }
+      }
       pushExtra(def.extra, c.name, g);
     } else if (c.name.includes(":")) pushExtra(def.extra, "ns", cloneElement(c));
   }

@@ -179,16 +179,24 @@ function dropPinsBeyondVcpus(def: DomainDef): void {
  */
 function fillIothreadIds(def: DomainDef): void {
   const ids = def.extra.iothreadids?.[0];
-  const count = def.extra.iothreads?.[0];
-  if (!ids || !count) return;
+  if (!ids) return;
+  const given = elements(ids, "iothread");
+  let count = def.extra.iothreads?.[0];
+  if (!count) {
+    // the count is the ids' when not given, and never below it
+    count = el("iothreads", {}, "0");
+    def.extra.iothreads = [count];
+  }
   const text = count.children
     .map((c) => (c.kind === "text" ? c.text : ""))
     .join("")
     .trim();
   if (!/^[0-9]+$/.test(text)) return;
   const n = Number(text);
-  const given = elements(ids, "iothread");
-  if (given.length >= n) return;
+  if (given.length >= n) {
+    if (given.length > n) count.children = [{ kind: "text", text: String(given.length) }];
+    return;
+  }
   const used = new Set(given.map((t) => Number(attr(t, "id"))));
   for (let id = 1, missing = n - given.length; id <= n && missing > 0; id++) {
     if (used.has(id)) continue;

@@ -40,6 +40,14 @@ export function stripForMigration(def: DomainDef): void {
   }
   d.other = d.other.filter((o) => !(o.kind === "audio" && isImplicitAudio(def, o.xml)));
   for (const g of d.graphics) {
+    // a VNC socket shown as socket= leaves out its <listen>, yet the element stays open
+    const sock = g.type === "vnc" ? g.attrs.find(([k]) => k === "socket")?.[1] : undefined;
+    if (sock !== undefined) {
+      const rest = g.children.filter(
+        (k) => !(k.name === "listen" && attr(k, "type") === "socket" && attr(k, "socket") === sock),
+      );
+      g.children = rest.length ? rest : [{ kind: "text", text: "\n    " } as unknown as XmlElement];
+    }
     if (g.type !== "spice") continue;
     const listens = g.children.filter((k) => k.name === "listen");
     if (listens.length !== 1 || attr(listens[0]!, "type") !== "none") continue;

@@ -66,7 +66,18 @@ function infoSlot(x: { address?: DeviceAddress }, need: Need, ctrl?: ControllerD
   };
 }
 
-const PCIE_NETS = ["virtio", "e1000e", "virtio-transitional", "virtio-non-transitional"];
+/** NIC models QEMU plugs into conventional PCI; any other (virtio, e1000e, unknown) goes PCIe. */
+const PCI_NETS = [
+  "virtio-transitional",
+  "rtl8139",
+  "e1000",
+  "ne2k_pci",
+  "pcnet",
+  "i82551",
+  "i82557b",
+  "i82559er",
+  "vmxnet3",
+];
 
 class PciSet {
   buses: Bus[] = [];
@@ -187,7 +198,7 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
   }
   for (const n of d.interfaces) {
     if (n.type === "hostdev" || n.model === "usb-net") continue;
-    out.push(infoSlot(n, PCIE_NETS.includes(n.model ?? "") ? e("pcie") : "pci"));
+    out.push(infoSlot(n, PCI_NETS.includes(n.model ?? "rtl8139") ? "pci" : e("pcie")));
   }
   for (const o of d.other) {
     if (o.kind !== "sound") continue;
@@ -206,9 +217,11 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
     if (o.kind === "hostdev" && pciHostdev) out.push(genericSlot(o, e("pcie")));
   }
   for (const n of d.interfaces) if (n.type === "hostdev") out.push(infoSlot(n, e("pcie")));
-  if (d.memballoon?.model.startsWith("virtio")) out.push(infoSlot(d.memballoon, e("pcie")));
+  // a transitional virtio device is conventional PCI
+  const vio = (m: string | undefined) => (m === "virtio-transitional" ? "pci" : e("pcie"));
+  if (d.memballoon?.model.startsWith("virtio")) out.push(infoSlot(d.memballoon, vio(d.memballoon.model)));
   for (const o of d.other)
-    if (o.kind === "rng" && otherModel(o)?.startsWith("virtio")) out.push(genericSlot(o, e("pcie")));
+    if (o.kind === "rng" && otherModel(o)?.startsWith("virtio")) out.push(genericSlot(o, vio(otherModel(o))));
   for (const o of d.other)
     if (o.kind === "watchdog" && otherModel(o) === "i6300esb") out.push(genericSlot(o, "pci"));
   d.videos.forEach((v, i) => {
@@ -348,17 +361,29 @@ function nextIndex(def: DomainDef): number {
   return n;
 }
 
+/** The QEMU device behind each PCI controller model (`<model name>`). */
+const PCI_CTRL_MODEL_NAME: Record<string, string> = {
+  "pcie-root-port": "pcie-root-port",
+  "pcie-to-pci-bridge": "pcie-pci-bridge",
+  "pci-bridge": "pci-bridge",
+  "dmi-to-pci-bridge": "i82801b11-bridge",
+};
+
 function fillPciControllerChildren(def: DomainDef): void {
   for (const c of def.devices.controllers) {
     if (c.type !== "pci" || c.index === 0) continue;
-    const name =
-      c.model === "pcie-root-port"
-        ? "pcie-root-port"
-        : c.model === "pcie-to-pci-bridge"
-          ? "pcie-pci-bridge"
-          : undefined;
+    const name = PCI_CTRL_MODEL_NAME[c.model ?? ""];
     if (!name) continue;
     if (!c.children.some((k) => k.name === "model")) c.children.unshift(el("model", { name }));
+    if (c.model === "pci-bridge") {
+      // a pci-bridge's chassisNr is its index (qemuDomainPCIControllerSetDefaults)
+      let t = c.children.find((k) => k.name === "target");
+      if (!t) {
+        t = el("target");
+        c.children.splice(c.children.findIndex((k) => k.name === "model") + 1, 0, t);
+      }
+      if (attr(t, "chassisNr") === undefined) t.attrs.unshift(["chassisNr", String(c.index)]);
+    }
     if (c.model !== "pcie-root-port") continue;
     const a = c.address;
     const port = a && a.type === "pci" ? (num(a, "slot") << 3) | num(a, "function") : undefined;
@@ -407,15 +432,20 @@ function assignPci(def: DomainDef, q35: boolean): void {
   const addressed = new Set(def.devices.controllers.filter((c) => c.address !== undefined));
   const userPci = def.devices.controllers.some((c) => c.type === "pci" && c.index > 0);
   const dry = runPass(def, q35, true);
-  // a q35 domain whose XML names no PCI controllers gets one free root port for hotplug
-  if (q35 && !userPci && dry.added.length > 0) dry.next("pcie");
-  restore();
-  let idx = nextIndex(def);
-  for (const model of dry.added) {
-    const c: ControllerDef = { type: "pci", index: idx++, model, attrs: [], children: [] };
-    insertCtrl(def.devices.controllers, c);
+  // A dry run that added no bus went exactly as the real pass would (growing only ever adds
+  // buses): its addresses stand (an i440fx domain that fits on its buses, a q35 one whose
+  // root ports are all in its XML).
+  if (dry.added.length > 0) {
+    // a q35 domain whose XML names no PCI controllers gets one free root port for hotplug
+    if (q35 && !userPci) dry.next("pcie");
+    restore();
+    let idx = nextIndex(def);
+    for (const model of dry.added) {
+      const c: ControllerDef = { type: "pci", index: idx++, model, attrs: [], children: [] };
+      insertCtrl(def.devices.controllers, c);
+    }
+    runPass(def, q35, false);
   }
-  runPass(def, q35, false);
   markMultifunction(def, addressed);
   fillPciControllerChildren(def);
 }

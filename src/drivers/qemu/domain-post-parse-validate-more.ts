@@ -4,7 +4,7 @@
 // the TPM check, which asks whether swtpm is installed (as libvirt's virTPMEmulatorInit does).
 import { spawnSync } from "node:child_process";
 import type { DeviceAddress, DomainDef } from "../../conf/domain/index.js";
-import { xmlErr } from "../../conf/domain/errors.js";
+import { internalErr, xmlErr } from "../../conf/domain/errors.js";
 import { attr, child, type XmlElement } from "../../xml/index.js";
 import type { QemuMachine } from "./capabilities.js";
 import { unsupported } from "./command-util.js";
@@ -104,6 +104,10 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
       seenUsb.add(key);
     }
   }
+  if (d.memballoon?.model === "xen") {
+    // a Xen balloon has no PCI connection QEMU could give it
+    throw internalErr("Cannot automatically add a new PCI bus for a device with connect flags 00");
+  }
   if (q35 && d.controllers.some((c) => c.type === "ide")) {
     throw unsupported("IDE controllers are unsupported for this QEMU binary or machine type");
   }
@@ -111,6 +115,9 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
     d.controllers.some((c) => c.type === "usb" && c.model === "none") &&
     !d.controllers.some((c) => c.type === "usb" && c.model !== "none");
   if (usbOff) {
+    if (d.inputs.some((i) => i.bus === "usb")) {
+      throw unsupported("Can't add USB input device. USB bus is disabled");
+    }
     const usbDevice =
       d.inputs.some((i) => i.bus === "usb") ||
       d.disks.some((x) => x.target.bus === "usb") ||

@@ -274,6 +274,46 @@ function nvramDefault(def: DomainDef): void {
   else def.os.nvram = el("nvram", {}, text);
 }
 
+/** libvirtd's own directory for guests' sockets and state (qemu.conf's libDir for qemu:///system). */
+const LIB_DIR = "/var/lib/libvirt/qemu";
+
+/**
+ * A display socket under libvirtd's own directory is taken for one it generated, and not kept in a
+ * persistent definition (qemuDomainRecheckInternalPaths): the listen becomes a plain address one.
+ */
+function internalGraphicsSockets(def: DomainDef): void {
+  for (const g of def.devices.graphics) {
+    let changed = false;
+    for (const l of g.children) {
+      if (l.name !== "listen" || attr(l, "type") !== "socket") continue;
+      if (!attr(l, "socket")?.startsWith(LIB_DIR)) continue;
+      l.attrs = [["type", "address"]];
+      changed = true;
+    }
+    if (!changed) continue;
+    g.attrs = g.attrs.filter(([k]) => k !== "socket");
+    if (g.type === "vnc" && !g.attrs.some(([k]) => k === "port")) {
+      g.attrs.unshift(["port", "-1"], ["autoport", "yes"]);
+    }
+  }
+}
+
+/** No domain, bus or slot is no PCI address at all (virPCIDeviceAddressIsEmpty): placed as if none. */
+function clearEmptyPciAddresses(def: DomainDef): void {
+  const zero = (attrs: [string, string][]) =>
+    attrs.every(([k, v]) => !["domain", "bus", "slot"].includes(k) || /^(0x)?0+$/i.test(v.trim()));
+  const d = def.devices;
+  for (const x of [...d.disks, ...d.controllers, ...d.interfaces, ...d.videos, ...d.inputs, ...d.serials]) {
+    if (x.address?.type === "pci" && zero(x.address.attrs) && !x.address.children?.length) delete x.address;
+  }
+  if (d.memballoon?.address?.type === "pci" && zero(d.memballoon.address.attrs)) delete d.memballoon.address;
+  for (const o of d.other) {
+    o.xml.children = o.xml.children.filter(
+      (k) => !(k.kind === "element" && k.name === "address" && attr(k, "type") === "pci" && zero(k.attrs)),
+    );
+  }
+}
+
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
   if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
   if (def.type === "hvf") {
@@ -308,9 +348,10 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   if ((q35 || pc) && !hasController(def, "usb", 0)) {
     d.controllers.push(ctrl("usb", 0, q35 ? "qemu-xhci" : "piix3-uhci"));
   }
-  if (q35 && !hasController(def, "sata", 0)) insertCtrl(d.controllers, ctrl("sata", 0));
+  // appended, as virDomainDefAddController does (a reload sorts them by index)
+  if (q35 && !hasController(def, "sata", 0)) d.controllers.push(ctrl("sata", 0));
   if ((q35 || pc) && !hasController(def, "pci", 0)) {
-    insertCtrl(d.controllers, ctrl("pci", 0, q35 ? "pcie-root" : "pci-root"));
+    d.controllers.push(ctrl("pci", 0, q35 ? "pcie-root" : "pci-root"));
   }
   for (const c of implicit) {
     delete c.implicit;
@@ -348,6 +389,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
     }
   }
   nvramDefault(def);
+  internalGraphicsSockets(def);
   cpuDefaults(def, x86);
   serialDefaults(def, x86);
   chrSourceDefaults(def);
@@ -367,5 +409,8 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   }
   qemuValidate(def, m.name, x86, q35);
   qemuValidateMore(def, m, q35);
-  if (q35 || pc) assignQemuAddresses(def, q35);
+  if (q35 || pc) {
+    clearEmptyPciAddresses(def);
+    assignQemuAddresses(def, q35);
+  }
 }

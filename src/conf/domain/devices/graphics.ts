@@ -102,7 +102,9 @@ function fillListenDefaults(g: GraphicsDef): void {
   const listens = g.children.filter((c) => c.name === "listen");
   const la = getA(g, "listen");
   if (listens.length === 0) {
-    if (la !== undefined) g.children.unshift(el("listen", { type: "address", address: la }));
+    const sock = g.type === "vnc" ? getA(g, "socket") : undefined;
+    if (sock !== undefined) g.children.unshift(el("listen", { type: "socket", socket: sock }));
+    else if (la !== undefined) g.children.unshift(el("listen", { type: "address", address: la }));
     else if (
       g.type === "spice" &&
       getA(g, "port") === undefined &&
@@ -114,7 +116,9 @@ function fillListenDefaults(g: GraphicsDef): void {
     return;
   }
   const first = listens[0]!;
+  // only VNC mirrors a socket listen in a socket= attribute
   if (
+    g.type === "vnc" &&
     attr(first, "type") === "socket" &&
     getA(g, "socket") === undefined &&
     attr(first, "socket") !== undefined
@@ -141,6 +145,9 @@ function fillPortDefaults(g: GraphicsDef): void {
   const auto = getA(g, "autoport");
   if (getA(g, "socket") !== undefined) return;
   if (g.children.some((c) => c.name === "listen" && attr(c, "type") === "socket")) return;
+  // a display listening nowhere has no port to choose
+  const first = g.children.find((c) => c.name === "listen");
+  if (first && attr(first, "type") === "none" && port === undefined && auto === undefined) return;
   if (port === undefined || port === "-1" || auto === "yes") {
     // An RDP server with autoport shows port 0, VNC shows -1 (virDomainGraphicsDefParseXML*).
     setA(g, "port", g.type === "rdp" ? "0" : "-1");

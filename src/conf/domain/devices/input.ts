@@ -69,5 +69,8 @@ export function parseMemballoon(e: XmlElement): MemballoonDef {
 }
 
 export function formatMemballoon(d: MemballoonDef): XmlElement {
-  return el("memballoon", [["model", d.model], ...d.attrs], d.children, formatDeviceInfo(d));
+  // <stats>, the device info, then the virtio <driver> options (virDomainMemballoonDefFormat)
+  const drv = d.children.filter((k) => k.name === "driver");
+  const rest = d.children.filter((k) => k.name !== "driver");
+  return el("memballoon", [["model", d.model], ...d.attrs], rest, formatDeviceInfo(d), drv);
 }
