@@ -3,9 +3,16 @@
 // Issue 5's target: info and check within Node's start-up time of qemu-img's, i.e.
 // tsvirt-img ≤ qemu-img + (node -e 0), printed per case as MET / MISS (medians).
 //
-//   npx tsc -p . && node --import tsx bench/image-startup.ts
+// tsvirt-img runs as a user runs it: dist/bin/tsvirt-img, package.json's "bin" (the launcher that
+// scripts/build-img-bundle.mjs writes), executed directly. Before the rounds, each CLI runs once
+// with TSVIRT_IMG_TRACE_START=1 and the start-up path it took is printed (snapshot, bundle or
+// modules): a bundle or snapshot older than tsc's output is not used, so build both first.
+//
+//   npm run build (or npx tsc -p . && node scripts/build-img-bundle.mjs)
+//   node --import tsx bench/image-startup.ts
 //   BENCH_ROUNDS=25 (default)   BENCH_DIR=dir (reuse/keep the images there)
-//   BENCH_CLIS='old=/path/a/tsvirt-img.js,new=/path/b/tsvirt-img.js' (compare builds in one run)
+//   BENCH_CLIS='old=/path/a/tsvirt-img.js,new=/path/b/tsvirt-img' (compare builds in one run; a
+//   path ending in .js/.cjs/.mjs runs as `node PATH`, any other is executed itself)
 //
 // Images: a 1 GiB raw file (empty), a 3-deep qcow2 backing chain (4 MiB written in each), and
 // a 2 GiB-virtual qcow2 converted by qemu-img from image-convert.ts's mixed raw image (1 GiB
@@ -20,7 +27,12 @@ import { fileURLToPath } from "node:url";
 
 const MiB = 1 << 20;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 25);
-const DEFAULT_CLI = fileURLToPath(new URL("../dist/bin/tsvirt-img.js", import.meta.url));
+const DEFAULT_CLI = fileURLToPath(new URL("../dist/bin/tsvirt-img", import.meta.url));
+
+/** How a CLI path runs: a script through node, the launcher (or any program) by itself. */
+function cliCommand(cli: string, args: string[]): [string, string[]] {
+  return /\.[cm]?js$/.test(cli) ? ["node", [cli, ...args]] : [cli, args];
+}
 
 function buildMixedRaw(path: string, virtual: number): void {
   const STRIPE = 8 * MiB;
@@ -85,7 +97,7 @@ function main(): void {
         return [kv.slice(0, i), kv.slice(i + 1)];
       })
     : [["tsvirt-img", DEFAULT_CLI]];
-  for (const [, c] of clis) if (!existsSync(c)) throw new Error(`no ${c}: build first (npx tsc -p .)`);
+  for (const [, c] of clis) if (!existsSync(c)) throw new Error(`no ${c}: build first (npm run build)`);
   const keep = process.env.BENCH_DIR;
   const dir = keep ?? mkdtempSync(join(tmpdir(), "tsvirt-startup-"));
   mkdirSync(dir, { recursive: true });
@@ -102,11 +114,19 @@ function main(): void {
       ["qemu-img", (a) => ["qemu-img", a]],
       ...clis.map(([name, cli]): [string, (args: string[]) => [string, string[]]] => [
         name,
-        (a) => ["node", [cli, ...a]],
+        (a) => cliCommand(cli, a),
       ]),
     ];
     const times = new Map<string, number[]>();
     const key = (c: string, t: string) => `${c}\0${t}`;
+    for (const [name, cli] of clis) {
+      const r = spawnSync(...cliCommand(cli, cases[0]![1]), {
+        encoding: "utf8",
+        env: { ...process.env, TSVIRT_IMG_TRACE_START: "1" },
+      });
+      const how = /^tsvirt-img: start-up via (\w+)$/m.exec(r.stderr)?.[1] ?? `unknown (${r.stderr.trim()})`;
+      console.log(`${name}: ${cli} starts via ${how}`);
+    }
     const load0 = loadavg()[0]!;
     // Warm the page cache and the tools once.
     for (const [, a] of cases) for (const [, t] of tools) run(...t(a));

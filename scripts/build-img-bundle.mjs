@@ -1,17 +1,34 @@
-// Optional build step after tsc (`npm run build`): bundles tsvirt-img's CLI (dist/cli/img/main.js
-// and everything it imports, dynamic imports included) into one CommonJS file next to the bin,
-// dist/bin/tsvirt-img.cjs, and writes V8's code cache for it, taken after a training run of
-// info and check, as dist/bin/tsvirt-img.cjs.cache. dist/bin/tsvirt-img.js loads that file when
-// it is there and not older than itself; otherwise the CLI's ES modules load as before.
+// Optional build step after tsc (`npm run build`), for tsvirt-img's start-up. Writes, in DIST/bin:
+//
+// - tsvirt-img: the installed program (package.json "bin"), a shell launcher that knows this
+//   checkout's paths and the Node that built the snapshot below. When the snapshot is there, not
+//   older than tsc's output, made by the first `node` on PATH (the one `#!/usr/bin/env node` would
+//   run) and NODE_OPTIONS is empty (any V8 flag there makes Node refuse a snapshot), it runs
+//   `node --snapshot-blob tsvirt-img.blob -- ARGS`; else `node tsvirt-img-cli.cjs ARGS`. Written
+//   even without esbuild (it then always takes the second way). Only shell built-ins on the
+//   first way: no fork before Node starts.
+// - tsvirt-img.cjs: tsvirt-img's CLI (dist/cli/img/main.js and everything it imports, dynamic
+//   imports included) in one CommonJS file, and tsvirt-img.cjs.cache, V8's code cache for it,
+//   taken after a training run of info and check. tsvirt-img-cli.cjs (tsc's output of
+//   src/bin/tsvirt-img-cli.cts) loads them when they are not older than itself; otherwise the
+//   CLI's ES modules load as before.
+// - tsvirt-img.blob: a V8 startup snapshot (`node --build-snapshot`) of a Node that evaluated the
+//   bundle and ran the same training commands: Node starts with the CLI's code, the built-in
+//   modules it requires and its compiled functions already in the heap. Only the Node binary that
+//   made it can load it (the launcher checks). Nothing in the CLI reads the environment, the
+//   working directory, the terminal or the clock at module top level (a snapshot would freeze
+//   it); the native addon loads on first use (an addon loaded while building makes V8 abort:
+//   then no blob), and the training runs never touch process.stdout/stderr.
 //
 // Needs esbuild, which is only an indirect dev dependency (through tsx): without it this prints
-// a note, removes a stale bundle and exits 0, so `npm run build` works with plain tsc output.
+// a note, removes stale outputs and exits 0, so `npm run build` works with plain tsc output.
 //
-//   node scripts/build-img-bundle.mjs [--dist DIR] [--out DIR] [--no-cache]
-//   (--out: where the bundle and a copy of the bin go, default DIST/bin; for tests)
+//   node scripts/build-img-bundle.mjs [--dist DIR] [--out DIR] [--no-cache] [--no-snapshot]
+//   (--out: where the outputs and copies of the bins go, default DIST/bin; for tests)
 
 import { spawnSync } from "node:child_process";
 import {
+  chmodSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
@@ -40,10 +57,13 @@ const DIST = resolve(opt("--dist") ?? join(ROOT, "dist"));
 const OUT = resolve(opt("--out") ?? join(DIST, "bin"));
 const ENTRY = join(DIST, "cli/img/main.js");
 const BIN = join(DIST, "bin/tsvirt-img.js");
+const BIN_CJS = join(DIST, "bin/tsvirt-img-cli.cjs");
+const LAUNCHER = join(OUT, "tsvirt-img");
 const BUNDLE = join(OUT, "tsvirt-img.cjs");
 const CACHE = `${BUNDLE}.cache`;
+const BLOB = join(OUT, "tsvirt-img.blob");
 
-/** Must match the wrapper in src/bin/tsvirt-img.ts: V8 accepts a cache only for the same source. */
+/** Must match the wrapper in src/bin/tsvirt-img-cli.cts: V8 accepts a cache only for the same source. */
 const wrap = (code) => `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 const scriptOptions = (cachedData) => ({ filename: BUNDLE, cachedData });
 /** Must match the bin's V8 flags too (a cache records the flags it was made with). */
@@ -52,6 +72,57 @@ setFlagsFromString("--interrupt-budget=1081344");
 function removeOutputs() {
   rmSync(BUNDLE, { force: true });
   rmSync(CACHE, { force: true });
+  rmSync(BLOB, { force: true });
+}
+
+/** A word for sh: single-quoted. */
+const shq = (s) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/**
+ * The installed program. Baked in: OUT and this Node's path. Every test on the snapshot's way is
+ * a shell built-in (dash, bash and busybox sh have -nt and -ef); the last line, for a checkout
+ * moved after the build, is the only one that forks (readlink: npm's bin is a symlink).
+ */
+function writeLauncher() {
+  mkdirSync(OUT, { recursive: true });
+  const text = `#!/bin/sh
+# tsvirt-img: written by scripts/build-img-bundle.mjs (npm run build) for this checkout and this
+# Node; see that script. TSVIRT_IMG_NO_BUNDLE=1: the CLI's ES modules (no snapshot, no bundle).
+n=${shq(process.execPath)}
+d=${shq(OUT)}
+if [ -z "\${NODE_OPTIONS-}" ] && [ "\${TSVIRT_IMG_NO_BUNDLE-}" != 1 ] && [ -f "$d/tsvirt-img.blob" ] &&
+  ! [ "$d/tsvirt-img-cli.cjs" -nt "$d/tsvirt-img.blob" ] && ! [ "$n" -nt "$d/tsvirt-img.blob" ]; then
+  o=$IFS
+  IFS=:
+  for p in $PATH; do
+    if [ -f "\${p:-.}/node" ] && [ -x "\${p:-.}/node" ]; then
+      [ "\${p:-.}/node" -ef "$n" ] && exec "$n" --snapshot-blob "$d/tsvirt-img.blob" -- "$@"
+      break
+    fi
+  done
+  IFS=$o
+fi
+[ -f "$d/tsvirt-img-cli.cjs" ] && exec node "$d/tsvirt-img-cli.cjs" "$@"
+s=$(readlink -f -- "$0") && exec node "\${s%/*}/tsvirt-img-cli.cjs" "$@"
+`;
+  const tmp = `${LAUNCHER}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, LAUNCHER);
+}
+
+try {
+  statSync(BIN_CJS);
+} catch {
+  console.error(`build-img-bundle: ${BIN_CJS} is missing: run tsc first`);
+  process.exit(1);
+}
+writeLauncher();
+if (OUT !== dirname(BIN)) {
+  // Bins of their own next to the outputs elsewhere (tests): ES module and CommonJS like dist's.
+  copyFileSync(BIN, join(OUT, "tsvirt-img.js"));
+  copyFileSync(BIN_CJS, join(OUT, "tsvirt-img-cli.cjs"));
+  writeFileSync(join(OUT, "package.json"), '{ "type": "module" }\n');
 }
 
 let esbuild;
@@ -116,15 +187,10 @@ async function build() {
     plugins: [esmOnly],
   });
 
-  if (OUT !== dirname(BIN)) {
-    // A bin of its own next to a bundle elsewhere (tests): an ES module like dist's.
-    copyFileSync(BIN, join(OUT, "tsvirt-img.js"));
-    writeFileSync(join(OUT, "package.json"), '{ "type": "module" }\n');
-  }
   // Any import() left would fail at run time (see esmOnly above).
   if (/\bimport\(/.test(readFileSync(tmpBundle, "utf8"))) throw new Error(`${tmpBundle}: import() left in the bundle`);
   renameSync(tmpBundle, BUNDLE);
-  // The bin takes the bundle only when it is not older than the bin itself.
+  // tsvirt-img-cli.cjs takes the bundle only when it is not older than itself.
   const now = new Date();
   utimesSync(BUNDLE, now, now);
 
@@ -170,8 +236,64 @@ async function build() {
     console.log(
       `build-img-bundle: ${relative(ROOT, BUNDLE)} (${statSync(BUNDLE).size} bytes), code cache ${cache.length} bytes`,
     );
+    if (!args.includes("--no-snapshot")) buildSnapshot(code, runs, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * tsvirt-img.blob: `node --build-snapshot` of a script that evaluates the bundle as
+ * tsvirt-img-cli.cjs would (the same __filename/__dirname: the addon is found relative to them),
+ * runs the training commands (their functions are then compiled in the snapshot) and names the
+ * snapshot's main function. A failure leaves no blob (the launcher then runs tsvirt-img-cli.cjs)
+ * and is reported on stderr, but does not fail the build.
+ */
+function buildSnapshot(code, runs, dir) {
+  const entry = join(dir, "snapshot-entry.js");
+  const tmpBlob = `${BLOB}.tmp-${process.pid}`;
+  writeFileSync(
+    entry,
+    `"use strict";
+const __tsvirtCli = { exports: {} };
+(function (exports, require, module, __filename, __dirname) {${code}
+})(__tsvirtCli.exports, require, __tsvirtCli, ${JSON.stringify(BUNDLE)}, ${JSON.stringify(OUT)});
+const { startupSnapshot, setFlagsFromString } = require("node:v8");
+const quiet = { out() {}, err() {}, isTTY: false };
+(async () => {
+  for (const argv of ${JSON.stringify(runs)}) {
+    const rc = await __tsvirtCli.exports.runCli(argv, quiet);
+    if (rc !== 0) throw new Error("training run " + argv.join(" ") + " exited " + rc);
+  }
+})();
+startupSnapshot.setDeserializeMainFunction(() => {
+  // See tsvirt-img-cli.cts (set here, not on the command line: V8 flags must match the build's).
+  setFlagsFromString("--interrupt-budget=1081344");
+  if (process.env.TSVIRT_IMG_TRACE_START === "1") process.stderr.write("tsvirt-img: start-up via snapshot\\n");
+  __tsvirtCli.exports.runCli(process.argv.slice(1)).then((rc) => {
+    process.exitCode = rc;
+  });
+});
+`,
+  );
+  try {
+    // --no-warnings: Node notes that node:module (the addon's createRequire) is "not yet fully
+    // verified" in snapshots; the addon is loaded only at run time (the tests run it so).
+    const b = spawnSync(process.execPath, ["--no-warnings", "--snapshot-blob", tmpBlob, "--build-snapshot", entry], {
+      cwd: dir,
+      encoding: "utf8",
+    });
+    if (b.status !== 0) throw new Error(`node --build-snapshot exited ${b.status ?? b.signal}: ${b.stderr}`);
+    // The blob answers like the bundle before it is used.
+    const r = spawnSync(process.execPath, ["--snapshot-blob", tmpBlob, "--", ...runs[0]], { encoding: "utf8" });
+    if (r.status !== 0 || !/^file format: raw$/m.test(r.stdout))
+      throw new Error(`the snapshot does not run: ${r.status} ${r.stdout}${r.stderr}`);
+    renameSync(tmpBlob, BLOB);
+    console.log(`build-img-bundle: ${relative(ROOT, BLOB)} (${statSync(BLOB).size} bytes, for ${process.execPath})`);
+  } catch (e) {
+    rmSync(tmpBlob, { force: true });
+    rmSync(BLOB, { force: true });
+    console.error(`build-img-bundle: no snapshot (tsvirt-img runs the bundle): ${e?.message ?? e}`);
   }
 }
 

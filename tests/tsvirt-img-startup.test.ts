@@ -1,5 +1,5 @@
 // tsvirt-img's start-up cost is mostly module loading (issue 5: info/check within Node's start-up
-// time of qemu-img's). This runs the real entry (src/bin/tsvirt-img.ts under tsx) with a module
+// time of qemu-img's). This runs the real entry (src/bin/tsvirt-img-cli.cts under tsx) with a module
 // hook that records every module our sources import, and fails when `info`/`check` load code
 // they do not need: other formats, the qcow2 write path, node:zlib/crypto/worker_threads, npm
 // packages, the image layer's index, or more modules than the budget. The last test builds the
@@ -84,10 +84,10 @@ function run(...argv: string[]): Trace {
   writeFileSync(trace, "");
   const r = spawnSync(
     process.execPath,
-    ["--import", "tsx", "--import", join(dir, "register.mjs"), join(ROOT, "src/bin/tsvirt-img.ts"), ...argv],
+    ["--import", "tsx", "--import", join(dir, "register.mjs"), join(ROOT, "src/bin/tsvirt-img-cli.cts"), ...argv],
     { cwd: ROOT, encoding: "utf8", env: { ...process.env, STARTUP_TRACE: trace } },
   );
-  const modules = new Set(["bin/tsvirt-img.ts"]);
+  const modules = new Set(["bin/tsvirt-img-cli.cts"]);
   const external = new Set<string>();
   for (const line of readFileSync(trace, "utf8").split("\n")) {
     const url = line.split(" -> ")[1];
@@ -187,13 +187,13 @@ test("the bundled CLI (npm run build) answers as the ES modules do", async (t) =
     return;
   }
   const out = join(dir, "bundle/bin");
-  const b = spawnSync(process.execPath, [join(ROOT, "scripts/build-img-bundle.mjs"), "--out", out], {
+  const b = spawnSync(process.execPath, [join(ROOT, "scripts/build-img-bundle.mjs"), "--out", out, "--no-snapshot"], {
     cwd: ROOT,
     encoding: "utf8",
   });
   assert.equal(b.status, 0, b.stderr);
   assert.equal(b.stderr, "", "the build step reported a failure");
-  for (const f of ["tsvirt-img.js", "tsvirt-img.cjs", "tsvirt-img.cjs.cache"])
+  for (const f of ["tsvirt-img.js", "tsvirt-img-cli.cjs", "tsvirt-img.cjs", "tsvirt-img.cjs.cache"])
     assert.ok(existsSync(join(out, f)), f);
   // Each tool works in its own copy of the images, so file names in the outputs agree.
   const work = (name: string): string => {
@@ -248,10 +248,10 @@ test("the bundled CLI (npm run build) answers as the ES modules do", async (t) =
     }).stdout,
     /No errors were found on the image/,
   );
-  // A bundle older than the bin (tsc ran after the build) is not used: the copied bin then looks
-  // for the ES modules, which are not there.
+  // A bundle older than tsvirt-img-cli.cjs (tsc ran after the build) is not used: the copied bin
+  // then looks for the ES modules, which are not there.
   const later = new Date(Date.now() + 60_000);
-  utimesSync(join(out, "tsvirt-img.js"), later, later);
+  utimesSync(join(out, "tsvirt-img-cli.cjs"), later, later);
   const stale = spawnSync(process.execPath, [join(out, "tsvirt-img.js"), "info", "d.raw"], {
     cwd: bundleDir,
     encoding: "utf8",

@@ -1,66 +1,10 @@
 #!/usr/bin/env node
 // tsvirt-img: qemu-img compatible image tool over the native image layer.
 //
-// Start-up: `npm run build` also writes dist/bin/tsvirt-img.cjs, the whole CLI in one CommonJS
-// file (scripts/build-img-bundle.mjs), and tsvirt-img.cjs.cache, V8's code cache for it after
-// info and check ran. Loading that file costs one read and one compile served from the cache,
-// where Node 20's ESM loader resolves, reads (on libuv's thread pool) and compiles each of the
-// CLI's modules. Without the bundle (plain `tsc` output, no esbuild), or when it is older than
-// this file (tsc ran after it was made), the CLI's modules load as usual; TSVIRT_IMG_NO_BUNDLE=1
-// forces that.
+// `node dist/bin/tsvirt-img.js …` (tests, benchmarks, scripts): runs the CommonJS start-up in
+// tsvirt-img-cli.cts (the CLI's one-file bundle with V8's code cache, or its ES modules). The
+// installed `tsvirt-img` (package.json "bin") is dist/bin/tsvirt-img, a shell launcher written by
+// scripts/build-img-bundle.mjs that starts the CLI from a V8 startup snapshot when it can and
+// runs tsvirt-img-cli.cjs otherwise.
 
-import { readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { setFlagsFromString } from "node:v8";
-import { Script } from "node:vm";
-
-// V8 hands a function to TurboFan after about 64 KiB of its bytecode ran: check's loops over a
-// 2 GiB image reach that within milliseconds, and the compiles on a background thread cost more
-// CPU than the whole check (callgrind: 154 M instructions of 796 M), which the process then
-// waits for at exit. Sixteen times the budget keeps such short commands in the interpreter and
-// baseline code (2 M instructions of TurboFan left); long ones (convert, check of a large image)
-// still tier up, a few milliseconds later. (scripts/build-img-bundle.mjs sets the same: a code
-// cache is valid only under the flags it was made with.)
-setFlagsFromString("--interrupt-budget=1081344");
-
-type RunCli = typeof import("../cli/img/main.js").runCli;
-
-function bundled(): RunCli | undefined {
-  if (process.env.TSVIRT_IMG_NO_BUNDLE === "1") return undefined;
-  let code: string;
-  let cachedData: Buffer | undefined;
-  const self = fileURLToPath(import.meta.url);
-  const file = self.replace(/\.[cm]?[jt]s$/, ".cjs");
-  try {
-    const st = statSync(file, { throwIfNoEntry: false });
-    if (!st || st.mtimeMs < statSync(self).mtimeMs) return undefined;
-    // One read of the known size (a utf8 read of a path goes 8 KiB at a time); the bundle is
-    // ASCII, so latin1 makes the same one-byte string without decoding.
-    code = readFileSync(file).toString("latin1");
-  } catch {
-    return undefined;
-  }
-  try {
-    cachedData = readFileSync(`${file}.cache`);
-  } catch {
-    cachedData = undefined;
-  }
-  try {
-    // The same wrapper as CommonJS modules get (and the build's cache run used).
-    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
-      filename: file,
-      cachedData,
-    });
-    const mod = { exports: {} as { runCli?: RunCli } };
-    script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file));
-    return mod.exports.runCli;
-  } catch {
-    // A bundle that does not load (damaged, or built by another Node) leaves the ES modules.
-    return undefined;
-  }
-}
-
-const run = bundled() ?? (await import("../cli/img/main.js")).runCli;
-process.exitCode = await run(process.argv.slice(2));
+import "./tsvirt-img-cli.cjs";
