@@ -80,11 +80,19 @@ export function testHypervisorDriver(ctx: TestCtx): HypervisorDriver {
       // libvirt's test driver answers with each cell's total memory here.
       return node.cells.slice(startCell, startCell + maxCells).map((c) => c.mem);
     },
-    async nodeGetFreePages(_pages, _startCell, _cellCount, flags) {
+    async nodeGetFreePages(pages, _startCell, cellCount, flags) {
       checkFlags(flags, 0, "testNodeGetFreePages");
-      // libvirt 9.0's test driver fills made-up counts but returns 0, i.e. no counts: python
-      // in-process sees {}, and libvirtd turns the 0 into an error (see NODE_GET_FREE_PAGES).
-      return [];
+      // libvirt 9.0's test driver fills made-up counts (x = 2x + 7 from 6, a C int, per cell and
+      // page size) into the caller's buffer but returns 0: in-process virsh prints the buffer,
+      // python sees {} (it reads `returned` counts), and libvirtd turns the 0 into an error (see
+      // NODE_GET_FREE_PAGES).
+      const counts: number[] = [];
+      let x = 6;
+      for (let i = 0; i < cellCount * pages.length; i++) {
+        x = (x * 2 + 7) | 0;
+        counts.push(x < 0 ? 2 ** 64 + x : x);
+      }
+      return Object.assign(counts, { returned: 0 });
     },
     async connectDomainEventRegisterAny(dom, eventId, cb) {
       return registerCallback(ctx, node.domainEvents, eventId, dom ? dom.uuid : null, cb);
