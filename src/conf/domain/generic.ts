@@ -228,6 +228,27 @@ export function fillGenericDefaults(e: XmlElement): void {
     const isBind = (c: XmlElement["children"][number]) =>
       c.kind === "element" && c.name === "source" && attrOf(c, "mode") === "bind" ? 0 : 1;
     e.children.sort((a, b) => isBind(a) - isBind(b));
+    // only the first source of each mode counts (virDomainChrSourceDefParseUDP; no mode is connect)
+    const seen = new Set<string>();
+    e.children = e.children.filter((c) => {
+      if (c.kind !== "element" || c.name !== "source") return true;
+      const mode = attrOf(c, "mode") ?? "connect";
+      if (seen.has(mode)) return false;
+      seen.add(mode);
+      return true;
+    });
+  }
+  if (e.name === "redirdev" && attrOf(e, "type") === "dbus") {
+    // a D-Bus redirection without a channel uses QEMU's usbredir one
+    if (!e.children.some((c) => c.kind === "element" && c.name === "source")) {
+      e.children.unshift({
+        kind: "element",
+        name: "source",
+        attrs: [["channel", "org.qemu.usbredir"]],
+        children: [],
+        line: 0,
+      });
+    }
   }
   if (["redirdev", "smartcard", "backend"].includes(e.name) && attrOf(e, "type") === "tcp") {
     const kids = e.children.filter((c) => c.kind === "element");

@@ -104,7 +104,13 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
       seenUsb.add(key);
     }
   }
-  if (d.memballoon?.model === "xen") {
+  const noPci = d.other.some((o) => {
+    if (o.kind !== "filesystem") return false;
+    const drv = kids(o.xml).find((c) => c.name === "driver");
+    // QEMU has no device for a loop or nbd filesystem driver
+    return drv !== undefined && ["loop", "nbd"].includes(attr(drv, "type") ?? "");
+  });
+  if (d.memballoon?.model === "xen" || noPci) {
     // a Xen balloon has no PCI connection QEMU could give it
     throw internalErr("Cannot automatically add a new PCI bus for a device with connect flags 00");
   }

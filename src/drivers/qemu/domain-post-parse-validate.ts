@@ -144,6 +144,10 @@ export function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35:
     for (const b of chain) {
       const f = child(b, "format");
       if (f && attr(f, "type") === "cow") throw unsupported("'cow' storage format is not supported");
+      // a directory in the backing chain too can only be a FAT image
+      if (attr(b, "type") === "dir" && (f ? attr(f, "type") : undefined) !== "fat") {
+        throw unsupported("storage type 'dir' requires use of storage format 'fat'");
+      }
     }
     for (const enc of encryptions(disk.source)) {
       const format = attr(enc, "format");

@@ -215,7 +215,9 @@ function kib(e: XmlElement | undefined, unitAttr = "unit"): number | undefined {
  * the domain's memory is the cells' sum plus the DIMMs (libvirt 9.0 shows the total after define).
  */
 function dimmDefaults(def: DomainDef): void {
-  const dimms = def.devices.other.filter((o) => o.kind === "memory" && attr(o.xml, "model") === "dimm");
+  const dimms = def.devices.other.filter(
+    (o) => o.kind === "memory" && (attr(o.xml, "model") === "dimm" || attr(o.xml, "model") === "nvdimm"),
+  );
   if (dimms.length === 0) return;
   const kids = (e: XmlElement) => e.children.filter((c): c is XmlElement => c.kind === "element");
   const used = new Set<string>();
@@ -307,6 +309,11 @@ function clearEmptyPciAddresses(def: DomainDef): void {
     if (x.address?.type === "pci" && zero(x.address.attrs) && !x.address.children?.length) delete x.address;
   }
   if (d.memballoon?.address?.type === "pci" && zero(d.memballoon.address.attrs)) delete d.memballoon.address;
+  // a virtio channel or console lives on a virtio-serial port whatever other address it was given
+  for (const c of [...d.channels, ...d.consoles]) {
+    if (c.address && c.address.type !== "virtio-serial" && targetAttr(c, "type") === "virtio")
+      delete c.address;
+  }
   for (const o of d.other) {
     o.xml.children = o.xml.children.filter(
       (k) => !(k.kind === "element" && k.name === "address" && attr(k, "type") === "pci" && zero(k.attrs)),
@@ -323,6 +330,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
       `could not get preferred machine for ${caps.binary} type=${def.type}`,
     );
   }
+  if (def.extra.bootloader?.length) throw unsupported("bootloader is not supported by QEMU");
   if (def.type !== "qemu" && def.type !== "kvm") {
     throw unsupported(`Emulator '${caps.binary}' does not support virt type '${def.type}'`);
   }

@@ -53,9 +53,17 @@ export function parseChr(e: XmlElement): ChrDef {
   const type = ta ?? "null";
   const d: ChrDef = { type, attrs: [], children: [] };
   // UDP has a bind and a connect source; libvirt prints bind first.
-  const sources = elements(e, "source").sort(
-    (a, b) => (attr(a, "mode") === "bind" ? 0 : 1) - (attr(b, "mode") === "bind" ? 0 : 1),
-  );
+  const seenMode = new Set<string>();
+  const sources = elements(e, "source")
+    .sort((a, b) => (attr(a, "mode") === "bind" ? 0 : 1) - (attr(b, "mode") === "bind" ? 0 : 1))
+    .filter((s) => {
+      // UDP keeps the first source of each mode (virDomainChrSourceDefParseUDP)
+      if (type !== "udp") return true;
+      const mode = attr(s, "mode") ?? "connect";
+      if (seenMode.has(mode)) return false;
+      seenMode.add(mode);
+      return true;
+    });
   for (const s of sources) {
     const c = canonGeneric(s, e.name);
     if (type === "tcp" || type === "unix") {
