@@ -121,6 +121,13 @@ export function validateMore(def: DomainDef): void {
       }
     }
   }
+  const usbNone = def.devices.controllers.some((c) => c.type === "usb" && c.model === "none");
+  if (usbNone && def.devices.inputs.some((i) => i.bus === "usb")) {
+    throw unsupported("Can't add USB input device. USB bus is disabled");
+  }
+  if (usbNone && def.devices.other.some((o) => o.kind === "hub" && attr(o.xml, "type") === "usb")) {
+    throw unsupported("Can't add USB hub: USB is disabled for this domain");
+  }
   const ctrls = def.devices.controllers;
   for (let i = 0; i < ctrls.length; i++) {
     for (let j = 0; j < i; j++) {

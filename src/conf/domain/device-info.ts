@@ -96,6 +96,15 @@ export function parseAddress(a: XmlElement): DeviceAddress {
   } else {
     for (const [k, v] of a.attrs) if (k !== "type") out.push([k, v]);
   }
+  if (type === "pci") {
+    // no domain, bus or slot: an empty address (virPCIDeviceAddressIsEmpty), printed bare
+    const z = (k: string) => (out.find(([n]) => n === k)?.[1] ?? "0x0").replace(/^0x0*$/, "") === "";
+    if (z("domain") && z("bus") && z("slot")) {
+      const keep = out.filter(([k]) => k === "multifunction");
+      out.length = 0;
+      out.push(...keep);
+    }
+  }
   const kids = elements(a).map(cloneElement);
   return kids.length ? { type, attrs: out, children: kids } : { type, attrs: out };
 }

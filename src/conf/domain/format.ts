@@ -17,7 +17,7 @@ export interface FormatOptions {
   migratable?: boolean;
 }
 
-const OS_TAIL = ["bootmenu", "smbios", "bios"];
+const OS_TAIL = ["bootmenu", "bios", "smbios"];
 
 function line(depth: number, e: XmlElement): string {
   return formatElement(e, depth);

@@ -144,11 +144,11 @@ export interface PostParseOptions {
 }
 
 /**
- * With NUMA cells the memory is their sum, and a balloon above it is brought down to it
- * (virDomainDefPostParseMemory; libvirt 9.0's test driver adds no memory devices to it, the
- * QEMU driver does: domain-post-parse.ts).
+ * Without `<memory>` the NUMA cells' sum (plus the memory devices') is the memory, and the balloon
+ * follows (virDomainDefPostParseMemory; the QEMU driver's define also recomputes it when given).
  */
 function numaMemory(def: DomainDef): void {
+  if (def.memory !== 0) return;
   const numa = def.cpu ? child(def.cpu, "numa") : undefined;
   if (!numa) return;
   let cells = 0;
@@ -157,8 +157,20 @@ function numaMemory(def: DomainDef): void {
     cells += Number(attr(c, "memory"));
   }
   if (cells === 0) return;
-  if (def.currentMemory === def.memory || def.currentMemory > cells) def.currentMemory = cells;
-  def.memory = cells;
+  let hot = 0;
+  for (const o of def.devices.other) {
+    if (o.kind !== "memory") continue;
+    const t = child(o.xml, "target");
+    const size = t ? child(t, "size") : undefined;
+    const text =
+      size?.children
+        .map((k) => (k.kind === "text" ? k.text : ""))
+        .join("")
+        .trim() ?? "";
+    if (/^[0-9]+$/.test(text)) hot += Number(text);
+  }
+  def.memory = cells + hot;
+  if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
 }
 
 /** A vCPU pin for a vCPU the domain does not have is ignored, as libvirt does (with a warning). */

@@ -8,7 +8,7 @@ import { checkDuplicateTargets } from "./devices/disk.js";
 import { internalErr, unsupported, xmlErr } from "./errors.js";
 import type { DomainDef } from "./types.js";
 
-export function validateDomain(def: DomainDef): void {
+export function validateDomain(def: DomainDef, driverAddsUsb = false): void {
   if (def.vcpu.max === 0) throw internalErr("CPU IDs in <numa> exceed the <vcpu> count");
   if (def.vcpu.current !== undefined && def.vcpu.current > def.vcpu.max) {
     throw unsupported("maximum vCPU count must not be less than current vCPU count");
@@ -17,15 +17,15 @@ export function validateDomain(def: DomainDef): void {
     throw xmlErr("maximum memory size must be equal or greater than the actual memory size");
   }
   checkDuplicateTargets(def.devices.disks);
-  checkHeldDevices(def);
+  checkHeldDevices(def, driverAddsUsb);
   checkCpu(def);
   validateMore(def);
 }
 
 /** A USB redirdev needs a USB controller (the QEMU driver checks again after adding its default one). */
-export function checkRedirdevUsb(def: DomainDef): void {
+export function checkRedirdevUsb(def: DomainDef, driverAddsUsb = false): void {
   const usb = def.devices.controllers.filter((c) => c.type === "usb");
-  if (usb.length === 0 && (def.type === "qemu" || def.type === "kvm")) return;
+  if (usb.length === 0 && driverAddsUsb) return;
   for (const o of def.devices.other) {
     if (o.kind === "redirdev" && (attr(o.xml, "bus") ?? "usb") === "usb") {
       if (usb.length === 0 || usb.every((c) => c.model === "none")) {
@@ -36,8 +36,8 @@ export function checkRedirdevUsb(def: DomainDef): void {
 }
 
 /** Rules on devices kept verbatim: redirdev needs USB, IOMMU remapping needs a split I/O APIC. */
-function checkHeldDevices(def: DomainDef): void {
-  checkRedirdevUsb(def);
+function checkHeldDevices(def: DomainDef, driverAddsUsb: boolean): void {
+  checkRedirdevUsb(def, driverAddsUsb);
   for (const o of def.devices.other) {
     if (o.kind === "iommu") {
       const drv = child(o.xml, "driver");

@@ -121,16 +121,11 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
     d.controllers.some((c) => c.type === "usb" && c.model === "none") &&
     !d.controllers.some((c) => c.type === "usb" && c.model !== "none");
   if (usbOff) {
-    if (d.inputs.some((i) => i.bus === "usb")) {
-      throw unsupported("Can't add USB input device. USB bus is disabled");
-    }
     const usbDevice =
-      d.inputs.some((i) => i.bus === "usb") ||
       d.disks.some((x) => x.target.bus === "usb") ||
       d.other.some(
         (o) =>
           (o.kind === "sound" && attr(o.xml, "model") === "usb") ||
-          (o.kind === "hub" && attr(o.xml, "type") === "usb") ||
           (o.kind === "smartcard" && attr(o.xml, "mode") !== undefined),
       );
     if (usbDevice) {

@@ -212,13 +212,13 @@ function kib(e: XmlElement | undefined, unitAttr = "unit"): number | undefined {
 
 /**
  * DIMM memory devices: each gets its slot (`<address type='dimm' slot=N>`), and with NUMA cells
- * the domain's memory is the cells' sum plus the DIMMs (libvirt 9.0 shows the total after define).
+ * the domain's memory is the cells' sum plus the memory devices' (a define updates the ABI:
+ * virDomainDefPostParseMemory with VIR_DOMAIN_DEF_PARSE_ABI_UPDATE).
  */
 function dimmDefaults(def: DomainDef): void {
   const dimms = def.devices.other.filter(
     (o) => o.kind === "memory" && (attr(o.xml, "model") === "dimm" || attr(o.xml, "model") === "nvdimm"),
   );
-  if (dimms.length === 0) return;
   const kids = (e: XmlElement) => e.children.filter((c): c is XmlElement => c.kind === "element");
   const used = new Set<string>();
   for (const o of dimms) {
@@ -227,9 +227,12 @@ function dimmDefaults(def: DomainDef): void {
   }
   let slot = 0;
   let extra = 0;
-  for (const o of dimms) {
+  for (const o of def.devices.other) {
+    if (o.kind !== "memory") continue;
     const target = kids(o.xml).find((c) => c.name === "target");
     extra += kib(target && kids(target).find((c) => c.name === "size")) ?? 0;
+  }
+  for (const o of dimms) {
     if (kids(o.xml).some((c) => c.name === "address")) continue;
     while (used.has(String(slot))) slot++;
     used.add(String(slot));
@@ -384,7 +387,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
       }
     }
   }
-  checkRedirdevUsb({ ...def, type: "test" });
+  checkRedirdevUsb(def);
   // no security driver: a seclabel without a model is the 'none' model's, and nothing is dynamic
   for (const sl of def.extra.seclabel ?? []) {
     const model = attr(sl, "model");
