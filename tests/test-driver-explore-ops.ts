@@ -172,8 +172,11 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
     case "x.freePages": {
       const pages = a[0] as number[];
       const counts = await c.nodeGetFreePages(pages, n(a[1]), n(a[2]), n(a[3]));
+      // python reads as many counts as the call returned (libvirt's test driver fills the
+      // buffer yet returns 0), not the buffer
+      const len = (counts as number[] & { returned?: number }).returned ?? counts.length;
       const out: Record<string, Record<string, number>> = {};
-      for (let i = 0; i * pages.length < counts.length; i++) {
+      for (let i = 0; i * pages.length < len; i++) {
         const cell: Record<string, number> = {};
         pages.forEach((p, j) => {
           cell[p] = counts[i * pages.length + j]!;

@@ -541,6 +541,22 @@ const FREEPAGES: Case[] = [
   "--pagesize 4K",
 ].map((o) => t(`freepages ${o}`));
 
+/** perf: events kept per definition and validated as libvirt's test driver does. */
+const PERF: Case[] = [
+  t(
+    "perf test --enable cmt,cpu_cycles; perf test; perf test --disable cmt --config; perf test --config; perf test --enable cmt,cmt",
+  ),
+  t("perf test --enable cpu_cycles,cmt; dumpxml test"),
+  t("perf test --enable cpu_cycles --disable cmt; dumpxml test --inactive; perf test --live"),
+  t("perf test x"),
+  t("perf test --enable ,,"),
+  t("perf test --enable cmt --disable cmt"),
+  t("perf test --enable cmt --live --config; perf test"),
+  t("perf nosuch --enable x"),
+  t("destroy test; perf test --enable cmt --live"),
+  t("destroy test; perf test --enable cmt; perf test; dumpxml test"),
+];
+
 async function compare(cases: Case[]): Promise<string[]> {
   const diffs: string[] = [];
   for (const c of cases) {
@@ -560,6 +576,7 @@ for (const [name, cases] of [
   ["schedinfo set forms", SCHEDINFO],
   ["domstats groups and filters", DOMSTATS],
   ["freepages", FREEPAGES],
+  ["perf events", PERF],
 ] as const) {
   test(`tsvirsh matches virsh 9.0: ${name}`, async (tt) => {
     if (!haveVirsh) return tt.skip("real virsh is not installed");

@@ -11,7 +11,7 @@ import { attr, el, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { stateMatches } from "./domain-lifecycle.js";
-import { formatCpuset, parseCpuset, statsIOThreads } from "./domain-tunables.js";
+import { formatCpuset, PERF_EVENTS, parseCpuset, perfEnabled, statsIOThreads } from "./domain-tunables.js";
 import { checkFlags, domainNotRunning, invalidArg, opInvalid } from "./errors.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -19,30 +19,6 @@ const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
 const UNLIMITED = 9007199254740991;
 /** VIR_TYPED_PARAM_STRING_OKAY may accompany get-parameter calls. */
 const STRING_OKAY = 1 << 2;
-const PERF_EVENTS = [
-  "cmt",
-  "mbmt",
-  "mbml",
-  "cpu_cycles",
-  "instructions",
-  "cache_references",
-  "cache_misses",
-  "branch_instructions",
-  "branch_misses",
-  "bus_cycles",
-  "stalled_cycles_frontend",
-  "stalled_cycles_backend",
-  "ref_cpu_cycles",
-  "cpu_clock",
-  "task_clock",
-  "page_faults",
-  "context_switches",
-  "cpu_migrations",
-  "page_faults_min",
-  "page_faults_maj",
-  "alignment_faults",
-  "emulation_faults",
-];
 const LIFECYCLE_ACTIONS = [
   "destroy",
   "restart",
@@ -316,8 +292,12 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainGetPerfEvents(ref, flags) {
       checkFlags(flags, AFFECT, "testDomainGetPerfEvents");
-      getOneDef(findDomain(ctx, ref), flags);
-      return PERF_EVENTS.map((field) => ({ field, type: VIR_TYPED_PARAM.BOOLEAN, value: false }));
+      const { def } = getOneDef(findDomain(ctx, ref), flags);
+      return PERF_EVENTS.map((field) => ({
+        field,
+        type: VIR_TYPED_PARAM.BOOLEAN,
+        value: perfEnabled(def, field),
+      }));
     },
     async domainGetIOThreadInfo(ref, flags) {
       checkFlags(flags, AFFECT, "testDomainGetIOThreadInfo");

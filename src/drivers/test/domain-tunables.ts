@@ -95,6 +95,41 @@ export function parseCpuset(set: string, maplen: number): Uint8Array {
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): libvirt's "no limit" for memtune values. */
 const MEMORY_UNLIMITED = 9007199254740991;
 
+/** virPerfEvent names, in the enum's order (libvirt formats <perf> events in this order). */
+export const PERF_EVENTS = [
+  "cmt",
+  "mbmt",
+  "mbml",
+  "cpu_cycles",
+  "instructions",
+  "cache_references",
+  "cache_misses",
+  "branch_instructions",
+  "branch_misses",
+  "bus_cycles",
+  "stalled_cycles_frontend",
+  "stalled_cycles_backend",
+  "ref_cpu_cycles",
+  "cpu_clock",
+  "task_clock",
+  "page_faults",
+  "context_switches",
+  "cpu_migrations",
+  "page_faults_min",
+  "page_faults_maj",
+  "alignment_faults",
+  "emulation_faults",
+];
+
+/** Whether the definition's <perf> has the event enabled. */
+export function perfEnabled(def: DomainDef, name: string): boolean {
+  const perf = def.extra.perf?.[0];
+  return (
+    perf !== undefined &&
+    elementChildren(perf).some((e) => attr(e, "name") === name && attr(e, "enabled") === "yes")
+  );
+}
+
 function topElement(def: DomainDef, name: string): XmlElement {
   let e = def.extra[name]?.[0];
   if (!e) {
@@ -181,18 +216,32 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainSetPerfEvents(ref, params, flags) {
       checkFlags(flags, AFFECT, "testDomainGetPerfEvents"); // libvirt 9.0 names the getter
+      // virTypedParamsValidate: each perf event once, as a boolean, before the lookup
+      const sorted = [...params].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
+      sorted.forEach((p, i) => {
+        if (!PERF_EVENTS.includes(p.field))
+          throw virError(
+            ErrorCode.ARGUMENT_UNSUPPORTED,
+            ErrorDomain.NONE,
+            `parameter '${p.field}' not supported`,
+          );
+        if (i > 0 && sorted[i - 1]!.field === p.field)
+          throw invalidArg(`parameter '${p.field}' occurs multiple times`, ErrorDomain.NONE);
+        if (p.type !== VIR_TYPED_PARAM.BOOLEAN)
+          throw invalidArg(
+            `invalid type '${typeName(p.type)}' for parameter '${p.field}', expected '${typeName(VIR_TYPED_PARAM.BOOLEAN)}'`,
+            ErrorDomain.NONE,
+          );
+      });
       const { def } = getOneDef(findDomain(ctx, ref), flags);
       const perf = topElement(def, "perf");
-      for (const p of params) {
-        const on = p.value === true || p.value === 1 ? "yes" : "no";
-        const ev = elementChildren(perf).find((x) => attr(x, "name") === p.field);
-        if (ev)
-          ev.attrs = [
-            ["name", p.field],
-            ["enabled", on],
-          ];
-        else perf.children.push(el("event", { name: p.field, enabled: on }));
-      }
+      const state = new Map<string, string>();
+      for (const e of elementChildren(perf)) state.set(attr(e, "name") ?? "", attr(e, "enabled") ?? "no");
+      for (const p of params) state.set(p.field, p.value === true || p.value === 1 ? "yes" : "no");
+      // formatted in the enum's order, as libvirt keeps them in an array
+      perf.children = PERF_EVENTS.filter((n) => state.has(n)).map((n) =>
+        el("event", { name: n, enabled: state.get(n) ?? "no" }),
+      );
     },
     async domainPinEmulator(ref, cpumap, flags) {
       checkFlags(flags, AFFECT, "testDomainPinEmulator");
@@ -524,7 +573,11 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       let seen = false;
       for (const p of sorted) {
         if (p.field !== "weight")
-          throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.NONE, `parameter '${p.field}' not supported`);
+          throw virError(
+            ErrorCode.ARGUMENT_UNSUPPORTED,
+            ErrorDomain.NONE,
+            `parameter '${p.field}' not supported`,
+          );
         if (seen) throw invalidArg(`parameter '${p.field}' occurs multiple times`, ErrorDomain.NONE);
         if (p.type !== VIR_TYPED_PARAM.UINT)
           throw invalidArg(
