@@ -19,13 +19,16 @@ export interface FormatOptions {
 
 const OS_TAIL = ["bootmenu", "bios", "smbios"];
 
+/** No elements (el() only reads its children lists). */
+const NONE: readonly XmlElement[] = [];
+
 function line(depth: number, e: XmlElement): string {
   return formatElement(e, depth);
 }
 
 function formatOs(def: DomainDef): string {
   const o = def.os;
-  const ex = (n: string) => o.extra[n] ?? [];
+  const ex = (n: string) => o.extra[n] ?? NONE;
   const kids = [
     el("type", { arch: o.arch || undefined, machine: o.machine }, o.type),
     ex("firmware"),
@@ -49,12 +52,21 @@ function formatOs(def: DomainDef): string {
   return line(1, el("os", { firmware: o.firmware }, ...kids));
 }
 
+/** The top-level elements kept verbatim under `name`, formatted ("" when none, the usual case). */
+function extras(def: DomainDef, name: string): string {
+  const list = def.extra[name];
+  if (list === undefined) return "";
+  let s = "";
+  for (const e of list) s += line(1, e);
+  return s;
+}
+
 export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): string {
-  const ex = (n: string) => (def.extra[n] ?? []).map((e) => line(1, e)).join("");
-  const rootAttrs: [string, string][] = [["type", def.type]];
-  if (opts.id !== undefined && !opts.inactive) rootAttrs.push(["id", String(opts.id)]);
-  rootAttrs.push(...def.rootAttrs);
-  let s = `<domain${rootAttrs.map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join("")}>\n`;
+  const ex = (n: string) => extras(def, n);
+  let s = `<domain type='${escapeXml(def.type)}'`;
+  if (opts.id !== undefined && !opts.inactive) s += ` id='${opts.id}'`;
+  for (const [k, v] of def.rootAttrs) s += ` ${k}='${escapeXml(v)}'`;
+  s += ">\n";
   s += `  <name>${escapeXml(def.name)}</name>\n`;
   s += `  <uuid>${def.uuid}</uuid>\n`;
   if (def.genid !== undefined) s += `  <genid>${escapeXml(def.genid)}</genid>\n`;
