@@ -136,8 +136,13 @@ export function buildChardevs(ctx: BuildContext, rt: ChardevRuntime): void {
     const id = `charchannel${i}`;
     const auto = name ? `${rt.channelDir}/${name}` : undefined;
     add(ctx, "-chardev", chardevBackend(c, id, auto));
-    const bus = virtioSerialBus(ctx);
-    const portAttr = c.address?.attrs.find(([k]) => k === "port")?.[1];
+    let bus = virtioSerialBus(ctx);
+    const addr = (k: string) => c.address?.attrs.find(([n]) => n === k)?.[1];
+    // the port's controller and bus as its virtio-serial address gives them
+    if (c.address?.type === "virtio-serial" && addr("controller") !== undefined) {
+      bus = `virtio-serial${addr("controller")}.${addr("bus") ?? 0}`;
+    }
+    const portAttr = addr("port");
     const port = portAttr !== undefined ? Number(portAttr) : nr;
     nr = Math.max(nr, port) + 1;
     addDevice(ctx, {

@@ -77,6 +77,8 @@ export function buildControllers(ctx: BuildContext): void {
         addDevice(ctx, {
           driver: "virtio-serial-pci",
           id: `virtio-serial${c.index}`,
+          ...num("max_ports", c.attrs.find(([k]) => k === "ports")?.[1]),
+          ...num("vectors", c.attrs.find(([k]) => k === "vectors")?.[1]),
           ...pciProps(ctx, c.address),
         });
         ctx.buses.add(`virtio-serial${c.index}`);
@@ -94,6 +96,11 @@ export function buildControllers(ctx: BuildContext): void {
         throw unsupported(`controller type '${c.type}' is not supported by the QEMU driver yet`);
     }
   }
+}
+
+/** `{ [k]: n }` for a numeric attribute that is set, else nothing. */
+function num(k: string, v: string | undefined): Record<string, number> {
+  return v === undefined ? {} : { [k]: Number(v) };
 }
 
 function buildPciController(ctx: BuildContext, c: ControllerDef): void {
@@ -190,6 +197,8 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
     const listen = (listenEl && attr(listenEl, "address")) ?? ga("listen") ?? "127.0.0.1";
     const autoport = ga("autoport") === "yes" || ga("port") === "-1" || ga("port") === undefined;
     const port = autoport ? rt.vncPort : Number(ga("port"));
+    if (!autoport && port !== undefined && (port < 5900 || port > 65535))
+      throw unsupported("vnc port must be in range [5900,65535]");
     if (port === undefined) throw unsupported("VNC autoport needs a port chosen by the driver");
     if (port < 5900) throw unsupported(`VNC port ${port} is below 5900`);
     value = `${listen.includes(":") ? `[${listen}]` : listen}:${port - 5900}`;
@@ -225,6 +234,15 @@ export function buildVideo(ctx: BuildContext): void {
     if (driver === "VGA" && vram) props.vgamem_mb = Math.max(1, Math.floor(Number(vram) / 1024));
     if (driver === "bochs-display" && vram) props.vgamem = Number(vram) * 1024;
     if (driver.startsWith("virtio-") && heads) props.max_outputs = Number(heads);
+    if (type === "qxl") {
+      // sizes in the XML are KiB: RAM and VRAM as bytes, the 64-bit VRAM and VGA memory as MiB
+      const kib = (k: string, d: number) => Number(v.model.attrs.find(([n]) => n === k)?.[1] ?? d);
+      props.max_outputs = Number(heads ?? 1);
+      props.ram_size = kib("ram", 65536) * 1024;
+      props.vram_size = kib("vram", 65536) * 1024;
+      props.vram64_size_mb = Math.floor(kib("vram64", 0) / 1024);
+      props.vgamem_mb = Math.floor(kib("vgamem", 16384) / 1024);
+    }
     if (driver !== "ramfb") Object.assign(props, pciProps(ctx, v.address));
     addDevice(ctx, props);
   });
@@ -264,7 +282,11 @@ export function buildMemballoon(ctx: BuildContext): void {
   if (!b || b.model === "none") return;
   if (b.model !== "virtio")
     throw unsupported(`memballoon model '${b.model}' is not supported by the QEMU driver yet`);
-  addDevice(ctx, { driver: "virtio-balloon-pci", id: "balloon0", ...pciProps(ctx, b.address) });
+  const props: Record<string, unknown> = { driver: "virtio-balloon-pci", id: "balloon0" };
+  const on = (k: string) => b.attrs.find(([n]) => n === k)?.[1];
+  if (on("autodeflate") !== undefined) props["deflate-on-oom"] = on("autodeflate") === "on";
+  if (on("freePageReporting") !== undefined) props["free-page-reporting"] = on("freePageReporting") === "on";
+  addDevice(ctx, { ...props, ...pciProps(ctx, b.address) });
 }
 
 /** `<audio>` backends as -audiodev (libvirt 9.0 always has one: the post-parse adds type none). */

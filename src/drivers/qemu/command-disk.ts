@@ -149,6 +149,21 @@ function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
       if (!ctx.buses.has(`scsi${a.controller}`)) {
         throw unsupported(`disk '${d.target.dev}' needs SCSI controller ${a.controller}`);
       }
+      const model = ctx.def.devices.controllers.find(
+        (c) => c.type === "scsi" && c.index === a.controller,
+      )?.model;
+      if (model === "lsilogic") {
+        // the LSI controller has one channel and LUN: the unit is its SCSI id (qemuBuildDiskDeviceProps)
+        if (a.target !== 0) throw unsupported("target must be 0 for controller model 'lsilogic'");
+        const id = `scsi${a.controller}-${a.bus}-${a.unit}`;
+        return {
+          driver: cd ? "scsi-cd" : "scsi-hd",
+          bus: `scsi${a.controller}.${a.bus}`,
+          "scsi-id": a.unit,
+          device_id: `drive-${id}`,
+          id,
+        };
+      }
       const id = `scsi${a.controller}-${a.bus}-${a.target}-${a.unit}`;
       return {
         driver: cd ? "scsi-cd" : "scsi-hd",

@@ -16,6 +16,7 @@ import {
   type DeviceRuntime,
 } from "./command-devices.js";
 import { buildDisks } from "./command-disk.js";
+import { buildNuma } from "./command-numa.js";
 import {
   attr,
   type BuildContext,
@@ -90,6 +91,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   add(ctx, "-m", String(Math.ceil(def.memory / 1024)));
   add(ctx, "-overcommit", "mem-lock=off");
   add(ctx, "-smp", smpOption(def));
+  buildNuma(ctx);
   add(ctx, "-uuid", def.uuid);
   buildSmbios(ctx);
   if (def.devices.graphics.length === 0) add(ctx, "-display", "none");
