@@ -4,7 +4,8 @@
 //   checkout's paths and the Node that built the snapshot below. When the snapshot is there, not
 //   older than tsc's output, made by the first `node` on PATH (the one `#!/usr/bin/env node` would
 //   run) and NODE_OPTIONS is empty (any V8 flag there makes Node refuse a snapshot), it runs
-//   `node --snapshot-blob tsvirt-img.blob -- ARGS`; else `node tsvirt-img-cli.cjs ARGS`. Written
+//   `node --snapshot-blob tsvirt-img.blob -- ARGS`; else `node --interrupt-budget=… tsvirt-img-cli.cjs
+//   ARGS` (the V8 flag tsvirt-img-cli.cjs would otherwise set through node:v8). Written
 //   even without esbuild (it then always takes the second way). Only shell built-ins on the
 //   first way: no fork before Node starts.
 // - tsvirt-img.cjs: tsvirt-img's CLI (dist/cli/img/main.js and everything it imports, dynamic
@@ -102,8 +103,8 @@ if [ -z "\${NODE_OPTIONS-}" ] && [ "\${TSVIRT_IMG_NO_BUNDLE-}" != 1 ] && [ -f "$
   done
   IFS=$o
 fi
-[ -f "$d/tsvirt-img-cli.cjs" ] && exec node "$d/tsvirt-img-cli.cjs" "$@"
-s=$(readlink -f -- "$0") && exec node "\${s%/*}/tsvirt-img-cli.cjs" "$@"
+[ -f "$d/tsvirt-img-cli.cjs" ] && exec node --interrupt-budget=1081344 "$d/tsvirt-img-cli.cjs" "$@"
+s=$(readlink -f -- "$0") && exec node --interrupt-budget=1081344 "\${s%/*}/tsvirt-img-cli.cjs" "$@"
 `;
   const tmp = `${LAUNCHER}.tmp-${process.pid}`;
   writeFileSync(tmp, text);

@@ -14,7 +14,6 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { setFlagsFromString } from "node:v8";
 import { Script } from "node:vm";
 
 // V8 hands a function to TurboFan after about 64 KiB of its bytecode ran: check's loops over a
@@ -23,8 +22,11 @@ import { Script } from "node:vm";
 // waits for at exit. Sixteen times the budget keeps such short commands in the interpreter and
 // baseline code (2 M instructions of TurboFan left); long ones (convert, check of a large image)
 // still tier up, a few milliseconds later. (scripts/build-img-bundle.mjs sets the same: a code
-// cache is valid only under the flags it was made with; the snapshot's main sets it too.)
-setFlagsFromString("--interrupt-budget=1081344");
+// cache is valid only under the flags it was made with; the snapshot's main sets it too.) The
+// launcher passes it on Node's command line, which spares loading node:v8 (its heap utilities
+// pull in node:stream: about 1 ms).
+const BUDGET = "--interrupt-budget=1081344";
+if (!process.execArgv.includes(BUDGET)) (require("node:v8") as typeof import("node:v8")).setFlagsFromString(BUDGET);
 
 type RunCli = typeof import("../cli/img/main.js").runCli;
 
