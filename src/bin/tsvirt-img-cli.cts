@@ -26,7 +26,8 @@ import { Script } from "node:vm";
 // launcher passes it on Node's command line, which spares loading node:v8 (its heap utilities
 // pull in node:stream: about 1 ms).
 const BUDGET = "--interrupt-budget=1081344";
-if (!process.execArgv.includes(BUDGET)) (require("node:v8") as typeof import("node:v8")).setFlagsFromString(BUDGET);
+if (!process.execArgv.includes(BUDGET))
+  (require("node:v8") as typeof import("node:v8")).setFlagsFromString(BUDGET);
 
 type RunCli = typeof import("../cli/img/main.js").runCli;
 
