@@ -61,6 +61,14 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
   const cache = cacheMode && cacheMode !== "default" ? CACHE[cacheMode] : undefined;
   const discard = d.driver ? attr(d.driver, "discard") : undefined;
   const cacheJson = cache ? { cache: { direct: cache[0], "no-flush": cache[1] } } : {};
+  const drv = (k: string) => {
+    const v = d.driver ? attr(d.driver, k) : undefined;
+    return v === "default" ? undefined : v;
+  };
+  const io = drv("io");
+  // detect_zeroes='unmap' needs discard='unmap'; without it QEMU is told 'on' (qemuBlockStorageSourceGetBlockdevFormatProps)
+  const dz = drv("detect_zeroes");
+  const detect = dz === "unmap" && discard !== "unmap" ? "on" : dz;
 
   let drive: string | undefined;
   if (path) {
@@ -71,6 +79,7 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
       "-blockdev",
       JSON.stringify({
         ...(protocol ?? { driver: d.type === "file" ? "file" : "host_device", filename: path }),
+        ...(io && !protocol ? { aio: io } : {}),
         "node-name": storage,
         ...cacheJson,
         "auto-read-only": true,
@@ -84,11 +93,27 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
         "node-name": drive,
         "read-only": d.readonly,
         ...(discard === "unmap" ? { discard: "unmap" } : {}),
+        ...(detect !== undefined ? { "detect-zeroes": detect } : {}),
         ...cacheJson,
         driver: format,
         file: storage,
       }),
     );
+    if (drv("copy_on_read") === "on") {
+      // a copy-on-read filter node over the format node, which the device then uses
+      const cor = `libvirt-CoR-${dev}`;
+      add(
+        ctx,
+        "-blockdev",
+        JSON.stringify({
+          driver: "copy-on-read",
+          "node-name": cor,
+          file: drive,
+          ...(discard === "unmap" ? { discard: "unmap" } : {}),
+        }),
+      );
+      drive = cor;
+    }
   }
   // Key order as libvirt writes it: driver and bus placement, drive, id, bootindex, tunables.
   const { id, ...front } = frontEnd(ctx, d);
@@ -98,8 +123,18 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
   props.id = id;
   const boot = ctx.bootIndex.get(`disk:${ctx.def.devices.disks.indexOf(d)}`);
   if (boot !== undefined) props.bootindex = boot;
+  const blockio = d.extra.blockio?.[0];
+  for (const k of ["logical_block_size", "physical_block_size", "discard_granularity"]) {
+    const v = blockio ? attr(blockio, k) : undefined;
+    if (v !== undefined) props[k] = Number(v);
+  }
   if (cache) props["write-cache"] = cache[2] ? "on" : "off";
   if (d.serial !== undefined) props.serial = d.serial;
+  // error policies: enospace is QEMU's enospc and applies to writes only
+  const wpol = drv("error_policy");
+  const rpol = drv("rerror_policy") ?? (wpol === "enospace" ? undefined : wpol);
+  if (wpol !== undefined) props.werror = wpol === "enospace" ? "enospc" : wpol;
+  if (rpol !== undefined) props.rerror = rpol === "enospace" ? "enospc" : rpol;
   if (d.target.bus === "usb") props.removable = d.target.removable === "on";
   addDevice(ctx, props);
 }
