@@ -3,9 +3,11 @@
 
 import { ImageError } from "../../image/errors.js";
 import type { CheckResult } from "../../image/image.js";
-import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli, printf2 } from "./context.js";
 import { getopt } from "./getopt.js";
 import { type QValue, toQemuJson } from "./qdict.js";
+
+export { printf2 };
 
 function nz(n: number | undefined): number | undefined {
   return n ? n : undefined;
@@ -137,16 +139,3 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
   }
 }
 
-/**
- * printf("%.2f", x) as C rounds it: the exact binary value to nearest, ties to even (15.625 →
- * "15.62"), where toFixed rounds such ties up.
- */
-export function printf2(x: number): string {
-  // Exact ties at two decimals are the odd eighths (.125, .375, .625, .875): only those doubles
-  // sit exactly halfway; every other value already rounds the same in both.
-  if (Number.isFinite(x) && Number.isInteger(x * 8) && !Number.isInteger(x * 4) && Math.abs(x) < 2 ** 40) {
-    const lo = Math.floor(x * 100);
-    return ((lo % 2 === 0 ? lo : lo + 1) / 100).toFixed(2);
-  }
-  return x.toFixed(2);
-}

@@ -1,7 +1,7 @@
 // `tsvirt-img create [-q] [-f fmt] [-b backing [-F fmt]] [-u] [-o options] filename [size]`.
 
 import { createImage, detectFormat, FileIO, ImageError, openImage } from "../../image/index.js";
-import { CliError, errText, fromUsage, type Out, pathCombine } from "./context.js";
+import { CliError, errText, fromUsage, isDirectory, type Out, pathCombine } from "./context.js";
 import {
   CREATE_OPTIONS,
   checkOptionValue,
@@ -114,14 +114,19 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     // The backing file must open; its size is the default size. qemu insists on a format.
     const full = pathCombine(filename, bf);
     const bfmt = options.backing_fmt;
+    if (isDirectory(full))
+      throw new CliError(
+        `${filename}: 'file' driver requires '${full}' to be a regular file\nCould not open backing image.`,
+      );
     if (bfmt === undefined) {
       let detected = "raw";
       try {
         const bio = await FileIO.open(full, { readOnly: true });
         detected = await detectFormat(bio);
         await bio.close();
-      } catch {
-        /* reported below through the open */
+      } catch (e) {
+        // qemu probes the backing file first: a file that does not open is that error.
+        throw new CliError(`${filename}: ${errText(e)}\nCould not open backing image.`);
       }
       io.err(
         `tsvirt-img: ${filename}: Backing file specified without backing format\nDetected format of ${detected}.`,

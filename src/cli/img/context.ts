@@ -64,7 +64,7 @@ export interface OpenOpts {
   secrets?: Secrets;
 }
 
-function isDirectory(path: string): boolean {
+export function isDirectory(path: string): boolean {
   try {
     return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
   } catch {
@@ -188,3 +188,17 @@ export function isZero(b: Uint8Array): boolean {
   return true;
 }
 let ZERO: Buffer | undefined;
+
+/**
+ * printf("%.2f", x) as C rounds it: the exact binary value to nearest, ties to even (15.625 →
+ * "15.62"), where toFixed rounds such ties up.
+ */
+export function printf2(x: number): string {
+  // Exact ties at two decimals are the odd eighths (.125, .375, .625, .875): only those doubles
+  // sit exactly halfway; every other value already rounds the same in both.
+  if (Number.isFinite(x) && Number.isInteger(x * 8) && !Number.isInteger(x * 4) && Math.abs(x) < 2 ** 40) {
+    const lo = Math.floor(x * 100);
+    return ((lo % 2 === 0 ? lo : lo + 1) / 100).toFixed(2);
+  }
+  return x.toFixed(2);
+}

@@ -626,15 +626,13 @@ async function copyCompressed(
           if (isZero(raw) && o.targetZero) {
             refs++;
             window.push({ at, raw, done: undefined, end: p.offset + q + n, put });
-          } else if (n === cs) {
+          } else {
+            // A partial cluster (the image's tail) is compressed too: the format pads it with
+            // zeros (qemu's qcow and qcow2 do; its vmdk takes it as it takes every grain).
             refs++;
             const done = c.compressCluster(raw);
             done.catch(() => {}); // awaited in drain
             window.push({ at, raw, done, end: p.offset + q + n, put });
-          } else {
-            // A partial cluster (image tail) is written uncompressed, as qemu does.
-            await drain(true);
-            await dst.write(at, raw);
           }
           q += n;
           await drain(false);

@@ -208,7 +208,9 @@ export class FileIO implements BlockIO {
     this.checkWritable();
     const size = await this.size();
     if (offset >= size || length <= 0) return;
-    if (nativeIO()?.punchHole(this.handle(), offset, Math.min(length, size - offset))) return;
+    // The whole range goes to the kernel, past the end too (the size stays): a range reaching
+    // the end frees the file's partial last block, as qemu's discard of a whole cluster does.
+    if (nativeIO()?.punchHole(this.handle(), offset, length)) return;
     if (offset + length >= size) {
       // A tail range can really be deallocated: shrink then grow back leaves a hole.
       await this.truncate(offset);

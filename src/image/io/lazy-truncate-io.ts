@@ -44,9 +44,10 @@ export class LazyTruncateIO implements BlockIO {
   }
 
   async truncate(length: number): Promise<void> {
-    this.emptied = true;
-    await this.inner.truncate(0);
-    if (length > 0) await this.inner.truncate(length);
+    // Emptied once, like a write: what was written since stays (a create may write a header
+    // and then size the file, or size it and then write its first block).
+    await this.empty();
+    if (length > 0 || (await this.inner.size()) > 0) await this.inner.truncate(length);
   }
 
   async flush(): Promise<void> {

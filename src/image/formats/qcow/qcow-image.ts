@@ -235,9 +235,12 @@ export class QcowImage implements Image, BackingChain {
     dst.fill(0, avail);
   }
 
+  /** Appends `bytes` at the end of the file, aligned to a cluster or (compressed data, as qemu's
+   *  qcow driver) to a 512-byte sector. */
   private async allocate(bytes: number, align: boolean): Promise<number> {
     let off = this.fileEnd;
-    if (align) off = Math.ceil(off / this.clusterSize) * this.clusterSize;
+    const unit = align ? this.clusterSize : 512;
+    off = Math.ceil(off / unit) * unit;
     this.fileEnd = off + bytes;
     return off;
   }
@@ -304,6 +307,12 @@ export class QcowImage implements Image, BackingChain {
   /** Deflate one full cluster off the main thread (libuv pool); undefined when it does not shrink. */
   async compressCluster(raw: Uint8Array): Promise<Uint8Array | undefined> {
     const z = zlib ?? (await loadZlib());
+    // The image's partial last cluster is compressed padded with zeros (as qemu's qcow).
+    if (raw.length < this.clusterSize) {
+      const padded = new Uint8Array(this.clusterSize);
+      padded.set(raw);
+      raw = padded;
+    }
     const out = await new Promise<Buffer>((resolve, reject) =>
       z.deflateRaw(raw, { windowBits: 12, level: 6, memLevel: 9 }, (e, r) => (e ? reject(e) : resolve(r))),
     );
@@ -318,7 +327,7 @@ export class QcowImage implements Image, BackingChain {
   ): Promise<void> {
     if (offset % this.clusterSize !== 0)
       throw new ImageError("invalid-argument", "Compressed writes must be cluster aligned");
-    if (!compressed || raw.length !== this.clusterSize) {
+    if (!compressed) {
       await this.write(offset, raw);
       return;
     }

@@ -80,6 +80,14 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
         throw bad(`Invalid parameter '${k}'`);
     }
   }
+  // Without an explicit refcount_bits the downgrade itself refuses the current width (below).
+  if (version === 2 && order !== 4 && o.refcount_bits !== undefined) {
+    throw bad(
+      "Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
+    );
+  }
+  // qemu rewrites the header (its whole cluster) once the options parsed, whatever follows.
+  await img.writeHeader();
   // qemu 7.2 (qcow2_amend_options) refuses any backing_file/backing_fmt that differs from the
   // header's, an absent one counting as unset: rebase is the tool for that.
   if (
@@ -87,12 +95,6 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
     (o.backing_file !== h.backingFile || o.backing_fmt !== h.backingFormat)
   ) {
     throw bad("Cannot amend the backing file\nYou can use 'qemu-img rebase' instead.");
-  }
-  // Without an explicit refcount_bits the downgrade itself refuses the current width (below).
-  if (version === 2 && order !== 4 && o.refcount_bits !== undefined) {
-    throw bad(
-      "Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)",
-    );
   }
   if (version === 2 && lazy) {
     throw bad(
@@ -185,6 +187,8 @@ async function downgrade(img: Qcow2Image): Promise<void> {
   }
   h.version = 2;
   h.headerLength = 72;
+  // A v2 header has no feature name table (qemu writes it for v3 only).
+  h.otherExtensions = h.otherExtensions.filter((e) => e.type !== EXT_FEATURE_TABLE);
   h.incompatible = 0;
   h.compatible = 0;
   h.autoclear = 0;

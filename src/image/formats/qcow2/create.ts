@@ -190,8 +190,9 @@ export async function createQcow2(
     compressionType: ctype === "zstd" ? 1 : 0,
     backingFile: o.backing_file,
     backingFormat: o.backing_file !== undefined ? backingFormat : undefined,
-    // qemu writes the feature name table only into header clusters larger than 4 KiB.
-    otherExtensions: cs > 4096 ? [{ type: EXT_FEATURE_TABLE, data: featureNameTable() }] : [],
+    // qemu writes the feature name table only into v3 header clusters larger than 4 KiB.
+    otherExtensions:
+      cs > 4096 && version === 3 ? [{ type: EXT_FEATURE_TABLE, data: featureNameTable() }] : [],
   };
   if (o.data_file !== undefined) {
     h.incompatible |= INCOMPAT_DATA_FILE;

@@ -468,6 +468,8 @@ export class Qcow2Image implements Image, BackingChain {
 
   async flush(): Promise<void> {
     if (this.readOnly) return;
+    await this.tables.writeWhole();
+    await this.refs.writeWhole();
     await this.io.flush();
     if (this.dataIO) await this.dataIO.flush();
   }

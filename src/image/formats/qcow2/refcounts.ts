@@ -27,6 +27,8 @@ export class Refcounts {
   tableOffset: number;
   tableClusters: number;
   private cache = new Map<number, Uint8Array>();
+  /** Blocks written in part since the last flush (index → offset): see writeWhole(). */
+  private partial = new Map<number, number>();
   private freeIndex = 0;
   private reserved: [number, number][] = [];
   private growing = false;
@@ -253,6 +255,7 @@ export class Refcounts {
       }
       const [s, e] = this.span(i0, i1);
       await this.io.write(this.table[rti]! + s, block.subarray(s, e));
+      if (s > 0 || e < this.clusterSize) this.partial.set(rti, this.table[rti]!);
       if (zeroed) this.freeIndex = Math.min(this.freeIndex, pos);
       pos += i1 - i0;
     }
@@ -318,6 +321,34 @@ export class Refcounts {
     await this.update(oldOffset / this.clusterSize, oldClusters, -1);
   }
 
+  /**
+   * After a shrink, as qemu's qcow2_shrink_reftable: a refcount block that counts nothing but
+   * (possibly) itself leaves the table, and the whole table is written. (A dropped block that
+   * another block counts keeps that count, as in qemu.) Returns the dropped blocks' offsets.
+   */
+  async shrinkTable(): Promise<number[]> {
+    const dropped: number[] = [];
+    for (let rti = 0; rti < this.table.length; rti++) {
+      const off = this.table[rti];
+      if (!off) continue;
+      const b = await this.loadBlock(rti);
+      if (!b) continue;
+      const self = Math.floor(off / this.clusterSize);
+      let used = false;
+      for (let i = 0; i < this.perBlock && !used; i++) {
+        if (this.getEntry(b, i) !== 0 && rti * this.perBlock + i !== self) used = true;
+      }
+      if (used) continue;
+      this.table[rti] = 0;
+      this.cache.delete(rti);
+      this.partial.delete(rti);
+      dropped.push(off);
+    }
+    this.freeIndex = 0;
+    await this.rewriteTable();
+    return dropped;
+  }
+
   /** Writes the whole table and forgets cached blocks (after check rebuilt refcounts). */
   async rewriteTable(): Promise<void> {
     const raw = new Uint8Array(this.tableClusters * this.clusterSize);
@@ -325,7 +356,24 @@ export class Refcounts {
     await this.io.write(this.tableOffset, raw);
   }
 
+  /**
+   * Writes each refcount block changed in part since the last call as a whole cluster, as qemu's
+   * metadata cache does when it flushes: the same bytes, and the same blocks allocated in the
+   * file (a block that was sparse on disk is filled, as after qemu-img).
+   */
+  async writeWhole(): Promise<void> {
+    const parts = [...this.partial];
+    this.partial.clear();
+    const end = await this.io.size();
+    for (const [rti, off] of parts) {
+      if (this.table[rti] !== off || off + this.clusterSize > end) continue;
+      const b = this.cache.get(rti) ?? (await this.loadBlock(rti));
+      if (b) await this.io.write(off, b);
+    }
+  }
+
   clearCache(): void {
+    this.partial.clear();
     this.cache.clear();
     this.freeIndex = 0;
   }

@@ -7,7 +7,7 @@ import { ImageError } from "../../errors.js";
 import { MAX_L1_BYTES } from "./header.js";
 import { preallocate } from "./preallocate.js";
 import type { Qcow2Image } from "./qcow2-image.js";
-import { release, setEntries, zeroGuest } from "./write-path.js";
+import { discardingFrees, release, setEntries, zeroGuest } from "./write-path.js";
 import { encodeL1 } from "./tables.js";
 
 /** Replaces the active L1 table by a larger copy (new clusters, header, then free the old). */
@@ -88,17 +88,37 @@ async function writeSizeField(img: Qcow2Image): Promise<void> {
 
 async function shrink(img: Qcow2Image, newSize: number): Promise<void> {
   const cs = img.cs;
-  const t = img.tables;
   const firstDead = Math.ceil(newSize / cs);
   const total = Math.ceil(img.virtualSize / cs);
-  const per = t.l2Entries;
   img.virtualSize = newSize;
   img.header.size = newSize;
   await writeSizeField(img);
+  // qemu discards what the shrink frees (QCOW2_DISCARD_ALWAYS): data clusters and L2 tables
+  // leave the file even below its new end.
+  await discardingFrees(img, () => dropPast(img, firstDead, total));
+  // qemu drops refcount blocks left empty (discarding them) and rewrites the whole table.
+  for (const off of await img.refs.shrinkTable()) await img.io.discard?.(off, cs);
+  // Trim the file after the last cluster still in use.
+  const fileClusters = Math.ceil(img.io.length / cs);
+  let last = fileClusters - 1;
+  while (last > 0 && (await img.refs.get(last)) === 0) last--;
+  if ((last + 1) * cs < img.io.length) await img.io.truncate((last + 1) * cs);
+}
+
+/** Unmaps guest clusters [firstDead, total) and frees what they and emptied L2 tables held. */
+async function dropPast(img: Qcow2Image, firstDead: number, total: number): Promise<void> {
+  const t = img.tables;
+  const per = t.l2Entries;
   for (let l1i = Math.floor(firstDead / per); l1i * per < total; l1i++) {
     const e = t.l1[l1i];
-    if (!e || e.offset === 0) continue;
     const from = Math.max(firstDead, l1i * per);
+    if (!e || e.offset === 0) {
+      // qemu's discard of the cut-off range looks each L2 table up for writing: a table that
+      // stays in use (the new end falls inside its range) is allocated, empty. (Tables wholly
+      // past the end are allocated and freed again: nothing remains of them.)
+      if (e && from > l1i * per && from < total) await t.writableL2(l1i);
+      continue;
+    }
     if (from === l1i * per) {
       // The whole L2 table is past the end: unmap it, then drop its and its clusters' refs.
       const old = { ...e };
@@ -119,9 +139,4 @@ async function shrink(img: Qcow2Image, newSize: number): Promise<void> {
       for (const m of olds) await release(img, m);
     }
   }
-  // Trim the file after the last cluster still in use.
-  const fileClusters = Math.ceil(img.io.length / cs);
-  let last = fileClusters - 1;
-  while (last > 0 && (await img.refs.get(last)) === 0) last--;
-  if ((last + 1) * cs < img.io.length) await img.io.truncate((last + 1) * cs);
 }

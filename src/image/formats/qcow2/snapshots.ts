@@ -175,9 +175,16 @@ export class Qcow2Snapshots implements InternalSnapshots {
 async function withDirtyBit(img: Qcow2Image, fn: () => Promise<void>): Promise<void> {
   const h = img.header;
   const mark = h.version === 3 && !(h.incompatible & INCOMPAT_DIRTY);
+  // Only the feature field is written (as qemu's qcow2_mark_dirty): rewriting the whole header
+  // cluster would allocate it in the file where qemu-img leaves it sparse.
+  const writeIncompat = async () => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(h.incompatible));
+    await img.io.write(72, b);
+  };
   if (mark) {
     h.incompatible |= INCOMPAT_DIRTY;
-    await img.writeHeader();
+    await writeIncompat();
     await img.io.flush();
   }
   // Clusters a snapshot operation frees are deallocated in the file once their refcounts are
@@ -186,6 +193,6 @@ async function withDirtyBit(img: Qcow2Image, fn: () => Promise<void>): Promise<v
   if (mark) {
     await img.io.flush();
     h.incompatible &= ~INCOMPAT_DIRTY;
-    await img.writeHeader();
+    await writeIncompat();
   }
 }

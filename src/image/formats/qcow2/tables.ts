@@ -39,6 +39,8 @@ export class ClusterTables {
   readonly l2Entries: number;
   readonly entryBytes: number;
   private cache = new Map<number, Uint8Array>();
+  /** L2 tables written in part since the last flush: see writeWhole(). */
+  private partial = new Set<number>();
 
   constructor(
     private readonly io: BlockIO,
@@ -82,6 +84,24 @@ export class ClusterTables {
 
   forget(offset: number): void {
     this.cache.delete(offset);
+    this.partial.delete(offset);
+  }
+
+  /**
+   * Writes each L2 table changed in part since the last call as a whole cluster, as qemu's
+   * metadata cache does when it flushes: the same bytes, and the same clusters allocated in
+   * the file. Tables no longer in use (freed, or cut off by a shrink) are left alone.
+   */
+  async writeWhole(): Promise<void> {
+    const parts = [...this.partial];
+    this.partial.clear();
+    if (parts.length === 0) return;
+    const inUse = new Set(this.l1.map((e) => e.offset));
+    const end = this.fileSize();
+    for (const off of parts) {
+      if (!inUse.has(off) || off + this.cs > end) continue;
+      await this.io.write(off, await this.l2(off));
+    }
   }
 
   /** Mapping of `gci` when its L2 table is cached (or absent): no promise in hot loops. */
@@ -168,6 +188,7 @@ export class ClusterTables {
 
   /** Writes L2 entries [i0, i1) of a cached table to disk. */
   async writeL2Span(offset: number, t: Uint8Array, i0: number, i1: number): Promise<void> {
+    if (i0 > 0 || i1 < this.l2Entries) this.partial.add(offset);
     await this.io.write(
       offset + i0 * this.entryBytes,
       t.subarray(i0 * this.entryBytes, i1 * this.entryBytes),

@@ -366,25 +366,35 @@ export async function compressedWrite(
     packed = compressCluster(full);
   } else packed = prepacked ?? undefined;
   const old = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
-  if (!packed || packed.length > img.cs - 512) {
+  if (!packed || packed.length >= img.cs) {
     await guestWrite(img, offset, data); // incompressible: stored as a normal cluster, as qemu does
     return;
   }
-  // Pack into the cluster holding the cursor when it fits, else into fresh clusters.
+  // The L2 table first (qemu looks it up for writing before it allocates the bytes), so a new
+  // table lands before the compressed data, not after it.
+  const per = img.tables.l2Entries;
+  await img.tables.writableL2(Math.floor(gci / per));
+  // qemu's qcow2_alloc_bytes: pack after the previous compressed cluster while its cluster
+  // has room (and its refcount is below the maximum); else take a fresh cluster, and when that
+  // one directly follows, the data still starts at the cursor and spans both.
   let host: number;
   const cur = img.compressedCursor;
   const curCluster = Math.floor(cur / img.cs);
-  const room = cur ? (curCluster + 1) * img.cs - cur : 0;
-  if (cur && packed.length <= room && (await img.refs.get(curCluster)) > 0) {
+  const curRefs = cur ? await img.refs.get(curCluster) : 0;
+  const curOk = curRefs > 0 && curRefs < img.refs.max;
+  if (curOk && packed.length <= (curCluster + 1) * img.cs - cur) {
     host = cur;
     await img.refs.update(curCluster, 1, 1);
   } else {
-    host = await img.refs.alloc(Math.ceil(packed.length / img.cs));
+    const fresh = await img.refs.alloc(1); // a compressed cluster is shorter than a cluster
+    if (curOk && fresh === (curCluster + 1) * img.cs) {
+      host = cur;
+      await img.refs.update(curCluster, 1, 1);
+    } else host = fresh;
   }
   img.compressedCursor = host + packed.length;
   if (img.compressedCursor % img.cs === 0) img.compressedCursor = 0;
   await img.io.write(host, packed);
-  const per = img.tables.l2Entries;
   const { offset: l2off, table } = await img.tables.writableL2(Math.floor(gci / per));
   encodeCompressed(table, gci % per, img.extL2, img.header.clusterBits, host, packed.length);
   await img.tables.writeL2Span(l2off, table, gci % per, (gci % per) + 1);

@@ -295,10 +295,14 @@ export class SparseExtent implements Extent {
     rec.set(compressed, 12);
     const sector = this.allocate(total);
     await this.io.write(sector * 512, rec);
-    // qemu reserves a whole grain for each compressed one: the file reaches at least a grain past
-    // the record's start (later records still follow the previous one directly).
+    // qemu reserves a whole grain for each compressed one, writing it with zeros before the record
+    // goes in: the file reaches at least a grain past the record's start, in written (allocated)
+    // blocks (later records still follow the previous one directly). Only the part past the
+    // current end is written here: what lies before it is already written.
     const reach = sector * 512 + this.clusterSize;
-    if ((await this.io.size()) < reach) await this.io.truncate(reach);
+    const size = await this.io.size();
+    const from = Math.max(size, sector * 512 + total);
+    if (from < reach) await this.io.write(from, new Uint8Array(reach - from));
     await this.setGte(grainOffset, sector);
   }
 
