@@ -646,6 +646,41 @@ test("tsvirsh matches virsh 9.0: list forms, long and non-ASCII names in C and U
   }
 });
 
+test("tsvirsh matches virsh 9.0: attach/detach/update without flags name the flag-less libvirt call", async (tt) => {
+  if (!haveVirsh) return tt.skip("real virsh is not installed");
+  const dir = mkdtempSync(join(tmpdir(), "tsvirsh-dev-"));
+  try {
+    const disk = join(dir, "disk.xml");
+    writeFileSync(
+      disk,
+      "<disk type='file' device='disk'><source file='/tmp/x.img'/><target dev='vdb' bus='virtio'/></disk>\n",
+    );
+    const lines = [
+      "detach-disk test vda",
+      "detach-disk test vda --config",
+      "detach-disk test vda --current",
+      "detach-disk test vda --live",
+      "detach-disk test vda --persistent",
+      "detach-interface test network",
+      "detach-interface test user",
+      "attach-disk test /tmp/x vdb",
+      "attach-disk test /tmp/x vdb --config",
+      "attach-interface test network default",
+      "destroy test; detach-disk test vda",
+      "destroy test; attach-disk test /tmp/x vdb",
+    ];
+    for (const cmd of ["attach-device", "detach-device", "update-device"])
+      for (const extra of ["", " --config", " --current", " --live", " --persistent"])
+        lines.push(`${cmd} test ${disk}${extra}`);
+    const cases = lines.flatMap((l): Case[] => [t(l), { args: ["-r", "-c", TEST, l] }]);
+    const diffs = await compare(cases);
+    tt.diagnostic(`identical ${cases.length - diffs.length}/${cases.length}`);
+    assert.deepEqual(diffs, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("tsvirsh program: the test driver's node-file warnings reach stderr as libxml2's do", (tt) => {
   if (!haveVirsh) return tt.skip("real virsh is not installed");
   const bin = `${root}src/bin/tsvirsh.ts`;

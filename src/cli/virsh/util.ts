@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { checkExclusive } from "../../api/check.js";
-import { ErrorDomain } from "../../errors/index.js";
+import { ErrorDomain, isVirError, VirError } from "../../errors/index.js";
 import { parseXml } from "../../xml/index.js";
 import type { XmlElement } from "../../xml/index.js";
 import type { ParsedCmd } from "./command.js";
@@ -83,5 +83,25 @@ export function editText(text: string, suffix = ".xml"): string {
     return readFileSync(file, "utf8");
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs an API call that virsh makes through the flag-less libvirt function when it has no flags
+ * (virDomainAttachDevice for virDomainAttachDeviceFlags …): tsvirt's API has the Flags form only,
+ * so a refusal naming it (read-only, no driver support) is renamed to the function virsh called.
+ */
+export async function asFlagless<T>(
+  flagless: boolean,
+  flagsFn: string,
+  fn: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (flagless && isVirError(e) && e.message.endsWith(flagsFn))
+      throw new VirError({ ...e, message: e.message.slice(0, -flagsFn.length) + fn });
+    throw e;
   }
 }

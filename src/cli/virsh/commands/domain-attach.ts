@@ -10,7 +10,7 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, lookupDomain, req } from "../lookup.js";
 import { optBool, optString } from "../options.js";
-import { exclusive } from "../util.js";
+import { asFlagless, exclusive } from "../util.js";
 import { changeMediaHandlers } from "./change-media.js";
 import { domifSetlinkHandlers } from "./domif-setlink.js";
 import { elementTexts, nodeDump } from "./domain-xml-nodes.js";
@@ -240,7 +240,11 @@ const attachDisk: H = async (ctl, cmd) => {
   }
   const dom = await lookupDomain(ctl, cmd);
   const flags = await finalFlags(dom, a);
-  await attempt("Failed to attach disk", () => dom.attachDevice(xml, flags));
+  await attempt("Failed to attach disk", () =>
+    asFlagless(a.flags === 0 && !a.current, "virDomainAttachDeviceFlags", "virDomainAttachDevice", () =>
+      dom.attachDevice(xml, flags),
+    ),
+  );
   ctl.printExtra("Disk attached successfully\n");
   return true;
 };
@@ -386,7 +390,11 @@ const attachInterface: H = async (ctl, cmd) => {
   }
   const dom = await lookupDomain(ctl, cmd);
   const flags = await finalFlags(dom, a);
-  await attempt("Failed to attach interface", () => dom.attachDevice(xml, flags));
+  await attempt("Failed to attach interface", () =>
+    asFlagless(a.flags === 0 && !a.current, "virDomainAttachDeviceFlags", "virDomainAttachDevice", () =>
+      dom.attachDevice(xml, flags),
+    ),
+  );
   ctl.printExtra("Interface attached successfully\n");
   return true;
 };
@@ -419,7 +427,11 @@ const detachDisk: H = async (ctl, cmd) => {
     return true;
   }
   const flags = await finalFlags(dom, a);
-  await attempt("Failed to detach disk", () => dom.detachDevice(node, flags));
+  await attempt("Failed to detach disk", () =>
+    asFlagless(a.flags === 0 && !a.current, "virDomainDetachDeviceFlags", "virDomainDetachDevice", () =>
+      dom.detachDevice(node, flags),
+    ),
+  );
   ctl.printExtra("Disk detached successfully\n");
   return true;
 };
@@ -472,7 +484,11 @@ const detachInterface: H = async (ctl, cmd) => {
     return true;
   }
   const flags = await finalFlags(dom, a);
-  await attempt("Failed to detach interface", () => dom.detachDevice(node, flags));
+  await attempt("Failed to detach interface", () =>
+    asFlagless(a.flags === 0 && !a.current, "virDomainDetachDeviceFlags", "virDomainDetachDevice", () =>
+      dom.detachDevice(node, flags),
+    ),
+  );
   ctl.printExtra("Interface detached successfully\n");
   return true;
 };

@@ -9,7 +9,7 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { optBool, optString, optULongLong } from "../options.js";
-import { affectFlags, exclusive, jobDone } from "../util.js";
+import { affectFlags, asFlagless, exclusive, jobDone } from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -42,9 +42,13 @@ function deviceCommand(
     let flags = await deviceFlags(cmd, dom);
     // Without flags or --current virsh calls the flag-less virDomainAttachDevice/DetachDevice,
     // which mean AFFECT_LIVE; update-device always passes its flags.
-    if (verb !== "update" && flags === 0 && !optBool(cmd, "current")) flags = 1;
+    const flagless = verb !== "update" && flags === 0 && !optBool(cmd, "current");
+    if (flagless) flags = 1;
+    const V = verb[0]!.toUpperCase() + verb.slice(1);
     await attempt(`Failed to ${verb} device from ${file}`, () =>
-      call(dom, xml, flags | (optBool(cmd, "force") ? 4 : 0)),
+      asFlagless(flagless, `virDomain${V}DeviceFlags`, `virDomain${V}Device`, () =>
+        call(dom, xml, flags | (optBool(cmd, "force") ? 4 : 0)),
+      ),
     );
     ctl.printExtra(`Device ${done} successfully\n`);
     return true;
