@@ -71,6 +71,26 @@ function isXmlCharCode(n: number): boolean {
   );
 }
 
+// Sticky patterns that step over the common case in one native call: a per-character loop over
+// `this.pos` costs a property load and store per character while the parser is still cold
+// (interpreted or baseline code, every define of a fresh daemon). Each stops where the exact
+// per-character code below has something to decide.
+/** Blanks. */
+const BLANKS = /[ \t\n\r]*/y;
+/** An all-ASCII name (the full rule decides at the first non-ASCII character). */
+const ASCII_NAME = /[A-Za-z_:][A-Za-z0-9_:.-]*/y;
+/** Plain attribute-value characters inside '...' and "..." (not the quote, '<', '&', controls). */
+const ATTR_PLAIN_SQ = /[^'<&\x00-\x1f]*/y;
+const ATTR_PLAIN_DQ = /[^"<&\x00-\x1f]*/y;
+/** Plain character data: not '<', '&', ']', a control character other than tab/LF/CR, U+FFFE/F. */
+const TEXT_PLAIN = /[^<&\]\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*/y;
+
+/** Where `re` (sticky) stops matching when run at `pos`. */
+function runEnd(re: RegExp, s: string, pos: number): number {
+  re.lastIndex = pos;
+  return re.test(s) ? re.lastIndex : pos;
+}
+
 export class Scanner {
   private pos = 0;
   private readonly entities: Record<string, string> = {};
@@ -104,12 +124,9 @@ export class Scanner {
 
   private skipBlanks(): number {
     const start = this.pos;
-    const s = this.s;
-    for (;;) {
-      const n = s.charCodeAt(this.pos);
-      if (n !== 0x20 && n !== 0x0a && n !== 0x09 && n !== 0x0d) break;
-      this.pos++;
-    }
+    const n = this.s.charCodeAt(start);
+    if (n !== 0x20 && n !== 0x0a && n !== 0x09 && n !== 0x0d) return 0;
+    this.pos = runEnd(BLANKS, this.s, start);
     return this.pos - start;
   }
 
@@ -120,6 +137,11 @@ export class Scanner {
   private name(): string | undefined {
     const s = this.s;
     const start = this.pos;
+    const end = runEnd(ASCII_NAME, s, start);
+    if (end > start && !(s.charCodeAt(end) >= 0x80)) {
+      this.pos = end;
+      return s.slice(start, end);
+    }
     const c = s[this.pos];
     if (c === undefined || !isNameStart(c)) return undefined;
     this.pos++;
@@ -311,10 +333,18 @@ export class Scanner {
     if (q !== "'" && q !== '"') this.fail(`AttValue: " or ' expected`);
     const qc = q.charCodeAt(0);
     this.pos++;
+    // The usual value: plain characters up to the closing quote.
+    const plain = runEnd(qc === 0x27 ? ATTR_PLAIN_SQ : ATTR_PLAIN_DQ, s, this.pos);
+    if (s.charCodeAt(plain) === qc) {
+      const v = s.slice(this.pos, plain);
+      this.pos = plain + 1;
+      return v;
+    }
     let out = "";
     // Runs of plain characters are taken as one slice: building the value a character at a
     // time costs a string per character (and keeps long chains of them alive in definitions).
     let run = this.pos;
+    this.pos = plain;
     for (;;) {
       if (this.pos >= s.length) this.fail(`AttValue: ' expected`);
       const n = s.charCodeAt(this.pos);
@@ -441,6 +471,8 @@ export class Scanner {
     // As in attrValue: plain runs are sliced, not built a character at a time.
     let run = this.pos;
     while (this.pos < s.length) {
+      this.pos = runEnd(TEXT_PLAIN, s, this.pos);
+      if (this.pos >= s.length) break;
       const n = s.charCodeAt(this.pos);
       if (n === 0x3c) break;
       if (n >= 0x20 && n !== 0x26 && n !== 0x5d && n !== 0xfffe && n !== 0xffff) {
