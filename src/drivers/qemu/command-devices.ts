@@ -41,6 +41,18 @@ export function buildControllers(ctx: BuildContext): void {
       case "usb": {
         const model = c.model ?? (ctx.q35 ? "qemu-xhci" : "piix3-uhci");
         if (model === "none") break;
+        const master = c.children.find((k) => k.name === "master");
+        const companion = /^ich9-uhci([123])$/.exec(model);
+        if (companion && master) {
+          // a UHCI companion of the EHCI controller: its ports are the master bus's, no id of its own
+          addDevice(ctx, {
+            driver: `ich9-usb-uhci${companion[1]}`,
+            masterbus: `usb${c.index === 0 ? "" : c.index}.0`,
+            firstport: Number(attr(master, "startport") ?? 0),
+            ...pciProps(ctx, c.address),
+          });
+          break;
+        }
         const driver = {
           "qemu-xhci": "qemu-xhci",
           "nec-xhci": "nec-usb-xhci",
@@ -307,12 +319,63 @@ function genericAddress(o: GenericDevice): DeviceAddress | undefined {
   return { type: attr(a, "type") ?? "", attrs: a.attrs.filter(([k]) => k !== "type") };
 }
 
-/** Devices kept verbatim by the parser; only RNG (and audio, see buildAudio) become argv so far. */
+const SOUND: Record<string, string> = {
+  ac97: "AC97",
+  es1370: "ES1370",
+  sb16: "sb16",
+  ich6: "intel-hda",
+  ich9: "ich9-intel-hda",
+  usb: "usb-audio",
+};
+const HDA_CODEC: Record<string, string> = { duplex: "hda-duplex", micro: "hda-micro", output: "hda-output" };
+
+/**
+ * `<sound>` cards after the video devices (qemuBuildSoundCommandLine): an HDA controller takes its
+ * codecs (hda-duplex when none is given) on its own bus, the other cards the audio backend.
+ */
+export function buildSound(ctx: BuildContext): void {
+  const audio = ctx.def.devices.other.find((o) => o.kind === "audio");
+  const audiodev = audio ? `audio${attr(audio.xml, "id") ?? "1"}` : undefined;
+  const sounds = ctx.def.devices.other.filter((o) => o.kind === "sound");
+  sounds.forEach((o, i) => {
+    const model = attr(o.xml, "model") ?? "";
+    const driver = SOUND[model];
+    if (!driver) throw unsupported(`sound model '${model}' is not supported by the QEMU driver yet`);
+    const id = `sound${i}`;
+    const hda = driver.endsWith("intel-hda");
+    const props: Record<string, unknown> = { driver, id };
+    if (!hda && audiodev) props.audiodev = audiodev;
+    if (model === "usb") {
+      if (!ctx.buses.has("usb")) throw unsupported("a USB sound device needs a USB controller");
+      const a = genericAddress(o);
+      props.bus = "usb.0";
+      const port = a?.type === "usb" ? a.attrs.find(([k]) => k === "port")?.[1] : undefined;
+      if (port !== undefined) props.port = port;
+    } else if (model !== "sb16") Object.assign(props, pciProps(ctx, genericAddress(o)));
+    addDevice(ctx, props);
+    if (!hda) return;
+    const codecs = o.xml.children.filter((c): c is XmlElement => c.kind === "element" && c.name === "codec");
+    const types = codecs.length ? codecs.map((c) => attr(c, "type") ?? "duplex") : ["duplex"];
+    types.forEach((t, cad) => {
+      const codec = HDA_CODEC[t];
+      if (!codec) throw unsupported(`sound codec '${t}' is not supported by the QEMU driver yet`);
+      addDevice(ctx, {
+        driver: codec,
+        id: `${id}-codec${cad}`,
+        bus: `${id}.0`,
+        cad,
+        ...(audiodev ? { audiodev } : {}),
+      });
+    });
+  });
+}
+
+/** Devices kept verbatim by the parser; only RNG (and audio, sound: buildAudio, buildSound) become argv so far. */
 export function buildOtherDevices(ctx: BuildContext): void {
   let rng = 0;
   for (const o of ctx.def.devices.other) {
     if (o.kind === "rng") buildRng(ctx, o, rng++);
-    else if (o.kind === "audio") continue;
+    else if (o.kind === "audio" || o.kind === "sound") continue;
     else throw unsupported(`device '${o.kind}' is not supported by the QEMU driver yet`);
   }
 }

@@ -12,6 +12,7 @@ import {
   buildInterfaces,
   buildMemballoon,
   buildOtherDevices,
+  buildSound,
   buildVideo,
   type DeviceRuntime,
 } from "./command-devices.js";
@@ -36,6 +37,7 @@ export interface CommandRuntime extends ChardevRuntime, DeviceRuntime {
 
 /** Top-level elements that do not change the command line (tuning applied through cgroups, etc.). */
 const IGNORABLE_EXTRA = new Set([
+  "pm", // built by buildPm
   "blkiotune",
   "memtune",
   "cputune",
@@ -101,11 +103,14 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   if (rt.pidfile !== undefined) add(ctx, "-pidfile", rt.pidfile);
   add(ctx, "-rtc", rtcOption(def));
   if (pitDelay(def)) add(ctx, "-global", "kvm-pit.lost_tick_policy=delay");
+  // <timer name='hpet' present='no'/>: -no-hpet before QEMU 8.0, the machine's hpet=off after
+  if (hpetOff(def) && caps.versionNumber < 8_000_000) add(ctx, "-no-hpet");
   // QEMU stops instead of exiting when the guest powers off, so the driver can tell a guest
   // poweroff from a reboot it asked for (virsh reboot) and apply <on_poweroff>, as libvirt does.
   add(ctx, "-no-shutdown");
   if (!featureNames(def).has("acpi") && caps.versionNumber < 8_000_000) add(ctx, "-no-acpi");
   if (def.onReboot === "destroy") add(ctx, "-no-reboot");
+  buildPm(ctx);
   buildOs(ctx);
   assignBootIndexes(ctx);
   buildControllers(ctx);
@@ -116,6 +121,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildAudio(ctx);
   buildGraphics(ctx, rt);
   buildVideo(ctx);
+  buildSound(ctx);
   buildMemballoon(ctx);
   buildOtherDevices(ctx);
   if (caps.sandbox) {
@@ -150,6 +156,7 @@ function machineOption(ctx: BuildContext, name: string): string {
   if (smm) parts.push(`smm=${smm}`);
   // Before QEMU 8.0 libvirt says -no-acpi (added after -no-shutdown); later the machine property.
   if (!f.has("acpi") && ctx.caps.versionNumber >= 8_000_000) parts.push("acpi=off");
+  if (hpetOff(ctx.def) && ctx.caps.versionNumber >= 8_000_000) parts.push("hpet=off");
   return parts.join(",");
 }
 
@@ -217,6 +224,28 @@ function pitDelay(def: DomainDef): boolean {
   return def.clock.children.some(
     (t) => t.name === "timer" && attr(t, "name") === "pit" && attr(t, "tickpolicy") === "delay",
   );
+}
+
+function hpetOff(def: DomainDef): boolean {
+  return def.clock.children.some(
+    (t) => t.name === "timer" && attr(t, "name") === "hpet" && attr(t, "present") === "no",
+  );
+}
+
+/** `<pm>` suspend states as the chipset's disable_s3/disable_s4 (qemuBuildPMCommandLine). */
+function buildPm(ctx: BuildContext): void {
+  const pm = ctx.def.extra.pm?.[0];
+  if (!pm) return;
+  const lpc = ctx.q35 ? "ICH9-LPC" : "PIIX4_PM";
+  for (const [el, prop] of [
+    ["suspend-to-mem", "disable_s3"],
+    ["suspend-to-disk", "disable_s4"],
+  ] as const) {
+    const e = child(pm, el);
+    const enabled = e ? attr(e, "enabled") : undefined;
+    if (enabled === "yes" || enabled === "no")
+      add(ctx, "-global", `${lpc}.${prop}=${enabled === "no" ? 1 : 0}`);
+  }
 }
 
 function rtcOption(def: DomainDef): string {
