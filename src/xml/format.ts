@@ -19,14 +19,24 @@ export function escapeText(s: string): string {
   return NEEDS_TEXT_ESC.test(s) ? s.replace(/[<>&]/g, (c) => ESC[c]!) : s;
 }
 
+// Indexed loops, no destructuring: see attr() in tree.ts.
 function formatAttrs(e: XmlElement): string {
   let s = "";
-  for (const [k, v] of e.attrs) s += ` ${k}='${escapeXml(v)}'`;
+  const a = e.attrs;
+  for (let i = 0; i < a.length; i++) {
+    const p = a[i]!;
+    s += ` ${p[0]}='${escapeXml(p[1])}'`;
+  }
   return s;
 }
 
 function hasElementChild(e: XmlElement): boolean {
-  return e.children.some((c) => c.kind === "element" || c.kind === "comment");
+  const ch = e.children;
+  for (let i = 0; i < ch.length; i++) {
+    const k = ch[i]!.kind;
+    if (k === "element" || k === "comment") return true;
+  }
+  return false;
 }
 
 /** Formats one element at the given indent depth; the result ends with a newline. */
@@ -34,13 +44,17 @@ export function formatElement(e: XmlElement, indent = 0): string {
   const pad = padding(indent);
   const open = `${pad}<${e.name}${formatAttrs(e)}`;
   if (e.children.length === 0) return `${open}/>\n`;
+  const ch = e.children;
   if (!hasElementChild(e)) {
     let text = "";
-    for (const c of e.children) if (c.kind === "text") text += escapeXml(c.text);
+    for (let i = 0; i < ch.length; i++) {
+      const c = ch[i]!;
+      if (c.kind === "text") text += escapeXml(c.text);
+    }
     return `${open}>${text}</${e.name}>\n`;
   }
   let s = `${open}>\n`;
-  for (const c of e.children) s += formatNode(c, indent + 1);
+  for (let i = 0; i < ch.length; i++) s += formatNode(ch[i]!, indent + 1);
   return `${s}${pad}</${e.name}>\n`;
 }
 

@@ -24,21 +24,35 @@ export type XmlNode = XmlElement | XmlText | XmlComment;
 
 /** Attribute value, or undefined when absent. */
 export function attr(e: XmlElement, name: string): string | undefined {
-  for (const [k, v] of e.attrs) if (k === name) return v;
+  // Indexed loops without destructuring in these helpers: every parser and formatter calls them,
+  // mostly from code that is still interpreted or baseline-compiled, where for-of and `[k, v]`
+  // each run the iterator protocol (a pair costs three next() calls).
+  const a = e.attrs;
+  for (let i = 0; i < a.length; i++) {
+    const p = a[i]!;
+    if (p[0] === name) return p[1];
+  }
   return undefined;
 }
 
 /** Child elements, optionally only those named `name`. */
 export function elements(e: XmlElement, name?: string): XmlElement[] {
   const out: XmlElement[] = [];
-  for (const c of e.children)
+  const ch = e.children;
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
     if (c.kind === "element" && (name === undefined || c.name === name)) out.push(c);
+  }
   return out;
 }
 
 /** First child element named `name`. */
 export function child(e: XmlElement, name: string): XmlElement | undefined {
-  for (const c of e.children) if (c.kind === "element" && c.name === name) return c;
+  const ch = e.children;
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
+    if (c.kind === "element" && c.name === name) return c;
+  }
   return undefined;
 }
 
@@ -54,8 +68,11 @@ export function childPath(e: XmlElement, path: string): XmlElement | undefined {
 
 /** Concatenated text of the element's direct and nested text nodes (libxml2's xmlNodeGetContent). */
 export function textContent(e: XmlElement): string {
+  const ch = e.children;
+  if (ch.length === 1 && ch[0]!.kind === "text") return ch[0]!.text;
   let s = "";
-  for (const c of e.children) {
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
     if (c.kind === "text") s += c.text;
     else if (c.kind === "element") s += textContent(c);
   }
@@ -84,16 +101,21 @@ export function el(
   // children.flat() allocated more than the elements themselves.
   const a: [string, string][] = [];
   if (Array.isArray(attrs)) {
-    for (const [k, v] of attrs) if (v !== undefined && v !== null) a.push([k, String(v)]);
+    for (let i = 0; i < attrs.length; i++) {
+      const p = attrs[i]!;
+      const v = p[1];
+      if (v !== undefined && v !== null) a.push([p[0], String(v)]);
+    }
   } else if (attrs) {
-    for (const k of Object.keys(attrs)) {
+    for (const k in attrs) {
       const v = attrs[k];
       if (v !== undefined && v !== null) a.push([k, String(v)]);
     }
   }
   const kids: XmlNode[] = [];
-  for (const c of children) {
-    if (Array.isArray(c)) for (const x of c) addChild(kids, x);
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i];
+    if (Array.isArray(c)) for (let j = 0; j < c.length; j++) addChild(kids, c[j]);
     else addChild(kids, c);
   }
   return { kind: "element", name, attrs: a, children: kids, line: 0 };
