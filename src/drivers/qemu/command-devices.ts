@@ -1,6 +1,7 @@
 // Controllers, network interfaces, graphics, video, input, balloon and RNG → QEMU options
 // (libvirt's qemu_command.c device builders, reduced to the models tsvirt supports).
 import type { ControllerDef, DeviceAddress, GenericDevice } from "../../conf/domain/index.js";
+import type { XmlElement } from "../../xml/index.js";
 import {
   attr,
   type BuildContext,
@@ -100,7 +101,19 @@ export function buildControllers(ctx: BuildContext): void {
         const driver = { "virtio-scsi": "virtio-scsi-pci", lsilogic: "lsi" }[model];
         if (!driver)
           throw unsupported(`SCSI controller model '${model}' is not supported by the QEMU driver yet`);
-        addDevice(ctx, { driver, id: `scsi${c.index}`, ...pciProps(ctx, c.address) });
+        // a virtio-scsi controller's <driver> iothread and queue settings (qemuBuildControllerSCSIDevProps)
+        const cd = c.children.find((k) => k.name === "driver");
+        const cv = (k: string) => (cd ? attr(cd, k) : undefined);
+        const vio = model === "virtio-scsi";
+        addDevice(ctx, {
+          driver,
+          ...(vio && cv("iothread") !== undefined ? { iothread: `iothread${cv("iothread")}` } : {}),
+          id: `scsi${c.index}`,
+          ...(vio ? num("num_queues", cv("queues")) : {}),
+          ...(vio ? num("cmd_per_lun", cv("cmd_per_lun")) : {}),
+          ...(vio ? num("max_sectors", cv("max_sectors")) : {}),
+          ...pciProps(ctx, c.address),
+        });
         ctx.buses.add(`scsi${c.index}`);
         break;
       }

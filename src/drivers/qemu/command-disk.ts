@@ -118,6 +118,8 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
   // Key order as libvirt writes it: driver and bus placement, drive, id, bootindex, tunables.
   const { id, ...front } = frontEnd(ctx, d);
   const props: Record<string, unknown> = { ...front };
+  // a SCSI disk reports its serial as its device id when it has one
+  if (props.device_id !== undefined && d.serial !== undefined) props.device_id = d.serial;
   if (d.shareable) props["share-rw"] = true;
   if (drive) props.drive = drive;
   props.id = id;
@@ -128,6 +130,7 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
     const v = blockio ? attr(blockio, k) : undefined;
     if (v !== undefined) props[k] = Number(v);
   }
+  if (d.wwn !== undefined && /^[0-9a-fA-F]{16}$/.test(d.wwn)) props.wwn = BigInt(`0x${d.wwn}`);
   if (cache) props["write-cache"] = cache[2] ? "on" : "off";
   if (d.serial !== undefined) props.serial = d.serial;
   // error policies: enospace is QEMU's enospc and applies to writes only
@@ -161,7 +164,19 @@ function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
   switch (d.target.bus) {
     case "virtio":
       if (cd) throw unsupported("disk device 'cdrom' is not supported on bus 'virtio'");
-      return { driver: "virtio-blk-pci", ...pciProps(ctx, d.address), id: `virtio-disk${idx}` };
+      {
+        // iothread and queues come right after the driver (qemuBuildDiskDeviceProps)
+        const dv = (k: string) => (d.driver ? attr(d.driver, k) : undefined);
+        const io = dv("iothread");
+        return {
+          driver: "virtio-blk-pci",
+          ...(io !== undefined ? { iothread: `iothread${io}` } : {}),
+          ...(dv("queues") !== undefined ? { "num-queues": Number(dv("queues")) } : {}),
+          ...(dv("queue_size") !== undefined ? { "queue-size": Number(dv("queue_size")) } : {}),
+          ...pciProps(ctx, d.address),
+          id: `virtio-disk${idx}`,
+        };
+      }
     case "sata": {
       if (!ctx.q35) throw unsupported("SATA is not supported with this QEMU binary or machine type");
       const a = driveAddr(d);

@@ -39,7 +39,9 @@ export function addDevice(ctx: BuildContext, props: Record<string, unknown>): vo
   if (!ctx.caps.devices.includes(DEVICE_ALIASES[driver] ?? driver)) {
     throw unsupported(`this QEMU binary does not support device '${String(props.driver)}'`);
   }
-  ctx.argv.push("-device", JSON.stringify(props));
+  // a bigint (a 64-bit WWN) is written as a plain JSON number, exactly
+  const json = JSON.stringify(props, (_k, v) => (typeof v === "bigint" ? `\u0000big:${v}` : v));
+  ctx.argv.push("-device", json.replace(/"\\u0000big:(\d+)"/g, "$1"));
 }
 
 /** Turns a `<address type='pci'>` into bus/addr properties; other or no address → QEMU assigns. */

@@ -22,6 +22,7 @@ import {
   attr,
   type BuildContext,
   add,
+  addDevice,
   child,
   elementChildren,
   qemuEscape,
@@ -38,6 +39,8 @@ export interface CommandRuntime extends ChardevRuntime, DeviceRuntime {
 /** Top-level elements that do not change the command line (tuning applied through cgroups, etc.). */
 const IGNORABLE_EXTRA = new Set([
   "pm", // built by buildPm
+  "iothreads", // built by buildIothreads
+  "iothreadids",
   "blkiotune",
   "memtune",
   "cputune",
@@ -88,11 +91,27 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   add(ctx, "-name", `guest=${qemuEscape(def.name)},debug-threads=on`, "-S");
   add(ctx, "-machine", machineOption(ctx, machine.name));
   add(ctx, "-accel", def.type === "kvm" ? "kvm" : "tcg");
+  const smmEl = featureNames(def).get("smm");
+  const tseg = smmEl ? child(smmEl, "tseg") : undefined;
+  // the TSEG size is given in MiB to the q35 host bridge
+  if (tseg) {
+    const mib: Record<string, number> = {
+      b: 1 / 1048576,
+      bytes: 1 / 1048576,
+      KiB: 1 / 1024,
+      K: 1 / 1024,
+      k: 1 / 1024,
+    };
+    const unit = attr(tseg, "unit") ?? "MiB";
+    const scale = mib[unit] ?? (unit === "GiB" || unit === "G" ? 1024 : 1);
+    add(ctx, "-global", `mch.extended-tseg-mbytes=${Math.floor(Number(textContent(tseg).trim()) * scale)}`);
+  }
   buildCpu(ctx);
   // Whole MiB, as libvirt 9.0 passes it (it rounds memory up to 1 MiB in post-parse).
   add(ctx, "-m", String(Math.ceil(def.memory / 1024)));
   add(ctx, "-overcommit", "mem-lock=off");
   add(ctx, "-smp", smpOption(def));
+  buildIothreads(ctx);
   buildNuma(ctx);
   add(ctx, "-uuid", def.uuid);
   buildSmbios(ctx);
@@ -124,6 +143,8 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildSound(ctx);
   buildMemballoon(ctx);
   buildOtherDevices(ctx);
+  const vmcore = featureNames(def).get("vmcoreinfo");
+  if (vmcore && attr(vmcore, "state") !== "off") addDevice(ctx, { driver: "vmcoreinfo" });
   if (caps.sandbox) {
     add(ctx, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   }
@@ -137,14 +158,102 @@ function featureNames(def: DomainDef): Map<string, XmlElement> {
   return m;
 }
 
+/** `<features>` this builder turns into argv (or that change none: pae, hap, privnet, msrs). */
+const MACHINE_FEATURES = new Set([
+  "acpi",
+  "apic",
+  "pae",
+  "hap",
+  "privnet",
+  "vmport",
+  "smm",
+  "ioapic",
+  "hyperv",
+  "kvm",
+  "pvspinlock",
+  "pmu",
+  "vmcoreinfo",
+  "msrs",
+]);
+
+/** Hyper-V enlightenments in libvirt 9.0's enum order, each with its QEMU CPU property. */
+const HYPERV = [
+  "relaxed",
+  "vapic",
+  "spinlocks",
+  "vpindex",
+  "runtime",
+  "synic",
+  "stimer",
+  "reset",
+  "vendor_id",
+  "frequencies",
+  "reenlightenment",
+  "tlbflush",
+  "ipi",
+  "evmcs",
+  "avic",
+];
+
+/**
+ * What follows the model and its features in -cpu (qemuBuildCpuCommandLine): paravirtual timers,
+ * KVM PV EOI/unhalt, Hyper-V enlightenments, KVM features, PMU.
+ */
+function cpuExtras(def: DomainDef): string[] {
+  const out: string[] = [];
+  const f = featureNames(def);
+  for (const t of def.clock.children) {
+    if (t.name !== "timer") continue;
+    const present = attr(t, "present");
+    if (attr(t, "name") === "kvmclock" && present !== undefined)
+      out.push(`kvmclock=${present === "yes" ? "on" : "off"}`);
+    if (attr(t, "name") === "hypervclock" && present === "yes") out.push("hv-time=on");
+  }
+  const apic = f.get("apic");
+  const eoi = apic ? attr(apic, "eoi") : undefined;
+  if (eoi !== undefined) out.push(`kvm-pv-eoi=${eoi}`);
+  const pv = f.get("pvspinlock");
+  if (pv) out.push(`kvm-pv-unhalt=${attr(pv, "state") === "off" ? "off" : "on"}`);
+  const hv = f.get("hyperv");
+  if (hv && (attr(hv, "mode") ?? "custom") === "passthrough") out.push("hv-passthrough=on");
+  else if (hv) {
+    const kids = new Map(elementChildren(hv).map((e) => [e.name, e]));
+    for (const name of HYPERV) {
+      const e = kids.get(name);
+      if (!e || attr(e, "state") !== "on") continue;
+      if (name === "spinlocks") out.push(`hv-spinlocks=0x${Number(attr(e, "retries") ?? 0).toString(16)}`);
+      else if (name === "vendor_id") out.push(`hv-vendor-id=${attr(e, "value") ?? ""}`);
+      else {
+        out.push(`hv-${name}=on`);
+        const direct = child(e, "direct");
+        if (name === "stimer" && direct && attr(direct, "state") === "on") out.push("hv-stimer-direct=on");
+      }
+    }
+  }
+  const kvm = f.get("kvm");
+  if (kvm) {
+    const on = (n: string) => {
+      const e = child(kvm, n);
+      return e ? attr(e, "state") : undefined;
+    };
+    if (on("hidden") === "on") out.push("kvm=off");
+    if (on("hint-dedicated") !== undefined) out.push(`kvm-hint-dedicated=${on("hint-dedicated")}`);
+    if (on("poll-control") !== undefined) out.push(`kvm-poll-control=${on("poll-control")}`);
+  }
+  const pmu = f.get("pmu");
+  if (pmu) out.push(`pmu=${attr(pmu, "state") === "off" ? "off" : "on"}`);
+  return out;
+}
+
 function machineOption(ctx: BuildContext, name: string): string {
   const f = featureNames(ctx.def);
   for (const k of f.keys()) {
-    if (!["acpi", "apic", "pae", "vmport", "smm"].includes(k)) {
+    if (!MACHINE_FEATURES.has(k)) {
       throw unsupported(`feature '${k}' is not supported by the QEMU driver yet`);
     }
   }
-  const parts = [name, "usb=off", "dump-guest-core=off"];
+  // libvirt's order: usb, vmport, smm, kernel_irqchip, then dump-guest-core (qemuBuildMachineCommandLine)
+  const parts = [name, "usb=off"];
   const onOff = (k: string) => {
     const e = f.get(k);
     if (!e) return undefined;
@@ -154,6 +263,11 @@ function machineOption(ctx: BuildContext, name: string): string {
   if (vmport) parts.push(`vmport=${vmport}`);
   const smm = onOff("smm");
   if (smm) parts.push(`smm=${smm}`);
+  const ioapic = f.get("ioapic");
+  const irq = ioapic ? attr(ioapic, "driver") : undefined;
+  if (irq === "qemu") parts.push("kernel_irqchip=split");
+  else if (irq === "kvm") parts.push("kernel_irqchip=on");
+  parts.push("dump-guest-core=off");
   // Before QEMU 8.0 libvirt says -no-acpi (added after -no-shutdown); later the machine property.
   if (!f.has("acpi") && ctx.caps.versionNumber >= 8_000_000) parts.push("acpi=off");
   if (hpetOff(ctx.def) && ctx.caps.versionNumber >= 8_000_000) parts.push("hpet=off");
@@ -197,7 +311,7 @@ function buildCpu(ctx: BuildContext): void {
     if (policy === "require" || policy === "force") feats.push(`${name}=on`);
     else if (policy === "disable" || policy === "forbid") feats.push(`${name}=off`);
   }
-  add(ctx, "-cpu", [model, ...feats].join(","));
+  add(ctx, "-cpu", [model, ...feats, ...cpuExtras(ctx.def)].join(","));
 }
 
 function smpOption(def: DomainDef): string {
@@ -224,6 +338,18 @@ function pitDelay(def: DomainDef): boolean {
   return def.clock.children.some(
     (t) => t.name === "timer" && attr(t, "name") === "pit" && attr(t, "tickpolicy") === "delay",
   );
+}
+
+/** One iothread object per IOThread id (`<iothreadids>`, else 1..`<iothreads>`). */
+function buildIothreads(ctx: BuildContext): void {
+  const ids = ctx.def.extra.iothreadids?.[0];
+  const count = ctx.def.extra.iothreads?.[0];
+  const list = ids
+    ? elementChildren(ids)
+        .filter((e) => e.name === "iothread")
+        .map((e) => Number(attr(e, "id")))
+    : Array.from({ length: count ? Number(textContent(count).trim()) || 0 : 0 }, (_, i) => i + 1);
+  for (const id of list) add(ctx, "-object", JSON.stringify({ "qom-type": "iothread", id: `iothread${id}` }));
 }
 
 function hpetOff(def: DomainDef): boolean {
@@ -256,9 +382,12 @@ function rtcOption(def: DomainDef): string {
   let v = `base=${offset}`;
   for (const t of def.clock.children.filter((c) => c.name === "timer")) {
     const name = attr(t, "name");
-    if (name === "rtc" && attr(t, "tickpolicy") === "catchup") v += ",driftfix=slew";
-    else if (name === "rtc" || name === "pit" || name === "hpet" || name === "kvmclock" || name === "tsc")
-      continue;
+    if (name === "rtc") {
+      // what the RTC tracks, then its catch-up policy (qemuBuildClockArgStr)
+      const clock = { guest: "vm", wall: "host", realtime: "rt" }[attr(t, "track") ?? ""];
+      if (clock) v += `,clock=${clock}`;
+      if (attr(t, "tickpolicy") === "catchup") v += ",driftfix=slew";
+    } else if (["pit", "hpet", "kvmclock", "hypervclock", "tsc"].includes(name ?? "")) continue;
     else throw unsupported(`timer '${name}' is not supported by the QEMU driver yet`);
   }
   return v;
