@@ -1,5 +1,7 @@
 // check's last pass (qemu's check_oflag_copied): the COPIED flag of every active L1 and L2
 // entry must say whether the cluster's refcount is exactly 1; repaired in place when allowed.
+// `l2Clean`: the count pass already established that every active L2 entry is consistent
+// (check.ts, CheckState.cop), so only the L1 entries are looked at.
 
 import { be32 } from "../../bytes.js";
 import type { CheckResult } from "../../image.js";
@@ -8,7 +10,12 @@ import { OFLAG_COMPRESSED_HI, OFLAG_COPIED_HI, OFLAG_ZERO_LO } from "./l2-entry.
 import type { Qcow2Image } from "./qcow2-image.js";
 import { encodeL1 } from "./tables.js";
 
-export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: number): Promise<void> {
+export async function checkCopiedFlags(
+  img: Qcow2Image,
+  res: CheckResult,
+  fix: number,
+  l2Clean = false,
+): Promise<void> {
   const repair =
     fix & FIX_ERRORS ? true : fix & FIX_LEAKS ? !res.checkErrors && !res.corruptions && !res.leaks : false;
   const t = img.tables;
@@ -40,7 +47,7 @@ export async function checkCopiedFlags(img: Qcow2Image, res: CheckResult, fix: n
         res.corruptionsFixed++;
       }
     }
-    if (e.offset % img.cs !== 0) continue;
+    if (l2Clean || e.offset % img.cs !== 0) continue;
     const table = new Uint8Array(img.cs);
     await img.io.read(e.offset, table);
     let dirty = false;

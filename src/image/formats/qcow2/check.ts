@@ -63,6 +63,16 @@ export interface CheckState {
   /** File length in bytes (references a cluster or more past it are corruptions). */
   fileLen: number;
   nextContig: number;
+  /**
+   * The COPIED pass's answer for the active L2 tables, gathered while counting (checkL2): cop[k]
+   * is 1 for a cluster referenced by an active standard entry with COPIED set whose count went
+   * from 0 to 1; copiedSlow is set by anything else an active entry is (no COPIED, a shared or
+   * unusual cluster, the general path) and by any further reference to a marked cluster. When it
+   * stays clear and the refcount comparison found nothing, every active entry has COPIED and an
+   * on-disk refcount of exactly 1: checkCopiedFlags need not read the L2 tables again.
+   */
+  cop: Uint8Array;
+  copiedSlow: boolean;
 }
 
 class CheckAbort extends Error {}
@@ -144,6 +154,7 @@ export function incRefs(img: Qcow2Image, st: CheckState, offset: number, size: n
     if (k >= st.nb) st.nb = k + 1;
     const a = k < st.imrt.a.length ? st.imrt.a : st.imrt.reach(k);
     const r = a[k]!;
+    if (r !== 0 && st.cop[k] === 1) st.copiedSlow = true;
     // (A count of 2^32 - 1 cannot happen in an image qcow2's size limits allow; never wrap.)
     if (r === img.refs.max || r === 0xffffffff) {
       st.res.messages.push(`ERROR: overflow cluster offset=0x${(k * cs).toString(16)}`);
@@ -176,6 +187,7 @@ async function checkL2(
   const cb = img.header.clusterBits;
   const max = img.refs.max;
   const fileLen = st.fileLen;
+  const cop = st.cop;
   const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
   const n = t.l2Entries;
   // Standard entries in the image file itself: the usual entry takes the fast path below.
@@ -220,9 +232,17 @@ async function checkL2(
           const r = a[k]!;
           if (r !== max && r !== 0xffffffff) {
             a[k] = r + 1;
+            // (CheckState.cop: k < fileClusters here.)
+            if (r !== 0) {
+              if (active || cop[k] === 1) st.copiedSlow = true;
+            } else if (active) {
+              if (hi < 0) cop[k] = 1;
+              else st.copiedSlow = true;
+            }
             continue;
           }
         }
+        if (active) st.copiedSlow = true;
         incRefs(img, st, offset, cs);
         a = st.imrt.a;
         nb = st.nb;
@@ -230,6 +250,7 @@ async function checkL2(
       }
     }
     if (hi === 0 && lo === 0 && !ext) continue;
+    if (active) st.copiedSlow = true;
     st.nextContig = next;
     res.allocatedClusters! += allocated;
     res.fragmentedClusters! += fragmented;
@@ -357,6 +378,7 @@ async function checkL2Entry(
         const r = a[k]!;
         if (r !== max && r !== 0xffffffff) {
           a[k] = r + 1;
+          if (r !== 0 && st.cop[k] === 1) st.copiedSlow = true;
           return;
         }
       }
@@ -591,6 +613,8 @@ export function freshState(fix: number, fileLen: number, cs: number, res: CheckR
     fileClusters,
     fileLen,
     nextContig: 0,
+    cop: new Uint8Array(fileClusters),
+    copiedSlow: fix !== 0,
   };
 }
 
@@ -642,7 +666,11 @@ export async function checkQcow2(
         highest = await compareRefcounts(img, st, fix);
       }
     }
-    await checkCopiedFlags(img, res, fix);
+    // Nothing found and nothing unusual seen while counting (CheckState.cop): the COPIED pass
+    // has nothing to report on the active L2 tables and looks at the L1 table only.
+    const l2Clean =
+      !st.copiedSlow && !fix && !res.corruptions && !res.leaks && !res.checkErrors && !st.rebuild;
+    await checkCopiedFlags(img, res, fix, l2Clean);
     res.imageEndOffset = (highest + 1) * img.cs;
     if (fix && res.checkErrors === 0 && res.corruptions === 0) {
       const h = img.header;
