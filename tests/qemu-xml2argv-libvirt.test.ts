@@ -54,6 +54,8 @@ function normalise(opts: string[]): string[] {
     o = o.replace(",memory-backend=pc.ram", "");
     o = o.replace(/path=[^,]*\/channel\/target\/[^,/]*\//, "path=CHANNELDIR/");
     if (o.startsWith("-netdev ")) o = `-netdev ${JSON.parse(o.slice(8)).id}`;
+    // the SPICE port comes from the daemon's port pool (libvirt's peer leaks ports across conversions)
+    o = o.replace(/^-spice port=\d+,/, "-spice port=PORT,");
     out.push(o);
   }
   return out;
@@ -61,7 +63,6 @@ function normalise(opts: string[]): string[] {
 
 /** The only cases allowed to differ from libvirt, and why (everything else must be identical). */
 const KNOWN_DIFFERENT: Record<string, string> = {
-  "err-graphics-spice": "SPICE is not supported yet",
   "err-kvm-unavailable": "libvirt would start a KVM guest on a /dev/kvm that hangs; we probe and refuse",
   "lifecycle-noacpi": "on_reboot=destroy: we pass -no-reboot, libvirt kills QEMU on its RESET event",
   "boot-order-mixed": "domxml-to-native rewrites NICs as type ethernet and drops their <boot order>",

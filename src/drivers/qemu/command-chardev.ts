@@ -25,7 +25,7 @@ function sources(c: ChrDef) {
 }
 
 /** Builds the `-chardev` value for one character device backend. */
-export function chardevBackend(c: ChrDef, id: string, autoPath?: string): string {
+export function chardevBackend(c: ChrDef, id: string, autoPath?: string, spicevmcName?: string): string {
   const src = sources(c)[0];
   const s = (k: string) => (src ? attr(src, k) : undefined);
   let v: string;
@@ -79,6 +79,17 @@ export function chardevBackend(c: ChrDef, id: string, autoPath?: string): string
       const bind = srcs.find((e) => attr(e, "mode") === "bind");
       v = `udp,id=${id},host=${connect ? (attr(connect, "host") ?? "") : ""},port=${connect ? (attr(connect, "service") ?? "") : ""}`;
       if (bind) v += `,localaddr=${attr(bind, "host") ?? ""},localport=${attr(bind, "service") ?? ""}`;
+      break;
+    }
+    case "spicevmc": {
+      // the SPICE channel a spicevmc chardev carries, by what it serves
+      v = `spicevmc,id=${id},name=${spicevmcName ?? "vdagent"}`;
+      break;
+    }
+    case "spiceport": {
+      const ch = s("channel");
+      if (!ch) throw unsupported(`chardev '${id}' of type 'spiceport' needs a source channel`);
+      v = `spiceport,id=${id},name=${qemuEscape(ch)}`;
       break;
     }
     default:

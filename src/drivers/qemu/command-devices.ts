@@ -1,6 +1,6 @@
 // Controllers, network interfaces, graphics, video, input, balloon and RNG → QEMU options
 // (libvirt's qemu_command.c device builders, reduced to the models tsvirt supports).
-import type { ControllerDef, DeviceAddress, GenericDevice } from "../../conf/domain/index.js";
+import type { ControllerDef, DeviceAddress, GenericDevice, GraphicsDef } from "../../conf/domain/index.js";
 import type { XmlElement } from "../../xml/index.js";
 import {
   attr,
@@ -209,6 +209,10 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
   if (gs.length === 0) return; // "-display none" was added with the machine options
   if (gs.length > 1) throw unsupported("only one graphics device is supported by the QEMU driver yet");
   const g = gs[0]!;
+  if (g.type === "spice") {
+    buildSpice(ctx, g, rt);
+    return;
+  }
   if (g.type !== "vnc")
     throw unsupported(`graphics type '${g.type}' is not supported by the QEMU driver yet`);
   const ga = (k: string) => g.attrs.find(([n]) => n === k)?.[1];
@@ -233,6 +237,58 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
   const audio = ctx.def.devices.other.find((o) => o.kind === "audio");
   if (audio) value += `,audiodev=audio${attr(audio.xml, "id") ?? "1"}`;
   add(ctx, "-vnc", value);
+}
+
+/**
+ * `-spice` as libvirt 9.0's qemuBuildGraphicsSPICECommandLine writes it: ports, listen address
+ * (qemu.conf's spice_listen, 127.0.0.1, by default), no ticketing without a password, then the
+ * compression, streaming, mouse, clipboard and file transfer settings, seamless migration.
+ */
+function buildSpice(ctx: BuildContext, g: GraphicsDef, rt: DeviceRuntime): void {
+  const ga = (k: string) => g.attrs.find(([n]) => n === k)?.[1];
+  if (ga("passwd") !== undefined)
+    throw unsupported("SPICE passwords are not supported by the QEMU driver yet");
+  const kid = (n: string) => g.children.find((e) => e.name === n);
+  const opts: string[] = [];
+  const listen = kid("listen");
+  const ltype = listen ? attr(listen, "type") : "address";
+  const auto = ga("autoport") === "yes";
+  const port = auto ? rt.vncPort : ga("port") !== undefined ? Number(ga("port")) : undefined;
+  if (ltype !== "socket" && ltype !== "none" && port !== undefined && port > 0) opts.push(`port=${port}`);
+  if (ltype === "socket") opts.push("unix=on", `addr=${qemuEscapeOpt(attr(listen!, "socket") ?? "")}`);
+  else if (ltype === "address")
+    opts.push(`addr=${(listen && attr(listen, "address")) ?? ga("listen") ?? "127.0.0.1"}`);
+  else if (ltype === "network")
+    throw unsupported("SPICE listen type 'network' is not supported by the QEMU driver yet");
+  opts.push("disable-ticketing=on");
+  for (const ch of g.children.filter((e) => e.name === "channel")) {
+    const mode = attr(ch, "mode");
+    if (mode === "secure") throw unsupported("SPICE TLS channels need TLS, which is disabled");
+    if (mode === "insecure") opts.push(`plaintext-channel=${attr(ch, "name")}`);
+  }
+  const val = (n: string, k = "compression") => {
+    const e = kid(n);
+    return e ? attr(e, k) : undefined;
+  };
+  if (val("image")) opts.push(`image-compression=${val("image")}`);
+  if (val("jpeg")) opts.push(`jpeg-wan-compression=${val("jpeg")}`);
+  if (val("zlib")) opts.push(`zlib-glz-wan-compression=${val("zlib")}`);
+  if (val("playback")) opts.push(`playback-compression=${val("playback")}`);
+  if (val("streaming", "mode")) opts.push(`streaming-video=${val("streaming", "mode")}`);
+  const mouse = val("mouse", "mode");
+  if (mouse) opts.push(`agent-mouse=${mouse === "client" ? "on" : "off"}`);
+  if (val("clipboard", "copypaste") === "no") opts.push("disable-copy-paste=on");
+  if (val("filetransfer", "enable") === "no") opts.push("disable-agent-file-xfer=on");
+  const gl = kid("gl");
+  if (gl && attr(gl, "enable") === "yes")
+    throw unsupported("SPICE OpenGL is not supported by the QEMU driver yet");
+  opts.push("seamless-migration=on");
+  add(ctx, "-spice", opts.join(","));
+}
+
+/** A value inside a QEMU option list: commas doubled. */
+function qemuEscapeOpt(v: string): string {
+  return v.replace(/,/g, ",,");
 }
 
 const VIDEO: Record<string, [string, string?]> = {
@@ -383,12 +439,68 @@ export function buildSound(ctx: BuildContext): void {
   });
 }
 
+/** A `<redirfilter>` as usb-redir's filter string (class:vendor:product:version:allow, -1 for any). */
+function redirFilter(f: XmlElement): string {
+  const rules = f.children.filter((c): c is XmlElement => c.kind === "element" && c.name === "usbdev");
+  return rules
+    .map((r) => {
+      const h = (k: string) => {
+        const v = attr(r, k);
+        return v === undefined
+          ? "-1"
+          : `0x${Number.parseInt(v, 16).toString(16).toUpperCase().padStart(4, "0")}`;
+      };
+      const cls = attr(r, "class");
+      const c = cls === undefined ? "-1" : `0x${Number.parseInt(cls, 16).toString(16).padStart(2, "0")}`;
+      const ver = attr(r, "version");
+      const v =
+        ver === undefined
+          ? "-1"
+          : (() => {
+              const [maj, min] = ver.split(".");
+              return `0x${Number(maj).toString(16).padStart(2, "0")}${(min ?? "00").padStart(2, "0")}`;
+            })();
+      return `${c}:${h("vendor")}:${h("product")}:${v}:${attr(r, "allow") === "yes" ? 1 : 0}`;
+    })
+    .join("|");
+}
+
+/** USB redirection: a chardev (spicevmc usbredir, or a tcp socket) and usb-redir on the USB bus. */
+export function buildRedirdevs(ctx: BuildContext): void {
+  const redirs = ctx.def.devices.other.filter((o) => o.kind === "redirdev");
+  const filter = ctx.def.devices.other.find((o) => o.kind === "redirfilter");
+  redirs.forEach((o, i) => {
+    const type = attr(o.xml, "type");
+    const id = `charredir${i}`;
+    if (type === "spicevmc") add(ctx, "-chardev", `spicevmc,id=${id},name=usbredir`);
+    else if (type === "tcp") {
+      const src = child(o.xml, "source");
+      const host = src ? attr(src, "host") : undefined;
+      const port = src ? attr(src, "service") : undefined;
+      if (!host || !port) throw unsupported("a tcp USB redirection needs host and service");
+      const bind = src && attr(src, "mode") === "bind";
+      add(ctx, "-chardev", `socket,id=${id},host=${host},port=${port}${bind ? ",server=on,wait=off" : ""}`);
+    } else throw unsupported(`redirdev type '${type}' is not supported by the QEMU driver yet`);
+    if (!ctx.buses.has("usb")) throw unsupported("USB redirection needs a USB controller");
+    const a = genericAddress(o);
+    const port = a?.type === "usb" ? a.attrs.find(([k]) => k === "port")?.[1] : undefined;
+    addDevice(ctx, {
+      driver: "usb-redir",
+      chardev: id,
+      id: `redir${i}`,
+      ...(filter ? { filter: redirFilter(filter.xml) } : {}),
+      bus: "usb.0",
+      ...(port !== undefined ? { port } : {}),
+    });
+  });
+}
+
 /** Devices kept verbatim by the parser; only RNG (and audio, sound: buildAudio, buildSound) become argv so far. */
 export function buildOtherDevices(ctx: BuildContext): void {
   let rng = 0;
   for (const o of ctx.def.devices.other) {
     if (o.kind === "rng") buildRng(ctx, o, rng++);
-    else if (o.kind === "audio" || o.kind === "sound") continue;
+    else if (["audio", "sound", "redirdev", "redirfilter"].includes(o.kind)) continue;
     else throw unsupported(`device '${o.kind}' is not supported by the QEMU driver yet`);
   }
 }

@@ -97,6 +97,10 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
         ...cacheJson,
         driver: format,
         file: storage,
+        // an empty <backingStore/> says the image has no backing file: QEMU must not open one
+        ...(d.backingStore?.children.every((c) => c.kind !== "element") && !d.backingStore.attrs.length
+          ? { backing: null }
+          : {}),
       }),
     );
     if (drv("copy_on_read") === "on") {

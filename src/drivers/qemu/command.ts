@@ -12,6 +12,7 @@ import {
   buildInterfaces,
   buildMemballoon,
   buildOtherDevices,
+  buildRedirdevs,
   buildSound,
   buildVideo,
   type DeviceRuntime,
@@ -141,6 +142,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildGraphics(ctx, rt);
   buildVideo(ctx);
   buildSound(ctx);
+  buildRedirdevs(ctx);
   buildMemballoon(ctx);
   buildOtherDevices(ctx);
   const vmcore = featureNames(def).get("vmcoreinfo");

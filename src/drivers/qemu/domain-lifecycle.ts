@@ -52,9 +52,10 @@ export async function startDomain(
   const paths = qemuPaths(st.opts.libDir, st.opts.runDir, d.name);
   const channelDir = join(st.opts.libDir, "qemu", "channel", "target", d.name);
   mkdirSync(channelDir, { recursive: true, mode: 0o700 });
+  // one display port pool for VNC and SPICE (the builder supports one display)
   const needsVnc = live.devices.graphics.some(
     (g) =>
-      g.type === "vnc" &&
+      (g.type === "vnc" || g.type === "spice") &&
       g.attrs.some(([k, v]) => (k === "autoport" && v === "yes") || (k === "port" && v === "-1")),
   );
   const taken = new Set<number>();
@@ -102,6 +103,8 @@ export async function startDomain(
   if (vncPort !== undefined) {
     for (const g of live.devices.graphics) {
       if (g.type === "vnc") g.attrs = g.attrs.map(([k, v]) => [k, k === "port" ? String(vncPort) : v]);
+      if (g.type === "spice" && !g.attrs.some(([k]) => k === "port"))
+        g.attrs.unshift(["port", String(vncPort)]);
     }
   }
   d.caps = caps;
@@ -180,7 +183,7 @@ async function prepareTaps(
 
 function vncPorts(d: QemuDomain): number[] {
   return d.def.devices.graphics
-    .filter((g) => g.type === "vnc")
+    .filter((g) => g.type === "vnc" || g.type === "spice")
     .map((g) => Number(g.attrs.find(([k]) => k === "port")?.[1] ?? -1))
     .filter((p) => p >= VNC_PORT_MIN);
 }
