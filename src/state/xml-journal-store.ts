@@ -2,7 +2,9 @@
 //
 // save(): append a record to the journal (page cache), start its fdatasync (group-committed),
 // write the XML to a temp file meanwhile, wait for the fdatasync, rename the temp file over
-// `<name>.xml` (page cache: readers see it at once), resolve. The record is on disk before the
+// `<name>.xml` (page cache: readers see it at once), resolve. The only save in flight (one client
+// defining at a time) writes its temp file and then calls fdatasync on the loop thread: cheaper
+// than a threadpool round trip when nothing else could overlap with the flush. The record is on disk before the
 // rename, so a crash at any point leaves either a file that was already durable or a record that
 // replay turns into one. A save that fails after its record was appended (the temp write or the
 // fdatasync fails: a full or failing disk) rejects, but its record may still be applied by the
@@ -21,13 +23,13 @@
 // an inode is the most expensive step of a define on this ext4 (no journal): the allocator skips
 // every recently deleted inode of the block group, one buffer-cache lookup each (`perf`: 36% of
 // the daemon's main thread in __ext4_new_inode → recently_deleted during bench/rpc-define.ts).
-// A few spares are kept made in the background (libuv's threadpool), so a define rarely makes an
-// inode on the event loop. Spares are neither listed (list() takes `*.xml`) nor replayed.
+// A few spares are kept made in the background (libuv's threadpool) and open, so a define rarely
+// makes an inode (or opens a file) on the event loop. Spares are neither listed (list() takes
+// `*.xml`) nor replayed.
 // open(): before anything is listed or loaded, apply the current generation's records (the last
 // one of each name, which leaves the same files as applying all in order) with the full atomic
 // sequence, remove temp files left by a crash, fsync the directory, reset the journal.
 import {
-  close,
   closeSync,
   constants,
   ftruncateSync,
@@ -114,6 +116,11 @@ export class JournaledDir {
   private tmpSeq = 0;
   /** Spare files ready to take a save's temp data. */
   private spares: string[] = [];
+  /**
+   * Open descriptors of spares made by makeSpares (empty files, kept open): a save writes into
+   * one without opening it or cutting it to length, and the spare costs one threadpool job.
+   */
+  private readonly spareFds = new Map<string, number>();
   private sparesMaking = false;
   private readonly spareTag = Math.random().toString(36).slice(2, 8);
 
@@ -191,13 +198,16 @@ export class JournaledDir {
     const spare = this.spares.pop();
     if (this.spares.length < SPARES_LOW) this.makeSpares();
     if (spare !== undefined) {
+      const made = this.spareFds.get(spare);
+      this.spareFds.delete(spare);
       try {
         // Overwritten and then cut to length, not O_TRUNC: ext4 starts writeback at close() of a
-        // file truncated to zero (auto_da_alloc), on the event loop.
-        const fd = openSync(spare, constants.O_WRONLY);
+        // file truncated to zero (auto_da_alloc), on the event loop. A spare made empty and kept
+        // open needs neither the open nor the cut.
+        const fd = made ?? openSync(spare, constants.O_WRONLY);
         try {
           for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, off);
-          ftruncateSync(fd, data.length);
+          if (made === undefined) ftruncateSync(fd, data.length);
         } finally {
           closeSync(fd);
         }
@@ -215,6 +225,26 @@ export class JournaledDir {
     return tmp;
   }
 
+  /**
+   * Renames a save's temp file over `file`. A spare written through a descriptor kept open cannot
+   * tell it was removed meanwhile (by hand): then the data goes through a new temp file.
+   */
+  private renameTemp(tmp: string, file: string, data: Uint8Array): void {
+    try {
+      renameSync(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      const again = this.tempOf(file);
+      writeAllSync(again, data, 0o600);
+      try {
+        renameSync(again, file);
+      } catch (e2) {
+        unlinkQuiet(again);
+        throw e2;
+      }
+    }
+  }
+
   /** Makes spares up to the target in the threadpool (inode allocation off the event loop). */
   private makeSpares(): void {
     if (this.sparesMaking) return;
@@ -230,10 +260,10 @@ export class JournaledDir {
           this.sparesMaking = false; // directory gone or full: the next save tries again
           return;
         }
-        close(fd, () => {
-          this.spares.push(path);
-          more();
-        });
+        // Kept open (at most SPARES_TARGET of them): writeTemp writes through it.
+        this.spareFds.set(path, fd);
+        this.spares.push(path);
+        more();
       });
     };
     more();
@@ -308,7 +338,7 @@ export class JournaledDir {
         const tmp = this.writeTemp(file, data);
         try {
           if (!this.journal.durableNow()) await this.journal.durable();
-          renameSync(tmp, file);
+          this.renameTemp(tmp, file, data);
         } catch (e) {
           unlinkQuiet(tmp);
           throw e;
@@ -328,7 +358,7 @@ export class JournaledDir {
       }
       try {
         await durable;
-        renameSync(tmp, file);
+        this.renameTemp(tmp, file, data);
       } catch (e) {
         unlinkQuiet(tmp);
         throw e;
