@@ -56,7 +56,8 @@ function normalise(s: string, dir: string): string {
     .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g, "DATE");
 }
 
-const INFO_MASK = /"(uuid|cid|parent-cid|date-sec|date-nsec|filename|full-backing-filename|actual-size)": [^,\n]*/g;
+const INFO_MASK =
+  /"(uuid|cid|parent-cid|date-sec|date-nsec|filename|full-backing-filename|actual-size)": [^,\n]*/g;
 
 async function files(dir: string, prefix = ""): Promise<Map<string, string>> {
   const m = new Map<string, string>();
@@ -116,6 +117,79 @@ const CASES: Case[] = [
       ["convert", "-c", "-O", "qcow2", "-o", "cluster_size=1k,refcount_bits=2", "a.raw", "o1k2"],
     ],
     bytes: true,
+  },
+  {
+    name: "convert -p prints qemu's steps: block-status requests, 2 MiB buffers, clusters when compressing",
+    setup: [
+      "qemu-img create -q -f raw r.raw 5000000",
+      "qemu-io -f raw -c 'write -P 1 0 1M' -c 'write -P 2 3M 100k' -c 'write -P 3 4900000 100000' r.raw",
+      "qemu-img create -q -f qcow2 -o cluster_size=4k q4.qcow2 6M",
+      "qemu-io -c 'write -P 1 5M 1M' -c 'write -P 2 0 3M' -c 'write -z 3M 512k' -c 'write -P 5 4M 4k' q4.qcow2",
+      "qemu-img create -q -f qcow2 -b q4.qcow2 -F qcow2 c.qcow2 && qemu-io -c 'write -P 7 1M 1M' c.qcow2",
+      "qemu-img create -q -f vmdk v.vmdk 5M && qemu-io -f vmdk -c 'write -P 1 0 3M' -c 'write -P 2 4M 100k' v.vmdk",
+      "qemu-img create -q -f vdi d.vdi 5M && qemu-io -f vdi -c 'write -P 1 0 3M' -c 'write -P 2 4M 100k' d.vdi",
+      "qemu-img create -q -f qcow w.qcow 5M && qemu-io -f qcow -c 'write -P 1 0 300k' -c 'write -P 2 4M 100k' w.qcow",
+    ].join(" && "),
+    cmds: [
+      ["convert", "-p", "-O", "raw", "r.raw", "o1"],
+      ["convert", "-p", "-O", "qcow2", "c.qcow2", "o2"],
+      ["convert", "-p", "-S", "0", "-O", "qcow2", "q4.qcow2", "o3"],
+      ["convert", "-p", "-c", "-O", "qcow2", "-o", "cluster_size=4k", "v.vmdk", "o4"],
+      ["convert", "-p", "-O", "vmdk", "-o", "subformat=streamOptimized", "d.vdi", "o5"],
+      ["convert", "-p", "-S", "0", "-O", "qcow2", "w.qcow", "o6"],
+      ["convert", "-p", "-O", "qcow2", "-B", "q4.qcow2", "-F", "qcow2", "c.qcow2", "o7"],
+      ["convert", "-p", "-c", "-O", "qcow2", "r.raw", "q4.qcow2", "o8"],
+      ["convert", "-p", "-q", "-O", "raw", "r.raw", "o9"],
+      ["convert", "-p", "-O", "foo", "r.raw", "o10"],
+      ["convert", "-p", "nosuch", "o11"],
+    ],
+  },
+  {
+    name: "convert: qemu-img's option checks and their order (-S, -r, -T, -t, -C, -l, -o after opening)",
+    setup:
+      "qemu-img create -q -f raw r 1M && qemu-img create -q -f qcow2 s.qcow2 1M && qemu-io -c 'write -P 1 0 64k' s.qcow2 && qemu-img snapshot -c snap1 s.qcow2 && qemu-io -c 'write -P 2 0 64k' s.qcow2",
+    cmds: [
+      ["convert", "-S", ".5M", "r", "o"],
+      ["convert", "-S", "99999999999999999999", "r", "o"],
+      ["convert", "-S", "3", "r", "o"],
+      ["convert", "-r", "-1", "r", "o"],
+      ["convert", "-T", "bogus", "r", "o"],
+      ["convert", "-t", "bogus", "r", "o1"],
+      ["convert", "-C", "--salvage", "r", "o"],
+      ["convert", "-c", "-C", "-n", "--target-is-zero", "-o", "x=y"],
+      ["convert", "--skip-broken-bitmaps", "r", "o"],
+      ["convert", "-n", "-o", "help", "r"],
+      ["convert", "-n", "--target-is-zero", "-B", "x", "r", "r"],
+      ["convert", "-O", "qcow2", "-o", "foo=bar", "nosuch", "o"],
+      ["convert", "-O", "raw", "-B", "x", "nosuch", "o"],
+      ["convert", "-O", "qcow2", "-B", "x", "-o", "backing_file=y", "r", "o"],
+      ["convert", "-l", "foo", "r", "o"],
+      ["convert", "-l", "snap1", "s.qcow2", "s.qcow2", "o"],
+      ["convert", "-l", "nosuch", "s.qcow2", "o"],
+      ["convert", "-l", "snapshot.foo=1", "s.qcow2", "o"],
+      ["convert", "-l", "snap1", "s.qcow2", "o2"],
+      ["convert", "-l", "snapshot.id=1", "-O", "qcow2", "s.qcow2", "o3"],
+    ],
+  },
+  {
+    name: "convert -c -O qcow exits 1 silently after writing everything (qemu 7.2's final empty write)",
+    setup:
+      "qemu-img create -q -f raw a.raw 1000000 && qemu-io -f raw -c 'write -P 1 0 1000000' a.raw && qemu-img create -q -f raw b.raw 70000",
+    cmds: [
+      ["convert", "-c", "-O", "qcow", "a.raw", "o.qcow"],
+      ["convert", "-p", "-c", "-O", "qcow", "a.raw", "b.raw", "p.qcow"],
+    ],
+    bytes: true,
+  },
+  {
+    name: "convert -c of concatenated sources: the cluster where they meet is compressed whole",
+    setup:
+      "qemu-img create -q -f raw r.raw 5000000 && qemu-io -f raw -c 'write -P 1 0 5000000' r.raw && qemu-img create -q -f qcow2 q.qcow2 1000000 && qemu-io -c 'write -P 2 0 1000000' q.qcow2",
+    cmds: [
+      ["convert", "-c", "-O", "qcow2", "r.raw", "q.qcow2", "o1"],
+      ["convert", "-c", "-O", "qcow2", "-o", "cluster_size=4k", "r.raw", "q.qcow2", "o2"],
+      ["convert", "-O", "vmdk", "-o", "subformat=streamOptimized", "r.raw", "q.qcow2", "o3.vmdk"],
+    ],
   },
   {
     name: "create and amend to compat=0.10 write no feature name table",

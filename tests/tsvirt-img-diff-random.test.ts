@@ -1001,10 +1001,6 @@ async function compareFiles(
 /** Known differences that stay (each with its reason); matched against the command line. */
 const DELIBERATE: [RegExp, string][] = [
   [
-    /^convert .*(-O qcow .*-c |-c .*-O qcow )/,
-    "qemu-img 7.2 cannot write compressed qcow v1 (exits 1 silently); tsvirt-img writes it",
-  ],
-  [
     /^measure (--bogus|-Z|-f$)/,
     "qemu-img measure answers a bad option with QEMU's whole usage text (not copied)",
   ],

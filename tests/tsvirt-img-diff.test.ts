@@ -326,10 +326,6 @@ const EXPECTED_DIFF = new Map<string, string>([
     "commit-vmdk",
     "qemu-img 7.2 leaves the committed vmdk child unreadable (EINVAL); tsvirt-img keeps it valid",
   ],
-  [
-    "convert-mix-qcow-c",
-    "qemu-img 7.2 cannot write compressed qcow v1 (exits 1 silently); tsvirt-img writes it and qemu-img reads it back",
-  ],
 ]);
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -443,10 +439,10 @@ async function buildFixtures(dir: string): Promise<void> {
     const r = await q(...s);
     assert.equal(r.code, 0, `fixture ${s.join(" ")}: ${r.stderr}`);
   }
-  // qemu-img 7.2 cannot write compressed qcow (v1) images (convert -c exits 1 silently), so this
-  // fixture comes from tsvirt-img; every case reading it checks qemu-img's reading of our output.
-  const c = await run("node", [CLI, "convert", "-c", "-O", "qcow", "mix.raw", "c.qcow"], dir);
-  assert.equal(c.code, 0, c.stderr);
+  // qemu-img 7.2 writes a whole compressed qcow (v1) image, then exits 1 without a message (its
+  // closing empty compressed write fails): that is the expected outcome.
+  const c = await q("convert", "-c", "-O", "qcow", "mix.raw", "c.qcow");
+  assert.deepEqual([c.code, c.stderr], [1, ""]);
   // Write into the children so they hold data of their own.
   await run("qemu-io", ["-c", "write -P 0x5a 1M 70k", "child.qcow"], dir);
   await run("qemu-io", ["-c", "write -P 0x6b 2M 64k", "child.vmdk"], dir);

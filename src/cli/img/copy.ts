@@ -5,7 +5,7 @@
 import { closeSync, openSync } from "node:fs";
 import type { BlockIO, Image, MapExtent } from "../../image/index.js";
 import { nativeIO } from "../../image/io/native.js";
-import { qemuWriteZeroes } from "./chain-status.js";
+import { chainStatus, qemuWriteZeroes } from "./chain-status.js";
 import { type CompressedWriter, isZero } from "./context.js";
 
 export interface CopyOptions {
@@ -15,6 +15,11 @@ export interface CopyOptions {
   targetZero: boolean;
   /** Only copy what the source's top layer defines (target has the same backing: -B). */
   topOnly: boolean;
+  /**
+   * With topOnly: the size of the target's backing file. Zeros the source reports past it are
+   * left out (the backing file reads zeros there), as qemu-img's post_backing_zero.
+   */
+  targetBackingSize?: number;
   compress?: CompressedWriter;
   /** Compressed clusters kept in flight (qemu-img -m; both cores busy). */
   parallel: number;
@@ -49,7 +54,8 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
   const inPlace = inPlaceSource(src);
   let exts: MapExtent[];
   try {
-    exts = await src.blockStatus(offset, length);
+    // As qemu's block status: data over holes of the image's own file reads as zeros.
+    exts = await chainStatus(src, offset, length);
   } catch {
     exts = [{ start: offset, length, data: true, zero: false, present: true, depth: 0 }];
   }
@@ -58,9 +64,20 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
   const hasBacking = src.backing?.backingImage !== undefined;
   for (const e of exts) {
     let kind: Piece["kind"];
+    let end = e.start + e.length;
+    // Zeros the source reports past the target's backing file need no writing (that file reads
+    // zeros there), -S 0 or not: split there (the part past it comes next in the loop).
+    const tb = o.topOnly ? o.targetBackingSize : undefined;
+    const pastBacking = e.zero && tb !== undefined && end > tb;
+    if (pastBacking && e.start < tb) {
+      exts.splice(exts.indexOf(e) + 1, 0, { ...e, start: tb, length: end - tb });
+      end = tb;
+    }
     if (o.topOnly && (e.depth > 0 || (e.present === false && hasBacking))) kind = "skip";
-    // -S 0: no sparse detection at all, zeros are written as data (qemu fully allocates).
-    else if (e.zero && !e.data && o.sparseSize > 0) kind = o.targetZero ? "skip" : "zero";
+    else if (pastBacking && e.start >= tb) kind = "skip";
+    // -S 0: no sparse detection at all, zeros are written as data (qemu fully allocates). Zero
+    // status wins over data (qemu: allocated clusters over holes of the image's file).
+    else if (e.zero && o.sparseSize > 0) kind = o.targetZero ? "skip" : "zero";
     else kind = "data";
     const host =
       kind === "data" &&
@@ -71,7 +88,6 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
       e.filename === inPlace.path
         ? e.offset - e.start
         : undefined;
-    const end = e.start + e.length;
     for (let p = e.start; p < end; ) {
       const n = Math.min(end, Math.floor(p / CHUNK) * CHUNK + CHUNK) - p;
       out.push(
@@ -498,7 +514,7 @@ function chunkSource(src: Image, pieces: Piece[]): { get(p: Piece): Promise<Chun
  * cluster with any data in it is read whole (holes read as zeros) and compressed, not cut into
  * a partial cluster that would be stored uncompressed. Widened parts are read, not mapped.
  */
-function widenToClusters(pieces: Piece[], cs: number, shift: number, end: number): Piece[] {
+function widenToClusters(pieces: Piece[], cs: number, shift: number, end: number, start: number): Piece[] {
   const out: Piece[] = [];
   const down = (x: number) => Math.floor((x + shift) / cs) * cs - shift;
   for (const p of pieces) {
@@ -510,7 +526,8 @@ function widenToClusters(pieces: Piece[], cs: number, shift: number, end: number
       if (from < e) out.push({ offset: from, length: e - from, kind: p.kind });
       continue;
     }
-    const ws = down(s);
+    // (Not before the source's start: a target cluster two concatenated sources share.)
+    const ws = Math.max(start, down(s));
     const we = Math.min(end, down(e - 1) + cs);
     // Take [ws, s) back from the non-data pieces before.
     for (
@@ -580,7 +597,7 @@ async function copyCompressed(
   const c = o.compress!;
   const cs = c.compressedClusterSize!;
   const end = pieces.length ? pieces[pieces.length - 1]!.offset + pieces[pieces.length - 1]!.length : srcOff;
-  pieces = recut(widenToClusters(pieces, cs, dstOff - srcOff, end), dstOff - srcOff);
+  pieces = recut(widenToClusters(pieces, cs, dstOff - srcOff, end, srcOff), dstOff - srcOff);
   const source = chunkSource(src, pieces);
   // Whole clusters; the window of in-flight compressions keeps the thread pool busy. Each job
   // holds its chunk (buffer or mapping) until it is written.
@@ -626,8 +643,13 @@ async function copyCompressed(
           if (isZero(raw) && o.targetZero) {
             refs++;
             window.push({ at, raw, done: undefined, end: p.offset + q + n, put });
+          } else if (n < cs && at + n < dst.virtualSize) {
+            // A partial cluster inside the target (where concatenated sources meet) is written
+            // plain. (qemu reads such a cluster across both sources and compresses it.)
+            await drain(true);
+            await dst.write(at, raw);
           } else {
-            // A partial cluster (the image's tail) is compressed too: the format pads it with
+            // A partial cluster at the target's end is compressed too: the format pads it with
             // zeros (qemu's qcow and qcow2 do; its vmdk takes it as it takes every grain).
             refs++;
             const done = c.compressCluster(raw);

@@ -2,7 +2,7 @@
 // lines otherwise.
 
 import { createRequire } from "node:module";
-import type { Out } from "./context.js";
+import { type Out, printf2 } from "./context.js";
 
 // cli-progress is loaded only when a bar is drawn (-p on a terminal): start-up stays small.
 const requireCjs = createRequire(import.meta.url);
@@ -74,13 +74,13 @@ export function qemuProgress(io: Out, enabled: boolean, minSkip: number): QemuPr
       const f = Math.fround;
       current = f(Math.min(100, max === 0 ? delta : f(current + f(f(delta / 100) * max))));
       if (
-        current > lastPrint + minSkip ||
-        current < lastPrint - minSkip ||
+        current > f(lastPrint + minSkip) ||
+        current < f(lastPrint - minSkip) ||
         current === 100 ||
         current === 0
       ) {
         lastPrint = current;
-        io.out(`    (${current.toFixed(2)}/100%)\r`);
+        io.out(`    (${printf2(current)}/100%)\r`);
       }
     },
     end: () => io.out("\n"),

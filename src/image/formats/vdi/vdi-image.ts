@@ -173,16 +173,18 @@ export class VdiImage implements Image, Checkable, Resizable {
     }
   }
 
+  /**
+   * qemu's vdi driver has no zero-write operation: the block layer writes a buffer of zeros
+   * instead, which allocates unallocated blocks like any write. So does this.
+   */
   async writeZeroes(offset: number, length: number): Promise<void> {
     this.bounds(offset, length);
     let pos = offset;
     const end = offset + length;
+    const zeros = new Uint8Array(Math.min(length, VDI_BLOCK_SIZE));
     while (pos < end) {
-      const idx = Math.floor(pos / VDI_BLOCK_SIZE);
       const n = Math.min(end - pos, VDI_BLOCK_SIZE - (pos % VDI_BLOCK_SIZE));
-      if (this.bmap[idx]! < VDI_DISCARDED) {
-        await this.io.write(this.blockOffset(this.bmap[idx]!) + (pos % VDI_BLOCK_SIZE), new Uint8Array(n));
-      }
+      await this.write(pos, zeros.subarray(0, n));
       pos += n;
     }
   }
