@@ -82,7 +82,11 @@ const shq = (s) => `'${s.replaceAll("'", "'\\''")}'`;
 /**
  * The installed program. Baked in: OUT and this Node's path. Every test on the snapshot's way is
  * a shell built-in (dash, bash and busybox sh have -nt and -ef); the last line, for a checkout
- * moved after the build, is the only one that forks (readlink: npm's bin is a symlink).
+ * moved after the build, is the only one that forks (readlink: npm's bin is a symlink). A Node
+ * replaced after the build would refuse the snapshot (exit 14): a package manager renames the new
+ * binary into place with the package's (older) mtime, but the rename makes the directory newer
+ * than the blob, which the launcher takes as stale too (any install into that directory does:
+ * the next build makes a new blob).
  */
 function writeLauncher() {
   mkdirSync(OUT, { recursive: true });
@@ -92,7 +96,8 @@ function writeLauncher() {
 n=${shq(process.execPath)}
 d=${shq(OUT)}
 if [ -z "\${NODE_OPTIONS-}" ] && [ "\${TSVIRT_IMG_NO_BUNDLE-}" != 1 ] && [ -f "$d/tsvirt-img.blob" ] &&
-  ! [ "$d/tsvirt-img-cli.cjs" -nt "$d/tsvirt-img.blob" ] && ! [ "$n" -nt "$d/tsvirt-img.blob" ]; then
+  ! [ "$d/tsvirt-img-cli.cjs" -nt "$d/tsvirt-img.blob" ] && ! [ "$n" -nt "$d/tsvirt-img.blob" ] &&
+  ! [ "\${n%/*}" -nt "$d/tsvirt-img.blob" ]; then
   o=$IFS
   IFS=:
   for p in $PATH; do

@@ -6,13 +6,16 @@
 //   (TSVIRT_NO_NATIVE, TSVIRT_IMG_TRACE_START), the native addon (loaded by the run, not the
 //   build), stdout being a terminal or not, the working directory;
 // - the launcher falls back to tsvirt-img-cli.cjs (bundle) when the snapshot cannot be used:
-//   NODE_OPTIONS set, a snapshot older than tsc's output, another `node` first on PATH, and runs
+//   NODE_OPTIONS set, a snapshot older than tsc's output, another `node` first on PATH, a Node
+//   replaced after the build (its file or its directory newer than the snapshot), and runs
 //   the ES modules with TSVIRT_IMG_NO_BUNDLE=1; it works through npm's bin symlink and after the
 //   directory moved.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
+  chmodSync,
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -257,4 +260,44 @@ test("the launcher falls back when the snapshot cannot be used", (t) => {
   // Only the snapshot older than tsc's output (the bundle made after it): the bundle.
   utimesSync(join(out, "tsvirt-img.cjs"), later, later);
   same(launch(launcher, ["info", "data.raw"], w), "bundle", "stale snapshot");
+});
+
+test("a Node replaced after the build is not given the snapshot", (t) => {
+  if (skip) return t.skip(skip);
+  // A copy of this Node in a directory of its own, both older than the build, builds a snapshot.
+  const nodeDir = join(dir, "node-bin");
+  mkdirSync(nodeDir);
+  const node = join(nodeDir, "node");
+  copyFileSync(process.execPath, node);
+  chmodSync(node, 0o755);
+  const past = new Date(Date.now() - 3_600_000);
+  utimesSync(node, past, past);
+  utimesSync(nodeDir, past, past);
+  const out2 = join(dir, "bin-copied-node");
+  const b = spawnSync(node, [join(ROOT, "scripts/build-img-bundle.mjs"), "--out", out2], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(readFileSync(join(out2, "tsvirt-img"), "utf8"), new RegExp(`^n='${node}'$`, "m"));
+  const w = images("replaced");
+  const env = { PATH: `${nodeDir}:${PATH}` };
+  const first = launch(join(out2, "tsvirt-img"), ["info", "data.raw"], w, env);
+  assert.equal(first.via, "snapshot");
+  assert.equal(first.status, 0, first.stderr);
+  // A package manager's upgrade: the new binary renamed into place with an old mtime (a Node of
+  // another version would refuse the snapshot with exit 14). The directory is now newer.
+  copyFileSync(node, `${node}.new`);
+  chmodSync(`${node}.new`, 0o755);
+  utimesSync(`${node}.new`, past, past);
+  renameSync(`${node}.new`, node);
+  const after = launch(join(out2, "tsvirt-img"), ["info", "data.raw"], w, env);
+  assert.equal(after.via, "bundle");
+  assert.equal(after.stdout, first.stdout);
+  assert.equal(after.status, 0);
+  // Replaced by a copy (new mtime, same directory entry).
+  utimesSync(nodeDir, past, past);
+  assert.equal(launch(join(out2, "tsvirt-img"), ["info", "data.raw"], w, env).via, "snapshot");
+  copyFileSync(process.execPath, node);
+  assert.equal(launch(join(out2, "tsvirt-img"), ["info", "data.raw"], w, env).via, "bundle");
 });
