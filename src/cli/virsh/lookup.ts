@@ -4,14 +4,45 @@ import type { Connection, Domain, Interface, Network, StoragePool, StorageVol } 
 import { ErrorCode, ErrorDomain, VirError } from "../../errors/index.js";
 import type { ParsedCmd } from "./command.js";
 import { CmdFailure, type VirshControl } from "./control.js";
-import { optString } from "./options.js";
+import { optString, strToLongI } from "./options.js";
 
 export type Ctl = VirshControl<Connection>;
 
-const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+/**
+ * virUUIDParse: leading blanks, then 32 hex digits with '-' or ' ' anywhere between the byte
+ * pairs, then only blanks. The canonical lower-case 8-4-4-4-12 form, or null.
+ */
+export function parseUuid(s: string): string | null {
+  const m = /^[ \t\n\v\f\r]*((?:[-\x20]*[0-9a-fA-F]{2}){16})[ \t\n\v\f\r]*$/.exec(s);
+  if (!m) return null;
+  const hex = m[1]!.replace(/[- ]/g, "").toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 export function looksLikeUuid(s: string): boolean {
-  return UUID_RE.test(s.trim());
+  return parseUuid(s) !== null;
+}
+
+/** virsh tries a UUID lookup only for a string of a UUID's length (VIR_UUID_STRING_BUFLEN - 1). */
+export function uuidLength(s: string): boolean {
+  return Buffer.byteLength(s) === 36;
+}
+
+/** The public virXLookupByUUIDString: a malformed string is refused before any driver call. */
+export async function byUuidString<T>(
+  fn: string,
+  domain: number,
+  s: string,
+  lookup: (uuid: string) => Promise<T>,
+): Promise<T> {
+  const uuid = parseUuid(s);
+  if (uuid === null)
+    throw new VirError({
+      code: ErrorCode.INVALID_ARG,
+      domain,
+      message: `uuidstr in ${fn} must be a valid UUID`,
+    });
+  return lookup(uuid);
 }
 
 export function conn(ctl: Ctl): Connection {
@@ -48,16 +79,19 @@ export async function lookupDomain(
 
 export async function domainByString(ctl: Ctl, n: string, who = "", by: LookupBy = ANY): Promise<Domain> {
   const c = conn(ctl);
-  if (by.id && /^[ \t]*[+]?\d+$/.test(n) && Number(n) <= 2147483647) {
+  const id = by.id ? strToLongI(n, 10) : null;
+  if (id !== null && id >= 0) {
     ctl.debug(0, `${who} looks like ID\n`);
     try {
-      return await c.domainLookupByID(Number(n));
+      return await c.domainLookupByID(id);
     } catch {}
   }
-  if (by.uuid && looksLikeUuid(n)) {
+  if (by.uuid && uuidLength(n)) {
     ctl.debug(0, `${who} trying as domain UUID\n`);
     try {
-      return await c.domainLookupByUUID(n);
+      return await byUuidString("virDomainLookupByUUIDString", ErrorDomain.DOMAIN, n, (u) =>
+        c.domainLookupByUUID(u),
+      );
     } catch {}
   }
   if (by.name) {
@@ -74,9 +108,11 @@ export async function lookupNetwork(ctl: Ctl, cmd: ParsedCmd, opt = "network"): 
   const n = req(cmd, opt);
   const c = conn(ctl);
   let last: unknown;
-  if (looksLikeUuid(n)) {
+  if (uuidLength(n)) {
     try {
-      return await c.networkLookupByUUID(n);
+      return await byUuidString("virNetworkLookupByUUIDString", ErrorDomain.NETWORK, n, (u) =>
+        c.networkLookupByUUID(u),
+      );
     } catch (e) {
       last = e;
     }
@@ -89,17 +125,19 @@ export async function lookupNetwork(ctl: Ctl, cmd: ParsedCmd, opt = "network"): 
   throw new CmdFailure(`failed to get network '${n}'`, last);
 }
 
-/** Lookups that accept only a UUID (net-name, pool-name): no libvirt call for other strings. */
+/** Lookups that accept only a UUID (net-name, pool-name): no libvirt call for other lengths. */
 export function requireUuid(n: string, what: string): void {
-  if (!looksLikeUuid(n)) throw new CmdFailure(`failed to get ${what} '${n}'`);
+  if (!uuidLength(n)) throw new CmdFailure(`failed to get ${what} '${n}'`);
 }
 
 export async function poolByString(ctl: Ctl, n: string): Promise<StoragePool> {
   const c = conn(ctl);
   let last: unknown;
-  if (looksLikeUuid(n)) {
+  if (uuidLength(n)) {
     try {
-      return await c.storagePoolLookupByUUID(n);
+      return await byUuidString("virStoragePoolLookupByUUIDString", ErrorDomain.STORAGE, n, (u) =>
+        c.storagePoolLookupByUUID(u),
+      );
     } catch (e) {
       last = e;
     }

@@ -6,6 +6,7 @@ import type { Readable, Writable } from "node:stream";
 import type { GroupDef, ParsedCmd } from "./command.js";
 import { VirshControl } from "./control.js";
 import { setTableLocale } from "./format/table.js";
+import { strToLongI } from "./options.js";
 
 export const VIRSH_VERSION = "9.0.0";
 
@@ -81,24 +82,6 @@ Compiled with support for:
  Storage: Dir Disk Filesystem SCSI Multipath iSCSI iSCSI-direct LVM RBD Gluster ZFS
  Miscellaneous: Daemon Nodedev AppArmor SELinux Secrets Debug DTrace Readline
 `;
-
-/** virStrToLong_i: strtol in `base` (0: C prefixes) over the whole string, within a C int. */
-function strToLongI(s: string, base: 0 | 10): number | null {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(.*)$/s.exec(s);
-  if (!m) return null;
-  let digits = m[2];
-  let radix = 10;
-  if (base === 0 && /^0[xX][0-9a-fA-F]/.test(digits)) {
-    radix = 16;
-    digits = digits.slice(2);
-  } else if (base === 0 && digits.startsWith("0")) radix = 8;
-  const re = radix === 16 ? /^[0-9a-fA-F]+$/ : radix === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
-  if (!re.test(digits)) return null;
-  const v =
-    BigInt(radix === 16 ? `0x${digits}` : radix === 8 ? `0o${digits}` : digits) * (m[1] === "-" ? -1n : 1n);
-  if (v < -2147483648n || v > 2147483647n) return null;
-  return Number(v);
-}
 
 /** getopt_long("+:c:d:e:hk:K:l:qrtvV") as virsh sets it up: options stop at the first non-option. */
 export function parseGlobalArgs(

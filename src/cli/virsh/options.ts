@@ -30,6 +30,24 @@ export function optArgv(cmd: ParsedCmd, name: string): string[] {
   return cmd.opts.filter((o) => o.def.name === name && o.value !== null).map((o) => o.value as string);
 }
 
+/** virStrToLong_i: strtol in `base` (0: C prefixes) over the whole string, within a C int. */
+export function strToLongI(s: string, base: 0 | 10): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(.*)$/s.exec(s);
+  if (!m) return null;
+  let digits = m[2];
+  let radix = 10;
+  if (base === 0 && /^0[xX][0-9a-fA-F]/.test(digits)) {
+    radix = 16;
+    digits = digits.slice(2);
+  } else if (base === 0 && digits.startsWith("0")) radix = 8;
+  const re = radix === 16 ? /^[0-9a-fA-F]+$/ : radix === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
+  if (!re.test(digits)) return null;
+  const v =
+    BigInt(radix === 16 ? `0x${digits}` : radix === 8 ? `0o${digits}` : digits) * (m[1] === "-" ? -1n : 1n);
+  if (v < -2147483648n || v > 2147483647n) return null;
+  return Number(v);
+}
+
 /** strtol-like: optional blanks and sign, decimal digits, nothing after. */
 function parseIntStrict(s: string): bigint | null {
   const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)$/.exec(s);

@@ -58,6 +58,8 @@ function deviceCommand(
 const save: H = async (ctl, cmd) => {
   // --running with --paused is refused by libvirt's API, after the lookup and the file reads
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   const to = req(cmd, "file");
   let flags = 0;
   if (optBool(cmd, "bypass-cache")) flags |= 1;
@@ -65,14 +67,14 @@ const save: H = async (ctl, cmd) => {
   if (optBool(cmd, "paused")) flags |= 4;
   const xmlFile = optString(cmd, "xml");
   const dxml = xmlFile !== undefined ? await ctl.readFile(xmlFile) : null;
-  await attempt(`Failed to save domain '${dom.name}' to ${to}`, async () => {
+  await attempt(`Failed to save domain '${name}' to ${to}`, async () => {
     // libvirt's virDomainSaveFlags refuses the pair (tsvirt's API does not check it yet)
     checkExclusive(flags, 2, "VIR_DOMAIN_SAVE_RUNNING", 4, "VIR_DOMAIN_SAVE_PAUSED", ErrorDomain.DOMAIN);
     // libvirt's virDomainSaveFlags makes the path absolute before the driver sees it
     return dom.save(resolve(ctl.cwd, to), dxml, flags);
   });
   if (optBool(cmd, "verbose")) jobDone(ctl, "Save");
-  ctl.printExtra(`\nDomain '${dom.name}' saved to ${to}\n`);
+  ctl.printExtra(`\nDomain '${name}' saved to ${to}\n`);
   return true;
 };
 

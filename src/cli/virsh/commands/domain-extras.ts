@@ -180,12 +180,14 @@ const DUMP = { crash: 1, live: 2, "bypass-cache": 4, reset: 8, "memory-only": 16
 
 const dump: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   const file = req(cmd, "file");
   if (optBool(cmd, "format") && !optBool(cmd, "memory-only"))
     throw new CmdFailure("--format only works with --memory-only");
   let flags = 0;
   for (const [k, v] of Object.entries(DUMP)) if (optBool(cmd, k)) flags |= v;
-  await attempt(`Failed to core dump domain '${dom.name}' to ${file}`, async () => {
+  await attempt(`Failed to core dump domain '${name}' to ${file}`, async () => {
     // libvirt's virDomainCoreDump refuses these pairs (tsvirt's API does not check them yet)
     const D = ErrorDomain.DOMAIN;
     checkExclusive(flags, DUMP.crash, "VIR_DUMP_CRASH", DUMP.live, "VIR_DUMP_LIVE", D);
@@ -194,7 +196,7 @@ const dump: H = async (ctl, cmd) => {
     return dom.coreDump(resolve(ctl.cwd, file), flags);
   });
   if (optBool(cmd, "verbose")) jobDone(ctl, "Dump");
-  ctl.printExtra(`\nDomain '${dom.name}' dumped to ${file}\n`);
+  ctl.printExtra(`\nDomain '${name}' dumped to ${file}\n`);
   return true;
 };
 

@@ -113,8 +113,10 @@ const setUserPassword: H = async (ctl, cmd) => {
   const user = req(cmd, "user");
   const password = req(cmd, "password");
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   await dom.setUserPassword(user, password, optBool(cmd, "encrypted") ? 1 : 0);
-  ctl.print(`Password set successfully for ${user} in ${dom.name}`);
+  ctl.print(`Password set successfully for ${user} in ${name}`);
   return true;
 };
 

@@ -16,7 +16,8 @@ type H = Handler<Ctl>;
 const ULONG_MAX = 0xffffffffffffffffn;
 
 const start: H = async (ctl, cmd) => {
-  const dom = await lookupDomain(ctl, cmd);
+  // by name or UUID only: an inactive domain has no id
+  const dom = await lookupDomain(ctl, cmd, "domain", { id: false, uuid: true, name: true });
   if (await dom.isActive()) throw new CmdFailure("Domain is already active");
   let flags = 0;
   if (optBool(cmd, "paused")) flags |= 1;
@@ -52,47 +53,59 @@ function modeFlags(cmd: Parameters<H>[1], what: string): number {
 const shutdown: H = async (ctl, cmd) => {
   const flags = modeFlags(cmd, "shutdown");
   const dom = await lookupDomain(ctl, cmd);
-  await attempt(`Failed to shutdown domain '${dom.name}'`, () => dom.shutdown(flags));
-  ctl.printExtra(`Domain '${dom.name}' is being shutdown\n`);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
+  await attempt(`Failed to shutdown domain '${name}'`, () => dom.shutdown(flags));
+  ctl.printExtra(`Domain '${name}' is being shutdown\n`);
   return true;
 };
 
 const reboot: H = async (ctl, cmd) => {
   const flags = modeFlags(cmd, "reboot");
   const dom = await lookupDomain(ctl, cmd);
-  await attempt(`Failed to reboot domain '${dom.name}'`, () => dom.reboot(flags));
-  ctl.printExtra(`Domain '${dom.name}' is being rebooted\n`);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
+  await attempt(`Failed to reboot domain '${name}'`, () => dom.reboot(flags));
+  ctl.printExtra(`Domain '${name}' is being rebooted\n`);
   return true;
 };
 
 const reset: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  await attempt(`Failed to reset domain '${dom.name}'`, () => dom.reset(0));
-  ctl.printExtra(`Domain '${dom.name}' was reset\n`);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
+  await attempt(`Failed to reset domain '${name}'`, () => dom.reset(0));
+  ctl.printExtra(`Domain '${name}' was reset\n`);
   return true;
 };
 
 const destroy: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   let flags = 0;
   if (optBool(cmd, "graceful")) flags |= 1;
   if (optBool(cmd, "remove-logs")) flags |= 2;
-  await attempt(`Failed to destroy domain '${dom.name}'`, () => dom.destroy(flags));
-  ctl.printExtra(`Domain '${dom.name}' destroyed\n`);
+  await attempt(`Failed to destroy domain '${name}'`, () => dom.destroy(flags));
+  ctl.printExtra(`Domain '${name}' destroyed\n`);
   return true;
 };
 
 const suspend: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  await attempt(`Failed to suspend domain '${dom.name}'`, () => dom.suspend());
-  ctl.printExtra(`Domain '${dom.name}' suspended\n`);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
+  await attempt(`Failed to suspend domain '${name}'`, () => dom.suspend());
+  ctl.printExtra(`Domain '${name}' suspended\n`);
   return true;
 };
 
 const resume: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
-  await attempt(`Failed to resume domain '${dom.name}'`, () => dom.resume());
-  ctl.printExtra(`Domain '${dom.name}' resumed\n`);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
+  await attempt(`Failed to resume domain '${name}'`, () => dom.resume());
+  ctl.printExtra(`Domain '${name}' resumed\n`);
   return true;
 };
 
@@ -151,6 +164,8 @@ const undefine: H = async (ctl, cmd) => {
   if (optBool(cmd, "tpm")) flags |= VIR_DOMAIN_UNDEFINE.TPM;
   if (optBool(cmd, "keep-tpm")) flags |= VIR_DOMAIN_UNDEFINE.KEEP_TPM;
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   // the volumes to remove are found before the definition disappears
   const vols: { vol: StorageVol; source: string; target: string }[] = [];
   if (storage !== undefined || removeAll) {
@@ -200,11 +215,11 @@ const undefine: H = async (ctl, cmd) => {
       }
     if (missing) return false;
   }
-  await attempt(`Failed to undefine domain '${dom.name}'`, () => {
+  await attempt(`Failed to undefine domain '${name}'`, () => {
     denyReadOnly(ctl, "virDomainUndefineFlags");
     return dom.undefine(flags);
   });
-  ctl.printExtra(`Domain '${dom.name}' has been undefined\n`);
+  ctl.printExtra(`Domain '${name}' has been undefined\n`);
   let ok = true;
   for (const v of vols) {
     if (wipe) {
@@ -234,17 +249,19 @@ const undefine: H = async (ctl, cmd) => {
 
 const autostart: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   const disable = optBool(cmd, "disable");
   await attempt(
     disable
-      ? `Failed to unmark domain '${dom.name}' as autostarted`
-      : `Failed to mark domain '${dom.name}' as autostarted`,
+      ? `Failed to unmark domain '${name}' as autostarted`
+      : `Failed to mark domain '${name}' as autostarted`,
     () => dom.setAutostart(!disable),
   );
   ctl.printExtra(
     disable
-      ? `Domain '${dom.name}' unmarked as autostarted\n`
-      : `Domain '${dom.name}' marked as autostarted\n`,
+      ? `Domain '${name}' unmarked as autostarted\n`
+      : `Domain '${name}' marked as autostarted\n`,
   );
   return true;
 };
@@ -398,33 +415,37 @@ const metadata: H = async (ctl, cmd) => {
 const managedsave: H = async (ctl, cmd) => {
   // --running with --paused is left to libvirt's API (after the lookup), as virsh does
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   let flags = 0;
   if (optBool(cmd, "bypass-cache")) flags |= 1;
   if (optBool(cmd, "running")) flags |= 2;
   if (optBool(cmd, "paused")) flags |= 4;
-  await attempt(`Failed to save domain '${dom.name}' state`, async () => {
+  await attempt(`Failed to save domain '${name}' state`, async () => {
     // libvirt's virDomainManagedSave refuses the pair (tsvirt's API does not check it yet)
     checkExclusive(flags, 2, "VIR_DOMAIN_SAVE_RUNNING", 4, "VIR_DOMAIN_SAVE_PAUSED", ErrorDomain.DOMAIN);
     return dom.managedSave(flags);
   });
   if (optBool(cmd, "verbose")) jobDone(ctl, "Managedsave");
-  ctl.printExtra(`\nDomain '${dom.name}' state saved by libvirt\n`);
+  ctl.printExtra(`\nDomain '${name}' state saved by libvirt\n`);
   return true;
 };
 
 const managedsaveRemove: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   const has = await attempt("Failed to check for domain managed save image", () =>
     dom.hasManagedSaveImage(0),
   );
   if (!has) {
-    ctl.printExtra(`Domain '${dom.name}' has no manage save image; removal skipped`);
+    ctl.printExtra(`Domain '${name}' has no manage save image; removal skipped`);
     return true;
   }
-  await attempt(`Failed to remove managed save image for domain '${dom.name}'`, () =>
+  await attempt(`Failed to remove managed save image for domain '${name}'`, () =>
     dom.managedSaveRemove(0),
   );
-  ctl.printExtra(`Removed managedsave image for domain '${dom.name}'`);
+  ctl.printExtra(`Removed managedsave image for domain '${name}'`);
   return true;
 };
 

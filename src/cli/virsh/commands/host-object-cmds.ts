@@ -1,7 +1,8 @@
 // What the net-* and pool-* commands share (tools/virsh-network.c, virsh-pool.c): both kinds are
 // host objects that are active or not, persistent or transient, autostarted or not.
+import { ErrorCode, isVirError } from "../../../errors/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
-import { attempt, type Ctl, req, requireUuid } from "../lookup.js";
+import { attempt, byUuidString, type Ctl, req, requireUuid } from "../lookup.js";
 import { optBool } from "../options.js";
 import { editText } from "../util.js";
 
@@ -56,12 +57,16 @@ export function stateListFlags(cmd: ParsedCmd, L: StateListFlags): number {
 /** net-name / pool-name: the name of the object with this UUID. */
 export function nameByUuidCmd<T extends { name: string }>(
   noun: string,
+  fn: string,
+  domain: number,
   byUuid: (ctl: Ctl, uuid: string) => Promise<T>,
 ): H {
   return async (ctl, cmd) => {
     const n = req(cmd, noun);
     requireUuid(n, noun);
-    const o = await attempt(`failed to get ${noun} '${n}'`, () => byUuid(ctl, n));
+    const o = await attempt(`failed to get ${noun} '${n}'`, () =>
+      byUuidString(fn, domain, n, (u) => byUuid(ctl, u)),
+    );
     ctl.print(`${o.name}\n`);
     return true;
   };
@@ -109,7 +114,11 @@ export function editCmd<T extends HostObjectHandle>(
 ): H {
   return async (ctl, cmd) => {
     const o = await kind.lookup(ctl, cmd);
-    const before = await o.getXMLDesc(1);
+    // the inactive XML; a driver that refuses the flag (invalid argument) is asked without it
+    const before = await o.getXMLDesc(1).catch((e: unknown) => {
+      if (isVirError(e) && e.code === ErrorCode.INVALID_ARG) return o.getXMLDesc(0);
+      throw e;
+    });
     const after = editText(before);
     if (after === before) {
       ctl.printExtra(`${kind.Noun} ${o.name} XML configuration not changed.\n`);

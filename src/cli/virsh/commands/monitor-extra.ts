@@ -56,9 +56,11 @@ async function hostCpus(ctl: Ctl): Promise<number> {
 
 const domblkstat: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   // read quietly: an empty --device asks for the domain's summary, as a missing one
   const dev = cmd.opts.find((o) => o.def.name === "device")?.value ?? "";
-  const s = await attempt(`Failed to get block stats ${dom.name} ${dev}`, () => dom.blockStats(dev));
+  const s = await attempt(`Failed to get block stats ${name} ${dev}`, () => dom.blockStats(dev));
   const rows: [string, string, number][] = [
     ["rd_req", "number of read operations:", s.rdReq],
     ["rd_bytes", "number of bytes read:", s.rdBytes],
@@ -77,8 +79,10 @@ const domblkstat: H = async (ctl, cmd) => {
 
 const domifstat: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
+  // virsh names the domain as given (an id or a UUID stays so)
+  const name = req(cmd, "domain");
   const dev = req(cmd, "interface");
-  const s = await attempt(`Failed to get interface stats ${dom.name} ${dev}`, () => dom.interfaceStats(dev));
+  const s = await attempt(`Failed to get interface stats ${name} ${dev}`, () => dom.interfaceStats(dev));
   const rows: [string, number][] = [
     ["rx_bytes", s.rxBytes],
     ["rx_packets", s.rxPackets],

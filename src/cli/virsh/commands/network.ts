@@ -1,5 +1,6 @@
 // Virtual network commands (tools/virsh-network.c): net-list, net-info, net-define/create/start/
 // destroy/undefine/autostart, net-dumpxml, net-edit, net-uuid/name, net-dhcp-leases, net-update.
+import { ErrorDomain } from "../../../errors/index.js";
 import type { Network } from "../../../api/index.js";
 import { VIR_CONNECT_LIST_NETWORKS as L } from "../../../driver/flags.js";
 import type { Handler } from "../command.js";
@@ -150,7 +151,9 @@ export const networkHandlers: Record<string, H> = {
   "net-list": netList,
   "net-info": netInfo,
   "net-uuid": uuidCmd(NET),
-  "net-name": nameByUuidCmd("network", (ctl, uuid) => conn(ctl).networkLookupByUUID(uuid)),
+  "net-name": nameByUuidCmd("network", "virNetworkLookupByUUIDString", ErrorDomain.NETWORK, (ctl, uuid) =>
+    conn(ctl).networkLookupByUUID(uuid),
+  ),
   "net-dumpxml": dumpxmlCmd(NET),
   "net-define": fromFileCmd(NET, "define", "defined", (ctl, xml, cmd) =>
     conn(ctl).networkDefineXML(xml, optBool(cmd, "validate") ? 1 : 0),

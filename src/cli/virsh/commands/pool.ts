@@ -1,5 +1,6 @@
 // Storage pool commands (tools/virsh-pool.c): pool-list, pool-info, pool-define/-as, pool-create/-as,
 // pool-build/start/destroy/delete/undefine/refresh/autostart, pool-dumpxml/edit, pool-uuid/name.
+import { ErrorDomain } from "../../../errors/index.js";
 import type { StoragePool } from "../../../api/index.js";
 import { VIR_CONNECT_LIST_STORAGE_POOLS as L } from "../../../driver/flags.js";
 import { POOL_TYPE_LIST_BITS } from "../../../driver/pool-type-bits.js";
@@ -279,7 +280,9 @@ export const poolHandlers: Record<string, H> = {
   "pool-list": poolList,
   "pool-info": poolInfo,
   "pool-uuid": uuidCmd(POOL),
-  "pool-name": nameByUuidCmd("pool", (ctl, uuid) => conn(ctl).storagePoolLookupByUUID(uuid)),
+  "pool-name": nameByUuidCmd("pool", "virStoragePoolLookupByUUIDString", ErrorDomain.STORAGE, (ctl, uuid) =>
+    conn(ctl).storagePoolLookupByUUID(uuid),
+  ),
   "pool-dumpxml": dumpxmlCmd(POOL),
   "pool-define-as": poolDefineAs,
   "pool-create-as": poolCreateAs,

@@ -144,7 +144,7 @@ const snapshotCurrent: H = async (ctl, cmd) => {
     return true;
   }
   if (!(await dom.hasCurrentSnapshot(0)))
-    throw new CmdFailure(`domain '${dom.name}' has no current snapshot`);
+    throw new CmdFailure(`domain '${req(cmd, "domain")}' has no current snapshot`);
   const cur = await dom.snapshotCurrent(0);
   if (optBool(cmd, "name")) ctl.print(cur.name);
   else ctl.print(await cur.getXMLDesc(optBool(cmd, "security-info") ? 1 : 0));
