@@ -17,6 +17,7 @@ const WANT = join(import.meta.dirname, "data", "domain-wide");
 function normalise(input: string, out: string): string {
   let s = out;
   if (!/<uuid>/.test(input)) s = s.replace(/<uuid>[0-9a-f-]{36}<\/uuid>/, "<uuid>GENERATED</uuid>");
+  if (/<genid\s*\/>/.test(input)) s = s.replace(/<genid>[0-9a-f-]{36}<\/genid>/, "<genid>GENERATED</genid>");
   s = s.replace(/<mac address='([0-9a-f:]{17})'/g, (all, mac: string) =>
     input.toLowerCase().includes(mac) ? all : "<mac address='GENERATED'",
   );

@@ -32,6 +32,9 @@ export function normaliseDumpxml(input: string, out: string): string {
   s = s.replace(/<mac address='([0-9a-f:]{17})'/g, (all, mac: string) =>
     given.has(mac) ? all : `<mac address='${mac.slice(0, 9)}GENERATED'`,
   );
+  // a generation ID asked for with an empty <genid/>
+  if (/<genid\s*\/>|<genid>\s*<\/genid>/.test(input))
+    s = s.replace(/<genid>[0-9a-f-]{36}<\/genid>/, "<genid>GENERATED</genid>");
   // an Open vSwitch port's generated interfaceid
   s = s.replace(/<parameters interfaceid='([0-9a-f-]{36})'/g, (all, id: string) =>
     input.includes(id) ? all : "<parameters interfaceid='GENERATED'",

@@ -2,7 +2,7 @@
 // (attr-checks.ts, compiled by attr-rules.ts), so values libvirt refuses are refused here with the
 // same error, including in parts tsvirt keeps verbatim. Runs on the raw tree, before modelling.
 
-import { VirError } from "../../errors/index.js";
+import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import type { XmlElement } from "../../xml/index.js";
 import { type ElementRules, elementRules, type Requirement } from "./attr-rules.js";
 
@@ -50,7 +50,42 @@ function checkElement(e: XmlElement, base: ElementRules | undefined, typed: Elem
 }
 
 /** Throws libvirt's error for the first attribute (document order) libvirt would refuse. */
+/** The order virDomainDefParseXML reads device kinds in (libvirt 9.0): the first error is of the first kind. */
+const DEVICE_PARSE_ORDER = [
+  "emulator",
+  "disk",
+  "controller",
+  "lease",
+  "filesystem",
+  "interface",
+  "smartcard",
+  "parallel",
+  "serial",
+  "console",
+  "channel",
+  "input",
+  "graphics",
+  "sound",
+  "audio",
+  "video",
+  "hostdev",
+  "watchdog",
+  "memballoon",
+  "rng",
+  "tpm",
+  "nvram",
+  "hub",
+  "redirdev",
+  "redirfilter",
+  "panic",
+  "shmem",
+  "memory",
+  "iommu",
+  "vsock",
+];
+
 export function validateAttributes(root: XmlElement): void {
+  let watchdogs = 0;
   const stack: XmlElement[] = [root];
   const parents: string[] = [""];
   while (stack.length) {
@@ -61,13 +96,30 @@ export function validateAttributes(root: XmlElement): void {
     const base = elementRules(parent, e.name);
     const typed = type ? elementRules(parent, `address[${type}]`) : undefined;
     checkElement(e, base, typed);
-    // Depth first in document order: children are pushed last-first.
-    for (let i = e.children.length - 1; i >= 0; i--) {
-      const k = e.children[i]!;
-      if (k.kind === "element") {
-        stack.push(k);
-        parents.push(e.name);
-      }
+    if (e.name === "watchdog" && parent === "devices" && watchdogs > 1) {
+      // counted before any watchdog is parsed (virDomainDefParseXML)
+      throw virError(
+        ErrorCode.INTERNAL_ERROR,
+        ErrorDomain.DOMAIN,
+        "only a single watchdog device is supported",
+      );
+    }
+    // Depth first in document order (devices in libvirt's parse order): children pushed last-first.
+    let kids = e.children.filter((k): k is XmlElement => k.kind === "element");
+    if (e.name === "devices" && parent === "domain") {
+      const rank = (n: string) => {
+        const i = DEVICE_PARSE_ORDER.indexOf(n);
+        return i < 0 ? DEVICE_PARSE_ORDER.length : i;
+      };
+      kids = kids
+        .map((k, i) => [k, i] as const)
+        .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
+        .map((x) => x[0]);
+      watchdogs = kids.filter((k) => k.name === "watchdog").length;
+    }
+    for (let i = kids.length - 1; i >= 0; i--) {
+      stack.push(kids[i]!);
+      parents.push(e.name);
     }
   }
 }

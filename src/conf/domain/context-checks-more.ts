@@ -87,7 +87,19 @@ export function checkContextMore(root: XmlElement): void {
   if (retries !== undefined && retries > 8388607) {
     throw xmlErr("HyperV spinlock retry count must be less than 8388607");
   }
+  const nt = child(root, "numatune");
+  const cpu = child(root, "cpu");
+  const cells = cpu ? elements(child(cpu, "numa") ?? cpu, "cell") : [];
+  if (nt && elements(nt, "memnode").length > 0 && cells.length === 0) {
+    throw xmlErr("Element 'memnode' is invalid without any guest NUMA cells");
+  }
   const devices = child(root, "devices");
+  for (const v of devices ? elements(devices, "vsock") : []) {
+    const cid = child(v, "cid");
+    const addr = cid ? cUint(attr(cid, "address")) : undefined;
+    if (addr !== undefined && addr < 3 && attr(cid!, "auto") !== "yes")
+      throw unsupported("guest CIDs must be >= 3");
+  }
   if (devices && elements(devices, "watchdog").length > 1) {
     throw virError(
       ErrorCode.INTERNAL_ERROR,

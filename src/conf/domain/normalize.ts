@@ -131,6 +131,8 @@ export function normalizeFeatures(f: XmlElement): void {
     if (SWITCH_FEATURES.includes(c.name) && attr(c, "state") === undefined) c.attrs.unshift(["state", "on"]);
     if (c.name === "tcg") for (const t of elements(c, "tb-cache")) scaledToKiB(t, "unit");
     if (c.name === "hyperv") {
+      // no mode is the custom one (each enlightenment as listed)
+      if (attr(c, "mode") === undefined) c.attrs.unshift(["mode", "custom"]);
       sortChildren(c, HYPERV_ORDER);
       // A switched-off enlightenment keeps no parameters.
       for (const h of elements(c)) {

@@ -4,7 +4,7 @@
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { attr, child, elements, parseXml, textContent, type XmlElement } from "../../xml/index.js";
 import { parseMemoryKiB } from "../common/units.js";
-import { parseUuid } from "../common/uuid.js";
+import { generateUuid, parseUuid } from "../common/uuid.js";
 import { parseDevices } from "./devices.js";
 import { internalErr, unsupported, xmlErr, xmlPropErr } from "./errors.js";
 import { validateAttributes } from "./attr-validate.js";
@@ -264,7 +264,8 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     extra: {},
   };
   const genid = child(root, "genid");
-  if (genid) def.genid = textContent(genid);
+  // an empty <genid/> asks for a generated one
+  if (genid) def.genid = textContent(genid).trim() === "" ? generateUuid() : textContent(genid);
   const title = child(root, "title");
   if (title) {
     const t = textContent(title);
@@ -326,6 +327,9 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   def.onCrash = lifecycle(root, "on_crash", CRASH, "destroy");
   const lf = child(root, "on_lockfailure");
   if (lf) def.onLockfailure = textContent(lf).trim();
+  if (lf && !["default", "poweroff", "restart", "pause", "ignore"].includes(def.onLockfailure!)) {
+    throw unsupported(`unknown on_lockfailure action: ${def.onLockfailure}`);
+  }
   for (const c of elements(root)) {
     if (c.name === "idmap") {
       for (const m of elements(c)) {

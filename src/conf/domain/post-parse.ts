@@ -22,7 +22,9 @@ function addController(def: DomainDef, type: string, index: number, implicit = t
   if (list.some((c) => c.type === type && c.index === index)) return;
   const c: ControllerDef = { type, index, attrs: [], children: [] };
   if (implicit) c.implicit = true;
-  insertController(list, c);
+  // an implicit controller is appended (virDomainDefAddController); one found while parsing is sorted in
+  if (implicit) list.push(c);
+  else insertController(list, c);
 }
 
 /** SCSI hostdevs without an address take the first free unit on controller 0 (virDomainHostdevAssignAddress). */

@@ -170,8 +170,9 @@ function ctrlNeed(c: ControllerDef, q35: boolean): Need | undefined {
     case "scsi":
       return c.model?.startsWith("virtio") ? (q35 ? "pcie" : "pci") : "pci";
     case "virtio-serial":
-    case "sata":
       return q35 ? "pcie" : "pci";
+    case "sata":
+      return "pci"; // an extra AHCI controller is conventional PCI (libvirt's pciFlags)
     default:
       return undefined;
   }

@@ -79,6 +79,14 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
   if (machine.cpuMax !== undefined && def.vcpu.max > machine.cpuMax) {
     throw unsupported(`Maximum CPUs greater than specified machine type limit ${machine.cpuMax}`);
   }
+  if (def.features && child(def.features, "gic")) {
+    throw unsupported(
+      `The 'gic' feature is not supported for architecture '${def.os.arch}' or machine type '${machine.name}'`,
+    );
+  }
+  const memtune = def.extra.memtune?.[0];
+  if (memtune && child(memtune, "min_guarantee"))
+    throw unsupported("Parameter 'min_guarantee' not supported by QEMU.");
   const topo = def.cpu ? child(def.cpu, "topology") : undefined;
   if (topo) {
     const n = ["sockets", "dies", "clusters", "cores", "threads"]

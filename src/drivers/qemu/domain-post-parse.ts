@@ -128,8 +128,10 @@ function audioDefault(def: DomainDef): void {
   if (d.other.some((o) => o.kind === "audio")) return;
   // SPICE carries the audio; other displays but VNC pass the host's audio through (QEMU_AUDIO_DRV,
   // unset for the daemon): no backend is added then
+  // SPICE carries the audio; else an SDL first display passes the host's through (no backend),
+  // any other display (VNC, egl-headless...) or none gets 'none' (qemuDomainDefAddDefaultAudioBackend)
   const spice = d.graphics.some((g) => g.type === "spice");
-  if (!spice && d.graphics.some((g) => g.type !== "vnc")) return;
+  if (!spice && d.graphics[0]?.type === "sdl") return;
   const type = spice ? "spice" : "none";
   const audio: GenericDevice = {
     kind: "audio",
@@ -345,6 +347,11 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   if (!m) throw unsupported(`Emulator '${caps.binary}' does not support machine type '${wanted}'`);
   def.os.machine = m.name;
   def.devices.emulator ??= caps.binary;
+  if (def.onReboot === "destroy" && def.onPoweroff === "restart") {
+    throw unsupported(
+      "qemu driver doesn't support 'onReboot' set to 'destroy and 'onPoweroff' set to 'reboot'",
+    );
+  }
   if (def.onReboot === "preserve" || def.onPoweroff === "preserve") {
     throw unsupported("qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'");
   }
@@ -366,7 +373,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
   }
   for (const c of implicit) {
     delete c.implicit;
-    if (!hasController(def, c.type, c.index)) insertCtrl(d.controllers, c);
+    if (!hasController(def, c.type, c.index)) d.controllers.push(c);
   }
   for (const c of d.controllers) {
     if (c.type === "pci" && c.index === 0 && c.model === undefined) c.model = q35 ? "pcie-root" : "pci-root";

@@ -136,9 +136,10 @@ export function formatInterface(n: InterfaceDef): XmlElement {
     AFTER_TARGET.flatMap(ex),
     n.model !== undefined && el("model", { type: n.model }),
     AFTER_MODEL.flatMap(ex),
-    formatDeviceInfo(n).filter((x) => x.name !== "address"),
+    // boot and alias, then <rom>, then acpi and address (virDomainDeviceInfoFormat)
+    formatDeviceInfo(n).filter((x) => x.name === "boot" || x.name === "alias"),
     AFTER_INFO.flatMap(ex),
-    formatDeviceInfo(n).filter((x) => x.name === "address"),
+    formatDeviceInfo(n).filter((x) => x.name === "acpi" || x.name === "address"),
     Object.keys(n.extra)
       .filter((k) => ![...BEFORE_TARGET, ...AFTER_TARGET, ...AFTER_MODEL, ...AFTER_INFO].includes(k))
       .flatMap(ex),

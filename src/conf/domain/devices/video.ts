@@ -76,6 +76,13 @@ export function fillVideoDefaults(v: VideoDef, defaultType: string, primary: boo
     if (v.model.type === "qxl") set("ram", "65536");
     set("heads", "1");
     if (primary) set("primary", "yes");
+    // RAM and VRAM sizes are rounded up to a power of two (virDomainVideoDefPostParse)
+    v.model.attrs = v.model.attrs.map(([k, val]) => {
+      if ((k !== "ram" && k !== "vram") || !/^[0-9]+$/.test(val) || Number(val) === 0) return [k, val];
+      let p = 1;
+      while (p < Number(val)) p *= 2;
+      return [k, String(p)];
+    });
   }
   v.model.attrs = orderAttrs(v.model.attrs, MODEL_ORDER);
 }
