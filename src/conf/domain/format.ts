@@ -1,7 +1,14 @@
 // Renders a DomainDef as libvirt's test driver returns it from XMLDesc
 // (virDomainDefFormatInternal): fixed element order, canonical attributes, defaults included.
 
-import { el, escapeXml, formatElement, formatLibxml, type XmlElement } from "../../xml/index.js";
+import {
+  el,
+  escapeXml,
+  formatElement,
+  formatLibxml,
+  type XmlElement,
+  type XmlNode,
+} from "../../xml/index.js";
 import { formatDevices } from "./devices.js";
 import { autoNumatune } from "./normalize.js";
 import type { DomainDef } from "./types.js";
@@ -19,37 +26,42 @@ export interface FormatOptions {
 
 const OS_TAIL = ["bootmenu", "bios", "smbios"];
 
-/** No elements (el() only reads its children lists). */
-const NONE: readonly XmlElement[] = [];
-
 function line(depth: number, e: XmlElement): string {
   return formatElement(e, depth);
 }
 
 function formatOs(def: DomainDef): string {
   const o = def.os;
-  const ex = (n: string) => o.extra[n] ?? NONE;
-  const kids = [
-    el("type", { arch: o.arch || undefined, machine: o.machine }, o.type),
-    ex("firmware"),
-    o.init !== undefined && el("init", {}, o.init),
-    o.initargs.map((a) => el("initarg", {}, a)),
-    ex("initenv"),
-    ex("initdir"),
-    ex("inituser"),
-    ex("initgroup"),
-    o.loader,
-    o.nvram,
-    o.kernel !== undefined && el("kernel", {}, o.kernel),
-    o.initrd !== undefined && el("initrd", {}, o.initrd),
-    o.cmdline !== undefined && el("cmdline", {}, o.cmdline),
-    o.dtb !== undefined && el("dtb", {}, o.dtb),
-    ex("root"),
-    ex("acpi"),
-    o.bootDevs.map((d) => el("boot", { dev: d })),
-    OS_TAIL.flatMap(ex),
-  ];
-  return line(1, el("os", { firmware: o.firmware }, ...kids));
+  // Children pushed in libvirt's order as they exist (no list of mostly absent entries spread
+  // into el(): a spread call and its rest array cost more than the element in cold code).
+  const kids: XmlNode[] = [];
+  const ex = (n: string) => {
+    const list = o.extra[n];
+    if (list !== undefined) for (let i = 0; i < list.length; i++) kids.push(list[i]!);
+  };
+  const text = (name: string, v: string | undefined) => {
+    if (v !== undefined) kids.push(el(name, undefined, v));
+  };
+  kids.push(el("type", { arch: o.arch || undefined, machine: o.machine }, o.type));
+  ex("firmware");
+  text("init", o.init);
+  for (let i = 0; i < o.initargs.length; i++) text("initarg", o.initargs[i]);
+  ex("initenv");
+  ex("initdir");
+  ex("inituser");
+  ex("initgroup");
+  if (o.loader) kids.push(o.loader);
+  if (o.nvram) kids.push(o.nvram);
+  text("kernel", o.kernel);
+  text("initrd", o.initrd);
+  text("cmdline", o.cmdline);
+  text("dtb", o.dtb);
+  ex("root");
+  ex("acpi");
+  for (let i = 0; i < o.bootDevs.length; i++) kids.push(el("boot", { dev: o.bootDevs[i] }));
+  for (let i = 0; i < OS_TAIL.length; i++) ex(OS_TAIL[i]!);
+  const attrs: [string, string][] = o.firmware !== undefined ? [["firmware", o.firmware]] : [];
+  return line(1, { kind: "element", name: "os", attrs, children: kids, line: 0 });
 }
 
 /** The top-level elements kept verbatim under `name`, formatted ("" when none, the usual case). */
