@@ -128,10 +128,10 @@ function audioDefault(def: DomainDef): void {
   if (d.other.some((o) => o.kind === "audio")) return;
   // SPICE carries the audio; other displays but VNC pass the host's audio through (QEMU_AUDIO_DRV,
   // unset for the daemon): no backend is added then
-  // SPICE carries the audio; else an SDL first display passes the host's through (no backend),
-  // any other display (VNC, egl-headless...) or none gets 'none' (qemuDomainDefAddDefaultAudioBackend)
+  // SPICE carries the audio; VNC or no display at all get 'none'; other displays alone (SDL,
+  // egl-headless, D-Bus) pass the host's audio through: no backend (qemuDomainDefAddDefaultAudioBackend)
   const spice = d.graphics.some((g) => g.type === "spice");
-  if (!spice && d.graphics[0]?.type === "sdl") return;
+  if (!spice && d.graphics.length > 0 && !d.graphics.some((g) => g.type === "vnc")) return;
   const type = spice ? "spice" : "none";
   const audio: GenericDevice = {
     kind: "audio",
