@@ -3,9 +3,10 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import process from "node:process";
-import type { Writable } from "node:stream";
+import { Writable } from "node:stream";
 import { ErrorCode, ErrorDomain, isVirError, VirError } from "../../errors/index.js";
 import type { CmdDef, Ctl, GroupDef, ParsedCmd } from "./command.js";
+import { dumpXPath } from "./format/xpath.js";
 import { argvTokenizer, parseCommands, stringTokenizer, type Tokenizer } from "./parse.js";
 
 /** A command failure with virsh's own message first ("Failed to start domain 'x'") and the
@@ -33,7 +34,7 @@ export interface ControlOptions<Conn> {
 }
 
 export class VirshControl<Conn = unknown> implements Ctl {
-  readonly out: Writable;
+  out: Writable;
   readonly err: Writable;
   quiet: boolean;
   uri: string | null;
@@ -253,9 +254,46 @@ export class VirshControl<Conn = unknown> implements Ctl {
       this.error(`command '${cmd.def.name}' is not implemented in tsvirsh`);
       return false;
     }
+    // the *-dumpxml commands' --xpath/--wrap filter what the command prints (virshDumpXML)
+    const xpath = cmd.def.opts.some((o) => o.name === "wrap")
+      ? cmd.opts.find((o) => o.def.name === "xpath")
+      : undefined;
+    const realOut = this.out;
+    let captured = "";
+    if (xpath) {
+      this.out = new Writable({
+        write(chunk, _enc, cb) {
+          captured += chunk.toString();
+          cb();
+        },
+      });
+    }
     try {
-      return await h(this, cmd);
+      const ok = await h(this, cmd);
+      if (!xpath) return ok;
+      this.out = realOut;
+      // a failure (or net-port-dumpxml's lookup failure, which virsh lets succeed) prints as is
+      if (!ok || captured === "") {
+        this.print(captured);
+        return ok;
+      }
+      // an empty expression fails without a message, after the lookup
+      if (!xpath.value) return false;
+      const wrap = cmd.opts.some((o) => o.def.name === "wrap");
+      let text: string;
+      try {
+        text = dumpXPath(captured, xpath.value, wrap, (m) => this.err.write(m));
+      } catch (e) {
+        this.setError(e);
+        return false;
+      }
+      this.print(text);
+      return true;
     } catch (e) {
+      if (xpath) {
+        this.out = realOut;
+        this.print(captured);
+      }
       if (e instanceof CmdFailure) {
         this.error(e.message);
         if (e.cause !== undefined) this.setError(e.cause);
