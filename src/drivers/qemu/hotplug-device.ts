@@ -146,8 +146,16 @@ export async function parseController(
   def: DomainDef,
   raw: RawDevice,
 ): Promise<{ ctrl: ControllerDef; parsed: DomainDef }> {
-  const parsed = await parseWithDevice(st, def, raw);
   const type = attr(raw.xml, "type");
+  const given = attr(raw.xml, "index");
+  // an index already taken is libvirt's "already exists" (the parse would refuse the duplicate)
+  if (
+    given !== undefined &&
+    def.devices.controllers.some((c) => c.type === type && String(c.index) === given)
+  ) {
+    throw virError(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `target ${type}:${given} already exists`);
+  }
+  const parsed = await parseWithDevice(st, def, raw);
   const had = new Set(def.devices.controllers.map((c) => `${c.type}:${c.index}`));
   const ctrl = parsed.devices.controllers.find((c) => c.type === type && !had.has(`${c.type}:${c.index}`));
   if (!ctrl) {
