@@ -80,6 +80,9 @@ export function buildControllers(ctx: BuildContext): void {
           ctx.buses.add(`sata${c.index}`);
         }
         break;
+      case "fdc":
+        if (ctx.q35) throw unsupported("floppy disks are not supported on q35 by the QEMU driver yet");
+        break; // the PC's ISA floppy controller is built in
       case "ide":
         if (ctx.q35)
           throw unsupported("IDE controllers are unsupported for this QEMU binary or machine type");
@@ -121,6 +124,28 @@ export function buildControllers(ctx: BuildContext): void {
         throw unsupported(`controller type '${c.type}' is not supported by the QEMU driver yet`);
     }
   }
+}
+
+/** The QEMU device of a virtio model: -transitional / -non-transitional variants by name. */
+export function virtioModel(base: string, model: string | undefined): string {
+  if (model === "virtio-transitional") return `${base}-transitional`;
+  if (model === "virtio-non-transitional") return `${base}-non-transitional`;
+  return base;
+}
+
+/** A virtio device's `<driver iommu ats packed>` as QEMU properties (qemuBuildVirtioOptionsProps). */
+export function virtioOptions(drv: XmlElement | undefined): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  if (!drv) return out;
+  for (const [k, q] of [
+    ["iommu", "iommu_platform"],
+    ["ats", "ats"],
+    ["packed", "packed"],
+  ] as const) {
+    const v = attr(drv, k);
+    if (v === "on" || v === "off") out[q] = v === "on";
+  }
+  return out;
 }
 
 /** `{ [k]: n }` for a numeric attribute that is set, else nothing. */
@@ -166,6 +191,8 @@ function buildPciController(ctx: BuildContext, c: ControllerDef): void {
 
 const NIC_MODELS: Record<string, string> = {
   virtio: "virtio-net-pci",
+  "virtio-transitional": "virtio-net-pci-transitional",
+  "virtio-non-transitional": "virtio-net-pci-non-transitional",
   e1000: "e1000",
   e1000e: "e1000e",
   rtl8139: "rtl8139",
@@ -329,6 +356,41 @@ export function buildVideo(ctx: BuildContext): void {
   });
 }
 
+/** USB hubs (qemuBuildHubCommandLine). */
+export function buildHubs(ctx: BuildContext): void {
+  ctx.def.devices.other
+    .filter((o) => o.kind === "hub")
+    .forEach((o, i) => {
+      if (attr(o.xml, "type") !== "usb") throw unsupported("only USB hubs are supported");
+      if (!ctx.buses.has("usb")) throw unsupported("a USB hub needs a USB controller");
+      const a = genericAddress(o);
+      const port = a?.type === "usb" ? a.attrs.find(([k]) => k === "port")?.[1] : undefined;
+      addDevice(ctx, {
+        driver: "usb-hub",
+        id: `hub${i}`,
+        bus: "usb.0",
+        ...(port !== undefined ? { port } : {}),
+      });
+    });
+}
+
+/** An Intel IOMMU right after -boot (qemuBuildIOMMUCommandLine). */
+export function buildIommu(ctx: BuildContext): void {
+  const o = ctx.def.devices.other.find((x) => x.kind === "iommu");
+  if (!o) return;
+  if (attr(o.xml, "model") !== "intel")
+    throw unsupported(`IOMMU model '${attr(o.xml, "model")}' is not supported by the QEMU driver yet`);
+  const drv = child(o.xml, "driver");
+  const v = (k: string) => (drv ? attr(drv, k) : undefined);
+  const props: Record<string, unknown> = { driver: "intel-iommu", id: "iommu0" };
+  if (v("intremap") !== undefined) props.intremap = v("intremap");
+  if (v("caching_mode") !== undefined) props["caching-mode"] = v("caching_mode") === "on";
+  if (v("eim") !== undefined) props.eim = v("eim");
+  if (v("iotlb") !== undefined) props["device-iotlb"] = v("iotlb") === "on";
+  if (v("aw_bits") !== undefined) props["aw-bits"] = Number(v("aw_bits"));
+  addDevice(ctx, props);
+}
+
 export function buildInputs(ctx: BuildContext): void {
   ctx.def.devices.inputs.forEach((inp, i) => {
     const bus = inp.bus ?? (inp.type === "tablet" ? "usb" : "ps2");
@@ -361,9 +423,13 @@ export function buildInputs(ctx: BuildContext): void {
 export function buildMemballoon(ctx: BuildContext): void {
   const b = ctx.def.devices.memballoon;
   if (!b || b.model === "none") return;
-  if (b.model !== "virtio")
+  if (!b.model.startsWith("virtio"))
     throw unsupported(`memballoon model '${b.model}' is not supported by the QEMU driver yet`);
-  const props: Record<string, unknown> = { driver: "virtio-balloon-pci", id: "balloon0" };
+  const props: Record<string, unknown> = {
+    driver: virtioModel("virtio-balloon-pci", b.model),
+    ...virtioOptions(b.children.find((k) => k.name === "driver")),
+    id: "balloon0",
+  };
   const on = (k: string) => b.attrs.find(([n]) => n === k)?.[1];
   if (on("autodeflate") !== undefined) props["deflate-on-oom"] = on("autodeflate") === "on";
   if (on("freePageReporting") !== undefined) props["free-page-reporting"] = on("freePageReporting") === "on";
@@ -500,22 +566,28 @@ export function buildOtherDevices(ctx: BuildContext): void {
   let rng = 0;
   for (const o of ctx.def.devices.other) {
     if (o.kind === "rng") buildRng(ctx, o, rng++);
-    else if (["audio", "sound", "redirdev", "redirfilter"].includes(o.kind)) continue;
+    else if (["audio", "sound", "redirdev", "redirfilter", "hub", "iommu"].includes(o.kind)) continue;
+    else if (o.kind === "panic" && attr(o.xml, "model") === "hyperv")
+      continue; // -cpu hv-crash
     else throw unsupported(`device '${o.kind}' is not supported by the QEMU driver yet`);
   }
 }
 
 function buildRng(ctx: BuildContext, o: GenericDevice, i: number): void {
-  const model = attr(o.xml, "model");
-  if (model !== "virtio") throw unsupported(`RNG model '${model}' is not supported by the QEMU driver yet`);
+  const model = attr(o.xml, "model") ?? "";
+  if (!model.startsWith("virtio"))
+    throw unsupported(`RNG model '${model}' is not supported by the QEMU driver yet`);
   const backend = child(o.xml, "backend");
-  if (!backend || attr(backend, "model") !== "random") {
-    throw unsupported("only the 'random' RNG backend is supported by the QEMU driver yet");
-  }
-  const file = textContent(backend).trim() || "/dev/urandom";
-  add(ctx, "-object", JSON.stringify({ "qom-type": "rng-random", id: `objrng${i}`, filename: file }));
+  const bmodel = backend ? attr(backend, "model") : undefined;
+  if (bmodel === "builtin")
+    add(ctx, "-object", JSON.stringify({ "qom-type": "rng-builtin", id: `objrng${i}` }));
+  else if (bmodel === "random") {
+    const file = textContent(backend!).trim() || "/dev/urandom";
+    add(ctx, "-object", JSON.stringify({ "qom-type": "rng-random", id: `objrng${i}`, filename: file }));
+  } else throw unsupported(`RNG backend '${bmodel}' is not supported by the QEMU driver yet`);
   addDevice(ctx, {
-    driver: "virtio-rng-pci",
+    driver: virtioModel("virtio-rng-pci", model),
+    ...virtioOptions(child(o.xml, "driver")),
     rng: `objrng${i}`,
     id: `rng${i}`,
     ...pciProps(ctx, genericAddress(o)),

@@ -2,6 +2,7 @@
 // does for QEMU ≥ 4.2 (qemu_block.c / qemu_command.c), with its node-name and id conventions.
 import { type DiskDef, diskNameToIndex } from "../../conf/domain/index.js";
 import type { XmlElement } from "../../xml/index.js";
+import { virtioModel, virtioOptions } from "./command-devices.js";
 import { type BuildContext, add, addDevice, attr, pciProps, unsupported } from "./command-util.js";
 
 const FORMATS = new Set(["raw", "qcow2", "qcow", "vmdk", "vdi", "vpc", "vhdx", "qed"]);
@@ -32,7 +33,7 @@ export function buildDisks(ctx: BuildContext): void {
 
 function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
   const dev = d.target.dev;
-  if (d.device !== "disk" && d.device !== "cdrom") {
+  if (d.device !== "disk" && d.device !== "cdrom" && d.device !== "floppy") {
     throw unsupported(`disk device '${d.device}' is not supported by the QEMU driver yet`);
   }
   if (d.type !== "file" && d.type !== "block" && d.type !== "network") {
@@ -173,7 +174,8 @@ function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
         const dv = (k: string) => (d.driver ? attr(d.driver, k) : undefined);
         const io = dv("iothread");
         return {
-          driver: "virtio-blk-pci",
+          driver: virtioModel("virtio-blk-pci", d.attrs.find(([k]) => k === "model")?.[1]),
+          ...(d.driver ? virtioOptions(d.driver) : {}),
           ...(io !== undefined ? { iothread: `iothread${io}` } : {}),
           ...(dv("queues") !== undefined ? { "num-queues": Number(dv("queues")) } : {}),
           ...(dv("queue_size") !== undefined ? { "queue-size": Number(dv("queue_size")) } : {}),
@@ -228,6 +230,12 @@ function frontEnd(ctx: BuildContext, d: DiskDef): Record<string, unknown> {
         device_id: `drive-${id}`,
         id,
       };
+    }
+    case "fdc": {
+      // the PC's built-in floppy controller: unit 0 is A:, 1 is B: (qemuBuildDiskDeviceProps)
+      if (ctx.q35) throw unsupported("floppy disks are not supported on q35 by the QEMU driver yet");
+      const a = driveAddr(d);
+      return { driver: "floppy", unit: a.unit, id: `fdc${a.controller}-${a.bus}-${a.unit}` };
     }
     case "usb":
       if (!ctx.buses.has("usb")) throw unsupported(`disk '${d.target.dev}' needs a USB controller`);

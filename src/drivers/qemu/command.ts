@@ -12,6 +12,8 @@ import {
   buildInterfaces,
   buildMemballoon,
   buildOtherDevices,
+  buildHubs,
+  buildIommu,
   buildRedirdevs,
   buildSound,
   buildVideo,
@@ -133,7 +135,9 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildPm(ctx);
   buildOs(ctx);
   assignBootIndexes(ctx);
+  buildIommu(ctx);
   buildControllers(ctx);
+  buildHubs(ctx); // hubs come between the controllers and the disks (qemuBuildHubCommandLine)
   buildDisks(ctx);
   buildInterfaces(ctx, rt);
   buildChardevs(ctx, rt);
@@ -232,6 +236,9 @@ function cpuExtras(def: DomainDef): string[] {
       }
     }
   }
+  // a Hyper-V panic device is the hv-crash CPU flag (no '=on', as libvirt writes it)
+  if (def.devices.other.some((o) => o.kind === "panic" && attr(o.xml, "model") === "hyperv"))
+    out.push("hv-crash");
   const kvm = f.get("kvm");
   if (kvm) {
     const on = (n: string) => {

@@ -211,7 +211,11 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
     const need = ctrlNeed(c, q35);
     if (need) out.push(infoSlot(c, need, c));
   }
-  for (const disk of d.disks) if (disk.target.bus === "virtio") out.push(infoSlot(disk, e("pcie")));
+  for (const disk of d.disks) {
+    if (disk.target.bus !== "virtio") continue;
+    const model = disk.attrs.find(([k]) => k === "model")?.[1];
+    out.push(infoSlot(disk, model === "virtio-transitional" ? "pci" : e("pcie")));
+  }
   for (const o of d.other) {
     const t = attr(o.xml, "type");
     const pciHostdev = t === "pci" || (t === "mdev" && attr(o.xml, "model") === "vfio-pci");
@@ -308,7 +312,7 @@ function usbGroup(def: DomainDef, set: PciSet, c: ControllerDef): boolean {
   return true;
 }
 
-function runPass(def: DomainDef, q35: boolean, grow: boolean): PciSet {
+function runPass(def: DomainDef, q35: boolean, grow: boolean, devices?: Slotted[]): PciSet {
   const set = new PciSet(q35, grow);
   set.addBus(q35 ? "pcie-root" : "pci-root");
   const pciCtrls = def.devices.controllers
@@ -319,7 +323,7 @@ function runPass(def: DomainDef, q35: boolean, grow: boolean): PciSet {
     if (set.buses.length === c.index) set.addBus(c.model ?? (q35 ? "pcie-root-port" : "pci-bridge"));
   }
   set.added = [];
-  const all = pciDevices(def, q35, false);
+  const all = devices ?? pciDevices(def, q35, false);
   const explicit = (x: Slotted) => {
     const a = x.get();
     if (a?.type !== "pci") return;
@@ -425,14 +429,16 @@ function assignPci(def: DomainDef, q35: boolean): void {
   const buses = new Set(def.devices.controllers.filter((c) => c.type === "pci").map((c) => c.index));
   const placed = (a: DeviceAddress | undefined) =>
     a !== undefined && (a.type !== "pci" || buses.has(num(a, "bus")));
-  if (pciDevices(def, q35, false).every((x) => placed(x.get()))) {
+  const devices = pciDevices(def, q35, false);
+  if (devices.every((x) => placed(x.get()))) {
     fillPciControllerChildren(def);
     return;
   }
   const restore = snapshotAddresses(def);
   const addressed = new Set(def.devices.controllers.filter((c) => c.address !== undefined));
   const userPci = def.devices.controllers.some((c) => c.type === "pci" && c.index > 0);
-  const dry = runPass(def, q35, true);
+  // (the same device list: nothing was added or removed since it was made)
+  const dry = runPass(def, q35, true, devices);
   // A dry run that added no bus went exactly as the real pass would (growing only ever adds
   // buses): its addresses stand (an i440fx domain that fits on its buses, a q35 one whose
   // root ports are all in its XML).
@@ -473,26 +479,33 @@ function assignUsb(def: DomainDef): void {
   if (!hc || hc.model === "none") return;
   const portsAttr = hc.attrs.find(([k]) => k === "ports")?.[1];
   const max = portsAttr !== undefined ? Number(portsAttr) : (USB_PORTS[hc.model ?? ""] ?? 2);
-  const used = new Set<string>();
   const hubs: Slotted[] = [];
   const devs: Slotted[] = [];
-  for (const o of d.other)
-    if (o.kind === "hub" && attr(o.xml, "type") === "usb") hubs.push(genericSlot(o, "pci"));
   // libvirt's order: hubs, disks, CCID controllers, inputs, USB serials, sound, hostdevs, redirdevs
+  // (the generic kinds sorted out in one pass over the list)
+  const sounds: Slotted[] = [];
+  const hostdevs: Slotted[] = [];
+  const redirdevs: Slotted[] = [];
+  for (const o of d.other) {
+    if (o.kind === "hub") {
+      if (attr(o.xml, "type") === "usb") hubs.push(genericSlot(o, "pci"));
+    } else if (o.kind === "sound") {
+      if (attr(o.xml, "model") === "usb") sounds.push(genericSlot(o, "pci"));
+    } else if (o.kind === "hostdev") {
+      if (attr(o.xml, "type") === "usb") hostdevs.push(genericSlot(o, "pci"));
+    } else if (o.kind === "redirdev") {
+      if (attr(o.xml, "bus") === "usb") redirdevs.push(genericSlot(o, "pci"));
+    }
+  }
   for (const k of d.disks) if (k.target.bus === "usb") devs.push(infoSlot(k, "pci"));
   for (const c of d.controllers) if (c.type === "ccid") devs.push(infoSlot(c, "pci"));
   for (const i of d.inputs) if (i.bus === "usb") devs.push(infoSlot(i, "pci"));
   for (const c of d.serials) {
     if (c.target?.attrs.some(([k, v]) => k === "type" && v === "usb-serial")) devs.push(infoSlot(c, "pci"));
   }
-  for (const o of d.other)
-    if (o.kind === "sound" && attr(o.xml, "model") === "usb") devs.push(genericSlot(o, "pci"));
-  for (const o of d.other) {
-    if (o.kind === "hostdev" && attr(o.xml, "type") === "usb") devs.push(genericSlot(o, "pci"));
-  }
-  for (const o of d.other) {
-    if (o.kind === "redirdev" && attr(o.xml, "bus") === "usb") devs.push(genericSlot(o, "pci"));
-  }
+  devs.push(...sounds, ...hostdevs, ...redirdevs);
+  if (hubs.length === 0 && devs.length === 0) return; // nothing to place (most domains)
+  const used = new Set<string>();
   const portOf = (x: Slotted) => {
     const a = x.get();
     return a?.type === "usb" ? a.attrs.find(([k]) => k === "port")?.[1] : undefined;
