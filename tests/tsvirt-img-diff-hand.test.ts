@@ -192,6 +192,146 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "info --object / --image-opts: secrets read, malformed objects refused, json: names for encrypt options",
+    setup: [
+      "qemu-img create -q -f raw b.raw 1M && qemu-img create -q -f qcow2 -b b.raw -F raw a.qcow2 1M",
+      // (qemu's LUKS iteration benchmark sometimes fails under load: retried.)
+      "for i in 1 2 3 4 5 6; do qemu-img create -q --object secret,id=sec0,data=abc123 -f qcow2 -o encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10 enc.qcow2 1M && break; sleep 1; done",
+    ].join(" && "),
+    cmds: [
+      ["info", "--object", "secret,id=0bad,data=abc", "a.qcow2"],
+      ["info", "--object", "secret", "a.qcow2"],
+      ["info", "--backing-chain", "--image-opts", "driver=qcow2,file.filename=a.qcow2"],
+      ["info", "--output=json", "--image-opts", "file.filename=a.qcow2,lazy-refcounts=on"],
+      ["info", "-f", "qcow2", "--image-opts", "driver=qcow2,file.filename=a.qcow2"],
+      ["info", "--image-opts", "a.qcow2"],
+      [
+        "info",
+        "--output=json",
+        "--backing-chain",
+        "--object",
+        "secret,id=sec0,data=abc123",
+        "--image-opts",
+        "driver=qcow2,file.filename=enc.qcow2,encrypt.key-secret=sec0",
+      ],
+      ["info", "--image-opts", "driver=qcow2,file.filename=enc.qcow2,encrypt.key-secret=nosuch"],
+    ],
+  },
+  {
+    name: "qcow2 AES (encryption=on / encrypt.format=aes) is created and written as qemu 7.2 does",
+    setup: "qemu-img create -q -f raw r.raw 1M && qemu-io -f raw -c 'write -P 7 0 100k' r.raw",
+    cmds: [
+      [
+        "create",
+        "--object",
+        "secret,id=s,data=pw",
+        "-f",
+        "qcow2",
+        "-o",
+        "encryption=on,encrypt.key-secret=s",
+        "a.qcow2",
+        "1M",
+      ],
+      ["info", "a.qcow2"],
+      [
+        "convert",
+        "--object",
+        "secret,id=s,data=pw",
+        "-O",
+        "qcow2",
+        "-o",
+        "encrypt.format=aes,encrypt.key-secret=s",
+        "r.raw",
+        "b.qcow2",
+      ],
+      [
+        "compare",
+        "--object",
+        "secret,id=s,data=pw",
+        "r.raw",
+        "--image-opts",
+        "driver=qcow2,file.filename=b.qcow2,encrypt.key-secret=s",
+      ],
+      [
+        "create",
+        "--object",
+        "secret,id=s,data=pw",
+        "-f",
+        "qcow2",
+        "-o",
+        "encryption=on,encrypt.key-secret=s9",
+        "c.qcow2",
+        "1M",
+      ],
+      [
+        "create",
+        "--object",
+        "secret,id=s,data=pw",
+        "-f",
+        "qcow2",
+        "-o",
+        "encrypt.format=aes",
+        "c.qcow2",
+        "1M",
+      ],
+      [
+        "create",
+        "--object",
+        "secret,id=s,data=pw",
+        "-f",
+        "qcow2",
+        "-o",
+        "encrypt.format=aes,encrypt.key-secret=s,encrypt.hash-alg=md5,encrypt.iter-time=1",
+        "c.qcow2",
+        "1M",
+      ],
+      [
+        "create",
+        "--object",
+        "secret,id=s,data=pw",
+        "-f",
+        "qcow2",
+        "-o",
+        "encryption=on,encrypt.key-secret=s,encrypt.ivgen-alg=plain,encrypt.cipher-alg=aes-128",
+        "c.qcow2",
+        "1M",
+      ],
+    ],
+  },
+  {
+    name: "LUKS create options outside qemu's enums are refused with its wording",
+    setup: "",
+    cmds: [
+      "cipher-alg=bogus",
+      "cipher-mode=bogus",
+      "ivgen-alg=bogus",
+      "ivgen-hash-alg=bogus",
+      "hash-alg=sha3",
+    ].map((o) => [
+      "create",
+      "--object",
+      "secret,id=s,data=pw",
+      "-f",
+      "qcow2",
+      "-o",
+      `encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10,encrypt.${o}`,
+      "n.qcow2",
+      "1M",
+    ]),
+  },
+  {
+    name: "measure -l: qcow2 internal snapshots loaded, other formats refused as qemu",
+    setup:
+      "qemu-img create -q -f qcow2 s.qcow2 1M && qemu-io -c 'write -P 1 0 64k' s.qcow2 && qemu-img snapshot -c snap1 s.qcow2 && qemu-io -c 'write -P 2 0 512k' s.qcow2 && qemu-img create -q -f qcow w.qcow 1M",
+    cmds: [
+      ["measure", "-O", "qcow2", "-l", "1", "w.qcow"],
+      ["measure", "-O", "qcow2", "-l", "snap1", "s.qcow2"],
+      ["measure", "-O", "qcow2", "-l", "nosuch", "s.qcow2"],
+      ["measure", "-O", "raw", "-l", "snapshot.name=snap1", "s.qcow2"],
+      ["measure", "-l", "snapshot.x=1", "s.qcow2"],
+    ],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [
@@ -322,7 +462,9 @@ async function runCase(c: Case, i: number): Promise<string[]> {
     if (a !== b) diffs.push(`${n}: info\n${a}--- tsvirt-img:\n${b}`);
     else if (iq.code === 0) {
       const cmp = await run("qemu-img", ["compare", "-U", qp, tp], qd);
-      if (cmp.code !== 0) diffs.push(`${n}: compare ${cmp.stdout}${cmp.stderr}`);
+      // (An image qemu-img cannot read without its key is left to the info check above.)
+      const self = cmp.code !== 0 ? await run("qemu-img", ["compare", "-U", qp, qp], qd) : cmp;
+      if (cmp.code !== 0 && self.code === 0) diffs.push(`${n}: compare ${cmp.stdout}${cmp.stderr}`);
     }
   }
   return diffs;

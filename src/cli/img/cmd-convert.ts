@@ -2,9 +2,7 @@
 // target of any format, sparse, optionally compressed, with qemu-img's options.
 
 import { stat } from "node:fs/promises";
-import type { Qcow2Image } from "../../image/formats/qcow2/qcow2-image.js";
 import { createImage, FileIO, type Image, ImageError, type MapExtent, openImage } from "../../image/index.js";
-import { splitCommas } from "../../util/split-commas.js";
 import {
   CliError,
   compressedWriter,
@@ -16,6 +14,7 @@ import {
 } from "./context.js";
 import { copyImage } from "./copy.js";
 import {
+  aesUnexpected,
   CREATE_OPTIONS,
   checkOptionValue,
   createOptionsWithProtocol,
@@ -25,6 +24,7 @@ import {
   parseOptionString,
 } from "./create-options.js";
 import { getopt } from "./getopt.js";
+import { loadSnapshot, parseSnapshotParam, type SnapshotParam } from "./snapshot-param.js";
 import { convertProgressPlan } from "./convert-progress.js";
 import { qemuProgress } from "./progress.js";
 import { cliObjects, type Secrets } from "./qdict.js";
@@ -83,7 +83,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   let skipBroken = false;
   let tgtImageOpts = false;
   let srcCache = "writeback";
-  let snapshot: { idOrName?: string; id?: string; name?: string } | undefined;
+  let snapshot: SnapshotParam | undefined;
   // qemu-img convert writes the target with cache=unsafe unless -t says otherwise: no fsync.
   let cache = "unsafe";
   const optStrings: string[] = [];
@@ -275,6 +275,8 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
           throw new CliError(
             `${outName}: error while converting ${outFmt}: Failed to get "write" lock\nIs another process using the image [${outName}]?`,
           );
+        const unexpected = aesUnexpected(outFmt, options);
+        if (unexpected) throw new CliError(`${outName}: error while converting ${outFmt}: ${unexpected}`);
         try {
           await createImage(outName, outFmt, total, options, { secrets });
         } catch (e) {
@@ -434,49 +436,4 @@ function concatenation(sources: Image[]): Image {
     close: () => Promise.resolve(),
     info: () => first.info(),
   };
-}
-
-/** -l: a plain snapshot ID or name, or snapshot.id=…,snapshot.name=… (parsed as qemu-img does). */
-function parseSnapshotParam(v: string, io: Out): { idOrName?: string; id?: string; name?: string } {
-  if (!v.startsWith("snapshot.")) return { idOrName: v };
-  const out: { id?: string; name?: string } = {};
-  for (const part of splitCommas(v)) {
-    const eq = part.indexOf("=");
-    const k = eq < 0 ? part : part.slice(0, eq);
-    if (eq < 0)
-      io.err(
-        `tsvirt-img: warning: short-form boolean option '${k}' deprecated\nPlease use ${k}=on instead\n`,
-      );
-    if (k === "snapshot.id" && eq >= 0) out.id = part.slice(eq + 1);
-    else if (k === "snapshot.name" && eq >= 0) out.name = part.slice(eq + 1);
-    else {
-      io.err(`tsvirt-img: Invalid parameter '${k}'\n`);
-      throw new CliError(`Failed in parsing snapshot param '${v}'`);
-    }
-  }
-  return out;
-}
-
-/** Reads the (only) source as of an internal snapshot, as qemu's bdrv_snapshot_load_tmp. */
-async function loadSnapshot(
-  sources: Image[],
-  sn: { idOrName?: string; id?: string; name?: string },
-): Promise<void> {
-  if (sources.length > 1) throw new CliError("No support for concatenating multiple snapshot");
-  const img = sources[0]!;
-  if (img.format !== "qcow2")
-    throw new CliError(
-      `Failed to load snapshot: Block format '${img.format}' used by device '' does not support temporarily loading internal snapshots`,
-    );
-  const q = img as unknown as Qcow2Image;
-  const list = q.snapshotList;
-  const found =
-    sn.idOrName !== undefined
-      ? (list.find((e) => e.id === sn.idOrName) ?? list.find((e) => e.name === sn.idOrName))
-      : list.find(
-          (e) => (sn.id === undefined || e.id === sn.id) && (sn.name === undefined || e.name === sn.name),
-        );
-  if (!found) throw new CliError("Failed to load snapshot: Can't find snapshot");
-  const { readL1 } = await import("../../image/formats/qcow2/snapshot-refcount.js");
-  q.tables.l1 = await readL1(q, found.l1Offset, found.l1Size);
 }

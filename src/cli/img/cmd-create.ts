@@ -3,6 +3,7 @@
 import { createImage, detectFormat, FileIO, ImageError, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, isDirectory, type Out, pathCombine } from "./context.js";
 import {
+  aesUnexpected,
   CREATE_OPTIONS,
   checkOptionValue,
   createFailureText,
@@ -154,6 +155,8 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   }
   for (const k of Object.keys(options))
     if (!own.has(k) && k !== "backing_file" && k !== "backing_fmt") delete options[k];
+  const unexpected = aesUnexpected(fmt, options);
+  if (unexpected) throw new CliError(`${filename}: ${unexpected}`);
   try {
     await createImage(filename, fmt, size, options, { unsafe, secrets });
   } catch (e) {

@@ -2,9 +2,17 @@
 // optionally for the whole backing chain.
 
 import type { Image, SnapshotInfo } from "../../image/index.js";
-import { allocatedSize, CliError, fromUsage, type Out, openCli, pathCombine } from "./context.js";
+import {
+  allocatedSize,
+  CliError,
+  fromUsage,
+  hasImageOpts,
+  type Out,
+  openCli,
+  pathCombine,
+} from "./context.js";
 import { getopt } from "./getopt.js";
-import { dumpHuman, type QValue, toQemuJson } from "./qdict.js";
+import { cliObjects, dumpHuman, parseImageOpts, type QValue, type Secrets, toQemuJson } from "./qdict.js";
 import { sizeToStr } from "./units.js";
 
 export async function imageInfoDict(
@@ -96,6 +104,19 @@ export function humanInfo(d: Record<string, QValue | undefined>, snaps: Snapshot
   return lines.join("\n") + "\n";
 }
 
+/**
+ * The name qemu gives an image opened with --image-opts: its file's name, or, when options it
+ * must keep (qcow2/qcow encrypt.*) were given, a json: description of the node.
+ */
+function optsName(spec: string, format: string): string {
+  const o = parseImageOpts(spec, (m) => new CliError(m));
+  const strong = Object.entries(o.options).filter(([k]) => k.startsWith("encrypt."));
+  if (strong.length === 0 || (format !== "qcow2" && format !== "qcow")) return o.path;
+  const q = (x: string) => JSON.stringify(x);
+  const own = strong.map(([k, v]) => `${q(k)}: ${q(v)}, `).join("");
+  return `json:{${own}"driver": ${q(format)}, "file": {"driver": "file", "filename": ${q(o.path)}}}`;
+}
+
 export async function cmdInfo(argv: string[], io: Out): Promise<number> {
   let fmt: string | undefined;
   let output = "human";
@@ -114,8 +135,11 @@ export async function cmdInfo(argv: string[], io: Out): Promise<number> {
   } catch (e) {
     throw fromUsage(e);
   }
+  // --object secrets, created as qemu-img does while it reads its options.
+  const secrets: Secrets = {};
   for (const [k, v] of parsed.opts) {
-    if (k === "f") fmt = v;
+    if (k === "object") cliObjects([v], io.out, (m, c) => new CliError(m || undefined, c), secrets);
+    else if (k === "f") fmt = v;
     else if (k === "output") output = v;
     else if (k === "backing-chain") chain = true;
   }
@@ -129,12 +153,20 @@ export async function cmdInfo(argv: string[], io: Out): Promise<number> {
   const seen = new Set<string>();
   let name: string | undefined = filename;
   let f = fmt;
+  let imageOpts = hasImageOpts(parsed.opts);
   while (name !== undefined) {
     if (seen.has(name)) throw new CliError(`Backing file '${name}' creates an infinite loop.`);
     seen.add(name);
-    const img = await openCli(name, f, { readOnly: true, backingChain: false, noIo: true });
+    const img = await openCli(name, f, {
+      readOnly: true,
+      backingChain: false,
+      noIo: true,
+      imageOpts,
+      secrets,
+    });
     try {
-      const d = await imageInfoDict(img, name);
+      const d = await imageInfoDict(img, imageOpts ? optsName(name, img.format) : name);
+      imageOpts = false;
       dicts.push(d);
       snapLists.push(img.snapshots ? await img.snapshots.list() : []);
       if (!chain) break;

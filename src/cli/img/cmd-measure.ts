@@ -6,6 +6,7 @@ import { chainStatus } from "./chain-status.js";
 import { CliError, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
 import { checkOptionValue, createOptionsWithProtocol, parseOptionString } from "./create-options.js";
 import { getopt } from "./getopt.js";
+import { loadSnapshot, parseSnapshotParam, type SnapshotParam } from "./snapshot-param.js";
 import { type QValue, toQemuJson, cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
 
@@ -95,7 +96,7 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   let outFmt = "raw";
   let output = "human";
   let sizeOpt: number | undefined;
-  let snapshot: string | undefined;
+  let snapshot: SnapshotParam | undefined;
   const optStrings: string[] = [];
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
@@ -106,7 +107,7 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
     if (k === "f") fmt = v;
     else if (k === "O") outFmt = v;
     else if (k === "o") optStrings.push(v);
-    else if (k === "l") snapshot = v;
+    else if (k === "l") snapshot = parseSnapshotParam(v, io);
     else if (k === "output") {
       if (v !== "human" && v !== "json")
         throw new CliError("--output must be used with human or json as argument.");
@@ -134,11 +135,7 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
       ? await openCli(p.args[0]!, fmt, { readOnly: true, imageOpts: hasImageOpts(p.opts), secrets })
       : undefined;
   try {
-    if (img && snapshot !== undefined) {
-      const list = img.snapshots ? await img.snapshots.list() : [];
-      if (!list.some((x) => x.id === snapshot || x.name === snapshot))
-        throw new CliError("Failed to load snapshot: Can't find snapshot");
-    }
+    if (img && snapshot !== undefined) await loadSnapshot([img], snapshot);
     return await measure(img, sizeOpt, outFmt, optStrings, output, io, secrets);
   } finally {
     await img?.close();

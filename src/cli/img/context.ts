@@ -104,9 +104,12 @@ export async function openCli(
     // As qemu: a key only through encrypt.key-secret, naming an --object secret.
     const id = options["encrypt.key-secret"];
     if (id !== undefined) {
-      if (o.secrets?.[id] === undefined)
-        throw new CliError(`Could not open '${filename}': No secret with id '${id}'`);
-      secrets = o.secrets;
+      // (Opened for its metadata only, as info does, the image needs no key: qemu does not look
+      // the secret up then.)
+      if (o.secrets?.[id] === undefined) {
+        if (!o.noIo) throw new CliError(`Could not open '${filename}': No secret with id '${id}'`);
+        delete options["encrypt.key-secret"];
+      } else secrets = o.secrets;
     }
   }
   try {

@@ -272,3 +272,27 @@ export function createFailureText(path: string, message: string): string {
   const open = `Could not open '${path}': `;
   return message.startsWith(open) ? `Could not create '${path}': ${message.slice(open.length)}` : message;
 }
+
+/** The order in which qemu 7.2 names a LUKS-only option left over for AES (found by trying). */
+const AES_UNEXPECTED_ORDER = [
+  "cipher-alg",
+  "iter-time",
+  "cipher-mode",
+  "ivgen-alg",
+  "hash-alg",
+  "ivgen-hash-alg",
+];
+
+/**
+ * qcow2 with AES encryption (encryption=on or encrypt.format=aes) takes no other encrypt.*
+ * option than key-secret: qemu refuses the first left over (in its own order) as
+ * "Parameter 'encrypt.<name>' is unexpected". Undefined when there is none.
+ */
+export function aesUnexpected(fmt: string, options: Record<string, string>): string | undefined {
+  if (fmt !== "qcow2") return undefined;
+  const enc = options["encrypt.format"];
+  if (!(enc === "aes" || (enc === undefined && ["on", "true", "yes"].includes(options.encryption ?? ""))))
+    return undefined;
+  const extra = AES_UNEXPECTED_ORDER.find((k) => options[`encrypt.${k}`] !== undefined);
+  return extra === undefined ? undefined : `Parameter 'encrypt.${extra}' is unexpected`;
+}

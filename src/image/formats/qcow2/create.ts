@@ -9,6 +9,7 @@ import type { FormatCreateContext } from "../../registry.js";
 import {
   AUTOCLEAR_DATA_FILE_RAW,
   COMPAT_LAZY_REFCOUNTS,
+  CRYPT_AES,
   EXT_FEATURE_TABLE,
   encodeHeader,
   INCOMPAT_COMPRESSION,
@@ -135,11 +136,13 @@ export async function createQcow2(
   const encrypted = bool(o.encryption, "encryption") || encFormat !== undefined;
   if (encrypted && o["encrypt.key-secret"] === undefined)
     throw bad("Parameter 'encrypt.key-secret' is required for cipher");
-  if (bool(o.encryption, "encryption") || encFormat === "aes")
-    throw new ImageError(
-      "unsupported",
-      "Use of AES-CBC encrypted qcow2 images is no longer supported; use encrypt.format=luks",
-    );
+  // AES-CBC (qemu 7.2 still creates it): only the header says so; the key is the secret itself.
+  const aes = encrypted && encFormat !== "luks";
+  if (aes) {
+    const { pickSecret } = await import("./crypto.js");
+    if (!pickSecret(ctx.secrets, o))
+      throw new ImageError("not-found", `No secret with id '${o["encrypt.key-secret"]}' found`);
+  }
   let backingFormat = o.backing_fmt;
   // Opened only to learn what was not given (-u never opens it, as qemu-img create -u).
   if (o.backing_file !== undefined && (size === undefined || (backingFormat === undefined && !ctx.unsafe))) {
@@ -175,7 +178,7 @@ export async function createQcow2(
     backingFileSize: 0,
     clusterBits,
     size,
-    cryptMethod: 0,
+    cryptMethod: aes ? CRYPT_AES : 0,
     l1Size,
     l1TableOffset: l1Size === 0 ? 0 : (1 + rt + rb) * cs,
     refcountTableOffset: cs,

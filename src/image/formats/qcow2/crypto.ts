@@ -2,7 +2,7 @@
 // names; IVs from the host offset) and legacy AES-CBC (crypt_method 1; IVs from the guest offset,
 // read-only). Without a key secret the image still opens for info, and data access is refused.
 
-import { createDecipheriv } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 import { ImageError } from "../../errors.js";
 import type { FormatOpenOptions, SecretMap } from "../../registry.js";
 import { CRYPT_AES, type Qcow2Header } from "./header.js";
@@ -83,27 +83,27 @@ function luksInfo(h: LuksHeader): Record<string, unknown> {
 function legacyAes(password: Uint8Array | undefined): Qcow2Crypto {
   const key = password ? new Uint8Array(16) : undefined;
   if (key && password) key.set(password.subarray(0, 16));
+  /** AES-128-CBC per 512-byte sector, IV the little-endian sector number (plain64). */
+  const cbc = (encrypt: boolean, off: number, buf: Uint8Array) => {
+    if (!key) locked();
+    const iv = Buffer.alloc(16);
+    for (let p = 0; p < buf.length; p += SECTOR) {
+      const sector = off / SECTOR + p / SECTOR;
+      iv.writeUInt32LE(sector >>> 0, 0);
+      iv.writeUInt32LE(Math.floor(sector / 0x100000000), 4);
+      const c = encrypt ? createCipheriv("aes-128-cbc", key, iv) : createDecipheriv("aes-128-cbc", key, iv);
+      c.setAutoPadding(false);
+      const chunk = buf.subarray(p, p + SECTOR);
+      chunk.set(c.update(chunk));
+      c.final();
+    }
+  };
   return {
     physical: false,
     format: "aes",
     locked: key === undefined,
-    encrypt: () => {
-      throw new ImageError("unsupported", "AES-CBC encrypted qcow2 images are supported read-only");
-    },
-    decrypt: (off, buf) => {
-      if (!key) locked();
-      const iv = Buffer.alloc(16);
-      for (let p = 0; p < buf.length; p += SECTOR) {
-        const sector = off / SECTOR + p / SECTOR;
-        iv.writeUInt32LE(sector >>> 0, 0);
-        iv.writeUInt32LE(Math.floor(sector / 0x100000000), 4);
-        const d = createDecipheriv("aes-128-cbc", key, iv);
-        d.setAutoPadding(false);
-        const chunk = buf.subarray(p, p + SECTOR);
-        chunk.set(d.update(chunk));
-        d.final();
-      }
-    },
+    encrypt: (off, buf) => cbc(true, off, buf),
+    decrypt: (off, buf) => cbc(false, off, buf),
     info: () => ({ format: "aes" }),
   };
 }

@@ -6,7 +6,7 @@ import { ImageError } from "../../errors.js";
 import type { FormatCreateContext } from "../../registry.js";
 import { pickSecret } from "./crypto.js";
 import { CRYPT_LUKS, encodeHeader, type Qcow2Header } from "./header.js";
-import { buildLuks } from "./luks.js";
+import { buildLuks, HASH_ALGS, type LuksHash } from "./luks.js";
 import { Refcounts } from "./refcounts.js";
 
 export async function createLuksForQcow2(
@@ -15,14 +15,33 @@ export async function createLuksForQcow2(
   o: Record<string, string>,
   ctx: FormatCreateContext,
 ): Promise<void> {
+  // qemu's QAPI enums, checked in its field order: a name outside them is refused as qemu's
+  // visitor does; a valid one this implementation cannot do says so.
+  const ENUMS: [string, string[]][] = [
+    [
+      "cipher-alg",
+      ["aes-128", "aes-192", "aes-256", "des", "3des", "cast5-128", "serpent-128", "serpent-192"].concat([
+        "serpent-256",
+        "twofish-128",
+        "twofish-192",
+        "twofish-256",
+      ]),
+    ],
+    ["cipher-mode", ["ecb", "cbc", "xts", "ctr"]],
+    ["ivgen-alg", ["plain", "plain64", "essiv"]],
+    ["ivgen-hash-alg", HASH_ALGS],
+    ["hash-alg", HASH_ALGS],
+  ];
+  for (const [k, values] of ENUMS) {
+    const v = o[`encrypt.${k}`];
+    if (v !== undefined && !values.includes(v))
+      throw new ImageError("invalid-argument", `Parameter '${k}' does not accept value '${v}'`);
+  }
   const alg = o["encrypt.cipher-alg"] ?? "aes-256";
   if (alg !== "aes-256" && alg !== "aes-128") {
     throw new ImageError("unsupported", `encrypt.cipher-alg=${alg} is not supported (aes-256, aes-128)`);
   }
-  const hash = o["encrypt.hash-alg"] ?? "sha256";
-  if (hash !== "sha256" && hash !== "sha1" && hash !== "sha512") {
-    throw new ImageError("unsupported", `encrypt.hash-alg=${hash} is not supported (sha256, sha1, sha512)`);
-  }
+  const hash = (o["encrypt.hash-alg"] ?? "sha256") as LuksHash;
   for (const [k, v] of [
     ["encrypt.cipher-mode", "xts"],
     ["encrypt.ivgen-alg", "plain64"],

@@ -62,7 +62,18 @@ function bad(msg: string): ImageError {
   return new ImageError("format", msg);
 }
 
-const HASHES: Record<string, number> = { sha1: 20, sha256: 32, sha512: 64 };
+/** Digest sizes of the hashes a LUKS header may name (qemu's QCryptoHashAlgorithm). */
+const HASHES: Record<string, number> = {
+  md5: 16,
+  sha1: 20,
+  sha224: 28,
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
+  ripemd160: 20,
+};
+export const HASH_ALGS = Object.keys(HASHES);
+export type LuksHash = "md5" | "sha1" | "sha224" | "sha256" | "sha384" | "sha512" | "ripemd160";
 
 export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
   if (b.length < LUKS_HEADER_BYTES) throw bad("LUKS header is truncated");
@@ -227,7 +238,7 @@ export function iterationsFor(ms: number, hash: string): number {
 export function buildLuks(
   password: Uint8Array,
   iterTimeMs: number,
-  opts: { keyBytes?: 32 | 64; hash?: "sha1" | "sha256" | "sha512" } = {},
+  opts: { keyBytes?: 32 | 64; hash?: LuksHash } = {},
 ): { bytes: Uint8Array; masterKey: Uint8Array } {
   const keyBytes = opts.keyBytes ?? 64;
   const hash = opts.hash ?? "sha256";

@@ -82,9 +82,6 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
       // node:crypto and the LUKS code load only for encrypted images.
       const { openCrypto } = await import("./crypto.js");
       crypto = await openCrypto(io, h, opts);
-      if (h.cryptMethod === CRYPT_AES && !readOnly) {
-        throw new ImageError("unsupported", "AES-CBC encrypted qcow2 images are supported read-only");
-      }
     }
     if (!readOnly) await loadWritePath();
     img = new Qcow2Image(io, h, tables, refs, dataIO, readOnly, crypto);
