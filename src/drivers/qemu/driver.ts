@@ -316,7 +316,8 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
         stripForMigration(def);
       }
       return formatDomainXML(def, {
-        id: isActive(d) && !inactive ? d.id : undefined,
+        // the migratable copy is a parsed definition: no id even for a running domain
+        id: isActive(d) && !inactive && (flags & VIR_DOMAIN_XML.MIGRATABLE) === 0 ? d.id : undefined,
         inactive,
         // a migratable definition carries the display passwords (libvirt 9.0 shows them)
         securityInfo: (flags & (VIR_DOMAIN_XML.SECURE | VIR_DOMAIN_XML.MIGRATABLE)) !== 0,
