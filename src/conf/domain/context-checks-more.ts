@@ -4,7 +4,7 @@
 
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child, elements, type XmlElement } from "../../xml/index.js";
-import { unsupported, xmlErr } from "./errors.js";
+import { missingAttr, unsupported, xmlErr } from "./errors.js";
 import { parseCpuSet } from "./normalize.js";
 import type { DomainDef } from "./types.js";
 
@@ -61,7 +61,41 @@ export function checkDeviceMore(e: XmlElement): void {
       }
     }
   }
+  if (
+    (e.name === "hostdev" || (e.name === "interface" && attr(e, "type") === "hostdev")) &&
+    child(e, "source")
+  ) {
+    // a USB host device is found by bus and device number
+    for (const a of elements(child(e, "source")!, "address")) {
+      if (attr(a, "type") !== "usb") continue;
+      for (const k of ["bus", "device"]) if (!has(a, k)) throw missingAttr(k, "address");
+    }
+  }
+  if (e.name === "memory" && attr(e, "model") === "virtio-mem") {
+    const t = child(e, "target");
+    const b = t ? child(t, "block") : undefined;
+    const n = b && /^[0-9]+$/.test(text(b)) ? Number(text(b)) : 0;
+    if (n === 0 || (n & (n - 1)) !== 0) {
+      throw virError(ErrorCode.XML_DETAIL, ErrorDomain.DOMAIN, "block size must be a power of two");
+    }
+  }
   if (e.name === "disk") {
+    // a network backing store names its protocol
+    for (let b = child(e, "backingStore"); b; b = child(b, "backingStore")) {
+      const src = child(b, "source");
+      if (attr(b, "type") === "network" && src && !has(src, "protocol"))
+        throw missingAttr("protocol", "source");
+    }
+    // a network disk's secret is of its protocol's kind: ceph for RBD, iscsi for iSCSI
+    const src = child(e, "source");
+    const proto = src ? attr(src, "protocol") : undefined;
+    const auth = src ? child(src, "auth") : undefined;
+    const secret = auth ? child(auth, "secret") : undefined;
+    const stype = secret ? attr(secret, "type") : undefined;
+    const want = proto === "rbd" ? "ceph" : proto === "iscsi" ? "iscsi" : undefined;
+    if (stype !== undefined && want !== undefined && stype !== want) {
+      throw unsupported(`invalid secret type '${stype}'`);
+    }
     const io = child(e, "iotune");
     if (io) {
       const set = (n: string) => {

@@ -12,6 +12,9 @@ const has = (e: XmlElement | undefined, k: string) => e !== undefined && attr(e,
 /** Source rules shared by every character-device-like element (virDomainChrSourceDefValidate). */
 function checkChrSource(type: string | undefined, e: XmlElement): void {
   const sources = elements(e, "source");
+  // only UDP has two ends (virDomainChrSourceDefParseXML)
+  if (sources.length > 1 && type !== "udp")
+    throw xmlErr("only one source element is allowed for character device");
   // A missing <source> is judged like an empty one.
   const src: XmlElement = sources[0] ?? { kind: "element", name: "source", attrs: [], children: [], line: 0 };
   switch (type) {
