@@ -1,6 +1,7 @@
 // Renders a DomainDef as libvirt's test driver returns it from XMLDesc
 // (virDomainDefFormatInternal): fixed element order, canonical attributes, defaults included.
 
+import { migratableView } from "./migratable.js";
 import {
   el,
   escapeXml,
@@ -74,6 +75,7 @@ function extras(def: DomainDef, name: string): string {
 }
 
 export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): string {
+  if (opts.migratable) return formatDomainXML(migratableView(def), { ...opts, migratable: false });
   const ex = (n: string) => extras(def, n);
   let s = `<domain type='${escapeXml(def.type)}'`;
   if (opts.id !== undefined && !opts.inactive) s += ` id='${opts.id}'`;
