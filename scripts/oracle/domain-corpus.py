@@ -3,7 +3,8 @@
 # tests/data/domain-xml2xml/<case>.xml (valid) or tests/data/domain-invalid/<case>.xml, and REAL
 # libvirt 9.0's test driver (test:///default via python-libvirt) supplies the goldens:
 # <case>.out.xml = XMLDesc(0) after defineXML, <case>.secure.out.xml = XMLDesc(SECURE) when the
-# input holds a password, <case>.err = {"code","domain","message"} when libvirt refuses it.
+# input holds a password, <case>.migratable.out.xml = XMLDesc(MIGRATABLE) when it differs from
+# XMLDesc(0), <case>.err = {"code","domain","message"} when libvirt refuses it.
 # Run: /usr/bin/python3 scripts/oracle/domain-corpus.py
 import glob
 import json
@@ -34,12 +35,13 @@ libvirt.registerErrorHandler(lambda *a: None, None)
 
 
 def run(conn, xml):
-    """Returns (out, secure_out) or raises libvirtError."""
+    """Returns (out, secure_out, migratable_out) or raises libvirtError."""
     dom = conn.defineXML(xml)
     try:
         out = dom.XMLDesc(0)
         sec = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE) if "passwd" in xml else None
-        return out, sec
+        mig = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+        return out, sec, mig
     finally:
         dom.undefine()
 
@@ -302,7 +304,7 @@ def main():
             stem = os.path.join(d, name)
             write(stem + ".xml", xml)
             try:
-                out, sec = run(conn, xml)
+                out, sec, mig = run(conn, xml)
             except libvirt.libvirtError as e:
                 err = {"code": e.get_error_code(), "domain": e.get_error_domain(), "message": e.get_error_message()}
                 write(stem + ".err", json.dumps(err, indent=2) + "\n")
@@ -315,6 +317,8 @@ def main():
             write(stem + ".out.xml", out)
             if sec is not None and sec != out:
                 write(stem + ".secure.out.xml", sec)
+            if mig != out:
+                write(stem + ".migratable.out.xml", mig)
             counts["ok"] += 1
     print(counts)
 
