@@ -79,8 +79,12 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
       const cpus = await hostCpus();
       return (await (await d()).getIOThreadInfo(n(a[1]))).map((t) => [t.iothreadId, bits(t.cpumap, cpus)]);
     }
-    case "x.setIoTune":
-      return done((await d()).setBlockIoTune(s(a[1]), tp(a[2], VIR_TYPED_PARAM.ULLONG), n(a[3])));
+    case "x.setIoTune": {
+      // python's setBlockIoTune reads the parameters (their types) with the getter first
+      const dom = await d();
+      await dom.getBlockIoTune(s(a[1]), n(a[3]));
+      return done(dom.setBlockIoTune(s(a[1]), tp(a[2], VIR_TYPED_PARAM.ULLONG), n(a[3])));
+    }
     case "x.ioTune":
       return params(await (await d()).getBlockIoTune(s(a[1]), n(a[2])));
     case "x.blockStats": {

@@ -72,9 +72,9 @@ function baseEnv(c: Case): Record<string, string | undefined> {
   return { ...env, ...(c.env ?? {}) };
 }
 
-export function runVirsh(c: Case) {
+export function runVirsh(c: Case, cwd = root) {
   const r = spawnSync("virsh", c.args, {
-    cwd: root,
+    cwd,
     env: baseEnv(c) as NodeJS.ProcessEnv,
     input: c.input ?? "",
     encoding: "utf8",
@@ -1317,13 +1317,67 @@ const XPATH: Case[] = [
   { args: ["-c", TEST, "dumpxml test --xpath //name; dumpxml test --xpath //uuid"] },
 ];
 
+/** blkiotune device lists, blkdeviotune disks, undefine's flag fallback, option requirements. */
+const TUNING: Case[] = [
+  t("blkiotune test --device-weights /dev/sda,500; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-weights /dev/sda,500,/dev/sdb,x; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-weights /dev/sda,x,/dev/sdb,1; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-read-iops-sec /dev/sda,10; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --weight 500 --device-weights /dev/sda,1; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-weights 1; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-weights x; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-weights /dev/sda,-1; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-weights '/dev/sda, 5'; blkiotune test; blkiotune test --config"),
+  t("blkiotune test --device-weights /dev/sda,5x; blkiotune test; blkiotune test --config"),
+  t(
+    "blkiotune test --device-write-bytes-sec /dev/sda,18446744073709551615; blkiotune test; blkiotune test --config",
+  ),
+  t("blkiotune test --device-write-iops-sec /dev/sda,4294967296; blkiotune test; blkiotune test --config"),
+  t(
+    "blkiotune test --device-weights /dev/sda,5,/dev/sdb,6; blkiotune test --device-weights /dev/sda,0; blkiotune test --device-read-iops-sec /dev/sdb,7,/dev/sdc,0; blkiotune test; blkiotune test --config",
+  ),
+  t(
+    "blkiotune test --device-weights /dev/sda,5 --config; dumpxml test --inactive; blkiotune test; blkiotune test --config",
+  ),
+  t(
+    "blkiotune test --device-weights /dev/sda,5,/dev/sdb,6 --device-read-bytes-sec /dev/sdb,9; dumpxml test; blkiotune test; blkiotune test --config",
+  ),
+  t("domjobinfo test --keep-completed"),
+  t("domjobinfo test --keep-completed --completed"),
+  t("nodedev-autostart computer"),
+  t("nodedev-autostart computer --disable"),
+  t("undefine test --keep-nvram"),
+  t("undefine test --tpm"),
+  t("undefine test --keep-tpm"),
+  t("undefine test --checkpoints-metadata"),
+  t("destroy test; undefine test --keep-nvram --managed-save; list --all"),
+  t("undefine test --nvram"),
+  t("undefine test --snapshots-metadata --keep-nvram"),
+  t(
+    "blkdeviotune test nosuch --total-bytes-sec 1; blkdeviotune test nosuch --total-bytes-sec 1 --live; blkdeviotune test nosuch --total-bytes-sec 1 --config; blkdeviotune test vda --total-bytes-sec 1 --live; blkdeviotune test nosuch; blkdeviotune test nosuch --config; destroy test; blkdeviotune test nosuch --total-bytes-sec 1",
+  ),
+  t("blkdeviotune test vda --total-bytes-sec 1 --total-bytes-sec-max 2; blkdeviotune test vda"),
+  t(
+    "blkdeviotune test /guest/diskimage1 --read-iops-sec 5 --read-iops-sec-max 9 --group-name g; blkdeviotune test vda; dumpxml test",
+  ),
+];
+
+/** Runs both programs on every case in a scratch directory (commands may write files there). */
 async function compare(cases: Case[]): Promise<string[]> {
   const diffs: string[] = [];
+  const home = process.cwd();
   for (const c of cases) {
-    const want = runVirsh(c);
-    const got = await runTsvirsh(c);
-    if (JSON.stringify(got) !== JSON.stringify(want))
-      diffs.push(`${JSON.stringify(c)}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
+    const dir = mkdtempSync(join(tmpdir(), "tsvirsh-cwd-"));
+    try {
+      const want = runVirsh(c, dir);
+      process.chdir(dir);
+      const got = await runTsvirsh(c);
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        diffs.push(`${JSON.stringify(c)}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
+    } finally {
+      process.chdir(home);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   return diffs;
 }
@@ -1339,6 +1393,7 @@ for (const [name, cases] of [
   ["perf events", PERF],
   ["lookups by id and UUID, names as given, edit", LOOKUPS],
   ["dumpxml --xpath and --wrap", XPATH],
+  ["tuning lists, undefine fallbacks, option requirements", TUNING],
 ] as const) {
   test(`tsvirsh matches virsh 9.0: ${name}`, async (tt) => {
     if (!haveVirsh) return tt.skip("real virsh is not installed");
@@ -1441,6 +1496,56 @@ test("tsvirsh matches virsh 9.0: attach/detach/update without flags name the fla
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("tsvirsh matches virsh 9.0: every option of every command once, required options named", async (tt) => {
+  if (!haveVirsh) return tt.skip("real virsh is not installed");
+  const { groupSpecs } = await import("../src/cli/virsh/defs/index.js");
+  // commands that wait (consoles, events, jobs virsh watches) or need a guest agent/monitor
+  const skip = new Set(
+    "console event qemu-monitor-event net-event nodedev-event secret-event pool-event cd quit exit connect echo help pwd migrate domdirtyrate-calc save managedsave dump vol-upload vol-download qemu-agent-command qemu-monitor-command lxc-enter-namespace qemu-attach backup-begin blockcopy blockcommit blockpull snapshot-create snapshot-create-as checkpoint-create checkpoint-create-as send-process-signal domfsfreeze".split(
+      " ",
+    ),
+  );
+  const first: Record<string, string> = {
+    domain: "test",
+    network: "default",
+    pool: "default-pool",
+    interface: "eth1",
+    device: "computer",
+    file: "/nonexistent",
+    vol: "nosuch",
+    secret: "11111111-2222-3333-4444-555555555555",
+    nwfilter: "x",
+    snapshotname: "s1",
+    name: "x",
+    type: "dir",
+    arch: "x86_64",
+    target: "mem",
+    bridge: "br0",
+    pagesize: "4K",
+    binding: "x",
+    port: "x",
+    checkpointname: "c1",
+    format: "qemu-argv",
+  };
+  const cases: Case[] = [];
+  for (const g of groupSpecs)
+    for (const c of g.commands) {
+      if (skip.has(c.name)) continue;
+      const base = [c.name];
+      for (const [name, kind] of c.opts)
+        if (kind.includes("!") && !kind.startsWith("a:"))
+          base.push(`--${name}`, first[name] ?? (kind[0] === "i" ? "1" : "x"));
+      for (const [name, kind] of c.opts) {
+        if (kind.startsWith("a:") || kind.includes("!")) continue;
+        if (kind[0] === "b") cases.push(t(...base, `--${name}`));
+        else cases.push(t(...base, `--${name}`, "1"), t(...base, `--${name}`, "x"));
+      }
+    }
+  const diffs = await compare(cases);
+  tt.diagnostic(`identical ${cases.length - diffs.length}/${cases.length}`);
+  assert.deepEqual(diffs, []);
 });
 
 test("tsvirsh program: the test driver's node-file warnings reach stderr as libxml2's do", (tt) => {

@@ -11,7 +11,7 @@ import { attr, el, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { stateMatches } from "./domain-lifecycle.js";
-import { formatCpuset, PERF_EVENTS, parseCpuset, perfEnabled, statsIOThreads } from "./domain-tunables.js";
+import { BLKIO_DEVICE_FIELDS, blkioDeviceString, formatCpuset, PERF_EVENTS, parseCpuset, perfEnabled, statsIOThreads } from "./domain-tunables.js";
 import { checkFlags, domainNotRunning, invalidArg, opInvalid } from "./errors.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -213,11 +213,7 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         w?.kind === "element" ? Number(w.children.map((c) => (c.kind === "text" ? c.text : "")).join("")) : 0;
       return [
         { field: "weight", type: VIR_TYPED_PARAM.UINT, value: weight },
-        str("device_weight", ""),
-        str("device_read_iops_sec", ""),
-        str("device_write_iops_sec", ""),
-        str("device_read_bytes_sec", ""),
-        str("device_write_bytes_sec", ""),
+        ...BLKIO_DEVICE_FIELDS.map((f) => str(f, blkioDeviceString(def, f))),
       ];
     },
     async domainGetNumaParameters(ref, flags) {

@@ -130,6 +130,77 @@ export function perfEnabled(def: DomainDef, name: string): boolean {
   );
 }
 
+/** The per-device blkio lists (typed parameter name = <device> child element name). */
+export const BLKIO_DEVICE_FIELDS = [
+  "device_weight",
+  "device_read_iops_sec",
+  "device_write_iops_sec",
+  "device_read_bytes_sec",
+  "device_write_bytes_sec",
+];
+const deviceChild = (field: string) => (field === "device_weight" ? "weight" : field.slice(7));
+
+/** virDomainDriverParseBlkioDeviceStr: "path,value[,path,value]…" with libvirt's two errors. */
+function parseBlkioDevices(field: string, str: string): [string, bigint][] {
+  if (str === "") return [];
+  const parseError = () => invalidArg(`unable to parse blkio device '${field}' '${str}'`, ErrorDomain.NONE);
+  if (str.split(",").length % 2 === 1) throw parseError();
+  const out: [string, bigint][] = [];
+  let rest = str;
+  for (;;) {
+    const comma = rest.indexOf(",");
+    if (comma < 0) throw parseError();
+    const path = rest.slice(0, comma);
+    rest = rest.slice(comma + 1);
+    // virStrToLong_uip / _ullp with an end pointer: leading blanks, digits, no sign
+    const m = /^[ \t\n\v\f\r]*\+?(\d+)/.exec(rest);
+    const max = field.endsWith("bytes_sec") ? 2n ** 64n - 1n : 2n ** 32n - 1n;
+    if (!m || BigInt(m[1]!) > max)
+      throw invalidArg(`invalid value '${rest}' for parameter '${field}' of device '${path}'`, ErrorDomain.NONE);
+    out.push([path, BigInt(m[1]!)]);
+    rest = rest.slice(m[0].length);
+    if (rest === "") return out;
+    if (!rest.startsWith(",")) throw parseError();
+    rest = rest.slice(1);
+  }
+}
+
+/** virDomainDriverMergeBlkioDevice: set the field on known paths, add new paths with a value. */
+function mergeBlkioDevices(def: DomainDef, field: string, devs: [string, bigint][]): void {
+  const name = deviceChild(field);
+  for (const [path, value] of devs) {
+    const bt = def.extra.blkiotune?.[0];
+    const dev = bt
+      ? elementChildren(bt).find((d) => d.name === "device" && elementChildren(d).some((c) => c.name === "path" && textContent(c) === path))
+      : undefined;
+    if (dev) {
+      dev.children = dev.children.filter((c) => !(c.kind === "element" && c.name === name));
+      if (value !== 0n) dev.children.push(el(name, {}, String(value)));
+      const order = ["path", "weight", "read_iops_sec", "write_iops_sec", "read_bytes_sec", "write_bytes_sec"];
+      dev.children = elementChildren(dev).sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+      continue;
+    }
+    if (value === 0n) continue;
+    topElement(def, "blkiotune").children.push(el("device", {}, [el("path", {}, path), el(name, {}, String(value))]));
+  }
+}
+
+/** The getter's "path,value,…" string of one list: devices whose value is not 0. */
+export function blkioDeviceString(def: DomainDef, field: string): string {
+  const bt = def.extra.blkiotune?.[0];
+  if (!bt) return "";
+  const name = deviceChild(field);
+  const parts: string[] = [];
+  for (const d of elementChildren(bt)) {
+    if (d.name !== "device") continue;
+    const kids = elementChildren(d);
+    const v = kids.find((c) => c.name === name);
+    const path = kids.find((c) => c.name === "path");
+    if (v && path && textContent(v) !== "0") parts.push(`${textContent(path)},${textContent(v)}`);
+  }
+  return parts.join(",");
+}
+
 function topElement(def: DomainDef, name: string): XmlElement {
   let e = def.extra[name]?.[0];
   if (!e) {
@@ -204,6 +275,10 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       checkFlags(flags, AFFECT, "testDomainGetBlkioParameters"); // libvirt 9.0 names the getter
       const { def } = getOneDef(findDomain(ctx, ref), flags);
       for (const p of params) {
+        if (BLKIO_DEVICE_FIELDS.includes(p.field)) {
+          mergeBlkioDevices(def, p.field, parseBlkioDevices(p.field, String(p.value)));
+          continue;
+        }
         if (p.field !== "weight") continue;
         if (paramNum(p) !== 0) setChildText(topElement(def, "blkiotune"), "weight", String(paramNum(p)));
         else {
@@ -379,7 +454,9 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         }
       }
       const { def } = getOneDef(findDomain(ctx, ref), flags);
-      const d = diskByName(def, disk);
+      // the setter words a missing disk as libvirt's test driver does, live or not
+      const d = def.devices.disks.find((x) => x.target.dev === disk || (disk !== "" && diskSourcePath(x) === disk));
+      if (!d) throw invalidArg(`missing persistent configuration for disk '${disk}'`);
       const cur = d.extra.iotune?.[0];
       const info = new Map<string, string>();
       for (const e of cur ? elementChildren(cur) : []) info.set(e.name, textContent(e));
@@ -455,7 +532,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainSetIOThreadParams(ref, id, params, flags) {
       checkFlags(flags, VIR_DOMAIN_AFFECT.LIVE, "testDomainSetIOThreadParams");
-      // libvirt 9.0 validates twice: thread_pool_min passes the first list, not the second
+      // libvirt 9.0 validates twice: the thread pool sizes pass the first list, not the second
       const unsupported = (list: string[]) => {
         const p = params.find((x) => !list.includes(x.field));
         if (p)
@@ -465,7 +542,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
             `parameter '${p.field}' not supported`,
           );
       };
-      unsupported([...IOTHREAD_PARAMS, "thread_pool_min"]);
+      unsupported([...IOTHREAD_PARAMS, "thread_pool_min", "thread_pool_max"]);
       if (id === 0) throw invalidArg("invalid value of 0 for iothread_id");
       const d = findDomain(ctx, ref);
       const { def } = getOneDef(d, flags);

@@ -9,7 +9,7 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { OptionError, optBool, optScaled, optString, optULongLong, ULLONG_MAX } from "../options.js";
-import { affectFlags, childrenAt, editText, exclusive, liveConfigRefused, parseDoc } from "../util.js";
+import { affectFlags, childrenAt, editText, exclusive, liveConfigRefused, parseDoc, requires } from "../util.js";
 import { typedValue } from "./monitor-extra.js";
 
 type H = Handler<Ctl>;
@@ -117,6 +117,7 @@ const cpuModels: H = async (ctl, cmd) => {
 
 /** VIR_DOMAIN_JOB_STATS_COMPLETED / _KEEP_COMPLETED. */
 const domjobinfo: H = async (ctl, cmd) => {
+  requires(cmd, "completed", "keep-completed");
   const dom = await lookupDomain(ctl, cmd);
   let flags = 0;
   if (optBool(cmd, "completed")) flags |= 1;

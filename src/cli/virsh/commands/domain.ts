@@ -215,9 +215,24 @@ const undefine: H = async (ctl, cmd) => {
       }
     if (missing) return false;
   }
-  await attempt(`Failed to undefine domain '${name}'`, () => {
+  // virsh drops the metadata flags the domain has nothing for (fewer refusals of unknown bits)
+  const U = VIR_DOMAIN_UNDEFINE;
+  if (flags & U.CHECKPOINTS_METADATA && (await dom.listAllCheckpoints(0).catch(() => [1])).length === 0)
+    flags &= ~U.CHECKPOINTS_METADATA;
+  await attempt(`Failed to undefine domain '${name}'`, async () => {
     denyReadOnly(ctl, "virDomainUndefineFlags");
-    return dom.undefine(flags);
+    try {
+      return await dom.undefine(flags);
+    } catch (e) {
+      // a driver refusing the flags (unsupported, invalid argument): virsh falls back to removing
+      // the managed save image itself and the flag-less virDomainUndefine
+      const code = (e as { code?: number }).code;
+      // (not with --nvram, whose removal only the Flags call can do)
+      if (flags === 0 || flags & U.NVRAM || (code !== ErrorCode.NO_SUPPORT && code !== ErrorCode.INVALID_ARG))
+        throw e;
+      if (flags & U.MANAGED_SAVE && (await dom.hasManagedSaveImage(0))) await dom.managedSaveRemove(0);
+      return dom.undefine(0);
+    }
   });
   ctl.printExtra(`Domain '${name}' has been undefined\n`);
   let ok = true;
@@ -259,9 +274,7 @@ const autostart: H = async (ctl, cmd) => {
     () => dom.setAutostart(!disable),
   );
   ctl.printExtra(
-    disable
-      ? `Domain '${name}' unmarked as autostarted\n`
-      : `Domain '${name}' marked as autostarted\n`,
+    disable ? `Domain '${name}' unmarked as autostarted\n` : `Domain '${name}' marked as autostarted\n`,
   );
   return true;
 };
@@ -442,9 +455,7 @@ const managedsaveRemove: H = async (ctl, cmd) => {
     ctl.printExtra(`Domain '${name}' has no manage save image; removal skipped`);
     return true;
   }
-  await attempt(`Failed to remove managed save image for domain '${name}'`, () =>
-    dom.managedSaveRemove(0),
-  );
+  await attempt(`Failed to remove managed save image for domain '${name}'`, () => dom.managedSaveRemove(0));
   ctl.printExtra(`Removed managedsave image for domain '${name}'`);
   return true;
 };

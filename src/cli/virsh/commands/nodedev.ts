@@ -149,8 +149,8 @@ const nodedevAutostart: H = async (ctl, cmd) => {
   const dev = await lookupDev(ctl, name);
   const off = optBool(cmd, "disable");
   const msg = off
-    ? `Failed to unmark device ${name} as autostarted`
-    : `Failed to mark device ${name} as autostarted`;
+    ? `failed to unmark device ${name} as autostarted`
+    : `failed to mark device ${name} as autostarted`;
   await attempt(msg, () => dev.setAutostart(!off));
   ctl.printExtra(off ? `Device ${name} unmarked as autostarted\n` : `Device ${name} marked as autostarted\n`);
   return true;
