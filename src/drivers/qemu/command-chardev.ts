@@ -132,11 +132,27 @@ export function buildChardevs(ctx: BuildContext, rt: ChardevRuntime): void {
         break;
       case "usb-serial":
         if (!ctx.buses.has("usb")) throw unsupported("a USB serial port needs a USB controller");
-        addDevice(ctx, { driver: "usb-serial", bus: "usb.0", chardev: id, id: `serial${i}` });
+        {
+          const port =
+            c.address?.type === "usb" ? c.address.attrs.find(([k]) => k === "port")?.[1] : undefined;
+          addDevice(ctx, {
+            driver: "usb-serial",
+            chardev: id,
+            id: `serial${i}`,
+            bus: "usb.0",
+            ...(port !== undefined ? { port } : {}),
+          });
+        }
         break;
       default:
         throw unsupported(`serial target '${name}' is not supported by the QEMU driver yet`);
     }
+  });
+  // parallel ports on the PC's ISA bus
+  d.parallels.forEach((c, i) => {
+    const id = `charparallel${i}`;
+    add(ctx, "-chardev", chardevBackend(c, id));
+    addDevice(ctx, { driver: "isa-parallel", chardev: id, id: `parallel${i}` });
   });
   let nr = 1;
   d.channels.forEach((c, i) => {

@@ -76,7 +76,7 @@ export function buildControllers(ctx: BuildContext): void {
         if (c.index === 0)
           ctx.buses.add("ide"); // the q35 built-in AHCI is "ide"
         else {
-          addDevice(ctx, { driver: "ich9-ahci", id: `sata${c.index}`, ...pciProps(ctx, c.address) });
+          addDevice(ctx, { driver: "ahci", id: `sata${c.index}`, ...pciProps(ctx, c.address) });
           ctx.buses.add(`sata${c.index}`);
         }
         break;
@@ -334,7 +334,10 @@ export function buildVideo(ctx: BuildContext): void {
     const pair = VIDEO[type];
     if (!pair) throw unsupported(`video type '${type}' is not supported by the QEMU driver yet`);
     const primary = i === 0;
-    const driver = primary ? pair[0] : pair[1];
+    const accel = v.model.children.find((k) => k.name === "acceleration");
+    const gl = type === "virtio" && accel !== undefined && attr(accel, "accel3d") === "yes";
+    // a 3D virtio GPU is QEMU's -gl variant
+    const driver = gl ? (primary ? "virtio-vga-gl" : "virtio-gpu-gl-pci") : primary ? pair[0] : pair[1];
     if (!driver) throw unsupported(`video type '${type}' can only be the primary video device`);
     const props: Record<string, unknown> = { driver, id: `video${i}` };
     const vram = v.model.attrs.find(([k]) => k === "vram")?.[1];

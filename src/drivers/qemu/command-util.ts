@@ -32,7 +32,7 @@ export function add(ctx: BuildContext, ...args: string[]): void {
 
 /** Adds `-device {json}` (QEMU ≥ 6.2 accepts JSON for -device, qemu-options.hx). */
 /** QEMU device aliases libvirt uses, and the QOM type the binary lists for each. */
-const DEVICE_ALIASES: Record<string, string> = { lsi: "lsi53c895a" };
+const DEVICE_ALIASES: Record<string, string> = { lsi: "lsi53c895a", ahci: "ich9-ahci" };
 
 export function addDevice(ctx: BuildContext, props: Record<string, unknown>): void {
   const driver = String(props.driver);

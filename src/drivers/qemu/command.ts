@@ -110,6 +110,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
     add(ctx, "-global", `mch.extended-tseg-mbytes=${Math.floor(Number(textContent(tseg).trim()) * scale)}`);
   }
   buildCpu(ctx);
+  buildLoader(ctx);
   // Whole MiB, as libvirt 9.0 passes it (it rounds memory up to 1 MiB in post-parse).
   add(ctx, "-m", String(Math.ceil(def.memory / 1024)));
   add(ctx, "-overcommit", "mem-lock=off");
@@ -118,6 +119,15 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildNuma(ctx);
   add(ctx, "-uuid", def.uuid);
   buildSmbios(ctx);
+  for (const si of (def.extra.sysinfo ?? []).filter((e) => attr(e, "type") === "fwcfg")) {
+    // fw_cfg entries: a string, or a file (qemuBuildSysinfoCommandLine)
+    for (const e of elementChildren(si).filter((x) => x.name === "entry")) {
+      const file = attr(e, "file");
+      const val = file !== undefined ? `file=${qemuEscape(file)}` : `string=${qemuEscape(textContent(e))}`;
+      add(ctx, "-fw_cfg", `name=${qemuEscape(attr(e, "name") ?? "")},${val}`);
+    }
+  }
+  if (def.genid !== undefined) addDevice(ctx, { driver: "vmgenid", guid: def.genid, id: "vmgenid0" });
   if (def.devices.graphics.length === 0) add(ctx, "-display", "none");
   add(ctx, "-no-user-config", "-nodefaults");
   add(ctx, "-chardev", `socket,id=charmonitor,path=${qemuEscape(rt.monitorPath)},server=on,wait=off`);
@@ -320,7 +330,17 @@ function buildCpu(ctx: BuildContext): void {
     if (policy === "require" || policy === "force") feats.push(`${name}=on`);
     else if (policy === "disable" || policy === "forbid") feats.push(`${name}=off`);
   }
-  add(ctx, "-cpu", [model, ...feats, ...cpuExtras(ctx.def)].join(","));
+  const cache = child(cpu, "cache");
+  const cmode = cache ? attr(cache, "mode") : undefined;
+  const cacheFlags =
+    cmode === "emulate"
+      ? ["l3-cache=on"]
+      : cmode === "passthrough"
+        ? ["host-cache-info=on", "l3-cache=off"]
+        : cmode === "disable"
+          ? ["l3-cache=off"]
+          : [];
+  add(ctx, "-cpu", [model, ...feats, ...cpuExtras(ctx.def), ...cacheFlags].join(","));
 }
 
 function smpOption(def: DomainDef): string {
@@ -432,17 +452,28 @@ function buildOs(ctx: BuildContext): void {
       throw unsupported(`<os><${k}> is not supported by the QEMU driver yet`);
   }
   const bm = os.extra.bootmenu?.[0];
-  const menu = bm && attr(bm, "enable") === "yes" ? "menu=on," : "";
+  const menu = bm
+    ? attr(bm, "enable") === "yes"
+      ? "menu=on,"
+      : attr(bm, "enable") === "no"
+        ? "menu=off,"
+        : ""
+    : "";
   add(ctx, "-boot", `${menu}strict=on`);
-  if (os.loader) {
-    const type = attr(os.loader, "type") ?? "rom";
-    if (type !== "rom") throw unsupported(`loader type '${type}' is not supported by the QEMU driver yet`);
-    add(ctx, "-bios", textContent(os.loader).trim());
-  }
+  // a ROM loader's -bios was given right after -cpu (buildLoader)
   if (os.kernel !== undefined) add(ctx, "-kernel", os.kernel);
   if (os.initrd !== undefined) add(ctx, "-initrd", os.initrd);
   if (os.cmdline !== undefined) add(ctx, "-append", os.cmdline);
   if (os.dtb !== undefined) add(ctx, "-dtb", os.dtb);
+}
+
+/** A ROM `<loader>` as -bios, right after -cpu as libvirt 9.0 writes it. */
+function buildLoader(ctx: BuildContext): void {
+  const loader = ctx.def.os.loader;
+  if (!loader) return;
+  const type = attr(loader, "type") ?? "rom";
+  if (type !== "rom") throw unsupported(`loader type '${type}' is not supported by the QEMU driver yet`);
+  add(ctx, "-bios", textContent(loader).trim());
 }
 
 /** `<os><boot dev>` order or per-device `<boot order>` → bootindex on devices (libvirt does the same). */
