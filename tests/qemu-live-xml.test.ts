@@ -224,9 +224,10 @@ test("every alias of an xml2argv case names the QEMU device the argv builder mad
     const d = def.devices;
     for (const x of d.disks) want(`disk ${x.target.dev}`, x.alias);
     for (const x of d.interfaces) want(`interface ${x.mac}`, x.alias);
-    // Built-in controllers (pci.0, pcie.0, ide) are QEMU's own buses, named in bus= only when used.
+    // Built-in controllers (pci.0, pcie.0, ide, the PC's floppy controller) are QEMU's own buses,
+    // named in bus= only when used (floppies name no bus at all).
     for (const x of d.controllers) {
-      if (x.index === 0 && (x.type === "pci" || x.type === "ide" || x.type === "sata")) continue;
+      if (x.index === 0 && ["pci", "ide", "sata", "fdc"].includes(x.type)) continue;
       if (x.type === "usb" && x.model === "none") continue;
       want(`controller ${x.type}${x.index}`, x.alias);
     }
