@@ -25,15 +25,8 @@ const KNOWN_DIFFERENT: Record<string, string> = {
     "a dmi-to-pci-bridge goes to 00:1e.0 with its pci-bridge behind it; our assignment does not model it",
 };
 
-/** Known differences of the daemon path only (the in-process test picks the emulator itself). */
-const I686 =
-  "the daemon's emulator lookup (driver-state emulatorFor) finds no qemu-system-i386 for arch i686";
-const KNOWN_DIFFERENT_DAEMON: Record<string, string> = {
-  ...KNOWN_DIFFERENT,
-  "i686-pc-devices": I686,
-  "minimal-i686": I686,
-  "no-emulator-no-os-machine-kvm-i686": I686,
-};
+/** Known differences of the daemon path only (none now: the i686 cases find qemu-system-i386). */
+const KNOWN_DIFFERENT_DAEMON: Record<string, string> = { ...KNOWN_DIFFERENT };
 
 const CAPS: Record<string, string> = {
   x86_64: join(DUMPXML_DIR, "..", "qemu-xml2argv", "caps-x86_64.json"),
