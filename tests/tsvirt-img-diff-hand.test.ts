@@ -332,6 +332,30 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "--image-opts for snapshot, amend, commit and rebase (and their refusals)",
+    setup: [
+      "qemu-img create -q -f raw b.raw 1M && qemu-img create -q -f raw c.raw 1M",
+      "for n in s a m r u; do qemu-img create -q -f qcow2 -b b.raw -F raw $n.qcow2 && qemu-io -c 'write -P 1 0 64k' $n.qcow2; done",
+    ].join(" && "),
+    cmds: [
+      ["snapshot", "-c", "s1", "--image-opts", "driver=qcow2,file.filename=s.qcow2"],
+      ["snapshot", "-d", "s1", "--image-opts", "file.filename=s.qcow2"],
+      ["amend", "-o", "compat=0.10", "--image-opts", "driver=qcow2,file.filename=a.qcow2"],
+      ["commit", "--image-opts", "driver=qcow2,file.filename=m.qcow2"],
+      ["rebase", "-b", "c.raw", "-F", "raw", "--image-opts", "driver=qcow2,file.filename=r.qcow2"],
+      ["rebase", "-u", "-b", "c.raw", "-F", "raw", "--image-opts", "driver=qcow2,file.filename=u.qcow2"],
+      ["snapshot", "-l", "-f", "qcow2", "--image-opts", "driver=qcow2,file.filename=s.qcow2"],
+      ["rebase", "-f", "qcow2", "-u", "-b", "", "--image-opts", "driver=qcow2,file.filename=u.qcow2"],
+      ["commit", "--image-opts", "m.qcow2"],
+    ],
+  },
+  {
+    name: "commit empties a v3 top as qemu (header cluster rewritten: same disk usage)",
+    setup:
+      "qemu-img create -q -f qcow2 b.qcow2 10M && qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 a.qcow2 && qemu-io -c 'write -P 1 0 3M' -c 'write -z 5M 1M' a.qcow2",
+    cmds: [["commit", "a.qcow2"]],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [

@@ -1,7 +1,7 @@
 // `tsvirt-img amend -o options [-f fmt] filename`: changes creation options in place where the
 // format supports it (an `amend(options)` method on the image).
 
-import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out } from "./context.js";
 import {
   AMEND_OPTIONS,
   amendHelp,
@@ -39,7 +39,12 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
     throw new CliError("Must specify options (-o)", 1, "Try 'tsvirt-img --help' for more information\n");
   if (p.args.length !== 1) throw new CliError("Expecting one image file name");
   const pairs = opts.flatMap(parseOptionString);
-  const img = await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io });
+  const img = await openCli(p.args[0]!, fmt, {
+    readOnly: false,
+    warnProbe: io,
+    imageOpts: hasImageOpts(p.opts),
+    secrets,
+  });
   try {
     if (pairs.some(([k]) => k === "help" || k === "?")) {
       const h = amendHelp(img.format);

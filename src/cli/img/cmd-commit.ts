@@ -4,7 +4,7 @@
 import { realpath } from "node:fs/promises";
 import { type Image, openImage } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { cvtnum, isCacheMode } from "./units.js";
 import { cliObjects, type Secrets } from "./qdict.js";
@@ -68,7 +68,12 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   if (cache !== undefined && !isCacheMode(cache)) throw new CliError(`Invalid cache option: ${cache}`);
   const filename = p.args[0]!;
   // qemu-img opens the top read-write even with -d (hence the raw probing warning).
-  const top = await openCli(filename, fmt, { readOnly: false, warnProbe: io });
+  const top = await openCli(filename, fmt, {
+    readOnly: false,
+    warnProbe: io,
+    imageOpts: hasImageOpts(p.opts),
+    secrets,
+  });
   // Progress starts once the image is open and ends (a newline) on every way out. (qemu's job
   // then repeats its line per poll, a timing-dependent count; one line per step here.)
   const bar = qemuProgress(io, progress && !quiet, 1);

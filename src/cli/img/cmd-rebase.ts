@@ -4,7 +4,7 @@
 import { stat } from "node:fs/promises";
 import { hasFormat, type Image, type MapExtent, openImage } from "../../image/index.js";
 import { chainStatus, driverRunEnd, qemuWriteZeroes } from "./chain-status.js";
-import { CliError, errText, fromUsage, type Out, openCli, pathCombine } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, pathCombine } from "./context.js";
 import { getopt } from "./getopt.js";
 import { isCacheMode } from "./units.js";
 import { cliObjects, type Secrets } from "./qdict.js";
@@ -75,7 +75,10 @@ export async function cmdRebase(argv: string[], io: Out): Promise<number> {
     if (cache !== undefined && !isCacheMode(cache)) throw new CliError(`Invalid cache option: ${cache}`);
     if (srcCache !== undefined && !isCacheMode(srcCache))
       throw new CliError(`Invalid source cache option: ${srcCache}`);
-    return await rebase(io, filename, fmt, unsafe, newBacking, newFmt, bar);
+    return await rebase(io, filename, fmt, unsafe, newBacking, newFmt, bar, {
+      imageOpts: hasImageOpts(p.opts),
+      secrets,
+    });
   } finally {
     bar?.end();
   }
@@ -89,8 +92,14 @@ async function rebase(
   newBacking: string,
   newFmt: string | undefined,
   bar: QemuProgress | undefined,
+  opened: { imageOpts: boolean; secrets: Secrets },
 ): Promise<number> {
-  const img = await openCli(filename, fmt, { readOnly: false, backingChain: !unsafe, warnProbe: io });
+  const img = await openCli(filename, fmt, {
+    readOnly: false,
+    backingChain: !unsafe,
+    warnProbe: io,
+    ...opened,
+  });
   let nb: Image | undefined;
   // The new backing file's depth in the old chain (qemu's prefix_chain_bs), if it is there.
   let prefixDepth: number | undefined;

@@ -1,6 +1,6 @@
 // `tsvirt-img snapshot [-l | -a name | -c name | -d name] [-q] filename`: internal snapshots.
 
-import { CliError, errText, fromUsage, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out } from "./context.js";
 import { snapshotHeader, snapshotLine } from "./cmd-info.js";
 import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
@@ -43,13 +43,16 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
   // Without an action qemu-img opens the image for writing and does nothing else.
   action ??= ["", ""];
   const [op, name] = action;
+  const imageOpts = hasImageOpts(p.opts);
   // Creating, applying and deleting open the image for writing: sharing it is refused first.
   if (forceShare && op !== "l")
-    throw new CliError(`Could not open '${p.args[0]}': force-share=on can only be used with read-only images`);
-  const img = await openCli(p.args[0]!, fmt, { readOnly: op === "l", warnProbe: io });
+    throw new CliError(
+      `Could not open '${p.args[0]}': force-share=on can only be used with read-only images`,
+    );
+  const img = await openCli(p.args[0]!, fmt, { readOnly: op === "l", warnProbe: io, imageOpts, secrets });
   // Applying reopens the image (the raw probing warning shows twice, as in qemu-img).
   if (op === "a" && !fmt && img.format === "raw")
-    await (await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io })).close();
+    await (await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io, imageOpts, secrets })).close();
   try {
     if (op === "") return 0;
     const snaps = img.snapshots;

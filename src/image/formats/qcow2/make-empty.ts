@@ -4,7 +4,7 @@
 // after them; any other image has every guest cluster discarded (L2 entries cleared, storage
 // released), its file keeping its length.
 
-import { INCOMPAT_DATA_FILE, INCOMPAT_DIRTY } from "./header.js";
+import { encodeHeader, INCOMPAT_DATA_FILE, INCOMPAT_DIRTY } from "./header.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { loadWritePath } from "./qcow2-image.js";
 
@@ -80,11 +80,12 @@ export async function makeEmptyQcow2(img: Qcow2Image): Promise<void> {
     else block[(bit + bits) / 8 - 1] = 1;
   }
   await io.write(2 * cs, block);
-  if (h.incompatible & INCOMPAT_DIRTY) {
-    const inc = new Uint8Array(8);
-    putBe64(inc, 0, h.incompatible & ~INCOMPAT_DIRTY);
-    await io.write(72, inc);
-  }
+  // qemu ends by marking the image clean: qcow2_update_header writes the whole header cluster.
+  h.l1TableOffset = 3 * cs;
+  h.refcountTableOffset = cs;
+  h.refcountTableClusters = 1;
+  h.incompatible &= ~INCOMPAT_DIRTY;
+  await io.write(0, encodeHeader(h, cs));
   await io.truncate(used * cs);
   await io.flush();
 }
