@@ -176,6 +176,17 @@ test("the snapshot reads the environment, the addon and the terminal at run time
   const quiet = spawnSync(launcher, ["info", "data.raw"], { cwd: w, encoding: "utf8", env: baseEnv() });
   assert.equal(quiet.stderr, "");
   assert.equal(quiet.stdout, info.stdout);
+  // NODE_EXTRA_CA_CERTS is not passed on (no TLS here; Node would parse the file at start-up): a
+  // missing file would make Node warn on stderr. Both start-up paths.
+  for (const env of [{}, { NODE_OPTIONS: "--max-old-space-size=4096" }]) {
+    const ca = spawnSync(launcher, ["info", "data.raw"], {
+      cwd: w,
+      encoding: "utf8",
+      env: { ...baseEnv(), NODE_EXTRA_CA_CERTS: join(w, "no-such-ca.pem"), ...env },
+    });
+    assert.equal(ca.status, 0, ca.stderr);
+    assert.equal(ca.stderr, "");
+  }
 
   if (have("strace") && existsSync(join(ROOT, "build/tsvirt_io.node"))) {
     // The addon is opened by the run (convert copies through it), and not with TSVIRT_NO_NATIVE=1.
