@@ -192,7 +192,7 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: "info --object / --image-opts: secrets read, malformed objects refused, json: names for encrypt options",
+    name: "info --object / --image-opts: secrets read, malformed objects refused, json: names for encrypt options; keyless LUKS target",
     setup: [
       "qemu-img create -q -f raw b.raw 1M && qemu-img create -q -f qcow2 -b b.raw -F raw a.qcow2 1M",
       // (qemu's LUKS iteration benchmark sometimes fails under load: retried.)
@@ -215,6 +215,8 @@ const CASES: Case[] = [
         "driver=qcow2,file.filename=enc.qcow2,encrypt.key-secret=sec0",
       ],
       ["info", "--image-opts", "driver=qcow2,file.filename=enc.qcow2,encrypt.key-secret=nosuch"],
+      // A LUKS target without its key does not open for convert -n.
+      ["convert", "-O", "qcow2", "-n", "--target-is-zero", "a.qcow2", "enc.qcow2"],
     ],
   },
   {

@@ -304,6 +304,11 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
       } catch (e) {
         throw new CliError(`Could not open '${outName}': ${errText(e)}`);
       }
+      // An encrypted target opens only with its key (qemu needs it to write).
+      if ((out as { keyMissing?: boolean }).keyMissing)
+        throw new CliError(
+          `Could not open '${outName}': Parameter 'encrypt.key-secret' is required for cipher`,
+        );
       const cw = compressedWriter(out);
       // Stream-optimized VMDK compresses every grain, -c or not.
       const streamOnly = out.format === "vmdk" && cw !== undefined;

@@ -99,6 +99,8 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
           path: inner.path,
         });
       }
+      // Marking it clean flushes the metadata caches first (whole tables), then the header.
+      await img.flush();
       h.incompatible &= ~INCOMPAT_DIRTY;
       await img.writeHeader();
     }
