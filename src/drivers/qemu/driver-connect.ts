@@ -7,6 +7,7 @@ import { VIR_CONNECT_LIST_DOMAINS as L, VIR_DOMAIN_STATE } from "../../driver/in
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { archOfBinary, defaultMachine, type QemuCaps, resolveMachine } from "./capabilities.js";
 import { formatDomainCapabilities } from "./domain-capabilities.js";
+import { checkNativeFormat, domainXMLToNative } from "./domain-xml-to-native.js";
 import { isActive, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { qemuHostCapabilities } from "./host-capabilities.js";
@@ -49,6 +50,18 @@ export function connectSlots(st: QemuDriverState): Partial<HypervisorDriver> {
         }
       }
       return formatCapabilitiesXML(qemuHostCapabilities(all));
+    },
+    async connectDomainXMLToNative(nativeFormat, domainXml, flags) {
+      if (flags !== 0) {
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          `unsupported flags (0x${flags.toString(16)}) in function qemuConnectDomainXMLToNative`,
+        );
+      }
+      checkNativeFormat(nativeFormat);
+      const { def, caps } = await st.parse(domainXml);
+      return domainXMLToNative(def, caps, nativeFormat);
     },
     async connectGetDomainCapabilities(emulatorbin, arch, machine, virttype, flags) {
       if (flags !== 0) {

@@ -1,0 +1,80 @@
+// `virsh domxml-to-native qemu-argv` against libvirtd 9.0's: every xml2argv case's
+// <case>.libvirt-args is what a private libvirtd printed (scripts/oracle/qemu-libvirt-argv.ts).
+// Only what differs between runs is normalised: the daemon's PATH, the tap file descriptor numbers
+// and the SPICE port (libvirt's peer leaks ports between conversions).
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { parseDomainXML } from "../src/conf/domain/index.js";
+import { qemuPostParse, xmlNamesArch } from "../src/drivers/qemu/domain-post-parse.js";
+import { domainXMLToNative } from "../src/drivers/qemu/domain-xml-to-native.js";
+import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
+import { CASE_DIR, listCases, loadCaps } from "./guest/xml2argv-cases.js";
+
+/** Cases where the argv builder knowingly differs from libvirt (see qemu-xml2argv-libvirt.test.ts). */
+const KNOWN_DIFFERENT: Record<string, string> = {
+  "lifecycle-noacpi": "on_reboot=destroy: we pass -no-reboot, libvirt kills QEMU on its RESET event",
+};
+
+function normalise(s: string): string {
+  return s
+    .trim()
+    .replace(/PATH=\S+/, "PATH=X")
+    .replace(/"fd":"\d+"/g, '"fd":"N"')
+    .replace(/-spice port=\d+/, "-spice port=P");
+}
+
+const recorded = listCases().filter((n) => existsSync(join(CASE_DIR, `${n}.libvirt-args`)));
+
+test("domxml-to-native output equals libvirtd 9.0's (in-process)", (t) => {
+  const diffs: string[] = [];
+  for (const name of recorded) {
+    const xml = readFileSync(join(CASE_DIR, `${name}.xml`), "utf8");
+    const caps = loadCaps(name);
+    let got: string;
+    try {
+      const def = parseDomainXML(xml, { noIfnames: true });
+      qemuPostParse(def, caps, xmlNamesArch(xml));
+      got = domainXMLToNative(def, caps, "qemu-argv");
+    } catch (e) {
+      got = `error: ${(e as Error).message}`;
+    }
+    const want = normalise(readFileSync(join(CASE_DIR, `${name}.libvirt-args`), "utf8"));
+    if (normalise(got) === want) continue;
+    const a = want.split(" ");
+    const b = normalise(got).split(" ");
+    const i = a.findIndex((x, k) => x !== b[k]);
+    diffs.push(`${name}: word ${i}: libvirt ${a[i]} ours ${b[i]}`);
+  }
+  t.diagnostic(`${recorded.length - diffs.length}/${recorded.length} identical to libvirtd 9.0`);
+  for (const d of diffs) t.diagnostic(d);
+  assert.ok(recorded.length >= 40);
+  const unexpected = diffs.filter((d) => !(d.split(":")[0]! in KNOWN_DIFFERENT));
+  assert.deepEqual(unexpected, []);
+});
+
+let daemon: RootDaemon | undefined;
+after(() => {
+  if (!daemon) return;
+  daemon.killAll();
+  rmSync(daemon.root, { recursive: true, force: true });
+});
+
+test("virsh domxml-to-native through tsvirtd: libvirt's output and errors", {
+  skip: haveVirsh() ? false : "virsh not installed",
+  timeout: 120_000,
+}, async () => {
+  daemon = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-x2n-")));
+  await daemon.start();
+  for (const name of ["minimal-q35", "virt-install-q35-spice", "numa-distances", "net-user"]) {
+    const r = await virsh(daemon.uri, ["domxml-to-native", "qemu-argv", join(CASE_DIR, `${name}.xml`)]);
+    assert.equal(r.code, 0, `${name}: ${r.err}`);
+    const want = normalise(readFileSync(join(CASE_DIR, `${name}.libvirt-args`), "utf8"));
+    assert.equal(normalise(r.out), want, name);
+  }
+  const bad = await virsh(daemon.uri, ["domxml-to-native", "foo", join(CASE_DIR, "minimal-pc.xml")]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /error: invalid argument: unsupported config type foo/);
+});
