@@ -34,6 +34,8 @@ export function goldenRuntime(name: string): CommandRuntime {
     channelDir: `/var/lib/tsvirt/qemu/channel/target/${name}`,
     vncPort: 5900,
     tapNames: ["vnet0", "vnet1"],
+    // a fixed start time, so <clock offset='variable'> gives the same -rtc base every run
+    now: Date.UTC(2026, 0, 1, 12, 0, 0),
   };
 }
 

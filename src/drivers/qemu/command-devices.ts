@@ -243,7 +243,6 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
   if (g.type !== "vnc")
     throw unsupported(`graphics type '${g.type}' is not supported by the QEMU driver yet`);
   const ga = (k: string) => g.attrs.find(([n]) => n === k)?.[1];
-  if (ga("passwd") !== undefined) throw unsupported("VNC passwords are not supported by the QEMU driver yet");
   const listenEl = g.children.find((e) => e.name === "listen");
   const socket = listenEl && attr(listenEl, "type") === "socket" ? attr(listenEl, "socket") : undefined;
   let value: string;
@@ -261,6 +260,8 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
   }
   const ws = ga("websocket");
   if (!socket && ws !== undefined && ws !== "-1") value += `,websocket=${ws}`;
+  // the password itself is set over QMP once QEMU runs (set_password, as libvirt does)
+  if (ga("passwd") !== undefined) value += ",password=on";
   const audio = ctx.def.devices.other.find((o) => o.kind === "audio");
   if (audio) value += `,audiodev=audio${attr(audio.xml, "id") ?? "1"}`;
   add(ctx, "-vnc", value);
@@ -273,8 +274,6 @@ export function buildGraphics(ctx: BuildContext, rt: DeviceRuntime): void {
  */
 function buildSpice(ctx: BuildContext, g: GraphicsDef, rt: DeviceRuntime): void {
   const ga = (k: string) => g.attrs.find(([n]) => n === k)?.[1];
-  if (ga("passwd") !== undefined)
-    throw unsupported("SPICE passwords are not supported by the QEMU driver yet");
   const kid = (n: string) => g.children.find((e) => e.name === n);
   const opts: string[] = [];
   const listen = kid("listen");
@@ -287,7 +286,8 @@ function buildSpice(ctx: BuildContext, g: GraphicsDef, rt: DeviceRuntime): void 
     opts.push(`addr=${(listen && attr(listen, "address")) ?? ga("listen") ?? "127.0.0.1"}`);
   else if (ltype === "network")
     throw unsupported("SPICE listen type 'network' is not supported by the QEMU driver yet");
-  opts.push("disable-ticketing=on");
+  // with a password, ticketing stays on and the password is set over QMP after start
+  if (ga("passwd") === undefined) opts.push("disable-ticketing=on");
   for (const ch of g.children.filter((e) => e.name === "channel")) {
     const mode = attr(ch, "mode");
     if (mode === "secure") throw unsupported("SPICE TLS channels need TLS, which is disabled");

@@ -37,6 +37,8 @@ export interface CommandRuntime extends ChardevRuntime, DeviceRuntime {
   /** QMP monitor socket path. */
   monitorPath: string;
   pidfile?: string;
+  /** The time the guest starts (ms since the epoch) for `<clock offset='variable'>`; now by default. */
+  now?: number;
 }
 
 /** Top-level elements that do not change the command line (tuning applied through cgroups, etc.). */
@@ -133,7 +135,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   add(ctx, "-chardev", `socket,id=charmonitor,path=${qemuEscape(rt.monitorPath)},server=on,wait=off`);
   add(ctx, "-mon", "chardev=charmonitor,id=monitor,mode=control");
   if (rt.pidfile !== undefined) add(ctx, "-pidfile", rt.pidfile);
-  add(ctx, "-rtc", rtcOption(def));
+  add(ctx, "-rtc", rtcOption(def, rt.now ?? Date.now()));
   if (pitDelay(def)) add(ctx, "-global", "kvm-pit.lost_tick_policy=delay");
   // <timer name='hpet' present='no'/>: -no-hpet before QEMU 8.0, the machine's hpet=off after
   if (hpetOff(def) && caps.versionNumber < 8_000_000) add(ctx, "-no-hpet");
@@ -403,12 +405,55 @@ function buildPm(ctx: BuildContext): void {
   }
 }
 
-function rtcOption(def: DomainDef): string {
+/** `YYYY-MM-DDTHH:MM:SS` of a UTC time in seconds, as QEMU's -rtc base= takes it. */
+function rtcDate(secs: number): string {
+  return new Date(secs * 1000).toISOString().slice(0, 19);
+}
+
+/**
+ * The host's offset from UTC in seconds at a time (TZ of this process), as libvirt's
+ * virTimeLocalOffsetFromUTC gives it for `basis='localtime'`.
+ */
+function localOffsetSecs(ms: number): number {
+  return -new Date(ms).getTimezoneOffset() * 60;
+}
+
+/**
+ * The -rtc base (qemuBuildClockArgStr): utc and localtime as they are; a timezone is
+ * base=localtime with TZ set in QEMU's environment (see clockEnv); absolute is the start time;
+ * variable is the start of the guest plus the adjustment, plus the host's UTC offset for
+ * basis='localtime', as a UTC date.
+ */
+function rtcBase(def: DomainDef, now: number): string {
   const { offset } = def.clock;
-  if (offset !== "utc" && offset !== "localtime") {
-    throw unsupported(`clock offset '${offset}' is not supported by the QEMU driver yet`);
+  const ca = (k: string) => def.clock.attrs.find(([n]) => n === k)?.[1];
+  switch (offset) {
+    case "utc":
+    case "localtime":
+      return offset;
+    case "timezone":
+      return "localtime";
+    case "absolute":
+      return rtcDate(Number(ca("start") ?? 0));
+    case "variable": {
+      let secs = Math.floor(now / 1000) + Number(ca("adjustment") ?? 0);
+      if (ca("basis") === "localtime") secs += localOffsetSecs(now);
+      return rtcDate(secs);
+    }
+    default:
+      throw unsupported(`clock offset '${offset}' is not supported by the QEMU driver yet`);
   }
-  let v = `base=${offset}`;
+}
+
+/** QEMU's environment for `<clock offset='timezone' timezone='X'>`: TZ=X (libvirt sets the same). */
+export function clockEnv(def: DomainDef): [string, string][] {
+  const tz =
+    def.clock.offset === "timezone" ? def.clock.attrs.find(([n]) => n === "timezone")?.[1] : undefined;
+  return tz !== undefined ? [["TZ", tz]] : [];
+}
+
+function rtcOption(def: DomainDef, now: number): string {
+  let v = `base=${rtcBase(def, now)}`;
   for (const t of def.clock.children.filter((c) => c.name === "timer")) {
     const name = attr(t, "name");
     if (name === "rtc") {

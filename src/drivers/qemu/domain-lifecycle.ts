@@ -23,7 +23,7 @@ import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../.
 import { findFreePort } from "../../host/ports.js";
 import { attr } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
-import { buildQemuCommand } from "./command.js";
+import { buildQemuCommand, clockEnv } from "./command.js";
 import { assignDeviceAliases } from "./domain-aliases.js";
 import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
@@ -77,10 +77,12 @@ export async function startDomain(
     argv,
     paths,
     paused,
+    env: [["LC_ALL", "C"], ...clockEnv(live)],
     qemuVersion: `${caps.version.major}.${caps.version.minor}.${caps.version.micro}`,
     // QEMU created the taps (ifname=); plug them into their bridges before the guest runs.
     beforeCont: async (qp) => {
       await setLinkStates(qp, live);
+      await setGraphicsPasswords(qp, live);
       for (const t of taps) {
         if (!t?.bridge) continue;
         try {
@@ -135,6 +137,41 @@ async function setLinkStates(qp: QemuProcess, def: DomainDef): Promise<void> {
         ErrorCode.OPERATION_FAILED,
         ErrorDomain.QEMU,
         `Couldn't set link state on interface: ${n.alias ?? `net${i}`}`,
+      );
+    }
+  }
+}
+
+/**
+ * qemuProcessInitPasswords: a VNC/SPICE `passwd` is not on the command line (the argv only says
+ * password=on / leaves SPICE ticketing on); it is set over QMP before the guest runs, then its
+ * expiry: `passwdValidTo` (UTC) as seconds since the epoch, "now" once past, else "never".
+ */
+export async function setGraphicsPasswords(qp: QemuProcess, def: DomainDef, now = Date.now()): Promise<void> {
+  for (const g of def.devices.graphics) {
+    if (g.type !== "vnc" && g.type !== "spice") continue;
+    const ga = (k: string) => g.attrs.find(([n]) => n === k)?.[1];
+    const password = ga("passwd");
+    if (password === undefined) continue;
+    const args: Record<string, unknown> = { protocol: g.type, password };
+    const connected = ga("connected");
+    if (connected !== undefined) args.connected = connected;
+    const validTo = ga("passwdValidTo");
+    let time = "never";
+    if (validTo !== undefined) {
+      const secs = Math.floor(
+        Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(validTo) ? validTo : `${validTo}Z`) / 1000,
+      );
+      time = secs * 1000 <= now ? "now" : String(secs);
+    }
+    try {
+      await qp.monitor.execute("set_password", args);
+      await qp.monitor.execute("expire_password", { protocol: g.type, time });
+    } catch (e) {
+      throw virError(
+        ErrorCode.OPERATION_FAILED,
+        ErrorDomain.QEMU,
+        `cannot set ${g.type.toUpperCase()} password: ${(e as Error).message}`,
       );
     }
   }
