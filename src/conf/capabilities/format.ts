@@ -101,7 +101,9 @@ function formatHost(buf: XmlBuf, h: CapsHost): void {
 
 function machines(buf: XmlBuf, ms: CapsGuest["machines"]): void {
   for (const m of ms)
-    buf.line(`<machine${a("canonical", m.canonical)}${a("maxCpus", m.maxCpus)}>${esc(m.name)}</machine>`);
+    buf.line(
+      `<machine${a("canonical", m.canonical)}${a("maxCpus", m.maxCpus)}${m.deprecated ? " deprecated='yes'" : ""}>${esc(m.name)}</machine>`,
+    );
 }
 
 function formatGuest(buf: XmlBuf, g: CapsGuest): void {

@@ -44,7 +44,7 @@ export interface CapsHost {
 export interface CapsGuestDomain {
   type: string;
   emulator?: string;
-  machines?: { name: string; canonical?: string; maxCpus?: number }[];
+  machines?: { name: string; canonical?: string; maxCpus?: number; deprecated?: boolean }[];
 }
 
 export interface CapsGuest {
@@ -53,7 +53,7 @@ export interface CapsGuest {
   wordsize: number;
   emulator?: string;
   loader?: string;
-  machines: { name: string; canonical?: string; maxCpus?: number }[];
+  machines: { name: string; canonical?: string; maxCpus?: number; deprecated?: boolean }[];
   domains: CapsGuestDomain[];
   /** `<features>`: bare flags, or toggles printed as `<name default='on' toggle='no'/>`. */
   features: (string | { name: string; default: "on" | "off"; toggle: boolean })[];

@@ -65,24 +65,31 @@ export function formatDomainCapabilities(
       en("bus", buses, "      ") +
       en("model", ["virtio"], "      "),
   );
-  s += block("graphics", true, en("type", ["vnc"], "      "));
+  // SPICE: the binary was built with it (QMP has query-spice) and the argv builder writes -spice.
+  // virt-install picks SPICE (with qxl, a spicevmc channel and USB redirection) when offered.
+  const spice = caps.commands.includes("query-spice");
+  s += block("graphics", true, en("type", ["vnc", ...(spice ? ["spice"] : [])], "      "));
+  // In libvirtd's order, with 'none' where it puts it (after the display adapters it probes first).
   const video = [
     ["vga", "VGA"],
     ["cirrus", "cirrus-vga"],
-    ["virtio", "virtio-vga"],
-    ["bochs", "bochs-display"],
     ["qxl", "qxl-vga"],
+    ["virtio", "virtio-vga"],
+    ["none", ""],
+    ["bochs", "bochs-display"],
     ["ramfb", "ramfb"],
   ]
-    .filter(([, dev]) => has(dev!))
+    .filter(([m, dev]) => m === "none" || has(dev!))
     .map(([m]) => m!);
-  s += block("video", true, en("modelType", [...video, "none"], "      "));
+  s += block("video", true, en("modelType", video, "      "));
   s += "    <hostdev supported='no'/>\n";
   s += block(
     "rng",
     has("virtio-rng-pci"),
     en("model", ["virtio"], "      ") + en("backendModel", ["random"], "      "),
   );
+  s += block("redirdev", has("usb-redir"), en("bus", ["usb"], "      "));
+  s += block("channel", true, en("type", ["pty", "unix", ...(spice ? ["spicevmc"] : [])], "      "));
   s += "  </devices>\n";
   s += "  <features>\n";
   s += "    <gic supported='no'/>\n";

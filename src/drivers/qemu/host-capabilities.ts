@@ -93,13 +93,16 @@ const WORDSIZE: Record<string, number> = {
 };
 
 export function guestCapabilities(caps: QemuCaps): CapsGuest {
-  const machines = caps.machines
+  // The default machine comes first, as libvirtd lists it: virt-install and virt-manager take the
+  // first <machine> of a guest as the default when the user names none.
+  const machines = [...caps.machines.filter((m) => m.isDefault), ...caps.machines.filter((m) => !m.isDefault)]
     .filter((m) => m.name !== "none")
     .flatMap((m) => {
-      const list: { name: string; canonical?: string; maxCpus?: number }[] = [
-        { name: m.name, maxCpus: m.cpuMax },
+      const dep = m.deprecated ? { deprecated: true } : {};
+      const list: { name: string; canonical?: string; maxCpus?: number; deprecated?: boolean }[] = [
+        { name: m.name, maxCpus: m.cpuMax, ...dep },
       ];
-      if (m.alias) list.push({ name: m.alias, canonical: m.name, maxCpus: m.cpuMax });
+      if (m.alias) list.push({ name: m.alias, canonical: m.name, maxCpus: m.cpuMax, ...dep });
       return list;
     });
   const domains = [{ type: "qemu" }, ...(caps.kvm.usable ? [{ type: "kvm" }] : [])];
