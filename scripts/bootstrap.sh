@@ -2,14 +2,14 @@
 # Installs what tsvirt needs on a fresh machine: Debian packages (as root) and npm packages.
 # Runtime needs: qemu-system-x86, dnsmasq, nftables, iproute2. Test oracles only (never used
 # by tsvirt at run time): libvirt-clients (virsh), python3-libvirt, libvirt0 (RelaxNG schemas),
-# libvirt-daemon (libvirtd, the benchmark peer) and iptables (its network driver), qemu-utils (qemu-img), libxml2-utils (xmllint), gnutls-bin. Guest parts for tests:
+# libvirt-daemon (libvirtd, the benchmark peer) and iptables (its network driver), qemu-utils (qemu-img), libxml2-utils (xmllint), gnutls-bin, virtinst (virt-install, virt-xml). Guest parts for tests:
 # linux-image-cloud-amd64 (kernel) and busybox-static (initrd built by the test suite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 openssl cpio
       libvirt-clients python3-libvirt libvirt0 libvirt-daemon libxml2-utils gnutls-bin
-      iptables busybox-static linux-image-cloud-amd64)
+      iptables busybox-static linux-image-cloud-amd64 virtinst)
 
 missing=()
 for p in "${DEBS[@]}"; do
