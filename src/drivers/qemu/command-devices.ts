@@ -565,11 +565,35 @@ export function buildRedirdevs(ctx: BuildContext): void {
 }
 
 /** Devices kept verbatim by the parser; only RNG (and audio, sound: buildAudio, buildSound) become argv so far. */
+/** QEMU's device per `<watchdog model>` (libvirt 9.0 knows no 'itco' yet). */
+const WATCHDOG_DEVICE: Record<string, string> = { i6300esb: "i6300esb", ib700: "ib700" };
+
+/**
+ * `<watchdog>` after the sound devices (qemuBuildWatchdogCommandLine): the device, then
+ * -watchdog-action with the action (reset by default). 'dump' is QEMU's 'pause': libvirt dumps the
+ * guest itself on the WATCHDOG event.
+ */
+export function buildWatchdog(ctx: BuildContext): void {
+  const ws = ctx.def.devices.other.filter((o) => o.kind === "watchdog");
+  if (ws.length === 0) return;
+  if (ws.length > 1) throw unsupported("only a single watchdog device is supported");
+  const w = ws[0]!;
+  const model = attr(w.xml, "model") ?? "";
+  const driver = WATCHDOG_DEVICE[model];
+  if (!driver) throw unsupported(`watchdog model '${model}' is not supported by the QEMU driver yet`);
+  const props: Record<string, unknown> = { driver, id: "watchdog0" };
+  if (model === "i6300esb") Object.assign(props, pciProps(ctx, genericAddress(w)));
+  addDevice(ctx, props);
+  const action = attr(w.xml, "action") ?? "reset";
+  add(ctx, "-watchdog-action", action === "dump" ? "pause" : action);
+}
+
 export function buildOtherDevices(ctx: BuildContext): void {
   let rng = 0;
   for (const o of ctx.def.devices.other) {
     if (o.kind === "rng") buildRng(ctx, o, rng++);
-    else if (["audio", "sound", "redirdev", "redirfilter", "hub", "iommu"].includes(o.kind)) continue;
+    else if (["audio", "sound", "redirdev", "redirfilter", "hub", "iommu", "watchdog"].includes(o.kind))
+      continue;
     else if (o.kind === "panic" && attr(o.xml, "model") === "hyperv")
       continue; // -cpu hv-crash
     else throw unsupported(`device '${o.kind}' is not supported by the QEMU driver yet`);

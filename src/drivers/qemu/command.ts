@@ -17,6 +17,7 @@ import {
   buildRedirdevs,
   buildSound,
   buildVideo,
+  buildWatchdog,
   type DeviceRuntime,
 } from "./command-devices.js";
 import { buildDisks } from "./command-disk.js";
@@ -158,6 +159,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildGraphics(ctx, rt);
   buildVideo(ctx);
   buildSound(ctx);
+  buildWatchdog(ctx);
   buildRedirdevs(ctx);
   buildMemballoon(ctx);
   buildOtherDevices(ctx);
