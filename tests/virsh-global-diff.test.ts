@@ -1045,6 +1045,25 @@ const LOOKUPS: Case[] = [
 
 /** --xpath/--wrap of the *-dumpxml commands: node-sets, non-node-set values, syntax errors. */
 const XPATH: Case[] = [
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "///"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "1G"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "//disk["] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "'abc"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "@"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "x:y"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "foo("] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "$x"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "//*["] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "a b"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "/domain/"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "//"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "[1]"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "a]"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "1 +"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "//disk[@type=]"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "..x"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "/domain/name"] },
+  { args: ["-c", TEST, "dumpxml", "test", "--xpath", "//target/@dev"] },
   { args: ["-c", TEST, "dumpxml", "test", "--xpath", "/domain/name"] },
   { args: ["-c", TEST, "dumpxml", "test", "--xpath", "/domain/name", "--wrap"] },
   { args: ["-c", TEST, "dumpxml", "test", "--xpath", "/domain/name/text()"] },
@@ -1319,6 +1338,8 @@ const XPATH: Case[] = [
 
 /** blkiotune device lists, blkdeviotune disks, undefine's flag fallback, option requirements. */
 const TUNING: Case[] = [
+  t("memtune test --swap-hard-limit 0; memtune test"),
+  t("memtune test --hard-limit 0; memtune test"),
   t("blkiotune test --device-weights /dev/sda,500; blkiotune test; blkiotune test --config"),
   t("blkiotune test --device-weights /dev/sda,500,/dev/sdb,x; blkiotune test; blkiotune test --config"),
   t("blkiotune test --device-weights /dev/sda,x,/dev/sdb,1; blkiotune test; blkiotune test --config"),
@@ -1498,7 +1519,7 @@ test("tsvirsh matches virsh 9.0: attach/detach/update without flags name the fla
   }
 });
 
-test("tsvirsh matches virsh 9.0: every option of every command once, required options named", async (tt) => {
+test("tsvirsh matches virsh 9.0: every option of every command once (values 1, x and empty), required options named", async (tt) => {
   if (!haveVirsh) return tt.skip("real virsh is not installed");
   const { groupSpecs } = await import("../src/cli/virsh/defs/index.js");
   // commands that wait (consoles, events, jobs virsh watches) or need a guest agent/monitor
@@ -1540,7 +1561,8 @@ test("tsvirsh matches virsh 9.0: every option of every command once, required op
       for (const [name, kind] of c.opts) {
         if (kind.startsWith("a:") || kind.includes("!")) continue;
         if (kind[0] === "b") cases.push(t(...base, `--${name}`));
-        else cases.push(t(...base, `--${name}`, "1"), t(...base, `--${name}`, "x"));
+        else
+          cases.push(t(...base, `--${name}`, "1"), t(...base, `--${name}`, "x"), t(...base, `--${name}`, ""));
       }
     }
   const diffs = await compare(cases);

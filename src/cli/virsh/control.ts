@@ -293,6 +293,11 @@ export class VirshControl<Conn = unknown> implements Ctl {
       if (xpath) {
         this.out = realOut;
         this.print(captured);
+        // virsh reads an empty --xpath right after looking the object up and fails silently:
+        // only a lookup failure comes before it
+        const lookup =
+          /^(failed to get (domain|network|pool|vol|interface|secret|nwfilter) |Could not find matching device|Domain snapshot not found)/;
+        if (!xpath.value && !(e instanceof Error && lookup.test(e.message))) return false;
       }
       if (e instanceof CmdFailure) {
         this.error(e.message);

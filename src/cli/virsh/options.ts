@@ -25,6 +25,16 @@ export function optString(cmd: ParsedCmd, name: string): string | undefined {
   return o.value;
 }
 
+/**
+ * vshCommandOptStringQuiet: the value, or undefined when absent; an empty value the option does
+ * not allow is `null` (the caller words that failure itself, or ignores it).
+ */
+export function optStringQuiet(cmd: ParsedCmd, name: string): string | null | undefined {
+  const o = cmd.opts.find((x) => x.def.name === name);
+  if (!o || o.value === null) return undefined;
+  return o.value === "" && !o.def.emptyOk ? null : o.value;
+}
+
 /** Every value given to an argv option, in order (vshCommandOptArgv). */
 export function optArgv(cmd: ParsedCmd, name: string): string[] {
   return cmd.opts.filter((o) => o.def.name === name && o.value !== null).map((o) => o.value as string);

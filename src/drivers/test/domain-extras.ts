@@ -197,7 +197,8 @@ export function domainExtraSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         const e = mt?.children.find((c) => c.kind === "element" && c.name === name);
         if (e?.kind !== "element") return UNLIMITED;
         const t = e.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
-        return Number(t) || UNLIMITED;
+        // a limit of 0 is a limit; only a missing one is unlimited
+        return t === "" ? UNLIMITED : Number(t);
       };
       return [
         ull("hard_limit", val("hard_limit")),

@@ -534,7 +534,9 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       checkFlags(flags, VIR_DOMAIN_AFFECT.LIVE, "testDomainSetIOThreadParams");
       // libvirt 9.0 validates twice: the thread pool sizes pass the first list, not the second
       const unsupported = (list: string[]) => {
-        const p = params.find((x) => !list.includes(x.field));
+        // virTypedParamsValidate walks the parameters sorted by name
+        const sorted = [...params].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
+        const p = sorted.find((x) => !list.includes(x.field));
         if (p)
           throw virError(
             ErrorCode.ARGUMENT_UNSUPPORTED,
@@ -616,14 +618,15 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       const cur = (name: string) => {
         const e = elementChildren(d.def.extra.memtune?.[0] ?? el("memtune")).find((x) => x.name === name);
         const t = e?.children.map((c) => (c.kind === "text" ? c.text : "")).join("");
-        return t ? Number(t) : 0;
+        return t ? Number(t) : MEMORY_UNLIMITED;
       };
       const hard = get("hard_limit");
       const swap = get("swap_hard_limit");
       if (hard || swap) {
         // An unset limit counts as unlimited (a swap limit alone below an unset hard limit fails).
-        const h = (hard ? paramNum(hard) : cur("hard_limit")) || MEMORY_UNLIMITED;
-        const sw = (swap ? paramNum(swap) : cur("swap_hard_limit")) || MEMORY_UNLIMITED;
+        // a value given counts as given, 0 included
+        const h = hard ? paramNum(hard) : cur("hard_limit");
+        const sw = swap ? paramNum(swap) : cur("swap_hard_limit");
         if (h > sw) {
           throw invalidArg("memory hard_limit tunable value must be lower than or equal to swap_hard_limit");
         }

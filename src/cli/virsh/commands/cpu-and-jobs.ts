@@ -9,7 +9,15 @@ import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { OptionError, optBool, optScaled, optString, optULongLong, ULLONG_MAX } from "../options.js";
-import { affectFlags, childrenAt, editText, exclusive, liveConfigRefused, parseDoc, requires } from "../util.js";
+import {
+  affectFlags,
+  childrenAt,
+  editText,
+  exclusive,
+  liveConfigRefused,
+  parseDoc,
+  requires,
+} from "../util.js";
 import { typedValue } from "./monitor-extra.js";
 
 type H = Handler<Ctl>;

@@ -421,7 +421,8 @@ const domtime: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const now = optBool(cmd, "now");
   const sync = optBool(cmd, "sync");
-  const time = optString(cmd, "time");
+  // read as a long long: an empty value is a malformed number
+  const time = cmd.opts.find((o) => o.def.name === "time")?.value ?? undefined;
   if (time !== undefined || now || sync) {
     let seconds = 0;
     if (time !== undefined) {

@@ -4,7 +4,7 @@ import { ErrorCode } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, req } from "../lookup.js";
-import { optBool, optString } from "../options.js";
+import { optBool, optStringQuiet } from "../options.js";
 
 type H = Handler<Ctl>;
 
@@ -41,7 +41,8 @@ const nodedevList: H = async (ctl, cmd) => {
   let flags = LIST_ACTIVE;
   if (optBool(cmd, "inactive")) flags = LIST_INACTIVE;
   if (optBool(cmd, "all")) flags = LIST_ACTIVE + LIST_INACTIVE;
-  const capArg = optString(cmd, "cap");
+  // read quietly: an empty list is no capability filter
+  const capArg = optStringQuiet(cmd, "cap") ?? undefined;
   if (capArg !== undefined) {
     for (const c of capArg.split(",")) {
       const i = CAP_NAMES.indexOf(c);
@@ -56,7 +57,7 @@ const nodedevList: H = async (ctl, cmd) => {
   } catch (e) {
     if ((e as { code?: number }).code !== ErrorCode.NO_SUPPORT)
       throw new CmdFailure("Failed to list node devices", e);
-    const cap = optString(cmd, "cap") ?? null;
+    const cap = optStringQuiet(cmd, "cap") || null;
     names = await attempt("Failed to list node devices", () => c.nodeListDevices(cap, 65536, 0));
   }
   names.sort();

@@ -11,7 +11,7 @@ import { pad } from "../format/info-line.js";
 import { formatTable } from "../format/table.js";
 import { prettyCapacity } from "../format/units.js";
 import { attempt, type Ctl, conn, lookupPool, req } from "../lookup.js";
-import { optBool, optString } from "../options.js";
+import { optBool, optString, optStringQuiet } from "../options.js";
 import { exclusive } from "../util.js";
 import {
   autostartCmd,
@@ -256,7 +256,8 @@ const findSources: H = async (ctl, cmd) => {
 const findSourcesAs: H = async (ctl, cmd) => {
   const type = req(cmd, "type");
   const host = optString(cmd, "host");
-  const port = optString(cmd, "port");
+  // an empty port is no port
+  const port = optStringQuiet(cmd, "port") || undefined;
   const initiator = optString(cmd, "initiator");
   let spec: string | null = null;
   if (host !== undefined) {

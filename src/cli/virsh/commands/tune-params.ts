@@ -5,7 +5,7 @@
 import { type TypedParam, VIR_TYPED_PARAM as T } from "../../../driver/types.js";
 import type { ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
-import { optInt, optString, scaleInteger } from "../options.js";
+import { optInt, optString, optStringQuiet, scaleInteger } from "../options.js";
 
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED. */
 const MEMORY_UNLIMITED = 9007199254740991n;
@@ -16,9 +16,10 @@ const LLONG_MAX = 2n ** 63n - 1n;
  * suffix scaled (KiB without one) and rounded up to KiB. Undefined when the option is absent.
  */
 function memtuneSize(cmd: ParsedCmd, name: string): bigint | undefined {
-  const v = optString(cmd, name);
+  const v = optStringQuiet(cmd, name);
   if (v === undefined) return undefined;
   const failed = `Unable to parse integer parameter ${name}`;
+  if (v === null) throw new CmdFailure(failed);
   const m = /^[ \t\n\v\f\r]*([+-]?\d+)(.*)$/s.exec(v);
   if (!m) throw new CmdFailure(failed);
   const n = BigInt(m[1]!);
@@ -64,7 +65,8 @@ export function blkiotuneParams(cmd: ParsedCmd): TypedParam[] {
     ["device-read-bytes-sec", "device_read_bytes_sec"],
     ["device-write-bytes-sec", "device_write_bytes_sec"],
   ] as const) {
-    const v = optString(cmd, opt);
+    const v = optStringQuiet(cmd, opt);
+    if (v === null) throw new CmdFailure("Unable to parse string parameter");
     if (v !== undefined) out.push({ field, type: T.STRING, value: v });
   }
   return out;

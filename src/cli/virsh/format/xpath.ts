@@ -22,7 +22,10 @@ interface XNode {
 type Value = XNode[] | number | string | boolean;
 
 /** An XPath failure libxml2 reports on stderr ("XPath error : …"); the selection is empty. */
-class XPathSyntax extends Error {}
+class XPathSyntax extends Error {
+  /** Offset in the expression libxml2 points at; at the end it shows no caret line. */
+  pos = -1;
+}
 
 /** xmlKeepBlanksDefault(0): whitespace-only text between elements is dropped. */
 function stripBlanks(e: XmlElement): XmlElement {
@@ -88,16 +91,18 @@ function stringValue(n: XNode): string {
 
 // ---- tokens ----
 
-type Tok =
+type Tok = (
   | { t: "num"; v: number }
   | { t: "str"; v: string }
   | { t: "name"; v: string }
-  | { t: "op"; v: string };
+  | { t: "op"; v: string }
+) & { at: number };
 
 function tokenize(s: string): Tok[] {
   const out: Tok[] = [];
   let i = 0;
   while (i < s.length) {
+    const at = i;
     const c = s[i]!;
     if (/\s/.test(c)) {
       i++;
@@ -105,31 +110,35 @@ function tokenize(s: string): Tok[] {
     }
     const two = s.slice(i, i + 2);
     if (["//", "::", "..", "!=", "<=", ">="].includes(two)) {
-      out.push({ t: "op", v: two });
+      out.push({ t: "op", v: two, at });
       i += 2;
       continue;
     }
     if (c === '"' || c === "'") {
       const end = s.indexOf(c, i + 1);
       if (end < 0) throw new XPathSyntax("Unfinished literal");
-      out.push({ t: "str", v: s.slice(i + 1, end) });
+      out.push({ t: "str", v: s.slice(i + 1, end), at });
       i = end + 1;
       continue;
     }
     const num = /^(\d+(\.\d*)?|\.\d+)/.exec(s.slice(i));
     if (num) {
-      out.push({ t: "num", v: Number(num[0]) });
+      out.push({ t: "num", v: Number(num[0]), at });
       i += num[0].length;
       continue;
     }
     if ("/()[]@,|+-=<>*.$".includes(c)) {
-      out.push({ t: "op", v: c });
+      out.push({ t: "op", v: c, at });
       i++;
       continue;
     }
     const name = /^[A-Za-z_][\w.-]*(:([A-Za-z_][\w.-]*|\*))?/.exec(s.slice(i));
-    if (!name) throw new XPathSyntax("Invalid expression");
-    out.push({ t: "name", v: name[0] });
+    if (!name) {
+      const e = new XPathSyntax("Invalid expression");
+      e.pos = i;
+      throw e;
+    }
+    out.push({ t: "name", v: name[0], at });
     i += name[0].length;
   }
   return out;
@@ -237,15 +246,23 @@ function axisNodes(axis: string, n: XNode): XNode[] {
   }
 }
 
-function parse(toks: Tok[]): Ev {
+function parse(toks: Tok[], length: number): Ev {
   let i = 0;
+  /** An "Invalid expression" at the current token (libxml2 points there unless at the end). */
+  const invalid = () => {
+    const e = new XPathSyntax("Invalid expression");
+    const t = toks[i];
+    // a path separator where a step should be is reported at the end, as libxml2 reads on
+    e.pos = t && !(t.t === "op" && (t.v === "/" || t.v === "//")) ? (t.at ?? length) : length;
+    return e;
+  };
   const peek = (k = 0) => toks[i + k];
   const isOp = (v: string, k = 0) => {
     const t = peek(k);
     return t?.t === "op" && t.v === v;
   };
   const expect = (v: string) => {
-    if (!isOp(v)) throw new XPathSyntax("Invalid expression");
+    if (!isOp(v)) throw invalid();
     i++;
   };
 
@@ -346,7 +363,7 @@ function parse(toks: Tok[]): Ev {
       i++;
     } else if (peek()?.t === "name" && isOp("::", 1)) {
       axis = (peek() as { v: string }).v;
-      if (!AXES.has(axis)) throw new XPathSyntax("Invalid expression");
+      if (!AXES.has(axis)) throw invalid();
       i += 2;
     }
     const t = peek();
@@ -371,7 +388,7 @@ function parse(toks: Tok[]): Ev {
       if (t.v.includes(":")) throw new XPathSyntax("Undefined namespace prefix");
       const want = axis === "attribute" ? "attr" : "element";
       test = (n) => n.kind === want && n.name === t.v;
-    } else throw new XPathSyntax("Invalid expression");
+    } else throw invalid();
     const preds = predicates();
     return (n) => filter(axisNodes(axis, n).filter(test), preds);
   };
@@ -439,7 +456,7 @@ function parse(toks: Tok[]): Ev {
 
   function primary(): Ev {
     const t = peek();
-    if (!t) throw new XPathSyntax("Invalid expression");
+    if (!t) throw invalid();
     if (t.t === "num") {
       i++;
       return () => t.v;
@@ -470,7 +487,7 @@ function parse(toks: Tok[]): Ev {
       expect(")");
       return func(t.v, args);
     }
-    throw new XPathSyntax("Invalid expression");
+    throw invalid();
   }
 
   function func(name: string, args: Ev[]): Ev {
@@ -583,7 +600,7 @@ function parse(toks: Tok[]): Ev {
   }
 
   const e = expr();
-  if (i < toks.length) throw new XPathSyntax("Invalid expression");
+  if (i < toks.length) throw invalid();
   return e;
 }
 
@@ -619,7 +636,7 @@ export function dumpXPath(
   const doc = buildTree(stripBlanks(parseXml(xml)));
   let selected: XNode[] = [];
   try {
-    const v = parse(tokenize(xpath))({ node: doc.children[0]!, pos: 1, size: 1 });
+    const v = parse(tokenize(xpath), xpath.length)({ node: doc.children[0]!, pos: 1, size: 1 });
     if (!Array.isArray(v))
       throw new VirError({
         code: ErrorCode.INTERNAL_ERROR,
@@ -633,7 +650,10 @@ export function dumpXPath(
       err(
         `xmlXPathCompOpEval: function ${e.message.slice(1)} not found\nXPath error : Unregistered function\n`,
       );
-    else err(`XPath error : ${e.message}\n`);
+    else {
+      err(`XPath error : ${e.message}\n`);
+      if (e.pos >= 0 && e.pos < xpath.length) err(`${xpath}\n${" ".repeat(e.pos)}^\n`);
+    }
   }
   if (!wrap) return selected.map((n) => `${dumpNode(n)}\n`).join("");
   // xmlAddChild: an attribute replaces one of the same name and goes last
