@@ -358,6 +358,29 @@ const CASES: Case[] = [
     cmds: [["commit", "a.qcow2"]],
   },
   {
+    name: "truncated images: a qcow2 whose L1 lies past the end opens; a short vmdk names its expected size",
+    setup:
+      "qemu-img create -q -f qcow2 a.qcow2 10M && head -c 70000 a.qcow2 > t.qcow2 && qemu-img create -q -f vmdk a.vmdk 10M && head -c 600 a.vmdk > t.vmdk",
+    cmds: [
+      ["info", "t.qcow2"],
+      ["check", "t.qcow2"],
+      ["map", "t.qcow2"],
+      ["convert", "t.qcow2", "o.raw"],
+      ["info", "t.vmdk"],
+    ],
+  },
+  {
+    name: "create -b without -F opens the backing file with its own chain (a missing grand-backing file)",
+    setup:
+      "qemu-img create -q -f qcow2 -b n3 -F qcow2 -u n4 1M && qemu-img create -q -f qcow2 n3x 1M && echo hi > text",
+    cmds: [
+      ["create", "-f", "qcow2", "-b", "n4", "n5", "1M"],
+      ["create", "-f", "qcow2", "-b", "n4", "-F", "qcow2", "n5"],
+      ["create", "-f", "qcow2", "-b", "text", "n6"],
+      ["create", "-f", "vmdk", "-b", "n3x", "n7"],
+    ],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [

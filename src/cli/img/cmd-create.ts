@@ -1,6 +1,6 @@
 // `tsvirt-img create [-q] [-f fmt] [-b backing [-F fmt]] [-u] [-o options] filename [size]`.
 
-import { createImage, detectFormat, FileIO, ImageError, openImage } from "../../image/index.js";
+import { createImage, ImageError, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, isDirectory, type Out, pathCombine } from "./context.js";
 import {
   aesUnexpected,
@@ -122,11 +122,12 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     if (bfmt === undefined) {
       let detected = "raw";
       try {
-        const bio = await FileIO.open(full, { readOnly: true });
-        detected = await detectFormat(bio);
-        await bio.close();
+        // qemu opens the backing file (probing its format) with its own backing chain first: a
+        // file, or a file of its chain, that does not open is that error.
+        const b = await openImage(full, { readOnly: true });
+        detected = b.format;
+        await b.close();
       } catch (e) {
-        // qemu probes the backing file first: a file that does not open is that error.
         throw new CliError(`${filename}: ${errText(e)}\nCould not open backing image.`);
       }
       io.err(

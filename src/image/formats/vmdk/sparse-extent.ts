@@ -76,6 +76,11 @@ export class SparseExtent implements Extent {
         throw new ImageError("corrupt", "Invalid footer", { path: opts.fileName });
       h = { ...h, gdOffset: footer.gdOffset, rgdOffset: footer.rgdOffset };
     }
+    // qemu: the file must reach the first grain.
+    if (fileSize < h.overHead * 512)
+      throw new ImageError("corrupt", `File truncated, expecting at least ${h.overHead * 512} bytes`, {
+        path: opts.fileName,
+      });
     const gtCount = Math.ceil(h.capacity / h.grainSize / h.numGTEsPerGT);
     const readDir = async (sector: number) => {
       const raw = new Uint8Array(gtCount * 4);
