@@ -1,10 +1,18 @@
 // Guest NUMA cells on the QEMU command line, as libvirt 9.0's qemuBuildNumaCommandLine writes
 // them: one RAM backend object per cell (ram-nodeN), `-numa node,nodeid=N,cpus=…,memdev=ram-nodeN`
 // (a cpus= per range of the cell's CPU set), then, when any cell names distances, every pair as
-// `-numa dist` (10 for a cell to itself, 20 for a pair not given). Cells with a memAccess or
+// `-numa dist` (10 for a cell to itself, 20 for a pair not given). The backend's type,
+// sharing and host nodes come from `<memoryBacking>` and `<numatune>` (command-memory.ts). Cells with a memAccess or
 // discard setting need file/memfd backends, which are not built here.
 import { parseCpuSet } from "../../conf/domain/normalize.js";
+import { memoryBackendProps } from "./command-memory.js";
 import { add, attr, type BuildContext, child, elementChildren, unsupported } from "./command-util.js";
+
+/** Whether the domain has guest NUMA cells (each then carries its share of the RAM). */
+export function hasNumaCells(ctx: BuildContext): boolean {
+  const numa = ctx.def.cpu ? child(ctx.def.cpu, "numa") : undefined;
+  return !!numa && elementChildren(numa).some((c) => c.name === "cell");
+}
 
 function ranges(ids: number[]): string[] {
   const out: string[] = [];
@@ -30,11 +38,7 @@ export function buildNuma(ctx: BuildContext): void {
   }
   cells.forEach((c, i) => {
     const kib = Number(attr(c, "memory"));
-    add(
-      ctx,
-      "-object",
-      JSON.stringify({ "qom-type": "memory-backend-ram", id: `ram-node${i}`, size: kib * 1024 }),
-    );
+    add(ctx, "-object", JSON.stringify(memoryBackendProps(ctx, `ram-node${i}`, kib * 1024, i)));
     const cpus = ranges(parseCpuSet(attr(c, "cpus") ?? "") ?? []).map((r) => `cpus=${r}`);
     add(ctx, "-numa", ["node", `nodeid=${i}`, ...cpus, `memdev=ram-node${i}`].join(","));
   });

@@ -21,7 +21,14 @@ import {
   type DeviceRuntime,
 } from "./command-devices.js";
 import { buildDisks } from "./command-disk.js";
-import { buildNuma } from "./command-numa.js";
+import {
+  checkMemory,
+  memLocked,
+  memMergeOff,
+  memoryBackendProps,
+  needsRamBackend,
+} from "./command-memory.js";
+import { buildNuma, hasNumaCells } from "./command-numa.js";
 import {
   attr,
   type BuildContext,
@@ -55,6 +62,8 @@ const IGNORABLE_EXTRA = new Set([
   "perf",
   "keywrap",
   "sysinfo",
+  "memoryBacking", // RAM backends: command-memory.ts
+  "numatune",
 ]);
 
 /** libvirt's text (qemu_validate.c) for a KVM domain on a host without working KVM. */
@@ -92,10 +101,14 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
     throw unsupported(`machine type '${machine.name}' is not supported by the QEMU driver yet`);
   }
   const ctx: BuildContext = { def, caps, argv: [caps.binary], q35, bootIndex: new Map(), buses: new Set() };
+  checkMemory(ctx);
+  // the machine's RAM gets its own backend object when it is not plain anonymous RAM (and no
+  // NUMA cells carry it), as libvirt 9.0 does; its default pc.ram object changes nothing
+  const ramBackend = needsRamBackend(ctx) && !hasNumaCells(ctx);
 
   // Option order follows libvirt 9.0's qemuBuildCommandLine, so the argv reads the same.
   add(ctx, "-name", `guest=${qemuEscape(def.name)},debug-threads=on`, "-S");
-  add(ctx, "-machine", machineOption(ctx, machine.name));
+  add(ctx, "-machine", machineOption(ctx, machine.name, ramBackend));
   add(ctx, "-accel", def.type === "kvm" ? "kvm" : "tcg");
   const smmEl = featureNames(def).get("smm");
   const tseg = smmEl ? child(smmEl, "tseg") : undefined;
@@ -115,8 +128,11 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildCpu(ctx);
   buildLoader(ctx);
   // Whole MiB, as libvirt 9.0 passes it (it rounds memory up to 1 MiB in post-parse).
-  add(ctx, "-m", String(Math.ceil(def.memory / 1024)));
-  add(ctx, "-overcommit", "mem-lock=off");
+  const mib = Math.ceil(def.memory / 1024);
+  add(ctx, "-m", String(mib));
+  if (ramBackend)
+    add(ctx, "-object", JSON.stringify(memoryBackendProps(ctx, "pc.ram", mib * 1048576, undefined)));
+  add(ctx, "-overcommit", `mem-lock=${memLocked(ctx) ? "on" : "off"}`);
   add(ctx, "-smp", smpOption(def));
   buildIothreads(ctx);
   buildNuma(ctx);
@@ -268,7 +284,7 @@ function cpuExtras(def: DomainDef): string[] {
   return out;
 }
 
-function machineOption(ctx: BuildContext, name: string): string {
+function machineOption(ctx: BuildContext, name: string, ramBackend: boolean): string {
   const f = featureNames(ctx.def);
   for (const k of f.keys()) {
     if (!MACHINE_FEATURES.has(k)) {
@@ -291,6 +307,8 @@ function machineOption(ctx: BuildContext, name: string): string {
   if (irq === "qemu") parts.push("kernel_irqchip=split");
   else if (irq === "kvm") parts.push("kernel_irqchip=on");
   parts.push("dump-guest-core=off");
+  if (memMergeOff(ctx)) parts.push("mem-merge=off");
+  if (ramBackend) parts.push("memory-backend=pc.ram");
   // Before QEMU 8.0 libvirt says -no-acpi (added after -no-shutdown); later the machine property.
   if (!f.has("acpi") && ctx.caps.versionNumber >= 8_000_000) parts.push("acpi=off");
   if (hpetOff(ctx.def) && ctx.caps.versionNumber >= 8_000_000) parts.push("hpet=off");
