@@ -1013,18 +1013,6 @@ const DELIBERATE: [RegExp, string][] = [
 /** Seeds of the CI range that still differ, each with the reason. */
 const KNOWN_SEEDS = new Map<number, string>([
   [
-    2,
-    "disk size only: the sparse copy turned a zero-filled qcow cluster into a hole; qemu's commit rewrites it",
-  ],
-  [
-    12,
-    "create -f qcow2 -o encryption=on (AES): qemu 7.2 creates it, after refusing LUKS-only options as unexpected; the qcow2 layer refuses to create AES images",
-  ],
-  [
-    41,
-    "convert of a LUKS qcow2 without its key: qemu cannot open it; the qcow2 layer does not tell openCli that the key is missing",
-  ],
-  [
     31,
     "check's fragmentation figure after commit: qemu's mirror job allocates the base's clusters in its own order",
   ],
