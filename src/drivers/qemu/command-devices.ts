@@ -18,6 +18,12 @@ export interface DeviceRuntime {
   tapNames?: (string | undefined)[];
   /** TCP port chosen for autoport VNC displays. */
   vncPort?: number;
+  /**
+   * The opened /dev/vhost-vsock for `<vsock>` and the guest CID set on it (an auto CID is only
+   * known once acquired). Without them the argv says vhostfd -1 and the XML's CID (0 for auto),
+   * as libvirt's domxml-to-native does.
+   */
+  vsock?: { fd: number; cid: number };
 }
 
 function ctrlChildAttr(c: ControllerDef, el: string, k: string): string | undefined {
@@ -565,6 +571,27 @@ export function buildRedirdevs(ctx: BuildContext): void {
 }
 
 /** Devices kept verbatim by the parser; only RNG (and audio, sound: buildAudio, buildSound) become argv so far. */
+/**
+ * `<vsock>` comes last, after -sandbox (qemuBuildVsockCommandLine runs after the seccomp options):
+ * vhost-vsock-pci with the guest CID and the vhost fd libvirt opened for it.
+ */
+export function buildVsock(ctx: BuildContext, rt: DeviceRuntime): void {
+  const v = ctx.def.devices.other.find((o) => o.kind === "vsock");
+  if (!v) return;
+  const model = attr(v.xml, "model") ?? "virtio";
+  const driver = virtioModel("vhost-vsock-pci", model);
+  const cidEl = child(v.xml, "cid");
+  const cid =
+    rt.vsock?.cid ?? (cidEl && attr(cidEl, "auto") !== "yes" ? Number(attr(cidEl, "address") ?? 0) : 0);
+  addDevice(ctx, {
+    driver,
+    id: "vsock0",
+    "guest-cid": cid,
+    vhostfd: String(rt.vsock?.fd ?? -1),
+    ...pciProps(ctx, genericAddress(v)),
+  });
+}
+
 /** QEMU's device per `<watchdog model>` (libvirt 9.0 knows no 'itco' yet). */
 const WATCHDOG_DEVICE: Record<string, string> = { i6300esb: "i6300esb", ib700: "ib700" };
 
@@ -592,7 +619,9 @@ export function buildOtherDevices(ctx: BuildContext): void {
   let rng = 0;
   for (const o of ctx.def.devices.other) {
     if (o.kind === "rng") buildRng(ctx, o, rng++);
-    else if (["audio", "sound", "redirdev", "redirfilter", "hub", "iommu", "watchdog"].includes(o.kind))
+    else if (
+      ["audio", "sound", "redirdev", "redirfilter", "hub", "iommu", "watchdog", "vsock"].includes(o.kind)
+    )
       continue;
     else if (o.kind === "panic" && attr(o.xml, "model") === "hyperv")
       continue; // -cpu hv-crash

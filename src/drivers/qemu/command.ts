@@ -17,6 +17,7 @@ import {
   buildRedirdevs,
   buildSound,
   buildVideo,
+  buildVsock,
   buildWatchdog,
   type DeviceRuntime,
 } from "./command-devices.js";
@@ -184,6 +185,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   if (caps.sandbox) {
     add(ctx, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   }
+  buildVsock(ctx, rt);
   add(ctx, "-msg", "timestamp=on");
   return ctx.argv;
 }

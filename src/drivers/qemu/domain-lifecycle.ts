@@ -1,6 +1,6 @@
 // Starting and stopping QEMU domains: build the argv, run the process, track its state from QMP
 // events and its exit, emit lifecycle events (libvirt's qemuProcessStart/Stop, reduced).
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { formatDomainXML } from "../../conf/domain/index.js";
 import {
@@ -61,6 +61,7 @@ export async function startDomain(
   const taken = new Set<number>();
   for (const o of st.domains.values()) if (o.proc && o.id >= 0) for (const p of vncPorts(o)) taken.add(p);
   const vncPort = needsVnc ? await findFreePort(VNC_PORT_MIN, VNC_PORT_MAX, "127.0.0.1", taken) : undefined;
+  checkVsockHost(live);
   const taps = await prepareTaps(st, live);
   const argv = buildQemuCommand(live, caps, {
     monitorPath: paths.monitor,
@@ -175,6 +176,23 @@ export async function setGraphicsPasswords(qp: QemuProcess, def: DomainDef, now 
       );
     }
   }
+}
+
+/**
+ * `<vsock>`: libvirt opens /dev/vhost-vsock, sets (or acquires) the guest CID on it and hands the
+ * fd to QEMU. Without the device it refuses as libvirt does; with it, the fd hand-over and CID
+ * ioctls are not implemented yet, so it refuses too (the argv builder is ready for them).
+ */
+function checkVsockHost(def: DomainDef): void {
+  if (!def.devices.other.some((o) => o.kind === "vsock")) return;
+  let fd: number;
+  try {
+    fd = openSync("/dev/vhost-vsock", "r+");
+  } catch {
+    throw unsupported("unable to open vhost-vsock device");
+  }
+  closeSync(fd);
+  throw unsupported("passing a vhost-vsock device to QEMU is not supported by the QEMU driver yet");
 }
 
 /** Tap name and bridge per interface (undefined for user networking). */
