@@ -312,10 +312,11 @@ export class VirshControl<Conn = unknown> implements Ctl {
   }
 
   /** Parses and runs one command string; false (exit status 1) on a syntax error or failure. */
-  async runString(text: string): Promise<boolean> {
+  /** `interactive`: a line typed at the prompt, which virsh parses without the "commands:" debug line. */
+  async runString(text: string, interactive = false): Promise<boolean> {
     this.logLine?.(text);
     if (text === "") return false;
-    this.debug(1, `commands: "${text}"\n`);
+    if (!interactive) this.debug(1, `commands: "${text}"\n`);
     const cmds = this.parseString(text);
     if (!cmds) return false;
     return this.run(cmds);

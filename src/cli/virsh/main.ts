@@ -2,7 +2,7 @@
 // command in argv, a command string, or the interactive shell reading standard input.
 import { appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import type { Readable, Writable } from "node:stream";
+import { type Readable, Transform, type Writable } from "node:stream";
 import type { GroupDef, ParsedCmd } from "./command.js";
 import { VirshControl } from "./control.js";
 import { setTableLocale } from "./format/table.js";
@@ -295,8 +295,20 @@ async function interactive<Conn>(ctl: VirshControl<Conn>, io: MainIO<Conn>): Pro
     ctl.print("Type:  'help' for help with commands\n");
     ctl.print("       'quit' to quit\n\n");
   }
+  // GNU readline reading a pipe ends a line at a carriage return too ("a\r\n" is two lines)
+  const input = io.isTTY
+    ? io.stdin
+    : io.stdin.pipe(
+        new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            const b = Buffer.from(chunk);
+            for (let i = 0; i < b.length; i++) if (b[i] === 13) b[i] = 10;
+            cb(null, b);
+          },
+        }),
+      );
   const rl = createInterface({
-    input: io.stdin,
+    input,
     output: io.isTTY ? io.stdout : undefined,
     terminal: io.isTTY,
   });
@@ -311,7 +323,7 @@ async function interactive<Conn>(ctl: VirshControl<Conn>, io: MainIO<Conn>): Pro
     const line = next.value;
     // readline without a terminal does not echo; virsh's GNU readline does, so echo here
     if (!io.isTTY) ctl.print(`${line}\n`);
-    if (line.trim() !== "") await ctl.runString(line);
+    if (line.trim() !== "") await ctl.runString(line, true);
   }
   rl.close();
   ctl.print("\n");
