@@ -176,6 +176,9 @@ export function normalizeCpu(cpu: XmlElement): void {
     if (attr(model!, "fallback") === undefined) model!.attrs.push(["fallback", "allow"]);
     model!.attrs = orderAttrs(model!.attrs, ["fallback", "vendor_id"]);
   }
+  // match only means something for a custom model: libvirt checks its value but keeps it for
+  // host-model/host-passthrough/maximum (virt-xml --edit --cpu host-passthrough leaves it).
+  if (mode !== undefined && mode !== "custom") cpu.attrs = cpu.attrs.filter(([k]) => k !== "match");
   cpu.attrs = orderAttrs(cpu.attrs, ["mode", "match", "check", "migratable"]);
   const topo = child(cpu, "topology");
   if (topo && attr(topo, "dies") === undefined) {

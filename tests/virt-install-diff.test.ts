@@ -1,0 +1,347 @@
+// Differential: Debian's virt-install / virt-xml (virtinst 4.1) run unchanged against tsvirtd and
+// against a private libvirtd 9.0 (qemu:///system over each daemon's unix socket). The printed
+// domain XML, the messages and exit codes must be the same once UUIDs, MACs and each daemon's own
+// directories are normalised; a real define (--import with a new volume in the default pool and
+// one in a directory virt-install turns into a pool) must leave the same domain and volume XML
+// behind, and virt-xml edits of that domain must come out the same.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { startTsvirtd, type TsvirtdProcess, tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
+
+const run = promisify(execFile);
+
+const skipWhy = !existsSync("/usr/bin/virt-install")
+  ? "virt-install not installed (Debian package virtinst)"
+  : !existsSync("/usr/bin/virsh")
+    ? "virsh not installed"
+    : !existsSync("/usr/bin/qemu-system-x86_64")
+      ? "qemu-system-x86_64 not installed"
+      : (tsvirtdUnavailable() ?? libvirtdUnavailable());
+
+interface Side {
+  uri: string;
+  /** Directory of this side's own files (per-daemon disk paths), replaced by @D@; both sides'
+   * have the same base name, which virt-install gives the pool it makes of it. */
+  dir: string;
+  /** The daemon's default pool directory, shown as libvirtd's /var/lib/libvirt/images. */
+  images: string;
+}
+
+interface Out {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function tool(bin: string, args: string[]): Promise<Out> {
+  try {
+    const r = await run(bin, args, { timeout: 60_000, maxBuffer: 1 << 24 });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === "number" ? x.code : -1, out: x.stdout ?? "", err: x.stderr ?? "" };
+  }
+}
+
+function norm(s: Side, text: string): string {
+  return text
+    .split(s.dir)
+    .join("@D@")
+    .split(s.images)
+    .join("/var/lib/libvirt/images")
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "UUID")
+    .replace(/52:54:00(:[0-9a-f]{2}){3}/g, "MAC")
+    .replace(/socket=\S+/g, "socket=SOCK")
+    .replace(/<([amc]time)>[0-9.]+<\/\1>/g, "<$1>T</$1>");
+}
+
+async function both(
+  sides: [Side, Side],
+  bin: string,
+  args: string[],
+  uriFlag = true,
+): Promise<[string, string]> {
+  const r = await Promise.all(
+    sides.map(async (s) => {
+      const a = args.map((x) => x.replaceAll("@D@", s.dir));
+      const o = await tool(bin, uriFlag ? ["--connect", s.uri, ...a] : ["-c", s.uri, ...a]);
+      return norm(s, `rc=${o.code}\n${o.out}\n--- stderr\n${o.err}`);
+    }),
+  );
+  return [r[0]!, r[1]!];
+}
+
+const BASE = ["--memory", "256", "--vcpus", "1", "--virt-type", "qemu"];
+const QUIET = ["--osinfo", "generic", "--graphics", "none", "--network", "none"];
+
+/** virt-install command lines that only print (no define). */
+const PRINT_CASES: Record<string, string[]> = {
+  "detect, all defaults (machine, SPICE devices)": [
+    "--name",
+    "p1",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    "--osinfo",
+    "detect=on,require=off",
+    "--print-xml",
+  ],
+  "generic, vnc": [
+    "--name",
+    "p2",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    "--osinfo",
+    "generic",
+    "--graphics",
+    "vnc",
+    "--print-xml",
+  ],
+  "no graphics, no network": [
+    "--name",
+    "p3",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    ...QUIET,
+    "--print-xml",
+  ],
+  "user network": [
+    "--name",
+    "p4",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    "--osinfo",
+    "generic",
+    "--graphics",
+    "none",
+    "--network",
+    "user",
+    "--print-xml",
+  ],
+  "network=default (absent on both)": [
+    "--name",
+    "p5",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    "--osinfo",
+    "generic",
+    "--network",
+    "network=default",
+    "--print-xml",
+  ],
+  q35: [
+    "--name",
+    "p6",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    "--osinfo",
+    "generic",
+    "--machine",
+    "q35",
+    "--print-xml",
+  ],
+  "linux2022 on q35, no graphics": [
+    "--name",
+    "p7",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    "--osinfo",
+    "linux2022",
+    "--machine",
+    "q35",
+    "--graphics",
+    "none",
+    "--print-xml",
+  ],
+  "host-passthrough cpu": [
+    "--name",
+    "p8",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "hd",
+    ...QUIET,
+    "--cpu",
+    "host-passthrough",
+    "--print-xml",
+  ],
+  "dry run": ["--name", "p9", ...BASE, "--disk", "none", "--boot", "hd", ...QUIET, "--dry-run"],
+  "uefi (no firmware: refused)": [
+    "--name",
+    "p10",
+    ...BASE,
+    "--disk",
+    "none",
+    "--boot",
+    "uefi",
+    "--osinfo",
+    "generic",
+    "--print-xml",
+  ],
+  "import of an existing image": [
+    "--name",
+    "p11",
+    ...BASE,
+    ...QUIET,
+    "--import",
+    "--disk",
+    "path=@D@/imp.qcow2",
+    "--print-xml",
+  ],
+  "new volume in a directory": [
+    "--name",
+    "p12",
+    ...BASE,
+    ...QUIET,
+    "--import",
+    "--disk",
+    "path=@D@/new.qcow2,size=1",
+    "--print-xml",
+  ],
+  "new volume in the default pool": [
+    "--name",
+    "p13",
+    ...BASE,
+    ...QUIET,
+    "--boot",
+    "hd",
+    "--disk",
+    "size=1",
+    "--print-xml",
+  ],
+  "name already taken": ["--name", "d1", ...BASE, "--disk", "none", "--boot", "hd", ...QUIET, "--print-xml"],
+};
+
+/** virt-xml edits applied in turn to the defined domain d1 (each defines the result). */
+const EDITS: string[][] = [
+  ["--edit", "--memory", "512"],
+  ["--edit", "--vcpus", "2", "--print-diff"],
+  ["--add-device", "--disk", "size=1"],
+  ["--add-device", "--network", "user"],
+  ["--add-device", "--graphics", "vnc"],
+  ["--edit", "--boot", "hd,cdrom"],
+  ["--add-device", "--channel", "unix,target.type=virtio,name=org.qemu.guest_agent.0"],
+  ["--edit", "--cpu", "host-passthrough"],
+  ["--add-device", "--rng", "/dev/urandom"],
+  ["--add-device", "--video", "virtio"],
+  ["--remove-device", "--disk", "2"],
+];
+
+test("virt-install and virt-xml give the same results against tsvirtd and libvirtd 9.0", {
+  skip: skipWhy ?? false,
+  timeout: 180_000,
+}, async () => {
+  const base = mkdtempSync(join(tmpdir(), "tsvirt-virtinst-"));
+  let ts: TsvirtdProcess | undefined;
+  let lv: LibvirtdPeer | undefined;
+  try {
+    mkdirSync(join(base, "ts"));
+    [ts, lv] = await Promise.all([
+      startTsvirtd({ root: join(base, "ts") }),
+      startLibvirtd({ root: join(base, "lv"), cacheDir: process.env.TSVIRT_LIBVIRTD_CACHE }),
+    ]);
+    const sides: [Side, Side] = [
+      { uri: lv.uri("qemu"), dir: join(base, "lv-side", "disks"), images: "/var/lib/libvirt/images" },
+      { uri: ts.uri("qemu"), dir: join(base, "ts-side", "disks"), images: join(ts.root, "lib", "images") },
+    ];
+    for (const s of sides) {
+      mkdirSync(s.dir, { recursive: true });
+      const img = await tool("qemu-img", ["create", "-q", "-f", "qcow2", join(s.dir, "imp.qcow2"), "64M"]);
+      assert.equal(img.code, 0, img.err);
+    }
+    const diffs: Record<string, { libvirtd: string; tsvirtd: string }> = {};
+    const compare = (name: string, [theirs, ours]: [string, string]) => {
+      if (theirs !== ours) diffs[name] = { libvirtd: theirs, tsvirtd: ours };
+    };
+
+    // A real define: new qcow2 volume in the default pool (virt-install creates the pool on
+    // libvirtd, tsvirtd has one), not started (--noreboot with --import only defines and boots;
+    // --print-xml is off so define goes through the daemon).
+    const define = await both(sides, "virt-install", [
+      "--name",
+      "d1",
+      ...BASE,
+      ...QUIET,
+      "--import",
+      "--disk",
+      "size=1",
+      "--noautoconsole",
+      "--noreboot",
+    ]);
+    compare("define d1 (import, size=1 in the default pool)", define);
+    assert.match(define[1], /^rc=0\n/, `tsvirtd define failed:\n${define[1]}`);
+    for (const s of sides) await tool("virsh", ["-c", s.uri, "destroy", "d1"]);
+    const raw = await both(sides, "virt-install", [
+      "--name",
+      "d2",
+      ...BASE,
+      ...QUIET,
+      "--import",
+      "--disk",
+      "path=@D@/d2.raw,size=1,format=raw",
+      "--noautoconsole",
+      "--noreboot",
+    ]);
+    compare("define d2 (raw volume in a directory pool)", raw);
+    for (const s of sides) await tool("virsh", ["-c", s.uri, "destroy", "d2"]);
+
+    for (const [name, args] of Object.entries(PRINT_CASES))
+      compare(name, await both(sides, "virt-install", args));
+
+    for (const args of [
+      ["dumpxml", "d1"],
+      ["dumpxml", "--inactive", "d2"],
+      ["list", "--all"],
+      ["pool-list", "--all", "--name"],
+      ["vol-dumpxml", "--pool", "default", "d1.qcow2"],
+      ["vol-list", "default", "--name"],
+    ])
+      compare(`virsh ${args.join(" ")}`, await both(sides, "virsh", args, false));
+
+    for (const args of EDITS)
+      compare(`virt-xml d1 ${args.join(" ")}`, await both(sides, "virt-xml", ["d1", ...args]));
+    compare(
+      "virsh dumpxml d1 after the edits",
+      await both(sides, "virsh", ["dumpxml", "--inactive", "d1"], false),
+    );
+
+    // The define path end to end on tsvirtd: the domain exists, virsh reads its XML back.
+    const dump = await tool("virsh", ["-c", sides[1].uri, "dumpxml", "d1"]);
+    assert.equal(dump.code, 0, dump.err);
+    assert.match(dump.out, /<name>d1<\/name>/);
+    assert.match(dump.out, /<source file='[^']*\/d1\.qcow2'\/>/);
+    assert.match(dump.out, /<memory unit='KiB'>524288<\/memory>/, "virt-xml --edit --memory 512 was defined");
+
+    assert.deepEqual(diffs, {});
+  } finally {
+    await Promise.allSettled([ts?.stop(), lv?.stop()]);
+    rmSync(base, { recursive: true, force: true });
+  }
+});
