@@ -245,7 +245,8 @@ function vncPorts(d: QemuDomain): number[] {
 
 /** The persistent XML to start from; re-parsing gives a fresh live copy with this binary's caps. */
 function formatForRestart(d: QemuDomain): string {
-  return formatDomainXML(d.newDef ?? d.def, { inactive: true });
+  // with the secure parts (graphics passwords), which the started domain must keep
+  return formatDomainXML(d.newDef ?? d.def, { inactive: true, securityInfo: true });
 }
 
 /** Ties a running QEMU to its domain: state from QMP events, cleanup on exit, status file. */
