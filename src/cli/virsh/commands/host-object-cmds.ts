@@ -81,8 +81,10 @@ export function simpleStep<T extends { name: string }>(
 ): H {
   return async (ctl, cmd) => {
     const o = await kind.lookup(ctl, cmd);
-    await attempt(`Failed to ${verb} ${kind.noun} ${o.name}`, () => f(o));
-    ctl.printExtra(`${kind.Noun} ${o.name} ${done}\n`);
+    // virsh names the object as given (a UUID stays so)
+    const name = req(cmd, kind.noun);
+    await attempt(`Failed to ${verb} ${kind.noun} ${name}`, () => f(o));
+    ctl.printExtra(`${kind.Noun} ${name} ${done}\n`);
     return true;
   };
 }
@@ -92,16 +94,15 @@ export function autostartCmd<T extends HostObjectHandle>(kind: KindWords<T>): H 
   return async (ctl, cmd) => {
     const o = await kind.lookup(ctl, cmd);
     const off = optBool(cmd, "disable");
+    const name = req(cmd, kind.noun);
     await attempt(
       off
-        ? `failed to unmark ${kind.noun} ${o.name} as autostarted`
-        : `failed to mark ${kind.noun} ${o.name} as autostarted`,
+        ? `failed to unmark ${kind.noun} ${name} as autostarted`
+        : `failed to mark ${kind.noun} ${name} as autostarted`,
       () => o.setAutostart(!off),
     );
     ctl.printExtra(
-      off
-        ? `${kind.Noun} ${o.name} unmarked as autostarted\n`
-        : `${kind.Noun} ${o.name} marked as autostarted\n`,
+      off ? `${kind.Noun} ${name} unmarked as autostarted\n` : `${kind.Noun} ${name} marked as autostarted\n`,
     );
     return true;
   };
@@ -146,10 +147,15 @@ export function fromFileCmd<T>(
   };
 }
 
-/** net-uuid / pool-uuid. */
-export function uuidCmd<T extends { uuid: string }>(kind: KindWords<T>): H {
+/** net-uuid / pool-uuid: looked up by name only (a UUID is a name there). */
+export function uuidCmd<T extends { uuid: string }>(
+  kind: KindWords<T>,
+  byName: (ctl: Ctl, name: string) => Promise<T>,
+): H {
   return async (ctl, cmd) => {
-    ctl.print(`${(await kind.lookup(ctl, cmd)).uuid}\n`);
+    const n = req(cmd, kind.noun);
+    const o = await attempt(`failed to get ${kind.noun} '${n}'`, () => byName(ctl, n));
+    ctl.print(`${o.uuid}\n`);
     return true;
   };
 }

@@ -81,7 +81,9 @@ const NET: KindWords<Network> = {
 const netDhcpLeases: H = async (ctl, cmd) => {
   const n = await lookupNetwork(ctl, cmd);
   const mac = optString(cmd, "mac") ?? null;
-  const leases = await attempt(`Failed to get leases info for ${n.name}`, () => n.getDHCPLeases(mac, 0));
+  const leases = await attempt(`Failed to get leases info for ${req(cmd, "network")}`, () =>
+    n.getDHCPLeases(mac, 0),
+  );
   const rows = leases.map((l) => {
     const d = new Date(l.expirytime * 1000);
     const p2 = (x: number) => String(x).padStart(2, "0");
@@ -150,7 +152,7 @@ const netUpdate: H = async (ctl, cmd) => {
 export const networkHandlers: Record<string, H> = {
   "net-list": netList,
   "net-info": netInfo,
-  "net-uuid": uuidCmd(NET),
+  "net-uuid": uuidCmd(NET, (ctl, name) => conn(ctl).networkLookupByName(name)),
   "net-name": nameByUuidCmd("network", "virNetworkLookupByUUIDString", ErrorDomain.NETWORK, (ctl, uuid) =>
     conn(ctl).networkLookupByUUID(uuid),
   ),

@@ -226,8 +226,8 @@ const poolCreate: H = async (ctl, cmd) => {
 const poolStart: H = async (ctl, cmd) => {
   const flags = buildFlags(cmd);
   const p = await lookupPool(ctl, cmd);
-  await attempt(`Failed to start pool ${p.name}`, () => p.create(flags));
-  ctl.printExtra(`Pool ${p.name} started\n`);
+  await attempt(`Failed to start pool ${req(cmd, "pool")}`, () => p.create(flags));
+  ctl.printExtra(`Pool ${req(cmd, "pool")} started\n`);
   return true;
 };
 
@@ -237,8 +237,8 @@ const poolBuild: H = async (ctl, cmd) => {
   if (optBool(cmd, "overwrite")) flags |= 8;
   if (optBool(cmd, "no-overwrite")) flags |= 4;
   const p = await lookupPool(ctl, cmd);
-  await attempt(`Failed to build pool ${p.name}`, () => p.build(flags));
-  ctl.printExtra(`Pool ${p.name} built\n`);
+  await attempt(`Failed to build pool ${req(cmd, "pool")}`, () => p.build(flags));
+  ctl.printExtra(`Pool ${req(cmd, "pool")} built\n`);
   return true;
 };
 
@@ -280,7 +280,7 @@ const findSourcesAs: H = async (ctl, cmd) => {
 export const poolHandlers: Record<string, H> = {
   "pool-list": poolList,
   "pool-info": poolInfo,
-  "pool-uuid": uuidCmd(POOL),
+  "pool-uuid": uuidCmd(POOL, (ctl, name) => conn(ctl).storagePoolLookupByName(name)),
   "pool-name": nameByUuidCmd("pool", "virStoragePoolLookupByUUIDString", ErrorDomain.STORAGE, (ctl, uuid) =>
     conn(ctl).storagePoolLookupByUUID(uuid),
   ),
