@@ -141,6 +141,12 @@ export function assignControllerIndexes(list: ControllerDef[]): void {
 }
 
 export function formatController(c: ControllerDef): XmlElement {
+  // A USB controller of model none is not a device: libvirt prints no alias or address for it.
+  const info = c.type === "usb" && c.model === "none" ? [] : formatDeviceInfo(c);
+  // <master> is part of libvirt's device-info tail: after <alias> (live XML), before the address.
+  const master = c.children.filter((k) => k.name === "master");
+  const tail = info.findIndex((k) => k.name !== "boot" && k.name !== "alias");
+  if (master.length > 0) info.splice(tail < 0 ? info.length : tail, 0, ...master);
   return el(
     "controller",
     [
@@ -149,8 +155,7 @@ export function formatController(c: ControllerDef): XmlElement {
       ...(c.model !== undefined ? ([["model", c.model]] as [string, string][]) : []),
       ...c.attrs,
     ],
-    c.children,
-    // A USB controller of model none is not a device: libvirt prints no alias or address for it.
-    !(c.type === "usb" && c.model === "none") && formatDeviceInfo(c),
+    master.length > 0 ? c.children.filter((k) => k.name !== "master") : c.children,
+    info,
   );
 }
