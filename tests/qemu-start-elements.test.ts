@@ -2,7 +2,8 @@
 // libvirtd 9.0 in qemu-xml2argv-libvirt): started through tsvirtd with real virsh, then checked in
 // the running QEMU. A VNC password set over QMP (set_password) is proven by a real RFB
 // VNC-authentication handshake (DES by the openssl CLI's legacy provider); an expired one
-// (passwdValidTo in the past: expire_password now) refuses the right password; clock
+// (passwdValidTo in the past: expire_password now) refuses the right password; shared
+// file-backed RAM is a file in the domain's memory directory, gone after destroy; clock
 // offset='timezone' puts TZ in QEMU's environment; the memfd RAM and its numatune binding are
 // seen in /proc/<pid>/numa_maps; vsock is refused with libvirt's error on a host without
 // /dev/vhost-vsock. (tsvirtd has no qemu-monitor-command, so nothing here asks QMP.)
@@ -11,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 
@@ -126,6 +127,7 @@ test("tsvirtd starts domains with VNC password, timezone clock, watchdog, memfd 
   writeFileSync(
     join(root, "expired.xml"),
     domainXml("elem-expired", {
+      top: "<memoryBacking><access mode='shared'/></memoryBacking>",
       devices: "<graphics type='vnc' autoport='yes' passwd='s3cret' passwdValidTo='2001-01-01T00:00:00'/>",
     }),
   );
@@ -165,7 +167,16 @@ test("tsvirtd starts domains with VNC password, timezone clock, watchdog, memfd 
   await ok(["start", "elem-expired"]);
   const p2 = 5900 + Number(/:(\d+)$/.exec((await ok(["domdisplay", "elem-expired"])).trim())![1]);
   assert.equal((await vncAuth(p2, "s3cret")).result, 1);
+  // <access mode='shared'/> without memfd: RAM in a file of the domain's memory directory
+  const pid2 = Number(readFileSync(join(root, "run", "qemu", "elem-expired.pid"), "utf8").trim());
+  const ramFile = readFileSync(`/proc/${pid2}/maps`, "utf8")
+    .split("\n")
+    .map((l) => l.split(/\s+/).slice(5).join(" "))
+    .find((f) => f.endsWith("/qemu/ram/elem-expired/pc.ram"));
+  assert.ok(ramFile?.startsWith(root), "no file-backed RAM mapping");
+  assert.ok(existsSync(ramFile));
   await ok(["destroy", "elem-expired"]);
+  assert.ok(!existsSync(dirname(ramFile)), "the memory directory outlived QEMU");
 
   const v = await virsh(uri, ["start", "elem-vsock"]);
   assert.notEqual(v.code, 0);

@@ -56,6 +56,8 @@ function normalise(opts: string[], variableClock = false): string[] {
     if (/^-chardev socket,id=charmonitor,/.test(o)) continue;
     o = o.replace(",memory-backend=pc.ram", "");
     o = o.replace(/path=[^,]*\/channel\/target\/[^,/]*\//, "path=CHANNELDIR/");
+    // file-backed RAM: a file per backend in the domain's memory directory
+    o = o.replace(/"mem-path":"[^"]*\/([^/"]+)"/, '"mem-path":"RAMDIR/$1"');
     if (o.startsWith("-netdev ")) o = `-netdev ${JSON.parse(o.slice(8)).id}`;
     // the SPICE port comes from the daemon's port pool (libvirt's peer leaks ports across conversions)
     o = o.replace(/^-spice port=\d+,/, "-spice port=PORT,");

@@ -89,10 +89,13 @@ async function runOneInner(name: string): Promise<string | undefined> {
   const paths = qemuPaths(join(root, "lib"), join(root, "run"), name);
   const channelDir = join(root, "channel", name);
   mkdirSync(channelDir, { recursive: true });
+  const memoryDir = join(root, "ram", name);
+  mkdirSync(memoryDir, { recursive: true });
   const r = runCase(name, {
     monitorPath: paths.monitor,
     pidfile: paths.pidfile,
     channelDir,
+    memoryDir,
     vncPort: await freePort(),
   });
   if (r.kind !== "args") return undefined;

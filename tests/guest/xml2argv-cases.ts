@@ -32,6 +32,7 @@ export function goldenRuntime(name: string): CommandRuntime {
     monitorPath: `/run/tsvirt/qemu/${name}.monitor`,
     pidfile: `/run/tsvirt/qemu/${name}.pid`,
     channelDir: `/var/lib/tsvirt/qemu/channel/target/${name}`,
+    memoryDir: `/var/lib/tsvirt/qemu/ram/${name}`,
     vncPort: 5900,
     tapNames: ["vnet0", "vnet1"],
     // a fixed start time, so <clock offset='variable'> gives the same -rtc base every run

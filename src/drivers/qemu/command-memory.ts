@@ -2,8 +2,8 @@
 // (memfd source, shared/private access, nosharepages, locked, allocation) and `<numatune>`
 // (host-nodes + policy on the backend) for the machine's RAM (pc.ram) or each NUMA cell.
 // Hugepages need hugetlbfs, which this host driver never mounts: refused with libvirt's error.
-// File-backed RAM (an `<access>` mode without a memfd source, or `<source type='file'>`) needs a
-// per-domain directory the driver does not manage yet: refused.
+// File-backed RAM (an `<access>` mode without a memfd source, or `<source type='file'>`) is a
+// file per backend in the domain's memory directory (libvirt's memory_backing_dir/<domain>).
 import { parseCpuSet } from "../../conf/domain/normalize.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, type BuildContext, child, elementChildren, unsupported } from "./command-util.js";
@@ -39,10 +39,8 @@ export function checkMemory(ctx: BuildContext): void {
       if (!["nosharepages", "locked", "source", "access", "allocation", "discard"].includes(e.name))
         throw unsupported(`<memoryBacking><${e.name}> is not supported by the QEMU driver yet`);
     }
-    const source = child(mb, "source");
-    const type = source ? (attr(source, "type") ?? "anonymous") : "anonymous";
-    if (type === "file" || (type === "anonymous" && child(mb, "access")))
-      throw unsupported("file-backed guest memory is not supported by the QEMU driver yet");
+    if (fileBacked(ctx) && ctx.memoryDir === undefined)
+      throw unsupported("file-backed guest memory needs a memory directory, and none was prepared");
     const alloc = child(mb, "allocation");
     if (alloc && attr(alloc, "threads") !== undefined)
       throw unsupported("memory allocation threads are not supported by the QEMU driver yet");
@@ -56,6 +54,15 @@ export function checkMemory(ctx: BuildContext): void {
         throw unsupported("automatic NUMA placement needs numad, which the QEMU driver does not use");
     }
   }
+}
+
+/** RAM in files: `<source type='file'>`, or an `<access>` mode without a memfd source. */
+export function fileBacked(ctx: BuildContext): boolean {
+  const mb = memoryBacking(ctx);
+  if (!mb) return false;
+  const source = child(mb, "source");
+  const type = source ? (attr(source, "type") ?? "anonymous") : "anonymous";
+  return type === "file" || (type === "anonymous" && !!child(mb, "access"));
 }
 
 /** mem-merge=off (`<nosharepages/>`) for the machine option. */
@@ -99,17 +106,22 @@ export function memoryBackendProps(
   const mb = memoryBacking(ctx);
   const source = mb ? child(mb, "source") : undefined;
   const memfd = source !== undefined && attr(source, "type") === "memfd";
+  const file = fileBacked(ctx);
   const props: Record<string, unknown> = {
-    "qom-type": memfd ? "memory-backend-memfd" : "memory-backend-ram",
+    "qom-type": memfd ? "memory-backend-memfd" : file ? "memory-backend-file" : "memory-backend-ram",
     id,
   };
+  if (file) {
+    props["mem-path"] = `${ctx.memoryDir}/${id}`;
+    if (mb && child(mb, "discard")) props["discard-data"] = true;
+  }
   const access = mb ? child(mb, "access") : undefined;
   const mode = access ? attr(access, "mode") : undefined;
   if (mode === "shared" || mode === "private") props.share = mode === "shared";
+  // the machine's RAM keeps QEMU's old RAM block name, so migration streams match (libvirt does this)
+  if ((memfd || file) && cell === undefined) props["x-use-canonical-path-for-ramblock-id"] = false;
   const alloc = mb ? child(mb, "allocation") : undefined;
   if (alloc && attr(alloc, "mode") === "immediate") props.prealloc = true;
-  // the machine's RAM keeps QEMU's old RAM block name, so migration streams match (libvirt does this)
-  if (memfd && cell === undefined) props["x-use-canonical-path-for-ramblock-id"] = false;
   props.size = sizeBytes;
   Object.assign(props, hostNodes(ctx, cell));
   return props;

@@ -24,6 +24,8 @@ export interface BuildContext {
   bootIndex: Map<string, number>;
   /** Controller ids present, e.g. "usb", "virtio-serial0", "scsi0", "ide". */
   buses: Set<string>;
+  /** The domain's directory for file-backed RAM (CommandRuntime.memoryDir). */
+  memoryDir?: string;
 }
 
 export function add(ctx: BuildContext, ...args: string[]): void {

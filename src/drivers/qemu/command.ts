@@ -46,6 +46,8 @@ export interface CommandRuntime extends ChardevRuntime, DeviceRuntime {
   /** QMP monitor socket path. */
   monitorPath: string;
   pidfile?: string;
+  /** The domain's directory for file-backed guest RAM (a file per RAM backend, named by its id). */
+  memoryDir?: string;
   /** The time the guest starts (ms since the epoch) for `<clock offset='variable'>`; now by default. */
   now?: number;
 }
@@ -101,7 +103,15 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   if (!q35 && !machine.name.startsWith("pc-i440fx") && machine.name !== "pc") {
     throw unsupported(`machine type '${machine.name}' is not supported by the QEMU driver yet`);
   }
-  const ctx: BuildContext = { def, caps, argv: [caps.binary], q35, bootIndex: new Map(), buses: new Set() };
+  const ctx: BuildContext = {
+    def,
+    caps,
+    argv: [caps.binary],
+    q35,
+    bootIndex: new Map(),
+    buses: new Set(),
+    memoryDir: rt.memoryDir,
+  };
   checkMemory(ctx);
   // the machine's RAM gets its own backend object when it is not plain anonymous RAM (and no
   // NUMA cells carry it), as libvirt 9.0 does; its default pc.ram object changes nothing

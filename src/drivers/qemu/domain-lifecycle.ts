@@ -1,6 +1,6 @@
 // Starting and stopping QEMU domains: build the argv, run the process, track its state from QMP
 // events and its exit, emit lifecycle events (libvirt's qemuProcessStart/Stop, reduced).
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { formatDomainXML } from "../../conf/domain/index.js";
 import {
@@ -62,14 +62,28 @@ export async function startDomain(
   for (const o of st.domains.values()) if (o.proc && o.id >= 0) for (const p of vncPorts(o)) taken.add(p);
   const vncPort = needsVnc ? await findFreePort(VNC_PORT_MIN, VNC_PORT_MAX, "127.0.0.1", taken) : undefined;
   checkVsockHost(live);
-  const taps = await prepareTaps(st, live);
-  const argv = buildQemuCommand(live, caps, {
-    monitorPath: paths.monitor,
-    pidfile: paths.pidfile,
-    channelDir,
-    vncPort,
-    tapNames: taps.map((t) => t?.tap),
-  });
+  // file-backed RAM lives in the domain's memory directory, removed when QEMU is gone
+  const memoryDir = live.extra.memoryBacking?.length ? ramDir(st, d.name) : undefined;
+  if (memoryDir) mkdirSync(memoryDir, { recursive: true, mode: 0o700 });
+  const dropRamDir = (e: unknown) => {
+    if (memoryDir) rmSync(memoryDir, { recursive: true, force: true });
+    throw e;
+  };
+  const taps = await prepareTaps(st, live).catch(dropRamDir);
+  let argv: string[];
+  try {
+    argv = buildQemuCommand(live, caps, {
+      monitorPath: paths.monitor,
+      pidfile: paths.pidfile,
+      channelDir,
+      memoryDir,
+      vncPort,
+      tapNames: taps.map((t) => t?.tap),
+    });
+  } catch (e) {
+    dropRamDir(e);
+    throw e;
+  }
   if (restore) argv.push(...restore.extraArgs);
   // libvirt names every device at start (qemuAssignDeviceAliases); the live XML shows the names.
   assignDeviceAliases(live);
@@ -97,7 +111,7 @@ export async function startDomain(
         }
       }
     },
-  });
+  }).catch(dropRamDir);
   taps.forEach((t, i) => {
     if (t) live.devices.interfaces[i]!.target = t.tap;
   });
@@ -318,8 +332,14 @@ function onGuestShutdown(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void 
   proc.monitor.execute("quit").catch(() => proc.destroy(1000));
 }
 
+/** libvirt's memory_backing_dir/<domain>: file-backed guest RAM (qemuProcessBuildDestroyMemoryPaths). */
+function ramDir(st: QemuDriverState, name: string): string {
+  return join(st.opts.libDir, "qemu", "ram", name);
+}
+
 /** QEMU ended: record why, drop the live definition, forget transient domains. */
 function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
+  rmSync(ramDir(st, d.name), { recursive: true, force: true });
   let reason: number;
   let detail: number;
   if (d.stopping) ({ reason, detail } = d.stopping);
