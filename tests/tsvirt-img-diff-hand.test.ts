@@ -381,6 +381,37 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "-o lists qemu rejects (empty, leading comma, odd trailing commas); qcow/qcow2 encryption option clashes",
+    setup: "qemu-img create -q -f raw r 1M",
+    cmds: [
+      ["create", "-f", "qcow2", "-o", "", "c", "1M"],
+      ["create", "-f", "qcow2", "-o", ",", "c", "1M"],
+      ["create", "-f", "qcow2", "-o", "a=b,,", "c", "1M"],
+      ["convert", "-O", "qcow2", "-o", "a=b,", "r", "o"],
+      ["amend", "-o", ",a=b", "r"],
+      ["measure", "-O", "qcow2", "-o", "a=b,,,", "--size", "1M"],
+      ...["qcow", "qcow2"].flatMap((f) =>
+        [
+          "encrypt.format=luks",
+          "encrypt.format=bogus",
+          "encryption=on,encrypt.format=luks",
+          "encryption=off,encrypt.format=aes",
+          "encryption=on,encrypt.format=aes,encrypt.key-secret=s",
+        ].map((o) => [
+          "create",
+          "--object",
+          "secret,id=s,data=x",
+          "-f",
+          f,
+          "-o",
+          o,
+          `e-${f}-${o.length}`,
+          "1M",
+        ]),
+      ),
+    ],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [

@@ -5,8 +5,9 @@ import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out } from ".
 import {
   AMEND_OPTIONS,
   amendHelp,
-  CREATE_OPTIONS,
+  checkOptionList,
   checkOptionValue,
+  CREATE_OPTIONS,
   parseOptionString,
 } from "./create-options.js";
 import { getopt } from "./getopt.js";
@@ -33,7 +34,10 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
       continue;
     }
     if (k === "f") fmt = v;
-    else if (k === "o") opts.push(v);
+    else if (k === "o") {
+      checkOptionList(v);
+      opts.push(v);
+    }
   }
   if (opts.length === 0)
     throw new CliError("Must specify options (-o)", 1, "Try 'tsvirt-img --help' for more information\n");

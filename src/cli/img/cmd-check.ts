@@ -138,4 +138,3 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
     await img.close();
   }
 }
-

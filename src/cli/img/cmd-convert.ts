@@ -16,6 +16,7 @@ import { copyImage } from "./copy.js";
 import {
   aesUnexpected,
   CREATE_OPTIONS,
+  checkOptionList,
   checkOptionValue,
   createOptionsWithProtocol,
   leaveEmptyFileIfQemuDoes,
@@ -110,6 +111,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         compress = true;
         break;
       case "o":
+        checkOptionList(v);
         optStrings.push(v);
         break;
       case "p":

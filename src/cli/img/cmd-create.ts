@@ -4,12 +4,13 @@ import { createImage, ImageError, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, isDirectory, type Out, pathCombine } from "./context.js";
 import {
   aesUnexpected,
-  CREATE_OPTIONS,
+  checkOptionList,
   checkOptionValue,
+  CREATE_OPTIONS,
   createFailureText,
   createOptionsWithProtocol,
-  leaveEmptyFileIfQemuDoes,
   formattingLine,
+  leaveEmptyFileIfQemuDoes,
   optionsHelp,
   optionsHelpWithProtocol,
   parseOptionString,
@@ -58,8 +59,10 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     else if (k === "f") fmt = v;
     else if (k === "b") backing = v;
     else if (k === "F") backingFmt = v;
-    else if (k === "o") optStrings.push(v);
-    else if (k === "q") quiet = true;
+    else if (k === "o") {
+      checkOptionList(v);
+      optStrings.push(v);
+    } else if (k === "q") quiet = true;
     else if (k === "u") unsafe = true;
   }
   const secrets = cliObjects(objects, io.out, (m, code) => new CliError(m || undefined, code));

@@ -4,7 +4,12 @@
 import { hasFormat, type Image } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
 import { CliError, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
-import { checkOptionValue, createOptionsWithProtocol, parseOptionString } from "./create-options.js";
+import {
+  checkOptionList,
+  checkOptionValue,
+  createOptionsWithProtocol,
+  parseOptionString,
+} from "./create-options.js";
 import { getopt } from "./getopt.js";
 import { loadSnapshot, parseSnapshotParam, type SnapshotParam } from "./snapshot-param.js";
 import { type QValue, toQemuJson, cliObjects, type Secrets } from "./qdict.js";
@@ -106,8 +111,10 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
     }
     if (k === "f") fmt = v;
     else if (k === "O") outFmt = v;
-    else if (k === "o") optStrings.push(v);
-    else if (k === "l") snapshot = parseSnapshotParam(v, io);
+    else if (k === "o") {
+      checkOptionList(v);
+      optStrings.push(v);
+    } else if (k === "l") snapshot = parseSnapshotParam(v, io);
     else if (k === "output") {
       if (v !== "human" && v !== "json")
         throw new CliError("--output must be used with human or json as argument.");

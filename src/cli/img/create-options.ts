@@ -262,7 +262,10 @@ export function checkOptionValue(d: OptDesc, v: string, prefix: string, io?: Out
  */
 export async function leaveEmptyFileIfQemuDoes(path: string, fmt: string, message: string): Promise<void> {
   const late =
-    (fmt === "qcow" && /cannot be zero length|encrypt\.key-secret|No secret with id/.test(message)) ||
+    (fmt === "qcow" &&
+      /cannot be zero length|encrypt\.key-secret|No secret with id|encryption format|'format' does not accept/.test(
+        message,
+      )) ||
     /Unsupported preallocation mode/.test(message);
   if (late) await writeFile(path, "").catch(() => {});
 }
@@ -295,4 +298,14 @@ export function aesUnexpected(fmt: string, options: Record<string, string>): str
     return undefined;
   const extra = AES_UNEXPECTED_ORDER.find((k) => options[`encrypt.${k}`] !== undefined);
   return extra === undefined ? undefined : `Parameter 'encrypt.${extra}' is unexpected`;
+}
+
+/**
+ * An -o argument as qemu-img's is_valid_option_list() accepts it: not empty, not starting with a
+ * comma, not ending in an odd number of commas (",," is an escaped comma).
+ */
+export function checkOptionList(v: string): void {
+  let tail = 0;
+  while (tail < v.length && v[v.length - 1 - tail] === ",") tail++;
+  if (v === "" || v[0] === "," || tail % 2 === 1) throw new CliError(`Invalid option list: ${v}`);
 }

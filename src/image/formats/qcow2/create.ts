@@ -85,7 +85,10 @@ export async function createQcow2(
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw bad(`Invalid parameter '${k}'`);
   let size = sizeArg ?? (o.size !== undefined ? parseSize(o.size, "size") : undefined);
-  // Checks in qemu's order: QAPI enum values first, then qcow2_co_create's own checks.
+  // Checks in qemu's order: the encryption alias first, QAPI enum values, then
+  // qcow2_co_create's own checks.
+  if (o.encryption === "on" && o["encrypt.format"] !== undefined)
+    throw bad("'encrypt.format' and its alias 'encryption' can't be used at the same time");
   const compat = o.compat ?? "1.1";
   let version: 2 | 3;
   if (compat === "0.10" || compat === "v2") version = 2;
@@ -131,8 +134,7 @@ export async function createQcow2(
   if (dataFileRaw && o.data_file === undefined) throw bad("data-file-raw requires data-file");
   if (dataFileRaw && o.backing_file !== undefined)
     throw bad("Backing file and data-file-raw cannot be used at the same time");
-  if (ctype === "zstd" && version === 2)
-    throw bad(`Non-zlib compression type is only supported with ${v3}`);
+  if (ctype === "zstd" && version === 2) throw bad(`Non-zlib compression type is only supported with ${v3}`);
   const encrypted = bool(o.encryption, "encryption") || encFormat !== undefined;
   if (encrypted && o["encrypt.key-secret"] === undefined)
     throw bad("Parameter 'encrypt.key-secret' is required for cipher");
