@@ -8,7 +8,7 @@
 import type { DomainDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import type { QemuCaps } from "./capabilities.js";
-import { buildQemuCommand } from "./command.js";
+import { buildQemuCommand, clockEnv } from "./command.js";
 
 const LIB_DIR = "/var/lib/libvirt/qemu";
 
@@ -42,11 +42,15 @@ export function domainXMLToNative(def: DomainDef, caps: QemuCaps, nativeFormat: 
     {
       monitorPath: `${dir}/monitor.sock`,
       channelDir: `${LIB_DIR}/channel/target/${short}`,
+      memoryDir: `${LIB_DIR}/ram/-1-${def.name.slice(0, 20)}`,
       vncPort: 5900,
       tapNames: taps,
     },
   );
-  const numa = def.cpu?.children.some((c) => c.kind === "element" && c.name === "numa") === true;
+  // the builder gives RAM an explicit backend itself when it has settings (command-memory.ts)
+  const numa =
+    def.cpu?.children.some((c) => c.kind === "element" && c.name === "numa") === true ||
+    argv.some((a) => a.includes('"id":"pc.ram"'));
   const out: string[] = [argv[0]!];
   let fd = 21;
   for (let i = 1; i < argv.length; i++) {
@@ -98,6 +102,7 @@ export function domainXMLToNative(def: DomainDef, caps: QemuCaps, nativeFormat: 
     `XDG_DATA_HOME=${dir}/.local/share`,
     `XDG_CACHE_HOME=${dir}/.cache`,
     `XDG_CONFIG_HOME=${dir}/.config`,
+    ...clockEnv(def).map(([k, v]) => `${k}=${v}`),
   ];
   return [...env, ...out.map(shellQuote)].join(" ");
 }
