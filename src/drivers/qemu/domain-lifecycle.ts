@@ -3,6 +3,7 @@
 import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { formatDomainXML } from "../../conf/domain/index.js";
+import { fillLiveListenAddress } from "../../conf/domain/devices/graphics.js";
 import {
   VIR_DOMAIN_EVENT,
   VIR_DOMAIN_EVENT_ID,
@@ -124,6 +125,8 @@ export async function startDomain(
         g.attrs.unshift(["port", String(vncPort)]);
     }
   }
+  // the address the argv builder gave QEMU for a listen without one (qemu.conf's default)
+  for (const g of live.devices.graphics) fillLiveListenAddress(g, "127.0.0.1");
   d.caps = caps;
   d.id = st.allocId();
   if (paused) setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.USER);

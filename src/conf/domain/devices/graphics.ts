@@ -97,6 +97,21 @@ function setA(g: GraphicsDef, k: string, v: string): void {
   g.attrs = orderAttrs(g.attrs, ORDER[g.type] ?? []);
 }
 
+/**
+ * At start, a VNC/SPICE `<listen type='address'/>` without an address gets the one QEMU listens on
+ * (qemu.conf's vnc_listen/spice_listen), mirrored in `listen=` when it is the first listen: the
+ * live XML then names it, as libvirt 9.0's, and `virsh domdisplay` shows it.
+ */
+export function fillLiveListenAddress(g: GraphicsDef, address: string): void {
+  if (g.type !== "vnc" && g.type !== "spice") return;
+  const listens = g.children.filter((c) => c.name === "listen");
+  listens.forEach((l, i) => {
+    if (attr(l, "type") !== "address" || attr(l, "address") !== undefined) return;
+    l.attrs = orderAttrs([...l.attrs, ["address", address]], LISTEN_ORDER);
+    if (i === 0 && getA(g, "listen") === undefined) setA(g, "listen", address);
+  });
+}
+
 /** `listen='addr'` and `<listen>` children mirror each other (virDomainGraphicsListensParseXML). */
 function fillListenDefaults(g: GraphicsDef): void {
   const listens = g.children.filter((c) => c.name === "listen");
