@@ -201,7 +201,8 @@ export async function lookupInterface(
   const n = req(cmd, opt);
   const c = conn(ctl);
   let last: unknown;
-  const isMac = /^([0-9a-fA-F]{1,2}[:-]){5}[0-9a-fA-F]{1,2}$/.test(n);
+  // virMacAddrParse: six hex bytes separated by ':' only
+  const isMac = /^([0-9a-fA-F]{1,2}:){5}[0-9a-fA-F]{1,2}$/.test(n);
   if (!isMac && by !== "mac") {
     try {
       return await c.interfaceLookupByName(n);

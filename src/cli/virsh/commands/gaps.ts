@@ -140,7 +140,7 @@ const ifaceBridge: H = async (ctl, cmd) => {
 };
 
 const ifaceUnbridge: H = async (ctl, cmd) => {
-  const br = await lookupInterface(ctl, cmd, "bridge");
+  const br = await lookupInterface(ctl, cmd, "bridge", "name");
   await br.getXMLDesc(IFACE_INACTIVE);
   throw new CmdFailure("unbridging an interface is not implemented in tsvirsh");
 };

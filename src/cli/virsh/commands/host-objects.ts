@@ -43,15 +43,19 @@ const ifaceDumpxml: H = async (ctl, cmd) => {
 
 const ifaceStart: H = async (ctl, cmd) => {
   const i = await lookupInterface(ctl, cmd);
-  await attempt(`Failed to start interface ${i.name}`, () => i.create(0));
-  ctl.printExtra(`Interface ${i.name} started\n`);
+  // named as given (a MAC stays so)
+  const name = req(cmd, "interface");
+  await attempt(`Failed to start interface ${name}`, () => i.create(0));
+  ctl.printExtra(`Interface ${name} started\n`);
   return true;
 };
 
 const ifaceDestroy: H = async (ctl, cmd) => {
   const i = await lookupInterface(ctl, cmd);
-  await attempt(`Failed to destroy interface ${i.name}`, () => i.destroy(0));
-  ctl.printExtra(`Interface ${i.name} destroyed\n`);
+  // named as given (a MAC stays so)
+  const name = req(cmd, "interface");
+  await attempt(`Failed to destroy interface ${name}`, () => i.destroy(0));
+  ctl.printExtra(`Interface ${name} destroyed\n`);
   // virsh 9.0's cmdInterfaceDestroy returns its initial 'false' even on success: exit status 1
   return false;
 };
@@ -68,8 +72,10 @@ const ifaceDefine: H = async (ctl, cmd) => {
 
 const ifaceUndefine: H = async (ctl, cmd) => {
   const i = await lookupInterface(ctl, cmd);
-  await attempt(`Failed to undefine interface ${i.name}`, () => i.undefine());
-  ctl.printExtra(`Interface ${i.name} undefined\n`);
+  // named as given (a MAC stays so)
+  const name = req(cmd, "interface");
+  await attempt(`Failed to undefine interface ${name}`, () => i.undefine());
+  ctl.printExtra(`Interface ${name} undefined\n`);
   return true;
 };
 
