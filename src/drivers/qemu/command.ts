@@ -454,15 +454,20 @@ function localOffsetSecs(ms: number): number {
  * The -rtc base (qemuBuildClockArgStr): utc and localtime as they are; a timezone is
  * base=localtime with TZ set in QEMU's environment (see clockEnv); absolute is the start time;
  * variable is the start of the guest plus the adjustment, plus the host's UTC offset for
- * basis='localtime', as a UTC date.
+ * basis='localtime', as a UTC date (utc/localtime with a number of seconds as adjustment too).
  */
 function rtcBase(def: DomainDef, now: number): string {
   const { offset } = def.clock;
   const ca = (k: string) => def.clock.attrs.find(([n]) => n === k)?.[1];
+  const adjustment = ca("adjustment");
   switch (offset) {
     case "utc":
     case "localtime":
-      return offset;
+      // a number of seconds makes it a start-relative base, as offset='variable' with this basis
+      if (adjustment === undefined || !/^[+-]?\d+$/.test(adjustment)) return offset;
+      return rtcDate(
+        Math.floor(now / 1000) + Number(adjustment) + (offset === "localtime" ? localOffsetSecs(now) : 0),
+      );
     case "timezone":
       return "localtime";
     case "absolute":
