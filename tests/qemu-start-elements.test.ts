@@ -3,7 +3,8 @@
 // the running QEMU. A VNC password set over QMP (set_password) is proven by a real RFB
 // VNC-authentication handshake (DES by the openssl CLI's legacy provider); an expired one
 // (passwdValidTo in the past: expire_password now) refuses the right password; shared
-// file-backed RAM is a file in the domain's memory directory, gone after destroy; clock
+// file-backed RAM is a file in the domain's memory directory, gone after destroy; a variable
+// clock starts the RTC at start + adjustment; a SPICE password keeps ticketing on; clock
 // offset='timezone' puts TZ in QEMU's environment; the memfd RAM and its numatune binding are
 // seen in /proc/<pid>/numa_maps; vsock is refused with libvirt's error on a host without
 // /dev/vhost-vsock. (tsvirtd has no qemu-monitor-command, so nothing here asks QMP.)
@@ -19,7 +20,7 @@ import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const root = mkdtempSync(join(tmpdir(), "tsvirtd-elements-"));
 const daemons = new RootDaemon(root);
-const NAMES = ["elem-main", "elem-expired", "elem-vsock"];
+const NAMES = ["elem-main", "elem-expired", "elem-spice", "elem-vsock"];
 after(() => {
   daemons.killAll(NAMES);
   rmSync(root, { recursive: true, force: true });
@@ -105,7 +106,7 @@ function vncAuth(port: number, password: string): Promise<{ types: number[]; res
   });
 }
 
-test("tsvirtd starts domains with VNC password, timezone clock, watchdog, memfd RAM, numatune", async (t) => {
+test("tsvirtd starts domains with VNC/SPICE passwords, clock offsets, watchdog, memory backing, numatune", async (t) => {
   const why = !haveVirsh() ? "virsh not installed" : !existsSync(QEMU) ? "qemu not installed" : undefined;
   if (why) return t.skip(why);
   const uri = daemons.uri;
@@ -128,7 +129,14 @@ test("tsvirtd starts domains with VNC password, timezone clock, watchdog, memfd 
     join(root, "expired.xml"),
     domainXml("elem-expired", {
       top: "<memoryBacking><access mode='shared'/></memoryBacking>",
+      clock: "<clock offset='variable' adjustment='86400' basis='utc'/>",
       devices: "<graphics type='vnc' autoport='yes' passwd='s3cret' passwdValidTo='2001-01-01T00:00:00'/>",
+    }),
+  );
+  writeFileSync(
+    join(root, "spice.xml"),
+    domainXml("elem-spice", {
+      devices: "<graphics type='spice' autoport='yes' passwd='s3cret' connected='keep'/>",
     }),
   );
   writeFileSync(
@@ -136,7 +144,7 @@ test("tsvirtd starts domains with VNC password, timezone clock, watchdog, memfd 
     domainXml("elem-vsock", { devices: "<vsock model='virtio'><cid auto='no' address='5'/></vsock>" }),
   );
   const daemon = await daemons.start();
-  for (const f of ["main", "expired", "vsock"]) await ok(["define", join(root, `${f}.xml`)]);
+  for (const f of ["main", "expired", "spice", "vsock"]) await ok(["define", join(root, `${f}.xml`)]);
 
   await ok(["start", "elem-main"]);
   const pid = Number(readFileSync(join(root, "run", "qemu", "elem-main.pid"), "utf8").trim());
@@ -167,8 +175,13 @@ test("tsvirtd starts domains with VNC password, timezone clock, watchdog, memfd 
   await ok(["start", "elem-expired"]);
   const p2 = 5900 + Number(/:(\d+)$/.exec((await ok(["domdisplay", "elem-expired"])).trim())![1]);
   assert.equal((await vncAuth(p2, "s3cret")).result, 1);
-  // <access mode='shared'/> without memfd: RAM in a file of the domain's memory directory
   const pid2 = Number(readFileSync(join(root, "run", "qemu", "elem-expired.pid"), "utf8").trim());
+  // offset='variable': the RTC starts a day ahead of the host
+  const cmd2 = readFileSync(`/proc/${pid2}/cmdline`, "utf8").split("\0");
+  const base = cmd2[cmd2.indexOf("-rtc") + 1]!;
+  const ahead = (Date.parse(`${base.slice(5)}Z`) - Date.now()) / 1000;
+  assert.ok(Math.abs(ahead - 86400) < 120, `${base}: ${ahead} s ahead`);
+  // <access mode='shared'/> without memfd: RAM in a file of the domain's memory directory
   const ramFile = readFileSync(`/proc/${pid2}/maps`, "utf8")
     .split("\n")
     .map((l) => l.split(/\s+/).slice(5).join(" "))
@@ -177,6 +190,14 @@ test("tsvirtd starts domains with VNC password, timezone clock, watchdog, memfd 
   assert.ok(existsSync(ramFile));
   await ok(["destroy", "elem-expired"]);
   assert.ok(!existsSync(dirname(ramFile)), "the memory directory outlived QEMU");
+
+  // SPICE: ticketing stays on (no disable-ticketing) and set_password for spice succeeds
+  await ok(["start", "elem-spice"]);
+  const pid3 = Number(readFileSync(join(root, "run", "qemu", "elem-spice.pid"), "utf8").trim());
+  const spice = readFileSync(`/proc/${pid3}/cmdline`, "utf8").split("\0");
+  const sv = spice[spice.indexOf("-spice") + 1]!;
+  assert.ok(!sv.includes("disable-ticketing"), sv);
+  await ok(["destroy", "elem-spice"]);
 
   const v = await virsh(uri, ["start", "elem-vsock"]);
   assert.notEqual(v.code, 0);
