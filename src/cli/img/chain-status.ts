@@ -119,6 +119,8 @@ export async function chainStatus(
           zero: true,
           present: false,
           depth: depth + e.depth,
+          // (A cluster the top layer holds without allocated subclusters keeps its offset.)
+          ...(e.offset !== undefined ? { offset: e.offset + inBack, filename: e.filename } : {}),
         });
     } else out.push({ ...e, depth: e.depth + depth });
   }

@@ -140,6 +140,9 @@ export async function qcow2BlockStatus(
             zero: true,
             present: false,
             depth: 0,
+            // (Past the backing file's end a host cluster held without allocated subclusters
+            // shows its offset, as qemu-img map prints it.)
+            ...(s.at !== undefined ? { offset: s.at + bl, filename: img.data.path } : {}),
           });
       } else {
         // The chain ends here (no backing file, or past its end): zeros at this depth.
@@ -150,7 +153,7 @@ export async function qcow2BlockStatus(
           zero: true,
           present: false,
           depth: 0,
-          ...(s.at !== undefined && !img.backingImage ? { offset: s.at, filename: img.data.path } : {}),
+          ...(s.at !== undefined ? { offset: s.at, filename: img.data.path } : {}),
         });
       }
       p += s.len;

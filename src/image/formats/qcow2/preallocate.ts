@@ -37,11 +37,24 @@ export async function preallocate(
         for (let p = 0; p < n * cs; p += z.length)
           await target.write(host + p, z.subarray(0, Math.min(z.length, n * cs - p)));
       }
+      // With extended L2 entries qemu links preallocated clusters with no subcluster marked
+      // allocated: they still read from the backing file (or as zeros) until written.
+      const allocBits = img.tables.extL2 ? 0 : 0xffffffff;
       await setEntries(
         img,
-        todo.slice(i, j).map((c, k) => ({ gci: c, host: host + k * cs, allocBits: 0xffffffff, zeroBits: 0 })),
+        todo.slice(i, j).map((c, k) => ({ gci: c, host: host + k * cs, allocBits, zeroBits: 0 })),
       );
-      if (!img.hasDataFile) end = Math.max(end, host + n * cs);
+      if (!img.hasDataFile) {
+        // qemu sizes the file to what the mapping covers: with extended L2 entries (metadata
+        // only) the image's last cluster counts up to its last needed subcluster.
+        let runEnd = host + n * cs;
+        const lastCl = todo[j - 1]!;
+        if (mode === "metadata" && img.tables.extL2 && lastCl === totalClusters - 1) {
+          const sub = cs / 32;
+          runEnd = host + (n - 1) * cs + Math.ceil((img.virtualSize - lastCl * cs) / sub) * sub;
+        }
+        end = Math.max(end, runEnd);
+      }
       i = j;
     }
     gci = last;
