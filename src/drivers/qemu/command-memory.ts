@@ -50,8 +50,13 @@ export function checkMemory(ctx: BuildContext): void {
     for (const e of elementChildren(nt)) {
       if (e.name !== "memory" && e.name !== "memnode")
         throw unsupported(`<numatune><${e.name}> is not supported by the QEMU driver yet`);
+      // placement='auto' asks numad for the nodes; there is no numad here (libvirt's words)
       if (e.name === "memory" && (attr(e, "placement") === "auto" || attr(e, "nodeset") === undefined))
-        throw unsupported("automatic NUMA placement needs numad, which the QEMU driver does not use");
+        throw virError(
+          ErrorCode.INTERNAL_ERROR,
+          ErrorDomain.QEMU,
+          "Advice from numad is needed in case of automatic numa placement",
+        );
     }
   }
 }
