@@ -168,9 +168,11 @@ const volCreateFrom: H = async (ctl, cmd) => {
 
 const volDelete: H = async (ctl, cmd) => {
   const v = await lookupVol(ctl, cmd);
+  // named as given (a path or key stays so)
+  const name = req(cmd, "vol");
   const flags = optBool(cmd, "delete-snapshots") ? 2 : 0;
-  await attempt(`Failed to delete vol ${v.name}`, () => v.delete(flags));
-  ctl.printExtra(`Vol ${v.name} deleted\n`);
+  await attempt(`Failed to delete vol ${name}`, () => v.delete(flags));
+  ctl.printExtra(`Vol ${name} deleted\n`);
   return true;
 };
 
@@ -189,14 +191,16 @@ const WIPE_ALGORITHMS = [
 
 const volWipe: H = async (ctl, cmd) => {
   const v = await lookupVol(ctl, cmd);
+  // named as given (a path or key stays so)
+  const name = req(cmd, "vol");
   const alg = optString(cmd, "algorithm");
   let a = 0;
   if (alg !== undefined) {
     a = WIPE_ALGORITHMS.indexOf(alg);
     if (a < 0) throw new CmdFailure(`Unsupported algorithm '${alg}'`);
   }
-  await attempt(`Failed to wipe vol ${v.name}`, () => (a === 0 ? v.wipe(0) : v.wipePattern(a, 0)));
-  ctl.printExtra(`Vol ${v.name} wiped\n`);
+  await attempt(`Failed to wipe vol ${name}`, () => (a === 0 ? v.wipe(0) : v.wipePattern(a, 0)));
+  ctl.printExtra(`Vol ${name} wiped\n`);
   return true;
 };
 
@@ -219,13 +223,14 @@ const volResize: H = async (ctl, cmd) => {
   } catch (e) {
     throw new CmdFailure(`Malformed size ${given}`, (e as CmdFailure).cause);
   }
-  await attempt(`Failed to change size of volume '${v.name}' to ${given}`, () =>
+  // the size as given, less a leading '-' (which makes it a delta)
+  await attempt(`Failed to change size of volume '${v.name}' ${flags & 2 ? "by" : "to"} ${text}`, () =>
     v.resize(Number(size), flags),
   );
   ctl.printExtra(
     flags & 2
-      ? `Size of volume '${v.name}' successfully changed by ${given}\n`
-      : `Size of volume '${v.name}' successfully changed to ${given}\n`,
+      ? `Size of volume '${v.name}' successfully changed by ${text}\n`
+      : `Size of volume '${v.name}' successfully changed to ${text}\n`,
   );
   return true;
 };
