@@ -203,7 +203,15 @@ test("tsvirtd starts domains with VNC/SPICE passwords, clock offsets, watchdog, 
   assert.notEqual(v.code, 0);
   if (!existsSync("/dev/vhost-vsock"))
     assert.match(v.err, /unsupported configuration: unable to open vhost-vsock device/);
-  for (const n of NAMES) await ok(["undefine", n]);
+  // the saved definition keeps the password: after a daemon restart the display still asks for it
   daemon.kill("SIGTERM");
   await new Promise((r) => daemon.once("exit", r));
+  const daemon2 = await daemons.start();
+  await ok(["start", "elem-main"]);
+  const p3 = 5900 + Number(/:(\d+)$/.exec((await ok(["domdisplay", "elem-main"])).trim())![1]);
+  assert.deepEqual(await vncAuth(p3, "s3cret!xy"), { types: [2], result: 0 });
+  await ok(["destroy", "elem-main"]);
+  for (const n of NAMES) await ok(["undefine", n]);
+  daemon2.kill("SIGTERM");
+  await new Promise((r) => daemon2.once("exit", r));
 });

@@ -47,7 +47,7 @@ export function writeStatus(d: QemuDomain, paths: QemuPaths): void {
     persistent: d.persistent,
     state: d.state,
     reason: d.reason,
-    xml: formatDomainXML(d.def, { inactive: true }),
+    xml: formatDomainXML(d.def, { inactive: true, securityInfo: true }),
     aliases: collectAliases(d.def),
     ...(autoDestroyProcs.has(d.proc) ? { autodestroy: true } : {}),
   };

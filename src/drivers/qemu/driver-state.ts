@@ -129,7 +129,8 @@ export class QemuDriverState {
   }
 
   async saveConfig(d: QemuDomain): Promise<void> {
-    await this.store.save(d.name, formatDomainXML(d.newDef ?? d.def, { inactive: true }));
+    // with graphics passwords, as libvirt saves configs (VIR_DOMAIN_DEF_FORMAT_SECURE)
+    await this.store.save(d.name, formatDomainXML(d.newDef ?? d.def, { inactive: true, securityInfo: true }));
   }
 
   lifecycle(d: QemuDomain, event: number, detail: number): void {
