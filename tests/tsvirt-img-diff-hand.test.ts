@@ -456,6 +456,17 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "amend -f FMT -o help needs no image; formats without amendment and unknown ones refused as qemu",
+    setup: "qemu-img create -q -f qcow2 a.qcow2 1M",
+    cmds: [
+      ["amend", "-f", "vmdk", "-o", "help"],
+      ["amend", "-f", "qcow2", "-o", "help"],
+      ["amend", "-f", "bogus", "-o", "help"],
+      ["amend", "-f", "raw", "-o", "?", "a.qcow2"],
+      ["amend", "-o", "help", "a.qcow2"],
+    ],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [

@@ -41,8 +41,17 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
   }
   if (opts.length === 0)
     throw new CliError("Must specify options (-o)", 1, "Try 'tsvirt-img --help' for more information\n");
-  if (p.args.length !== 1) throw new CliError("Expecting one image file name");
   const pairs = opts.flatMap(parseOptionString);
+  const help = pairs.some(([k]) => k === "help" || k === "?");
+  // With -f, help needs no image (qemu answers it before looking at the file name).
+  if (help && fmt !== undefined) {
+    if (!(fmt in CREATE_OPTIONS)) throw new CliError(`Unknown file format '${fmt}'`);
+    const h = amendHelp(fmt);
+    if (!h) throw new CliError(`Format driver '${fmt}' does not support option amendment`);
+    io.out(h);
+    return 0;
+  }
+  if (p.args.length !== 1) throw new CliError("Expecting one image file name");
   const img = await openCli(p.args[0]!, fmt, {
     readOnly: false,
     warnProbe: io,
@@ -50,7 +59,7 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
     secrets,
   });
   try {
-    if (pairs.some(([k]) => k === "help" || k === "?")) {
+    if (help) {
       const h = amendHelp(img.format);
       if (!h) throw new CliError(`Format driver '${img.format}' does not support option amendment`);
       io.out(h);
