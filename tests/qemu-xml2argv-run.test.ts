@@ -81,6 +81,25 @@ function canConnectTcp(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * As root, QEMU can run in a network namespace of its own (loopback up), where the fixed VNC/SPICE
+ * ports some cases name cannot collide with other QEMUs on the host. The NBD case reaches qemu-nbd
+ * on the host's loopback, so it stays outside.
+ */
+function inOwnNetns(name: string, argv: string[]): string[] {
+  if (process.getuid?.() !== 0 || !existsSync("/usr/bin/unshare") || !existsSync("/usr/sbin/ip")) return argv;
+  if (name === "disk-network-nbd") return argv;
+  return [
+    "/usr/bin/unshare",
+    "-n",
+    "--",
+    "/bin/sh",
+    "-c",
+    '/usr/sbin/ip link set lo up && exec "$0" "$@"',
+    ...argv,
+  ];
+}
+
 async function runOne(name: string): Promise<string | undefined> {
   return withNbd(name, () => runOneInner(name));
 }
@@ -100,7 +119,16 @@ async function runOneInner(name: string): Promise<string | undefined> {
   });
   if (r.kind !== "args") return undefined;
   try {
-    const qp = await startQemu({ name, argv: r.argv, paths, paused: true, startTimeoutMs: 20_000 });
+    let qp: Awaited<ReturnType<typeof startQemu>>;
+    const start = (argv: string[]) => startQemu({ name, argv, paths, paused: true, startTimeoutMs: 20_000 });
+    try {
+      qp = await start(r.argv);
+    } catch (e) {
+      // a fixed display port another QEMU on this host holds: again in a namespace of its own
+      const netns = inOwnNetns(name, r.argv);
+      if (!/Address already in use/.test((e as Error).message) || netns === r.argv) throw e;
+      qp = await start(netns);
+    }
     const st = await qp.monitor.execute<{ status: string }>("query-status");
     const blocks = await qp.monitor.execute<unknown[]>("query-block");
     await qp.destroy(500);
