@@ -143,12 +143,15 @@ export function volSlots(st: StorageDriverState): StorageDriver {
       const v = await lock(p, async () => {
         if (p.volumes.has(def.name)) throw internal(`storage volume name '${def.name}' already in use.`);
         await refreshVolume(orig);
+        // A raw copy asked for with less allocation than the source's capacity stays sparse (only
+        // the source's data is written), as libvirtd's; virt-clone asks with the source's allocation.
+        const sparse = def.allocation < orig.def.capacity;
         // storageVolCreateXMLFrom: at least the source's capacity, allocated to copy it all.
         if (def.capacity < orig.def.capacity) def.capacity = orig.def.capacity;
         if (def.allocation < orig.def.capacity) def.allocation = orig.def.capacity;
         placeVol(p, def);
         if (orig.def.type === "dir") throw noSupport("cannot clone a directory volume");
-        await cloneVolFile(def, orig.def.target.path!, orig.def.target.format ?? "raw");
+        await cloneVolFile(def, orig.def.target.path!, orig.def.target.format ?? "raw", sparse);
         return addVol(p, def, xml);
       });
       return volRef(p, v);

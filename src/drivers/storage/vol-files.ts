@@ -156,6 +156,14 @@ export async function createVolFile(def: StorageVolDef, prealloc: boolean): Prom
   }
 }
 
+function isZero(b: Uint8Array): boolean {
+  const words = b.byteOffset % 4 === 0 ? b.length >> 2 : 0;
+  const w = new Uint32Array(b.buffer, b.byteOffset, words);
+  for (let i = 0; i < words; i++) if (w[i] !== 0) return false;
+  for (let i = words << 2; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 async function copyData(src: Image, dst: Image, topOnly: boolean): Promise<void> {
   const total = src.virtualSize;
   const buf = new Uint8Array(CHUNK);
@@ -166,6 +174,9 @@ async function copyData(src: Image, dst: Image, topOnly: boolean): Promise<void>
       const n = Math.min(CHUNK, x.start + x.length - off);
       const b = n === CHUNK ? buf : buf.subarray(0, n);
       await src.read(off, b);
+      // Zeros are not written (qemu-img convert's and libvirt's sparse copy) except into a top
+      // image over a backing file, where they hide the backing data.
+      if (!topOnly && isZero(b)) continue;
       await dst.write(off, b);
     }
   }
@@ -177,7 +188,12 @@ async function copyData(src: Image, dst: Image, topOnly: boolean): Promise<void>
  * here read from the source Image and written to the new one). A new volume with a backing
  * store receives only the source's own clusters, as convert with a backing file does.
  */
-export async function cloneVolFile(def: StorageVolDef, srcPath: string, srcFormat: string): Promise<void> {
+export async function cloneVolFile(
+  def: StorageVolDef,
+  srcPath: string,
+  srcFormat: string,
+  sparse = false,
+): Promise<void> {
   const path = def.target.path!;
   const fmt = checkCreatable(def);
   if (fmt === "dir") throw noSupport("cannot clone a directory volume");
@@ -185,7 +201,11 @@ export async function cloneVolFile(def: StorageVolDef, srcPath: string, srcForma
   let src: Image | undefined;
   let dst: Image | undefined;
   try {
-    if (fmt === "raw" || fmt === "iso") await preallocate(path, wanted(def));
+    // raw (or iso) to raw is libvirt's own copy: preallocated unless asked for sparse. Any other pair goes
+    // through qemu-img convert, whose new raw file is sparse with its first block written.
+    const rawCopy = fmt === "raw" && (srcFormat === "raw" || srcFormat === "iso");
+    if (rawCopy && !sparse) await preallocate(path, wanted(def));
+    else if (fmt === "raw" && !rawCopy) await writeFirstBlock(path, def.capacity);
     const topOnly = def.backingStore !== undefined;
     const { openImage } = await imageOpen();
     src = await openImage(srcPath, {
