@@ -706,7 +706,8 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainScreenshot(ref, _screen, flags) {
       checkFlags(flags, 0, "testDomainScreenshot");
-      if (!isActive(findDomain(ctx, ref))) throw domainNotRunning();
+      // libvirt 9.0's test driver takes one of a shut-off domain too
+      findDomain(ctx, ref);
       return { mime: "image/png", data: makeScreenshotPng() };
     },
     async domainSendKey(ref, _codeset, _holdtime, _keycodes, flags) {

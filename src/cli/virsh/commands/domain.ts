@@ -9,7 +9,16 @@ import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, denyReadOnly, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optScaled, optString, optUInt } from "../options.js";
-import { affectFlags, childrenAt, editText, exclusive, jobDone, parseDoc, requires } from "../util.js";
+import {
+  affectFlags,
+  asFlagless,
+  childrenAt,
+  editText,
+  exclusive,
+  jobDone,
+  parseDoc,
+  requires,
+} from "../util.js";
 
 type H = Handler<Ctl>;
 
@@ -25,6 +34,20 @@ const start: H = async (ctl, cmd) => {
   if (optBool(cmd, "bypass-cache")) flags |= 4;
   if (optBool(cmd, "force-boot")) flags |= 8;
   if (optBool(cmd, "reset-nvram")) flags |= 32;
+  // virsh emulates --force-boot for a driver that refuses it: the managed save image goes, and the
+  // domain starts without the flag
+  if (flags & 8) {
+    try {
+      await dom.create(flags);
+      ctl.printExtra(`Domain '${dom.name}' started\n`);
+      return true;
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      if (code !== ErrorCode.NO_SUPPORT && code !== ErrorCode.INVALID_ARG) throw e;
+    }
+    if (await dom.hasManagedSaveImage(0).catch(() => false)) await dom.managedSaveRemove(0);
+    flags &= ~8;
+  }
   await attempt(`Failed to start domain '${dom.name}'`, () => dom.create(flags));
   ctl.printExtra(`Domain '${dom.name}' started\n`);
   return true;
@@ -315,7 +338,9 @@ const setmem: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   const bytes = optScaled(cmd, "size", 1024n, ULONG_MAX) ?? 0n;
   const kib = Number((bytes + 1023n) / 1024n);
-  await dom.setMemory(kib, flags);
+  // none of --current/--live/--config: virsh changes the live domain (AFFECT_LIVE)
+  const none = !["current", "live", "config"].some((o) => optBool(cmd, o));
+  await dom.setMemory(kib, none ? 1 : flags);
   return true;
 };
 
@@ -338,8 +363,12 @@ const setvcpus: H = async (ctl, cmd) => {
   if (optBool(cmd, "guest")) flags |= 8;
   if (optBool(cmd, "hotpluggable")) flags |= 16;
   if (count === 0) throw new CmdFailure("Can't set 0 processors for a VM");
-  if (!flags) denyReadOnly(ctl, "virDomainSetVcpus");
-  await dom.setVcpus(count, flags);
+  if (!flags && !optBool(cmd, "current")) denyReadOnly(ctl, "virDomainSetVcpus");
+  // no flags and no --current: virDomainSetVcpus, which changes the live domain
+  const flagless = flags === 0 && !optBool(cmd, "current");
+  await asFlagless(flagless, "virDomainSetVcpusFlags", "virDomainSetVcpus", () =>
+    dom.setVcpus(count, flagless ? 1 : flags),
+  );
   return true;
 };
 
