@@ -107,7 +107,7 @@ export async function parseWithDevice(
   def: DomainDef,
   raw: RawDevice,
 ): Promise<DomainDef> {
-  const xml = formatDomainXML(def, { inactive: true });
+  const xml = formatDomainXML(def, { inactive: true, securityInfo: true });
   const dev = formatElement(raw.xml, 2);
   const end = xml.lastIndexOf("</devices>");
   let joined: string;

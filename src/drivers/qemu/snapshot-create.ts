@@ -126,7 +126,7 @@ export async function createSnapshot(
     const diskOnly = (flags & C.DISK_ONLY) !== 0;
     const vmState = snapshotStateOf(d.state);
     const state: SnapshotState = diskOnly ? (active ? "disk-snapshot" : "shutoff") : vmState;
-    const domXml = formatDomainXML(d.def, { inactive: true });
+    const domXml = formatDomainXML(d.def, { inactive: true, securityInfo: true });
     snap = parseDomainSnapshotXML(xml, {
       domain: { state, disks: domainDisksOfXml(domXml), xml: domXml },
       defaultLocation: diskOnly || given === "external" ? "external" : "internal",

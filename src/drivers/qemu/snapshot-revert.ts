@@ -190,7 +190,7 @@ export async function revertToSnapshot(
         assignPersistent(d, inactiveConfig);
         defined = true;
       }
-      const runXml = formatDomainXML(config ?? d.def, { inactive: true });
+      const runXml = formatDomainXML(config ?? d.def, { inactive: true, securityInfo: true });
       await startDomain(st, d, true, {
         xml: runXml,
         extraArgs: ["-loadvm", snap.name],
@@ -228,7 +228,7 @@ export async function revertToSnapshot(
     }
     if (flags & (R.RUNNING | R.PAUSED)) {
       const paused = (flags & R.PAUSED) !== 0;
-      const xml = formatDomainXML(d.def, { inactive: true });
+      const xml = formatDomainXML(d.def, { inactive: true, securityInfo: true });
       await startDomain(st, d, paused, { xml, extraArgs: [], events: fromSnapshot(paused) });
     }
   } else if (snap.state === "pmsuspended") {
