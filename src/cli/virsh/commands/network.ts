@@ -141,11 +141,17 @@ const netUpdate: H = async (ctl, cmd) => {
   if (optBool(cmd, "live")) flags |= 1;
   const idx = optInt(cmd, "parent-index") ?? -1;
   await attempt(`Failed to update network ${n.name}`, () => n.update(c, s, idx, xml, flags));
-  const what = { 1: "modified", 2: "deleted", 3: "added", 4: "added" }[c] ?? "updated";
+  // no newline of its own (the one after the command ends the line); without --live/--config the
+  // state changed is the live one of an active network, the persistent one otherwise
   const where =
-    flags & 2 ? (flags & 1 ? "live state and persistent config" : "persistent config") : "live state";
-  ctl.printExtra(`Updated network ${n.name} ${where}\n`);
-  void what;
+    flags & 2
+      ? flags & 1
+        ? "persistent config and live state"
+        : "persistent config"
+      : flags & 1 || (await n.isActive())
+        ? "live state"
+        : "persistent config";
+  ctl.printExtra(`Updated network ${n.name} ${where}`);
   return true;
 };
 

@@ -27,7 +27,7 @@ function volSize(text: string): bigint {
 
 const volList: H = async (ctl, cmd) => {
   const pool = await lookupPool(ctl, cmd);
-  const vols = (await pool.listAllVolumes(0)).sort((a, b) =>
+  const vols = (await attempt("Failed to list volumes", () => pool.listAllVolumes(0))).sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   );
   const details = optBool(cmd, "details");
