@@ -467,6 +467,23 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "amend -p: qemu's progress lines (upgrade steps, downgrade per L1 entry, failures, early errors)",
+    setup: [
+      "qemu-img create -q -f qcow2 -o compat=0.10 up 1M && qemu-io -c 'write -P 1 0 512k' up",
+      "qemu-img create -q -f qcow2 down 3G && qemu-io -c 'write -P 1 0 512k' -c 'write -P 2 2100M 64k' down && qemu-img snapshot -c s down",
+      "qemu-img create -q -f qcow2 x 1M",
+    ].join(" && "),
+    cmds: [
+      ["amend", "-p", "-o", "compat=1.1", "up"],
+      ["amend", "-p", "-o", "compat=0.10", "down"],
+      ["amend", "-p", "-o", "size=2M", "x"],
+      ["amend", "-p", "-o", "compat=2", "x"],
+      ["amend", "-p", "-o", "foo=1", "x"],
+      ["amend", "-p", "-q", "-o", "lazy_refcounts=on", "x"],
+      ["amend", "-p", "-o", "compat=1.1", "missing"],
+    ],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [

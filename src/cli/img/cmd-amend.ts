@@ -11,6 +11,7 @@ import {
   parseOptionString,
 } from "./create-options.js";
 import { getopt } from "./getopt.js";
+import { type QemuProgress, qemuProgress } from "./progress.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 
 export async function cmdAmend(argv: string[], io: Out): Promise<number> {
@@ -26,6 +27,8 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
     throw fromUsage(e);
   }
   let fmt: string | undefined;
+  let progress = false;
+  let quiet = false;
   const opts: string[] = [];
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
@@ -34,6 +37,8 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
       continue;
     }
     if (k === "f") fmt = v;
+    else if (k === "p") progress = true;
+    else if (k === "q") quiet = true;
     else if (k === "o") {
       checkOptionList(v);
       opts.push(v);
@@ -52,6 +57,25 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
     return 0;
   }
   if (p.args.length !== 1) throw new CliError("Expecting one image file name");
+  // qemu-img's progress: a newline on every way out; 0 % when the format's amendment starts and
+  // 100 % when it returns, whether it failed or not.
+  const bar = qemuProgress(io, progress && !quiet, 1);
+  try {
+    return await amend(io, p, fmt, pairs, help, secrets, bar);
+  } finally {
+    bar?.end();
+  }
+}
+
+async function amend(
+  io: Out,
+  p: ReturnType<typeof getopt>,
+  fmt: string | undefined,
+  pairs: [string, string][],
+  help: boolean,
+  secrets: Secrets,
+  bar: QemuProgress | undefined,
+): Promise<number> {
   const img = await openCli(p.args[0]!, fmt, {
     readOnly: false,
     warnProbe: io,
@@ -81,11 +105,31 @@ export async function cmdAmend(argv: string[], io: Out): Promise<number> {
       if (!amendable.some((x) => x.name === k))
         throw new CliError(`Invalid parameter '${k}'\nThis option is only supported for image creation`);
     }
+    const q = img as unknown as {
+      header?: { version?: number; l1Size?: number };
+      snapshotList?: { l1Size: number }[];
+    };
+    const version = () => q.header?.version;
+    const before = version();
+    // A downgrade reports each L1 entry it went through, of the active table and the snapshots'.
+    const l1Entries = (q.header?.l1Size ?? 0) + (q.snapshotList ?? []).reduce((n, x) => n + x.l1Size, 0);
+    bar?.print(0, 100);
     try {
       await a.amend(values);
       await img.flush();
     } catch (e) {
       throw new CliError(errText(e));
+    } finally {
+      // qcow2's status callbacks: an upgrade reports its two steps, a downgrade its end.
+      const after = version();
+      if (before !== undefined && after !== undefined && after > before) {
+        bar?.print(0, 0);
+        bar?.print(50, 0);
+        bar?.print(100, 0);
+      } else if (before !== undefined && after !== undefined && after < before) {
+        for (let i = 1; i <= l1Entries; i++) bar?.print((100 * i) / l1Entries, 0);
+      }
+      bar?.print(100, 0);
     }
     return 0;
   } finally {
