@@ -60,7 +60,8 @@ function normalize(s: string): string {
   return s
     .replace(/\(Time: \d+\.\d{3} ms\)/g, "(Time: T ms)")
     .replace(/^(CPU time: +)\d+\.\ds$/gm, "$1<clock>s")
-    .replace(/<creationTime>\d+<\/creationTime>/g, "<creationTime>T</creationTime>");
+    .replace(/<creationTime>\d+<\/creationTime>/g, "<creationTime>T</creationTime>")
+    .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, "<time>");
 }
 
 function baseEnv(c: Case): Record<string, string | undefined> {
@@ -2576,6 +2577,246 @@ const XPATH: Case[] = [
 
 /** blkiotune device lists, blkdeviotune disks, undefine's flag fallback, option requirements. */
 const TUNING: Case[] = [
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --tree",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --tree",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --parent",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --parent",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --roots",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --roots",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --leaves",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --leaves",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --no-leaves",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --no-leaves",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --name",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --name",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --from s1",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --from s1",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --from s1 --descendants",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --from s1 --descendants",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --current",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --current",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --internal",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --internal",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --external",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --external",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --disk-only",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --disk-only",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --active",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --active",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --inactive",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --inactive",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --topological",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --topological",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --metadata",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --metadata",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --no-metadata",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --no-metadata",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-info test s1",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-info test s1",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-info test --current",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-info test --current",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-parent test s2",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-parent test s2",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-parent test s1",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-parent test s1",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-current test --name",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-current test --name",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-current test s1",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-current test s1",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-revert test s1",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-revert test s1",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-revert test s1 --paused",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-revert test s1 --paused",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-revert test --current",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-revert test --current",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s2",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s2",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s1 --children",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s1 --children",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s1 --children-only",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s1 --children-only",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s1 --metadata",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test s1 --metadata",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test --current",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-delete test --current",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-dumpxml test s1 --security-info",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-dumpxml test s1 --security-info",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --details",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-list test --details",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s1",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s1",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s4 --no-metadata",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s4 --no-metadata",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test --print-xml s5 d5",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test --print-xml s5 d5",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s6 --atomic --quiesce",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s6 --atomic --quiesce",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s6 --live",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s6 --live",
+  ),
+  t(
+    "snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s6 --diskspec vda,snapshot=external,file=/tmp/y",
+  ),
+  t(
+    "destroy test; snapshot-create-as test s1 --description d1; snapshot-create-as test s2; snapshot-create-as test s3 --disk-only; snapshot-create-as test s6 --diskspec vda,snapshot=external,file=/tmp/y",
+  ),
   t("net-start default"),
   t("net-destroy default"),
   t("net-undefine default"),
