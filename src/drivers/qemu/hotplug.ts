@@ -2,7 +2,7 @@
 // (libvirt's qemuDomain{Attach,Detach,Update}Device{LiveAndConfig,Config,Live}): AFFECT_CONFIG
 // edits a copy of the persistent definition that is saved only after the live part worked;
 // AFFECT_LIVE changes the running QEMU (hotplug-disk.ts, hotplug-net.ts) and the status file.
-import { cloneDomainDef, type DomainDef } from "../../conf/domain/index.js";
+import { cloneDomainDef, type DiskDef, type DomainDef } from "../../conf/domain/index.js";
 import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { attr, child, el } from "../../xml/index.js";
@@ -30,6 +30,25 @@ import {
 } from "./hotplug-disk.js";
 import { attachNetLive, detachNetLive, setNetLinkLive } from "./hotplug-net.js";
 import { attachControllerLive, detachControllerLive, findController } from "./hotplug-controller.js";
+
+/**
+ * qemuDomainAttachSCSIDisk: a SCSI disk's controller, and every lower-numbered one, is hot-added
+ * first where the guest has none (default model), as `virt-xml --add-device --disk bus=scsi
+ * --update` expects.
+ */
+async function addScsiControllersFor(st: QemuDriverState, d: QemuDomain, disk: DiskDef): Promise<void> {
+  if (disk.target.bus !== "scsi" || (disk.address && disk.address.type !== "drive")) return;
+  const last = Number(disk.address?.attrs.find(([k]) => k === "controller")?.[1] ?? 0);
+  for (let i = 0; i <= last; i++) {
+    if (d.def.devices.controllers.some((c) => c.type === "scsi" && c.index === i)) continue;
+    const { ctrl, parsed } = await parseController(
+      st,
+      d.def,
+      readDeviceXml(`<controller type='scsi' index='${i}'/>`),
+    );
+    await attachControllerLive(st, d, ctrl, parsed);
+  }
+}
 
 /** VIR_DOMAIN_DEVICE_MODIFY_FORCE (update-device --force: eject a locked tray). */
 const MODIFY_FORCE = 4;
@@ -217,7 +236,11 @@ export async function attachDevice(
           devices: { ...d.def.devices, disks: d.def.devices.disks.filter((x) => x !== existing) },
         };
         await changeMediaLive(st, d, existing, await parseDisk(st, without, raw), false);
-      } else await attachDiskLive(st, d, await parseDisk(st, d.def, raw));
+      } else {
+        const disk = await parseDisk(st, d.def, raw);
+        await addScsiControllersFor(st, d, disk);
+        await attachDiskLive(st, d, disk);
+      }
     } else if (raw.element === "interface") await attachNetLive(st, d, await parseInterface(st, d.def, raw));
     else if (raw.element === "controller") {
       const { ctrl, parsed } = await parseController(st, d.def, raw);
