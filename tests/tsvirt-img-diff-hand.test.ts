@@ -484,6 +484,33 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "snapshot names keep at most 255 bytes; vmdk create checks in qemu's order (flat with a backing file refused)",
+    setup:
+      "qemu-img create -q -f qcow2 s.qcow2 1M && qemu-img create -q -f raw bb 1M && qemu-img create -q -f vmdk vb 1M",
+    cmds: [
+      ["snapshot", "-c", "n".repeat(300), "s.qcow2"],
+      ["snapshot", "-d", "n".repeat(300), "s.qcow2"],
+      ["snapshot", "-d", "n".repeat(255), "s.qcow2"],
+      ["create", "-q", "-f", "vmdk", "-o", "compat6=on,hwversion=7", "-b", "bb", "-F", "raw", "f1", "1M"],
+      [
+        "create",
+        "-q",
+        "-f",
+        "vmdk",
+        "-o",
+        "subformat=monolithicFlat,zeroed_grain=on",
+        "-b",
+        "vb",
+        "-F",
+        "vmdk",
+        "f2",
+        "1M",
+      ],
+      ["create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat", "-b", "vb", "-F", "vmdk", "f3", "1M"],
+      ["create", "-q", "-f", "vmdk", "-o", "subformat=bogus", "-b", "bb", "-F", "raw", "f4", "1M"],
+    ],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [

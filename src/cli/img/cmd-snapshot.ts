@@ -86,7 +86,8 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
       }
     }
     try {
-      if (op === "c") await snaps.create(name);
+      // qemu copies the name into a 256-byte buffer (pstrcpy): at most 255 bytes are kept.
+      if (op === "c") await snaps.create(Buffer.from(name).subarray(0, 255).toString());
       else if (op === "a") await snaps.apply(name);
       else await snaps.delete(target);
       await img.flush();

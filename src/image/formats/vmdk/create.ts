@@ -99,6 +99,9 @@ export async function createVmdk(
   for (const k of Object.keys(options)) {
     if (!VMDK_OPTIONS.includes(k)) throw new ImageError("invalid-argument", `Invalid parameter '${k}'`);
   }
+  // qemu's order: the backing format first, value checks, then vmdk_co_do_create's.
+  if (options.backing_file && options.backing_fmt && options.backing_fmt !== "vmdk")
+    throw new ImageError("invalid-argument", "backing_file must be a vmdk image");
   const subformat = options.subformat ?? "monolithicSparse";
   if (!SUBFORMATS.includes(subformat))
     throw new ImageError("invalid-argument", `invalid parameter value: ${subformat}`);
@@ -109,15 +112,14 @@ export async function createVmdk(
   const zeroedGrain = bool(options.zeroed_grain, "zeroed_grain");
   if (compat6 && options.hwversion)
     throw new ImageError("invalid-argument", "compat6 cannot be enabled with hwversion set");
+  if (options.backing_file && /Flat$/.test(subformat))
+    throw new ImageError("invalid-argument", "Flat image can't have backing file");
   if (zeroedGrain && /Flat$/.test(subformat))
     throw new ImageError("invalid-argument", "Flat image can't enable zeroed grain");
   const hw = options.hwversion && options.hwversion !== "undefined" ? options.hwversion : compat6 ? "6" : "4";
   let parentCid = 0xffffffff;
   let hint: string | undefined;
   if (options.backing_file) {
-    if (options.backing_fmt && options.backing_fmt !== "vmdk") {
-      throw new ImageError("invalid-argument", "backing_file must be a vmdk image");
-    }
     const b = await ctx.openImage(options.backing_file, undefined);
     try {
       if (!(b instanceof VmdkImage))
