@@ -379,6 +379,24 @@ test("virt-install and virt-xml give the same results against tsvirtd and libvir
     ) as [string, string];
     assert.match(live[1], /<graphics type='spice' port='P' autoport='yes' listen='127\.0\.0\.1'>/);
     compare("live <graphics> and USB controllers of s1", live);
+    // Hotplug through virt-xml --update (live and config): a virtio disk, then a SCSI disk on a
+    // guest without a SCSI controller (the controller is hot-added first).
+    for (const bus of ["virtio", "scsi"])
+      compare(
+        `virt-xml s1 --add-device --disk size=1,bus=${bus} --update`,
+        await both(sides, "virt-xml", ["s1", "--add-device", "--disk", `size=1,bus=${bus}`, "--update"]),
+      );
+    compare(
+      "virsh dumpxml --inactive s1 after hotplug",
+      await both(sides, "virsh", ["dumpxml", "--inactive", "s1"], false),
+    );
+    const plugged = (await both(sides, "virsh", ["dumpxml", "s1"], false)).map((x) =>
+      [...x.matchAll(/ *<(disk|controller type='scsi')[^]*?<\/(disk|controller)>\n/g)]
+        .map((m) => m[0].replace(/ index='\d+'\/>/, "/>").replace(/ *<backingStore\/>\n/, ""))
+        .join(""),
+    ) as [string, string];
+    assert.match(plugged[1], /<target dev='sda' bus='scsi'\/>/);
+    compare("live disks and SCSI controller of s1 after hotplug", plugged);
     for (const s of sides) await tool("virsh", ["-c", s.uri, "destroy", "s1"]);
 
     for (const args of EDITS)
