@@ -373,7 +373,7 @@ test("virt-install and virt-xml give the same results against tsvirtd and libvir
     );
     compare("virsh domdisplay s1", await both(sides, "virsh", ["domdisplay", "s1"], false));
     const live = (await both(sides, "virsh", ["dumpxml", "s1"], false)).map((x) =>
-      [...x.matchAll(/ *<(graphics|controller type='usb')[^]*?<\/(graphics|controller)>\n/g)]
+      [...x.matchAll(/ *<(graphics|controller type='usb')[\s\S]*?<\/(graphics|controller)>\n/g)]
         .map((m) => m[0])
         .join(""),
     ) as [string, string];
@@ -391,7 +391,7 @@ test("virt-install and virt-xml give the same results against tsvirtd and libvir
       await both(sides, "virsh", ["dumpxml", "--inactive", "s1"], false),
     );
     const plugged = (await both(sides, "virsh", ["dumpxml", "s1"], false)).map((x) =>
-      [...x.matchAll(/ *<(disk|controller type='scsi')[^]*?<\/(disk|controller)>\n/g)]
+      [...x.matchAll(/ *<(disk|controller type='scsi')[\s\S]*?<\/(disk|controller)>\n/g)]
         .map((m) => m[0].replace(/ index='\d+'\/>/, "/>").replace(/ *<backingStore\/>\n/, ""))
         .join(""),
     ) as [string, string];
