@@ -11,7 +11,15 @@ import { attr, el, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { domRef, getDefs, getOneDef, isActive } from "./domain-obj.js";
 import { stateMatches } from "./domain-lifecycle.js";
-import { BLKIO_DEVICE_FIELDS, blkioDeviceString, formatCpuset, PERF_EVENTS, parseCpuset, perfEnabled, statsIOThreads } from "./domain-tunables.js";
+import {
+  BLKIO_DEVICE_FIELDS,
+  blkioDeviceString,
+  formatCpuset,
+  PERF_EVENTS,
+  parseCpuset,
+  perfEnabled,
+  statsIOThreads,
+} from "./domain-tunables.js";
 import { checkFlags, domainNotRunning, invalidArg, opInvalid } from "./errors.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;

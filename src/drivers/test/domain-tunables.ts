@@ -156,7 +156,10 @@ function parseBlkioDevices(field: string, str: string): [string, bigint][] {
     const m = /^[ \t\n\v\f\r]*\+?(\d+)/.exec(rest);
     const max = field.endsWith("bytes_sec") ? 2n ** 64n - 1n : 2n ** 32n - 1n;
     if (!m || BigInt(m[1]!) > max)
-      throw invalidArg(`invalid value '${rest}' for parameter '${field}' of device '${path}'`, ErrorDomain.NONE);
+      throw invalidArg(
+        `invalid value '${rest}' for parameter '${field}' of device '${path}'`,
+        ErrorDomain.NONE,
+      );
     out.push([path, BigInt(m[1]!)]);
     rest = rest.slice(m[0].length);
     if (rest === "") return out;
@@ -171,17 +174,30 @@ function mergeBlkioDevices(def: DomainDef, field: string, devs: [string, bigint]
   for (const [path, value] of devs) {
     const bt = def.extra.blkiotune?.[0];
     const dev = bt
-      ? elementChildren(bt).find((d) => d.name === "device" && elementChildren(d).some((c) => c.name === "path" && textContent(c) === path))
+      ? elementChildren(bt).find(
+          (d) =>
+            d.name === "device" &&
+            elementChildren(d).some((c) => c.name === "path" && textContent(c) === path),
+        )
       : undefined;
     if (dev) {
       dev.children = dev.children.filter((c) => !(c.kind === "element" && c.name === name));
       if (value !== 0n) dev.children.push(el(name, {}, String(value)));
-      const order = ["path", "weight", "read_iops_sec", "write_iops_sec", "read_bytes_sec", "write_bytes_sec"];
+      const order = [
+        "path",
+        "weight",
+        "read_iops_sec",
+        "write_iops_sec",
+        "read_bytes_sec",
+        "write_bytes_sec",
+      ];
       dev.children = elementChildren(dev).sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
       continue;
     }
     if (value === 0n) continue;
-    topElement(def, "blkiotune").children.push(el("device", {}, [el("path", {}, path), el(name, {}, String(value))]));
+    topElement(def, "blkiotune").children.push(
+      el("device", {}, [el("path", {}, path), el(name, {}, String(value))]),
+    );
   }
 }
 
@@ -455,7 +471,9 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       }
       const { def } = getOneDef(findDomain(ctx, ref), flags);
       // the setter words a missing disk as libvirt's test driver does, live or not
-      const d = def.devices.disks.find((x) => x.target.dev === disk || (disk !== "" && diskSourcePath(x) === disk));
+      const d = def.devices.disks.find(
+        (x) => x.target.dev === disk || (disk !== "" && diskSourcePath(x) === disk),
+      );
       if (!d) throw invalidArg(`missing persistent configuration for disk '${disk}'`);
       const cur = d.extra.iotune?.[0];
       const info = new Map<string, string>();
