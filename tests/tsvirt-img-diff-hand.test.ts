@@ -511,6 +511,24 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "LUKS with AES-192-XTS (qemu's cipher-alg=aes-192) reads as qemu-img reads it",
+    setup: [
+      "for i in 1 2 3 4 5 6; do qemu-img create -q --object secret,id=s,data=pw -f qcow2 -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10,encrypt.cipher-alg=aes-192 n.img 1M && break; sleep 1; done",
+      "qemu-io --object secret,id=s,data=pw --image-opts -c 'write -P 0x37 4096 70000' driver=qcow2,file.filename=n.img,encrypt.key-secret=s",
+    ].join(" && "),
+    cmds: [
+      [
+        "convert",
+        "--object",
+        "secret,id=s,data=pw",
+        "--image-opts",
+        "driver=qcow2,file.filename=n.img,encrypt.key-secret=s",
+        "o.raw",
+      ],
+      ["info", "n.img"],
+    ],
+  },
+  {
     name: "create and amend to compat=0.10 write no feature name table",
     setup: "qemu-img create -q -f qcow2 b.qcow2 1M",
     cmds: [

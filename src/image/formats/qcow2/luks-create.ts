@@ -38,8 +38,11 @@ export async function createLuksForQcow2(
       throw new ImageError("invalid-argument", `Parameter '${k}' does not accept value '${v}'`);
   }
   const alg = o["encrypt.cipher-alg"] ?? "aes-256";
-  if (alg !== "aes-256" && alg !== "aes-128") {
-    throw new ImageError("unsupported", `encrypt.cipher-alg=${alg} is not supported (aes-256, aes-128)`);
+  if (alg !== "aes-256" && alg !== "aes-192" && alg !== "aes-128") {
+    throw new ImageError(
+      "unsupported",
+      `encrypt.cipher-alg=${alg} is not supported (aes-256, aes-192, aes-128)`,
+    );
   }
   const hash = (o["encrypt.hash-alg"] ?? "sha256") as LuksHash;
   for (const [k, v] of [
@@ -57,7 +60,10 @@ export async function createLuksForQcow2(
   const iterTime = o["encrypt.iter-time"] !== undefined ? Number(o["encrypt.iter-time"]) : 2000;
   if (!Number.isFinite(iterTime) || iterTime <= 0)
     throw new ImageError("invalid-argument", "Invalid encrypt.iter-time");
-  const { bytes } = buildLuks(password, iterTime, { keyBytes: alg === "aes-128" ? 32 : 64, hash });
+  const { bytes } = buildLuks(password, iterTime, {
+    keyBytes: alg === "aes-128" ? 32 : alg === "aes-192" ? 48 : 64,
+    hash,
+  });
   const cs = 2 ** h.clusterBits;
   const refs = await Refcounts.load(
     io,

@@ -97,7 +97,7 @@ export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
   if (h.cipherMode !== "xts-plain64")
     throw new ImageError("unsupported", `Cipher mode '${h.cipherMode}' is not supported`);
   if (!(h.hashSpec in HASHES)) throw new ImageError("unsupported", `Hash '${h.hashSpec}' is not supported`);
-  if (h.keyBytes !== 32 && h.keyBytes !== 64)
+  if (h.keyBytes !== 32 && h.keyBytes !== 48 && h.keyBytes !== 64)
     throw bad(`LUKS key length ${h.keyBytes} is invalid for AES-XTS`);
   if (h.mkDigestIterations === 0) throw bad("LUKS master key digest iterations are zero");
   if (h.mkDigestIterations > MAX_ITERATIONS)
@@ -128,7 +128,49 @@ export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
 }
 
 /** AES-XTS with the plain64 IV: the little-endian sector number in a 16-byte tweak. */
+/**
+ * AES-192-XTS, which OpenSSL does not offer: the XTS construction over AES-192-ECB (tweak from
+ * the second key half, multiplied by x in GF(2^128) per 16-byte block).
+ */
+function xts192(key: Uint8Array, sector0: number, data: Uint8Array, encrypt: boolean): void {
+  const k1 = key.subarray(0, 24);
+  const k2 = key.subarray(24, 48);
+  const t = Buffer.alloc(16);
+  const buf = Buffer.alloc(SECTOR);
+  for (let off = 0; off < data.length; off += SECTOR) {
+    const sector = sector0 + off / SECTOR;
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32LE(sector >>> 0, 0);
+    iv.writeUInt32LE(Math.floor(sector / 0x100000000), 4);
+    const e2 = createCipheriv("aes-192-ecb", k2, null);
+    e2.setAutoPadding(false);
+    t.set(e2.update(iv));
+    const tweaks = Buffer.alloc(SECTOR);
+    const chunk = data.subarray(off, off + SECTOR);
+    for (let b = 0; b < SECTOR; b += 16) {
+      tweaks.set(t, b);
+      for (let i = 0; i < 16; i++) buf[b + i] = chunk[b + i]! ^ t[i]!;
+      // t *= x (little-endian bytes, reduction polynomial 0x87)
+      let carry = 0;
+      for (let i = 0; i < 16; i++) {
+        const v = (t[i]! << 1) | carry;
+        carry = v >> 8;
+        t[i] = v & 0xff;
+      }
+      if (carry) t[0] = t[0]! ^ 0x87;
+    }
+    const c = encrypt ? createCipheriv("aes-192-ecb", k1, null) : createDecipheriv("aes-192-ecb", k1, null);
+    c.setAutoPadding(false);
+    const out = c.update(buf);
+    for (let i = 0; i < SECTOR; i++) chunk[i] = out[i]! ^ tweaks[i]!;
+  }
+}
+
 function xts(key: Uint8Array, sector0: number, data: Uint8Array, encrypt: boolean): void {
+  if (key.length === 48) {
+    xts192(key, sector0, data, encrypt);
+    return;
+  }
   const alg = key.length === 64 ? "aes-256-xts" : "aes-128-xts";
   const iv = Buffer.alloc(16);
   for (let off = 0; off < data.length; off += SECTOR) {
@@ -238,7 +280,7 @@ export function iterationsFor(ms: number, hash: string): number {
 export function buildLuks(
   password: Uint8Array,
   iterTimeMs: number,
-  opts: { keyBytes?: 32 | 64; hash?: LuksHash } = {},
+  opts: { keyBytes?: 32 | 48 | 64; hash?: LuksHash } = {},
 ): { bytes: Uint8Array; masterKey: Uint8Array } {
   const keyBytes = opts.keyBytes ?? 64;
   const hash = opts.hash ?? "sha256";
