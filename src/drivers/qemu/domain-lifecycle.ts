@@ -18,11 +18,11 @@ import {
   VIR_DOMAIN_SHUTOFF,
   VIR_DOMAIN_STATE,
 } from "../../driver/index.js";
-import type { DomainDef } from "../../conf/domain/index.js";
+import type { ChrDef, DomainDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../../host/netdev.js";
 import { findFreePort } from "../../host/ports.js";
-import { attr } from "../../xml/index.js";
+import { attr, el } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
 import { buildQemuCommand, clockEnv } from "./command.js";
 import { assignDeviceAliases } from "./domain-aliases.js";
@@ -99,6 +99,7 @@ export async function startDomain(
     beforeCont: async (qp) => {
       await setLinkStates(qp, live);
       await setGraphicsPasswords(qp, live);
+      await fillChardevPaths(qp, live, channelDir);
       for (const t of taps) {
         if (!t?.bridge) continue;
         try {
@@ -138,6 +139,57 @@ export async function startDomain(
   };
   st.lifecycle(d, VIR_DOMAIN_EVENT.STARTED, ev.started);
   if (paused && ev.suspended !== undefined) st.lifecycle(d, VIR_DOMAIN_EVENT.SUSPENDED, ev.suspended);
+}
+
+/**
+ * qemuProcessRefreshChannelState/qemuProcessLookupPTYs, reduced: the live XML names the pty QEMU
+ * opened for each pty chardev (`<source path>`, and `tty=` on a console; a serial console shows
+ * its serial's) and the socket a unix channel without a path got, so `virsh ttyconsole` and
+ * clients reading the live XML find them.
+ */
+async function fillChardevPaths(qp: QemuProcess, def: DomainDef, channelDir: string): Promise<void> {
+  type Chardev = { label: string; filename: string; "frontend-open"?: boolean };
+  const list = await qp.monitor.execute<Chardev[]>("query-chardev").catch(() => [] as Chardev[]);
+  const files = new Map(list.map((c) => [c.label, c.filename]));
+  const open = new Map(list.map((c) => [c.label, c["frontend-open"]]));
+  const setSource = (c: ChrDef, attrs: [string, string][]) => {
+    const src = c.children.find((k) => k.name === "source");
+    if (src && attr(src, "path") !== undefined) return;
+    if (src) src.attrs.push(...attrs);
+    else c.children.unshift(el("source", attrs));
+  };
+  const pty = (c: ChrDef, label: string): string | undefined => {
+    const f = c.type === "pty" ? files.get(label) : undefined;
+    if (!f?.startsWith("pty:")) return undefined;
+    setSource(c, [["path", f.slice(4)]]);
+    return f.slice(4);
+  };
+  const serials = def.devices.serials.map((c, i) => pty(c, `charserial${i}`));
+  def.devices.parallels.forEach((c, i) => {
+    pty(c, `charparallel${i}`);
+  });
+  def.devices.channels.forEach((c, i) => {
+    const name = c.target?.attrs.find(([k]) => k === "name")?.[1];
+    if (c.type === "unix" && name)
+      setSource(c, [
+        ["mode", "bind"],
+        ["path", `${channelDir}/${name}`],
+      ]);
+    else pty(c, `charchannel${i}`);
+    // a virtio port's state: whether the guest side has it open (qemuProcessRefreshChannelVirtioState)
+    const fo = open.get(`charchannel${i}`);
+    const t = c.target;
+    if (t && fo !== undefined && t.attrs.some(([k, v]) => k === "type" && v === "virtio")) {
+      t.attrs = [...t.attrs.filter(([k]) => k !== "state"), ["state", fo ? "connected" : "disconnected"]];
+    }
+  });
+  def.devices.consoles.forEach((c, i) => {
+    const serialType = (c.target?.attrs.find(([k]) => k === "type")?.[1] ?? "serial") === "serial";
+    const path = serialType ? (c.type === "pty" ? serials[i] : undefined) : pty(c, `charconsole${i}`);
+    if (path === undefined) return;
+    if (serialType) setSource(c, [["path", path]]);
+    if (!c.attrs.some(([k]) => k === "tty")) c.attrs.unshift(["tty", path]);
+  });
 }
 
 /**
