@@ -352,7 +352,8 @@ test("virt-install and virt-xml give the same results against tsvirtd and libvir
     }
 
     // A guest virt-install starts (its default SPICE display): same display URI and the same
-    // graphics and USB controllers in the live XML (the rest of the live XML still differs).
+    // graphics, USB controllers and character devices (ptys, channel state) in the live XML (the
+    // rest of the live XML still differs).
     compare(
       "start s1 (default devices, SPICE)",
       await both(sides, "virt-install", [
@@ -373,12 +374,19 @@ test("virt-install and virt-xml give the same results against tsvirtd and libvir
     );
     compare("virsh domdisplay s1", await both(sides, "virsh", ["domdisplay", "s1"], false));
     const live = (await both(sides, "virsh", ["dumpxml", "s1"], false)).map((x) =>
-      [...x.matchAll(/ *<(graphics|controller type='usb')[\s\S]*?<\/(graphics|controller)>\n/g)]
+      [
+        ...x
+          .replace(/\/dev\/pts\/\d+/g, "/dev/pts/N")
+          .matchAll(
+            / *<(graphics|controller type='usb'|serial|console|channel)[\s\S]*?<\/(graphics|controller|serial|console|channel)>\n/g,
+          ),
+      ]
         .map((m) => m[0])
         .join(""),
     ) as [string, string];
     assert.match(live[1], /<graphics type='spice' port='P' autoport='yes' listen='127\.0\.0\.1'>/);
-    compare("live <graphics> and USB controllers of s1", live);
+    assert.match(live[1], /<console type='pty' tty='\/dev\/pts\/N'>/);
+    compare("live <graphics>, USB controllers, serial, console and channel of s1", live);
     // Hotplug through virt-xml --update (live and config): a virtio disk, then a SCSI disk on a
     // guest without a SCSI controller (the controller is hot-added first).
     for (const bus of ["virtio", "scsi"])
