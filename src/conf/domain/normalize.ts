@@ -72,7 +72,9 @@ const SWITCH_FEATURES = [
 ];
 /** Features whose state attribute is mandatory (virXMLPropTristateSwitch with REQUIRED). */
 const STATE_REQUIRED = ["htm", "nested-hv", "ccf-assist"];
-const HYPERV_ORDER = [
+/** Hyper-V enlightenments in libvirt 9.0's enum order (virDomainHyperv): the XML's child order and
+ * the order QEMU's CPU properties are written in. */
+export const HYPERV_ORDER = [
   "relaxed",
   "vapic",
   "spinlocks",

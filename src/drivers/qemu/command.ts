@@ -1,6 +1,7 @@
 // Pure: a domain definition plus the binary's capabilities → QEMU argv in the modern style
 // (-nodefaults, -blockdev, JSON -device, QMP on a unix socket). No I/O, no defaults from the host.
 import type { DomainDef } from "../../conf/domain/index.js";
+import { HYPERV_ORDER } from "../../conf/domain/normalize.js";
 import type { XmlElement } from "../../xml/index.js";
 import { type QemuCaps, resolveMachine } from "./capabilities.js";
 import { buildChardevs, type ChardevRuntime } from "./command-chardev.js";
@@ -224,25 +225,6 @@ const MACHINE_FEATURES = new Set([
   "msrs",
 ]);
 
-/** Hyper-V enlightenments in libvirt 9.0's enum order, each with its QEMU CPU property. */
-const HYPERV = [
-  "relaxed",
-  "vapic",
-  "spinlocks",
-  "vpindex",
-  "runtime",
-  "synic",
-  "stimer",
-  "reset",
-  "vendor_id",
-  "frequencies",
-  "reenlightenment",
-  "tlbflush",
-  "ipi",
-  "evmcs",
-  "avic",
-];
-
 /**
  * What follows the model and its features in -cpu (qemuBuildCpuCommandLine): paravirtual timers,
  * KVM PV EOI/unhalt, Hyper-V enlightenments, KVM features, PMU.
@@ -266,7 +248,7 @@ function cpuExtras(def: DomainDef): string[] {
   if (hv && (attr(hv, "mode") ?? "custom") === "passthrough") out.push("hv-passthrough=on");
   else if (hv) {
     const kids = new Map(elementChildren(hv).map((e) => [e.name, e]));
-    for (const name of HYPERV) {
+    for (const name of HYPERV_ORDER) {
       const e = kids.get(name);
       if (!e || attr(e, "state") !== "on") continue;
       if (name === "spinlocks") out.push(`hv-spinlocks=0x${Number(attr(e, "retries") ?? 0).toString(16)}`);
