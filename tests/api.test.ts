@@ -220,8 +220,11 @@ test("screenshots are PNG images that the image tools can read", async (t) => {
   const probe = spawnSync("file", ["-"], { input: shot.data, encoding: "utf8" });
   if (probe.status === 0) assert.match(probe.stdout, /PNG image data, 640 x 480, 8-bit grayscale/);
   else t.diagnostic("file(1) not available; checked the signature only");
+  // libvirt 9.0's test driver answers for a shut-off domain too (virsh screenshot after destroy)
   await d.destroy();
-  await assert.rejects(d.screenshot(), (e) => isVirError(e) && e.code === ErrorCode.OPERATION_INVALID);
+  const off = await d.screenshot();
+  assert.equal(off.mime, "image/png");
+  assert.deepEqual(off.data.subarray(0, 8), shot.data.subarray(0, 8));
 });
 
 test("connections sharing one node keep their own event callbacks", async () => {
