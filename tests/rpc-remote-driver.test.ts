@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { openConnection } from "../src/api/index.js";
 import { type RunningDaemon, startDaemon } from "../src/daemon/daemon.js";
 import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
-import { serverUri } from "../src/drivers/remote/remote-uri.js";
+import { remoteTarget, serverUri } from "../src/drivers/remote/remote-uri.js";
 import type { ByteStream, DomainEvent, DriverSet, HypervisorDriver } from "../src/driver/index.js";
 import {
   openDriverSet,
@@ -255,4 +255,16 @@ test("the public API over the remote driver", async () => {
     [DOM],
   );
   await conn.close();
+});
+
+test("default sockets: a read-only open of the system daemon goes to libvirt-sock-ro, as virsh -r", () => {
+  const env = { HOME: "/home/u", XDG_RUNTIME_DIR: "/run/user/1000" };
+  const at = (uri: string, uid: number, ro: boolean) => remoteTarget(parseConnectUri(uri), env, uid, ro);
+  assert.deepEqual(at("qemu+unix:///system", 1000, false), { path: "/run/tsvirt/libvirt-sock" });
+  assert.deepEqual(at("qemu+unix:///system", 1000, true), { path: "/run/tsvirt/libvirt-sock-ro" });
+  assert.deepEqual(at("test+unix:///default", 0, true), { path: "/run/tsvirt/libvirt-sock-ro" });
+  // the session daemon has one socket for both
+  assert.deepEqual(at("qemu+unix:///session", 1000, true), { path: "/run/user/1000/tsvirt/libvirt-sock" });
+  // socket= is used as given
+  assert.deepEqual(at("qemu+unix:///system?socket=/x/s", 0, true), { path: "/x/s" });
 });

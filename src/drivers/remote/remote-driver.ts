@@ -250,7 +250,9 @@ function tableOf(f: EventFamily): DriverTable {
 }
 
 export async function openRemote(u: ConnectUri, opts: OpenOptions): Promise<DriverSet> {
-  const client = await RpcClient.connect(remoteTarget(u));
+  const client = await RpcClient.connect(
+    remoteTarget(u, process.env, process.getuid?.() ?? 1000, opts.readOnly === true),
+  );
   try {
     // libvirt's remote driver order: auth list, keepalive support, open
     await client.call("AUTH_LIST");

@@ -23,9 +23,13 @@ export function isRemoteUri(u: ConnectUri): boolean {
   return u.host !== undefined && u.host !== "" && u.driver !== "test";
 }
 
-/** The default socket: tsvirtd's <run>/libvirt-sock (system or XDG session). */
-export function defaultSocket(u: ConnectUri, env: NodeJS.ProcessEnv, uid: number): string {
-  if (u.path === "/system" || uid === 0) return "/run/tsvirt/libvirt-sock";
+/**
+ * The default socket: tsvirtd's <run>/libvirt-sock (system or XDG session). A read-only open of
+ * the system daemon goes to its read-only socket, as libvirt's remote driver picks
+ * libvirt-sock-ro for VIR_CONNECT_RO (virsh -r); a session daemon is reached on its one socket.
+ */
+export function defaultSocket(u: ConnectUri, env: NodeJS.ProcessEnv, uid: number, readOnly = false): string {
+  if (u.path === "/system" || uid === 0) return `/run/tsvirt/libvirt-sock${readOnly ? "-ro" : ""}`;
   const base = env.XDG_RUNTIME_DIR ?? `${env.HOME ?? "/tmp"}/.cache`;
   return `${base}/tsvirt/libvirt-sock`;
 }
@@ -34,12 +38,13 @@ export function remoteTarget(
   u: ConnectUri,
   env: NodeJS.ProcessEnv = process.env,
   uid = process.getuid?.() ?? 1000,
+  readOnly = false,
 ): ClientTarget {
   if (u.transport === "tcp") return { host: u.host || "localhost", port: u.port ?? 16509 };
   if (u.transport === "tls" || (u.transport === undefined && u.host)) {
     return { host: u.host || "localhost", port: u.port ?? 16514, tls: clientPki(u, env, uid) };
   }
-  return { path: uriParam(u, "socket") ?? defaultSocket(u, env, uid) };
+  return { path: uriParam(u, "socket") ?? defaultSocket(u, env, uid, readOnly) };
 }
 
 /**
