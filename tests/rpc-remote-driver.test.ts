@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { openConnection } from "../src/api/index.js";
 import { type RunningDaemon, startDaemon } from "../src/daemon/daemon.js";
 import { remoteConnectionDriver } from "../src/drivers/remote/remote-driver.js";
-import { remoteTarget, serverUri } from "../src/drivers/remote/remote-uri.js";
+import { clientPki, remoteTarget, serverUri } from "../src/drivers/remote/remote-uri.js";
 import type { ByteStream, DomainEvent, DriverSet, HypervisorDriver } from "../src/driver/index.js";
 import {
   openDriverSet,
@@ -267,4 +267,35 @@ test("default sockets: a read-only open of the system daemon goes to libvirt-soc
   assert.deepEqual(at("qemu+unix:///session", 1000, true), { path: "/run/user/1000/tsvirt/libvirt-sock" });
   // socket= is used as given
   assert.deepEqual(at("qemu+unix:///system?socket=/x/s", 0, true), { path: "/x/s" });
+});
+
+test("TLS client files as libvirt's: an unreadable CA is refused with its text, a missing certificate is optional", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pki-"));
+  try {
+    const uri = parseConnectUri(`qemu+tls://127.0.0.1:1/system?pkipath=${dir}`);
+    assert.throws(
+      () => clientPki(uri, {}, 0),
+      (e) =>
+        isVirError(e) &&
+        e.code === ErrorCode.SYSTEM_ERROR &&
+        e.message === `Cannot read CA certificate '${dir}/cacert.pem': No such file or directory`,
+    );
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "cacert.pem"), "CA");
+    assert.deepEqual(clientPki(uri, {}, 0), { ca: Buffer.from("CA") });
+    writeFileSync(join(dir, "clientcert.pem"), "C");
+    assert.deepEqual(
+      clientPki(uri, {}, 0),
+      { ca: Buffer.from("CA") },
+      "a certificate without its key is not used",
+    );
+    writeFileSync(join(dir, "clientkey.pem"), "K");
+    assert.deepEqual(clientPki(uri, {}, 0), {
+      ca: Buffer.from("CA"),
+      cert: Buffer.from("C"),
+      key: Buffer.from("K"),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

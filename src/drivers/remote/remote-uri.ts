@@ -1,9 +1,10 @@
 // Which URIs the remote driver serves and where it connects (libvirt's remote driver rules,
 // adapted to tsvirtd's paths): a transport (+unix, +tcp) or a host means "remote"; the URI sent
 // in CONNECT_OPEN drops the transport, host and the client-only parameters (socket=, …).
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { ConnectUri } from "../../driver/index.js";
 import { uriParam } from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import type { ClientTarget } from "../../rpc/client/client.js";
 
 const CLIENT_PARAMS = new Set([
@@ -50,14 +51,40 @@ export function remoteTarget(
 /**
  * The client's x509 files as libvirt looks for them: ?pkipath=DIR, else ~/.pki/libvirt for a
  * normal user, else /etc/pki/CA/cacert.pem and /etc/pki/libvirt/{clientcert,private/clientkey}.pem.
+ * As virNetTLSContextNewClientPath: the CA must be readable ("Cannot read CA certificate …");
+ * a missing certificate or key only means the client presents none (the server may refuse it).
  */
 export function clientPki(u: ConnectUri, env: NodeJS.ProcessEnv, uid: number) {
   const dir = uriParam(u, "pkipath") ?? (uid !== 0 ? `${env.HOME ?? "/root"}/.pki/libvirt` : undefined);
-  const files = dir
+  const [caFile, certFile, keyFile] = dir
     ? [`${dir}/cacert.pem`, `${dir}/clientcert.pem`, `${dir}/clientkey.pem`]
     : ["/etc/pki/CA/cacert.pem", "/etc/pki/libvirt/clientcert.pem", "/etc/pki/libvirt/private/clientkey.pem"];
-  return { ca: readFileSync(files[0]!), cert: readFileSync(files[1]!), key: readFileSync(files[2]!) };
+  let ca: Buffer;
+  try {
+    ca = readFileSync(caFile);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    const text = FILE_STRERROR[code] ?? (e as Error).message;
+    throw virError(
+      ErrorCode.SYSTEM_ERROR,
+      ErrorDomain.RPC,
+      `Cannot read CA certificate '${caFile}': ${text}`,
+    );
+  }
+  const optional = (f: string) => (existsSync(f) ? readFileSync(f) : undefined);
+  const cert = optional(certFile);
+  const key = optional(keyFile);
+  return cert && key ? { ca, cert, key } : { ca };
 }
+
+/** strerror() of what reading a certificate file can meet. */
+const FILE_STRERROR: Record<string, string> = {
+  ENOENT: "No such file or directory",
+  EACCES: "Permission denied",
+  EISDIR: "Is a directory",
+  ENOTDIR: "Not a directory",
+  ELOOP: "Too many levels of symbolic links",
+};
 
 /** The URI the daemon should open: driver:///path?serverParams (libvirt's "name" param wins). */
 export function serverUri(u: ConnectUri): string {

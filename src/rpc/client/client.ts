@@ -1,7 +1,7 @@
 // RpcClient: the client side of libvirt's RPC protocol over a unix or TCP socket. Calls are
 // matched to replies by serial (several in flight), errors come back as VirError, event MESSAGEs
 // go to listeners, and keepalive PINGs from the server are answered with PONGs.
-import { connect, type Socket } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import {
@@ -22,7 +22,7 @@ import { XdrReader } from "../xdr/index.js";
 
 export type ClientTarget =
   | { path: string }
-  | { host: string; port: number; tls?: { ca: Buffer; cert: Buffer; key: Buffer } };
+  | { host: string; port: number; tls?: { ca: Buffer; cert?: Buffer; key?: Buffer } };
 
 interface Pending {
   def: ProcedureDef;
@@ -134,10 +134,12 @@ export class RpcClient {
   private static connectTls(
     host: string,
     port: number,
-    creds: { ca: Buffer; cert: Buffer; key: Buffer },
+    creds: { ca: Buffer; cert?: Buffer; key?: Buffer },
   ): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
-      const s = tlsConnect({ host, port, servername: host, ca: creds.ca, cert: creds.cert, key: creds.key });
+      // SNI carries host names only (RFC 6066 §3; Node warns about an IP address there)
+      const servername = isIP(host) ? undefined : host;
+      const s = tlsConnect({ host, port, servername, ca: creds.ca, cert: creds.cert, key: creds.key });
       const fail = (e: Error) =>
         reject(
           (e as NodeJS.ErrnoException).code && SOCKET_STRERROR[(e as NodeJS.ErrnoException).code!]
