@@ -30,6 +30,8 @@ const states: QemuDriverState[] = [];
 after(async () => {
   // A failed assertion must not leave a guest running (it would also keep this process alive).
   for (const st of states) for (const d of st.domains.values()) await d.proc?.destroy(500);
+  // the config stores' background work (spare files) ends before their directories go
+  for (const st of states) await st.store.flush();
   rmSync(root, { recursive: true, force: true });
 });
 const opts = {

@@ -122,6 +122,8 @@ export class JournaledDir {
    */
   private readonly spareFds = new Map<string, number>();
   private sparesMaking = false;
+  /** Settles when the spares being made in the background are all there (flush() waits for it). */
+  private sparesIdle: Promise<void> | undefined;
   private readonly spareTag = Math.random().toString(36).slice(2, 8);
 
   constructor(
@@ -249,15 +251,24 @@ export class JournaledDir {
   private makeSpares(): void {
     if (this.sparesMaking) return;
     this.sparesMaking = true;
+    let done!: () => void;
+    this.sparesIdle = new Promise((r) => {
+      done = r;
+    });
+    const stop = () => {
+      this.sparesMaking = false;
+      this.sparesIdle = undefined;
+      done();
+    };
     const more = () => {
       if (this.spares.length >= SPARES_TARGET) {
-        this.sparesMaking = false;
+        stop();
         return;
       }
       const path = this.spareName();
       open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, (e, fd) => {
         if (e) {
-          this.sparesMaking = false; // directory gone or full: the next save tries again
+          stop(); // directory gone or full: the next save tries again
           return;
         }
         // Kept open (at most SPARES_TARGET of them): writeTemp writes through it.
@@ -548,6 +559,8 @@ export class JournaledDir {
   async flush(): Promise<void> {
     if (!this.opening) return;
     await this.opening;
+    // no file appears in the directory after this returns (a daemon stopping, a test removing it)
+    if (this.sparesIdle) await this.sparesIdle;
     while (this.checkpointing || !this.clean() || this.journal.used > 0) await this.checkpoint(true);
     if (this.timer) {
       clearTimeout(this.timer);
