@@ -3,6 +3,7 @@
 // Only what differs between runs is normalised: the daemon's PATH, the tap file descriptor numbers
 // and the SPICE port (libvirt's peer leaks ports between conversions).
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +62,8 @@ test("domxml-to-native output equals libvirtd 9.0's (in-process)", (t) => {
   assert.deepEqual(unexpected, []);
 });
 
+/** The built tsvirsh, as a user runs it. */
+const TSVIRSH = join(import.meta.dirname, "../dist/bin/tsvirsh.js");
 let daemon: RootDaemon | undefined;
 after(() => {
   if (!daemon) return;
@@ -83,4 +86,37 @@ test("virsh domxml-to-native through tsvirtd: libvirt's output and errors", {
   const bad = await virsh(daemon.uri, ["domxml-to-native", "foo", join(CASE_DIR, "minimal-pc.xml")]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /error: invalid argument: unsupported config type foo/);
+
+  // tsvirsh through the same daemon prints what virsh prints (the argv of a file, of a defined
+  // domain by --domain), and the same errors (bad format, read-only, from-native unsupported).
+  const file = join(CASE_DIR, "minimal-pc.xml");
+  const tsvirsh = (args: string[]) =>
+    new Promise<{ out: string; err: string; code: number }>((resolve) => {
+      execFile(
+        process.execPath,
+        [TSVIRSH, ...args],
+        { env: { ...process.env, LC_ALL: "C" } },
+        (e, out, err) => resolve({ out, err, code: e ? ((e as { code?: number }).code ?? 1) : 0 }),
+      );
+    });
+  // a UUID is generated for a definition without one: compared as <uuid>
+  const uuids = (s: string) =>
+    s.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>");
+  const lines: string[][] = [
+    ["-c", daemon.uri, "domxml-to-native", "qemu-argv", file],
+    ["-c", daemon.uri, `define ${file}; domxml-to-native qemu-argv --domain minimal-pc; undefine minimal-pc`],
+    ["-c", daemon.uri, "domxml-to-native", "foo", file],
+    ["-r", "-c", daemon.uri, "domxml-to-native", "qemu-argv", file],
+    ["-c", daemon.uri, "domxml-from-native", "qemu-argv", file],
+    ["-c", daemon.uri, "domxml-to-native", "qemu-argv"],
+  ];
+  for (const args of lines) {
+    const want = await new Promise<{ out: string; err: string; code: number }>((resolve) => {
+      execFile("virsh", args, { env: { ...process.env, LC_ALL: "C" } }, (e, out, err) =>
+        resolve({ out, err, code: e ? ((e as { code?: number }).code ?? 1) : 0 }),
+      );
+    });
+    const got = await tsvirsh(args);
+    assert.deepEqual({ ...got, out: uuids(got.out) }, { ...want, out: uuids(want.out) }, args.join(" "));
+  }
 });

@@ -127,6 +127,20 @@ export class Connection {
       flags,
     );
   }
+  /** virConnectDomainXMLToNative: the native config (qemu-argv: a shell command line) of a domain XML. */
+  async domainXMLToNative(nativeFormat: string, domainXml: string, flags = 0): Promise<string> {
+    this.checkWritable(D.DOMAIN, "virConnectDomainXMLToNative");
+    return this.hv("connectDomainXMLToNative", "virConnectDomainXMLToNative")(nativeFormat, domainXml, flags);
+  }
+  /** virConnectDomainXMLFromNative: a domain XML from a native config. */
+  async domainXMLFromNative(nativeFormat: string, nativeConfig: string, flags = 0): Promise<string> {
+    this.checkWritable(D.DOMAIN, "virConnectDomainXMLFromNative");
+    return this.hv("connectDomainXMLFromNative", "virConnectDomainXMLFromNative")(
+      nativeFormat,
+      nativeConfig,
+      flags,
+    );
+  }
   async isAlive(): Promise<boolean> {
     if (this.closed) return false;
     const f = this.drivers.hypervisor.connectIsAlive;

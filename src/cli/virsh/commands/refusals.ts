@@ -287,19 +287,23 @@ export const refusalHandlers: Record<string, H> = {
     optULongLong(cmd, "set-address");
     refuse("virDomainSetLaunchSecurityState", "Unable to set launch security state");
   },
+  // cmdDomXMLFromNative / cmdDomXMLToNative: the driver's answer printed as it is (no newline added)
   "domxml-from-native": async (ctl, cmd) => {
-    optString(cmd, "format");
-    await ctl.readFile(req(cmd, "config"));
-    refuse("virConnectDomainXMLFromNative");
+    const format = req(cmd, "format");
+    const config = await ctl.readFile(req(cmd, "config"));
+    ctl.print(await conn(ctl).domainXMLFromNative(format, config, 0));
+    return true;
   },
   "domxml-to-native": async (ctl, cmd) => {
     exclusive(cmd, "domain", "xml");
-    optString(cmd, "format");
-    const xml = optString(cmd, "xml");
-    if (xml !== undefined) await ctl.readFile(xml);
-    else if (optBool(cmd, "domain")) await lookupDomain(ctl, cmd);
+    const format = req(cmd, "format");
+    const file = optString(cmd, "xml");
+    let xml: string;
+    if (file !== undefined) xml = await ctl.readFile(file);
+    else if (optBool(cmd, "domain")) xml = await (await lookupDomain(ctl, cmd)).getXMLDesc(0);
     else throw new CmdFailure("need either domain or domain XML");
-    refuse("virConnectDomainXMLToNative");
+    ctl.print(await conn(ctl).domainXMLToNative(format, xml, 0));
+    return true;
   },
   "nwfilter-define": async (ctl, cmd) => {
     const file = req(cmd, "file");
