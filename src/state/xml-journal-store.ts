@@ -341,34 +341,21 @@ export class JournaledDir {
     this.journal.append("save", name, data);
     this.inflight++;
     try {
-      if (this.inflight === 1 && !this.gate) {
-        // The only save in flight (one client defining at a time): the temp file, then fdatasync
-        // on this thread. A threadpool round trip (submit, wake a worker, wake the loop, settle a
-        // promise) cost more CPU than it saved, with nothing else to overlap; concurrent saves
-        // take the group-committed path below.
-        const tmp = this.writeTemp(file, data);
-        try {
-          if (!this.journal.durableNow()) await this.journal.durable();
-          this.renameTemp(tmp, file, data);
-        } catch (e) {
-          unlinkQuiet(tmp);
-          throw e;
-        }
-        this.dirty.add(name);
-        this.dirDirty = true;
-        return;
-      }
-      // The fdatasync starts first; the temp file is written while the disk works.
-      const durable = this.journal.durable();
+      // The only save in flight (one client defining at a time): the temp file, then fdatasync
+      // on this thread. A threadpool round trip (submit, wake a worker, wake the loop, settle a
+      // promise) cost more CPU than it saved, with nothing else to overlap. Concurrent saves are
+      // group-committed: the fdatasync starts first and the temp file is written while the disk works.
+      const durable = this.inflight === 1 && !this.gate ? undefined : this.journal.durable();
       let tmp: string;
       try {
         tmp = this.writeTemp(file, data);
       } catch (e) {
-        await durable.catch(() => {});
+        await durable?.catch(() => {});
         throw e;
       }
       try {
-        await durable;
+        if (durable) await durable;
+        else if (!this.journal.durableNow()) await this.journal.durable();
         this.renameTemp(tmp, file, data);
       } catch (e) {
         unlinkQuiet(tmp);

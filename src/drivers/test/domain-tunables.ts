@@ -2,6 +2,7 @@
 // emulator and iothread pinning, iothreads, balloon stats period, interface bandwidth; plus
 // the fixed CPU statistics, block I/O tune and NMI/key injection of libvirt's test driver.
 
+import { CHILD_ORDER_BY_PATH } from "../../conf/domain/child-order.js";
 import { type DomainDef, diskSourcePath } from "../../conf/domain/index.js";
 import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
@@ -183,14 +184,7 @@ function mergeBlkioDevices(def: DomainDef, field: string, devs: [string, bigint]
     if (dev) {
       dev.children = dev.children.filter((c) => !(c.kind === "element" && c.name === name));
       if (value !== 0n) dev.children.push(el(name, {}, String(value)));
-      const order = [
-        "path",
-        "weight",
-        "read_iops_sec",
-        "write_iops_sec",
-        "read_bytes_sec",
-        "write_bytes_sec",
-      ];
+      const order = CHILD_ORDER_BY_PATH["blkiotune/device"]!;
       dev.children = elementChildren(dev).sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
       continue;
     }
