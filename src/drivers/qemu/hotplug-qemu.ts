@@ -12,6 +12,7 @@ import { writeStatus } from "./domain-status.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { deviceDel, pciAddressOf, pciBuses, watchUnplug } from "./monitor/hotplug-qmp.js";
 import type { QmpClient } from "./monitor/qmp-client.js";
+import { errnoText } from "../../util/strerror.js";
 
 /** qemuDomainRemoveDeviceWaitTime: how long a detach waits for the guest to let go (5 s). */
 export const UNPLUG_WAIT_MS = 5000;
@@ -113,22 +114,13 @@ export async function recordPciAddress(
   };
 }
 
-/** glibc's strerror() texts for the errno values these checks meet. */
-const STRERROR: Record<string, string> = {
-  ENOENT: "No such file or directory",
-  EACCES: "Permission denied",
-  ENOTDIR: "Not a directory",
-  ELOOP: "Too many levels of symbolic links",
-  ENODEV: "No such device",
-};
-
 /** virReportSystemError: "<what>: <strerror>" with VIR_ERR_SYSTEM_ERROR (printed without a prefix). */
 export function systemError(
   what: string,
   code: string | undefined,
   domain: ErrorDomain = ErrorDomain.QEMU,
 ): VirError {
-  return virError(ErrorCode.SYSTEM_ERROR, domain, `${what}: ${STRERROR[code ?? ""] ?? code}`);
+  return virError(ErrorCode.SYSTEM_ERROR, domain, `${what}: ${errnoText(code) ?? code}`);
 }
 
 /** A PCI address the XML asks for must be free in the running machine (query-pci). */

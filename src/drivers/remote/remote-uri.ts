@@ -6,6 +6,7 @@ import type { ConnectUri } from "../../driver/index.js";
 import { uriParam } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import type { ClientTarget } from "../../rpc/client/client.js";
+import { strerror } from "../../util/strerror.js";
 
 const CLIENT_PARAMS = new Set([
   "socket",
@@ -63,12 +64,10 @@ export function clientPki(u: ConnectUri, env: NodeJS.ProcessEnv, uid: number) {
   try {
     ca = readFileSync(caFile);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "";
-    const text = FILE_STRERROR[code] ?? (e as Error).message;
     throw virError(
       ErrorCode.SYSTEM_ERROR,
       ErrorDomain.RPC,
-      `Cannot read CA certificate '${caFile}': ${text}`,
+      `Cannot read CA certificate '${caFile}': ${strerror(e)}`,
     );
   }
   const optional = (f: string) => (existsSync(f) ? readFileSync(f) : undefined);
@@ -76,15 +75,6 @@ export function clientPki(u: ConnectUri, env: NodeJS.ProcessEnv, uid: number) {
   const key = optional(keyFile);
   return cert && key ? { ca, cert, key } : { ca };
 }
-
-/** strerror() of what reading a certificate file can meet. */
-const FILE_STRERROR: Record<string, string> = {
-  ENOENT: "No such file or directory",
-  EACCES: "Permission denied",
-  EISDIR: "Is a directory",
-  ENOTDIR: "Not a directory",
-  ELOOP: "Too many levels of symbolic links",
-};
 
 /** The URI the daemon should open: driver:///path?serverParams (libvirt's "name" param wins). */
 export function serverUri(u: ConnectUri): string {

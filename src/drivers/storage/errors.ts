@@ -1,6 +1,7 @@
 // Error builders for the host storage driver with libvirt's texts (storage_driver.c,
 // storage_util.c, virstorageobj.c): all reported under VIR_FROM_STORAGE.
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
+import { strerror } from "../../util/strerror.js";
 
 const S = ErrorDomain.STORAGE;
 
@@ -20,34 +21,6 @@ export function invalidArgRaw(message: string): VirError {
 export function checkFlags(flags: number, allowed: number, fn: string): void {
   const extra = (flags >>> 0) & ~(allowed >>> 0);
   if (extra !== 0) throw invalidArgRaw(`unsupported flags (0x${extra.toString(16)}) in function ${fn}`);
-}
-
-/** glibc's strerror() texts for the errno values file operations meet. */
-const STRERROR: Record<string, string> = {
-  ENOENT: "No such file or directory",
-  ENOTEMPTY: "Directory not empty",
-  EEXIST: "File exists",
-  EACCES: "Permission denied",
-  EPERM: "Operation not permitted",
-  EFBIG: "File too large",
-  EISDIR: "Is a directory",
-  ENOTDIR: "Not a directory",
-  ENOSPC: "No space left on device",
-  EINVAL: "Invalid argument",
-  EBUSY: "Device or resource busy",
-  EROFS: "Read-only file system",
-  EIO: "Input/output error",
-  ELOOP: "Too many levels of symbolic links",
-  ENAMETOOLONG: "File name too long",
-  EOPNOTSUPP: "Operation not supported",
-  ENODEV: "No such device",
-  ENXIO: "No such device or address",
-};
-
-export function strerror(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code && STRERROR[code]) return STRERROR[code];
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** virReportSystemError: "<what>: <strerror(errno)>" as VIR_ERR_SYSTEM_ERROR (no prefix). */

@@ -18,38 +18,19 @@ import { domainEvent, findDomain, type TestCtx } from "./ctx.js";
 import { isActive, setRunning, setShutoff } from "./domain-obj.js";
 import { addDomain, parseDef } from "./domain-lifecycle.js";
 import { checkFlags, domainNotRunning, internal, opInvalid } from "./errors.js";
+import { errnoText } from "../../util/strerror.js";
 
 const MAGIC = Buffer.from("TestGuestMagic\0", "latin1");
 const MAX_XML = 8192;
 
 function sysError(detail: string, e: unknown): VirError {
   const err = e as NodeJS.ErrnoException;
-  const text = errnoText(err.code);
+  const text = errnoText(err.code) ?? err.code ?? "Unknown error";
   return new VirError({
     code: ErrorCode.SYSTEM_ERROR,
     domain: ErrorDomain.TEST,
     message: `${detail}: ${text}`,
   });
-}
-
-/** strerror() texts for the errno values file operations here can hit. */
-export function errnoText(code: string | undefined): string {
-  switch (code) {
-    case "ENOENT":
-      return "No such file or directory";
-    case "EACCES":
-      return "Permission denied";
-    case "EISDIR":
-      return "Is a directory";
-    case "ENOTDIR":
-      return "Not a directory";
-    case "ENOSPC":
-      return "No space left on device";
-    case "EROFS":
-      return "Read-only file system";
-    default:
-      return code ?? "Unknown error";
-  }
 }
 
 export function encodeSaveImage(xml: string): Buffer {

@@ -18,6 +18,7 @@ import type { ProcedureDef } from "../protocol/procedure.js";
 import { procedureByName } from "../protocol/program.js";
 import { remoteError, wireToVirError } from "../protocol/remote-error.js";
 import { decodeStreamHole } from "../protocol/stream-hole.js";
+import { errnoText, strerror } from "../../util/strerror.js";
 import { XdrReader } from "../xdr/index.js";
 
 export type ClientTarget =
@@ -142,7 +143,7 @@ export class RpcClient {
       const s = tlsConnect({ host, port, servername, ca: creds.ca, cert: creds.cert, key: creds.key });
       const fail = (e: Error) =>
         reject(
-          (e as NodeJS.ErrnoException).code && SOCKET_STRERROR[(e as NodeJS.ErrnoException).code!]
+          errnoText((e as NodeJS.ErrnoException).code) !== undefined
             ? connectError(`unable to connect to server at '${host}:${port}'`, e)
             : virError(ErrorCode.NO_CONNECT, ErrorDomain.RPC, `cannot connect: ${e.message}`),
         );
@@ -448,21 +449,11 @@ export class RpcClient {
   }
 }
 
-/** glibc's strerror() texts for the errno values a socket connect meets. */
-const SOCKET_STRERROR: Record<string, string> = {
-  ENOENT: "No such file or directory",
-  ECONNREFUSED: "Connection refused",
-  EACCES: "Permission denied",
-  ENOTSOCK: "Socket operation on non-socket",
-  ETIMEDOUT: "Connection timed out",
-  EHOSTUNREACH: "No route to host",
-  ENETUNREACH: "Network is unreachable",
-  ECONNRESET: "Connection reset by peer",
-};
-
 /** virReportSystemError(errno, what): VIR_ERR_SYSTEM_ERROR "<what>: <strerror>" (no prefix). */
 function connectError(what: string, e: unknown): VirError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const text = (code && SOCKET_STRERROR[code]) || (e as Error).message;
-  return new VirError({ code: ErrorCode.SYSTEM_ERROR, domain: ErrorDomain.RPC, message: `${what}: ${text}` });
+  return new VirError({
+    code: ErrorCode.SYSTEM_ERROR,
+    domain: ErrorDomain.RPC,
+    message: `${what}: ${strerror(e)}`,
+  });
 }
