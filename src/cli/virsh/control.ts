@@ -8,6 +8,7 @@ import { ErrorCode, ErrorDomain, isVirError, VirError } from "../../errors/index
 import type { CmdDef, Ctl, GroupDef, ParsedCmd } from "./command.js";
 import { dumpXPath } from "./format/xpath.js";
 import { argvTokenizer, parseCommands, stringTokenizer, type Tokenizer } from "./parse.js";
+import { errnoText } from "../../util/strerror.js";
 
 /** A command failure with virsh's own message first ("Failed to start domain 'x'") and the
  * libvirt error that caused it, which is reported second (vshError, then vshReportError). */
@@ -82,12 +83,7 @@ export class VirshControl<Conn = unknown> implements Ctl {
       return await readFile(resolve(this.cwd, path), "utf8");
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why =
-        code === "ENOENT"
-          ? "No such file or directory"
-          : code === "EACCES"
-            ? "Permission denied"
-            : String(code);
+      const why = errnoText(code) ?? String(code);
       // virFileReadAll: opening a directory works, reading it fails
       if (code === "EISDIR") throw new CmdFailure(`Failed to read file '${path}': Is a directory`);
       throw new CmdFailure(`Failed to open file '${path}': ${why}`);

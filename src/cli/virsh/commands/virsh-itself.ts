@@ -7,6 +7,7 @@ import type { Handler } from "../command.js";
 import type { VirshControl } from "../control.js";
 import { commandHelp, fullHelp, groupHelp } from "../help.js";
 import { optArgv, optBool, optString } from "../options.js";
+import { errnoText } from "../../../util/strerror.js";
 
 type H = Handler<VirshControl>;
 
@@ -83,12 +84,7 @@ const cd: H = (ctl, cmd) => {
     if (!statSync(target).isDirectory()) why = "Not a directory";
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    why =
-      code === "EACCES"
-        ? "Permission denied"
-        : code === "ENOTDIR"
-          ? "Not a directory"
-          : "No such file or directory";
+    why = errnoText(code) ?? "No such file or directory";
   }
   // vshError(ctl, "cd: %s: %s", g_strerror(errno), dir)
   if (why) {
