@@ -1,6 +1,6 @@
 // RpcServer: the listeners (unix sockets read-write / read-only, TCP) that hand each accepted
 // connection to a ClientSession, and an orderly shutdown that lets calls in flight finish.
-import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, renameSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Server as TlsServer } from "node:tls";
 import type { Logger } from "pino";
@@ -67,14 +67,26 @@ export class RpcServer {
     }
     const server = createServer((sock) => this.accept(sock, "unix", readOnly));
     server.on("error", (e) => this.opts.logger.error({ path, err: e.message }, "listener error"));
+    // Bound and listening under a temporary name, then renamed into place: a client that sees the
+    // socket file can connect (between bind() and listen() a connect is refused; a client polling
+    // for the file met that window once in CI).
+    // (one byte longer than the path: unix socket names are limited to 107 bytes)
+    const tmp = `${path}~`;
+    if (existsSync(tmp)) unlinkSync(tmp); // left by a daemon killed right here
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(path, () => {
+      server.listen(tmp, () => {
         server.off("error", reject);
         resolve();
       });
     });
-    chmodSync(path, readOnly ? 0o777 : 0o700);
+    try {
+      chmodSync(tmp, readOnly ? 0o777 : 0o700);
+      renameSync(tmp, path);
+    } catch (e) {
+      server.close();
+      throw e;
+    }
     this.listeners.push({ server, path });
     this.opts.logger.info({ path, readOnly }, "listening on unix socket");
   }
