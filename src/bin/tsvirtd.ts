@@ -119,6 +119,7 @@ try {
       .then(({ createQemuDriverState }) => qemuDriverState(createQemuDriverState))
       .then(
         (st) => {
+          for (const e of st.replayErrors) daemon.logger.warn({ err: e }, "journal replay failed");
           for (const e of st.autostartErrors) daemon.logger.warn({ err: e }, "autostart failed");
           daemon.logger.info({ domains: st.domains.values().length }, "qemu driver ready");
         },

@@ -26,9 +26,21 @@
 // A few spares are kept made in the background (libuv's threadpool) and open, so a define rarely
 // makes an inode (or opens a file) on the event loop. Spares are neither listed (list() takes
 // `*.xml`) nor replayed.
+// Intents (beginIntent, save with an intent, endIntent): an operation whose result is costly to
+// compute (a define parses, fills in defaults, formats) records what it was asked first, as an
+// "intent" record, and starts that record's fdatasync at once, so the disk flushes while the
+// operation computes, instead of after. Its save is then a "commit" record that also ends the
+// intent, written without a flush of its own; the save resolves when the intent is durable. A
+// crash can lose the commit but not the intent: open() hands every intent that nothing ended to
+// the owner (takeIntents), which replays it the same way (the owner records whatever it needs for
+// that, such as a seed for generated identifiers). An operation that fails ends its intent with a
+// "resolve" record and waits for that record's flush before it reports the failure, so a failed
+// operation is never replayed. A checkpoint may reset the journal between an intent and its save:
+// the save then sees a new generation and waits for its own record's flush, as without an intent.
 // open(): before anything is listed or loaded, apply the current generation's records (the last
 // one of each name, which leaves the same files as applying all in order) with the full atomic
-// sequence, remove temp files left by a crash, fsync the directory, reset the journal.
+// sequence, remove temp files left by a crash, fsync the directory, reset the journal, and append
+// (durably) the intents nothing ended again, for takeIntents().
 import {
   closeSync,
   constants,
@@ -46,6 +58,15 @@ import { join } from "node:path";
 import { fsyncFd, fsyncPath, type JournalRecord, recordSize, XmlJournal } from "./xml-journal.js";
 
 export const JOURNAL_FILE_NAME = ".xml-journal";
+
+/** An operation in flight whose save may ride on its intent record's flush (see the top). */
+export interface StoreIntent {
+  readonly id: number;
+  /** The journal generation the intent record was written in. */
+  readonly gen: number;
+  /** Settles when the intent record is on disk. */
+  readonly durable: Promise<void>;
+}
 
 export interface JournalOptions {
   /** Preallocated journal size in bytes (default 1 MiB). */
@@ -125,6 +146,11 @@ export class JournaledDir {
   /** Settles when the spares being made in the background are all there (flush() waits for it). */
   private sparesIdle: Promise<void> | undefined;
   private readonly spareTag = Math.random().toString(36).slice(2, 8);
+  private intentSeq = 0;
+  /** Intents neither committed nor ended, by id: when each was recorded (performance.now()). */
+  private readonly openIntents = new Map<number, number>();
+  /** Intents found unended by open(), appended again, for the owner to replay. */
+  private found: { intent: StoreIntent; payload: string }[] = [];
 
   constructor(
     readonly dir: string,
@@ -145,7 +171,16 @@ export class JournaledDir {
   private async open(): Promise<void> {
     const { records } = this.journal.readExisting();
     const last = new Map<string, JournalRecord>();
+    /** Intents nothing ended yet, by id, in journal order. */
+    const open = new Map<number, string>();
     for (const r of records) {
+      if (r.op === "intent" || r.op === "resolve") {
+        const id = Number(r.name.slice(1));
+        if (r.op === "intent") open.set(id, r.xml);
+        else open.delete(id);
+        continue;
+      }
+      if (r.op === "commit") open.delete(r.intent!);
       last.delete(r.name);
       last.set(r.name, r);
     }
@@ -157,7 +192,7 @@ export class JournaledDir {
       } catch {
         continue; // a name no store would write (only a damaged record can hold one)
       }
-      if (r.op === "save") {
+      if (r.op === "save" || r.op === "commit") {
         await writeDurable(file, this.tempOf(file), Buffer.from(r.xml, "utf8"));
       } else {
         unlinkQuiet(file);
@@ -182,6 +217,66 @@ export class JournaledDir {
     }
     if (changed) await fsyncPath(this.dir);
     if (this.journal.open) await this.journal.reset();
+    if (open.size > 0) {
+      // Carried into the new generation before anything can checkpoint it away.
+      for (const payload of open.values()) {
+        const intent = this.appendIntent(payload);
+        if (intent) this.found.push({ intent, payload });
+      }
+      await this.journal.durable();
+    }
+  }
+
+  /**
+   * Intents a crash left unended (found by open(), in their order), each carried into the current
+   * generation: the owner replays each and ends it (save with it, or endIntent). Given once.
+   */
+  takeIntents(): { intent: StoreIntent; payload: string }[] {
+    return this.found.splice(0);
+  }
+
+  /**
+   * Records an operation in flight (see the top) and starts the flush of its record. undefined
+   * when the journal cannot hold it: the operation then saves the usual way.
+   */
+  async beginIntent(payload: string): Promise<StoreIntent | undefined> {
+    await this.ready();
+    const size = recordSize(12, Buffer.byteLength(payload));
+    if (!this.journal.fitsEver(size)) return undefined;
+    while (!this.canAppend(size)) await this.makeRoom(size);
+    const intent = this.appendIntent(payload);
+    this.touched();
+    return intent;
+  }
+
+  private appendIntent(payload: string): StoreIntent | undefined {
+    const data = Buffer.from(payload, "utf8");
+    const id = ++this.intentSeq >>> 0 || ++this.intentSeq;
+    const name = `#${id}`;
+    if (!this.journal.hasRoom(recordSize(name.length, data.length))) return undefined;
+    this.journal.append("intent", name, data);
+    this.openIntents.set(id, performance.now());
+    const durable = this.journal.durable();
+    durable.catch(() => {}); // awaited by the save or endIntent; unhandled until then
+    return { id, gen: this.journal.generation, durable };
+  }
+
+  /**
+   * Ends an intent whose operation failed, unless a save already committed it: a resolve record,
+   * on disk before this resolves, so that no replay redoes the operation.
+   */
+  async endIntent(intent: StoreIntent): Promise<void> {
+    if (!this.openIntents.delete(intent.id)) return;
+    const name = `#${intent.id}`;
+    const size = recordSize(name.length, 0);
+    for (;;) {
+      // A new generation no longer holds the intent.
+      if (!this.journal.open || this.journal.generation !== intent.gen) return;
+      if (this.canAppend(size)) break;
+      await this.makeRoom(size);
+    }
+    this.journal.append("resolve", name, Buffer.alloc(0));
+    await this.journal.durable();
   }
 
   private tempOf(file: string): string {
@@ -314,8 +409,45 @@ export class JournaledDir {
     return run;
   }
 
-  save(name: string, xml: string): Promise<void> {
-    return this.inOrder(name, () => this.doSave(name, xml));
+  /** Saves; with an intent (see the top), as that intent's commit. */
+  save(name: string, xml: string, intent?: StoreIntent): Promise<void> {
+    return this.inOrder(name, () => (intent ? this.doCommit(name, xml, intent) : this.doSave(name, xml)));
+  }
+
+  /**
+   * A save that ends `intent`: its record is a commit, which needs no flush of its own (the
+   * intent's covers the operation: a replay would save the same), and the file is renamed into
+   * place at once. When the intent is no longer in the journal (a checkpoint reset it since) or
+   * the record does not fit now, a plain save.
+   */
+  private async doCommit(name: string, xml: string, intent: StoreIntent): Promise<void> {
+    await this.ready();
+    this.openIntents.delete(intent.id);
+    const file = this.fileOf(name);
+    const xmlBytes = Buffer.byteLength(xml);
+    const size = recordSize(Buffer.byteLength(name), 4 + xmlBytes);
+    if (this.journal.generation !== intent.gen || !this.canAppend(size)) return this.doSave(name, xml);
+    const body = Buffer.allocUnsafe(4 + xmlBytes);
+    body.writeUInt32LE(intent.id, 0);
+    body.write(xml, 4, "utf8");
+    const data = body.subarray(4);
+    this.journal.append("commit", name, body);
+    this.inflight++;
+    try {
+      const tmp = this.writeTemp(file, data);
+      try {
+        this.renameTemp(tmp, file, data);
+      } catch (e) {
+        unlinkQuiet(tmp);
+        throw e;
+      }
+      this.dirty.add(name);
+      this.dirDirty = true;
+    } finally {
+      this.doneInflight();
+      this.touched();
+    }
+    await intent.durable;
   }
 
   remove(name: string): Promise<void> {
@@ -423,9 +555,10 @@ export class JournaledDir {
     this.timerDue = performance.now() + ms;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const quiet = performance.now() - this.lastWrite;
-      if (quiet < this.idleMs && !this.halfFull()) {
-        this.arm(this.idleMs - quiet);
+      const now = performance.now();
+      const quiet = now - this.lastWrite;
+      if ((quiet < this.idleMs || this.youngIntent(now)) && !this.halfFull()) {
+        this.arm(Math.max(this.idleMs - quiet, 10));
         return;
       }
       this.checkpoint(false).catch(() => {
@@ -433,6 +566,17 @@ export class JournaledDir {
       });
     }, ms);
     this.timer.unref();
+  }
+
+  /**
+   * Whether an operation recorded an intent less than a second ago and has not saved yet: an idle
+   * checkpoint waits for it, since a reset would drop the intent and make its save wait for a
+   * flush of its own. (Not a hard rule: a full journal checkpoints anyway, and an intent older
+   * than that, such as a redefine waiting for a long job, is not waited for.)
+   */
+  private youngIntent(now: number): boolean {
+    for (const at of this.openIntents.values()) if (now - at < 1000) return true;
+    return false;
   }
 
   /** Nothing the journal covers is left to make durable (a running pass holds names it took). */

@@ -19,6 +19,10 @@
 // records from offset 512: magic, generation, op, name length, data length, crc32 of the first
 // 20 bytes + name + data; then the name (UTF-8) and the data (the XML, UTF-8). A record of an
 // older generation, zeros, a bad checksum or a length past the end of the file end the journal.
+// Ops: 1 save (name, XML), 2 remove (name, no data), 3 intent (name "#<id>", data: the owner's
+// description of an operation in flight, replayed by the owner when nothing ended it), 4 resolve
+// (name "#<id>", no data: that intent failed and must not be replayed), 5 commit (a save that also
+// ends intent <id>: data = the id as 4 bytes, then the XML). See xml-journal-store.ts.
 import {
   closeSync,
   constants,
@@ -56,15 +60,18 @@ export const MAX_DATA_BYTES = 64 << 20;
 /** A journal file larger than this is read only this far. */
 const MAX_JOURNAL_READ = 256 << 20;
 
-export type JournalOp = "save" | "remove";
-const OP_CODE: Record<JournalOp, number> = { save: 1, remove: 2 };
+export type JournalOp = "save" | "remove" | "intent" | "resolve" | "commit";
+const OP_CODE: Record<JournalOp, number> = { save: 1, remove: 2, intent: 3, resolve: 4, commit: 5 };
+const OP_OF_CODE: (JournalOp | undefined)[] = [undefined, "save", "remove", "intent", "resolve", "commit"];
 
 export interface JournalRecord {
   op: JournalOp;
-  /** Store-relative object name (the file is `<name>.xml`). */
+  /** Store-relative object name (the file is `<name>.xml`); "#<id>" for an intent or resolve. */
   name: string;
-  /** The XML of a save; "" for a remove. */
+  /** The XML of a save or commit, the description of an intent; "" for a remove or resolve. */
   xml: string;
+  /** The intent a commit ends. */
+  intent?: number;
 }
 
 /** Why reading stopped: zeros or an older generation (a clean end), or an invalid (torn) record. */
@@ -96,7 +103,9 @@ export function encodeRecord(gen: number, op: JournalOp, name: string, data: Uin
   const nameBuf = Buffer.from(name, "utf8");
   if (nameBuf.length === 0 || nameBuf.length > MAX_NAME_BYTES) throw new Error("journal: bad name length");
   if (data.length > MAX_DATA_BYTES) throw new Error("journal: record too large");
-  if (op === "remove" && data.length !== 0) throw new Error("journal: a remove carries no data");
+  if ((op === "remove" || op === "resolve") && data.length !== 0)
+    throw new Error(`journal: a ${op} carries no data`);
+  if (op === "commit" && data.length < 4) throw new Error("journal: a commit starts with its intent");
   const h = Buffer.allocUnsafe(RECORD_HEADER_SIZE);
   h.writeUInt32LE(RECORD_MAGIC, 0);
   h.writeUInt32LE(gen >>> 0, 4);
@@ -139,14 +148,15 @@ export function readRecords(
     const code = b.readUInt32LE(off + 8);
     const nameLen = b.readUInt32LE(off + 12);
     const dataLen = b.readUInt32LE(off + 16);
-    const op: JournalOp | undefined = code === 1 ? "save" : code === 2 ? "remove" : undefined;
+    const op = code < OP_OF_CODE.length ? OP_OF_CODE[code] : undefined;
     const bodyEnd = off + RECORD_HEADER_SIZE + nameLen + dataLen;
     if (
       op === undefined ||
       nameLen === 0 ||
       nameLen > MAX_NAME_BYTES ||
       dataLen > MAX_DATA_BYTES ||
-      (op === "remove" && dataLen !== 0) ||
+      ((op === "remove" || op === "resolve") && dataLen !== 0) ||
+      (op === "commit" && dataLen < 4) ||
       bodyEnd > b.length
     ) {
       return { records, end: off, why: "torn" };
@@ -155,7 +165,14 @@ export function readRecords(
     const data = b.subarray(off + RECORD_HEADER_SIZE + nameLen, bodyEnd);
     const crc = crc32(data, crc32(nameBuf, crc32(b.subarray(off, off + 20))));
     if (crc !== b.readUInt32LE(off + 20)) return { records, end: off, why: "torn" };
-    records.push({ op, name: nameBuf.toString("utf8"), xml: data.toString("utf8") });
+    if (op === "commit") {
+      records.push({
+        op,
+        name: nameBuf.toString("utf8"),
+        xml: data.toString("utf8", 4),
+        intent: data.readUInt32LE(0),
+      });
+    } else records.push({ op, name: nameBuf.toString("utf8"), xml: data.toString("utf8") });
     off = bodyEnd;
   }
 }
@@ -199,6 +216,11 @@ function randomGen(): number {
 export class XmlJournal {
   private fd: number | undefined;
   private gen = 0;
+
+  /** The current generation (a reset makes a new one: records of older ones no longer count). */
+  get generation(): number {
+    return this.gen;
+  }
   /** Where the next record goes. */
   private endOff = JOURNAL_HEADER_SIZE;
   private creating: Promise<void> | undefined;

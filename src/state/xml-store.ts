@@ -5,7 +5,9 @@
 import { closeSync, fsync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, symlink, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type JournalOptions, JournaledDir } from "./xml-journal-store.js";
+import { type JournalOptions, JournaledDir, type StoreIntent } from "./xml-journal-store.js";
+
+export type { StoreIntent } from "./xml-journal-store.js";
 
 // The steps that only touch the page cache (open, write, close, rename, unlink) are synchronous
 // calls: usually microseconds each, while every libuv threadpool round trip costs a wake-up of a
@@ -114,10 +116,29 @@ export class XmlStore {
     await this.journaled?.ready();
   }
 
-  async save(name: string, xml: string): Promise<void> {
+  /**
+   * Records an operation in flight whose save may then ride on this record's flush (a journaled
+   * store only; see xml-journal-store.ts). undefined: save the usual way.
+   */
+  async beginIntent(payload: string): Promise<StoreIntent | undefined> {
+    return this.journaled?.beginIntent(payload);
+  }
+
+  /** Ends an intent whose operation failed (resolves once no replay can redo it). */
+  async endIntent(intent: StoreIntent): Promise<void> {
+    await this.journaled?.endIntent(intent);
+  }
+
+  /** Intents a crash left unended, for the owner to replay and end (after init(); given once). */
+  takeIntents(): { intent: StoreIntent; payload: string }[] {
+    return this.journaled?.takeIntents() ?? [];
+  }
+
+  /** Saves `xml` as `<name>.xml`; with an intent, as that intent's commit (journaled store). */
+  async save(name: string, xml: string, intent?: StoreIntent): Promise<void> {
     if (this.journaled) {
       checkName(name);
-      return this.journaled.save(name, xml);
+      return this.journaled.save(name, xml, intent);
     }
     const file = this.file(name);
     try {

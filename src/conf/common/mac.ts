@@ -2,6 +2,7 @@
 // six hex octets separated by ':' (one or two digits each), printed lowercase two-digit.
 
 import { randomFillSync } from "node:crypto";
+import { scopedRandom } from "./random.js";
 
 /** Canonical "xx:xx:xx:xx:xx:xx", or undefined when libvirt would reject it. */
 export function parseMac(s: string): string | undefined {
@@ -24,11 +25,14 @@ export function isMulticastMac(mac: string): boolean {
 
 /** A random address under `prefix` (libvirt's QEMU/test prefix is 52:54:00). */
 export function generateMac(prefix = "52:54:00"): string {
-  if (poolAt + 3 > POOL.length) {
-    randomFillSync(POOL);
-    poolAt = 0;
+  let b = scopedRandom(3);
+  if (b === undefined) {
+    if (poolAt + 3 > POOL.length) {
+      randomFillSync(POOL);
+      poolAt = 0;
+    }
+    b = POOL.subarray(poolAt, (poolAt += 3));
   }
-  const b = POOL.subarray(poolAt, (poolAt += 3));
   return `${prefix}:${hex2(b[0]!)}:${hex2(b[1]!)}:${hex2(b[2]!)}`;
 }
 

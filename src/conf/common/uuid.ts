@@ -2,6 +2,7 @@
 // dashes allowed between bytes, printed lowercase 8-4-4-4-12.
 
 import { randomFillSync } from "node:crypto";
+import { scopedRandom } from "./random.js";
 
 /** Canonical lowercase form, or undefined when `s` is not a UUID libvirt would accept. */
 export function parseUuid(s: string): string | undefined {
@@ -38,18 +39,23 @@ const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2
 
 /** A random version-4 UUID, as virUUIDGenerate makes. */
 export function generateUuid(): string {
-  if (poolAt + 16 > POOL.length) {
-    randomFillSync(POOL);
-    poolAt = 0;
+  let b: Uint8Array | undefined = scopedRandom(16);
+  let at = 0;
+  if (b === undefined) {
+    if (poolAt + 16 > POOL.length) {
+      randomFillSync(POOL);
+      poolAt = 0;
+    }
+    b = POOL;
+    at = poolAt;
+    poolAt += 16;
   }
-  const at = poolAt;
-  poolAt += 16;
-  POOL[at + 6] = (POOL[at + 6]! & 0x0f) | 0x40;
-  POOL[at + 8] = (POOL[at + 8]! & 0x3f) | 0x80;
+  b[at + 6] = (b[at + 6]! & 0x0f) | 0x40;
+  b[at + 8] = (b[at + 8]! & 0x3f) | 0x80;
   let u = "";
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) u += "-";
-    u += HEX_BYTE[POOL[at + i]!];
+    u += HEX_BYTE[b[at + i]!];
   }
   return u;
 }

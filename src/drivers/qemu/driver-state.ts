@@ -9,7 +9,8 @@ import {
 } from "../../conf/domain/index.js";
 import type { DomainEvent } from "../../driver/index.js";
 import { VIR_DOMAIN_EVENT_ID } from "../../driver/index.js";
-import { EventQueue, JobLocks, ObjectList, XmlStore } from "../../state/index.js";
+import { type RandomSource, withRandomSource } from "../../conf/common/random.js";
+import { EventQueue, JobLocks, ObjectList, type StoreIntent, XmlStore } from "../../state/index.js";
 import { archOfBinary, findQemuBinaries, type QemuCaps, QemuCapsCache } from "./capabilities.js";
 import { unsupported } from "./command-util.js";
 import {
@@ -49,6 +50,8 @@ export class QemuDriverState {
   readonly emulators: string[];
   /** Why autostart failed for some domains, for the daemon's log. */
   readonly autostartErrors: string[] = [];
+  /** Why replaying a define a crash cut off failed (domain-define.ts), for the daemon's log. */
+  readonly replayErrors: string[] = [];
   private nextId = 1;
 
   constructor(readonly opts: QemuDriverOptions) {
@@ -92,15 +95,24 @@ export class QemuDriverState {
     return process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch;
   }
 
-  /** Parses domain XML the QEMU way: generic parse, then QEMU post-parse against the binary's caps. */
-  async parse(xml: string): Promise<{ def: ReturnType<typeof parseDomainXML>; caps: QemuCaps }> {
+  /**
+   * Parses domain XML the QEMU way: generic parse, then QEMU post-parse against the binary's caps.
+   * `random`: where generated UUIDs and MACs come from (default the CSPRNG; a define passes its
+   * recorded seed's stream, see domain-define.ts).
+   */
+  async parse(
+    xml: string,
+    random?: RandomSource,
+  ): Promise<{ def: ReturnType<typeof parseDomainXML>; caps: QemuCaps }> {
     // Whether <os><type arch=...> is given (xmlNamesArch), read off the one parse of the text.
     let archGiven = false;
-    const def = parseDomainXMLWith(xml, { noIfnames: true }, (root) => {
-      const os = child(root, "os");
-      const type = os ? child(os, "type") : undefined;
-      archGiven = type !== undefined && attr(type, "arch") !== undefined;
-    });
+    const def = withRandomSource(random, () =>
+      parseDomainXMLWith(xml, { noIfnames: true }, (root) => {
+        const os = child(root, "os");
+        const type = os ? child(os, "type") : undefined;
+        archGiven = type !== undefined && attr(type, "arch") !== undefined;
+      }),
+    );
     const arch = archGiven ? def.os.arch : this.defaultArch();
     const caps = await this.caps.get(this.emulatorFor(arch, def.devices.emulator));
     qemuPostParse(def, caps, archGiven);
@@ -128,9 +140,11 @@ export class QemuDriverState {
     return problems;
   }
 
-  async saveConfig(d: QemuDomain): Promise<void> {
+  /** Saves the persistent config; `intent`: as that define intent's commit (domain-define.ts). */
+  async saveConfig(d: QemuDomain, intent?: StoreIntent): Promise<void> {
     // with graphics passwords, as libvirt saves configs (VIR_DOMAIN_DEF_FORMAT_SECURE)
-    await this.store.save(d.name, formatDomainXML(d.newDef ?? d.def, { inactive: true, securityInfo: true }));
+    const xml = formatDomainXML(d.newDef ?? d.def, { inactive: true, securityInfo: true });
+    await this.store.save(d.name, xml, intent);
   }
 
   lifecycle(d: QemuDomain, event: number, detail: number): void {

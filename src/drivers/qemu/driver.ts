@@ -8,7 +8,6 @@ import type { ConnectionDriverFactory, DomainRef, HypervisorDriver } from "../..
 import {
   VIR_DOMAIN_DESTROY,
   VIR_DOMAIN_EVENT,
-  VIR_DOMAIN_EVENT_DEFINED,
   VIR_DOMAIN_EVENT_UNDEFINED,
   VIR_DOMAIN_MEM_MAXIMUM,
   VIR_DOMAIN_SHUTDOWN_FLAGS,
@@ -46,6 +45,7 @@ import {
 } from "./domain-lifecycle.js";
 import { blockInfo, blockStats, interfaceStats, memoryStats, screenshot } from "./domain-stats.js";
 import { reconnectDomains } from "./domain-status.js";
+import { defineDomain, replayDefineIntents } from "./domain-define.js";
 import { loadAllSnapshots, qemuSnapshotSlots, undefineSnapshots } from "./snapshot.js";
 import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
 import { dropUnpluggedDevices } from "./hotplug-reconnect.js";
@@ -61,6 +61,8 @@ export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuD
   await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
   for (const d of st.domains.values()) if (d.proc) await dropUnpluggedDevices(d).catch(() => false);
   await loadAllSnapshots(st);
+  // Defines a crash cut off between their journal intent and its commit (domain-define.ts).
+  st.replayErrors.push(...(await replayDefineIntents(st)));
   if (o.autostart !== false) {
     // Like libvirtd at start: run the persistent domains marked autostart that are not running.
     for (const d of st.domains.values()) {
@@ -144,44 +146,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
 
     async domainDefineXMLFlags(xml, flags) {
       checkFlags(flags, 1, "qemuDomainDefineXMLFlags");
-      const { def } = await st.parse(xml);
-      const byName = st.domains.byName(def.name);
-      if (byName && byName.uuid !== def.uuid) {
-        throw virError(
-          ErrorCode.OPERATION_FAILED,
-          ErrorDomain.QEMU,
-          `domain '${def.name}' is already defined with uuid ${byName.uuid}`,
-        );
-      }
-      const byUuid = st.domains.byUuid(def.uuid);
-      if (byUuid && byUuid.name !== def.name) {
-        throw virError(
-          ErrorCode.OPERATION_FAILED,
-          ErrorDomain.QEMU,
-          `domain '${byUuid.name}' already exists with uuid ${def.uuid}`,
-        );
-      }
-      if (byUuid) {
-        return job(byUuid, async () => {
-          if (isActive(byUuid)) byUuid.newDef = def;
-          else byUuid.def = def;
-          const wasPersistent = byUuid.persistent;
-          byUuid.persistent = true;
-          await st.saveConfig(byUuid);
-          st.lifecycle(
-            byUuid,
-            VIR_DOMAIN_EVENT.DEFINED,
-            wasPersistent ? VIR_DOMAIN_EVENT_DEFINED.UPDATED : VIR_DOMAIN_EVENT_DEFINED.ADDED,
-          );
-          return domRef(byUuid);
-        });
-      }
-      const d = newQemuDomain(def);
-      d.persistent = true;
-      await st.saveConfig(d);
-      st.domains.add(d);
-      st.lifecycle(d, VIR_DOMAIN_EVENT.DEFINED, VIR_DOMAIN_EVENT_DEFINED.ADDED);
-      return domRef(d);
+      return domRef(await defineDomain(st, xml, flags));
     },
     async domainUndefineFlags(ref, flags) {
       checkFlags(flags, 0x7f, "qemuDomainUndefineFlags");
