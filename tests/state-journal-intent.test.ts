@@ -138,6 +138,23 @@ test("QEMU define: intent then commit; a define cut off after its intent is repl
       "a failed define resolves its intent",
     );
 
+    // Two clients define one name with different UUIDs at once: one wins, the other is refused.
+    const twin = (u: string) => xml("twin").replace("<name>", `<uuid>${u}</uuid><name>`);
+    const both = await Promise.allSettled([
+      drv.domainDefineXMLFlags!(twin("11111111-2222-3333-4444-555555555555"), 0),
+      drv.domainDefineXMLFlags!(twin("11111111-2222-3333-4444-666666666666"), 0),
+    ]);
+    assert.deepEqual(
+      both.map((r) => r.status),
+      ["fulfilled", "rejected"],
+    );
+    assert.match(
+      String((both[1] as PromiseRejectedResult).reason),
+      /domain 'twin' is already defined with uuid/,
+    );
+    assert.equal(st.domains.values().filter((d) => d.name === "twin").length, 1);
+    await drv.domainUndefineFlags!(await drv.domainLookupByName!("twin"), 0);
+
     await st.store.flush(); // this life ends here: nothing of it writes to the journal from now on
 
     // What a power loss right after the reply could leave: the intent of a second define, not its

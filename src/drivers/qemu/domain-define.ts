@@ -74,8 +74,16 @@ async function defineWith(
     }
     const d = newQemuDomain(def);
     d.persistent = true;
-    await st.saveConfig(d, intent);
+    // Listed before the save is awaited, as libvirt's virDomainObjListAdd comes before its
+    // virDomainDefSave: a second define of the name meanwhile finds it (and is refused or
+    // redefines it) instead of making a second domain of the same name.
     st.domains.add(d);
+    try {
+      await st.saveConfig(d, intent);
+    } catch (e) {
+      st.domains.remove(d);
+      throw e;
+    }
     st.lifecycle(d, VIR_DOMAIN_EVENT.DEFINED, VIR_DOMAIN_EVENT_DEFINED.ADDED);
     return d;
   } catch (e) {
