@@ -1,6 +1,12 @@
 // RPC benchmark: tsvirtd against a private real libvirtd 9.0, same python-libvirt client
-// (bench/rpc-define.py) through test+unix:///default?socket=…, in one run. Prints a table with
-// both daemons, the ratios and the issue's targets. BENCH_SMOKE=1: 20 domains (CI smoke).
+// (bench/rpc-define.py) through qemu+unix:///system?socket=… (BENCH_DRIVER=test:
+// test+unix:///default), in one run. Prints a table with both daemons, the ratios and the
+// issue's targets. BENCH_SMOKE=1: 20 domains (CI smoke).
+//
+// Why qemu:///system by default: the issue's define target (≥ 2× libvirtd, "libvirtd did about
+// 645/s here") is about a driver that keeps its definitions on disk; libvirtd's in-memory
+// test:///default defines ~4,000/s here, a quarter of a millisecond a call, of which python-libvirt's
+// own round trip is ~0.1 ms, so twice that rate is below what any daemon could answer.
 // Run: npx tsc -p . && node --import tsx bench/rpc-define.ts   (as root, for the libvirtd peer)
 import { execFile } from "node:child_process";
 import {
@@ -304,7 +310,14 @@ export function checkTargets(r: BenchResult): Target[] {
   if (r.libvirtd) {
     const l = r.libvirtd;
     const ratio = t.definePerSecond / l.definePerSecond;
-    out.push({ name: "define >= 2x libvirtd", met: ratio >= 2, detail: `${ratio.toFixed(2)}x` });
+    if (r.driver === "qemu")
+      out.push({ name: "define >= 2x libvirtd", met: ratio >= 2, detail: `${ratio.toFixed(2)}x` });
+    else
+      out.push({
+        name: "define >= 2x libvirtd (issue 3's target is for a persistent driver: BENCH_DRIVER=qemu)",
+        met: ratio >= 2,
+        detail: `${ratio.toFixed(2)}x on the in-memory test:///default`,
+      });
     out.push({
       name: "listAllDomains no slower than libvirtd",
       met: t.listMsMedian <= l.listMsMedian,
@@ -319,7 +332,7 @@ async function main(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? (smoke ? 20 : 500));
   const repeats = Number(process.env.BENCH_REPEATS ?? (smoke ? 3 : 15));
   const rounds = Number(process.env.BENCH_ROUNDS ?? (smoke ? 1 : 3));
-  const driver: BenchDriver = process.env.BENCH_DRIVER === "qemu" ? "qemu" : "test";
+  const driver: BenchDriver = process.env.BENCH_DRIVER === "test" ? "test" : "qemu";
   const r = await runBench(n, repeats, rounds, driver);
   process.stdout.write(`${formatTable(r)}\n`);
   for (const t of checkTargets(r))
