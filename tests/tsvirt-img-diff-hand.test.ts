@@ -598,6 +598,61 @@ const CASES: Case[] = [
       ["snapshot", "-d", "s", "a.qcow2"],
     ],
   },
+  {
+    name: "a vmdk whose parent was written since (parent CID changed) reads its backing data as EINVAL",
+    setup: [
+      "qemu-img create -q -f vmdk m.vmdk 8M && qemu-io -f vmdk -c 'write -P 1 0 8M' m.vmdk",
+      "qemu-img create -q -f vmdk -b m.vmdk -F vmdk c.vmdk && qemu-io -f vmdk -c 'write -P 5 64k 64k' c.vmdk",
+      "qemu-img create -q -f vmdk -b m.vmdk -F vmdk d.vmdk && qemu-io -f vmdk -c 'write -P 5 0 192k' d.vmdk",
+      "qemu-img create -q -f vmdk -b m.vmdk -F vmdk e.vmdk",
+      "qemu-io -f vmdk -c 'write -P 2 0 4k' m.vmdk && qemu-img create -q -f raw r 8M",
+    ].join(" && "),
+    cmds: [
+      // (Which of the requests before a failing one qemu's convert writes depends on its
+      // coroutines' timing: only conversions failing at their first request are compared.)
+      ["convert", "c.vmdk", "o1"],
+      ["convert", "-O", "qcow2", "e.vmdk", "o2"],
+      ["convert", "-m", "1", "-O", "vdi", "e.vmdk", "o3"],
+      ["compare", "c.vmdk", "m.vmdk"],
+      ["compare", "m.vmdk", "d.vmdk"],
+      ["compare", "-s", "r", "e.vmdk"],
+      ["dd", "if=d.vmdk", "of=o4", "bs=1000"],
+      ["map", "c.vmdk"],
+      ["check", "c.vmdk"],
+      ["rebase", "-b", "", "e.vmdk"],
+      ["commit", "d.vmdk"],
+      ["convert", "-O", "vmdk", "c.vmdk", "o5"],
+    ],
+  },
+  {
+    name: "empty and clashing image/backing names: bdrv_img_create's and vmdk's checks",
+    setup: "qemu-img create -q -f raw r 1M",
+    cmds: [
+      ["create", "-f", "qcow2", "-b", "x", "-F", "raw", "x", "1M"],
+      ["create", "-f", "qcow2", "-b", "", "-F", "raw", "x", "1M"],
+      ["create", "-f", "qcow2", "-b", "r", "-F", "raw", "", "1M"],
+      ["create", "-f", "qcow2", "", "1M"],
+      ["create", "-f", "vmdk", "-o", "subformat=bogus", "", "1M"],
+      ["convert", "-O", "vmdk", "r", ""],
+      ["convert", "r", ""],
+      ["convert", "r", "nosuchdir/x"],
+      ["dd", "-O", "vmdk", "if=r", "of="],
+      ["dd", "if=r", "of="],
+    ],
+  },
+  {
+    name: "convert -c -n: zero clusters are written as zeros, not compressed (v2 target with a backing file)",
+    setup: [
+      "qemu-img create -q -f qcow2 x.qcow2 1000000 && qemu-io -c 'write -P 0 393216 606784' -c 'write -P 3 0 4k' x.qcow2",
+      "qemu-img create -q -f qcow2 -b x.qcow2 -F qcow2 -o compat=0.10,cluster_size=4k c.img 2048576",
+      "qemu-img create -q -f raw z.raw 1M && qemu-io -f raw -c 'write -P 0 0 512k' -c 'write -P 1 512k 64k' z.raw",
+    ].join(" && "),
+    cmds: [
+      ["convert", "-O", "qcow2", "-c", "-n", "x.qcow2", "x.qcow2", "c.img"],
+      ["convert", "-c", "-O", "qcow2", "z.raw", "o1"],
+      ["convert", "-c", "-S", "0", "-O", "qcow2", "z.raw", "o2"],
+    ],
+  },
 ];
 
 let base = "";

@@ -15,18 +15,21 @@ export class ImageError extends Error {
   readonly kind: ImageErrorKind;
   readonly path?: string;
   readonly offset?: number;
+  /** Guest offset where a read or write request failed (what qemu-img names in its messages). */
+  readonly guestOffset?: number;
   override readonly cause?: unknown;
 
   constructor(
     kind: ImageErrorKind,
     message: string,
-    ctx: { path?: string; offset?: number; cause?: unknown } = {},
+    ctx: { path?: string; offset?: number; guestOffset?: number; cause?: unknown } = {},
   ) {
     super(message);
     this.name = "ImageError";
     this.kind = kind;
     this.path = ctx.path;
     this.offset = ctx.offset;
+    this.guestOffset = ctx.guestOffset;
     this.cause = ctx.cause;
   }
 }

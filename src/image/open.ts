@@ -119,11 +119,15 @@ export async function createImage(
   const io =
     typeof path !== "string"
       ? path
-      : st?.isFile()
-        ? new (await import("./io/lazy-truncate-io.js")).LazyTruncateIO(
-            await FileIO.open(path, { readOnly: false }),
-          )
-        : await FileIO.open(path, { create: true, truncate: true });
+      : path === "" && format === "vmdk"
+        ? // qemu's vmdk creates its files itself and first refuses an empty name (No filename
+          // provided): nothing to open.
+          new (await import("./io/memory-io.js")).MemoryIO(undefined, { path: "" })
+        : st?.isFile()
+          ? new (await import("./io/lazy-truncate-io.js")).LazyTruncateIO(
+              await FileIO.open(path, { readOnly: false }),
+            )
+          : await FileIO.open(path, { create: true, truncate: true });
   const base = io.path;
   let remove = !existed;
   const ctx: FormatCreateContext = {

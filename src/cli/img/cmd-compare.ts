@@ -1,6 +1,7 @@
 // `tsvirt-img compare [-f fmt] [-F fmt] [-s] [-q] a b`: guest-visible comparison; exit 0 equal,
 // 1 different, 2 error, as qemu-img's.
 
+import { ImageError } from "../../image/errors.js";
 import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus, driverRunEnd } from "./chain-status.js";
 import { CliError, errText, fromUsage, hasImageOpts, isZero, type Out, openCli } from "./context.js";
@@ -8,6 +9,8 @@ import { getopt } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 
 const CHUNK = 4 << 20;
+/** qemu-img's IO_BUF_SIZE: compare's largest read. */
+const IO_BUF_SIZE = 2 << 20;
 
 /** Offset of the first differing 512-byte sector in a/b (same length), or -1. */
 function firstDiff(a: Uint8Array, b: Uint8Array): number {
@@ -238,26 +241,81 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       }
       return true;
     };
-    if (strict) {
-      // qemu's loop: both status words at each offset, then that stretch's data.
-      const ca = new StatusCursor(a);
-      const cb = new StatusCursor(b);
+    const names = [p.args[0]!, p.args[1]!];
+    /** A read as qemu-img compare's: its failure ends the command with status 4. */
+    const readAt = async (img: Image, pos: number, buf: Uint8Array) => {
+      try {
+        await img.read(pos, buf);
+      } catch (e) {
+        throw new CliError(
+          `Error while reading offset ${pos} of ${names[img === a ? 0 : 1]}: ${errText(e)}`,
+          4,
+        );
+      }
+    };
+    /**
+     * qemu-img compare's own loop: both status words at each offset, then that stretch's data
+     * (both images' where both are allocated, the allocated one's where one is), at most
+     * IO_BUF_SIZE at a time. Used for -s, and after a read failed (qemu reads only what its loop
+     * reads: which request fails, and where, is its loop's).
+     */
+    const exact = async (): Promise<number | undefined> => {
+      const ca = new StatusCursor(a!);
+      const cb = new StatusCursor(b!);
       for (let pos = 0; pos < common; ) {
         const sa = await ca.status(pos);
         const sb = await cb.status(pos);
-        if (sa.flags !== sb.flags) {
+        if (strict && sa.flags !== sb.flags) {
           say(`Strict mode: Offset ${pos} block status mismatch!\n`);
           return 1;
         }
-        const n = Math.min(sa.pnum, sb.pnum, common - pos);
-        if (!(sa.flags & ZERO) && !(await sameData(pos, n))) return 1;
+        let n = Math.min(sa.pnum, sb.pnum, common - pos);
+        const alA = (sa.flags & ALLOCATED) !== 0;
+        const alB = (sb.flags & ALLOCATED) !== 0;
+        if (sa.flags & ZERO && sb.flags & ZERO) {
+          // nothing to read
+        } else if (alA === alB) {
+          if (alA) {
+            n = Math.min(n, IO_BUF_SIZE);
+            await readAt(a!, pos, ba.subarray(0, n));
+            await readAt(b!, pos, bb.subarray(0, n));
+            const d = firstDiff(ba.subarray(0, n), bb.subarray(0, n));
+            if (d >= 0) {
+              say(`Content mismatch at offset ${pos + d}!\n`);
+              return 1;
+            }
+          }
+        } else {
+          n = Math.min(n, IO_BUF_SIZE);
+          await readAt(alA ? a! : b!, pos, ba.subarray(0, n));
+          const d = firstNonZero(ba.subarray(0, n));
+          if (d >= 0) {
+            say(`Content mismatch at offset ${pos + d}!\n`);
+            return 1;
+          }
+        }
         pos += n;
       }
+      return undefined;
+    };
+    if (strict) {
+      const r = await exact();
+      if (r !== undefined) return r;
     } else {
-      for (let pos = 0; pos < common; pos += CHUNK) {
-        const n = Math.min(CHUNK, common - pos);
-        if ((await zeroRange(a, pos, n)) && (await zeroRange(b, pos, n))) continue;
-        if (!(await sameData(pos, n))) return 1;
+      let failed = false;
+      try {
+        for (let pos = 0; pos < common; pos += CHUNK) {
+          const n = Math.min(CHUNK, common - pos);
+          if ((await zeroRange(a, pos, n)) && (await zeroRange(b, pos, n))) continue;
+          if (!(await sameData(pos, n))) return 1;
+        }
+      } catch (e) {
+        if (!(e instanceof ImageError)) throw e;
+        failed = true;
+      }
+      if (failed) {
+        const r = await exact();
+        if (r !== undefined) return r;
       }
     }
     const longer = a.virtualSize > b.virtualSize ? a : b;
@@ -267,7 +325,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       for (let pos = common; pos < longer.virtualSize; pos += CHUNK) {
         const n = Math.min(CHUNK, longer.virtualSize - pos);
         if (await zeroRange(longer, pos, n)) continue;
-        await longer.read(pos, ba.subarray(0, n));
+        await readAt(longer, pos, ba.subarray(0, n));
         const d = firstNonZero(ba.subarray(0, n));
         if (d >= 0) {
           say(`Content mismatch at offset ${pos + d}!\n`);
@@ -278,7 +336,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     say("Images are identical.\n");
     return 0;
   } catch (e) {
-    if (e instanceof CliError) throw new CliError(e.message, 2, e.hint);
+    if (e instanceof CliError) throw e.code === 4 ? e : new CliError(e.message, 2, e.hint);
     throw new CliError(errText(e), 2);
   } finally {
     await a?.close().catch(() => {});

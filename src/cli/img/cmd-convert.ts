@@ -12,12 +12,14 @@ import {
   type Out,
   openCli,
 } from "./context.js";
-import { copyImage } from "./copy.js";
+import { copyImage, SourceReadError } from "./copy.js";
+import { chainStatus } from "./chain-status.js";
 import {
   aesUnexpected,
   CREATE_OPTIONS,
   checkOptionList,
   checkOptionValue,
+  createFailureText,
   createOptionsWithProtocol,
   leaveEmptyFileIfQemuDoes,
   optionsHelp,
@@ -285,7 +287,9 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
           // qemu's text for a key secret that was not given has no "found" (as create's).
           const text = errText(e).replace(/^(No secret with id '.*') found$/, "$1");
           await leaveEmptyFileIfQemuDoes(outName, outFmt, text);
-          throw new CliError(`${outName}: error while converting ${outFmt}: ${text}`);
+          throw new CliError(
+            `${outName}: error while converting ${outFmt}: ${createFailureText(outName, text)}`,
+          );
         }
       }
       // The target's cache mode is read when it is opened (after it was created).
@@ -385,6 +389,17 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         if (cache !== "unsafe") await out.flush();
       } catch (e) {
         if (e instanceof CliError) throw e;
+        if (e instanceof SourceReadError) {
+          io.err(`tsvirt-img: error while reading at byte ${base + e.offset}: ${e.message}\n`);
+          // qemu's next coroutine has the following request's status by then and reads it too.
+          const src = sources.find(
+            (_, i) => sources.slice(0, i).reduce((a, x) => a + x.virtualSize, 0) === base,
+          );
+          const next = parallel > 1 && src ? await nextReadFails(src, e.offset) : undefined;
+          if (next !== undefined)
+            io.err(`tsvirt-img: error while reading at byte ${base + next}: ${e.message}\n`);
+          throw new CliError(undefined);
+        }
         throw new CliError(`error while writing at byte ${base}: ${errText(e)}`);
       }
       // qemu-img 7.2 ends a compressed conversion with an empty compressed write, which its qcow
@@ -443,4 +458,26 @@ function concatenation(sources: Image[]): Image {
     close: () => Promise.resolve(),
     info: () => first.info(),
   };
+}
+
+/**
+ * After a source read failed at `offset` (in a format whose requests are one cluster, vmdk's),
+ * whether qemu's convert also fails the request for the next cluster, which another coroutine
+ * has taken by then: it reads it when its status is data, and that read fails too. Returns its
+ * offset.
+ */
+async function nextReadFails(src: Image, offset: number): Promise<number | undefined> {
+  if (src.format !== "vmdk") return undefined;
+  const g = (await src.info()).clusterSize ?? 65536;
+  const y = Math.floor(offset / g) * g + g;
+  if (y >= src.virtualSize) return undefined;
+  const n = Math.min(g, src.virtualSize - y);
+  const st = (await chainStatus(src, y, n))[0];
+  if (!st?.data || st.zero) return undefined;
+  try {
+    await src.read(y, new Uint8Array(n));
+    return undefined;
+  } catch {
+    return y;
+  }
 }

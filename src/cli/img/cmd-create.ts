@@ -1,5 +1,6 @@
 // `tsvirt-img create [-q] [-f fmt] [-b backing [-F fmt]] [-u] [-o options] filename [size]`.
 
+import { isAbsolute } from "node:path";
 import { createImage, ImageError, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, isDirectory, type Out, pathCombine } from "./context.js";
 import {
@@ -107,6 +108,15 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       throw new CliError(`${filename}: Backing file format not supported for file format '${fmt}'`);
     options.backing_fmt = backingFmt;
   }
+  // bdrv_img_create's checks of the backing file name.
+  if (options.backing_file !== undefined) {
+    if (options.backing_file === filename)
+      throw new CliError(
+        `${filename}: Error: Trying to create an image with the same filename as the backing file`,
+      );
+    if (options.backing_file === "")
+      throw new CliError(`${filename}: Expected backing file name, got empty string`);
+  }
   let size: number | undefined;
   if (p.args[1] !== undefined && options.size !== undefined)
     throw new CliError(`${filename}: The image size must be specified only once`);
@@ -116,6 +126,9 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   const bf = options.backing_file;
   if (bf !== undefined && !unsafe) {
     // The backing file must open; its size is the default size. qemu insists on a format.
+    // (A relative name has nothing to be relative to in an empty or json: image name.)
+    if (!isAbsolute(bf) && (filename === "" || filename.startsWith("json:")))
+      throw new CliError(`${filename}: Cannot use relative backing file names for '${filename}'`);
     const full = pathCombine(filename, bf);
     const bfmt = options.backing_fmt;
     if (isDirectory(full))

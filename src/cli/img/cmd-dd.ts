@@ -1,7 +1,7 @@
 // `tsvirt-img dd [-f fmt] [-O fmt] [bs=N] [count=N] [skip=N] if=in of=out`: block copy into a
 // new image, as qemu-img dd (every block is written; no sparse detection).
 
-import { createImage, hasFormat, type Image, openImage } from "../../image/index.js";
+import { createImage, hasFormat, type Image, ImageError, openImage } from "../../image/index.js";
 import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
 import { createFailureText, leaveEmptyFileIfQemuDoes } from "./create-options.js";
 import { getopt } from "./getopt.js";
@@ -91,8 +91,20 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
     const buf = new Uint8Array(chunk);
     for (let pos = 0; pos < size; pos += chunk) {
       const n = Math.min(chunk, size - pos);
-      await src.read(start + pos, buf.subarray(0, n));
-      await dst.write(pos, buf.subarray(0, n));
+      try {
+        await src.read(start + pos, buf.subarray(0, n));
+      } catch (e) {
+        // qemu reads and writes one block at a time: the blocks before the failing one are out.
+        const at = e instanceof ImageError && e.guestOffset !== undefined ? e.guestOffset - start - pos : 0;
+        const good = Math.min(n, Math.max(0, Math.floor(at / bs) * bs));
+        if (good > 0) await dst.write(pos, buf.subarray(0, good));
+        throw new CliError(`error while reading from input image file: ${errText(e)}`);
+      }
+      try {
+        await dst.write(pos, buf.subarray(0, n));
+      } catch (e) {
+        throw new CliError(`error while writing to output image file: ${errText(e)}`);
+      }
     }
     await dst.flush();
     return 0;

@@ -200,8 +200,12 @@ async function rebase(
           const d = differs(s);
           let t = step(s);
           while (t < n && differs(t) === d) t = step(t);
-          if (d && oldZero) await qemuWriteZeroes(img, pos + s, t - s, false);
-          else if (d) await img.write(pos + s, va.subarray(s, t));
+          try {
+            if (d && oldZero) await qemuWriteZeroes(img, pos + s, t - s, false);
+            else if (d) await img.write(pos + s, va.subarray(s, t));
+          } catch (e) {
+            throw new CliError(`Error while writing to COW image: ${errText(e)}`);
+          }
           s = t;
         }
         bar?.print(localProgress, 100);

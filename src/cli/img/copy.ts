@@ -3,6 +3,7 @@
 // off the main thread (node:zlib's async calls run in libuv's thread pool, both cores busy).
 
 import { closeSync, openSync } from "node:fs";
+import { ImageError } from "../../image/errors.js";
 import type { BlockIO, Image, MapExtent } from "../../image/index.js";
 import { nativeIO } from "../../image/io/native.js";
 import { chainStatus, qemuWriteZeroes } from "./chain-status.js";
@@ -272,6 +273,16 @@ function writeback(dst: Image): Writeback | undefined {
   };
 }
 
+/** A source read failed: `offset` is where (the request's start, or the format's own offset). */
+export class SourceReadError extends Error {
+  constructor(
+    readonly offset: number,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 /** Copies src[srcOff, +length) to dst at dstOff. */
 export async function copyImage(
   src: Image,
@@ -387,7 +398,15 @@ async function copyChunks(
       await h;
       fill();
     }
-    const chunk = await inflight.shift()!;
+    let chunk: Chunk;
+    try {
+      chunk = await inflight.shift()!;
+    } catch (e) {
+      // The writes of the chunks before it still land (qemu's other coroutines finish theirs).
+      await chain.catch(() => {});
+      await Promise.allSettled([...pending, ...holding]);
+      throw e;
+    }
     const runs = zeroRuns(chunk.data, at, o.sparseSize);
     const w = issue(async () => {
       try {
@@ -480,6 +499,14 @@ function chunkSource(src: Image, pieces: Piece[]): { get(p: Piece): Promise<Chun
   const pf = prefetcher(io, pieces);
   const free: Uint8Array[] = [];
   const read = async (p: Piece): Promise<Chunk> => {
+    try {
+      return await readPiece(p);
+    } catch (e) {
+      const at = e instanceof ImageError && e.guestOffset !== undefined ? e.guestOffset : p.offset;
+      throw new SourceReadError(at, e);
+    }
+  };
+  const readPiece = async (p: Piece): Promise<Chunk> => {
     if (p.length > CHUNK) {
       // A piece widened past CHUNK (compressed targets): a one-off buffer.
       const data = new Uint8Array(p.length);
@@ -640,9 +667,14 @@ async function copyCompressed(
           const at = dstOff + p.offset - srcOff + q;
           const n = Math.min(cs - (at % cs), buf.length - q);
           const raw = buf.subarray(q, q + n);
-          if (isZero(raw) && o.targetZero) {
+          if (isZero(raw) && o.targetZero && o.sparseSize > 0) {
             refs++;
             window.push({ at, raw, done: undefined, end: p.offset + q + n, put });
+          } else if (isZero(raw) && o.sparseSize > 0) {
+            // (qemu: a zero cluster is not compressed but written as zeros, as where the source
+            // has none, when the target may hold data there.)
+            await drain(true);
+            await writeZeros(dst, at, n);
           } else if (n < cs && at + n < dst.virtualSize) {
             // A partial cluster inside the target (where concatenated sources meet) is written
             // plain. (qemu reads such a cluster across both sources and compresses it.)

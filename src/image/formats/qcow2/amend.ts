@@ -150,14 +150,17 @@ async function downgrade(img: Qcow2Image): Promise<void> {
   if (h.incompatible & INCOMPAT_DIRTY)
     throw unsupported("Cannot downgrade a dirty image (run check -r all first)");
   const other = h.incompatible & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION);
-  if (other) throw unsupported(`Cannot downgrade an image with incompatible features 0x${other.toString(16)} set`);
+  if (other)
+    throw unsupported(`Cannot downgrade an image with incompatible features 0x${other.toString(16)} set`);
   if (h.autoclear & AUTOCLEAR_BITMAPS) throw unsupported("Cannot downgrade an image with bitmaps");
   // A non-zlib compression type goes away unless compressed clusters depend on it.
   if (h.compressionType !== 0) {
     const total = Math.ceil(img.virtualSize / img.cs);
     for (let gci = 0; gci < total; gci++) {
       if ((await img.tables.lookup(gci)).kind === "compressed")
-        throw unsupported("Cannot downgrade an image with zstd compression type and existing compressed clusters");
+        throw unsupported(
+          "Cannot downgrade an image with zstd compression type and existing compressed clusters",
+        );
     }
     h.compressionType = 0;
   }

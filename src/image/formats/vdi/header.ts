@@ -116,7 +116,9 @@ function validate(h: VdiHeader, path?: string, rawDiskSize = BigInt(h.diskSize))
     );
   if (h.blockExtra !== 0) throw bad("unsupported VDI image (block extra)");
   if (h.blocksInImage > VDI_BLOCKS_MAX)
-    throw bad(`unsupported VDI image (too many blocks ${h.blocksInImage}, max is ${Math.floor(VDI_BLOCKS_MAX)})`);
+    throw bad(
+      `unsupported VDI image (too many blocks ${h.blocksInImage}, max is ${Math.floor(VDI_BLOCKS_MAX)})`,
+    );
   if (h.blocksAllocated > h.blocksInImage)
     throw bad("unsupported VDI image (more allocated blocks than blocks)");
   if (h.offsetBmap < 512 || h.offsetData < h.offsetBmap + h.blocksInImage * 4)

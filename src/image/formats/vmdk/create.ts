@@ -102,6 +102,7 @@ export async function createVmdk(
   // qemu's order: the backing format first, value checks, then vmdk_co_do_create's.
   if (options.backing_file && options.backing_fmt && options.backing_fmt !== "vmdk")
     throw new ImageError("invalid-argument", "backing_file must be a vmdk image");
+  if (io.path === "") throw new ImageError("invalid-argument", "No filename provided");
   const subformat = options.subformat ?? "monolithicSparse";
   if (!SUBFORMATS.includes(subformat))
     throw new ImageError("invalid-argument", `invalid parameter value: ${subformat}`);

@@ -123,6 +123,21 @@ export class SparseExtent implements Extent {
     return t ? t[grain % this.header.numGTEsPerGT]! : 0;
   }
 
+  /** Whether writing [offset, offset+length) allocates a grain (one is unallocated or zeroed). */
+  async allocates(offset: number, length: number): Promise<boolean> {
+    const first = Math.floor(offset / this.clusterSize) * this.clusterSize;
+    for (let pos = first; pos < offset + length; pos += this.clusterSize) {
+      const e = await this.gte(pos);
+      if (e === 0 || (e === GTE_ZEROED && this.hasZeroGrain())) return true;
+    }
+    return false;
+  }
+
+  /** Whether writeZeroes() zeroes [offset, offset+length) through zeroed-grain entries alone. */
+  zeroesByEntry(offset: number, length: number): boolean {
+    return this.hasZeroGrain() && offset % this.clusterSize === 0 && length % this.clusterSize === 0;
+  }
+
   private hasZeroGrain(): boolean {
     return (this.header.flags & FLAG_ZERO_GRAIN) !== 0;
   }

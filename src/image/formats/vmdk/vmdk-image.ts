@@ -31,6 +31,8 @@ export class VmdkImage implements Image, Checkable, BackingChain {
   backingImage?: Image;
   readonly backingFormat?: string;
   private cidUpdated = false;
+  /** The parent's CID was found to match parentCID (qemu checks once, then trusts it). */
+  private cidChecked = false;
 
   private constructor(
     readonly io: BlockIO,
@@ -161,9 +163,43 @@ export class VmdkImage implements Image, Checkable, BackingChain {
     }
   }
 
+  /**
+   * The CID in the descriptor as it is on disk now (qemu's vmdk_read_cid: the hex number after
+   * the first "CID" in the descriptor's first 20 sectors), or undefined when there is none.
+   */
+  async diskCid(): Promise<number | undefined> {
+    const DESC_SIZE = 20 * 512;
+    const at = this.descPlace === "file" ? 0 : this.descPlace.offset;
+    const b = new Uint8Array(DESC_SIZE);
+    const n = Math.max(0, Math.min(DESC_SIZE, (await this.io.size()) - at));
+    if (n > 0) await this.io.read(at, b.subarray(0, n));
+    const text = Buffer.from(b.subarray(0, DESC_SIZE - 1))
+      .toString("latin1")
+      .replace(/\0[\s\S]*$/, "");
+    const i = text.indexOf("CID");
+    if (i < 0) return undefined;
+    const m = /^\s*[+-]?(?:0[xX])?([0-9a-fA-F]+)/.exec(text.slice(i + 4));
+    return m ? Number.parseInt(m[1]!.slice(-8), 16) >>> 0 : undefined;
+  }
+
+  /**
+   * qemu's vmdk reads from (or copies into a new grain from) the backing file only while the
+   * backing file's CID is the parentCID this image recorded: a parent written since (its CID
+   * changes on its first write) or not a vmdk makes such requests fail with EINVAL.
+   */
+  private async checkCid(guestOffset?: number): Promise<void> {
+    const b = this.backingImage;
+    if (!b || this.cidChecked) return;
+    const cur = b instanceof VmdkImage ? await b.diskCid().catch(() => undefined) : undefined;
+    if (cur === undefined || cur !== this.desc.parentCid)
+      throw new ImageError("invalid-argument", "Invalid argument", { path: this.io.path, guestOffset });
+    this.cidChecked = true;
+  }
+
   private fillFor(start: number): Fill {
     return async (off, dst) => {
       const b = this.backingImage;
+      await this.checkCid(start + off);
       const pos = start + off;
       const avail = b ? Math.max(0, Math.min(dst.length, b.virtualSize - pos)) : 0;
       if (avail > 0) await b!.read(pos, dst.subarray(0, avail));
@@ -219,8 +255,19 @@ export class VmdkImage implements Image, Checkable, BackingChain {
     }
   }
 
+  /** A write that allocates a grain first checks the parent's CID, as qemu's get_whole_cluster. */
+  private async checkAllocation(offset: number, length: number): Promise<void> {
+    if (!this.backingImage || this.cidChecked) return;
+    let alloc = false;
+    await this.each(offset, length, async (p, off, len) => {
+      if (!alloc && p.extent instanceof SparseExtent && (await p.extent.allocates(off, len))) alloc = true;
+    });
+    if (alloc) await this.checkCid();
+  }
+
   async write(offset: number, buf: Uint8Array): Promise<void> {
     this.bounds(offset, buf.length);
+    await this.checkAllocation(offset, buf.length);
     await this.touch();
     await this.each(offset, buf.length, (p, off, len, done) =>
       p.extent.write(off, buf.subarray(done, done + len), this.fillFor(p.start)),
@@ -229,6 +276,21 @@ export class VmdkImage implements Image, Checkable, BackingChain {
 
   async writeZeroes(offset: number, length: number): Promise<void> {
     this.bounds(offset, length);
+    if (this.backingImage && !this.cidChecked) {
+      // (Zeros not written as zeroed-grain entries are written as data, allocating grains.)
+      let alloc = false;
+      await this.each(offset, length, async (p, off, len) => {
+        const e = p.extent;
+        if (
+          !alloc &&
+          e instanceof SparseExtent &&
+          !e.zeroesByEntry(off, len) &&
+          (await e.allocates(off, len))
+        )
+          alloc = true;
+      });
+      if (alloc) await this.checkCid();
+    }
     await this.touch();
     await this.each(offset, length, async (p, off, len) => {
       if (
@@ -293,6 +355,7 @@ export class VmdkImage implements Image, Checkable, BackingChain {
     const e = this.streamExtent();
     if (!e)
       throw new ImageError("unsupported", "Compression is only supported for streamOptimized VMDK images");
+    await this.checkAllocation(offset, raw.length);
     await this.touch();
     if (!compressed || raw.length !== e.clusterSize) await this.write(offset, raw);
     else await e.appendCompressed(offset, compressed);
