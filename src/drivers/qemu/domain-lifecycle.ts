@@ -30,6 +30,7 @@ import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
 import { writeStatus } from "./domain-status.js";
+import { applyLiveState, runShortName } from "./live-state.js";
 import { type QemuExit, type QemuProcess, qemuPaths, startQemu } from "./process.js";
 
 const VNC_PORT_MIN = 5900;
@@ -48,11 +49,12 @@ export async function startDomain(
     events?: { started: number; suspended?: number };
   },
 ): Promise<void> {
-  const { def, caps } = await st.parse(restore?.xml ?? formatForRestart(d));
-  const live = def;
+  const parsed = await st.parse(restore?.xml ?? formatForRestart(d));
+  const caps = parsed.caps;
+  // A domain created from XML (not defined) runs the definition parsed from that XML, as libvirt's
+  // create does: a copy through the XML would order implicit controllers as a reparse does.
+  const live = !restore && !d.persistent ? d.def : parsed.def;
   const paths = qemuPaths(st.opts.libDir, st.opts.runDir, d.name);
-  const channelDir = join(st.opts.libDir, "qemu", "channel", "target", d.name);
-  mkdirSync(channelDir, { recursive: true, mode: 0o700 });
   // one display port pool for VNC and SPICE (the builder supports one display)
   const needsVnc = live.devices.graphics.some(
     (g) =>
@@ -66,11 +68,18 @@ export async function startDomain(
   // file-backed RAM lives in the domain's memory directory, removed when QEMU is gone
   const memoryDir = live.extra.memoryBacking?.length ? ramDir(st, d.name) : undefined;
   if (memoryDir) mkdirSync(memoryDir, { recursive: true, mode: 0o700 });
+  let channelDir: string | undefined;
   const dropRamDir = (e: unknown) => {
     if (memoryDir) rmSync(memoryDir, { recursive: true, force: true });
+    if (channelDir) rmSync(channelDir, { recursive: true, force: true });
     throw e;
   };
   const taps = await prepareTaps(st, live).catch(dropRamDir);
+  // the run's number (libvirt's qemuProcessInit; a start that fails after this has used it) names
+  // its directory of channel sockets, which the live XML shows
+  const id = st.allocId();
+  channelDir = channelTargetDir(st, id, d.name);
+  mkdirSync(channelDir, { recursive: true, mode: 0o700 });
   let argv: string[];
   try {
     argv = buildQemuCommand(live, caps, {
@@ -88,6 +97,7 @@ export async function startDomain(
   if (restore) argv.push(...restore.extraArgs);
   // libvirt names every device at start (qemuAssignDeviceAliases); the live XML shows the names.
   assignDeviceAliases(live);
+  await applyLiveState(live, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }).catch(dropRamDir);
   const proc = await startQemu({
     name: d.name,
     argv,
@@ -129,7 +139,7 @@ export async function startDomain(
   // the address the argv builder gave QEMU for a listen without one (qemu.conf's default)
   for (const g of live.devices.graphics) fillLiveListenAddress(g, "127.0.0.1");
   d.caps = caps;
-  d.id = st.allocId();
+  d.id = id;
   if (paused) setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.USER);
   else setState(d, VIR_DOMAIN_STATE.RUNNING, VIR_DOMAIN_RUNNING.BOOTED);
   attachProcess(st, d, proc);
@@ -387,6 +397,11 @@ function onGuestShutdown(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void 
   proc.monitor.execute("quit").catch(() => proc.destroy(1000));
 }
 
+/** The directory of a run's unix channel sockets (libvirt's channelTargetDir/domain-ID-NAME). */
+function channelTargetDir(st: QemuDriverState, id: number, name: string): string {
+  return join(st.opts.libDir, "qemu", "channel", "target", runShortName(id, name));
+}
+
 /** libvirt's memory_backing_dir/<domain>: file-backed guest RAM (qemuProcessBuildDestroyMemoryPaths). */
 function ramDir(st: QemuDriverState, name: string): string {
   return join(st.opts.libDir, "qemu", "ram", name);
@@ -395,6 +410,7 @@ function ramDir(st: QemuDriverState, name: string): string {
 /** QEMU ended: record why, drop the live definition, forget transient domains. */
 function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
   rmSync(ramDir(st, d.name), { recursive: true, force: true });
+  if (d.id >= 0) rmSync(channelTargetDir(st, d.id, d.name), { recursive: true, force: true });
   let reason: number;
   let detail: number;
   if (d.stopping) ({ reason, detail } = d.stopping);

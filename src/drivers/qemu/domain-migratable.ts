@@ -7,6 +7,10 @@
 // scripts/oracle/qemu-dumpxml-golden.ts (<case>.libvirt-migratable.xml). Pure.
 import type { DomainDef } from "../../conf/domain/index.js";
 import { attr, type XmlElement } from "../../xml/index.js";
+import { isImplicitDacLabel } from "./live-state.js";
+
+/** A socket in a run's channel directory (live-state.ts runShortName under qemu/channel/target). */
+const CHANNEL_TARGET = /\/qemu\/channel\/target\/domain-[0-9]+-[^/]*\/[^/]+$/;
 
 const isX86 = (arch: string) => arch === "x86_64" || arch === "i686";
 
@@ -39,6 +43,27 @@ export function stripForMigration(def: DomainDef): void {
     );
   }
   d.other = d.other.filter((o) => !(o.kind === "audio" && isImplicitAudio(def, o.xml)));
+  // the DAC label a start gives a running domain (live-state.ts) is the destination's to choose
+  if (def.extra.seclabel) {
+    def.extra.seclabel = def.extra.seclabel.filter((l) => !isImplicitDacLabel(l));
+    if (def.extra.seclabel.length === 0) delete def.extra.seclabel;
+  }
+  // a backing chain read from the images at start (numbered) is the destination's to read again
+  for (const disk of d.disks) {
+    if (disk.backingStore && attr(disk.backingStore, "index") !== undefined) delete disk.backingStore;
+  }
+  // a unix channel's socket in the daemon's channel directory is named again by the destination
+  for (const c of d.channels) {
+    if (c.type !== "unix") continue;
+    c.children = c.children.filter((src) => {
+      if (src.name !== "source") return true;
+      const path = attr(src, "path");
+      if (path === undefined || !CHANNEL_TARGET.test(path)) return true;
+      // libvirt then prints no <source> at all unless something besides the mode remains
+      src.attrs = src.attrs.filter(([k]) => k !== "path");
+      return src.attrs.some(([k]) => k !== "mode") || src.children.some((k) => k.kind === "element");
+    });
+  }
   for (const g of d.graphics) {
     // a VNC socket shown as socket= leaves out its <listen>, yet the element stays open
     const sock = g.type === "vnc" ? g.attrs.find(([k]) => k === "socket")?.[1] : undefined;

@@ -9,6 +9,7 @@ import { killPid } from "../../host/kill.js";
 import { pidAlive, watchPid } from "../../host/spawn.js";
 import { applyAliases, assignDeviceAliases, collectAliases } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
+import { collectLiveState, restoreLiveState } from "./live-state.js";
 import { newQemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { QmpClient } from "./monitor/qmp-client.js";
@@ -29,6 +30,8 @@ interface StatusFile {
   aliases?: [string, string][];
   /** Started with VIR_DOMAIN_START_AUTODESTROY: its connection is gone once the daemon restarts. */
   autodestroy?: boolean;
+  /** Runtime values the parser does not keep from `xml` (disk source numbers); absent in older files. */
+  live?: ReturnType<typeof collectLiveState>;
 }
 
 /** QEMU processes a connection started with AUTODESTROY (autodestroy.ts registers them). */
@@ -49,6 +52,7 @@ export function writeStatus(d: QemuDomain, paths: QemuPaths): void {
     reason: d.reason,
     xml: formatDomainXML(d.def, { inactive: true, securityInfo: true }),
     aliases: collectAliases(d.def),
+    live: collectLiveState(d.def),
     ...(autoDestroyProcs.has(d.proc) ? { autodestroy: true } : {}),
   };
   const tmp = `${paths.status}.tmp`;
@@ -116,6 +120,7 @@ export async function reconnectDomains(
       }
       const { def, caps } = await st.parse(s.xml);
       applyAliases(def, Array.isArray(s.aliases) ? s.aliases : []);
+      restoreLiveState(def, s.live);
       // A file written before aliases were kept: name the devices as the start did.
       assignDeviceAliases(def);
       let d = st.domains.byUuid(s.uuid);

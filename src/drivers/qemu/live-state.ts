@@ -1,0 +1,211 @@
+// What a start adds to the live definition of a QEMU domain besides device aliases, as libvirtd
+// 9.0 shows it in `virsh dumpxml` of a running guest (tests/qemu-live-xml-diff.test.ts compares
+// with a private libvirtd running the same XML):
+//  - `<resource><partition>/machine</partition></resource>`: the machine partition a guest is
+//    placed in when its XML names none;
+//  - the DAC security label of the account QEMU runs as (`+UID:+GID` for both the process and its
+//    images), as a dynamic `model='dac'` seclabel when the XML gives no DAC label of its own;
+//  - the disks' storage node numbers (`<source index='N'>`, one per disk, counted over the disks
+//    from the last to the first), and the terminated backing chain (`<backingStore/>`) of an image
+//    without a backing file; an empty drive (no medium) shows no image format.
+// The live XML is saved in the status file and parsed again after a daemon restart; the parser
+// keeps no source index, so collectLiveState/restoreLiveState carry them beside it.
+import { statSync } from "node:fs";
+import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
+import { attr, child, el, elements, type XmlElement } from "../../xml/index.js";
+
+export interface LiveStateOptions {
+  /** The account QEMU runs as (the daemon's own). */
+  uid: number;
+  gid: number;
+}
+
+/** Adds, in place, what libvirt's start adds to the live definition (see the file comment). */
+export async function applyLiveState(def: DomainDef, o: LiveStateOptions): Promise<void> {
+  addResourcePartition(def);
+  addDacLabel(def, o);
+  await numberDiskSources(def);
+}
+
+function addResourcePartition(def: DomainDef): void {
+  const res = def.extra.resource?.[0];
+  if (!res) {
+    def.extra.resource = [el("resource", {}, el("partition", {}, "/machine"))];
+    return;
+  }
+  if (!child(res, "partition")) res.children.unshift(el("partition", {}, "/machine"));
+}
+
+function addDacLabel(def: DomainDef, o: LiveStateOptions): void {
+  const labels = def.extra.seclabel ?? [];
+  // a domain whose XML asks for no labelling at all (type='none' for every model) keeps it
+  if (labels.some((l) => attr(l, "model") === "dac")) return;
+  if (labels.some((l) => attr(l, "type") === "none" && attr(l, "model") === "none")) return;
+  const label = `+${o.uid}:+${o.gid}`;
+  def.extra.seclabel = [
+    ...labels,
+    el(
+      "seclabel",
+      [
+        ["type", "dynamic"],
+        ["model", "dac"],
+        ["relabel", "yes"],
+      ],
+      el("label", {}, label),
+      el("imagelabel", {}, label),
+    ),
+  ];
+}
+
+/**
+ * True for the seclabel addDacLabel gives a running domain, with its labels or as the inactive copy
+ * shows it (without them): `dumpxml --migratable` leaves it out, as libvirt does its implicit one.
+ * A dynamic DAC label written in the XML looks the same once copied (libvirt would keep that one).
+ */
+export function isImplicitDacLabel(l: XmlElement): boolean {
+  if (attr(l, "type") !== "dynamic" || attr(l, "model") !== "dac" || attr(l, "relabel") !== "yes") return false;
+  const kids = elements(l);
+  if (kids.length === 0) return true;
+  const text = (n: string) => {
+    const e = kids.find((k) => k.name === n);
+    return e ? e.children.map((c) => (c.kind === "text" ? c.text : "")).join("") : undefined;
+  };
+  const label = text("label");
+  return kids.length === 2 && label !== undefined && /^\+\d+:\+\d+$/.test(label) && text("imagelabel") === label;
+}
+
+/** A drive without a medium: no `<source>`, or one naming no image. */
+function isEmpty(d: DiskDef): boolean {
+  if (!d.source) return true;
+  if (d.type === "file") return attr(d.source, "file") === undefined;
+  if (d.type === "block") return attr(d.source, "dev") === undefined;
+  return false;
+}
+
+/** One image below a disk's top image: where it is and its format. */
+interface BackingImage {
+  path: string;
+  format: string;
+  block: boolean;
+}
+
+/** Formats whose header may name a backing file. */
+const BACKED_FORMATS = new Set(["qcow2", "qcow", "qed", "vmdk"]);
+
+/**
+ * The backing chain below a local image, read from the image headers (libvirt's
+ * qemuDomainDetermineDiskChain). A chain that cannot be read stays unknown (undefined): QEMU then
+ * reports what is wrong when it opens the image.
+ */
+async function backingChain(path: string, format: string): Promise<BackingImage[] | undefined> {
+  if (!BACKED_FORMATS.has(format)) return [];
+  // the image code loads only when a disk can have a backing file (not on the daemon's start path)
+  const { MAX_BACKING_DEPTH, openImage, pathCombine } = await import("../../image/open.js");
+  const out: BackingImage[] = [];
+  let cur = path;
+  let fmt = format;
+  for (let depth = 0; BACKED_FORMATS.has(fmt); depth++) {
+    if (depth > MAX_BACKING_DEPTH) return undefined;
+    let next: { file?: string; format?: string };
+    try {
+      const img = await openImage(cur, { format: fmt, readOnly: true, backingChain: false });
+      next = { file: img.backing?.backingFile, format: img.backing?.backingFormat };
+      await img.close();
+    } catch {
+      return undefined;
+    }
+    if (next.file === undefined) break;
+    cur = pathCombine(cur, next.file);
+    // an unnamed backing format: libvirt takes such an image as raw (it probes no formats)
+    fmt = next.format ?? "raw";
+    let block = false;
+    try {
+      block = statSync(cur).isBlockDevice();
+    } catch {
+      return undefined;
+    }
+    out.push({ path: cur, format: fmt, block });
+  }
+  return out;
+}
+
+/** `<backingStore>` elements for a chain, numbered from `next`, ending in `<backingStore/>`. */
+function chainElement(chain: BackingImage[], next: () => number): XmlElement {
+  let inner = el("backingStore");
+  const ids = chain.map(() => next());
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const b = chain[i]!;
+    inner = el(
+      "backingStore",
+      [
+        ["type", b.block ? "block" : "file"],
+        ["index", String(ids[i])],
+      ],
+      el("format", { type: b.format }),
+      el("source", b.block ? { dev: b.path } : { file: b.path }),
+      inner,
+    );
+  }
+  return inner;
+}
+
+/**
+ * Numbers the disks' storage sources as libvirt 9.0 does at start: one number per disk (an empty
+ * drive's too), from the last disk to the first, then the backing images of each chain, again from
+ * the last disk. Disks whose XML gives a `<backingStore>` keep it as given.
+ */
+async function numberDiskSources(def: DomainDef): Promise<void> {
+  const disks = def.devices.disks;
+  let n = 1;
+  const next = () => n++;
+  const chains: [DiskDef, BackingImage[]][] = [];
+  for (let i = disks.length - 1; i >= 0; i--) {
+    const d = disks[i]!;
+    const id = next();
+    if (isEmpty(d)) {
+      // no medium, no image format (the persistent definition keeps the one it was given)
+      if (d.driver && attr(d.driver, "type") === "raw" && d.type === "file")
+        d.driver.attrs = d.driver.attrs.filter(([k]) => k !== "type");
+      continue;
+    }
+    if (!d.source || (d.type !== "file" && d.type !== "block")) continue;
+    d.source.attrs = [...d.source.attrs.filter(([k]) => k !== "index"), ["index", String(id)]];
+    if (d.backingStore) continue;
+    const path = attr(d.source, d.type === "file" ? "file" : "dev");
+    const format = d.driver ? attr(d.driver, "type") : undefined;
+    const chain = path !== undefined && format !== undefined ? await backingChain(path, format) : undefined;
+    if (chain === undefined) continue;
+    chains.push([d, chain]);
+  }
+  for (const [d, chain] of chains) d.backingStore = chainElement(chain, next);
+}
+
+/** The source numbers of a live definition, for its status file. */
+export function collectLiveState(def: DomainDef): { diskIndexes: [string, string][] } {
+  const out: [string, string][] = [];
+  for (const d of def.devices.disks) {
+    const i = d.source ? attr(d.source, "index") : undefined;
+    if (i !== undefined) out.push([d.target.dev, i]);
+  }
+  return { diskIndexes: out };
+}
+
+/** Puts back the source numbers collectLiveState saved (the parser does not keep them). */
+export function restoreLiveState(def: DomainDef, saved: { diskIndexes?: unknown } | undefined): void {
+  if (!saved || !Array.isArray(saved.diskIndexes)) return;
+  const byDev = new Map<string, string>();
+  for (const p of saved.diskIndexes as unknown[]) {
+    if (Array.isArray(p) && typeof p[0] === "string" && typeof p[1] === "string" && /^\d+$/.test(p[1]))
+      byDev.set(p[0], p[1]);
+  }
+  for (const d of def.devices.disks) {
+    const i = byDev.get(d.target.dev);
+    if (i === undefined || !d.source || attr(d.source, "index") !== undefined) continue;
+    d.source.attrs.push(["index", i]);
+  }
+}
+
+/** libvirt's per-run directory name of a domain: domain-ID-NAME, the name cut to 20 characters. */
+export function runShortName(id: number, name: string): string {
+  return `domain-${id}-${[...name].slice(0, 20).join("")}`;
+}

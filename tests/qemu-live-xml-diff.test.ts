@@ -1,0 +1,280 @@
+// Differential: the live XML of running TCG guests (`virsh dumpxml` of an active domain, plain,
+// --security-info, --inactive and --migratable) from tsvirtd against a private libvirtd 9.0
+// (bench/peers/libvirtd.ts) that runs the same domain XML. Each daemon gets its own copy of the
+// disk images (in a directory of the same base name); what legitimately differs is normalised:
+// that directory, MACs and UUIDs neither side was given, pty numbers, display ports.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
+import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
+
+const QEMU = "/usr/bin/qemu-system-x86_64";
+
+const skipWhy = !haveVirsh()
+  ? "virsh not installed"
+  : !existsSync(QEMU)
+    ? "qemu-system-x86_64 not installed"
+    : (guestUnavailable() ?? libvirtdUnavailable());
+
+/** Cases (or one of their dumps: `case/flag`) where tsvirtd knowingly differs, and why. */
+const KNOWN_DIFFERENT: Record<string, string> = {};
+
+interface Case {
+  /** domain XML with @D@ (the side's directory), @KERNEL@, @INITRD@, @CMDLINE@ */
+  xml: string;
+  /** define + start (a persistent domain) instead of create (a transient one) */
+  persistent: boolean;
+  paused: boolean;
+}
+
+const head = (name: string, type = "qemu") => `<domain type='${type}'>
+  <name>${name}</name>
+  <memory unit='KiB'>131072</memory>
+  <vcpu>1</vcpu>`;
+
+const CASES: Record<string, Case> = {
+  // no disk, no kernel: QEMU stays paused before the firmware runs
+  "live-nodisk": {
+    persistent: true,
+    paused: true,
+    xml: `${head("live-nodisk")}
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>${QEMU}</emulator>
+    <serial type='pty'/>
+    <console type='pty'/>
+  </devices>
+</domain>`,
+  },
+  // transient, q35, a user NIC, graphics, a guest agent channel
+  "live-transient-q35": {
+    persistent: false,
+    paused: true,
+    xml: `${head("live-transient-q35")}
+  <uuid>0b7c5a7e-4f6e-4a1d-9d4e-6a7f8e9d0c11</uuid>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <features><acpi/><apic/></features>
+  <devices>
+    <emulator>${QEMU}</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='@D@/sda.raw'/>
+      <target dev='sda' bus='sata'/>
+    </disk>
+    <interface type='user'>
+      <mac address='52:54:00:12:34:56'/>
+      <model type='virtio'/>
+    </interface>
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <graphics type='vnc' autoport='yes'/>
+    <video><model type='virtio'/></video>
+  </devices>
+</domain>`,
+  },
+  // direct kernel boot of the test guest with disks, running
+  "live-kernel-disks": {
+    persistent: true,
+    paused: false,
+    xml: `${head("live-kernel-disks")}
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>@KERNEL@</kernel>
+    <initrd>@INITRD@</initrd>
+    <cmdline>@CMDLINE@</cmdline>
+  </os>
+  <features><acpi/></features>
+  <devices>
+    <emulator>${QEMU}</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='@D@/vda.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='@D@/sda.raw'/>
+      <target dev='sda' bus='scsi'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='@D@/overlay.qcow2'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='@D@/cd.iso'/>
+      <target dev='hdd' bus='ide'/>
+      <readonly/>
+    </disk>
+    <serial type='pty'/>
+    <console type='pty'/>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>`,
+  },
+  // CPU modes on TCG
+  "live-cpu-host-model": {
+    persistent: true,
+    paused: true,
+    xml: `${head("live-cpu-host-model")}
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <cpu mode='host-model'/>
+  <devices><emulator>${QEMU}</emulator></devices>
+</domain>`,
+  },
+  "live-cpu-custom": {
+    persistent: true,
+    paused: true,
+    xml: `${head("live-cpu-custom")}
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <cpu mode='custom' match='exact'><model>Westmere</model></cpu>
+  <devices><emulator>${QEMU}</emulator></devices>
+</domain>`,
+  },
+};
+
+interface Side {
+  name: "libvirtd" | "tsvirtd";
+  uri: string;
+  dir: string;
+  /** The daemon's own state directory, shown as libvirtd's /var/lib/libvirt. */
+  lib: string;
+}
+
+function normalise(s: Side, text: string): string {
+  return text
+    .split(s.dir)
+    .join("@D@")
+    .split(s.lib)
+    .join("/var/lib/libvirt")
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (u) =>
+      u === "0b7c5a7e-4f6e-4a1d-9d4e-6a7f8e9d0c11" ? u : "UUID",
+    )
+    .replace(/52:54:00(:[0-9a-f]{2}){3}/g, (m) => (m === "52:54:00:12:34:56" ? m : "MAC"))
+    .replace(/\/dev\/pts\/\d+/g, "/dev/pts/N")
+    .replace(/port='59\d\d'/g, "port='P'");
+}
+
+const FLAGS = ["", "--security-info", "--inactive", "--migratable"] as const;
+
+async function runCase(s: Side, name: string, c: Case, g: ReturnType<typeof buildGuest>) {
+  const xml = c.xml
+    .replaceAll("@D@", s.dir)
+    .replaceAll("@KERNEL@", g.kernel)
+    .replaceAll("@INITRD@", g.initrd)
+    .replaceAll("@CMDLINE@", g.cmdline);
+  const file = join(s.dir, `${name}.xml`);
+  writeFileSync(file, xml);
+  const out: Record<string, string> = {};
+  const paused = c.paused ? ["--paused"] : [];
+  if (c.persistent) {
+    const d = await virsh(s.uri, ["define", file]);
+    if (d.code !== 0) return { start: `define: ${d.err.trim()}` };
+    const r = await virsh(s.uri, ["start", name, ...paused]);
+    if (r.code !== 0) {
+      await virsh(s.uri, ["undefine", name]);
+      return { start: `start: ${r.err.trim()}` };
+    }
+  } else {
+    const r = await virsh(s.uri, ["create", file, ...paused]);
+    if (r.code !== 0) return { start: `create: ${r.err.trim()}` };
+  }
+  for (const f of FLAGS) {
+    const r = await virsh(s.uri, ["dumpxml", name, ...(f ? [f] : [])]);
+    out[f || "plain"] = normalise(s, r.code === 0 ? r.out : `error ${r.err.trim()}`);
+  }
+  await virsh(s.uri, ["destroy", name]);
+  if (c.persistent) await virsh(s.uri, ["undefine", name]);
+  return out;
+}
+
+function firstDiff(a: string, b: string): string {
+  const x = a.split("\n");
+  const y = b.split("\n");
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return `line ${i + 1}: libvirtd ${JSON.stringify(x[i])} tsvirtd ${JSON.stringify(y[i])}`;
+  }
+  return "";
+}
+
+let ts: RootDaemon | undefined;
+let lv: LibvirtdPeer | undefined;
+let base: string | undefined;
+after(async () => {
+  if (ts) {
+    ts.killAll(Object.keys(CASES));
+    rmSync(ts.root, { recursive: true, force: true });
+  }
+  await lv?.stop();
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+test("live XML of running TCG guests matches libvirtd 9.0 (plain, --security-info, --inactive, --migratable)", {
+  skip: skipWhy ?? false,
+  timeout: 300_000,
+}, async (t) => {
+  const g = buildGuest();
+  base = mkdtempSync(join(tmpdir(), "tsvirt-live-diff-"));
+  const cache = process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
+  mkdirSync(cache, { recursive: true });
+  ts = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-live-diff-")));
+  [lv] = await Promise.all([startLibvirtd({ root: join(base, "lv"), cacheDir: cache }), ts.start()]);
+  const sides: Side[] = [
+    { name: "libvirtd", uri: lv.uri("qemu"), dir: join(base, "lv-side", "disks"), lib: "/var/lib/libvirt" },
+    { name: "tsvirtd", uri: ts.uri, dir: join(base, "ts-side", "disks"), lib: join(ts.root, "lib") },
+  ];
+  for (const s of sides) {
+    mkdirSync(s.dir, { recursive: true });
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", join(s.dir, "vda.qcow2"), "16M"]);
+    execFileSync("qemu-img", ["create", "-q", "-f", "raw", join(s.dir, "sda.raw"), "16M"]);
+    execFileSync("qemu-img", ["create", "-q", "-f", "raw", join(s.dir, "cd.iso"), "1M"]);
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", join(s.dir, "base.qcow2"), "16M"]);
+    execFileSync("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-b",
+      join(s.dir, "base.qcow2"),
+      "-F",
+      "qcow2",
+      join(s.dir, "overlay.qcow2"),
+    ]);
+  }
+  const diffs: Record<string, string> = {};
+  const compared: string[] = [];
+  for (const [name, c] of Object.entries(CASES)) {
+    const [theirs, ours] = await Promise.all(sides.map((s) => runCase(s, name, c, g)));
+    for (const k of new Set([...Object.keys(theirs!), ...Object.keys(ours!)])) {
+      const key = `${name}/${k}`;
+      compared.push(key);
+      const a = (theirs as Record<string, string>)[k] ?? "(none)";
+      const b = (ours as Record<string, string>)[k] ?? "(none)";
+      if (process.env.TSVIRT_LIVE_DIFF_DUMP) {
+        const f = join(process.env.TSVIRT_LIVE_DIFF_DUMP, `${name}.${k.replace(/^-+/, "")}`);
+        writeFileSync(`${f}.libvirtd.xml`, a);
+        writeFileSync(`${f}.tsvirtd.xml`, b);
+      }
+      if (a !== b) diffs[key] = firstDiff(a, b);
+    }
+  }
+  t.diagnostic(`${compared.length - Object.keys(diffs).length}/${compared.length} dumps identical to libvirtd 9.0`);
+  for (const [k, d] of Object.entries(diffs)) {
+    const known = KNOWN_DIFFERENT[k] ?? KNOWN_DIFFERENT[k.split("/")[0]!];
+    t.diagnostic(`${k}: ${d}${known ? ` (known: ${known})` : ""}`);
+  }
+  const unexpected = Object.keys(diffs).filter((k) => !(k in KNOWN_DIFFERENT || k.split("/")[0]! in KNOWN_DIFFERENT));
+  assert.deepEqual(unexpected, [], "dumps that differ from libvirtd 9.0 without a known reason");
+  assert.ok(compared.length >= Object.keys(CASES).length * FLAGS.length);
+});
