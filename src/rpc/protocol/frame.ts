@@ -21,6 +21,24 @@ export function encodeFrame(header: MessageHeader, payload?: (w: XdrWriter) => v
   return w.toBuffer();
 }
 
+/** What encodeReply needs of a codec (a Codec, or a procedure's direct ret encoder). */
+export interface Encoder {
+  encode(w: XdrWriter, v: any): void;
+}
+
+/**
+ * The frame answering call `h`: its prog, vers, proc and serial with the given type and status,
+ * and `value` encoded by `enc`. The header words come from a decoded header (in range by
+ * construction) and are written without encodeFrame's header object and callback.
+ */
+export function encodeReply(h: MessageHeader, type: number, status: number, enc: Encoder, value: unknown): Buffer {
+  const w = new XdrWriter(VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX);
+  w.frameHeader(h.prog, h.vers, h.proc, type, h.serial, status);
+  enc.encode(w, value);
+  w.patchUint(0, w.length);
+  return w.toBuffer();
+}
+
 /** Decodes one complete frame (length word included). */
 export function decodeFrame(buf: Buffer): Frame {
   const len = checkLength(buf.readUInt32BE(0));

@@ -1,7 +1,7 @@
 // The shape of one procedure-table entry and the helpers the per-area tables are written with.
 // An entry is data: number, name, codecs, the driver slot it calls, whether a read-only
 // connection may use it. The dispatcher (rpc/server) is generic over these entries.
-import { type Codec, fixedArray, int, mapped, struct, uint, xvoid } from "../xdr/index.js";
+import { type Codec, fixedArray, int, mapped, struct, uint, type XdrWriter, xvoid } from "../xdr/index.js";
 
 export type DriverFn = (...args: any[]) => Promise<any> | any;
 
@@ -43,6 +43,12 @@ export interface ProcedureDef {
   streamArg?: number;
   /** Maps decoded args to a driver call and its result to the ret struct. */
   invoke: (fn: DriverFn, args: any) => Promise<any>;
+  /**
+   * The same mapping as `invoke` split for the dispatcher's fast path (set when the entry has no
+   * custom invoke): `args` gives the slot's positional arguments, `ret` encodes the slot's bare
+   * result as `invoke`'s ret value would be encoded (a 1-field ret without its wrapper object).
+   */
+  direct?: { args: (args: any) => unknown[]; ret: { encode(w: XdrWriter, r: unknown): void } };
 }
 
 export interface ProcOptions {
@@ -100,6 +106,37 @@ function defaultInvoke(ret: Codec<any> & { fields?: Fields }, pass?: (args: any)
   };
 }
 
+const NO_ARGS: unknown[] = [];
+
+/** defaultInvoke's positional arguments. */
+function positionalOf(pass?: (args: any) => unknown[]): (args: any) => unknown[] {
+  if (pass) return pass;
+  return (args: any) => (args && typeof args === "object" ? Object.values(args) : NO_ARGS);
+}
+
+/**
+ * Encodes a slot's bare result as defaultInvoke's ret value would be: void rets ignore it, a
+ * 1-field ret struct is its field's codec (with the struct's " in field" note on errors).
+ */
+function directRet(ret: Codec<any> & { fields?: Fields }): { encode(w: XdrWriter, r: unknown): void } {
+  const fields = ret.fields;
+  if (!fields) return { encode: (w) => ret.encode(w, undefined) };
+  const names = Object.keys(fields);
+  if (names.length !== 1) return ret;
+  const name = names[0]!;
+  const field = fields[name]!;
+  return {
+    encode(w, r) {
+      try {
+        field.encode(w, r);
+      } catch (e) {
+        if (e instanceof Error && !e.message.includes(" in field ")) e.message += ` in field ${ret.kind}.${name}`;
+        throw e;
+      }
+    },
+  };
+}
+
 function toCodec(name: string, suffix: string, f: Fields | Codec<any> | null): Codec<any> {
   if (f === null) return xvoid;
   if (typeof (f as Codec<any>).encode === "function") return f as Codec<any>;
@@ -127,6 +164,7 @@ export function proc(
     streamArg: o.streamArg,
     roDeny: o.roDeny,
     invoke: o.invoke ?? defaultInvoke(retCodec as Codec<any> & { fields?: Fields }, o.pass),
+    direct: o.invoke ? undefined : { args: positionalOf(o.pass), ret: directRet(retCodec) },
   };
 }
 

@@ -5,15 +5,12 @@ import {
   array,
   type Codec,
   double,
-  fixedOpaque,
-  hyper,
   type Infer,
   int,
   mapped,
   optional,
   string,
   struct,
-  uhyper,
   uint,
   union,
   xdrError,
@@ -41,8 +38,6 @@ export function uuidToBytes(s: string): Buffer {
   return b;
 }
 
-const uuidBytes = fixedOpaque(VIR_UUID_BUFLEN);
-
 /** remote_uuid: opaque[VIR_UUID_BUFLEN], carried as a lowercase string in memory. */
 export const uuid: Codec<string> = {
   kind: "remote_uuid",
@@ -54,7 +49,7 @@ export const uuid: Codec<string> = {
       w.canonicalUuid(v);
     else w.hexOpaque(v.length === 36 ? v.replaceAll("-", "") : v, VIR_UUID_BUFLEN);
   },
-  decode: (r) => uuidToString(uuidBytes.decode(r)),
+  decode: (r) => r.uuidString(),
 };
 
 /** Wire int that the driver sees as a JS number: hypers become numbers when exact. */
@@ -63,8 +58,20 @@ export function toNumber(v: bigint): number | bigint {
 }
 
 /** unsigned hyper that decodes to a number when it fits (memory sizes, times). */
-export const u64: Codec<number | bigint> = mapped(uhyper, "unsigned hyper", toNumber, (v) => BigInt(v));
-export const i64: Codec<number | bigint> = mapped(hyper, "hyper", toNumber, (v) => BigInt(v));
+// (the writer takes safe integers as they are and anything else through BigInt(); the reader
+// builds a bigint only for values beyond 2^53)
+export const u64: Codec<number | bigint> = {
+  kind: "unsigned hyper",
+  minSize: 8,
+  encode: (w, v) => w.uhyper(v),
+  decode: (r) => r.uhyperNumber(),
+};
+export const i64: Codec<number | bigint> = {
+  kind: "hyper",
+  minSize: 8,
+  encode: (w, v) => w.hyper(v),
+  decode: (r) => r.hyperNumber(),
+};
 
 export const domainRef = struct("remote_nonnull_domain", { name: nstr, uuid, id: int });
 export const networkRef = struct("remote_nonnull_network", { name: nstr, uuid });

@@ -200,7 +200,22 @@ async function dispatchStream(
 /** Procedures a client may call before CONNECT_OPEN (libvirt: auth and open itself). */
 const BEFORE_OPEN = new Set([1, 60, 66, 67, 68, 69, 70]);
 
-export async function dispatchCall(ctx: DispatchContext, proc: number, serial: number, body: Buffer) {
+/**
+ * One call on its way: the procedure and its result, a promise or (rarely) the value itself.
+ * `direct`: `result` is the driver slot's bare result, which the entry's direct.ret encodes
+ * (no ret struct built around it); otherwise it is the ret value for def.ret.
+ */
+export interface PreparedCall {
+  def: ProcedureDef;
+  result: unknown;
+  direct: boolean;
+}
+
+/**
+ * Checks and starts one call: throws (synchronously) what libvirt answers with an error before
+ * the driver runs, otherwise starts the driver slot (or the server's own procedure).
+ */
+export function prepareCall(ctx: DispatchContext, proc: number, serial: number, body: Buffer): PreparedCall {
   const p = remoteProcedures.get(proc);
   if (!p) throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, `unknown procedure: ${proc}`);
   const args: any = decodeArgs(p, body);
@@ -217,16 +232,19 @@ export async function dispatchCall(ctx: DispatchContext, proc: number, serial: n
       });
     }
   }
-  if (p.slot === null) return { def: p, ret: await serverProcedure(ctx, p, args) };
-  const drivers = ctx.conn!.drivers as unknown as Record<string, Record<string, any> | undefined>;
-  const table = drivers[p.table];
+  if (p.slot === null) return { def: p, result: serverProcedure(ctx, p, args), direct: false };
+  const table = (ctx.conn!.drivers as unknown as Record<string, Record<string, any> | undefined>)[p.table];
   const fn = table?.[p.slot];
   if (typeof fn !== "function") {
     const fallback = FALLBACKS[p.num];
-    if (fallback) return { def: p, ret: fallback(ctx.conn!.drivers) };
+    if (fallback) return { def: p, result: fallback(ctx.conn!.drivers), direct: false };
     throw virError(ErrorCode.NO_SUPPORT, errorDomainOf(p), publicName(p));
   }
-  const bound = fn.bind(table);
-  if (p.stream) return { def: p, ret: await dispatchStream(ctx, p, serial, bound, args) };
-  return { def: p, ret: await p.invoke(bound, args) };
+  if (p.stream) {
+    return { def: p, result: dispatchStream(ctx, p, serial, fn.bind(table), args), direct: false };
+  }
+  const d = p.direct;
+  // the common case: the slot called with the args' fields, its result encoded as it comes
+  if (d) return { def: p, result: fn.apply(table, d.args(args)), direct: true };
+  return { def: p, result: p.invoke(fn.bind(table), args), direct: false };
 }

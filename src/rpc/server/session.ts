@@ -13,13 +13,13 @@ import {
   REMOTE_PROGRAM,
   REMOTE_PROTOCOL_VERSION,
 } from "../protocol/constants.js";
-import { decodeFrame, encodeFrame, FrameDecoder } from "../protocol/frame.js";
+import { decodeFrame, encodeFrame, encodeReply, FrameDecoder } from "../protocol/frame.js";
 import type { MessageHeader } from "../protocol/header.js";
 import type { ProcedureDef } from "../protocol/procedure.js";
 import { remoteError, virErrorToWire } from "../protocol/remote-error.js";
 import type { Codec } from "../xdr/index.js";
 import type { ConnectionOpener, OpenedConnection } from "./connection-opener.js";
-import { type DispatchContext, dispatchCall } from "./dispatch.js";
+import { type DispatchContext, prepareCall } from "./dispatch.js";
 import { EventRegistry } from "./events.js";
 import { type OpenedStream, SessionStreams } from "./session-streams.js";
 
@@ -55,7 +55,10 @@ export class ClientSession implements DispatchContext {
   private inflight = 0;
   private closed = false;
   private draining = false;
-  private lastRx = Date.now();
+  /** Something arrived since the last keepalive tick (a flag: no clock read per chunk). */
+  private rxSeen = false;
+  /** Keepalive ticks in a row with nothing received. */
+  private silentTicks = 0;
   private kaTimer: NodeJS.Timeout | null = null;
   /** Streams opened by a call whose reply is not sent yet. */
   private readonly pendingStreams = new Map<number, OpenedStream>();
@@ -65,6 +68,10 @@ export class ClientSession implements DispatchContext {
   private idleWaiters: (() => void)[] = [];
   /** Calls that arrive after CONNECT_OPEN/CLOSE wait for it: pipelining clients see a consistent connection. */
   private barrier: Promise<unknown> = Promise.resolve();
+  /** CONNECT_OPEN/CLOSE calls in flight (the barrier is settled when 0). */
+  private barrierPending = 0;
+  /** Debug logging on: per-call log records (and their timestamps) are only built then. */
+  private readonly debugOn: boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -73,6 +80,7 @@ export class ClientSession implements DispatchContext {
     this.transport = opts.transport;
     this.socketReadOnly = opts.readOnly;
     this.log = opts.logger.child({ client: this.id });
+    this.debugOn = this.log.isLevelEnabled("debug");
     const self = this;
     this.streams = new SessionStreams({
       write: (f) => this.write(f),
@@ -113,12 +121,21 @@ export class ClientSession implements DispatchContext {
   startKeepalive(): void {
     if (this.kaTimer || this.opts.keepaliveInterval <= 0) return;
     const ms = this.opts.keepaliveInterval * 1000;
+    // Ticks every interval: a tick after an interval with nothing received pings; `count` such
+    // ticks in a row drop the client (silence of interval x count, as libvirt's virKeepAliveTimer).
+    this.rxSeen = false;
+    this.silentTicks = 0;
     this.kaTimer = setInterval(() => {
-      const silent = Date.now() - this.lastRx;
-      if (silent >= ms * this.opts.keepaliveCount) {
-        this.log.warn({ silentMs: silent }, "keepalive timeout, dropping client");
+      if (this.rxSeen) {
+        this.rxSeen = false;
+        this.silentTicks = 0;
+        return;
+      }
+      this.silentTicks++;
+      if (this.silentTicks >= this.opts.keepaliveCount) {
+        this.log.warn({ silentMs: this.silentTicks * ms }, "keepalive timeout, dropping client");
         this.close();
-      } else if (silent >= ms) {
+      } else {
         this.write(this.keepalive(KeepaliveProc.PING));
       }
     }, ms);
@@ -137,7 +154,7 @@ export class ClientSession implements DispatchContext {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastRx = Date.now();
+    this.rxSeen = true;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -208,36 +225,54 @@ export class ClientSession implements DispatchContext {
   private async runCall(h: MessageHeader, body: Buffer): Promise<void> {
     this.inflight++;
     if (this.inflight >= this.opts.maxRequests) this.socket.pause();
-    const started = Date.now();
-    const prior = this.barrier;
-    let done = () => {};
-    if (h.proc === 1 || h.proc === 2) this.barrier = new Promise<void>((r) => (done = r));
+    const started = this.debugOn ? Date.now() : 0;
+    const barrier = h.proc === 1 || h.proc === 2;
+    // Only while a CONNECT_OPEN/CLOSE is in flight is there a barrier to wait for; otherwise the
+    // call starts right here (an await on a settled promise would still cost a turn).
+    const prior = this.barrierPending > 0 ? this.barrier : null;
+    let done: (() => void) | null = null;
+    if (barrier) {
+      this.barrierPending++;
+      this.barrier = new Promise<void>((r) => (done = r));
+    }
     try {
-      await prior;
-      const { def, ret } = await dispatchCall(this, h.proc, h.serial, body);
-      this.sendReply(h, def, ret);
-      this.log.debug({ proc: def.name, serial: h.serial, ms: Date.now() - started }, "call");
-      const work = this.streamWork.get(h.serial);
-      if (work) {
-        this.streamWork.delete(h.serial);
-        this.startStream(h.serial, work);
+      if (prior) await prior;
+      const call = prepareCall(this, h.proc, h.serial, body);
+      // One await on the driver's promise: the ret is mapped while it is encoded (sendReply).
+      const ret = call.result instanceof Promise ? await call.result : call.result;
+      const def = call.def;
+      this.sendReply(h, def, ret, call.direct);
+      if (this.debugOn)
+        this.log.debug({ proc: def.name, serial: h.serial, ms: Date.now() - started }, "call");
+      if (def.stream) {
+        const work = this.streamWork.get(h.serial);
+        if (work) {
+          this.streamWork.delete(h.serial);
+          this.startStream(h.serial, work);
+        }
       }
       if (def.num === 2) setImmediate(() => this.close());
     } catch (e) {
       const err = toVirError(e, ErrorDomain.RPC);
       if (!(e instanceof VirError))
         this.log.error({ err: String(e), proc: h.proc }, "driver threw a non-VirError");
-      this.log.debug({ proc: h.proc, serial: h.serial, code: err.code, msg: err.message }, "call failed");
-      this.streamWork.delete(h.serial);
-      this.pendingStreams.get(h.serial)?.cancel();
-      this.pendingStreams.delete(h.serial);
+      if (this.debugOn)
+        this.log.debug({ proc: h.proc, serial: h.serial, code: err.code, msg: err.message }, "call failed");
+      if (this.streamWork.size > 0) this.streamWork.delete(h.serial);
+      if (this.pendingStreams.size > 0) {
+        this.pendingStreams.get(h.serial)?.cancel();
+        this.pendingStreams.delete(h.serial);
+      }
       this.sendError(h, err);
     } finally {
-      done();
+      if (barrier) {
+        this.barrierPending--;
+        (done as (() => void) | null)?.();
+      }
       this.inflight--;
       if (this.inflight < this.opts.maxRequests && !this.closed && !this.streams.isPaused)
         this.socket.resume();
-      if (this.inflight === 0) {
+      if (this.inflight === 0 && this.idleWaiters.length > 0) {
         const w = this.idleWaiters;
         this.idleWaiters = [];
         for (const f of w) f();
@@ -245,14 +280,11 @@ export class ClientSession implements DispatchContext {
     }
   }
 
-  private replyHeader(h: MessageHeader, status: number, type: number = MessageType.REPLY): MessageHeader {
-    return { prog: h.prog, vers: h.vers, proc: h.proc, type, serial: h.serial, status };
-  }
-
-  private sendReply(h: MessageHeader, def: ProcedureDef, ret: unknown): void {
+  /** `direct`: `ret` is the driver's bare result, encoded by the entry's direct.encodeRet. */
+  private sendReply(h: MessageHeader, def: ProcedureDef, ret: unknown, direct: boolean): void {
     let frame: Buffer;
     try {
-      frame = encodeFrame(this.replyHeader(h, MessageStatus.OK), (w) => def.ret.encode(w, ret));
+      frame = encodeReply(h, MessageType.REPLY, MessageStatus.OK, direct ? def.direct!.ret : def.ret, ret);
     } catch (e) {
       this.log.error({ proc: def.name, err: (e as Error).message }, "cannot encode reply");
       this.sendError(
@@ -276,9 +308,7 @@ export class ClientSession implements DispatchContext {
       str3: clip(wire.str3),
     };
     try {
-      this.write(
-        encodeFrame(this.replyHeader(h, MessageStatus.ERROR, type), (w) => remoteError.encode(w, safe)),
-      );
+      this.write(encodeReply(h, type, MessageStatus.ERROR, remoteError, safe));
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "cannot encode error reply");
     }

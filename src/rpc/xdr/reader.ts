@@ -60,6 +60,46 @@ export class XdrReader {
     return v;
   }
 
+  /**
+   * A hyper as a number when it is a safe integer, else as a bigint (what toNumber(hyper())
+   * gives, without building the bigint for the common case).
+   */
+  hyperNumber(): number | bigint {
+    this.need(8, "hyper");
+    const hi = this.buf.readInt32BE(this.pos);
+    const lo = this.buf.readUInt32BE(this.pos + 4);
+    // -2^53 + 1 (MIN_SAFE_INTEGER) is hi -2^21 with a non-zero lo
+    if (hi < 0x200000 && (hi > -0x200000 || (hi === -0x200000 && lo !== 0))) {
+      this.pos += 8;
+      return hi * 0x100000000 + lo;
+    }
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** An unsigned hyper as a number when it is a safe integer, else as a bigint. */
+  uhyperNumber(): number | bigint {
+    this.need(8, "unsigned hyper");
+    const hi = this.buf.readUInt32BE(this.pos);
+    if (hi < 0x200000) {
+      const lo = this.buf.readUInt32BE(this.pos + 4);
+      this.pos += 8;
+      return hi * 0x100000000 + lo;
+    }
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** 16 opaque bytes (a uuid) as libvirt's virUUIDFormat text, 8-4-4-4-12 lowercase hex. */
+  uuidString(): string {
+    this.need(16, "fixed opaque");
+    const h = this.buf.toString("hex", this.pos, this.pos + 16);
+    this.pos += 16;
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  }
+
   /** RFC 4506 §4.4 boolean: an enum whose only legal values are 0 and 1. */
   bool(): boolean {
     const v = this.int();

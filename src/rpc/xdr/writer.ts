@@ -62,6 +62,15 @@ export class XdrWriter {
   }
 
   hyper(v: bigint | number): void {
+    if (typeof v === "number" && Number.isSafeInteger(v)) {
+      // a safe integer as two words without a BigInt (memory sizes, times, counters)
+      this.reserve(8);
+      const hi = Math.floor(v / 0x100000000);
+      this.buf.writeInt32BE(hi, this.pos);
+      this.buf.writeUInt32BE(v - hi * 0x100000000, this.pos + 4);
+      this.pos += 8;
+      return;
+    }
     const b = BigInt(v);
     if (b < -(1n << 63n) || b >= 1n << 63n) throw xdrError(`XDR: hyper out of range: ${b}`);
     this.reserve(8);
@@ -70,6 +79,14 @@ export class XdrWriter {
   }
 
   uhyper(v: bigint | number): void {
+    if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) {
+      this.reserve(8);
+      const hi = Math.floor(v / 0x100000000);
+      this.buf.writeUInt32BE(hi, this.pos);
+      this.buf.writeUInt32BE(v - hi * 0x100000000, this.pos + 4);
+      this.pos += 8;
+      return;
+    }
     const b = BigInt(v);
     if (b < 0n || b >= 1n << 64n) throw xdrError(`XDR: unsigned hyper out of range: ${b}`);
     this.reserve(8);
@@ -179,6 +196,24 @@ export class XdrWriter {
     this.reserve(v.length);
     this.buf.set(v, this.pos);
     this.pos += v.length;
+  }
+
+  /**
+   * A message's first seven words: a zero length word (patched once the payload is written) and
+   * the header. The words are a decoded header's own fields, so unchecked (uint/int check each).
+   */
+  frameHeader(prog: number, vers: number, proc: number, type: number, serial: number, status: number): void {
+    this.reserve(28);
+    const b = this.buf;
+    const p = this.pos;
+    b.writeUInt32BE(0, p);
+    b.writeUInt32BE(prog >>> 0, p + 4);
+    b.writeUInt32BE(vers >>> 0, p + 8);
+    b.writeInt32BE(proc | 0, p + 12);
+    b.writeInt32BE(type | 0, p + 16);
+    b.writeUInt32BE(serial >>> 0, p + 20);
+    b.writeInt32BE(status | 0, p + 24);
+    this.pos = p + 28;
   }
 
   /** Overwrites a previously written uint (used for the frame length word). */
