@@ -3,7 +3,6 @@
 import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { formatDomainXML } from "../../conf/domain/index.js";
-import { fillLiveListenAddress } from "../../conf/domain/devices/graphics.js";
 import {
   VIR_DOMAIN_EVENT,
   VIR_DOMAIN_EVENT_ID,
@@ -30,7 +29,8 @@ import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
 import { writeStatus } from "./domain-status.js";
-import { applyLiveState, runShortName } from "./live-state.js";
+import { copyCpu, forgetOrigCpu, prepareLiveCpu, rememberOrigCpu, updateLiveCpu } from "./live-cpu.js";
+import { applyLiveState, fillListenAddresses, forgetListenAddresses, runShortName } from "./live-state.js";
 import { type QemuExit, type QemuProcess, qemuPaths, startQemu } from "./process.js";
 
 const VNC_PORT_MIN = 5900;
@@ -98,6 +98,9 @@ export async function startDomain(
   // libvirt names every device at start (qemuAssignDeviceAliases); the live XML shows the names.
   assignDeviceAliases(live);
   await applyLiveState(live, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }).catch(dropRamDir);
+  prepareLiveCpu(live);
+  const origCpu = copyCpu(live);
+  let cpuUpdated = false;
   const proc = await startQemu({
     name: d.name,
     argv,
@@ -107,6 +110,7 @@ export async function startDomain(
     qemuVersion: `${caps.version.major}.${caps.version.minor}.${caps.version.micro}`,
     // QEMU created the taps (ifname=); plug them into their bridges before the guest runs.
     beforeCont: async (qp) => {
+      cpuUpdated = await updateLiveCpu(qp.monitor, live);
       await setLinkStates(qp, live);
       await setGraphicsPasswords(qp, live);
       await fillChardevPaths(qp, live, channelDir);
@@ -129,6 +133,7 @@ export async function startDomain(
   });
   if (d.persistent) d.newDef = d.def;
   d.def = live;
+  rememberOrigCpu(d.uuid, live, cpuUpdated ? origCpu : undefined);
   if (vncPort !== undefined) {
     for (const g of live.devices.graphics) {
       if (g.type === "vnc") g.attrs = g.attrs.map(([k, v]) => [k, k === "port" ? String(vncPort) : v]);
@@ -137,7 +142,7 @@ export async function startDomain(
     }
   }
   // the address the argv builder gave QEMU for a listen without one (qemu.conf's default)
-  for (const g of live.devices.graphics) fillLiveListenAddress(g, "127.0.0.1");
+  fillListenAddresses(d.uuid, live, "127.0.0.1");
   d.caps = caps;
   d.id = id;
   if (paused) setState(d, VIR_DOMAIN_STATE.PAUSED, VIR_DOMAIN_PAUSED.USER);
@@ -411,6 +416,8 @@ function ramDir(st: QemuDriverState, name: string): string {
 function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
   rmSync(ramDir(st, d.name), { recursive: true, force: true });
   if (d.id >= 0) rmSync(channelTargetDir(st, d.id, d.name), { recursive: true, force: true });
+  forgetOrigCpu(d.uuid);
+  forgetListenAddresses(d.uuid);
   let reason: number;
   let detail: number;
   if (d.stopping) ({ reason, detail } = d.stopping);

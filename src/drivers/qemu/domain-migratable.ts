@@ -7,7 +7,8 @@
 // scripts/oracle/qemu-dumpxml-golden.ts (<case>.libvirt-migratable.xml). Pure.
 import type { DomainDef } from "../../conf/domain/index.js";
 import { attr, type XmlElement } from "../../xml/index.js";
-import { isImplicitDacLabel } from "./live-state.js";
+import { restoreOrigCpu } from "./live-cpu.js";
+import { isImplicitDacLabel, stripFilledListens } from "./live-state.js";
 
 /** A socket in a run's channel directory (live-state.ts runShortName under qemu/channel/target). */
 const CHANNEL_TARGET = /\/qemu\/channel\/target\/domain-[0-9]+-[^/]*\/[^/]+$/;
@@ -17,6 +18,10 @@ const isX86 = (arch: string) => arch === "x86_64" || arch === "i686";
 /** Strips, in place, what libvirt 9.0 leaves out of a migratable definition (the copy, not the domain's own). */
 export function stripForMigration(def: DomainDef): void {
   const d = def.devices;
+  // a running domain's CPU as it was before QEMU's view was added (libvirt's origCPU)
+  restoreOrigCpu(def);
+  // display addresses a running domain's start filled in from the daemon's default
+  stripFilledListens(def);
   const usb = d.controllers.filter((c) => c.type === "usb");
   const drop = new Set<object>();
   if (

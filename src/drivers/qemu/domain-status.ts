@@ -9,6 +9,7 @@ import { killPid } from "../../host/kill.js";
 import { pidAlive, watchPid } from "../../host/spawn.js";
 import { applyAliases, assignDeviceAliases, collectAliases } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
+import { origCpuXml, restoreOrigCpuXml } from "./live-cpu.js";
 import { collectLiveState, restoreLiveState } from "./live-state.js";
 import { newQemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
@@ -32,6 +33,8 @@ interface StatusFile {
   autodestroy?: boolean;
   /** Runtime values the parser does not keep from `xml` (disk source numbers); absent in older files. */
   live?: ReturnType<typeof collectLiveState>;
+  /** The CPU before QEMU's view was added (for --migratable), when that changed it. */
+  origCpu?: string;
 }
 
 /** QEMU processes a connection started with AUTODESTROY (autodestroy.ts registers them). */
@@ -53,6 +56,7 @@ export function writeStatus(d: QemuDomain, paths: QemuPaths): void {
     xml: formatDomainXML(d.def, { inactive: true, securityInfo: true }),
     aliases: collectAliases(d.def),
     live: collectLiveState(d.def),
+    origCpu: origCpuXml(d.uuid),
     ...(autoDestroyProcs.has(d.proc) ? { autodestroy: true } : {}),
   };
   const tmp = `${paths.status}.tmp`;
@@ -121,6 +125,7 @@ export async function reconnectDomains(
       const { def, caps } = await st.parse(s.xml);
       applyAliases(def, Array.isArray(s.aliases) ? s.aliases : []);
       restoreLiveState(def, s.live);
+      restoreOrigCpuXml(s.uuid, def, s.origCpu);
       // A file written before aliases were kept: name the devices as the start did.
       assignDeviceAliases(def);
       let d = st.domains.byUuid(s.uuid);

@@ -11,6 +11,7 @@
 // The live XML is saved in the status file and parsed again after a daemon restart; the parser
 // keeps no source index, so collectLiveState/restoreLiveState carry them beside it.
 import { statSync } from "node:fs";
+import { fillLiveListenAddress } from "../../conf/domain/devices/graphics.js";
 import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
 import { attr, child, el, elements, type XmlElement } from "../../xml/index.js";
 
@@ -208,4 +209,53 @@ export function restoreLiveState(def: DomainDef, saved: { diskIndexes?: unknown 
 /** libvirt's per-run directory name of a domain: domain-ID-NAME, the name cut to 20 characters. */
 export function runShortName(id: number, name: string): string {
   return `domain-${id}-${[...name].slice(0, 20).join("")}`;
+}
+
+/** A `<listen>` whose address the start filled in: graphics index, listen index, address, listen=. */
+interface FilledListen {
+  g: number;
+  l: number;
+  address: string;
+  attr: boolean;
+}
+
+/** The listen addresses each running domain's start filled in, by UUID. */
+const filledListens = new Map<string, FilledListen[]>();
+
+const listensOf = (g: DomainDef["devices"]["graphics"][number]) => g.children.filter((c) => c.name === "listen");
+
+/**
+ * At start: a display `<listen type='address'/>` without an address gets the one QEMU listens on
+ * (fillLiveListenAddress); which ones were filled is remembered, because libvirt's --migratable
+ * XML leaves such addresses (taken from qemu.conf) out again.
+ */
+export function fillListenAddresses(uuid: string, def: DomainDef, address: string): void {
+  const filled: FilledListen[] = [];
+  def.devices.graphics.forEach((g, gi) => {
+    const before = listensOf(g).map((l) => attr(l, "address"));
+    const hadAttr = g.attrs.some(([k]) => k === "listen");
+    fillLiveListenAddress(g, address);
+    listensOf(g).forEach((l, li) => {
+      const a = attr(l, "address");
+      if (before[li] === undefined && a !== undefined)
+        filled.push({ g: gi, l: li, address: a, attr: li === 0 && !hadAttr && g.attrs.some(([k]) => k === "listen") });
+    });
+  });
+  if (filled.length) filledListens.set(uuid, filled);
+  else filledListens.delete(uuid);
+}
+
+export function forgetListenAddresses(uuid: string): void {
+  filledListens.delete(uuid);
+}
+
+/** For the migratable copy of a running domain's definition: the filled-in addresses left out. */
+export function stripFilledListens(def: DomainDef): void {
+  for (const f of filledListens.get(def.uuid) ?? []) {
+    const g = def.devices.graphics[f.g];
+    const l = g ? listensOf(g)[f.l] : undefined;
+    if (!g || !l || attr(l, "address") !== f.address) continue;
+    l.attrs = l.attrs.filter(([k]) => k !== "address");
+    if (f.attr) g.attrs = g.attrs.filter(([k, v]) => !(k === "listen" && v === f.address));
+  }
 }
