@@ -1,7 +1,7 @@
 // `tsvirt-img amend -o options [-f fmt] filename`: changes creation options in place where the
 // format supports it (an `amend(options)` method on the image).
 
-import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, showHelp } from "./context.js";
 import {
   AMEND_OPTIONS,
   amendHelp,
@@ -10,20 +10,26 @@ import {
   CREATE_OPTIONS,
   parseOptionString,
 } from "./create-options.js";
-import { getopt } from "./getopt.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { type QemuProgress, qemuProgress } from "./progress.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 
 export async function cmdAmend(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "ho:f:t:pq", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "force", arg: "none" },
-    ]);
+    p = getopt(
+      argv,
+      "ho:f:t:pq",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "force", arg: "none" },
+      ],
+      "amend",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -3,8 +3,17 @@
 
 import { ImageError } from "../../image/errors.js";
 import type { CheckResult } from "../../image/image.js";
-import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli, printf2 } from "./context.js";
-import { getopt } from "./getopt.js";
+import {
+  CliError,
+  errText,
+  fromUsage,
+  hasImageOpts,
+  openCli,
+  type Out,
+  printf2,
+  showHelp,
+} from "./context.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { type QValue, toQemuJson } from "./qdict.js";
 
 export { printf2 };
@@ -45,16 +54,22 @@ function human(r: CheckResult, quiet: boolean): string {
 export async function cmdCheck(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "hf:r:T:qU", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "format", arg: "required", key: "f" },
-      { name: "repair", arg: "required", key: "r" },
-      { name: "output", arg: "required" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    p = getopt(
+      argv,
+      "hf:r:T:qU",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "format", arg: "required", key: "f" },
+        { name: "repair", arg: "required", key: "r" },
+        { name: "output", arg: "required" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "check",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -4,8 +4,17 @@
 import { realpath } from "node:fs/promises";
 import { type Image, openImage } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, pathCombine } from "./context.js";
-import { getopt } from "./getopt.js";
+import {
+  CliError,
+  errText,
+  fromUsage,
+  hasImageOpts,
+  openCli,
+  type Out,
+  pathCombine,
+  showHelp,
+} from "./context.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cvtnum, isCacheMode } from "./units.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { qemuProgress } from "./progress.js";
@@ -29,12 +38,18 @@ async function isBackingNamed(overlay: Image, name: string): Promise<boolean> {
 export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "f:ht:b:dpqr:", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-    ]);
+    p = getopt(
+      argv,
+      "f:ht:b:dpqr:",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+      ],
+      "commit",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -4,8 +4,17 @@
 import { ImageError } from "../../image/errors.js";
 import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus, driverRunEnd } from "./chain-status.js";
-import { CliError, errText, fromUsage, hasImageOpts, isZero, type Out, openCli } from "./context.js";
-import { getopt } from "./getopt.js";
+import {
+  CliError,
+  errText,
+  fromUsage,
+  hasImageOpts,
+  isZero,
+  openCli,
+  type Out,
+  showHelp,
+} from "./context.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 
 const CHUNK = 4 << 20;
@@ -181,13 +190,19 @@ function sameStatus(a: MapExtent, b: MapExtent): boolean {
 export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "hf:F:T:pqsU", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    p = getopt(
+      argv,
+      "hf:F:T:pqsU",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "compare",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let f1: string | undefined;

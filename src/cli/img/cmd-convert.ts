@@ -9,8 +9,9 @@ import {
   errText,
   fromUsage,
   hasImageOpts,
-  type Out,
   openCli,
+  type Out,
+  showHelp,
 } from "./context.js";
 import { copyImage, SourceReadError } from "./copy.js";
 import { chainStatus } from "./chain-status.js";
@@ -26,7 +27,7 @@ import {
   optionsHelpWithProtocol,
   parseOptionString,
 } from "./create-options.js";
-import { getopt } from "./getopt.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { loadSnapshot, parseSnapshotParam, type SnapshotParam } from "./snapshot-param.js";
 import { convertProgressPlan } from "./convert-progress.js";
 import { qemuProgress } from "./progress.js";
@@ -54,18 +55,24 @@ async function inChains(path: string, sources: Image[]): Promise<boolean> {
 export async function cmdConvert(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "hf:O:B:Cco:l:S:pt:T:qnm:WUr:F:", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "target-image-opts", arg: "none" },
-      { name: "salvage", arg: "none" },
-      { name: "target-is-zero", arg: "none" },
-      { name: "bitmaps", arg: "none" },
-      { name: "skip-broken-bitmaps", arg: "none" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    p = getopt(
+      argv,
+      "hf:O:B:Cco:l:S:pt:T:qnm:WUr:F:",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "target-image-opts", arg: "none" },
+        { name: "salvage", arg: "none" },
+        { name: "target-is-zero", arg: "none" },
+        { name: "bitmaps", arg: "none" },
+        { name: "skip-broken-bitmaps", arg: "none" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "convert",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let srcFmt: string | undefined;

@@ -2,7 +2,7 @@
 
 import { isAbsolute } from "node:path";
 import { createImage, ImageError, openImage } from "../../image/index.js";
-import { CliError, errText, fromUsage, isDirectory, type Out, pathCombine } from "./context.js";
+import { CliError, errText, fromUsage, isDirectory, type Out, pathCombine, showHelp } from "./context.js";
 import {
   aesUnexpected,
   checkOptionList,
@@ -16,7 +16,7 @@ import {
   optionsHelpWithProtocol,
   parseOptionString,
 } from "./create-options.js";
-import { getopt } from "./getopt.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects } from "./qdict.js";
 import { strtosz } from "./units.js";
 
@@ -41,11 +41,17 @@ export function createSize(text: string, io?: Out): number {
 export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "F:b:f:ho:qu", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-    ]);
+    p = getopt(
+      argv,
+      "F:b:f:ho:qu",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+      ],
+      "create",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt = "raw";

@@ -2,22 +2,28 @@
 // new image, as qemu-img dd (every block is written; no sparse detection).
 
 import { createImage, hasFormat, type Image, ImageError, openImage } from "../../image/index.js";
-import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, showHelp } from "./context.js";
 import { createFailureText, leaveEmptyFileIfQemuDoes } from "./create-options.js";
-import { getopt } from "./getopt.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
 
 export async function cmdDd(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "hf:O:U", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "image-opts", arg: "none" },
-      { name: "object", arg: "required" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    p = getopt(
+      argv,
+      "hf:O:U",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "image-opts", arg: "none" },
+        { name: "object", arg: "required" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "dd",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -7,11 +7,12 @@ import {
   CliError,
   fromUsage,
   hasImageOpts,
-  type Out,
   openCli,
+  type Out,
   pathCombine,
+  showHelp,
 } from "./context.js";
-import { getopt } from "./getopt.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects, dumpHuman, parseImageOpts, type QValue, type Secrets, toQemuJson } from "./qdict.js";
 import { sizeToStr } from "./units.js";
 
@@ -123,16 +124,22 @@ export async function cmdInfo(argv: string[], io: Out): Promise<number> {
   let chain = false;
   let parsed: ReturnType<typeof getopt>;
   try {
-    parsed = getopt(argv, "f:hU", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "format", arg: "required", key: "f" },
-      { name: "output", arg: "required" },
-      { name: "backing-chain", arg: "none" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    parsed = getopt(
+      argv,
+      "f:hU",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "format", arg: "required", key: "f" },
+        { name: "output", arg: "required" },
+        { name: "backing-chain", arg: "none" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "info",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   // --object secrets, created as qemu-img does while it reads its options.

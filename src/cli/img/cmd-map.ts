@@ -3,8 +3,8 @@
 import { dirname } from "node:path";
 import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, fromUsage, hasImageOpts, type Out, openCli, pathCombine } from "./context.js";
-import { getopt } from "./getopt.js";
+import { CliError, fromUsage, hasImageOpts, openCli, type Out, pathCombine, showHelp } from "./context.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { cvtnum } from "./units.js";
 
@@ -51,17 +51,23 @@ function chainNames(img: Image, given: string): (depth: number, file: string) =>
 export async function cmdMap(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "f:hU", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "format", arg: "required", key: "f" },
-      { name: "output", arg: "required" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "force-share", arg: "none", key: "U" },
-      { name: "start-offset", arg: "required", key: "s" },
-      { name: "max-length", arg: "required", key: "l" },
-    ]);
+    p = getopt(
+      argv,
+      "f:hU",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "format", arg: "required", key: "f" },
+        { name: "output", arg: "required" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "force-share", arg: "none", key: "U" },
+        { name: "start-offset", arg: "required", key: "s" },
+        { name: "max-length", arg: "required", key: "l" },
+      ],
+      "map",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -3,14 +3,14 @@
 
 import { hasFormat, type Image } from "../../image/index.js";
 import { chainStatus } from "./chain-status.js";
-import { CliError, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
+import { CliError, fromUsage, hasImageOpts, openCli, type Out, showHelp } from "./context.js";
 import {
   checkOptionList,
   checkOptionValue,
   createOptionsWithProtocol,
   parseOptionString,
 } from "./create-options.js";
-import { getopt } from "./getopt.js";
+import { getopt, HelpRequest, UsageError } from "./getopt.js";
 import { loadSnapshot, parseSnapshotParam, type SnapshotParam } from "./snapshot-param.js";
 import { type QValue, toQemuJson, cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
@@ -86,15 +86,26 @@ function luksHeaderSize(o: Record<string, string>, secrets: Secrets): number {
 export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "hf:O:o:l:U", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "output", arg: "required" },
-      { name: "size", arg: "required" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    p = getopt(
+      argv,
+      "hf:O:o:l:U",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "output", arg: "required" },
+        { name: "size", arg: "required" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "measure",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
+    // qemu-img measure lets glibc report a bad option, then prints its help (exit status 0).
+    if (e instanceof UsageError) {
+      io.err(`measure: ${e.glibc}\n`);
+      return showHelp(io);
+    }
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -4,8 +4,17 @@
 import { stat } from "node:fs/promises";
 import { hasFormat, type Image, type MapExtent, openImage } from "../../image/index.js";
 import { chainStatus, driverRunEnd, qemuWriteZeroes } from "./chain-status.js";
-import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, pathCombine } from "./context.js";
-import { getopt } from "./getopt.js";
+import {
+  CliError,
+  errText,
+  fromUsage,
+  hasImageOpts,
+  openCli,
+  type Out,
+  pathCombine,
+  showHelp,
+} from "./context.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { isCacheMode } from "./units.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { type QemuProgress, qemuProgress } from "./progress.js";
@@ -25,13 +34,19 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 export async function cmdRebase(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "hf:F:b:upt:T:qU", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    p = getopt(
+      argv,
+      "hf:F:b:upt:T:qU",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "rebase",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -1,7 +1,7 @@
 // `tsvirt-img resize [-f fmt] [--shrink] [--preallocation=mode] [-q] filename [+|-]size`.
 
-import { CliError, errText, fromUsage, hasImageOpts, type Out, openCli } from "./context.js";
-import { getopt } from "./getopt.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, showHelp } from "./context.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { strtosz } from "./units.js";
 
@@ -12,14 +12,20 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
   const sizeArg = argv[argv.length - 1]!;
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv.slice(0, -1), "f:hqU", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "preallocation", arg: "required" },
-      { name: "shrink", arg: "none" },
-    ]);
+    p = getopt(
+      argv.slice(0, -1),
+      "f:hqU",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "preallocation", arg: "required" },
+        { name: "shrink", arg: "none" },
+      ],
+      "resize",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -1,20 +1,26 @@
 // `tsvirt-img snapshot [-l | -a name | -c name | -d name] [-q] filename`: internal snapshots.
 
-import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out } from "./context.js";
+import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, showHelp } from "./context.js";
 import { snapshotHeader, snapshotLine } from "./cmd-info.js";
-import { getopt } from "./getopt.js";
+import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 
 export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
   let p: ReturnType<typeof getopt>;
   try {
-    p = getopt(argv, "la:c:d:hqU", [
-      { name: "help", arg: "none", key: "h" },
-      { name: "object", arg: "required" },
-      { name: "image-opts", arg: "none" },
-      { name: "force-share", arg: "none", key: "U" },
-    ]);
+    p = getopt(
+      argv,
+      "la:c:d:hqU",
+      [
+        { name: "help", arg: "none", key: "h" },
+        { name: "object", arg: "required" },
+        { name: "image-opts", arg: "none" },
+        { name: "force-share", arg: "none", key: "U" },
+      ],
+      "snapshot",
+    );
   } catch (e) {
+    if (e instanceof HelpRequest) return showHelp(io);
     throw fromUsage(e);
   }
   let fmt: string | undefined;

@@ -38,6 +38,12 @@ export function fromUsage(e: unknown): unknown {
   return e instanceof UsageError ? usage(e.message) : e;
 }
 
+/** A command's -h: the tool's help on stdout, exit status 0 (as qemu-img's help()). */
+export async function showHelp(io: Out): Promise<number> {
+  const { main } = await import("./main.js");
+  return main(["--help"], io);
+}
+
 /** qemu's path_combine(), used for backing and extent names in messages. */
 export function pathCombine(base: string, name: string): string {
   if (isAbsolute(name)) return name;
