@@ -1,13 +1,21 @@
 // Micro-benchmark of what a define costs the daemon in CPU: parse + post-parse + validate + format
 // of a virt-install-like domain XML, N times (5000; BENCH_SMOKE=1: 200), ops/s and µs/op of
-// CPU time per phase.
+// CPU time per phase. Then the QEMU driver's define path for bench/rpc-define.py's domain XML
+// (type='qemu', one virtio disk, one user NIC), as driver-state.ts's parse() + saveConfig() do it:
+// parse (noIfnames) + qemuPostParse against the installed qemu-system-x86_64's capabilities
+// (probed once into a cache dir under the OS temp dir) + compactDomainDef + format
+// (inactive, securityInfo). Skipped without /usr/bin/qemu-system-x86_64.
 //
 //   node --import tsx bench/conf-define.ts            (full)
 //   BENCH_SMOKE=1 node --import tsx bench/conf-define.ts
 //   BENCH_FROM=dist node --import tsx bench/conf-define.ts   (the compiled dist/ tree)
 
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type * as DomainConf from "../src/conf/domain/index.js";
+import type * as Caps from "../src/drivers/qemu/capabilities.js";
+import type * as PostParse from "../src/drivers/qemu/domain-post-parse.js";
 import type * as Xml from "../src/xml/index.js";
 
 // BENCH_FROM=dist measures the compiled tree the daemon runs (after `npx tsc -p .`); the default,
@@ -16,12 +24,21 @@ const FROM = process.env.BENCH_FROM === "dist" ? "dist" : "src";
 const base = new URL(`../${FROM}/`, import.meta.url);
 if (!existsSync(base)) throw new Error(`no ${FROM}/ tree: run npx tsc -p . first`);
 const ext = FROM === "dist" ? "js" : "ts";
-const { formatDomainXML, parseDomainXML } = (await import(
+const { compactDomainDef, formatDomainXML, parseDomainXML, parseDomainXMLWith } = (await import(
   new URL(`conf/domain/index.${ext}`, base).href
 )) as typeof DomainConf;
-const { parseXml } = (await import(new URL(`xml/index.${ext}`, base).href)) as typeof Xml;
+const { attr, child, parseXml } = (await import(new URL(`xml/index.${ext}`, base).href)) as typeof Xml;
+const { QemuCapsCache } = (await import(
+  new URL(`drivers/qemu/capabilities.${ext}`, base).href
+)) as typeof Caps;
+const { qemuPostParse } = (await import(
+  new URL(`drivers/qemu/domain-post-parse.${ext}`, base).href
+)) as typeof PostParse;
 
 const SMOKE = process.env.BENCH_SMOKE === "1";
+// BENCH_ONLY=qemu: only the QEMU define (all) phase, for instruction counts (valgrind's
+// cachegrind run at two N, the difference divided by the difference of N: see bench/README.md).
+const ONLY_QEMU = process.env.BENCH_ONLY === "qemu";
 const N = SMOKE ? 200 : Number(process.env.BENCH_N ?? 5000);
 
 function domainXml(i: number): string {
@@ -99,11 +116,62 @@ function time(label: string, xmls: string[], fn: (x: string) => unknown): number
   return us;
 }
 
-const xmls = Array.from({ length: N }, (_, i) => domainXml(i));
-const defs = xmls.map((x) => parseDomainXML(x));
-console.log(`conf-define (${FROM}): N=${N}, ${xmls[0]!.length} bytes of XML each`);
-time("xml tree parse", xmls, (x) => parseXml(x, { context: "domain", domain: 20 }));
-time("parseDomainXML (all)", xmls, (x) => parseDomainXML(x));
-let j = 0;
-time("formatDomainXML", xmls, () => formatDomainXML(defs[j++ % defs.length]!));
-time("parse + format (define)", xmls, (x) => formatDomainXML(parseDomainXML(x)));
+if (!ONLY_QEMU) {
+  const xmls = Array.from({ length: N }, (_, i) => domainXml(i));
+  const defs = xmls.map((x) => parseDomainXML(x));
+  console.log(`conf-define (${FROM}): N=${N}, ${xmls[0]!.length} bytes of XML each`);
+  time("xml tree parse", xmls, (x) => parseXml(x, { context: "domain", domain: 20 }));
+  time("parseDomainXML (all)", xmls, (x) => parseDomainXML(x));
+  let j = 0;
+  time("formatDomainXML", xmls, () => formatDomainXML(defs[j++ % defs.length]!));
+  time("parse + format (define)", xmls, (x) => formatDomainXML(parseDomainXML(x)));
+}
+
+// The QEMU driver's define, for rpc-define.py's DOMAIN_XML (same text, same MAC pattern).
+const QEMU = "/usr/bin/qemu-system-x86_64";
+function rpcXml(i: number): string {
+  const h = (n: number) => (n & 255).toString(16).padStart(2, "0");
+  const name = `bench-123456-${String(i).padStart(4, "0")}`;
+  return `<domain type='qemu'>
+  <name>${name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/var/lib/bench/${name}.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='user'><mac address='52:54:00:${h(i >> 16)}:${h(i >> 8)}:${h(i)}'/></interface>
+  </devices>
+</domain>
+`;
+}
+
+if (existsSync(QEMU)) {
+  const caps = await new QemuCapsCache(join(tmpdir(), "tsvirt-bench-caps")).get(QEMU);
+  // driver-state.ts parse(): the generic parse with the arch look, QEMU post-parse, compaction
+  const parseQemu = (x: string) => {
+    let archGiven = false;
+    const def = parseDomainXMLWith(x, { noIfnames: true }, (root) => {
+      const os = child(root, "os");
+      const type = os ? child(os, "type") : undefined;
+      archGiven = type !== undefined && attr(type, "arch") !== undefined;
+    });
+    qemuPostParse(def, caps, archGiven);
+    compactDomainDef(def);
+    return def;
+  };
+  const saveFormat = { inactive: true, securityInfo: true };
+  // flat strings, as the RPC layer decodes them from a Buffer (a template literal is a rope,
+  // which the first string operation of the parse would flatten: a cost the daemon does not have)
+  const rx = Array.from({ length: N }, (_, i) => Buffer.from(rpcXml(i)).toString());
+  console.log(`qemu define (rpc-define.py's XML): N=${N}, ${rx[0]!.length} bytes each`);
+  if (!ONLY_QEMU) {
+    const qdefs = rx.map(parseQemu);
+    time("qemu parse + post-parse", rx, parseQemu);
+    let k = 0;
+    time("qemu format (saveConfig)", rx, () => formatDomainXML(qdefs[k++ % qdefs.length]!, saveFormat));
+  }
+  time("qemu define (all)", rx, (x) => formatDomainXML(parseQemu(x), saveFormat));
+}

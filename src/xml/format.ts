@@ -39,11 +39,28 @@ function hasElementChild(e: XmlElement): boolean {
   return false;
 }
 
+// libvirt's domain formatter writes a few elements with an open and a close tag even when they
+// are empty; conf/domain/format.ts rewrites them in the finished text. Formatting notes when it
+// wrote such an element (or a comment, whose text is written as it is), so that the rewrite
+// searches only documents that may have one rather than every document.
+let openCloseSeen = false;
+
+/** Whether an empty hyperv/redirdev/nvram element or a comment was formatted since the last call. */
+export function takeOpenCloseSeen(): boolean {
+  const seen = openCloseSeen;
+  openCloseSeen = false;
+  return seen;
+}
+
 /** Formats one element at the given indent depth; the result ends with a newline. */
 export function formatElement(e: XmlElement, indent = 0): string {
   const pad = padding(indent);
   const open = `${pad}<${e.name}${formatAttrs(e)}`;
-  if (e.children.length === 0) return `${open}/>\n`;
+  if (e.children.length === 0) {
+    const n = e.name;
+    if (n === "hyperv" || n === "redirdev" || n === "nvram") openCloseSeen = true;
+    return `${open}/>\n`;
+  }
   const ch = e.children;
   if (!hasElementChild(e)) {
     let text = "";
@@ -60,7 +77,10 @@ export function formatElement(e: XmlElement, indent = 0): string {
 
 function formatNode(n: XmlNode, indent: number): string {
   if (n.kind === "element") return formatElement(n, indent);
-  if (n.kind === "comment") return `${padding(indent)}<!--${n.text}-->\n`;
+  if (n.kind === "comment") {
+    openCloseSeen = true;
+    return `${padding(indent)}<!--${n.text}-->\n`;
+  }
   // Whitespace-only text between elements is layout, which the formatter re-creates.
   const t = n.text.trim();
   return t === "" ? "" : `${padding(indent)}${escapeXml(t)}\n`;

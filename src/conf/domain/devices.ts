@@ -1,7 +1,7 @@
 // `<devices>`: dispatches each child to its device parser and formats the list back in
 // libvirt's fixed per-kind order (virDomainDefFormatInternal), whatever the input order.
 
-import { el, elements, formatElement, textContent, type XmlElement } from "../../xml/index.js";
+import { elements, escapeXml, formatElement, textContent, type XmlElement } from "../../xml/index.js";
 import { formatChr, parseChr } from "./devices/chardev.js";
 import {
   fillControllerDefaults,
@@ -127,37 +127,57 @@ export function parseDevices(e: XmlElement | undefined, osType: string): DomainD
   return d;
 }
 
-function generics(d: DomainDevices, slot: string): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (const kind of GENERIC_ORDER) {
-    if (GENERIC_SLOTS[kind] !== slot) continue;
-    for (const g of d.other) if (g.kind === kind) out.push(g.xml);
+/** Generic kinds by slot, each slot's kinds in formatting order (made once). */
+const GENERIC_BY_SLOT = new Map<string, string[]>();
+for (let i = 0; i < GENERIC_ORDER.length; i++) {
+  const kind = GENERIC_ORDER[i]!;
+  const slot = GENERIC_SLOTS[kind]!;
+  let list = GENERIC_BY_SLOT.get(slot);
+  if (!list) GENERIC_BY_SLOT.set(slot, (list = []));
+  list.push(kind);
+}
+
+/** Formats the kept generic devices of one slot (kind order, then document order) onto `s`. */
+function generics(d: DomainDevices, slot: string): string {
+  const other = d.other;
+  if (other.length === 0) return ""; // the usual case: nothing kept
+  const kinds = GENERIC_BY_SLOT.get(slot)!;
+  let s = "";
+  for (let i = 0; i < kinds.length; i++) {
+    const kind = kinds[i];
+    for (let j = 0; j < other.length; j++) if (other[j]!.kind === kind) s += formatElement(other[j]!.xml, 2);
   }
-  return out;
+  return s;
+}
+
+// Each device formatted straight into the <devices> text (at depth 2), rather than collected into
+// one element whose children are then formatted: the same text, without the intermediate lists.
+function each<T>(list: T[], fmt: (x: T) => XmlElement): string {
+  let s = "";
+  for (let i = 0; i < list.length; i++) s += formatElement(fmt(list[i]!), 2);
+  return s;
 }
 
 export function formatDevices(d: DomainDevices, secure: boolean): string {
-  const kids = [
-    d.emulator !== undefined && el("emulator", {}, d.emulator),
-    d.disks.map(formatDisk),
-    d.controllers.map(formatController),
-    generics(d, "controller"),
-    d.interfaces.map(formatInterface),
-    generics(d, "interface"),
-    d.serials.map((s) => formatChr("serial", s)),
-    d.parallels.map((s) => formatChr("parallel", s)),
-    d.consoles.map((s) => formatChr("console", s)),
-    d.channels.map((s) => formatChr("channel", s)),
-    d.inputs.map(formatInput),
-    generics(d, "input"),
-    d.graphics.map((g) => formatGraphics(g, secure)),
-    generics(d, "graphics"),
-    d.videos.map(formatVideo),
-    generics(d, "video"),
-    d.memballoon && formatMemballoon(d.memballoon),
-    generics(d, "memballoon"),
-  ];
-  const out = formatElement(el("devices", {}, ...kids), 1);
+  let s = "";
+  if (d.emulator !== undefined) s += `    <emulator>${escapeXml(d.emulator)}</emulator>\n`;
+  s += each(d.disks, formatDisk);
+  s += each(d.controllers, formatController);
+  s += generics(d, "controller");
+  s += each(d.interfaces, formatInterface);
+  s += generics(d, "interface");
+  for (let i = 0; i < d.serials.length; i++) s += formatElement(formatChr("serial", d.serials[i]!), 2);
+  for (let i = 0; i < d.parallels.length; i++) s += formatElement(formatChr("parallel", d.parallels[i]!), 2);
+  for (let i = 0; i < d.consoles.length; i++) s += formatElement(formatChr("console", d.consoles[i]!), 2);
+  for (let i = 0; i < d.channels.length; i++) s += formatElement(formatChr("channel", d.channels[i]!), 2);
+  s += each(d.inputs, formatInput);
+  s += generics(d, "input");
+  for (let i = 0; i < d.graphics.length; i++) s += formatElement(formatGraphics(d.graphics[i]!, secure), 2);
+  s += generics(d, "graphics");
+  s += each(d.videos, formatVideo);
+  s += generics(d, "video");
+  if (d.memballoon) s += formatElement(formatMemballoon(d.memballoon), 2);
+  s += generics(d, "memballoon");
   // libvirt always opens and closes <devices>, even when it is empty.
-  return out === "  <devices/>\n" ? "  <devices>\n  </devices>\n" : out;
+  return `  <devices>\n${s}  </devices>\n`;
 }

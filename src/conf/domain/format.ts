@@ -7,6 +7,7 @@ import {
   escapeXml,
   formatElement,
   formatLibxml,
+  takeOpenCloseSeen,
   type XmlElement,
   type XmlNode,
 } from "../../xml/index.js";
@@ -74,8 +75,22 @@ function extras(def: DomainDef, name: string): string {
   return s;
 }
 
+/** `<clock>` (an element built only when it has attributes or children besides the offset). */
+function formatClock(c: DomainDef["clock"]): string {
+  if (c.attrs.length === 0 && c.children.length === 0) return `  <clock offset='${escapeXml(String(c.offset))}'/>\n`;
+  return line(1, el("clock", [["offset", c.offset], ...c.attrs], ...c.children));
+}
+
+/** Whether a value formatDomainXML writes without escaping has a '<' (never, for a parsed definition). */
+function unescapedMarkup(def: DomainDef, id: unknown): boolean {
+  const vs = [def.uuid, def.onPoweroff, def.onReboot, def.onCrash, def.onLockfailure, def.currentMemory, id];
+  for (let i = 0; i < vs.length; i++) if (String(vs[i]).includes("<")) return true;
+  return false;
+}
+
 export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): string {
   if (opts.migratable) return formatDomainXML(migratableView(def), { ...opts, migratable: false });
+  takeOpenCloseSeen(); // notes of an earlier format
   const ex = (n: string) => extras(def, n);
   let s = `<domain type='${escapeXml(def.type)}'`;
   if (opts.id !== undefined && !opts.inactive) s += ` id='${opts.id}'`;
@@ -90,22 +105,19 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   if (def.maxMemory) {
     s += line(1, el("maxMemory", { slots: def.maxMemory.slots, unit: "KiB" }, String(def.maxMemory.kib)));
   }
-  s += line(1, el("memory", { dumpCore: def.memoryDumpCore, unit: "KiB" }, String(def.memory)));
+  s += "  <memory";
+  if (def.memoryDumpCore !== undefined && def.memoryDumpCore !== null)
+    s += ` dumpCore='${escapeXml(String(def.memoryDumpCore))}'`;
+  s += ` unit='KiB'>${escapeXml(String(def.memory))}</memory>\n`;
   s += `  <currentMemory unit='KiB'>${def.currentMemory}</currentMemory>\n`;
   s += ex("blkiotune") + ex("memtune") + ex("memoryBacking");
   const v = def.vcpu;
-  s += line(
-    1,
-    el(
-      "vcpu",
-      {
-        placement: v.placement,
-        cpuset: v.cpuset,
-        current: v.current !== undefined && v.current !== v.max ? v.current : undefined,
-      },
-      String(v.max),
-    ),
-  );
+  s += "  <vcpu";
+  if (v.placement !== undefined && v.placement !== null) s += ` placement='${escapeXml(String(v.placement))}'`;
+  if (v.cpuset !== undefined && v.cpuset !== null) s += ` cpuset='${escapeXml(String(v.cpuset))}'`;
+  if (v.current !== undefined && v.current !== v.max && v.current !== null)
+    s += ` current='${escapeXml(String(v.current))}'`;
+  s += `>${escapeXml(String(v.max))}</vcpu>\n`;
   s += ex("vcpus") + ex("iothreads") + ex("iothreadids") + ex("cputune");
   s += def.vcpu.placement === "auto" && !def.extra["numatune"] ? line(1, autoNumatune()) : ex("numatune");
   s += ex("resource");
@@ -114,7 +126,7 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   s += ex("idmap");
   if (def.features) s += line(1, def.features);
   if (def.cpu) s += line(1, def.cpu);
-  s += line(1, el("clock", [["offset", def.clock.offset], ...def.clock.attrs], ...def.clock.children));
+  s += formatClock(def.clock);
   s += `  <on_poweroff>${def.onPoweroff}</on_poweroff>\n`;
   s += `  <on_reboot>${def.onReboot}</on_reboot>\n`;
   s += `  <on_crash>${def.onCrash}</on_crash>\n`;
@@ -123,7 +135,11 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   s += formatDevices(def.devices, opts.securityInfo === true);
   s += ex("seclabel") + ex("keywrap") + ex("launchSecurity") + ex("ns");
   // libvirt writes these elements with separate open and close tags even when empty.
-  // (Each rewrite scans the whole document: done only when the element occurs at all.)
+  // (Each rewrite scans the whole document: done only when the element may occur at all, that is
+  // when formatElement wrote one empty or a comment, or text went out unescaped: metadata, or a
+  // value written as it is that has a '<'.)
+  const seen = takeOpenCloseSeen();
+  if (!(seen || def.metadata || unescapedMarkup(def, opts.id))) return `${s}</domain>\n`;
   if (s.includes("<hyperv") || s.includes("<redirdev")) {
     s = s.replace(/^( *)<(hyperv|redirdev)( [^>]*)?\/>$/gm, "$1<$2$3>\n$1</$2>");
   }

@@ -73,3 +73,27 @@ export function pushExtra(rec: Record<string, XmlElement[]>, key: string, e: Xml
   if (list) list.push(e);
   else rec[key] = [e];
 }
+
+/** The empty list extrasOf gives when nothing is kept (el() and the formatters only read it). */
+const NO_ELEMENTS: readonly XmlElement[] = Object.freeze([]);
+
+/**
+ * The kept elements of `rec` under each of `names`, in that order: `names.flatMap((n) => rec[n]
+ * ?? [])` without the closure and the per-name arrays, and no new list at all when none is kept.
+ */
+export function extrasOf(rec: Record<string, XmlElement[]>, names: readonly string[]): XmlElement[] {
+  let out: XmlElement[] | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const list = rec[names[i]!];
+    if (list === undefined || list === null) continue;
+    if (out === undefined) out = [];
+    for (let j = 0; j < list.length; j++) out.push(list[j]!);
+  }
+  return out ?? (NO_ELEMENTS as XmlElement[]);
+}
+
+/** True when `rec` has an enumerable key (Object.keys(rec).length > 0 without the array). */
+export function hasKeys(rec: object): boolean {
+  for (const _ in rec) return true;
+  return false;
+}

@@ -7,7 +7,7 @@ import { formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { canonGeneric } from "../generic.js";
 import { missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { DiskDef } from "../types.js";
-import { enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
+import { enumAttr, extrasOf, orderAttrs, pushExtra } from "../xml-util.js";
 
 const DISK_TYPES = ["file", "block", "dir", "network", "volume", "nvme", "vhostuser"];
 const DISK_DEVICES = ["floppy", "disk", "cdrom", "lun"];
@@ -277,7 +277,7 @@ export function assignDiskAddress(d: DiskDef): void {
 }
 
 export function formatDisk(d: DiskDef): XmlElement {
-  const ex = (n: string) => d.extra[n] ?? [];
+  const ex = d.extra;
   // snapshot='no' is implied for read-only disks and then not printed.
   const attrs = d.readonly ? d.attrs.filter(([k, v]) => !(k === "snapshot" && v === "no")) : d.attrs;
   return el(
@@ -285,10 +285,10 @@ export function formatDisk(d: DiskDef): XmlElement {
     [["type", d.type], ["device", d.device], ...attrs],
     d.driver,
     // Old-style <auth> directly under <disk> stays where it was written: before <source>.
-    ex("auth"),
+    ex["auth"],
     d.source,
     d.backingStore,
-    EXTRA_BEFORE_TARGET.flatMap(ex),
+    extrasOf(ex, EXTRA_BEFORE_TARGET),
     el("target", {
       dev: d.target.dev,
       bus: d.target.bus,
@@ -296,7 +296,7 @@ export function formatDisk(d: DiskDef): XmlElement {
       removable: d.target.removable,
       rotation_rate: d.target.rotationRate,
     }),
-    EXTRA_AFTER_TARGET.flatMap(ex),
+    extrasOf(ex, EXTRA_AFTER_TARGET),
     d.readonly && el("readonly"),
     d.shareable && el("shareable"),
     d.transient,
@@ -304,7 +304,7 @@ export function formatDisk(d: DiskDef): XmlElement {
     d.wwn !== undefined && el("wwn", {}, d.wwn),
     d.vendor !== undefined && el("vendor", {}, d.vendor),
     d.product !== undefined && el("product", {}, d.product),
-    EXTRA_TAIL.flatMap(ex),
+    extrasOf(ex, EXTRA_TAIL),
     formatDeviceInfo(d),
   );
 }

@@ -7,7 +7,7 @@ import { canonAddresses, canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { missingAttr, xmlErr } from "../errors.js";
 import type { InterfaceDef } from "../types.js";
-import { enumAttr, orderAttrs, pushExtra } from "../xml-util.js";
+import { enumAttr, extrasOf, hasKeys, orderAttrs, pushExtra } from "../xml-util.js";
 
 export const NET_TYPES = [
   "user",
@@ -123,25 +123,31 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   return n;
 }
 
+const KNOWN_EXTRA = [...BEFORE_TARGET, ...AFTER_TARGET, ...AFTER_MODEL, ...AFTER_INFO];
+
 export function formatInterface(n: InterfaceDef): XmlElement {
-  const ex = (k: string) => n.extra[k] ?? [];
+  const ex = n.extra;
+  const info = formatDeviceInfo(n);
+  const noExtra = !hasKeys(ex);
   return el(
     "interface",
     [["type", n.type], ...n.attrs],
     el("mac", { address: n.mac, type: n.macType, check: n.macCheck }),
     n.source,
-    BEFORE_TARGET.flatMap(ex),
+    noExtra ? undefined : extrasOf(ex, BEFORE_TARGET),
     (n.target !== undefined || n.targetManaged !== undefined) &&
       el("target", { dev: n.target, managed: n.targetManaged }),
-    AFTER_TARGET.flatMap(ex),
+    noExtra ? undefined : extrasOf(ex, AFTER_TARGET),
     n.model !== undefined && el("model", { type: n.model }),
-    AFTER_MODEL.flatMap(ex),
+    noExtra ? undefined : extrasOf(ex, AFTER_MODEL),
     // boot and alias, then <rom>, then acpi and address (virDomainDeviceInfoFormat)
-    formatDeviceInfo(n).filter((x) => x.name === "boot" || x.name === "alias"),
-    AFTER_INFO.flatMap(ex),
-    formatDeviceInfo(n).filter((x) => x.name === "acpi" || x.name === "address"),
-    Object.keys(n.extra)
-      .filter((k) => ![...BEFORE_TARGET, ...AFTER_TARGET, ...AFTER_MODEL, ...AFTER_INFO].includes(k))
-      .flatMap(ex),
+    info.filter((x) => x.name === "boot" || x.name === "alias"),
+    noExtra ? undefined : extrasOf(ex, AFTER_INFO),
+    info.filter((x) => x.name === "acpi" || x.name === "address"),
+    noExtra
+      ? undefined
+      : Object.keys(ex)
+          .filter((k) => !KNOWN_EXTRA.includes(k))
+          .flatMap((k) => ex[k] ?? []),
   );
 }
