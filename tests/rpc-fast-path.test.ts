@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { remoteProcedures } from "../src/rpc/protocol/program.js";
 import { i64, u64, uuid } from "../src/rpc/protocol/remote-types.js";
-import { type Codec, XdrReader, XdrWriter } from "../src/rpc/xdr/index.js";
+import { encodeFrame, FrameDecoder } from "../src/rpc/protocol/frame.js";
+import { type Codec, int, string, struct, uint, XdrReader, XdrWriter } from "../src/rpc/xdr/index.js";
 
 /** A value of `c` decoded from random bytes (null when these bytes are not a value of c). */
 function sample(c: Codec<any>, seed: Buffer): { v: unknown } | null {
@@ -78,7 +79,18 @@ test("direct ret: an unencodable result fails with the ret struct's field in the
 });
 
 test("hyper / unsigned hyper: numbers encode as their BigInt; decode gives numbers up to 2^53", () => {
-  const edges = [0, 1, -1, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 31, -(2 ** 31)];
+  const edges = [
+    0,
+    1,
+    -1,
+    2 ** 32 - 1,
+    2 ** 32,
+    -(2 ** 32),
+    2 ** 53 - 1,
+    -(2 ** 53 - 1),
+    2 ** 31,
+    -(2 ** 31),
+  ];
   for (let i = 0; i < 200; i++) {
     const r = randomBytes(8).readBigInt64BE(0) >> BigInt(i % 64);
     edges.push(Number(BigInt.asIntN(54, r)) % Number.MAX_SAFE_INTEGER);
@@ -90,7 +102,11 @@ test("hyper / unsigned hyper: numbers encode as their BigInt; decode gives numbe
     assert.equal(i64.decode(new XdrReader(a as Buffer)), v === 0 ? 0 : v);
     if (v >= 0) {
       const ua = bytes((w) => w.uhyper(v));
-      assert.deepEqual(ua, bytes((w) => w.uhyper(BigInt(v))), `uhyper ${v}`);
+      assert.deepEqual(
+        ua,
+        bytes((w) => w.uhyper(BigInt(v))),
+        `uhyper ${v}`,
+      );
       assert.equal(u64.decode(new XdrReader(ua as Buffer)), v);
     }
   }
@@ -115,7 +131,47 @@ test("uuid decode: 16 bytes as lowercase 8-4-4-4-12; truncated input refused", (
     const h = raw.toString("hex");
     const want = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
     assert.equal(uuid.decode(new XdrReader(raw)), want);
-    assert.deepEqual(bytes((w) => uuid.encode(w, want)), raw);
+    assert.deepEqual(
+      bytes((w) => uuid.encode(w, want)),
+      raw,
+    );
   }
   assert.throws(() => uuid.decode(new XdrReader(randomBytes(15))), /truncated fixed opaque/);
+});
+
+test("FrameDecoder.whole: exactly one frame with nothing buffered, else left to push()", () => {
+  const frame = encodeFrame({ prog: 0x20008086, vers: 1, proc: 157, type: 0, serial: 7, status: 0 });
+  const d = new FrameDecoder();
+  assert.equal(d.whole(frame), frame);
+  assert.equal(d.whole(Buffer.concat([frame, frame])), null);
+  assert.equal(d.whole(frame.subarray(0, 10)), null);
+  assert.equal(d.whole(frame.subarray(0, 3)), null);
+  assert.deepEqual(d.push(frame.subarray(0, 10)), []);
+  // something is buffered: the next chunk goes through push() even if it looks like a frame
+  assert.equal(d.whole(frame), null);
+  assert.equal(d.push(frame.subarray(10)).length, 1);
+  // the length word is checked as push() checks it
+  const tiny = Buffer.alloc(8);
+  tiny.writeUInt32BE(8, 0);
+  assert.throws(() => new FrameDecoder().whole(tiny), /too small/);
+  assert.throws(() => new FrameDecoder().push(tiny), /too small/);
+});
+
+test("struct codec: fixed field order, errors name the field, non-objects refused", () => {
+  const s = struct("remote_example", { name: string(16), id: int, big: u64 });
+  const v = { name: "dom", id: -3, big: 2 ** 40 };
+  const buf = bytes((w) => s.encode(w, v)) as Buffer;
+  const back = s.decode(new XdrReader(buf));
+  assert.deepEqual(back, v);
+  assert.deepEqual(Object.keys(back), ["name", "id", "big"]);
+  assert.match(
+    (bytes((w) => s.encode(w, { name: "x", id: 2 ** 33, big: 0 })) as Error).message,
+    / in field remote_example\.id$/,
+  );
+  assert.match((bytes((w) => s.encode(w, null as never)) as Error).message, /remote_example needs an object/);
+  const nested = struct("outer", { inner: s, flags: uint });
+  const msg = (
+    bytes((w) => nested.encode(w, { inner: { name: "a".repeat(17), id: 0, big: 0 }, flags: 0 })) as Error
+  ).message;
+  assert.match(msg, / in field remote_example\.name$/);
 });

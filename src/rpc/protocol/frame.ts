@@ -31,7 +31,13 @@ export interface Encoder {
  * and `value` encoded by `enc`. The header words come from a decoded header (in range by
  * construction) and are written without encodeFrame's header object and callback.
  */
-export function encodeReply(h: MessageHeader, type: number, status: number, enc: Encoder, value: unknown): Buffer {
+export function encodeReply(
+  h: MessageHeader,
+  type: number,
+  status: number,
+  enc: Encoder,
+  value: unknown,
+): Buffer {
   const w = new XdrWriter(VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX);
   w.frameHeader(h.prog, h.vers, h.proc, type, h.serial, status);
   enc.encode(w, value);
@@ -68,6 +74,19 @@ export class FrameDecoder {
   /** Bytes received but not yet part of a completed frame. */
   get pending(): number {
     return this.buffered;
+  }
+
+  /**
+   * push()'s common case without its bookkeeping: nothing is buffered and `chunk` is exactly one
+   * frame (one call per read) → that frame, its length checked as push() checks it; else null,
+   * and the chunk is left for push().
+   */
+  whole(chunk: Buffer): Buffer | null {
+    if (this.buffered !== 0 || chunk.length < VIR_NET_MESSAGE_LEN_MAX) return null;
+    const len = chunk.readUInt32BE(0);
+    if (len !== chunk.length) return null;
+    checkLength(len);
+    return chunk;
   }
 
   push(chunk: Buffer): Buffer[] {

@@ -130,7 +130,8 @@ function directRet(ret: Codec<any> & { fields?: Fields }): { encode(w: XdrWriter
       try {
         field.encode(w, r);
       } catch (e) {
-        if (e instanceof Error && !e.message.includes(" in field ")) e.message += ` in field ${ret.kind}.${name}`;
+        if (e instanceof Error && !e.message.includes(" in field "))
+          e.message += ` in field ${ret.kind}.${name}`;
         throw e;
       }
     },

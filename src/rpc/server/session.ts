@@ -155,15 +155,21 @@ export class ClientSession implements DispatchContext {
 
   private onData(chunk: Buffer): void {
     this.rxSeen = true;
-    let frames: Buffer[];
+    let one: Buffer | null;
+    let frames: Buffer[] | null = null;
     try {
-      frames = this.decoder.push(chunk);
+      one = this.decoder.whole(chunk);
+      if (!one) frames = this.decoder.push(chunk);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "bad frame, dropping client");
       this.close();
       return;
     }
-    for (const f of frames) {
+    if (one) {
+      if (!this.closed) this.onFrame(one);
+      return;
+    }
+    for (const f of frames!) {
       if (this.closed) return;
       this.onFrame(f);
     }

@@ -184,30 +184,49 @@ export function struct<F extends Record<string, Codec<any>>>(
   const entries = Object.entries(fields);
   const keys = entries.map(([k]) => k);
   const codecs = entries.map(([, c]) => c);
-  const n = keys.length;
   const minSize = entries.reduce((s, [, c]) => s + c.minSize, 0);
-  return {
-    kind: name,
-    minSize,
-    fields,
-    encode(w, v) {
-      if (v === null || typeof v !== "object") throw xdrError(`XDR: ${name} needs an object`);
-      let i = 0;
-      try {
-        // plain indexed loop: this runs for every field of every message
-        for (; i < n; i++) codecs[i]!.encode(w, (v as any)[keys[i]!]);
-      } catch (e) {
-        if (e instanceof Error && !e.message.includes(" in field "))
-          e.message += ` in field ${name}.${keys[i]}`;
-        throw e;
-      }
-    },
-    decode(r) {
-      const out: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) out[keys[i]!] = codecs[i]!.decode(r);
-      return out as StructOf<F>;
-    },
-  };
+  const { encode, decode } = compileStruct(name, keys, codecs);
+  return { kind: name, minSize, fields, encode, decode };
+}
+
+/** Adds the failing field to an encode error's message (once, innermost field first). */
+function noteField(e: unknown, name: string, key: string | undefined): void {
+  if (e instanceof Error && !e.message.includes(" in field ")) e.message += ` in field ${name}.${key}`;
+}
+
+/**
+ * A struct's encode/decode as straight-line code for its own fields: `{ a: c0.decode(r), … }`
+ * builds each decoded value with one fixed shape, and `v["a"]` reads are named loads, where a
+ * loop over the key list made every access a megamorphic keyed one and grew each decoded object
+ * one map transition at a time. The source is built from JSON-quoted field names only.
+ */
+function compileStruct(
+  name: string,
+  keys: string[],
+  codecs: Codec<any>[],
+): { encode: (w: XdrWriter, v: any) => void; decode: (r: XdrReader) => any } {
+  const q = keys.map((k) => JSON.stringify(k));
+  const locals = codecs.map((_, i) => `const c${i} = codecs[${i}];`).join("\n");
+  const enc = q.map((k, i) => `i = ${i}; c${i}.encode(w, v[${k}]);`).join("\n");
+  const dec = q.map((k, i) => `${k}: c${i}.decode(r)`).join(", ");
+  const src = `${locals}
+return {
+  encode(w, v) {
+    if (v === null || typeof v !== "object") throw xdrError(needs);
+    let i = 0;
+    try {
+      ${enc}
+    } catch (e) {
+      noteField(e, name, keys[i]);
+      throw e;
+    }
+  },
+  decode(r) {
+    return { ${dec} };
+  },
+};`;
+  const make = new Function("codecs", "keys", "name", "needs", "xdrError", "noteField", src);
+  return make(codecs, keys, name, `XDR: ${name} needs an object`, xdrError, noteField);
 }
 
 export interface UnionValue<T = unknown> {
