@@ -5,6 +5,8 @@ import type { XmlElement } from "../../xml/index.js";
 import { virtioModel, virtioOptions } from "./command-devices.js";
 import { type BuildContext, add, addDevice, attr, pciProps, unsupported } from "./command-util.js";
 
+/** Image formats whose header can name a backing file (libvirt's VIR_STORAGE_FILE_BACKING and up). */
+const BACKING_FORMATS = new Set(["cow", "qcow", "qcow2", "qed", "vmdk"]);
 const FORMATS = new Set(["raw", "qcow2", "qcow", "vmdk", "vdi", "vpc", "vhdx", "qed"]);
 
 /** cache= → (direct, no-flush, write-cache), libvirt's qemuDomainDiskCacheModeToQemu table. */
@@ -99,7 +101,10 @@ function buildDisk(ctx: BuildContext, d: DiskDef, n: number): void {
         driver: format,
         file: storage,
         // an empty <backingStore/> says the image has no backing file: QEMU must not open one
-        ...(d.backingStore?.children.every((c) => c.kind !== "element") && !d.backingStore.attrs.length
+        // (only formats that can name one take the option; a running domain's raw disks show it)
+        ...(BACKING_FORMATS.has(format) &&
+        d.backingStore?.children.every((c) => c.kind !== "element") &&
+        !d.backingStore.attrs.length
           ? { backing: null }
           : {}),
       }),

@@ -162,7 +162,7 @@ export async function startDomain(
  * its serial's) and the socket a unix channel without a path got, so `virsh ttyconsole` and
  * clients reading the live XML find them.
  */
-async function fillChardevPaths(qp: QemuProcess, def: DomainDef, channelDir: string): Promise<void> {
+export async function fillChardevPaths(qp: QemuProcess, def: DomainDef, channelDir: string): Promise<void> {
   type Chardev = { label: string; filename: string; "frontend-open"?: boolean };
   const list = await qp.monitor.execute<Chardev[]>("query-chardev").catch(() => [] as Chardev[]);
   const files = new Map(list.map((c) => [c.label, c.filename]));
@@ -403,7 +403,7 @@ function onGuestShutdown(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void 
 }
 
 /** The directory of a run's unix channel sockets (libvirt's channelTargetDir/domain-ID-NAME). */
-function channelTargetDir(st: QemuDriverState, id: number, name: string): string {
+export function channelTargetDir(st: QemuDriverState, id: number, name: string): string {
   return join(st.opts.libDir, "qemu", "channel", "target", runShortName(id, name));
 }
 

@@ -8,9 +8,10 @@ import { VIR_DOMAIN_PAUSED, VIR_DOMAIN_RUNNING, VIR_DOMAIN_STATE } from "../../d
 import { killPid } from "../../host/kill.js";
 import { pidAlive, watchPid } from "../../host/spawn.js";
 import { applyAliases, assignDeviceAliases, collectAliases } from "./domain-aliases.js";
+import { channelTargetDir, fillChardevPaths } from "./domain-lifecycle.js";
 import type { QemuDomain } from "./domain-obj.js";
 import { origCpuXml, restoreOrigCpuXml } from "./live-cpu.js";
-import { collectLiveState, restoreLiveState } from "./live-state.js";
+import { collectLiveState, filledListensOf, restoreFilledListens, restoreLiveState } from "./live-state.js";
 import { newQemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { QmpClient } from "./monitor/qmp-client.js";
@@ -35,6 +36,8 @@ interface StatusFile {
   live?: ReturnType<typeof collectLiveState>;
   /** The CPU before QEMU's view was added (for --migratable), when that changed it. */
   origCpu?: string;
+  /** Display listen addresses the start filled in (left out of --migratable). */
+  listens?: ReturnType<typeof filledListensOf>;
 }
 
 /** QEMU processes a connection started with AUTODESTROY (autodestroy.ts registers them). */
@@ -57,6 +60,7 @@ export function writeStatus(d: QemuDomain, paths: QemuPaths): void {
     aliases: collectAliases(d.def),
     live: collectLiveState(d.def),
     origCpu: origCpuXml(d.uuid),
+    listens: filledListensOf(d.uuid),
     ...(autoDestroyProcs.has(d.proc) ? { autodestroy: true } : {}),
   };
   const tmp = `${paths.status}.tmp`;
@@ -124,8 +128,9 @@ export async function reconnectDomains(
       }
       const { def, caps } = await st.parse(s.xml);
       applyAliases(def, Array.isArray(s.aliases) ? s.aliases : []);
-      restoreLiveState(def, s.live);
+      restoreLiveState(def, s.live, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
       restoreOrigCpuXml(s.uuid, def, s.origCpu);
+      restoreFilledListens(s.uuid, s.listens);
       // A file written before aliases were kept: name the devices as the start did.
       assignDeviceAliases(def);
       let d = st.domains.byUuid(s.uuid);
@@ -147,7 +152,10 @@ export async function reconnectDomains(
         d.state = VIR_DOMAIN_STATE.PAUSED;
         d.reason = s.state === VIR_DOMAIN_STATE.PAUSED ? s.reason : VIR_DOMAIN_PAUSED.UNKNOWN;
       }
-      attach(d, new QemuProcess(name, watchPid(s.pid), monitor, paths));
+      const proc = new QemuProcess(name, watchPid(s.pid), monitor, paths);
+      // the ptys QEMU opened (the saved XML, an inactive one, does not name them)
+      await fillChardevPaths(proc, def, channelTargetDir(st, s.id, name));
+      attach(d, proc);
     } catch (e) {
       problems.push(`${name}: ${(e as Error).message}`);
     }

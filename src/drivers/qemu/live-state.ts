@@ -181,28 +181,72 @@ async function numberDiskSources(def: DomainDef): Promise<void> {
   for (const [d, chain] of chains) d.backingStore = chainElement(chain, next);
 }
 
-/** The source numbers of a live definition, for its status file. */
-export function collectLiveState(def: DomainDef): { diskIndexes: [string, string][] } {
+/** What of a live definition its status file must keep beside the XML (the parser drops it). */
+export interface SavedLiveState {
+  /** target dev → `<source index>` */
+  diskIndexes: [string, string][];
+  /** The controllers' order (type/index): a created domain's differs from a reparsed one's. */
+  controllers?: string[];
+  /** Each display's port= (an autoport display's is not in the inactive XML the file keeps). */
+  graphicsPorts?: (string | null)[];
+}
+
+export function collectLiveState(def: DomainDef): SavedLiveState {
   const out: [string, string][] = [];
   for (const d of def.devices.disks) {
     const i = d.source ? attr(d.source, "index") : undefined;
     if (i !== undefined) out.push([d.target.dev, i]);
   }
-  return { diskIndexes: out };
+  return {
+    diskIndexes: out,
+    controllers: def.devices.controllers.map((c) => `${c.type}/${c.index}`),
+    graphicsPorts: def.devices.graphics.map((g) => g.attrs.find(([k]) => k === "port")?.[1] ?? null),
+  };
 }
 
-/** Puts back the source numbers collectLiveState saved (the parser does not keep them). */
-export function restoreLiveState(def: DomainDef, saved: { diskIndexes?: unknown } | undefined): void {
-  if (!saved || !Array.isArray(saved.diskIndexes)) return;
-  const byDev = new Map<string, string>();
-  for (const p of saved.diskIndexes as unknown[]) {
-    if (Array.isArray(p) && typeof p[0] === "string" && typeof p[1] === "string" && /^\d+$/.test(p[1]))
-      byDev.set(p[0], p[1]);
+/**
+ * After a daemon restart, on the live definition parsed again from the status file: the source
+ * numbers, controller order and display ports collectLiveState saved, the DAC labels (the parser keeps no label
+ * of a dynamic seclabel) and empty drives without an image format (post-parse gave them one).
+ */
+export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> | undefined, o: LiveStateOptions): void {
+  for (const l of def.extra.seclabel ?? []) {
+    if (attr(l, "type") !== "dynamic" || attr(l, "model") !== "dac" || elements(l).length > 0) continue;
+    const label = `+${o.uid}:+${o.gid}`;
+    l.children = [el("label", {}, label), el("imagelabel", {}, label)];
   }
   for (const d of def.devices.disks) {
-    const i = byDev.get(d.target.dev);
-    if (i === undefined || !d.source || attr(d.source, "index") !== undefined) continue;
-    d.source.attrs.push(["index", i]);
+    if (isEmpty(d) && d.driver && attr(d.driver, "type") === "raw" && d.type === "file")
+      d.driver.attrs = d.driver.attrs.filter(([k]) => k !== "type");
+  }
+  if (!saved) return;
+  if (Array.isArray(saved.diskIndexes)) {
+    const byDev = new Map<string, string>();
+    for (const p of saved.diskIndexes as unknown[]) {
+      if (Array.isArray(p) && typeof p[0] === "string" && typeof p[1] === "string" && /^\d+$/.test(p[1]))
+        byDev.set(p[0], p[1]);
+    }
+    for (const d of def.devices.disks) {
+      const i = byDev.get(d.target.dev);
+      if (i === undefined || !d.source || attr(d.source, "index") !== undefined) continue;
+      d.source.attrs.push(["index", i]);
+    }
+  }
+  if (Array.isArray(saved.graphicsPorts)) {
+    saved.graphicsPorts.forEach((p, i) => {
+      const g = def.devices.graphics[i];
+      if (!g || typeof p !== "string" || !/^-?\d+$/.test(p)) return;
+      if (g.attrs.some(([k]) => k === "port")) g.attrs = g.attrs.map(([k, v]) => [k, k === "port" ? p : v]);
+      else g.attrs.unshift(["port", p]);
+    });
+  }
+  if (Array.isArray(saved.controllers)) {
+    const rank = new Map(saved.controllers.map((k, i) => [String(k), i]));
+    const pos = (c: DomainDef["devices"]["controllers"][number]) => rank.get(`${c.type}/${c.index}`) ?? rank.size;
+    def.devices.controllers = def.devices.controllers
+      .map((c, i) => [c, i] as const)
+      .sort((a, b) => pos(a[0]) - pos(b[0]) || a[1] - b[1])
+      .map((x) => x[0]);
   }
 }
 
@@ -258,4 +302,24 @@ export function stripFilledListens(def: DomainDef): void {
     l.attrs = l.attrs.filter(([k]) => k !== "address");
     if (f.attr) g.attrs = g.attrs.filter(([k, v]) => !(k === "listen" && v === f.address));
   }
+}
+
+/** The filled-in listen addresses of a running domain, for its status file. */
+export function filledListensOf(uuid: string): FilledListen[] | undefined {
+  return filledListens.get(uuid);
+}
+
+/** Remembers again, after a daemon restart, the filled-in addresses a status file kept. */
+export function restoreFilledListens(uuid: string, saved: unknown): void {
+  if (!Array.isArray(saved)) return;
+  const ok = saved.filter(
+    (f): f is FilledListen =>
+      typeof f === "object" &&
+      f !== null &&
+      Number.isInteger((f as FilledListen).g) &&
+      Number.isInteger((f as FilledListen).l) &&
+      typeof (f as FilledListen).address === "string" &&
+      typeof (f as FilledListen).attr === "boolean",
+  );
+  if (ok.length) filledListens.set(uuid, ok);
 }
