@@ -5,7 +5,7 @@
 // that directory, MACs and UUIDs neither side was given, pty numbers, display ports.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -128,11 +128,11 @@ const CASES: Record<string, Case> = {
   </devices>
 </domain>`,
   },
-  // virtio-serial ports, SPICE with its channel and USB redirection, a USB tablet
+  // virtio-serial ports, SPICE with its channel and USB redirection, a USB tablet, <qemu:commandline>
   "live-devices": {
     persistent: true,
     paused: true,
-    xml: `<domain type='qemu'>
+    xml: `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>live-devices</name>
   <memory unit='KiB'>131072</memory>
   <vcpu>1</vcpu>
@@ -164,6 +164,12 @@ const CASES: Record<string, Case> = {
       <backend model='random'>/dev/urandom</backend>
     </rng>
   </devices>
+  <qemu:commandline>
+    <qemu:arg value='-global'/>
+    <qemu:arg value='isa-debugcon.iobase=0x402'/>
+    <qemu:env name='TSVIRT_LIVE' value='a b'/>
+    <qemu:env name='TSVIRT_EMPTY'/>
+  </qemu:commandline>
 </domain>`,
   },
   // CPU modes on TCG
@@ -242,6 +248,16 @@ async function runCase(s: Side, name: string, c: Case, g: ReturnType<typeof buil
     }
   };
   await dump("");
+  if (s.name === "tsvirtd" && name === "live-devices") {
+    // <qemu:commandline> reached QEMU: its arguments and environment
+    const pid = readFileSync(join(s.lib, "..", "run", "qemu", `${name}.pid`), "utf8").trim();
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    out.commandline = JSON.stringify({
+      args: argv.slice(argv.indexOf("isa-debugcon.iobase=0x402") - 1, argv.indexOf("isa-debugcon.iobase=0x402") + 2),
+      env: env.filter((e) => e.startsWith("TSVIRT_")),
+    });
+  }
   if (s.restart) {
     await s.restart();
     await dump(" after a daemon restart");
@@ -321,7 +337,13 @@ test("live XML of running TCG guests matches libvirtd 9.0 (plain, --security-inf
       const key = `${name}/${k}`;
       compared.push(key);
       // after a restart of tsvirtd: the same as libvirtd's (which was not restarted)
-      const a = (theirs as Record<string, string>)[k.replace(/ after a daemon restart$/, "")] ?? "(none)";
+      const a =
+        k === "commandline"
+          ? JSON.stringify({
+              args: ["-global", "isa-debugcon.iobase=0x402", "-sandbox"],
+              env: ["TSVIRT_LIVE=a b", "TSVIRT_EMPTY="],
+            })
+          : ((theirs as Record<string, string>)[k.replace(/ after a daemon restart$/, "")] ?? "(none)");
       const b = (ours as Record<string, string>)[k] ?? "(none)";
       if (process.env.TSVIRT_LIVE_DIFF_DUMP) {
         const f = join(process.env.TSVIRT_LIVE_DIFF_DUMP, `${name}.${k.replace(/^-+/, "").replaceAll(" ", "_")}`);

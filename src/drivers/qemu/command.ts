@@ -93,6 +93,7 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
     throw unsupported(`emulator '${def.devices.emulator}' does not match the probed binary '${caps.binary}'`);
   }
   for (const k of Object.keys(def.extra)) {
+    if (k === "ns" && def.extra.ns!.every((e) => isQemuCommandline(def, e))) continue;
     if (def.extra[k]!.length > 0 && !IGNORABLE_EXTRA.has(k)) {
       throw unsupported(`<${k}> is not supported by the QEMU driver yet`);
     }
@@ -193,6 +194,8 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   buildOtherDevices(ctx);
   const vmcore = featureNames(def).get("vmcoreinfo");
   if (vmcore && attr(vmcore, "state") !== "off") addDevice(ctx, { driver: "vmcoreinfo" });
+  // <qemu:commandline> arguments go last but for the sandbox and message options
+  for (const a of qemuCommandlineArgs(def)) ctx.argv.push(a);
   if (caps.sandbox) {
     add(ctx, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   }
@@ -465,6 +468,37 @@ function rtcBase(def: DomainDef, now: number): string {
 }
 
 /** QEMU's environment for `<clock offset='timezone' timezone='X'>`: TZ=X (libvirt sets the same). */
+/** libvirt's QEMU XML namespace (`<qemu:commandline>` and friends). */
+const QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+/** True for a `<P:commandline>` whose prefix P names libvirt's QEMU namespace. */
+function isQemuCommandline(def: DomainDef, e: XmlElement): boolean {
+  const at = e.name.indexOf(":");
+  if (at < 0 || e.name.slice(at + 1) !== "commandline") return false;
+  const decl = `xmlns:${e.name.slice(0, at)}`;
+  const uri = e.attrs.find(([k]) => k === decl)?.[1] ?? def.rootAttrs.find(([k]) => k === decl)?.[1];
+  return uri === QEMU_NS;
+}
+
+/** The children of the domain's `<qemu:commandline>` elements with one local name (arg or env). */
+function commandlineItems(def: DomainDef, local: string): XmlElement[] {
+  return (def.extra.ns ?? [])
+    .filter((e) => isQemuCommandline(def, e))
+    .flatMap((e) => elementChildren(e).filter((c) => c.name.slice(c.name.indexOf(":") + 1) === local));
+}
+
+/** `<qemu:arg value=...>` in order: extra QEMU arguments. */
+export function qemuCommandlineArgs(def: DomainDef): string[] {
+  return commandlineItems(def, "arg").map((a) => attr(a, "value") ?? "");
+}
+
+/** `<qemu:env name=... value=...>` in order: extra variables of QEMU's environment (no value: empty). */
+export function qemuCommandlineEnv(def: DomainDef): [string, string][] {
+  return commandlineItems(def, "env")
+    .filter((e) => attr(e, "name") !== undefined)
+    .map((e) => [attr(e, "name")!, attr(e, "value") ?? ""]);
+}
+
 export function clockEnv(def: DomainDef): [string, string][] {
   const tz =
     def.clock.offset === "timezone" ? def.clock.attrs.find(([n]) => n === "timezone")?.[1] : undefined;

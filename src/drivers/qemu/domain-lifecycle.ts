@@ -23,7 +23,7 @@ import { allocateTapName, attachTapToBridge, listLinks, validIfname } from "../.
 import { findFreePort } from "../../host/ports.js";
 import { attr, el } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
-import { buildQemuCommand, clockEnv } from "./command.js";
+import { buildQemuCommand, clockEnv, qemuCommandlineEnv } from "./command.js";
 import { assignDeviceAliases } from "./domain-aliases.js";
 import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
@@ -106,7 +106,7 @@ export async function startDomain(
     argv,
     paths,
     paused,
-    env: [["LC_ALL", "C"], ...clockEnv(live)],
+    env: [["LC_ALL", "C"], ...clockEnv(live), ...qemuCommandlineEnv(live)],
     qemuVersion: `${caps.version.major}.${caps.version.minor}.${caps.version.micro}`,
     // QEMU created the taps (ifname=); plug them into their bridges before the guest runs.
     beforeCont: async (qp) => {
