@@ -10,8 +10,16 @@ const NEEDS_ESC = /[<>&'"]/;
 const NEEDS_TEXT_ESC = /[<>&]/;
 
 export function escapeXml(s: string): string {
-  // Most values have nothing to escape: a test is cheaper than a replace that builds a copy.
-  return NEEDS_ESC.test(s) ? s.replace(/[<>&'"]/g, (c) => ESC[c]!) : s;
+  // Most values have nothing to escape: a test is cheaper than a replace that builds a copy, and
+  // for the usual short value a character loop is cheaper than the regular expression's call.
+  if (s.length > 64) return NEEDS_ESC.test(s) ? s.replace(/[<>&'"]/g, (c) => ESC[c]!) : s;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // < > & ' "
+    if (c === 0x3c || c === 0x3e || c === 0x26 || c === 0x27 || c === 0x22)
+      return s.replace(/[<>&'"]/g, (ch) => ESC[ch]!);
+  }
+  return s;
 }
 
 /** Escaping for text nodes: libxml2's own serializer (used for verbatim metadata) leaves quotes alone. */

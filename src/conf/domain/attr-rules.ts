@@ -101,6 +101,11 @@ export function elementRules(parent: string, name: string): ElementRules | undef
   return RULES.get(parent)?.get(name);
 }
 
+/** Rules of every element checked under an element named `parent` ("" for the root), if any. */
+export function childRules(parent: string): Map<string, ElementRules> | undefined {
+  return RULES.get(parent);
+}
+
 /** The check for attribute `attr` of `name` under `parent`, if libvirt checks it. */
 export function attrCheck(parent: string, name: string, attr: string): CompiledCheck | undefined {
   return RULES.get(parent)?.get(name)?.attrs.get(attr);

@@ -4,16 +4,35 @@
 
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import type { XmlElement } from "../../xml/index.js";
-import { type ElementRules, elementRules, type Requirement } from "./attr-rules.js";
+import { childRules, type ElementRules, type Requirement } from "./attr-rules.js";
 
 function typeOf(e: XmlElement): string | undefined {
-  for (const a of e.attrs) if (a[0] === "type") return a[1];
+  const a = e.attrs;
+  for (let i = 0; i < a.length; i++) if (a[i]![0] === "type") return a[i]![1];
   return undefined;
 }
 
+function hasAttr(e: XmlElement, name: string): boolean {
+  const a = e.attrs;
+  for (let i = 0; i < a.length; i++) if (a[i]![0] === name) return true;
+  return false;
+}
+
+function hasChildElement(e: XmlElement, name: string): boolean {
+  const ch = e.children;
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
+    if (c.kind === "element" && c.name === name) return true;
+  }
+  return false;
+}
+
+// Indexed loops, no destructuring or closures: this runs for every element of every define,
+// much of it in code that is not optimized yet (see attr() in xml/tree.ts).
 function checkRequired(e: XmlElement, req: readonly Requirement[]): void {
-  for (const [name, code, domain, message] of req) {
-    if (!e.attrs.some((a) => a[0] === name)) throw new VirError({ code, domain, message });
+  for (let i = 0; i < req.length; i++) {
+    const r = req[i]!;
+    if (!hasAttr(e, r[0])) throw new VirError({ code: r[1], domain: r[2], message: r[3] });
   }
 }
 
@@ -23,10 +42,10 @@ function checkElement(e: XmlElement, base: ElementRules | undefined, typed: Elem
   if (!base) {
     if (!typed) return;
   } else {
-    for (const [name, code, domain, message] of base.children) {
-      if (!e.children.some((c) => c.kind === "element" && c.name === name)) {
-        throw new VirError({ code, domain, message });
-      }
+    const kids = base.children;
+    for (let i = 0; i < kids.length; i++) {
+      const r = kids[i]!;
+      if (!hasChildElement(e, r[0])) throw new VirError({ code: r[1], domain: r[2], message: r[3] });
     }
     const num = base.numericText;
     if (num && !e.children.some((c) => c.kind === "element")) {
@@ -37,7 +56,10 @@ function checkElement(e: XmlElement, base: ElementRules | undefined, typed: Elem
       }
     }
   }
-  for (const [k, v] of e.attrs) {
+  const a = e.attrs;
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i]![0];
+    const v = a[i]![1];
     const c = typed?.attrs.get(k) ?? base?.attrs.get(k);
     if (c && !c.test(v)) {
       throw new VirError({
@@ -84,19 +106,25 @@ const DEVICE_PARSE_ORDER = [
   "vsock",
 ];
 
+const DEVICE_RANK = new Map(DEVICE_PARSE_ORDER.map((n, i) => [n, i]));
+
 export function validateAttributes(root: XmlElement): void {
   let watchdogs = 0;
   const stack: XmlElement[] = [root];
   const parents: string[] = [""];
+  // The rules of the children of each parent on `parents` (one table lookup per element).
+  const scopes: (Map<string, ElementRules> | undefined)[] = [childRules("")];
   while (stack.length) {
     const e = stack.pop()!;
     const parent = parents.pop()!;
-    if (e.name === "metadata" || e.name.includes(":")) continue;
-    const type = e.name === "address" ? typeOf(e) : undefined;
-    const base = elementRules(parent, e.name);
-    const typed = type ? elementRules(parent, `address[${type}]`) : undefined;
+    const scope = scopes.pop();
+    const name = e.name;
+    if (name === "metadata" || name.includes(":")) continue;
+    const type = name === "address" ? typeOf(e) : undefined;
+    const base = scope?.get(name);
+    const typed = type ? scope?.get(`address[${type}]`) : undefined;
     checkElement(e, base, typed);
-    if (e.name === "watchdog" && parent === "devices" && watchdogs > 1) {
+    if (name === "watchdog" && parent === "devices" && watchdogs > 1) {
       // counted before any watchdog is parsed (virDomainDefParseXML)
       throw virError(
         ErrorCode.INTERNAL_ERROR,
@@ -105,21 +133,33 @@ export function validateAttributes(root: XmlElement): void {
       );
     }
     // Depth first in document order (devices in libvirt's parse order): children pushed last-first.
-    let kids = e.children.filter((k): k is XmlElement => k.kind === "element");
-    if (e.name === "devices" && parent === "domain") {
-      const rank = (n: string) => {
-        const i = DEVICE_PARSE_ORDER.indexOf(n);
-        return i < 0 ? DEVICE_PARSE_ORDER.length : i;
-      };
-      kids = kids
+    const ch = e.children;
+    if (ch.length === 0) continue;
+    const inner = childRules(name);
+    if (name === "devices" && parent === "domain") {
+      const kids = ch
+        .filter((k): k is XmlElement => k.kind === "element")
         .map((k, i) => [k, i] as const)
         .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
         .map((x) => x[0]);
       watchdogs = kids.filter((k) => k.name === "watchdog").length;
+      for (let i = kids.length - 1; i >= 0; i--) {
+        stack.push(kids[i]!);
+        parents.push(name);
+        scopes.push(inner);
+      }
+      continue;
     }
-    for (let i = kids.length - 1; i >= 0; i--) {
-      stack.push(kids[i]!);
-      parents.push(e.name);
+    for (let i = ch.length - 1; i >= 0; i--) {
+      const k = ch[i]!;
+      if (k.kind !== "element") continue;
+      stack.push(k);
+      parents.push(name);
+      scopes.push(inner);
     }
   }
+}
+
+function rank(n: string): number {
+  return DEVICE_RANK.get(n) ?? DEVICE_PARSE_ORDER.length;
 }

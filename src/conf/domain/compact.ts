@@ -66,9 +66,8 @@ function isPlain(v: object): boolean {
  * Short strings (all an XML slice can be without keeping its parent) are shared through a bounded
  * table: the same values recur in every definition, while unique ones (names, MACs) only fill the
  * table up to its bound. Longer ones may be slices of the XML text or concatenations: they are
- * internalized (using a string as a property name makes V8 look it up in its string table,
- * flattening it into a new sequential string on a miss; Object.keys hands back the table's
- * string, which the table holds weakly). ~0.4 us each, so only for those.
+ * copied into sequential strings (flatCopy), and those of up to LONG_SHARED characters shared
+ * through a second, smaller table.
  */
 const SHORT = 13;
 const SHARED_MAX = 4096;
@@ -97,6 +96,11 @@ function sharedPair(k: string, v: string): readonly [string, string] {
   return p;
 }
 
+/** Long strings of up to this length are shared too (paths, machine types), in a smaller table. */
+const LONG_SHARED = 64;
+const LONG_SHARED_MAX = 512;
+const sharedLong = new Map<string, string>();
+
 function intern(s: string): string {
   if (s.length < SHORT) {
     const t = shared.get(s);
@@ -104,9 +108,24 @@ function intern(s: string): string {
     if (shared.size < SHARED_MAX) shared.set(s, s);
     return s;
   }
-  // A dictionary-mode object (no prototype): a new key does not add a hidden-class transition
-  // from the empty object's map for every unique string (~2-3 us each, and maps for the GC).
-  const o: Record<string, number> = Object.create(null);
-  o[s] = 0;
-  return Object.keys(o)[0] ?? s;
+  // The same long values recur in every definition too (the emulator's path, the machine type):
+  // one copy for all, found without copying the string again.
+  const share = s.length <= LONG_SHARED;
+  if (share) {
+    const t = sharedLong.get(s);
+    if (t !== undefined) return t;
+  }
+  const c = flatCopy(s);
+  if (share && sharedLong.size < LONG_SHARED_MAX) sharedLong.set(c, c);
+  return c;
+}
+
+/**
+ * A sequential copy of `s`: neither a slice of a larger string (the XML text it was parsed from)
+ * nor a chain of concatenations. JSON's round trip makes exactly one such string whatever `s`
+ * holds (about a third of what internalizing it costs: a property-name lookup in V8's string
+ * table, whose new entries also cost the GC).
+ */
+function flatCopy(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }

@@ -114,7 +114,9 @@ function unknownAddress(type: string) {
 }
 
 export function formatAddress(a: DeviceAddress): XmlElement {
-  return el("address", [["type", a.type], ...a.attrs], ...(a.children ?? []));
+  const attrs: [string, unknown][] = [["type", a.type]];
+  for (let i = 0; i < a.attrs.length; i++) attrs.push(a.attrs[i]!);
+  return el("address", attrs, a.children);
 }
 
 /** Reads boot/alias/acpi/address children of a device element into `info`. */

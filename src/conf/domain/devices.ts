@@ -9,7 +9,7 @@ import {
   insertController,
   parseController,
 } from "./devices/controller.js";
-import { formatDisk, insertDisk, parseDisk } from "./devices/disk.js";
+import { type DiskInsertState, diskInsertState, formatDisk, insertDisk, parseDisk } from "./devices/disk.js";
 import { formatGraphics, parseGraphics } from "./devices/graphics.js";
 import { formatInput, formatMemballoon, parseInput, parseMemballoon } from "./devices/input.js";
 import { formatInterface, parseInterface } from "./devices/interface.js";
@@ -62,13 +62,14 @@ export function parseDevices(e: XmlElement | undefined, osType: string): DomainD
   const d = emptyDevices();
   if (!e) return d;
   let lastUsb: ControllerDef | undefined;
+  let disks: DiskInsertState | undefined;
   for (const c of elements(e)) {
     switch (c.name) {
       case "emulator":
         d.emulator = textContent(c);
         break;
       case "disk":
-        insertDisk(d.disks, parseDisk(c));
+        insertDisk(d.disks, parseDisk(c), (disks ??= diskInsertState()));
         break;
       case "controller":
         {

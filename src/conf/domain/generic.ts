@@ -88,6 +88,20 @@ export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
   return c;
 }
 
+/** "0", or digits without a leading zero: a number canonNumbers leaves as it is. */
+function isPlainDecimal(v: string): boolean {
+  const n = v.length;
+  if (n === 0) return false;
+  const c0 = v.charCodeAt(0);
+  if (c0 === 0x30) return n === 1;
+  if (c0 < 0x31 || c0 > 0x39) return false;
+  for (let i = 1; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /** Integers libvirt parses are printed back in plain decimal ("007" → "7", " 5" → "5"). */
 function canonNumbers(e: XmlElement, parent: string): void {
   const rules = elementRules(parent, e.name);
@@ -97,6 +111,7 @@ function canonNumbers(e: XmlElement, parent: string): void {
     const [k, v] = e.attrs[i]!;
     const c = rules.attrs.get(k)?.check;
     if (!c || (c.kind !== "uint" && c.kind !== "int")) continue;
+    if (isPlainDecimal(v)) continue; // already canonical (the usual case)
     // Hex stays as written: some of these (a root port's target port) are printed in hex.
     const m = /^([-+]?)([0-9]+)$/.exec(v.trim());
     if (!m) continue;

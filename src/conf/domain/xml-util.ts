@@ -51,20 +51,26 @@ export function attrsExcept(e: XmlElement, ...names: string[]): [string, string]
 
 /** Deep copy of an element (children included) with whitespace-only text dropped. */
 export function cloneElement(e: XmlElement): XmlElement {
-  const children = [];
-  for (const c of e.children) {
-    if (c.kind === "element") children.push(cloneElement(c));
-    else if (c.kind === "text") {
-      if (c.text.trim() !== "" || !e.children.some((x) => x.kind === "element")) children.push({ ...c });
+  const ch = e.children;
+  let anyElement = false;
+  for (let i = 0; i < ch.length; i++) {
+    if (ch[i]!.kind === "element") {
+      anyElement = true;
+      break;
     }
   }
-  return {
-    kind: "element",
-    name: e.name,
-    attrs: e.attrs.map(([k, v]) => [k, v] as [string, string]),
-    children,
-    line: e.line,
-  };
+  const children = [];
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
+    if (c.kind === "element") children.push(cloneElement(c));
+    else if (c.kind === "text") {
+      if (!anyElement || c.text.trim() !== "") children.push({ ...c });
+    }
+  }
+  const a = e.attrs;
+  const attrs: [string, string][] = [];
+  for (let i = 0; i < a.length; i++) attrs.push([a[i]![0], a[i]![1]]);
+  return { kind: "element", name: e.name, attrs, children, line: e.line };
 }
 
 /** Pushes `e` onto `rec[key]`. */

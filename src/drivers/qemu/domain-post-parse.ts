@@ -9,7 +9,7 @@ import { xmlErr } from "../../conf/domain/errors.js";
 import { checkRedirdevUsb } from "../../conf/domain/validate.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child, el, parseXml, type XmlElement } from "../../xml/index.js";
-import { type QemuCaps, resolveMachine } from "./capabilities.js";
+import { type QemuCaps, type QemuMachine, resolveMachine } from "./capabilities.js";
 import { unsupported } from "./command-util.js";
 import { assignQemuAddresses } from "./domain-post-parse-address.js";
 import { qemuValidate } from "./domain-post-parse-validate.js";
@@ -45,10 +45,14 @@ function ctrl(type: string, index: number, model?: string): ControllerDef {
   return c;
 }
 
+const CPU_ATTR_RANK: Record<string, number> = { mode: 0, match: 1, check: 2, migratable: 3 };
+function cpuAttrRank(k: string): number {
+  return Object.hasOwn(CPU_ATTR_RANK, k) ? CPU_ATTR_RANK[k]! : 4;
+}
+
 function orderCpuAttrs(cpu: XmlElement): void {
-  const order = ["mode", "match", "check", "migratable"];
-  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
-  cpu.attrs.sort((x, y) => rank(x[0]) - rank(y[0]));
+  // (sort is stable: other attributes keep their order after these four)
+  cpu.attrs.sort((x, y) => cpuAttrRank(x[0]) - cpuAttrRank(y[0]));
 }
 
 function setDefault(e: XmlElement, k: string, v: string): void {
@@ -326,6 +330,19 @@ function clearEmptyPciAddresses(def: DomainDef): void {
   }
 }
 
+/** resolveMachine's answers per machine list (a binary's list does not change once probed). */
+const machineMemo = new WeakMap<QemuMachine[], Map<string, QemuMachine | undefined>>();
+
+/** resolveMachine(caps, name), remembered: every define looks its machine up (an alias: twice over the list). */
+function machineOf(caps: QemuCaps, name: string): QemuMachine | undefined {
+  let memo = machineMemo.get(caps.machines);
+  if (!memo) machineMemo.set(caps.machines, (memo = new Map()));
+  if (memo.has(name)) return memo.get(name);
+  const m = resolveMachine(caps, name);
+  memo.set(name, m);
+  return m;
+}
+
 export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean): void {
   if (!archGiven) def.os.arch = caps.arch === "i386" ? "i686" : caps.arch;
   if (def.type === "hvf") {
@@ -343,7 +360,7 @@ export function qemuPostParse(def: DomainDef, caps: QemuCaps, archGiven: boolean
     throw unsupported(`Emulator '${caps.binary}' does not support os type '${def.os.type}'`);
   }
   const wanted = def.os.machine ?? "pc";
-  const m = resolveMachine(caps, wanted);
+  const m = machineOf(caps, wanted);
   if (!m) throw unsupported(`Emulator '${caps.binary}' does not support machine type '${wanted}'`);
   def.os.machine = m.name;
   def.devices.emulator ??= caps.binary;

@@ -99,6 +99,7 @@ function canonSource(s: XmlElement): XmlElement {
     c.attrs.filter(([k]) => k !== "index"),
     SOURCE_ORDER,
   );
+  if (c.children.length === 0) return c; // the usual <source file=.../>: no children to order
   // A relabel='yes' seclabel without a label is the default and not printed.
   c.children = c.children.filter(
     (k) =>
@@ -148,6 +149,9 @@ export function diskSourceName(d: DiskDef): string | undefined {
   if (!s) return undefined;
   return attr(s, "file") ?? attr(s, "dev") ?? attr(s, "dir") ?? attr(s, "name") ?? attr(s, "volume");
 }
+
+/** Children of `<disk>` kept verbatim in `extra`. */
+const KEPT_CHILDREN = new Set(["auth", ...EXTRA_BEFORE_TARGET, ...EXTRA_AFTER_TARGET, ...EXTRA_TAIL]);
 
 export function parseDisk(e: XmlElement): DiskDef {
   const type = enumAttr(e, "type", DISK_TYPES) ?? "file";
@@ -223,7 +227,7 @@ export function parseDisk(e: XmlElement): DiskDef {
     if (c) d[n] = textContent(c);
   }
   for (const c of elements(e)) {
-    if (["auth", ...EXTRA_BEFORE_TARGET, ...EXTRA_AFTER_TARGET, ...EXTRA_TAIL].includes(c.name)) {
+    if (KEPT_CHILDREN.has(c.name)) {
       pushExtra(d.extra, c.name, canonGeneric(c, "disk"));
     }
   }
@@ -309,34 +313,34 @@ export function formatDisk(d: DiskDef): XmlElement {
   );
 }
 
-/**
- * Inserts `d` as libvirt does (virDomainDiskInsertPreAlloced): disks on one bus stay together,
- * ordered by their target name's index; a new bus goes at the end.
- */
-const indexCache = new WeakMap<DiskDef, number>();
-/** Highest target index per written bus, per list being built by insertDisk. */
-const busMax = new WeakMap<DiskDef[], Map<string, number>>();
-function cachedIndex(d: DiskDef): number {
-  let n = indexCache.get(d);
-  if (n === undefined) {
-    n = diskNameToIndex(d.target.dev) ?? -1;
-    indexCache.set(d, n);
-  }
-  return n;
+/** What insertDisk keeps about the list it builds (one per list, made by the parse of <devices>). */
+export interface DiskInsertState {
+  /** Each disk's target index (diskNameToIndex, -1 when none), parallel to the list. */
+  index: number[];
+  /** Highest target index per written bus. */
+  busMax: Map<string, number>;
 }
 
-export function insertDisk(list: DiskDef[], d: DiskDef): void {
-  const idx = cachedIndex(d);
+export function diskInsertState(): DiskInsertState {
+  return { index: [], busMax: new Map() };
+}
+
+/**
+ * Inserts `d` as libvirt does (virDomainDiskInsertPreAlloced): disks on one bus stay together,
+ * ordered by their target name's index; a new bus goes at the end. `list` is changed only
+ * through insertDisk with the same `st`.
+ */
+export function insertDisk(list: DiskDef[], d: DiskDef, st: DiskInsertState): void {
+  const idx = diskNameToIndex(d.target.dev) ?? -1;
   const bus = d.busGiven ?? "";
   // Fast path for the usual in-order document (keeps big documents linear): nothing on this
   // bus sorts after the new disk and the list ends with this bus.
-  let maxByBus = busMax.get(list);
-  if (!maxByBus) busMax.set(list, (maxByBus = new Map()));
-  const max = maxByBus.get(bus);
-  maxByBus.set(bus, Math.max(max ?? -1, idx));
+  const max = st.busMax.get(bus);
+  st.busMax.set(bus, Math.max(max ?? -1, idx));
   const last = list[list.length - 1];
   if (last && (last.busGiven ?? "") === bus && max !== undefined && max <= idx) {
     list.push(d);
+    st.index.push(idx);
     return;
   }
   let at = -1;
@@ -344,11 +348,16 @@ export function insertDisk(list: DiskDef[], d: DiskDef): void {
     const cur = list[i]!;
     // Grouping uses the bus as written: a default bus is only filled in after parsing.
     if ((cur.busGiven ?? "") !== bus) continue;
-    if (cachedIndex(cur) > idx) at = i;
+    if (st.index[i]! > idx) at = i;
     else if (at === -1) at = i + 1;
   }
-  if (at === -1) list.push(d);
-  else list.splice(at, 0, d);
+  if (at === -1) {
+    list.push(d);
+    st.index.push(idx);
+  } else {
+    list.splice(at, 0, d);
+    st.index.splice(at, 0, idx);
+  }
 }
 
 export function checkDuplicateTargets(disks: DiskDef[]): void {
