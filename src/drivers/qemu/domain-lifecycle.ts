@@ -30,7 +30,7 @@ import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
 import { writeStatus } from "./domain-status.js";
 import { copyCpu, forgetOrigCpu, prepareLiveCpu, rememberOrigCpu, updateLiveCpu } from "./live-cpu.js";
-import { applyLiveState, fillListenAddresses, forgetListenAddresses, runShortName } from "./live-state.js";
+import { applyLiveState, fillListenAddresses, forgetLiveMarks, runShortName } from "./live-state.js";
 import { type QemuExit, type QemuProcess, qemuPaths, startQemu } from "./process.js";
 
 const VNC_PORT_MIN = 5900;
@@ -72,6 +72,7 @@ export async function startDomain(
   const dropRamDir = (e: unknown) => {
     if (memoryDir) rmSync(memoryDir, { recursive: true, force: true });
     if (channelDir) rmSync(channelDir, { recursive: true, force: true });
+    forgetLiveMarks(d.uuid);
     throw e;
   };
   const taps = await prepareTaps(st, live).catch(dropRamDir);
@@ -417,7 +418,7 @@ function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
   rmSync(ramDir(st, d.name), { recursive: true, force: true });
   if (d.id >= 0) rmSync(channelTargetDir(st, d.id, d.name), { recursive: true, force: true });
   forgetOrigCpu(d.uuid);
-  forgetListenAddresses(d.uuid);
+  forgetLiveMarks(d.uuid);
   let reason: number;
   let detail: number;
   if (d.stopping) ({ reason, detail } = d.stopping);

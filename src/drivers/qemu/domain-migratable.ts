@@ -50,7 +50,7 @@ export function stripForMigration(def: DomainDef): void {
   d.other = d.other.filter((o) => !(o.kind === "audio" && isImplicitAudio(def, o.xml)));
   // the DAC label a start gives a running domain (live-state.ts) is the destination's to choose
   if (def.extra.seclabel) {
-    def.extra.seclabel = def.extra.seclabel.filter((l) => !isImplicitDacLabel(l));
+    def.extra.seclabel = def.extra.seclabel.filter((l) => !isImplicitDacLabel(def, l));
     if (def.extra.seclabel.length === 0) delete def.extra.seclabel;
   }
   // a backing chain read from the images at start (numbered) is the destination's to read again

@@ -152,8 +152,9 @@ export interface QmpLike {
 
 /**
  * Once QEMU runs (vCPUs still stopped): the live CPU lists the features QEMU enabled beyond the
- * model and the model's features it filtered out, and is checked in full. Returns whether features
- * were added. A QEMU or map that cannot tell leaves the CPU as it is.
+ * model and the features XML (listed or through the model) asks for that it filtered out, and is
+ * checked in full. Returns whether features were added or changed. A QEMU or map that cannot
+ * tell leaves the CPU as it is.
  */
 export async function updateLiveCpu(qmp: QmpLike, def: DomainDef): Promise<boolean> {
   const c = customModel(def);
@@ -172,27 +173,37 @@ export async function updateLiveCpu(qmp: QmpLike, def: DomainDef): Promise<boole
   } catch {
     return false;
   }
-  const model = new Set(inModel);
-  const listed = new Map<string, string>();
+  // what the definition asks for: the model's features with the listed ones applied
+  const listed = new Map<string, XmlElement>();
   for (const f of elements(c.cpu, "feature")) {
     const n = attr(f, "name");
-    if (n !== undefined) listed.set(n, attr(f, "policy") ?? "require");
+    if (n !== undefined) listed.set(n, f);
   }
-  const added: XmlElement[] = [];
-  // QEMU's view: what it enabled that neither the model nor the XML has
+  const expected = new Set(inModel);
+  for (const [n, f] of listed) {
+    const policy = attr(f, "policy") ?? "require";
+    if (policy === "require" || policy === "force") expected.add(n);
+    else if (policy === "disable" || policy === "forbid") expected.delete(n);
+  }
+  let changed = false;
+  const kids = c.cpu.children.filter((k) => k.kind === "element");
+  const update = (name: string, policy: string) => {
+    changed = true;
+    const f = listed.get(name);
+    if (f) setAttr(f, "policy", policy, "name");
+    else kids.push(el("feature", { policy, name }));
+  };
+  // QEMU's view: what it enabled beyond what was asked for...
   for (const f of map.features) {
-    if (model.has(f.name) || listed.has(f.name)) continue;
-    if (has(enabled, f.bits)) added.push(el("feature", { policy: "require", name: f.name }));
+    if (!expected.has(f.name) && has(enabled, f.bits)) update(f.name, "require");
   }
-  // model features QEMU filtered out (the accelerator cannot give them)
+  // ...and what was asked for that it filtered out (the accelerator cannot give it)
   for (const f of map.features) {
-    if (!model.has(f.name) || listed.has(f.name)) continue;
-    if (has(filtered, f.bits) && !has(enabled, f.bits))
-      added.push(el("feature", { policy: "disable", name: f.name }));
+    if (expected.has(f.name) && has(filtered, f.bits) && !has(enabled, f.bits)) update(f.name, "disable");
   }
-  if (added.length) c.cpu.children = [...c.cpu.children.filter((k) => k.kind === "element"), ...added];
+  if (changed) c.cpu.children = kids;
   setAttr(c.cpu, "check", "full");
-  return added.length > 0;
+  return changed;
 }
 
 /** The CPU each running domain had before QEMU's view was added, by UUID (libvirt's origCPU). */

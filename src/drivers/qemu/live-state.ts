@@ -39,10 +39,10 @@ function addResourcePartition(def: DomainDef): void {
 
 function addDacLabel(def: DomainDef, o: LiveStateOptions): void {
   const labels = def.extra.seclabel ?? [];
-  // a domain whose XML asks for no labelling at all (type='none' for every model) keeps it
+  // a DAC label of the XML's own stays as given (a 'none' model's label does not stand for DAC)
   if (labels.some((l) => attr(l, "model") === "dac")) return;
-  if (labels.some((l) => attr(l, "type") === "none" && attr(l, "model") === "none")) return;
   const label = `+${o.uid}:+${o.gid}`;
+  implicitDac.add(def.uuid);
   def.extra.seclabel = [
     ...labels,
     el(
@@ -58,12 +58,16 @@ function addDacLabel(def: DomainDef, o: LiveStateOptions): void {
   ];
 }
 
+/** Running domains (by UUID) whose DAC label addDacLabel gave (not their XML). */
+const implicitDac = new Set<string>();
+
 /**
- * True for the seclabel addDacLabel gives a running domain, with its labels or as the inactive copy
- * shows it (without them): `dumpxml --migratable` leaves it out, as libvirt does its implicit one.
- * A dynamic DAC label written in the XML looks the same once copied (libvirt would keep that one).
+ * True for the seclabel addDacLabel gave the running domain `def` is a copy of, with its labels or
+ * as the inactive copy shows it (without them): `dumpxml --migratable` leaves it out, as libvirt
+ * does its implicit one. A DAC label the domain's XML gave is kept.
  */
-export function isImplicitDacLabel(l: XmlElement): boolean {
+export function isImplicitDacLabel(def: DomainDef, l: XmlElement): boolean {
+  if (!implicitDac.has(def.uuid)) return false;
   if (attr(l, "type") !== "dynamic" || attr(l, "model") !== "dac" || attr(l, "relabel") !== "yes") return false;
   const kids = elements(l);
   if (kids.length === 0) return true;
@@ -189,6 +193,8 @@ export interface SavedLiveState {
   controllers?: string[];
   /** Each display's port= (an autoport display's is not in the inactive XML the file keeps). */
   graphicsPorts?: (string | null)[];
+  /** Whether the DAC label was given by the start (not the XML). */
+  implicitDac?: boolean;
 }
 
 export function collectLiveState(def: DomainDef): SavedLiveState {
@@ -201,6 +207,7 @@ export function collectLiveState(def: DomainDef): SavedLiveState {
     diskIndexes: out,
     controllers: def.devices.controllers.map((c) => `${c.type}/${c.index}`),
     graphicsPorts: def.devices.graphics.map((g) => g.attrs.find(([k]) => k === "port")?.[1] ?? null),
+    implicitDac: implicitDac.has(def.uuid),
   };
 }
 
@@ -220,6 +227,7 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
       d.driver.attrs = d.driver.attrs.filter(([k]) => k !== "type");
   }
   if (!saved) return;
+  if (saved.implicitDac === true) implicitDac.add(def.uuid);
   if (Array.isArray(saved.diskIndexes)) {
     const byDev = new Map<string, string>();
     for (const p of saved.diskIndexes as unknown[]) {
@@ -289,8 +297,10 @@ export function fillListenAddresses(uuid: string, def: DomainDef, address: strin
   else filledListens.delete(uuid);
 }
 
-export function forgetListenAddresses(uuid: string): void {
+/** A domain stopped: what its start added is forgotten. */
+export function forgetLiveMarks(uuid: string): void {
   filledListens.delete(uuid);
+  implicitDac.delete(uuid);
 }
 
 /** For the migratable copy of a running domain's definition: the filled-in addresses left out. */
