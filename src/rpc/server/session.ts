@@ -43,6 +43,10 @@ const MAX_ERROR_TEXT = 65536;
 
 let nextSessionId = 1;
 
+function clip<T extends string | null | undefined>(v: T): T {
+  return (v && v.length > MAX_ERROR_TEXT ? v.slice(0, MAX_ERROR_TEXT) : v) as T;
+}
+
 export class ClientSession implements DispatchContext {
   readonly id = nextSessionId++;
   readonly transport: "unix" | "tcp" | "tls";
@@ -303,16 +307,13 @@ export class ClientSession implements DispatchContext {
   }
 
   private sendError(h: MessageHeader, e: VirError, type: number = MessageType.REPLY): void {
-    const wire = virErrorToWire(e);
-    // A driver may put anything in a message; keep the reply well inside the string limit.
-    const clip = (v: string | null) => (v && v.length > MAX_ERROR_TEXT ? v.slice(0, MAX_ERROR_TEXT) : v);
-    const safe = {
-      ...wire,
-      message: clip(wire.message),
-      str1: clip(wire.str1),
-      str2: clip(wire.str2),
-      str3: clip(wire.str3),
-    };
+    // A driver may put anything in a message; keep the reply well inside the string limit
+    // (virErrorToWire's object is this reply's own: clipped in place).
+    const safe = virErrorToWire(e);
+    safe.message = clip(safe.message);
+    safe.str1 = clip(safe.str1);
+    safe.str2 = clip(safe.str2);
+    safe.str3 = clip(safe.str3);
     try {
       this.write(encodeReply(h, type, MessageStatus.ERROR, remoteError, safe));
     } catch (err) {

@@ -185,8 +185,27 @@ export function struct<F extends Record<string, Codec<any>>>(
   const keys = entries.map(([k]) => k);
   const codecs = entries.map(([, c]) => c);
   const minSize = entries.reduce((s, [, c]) => s + c.minSize, 0);
-  const { encode, decode } = compileStruct(name, keys, codecs);
-  return { kind: name, minSize, fields, encode, decode };
+  // Compiled on first use: the procedure tables declare ~800 structs and a process uses a few
+  // dozen (compiling all of them up front added ~25 ms to loading the tables).
+  const codec: Codec<StructOf<F>> & { fields: F } = {
+    kind: name,
+    minSize,
+    fields,
+    encode(w, v) {
+      compile();
+      codec.encode(w, v);
+    },
+    decode(r) {
+      compile();
+      return codec.decode(r);
+    },
+  };
+  const compile = () => {
+    const c = compileStruct(name, keys, codecs);
+    codec.encode = c.encode;
+    codec.decode = c.decode;
+  };
+  return codec;
 }
 
 /** Adds the failing field to an encode error's message (once, innermost field first). */
