@@ -212,6 +212,7 @@ const CASES: Record<string, Case> = {
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
   <cpu mode='custom' match='exact'><model>Westmere</model></cpu>
   <devices><emulator>${QEMU}</emulator></devices>
+  <seclabel type='dynamic' model='dac'/>
 </domain>`,
   },
 };

@@ -39,9 +39,15 @@ function addResourcePartition(def: DomainDef): void {
 
 function addDacLabel(def: DomainDef, o: LiveStateOptions): void {
   const labels = def.extra.seclabel ?? [];
-  // a DAC label of the XML's own stays as given (a 'none' model's label does not stand for DAC)
-  if (labels.some((l) => attr(l, "model") === "dac")) return;
   const label = `+${o.uid}:+${o.gid}`;
+  // a DAC label of the XML's own stays, a dynamic one labelled with QEMU's account (a 'none'
+  // model's label does not stand for DAC)
+  const own = labels.filter((l) => attr(l, "model") === "dac");
+  for (const l of own) {
+    if (attr(l, "type") === "dynamic" && attr(l, "relabel") !== "no" && elements(l).length === 0)
+      l.children = [el("label", {}, label), el("imagelabel", {}, label)];
+  }
+  if (own.length) return;
   implicitDac.add(def.uuid);
   def.extra.seclabel = [
     ...labels,
