@@ -201,6 +201,8 @@ export interface SavedLiveState {
   graphicsPorts?: (string | null)[];
   /** Whether the DAC label was given by the start (not the XML). */
   implicitDac?: boolean;
+  /** Each interface's host device (`<target dev>`; the parser drops generated vnetN names). */
+  ifnames?: (string | null)[];
 }
 
 export function collectLiveState(def: DomainDef): SavedLiveState {
@@ -214,12 +216,13 @@ export function collectLiveState(def: DomainDef): SavedLiveState {
     controllers: def.devices.controllers.map((c) => `${c.type}/${c.index}`),
     graphicsPorts: def.devices.graphics.map((g) => g.attrs.find(([k]) => k === "port")?.[1] ?? null),
     implicitDac: implicitDac.has(def.uuid),
+    ifnames: def.devices.interfaces.map((n) => n.target ?? null),
   };
 }
 
 /**
  * After a daemon restart, on the live definition parsed again from the status file: the source
- * numbers, controller order and display ports collectLiveState saved, the DAC labels (the parser keeps no label
+ * numbers, controller order, display ports and tap names collectLiveState saved, the DAC labels (the parser keeps no label
  * of a dynamic seclabel) and empty drives without an image format (post-parse gave them one).
  */
 export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> | undefined, o: LiveStateOptions): void {
@@ -245,6 +248,12 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
       if (i === undefined || !d.source || attr(d.source, "index") !== undefined) continue;
       d.source.attrs.push(["index", i]);
     }
+  }
+  if (Array.isArray(saved.ifnames)) {
+    saved.ifnames.forEach((t, i) => {
+      const n = def.devices.interfaces[i];
+      if (n && n.target === undefined && typeof t === "string" && t !== "") n.target = t;
+    });
   }
   if (Array.isArray(saved.graphicsPorts)) {
     saved.graphicsPorts.forEach((p, i) => {
