@@ -26,16 +26,40 @@ export function sizeError(): CliError {
   );
 }
 
-/** Parses a create size argument with qemu-img's messages (and its hex-suffix warning). */
-export function createSize(text: string, io?: Out): number {
+/**
+ * Parses a create size argument with qemu-img's messages (and its hex-suffix warning). Sizes past
+ * 2^53 come back exact (bigint): the formats refuse them once the Formatting line is out.
+ */
+export function createSize(text: string, io?: Out): number | bigint {
   const r = strtosz(text);
   if (r.warning) io?.err(`tsvirt-img: warning: ${r.warning}\n`);
   const v = r.value;
   if (r.error === "EINVAL") throw sizeError();
   if (v === undefined || v > 0x7fffffffffffffffn)
     throw new CliError("Invalid image size specified. Must be between 0 and 9223372036854775807.");
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CliError("Image size too large");
-  return Number(v);
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? v : Number(v);
+}
+
+/** A size past 2^53 after the Formatting line: each format's refusal, as qemu's create words it. */
+async function hugeSize(filename: string, fmt: string, v: bigint): Promise<CliError> {
+  const empty = async () => (await import("node:fs/promises")).writeFile(filename, "").catch(() => {});
+  if (fmt === "qcow2")
+    return new CliError(
+      `${filename}: The image size is too large for file format 'qcow2' (try using a larger cluster size)`,
+    );
+  if (fmt === "raw") {
+    await empty();
+    return new CliError(`${filename}: The image size is too large for file format 'raw'`);
+  }
+  if (fmt === "vdi") {
+    await empty();
+    const bytes = ((v + 511n) / 512n) * 512n;
+    return new CliError(
+      `${filename}: Unsupported VDI image size (size is 0x${bytes.toString(16)}, max supported is 0x1fffff8000000)`,
+    );
+  }
+  // (qemu's qcow and vmdk create such images; these are not made here.)
+  return new CliError(`${filename}: Image size too large`);
 }
 
 export async function cmdCreate(argv: string[], io: Out): Promise<number> {
@@ -126,8 +150,9 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   let size: number | undefined;
   if (p.args[1] !== undefined && options.size !== undefined)
     throw new CliError(`${filename}: The image size must be specified only once`);
-  if (sizeArg !== undefined) size = sizeArg;
-  else if (options.size !== undefined) size = createSize(options.size);
+  const given = sizeArg ?? (options.size !== undefined ? createSize(options.size) : undefined);
+  const huge = typeof given === "bigint" ? given : undefined;
+  if (given !== undefined) size = Number(given);
   delete options.size;
   const bf = options.backing_file;
   if (bf !== undefined && !unsafe) {
@@ -166,7 +191,8 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     }
   }
   if (size === undefined) throw new CliError(`${filename}: Image creation needs a size parameter`);
-  if (!quiet) io.out(formattingLine(filename, fmt, { ...options, size: String(size) }));
+  if (!quiet) io.out(formattingLine(filename, fmt, { ...options, size: String(huge ?? size) }));
+  if (huge !== undefined) throw await hugeSize(filename, fmt, huge);
   // The file protocol's own options: checked as its create would, then not passed to the format.
   const own = new Set(descs.map((d) => d.name));
   const proto = options.preallocation;
@@ -190,8 +216,10 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
       throw new CliError(`${filename}: No secret with id '${m[1]}'`);
     }
     // qemu words every EFBIG from a driver's create this way.
-    if (e instanceof ImageError && /EFBIG/.test(e.message)) {
-      const hint = options.cluster_size !== undefined ? " (try using a larger cluster size)" : "";
+    if (e instanceof ImageError && /EFBIG|File too large/.test(e.message)) {
+      // (The hint comes with a cluster_size option, qcow2's default one included.)
+      const hint =
+        options.cluster_size !== undefined || fmt === "qcow2" ? " (try using a larger cluster size)" : "";
       throw new CliError(`${filename}: The image size is too large for file format '${fmt}'${hint}`);
     }
     if (e instanceof ImageError && /EISDIR/.test(e.message))

@@ -217,7 +217,9 @@ async function measure(
         throw new CliError("Parameter 'encrypt.key-secret' is required for cipher");
       luksPayload = roundUp(luksHeaderSize(opts, secrets), cs);
     }
-    const virtualSize = roundUp(img?.virtualSize ?? sizeOpt ?? 0, cs);
+    // (qemu checks the size option, --size or -o size: an image's own size is not checked.)
+    const optSize = sizeOpt ?? (opts.size !== undefined ? Number(strtosz(opts.size).value ?? 0) : 0);
+    const virtualSize = roundUp(optSize, cs);
     const l2Tables = Math.ceil(virtualSize / cs / (cs / (extL2 ? 16 : 8)));
     if (l2Tables * 8 > 0x2000000)
       throw new CliError("The image size is too large (try using a larger cluster size)");

@@ -96,6 +96,11 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
     if (total > 9223372035781033984n)
       throw new CliError(`offset(${total}) exceeds maximum(9223372035781033984)`);
     if (!img.resizable) throw new CliError("Image format driver does not support resize");
+    // Past 2^53 (not representable here): qcow2's L1 table and a file cannot grow that far.
+    if (total > BigInt(Number.MAX_SAFE_INTEGER)) {
+      if (img.format === "qcow2") throw new CliError("Failed to grow the L1 table: File too large");
+      if (img.format === "raw") throw new CliError("Could not resize file: File too large");
+    }
     try {
       await img.resizable.resize(size, { shrink, preallocation: prealloc });
       await img.flush();

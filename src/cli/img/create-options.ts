@@ -266,6 +266,7 @@ export async function leaveEmptyFileIfQemuDoes(path: string, fmt: string, messag
       /cannot be zero length|encrypt\.key-secret|No secret with id|encryption format|'format' does not accept/.test(
         message,
       )) ||
+    (fmt === "vdi" && /Unsupported VDI image size/.test(message)) ||
     /Unsupported preallocation mode/.test(message);
   if (late) await writeFile(path, "").catch(() => {});
 }

@@ -160,7 +160,9 @@ export async function createQcow2(
   if (size % 512 !== 0) size = alignUp(size, 512);
   const l2Entries = cs / (extL2 ? 16 : 8);
   const l1Size = Math.ceil(size / (cs * l2Entries));
-  if (l1Size * 8 > MAX_L1_BYTES) throw bad("Image size is too large for this cluster size");
+  // (qemu's create fails growing the L1 table to the size: EFBIG.)
+  if (l1Size * 8 > MAX_L1_BYTES)
+    throw bad("Could not resize image: Failed to grow the L1 table: File too large");
 
   // Skeleton: header | refcount table | refcount blocks | L1 (qemu places them the same way).
   const perBlock = (cs * 8) / refBits;

@@ -37,6 +37,13 @@ export async function createLuksForQcow2(
     if (v !== undefined && !values.includes(v))
       throw new ImageError("invalid-argument", `Parameter '${k}' does not accept value '${v}'`);
   }
+  if (o["encrypt.key-secret"] === undefined) {
+    throw new ImageError("invalid-argument", "Parameter 'encrypt.key-secret' is required for cipher");
+  }
+  const password = pickSecret(ctx.secrets, o);
+  if (!password) throw new ImageError("not-found", `No secret with id '${o["encrypt.key-secret"]}' found`);
+  // (The key secret is looked up first, as qemu's LUKS create does; then what this
+  // implementation cannot do.)
   const alg = o["encrypt.cipher-alg"] ?? "aes-256";
   if (alg !== "aes-256" && alg !== "aes-192" && alg !== "aes-128") {
     throw new ImageError(
@@ -52,11 +59,6 @@ export async function createLuksForQcow2(
     if (o[k] !== undefined && o[k] !== v)
       throw new ImageError("unsupported", `${k}=${o[k]} is not supported (only ${v})`);
   }
-  if (o["encrypt.key-secret"] === undefined) {
-    throw new ImageError("invalid-argument", "Parameter 'encrypt.key-secret' is required for cipher");
-  }
-  const password = pickSecret(ctx.secrets, o);
-  if (!password) throw new ImageError("not-found", `No secret with id '${o["encrypt.key-secret"]}' found`);
   const iterTime = o["encrypt.iter-time"] !== undefined ? Number(o["encrypt.iter-time"]) : 2000;
   if (!Number.isFinite(iterTime) || iterTime <= 0)
     throw new ImageError("invalid-argument", "Invalid encrypt.iter-time");

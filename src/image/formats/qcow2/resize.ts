@@ -15,7 +15,7 @@ export async function growL1(img: Qcow2Image, need: number): Promise<void> {
   const t = img.tables;
   if (need <= t.l1.length) return;
   if (need * 8 > MAX_L1_BYTES)
-    throw new ImageError("invalid-argument", "Image size is too large for this cluster size");
+    throw new ImageError("invalid-argument", "Failed to grow the L1 table: File too large");
   const cs = img.cs;
   const l1 = [...t.l1];
   while (l1.length < need) l1.push({ offset: 0, copied: false });

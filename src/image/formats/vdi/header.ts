@@ -13,8 +13,11 @@ export const VDI_TYPE_STATIC = 2;
 export const VDI_UNALLOCATED = 0xffffffff;
 export const VDI_DISCARDED = 0xfffffffe;
 export const VDI_BLOCK_SIZE = 1 << 20;
-/** qemu refuses images whose block map would exceed this many entries (VDI_BLOCKS_IN_IMAGE_MAX). */
-export const VDI_BLOCKS_MAX = 0x3fffffff / 4;
+/**
+ * qemu refuses images whose block map would exceed this many entries (VDI_BLOCKS_IN_IMAGE_MAX:
+ * the map, in bytes rounded up to a sector, stays within INT_MAX).
+ */
+export const VDI_BLOCKS_MAX = (2 ** 31 - 512) / 4;
 
 export interface VdiHeader {
   text: string;

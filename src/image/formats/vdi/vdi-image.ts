@@ -53,9 +53,15 @@ export class VdiImage implements Image, Checkable, Resizable {
     }
     const raw = new Uint8Array(h.blocksInImage * 4);
     await io.read(h.offsetBmap, raw);
-    const bmap = new Uint32Array(h.blocksInImage);
-    const dv = new DataView(raw.buffer);
-    for (let i = 0; i < bmap.length; i++) bmap[i] = dv.getUint32(i * 4, true);
+    // (Little-endian hosts use the bytes as they are: a map reaches 2 GiB.)
+    let bmap: Uint32Array;
+    if (new Uint8Array(new Uint32Array([1]).buffer)[0] === 1)
+      bmap = new Uint32Array(raw.buffer, 0, h.blocksInImage);
+    else {
+      bmap = new Uint32Array(h.blocksInImage);
+      const dv = new DataView(raw.buffer);
+      for (let i = 0; i < bmap.length; i++) bmap[i] = dv.getUint32(i * 4, true);
+    }
     return new VdiImage(io, h, bmap, readOnly || io.readOnly);
   }
 
@@ -68,7 +74,7 @@ export class VdiImage implements Image, Checkable, Resizable {
     if (blocks > VDI_BLOCKS_MAX) {
       throw new ImageError(
         "invalid-argument",
-        `Unsupported VDI image size (size is 0x${size.toString(16)}, max supported is 0x1fffff8000000)`,
+        `Unsupported VDI image size (size is 0x${bytes.toString(16)}, max supported is 0x1fffff8000000)`,
       );
     }
     const bmapSize = Math.ceil((blocks * 4) / 512) * 512;
@@ -97,9 +103,15 @@ export class VdiImage implements Image, Checkable, Resizable {
       uuidParent: new Uint8Array(16),
     };
     await io.write(0, encodeVdiHeader(h));
-    const map = Buffer.alloc(bmapSize);
-    for (let i = 0; i < blocks; i++) map.writeUInt32LE(opts.static ? i : VDI_UNALLOCATED, i * 4);
-    await io.write(0x200, map);
+    // (In pieces: a map reaches 2 GiB.)
+    const PIECE = 4 << 20;
+    for (let at = 0; at < bmapSize; at += PIECE) {
+      const map = Buffer.alloc(Math.min(PIECE, bmapSize - at));
+      const first = at / 4;
+      const n = Math.min(map.length / 4, blocks - first);
+      for (let i = 0; i < n; i++) map.writeUInt32LE(opts.static ? first + i : VDI_UNALLOCATED, i * 4);
+      await io.write(0x200 + at, map);
+    }
     if (opts.static) await io.truncate(h.offsetData + blocks * VDI_BLOCK_SIZE);
   }
 
