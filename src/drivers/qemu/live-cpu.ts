@@ -193,13 +193,11 @@ export async function updateLiveCpu(qmp: QmpLike, def: DomainDef): Promise<boole
     if (f) setAttr(f, "policy", policy, "name");
     else kids.push(el("feature", { policy, name }));
   };
-  // QEMU's view: what it enabled beyond what was asked for...
+  // QEMU's view, in the map's order: what it enabled beyond what was asked for, and what was asked
+  // for that it filtered out (the accelerator cannot give it)
   for (const f of map.features) {
     if (!expected.has(f.name) && has(enabled, f.bits)) update(f.name, "require");
-  }
-  // ...and what was asked for that it filtered out (the accelerator cannot give it)
-  for (const f of map.features) {
-    if (expected.has(f.name) && has(filtered, f.bits) && !has(enabled, f.bits)) update(f.name, "disable");
+    else if (expected.has(f.name) && has(filtered, f.bits) && !has(enabled, f.bits)) update(f.name, "disable");
   }
   if (changed) c.cpu.children = kids;
   setAttr(c.cpu, "check", "full");
