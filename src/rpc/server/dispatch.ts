@@ -197,6 +197,24 @@ async function dispatchStream(
   return undefined;
 }
 
+/**
+ * Calls a driver slot with no stack trace captured for errors created while its synchronous part
+ * runs: those are the call's answers (VirErrors: no such domain, invalid argument …), the wire
+ * carries only their code, domain and texts, and the session logs a foreign error's String(). The
+ * slot now runs under the socket's read callback, ~10 frames deep, and capturing those frames was
+ * half of a failed lookup's instructions (callgrind). Errors from the slot's asynchronous part
+ * keep their stacks.
+ */
+function callSlot(fn: (...a: unknown[]) => unknown, table: object, args: unknown[]): unknown {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return fn.apply(table, args);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Procedures a client may call before CONNECT_OPEN (libvirt: auth and open itself). */
 const BEFORE_OPEN = new Set([1, 60, 66, 67, 68, 69, 70]);
 
@@ -245,6 +263,6 @@ export function prepareCall(ctx: DispatchContext, proc: number, serial: number, 
   }
   const d = p.direct;
   // the common case: the slot called with the args' fields, its result encoded as it comes
-  if (d) return { def: p, result: fn.apply(table, d.args(args)), direct: true };
+  if (d) return { def: p, result: callSlot(fn, table!, d.args(args)), direct: true };
   return { def: p, result: p.invoke(fn.bind(table), args), direct: false };
 }
