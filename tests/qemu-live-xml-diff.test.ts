@@ -2,7 +2,9 @@
 // --security-info, --inactive and --migratable) from tsvirtd against a private libvirtd 9.0
 // (bench/peers/libvirtd.ts) that runs the same domain XML. Each daemon gets its own copy of the
 // disk images (in a directory of the same base name); what legitimately differs is normalised:
-// that directory, MACs and UUIDs neither side was given, pty numbers, display ports.
+// that directory, each daemon's own state directory, MACs and UUIDs neither side was given, pty
+// numbers, display ports, tap names. tsvirtd is also restarted under each running guest: its live
+// XML must then still be libvirtd's. Run with TSVIRT_LIVE_DIFF_DUMP=<dir> to keep every dump.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
