@@ -13,6 +13,7 @@ import {
 } from "../../xml/index.js";
 import { formatDevices } from "./devices.js";
 import { autoNumatune } from "./normalize.js";
+import { hasKeys } from "./xml-util.js";
 import type { DomainDef } from "./types.js";
 
 export interface FormatOptions {
@@ -32,8 +33,35 @@ function line(depth: number, e: XmlElement): string {
   return formatElement(e, depth);
 }
 
+/** `<os>` with only its type and boot devices (most definitions), written directly. */
+function formatPlainOs(o: DomainDef["os"]): string {
+  let s = o.firmware !== undefined ? `  <os firmware='${escapeXml(String(o.firmware))}'>\n` : "  <os>\n";
+  s += "    <type";
+  if (o.arch) s += ` arch='${escapeXml(String(o.arch))}'`;
+  if (o.machine !== undefined && o.machine !== null) s += ` machine='${escapeXml(String(o.machine))}'`;
+  s += `>${escapeXml(o.type)}</type>\n`;
+  for (let i = 0; i < o.bootDevs.length; i++) {
+    const dev = o.bootDevs[i];
+    s += dev !== undefined && dev !== null ? `    <boot dev='${escapeXml(String(dev))}'/>\n` : "    <boot/>\n";
+  }
+  return `${s}  </os>\n`;
+}
+
 function formatOs(def: DomainDef): string {
   const o = def.os;
+  if (
+    typeof o.type === "string" &&
+    o.init === undefined &&
+    o.initargs.length === 0 &&
+    !o.loader &&
+    !o.nvram &&
+    o.kernel === undefined &&
+    o.initrd === undefined &&
+    o.cmdline === undefined &&
+    o.dtb === undefined &&
+    !hasKeys(o.extra)
+  )
+    return formatPlainOs(o);
   // Children pushed in libvirt's order as they exist (no list of mostly absent entries spread
   // into el(): a spread call and its rest array cost more than the element in cold code).
   const kids: XmlNode[] = [];
@@ -91,7 +119,8 @@ function unescapedMarkup(def: DomainDef, id: unknown): boolean {
 export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): string {
   if (opts.migratable) return formatDomainXML(migratableView(def), { ...opts, migratable: false });
   takeOpenCloseSeen(); // notes of an earlier format
-  const ex = (n: string) => extras(def, n);
+  const anyExtra = hasKeys(def.extra);
+  const ex = (n: string) => (anyExtra ? extras(def, n) : "");
   let s = `<domain type='${escapeXml(def.type)}'`;
   if (opts.id !== undefined && !opts.inactive) s += ` id='${opts.id}'`;
   for (const [k, v] of def.rootAttrs) s += ` ${k}='${escapeXml(v)}'`;
