@@ -170,6 +170,39 @@ const esmOnly = {
   },
 };
 
+// Node built-ins that only commands other than info/check call, yet that modules on their path
+// import at top level (the image layer's open.ts and cow for create's stat/unlink, native.ts and
+// progress.ts for createRequire): required at top level, they and what they load (node:fs/promises
+// brings readline's interface, fs watchers and dir; node:module the ES module loader and source
+// maps, ~220 KB of heap) sit in the snapshot, which every start deserializes and rehashes (about
+// 3 M instructions of info's start-up, measured with callgrind). In the bundle each is a stand-in
+// whose functions require the real module on first call. Only function exports are provided: an
+// import of anything else fails the build (esbuild: no matching export), not the run.
+const LAZY_BUILTINS = ["node:fs/promises", "node:module"];
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    const names = new Set(LAZY_BUILTINS);
+    b.onResolve({ filter: /^node:/ }, (a) => {
+      if (!names.has(a.path)) return undefined;
+      // The stand-in's own require() of the module is left to run time.
+      if (a.namespace === "lazy-builtin") return { path: a.path, external: true };
+      return { path: a.path, namespace: "lazy-builtin" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (a) => {
+      const real = createRequire(import.meta.url)(a.path);
+      const lines = ["let m;", `const load = () => (m ??= require(${JSON.stringify(a.path)}));`];
+      for (const n of Object.keys(real)) {
+        if (typeof real[n] !== "function" || !/^[A-Za-z_$][\w$]*$/.test(n)) continue;
+        lines.push(
+          `export function ${n}(...a) { return new.target ? Reflect.construct(load().${n}, a, new.target) : load().${n}.apply(this, a); }`,
+        );
+      }
+      return { contents: lines.join("\n"), loader: "js" };
+    });
+  },
+};
+
 async function build() {
   mkdirSync(OUT, { recursive: true });
   const tmpBundle = `${BUNDLE}.tmp-${process.pid}`;
@@ -193,7 +226,7 @@ async function build() {
         "const __tsvirtImportBuiltin = (m) => Promise.resolve().then(() => require(m));",
       ].join("\n"),
     },
-    plugins: [esmOnly],
+    plugins: [esmOnly, lazyBuiltins],
   });
 
   // Any import() left would fail at run time (see esmOnly above).
