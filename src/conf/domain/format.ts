@@ -111,9 +111,19 @@ function formatClock(c: DomainDef["clock"]): string {
 
 /** Whether a value formatDomainXML writes without escaping has a '<' (never, for a parsed definition). */
 function unescapedMarkup(def: DomainDef, id: unknown): boolean {
-  const vs = [def.uuid, def.onPoweroff, def.onReboot, def.onCrash, def.onLockfailure, def.currentMemory, id];
-  for (let i = 0; i < vs.length; i++) if (String(vs[i]).includes("<")) return true;
-  return false;
+  return (
+    hasLt(def.uuid) ||
+    hasLt(def.onPoweroff) ||
+    hasLt(def.onReboot) ||
+    hasLt(def.onCrash) ||
+    hasLt(def.onLockfailure) ||
+    hasLt(def.currentMemory) ||
+    hasLt(id)
+  );
+}
+
+function hasLt(v: unknown): boolean {
+  return typeof v === "string" ? v.includes("<") : v !== undefined && String(v).includes("<");
 }
 
 export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): string {
