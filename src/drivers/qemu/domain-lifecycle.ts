@@ -25,6 +25,7 @@ import { attr, el } from "../../xml/index.js";
 import { unsupported } from "./command-util.js";
 import { buildQemuCommand, clockEnv, qemuCommandlineEnv } from "./command.js";
 import { assignDeviceAliases } from "./domain-aliases.js";
+import { stripForMigration } from "./domain-migratable.js";
 import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
@@ -49,7 +50,9 @@ export async function startDomain(
     events?: { started: number; suspended?: number };
   },
 ): Promise<void> {
-  const parsed = await st.parse(restore?.xml ?? formatForRestart(d));
+  // a saved image's XML is read as libvirt reads its own (a migratable definition): what the
+  // saved run's start added is left out and comes again from this start
+  const parsed = await st.parse(restore ? await asMigratable(st, restore.xml) : formatForRestart(d));
   const caps = parsed.caps;
   // A domain created from XML (not defined) runs the definition parsed from that XML, as libvirt's
   // create does: a copy through the XML would order implicit controllers as a reparse does.
@@ -328,6 +331,13 @@ function vncPorts(d: QemuDomain): number[] {
     .filter((p) => p >= VNC_PORT_MIN);
 }
 
+/** A saved live definition as a migratable one (what libvirt keeps in a save image), as XML. */
+async function asMigratable(st: QemuDriverState, xml: string): Promise<string> {
+  const { def } = await st.parse(xml);
+  stripForMigration(def);
+  return formatDomainXML(def, { inactive: true, securityInfo: true });
+}
+
 /** The persistent XML to start from; re-parsing gives a fresh live copy with this binary's caps. */
 function formatForRestart(d: QemuDomain): string {
   // with the secure parts (graphics passwords), which the started domain must keep
@@ -417,8 +427,6 @@ function ramDir(st: QemuDriverState, name: string): string {
 function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
   rmSync(ramDir(st, d.name), { recursive: true, force: true });
   if (d.id >= 0) rmSync(channelTargetDir(st, d.id, d.name), { recursive: true, force: true });
-  forgetOrigCpu(d.uuid);
-  forgetLiveMarks(d.uuid);
   let reason: number;
   let detail: number;
   if (d.stopping) ({ reason, detail } = d.stopping);
@@ -428,6 +436,12 @@ function onExit(st: QemuDriverState, d: QemuDomain, ex: QemuExit): void {
   } else {
     reason = VIR_DOMAIN_SHUTOFF.SHUTDOWN;
     detail = VIR_DOMAIN_EVENT_STOPPED.SHUTDOWN;
+  }
+  // what the start added is forgotten, but a saved guest's until it is restored from its image
+  // (startDomain's asMigratable)
+  if (reason !== VIR_DOMAIN_SHUTOFF.SAVED) {
+    forgetOrigCpu(d.uuid);
+    forgetLiveMarks(d.uuid);
   }
   setState(d, VIR_DOMAIN_STATE.SHUTOFF, reason);
   st.lifecycle(d, VIR_DOMAIN_EVENT.STOPPED, detail);

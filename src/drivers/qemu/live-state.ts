@@ -23,6 +23,7 @@ export interface LiveStateOptions {
 
 /** Adds, in place, what libvirt's start adds to the live definition (see the file comment). */
 export async function applyLiveState(def: DomainDef, o: LiveStateOptions): Promise<void> {
+  implicitDac.delete(def.uuid);
   addResourcePartition(def);
   addDacLabel(def, o);
   await numberDiskSources(def);
