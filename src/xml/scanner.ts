@@ -445,8 +445,9 @@ export class Scanner {
       this.pos++;
       this.skipBlanks();
       const v = this.attrValue();
-      if (el.attrs.some(([k]) => k === an)) this.fail(`Attribute ${an} redefined`);
-      el.attrs.push([an, v]);
+      const attrs = el.attrs;
+      for (let i = 0; i < attrs.length; i++) if (attrs[i]![0] === an) this.fail(`Attribute ${an} redefined`);
+      attrs.push([an, v]);
       const n = this.s[this.pos];
       if (n === ">" || (n === "/" && this.s[this.pos + 1] === ">")) return;
       if (this.skipBlanks() === 0) this.fail("attributes construct error");

@@ -4,7 +4,7 @@
 
 import { checkContextMore, checkDeviceMore } from "./context-checks-more.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
-import { attr, child, elements, type XmlElement } from "../../xml/index.js";
+import { attr, child, elements, type XmlElement, type XmlNode } from "../../xml/index.js";
 import { internalErr, missingAttr, unsupported, xmlErr } from "./errors.js";
 
 const has = (e: XmlElement | undefined, k: string) => e !== undefined && attr(e, k) !== undefined;
@@ -372,13 +372,29 @@ function checkDeviceAddress(e: XmlElement): void {
   }
 }
 
+const NO_NODES: readonly XmlNode[] = [];
+
+/** The element's own text children, concatenated. */
+function directText(e: XmlElement): string {
+  const ch = e.children;
+  let s = "";
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
+    if (c.kind === "text") s += c.text;
+  }
+  return s;
+}
+
 /** Throws libvirt's error for the first context-dependent rule the document breaks. */
 export function checkContext(root: XmlElement): void {
   const clock = child(root, "clock");
   if (clock && attr(clock, "offset") === "timezone" && !has(clock, "timezone")) {
     throw internalErr("missing 'timezone' attribute for clock with offset='timezone'");
   }
-  for (const t of clock ? elements(clock, "timer") : []) {
+  const clockKids = clock ? clock.children : NO_NODES;
+  for (let i = 0; i < clockKids.length; i++) {
+    const t = clockKids[i]!;
+    if (t.kind !== "element" || t.name !== "timer") continue;
     const name = attr(t, "name") ?? "";
     if (["kvmclock", "hypervclock"].includes(name) && has(t, "tickpolicy")) {
       throw unsupported(`timer ${name} doesn't support setting of timer tickpolicy`);
@@ -402,16 +418,7 @@ export function checkContext(root: XmlElement): void {
   }
   const os = child(root, "os");
   const osType = os ? child(os, "type") : undefined;
-  if (
-    os &&
-    osType &&
-    ["exe"].includes(
-      osType.children
-        .map((c) => (c.kind === "text" ? c.text : ""))
-        .join("")
-        .trim(),
-    )
-  ) {
+  if (os && osType && directText(osType).trim() === "exe") {
     if (!child(os, "init")) throw xmlErr("init binary must be specified");
   }
   if (os && child(os, "nvram") && !child(os, "loader") && !has(os, "firmware")) {

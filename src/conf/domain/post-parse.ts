@@ -231,6 +231,22 @@ function ovsInterfaceId(vp: XmlElement | undefined): void {
   p.attrs.unshift(["interfaceid", generateUuid()]);
 }
 
+function anyBoot(list: readonly { boot?: unknown }[]): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i]!.boot !== undefined) return true;
+  return false;
+}
+
+function anyGenericBoot(other: DomainDef["devices"]["other"]): boolean {
+  for (let i = 0; i < other.length; i++) {
+    const ch = other[i]!.xml.children;
+    for (let j = 0; j < ch.length; j++) {
+      const c = ch[j]!;
+      if (c.kind === "element" && c.name === "boot") return true;
+    }
+  }
+  return false;
+}
+
 export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): void {
   // Console ports are their document index, given before the serial mirror is inserted.
   def.devices.consoles.forEach((c, i) => {
@@ -246,9 +262,7 @@ export function postParseDomain(def: DomainDef, opts: PostParseOptions = {}): vo
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
   if (def.os.arch === "") def.os.arch = opts.defaultArch ?? defaultArch(def);
   const d = def.devices;
-  const anyBootOrder =
-    [...d.disks, ...d.interfaces].some((x) => x.boot !== undefined) ||
-    d.other.some((o) => o.xml.children.some((c) => c.kind === "element" && c.name === "boot"));
+  const anyBootOrder = anyBoot(d.disks) || anyBoot(d.interfaces) || anyGenericBoot(d.other);
   if (anyBootOrder && def.os.bootDevs.length > 0) {
     throw unsupported("per-device boot elements cannot be used together with os/boot elements");
   }
