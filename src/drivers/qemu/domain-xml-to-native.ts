@@ -4,11 +4,12 @@
 // the argv builder with libvirt's own additions (its master-key secret object, the RAM backend
 // object of a guest without NUMA cells), its monitor socket in the private directory, no
 // pidfile, NICs given to QEMU as tap file descriptors, each argument shell-quoted as
-// virCommandToString does. Checked against tests/data/qemu-xml2argv/<case>.libvirt-args.
+// virCommandToString does. `<qemu:env>` variables come after libvirt's own (TZ included), their
+// values quoted the same way. Checked against tests/data/qemu-xml2argv/<case>.libvirt-args.
 import type { DomainDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import type { QemuCaps } from "./capabilities.js";
-import { buildQemuCommand, clockEnv } from "./command.js";
+import { buildQemuCommand, clockEnv, qemuCommandlineEnv } from "./command.js";
 
 const LIB_DIR = "/var/lib/libvirt/qemu";
 
@@ -104,5 +105,8 @@ export function domainXMLToNative(def: DomainDef, caps: QemuCaps, nativeFormat: 
     `XDG_CONFIG_HOME=${dir}/.config`,
     ...clockEnv(def).map(([k, v]) => `${k}=${v}`),
   ];
-  return [...env, ...out.map(shellQuote)].join(" ");
+  // <qemu:env> variables follow, in order, their values quoted as the arguments are (an absent
+  // value is an empty one)
+  const extra = qemuCommandlineEnv(def).map(([k, v]) => `${k}=${shellQuote(v)}`);
+  return [...env, ...extra, ...out.map(shellQuote)].join(" ");
 }
