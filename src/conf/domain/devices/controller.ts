@@ -144,17 +144,20 @@ export function formatController(c: ControllerDef): XmlElement {
   // A USB controller of model none is not a device: libvirt prints no alias or address for it.
   const info = c.type === "usb" && c.model === "none" ? [] : formatDeviceInfo(c);
   // <master> is part of libvirt's device-info tail: after <alias> (live XML), before the address.
-  const master = c.children.filter((k) => k.name === "master");
-  const tail = info.findIndex((k) => k.name !== "boot" && k.name !== "alias");
-  if (master.length > 0) info.splice(tail < 0 ? info.length : tail, 0, ...master);
+  const master = c.children.length === 0 ? c.children : c.children.filter((k) => k.name === "master");
+  if (master.length > 0) {
+    const tail = info.findIndex((k) => k.name !== "boot" && k.name !== "alias");
+    info.splice(tail < 0 ? info.length : tail, 0, ...master);
+  }
+  const attrs: [string, unknown][] = [
+    ["type", c.type],
+    ["index", String(c.index)],
+  ];
+  if (c.model !== undefined) attrs.push(["model", c.model]);
+  for (let i = 0; i < c.attrs.length; i++) attrs.push(c.attrs[i]!);
   return el(
     "controller",
-    [
-      ["type", c.type],
-      ["index", String(c.index)],
-      ...(c.model !== undefined ? ([["model", c.model]] as [string, string][]) : []),
-      ...c.attrs,
-    ],
+    attrs,
     master.length > 0 ? c.children.filter((k) => k.name !== "master") : c.children,
     info,
   );

@@ -39,12 +39,10 @@ export function parseInput(e: XmlElement, osType: string): InputDef {
 }
 
 export function formatInput(d: InputDef): XmlElement {
-  return el(
-    "input",
-    [["type", d.type], ...(d.bus ? ([["bus", d.bus]] as [string, string][]) : []), ...d.attrs],
-    d.children,
-    formatDeviceInfo(d),
-  );
+  const attrs: [string, unknown][] = [["type", d.type]];
+  if (d.bus) attrs.push(["bus", d.bus]);
+  for (let i = 0; i < d.attrs.length; i++) attrs.push(d.attrs[i]!);
+  return el("input", attrs, d.children, formatDeviceInfo(d));
 }
 
 export function parseMemballoon(e: XmlElement): MemballoonDef {
@@ -70,7 +68,10 @@ export function parseMemballoon(e: XmlElement): MemballoonDef {
 
 export function formatMemballoon(d: MemballoonDef): XmlElement {
   // <stats>, the device info, then the virtio <driver> options (virDomainMemballoonDefFormat)
+  const attrs: [string, unknown][] = [["model", d.model]];
+  for (let i = 0; i < d.attrs.length; i++) attrs.push(d.attrs[i]!);
+  if (d.children.length === 0) return el("memballoon", attrs, formatDeviceInfo(d));
   const drv = d.children.filter((k) => k.name === "driver");
   const rest = d.children.filter((k) => k.name !== "driver");
-  return el("memballoon", [["model", d.model], ...d.attrs], rest, formatDeviceInfo(d), drv);
+  return el("memballoon", attrs, rest, formatDeviceInfo(d), drv);
 }
