@@ -48,9 +48,10 @@ const ATTR_ORDER: Record<string, string[]> = {
 export function canonGeneric(e: XmlElement, parent = "devices"): XmlElement {
   const c = cloneElement(e);
   // Runtime aliases (not ua-*) are dropped from persistent definitions, as libvirt does.
-  c.children = c.children.filter(
-    (k) => !(k.kind === "element" && k.name === "alias" && !(attrOf(k, "name") ?? "").startsWith("ua-")),
-  );
+  if (c.children.length > 0)
+    c.children = c.children.filter(
+      (k) => !(k.kind === "element" && k.name === "alias" && !(attrOf(k, "name") ?? "").startsWith("ua-")),
+    );
   // a static label is not relabelled unless asked (virSecurityLabelDefParseXML)
   if (c.name === "seclabel" && parent === "domain" && attrOf(c, "type") === "static") {
     if (attrOf(c, "relabel") === undefined) c.attrs.push(["relabel", "no"]);
@@ -140,6 +141,7 @@ const DROP_WHEN_EMPTY = new Set([
 
 /** Removes empty containers below `e` (post-order, so a container of empties goes too). */
 export function dropEmptyContainers(e: XmlElement): void {
+  if (e.children.length === 0) return; // (most kept elements: nothing to walk or drop)
   for (const k of e.children) if (k.kind === "element") dropEmptyContainers(k);
   e.children = e.children.filter(
     (k) =>
