@@ -84,7 +84,14 @@ function run(...argv: string[]): Trace {
   writeFileSync(trace, "");
   const r = spawnSync(
     process.execPath,
-    ["--import", "tsx", "--import", join(dir, "register.mjs"), join(ROOT, "src/bin/tsvirt-img-cli.cts"), ...argv],
+    [
+      "--import",
+      "tsx",
+      "--import",
+      join(dir, "register.mjs"),
+      join(ROOT, "src/bin/tsvirt-img-cli.cts"),
+      ...argv,
+    ],
     { cwd: ROOT, encoding: "utf8", env: { ...process.env, STARTUP_TRACE: trace } },
   );
   const modules = new Set(["bin/tsvirt-img-cli.cts"]);
@@ -187,14 +194,39 @@ test("the bundled CLI (npm run build) answers as the ES modules do", async (t) =
     return;
   }
   const out = join(dir, "bundle/bin");
-  const b = spawnSync(process.execPath, [join(ROOT, "scripts/build-img-bundle.mjs"), "--out", out, "--no-snapshot"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  const b = spawnSync(
+    process.execPath,
+    [join(ROOT, "scripts/build-img-bundle.mjs"), "--out", out, "--no-snapshot"],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
   assert.equal(b.status, 0, b.stderr);
   assert.equal(b.stderr, "", "the build step reported a failure");
   for (const f of ["tsvirt-img.js", "tsvirt-img-cli.cjs", "tsvirt-img.cjs", "tsvirt-img.cjs.cache"])
     assert.ok(existsSync(join(out, f)), f);
+  // Evaluating the bundle (what the snapshot holds) loads no Node built-in that info and check do
+  // not call: node:fs/promises and node:module are stand-ins that load on first call.
+  const bundleFile = join(out, "tsvirt-img.cjs");
+  const loaded = spawnSync(
+    process.execPath,
+    [
+      "-e",
+      `const vm = require("node:vm"), fs = require("node:fs"), path = require("node:path");
+const before = new Set(process.moduleLoadList), f = ${JSON.stringify(bundleFile)}, m = { exports: {} };
+new vm.Script("(function (exports, require, module, __filename, __dirname) {" + fs.readFileSync(f, "latin1") + "\\n})", { filename: f })
+  .runInThisContext()(m.exports, require, m, f, path.dirname(f));
+if (typeof m.exports.runCli !== "function") throw new Error("no runCli");
+fs.writeSync(1, process.moduleLoadList.filter((x) => !before.has(x)).join("\\n"));`,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(loaded.status, 0, loaded.stderr);
+  assert.doesNotMatch(
+    loaded.stdout,
+    /^NativeModule (fs\/promises|module|internal\/readline\/interface|internal\/modules\/esm\/loader)$/m,
+  );
   // Each tool works in its own copy of the images, so file names in the outputs agree.
   const work = (name: string): string => {
     const w = join(dir, name);
