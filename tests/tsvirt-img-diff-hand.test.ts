@@ -711,6 +711,15 @@ const CASES: Case[] = [
       ],
     ],
   },
+  {
+    name: "resize --shrink ends the file after its last used cluster, also when that extends it (512-byte clusters, short L1)",
+    setup: "qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=512 d.img 3M && cp d.img e.img",
+    cmds: [
+      ["resize", "-f", "qcow2", "--shrink", "d.img", "3080192"],
+      ["resize", "--shrink", "e.img", "1M"],
+    ],
+    bytes: true,
+  },
 ];
 
 let base = "";

@@ -109,16 +109,18 @@ async function shrink(img: Qcow2Image, newSize: number): Promise<void> {
 async function dropPast(img: Qcow2Image, firstDead: number, total: number): Promise<void> {
   const t = img.tables;
   const per = t.l2Entries;
+  // qemu's discard of the cut-off range looks each L2 table up for writing: missing tables are
+  // allocated, all of them, before the L1 shrink frees those wholly past the end again (the
+  // file grows by them; the final truncate takes it back). A table that stays in use (the new
+  // end falls inside its range) stays, empty.
+  for (let l1i = Math.floor(firstDead / per); l1i * per < total; l1i++) {
+    const e = t.l1[l1i];
+    if (e && e.offset === 0 && Math.max(firstDead, l1i * per) < total) await t.writableL2(l1i);
+  }
   for (let l1i = Math.floor(firstDead / per); l1i * per < total; l1i++) {
     const e = t.l1[l1i];
     const from = Math.max(firstDead, l1i * per);
-    if (!e || e.offset === 0) {
-      // qemu's discard of the cut-off range looks each L2 table up for writing: a table that
-      // stays in use (the new end falls inside its range) is allocated, empty. (Tables wholly
-      // past the end are allocated and freed again: nothing remains of them.)
-      if (e && from > l1i * per && from < total) await t.writableL2(l1i);
-      continue;
-    }
+    if (!e || e.offset === 0) continue;
     if (from === l1i * per) {
       // The whole L2 table is past the end: unmap it, then drop its and its clusters' refs.
       const old = { ...e };
