@@ -720,6 +720,25 @@ const CASES: Case[] = [
     ],
     bytes: true,
   },
+  {
+    name: "compare -p: qemu's progress steps per status request (common part and the longer image's rest)",
+    setup: [
+      "qemu-img create -q -f qcow2 b.qcow2 10M && qemu-io -c 'write -P 1 0 2M' b.qcow2",
+      "qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 m.qcow2 && qemu-io -c 'write -P 2 1M 2M' m.qcow2",
+      "qemu-img create -q -f qcow2 -b m.qcow2 -F qcow2 t.qcow2 && qemu-io -c 'write -P 3 3M 1M' t.qcow2",
+      "qemu-img create -q -f qcow2 -b m.qcow2 -F qcow2 big.qcow2 30M && qemu-io -c 'write -P 0 20M 1M' big.qcow2",
+      "qemu-img create -q -f raw r.raw 10M",
+    ].join(" && "),
+    cmds: [
+      ["compare", "-p", "t.qcow2", "m.qcow2"],
+      ["compare", "-p", "m.qcow2", "m.qcow2"],
+      ["compare", "-p", "-q", "m.qcow2", "m.qcow2"],
+      ["compare", "-p", "-s", "m.qcow2", "r.raw"],
+      ["compare", "-p", "m.qcow2", "nosuch"],
+      ["compare", "-p", "m.qcow2", "big.qcow2"],
+      ["compare", "-p", "-s", "t.qcow2", "t.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

@@ -15,6 +15,7 @@ import {
   showHelp,
 } from "./context.js";
 import { getopt, HelpRequest } from "./getopt.js";
+import { qemuProgress } from "./progress.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 
 const CHUNK = 4 << 20;
@@ -209,6 +210,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   let f2: string | undefined;
   let strict = false;
   let quiet = false;
+  let progress = false;
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
     if (k === "object") {
@@ -219,12 +221,15 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     else if (k === "F") f2 = v;
     else if (k === "s") strict = true;
     else if (k === "q") quiet = true;
+    else if (k === "p") progress = true;
   }
   if (p.args.length !== 2)
     throw new CliError("Expecting two image file names", 1, "Try 'tsvirt-img --help' for more information\n");
   const say = (s: string) => {
     if (!quiet) io.out(s);
   };
+  // qemu-img compare -p: its progress from here on (not with -q), a newline on every way out.
+  const bar = qemuProgress(io, progress && !quiet, 2.0);
   let a: Image | undefined;
   let b: Image | undefined;
   try {
@@ -235,6 +240,10 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     } catch (e) {
       throw new CliError(e instanceof CliError ? e.message : errText(e), 2);
     }
+    bar?.print(0, 100);
+    const base = Math.max(a.virtualSize, b.virtualSize);
+    /** qemu's step per request: (float)chunk / progress_base * 100. */
+    const step = (n: number) => bar?.print(Math.fround(Math.fround(n / base) * 100), 100);
     if (strict && a.virtualSize !== b.virtualSize) {
       say("Strict mode: Image size mismatch!\n");
       return 1;
@@ -310,10 +319,11 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
           }
         }
         pos += n;
+        step(n);
       }
       return undefined;
     };
-    if (strict) {
+    if (strict || bar) {
       const r = await exact();
       if (r !== undefined) return r;
     } else {
@@ -337,7 +347,26 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     // The size warning comes once the common part compared equal.
     if (longer.virtualSize > common) {
       say("Warning: Image size mismatch!\n");
-      for (let pos = common; pos < longer.virtualSize; pos += CHUNK) {
+      if (bar) {
+        // qemu's loop over the longer image's status, for its progress steps.
+        const cur = new StatusCursor(longer);
+        for (let pos = common; pos < longer.virtualSize; ) {
+          const st = await cur.status(pos);
+          let n = Math.min(st.pnum, longer.virtualSize - pos);
+          if (st.flags & ALLOCATED && !(st.flags & ZERO)) {
+            n = Math.min(n, IO_BUF_SIZE);
+            await readAt(longer, pos, ba.subarray(0, n));
+            const d = firstNonZero(ba.subarray(0, n));
+            if (d >= 0) {
+              say(`Content mismatch at offset ${pos + d}!\n`);
+              return 1;
+            }
+          }
+          pos += n;
+          step(n);
+        }
+      }
+      for (let pos = common; !bar && pos < longer.virtualSize; pos += CHUNK) {
         const n = Math.min(CHUNK, longer.virtualSize - pos);
         if (await zeroRange(longer, pos, n)) continue;
         await readAt(longer, pos, ba.subarray(0, n));
@@ -354,6 +383,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     if (e instanceof CliError) throw e.code === 4 ? e : new CliError(e.message, 2, e.hint);
     throw new CliError(errText(e), 2);
   } finally {
+    bar?.end();
     await a?.close().catch(() => {});
     await b?.close().catch(() => {});
   }
