@@ -739,6 +739,25 @@ const CASES: Case[] = [
       ["compare", "-p", "-s", "t.qcow2", "t.qcow2"],
     ],
   },
+  {
+    name: "map of an encrypted qcow2 (LUKS, AES) shows no host offsets",
+    setup: [
+      "for i in 1 2 3 4 5 6; do qemu-img create -q --object secret,id=s,data=pw -f qcow2 -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10 l.qcow2 1M && break; sleep 1; done",
+      "qemu-io --object secret,id=s,data=pw --image-opts driver=qcow2,file.filename=l.qcow2,encrypt.key-secret=s -c 'write -P 0x11 0 4096' -c 'write -P 0x11 200k 100k' -c 'write -z 600k 64k'",
+      "qemu-img create -q --object secret,id=s,data=pw -f qcow2 -o encryption=on,encrypt.key-secret=s a.qcow2 1M",
+      "qemu-io --object secret,id=s,data=pw --image-opts driver=qcow2,file.filename=a.qcow2,encrypt.key-secret=s -c 'write -P 0x11 0 4096'",
+    ].join(" && "),
+    cmds: ["l.qcow2", "a.qcow2"].flatMap((f) =>
+      ["json", "human"].map((o) => [
+        "map",
+        `--output=${o}`,
+        "--object",
+        "secret,id=s,data=pw",
+        "--image-opts",
+        `driver=qcow2,file.filename=${f},encrypt.key-secret=s`,
+      ]),
+    ),
+  },
 ];
 
 let base = "";

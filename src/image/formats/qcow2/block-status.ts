@@ -160,5 +160,27 @@ export async function qcow2BlockStatus(
     }
     pos += n;
   }
+  // An encrypted image's clusters have no host offset to show (qemu reports no valid offset
+  // for them: the file holds ciphertext).
+  if (img.crypto) {
+    const plain: MapExtent[] = [];
+    for (const e of out) {
+      const x: MapExtent = { ...e };
+      delete x.offset;
+      delete x.filename;
+      const last = plain[plain.length - 1];
+      if (
+        last &&
+        last.data === x.data &&
+        last.zero === x.zero &&
+        last.depth === x.depth &&
+        last.present === x.present &&
+        last.compressed === x.compressed
+      )
+        last.length += x.length;
+      else plain.push(x);
+    }
+    return plain;
+  }
   return out;
 }
