@@ -91,6 +91,25 @@ function runEnd(re: RegExp, s: string, pos: number): number {
   return re.test(s) ? re.lastIndex : pos;
 }
 
+// Element and attribute names, one string per distinct name: the parsers look names up in Maps
+// and compare them with literals over and over, and a name seen before then has its hash already
+// computed and, being internalized like the literals, compares by identity. Bounded: names come
+// from untrusted documents.
+const NAMES = new Map<string, string>();
+const NAMES_MAX = 4096;
+
+function canonName(n: string): string {
+  const c = NAMES.get(n);
+  if (c !== undefined) return c;
+  if (NAMES.size >= NAMES_MAX) return n;
+  // internalized: used as a property name of a dictionary-mode object, read back by Object.keys
+  const o: Record<string, number> = Object.create(null);
+  o[n] = 0;
+  const i = Object.keys(o)[0] ?? n;
+  NAMES.set(i, i);
+  return i;
+}
+
 export class Scanner {
   private pos = 0;
   private readonly entities: Record<string, string> = {};
@@ -140,7 +159,7 @@ export class Scanner {
     const end = runEnd(ASCII_NAME, s, start);
     if (end > start && !(s.charCodeAt(end) >= 0x80)) {
       this.pos = end;
-      return s.slice(start, end);
+      return canonName(s.slice(start, end));
     }
     const c = s[this.pos];
     if (c === undefined || !isNameStart(c)) return undefined;
@@ -162,7 +181,7 @@ export class Scanner {
       if (n < 0x80 || !isNameChar(s[this.pos]!)) break;
       this.pos++;
     }
-    return s.slice(start, this.pos);
+    return canonName(s.slice(start, this.pos));
   }
 
   /** Parses the whole document and returns the root element. */
