@@ -312,7 +312,7 @@ test("CD-ROM media change: open tray, remove, add the new nodes read-only, inser
   ]);
   assert.match(
     formatDomainXML(d.def),
-    new RegExp(`<source file='${IMG}'/>\\s*<target dev='sda' bus='scsi'/>`),
+    new RegExp(`<source file='${IMG}' index='\\d+'/>\\s*<backingStore/>\\s*<target dev='sda' bus='scsi'/>`),
   );
 });
 

@@ -269,7 +269,7 @@ for name, f in [
         "",
       ].join("\n"),
     );
-    for (let i = 0; /vdp|index='4'/.test(await ok(["dumpxml", "hp1"])); i++) {
+    for (let i = 0; /vdp|<controller type='scsi' index='4'/.test(await ok(["dumpxml", "hp1"])); i++) {
       assert.ok(i < 300, "vdp and controller 4 leave the live XML");
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -280,7 +280,7 @@ for name, f in [
   assert.match(
     live,
     new RegExp(
-      `<source file='${d1}'/>\\s*<target dev='vdb' bus='virtio'/>\\s*<alias name='virtio-disk1'/>\\s*<address type='pci'`,
+      `<source file='${d1}' index='\\d+'/>\\s*<backingStore/>\\s*<target dev='vdb' bus='virtio'/>\\s*<alias name='virtio-disk1'/>\\s*<address type='pci'`,
     ),
   );
   assert.doesNotMatch(await ok(["dumpxml", "hp1", "--inactive"]), /vdb/);
@@ -406,7 +406,7 @@ for name, f in [
   );
   await ok(["detach-disk", "hp1", "sdh", "--live"]);
   await ok(["detach-device", "hp1", ctrl, "--live"], /Device detached successfully/);
-  for (let i = 0; /index='3'/.test(await ok(["dumpxml", "hp1"])); i++) {
+  for (let i = 0; /<controller type='scsi' index='3'/.test(await ok(["dumpxml", "hp1"])); i++) {
     assert.ok(i < 300, "the controller leaves the live XML");
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -5,11 +5,12 @@
 import { accessSync, constants } from "node:fs";
 import type { DiskDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { attr } from "../../xml/index.js";
+import { attr, el } from "../../xml/index.js";
 import { diskAlias } from "./domain-aliases.js";
 import type { QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { insertDisk } from "./hotplug-device.js";
+import { numberAttachedDisk } from "./live-state.js";
 import {
   type BuiltArgs,
   checkPciFree,
@@ -92,6 +93,12 @@ async function nodesOf(mon: QmpClient, id: string): Promise<string[]> {
   return m ? [fmt, `libvirt-${m[1]}-storage`] : [fmt];
 }
 
+/** The `libvirt-N-*` node index of a new source: its source number unless QEMU has that one already. */
+function nodeIndex(names: string[], diskCount: number, top: number): number {
+  const taken = names.some((x) => x.startsWith(`libvirt-${top}-`));
+  return taken ? nextNodeIndex(names, diskCount) : top;
+}
+
 function frontId(args: BuiltArgs): string {
   return String(args.device[0]?.id);
 }
@@ -109,9 +116,11 @@ export async function attachDiskLive(st: QemuDriverState, d: QemuDomain, disk: D
   // Other buses go to QEMU as libvirt sends them, and QEMU says why it cannot (ide.0 has no hotplug).
   checkSource(disk);
   await checkPciFree(mon, disk);
+  // the disk's source numbers (and its backing chain, read from the images) as libvirt gives them
+  const top = await numberAttachedDisk(live, disk);
   if (disk.target.bus === "virtio") await placePci(mon, d, disk);
   const args = diskArgs(d, disk);
-  const n = nextNodeIndex(await blockNodeNames(mon), live.devices.disks.length);
+  const n = nodeIndex(await blockNodeNames(mon), live.devices.disks.length, top);
   const nodes = await addNodes(mon, args, n);
   const id = frontId(args);
   try {
@@ -218,11 +227,19 @@ export async function changeMediaLive(
   checkSource(next);
   const id = frontId(diskArgs(d, old));
   const oldNodes = await nodesOf(mon, id);
+  // the new medium is numbered as an attached disk is (its chain read from the images); no
+  // medium uses a number too, which libvirt then shows as a bare <source index='N'/>
+  const top = await numberAttachedDisk(d.def, next);
   await openTray(mon, id, old.target.dev, force);
   await mediumRemove(mon, id);
   if (sourcePath(next) !== undefined) {
-    const args = diskArgs(d, { ...old, source: next.source, driver: next.driver ?? old.driver });
-    const n = nextNodeIndex(await blockNodeNames(mon), d.def.devices.disks.length);
+    const args = diskArgs(d, {
+      ...old,
+      source: next.source,
+      driver: next.driver ?? old.driver,
+      backingStore: next.backingStore,
+    });
+    const n = nodeIndex(await blockNodeNames(mon), d.def.devices.disks.length, top);
     const nodes = await addNodes(mon, args, n);
     try {
       await mediumInsert(mon, id, nodes[0]!);
@@ -233,7 +250,8 @@ export async function changeMediaLive(
     await trayClose(mon, id);
   }
   await delNodes(mon, oldNodes);
-  old.source = next.source;
+  old.source = sourcePath(next) !== undefined ? next.source : el("source", [["index", String(top)]]);
+  old.backingStore = next.backingStore;
   if (next.driver) old.driver = next.driver;
   saveLive(d);
 }

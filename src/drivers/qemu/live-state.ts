@@ -190,6 +190,56 @@ async function numberDiskSources(def: DomainDef): Promise<void> {
     chains.push([d, chain]);
   }
   for (const [d, chain] of chains) d.backingStore = chainElement(chain, next);
+  sourceCounters.set(def.uuid, n - 1);
+}
+
+/**
+ * The last storage source number each running domain used, by UUID (libvirt's per-domain node
+ * name index): a disk attached later, or a new medium, continues from it; numbers of detached
+ * disks are not given again.
+ */
+const sourceCounters = new Map<string, number>();
+
+/** The highest source number `def` shows (a status file written before the counter was kept). */
+function highestIndex(def: DomainDef): number {
+  let max = 0;
+  const see = (e: XmlElement | undefined) => {
+    const v = e ? attr(e, "index") : undefined;
+    if (v !== undefined && /^\d+$/.test(v)) max = Math.max(max, Number(v));
+  };
+  for (const d of def.devices.disks) {
+    see(d.source);
+    for (let b = d.backingStore; b; b = child(b, "backingStore")) see(b);
+  }
+  return max;
+}
+
+/**
+ * Numbers the storage sources of a disk attached to (or a medium inserted into) running domain
+ * `def`, as libvirt 9.0's hotplug does; returns the top image's number (for its QEMU node names).
+ * libvirt reads the backing chain first, numbering its images, then numbers the whole chain again
+ * from the top image: a chain of k images below the top uses 2k+1 numbers, the first k unseen.
+ * An empty drive or a non-local disk uses one number and shows none; a `<backingStore>` the XML
+ * gives is kept as given.
+ */
+export async function numberAttachedDisk(def: DomainDef, disk: DiskDef): Promise<number> {
+  let n = sourceCounters.get(def.uuid) ?? highestIndex(def);
+  const next = () => ++n;
+  const local = !isEmpty(disk) && disk.source !== undefined && (disk.type === "file" || disk.type === "block");
+  let chain: BackingImage[] | undefined;
+  if (local && !disk.backingStore) {
+    const path = attr(disk.source!, disk.type === "file" ? "file" : "dev");
+    const format = disk.driver ? attr(disk.driver, "type") : undefined;
+    chain = path !== undefined && format !== undefined ? await backingChain(path, format) : undefined;
+    for (const _ of chain ?? []) next();
+  }
+  const top = next();
+  if (local) {
+    disk.source!.attrs = [...disk.source!.attrs.filter(([k]) => k !== "index"), ["index", String(top)]];
+    if (chain !== undefined) disk.backingStore = chainElement(chain, next);
+  }
+  sourceCounters.set(def.uuid, n);
+  return top;
 }
 
 /** What of a live definition its status file must keep beside the XML (the parser drops it). */
@@ -204,6 +254,8 @@ export interface SavedLiveState {
   implicitDac?: boolean;
   /** Each interface's host device (`<target dev>`; the parser drops generated vnetN names). */
   ifnames?: (string | null)[];
+  /** The last storage source number used (hot-plugged disks continue from it). */
+  sourceCounter?: number;
 }
 
 export function collectLiveState(def: DomainDef): SavedLiveState {
@@ -218,6 +270,7 @@ export function collectLiveState(def: DomainDef): SavedLiveState {
     graphicsPorts: def.devices.graphics.map((g) => g.attrs.find(([k]) => k === "port")?.[1] ?? null),
     implicitDac: implicitDac.has(def.uuid),
     ifnames: def.devices.interfaces.map((n) => n.target ?? null),
+    sourceCounter: sourceCounters.get(def.uuid),
   };
 }
 
@@ -232,8 +285,12 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
     const label = `+${o.uid}:+${o.gid}`;
     l.children = [el("label", {}, label), el("imagelabel", {}, label)];
   }
+  // (a drive whose medium was ejected has a number and keeps its format, as libvirt's does)
+  const numbered = new Set(
+    Array.isArray(saved?.diskIndexes) ? saved.diskIndexes.map((p) => (Array.isArray(p) ? p[0] : undefined)) : [],
+  );
   for (const d of def.devices.disks) {
-    if (isEmpty(d) && d.driver && attr(d.driver, "type") === "raw" && d.type === "file")
+    if (isEmpty(d) && d.driver && attr(d.driver, "type") === "raw" && d.type === "file" && !numbered.has(d.target.dev))
       d.driver.attrs = d.driver.attrs.filter(([k]) => k !== "type");
   }
   if (!saved) return;
@@ -250,6 +307,11 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
       d.source.attrs.push(["index", i]);
     }
   }
+  // a file without the counter: past every number the definition shows
+  sourceCounters.set(
+    def.uuid,
+    Number.isSafeInteger(saved.sourceCounter) && saved.sourceCounter! >= 0 ? saved.sourceCounter! : highestIndex(def),
+  );
   if (Array.isArray(saved.ifnames)) {
     saved.ifnames.forEach((t, i) => {
       const n = def.devices.interfaces[i];
@@ -316,6 +378,7 @@ export function fillListenAddresses(uuid: string, def: DomainDef, address: strin
 /** A domain stopped: what its start added is forgotten. */
 export function forgetLiveMarks(uuid: string): void {
   filledListens.delete(uuid);
+  sourceCounters.delete(uuid);
   implicitDac.delete(uuid);
 }
 
