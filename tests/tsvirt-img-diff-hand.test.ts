@@ -758,6 +758,21 @@ const CASES: Case[] = [
       ]),
     ),
   },
+  {
+    name: "measure of a qcow2 with persistent bitmaps sizes them as qemu (data, table and directory clusters)",
+    setup: [
+      "qemu-img create -q -f qcow2 b.qcow2 4M && qemu-io -c 'write -P 1 0 1M' b.qcow2",
+      "qemu-img bitmap --add b.qcow2 bm1 && qemu-img bitmap --add -g 128k b.qcow2 bitmap-with-a-long-name",
+      "qemu-img create -q -f qcow2 c.qcow2 100M && qemu-img bitmap --add -g 512 c.qcow2 x",
+    ].join(" && "),
+    cmds: [
+      ["measure", "-O", "qcow2", "b.qcow2"],
+      ["measure", "--output=json", "-O", "qcow2", "-o", "cluster_size=4k", "b.qcow2"],
+      ["measure", "-O", "qcow2", "-o", "cluster_size=512", "b.qcow2"],
+      ["measure", "-O", "qcow2", "-o", "compat=0.10", "b.qcow2"],
+      ["measure", "-O", "qcow2", "c.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

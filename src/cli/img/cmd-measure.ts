@@ -262,6 +262,22 @@ async function measure(
     required = prealloc === "full" || prealloc === "falloc" ? full : full - vs + requiredData;
     // Only a qcow2 source can carry persistent bitmaps, so only then is their size reported.
     d.bitmaps = srcFormat === "qcow2" && srcV3 && opts.compat !== "0.10" ? 0 : undefined;
+    if (d.bitmaps !== undefined && img) {
+      // qemu's qcow2_get_persistent_dirty_bitmap_size: each bitmap's data clusters as if all
+      // allocated, its table's clusters, and the directory's clusters (target cluster size).
+      const { bitmapInfo } = await import("../../image/formats/qcow2/bitmaps.js");
+      const list = await bitmapInfo(img as Parameters<typeof bitmapInfo>[0]);
+      let total = 0;
+      let dir = 0;
+      for (const bm of list ?? []) {
+        const gran = bm.granularity as number;
+        const bytes = Math.ceil(Math.ceil(img.virtualSize / gran) / 8);
+        const clusters = Math.ceil(bytes / cs);
+        total += clusters * cs + roundUp(clusters * 8, cs);
+        dir += roundUp(24 + Buffer.byteLength(bm.name as string), 8);
+      }
+      d.bitmaps = total + roundUp(dir, cs);
+    }
   } else {
     full = virtual;
     required = requiredData;
