@@ -40,7 +40,7 @@ import {
 import type { QmpClient, QmpEvent } from "./monitor/qmp-client.js";
 
 /** A local source must be there (libvirt's virStorageSourceAccess before it opens anything). */
-function checkSource(disk: DiskDef): void {
+export function checkSource(disk: DiskDef): void {
   if (disk.type !== "file" && disk.type !== "block") return;
   const path = sourcePath(disk);
   if (path === undefined) return;

@@ -24,6 +24,7 @@ import {
 import {
   attachDiskLive,
   changeMediaLive,
+  checkSource,
   detachDiskLive,
   liveDiskByTarget,
   updateDiskLive,
@@ -238,6 +239,8 @@ export async function attachDevice(
         await changeMediaLive(st, d, existing, await parseDisk(st, without, raw), false);
       } else {
         const disk = await parseDisk(st, d.def, raw);
+        // an image that is not there fails the attach before a controller is added for it
+        checkSource(disk);
         await addScsiControllersFor(st, d, disk);
         await attachDiskLive(st, d, disk);
       }
