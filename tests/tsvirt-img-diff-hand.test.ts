@@ -773,6 +773,22 @@ const CASES: Case[] = [
       ["measure", "-O", "qcow2", "c.qcow2"],
     ],
   },
+  {
+    name: "a v2 image left with a bitmaps extension (amend to 0.10): qemu's open warning, the extension dropped on writable opens",
+    setup: [
+      "qemu-img create -q -f qcow2 b.qcow2 4M && qemu-io -c 'write -P 1 0 1M' b.qcow2",
+      "qemu-img bitmap --add b.qcow2 bm1 && qemu-img amend -o compat=0.10 b.qcow2",
+      "cp b.qcow2 c.qcow2 && cp b.qcow2 d.qcow2 && qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 e.qcow2",
+    ].join(" && "),
+    cmds: [
+      ["info", "b.qcow2"],
+      ["check", "--output=json", "b.qcow2"],
+      ["map", "--output=json", "e.qcow2"],
+      ["check", "-r", "leaks", "c.qcow2"],
+      ["amend", "-o", "compat=1.1", "d.qcow2"],
+      ["info", "d.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

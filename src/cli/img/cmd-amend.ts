@@ -83,6 +83,7 @@ async function amend(
   bar: QemuProgress | undefined,
 ): Promise<number> {
   const img = await openCli(p.args[0]!, fmt, {
+    warn: io,
     readOnly: false,
     warnProbe: io,
     imageOpts: hasImageOpts(p.opts),

@@ -102,6 +102,7 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
     throw new CliError("--output must be used with human or json as argument.");
   const filename = p.args[0]!;
   const img = await openCli(filename, fmt, {
+    warn: io,
     readOnly: repair === undefined,
     warnProbe: io,
     imageOpts: hasImageOpts(p.opts),

@@ -84,6 +84,7 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
   const filename = p.args[0]!;
   // qemu-img opens the top read-write even with -d (hence the raw probing warning).
   const top = await openCli(filename, fmt, {
+    warn: io,
     readOnly: false,
     warnProbe: io,
     imageOpts: hasImageOpts(p.opts),

@@ -235,8 +235,8 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   try {
     try {
       const imageOpts = hasImageOpts(p.opts);
-      a = await openCli(p.args[0]!, f1, { readOnly: true, imageOpts, secrets });
-      b = await openCli(p.args[1]!, f2, { readOnly: true, imageOpts, secrets });
+      a = await openCli(p.args[0]!, f1, { warn: io, readOnly: true, imageOpts, secrets });
+      b = await openCli(p.args[1]!, f2, { warn: io, readOnly: true, imageOpts, secrets });
     } catch (e) {
       throw new CliError(e instanceof CliError ? e.message : errText(e), 2);
     }

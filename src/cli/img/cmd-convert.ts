@@ -230,7 +230,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
     try {
       const imageOpts = hasImageOpts(p.opts);
       for (const n of srcNames)
-        sources.push(await openCli(n, srcFmt, { readOnly: true, imageOpts, secrets }));
+        sources.push(await openCli(n, srcFmt, { warn: io, readOnly: true, imageOpts, secrets }));
       if (snapshot !== undefined) await loadSnapshot(sources, snapshot);
       const total = sources.reduce((s, i) => s + i.virtualSize, 0);
       if (!descs) throw new CliError(`Unknown file format '${outFmt}'`);

@@ -68,7 +68,12 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
   }
   if (input === undefined || output === undefined)
     throw new CliError("Must specify both input and output files");
-  const src = await openCli(input, fmt, { readOnly: true, imageOpts: hasImageOpts(p.opts), secrets });
+  const src = await openCli(input, fmt, {
+    warn: io,
+    readOnly: true,
+    imageOpts: hasImageOpts(p.opts),
+    secrets,
+  });
   let dst: Image | undefined;
   try {
     if (!hasFormat(outFmt)) throw new CliError("Unknown file format");

@@ -165,6 +165,7 @@ export async function cmdInfo(argv: string[], io: Out): Promise<number> {
     if (seen.has(name)) throw new CliError(`Backing file '${name}' creates an infinite loop.`);
     seen.add(name);
     const img = await openCli(name, f, {
+      warn: io,
       readOnly: true,
       backingChain: false,
       noIo: true,

@@ -96,7 +96,7 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
   if (output !== "human" && output !== "json")
     throw new CliError("--output must be used with human or json as argument.");
   const imageOpts = hasImageOpts(p.opts);
-  const img = await openCli(p.args[0]!, fmt, { readOnly: true, imageOpts, secrets });
+  const img = await openCli(p.args[0]!, fmt, { warn: io, readOnly: true, imageOpts, secrets });
   try {
     // With --image-opts the file column names the file the options point at, as qemu's.
     const rename = chainNames(img, imageOpts ? (img.io.path ?? p.args[0]!) : p.args[0]!);

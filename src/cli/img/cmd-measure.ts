@@ -150,7 +150,7 @@ export async function cmdMeasure(argv: string[], io: Out): Promise<number> {
     throw new CliError("Either --size N or one filename must be specified.");
   const img =
     sizeOpt === undefined
-      ? await openCli(p.args[0]!, fmt, { readOnly: true, imageOpts: hasImageOpts(p.opts), secrets })
+      ? await openCli(p.args[0]!, fmt, { warn: io, readOnly: true, imageOpts: hasImageOpts(p.opts), secrets })
       : undefined;
   try {
     if (img && snapshot !== undefined) await loadSnapshot([img], snapshot);

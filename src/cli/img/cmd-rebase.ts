@@ -110,6 +110,7 @@ async function rebase(
   opened: { imageOpts: boolean; secrets: Secrets },
 ): Promise<number> {
   const img = await openCli(filename, fmt, {
+    warn: io,
     readOnly: false,
     backingChain: !unsafe,
     warnProbe: io,

@@ -72,6 +72,7 @@ export async function cmdResize(argv: string[], io: Out): Promise<number> {
     );
   }
   const img = await openCli(p.args[0]!, fmt, {
+    warn: io,
     readOnly: false,
     warnProbe: io,
     imageOpts: hasImageOpts(p.opts),

@@ -55,10 +55,18 @@ export async function cmdSnapshot(argv: string[], io: Out): Promise<number> {
     throw new CliError(
       `Could not open '${p.args[0]}': force-share=on can only be used with read-only images`,
     );
-  const img = await openCli(p.args[0]!, fmt, { readOnly: op === "l", warnProbe: io, imageOpts, secrets });
+  const img = await openCli(p.args[0]!, fmt, {
+    warn: io,
+    readOnly: op === "l",
+    warnProbe: io,
+    imageOpts,
+    secrets,
+  });
   // Applying reopens the image (the raw probing warning shows twice, as in qemu-img).
   if (op === "a" && !fmt && img.format === "raw")
-    await (await openCli(p.args[0]!, fmt, { readOnly: false, warnProbe: io, imageOpts, secrets })).close();
+    await (
+      await openCli(p.args[0]!, fmt, { warn: io, readOnly: false, warnProbe: io, imageOpts, secrets })
+    ).close();
   try {
     if (op === "") return 0;
     const snaps = img.snapshots;

@@ -68,6 +68,8 @@ export interface OpenOpts {
   imageOpts?: boolean;
   /** --object secrets, for encrypt.key-secret. */
   secrets?: Secrets;
+  /** Where the warnings qemu prints while opening the chain go (stderr). */
+  warn?: Out;
 }
 
 export function isDirectory(path: string): boolean {
@@ -129,6 +131,12 @@ export async function openCli(
   } catch (e) {
     // An unknown -f reads "Could not open 'x': Unknown driver 'fmt'", as qemu-img's.
     throw new CliError(`Could not open '${filename}': ${errText(e)}`);
+  }
+  if (o.warn) {
+    // Each image of the chain, top first (qemu parses the header before opening the backing).
+    for (let l: Image | undefined = img; l; l = l.backing?.backingImage)
+      for (const w of (l as { openWarnings?: string[] }).openWarnings ?? [])
+        o.warn.err(`${PROG}: warning: ${w}`);
   }
   if (!o.noIo && (img as { keyMissing?: boolean }).keyMissing) {
     // qemu opens an encrypted image without its key only for metadata (info).

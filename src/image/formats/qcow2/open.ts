@@ -7,6 +7,7 @@ import { FileIO } from "../../io/file-io.js";
 import { ImageError } from "../../errors.js";
 import type { FormatOpenOptions } from "../../registry.js";
 import {
+  AUTOCLEAR_BITMAPS,
   CRYPT_AES,
   CRYPT_LUKS,
   encodeHeader,
@@ -17,6 +18,7 @@ import {
   MAX_L1_BYTES,
   parseHeader,
   V3_HEADER_LEN,
+  EXT_BITMAPS,
 } from "./header.js";
 import { loadWritePath, type Qcow2Crypto, Qcow2Image } from "./qcow2-image.js";
 import { Refcounts } from "./refcounts.js";
@@ -46,6 +48,22 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
       path: inner.path,
     });
   }
+  // A bitmaps extension without the autoclear bit: a program without bitmap support wrote the
+  // image. qemu warns (v2 images in its own words) and drops the extension on a writable open.
+  const warnings: string[] = [];
+  const bitmapsExt = h.otherExtensions.find((e) => e.type === EXT_BITMAPS);
+  if (bitmapsExt && bitmapsExt.data.length !== 24)
+    throw new ImageError("format", "bitmaps_ext: Invalid extension length", { path: inner.path });
+  const staleBitmaps = bitmapsExt !== undefined && !(h.autoclear & AUTOCLEAR_BITMAPS);
+  if (staleBitmaps)
+    warnings.push(
+      h.version < 3
+        ? "This qcow2 v2 image contains bitmaps, but they may have been modified by a program without persistent bitmap support; so now they must all be considered inconsistent"
+        : "a program lacking bitmap support modified this file, so all bitmaps are now considered inconsistent",
+      // (qemu's error_printf after it: no newline.)
+    );
+  if (staleBitmaps)
+    warnings[0] += "\nSome clusters may be leaked, run 'qemu-img check -r' on the image file to fix.";
   const io = new SizedIO(inner, fileSize);
   if (h.l1Size * 8 > MAX_L1_BYTES) throw new ImageError("format", "Active L1 table too large");
   const l1raw = new Uint8Array(h.l1Size * 8);
@@ -86,6 +104,11 @@ export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promis
     if (!readOnly) await loadWritePath();
     img = new Qcow2Image(io, h, tables, refs, dataIO, readOnly, crypto);
     img.watchFrees();
+    img.openWarnings = warnings;
+    if (staleBitmaps && !readOnly) {
+      h.otherExtensions = h.otherExtensions.filter((e) => e.type !== EXT_BITMAPS);
+      await img.writeHeader();
+    }
     await img.loadSnapshots();
     if (h.backingFile !== undefined && opts.backingChain) {
       img.backingImage = await opts.openBacking(h.backingFile, h.backingFormat);

@@ -61,6 +61,8 @@ type Segment = {
 };
 
 export class Qcow2Image implements Image, BackingChain {
+  /** Warnings qemu prints while opening the image (qemu-img shows them on stderr). */
+  openWarnings: string[] = [];
   readonly format = "qcow2" as const;
   readonly cs: number;
   readonly extL2: boolean;
