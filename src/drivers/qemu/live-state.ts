@@ -214,13 +214,22 @@ function highestIndex(def: DomainDef): number {
   return max;
 }
 
+/** Numbers, in place, the images of a `<backingStore>` chain an attached disk's XML gives (from the top down). */
+function numberGivenChain(bs: XmlElement | undefined, next: () => number): void {
+  for (let b = bs; b && attr(b, "type") !== undefined; b = child(b, "backingStore")) {
+    const attrs = b.attrs.filter(([k]) => k !== "index");
+    const at = attrs.findIndex(([k]) => k === "type") + 1;
+    b.attrs = [...attrs.slice(0, at), ["index", String(next())], ...attrs.slice(at)];
+  }
+}
+
 /**
  * Numbers the storage sources of a disk attached to (or a medium inserted into) running domain
  * `def`, as libvirt 9.0's hotplug does; returns the top image's number (for its QEMU node names).
  * libvirt reads the backing chain first, numbering its images, then numbers the whole chain again
  * from the top image: a chain of k images below the top uses 2k+1 numbers, the first k unseen.
  * An empty drive or a non-local disk uses one number and shows none; a `<backingStore>` the XML
- * gives is kept as given.
+ * gives is kept, its images numbered after the top one.
  */
 export async function numberAttachedDisk(def: DomainDef, disk: DiskDef): Promise<number> {
   let n = sourceCounters.get(def.uuid) ?? highestIndex(def);
@@ -237,6 +246,8 @@ export async function numberAttachedDisk(def: DomainDef, disk: DiskDef): Promise
   if (local) {
     disk.source!.attrs = [...disk.source!.attrs.filter(([k]) => k !== "index"), ["index", String(top)]];
     if (chain !== undefined) disk.backingStore = chainElement(chain, next);
+    // a chain the XML gives is not read again, but its images are numbered after the top one
+    else numberGivenChain(disk.backingStore, next);
   }
   sourceCounters.set(def.uuid, n);
   return top;
