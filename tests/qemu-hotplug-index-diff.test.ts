@@ -33,6 +33,7 @@ const KNOWN_DIFFERENT: Record<string, string> = {
   "daemon-restart/--migratable": "as media-eject/--migratable (the drive is still empty)",
   "attach-device-given-chain/--migratable":
     "--migratable (domain-migratable.ts) drops every numbered <backingStore> as one the start read from the images; libvirt keeps a chain the XML gave, without its numbers",
+  "start-given-chain/--migratable": "as attach-device-given-chain/--migratable",
   "attach-empty-cdrom":
     "libvirt 9.0 fails to hot-plug a CD-ROM without a medium (its blockdev-add properties carry a null filename: 'argument key 'filename' must not have null value'); tsvirtd attaches it (both use up one number)",
 };
@@ -64,6 +65,37 @@ const DOMAIN = `<domain type='qemu'>
       <driver name='qemu' type='qcow2'/>
       <source file='@D@/overlay.qcow2'/>
       <target dev='vdb' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>`;
+
+/** Started on its own: a disk whose XML gives its chain between two disks whose chains are read. */
+const GIVEN_CHAIN = `<domain type='qemu'>
+  <name>given-chain</name>
+  <memory unit='KiB'>131072</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>${QEMU}</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='@D@/g1.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='@D@/g2.qcow2'/>
+      <backingStore type='file'>
+        <format type='qcow2'/>
+        <source file='@D@/base.qcow2'/>
+        <backingStore/>
+      </backingStore>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='@D@/g3.qcow2'/>
+      <target dev='vdc' bus='virtio'/>
     </disk>
   </devices>
 </domain>`;
@@ -194,6 +226,7 @@ function images(dir: string): void {
   overlay("ov4.qcow2", "base.qcow2");
   overlay("ov5.qcow2", "base.qcow2");
   overlay("ov6.qcow2", "base.qcow2");
+  for (const g of ["g1.qcow2", "g2.qcow2", "g3.qcow2"]) overlay(g, "base.qcow2");
 }
 
 function firstDiff(a: string, b: string): string {
@@ -210,7 +243,7 @@ let lv: LibvirtdPeer | undefined;
 let base: string | undefined;
 after(async () => {
   if (ts) {
-    ts.killAll([NAME]);
+    ts.killAll([NAME, "given-chain"]);
     rmSync(ts.root, { recursive: true, force: true });
   }
   await lv?.stop();
@@ -278,6 +311,22 @@ test("hot-plugged disks are numbered (<source index>, <backingStore>) as libvirt
     sides.map(async (s) => {
       await virsh(s.uri, ["destroy", NAME]);
       await virsh(s.uri, ["undefine", NAME]);
+    }),
+  );
+  // a start with a backing chain the XML gives: its images are numbered right after their disk
+  await Promise.all(
+    sides.map(async (s, i) => {
+      const file = join(s.dir, "given-chain.xml");
+      writeFileSync(file, sub(s, GIVEN_CHAIN));
+      const r = await virsh(s.uri, ["create", file, "--paused"]);
+      if (r.code !== 0) dumps[i]!["start-given-chain/result"] = `error ${normalise(s, r.err.trim())}`;
+      else {
+        for (const f of FLAGS) {
+          const x = await virsh(s.uri, ["dumpxml", "given-chain", ...(f ? [f] : [])]);
+          dumps[i]![`start-given-chain/${f || "plain"}`] = normalise(s, x.code === 0 ? x.out : `error ${x.err.trim()}`);
+        }
+        await virsh(s.uri, ["destroy", "given-chain"]);
+      }
     }),
   );
   const [theirs, ours] = dumps as [Record<string, string>, Record<string, string>];

@@ -164,7 +164,8 @@ function chainElement(chain: BackingImage[], next: () => number): XmlElement {
 /**
  * Numbers the disks' storage sources as libvirt 9.0 does at start: one number per disk (an empty
  * drive's too), from the last disk to the first, then the backing images of each chain, again from
- * the last disk. Disks whose XML gives a `<backingStore>` keep it as given.
+ * the last disk. Disks whose XML gives a `<backingStore>` keep it as given, its images numbered
+ * right after their disk's top image.
  */
 async function numberDiskSources(def: DomainDef): Promise<void> {
   const disks = def.devices.disks;
@@ -182,7 +183,11 @@ async function numberDiskSources(def: DomainDef): Promise<void> {
     }
     if (!d.source || (d.type !== "file" && d.type !== "block")) continue;
     d.source.attrs = [...d.source.attrs.filter(([k]) => k !== "index"), ["index", String(id)]];
-    if (d.backingStore) continue;
+    if (d.backingStore) {
+      // a chain the XML gives: its images right after their disk's top image
+      numberGivenChain(d.backingStore, next);
+      continue;
+    }
     const path = attr(d.source, d.type === "file" ? "file" : "dev");
     const format = d.driver ? attr(d.driver, "type") : undefined;
     const chain = path !== undefined && format !== undefined ? await backingChain(path, format) : undefined;
