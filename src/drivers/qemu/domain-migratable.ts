@@ -8,7 +8,7 @@
 import type { DomainDef } from "../../conf/domain/index.js";
 import { attr, type XmlElement } from "../../xml/index.js";
 import { restoreOrigCpu } from "./live-cpu.js";
-import { isImplicitDacLabel, stripFilledListens } from "./live-state.js";
+import { isImplicitDacLabel, stripFilledListens, stripGivenChainNumbers } from "./live-state.js";
 
 /** A socket in a run's channel directory (live-state.ts runShortName under qemu/channel/target). */
 const CHANNEL_TARGET = /\/qemu\/channel\/target\/domain-[0-9]+-[^/]*\/[^/]+$/;
@@ -53,7 +53,9 @@ export function stripForMigration(def: DomainDef): void {
     def.extra.seclabel = def.extra.seclabel.filter((l) => !isImplicitDacLabel(def, l));
     if (def.extra.seclabel.length === 0) delete def.extra.seclabel;
   }
-  // a backing chain read from the images at start (numbered) is the destination's to read again
+  // a backing chain read from the images at start (numbered) is the destination's to read again;
+  // one the XML gave stays, without its numbers
+  stripGivenChainNumbers(def);
   for (const disk of d.disks) {
     if (disk.backingStore && attr(disk.backingStore, "index") !== undefined) delete disk.backingStore;
   }

@@ -172,6 +172,8 @@ async function numberDiskSources(def: DomainDef): Promise<void> {
   let n = 1;
   const next = () => n++;
   const chains: [DiskDef, BackingImage[]][] = [];
+  const given = new Set<string>();
+  givenChains.set(def.uuid, given);
   for (let i = disks.length - 1; i >= 0; i--) {
     const d = disks[i]!;
     const id = next();
@@ -186,6 +188,7 @@ async function numberDiskSources(def: DomainDef): Promise<void> {
     if (d.backingStore) {
       // a chain the XML gives: its images right after their disk's top image
       numberGivenChain(d.backingStore, next);
+      given.add(d.target.dev);
       continue;
     }
     const path = attr(d.source, d.type === "file" ? "file" : "dev");
@@ -204,6 +207,22 @@ async function numberDiskSources(def: DomainDef): Promise<void> {
  * disks are not given again.
  */
 const sourceCounters = new Map<string, number>();
+
+/**
+ * The disks (target dev) of each running domain, by UUID, whose `<backingStore>` chain their XML
+ * gave: --migratable keeps those (without numbers), while a chain read from the images is left out.
+ */
+const givenChains = new Map<string, Set<string>>();
+
+/** For the migratable copy of a running domain's definition: the numbers of the chains its XML gave go. */
+export function stripGivenChainNumbers(def: DomainDef): void {
+  const given = givenChains.get(def.uuid);
+  if (!given) return;
+  for (const d of def.devices.disks) {
+    if (!given.has(d.target.dev)) continue;
+    for (let b = d.backingStore; b; b = child(b, "backingStore")) b.attrs = b.attrs.filter(([k]) => k !== "index");
+  }
+}
 
 /** The highest source number `def` shows (a status file written before the counter was kept). */
 function highestIndex(def: DomainDef): number {
@@ -254,6 +273,10 @@ export async function numberAttachedDisk(def: DomainDef, disk: DiskDef): Promise
     // a chain the XML gives is not read again, but its images are numbered after the top one
     else numberGivenChain(disk.backingStore, next);
   }
+  let given = givenChains.get(def.uuid);
+  if (!given) givenChains.set(def.uuid, (given = new Set()));
+  if (local && chain === undefined && disk.backingStore) given.add(disk.target.dev);
+  else given.delete(disk.target.dev);
   sourceCounters.set(def.uuid, n);
   return top;
 }
@@ -272,6 +295,8 @@ export interface SavedLiveState {
   ifnames?: (string | null)[];
   /** The last storage source number used (hot-plugged disks continue from it). */
   sourceCounter?: number;
+  /** Disks (target dev) whose backing chain the XML gave. */
+  givenChains?: string[];
 }
 
 export function collectLiveState(def: DomainDef): SavedLiveState {
@@ -287,6 +312,7 @@ export function collectLiveState(def: DomainDef): SavedLiveState {
     implicitDac: implicitDac.has(def.uuid),
     ifnames: def.devices.interfaces.map((n) => n.target ?? null),
     sourceCounter: sourceCounters.get(def.uuid),
+    givenChains: [...(givenChains.get(def.uuid) ?? [])],
   };
 }
 
@@ -328,6 +354,8 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
     def.uuid,
     Number.isSafeInteger(saved.sourceCounter) && saved.sourceCounter! >= 0 ? saved.sourceCounter! : highestIndex(def),
   );
+  if (Array.isArray(saved.givenChains))
+    givenChains.set(def.uuid, new Set(saved.givenChains.filter((t): t is string => typeof t === "string")));
   if (Array.isArray(saved.ifnames)) {
     saved.ifnames.forEach((t, i) => {
       const n = def.devices.interfaces[i];
@@ -395,6 +423,7 @@ export function fillListenAddresses(uuid: string, def: DomainDef, address: strin
 export function forgetLiveMarks(uuid: string): void {
   filledListens.delete(uuid);
   sourceCounters.delete(uuid);
+  givenChains.delete(uuid);
   implicitDac.delete(uuid);
 }
 
