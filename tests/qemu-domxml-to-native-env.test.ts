@@ -19,7 +19,11 @@ const skipWhy = !haveVirsh()
     ? "qemu-system-x86_64 not installed"
     : libvirtdUnavailable();
 
-const doc = (name: string, extra: string, clock = "") => `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+const doc = (
+  name: string,
+  extra: string,
+  clock = "",
+) => `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>${name}</name>
   <uuid>6f1c9a52-3d0e-4b7a-9c55-0e2b9d7a41${name.length.toString().padStart(2, "0")}</uuid>
   <memory unit='KiB'>131072</memory>
@@ -79,7 +83,8 @@ test("domxml-to-native qemu-argv prints <qemu:env> variables as libvirtd 9.0 doe
   timeout: 120_000,
 }, async (t) => {
   base = mkdtempSync(join(tmpdir(), "tsvirt-native-env-"));
-  const cache = process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
+  const cache =
+    process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
   mkdirSync(cache, { recursive: true });
   ts = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-native-env-")));
   [lv] = await Promise.all([startLibvirtd({ root: join(base, "lv"), cacheDir: cache }), ts.start()]);
@@ -100,7 +105,9 @@ test("domxml-to-native qemu-argv prints <qemu:env> variables as libvirtd 9.0 doe
     const i = x.findIndex((w, k) => w !== y[k]);
     diffs.push(`${name}: word ${i}: libvirtd ${x[i]} tsvirtd ${y[i]}`);
   }
-  t.diagnostic(`${Object.keys(CASES).length - diffs.length}/${Object.keys(CASES).length} identical to libvirtd 9.0`);
+  t.diagnostic(
+    `${Object.keys(CASES).length - diffs.length}/${Object.keys(CASES).length} identical to libvirtd 9.0`,
+  );
   for (const d of diffs) t.diagnostic(d);
   assert.deepEqual(diffs, []);
 });

@@ -101,7 +101,10 @@ const GIVEN_CHAIN = `<domain type='qemu'>
 type Step = { name: string; args: string[]; file?: string } | { name: string; restart: true };
 
 const STEPS: Step[] = [
-  { name: "attach-disk-raw-scsi", args: ["attach-disk", NAME, "@D@/x1.raw", "sdb", "--live", "--subdriver", "raw"] },
+  {
+    name: "attach-disk-raw-scsi",
+    args: ["attach-disk", NAME, "@D@/x1.raw", "sdb", "--live", "--subdriver", "raw"],
+  },
   {
     // a qcow2 overlay: its backing image is read from the header and numbered
     name: "attach-device-chain",
@@ -143,7 +146,10 @@ const STEPS: Step[] = [
   { name: "media-eject", args: ["change-media", NAME, "hdc", "--eject"] },
   { name: "daemon-restart", restart: true },
   { name: "media-insert-after-restart", args: ["change-media", NAME, "hdc", "@D@/m3.raw", "--insert"] },
-  { name: "attach-after-restart", args: ["attach-disk", NAME, "@D@/x3.raw", "sdf", "--live", "--subdriver", "raw"] },
+  {
+    name: "attach-after-restart",
+    args: ["attach-disk", NAME, "@D@/x3.raw", "sdf", "--live", "--subdriver", "raw"],
+  },
   {
     name: "attach-chain-after-restart",
     args: ["attach-disk", NAME, "@D@/ov4.qcow2", "sdg", "--live", "--subdriver", "qcow2"],
@@ -161,8 +167,14 @@ const STEPS: Step[] = [
 </disk>`,
   },
   // an image that is not there uses no number
-  { name: "attach-missing", args: ["attach-disk", NAME, "@D@/missing.raw", "sdh", "--live", "--subdriver", "raw"] },
-  { name: "attach-after-missing", args: ["attach-disk", NAME, "@D@/x4.raw", "sdh", "--live", "--subdriver", "raw"] },
+  {
+    name: "attach-missing",
+    args: ["attach-disk", NAME, "@D@/missing.raw", "sdh", "--live", "--subdriver", "raw"],
+  },
+  {
+    name: "attach-after-missing",
+    args: ["attach-disk", NAME, "@D@/x4.raw", "sdh", "--live", "--subdriver", "raw"],
+  },
   // a backing chain the XML gives
   {
     name: "attach-device-given-chain",
@@ -214,7 +226,8 @@ const FLAGS = ["", "--migratable"] as const;
 function images(dir: string): void {
   mkdirSync(dir, { recursive: true });
   const img = (...a: string[]) => execFileSync("qemu-img", ["create", "-q", ...a]);
-  for (const f of ["sda.raw", "x1.raw", "x2.raw", "x3.raw", "cd.iso", "m1.raw", "m2.raw", "m3.raw", "x4.raw"]) img("-f", "raw", join(dir, f), "4M");
+  for (const f of ["sda.raw", "x1.raw", "x2.raw", "x3.raw", "cd.iso", "m1.raw", "m2.raw", "m3.raw", "x4.raw"])
+    img("-f", "raw", join(dir, f), "4M");
   for (const f of ["vda.qcow2", "base.qcow2", "plain.qcow2"]) img("-f", "qcow2", join(dir, f), "16M");
   const overlay = (file: string, backing: string) =>
     img("-f", "qcow2", "-b", join(dir, backing), "-F", "qcow2", join(dir, file));
@@ -232,7 +245,8 @@ function firstDiff(a: string, b: string): string {
   const x = a.split("\n");
   const y = b.split("\n");
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return `line ${i + 1}: libvirtd ${JSON.stringify(x[i])} tsvirtd ${JSON.stringify(y[i])}`;
+    if (x[i] !== y[i])
+      return `line ${i + 1}: libvirtd ${JSON.stringify(x[i])} tsvirtd ${JSON.stringify(y[i])}`;
   }
   return "";
 }
@@ -254,7 +268,8 @@ test("hot-plugged disks are numbered (<source index>, <backingStore>) as libvirt
   timeout: 300_000,
 }, async (t) => {
   base = mkdtempSync(join(tmpdir(), "tsvirt-hotplug-index-"));
-  const cache = process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
+  const cache =
+    process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
   mkdirSync(cache, { recursive: true });
   ts = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-hotplug-index-")));
   [lv] = await Promise.all([startLibvirtd({ root: join(base, "lv"), cacheDir: cache }), ts.start()]);
@@ -299,7 +314,10 @@ test("hot-plugged disks are numbered (<source index>, <backingStore>) as libvirt
           if (s.restart) await s.restart();
         } else {
           if (step.file) writeFileSync(join(s.dir, `dev-${step.name}.xml`), sub(s, step.file));
-          const r = await virsh(s.uri, step.args.map((a) => sub(s, a)));
+          const r = await virsh(
+            s.uri,
+            step.args.map((a) => sub(s, a)),
+          );
           out[`${step.name}/result`] = r.code === 0 ? "ok" : `error ${normalise(s, r.err.trim())}`;
         }
         await dump(s, out, step.name);
@@ -322,7 +340,10 @@ test("hot-plugged disks are numbered (<source index>, <backingStore>) as libvirt
       else {
         for (const f of FLAGS) {
           const x = await virsh(s.uri, ["dumpxml", "given-chain", ...(f ? [f] : [])]);
-          dumps[i]![`start-given-chain/${f || "plain"}`] = normalise(s, x.code === 0 ? x.out : `error ${x.err.trim()}`);
+          dumps[i]![`start-given-chain/${f || "plain"}`] = normalise(
+            s,
+            x.code === 0 ? x.out : `error ${x.err.trim()}`,
+          );
         }
         await virsh(s.uri, ["destroy", "given-chain"]);
       }
@@ -341,10 +362,14 @@ test("hot-plugged disks are numbered (<source index>, <backingStore>) as libvirt
     }
     if (a !== b) diffs[k] = firstDiff(a, b);
   }
-  t.diagnostic(`${keys.length - Object.keys(diffs).length}/${keys.length} dumps and results identical to libvirtd 9.0`);
+  t.diagnostic(
+    `${keys.length - Object.keys(diffs).length}/${keys.length} dumps and results identical to libvirtd 9.0`,
+  );
   const known = (k: string) => k in KNOWN_DIFFERENT || k.split("/")[0]! in KNOWN_DIFFERENT;
   for (const [k, d] of Object.entries(diffs)) {
-    t.diagnostic(`${k}: ${d}${known(k) ? ` (known: ${KNOWN_DIFFERENT[k] ?? KNOWN_DIFFERENT[k.split("/")[0]!]})` : ""}`);
+    t.diagnostic(
+      `${k}: ${d}${known(k) ? ` (known: ${KNOWN_DIFFERENT[k] ?? KNOWN_DIFFERENT[k.split("/")[0]!]})` : ""}`,
+    );
   }
   // every step worked on libvirtd (the test's own premise)
   for (const step of STEPS) {

@@ -75,7 +75,8 @@ const implicitDac = new Set<string>();
  */
 export function isImplicitDacLabel(def: DomainDef, l: XmlElement): boolean {
   if (!implicitDac.has(def.uuid)) return false;
-  if (attr(l, "type") !== "dynamic" || attr(l, "model") !== "dac" || attr(l, "relabel") !== "yes") return false;
+  if (attr(l, "type") !== "dynamic" || attr(l, "model") !== "dac" || attr(l, "relabel") !== "yes")
+    return false;
   const kids = elements(l);
   if (kids.length === 0) return true;
   const text = (n: string) => {
@@ -83,7 +84,9 @@ export function isImplicitDacLabel(def: DomainDef, l: XmlElement): boolean {
     return e ? e.children.map((c) => (c.kind === "text" ? c.text : "")).join("") : undefined;
   };
   const label = text("label");
-  return kids.length === 2 && label !== undefined && /^\+\d+:\+\d+$/.test(label) && text("imagelabel") === label;
+  return (
+    kids.length === 2 && label !== undefined && /^\+\d+:\+\d+$/.test(label) && text("imagelabel") === label
+  );
 }
 
 /** A drive without a medium: no `<source>`, or one naming no image. */
@@ -220,7 +223,8 @@ export function stripGivenChainNumbers(def: DomainDef): void {
   if (!given) return;
   for (const d of def.devices.disks) {
     if (!given.has(d.target.dev)) continue;
-    for (let b = d.backingStore; b; b = child(b, "backingStore")) b.attrs = b.attrs.filter(([k]) => k !== "index");
+    for (let b = d.backingStore; b; b = child(b, "backingStore"))
+      b.attrs = b.attrs.filter(([k]) => k !== "index");
   }
 }
 
@@ -258,7 +262,8 @@ function numberGivenChain(bs: XmlElement | undefined, next: () => number): void 
 export async function numberAttachedDisk(def: DomainDef, disk: DiskDef): Promise<number> {
   let n = sourceCounters.get(def.uuid) ?? highestIndex(def);
   const next = () => ++n;
-  const local = !isEmpty(disk) && disk.source !== undefined && (disk.type === "file" || disk.type === "block");
+  const local =
+    !isEmpty(disk) && disk.source !== undefined && (disk.type === "file" || disk.type === "block");
   let chain: BackingImage[] | undefined;
   if (local && !disk.backingStore) {
     const path = attr(disk.source!, disk.type === "file" ? "file" : "dev");
@@ -321,7 +326,11 @@ export function collectLiveState(def: DomainDef): SavedLiveState {
  * numbers, controller order, display ports and tap names collectLiveState saved, the DAC labels (the parser keeps no label
  * of a dynamic seclabel) and empty drives without an image format (post-parse gave them one).
  */
-export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> | undefined, o: LiveStateOptions): void {
+export function restoreLiveState(
+  def: DomainDef,
+  saved: Partial<SavedLiveState> | undefined,
+  o: LiveStateOptions,
+): void {
   for (const l of def.extra.seclabel ?? []) {
     if (attr(l, "type") !== "dynamic" || attr(l, "model") !== "dac" || elements(l).length > 0) continue;
     const label = `+${o.uid}:+${o.gid}`;
@@ -329,10 +338,18 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
   }
   // (a drive whose medium was ejected has a number and keeps its format, as libvirt's does)
   const numbered = new Set(
-    Array.isArray(saved?.diskIndexes) ? saved.diskIndexes.map((p) => (Array.isArray(p) ? p[0] : undefined)) : [],
+    Array.isArray(saved?.diskIndexes)
+      ? saved.diskIndexes.map((p) => (Array.isArray(p) ? p[0] : undefined))
+      : [],
   );
   for (const d of def.devices.disks) {
-    if (isEmpty(d) && d.driver && attr(d.driver, "type") === "raw" && d.type === "file" && !numbered.has(d.target.dev))
+    if (
+      isEmpty(d) &&
+      d.driver &&
+      attr(d.driver, "type") === "raw" &&
+      d.type === "file" &&
+      !numbered.has(d.target.dev)
+    )
       d.driver.attrs = d.driver.attrs.filter(([k]) => k !== "type");
   }
   if (!saved) return;
@@ -352,7 +369,9 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
   // a file without the counter: past every number the definition shows
   sourceCounters.set(
     def.uuid,
-    Number.isSafeInteger(saved.sourceCounter) && saved.sourceCounter! >= 0 ? saved.sourceCounter! : highestIndex(def),
+    Number.isSafeInteger(saved.sourceCounter) && saved.sourceCounter! >= 0
+      ? saved.sourceCounter!
+      : highestIndex(def),
   );
   if (Array.isArray(saved.givenChains))
     givenChains.set(def.uuid, new Set(saved.givenChains.filter((t): t is string => typeof t === "string")));
@@ -372,7 +391,8 @@ export function restoreLiveState(def: DomainDef, saved: Partial<SavedLiveState> 
   }
   if (Array.isArray(saved.controllers)) {
     const rank = new Map(saved.controllers.map((k, i) => [String(k), i]));
-    const pos = (c: DomainDef["devices"]["controllers"][number]) => rank.get(`${c.type}/${c.index}`) ?? rank.size;
+    const pos = (c: DomainDef["devices"]["controllers"][number]) =>
+      rank.get(`${c.type}/${c.index}`) ?? rank.size;
     def.devices.controllers = def.devices.controllers
       .map((c, i) => [c, i] as const)
       .sort((a, b) => pos(a[0]) - pos(b[0]) || a[1] - b[1])
@@ -396,7 +416,8 @@ interface FilledListen {
 /** The listen addresses each running domain's start filled in, by UUID. */
 const filledListens = new Map<string, FilledListen[]>();
 
-const listensOf = (g: DomainDef["devices"]["graphics"][number]) => g.children.filter((c) => c.name === "listen");
+const listensOf = (g: DomainDef["devices"]["graphics"][number]) =>
+  g.children.filter((c) => c.name === "listen");
 
 /**
  * At start: a display `<listen type='address'/>` without an address gets the one QEMU listens on
@@ -412,7 +433,12 @@ export function fillListenAddresses(uuid: string, def: DomainDef, address: strin
     listensOf(g).forEach((l, li) => {
       const a = attr(l, "address");
       if (before[li] === undefined && a !== undefined)
-        filled.push({ g: gi, l: li, address: a, attr: li === 0 && !hadAttr && g.attrs.some(([k]) => k === "listen") });
+        filled.push({
+          g: gi,
+          l: li,
+          address: a,
+          attr: li === 0 && !hadAttr && g.attrs.some(([k]) => k === "listen"),
+        });
     });
   });
   if (filled.length) filledListens.set(uuid, filled);
