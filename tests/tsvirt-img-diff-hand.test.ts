@@ -789,6 +789,16 @@ const CASES: Case[] = [
       ["info", "d.qcow2"],
     ],
   },
+  {
+    name: "an empty file opened as vmdk is too small (a few bytes read as a bad descriptor)",
+    setup: ": > empty && printf abc > three",
+    cmds: [
+      ["info", "-f", "vmdk", "empty"],
+      ["check", "-f", "vmdk", "empty"],
+      ["convert", "-f", "vmdk", "empty", "o"],
+      ["info", "-f", "vmdk", "three"],
+    ],
+  },
 ];
 
 let base = "";

@@ -58,6 +58,10 @@ export class VmdkImage implements Image, Checkable, BackingChain {
   static async open(io: BlockIO, opts: FormatOpenOptions): Promise<VmdkImage> {
     const readOnly = opts.readOnly || io.readOnly;
     const fileSize = await io.size();
+    // (qemu's vmdk_read_desc: both kinds of file are much larger than their 4-byte magic; the
+    // length it checks is in whole sectors, so only an empty file fails here.)
+    if (fileSize === 0)
+      throw new ImageError("format", "File is too small, not a valid image", { path: io.path });
     const head = new Uint8Array(Math.min(512, fileSize));
     await io.read(0, head);
     let img: VmdkImage;
