@@ -799,6 +799,19 @@ const CASES: Case[] = [
       ["info", "-f", "vmdk", "three"],
     ],
   },
+  {
+    name: "a truncated vdi opens as qemu's (its block map past the end reads as zeros); check counts and names shared blocks as qemu",
+    setup:
+      "qemu-img create -q -f vdi v.vdi 3M && qemu-io -f vdi -c 'write -P 1 0 1M' v.vdi && head -c 512 v.vdi > a.vdi && head -c 1000 v.vdi > b.vdi && head -c 1500000 v.vdi > c.vdi",
+    cmds: [
+      ["info", "a.vdi"],
+      ["check", "a.vdi"],
+      ["check", "--output=json", "b.vdi"],
+      ["map", "--output=json", "c.vdi"],
+      ["convert", "a.vdi", "o1"],
+      ["convert", "-O", "qcow2", "c.vdi", "o2"],
+    ],
+  },
 ];
 
 let base = "";

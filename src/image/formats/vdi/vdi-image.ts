@@ -47,12 +47,11 @@ export class VdiImage implements Image, Checkable, Resizable {
     const hb = new Uint8Array(512);
     await io.read(0, hb);
     const h = decodeVdiHeader(hb, io.path);
-    // The block map must lie inside the file before it is allocated (a header may claim 2^28).
-    if (h.offsetBmap + h.blocksInImage * 4 > (await io.size())) {
-      throw new ImageError("corrupt", "VDI block map extends past the end of the file", { path: io.path });
-    }
+    // A map past the end of a truncated file reads as zeros, as qemu reads it (the header check
+    // bounds it to VDI_BLOCKS_MAX entries, 2 GiB, as qemu's).
     const raw = new Uint8Array(h.blocksInImage * 4);
-    await io.read(h.offsetBmap, raw);
+    const have = Math.max(0, Math.min(raw.length, (await io.size()) - h.offsetBmap));
+    if (have > 0) await io.read(h.offsetBmap, raw.subarray(0, have));
     // (Little-endian hosts use the bytes as they are: a map reaches 2 GiB.)
     let bmap: Uint32Array;
     if (new Uint8Array(new Uint32Array([1]).buffer)[0] === 1)
@@ -291,13 +290,13 @@ export class VdiImage implements Image, Checkable, Resizable {
       const e = this.bmap[i]!;
       if (e >= VDI_DISCARDED) continue;
       if (e < this.header.blocksInImage) {
+        // (qemu counts every entry in range, and names the data block twice: its own
+        // table maps the block to itself.)
+        allocated++;
         if (seen[e]) {
-          res.messages.push(`ERROR: block index ${e} also used by ${i}`);
+          res.messages.push(`ERROR: block index ${e} also used by ${e}`);
           res.corruptions++;
-        } else {
-          seen[e] = 1;
-          allocated++;
-        }
+        } else seen[e] = 1;
       } else {
         res.messages.push(`ERROR: block index ${i} too large, is ${e}`);
         res.corruptions++;
