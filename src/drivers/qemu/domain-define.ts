@@ -8,7 +8,7 @@
 // without its commit (replayDefineIntents, at daemon start) makes the very definition the client
 // may have been told about. See src/state/xml-journal-store.ts for the journal's side.
 
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { seededRandom } from "../../conf/common/random.js";
 import { VIR_DOMAIN_EVENT, VIR_DOMAIN_EVENT_DEFINED } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
@@ -18,6 +18,7 @@ import type { QemuDriverState } from "./driver-state.js";
 
 /** What an intent record holds for a define (JSON). */
 interface DefineIntent {
+  /** "domain-define": `seed` seeds seededRandom() (xoshiro128**). */
   op: "domain-define";
   flags: number;
   /** 16 bytes, hex: the seed of the UUID and MACs the define generates. */
@@ -27,7 +28,7 @@ interface DefineIntent {
 
 /** Defines (or redefines) a persistent domain from `xml`; resolves once the config is durable. */
 export async function defineDomain(st: QemuDriverState, xml: string, flags: number): Promise<QemuDomain> {
-  const seed = randomBytes(16);
+  const seed = randomFillSync(Buffer.alloc(16));
   const rec: DefineIntent = { op: "domain-define", flags, seed: seed.toString("hex"), xml };
   const intent = await st.store.beginIntent(JSON.stringify(rec));
   return defineWith(st, xml, seed, intent);
