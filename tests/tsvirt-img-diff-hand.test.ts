@@ -812,6 +812,26 @@ const CASES: Case[] = [
       ["convert", "-O", "qcow2", "c.vdi", "o2"],
     ],
   },
+  {
+    name: "convert --bitmaps: qemu's checks on the source (a single qcow2 v3) and the target (bitmaps themselves are not copied)",
+    setup: [
+      "qemu-img create -q -f raw r 1M && qemu-img create -q -f qcow2 a.qcow2 1M",
+      "qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 1M",
+      "qemu-img create -q -f qcow2 b.qcow2 1M && qemu-img bitmap --add b.qcow2 bm",
+      "qemu-img create -q -f qcow2 c.qcow2 1M && qemu-img create -q -f raw t.raw 1M",
+    ].join(" && "),
+    cmds: [
+      ["convert", "--bitmaps", "r", "o1"],
+      ["convert", "--bitmaps", "r", "r", "o2"],
+      ["convert", "--bitmaps", "a.qcow2", "o3"],
+      ["convert", "--bitmaps", "-O", "qcow2", "a.qcow2", "o4"],
+      ["convert", "--bitmaps", "-O", "qcow2", "v2.qcow2", "o5"],
+      ["convert", "--bitmaps", "-O", "qcow2", "-o", "compat=0.10", "a.qcow2", "o6"],
+      ["convert", "--bitmaps", "--skip-broken-bitmaps", "-O", "raw", "b.qcow2", "o8"],
+      ["convert", "--bitmaps", "-n", "-O", "raw", "a.qcow2", "t.raw"],
+      ["convert", "--bitmaps", "-n", "-O", "qcow2", "a.qcow2", "c.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

@@ -232,6 +232,22 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
       for (const n of srcNames)
         sources.push(await openCli(n, srcFmt, { warn: io, readOnly: true, imageOpts, secrets }));
       if (snapshot !== undefined) await loadSnapshot(sources, snapshot);
+      // Persistent bitmaps live only in qcow2 v3 images (qemu checks the source here and the
+      // target once it is open; copying the bitmaps themselves is not done here).
+      const bitmapCapable = (img: Image) =>
+        img.format === "qcow2" && (img as { header?: { version?: number } }).header?.version === 3;
+      if (bitmaps) {
+        if (sources.length > 1) throw new CliError("Copying bitmaps only possible with single source");
+        if (!bitmapCapable(sources[0]!)) throw new CliError("Source lacks bitmap support");
+        if (!skipBroken) {
+          const { bitmapInfo } = await import("../../image/formats/qcow2/bitmaps.js");
+          for (const bm of (await bitmapInfo(sources[0] as Parameters<typeof bitmapInfo>[0])) ?? [])
+            if ((bm.flags as string[]).includes("in-use"))
+              throw new CliError(
+                `Cannot copy inconsistent bitmap '${bm.name}'\nTry --skip-broken-bitmaps, or use 'qemu-img bitmap --remove' to delete it`,
+              );
+        }
+      }
       const total = sources.reduce((s, i) => s + i.virtualSize, 0);
       if (!descs) throw new CliError(`Unknown file format '${outFmt}'`);
       if (!noCreate) {
@@ -317,6 +333,11 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
       } catch (e) {
         throw new CliError(`Could not open '${outName}': ${errText(e)}`);
       }
+      if (
+        bitmaps &&
+        !(out.format === "qcow2" && (out as { header?: { version?: number } }).header?.version === 3)
+      )
+        throw new CliError(`Format driver '${out.format}' does not support bitmaps`);
       // An encrypted target opens only with its key (qemu needs it to write).
       if ((out as { keyMissing?: boolean }).keyMissing)
         throw new CliError(
