@@ -1,13 +1,13 @@
 // Capability probe against the real qemu-system-x86_64, including the KVM functional check and the cache.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import {
   binaryIdentity,
+  capsCacheName,
   findQemuBinaries,
   QemuCapsCache,
   resolveMachine,
@@ -59,7 +59,7 @@ test("cache hit spawns nothing: identity is path+size+mtime+inode; a changed bin
     writeFileSync(bin, `#!/bin/sh\necho run >> ${ran}\nexit 1\n`, { mode: 0o755 });
     const cacheDir = join(d, "cache");
     mkdirSync(cacheDir);
-    const file = join(cacheDir, `${createHash("sha256").update(bin).digest("hex").slice(0, 16)}.json`);
+    const file = join(cacheDir, `${capsCacheName(bin)}.json`);
     const caps = { binary: bin, arch: "x86_64", machines: [], marker: "seeded" };
     writeFileSync(file, JSON.stringify({ identity: binaryIdentity(bin), caps }));
     for (let i = 0; i < 50; i++) assert.equal((await new QemuCapsCache(cacheDir).get(bin)).binary, bin);

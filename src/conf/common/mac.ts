@@ -1,7 +1,7 @@
 // MAC addresses as libvirt reads and writes them (virMacAddrParse / virMacAddrFormat):
 // six hex octets separated by ':' (one or two digits each), printed lowercase two-digit.
 
-import { randomFillSync } from "node:crypto";
+import { fillRandom } from "../../util/random-bytes.js";
 import { scopedRandom } from "./random.js";
 
 /** Canonical "xx:xx:xx:xx:xx:xx", or undefined when libvirt would reject it. */
@@ -28,7 +28,7 @@ export function generateMac(prefix = "52:54:00"): string {
   let b = scopedRandom(3);
   if (b === undefined) {
     if (poolAt + 3 > POOL.length) {
-      randomFillSync(POOL);
+      fillRandom(POOL);
       poolAt = 0;
     }
     b = POOL.subarray(poolAt, (poolAt += 3));

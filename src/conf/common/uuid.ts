@@ -1,7 +1,7 @@
 // UUIDs as libvirt reads and writes them (virUUIDParse / virUUIDFormat): 32 hex digits,
 // dashes allowed between bytes, printed lowercase 8-4-4-4-12.
 
-import { randomFillSync } from "node:crypto";
+import { fillRandom } from "../../util/random-bytes.js";
 import { scopedRandom } from "./random.js";
 
 /** Canonical lowercase form, or undefined when `s` is not a UUID libvirt would accept. */
@@ -43,7 +43,7 @@ export function generateUuid(): string {
   let at = 0;
   if (b === undefined) {
     if (poolAt + 16 > POOL.length) {
-      randomFillSync(POOL);
+      fillRandom(POOL);
       poolAt = 0;
     }
     b = POOL;

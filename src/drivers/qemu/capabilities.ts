@@ -1,6 +1,5 @@
 // Probes what an installed QEMU system binary offers (version, machines, CPU models, devices,
 // KVM) over QMP, and caches the answer as JSON keyed by the binary's identity.
-import { createHash } from "node:crypto";
 import {
   mkdirSync,
   mkdtempSync,
@@ -192,6 +191,22 @@ export function binaryIdentity(binary: string): string {
 const IDENTITY_RECHECK_MS = 1000;
 
 /** Caches probe results under `cacheDir` (one JSON file per binary path). */
+/**
+ * The cache file's name for a binary path: 16 hex digits of two 32-bit FNV-1a hashes of it (the
+ * file also records the binary's identity, which a lookup checks). Not node:crypto: the daemon
+ * does not load it for this (see src/util/random-bytes.ts).
+ */
+export function capsCacheName(binary: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < binary.length; i++) {
+    const c = binary.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
 export class QemuCapsCache {
   private readonly mem = new Map<string, QemuCaps>();
   /** binary → caps and when its identity was last checked. */
@@ -215,10 +230,7 @@ export class QemuCapsCache {
     const identity = binaryIdentity(binary);
     const memo = this.mem.get(identity);
     if (memo) return memo;
-    const file = join(
-      this.cacheDir,
-      `${createHash("sha256").update(binary).digest("hex").slice(0, 16)}.json`,
-    );
+    const file = join(this.cacheDir, `${capsCacheName(binary)}.json`);
     try {
       const saved = JSON.parse(readFileSync(file, "utf8")) as { identity: string; caps: QemuCaps };
       if (saved.identity === identity) {

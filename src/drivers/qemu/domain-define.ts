@@ -8,10 +8,10 @@
 // without its commit (replayDefineIntents, at daemon start) makes the very definition the client
 // may have been told about. See src/state/xml-journal-store.ts for the journal's side.
 
-import { randomFillSync } from "node:crypto";
 import { seededRandom } from "../../conf/common/random.js";
 import { VIR_DOMAIN_EVENT, VIR_DOMAIN_EVENT_DEFINED } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { fillRandom } from "../../util/random-bytes.js";
 import type { StoreIntent } from "../../state/index.js";
 import { isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
@@ -28,7 +28,7 @@ interface DefineIntent {
 
 /** Defines (or redefines) a persistent domain from `xml`; resolves once the config is durable. */
 export async function defineDomain(st: QemuDriverState, xml: string, flags: number): Promise<QemuDomain> {
-  const seed = randomFillSync(Buffer.alloc(16));
+  const seed = fillRandom(Buffer.alloc(16));
   const rec: DefineIntent = { op: "domain-define", flags, seed: seed.toString("hex"), xml };
   const intent = await st.store.beginIntent(JSON.stringify(rec));
   return defineWith(st, xml, seed, intent);
