@@ -342,6 +342,18 @@ export class JournaledDir {
     }
   }
 
+  /** Renames a save's temp file into place (removed if that fails) for the next checkpoint to fsync. */
+  private place(name: string, tmp: string, file: string, data: Uint8Array): void {
+    try {
+      this.renameTemp(tmp, file, data);
+    } catch (e) {
+      unlinkQuiet(tmp);
+      throw e;
+    }
+    this.dirty.add(name);
+    this.dirDirty = true;
+  }
+
   /** Makes spares up to the target in the threadpool (inode allocation off the event loop). */
   private makeSpares(): void {
     if (this.sparesMaking) return;
@@ -434,15 +446,7 @@ export class JournaledDir {
     this.journal.append("commit", name, body);
     this.inflight++;
     try {
-      const tmp = this.writeTemp(file, data);
-      try {
-        this.renameTemp(tmp, file, data);
-      } catch (e) {
-        unlinkQuiet(tmp);
-        throw e;
-      }
-      this.dirty.add(name);
-      this.dirDirty = true;
+      this.place(name, this.writeTemp(file, data), file, data);
     } finally {
       this.doneInflight();
       this.touched();
@@ -488,13 +492,11 @@ export class JournaledDir {
       try {
         if (durable) await durable;
         else if (!this.journal.durableNow()) await this.journal.durable();
-        this.renameTemp(tmp, file, data);
       } catch (e) {
         unlinkQuiet(tmp);
         throw e;
       }
-      this.dirty.add(name);
-      this.dirDirty = true;
+      this.place(name, tmp, file, data);
     } finally {
       this.doneInflight();
       this.touched();
