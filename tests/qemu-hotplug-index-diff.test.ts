@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { firstDiff, normaliseLive, type Side } from "./guest/live-diff.js";
 import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
@@ -203,23 +204,7 @@ const STEPS: Step[] = [
   },
 ];
 
-interface Side {
-  name: "libvirtd" | "tsvirtd";
-  uri: string;
-  dir: string;
-  restart?: () => Promise<void>;
-  lib: string;
-}
-
-function normalise(s: Side, text: string): string {
-  return text
-    .split(s.dir)
-    .join("@D@")
-    .split(s.lib)
-    .join("/var/lib/libvirt")
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "UUID")
-    .replace(/52:54:00(:[0-9a-f]{2}){3}/g, "MAC");
-}
+const normalise = (s: Side, text: string) => normaliseLive(s, text);
 
 const FLAGS = ["", "--migratable"] as const;
 
@@ -239,16 +224,6 @@ function images(dir: string): void {
   overlay("ov5.qcow2", "base.qcow2");
   overlay("ov6.qcow2", "base.qcow2");
   for (const g of ["g1.qcow2", "g2.qcow2", "g3.qcow2"]) overlay(g, "base.qcow2");
-}
-
-function firstDiff(a: string, b: string): string {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] !== y[i])
-      return `line ${i + 1}: libvirtd ${JSON.stringify(x[i])} tsvirtd ${JSON.stringify(y[i])}`;
-  }
-  return "";
 }
 
 let ts: RootDaemon | undefined;

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
 import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
+import { firstDiff, normaliseLive, type Side } from "./guest/live-diff.js";
 import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
@@ -232,30 +233,11 @@ const CASES: Record<string, Case> = {
   },
 };
 
-interface Side {
-  name: "libvirtd" | "tsvirtd";
-  uri: string;
-  dir: string;
-  /** tsvirtd: restarts the daemon while the guest runs (its live XML must come back the same). */
-  restart?: () => Promise<void>;
-  /** The daemon's own state directory, shown as libvirtd's /var/lib/libvirt. */
-  lib: string;
-}
-
 function normalise(s: Side, text: string): string {
-  return text
-    .split(s.dir)
-    .join("@D@")
-    .split(s.lib)
-    .join("/var/lib/libvirt")
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (u) =>
-      u === "0b7c5a7e-4f6e-4a1d-9d4e-6a7f8e9d0c11" ? u : "UUID",
-    )
-    .replace(/52:54:00(:[0-9a-f]{2}){3}/g, (m) => (m === "52:54:00:12:34:56" ? m : "MAC"))
-    .replace(/\/dev\/pts\/\d+/g, "/dev/pts/N")
-    .replace(/port='59\d\d'/g, "port='P'")
-    // taps: the daemons' guests share the host's (tsvirtd) or a namespace's (libvirtd) vnetN names
-    .replace(/<target dev='vnet\d+'\/>/g, "<target dev='vnetN'/>");
+  return normaliseLive(s, text, {
+    uuids: ["0b7c5a7e-4f6e-4a1d-9d4e-6a7f8e9d0c11"],
+    macs: ["52:54:00:12:34:56"],
+  });
 }
 
 const FLAGS = ["", "--security-info", "--inactive", "--migratable"] as const;
@@ -295,7 +277,10 @@ async function runCase(s: Side, name: string, c: Case, g: ReturnType<typeof buil
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
     out.commandline = JSON.stringify({
-      args: argv.slice(argv.indexOf("isa-debugcon.iobase=0x402") - 1, argv.indexOf("isa-debugcon.iobase=0x402") + 2),
+      args: argv.slice(
+        argv.indexOf("isa-debugcon.iobase=0x402") - 1,
+        argv.indexOf("isa-debugcon.iobase=0x402") + 2,
+      ),
       env: env.filter((e) => e.startsWith("TSVIRT_")),
     });
   }
@@ -316,15 +301,6 @@ async function runCase(s: Side, name: string, c: Case, g: ReturnType<typeof buil
   return out;
 }
 
-function firstDiff(a: string, b: string): string {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return `line ${i + 1}: libvirtd ${JSON.stringify(x[i])} tsvirtd ${JSON.stringify(y[i])}`;
-  }
-  return "";
-}
-
 let ts: RootDaemon | undefined;
 let lv: LibvirtdPeer | undefined;
 let base: string | undefined;
@@ -343,7 +319,8 @@ test("live XML of running TCG guests matches libvirtd 9.0 (plain, --security-inf
 }, async (t) => {
   const g = buildGuest();
   base = mkdtempSync(join(tmpdir(), "tsvirt-live-diff-"));
-  const cache = process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
+  const cache =
+    process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
   mkdirSync(cache, { recursive: true });
   ts = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-live-diff-")));
   [lv] = await Promise.all([startLibvirtd({ root: join(base, "lv"), cacheDir: cache }), ts.start()]);
@@ -399,14 +376,19 @@ test("live XML of running TCG guests matches libvirtd 9.0 (plain, --security-inf
             ] ?? "(none)");
       const b = (ours as Record<string, string>)[k] ?? "(none)";
       if (process.env.TSVIRT_LIVE_DIFF_DUMP) {
-        const f = join(process.env.TSVIRT_LIVE_DIFF_DUMP, `${name}.${k.replace(/^-+/, "").replaceAll(" ", "_")}`);
+        const f = join(
+          process.env.TSVIRT_LIVE_DIFF_DUMP,
+          `${name}.${k.replace(/^-+/, "").replaceAll(" ", "_")}`,
+        );
         writeFileSync(`${f}.libvirtd.xml`, a);
         writeFileSync(`${f}.tsvirtd.xml`, b);
       }
       if (a !== b) diffs[key] = firstDiff(a, b);
     }
   }
-  t.diagnostic(`${compared.length - Object.keys(diffs).length}/${compared.length} dumps identical to libvirtd 9.0`);
+  t.diagnostic(
+    `${compared.length - Object.keys(diffs).length}/${compared.length} dumps identical to libvirtd 9.0`,
+  );
   for (const [k, d] of Object.entries(diffs)) {
     const base = k.replace(/ after a daemon restart$/, "");
     const why = KNOWN_DIFFERENT[base] ?? KNOWN_DIFFERENT[base.split("/")[0]!];
