@@ -12,7 +12,7 @@
 //   directory moved.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -311,4 +311,42 @@ test("a Node replaced after the build is not given the snapshot", (t) => {
   assert.equal(launch(join(out2, "tsvirt-img"), ["info", "data.raw"], w, env).via, "snapshot");
   copyFileSync(process.execPath, node);
   assert.equal(launch(join(out2, "tsvirt-img"), ["info", "data.raw"], w, env).via, "bundle");
+});
+
+/** Runs `cmd`, its stdout a pipe whose reading end is closed at once: how it ends, and its stderr. */
+function readerGone(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((done, fail) => {
+    const c = spawn(cmd, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+    c.stdout.destroy();
+    let stderr = "";
+    c.stderr.on("data", (d) => (stderr += d));
+    c.on("error", fail);
+    c.on("close", (code, signal) => done({ code, signal, stderr }));
+  });
+}
+
+test("output into a pipe whose reader is gone is dropped quietly, and the status is qemu-img's", async (t) => {
+  if (skip) return t.skip(skip);
+  const w = images("pipe");
+  const img = join(w, "data.raw");
+  // qemu-img ignores SIGPIPE and its failed writes: status 0, nothing on stderr
+  const want = { code: 0, signal: null, stderr: "" };
+  if (have("qemu-img"))
+    assert.deepEqual(await readerGone("qemu-img", ["map", "--output=json", img], baseEnv()), want);
+  // the snapshot (this test's build), and the ES modules (dist's launcher)
+  for (const [prog, env] of [
+    [join(out, "tsvirt-img"), {}],
+    [join(ROOT, "dist/bin/tsvirt-img"), { TSVIRT_IMG_NO_BUNDLE: "1" }],
+  ] as const) {
+    const r = await readerGone(prog, ["map", "--output=json", img], { ...baseEnv(), ...env });
+    assert.deepEqual(r, want, prog);
+  }
+  // A failing command keeps its own status and message.
+  const bad = await readerGone(join(out, "tsvirt-img"), ["info", join(w, "missing")], baseEnv());
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Could not open/);
 });

@@ -79,23 +79,44 @@ export async function main(argv: string[], io: Out): Promise<number> {
  * Writes straight to the descriptor: process.stdout/stderr would first build a stream (fs/tty/
  * pipe classes), which costs a one-shot command more start-up than its output. Should the
  * descriptor refuse (EAGAIN on a non-blocking pipe, …), the rest goes through the stream.
+ * When the reader is gone (`tsvirt-img map … | head`), the output is dropped from then on and the
+ * command ends as it would have: qemu-img ignores SIGPIPE and its failed writes, so it exits with
+ * its usual status and says nothing (Node, which also ignores SIGPIPE, would throw EPIPE).
  */
 function sink(fd: 1 | 2, stream: () => NodeJS.WriteStream): (s: string) => void {
   let direct = true;
+  let gone = false;
+  let watched = false;
+  const viaStream = (b: string | Uint8Array) => {
+    const st = stream();
+    if (!watched) {
+      watched = true;
+      st.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+        gone = true;
+      });
+    }
+    st.write(b);
+  };
   return (s) => {
+    if (gone) return;
     if (direct) {
       const b = Buffer.from(s);
       let off = 0;
       try {
         while (off < b.length) off += writeSync(fd, b, off);
         return;
-      } catch {
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EPIPE") {
+          gone = true;
+          return;
+        }
         direct = false;
-        stream().write(b.subarray(off));
+        viaStream(b.subarray(off));
         return;
       }
     }
-    stream().write(s);
+    viaStream(s);
   };
 }
 
