@@ -21,6 +21,14 @@ function defaultUri(): string {
   return process.getuid?.() === 0 ? "qemu:///system" : "qemu:///session";
 }
 
+// The reader of our output went away (`tsvirsh list | head`): virsh is killed by SIGPIPE then,
+// silently, and the shell sees 128 + 13. Node ignores SIGPIPE and reports EPIPE on the stream
+// instead; end the same way, without a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  process.exit(128 + 13);
+});
+
 const code = await virshMain<Connection>({
   argv: process.argv.slice(2),
   env: process.env,
