@@ -4,14 +4,13 @@
 // DEVICE_DELETED, blockdev-del, netdev_add/netdev_del, the CD-ROM tray), the live definition after
 // each step, DEVICE_ADDED/REMOVED events, and the 5 s wait's pending and rejected outcomes.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { formatDomainXML, parseDomainXML } from "../src/conf/domain/index.js";
 import { type DomainEvent, VIR_DOMAIN_EVENT_ID } from "../src/driver/index.js";
-import { binaryIdentity } from "../src/drivers/qemu/capabilities.js";
+import { binaryIdentity, capsCacheName } from "../src/drivers/qemu/capabilities.js";
 import { newQemuDomain, type QemuDomain } from "../src/drivers/qemu/domain-obj.js";
 import { qemuPostParse } from "../src/drivers/qemu/domain-post-parse.js";
 import { QemuDriverState } from "../src/drivers/qemu/driver-state.js";
@@ -41,7 +40,7 @@ const caps = { ...loadCaps("hotplug"), binary: fakeQemu };
 function primeCapsCache(libDir: string): void {
   const cacheDir = join(libDir, "qemu", "capabilities");
   mkdirSync(cacheDir, { recursive: true });
-  const file = join(cacheDir, `${createHash("sha256").update(fakeQemu).digest("hex").slice(0, 16)}.json`);
+  const file = join(cacheDir, `${capsCacheName(fakeQemu)}.json`);
   writeFileSync(file, JSON.stringify({ identity: binaryIdentity(fakeQemu), caps }));
 }
 
