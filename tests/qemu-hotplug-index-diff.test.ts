@@ -29,9 +29,6 @@ const skipWhy = !haveVirsh()
 
 /** Steps (or one of their dumps: `step/flag`) where tsvirtd knowingly differs, and why. */
 const KNOWN_DIFFERENT: Record<string, string> = {
-  "media-eject/--migratable":
-    "the domain parser keeps an empty <source/> (here the ejected drive's <source index='N'/> without its number) and the formatter prints it; libvirt prints no <source> then (src/conf/domain/devices/disk.ts canonSource)",
-  "daemon-restart/--migratable": "as media-eject/--migratable (the drive is still empty)",
   "attach-empty-cdrom":
     "libvirt 9.0 fails to hot-plug a CD-ROM without a medium (its blockdev-add properties carry a null filename: 'argument key 'filename' must not have null value'); tsvirtd attaches it (both use up one number)",
 };

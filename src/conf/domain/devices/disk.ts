@@ -290,7 +290,8 @@ export function formatDisk(d: DiskDef): XmlElement {
     d.driver,
     // Old-style <auth> directly under <disk> stays where it was written: before <source>.
     ex["auth"],
-    d.source,
+    // a <source> left with nothing (an empty drive's, its index= dropped) is not printed
+    d.source && (d.source.attrs.length > 0 || d.source.children.length > 0) ? d.source : undefined,
     d.backingStore,
     extrasOf(ex, EXTRA_BEFORE_TARGET),
     el("target", {
