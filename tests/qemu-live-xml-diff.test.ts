@@ -26,10 +26,6 @@ const skipWhy = !haveVirsh()
 
 /** Cases (or one of their dumps: `case/flag`) where tsvirtd knowingly differs, and why. */
 const KNOWN_DIFFERENT: Record<string, string> = {
-  "live-transient-q35/--inactive":
-    "the domain formatter prints a channel's target state= and an autoport display's live port under the inactive flag (libvirt: no state, port='-1')",
-  "live-cpu-features/--inactive":
-    "the domain formatter prints a generated tap name (<target dev='vnetN'/>) under the inactive flag; libvirt leaves it out",
   "live-cpu-host-model":
     "host-model is not turned into the custom model libvirt computes from QEMU's TCG host CPU (query-cpu-model-expansion of 'max' decoded against the CPU map)",
 };

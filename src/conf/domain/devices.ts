@@ -159,21 +159,25 @@ function each<T>(list: T[], fmt: (x: T) => XmlElement): string {
   return s;
 }
 
-export function formatDevices(d: DomainDevices, secure: boolean): string {
+/** `inactive`: VIR_DOMAIN_XML_INACTIVE (a running domain's live-only values left out). */
+export function formatDevices(d: DomainDevices, secure: boolean, inactive = false): string {
   let s = "";
   if (d.emulator !== undefined) s += `    <emulator>${escapeXml(d.emulator)}</emulator>\n`;
   s += each(d.disks, formatDisk);
   s += each(d.controllers, formatController);
   s += generics(d, "controller");
-  s += each(d.interfaces, formatInterface);
+  for (let i = 0; i < d.interfaces.length; i++)
+    s += formatElement(formatInterface(d.interfaces[i]!, inactive), 2);
   s += generics(d, "interface");
   for (let i = 0; i < d.serials.length; i++) s += formatElement(formatChr("serial", d.serials[i]!), 2);
   for (let i = 0; i < d.parallels.length; i++) s += formatElement(formatChr("parallel", d.parallels[i]!), 2);
   for (let i = 0; i < d.consoles.length; i++) s += formatElement(formatChr("console", d.consoles[i]!), 2);
-  for (let i = 0; i < d.channels.length; i++) s += formatElement(formatChr("channel", d.channels[i]!), 2);
+  for (let i = 0; i < d.channels.length; i++)
+    s += formatElement(formatChr("channel", d.channels[i]!, inactive), 2);
   s += each(d.inputs, formatInput);
   s += generics(d, "input");
-  for (let i = 0; i < d.graphics.length; i++) s += formatElement(formatGraphics(d.graphics[i]!, secure), 2);
+  for (let i = 0; i < d.graphics.length; i++)
+    s += formatElement(formatGraphics(d.graphics[i]!, secure, inactive), 2);
   s += generics(d, "graphics");
   s += each(d.videos, formatVideo);
   s += generics(d, "video");

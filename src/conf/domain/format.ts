@@ -171,7 +171,7 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   s += `  <on_crash>${def.onCrash}</on_crash>\n`;
   if (def.onLockfailure !== undefined) s += `  <on_lockfailure>${def.onLockfailure}</on_lockfailure>\n`;
   s += ex("pm") + ex("perf");
-  s += formatDevices(def.devices, opts.securityInfo === true);
+  s += formatDevices(def.devices, opts.securityInfo === true, opts.inactive === true);
   s += ex("seclabel") + ex("keywrap") + ex("launchSecurity") + ex("ns");
   // libvirt writes these elements with separate open and close tags even when empty.
   // (Each rewrite scans the whole document: done only when the element may occur at all, that is

@@ -137,12 +137,18 @@ export function setTargetAttr(d: ChrDef, k: string, v: string): void {
   d.target.attrs = orderAttrs(d.target.attrs, TARGET_ORDER);
 }
 
-export function formatChr(kind: string, d: ChrDef): XmlElement {
+/**
+ * `inactive` (VIR_DOMAIN_XML_INACTIVE): a channel's target state= (whether the guest has the port
+ * open, which a start fills in) is left out, as libvirt leaves it out of the inactive XML.
+ */
+export function formatChr(kind: string, d: ChrDef, inactive = false): XmlElement {
+  const t = d.target;
+  const tattrs = t && inactive && kind === "channel" ? t.attrs.filter(([k]) => k !== "state") : t?.attrs;
   return el(
     kind,
     [["type", d.type], ...d.attrs],
     d.children,
-    d.target && el("target", d.target.attrs, ...d.target.children),
+    t && el("target", tattrs, ...t.children),
     formatDeviceInfo(d),
   );
 }

@@ -172,7 +172,13 @@ function fillPortDefaults(g: GraphicsDef): void {
   }
 }
 
-export function formatGraphics(g: GraphicsDef, secure: boolean): XmlElement {
-  const attrs = secure ? g.attrs : g.attrs.filter(([k]) => !SECRET_ATTRS.includes(k));
+/**
+ * `inactive` (VIR_DOMAIN_XML_INACTIVE): a VNC display with autoport shows port='-1', not the port
+ * a start picked, as libvirt's inactive XML does.
+ */
+export function formatGraphics(g: GraphicsDef, secure: boolean, inactive = false): XmlElement {
+  let attrs = secure ? g.attrs : g.attrs.filter(([k]) => !SECRET_ATTRS.includes(k));
+  if (inactive && g.type === "vnc" && getA(g, "autoport") === "yes" && getA(g, "port") !== undefined)
+    attrs = attrs.map(([k, v]) => (k === "port" ? [k, "-1"] : [k, v]));
   return el("graphics", [["type", g.type], ...attrs], g.children);
 }

@@ -54,6 +54,10 @@ const SOURCE_ORDER = [
   "managed",
 ];
 
+/** A host device name libvirt generates (vnetN, macvtapN, macvlanN): the parser drops these. */
+const generatedIfname = (dev: string) =>
+  dev.startsWith("vnet") || dev.startsWith("macvtap") || dev.startsWith("macvlan");
+
 export function parseInterface(e: XmlElement): InterfaceDef {
   const type = enumAttr(e, "type", NET_TYPES) ?? "user";
   const n: InterfaceDef = { type, attrs: [], mac: "", extra: {} };
@@ -94,10 +98,7 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   const tgt = child(e, "target");
   if (tgt) {
     const dev = attr(tgt, "dev");
-    if (
-      dev !== undefined &&
-      !(dev.startsWith("vnet") || dev.startsWith("macvtap") || dev.startsWith("macvlan"))
-    ) {
+    if (dev !== undefined && !generatedIfname(dev)) {
       n.target = dev;
     }
     const man = enumAttr(tgt, "managed", ["yes", "no"]);
@@ -125,8 +126,16 @@ export function parseInterface(e: XmlElement): InterfaceDef {
 
 const KNOWN_EXTRA = [...BEFORE_TARGET, ...AFTER_TARGET, ...AFTER_MODEL, ...AFTER_INFO];
 
-export function formatInterface(n: InterfaceDef): XmlElement {
+/**
+ * `inactive` (VIR_DOMAIN_XML_INACTIVE): a generated target dev a start gave (vnetN...) is left out,
+ * unless the tap is not managed (managed='no': the name is the user's), as libvirt does.
+ */
+export function formatInterface(n: InterfaceDef, inactive = false): XmlElement {
   const ex = n.extra;
+  const dev =
+    inactive && n.target !== undefined && n.targetManaged !== "no" && generatedIfname(n.target)
+      ? undefined
+      : n.target;
   const info = formatDeviceInfo(n);
   const noExtra = !hasKeys(ex);
   return el(
@@ -135,8 +144,7 @@ export function formatInterface(n: InterfaceDef): XmlElement {
     el("mac", { address: n.mac, type: n.macType, check: n.macCheck }),
     n.source,
     noExtra ? undefined : extrasOf(ex, BEFORE_TARGET),
-    (n.target !== undefined || n.targetManaged !== undefined) &&
-      el("target", { dev: n.target, managed: n.targetManaged }),
+    (dev !== undefined || n.targetManaged !== undefined) && el("target", { dev, managed: n.targetManaged }),
     noExtra ? undefined : extrasOf(ex, AFTER_TARGET),
     n.model !== undefined && el("model", { type: n.model }),
     noExtra ? undefined : extrasOf(ex, AFTER_MODEL),
