@@ -113,6 +113,7 @@ function canonSource(s: XmlElement): XmlElement {
   // transport='tcp' is the default for network disk hosts and libvirt leaves it out.
   for (const h of elements(c, "host"))
     h.attrs = h.attrs.filter(([k, v]) => !(k === "transport" && v === "tcp"));
+  defaultHostPorts(c);
   const kids = elements(c);
   const rank = (n: string) => {
     const i = SOURCE_CHILD_ORDER.indexOf(n);
@@ -125,6 +126,37 @@ function canonSource(s: XmlElement): XmlElement {
   return c;
 }
 
+/** The port a TCP host of a network source without one (or with port 0) gets, by protocol. */
+const DEFAULT_PORT: Record<string, string> = {
+  http: "80",
+  https: "443",
+  ftp: "21",
+  ftps: "990",
+  tftp: "69",
+  nbd: "10809",
+  iscsi: "3260",
+  gluster: "24007",
+  sheepdog: "7000",
+  ssh: "22",
+  vxhs: "9999",
+};
+
+/**
+ * A network source's TCP hosts without a port (or with port 0) get the protocol's default port,
+ * as libvirt 9.0's post-parse gives them (rbd and nfs have none).
+ */
+function defaultHostPorts(src: XmlElement): void {
+  const proto = attr(src, "protocol");
+  const port = proto === undefined ? undefined : DEFAULT_PORT[proto];
+  if (port === undefined) return;
+  for (const h of elements(src, "host")) {
+    if (attr(h, "transport") !== undefined) continue;
+    const p = attr(h, "port");
+    if (p === undefined) h.attrs = [...h.attrs, ["port", port]];
+    else if (p === "0") h.attrs = h.attrs.map(([k, v]) => [k, k === "port" ? port : v]);
+  }
+}
+
 const BACKING_PATH: Record<string, string> = { file: "file", block: "dev", dir: "dir" };
 
 /**
@@ -135,6 +167,7 @@ function backingSources(bs: XmlElement): XmlElement {
   for (let b: XmlElement | undefined = bs; b; b = child(b, "backingStore")) {
     const keep = BACKING_PATH[attr(b, "type") ?? ""];
     const src = child(b, "source");
+    if (src && attr(b, "type") === "network") defaultHostPorts(src);
     if (keep === undefined || !src) continue;
     src.attrs = src.attrs.filter(([k]) => k === keep || !Object.values(BACKING_PATH).includes(k));
     if (src.attrs.length === 0 && elements(src).length === 0)
