@@ -27,6 +27,8 @@ NS = "{http://relaxng.org/ns/structure/1.0}"
 # Enumerations libvirt checks that the grammar does not spell out where the element is reached.
 EXTRA_ENUMS = {
     "interface/source@mode": ["bind", "connect", "vepa", "bridge", "private", "passthrough", "server", "client"],
+    # virStorageNetProtocol has ssh; the grammar's network-disk protocols leave it out.
+    "disk/source@protocol": ["ssh"],
 }
 # Required only in some contexts the corpus does not show (e.g. a unix redirdev has a path, not a
 # host; a secret may name a uuid instead of a usage; bandwidth may give only a floor).

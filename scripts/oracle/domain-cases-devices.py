@@ -29,6 +29,7 @@ CASES = [
     ("disk-network-iscsi", dev("<disk type='network' device='disk'><source protocol='iscsi' name='iqn.2013-07.com.example:iscsi-pool/1'><host name='example.com' port='3260'/><auth username='myuser'><secret type='iscsi' usage='libvirtiscsi'/></auth></source><target dev='sda' bus='scsi'/></disk>")),
     ("disk-network-http", dev("<disk type='network' device='cdrom'><source protocol='https' name='/images/boot.iso'><host name='mirror.example.org' port='443'/></source><target dev='hdc' bus='ide'/></disk>")),
     ("disk-network-gluster", dev("<disk type='network'><source protocol='gluster' name='vol/img'><host name='g1' port='24007' transport='tcp'/></source><target dev='vdd' bus='virtio'/></disk>")),
+    ("disk-network-ssh", dev("<disk type='network'><source protocol='ssh' name='/var/lib/img.raw'><host name='s1'/></source><target dev='vdd' bus='virtio'/></disk>")),
     ("disk-cdrom-empty", dev("<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>")),
     ("disk-cdrom-readonly", dev("<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/iso/debian.iso'/><target dev='hda' bus='ide'/><readonly/></disk>")),
     ("disk-cdrom-sata-tray", dev("<disk type='file' device='cdrom'><source file='/iso/x.iso'/><target dev='sda' bus='sata' tray='open'/></disk>")),

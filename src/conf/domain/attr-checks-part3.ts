@@ -334,6 +334,7 @@ export const ATTR_CHECKS_PART3: Record<string, AttrCheck> = {
       "nfs",
       "rbd",
       "sheepdog",
+      "ssh",
       "tftp",
       "vxhs",
     ],
