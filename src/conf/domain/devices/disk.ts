@@ -110,10 +110,7 @@ function canonSource(s: XmlElement): XmlElement {
         elements(k).length === 0
       ),
   );
-  // transport='tcp' is the default for network disk hosts and libvirt leaves it out.
-  for (const h of elements(c, "host"))
-    h.attrs = h.attrs.filter(([k, v]) => !(k === "transport" && v === "tcp"));
-  defaultHostPorts(c);
+  canonHosts(c);
   const kids = elements(c);
   const rank = (n: string) => {
     const i = SOURCE_CHILD_ORDER.indexOf(n);
@@ -124,6 +121,16 @@ function canonSource(s: XmlElement): XmlElement {
     .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
     .map((x) => x[0]);
   return c;
+}
+
+/**
+ * A network source's hosts as libvirt prints them: transport='tcp' (the default) left out, and a
+ * TCP host without a port (or with port 0) given its protocol's default one.
+ */
+function canonHosts(src: XmlElement): void {
+  for (const h of elements(src, "host"))
+    h.attrs = h.attrs.filter(([k, v]) => !(k === "transport" && v === "tcp"));
+  defaultHostPorts(src);
 }
 
 /** The port a TCP host of a network source without one (or with port 0) gets, by protocol. */
@@ -167,7 +174,11 @@ function backingSources(bs: XmlElement): XmlElement {
   for (let b: XmlElement | undefined = bs; b; b = child(b, "backingStore")) {
     const keep = BACKING_PATH[attr(b, "type") ?? ""];
     const src = child(b, "source");
-    if (src && attr(b, "type") === "network") defaultHostPorts(src);
+    if (src && attr(b, "type") === "network") {
+      // formatted as the disk's own network source is: attributes in its order, hosts as its
+      src.attrs = orderAttrs(src.attrs, SOURCE_ORDER);
+      canonHosts(src);
+    }
     if (keep === undefined || !src) continue;
     src.attrs = src.attrs.filter(([k]) => k === keep || !Object.values(BACKING_PATH).includes(k));
     if (src.attrs.length === 0 && elements(src).length === 0)
