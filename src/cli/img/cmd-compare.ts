@@ -278,6 +278,16 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       }
     };
     /**
+     * Where only one image has data (allocated in one, or past the shorter one's end): reads its
+     * `n` bytes at `pos` (at most a buffer) and says where the first non-zero byte is, if any.
+     */
+    const zeroData = async (img: Image, pos: number, n: number): Promise<boolean> => {
+      await readAt(img, pos, ba.subarray(0, n));
+      const d = firstNonZero(ba.subarray(0, n));
+      if (d >= 0) say(`Content mismatch at offset ${pos + d}!\n`);
+      return d < 0;
+    };
+    /**
      * qemu-img compare's own loop: both status words at each offset, then that stretch's data
      * (both images' where both are allocated, the allocated one's where one is), at most
      * IO_BUF_SIZE at a time. Used for -s, and after a read failed (qemu reads only what its loop
@@ -311,12 +321,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
           }
         } else {
           n = Math.min(n, IO_BUF_SIZE);
-          await readAt(alA ? a! : b!, pos, ba.subarray(0, n));
-          const d = firstNonZero(ba.subarray(0, n));
-          if (d >= 0) {
-            say(`Content mismatch at offset ${pos + d}!\n`);
-            return 1;
-          }
+          if (!(await zeroData(alA ? a! : b!, pos, n))) return 1;
         }
         pos += n;
         step(n);
@@ -355,12 +360,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
           let n = Math.min(st.pnum, longer.virtualSize - pos);
           if (st.flags & ALLOCATED && !(st.flags & ZERO)) {
             n = Math.min(n, IO_BUF_SIZE);
-            await readAt(longer, pos, ba.subarray(0, n));
-            const d = firstNonZero(ba.subarray(0, n));
-            if (d >= 0) {
-              say(`Content mismatch at offset ${pos + d}!\n`);
-              return 1;
-            }
+            if (!(await zeroData(longer, pos, n))) return 1;
           }
           pos += n;
           step(n);
@@ -369,12 +369,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
       for (let pos = common; !bar && pos < longer.virtualSize; pos += CHUNK) {
         const n = Math.min(CHUNK, longer.virtualSize - pos);
         if (await zeroRange(longer, pos, n)) continue;
-        await readAt(longer, pos, ba.subarray(0, n));
-        const d = firstNonZero(ba.subarray(0, n));
-        if (d >= 0) {
-          say(`Content mismatch at offset ${pos + d}!\n`);
-          return 1;
-        }
+        if (!(await zeroData(longer, pos, n))) return 1;
       }
     }
     say("Images are identical.\n");
