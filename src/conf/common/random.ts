@@ -1,6 +1,7 @@
 // Where generated identifiers (UUIDs, MAC addresses) take their random bytes from.
 //
-// Normally the system's CSPRNG (each caller keeps a small pool of its bytes). A define whose
+// Normally the system's CSPRNG, drawn 4 KiB at a time (one read per 256 UUIDs: a read per UUID
+// cost a sixth of a define); each identifier consumes its own bytes. A define whose
 // outcome is made durable by replaying it after a crash (the QEMU driver's define intents, see
 // src/state/xml-journal-store.ts) parses with a seeded source instead, so that the replay
 // generates the very UUID and MACs the client was told about: the seed (16 bytes from the CSPRNG)
@@ -8,14 +9,28 @@
 // which needs only integer arithmetic: no hash from node:crypto, whose code would be one more
 // part of the Node binary paged into the daemon (~0.7 MiB of RSS measured).
 
+import { fillRandom } from "../../util/random-bytes.js";
+
 /** Gives `n` random bytes. */
 export type RandomSource = (n: number) => Uint8Array;
 
 let scoped: RandomSource | undefined;
 
-/** `n` bytes from the source withRandomSource() set, or undefined outside one (use the CSPRNG). */
-export function scopedRandom(n: number): Uint8Array | undefined {
-  return scoped?.(n);
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+
+/**
+ * `n` (at most 4096) fresh bytes for an identifier: from the source withRandomSource() set, else
+ * from the CSPRNG pool. The caller may change them in place; none is handed out twice.
+ */
+export function identifierBytes(n: number): Uint8Array {
+  if (scoped) return scoped(n);
+  if (n > POOL.length) throw new RangeError("identifierBytes: at most 4096 bytes");
+  if (poolAt + n > POOL.length) {
+    fillRandom(POOL);
+    poolAt = 0;
+  }
+  return POOL.subarray(poolAt, (poolAt += n));
 }
 
 /** Runs `fn` (synchronously) with `source` as the source of generated identifiers. */
