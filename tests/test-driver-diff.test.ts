@@ -3,11 +3,12 @@
 // results, states, XML and error code/domain/message must be identical.
 
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { SAVE_BW } from "./test-driver-fixtures.js";
 import { type Result, runScenarios } from "./test-driver-ops.js";
 import { SCENARIOS } from "./test-driver-scenarios.js";
 
@@ -35,7 +36,9 @@ test("test driver matches libvirt's test:///default", async (t) => {
   });
   assert.equal(r.status, 0, r.stderr);
   const want = JSON.parse(r.stdout) as Result[][];
+  rmSync(SAVE_BW, { force: true });
   const got = await runScenarios(SCENARIOS);
+  rmSync(SAVE_BW, { force: true });
   let same = 0;
   let total = 0;
   const diffs: string[] = [];

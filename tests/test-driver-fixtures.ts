@@ -2,11 +2,15 @@
 // test:///default in both real libvirt (python-libvirt) and tsvirt. UUIDs are given explicitly
 // and snapshot names fixed so outputs are comparable byte for byte.
 
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Op } from "./test-driver-ops.js";
 
 export const DATA = join(dirname(fileURLToPath(import.meta.url)), "data", "test-driver");
+
+/** A save image the scenarios write (both sides in turn); test-driver-diff removes it. */
+export const SAVE_BW = join(tmpdir(), `tsvirt-scenario-${process.pid}.sav`);
 
 export const U1 = "11111111-2222-3333-4444-000000000001";
 export const U2 = "11111111-2222-3333-4444-000000000002";

@@ -2,7 +2,12 @@
 // vCPUs, metadata, snapshots (see test-driver-fixtures.ts for the shared helpers).
 
 import type { Op, Scenario } from "./test-driver-ops.js";
-import { BAR, FOO, listAll, SNAP_FLAGS, st, U1, U2 } from "./test-driver-fixtures.js";
+import { BAR, FOO, listAll, SAVE_BW, SNAP_FLAGS, st, U1, U2 } from "./test-driver-fixtures.js";
+
+const DISKLESS = (name: string) =>
+  `<domain type='test'><name>${name}</name><memory>1024</memory><os><type>hvm</type></os></domain>`;
+const IFACE = (name: string, uuid: string, bandwidth: string) =>
+  `<domain type='test'><name>${name}</name><uuid>${uuid}</uuid><memory>1024</memory><os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/x/${name}.img'/><target dev='vda' bus='virtio'/></disk><interface type='network'><source network='default'/><mac address='52:54:00:11:22:34'/>${bandwidth}</interface></devices></domain>`;
 
 export const DOMAIN_SCENARIOS: Scenario[] = [
   {
@@ -402,6 +407,55 @@ export const DOMAIN_SCENARIOS: Scenario[] = [
       ["snap.create", "foo", "<domainsnapshot><name>s</name></domainsnapshot>"],
       ["dom.create", "foo"],
       ["cp.create", "foo", "<domaincheckpoint><name>c</name></domaincheckpoint>"],
+      // a running domain without disks (checked after the count of requests)
+      ["conn.createXML", DISKLESS("nodisk")],
+      ["cp.create", "nodisk", "<domaincheckpoint><name>c</name></domaincheckpoint>"],
+      [
+        "cp.create",
+        "nodisk",
+        "<domaincheckpoint><name>c</name><disks><disk name='vda'/></disks></domaincheckpoint>",
+      ],
+    ],
+  },
+  {
+    // virNetDevBandwidthParse keeps a <bandwidth> only with an inbound/outbound child, prints
+    // neither a direction without average or floor nor zero values; an interface's <bandwidth>
+    // left without a direction (setInterfaceParameters) is printed but lost by every copy
+    // libvirt makes by formatting and parsing again (start, snapshot, checkpoint, save image)
+    name: "interface bandwidth",
+    ops: [
+      ...[
+        "<bandwidth><foo/></bandwidth>",
+        "<bandwidth/>",
+        "<bandwidth><inbound average='0'/></bandwidth>",
+        "<bandwidth><inbound average='0' peak='3'/><outbound average='1'/></bandwidth>",
+        "<bandwidth><inbound average='05' peak='0' floor='0' burst='7'/></bandwidth>",
+        "<bandwidth><foo/><outbound average='3' peak='0'/><inbound floor='2' average='1'/></bandwidth>",
+      ].flatMap((bw, i) => [
+        ["conn.define", IFACE(`bw${i}`, `11111111-2222-3333-4444-00000000010${i}`, bw)] as Op,
+        ["dom.xml", `bw${i}`] as Op,
+        ["dom.xml", `bw${i}`, 2] as Op,
+      ]),
+      ["dom.setIfParams", "bw0", "52:54:00:11:22:34", { "inbound.peak": 5 }, 2],
+      ["dom.xml", "bw0", 2],
+      ["dom.create", "bw0"],
+      ["dom.xml", "bw0"],
+      ["dom.xml", "bw0", 2],
+      ["dom.setIfParams", "bw0", "52:54:00:11:22:34", { "inbound.peak": 5 }, 1],
+      ["cp.create", "bw0", "<domaincheckpoint><name>c0</name></domaincheckpoint>"],
+      ["cp.xml", "bw0", "c0", 4],
+      ["cp.delete", "bw0", "c0"],
+      ["snap.create", "bw0", "<domainsnapshot><name>s0</name></domainsnapshot>"],
+      ["snap.xml", "bw0", "s0"],
+      ["dom.setIfParams", "bw0", "52:54:00:11:22:34", { "inbound.peak": 5 }, 1],
+      ["snap.revert", "bw0", "s0"],
+      ["dom.xml", "bw0"],
+      ["dom.setIfParams", "test", "testnet0", { "outbound.peak": 5 }, 0],
+      ["dom.xml", "test"],
+      ["dom.save", "test", SAVE_BW],
+      ["x.saveImageXml", SAVE_BW, 0],
+      ["conn.restore", SAVE_BW],
+      ["dom.xml", "test"],
     ],
   },
 ];

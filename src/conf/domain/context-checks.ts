@@ -139,6 +139,7 @@ function checkInterface(n: XmlElement): void {
   }
   for (const bw of elements(n, "bandwidth")) {
     for (const dir of elements(bw)) {
+      if (dir.name !== "inbound" && dir.name !== "outbound") continue; // others are ignored
       if (!has(dir, "average") && !has(dir, "floor")) {
         throw new VirError({
           code: ErrorCode.XML_DETAIL,

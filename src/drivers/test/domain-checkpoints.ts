@@ -2,7 +2,7 @@
 // XML (with or without the domain), delete with or without children; a checkpoint and a
 // snapshot cannot coexist, as in libvirt's test driver.
 
-import { cloneDomainDef, type DomainDef, formatDomainXML, parseDomainXML } from "../../conf/domain/index.js";
+import { type DomainDef, formatDomainXML, parseDomainXML } from "../../conf/domain/index.js";
 import type { DomainCheckpointRef, HypervisorDriver } from "../../driver/index.js";
 import {
   VIR_DOMAIN_CHECKPOINT_CREATE as C,
@@ -13,7 +13,7 @@ import {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, child, childText, elements, escapeXml, formatElement, parseXml } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
-import { checkDefCopyable, domRef, isActive, type TestDomain } from "./domain-obj.js";
+import { checkDefCopyable, copyDef, domRef, isActive, type TestDomain } from "./domain-obj.js";
 import { checkFlags, domainNotRunning, testError } from "./errors.js";
 
 export interface CheckpointDef {
@@ -122,6 +122,13 @@ function parseCheckpoint(xml: string, d: TestDomain, redefine: boolean): Checkpo
       "too many disk checkpoint requests for domain",
     );
   }
+  if (d.def.devices.disks.length === 0) {
+    throw virError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      ErrorDomain.DOMAIN_CHECKPOINT,
+      "domain must have at least one disk to perform checkpoints",
+    );
+  }
   for (const dn of given.keys()) {
     if (!d.def.devices.disks.some((x) => x.target.dev === dn)) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN_CHECKPOINT, `no disk named '${dn}'`);
@@ -136,7 +143,7 @@ function parseCheckpoint(xml: string, d: TestDomain, redefine: boolean): Checkpo
       bitmap: kind === "bitmap" ? (g?.bitmap ?? def.name) : undefined,
     });
   }
-  def.dom = cloneDomainDef(d.def);
+  def.dom = copyDef(d.def);
   return def;
 }
 

@@ -29,6 +29,21 @@ export function newTestDomain(def: DomainDef): TestDomain {
 
 export { domRef, isActive } from "../../state/index.js";
 
+/**
+ * A copy of a definition as libvirt's virDomainDefCopy makes it (formatted and parsed again):
+ * what the parser would not keep is lost, i.e. an interface's `<bandwidth>` left without a
+ * direction (domainSetInterfaceParameters can leave one; libvirt prints it, but its parser drops
+ * a `<bandwidth>` without inbound/outbound).
+ */
+export function copyDef(def: DomainDef): DomainDef {
+  const copy = cloneDomainDef(def);
+  for (const n of copy.devices.interfaces) {
+    const bw = n.extra.bandwidth?.[0];
+    if (bw && !bw.children.some((c) => c.kind === "element")) delete n.extra.bandwidth;
+  }
+  return copy;
+}
+
 /** The persistent definition (virDomainObjGetPersistentDef). */
 export function persistentDef(d: TestDomain): DomainDef {
   return d.newDef ?? d.def;
@@ -77,10 +92,8 @@ export function setRunning(d: TestDomain, id: number, reason: number): void {
   d.state = VIR_DOMAIN_STATE.RUNNING;
   d.reason = reason;
   d.hasManagedSave = false;
-  if (d.persistent && !d.newDef) {
-    d.newDef = d.def;
-    d.def = cloneDomainDef(d.def);
-  }
+  // virDomainObjSetDefTransient: the persistent definition becomes a copy of the live one
+  if (d.persistent && !d.newDef) d.newDef = copyDef(d.def);
 }
 
 /** Marks a domain shut off (testDomainShutdownState): the persistent def becomes current again. */

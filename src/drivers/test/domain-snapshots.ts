@@ -2,7 +2,7 @@
 // navigation, current snapshot, revert with its state transitions, delete with or without
 // children (test_driver.c semantics as libvirt 9.0 behaves).
 
-import { cloneDomainDef, formatDomainXML, parseDomainXML } from "../../conf/domain/index.js";
+import { formatDomainXML, parseDomainXML } from "../../conf/domain/index.js";
 import {
   domainDisksOfXml,
   formatDomainSnapshotXML,
@@ -28,7 +28,15 @@ import {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { domainEvent, findDomain, type TestCtx } from "./ctx.js";
 import { checkpointsOf } from "./domain-checkpoints.js";
-import { checkDefCopyable, domRef, isActive, setRunning, setShutoff, type TestDomain } from "./domain-obj.js";
+import {
+  checkDefCopyable,
+  copyDef,
+  domRef,
+  isActive,
+  setRunning,
+  setShutoff,
+  type TestDomain,
+} from "./domain-obj.js";
 import { checkFlags, opInvalid, testError } from "./errors.js";
 import type { SnapshotDef } from "../../state/snapshot-tree.js";
 
@@ -60,7 +68,7 @@ function buildSnapshot(d: TestDomain, xml: string): SnapshotDef {
     defaultLocation: "internal",
     requireMatch: true,
   });
-  def.dom = cloneDomainDef(d.def);
+  def.dom = copyDef(d.def);
   return def;
 }
 
@@ -243,7 +251,7 @@ export function domainSnapshotSlots(ctx: TestCtx): Partial<HypervisorDriver> {
         }
       }
       d.snapshots.current = undefined;
-      const config = cloneDomainDef(s.dom ?? d.def);
+      const config = copyDef(s.dom ?? d.def);
       const assign = () => {
         if (isActive(d)) d.newDef = config;
         else d.def = config;

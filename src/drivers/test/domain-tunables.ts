@@ -577,10 +577,11 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainSendProcessSignal(ref, pidValue, signum, flags) {
       checkFlags(flags, 0, "testDomainSendProcessSignal");
-      findDomain(ctx, ref);
+      // the arguments are checked before the domain is looked up (a gone domain is not named)
       if (pidValue !== 1) throw invalidArg("only sending a signal to pid 1 is supported");
       // VIR_DOMAIN_PROCESS_SIGNAL_LAST
       if (signum >= 65) throw invalidArg(`signum value ${signum} is out of range`);
+      findDomain(ctx, ref);
     },
     async domainFSTrim(ref, mountPoint, _minimum, flags) {
       checkFlags(flags, 0, "testDomainFSTrim");

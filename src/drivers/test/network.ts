@@ -115,13 +115,24 @@ export function testNetworkDriver(ctx: TestCtx): NetworkDriver {
       if (live && !n.active) throw opInvalid("network is not running", N);
       if (config && !n.persistent)
         throw opInvalid("cannot change persistent config of a transient network", N);
-      const targets = new Set<NetworkDef>();
-      if (live) targets.add(n.def);
+      // copies are changed (the live one first) and put in place only when both succeeded, as
+      // virNetworkObjUpdate does: a config the change fails on leaves the live one as it was
+      let liveDef: NetworkDef | undefined;
+      if (live) {
+        liveDef = structuredClone(n.def);
+        updateNetworkDef(liveDef, command, section, parentIndex, xml);
+      }
+      let configDef: NetworkDef | undefined;
       if (config) {
         if (n.active && !n.newDef) n.newDef = structuredClone(n.def);
-        targets.add(n.newDef ?? n.def);
+        configDef = structuredClone(n.newDef ?? n.def);
+        updateNetworkDef(configDef, command, section, parentIndex, xml);
       }
-      for (const def of targets) updateNetworkDef(def, command, section, parentIndex, xml);
+      if (configDef) {
+        if (n.newDef) n.newDef = configDef;
+        else n.def = configDef;
+      }
+      if (liveDef) n.def = liveDef;
     },
     async networkCreate(ref) {
       const n = findNetwork(ctx, ref);

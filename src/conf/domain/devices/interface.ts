@@ -58,6 +58,33 @@ const SOURCE_ORDER = [
 const generatedIfname = (dev: string) =>
   dev.startsWith("vnet") || dev.startsWith("macvtap") || dev.startsWith("macvlan");
 
+/**
+ * A `<bandwidth>` as virNetDevBandwidthParse keeps it: only its inbound/outbound children count
+ * (without either it is dropped: false); a direction with neither average nor floor non-zero is
+ * not printed, nor are zero peak/floor/burst values. With no direction left it prints as an open
+ * and a close tag (six spaces deep, an interface's child), as libvirt's formatter does.
+ */
+function canonBandwidth(x: XmlElement): boolean {
+  const dirs = elements(x).filter((d) => d.name === "inbound" || d.name === "outbound");
+  if (dirs.length === 0) return false;
+  const num = (d: XmlElement, k: string) => {
+    const v = attr(d, k);
+    return v !== undefined && /^\s*\+?[0-9]+$/.test(v) ? BigInt(v.trim()) : 0n;
+  };
+  const kept: XmlElement[] = [];
+  for (const d of dirs) {
+    if (num(d, "average") === 0n && num(d, "floor") === 0n) continue;
+    const attrs: [string, string][] = [];
+    for (const k of ["average", "peak", "floor", "burst"]) {
+      const v = num(d, k);
+      if (v !== 0n) attrs.push([k, v.toString()]);
+    }
+    kept.push({ ...d, attrs, children: [] });
+  }
+  x.children = kept.length > 0 ? kept : [{ kind: "text", text: `\n${" ".repeat(6)}` }];
+  return true;
+}
+
 export function parseInterface(e: XmlElement): InterfaceDef {
   const type = enumAttr(e, "type", NET_TYPES) ?? "user";
   const n: InterfaceDef = { type, attrs: [], mac: "", extra: {} };
@@ -112,6 +139,7 @@ export function parseInterface(e: XmlElement): InterfaceDef {
   for (const c of elements(e)) {
     if (["mac", "source", "target", "model", ...DEVICE_INFO_CHILDREN].includes(c.name)) continue;
     const x = canonGeneric(c, "interface");
+    if (x.name === "bandwidth" && !canonBandwidth(x)) continue;
     if (x.name === "ip" && !x.attrs.some(([k]) => k === "family")) {
       x.attrs = orderAttrs(
         [...x.attrs, ["family", (attr(x, "address") ?? "").includes(":") ? "ipv6" : "ipv4"]],
