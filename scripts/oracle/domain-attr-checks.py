@@ -29,6 +29,8 @@ EXTRA_ENUMS = {
     "interface/source@mode": ["bind", "connect", "vepa", "bridge", "private", "passthrough", "server", "client"],
     # virStorageNetProtocol has ssh; the grammar's network-disk protocols leave it out.
     "disk/source@protocol": ["ssh"],
+    # a secret's type is any virSecretUsageType; the grammar lists only ceph and iscsi.
+    "auth/secret@type": ["none", "volume", "ceph", "iscsi", "tls", "vtpm"],
 }
 # Required only in some contexts the corpus does not show (e.g. a unix redirdev has a path, not a
 # host; a secret may name a uuid instead of a usage; bandwidth may give only a floor).

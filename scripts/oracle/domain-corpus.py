@@ -27,7 +27,9 @@ def load(name):
 BASIC = load("domain-cases-basic")["CASES"]
 DEVICES = load("domain-cases-devices")["CASES"] + load("domain-cases-more")["CASES"]
 DEVICES += load("domain-cases-real")["CASES"]
+DEVICES += load("domain-cases-storage")["CASES"]
 INVALID = load("domain-cases-invalid")["CASES"]
+INVALID += load("domain-cases-storage")["INVALID"]
 build = load("domain-cases-util")["build"]
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data")
@@ -39,7 +41,7 @@ def run(conn, xml):
     dom = conn.defineXML(xml)
     try:
         out = dom.XMLDesc(0)
-        sec = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE) if "passwd" in xml else None
+        sec = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE) if "passwd" in xml or "<cookie" in xml else None
         mig = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
         return out, sec, mig
     finally:

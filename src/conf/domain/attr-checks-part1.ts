@@ -46,7 +46,7 @@ export const ATTR_CHECKS_PART1: Record<string, AttrCheck> = {
     code: 67,
     domain: 20,
     message: "unsupported configuration: unknown secret type '%v'",
-    values: ["ceph", "iscsi"],
+    values: ["ceph", "iscsi", "none", "tls", "volume", "vtpm"],
   },
   "backend/source@mode": {
     kind: "enum",

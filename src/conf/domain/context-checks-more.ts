@@ -86,15 +86,12 @@ export function checkDeviceMore(e: XmlElement): void {
       if (attr(b, "type") === "network" && src && !has(src, "protocol"))
         throw missingAttr("protocol", "source");
     }
-    // a network disk's secret is of its protocol's kind: ceph for RBD, iscsi for iSCSI
+    // the disk's own source (its auth may sit on the disk), then each backing store's
     const src = child(e, "source");
-    const proto = src ? attr(src, "protocol") : undefined;
-    const auth = src ? child(src, "auth") : undefined;
-    const secret = auth ? child(auth, "secret") : undefined;
-    const stype = secret ? attr(secret, "type") : undefined;
-    const want = proto === "rbd" ? "ceph" : proto === "iscsi" ? "iscsi" : undefined;
-    if (stype !== undefined && want !== undefined && stype !== want) {
-      throw unsupported(`invalid secret type '${stype}'`);
+    if (attr(e, "type") === "network" && src) checkNetworkAuth(src, child(src, "auth") ?? child(e, "auth"));
+    for (let b = child(e, "backingStore"); b; b = child(b, "backingStore")) {
+      const bsrc = child(b, "source");
+      if (attr(b, "type") === "network" && bsrc) checkNetworkAuth(bsrc, child(bsrc, "auth"));
     }
     const io = child(e, "iotune");
     if (io) {
@@ -108,6 +105,27 @@ export function checkDeviceMore(e: XmlElement): void {
         }
       }
     }
+  }
+}
+
+/** Network protocols that take credentials (the others refuse an <auth>). */
+const AUTH_PROTOCOLS = new Set(["iscsi", "rbd", "http", "https", "ftp", "ftps", "ssh"]);
+
+/**
+ * A network source's credentials (virDomainDiskDefValidateSourceChainOne): only for protocols
+ * that take them, and an RBD secret is a ceph one, an iSCSI secret an iscsi one.
+ */
+function checkNetworkAuth(src: XmlElement, auth: XmlElement | undefined): void {
+  if (!auth) return;
+  const proto = attr(src, "protocol");
+  if (proto === undefined) return;
+  if (!AUTH_PROTOCOLS.has(proto))
+    throw unsupported(`authentication is not supported for protocol '${proto}'`);
+  const secret = child(auth, "secret");
+  const stype = secret ? attr(secret, "type") : undefined;
+  const want = proto === "rbd" ? "ceph" : proto === "iscsi" ? "iscsi" : undefined;
+  if (stype !== undefined && want !== undefined && stype !== want) {
+    throw unsupported(`invalid secret type '${stype}'`);
   }
 }
 

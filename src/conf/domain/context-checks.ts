@@ -5,6 +5,7 @@
 import { checkContextMore, checkDeviceMore } from "./context-checks-more.js";
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
 import { attr, child, elements, type XmlElement, type XmlNode } from "../../xml/index.js";
+import { checkStorageSource } from "./devices/disk-source.js";
 import { internalErr, missingAttr, unsupported, xmlErr } from "./errors.js";
 
 const has = (e: XmlElement | undefined, k: string) => e !== undefined && attr(e, k) !== undefined;
@@ -62,34 +63,35 @@ function checkDisk(d: XmlElement): void {
   if (pathAttr[type] && !has(src, pathAttr[type]!) && device !== "cdrom" && device !== "floppy") {
     throw virError(ErrorCode.NO_SOURCE, ErrorDomain.DOMAIN, dev);
   }
-  if (src && type === "nvme" && !child(src, "address")) throw xmlErr("NVMe disk source is missing address");
-  const bs = child(d, "backingStore");
-  if (bs && has(bs, "type")) {
-    if (!child(bs, "format")) throw xmlErr("missing disk backing store format");
-    if (!child(bs, "source")) throw xmlErr("missing disk backing store source");
-  }
-  if (src && type === "nvme") {
-    if (!has(src, "type")) throw xmlErr("missing 'type' attribute to disk source");
-    if (attr(src, "type") !== "pci") throw xmlErr(`unsupported source type '${attr(src, "type")}'`);
-    if (!has(src, "namespace")) throw xmlErr("missing 'namespace' attribute to disk source");
-  }
-  if (src && type === "volume" && has(src, "pool") !== has(src, "volume")) {
-    throw xmlErr("'pool' and 'volume' must be specified together for 'pool' type source");
-  }
-  if (
-    src &&
-    type === "network" &&
-    attr(src, "protocol") === "gluster" &&
-    !(attr(src, "name") ?? "").includes("/")
-  ) {
-    throw xmlErr(`can't split path '${attr(src, "name") ?? ""}' into pool name and image name`);
-  }
-  if (src) {
-    for (const h of elements(src, "host")) {
-      if (!has(h, "name") && attr(h, "transport") !== "unix") throw xmlErr("missing name for host");
-      if (attr(h, "transport") === "unix" && !has(h, "socket"))
-        throw xmlErr("missing socket for unix transport");
-    }
+  if (src) checkStorageSource(type, src);
+  const policy = src ? attr(src, "startupPolicy") : undefined;
+  if (policy !== undefined && type === "network")
+    throw xmlErr(`disk startupPolicy '${policy}' is not allowed for disk of 'network' type`);
+  if (policy === "requisite" && device !== "cdrom" && device !== "floppy")
+    throw xmlErr("disk startupPolicy 'requisite' is allowed only for cdrom or floppy");
+  // persistent reservations are a SCSI LUN's (a backing store's are not checked)
+  if (src && device !== "lun" && child(src, "reservations"))
+    throw unsupported("<reservations/> allowed only for lun devices");
+  checkBackingChain(child(d, "backingStore"));
+}
+
+/** STORAGE_TYPES: the storage types a backing store may have (virStorageType). */
+const STORAGE_TYPES = new Set(["file", "block", "dir", "network", "volume", "nvme", "vhostuser"]);
+
+/**
+ * Each level of a `<backingStore>` chain down to its terminator (no type), as libvirt reads it
+ * (virDomainDiskBackingStoreParse): format and source required, a known type, then its source
+ * checked as that type's (virDomainStorageSourceParse).
+ */
+function checkBackingChain(first: XmlElement | undefined): void {
+  for (let b = first; b; b = child(b, "backingStore")) {
+    const type = attr(b, "type");
+    if (type === undefined) return;
+    if (!child(b, "format")) throw xmlErr("missing disk backing store format");
+    const src = child(b, "source");
+    if (!src) throw xmlErr("missing disk backing store source");
+    if (!STORAGE_TYPES.has(type)) throw xmlErr(`unknown storage source type '${type}'`);
+    checkStorageSource(type, src);
   }
 }
 

@@ -163,7 +163,7 @@ function each<T>(list: T[], fmt: (x: T) => XmlElement): string {
 export function formatDevices(d: DomainDevices, secure: boolean, inactive = false): string {
   let s = "";
   if (d.emulator !== undefined) s += `    <emulator>${escapeXml(d.emulator)}</emulator>\n`;
-  s += each(d.disks, formatDisk);
+  for (let i = 0; i < d.disks.length; i++) s += formatElement(formatDisk(d.disks[i]!, secure), 2);
   s += each(d.controllers, formatController);
   s += generics(d, "controller");
   for (let i = 0; i < d.interfaces.length; i++)

@@ -5,6 +5,7 @@ import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import { attr, child, el, elements, textContent, type XmlElement } from "../../../xml/index.js";
 import { formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { canonGeneric } from "../generic.js";
+import { canonStorageSource } from "./disk-source.js";
 import { missingAttr, unsupported, xmlErr } from "../errors.js";
 import type { DiskDef } from "../types.js";
 import { enumAttr, extrasOf, orderAttrs, pushExtra } from "../xml-util.js";
@@ -29,42 +30,6 @@ const DRIVER_ORDER = [
   "queues",
   "queue_size",
 ];
-const SOURCE_ORDER = [
-  "protocol",
-  "name",
-  "tls",
-  "tlsHostname",
-  "query",
-  "file",
-  "dev",
-  "dir",
-  "pool",
-  "volume",
-  "mode",
-  "type",
-  "managed",
-  "namespace",
-  "path",
-  "startupPolicy",
-  "index",
-];
-const SOURCE_CHILD_ORDER = [
-  "host",
-  "snapshot",
-  "config",
-  "auth",
-  "encryption",
-  "reservations",
-  "initiator",
-  "address",
-  "slices",
-  "ssl",
-  "cookies",
-  "readahead",
-  "timeout",
-  "seclabel",
-];
-
 /** Children of `<disk>` formatted in this order (after driver/source/backingStore). */
 const EXTRA_BEFORE_TARGET = ["backenddomain", "geometry", "blockio", "mirror"];
 const EXTRA_AFTER_TARGET = ["iotune"];
@@ -91,15 +56,13 @@ function defaultBus(dev: string, device: string): string {
   return "ide";
 }
 
-/** A canonical copy of `<source>`: attributes and children in libvirt's order. */
-function canonSource(s: XmlElement): XmlElement {
-  const c = canonGeneric(s, "disk");
-  // index= numbers the backing chain of a running domain; the persistent XML leaves it out.
-  c.attrs = orderAttrs(
-    c.attrs.filter(([k]) => k !== "index"),
-    SOURCE_ORDER,
-  );
-  if (c.children.length === 0) return c; // the usual <source file=.../>: no children to order
+/**
+ * A canonical copy of a disk's (or a backing store's) `<source>` for storage `type`: what that
+ * type reads, in libvirt's order (canonStorageSource); index= (the live numbering) dropped.
+ */
+function canonSource(type: string, s: XmlElement, top: boolean): XmlElement {
+  const c = canonStorageSource(type, canonGeneric(s, "disk"), top);
+  if (c.children.length === 0) return c; // the usual <source file=.../>: no children
   // A relabel='yes' seclabel without a label is the default and not printed.
   c.children = c.children.filter(
     (k) =>
@@ -110,16 +73,7 @@ function canonSource(s: XmlElement): XmlElement {
         elements(k).length === 0
       ),
   );
-  canonHosts(c);
-  const kids = elements(c);
-  const rank = (n: string) => {
-    const i = SOURCE_CHILD_ORDER.indexOf(n);
-    return i < 0 ? SOURCE_CHILD_ORDER.length : i;
-  };
-  c.children = kids
-    .map((k, i) => [k, i] as const)
-    .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
-    .map((x) => x[0]);
+  if (type === "network") canonHosts(c);
   return c;
 }
 
@@ -164,25 +118,22 @@ function defaultHostPorts(src: XmlElement): void {
   }
 }
 
-const BACKING_PATH: Record<string, string> = { file: "file", block: "dev", dir: "dir" };
-
 /**
- * A backing store's `<source>` holds only the path attribute of its own type (file, dev, dir):
- * libvirt reads no other, and prints no `<source>` when nothing is left of it.
+ * Each level of a backing chain keeps of its `<source>` what its storage type reads, as the
+ * disk's own source does; a `<source>` left with nothing is not printed.
  */
 function backingSources(bs: XmlElement): XmlElement {
   for (let b: XmlElement | undefined = bs; b; b = child(b, "backingStore")) {
-    const keep = BACKING_PATH[attr(b, "type") ?? ""];
-    const src = child(b, "source");
-    if (src && attr(b, "type") === "network") {
-      // formatted as the disk's own network source is: attributes in its order, hosts as its
-      src.attrs = orderAttrs(src.attrs, SOURCE_ORDER);
-      canonHosts(src);
-    }
-    if (keep === undefined || !src) continue;
-    src.attrs = src.attrs.filter(([k]) => k === keep || !Object.values(BACKING_PATH).includes(k));
-    if (src.attrs.length === 0 && elements(src).length === 0)
-      b.children = b.children.filter((k) => k !== src);
+    const type = attr(b, "type");
+    const i = b.children.findIndex((k) => k.kind === "element" && k.name === "source");
+    if (type === undefined || i < 0) continue;
+    const src = canonSource(type, b.children[i] as XmlElement, false);
+    if (src.attrs.length === 0 && src.children.length === 0) b.children.splice(i, 1);
+    else b.children[i] = src;
+    // format, source, then the next level (a nested level is not ordered by canonGeneric)
+    const kids = elements(b);
+    const rank = (n: string) => (n === "format" ? 0 : n === "source" ? 1 : 2);
+    b.children = kids.sort((x, y) => rank(x.name) - rank(y.name));
   }
   return bs;
 }
@@ -221,7 +172,16 @@ export function parseDisk(e: XmlElement): DiskDef {
     extra: {},
   };
   const src = child(e, "source");
-  if (src) d.source = canonSource(src);
+  if (src) d.source = canonSource(type, src, true);
+  // an NVMe disk's controller is managed unless said otherwise (the disk's own source only)
+  if (type === "nvme" && d.source && attr(d.source, "managed") === undefined)
+    d.source.attrs.splice(attr(d.source, "type") === undefined ? 0 : 1, 0, ["managed", "yes"]);
+  if (type === "vhostuser") {
+    // a vhost-user disk cannot be snapshotted: snapshot='no' is implied, any other is refused
+    if (snap !== undefined && snap !== "no")
+      throw unsupported("only snapshot=no is supported with vhostuser disk");
+    if (snap === undefined) attrs.push(["snapshot", "no"]);
+  }
   const drv = child(e, "driver");
   if (drv) {
     enumAttr(drv, "cache", ["default", "none", "writethrough", "writeback", "directsync", "unsafe"]);
@@ -277,6 +237,7 @@ export function parseDisk(e: XmlElement): DiskDef {
   }
   const ns = d.type === "nvme" && d.source ? attr(d.source, "namespace") : undefined;
   if (ns !== undefined && !/^[0-9]+$/.test(ns.trim())) throw xmlErr(`malformed namespace '${ns}'`);
+  if (ns !== undefined && Number(ns) === 0) throw unsupported("NVMe namespace can't be zero");
   if (d.type === "network" && d.source && attr(d.source, "protocol") === undefined) {
     throw missingAttr("protocol", "source");
   }
@@ -324,8 +285,29 @@ export function assignDiskAddress(d: DiskDef): void {
   };
 }
 
-export function formatDisk(d: DiskDef): XmlElement {
+/** A network source's `<cookies>` are secret: printed only with the security info (VIR_DOMAIN_XML_SECURE). */
+function withoutCookies(src: XmlElement): XmlElement {
+  if (!src.children.some((k) => k.kind === "element" && k.name === "cookies")) return src;
+  return { ...src, children: src.children.filter((k) => !(k.kind === "element" && k.name === "cookies")) };
+}
+
+/** A backing chain without cookies (a copy where one has them). */
+function backingWithoutCookies(b: XmlElement): XmlElement {
+  let changed = false;
+  const children = b.children.map((k) => {
+    if (k.kind !== "element") return k;
+    const n =
+      k.name === "source" ? withoutCookies(k) : k.name === "backingStore" ? backingWithoutCookies(k) : k;
+    if (n !== k) changed = true;
+    return n;
+  });
+  return changed ? { ...b, children } : b;
+}
+
+export function formatDisk(d: DiskDef, secure = false): XmlElement {
   const ex = d.extra;
+  const source = d.source && !secure && d.type === "network" ? withoutCookies(d.source) : d.source;
+  const backing = d.backingStore && !secure ? backingWithoutCookies(d.backingStore) : d.backingStore;
   // snapshot='no' is implied for read-only disks and then not printed.
   const attrs = d.readonly ? d.attrs.filter(([k, v]) => !(k === "snapshot" && v === "no")) : d.attrs;
   return el(
@@ -335,8 +317,8 @@ export function formatDisk(d: DiskDef): XmlElement {
     // Old-style <auth> directly under <disk> stays where it was written: before <source>.
     ex["auth"],
     // a <source> left with nothing (an empty drive's, its index= dropped) is not printed
-    d.source && (d.source.attrs.length > 0 || d.source.children.length > 0) ? d.source : undefined,
-    d.backingStore,
+    source && (source.attrs.length > 0 || source.children.length > 0) ? source : undefined,
+    backing,
     extrasOf(ex, EXTRA_BEFORE_TARGET),
     el("target", {
       dev: d.target.dev,
