@@ -62,7 +62,7 @@ function normalize(s: string): string {
     .replace(/\(Time: \d+\.\d{3} ms\)/g, "(Time: T ms)")
     .replace(/^(CPU time: +)\d+\.\ds$/gm, "$1<clock>s")
     .replace(/<creationTime>\d+<\/creationTime>/g, "<creationTime>T</creationTime>")
-    .replace(/^Domain snapshot \d{10} created$/gm, "Domain snapshot <epoch> created")
+    .replace(/^Domain (snapshot|checkpoint) \d{10} created$/gm, "Domain $1 <epoch> created")
     .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, "<time>");
 }
 
