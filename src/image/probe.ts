@@ -39,7 +39,8 @@ const TABLE: ProbeEntry[] = [
   { format: "cow", test: (h) => be32(h, 0) === 0x4f4f4f4d && (be32(h, 4) === 2 || be32(h, 4) === 3) },
   { format: "vmdk", test: (h) => ascii(h, 0, 4) === "KDMV" },
   { format: "vdi", test: (h) => le32(h, 0x40) === 0xbeda107f },
-  { format: "qcow2", test: (h) => be32(h, 0) === 0x514649fb && (be32(h, 4) === 2 || be32(h, 4) === 3) },
+  // (Any version from 2 up is qcow2's: a later one is then refused as an unsupported version.)
+  { format: "qcow2", test: (h) => be32(h, 0) === 0x514649fb && be32(h, 4) >= 2 },
   { format: "vmdk", test: (h) => ascii(h, 0, 4) === "COWD" },
   { format: "vmdk", test: isVmdkDescriptor },
 ];

@@ -78,15 +78,11 @@ function fmt(msg: string, offset?: number): ImageError {
   return new ImageError("format", msg, { offset });
 }
 
-function aligned(v: number, clusterSize: number): boolean {
-  return v % clusterSize === 0;
-}
-
 /**
  * Decodes and validates the header cluster. `head` holds at least the first cluster (or the
  * whole file when shorter). `fileSize` bounds table offsets.
  */
-export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
+export function parseHeader(head: Uint8Array, _fileSize: number): Qcow2Header {
   if (head.length < V2_HEADER_LEN) throw fmt("Image is not in qcow2 format");
   if (be32(head, 0) !== QCOW2_MAGIC) throw fmt("Image is not in qcow2 format");
   const version = be32(head, 4);
@@ -100,17 +96,17 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
   const cs = 2 ** clusterBits;
   const h: Qcow2Header = {
     version,
-    backingFileOffset: be64(head, 8, "backing file offset"),
+    backingFileOffset: u64(head, 8),
     backingFileSize: be32(head, 16),
     clusterBits,
-    size: be64(head, 24, "image size"),
+    size: u64(head, 24),
     cryptMethod: be32(head, 32),
     l1Size: be32(head, 36),
-    l1TableOffset: be64(head, 40, "L1 table offset"),
-    refcountTableOffset: be64(head, 48, "refcount table offset"),
+    l1TableOffset: u64(head, 40),
+    refcountTableOffset: u64(head, 48),
     refcountTableClusters: be32(head, 56),
     nbSnapshots: be32(head, 60),
-    snapshotsOffset: be64(head, 64, "snapshot table offset"),
+    snapshotsOffset: u64(head, 64),
     incompatible: 0,
     compatible: 0,
     autoclear: 0,
@@ -121,7 +117,6 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
   };
   if (version === 3) {
     if (head.length < V3_HEADER_LEN) throw fmt("qcow2 header too short");
-    if (be32(head, 72) !== 0) throw new ImageError("unsupported", "Unsupported IMAGE feature(s): high bits");
     h.incompatible = be32(head, 76);
     h.compatible = be32(head, 84);
     h.autoclear = be32(head, 92);
@@ -133,16 +128,20 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
       throw fmt("qcow2 header length not aligned");
     if (h.headerLength > V3_HEADER_LEN) h.compressionType = head[104]!;
   }
-  const unknown = h.incompatible & ~INCOMPAT_KNOWN;
-  if (unknown) {
-    throw new ImageError("unsupported", `Unsupported IMAGE feature(s): 0x${unknown.toString(16)}`);
+  if (h.backingFileOffset > cs) throw fmt("Invalid backing file offset");
+  const zstd = (h.incompatible & INCOMPAT_COMPRESSION) !== 0;
+  if (h.compressionType > 1) throw fmt(`qcow2: unknown compression type: ${h.compressionType}`);
+  if (h.compressionType === 0 && zstd)
+    throw fmt("qcow2: Compression type incompatible feature bit must not be set");
+  if (h.compressionType === 1 && !zstd)
+    throw fmt("qcow2: Compression type incompatible feature bit must be set");
+  if (version === 3) {
+    const high = be32(head, 72);
+    const low = (h.incompatible & ~INCOMPAT_KNOWN) >>> 0;
+    if (high !== 0 || low !== 0) throw unsupportedFeatures(head, high, low);
   }
   if (h.refcountOrder > 6) throw fmt("Reference count entry width too large; may not exceed 64 bits");
-  if (h.cryptMethod > CRYPT_LUKS) throw fmt(`Unsupported encryption method: ${h.cryptMethod}`);
-  if (h.compressionType > 1) throw fmt(`Unknown compression type '${h.compressionType}'`);
-  if ((h.compressionType !== 0) !== ((h.incompatible & INCOMPAT_COMPRESSION) !== 0)) {
-    throw fmt("Compression type field and incompatible feature bit disagree");
-  }
+  if (h.cryptMethod > CRYPT_LUKS) throw fmt(`Unsupported encryption method ${h.cryptMethod}`);
   if (h.incompatible & INCOMPAT_EXTL2 && clusterBits < 14) {
     throw fmt("Extended L2 entries need a cluster size of at least 16 KiB (512-byte subclusters)");
   }
@@ -154,12 +153,12 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
   if (h.l1Size < needL1) throw fmt("L1 table is too small");
   // (qemu reads an L1 table past the end of a truncated file as zeros; its size is bounded by
   // the 32 MiB limit above, not by the file.)
-  checkTable(h.l1TableOffset, h.l1Size * 8, cs, Number.POSITIVE_INFINITY, "Active L1 table");
+  checkTable(head, 40, h.l1Size * 8, cs, "Active L1 table");
   if (h.refcountTableClusters * cs > MAX_REFTABLE_BYTES) throw fmt("Reference count table too large");
   if (h.refcountTableClusters === 0) throw fmt("Image does not contain a reference count table");
-  checkTable(h.refcountTableOffset, h.refcountTableClusters * cs, cs, fileSize, "Reference count table");
+  checkTable(head, 48, h.refcountTableClusters * cs, cs, "Reference count table");
   if (h.nbSnapshots > MAX_SNAPSHOTS) throw fmt("Too many snapshots");
-  if (h.nbSnapshots > 0) checkTable(h.snapshotsOffset, 40, cs, fileSize, "Snapshot table");
+  checkTable(head, 64, h.nbSnapshots * 40, cs, "Snapshot table");
   if (h.backingFileOffset !== 0) {
     if (h.backingFileSize > 1023 || h.backingFileOffset > cs - h.backingFileSize || h.backingFileSize === 0) {
       throw fmt("Backing file name too long");
@@ -179,15 +178,52 @@ export function parseHeader(head: Uint8Array, fileSize: number): Qcow2Header {
 }
 
 /**
- * Table offsets must be cluster-aligned (qemu's "... offset invalid"). Beyond qemu, the table
- * must also lie in the file (a cluster of slack for a short last write), which bounds every
- * table allocation by the size of the input.
+ * Incompatible feature bits this implementation does not know: qemu names them from the image's
+ * own feature name table extension (in the table's order), then the rest as one hex mask.
  */
-function checkTable(offset: number, bytes: number, cs: number, fileSize: number, name: string): void {
-  if (bytes === 0) return;
-  if (!aligned(offset, cs) || offset === 0) throw fmt(`${name} offset invalid`, offset);
-  if (offset + bytes > fileSize + cs) {
-    throw new ImageError("corrupt", `${name} lies past the end of the file`, { offset });
+function unsupportedFeatures(head: Uint8Array, high: number, low: number): ImageError {
+  let mask = (BigInt(high) << 32n) | BigInt(low);
+  const names: string[] = [];
+  const hl = be32(head, 100);
+  let off = Math.max(hl, V3_HEADER_LEN);
+  for (let n = 0; n < 1024 && off + 8 <= head.length; n++) {
+    const type = be32(head, off);
+    const len = be32(head, off + 4);
+    off += 8;
+    if (type === EXT_END || len > head.length - off) break;
+    if (type === EXT_FEATURE_TABLE) {
+      for (let e = off; e + 48 <= off + len; e += 48) {
+        const bit = BigInt(head[e + 1]!);
+        if (head[e] !== 0 || bit > 63n || !(mask & (1n << bit))) continue;
+        const raw = head.subarray(e + 2, e + 48);
+        const nul = raw.indexOf(0);
+        names.push(dec.decode(nul < 0 ? raw : raw.subarray(0, nul)));
+        mask &= ~(1n << bit);
+      }
+    }
+    off += Math.ceil(len / 8) * 8;
+  }
+  if (mask) names.push(`Unknown incompatible feature: ${mask.toString(16)}`);
+  return new ImageError("unsupported", `Unsupported qcow2 feature(s): ${names.join(", ")}`);
+}
+
+/**
+ * A u64 header field as a number: exact below 2^53, above that only as close as a double gets
+ * (qemu accepts table offsets far past the end of the file; they read as zeros).
+ */
+function u64(b: Uint8Array, off: number): number {
+  return be32(b, off) * 0x100000000 + be32(b, off + 4);
+}
+
+/**
+ * A table's offset (the header field at `field`) must be cluster-aligned and the table must end
+ * below 2^63, as qemu's qcow2_validate_table checks ("... offset invalid"); anywhere past the
+ * end of the file is accepted (reads there are zeros).
+ */
+function checkTable(head: Uint8Array, field: number, bytes: number, cs: number, name: string): void {
+  const offset = u64(head, field);
+  if ((be32(head, field + 4) & (cs - 1)) !== 0 || offset + bytes >= 2 ** 63) {
+    throw fmt(`${name} offset invalid`, offset);
   }
 }
 

@@ -28,12 +28,12 @@ import { ClusterTables, decodeL1 } from "./tables.js";
 export async function openQcow2(inner: BlockIO, opts: FormatOpenOptions): Promise<Qcow2Image> {
   const readOnly = opts.readOnly || inner.readOnly;
   const fileSize = await inner.size();
-  const first = new Uint8Array(Math.min(fileSize, V3_HEADER_LEN));
+  // (A file shorter than the header reads as zeros past its end, as qemu reads it.)
+  const first = new Uint8Array(V3_HEADER_LEN);
   await inner.read(0, first);
-  if (first.length < 72) throw new ImageError("format", "Image is not in qcow2 format", { path: inner.path });
   const bits = (first[20]! << 24) | (first[21]! << 16) | (first[22]! << 8) | first[23]!;
   const cs = bits >= 9 && bits <= 21 ? 2 ** bits : 4096;
-  const head = new Uint8Array(Math.min(fileSize, cs));
+  const head = new Uint8Array(cs);
   await inner.read(0, head);
   let h: ReturnType<typeof parseHeader>;
   try {

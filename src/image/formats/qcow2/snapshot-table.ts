@@ -59,9 +59,8 @@ export async function readSnapshotTable(io: BlockIO, h: Qcow2Header): Promise<Sn
   let total = 0;
   for (let i = 0; i < h.nbSnapshots; i++) {
     const fixed = new Uint8Array(40);
-    if (off + 40 > size)
-      throw new ImageError("corrupt", "Snapshot table entry past the end of the image", { offset: off });
-    await io.read(off, fixed);
+    // (Past the end of the file an entry reads as zeros, as qemu's does.)
+    if (off < size) await io.read(off, fixed);
     const idLen = be16(fixed, 12);
     const nameLen = be16(fixed, 14);
     const extraLen = be32(fixed, 36);
@@ -72,13 +71,13 @@ export async function readSnapshotTable(io: BlockIO, h: Qcow2Header): Promise<Sn
     total += entryLen;
     if (total > MAX_TABLE_BYTES) throw new ImageError("format", "Snapshot table is too big");
     const rest = new Uint8Array(varLen);
-    await io.read(off + 40, rest);
+    if (off + 40 < size) await io.read(off + 40, rest);
     const e: SnapshotEntry = {
-      l1Offset: be64(fixed, 0, "snapshot L1 offset"),
+      l1Offset: be32(fixed, 0) * 0x100000000 + be32(fixed, 4),
       l1Size: be32(fixed, 8),
       dateSec: be32(fixed, 16),
       dateNsec: be32(fixed, 20),
-      vmClockNsec: be64(fixed, 24, "vm clock"),
+      vmClockNsec: be32(fixed, 24) * 0x100000000 + be32(fixed, 28),
       vmStateSize: be32(fixed, 32),
       id: dec.decode(rest.subarray(extraLen, extraLen + idLen)),
       name: dec.decode(rest.subarray(extraLen + idLen, extraLen + idLen + nameLen)),
