@@ -97,6 +97,7 @@ export async function createQcow2(
   const encFormat = o["encrypt.format"];
   if (encFormat !== undefined && encFormat !== "luks" && encFormat !== "aes")
     throw bad(`Parameter 'format' does not accept value '${encFormat}'`);
+  if (encFormat === "luks") (await import("./luks-create.js")).checkLuksEnums(o);
   const prealloc = o.preallocation ?? "off";
   if (!["off", "metadata", "falloc", "full"].includes(prealloc))
     throw bad(`Parameter 'preallocation' does not accept value '${prealloc}'`);

@@ -9,14 +9,12 @@ import { CRYPT_LUKS, encodeHeader, type Qcow2Header } from "./header.js";
 import { buildLuks, HASH_ALGS, type LuksHash } from "./luks.js";
 import { Refcounts } from "./refcounts.js";
 
-export async function createLuksForQcow2(
-  io: BlockIO,
-  h: Qcow2Header,
-  o: Record<string, string>,
-  ctx: FormatCreateContext,
-): Promise<void> {
-  // qemu's QAPI enums, checked in its field order: a name outside them is refused as qemu's
-  // visitor does; a valid one this implementation cannot do says so.
+/**
+ * qemu's QAPI enums of the LUKS create options, checked in its field order: a name outside them
+ * is refused as qemu's visitor does (before any of the create's own checks); a valid one this
+ * implementation cannot do is refused later.
+ */
+export function checkLuksEnums(o: Record<string, string>): void {
   const ENUMS: [string, string[]][] = [
     [
       "cipher-alg",
@@ -37,6 +35,15 @@ export async function createLuksForQcow2(
     if (v !== undefined && !values.includes(v))
       throw new ImageError("invalid-argument", `Parameter '${k}' does not accept value '${v}'`);
   }
+}
+
+export async function createLuksForQcow2(
+  io: BlockIO,
+  h: Qcow2Header,
+  o: Record<string, string>,
+  ctx: FormatCreateContext,
+): Promise<void> {
+  checkLuksEnums(o);
   if (o["encrypt.key-secret"] === undefined) {
     throw new ImageError("invalid-argument", "Parameter 'encrypt.key-secret' is required for cipher");
   }
