@@ -217,6 +217,13 @@ export class Domain {
   async getVcpus(maxinfo: number, maplen: number): Promise<DomainVcpus> {
     return this.hv("domainGetVcpus", "virDomainGetVcpus")(this.ref, maxinfo, maplen);
   }
+  /** virDomainPinVcpu, the flag-less call (a driver's domainPinVcpu, else PinVcpuFlags with LIVE). */
+  async pinVcpuLegacy(vcpu: number, cpumap: Uint8Array): Promise<void> {
+    this.rw("virDomainPinVcpu");
+    const own = this.conn.drivers.hypervisor.domainPinVcpu;
+    if (own) return own.call(this.conn.drivers.hypervisor, this.ref, vcpu, cpumap);
+    return this.hv("domainPinVcpuFlags", "virDomainPinVcpu")(this.ref, vcpu, cpumap, VIR_DOMAIN_AFFECT.LIVE);
+  }
   async pinVcpu(vcpu: number, cpumap: Uint8Array, flags = 0): Promise<void> {
     this.rw("virDomainPinVcpuFlags");
     return this.hv("domainPinVcpuFlags", "virDomainPinVcpuFlags")(this.ref, vcpu, cpumap, flags);
@@ -241,7 +248,8 @@ export class Domain {
   }
   /** virDomainSetSchedulerParameters (no flags) or virDomainSetSchedulerParametersFlags. */
   async setSchedulerParameters(params: TypedParam[], flags?: number): Promise<void> {
-    const name = flags === undefined ? "virDomainSetSchedulerParameters" : "virDomainSetSchedulerParametersFlags";
+    const name =
+      flags === undefined ? "virDomainSetSchedulerParameters" : "virDomainSetSchedulerParametersFlags";
     this.rw(name);
     this.liveXorConfig(flags ?? 0);
     const f = this.hv("domainSetSchedulerParametersFlags", name);
@@ -509,7 +517,26 @@ export class Domain {
   }
   async coreDump(to: string, flags = 0): Promise<void> {
     this.rw("virDomainCoreDump");
+    this.dumpFlags(flags);
     return this.hv("domainCoreDump", "virDomainCoreDump")(this.ref, to, flags);
+  }
+  /** virDomainCoreDumpWithFormat: the format (below VIR_DOMAIN_CORE_DUMP_FORMAT_LAST) checked first. */
+  async coreDumpWithFormat(to: string, dumpformat: number, flags = 0): Promise<void> {
+    this.rw("virDomainCoreDumpWithFormat");
+    if (dumpformat >= 5) throw invalidArg(D, `dumpformat '${dumpformat}' is not supported`);
+    this.dumpFlags(flags);
+    return this.hv("domainCoreDumpWithFormat", "virDomainCoreDumpWithFormat")(
+      this.ref,
+      to,
+      dumpformat,
+      flags,
+    );
+  }
+  /** The public API's exclusive VIR_DUMP_* pairs: CRASH/LIVE, CRASH/RESET, LIVE/RESET. */
+  private dumpFlags(flags: number): void {
+    checkExclusive(flags, 1, "VIR_DUMP_CRASH", 2, "VIR_DUMP_LIVE", D);
+    checkExclusive(flags, 1, "VIR_DUMP_CRASH", 8, "VIR_DUMP_RESET", D);
+    checkExclusive(flags, 2, "VIR_DUMP_LIVE", 8, "VIR_DUMP_RESET", D);
   }
   async managedSave(flags = 0): Promise<void> {
     this.rw("virDomainManagedSave");

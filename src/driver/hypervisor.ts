@@ -111,6 +111,12 @@ export interface HypervisorDriver {
   domainGetMaxVcpus?(dom: DomainRef): P<number>;
   domainGetVcpus?(dom: DomainRef, maxinfo: number, maplen: number): P<DomainVcpus>;
   domainPinVcpuFlags?(dom: DomainRef, vcpu: number, cpumap: Uint8Array, flags: number): P<void>;
+  /**
+   * virDomainPinVcpu, the flag-less call, where a driver gives it its own meaning (libvirt's test
+   * driver: flags 0, which its PinVcpuFlags alone accepts); without it the daemon calls
+   * domainPinVcpuFlags with VIR_DOMAIN_AFFECT_LIVE, as libvirt's QEMU driver does.
+   */
+  domainPinVcpu?(dom: DomainRef, vcpu: number, cpumap: Uint8Array): P<void>;
   domainGetVcpuPinInfo?(dom: DomainRef, ncpumaps: number, maplen: number, flags: number): P<Uint8Array[]>;
   domainGetSchedulerType?(dom: DomainRef): P<{ type: string; nparams: number }>;
   domainGetSchedulerParametersFlags?(dom: DomainRef, flags: number): P<TypedParam[]>;
@@ -190,6 +196,7 @@ export interface HypervisorDriver {
   domainRestore?(from: string, dxml: string | null, flags: number): P<void>;
   domainSaveImageGetXMLDesc?(file: string, flags: number): P<string>;
   domainCoreDump?(dom: DomainRef, to: string, flags: number): P<void>;
+  domainCoreDumpWithFormat?(dom: DomainRef, to: string, dumpformat: number, flags: number): P<void>;
   domainManagedSave?(dom: DomainRef, flags: number): P<void>;
   domainHasManagedSaveImage?(dom: DomainRef, flags: number): P<boolean>;
   domainManagedSaveRemove?(dom: DomainRef, flags: number): P<void>;

@@ -246,6 +246,10 @@ export function domainConfigSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       }
       return { info, cpumaps: maps };
     },
+    /** testDomainPinVcpu: the flag-less call is the Flags one with 0 (not AFFECT_LIVE). */
+    async domainPinVcpu(ref, vcpu, map) {
+      return this.domainPinVcpuFlags!(ref, vcpu, map, 0);
+    },
     async domainPinVcpuFlags(ref, vcpu, map, flags) {
       checkFlags(flags, 0, "testDomainPinVcpuFlags");
       const d = findDomain(ctx, ref);

@@ -79,6 +79,9 @@ const ACRONYMS: Record<string, string> = {
   FSINFO: "FSInfo",
   IOTHREAD: "IOThread",
   NWFILTERS: "NWFilters",
+  SEV: "SEV",
+  SSH: "SSH",
+  FD: "FD",
 };
 
 /** DOMAIN_GET_XML_DESC → domainGetXMLDesc, as libvirt names driver slots. */

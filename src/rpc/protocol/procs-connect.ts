@@ -1,5 +1,6 @@
 // Connection- and host-level procedures of remote program 0x20008086 (numbers and layouts from
 // libvirt's remote_protocol.x). Server-handled entries (open, auth, events) have slot null.
+import { ErrorCode, ErrorDomain, VirError } from "../../errors/index.js";
 import { array, int, uint } from "../xdr/index.js";
 import {
   REMOTE_AUTH_TYPE_LIST_MAX,
@@ -102,7 +103,26 @@ export const connectProcedures: ProcedureDef[] = [
   proc(149, "CONNECT_IS_SECURE", null, { secure: flag }, { ro: true, high: true, slot: null }),
   proc(157, "CONNECT_GET_LIB_VERSION", null, { lib_ver: u64 }, { ro: true, high: true }),
   proc(158, "CONNECT_COMPARE_CPU", { xml: nstr, flags: uint }, { result: int }, { ro: true }),
-  proc(162, "CONNECT_BASELINE_CPU", { xmlCPUs: array(nstr, 256), flags: uint }, { cpu: nstr }, { ro: true }),
+  // an empty list arrives as a NULL array, which libvirtd's call of the public API refuses
+  proc(
+    162,
+    "CONNECT_BASELINE_CPU",
+    { xmlCPUs: array(nstr, 256), flags: uint },
+    { cpu: nstr },
+    {
+      ro: true,
+      invoke: async (fn, a) => {
+        if (a.xmlCPUs.length === 0) {
+          throw new VirError({
+            code: ErrorCode.INVALID_ARG,
+            domain: ErrorDomain.DOMAIN,
+            message: "xmlCPUs in virConnectBaselineCPU must not be NULL",
+          });
+        }
+        return { cpu: await fn(a.xmlCPUs, a.flags) };
+      },
+    },
+  ),
   proc(203, "CONNECT_GET_SYSINFO", { flags: uint }, { sysinfo: nstr }, { ro: true }),
   proc(
     227,

@@ -118,10 +118,9 @@ export const domainProcedures: ProcedureDef[] = [
   proc(23, "DOMAIN_LOOKUP_BY_NAME", { name: nstr }, { dom: D }, roHigh),
   proc(24, "DOMAIN_LOOKUP_BY_UUID", { uuid }, { dom: D }, roHigh),
   proc(25, "CONNECT_NUM_OF_DEFINED_DOMAINS", null, { num: int }, roHigh),
-  proc(26, "DOMAIN_PIN_VCPU", { dom: D, vcpu: uint, cpumap: varOpaque(REMOTE_CPUMAP_MAX) }, null, {
-    slot: "domainPinVcpuFlags",
-    pass: (a) => [a.dom, a.vcpu, a.cpumap, LIVE],
-  }),
+  // the driver's own flag-less slot; without it the dispatcher's fallback calls domainPinVcpuFlags
+  // with AFFECT_LIVE (libvirt's test driver means 0 here, its QEMU driver LIVE)
+  proc(26, "DOMAIN_PIN_VCPU", { dom: D, vcpu: uint, cpumap: varOpaque(REMOTE_CPUMAP_MAX) }, null),
   proc(27, "DOMAIN_REBOOT", domFlags, null, { slot: "domainRebootFlags" }),
   proc(28, "DOMAIN_RESUME", dom, null),
   proc(29, "DOMAIN_SET_AUTOSTART", { dom: D, autostart: flag }, null, high),
@@ -144,6 +143,7 @@ export const domainProcedures: ProcedureDef[] = [
   proc(37, "CONNECT_LIST_DOMAINS", { maxids: int }, { ids: array(int, REMOTE_DOMAIN_LIST_MAX) }, roHigh),
   proc(51, "CONNECT_NUM_OF_DOMAINS", null, { num: int }, roHigh),
   proc(53, "DOMAIN_CORE_DUMP", { dom: D, to: nstr, flags: uint }, null),
+  proc(334, "DOMAIN_CORE_DUMP_WITH_FORMAT", { dom: D, to: nstr, dumpformat: uint, flags: uint }, null),
   proc(54, "DOMAIN_RESTORE", { from: nstr }, null, { pass: (a) => [a.from, null, 0] }),
   proc(55, "DOMAIN_SAVE", { dom: D, to: nstr }, null, { pass: (a) => [a.dom, a.to, null, 0] }),
   proc(56, "DOMAIN_GET_SCHEDULER_TYPE", dom, { type: nstr, nparams: int }, ro),

@@ -14,6 +14,7 @@ import {
 } from "./procs-host-objects.js";
 import { networkProcedures, snapshotProcedures } from "./procs-snapshot-network.js";
 import { storageProcedures } from "./procs-storage.js";
+import { unsupportedProcedures } from "./procs-unsupported.js";
 
 function index(groups: [DriverTable, ProcedureDef[]][]): Map<number, ProcedureDef> {
   const m = new Map<number, ProcedureDef>();
@@ -40,6 +41,7 @@ export const remoteProcedures: ReadonlyMap<number, ProcedureDef> = index([
   ["secret", secretProcedures],
   ["nwfilter", nwfilterProcedures],
   ["hypervisor", eventProcedures],
+  ["hypervisor", unsupportedProcedures],
 ]);
 
 const byName = new Map([...remoteProcedures.values()].map((p) => [p.name, p]));

@@ -145,11 +145,20 @@ async function serverProcedure(ctx: DispatchContext, p: ProcedureDef, args: any)
   throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, publicName(p));
 }
 
-/** Answers libvirt's public API gives when a driver lacks the slot (libvirt-host.c). */
-const FALLBACKS: Record<number, (d: DriverSet) => unknown> = {
+/**
+ * Answers libvirt's public API gives when a driver lacks the slot (libvirt-host.c), and the
+ * flag-less DOMAIN_PIN_VCPU as the Flags call with AFFECT_LIVE for a driver without its own slot.
+ */
+const FALLBACKS: Record<number, (d: DriverSet, args: any) => unknown> = {
   3: (d) => ({ type: d.hypervisor.name }),
   110: (d) => ({ uri: d.uri }),
   157: () => ({ lib_ver: LIBVIRT_COMPAT_VERSION }),
+  26: async (d, a) => {
+    const pin = d.hypervisor.domainPinVcpuFlags;
+    if (!pin) throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.DOMAIN, "virDomainPinVcpu");
+    await pin.call(d.hypervisor, a.dom, a.vcpu, a.cpumap, 1);
+    return undefined;
+  },
 };
 
 /** The libvirt version tsvirtd reports to clients that ask (9.0.0, the oldest client it must serve). */
@@ -255,7 +264,7 @@ export function prepareCall(ctx: DispatchContext, proc: number, serial: number, 
   const fn = table?.[p.slot];
   if (typeof fn !== "function") {
     const fallback = FALLBACKS[p.num];
-    if (fallback) return { def: p, result: fallback(ctx.conn!.drivers), direct: false };
+    if (fallback) return { def: p, result: fallback(ctx.conn!.drivers, args), direct: false };
     throw virError(ErrorCode.NO_SUPPORT, errorDomainOf(p), publicName(p));
   }
   if (p.stream) {
