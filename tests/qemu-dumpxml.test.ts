@@ -19,10 +19,6 @@ import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 const KNOWN_DIFFERENT: Record<string, string> = {
   "w-err-serial-dup-port":
     "libvirtd accepts two serials on port 0 but then refuses its own saved XML (no reload golden); we reload it",
-  "w-iface-transitional-q35":
-    "several conventional-PCI devices on q35: libvirtd adds the pcie-to-pci-bridge before the later root ports and fills it first",
-  "w-pc-dmi-bridges":
-    "a dmi-to-pci-bridge goes to 00:1e.0 with its pci-bridge behind it; our assignment does not model it",
 };
 
 /** Known differences of the daemon path only (none now: the i686 cases find qemu-system-i386). */

@@ -4,9 +4,15 @@
 // USB ports and virtio-serial ports. Pure: works on the DomainDef only.
 import type { ControllerDef, DeviceAddress, DomainDef, GenericDevice } from "../../conf/domain/index.js";
 import { attr, el, type XmlElement } from "../../xml/index.js";
+import { unsupported } from "./command-util.js";
 import { insertCtrl } from "./domain-post-parse.js";
 
-type Need = "pcie" | "pci" | "port";
+/**
+ * What a device plugs into: a PCIe slot (a root port), a conventional hot-pluggable PCI slot, a
+ * root port's place on pcie-root, a pci-bridge's (any PCI slot, the dmi-to-pci-bridge's too,
+ * which takes no hot-pluggable device) or a dmi-to-pci-bridge's (a whole pcie-root slot).
+ */
+type Need = "pcie" | "pci" | "port" | "bridge" | "dmi";
 
 interface Bus {
   model: string;
@@ -66,17 +72,27 @@ function infoSlot(x: { address?: DeviceAddress }, need: Need, ctrl?: ControllerD
   };
 }
 
-/** NIC models QEMU plugs into conventional PCI; any other (virtio, e1000e, unknown) goes PCIe. */
+/**
+ * NIC models libvirt 9.0 plugs into conventional PCI: the models its enum knows but virtio,
+ * virtio-non-transitional, e1000e, igb (PCIe), usb-net and spapr-vlan (no PCI); a model it does
+ * not know (ne2k_pci, pcnet, i82551, ...) goes PCIe (checked one by one with its dumpxml on q35).
+ */
 const PCI_NETS = [
   "virtio-transitional",
   "rtl8139",
   "e1000",
-  "ne2k_pci",
-  "pcnet",
-  "i82551",
-  "i82557b",
-  "i82559er",
   "vmxnet3",
+  "netfront",
+  "lan9118",
+  "scm91c111",
+  "vlance",
+  "vmxnet",
+  "vmxnet2",
+  "Am79C970A",
+  "Am79C973",
+  "82540EM",
+  "82545EM",
+  "82543GC",
 ];
 
 class PciSet {
@@ -112,13 +128,16 @@ class PciSet {
     switch (b.model) {
       case "pci-root":
       case "pci-bridge":
-        return need === "port" ? undefined : [1, 31];
+        // (a PCIe device on q35 gets a root port, not a pci-bridge's slot)
+        return need === "port" || need === "dmi" || (need === "pcie" && this.q35) ? undefined : [1, 31];
       case "pcie-to-pci-bridge":
-        return need === "pci" ? [1, 31] : undefined;
+        return need === "pci" || need === "bridge" ? [1, 31] : undefined;
+      case "dmi-to-pci-bridge":
+        return need === "bridge" ? [0, 31] : undefined;
       case "pcie-root-port":
         return need === "pcie" ? [0, 0] : undefined;
       case "pcie-root":
-        return need === "port" ? [1, 31] : undefined;
+        return need === "port" || need === "dmi" ? [1, 31] : undefined;
       default:
         return undefined;
     }
@@ -152,7 +171,13 @@ class PciSet {
       this.addBus("pcie-root-port");
       return this.next(need);
     }
-    if (need === "pci" && this.q35) {
+    if (need === "pci" && (!this.q35 || this.buses.some((b) => this.fits(b, "bridge")))) {
+      // a bus that takes a pci-bridge (pci-root, a dmi-to-pci-bridge's, a pci-bridge's): one
+      // more pci-bridge (its own slot is found in the real pass, where controllers go first)
+      this.addBus("pci-bridge");
+      return this.next(need);
+    }
+    if ((need === "pci" || need === "bridge") && this.q35) {
       // a pcie-to-pci-bridge on a (new or free) root port
       this.next("pcie");
       this.addBus("pcie-to-pci-bridge");
@@ -182,6 +207,14 @@ function otherModel(o: GenericDevice): string | undefined {
   return attr(o.xml, "model");
 }
 
+/** Where each PCI controller model plugs in. */
+const PCI_CTRL_NEED: Record<string, Need> = {
+  "pcie-root-port": "port",
+  "pcie-to-pci-bridge": "pcie",
+  "pci-bridge": "bridge",
+  "dmi-to-pci-bridge": "dmi",
+};
+
 /** Devices in libvirt's PCI assignment order (qemuDomainAssignDevicePCISlots), non-primary. */
 function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Slotted[] {
   const d = def.devices;
@@ -189,9 +222,7 @@ function pciDevices(def: DomainDef, q35: boolean, skipPrimaryVideo: boolean): Sl
   const out: Slotted[] = [];
   for (const c of d.controllers) {
     if (c.type !== "pci" || c.index === 0) continue;
-    out.push(
-      infoSlot(c, c.model === "pcie-root-port" ? "port" : c.model === "pcie-to-pci-bridge" ? "pcie" : "pci"),
-    );
+    out.push(infoSlot(c, PCI_CTRL_NEED[c.model ?? ""] ?? "pci"));
   }
   for (const o of d.other) {
     if (o.kind === "filesystem" && (attr(o.xml, "type") ?? "mount") === "mount")
@@ -278,6 +309,9 @@ function machineSlots(def: DomainDef, set: PciSet, q35: boolean): boolean {
     if (ich9.length > 1 && f0 && !f0.address!.attrs.some(([k]) => k === "multifunction")) {
       f0.address!.attrs.push(["multifunction", "on"]);
     }
+    // the first dmi-to-pci-bridge goes to 00:1e.0 (qemuDomainValidateDevicePCISlotsQ35)
+    const dmi = d.controllers.find((c) => c.type === "pci" && c.model === "dmi-to-pci-bridge");
+    if (dmi) place(infoSlot(dmi, "dmi"), 0, 0x1e, 0);
     const sound = d.other.find((o) => o.kind === "sound" && otherModel(o) === "ich9");
     if (sound) place(genericSlot(sound, "pcie"), 0, 0x1b, 0);
     for (let fn = 0; fn < 8; fn++) set.reserve(0, 0x1f, fn);
@@ -455,6 +489,18 @@ function assignPci(def: DomainDef, q35: boolean): void {
   }
   markMultifunction(def, addressed);
   fillPciControllerChildren(def);
+  // a PCI controller sits on a bus of a lower index (a pci-bridge that had to go behind the buses
+  // added for it cannot)
+  for (const c of def.devices.controllers) {
+    if (c.type !== "pci" || c.address?.type !== "pci") continue;
+    const bus = num(c.address, "bus");
+    if (bus >= c.index) {
+      const h = (n: number) => `0x${n.toString(16).padStart(2, "0")}`;
+      throw unsupported(
+        `PCI controller at index ${c.index} (${h(c.index)}) has bus='${h(bus)}', but index must be larger than bus`,
+      );
+    }
+  }
 }
 
 const USB_PORTS: Record<string, number> = {
