@@ -173,6 +173,18 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
     const acc = mb ? kids(mb).find((c) => c.name === "access") : undefined;
     return acc ? attr(acc, "mode") : undefined;
   })();
+  // vhost-user back ends map the guest's memory: all of it must be shared (the domain's access
+  // mode, or every NUMA cell's)
+  const sharedMemory = () => {
+    const numa = def.cpu ? child(def.cpu, "numa") : undefined;
+    const cells = numa ? kids(numa).filter((c) => c.name === "cell") : [];
+    return cells.length === 0
+      ? memAccess === "shared"
+      : cells.every((c) => (attr(c, "memAccess") ?? memAccess) === "shared");
+  };
+  for (const disk of d.disks) {
+    if (disk.type === "vhostuser" && !sharedMemory()) throw unsupported("'vhostuser' requires shared memory");
+  }
   for (const o of d.other) {
     if (o.kind !== "filesystem") continue;
     const drv = kids(o.xml).find((c) => c.name === "driver");
@@ -180,12 +192,6 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
     if ((attr(o.xml, "accessmode") ?? "passthrough") !== "passthrough") {
       throw unsupported("virtiofs only supports passthrough accessmode");
     }
-    const numa = def.cpu ? child(def.cpu, "numa") : undefined;
-    const cells = numa ? kids(numa).filter((c) => c.name === "cell") : [];
-    const shared =
-      cells.length === 0
-        ? memAccess === "shared"
-        : cells.every((c) => (attr(c, "memAccess") ?? memAccess) === "shared");
-    if (!shared) throw unsupported("'virtiofs' requires shared memory");
+    if (!sharedMemory()) throw unsupported("'virtiofs' requires shared memory");
   }
 }
