@@ -1,5 +1,6 @@
 // Connection-level slots of the QEMU driver (type, versions, host info, capabilities, events)
 // and the virConnectListAllDomains filter; split from driver.ts to keep each file small.
+import { readFileSync } from "node:fs";
 import { cpus, hostname, totalmem } from "node:os";
 import { formatCapabilitiesXML } from "../../conf/capabilities/index.js";
 import type { HypervisorDriver } from "../../driver/index.js";
@@ -10,7 +11,16 @@ import { formatDomainCapabilities } from "./domain-capabilities.js";
 import { checkNativeFormat, domainXMLToNative } from "./domain-xml-to-native.js";
 import { isActive, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
+import { hostCpuMhz } from "./driver-info.js";
 import { qemuHostCapabilities } from "./host-capabilities.js";
+
+function cpuinfoMhz(): number {
+  try {
+    return hostCpuMhz(readFileSync("/proc/cpuinfo", "utf8"));
+  } catch {
+    return 0;
+  }
+}
 
 /** tsvirt reports libvirt 9.0.0's library version (major*1e6 + minor*1e3 + micro). */
 const LIB_VERSION = 9_000_000;
@@ -124,7 +134,8 @@ export function connectSlots(st: QemuDriverState): Partial<HypervisorDriver> {
         model: process.arch === "x64" ? "x86_64" : process.arch,
         memory: Math.floor(totalmem() / 1024),
         cpus: c.length,
-        mhz: c[0]?.speed ?? 0,
+        // as libvirt: /proc/cpuinfo's "cpu MHz" (Node's speed is cpufreq's, 0 in most VMs)
+        mhz: cpuinfoMhz(),
         nodes: 1,
         sockets: 1,
         cores: c.length,

@@ -50,6 +50,7 @@ import { loadAllSnapshots, qemuSnapshotSlots, undefineSnapshots } from "./snapsh
 import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
 import { dropUnpluggedDevices } from "./hotplug-reconnect.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
+import { qemuInfoSlots } from "./driver-info.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
 export { type QemuDriverOptions, QemuDriverState };
@@ -102,6 +103,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     },
     ...connectSlots(st),
     ...qemuSnapshotSlots(st),
+    ...qemuInfoSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
     },
