@@ -175,6 +175,10 @@ export interface HypervisorDriver {
   domainGetLaunchSecurityInfo?(dom: DomainRef, flags: number): P<TypedParam[]>;
   domainMemoryPeek?(dom: DomainRef, offset: number, size: number, flags: number): P<Uint8Array>;
 
+  /** libvirt-qemu's virDomainQemuMonitorCommand: QEMU's reply text (flags 1: an HMP command line). */
+  domainQemuMonitorCommand?(dom: DomainRef, cmd: string, flags: number): P<string>;
+  /** libvirt-qemu's virDomainQemuAgentCommand: the guest agent's reply text. */
+  domainQemuAgentCommand?(dom: DomainRef, cmd: string, timeout: number, flags: number): P<string | null>;
   domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): P<string>;
   domainSetMetadata?(
     dom: DomainRef,

@@ -242,8 +242,14 @@ export interface PreparedCall {
  * Checks and starts one call: throws (synchronously) what libvirt answers with an error before
  * the driver runs, otherwise starts the driver slot (or the server's own procedure).
  */
-export function prepareCall(ctx: DispatchContext, proc: number, serial: number, body: Buffer): PreparedCall {
-  const p = remoteProcedures.get(proc);
+export function prepareCall(
+  ctx: DispatchContext,
+  proc: number,
+  serial: number,
+  body: Buffer,
+  program: ReadonlyMap<number, ProcedureDef> = remoteProcedures,
+): PreparedCall {
+  const p = program.get(proc);
   if (!p) throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, `unknown procedure: ${proc}`);
   const args: any = decodeArgs(p, body);
   if (!ctx.conn && !BEFORE_OPEN.has(p.num)) {

@@ -30,6 +30,8 @@ export interface QmpClientOptions {
 
 interface Pending {
   command: string;
+  /** Resolve with the whole reply (error replies included), not its `return`. */
+  whole?: boolean;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
@@ -135,6 +137,20 @@ export class QmpClient extends EventEmitter {
     });
   }
 
+  /**
+   * Sends a command object a client gave (virDomainQemuMonitorCommand) with an id of ours added,
+   * and resolves with QEMU's whole reply, `error` replies included.
+   */
+  passthrough(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.closed) return Promise.reject(this.closeReason ?? monitorEofError());
+    const id = `tsvirt-${this.nextId++}`;
+    const command = typeof cmd.execute === "string" ? cmd.execute : "";
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { command, whole: true, resolve: resolve as (v: unknown) => void, reject });
+      this.sock.write(`${JSON.stringify({ ...cmd, id })}\r\n`);
+    });
+  }
+
   /** Closes the connection; pending commands are rejected with end-of-file. */
   close(): void {
     this.sock.destroy();
@@ -199,7 +215,8 @@ export class QmpClient extends EventEmitter {
       if (!p || id === undefined) return; // reply to a timed-out command, or not ours
       this.pending.delete(id);
       if (p.timer) clearTimeout(p.timer);
-      if ("error" in m) p.reject(qmpCommandError(p.command, m.error));
+      if (p.whole) p.resolve(m);
+      else if ("error" in m) p.reject(qmpCommandError(p.command, m.error));
       else p.resolve(m.return);
     }
     // Anything else is unknown to qmp-spec and ignored, as QEMU clients must.
