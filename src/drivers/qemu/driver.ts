@@ -43,7 +43,18 @@ import {
   startDomain,
   suspendDomain,
 } from "./domain-lifecycle.js";
-import { blockInfo, blockStats, interfaceStats, memoryStats, screenshot } from "./domain-stats.js";
+import {
+  blockInfo,
+  blockStats,
+  blockStatsFlags,
+  getBlockIoTune,
+  interfaceStats,
+  memoryStats,
+  screenshot,
+} from "./domain-stats.js";
+import { getCPUStats } from "./domain-cpu-stats.js";
+import { getMessages } from "./domain-messages.js";
+import { getEmulatorPinInfo, getVcpuPinInfo, getVcpus as getVcpuInfo } from "./domain-vcpu-info.js";
 import { reconnectDomains } from "./domain-status.js";
 import { defineDomain, replayDefineIntents } from "./domain-define.js";
 import { loadAllSnapshots, qemuSnapshotSlots, undefineSnapshots } from "./snapshot.js";
@@ -51,6 +62,7 @@ import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
 import { dropUnpluggedDevices } from "./hotplug-reconnect.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
 import { qemuInfoSlots } from "./driver-info.js";
+import { qemuApiSlots } from "./driver-qemu-api.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
 export { type QemuDriverOptions, QemuDriverState };
@@ -104,6 +116,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     ...connectSlots(st),
     ...qemuSnapshotSlots(st),
     ...qemuInfoSlots(st),
+    ...qemuApiSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
     },
@@ -132,7 +145,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
       const list = doms
         ? doms.map((r) => st.byRef(r))
         : st.domains.filter((d) => listFilter(d, flags & 0xff));
-      return Promise.all(list.map((d) => domainStats(d, stats)));
+      return Promise.all(list.map((d) => domainStats(d, stats, flags)));
     },
     async domainLookupByID(id) {
       return domRef(st.byId(id));
@@ -336,6 +349,29 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     },
     async domainInterfaceStats(ref, device) {
       return interfaceStats(st.byRef(ref), device);
+    },
+    async domainBlockStatsFlags(ref, path, flags) {
+      const d = st.byRef(ref);
+      return job(d, () => blockStatsFlags(d, path, flags));
+    },
+    async domainGetVcpus(ref, maxinfo, maplen) {
+      return getVcpuInfo(st.byRef(ref), maxinfo, maplen);
+    },
+    async domainGetVcpuPinInfo(ref, ncpumaps, maplen, flags) {
+      return getVcpuPinInfo(st.byRef(ref), ncpumaps, maplen, flags);
+    },
+    async domainGetEmulatorPinInfo(ref, maplen, flags) {
+      return getEmulatorPinInfo(st.byRef(ref), maplen, flags);
+    },
+    async domainGetCPUStats(ref, startCpu, ncpus, flags) {
+      return getCPUStats(st.byRef(ref), startCpu, ncpus, flags);
+    },
+    async domainGetBlockIoTune(ref, disk, flags) {
+      const d = st.byRef(ref);
+      return job(d, () => getBlockIoTune(d, disk, flags));
+    },
+    async domainGetMessages(ref, flags) {
+      return getMessages(st.byRef(ref), flags, st.opts.uri === "qemu:///system");
     },
     async domainMemoryStats(ref, maxStats, flags) {
       checkFlags(flags, 0, "qemuDomainMemoryStats");

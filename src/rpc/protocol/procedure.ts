@@ -195,8 +195,18 @@ export function paramsGetter(pass: (args: any) => unknown[], field = "params") {
   return async (fn: DriverFn, args: any) => {
     const list: unknown[] = (await fn(...pass(args))) ?? [];
     const n = args.nparams ?? 0;
+    if (n !== 0) throwDeferred(list);
     return { [field]: n === 0 ? [] : list.slice(0, n), nparams: list.length };
   };
+}
+
+/**
+ * A driver whose C counterpart answers the count (nparams 0) before it looks anything up returns
+ * the list's shape with `deferredError` set: the count call succeeds, the call for values fails.
+ */
+function throwDeferred(list: unknown): void {
+  const e = (list as { deferredError?: unknown } | null)?.deferredError;
+  if (e) throw e;
 }
 
 /**
@@ -212,6 +222,7 @@ export async function cpuStatsGetter(fn: DriverFn, a: any) {
   const rows = ((await fn(a.dom, a.start_cpu, a.ncpus, a.flags)) ?? []) as unknown[][];
   const per = Math.max(0, ...rows.map((r) => r.length));
   if (a.nparams === 0) return { params: [], nparams: per };
+  throwDeferred(rows);
   const n = Math.min(per, a.nparams);
   return { params: rows.flatMap((r) => r.slice(0, n)), nparams: n };
 }

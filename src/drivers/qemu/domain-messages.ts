@@ -1,0 +1,68 @@
+// virDomainGetMessages for the QEMU driver: the taint messages libvirt 9.0 keeps for a running
+// domain (virDomainObjGetMessages: "tainted: <reason>" in the taint enum's order). Each taint is
+// recorded for one QEMU process, so it ends when the guest stops, as libvirt forgets its taints.
+import { qemuCommandlineArgs, qemuCommandlineEnv } from "./command.js";
+import { checkFlags, isActive, type QemuDomain } from "./domain-obj.js";
+import type { QemuProcess } from "./process.js";
+
+/** virDomainTaintFlags in order, with virDomainTaintMessage's text. */
+const TAINTS = [
+  ["custom-argv", "custom configuration parameters specified"],
+  ["custom-monitor", "custom monitor control commands issued"],
+  ["high-privileges", "running with undesirable elevated privileges"],
+  ["shell-scripts", "network configuration using opaque shell scripts"],
+  ["disk-probing", "potentially unsafe disk format probing"],
+  ["external-launch", "managing externally launched configuration"],
+  ["host-cpu", "potentially unsafe use of host CPU passthrough"],
+  ["hook-script", "configuration potentially modified by hook script"],
+  ["cdrom-passthrough", "use of host cdrom passthrough"],
+  ["custom-dtb", "custom device tree blob used"],
+  ["custom-ga-command", "custom guest agent control commands issued"],
+  ["custom-hypervisor-feature", "hypervisor feature autodetection override"],
+  ["deprecated-config", "use of deprecated configuration settings"],
+  ["custom-device", "custom device configuration"],
+] as const;
+
+export type DomainTaint = (typeof TAINTS)[number][0];
+
+/** VIR_DOMAIN_MESSAGE_DEPRECATION / VIR_DOMAIN_MESSAGE_TAINTING. */
+const MESSAGE_DEPRECATION = 1;
+const MESSAGE_TAINTING = 2;
+
+const recorded = new WeakMap<QemuProcess, Set<DomainTaint>>();
+
+/**
+ * Marks the running domain tainted (qemuDomainObjTaint), e.g. "custom-monitor" after
+ * qemu-monitor-command or "custom-ga-command" after qemu-agent-command.
+ */
+export function taintDomain(d: QemuDomain, taint: DomainTaint): void {
+  if (!d.proc) return;
+  let set = recorded.get(d.proc);
+  if (!set) recorded.set(d.proc, (set = new Set()));
+  set.add(taint);
+}
+
+/**
+ * The taints libvirt's qemuDomainObjCheckTaint finds when it starts QEMU: the system instance runs
+ * QEMU as root without dropping its capabilities, `<qemu:commandline>` arguments or environment,
+ * a NIC `<script>`, a custom `<dtb>`.
+ */
+function startTaints(d: QemuDomain, privileged: boolean): Set<DomainTaint> {
+  const t = new Set<DomainTaint>();
+  if (privileged) t.add("high-privileges");
+  if (qemuCommandlineArgs(d.def).length > 0 || qemuCommandlineEnv(d.def).length > 0) t.add("custom-argv");
+  if (d.def.devices.interfaces.some((n) => (n.extra.script?.length ?? 0) > 0)) t.add("shell-scripts");
+  if (d.def.os.dtb) t.add("custom-dtb");
+  return t;
+}
+
+/** qemuDomainGetMessages. `privileged`: the qemu:///system driver (QEMU runs as root). */
+export function getMessages(d: QemuDomain, flags: number, privileged: boolean): string[] {
+  checkFlags(flags, MESSAGE_DEPRECATION | MESSAGE_TAINTING, "qemuDomainGetMessages");
+  if (!isActive(d) || !d.proc) return [];
+  const want = flags === 0 || (flags & MESSAGE_TAINTING) !== 0;
+  if (!want) return [];
+  const have = startTaints(d, privileged);
+  for (const t of recorded.get(d.proc) ?? []) have.add(t);
+  return TAINTS.filter(([k]) => have.has(k)).map(([, text]) => `tainted: ${text}`);
+}
