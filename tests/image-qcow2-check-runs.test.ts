@@ -3,7 +3,9 @@
 // zero-run.ts: empty stretches of tables passed in doubling steps) against qemu-img on images
 // made to break a run: a cluster referenced again inside a run, a run through the L2 table's own
 // cluster, a run past the end of the file, a snapshot sharing a run, COPIED cleared on a run, a
-// run that starts at the same cluster as another table's run, and a table used only at its end.
+// run that starts at the same cluster as another table's run, a table used only at its end, and a
+// file grown past its last cluster (zero counts where the refcount comparison looks for the last
+// cluster in use).
 // Text and JSON outputs and exit codes must agree.
 
 import assert from "node:assert/strict";
@@ -89,6 +91,9 @@ before(() => {
   f = copy("two-tables.qcow2");
   qemuIo(f, "write -P 2 512M 1M");
   for (let i = 0; i < 16; i++) putU64(f, l2Of(f, 1) + i * 8, entry(f, 40 + i));
+  // The file grown by 10 MiB past its last cluster (zero counts at the end of the refcount block).
+  f = copy("grown.qcow2");
+  truncateSync(p(f), Number(entry(f, 127) & OFFSET) + CS + 10 * 1024 * 1024);
   // A table used only at its last entries (the empty stretch before them is skipped).
   qemuImg("create", "-q", "-f", "qcow2", p("tail.qcow2"), "1G");
   qemuIo("tail.qcow2", `write -P 3 ${512 * 1024 * 1024 - 3 * CS} ${3 * CS}`);
@@ -105,6 +110,7 @@ const IMAGES = [
   "no-copied.qcow2",
   "two-tables.qcow2",
   "tail.qcow2",
+  "grown.qcow2",
 ];
 
 test("check's verdicts on runs of entries are qemu-img's", (t) => {
@@ -128,5 +134,5 @@ test("check's verdicts on runs of entries are qemu-img's", (t) => {
   // The broken images are broken for qemu-img too (else only clean images were compared).
   for (const f of ["dup-inside", "through-l2", "truncated", "snap-copied", "no-copied", "two-tables"])
     assert.notEqual(status.get(`${f}.qcow2`), 0, `${f}: qemu-img found nothing`);
-  for (const f of ["base", "snap", "tail"]) assert.equal(status.get(`${f}.qcow2`), 0, `${f}: not clean`);
+  for (const f of ["base", "snap", "tail", "grown"]) assert.equal(status.get(`${f}.qcow2`), 0, `${f}: not clean`);
 });

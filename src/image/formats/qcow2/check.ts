@@ -560,6 +560,30 @@ export async function compareRefcounts(img: Qcow2Image, st: CheckState, fix: num
         const w = new Uint32Array(counts.length);
         w.set(counts);
         wide = Buffer.from(w.buffer);
+        // The whole block at once first: where every count agrees (a clean image), nothing is
+        // reported, and the highest cluster in use is the block's last non-zero count.
+        const spanEnd = base + w.length;
+        if (
+          i === base &&
+          spanEnd <= a.length &&
+          Buffer.compare(new Uint8Array(a.buffer, a.byteOffset + base * 4, wide.length), wide) === 0
+        ) {
+          for (let k = spanEnd; k > base; ) {
+            const s = Math.max(base, k - ZERO_RUN);
+            if (!zeroBytes(a, s * 4, k * 4)) {
+              for (let m = k - 1; m >= s; m--) {
+                if (a[m] !== 0) {
+                  highest = m;
+                  break;
+                }
+              }
+              break;
+            }
+            k = s;
+          }
+          i = spanEnd - 1;
+          continue;
+        }
       }
     }
     if (wide !== undefined && (i - base) % ZERO_RUN === 0) {
