@@ -138,7 +138,13 @@ export interface HypervisorDriver {
   domainSetBlkioParameters?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
   domainSetNumaParameters?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
   domainSetPerfEvents?(dom: DomainRef, params: TypedParam[], flags: number): P<void>;
-  domainGetInterfaceParameters?(dom: DomainRef, device: string, flags: number): P<TypedParam[]>;
+  /** `nparams` (over RPC): 0 when the client asks for the count alone. */
+  domainGetInterfaceParameters?(
+    dom: DomainRef,
+    device: string,
+    flags: number,
+    nparams?: number,
+  ): P<TypedParam[]>;
   domainSetInterfaceParameters?(dom: DomainRef, device: string, params: TypedParam[], flags: number): P<void>;
   domainGetBlockIoTune?(dom: DomainRef, disk: string | null, flags: number): P<TypedParam[]>;
   domainSetBlockIoTune?(dom: DomainRef, disk: string, params: TypedParam[], flags: number): P<void>;

@@ -188,9 +188,12 @@ export function qemuInfoSlots(st: QemuDriverState): Partial<HypervisorDriver> {
       return errors;
     },
     // qemuDomainGetInterfaceParameters: the NIC's <bandwidth>, 0 where unset.
-    async domainGetInterfaceParameters(ref, device, flags) {
+    async domainGetInterfaceParameters(ref, device, flags, nparams) {
       checkFlags(flags, AFFECT | STRING_OKAY, "qemuDomainGetInterfaceParameters");
       const def = oneDef(st.byRef(ref), flags);
+      // the count is answered before the device is looked up
+      if (nparams === 0)
+        return IFACE_PARAMS.map((field) => ({ field, type: VIR_TYPED_PARAM.UINT, value: 0 }));
       const mac = device.toLowerCase();
       const net = def.devices.interfaces.find((n) => n.mac?.toLowerCase() === mac || n.target === device);
       if (!net) {

@@ -129,7 +129,8 @@ export const domainStatsProcedures: ProcedureDef[] = [
     "DOMAIN_GET_INTERFACE_PARAMETERS",
     { dom: D, device: nstr, nparams: int, flags: uint },
     { params: typedParams(16), nparams: int },
-    { ro: true, invoke: paramsGetter(withoutNparams) },
+    // nparams goes last too: libvirt's QEMU driver answers the count before it looks the device up
+    { ro: true, invoke: paramsGetter((a) => [a.dom, a.device, a.flags, a.nparams]) },
   ),
   proc(279, "DOMAIN_PIN_EMULATOR", { dom: D, cpumap: varOpaque(REMOTE_CPUMAP_MAX), flags: uint }, null),
   proc(

@@ -1,0 +1,157 @@
+// Differential: virsh's host counters, domain getters, libvirt-qemu calls (qemu-monitor-command)
+// and guest-agent calls on one running TCG guest, against tsvirtd and a private libvirtd 9.0
+// (bench/peers/libvirtd.ts) that run the same domain XML (src/drivers/qemu/driver-info.ts,
+// driver-qemu-api.ts). Output, errors and exit status must be identical; what legitimately
+// differs is made equal: each side's directory, the id of a QMP reply (each daemon numbers its own
+// commands), and the host's CPU time counters, which move between the two calls (compared by
+// their shape).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
+import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
+
+const QEMU = "/usr/bin/qemu-system-x86_64";
+const skipWhy = !haveVirsh()
+  ? "virsh not installed"
+  : !existsSync(QEMU)
+    ? "qemu-system-x86_64 not installed"
+    : (guestUnavailable() ?? libvirtdUnavailable());
+
+const MAC = "52:54:00:12:34:57";
+
+const xml = (dir: string, g: ReturnType<typeof buildGuest>) => `<domain type='qemu'>
+  <name>info1</name>
+  <uuid>0b7c5a7e-4f6e-4a1d-9d4e-6a7f8e9d0c33</uuid>
+  <memory unit='KiB'>131072</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><kernel>${g.kernel}</kernel><initrd>${g.initrd}</initrd><cmdline>${g.cmdline}</cmdline></os>
+  <devices>
+    <emulator>${QEMU}</emulator>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/vda.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
+    <interface type='user'><mac address='${MAC}'/><model type='virtio'/>
+      <bandwidth><inbound average='1000' peak='2000'/></bandwidth></interface>
+    <serial type='pty'/><console type='pty'/>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>`;
+
+/** Commands in order (some change state: metadata, suspend/resume, destroy). */
+const COMMANDS: string[][] = [
+  ["nodeinfo"],
+  ["nodecpustats"],
+  ["nodecpustats", "--cpu", "0"],
+  ["nodememstats"],
+  ["nodememstats", "--cell", "0"],
+  ["nodememstats", "--cell", "9"],
+  ["domcontrol", "info1"],
+  ["domjobinfo", "info1"],
+  ["domjobinfo", "info1", "--completed"],
+  ["domblkerror", "info1"],
+  ["domiftune", "info1", MAC],
+  ["domiftune", "info1", MAC, "--config"],
+  ["domiftune", "info1", "52:54:00:12:34:58"],
+  ["iothreadinfo", "info1"],
+  ["iothreadinfo", "info1", "--config"],
+  ["domlaunchsecinfo", "info1"],
+  ["checkpoint-list", "info1"],
+  ["metadata", "info1", "http://example.org/x/"],
+  ["metadata", "info1", "http://example.org/x/", "--key", "x", "--set", "<a b='1'/>"],
+  ["metadata", "info1", "http://example.org/x/"],
+  ["metadata", "info1", "http://example.org/x/", "--config"],
+  ["desc", "info1", "--title", "--new-desc", "T1"],
+  ["desc", "info1", "--title"],
+  ["qemu-monitor-command", "info1", "--hmp", "info status"],
+  ["qemu-monitor-command", "info1", '{"execute":"query-status"}'],
+  ["qemu-monitor-command", "info1", "--pretty", '{"execute":"query-name"}'],
+  ["qemu-monitor-command", "info1", '{"execute":"nosuch"}'],
+  ["qemu-monitor-command", "info1", "query-kvm"],
+  ["qemu-agent-command", "info1", '{"execute":"guest-ping"}'],
+  ["domfsinfo", "info1"],
+  ["domhostname", "info1"],
+  ["domtime", "info1"],
+  ["guestvcpus", "info1"],
+  ["domfstrim", "info1"],
+  ["suspend", "info1"],
+  ["domtime", "info1"],
+  ["domcontrol", "info1"],
+  ["resume", "info1"],
+  ["qemu-attach", "123"],
+  ["destroy", "info1"],
+  ["domcontrol", "info1"],
+  ["domjobinfo", "info1"],
+  ["domblkerror", "info1"],
+  ["qemu-monitor-command", "info1", "--hmp", "info status"],
+  ["qemu-agent-command", "info1", '{"execute":"guest-ping"}'],
+  ["domtime", "info1"],
+  ["metadata", "info1", "http://example.org/x/"],
+  ["iothreadinfo", "info1"],
+];
+
+function normalise(dir: string, cmd: string[], out: string): string {
+  let t = out
+    .split(dir)
+    .join("@D@")
+    .replace(/"id": ?"(libvirt|tsvirt)-\d+"/g, '"id":"N"');
+  // host CPU time moves between the two calls: keep the lines and the alignment of the numbers
+  if (cmd[0] === "nodecpustats") t = t.replace(/\d+(?=\n)/g, (n) => "N".repeat(n.length));
+  return t;
+}
+
+let ts: RootDaemon | undefined;
+let lv: LibvirtdPeer | undefined;
+let base: string | undefined;
+after(async () => {
+  if (ts) {
+    ts.killAll(["info1"]);
+    rmSync(ts.root, { recursive: true, force: true });
+  }
+  await lv?.stop();
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+test("host counters, domain getters, qemu-monitor-command and agent calls match libvirtd 9.0 on a running guest", {
+  skip: skipWhy ?? false,
+  timeout: 300_000,
+}, async (t) => {
+  const g = buildGuest();
+  base = mkdtempSync(join(tmpdir(), "tsvirt-info-diff-"));
+  const cache =
+    process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
+  mkdirSync(cache, { recursive: true });
+  ts = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-info-diff-")));
+  [lv] = await Promise.all([startLibvirtd({ root: join(base, "lv"), cacheDir: cache }), ts.start()]);
+  const sides = [
+    { uri: lv.uri("qemu"), dir: join(base, "lv-side") },
+    { uri: ts.uri, dir: join(base, "ts-side") },
+  ];
+  for (const s of sides) {
+    mkdirSync(s.dir, { recursive: true });
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", join(s.dir, "vda.qcow2"), "16M"]);
+    writeFileSync(join(s.dir, "info1.xml"), xml(s.dir, g));
+    const d = await virsh(s.uri, ["define", join(s.dir, "info1.xml")]);
+    assert.equal(d.code, 0, d.err);
+    const r = await virsh(s.uri, ["start", "info1"]);
+    assert.equal(r.code, 0, r.err);
+  }
+  const diffs: string[] = [];
+  for (const cmd of COMMANDS) {
+    const [a, b] = await Promise.all(
+      sides.map(async (s) => {
+        const r = await virsh(s.uri, cmd);
+        return normalise(s.dir, cmd, `${r.code}\n${r.out}${r.err}`);
+      }),
+    );
+    if (a !== b)
+      diffs.push(`${cmd.join(" ")}\n  libvirtd: ${JSON.stringify(a)}\n  tsvirtd:  ${JSON.stringify(b)}`);
+  }
+  for (const s of sides) await virsh(s.uri, ["undefine", "info1"]);
+  t.diagnostic(`identical ${COMMANDS.length - diffs.length}/${COMMANDS.length}`);
+  assert.deepEqual(diffs, []);
+});
