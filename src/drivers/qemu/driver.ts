@@ -62,6 +62,7 @@ import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
 import { dropUnpluggedDevices } from "./hotplug-reconnect.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
 import { qemuInfoSlots } from "./driver-info.js";
+import { qemuApiSlots } from "./driver-qemu-api.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
 export { type QemuDriverOptions, QemuDriverState };
@@ -115,6 +116,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     ...connectSlots(st),
     ...qemuSnapshotSlots(st),
     ...qemuInfoSlots(st),
+    ...qemuApiSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
     },
