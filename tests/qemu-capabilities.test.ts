@@ -1,7 +1,15 @@
 // Capability probe against the real qemu-system-x86_64, including the KVM functional check and the cache.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -12,6 +20,7 @@ import {
   QemuCapsCache,
   resolveMachine,
 } from "../src/drivers/qemu/capabilities.js";
+import { formatDomainCapabilities } from "../src/drivers/qemu/domain-capabilities.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const have = existsSync(QEMU);
@@ -70,4 +79,15 @@ test("cache hit spawns nothing: identity is path+size+mtime+inode; a changed bin
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
+});
+
+test("domcapabilities <cpu> for TCG (host-model decoded from QEMU's 'max', usable models) equals libvirtd 9.0's", () => {
+  const data = join(import.meta.dirname, "data", "qemu-xml2argv");
+  // the recorded probe of this QEMU and what a private libvirtd 9.0 printed for it (pc machine)
+  const caps = JSON.parse(readFileSync(join(data, "caps-x86_64.json"), "utf8"));
+  const machine = resolveMachine(caps, "pc")!;
+  const xml = formatDomainCapabilities(caps, machine, "qemu");
+  const cpu = xml.slice(xml.indexOf("  <cpu>"), xml.indexOf("</cpu>") + "</cpu>\n".length);
+  assert.equal(cpu, readFileSync(join(data, "domcaps-cpu-tcg.libvirt-txt"), "utf8"));
+  assert.match(cpu, /<mode name='host-model' supported='yes'>/);
 });

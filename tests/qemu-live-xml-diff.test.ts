@@ -25,10 +25,7 @@ const skipWhy = !haveVirsh()
     : (guestUnavailable() ?? libvirtdUnavailable());
 
 /** Cases (or one of their dumps: `case/flag`) where tsvirtd knowingly differs, and why. */
-const KNOWN_DIFFERENT: Record<string, string> = {
-  "live-cpu-host-model":
-    "host-model is not turned into the custom model libvirt computes from QEMU's TCG host CPU (query-cpu-model-expansion of 'max' decoded against the CPU map)",
-};
+const KNOWN_DIFFERENT: Record<string, string> = {};
 
 interface Case {
   /** domain XML with @D@ (the side's directory), @KERNEL@, @INITRD@, @CMDLINE@ */

@@ -7,6 +7,7 @@ import { parseDomainXML } from "../../src/conf/domain/index.js";
 import type { QemuCaps } from "../../src/drivers/qemu/capabilities.js";
 import { buildQemuCommand, type CommandRuntime } from "../../src/drivers/qemu/command.js";
 import { qemuPostParse, xmlNamesArch } from "../../src/drivers/qemu/domain-post-parse.js";
+import { applyHostModel } from "../../src/drivers/qemu/host-model.js";
 import { formatArgv } from "../../src/drivers/qemu/log-header.js";
 
 export const CASE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "data", "qemu-xml2argv");
@@ -51,6 +52,8 @@ export function runCase(
   try {
     const def = parseDomainXML(xml, { noIfnames: true });
     qemuPostParse(def, caps, xmlNamesArch(xml));
+    // as a start does: a TCG host-model CPU runs as the custom CPU computed for it
+    applyHostModel(def, caps);
     const argv = buildQemuCommand(def, caps, rt);
     return { kind: "args", argv, text: formatArgv([], argv) };
   } catch (e) {

@@ -15,6 +15,7 @@ import { basename, join } from "node:path";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { killPid } from "../../host/kill.js";
 import { spawnProcess, waitForSocket } from "../../host/spawn.js";
+import type { HostCpuData } from "./host-model.js";
 import { rootCollationCompare } from "./collate.js";
 import { type KvmProbeOptions, type KvmState, probeKvm } from "./kvm-probe.js";
 import { QmpClient } from "./monitor/qmp-client.js";
@@ -49,6 +50,8 @@ export interface QemuCaps {
   commands: string[];
   /** `-sandbox` is compiled in (seccomp). */
   sandbox: boolean;
+  /** x86: QEMU's TCG 'max' CPU, for the host-model CPU (absent in caches from before it). */
+  hostCpu?: HostCpuData | null;
   kvm: KvmState;
 }
 
@@ -136,6 +139,7 @@ async function queryAll(c: QmpClient, binary: string): Promise<Omit<QemuCaps, "k
     implements: "device",
     abstract: false,
   });
+  const hostCpu = await probeHostCpu(c, binary, cpus);
   const sandbox = await c
     .execute<unknown[]>("query-command-line-options", { option: "sandbox" })
     .then((r) => r.length > 0)
@@ -166,7 +170,39 @@ async function queryAll(c: QmpClient, binary: string): Promise<Omit<QemuCaps, "k
     devices: types.map((t) => t.name).sort(),
     commands: commands.map((x) => x.name).sort(),
     sandbox,
+    hostCpu,
   };
+}
+
+/**
+ * An x86 binary's TCG 'max' CPU as libvirt probes it for host-model: its migratable properties
+ * that are set (plus vendor, family, model) and what each CPU model cannot have under TCG.
+ */
+async function probeHostCpu(
+  c: QmpClient,
+  binary: string,
+  cpus: Record<string, unknown>[],
+): Promise<HostCpuData | null> {
+  const arch = archOfBinary(binary);
+  if (arch !== "x86_64" && arch !== "i686") return null;
+  try {
+    const r = await c.execute<{ model: { props: Record<string, unknown> } }>("query-cpu-model-expansion", {
+      type: "full",
+      model: { name: "max", props: { migratable: true } },
+    });
+    const props: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r.model.props)) {
+      if (v === true || k === "vendor" || k === "family" || k === "model") props[k] = v;
+    }
+    const blockers: Record<string, string[]> = {};
+    for (const m of cpus) {
+      const u = m["unavailable-features"];
+      if (Array.isArray(u) && u.length > 0) blockers[String(m.name)] = u.map(String);
+    }
+    return { props, blockers };
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -346,8 +346,9 @@ function buildCpu(ctx: BuildContext): void {
     const policy = attr(f, "policy") ?? "require";
     const name = attr(f, "name");
     if (!name) continue;
-    if (policy === "require" || policy === "force") feats.push(`${name}=on`);
-    else if (policy === "disable" || policy === "forbid") feats.push(`${name}=off`);
+    const q = qemuFeatureName(name);
+    if (policy === "require" || policy === "force") feats.push(`${q}=on`);
+    else if (policy === "disable" || policy === "forbid") feats.push(`${q}=off`);
   }
   const cache = child(cpu, "cache");
   const cmode = cache ? attr(cache, "mode") : undefined;
@@ -360,6 +361,15 @@ function buildCpu(ctx: BuildContext): void {
           ? ["l3-cache=off"]
           : [];
   add(ctx, "-cpu", [model, ...feats, ...cpuExtras(ctx.def), ...cacheFlags].join(","));
+}
+
+/**
+ * QEMU's name of a CPU map feature (virQEMUCapsCPUFeatureToQEMU): the map spells some with '_'
+ * (fxsr_opt, lahf_lm, tsc_adjust, ...) where QEMU's properties use '-', and pclmulqdq differently.
+ */
+function qemuFeatureName(name: string): string {
+  if (name === "pclmuldq") return "pclmulqdq";
+  return name.includes("_") ? name.replace(/_/g, "-") : name;
 }
 
 function smpOption(def: DomainDef): string {

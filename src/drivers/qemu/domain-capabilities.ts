@@ -1,7 +1,8 @@
 // `virsh domcapabilities` for the QEMU driver (domaincaps.rng): what this binary and tsvirt's
 // argv builder can do together, so virt-install/virt-manager only offer what will start. Pure.
-import { escapeXml } from "../../xml/index.js";
+import { escapeXml, formatElement } from "../../xml/index.js";
 import type { QemuCaps, QemuMachine } from "./capabilities.js";
+import { hostModelCpu, tcgCpuModels } from "./host-model.js";
 
 function en(name: string, values: string[], ind: string): string {
   if (values.length === 0) return `${ind}<enum name='${name}'/>\n`;
@@ -47,13 +48,33 @@ export function formatDomainCapabilities(
     " name='host-passthrough'",
   );
   s += block("mode", true, en("maximumMigratable", ["on", "off"], "      "), " name='maximum'");
-  s += "    <mode name='host-model' supported='no'/>\n";
-  const models = caps.cpuModels.filter((m) => m.name !== "host" && m.name !== "max" && m.name !== "base");
+  // TCG: the host-model CPU libvirt computes from QEMU's 'max' CPU, and the models it can name
+  const host = kvm
+    ? undefined
+    : hostModelCpu(
+        caps.hostCpu ?? undefined,
+        caps.cpuModels.map((m) => m.name),
+      );
+  if (host) {
+    s += "    <mode name='host-model' supported='yes'>\n";
+    for (const k of host.children) if (k.kind === "element") s += formatElement(k, 3);
+    s += "    </mode>\n";
+  } else s += "    <mode name='host-model' supported='no'/>\n";
+  const tcgModels = kvm ? undefined : tcgCpuModels(caps);
   s += "    <mode name='custom' supported='yes'>\n";
-  for (const m of models) {
-    const dep = m.deprecated ? " deprecated='yes'" : "";
-    // Usability under TCG is not probed per model; libvirt says 'unknown' in that case too.
-    s += `      <model usable='unknown'${dep} vendor='unknown'>${escapeXml(m.name)}</model>\n`;
+  if (tcgModels) {
+    const deprecated = new Set(caps.cpuModels.filter((m) => m.deprecated).map((m) => m.name));
+    for (const m of tcgModels) {
+      const dep = deprecated.has(m.name) ? " deprecated='yes'" : "";
+      s += `      <model usable='${m.usable ? "yes" : "no"}'${dep} vendor='${m.vendor}'>${escapeXml(m.name)}</model>\n`;
+    }
+  } else {
+    const models = caps.cpuModels.filter((m) => m.name !== "host" && m.name !== "max" && m.name !== "base");
+    for (const m of models) {
+      const dep = m.deprecated ? " deprecated='yes'" : "";
+      // Usability is not known without the probe; libvirt says 'unknown' in that case too.
+      s += `      <model usable='unknown'${dep} vendor='unknown'>${escapeXml(m.name)}</model>\n`;
+    }
   }
   s += "    </mode>\n  </cpu>\n";
   s += "  <devices>\n";

@@ -30,6 +30,7 @@ import { domRef, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import type { QmpEvent } from "./monitor/qmp-client.js";
 import { writeStatus } from "./domain-status.js";
+import { applyHostModel } from "./host-model.js";
 import { copyCpu, forgetOrigCpu, prepareLiveCpu, rememberOrigCpu, updateLiveCpu } from "./live-cpu.js";
 import { applyLiveState, fillListenAddresses, forgetLiveMarks, runShortName } from "./live-state.js";
 import { type QemuExit, type QemuProcess, qemuPaths, startQemu } from "./process.js";
@@ -84,6 +85,8 @@ export async function startDomain(
   const id = st.allocId();
   channelDir = channelTargetDir(st, id, d.name);
   mkdirSync(channelDir, { recursive: true, mode: 0o700 });
+  // a TCG host-model CPU runs as the custom CPU libvirt computes for it
+  applyHostModel(live, caps);
   let argv: string[];
   try {
     argv = buildQemuCommand(live, caps, {
@@ -101,7 +104,9 @@ export async function startDomain(
   if (restore) argv.push(...restore.extraArgs);
   // libvirt names every device at start (qemuAssignDeviceAliases); the live XML shows the names.
   assignDeviceAliases(live);
-  await applyLiveState(live, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }).catch(dropRamDir);
+  await applyLiveState(live, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }).catch(
+    dropRamDir,
+  );
   prepareLiveCpu(live);
   const origCpu = copyCpu(live);
   let cpuUpdated = false;

@@ -6,6 +6,7 @@
 // pidfile, NICs given to QEMU as tap file descriptors, each argument shell-quoted as
 // virCommandToString does. `<qemu:env>` variables come after libvirt's own (TZ included), their
 // values quoted the same way. Checked against tests/data/qemu-xml2argv/<case>.libvirt-args.
+import { applyHostModel } from "./host-model.js";
 import type { DomainDef } from "../../conf/domain/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import type { QemuCaps } from "./capabilities.js";
@@ -31,6 +32,7 @@ export function domainXMLToNative(def: DomainDef, caps: QemuCaps, nativeFormat: 
   checkNativeFormat(nativeFormat);
   // the NICs are converted to plain ethernet ones, which keep no per-device boot order
   for (const n of def.devices.interfaces) delete n.boot;
+  applyHostModel(def, caps);
   const short = `domain--1-${def.name.slice(0, 20)}`;
   const dir = `${LIB_DIR}/${short}`;
   const taps = def.devices.interfaces.map((n, i) =>
