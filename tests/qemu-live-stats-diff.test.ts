@@ -29,7 +29,7 @@ const RUN = "stats1";
 const DEFINED = "stats2";
 const MAC = "52:54:00:12:34:57";
 
-/** The running guest: two disks, an empty CD-ROM, a user-mode NIC, a balloon, 1 of 2 vCPUs online. */
+/** The running guest: three disks (one a qcow2 overlay with a backing file), an empty CD-ROM, a user-mode NIC, a balloon, 1 of 2 vCPUs online. */
 function runningXml(dir: string, g: ReturnType<typeof buildGuest>): string {
   return `<domain type='qemu'>
   <name>${RUN}</name>
@@ -43,6 +43,7 @@ function runningXml(dir: string, g: ReturnType<typeof buildGuest>): string {
     <emulator>${QEMU}</emulator>
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/vda.qcow2'/><target dev='vda' bus='virtio'/></disk>
     <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${dir}/sda.raw'/><target dev='sda' bus='scsi'/></disk>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/overlay.qcow2'/><target dev='vdb' bus='virtio'/></disk>
     <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
     <interface type='user'><mac address='${MAC}'/><model type='virtio'/></interface>
     <serial type='pty'/><console type='pty'/>
@@ -88,6 +89,7 @@ const RUNNING: string[][] = [
   ["emulatorpin", RUN, "--live", "--config"],
   ...blk("vda"),
   ...blk("sda"),
+  ...blk("vdb"),
   ...blk("hdc"),
   ["domblkstat", RUN],
   ["domblkstat", RUN, "--human"],
@@ -200,6 +202,9 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
     mkdirSync(s.dir, { recursive: true });
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", join(s.dir, "vda.qcow2"), "16M"]);
     execFileSync("qemu-img", ["create", "-q", "-f", "raw", join(s.dir, "sda.raw"), "16M"]);
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", join(s.dir, "base.qcow2"), "16M"]);
+    const backing = ["-b", join(s.dir, "base.qcow2"), "-F", "qcow2", join(s.dir, "overlay.qcow2")];
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", ...backing]);
     writeFileSync(join(s.dir, "run.xml"), runningXml(s.dir, g));
     writeFileSync(join(s.dir, "defined.xml"), definedXml(s.dir));
   }

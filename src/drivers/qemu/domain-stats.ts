@@ -359,7 +359,22 @@ export async function blockGroupRecords(d: QemuDomain, backing: boolean): Promis
       table = undefined;
     }
   }
-  for (const disk of d.def.devices.disks) {
+  // libvirt numbers the top images first (the last disk 1), then the backing layers it finds
+  // below them, disk by disk in the same order, each chain from the top down
+  const disks = d.def.devices.disks;
+  const layers = (disk: DiskDef) => {
+    let n = 0;
+    const top = named.get(disk);
+    for (let b = top ? devByNode.get(top)?.backing : undefined; b?.["node-name"]; b = b.backing) n++;
+    return n;
+  };
+  const firstBackingId = new Map<DiskDef, number>();
+  let nextId = disks.length + 1;
+  for (let i = disks.length - 1; i >= 0 && backing; i--) {
+    firstBackingId.set(disks[i]!, nextId);
+    nextId += layers(disks[i]!);
+  }
+  for (const disk of disks) {
     const rec: BlockRecord = [["name", disk.target.dev, S]];
     const path = disk.type === "network" ? undefined : diskSource(disk);
     if (path !== undefined) rec.push(["path", path, S]);
@@ -404,16 +419,18 @@ export async function blockGroupRecords(d: QemuDomain, backing: boolean): Promis
     sizes(rec, node, path);
     out.push(rec);
     if (!backing) continue;
-    // the backing layers below the top node, each a record of its own
+    // the backing layers below the top node, each a record of its own (QEMU may have named the
+    // layers it opened itself #blockN: their storage ids are libvirt's numbering above)
     let below = node ? devByNode.get(node)?.backing : undefined;
+    let depth = 0;
     while (below?.["node-name"]) {
+      depth++;
       node = below["node-name"];
       const nd = nodeByName.get(node);
       const file = nd?.image?.filename ?? nd?.file;
       const r: BlockRecord = [["name", disk.target.dev, S]];
       if (file?.startsWith("/")) r.push(["path", file, S]);
-      const bid = nodeId(node);
-      if (bid !== undefined) r.push(["backingIndex", bid, VIR_TYPED_PARAM.UINT]);
+      r.push(["backingIndex", firstBackingId.get(disk)! + depth - 1, VIR_TYPED_PARAM.UINT]);
       sizes(r, node, file);
       out.push(r);
       below = below.backing;
