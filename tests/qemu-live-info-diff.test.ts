@@ -1,10 +1,11 @@
-// Differential: virsh's host counters, domain getters, libvirt-qemu calls (qemu-monitor-command)
-// and guest-agent calls on one running TCG guest, against tsvirtd and a private libvirtd 9.0
-// (bench/peers/libvirtd.ts) that run the same domain XML (src/drivers/qemu/driver-info.ts,
-// driver-qemu-api.ts). Output, errors and exit status must be identical; what legitimately
-// differs is made equal: each side's directory, the id of a QMP reply (each daemon numbers its own
-// commands), and the host's CPU time counters, which move between the two calls (compared by
-// their shape).
+// Differential: virsh's host counters, domain getters, small operations (NMI, block resize and
+// threshold, dirty rate, balloon period), libvirt-qemu calls (qemu-monitor-command) and
+// guest-agent calls on one running TCG guest, against tsvirtd and a private libvirtd 9.0
+// (bench/peers/libvirtd.ts) running the same domain XML (src/drivers/qemu/driver-info.ts,
+// driver-qemu-api.ts, driver-ops.ts). Output, errors and exit status must be identical; what
+// legitimately differs is made equal: each side's directory, the id of a QMP reply (each daemon
+// numbers its own commands), and the host's CPU time counters, which move between the two calls
+// (compared by their shape).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -78,6 +79,21 @@ const COMMANDS: string[][] = [
   ["domtime", "info1"],
   ["guestvcpus", "info1"],
   ["domfstrim", "info1"],
+  ["inject-nmi", "info1"],
+  ["blockresize", "info1", "vda", "32M"],
+  ["domblkinfo", "info1", "vda"],
+  ["blockresize", "info1", "hdc", "1M"],
+  ["blockresize", "info1", "nosuch", "1M"],
+  ["domblkthreshold", "info1", "vda", "1M"],
+  ["domblkthreshold", "info1", "nosuch", "1M"],
+  ["domdirtyrate-calc", "info1", "--seconds", "1"],
+  ["domdirtyrate-calc", "info1", "--seconds", "99"],
+  ["blockjob", "info1", "vda", "--info"],
+  ["blockjob", "info1", "nosuch", "--info"],
+  ["dommemstat", "info1", "--period", "2"],
+  ["dumpxml", "info1", "--xpath", "//memballoon"],
+  ["dommemstat", "info1", "--period", "-1"],
+  ["dommemstat", "info1", "--period", "0", "--config"],
   ["suspend", "info1"],
   ["domtime", "info1"],
   ["domcontrol", "info1"],
@@ -90,6 +106,10 @@ const COMMANDS: string[][] = [
   ["qemu-monitor-command", "info1", "--hmp", "info status"],
   ["qemu-agent-command", "info1", '{"execute":"guest-ping"}'],
   ["domtime", "info1"],
+  ["inject-nmi", "info1"],
+  ["blockjob", "info1", "vda", "--info"],
+  ["dommemstat", "info1", "--period", "3", "--config"],
+  ["dumpxml", "info1", "--xpath", "//memballoon"],
   ["metadata", "info1", "http://example.org/x/"],
   ["iothreadinfo", "info1"],
 ];

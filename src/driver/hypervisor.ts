@@ -160,6 +160,22 @@ export interface HypervisorDriver {
   domainSendProcessSignal?(dom: DomainRef, pidValue: number, signum: number, flags: number): P<void>;
   domainFSTrim?(dom: DomainRef, mountPoint: string | null, minimum: number, flags: number): P<void>;
   domainInjectNMI?(dom: DomainRef, flags: number): P<void>;
+  /** `size` in KiB, or bytes with VIR_DOMAIN_BLOCK_RESIZE_BYTES. */
+  domainBlockResize?(dom: DomainRef, disk: string, size: number | bigint, flags: number): P<void>;
+  domainSetBlockThreshold?(dom: DomainRef, dev: string, threshold: number | bigint, flags: number): P<void>;
+  domainStartDirtyRateCalc?(dom: DomainRef, seconds: number, flags: number): P<void>;
+  /** `found` 0: no block job on the disk. */
+  domainGetBlockJobInfo?(
+    dom: DomainRef,
+    path: string,
+    flags: number,
+  ): P<{
+    found: number;
+    type: number;
+    bandwidth: number | bigint;
+    cur: number | bigint;
+    end: number | bigint;
+  }>;
   domainGetGuestVcpus?(dom: DomainRef, flags: number): P<TypedParam[]>;
   domainSetGuestVcpus?(dom: DomainRef, cpumap: string, state: number, flags: number): P<void>;
   domainSetVcpu?(dom: DomainRef, cpumap: string, state: number, flags: number): P<void>;

@@ -63,6 +63,7 @@ import { dropUnpluggedDevices } from "./hotplug-reconnect.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
 import { qemuInfoSlots } from "./driver-info.js";
 import { qemuApiSlots } from "./driver-qemu-api.js";
+import { qemuOpsSlots } from "./driver-ops.js";
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
 export { type QemuDriverOptions, QemuDriverState };
@@ -117,6 +118,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     ...qemuSnapshotSlots(st),
     ...qemuInfoSlots(st),
     ...qemuApiSlots(st),
+    ...qemuOpsSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
     },

@@ -1,0 +1,207 @@
+// Small operations on a running QEMU domain, each one QMP command as libvirt 9.0's QEMU driver
+// sends it (qemu_driver.c function named per slot): NMI injection, disk resize and write
+// threshold, dirty-rate measurement, the balloon's statistics period, block job queries.
+import type { DiskDef } from "../../conf/domain/index.js";
+import type { MemballoonDef } from "../../conf/domain/types.js";
+import type { HypervisorDriver } from "../../driver/index.js";
+import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { attr, el } from "../../xml/index.js";
+import {
+  checkFlags,
+  isActive,
+  modificationImpact,
+  notRunning,
+  persistentDef,
+  type QemuDomain,
+} from "./domain-obj.js";
+import type { QemuDriverState } from "./driver-state.js";
+import { formatNodeNames } from "./hotplug-disk.js";
+import type { QemuProcess } from "./process.js";
+
+const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
+/** VIR_DOMAIN_BLOCK_RESIZE_BYTES. */
+const RESIZE_BYTES = 1;
+/** MIN/MAX_DIRTYRATE_CALC_PERIOD (qemu_driver.c). */
+const DIRTYRATE_MIN = 1;
+const DIRTYRATE_MAX = 60;
+/** QEMU's balloon device id (command-devices.ts). */
+const BALLOON_PATH = "/machine/peripheral/balloon0";
+
+function running(d: QemuDomain): QemuProcess {
+  if (!isActive(d) || !d.proc) throw notRunning();
+  return d.proc;
+}
+
+/** virDomainDiskByName: by target (vda) or by source path. */
+function diskByName(d: QemuDomain, name: string): DiskDef | undefined {
+  return d.def.devices.disks.find(
+    (x) => x.target.dev === name || (x.source && (attr(x.source, "file") ?? attr(x.source, "dev")) === name),
+  );
+}
+
+/** The disk's top format node QEMU has (query-block), or why not. */
+async function formatNode(d: QemuDomain, disk: DiskDef): Promise<string> {
+  const node = (await formatNodeNames(d)).get(disk);
+  if (!node) {
+    throw virError(
+      ErrorCode.OPERATION_INVALID,
+      ErrorDomain.QEMU,
+      `block device '${disk.target.dev}' is not active`,
+    );
+  }
+  return node;
+}
+
+export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
+  const job = <T>(d: QemuDomain, fn: () => Promise<T>) => st.jobs.run(d.uuid, fn);
+  return {
+    // qemuDomainInjectNMI
+    async domainInjectNMI(ref, flags) {
+      checkFlags(flags, 0, "qemuDomainInjectNMI");
+      const d = st.byRef(ref);
+      await job(d, async () => {
+        await running(d).monitor.execute("inject-nmi");
+      });
+    },
+    // qemuDomainBlockResize: KiB unless BYTES; a raw image grows to a multiple of 512
+    async domainBlockResize(ref, disk, size, flags) {
+      checkFlags(flags, RESIZE_BYTES, "qemuDomainBlockResize");
+      const d = st.byRef(ref);
+      let bytes = BigInt(size);
+      if ((flags & RESIZE_BYTES) === 0) {
+        if (bytes > BigInt(Number.MAX_SAFE_INTEGER) / 1024n) {
+          throw virError(
+            ErrorCode.OVERFLOW,
+            ErrorDomain.QEMU,
+            `size must be less than ${BigInt(Number.MAX_SAFE_INTEGER) / 1024n}`,
+          );
+        }
+        bytes *= 1024n;
+      }
+      await job(d, async () => {
+        const proc = running(d);
+        const found = diskByName(d, disk);
+        if (!found) {
+          throw virError(
+            ErrorCode.INVALID_ARG,
+            ErrorDomain.QEMU,
+            `disk '${disk}' was not found in the domain config`,
+          );
+        }
+        if (found.readonly || !found.source || found.source.attrs.length === 0) {
+          throw virError(
+            ErrorCode.OPERATION_UNSUPPORTED,
+            ErrorDomain.QEMU,
+            `can't resize empty or readonly disk '${found.target.dev}'`,
+          );
+        }
+        const format = found.driver ? attr(found.driver, "type") : undefined;
+        if (format === "raw" || format === undefined) bytes = ((bytes + 511n) / 512n) * 512n;
+        await proc.monitor.execute("block_resize", {
+          "node-name": await formatNode(d, found),
+          size: Number(bytes),
+        });
+      });
+    },
+    // qemuDomainSetBlockThreshold: on the image's storage (protocol) node
+    async domainSetBlockThreshold(ref, dev, threshold, flags) {
+      checkFlags(flags, 0, "qemuDomainSetBlockThreshold");
+      const d = st.byRef(ref);
+      await job(d, async () => {
+        const proc = running(d);
+        const found = diskByName(d, dev);
+        if (!found) throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `failed to find disk '${dev}'`);
+        const node = (await formatNode(d, found)).replace(/-format$/, "-storage");
+        await proc.monitor.execute("block-set-write-threshold", {
+          "node-name": node,
+          "write-threshold": Number(threshold),
+        });
+      });
+    },
+    // qemuDomainStartDirtyRateCalc
+    async domainStartDirtyRateCalc(ref, seconds, flags) {
+      // VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING 0, DIRTY_BITMAP 1, DIRTY_RING 2
+      checkFlags(flags, 1 | 2, "qemuDomainStartDirtyRateCalc");
+      const d = st.byRef(ref);
+      if (seconds < DIRTYRATE_MIN || seconds > DIRTYRATE_MAX) {
+        throw virError(
+          ErrorCode.CONFIG_UNSUPPORTED,
+          ErrorDomain.QEMU,
+          `seconds=${seconds} is invalid, please choose value within [${DIRTYRATE_MIN}, ${DIRTYRATE_MAX}].`,
+        );
+      }
+      if ((flags & 3) === 3) {
+        throw virError(
+          ErrorCode.INVALID_ARG,
+          ErrorDomain.QEMU,
+          "Flags 'VIR_DOMAIN_DIRTYRATE_MODE_DIRTY_BITMAP' and 'VIR_DOMAIN_DIRTYRATE_MODE_DIRTY_RING' are mutually exclusive",
+        );
+      }
+      await job(d, async () => {
+        const proc = running(d);
+        if (flags & 2 && d.def.type !== "kvm") {
+          throw virError(
+            ErrorCode.OPERATION_UNSUPPORTED,
+            ErrorDomain.QEMU,
+            "dirty-ring calculation mode requires dirty-ring feature enabled.",
+          );
+        }
+        const args: Record<string, unknown> = { "calc-time": seconds };
+        if (flags & 1) args.mode = "dirty-bitmap";
+        else if (flags & 2) args.mode = "dirty-ring";
+        await proc.monitor.execute("calc-dirty-rate", args);
+      });
+    },
+    // qemuDomainSetMemoryStatsPeriod: the balloon's guest-stats-polling-interval, and <stats period>
+    async domainSetMemoryStatsPeriod(ref, period, flags) {
+      checkFlags(flags, AFFECT, "qemuDomainSetMemoryStatsPeriod");
+      const d = st.byRef(ref);
+      await job(d, async () => {
+        const { live, config } = modificationImpact(d, flags);
+        if (period < 0) {
+          throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, "invalid value for collection period");
+        }
+        const noBalloon = () =>
+          virError(
+            ErrorCode.OPERATION_INVALID,
+            ErrorDomain.QEMU,
+            "No memory balloon device configured, can not set the collection period",
+          );
+        if (live) {
+          const b = d.def.devices.memballoon;
+          if (!b || b.model === "none") throw noBalloon();
+          await running(d).monitor.execute("qom-set", {
+            path: BALLOON_PATH,
+            property: "guest-stats-polling-interval",
+            value: period,
+          });
+          setStatsPeriod(b, period);
+        }
+        if (config) {
+          const b = persistentDef(d).devices.memballoon;
+          if (!b || b.model === "none") throw noBalloon();
+          setStatsPeriod(b, period);
+          await st.saveConfig(d);
+        }
+      });
+    },
+    // qemuDomainGetBlockJobInfo: block jobs are not run here, so none is found
+    async domainGetBlockJobInfo(ref, path, flags) {
+      // VIR_DOMAIN_BLOCK_JOB_INFO_BANDWIDTH_BYTES
+      checkFlags(flags, 1, "qemuDomainGetBlockJobInfo");
+      const d = st.byRef(ref);
+      if (!isActive(d)) throw notRunning();
+      if (!diskByName(d, path)) {
+        throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `disk '${path}' not found in domain`);
+      }
+      return { found: 0, type: 0, bandwidth: 0, cur: 0, end: 0 };
+    },
+  };
+}
+
+/** <memballoon><stats period='N'/>: period 0 drops the element, as libvirt formats it. */
+function setStatsPeriod(b: MemballoonDef, period: number): void {
+  b.children = b.children.filter((c) => c.name !== "stats");
+  if (period > 0) b.children.unshift(el("stats", { period: String(period) }));
+}
