@@ -29,7 +29,7 @@ const RUN = "stats1";
 const DEFINED = "stats2";
 const MAC = "52:54:00:12:34:57";
 
-/** The running guest: three disks (one a qcow2 overlay with a backing file), an empty CD-ROM, a user-mode NIC, a balloon, 1 of 2 vCPUs online. */
+/** The running guest: three disks (one a qcow2 overlay with a backing file), an empty CD-ROM, a user-mode NIC, a balloon, 2 IOThreads, 1 of 2 vCPUs online. */
 function runningXml(dir: string, g: ReturnType<typeof buildGuest>): string {
   return `<domain type='qemu'>
   <name>${RUN}</name>
@@ -37,6 +37,7 @@ function runningXml(dir: string, g: ReturnType<typeof buildGuest>): string {
   <memory unit='KiB'>131072</memory>
   <currentMemory unit='KiB'>131072</currentMemory>
   <vcpu current='1'>2</vcpu>
+  <iothreads>2</iothreads>
   <os><type arch='x86_64' machine='pc'>hvm</type><kernel>${g.kernel}</kernel><initrd>${g.initrd}</initrd><cmdline>${g.cmdline}</cmdline></os>
   <features><acpi/></features>
   <devices>

@@ -8,7 +8,7 @@ import { cpuTotalParams } from "./domain-cpu-stats.js";
 import { domRef, isActive, type QemuDomain } from "./domain-obj.js";
 import { blockGroupRecords, memoryStats, tapStats } from "./domain-stats.js";
 import { onlineVcpus, sampleVcpus } from "./domain-vcpu-info.js";
-import { queryDirtyRate } from "./monitor/stats-qmp.js";
+import { queryDirtyRate, queryIOThreads } from "./monitor/stats-qmp.js";
 
 /** virDomainStatsTypes bits. */
 export const VIR_DOMAIN_STATS = {
@@ -145,6 +145,22 @@ export async function domainStats(d: QemuDomain, stats: number, flags = 0): Prom
     recs.forEach((r, i) => {
       for (const [name, value, type] of r) p.push({ field: `block.${i}.${name}`, type, value });
     });
+  }
+  if (has(VIR_DOMAIN_STATS.IOTHREAD) && active) {
+    // qemuDomainGetStatsIOThread: QEMU's IOThreads (ids "iothreadN"), polling where QEMU has it
+    const threads = (await queryIOThreads(d.proc!.monitor)).flatMap((t) => {
+      const m = /^iothread(\d+)$/.exec(t.id);
+      return m ? [{ id: Number(m[1]), t }] : [];
+    });
+    if (threads.length > 0) {
+      uint("iothread.count", threads.length);
+      for (const { id, t } of threads) {
+        if (t["poll-max-ns"] === undefined) continue;
+        ull(`iothread.${id}.poll-max-ns`, t["poll-max-ns"]);
+        uint(`iothread.${id}.poll-grow`, t["poll-grow"] ?? 0);
+        uint(`iothread.${id}.poll-shrink`, t["poll-shrink"] ?? 0);
+      }
+    }
   }
   if (has(VIR_DOMAIN_STATS.DIRTYRATE) && active) {
     const info = await queryDirtyRate(d.proc!.monitor);

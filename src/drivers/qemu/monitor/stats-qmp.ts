@@ -101,3 +101,17 @@ export async function queryStats(
 ): Promise<StatsResult[]> {
   return mon.execute<StatsResult[]>("query-stats", providers ? { target, providers } : { target });
 }
+
+/** One `query-iothreads` entry (IOThreadInfo). */
+export interface IOThreadEntry {
+  id: string;
+  "thread-id": number;
+  "poll-max-ns"?: number;
+  "poll-grow"?: number;
+  "poll-shrink"?: number;
+  "aio-max-batch"?: number;
+}
+
+export async function queryIOThreads(mon: QmpClient): Promise<IOThreadEntry[]> {
+  return mon.execute<IOThreadEntry[]>("query-iothreads");
+}
