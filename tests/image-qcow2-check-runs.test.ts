@@ -1,6 +1,6 @@
 // qcow2 check's counting of runs of entries (check.ts checkL2: entries that continue the one
 // before, each the next cluster, counted at once when none of their clusters is referenced yet;
-// zero-run.ts: empty stretches of tables passed in doubling steps) against qemu-img on images
+// refcounts.ts nextNonZero: empty stretches of tables passed in doubling steps) against qemu-img on images
 // made to break a run: a cluster referenced again inside a run, a run through the L2 table's own
 // cluster, a run past the end of the file, a snapshot sharing a run, COPIED cleared on a run, a
 // run that starts at the same cluster as another table's run, a table used only at its end, and a
@@ -134,5 +134,6 @@ test("check's verdicts on runs of entries are qemu-img's", (t) => {
   // The broken images are broken for qemu-img too (else only clean images were compared).
   for (const f of ["dup-inside", "through-l2", "truncated", "snap-copied", "no-copied", "two-tables"])
     assert.notEqual(status.get(`${f}.qcow2`), 0, `${f}: qemu-img found nothing`);
-  for (const f of ["base", "snap", "tail", "grown"]) assert.equal(status.get(`${f}.qcow2`), 0, `${f}: not clean`);
+  for (const f of ["base", "snap", "tail", "grown"])
+    assert.equal(status.get(`${f}.qcow2`), 0, `${f}: not clean`);
 });

@@ -13,7 +13,7 @@ import type { Qcow2Image } from "./qcow2-image.js";
 import { rebuildRefcounts } from "./check-rebuild.js";
 import { checkCopiedFlags } from "./check-copied.js";
 import { snapshotTableSize } from "./snapshot-table.js";
-import { nextNonZero, ZERO_RUN, zeroBytes } from "./zero-run.js";
+import { nextNonZero, ZERO_RUN, zeroBytes } from "./refcounts.js";
 
 export { nextNonZero, ZERO_RUN };
 
