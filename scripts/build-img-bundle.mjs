@@ -19,7 +19,8 @@
 //   made it can load it (the launcher checks). Nothing in the CLI reads the environment, the
 //   working directory, the terminal or the clock at module top level (a snapshot would freeze
 //   it); the native addon loads on first use (an addon loaded while building makes V8 abort:
-//   then no blob), and the training runs never touch process.stdout/stderr.
+//   then no blob), and the training runs never touch process.stdout/stderr (they write through
+//   the CLI's own fs.writeSync sinks, fd 1 being /dev/null in the building process).
 //
 // Needs esbuild, which is only an indirect dev dependency (through tsx): without it this prints
 // a note, removes stale outputs and exits 0, so `npm run build` works with plain tsc output.
@@ -301,10 +302,11 @@ const __tsvirtCli = { exports: {} };
 (function (exports, require, module, __filename, __dirname) {${code}
 })(__tsvirtCli.exports, require, __tsvirtCli, ${JSON.stringify(BUNDLE)}, ${JSON.stringify(OUT)});
 const { startupSnapshot, setFlagsFromString } = require("node:v8");
-const quiet = { out() {}, err() {}, isTTY: false };
 (async () => {
   for (const argv of ${JSON.stringify(runs)}) {
-    const rc = await __tsvirtCli.exports.runCli(argv, quiet);
+    // The real output path (fs.writeSync on fds 1 and 2; fd 1 is /dev/null here): its functions,
+    // Node's writeSync and Buffer.from(string) among them, are then compiled in the snapshot too.
+    const rc = await __tsvirtCli.exports.runCli(argv);
     if (rc !== 0) throw new Error("training run " + argv.join(" ") + " exited " + rc);
   }
 })();
@@ -324,6 +326,9 @@ startupSnapshot.setDeserializeMainFunction(() => {
     const b = spawnSync(process.execPath, ["--no-warnings", "--snapshot-blob", tmpBlob, "--build-snapshot", entry], {
       cwd: dir,
       encoding: "utf8",
+      // The training runs' output goes to /dev/null (a pipe could fill up and make the CLI fall
+      // back to process.stdout, a stream that must not be in the snapshot).
+      stdio: ["ignore", "ignore", "pipe"],
     });
     if (b.status !== 0) throw new Error(`node --build-snapshot exited ${b.status ?? b.signal}: ${b.stderr}`);
     // The blob answers like the bundle before it is used.
