@@ -71,6 +71,27 @@ function definedXml(dir: string): string {
 </domain>`;
 }
 
+const TAINTED = "stats3";
+
+/** A guest whose taints libvirt reports: extra QEMU arguments and a machine type QEMU deprecates. */
+function taintedXml(): string {
+  return `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>${TAINTED}</name>
+  <uuid>0b7c5a7e-4f6e-4a1d-9d4e-6a7f8e9d0c33</uuid>
+  <memory unit='KiB'>131072</memory>
+  <vcpu>2</vcpu>
+  <os><type arch='x86_64' machine='pc-i440fx-1.7'>hvm</type></os>
+  <devices>
+    <emulator>${QEMU}</emulator>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-global'/>
+    <qemu:arg value='isa-debugcon.iobase=0x402'/>
+  </qemu:commandline>
+</domain>`;
+}
+
 const blk = (dev: string) => [
   ["domblkstat", RUN, dev],
   ["domblkstat", RUN, dev, "--human"],
@@ -124,7 +145,7 @@ const RUNNING: string[][] = [
   ["resume", RUN],
 ];
 
-/** Commands once the guest is shut off, and on the defined guest. */
+/** Commands once the guest is shut off, on the defined guest, and on the tainted one. */
 const STOPPED: string[][] = [
   ["destroy", RUN],
   ["vcpuinfo", RUN],
@@ -148,6 +169,12 @@ const STOPPED: string[][] = [
   ["blkdeviotune", DEFINED, "vda"],
   ["blkdeviotune", DEFINED, "vda", "--config"],
   ["domstats", DEFINED, "--vcpu", "--block"],
+  ["start", TAINTED, "--paused"],
+  ["dominfo", TAINTED],
+  ["vcpuinfo", TAINTED],
+  ["domstats", TAINTED, "--vcpu", "--balloon", "--block", "--interface"],
+  ["destroy", TAINTED],
+  ["dominfo", TAINTED],
 ];
 
 /**
@@ -177,7 +204,7 @@ let lv: LibvirtdPeer | undefined;
 let base: string | undefined;
 after(async () => {
   if (ts) {
-    ts.killAll([RUN]);
+    ts.killAll([RUN, TAINTED]);
     rmSync(ts.root, { recursive: true, force: true });
   }
   await lv?.stop();
@@ -208,6 +235,7 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", ...backing]);
     writeFileSync(join(s.dir, "run.xml"), runningXml(s.dir, g));
     writeFileSync(join(s.dir, "defined.xml"), definedXml(s.dir));
+    writeFileSync(join(s.dir, "tainted.xml"), taintedXml());
   }
   const setup = await Promise.all(
     sides.map(async (s) => {
@@ -215,6 +243,7 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
       for (const args of [
         ["define", join(s.dir, "run.xml")],
         ["define", join(s.dir, "defined.xml")],
+        ["define", join(s.dir, "tainted.xml")],
         ["start", RUN],
       ]) {
         const x = await virsh(s.uri, args);
@@ -224,7 +253,7 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
     }),
   );
   assert.equal(setup[1], setup[0], "define and start");
-  assert.match(setup[0]!, /^define 0 \ndefine 0 \nstart 0 $/);
+  assert.match(setup[0]!, /^define 0 \ndefine 0 \ndefine 0 \nstart 0 $/);
   // let QEMU settle past its first instructions so both guests have threads that ran
   await new Promise((r) => setTimeout(r, 1500));
 
@@ -241,6 +270,7 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
   for (const s of sides) {
     await virsh(s.uri, ["undefine", RUN]);
     await virsh(s.uri, ["undefine", DEFINED]);
+    await virsh(s.uri, ["undefine", TAINTED]);
   }
   if (process.env.TSVIRT_LIVE_STATS_DUMP) {
     mkdirSync(process.env.TSVIRT_LIVE_STATS_DUMP, { recursive: true });

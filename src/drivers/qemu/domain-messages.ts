@@ -1,7 +1,9 @@
 // virDomainGetMessages for the QEMU driver: the taint messages libvirt 9.0 keeps for a running
 // domain (virDomainObjGetMessages: "tainted: <reason>" in the taint enum's order). Each taint is
 // recorded for one QEMU process, so it ends when the guest stops, as libvirt forgets its taints.
+import { attr, textContent } from "../../xml/index.js";
 import { qemuCommandlineArgs, qemuCommandlineEnv } from "./command.js";
+import { elementChildren } from "./command-util.js";
 import { checkFlags, isActive, type QemuDomain } from "./domain-obj.js";
 import type { QemuProcess } from "./process.js";
 
@@ -56,13 +58,36 @@ function startTaints(d: QemuDomain, privileged: boolean): Set<DomainTaint> {
   return t;
 }
 
+/**
+ * qemuDomainObjCheckMachineTaint / CPUTaint: a machine type or CPU model QEMU lists as
+ * deprecated, in libvirt's words.
+ */
+function deprecations(d: QemuDomain): string[] {
+  const out: string[] = [];
+  const machine = d.def.os.machine;
+  if (machine && d.caps?.machines.some((m) => (m.name === machine || m.alias === machine) && m.deprecated))
+    out.push(`machine type '${machine}'`);
+  const cpu = d.def.cpu;
+  const model = cpu ? elementChildren(cpu).find((c) => c.name === "model") : undefined;
+  const mode = cpu ? (attr(cpu, "mode") ?? "custom") : undefined;
+  const name = model ? textContent(model).trim() : "";
+  if (mode === "custom" && name && d.caps?.cpuModels.some((m) => m.name === name && m.deprecated))
+    out.push(`CPU model '${name}'`);
+  return out;
+}
+
 /** qemuDomainGetMessages. `privileged`: the qemu:///system driver (QEMU runs as root). */
 export function getMessages(d: QemuDomain, flags: number, privileged: boolean): string[] {
   checkFlags(flags, MESSAGE_DEPRECATION | MESSAGE_TAINTING, "qemuDomainGetMessages");
   if (!isActive(d) || !d.proc) return [];
-  const want = flags === 0 || (flags & MESSAGE_TAINTING) !== 0;
-  if (!want) return [];
+  const want = flags === 0 ? MESSAGE_DEPRECATION | MESSAGE_TAINTING : flags;
   const have = startTaints(d, privileged);
   for (const t of recorded.get(d.proc) ?? []) have.add(t);
-  return TAINTS.filter(([k]) => have.has(k)).map(([, text]) => `tainted: ${text}`);
+  const deprecated = deprecations(d);
+  if (deprecated.length > 0) have.add("deprecated-config");
+  const out: string[] = [];
+  if (want & MESSAGE_TAINTING)
+    out.push(...TAINTS.filter(([k]) => have.has(k)).map(([, text]) => `tainted: ${text}`));
+  if (want & MESSAGE_DEPRECATION) out.push(...deprecated.map((m) => `deprecated configuration: ${m}`));
+  return out;
 }
