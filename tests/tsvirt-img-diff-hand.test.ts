@@ -931,6 +931,34 @@ const CASES: Case[] = [
       ["create", "-f", "qcow2", "-o", "encrypt.format=luks,encrypt.ivgen-alg=x,compat=bogus", "a", "1M"],
     ],
   },
+  {
+    name: "qcow2 corruption events (unaligned L2 table / cluster offsets): qemu's notice once per image, then each command's own EIO error (map prints what it had, convert stops at block status, compare's allocation test, dd, rebase marks the image corrupt)",
+    setup: [
+      'pb() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }',
+      "qemu-img create -q -f qcow2 b.qcow2 4M && qemu-io -c 'write -P 1 0 1M' -c 'write -P 3 3M 64k' -c 'write -c -P 2 2M 64k' b.qcow2 >/dev/null",
+      // L1 at 0x30000, L2 at 0x40000: guest cluster 5 at 0x90200, L2 table at 0x40200
+      "cp b.qcow2 m.qcow2 && pb m.qcow2 262190 '\\002'",
+      "cp m.qcow2 m2.qcow2 && cp m.qcow2 m3.qcow2 && cp m.qcow2 m4.qcow2",
+      "cp b.qcow2 l1.qcow2 && pb l1.qcow2 196614 '\\002'",
+      // the compressed cluster's descriptor points far past the end of the file
+      "cp b.qcow2 c.qcow2 && pb c.qcow2 262400 '\\100\\000\\020'",
+    ].join(" && "),
+    cmds: [
+      ["map", "m.qcow2"],
+      ["map", "--output=json", "--start-offset=64k", "m.qcow2"],
+      ["map", "--output=json", "l1.qcow2"],
+      ["convert", "-O", "qcow2", "m.qcow2", "o1"],
+      ["convert", "-O", "raw", "b.qcow2", "m.qcow2", "o2"],
+      ["compare", "b.qcow2", "m.qcow2"],
+      ["compare", "-s", "l1.qcow2", "b.qcow2"],
+      ["dd", "if=m.qcow2", "of=o3", "bs=64k"],
+      ["convert", "c.qcow2", "o4"],
+      ["compare", "c.qcow2", "b.qcow2"],
+      ["rebase", "-b", "", "m2.qcow2"],
+      ["info", "m2.qcow2"],
+      ["commit", "m3.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

@@ -37,3 +37,17 @@ export class ImageError extends Error {
 export function isImageError(e: unknown): e is ImageError {
   return e instanceof ImageError;
 }
+
+/**
+ * qcow2 metadata that cannot be right (qemu's qcow2_signal_corruption): the request fails with
+ * EIO, and the first such event of an image prints `notice` on stderr (qemu's own line, before
+ * the command's error; later events of the same image are suppressed).
+ */
+export class CorruptionError extends ImageError {
+  constructor(
+    readonly notice: string | undefined,
+    ctx: { path?: string; offset?: number; guestOffset?: number } = {},
+  ) {
+    super("io", "Input/output error", ctx);
+  }
+}

@@ -1,7 +1,7 @@
 // `tsvirt-img compare [-f fmt] [-F fmt] [-s] [-q] a b`: guest-visible comparison; exit 0 equal,
 // 1 different, 2 error, as qemu-img's.
 
-import { ImageError } from "../../image/errors.js";
+import { CorruptionError, ImageError } from "../../image/errors.js";
 import type { Image, MapExtent } from "../../image/index.js";
 import { chainStatus, driverRunEnd } from "./chain-status.js";
 import {
@@ -14,6 +14,7 @@ import {
   type Out,
   showHelp,
 } from "./context.js";
+import { printNotice } from "./corruption.js";
 import { getopt, HelpRequest } from "./getopt.js";
 import { qemuProgress } from "./progress.js";
 import { cliObjects, type Secrets } from "./qdict.js";
@@ -340,7 +341,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
           if (!(await sameData(pos, n))) return 1;
         }
       } catch (e) {
-        if (!(e instanceof ImageError)) throw e;
+        if (!(e instanceof ImageError) || e instanceof CorruptionError) throw e;
         failed = true;
       }
       if (failed) {
@@ -376,6 +377,12 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CliError) throw e.code === 4 ? e : new CliError(e.message, 2, e.hint);
+    if (e instanceof CorruptionError) {
+      // (Block status fails first: qemu's allocation test.)
+      printNotice(io, e);
+      const name = b && e.path === b.io.path && e.path !== a?.io.path ? p.args[1]! : p.args[0]!;
+      throw new CliError(`Sector allocation test failed for ${name}`, 3);
+    }
     throw new CliError(errText(e), 2);
   } finally {
     bar?.end();

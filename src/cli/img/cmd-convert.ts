@@ -13,7 +13,8 @@ import {
   type Out,
   showHelp,
 } from "./context.js";
-import { copyImage, SourceReadError } from "./copy.js";
+import { copyImage, SourceReadError, SourceStatusError } from "./copy.js";
+import { printNotice, statusUntilError } from "./corruption.js";
 import { chainStatus } from "./chain-status.js";
 import {
   aesUnexpected,
@@ -384,6 +385,13 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         // Compressed clusters where two sources meet hold bytes of both: the sources are then
         // copied as one image (qemu reads such a request across the sources).
         const copied = (compress || streamOnly) && sources.length > 1 ? [concatenation(sources)] : sources;
+        // A later source whose block status fails (a corruption event) fails the conversion
+        // before anything is written, as qemu's parallel requests reach it first.
+        for (const src of sources.length > 1 ? sources : []) {
+          if (src.format !== "qcow2") continue;
+          const st = await statusUntilError(src, 0, src.virtualSize);
+          if (st.error) throw new SourceStatusError(st.failAt ?? 0, st.error);
+        }
         for (const src of copied) {
           await copyImage(
             src,
@@ -417,6 +425,11 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         if (cache !== "unsafe") await out.flush();
       } catch (e) {
         if (e instanceof CliError) throw e;
+        if (e instanceof SourceStatusError) {
+          printNotice(io, e.cause);
+          // (The offset within the source, as qemu-img 7.2 prints it.)
+          throw new CliError(`error while reading block status at offset ${e.offset}: ${e.message}`);
+        }
         if (e instanceof SourceReadError) {
           io.err(`tsvirt-img: error while reading at byte ${base + e.offset}: ${e.message}\n`);
           // qemu's next coroutine has the following request's status by then and reads it too.

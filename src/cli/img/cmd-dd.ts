@@ -2,6 +2,7 @@
 // new image, as qemu-img dd (every block is written; no sparse detection).
 
 import { createImage, hasFormat, type Image, ImageError, openImage } from "../../image/index.js";
+import { printNotice } from "./corruption.js";
 import { CliError, errText, fromUsage, hasImageOpts, openCli, type Out, showHelp } from "./context.js";
 import { createFailureText, leaveEmptyFileIfQemuDoes } from "./create-options.js";
 import { getopt, HelpRequest } from "./getopt.js";
@@ -108,7 +109,12 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
         // qemu reads and writes one block at a time: the blocks before the failing one are out.
         const at = e instanceof ImageError && e.guestOffset !== undefined ? e.guestOffset - start - pos : 0;
         const good = Math.min(n, Math.max(0, Math.floor(at / bs) * bs));
-        if (good > 0) await dst.write(pos, buf.subarray(0, good));
+        if (good > 0) {
+          // (The failed read may have left the buffer unfilled: the good blocks are read again.)
+          await src.read(start + pos, buf.subarray(0, good));
+          await dst.write(pos, buf.subarray(0, good));
+        }
+        printNotice(io, e);
         throw new CliError(`error while reading from input image file: ${errText(e)}`);
       }
       try {

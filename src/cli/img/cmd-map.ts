@@ -2,8 +2,9 @@
 
 import { dirname } from "node:path";
 import type { Image, MapExtent } from "../../image/index.js";
-import { chainStatus } from "./chain-status.js";
+import type { CorruptionError } from "../../image/errors.js";
 import { CliError, fromUsage, hasImageOpts, openCli, type Out, pathCombine, showHelp } from "./context.js";
+import { printNotice, statusUntilError } from "./corruption.js";
 import { getopt, HelpRequest } from "./getopt.js";
 import { cliObjects, type Secrets } from "./qdict.js";
 import { cvtnum } from "./units.js";
@@ -46,6 +47,27 @@ function chainNames(img: Image, given: string): (depth: number, file: string) =>
       return sd === "." ? file.slice(od.length + 1) : `${sd}/${file.slice(od.length + 1)}`;
     return file;
   };
+}
+
+const HEADER = `${"Offset".padEnd(16)}${"Length".padEnd(16)}${"Mapped to".padEnd(16)}File\n`;
+
+function jsonLine(e: MapExtent): string {
+  return (
+    `{ "start": ${e.start}, "length": ${e.length}, "depth": ${e.depth}, "present": ${!!e.present}, "zero": ${e.zero}, "data": ${e.data}` +
+    (e.offset !== undefined ? `, "offset": ${e.offset}` : "") +
+    "}"
+  );
+}
+
+function humanLine(io: Out, e: MapExtent): void {
+  const hex = (n: number) => (n === 0 ? "0" : `0x${n.toString(16)}`);
+  if (e.data && e.offset === undefined)
+    throw new CliError("File contains external, encrypted or compressed clusters.");
+  // Data that reads as zero (a hole under a flat/static layout) is not listed, as in qemu.
+  if (e.data && !e.zero && e.offset !== undefined)
+    io.out(
+      `${hex(e.start).padEnd(16)}${hex(e.length).padEnd(16)}${hex(e.offset).padEnd(16)}${e.filename ?? ""}\n`,
+    );
 }
 
 export async function cmdMap(argv: string[], io: Out): Promise<number> {
@@ -102,38 +124,37 @@ export async function cmdMap(argv: string[], io: Out): Promise<number> {
     const rename = chainNames(img, imageOpts ? (img.io.path ?? p.args[0]!) : p.args[0]!);
     const end = Math.min(img.virtualSize, maxLen !== undefined ? start + maxLen : img.virtualSize);
     const all: MapExtent[] = [];
-    for (let pos = start; pos < end; pos += STEP) {
-      for (const e of await chainStatus(img, pos, Math.min(STEP, end - pos))) {
+    let failed: CorruptionError | undefined;
+    for (let pos = start; pos < end && !failed; pos += STEP) {
+      const st = await statusUntilError(img, pos, Math.min(STEP, end - pos));
+      failed = st.error;
+      for (const e of st.extents) {
         if (e.filename !== undefined) e.filename = rename(e.depth, e.filename);
         const last = all[all.length - 1];
         if (last && same(last, e)) last.length += e.length;
         else all.push({ ...e });
       }
     }
+    if (failed) {
+      // qemu prints each extent once the next one differs: the one pending is lost.
+      all.pop();
+      if (output === "json") io.out(`[${all.map((e) => `${jsonLine(e)},\n`).join("")}`);
+      else {
+        io.out(HEADER);
+        for (const e of all) humanLine(io, e);
+      }
+      printNotice(io, failed);
+      throw new CliError(`Could not read file metadata: ${failed.message}`);
+    }
     // Nothing to map (empty image, start at or past the end, zero length): qemu prints its
     // initial, empty entry.
     if (all.length === 0) all.push({ start, length: 0, depth: 0, present: false, zero: false, data: false });
     if (output === "json") {
-      const lines = all.map(
-        (e) =>
-          `{ "start": ${e.start}, "length": ${e.length}, "depth": ${e.depth}, "present": ${!!e.present}, "zero": ${e.zero}, "data": ${e.data}` +
-          (e.offset !== undefined ? `, "offset": ${e.offset}` : "") +
-          "}",
-      );
-      io.out(`[${lines.join(",\n")}]\n`);
+      io.out(`[${all.map(jsonLine).join(",\n")}]\n`);
       return 0;
     }
-    const hex = (n: number) => (n === 0 ? "0" : `0x${n.toString(16)}`);
-    io.out(`${"Offset".padEnd(16)}${"Length".padEnd(16)}${"Mapped to".padEnd(16)}File\n`);
-    for (const e of all) {
-      if (e.data && e.offset === undefined)
-        throw new CliError("File contains external, encrypted or compressed clusters.");
-      // Data that reads as zero (a hole under a flat/static layout) is not listed, as in qemu.
-      if (e.data && !e.zero && e.offset !== undefined)
-        io.out(
-          `${hex(e.start).padEnd(16)}${hex(e.length).padEnd(16)}${hex(e.offset).padEnd(16)}${e.filename ?? ""}\n`,
-        );
-    }
+    io.out(HEADER);
+    for (const e of all) humanLine(io, e);
     return 0;
   } finally {
     await img.close();

@@ -2,8 +2,10 @@
 // safe mode first copies into the image every range where old and new backing differ.
 
 import { stat } from "node:fs/promises";
+import { CorruptionError } from "../../image/errors.js";
 import { hasFormat, type Image, type MapExtent, openImage } from "../../image/index.js";
 import { chainStatus, driverRunEnd, qemuWriteZeroes } from "./chain-status.js";
+import { printNotice } from "./corruption.js";
 import {
   CliError,
   errText,
@@ -173,7 +175,14 @@ async function rebase(
         // (Only qcow2's zero writes depend on where a piece starts and ends: other formats take
         // whole-megabyte pieces rather than one per cluster.)
         n = Math.min(IO_BUF, size - pos, img.format === "qcow2" ? driverRunEnd(img, pos) - pos : IO_BUF);
-        const st = await chainStatus(img, pos, n);
+        let st: MapExtent[];
+        try {
+          st = await chainStatus(img, pos, n);
+        } catch (e) {
+          if (!(e instanceof CorruptionError)) throw e;
+          printNotice(io, e);
+          throw new CliError(`error while reading image metadata: ${e.message}`);
+        }
         const own = (e: MapExtent) => e.depth === 0 && e.present !== false;
         const allocated = own(st[0]!);
         let run = 0;

@@ -3,11 +3,12 @@
 // off the main thread (node:zlib's async calls run in libuv's thread pool, both cores busy).
 
 import { closeSync, openSync } from "node:fs";
-import { ImageError } from "../../image/errors.js";
+import { CorruptionError, ImageError } from "../../image/errors.js";
 import type { BlockIO, Image, MapExtent } from "../../image/index.js";
 import { nativeIO } from "../../image/io/native.js";
 import { chainStatus, qemuWriteZeroes } from "./chain-status.js";
 import { type CompressedWriter, isZero } from "./context.js";
+import { statusUntilError } from "./corruption.js";
 
 export interface CopyOptions {
   /** Bytes of zeros that count as a hole (qemu-img -S, default 4096; 0 writes everything). */
@@ -57,7 +58,12 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
   try {
     // As qemu's block status: data over holes of the image's own file reads as zeros.
     exts = await chainStatus(src, offset, length);
-  } catch {
+  } catch (e) {
+    // A corruption event: qemu's convert stops at the request that failed, before writing.
+    if (e instanceof CorruptionError) {
+      const st = await statusUntilError(src, offset, length);
+      throw new SourceStatusError((st.failAt ?? offset) - offset, e);
+    }
     exts = [{ start: offset, length, data: true, zero: false, present: true, depth: 0 }];
   }
   // With -B, what the source leaves to its backing file is left to the target's; a source
@@ -271,6 +277,16 @@ function writeback(dst: Image): Writeback | undefined {
       closeSync(fd);
     },
   };
+}
+
+/** The source's block status failed (a corruption event) `offset` bytes into the copied range. */
+export class SourceStatusError extends Error {
+  constructor(
+    readonly offset: number,
+    override readonly cause: CorruptionError,
+  ) {
+    super(cause.message);
+  }
 }
 
 /** A source read failed: `offset` is where (the request's start, or the format's own offset). */

@@ -58,7 +58,7 @@ export async function qcow2BlockStatus(
           const hi = ((t[i]! << 24) | (t[i + 1]! << 16) | (t[i + 2]! << 8) | t[i + 3]!) >>> 0;
           const lo = ((t[i + 4]! << 24) | (t[i + 5]! << 16) | (t[i + 6]! << 8) | t[i + 7]!) >>> 0;
           // Compressed, zero-flagged, or anything odd (reserved bits, unaligned): the general path.
-          if (hi & 0x7f000000 || lo & 0x1ff) break;
+          if (hi & 0x7f000000 || lo & 0x1ff || lo % cs) break;
           const host = (hi & 0xffffff) * 0x100000000 + lo;
           if (host === 0 && img.backingImage) break;
           // Extends the last extent in place when it continues it (no object per cluster).

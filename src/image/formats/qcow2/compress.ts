@@ -25,15 +25,15 @@ export function decompressCluster(
     out = inflateRawSync(data, { maxOutputLength: clusterSize, finishFlush: 2 /* Z_SYNC_FLUSH */ });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new ImageError("corrupt", "Compressed cluster inflates past the cluster size", {
+      throw new ImageError("io", "Input/output error", {
         offset,
         cause: e,
       });
     }
-    throw new ImageError("corrupt", "Could not decompress a compressed cluster", { offset, cause: e });
+    throw new ImageError("io", "Input/output error", { offset, cause: e });
   }
   if (out.length < clusterSize) {
-    throw new ImageError("corrupt", "Compressed cluster is shorter than a cluster", { offset });
+    throw new ImageError("io", "Input/output error", { offset });
   }
   return new Uint8Array(out.buffer, out.byteOffset, clusterSize);
 }

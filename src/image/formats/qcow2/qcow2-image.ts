@@ -4,7 +4,7 @@
 
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { BlockIO } from "../../block-io.js";
-import { ImageError } from "../../errors.js";
+import { CorruptionError, ImageError } from "../../errors.js";
 import type {
   BackingChain,
   Checkable,
@@ -18,6 +18,7 @@ import {
   AUTOCLEAR_BITMAPS,
   AUTOCLEAR_DATA_FILE_RAW,
   encodeHeader,
+  INCOMPAT_CORRUPT,
   INCOMPAT_EXTL2,
   type Qcow2Header,
 } from "./header.js";
@@ -26,6 +27,11 @@ import type { Refcounts } from "./refcounts.js";
 import { readSnapshotTable, type SnapshotEntry, snapshotInfo } from "./snapshot-table.js";
 import type { SizedIO } from "./sized-io.js";
 import type { ClusterTables } from "./tables.js";
+
+/** C's %#x: 0 as "0", the rest with 0x. */
+function hex(n: number): string {
+  return n === 0 ? "0" : `0x${n.toString(16)}`;
+}
 
 // Writing, compression (node:zlib), block status, check, snapshots, resize and amend are imported
 // on first use: opening an image for its metadata (tsvirt-img info) loads none of that code.
@@ -90,6 +96,7 @@ export class Qcow2Image implements Image, BackingChain {
     this.cs = 2 ** header.clusterBits;
     this.extL2 = (header.incompatible & INCOMPAT_EXTL2) !== 0;
     this.virtualSize = header.size;
+    tables.corrupt = (m, g) => this.corruption(m, g);
   }
 
   /** Snapshot table entries (loaded at open). */
@@ -248,12 +255,42 @@ export class Qcow2Image implements Image, BackingChain {
   hostOf(m: L2Mapping, guestBase: number): number {
     if (this.dataIO && this.header.autoclear & AUTOCLEAR_DATA_FILE_RAW) return guestBase;
     if (m.host % this.cs !== 0 || (m.lo & 0x1fe) !== 0) {
-      throw new ImageError("corrupt", `Cluster allocation offset 0x${m.host.toString(16)} unaligned`, {
-        offset: m.host,
-      });
+      const gci = Math.floor(guestBase / this.cs);
+      const per = this.tables.l2Entries;
+      const l2 = this.tables.l1[Math.floor(gci / per)]?.offset ?? 0;
+      throw this.corruption(
+        `Cluster allocation offset ${hex(m.host)} unaligned (L2 offset: ${hex(l2)}, L2 index: ${hex(gci % per)})`,
+        guestBase,
+      );
     }
     return m.host;
   }
+
+  /** Whether a corruption event was already reported (qemu reports the first one only). */
+  private corruptionSignalled = false;
+
+  /**
+   * qemu's qcow2_signal_corruption on an image opened read-only: the first event prints its
+   * notice, the request fails with EIO.
+   */
+  corruption(message: string, guestOffset?: number): CorruptionError {
+    let notice: string | undefined;
+    if (this.corruptionSignalled) notice = undefined;
+    else if (this.readOnly)
+      notice = `qcow2: Image is corrupt: ${message}; further non-fatal corruption events will be suppressed\n`;
+    else {
+      // Opened for writing: qemu marks the image corrupt in its header (as fatal).
+      notice = `qcow2: Marking image as corrupt: ${message}; further corruption events will be suppressed\n`;
+      this.header.incompatible |= INCOMPAT_CORRUPT;
+      // (qemu rewrites the whole header cluster.)
+      this.corruptMark = this.writeHeader().catch(() => {});
+    }
+    this.corruptionSignalled = true;
+    return new CorruptionError(notice, { path: this.io.path, guestOffset });
+  }
+
+  /** The header write that marks the image corrupt, under way. */
+  private corruptMark: Promise<void> | undefined;
 
   async readRange(offset: number, buf: Uint8Array): Promise<void> {
     let pos = 0;
@@ -312,9 +349,8 @@ export class Qcow2Image implements Image, BackingChain {
   async readCompressed(m: L2Mapping): Promise<Uint8Array> {
     if (this.compressedCache?.host === m.host) return this.compressedCache.data;
     if (m.compressedSize > 2 * this.cs + 1024 || m.host + m.compressedSize > this.io.length + 512) {
-      throw new ImageError("corrupt", "Compressed cluster descriptor points past the end of the image", {
-        offset: m.host,
-      });
+      // (qemu's read of it fails: EIO.)
+      throw new ImageError("io", "Input/output error", { offset: m.host });
     }
     const raw = new Uint8Array(m.compressedSize);
     await this.io.read(m.host, raw);
@@ -479,6 +515,7 @@ export class Qcow2Image implements Image, BackingChain {
   async close(): Promise<void> {
     // Requests still under way finish first (their data and mappings land before the flush).
     await Promise.allSettled(this.tracked.map((r) => r.done));
+    await this.corruptMark;
     await this.flush().catch(() => {});
     await this.io.close();
     if (this.dataIO) await this.dataIO.close();

@@ -57,6 +57,9 @@ export class ClusterTables {
     this.l2Entries = this.cs / this.entryBytes;
   }
 
+  /** Builds the error of a corruption event (the image's qcow2_signal_corruption). */
+  corrupt?: (message: string, guestOffset?: number) => Error;
+
   /** Reads an L2 table (cached). */
   async l2(offset: number): Promise<Uint8Array> {
     let t = this.cache.get(offset);
@@ -123,6 +126,10 @@ export class ClusterTables {
     const l1i = Math.floor(gci / this.l2Entries);
     const e = this.l1[l1i];
     if (!e || e.offset === 0) return unallocated();
+    if (e.offset % this.cs !== 0 && this.corrupt) {
+      const hex = (n: number) => (n === 0 ? "0" : `0x${n.toString(16)}`);
+      throw this.corrupt(`L2 table offset ${hex(e.offset)} unaligned (L1 index: ${hex(l1i)})`, gci * this.cs);
+    }
     const t = await this.l2(e.offset);
     return decodeL2(t, gci % this.l2Entries, this.extL2, this.clusterBits, this.dataFile);
   }
