@@ -15,9 +15,7 @@ import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
 import { CASE_DIR, listCases, loadCaps } from "./guest/xml2argv-cases.js";
 
 /** Cases where the argv builder knowingly differs from libvirt (see qemu-xml2argv-libvirt.test.ts). */
-const KNOWN_DIFFERENT: Record<string, string> = {
-  "lifecycle-noacpi": "on_reboot=destroy: we pass -no-reboot, libvirt kills QEMU on its RESET event",
-};
+const KNOWN_DIFFERENT: Record<string, string> = {};
 
 function normalise(s: string): string {
   return s

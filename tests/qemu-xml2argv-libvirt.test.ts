@@ -73,7 +73,6 @@ function normalise(opts: string[], variableClock = false): string[] {
 /** The only cases allowed to differ from libvirt, and why (everything else must be identical). */
 const KNOWN_DIFFERENT: Record<string, string> = {
   "err-kvm-unavailable": "libvirt would start a KVM guest on a /dev/kvm that hangs; we probe and refuse",
-  "lifecycle-noacpi": "on_reboot=destroy: we pass -no-reboot, libvirt kills QEMU on its RESET event",
   "boot-order-mixed": "domxml-to-native rewrites NICs as type ethernet and drops their <boot order>",
 };
 

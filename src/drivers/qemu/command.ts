@@ -173,7 +173,6 @@ export function buildQemuCommand(def: DomainDef, caps: QemuCaps, rt: CommandRunt
   // poweroff from a reboot it asked for (virsh reboot) and apply <on_poweroff>, as libvirt does.
   add(ctx, "-no-shutdown");
   if (!featureNames(def).has("acpi") && caps.versionNumber < 8_000_000) add(ctx, "-no-acpi");
-  if (def.onReboot === "destroy") add(ctx, "-no-reboot");
   buildPm(ctx);
   buildOs(ctx);
   assignBootIndexes(ctx);

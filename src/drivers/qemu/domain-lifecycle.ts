@@ -371,6 +371,12 @@ function onQmpEvent(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void {
     return;
   }
   if (e.event === "RESET") {
+    // <on_reboot>destroy: QEMU reset the guest (libvirt 9.0 passes no -no-reboot); it ends as a
+    // shutdown, as libvirtd's RESET handling ends it (not for the reset of our own restart)
+    if (d.def.onReboot === "destroy" && !d.poweringOff) {
+      resetAsShutdown(st, d, e.data?.guest === true);
+      return;
+    }
     st.events.emit({ eventId: VIR_DOMAIN_EVENT_ID.REBOOT, dom: domRef(d) });
     return;
   }
@@ -415,6 +421,20 @@ function onGuestShutdown(st: QemuDriverState, d: QemuDomain, e: QmpEvent): void 
   setState(d, VIR_DOMAIN_STATE.SHUTDOWN, VIR_DOMAIN_SHUTDOWN.USER);
   st.lifecycle(d, VIR_DOMAIN_EVENT.SHUTDOWN, VIR_DOMAIN_EVENT_SHUTDOWN.GUEST);
   if (d.def.onPoweroff === "preserve") return;
+  proc.monitor.execute("quit").catch(() => proc.destroy(1000));
+}
+
+/** A reset of a guest that is not to reboot: shut down (guest or host request), QEMU told to quit. */
+function resetAsShutdown(st: QemuDriverState, d: QemuDomain, guest: boolean): void {
+  const proc = d.proc;
+  if (!proc) return;
+  d.poweringOff = true;
+  setState(d, VIR_DOMAIN_STATE.SHUTDOWN, VIR_DOMAIN_SHUTDOWN.USER);
+  st.lifecycle(
+    d,
+    VIR_DOMAIN_EVENT.SHUTDOWN,
+    guest ? VIR_DOMAIN_EVENT_SHUTDOWN.GUEST : VIR_DOMAIN_EVENT_SHUTDOWN.HOST,
+  );
   proc.monitor.execute("quit").catch(() => proc.destroy(1000));
 }
 
