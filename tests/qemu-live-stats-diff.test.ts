@@ -4,8 +4,8 @@
 // runs the same domain XML, while running, paused and after it stopped, and for a defined guest
 // with pinning and throttling in its configuration. What legitimately differs is normalised:
 // the side's directory, and numbers that depend on time and load (CPU times, the CPU a thread ran
-// on last, scheduler delays, RSS, I/O counters and durations) whose presence and format are still
-// compared. Run with TSVIRT_LIVE_STATS_DUMP=<dir> to keep both sides' outputs.
+// on last, scheduler delays, RSS, I/O counters and durations, a tap's traffic) whose presence and
+// format are still compared, and tap names. Run with TSVIRT_LIVE_STATS_DUMP=<dir> to keep both sides' outputs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,8 +28,9 @@ const skipWhy = !haveVirsh()
 const RUN = "stats1";
 const DEFINED = "stats2";
 const MAC = "52:54:00:12:34:57";
+const TAP_MAC = "52:54:00:12:34:58";
 
-/** The running guest: three disks (one a qcow2 overlay with a backing file), an empty CD-ROM, a user-mode NIC, a balloon, 2 IOThreads, 1 of 2 vCPUs online. */
+/** The running guest: three disks (one a qcow2 overlay with a backing file), an empty CD-ROM, a user-mode NIC and a tap, a balloon, 2 IOThreads, 1 of 2 vCPUs online. */
 function runningXml(dir: string, g: ReturnType<typeof buildGuest>): string {
   return `<domain type='qemu'>
   <name>${RUN}</name>
@@ -47,6 +48,7 @@ function runningXml(dir: string, g: ReturnType<typeof buildGuest>): string {
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/overlay.qcow2'/><target dev='vdb' bus='virtio'/></disk>
     <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
     <interface type='user'><mac address='${MAC}'/><model type='virtio'/></interface>
+    <interface type='ethernet'><mac address='${TAP_MAC}'/><model type='virtio'/></interface>
     <serial type='pty'/><console type='pty'/>
     <memballoon model='virtio'><stats period='0'/></memballoon>
   </devices>
@@ -127,6 +129,7 @@ const RUNNING: string[][] = [
   ["domblkinfo", RUN, "hdc"],
   ["domblkinfo", RUN, "--all"],
   ["domifstat", RUN, MAC],
+  ["domifstat", RUN, TAP_MAC],
   ["domifstat", RUN, "52:54:00:12:34:99"],
   ["domifstat", RUN, "vnet9"],
   ["domstats", RUN, "--state", "--cpu-total"],
@@ -180,23 +183,29 @@ const STOPPED: string[][] = [
 /**
  * Numbers that depend on time and load, made equal where they stand (a malformed or missing one
  * still differs): CPU times, the CPU a vCPU ran on last, scheduler wait/delay, RSS, block I/O
- * counters and their durations.
+ * counters and their durations, a tap's traffic counters and name.
  */
 function normaliseStats(text: string): string {
-  return text
-    .replace(/^(CPU time: +)\d+\.\ds$/gm, "$1<t>")
-    .replace(/^(CPU: +)\d+$/gm, "$1<cpu>")
-    .replace(/^(\t(?:cpu|user|system|vcpu)_time +)\d+\.\d{9}( seconds)$/gm, "$1<t>$2")
-    .replace(
-      /^( +(?:cpu\.(?:time|user|system)|vcpu\.\d+\.(?:time|wait|delay)|balloon\.rss|block\.\d+\.(?:rd|wr|fl)\.(?:reqs|bytes|times))=)\d+$/gm,
-      "$1<n>",
-    )
-    .replace(
-      /^(\S* ?(?:rd|wr)_(?:req|bytes|total_times) |\S* ?flush_(?:operations|total_times) )\d+$/gm,
-      "$1<n>",
-    )
-    .replace(/^( number of [a-z ]+: +| total duration of [a-z]+ \(ns\): +)\d+$/gm, "$1<n>")
-    .replace(/^(rss )\d+$/gm, "$1<n>");
+  return (
+    text
+      .replace(/^(CPU time: +)\d+\.\ds$/gm, "$1<t>")
+      .replace(/^(CPU: +)\d+$/gm, "$1<cpu>")
+      .replace(/^(\t(?:cpu|user|system|vcpu)_time +)\d+\.\d{9}( seconds)$/gm, "$1<t>$2")
+      .replace(
+        /^( +(?:cpu\.(?:time|user|system)|vcpu\.\d+\.(?:time|wait|delay)|balloon\.rss|block\.\d+\.(?:rd|wr|fl)\.(?:reqs|bytes|times))=)\d+$/gm,
+        "$1<n>",
+      )
+      .replace(
+        /^(\S* ?(?:rd|wr)_(?:req|bytes|total_times) |\S* ?flush_(?:operations|total_times) )\d+$/gm,
+        "$1<n>",
+      )
+      .replace(/^( number of [a-z ]+: +| total duration of [a-z]+ \(ns\): +)\d+$/gm, "$1<n>")
+      .replace(/^(rss )\d+$/gm, "$1<n>")
+      // a tap's traffic (the host may send it IPv6 router solicitations) and its name
+      .replace(/^( +net\.\d+\.(?:rx|tx)\.(?:bytes|pkts|errs|drop)=)\d+$/gm, "$1<n>")
+      .replace(/^(\S+ (?:rx|tx)_(?:bytes|packets|errs|drop) )\d+$/gm, "$1<n>")
+      .replace(/\bvnet\d+\b/g, "vnetN")
+  );
 }
 
 let ts: RootDaemon | undefined;
