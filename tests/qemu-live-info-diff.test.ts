@@ -1,6 +1,6 @@
 // Differential: virsh's host counters, domain getters, small operations (NMI, block resize and
-// threshold, dirty rate, balloon period), libvirt-qemu calls (qemu-monitor-command) and
-// guest-agent calls on one running TCG guest, against tsvirtd and a private libvirtd 9.0
+// threshold, dirty rate, balloon period, lifecycle actions, perf events), libvirt-qemu calls
+// (qemu-monitor-command) and guest-agent calls on one running TCG guest, against tsvirtd and a private libvirtd 9.0
 // (bench/peers/libvirtd.ts) running the same domain XML (src/drivers/qemu/driver-info.ts,
 // driver-qemu-api.ts, driver-ops.ts). Output, errors and exit status must be identical; what
 // legitimately differs is made equal: each side's directory, the id of a QMP reply (each daemon
@@ -94,6 +94,18 @@ const COMMANDS: string[][] = [
   ["dumpxml", "info1", "--xpath", "//memballoon"],
   ["dommemstat", "info1", "--period", "-1"],
   ["dommemstat", "info1", "--period", "0", "--config"],
+  ["perf", "info1"],
+  ["perf", "info1", "--config"],
+  ["perf", "info1", "--live", "--config"],
+  ["iothreadinfo", "info1", "--live", "--config"],
+  ["set-lifecycle-action", "info1", "reboot", "destroy"],
+  ["set-lifecycle-action", "info1", "poweroff", "preserve"],
+  ["set-lifecycle-action", "info1", "reboot", "rename-restart"],
+  ["set-lifecycle-action", "info1", "poweroff", "restart"],
+  ["set-lifecycle-action", "info1", "poweroff", "coredump-destroy"],
+  ["set-lifecycle-action", "info1", "crash", "coredump-restart", "--config"],
+  ["dumpxml", "info1", "--xpath", "//on_poweroff|//on_reboot|//on_crash"],
+  ["dumpxml", "info1", "--inactive", "--xpath", "//on_poweroff|//on_reboot|//on_crash"],
   ["suspend", "info1"],
   ["domtime", "info1"],
   ["domcontrol", "info1"],

@@ -36,13 +36,14 @@ const ALL = -1;
 const TICK_NS = 10_000_000;
 
 /** virDomainObjGetOneDef: the definition a getter reads (LIVE and CONFIG together are refused). */
-function oneDef(d: QemuDomain, flags: number): DomainDef {
+export function oneDef(d: QemuDomain, flags: number): DomainDef {
   if ((flags & AFFECT) === AFFECT) {
-    throw virError(
-      ErrorCode.INVALID_ARG,
-      ErrorDomain.DOMAIN,
-      "flags 'affect live' and 'affect config' are mutually exclusive",
-    );
+    // VIR_EXCLUSIVE_FLAGS_RET: virReportInvalidArg's bare text
+    throw new VirError({
+      code: ErrorCode.INVALID_ARG,
+      domain: ErrorDomain.QEMU,
+      message: "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
+    });
   }
   return modificationImpact(d, flags).live ? d.def : persistentDef(d);
 }

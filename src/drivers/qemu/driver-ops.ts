@@ -1,12 +1,12 @@
 // Small operations on a running QEMU domain, each one QMP command as libvirt 9.0's QEMU driver
 // sends it (qemu_driver.c function named per slot): NMI injection, disk resize and write
 // threshold, dirty-rate measurement, the balloon's statistics period, block job queries.
-import type { DiskDef } from "../../conf/domain/index.js";
+import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
 import type { MemballoonDef } from "../../conf/domain/types.js";
 import type { HypervisorDriver } from "../../driver/index.js";
-import { VIR_DOMAIN_AFFECT } from "../../driver/index.js";
+import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { attr, el } from "../../xml/index.js";
+import { attr, el, elements } from "../../xml/index.js";
 import {
   checkFlags,
   isActive,
@@ -15,11 +15,48 @@ import {
   persistentDef,
   type QemuDomain,
 } from "./domain-obj.js";
+import { oneDef } from "./driver-info.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { formatNodeNames } from "./hotplug-disk.js";
 import type { QemuProcess } from "./process.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
+/** VIR_TYPED_PARAM_STRING_OKAY. */
+const STRING_OKAY = 1 << 2;
+/** virDomainLifecycleAction names by value. */
+const LIFECYCLE_ACTIONS = [
+  "destroy",
+  "restart",
+  "rename-restart",
+  "preserve",
+  "coredump-destroy",
+  "coredump-restart",
+];
+/** virPerfEvent names in the enum's order (virsh perf lists them so). */
+const PERF_EVENTS = [
+  "cmt",
+  "mbmt",
+  "mbml",
+  "cpu_cycles",
+  "instructions",
+  "cache_references",
+  "cache_misses",
+  "branch_instructions",
+  "branch_misses",
+  "bus_cycles",
+  "stalled_cycles_frontend",
+  "stalled_cycles_backend",
+  "ref_cpu_cycles",
+  "cpu_clock",
+  "task_clock",
+  "page_faults",
+  "context_switches",
+  "cpu_migrations",
+  "page_faults_min",
+  "page_faults_maj",
+  "alignment_faults",
+  "emulation_faults",
+];
 /** VIR_DOMAIN_BLOCK_RESIZE_BYTES. */
 const RESIZE_BYTES = 1;
 /** MIN/MAX_DIRTYRATE_CALC_PERIOD (qemu_driver.c). */
@@ -186,6 +223,49 @@ export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
         }
       });
     },
+    // qemuDomainSetLifecycleAction: the running guest's actions are read when its events come
+    // (domain-lifecycle.ts), so the live definition's value is all there is to change
+    async domainSetLifecycleAction(ref, type, action, flags) {
+      checkFlags(flags, AFFECT, "qemuDomainSetLifecycleAction");
+      const name = LIFECYCLE_ACTIONS[action] ?? String(action);
+      // virDomainDefLifecycleActionAllowed: only a crash may dump core
+      if (type !== 2 && name.startsWith("coredump-")) {
+        throw virError(
+          ErrorCode.CONFIG_UNSUPPORTED,
+          ErrorDomain.DOMAIN,
+          `Lifecycle event '${type === 0 ? "poweroff" : "reboot"}' doesn't support '${name}' action`,
+        );
+      }
+      const d = st.byRef(ref);
+      await job(d, async () => {
+        const { live, config } = modificationImpact(d, flags);
+        for (const def of [live && d.def, config && persistentDef(d)]) {
+          if (!def) continue;
+          const next = { onPoweroff: def.onPoweroff, onReboot: def.onReboot, onCrash: def.onCrash };
+          next[(["onPoweroff", "onReboot", "onCrash"] as const)[type] ?? "onCrash"] = name;
+          checkLifecycleActions(next.onPoweroff, next.onReboot, next.onCrash);
+        }
+        const set = (def: DomainDef) => {
+          if (type === 0) def.onPoweroff = name;
+          else if (type === 1) def.onReboot = name;
+          else def.onCrash = name;
+        };
+        if (live) set(d.def);
+        if (config) {
+          set(persistentDef(d));
+          await st.saveConfig(d);
+        }
+      });
+    },
+    // qemuDomainGetPerfEvents: the <perf> events of the definition (none is enabled here)
+    async domainGetPerfEvents(ref, flags) {
+      checkFlags(flags, AFFECT | STRING_OKAY, "qemuDomainGetPerfEvents");
+      const perf = oneDef(st.byRef(ref), flags).extra.perf?.[0];
+      const on = (name: string) =>
+        perf !== undefined &&
+        elements(perf).some((e) => attr(e, "name") === name && attr(e, "enabled") === "yes");
+      return PERF_EVENTS.map((field) => ({ field, type: VIR_TYPED_PARAM.BOOLEAN, value: on(field) }));
+    },
     // qemuDomainGetBlockJobInfo: block jobs are not run here, so none is found
     async domainGetBlockJobInfo(ref, path, flags) {
       // VIR_DOMAIN_BLOCK_JOB_INFO_BANDWIDTH_BYTES
@@ -198,6 +278,22 @@ export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
       return { found: 0, type: 0, bandwidth: 0, cur: 0, end: 0 };
     },
   };
+}
+
+/** qemuValidateLifecycleAction: what the QEMU driver refuses in a definition's actions. */
+function checkLifecycleActions(onPoweroff: string, onReboot: string, onCrash: string): void {
+  const no = (m: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, m);
+  if (onPoweroff === "preserve" || onReboot === "preserve") {
+    throw no("qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'");
+  }
+  if ([onPoweroff, onReboot, onCrash].includes("rename-restart")) {
+    throw no(
+      "qemu driver doesn't support the 'rename-restart' action for 'on_reboot'/'on_poweroff'/'on_crash'",
+    );
+  }
+  if (onReboot === "destroy" && onPoweroff === "restart") {
+    throw no("qemu driver doesn't support 'onReboot' set to 'destroy and 'onPoweroff' set to 'reboot'");
+  }
 }
 
 /** <memballoon><stats period='N'/>: period 0 drops the element, as libvirt formats it. */
