@@ -1,11 +1,11 @@
 // Differential: virsh's host counters, domain getters, small operations (NMI, block resize and
 // threshold, dirty rate, balloon period, lifecycle actions, perf events), libvirt-qemu calls
-// (qemu-monitor-command) and guest-agent calls on one running TCG guest, against tsvirtd and a private libvirtd 9.0
-// (bench/peers/libvirtd.ts) running the same domain XML (src/drivers/qemu/driver-info.ts,
-// driver-qemu-api.ts, driver-ops.ts). Output, errors and exit status must be identical; what
-// legitimately differs is made equal: each side's directory, the id of a QMP reply (each daemon
-// numbers its own commands), and the host's CPU time counters, which move between the two calls
-// (compared by their shape).
+// (qemu-monitor-command) and guest-agent calls on one running TCG guest, against tsvirtd and a
+// private libvirtd 9.0 (bench/peers/libvirtd.ts) running the same domain XML
+// (src/drivers/qemu/driver-info.ts, driver-qemu-api.ts, driver-ops.ts). Output, errors and exit
+// status must be identical; what legitimately differs is made equal: each side's directory, the
+// id of a QMP reply (each daemon numbers its own commands), and the host's CPU time counters,
+// which move between the two calls (compared by their shape).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
