@@ -4,7 +4,13 @@
 import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
 import type { MemballoonDef } from "../../conf/domain/types.js";
 import type { HypervisorDriver } from "../../driver/index.js";
-import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
+import {
+  VIR_DOMAIN_AFFECT,
+  VIR_DOMAIN_EVENT,
+  VIR_DOMAIN_EVENT_DEFINED,
+  VIR_DOMAIN_EVENT_UNDEFINED,
+  VIR_TYPED_PARAM,
+} from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { attr, el, elements } from "../../xml/index.js";
 import {
@@ -17,7 +23,9 @@ import {
 } from "./domain-obj.js";
 import { oneDef } from "./driver-info.js";
 import type { QemuDriverState } from "./driver-state.js";
+import { hasManagedSave } from "./domain-save.js";
 import { formatNodeNames } from "./hotplug-disk.js";
+import { snapshotsOf } from "./snapshot-store.js";
 import type { QemuProcess } from "./process.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -265,6 +273,43 @@ export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
         perf !== undefined &&
         elements(perf).some((e) => attr(e, "name") === name && attr(e, "enabled") === "yes");
       return PERF_EVENTS.map((field) => ({ field, type: VIR_TYPED_PARAM.BOOLEAN, value: on(field) }));
+    },
+    // qemuDomainRename: a shut-off persistent domain without saved state or snapshots; its config
+    // moves to the new name (and its autostart mark), then UNDEFINED/DEFINED "renamed" events
+    async domainRename(ref, newName, flags) {
+      checkFlags(flags, 0, "qemuDomainRename");
+      const d = st.byRef(ref);
+      await job(d, async () => {
+        const refuse = (m: string) => virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, m);
+        if (isActive(d)) throw refuse("cannot rename active domain");
+        if (!d.persistent) throw refuse("cannot rename a transient domain");
+        if (hasManagedSave(st, d)) throw refuse("domain with a managed saved state can't be renamed");
+        if (snapshotsOf(d).list(undefined, 0).length > 0) throw refuse("cannot rename domain with snapshots");
+        const other = st.domains.byName(newName);
+        if (other) {
+          throw virError(
+            ErrorCode.OPERATION_INVALID,
+            ErrorDomain.DOMAIN,
+            other === d ? "Can't rename domain to itself" : `domain with name '${newName}' already exists`,
+          );
+        }
+        const oldName = d.name;
+        const autostart = d.autostart;
+        st.domains.rename(d, newName);
+        d.def.name = newName;
+        try {
+          await st.saveConfig(d);
+          if (autostart) await st.store.setAutostart(newName, true);
+        } catch (e) {
+          st.domains.rename(d, oldName);
+          d.def.name = oldName;
+          throw e;
+        }
+        if (autostart) await st.store.setAutostart(oldName, false);
+        await st.store.remove(oldName);
+        st.lifecycle({ ...d, name: oldName }, VIR_DOMAIN_EVENT.UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED.RENAMED);
+        st.lifecycle(d, VIR_DOMAIN_EVENT.DEFINED, VIR_DOMAIN_EVENT_DEFINED.RENAMED);
+      });
     },
     // qemuDomainGetBlockJobInfo: block jobs are not run here, so none is found
     async domainGetBlockJobInfo(ref, path, flags) {
