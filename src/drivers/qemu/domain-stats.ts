@@ -196,10 +196,11 @@ async function blocksStatsGather(
   }
   const table = await gatherTable(proc, capacity);
   if (disk) {
-    const e = frontendEntry(table, d.def, disk);
+    const node = (await formatNodeNames(d)).get(disk);
+    // the device's entry; QEMU also lists it under the node it has inserted
+    const e = frontendEntry(table, d.def, disk) ?? (node ? table.byName.get(node) : undefined);
     if (!e) throw noStats(frontendName(d.def, disk));
     const stats = { ...e };
-    const node = (await formatNodeNames(d)).get(disk);
     const cap = node ? table.byName.get(node) : undefined;
     if (cap) {
       stats.capacity = cap.capacity;
@@ -210,8 +211,10 @@ async function blocksStatsGather(
     return { stats, nstats: table.nstats };
   }
   const total = zeroCounters();
+  const named = await formatNodeNames(d);
   for (const x of d.def.devices.disks) {
-    const e = frontendEntry(table, d.def, x);
+    const node = named.get(x);
+    const e = frontendEntry(table, d.def, x) ?? (node ? table.byName.get(node) : undefined);
     if (!e) throw noStats(frontendName(d.def, x));
     for (const k of [
       "rdReq",
@@ -391,7 +394,9 @@ export async function blockGroupRecords(d: QemuDomain, backing: boolean): Promis
     let node = named.get(disk);
     const id = nodeId(node);
     if (id !== undefined && !isEmpty(disk)) rec.push(["backingIndex", id, VIR_TYPED_PARAM.UINT]);
-    const front = table ? frontendEntry(table, d.def, disk) : undefined;
+    const front = table
+      ? (frontendEntry(table, d.def, disk) ?? (node ? table.byName.get(node) : undefined))
+      : undefined;
     if (front) {
       rec.push(
         ["rd.reqs", front.rdReq, U],
