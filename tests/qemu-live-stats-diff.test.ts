@@ -146,6 +146,9 @@ const RUNNING: string[][] = [
   ["domstats", RUN, "--vcpu", "--cpu-total"],
   ["dominfo", RUN],
   ["resume", RUN],
+  // custom monitor use taints the domain (dominfo's Messages)
+  ["qemu-monitor-command", RUN, "--hmp", "info status"],
+  ["dominfo", RUN],
 ];
 
 /** Commands once the guest is shut off, on the defined guest, and on the tainted one. */

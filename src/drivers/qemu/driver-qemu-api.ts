@@ -3,6 +3,7 @@
 // so those fail the way libvirt's do while no agent is connected (qemuDomainAgentAvailable).
 import type { HypervisorDriver } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
+import { taintDomain } from "./domain-messages.js";
 import { checkFlags, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 
@@ -17,6 +18,8 @@ const HMP = 1;
 export async function monitorCommand(d: QemuDomain, cmd: string, flags: number): Promise<string> {
   checkFlags(flags, HMP, "qemuDomainQemuMonitorCommand");
   if (!isActive(d) || !d.proc) throw notRunning();
+  // qemuDomainObjTaint before the command runs: dominfo's Messages report it from now on
+  taintDomain(d, "custom-monitor");
   const mon = d.proc.monitor;
   if (flags & HMP) return mon.execute<string>("human-monitor-command", { "command-line": cmd });
   let parsed: unknown;
