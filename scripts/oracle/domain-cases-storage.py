@@ -33,6 +33,8 @@ CASES = [
     ("storage-top-volume-mixed", dev(f"<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='p' volume='v' dir='/d'>{SECRET}<host name='h'/></source><target dev='vda' bus='virtio'/></disk>")),
     ("storage-top-nvme", dev("<disk type='nvme' device='disk'><driver name='qemu' type='raw'/><source type='pci' namespace='2'><address domain='0' bus='3' slot='0' function='0'/></source><target dev='vda' bus='virtio'/></disk>")),
     ("storage-top-vhostuser", dev("<disk type='vhostuser' device='disk'><driver name='qemu' type='raw'/><source type='unix' path='/run/vhost.sock'/><target dev='vda' bus='virtio'/></disk>")),
+    ("storage-network-hosts", dev("<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='gluster' name='vol/img'><host name='g1' transport='rdma' port='0'/><host transport='unix' socket='/run/glusterd.sock'/><host name='g2' transport='tcp'/></source><target dev='vda' bus='virtio'/></disk>")),
+    ("storage-network-nfs-identity", backing("<backingStore type='network'><format type='raw'/><source protocol='nfs' name='/export/base.raw'><host name='nfs.example' port='0'/><identity user='qemu' group='kvm'/><snapshot/><config/></source></backingStore>")),
     ("storage-lun-reservations", dev("<disk type='block' device='lun'><driver name='qemu' type='raw'/><source dev='/dev/sdc'><reservations managed='yes'/></source><target dev='sda' bus='scsi'/></disk>")),
 ]
 
@@ -64,5 +66,6 @@ INVALID = [
     ("storage-bad-reservations-disk", bad("<disk type='block' device='disk'><source dev='/dev/sdb'><reservations managed='yes'/></source><target dev='vda' bus='virtio'/></disk>")),
     ("storage-bad-auth-tftp", bad("<disk type='network' device='disk'><source protocol='tftp' name='/a'><host name='h'/><auth username='u'><secret type='iscsi' usage='x'/></auth></source><target dev='vda' bus='virtio'/></disk>")),
     ("storage-bad-nvme-namespace-zero", bad("<disk type='nvme' device='disk'><source type='pci' namespace='0'><address domain='0' bus='1' slot='0' function='0'/></source><target dev='vda' bus='virtio'/></disk>")),
+    ("storage-bad-host-tcp-socket", bad_backing("<backingStore type='network'><format type='raw'/><source protocol='nbd'><host name='h' socket='/x'/></source></backingStore>")),
     ("storage-bad-vhostuser-snapshot", bad("<disk type='vhostuser' device='disk' snapshot='external'><source type='unix' path='/x'/><target dev='vda' bus='virtio'/></disk>")),
 ]

@@ -22,6 +22,7 @@ const TYPE_ATTRS: Record<string, readonly string[]> = {
 /** Children only a network source has, in libvirt's order (before the common ones). */
 const NETWORK_CHILDREN = [
   "host",
+  "identity",
   "snapshot",
   "config",
   "initiator",
@@ -42,6 +43,8 @@ function networkChild(name: string, protocol: string | undefined): boolean {
       return protocol === "https" || protocol === "ftps";
     case "cookies":
       return protocol === "http" || protocol === "https";
+    case "identity":
+      return protocol === "nfs";
     case "readahead":
     case "timeout":
       return protocol !== undefined && CURL.has(protocol);
@@ -120,6 +123,15 @@ function canonChild(k: XmlElement): XmlElement | undefined {
       return attr(k, "verify") === undefined ? undefined : ordered(k, ["verify"]);
     case "cookies":
       return elements(k, "cookie").length === 0 ? undefined : k;
+    case "host":
+      return ordered(k, ["name", "port", "transport", "socket"]);
+    case "identity":
+      return ordered(k, ["user", "group"]);
+    case "snapshot":
+      // only the name is read (./snapshot/@name), the config file's path (./config/@file)
+      return attr(k, "name") === undefined ? undefined : ordered(k, ["name"]);
+    case "config":
+      return attr(k, "file") === undefined ? undefined : ordered(k, ["file"]);
     case "reservations": {
       // the managed='no' helper's socket: type, path, mode
       const rs = elements(k, "source")[0];
@@ -295,6 +307,8 @@ function checkOwnSource(type: string, src: XmlElement): void {
       for (const h of elements(src, "host")) {
         const transport = attr(h, "transport");
         if (attr(h, "name") === undefined && transport !== "unix") throw xmlErr("missing name for host");
+        if (transport !== "unix" && attr(h, "socket") !== undefined)
+          throw xmlErr(`transport '${transport ?? "(null)"}' does not support socket attribute`);
         if (transport === "unix" && attr(h, "socket") === undefined)
           throw xmlErr("missing socket for unix transport");
       }

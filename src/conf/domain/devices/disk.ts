@@ -85,6 +85,9 @@ function canonHosts(src: XmlElement): void {
   for (const h of elements(src, "host"))
     h.attrs = h.attrs.filter(([k, v]) => !(k === "transport" && v === "tcp"));
   defaultHostPorts(src);
+  // port 0 is no port (a protocol without a default one, an rdma host)
+  for (const h of elements(src, "host"))
+    if (attr(h, "port") === "0") h.attrs = h.attrs.filter(([k]) => k !== "port");
 }
 
 /** The port a TCP host of a network source without one (or with port 0) gets, by protocol. */
