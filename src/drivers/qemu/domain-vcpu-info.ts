@@ -164,9 +164,13 @@ export async function vcpuThreads(d: QemuDomain): Promise<Map<number, number>> {
     return out;
   }
   const sorted = [...cpus].sort((a, b) => a["cpu-index"] - b["cpu-index"]);
-  const online = onlineVcpus(d.def);
-  sorted.slice(0, online).forEach((c, i) => {
-    if (c["thread-id"] && c["thread-id"] !== d.proc!.pid) out.set(i, c["thread-id"]);
+  const tids = sorted.slice(0, onlineVcpus(d.def)).map((c) => c["thread-id"]);
+  // qemuDomainRefreshVcpuInfo: single-threaded TCG reports the emulator's thread or one thread for
+  // several vCPUs; such thread ids are discarded (no vCPU pids at all)
+  const bogus = tids.some((t, i) => t === d.proc!.pid || (t !== 0 && tids.indexOf(t) !== i));
+  if (bogus) return out;
+  tids.forEach((t, i) => {
+    if (t) out.set(i, t);
   });
   return out;
 }
