@@ -1,11 +1,12 @@
 // Differential: virsh's host counters, domain getters, small operations (NMI, block resize and
-// threshold, dirty rate, balloon period, lifecycle actions, perf events, rename), libvirt-qemu
-// calls (qemu-monitor-command) and guest-agent calls on one running TCG guest, against tsvirtd
-// and a private libvirtd 9.0 (bench/peers/libvirtd.ts) running the same domain XML
-// (src/drivers/qemu/driver-info.ts, driver-qemu-api.ts, driver-ops.ts). Output, errors and exit
-// status must be identical; what legitimately differs is made equal: each side's directory, the
-// id of a QMP reply (each daemon numbers its own commands), and the host's CPU time and free
-// memory, which move between the two calls (their lines are compared without the numbers).
+// threshold, dirty rate, balloon period, lifecycle actions, perf events, rename, core dumps),
+// libvirt-qemu calls (qemu-monitor-command) and guest-agent calls on one running TCG guest,
+// against tsvirtd and a private libvirtd 9.0 (bench/peers/libvirtd.ts) running the same domain
+// XML (src/drivers/qemu/driver-info.ts, driver-qemu-api.ts, driver-ops.ts, domain-dump.ts).
+// Output, errors and exit status must be identical; what legitimately differs is made equal:
+// each side's directory, the id of a QMP reply (each daemon numbers its own commands), and the
+// host's CPU time and free memory, which move between the two calls (their lines are compared
+// without the numbers).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -111,7 +112,17 @@ const COMMANDS: string[][] = [
   ["domcontrol", "info1"],
   ["resume", "info1"],
   ["qemu-attach", "123"],
-  ["destroy", "info1"],
+  ["dump", "info1", "@D@/m.core", "--memory-only"],
+  ["dump", "info1", "@D@/z.core", "--memory-only", "--format", "kdump-zlib"],
+  ["dump", "info1", "@D@/w.core", "--memory-only", "--format", "win-dmp"],
+  ["dump", "info1", "@D@/k.core", "--format", "kdump-zlib"],
+  ["dump", "info1", "@D@/full.core"],
+  ["dump", "info1", "@D@/l.core", "--live", "--crash"],
+  ["dump", "info1", "@D@/nosuchdir/x.core", "--memory-only"],
+  ["dump", "info1", "@D@/r.core", "--memory-only", "--reset"],
+  ["domstate", "info1", "--reason"],
+  ["dump", "info1", "@D@/c.core", "--memory-only", "--crash"],
+  ["domstate", "info1", "--reason"],
   ["domcontrol", "info1"],
   ["domjobinfo", "info1"],
   ["domblkerror", "info1"],
@@ -184,7 +195,10 @@ test("host counters, domain getters, qemu-monitor-command and agent calls match 
   for (const cmd of COMMANDS) {
     const [a, b] = await Promise.all(
       sides.map(async (s) => {
-        const r = await virsh(s.uri, cmd);
+        const r = await virsh(
+          s.uri,
+          cmd.map((a) => a.replaceAll("@D@", s.dir)),
+        );
         return normalise(s.dir, cmd, `${r.code}\n${r.out}${r.err}`);
       }),
     );

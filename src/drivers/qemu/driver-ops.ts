@@ -23,6 +23,7 @@ import {
 } from "./domain-obj.js";
 import { oneDef } from "./driver-info.js";
 import type { QemuDriverState } from "./driver-state.js";
+import { coreDump } from "./domain-dump.js";
 import { hasManagedSave } from "./domain-save.js";
 import { formatNodeNames } from "./hotplug-disk.js";
 import { snapshotsOf } from "./snapshot-store.js";
@@ -310,6 +311,15 @@ export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
         st.lifecycle({ ...d, name: oldName }, VIR_DOMAIN_EVENT.UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED.RENAMED);
         st.lifecycle(d, VIR_DOMAIN_EVENT.DEFINED, VIR_DOMAIN_EVENT_DEFINED.RENAMED);
       });
+    },
+    // qemuDomainCoreDump / qemuDomainCoreDumpWithFormat (domain-dump.ts)
+    async domainCoreDump(ref, to, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => coreDump(st, d, to, 0, flags));
+    },
+    async domainCoreDumpWithFormat(ref, to, dumpformat, flags) {
+      const d = st.byRef(ref);
+      await job(d, () => coreDump(st, d, to, dumpformat, flags));
     },
     // qemuDomainGetBlockJobInfo: block jobs are not run here, so none is found
     async domainGetBlockJobInfo(ref, path, flags) {
