@@ -184,6 +184,14 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
   };
   for (const disk of d.disks) {
     if (disk.type === "vhostuser" && !sharedMemory()) throw unsupported("'vhostuser' requires shared memory");
+    // QEMU's curl block driver has no tftp (its blockdev drivers: http, https, ftp, ftps), which
+    // libvirt 9.0 refuses for the disk and any image of its backing chain
+    const tftp = (t: string | undefined, s: XmlElement | undefined) =>
+      t === "network" && s !== undefined && attr(s, "protocol") === "tftp";
+    let bad = tftp(disk.type, disk.source);
+    for (let b = disk.backingStore; b && !bad; b = child(b, "backingStore"))
+      bad = tftp(attr(b, "type"), child(b, "source"));
+    if (bad) throw unsupported("'tftp' protocol is not supported with this QEMU binary");
   }
   for (const o of d.other) {
     if (o.kind !== "filesystem") continue;
