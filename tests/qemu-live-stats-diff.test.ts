@@ -1,7 +1,8 @@
 // Differential: the statistics APIs of a running TCG guest (virsh vcpuinfo, vcpupin, emulatorpin,
 // domblkstat, dommemstat, cpu-stats, blkdeviotune, domblkinfo, domifstat, dominfo's Messages and
 // the domstats groups) from tsvirtd against a private libvirtd 9.0 (bench/peers/libvirtd.ts) that
-// runs the same domain XML, while running, paused and after it stopped, and for a defined guest
+// runs the same domain XML, while running, paused, after tsvirtd restarted under it and after it
+// stopped, and for a defined guest
 // with pinning and throttling in its configuration. What legitimately differs is normalised:
 // the side's directory, and numbers that depend on time and load (CPU times, the CPU a thread ran
 // on last, scheduler delays, RSS, I/O counters and durations, a tap's traffic) whose presence and
@@ -94,6 +95,9 @@ function taintedXml(): string {
 </domain>`;
 }
 
+/** Not a virsh command: restarts tsvirtd only. */
+const RESTART = "@restart-tsvirtd";
+
 const blk = (dev: string) => [
   ["domblkstat", RUN, dev],
   ["domblkstat", RUN, dev, "--human"],
@@ -149,6 +153,13 @@ const RUNNING: string[][] = [
   // custom monitor use taints the domain (dominfo's Messages)
   ["qemu-monitor-command", RUN, "--hmp", "info status"],
   ["dominfo", RUN],
+  // tsvirtd restarted under the running guest (libvirtd is not): the same answers
+  [RESTART],
+  ["dominfo", RUN],
+  ["vcpuinfo", RUN],
+  ["dommemstat", RUN],
+  ["domblkstat", RUN, "vdb"],
+  ["domstats", RUN, "--vcpu", "--balloon", "--block", "--iothread"],
 ];
 
 /** Commands once the guest is shut off, on the defined guest, and on the tainted one. */
@@ -271,6 +282,11 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
 
   const outputs: [string, string, string][] = [];
   for (const cmd of [...RUNNING, ...STOPPED]) {
+    if (cmd[0] === RESTART) {
+      await ts.stopAll();
+      await ts.start();
+      continue;
+    }
     const [a, b] = await Promise.all(
       sides.map(async (s) => {
         const r = await virsh(s.uri, cmd);

@@ -1,6 +1,8 @@
 // virDomainGetMessages for the QEMU driver: the taint messages libvirt 9.0 keeps for a running
-// domain (virDomainObjGetMessages: "tainted: <reason>" in the taint enum's order). Each taint is
-// recorded for one QEMU process, so it ends when the guest stops, as libvirt forgets its taints.
+// domain (virDomainObjGetMessages: "tainted: <reason>" in the taint enum's order, then the
+// deprecations). Each taint is recorded for one QEMU process, so it ends when the guest stops, as
+// libvirt forgets its taints.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { attr, textContent } from "../../xml/index.js";
 import { qemuCommandlineArgs, qemuCommandlineEnv } from "./command.js";
 import { elementChildren } from "./command-util.js";
@@ -31,7 +33,23 @@ export type DomainTaint = (typeof TAINTS)[number][0];
 const MESSAGE_DEPRECATION = 1;
 const MESSAGE_TAINTING = 2;
 
-const recorded = new WeakMap<QemuProcess, Set<DomainTaint>>();
+/**
+ * The taints recorded for one QEMU process, kept next to its pidfile (`<name>.taint`, with the
+ * QEMU pid they belong to) so a restarted daemon still reports them, as libvirt keeps them in the
+ * domain's status XML; a file left by an earlier QEMU is ignored.
+ */
+function taintFile(proc: QemuProcess): string {
+  return proc.paths.pidfile.replace(/\.pid$/, ".taint");
+}
+
+function recorded(proc: QemuProcess): Set<DomainTaint> {
+  try {
+    const j = JSON.parse(readFileSync(taintFile(proc), "utf8")) as { pid?: number; taints?: DomainTaint[] };
+    if (j.pid === proc.pid && Array.isArray(j.taints)) return new Set(j.taints);
+    rmSync(taintFile(proc), { force: true });
+  } catch {}
+  return new Set();
+}
 
 /**
  * Marks the running domain tainted (qemuDomainObjTaint), e.g. "custom-monitor" after
@@ -39,9 +57,12 @@ const recorded = new WeakMap<QemuProcess, Set<DomainTaint>>();
  */
 export function taintDomain(d: QemuDomain, taint: DomainTaint): void {
   if (!d.proc) return;
-  let set = recorded.get(d.proc);
-  if (!set) recorded.set(d.proc, (set = new Set()));
+  const set = recorded(d.proc);
+  if (set.has(taint)) return;
   set.add(taint);
+  try {
+    writeFileSync(taintFile(d.proc), JSON.stringify({ pid: d.proc.pid, taints: [...set] }));
+  } catch {}
 }
 
 /**
@@ -82,7 +103,7 @@ export function getMessages(d: QemuDomain, flags: number, privileged: boolean): 
   if (!isActive(d) || !d.proc) return [];
   const want = flags === 0 ? MESSAGE_DEPRECATION | MESSAGE_TAINTING : flags;
   const have = startTaints(d, privileged);
-  for (const t of recorded.get(d.proc) ?? []) have.add(t);
+  for (const t of recorded(d.proc)) have.add(t);
   const deprecated = deprecations(d);
   if (deprecated.length > 0) have.add("deprecated-config");
   const out: string[] = [];
