@@ -2,11 +2,11 @@
 // domblkstat, dommemstat, cpu-stats, blkdeviotune, domblkinfo, domifstat, dominfo's Messages and
 // the domstats groups) from tsvirtd against a private libvirtd 9.0 (bench/peers/libvirtd.ts) that
 // runs the same domain XML, while running, paused, after tsvirtd restarted under it and after it
-// stopped, and for a defined guest
-// with pinning and throttling in its configuration. What legitimately differs is normalised:
-// the side's directory, and numbers that depend on time and load (CPU times, the CPU a thread ran
-// on last, scheduler delays, RSS, I/O counters and durations, a tap's traffic) whose presence and
-// format are still compared, and tap names. Run with TSVIRT_LIVE_STATS_DUMP=<dir> to keep both sides' outputs.
+// stopped; also a defined guest with pinning and throttling in its configuration and a tainted
+// one. What legitimately differs is normalised: the side's directory, tap names, and numbers that
+// depend on time and load (CPU times, the CPU a thread ran on last, scheduler delays, RSS, I/O
+// counters and durations, a tap's traffic), whose presence and format are still compared.
+// Run with TSVIRT_LIVE_STATS_DUMP=<dir> to keep both sides' outputs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
