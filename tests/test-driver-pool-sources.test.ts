@@ -14,6 +14,18 @@ const CASES: [string, string | null][] = [
   ["dir", null],
   ["iscsi", null],
   ["bogus", null],
+  // a spec, even "", is parsed as the pool type's <source> before anything else is looked at
+  ["logical", ""],
+  ["logical", "junk"],
+  ["logical", "<foo/>"],
+  ["logical", "<source><host/></source>"],
+  ["fs", "<source><format type='zzz'/></source>"],
+  ["iscsi", "<source><format type='zzz'/></source>"],
+  ["iscsi", "<source><host/></source>"],
+  ["bogus", "<source/>"],
+  ["bogus", "<foo/>"],
+  ["netfs", ""],
+  ["dir", "junk"],
 ];
 
 const SCRIPT = `

@@ -458,4 +458,28 @@ export const DOMAIN_SCENARIOS: Scenario[] = [
       ["dom.xml", "test"],
     ],
   },
+  {
+    // an empty string is an argument given (C's non-NULL), not a missing one; found through tsvirtd
+    name: "empty strings",
+    ops: [
+      ["x.saveFlags", "test", SAVE_BW, "", 0],
+      ["x.restoreFlags", SAVE_BW, "", 0],
+      ["dom.state", "test"],
+      ["dom.setMetadata", "test", 2, "", "k", "http://a/", 0],
+      ["dom.setMetadata", "test", 0, "", null, null, 0],
+      ["dom.metadata", "test", 0, null],
+      // any namespace URI is taken; the prefix must be an NCName (internal error, XML domain)
+      ...["", "1a", "a:b", "-k", "_k", "k.1"].flatMap((key) =>
+        ["", "x", "http://a/", "a b"].map(
+          (uri) => ["dom.setMetadata", "test", 2, "<a><b/></a>", key, uri, 0] as Op,
+        ),
+      ),
+      ["dom.metadata", "test", 2, ""],
+      ["dom.metadata", "test", 2, "a b"],
+      ["dom.xml", "test"],
+      // a directory opens but cannot be read
+      ["x.saveImageXml", "/", 0],
+      ["x.restoreFlags", "/", null, 0],
+    ],
+  },
 ];

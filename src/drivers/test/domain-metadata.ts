@@ -74,13 +74,15 @@ export function setMetadata(
       throw unknownType(type);
   }
   let added: XmlElement | undefined;
-  if (metadata) {
+  if (metadata !== null) {
     const root = parseXml(metadata, { context: "(metadata_xml)", domain: D });
+    // virXMLInjectNamespace: the prefix must be an NCName; any URI (even "") is taken
     if (!key || !/^[A-Za-z_][\w.-]*$/.test(key)) {
-      throw virError(ErrorCode.XML_ERROR, D, "failed to validate prefix for a new XML namespace");
-    }
-    if (!uri || !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) {
-      throw virError(ErrorCode.XML_ERROR, D, `Failed to parse namespace uri '${uri}'`);
+      throw virError(
+        ErrorCode.INTERNAL_ERROR,
+        ErrorDomain.XML,
+        "failed to validate prefix for a new XML namespace",
+      );
     }
     // virXMLInjectNamespace: the root and its direct element children move into the namespace.
     const kids = root.children.map((c) =>
@@ -90,7 +92,7 @@ export function setMetadata(
     added = {
       ...root,
       name: withPrefix(root.name, key),
-      attrs: [[`xmlns:${key}`, uri], ...attrs],
+      attrs: [[`xmlns:${key}`, uri ?? ""], ...attrs],
       children: kids,
     };
   }

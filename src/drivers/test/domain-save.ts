@@ -2,7 +2,7 @@
 // the 15-byte magic "TestGuestMagic\0", a native-endian int32 XML length, then the domain XML
 // (test_driver.c testDomainSaveImageWrite), so images are interchangeable with libvirt's.
 
-import { readFile, writeFile } from "node:fs/promises";
+import { type FileHandle, open, writeFile } from "node:fs/promises";
 import { formatDomainXML } from "../../conf/domain/index.js";
 import type { DomainRef, HypervisorDriver } from "../../driver/index.js";
 import {
@@ -42,11 +42,20 @@ export function encodeSaveImage(xml: string): Buffer {
 
 /** Parses a save image; errors as testDomainSaveImageOpen reports them. */
 export async function readSaveImage(path: string): Promise<string> {
-  let data: Buffer;
+  let fh: FileHandle;
   try {
-    data = await readFile(path);
+    fh = await open(path, "r");
   } catch (e) {
     throw sysError(`cannot read domain image '${path}'`, e);
+  }
+  // opened but unreadable (a directory): the header read fails, as libvirt's saferead
+  let data: Buffer;
+  try {
+    data = await fh.readFile();
+  } catch (e) {
+    throw sysError(`incomplete save header in '${path}'`, e);
+  } finally {
+    await fh.close();
   }
   return decodeSaveImage(data, path);
 }
@@ -77,7 +86,7 @@ export function domainSaveSlots(ctx: TestCtx): Partial<HypervisorDriver> {
   const node = ctx.node;
   const save = async (ref: DomainRef, to: string, dxml: string | null, flags: number) => {
     checkFlags(flags, 0, "testDomainSaveFlags");
-    if (dxml)
+    if (dxml !== null)
       throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
     const d = findDomain(ctx, ref);
     if (!isActive(d)) throw domainNotRunning();
@@ -95,7 +104,7 @@ export function domainSaveSlots(ctx: TestCtx): Partial<HypervisorDriver> {
   };
   const restore = async (from: string, dxml: string | null, flags: number) => {
     checkFlags(flags, 0, "testDomainRestoreFlags");
-    if (dxml)
+    if (dxml !== null)
       throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.TEST, "xml modification unsupported");
     const def = parseDef(await readSaveImage(from));
     // The domain's own job lock: a restore must not race a save or start of the same domain.

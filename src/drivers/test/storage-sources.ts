@@ -1,8 +1,10 @@
 // virConnectFindStoragePoolSources for the test driver: libvirt 9.0's testConnectFindStoragePoolSources
 // answers fixed sources for "logical" and "netfs" (the latter on the host named in the spec).
 
-import { ErrorCode } from "../../errors/index.js";
-import { attr, child, parseXml } from "../../xml/index.js";
+import { POOL_TYPES, type PoolSource, type PoolType } from "../../conf/storage/index.js";
+import { parsePoolSource } from "../../conf/storage/pool-source.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
+import { parseXml } from "../../xml/index.js";
 import { internal, invalidArg, testError } from "./errors.js";
 
 const LOGICAL_SOURCES = `<sources>
@@ -31,11 +33,29 @@ const escapeAttr = (s: string) =>
 export function findTestPoolSources(type: string, srcSpec: string | null): string {
   // virStoragePoolTypeFromString gives 0 for "dir", which the test driver takes for "unknown".
   if (type === "dir") throw internal(`unknown storage pool type ${type}`);
+  // virStoragePoolDefParseSourceString: any spec given (even "") is parsed first, as a <source>
+  // of the pool type (an unknown type has no backend once the root is checked)
+  let src: PoolSource | undefined;
+  if (srcSpec !== null) {
+    const root = parseXml(srcSpec, {
+      context: "(storage_source_specification)",
+      domain: ErrorDomain.STORAGE,
+    });
+    if (root.name !== "source") {
+      throw virError(
+        ErrorCode.XML_ERROR,
+        ErrorDomain.XML,
+        `expecting root element of 'source', not '${root.name}'`,
+      );
+    }
+    if (!(POOL_TYPES as readonly string[]).includes(type)) {
+      throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.STORAGE, "missing backend for pool type -1");
+    }
+    src = parsePoolSource(root, type as PoolType);
+  }
   if (type === "logical") return LOGICAL_SOURCES;
   if (type === "netfs") {
-    const src = srcSpec ? parseXml(srcSpec, {}) : undefined;
-    const host = src && child(src, "host");
-    const name = host && attr(host, "name");
+    const name = src?.hosts[0]?.name;
     if (!name) throw invalidArg("hostname must be specified for netfs sources");
     return `<sources>
   <source>
