@@ -165,6 +165,14 @@ export function qemuValidate(def: DomainDef, machine: string, x86: boolean, q35:
     if ((disk.device === "cdrom" || disk.device === "floppy") && disk.target.bus === "virtio") {
       throw unsupported(`disk type of '${disk.target.dev}' does not support ejectable media`);
     }
+    // QEMU's IDE and AHCI hard disks cannot be read-only (a CD-ROM is)
+    if (
+      disk.readonly &&
+      disk.device === "disk" &&
+      (disk.target.bus === "ide" || disk.target.bus === "sata")
+    ) {
+      throw unsupported(`readonly ${disk.target.bus} disks are not supported`);
+    }
   }
   for (const g of d.graphics) {
     if (g.type === "desktop" || g.type === "rdp") {
