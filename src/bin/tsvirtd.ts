@@ -18,9 +18,8 @@ const { startDaemon } = await import("../daemon/daemon.js");
 const { daemonPaths } = await import("../daemon/paths.js");
 const { registerConnectionDriver } = await import("../driver/index.js");
 const { createStorageDriverState, withHostStorage } = await import("../drivers/storage/index.js");
-const { createNetworkDriverState, networkBridgeResolver, withHostNetwork } = await import(
-  "../drivers/network/index.js"
-);
+const { createNetworkDriverState, networkBridgeResolver, networkLeasesResolver, withHostNetwork } =
+  await import("../drivers/network/index.js");
 const { qemuDriverHasWork } = await import("../drivers/qemu/state-has-work.js");
 const { ErrorCode, ErrorDomain, virError } = await import("../errors/index.js");
 
@@ -85,6 +84,7 @@ const qemuDriverState = (create: (o: QemuDriverOptions) => Promise<QemuDriverSta
     libDir: paths.lib,
     runDir: paths.run,
     networkBridge: networkBridgeResolver(networkState),
+    networkLeases: networkLeasesResolver(networkState),
   }));
 // The QEMU driver's modules load with the first qemu:// connection (about 1 MiB resident that a
 // daemon serving only test:/// never needs), or at start when guests need it (below).

@@ -1,5 +1,5 @@
 // Public face of drivers/network: the host (bridge) network driver and its pure generators.
-export { withHostNetwork, networkBridgeResolver } from "./compose.js";
+export { withHostNetwork, networkBridgeResolver, networkLeasesResolver } from "./compose.js";
 export {
   dnsmasqConf,
   dnsmasqFiles,

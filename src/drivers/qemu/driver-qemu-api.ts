@@ -1,11 +1,46 @@
 // libvirt-qemu's calls (virDomainQemuMonitorCommand: virsh qemu-monitor-command) and the calls
 // libvirt's QEMU driver answers through the guest agent. tsvirtd does not connect to guest agents,
 // so those fail the way libvirt's do while no agent is connected (qemuDomainAgentAvailable).
-import type { HypervisorDriver } from "../../driver/index.js";
+import { readFileSync } from "node:fs";
+import type { DomainInterface, HypervisorDriver } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, type VirError, virError } from "../../errors/index.js";
 import { taintDomain } from "./domain-messages.js";
+import { attr } from "../../xml/index.js";
 import { checkFlags, isActive, notRunning, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
+
+/** virDomainInterfaceAddressesSource. */
+const SRC_LEASE = 0;
+const SRC_AGENT = 1;
+const SRC_ARP = 2;
+
+/**
+ * qemuARPGetInterfaces: the host's neighbour entries (/proc/net/arp here) of each NIC's MAC, IPv4
+ * with prefix 0, named by the NIC's host-side device.
+ */
+function arpAddresses(d: QemuDomain): DomainInterface[] {
+  let table = "";
+  try {
+    table = readFileSync("/proc/net/arp", "utf8");
+  } catch {
+    return [];
+  }
+  const rows = table
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 4);
+  const out: DomainInterface[] = [];
+  for (const n of d.def.devices.interfaces) {
+    if (!n.mac) continue;
+    const mac = n.mac.toLowerCase();
+    const addrs = rows
+      .filter((f) => f[3]!.toLowerCase() === mac)
+      .map((f) => ({ type: 0, addr: f[0]!, prefix: 0 }));
+    if (addrs.length > 0) out.push({ name: n.target ?? "", hwaddr: n.mac, addrs });
+  }
+  return out;
+}
 
 /** VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP. */
 const HMP = 1;
@@ -80,6 +115,31 @@ export function qemuApiSlots(st: QemuDriverState): Partial<HypervisorDriver> {
     async domainGetGuestVcpus(ref, flags) {
       checkFlags(flags, 0, "qemuDomainGetGuestVcpus");
       return agent(ref);
+    },
+    // qemuDomainInterfaceAddresses: DHCP leases of the virtual networks' NICs, the host's ARP
+    // table, or the guest agent
+    async domainInterfaceAddresses(ref, source, flags) {
+      checkFlags(flags, 0, "qemuDomainInterfaceAddresses");
+      const d = st.byRef(ref);
+      if (!isActive(d)) throw notRunning();
+      if (source === SRC_AGENT) return agent(ref);
+      if (source === SRC_ARP) return arpAddresses(d);
+      if (source !== SRC_LEASE) {
+        throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `Unknown IP address data source ${source}`);
+      }
+      const out: DomainInterface[] = [];
+      for (const n of d.def.devices.interfaces) {
+        const network = n.type === "network" && n.source ? attr(n.source, "network") : undefined;
+        if (!network || !n.mac) continue;
+        const leases = (await st.opts.networkLeases?.(network, n.mac)) ?? [];
+        if (leases.length === 0) continue;
+        out.push({
+          name: n.target ?? "",
+          hwaddr: n.mac,
+          addrs: leases.map((l) => ({ type: l.type, addr: l.ipaddr, prefix: l.prefix })),
+        });
+      }
+      return out;
     },
     async domainFSTrim(ref, _mountPoint, _minimum, flags) {
       checkFlags(flags, 0, "qemuDomainFSTrim");

@@ -7,7 +7,7 @@ import {
   type parseDomainXML,
   parseDomainXMLWith,
 } from "../../conf/domain/index.js";
-import type { DomainEvent } from "../../driver/index.js";
+import type { DomainEvent, NetworkDHCPLease } from "../../driver/index.js";
 import { VIR_DOMAIN_EVENT_ID } from "../../driver/index.js";
 import { type RandomSource, withRandomSource } from "../../conf/common/random.js";
 import { EventQueue, JobLocks, ObjectList, type StoreIntent, XmlStore } from "../../state/index.js";
@@ -39,6 +39,8 @@ export interface QemuDriverOptions {
   autostart?: boolean;
   /** Names the host bridge of a virtual network (asked of the network driver) for type='network' NICs. */
   networkBridge?: (network: string) => Promise<string>;
+  /** A virtual network's DHCP leases of one MAC (virDomainInterfaceAddresses, source "lease"). */
+  networkLeases?: (network: string, mac: string) => Promise<NetworkDHCPLease[]>;
 }
 
 export class QemuDriverState {
