@@ -4,6 +4,7 @@
 
 import type { Connection, Domain, StoragePool, StorageVol } from "../src/index.js";
 import { VIR_TYPED_PARAM } from "../src/index.js";
+import { NOT_EXTRA, runExtraOp } from "./test-driver-explore-extra.js";
 
 export interface ExploreCtx {
   c: Connection;
@@ -286,7 +287,10 @@ export async function runExploreOp(x: ExploreCtx, op: string, a: unknown[]): Pro
       return (await c.nodeDeviceLookupByName(s(a[0]))).numOfCaps();
     case "x.ndList":
       return (await c.listAllNodeDevices(n(a[0]))).map((v) => v.name).sort();
-    default:
-      return NOT_EXPLORE;
+    default: {
+      // the "y." operations of test-driver-explore-extra.ts
+      const y = await runExtraOp(x, op, a);
+      return y === NOT_EXTRA ? NOT_EXPLORE : y;
+    }
   }
 }

@@ -9,6 +9,9 @@
 // e83da9b (1), the rounds of fixes; TESTDRV_EXPLORE=N [TESTDRV_EXPLORE_BASE=B] runs seeds
 // B..B+N-1 instead, and TESTDRV_EXPLORE_OUT=FILE writes every difference. Adding a generator
 // reshuffles every sequence: choose the seeds again then (run the explorer on each old tree).
+// After those OPS operations each sequence goes on with EXTRA more, half of them from the "y."
+// generators of test-driver-explore-extra.ts (appended: the first OPS are unchanged, and so are
+// the differences SEEDS were chosen for).
 // TESTDRV_EXPLORE_DAEMON=1 runs tsvirt's side as python-libvirt through a tsvirtd started from
 // the source tree (test+unix:///default), as clients of the daemon see it; the daemon test below
 // does that for DAEMON_SEEDS.
@@ -20,7 +23,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { libvirtdUnavailable, startLibvirtd, withParentDeathSignal } from "../bench/peers/libvirtd.js";
+import { extraGens } from "./test-driver-explore-extra.js";
 import { type Op, type Result, runScenarios, type Scenario } from "./test-driver-ops.js";
 import { DOM, randomOps, SAVE, U } from "./test-driver-random-ops.js";
 
@@ -81,7 +85,10 @@ function withoutValidate(op: Op): Op {
   return [...op.slice(0, -1), flags & ~v[0]] as Op;
 }
 
-export function exploreOps(seed: number, count: number): Op[] {
+/** Operations appended after the first OPS: the "y." generators mixed with the first ones. */
+const EXTRA = 60;
+
+export function exploreOps(seed: number, count: number, daemon = false): Op[] {
   const r = rng(seed);
   const pick = <T>(a: readonly T[]) => a[r(a.length)]!;
   const doms = ["test", "test", "alpha", "beta", "nosuch"];
@@ -585,6 +592,10 @@ export function exploreOps(seed: number, count: number): Op[] {
   ];
   for (let i = ops.length; i < count; i++)
     ops.push(r(3) === 0 ? base[i]! : withoutValidate(gens[r(gens.length)]!()));
+  // appended, so the first `count` stay what they were when SEEDS were chosen
+  const more = extraGens(r, doms, CORE, daemon);
+  for (let i = 0; i < EXTRA; i++)
+    ops.push(r(2) === 0 ? more[r(more.length)]!() : withoutValidate(gens[r(gens.length)]!()));
   return ops;
 }
 
@@ -610,11 +621,17 @@ function oracle(scenarios: Scenario[]): Promise<Result[][]> {
 /** tsvirtd from the source tree (node --import tsx), on a fresh root; stop() ends that PID. */
 async function sourceDaemon(): Promise<{ uri: string; stop: () => Promise<void> }> {
   const root = mkdtempSync(join(tmpdir(), "tsvirt-explore-daemon-"));
-  const child = spawn(
+  // setpriv execs node in place: the daemon gets SIGTERM if this process dies first
+  const argv = [
+    ...withParentDeathSignal("TERM"),
     process.execPath,
-    ["--import", "tsx", join(REPO, "src", "bin", "tsvirtd.ts"), "--root", root],
-    { stdio: "ignore", cwd: REPO },
-  );
+    "--import",
+    "tsx",
+    join(REPO, "src", "bin", "tsvirtd.ts"),
+    "--root",
+    root,
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: "ignore", cwd: REPO });
   const sock = join(root, "run", "libvirt-sock");
   const gone = new Promise<void>((r) => child.once("exit", () => r()));
   for (let i = 0; !existsSync(sock); i++) {
@@ -632,7 +649,10 @@ async function sourceDaemon(): Promise<{ uri: string; stop: () => Promise<void> 
 }
 
 async function explore(t: { diagnostic: (s: string) => void }, seeds: number[], daemon: boolean) {
-  const scenarios: Scenario[] = seeds.map((seed) => ({ name: `seed ${seed}`, ops: exploreOps(seed, OPS) }));
+  const scenarios: Scenario[] = seeds.map((seed) => ({
+    name: `seed ${seed}`,
+    ops: exploreOps(seed, OPS, daemon),
+  }));
   const clean = () => {
     rmSync(CORE, { force: true });
     rmSync(SAVE, { force: true });
@@ -702,7 +722,7 @@ test("random exploration with valid and invalid arguments behaves as libvirt's t
 });
 
 test("the same sequences through tsvirtd (python-libvirt on test+unix:///default)", {
-  timeout: 300_000,
+  timeout: 600_000,
 }, async (t) => {
   if (!pythonLibvirt()) return t.skip("python-libvirt is not available");
   if (fresh > 0 && !process.env.TESTDRV_EXPLORE_DAEMON) return t.skip("fresh seeds run in-process");
