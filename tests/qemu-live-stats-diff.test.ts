@@ -95,8 +95,9 @@ function taintedXml(): string {
 </domain>`;
 }
 
-/** Not a virsh command: restarts tsvirtd only. */
+/** Not virsh commands: restart tsvirtd only; wait for a dirty rate calculation (1 s) to end. */
 const RESTART = "@restart-tsvirtd";
+const SLEEP = "@sleep";
 
 const blk = (dev: string) => [
   ["domblkstat", RUN, dev],
@@ -142,6 +143,11 @@ const RUNNING: string[][] = [
   ["domstats", RUN, "--interface"],
   ["domstats", RUN, "--block"],
   ["domstats", RUN, "--block", "--backing"],
+  ["domstats", RUN, "--dirtyrate"],
+  ["domdirtyrate-calc", RUN, "--seconds", "0"],
+  ["domdirtyrate-calc", RUN, "--seconds", "1", "--mode", "dirty-ring"],
+  ["domdirtyrate-calc", RUN, "--seconds", "1"],
+  [SLEEP],
   ["domstats", RUN, "--dirtyrate"],
   ["domstats", RUN, "--perf", "--iothread", "--memory"],
   ["domstats", RUN],
@@ -219,6 +225,8 @@ function normaliseStats(text: string): string {
       .replace(/^( +net\.\d+\.(?:rx|tx)\.(?:bytes|pkts|errs|drop)=)\d+$/gm, "$1<n>")
       .replace(/^(\S+ (?:rx|tx)_(?:bytes|packets|errs|drop) )\d+$/gm, "$1<n>")
       .replace(/\bvnet\d+\b/g, "vnetN")
+      // when a dirty rate calculation started and the rate it measured
+      .replace(/^( +dirtyrate\.(?:calc_start_time|megabytes_per_second)=)\d+$/gm, "$1<n>")
   );
 }
 
@@ -285,6 +293,10 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
     if (cmd[0] === RESTART) {
       await ts.stopAll();
       await ts.start();
+      continue;
+    }
+    if (cmd[0] === SLEEP) {
+      await new Promise((r) => setTimeout(r, 3000));
       continue;
     }
     const [a, b] = await Promise.all(
