@@ -67,5 +67,7 @@ INVALID = [
     ("storage-bad-auth-tftp", bad("<disk type='network' device='disk'><source protocol='tftp' name='/a'><host name='h'/><auth username='u'><secret type='iscsi' usage='x'/></auth></source><target dev='vda' bus='virtio'/></disk>")),
     ("storage-bad-nvme-namespace-zero", bad("<disk type='nvme' device='disk'><source type='pci' namespace='0'><address domain='0' bus='1' slot='0' function='0'/></source><target dev='vda' bus='virtio'/></disk>")),
     ("storage-bad-host-tcp-socket", bad_backing("<backingStore type='network'><format type='raw'/><source protocol='nbd'><host name='h' socket='/x'/></source></backingStore>")),
+    ("controller-bad-iothread-usb", bad("<controller type='usb' model='qemu-xhci'><driver iothread='1'/></controller>")),
+    ("controller-bad-iothread-scsi-default", bad("<controller type='scsi'><driver iothread='1'/></controller>")),
     ("storage-bad-vhostuser-snapshot", bad("<disk type='vhostuser' device='disk' snapshot='external'><source type='unix' path='/x'/><target dev='vda' bus='virtio'/></disk>")),
 ]

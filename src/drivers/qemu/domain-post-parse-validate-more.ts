@@ -159,6 +159,14 @@ export function qemuValidateMore(def: DomainDef, machine: QemuMachine, q35: bool
       throw unsupported(`Disk iothread '${io}' not defined in iothreadid`);
     }
   }
+  // a virtio-scsi controller's <driver iothread>
+  for (const c of d.controllers) {
+    const drv = c.children.find((k) => k.name === "driver");
+    const io = drv ? attr(drv, "iothread") : undefined;
+    if (c.type === "scsi" && io !== undefined && !ids.has(Number(io))) {
+      throw unsupported(`controller iothread '${io}' not defined in iothreadid`);
+    }
+  }
   const tpms = d.other.filter((o) => o.kind === "tpm" && attr(o.xml, "model") !== "spapr-tpm-proxy");
   if (tpms.length > 1) throw unsupported("only a single TPM non-proxy device is supported");
   for (const t of tpms) {

@@ -1,7 +1,7 @@
 // `<controller>`: parse, format, and libvirt's insertion order (same-type controllers sorted by
 // index, others appended: virDomainControllerInsertPreAlloced).
 
-import { attr, el, elements, type XmlElement } from "../../../xml/index.js";
+import { attr, child, el, elements, type XmlElement } from "../../../xml/index.js";
 import { canonGeneric } from "../generic.js";
 import { DEVICE_INFO_CHILDREN, formatDeviceInfo, parseDeviceInfo } from "../device-info.js";
 import { unsupported, xmlErr } from "../errors.js";
@@ -88,6 +88,14 @@ export function parseController(e: XmlElement): ControllerDef {
     throw unsupported(`Unknown model type '${model}'`);
   }
   if (model !== undefined) c.model = model;
+  // an I/O thread serves a virtio-scsi controller only (virDomainControllerDriverParse)
+  const drv = child(e, "driver");
+  if (
+    drv &&
+    attr(drv, "iothread") !== undefined &&
+    !(type === "scsi" && model !== undefined && model.startsWith("virtio"))
+  )
+    throw xmlErr("'iothread' attribute only supported for virtio scsi controllers");
   for (const k of ATTR_ORDER) {
     const v = attr(e, k);
     if (v !== undefined) c.attrs.push([k, v]);
