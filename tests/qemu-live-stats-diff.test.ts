@@ -56,7 +56,7 @@ function runningXml(dir: string, g: ReturnType<typeof buildGuest>): string {
 </domain>`;
 }
 
-/** A guest that only gets defined: vCPU and emulator pinning, a default cpuset, disk throttling. */
+/** A guest that only gets defined: vCPU and emulator pinning, a default cpuset, disk throttling, a missing image. */
 function definedXml(dir: string): string {
   return `<domain type='qemu'>
   <name>${DEFINED}</name>
@@ -70,6 +70,7 @@ function definedXml(dir: string): string {
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/vda.qcow2'/><target dev='vda' bus='virtio'/>
       <iotune><total_bytes_sec>1048576</total_bytes_sec><read_iops_sec>400</read_iops_sec><group_name>grp</group_name></iotune>
     </disk>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/missing.qcow2'/><target dev='vdc' bus='virtio'/></disk>
   </devices>
 </domain>`;
 }
@@ -192,6 +193,8 @@ const STOPPED: string[][] = [
   ["blkdeviotune", DEFINED, "vda"],
   ["blkdeviotune", DEFINED, "vda", "--config"],
   ["domstats", DEFINED, "--vcpu", "--block"],
+  ["domblkinfo", DEFINED, "vda"],
+  ["domblkinfo", DEFINED, "vdc"],
   ["start", TAINTED, "--paused"],
   ["dominfo", TAINTED],
   ["vcpuinfo", TAINTED],

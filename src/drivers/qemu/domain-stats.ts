@@ -2,7 +2,7 @@
 // sizes, block I/O throttling, memory stats and screenshots, each as libvirt 9.0's QEMU driver
 // answers it (qemuDomainBlocksStatsGather, qemuDomainGetStatsBlock, qemuDomainMemoryStatsInternal,
 // qemuDomainGetBlockIoTune, qemuDomainScreenshot …).
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
 import type {
@@ -15,6 +15,7 @@ import type {
 import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { openImage } from "../../image/index.js";
+import { strerror } from "../../util/strerror.js";
 import { attr, textContent } from "../../xml/index.js";
 import { elementChildren } from "./command-util.js";
 import { diskAlias } from "./domain-aliases.js";
@@ -276,10 +277,19 @@ export async function blockInfo(d: QemuDomain, path: string): Promise<DomainBloc
   }
   if (!isActive(d) || !d.proc) {
     // a stopped guest's image is read from disk
-    const lim = await offlineLimits(disk);
-    if (!lim) {
-      throw virError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `cannot stat file '${diskSource(disk)}'`);
+    const src = diskSource(disk) ?? "";
+    try {
+      // qemuDomainOpenFile's failure, in its words
+      closeSync(openSync(src, "r"));
+    } catch (e) {
+      throw virError(
+        ErrorCode.SYSTEM_ERROR,
+        ErrorDomain.QEMU,
+        `Failed to open file '${src}': ${strerror(e)}`,
+      );
     }
+    const lim = await offlineLimits(disk);
+    if (!lim) throw virError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `cannot read header '${src}'`);
     return lim;
   }
   const { stats: e } = await blocksStatsGather(d, path, true);
