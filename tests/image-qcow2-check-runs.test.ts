@@ -1,12 +1,12 @@
 // qcow2 check's counting of runs of entries (check.ts checkL2: entries that continue the one
 // before, each the next cluster, counted at once when none of their clusters is referenced yet;
-// refcounts.ts nextNonZero: empty stretches of tables passed in doubling steps) against qemu-img on images
-// made to break a run: a cluster referenced again inside a run, a run through the L2 table's own
-// cluster, a run past the end of the file, a snapshot sharing a run, COPIED cleared on a run, a
-// run that starts at the same cluster as another table's run, a table used only at its end, and a
-// file grown past its last cluster (zero counts where the refcount comparison looks for the last
-// cluster in use).
-// Text and JSON outputs and exit codes must agree.
+// refcounts.ts nextNonZero/zeroBytes: empty stretches of tables passed in doubling steps) against
+// qemu-img on images made to break a run: a cluster referenced again inside a run, a run through
+// the L2 table's own cluster, a run past the end of the file, a snapshot sharing a run, COPIED
+// cleared on a run, a run that starts at the same cluster as another table's run, a table used
+// at its end or only in the middle, and a file grown past its last cluster (zero counts where
+// the refcount comparison looks for the last cluster in use). Text and JSON outputs and exit
+// codes must agree.
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -91,6 +91,10 @@ before(() => {
   f = copy("two-tables.qcow2");
   qemuIo(f, "write -P 2 512M 1M");
   for (let i = 0; i < 16; i++) putU64(f, l2Of(f, 1) + i * 8, entry(f, 40 + i));
+  // A table used only at entry 1600 (inside the 1024-entry stretch 960..1983 that the doubling
+  // steps test at once, past its first 4 KiB).
+  qemuImg("create", "-q", "-f", "qcow2", p("mid.qcow2"), "1G");
+  qemuIo("mid.qcow2", `write -P 4 ${1600 * CS} ${CS}`);
   // The file grown by 10 MiB past its last cluster (zero counts at the end of the refcount block).
   f = copy("grown.qcow2");
   truncateSync(p(f), Number(entry(f, 127) & OFFSET) + CS + 10 * 1024 * 1024);
@@ -111,6 +115,7 @@ const IMAGES = [
   "two-tables.qcow2",
   "tail.qcow2",
   "grown.qcow2",
+  "mid.qcow2",
 ];
 
 test("check's verdicts on runs of entries are qemu-img's", (t) => {

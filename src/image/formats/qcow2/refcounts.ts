@@ -24,17 +24,30 @@ const OFFSET_MASK_HI = 0x00ffffff;
 /** Entries looked at per all-zero test at first (the stretch then doubles while it stays zero). */
 export const ZERO_RUN = 64;
 
-let zeros = new Uint8Array(4096);
+const zeros = new Uint8Array(4096);
 
-/** Whether bytes [start, end) of `b` are all zero. */
+/**
+ * Whether bytes [start, end) of `b` are all zero: the first 4 KiB compared with zeros, the rest
+ * with the bytes 4 KiB before it (equal all along from a zero start: zero too), so that no zero
+ * buffer as long as a table (which the snapshot of tsvirt-img would carry) is needed.
+ */
 export function zeroBytes(b: ArrayBufferView, start: number, end: number): boolean {
   const len = end - start;
   if (len <= 0) return true;
-  if (zeros.length < len) zeros = new Uint8Array(Math.max(len, zeros.length * 2));
-  return (
+  const head = Math.min(len, zeros.length);
+  const at = b.byteOffset + start;
+  if (
     Buffer.compare(
-      new Uint8Array(b.buffer, b.byteOffset + start, len),
-      len === zeros.length ? zeros : new Uint8Array(zeros.buffer, 0, len),
+      new Uint8Array(b.buffer, at, head),
+      head === zeros.length ? zeros : new Uint8Array(zeros.buffer, 0, head),
+    ) !== 0
+  )
+    return false;
+  return (
+    len === head ||
+    Buffer.compare(
+      new Uint8Array(b.buffer, at, len - head),
+      new Uint8Array(b.buffer, at + head, len - head),
     ) === 0
   );
 }
