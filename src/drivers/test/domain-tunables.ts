@@ -430,8 +430,13 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
     },
     async domainGetBlockIoTune(ref, disk, flags) {
       checkFlags(flags, AFFECT | STRING_OKAY, "testDomainGetBlockIoTune");
+      // no disk: the count query (virsh blkdeviotune's first call), which libvirt answers before
+      // it looks the domain up; the fields' count is all the dispatcher reads of it
+      if (disk === null) {
+        return IOTUNE.map((field) => ({ field, type: VIR_TYPED_PARAM.ULLONG, value: 0 }));
+      }
       const { def } = getOneDef(findDomain(ctx, ref), flags);
-      const iotune = diskByName(def, disk ?? "").extra.iotune?.[0];
+      const iotune = diskByName(def, disk).extra.iotune?.[0];
       const value = (field: string) => {
         const e = iotune && elementChildren(iotune).find((x) => x.name === field);
         return e ? textContent(e) : undefined;
