@@ -53,7 +53,6 @@ import {
   screenshot,
 } from "./domain-stats.js";
 import { getCPUStats } from "./domain-cpu-stats.js";
-import { startDirtyRateCalc } from "./domain-dirtyrate.js";
 import { getMessages } from "./domain-messages.js";
 import { getEmulatorPinInfo, getVcpuPinInfo, getVcpus as getVcpuInfo } from "./domain-vcpu-info.js";
 import { reconnectDomains } from "./domain-status.js";
@@ -375,10 +374,6 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     },
     async domainGetMessages(ref, flags) {
       return getMessages(st.byRef(ref), flags, st.opts.uri === "qemu:///system");
-    },
-    async domainStartDirtyRateCalc(ref, seconds, flags) {
-      const d = st.byRef(ref);
-      await job(d, () => startDirtyRateCalc(d, seconds, flags));
     },
     async domainMemoryStats(ref, maxStats, flags) {
       checkFlags(flags, 0, "qemuDomainMemoryStats");
