@@ -142,6 +142,7 @@ const RUNNING: string[][] = [
   ["domstats", RUN, "--balloon"],
   ["domstats", RUN, "--vcpu"],
   ["domstats", RUN, "--interface"],
+  ["domblkthreshold", RUN, "vda", "100000"],
   ["domstats", RUN, "--block"],
   ["domstats", RUN, "--block", "--backing"],
   ["domstats", RUN, "--dirtyrate"],

@@ -429,7 +429,10 @@ export async function blockGroupRecords(d: QemuDomain, backing: boolean): Promis
         const size = file ? fileSize(file) : undefined;
         if (size !== undefined) r.push(["physical", size, U]);
       }
-      if (ent.writeThreshold) r.push(["threshold", ent.writeThreshold, U]);
+      // qemuDomainGetStatsBlockExportBackendStorage: the threshold is set on the storage node
+      const storage = n ? table?.byName.get(n.replace(/-format$/, "-storage")) : undefined;
+      const threshold = (storage ?? ent).writeThreshold;
+      if (threshold) r.push(["threshold", threshold, U]);
     };
     sizes(rec, node, path);
     out.push(rec);
