@@ -35,6 +35,9 @@ CASES = [
     ("storage-top-vhostuser", dev("<disk type='vhostuser' device='disk'><driver name='qemu' type='raw'/><source type='unix' path='/run/vhost.sock'/><target dev='vda' bus='virtio'/></disk>")),
     ("storage-network-hosts", dev("<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='gluster' name='vol/img'><host name='g1' transport='rdma' port='0'/><host transport='unix' socket='/run/glusterd.sock'/><host name='g2' transport='tcp'/></source><target dev='vda' bus='virtio'/></disk>")),
     ("storage-network-nfs-identity", backing("<backingStore type='network'><format type='raw'/><source protocol='nfs' name='/export/base.raw'><host name='nfs.example' port='0'/><identity user='qemu' group='kvm'/><snapshot/><config/></source></backingStore>")),
+    # (not storage, found alongside: partial PCI addresses, unix character devices without a path)
+    ("address-pci-partial", dev("<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/><address type='pci' bus='1'/></interface><interface type='user'><mac address='52:54:00:00:00:02'/><model type='virtio'/><address type='pci' slot='0x1f' multifunction='on'/></interface><interface type='user'><mac address='52:54:00:00:00:03'/><model type='virtio'/><address type='pci' function='1'/></interface>")),
+    ("chr-unix-no-path", dev("<channel type='unix'><source mode='connect'/><target type='virtio' name='a.b'/></channel><channel type='unix'><target type='xen' name='c.d'/></channel>")),
     ("storage-lun-reservations", dev("<disk type='block' device='lun'><driver name='qemu' type='raw'/><source dev='/dev/sdc'><reservations managed='yes'/></source><target dev='sda' bus='scsi'/></disk>")),
 ]
 
@@ -69,5 +72,7 @@ INVALID = [
     ("storage-bad-host-tcp-socket", bad_backing("<backingStore type='network'><format type='raw'/><source protocol='nbd'><host name='h' socket='/x'/></source></backingStore>")),
     ("controller-bad-iothread-usb", bad("<controller type='usb' model='qemu-xhci'><driver iothread='1'/></controller>")),
     ("controller-bad-iothread-scsi-default", bad("<controller type='scsi'><driver iothread='1'/></controller>")),
+    ("chr-bad-unix-guestfwd-no-path", bad("<channel type='unix'><target type='guestfwd' address='10.0.2.1' port='4600'/></channel>")),
+    ("chr-bad-unix-serial-no-path", bad("<serial type='unix'><source mode='bind'/><target port='0'/></serial>")),
     ("storage-bad-vhostuser-snapshot", bad("<disk type='vhostuser' device='disk' snapshot='external'><source type='unix' path='/x'/><target dev='vda' bus='virtio'/></disk>")),
 ]

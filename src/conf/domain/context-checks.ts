@@ -28,6 +28,14 @@ function checkChrSource(type: string | undefined, e: XmlElement): void {
       if (src && !has(src, "host")) throw internalErr("Missing source host attribute for char device");
       if (src && !has(src, "service")) throw internalErr("Missing source service attribute for char device");
       break;
+    case "unix": {
+      // only a virtio (or xen) channel's path is made up by the driver
+      const t = child(e, "target");
+      const tt = t ? attr(t, "type") : undefined;
+      if (!has(src, "path") && !(e.name === "channel" && (tt === "virtio" || tt === "xen")))
+        throw internalErr("Missing source path attribute for char device");
+      break;
+    }
     case "spiceport":
     case "dbus":
       // (a redirdev over D-Bus needs no channel)

@@ -86,6 +86,7 @@ export function parseAddress(a: XmlElement): DeviceAddress {
       const v = attr(a, name) ?? (type === "ccid" || type === "ccw" ? "0" : undefined);
       if (v === undefined) continue;
       if (fmt === null) {
+        if (name === "multifunction" && v !== "on" && v !== "off") throw invalidAttr(name, "address", v);
         out.push([name, v]);
         continue;
       }
@@ -103,6 +104,17 @@ export function parseAddress(a: XmlElement): DeviceAddress {
       const keep = out.filter(([k]) => k === "multifunction");
       out.length = 0;
       out.push(...keep);
+    } else if (out.length < 4 || out[3]![0] !== "function") {
+      // a partial address is printed whole, what it leaves out as 0 (virPCIDeviceAddressFormat)
+      const given = new Map(out);
+      const whole: [string, string][] = [];
+      for (const [name, fmt] of fields!) {
+        const v = given.get(name);
+        if (v !== undefined) whole.push([name, v]);
+        else if (fmt !== null) whole.push([name, fmt(0)]);
+      }
+      out.length = 0;
+      out.push(...whole);
     }
   }
   const kids = elements(a).map(cloneElement);

@@ -75,9 +75,8 @@ export function parseChr(e: XmlElement): ChrDef {
     if (!["tcp", "unix", "udp"].includes(type)) c.attrs = c.attrs.filter(([k]) => k !== "mode");
     // A pty's path is allocated at start-up: the persistent definition drops it.
     if (type === "pty") c.attrs = c.attrs.filter(([k]) => k !== "path");
-    // a unix socket to bind without a path gets one at start-up; nothing of it is printed
-    if (type === "unix" && attr(c, "path") === undefined && attr(c, "mode") === "bind" && !elements(c).length)
-      continue;
+    // a unix socket without a path (a virtio channel's gets one at start-up): nothing of it is printed
+    if (type === "unix" && attr(c, "path") === undefined && !elements(c).length) continue;
     if (c.attrs.length || c.children.length) d.children.push(c);
   }
   const proto = elements(e, "protocol")[0];
