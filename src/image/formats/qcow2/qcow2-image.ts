@@ -17,6 +17,7 @@ import type {
 import {
   AUTOCLEAR_BITMAPS,
   AUTOCLEAR_DATA_FILE_RAW,
+  COMPAT_LAZY_REFCOUNTS,
   encodeHeader,
   INCOMPAT_CORRUPT,
   INCOMPAT_EXTL2,
@@ -289,6 +290,17 @@ export class Qcow2Image implements Image, BackingChain {
     return new CorruptionError(notice, { path: this.io.path, guestOffset });
   }
 
+  /**
+   * Lazy refcounts: a data cluster was allocated. qemu then marks the image dirty and, when it
+   * closes the image, clean again by rewriting the whole header cluster (qcow2_update_header):
+   * the same bytes, but a sparse header cluster ends up allocated.
+   */
+  private lazyDirty = false;
+
+  allocatedData(): void {
+    if (this.header.compatible & COMPAT_LAZY_REFCOUNTS) this.lazyDirty = true;
+  }
+
   /** The header write that marks the image corrupt, under way. */
   private corruptMark: Promise<void> | undefined;
 
@@ -517,6 +529,7 @@ export class Qcow2Image implements Image, BackingChain {
     await Promise.allSettled(this.tracked.map((r) => r.done));
     await this.corruptMark;
     await this.flush().catch(() => {});
+    if (this.lazyDirty && !this.readOnly) await this.writeHeader().catch(() => {});
     await this.io.close();
     if (this.dataIO) await this.dataIO.close();
     if (this.backingImage) await this.backingImage.close();

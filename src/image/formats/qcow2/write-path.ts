@@ -272,6 +272,7 @@ async function writeRun(
   for (const l1i of new Set(run.map((p) => Math.floor(p.gci / per)))) await img.tables.writableL2(l1i);
   const firstGuest = run[0]!.gci * cs;
   const host = img.hasDataFile ? firstGuest : await img.refs.alloc(run.length);
+  if (!img.hasDataFile) img.allocatedData();
   await sink.write(host, firstGuest, buf);
   await sink.after(async () => {
     await setEntries(
@@ -386,6 +387,7 @@ export async function compressedWrite(
     host = cur;
     await img.refs.update(curCluster, 1, 1);
   } else {
+    // (No dirty marking here: qemu's compressed writes update refcounts at once.)
     const fresh = await img.refs.alloc(1); // a compressed cluster is shorter than a cluster
     if (curOk && fresh === (curCluster + 1) * img.cs) {
       host = cur;
