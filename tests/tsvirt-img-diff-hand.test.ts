@@ -959,6 +959,48 @@ const CASES: Case[] = [
       ["commit", "m3.qcow2"],
     ],
   },
+  {
+    name: "lazy refcounts: allocating a data cluster makes qemu rewrite the whole header cluster when it closes the image (dirty, then clean); compressed writes do not",
+    setup: [
+      "qemu-img create -q -f qcow2 -o lazy_refcounts=on l.qcow2 4M && qemu-io -c 'write -P 1 0 64k' l.qcow2 >/dev/null",
+      "cp l.qcow2 l2.qcow2 && cp l.qcow2 l3.qcow2",
+      "qemu-img create -q -f qcow2 -b l.qcow2 -F qcow2 -o lazy_refcounts=on c.qcow2 && qemu-io -c 'write -P 2 64k 64k' c.qcow2 >/dev/null",
+      "cp c.qcow2 c2.qcow2",
+      "qemu-img create -q -f raw r.raw 4M && qemu-io -f raw -c 'write -P 3 1M 64k' r.raw >/dev/null",
+    ].join(" && "),
+    cmds: [
+      ["convert", "-n", "-O", "qcow2", "r.raw", "l2.qcow2"],
+      ["convert", "-c", "-n", "-O", "qcow2", "r.raw", "l3.qcow2"],
+      ["commit", "c.qcow2"],
+      // (fails at the end, no -F: the data copied before stays)
+      ["rebase", "-b", "r.raw", "c2.qcow2"],
+    ],
+  },
+  {
+    name: "qcow create past 2^53 (qemu keeps the L1 size in an int: only the header is written); vmdk descriptors without extents (size 0 flat/split) open; vmdk's own option checks come before the file's preallocation",
+    setup:
+      "qemu-img create -q -f vmdk -o subformat=monolithicFlat f.vmdk 0 && qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse s.vmdk 0",
+    cmds: [
+      ["create", "-f", "qcow", "a.qcow", "9223372036854775807"],
+      ["info", "a.qcow"],
+      ["create", "-f", "qcow", "b.qcow", "1E"],
+      ["check", "f.vmdk"],
+      ["map", "--output=json", "s.vmdk"],
+      ["measure", "-O", "qcow2", "f.vmdk"],
+      ["dd", "if=s.vmdk", "of=o"],
+      ["resize", "f.vmdk", "1M"],
+      [
+        "create",
+        "-f",
+        "vmdk",
+        "-o",
+        "subformat=twoGbMaxExtentFlat,zeroed_grain=on,preallocation=bogus",
+        "v1",
+        "4M",
+      ],
+      ["create", "-f", "vmdk", "-o", "compat6=on,hwversion=7,preallocation=bogus", "v2", "4M"],
+    ],
+  },
 ];
 
 let base = "";

@@ -40,9 +40,36 @@ export function createSize(text: string, io?: Out): number | bigint {
   return v > BigInt(Number.MAX_SAFE_INTEGER) ? v : Number(v);
 }
 
-/** A size past 2^53 after the Formatting line: each format's refusal, as qemu's create words it. */
-async function hugeSize(filename: string, fmt: string, v: bigint): Promise<CliError> {
+/**
+ * A size past 2^53 after the Formatting line: each format's refusal, as qemu's create words it;
+ * undefined where qemu's create succeeds (and the file is written).
+ */
+async function hugeSize(
+  filename: string,
+  fmt: string,
+  v: bigint,
+  options: Record<string, string>,
+): Promise<CliError | undefined> {
   const empty = async () => (await import("node:fs/promises")).writeFile(filename, "").catch(() => {});
+  const plain = Object.keys(options).every((k) => k === "size");
+  // qemu's qcow create keeps the L1 size in an int: past 2^53 its low 32 bits are 0 or
+  // negative for most sizes, and only the 48-byte header is written (4 KiB clusters, 512-entry
+  // L2 tables, the L1 table right after the header).
+  if (fmt === "qcow" && plain && BigInt.asIntN(32, (v + (1n << 21n) - 1n) >> 21n) <= 0n) {
+    const h = Buffer.alloc(48);
+    h.writeUInt32BE(0x514649fb, 0);
+    h.writeUInt32BE(1, 4);
+    h.writeBigUInt64BE(v, 24);
+    h[32] = 12;
+    h[33] = 9;
+    h.writeBigUInt64BE(48n, 40);
+    try {
+      await (await import("node:fs/promises")).writeFile(filename, h);
+    } catch (e) {
+      return new CliError(`${filename}: Could not create '${filename}': ${errText(e)}`);
+    }
+    return undefined;
+  }
   if (fmt === "qcow2")
     return new CliError(
       `${filename}: The image size is too large for file format 'qcow2' (try using a larger cluster size)`,
@@ -192,11 +219,24 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   }
   if (size === undefined) throw new CliError(`${filename}: Image creation needs a size parameter`);
   if (!quiet) io.out(formattingLine(filename, fmt, { ...options, size: String(huge ?? size) }));
-  if (huge !== undefined) throw await hugeSize(filename, fmt, huge);
+  if (huge !== undefined) {
+    const e = await hugeSize(filename, fmt, huge, options);
+    if (e) throw e;
+    return 0;
+  }
   // The file protocol's own options: checked as its create would, then not passed to the format.
   const own = new Set(descs.map((d) => d.name));
   const proto = options.preallocation;
   if (!own.has("preallocation") && proto !== undefined && !["off", "falloc", "full"].includes(proto)) {
+    // (vmdk checks its own options before it creates the file.)
+    if (fmt === "vmdk") {
+      try {
+        (await import("../../image/formats/vmdk/create.js")).checkVmdkOptions(options);
+      } catch (e) {
+        if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
+        throw e;
+      }
+    }
     const msg =
       proto === "metadata" ? "Unsupported preallocation mode: metadata" : `invalid parameter value: ${proto}`;
     await leaveEmptyFileIfQemuDoes(filename, fmt, msg);

@@ -119,8 +119,11 @@ export class QcowImage implements Image, BackingChain {
     const l1Bytes = Math.ceil((qcowL1Size(h) * 8) / 512) * 512;
     await io.write(0, encodeQcowHeader(h));
     if (name) await io.write(QCOW_HEADER_SIZE, name);
-    if (l1Bytes > 0) await io.write(headerSize, new Uint8Array(l1Bytes));
-    else await io.truncate(headerSize);
+    // (Zeros written as qemu writes them, sector by sector; here a MiB at a time.)
+    const z = new Uint8Array(Math.min(l1Bytes, 1 << 20));
+    for (let p = 0; p < l1Bytes; p += z.length)
+      await io.write(headerSize + p, z.subarray(0, Math.min(z.length, l1Bytes - p)));
+    if (l1Bytes === 0) await io.truncate(headerSize);
   }
 
   private bounds(offset: number, length: number): void {

@@ -90,19 +90,16 @@ async function writeSparseExtent(
   }
 }
 
-export async function createVmdk(
-  io: BlockIO,
-  size: number | undefined,
-  options: Record<string, string>,
-  ctx: FormatCreateContext,
-): Promise<void> {
-  for (const k of Object.keys(options)) {
-    if (!VMDK_OPTIONS.includes(k)) throw new ImageError("invalid-argument", `Invalid parameter '${k}'`);
-  }
-  // qemu's order: the backing format first, value checks, then vmdk_co_do_create's.
-  if (options.backing_file && options.backing_fmt && options.backing_fmt !== "vmdk")
-    throw new ImageError("invalid-argument", "backing_file must be a vmdk image");
-  if (io.path === "") throw new ImageError("invalid-argument", "No filename provided");
+/**
+ * The option checks qemu's vmdk create makes before it creates the file (where the file
+ * protocol's own options, such as preallocation, are checked).
+ */
+export function checkVmdkOptions(options: Record<string, string>): {
+  subformat: string;
+  adapter: string;
+  compat6: boolean;
+  zeroedGrain: boolean;
+} {
   const subformat = options.subformat ?? "monolithicSparse";
   if (!SUBFORMATS.includes(subformat))
     throw new ImageError("invalid-argument", `invalid parameter value: ${subformat}`);
@@ -117,6 +114,23 @@ export async function createVmdk(
     throw new ImageError("invalid-argument", "Flat image can't have backing file");
   if (zeroedGrain && /Flat$/.test(subformat))
     throw new ImageError("invalid-argument", "Flat image can't enable zeroed grain");
+  return { subformat, adapter, compat6, zeroedGrain };
+}
+
+export async function createVmdk(
+  io: BlockIO,
+  size: number | undefined,
+  options: Record<string, string>,
+  ctx: FormatCreateContext,
+): Promise<void> {
+  for (const k of Object.keys(options)) {
+    if (!VMDK_OPTIONS.includes(k)) throw new ImageError("invalid-argument", `Invalid parameter '${k}'`);
+  }
+  // qemu's order: the backing format first, value checks, then vmdk_co_do_create's.
+  if (options.backing_file && options.backing_fmt && options.backing_fmt !== "vmdk")
+    throw new ImageError("invalid-argument", "backing_file must be a vmdk image");
+  if (io.path === "") throw new ImageError("invalid-argument", "No filename provided");
+  const { subformat, adapter, compat6, zeroedGrain } = checkVmdkOptions(options);
   const hw = options.hwversion && options.hwversion !== "undefined" ? options.hwversion : compat6 ? "6" : "4";
   let parentCid = 0xffffffff;
   let hint: string | undefined;
