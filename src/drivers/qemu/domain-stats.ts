@@ -684,11 +684,21 @@ export async function getBlockIoTune(
   }
 }
 
-/** QMP screendump writes a PPM of the primary display; libvirt returns it with this MIME type. */
+/**
+ * QMP screendump of the primary display: PNG where QEMU can write it (7.1 on; libvirt 9.0 asks for
+ * PNG when QEMU has the format argument), else QEMU's PPM.
+ */
 export async function screenshot(d: QemuDomain, tmpDir: string): Promise<{ mime: string; data: Uint8Array }> {
   const proc = running(d);
-  const file = join(tmpDir, `${d.name}.screendump.${process.pid}.ppm`);
+  const file = join(tmpDir, `${d.name}.screendump.${process.pid}`);
   try {
+    try {
+      await proc.monitor.execute("screendump", { filename: file, format: "png" });
+      return { mime: "image/png", data: new Uint8Array(readFileSync(file)) };
+    } catch (e) {
+      // an older QEMU: no format argument (GenericError "Parameter 'format' is unexpected")
+      if (!/format/i.test((e as Error).message)) throw e;
+    }
     await proc.monitor.execute("screendump", { filename: file });
     return { mime: "image/x-portable-pixmap", data: new Uint8Array(readFileSync(file)) };
   } finally {
