@@ -218,7 +218,8 @@ test("screenshots are PNG images that the image tools can read", async (t) => {
   assert.equal(shot.mime, "image/png");
   assert.deepEqual([...shot.data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const probe = spawnSync("file", ["-"], { input: shot.data, encoding: "utf8" });
-  if (probe.status === 0) assert.match(probe.stdout, /PNG image data, 640 x 480, 8-bit grayscale/);
+  // libvirt's own test-screenshot.png (1120 x 832) where installed, else the generated 640 x 480
+  if (probe.status === 0) assert.match(probe.stdout, /PNG image data, \d+ x \d+, 8-bit grayscale/);
   else t.diagnostic("file(1) not available; checked the signature only");
   // libvirt 9.0's test driver answers for a shut-off domain too (virsh screenshot after destroy)
   await d.destroy();

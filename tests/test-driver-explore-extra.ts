@@ -57,6 +57,8 @@ export const NO_SUPPORT_CALLS = [
   "conn.listAllNWFilterBindings",
   "conn.nwfilterBindingLookupByPortDev",
   "net.listAllPorts",
+  // FD passing is offered (as libvirtd does): the call reaches the driver
+  "openGraphicsFD",
 ] as const;
 
 /**
@@ -109,6 +111,15 @@ export function extraGens(
       pick([0, 1, 2, 3, 8, 9, 10, 16]),
     ],
     () => ["y.pinVcpuLegacy", pick(doms), r(4), bitsOf()],
+    () => [
+      "y.createXMLWithFiles",
+      pick([
+        "<domain type='test'><name>f</name><uuid>33333333-4444-5555-6666-0000000000f1</uuid><memory>1024</memory><os><type>hvm</type></os></domain>",
+        "<domain type='test'><name>test</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid><memory>1024</memory><os><type>hvm</type></os></domain>",
+      ]),
+      pick([0, 0, 1, 16, 32]),
+    ],
+    () => ["y.createWithFiles", pick(doms), pick([0, 0, 1, 16])],
   ];
   if (daemon) {
     gens.push(
@@ -159,6 +170,10 @@ export async function runExtraOp(x: ExploreCtx, op: string, a: unknown[]): Promi
     }
     case "y.coreDumpFmt":
       return done((await x.dom(s(a[0]))).coreDumpWithFormat(s(a[1]), n(a[2]), n(a[3])));
+    case "y.createXMLWithFiles":
+      return (await c.domainCreateXMLWithFiles(s(a[0]), n(a[1]))).name;
+    case "y.createWithFiles":
+      return done((await x.dom(s(a[0]))).createWithFiles(n(a[1])));
     case "y.pinVcpuLegacy":
       return done((await x.dom(s(a[0]))).pinVcpuLegacy(n(a[1]), cpumap(a[2] as boolean[])));
   }

@@ -714,7 +714,7 @@ const freshSeeds = () => {
 };
 
 test("random exploration with valid and invalid arguments behaves as libvirt's test driver", {
-  timeout: 120_000,
+  timeout: 600_000,
 }, async (t) => {
   if (!pythonLibvirt()) return t.skip("python-libvirt is not available");
   if (fresh > 0 && process.env.TESTDRV_EXPLORE_DAEMON) return t.skip("fresh seeds run through tsvirtd");

@@ -406,6 +406,7 @@ NO_SUPPORT = {
     "conn.listAllNWFilterBindings": lambda c, d: c.listAllNWFilterBindings(0),
     "conn.nwfilterBindingLookupByPortDev": lambda c, d: c.nwfilterBindingLookupByPortDev("vnet0"),
     "net.listAllPorts": lambda c, d: c.networkLookupByName("default").listAllPorts(0),
+    "openGraphicsFD": lambda c, d: d.openGraphicsFD(0, 0),
 }
 
 
@@ -427,6 +428,8 @@ def extra(self, op, a):
         return sorted(v) if isinstance(v, list) else v
     if op == "y.coreDumpFmt": return self.dom(a[0]).coreDumpWithFormat(a[1], a[2], a[3])
     if op == "y.pinVcpuLegacy": return self.dom(a[0]).pinVcpu(a[1], tuple(a[2]))
+    if op == "y.createXMLWithFiles": return c.createXMLWithFiles(a[0], [], a[1]).name()
+    if op == "y.createWithFiles": return self.dom(a[0]).createWithFiles([], a[1])
     if op == "y.setMemoryLegacy": return self.dom(a[0]).setMemory(a[1])
     if op == "y.setVcpusLegacy": return self.dom(a[0]).setVcpus(a[1])
     if op == "y.nosupport":

@@ -228,6 +228,14 @@ export class Connection {
     this.checkWritable(D.DOMAIN, "virDomainCreateXML");
     return new Domain(this, await this.hv("domainCreateXML", "virDomainCreateXML")(xml, flags));
   }
+  /** virDomainCreateXMLWithFiles with no descriptors (tsvirt passes none). */
+  async domainCreateXMLWithFiles(xml: string, flags = 0): Promise<Domain> {
+    this.checkWritable(D.DOMAIN, "virDomainCreateXMLWithFiles");
+    return new Domain(
+      this,
+      await this.hv("domainCreateXMLWithFiles", "virDomainCreateXMLWithFiles")(xml, flags),
+    );
+  }
   async domainDefineXML(xml: string, flags = 0): Promise<Domain> {
     this.checkWritable(D.DOMAIN, flags ? "virDomainDefineXMLFlags" : "virDomainDefineXML");
     return new Domain(this, await this.hv("domainDefineXMLFlags", "virDomainDefineXMLFlags")(xml, flags));

@@ -78,6 +78,12 @@ export class Domain {
     // Like libvirt, only the id of the handle changes; its name stays as it was looked up.
     if (ref) this.ref = { ...this.ref, id: ref.id };
   }
+  /** virDomainCreateWithFiles with no descriptors (tsvirt passes none). */
+  async createWithFiles(flags = 0): Promise<void> {
+    this.rw("virDomainCreateWithFiles");
+    const ref = await this.hv("domainCreateWithFiles", "virDomainCreateWithFiles")(this.ref, flags);
+    if (ref) this.ref = { ...this.ref, id: ref.id };
+  }
   async shutdown(flags = 0): Promise<void> {
     this.rw(flags ? "virDomainShutdownFlags" : "virDomainShutdown");
     return this.hv("domainShutdownFlags", "virDomainShutdownFlags")(this.ref, flags);

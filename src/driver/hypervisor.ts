@@ -80,6 +80,13 @@ export interface HypervisorDriver {
   domainDefineXMLFlags?(xml: string, flags: number): P<DomainRef>;
   domainUndefineFlags?(dom: DomainRef, flags: number): P<void>;
   domainCreateWithFlags?(dom: DomainRef, flags: number): P<DomainRef>;
+  /**
+   * virDomainCreateXMLWithFiles / virDomainCreateWithFiles without the descriptors (tsvirtd
+   * receives none): libvirt's test driver ignores them and creates as domainCreateXML /
+   * domainCreateWithFlags do.
+   */
+  domainCreateXMLWithFiles?(xml: string, flags: number): P<DomainRef>;
+  domainCreateWithFiles?(dom: DomainRef, flags: number): P<DomainRef>;
   domainShutdownFlags?(dom: DomainRef, flags: number): P<void>;
   domainRebootFlags?(dom: DomainRef, flags: number): P<void>;
   domainReset?(dom: DomainRef, flags: number): P<void>;

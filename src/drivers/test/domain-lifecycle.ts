@@ -202,6 +202,13 @@ export function domainLifecycleSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       if (isActive(d)) d.persistent = false;
       else node.domains.remove(d);
     },
+    // testDomainCreateXMLWithFiles / testDomainCreateWithFiles: the files are not used
+    async domainCreateXMLWithFiles(xml, flags) {
+      return this.domainCreateXML!(xml, flags);
+    },
+    async domainCreateWithFiles(ref, flags) {
+      return this.domainCreateWithFlags!(ref, flags);
+    },
     async domainCreateWithFlags(ref, flags) {
       checkFlags(flags, 0, "testDomainCreateWithFlags");
       const d = findDomain(ctx, ref);

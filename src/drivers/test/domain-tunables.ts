@@ -11,7 +11,7 @@ import { attr, el, textContent, type XmlElement } from "../../xml/index.js";
 import { findDomain, type TestCtx } from "./ctx.js";
 import { getOneDef, isActive } from "./domain-obj.js";
 import { checkFlags, domainNotRunning, internal, invalidArg, opInvalid } from "./errors.js";
-import { makeScreenshotPng } from "./screenshot.js";
+import { testScreenshotPng } from "./screenshot.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
 const STRING_OKAY = 1 << 2;
@@ -726,7 +726,7 @@ export function domainTunableSlots(ctx: TestCtx): Partial<HypervisorDriver> {
       checkFlags(flags, 0, "testDomainScreenshot");
       // libvirt 9.0's test driver takes one of a shut-off domain too
       findDomain(ctx, ref);
-      return { mime: "image/png", data: makeScreenshotPng() };
+      return { mime: "image/png", data: await testScreenshotPng() };
     },
     async domainSendKey(ref, _codeset, _holdtime, _keycodes, flags) {
       checkFlags(flags, 0, "testDomainSendKey");

@@ -1,7 +1,21 @@
-// The test driver's screenshot: a generated 8-bit grayscale PNG (libvirt's test driver also
-// answers with a fixed PNG; the pixels differ, the MIME type and format are the same).
+// The test driver's screenshot: the PNG libvirt's test driver streams (its package data file
+// test-screenshot.png, read where libvirt is installed), else a generated 8-bit grayscale PNG
+// (the pixels differ, the MIME type and format are the same).
 
+import { readFile } from "node:fs/promises";
 import { deflateSync } from "node:zlib";
+
+/** libvirt's PKGDATADIR "/test-screenshot.png" as Debian installs it. */
+const LIBVIRT_SCREENSHOT = "/usr/share/libvirt/test-screenshot.png";
+
+/** The screenshot's bytes: libvirt's file where it is installed, else makeScreenshotPng(). */
+export async function testScreenshotPng(): Promise<Uint8Array> {
+  try {
+    return await readFile(LIBVIRT_SCREENSHOT);
+  } catch {
+    return makeScreenshotPng();
+  }
+}
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);

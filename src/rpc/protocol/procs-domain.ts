@@ -196,6 +196,9 @@ export const domainProcedures: ProcedureDef[] = [
   proc(183, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", domFlags, { result: flag }, ro),
   proc(184, "DOMAIN_MANAGED_SAVE_REMOVE", domFlags, null),
   proc(196, "DOMAIN_CREATE_WITH_FLAGS", domFlags, { dom: D }),
+  // the descriptors travel beside the message (SCM_RIGHTS); tsvirtd reads none
+  proc(309, "DOMAIN_CREATE_XML_WITH_FILES", { xml_desc: nstr, flags: uint }, { dom: D }),
+  proc(310, "DOMAIN_CREATE_WITH_FILES", domFlags, { dom: D }),
   proc(
     197,
     "DOMAIN_SET_MEMORY_PARAMETERS",

@@ -45,8 +45,6 @@ const UNSUPPORTED: [number, string, boolean][] = [
   [305, "DOMAIN_MIGRATE_PERFORM3_PARAMS", false],
   [306, "DOMAIN_MIGRATE_FINISH3_PARAMS", false],
   [307, "DOMAIN_MIGRATE_CONFIRM3_PARAMS", false],
-  [309, "DOMAIN_CREATE_XML_WITH_FILES", false],
-  [310, "DOMAIN_CREATE_WITH_FILES", false],
   [343, "DOMAIN_OPEN_GRAPHICS_FD", false],
   [345, "DOMAIN_BLOCK_COPY", false],
   [347, "NODE_ALLOC_PAGES", false],

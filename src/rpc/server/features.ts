@@ -21,9 +21,15 @@ export const DrvFeature = {
   NETWORK_UPDATE_HAS_CORRECT_ORDER: 16,
 } as const;
 
-/** What tsvirtd supports on every connection: no FD passing, no migration (yet). */
+/**
+ * What tsvirtd supports on every connection: no migration (yet). FD passing is answered yes, as
+ * libvirtd does for every client: the public calls that ask (virDomainOpenGraphicsFD,
+ * virDomainCreateXMLWithFiles) then reach the driver, which refuses them as libvirt's do, instead
+ * of the client refusing with "fd passing is not supported by this connection".
+ */
 export function serverSupportsFeature(feature: number): boolean {
   switch (feature) {
+    case DrvFeature.FD_PASSING:
     case DrvFeature.PROGRAM_KEEPALIVE:
     case DrvFeature.REMOTE_EVENT_CALLBACK:
     case DrvFeature.REMOTE_CLOSE_CALLBACK:
