@@ -83,6 +83,7 @@ const COMMANDS: string[][] = [
   ["domtime", "info1"],
   ["guestvcpus", "info1"],
   ["domfstrim", "info1"],
+  ["screenshot", "info1", "@D@/shot.img"],
   ["inject-nmi", "info1"],
   ["blockresize", "info1", "vda", "32M"],
   ["domblkinfo", "info1", "vda"],

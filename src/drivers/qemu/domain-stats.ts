@@ -690,6 +690,9 @@ export async function getBlockIoTune(
  */
 export async function screenshot(d: QemuDomain, tmpDir: string): Promise<{ mime: string; data: Uint8Array }> {
   const proc = running(d);
+  if (d.def.devices.videos.length === 0) {
+    throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "no screens to take screenshot from");
+  }
   const file = join(tmpDir, `${d.name}.screendump.${process.pid}`);
   try {
     try {
