@@ -18,6 +18,7 @@ import { monitorExtraHandlers } from "./commands/monitor-extra.js";
 import { networkHandlers } from "./commands/network.js";
 import { nodedevHandlers } from "./commands/nodedev.js";
 import { poolHandlers } from "./commands/pool.js";
+import { qemuCallHandlers } from "./commands/qemu-calls.js";
 import { refusalHandlers } from "./commands/refusals.js";
 import { snapshotHandlers } from "./commands/snapshot.js";
 import { unsupportedHandlers } from "./commands/unsupported.js";
@@ -47,6 +48,7 @@ export function virshGroups(): GroupDef[] {
     { handlers: volStreamHandlers },
     { handlers: consoleHandlers },
     { handlers: refusalHandlers },
+    { handlers: qemuCallHandlers },
     { handlers: blockJobHandlers },
     { handlers: domainExtraHandlers },
     { handlers: cpuAndJobHandlers },

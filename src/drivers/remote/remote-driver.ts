@@ -8,10 +8,12 @@ import type {
   DriverSet,
   OpenOptions,
 } from "../../driver/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { RpcClient } from "../../rpc/client/client.js";
 import type { DriverTable, ProcedureDef } from "../../rpc/protocol/procedure.js";
 import { type EventFamily, eventMessages } from "../../rpc/protocol/procs-events.js";
 import { remoteProcedures } from "../../rpc/protocol/program.js";
+import { QEMU_PROGRAM, QEMU_PROTOCOL_VERSION, qemuProcedures } from "../../rpc/protocol/qemu-program.js";
 import { slotName } from "../../rpc/protocol/procedure.js";
 import { XdrReader } from "../../rpc/xdr/index.js";
 import { PACK, UNPACK } from "./remote-shapes.js";
@@ -24,6 +26,16 @@ for (const p of remoteProcedures.values()) {
   const key = `${p.table}:${p.slot}`;
   BY_SLOT.set(key, [...(BY_SLOT.get(key) ?? []), p]);
 }
+
+/**
+ * libvirt-qemu's slots (virDomainQemuMonitorCommand, virDomainQemuAgentCommand): calls of the
+ * second program, QEMU_PROGRAM, over the same connection. Monitor events and qemu-attach stay
+ * out (no slot of ours takes them); the WithFiles variant needs fd passing.
+ */
+const QEMU_SLOTS = new Map<string, ProcedureDef>();
+for (const p of qemuProcedures.values())
+  if (p.name === "DOMAIN_QEMU_MONITOR_COMMAND" || p.name === "DOMAIN_QEMU_AGENT_COMMAND")
+    QEMU_SLOTS.set(p.slot ?? slotName(p.name), p);
 
 function argCount(p: ProcedureDef): number {
   const fields = (p.args as { fields?: Record<string, unknown> }).fields;
@@ -214,6 +226,24 @@ class RemoteConnection {
               this.client.close();
             }
           };
+        }
+        if (prop === "domainQemuMonitorCommandWithFiles" && table === "hypervisor") {
+          // libvirt's client refuses before any call (as virsh 9.0 shows through tsvirtd and libvirtd)
+          return async () => {
+            throw virError(
+              ErrorCode.ARGUMENT_UNSUPPORTED,
+              ErrorDomain.NONE,
+              "fd passing is not supported by this connection",
+            );
+          };
+        }
+        const qemu = table === "hypervisor" ? QEMU_SLOTS.get(prop) : undefined;
+        if (qemu) {
+          return async (...args: unknown[]) =>
+            unpackRet(
+              qemu,
+              await this.client.callProgram(QEMU_PROGRAM, QEMU_PROTOCOL_VERSION, qemu, packArgs(qemu, args)),
+            );
         }
         const cands = BY_SLOT.get(`${table}:${prop}`);
         if (!cands) return undefined;

@@ -169,12 +169,16 @@ export class RpcClient {
 
   /** Calls REMOTE_PROC_<name> with args; resolves with the decoded ret struct. */
   call<T = any>(name: string, args?: unknown): Promise<T> {
-    const def = procedureByName(name);
+    return this.callProgram(REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, procedureByName(name), args);
+  }
+
+  /** Calls procedure `def` of another program (libvirt-qemu's QEMU_PROGRAM) with args. */
+  callProgram<T = any>(prog: number, vers: number, def: ProcedureDef, args?: unknown): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const serial = this.serial++;
     const h: MessageHeader = {
-      prog: REMOTE_PROGRAM,
-      vers: REMOTE_PROTOCOL_VERSION,
+      prog,
+      vers,
       proc: def.num,
       type: MessageType.CALL,
       serial,

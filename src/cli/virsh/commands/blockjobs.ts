@@ -4,6 +4,7 @@
 // entry point virsh would use). blockcopy --print-xml prints the destination XML it would send.
 import { escapeXml } from "../../../xml/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
+import type { Domain } from "../../../api/index.js";
 import type { Handler, ParsedCmd } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { type Ctl, lookupDomain } from "../lookup.js";
@@ -141,14 +142,62 @@ const blockjob: H = async (ctl, cmd) => {
   for (const mode of ["abort", "pivot", "async", "bandwidth"])
     for (const other of ["raw", "info", "bytes"])
       if (other !== "bytes" || mode !== "bandwidth") exclusive(cmd, other, mode);
-  await lookupDomain(ctl, cmd);
+  const dom = await lookupDomain(ctl, cmd);
   optString(cmd, "path");
   if (optBool(cmd, "bandwidth")) {
     optBandwidth(cmd, optBool(cmd, "bytes"));
     throw noSupport("virDomainBlockJobSetSpeed");
   }
   if (["abort", "async", "pivot"].some((o) => optBool(cmd, o))) throw noSupport("virDomainBlockJobAbort");
-  throw noSupport("virDomainGetBlockJobInfo");
+  return blockJobInfo(ctl, dom, optString(cmd, "path") ?? "", optBool(cmd, "raw"), optBool(cmd, "bytes"));
 };
+
+/** virDomainBlockJobType names as virsh shows them. */
+const BLOCK_JOB_TYPES = ["Unknown", "Block Pull", "Block Copy", "Block Commit", "Active Block Commit", "Backup"];
+
+/** vshPrettyCapacity: the value in the largest binary unit it reaches. */
+function prettyCapacity(v: bigint): [number, string] {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let i = 0;
+  while (i < units.length - 1 && v >= 1024n ** BigInt(i + 1)) i++;
+  return [Number(v) / 1024 ** i, units[i]!];
+}
+
+/** blockjob --info (the default): the job on the disk, or that there is none. */
+async function blockJobInfo(ctl: Ctl, dom: Domain, path: string, raw: boolean, bytes: boolean): Promise<boolean> {
+  const info = await dom.conn.hv("domainGetBlockJobInfo", "virDomainGetBlockJobInfo")(
+    dom.ref,
+    path,
+    bytes ? BLOCK_JOB_INFO_BANDWIDTH_BYTES : 0,
+  );
+  if (!info.found) {
+    if (!raw) ctl.printExtra(`No current block job for ${path}`);
+    return true;
+  }
+  const bandwidth = BigInt(info.bandwidth);
+  const cur = BigInt(info.cur);
+  const end = BigInt(info.end);
+  if (raw) {
+    ctl.print(` type=${info.type}\n bandwidth=${bandwidth}\n cur=${cur}\n end=${end}\n`);
+    return true;
+  }
+  const label = BLOCK_JOB_TYPES[info.type] ?? "Unknown";
+  if (end !== 0n) {
+    const remaining = end - cur;
+    let progress = remaining === 0n ? 100n : 100n - (remaining * 100n) / end;
+    if (remaining !== 0n && progress >= 100n) progress = 99n;
+    ctl.err.write(`\r${label}: [${String(progress).padStart(3)} %]`);
+  }
+  const speed = bytes ? bandwidth : bandwidth << 20n;
+  if (speed !== 0n) {
+    const [val, unit] = prettyCapacity(speed);
+    ctl.print(`    Bandwidth limit: ${speed} bytes/s (${val.toFixed(3)} ${unit}/s)`);
+  }
+  ctl.print("\n");
+  return true;
+}
+
+/** VIR_DOMAIN_BLOCK_JOB_INFO_BANDWIDTH_BYTES. */
+const BLOCK_JOB_INFO_BANDWIDTH_BYTES = 1;
 
 export const blockJobHandlers: Record<string, H> = { blockcommit, blockcopy, blockjob, blockpull };

@@ -139,10 +139,43 @@ const domjobinfo: H = async (ctl, cmd) => {
     if (flags || raw) throw new CmdFailure("Optional flags or --rawstats are not supported by the daemon", e);
   }
   const params = stats ? stats.params : await dom.getJobInfo();
-  // virsh's full layout (units, human-readable sizes) is not done yet: the fields as they come
-  for (const p of params) ctl.print(`${p.field}: ${typedValue(p)}\n`);
+  const num = (f: string) => {
+    const p = params.find((x) => x.field === f);
+    return p === undefined ? undefined : BigInt(p.value as number | bigint);
+  };
+  const type = stats ? stats.type : Number(num("type") ?? 0);
+  if (raw) {
+    ctl.print(`Job type: ${type}\n\n`);
+    for (const p of params) ctl.print(`${p.field}: ${typedValue(p)}\n`);
+    return true;
+  }
+  const line = (label: string, value: string) => ctl.print(`${label.padEnd(17)} ${value}\n`);
+  line("Job type:", (JOB_TYPES[type] ?? "unknown").padEnd(12));
+  // VIR_DOMAIN_JOB_NONE
+  if (type === 0) return true;
+  // the other job types' layout is virsh's first lines only (no tsvirt driver runs such jobs yet)
+  line("Operation:", (JOB_OPERATIONS[Number(num("operation") ?? 0)] ?? "unknown").padEnd(12));
+  line("Time elapsed:", `${String(num("time_elapsed") ?? 0).padEnd(12)} ms`);
+  if (type === 1) line("Time remaining:", `${String(num("time_remaining") ?? 0).padEnd(12)} ms`);
   return true;
 };
+
+/** virDomainJobType names as virsh shows them. */
+const JOB_TYPES = ["None", "Bounded", "Unbounded", "Completed", "Failed", "Cancelled"];
+/** virDomainJobOperation names as virsh shows them. */
+const JOB_OPERATIONS = [
+  "Unknown",
+  "Start",
+  "Save",
+  "Restore",
+  "Incoming migration",
+  "Outgoing migration",
+  "Snapshot",
+  "Snapshot revert",
+  "Dump",
+  "Backup",
+  "Snapshot delete",
+];
 
 /** blkdeviotune's settable fields: [option, field, kind] (scaled bytes, plain ULL or string). */
 const IOTUNE: [string, string, "bytes" | "ull" | "string"][] = [

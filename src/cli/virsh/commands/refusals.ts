@@ -78,14 +78,6 @@ const allocpages: H = (_ctl, cmd) => {
   refuse("virNodeAllocPages");
 };
 
-const blockresize: H = async (ctl, cmd) => {
-  const path = req(cmd, "path");
-  if (optScaled(cmd, "size", 1024n, ULLONG_MAX) === undefined)
-    throw new CmdFailure("command 'blockresize' requires --size option");
-  await lookupDomain(ctl, cmd);
-  refuse("virDomainBlockResize", `Failed to resize block device '${path}'`);
-};
-
 const setUserSshkeys: H = async (ctl, cmd) => {
   requires(cmd, "file", "remove");
   exclusive(cmd, "reset", "remove");
@@ -214,7 +206,6 @@ const migrateTunables: Record<string, H> = {
 export const refusalHandlers: Record<string, H> = {
   nodesuspend,
   allocpages,
-  blockresize,
   "detach-device-alias": async (ctl, cmd) => {
     affectFlags(cmd);
     await lookupDomain(ctl, cmd);
@@ -226,41 +217,7 @@ export const refusalHandlers: Record<string, H> = {
   "set-user-sshkeys": setUserSshkeys,
   guestvcpus,
   setvcpu,
-  domblkthreshold: onDomain(fixed("virDomainSetBlockThreshold"), (_ctl, cmd) => {
-    optString(cmd, "dev");
-    optScaled(cmd, "threshold", 1n, ULLONG_MAX);
-  }),
   guestinfo: onDomain(fixed("virDomainGetGuestInfo")),
-  "domdirtyrate-calc": onDomain(fixed("virDomainStartDirtyRateCalc"), undefined, (cmd) => {
-    optInt(cmd, "seconds");
-    const mode = optString(cmd, "mode");
-    if (mode !== undefined && !["page-sampling", "dirty-bitmap", "dirty-ring"].includes(mode))
-      throw new CmdFailure(`Unknown calculation mode '${mode}'`);
-  }),
-  "qemu-monitor-command": onDomain(
-    // --pass-fds read quietly: empty means none; each item an int
-    (cmd) =>
-      cmd.opts.find((o) => o.def.name === "pass-fds")?.value
-        ? "virDomainQemuMonitorCommandWithFiles"
-        : "virDomainQemuMonitorCommand",
-    (_ctl, cmd) => {
-      exclusive(cmd, "hmp", "pretty");
-      exclusive(cmd, "hmp", "return-value");
-    },
-    (cmd) => {
-      const fds = cmd.opts.find((o) => o.def.name === "pass-fds")?.value;
-      if (fds)
-        for (const fd of fds.split(","))
-          if (!/^[ \t\n\v\f\r]*[+-]?\d+$/.test(fd) || Math.abs(Number(fd)) > 2147483647)
-            throw new CmdFailure(`Unable to parse FD number '${fd}'`);
-    },
-  ),
-  "qemu-agent-command": onDomain(fixed("virDomainQemuAgentCommand"), undefined, (cmd) => {
-    const timeout = optInt(cmd, "timeout");
-    if (timeout !== undefined && timeout < 1) throw new CmdFailure("timeout must be positive");
-    if ([timeout !== undefined, optBool(cmd, "async"), optBool(cmd, "block")].filter(Boolean).length > 1)
-      throw new CmdFailure("timeout, async and block options are exclusive");
-  }),
   "qemu-monitor-event": qemuMonitorEvent,
   "qemu-attach": (_ctl, cmd) => {
     const pid = optUInt(cmd, "pid");

@@ -1,11 +1,11 @@
 // Commands whose libvirt API tsvirt's public API does not offer (network filters, node memory
-// tuning and stats, SEV, storage pool capabilities, network ports): they fail as virsh does against
+// tuning, SEV, storage pool capabilities, network ports): they fail as virsh does against
 // a driver without the slot — virsh's own message, then VIR_ERR_NO_SUPPORT naming the libvirt call.
-import { ErrorCode, ErrorDomain, VirError, virError } from "../../../errors/index.js";
+import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { type Ctl, lookupNetwork, req } from "../lookup.js";
-import { optInt, optUInt } from "../options.js";
+import { optUInt } from "../options.js";
 
 type H = Handler<Ctl>;
 
@@ -33,19 +33,6 @@ export const unsupportedHandlers: Record<string, H> = {
     (cmd) => `failed to get nwfilter '${req(cmd, "nwfilter")}'`,
     "virNWFilterLookupByName",
   ),
-  nodememstats: (_ctl, cmd) => {
-    const cell = optInt(cmd, "cell") ?? -1;
-    // virNodeGetMemoryStats' own argument check comes before the driver's missing slot
-    const why =
-      cell < -1
-        ? new VirError({
-            code: ErrorCode.INVALID_ARG,
-            domain: ErrorDomain.NONE,
-            message: "cellNum in virNodeGetMemoryStats only accepts -1 as a negative value",
-          })
-        : noSupport("virNodeGetMemoryStats");
-    throw new CmdFailure("Unable to get number of memory stats", why);
-  },
   "node-memory-tune": (_ctl, cmd) => {
     const given = ["shm-pages-to-scan", "shm-sleep-millisecs", "shm-merge-across-nodes"].filter(
       (o) => optUInt(cmd, o) !== undefined,
