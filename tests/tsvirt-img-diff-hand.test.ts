@@ -1001,6 +1001,26 @@ const CASES: Case[] = [
       ["create", "-f", "vmdk", "-o", "compat6=on,hwversion=7,preallocation=bogus", "v2", "4M"],
     ],
   },
+  {
+    name: "convert into a target that does not read zeros (-B, -n): zero runs end on the source's status granularity and cluster alignment, so partial target clusters are written as qemu writes them (explicit zeros where the backing shows through)",
+    setup: [
+      "qemu-img create -q -f raw -o preallocation=full b.img 4M",
+      "qemu-img create -q -f qcow2 -o cluster_size=4k a.qcow2 1000000",
+      "qemu-img create -q -f qcow q.qcow 3000000 && qemu-io -f qcow -c 'write -P 1 1M 4k' q.qcow >/dev/null",
+      "qemu-img create -q -f qcow2 -o cluster_size=512 s.qcow2 3000000 && qemu-io -c 'write -P 1 1M 4k' s.qcow2 >/dev/null",
+      "qemu-img create -q -f qcow2 t.qcow2 3000320 && qemu-io -c 'write -P 7 0 3000320' t.qcow2 >/dev/null",
+    ].join(" && "),
+    cmds: [
+      ["convert", "-O", "qcow2", "-B", "b.img", "-F", "raw", "a.qcow2", "o1"],
+      ["map", "--output=json", "o1"],
+      ["convert", "-O", "qcow2", "-B", "b.img", "-F", "raw", "q.qcow", "o2"],
+      ["map", "--output=json", "o2"],
+      ["convert", "-O", "qcow2", "-B", "b.img", "-F", "raw", "s.qcow2", "o3"],
+      ["map", "--output=json", "o3"],
+      ["convert", "-n", "-O", "qcow2", "q.qcow", "t.qcow2"],
+      ["map", "--output=json", "t.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

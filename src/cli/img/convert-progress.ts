@@ -31,7 +31,7 @@ export interface ConvertProgressOptions {
  * Each layer's block status answers at most up to the next multiple of this (qcow2 up to the
  * end of an L2 table, qcow/vmdk/vdi one cluster, grain or block at a time); 0: no limit.
  */
-async function statusGranularity(img: Image): Promise<number> {
+export async function statusGranularity(img: Image): Promise<number> {
   const cs = (await img.info()).clusterSize ?? 0;
   switch (img.format) {
     case "qcow2": {

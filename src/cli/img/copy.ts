@@ -8,6 +8,7 @@ import type { BlockIO, Image, MapExtent } from "../../image/index.js";
 import { nativeIO } from "../../image/io/native.js";
 import { chainStatus, qemuWriteZeroes } from "./chain-status.js";
 import { type CompressedWriter, isZero } from "./context.js";
+import { statusGranularity } from "./convert-progress.js";
 import { statusUntilError } from "./corruption.js";
 
 export interface CopyOptions {
@@ -69,6 +70,32 @@ async function plan(src: Image, offset: number, length: number, o: CopyOptions):
   // With -B, what the source leaves to its backing file is left to the target's; a source
   // without a backing file reads zeros there, which qemu writes (the target's backing may differ).
   const hasBacking = src.backing?.backingImage !== undefined;
+  // qemu's convert ends each status request on the source's cluster alignment when it can (the
+  // rest comes with the next request): a zero run that ends inside a source cluster is two zero
+  // writes, which matters to a qcow2 target's partial clusters (where the target is not known
+  // to read zeros: -B, -n).
+  const align = Math.max(512, (await src.info().catch(() => undefined))?.clusterSize ?? 0);
+  // (The top layer answers at most up to its next L2 table, cluster, grain or block.)
+  const gran = await statusGranularity(src).catch(() => 0);
+  for (let i = 0; i < exts.length; i++) {
+    const e = exts[i]!;
+    let end = e.start + e.length;
+    if (gran && !o.targetZero && e.zero && e.depth === 0) {
+      const cut = (Math.floor((e.start - offset) / gran) + 1) * gran + offset;
+      if (cut < end) {
+        exts.splice(i + 1, 0, { ...e, start: cut, length: end - cut });
+        exts[i] = { ...e, length: cut - e.start };
+        end = cut;
+      }
+    }
+    const tail = (end - offset) % align;
+    const cur = exts[i]!;
+    if (!o.targetZero && cur.zero && tail > 0 && cur.length > tail) {
+      exts.splice(i + 1, 0, { ...cur, start: end - tail, length: tail });
+      exts[i] = { ...cur, length: cur.length - tail };
+      i++;
+    }
+  }
   for (const e of exts) {
     let kind: Piece["kind"];
     let end = e.start + e.length;
