@@ -37,6 +37,9 @@ for (const p of qemuProcedures.values())
   if (p.name === "DOMAIN_QEMU_MONITOR_COMMAND" || p.name === "DOMAIN_QEMU_AGENT_COMMAND")
     QEMU_SLOTS.set(p.slot ?? slotName(p.name), p);
 
+/** VIR_DRV_FEATURE_FD_PASSING. */
+const FEATURE_FD_PASSING = 8;
+
 function argCount(p: ProcedureDef): number {
   const fields = (p.args as { fields?: Record<string, unknown> }).fields;
   return fields ? Object.keys(fields).filter((n) => n !== "need_results").length : 0;
@@ -228,13 +231,19 @@ class RemoteConnection {
           };
         }
         if (prop === "domainQemuMonitorCommandWithFiles" && table === "hypervisor") {
-          // libvirt's client refuses before any call (as virsh 9.0 shows through tsvirtd and libvirtd)
+          // libvirt's client asks the server about fd passing first; this client cannot send
+          // descriptors either way, so a server that takes them is answered as one without the call
           return async () => {
-            throw virError(
-              ErrorCode.ARGUMENT_UNSUPPORTED,
-              ErrorDomain.NONE,
-              "fd passing is not supported by this connection",
-            );
+            const { supported } = await this.client
+              .call("CONNECT_SUPPORTS_FEATURE", { feature: FEATURE_FD_PASSING })
+              .catch(() => ({ supported: 0 }));
+            if (!supported)
+              throw virError(
+                ErrorCode.ARGUMENT_UNSUPPORTED,
+                ErrorDomain.NONE,
+                "fd passing is not supported by this connection",
+              );
+            throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, "file descriptor passing");
           };
         }
         const qemu = table === "hypervisor" ? QEMU_SLOTS.get(prop) : undefined;

@@ -53,6 +53,11 @@ class Parser {
     throw new JsonSyntaxError("parse", msg, this.bytes(at));
   }
 
+  /** yajl finds the end of its input in a last parse of one blank: its offset is then 1. */
+  private eof(): never {
+    throw new JsonSyntaxError("parse", "premature EOF", 1);
+  }
+
   private ws(): void {
     while (this.pos < this.s.length && WS.has(this.s[this.pos]!)) this.pos++;
   }
@@ -60,19 +65,37 @@ class Parser {
   value(): JsonValue {
     this.ws();
     const c = this.s[this.pos];
-    if (c === undefined) this.parse("premature EOF", this.pos);
+    if (c === undefined) this.eof();
     if (c === "{") return this.object();
     if (c === "[") return this.array();
     if (c === '"') return { kind: "string", value: this.string() };
     if (c === "-" || (c >= "0" && c <= "9")) return this.number();
     for (const lit of ["true", "false", "null"] as const) {
-      if (this.s.startsWith(lit, this.pos)) {
-        this.pos += lit.length;
-        return { kind: "literal", text: lit };
+      if (c !== lit[0]) continue;
+      let i = 1;
+      while (i < lit.length && this.s[this.pos + i] === lit[i]) i++;
+      if (i < lit.length) {
+        if (this.pos + i >= this.s.length) this.eof();
+        this.lexical("invalid string in json text.", this.pos + i);
       }
+      this.pos += lit.length;
+      return { kind: "literal", text: lit };
     }
-    // yajl's lexer has consumed the bad character when it complains
+    // a token that cannot start a value, or no token at all (yajl has consumed it)
+    if ("}],:".includes(c)) this.parse("unallowed token at this point in JSON text", this.pos + 1);
     return this.lexical("invalid char in json text.", this.pos + 1);
+  }
+
+  /** The end of the valid token at `at` (for yajl's parse errors), or a lexical error. */
+  private tokenEnd(at: number): number {
+    const c = this.s[at]!;
+    if ("{}[],:".includes(c)) return at + 1;
+    const save = this.pos;
+    this.pos = at;
+    this.value();
+    const end = this.pos;
+    this.pos = save;
+    return end;
   }
 
   private object(): JsonValue {
@@ -86,17 +109,13 @@ class Parser {
     for (;;) {
       this.ws();
       const c = this.s[this.pos];
-      if (c === undefined) this.parse("premature EOF", this.pos);
-      if (c !== '"') {
-        if (c === "{" || c === "[" || c === "-" || (c >= "0" && c <= "9") || /^(true|false|null)/.test(this.s.slice(this.pos)))
-          this.parse("invalid object key (must be a string)", this.pos + 1);
-        this.lexical("invalid char in json text.", this.pos + 1);
-      }
+      if (c === undefined) this.eof();
+      if (c !== '"') this.parse("invalid object key (must be a string)", this.tokenEnd(this.pos));
       const key = this.string();
       this.ws();
       if (this.s[this.pos] !== ":") {
-        if (this.pos >= this.s.length) this.parse("premature EOF", this.pos);
-        this.parse("object key and value must be separated by a colon (':')", this.pos + 1);
+        if (this.pos >= this.s.length) this.eof();
+        this.parse("object key and value must be separated by a colon (':')", this.tokenEnd(this.pos));
       }
       this.pos++;
       entries.push([key, this.value()]);
@@ -110,8 +129,9 @@ class Parser {
         this.pos++;
         return { kind: "object", entries };
       }
-      if (d === undefined) this.parse("premature EOF", this.pos);
-      this.parse("after key and value, inside map, I expect ',' or '}'", this.pos + 1);
+      if (d === undefined) this.eof();
+      // yajl reports this one at the last character of the offending token
+      this.parse("after key and value, inside map, I expect ',' or '}'", this.tokenEnd(this.pos) - 1);
     }
   }
 
@@ -135,18 +155,17 @@ class Parser {
         this.pos++;
         return { kind: "array", items };
       }
-      if (d === undefined) this.parse("premature EOF", this.pos);
-      this.parse("after array element, I expect ',' or ']'", this.pos + 1);
+      if (d === undefined) this.eof();
+      this.parse("after array element, I expect ',' or ']'", this.tokenEnd(this.pos));
     }
   }
 
   private string(): string {
-    const start = this.pos;
     this.pos++;
     let out = "";
     for (;;) {
       const c = this.s[this.pos];
-      if (c === undefined) this.parse("premature EOF", start);
+      if (c === undefined) this.eof();
       if (c === '"') {
         this.pos++;
         return out;
@@ -159,12 +178,18 @@ class Parser {
           this.pos += 2;
           continue;
         }
-        if (e === "u" && /^[0-9a-fA-F]{4}$/.test(this.s.slice(this.pos + 2, this.pos + 6))) {
-          out += String.fromCharCode(Number.parseInt(this.s.slice(this.pos + 2, this.pos + 6), 16));
+        if (e === "u") {
+          const hex = this.s.slice(this.pos + 2, this.pos + 6);
+          const bad = /^[0-9a-fA-F]*/.exec(hex)![0].length;
+          if (bad < 4) {
+            if (this.pos + 2 + bad >= this.s.length) this.eof();
+            this.lexical("invalid (non-hex) character occurs after '\\u' inside string.", this.pos + 2 + bad);
+          }
+          out += String.fromCharCode(Number.parseInt(hex, 16));
           this.pos += 6;
           continue;
         }
-        this.lexical("inside a string, '\\' occurs before a character which it may not.", this.pos + 2);
+        this.lexical("inside a string, '\\' occurs before a character which it may not.", this.pos + 1);
       }
       if (c.charCodeAt(0) < 0x20) this.lexical("invalid character inside string.", this.pos + 1);
       out += c;
@@ -173,8 +198,16 @@ class Parser {
   }
 
   private number(): JsonValue {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.pos));
+    const rest = this.s.slice(this.pos);
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(rest);
     if (!m) this.lexical("malformed number, a digit is required after the minus sign.", this.pos + 1);
+    const after = rest[m[0].length];
+    if (after === "." && !/^\.\d/.test(rest.slice(m[0].length)) && m[2] === undefined && m[3] === undefined)
+      this.lexical("malformed number, a digit is required after the decimal point.", this.pos + m[0].length + 1);
+    if ((after === "e" || after === "E") && m[3] === undefined) {
+      const e = /^[eE][+-]?/.exec(rest.slice(m[0].length))![0];
+      this.lexical("malformed number, a digit is required after the exponent.", this.pos + m[0].length + e.length);
+    }
     this.pos += m[0].length;
     return { kind: "number", text: m[0] };
   }
