@@ -1,9 +1,10 @@
 // Differential: real virsh 9.0 and tsvirsh (the built dist/bin/tsvirsh.js) against one tsvirtd
 // whose QEMU driver runs a TCG test guest: the commands tsvirsh used to refuse without calling
 // (qemu-monitor-command and qemu-agent-command over libvirt-qemu's program, nodememstats,
-// blockresize, domblkthreshold, domdirtyrate-calc, blockjob --info, domjobinfo), their option
-// errors and read-only refusals; then the same commands against test:///default, in-process and
-// through the same tsvirtd, where both fail as virsh does against a driver without the call.
+// blockresize, domblkthreshold, domdirtyrate-calc, blockjob --info, domjobinfo, guestvcpus,
+// pool-capabilities), their option errors and read-only refusals; then the same commands against
+// test:///default, in-process and through the same tsvirtd, where both fail as virsh does against
+// a driver without the call.
 // virsh runs first: a state-changing line is one both can run in turn (the same size twice) or
 // waits `settle` ms in between. What legitimately differs is normalised: QMP reply ids (the
 // daemon numbers its commands) and the host's free/buffers/cached memory.
@@ -100,6 +101,13 @@ const LIVE: Line[] = [
   q("qemu-agent-command", "g1", "--timeout", "0", "x"),
   q("qemu-agent-command", "g1", "--timeout", "1", "--block", "x"),
   q("-r", "qemu-agent-command", "g1", "x"),
+  q("guestvcpus", "g1"),
+  q("guestvcpus", "g1", "--enable", "--cpulist", "0"),
+  q("guestvcpus", "g1", "--cpulist", "0"),
+  q("-r", "guestvcpus", "g1", "--disable", "--cpulist", "0"),
+  // the storage driver's pool capabilities
+  q("pool-capabilities"),
+  q("-r", "pool-capabilities"),
   // host memory
   q("nodememstats"),
   q("nodememstats", "--cell", "0"),
@@ -155,6 +163,10 @@ const TEST_DRIVER: Line[] = [
   q("qemu-monitor-command", "test", "x", "y"),
   q("-r", "qemu-monitor-command", "test", "x"),
   q("qemu-agent-command", "test", "x"),
+  q("guestvcpus", "test"),
+  q("guestvcpus", "test", "--enable", "--cpulist", "0"),
+  q("guestvcpus", "test", "--cpulist", "0"),
+  q("pool-capabilities"),
   q("qemu-agent-command", "test", "--timeout", "0", "x"),
 ];
 

@@ -8,7 +8,8 @@ import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
 import { attempt, type Ctl, conn, lookupDomain, req } from "../lookup.js";
 import { optArgv, optBool, optInt, optScaled, optString, ULLONG_MAX } from "../options.js";
-import { exclusive } from "../util.js";
+import { exclusive, requires } from "../util.js";
+import { typedValue } from "./monitor-extra.js";
 import { formatJson, JsonSyntaxError, parseJson } from "./qemu-json.js";
 
 type H = Handler<Ctl>;
@@ -189,7 +190,43 @@ const nodememstats: H = async (ctl, cmd) => {
   return true;
 };
 
+const guestvcpus: H = async (ctl, cmd) => {
+  const set = optBool(cmd, "enable") || optBool(cmd, "disable");
+  exclusive(cmd, "enable", "disable");
+  requires(cmd, "cpulist", "enable");
+  requires(cmd, "cpulist", "disable");
+  const cpulist = optString(cmd, "cpulist");
+  if (cpulist !== undefined && !set)
+    throw new CmdFailure("One of options --enable or --disable is required by option --cpulist");
+  const dom = await lookupDomain(ctl, cmd);
+  const c = conn(ctl);
+  if (set) {
+    c.checkWritable(ErrorDomain.DOMAIN, "virDomainSetGuestVcpus");
+    await c.hv("domainSetGuestVcpus", "virDomainSetGuestVcpus")(
+      dom.ref,
+      cpulist ?? "",
+      optBool(cmd, "enable") ? 1 : 0,
+      0,
+    );
+    return true;
+  }
+  const params = await c.hv("domainGetGuestVcpus", "virDomainGetGuestVcpus")(dom.ref, 0);
+  for (const p of params) ctl.print(`${p.field.padEnd(15)}: ${typedValue(p)}\n`);
+  return true;
+};
+
+/** pool-capabilities: the storage driver's XML as it comes. */
+const poolCapabilities: H = async (ctl) => {
+  const caps = await attempt("failed to get storage pool capabilities", () =>
+    conn(ctl).storage("connectGetStoragePoolCapabilities", "virConnectGetStoragePoolCapabilities")(0),
+  );
+  ctl.print(`${caps}\n`);
+  return true;
+};
+
 export const qemuCallHandlers: Record<string, H> = {
+  guestvcpus,
+  "pool-capabilities": poolCapabilities,
   "qemu-monitor-command": qemuMonitorCommand,
   "qemu-agent-command": qemuAgentCommand,
   blockresize,

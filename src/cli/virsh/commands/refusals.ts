@@ -101,17 +101,6 @@ const setvcpu: H = async (ctl, cmd) => {
   refuse("virDomainSetVcpu");
 };
 
-const guestvcpus: H = async (ctl, cmd) => {
-  const set = optBool(cmd, "enable") || optBool(cmd, "disable");
-  exclusive(cmd, "enable", "disable");
-  requires(cmd, "cpulist", "enable");
-  requires(cmd, "cpulist", "disable");
-  if (optString(cmd, "cpulist") !== undefined && !set)
-    throw new CmdFailure("One of options --enable or --disable is required by option --cpulist");
-  await lookupDomain(ctl, cmd);
-  refuse(set ? "virDomainSetGuestVcpus" : "virDomainGetGuestVcpus");
-};
-
 const domFdAssociate: H = async (ctl, cmd) => {
   await lookupDomain(ctl, cmd);
   for (const fd of (optString(cmd, "pass-fds") ?? "").split(",")) {
@@ -215,7 +204,6 @@ export const refusalHandlers: Record<string, H> = {
     optString(cmd, "user"),
   ),
   "set-user-sshkeys": setUserSshkeys,
-  guestvcpus,
   setvcpu,
   guestinfo: onDomain(fixed("virDomainGetGuestInfo")),
   "qemu-monitor-event": qemuMonitorEvent,

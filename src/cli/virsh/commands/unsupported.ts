@@ -1,5 +1,5 @@
 // Commands whose libvirt API tsvirt's public API does not offer (network filters, node memory
-// tuning, SEV, storage pool capabilities, network ports): they fail as virsh does against
+// tuning, SEV, network ports): they fail as virsh does against
 // a driver without the slot — virsh's own message, then VIR_ERR_NO_SUPPORT naming the libvirt call.
 import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
 import type { Handler } from "../command.js";
@@ -45,10 +45,6 @@ export const unsupportedHandlers: Record<string, H> = {
     );
   },
   nodesevinfo: failing(() => "Unable to get host SEV information", "virNodeGetSEVInfo"),
-  "pool-capabilities": failing(
-    () => "failed to get storage pool capabilities",
-    "virConnectGetStoragePoolCapabilities",
-  ),
   "net-port-list": async (ctl, cmd) => {
     await lookupNetwork(ctl, cmd);
     throw noSupport("virNetworkListAllPorts");
