@@ -251,6 +251,8 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
       }
       const total = sources.reduce((s, i) => s + i.virtualSize, 0);
       if (!descs) throw new CliError(`Unknown file format '${outFmt}'`);
+      /** -o extent_size_hint (the file protocol's, checked when the file is made). */
+      let hint: string | undefined;
       if (!noCreate) {
         // The target's creation options (qemu parses them once the sources are open), then -B
         // and -F as qemu's add_old_style_options: -B replaces -o backing_file.
@@ -259,7 +261,8 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
           if (accepted && !d) throw new CliError(`Invalid parameter '${k}'`);
           // The file protocol's own options (nocow, extent_size_hint, …) are accepted, not passed on.
           if (d && descs && !descs.includes(d)) {
-            checkOptionValue(d, v, "", io);
+            const value = checkOptionValue(d, v, "", io);
+            if (k === "extent_size_hint") hint = value;
             continue;
           }
           options[k] = d ? checkOptionValue(d, v, "", io) : v;
@@ -305,6 +308,20 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
           );
         const unexpected = aesUnexpected(outFmt, options);
         if (unexpected) throw new CliError(`${outName}: error while converting ${outFmt}: ${unexpected}`);
+        // (The file protocol's own check, when the format creates its file.)
+        if (hint !== undefined && /^\d+$/.test(hint) && BigInt(hint) > 0xffffffffn) {
+          // (vmdk checks its own options before it makes the file.)
+          if (outFmt === "vmdk") {
+            try {
+              (await import("../../image/formats/vmdk/create.js")).checkVmdkOptions(options);
+            } catch (e) {
+              if (e instanceof ImageError)
+                throw new CliError(`${outName}: error while converting ${outFmt}: ${e.message}`);
+              throw e;
+            }
+          }
+          throw new CliError(`${outName}: error while converting ${outFmt}: Extent size hint is too large`);
+        }
         try {
           await createImage(outName, outFmt, total, options, { secrets });
         } catch (e) {

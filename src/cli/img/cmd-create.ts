@@ -226,6 +226,23 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   }
   // The file protocol's own options: checked as its create would, then not passed to the format.
   const own = new Set(descs.map((d) => d.name));
+  const hint = options.extent_size_hint;
+  if (
+    !own.has("extent_size_hint") &&
+    hint !== undefined &&
+    /^\d+$/.test(hint) &&
+    BigInt(hint) > 0xffffffffn
+  ) {
+    if (fmt === "vmdk") {
+      try {
+        (await import("../../image/formats/vmdk/create.js")).checkVmdkOptions(options);
+      } catch (e) {
+        if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
+        throw e;
+      }
+    }
+    throw new CliError(`${filename}: Extent size hint is too large`);
+  }
   const proto = options.preallocation;
   if (!own.has("preallocation") && proto !== undefined && !["off", "falloc", "full"].includes(proto)) {
     // (vmdk checks its own options before it creates the file.)

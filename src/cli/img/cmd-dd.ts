@@ -107,8 +107,22 @@ export async function cmdDd(argv: string[], io: Out): Promise<number> {
         await src.read(start + pos, buf.subarray(0, n));
       } catch (e) {
         // qemu reads and writes one block at a time: the blocks before the failing one are out.
-        const at = e instanceof ImageError && e.guestOffset !== undefined ? e.guestOffset - start - pos : 0;
-        const good = Math.min(n, Math.max(0, Math.floor(at / bs) * bs));
+        let good: number;
+        if (e instanceof ImageError && e.guestOffset !== undefined)
+          good = Math.min(n, Math.max(0, Math.floor((e.guestOffset - start - pos) / bs) * bs));
+        else {
+          // Where it failed is not known: the blocks that still read are the good ones.
+          good = 0;
+          while (good < n) {
+            const k = Math.min(bs, n - good);
+            try {
+              await src.read(start + pos + good, buf.subarray(good, good + k));
+            } catch {
+              break;
+            }
+            good += k;
+          }
+        }
         if (good > 0) {
           // (The failed read may have left the buffer unfilled: the good blocks are read again.)
           await src.read(start + pos, buf.subarray(0, good));

@@ -205,7 +205,10 @@ export function optionsHelpWithProtocol(fmt: string): string {
 export function formattingLine(filename: string, fmt: string, opts: Record<string, string>): string {
   const parts = [`fmt=${fmt}`];
   for (const o of createOptionsWithProtocol(fmt)) {
-    const v = opts[o.name] ?? o.def;
+    let v = opts[o.name] ?? o.def;
+    // (qemu prints a size option as a signed 64-bit number: 2^63 and up come out negative.)
+    if (v !== undefined && o.type === "size" && o.name !== "size" && /^\d{19,}$/.test(v))
+      v = BigInt.asIntN(64, BigInt(v)).toString();
     if (v !== undefined) parts.push(`${o.name}=${v}`);
   }
   return `Formatting '${filename}', ${parts.join(" ")}\n`;
