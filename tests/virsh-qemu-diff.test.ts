@@ -105,6 +105,9 @@ const LIVE: Line[] = [
   q("guestvcpus", "g1", "--enable", "--cpulist", "0"),
   q("guestvcpus", "g1", "--cpulist", "0"),
   q("-r", "guestvcpus", "g1", "--disable", "--cpulist", "0"),
+  // libvirt-lxc's program, which tsvirtd does not serve
+  q("lxc-enter-namespace", "g1", "/bin/true"),
+  q("-r", "lxc-enter-namespace", "g1", "/bin/true"),
   // the storage driver's pool capabilities
   q("pool-capabilities"),
   q("-r", "pool-capabilities"),

@@ -14,8 +14,9 @@ import type { DriverTable, ProcedureDef } from "../../rpc/protocol/procedure.js"
 import { type EventFamily, eventMessages } from "../../rpc/protocol/procs-events.js";
 import { remoteProcedures } from "../../rpc/protocol/program.js";
 import { QEMU_PROGRAM, QEMU_PROTOCOL_VERSION, qemuProcedures } from "../../rpc/protocol/qemu-program.js";
-import { slotName } from "../../rpc/protocol/procedure.js";
-import { XdrReader } from "../../rpc/xdr/index.js";
+import { proc, slotName } from "../../rpc/protocol/procedure.js";
+import { domainRef } from "../../rpc/protocol/remote-types.js";
+import { uint, XdrReader } from "../../rpc/xdr/index.js";
 import { PACK, UNPACK } from "./remote-shapes.js";
 import { isRemoteUri, remoteTarget, serverUri } from "./remote-uri.js";
 
@@ -36,6 +37,14 @@ const QEMU_SLOTS = new Map<string, ProcedureDef>();
 for (const p of qemuProcedures.values())
   if (p.name === "DOMAIN_QEMU_MONITOR_COMMAND" || p.name === "DOMAIN_QEMU_AGENT_COMMAND")
     QEMU_SLOTS.set(p.slot ?? slotName(p.name), p);
+
+/**
+ * libvirt-lxc's program (lxc_protocol.x: LXC_PROGRAM 0x00068000, version 1): its one call,
+ * virDomainLxcOpenNamespace, whose answer is descriptors; sent so that a daemon without the
+ * program answers as it answers libvirt's client.
+ */
+const LXC_PROGRAM = 0x00068000;
+const LXC_OPEN_NAMESPACE = proc(1, "DOMAIN_LXC_OPEN_NAMESPACE", { dom: domainRef, flags: uint }, null);
 
 /** VIR_DRV_FEATURE_FD_PASSING. */
 const FEATURE_FD_PASSING = 8;
@@ -228,6 +237,13 @@ class RemoteConnection {
             } finally {
               this.client.close();
             }
+          };
+        }
+        if (prop === "domainLxcOpenNamespace" && table === "hypervisor") {
+          return async (dom: unknown, flags: number) => {
+            await this.client.callProgram(LXC_PROGRAM, 1, LXC_OPEN_NAMESPACE, { dom, flags });
+            // the namespaces' descriptors come with the reply, which this client cannot receive
+            throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, "file descriptor passing");
           };
         }
         if (prop === "domainQemuMonitorCommandWithFiles" && table === "hypervisor") {

@@ -214,7 +214,15 @@ export const refusalHandlers: Record<string, H> = {
   "guest-agent-timeout": onDomain(fixed("virDomainAgentSetResponseTimeout"), undefined, (cmd) =>
     optInt(cmd, "timeout"),
   ),
-  "lxc-enter-namespace": onDomain(fixed("virDomainLxcOpenNamespace")),
+  // libvirt-lxc's call: a driver slot only the remote driver has (it sends LXC_PROGRAM's call)
+  "lxc-enter-namespace": async (ctl, cmd) => {
+    const dom = await lookupDomain(ctl, cmd);
+    conn(ctl).checkWritable(ErrorDomain.DOMAIN, "virDomainLxcOpenNamespace");
+    const open = (conn(ctl).drivers.hypervisor as unknown as Record<string, unknown>).domainLxcOpenNamespace;
+    if (typeof open !== "function") refuse("virDomainLxcOpenNamespace");
+    await (open as (d: unknown, f: number) => Promise<never>)(dom.ref, 0);
+    return false;
+  },
   "dom-fd-associate": domFdAssociate,
   "backup-begin": async (ctl, cmd) => {
     await lookupDomain(ctl, cmd);
