@@ -105,6 +105,11 @@ const LIVE: Line[] = [
   q("guestvcpus", "g1", "--enable", "--cpulist", "0"),
   q("guestvcpus", "g1", "--cpulist", "0"),
   q("-r", "guestvcpus", "g1", "--disable", "--cpulist", "0"),
+  // getters tsvirtd's QEMU driver does not have: virsh's own first lines, then the refusal
+  q("schedinfo", "g1"),
+  q("memtune", "g1"),
+  q("blkiotune", "g1"),
+  q("numatune", "g1"),
   // libvirt-lxc's program, which tsvirtd does not serve
   q("lxc-enter-namespace", "g1", "/bin/true"),
   q("-r", "lxc-enter-namespace", "g1", "/bin/true"),
