@@ -110,6 +110,10 @@ const LIVE: Line[] = [
   q("memtune", "g1"),
   q("blkiotune", "g1"),
   q("numatune", "g1"),
+  // virDomainBlockStatsFlags' fields (counters of a guest that reads nothing more by now)
+  q("domblkstat", "g1", "vda"),
+  q("domblkstat", "g1", "vda", "--human"),
+  q("domblkstat", "g1", "vdz"),
   // libvirt-lxc's program, which tsvirtd does not serve
   q("lxc-enter-namespace", "g1", "/bin/true"),
   q("-r", "lxc-enter-namespace", "g1", "/bin/true"),

@@ -3,7 +3,7 @@
 // vCPU/emulator pinning, IOThreads, guest addresses and time, filesystems and domstats.
 import type { Domain } from "../../../api/index.js";
 import { type TypedParam, VIR_TYPED_PARAM } from "../../../driver/types.js";
-import { ErrorCode, ErrorDomain, virError } from "../../../errors/index.js";
+import { ErrorCode, ErrorDomain, isVirError, virError } from "../../../errors/index.js";
 import { attr, child } from "../../../xml/index.js";
 import type { Handler } from "../command.js";
 import { CmdFailure } from "../control.js";
@@ -54,13 +54,50 @@ async function hostCpus(ctl: Ctl): Promise<number> {
   }
 }
 
+/** virDomainBlockStatsFlags' fields in virsh's order: [field, older name, --human label]. */
+const BLOCK_STATS_FIELDS: [string, string | null, string][] = [
+  ["rd_operations", "rd_req", "number of read operations:"],
+  ["rd_bytes", "rd_bytes", "number of bytes read:"],
+  ["wr_operations", "wr_req", "number of write operations:"],
+  ["wr_bytes", "wr_bytes", "number of bytes written:"],
+  ["errs", "errs", "error count:"],
+  ["flush_operations", null, "number of flush operations:"],
+  ["rd_total_times", null, "total duration of reads (ns):"],
+  ["wr_total_times", null, "total duration of writes (ns):"],
+  ["flush_total_times", null, "total duration of flushes (ns):"],
+];
+
 const domblkstat: H = async (ctl, cmd) => {
   const dom = await lookupDomain(ctl, cmd);
   // virsh names the domain as given (an id or a UUID stays so)
   const name = req(cmd, "domain");
   // read quietly: an empty --device asks for the domain's summary, as a missing one
   const dev = cmd.opts.find((o) => o.def.name === "device")?.value ?? "";
-  const s = await attempt(`Failed to get block stats ${name} ${dev}`, () => dom.blockStats(dev));
+  const failed = `Failed to get block stats ${name} ${dev}`;
+  // virDomainBlockStatsFlags first; a driver without it gets the older call
+  let flagged: TypedParam[] | null = null;
+  try {
+    flagged = await dom.blockStatsFlags(dev, 0);
+  } catch (e) {
+    if (!(isVirError(e) && e.code === ErrorCode.NO_SUPPORT)) throw e;
+  }
+  if (flagged) {
+    const human = optBool(cmd, "human");
+    if (human) ctl.print(`Device: ${dev}\n`);
+    const shown = new Set<string>();
+    for (const [field, legacy, label] of BLOCK_STATS_FIELDS) {
+      const p = flagged.find((x) => x.field === field);
+      if (!p) continue;
+      shown.add(field);
+      if (human) ctl.print(` ${label.padEnd(31)} ${typedValue(p)}\n`);
+      else ctl.print(`${dev} ${legacy ?? field} ${typedValue(p)}\n`);
+    }
+    // fields virsh does not know: their names as they come
+    for (const p of flagged)
+      if (!shown.has(p.field)) ctl.print(human ? `${p.field}: ${typedValue(p)}\n` : `${dev} ${p.field} ${typedValue(p)}\n`);
+    return true;
+  }
+  const s = await attempt(failed, () => dom.blockStats(dev));
   const rows: [string, string, number][] = [
     ["rd_req", "number of read operations:", s.rdReq],
     ["rd_bytes", "number of bytes read:", s.rdBytes],
