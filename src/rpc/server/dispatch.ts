@@ -269,7 +269,8 @@ export function prepareCall(
   const table = (ctx.conn!.drivers as unknown as Record<string, Record<string, any> | undefined>)[p.table];
   const fn = table?.[p.slot];
   if (typeof fn !== "function") {
-    const fallback = FALLBACKS[p.num];
+    // remote program numbers (libvirt-qemu's procedures have their own numbering)
+    const fallback = program === remoteProcedures ? FALLBACKS[p.num] : undefined;
     if (fallback) return { def: p, result: fallback(ctx.conn!.drivers, args), direct: false };
     throw virError(ErrorCode.NO_SUPPORT, errorDomainOf(p), publicName(p));
   }

@@ -22,14 +22,14 @@ export const DrvFeature = {
 } as const;
 
 /**
- * What tsvirtd supports on every connection: no migration (yet). FD passing is answered yes, as
- * libvirtd does for every client: the public calls that ask (virDomainOpenGraphicsFD,
- * virDomainCreateXMLWithFiles) then reach the driver, which refuses them as libvirt's do, instead
- * of the client refusing with "fd passing is not supported by this connection".
+ * What tsvirtd supports on every connection: no FD passing, no migration (yet). libvirtd answers
+ * FD passing yes, but a client that then sends descriptors follows its message with one carrier
+ * byte per descriptor (virNetSocketSendFD), which a Node socket cannot take apart from the frame
+ * stream: answering no makes the client refuse those calls itself ("fd passing is not supported
+ * by this connection") and keeps the connection whole.
  */
 export function serverSupportsFeature(feature: number): boolean {
   switch (feature) {
-    case DrvFeature.FD_PASSING:
     case DrvFeature.PROGRAM_KEEPALIVE:
     case DrvFeature.REMOTE_EVENT_CALLBACK:
     case DrvFeature.REMOTE_CLOSE_CALLBACK:
