@@ -3,7 +3,8 @@
 // The slots themselves are compared with libvirtd 9.0 through virsh in qemu-live-info-diff.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { hostCpuMhz, hostCpuStats, hostMemoryStats } from "../src/drivers/qemu/driver-info.js";
+import { hostCpuMhz } from "../src/drivers/qemu/driver-connect.js";
+import { hostCpuStats, hostMemoryStats } from "../src/drivers/qemu/driver-info.js";
 
 const STAT = `cpu  100 5 40 1000 7 2 3 0 0 0
 cpu0 60 5 20 500 4 1 2 0 0 0

@@ -11,8 +11,17 @@ import { formatDomainCapabilities } from "./domain-capabilities.js";
 import { checkNativeFormat, domainXMLToNative } from "./domain-xml-to-native.js";
 import { isActive, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
-import { hostCpuMhz } from "./driver-info.js";
 import { qemuHostCapabilities } from "./host-capabilities.js";
+
+/** The last "cpu MHz" of /proc/cpuinfo, as virHostCPUGetInfoPopulateLinux reads it (0: none). */
+export function hostCpuMhz(cpuinfo: string): number {
+  let mhz = 0;
+  for (const line of cpuinfo.split("\n")) {
+    const m = /^cpu MHz\s*:\s*(\d+)/.exec(line);
+    if (m) mhz = Number(m[1]);
+  }
+  return mhz;
+}
 
 function cpuinfoMhz(): number {
   try {

@@ -104,16 +104,6 @@ export function hostMemoryStats(meminfo: string): TypedParam[] {
   return want.filter(([, f]) => got.has(f)).map(([, f]) => ull(f, got.get(f)!));
 }
 
-/** The last "cpu MHz" of /proc/cpuinfo, as virHostCPUGetInfoPopulateLinux reads it (0: none). */
-export function hostCpuMhz(cpuinfo: string): number {
-  let mhz = 0;
-  for (const line of cpuinfo.split("\n")) {
-    const m = /^cpu MHz\s*:\s*(\d+)/.exec(line);
-    if (m) mhz = Number(m[1]);
-  }
-  return mhz;
-}
-
 /** <bandwidth> parameters in virDomainGetInterfaceParameters' order. */
 const IFACE_PARAMS = [
   "inbound.average",
