@@ -2,6 +2,7 @@
 // sends it (qemu_driver.c function named per slot): NMI injection, disk resize and write
 // threshold, dirty-rate measurement, the balloon's statistics period, block job queries.
 import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
+import { PERF_EVENTS } from "../../conf/domain/perf-events.js";
 import type { MemballoonDef } from "../../conf/domain/types.js";
 import type { HypervisorDriver } from "../../driver/index.js";
 import {
@@ -40,31 +41,6 @@ const LIFECYCLE_ACTIONS = [
   "preserve",
   "coredump-destroy",
   "coredump-restart",
-];
-/** virPerfEvent names in the enum's order (virsh perf lists them so). */
-const PERF_EVENTS = [
-  "cmt",
-  "mbmt",
-  "mbml",
-  "cpu_cycles",
-  "instructions",
-  "cache_references",
-  "cache_misses",
-  "branch_instructions",
-  "branch_misses",
-  "bus_cycles",
-  "stalled_cycles_frontend",
-  "stalled_cycles_backend",
-  "ref_cpu_cycles",
-  "cpu_clock",
-  "task_clock",
-  "page_faults",
-  "context_switches",
-  "cpu_migrations",
-  "page_faults_min",
-  "page_faults_maj",
-  "alignment_faults",
-  "emulation_faults",
 ];
 /** VIR_DOMAIN_BLOCK_RESIZE_BYTES. */
 const RESIZE_BYTES = 1;

@@ -3,6 +3,7 @@
 // the fixed CPU statistics, block I/O tune and NMI/key injection of libvirt's test driver.
 
 import { CHILD_ORDER_BY_PATH } from "../../conf/domain/child-order.js";
+import { PERF_EVENTS } from "../../conf/domain/perf-events.js";
 import { type DomainDef, diskSourcePath } from "../../conf/domain/index.js";
 import type { HypervisorDriver, TypedParam } from "../../driver/index.js";
 import { VIR_DOMAIN_AFFECT, VIR_TYPED_PARAM } from "../../driver/index.js";
@@ -96,31 +97,7 @@ export function parseCpuset(set: string, maplen: number): Uint8Array {
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): libvirt's "no limit" for memtune values. */
 const MEMORY_UNLIMITED = 9007199254740991;
 
-/** virPerfEvent names, in the enum's order (libvirt formats <perf> events in this order). */
-export const PERF_EVENTS = [
-  "cmt",
-  "mbmt",
-  "mbml",
-  "cpu_cycles",
-  "instructions",
-  "cache_references",
-  "cache_misses",
-  "branch_instructions",
-  "branch_misses",
-  "bus_cycles",
-  "stalled_cycles_frontend",
-  "stalled_cycles_backend",
-  "ref_cpu_cycles",
-  "cpu_clock",
-  "task_clock",
-  "page_faults",
-  "context_switches",
-  "cpu_migrations",
-  "page_faults_min",
-  "page_faults_maj",
-  "alignment_faults",
-  "emulation_faults",
-];
+export { PERF_EVENTS } from "../../conf/domain/perf-events.js";
 
 /** Whether the definition's <perf> has the event enabled. */
 export function perfEnabled(def: DomainDef, name: string): boolean {
