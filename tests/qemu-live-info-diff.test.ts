@@ -9,13 +9,13 @@
 // without the numbers).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { libvirtdUnavailable } from "../bench/peers/libvirtd.js";
 import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
-import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
+import { type LivePeers, startLivePeers } from "./guest/live-peers.js";
+import { haveVirsh, virsh } from "./guest/root-daemon.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const skipWhy = !haveVirsh()
@@ -162,16 +162,9 @@ function normalise(dir: string, cmd: string[], out: string): string {
   return t;
 }
 
-let ts: RootDaemon | undefined;
-let lv: LibvirtdPeer | undefined;
-let base: string | undefined;
+let peers: LivePeers | undefined;
 after(async () => {
-  if (ts) {
-    ts.killAll(["info1"]);
-    rmSync(ts.root, { recursive: true, force: true });
-  }
-  await lv?.stop();
-  if (base) rmSync(base, { recursive: true, force: true });
+  await peers?.dispose(["info1"]);
 });
 
 test("host counters, domain getters, qemu-monitor-command and agent calls match libvirtd 9.0 on a running guest", {
@@ -179,12 +172,8 @@ test("host counters, domain getters, qemu-monitor-command and agent calls match 
   timeout: 300_000,
 }, async (t) => {
   const g = buildGuest();
-  base = mkdtempSync(join(tmpdir(), "tsvirt-info-diff-"));
-  const cache =
-    process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
-  mkdirSync(cache, { recursive: true });
-  ts = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-info-diff-")));
-  [lv] = await Promise.all([startLibvirtd({ root: join(base, "lv"), cacheDir: cache }), ts.start()]);
+  peers = await startLivePeers("info-diff");
+  const { ts, lv, base } = peers;
   const sides = [
     { uri: lv.uri("qemu"), dir: join(base, "lv-side") },
     { uri: ts.uri, dir: join(base, "ts-side") },

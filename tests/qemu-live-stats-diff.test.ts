@@ -9,14 +9,14 @@
 // Run with TSVIRT_LIVE_STATS_DUMP=<dir> to keep both sides' outputs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { libvirtdUnavailable } from "../bench/peers/libvirtd.js";
 import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
 import { firstDiff } from "./guest/live-diff.js";
-import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
+import { type LivePeers, startLivePeers } from "./guest/live-peers.js";
+import { haveVirsh, virsh } from "./guest/root-daemon.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 
@@ -234,16 +234,9 @@ function normaliseStats(text: string): string {
   );
 }
 
-let ts: RootDaemon | undefined;
-let lv: LibvirtdPeer | undefined;
-let base: string | undefined;
+let peers: LivePeers | undefined;
 after(async () => {
-  if (ts) {
-    ts.killAll([RUN, TAINTED]);
-    rmSync(ts.root, { recursive: true, force: true });
-  }
-  await lv?.stop();
-  if (base) rmSync(base, { recursive: true, force: true });
+  await peers?.dispose([RUN, TAINTED]);
 });
 
 test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, block/memory/cpu stats, domstats)", {
@@ -251,12 +244,8 @@ test("statistics of a running TCG guest match libvirtd 9.0 (vcpuinfo, pinning, b
   timeout: 300_000,
 }, async (t) => {
   const g = buildGuest();
-  base = mkdtempSync(join(tmpdir(), "tsvirt-live-stats-"));
-  const cache =
-    process.env.TSVIRT_LIBVIRTD_CACHE ?? join(import.meta.dirname, "..", ".cache", "libvirt-qemu-peer");
-  mkdirSync(cache, { recursive: true });
-  ts = new RootDaemon(mkdtempSync(join(tmpdir(), "tsvirtd-live-stats-")));
-  [lv] = await Promise.all([startLibvirtd({ root: join(base, "lv"), cacheDir: cache }), ts.start()]);
+  peers = await startLivePeers("live-stats");
+  const { ts, lv, base } = peers;
   const sides = [
     { name: "libvirtd", uri: lv.uri("qemu"), dir: join(base, "lv-side", "disks") },
     { name: "tsvirtd", uri: ts.uri, dir: join(base, "ts-side", "disks") },
