@@ -1,6 +1,7 @@
-// libvirt-qemu's program (0x20008087) through tsvirtd on test:///default: real virsh gets the same
-// answers as in-process virsh (libvirt's test driver has none of these calls). The procedures of
-// this program number from 1 again: none may reach a remote-program fallback of the same number.
+// libvirt-qemu's program (0x20008087) and libvirt-lxc's (0x00068000) through tsvirtd on
+// test:///default: real virsh gets the same answers as in-process virsh (libvirt's test driver has
+// none of these calls). Their procedures number from 1 again: none may reach a remote-program
+// fallback of the same number.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, test } from "node:test";
@@ -12,6 +13,8 @@ const CASES = [
   ["qemu-monitor-command", "test", '{"execute":"query-status"}'],
   ["qemu-monitor-command", "test", "--hmp", "info status"],
   ["qemu-attach", "1234"],
+  // libvirt-lxc's program (one procedure) too
+  ["lxc-enter-namespace", "test", "/bin/true"],
 ];
 
 let ts: TsvirtdProcess | undefined;

@@ -36,6 +36,8 @@ const RPC_KNOWN: Record<string, string> = {
   "freepages --pagesize 4K --cellno 0": FREEPAGES_RPC,
   "freepages --cellno 0 --pagesize 2M": FREEPAGES_RPC,
   "freepages --cellno 5 --pagesize 4K": FREEPAGES_RPC,
+  "qemu-monitor-command test x --pass-fds -1":
+    "tsvirtd answers FD passing no (a Node socket cannot take descriptors), so the client refuses --pass-fds itself; libvirtd passes it on to the driver",
 };
 
 class Capture extends Writable {

@@ -25,3 +25,11 @@ export const qemuProcedures: ReadonlyMap<number, ProcedureDef> = new Map(
     proc(7, "DOMAIN_QEMU_MONITOR_COMMAND_WITH_FILES", { dom: D, cmd: nstr, flags: uint }, { result: nstr }),
   ].map((p) => [p.num, p]),
 );
+
+/** libvirt-lxc's program (lxc_protocol.x): virDomainLxcOpenNamespace, which no tsvirt driver offers. */
+export const LXC_PROGRAM = 0x00068000;
+export const LXC_PROTOCOL_VERSION = 1;
+
+export const lxcProcedures: ReadonlyMap<number, ProcedureDef> = new Map(
+  [proc(1, "DOMAIN_LXC_OPEN_NAMESPACE", { dom: D, flags: uint }, null)].map((p) => [p.num, p]),
+);

@@ -19,7 +19,14 @@ import type { ProcedureDef } from "../protocol/procedure.js";
 import { remoteError, virErrorToWire } from "../protocol/remote-error.js";
 import type { Codec } from "../xdr/index.js";
 import type { ConnectionOpener, OpenedConnection } from "./connection-opener.js";
-import { QEMU_PROGRAM, QEMU_PROTOCOL_VERSION, qemuProcedures } from "../protocol/qemu-program.js";
+import {
+  LXC_PROGRAM,
+  LXC_PROTOCOL_VERSION,
+  lxcProcedures,
+  QEMU_PROGRAM,
+  QEMU_PROTOCOL_VERSION,
+  qemuProcedures,
+} from "../protocol/qemu-program.js";
 import { type DispatchContext, prepareCall } from "./dispatch.js";
 import { EventRegistry } from "./events.js";
 import { type OpenedStream, SessionStreams } from "./session-streams.js";
@@ -202,8 +209,10 @@ export class ClientSession implements DispatchContext {
       this.log.debug({ type: header.type }, "ignoring unexpected message type");
       return;
     }
-    const qemu = header.prog === QEMU_PROGRAM && header.vers === QEMU_PROTOCOL_VERSION;
-    if (!qemu && (header.prog !== REMOTE_PROGRAM || header.vers !== REMOTE_PROTOCOL_VERSION)) {
+    const other =
+      (header.prog === QEMU_PROGRAM && header.vers === QEMU_PROTOCOL_VERSION) ||
+      (header.prog === LXC_PROGRAM && header.vers === LXC_PROTOCOL_VERSION);
+    if (!other && (header.prog !== REMOTE_PROGRAM || header.vers !== REMOTE_PROTOCOL_VERSION)) {
       const e = virError(
         ErrorCode.RPC,
         ErrorDomain.RPC,
@@ -250,9 +259,15 @@ export class ClientSession implements DispatchContext {
     try {
       if (prior) await prior;
       const call =
-        h.prog === QEMU_PROGRAM
-          ? prepareCall(this, h.proc, h.serial, body, qemuProcedures)
-          : prepareCall(this, h.proc, h.serial, body);
+        h.prog === REMOTE_PROGRAM
+          ? prepareCall(this, h.proc, h.serial, body)
+          : prepareCall(
+              this,
+              h.proc,
+              h.serial,
+              body,
+              h.prog === QEMU_PROGRAM ? qemuProcedures : lxcProcedures,
+            );
       // One await on the driver's promise: the ret is mapped while it is encoded (sendReply).
       const ret = call.result instanceof Promise ? await call.result : call.result;
       const def = call.def;
