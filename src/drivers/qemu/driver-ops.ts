@@ -1,6 +1,7 @@
-// Small operations on a running QEMU domain, each one QMP command as libvirt 9.0's QEMU driver
-// sends it (qemu_driver.c function named per slot): NMI injection, disk resize and write
-// threshold, dirty-rate measurement, the balloon's statistics period, block job queries.
+// Smaller operations of the QEMU driver, each as libvirt 9.0's (the qemu_driver.c function is
+// named per slot): NMI injection, disk resize and write threshold, dirty-rate measurement, the
+// balloon's statistics period, lifecycle actions, perf events, rename, core dumps
+// (domain-dump.ts), block job queries. Loaded with their first call (lazy-slots.ts).
 import type { DiskDef, DomainDef } from "../../conf/domain/index.js";
 import { PERF_EVENTS } from "../../conf/domain/perf-events.js";
 import type { MemballoonDef } from "../../conf/domain/types.js";
