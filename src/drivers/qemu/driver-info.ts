@@ -24,6 +24,7 @@ import {
   type QemuDomain,
 } from "./domain-obj.js";
 import { diskAlias } from "./domain-aliases.js";
+import { cpuMap, hostPresentCpuCount, parseCpuList, threadAffinity } from "./domain-vcpu-info.js";
 import type { QemuDriverState } from "./driver-state.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
@@ -203,14 +204,28 @@ export function qemuInfoSlots(st: QemuDriverState): Partial<HypervisorDriver> {
       checkFlags(flags, AFFECT, "qemuDomainGetIOThreadInfo");
       const d = st.byRef(ref);
       const def = oneDef(d, flags);
-      const maplen = Math.ceil(hostCpuCount() / 8);
+      const cpus = hostPresentCpuCount();
+      const maplen = Math.ceil(cpus / 8);
+      const allCpus = () =>
+        cpuMap(
+          Array.from({ length: cpus }, (_, i) => i),
+          maplen,
+        );
+      // a thread gone meanwhile reads as allowed everywhere
+      const threadCpus = (pid: number, tid: number) => {
+        try {
+          return cpuMap(threadAffinity(pid, tid), maplen);
+        } catch {
+          return allCpus();
+        }
+      };
       if (def === d.def && isActive(d) && d.proc) {
         const threads =
           await d.proc.monitor.execute<{ id: string; "thread-id": number }[]>("query-iothreads");
         return threads
           .map((t) => ({
             iothreadId: Number(/(\d+)$/.exec(t.id)?.[1] ?? 0),
-            cpumap: threadAffinity(d.proc!.pid, t["thread-id"], maplen),
+            cpumap: threadCpus(d.proc!.pid, t["thread-id"]),
           }))
           .filter((t) => t.iothreadId > 0);
       }
@@ -218,7 +233,7 @@ export function qemuInfoSlots(st: QemuDriverState): Partial<HypervisorDriver> {
       if (!ids) return [];
       return elements(ids)
         .filter((e) => e.name === "iothread")
-        .map((e) => ({ iothreadId: Number(attr(e, "id")), cpumap: allCpus(maplen) }));
+        .map((e) => ({ iothreadId: Number(attr(e, "id")), cpumap: allCpus() }));
     },
     async domainGetLaunchSecurityInfo(ref, flags) {
       checkFlags(flags, STRING_OKAY, "qemuDomainGetLaunchSecurityInfo");
@@ -263,43 +278,8 @@ export function qemuInfoSlots(st: QemuDriverState): Partial<HypervisorDriver> {
 /** The highest NUMA node number (/sys/devices/system/node/online; 0 without NUMA). */
 function maxNumaNode(): number {
   try {
-    const online = readFileSync("/sys/devices/system/node/online", "utf8").trim();
-    return Math.max(...online.split(",").map((r) => Number(r.split("-").pop())));
+    return Math.max(0, ...parseCpuList(readFileSync("/sys/devices/system/node/online", "utf8")));
   } catch {
     return 0;
   }
-}
-
-/** CPUs of the host (the highest present CPU + 1), as the bitmaps of pinning calls count them. */
-function hostCpuCount(): number {
-  try {
-    const present = readFileSync("/sys/devices/system/cpu/present", "utf8").trim();
-    return Math.max(...present.split(",").map((r) => Number(r.split("-").pop()))) + 1;
-  } catch {
-    return 1;
-  }
-}
-
-function allCpus(maplen: number): Uint8Array {
-  const m = new Uint8Array(maplen);
-  for (let i = 0; i < hostCpuCount() && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
-  return m;
-}
-
-/** A thread's allowed CPUs (Cpus_allowed_list of /proc/PID/task/TID/status) as a bitmap. */
-function threadAffinity(pid: number, tid: number, maplen: number): Uint8Array {
-  const m = new Uint8Array(maplen);
-  let list = "";
-  try {
-    list =
-      /^Cpus_allowed_list:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))?.[1] ?? "";
-  } catch {
-    return allCpus(maplen);
-  }
-  for (const part of list.split(",")) {
-    if (!part) continue;
-    const [a, b = a] = part.split("-").map(Number) as [number, number?];
-    for (let i = a; i <= (b ?? a) && i < maplen * 8; i++) m[i >> 3]! |= 1 << (i & 7);
-  }
-  return m;
 }
