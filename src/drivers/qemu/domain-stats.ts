@@ -45,7 +45,8 @@ import type { QemuProcess } from "./process.js";
 const STRING_OKAY = 1 << 2;
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
 
-function running(d: QemuDomain): QemuProcess {
+/** The running domain's QEMU, or libvirt's "domain is not running". */
+export function running(d: QemuDomain): QemuProcess {
   if (!isActive(d) || !d.proc) throw notRunning();
   return d.proc;
 }
@@ -63,7 +64,7 @@ function isEmpty(disk: DiskDef): boolean {
 }
 
 /** virDomainDiskByName: a disk by target (vda) or source path. */
-function diskByName(def: DomainDef, path: string): DiskDef | undefined {
+export function diskByName(def: DomainDef, path: string): DiskDef | undefined {
   return def.devices.disks.find((x) => x.target.dev === path || (path !== "" && diskSource(x) === path));
 }
 

@@ -27,9 +27,9 @@ import { oneDef } from "./driver-info.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { coreDump } from "./domain-dump.js";
 import { hasManagedSave } from "./domain-save.js";
+import { diskByName, running } from "./domain-stats.js";
 import { formatNodeNames } from "./hotplug-disk.js";
 import { snapshotsOf } from "./snapshot-store.js";
-import type { QemuProcess } from "./process.js";
 
 const AFFECT = VIR_DOMAIN_AFFECT.LIVE | VIR_DOMAIN_AFFECT.CONFIG;
 /** VIR_TYPED_PARAM_STRING_OKAY. */
@@ -50,18 +50,6 @@ const DIRTYRATE_MIN = 1;
 const DIRTYRATE_MAX = 60;
 /** QEMU's balloon device id (command-devices.ts). */
 const BALLOON_PATH = "/machine/peripheral/balloon0";
-
-function running(d: QemuDomain): QemuProcess {
-  if (!isActive(d) || !d.proc) throw notRunning();
-  return d.proc;
-}
-
-/** virDomainDiskByName: by target (vda) or by source path. */
-function diskByName(d: QemuDomain, name: string): DiskDef | undefined {
-  return d.def.devices.disks.find(
-    (x) => x.target.dev === name || (x.source && (attr(x.source, "file") ?? attr(x.source, "dev")) === name),
-  );
-}
 
 /** The disk's top format node QEMU has (query-block), or why not. */
 async function formatNode(d: QemuDomain, disk: DiskDef): Promise<string> {
@@ -104,7 +92,7 @@ export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
       }
       await job(d, async () => {
         const proc = running(d);
-        const found = diskByName(d, disk);
+        const found = diskByName(d.def, disk);
         if (!found) {
           throw virError(
             ErrorCode.INVALID_ARG,
@@ -133,7 +121,7 @@ export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
       const d = st.byRef(ref);
       await job(d, async () => {
         const proc = running(d);
-        const found = diskByName(d, dev);
+        const found = diskByName(d.def, dev);
         if (!found) throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `failed to find disk '${dev}'`);
         const node = (await formatNode(d, found)).replace(/-format$/, "-storage");
         await proc.monitor.execute("block-set-write-threshold", {
@@ -304,7 +292,7 @@ export function qemuOpsSlots(st: QemuDriverState): Partial<HypervisorDriver> {
       checkFlags(flags, 1, "qemuDomainGetBlockJobInfo");
       const d = st.byRef(ref);
       if (!isActive(d)) throw notRunning();
-      if (!diskByName(d, path)) {
+      if (!diskByName(d.def, path)) {
         throw virError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `disk '${path}' not found in domain`);
       }
       return { found: 0, type: 0, bandwidth: 0, cur: 0, end: 0 };
