@@ -9,22 +9,15 @@
 // Run with TSVIRT_LIVE_STATS_DUMP=<dir> to keep both sides' outputs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { libvirtdUnavailable } from "../bench/peers/libvirtd.js";
-import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
+import { buildGuest } from "./guest/build-guest.js";
 import { firstDiff } from "./guest/live-diff.js";
-import { type LivePeers, startLivePeers } from "./guest/live-peers.js";
-import { haveVirsh, virsh } from "./guest/root-daemon.js";
+import { type LivePeers, livePeersUnavailable, QEMU, startLivePeers } from "./guest/live-peers.js";
+import { virsh } from "./guest/root-daemon.js";
 
-const QEMU = "/usr/bin/qemu-system-x86_64";
-
-const skipWhy = !haveVirsh()
-  ? "virsh not installed"
-  : !existsSync(QEMU)
-    ? "qemu-system-x86_64 not installed"
-    : (guestUnavailable() ?? libvirtdUnavailable());
+const skipWhy = livePeersUnavailable();
 
 const RUN = "stats1";
 const DEFINED = "stats2";

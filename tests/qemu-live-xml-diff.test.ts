@@ -7,22 +7,17 @@
 // XML must then still be libvirtd's. Run with TSVIRT_LIVE_DIFF_DUMP=<dir> to keep every dump.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../bench/peers/libvirtd.js";
-import { buildGuest, guestUnavailable } from "./guest/build-guest.js";
+import { type LibvirtdPeer, startLibvirtd } from "../bench/peers/libvirtd.js";
+import { buildGuest } from "./guest/build-guest.js";
+import { livePeersUnavailable, QEMU } from "./guest/live-peers.js";
 import { firstDiff, normaliseLive, type Side } from "./guest/live-diff.js";
-import { haveVirsh, RootDaemon, virsh } from "./guest/root-daemon.js";
+import { RootDaemon, virsh } from "./guest/root-daemon.js";
 
-const QEMU = "/usr/bin/qemu-system-x86_64";
-
-const skipWhy = !haveVirsh()
-  ? "virsh not installed"
-  : !existsSync(QEMU)
-    ? "qemu-system-x86_64 not installed"
-    : (guestUnavailable() ?? libvirtdUnavailable());
+const skipWhy = livePeersUnavailable();
 
 /** Cases (or one of their dumps: `case/flag`) where tsvirtd knowingly differs, and why. */
 const KNOWN_DIFFERENT: Record<string, string> = {};

@@ -1,11 +1,24 @@
 // The two daemons of a live differential test: a private libvirtd 9.0 (bench/peers/libvirtd.ts,
 // its QEMU capability cache kept under .cache) and tsvirtd from the source tree, started together,
 // with a temporary base directory for both sides' files.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LibvirtdPeer, startLibvirtd } from "../../bench/peers/libvirtd.js";
-import { RootDaemon } from "./root-daemon.js";
+import { type LibvirtdPeer, libvirtdUnavailable, startLibvirtd } from "../../bench/peers/libvirtd.js";
+import { guestUnavailable } from "./build-guest.js";
+import { haveVirsh, RootDaemon } from "./root-daemon.js";
+
+/** The emulator the live tests' domains name. */
+export const QEMU = "/usr/bin/qemu-system-x86_64";
+
+/** Why a live test with the test guest under both daemons cannot run here (undefined/null: it can). */
+export function livePeersUnavailable() {
+  return !haveVirsh()
+    ? "virsh not installed"
+    : !existsSync(QEMU)
+      ? "qemu-system-x86_64 not installed"
+      : (guestUnavailable() ?? libvirtdUnavailable());
+}
 
 export interface LivePeers {
   ts: RootDaemon;
