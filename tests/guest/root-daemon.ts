@@ -19,11 +19,18 @@ export interface VirshResult {
   code: number;
 }
 
-/** Real virsh, C locale: its stdout, stderr and exit status. */
+/**
+ * Real virsh, C locale: its stdout, stderr and exit status. A call still running after two minutes
+ * is killed and says so in its stderr, so that a hang names its command instead of ending the
+ * whole test at its timeout.
+ */
 export function virsh(uri: string, args: string[]): Promise<VirshResult> {
   return new Promise((resolve) => {
-    execFile("virsh", ["-c", uri, ...args], { env: { ...process.env, LC_ALL: "C" } }, (e, stdout, stderr) => {
-      resolve({ out: stdout, err: stderr, code: e ? ((e as { code?: number }).code ?? 1) : 0 });
+    const opts = { env: { ...process.env, LC_ALL: "C" }, timeout: 120_000, killSignal: "SIGKILL" as const };
+    execFile("virsh", ["-c", uri, ...args], opts, (e, stdout, stderr) => {
+      const killed =
+        e && (e as { killed?: boolean }).killed ? `virsh ${args.join(" ")}: no answer in 120 s\n` : "";
+      resolve({ out: stdout, err: stderr + killed, code: e ? ((e as { code?: number }).code ?? 1) : 0 });
     });
   });
 }
