@@ -9,7 +9,16 @@
 //   node --import tsx bench/conf-define.ts            (full)
 //   BENCH_SMOKE=1 node --import tsx bench/conf-define.ts
 //   BENCH_FROM=dist node --import tsx bench/conf-define.ts   (the compiled dist/ tree)
+//
+// BENCH_COLD=1: the regime of bench/rpc-define.ts's rounds, a fresh process with tsvirtd's V8 flags
+// (its shebang's --no-concurrent-recompilation: the bench re-runs itself with it if missing; and
+// src/daemon/v8-tuning.ts's, set before anything else is loaded), no warm-up, only the QEMU define
+// path, BENCH_ROUNDS (3) rounds of BENCH_N (500) defines, CPU µs/define of each round. Round 1 is
+// mostly Ignition/Sparkplug plus the main-thread TurboFan compiles; rounds 2-3 are what the median
+// round of rpc-define.ts (defines 501-1000 of a fresh daemon) runs.
+//   BENCH_COLD=1 BENCH_FROM=dist node --import tsx bench/conf-define.ts
 
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +33,17 @@ const FROM = process.env.BENCH_FROM === "dist" ? "dist" : "src";
 const base = new URL(`../${FROM}/`, import.meta.url);
 if (!existsSync(base)) throw new Error(`no ${FROM}/ tree: run npx tsc -p . first`);
 const ext = FROM === "dist" ? "js" : "ts";
+const COLD = process.env.BENCH_COLD === "1";
+if (COLD && !process.execArgv.includes("--no-concurrent-recompilation")) {
+  const r = spawnSync(
+    process.execPath,
+    ["--no-concurrent-recompilation", ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: "inherit" },
+  );
+  process.exit(r.status ?? 1);
+}
+// before the measured modules, as tsvirtd's composition root does
+if (COLD) await import(new URL(`daemon/v8-tuning.${ext}`, base).href);
 const { compactDomainDef, formatDomainXML, parseDomainXML, parseDomainXMLWith } = (await import(
   new URL(`conf/domain/index.${ext}`, base).href
 )) as typeof DomainConf;
@@ -39,7 +59,8 @@ const SMOKE = process.env.BENCH_SMOKE === "1";
 // BENCH_ONLY=qemu: only the QEMU define (all) phase, for instruction counts (valgrind's
 // cachegrind run at two N, the difference divided by the difference of N: see bench/README.md).
 const ONLY_QEMU = process.env.BENCH_ONLY === "qemu";
-const N = SMOKE ? 200 : Number(process.env.BENCH_N ?? 5000);
+const N = SMOKE ? 200 : Number(process.env.BENCH_N ?? (COLD ? 500 : 5000));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 function domainXml(i: number): string {
   const m = (i & 255).toString(16).padStart(2, "0");
@@ -116,7 +137,7 @@ function time(label: string, xmls: string[], fn: (x: string) => unknown): number
   return us;
 }
 
-if (!ONLY_QEMU) {
+if (!ONLY_QEMU && !COLD) {
   const xmls = Array.from({ length: N }, (_, i) => domainXml(i));
   const defs = xmls.map((x) => parseDomainXML(x));
   console.log(`conf-define (${FROM}): N=${N}, ${xmls[0]!.length} bytes of XML each`);
@@ -166,6 +187,27 @@ if (existsSync(QEMU)) {
   // flat strings, as the RPC layer decodes them from a Buffer (a template literal is a rope,
   // which the first string operation of the parse would flatten: a cost the daemon does not have)
   const rx = Array.from({ length: N }, (_, i) => Buffer.from(rpcXml(i)).toString());
+  if (COLD) {
+    // distinct names in every round, as the bench's defines are
+    const all = Array.from({ length: N * ROUNDS }, (_, i) => Buffer.from(rpcXml(i)).toString());
+    console.log(
+      `qemu define, cold (${FROM}, tsvirtd's V8 flags): ${ROUNDS} rounds of ${N}, ${all[0]!.length} bytes each`,
+    );
+    const rounds: number[] = [];
+    let sink = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      // BENCH_MARKS=1: each round's start on the monotonic clock (µs), a --cpu-prof's time base
+      if (process.env.BENCH_MARKS === "1")
+        console.log(`mark round ${r + 1} ${process.hrtime.bigint() / 1000n}`);
+      const t = process.cpuUsage();
+      for (let i = r * N; i < (r + 1) * N; i++)
+        sink += formatDomainXML(parseQemu(all[i]!), saveFormat).length;
+      const d = process.cpuUsage(t);
+      rounds.push((d.user + d.system) / N);
+    }
+    console.log(`per-round CPU µs/define: ${rounds.map((u) => u.toFixed(1)).join(" / ")} (${sink} chars)`);
+    process.exit(0);
+  }
   console.log(`qemu define (rpc-define.py's XML): N=${N}, ${rx[0]!.length} bytes each`);
   if (!ONLY_QEMU) {
     const qdefs = rx.map(parseQemu);
