@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { setTimeout as delay } from "node:timers/promises";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { DomainEvent, HypervisorDriver } from "../src/driver/index.js";
@@ -87,7 +88,9 @@ test("qemu driver: lifecycle of a real TCG guest", async (t) => {
   const ser = join(root, "vm1-serial.sock");
   const ref = await drv.domainDefineXMLFlags!(guestXml("vm1", "qemu", ser), 0);
   assert.equal(ref.id, -1);
-  assert.ok(existsSync(join(opts.configDir, "vm1.xml")));
+  // The config file is written just after the define (a deferred save: state/xml-journal-store.ts).
+  for (let i = 0; i < 200 && !existsSync(join(opts.configDir, "vm1.xml")); i++) await delay(5);
+  assert.ok(existsSync(join(opts.configDir, "vm1.xml")), "the config file is written within a second");
   assert.deepEqual(await drv.connectListDefinedDomains!(10), ["vm1"]);
   const inactiveXml = await drv.domainGetXMLDesc!(ref, 0);
   assert.match(inactiveXml, /machine='pc-q35-\d+\.\d+'/, "machine alias resolved");

@@ -2,7 +2,8 @@
 // (src/drivers/qemu/domain-define.ts): an operation records what it was asked and starts that
 // record's flush before it computes; its save is the intent's commit. A crash that leaves an
 // intent without commit or resolve hands it back to the owner at the next start, and the QEMU
-// driver replays such a define with its recorded seed, giving the same UUID, MACs and XML.
+// driver replays such a define with its recorded seed, giving the same UUID, MACs and XML. A
+// define's save is deferred: its file is written by the next checkpoint, without a commit record.
 // "Crashes" here are a second store opened on the same directory while the first one, which
 // never checkpoints (idleMs far away), is simply dropped: what the second one reads is what a
 // kill -9 would leave. What a power loss may drop on top of that (a commit record not yet
@@ -95,7 +96,110 @@ test("store intents: unended ones come back in order after a crash, commits and 
   }
 });
 
-test("QEMU define: intent then commit; a define cut off after its intent is replayed with the same UUID, MAC and XML", async (t) => {
+test("deferred saves: the file waits for a checkpoint; a later record of the name ends the intent first; a crash replays only unended ones", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsvirt-deferred-"));
+  try {
+    // Neither checkpoints nor deferred writes on their own, but for the last part below.
+    const keep = { journal: { idleMs: 600_000, deferMs: 600_000 } };
+    const a = new XmlStore(dir, keep);
+    await a.init();
+    // What was formatted (each deferred save's text is made when its file is written; a load
+    // makes it too).
+    let formatted: string[] = [];
+    const text = (t: string) => () => {
+      formatted.push(t);
+      return t;
+    };
+    const i1 = (await a.beginIntent("p1"))!;
+    await a.save("x", text("<x>1</x>\n"), i1); // resolves once i1 is durable
+    assert.equal(existsSync(join(dir, "x.xml")), false, "no file yet");
+    assert.deepEqual(formatted, [], "nothing formatted yet");
+    assert.equal(await a.load("x"), "<x>1</x>\n", "readers of the store see a deferred save");
+    assert.deepEqual(await a.list(), ["x"]);
+    formatted = [];
+    // A redefine replaces the deferred save and ends the first intent.
+    const i2 = (await a.beginIntent("p2"))!;
+    await a.save("x", text("<x>2</x>\n"), i2);
+    // A define removed before any checkpoint: its intent is ended before the remove record.
+    const i3 = (await a.beginIntent("p3"))!;
+    await a.save("y", text("<y/>\n"), i3);
+    await a.remove("y");
+    // A plain save after a deferred one: the intent ends first, the plain save is the file.
+    const i4 = (await a.beginIntent("p4"))!;
+    await a.save("z", text("<z>old</z>\n"), i4);
+    await a.save("z", "<z>new</z>\n");
+    assert.deepEqual(journalOps(dir), [
+      { op: "intent", name: "#1" },
+      { op: "intent", name: "#2" },
+      { op: "resolve", name: "#1" },
+      { op: "intent", name: "#3" },
+      { op: "resolve", name: "#3" },
+      { op: "remove", name: "y" },
+      { op: "intent", name: "#4" },
+      { op: "resolve", name: "#4" },
+      { op: "save", name: "z" },
+    ]);
+    assert.deepEqual(formatted, [], "superseded saves are never formatted");
+
+    // Crash: only the define nothing ended comes back, to be replayed; no file was written for it.
+    const b = new XmlStore(dir, keep);
+    await b.init();
+    assert.deepEqual(
+      b.takeIntents().map((f) => f.payload),
+      ["p2"],
+    );
+    // x's file is there if it was written before the crash, with the last define's text.
+    assert.deepEqual(
+      (await b.list()).filter((n) => n !== "x"),
+      ["z"],
+    );
+    if (existsSync(join(dir, "x.xml"))) assert.equal(readFileSync(join(dir, "x.xml"), "utf8"), "<x>2</x>\n");
+    assert.equal(await b.load("z"), "<z>new</z>\n");
+
+    // A checkpoint (here flush) writes the deferred file, then resets the journal.
+    const c = new XmlStore(dir, keep);
+    await c.init();
+    const i5 = (await c.beginIntent("p5"))!;
+    await c.save("w", text("<w/>\n"), i5);
+    await c.flush();
+    assert.equal(readFileSync(join(dir, "w.xml"), "utf8"), "<w/>\n");
+    assert.equal(formatted.filter((t) => t === "<w/>\n").length, 1, "formatted once, when written");
+    assert.deepEqual(journalOps(dir), [], "the journal is reset once the file is durable");
+    const d = new XmlStore(dir, { journal: { idleMs: 600_000 } }); // deferred writes after 5 ms
+    await d.init();
+    assert.deepEqual(d.takeIntents(), [], "nothing to replay after the checkpoint");
+
+    // Without a checkpoint: the file is written shortly after the last save, the intent stays
+    // until a checkpoint; a remove then ends it before its own record.
+    const i6 = (await d.beginIntent("p6"))!;
+    await d.save("v", text("<v/>\n"), i6);
+    const i7 = (await d.beginIntent("p7"))!;
+    await d.save("u", text("<u/>\n"), i7);
+    for (let i = 0; i < 200 && !existsSync(join(dir, "u.xml")); i++)
+      await new Promise((r) => setTimeout(r, 5));
+    assert.equal(readFileSync(join(dir, "v.xml"), "utf8"), "<v/>\n");
+    assert.equal(readFileSync(join(dir, "u.xml"), "utf8"), "<u/>\n");
+    await d.remove("v");
+    assert.deepEqual(journalOps(dir), [
+      { op: "intent", name: "#1" },
+      { op: "intent", name: "#2" },
+      { op: "resolve", name: "#1" },
+      { op: "remove", name: "v" },
+    ]);
+    const e = new XmlStore(dir, keep);
+    await e.init();
+    assert.deepEqual(
+      e.takeIntents().map((f) => f.payload),
+      ["p7"],
+      "the written file's intent stays until a checkpoint; the removed one's does not",
+    );
+    assert.deepEqual(await e.list(), ["u", "w", "z"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("QEMU define: intent then a deferred file; a define cut off after its intent is replayed with the same UUID, MAC and XML", async (t) => {
   if (!existsSync(QEMU)) return t.skip("qemu-system-x86_64 not installed");
   const dir = mkdtempSync(join(tmpdir(), "tsvirt-intent-qemu-"));
   const opts = {
@@ -123,16 +227,14 @@ test("QEMU define: intent then commit; a define cut off after its intent is repl
     const ref = await drv.domainDefineXMLFlags!(xml("live"), 0);
     assert.deepEqual(
       journalOps(opts.configDir),
-      [
-        { op: "intent", name: "#1" },
-        { op: "commit", name: "live" },
-      ],
-      "a define writes its intent first and commits it with the config",
+      [{ op: "intent", name: "#1" }],
+      "a define writes its intent; its file waits for the next checkpoint",
     );
+    assert.equal(existsSync(join(opts.configDir, "live.xml")), false);
     await assert.rejects(drv.domainDefineXMLFlags!("<domain type='qemu'><name>bad</name></domain>", 0));
     assert.deepEqual(
       journalOps(opts.configDir)
-        .slice(2)
+        .slice(1)
         .map((r) => r.op),
       ["intent", "resolve"],
       "a failed define resolves its intent",
@@ -156,6 +258,11 @@ test("QEMU define: intent then commit; a define cut off after its intent is repl
     await drv.domainUndefineFlags!(await drv.domainLookupByName!("twin"), 0);
 
     await st.store.flush(); // this life ends here: nothing of it writes to the journal from now on
+    assert.equal(
+      readFileSync(join(opts.configDir, "live.xml"), "utf8"),
+      formatDomainXML(st.byName("live").def, { inactive: true, securityInfo: true }),
+      "the checkpoint wrote the deferred file",
+    );
 
     // What a power loss right after the reply could leave: the intent of a second define, not its
     // commit (cut off the journal) nor its file. Written here as the driver writes it, with a
@@ -188,10 +295,10 @@ test("QEMU define: intent then commit; a define cut off after its intent is repl
     const cut = st2.byName("cut");
     assert.equal(cut.uuid, def.uuid);
     assert.match(expected, /<mac address='52:54:00:[0-9a-f:]{8}'\/>/);
-    assert.equal(readFileSync(join(opts.configDir, "cut.xml"), "utf8"), expected);
     assert.equal(await drv2.domainGetXMLDesc!({ name: "cut", uuid: cut.uuid }, 2), expected);
     // and is ended: a third start replays nothing.
     await st2.store.flush();
+    assert.equal(readFileSync(join(opts.configDir, "cut.xml"), "utf8"), expected);
     const st3 = await createQemuDriverState(opts);
     assert.deepEqual(st3.replayErrors, []);
     assert.equal(st3.byName("cut").uuid, def.uuid);

@@ -37,6 +37,17 @@
 // "resolve" record and waits for that record's flush before it reports the failure, so a failed
 // operation is never replayed. A checkpoint may reset the journal between an intent and its save:
 // the save then sees a new generation and waits for its own record's flush, as without an intent.
+// Deferred saves (save with an intent and a function instead of the text): the save resolves when
+// the intent is durable, and the file is written later (5 ms after the last save, so after a
+// burst of defines; or by the next checkpoint), without a record of its own. Formatting and placing a config file was
+// about a quarter of a define's CPU, and nothing needs the file before then: the intent record
+// (what the client asked, and the seed of what the define generated) is what makes the define
+// durable, and a crash before the file is written replays it. Each checkpoint writes the
+// deferred files before anything else, so the journal is reset only once they are durable; until
+// then the intent stays open in the journal, and a later record of the same name (a save, a
+// commit, a remove) is preceded by a resolve record of that intent, so that no replay redoes the
+// older define on top of it. A later operation on the name drops a deferred save not yet
+// written (the later one replaces it).
 // open(): before anything is listed or loaded, apply the current generation's records (the last
 // one of each name, which leaves the same files as applying all in order) with the full atomic
 // sequence, remove temp files left by a crash, fsync the directory, reset the journal, and append
@@ -73,6 +84,14 @@ export interface JournalOptions {
   capacity?: number;
   /** Checkpoint after this long without a save or remove (default 200 ms). */
   idleMs?: number;
+  /** Write deferred files after this long without a save (default 5 ms; see writeSoon). */
+  deferMs?: number;
+}
+
+/** A save whose file the next checkpoint writes (see "Deferred saves" at the top). */
+interface Deferred {
+  readonly produce: () => string;
+  readonly intent: StoreIntent;
 }
 
 /** Temp files of this store end in `.new-<pid>-<n>` (XmlStore.list() skips `.new-`). */
@@ -117,6 +136,7 @@ async function writeDurable(path: string, tmp: string, data: Uint8Array): Promis
 export class JournaledDir {
   private readonly journal: XmlJournal;
   private readonly idleMs: number;
+  private readonly deferMs: number;
   private opening: Promise<void> | undefined;
   /** Names whose file was renamed since its last fsync. */
   private dirty = new Set<string>();
@@ -151,6 +171,11 @@ export class JournaledDir {
   private readonly openIntents = new Map<number, number>();
   /** Intents found unended by open(), appended again, for the owner to replay. */
   private found: { intent: StoreIntent; payload: string }[] = [];
+  /** Deferred saves not written yet, by name (see the top). */
+  private readonly deferred = new Map<string, Deferred>();
+  /** Names whose deferred save a checkpoint wrote while its intent is still in the journal. */
+  private readonly unended = new Map<string, StoreIntent>();
+  private deferTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly dir: string,
@@ -160,6 +185,7 @@ export class JournaledDir {
   ) {
     this.journal = new XmlJournal(join(dir, JOURNAL_FILE_NAME), o.capacity ?? 1 << 20);
     this.idleMs = o.idleMs ?? 200;
+    this.deferMs = o.deferMs ?? 5;
   }
 
   /** Replays the journal (once); everything else waits for it. */
@@ -421,9 +447,118 @@ export class JournaledDir {
     return run;
   }
 
-  /** Saves; with an intent (see the top), as that intent's commit. */
-  save(name: string, xml: string, intent?: StoreIntent): Promise<void> {
-    return this.inOrder(name, () => (intent ? this.doCommit(name, xml, intent) : this.doSave(name, xml)));
+  /**
+   * Saves; with an intent (see the top), as that intent's commit. With an intent and a function
+   * giving the text, deferred when it can be (see the top): resolves when the intent is durable.
+   */
+  save(name: string, xml: string | (() => string), intent?: StoreIntent): Promise<void> {
+    return this.inOrder(name, () => {
+      if (typeof xml === "string") return intent ? this.doCommit(name, xml, intent) : this.doSave(name, xml);
+      return intent ? this.defer(name, xml, intent) : this.doSave(name, xml());
+    });
+  }
+
+  /** The text of a deferred save of `name` not written yet (readers of the store see it). */
+  deferredText(name: string): string | undefined {
+    return this.deferred.get(name)?.produce();
+  }
+
+  /** Names with a deferred save not written yet. */
+  deferredNames(): string[] {
+    return [...this.deferred.keys()];
+  }
+
+  /** Whether a save with this intent may be deferred now (its intent record is in the journal). */
+  private mayDefer(intent: StoreIntent): boolean {
+    return !this.gate && this.journal.open && this.journal.generation === intent.gen;
+  }
+
+  private async defer(name: string, produce: () => string, intent: StoreIntent): Promise<void> {
+    await this.ready();
+    for (;;) {
+      if (!this.mayDefer(intent)) return this.doCommit(name, produce(), intent);
+      const extra = this.supersedeSize(name);
+      if (extra === 0 || this.canAppend(extra)) break;
+      await this.makeRoom(extra);
+    }
+    this.supersede(name);
+    this.openIntents.delete(intent.id);
+    this.deferred.set(name, { produce, intent });
+    this.touched();
+    this.writeSoon();
+    try {
+      await intent.durable;
+    } catch (e) {
+      // The caller ends the intent (endIntent) when it reports the failure.
+      if (this.deferred.get(name)?.intent === intent) this.deferred.delete(name);
+      this.openIntents.set(intent.id, performance.now());
+      throw e;
+    }
+  }
+
+  /** Bytes of the resolve record supersede(name) appends (0: none). */
+  private supersedeSize(name: string): number {
+    const i = this.deferred.get(name)?.intent ?? this.unended.get(name);
+    return i && i.gen === this.journal.generation ? recordSize(`#${i.id}`.length, 0) : 0;
+  }
+
+  /**
+   * Before a record of `name`: drops its deferred save (this one replaces it) and ends the
+   * intent of that save, or of one a checkpoint wrote, with a resolve record, so that no replay
+   * redoes that define after this record. In the same synchronous run as the caller's append, after
+   * the caller made room for supersedeSize(name) more bytes.
+   */
+  private supersede(name: string): void {
+    const i = this.deferred.get(name)?.intent ?? this.unended.get(name);
+    this.deferred.delete(name);
+    this.unended.delete(name);
+    if (i && i.gen === this.journal.generation) this.journal.append("resolve", `#${i.id}`, Buffer.alloc(0));
+  }
+
+  /**
+   * Writes the files of the deferred saves (temp file, rename; the checkpoint's pass fsyncs them),
+   * yielding now and then so that calls go on meanwhile. No record: each one's intent stays in
+   * the journal until the reset that follows their fsync. A failure puts the save back.
+   */
+  private async writeDeferred(): Promise<void> {
+    for (const [name, d] of this.deferred) {
+      this.deferred.delete(name);
+      try {
+        const data = Buffer.from(d.produce(), "utf8");
+        const file = this.fileOf(name);
+        this.place(name, this.writeTemp(file, data), file, data);
+      } catch (e) {
+        if (!this.deferred.has(name)) this.deferred.set(name, d);
+        throw e;
+      }
+      if (d.intent.gen === this.journal.generation) this.unended.set(name, d.intent);
+      // One file at a time: a call that came meanwhile runs before the next one (I/O callbacks
+      // run before setImmediate's), so it waits for one file at most, not for the whole batch.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /**
+   * Writes the deferred files once no save came for deferMs: after a burst of defines ends,
+   * well before the idle checkpoint, and before a person or a script could look for the file.
+   */
+  private writeSoon(): void {
+    if (this.deferTimer) {
+      this.deferTimer.refresh();
+      return;
+    }
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = undefined;
+      // A checkpoint in progress writes them itself; a failure leaves them to the next checkpoint.
+      if (this.deferred.size > 0 && !this.checkpointing && !this.gate) this.writeDeferred().catch(() => {});
+    }, this.deferMs);
+    this.deferTimer.unref();
+  }
+
+  /** Resets the journal (a new generation: no intent of the old one is left to end). */
+  private async resetJournal(): Promise<void> {
+    await this.journal.reset();
+    for (const [name, i] of this.unended) if (i.gen !== this.journal.generation) this.unended.delete(name);
   }
 
   /**
@@ -437,12 +572,13 @@ export class JournaledDir {
     this.openIntents.delete(intent.id);
     const file = this.fileOf(name);
     const xmlBytes = Buffer.byteLength(xml);
-    const size = recordSize(Buffer.byteLength(name), 4 + xmlBytes);
+    const size = recordSize(Buffer.byteLength(name), 4 + xmlBytes) + this.supersedeSize(name);
     if (this.journal.generation !== intent.gen || !this.canAppend(size)) return this.doSave(name, xml);
     const body = Buffer.allocUnsafe(4 + xmlBytes);
     body.writeUInt32LE(intent.id, 0);
     body.write(xml, 4, "utf8");
     const data = body.subarray(4);
+    this.supersede(name);
     this.journal.append("commit", name, body);
     this.inflight++;
     try {
@@ -472,8 +608,10 @@ export class JournaledDir {
       });
       return;
     }
-    while (!this.canAppend(size)) await this.makeRoom(size);
+    while (!this.canAppend(size + this.supersedeSize(name)))
+      await this.makeRoom(size + this.supersedeSize(name));
     // From here to the first await: no checkpoint can see the record without this save in flight.
+    this.supersede(name);
     this.journal.append("save", name, data);
     this.inflight++;
     try {
@@ -510,9 +648,11 @@ export class JournaledDir {
     // Without a journal file no record exists that could bring the object back.
     if (this.journal.open) {
       const size = recordSize(Buffer.byteLength(name), 0);
-      while (!this.canAppend(size)) await this.makeRoom(size);
+      while (!this.canAppend(size + this.supersedeSize(name)))
+        await this.makeRoom(size + this.supersedeSize(name));
+      this.supersede(name);
       this.journal.append("remove", name, Buffer.alloc(0));
-    }
+    } else this.deferred.delete(name);
     if (this.spares.length < SPARES_MAX) {
       // Kept as a spare for a later save (see the top of the file).
       const spare = this.spareName();
@@ -583,7 +723,13 @@ export class JournaledDir {
 
   /** Nothing the journal covers is left to make durable (a running pass holds names it took). */
   private clean(): boolean {
-    return this.dirty.size === 0 && !this.dirDirty && this.inflight === 0 && !this.passing;
+    return (
+      this.dirty.size === 0 &&
+      !this.dirDirty &&
+      this.inflight === 0 &&
+      !this.passing &&
+      this.deferred.size === 0
+    );
   }
 
   /**
@@ -597,8 +743,10 @@ export class JournaledDir {
     try {
       while (this.checkpointing) await this.checkpointing.catch(() => {});
       if (this.inflight > 0) await new Promise<void>((r) => this.inflightDone.push(r));
-      while (!this.clean()) await (this.passing ?? this.pass());
-      if (this.journal.used > 0) await this.journal.reset();
+      // (No save is deferred while the gate is closed: mayDefer.)
+      while (!this.clean())
+        await (this.deferred.size > 0 ? this.writeDeferred() : (this.passing ?? this.pass()));
+      if (this.journal.used > 0) await this.resetJournal();
       await fn?.();
     } finally {
       this.gate = undefined;
@@ -624,8 +772,9 @@ export class JournaledDir {
     let ok = false;
     const p = (async () => {
       for (let pass = 0; ; pass++) {
+        if (this.deferred.size > 0) await this.writeDeferred();
         if (this.clean()) {
-          if (this.journal.used > 0) await this.journal.reset();
+          if (this.journal.used > 0) await this.resetJournal();
           break;
         }
         if (pass >= 2 || (force && pass >= 1)) {
@@ -698,6 +847,10 @@ export class JournaledDir {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+    if (this.deferTimer) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
     }
   }
 }

@@ -3,7 +3,7 @@
 // either the old or the new file, never a torn one. Autostart is a marker in `autostart/`.
 
 import { closeSync, fsync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, symlink, unlink } from "node:fs/promises";
+import { mkdir, readdir, lstat, readFile, symlink, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type JournalOptions, JournaledDir, type StoreIntent } from "./xml-journal-store.js";
 
@@ -134,12 +134,17 @@ export class XmlStore {
     return this.journaled?.takeIntents() ?? [];
   }
 
-  /** Saves `xml` as `<name>.xml`; with an intent, as that intent's commit (journaled store). */
-  async save(name: string, xml: string, intent?: StoreIntent): Promise<void> {
+  /**
+   * Saves `xml` as `<name>.xml`; with an intent, as that intent's commit (journaled store). `xml`
+   * may be a function giving the text: with an intent, a journaled store may then write the file
+   * later (a deferred save, see xml-journal-store.ts); otherwise it is called at once.
+   */
+  async save(name: string, xml: string | (() => string), intent?: StoreIntent): Promise<void> {
     if (this.journaled) {
       checkName(name);
       return this.journaled.save(name, xml, intent);
     }
+    if (typeof xml !== "string") xml = xml();
     const file = this.file(name);
     try {
       await writeFileAtomic(file, xml);
@@ -153,6 +158,8 @@ export class XmlStore {
 
   async load(name: string): Promise<string | undefined> {
     await this.journaled?.ready();
+    const deferred = this.journaled?.deferredText(name);
+    if (deferred !== undefined) return deferred;
     try {
       return await readFile(this.file(name), "utf8");
     } catch (e) {
@@ -214,13 +221,14 @@ export class XmlStore {
     try {
       ents = await readdir(this.dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      ents = [];
     }
-    return ents
-      .filter((f) => f.endsWith(".xml") && !f.includes(".new-"))
-      .map((f) => f.slice(0, -4))
-      .sort();
+    const names = new Set(
+      ents.filter((f) => f.endsWith(".xml") && !f.includes(".new-")).map((f) => f.slice(0, -4)),
+    );
+    for (const n of this.journaled?.deferredNames() ?? []) names.add(n);
+    return [...names].sort();
   }
 
   async setAutostart(name: string, on: boolean): Promise<void> {
@@ -236,7 +244,8 @@ export class XmlStore {
 
   async isAutostart(name: string): Promise<boolean> {
     try {
-      await stat(this.autostartLink(name));
+      // The link itself: its target may not be written yet (a deferred save, xml-journal-store.ts).
+      await lstat(this.autostartLink(name));
       return true;
     } catch {
       return false;

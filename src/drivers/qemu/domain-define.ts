@@ -1,11 +1,12 @@
 // virDomainDefineXMLFlags for the QEMU driver, and its replay after a crash.
 //
 // The define first records an intent in the config store's journal (the XML, the flags and a
-// random seed) and starts its flush, then parses, fills in defaults and formats while the disk
-// works; its config save is the intent's commit. A synchronous client (virsh, python-libvirt)
-// thus waits for max(flush, parse) rather than their sum. The UUID and MACs a define generates
-// come from the recorded seed (conf/common/random.ts), so that replaying an intent a crash left
-// without its commit (replayDefineIntents, at daemon start) makes the very definition the client
+// random seed) and starts its flush, then parses and fills in defaults while the disk works; its
+// config save is deferred (formatted and written by the store's next checkpoint, in idle time).
+// A synchronous client (virsh, python-libvirt) thus waits for max(flush, parse) rather than
+// their sum, plus neither the formatting nor the file. The UUID and MACs a define generates come
+// from the recorded seed (conf/common/random.ts), so that replaying an intent a crash left
+// without its file (replayDefineIntents, at daemon start) makes the very definition the client
 // may have been told about. See src/state/xml-journal-store.ts for the journal's side.
 
 import { seededRandom } from "../../conf/common/random.js";
@@ -114,7 +115,9 @@ export async function replayDefineIntents(st: QemuDriverState): Promise<string[]
       continue;
     }
     try {
-      await defineWith(st, rec.xml, Buffer.from(rec.seed, "hex"), intent);
+      const d = await defineWith(st, rec.xml, Buffer.from(rec.seed, "hex"), intent);
+      // Its file was not there for load() to find its autostart mark next to it.
+      if (!d.autostart) d.autostart = await st.store.isAutostart(d.name);
     } catch (e) {
       problems.push(`replayed define: ${(e as Error).message}`);
     }

@@ -142,11 +142,16 @@ export class QemuDriverState {
     return problems;
   }
 
-  /** Saves the persistent config; `intent`: as that define intent's commit (domain-define.ts). */
+  /**
+   * Saves the persistent config; `intent`: as that define intent's commit (domain-define.ts),
+   * whose file the store may write later (a deferred save: the intent is what makes the define
+   * durable, see state/xml-journal-store.ts), formatting this definition then.
+   */
   async saveConfig(d: QemuDomain, intent?: StoreIntent): Promise<void> {
+    const def = d.newDef ?? d.def;
     // with graphics passwords, as libvirt saves configs (VIR_DOMAIN_DEF_FORMAT_SECURE)
-    const xml = formatDomainXML(d.newDef ?? d.def, { inactive: true, securityInfo: true });
-    await this.store.save(d.name, xml, intent);
+    const xml = () => formatDomainXML(def, { inactive: true, securityInfo: true });
+    await this.store.save(d.name, intent ? xml : xml(), intent);
   }
 
   lifecycle(d: QemuDomain, event: number, detail: number): void {

@@ -62,11 +62,12 @@ export { type QemuDriverOptions, QemuDriverState };
 export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuDriverState> {
   const st = new QemuDriverState(o);
   await st.load();
+  // Defines a crash cut off between their journal intent and the config file (domain-define.ts):
+  // replayed before anything else looks at the domains, as if their files had been there.
+  st.replayErrors.push(...(await replayDefineIntents(st)));
   await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
   for (const d of st.domains.values()) if (d.proc) await dropUnpluggedDevices(d).catch(() => false);
   await loadAllSnapshots(st);
-  // Defines a crash cut off between their journal intent and its commit (domain-define.ts).
-  st.replayErrors.push(...(await replayDefineIntents(st)));
   if (o.autostart !== false) {
     // Like libvirtd at start: run the persistent domains marked autostart that are not running.
     for (const d of st.domains.values()) {
