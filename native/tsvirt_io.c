@@ -14,10 +14,14 @@
 //   map(fd, offset, length) / unmap(view)   read-only, pre-faulted mmap of a file range as a
 //                                      Uint8Array: bulk copies read the page cache in place
 //                                      instead of copying it into a buffer first
+//   zstdCompress(bytes, limit) / zstdDecompress(bytes, size)   qcow2's zstd clusters through
+//                                      the system's libzstd.so.1 (dlopen on first use, as qemu's
+//                                      block/qcow2-threads.c calls it); -ENOSYS without it
 // Errors come back as negative errno numbers (never thrown), so callers can fall back on
 // EOPNOTSUPP/EINVAL/ENOSYS without string matching. Everything is synchronous: each call is one
 // or a few syscalls that the kernel answers from metadata (or, for copyRange, in-kernel copies).
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -646,6 +650,143 @@ static napi_value deflate_pool(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+// ---- zstd ----
+// libzstd's streaming types and ZSTD_e_end (zstd.h is not needed: the ABI is stable since 1.4).
+typedef struct {
+  const void *src;
+  size_t size;
+  size_t pos;
+} zstd_in;
+typedef struct {
+  void *dst;
+  size_t size;
+  size_t pos;
+} zstd_out;
+#define ZSTD_E_END 2
+
+static struct {
+  int state; // 0: not tried, 1: loaded, -1: unavailable
+  void *(*create_c)(void);
+  size_t (*free_c)(void *);
+  size_t (*compress2)(void *, zstd_out *, zstd_in *, int);
+  void *(*create_d)(void);
+  size_t (*free_d)(void *);
+  size_t (*decompress)(void *, zstd_out *, zstd_in *);
+  unsigned (*is_error)(size_t);
+} zs;
+
+static int zstd_load(void) {
+  if (zs.state) return zs.state;
+  zs.state = -1;
+  void *h = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!h) return -1;
+  *(void **)&zs.create_c = dlsym(h, "ZSTD_createCCtx");
+  *(void **)&zs.free_c = dlsym(h, "ZSTD_freeCCtx");
+  *(void **)&zs.compress2 = dlsym(h, "ZSTD_compressStream2");
+  *(void **)&zs.create_d = dlsym(h, "ZSTD_createDCtx");
+  *(void **)&zs.free_d = dlsym(h, "ZSTD_freeDCtx");
+  *(void **)&zs.decompress = dlsym(h, "ZSTD_decompressStream");
+  *(void **)&zs.is_error = dlsym(h, "ZSTD_isError");
+  if (zs.create_c && zs.free_c && zs.compress2 && zs.create_d && zs.free_d && zs.decompress && zs.is_error)
+    zs.state = 1;
+  return zs.state;
+}
+
+/** Reads (Uint8Array, number) arguments. */
+static int bytes_and_size(napi_env env, napi_callback_info info, uint8_t **data, size_t *len, int64_t *n) {
+  napi_value argv[2];
+  size_t argc = 2;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (argc < 2 || napi_get_typedarray_info(env, argv[0], &t, len, (void **)data, &ab, &off) != napi_ok ||
+      t != napi_uint8_array || napi_get_value_int64(env, argv[1], n) != napi_ok || *n < 0 ||
+      *n > (1 << 30)) {
+    napi_throw_type_error(env, NULL, "tsvirt_io: (Uint8Array, size) expected");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value new_bytes(napi_env env, const void *src, size_t len) {
+  void *mem;
+  napi_value ab, out;
+  CHECK(napi_create_arraybuffer(env, len, &mem, &ab));
+  if (len) memcpy(mem, src, len);
+  CHECK(napi_create_typedarray(env, napi_uint8_array, len, ab, 0, &out));
+  return out;
+}
+
+/**
+ * zstdCompress(bytes, limit): one zstd frame of at most limit bytes (ZSTD_compressStream2 with
+ * ZSTD_e_end once, default parameters, as qemu); -ENOMEM when it does not fit, -EIO on error.
+ */
+static napi_value zstd_compress(napi_env env, napi_callback_info info) {
+  uint8_t *src;
+  size_t len;
+  int64_t limit;
+  if (bytes_and_size(env, info, &src, &len, &limit)) return NULL;
+  if (zstd_load() < 0) return make_int(env, -ENOSYS);
+  uint8_t *buf = malloc(limit ? (size_t)limit : 1);
+  void *cctx = zs.create_c();
+  if (!buf || !cctx) {
+    free(buf);
+    if (cctx) zs.free_c(cctx);
+    return make_int(env, -ENOMEM);
+  }
+  zstd_out o = {buf, (size_t)limit, 0};
+  zstd_in i = {src, len, 0};
+  size_t r = zs.compress2(cctx, &o, &i, ZSTD_E_END);
+  zs.free_c(cctx);
+  napi_value out;
+  if (r) out = make_int(env, r > o.size - o.pos ? -ENOMEM : -EIO);
+  else out = new_bytes(env, buf, o.pos);
+  free(buf);
+  return out;
+}
+
+/**
+ * zstdDecompress(bytes, size): exactly size bytes out of the stream (qemu's
+ * qcow2_zstd_decompress loop: stop when the output is full, fail without progress or when the
+ * frame goes on past it); -EIO on error.
+ */
+static napi_value zstd_decompress(napi_env env, napi_callback_info info) {
+  uint8_t *src;
+  size_t len;
+  int64_t size;
+  if (bytes_and_size(env, info, &src, &len, &size)) return NULL;
+  if (zstd_load() < 0) return make_int(env, -ENOSYS);
+  uint8_t *buf = malloc(size ? (size_t)size : 1);
+  void *dctx = zs.create_d();
+  if (!buf || !dctx) {
+    free(buf);
+    if (dctx) zs.free_d(dctx);
+    return make_int(env, -ENOMEM);
+  }
+  zstd_out o = {buf, (size_t)size, 0};
+  zstd_in i = {src, len, 0};
+  size_t r = 0;
+  int ret = 0;
+  while (o.pos < o.size) {
+    size_t in0 = i.pos, out0 = o.pos;
+    r = zs.decompress(dctx, &o, &i);
+    if (zs.is_error(r)) {
+      ret = -EIO;
+      break;
+    }
+    if (in0 >= i.pos && out0 >= o.pos) {
+      ret = -EIO;
+      break;
+    }
+  }
+  if (!ret && r > 0) ret = -EIO;
+  zs.free_d(dctx);
+  napi_value out = ret ? make_int(env, ret) : new_bytes(env, buf, o.pos);
+  free(buf);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"extents", NULL, extents, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -659,6 +800,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"unmap", NULL, unmap_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeback", NULL, writeback, NULL, NULL, NULL, napi_enumerable, NULL},
       {"prefetch", NULL, prefetch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zstdCompress", NULL, zstd_compress, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zstdDecompress", NULL, zstd_decompress, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -66,10 +66,13 @@ test("round trip on MemoryIO across refcount widths, with snapshots and check", 
     const img = await openImage(mem, { format: "qcow2" });
     await img.write(5000, new Uint8Array(300_000).fill(1));
     if (bits === "1") {
-      // A snapshot needs refcount 2: refused up front, leaving the image consistent.
+      // A snapshot needs refcount 2: refused at the first reference, as qemu's snapshot
+      // create fails, leaving the image consistent except for its leaked copy of the L1 table
+      // (qemu-img check then reports one leaked cluster too).
       await assert.rejects(img.snapshots!.create("s1"), /refcount width/);
       const r = await img.checker!.check();
-      assert.equal(r.corruptions + r.leaks + r.checkErrors, 0, r.messages.join("; "));
+      assert.equal(r.corruptions + r.checkErrors, 0, r.messages.join("; "));
+      assert.equal(r.leaks, 1, r.messages.join("; "));
       await img.close();
       continue;
     }

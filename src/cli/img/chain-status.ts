@@ -149,6 +149,7 @@ export async function qemuWriteZeroes(
   // Whole clusters become zero clusters on v3; on v2 without a backing file qemu discards them
   // instead (they read as zeros then), with the same head/tail widening.
   const whole = q.header?.version === 3 || (q.header?.version === 2 && q.header.backingFile === undefined);
+  if (img.format === "qcow2" && q.extL2 && q.cs) return extL2WriteZeroes(img, q.cs, offset, length, mayUnmap);
   if (img.format !== "qcow2" || !img.writeZeroes || !q.cs || q.extL2 || !whole) {
     if (img.writeZeroes) await img.writeZeroes(offset, length, { mayUnmap });
     else await zeros(offset, length);
@@ -177,4 +178,62 @@ export async function qemuWriteZeroes(
     pos = midEnd;
   }
   if (end > pos) await edge(pos, end - pos);
+}
+
+/**
+ * qemuWriteZeroes on an extended-L2 qcow2 image: the block layer's bdrv_co_do_pwrite_zeroes
+ * pieces on subcluster alignment (an unaligned head, the aligned bulk, an unaligned tail), each
+ * through qcow2_co_pwrite_zeroes: an unaligned piece widens to its subcluster when the rest of
+ * that subcluster reads zero and it is not allocated (else ENOTSUP), the rest goes to
+ * qcow2_subcluster_zeroize; where the driver answers ENOTSUP the piece is written as zeros.
+ */
+async function extL2WriteZeroes(
+  img: Image,
+  cs: number,
+  offset: number,
+  length: number,
+  mayUnmap: boolean,
+): Promise<void> {
+  const q = img as unknown as {
+    zeroizeSubclusters(o: number, n: number, u: boolean): Promise<boolean>;
+    tables: { lookup(gci: number): Promise<{ kind: string; allocBits: number }> };
+  };
+  const sc = cs / 32;
+  const size = img.virtualSize;
+  const readsZero = async (o: number, n: number) => {
+    const m = Math.min(n, size - o);
+    return m <= 0 || (await chainStatus(img, o, m)).every((e) => e.zero);
+  };
+  const driver = async (o: number, n: number): Promise<boolean> => {
+    const head = o % sc;
+    let tail = Math.ceil((o + n) / sc) * sc - (o + n);
+    if (o + n === size) tail = 0;
+    if (head || tail) {
+      if (!((await readsZero(o - head, head)) && (await readsZero(o + n, tail)))) return false;
+      const s0 = o - head;
+      const m = await q.tables.lookup(Math.floor(s0 / cs));
+      if (m.kind === "compressed") return false;
+      const bit = 2 ** Math.floor((s0 % cs) / sc);
+      if (Math.floor(m.allocBits / bit) % 2 === 1) return false;
+      return q.zeroizeSubclusters(s0, Math.min(sc, size - s0), mayUnmap);
+    }
+    return q.zeroizeSubclusters(o, n, mayUnmap);
+  };
+  let head = offset % sc;
+  const tail = (offset + length) % sc;
+  let pos = offset;
+  let left = length;
+  while (left > 0) {
+    let num = left;
+    if (head) {
+      num = Math.min(left, sc - head);
+      head = (head + num) % sc;
+    } else if (tail && num > sc) num -= tail;
+    if (!(await driver(pos, num))) {
+      for (let p = pos; p < pos + num; p += 1 << 20)
+        await img.write(p, new Uint8Array(Math.min(1 << 20, pos + num - p)));
+    }
+    pos += num;
+    left -= num;
+  }
 }

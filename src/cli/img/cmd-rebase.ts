@@ -126,9 +126,10 @@ async function rebase(
     const target = newBacking === "" ? undefined : newBacking;
     if (!unsafe && target !== undefined) {
       const full = pathCombine(filename, target);
-      // qemu's image locking: the image itself, opened for writing, cannot be its new backing file.
-      // (raw shares write permission, so only other formats conflict.)
-      const self = img.format !== "raw" && (await sameFile(full, filename));
+      // qemu's image locking: the image itself, opened for writing, cannot be its new backing file
+      // when that opens in a format with metadata (its file child refuses to share write); opened
+      // as raw (-F raw, or probed raw) it shares write permission and the rebase goes on.
+      const self = (newFmt ?? img.format) !== "raw" && (await sameFile(full, filename));
       if (self)
         throw new CliError(
           `Could not open new backing file '${target}': Failed to get shared "write" lock\nIs another process using the image [${full}]?`,
@@ -147,11 +148,11 @@ async function rebase(
           `Could not open new backing file '${target}': Parameter 'encrypt.key-secret' is required for cipher`,
         );
       // Deeper in the new backing chain, the image itself conflicts the same way.
-      if (img.format !== "raw") {
+      {
         let depth = 0;
         for (let b = nb.backing?.backingImage; b; b = b.backing?.backingImage) {
           depth++;
-          if (b.io.path && (await sameFile(b.io.path, filename)))
+          if (b.format !== "raw" && b.io.path && (await sameFile(b.io.path, filename)))
             throw new CliError(
               `Could not open new backing file '${target}': ${"Could not open backing file: ".repeat(depth)}Failed to get shared "write" lock\nIs another process using the image [${b.io.path}]?`,
             );
@@ -172,9 +173,9 @@ async function rebase(
       const localProgress = size > 0 ? 100 / Math.floor(size / Math.min(size, IO_BUF)) : 100;
       let n = 0;
       for (let pos = 0; pos < size; pos += n) {
-        // (Only qcow2's zero writes depend on where a piece starts and ends: other formats take
-        // whole-megabyte pieces rather than one per cluster.)
-        n = Math.min(IO_BUF, size - pos, img.format === "qcow2" ? driverRunEnd(img, pos) - pos : IO_BUF);
+        // (A piece ends where the format's block-status driver stops answering: qcow2 an L2
+        // table's reach, qcow and sparse vmdk a cluster, vdi a block; -p prints once a piece.)
+        n = Math.min(IO_BUF, size - pos, driverRunEnd(img, pos) - pos);
         let st: MapExtent[];
         try {
           st = await chainStatus(img, pos, n);

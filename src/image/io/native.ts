@@ -18,6 +18,8 @@ interface Addon {
   unmap(view: Uint8Array): number;
   writeback?(fd: number, offset: number, length: number): number;
   prefetch?(fd: number, offset: number, length: number): number;
+  zstdCompress?(data: Uint8Array, limit: number): Uint8Array | number;
+  zstdDecompress?(data: Uint8Array, size: number): Uint8Array | number;
   zeroRuns(bytes: Uint8Array, offset: number, granularity: number): Float64Array | number;
   deflatePool(
     threads: number,
@@ -82,6 +84,17 @@ export interface NativeIO {
    * must stay unchanged until the promise settles.
    */
   deflater(threads: number, level: number, windowBits: number, memLevel: number): Deflater | undefined;
+  /**
+   * One zstd frame of `data` in at most `limit` bytes through the system's libzstd (qemu's
+   * qcow2 zstd compression); "nospace" when it does not fit, undefined without libzstd (or an
+   * addon older than this call), "error" when libzstd fails.
+   */
+  zstdCompress(data: Uint8Array, limit: number): Uint8Array | "nospace" | "error" | undefined;
+  /**
+   * Exactly `size` bytes out of a zstd stream (qemu's qcow2_zstd_decompress); "error" when the
+   * stream is broken or does not end within them, undefined without libzstd.
+   */
+  zstdDecompress(data: Uint8Array, size: number): Uint8Array | "error" | undefined;
 }
 
 /** Deflates one buffer; undefined when the output would not be shorter than the input. */
@@ -141,6 +154,16 @@ function wrap(a: Addon): NativeIO {
           pool.submit(id, data);
         });
     },
+    zstdCompress(data, limit) {
+      const r = a.zstdCompress ? a.zstdCompress(data, limit) : -38;
+      if (typeof r !== "number") return r;
+      return r === -38 /* ENOSYS */ ? undefined : r === -12 /* ENOMEM */ ? "nospace" : "error";
+    },
+    zstdDecompress(data, size) {
+      const r = a.zstdDecompress ? a.zstdDecompress(data, size) : -38;
+      if (typeof r !== "number") return r;
+      return r === -38 ? undefined : "error";
+    },
     zeroRuns(bytes, offset, granularity) {
       const r = a.zeroRuns(bytes, offset, granularity);
       if (typeof r === "number") throw new Error(`zeroRuns failed (${r})`);
@@ -172,6 +195,12 @@ export function nativeIO(): NativeIO | undefined {
     why = `could not load ${ADDON_PATH}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
   }
   return loaded ?? undefined;
+}
+
+let zstd: boolean | undefined;
+/** True when qcow2's zstd clusters can be read and written (the addon and libzstd are there). */
+export function zstdAvailable(): boolean {
+  return (zstd ??= nativeIO()?.zstdCompress(new Uint8Array(1), 64) !== undefined);
 }
 
 /** Why nativeIO() returned what it did (for `tsvirt-img --version`-style diagnostics and tests). */

@@ -14,6 +14,7 @@ import type {
   MapExtent,
   Resizable,
 } from "../../image.js";
+import { zstdAvailable } from "../../io/native.js";
 import {
   AUTOCLEAR_BITMAPS,
   AUTOCLEAR_DATA_FILE_RAW,
@@ -480,6 +481,16 @@ export class Qcow2Image implements Image, BackingChain {
     );
   }
 
+  /**
+   * qemu's qcow2_subcluster_zeroize (extended L2 only): subcluster-aligned zeroing through the
+   * subclusters' zero bits; false where qemu answers ENOTSUP (the caller writes zeros instead).
+   */
+  zeroizeSubclusters(offset: number, length: number, mayUnmap: boolean): Promise<boolean> {
+    return this.clusters(offset, length, async () =>
+      (writePath ?? (await loadWritePath())).zeroizeSubclusters(this, offset, length, mayUnmap),
+    );
+  }
+
   writeCompressed(offset: number, data: Uint8Array): Promise<void> {
     return this.clusters(offset, data.length, async () =>
       (writePath ?? (await loadWritePath())).compressedWrite(this, offset, data),
@@ -491,7 +502,9 @@ export class Qcow2Image implements Image, BackingChain {
    * (write-path.ts canCompress(), inlined so a read-only open need not load the write path).
    */
   get compressedClusterSize(): number | undefined {
-    return !this.hasDataFile && !this.crypto && this.header.compressionType === 0 ? this.cs : undefined;
+    if (this.hasDataFile || this.crypto) return undefined;
+    const t = this.header.compressionType;
+    return t === 0 || (t === 1 && zstdAvailable()) ? this.cs : undefined;
   }
 
   /** Deflates one guest cluster on libuv's thread pool (zero-padded to a full cluster, as qemu). */
@@ -501,7 +514,7 @@ export class Qcow2Image implements Image, BackingChain {
       full = new Uint8Array(this.cs);
       full.set(raw.subarray(0, this.cs));
     }
-    return (compress ? Promise.resolve(compress) : loadCompress()).then((c) => c.compressClusterAsync(full));
+    return (compress ? Promise.resolve(compress) : loadCompress()).then((c) => c.compressClusterAsync(full, this.header.compressionType));
   }
 
   /** Stores a cluster prepared by compressCluster (undefined: it did not compress, stored raw). */

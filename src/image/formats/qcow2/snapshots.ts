@@ -72,8 +72,6 @@ export class Qcow2Snapshots implements InternalSnapshots {
     this.check();
     if (this.img.snapshotList.length >= MAX_SNAPSHOTS)
       throw new ImageError("invalid-argument", "Too many snapshots");
-    // Fail before touching anything when the references cannot be taken.
-    await assertTreeFits(this.img, this.img.tables.l1);
     await withDirtyBit(this.img, () => this.doCreate(name));
   }
 
@@ -88,6 +86,9 @@ export class Qcow2Snapshots implements InternalSnapshots {
     const l1Bytes = l1.length * 8;
     const l1Off = l1.length ? await img.refs.alloc(Math.ceil(l1Bytes / img.cs)) : 0;
     if (l1.length) await img.io.write(l1Off, encodeL1(l1, l1Bytes));
+    // References that cannot be taken fail the snapshot here, as qemu's first overflowing
+    // refcount update does: its copy of the L1 table stays allocated (leaked), as in qemu.
+    await assertTreeFits(img, l1);
     await updateTreeRefcounts(img, l1, img.tables.l1Offset, 1);
     const entry: SnapshotEntry = {
       l1Offset: l1Off,

@@ -255,7 +255,17 @@ async function allocRun(img: Qcow2Image, data: Uint8Array, run: Plan[], sink: Si
     }
     view.set(data.subarray(p.dataPos, p.dataPos + p.n), p.within);
   }
-  await writeRun(img, run, buf, bits, sink);
+  // Fresh clusters with subclusters: as qemu, only the touched subclusters reach the file (from
+  // the first one's start to the last one's end), not the untouched ones around them.
+  let span: [number, number] | undefined;
+  if (img.extL2 && run.every((p) => p.m.kind === "unallocated")) {
+    const scs = cs / SUBCLUSTERS;
+    const first = run[0]!;
+    const last = run[k - 1]!;
+    const end = Math.min(Math.ceil((last.within + last.n) / scs) * scs, clusterLen(img, last.gci));
+    span = [Math.floor(first.within / scs) * scs, (k - 1) * cs + end];
+  }
+  await writeRun(img, run, buf, bits, sink, span);
 }
 
 /** Allocates the run's clusters at once, writes `buf` there, maps them, frees what they replaced. */
@@ -265,6 +275,7 @@ async function writeRun(
   buf: Uint8Array,
   bits: { alloc: number; zero: number }[],
   sink: Sink,
+  span?: [number, number],
 ) {
   const cs = img.cs;
   // L2 tables first (as qemu does): data clusters of one run then lie next to each other.
@@ -273,7 +284,8 @@ async function writeRun(
   const firstGuest = run[0]!.gci * cs;
   const host = img.hasDataFile ? firstGuest : await img.refs.alloc(run.length);
   if (!img.hasDataFile) img.allocatedData();
-  await sink.write(host, firstGuest, buf);
+  if (span) await sink.write(host + span[0], firstGuest + span[0], buf.subarray(span[0], span[1]));
+  else await sink.write(host, firstGuest, buf);
   await sink.after(async () => {
     await setEntries(
       img,
@@ -335,9 +347,9 @@ export async function setEntries(
   }
 }
 
-/** True when the image can take compressed clusters (no data file, no encryption, zlib type). */
+/** True when the image can take compressed clusters (no data file, no encryption, zlib or zstd type). */
 export function canCompress(img: Qcow2Image): boolean {
-  return !img.hasDataFile && !img.crypto && img.header.compressionType === 0;
+  return img.compressedClusterSize !== undefined;
 }
 
 /**
@@ -364,7 +376,7 @@ export async function compressedWrite(
   if (prepacked === undefined) {
     const full = new Uint8Array(img.cs);
     full.set(data);
-    packed = compressCluster(full);
+    packed = compressCluster(full, img.header.compressionType);
   } else packed = prepacked ?? undefined;
   const old = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
   if (!packed || packed.length >= img.cs) {
@@ -416,7 +428,7 @@ export async function zeroGuest(
   // discard requests through for images opened with discard=unmap, as qemu-img convert and
   // commit open their targets).
   if (opts.mayUnmap) {
-    await discardingFrees(img, () => zeroClusters(img, offset, length));
+    await discardingFrees(img, () => zeroClusters(img, offset, length, true));
     return;
   }
   await zeroClusters(img, offset, length);
@@ -450,7 +462,7 @@ export async function discardingFrees(img: Qcow2Image, fn: () => Promise<void>):
   }
 }
 
-async function zeroClusters(img: Qcow2Image, offset: number, length: number): Promise<void> {
+async function zeroClusters(img: Qcow2Image, offset: number, length: number, mayUnmap = false): Promise<void> {
   const end = offset + length;
   let pos = offset;
   const zeroChunk = async (a: number, b: number) => {
@@ -465,25 +477,88 @@ async function zeroClusters(img: Qcow2Image, offset: number, length: number): Pr
     const canFlag = img.header.version === 3 || img.header.backingFile === undefined;
     if (!whole || !canFlag || img.hasDataFile) {
       await zeroChunk(pos, segEnd);
+    } else if (img.extL2) {
+      await zeroWholeExtL2(img, gci, mayUnmap);
     } else {
       const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
       // qemu's zero_in_l2_slice: v3 sets the zero flag even on an unallocated cluster without a
-      // backing file (a backing file given later, as safe rebase does, must not show through);
-      // v2 without a backing file only unmaps, a no-op for an unallocated cluster.
-      if (
-        !(
-          m.kind === "zero" ||
-          (m.kind === "unallocated" && img.header.version !== 3 && img.header.backingFile === undefined)
-        )
-      ) {
-        if (img.header.version === 3) {
-          await setEntries(img, [{ gci, host: 0, zero: true, allocBits: 0, zeroBits: 0xffffffff }]);
-        } else await setEntries(img, [{ gci, host: 0 }]);
+      // backing file (a backing file given later, as safe rebase does, must not show through),
+      // keeping an allocated cluster's host offset unless the request may unmap; v2 without a
+      // backing file only unmaps, a no-op for an unallocated cluster.
+      if (img.header.version === 3) {
+        const unmap = m.kind === "compressed" || (mayUnmap && m.kind !== "unallocated" && m.host !== 0);
+        const host = unmap || m.kind === "compressed" ? 0 : m.host;
+        if (!(m.kind === "zero" && m.host === host)) {
+          await setEntries(img, [{ gci, host, zero: true, allocBits: 0, zeroBits: 0xffffffff }]);
+          if (unmap) await release(img, m);
+        }
+      } else if (!(m.kind === "unallocated" && img.header.backingFile === undefined)) {
+        await setEntries(img, [{ gci, host: 0 }]);
         await release(img, m);
       }
     }
     pos = segEnd;
   }
+}
+
+/**
+ * qemu's zero_in_l2_slice for one whole cluster of an extended-L2 image: every subcluster reads
+ * zero; the host cluster stays unless the request may unmap (a compressed one always goes).
+ */
+async function zeroWholeExtL2(img: Qcow2Image, gci: number, mayUnmap: boolean): Promise<void> {
+  const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
+  const unmap = m.kind === "compressed" || (mayUnmap && m.kind === "normal");
+  const host = unmap ? 0 : m.host;
+  if (m.kind !== "compressed" && host === m.host && m.allocBits === 0 && m.zeroBits === 0xffffffff) return;
+  await setEntries(img, [{ gci, host, allocBits: 0, zeroBits: 0xffffffff }]);
+  if (unmap) await release(img, m);
+}
+
+/**
+ * qemu's qcow2_subcluster_zeroize on an extended-L2 image: offset on a subcluster boundary, the
+ * end too unless it is the image's end. The partial clusters at either end get the zero bits of
+ * their subclusters (allocation bits cleared, the host cluster kept), whole clusters in between
+ * go as zero_in_l2_slice. False where qemu answers ENOTSUP (a compressed cluster zeroed in part);
+ * what was done before that stays done, as in qemu.
+ */
+export async function zeroizeSubclusters(
+  img: Qcow2Image,
+  offset: number,
+  length: number,
+  mayUnmap: boolean,
+): Promise<boolean> {
+  img.bounds(offset, length);
+  img.writable();
+  await beforeWrite(img);
+  const cs = img.cs;
+  const scs = cs / SUBCLUSTERS;
+  let end = offset + length;
+  const head = Math.min(end, Math.ceil(offset / cs) * cs) - offset;
+  const pos = offset + head;
+  const tail = end >= img.virtualSize ? 0 : end - Math.max(pos, Math.floor(end / cs) * cs);
+  end -= tail;
+  const part = async (o: number, n: number): Promise<boolean> => {
+    const gci = Math.floor(o / cs);
+    const m = img.tables.peek(gci) ?? (await img.tables.lookup(gci));
+    if (m.kind === "compressed") return false;
+    const sc = Math.floor((o % cs) / scs);
+    const nb = Math.ceil(n / scs);
+    const mask = (2 ** (sc + nb) - 2 ** sc) >>> 0;
+    const zero = (m.zeroBits | mask) >>> 0;
+    const alloc = (m.allocBits & ~mask) >>> 0;
+    if (zero !== m.zeroBits || alloc !== m.allocBits)
+      await setEntries(img, [{ gci, host: m.host, allocBits: alloc, zeroBits: zero }]);
+    return true;
+  };
+  if (head && !(await part(offset, head))) return false;
+  const middle = async () => {
+    for (let gci = pos / cs; gci * cs < end; gci++) await zeroWholeExtL2(img, gci, mayUnmap);
+  };
+  // (Clusters freed by a request that may unmap leave the file too, as in zeroGuest.)
+  if (mayUnmap) await discardingFrees(img, middle);
+  else await middle();
+  if (tail && !(await part(end, tail))) return false;
+  return true;
 }
 
 // ---- status ----
