@@ -4,9 +4,10 @@
 // tsvirt-img ≤ qemu-img + (node -e 0), printed per case as MET / MISS (medians).
 //
 // tsvirt-img runs as a user runs it: dist/bin/tsvirt-img, package.json's "bin" (the launcher that
-// scripts/build-img-bundle.mjs writes), executed directly. Before the rounds, each CLI runs once
-// with TSVIRT_IMG_TRACE_START=1 and the start-up path it took is printed (snapshot, bundle or
-// modules): a bundle or snapshot older than tsc's output is not used, so build both first.
+// scripts/build-img-bundle.mjs builds), executed directly. Before the rounds, each CLI runs once
+// with TSVIRT_IMG_TRACE_START=1 and the start-up path it took is printed (bundle or modules; builds
+// before 2026-11-26 could also say snapshot): a bundle older than tsc's output is not used, so
+// build it after tsc.
 //
 //   npm run build (or npx tsc -p . && node scripts/build-img-bundle.mjs)
 //   node --import tsx bench/image-startup.ts

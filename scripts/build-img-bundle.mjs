@@ -1,31 +1,31 @@
 // Optional build step after tsc (`npm run build`), for tsvirt-img's start-up. Writes, in DIST/bin:
 //
-// - tsvirt-img: the installed program (package.json "bin"), a shell launcher that knows this
-//   checkout's paths and the Node that built the snapshot below. When the snapshot is there, not
-//   older than tsc's output, made by the first `node` on PATH (the one `#!/usr/bin/env node` would
-//   run) and NODE_OPTIONS is empty (any V8 flag there makes Node refuse a snapshot), it runs
-//   `node --snapshot-blob tsvirt-img.blob -- ARGS`; else `node --interrupt-budget=… tsvirt-img-cli.cjs
-//   ARGS` (the V8 flag tsvirt-img-cli.cjs would otherwise set through node:v8). Written
-//   even without esbuild (it then always takes the second way). Only shell built-ins on the
-//   first way: no fork before Node starts.
+// - tsvirt-img: the installed program (package.json "bin"), a launcher that runs
+//   `node --interrupt-budget=… tsvirt-img-start.cjs ARGS` when the bundle below is there and not
+//   older than tsc's output (tsvirt-img-cli.cjs), else `node --interrupt-budget=… tsvirt-img-cli.cjs
+//   ARGS` (the V8 flag tsvirt-img-cli.cjs would otherwise set through node:v8), without
+//   NODE_EXTRA_CA_CERTS (see native/tsvirt-img-launcher.c). It is that C file compiled with the
+//   system's C compiler (statically when it can: no dynamic loader at each start), or, without a
+//   compiler (or with --sh-launcher), a shell script doing the same. Written even without esbuild
+//   (it then always takes the second way).
 // - tsvirt-img.cjs: tsvirt-img's CLI (dist/cli/img/main.js and everything it imports, dynamic
 //   imports included) in one CommonJS file, and tsvirt-img.cjs.cache, V8's code cache for it,
-//   taken after a training run of info and check. tsvirt-img-cli.cjs (tsc's output of
-//   src/bin/tsvirt-img-cli.cts) loads them when they are not older than itself; otherwise the
-//   CLI's ES modules load as before.
-// - tsvirt-img.blob: a V8 startup snapshot (`node --build-snapshot`) of a Node that evaluated the
-//   bundle and ran the same training commands: Node starts with the CLI's code, the built-in
-//   modules it requires and its compiled functions already in the heap. Only the Node binary that
-//   made it can load it (the launcher checks). Nothing in the CLI reads the environment, the
-//   working directory, the terminal or the clock at module top level (a snapshot would freeze
-//   it); the native addon loads on first use (an addon loaded while building makes V8 abort:
-//   then no blob), and the training runs never touch process.stdout/stderr (they write through
-//   the CLI's own fs.writeSync sinks, fd 1 being /dev/null in the building process).
+//   taken after a training run of info and check.
+// - tsvirt-img-start.cjs: the launcher's entry: loads those two (no staleness checks: the launcher
+//   made them) and runs the CLI. tsvirt-img-cli.cjs (tsc's output of src/bin/tsvirt-img-cli.cts,
+//   what `node dist/bin/tsvirt-img.js` runs) loads them too when they are not older than itself;
+//   otherwise the CLI's ES modules load as before.
+//
+// Until 2026-11-26 the launcher started Node from a V8 startup snapshot of the CLI (4.7 MB) when it
+// could: fewer instructions than the code cache (~4 M of ~105 M), but Node reads the whole blob and
+// deserializes a second heap at each start (2,100 more page faults than the code-cache way), so the
+// snapshot start measured no faster, mostly slower, and needed a launcher that checks the Node
+// binary, PATH and NODE_OPTIONS (a V8 flag there makes Node refuse a snapshot). Removed.
 //
 // Needs esbuild, which is only an indirect dev dependency (through tsx): without it this prints
 // a note, removes stale outputs and exits 0, so `npm run build` works with plain tsc output.
 //
-//   node scripts/build-img-bundle.mjs [--dist DIR] [--out DIR] [--no-cache] [--no-snapshot]
+//   node scripts/build-img-bundle.mjs [--dist DIR] [--out DIR] [--no-cache] [--sh-launcher]
 //   (--out: where the outputs and copies of the bins go, default DIST/bin; for tests)
 
 import { spawnSync } from "node:child_process";
@@ -63,62 +63,117 @@ const BIN_CJS = join(DIST, "bin/tsvirt-img-cli.cjs");
 const LAUNCHER = join(OUT, "tsvirt-img");
 const BUNDLE = join(OUT, "tsvirt-img.cjs");
 const CACHE = `${BUNDLE}.cache`;
-const BLOB = join(OUT, "tsvirt-img.blob");
+const START = join(OUT, "tsvirt-img-start.cjs");
+const LAUNCHER_C = join(ROOT, "native/tsvirt-img-launcher.c");
+/** The V8 flag the code cache is made with; the launcher passes the same (the C file has it too). */
+const BUDGET = "--interrupt-budget=1081344";
 
 /** Must match the wrapper in src/bin/tsvirt-img-cli.cts: V8 accepts a cache only for the same source. */
 const wrap = (code) => `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 const scriptOptions = (cachedData) => ({ filename: BUNDLE, cachedData });
 /** Must match the bin's V8 flags too (a cache records the flags it was made with). */
-setFlagsFromString("--interrupt-budget=1081344");
+setFlagsFromString(BUDGET);
 
 function removeOutputs() {
   rmSync(BUNDLE, { force: true });
   rmSync(CACHE, { force: true });
-  rmSync(BLOB, { force: true });
+  rmSync(START, { force: true });
+  // The V8 startup snapshot earlier builds made (see the header): no longer used.
+  rmSync(join(OUT, "tsvirt-img.blob"), { force: true });
 }
 
 /** A word for sh: single-quoted. */
 const shq = (s) => `'${s.replaceAll("'", "'\\''")}'`;
 
+/** Writes `text` to `file` through a temporary file and a rename (running launchers never see half a file). */
+function writeAtomic(file, text, mode) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  if (mode !== undefined) chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}
+
 /**
- * The installed program. Baked in: OUT and this Node's path. Every test on the snapshot's way is
- * a shell built-in (dash, bash and busybox sh have -nt and -ef); the last line, for a checkout
- * moved after the build, is the only one that forks (readlink: npm's bin is a symlink). A Node
- * replaced after the build would refuse the snapshot (exit 14): a package manager renames the new
- * binary into place with the package's (older) mtime, but the rename makes the directory newer
- * than the blob, which the launcher takes as stale too (any install into that directory does:
- * the next build makes a new blob).
+ * The shell launcher, for machines without a C compiler: what native/tsvirt-img-launcher.c does.
+ * Baked in: OUT and this Node's path. Every test is a shell built-in (dash, bash and busybox sh
+ * have -nt); the readlink, for a checkout moved after the build, is the only fork.
  */
-function writeLauncher() {
-  mkdirSync(OUT, { recursive: true });
-  const text = `#!/bin/sh
-# tsvirt-img: written by scripts/build-img-bundle.mjs (npm run build) for this checkout and this
-# Node; see that script. TSVIRT_IMG_NO_BUNDLE=1: the CLI's ES modules (no snapshot, no bundle).
-n=${shq(process.execPath)}
+function shLauncher() {
+  return `#!/bin/sh
+# tsvirt-img: written by scripts/build-img-bundle.mjs (npm run build) for this checkout, as no C
+# compiler was found to build native/tsvirt-img-launcher.c (which does the same, faster); see both.
+# TSVIRT_IMG_NO_BUNDLE=1: the CLI's ES modules.
 d=${shq(OUT)}
+[ -f "$d/tsvirt-img-cli.cjs" ] || { s=$(readlink -f -- "$0") && d=\${s%/*}; }
 # tsvirt-img opens no TLS connection and starts no program, yet Node reads and parses the CA file
 # NODE_EXTRA_CA_CERTS names at every start (~30 ms of a 50 ms start here): not for this process.
 unset NODE_EXTRA_CA_CERTS
-if [ -z "\${NODE_OPTIONS-}" ] && [ "\${TSVIRT_IMG_NO_BUNDLE-}" != 1 ] && [ -f "$d/tsvirt-img.blob" ] &&
-  ! [ "$d/tsvirt-img-cli.cjs" -nt "$d/tsvirt-img.blob" ] && ! [ "$n" -nt "$d/tsvirt-img.blob" ] &&
-  ! [ "\${n%/*}" -nt "$d/tsvirt-img.blob" ]; then
-  o=$IFS
-  IFS=:
-  for p in $PATH; do
-    if [ -f "\${p:-.}/node" ] && [ -x "\${p:-.}/node" ]; then
-      [ "\${p:-.}/node" -ef "$n" ] && exec "$n" --snapshot-blob "$d/tsvirt-img.blob" -- "$@"
-      break
-    fi
-  done
-  IFS=$o
-fi
-[ -f "$d/tsvirt-img-cli.cjs" ] && exec node --interrupt-budget=1081344 "$d/tsvirt-img-cli.cjs" "$@"
-s=$(readlink -f -- "$0") && exec node --interrupt-budget=1081344 "\${s%/*}/tsvirt-img-cli.cjs" "$@"
+e=tsvirt-img-cli.cjs
+[ "\${TSVIRT_IMG_NO_BUNDLE-}" != 1 ] && [ -f "$d/tsvirt-img.cjs" ] && [ -f "$d/tsvirt-img-start.cjs" ] &&
+  ! [ "$d/tsvirt-img-cli.cjs" -nt "$d/tsvirt-img.cjs" ] && e=tsvirt-img-start.cjs
+command -v node >/dev/null 2>&1 || exec ${shq(process.execPath)} ${BUDGET} "$d/$e" "$@"
+exec node ${BUDGET} "$d/$e" "$@"
 `;
-  const tmp = `${LAUNCHER}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  chmodSync(tmp, 0o755);
-  renameSync(tmp, LAUNCHER);
+}
+
+/** C string literal of `s` (paths: no control characters expected; escaped anyway). */
+const cq = (s) => JSON.stringify(s);
+
+/**
+ * The installed program: native/tsvirt-img-launcher.c compiled (static first, then dynamic), or the
+ * shell launcher when there is no compiler, it fails, or --sh-launcher. Returns which.
+ */
+function writeLauncher() {
+  mkdirSync(OUT, { recursive: true });
+  if (!args.includes("--sh-launcher")) {
+    const tmp = `${LAUNCHER}.tmp-${process.pid}`;
+    const cc = process.env.CC || "cc";
+    const defs = [`-DTSVIRT_DIR=${cq(OUT)}`, `-DTSVIRT_NODE=${cq(process.execPath)}`];
+    for (const link of [["-static"], []]) {
+      const r = spawnSync(cc, ["-O2", "-Wall", "-std=gnu11", ...link, ...defs, "-o", tmp, LAUNCHER_C], {
+        encoding: "utf8",
+      });
+      if (r.status === 0) {
+        chmodSync(tmp, 0o755);
+        renameSync(tmp, LAUNCHER);
+        return link.length ? "C, static" : "C";
+      }
+      rmSync(tmp, { force: true });
+    }
+  }
+  writeAtomic(LAUNCHER, shLauncher(), 0o755);
+  return "sh";
+}
+
+/** The launcher's entry: the bundle with its code cache, nothing else (see the header). */
+function writeStart() {
+  writeAtomic(
+    START,
+    `"use strict";
+// tsvirt-img's start-up from the CLI's bundle and V8's code cache: written by
+// scripts/build-img-bundle.mjs with them; the launcher (dist/bin/tsvirt-img) runs this when they
+// are not older than tsc's output. Like src/bin/tsvirt-img-cli.cts's bundled(), without its checks.
+const { readFileSync } = require("node:fs");
+const { Script } = require("node:vm");
+if (!process.execArgv.includes(${JSON.stringify(BUDGET)})) require("node:v8").setFlagsFromString(${JSON.stringify(BUDGET)});
+if (process.env.TSVIRT_IMG_TRACE_START === "1") process.stderr.write("tsvirt-img: start-up via bundle\\n");
+const file = \`\${__dirname}/tsvirt-img.cjs\`;
+let cachedData;
+try {
+  cachedData = readFileSync(\`\${file}.cache\`);
+} catch {}
+// ASCII (the build's charset): a latin1 slice is the same one-byte string, without decoding, and
+// without Buffer#toString's JavaScript to compile (latin1Slice: its undocumented native method).
+const b = readFileSync(file);
+const code = b.latin1Slice ? b.latin1Slice() : b.toString("latin1");
+const mod = { exports: {} };
+new Script(\`(function (exports, require, module, __filename, __dirname) {\${code}\\n})\`, { filename: file, cachedData })
+  .runInThisContext()(mod.exports, require, mod, file, __dirname);
+void mod.exports.runCli(process.argv.slice(2)).then((rc) => {
+  process.exitCode = rc;
+});
+`,
+  );
 }
 
 try {
@@ -127,7 +182,7 @@ try {
   console.error(`build-img-bundle: ${BIN_CJS} is missing: run tsc first`);
   process.exit(1);
 }
-writeLauncher();
+const launcherKind = writeLauncher();
 if (OUT !== dirname(BIN)) {
   // Bins of their own next to the outputs elsewhere (tests): ES module and CommonJS like dist's.
   copyFileSync(BIN, join(OUT, "tsvirt-img.js"));
@@ -152,7 +207,9 @@ try {
 
 // What a CommonJS file compiled by vm.Script lacks, rewritten in each module's text:
 // - import.meta.url names each module's own file: it becomes that file's URL, computed from the
-//   bundle's directory at run time (the addon is found relative to native.js);
+//   bundle's directory at run time; `fileURLToPath(new URL("REL", import.meta.url))` (native.js's
+//   addon path, computed at module top level) becomes that path computed with node:path, which
+//   spares every start compiling node:url's URL parser and getters (~1 M instructions);
 // - import() of a Node built-in (node:zlib, node:crypto) would need a dynamic-import callback,
 //   which a script compiled from a code cache does not get in Node 20: require() it instead
 //   (the built-ins' CommonJS exports carry the same named exports).
@@ -163,6 +220,10 @@ const esmOnly = {
       let text = readFileSync(a.path, "utf8");
       if (!text.includes("import.meta") && !text.includes('import("node:')) return undefined;
       const rel = JSON.stringify(relative(OUT, a.path));
+      text = text.replace(
+        /\bfileURLToPath\(new URL\(("[\w./-]+"), import\.meta\.url\)\)/g,
+        (_, p) => `__tsvirtModulePath(${rel}, ${p})`,
+      );
       text = text.replaceAll("import.meta.url", `__tsvirtModuleUrl(${rel})`);
       text = text.replaceAll('import("node:', '__tsvirtImportBuiltin("node:');
       if (text.includes("import.meta")) throw new Error(`${a.path}: import.meta other than .url`);
@@ -217,13 +278,17 @@ async function build() {
     packages: "external",
     logLevel: "warning",
     legalComments: "none",
-    // No comments, no indentation: less to read and scan, and ASCII only (escaped strings), so V8
-    // keeps the source as a one-byte string.
-    minifyWhitespace: true,
+    // Minified (no comments or indentation, short local names, shorter syntax): less to read and
+    // a smaller code cache to deserialize (callgrind, info raw: -1.4 M instructions of ~18 M over
+    // Node's own start); and ASCII only (escaped strings), so V8 keeps the source as a one-byte
+    // string. Names the CLI prints are data, not function or class names (the bundle-vs-modules
+    // tests compare outputs); only a crash's stack trace shows the short names.
+    minify: true,
     charset: "ascii",
     banner: {
       js: [
         'const __tsvirtModuleUrl = (p) => require("node:url").pathToFileURL(require("node:path").resolve(__dirname, p)).href;',
+        'const __tsvirtModulePath = (m, p) => require("node:path").resolve(__dirname, m, "..", p);',
         "const __tsvirtImportBuiltin = (m) => Promise.resolve().then(() => require(m));",
       ].join("\n"),
     },
@@ -236,6 +301,7 @@ async function build() {
   // tsvirt-img-cli.cjs takes the bundle only when it is not older than itself.
   const now = new Date();
   utimesSync(BUNDLE, now, now);
+  writeStart();
 
   if (args.includes("--no-cache")) return;
 
@@ -277,70 +343,10 @@ async function build() {
     writeFileSync(`${CACHE}.tmp-${process.pid}`, cache);
     renameSync(`${CACHE}.tmp-${process.pid}`, CACHE);
     console.log(
-      `build-img-bundle: ${relative(ROOT, BUNDLE)} (${statSync(BUNDLE).size} bytes), code cache ${cache.length} bytes`,
+      `build-img-bundle: ${relative(ROOT, BUNDLE)} (${statSync(BUNDLE).size} bytes), code cache ${cache.length} bytes, launcher ${relative(ROOT, LAUNCHER)} (${launcherKind})`,
     );
-    if (!args.includes("--no-snapshot")) buildSnapshot(code, runs, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * tsvirt-img.blob: `node --build-snapshot` of a script that evaluates the bundle as
- * tsvirt-img-cli.cjs would (the same __filename/__dirname: the addon is found relative to them),
- * runs the training commands (their functions are then compiled in the snapshot) and names the
- * snapshot's main function. A failure leaves no blob (the launcher then runs tsvirt-img-cli.cjs)
- * and is reported on stderr, but does not fail the build.
- */
-function buildSnapshot(code, runs, dir) {
-  const entry = join(dir, "snapshot-entry.js");
-  const tmpBlob = `${BLOB}.tmp-${process.pid}`;
-  writeFileSync(
-    entry,
-    `"use strict";
-const __tsvirtCli = { exports: {} };
-(function (exports, require, module, __filename, __dirname) {${code}
-})(__tsvirtCli.exports, require, __tsvirtCli, ${JSON.stringify(BUNDLE)}, ${JSON.stringify(OUT)});
-const { startupSnapshot, setFlagsFromString } = require("node:v8");
-(async () => {
-  for (const argv of ${JSON.stringify(runs)}) {
-    // The real output path (fs.writeSync on fds 1 and 2; fd 1 is /dev/null here): its functions,
-    // Node's writeSync and Buffer.from(string) among them, are then compiled in the snapshot too.
-    const rc = await __tsvirtCli.exports.runCli(argv);
-    if (rc !== 0) throw new Error("training run " + argv.join(" ") + " exited " + rc);
-  }
-})();
-startupSnapshot.setDeserializeMainFunction(() => {
-  // See tsvirt-img-cli.cts (set here, not on the command line: V8 flags must match the build's).
-  setFlagsFromString("--interrupt-budget=1081344");
-  if (process.env.TSVIRT_IMG_TRACE_START === "1") process.stderr.write("tsvirt-img: start-up via snapshot\\n");
-  __tsvirtCli.exports.runCli(process.argv.slice(1)).then((rc) => {
-    process.exitCode = rc;
-  });
-});
-`,
-  );
-  try {
-    // --no-warnings: Node notes that node:module (the addon's createRequire) is "not yet fully
-    // verified" in snapshots; the addon is loaded only at run time (the tests run it so).
-    const b = spawnSync(process.execPath, ["--no-warnings", "--snapshot-blob", tmpBlob, "--build-snapshot", entry], {
-      cwd: dir,
-      encoding: "utf8",
-      // The training runs' output goes to /dev/null (a pipe could fill up and make the CLI fall
-      // back to process.stdout, a stream that must not be in the snapshot).
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    if (b.status !== 0) throw new Error(`node --build-snapshot exited ${b.status ?? b.signal}: ${b.stderr}`);
-    // The blob answers like the bundle before it is used.
-    const r = spawnSync(process.execPath, ["--snapshot-blob", tmpBlob, "--", ...runs[0]], { encoding: "utf8" });
-    if (r.status !== 0 || !/^file format: raw$/m.test(r.stdout))
-      throw new Error(`the snapshot does not run: ${r.status} ${r.stdout}${r.stderr}`);
-    renameSync(tmpBlob, BLOB);
-    console.log(`build-img-bundle: ${relative(ROOT, BLOB)} (${statSync(BLOB).size} bytes, for ${process.execPath})`);
-  } catch (e) {
-    rmSync(tmpBlob, { force: true });
-    rmSync(BLOB, { force: true });
-    console.error(`build-img-bundle: no snapshot (tsvirt-img runs the bundle): ${e?.message ?? e}`);
   }
 }
 

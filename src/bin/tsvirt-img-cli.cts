@@ -1,8 +1,9 @@
 // tsvirt-img's JavaScript start-up (CommonJS: a CommonJS main module spares Node 20 setting up
 // its ES module loader, about 4 ms of a 50 ms start). The installed `tsvirt-img` is
-// dist/bin/tsvirt-img, a shell launcher written by scripts/build-img-bundle.mjs, which starts Node
-// from the CLI's V8 startup snapshot when it can and runs this file otherwise;
-// dist/bin/tsvirt-img.js (an ES module, for `node dist/bin/tsvirt-img.js …`) runs this file too.
+// dist/bin/tsvirt-img, a launcher built by scripts/build-img-bundle.mjs, which runs the build's
+// tsvirt-img-start.cjs (the bundle below without this file's checks: the launcher made them) when
+// it can and this file otherwise; dist/bin/tsvirt-img.js (an ES module, for
+// `node dist/bin/tsvirt-img.js …`) runs this file too.
 //
 // Here: `npm run build` also writes dist/bin/tsvirt-img.cjs, the whole CLI in one CommonJS file
 // (scripts/build-img-bundle.mjs), and tsvirt-img.cjs.cache, V8's code cache for it after info and
@@ -22,9 +23,8 @@ import { Script } from "node:vm";
 // waits for at exit. Sixteen times the budget keeps such short commands in the interpreter and
 // baseline code (2 M instructions of TurboFan left); long ones (convert, check of a large image)
 // still tier up, a few milliseconds later. (scripts/build-img-bundle.mjs sets the same: a code
-// cache is valid only under the flags it was made with; the snapshot's main sets it too.) The
-// launcher passes it on Node's command line, which spares loading node:v8 (its heap utilities
-// pull in node:stream: about 1 ms).
+// cache is valid only under the flags it was made with.) The launcher passes it on Node's command
+// line, which spares loading node:v8 (its heap utilities pull in node:stream: about 1 ms).
 const BUDGET = "--interrupt-budget=1081344";
 if (!process.execArgv.includes(BUDGET))
   (require("node:v8") as typeof import("node:v8")).setFlagsFromString(BUDGET);
@@ -39,9 +39,11 @@ function bundled(): RunCli | undefined {
   try {
     const st = statSync(file, { throwIfNoEntry: false });
     if (!st || st.mtimeMs < statSync(__filename).mtimeMs) return undefined;
-    // One read of the known size (a utf8 read of a path goes 8 KiB at a time); the bundle is
-    // ASCII, so latin1 makes the same one-byte string without decoding.
-    code = readFileSync(file).toString("latin1");
+    // One read of the known size; the bundle is ASCII, so a latin1 slice is the same one-byte
+    // string without decoding (and without Buffer#toString's JavaScript: less to compile at start).
+    // (latin1Slice: Buffer's undocumented native method behind toString("latin1"); kept if gone.)
+    const b = readFileSync(file) as Buffer & { latin1Slice?: () => string };
+    code = b.latin1Slice ? b.latin1Slice() : b.toString("latin1");
   } catch {
     return undefined;
   }
