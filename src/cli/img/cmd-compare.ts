@@ -18,6 +18,7 @@ import { printNotice } from "./corruption.js";
 import { getopt, HelpRequest } from "./getopt.js";
 import { qemuProgress } from "./progress.js";
 import { cliObjects, type Secrets } from "./qdict.js";
+import { isCacheMode } from "./units.js";
 
 const CHUNK = 4 << 20;
 /** qemu-img's IO_BUF_SIZE: compare's largest read. */
@@ -212,6 +213,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   let strict = false;
   let quiet = false;
   let progress = false;
+  let cache = "writeback";
   const secrets: Secrets = {};
   for (const [k, v] of p.opts) {
     if (k === "object") {
@@ -223,6 +225,7 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
     else if (k === "s") strict = true;
     else if (k === "q") quiet = true;
     else if (k === "p") progress = true;
+    else if (k === "T") cache = v;
   }
   if (p.args.length !== 2)
     throw new CliError("Expecting two image file names", 1, "Try 'tsvirt-img --help' for more information\n");
@@ -234,6 +237,8 @@ export async function cmdCompare(argv: string[], io: Out): Promise<number> {
   let a: Image | undefined;
   let b: Image | undefined;
   try {
+    // (After the file names and the progress start, as qemu-img compare checks it.)
+    if (!isCacheMode(cache)) throw new CliError(`Invalid source cache option: ${cache}`, 2);
     try {
       const imageOpts = hasImageOpts(p.opts);
       a = await openCli(p.args[0]!, f1, { warn: io, readOnly: true, imageOpts, secrets });

@@ -296,7 +296,7 @@ export async function cmdConvert(argv: string[], io: Out): Promise<number> {
         if (compress) {
           if (!["qcow", "qcow2", "vmdk"].includes(outFmt))
             throw new CliError("Compression not supported for this file format");
-          if (options.encryption === "on" || options["encrypt.format"] !== undefined)
+          if (["on", "yes", "true", "y"].includes(options.encryption ?? "") || options["encrypt.format"] !== undefined)
             throw new CliError("Compression and encryption not supported at the same time");
           if (options.preallocation !== undefined && options.preallocation !== "off")
             throw new CliError("Compression and preallocation not supported at the same time");

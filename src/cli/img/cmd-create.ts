@@ -216,6 +216,9 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     } catch (e) {
       throw new CliError(`${filename}: ${errText(e)}\nCould not open backing image.`);
     }
+  } else if (bf !== undefined && options.backing_fmt === undefined) {
+    // (-u: the backing file is not opened, so there is no format to detect and hint at.)
+    throw new CliError(`${filename}: Backing file specified without backing format`);
   }
   if (size === undefined) throw new CliError(`${filename}: Image creation needs a size parameter`);
   if (!quiet) io.out(formattingLine(filename, fmt, { ...options, size: String(huge ?? size) }));

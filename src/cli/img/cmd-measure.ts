@@ -193,7 +193,7 @@ async function measure(
   const prealloc = opts.preallocation ?? "off";
   if (outFmt === "qcow2") {
     // qcow2_measure's own checks, in its order and with its texts.
-    extL2 = opts.extended_l2 === "on";
+    extL2 = ["on", "yes", "true", "y"].includes(opts.extended_l2 ?? "");
     if (opts.cluster_size !== undefined) cs = Number(opts.cluster_size);
     if (cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) !== 0)
       throw new CliError("Cluster size must be a power of two between 512 and 2048k");

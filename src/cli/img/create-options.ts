@@ -234,7 +234,9 @@ export function createOptionsWithProtocol(fmt: string): OptDesc[] {
 export function checkOptionValue(d: OptDesc, v: string, prefix: string, io?: Out): string {
   const k = d.name;
   if (d.type === "bool") {
-    if (v !== "on" && v !== "off") throw new CliError(`${prefix}Parameter '${k}' expects 'on' or 'off'`);
+    // (qapi_bool_parse's spellings; the Formatting line keeps the one given.)
+    if (!["on", "yes", "true", "y", "off", "no", "false", "n"].includes(v))
+      throw new CliError(`${prefix}Parameter '${k}' expects 'on' or 'off'`);
     return v;
   }
   if (d.type === "num") {

@@ -36,8 +36,10 @@ registerFormat({
     if (size === 0)
       throw new ImageError("invalid-argument", "Image size is too small, cannot be zero length");
     // qemu's qcow_co_create_opts: the alias clash, then the format enum; only AES exists here.
-    const encFormat = options["encrypt.format"];
-    if (options.encryption === "on" && encFormat !== undefined)
+    // (The alias: on means aes, off is dropped, any other value becomes encrypt.format's.)
+    const alias = options.encryption;
+    const encFormat = alias !== undefined && alias !== "on" && alias !== "off" ? alias : options["encrypt.format"];
+    if (alias !== undefined && alias !== "off" && options["encrypt.format"] !== undefined)
       throw new ImageError(
         "invalid-argument",
         "'encrypt.format' and its alias 'encryption' can't be used at the same time",
@@ -45,7 +47,7 @@ registerFormat({
     if (encFormat !== undefined && encFormat !== "aes" && encFormat !== "luks")
       throw new ImageError("invalid-argument", `Parameter 'format' does not accept value '${encFormat}'`);
     if (encFormat === "luks") throw new ImageError("unsupported", "Unsupported encryption format");
-    const encrypt = options.encryption === "on" || encFormat === "aes";
+    const encrypt = alias === "on" || encFormat === "aes";
     if (encrypt && options["encrypt.key-secret"] === undefined)
       throw new ImageError("invalid-argument", "Parameter 'encrypt.key-secret' is required for cipher");
     // The key only has to exist: qemu's legacy AES derives nothing at creation. (Such an image

@@ -24,9 +24,10 @@ import { parseSize } from "./create.js";
 const bad = (m: string) => new ImageError("invalid-argument", m);
 const unsupported = (m: string) => new ImageError("unsupported", m);
 
+/** qemu's qapi_bool_parse: on/yes/true/y and off/no/false/n. */
 function onOff(v: string, key: string): boolean {
-  if (v === "on" || v === "true") return true;
-  if (v === "off" || v === "false") return false;
+  if (v === "on" || v === "true" || v === "yes" || v === "y") return true;
+  if (v === "off" || v === "false" || v === "no" || v === "n") return false;
   throw bad(`Parameter '${key}' expects 'on' or 'off'`);
 }
 
@@ -70,7 +71,7 @@ export async function amendQcow2(img: Qcow2Image, o: Record<string, string>): Pr
           throw bad("data-file can only be set for images that use an external data file");
         throw unsupported(`Changing '${k}' is not supported`);
       case "data_file_raw":
-        if (v === "on") throw bad("data-file-raw cannot be set on existing images");
+        if (onOff(v, k)) throw bad("data-file-raw cannot be set on existing images");
         break;
       default:
         if (k.startsWith("encrypt.")) {

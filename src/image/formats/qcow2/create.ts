@@ -24,9 +24,10 @@ function bad(msg: string): ImageError {
   return new ImageError("invalid-argument", msg);
 }
 
+/** qemu's qapi_bool_parse: on/yes/true/y and off/no/false/n. */
 function bool(v: string | undefined, key: string): boolean {
-  if (v === undefined || v === "off" || v === "false" || v === "no") return false;
-  if (v === "on" || v === "true" || v === "yes") return true;
+  if (v === undefined || v === "off" || v === "false" || v === "no" || v === "n") return false;
+  if (v === "on" || v === "true" || v === "yes" || v === "y") return true;
   throw bad(`Parameter '${key}' expects 'on' or 'off'`);
 }
 
@@ -87,18 +88,20 @@ export async function createQcow2(
   let size = sizeArg ?? (o.size !== undefined ? parseSize(o.size, "size") : undefined);
   // Checks in qemu's order: the encryption alias first, QAPI enum values, then
   // qcow2_co_create's own checks.
-  if (o.encryption === "on" && o["encrypt.format"] !== undefined)
+  // (The alias: on means aes, off is dropped, any other value becomes encrypt.format's.)
+  const alias = o.encryption;
+  if (alias !== undefined && alias !== "off" && o["encrypt.format"] !== undefined)
     throw bad("'encrypt.format' and its alias 'encryption' can't be used at the same time");
   const compat = o.compat ?? "1.1";
   let version: 2 | 3;
   if (compat === "0.10" || compat === "v2") version = 2;
   else if (compat === "1.1" || compat === "v3") version = 3;
   else throw bad(`Parameter 'version' does not accept value '${compat}'`);
-  const encFormat = o["encrypt.format"];
+  const encFormat = alias !== undefined && alias !== "on" && alias !== "off" ? alias : o["encrypt.format"];
   if (encFormat !== undefined && encFormat !== "luks" && encFormat !== "aes")
     throw bad(`Parameter 'format' does not accept value '${encFormat}'`);
   if (encFormat === "luks") (await import("./luks-create.js")).checkLuksEnums(o);
-  const prealloc = o.preallocation ?? "off";
+  let prealloc = o.preallocation ?? "off";
   if (!["off", "metadata", "falloc", "full"].includes(prealloc))
     throw bad(`Parameter 'preallocation' does not accept value '${prealloc}'`);
   const ctype = o.compression_type ?? "zlib";
@@ -136,7 +139,9 @@ export async function createQcow2(
   if (dataFileRaw && o.backing_file !== undefined)
     throw bad("Backing file and data-file-raw cannot be used at the same time");
   if (ctype === "zstd" && version === 2) throw bad(`Non-zlib compression type is only supported with ${v3}`);
-  const encrypted = bool(o.encryption, "encryption") || encFormat !== undefined;
+  // qemu: a raw data file needs L1/L2 tables mapping it 1:1, so "off" becomes metadata.
+  if (dataFileRaw && prealloc === "off") prealloc = "metadata";
+  const encrypted = alias === "on" || encFormat !== undefined;
   if (encrypted && o["encrypt.key-secret"] === undefined)
     throw bad("Parameter 'encrypt.key-secret' is required for cipher");
   // AES-CBC (qemu 7.2 still creates it): only the header says so; the key is the secret itself.

@@ -49,7 +49,16 @@ export async function preallocate(
       const allocBits = img.tables.extL2 ? 0 : 0xffffffff;
       await setEntries(
         img,
-        todo.slice(i, j).map((c, k) => ({ gci: c, host: host + k * cs, allocBits, zeroBits: 0 })),
+        // (With a data file, COPIED marks them mapped, subclusters or not, as qemu's.)
+        todo
+          .slice(i, j)
+          .map((c, k) => ({
+            gci: c,
+            host: host + k * cs,
+            allocBits,
+            zeroBits: 0,
+            copied: img.hasDataFile || undefined,
+          })),
       );
       if (!img.hasDataFile) {
         // qemu sizes the file to what the mapping covers: with extended L2 entries (metadata

@@ -190,10 +190,14 @@ async function withDirtyBit(img: Qcow2Image, fn: () => Promise<void>): Promise<v
   }
   // Clusters a snapshot operation frees are deallocated in the file once their refcounts are
   // written (qemu passes snapshot discards through by default: the file shrinks on disk).
-  await discardingFrees(img, fn);
-  if (mark) {
-    await img.io.flush();
-    h.incompatible &= ~INCOMPAT_DIRTY;
-    await writeIncompat();
+  // (A failed operation leaves a clean image too: qemu marks it clean once its caches flush.)
+  try {
+    await discardingFrees(img, fn);
+  } finally {
+    if (mark) {
+      await img.io.flush();
+      h.incompatible &= ~INCOMPAT_DIRTY;
+      await writeIncompat();
+    }
   }
 }

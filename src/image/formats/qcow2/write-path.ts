@@ -321,7 +321,15 @@ export async function release(img: Qcow2Image, m: L2Mapping): Promise<void> {
 /** Writes new L2 entries, grouped per L2 table, each table's span in one write. */
 export async function setEntries(
   img: Qcow2Image,
-  entries: { gci: number; host: number; zero?: boolean; allocBits?: number; zeroBits?: number }[],
+  entries: {
+    gci: number;
+    host: number;
+    zero?: boolean;
+    allocBits?: number;
+    zeroBits?: number;
+    /** The COPIED flag when the caller knows it (else from the refcount). */
+    copied?: boolean;
+  }[],
 ): Promise<void> {
   let i = 0;
   const per = img.tables.l2Entries;
@@ -335,9 +343,11 @@ export async function setEntries(
       const idx = e.gci % per;
       // With a data file every mapped cluster has refcount 1 by definition (qemu uses COPIED
       // to tell guest cluster 0 at host offset 0 from an unallocated entry).
-      const copied = img.hasDataFile
-        ? !e.zero && (e.allocBits ?? 1) !== 0
-        : e.host !== 0 && (img.refs.peek(e.host / img.cs) ?? (await img.refs.get(e.host / img.cs))) === 1;
+      const copied =
+        e.copied ??
+        (img.hasDataFile
+          ? !e.zero && (e.allocBits ?? 1) !== 0
+          : e.host !== 0 && (img.refs.peek(e.host / img.cs) ?? (await img.refs.get(e.host / img.cs))) === 1);
       encodeL2(table, idx, img.extL2, { ...e, copied });
       lo = Math.min(lo, idx);
       hi = Math.max(hi, idx + 1);
@@ -462,7 +472,12 @@ export async function discardingFrees(img: Qcow2Image, fn: () => Promise<void>):
   }
 }
 
-async function zeroClusters(img: Qcow2Image, offset: number, length: number, mayUnmap = false): Promise<void> {
+async function zeroClusters(
+  img: Qcow2Image,
+  offset: number,
+  length: number,
+  mayUnmap = false,
+): Promise<void> {
   const end = offset + length;
   let pos = offset;
   const zeroChunk = async (a: number, b: number) => {

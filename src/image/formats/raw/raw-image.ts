@@ -119,6 +119,9 @@ export class RawImage implements Image, Resizable {
     if (newSize < this.virtualSize && !opts.shrink) {
       throw new ImageError("invalid-argument", "Use the --shrink option to perform a shrink operation.");
     }
+    // (The file protocol's truncate knows off, falloc and full only.)
+    if (opts.preallocation === "metadata")
+      throw new ImageError("unsupported", "Unsupported preallocation mode: metadata");
     const old = this.virtualSize;
     await this.io.truncate(newSize);
     // Growing an empty file allocates its first block, as qemu's file driver does.

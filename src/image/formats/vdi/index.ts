@@ -9,8 +9,8 @@ export { VdiImage } from "./vdi-image.js";
 
 export function parseBool(v: string | undefined, name: string): boolean {
   if (v === undefined) return false;
-  if (v === "on" || v === "true" || v === "yes") return true;
-  if (v === "off" || v === "false" || v === "no") return false;
+  if (v === "on" || v === "true" || v === "yes" || v === "y") return true;
+  if (v === "off" || v === "false" || v === "no" || v === "n") return false;
   throw new ImageError("invalid-argument", `Parameter '${name}' expects 'on' or 'off'`);
 }
 

@@ -40,9 +40,10 @@ const SUBFORMATS = [
 const ADAPTERS = ["ide", "lsilogic", "buslogic", "legacyESX"];
 const TWO_GB = 2 * 1024 * 1024 * 1024;
 
+/** qemu's qapi_bool_parse: on/yes/true/y and off/no/false/n. */
 function bool(v: string | undefined, name: string): boolean {
-  if (v === undefined || v === "off") return false;
-  if (v === "on") return true;
+  if (v === undefined || v === "off" || v === "no" || v === "false" || v === "n") return false;
+  if (v === "on" || v === "yes" || v === "true" || v === "y") return true;
   throw new ImageError("invalid-argument", `Parameter '${name}' expects 'on' or 'off'`);
 }
 

@@ -1,0 +1,153 @@
+// Edge inputs found by exploring beyond the random generator (option spellings, usage errors,
+// extended L2 zero writes, rebase progress per format, failed snapshots, raw data files): each
+// command line runs through real qemu-img and through tsvirt-img on copies of one directory and
+// must agree in output, exit code and the files written (tests/tsvirt-img-diff-harness.ts).
+
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { type DiffCase, HAVE_QEMU, runDiffCase } from "./tsvirt-img-diff-harness.js";
+
+const CASES: DiffCase[] = [
+  {
+    name: "boolean options take qapi_bool_parse's spellings (yes/no/true/false/y/n) in create, convert, amend and measure; others are refused",
+    setup: "qemu-img create -q -f qcow2 q.qcow2 1M",
+    cmds: [
+      ["create", "-f", "qcow2", "-o", "lazy_refcounts=y,extended_l2=yes", "a.qcow2", "1M"],
+      ["create", "-f", "qcow2", "-o", "extended_l2=n", "b.qcow2", "1M"],
+      ["create", "-f", "qcow2", "-o", "lazy_refcounts=ON", "c.qcow2", "1M"],
+      ["create", "-f", "qcow2", "-o", "lazy_refcounts=1", "c.qcow2", "1M"],
+      ["create", "-f", "vmdk", "-o", "compat6=yes,zeroed_grain=y", "d.vmdk", "1M"],
+      ["create", "-f", "vdi", "-o", "static=true", "e.vdi", "1M"],
+      ["create", "-f", "raw", "-o", "nocow=no", "f.raw", "1M"],
+      ["convert", "-O", "qcow2", "-o", "lazy_refcounts=true", "q.qcow2", "g.qcow2"],
+      ["amend", "-o", "lazy_refcounts=yes", "q.qcow2"],
+      ["amend", "-o", "data_file_raw=y", "q.qcow2"],
+      ["measure", "-O", "qcow2", "-o", "extended_l2=yes", "--size", "1G"],
+    ],
+  },
+  {
+    name: "the encryption alias: on means aes, off is dropped, any other value is encrypt.format's (refused); it clashes with encrypt.format unless off",
+    setup: "qemu-img create -q -f qcow2 q.qcow2 1M",
+    cmds: [
+      ["create", "-f", "qcow", "-o", "encryption=no", "a.qcow", "1M"],
+      ["create", "-f", "qcow", "-o", "encryption=yes", "a.qcow", "1M"],
+      ["create", "-f", "qcow2", "-o", "encryption=y", "b.qcow2", "1M"],
+      ["create", "-f", "qcow2", "-o", "encryption=off", "c.qcow2", "1M"],
+      ["create", "-f", "qcow2", "-o", "encryption=no,encrypt.format=luks", "d.qcow2", "1M"],
+      ["convert", "-c", "-O", "qcow2", "-o", "encryption=yes", "q.qcow2", "e.qcow2"],
+    ],
+  },
+  {
+    name: "create -u -b without a backing format: refused before the size is needed; compare -T with a bad cache mode: status 2; raw resize with preallocation=metadata",
+    setup: "qemu-img create -q -f raw r.raw 1M && qemu-img create -q -f qcow2 q.qcow2 1M",
+    cmds: [
+      ["create", "-f", "qcow2", "-u", "-b", "nosuch.img", "a.qcow2"],
+      ["create", "-f", "vmdk", "-u", "-b", "nosuch.img", "a.vmdk", "1M"],
+      ["create", "-f", "qcow2", "-u", "-b", "nosuch.img", "-F", "raw", "b.qcow2"],
+      ["compare", "-T", "bogus", "q.qcow2", "r.raw"],
+      ["compare", "-p", "-T", "bogus", "q.qcow2", "r.raw"],
+      ["resize", "-f", "raw", "--preallocation=metadata", "r.raw", "2M"],
+    ],
+  },
+  {
+    name: "data_file_raw=on preallocates the mapping (metadata), COPIED set also with extended L2",
+    setup: "",
+    cmds: [
+      ["create", "-f", "qcow2", "-o", "data_file=d1.raw,data_file_raw=on", "a.qcow2", "1M"],
+      ["create", "-f", "qcow2", "-o", "data_file=d2.raw,data_file_raw=on,extended_l2=on", "b.qcow2", "1M"],
+      [
+        "create",
+        "-f",
+        "qcow2",
+        "-o",
+        "data_file=d3.raw,extended_l2=on,preallocation=metadata",
+        "c.qcow2",
+        "1M",
+      ],
+    ],
+    bytes: true,
+  },
+  {
+    name: "extended L2 zero writes as qemu's block layer splits them: subcluster zero bits in partial clusters, hosts kept, only touched subclusters written (rebase, convert -B, convert -n)",
+    setup: [
+      "qemu-img create -q -f raw b.raw 2M && qemu-io -f raw -c 'write -P 7 0 300k' -c 'write -P 8 1000k 5k' b.raw >/dev/null",
+      "qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=32k s.qcow2 2M",
+      "qemu-io -c 'write -P 1 100k 3k' -c 'write -z 500k 7k' -c 'write -P 0 1001k 1k' s.qcow2 >/dev/null",
+      "qemu-img create -q -f qcow2 -o extended_l2=on t.qcow2 1M && qemu-io -c 'write -P 1 100k 3k' t.qcow2 >/dev/null",
+      "qemu-img create -q -f qcow2 -o extended_l2=on -b b.raw -F raw c.qcow2 1M",
+      "qemu-io -c 'write -P 3 10k 1k' -c 'write -z 20k 3000' c.qcow2 >/dev/null",
+      "qemu-img create -q -f qcow2 -o extended_l2=on,preallocation=metadata p.qcow2 5M",
+      "qemu-io -c 'write -P 0x11 5169345 73535' p.qcow2 >/dev/null",
+    ].join(" && "),
+    cmds: [
+      ["rebase", "-b", "b.raw", "-F", "raw", "t.qcow2"],
+      ["map", "--output=json", "t.qcow2"],
+      [
+        "convert",
+        "-O",
+        "qcow2",
+        "-o",
+        "extended_l2=on,cluster_size=16k",
+        "-B",
+        "b.raw",
+        "-F",
+        "raw",
+        "s.qcow2",
+        "o1",
+      ],
+      ["map", "--output=json", "o1"],
+      ["convert", "-n", "-O", "qcow2", "b.raw", "s.qcow2"],
+      ["rebase", "-b", "", "c.qcow2"],
+      ["rebase", "-p", "-b", "p.qcow2", "-F", "raw", "p.qcow2"],
+      ["map", "--output=json", "p.qcow2"],
+    ],
+  },
+  {
+    name: "rebase -p: one progress step per piece the format's block status answers (qcow/vmdk cluster, vdi block)",
+    setup: [
+      "qemu-img create -q -f raw b.img 1M && qemu-io -f raw -c 'write -P 1 1003520 4096' b.img >/dev/null",
+      "qemu-img create -q -f qcow w.qcow 1M",
+      "qemu-img create -q -f vmdk v.vmdk 3M && qemu-io -f vmdk -c 'write -P 1 100k 70k' v.vmdk >/dev/null",
+      "qemu-img create -q -f vdi d.vdi 3M && qemu-io -f vdi -c 'write -P 1 100k 70k' d.vdi >/dev/null",
+    ].join(" && "),
+    cmds: [
+      ["rebase", "-p", "-b", "b.img", "-F", "raw", "w.qcow"],
+      ["rebase", "-p", "-b", "b.img", "-F", "raw", "v.vmdk"],
+      ["rebase", "-p", "-b", "b.img", "-F", "raw", "d.vdi"],
+    ],
+  },
+  {
+    name: "snapshot -c that overflows a refcount fails with its copy of the L1 table leaked, as qemu's",
+    setup: [
+      "qemu-img create -q -f qcow2 -o refcount_bits=1 a.qcow2 1M && qemu-io -c 'write 0 100k' a.qcow2 >/dev/null",
+      "qemu-img create -q -f qcow2 -o cluster_size=128k,extended_l2=on,refcount_bits=1,preallocation=falloc b.qcow2 1000000",
+      "qemu-img create -q -f qcow2 -o refcount_bits=2 c.qcow2 1M && qemu-io -c 'write 0 100k' c.qcow2 >/dev/null",
+      "qemu-img snapshot -c s1 c.qcow2 && qemu-img snapshot -c s2 c.qcow2",
+    ].join(" && "),
+    cmds: [
+      ["snapshot", "-c", "s", "a.qcow2"],
+      ["check", "a.qcow2"],
+      ["snapshot", "-c", "s", "b.qcow2"],
+      ["snapshot", "-c", "s3", "c.qcow2"],
+      ["check", "c.qcow2"],
+    ],
+  },
+];
+
+let base = "";
+before(async () => {
+  if (HAVE_QEMU) base = await mkdtemp(join(tmpdir(), "tsvirt-img-edge-"));
+});
+after(async () => {
+  if (base) await rm(base, { recursive: true, force: true });
+});
+
+CASES.forEach((c, i) => {
+  test(c.name, async (t) => {
+    if (!HAVE_QEMU) return t.skip("qemu-img is not installed");
+    assert.deepEqual(await runDiffCase(base, c, i), []);
+  });
+});
