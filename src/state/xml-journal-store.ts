@@ -39,8 +39,9 @@
 // the save then sees a new generation and waits for its own record's flush, as without an intent.
 // Deferred saves (save with an intent and a function instead of the text): the save resolves when
 // the intent is durable, and the file is written later (5 ms after the last save, so after a
-// burst of defines; or by the next checkpoint), without a record of its own. Formatting and placing a config file was
-// about a quarter of a define's CPU, and nothing needs the file before then: the intent record
+// burst of defines; or by the next checkpoint), without a record of its own. Formatting and
+// placing a config file was about a fifth of a define's CPU (bench/rpc-define.ts), and nothing
+// needs the file before then: the intent record
 // (what the client asked, and the seed of what the define generated) is what makes the define
 // durable, and a crash before the file is written replays it. Each checkpoint writes the
 // deferred files before anything else, so the journal is reset only once they are durable; until
@@ -88,7 +89,7 @@ export interface JournalOptions {
   deferMs?: number;
 }
 
-/** A save whose file the next checkpoint writes (see "Deferred saves" at the top). */
+/** A save whose file is written later (see "Deferred saves" at the top). */
 interface Deferred {
   readonly produce: () => string;
   readonly intent: StoreIntent;
@@ -521,7 +522,11 @@ export class JournaledDir {
    * the journal until the reset that follows their fsync. A failure puts the save back.
    */
   private async writeDeferred(): Promise<void> {
-    for (const [name, d] of this.deferred) {
+    // The names deferred now: saves deferred meanwhile wait for the next call (a define burst
+    // that resumes is not slowed down file by file).
+    for (const name of [...this.deferred.keys()]) {
+      const d = this.deferred.get(name);
+      if (d === undefined) continue; // superseded, or written by another call meanwhile
       this.deferred.delete(name);
       try {
         const data = Buffer.from(d.produce(), "utf8");
@@ -549,8 +554,9 @@ export class JournaledDir {
     }
     this.deferTimer = setTimeout(() => {
       this.deferTimer = undefined;
-      // A checkpoint in progress writes them itself; a failure leaves them to the next checkpoint.
-      if (this.deferred.size > 0 && !this.checkpointing && !this.gate) this.writeDeferred().catch(() => {});
+      // Also while a checkpoint runs (each save is taken by one writer); a failure leaves the
+      // save to the next checkpoint.
+      if (this.deferred.size > 0) this.writeDeferred().catch(() => {});
     }, this.deferMs);
     this.deferTimer.unref();
   }
