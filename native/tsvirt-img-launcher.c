@@ -3,7 +3,7 @@
  * scripts/build-img-bundle.mjs when a C compiler is there (else that script writes a shell
  * launcher doing the same). It runs
  *
- *   node --interrupt-budget=1081344 DIR/ENTRY ARGS...
+ *   node --no-rehash-snapshot --interrupt-budget=1081344 DIR/ENTRY ARGS...
  *
  * with DIR the directory this program's file is in (/proc/self/exe: npm's bin symlink and a moved
  * checkout resolve to the real files) and ENTRY tsvirt-img-start.cjs (the CLI's one-file bundle
@@ -37,7 +37,11 @@
 #define TSVIRT_NODE "/usr/bin/node"
 #endif
 
-/* Must match the V8 flag the code cache was made with (scripts/build-img-bundle.mjs). */
+/*
+ * Must match the V8 flags the code cache was made with (scripts/build-img-bundle.mjs; see
+ * src/bin/tsvirt-img-cli.cts for why each: the first one only acts on Node's command line).
+ */
+#define REHASH "--no-rehash-snapshot"
 #define BUDGET "--interrupt-budget=1081344"
 
 static char dir[4096];
@@ -69,12 +73,13 @@ int main(int argc, char **argv) {
       stat(cli, &sc) == 0 && !newer(&sc, &sb))
     entry = start;
 
-  char **args = calloc((size_t)argc + 3, sizeof *args);
+  char **args = calloc((size_t)argc + 4, sizeof *args);
   if (!args) return 127;
   args[0] = "node";
-  args[1] = BUDGET;
-  args[2] = (char *)entry;
-  for (int i = 1; i < argc; i++) args[i + 2] = argv[i];
+  args[1] = REHASH;
+  args[2] = BUDGET;
+  args[3] = (char *)entry;
+  for (int i = 1; i < argc; i++) args[i + 3] = argv[i];
   execvp("node", args);
   int e = errno;
   execv(TSVIRT_NODE, args);

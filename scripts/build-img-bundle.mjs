@@ -1,13 +1,12 @@
 // Optional build step after tsc (`npm run build`), for tsvirt-img's start-up. Writes, in DIST/bin:
 //
 // - tsvirt-img: the installed program (package.json "bin"), a launcher that runs
-//   `node --interrupt-budget=… tsvirt-img-start.cjs ARGS` when the bundle below is there and not
-//   older than tsc's output (tsvirt-img-cli.cjs), else `node --interrupt-budget=… tsvirt-img-cli.cjs
-//   ARGS` (the V8 flag tsvirt-img-cli.cjs would otherwise set through node:v8), without
-//   NODE_EXTRA_CA_CERTS (see native/tsvirt-img-launcher.c). It is that C file compiled with the
-//   system's C compiler (statically when it can: no dynamic loader at each start), or, without a
-//   compiler (or with --sh-launcher), a shell script doing the same. Written even without esbuild
-//   (it then always takes the second way).
+//   `node FLAGS tsvirt-img-start.cjs ARGS` when the bundle below is there and not older than tsc's
+//   output (tsvirt-img-cli.cjs), else `node FLAGS tsvirt-img-cli.cjs ARGS`, without
+//   NODE_EXTRA_CA_CERTS (see native/tsvirt-img-launcher.c; FLAGS below, src/bin/tsvirt-img-cli.cts
+//   says why each). It is that C file compiled with the system's C compiler (statically when it
+//   can: no dynamic loader at each start), or, without a compiler (or with --sh-launcher), a shell
+//   script doing the same. Written even without esbuild (it then always takes the second way).
 // - tsvirt-img.cjs: tsvirt-img's CLI (dist/cli/img/main.js and everything it imports, dynamic
 //   imports included) in one CommonJS file, and tsvirt-img.cjs.cache, V8's code cache for it,
 //   taken after a training run of info and check.
@@ -65,14 +64,17 @@ const BUNDLE = join(OUT, "tsvirt-img.cjs");
 const CACHE = `${BUNDLE}.cache`;
 const START = join(OUT, "tsvirt-img-start.cjs");
 const LAUNCHER_C = join(ROOT, "native/tsvirt-img-launcher.c");
-/** The V8 flag the code cache is made with; the launcher passes the same (the C file has it too). */
-const BUDGET = "--interrupt-budget=1081344";
+/**
+ * The V8 flags the code cache is made with; the launchers pass the same (the C file has them too),
+ * tsvirt-img-cli.cts sets them (see there for why each).
+ */
+const FLAGS = ["--no-rehash-snapshot", "--interrupt-budget=1081344"];
 
 /** Must match the wrapper in src/bin/tsvirt-img-cli.cts: V8 accepts a cache only for the same source. */
 const wrap = (code) => `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 const scriptOptions = (cachedData) => ({ filename: BUNDLE, cachedData });
 /** Must match the bin's V8 flags too (a cache records the flags it was made with). */
-setFlagsFromString(BUDGET);
+for (const f of FLAGS) setFlagsFromString(f);
 
 function removeOutputs() {
   rmSync(BUNDLE, { force: true });
@@ -111,8 +113,8 @@ unset NODE_EXTRA_CA_CERTS
 e=tsvirt-img-cli.cjs
 [ "\${TSVIRT_IMG_NO_BUNDLE-}" != 1 ] && [ -f "$d/tsvirt-img.cjs" ] && [ -f "$d/tsvirt-img-start.cjs" ] &&
   ! [ "$d/tsvirt-img-cli.cjs" -nt "$d/tsvirt-img.cjs" ] && e=tsvirt-img-start.cjs
-command -v node >/dev/null 2>&1 || exec ${shq(process.execPath)} ${BUDGET} "$d/$e" "$@"
-exec node ${BUDGET} "$d/$e" "$@"
+command -v node >/dev/null 2>&1 || exec ${shq(process.execPath)} ${FLAGS.join(" ")} "$d/$e" "$@"
+exec node ${FLAGS.join(" ")} "$d/$e" "$@"
 `;
 }
 
@@ -155,8 +157,10 @@ function writeStart() {
 // are not older than tsc's output. Like src/bin/tsvirt-img-cli.cts's bundled(), without its checks.
 const { readFileSync } = require("node:fs");
 const { Script } = require("node:vm");
-if (!process.execArgv.includes(${JSON.stringify(BUDGET)})) require("node:v8").setFlagsFromString(${JSON.stringify(BUDGET)});
-if (process.env.TSVIRT_IMG_TRACE_START === "1") process.stderr.write("tsvirt-img: start-up via bundle\\n");
+const flags = ${JSON.stringify(FLAGS)};
+if (!flags.every((f) => process.execArgv.includes(f))) for (const f of flags) require("node:v8").setFlagsFromString(f);
+const trace = process.env.TSVIRT_IMG_TRACE_START === "1";
+if (trace) process.stderr.write("tsvirt-img: start-up via bundle\\n");
 const file = \`\${__dirname}/tsvirt-img.cjs\`;
 let cachedData;
 try {
@@ -167,8 +171,13 @@ try {
 const b = readFileSync(file);
 const code = b.latin1Slice ? b.latin1Slice() : b.toString("latin1");
 const mod = { exports: {} };
-new Script(\`(function (exports, require, module, __filename, __dirname) {\${code}\\n})\`, { filename: file, cachedData })
-  .runInThisContext()(mod.exports, require, mod, file, __dirname);
+const script = new Script(\`(function (exports, require, module, __filename, __dirname) {\${code}\\n})\`, {
+  filename: file,
+  cachedData,
+});
+// (V8 rejects a cache made by another V8 or under other V8 flags: NODE_OPTIONS, another node on PATH)
+if (trace && script.cachedDataRejected !== false) process.stderr.write("tsvirt-img: code cache not used\\n");
+script.runInThisContext()(mod.exports, require, mod, file, __dirname);
 void mod.exports.runCli(process.argv.slice(2)).then((rc) => {
   process.exitCode = rc;
 });

@@ -22,12 +22,25 @@ import { Script } from "node:vm";
 // CPU than the whole check (callgrind: 154 M instructions of 796 M), which the process then
 // waits for at exit. Sixteen times the budget keeps such short commands in the interpreter and
 // baseline code (2 M instructions of TurboFan left); long ones (convert, check of a large image)
-// still tier up, a few milliseconds later. (scripts/build-img-bundle.mjs sets the same: a code
-// cache is valid only under the flags it was made with.) The launcher passes it on Node's command
-// line, which spares loading node:v8 (its heap utilities pull in node:stream: about 1 ms).
-const BUDGET = "--interrupt-budget=1081344";
-if (!process.execArgv.includes(BUDGET))
-  (require("node:v8") as typeof import("node:v8")).setFlagsFromString(BUDGET);
+// still tier up, a few milliseconds later.
+//
+// --no-rehash-snapshot: Node's start-up deserializes V8's heap from its built-in snapshot, then by
+// default picks a random string-hash seed and rehashes every hash table in it (and Node 20.20
+// derives that seed's secret by primality tests): ~15 M of the ~87 M instructions of `node -e 0`
+// (callgrind). Without it the process keeps the snapshot's baked-in seed, which every Node of this
+// version shares: string-keyed hash tables fed by an attacker could then be made to collide
+// (hash flooding). tsvirt-img is a short-lived command whose string-keyed collections over file
+// contents are small (its big tables are keyed by numbers, whose hashes are not seeded), so it
+// takes the faster start; qemu-img's own dictionaries are not seeded either. This flag only acts
+// on Node's command line (the launcher passes it); set here it only keeps V8's flag hash equal to
+// the build's.
+//
+// scripts/build-img-bundle.mjs sets the same flags (a code cache is valid only under the flags it
+// was made with). The launcher passes them on Node's command line, which spares loading node:v8
+// (its heap utilities pull in node:stream: about 1 ms).
+const FLAGS = ["--no-rehash-snapshot", "--interrupt-budget=1081344"];
+if (!FLAGS.every((f) => process.execArgv.includes(f)))
+  for (const f of FLAGS) (require("node:v8") as typeof import("node:v8")).setFlagsFromString(f);
 
 type RunCli = typeof import("../cli/img/main.js").runCli;
 
