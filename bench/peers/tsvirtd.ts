@@ -44,13 +44,28 @@ function canConnect(path: string): Promise<boolean> {
 }
 
 /**
- * The node options of the program's `#!/usr/bin/env -S node OPTIONS` line: the peer runs the
- * program as its shebang would (as the installed `tsvirtd` command runs), with this node binary.
+ * The program's `#!/usr/bin/env -S [-u NAME]... node OPTIONS` line: the variables env removes and
+ * the node options. The peer runs the program as its shebang would (as the installed `tsvirtd`
+ * command runs), with this node binary.
  */
-export function shebangNodeOptions(file: string): string[] {
+export function shebangCommand(file: string): { unset: string[]; nodeOptions: string[] } {
   const first = readFileSync(file, "utf8").split("\n", 1)[0]!;
-  const m = /^#!\S*env -S node((?: --?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
-  return m ? m[1]!.split(" ").filter(Boolean) : [];
+  const m = /^#!\S*env -S((?: -u \w+)*) node((?: --?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  if (!m) return { unset: [], nodeOptions: [] };
+  const words = (s: string) => s.split(" ").filter(Boolean);
+  return { unset: words(m[1]!).filter((w) => w !== "-u"), nodeOptions: words(m[2]!) };
+}
+
+/** The node options of the program's shebang (shebangCommand's nodeOptions). */
+export function shebangNodeOptions(file: string): string[] {
+  return shebangCommand(file).nodeOptions;
+}
+
+/** This process's environment without the variables the program's shebang removes. */
+export function shebangEnv(file: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of shebangCommand(file).unset) delete out[name];
+  return out;
 }
 
 export interface TsvirtdOptions {
@@ -76,7 +91,10 @@ export async function startTsvirtd(o: TsvirtdOptions = {}): Promise<TsvirtdProce
     root,
     ...(o.args ?? []),
   ];
-  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, fd] });
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
+    stdio: ["ignore", fd, fd],
+    env: shebangEnv(TSVIRTD_JS),
+  });
   let gone = false;
   const exited = new Promise<void>((r) =>
     child.once("exit", () => {

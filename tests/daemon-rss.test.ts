@@ -1,0 +1,63 @@
+// tsvirtd's resident memory: the program's shebang keeps Node from loading what the daemon never
+// uses (NODE_EXTRA_CA_CERTS's CA bundle), and bench/peers/tsvirtd.ts starts the daemon exactly as
+// that shebang does, so the benchmark's RSS figure is the installed command's.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { test } from "node:test";
+import { shebangCommand, startTsvirtd, TSVIRTD_JS, tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
+
+const ENV = "/usr/bin/env";
+const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+function shebangArgument(file: string): string {
+  // The kernel passes everything after the interpreter path as one argument (env -S splits it).
+  const first = readFileSync(file, "utf8").split("\n", 1)[0]!;
+  const m = /^#!(\S+) (.*)$/.exec(first);
+  assert.ok(m, first);
+  assert.equal(m[1], ENV);
+  return m[2]!;
+}
+
+test("the peer reads tsvirtd's shebang as the system's env runs it", {
+  skip: tsvirtdUnavailable() ?? (existsSync(ENV) ? false : `${ENV} missing`),
+}, () => {
+  const parsed = shebangCommand(TSVIRTD_JS);
+  assert.ok(parsed.unset.includes("NODE_EXTRA_CA_CERTS"), JSON.stringify(parsed));
+  assert.ok(parsed.nodeOptions.includes("--no-concurrent-recompilation"), JSON.stringify(parsed));
+  // Run the shebang's command line through the real env, with a script instead of the program,
+  // with each removed variable set: it must reach node unset, and node gets exactly these options.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of parsed.unset) env[name] = CA_BUNDLE;
+  const script = `process.stdout.write(JSON.stringify({ execArgv: process.execArgv, set: ${JSON.stringify(parsed.unset)}.filter((n) => n in process.env) }))`;
+  const out = JSON.parse(
+    execFileSync(ENV, [shebangArgument(TSVIRTD_JS), "-e", script], { env, encoding: "utf8" }),
+  );
+  assert.deepEqual(out.execArgv.slice(0, parsed.nodeOptions.length), parsed.nodeOptions);
+  assert.deepEqual(out.set, []);
+});
+
+test("a daemon started by the peer does not get NODE_EXTRA_CA_CERTS", {
+  skip: tsvirtdUnavailable() ?? (existsSync(CA_BUNDLE) ? false : `${CA_BUNDLE} missing`),
+}, async () => {
+  const saved = process.env.NODE_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = CA_BUNDLE;
+  try {
+    const d = await startTsvirtd({ args: ["--http", "off"] });
+    try {
+      const environ = readFileSync(`/proc/${d.pid}/environ`, "utf8").split("\0");
+      assert.ok(
+        environ.some((kv) => kv.startsWith("PATH=")),
+        "the daemon's environment is readable",
+      );
+      assert.equal(environ.filter((kv) => kv.startsWith("NODE_EXTRA_CA_CERTS=")).length, 0);
+      const cmdline = readFileSync(`/proc/${d.pid}/cmdline`, "utf8").split("\0");
+      assert.ok(cmdline.includes("--no-concurrent-recompilation"), cmdline.join(" "));
+    } finally {
+      await d.dispose();
+    }
+  } finally {
+    if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+    else process.env.NODE_EXTRA_CA_CERTS = saved;
+  }
+});
