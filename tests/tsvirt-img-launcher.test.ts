@@ -137,8 +137,12 @@ before(async () => {
     ])
       assert.ok(existsSync(join(o, f)), join(o, f));
   assert.match(readFileSync(join(outSh, "tsvirt-img"), "latin1"), /^#!\/bin\/sh\n/);
-  // With a C compiler the launcher is the compiled one (the build names which it wrote).
-  const cc = have(process.env.CC || "cc");
+  // With a working C compiler (it builds a program here) the launcher is the compiled one (the
+  // build names which it wrote).
+  writeFileSync(join(dir, "probe.c"), "int main(void) { return 0; }\n");
+  const cc =
+    spawnSync(process.env.CC || "cc", ["-o", join(dir, "probe"), join(dir, "probe.c")]).status === 0 &&
+    spawnSync(join(dir, "probe")).status === 0;
   assert.equal(isElf(join(out, "tsvirt-img")), cc, b.stdout);
   assert.match(b.stdout, cc ? /launcher \S+ \(C(, static)?\)/ : /launcher \S+ \(sh\)/);
 });
