@@ -317,3 +317,61 @@ test("QEMU define: intent then a deferred file; a define cut off after its inten
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("deferred saves under random interleavings (small journal, files written 1 ms after the last save): after a crash, replaying the unended intents leaves each name as its last operation did", async () => {
+  for (let seed = 1; seed <= 12; seed++) {
+    const dir = mkdtempSync(join(tmpdir(), `tsvirt-deferred-mix-${seed}-`));
+    try {
+      let x = seed * 2654435761;
+      const rnd = (n: number) => {
+        x = (x * 1103515245 + 12345) >>> 0;
+        return (x >>> 8) % n;
+      };
+      const crash = seed % 2 === 0; // else flush, then compare the files
+      const a = new XmlStore(dir, { journal: { capacity: 8 << 10, idleMs: 600_000, deferMs: 1 } });
+      await a.init();
+      const last = new Map<string, string | undefined>();
+      const pending: Promise<unknown>[] = [];
+      for (let i = 0; i < 80; i++) {
+        const name = `n${rnd(5)}`;
+        const text = `<domain>${name} ${i} ${"p".repeat(rnd(600))}</domain>\n`;
+        const op = rnd(10);
+        if (op < 5) {
+          const intent = await a.beginIntent(JSON.stringify({ name, text }));
+          assert.ok(intent);
+          pending.push(a.save(name, () => text, intent));
+          last.set(name, text);
+        } else if (op < 7) {
+          pending.push(a.save(name, text));
+          last.set(name, text);
+        } else if (op < 9) {
+          pending.push(a.remove(name));
+          last.set(name, undefined);
+        } else await new Promise((r) => setTimeout(r, 1 + rnd(3)));
+      }
+      await Promise.all(pending);
+      let state: XmlStore;
+      if (crash) {
+        await new Promise((r) => setTimeout(r, 100)); // the deferred files written or not: both fine
+        state = new XmlStore(dir, { journal: { capacity: 8 << 10, idleMs: 600_000 } });
+        await state.init();
+        // The owner replays what nothing ended, in order (here: saves the recorded text).
+        for (const { intent, payload } of state.takeIntents()) {
+          const r = JSON.parse(payload) as { name: string; text: string };
+          await state.save(r.name, r.text, intent);
+        }
+      } else {
+        await a.flush();
+        assert.deepEqual(journalOps(dir), [], `seed ${seed}: flushed`);
+        state = a;
+      }
+      const want = [...last].filter(([, t]) => t !== undefined).map(([n]) => n);
+      assert.deepEqual(await state.list(), want.sort(), `seed ${seed}: names`);
+      for (const n of want) assert.equal(await state.load(n), last.get(n), `seed ${seed}: ${n}`);
+      if (!crash)
+        for (const n of want) assert.equal(readFileSync(join(dir, `${n}.xml`), "utf8"), last.get(n));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

@@ -62,6 +62,7 @@ import {
   open,
   openSync,
   readdirSync,
+  rename,
   renameSync,
   unlinkSync,
   writeSync,
@@ -176,6 +177,8 @@ export class JournaledDir {
   private readonly deferred = new Map<string, Deferred>();
   /** Names whose deferred save a checkpoint wrote while its intent is still in the journal. */
   private readonly unended = new Map<string, StoreIntent>();
+  /** Deferred files being written, by name (see writeOneDeferred). */
+  private readonly writing = new Map<string, Promise<void>>();
   private deferTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -319,6 +322,39 @@ export class JournaledDir {
    * else a new file. Returns its path.
    */
   private writeTemp(file: string, data: Uint8Array): string {
+    const spare = this.writeSpare(data);
+    if (spare !== undefined) return spare;
+    const tmp = this.tempOf(file);
+    writeAllSync(tmp, data, 0o600);
+    return tmp;
+  }
+
+  /**
+   * writeTemp for a deferred file: a new file (no spare left: a batch of deferred files uses
+   * them up) is made in the threadpool, where its inode's allocation does not hold up calls.
+   */
+  private async writeTempAsync(file: string, data: Uint8Array): Promise<string> {
+    const spare = this.writeSpare(data);
+    if (spare !== undefined) return spare;
+    const tmp = this.tempOf(file);
+    const fd = await new Promise<number>((resolve, reject) =>
+      open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600, (e, f) =>
+        e ? reject(e) : resolve(f),
+      ),
+    );
+    try {
+      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      closeSync(fd);
+      unlinkQuiet(tmp);
+      throw e;
+    }
+    closeSync(fd);
+    return tmp;
+  }
+
+  /** Writes `data` into a spare (see writeTemp) and returns its path; undefined: none left. */
+  private writeSpare(data: Uint8Array): string | undefined {
     const spare = this.spares.pop();
     if (this.spares.length < SPARES_LOW) this.makeSpares();
     if (spare !== undefined) {
@@ -344,9 +380,7 @@ export class JournaledDir {
         // gone (removed by hand): make a new one
       }
     }
-    const tmp = this.tempOf(file);
-    writeAllSync(tmp, data, 0o600);
-    return tmp;
+    return undefined;
   }
 
   /**
@@ -477,6 +511,11 @@ export class JournaledDir {
   private async defer(name: string, produce: () => string, intent: StoreIntent): Promise<void> {
     await this.ready();
     for (;;) {
+      const w = this.writing.get(name);
+      if (w) {
+        await w.catch(() => {});
+        continue;
+      }
       if (!this.mayDefer(intent)) return this.doCommit(name, produce(), intent);
       const extra = this.supersedeSize(name);
       if (extra === 0 || this.canAppend(extra)) break;
@@ -517,30 +556,66 @@ export class JournaledDir {
   }
 
   /**
+   * undefined when a record of `size` bytes, and supersede(name)'s, may be appended now and no
+   * deferred file of `name` is being written: the caller appends in this synchronous run (see
+   * makeRoom). Otherwise what to wait for before asking again.
+   */
+  private roomFor(name: string, size: number): Promise<void> | undefined {
+    const w = this.writing.get(name);
+    if (w) return w.catch(() => {});
+    const need = size + this.supersedeSize(name);
+    return this.canAppend(need) ? undefined : this.makeRoom(need);
+  }
+
+  /**
    * Writes the files of the deferred saves (temp file, rename; the checkpoint's pass fsyncs them),
    * yielding now and then so that calls go on meanwhile. No record: each one's intent stays in
    * the journal until the reset that follows their fsync. A failure puts the save back.
    */
   private async writeDeferred(): Promise<void> {
     // The names deferred now: saves deferred meanwhile wait for the next call (a define burst
-    // that resumes is not slowed down file by file).
-    for (const name of [...this.deferred.keys()]) {
-      const d = this.deferred.get(name);
-      if (d === undefined) continue; // superseded, or written by another call meanwhile
-      this.deferred.delete(name);
-      try {
-        const data = Buffer.from(d.produce(), "utf8");
-        const file = this.fileOf(name);
-        this.place(name, this.writeTemp(file, data), file, data);
-      } catch (e) {
-        if (!this.deferred.has(name)) this.deferred.set(name, d);
+    // that resumes is not slowed down file by file). One file at a time, each in its name's
+    // order (a later operation on the name waits for it), with the inode made and the rename
+    // done in the threadpool: a call that comes meanwhile waits for one file's formatting at most.
+    for (const name of [...this.deferred.keys()]) await this.writeOneDeferred(name);
+  }
+
+  /**
+   * Writes the file of `name`'s deferred save, or waits for the pass already writing it. Not in
+   * the name's order (inOrder): an operation there may wait for room that only this pass's
+   * checkpoint makes. The operations on a name wait for its write instead (room, doCommit).
+   */
+  private writeOneDeferred(name: string): Promise<void> {
+    const w = this.writing.get(name);
+    if (w) return w;
+    if (!this.deferred.has(name)) return Promise.resolve();
+    const p = this.doWriteDeferred(name).finally(() => {
+      if (this.writing.get(name) === p) this.writing.delete(name);
+    });
+    this.writing.set(name, p);
+    return p;
+  }
+
+  /** The save stays listed as deferred (readers see its text) until its file is in place. */
+  private async doWriteDeferred(name: string): Promise<void> {
+    const d = this.deferred.get(name);
+    if (d === undefined) return; // superseded, or written by another pass meanwhile
+    const data = Buffer.from(d.produce(), "utf8");
+    const file = this.fileOf(name);
+    const tmp = await this.writeTempAsync(file, data);
+    try {
+      await new Promise<void>((resolve, reject) => rename(tmp, file, (e) => (e ? reject(e) : resolve())));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+        unlinkQuiet(tmp);
         throw e;
       }
-      if (d.intent.gen === this.journal.generation) this.unended.set(name, d.intent);
-      // One file at a time: a call that came meanwhile runs before the next one (I/O callbacks
-      // run before setImmediate's), so it waits for one file at most, not for the whole batch.
-      await new Promise<void>((r) => setImmediate(r));
+      this.place(name, tmp, file, data); // a spare removed by hand: renameTemp's way
     }
+    this.deferred.delete(name);
+    this.dirty.add(name);
+    this.dirDirty = true;
+    if (d.intent.gen === this.journal.generation) this.unended.set(name, d.intent);
   }
 
   /**
@@ -575,6 +650,7 @@ export class JournaledDir {
    */
   private async doCommit(name: string, xml: string, intent: StoreIntent): Promise<void> {
     await this.ready();
+    for (let w = this.writing.get(name); w; w = this.writing.get(name)) await w.catch(() => {});
     this.openIntents.delete(intent.id);
     const file = this.fileOf(name);
     const xmlBytes = Buffer.byteLength(xml);
@@ -614,8 +690,7 @@ export class JournaledDir {
       });
       return;
     }
-    while (!this.canAppend(size + this.supersedeSize(name)))
-      await this.makeRoom(size + this.supersedeSize(name));
+    for (let w = this.roomFor(name, size); w; w = this.roomFor(name, size)) await w;
     // From here to the first await: no checkpoint can see the record without this save in flight.
     this.supersede(name);
     this.journal.append("save", name, data);
@@ -654,8 +729,7 @@ export class JournaledDir {
     // Without a journal file no record exists that could bring the object back.
     if (this.journal.open) {
       const size = recordSize(Buffer.byteLength(name), 0);
-      while (!this.canAppend(size + this.supersedeSize(name)))
-        await this.makeRoom(size + this.supersedeSize(name));
+      for (let w = this.roomFor(name, size); w; w = this.roomFor(name, size)) await w;
       this.supersede(name);
       this.journal.append("remove", name, Buffer.alloc(0));
     } else this.deferred.delete(name);
