@@ -56,7 +56,8 @@ static int newer(const struct stat *a, const struct stat *b) {
 
 int main(int argc, char **argv) {
   ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-  char *slash = n > 0 ? memrchr(dir, '/', (size_t)n) : NULL;
+  /* (no /proc, or a path that may have been cut short: the directory the build wrote this to) */
+  char *slash = n > 0 && n < (ssize_t)sizeof dir - 1 ? memrchr(dir, '/', (size_t)n) : NULL;
   if (slash)
     *slash = '\0';
   else
