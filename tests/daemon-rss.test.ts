@@ -1,11 +1,16 @@
 // tsvirtd's resident memory: the program's shebang keeps Node from loading what the daemon never
 // uses (NODE_EXTRA_CA_CERTS's CA bundle), and bench/peers/tsvirtd.ts starts the daemon exactly as
-// that shebang does, so the benchmark's RSS figure is the installed command's.
+// that shebang does, so the benchmark's RSS figure is the installed command's; the daemon logs
+// pino's lines without loading pino.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { type Logger, pino } from "pino";
 import { shebangCommand, startTsvirtd, TSVIRTD_JS, tsvirtdUnavailable } from "../bench/peers/tsvirtd.js";
+import { daemonLogger } from "../src/daemon/log.js";
 
 const ENV = "/usr/bin/env";
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
@@ -59,5 +64,50 @@ test("a daemon started by the peer does not get NODE_EXTRA_CA_CERTS", {
   } finally {
     if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
     else process.env.NODE_EXTRA_CA_CERTS = saved;
+  }
+});
+
+// The daemon's own logger (src/daemon/log.ts, so that pino's modules stay out of the daemon)
+// writes the lines pino writes for the same calls: pino is the oracle, `time` aside.
+test("the daemon's log lines are pino's", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "daemon-log-"));
+  try {
+    const calls = (log: Logger) => {
+      log.info({ path: "/run/x", readOnly: false }, "listening on unix socket");
+      log.info("tsvirtd ready");
+      log.debug({ proc: 1 }, "not written at info");
+      log.warn({ keys: ["a", "b"], n: 12n, nested: { q: "\"quoted\"\n" } }, "ignoring unknown config keys");
+      const child = log.child({ client: 7 });
+      child.info({ transport: "unix" }, "client connected");
+      child.error({ err: "boom", msg: "own msg field" }, "call failed");
+      child.child({ sub: "x" }).warn("nested child");
+      log.error({});
+      assert.equal(log.isLevelEnabled("debug"), false);
+      assert.equal(log.isLevelEnabled("warn"), true);
+      log.flush();
+    };
+    const lines = (file: string) =>
+      readFileSync(file, "utf8")
+        .trimEnd()
+        .split("\n")
+        .map((l) => {
+          const o = JSON.parse(l) as Record<string, unknown>;
+          assert.equal(typeof o.time, "number");
+          o.time = 0;
+          return JSON.stringify(o);
+        });
+    const pinoFile = join(dir, "pino.log");
+    const oursFile = join(dir, "ours.log");
+    const pfd = openSync(pinoFile, "w");
+    const ofd = openSync(oursFile, "w");
+    calls(pino({ name: "tsvirtd", level: "info" }, pino.destination({ fd: pfd, sync: true })));
+    calls(daemonLogger("tsvirtd", "info", ofd));
+    closeSync(pfd);
+    closeSync(ofd);
+    const ours = lines(oursFile);
+    assert.equal(ours.length, 7);
+    assert.deepEqual(ours, lines(pinoFile));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -2,10 +2,11 @@
 // calls in flight finish. Concrete drivers are registered by the composition root (src/bin).
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { RpcServer } from "../rpc/server/server.js";
 import type { DaemonArgs } from "./args.js";
 import { type DaemonConfig, parseDaemonConfig } from "./config.js";
+import { daemonLogger, type LogLevel } from "./log.js";
 import { createOpener } from "./opener.js";
 import { type DaemonPaths, daemonPaths } from "./paths.js";
 
@@ -35,7 +36,7 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   uid?: number;
   services?: DaemonService[];
-  /** Defaults to pino on stderr. */
+  /** Defaults to pino-format JSON lines on stderr (log.ts). */
   logger?: Logger;
 }
 
@@ -55,10 +56,11 @@ export async function startDaemon(args: DaemonArgs, o: StartOptions = {}): Promi
     }
     if (text !== null) ({ config, unknown: unknownKeys } = parseDaemonConfig(text, configFile));
   }
-  const level = args.verbose
+  // libvirtd's log_level: 1 debug, 2 info, 3 warning, 4 error
+  const level: LogLevel = args.verbose
     ? "debug"
-    : (["", "debug", "info", "warn", "error"][config.log_level ?? 2] ?? "info");
-  const logger = o.logger ?? pino({ name: "tsvirtd", level }, pino.destination({ fd: 2, sync: false }));
+    : ((["info", "debug", "info", "warn", "error"] as const)[config.log_level ?? 2] ?? "info");
+  const logger = o.logger ?? daemonLogger("tsvirtd", level);
   if (unknownKeys.length) logger.warn({ keys: unknownKeys }, "ignoring unknown config keys");
 
   const opener = createOpener(paths.system ? "qemu:///system" : "qemu:///session");
