@@ -81,10 +81,25 @@ test("vmdk descriptor parses and formats back byte for byte", () => {
   assert.equal(d.cid, 0x867830c8);
   assert.equal(d.parentCid, 0x534f1ddc);
   assert.equal(d.parentFileNameHint, "t.vmdk");
-  assert.deepEqual(d.extents, [{ access: "RW", sectors: 20480, type: "SPARSE", file: "dc.vmdk", offset: 0 }]);
+  // (An embedded descriptor's extent lines are not read, as in qemu; a descriptor file's are.)
+  assert.deepEqual(d.extents, []);
+  const extent = { access: "RW", sectors: 20480, type: "SPARSE", file: "dc.vmdk", offset: 0 } as const;
+  const split = QEMU_DESCRIPTOR.replace("monolithicSparse", "twoGbMaxExtentSparse");
+  assert.deepEqual(parseDescriptor(split, undefined, true).extents, [extent]);
+  assert.throws(() => parseDescriptor(QEMU_DESCRIPTOR, undefined, true), /Unsupported image type/);
+  d.extents = [extent];
   assert.equal(formatDescriptor(d), QEMU_DESCRIPTOR);
-  const flat = parseDescriptor('createType="monolithicFlat"\nRW 100 FLAT "x-flat.vmdk" 0\nRDONLY 50 ZERO\n');
-  assert.equal(flat.extents[1]!.type, "ZERO");
+  // As qemu's vmdk_parse_extents: only RW extents with a file name count (RDONLY/ZERO skipped),
+  // and a blank line reads the next line too (sscanf skips newlines as whitespace).
+  const flat = parseDescriptor(
+    'createType="monolithicFlat"\nRW 100 FLAT "x-flat.vmdk" 0\nRDONLY 50 ZERO\n\nRW 7 FLAT "y" 1\n',
+    undefined,
+    true,
+  );
+  assert.deepEqual(
+    flat.extents.map((e) => `${e.sectors} ${e.file}`),
+    ["100 x-flat.vmdk", "7 y", "7 y"],
+  );
   assert.throws(() => parseDescriptor("version=1\n"), /invalid VMDK image descriptor/);
 });
 

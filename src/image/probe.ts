@@ -45,18 +45,30 @@ const TABLE: ProbeEntry[] = [
   { format: "vmdk", test: isVmdkDescriptor },
 ];
 
-/** A text VMDK descriptor: qemu looks for the header comment or a createType line. */
+/**
+ * A text VMDK descriptor as qemu's vmdk_probe finds one: comment lines and lines of spaces are
+ * passed over, then the first other line must be "version=1", "=2" or "=3" (LF or CRLF).
+ */
 function isVmdkDescriptor(h: Uint8Array): boolean {
-  const text = ascii(h, 0, Math.min(h.length, 1024));
-  if (text.startsWith("# Disk DescriptorFile")) return true;
-  // Only a printable text file with a createType line counts (binary data may contain the words).
-  if (!/^\s*(#|version=|CID=)/m.test(text)) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0) break;
-    if (c < 9 || (c > 13 && c < 32)) return false;
+  const end = h.length;
+  let p = 0;
+  while (p < end) {
+    if (h[p] === 0x23) {
+      while (p < end && h[p] !== 0x0a) p++;
+      p++;
+      continue;
+    }
+    if (h[p] === 0x20) {
+      while (p < end && h[p] === 0x20) p++;
+      if (p < end && h[p] === 0x0d) p++;
+      if (p === end || h[p] !== 0x0a) return false;
+      p++;
+      continue;
+    }
+    const rest = ascii(h, p, 11);
+    return /^version=[123](\n|\r\n)/.test(rest);
   }
-  return /^createType\s*=/m.test(text);
+  return false;
 }
 
 /** The format a header belongs to; 'raw' when nothing matches. */

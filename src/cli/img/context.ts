@@ -7,6 +7,7 @@ import { isAbsolute } from "node:path";
 import { ImageError } from "../../image/errors.js";
 import type { Image } from "../../image/image.js";
 import { openImage } from "../../image/open.js";
+import { hasFormat } from "../../image/registry.js";
 import { UsageError } from "./getopt.js";
 import type { Secrets } from "./qdict.js";
 
@@ -93,6 +94,9 @@ export async function openCli(
   o: OpenOpts = {},
 ): Promise<Image> {
   let img: Image;
+  // An unknown -f is refused before any file is looked at (qemu's bdrv_fill_options).
+  if (!o.imageOpts && format !== undefined && !hasFormat(format))
+    throw new CliError(`Could not open '${filename}': Unknown driver '${format}'`);
   // qemu's file driver refuses directories before any format looks at them. (A synchronous
   // stat: a one-shot command need not start libuv's thread pool for it.)
   if (!o.imageOpts && isDirectory(filename))
@@ -129,6 +133,13 @@ export async function openCli(
       secrets,
     });
   } catch (e) {
+    // (An empty name: qemu's file protocol refuses it before looking for a file.)
+    if (
+      path === "" &&
+      (e as { kind?: string }).kind === "not-found" &&
+      (format === undefined || hasFormat(format))
+    )
+      throw new CliError(`Could not open '${filename}': The 'file' block driver requires a file name`);
     // An unknown -f reads "Could not open 'x': Unknown driver 'fmt'", as qemu-img's.
     throw new CliError(`Could not open '${filename}': ${errText(e)}`);
   }

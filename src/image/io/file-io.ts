@@ -57,6 +57,17 @@ export interface FileIOOptions {
   truncate?: boolean;
 }
 
+/** strerror() of the open(2) failures qemu's file protocol reports in its own words. */
+const OPEN_ERRORS: Record<string, string> = {
+  EISDIR: "Is a directory",
+  EACCES: "Permission denied",
+  EPERM: "Operation not permitted",
+  ENOTDIR: "Not a directory",
+  EROFS: "Read-only file system",
+  ENAMETOOLONG: "File name too long",
+  ELOOP: "Too many levels of symbolic links",
+};
+
 export class FileIO implements BlockIO {
   /**
    * Reads and writes as direct syscalls on the main thread instead of libuv's pool. A one-shot
@@ -115,6 +126,9 @@ export class FileIO implements BlockIO {
           cause: e,
         });
       }
+      // (qemu's file protocol words the open's errno with strerror.)
+      const why = code !== undefined ? OPEN_ERRORS[code] : undefined;
+      if (why) throw new ImageError("io", `Could not open '${path}': ${why}`, { path, cause: e });
       throw ioError(path, "open", undefined, e);
     }
   }

@@ -121,7 +121,7 @@ export class VmdkImage implements Image, Checkable, BackingChain {
       const b = new Uint8Array(fileSize);
       await io.read(0, b);
       const text = Buffer.from(b).toString("latin1");
-      const desc = parseDescriptor(text, io.path);
+      const desc = parseDescriptor(text, io.path, true);
       // (A descriptor without extents opens, as qemu's: qemu-img creates one for a flat or
       // split image of size 0; it reads as an image of size 0.)
       const placed: Placed[] = [];
@@ -152,6 +152,21 @@ export class VmdkImage implements Image, Checkable, BackingChain {
       }
       img = new VmdkImage(io, desc, text, "file", placed, readOnly);
     }
+    // qemu's vmdk_open reads both CIDs from the descriptor text (vmdk_read_cid: at 0 in a
+    // descriptor file, at 0x200 in a sparse file): without them the open fails with EINVAL, and
+    // the numbers found are the ones it reports.
+    const at = img.descPlace === "file" ? 0 : 512;
+    const cid = await readCid(io, at, false);
+    const parentCid = cid === undefined ? undefined : await readCid(io, at, true);
+    if (cid === undefined || parentCid === undefined) {
+      // (The caller closes the descriptor's file.)
+      for (const p of img.extents) if (p.extent.io !== io) await p.extent.close().catch(() => {});
+      throw new ImageError("invalid-argument", `Could not open '${io.path}': Invalid argument`, {
+        path: io.path,
+      });
+    }
+    img.desc.cid = cid;
+    img.desc.parentCid = parentCid;
     if (img.desc.parentFileNameHint !== undefined && opts.backingChain) {
       img.backingImage = await opts.openBacking(img.desc.parentFileNameHint, undefined);
     }
@@ -171,19 +186,8 @@ export class VmdkImage implements Image, Checkable, BackingChain {
    * The CID in the descriptor as it is on disk now (qemu's vmdk_read_cid: the hex number after
    * the first "CID" in the descriptor's first 20 sectors), or undefined when there is none.
    */
-  async diskCid(): Promise<number | undefined> {
-    const DESC_SIZE = 20 * 512;
-    const at = this.descPlace === "file" ? 0 : this.descPlace.offset;
-    const b = new Uint8Array(DESC_SIZE);
-    const n = Math.max(0, Math.min(DESC_SIZE, (await this.io.size()) - at));
-    if (n > 0) await this.io.read(at, b.subarray(0, n));
-    const text = Buffer.from(b.subarray(0, DESC_SIZE - 1))
-      .toString("latin1")
-      .replace(/\0[\s\S]*$/, "");
-    const i = text.indexOf("CID");
-    if (i < 0) return undefined;
-    const m = /^\s*[+-]?(?:0[xX])?([0-9a-fA-F]+)/.exec(text.slice(i + 4));
-    return m ? Number.parseInt(m[1]!.slice(-8), 16) >>> 0 : undefined;
+  diskCid(): Promise<number | undefined> {
+    return readCid(this.io, this.descPlace === "file" ? 0 : this.descPlace.offset, false);
   }
 
   /**
@@ -439,4 +443,23 @@ export class VmdkImage implements Image, Checkable, BackingChain {
     }
     return res;
   }
+}
+
+/**
+ * qemu's vmdk_read_cid: the hex number one character after the first "CID" ("parentCID") in
+ * the 20 sectors from `at` (text up to the first NUL), or undefined when there is none.
+ */
+async function readCid(io: BlockIO, at: number, parent: boolean): Promise<number | undefined> {
+  const DESC_SIZE = 20 * 512;
+  const b = new Uint8Array(DESC_SIZE);
+  const n = Math.max(0, Math.min(DESC_SIZE, (await io.size()) - at));
+  if (n > 0) await io.read(at, b.subarray(0, n));
+  const text = Buffer.from(b.subarray(0, DESC_SIZE - 1))
+    .toString("latin1")
+    .replace(/\0[\s\S]*$/, "");
+  const key = parent ? "parentCID" : "CID";
+  const i = text.indexOf(key);
+  if (i < 0) return undefined;
+  const m = /^\s*[+-]?(?:0[xX])?([0-9a-fA-F]+)/.exec(text.slice(i + key.length + 1));
+  return m ? Number.parseInt(m[1]!.slice(-8), 16) >>> 0 : undefined;
 }
