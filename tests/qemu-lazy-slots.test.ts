@@ -6,7 +6,14 @@ import { qemuInfoSlots } from "../src/drivers/qemu/driver-info.js";
 import { qemuOpsSlots } from "../src/drivers/qemu/driver-ops.js";
 import { qemuApiSlots } from "../src/drivers/qemu/driver-qemu-api.js";
 import type { QemuDriverState } from "../src/drivers/qemu/driver-state.js";
-import { API_SLOTS, INFO_SLOTS, lazyQemuSlots, OPS_SLOTS } from "../src/drivers/qemu/lazy-slots.js";
+import {
+  API_SLOTS,
+  INFO_SLOTS,
+  lazyQemuSlots,
+  OPS_SLOTS,
+  SNAPSHOT_SLOTS,
+} from "../src/drivers/qemu/lazy-slots.js";
+import { qemuSnapshotSlots } from "../src/drivers/qemu/snapshot.js";
 
 // building a group only makes closures over the state; none is called here
 const st = {} as QemuDriverState;
@@ -15,10 +22,11 @@ test("each lazy name list is its group's slots", () => {
   assert.deepEqual([...INFO_SLOTS].sort(), Object.keys(qemuInfoSlots(st)).sort());
   assert.deepEqual([...API_SLOTS].sort(), Object.keys(qemuApiSlots(st)).sort());
   assert.deepEqual([...OPS_SLOTS].sort(), Object.keys(qemuOpsSlots(st)).sort());
+  assert.deepEqual([...SNAPSHOT_SLOTS].sort(), Object.keys(qemuSnapshotSlots(st)).sort());
   const all = Object.keys(lazyQemuSlots(st));
   assert.equal(
     new Set(all).size,
-    INFO_SLOTS.length + API_SLOTS.length + OPS_SLOTS.length,
+    INFO_SLOTS.length + API_SLOTS.length + OPS_SLOTS.length + SNAPSHOT_SLOTS.length,
     "no name in two groups",
   );
 });

@@ -27,10 +27,9 @@ import {
   SAVE_HEADER_SIZE,
   type SaveHeader,
 } from "./save-image.js";
+import { managedSavePath } from "./managed-save.js";
 
-export function managedSavePath(st: QemuDriverState, name: string): string {
-  return join(st.opts.libDir, "qemu", "save", `${name}.save`);
-}
+export { hasManagedSave, managedSavePath } from "./managed-save.js";
 
 function sysFail(what: string, e: unknown): Error {
   return virError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `${what}: ${(e as Error).message}`);
@@ -264,10 +263,6 @@ export async function managedSave(st: QemuDriverState, d: QemuDomain, flags: num
   const file = managedSavePath(st, d.name);
   mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
   await saveDomain(st, d, file, flags);
-}
-
-export function hasManagedSave(st: QemuDriverState, d: QemuDomain): boolean {
-  return existsSync(managedSavePath(st, d.name));
 }
 
 /** Start from the managed save image if there is one; the image is removed once QEMU has it. */

@@ -1,17 +1,15 @@
 // Connection-level slots of the QEMU driver (type, versions, host info, capabilities, events)
-// and the virConnectListAllDomains filter; split from driver.ts to keep each file small.
+// and the virConnectListAllDomains filter; split from driver.ts to keep each file small. The
+// capabilities documents and domxml-to-native load their modules (the QEMU command line, host CPU
+// models) with their first call: a daemon that never serves them keeps them out of its heap.
 import { readFileSync } from "node:fs";
 import { cpus, hostname, totalmem } from "node:os";
-import { formatCapabilitiesXML } from "../../conf/capabilities/index.js";
 import type { HypervisorDriver } from "../../driver/index.js";
 import { VIR_CONNECT_LIST_DOMAINS as L, VIR_DOMAIN_STATE } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { archOfBinary, defaultMachine, type QemuCaps, resolveMachine } from "./capabilities.js";
-import { formatDomainCapabilities } from "./domain-capabilities.js";
-import { checkNativeFormat, domainXMLToNative } from "./domain-xml-to-native.js";
 import { isActive, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
-import { qemuHostCapabilities } from "./host-capabilities.js";
 
 /** The last "cpu MHz" of /proc/cpuinfo, as virHostCPUGetInfoPopulateLinux reads it (0: none). */
 export function hostCpuMhz(cpuinfo: string): number {
@@ -68,6 +66,10 @@ export function connectSlots(st: QemuDriverState): Partial<HypervisorDriver> {
           // A binary that cannot be probed offers no guests, as in libvirt.
         }
       }
+      const [{ formatCapabilitiesXML }, { qemuHostCapabilities }] = await Promise.all([
+        import("../../conf/capabilities/index.js"),
+        import("./host-capabilities.js"),
+      ]);
       return formatCapabilitiesXML(qemuHostCapabilities(all));
     },
     async connectDomainXMLToNative(nativeFormat, domainXml, flags) {
@@ -78,6 +80,7 @@ export function connectSlots(st: QemuDriverState): Partial<HypervisorDriver> {
           `unsupported flags (0x${flags.toString(16)}) in function qemuConnectDomainXMLToNative`,
         );
       }
+      const { checkNativeFormat, domainXMLToNative } = await import("./domain-xml-to-native.js");
       checkNativeFormat(nativeFormat);
       const { def, caps } = await st.parse(domainXml);
       return domainXMLToNative(def, caps, nativeFormat);
@@ -123,6 +126,7 @@ export function connectSlots(st: QemuDriverState): Partial<HypervisorDriver> {
           ErrorDomain.QEMU,
           `the machine '${machine}' is not supported by emulator '${bin}'`,
         );
+      const { formatDomainCapabilities } = await import("./domain-capabilities.js");
       return formatDomainCapabilities(caps, m, type);
     },
     async nodeGetSecurityModel() {

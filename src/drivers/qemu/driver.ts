@@ -17,41 +17,23 @@ import {
 } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
-import { getVcpus, setMemory, setVcpus } from "./domain-config.js";
-import { openConsole } from "./domain-console.js";
-import { stripForMigration } from "./domain-migratable.js";
-import { sendKey } from "./domain-send-key.js";
-import {
-  hasManagedSave,
-  managedSave,
-  managedSavePath,
-  readSaveHeader,
-  restoreDomain,
-  saveDomain,
-  startFromManagedSave,
-} from "./domain-save.js";
-import { AutoDestroyList } from "./autodestroy.js";
+import type { AutoDestroyList } from "./autodestroy.js";
 import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
-import {
-  attachProcess,
-  destroyDomain,
-  rebootDomain,
-  resetDomain,
-  resumeDomain,
-  shutdownDomain,
-  startDomain,
-  suspendDomain,
-} from "./domain-lifecycle.js";
-import { reconnectDomains } from "./domain-status.js";
 import { defineDomain, replayDefineIntents } from "./domain-define.js";
-import { loadAllSnapshots, qemuSnapshotSlots, undefineSnapshots } from "./snapshot.js";
-import { attachDevice, detachDevice, updateDevice } from "./hotplug.js";
-import { dropUnpluggedDevices } from "./hotplug-reconnect.js";
+import { hasManagedSave, managedSavePath } from "./managed-save.js";
+import { loadAllSnapshots, undefineSnapshots } from "./snapshot-load.js";
 import { connectSlots, listFilter } from "./driver-connect.js";
 import { lazyQemuSlots } from "./lazy-slots.js";
+import { hasQemuStatusFiles } from "./state-has-work.js";
 
-// Statistics and vCPU queries load with their first use (~0.45 MiB of heap a define never needs;
-// see lazy-slots.ts).
+// What a define, a listing or an XML dump never runs loads with its first use: starting and
+// stopping QEMU (domain-lifecycle.ts and the command line, process and monitor code under it),
+// save/restore, hotplug, snapshots (lazy-slots.ts), consoles, statistics and vCPU queries. A
+// daemon that only keeps definitions saves ~1 MiB of heap (bench/rpc-define.ts, 500 defined).
+const lifecycleModule = () => import("./domain-lifecycle.js");
+const saveModule = () => import("./domain-save.js");
+const configModule = () => import("./domain-config.js");
+const hotplugModule = () => import("./hotplug.js");
 const statsModule = () => import("./domain-stats.js");
 const vcpuModule = () => import("./domain-vcpu-info.js");
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
@@ -65,13 +47,19 @@ export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuD
   // Defines a crash cut off between their journal intent and the config file (domain-define.ts):
   // replayed before anything else looks at the domains, as if their files had been there.
   st.replayErrors.push(...(await replayDefineIntents(st)));
-  await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
-  for (const d of st.domains.values()) if (d.proc) await dropUnpluggedDevices(d).catch(() => false);
+  if (hasQemuStatusFiles(st.opts.runDir)) {
+    const { reconnectDomains } = await import("./domain-status.js");
+    const { attachProcess } = await lifecycleModule();
+    await reconnectDomains(st, (d, proc) => attachProcess(st, d, proc));
+    const { dropUnpluggedDevices } = await import("./hotplug-reconnect.js");
+    for (const d of st.domains.values()) if (d.proc) await dropUnpluggedDevices(d).catch(() => false);
+  }
   await loadAllSnapshots(st);
   if (o.autostart !== false) {
     // Like libvirtd at start: run the persistent domains marked autostart that are not running.
     for (const d of st.domains.values()) {
       if (!d.autostart || !d.persistent || isActive(d)) continue;
+      const { startDomain } = await lifecycleModule();
       await st.jobs
         .run(d.uuid, () => startDomain(st, d, false))
         .catch((e: Error) => {
@@ -98,15 +86,17 @@ export interface ClientScopedDriver extends HypervisorDriver {
  */
 export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): ClientScopedDriver {
   const job = <T>(d: QemuDomain, fn: () => Promise<T>) => st.jobs.run(d.uuid, fn);
-  const autodestroy = new AutoDestroyList();
+  // this connection's VIR_DOMAIN_START_AUTODESTROY guests, made with the first such start
+  let autodestroy: Promise<AutoDestroyList> | undefined;
+  const autodestroyList = () =>
+    (autodestroy ??= import("./autodestroy.js").then((m) => new m.AutoDestroyList()));
   const table: HypervisorDriver = {
     name: "QEMU",
     async connectClose() {
-      await autodestroy.closeAll();
+      if (autodestroy) await (await autodestroy).closeAll();
       if (!perClient) await st.store.flush();
     },
     ...connectSlots(st),
-    ...qemuSnapshotSlots(st),
     ...lazyQemuSlots(st),
     async connectNumOfDomains() {
       return st.domains.filter(isActive).length;
@@ -201,6 +191,8 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
           `domain '${clash.name}' is already defined with uuid ${clash.uuid}`,
         );
       }
+      const { startDomain } = await lifecycleModule();
+      const ad = flags & VIR_DOMAIN_START.AUTODESTROY ? await autodestroyList() : undefined;
       const d = newQemuDomain(def);
       st.domains.add(d);
       try {
@@ -209,7 +201,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
         st.domains.remove(d);
         throw e;
       }
-      if (flags & VIR_DOMAIN_START.AUTODESTROY) autodestroy.add(d);
+      ad?.add(d);
       return domRef(d);
     },
     async domainCreateWithFlags(ref, flags) {
@@ -219,43 +211,54 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
         "qemuDomainCreateWithFlags",
       );
       const d = st.byRef(ref);
+      const [{ startDomain }, { startFromManagedSave }] = await Promise.all([
+        lifecycleModule(),
+        saveModule(),
+      ]);
+      const ad = flags & VIR_DOMAIN_START.AUTODESTROY ? await autodestroyList() : undefined;
       await job(d, async () => {
         if (isActive(d))
           throw virError(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, "domain is already running");
         const paused = (flags & VIR_DOMAIN_START.PAUSED) !== 0;
         if ((flags & VIR_DOMAIN_START.FORCE_BOOT) !== 0) rmSync(managedSavePath(st, d.name), { force: true });
         if (!(await startFromManagedSave(st, d, paused))) await startDomain(st, d, paused);
-        if (flags & VIR_DOMAIN_START.AUTODESTROY) autodestroy.add(d);
+        ad?.add(d);
       });
       return domRef(d);
     },
     async domainShutdownFlags(ref, flags) {
       checkFlags(flags, VIR_DOMAIN_SHUTDOWN_FLAGS.ACPI_POWER_BTN, "qemuDomainShutdownFlags");
       const d = st.byRef(ref);
+      const { shutdownDomain } = await lifecycleModule();
       await job(d, () => shutdownDomain(d));
     },
     async domainRebootFlags(ref, flags) {
       checkFlags(flags, VIR_DOMAIN_SHUTDOWN_FLAGS.ACPI_POWER_BTN, "qemuDomainReboot");
       const d = st.byRef(ref);
+      const { rebootDomain } = await lifecycleModule();
       await job(d, () => rebootDomain(d));
     },
     async domainReset(ref, flags) {
       checkFlags(flags, 0, "qemuDomainReset");
       const d = st.byRef(ref);
+      const { resetDomain } = await lifecycleModule();
       await job(d, () => resetDomain(d));
     },
     async domainDestroyFlags(ref: DomainRef, flags) {
       checkFlags(flags, VIR_DOMAIN_DESTROY.GRACEFUL, "qemuDomainDestroyFlags");
       const d = st.byRef(ref);
       // Not serialized behind a hung job: destroy must be able to kill a stuck QEMU.
+      const { destroyDomain } = await lifecycleModule();
       await destroyDomain(d, (flags & VIR_DOMAIN_DESTROY.GRACEFUL) !== 0);
     },
     async domainSuspend(ref) {
       const d = st.byRef(ref);
+      const { suspendDomain } = await lifecycleModule();
       await job(d, () => suspendDomain(st, d));
     },
     async domainResume(ref) {
       const d = st.byRef(ref);
+      const { resumeDomain } = await lifecycleModule();
       await job(d, () => resumeDomain(st, d));
     },
     async domainGetInfo(ref) {
@@ -285,7 +288,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
       if ((flags & VIR_DOMAIN_XML.MIGRATABLE) !== 0) {
         // libvirt copies the definition through its inactive XML, then strips (domain-migratable.ts)
         def = (await st.parse(formatDomainXML(def, { inactive: true, securityInfo: true }))).def;
-        stripForMigration(def);
+        (await import("./domain-migratable.js")).stripForMigration(def);
       }
       return formatDomainXML(def, {
         // the migratable copy is a parsed definition: no id even for a running domain
@@ -310,17 +313,20 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     },
     async domainSetMemoryFlags(ref, memory, flags) {
       const d = st.byRef(ref);
+      const { setMemory } = await configModule();
       await job(d, () => setMemory(st, d, memory, flags));
     },
     async domainSetMaxMemory(ref, memory) {
       const d = st.byRef(ref);
+      const { setMemory } = await configModule();
       await job(d, () => setMemory(st, d, memory, VIR_DOMAIN_MEM_MAXIMUM));
     },
     async domainGetVcpusFlags(ref, flags) {
-      return getVcpus(st.byRef(ref), flags);
+      return (await configModule()).getVcpus(st.byRef(ref), flags);
     },
     async domainSetVcpusFlags(ref, nvcpus, flags) {
       const d = st.byRef(ref);
+      const { setVcpus } = await configModule();
       await job(d, () => setVcpus(st, d, nvcpus, flags));
     },
     async domainGetMaxMemory(ref) {
@@ -387,10 +393,12 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     },
     async domainSendKey(ref, codeset, holdtime, keycodes, flags) {
       const d = st.byRef(ref);
+      const { sendKey } = await import("./domain-send-key.js");
       await job(d, () => sendKey(d, codeset, holdtime, keycodes, flags));
     },
     async domainOpenConsole(ref, devName, stream, flags) {
-      await openConsole(st.byRef(ref), devName, stream, flags);
+      const d = st.byRef(ref);
+      await (await import("./domain-console.js")).openConsole(d, devName, stream, flags);
     },
     async domainGetSecurityLabel(ref) {
       st.byRef(ref);
@@ -405,6 +413,7 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
       if (dxml)
         throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.QEMU, "changing the XML on save is not supported");
       const d = st.byRef(ref);
+      const { saveDomain } = await saveModule();
       await job(d, () => saveDomain(st, d, to, flags));
     },
     async domainRestore(from, dxml, flags) {
@@ -415,17 +424,18 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
           ErrorDomain.QEMU,
           "changing the XML on restore is not supported",
         );
-      await restoreDomain(st, from, flags);
+      await (await saveModule()).restoreDomain(st, from, flags);
     },
     async domainSaveImageGetXMLDesc(file, flags) {
       checkFlags(flags, VIR_DOMAIN_XML.SECURE, "qemuDomainSaveImageGetXMLDesc");
-      const h = await readSaveHeader(file);
+      const h = await (await saveModule()).readSaveHeader(file);
       const { def } = await st.parse(h.xml);
       return formatDomainXML(def, { securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0 });
     },
     async domainManagedSave(ref, flags) {
       checkFlags(flags, SAVE_FLAGS, "qemuDomainManagedSave");
       const d = st.byRef(ref);
+      const { managedSave } = await saveModule();
       await job(d, () => managedSave(st, d, flags));
     },
     async domainManagedSaveRemove(ref, flags) {
@@ -441,20 +451,23 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
           ErrorDomain.QEMU,
           "domain does not have managed save image",
         );
-      const h = await readSaveHeader(managedSavePath(st, d.name));
+      const h = await (await saveModule()).readSaveHeader(managedSavePath(st, d.name));
       const { def } = await st.parse(h.xml);
       return formatDomainXML(def, { securityInfo: (flags & VIR_DOMAIN_XML.SECURE) !== 0 });
     },
     async domainAttachDeviceFlags(ref, xml, flags) {
       const d = st.byRef(ref);
+      const { attachDevice } = await hotplugModule();
       await job(d, () => attachDevice(st, d, xml, flags));
     },
     async domainDetachDeviceFlags(ref, xml, flags) {
       const d = st.byRef(ref);
+      const { detachDevice } = await hotplugModule();
       await job(d, () => detachDevice(st, d, xml, flags));
     },
     async domainUpdateDeviceFlags(ref, xml, flags) {
       const d = st.byRef(ref);
+      const { updateDevice } = await hotplugModule();
       await job(d, () => updateDevice(st, d, xml, flags));
     },
     async domainGetAutostart(ref) {

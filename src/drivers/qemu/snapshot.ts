@@ -1,62 +1,24 @@
 // The QEMU driver's domain snapshot slots (libvirt's qemuDomainSnapshot* entry points): create,
 // lookups and listings over the domain's snapshot tree, revert and delete, each under the
-// domain's job lock; plus loading the metadata at daemon start and the undefine rule.
-import { rm } from "node:fs/promises";
+// domain's job lock.
 import type { DomainSnapshotRef, HypervisorDriver } from "../../driver/index.js";
-import {
-  VIR_DOMAIN_EVENT,
-  VIR_DOMAIN_EVENT_ID,
-  VIR_DOMAIN_UNDEFINE,
-  VIR_DOMAIN_SNAPSHOT_XML_SECURE as SECURE,
-} from "../../driver/index.js";
+import { VIR_DOMAIN_SNAPSHOT_XML_SECURE as SECURE } from "../../driver/index.js";
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
-import { checkFlags, domRef, isActive, type QemuDomain } from "./domain-obj.js";
+import { checkFlags, domRef, type QemuDomain } from "./domain-obj.js";
 import type { QemuDriverState } from "./driver-state.js";
 import { createSnapshot } from "./snapshot-create.js";
 import { deleteSnapshot, findSnapshot, revertToSnapshot } from "./snapshot-revert.js";
-import {
-  discardAllSnapshotMetadata,
-  formatQemuSnapshot,
-  loadSnapshots,
-  snapshotDir,
-  snapshotsOf,
-} from "./snapshot-store.js";
+import { formatQemuSnapshot, snapshotsOf } from "./snapshot-store.js";
+
+// Loading at start and the undefine rule are in snapshot-load.ts: the driver loads these slots
+// (create, revert, delete and their QEMU paths) with their first call.
+export { loadAllSnapshots, undefineSnapshots } from "./snapshot-load.js";
 
 const LIST_FLAGS = 0x7ff;
 const Q = ErrorDomain.QEMU;
 
 function ref(d: QemuDomain, name: string): DomainSnapshotRef {
   return { name, domain: domRef(d) };
-}
-
-/**
- * Loads every domain's snapshot metadata (after the domains themselves are loaded), and from
- * then on drops the metadata of a domain that goes away when it stops (a transient one, as
- * libvirt's qemuDomainRemoveInactive does).
- */
-export async function loadAllSnapshots(st: QemuDriverState): Promise<string[]> {
-  const parse = async (xml: string) => (await st.parse(xml)).def;
-  const problems: string[] = [];
-  for (const d of st.domains.values()) problems.push(...(await loadSnapshots(st, d, parse)));
-  st.events.register(VIR_DOMAIN_EVENT_ID.LIFECYCLE, null, (ev) => {
-    if (ev.event !== VIR_DOMAIN_EVENT.STOPPED) return;
-    if (st.domains.byUuid(ev.dom.uuid) || st.domains.byName(ev.dom.name)) return;
-    void rm(snapshotDir(st, ev.dom.name), { recursive: true, force: true }).catch(() => {});
-  });
-  return problems;
-}
-
-/**
- * qemuDomainUndefineFlags' snapshot rule: an inactive domain with snapshot metadata is kept
- * unless VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA, which drops the metadata (not the images).
- */
-export async function undefineSnapshots(st: QemuDriverState, d: QemuDomain, flags: number): Promise<void> {
-  const n = snapshotsOf(d).size;
-  if (isActive(d) || n === 0) return;
-  if (!(flags & VIR_DOMAIN_UNDEFINE.SNAPSHOTS_METADATA)) {
-    throw virError(ErrorCode.OPERATION_INVALID, Q, `cannot delete inactive domain with ${n} snapshots`);
-  }
-  await discardAllSnapshotMetadata(st, d);
 }
 
 export function qemuSnapshotSlots(st: QemuDriverState): Partial<HypervisorDriver> {

@@ -14,6 +14,11 @@ function hasEntry(dir: string, suffix: string): boolean {
   }
 }
 
+/** Whether guests of an earlier daemon left status files under `<run>/qemu` (domain-status). */
+export function hasQemuStatusFiles(runDir: string): boolean {
+  return hasEntry(join(runDir, "qemu"), ".status.json");
+}
+
 export function qemuDriverHasWork(paths: { etc: string; run: string }): boolean {
-  return hasEntry(join(paths.etc, "qemu", "autostart"), ".xml") || hasEntry(join(paths.run, "qemu"), ".status.json");
+  return hasEntry(join(paths.etc, "qemu", "autostart"), ".xml") || hasQemuStatusFiles(paths.run);
 }
