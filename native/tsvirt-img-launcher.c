@@ -7,8 +7,9 @@
  *
  * with DIR the directory this program's file is in (/proc/self/exe: npm's bin symlink and a moved
  * checkout resolve to the real files) and ENTRY tsvirt-img-start.cjs (the CLI's one-file bundle
- * with V8's code cache, no further checks) when the bundle is there and not older than tsc's
- * output (tsvirt-img-cli.cjs), else tsvirt-img-cli.cjs (which loads the CLI's ES modules then).
+ * with V8's code cache, both in tsvirt-img.pack; no further checks) when the pack is there and not
+ * older than tsc's output (tsvirt-img-cli.cjs), else tsvirt-img-cli.cjs (which loads the bundle
+ * itself when it is fresh, else the CLI's ES modules).
  * TSVIRT_IMG_NO_BUNDLE=1 takes tsvirt-img-cli.cjs too. `node` is the first on PATH (what
  * `#!/usr/bin/env node` would run), or the Node that built the bundle (TSVIRT_NODE below) when
  * PATH has none. NODE_EXTRA_CA_CERTS is removed from the environment: Node reads and parses that
@@ -46,7 +47,7 @@
 
 static char dir[4096];
 static char cli[4096 + 64];
-static char bundle[4096 + 64];
+static char pack[4096 + 64];
 static char start[4096 + 64];
 
 static int newer(const struct stat *a, const struct stat *b) {
@@ -63,15 +64,15 @@ int main(int argc, char **argv) {
   else
     snprintf(dir, sizeof dir, "%s", TSVIRT_DIR);
   snprintf(cli, sizeof cli, "%s/tsvirt-img-cli.cjs", dir);
-  snprintf(bundle, sizeof bundle, "%s/tsvirt-img.cjs", dir);
+  snprintf(pack, sizeof pack, "%s/tsvirt-img.pack", dir);
   snprintf(start, sizeof start, "%s/tsvirt-img-start.cjs", dir);
 
   unsetenv("NODE_EXTRA_CA_CERTS");
   const char *entry = cli;
   const char *nb = getenv("TSVIRT_IMG_NO_BUNDLE");
-  struct stat sc, sb, ss;
-  if (!(nb && strcmp(nb, "1") == 0) && stat(bundle, &sb) == 0 && stat(start, &ss) == 0 &&
-      stat(cli, &sc) == 0 && !newer(&sc, &sb))
+  struct stat sc, sp, ss;
+  if (!(nb && strcmp(nb, "1") == 0) && stat(pack, &sp) == 0 && stat(start, &ss) == 0 &&
+      stat(cli, &sc) == 0 && !newer(&sc, &sp))
     entry = start;
 
   char **args = calloc((size_t)argc + 4, sizeof *args);

@@ -1,7 +1,8 @@
 // The installed tsvirt-img (package.json "bin": dist/bin/tsvirt-img): the launcher that
 // scripts/build-img-bundle.mjs builds (native/tsvirt-img-launcher.c, or a shell script without a C
 // compiler) and the bundle start-up it runs (tsvirt-img-start.cjs: the CLI's one-file bundle with
-// V8's code cache). Built here into directories of their own (--out), one per launcher, then:
+// V8's code cache, both read from tsvirt-img.pack). Built here into directories of their own
+// (--out), one per launcher, then:
 // - the bundle answers every command line as the ES modules do (outputs, exit codes);
 // - what must be read at run time is: environment variables (TSVIRT_NO_NATIVE,
 //   TSVIRT_IMG_TRACE_START), the native addon (loaded by the run), stdout being a terminal or not,
@@ -134,6 +135,7 @@ before(async () => {
       "tsvirt-img.cjs",
       "tsvirt-img.cjs.cache",
       "tsvirt-img-start.cjs",
+      "tsvirt-img.pack",
     ])
       assert.ok(existsSync(join(o, f)), join(o, f));
   assert.match(readFileSync(join(outSh, "tsvirt-img"), "latin1"), /^#!\/bin\/sh\n/);

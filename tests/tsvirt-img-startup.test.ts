@@ -206,6 +206,7 @@ test("the bundled CLI (npm run build) answers as the ES modules do", async (t) =
     "tsvirt-img.cjs",
     "tsvirt-img.cjs.cache",
     "tsvirt-img-start.cjs",
+    "tsvirt-img.pack",
   ])
     assert.ok(existsSync(join(out, f)), f);
   // Evaluating the bundle (every start does) loads no Node built-in that info and check do not
