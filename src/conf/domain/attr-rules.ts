@@ -21,6 +21,10 @@ export type Requirement = readonly [string, number, number, string];
 export interface CompiledCheck {
   readonly check: AttrCheck;
   readonly test: (v: string) => boolean;
+  /** The values of an enum (test is `set.has`), for callers that test without the call. */
+  readonly set: Set<string> | undefined;
+  /** The pattern of a number (test is `re.test`), likewise. */
+  readonly re: RegExp | undefined;
 }
 
 /** Everything the tables say about one parent/element pair (element may be `address[type]`). */
@@ -43,17 +47,21 @@ function numberRegex(c: AttrCheck, sign: string, frac: boolean): RegExp {
 
 function compile(c: AttrCheck): CompiledCheck {
   let test: (v: string) => boolean;
+  let set: Set<string> | undefined;
+  let re: RegExp | undefined;
   switch (c.kind) {
     case "enum": {
-      const set = new Set(c.values);
-      test = (v) => set.has(v);
+      const values = new Set(c.values);
+      set = values;
+      test = (v) => values.has(v);
       break;
     }
     case "uint":
     case "int":
     case "num": {
-      const re = numberRegex(c, c.kind === "uint" ? "\\+?" : "[-+]?", c.kind === "num");
-      test = (v) => re.test(v);
+      const pattern = numberRegex(c, c.kind === "uint" ? "\\+?" : "[-+]?", c.kind === "num");
+      re = pattern;
+      test = (v) => pattern.test(v);
       break;
     }
     case "unit":
@@ -72,7 +80,7 @@ function compile(c: AttrCheck): CompiledCheck {
       test = (v) => isIP(v) !== 0;
       break;
   }
-  return { check: c, test };
+  return { check: c, test, set, re };
 }
 
 const RULES = new Map<string, Map<string, ElementRules>>();

@@ -3,8 +3,8 @@
 // same error, including in parts tsvirt keeps verbatim. Runs on the raw tree, before modelling.
 
 import { ErrorCode, ErrorDomain, VirError, virError } from "../../errors/index.js";
-import type { XmlElement } from "../../xml/index.js";
-import { childRules, type ElementRules, type Requirement } from "./attr-rules.js";
+import type { XmlElement, XmlNode } from "../../xml/index.js";
+import { childRules, type CompiledCheck, type ElementRules, type Requirement } from "./attr-rules.js";
 
 function typeOf(e: XmlElement): string | undefined {
   const a = e.attrs;
@@ -36,42 +36,58 @@ function checkRequired(e: XmlElement, req: readonly Requirement[]): void {
   }
 }
 
+/** An element whose text must be a number (only when it has no child element). */
+function checkNumericText(e: XmlElement, num: readonly [number, number, string]): void {
+  const ch = e.children;
+  let text = "";
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
+    if (c.kind === "element") return;
+    if (c.kind === "text") text += c.text;
+  }
+  if (!/^\s*[0-9]+\s*$/.test(text)) {
+    throw new VirError({ code: num[0], domain: num[1], message: num[2].replace("%v", () => text) });
+  }
+}
+
+function badValue(c: CompiledCheck, v: string): VirError {
+  return new VirError({
+    code: c.check.code,
+    domain: c.check.domain,
+    message: c.check.message.replace("%v", () => v),
+  });
+}
+
 function checkElement(e: XmlElement, base: ElementRules | undefined, typed: ElementRules | undefined): void {
-  if (base) checkRequired(e, base.required);
-  if (typed) checkRequired(e, typed.required);
-  if (!base) {
-    if (!typed) return;
-  } else {
+  if (base !== undefined) {
+    if (base.required.length !== 0) checkRequired(e, base.required);
+    if (typed !== undefined && typed.required.length !== 0) checkRequired(e, typed.required);
     const kids = base.children;
     for (let i = 0; i < kids.length; i++) {
       const r = kids[i]!;
       if (!hasChildElement(e, r[0])) throw new VirError({ code: r[1], domain: r[2], message: r[3] });
     }
-    const num = base.numericText;
-    if (num && !e.children.some((c) => c.kind === "element")) {
-      let text = "";
-      for (const c of e.children) if (c.kind === "text") text += c.text;
-      if (!/^\s*[0-9]+\s*$/.test(text)) {
-        throw new VirError({ code: num[0], domain: num[1], message: num[2].replace("%v", () => text) });
-      }
-    }
-  }
+    if (base.numericText !== undefined) checkNumericText(e, base.numericText);
+  } else if (typed === undefined) return;
+  else if (typed.required.length !== 0) checkRequired(e, typed.required);
   const a = e.attrs;
+  if (a.length === 0) return;
+  const baseAttrs = base !== undefined && base.attrs.size !== 0 ? base.attrs : undefined;
+  const typedAttrs = typed !== undefined && typed.attrs.size !== 0 ? typed.attrs : undefined;
+  if (baseAttrs === undefined && typedAttrs === undefined) return;
   for (let i = 0; i < a.length; i++) {
-    const k = a[i]![0];
-    const v = a[i]![1];
-    const c = typed?.attrs.get(k) ?? base?.attrs.get(k);
-    if (c && !c.test(v)) {
-      throw new VirError({
-        code: c.check.code,
-        domain: c.check.domain,
-        message: c.check.message.replace("%v", () => v),
-      });
-    }
+    const p = a[i]!;
+    const k = p[0];
+    let c = typedAttrs !== undefined ? typedAttrs.get(k) : undefined;
+    if (c === undefined && baseAttrs !== undefined) c = baseAttrs.get(k);
+    if (c === undefined) continue;
+    const v = p[1];
+    // the common kinds tested here, without a call through the compiled closure
+    const ok = c.set !== undefined ? c.set.has(v) : c.re !== undefined ? c.re.test(v) : c.test(v);
+    if (!ok) throw badValue(c, v);
   }
 }
 
-/** Throws libvirt's error for the first attribute (document order) libvirt would refuse. */
 /** The order virDomainDefParseXML reads device kinds in (libvirt 9.0): the first error is of the first kind. */
 const DEVICE_PARSE_ORDER = [
   "emulator",
@@ -108,58 +124,87 @@ const DEVICE_PARSE_ORDER = [
 
 const DEVICE_RANK = new Map(DEVICE_PARSE_ORDER.map((n, i) => [n, i]));
 
-export function validateAttributes(root: XmlElement): void {
-  let watchdogs = 0;
-  const stack: XmlElement[] = [root];
-  const parents: string[] = [""];
-  // The rules of the children of each parent on `parents` (one table lookup per element).
-  const scopes: (Map<string, ElementRules> | undefined)[] = [childRules("")];
-  while (stack.length) {
-    const e = stack.pop()!;
-    const parent = parents.pop()!;
-    const scope = scopes.pop();
-    const name = e.name;
-    if (name === "metadata" || name.includes(":")) continue;
-    const type = name === "address" ? typeOf(e) : undefined;
-    const base = scope?.get(name);
-    const typed = type ? scope?.get(`address[${type}]`) : undefined;
-    checkElement(e, base, typed);
-    if (name === "watchdog" && parent === "devices" && watchdogs > 1) {
-      // counted before any watchdog is parsed (virDomainDefParseXML)
-      throw virError(
-        ErrorCode.INTERNAL_ERROR,
-        ErrorDomain.DOMAIN,
-        "only a single watchdog device is supported",
-      );
+function rank(n: string): number {
+  return DEVICE_RANK.get(n) ?? DEVICE_PARSE_ORDER.length;
+}
+
+/** Watchdogs among the `<devices>` of the document being validated (libvirt allows one). */
+let watchdogs = 0;
+
+/**
+ * Checks `e` (a child of an element named `parent`, whose children's rules are `scope`) and then
+ * its subtree, depth first in document order. Recursion is bounded by the parser's depth limit.
+ */
+function walk(e: XmlElement, parent: string, scope: Map<string, ElementRules> | undefined): void {
+  const name = e.name;
+  if (name === "metadata" || name.includes(":")) return;
+  if (scope !== undefined) {
+    const base = scope.get(name);
+    let typed: ElementRules | undefined;
+    if (name === "address") {
+      const type = typeOf(e);
+      if (type) typed = scope.get(`address[${type}]`);
     }
-    // Depth first in document order (devices in libvirt's parse order): children pushed last-first.
-    const ch = e.children;
-    if (ch.length === 0) continue;
-    const inner = childRules(name);
-    if (name === "devices" && parent === "domain") {
-      const kids = ch
-        .filter((k): k is XmlElement => k.kind === "element")
-        .map((k, i) => [k, i] as const)
-        .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
-        .map((x) => x[0]);
-      watchdogs = kids.filter((k) => k.name === "watchdog").length;
-      for (let i = kids.length - 1; i >= 0; i--) {
-        stack.push(kids[i]!);
-        parents.push(name);
-        scopes.push(inner);
-      }
-      continue;
-    }
-    for (let i = ch.length - 1; i >= 0; i--) {
-      const k = ch[i]!;
-      if (k.kind !== "element") continue;
-      stack.push(k);
-      parents.push(name);
-      scopes.push(inner);
-    }
+    if (base !== undefined || typed !== undefined) checkElement(e, base, typed);
+  }
+  if (name === "watchdog" && parent === "devices" && watchdogs > 1) {
+    // counted before any watchdog is parsed (virDomainDefParseXML)
+    throw virError(
+      ErrorCode.INTERNAL_ERROR,
+      ErrorDomain.DOMAIN,
+      "only a single watchdog device is supported",
+    );
+  }
+  const ch = e.children;
+  if (ch.length === 0) return;
+  const inner = childRules(name);
+  if (name === "devices" && parent === "domain") {
+    walkDevices(ch, inner);
+    return;
+  }
+  for (let i = 0; i < ch.length; i++) {
+    const k = ch[i]!;
+    if (k.kind === "element") walk(k, name, inner);
   }
 }
 
-function rank(n: string): number {
-  return DEVICE_RANK.get(n) ?? DEVICE_PARSE_ORDER.length;
+/** `<devices>`' children in libvirt's parse order (by kind, then document order). */
+function walkDevices(ch: readonly XmlNode[], inner: Map<string, ElementRules> | undefined): void {
+  let count = 0;
+  let last = -1;
+  let sorted = true;
+  for (let i = 0; i < ch.length; i++) {
+    const k = ch[i]!;
+    if (k.kind !== "element") continue;
+    if (k.name === "watchdog") count++;
+    const r = rank(k.name);
+    if (r < last) sorted = false;
+    else last = r;
+  }
+  watchdogs = count;
+  // (most documents list their devices in that order already)
+  const kids = sorted ? ch : byParseOrder(ch);
+  for (let i = 0; i < kids.length; i++) {
+    const k = kids[i]!;
+    if (k.kind === "element") walk(k, "devices", inner);
+  }
+}
+
+function byParseOrder(ch: readonly XmlNode[]): XmlElement[] {
+  const kids: XmlElement[] = [];
+  for (let i = 0; i < ch.length; i++) {
+    const k = ch[i]!;
+    if (k.kind === "element") kids.push(k);
+  }
+  // stable: equal ranks keep document order
+  return kids
+    .map((k, i) => [k, i] as const)
+    .sort((a, b) => rank(a[0].name) - rank(b[0].name) || a[1] - b[1])
+    .map((x) => x[0]);
+}
+
+/** Throws libvirt's error for the first attribute (document order) libvirt would refuse. */
+export function validateAttributes(root: XmlElement): void {
+  watchdogs = 0;
+  walk(root, "", childRules(""));
 }
