@@ -54,10 +54,19 @@ test("vdi header round-trips and every bad field is refused", async () => {
     [0x158, 0x3ff, /data offset/],
     [0x168, 4096, /sector size/],
     [0x178, 4096, /block size/],
-    [0x17c, 1, /block extra/],
+    [0x1a8, 1, /non-NULL link UUID/],
+    [0x1b8, 1, /non-NULL parent UUID/],
     [0x180, 0x40000000, /too many blocks/],
-    [0x184, 6, /more allocated/],
   ];
+  // Fields qemu's vdi_open does not check: the header still opens.
+  for (const [off, value] of [
+    [0x17c, 1],
+    [0x184, 6],
+  ] as const) {
+    const b = Buffer.from(hb);
+    b.writeUInt32LE(value, off);
+    assert.doesNotThrow(() => decodeVdiHeader(b), `field 0x${off.toString(16)}`);
+  }
   for (const [off, value, re] of bad) {
     const b = Buffer.from(hb);
     b.writeUInt32LE(value, off);

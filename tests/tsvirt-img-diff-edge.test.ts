@@ -181,6 +181,40 @@ const CASES: DiffCase[] = [
       ["dd", "if=r.raw", "of=d"],
     ],
   },
+  {
+    name: "damaged qcow and vdi headers and tables as qemu reads them: qcow L1/L2 tables past the end read as zeros (any alignment), an unaligned data cluster or a bad compressed one is EIO; vdi block_extra and blocks_allocated unchecked (check reports the mismatch), link/parent UUIDs refused",
+    setup: [
+      "qemu-img create -q -f qcow w.qcow 4M && qemu-io -f qcow -c 'write -P 1 0 100k' w.qcow >/dev/null",
+      "qemu-img create -q -f vdi d.vdi 4M && qemu-io -f vdi -c 'write -P 1 0 1536k' d.vdi >/dev/null",
+      "qemu-img create -q -f raw r.raw 4M && qemu-io -f raw -c 'write -P 9 2M 1M' r.raw >/dev/null",
+      // pb FILE OFFSET BYTES (printf escapes)
+      'pb() { cp "$1" "$2"; printf "$4" | dd of="$2" bs=1 seek="$3" conv=notrunc status=none; }',
+      "pb w.qcow l1past.qcow 40 '\\000\\000\\000\\000\\000\\020\\000\\000'",
+      "pb w.qcow l1odd.qcow 40 '\\000\\000\\000\\000\\000\\000\\000\\061'",
+      "pb w.qcow l1huge.qcow 48 '\\100\\000\\000\\000\\000\\000\\000\\000'",
+      "pb w.qcow dodd.qcow 4096 '\\000\\000\\000\\000\\000\\000\\020\\001'",
+      "pb w.qcow dcomp.qcow 4096 '\\200\\000\\000\\000\\000\\020\\000\\000'",
+      "pb d.vdi extra.vdi 380 '\\001'",
+      "pb d.vdi alloc.vdi 388 '\\144'",
+      "pb d.vdi link.vdi 424 '\\001'",
+      "pb d.vdi parent.vdi 440 '\\001'",
+    ].join(" && "),
+    cmds: [
+      ["info", "l1past.qcow"],
+      ["convert", "-O", "raw", "l1past.qcow", "o1.raw"],
+      ["map", "--output=json", "l1odd.qcow"],
+      ["compare", "l1odd.qcow", "w.qcow"],
+      ["map", "--output=json", "l1huge.qcow"],
+      ["convert", "-O", "raw", "dodd.qcow", "o2.raw"],
+      ["compare", "dcomp.qcow", "w.qcow"],
+      ["info", "extra.vdi"],
+      ["convert", "-O", "raw", "extra.vdi", "o3.raw"],
+      ["check", "alloc.vdi"],
+      ["convert", "-n", "-O", "vdi", "r.raw", "alloc.vdi"],
+      ["info", "link.vdi"],
+      ["info", "parent.vdi"],
+    ],
+  },
 ];
 
 let base = "";

@@ -66,11 +66,13 @@ export class QcowImage implements Image, BackingChain {
     const h = decodeQcowHeader(hb, io.path);
     const fileSize = await io.size();
     const l1Size = qcowL1Size(h);
-    if (l1Size * 8 > 64 * 1024 * 1024 || h.l1TableOffset + l1Size * 8 > fileSize + 512) {
-      throw new ImageError("corrupt", "L1 table is too large or past the end of the file", { path: io.path });
+    if (l1Size * 8 > 64 * 1024 * 1024) {
+      throw new ImageError("corrupt", "L1 table is too large", { path: io.path });
     }
+    // (Past the end of the file the table reads as zeros, as qemu's read of it does.)
     const raw = new Uint8Array(l1Size * 8);
-    await io.read(h.l1TableOffset, raw);
+    const inFile = Math.max(0, Math.min(raw.length, fileSize - h.l1TableOffset));
+    if (inFile > 0) await io.read(h.l1TableOffset, raw.subarray(0, inFile));
     const dv = new DataView(raw.buffer);
     const l1: bigint[] = [];
     for (let i = 0; i < l1Size; i++) l1.push(dv.getBigUint64(i * 8));
@@ -140,13 +142,15 @@ export class QcowImage implements Image, BackingChain {
     if (off === 0) return undefined;
     let t = this.l2Cache.get(off);
     if (t) return t;
-    if (off % 8 !== 0 || off + this.l2Size * 8 > this.fileEnd + this.clusterSize) {
-      throw new ImageError("corrupt", `L2 table offset 0x${off.toString(16)} is invalid`, {
-        path: this.io.path,
-      });
+    // (Offsets from 2^63 up are negative to qemu's block layer: its read fails with EIO.)
+    if ((this.l1[l1Index] ?? 0n) >= 1n << 63n) {
+      throw new ImageError("io", "Input/output error", { path: this.io.path });
     }
+    // qemu reads the table wherever the L1 entry points: unaligned is fine, and what lies past
+    // the end of the file reads as zeros (unallocated).
     const raw = new Uint8Array(this.l2Size * 8);
-    await this.io.read(off, raw);
+    const inFile = Math.max(0, Math.min(raw.length, (await this.io.size()) - off));
+    if (inFile > 0) await this.io.read(off, raw.subarray(0, inFile));
     const dv = new DataView(raw.buffer);
     t = new BigUint64Array(this.l2Size);
     for (let i = 0; i < this.l2Size; i++) t[i] = dv.getBigUint64(i * 8);
@@ -183,7 +187,7 @@ export class QcowImage implements Image, BackingChain {
       out.set(d.subarray(0, this.clusterSize));
     } catch (cause) {
       // zlib reports trailing garbage / short input; qemu accepts a stream that fills the cluster.
-      throw new ImageError("corrupt", "Could not decompress cluster", { path: this.io.path, offset, cause });
+      throw new ImageError("io", "Input/output error", { path: this.io.path, offset, cause });
     }
     return out;
   }
@@ -213,6 +217,9 @@ export class QcowImage implements Image, BackingChain {
         dst.set((await this.readCompressed(e)).subarray(within, within + n));
       } else {
         const host = Number(e);
+        // (qemu's qcow_co_preadv: a data cluster not on a sector boundary is EIO.)
+        if (host % 512 !== 0)
+          throw new ImageError("io", "Input/output error", { path: this.io.path, offset: pos });
         // Extend the read over following clusters that are contiguous on the host.
         while (done + n < buf.length && !this.aes) {
           const ne = await this.entry(pos + n);

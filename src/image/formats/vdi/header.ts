@@ -117,13 +117,16 @@ function validate(h: VdiHeader, path?: string, rawDiskSize = BigInt(h.diskSize))
     throw bad(
       `unsupported VDI image (disk size ${h.diskSize}, image bitmap has room for ${h.blocksInImage * h.blockSize})`,
     );
-  if (h.blockExtra !== 0) throw bad("unsupported VDI image (block extra)");
+  const isNull = (u: Uint8Array) => u.every((x) => x === 0);
+  if (!isNull(h.uuidLink)) throw bad("unsupported VDI image (non-NULL link UUID)");
+  if (!isNull(h.uuidParent)) throw bad("unsupported VDI image (non-NULL parent UUID)");
   if (h.blocksInImage > VDI_BLOCKS_MAX)
     throw bad(
       `unsupported VDI image (too many blocks ${h.blocksInImage}, max is ${Math.floor(VDI_BLOCKS_MAX)})`,
     );
-  if (h.blocksAllocated > h.blocksInImage)
-    throw bad("unsupported VDI image (more allocated blocks than blocks)");
+  // qemu ignores block_extra and takes blocks_allocated as the next block to allocate whatever
+  // it says. (Ours alone: a block map must not run into the data area, which bounds the map's
+  // allocation by the header's own offsets; qemu-img's images never do.)
   if (h.offsetBmap < 512 || h.offsetData < h.offsetBmap + h.blocksInImage * 4)
     throw bad("unsupported VDI image (block map overlaps data)");
 }
