@@ -125,22 +125,46 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
       }
     }
     bar?.print(0, 100);
-    const buf = new Uint8Array(CHUNK);
+    // qemu-img commit runs an active commit, a mirror job: what the layers above the base define
+    // marks whole granules of its dirty bitmap (the base's cluster size within 4-64 KiB, 64 KiB
+    // where the format has none), and each dirty stretch is copied granule-wise from the whole
+    // chain's view: a data answer is copied (at least one granule, the base's own bytes in it
+    // too), a zero answer covering whole granules goes down as write-zeroes (holes in a raw
+    // base, zero clusters in qcow2), a shorter one is copied.
+    const g = mirrorGranularity(base);
+    const size = Math.min(top.virtualSize, base.virtualSize);
+    const dirty: [number, number][] = [];
     for (let pos = 0; pos < top.virtualSize; pos += CHUNK) {
       const n = Math.min(CHUNK, top.virtualSize - pos);
       for (const e of await chainStatus(top, pos, n)) {
         if (e.depth >= depth || e.present === false) continue;
-        const end = Math.min(e.start + e.length, base.virtualSize);
-        if (end <= e.start) continue;
-        // qemu-img commit runs an active commit (a mirror): zero ranges go down as write-zeroes
-        // (holes in a raw base, zero clusters in qcow2), data as writes.
-        if (e.zero && !e.data && base.writeZeroes) {
-          await base.writeZeroes(e.start, end - e.start, { mayUnmap: true });
-          continue;
+        const a = Math.floor(e.start / g) * g;
+        const b = Math.min(size, Math.ceil((e.start + e.length) / g) * g);
+        if (b <= a) continue;
+        const last = dirty[dirty.length - 1];
+        if (last && last[1] >= a) last[1] = Math.max(last[1], b);
+        else dirty.push([a, b]);
+      }
+    }
+    const buf = new Uint8Array(CHUNK);
+    for (const [a, b] of dirty) {
+      for (let off = a; off < b; ) {
+        const e = (await chainStatus(top, off, b - off))[0]!;
+        let io = Math.min(e.start + e.length, b) - off;
+        if (e.data) io = Math.min(io, CHUNK);
+        io -= io % g;
+        let zero = false;
+        if (io < g) io = Math.min(g, b - off);
+        else if (!e.data && e.zero) zero = true;
+        if (zero && base.writeZeroes) await base.writeZeroes(off, io, { mayUnmap: true });
+        else {
+          for (let p = off; p < off + io; p += CHUNK) {
+            const v = buf.subarray(0, Math.min(CHUNK, off + io - p));
+            await top.read(p, v);
+            await base.write(p, v);
+          }
         }
-        const v = buf.subarray(0, end - e.start);
-        await top.read(e.start, v);
-        await base.write(e.start, v);
+        off += io;
       }
     }
     await base.flush();
@@ -163,4 +187,19 @@ export async function cmdCommit(argv: string[], io: Out): Promise<number> {
     await base?.close().catch(() => {});
     await top.close();
   }
+}
+
+/** qemu's bdrv_get_default_bitmap_granularity for the commit's target (the base). */
+function mirrorGranularity(base: Image): number {
+  const x = base as unknown as {
+    cs?: number;
+    clusterSize?: number;
+    extents?: { extent: { clusterSize?: number } }[];
+  };
+  let cs: number | undefined;
+  if (base.format === "qcow2") cs = x.cs;
+  else if (base.format === "qcow") cs = x.clusterSize;
+  else if (base.format === "vdi") cs = 1 << 20;
+  else if (base.format === "vmdk") cs = x.extents?.[0]?.extent.clusterSize;
+  return cs ? Math.min(65536, Math.max(4096, cs)) : 65536;
 }

@@ -117,6 +117,11 @@ export async function createQcow2(
   if (extL2 && version === 2) throw bad(`Extended L2 entries are only supported with ${v3}`);
   if (extL2 && cs < 16384)
     throw bad("Extended L2 entries are only supported with cluster sizes of at least 16384 bytes");
+  // (qcow2_co_create's order: backing checks right after the cluster size, before refcounts.)
+  if (o.backing_file !== undefined && prealloc !== "off" && !extL2)
+    throw bad("Backing file and preallocation can only be used at the same time if extended_l2 is on");
+  if (o.backing_fmt !== undefined && o.backing_file === undefined)
+    throw bad("Backing format cannot be used without backing file");
   const lazy = bool(o.lazy_refcounts, "lazy_refcounts");
   if (lazy && version === 2) throw bad(`Lazy refcounts only supported with ${v3}`);
   const refBits = o.refcount_bits !== undefined ? Number(o.refcount_bits) : 16;
@@ -128,10 +133,6 @@ export async function createQcow2(
       "Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)",
     );
   }
-  if (o.backing_fmt !== undefined && o.backing_file === undefined)
-    throw bad("Backing format cannot be used without backing file");
-  if (o.backing_file !== undefined && prealloc !== "off" && !extL2)
-    throw bad("Backing file and preallocation can only be used at the same time if extended_l2 is on");
   const dataFileRaw = bool(o.data_file_raw, "data_file_raw");
   if (o.data_file !== undefined && version === 2)
     throw bad(`External data files are only supported with ${v3}`);

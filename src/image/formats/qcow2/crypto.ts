@@ -6,7 +6,7 @@ import { createCipheriv, createDecipheriv } from "node:crypto";
 import { ImageError } from "../../errors.js";
 import type { FormatOpenOptions, SecretMap } from "../../registry.js";
 import { CRYPT_AES, type Qcow2Header } from "./header.js";
-import { type LuksHeader, parseLuksHeader, SECTOR, unlock, xtsDecrypt, xtsEncrypt } from "./luks.js";
+import { type LuksHeader, parseLuksHeader, SECTOR, sectorCipher, unlock } from "./luks.js";
 import type { Qcow2Crypto } from "./qcow2-image.js";
 import type { SizedIO } from "./sized-io.js";
 
@@ -50,25 +50,28 @@ export async function openCrypto(io: SizedIO, h: Qcow2Header, opts: FormatOpenOp
   await io.read(ext.offset, bytes);
   const lh = parseLuksHeader(bytes, ext.length);
   const key = password ? unlock(lh, bytes, password) : undefined;
+  const crypt = key ? sectorCipher(lh.parsedMode, key) : undefined;
   return {
     physical: true,
     format: "luks",
     locked: key === undefined,
-    encrypt: (off, buf) => (key ? xtsEncrypt(key, off / SECTOR, buf) : locked()),
-    decrypt: (off, buf) => (key ? xtsDecrypt(key, off / SECTOR, buf) : locked()),
+    encrypt: (off, buf) => (crypt ? crypt(off / SECTOR, buf, true) : locked()),
+    decrypt: (off, buf) => (crypt ? crypt(off / SECTOR, buf, false) : locked()),
     info: () => luksInfo(lh),
   };
 }
 
 /** qemu-img info's `encrypt` object for LUKS (format-specific data). */
 function luksInfo(h: LuksHeader): Record<string, unknown> {
+  const m = h.parsedMode;
   return {
-    "ivgen-alg": "plain64",
+    "ivgen-alg": m.ivgen,
     "hash-alg": h.hashSpec,
-    "cipher-alg": `aes-${h.keyBytes * 4}`,
+    "cipher-alg": `aes-${(m.mode === "xts" ? h.keyBytes / 2 : h.keyBytes) * 8}`,
     uuid: h.uuid,
+    ...(m.ivHash !== undefined ? { "ivgen-hash-alg": m.ivHash } : {}),
     format: "luks",
-    "cipher-mode": "xts",
+    "cipher-mode": m.mode,
     slots: h.slots.map((s) =>
       s.active
         ? { active: true, iters: s.iterations, "key-offset": s.keyOffsetSector * SECTOR, stripes: s.stripes }

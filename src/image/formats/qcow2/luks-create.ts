@@ -6,7 +6,7 @@ import { ImageError } from "../../errors.js";
 import type { FormatCreateContext } from "../../registry.js";
 import { pickSecret } from "./crypto.js";
 import { CRYPT_LUKS, encodeHeader, type Qcow2Header } from "./header.js";
-import { buildLuks, HASH_ALGS, type LuksHash } from "./luks.js";
+import { buildLuks, essivCheck, HASH_ALGS, type LuksHash, type LuksMode } from "./luks.js";
 import { Refcounts } from "./refcounts.js";
 
 /**
@@ -59,19 +59,23 @@ export async function createLuksForQcow2(
     );
   }
   const hash = (o["encrypt.hash-alg"] ?? "sha256") as LuksHash;
-  for (const [k, v] of [
-    ["encrypt.cipher-mode", "xts"],
-    ["encrypt.ivgen-alg", "plain64"],
-  ] as const) {
-    if (o[k] !== undefined && o[k] !== v)
-      throw new ImageError("unsupported", `${k}=${o[k]} is not supported (only ${v})`);
+  const mode: LuksMode = {
+    mode: (o["encrypt.cipher-mode"] ?? "xts") as LuksMode["mode"],
+    ivgen: (o["encrypt.ivgen-alg"] ?? "plain64") as LuksMode["ivgen"],
+  };
+  // (essiv hashes the key with ivgen-hash-alg, sha256 by default; its AES must exist.)
+  if (mode.ivgen === "essiv") {
+    mode.ivHash = o["encrypt.ivgen-hash-alg"] ?? "sha256";
+    essivCheck(mode.ivHash);
   }
   const iterTime = o["encrypt.iter-time"] !== undefined ? Number(o["encrypt.iter-time"]) : 2000;
   if (!Number.isFinite(iterTime) || iterTime <= 0)
     throw new ImageError("invalid-argument", "Invalid encrypt.iter-time");
+  const single = alg === "aes-128" ? 16 : alg === "aes-192" ? 24 : 32;
   const { bytes } = buildLuks(password, iterTime, {
-    keyBytes: alg === "aes-128" ? 32 : alg === "aes-192" ? 48 : 64,
+    keyBytes: mode.mode === "xts" ? single * 2 : single,
     hash,
+    mode,
   });
   const cs = 2 ** h.clusterBits;
   const refs = await Refcounts.load(

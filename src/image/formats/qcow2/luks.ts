@@ -1,6 +1,7 @@
 // LUKS1 (the on-disk format qemu's qcow2 `encrypt.format=luks` embeds in the crypto header
 // clusters): header codec, PBKDF2 key-slot unlock with AF-merge, master-key digest check, and
-// AES-XTS-plain64 sector encryption through node:crypto. Spec: LUKS On-Disk Format 1.2.3.
+// AES sector encryption through node:crypto in the modes qemu creates (xts, cbc, ecb, ctr) with
+// its IV generators (plain, plain64, essiv:<hash>). Spec: LUKS On-Disk Format 1.2.3.
 
 import {
   createCipheriv,
@@ -36,9 +37,19 @@ export interface LuksSlot {
   stripes: number;
 }
 
+/** A LUKS cipher mode string ("xts-plain64", "cbc-essiv:sha256", …) taken apart. */
+export interface LuksMode {
+  mode: "xts" | "cbc" | "ecb" | "ctr";
+  ivgen: "plain" | "plain64" | "essiv";
+  /** essiv's hash. */
+  ivHash?: string;
+}
+
 export interface LuksHeader {
   cipherName: string;
   cipherMode: string;
+  /** cipherMode parsed. */
+  parsedMode: LuksMode;
   hashSpec: string;
   payloadOffsetSector: number;
   keyBytes: number;
@@ -83,6 +94,7 @@ export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
   const h: LuksHeader = {
     cipherName: cstr(b, 8, 32),
     cipherMode: cstr(b, 40, 32),
+    parsedMode: { mode: "xts", ivgen: "plain64" },
     hashSpec: cstr(b, 72, 32),
     payloadOffsetSector: be32(b, 104),
     keyBytes: be32(b, 108),
@@ -94,11 +106,14 @@ export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
   };
   if (h.cipherName !== "aes")
     throw new ImageError("unsupported", `Cipher '${h.cipherName}' is not supported`);
-  if (h.cipherMode !== "xts-plain64")
-    throw new ImageError("unsupported", `Cipher mode '${h.cipherMode}' is not supported`);
+  const pm = parseLuksMode(h.cipherMode);
+  if (!pm) throw new ImageError("unsupported", `Cipher mode '${h.cipherMode}' is not supported`);
+  h.parsedMode = pm;
   if (!(h.hashSpec in HASHES)) throw new ImageError("unsupported", `Hash '${h.hashSpec}' is not supported`);
-  if (h.keyBytes !== 32 && h.keyBytes !== 48 && h.keyBytes !== 64)
-    throw bad(`LUKS key length ${h.keyBytes} is invalid for AES-XTS`);
+  const single = pm.mode === "xts" ? h.keyBytes / 2 : h.keyBytes;
+  if (single !== 16 && single !== 24 && single !== 32)
+    throw bad(`LUKS key length ${h.keyBytes} is invalid for AES-${pm.mode.toUpperCase()}`);
+  if (pm.ivgen === "essiv") essivAlg(pm.ivHash!);
   if (h.mkDigestIterations === 0) throw bad("LUKS master key digest iterations are zero");
   if (h.mkDigestIterations > MAX_ITERATIONS)
     throw bad("LUKS master key digest iterations are implausibly high");
@@ -127,70 +142,110 @@ export function parseLuksHeader(b: Uint8Array, available: number): LuksHeader {
   return h;
 }
 
-/** AES-XTS with the plain64 IV: the little-endian sector number in a 16-byte tweak. */
+/** "<mode>-<ivgen>[:<hash>]" as qemu splits it; undefined for what is not supported here. */
+export function parseLuksMode(spec: string): LuksMode | undefined {
+  const m = /^(xts|cbc|ecb|ctr)-(plain|plain64|essiv)(?::(\w+))?$/.exec(spec);
+  if (!m) return undefined;
+  const ivgen = m[2] as LuksMode["ivgen"];
+  if ((ivgen === "essiv") !== (m[3] !== undefined)) return undefined;
+  if (m[3] !== undefined && !(m[3] in HASHES)) return undefined;
+  return { mode: m[1] as LuksMode["mode"], ivgen, ...(m[3] ? { ivHash: m[3] } : {}) };
+}
+
+/** qemu's qcrypto_block_luks_essiv_cipher for AES: the AES whose key is as long as the digest. */
+function essivAlg(hash: string): string {
+  const n = HASHES[hash]!;
+  if (n !== 16 && n !== 24 && n !== 32)
+    throw new ImageError("unsupported", `No AES cipher with key size ${n} available`);
+  return `aes-${n * 8}-ecb`;
+}
+
+/** Refuses an essiv hash without an AES of its digest's length, as qemu's create does. */
+export function essivCheck(hash: string): void {
+  essivAlg(hash);
+}
+
+/** The IV of each sector from the mode's generator (keyed by `key` for essiv). */
+function ivGenerator(m: LuksMode, key: Uint8Array): (sector: number) => Buffer {
+  const le = (sector: number, wide: boolean) => {
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32LE(sector >>> 0, 0);
+    if (wide) iv.writeUInt32LE(Math.floor(sector / 0x100000000) >>> 0, 4);
+    return iv;
+  };
+  if (m.ivgen !== "essiv") return (sector) => le(sector, m.ivgen === "plain64");
+  const salt = createHash(m.ivHash!).update(key).digest();
+  const alg = essivAlg(m.ivHash!);
+  return (sector) => {
+    const c = createCipheriv(alg, salt, null);
+    c.setAutoPadding(false);
+    return c.update(le(sector, true));
+  };
+}
+
 /**
  * AES-192-XTS, which OpenSSL does not offer: the XTS construction over AES-192-ECB (tweak from
  * the second key half, multiplied by x in GF(2^128) per 16-byte block).
  */
-function xts192(key: Uint8Array, sector0: number, data: Uint8Array, encrypt: boolean): void {
+function xts192(key: Uint8Array, iv: Buffer, chunk: Uint8Array, encrypt: boolean): void {
   const k1 = key.subarray(0, 24);
   const k2 = key.subarray(24, 48);
   const t = Buffer.alloc(16);
   const buf = Buffer.alloc(SECTOR);
-  for (let off = 0; off < data.length; off += SECTOR) {
-    const sector = sector0 + off / SECTOR;
-    const iv = Buffer.alloc(16);
-    iv.writeUInt32LE(sector >>> 0, 0);
-    iv.writeUInt32LE(Math.floor(sector / 0x100000000), 4);
-    const e2 = createCipheriv("aes-192-ecb", k2, null);
-    e2.setAutoPadding(false);
-    t.set(e2.update(iv));
-    const tweaks = Buffer.alloc(SECTOR);
-    const chunk = data.subarray(off, off + SECTOR);
-    for (let b = 0; b < SECTOR; b += 16) {
-      tweaks.set(t, b);
-      for (let i = 0; i < 16; i++) buf[b + i] = chunk[b + i]! ^ t[i]!;
-      // t *= x (little-endian bytes, reduction polynomial 0x87)
-      let carry = 0;
-      for (let i = 0; i < 16; i++) {
-        const v = (t[i]! << 1) | carry;
-        carry = v >> 8;
-        t[i] = v & 0xff;
-      }
-      if (carry) t[0] = t[0]! ^ 0x87;
+  const e2 = createCipheriv("aes-192-ecb", k2, null);
+  e2.setAutoPadding(false);
+  t.set(e2.update(iv));
+  const tweaks = Buffer.alloc(SECTOR);
+  for (let b = 0; b < SECTOR; b += 16) {
+    tweaks.set(t, b);
+    for (let i = 0; i < 16; i++) buf[b + i] = chunk[b + i]! ^ t[i]!;
+    // t *= x (little-endian bytes, reduction polynomial 0x87)
+    let carry = 0;
+    for (let i = 0; i < 16; i++) {
+      const v = (t[i]! << 1) | carry;
+      carry = v >> 8;
+      t[i] = v & 0xff;
     }
-    const c = encrypt ? createCipheriv("aes-192-ecb", k1, null) : createDecipheriv("aes-192-ecb", k1, null);
-    c.setAutoPadding(false);
-    const out = c.update(buf);
-    for (let i = 0; i < SECTOR; i++) chunk[i] = out[i]! ^ tweaks[i]!;
+    if (carry) t[0] = t[0]! ^ 0x87;
   }
+  const c = encrypt ? createCipheriv("aes-192-ecb", k1, null) : createDecipheriv("aes-192-ecb", k1, null);
+  c.setAutoPadding(false);
+  const out = c.update(buf);
+  for (let i = 0; i < SECTOR; i++) chunk[i] = out[i]! ^ tweaks[i]!;
 }
 
-function xts(key: Uint8Array, sector0: number, data: Uint8Array, encrypt: boolean): void {
-  if (key.length === 48) {
-    xts192(key, sector0, data, encrypt);
-    return;
-  }
-  const alg = key.length === 64 ? "aes-256-xts" : "aes-128-xts";
-  const iv = Buffer.alloc(16);
-  for (let off = 0; off < data.length; off += SECTOR) {
-    const sector = sector0 + off / SECTOR;
-    iv.writeUInt32LE(sector >>> 0, 0);
-    iv.writeUInt32LE(Math.floor(sector / 0x100000000), 4);
-    const c = encrypt ? createCipheriv(alg, key, iv) : createDecipheriv(alg, key, iv);
-    c.setAutoPadding(false);
-    const chunk = data.subarray(off, off + SECTOR);
-    const out = c.update(chunk);
-    c.final();
-    chunk.set(out);
-  }
+/** A sector cipher: en/decrypts whole 512-byte sectors in place, numbered from `sector0`. */
+export type SectorCipher = (sector0: number, data: Uint8Array, encrypt: boolean) => void;
+
+/** The sector cipher of a LUKS mode and key (the master key, or a slot key for its material). */
+export function sectorCipher(m: LuksMode, key: Uint8Array): SectorCipher {
+  const ivFor = ivGenerator(m, key);
+  const bits = (m.mode === "xts" ? key.length / 2 : key.length) * 8;
+  return (sector0, data, encrypt) => {
+    for (let off = 0; off < data.length; off += SECTOR) {
+      const sector = sector0 + off / SECTOR;
+      const chunk = data.subarray(off, off + SECTOR);
+      if (m.mode === "xts" && bits === 192) {
+        xts192(key, ivFor(sector), chunk, encrypt);
+        continue;
+      }
+      const alg = `aes-${bits}-${m.mode}`;
+      const iv = m.mode === "ecb" ? null : ivFor(sector);
+      const c = encrypt ? createCipheriv(alg, key, iv) : createDecipheriv(alg, key, iv);
+      c.setAutoPadding(false);
+      const out = c.update(chunk);
+      c.final();
+      chunk.set(out);
+    }
+  };
 }
 
+const XTS_PLAIN64: LuksMode = { mode: "xts", ivgen: "plain64" };
 export function xtsEncrypt(key: Uint8Array, sector0: number, data: Uint8Array): void {
-  xts(key, sector0, data, true);
+  sectorCipher(XTS_PLAIN64, key)(sector0, data, true);
 }
 export function xtsDecrypt(key: Uint8Array, sector0: number, data: Uint8Array): void {
-  xts(key, sector0, data, false);
+  sectorCipher(XTS_PLAIN64, key)(sector0, data, false);
 }
 
 /** LUKS anti-forensic diffuse: hash each digest-sized chunk with its big-endian index. */
@@ -255,7 +310,7 @@ function unlockSlots(h: LuksHeader, headerBytes: Uint8Array, password: Uint8Arra
     const slotKey = pbkdf2Sync(password, slot.salt, slot.iterations, h.keyBytes, h.hashSpec);
     const start = slot.keyOffsetSector * SECTOR;
     const material = headerBytes.slice(start, start + sectors * SECTOR);
-    xtsDecrypt(slotKey, 0, material);
+    sectorCipher(h.parsedMode, slotKey)(0, material, false);
     const mk = afMerge(material, h.keyBytes, STRIPES, h.hashSpec);
     const digest = pbkdf2Sync(mk, h.mkDigestSalt, h.mkDigestIterations, 20, h.hashSpec);
     if (Buffer.from(digest).equals(Buffer.from(h.mkDigest))) return mk;
@@ -280,9 +335,10 @@ export function iterationsFor(ms: number, hash: string): number {
 export function buildLuks(
   password: Uint8Array,
   iterTimeMs: number,
-  opts: { keyBytes?: 32 | 48 | 64; hash?: LuksHash } = {},
+  opts: { keyBytes?: number; hash?: LuksHash; mode?: LuksMode } = {},
 ): { bytes: Uint8Array; masterKey: Uint8Array } {
   const keyBytes = opts.keyBytes ?? 64;
+  const mode = opts.mode ?? XTS_PLAIN64;
   const hash = opts.hash ?? "sha256";
   const mk = randomBytes(keyBytes);
   const splitSectors = Math.ceil((keyBytes * STRIPES) / SECTOR);
@@ -292,7 +348,10 @@ export function buildLuks(
   bytes.set(LUKS_MAGIC, 0);
   putBe16(bytes, 6, 1);
   bytes.set(enc.encode("aes"), 8);
-  bytes.set(enc.encode("xts-plain64"), 40);
+  bytes.set(
+    enc.encode(`${mode.mode}-${mode.ivgen}${mode.ivgen === "essiv" ? `:${mode.ivHash}` : ""}`),
+    40,
+  );
   bytes.set(enc.encode(hash), 72);
   putBe32(bytes, 104, payloadSector);
   putBe32(bytes, 108, keyBytes);
@@ -315,7 +374,7 @@ export function buildLuks(
     bytes.set(salt, o + 8);
     const material = new Uint8Array(splitSectors * SECTOR);
     material.set(afSplit(mk, STRIPES, hash));
-    xtsEncrypt(pbkdf2Sync(password, salt, iters, keyBytes, hash), 0, material);
+    sectorCipher(mode, pbkdf2Sync(password, salt, iters, keyBytes, hash))(0, material, true);
     bytes.set(material, keyOffset * SECTOR);
   }
   return { bytes, masterKey: mk };
