@@ -28,10 +28,11 @@ DOMAIN_XML = """<domain type='{virt}'>
 """
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    # VmRSS = RssAnon (heap, stacks) + RssFile (the program's mapped binary and libraries) + RssShmem
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return None
 
@@ -101,6 +102,7 @@ def main():
     lookup_s = time.perf_counter() - t
 
     rss_defined = rss_kib(pid)
+    rss_anon_defined = rss_kib(pid, "RssAnon")
 
     t = time.perf_counter()
     for d in doms:
@@ -128,6 +130,7 @@ def main():
         "undefinePerSecond": n / undefine_s,
         "rssKiBBefore": rss_before,
         "rssKiBDefined": rss_defined,
+        "rssAnonKiBDefined": rss_anon_defined,
         "rssKiBAfter": rss_after,
     }))
 

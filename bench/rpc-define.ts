@@ -48,6 +48,8 @@ export interface DefineFigures {
   undefinePerSecond: number;
   rssKiBBefore: number;
   rssKiBDefined: number;
+  /** Of rssKiBDefined, the anonymous part (RssAnon: heap, stacks); the rest is mostly the mapped binary. */
+  rssAnonKiBDefined?: number;
   rssKiBAfter: number;
   /** After every round (set by medianFigures). */
   rssKiBEnd?: number;
@@ -244,6 +246,13 @@ const ROWS: Row[] = [
   { label: "undefine", key: "undefinePerSecond", unit: "/s", higherBetter: true },
   { label: "RSS before", key: "rssKiBBefore", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
   { label: "RSS with N defined", key: "rssKiBDefined", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
+  {
+    label: "  of which anonymous (heap)",
+    key: "rssAnonKiBDefined",
+    unit: "MiB",
+    higherBetter: false,
+    scale: 1 / 1024,
+  },
   { label: "RSS after undefine", key: "rssKiBAfter", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
   { label: "RSS after all rounds", key: "rssKiBEnd", unit: "MiB", higherBetter: false, scale: 1 / 1024 },
 ];
