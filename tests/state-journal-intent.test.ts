@@ -375,3 +375,36 @@ test("deferred saves under random interleavings (small journal, files written 1 
     }
   }
 });
+
+test("QEMU define: a client that closes its connection finds its defines' config files written", async (t) => {
+  if (!existsSync(QEMU)) return t.skip("qemu-system-x86_64 not installed");
+  const dir = mkdtempSync(join(tmpdir(), "tsvirt-intent-close-"));
+  const opts = {
+    uri: "qemu:///system",
+    configDir: join(dir, "etc"),
+    libDir: join(dir, "lib"),
+    runDir: join(dir, "run"),
+    emulators: [QEMU],
+    autostart: false,
+  };
+  try {
+    const st = await createQemuDriverState(opts);
+    const client = qemuHypervisorDriver(st, true); // a daemon client's own table
+    for (const name of ["c1", "c2", "c3"]) {
+      await client.domainDefineXMLFlags!(
+        `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`,
+        0,
+      );
+    }
+    await client.connectClose!();
+    for (const name of ["c1", "c2", "c3"]) {
+      assert.equal(
+        readFileSync(join(opts.configDir, `${name}.xml`), "utf8"),
+        formatDomainXML(st.byName(name).def, { inactive: true, securityInfo: true }),
+      );
+    }
+    await st.store.flush();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

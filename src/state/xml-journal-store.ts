@@ -38,8 +38,9 @@
 // operation is never replayed. A checkpoint may reset the journal between an intent and its save:
 // the save then sees a new generation and waits for its own record's flush, as without an intent.
 // Deferred saves (save with an intent and a function instead of the text): the save resolves when
-// the intent is durable, and the file is written later (5 ms after the last save, so after a
-// burst of defines; or by the next checkpoint), without a record of its own. Formatting and
+// the intent is durable, and the file is written later (50 ms after the last save, so after a
+// burst of defines; when a client closes its connection, see the QEMU driver's connectClose; or
+// by the next checkpoint), without a record of its own. Formatting and
 // placing a config file was about a fifth of a define's CPU (bench/rpc-define.ts), and nothing
 // needs the file before then: the intent record
 // (what the client asked, and the seed of what the define generated) is what makes the define
@@ -86,7 +87,7 @@ export interface JournalOptions {
   capacity?: number;
   /** Checkpoint after this long without a save or remove (default 200 ms). */
   idleMs?: number;
-  /** Write deferred files after this long without a save (default 5 ms; see writeSoon). */
+  /** Write deferred files after this long without a save (default 50 ms; see writeSoon). */
   deferMs?: number;
 }
 
@@ -189,7 +190,7 @@ export class JournaledDir {
   ) {
     this.journal = new XmlJournal(join(dir, JOURNAL_FILE_NAME), o.capacity ?? 1 << 20);
     this.idleMs = o.idleMs ?? 200;
-    this.deferMs = o.deferMs ?? 5;
+    this.deferMs = o.deferMs ?? 50;
   }
 
   /** Replays the journal (once); everything else waits for it. */
@@ -498,6 +499,11 @@ export class JournaledDir {
     return this.deferred.get(name)?.produce();
   }
 
+  /** Writes the files of the saves deferred so far (a client closing its connection waits for it). */
+  writeDeferredNow(): Promise<void> {
+    return this.writeDeferred();
+  }
+
   /** Names with a deferred save not written yet. */
   deferredNames(): string[] {
     return [...this.deferred.keys()];
@@ -619,8 +625,9 @@ export class JournaledDir {
   }
 
   /**
-   * Writes the deferred files once no save came for deferMs: after a burst of defines ends,
-   * well before the idle checkpoint, and before a person or a script could look for the file.
+   * Writes the deferred files once no save came for deferMs: after a burst of defines ends (a
+   * shorter wait is cut by the pauses a loaded machine gives a client between two calls), well
+   * before the idle checkpoint.
    */
   private writeSoon(): void {
     if (this.deferTimer) {

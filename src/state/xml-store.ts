@@ -214,6 +214,11 @@ export class XmlStore {
     await this.journaled?.flush();
   }
 
+  /** Writes the files of deferred saves now (see xml-journal-store.ts); nothing to do otherwise. */
+  async writeDeferred(): Promise<void> {
+    await this.journaled?.writeDeferredNow();
+  }
+
   /** Names of stored objects, sorted. */
   async list(): Promise<string[]> {
     await this.journaled?.ready();

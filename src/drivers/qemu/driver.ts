@@ -95,6 +95,9 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     async connectClose() {
       if (autodestroy) await (await autodestroy).closeAll();
       if (!perClient) await st.store.flush();
+      // A define's config file is written after its reply (a deferred save): a client that
+      // closes its connection (`virsh define x.xml && cat /etc/libvirt/qemu/x.xml`) finds it.
+      else await st.store.writeDeferred();
     },
     ...connectSlots(st),
     ...lazyQemuSlots(st),
