@@ -169,7 +169,10 @@ export function parseDescriptor(text: string, path?: string, descriptorFile = fa
   // (qemu works on the text as a C string: up to its first NUL.)
   const z = text.indexOf("\0");
   const c = z < 0 ? text : text.slice(0, z);
-  const ct = descriptionOpt(c, "createType", 128);
+  // (An embedded descriptor, e.g. a truncated one, may also give it as a plain key line.)
+  const ct =
+    descriptionOpt(c, "createType", 128) ??
+    (descriptorFile ? undefined : /^\s*createType\s*=\s*"?([^"\r\n]*)/m.exec(c)?.[1]?.trim());
   if (ct === undefined) throw new ImageError("format", "invalid VMDK image descriptor", { path });
   d.createType = ct;
   if (descriptorFile && !DESC_FILE_TYPES.includes(ct))
