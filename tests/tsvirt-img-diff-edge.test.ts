@@ -169,7 +169,7 @@ const CASES: DiffCase[] = [
     ],
   },
   {
-    name: "an empty file name, an unknown -f before the file is looked at, a target that is a directory",
+    name: "an empty file name, an unknown -f before the file is looked at, a target that is a directory; a data file that cannot be created reads 'Could not create'",
     setup: "mkdir d && qemu-img create -q -f raw r.raw 1k",
     cmds: [
       ["info", ""],
@@ -179,6 +179,9 @@ const CASES: DiffCase[] = [
       ["check", "-f", "bogus", "d"],
       ["convert", "-O", "raw", "r.raw", "d"],
       ["dd", "if=r.raw", "of=d"],
+      ["create", "-f", "qcow2", "-o", "data_file=", "n1", "1M"],
+      ["create", "-f", "qcow2", "-o", "data_file=nosuchdir/x", "n2", "1M"],
+      ["convert", "-O", "qcow2", "-o", "data_file=d", "r.raw", "n3"],
     ],
   },
   {

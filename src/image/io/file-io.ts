@@ -114,8 +114,10 @@ export class FileIO implements BlockIO {
       return new FileIO(path, fh.fd, fh, readOnly && !opts.create);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      // (qemu's file protocol says "Could not create" for an open that creates the file.)
+      const verb = opts.create ? "create" : "open";
       if (code === "ENOENT") {
-        throw new ImageError("not-found", `Could not open '${path}': No such file or directory`, {
+        throw new ImageError("not-found", `Could not ${verb} '${path}': No such file or directory`, {
           path,
           cause: e,
         });
@@ -128,7 +130,7 @@ export class FileIO implements BlockIO {
       }
       // (qemu's file protocol words the open's errno with strerror.)
       const why = code !== undefined ? OPEN_ERRORS[code] : undefined;
-      if (why) throw new ImageError("io", `Could not open '${path}': ${why}`, { path, cause: e });
+      if (why) throw new ImageError("io", `Could not ${verb} '${path}': ${why}`, { path, cause: e });
       throw ioError(path, "open", undefined, e);
     }
   }
