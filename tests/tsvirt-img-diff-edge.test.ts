@@ -41,7 +41,7 @@ const CASES: DiffCase[] = [
     ],
   },
   {
-    name: "create -u -b without a backing format: refused before the size is needed; compare -T with a bad cache mode: status 2; raw resize with preallocation=metadata",
+    name: "create -u -b without a backing format: refused before the size is needed; compare -T with a bad cache mode: status 2; raw resize with preallocation=metadata; check -T and -U with -r; create parses the size before refusing extra arguments",
     setup: "qemu-img create -q -f raw r.raw 1M && qemu-img create -q -f qcow2 q.qcow2 1M",
     cmds: [
       ["create", "-f", "qcow2", "-u", "-b", "nosuch.img", "a.qcow2"],
@@ -50,6 +50,9 @@ const CASES: DiffCase[] = [
       ["compare", "-T", "bogus", "q.qcow2", "r.raw"],
       ["compare", "-p", "-T", "bogus", "q.qcow2", "r.raw"],
       ["resize", "-f", "raw", "--preallocation=metadata", "r.raw", "2M"],
+      ["check", "-T", "bogus", "q.qcow2"],
+      ["check", "-U", "-r", "all", "q.qcow2"],
+      ["create", "-f", "qcow2", "-b", "-F", "raw", "c.qcow2", "1M"],
     ],
   },
   {

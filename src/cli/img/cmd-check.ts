@@ -76,6 +76,8 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
   let output = "human";
   let repair: "leaks" | "all" | undefined;
   let quiet = false;
+  let cache = "writeback";
+  let forceShare = false;
   const secrets: Record<string, Uint8Array> = {};
   for (const [k, v] of p.opts) {
     if (k === "object") {
@@ -85,6 +87,8 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
     } else if (k === "f") fmt = v;
     else if (k === "output") output = v;
     else if (k === "q") quiet = true;
+    else if (k === "T") cache = v;
+    else if (k === "U") forceShare = true;
     else if (k === "r") {
       if (v !== "leaks" && v !== "all") {
         throw new CliError(
@@ -100,7 +104,12 @@ export async function cmdCheck(argv: string[], io: Out): Promise<number> {
     throw new CliError("Expecting one image file name", 1, "Try 'tsvirt-img --help' for more information\n");
   if (output !== "human" && output !== "json")
     throw new CliError("--output must be used with human or json as argument.");
+  // (bdrv_parse_cache_mode's names, checked inline: check's start-up loads no more modules.)
+  if (!["off", "none", "directsync", "writeback", "unsafe", "writethrough"].includes(cache))
+    throw new CliError(`Invalid source cache option: ${cache}`);
   const filename = p.args[0]!;
+  if (forceShare && repair !== undefined)
+    throw new CliError(`Could not open '${filename}': force-share=on can only be used with read-only images`);
   const img = await openCli(filename, fmt, {
     warn: io,
     readOnly: repair === undefined,

@@ -133,14 +133,15 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   const filename = p.args[0];
   if (filename === undefined)
     throw new CliError("Expecting image file name", 1, "Try 'tsvirt-img --help' for more information\n");
+  // The size argument is parsed before extra arguments and before the format and options are
+  // looked at (qemu's img_create).
+  const sizeArg = p.args[1] !== undefined ? createSize(p.args[1], io) : undefined;
   if (p.args.length > 2)
     throw new CliError(
       "Unexpected argument: " + p.args[2],
       1,
       "Try 'tsvirt-img --help' for more information\n",
     );
-  // The size argument is parsed before the format and options are looked at.
-  const sizeArg = p.args[1] !== undefined ? createSize(p.args[1], io) : undefined;
   const descs = CREATE_OPTIONS[fmt];
   if (!descs) throw new CliError(`${filename}: Unknown file format '${fmt}'`);
   const pairs = optStrings.flatMap(parseOptionString);
