@@ -271,6 +271,20 @@ const CASES: DiffCase[] = [
       ],
     ],
   },
+  {
+    name: "json: filenames open as the same options given to --image-opts (nested or dotted keys), and are shown by their file's name",
+    setup: "qemu-img create -q -f qcow2 q.qcow2 1M && qemu-img create -q -f raw r.raw 1M",
+    cmds: [
+      ["info", 'json:{"driver":"qcow2","file":{"driver":"file","filename":"q.qcow2"}}'],
+      ["info", "--output=json", 'json:{"file.filename":"q.qcow2"}'],
+      ["info", "-f", "raw", 'json:{"file":{"filename":"q.qcow2"}}'],
+      ["check", 'json:{"file":{"filename":"q.qcow2"}}'],
+      ["map", "--output=json", 'json:{"driver":"raw","file":{"filename":"r.raw"}}'],
+      ["compare", 'json:{"file.filename":"q.qcow2"}', "r.raw"],
+      ["convert", "-O", "raw", 'json:{"file.filename":"q.qcow2"}', "o.raw"],
+      ["info", 'json:{"file.filename":"nosuch"}'],
+    ],
+  },
 ];
 
 let base = "";

@@ -13,7 +13,15 @@ import {
   showHelp,
 } from "./context.js";
 import { getopt, HelpRequest } from "./getopt.js";
-import { cliObjects, dumpHuman, parseImageOpts, type QValue, type Secrets, toQemuJson } from "./qdict.js";
+import {
+  cliObjects,
+  dumpHuman,
+  parseImageOpts,
+  parseJsonFilename,
+  type QValue,
+  type Secrets,
+  toQemuJson,
+} from "./qdict.js";
 import { sizeToStr } from "./units.js";
 
 export async function imageInfoDict(
@@ -110,7 +118,10 @@ export function humanInfo(d: Record<string, QValue | undefined>, snaps: Snapshot
  * must keep (qcow2/qcow encrypt.*) were given, a json: description of the node.
  */
 function optsName(spec: string, format: string): string {
-  const o = parseImageOpts(spec, (m) => new CliError(m));
+  const fail = (m: string) => new CliError(m);
+  const o = spec.startsWith("json:{")
+    ? (parseJsonFilename(spec, fail) ?? parseImageOpts(spec, fail))
+    : parseImageOpts(spec, fail);
   const strong = Object.entries(o.options).filter(([k]) => k.startsWith("encrypt."));
   if (strong.length === 0 || (format !== "qcow2" && format !== "qcow")) return o.path;
   const q = (x: string) => JSON.stringify(x);
@@ -173,7 +184,8 @@ export async function cmdInfo(argv: string[], io: Out): Promise<number> {
       secrets,
     });
     try {
-      const d = await imageInfoDict(img, imageOpts ? optsName(name, img.format) : name);
+      const json = !imageOpts && name.startsWith("json:{") && parseJsonFilename(name, (m) => new CliError(m));
+      const d = await imageInfoDict(img, imageOpts || json ? optsName(name, img.format) : name);
       imageOpts = false;
       dicts.push(d);
       snapLists.push(img.snapshots ? await img.snapshots.list() : []);

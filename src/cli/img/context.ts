@@ -106,12 +106,18 @@ export async function openCli(
   let path = filename;
   let options: Record<string, string> | undefined;
   let secrets: Secrets | undefined;
-  if (o.imageOpts) {
-    if (format !== undefined) throw new CliError("--image-opts and --format are mutually exclusive");
+  // A json: filename is the same options as --image-opts spelled as a JSON object.
+  const json =
+    !o.imageOpts && filename.startsWith("json:{")
+      ? (await import("./qdict.js")).parseJsonFilename(filename, (m) => new CliError(m))
+      : undefined;
+  if (o.imageOpts || json) {
+    if (o.imageOpts && format !== undefined)
+      throw new CliError("--image-opts and --format are mutually exclusive");
     // qdict loads only for --image-opts (info/check start-up stays lean).
-    const spec = (await import("./qdict.js")).parseImageOpts(filename, (m) => new CliError(m));
+    const spec = json ?? (await import("./qdict.js")).parseImageOpts(filename, (m) => new CliError(m));
     path = spec.path;
-    format = spec.format;
+    format = spec.format ?? format;
     options = spec.options;
     // As qemu: a key only through encrypt.key-secret, naming an --object secret.
     const id = options["encrypt.key-secret"];

@@ -304,3 +304,35 @@ export function parseImageOpts(
   if (path === undefined) throw fail(`Could not open '${spec}': A block device must be specified for "file"`);
   return { path, format, options };
 }
+
+/**
+ * A "json:{...}" filename as qemu's bdrv_open takes it: the object's members flattened to dotted
+ * keys (file.filename, driver, encrypt.key-secret, …), then read as --image-opts are. Undefined
+ * when the text after "json:" is not a JSON object (the caller reports the parse error).
+ */
+export function parseJsonFilename(
+  name: string,
+  fail: (message: string) => Error,
+): { path: string; format?: string; options: Record<string, string> } | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(name.slice(5));
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const flat: string[] = [];
+  const walk = (o: Record<string, unknown>, prefix: string) => {
+    for (const [k, x] of Object.entries(o)) {
+      if (typeof x === "object" && x !== null && !Array.isArray(x))
+        walk(x as Record<string, unknown>, `${prefix}${k}.`);
+      else flat.push(`${prefix}${k}=${String(x).replaceAll(",", ",,")}`);
+    }
+  };
+  walk(v as Record<string, unknown>, "");
+  try {
+    return parseImageOpts(flat.join(","), fail);
+  } catch {
+    throw fail(`Could not open '${name}': A block device must be specified for "file"`);
+  }
+}
