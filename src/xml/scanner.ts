@@ -110,6 +110,52 @@ function canonName(n: string): string {
   return i;
 }
 
+/**
+ * A name of `s` from `start` to `end`, as canonName gives it, found without slicing when the same
+ * name was read last time into its slot (the usual case: a daemon reads the same element and
+ * attribute names in every document): a cache of the last canonical name per (length, first,
+ * middle and last character), each entry checked against the text before it is used.
+ */
+const NAME_SLOTS = 1024;
+const nameSlots: string[] = new Array<string>(NAME_SLOTS).fill("");
+
+function slotOf(s: string, start: number, end: number): number {
+  const len = end - start;
+  return (
+    (len * 97 + s.charCodeAt(start) * 31 + s.charCodeAt(start + (len >> 1)) * 7 + s.charCodeAt(end - 1)) &
+    (NAME_SLOTS - 1)
+  );
+}
+
+function nameAt(s: string, start: number, end: number): string {
+  const slot = slotOf(s, start, end);
+  const c = nameSlots[slot]!;
+  if (c.length === end - start && s.startsWith(c, start)) return c;
+  const n = canonName(s.slice(start, end));
+  nameSlots[slot] = n;
+  return n;
+}
+
+/**
+ * Values (attribute values, text) up to this many characters are looked up in a small cache like
+ * names: a value seen in the previous document ("file", "virtio", the indentation between
+ * elements) is the same string again, neither sliced anew nor hashed again where a later step
+ * (compactDomainDef's tables) looks it up. Longer ones are plain slices, as before.
+ */
+const VALUE_CACHED = 12;
+const valueSlots: string[] = new Array<string>(NAME_SLOTS).fill("");
+
+function valueAt(s: string, start: number, end: number): string {
+  const len = end - start;
+  if (len > VALUE_CACHED || len === 0) return s.slice(start, end);
+  const slot = slotOf(s, start, end);
+  const c = valueSlots[slot]!;
+  if (c.length === len && s.startsWith(c, start)) return c;
+  const v = s.slice(start, end);
+  valueSlots[slot] = v;
+  return v;
+}
+
 export class Scanner {
   private pos = 0;
   private readonly entities: Record<string, string> = {};
@@ -159,7 +205,7 @@ export class Scanner {
     const end = runEnd(ASCII_NAME, s, start);
     if (end > start && !(s.charCodeAt(end) >= 0x80)) {
       this.pos = end;
-      return canonName(s.slice(start, end));
+      return nameAt(s, start, end);
     }
     const c = s[this.pos];
     if (c === undefined || !isNameStart(c)) return undefined;
@@ -355,7 +401,7 @@ export class Scanner {
     // The usual value: plain characters up to the closing quote.
     const plain = runEnd(qc === 0x27 ? ATTR_PLAIN_SQ : ATTR_PLAIN_DQ, s, this.pos);
     if (s.charCodeAt(plain) === qc) {
-      const v = s.slice(this.pos, plain);
+      const v = valueAt(s, this.pos, plain);
       this.pos = plain + 1;
       return v;
     }
@@ -511,7 +557,8 @@ export class Scanner {
       if (n === 0xfffe || n === 0xffff) this.fail(`PCDATA invalid Char value ${n}`);
       this.pos++;
     }
-    out += s.slice(run, this.pos);
+    // (no reference seen: the text is one run of the document)
+    out = run === start ? valueAt(s, start, this.pos) : out + s.slice(run, this.pos);
     const last = top.children[top.children.length - 1];
     if (last && last.kind === "text" && !last.cdata) last.text += out;
     else top.children.push({ kind: "text", text: out } as XmlNode);

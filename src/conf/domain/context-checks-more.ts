@@ -41,7 +41,11 @@ const NET_MODEL_CHARS = /^[A-Za-z0-9_-]*$/;
 
 /** Per-device rules checked while the device is parsed. */
 export function checkDeviceMore(e: XmlElement): void {
-  for (const a of elements(e, "address")) if (attr(a, "type") === "pci") checkPciAddress(a);
+  const ch = e.children;
+  for (let i = 0; i < ch.length; i++) {
+    const a = ch[i]!;
+    if (a.kind === "element" && a.name === "address" && attr(a, "type") === "pci") checkPciAddress(a);
+  }
   if (e.name === "interface") {
     const m = child(e, "model");
     const type = m ? attr(m, "type") : undefined;

@@ -57,6 +57,9 @@ function checkSecret(s: XmlElement, encryption: boolean): void {
   }
 }
 
+/** The source attribute naming a disk's path, per disk type. */
+const DISK_PATH_ATTR: Readonly<Record<string, string>> = { file: "file", block: "dev", dir: "dir" };
+
 function checkDisk(d: XmlElement): void {
   const type = attr(d, "type") ?? "file";
   const device = attr(d, "device") ?? "disk";
@@ -67,7 +70,7 @@ function checkDisk(d: XmlElement): void {
   if (device !== "floppy" && bus === "fdc") throw internalErr("Invalid bus type 'fdc' for disk");
   const src = child(d, "source");
   const dev = attr(child(d, "target") ?? d, "dev") ?? "";
-  const pathAttr: Record<string, string> = { file: "file", block: "dev", dir: "dir" };
+  const pathAttr = DISK_PATH_ATTR;
   if (pathAttr[type] && !has(src, pathAttr[type]!) && device !== "cdrom" && device !== "floppy") {
     throw virError(ErrorCode.NO_SOURCE, ErrorDomain.DOMAIN, dev);
   }
@@ -103,35 +106,36 @@ function checkBackingChain(first: XmlElement | undefined): void {
   }
 }
 
+/** Source attributes an interface type requires. */
+const IFACE_SOURCE_NEEDS: Readonly<Record<string, readonly string[]>> = {
+  vhostuser: ["type", "path"],
+  udp: ["address", "port"],
+  mcast: ["address", "port"],
+  server: ["address", "port"],
+  client: ["address", "port"],
+};
+/** The source modes an interface type allows. */
+const IFACE_SOURCE_MODES: Readonly<Record<string, readonly string[]>> = {
+  direct: ["vepa", "bridge", "private", "passthrough"],
+  vhostuser: ["server", "client"],
+};
+const DRIVER_NAMES = ["qemu", "vhost"];
+
 function checkInterface(n: XmlElement): void {
   const type = attr(n, "type");
   const src = child(n, "source");
-  const need: Record<string, string[]> = {
-    vhostuser: ["type", "path"],
-    udp: ["address", "port"],
-    mcast: ["address", "port"],
-    server: ["address", "port"],
-    client: ["address", "port"],
-  };
+  const need = IFACE_SOURCE_NEEDS;
   if (src && type && need[type])
     for (const k of need[type]!) if (!has(src, k)) throw missingAttr(k, "source");
   const drvName = attr(child(n, "driver") ?? n, "name");
-  if (
-    child(n, "driver") &&
-    drvName !== undefined &&
-    !["qemu", "vhost"].includes(drvName) &&
-    type !== "hostdev"
-  ) {
+  if (child(n, "driver") && drvName !== undefined && !DRIVER_NAMES.includes(drvName) && type !== "hostdev") {
     throw virError(
       ErrorCode.XML_ERROR,
       ErrorDomain.XML,
       `Invalid value for attribute 'name' in element 'driver': '${drvName}'.`,
     );
   }
-  const modes: Record<string, string[]> = {
-    direct: ["vepa", "bridge", "private", "passthrough"],
-    vhostuser: ["server", "client"],
-  };
+  const modes = IFACE_SOURCE_MODES;
   const mode = src ? attr(src, "mode") : undefined;
   if (type && modes[type] && mode !== undefined && !modes[type]!.includes(mode)) {
     throw virError(
@@ -230,7 +234,11 @@ function checkDevice(e: XmlElement): void {
   while (stack.length) {
     const x = stack.pop()!;
     if (x.name === "address") checkAddress(x);
-    for (const k of x.children) if (k.kind === "element") stack.push(k);
+    const ch = x.children;
+    for (let i = 0; i < ch.length; i++) {
+      const k = ch[i]!;
+      if (k.kind === "element") stack.push(k);
+    }
   }
   checkDeviceAddress(e);
   checkDeviceMore(e);
@@ -336,11 +344,24 @@ function checkDevice(e: XmlElement): void {
       break;
     }
   }
-  for (const s of [...elements(e, "auth"), ...elements(child(e, "source") ?? e, "auth")]) {
-    for (const sec of elements(s, "secret")) checkSecret(sec, false);
-  }
-  for (const enc of [...elements(e, "encryption"), ...elements(child(e, "source") ?? e, "encryption")]) {
-    for (const sec of elements(enc, "secret")) checkSecret(sec, true);
+  const src = child(e, "source") ?? e;
+  checkSecretsIn(e, "auth", false);
+  checkSecretsIn(src, "auth", false);
+  checkSecretsIn(e, "encryption", true);
+  checkSecretsIn(src, "encryption", true);
+}
+
+/** The `<secret>`s of each child of `e` named `holder` (auth, encryption). */
+function checkSecretsIn(e: XmlElement, holder: string, encryption: boolean): void {
+  const ch = e.children;
+  for (let i = 0; i < ch.length; i++) {
+    const h = ch[i]!;
+    if (h.kind !== "element" || h.name !== holder) continue;
+    const secs = h.children;
+    for (let j = 0; j < secs.length; j++) {
+      const sec = secs[j]!;
+      if (sec.kind === "element" && sec.name === "secret") checkSecret(sec, encryption);
+    }
   }
 }
 
@@ -475,6 +496,12 @@ export function checkContext(root: XmlElement): void {
     }
   }
   const devices = child(root, "devices");
-  if (devices) for (const d of elements(devices)) checkDevice(d);
+  if (devices) {
+    const ch = devices.children;
+    for (let i = 0; i < ch.length; i++) {
+      const d = ch[i]!;
+      if (d.kind === "element") checkDevice(d);
+    }
+  }
   checkContextMore(root);
 }

@@ -133,7 +133,10 @@ export function formatAddress(a: DeviceAddress): XmlElement {
 
 /** Reads boot/alias/acpi/address children of a device element into `info`. */
 export function parseDeviceInfo(e: XmlElement, info: DeviceCommon, allowBoot = true): void {
-  for (const c of elements(e)) {
+  const kids = e.children;
+  for (let i = 0; i < kids.length; i++) {
+    const c = kids[i]!;
+    if (c.kind !== "element") continue;
     if (c.name === "alias") {
       // Only user aliases (ua-*) survive in a persistent definition; others are runtime state.
       const n = attr(c, "name");

@@ -42,7 +42,8 @@ function formatPlainOs(o: DomainDef["os"]): string {
   s += `>${escapeXml(o.type)}</type>\n`;
   for (let i = 0; i < o.bootDevs.length; i++) {
     const dev = o.bootDevs[i];
-    s += dev !== undefined && dev !== null ? `    <boot dev='${escapeXml(String(dev))}'/>\n` : "    <boot/>\n";
+    s +=
+      dev !== undefined && dev !== null ? `    <boot dev='${escapeXml(String(dev))}'/>\n` : "    <boot/>\n";
   }
   return `${s}  </os>\n`;
 }
@@ -105,7 +106,8 @@ function extras(def: DomainDef, name: string): string {
 
 /** `<clock>` (an element built only when it has attributes or children besides the offset). */
 function formatClock(c: DomainDef["clock"]): string {
-  if (c.attrs.length === 0 && c.children.length === 0) return `  <clock offset='${escapeXml(String(c.offset))}'/>\n`;
+  if (c.attrs.length === 0 && c.children.length === 0)
+    return `  <clock offset='${escapeXml(String(c.offset))}'/>\n`;
   return line(1, el("clock", [["offset", c.offset], ...c.attrs], ...c.children));
 }
 
@@ -133,7 +135,8 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   const ex = (n: string) => (anyExtra ? extras(def, n) : "");
   let s = `<domain type='${escapeXml(def.type)}'`;
   if (opts.id !== undefined && !opts.inactive) s += ` id='${opts.id}'`;
-  for (const [k, v] of def.rootAttrs) s += ` ${k}='${escapeXml(v)}'`;
+  const ra = def.rootAttrs;
+  for (let i = 0; i < ra.length; i++) s += ` ${ra[i]![0]}='${escapeXml(ra[i]![1])}'`;
   s += ">\n";
   s += `  <name>${escapeXml(def.name)}</name>\n`;
   s += `  <uuid>${def.uuid}</uuid>\n`;
@@ -152,7 +155,8 @@ export function formatDomainXML(def: DomainDef, opts: FormatOptions = {}): strin
   s += ex("blkiotune") + ex("memtune") + ex("memoryBacking");
   const v = def.vcpu;
   s += "  <vcpu";
-  if (v.placement !== undefined && v.placement !== null) s += ` placement='${escapeXml(String(v.placement))}'`;
+  if (v.placement !== undefined && v.placement !== null)
+    s += ` placement='${escapeXml(String(v.placement))}'`;
   if (v.cpuset !== undefined && v.cpuset !== null) s += ` cpuset='${escapeXml(String(v.cpuset))}'`;
   if (v.current !== undefined && v.current !== v.max && v.current !== null)
     s += ` current='${escapeXml(String(v.current))}'`;

@@ -86,6 +86,8 @@ const LIFECYCLE = ["destroy", "restart", "rename-restart", "preserve"];
 const CRASH = [...LIFECYCLE, "coredump-destroy", "coredump-restart"];
 const CLOCK_OFFSETS = ["utc", "localtime", "variable", "timezone", "absolute"];
 const BOOT_DEVS = ["fd", "cdrom", "hd", "network"];
+const VCPU_PLACEMENTS = ["static", "auto"];
+const ON_OFF = ["on", "off"];
 
 /** Top-level elements libvirt knows but tsvirt keeps verbatim. */
 export const TOP_GENERIC = [
@@ -210,7 +212,7 @@ function parseVcpu(root: XmlElement): DomainDef["vcpu"] {
     if (!/^[0-9]+$/.test(cur)) throw xmlErr("current vcpus count must be an integer");
     out.current = Number(cur);
   }
-  const pl = enumAttr(v, "placement", ["static", "auto"]);
+  const pl = enumAttr(v, "placement", VCPU_PLACEMENTS);
   if (pl) out.placement = pl;
   if (pl === "auto") return out; // automatic placement ignores a cpuset
   const cs = attr(v, "cpuset");
@@ -229,6 +231,9 @@ function lifecycle(root: XmlElement, name: string, values: string[], dflt: strin
   if (!values.includes(v)) throw unsupported(`unknown ${name} action: ${v}`);
   return v;
 }
+
+/** The devices of a definition until they are parsed (never changed: frozen). */
+const NO_DEVICES: DomainDef["devices"] = Object.freeze(parseDevices(undefined, "hvm"));
 
 export function parseDomainTree(root: XmlElement): DomainDef {
   const type = attr(root, "type");
@@ -260,7 +265,8 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     onPoweroff: "destroy",
     onReboot: "restart",
     onCrash: "destroy",
-    devices: parseDevices(undefined, "hvm"),
+    // (a placeholder: the devices are parsed last, below)
+    devices: NO_DEVICES,
     extra: {},
   };
   const genid = child(root, "genid");
@@ -287,7 +293,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
     def.maxMemory = slots !== undefined ? { kib, slots: Number(slots) } : { kib };
   }
   const memEl = child(root, "memory");
-  const dc = memEl ? enumAttr(memEl, "dumpCore", ["on", "off"]) : undefined;
+  const dc = memEl ? enumAttr(memEl, "dumpCore", ON_OFF) : undefined;
   if (dc) def.memoryDumpCore = dc;
   def.vcpu = parseVcpu(root);
 

@@ -151,18 +151,36 @@ export function diskSourceName(d: DiskDef): string | undefined {
 /** Children of `<disk>` kept verbatim in `extra`. */
 const KEPT_CHILDREN = new Set(["auth", ...EXTRA_BEFORE_TARGET, ...EXTRA_AFTER_TARGET, ...EXTRA_TAIL]);
 
+// The value lists parseDisk checks, made once rather than as literals in every call.
+const DISK_MODELS = ["virtio", "virtio-transitional", "virtio-non-transitional"];
+const YES_NO = ["yes", "no"];
+const ON_OFF = ["on", "off"];
+const SGIO = ["filtered", "unfiltered"];
+const SNAPSHOT = ["no", "internal", "external", "manual"];
+const CACHE = ["default", "none", "writethrough", "writeback", "directsync", "unsafe"];
+const IO = ["default", "native", "threads", "io_uring"];
+const DISCARD = ["default", "unmap", "ignore"];
+const ERROR_POLICY = ["default", "stop", "report", "ignore", "enospace"];
+const DETECT_ZEROES = ["default", "off", "on", "unmap"];
+const TRAY = ["closed", "open"];
+
+/** Whether a canonical driver attribute is printed: "default" means unset, except for name and type. */
+function keptDriverAttr(a: [string, string]): boolean {
+  return !(a[1] === "default" && a[0] !== "name" && a[0] !== "type");
+}
+
 export function parseDisk(e: XmlElement): DiskDef {
   const type = enumAttr(e, "type", DISK_TYPES) ?? "file";
   const device = enumAttr(e, "device", DISK_DEVICES) ?? "disk";
   const attrs: [string, string][] = [];
-  const model = enumAttr(e, "model", ["virtio", "virtio-transitional", "virtio-non-transitional"]);
+  const model = enumAttr(e, "model", DISK_MODELS);
   if (model) attrs.push(["model", model]);
-  const rawio = enumAttr(e, "rawio", ["yes", "no"]);
+  const rawio = enumAttr(e, "rawio", YES_NO);
   if (rawio) attrs.push(["rawio", rawio]);
-  const sgio = enumAttr(e, "sgio", ["filtered", "unfiltered"]);
+  const sgio = enumAttr(e, "sgio", SGIO);
   if (sgio === "unfiltered") throw unsupported("unfiltered sgio is no longer supported");
   if (sgio) attrs.push(["sgio", sgio]);
-  const snap = enumAttr(e, "snapshot", ["no", "internal", "external", "manual"]);
+  const snap = enumAttr(e, "snapshot", SNAPSHOT);
   if (snap) attrs.push(["snapshot", snap]);
 
   const d: DiskDef = {
@@ -187,15 +205,15 @@ export function parseDisk(e: XmlElement): DiskDef {
   }
   const drv = child(e, "driver");
   if (drv) {
-    enumAttr(drv, "cache", ["default", "none", "writethrough", "writeback", "directsync", "unsafe"]);
-    enumAttr(drv, "io", ["default", "native", "threads", "io_uring"]);
-    enumAttr(drv, "discard", ["default", "unmap", "ignore"]);
-    enumAttr(drv, "error_policy", ["default", "stop", "report", "ignore", "enospace"]);
-    enumAttr(drv, "detect_zeroes", ["default", "off", "on", "unmap"]);
+    enumAttr(drv, "cache", CACHE);
+    enumAttr(drv, "io", IO);
+    enumAttr(drv, "discard", DISCARD);
+    enumAttr(drv, "error_policy", ERROR_POLICY);
+    enumAttr(drv, "detect_zeroes", DETECT_ZEROES);
     const c = canonGeneric(drv, "disk");
     c.attrs = orderAttrs(c.attrs, DRIVER_ORDER);
     // "default" means unset and is not printed; the legacy "aio" format means a raw image.
-    c.attrs = c.attrs.filter(([k, v]) => !(v === "default" && k !== "name" && k !== "type"));
+    c.attrs = c.attrs.filter(keptDriverAttr);
     if (attr(c, "type") === "aio") {
       c.attrs = c.attrs.map(([k, v]) => (k === "type" ? [k, "raw"] : [k, v]));
     }
@@ -219,9 +237,9 @@ export function parseDisk(e: XmlElement): DiskDef {
   }
   d.target = { dev, bus: bus ?? defaultBus(dev, device) };
   if (bus !== undefined) d.busGiven = bus;
-  const tray = enumAttr(tgt, "tray", ["closed", "open"]);
+  const tray = enumAttr(tgt, "tray", TRAY);
   if (tray === "open") d.target.tray = tray;
-  const rem = enumAttr(tgt, "removable", ["on", "off"]);
+  const rem = enumAttr(tgt, "removable", ON_OFF);
   if (rem) d.target.removable = rem;
   const rr = attr(tgt, "rotation_rate");
   if (rr !== undefined) d.target.rotationRate = rr;
@@ -229,14 +247,19 @@ export function parseDisk(e: XmlElement): DiskDef {
   if (child(e, "shareable")) d.shareable = true;
   const tr = child(e, "transient");
   if (tr) d.transient = canonGeneric(tr, "disk");
-  for (const n of ["serial", "wwn", "vendor", "product"] as const) {
-    const c = child(e, n);
-    if (c) d[n] = textContent(c);
-  }
-  for (const c of elements(e)) {
-    if (KEPT_CHILDREN.has(c.name)) {
+  const serial = child(e, "serial");
+  if (serial) d.serial = textContent(serial);
+  const wwn = child(e, "wwn");
+  if (wwn) d.wwn = textContent(wwn);
+  const vendor = child(e, "vendor");
+  if (vendor) d.vendor = textContent(vendor);
+  const product = child(e, "product");
+  if (product) d.product = textContent(product);
+  const kids = e.children;
+  for (let i = 0; i < kids.length; i++) {
+    const c = kids[i]!;
+    if (c.kind === "element" && KEPT_CHILDREN.has(c.name))
       pushExtra(d.extra, c.name, canonGeneric(c, "disk"));
-    }
   }
   const ns = d.type === "nvme" && d.source ? attr(d.source, "namespace") : undefined;
   if (ns !== undefined && !/^[0-9]+$/.test(ns.trim())) throw xmlErr(`malformed namespace '${ns}'`);

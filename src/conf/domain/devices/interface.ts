@@ -85,12 +85,22 @@ function canonBandwidth(x: XmlElement): boolean {
   return true;
 }
 
+// The value lists parseInterface checks, made once rather than as literals in every call.
+const YES_NO = ["yes", "no"];
+const MAC_TYPES = ["generated", "static"];
+/** Children parseInterface models itself (the others are kept in `extra`). */
+const MODELLED = new Set(["mac", "source", "target", "model", ...DEVICE_INFO_CHILDREN]);
+
+function notBridgeOrPortid(a: [string, string]): boolean {
+  return a[0] !== "bridge" && a[0] !== "portid";
+}
+
 export function parseInterface(e: XmlElement): InterfaceDef {
   const type = enumAttr(e, "type", NET_TYPES) ?? "user";
   const n: InterfaceDef = { type, attrs: [], mac: "", extra: {} };
-  const managed = enumAttr(e, "managed", ["yes", "no"]);
+  const managed = enumAttr(e, "managed", YES_NO);
   if (managed) n.attrs.push(["managed", managed]);
-  const trust = enumAttr(e, "trustGuestRxFilters", ["yes", "no"]);
+  const trust = enumAttr(e, "trustGuestRxFilters", YES_NO);
   if (trust) n.attrs.push(["trustGuestRxFilters", trust]);
   const m = child(e, "mac");
   const addr = m ? attr(m, "address") : undefined;
@@ -99,9 +109,9 @@ export function parseInterface(e: XmlElement): InterfaceDef {
     if (mac === undefined) throw xmlErr(`unable to parse mac address '${addr}'`);
     if (isMulticastMac(mac)) throw xmlErr(`expected unicast mac address, found multicast '${addr}'`);
     n.mac = mac;
-    const t = enumAttr(m, "type", ["generated", "static"]);
+    const t = enumAttr(m, "type", MAC_TYPES);
     if (t) n.macType = t;
-    const ck = enumAttr(m, "check", ["yes", "no"]);
+    const ck = enumAttr(m, "check", YES_NO);
     if (ck) n.macCheck = ck;
   }
   const src = child(e, "source");
@@ -109,18 +119,16 @@ export function parseInterface(e: XmlElement): InterfaceDef {
     const s = canonGeneric(src, "interface");
     s.attrs = orderAttrs(s.attrs, SOURCE_ORDER);
     // For type='network' the bridge and port id are the running connection, not configuration.
-    if (type === "network") s.attrs = s.attrs.filter(([k]) => k !== "bridge" && k !== "portid");
+    if (type === "network") s.attrs = s.attrs.filter(notBridgeOrPortid);
     canonAddresses(s, type === "hostdev");
     n.source = s;
   }
-  for (const [t, a] of [
-    ["network", "network"],
-    ["bridge", "bridge"],
-    ["direct", "dev"],
-  ] as const) {
-    if (type !== t) continue;
-    if (!src) throw xmlErr(`interface type='${t}' requires a 'source' element`);
-    if (attr(src, a) === undefined) throw missingAttr(a, "source");
+  // the source attribute these types require
+  const needed =
+    type === "network" ? "network" : type === "bridge" ? "bridge" : type === "direct" ? "dev" : "";
+  if (needed !== "") {
+    if (!src) throw xmlErr(`interface type='${type}' requires a 'source' element`);
+    if (attr(src, needed) === undefined) throw missingAttr(needed, "source");
   }
   const tgt = child(e, "target");
   if (tgt) {
@@ -128,7 +136,7 @@ export function parseInterface(e: XmlElement): InterfaceDef {
     if (dev !== undefined && !generatedIfname(dev)) {
       n.target = dev;
     }
-    const man = enumAttr(tgt, "managed", ["yes", "no"]);
+    const man = enumAttr(tgt, "managed", YES_NO);
     if (man) n.targetManaged = man;
   }
   const model = child(e, "model");
@@ -136,8 +144,10 @@ export function parseInterface(e: XmlElement): InterfaceDef {
     const t = attr(model, "type");
     if (t !== undefined) n.model = t;
   }
-  for (const c of elements(e)) {
-    if (["mac", "source", "target", "model", ...DEVICE_INFO_CHILDREN].includes(c.name)) continue;
+  const kids = e.children;
+  for (let i = 0; i < kids.length; i++) {
+    const c = kids[i]!;
+    if (c.kind !== "element" || MODELLED.has(c.name)) continue;
     const x = canonGeneric(c, "interface");
     if (x.name === "bandwidth" && !canonBandwidth(x)) continue;
     if (x.name === "ip" && !x.attrs.some(([k]) => k === "family")) {
