@@ -285,6 +285,17 @@ const CASES: DiffCase[] = [
       ["info", 'json:{"file.filename":"nosuch"}'],
     ],
   },
+  {
+    name: "preallocation=metadata of a size that ends inside a cluster writes that cluster's copy-on-write tail (or its subcluster's) as zeros, as qemu's request does (create and resize; seed 31434)",
+    setup: "qemu-img create -q -f qcow2 r.qcow2 100000",
+    cmds: [
+      ["create", "-f", "qcow2", "-o", "compat=0.10,preallocation=metadata", "a.qcow2", "999999"],
+      ["create", "-f", "qcow2", "-o", "preallocation=metadata,cluster_size=2M", "b.qcow2", "1000"],
+      ["create", "-f", "qcow2", "-o", "preallocation=metadata,extended_l2=on", "c.qcow2", "999999"],
+      ["resize", "--preallocation=metadata", "r.qcow2", "999999"],
+      ["info", "a.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

@@ -22,6 +22,9 @@ export async function preallocate(
   const totalClusters = Math.ceil(img.virtualSize / cs);
   let gci = Math.floor(fromGuest / cs);
   let end = img.io.length;
+  // qemu maps the last, partial cluster through a write request that ends at the image's end:
+  // its copy-on-write tail (to the end of the cluster, or of the subcluster) is written as zeros.
+  let tailZeros: [number, number] | undefined;
   while (gci < totalClusters) {
     const l1i = Math.floor(gci / per);
     const last = Math.min(totalClusters, (l1i + 1) * per);
@@ -69,6 +72,12 @@ export async function preallocate(
           const sub = cs / 32;
           runEnd = host + (n - 1) * cs + Math.ceil((img.virtualSize - lastCl * cs) / sub) * sub;
         }
+        if (mode === "metadata" && lastCl === totalClusters - 1) {
+          const unit = img.tables.extL2 ? cs / 32 : cs;
+          const tail = img.virtualSize - lastCl * cs;
+          const at = host + (n - 1) * cs;
+          if (tail % unit !== 0) tailZeros = [at + tail, at + Math.ceil(tail / unit) * unit];
+        }
         end = Math.max(end, runEnd);
       }
       i = j;
@@ -76,6 +85,7 @@ export async function preallocate(
     gci = last;
   }
   if (end > img.io.length) await img.io.truncate(end);
+  if (tailZeros) await img.io.write(tailZeros[0], new Uint8Array(tailZeros[1] - tailZeros[0]));
 }
 
 /** Refcount blocks needed to count `clusters` clusters plus the refcount structures themselves. */
