@@ -23,8 +23,12 @@ export function compactDomainDef<T extends object>(def: T): T {
 function compactObject(o: Record<string, unknown>): void {
   for (const k in o) {
     const v = o[k];
-    if (typeof v === "string") o[k] = intern(v);
-    else if (typeof v === "object" && v !== null) {
+    if (typeof v === "string") {
+      // (no store when the value is the shared string already, as the scanner's cached values
+      // often are: a store by a computed key is a megamorphic one)
+      const t = intern(v);
+      if (t !== v) o[k] = t;
+    } else if (typeof v === "object" && v !== null) {
       if (Array.isArray(v)) {
         if (v.length !== 0) o[k] = k === "attrs" || k === "rootAttrs" ? compactAttrs(v) : compactArray(v);
       } else if (isPlain(v)) compactObject(v as Record<string, unknown>);

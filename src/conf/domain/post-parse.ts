@@ -29,6 +29,10 @@ function addController(def: DomainDef, type: string, index: number, implicit = t
 
 /** SCSI hostdevs without an address take the first free unit on controller 0 (virDomainHostdevAssignAddress). */
 function scsiHostdevAddresses(def: DomainDef): void {
+  const other = def.devices.other;
+  let hostdevs = false;
+  for (let i = 0; i < other.length && !hostdevs; i++) hostdevs = other[i]!.kind === "hostdev";
+  if (!hostdevs) return; // (most definitions: nothing to address)
   const used = new Set<string>();
   const key = (a: [string, string][]) => a.map(([k, v]) => `${k}=${v}`).join(",");
   for (const disk of def.devices.disks) {
@@ -51,20 +55,46 @@ function scsiHostdevAddresses(def: DomainDef): void {
   }
 }
 
+/** The buses whose disks' drive addresses imply their controllers, in the order they are added. */
+const DRIVE_BUSES = ["scsi", "fdc", "ide", "sata"];
+
+function anyVirtioChr(list: readonly ChrDef[]): boolean {
+  for (let i = 0; i < list.length; i++) if (targetAttr(list[i]!, "type") === "virtio") return true;
+  return false;
+}
+
 function implicitControllers(def: DomainDef): void {
   const d = def.devices;
-  for (const type of ["scsi", "fdc", "ide", "sata"]) {
-    let max = -1;
-    for (const disk of d.disks) {
-      if (disk.target.bus !== type || disk.address?.type !== "drive") continue;
-      const c = Number(disk.address.attrs.find(([k]) => k === "controller")?.[1] ?? 0);
-      if (c > max) max = c;
+  const disks = d.disks;
+  if (disks.length !== 0) {
+    for (let t = 0; t < DRIVE_BUSES.length; t++) {
+      const type = DRIVE_BUSES[t]!;
+      let max = -1;
+      for (let j = 0; j < disks.length; j++) {
+        const disk = disks[j]!;
+        if (disk.target.bus !== type || disk.address?.type !== "drive") continue;
+        let ctl: string | undefined;
+        const a = disk.address.attrs;
+        for (let k = 0; k < a.length; k++) {
+          if (a[k]![0] === "controller") {
+            ctl = a[k]![1];
+            break;
+          }
+        }
+        const c = Number(ctl ?? 0);
+        if (c > max) max = c;
+      }
+      for (let i = 0; i <= max; i++) addController(def, type, i);
     }
-    for (let i = 0; i <= max; i++) addController(def, type, i);
   }
-  const virtioChr = [...d.channels, ...d.consoles].some((c) => targetAttr(c, "type") === "virtio");
-  if (virtioChr) addController(def, "virtio-serial", 0);
-  if (d.other.some((o) => o.kind === "smartcard")) addController(def, "ccid", 0);
+  if (anyVirtioChr(d.channels) || anyVirtioChr(d.consoles)) addController(def, "virtio-serial", 0);
+  const other = d.other;
+  for (let i = 0; i < other.length; i++) {
+    if (other[i]!.kind === "smartcard") {
+      addController(def, "ccid", 0);
+      break;
+    }
+  }
 }
 
 /**
