@@ -296,6 +296,18 @@ const CASES: DiffCase[] = [
       ["info", "a.qcow2"],
     ],
   },
+  {
+    name: "amend compat=0.10 refuses internal snapshots of another disk size, as qemu's downgrade",
+    setup: [
+      "qemu-img create -q -f qcow2 s.qcow2 4M && qemu-img snapshot -c a s.qcow2 && qemu-img resize -q s.qcow2 6M",
+      "qemu-img create -q -f qcow2 t.qcow2 4M && qemu-img snapshot -c a t.qcow2",
+    ].join(" && "),
+    cmds: [
+      ["amend", "-o", "compat=0.10", "s.qcow2"],
+      ["amend", "-o", "compat=0.10", "t.qcow2"],
+      ["snapshot", "-l", "t.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

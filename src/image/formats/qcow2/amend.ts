@@ -148,6 +148,13 @@ async function downgrade(img: Qcow2Image): Promise<void> {
   // qemu's qcow2_downgrade order: refcount width, data file, then any other incompatible feature.
   if (h.refcountOrder !== 4) throw bad("compat=0.10 requires refcount_bits=16");
   if (h.incompatible & INCOMPAT_DATA_FILE) throw unsupported("Cannot downgrade an image with a data file");
+  // v2 snapshot entries cannot say a disk size of their own or VM state past 32 bits.
+  if (
+    img.snapshotList.some(
+      (s) => s.vmStateSize > 0xffffffff || (s.diskSize ?? img.virtualSize) !== img.virtualSize,
+    )
+  )
+    throw unsupported("Internal snapshots prevent downgrade of image");
   if (h.incompatible & INCOMPAT_DIRTY)
     throw unsupported("Cannot downgrade a dirty image (run check -r all first)");
   const other = h.incompatible & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION);
