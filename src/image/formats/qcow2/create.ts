@@ -216,6 +216,8 @@ export async function createQcow2(
       // qemu's truncate to the virtual size reaches the data file too (raw or not).
       await df.truncate(0);
       await df.truncate(size);
+      // (Its file driver allocates the first block of the file it made, as for any new file.)
+      if (size && size > 0 && df.path !== undefined) await df.write(0, new Uint8Array(Math.min(4096, size)));
     } finally {
       await df.close();
     }
