@@ -229,17 +229,21 @@ function checkFilesystem(f: XmlElement): void {
     throw virError(ErrorCode.NO_TARGET, ErrorDomain.DOMAIN, sk && src ? (attr(src, sk) ?? "") : "");
 }
 
-function checkDevice(e: XmlElement): void {
-  const stack = [e];
-  while (stack.length) {
-    const x = stack.pop()!;
-    if (x.name === "address") checkAddress(x);
-    const ch = x.children;
-    for (let i = 0; i < ch.length; i++) {
-      const k = ch[i]!;
-      if (k.kind === "element") stack.push(k);
-    }
+/**
+ * checkAddress on `x` and every element below it: `x` first, then its children's subtrees from the
+ * last child to the first (the order the first error is found in). Depth is bounded by the parser's.
+ */
+function checkAddresses(x: XmlElement): void {
+  if (x.name === "address") checkAddress(x);
+  const ch = x.children;
+  for (let i = ch.length - 1; i >= 0; i--) {
+    const k = ch[i]!;
+    if (k.kind === "element") checkAddresses(k);
   }
+}
+
+function checkDevice(e: XmlElement): void {
+  checkAddresses(e);
   checkDeviceAddress(e);
   checkDeviceMore(e);
   switch (e.name) {
