@@ -308,6 +308,23 @@ const CASES: DiffCase[] = [
       ["snapshot", "-l", "t.qcow2"],
     ],
   },
+  {
+    name: "snapshot -a of a snapshot taken at another size resizes the image first, as qemu's goto (a shrink discards past the end and cuts the file; a grow extends the L1)",
+    setup: [
+      "qemu-img create -q -f qcow2 s.qcow2 4M && qemu-io -c 'write -P 1 0 1M' s.qcow2 >/dev/null && qemu-img snapshot -c a s.qcow2",
+      "qemu-img resize -q s.qcow2 6M && qemu-io -c 'write -P 3 5M 64k' s.qcow2 >/dev/null && cp s.qcow2 t.qcow2",
+      "qemu-img create -q -f qcow2 g.qcow2 8M && qemu-io -c 'write -P 1 6M 1M' g.qcow2 >/dev/null && qemu-img snapshot -c big g.qcow2",
+      "qemu-img resize -q --shrink g.qcow2 2M",
+    ].join(" && "),
+    cmds: [
+      ["snapshot", "-a", "a", "s.qcow2"],
+      ["info", "s.qcow2"],
+      ["snapshot", "-a", "1", "t.qcow2"],
+      ["check", "t.qcow2"],
+      ["snapshot", "-a", "big", "g.qcow2"],
+      ["map", "--output=json", "g.qcow2"],
+    ],
+  },
 ];
 
 let base = "";

@@ -5,7 +5,7 @@ import { putBe32, putBe64 } from "../../bytes.js";
 import { ImageError } from "../../errors.js";
 import type { InternalSnapshots, SnapshotInfo } from "../../image.js";
 import { INCOMPAT_DIRTY, MAX_SNAPSHOTS } from "./header.js";
-import { growL1 } from "./resize.js";
+import { growL1, resizeQcow2 } from "./resize.js";
 import { discardingFrees } from "./write-path.js";
 import type { Qcow2Image } from "./qcow2-image.js";
 import { assertTreeFits, readL1, updateTreeRefcounts } from "./snapshot-refcount.js";
@@ -118,6 +118,10 @@ export class Qcow2Snapshots implements InternalSnapshots {
     this.check();
     const img = this.img;
     const sn = img.snapshotList[this.find(nameOrId)]!;
+    // qemu's qcow2_snapshot_goto first resizes the active image to the snapshot's size (a shrink
+    // discards what lies past it and cuts the file after its last used cluster), then loads it.
+    if (sn.diskSize !== undefined && sn.diskSize !== img.virtualSize)
+      await resizeQcow2(img, sn.diskSize, { shrink: true });
     const t = img.tables;
     // A snapshot taken when the disk was larger: the active L1 must be able to hold its table.
     if (sn.l1Size > t.l1.length) await growL1(img, sn.l1Size);
