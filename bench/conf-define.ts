@@ -15,7 +15,8 @@
 // src/daemon/v8-tuning.ts's, set before anything else is loaded), no warm-up, only the QEMU define
 // path, BENCH_ROUNDS (3) rounds of BENCH_N (500) defines, CPU µs/define of each round. Round 1 is
 // mostly Ignition/Sparkplug plus the main-thread TurboFan compiles; rounds 2-3 are what the median
-// round of rpc-define.ts (defines 501-1000 of a fresh daemon) runs.
+// round of rpc-define.ts (defines 501-1000 of a fresh daemon) runs. BENCH_PHASES=1 adds each phase's
+// wall time per round (generic parse, QEMU post-parse, compact, format).
 //   BENCH_COLD=1 BENCH_FROM=dist node --import tsx bench/conf-define.ts
 
 import { spawnSync } from "node:child_process";
@@ -194,18 +195,55 @@ if (existsSync(QEMU)) {
       `qemu define, cold (${FROM}, tsvirtd's V8 flags): ${ROUNDS} rounds of ${N}, ${all[0]!.length} bytes each`,
     );
     const rounds: number[] = [];
+    // BENCH_PHASES=1: also each phase's wall time per round (parse, QEMU post-parse, compact, format)
+    const PHASES = process.env.BENCH_PHASES === "1";
+    const phases: number[][] = [];
     let sink = 0;
     for (let r = 0; r < ROUNDS; r++) {
       // BENCH_MARKS=1: each round's start on the monotonic clock (µs), a --cpu-prof's time base
       if (process.env.BENCH_MARKS === "1")
         console.log(`mark round ${r + 1} ${process.hrtime.bigint() / 1000n}`);
       const t = process.cpuUsage();
-      for (let i = r * N; i < (r + 1) * N; i++)
-        sink += formatDomainXML(parseQemu(all[i]!), saveFormat).length;
+      if (PHASES) {
+        // the same calls as parseQemu + format, each phase's wall time summed (performance.now())
+        const ph = [0, 0, 0, 0];
+        for (let i = r * N; i < (r + 1) * N; i++) {
+          const t0 = performance.now();
+          let archGiven = false;
+          const def = parseDomainXMLWith(all[i]!, { noIfnames: true }, (root) => {
+            const os = child(root, "os");
+            const type = os ? child(os, "type") : undefined;
+            archGiven = type !== undefined && attr(type, "arch") !== undefined;
+          });
+          const t1 = performance.now();
+          qemuPostParse(def, caps, archGiven);
+          const t2 = performance.now();
+          compactDomainDef(def);
+          const t3 = performance.now();
+          sink += formatDomainXML(def, saveFormat).length;
+          const t4 = performance.now();
+          ph[0]! += t1 - t0;
+          ph[1]! += t2 - t1;
+          ph[2]! += t3 - t2;
+          ph[3]! += t4 - t3;
+        }
+        phases.push(ph.map((ms) => (ms * 1000) / N));
+      } else
+        for (let i = r * N; i < (r + 1) * N; i++)
+          sink += formatDomainXML(parseQemu(all[i]!), saveFormat).length;
       const d = process.cpuUsage(t);
       rounds.push((d.user + d.system) / N);
     }
     console.log(`per-round CPU µs/define: ${rounds.map((u) => u.toFixed(1)).join(" / ")} (${sink} chars)`);
+    if (PHASES) {
+      const names = ["parse (generic)", "qemuPostParse", "compact", "format"];
+      for (let p = 0; p < names.length; p++)
+        console.log(
+          `  ${names[p]!.padEnd(16)} wall µs/define: ${phases.map((x) => x[p]!.toFixed(1)).join(" / ")}`,
+        );
+      const mine = phases.map((x) => (x[0]! + x[2]! + x[3]!).toFixed(1));
+      console.log(`  ${"parse+compact+format".padEnd(16)} wall µs/define: ${mine.join(" / ")}`);
+    }
     process.exit(0);
   }
   console.log(`qemu define (rpc-define.py's XML): N=${N}, ${rx[0]!.length} bytes each`);
