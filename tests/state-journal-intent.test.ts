@@ -22,6 +22,18 @@ import { XmlStore } from "../src/state/xml-store.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 
+/** A QEMU driver state's options under `dir` (no autostart). */
+function qemuOptions(dir: string) {
+  return {
+    uri: "qemu:///system",
+    configDir: join(dir, "etc"),
+    libDir: join(dir, "lib"),
+    runDir: join(dir, "run"),
+    emulators: [QEMU],
+    autostart: false,
+  };
+}
+
 function journalOps(dir: string): { op: string; name: string }[] {
   const j = readFileSync(join(dir, JOURNAL_FILE_NAME));
   return readRecords(j, decodeHeader(j)!).records.map((r) => ({ op: r.op, name: r.name }));
@@ -202,14 +214,7 @@ test("deferred saves: the file waits for a checkpoint; a later record of the nam
 test("QEMU define: intent then a deferred file; a define cut off after its intent is replayed with the same UUID, MAC and XML", async (t) => {
   if (!existsSync(QEMU)) return t.skip("qemu-system-x86_64 not installed");
   const dir = mkdtempSync(join(tmpdir(), "tsvirt-intent-qemu-"));
-  const opts = {
-    uri: "qemu:///system",
-    configDir: join(dir, "etc"),
-    libDir: join(dir, "lib"),
-    runDir: join(dir, "run"),
-    emulators: [QEMU],
-    autostart: false,
-  };
+  const opts = qemuOptions(dir);
   // No UUID, a NIC without MAC: both generated.
   const xml = (name: string) => `<domain type='qemu'>
   <name>${name}</name>
@@ -379,14 +384,7 @@ test("deferred saves under random interleavings (small journal, files written 1 
 test("QEMU define: a client that closes its connection finds its defines' config files written", async (t) => {
   if (!existsSync(QEMU)) return t.skip("qemu-system-x86_64 not installed");
   const dir = mkdtempSync(join(tmpdir(), "tsvirt-intent-close-"));
-  const opts = {
-    uri: "qemu:///system",
-    configDir: join(dir, "etc"),
-    libDir: join(dir, "lib"),
-    runDir: join(dir, "run"),
-    emulators: [QEMU],
-    autostart: false,
-  };
+  const opts = qemuOptions(dir);
   try {
     const st = await createQemuDriverState(opts);
     const client = qemuHypervisorDriver(st, true); // a daemon client's own table
