@@ -464,8 +464,12 @@ export function checkContext(root: XmlElement): void {
       message: "no loader path specified and firmware auto selection disabled",
     });
   }
-  for (const s of elements(child(root, "cputune") ?? root, "vcpusched")) {
-    if (["fifo", "rr"].includes(attr(s, "scheduler") ?? "") && !has(s, "priority")) {
+  const vcpuscheds = (child(root, "cputune") ?? root).children;
+  for (let i = 0; i < vcpuscheds.length; i++) {
+    const s = vcpuscheds[i]!;
+    if (s.kind !== "element" || s.name !== "vcpusched") continue;
+    const sched = attr(s, "scheduler");
+    if ((sched === "fifo" || sched === "rr") && !has(s, "priority")) {
       throw missingAttr("priority", "vcpusched");
     }
   }
@@ -477,12 +481,19 @@ export function checkContext(root: XmlElement): void {
   if (vid && attr(vid, "state") === "on" && !has(vid, "value")) {
     throw xmlErr("missing 'value' attribute for HyperV feature 'vendor_id'");
   }
-  for (const v of elements(child(root, "vcpus") ?? root, "vcpu")) {
+  // (without <vcpus>, the root's own <vcpu> children are looked at, as before)
+  const vcpus = (child(root, "vcpus") ?? root).children;
+  for (let i = 0; i < vcpus.length; i++) {
+    const v = vcpus[i]!;
+    if (v.kind !== "element" || v.name !== "vcpu") continue;
     if (attr(v, "enabled") === "no" && attr(v, "hotpluggable") === "no") {
       throw unsupported(`vcpu '${attr(v, "id")}' is both offline and not hotpluggable`);
     }
   }
-  for (const sl of elements(root, "seclabel")) {
+  const top = root.children;
+  for (let i = 0; i < top.length; i++) {
+    const sl = top[i]!;
+    if (sl.kind !== "element" || sl.name !== "seclabel") continue;
     if (attr(sl, "type") === "dynamic" && attr(sl, "relabel") === "no") {
       throw unsupported("dynamic label type must use resource relabeling");
     }

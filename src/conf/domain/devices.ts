@@ -43,18 +43,30 @@ const GENERIC_SLOTS: Record<string, string> = {
 const GENERIC_ORDER = Object.keys(GENERIC_SLOTS);
 
 export function emptyDevices(): DomainDevices {
+  // (each list made apart: a literal holding literals is copied in the runtime by baseline code)
+  const disks: DomainDevices["disks"] = [];
+  const controllers: DomainDevices["controllers"] = [];
+  const interfaces: DomainDevices["interfaces"] = [];
+  const graphics: DomainDevices["graphics"] = [];
+  const videos: DomainDevices["videos"] = [];
+  const serials: DomainDevices["serials"] = [];
+  const parallels: DomainDevices["parallels"] = [];
+  const consoles: DomainDevices["consoles"] = [];
+  const channels: DomainDevices["channels"] = [];
+  const inputs: DomainDevices["inputs"] = [];
+  const other: DomainDevices["other"] = [];
   return {
-    disks: [],
-    controllers: [],
-    interfaces: [],
-    graphics: [],
-    videos: [],
-    serials: [],
-    parallels: [],
-    consoles: [],
-    channels: [],
-    inputs: [],
-    other: [],
+    disks,
+    controllers,
+    interfaces,
+    graphics,
+    videos,
+    serials,
+    parallels,
+    consoles,
+    channels,
+    inputs,
+    other,
   };
 }
 

@@ -123,6 +123,13 @@ const OS_EXTRA = [
   "firmware",
 ];
 
+// The lists above as sets, for the checks every define makes (a set lookup instead of a scan).
+const VIRT_TYPE_SET = new Set(VIRT_TYPES);
+const OS_TYPE_SET = new Set(OS_TYPES);
+const ARCH_SET = new Set(ARCHES);
+const TOP_GENERIC_SET = new Set(TOP_GENERIC);
+const OS_EXTRA_SET = new Set(OS_EXTRA);
+
 export function parseDomainXMLTree(text: string): XmlElement {
   const root = parseXml(text, { context: "(domain_definition)", domain: ErrorDomain.DOMAIN });
   if (root.name !== "domain") throw xmlPropErr(`expecting root element of 'domain', not '${root.name}'`);
@@ -134,10 +141,13 @@ function parseOs(root: XmlElement, virtType: string): OsDef {
   const typeEl = os ? child(os, "type") : undefined;
   if (!typeEl) throw xmlErr("an os <type> must be specified");
   const type = textContent(typeEl).trim();
-  if (!OS_TYPES.includes(type)) throw unsupported(`unknown OS type '${type}'`);
+  if (!OS_TYPE_SET.has(type)) throw unsupported(`unknown OS type '${type}'`);
   const arch = attr(typeEl, "arch");
-  if (arch !== undefined && !ARCHES.includes(arch)) throw unsupported(`Unknown architecture ${arch}`);
-  const o: OsDef = { type, arch: arch ?? "", bootDevs: [], initargs: [], extra: {} };
+  if (arch !== undefined && !ARCH_SET.has(arch)) throw unsupported(`Unknown architecture ${arch}`);
+  const bootDevs: string[] = [];
+  const initargs: string[] = [];
+  const extra: OsDef["extra"] = {};
+  const o: OsDef = { type, arch: arch ?? "", bootDevs, initargs, extra };
   void virtType;
   const machine = attr(typeEl, "machine");
   if (machine !== undefined) o.machine = machine;
@@ -148,7 +158,10 @@ function parseOs(root: XmlElement, virtType: string): OsDef {
     o.firmware = fw;
   }
   if (!os) return o;
-  for (const c of elements(os)) {
+  const kids = os.children;
+  for (let i = 0; i < kids.length; i++) {
+    const c = kids[i]!;
+    if (c.kind !== "element") continue;
     switch (c.name) {
       case "kernel":
       case "initrd":
@@ -175,7 +188,7 @@ function parseOs(root: XmlElement, virtType: string): OsDef {
         }
         break;
       default:
-        if (OS_EXTRA.includes(c.name)) {
+        if (OS_EXTRA_SET.has(c.name)) {
           const g = canonGeneric(c, "os");
           // A disabled boot menu has no timeout.
           if (g.name === "bootmenu" && attr(g, "enable") === "no")
@@ -234,11 +247,25 @@ function lifecycle(root: XmlElement, name: string, values: string[], dflt: strin
 
 /** The devices of a definition until they are parsed (never changed: frozen). */
 const NO_DEVICES: DomainDef["devices"] = Object.freeze(parseDevices(undefined, "hvm"));
+/** Placeholders for the vCPUs and the OS until they are parsed (frozen likewise). */
+const NO_VCPU: DomainDef["vcpu"] = Object.freeze({ max: 1, placement: "static" });
+const NO_OS: OsDef = Object.freeze({ type: "hvm", arch: "", bootDevs: [], initargs: [], extra: {} });
+
+/** The root's attributes but type and id (kept as they are, in order). */
+function rootAttrsOf(root: XmlElement): [string, string][] {
+  const out: [string, string][] = [];
+  const a = root.attrs;
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i]![0];
+    if (k !== "type" && k !== "id") out.push(a[i]!);
+  }
+  return out;
+}
 
 export function parseDomainTree(root: XmlElement): DomainDef {
   const type = attr(root, "type");
   if (type === undefined) throw internalErr("missing domain type attribute");
-  if (!VIRT_TYPES.includes(type)) throw unsupported(`invalid domain type ${type}`);
+  if (!VIRT_TYPE_SET.has(type)) throw unsupported(`invalid domain type ${type}`);
   const nameEl = child(root, "name");
   const name = nameEl ? textContent(nameEl) : "";
   if (name === "") throw virError(ErrorCode.NO_NAME, ErrorDomain.DOMAIN);
@@ -252,22 +279,28 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   }
   validateAttributes(root);
   checkContext(root);
+  // (nested parts made apart: a literal holding literals is copied in the runtime by baseline
+  // code; vcpu and os are placeholders, both replaced below)
+  const clockAttrs: DomainDef["clock"]["attrs"] = [];
+  const clockChildren: DomainDef["clock"]["children"] = [];
+  const clock0: DomainDef["clock"] = { offset: "utc", attrs: clockAttrs, children: clockChildren };
+  const extra: DomainDef["extra"] = {};
   const def: DomainDef = {
     type,
-    rootAttrs: root.attrs.filter(([k]) => k !== "type" && k !== "id"),
+    rootAttrs: rootAttrsOf(root),
     name,
     uuid,
     memory: 0,
     currentMemory: 0,
-    vcpu: { max: 1, placement: "static" },
-    os: { type: "hvm", arch: "", bootDevs: [], initargs: [], extra: {} },
-    clock: { offset: "utc", attrs: [], children: [] },
+    vcpu: NO_VCPU,
+    os: NO_OS,
+    clock: clock0,
     onPoweroff: "destroy",
     onReboot: "restart",
     onCrash: "destroy",
     // (a placeholder: the devices are parsed last, below)
     devices: NO_DEVICES,
-    extra: {},
+    extra,
   };
   const genid = child(root, "genid");
   // an empty <genid/> asks for a generated one
@@ -336,7 +369,10 @@ export function parseDomainTree(root: XmlElement): DomainDef {
   if (lf && !["default", "poweroff", "restart", "pause", "ignore"].includes(def.onLockfailure!)) {
     throw unsupported(`unknown on_lockfailure action: ${def.onLockfailure}`);
   }
-  for (const c of elements(root)) {
+  const top = root.children;
+  for (let i = 0; i < top.length; i++) {
+    const c = top[i]!;
+    if (c.kind !== "element") continue;
     if (c.name === "idmap") {
       for (const m of elements(c)) {
         if (!["start", "target", "count"].every((k) => /^[0-9]+$/.test(attr(m, k) ?? ""))) {
@@ -345,7 +381,7 @@ export function parseDomainTree(root: XmlElement): DomainDef {
       }
     }
     // An empty top-level container (no attributes, nothing inside) is not printed by libvirt.
-    if (TOP_GENERIC.includes(c.name)) {
+    if (TOP_GENERIC_SET.has(c.name)) {
       const g = canonGeneric(c, "domain");
       if (c.name !== "bootloader" && isEmptyElement(g)) continue;
       if (c.name === "cputune") normalizeCputune(g);

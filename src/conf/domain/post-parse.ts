@@ -20,7 +20,9 @@ function defaultArch(def: DomainDef): string {
 function addController(def: DomainDef, type: string, index: number, implicit = true): void {
   const list = def.devices.controllers;
   if (list.some((c) => c.type === type && c.index === index)) return;
-  const c: ControllerDef = { type, index, attrs: [], children: [] };
+  const attrs: ControllerDef["attrs"] = [];
+  const children: ControllerDef["children"] = [];
+  const c: ControllerDef = { type, index, attrs, children };
   if (implicit) c.implicit = true;
   // an implicit controller is appended (virDomainDefAddController); one found while parsing is sorted in
   if (implicit) list.push(c);

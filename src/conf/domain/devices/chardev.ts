@@ -51,7 +51,9 @@ export function parseChr(e: XmlElement): ChrDef {
     throw unsupported(`unknown type presented to host for character device: ${ta}`);
   }
   const type = ta ?? "null";
-  const d: ChrDef = { type, attrs: [], children: [] };
+  const attrs: ChrDef["attrs"] = [];
+  const children: ChrDef["children"] = [];
+  const d: ChrDef = { type, attrs, children };
   // UDP has a bind and a connect source; libvirt prints bind first.
   const seenMode = new Set<string>();
   const sources = elements(e, "source")

@@ -82,7 +82,9 @@ export function parseController(e: XmlElement): ControllerDef {
     if (!/^[0-9]+$/.test(idx)) throw xmlErr(`Cannot parse controller index ${idx}`);
     index = Number(idx);
   }
-  const c: ControllerDef = { type, index, attrs: [], children: [] };
+  const attrs: ControllerDef["attrs"] = [];
+  const children: ControllerDef["children"] = [];
+  const c: ControllerDef = { type, index, attrs, children };
   const model = attr(e, "model");
   if (model !== undefined && MODELS[type] && !MODELS[type]!.includes(model)) {
     throw unsupported(`Unknown model type '${model}'`);

@@ -183,15 +183,10 @@ export function parseDisk(e: XmlElement): DiskDef {
   const snap = enumAttr(e, "snapshot", SNAPSHOT);
   if (snap) attrs.push(["snapshot", snap]);
 
-  const d: DiskDef = {
-    type,
-    device,
-    attrs,
-    target: { dev: "", bus: "" },
-    readonly: false,
-    shareable: false,
-    extra: {},
-  };
+  // (nested parts made apart: a literal holding literals is copied in the runtime by baseline code)
+  const target: DiskDef["target"] = { dev: "", bus: "" };
+  const extra: DiskDef["extra"] = {};
+  const d: DiskDef = { type, device, attrs, target, readonly: false, shareable: false, extra };
   const src = child(e, "source");
   if (src) d.source = canonSource(type, src, true);
   // an NVMe disk's controller is managed unless said otherwise (the disk's own source only)

@@ -29,7 +29,9 @@ export function parseInput(e: XmlElement, osType: string): InputDef {
     }
     if (bus === "xen") throw internalErr(`unsupported input bus ${bus}`);
   }
-  const d: InputDef = { type, attrs: [], children: [] };
+  const attrs: InputDef["attrs"] = [];
+  const children: InputDef["children"] = [];
+  const d: InputDef = { type, attrs, children };
   if (bus !== undefined) d.bus = bus;
   for (const [k, v] of e.attrs) if (k !== "type" && k !== "bus") d.attrs.push([k, v]);
   for (const c of elements(e))
@@ -54,7 +56,9 @@ export function parseMemballoon(e: XmlElement): MemballoonDef {
     "virtio-non-transitional",
   ]);
   if (model === undefined) throw missingAttr("model", "memballoon");
-  const d: MemballoonDef = { model, attrs: [], children: [] };
+  const attrs: MemballoonDef["attrs"] = [];
+  const children: MemballoonDef["children"] = [];
+  const d: MemballoonDef = { model, attrs, children };
   for (const k of ["autodeflate", "freePageReporting"]) {
     const v = enumAttr(e, k, ["on", "off"]);
     if (v !== undefined) d.attrs.push([k, v]);

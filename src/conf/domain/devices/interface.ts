@@ -97,7 +97,9 @@ function notBridgeOrPortid(a: [string, string]): boolean {
 
 export function parseInterface(e: XmlElement): InterfaceDef {
   const type = enumAttr(e, "type", NET_TYPES) ?? "user";
-  const n: InterfaceDef = { type, attrs: [], mac: "", extra: {} };
+  const attrs: InterfaceDef["attrs"] = [];
+  const extra: InterfaceDef["extra"] = {};
+  const n: InterfaceDef = { type, attrs, mac: "", extra };
   const managed = enumAttr(e, "managed", YES_NO);
   if (managed) n.attrs.push(["managed", managed]);
   const trust = enumAttr(e, "trustGuestRxFilters", YES_NO);
