@@ -34,6 +34,10 @@ import { applyHostModel } from "./host-model.js";
 import { copyCpu, forgetOrigCpu, prepareLiveCpu, rememberOrigCpu, updateLiveCpu } from "./live-cpu.js";
 import { applyLiveState, fillListenAddresses, forgetLiveMarks, runShortName } from "./live-state.js";
 import { type QemuExit, type QemuProcess, qemuPaths, startQemu } from "./process.js";
+// Loaded with the code that runs guests: the console module must be in memory before a console
+// can be opened (driver.ts imports it on that call, and a refusal such as "Active console session
+// exists" must come within the stream call's early-refusal window: rpc/server/dispatch.ts).
+import "./domain-console.js";
 
 const VNC_PORT_MIN = 5900;
 const VNC_PORT_MAX = 65535;

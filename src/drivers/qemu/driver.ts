@@ -18,7 +18,7 @@ import {
 import { ErrorCode, ErrorDomain, virError } from "../../errors/index.js";
 import { processCpuTimeNs } from "../../host/proc-stat.js";
 import type { AutoDestroyList } from "./autodestroy.js";
-import { checkFlags, domRef, isActive, newQemuDomain, type QemuDomain } from "./domain-obj.js";
+import { checkFlags, domRef, isActive, newQemuDomain, notRunning, type QemuDomain } from "./domain-obj.js";
 import { defineDomain, replayDefineIntents } from "./domain-define.js";
 import { hasManagedSave, managedSavePath } from "./managed-save.js";
 import { loadAllSnapshots, undefineSnapshots } from "./snapshot-load.js";
@@ -39,6 +39,9 @@ const vcpuModule = () => import("./domain-vcpu-info.js");
 import { type QemuDriverOptions, QemuDriverState } from "./driver-state.js";
 
 export { type QemuDriverOptions, QemuDriverState };
+
+/** The console module once a console was opened (see domainOpenConsole). */
+let consoleModule: typeof import("./domain-console.js") | undefined;
 
 /** Creates the driver's shared state and loads persistent definitions. */
 export async function createQemuDriverState(o: QemuDriverOptions): Promise<QemuDriverState> {
@@ -401,7 +404,12 @@ export function qemuHypervisorDriver(st: QemuDriverState, perClient = false): Cl
     },
     async domainOpenConsole(ref, devName, stream, flags) {
       const d = st.byRef(ref);
-      await (await import("./domain-console.js")).openConsole(d, devName, stream, flags);
+      // A refusal must be the call's reply, which rpc/server/dispatch.ts sends once a
+      // setImmediate has passed: checked before the first import, and no import after it (under
+      // a loader hook even a cached import() takes longer than that).
+      if (!d.proc) throw notRunning();
+      consoleModule ??= await import("./domain-console.js");
+      await consoleModule.openConsole(d, devName, stream, flags);
     },
     async domainGetSecurityLabel(ref) {
       st.byRef(ref);
