@@ -194,11 +194,17 @@ async function withDirtyBit(img: Qcow2Image, fn: () => Promise<void>): Promise<v
   }
   // Clusters a snapshot operation frees are deallocated in the file once their refcounts are
   // written (qemu passes snapshot discards through by default: the file shrinks on disk).
-  // (A failed operation leaves a clean image too: qemu marks it clean once its caches flush.)
+  // A host I/O error may have cut the operation between two of its writes: the dirty bit then
+  // stays, so that the next read-write open repairs the refcounts. Any other failure leaves a
+  // consistent image, and a clean one, as qemu's (it marks the image clean once its caches flush).
+  let ioFailed = false;
   try {
     await discardingFrees(img, fn);
+  } catch (e) {
+    ioFailed = e instanceof ImageError && e.kind === "io";
+    throw e;
   } finally {
-    if (mark) {
+    if (mark && !ioFailed) {
       await img.io.flush();
       h.incompatible &= ~INCOMPAT_DIRTY;
       await writeIncompat();
