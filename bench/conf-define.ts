@@ -11,7 +11,7 @@
 //   BENCH_FROM=dist node --import tsx bench/conf-define.ts   (the compiled dist/ tree)
 //
 // BENCH_COLD=1: the regime of bench/rpc-define.ts's rounds, a fresh process with tsvirtd's V8 flags
-// (its shebang's --no-concurrent-recompilation: the bench re-runs itself with it if missing; and
+// (its shebang's node options, if any: the bench re-runs itself with them if missing; and
 // src/daemon/v8-tuning.ts's, set before anything else is loaded), no warm-up, only the QEMU define
 // path, BENCH_ROUNDS (3) rounds of BENCH_N (500) defines, CPU µs/define of each round. Round 1 is
 // mostly Ignition/Sparkplug plus the main-thread TurboFan compiles; rounds 2-3 are what the median
@@ -27,6 +27,7 @@ import type * as DomainConf from "../src/conf/domain/index.js";
 import type * as Caps from "../src/drivers/qemu/capabilities.js";
 import type * as PostParse from "../src/drivers/qemu/domain-post-parse.js";
 import type * as Xml from "../src/xml/index.js";
+import { REPO, shebangNodeOptions } from "./peers/tsvirtd.js";
 
 // BENCH_FROM=dist measures the compiled tree the daemon runs (after `npx tsc -p .`); the default,
 // the sources through tsx, which adds some overhead of its own (esbuild's keep-names helpers).
@@ -35,10 +36,11 @@ const base = new URL(`../${FROM}/`, import.meta.url);
 if (!existsSync(base)) throw new Error(`no ${FROM}/ tree: run npx tsc -p . first`);
 const ext = FROM === "dist" ? "js" : "ts";
 const COLD = process.env.BENCH_COLD === "1";
-if (COLD && !process.execArgv.includes("--no-concurrent-recompilation")) {
+const DAEMON_NODE_OPTIONS = shebangNodeOptions(join(REPO, "src/bin/tsvirtd.ts"));
+if (COLD && !DAEMON_NODE_OPTIONS.every((o) => process.execArgv.includes(o))) {
   const r = spawnSync(
     process.execPath,
-    ["--no-concurrent-recompilation", ...process.execArgv, ...process.argv.slice(1)],
+    [...DAEMON_NODE_OPTIONS, ...process.execArgv, ...process.argv.slice(1)],
     { stdio: "inherit" },
   );
   process.exit(r.status ?? 1);

@@ -14,7 +14,7 @@ import v8 from "node:v8";
 export const DAEMON_V8_FLAGS = [
   "--semi-space-growth-factor=1",
   // Warm-up: in bench/rpc-define.ts (python-libvirt, 500 defines a round) TurboFan compiling on the
-  // main thread (the shebang's --no-concurrent-recompilation) took ~380 ms over the first two
+  // main thread (the shebang then had --no-concurrent-recompilation) took ~380 ms over the first two
   // rounds, most of the define CPU there: formatDomainXML, parseDisk, parseDomainTree each 15-22 ms
   // with everything inlined. Capping the inlined bytecode per function (default 920) makes each
   // compile cheaper, and twice the default interrupt budget (132 KiB of bytecode executed) leaves
