@@ -609,6 +609,10 @@ export class JournaledDir {
     const data = Buffer.from(d.produce(), "utf8");
     const file = this.fileOf(name);
     const tmp = await this.writeTempAsync(file, data);
+    if (this.deferred.get(name) !== d) {
+      unlinkQuiet(tmp); // dropped meanwhile: its intent's flush failed (see defer)
+      return;
+    }
     try {
       await new Promise<void>((resolve, reject) => rename(tmp, file, (e) => (e ? reject(e) : resolve())));
     } catch (e) {
