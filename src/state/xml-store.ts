@@ -3,7 +3,7 @@
 // either the old or the new file, never a torn one. Autostart is a marker in `autostart/`.
 
 import { closeSync, fsync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { mkdir, readdir, lstat, readFile, symlink, unlink } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, symlink, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type JournalOptions, JournaledDir, type StoreIntent } from "./xml-journal-store.js";
 

@@ -2,7 +2,7 @@
 //
 // The define first records an intent in the config store's journal (the XML, the flags and a
 // random seed) and starts its flush, then parses and fills in defaults while the disk works; its
-// config save is deferred (formatted and written by the store's next checkpoint, in idle time).
+// config file is formatted and written after the answer (a deferred save of the store).
 // A synchronous client (virsh, python-libvirt) thus waits for max(flush, parse) rather than
 // their sum, plus neither the formatting nor the file. The UUID and MACs a define generates come
 // from the recorded seed (conf/common/random.ts), so that replaying an intent a crash left
