@@ -9,8 +9,8 @@
 // replay turns into one. A save that fails after its record was appended (the temp write or the
 // fdatasync fails: a full or failing disk) rejects, but its record may still be applied by the
 // next start's replay. Saves and removes of one name run in call order.
-// remove(): append a remove record and unlink (rename to a spare) at once, without waiting for the record's
-// fdatasync. The trade is the one the plain store makes (its directory fsync follows the reply):
+// remove(): append a remove record and unlink (rename to a spare, temp-files.ts) at once,
+// without waiting for the record's fdatasync. The trade is the one the plain store makes (its directory fsync follows the reply):
 // a kill -9 cannot bring the object back (replay reads the record from the page cache), only a
 // power loss within one flush can, and then as the complete earlier definition, never a torn one.
 // Checkpoint (in the background, once the store has been idle for `idleMs`, at once when the
@@ -18,14 +18,7 @@
 // directory, and when nothing is left uncovered, reset the journal to a new generation. A save
 // that finds the journal full waits for a checkpoint; one too large for it ever drains the
 // journal and writes its file with the full atomic sequence.
-// Spare files: a removed object's file is renamed to a hidden spare (`.spare-…`) instead of being
-// unlinked, and a save writes its temp file into a spare (truncated) when one is there. Creating
-// an inode is the most expensive step of a define on this ext4 (no journal): the allocator skips
-// every recently deleted inode of the block group, one buffer-cache lookup each (`perf`: 36% of
-// the daemon's main thread in __ext4_new_inode → recently_deleted during bench/rpc-define.ts).
-// A few spares are kept made in the background (libuv's threadpool) and open, so a define rarely
-// makes an inode (or opens a file) on the event loop. Spares are neither listed (list() takes
-// `*.xml`) nor replayed.
+// Temp files and spare files (reused files of removed objects): temp-files.ts.
 // Intents (beginIntent, save with an intent, endIntent): an operation whose result is costly to
 // compute (a define parses, fills in defaults, formats) records what it was asked first, as an
 // "intent" record, and starts that record's fdatasync at once, so the disk flushes while the
@@ -56,19 +49,16 @@
 // (durably) the intents nothing ended again, for takeIntents().
 import {
   closeSync,
-  constants,
-  ftruncateSync,
   lstatSync,
   mkdirSync,
-  open,
   openSync,
   readdirSync,
   rename,
   renameSync,
   unlinkSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { SPARE_MARK, TEMP_MARK, TempFiles, unlinkQuiet, writeAllSync } from "./temp-files.js";
 import { fsyncFd, fsyncPath, type JournalRecord, recordSize, XmlJournal } from "./xml-journal.js";
 
 export const JOURNAL_FILE_NAME = ".xml-journal";
@@ -97,32 +87,8 @@ interface Deferred {
   readonly intent: StoreIntent;
 }
 
-/** Temp files of this store end in `.new-<pid>-<n>` (XmlStore.list() skips `.new-`). */
-const TEMP_MARK = ".new-";
 /** Files fsynced at once by a checkpoint (libuv's threadpool has 4 threads). */
 const FSYNC_PARALLEL = 4;
-/** Spare files (see the top of the file): kept at least LOW, made up to TARGET, at most MAX. */
-const SPARE_MARK = ".spare-";
-const SPARES_LOW = 4;
-const SPARES_TARGET = 16;
-const SPARES_MAX = 256;
-
-function unlinkQuiet(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
-}
-
-function writeAllSync(path: string, data: Uint8Array, mode: number): void {
-  const fd = openSync(path, "w", mode);
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** temp + fsync + rename, without the directory fsync (the caller does one for many files). */
 async function writeDurable(path: string, tmp: string, data: Uint8Array): Promise<void> {
@@ -157,18 +123,7 @@ export class JournaledDir {
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
   private lastWrite = 0;
-  private tmpSeq = 0;
-  /** Spare files ready to take a save's temp data. */
-  private spares: string[] = [];
-  /**
-   * Open descriptors of spares made by makeSpares (empty files, kept open): a save writes into
-   * one without opening it or cutting it to length, and the spare costs one threadpool job.
-   */
-  private readonly spareFds = new Map<string, number>();
-  private sparesMaking = false;
-  /** Settles when the spares being made in the background are all there (flush() waits for it). */
-  private sparesIdle: Promise<void> | undefined;
-  private readonly spareTag = Math.random().toString(36).slice(2, 8);
+  private readonly temps: TempFiles;
   private intentSeq = 0;
   /** Intents neither committed nor ended, by id: when each was recorded (performance.now()). */
   private readonly openIntents = new Map<number, number>();
@@ -189,6 +144,7 @@ export class JournaledDir {
     o: JournalOptions = {},
   ) {
     this.journal = new XmlJournal(join(dir, JOURNAL_FILE_NAME), o.capacity ?? 1 << 20);
+    this.temps = new TempFiles(dir);
     this.idleMs = o.idleMs ?? 200;
     this.deferMs = o.deferMs ?? 50;
   }
@@ -224,7 +180,7 @@ export class JournaledDir {
         continue; // a name no store would write (only a damaged record can hold one)
       }
       if (r.op === "save" || r.op === "commit") {
-        await writeDurable(file, this.tempOf(file), Buffer.from(r.xml, "utf8"));
+        await writeDurable(file, this.temps.tempOf(file), Buffer.from(r.xml, "utf8"));
       } else {
         unlinkQuiet(file);
         unlinkQuiet(this.autostartOf(r.name));
@@ -241,10 +197,7 @@ export class JournaledDir {
       if (f.includes(".xml" + TEMP_MARK)) {
         unlinkQuiet(join(this.dir, f));
         changed = true;
-      } else if (f.startsWith(SPARE_MARK)) {
-        if (this.spares.length < SPARES_MAX) this.spares.push(join(this.dir, f));
-        else unlinkQuiet(join(this.dir, f));
-      }
+      } else if (f.startsWith(SPARE_MARK)) this.temps.adopt(f);
     }
     if (changed) await fsyncPath(this.dir);
     if (this.journal.open) await this.journal.reset();
@@ -310,143 +263,11 @@ export class JournaledDir {
     await this.journal.durable();
   }
 
-  private tempOf(file: string): string {
-    return `${file}${TEMP_MARK}${process.pid}-${++this.tmpSeq}`;
-  }
-
-  private spareName(): string {
-    return join(this.dir, `${SPARE_MARK}${this.spareTag}-${++this.tmpSeq}`);
-  }
-
-  /**
-   * Writes a save's data to a temp file: a spare (truncated; no inode to make) when there is one,
-   * else a new file. Returns its path.
-   */
-  private writeTemp(file: string, data: Uint8Array): string {
-    const spare = this.writeSpare(data);
-    if (spare !== undefined) return spare;
-    const tmp = this.tempOf(file);
-    writeAllSync(tmp, data, 0o600);
-    return tmp;
-  }
-
-  /**
-   * writeTemp for a deferred file: a new file (no spare left: a batch of deferred files uses
-   * them up) is made in the threadpool, where its inode's allocation does not hold up calls.
-   */
-  private async writeTempAsync(file: string, data: Uint8Array): Promise<string> {
-    const spare = this.writeSpare(data);
-    if (spare !== undefined) return spare;
-    const tmp = this.tempOf(file);
-    const fd = await new Promise<number>((resolve, reject) =>
-      open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600, (e, f) =>
-        e ? reject(e) : resolve(f),
-      ),
-    );
-    try {
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-    } catch (e) {
-      closeSync(fd);
-      unlinkQuiet(tmp);
-      throw e;
-    }
-    closeSync(fd);
-    return tmp;
-  }
-
-  /** Writes `data` into a spare (see writeTemp) and returns its path; undefined: none left. */
-  private writeSpare(data: Uint8Array): string | undefined {
-    const spare = this.spares.pop();
-    if (this.spares.length < SPARES_LOW) this.makeSpares();
-    if (spare !== undefined) {
-      const made = this.spareFds.get(spare);
-      this.spareFds.delete(spare);
-      try {
-        // Overwritten and then cut to length, not O_TRUNC: ext4 starts writeback at close() of a
-        // file truncated to zero (auto_da_alloc), on the event loop. A spare made empty and kept
-        // open needs neither the open nor the cut.
-        const fd = made ?? openSync(spare, constants.O_WRONLY);
-        try {
-          for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, off);
-          if (made === undefined) ftruncateSync(fd, data.length);
-        } finally {
-          closeSync(fd);
-        }
-        return spare;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
-          unlinkQuiet(spare);
-          throw e;
-        }
-        // gone (removed by hand): make a new one
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * Renames a save's temp file over `file`. A spare written through a descriptor kept open cannot
-   * tell it was removed meanwhile (by hand): then the data goes through a new temp file.
-   */
-  private renameTemp(tmp: string, file: string, data: Uint8Array): void {
-    try {
-      renameSync(tmp, file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      const again = this.tempOf(file);
-      writeAllSync(again, data, 0o600);
-      try {
-        renameSync(again, file);
-      } catch (e2) {
-        unlinkQuiet(again);
-        throw e2;
-      }
-    }
-  }
-
   /** Renames a save's temp file into place (removed if that fails) for the next checkpoint to fsync. */
   private place(name: string, tmp: string, file: string, data: Uint8Array): void {
-    try {
-      this.renameTemp(tmp, file, data);
-    } catch (e) {
-      unlinkQuiet(tmp);
-      throw e;
-    }
+    this.temps.renameInto(tmp, file, data);
     this.dirty.add(name);
     this.dirDirty = true;
-  }
-
-  /** Makes spares up to the target in the threadpool (inode allocation off the event loop). */
-  private makeSpares(): void {
-    if (this.sparesMaking) return;
-    this.sparesMaking = true;
-    let done!: () => void;
-    this.sparesIdle = new Promise((r) => {
-      done = r;
-    });
-    const stop = () => {
-      this.sparesMaking = false;
-      this.sparesIdle = undefined;
-      done();
-    };
-    const more = () => {
-      if (this.spares.length >= SPARES_TARGET) {
-        stop();
-        return;
-      }
-      const path = this.spareName();
-      open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, (e, fd) => {
-        if (e) {
-          stop(); // directory gone or full: the next save tries again
-          return;
-        }
-        // Kept open (at most SPARES_TARGET of them): writeTemp writes through it.
-        this.spareFds.set(path, fd);
-        this.spares.push(path);
-        more();
-      });
-    };
-    more();
   }
 
   /** Whether a record of `size` bytes may be appended at this moment. */
@@ -608,7 +429,7 @@ export class JournaledDir {
     if (d === undefined) return; // superseded, or written by another pass meanwhile
     const data = Buffer.from(d.produce(), "utf8");
     const file = this.fileOf(name);
-    const tmp = await this.writeTempAsync(file, data);
+    const tmp = await this.temps.writeAsync(file, data);
     if (this.deferred.get(name) !== d) {
       unlinkQuiet(tmp); // dropped meanwhile: its intent's flush failed (see defer)
       return;
@@ -620,7 +441,7 @@ export class JournaledDir {
         unlinkQuiet(tmp);
         throw e;
       }
-      this.place(name, tmp, file, data); // a spare removed by hand: renameTemp's way
+      this.place(name, tmp, file, data); // a spare removed by hand: renameInto's way
     }
     this.deferred.delete(name);
     this.dirty.add(name);
@@ -680,7 +501,7 @@ export class JournaledDir {
     this.journal.append("commit", name, body);
     this.inflight++;
     try {
-      this.place(name, this.writeTemp(file, data), file, data);
+      this.place(name, this.temps.write(file, data), file, data);
     } finally {
       this.doneInflight();
       this.touched();
@@ -701,7 +522,7 @@ export class JournaledDir {
       // Too large for the journal: no record of this name may outlive the file written directly,
       // so the journal is emptied first and stays closed until the file is durable.
       await this.exclusive(async () => {
-        await writeDurable(file, this.tempOf(file), data);
+        await writeDurable(file, this.temps.tempOf(file), data);
         await fsyncPath(this.dir);
       });
       return;
@@ -719,7 +540,7 @@ export class JournaledDir {
       const durable = this.inflight === 1 && !this.gate ? undefined : this.journal.durable();
       let tmp: string;
       try {
-        tmp = this.writeTemp(file, data);
+        tmp = this.temps.write(file, data);
       } catch (e) {
         await durable?.catch(() => {});
         throw e;
@@ -749,16 +570,7 @@ export class JournaledDir {
       this.supersede(name);
       this.journal.append("remove", name, Buffer.alloc(0));
     } else this.deferred.delete(name);
-    if (this.spares.length < SPARES_MAX) {
-      // Kept as a spare for a later save (see the top of the file).
-      const spare = this.spareName();
-      try {
-        renameSync(file, spare);
-        this.spares.push(spare);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      }
-    } else unlinkQuiet(file);
+    this.temps.retire(file); // kept as a spare for a later save
     // Usually there is no autostart link: a failing lstat costs ~1 us, a failing unlink ~7 (the
     // exception Node builds for it).
     try {
@@ -938,7 +750,7 @@ export class JournaledDir {
     if (!this.opening) return;
     await this.opening;
     // no file appears in the directory after this returns (a daemon stopping, a test removing it)
-    if (this.sparesIdle) await this.sparesIdle;
+    await this.temps.idle();
     while (this.checkpointing || !this.clean() || this.journal.used > 0) await this.checkpoint(true);
     if (this.timer) {
       clearTimeout(this.timer);
