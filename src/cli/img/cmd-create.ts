@@ -230,6 +230,16 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
   }
   // The file protocol's own options: checked as its create would, then not passed to the format.
   const own = new Set(descs.map((d) => d.name));
+  // vmdk checks its own options before the file protocol's refusals below.
+  const vmdkChecksFirst = async () => {
+    if (fmt !== "vmdk") return;
+    try {
+      (await import("../../image/formats/vmdk/create.js")).checkVmdkOptions(options);
+    } catch (e) {
+      if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
+      throw e;
+    }
+  };
   const hint = options.extent_size_hint;
   if (
     !own.has("extent_size_hint") &&
@@ -237,27 +247,12 @@ export async function cmdCreate(argv: string[], io: Out): Promise<number> {
     /^\d+$/.test(hint) &&
     BigInt(hint) > 0xffffffffn
   ) {
-    if (fmt === "vmdk") {
-      try {
-        (await import("../../image/formats/vmdk/create.js")).checkVmdkOptions(options);
-      } catch (e) {
-        if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
-        throw e;
-      }
-    }
+    await vmdkChecksFirst();
     throw new CliError(`${filename}: Extent size hint is too large`);
   }
   const proto = options.preallocation;
   if (!own.has("preallocation") && proto !== undefined && !["off", "falloc", "full"].includes(proto)) {
-    // (vmdk checks its own options before it creates the file.)
-    if (fmt === "vmdk") {
-      try {
-        (await import("../../image/formats/vmdk/create.js")).checkVmdkOptions(options);
-      } catch (e) {
-        if (e instanceof ImageError) throw new CliError(`${filename}: ${e.message}`);
-        throw e;
-      }
-    }
+    await vmdkChecksFirst();
     const msg =
       proto === "metadata" ? "Unsupported preallocation mode: metadata" : `invalid parameter value: ${proto}`;
     await leaveEmptyFileIfQemuDoes(filename, fmt, msg);
